@@ -1,0 +1,73 @@
+//! The command line's side: reach the running service through its admin socket, or, when
+//! none runs, open the store file and do the work here.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::sync::Arc;
+
+use super::socket::Frame;
+use super::{AdminError, Context, Request, Response, execute};
+use crate::audit::AuditLog;
+use crate::clock::SystemClock;
+use crate::config::Config;
+use crate::store::{DB_FILE_NAME, Store};
+
+/// Whether a service is answering on the admin socket.
+pub fn service_running(config: &Config) -> bool {
+    UnixStream::connect(config.admin_socket_path()).is_ok()
+}
+
+/// Run `request` through the service if it runs, else locally. Bulk output goes to `out`.
+pub fn run(config: &Config, request: Request, out: &mut dyn Write) -> Result<Response, AdminError> {
+    match UnixStream::connect(config.admin_socket_path()) {
+        Ok(stream) => remote(stream, &request, out),
+        Err(_) => {
+            let ctx = open_local(config)?;
+            execute(&ctx, "cli", request, out)
+        }
+    }
+}
+
+/// Open the store directly (no service running).
+pub fn open_local(config: &Config) -> Result<Context, AdminError> {
+    let db = config.storage.state_dir.join(DB_FILE_NAME);
+    if !db.exists() {
+        return Err(AdminError::Refused(format!(
+            "no store at {} (run `callvault init` first)",
+            db.display()
+        )));
+    }
+    let store = Arc::new(Store::open(&config.storage.state_dir)?);
+    let clock = Arc::new(SystemClock);
+    let audit = AuditLog::start(store.clone(), clock.clone(), config.audit.max_batch);
+    Ok(Context {
+        store,
+        audit,
+        clock,
+    })
+}
+
+fn remote(
+    stream: UnixStream,
+    request: &Request,
+    out: &mut dyn Write,
+) -> Result<Response, AdminError> {
+    let proto = |e: std::io::Error| AdminError::Protocol(e.to_string());
+    let mut line = serde_json::to_vec(request).map_err(|e| AdminError::Protocol(e.to_string()))?;
+    line.push(b'\n');
+    (&stream).write_all(&line).map_err(proto)?;
+    let reader = BufReader::new(&stream);
+    for frame in reader.lines() {
+        let frame = frame.map_err(proto)?;
+        match serde_json::from_str::<Frame>(&frame)
+            .map_err(|e| AdminError::Protocol(format!("bad answer: {e}")))?
+        {
+            Frame::Out(text) => out.write_all(text.as_bytes()).map_err(proto)?,
+            Frame::Ok(response) => return Ok(response),
+            Frame::Err { code, message } => return Err(AdminError::Remote { code, message }),
+        }
+    }
+    Err(AdminError::Protocol(
+        "the service closed the connection without an answer".into(),
+    ))
+}

@@ -1,0 +1,149 @@
+//! The administrative operations of the command line (`key`, `db`, `audit`). Each runs in
+//! the running service, reached through its local admin socket, when `callvault serve` holds
+//! the store, and directly on the store file otherwise. Either way [`execute`] does the work.
+
+pub mod client;
+pub mod socket;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::audit::{self, AuditError, AuditEvent, AuditLog, EventKind, Outcome, VerifyReport};
+use crate::clock::Clock;
+use crate::keys::{self, KeyError, KeyInfo, Role};
+use crate::store::{BackupReport, CheckReport, Store, StoreError};
+
+/// One operation, as the CLI sends it over the admin socket (one JSON line).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Request {
+    KeyCreate { name: String, role: Role },
+    KeyList,
+    KeyRevoke { name: String },
+    DbBackup { path: PathBuf },
+    DbCheck,
+    AuditVerify,
+    AuditExport { since: Option<DateTime<Utc>> },
+}
+
+/// The result of an operation.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum Response {
+    KeyCreated { info: KeyInfo, key: String },
+    Keys { keys: Vec<KeyInfo> },
+    KeyRevoked { info: KeyInfo },
+    Backup { report: BackupReport },
+    Check { report: CheckReport },
+    Verify { report: VerifyReport },
+    Exported { records: u64 },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Audit(#[from] AuditError),
+    #[error("{message}")]
+    Remote { code: String, message: String },
+    #[error("admin socket: {0}")]
+    Protocol(String),
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl AdminError {
+    /// A stable code for the socket protocol.
+    pub fn code(&self) -> &str {
+        match self {
+            AdminError::Key(KeyError::NameTaken(_)) => "key_exists",
+            AdminError::Key(KeyError::NoSuchKey(_)) => "no_such_key",
+            AdminError::Key(_) => "invalid",
+            AdminError::Store(_) => "store",
+            AdminError::Audit(_) => "audit_unavailable",
+            AdminError::Remote { code, .. } => code,
+            AdminError::Protocol(_) => "protocol",
+            AdminError::Refused(_) => "refused",
+        }
+    }
+}
+
+/// What an operation needs.
+#[derive(Clone)]
+pub struct Context {
+    pub store: Arc<Store>,
+    pub audit: AuditLog,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Run one operation as `actor`, writing any bulk output (an export) to `out`.
+pub fn execute(
+    ctx: &Context,
+    actor: &str,
+    request: Request,
+    out: &mut dyn Write,
+) -> Result<Response, AdminError> {
+    let now = ctx.clock.now();
+    match request {
+        Request::KeyCreate { name, role } => {
+            let created = keys::create(&ctx.store, &name, role, actor, now)?;
+            Ok(Response::KeyCreated {
+                info: created.info,
+                key: created.plaintext.to_string(),
+            })
+        }
+        Request::KeyList => {
+            let txn = ctx.store.begin_read()?;
+            Ok(Response::Keys {
+                keys: keys::list(&txn)?,
+            })
+        }
+        Request::KeyRevoke { name } => Ok(Response::KeyRevoked {
+            info: keys::revoke(&ctx.store, &name, actor, now)?,
+        }),
+        Request::DbBackup { path } => {
+            let result = ctx.store.backup_to(&path);
+            let (outcome, detail) = match &result {
+                Ok(r) => (
+                    Outcome::Ok,
+                    format!("{} rows to {}", r.rows, r.path.display()),
+                ),
+                Err(e) => (Outcome::Failed, e.to_string()),
+            };
+            ctx.audit.record_blocking(
+                AuditEvent::new(actor, EventKind::DbBackup, outcome).detail(detail),
+            )?;
+            Ok(Response::Backup { report: result? })
+        }
+        Request::DbCheck => Ok(Response::Check {
+            report: ctx.store.check()?,
+        }),
+        Request::AuditVerify => {
+            let txn = ctx.store.begin_read()?;
+            Ok(Response::Verify {
+                report: audit::verify(&txn)?,
+            })
+        }
+        Request::AuditExport { since } => {
+            let records = {
+                let txn = ctx.store.begin_read()?;
+                audit::export(&txn, since, out)?
+            };
+            let since_text = since
+                .map(|s| s.to_rfc3339())
+                .unwrap_or_else(|| "start".into());
+            ctx.audit.record_blocking(
+                AuditEvent::new(actor, EventKind::AuditExported, Outcome::Ok)
+                    .detail(format!("{records} records since {since_text}")),
+            )?;
+            Ok(Response::Exported { records })
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! The service side of the admin socket: a Unix socket in the state directory, mode 0600,
+//! so only the service user (and root) can reach it. One JSON request line in; zero or more
+//! `{"out": "..."}` frames and one final `{"ok": ...}` or `{"err": ...}` frame out.
+
+use std::io::{self, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::mpsc;
+
+use super::{AdminError, Context, Request, Response, execute};
+
+const MAX_REQUEST: usize = 64 * 1024;
+const CHUNK: usize = 32 * 1024;
+
+/// One frame of the answer.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Frame {
+    Out(String),
+    Ok(Response),
+    Err { code: String, message: String },
+}
+
+/// Bind the socket, replacing a stale one. The caller holds the store, so no other service
+/// can be listening on it.
+pub fn bind(path: &Path) -> io::Result<UnixListener> {
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let listener = UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(listener)
+}
+
+/// Serve connections until the task is dropped.
+pub async fn serve(listener: UnixListener, ctx: Context) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                let ctx = ctx.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = handle(stream, ctx).await {
+                        tracing::warn!(error = %e, "admin socket connection failed");
+                    }
+                });
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "admin socket accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// Removes the socket file when the service stops.
+pub struct SocketFile(pub PathBuf);
+
+impl Drop for SocketFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+async fn handle(stream: UnixStream, ctx: Context) -> io::Result<()> {
+    let actor = match stream.peer_cred() {
+        Ok(cred) => format!("cli(uid={})", cred.uid()),
+        Err(_) => "cli".to_string(),
+    };
+    let (read, mut write) = stream.into_split();
+    let mut line = String::new();
+    let n = BufReader::new(read.take(MAX_REQUEST as u64))
+        .read_line(&mut line)
+        .await?;
+    if n == 0 {
+        return Ok(());
+    }
+    let request: Request = match serde_json::from_str(&line) {
+        Ok(r) => r,
+        Err(e) => {
+            let frame = Frame::Err {
+                code: "protocol".into(),
+                message: format!("bad request: {e}"),
+            };
+            return send(&mut write, &frame).await;
+        }
+    };
+    let (tx, mut rx) = mpsc::channel::<String>(16);
+    let job = tokio::task::spawn_blocking(move || {
+        let mut out = ChunkWriter {
+            tx,
+            buf: Vec::new(),
+        };
+        let result = execute(&ctx, &actor, request, &mut out);
+        let _ = out.flush();
+        result
+    });
+    while let Some(chunk) = rx.recv().await {
+        send(&mut write, &Frame::Out(chunk)).await?;
+    }
+    let frame = match job.await {
+        Ok(Ok(response)) => Frame::Ok(response),
+        Ok(Err(e)) => error_frame(&e),
+        Err(e) => Frame::Err {
+            code: "internal".into(),
+            message: e.to_string(),
+        },
+    };
+    send(&mut write, &frame).await
+}
+
+fn error_frame(e: &AdminError) -> Frame {
+    Frame::Err {
+        code: e.code().to_string(),
+        message: e.to_string(),
+    }
+}
+
+async fn send(write: &mut tokio::net::unix::OwnedWriteHalf, frame: &Frame) -> io::Result<()> {
+    let mut bytes = serde_json::to_vec(frame).map_err(io::Error::other)?;
+    bytes.push(b'\n');
+    write.write_all(&bytes).await
+}
+
+/// Collects output and sends it in chunks cut at line ends, so every chunk is whole UTF-8.
+struct ChunkWriter {
+    tx: mpsc::Sender<String>,
+    buf: Vec<u8>,
+}
+
+impl ChunkWriter {
+    fn send(&mut self, upto: usize) -> io::Result<()> {
+        let rest = self.buf.split_off(upto);
+        let chunk = std::mem::replace(&mut self.buf, rest);
+        let text = String::from_utf8(chunk).map_err(io::Error::other)?;
+        self.tx
+            .blocking_send(text)
+            .map_err(|_| io::Error::from(io::ErrorKind::BrokenPipe))
+    }
+}
+
+impl Write for ChunkWriter {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= CHUNK
+            && let Some(end) = self.buf.iter().rposition(|b| *b == b'\n')
+        {
+            self.send(end + 1)?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        self.send(self.buf.len())
+    }
+}

@@ -1,0 +1,146 @@
+//! Admin endpoints (role `admin`): reload, API keys. And `whoami` for any key.
+
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use super::AppState;
+use super::auth::{AdminOnly, AnyRole, Authorized};
+use super::error::ApiError;
+use crate::keys::{self, KeyError, KeyInfo, Role};
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct WhoAmI {
+    pub name: String,
+    pub role: Role,
+}
+
+/// The key's own name and role: a first call to check a key works.
+#[utoipa::path(get, path = "/v1/whoami", tag = "admin",
+    security(("bearer" = []), ("api_key" = []), ("basic" = [])),
+    responses((status = 200, body = WhoAmI), (status = 401, body = super::error::ErrorBody)))]
+pub async fn whoami(auth: Authorized<AnyRole>) -> web::Json<WhoAmI> {
+    web::Json(WhoAmI {
+        name: auth.client.name,
+        role: auth.client.role,
+    })
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Reloaded {
+    pub reloaded: bool,
+    /// Settings that changed but take effect only after a restart.
+    pub restart_needed_for: Vec<String>,
+}
+
+/// Re-read the config and TLS pair; a bad file is refused and the old one stays.
+#[utoipa::path(post, path = "/v1/admin/reload", tag = "admin",
+    security(("bearer" = []), ("api_key" = []), ("basic" = [])),
+    responses((status = 200, body = Reloaded),
+              (status = 422, description = "refused; the running config stays", body = super::error::ErrorBody),
+              (status = 403, body = super::error::ErrorBody)))]
+pub async fn reload(
+    auth: Authorized<AdminOnly>,
+    state: web::Data<AppState>,
+) -> Result<web::Json<Reloaded>, ApiError> {
+    let reloader = state.reloader.clone();
+    let actor = auth.client.actor();
+    let result = web::block(move || reloader.reload(&actor))
+        .await
+        .map_err(ApiError::internal)?;
+    match result {
+        Ok(restart_needed_for) => Ok(web::Json(Reloaded {
+            reloaded: true,
+            restart_needed_for,
+        })),
+        Err(e) => Err(ApiError::new(
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "config_invalid",
+            format!("reload refused, the running configuration stays: {e}"),
+        )),
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateKey {
+    pub name: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CreatedKey {
+    #[serde(flatten)]
+    pub info: KeyInfo,
+    /// The key itself, shown this once.
+    pub key: String,
+}
+
+fn key_error(e: KeyError) -> ApiError {
+    match e {
+        KeyError::NameTaken(_) => ApiError::conflict("key_exists", e.to_string()),
+        KeyError::NoSuchKey(_) => ApiError::not_found(e.to_string()),
+        KeyError::BadName(_) | KeyError::BadRole(_) => {
+            ApiError::bad_request("invalid_field", e.to_string())
+        }
+        KeyError::Store(e) => ApiError::internal(e),
+    }
+}
+
+/// Create an API key; the answer holds the key, shown once.
+#[utoipa::path(post, path = "/v1/admin/keys", tag = "admin", request_body = CreateKey,
+    security(("bearer" = []), ("api_key" = []), ("basic" = [])),
+    responses((status = 201, body = CreatedKey), (status = 409, body = super::error::ErrorBody)))]
+pub async fn create_key(
+    auth: Authorized<AdminOnly>,
+    state: web::Data<AppState>,
+    body: web::Json<CreateKey>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let st = state.clone();
+    let created = web::block(move || {
+        keys::create(
+            &st.store,
+            &body.name,
+            body.role,
+            &auth.client.actor(),
+            st.clock.now(),
+        )
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(key_error)?;
+    Ok(HttpResponse::Created().json(CreatedKey {
+        info: created.info,
+        key: created.plaintext.to_string(),
+    }))
+}
+
+/// Every key, active and revoked (never the keys themselves).
+#[utoipa::path(get, path = "/v1/admin/keys", tag = "admin",
+    security(("bearer" = []), ("api_key" = []), ("basic" = [])),
+    responses((status = 200, body = [KeyInfo])))]
+pub async fn list_keys(
+    _auth: Authorized<AdminOnly>,
+    state: web::Data<AppState>,
+) -> Result<web::Json<Vec<KeyInfo>>, ApiError> {
+    let txn = state.store.begin_read().map_err(ApiError::internal)?;
+    keys::list(&txn).map(web::Json).map_err(key_error)
+}
+
+/// Revoke the active key with this name.
+#[utoipa::path(delete, path = "/v1/admin/keys/{name}", tag = "admin",
+    params(("name" = String, Path, description = "the key's name")),
+    security(("bearer" = []), ("api_key" = []), ("basic" = [])),
+    responses((status = 204), (status = 404, body = super::error::ErrorBody)))]
+pub async fn revoke_key(
+    auth: Authorized<AdminOnly>,
+    state: web::Data<AppState>,
+    name: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let st = state.clone();
+    web::block(move || keys::revoke(&st.store, &name, &auth.client.actor(), st.clock.now()))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(key_error)?;
+    Ok(HttpResponse::NoContent().finish())
+}

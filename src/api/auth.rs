@@ -1,0 +1,117 @@
+//! Who is calling: the API key from `Authorization: Bearer`, `X-Api-Key` or HTTP Basic, and
+//! whether its role may call the endpoint. Every failure is an audit event before the answer.
+
+use std::marker::PhantomData;
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::future::LocalBoxFuture;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::audit::{AuditEvent, EventKind, Outcome};
+use crate::keys::{self, AuthError, Client, Rejection, Role};
+
+/// The roles an endpoint accepts.
+pub trait Allowed: 'static {
+    const ROLES: &'static [Role];
+}
+
+/// Any valid key.
+pub struct AnyRole;
+impl Allowed for AnyRole {
+    const ROLES: &'static [Role] = &[Role::Ivr, Role::Agent, Role::App, Role::Admin];
+}
+
+/// Administration endpoints.
+pub struct AdminOnly;
+impl Allowed for AdminOnly {
+    const ROLES: &'static [Role] = &[Role::Admin];
+}
+
+/// An authenticated client whose role is one of `A::ROLES`; else 401 / 403.
+pub struct Authorized<A: Allowed> {
+    pub client: Client,
+    _allowed: PhantomData<A>,
+}
+
+impl<A: Allowed> FromRequest for Authorized<A> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let header = |name: &str| {
+            req.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let authorization = zeroize::Zeroizing::new(header("authorization"));
+        let x_api_key = zeroize::Zeroizing::new(header("x-api-key"));
+        let endpoint = format!(
+            "{} {}",
+            req.method(),
+            req.match_pattern()
+                .unwrap_or_else(|| req.path().to_string())
+        );
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
+            let presented = keys::from_headers(authorization.as_deref(), x_api_key.as_deref());
+            let outcome = match &presented {
+                Ok(key) => state
+                    .store
+                    .begin_read()
+                    .map_err(AuthError::from)
+                    .and_then(|txn| keys::authenticate(&txn, key)),
+                Err(rejection) => Err(AuthError::Rejected(*rejection)),
+            };
+            let client = match outcome {
+                Ok(client) => client,
+                Err(AuthError::Rejected(rejection)) => {
+                    let actor = match (&presented, rejection) {
+                        (_, Rejection::Missing) => "anonymous".to_string(),
+                        (Ok(key), _) => keys::public_id(key)
+                            .map(|id| format!("key-id:{id}"))
+                            .unwrap_or_else(|| "anonymous".to_string()),
+                        (Err(_), _) => "anonymous".to_string(),
+                    };
+                    metrics::counter!("callvault_auth_failures_total", "reason" => "unauthorized")
+                        .increment(1);
+                    state
+                        .audit
+                        .record(
+                            AuditEvent::new(actor, EventKind::AuthFailed, Outcome::Denied)
+                                .detail(format!("{} on {endpoint}", rejection.as_str())),
+                        )
+                        .await
+                        .map_err(ApiError::audit_unavailable)?;
+                    return Err(ApiError::unauthorized(rejection.as_str()));
+                }
+                Err(AuthError::Store(e)) => return Err(ApiError::internal(e)),
+            };
+            if !A::ROLES.contains(&client.role) {
+                metrics::counter!("callvault_auth_failures_total", "reason" => "forbidden")
+                    .increment(1);
+                state
+                    .audit
+                    .record(
+                        AuditEvent::new(client.actor(), EventKind::AuthForbidden, Outcome::Denied)
+                            .detail(format!("role {} on {endpoint}", client.role)),
+                    )
+                    .await
+                    .map_err(ApiError::audit_unavailable)?;
+                let allowed: Vec<&str> = A::ROLES.iter().map(|r| r.as_str()).collect();
+                return Err(ApiError::forbidden(format!(
+                    "a key with role {} may not call {endpoint} (needs {})",
+                    client.role,
+                    allowed.join(" or ")
+                )));
+            }
+            Ok(Authorized {
+                client,
+                _allowed: PhantomData,
+            })
+        })
+    }
+}

@@ -1,0 +1,192 @@
+//! Every error answer is `{"code": "snake_case", "message": "human sentence"}`, JSON, with a
+//! fitting status; never an HTML page, a stack trace or an echoed secret.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError, error::JsonPayloadError};
+use serde::{Deserialize, Serialize};
+
+/// The error body of every 4xx/5xx answer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Stable, snake_case; clients branch on it.
+    pub code: String,
+    /// For people; never holds a secret.
+    pub message: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, message)
+    }
+
+    /// Something on our side failed; the detail goes to the log, not to the client.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %detail, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "callvault could not complete the request; see the service log",
+        )
+    }
+
+    /// The audit record could not be made durable, so the action is not answered as done.
+    pub fn audit_unavailable(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %detail, "audit log unavailable");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "audit_unavailable",
+            "the audit log cannot be written; the request was not completed",
+        )
+    }
+
+    /// The generic body for a status produced outside our handlers (router, payload limits).
+    pub fn from_status(status: StatusCode) -> Self {
+        let (code, message) = match status.as_u16() {
+            400 => ("bad_request", "the request is malformed"),
+            401 => ("unauthorized", "an API key is required"),
+            403 => ("forbidden", "this API key may not call this endpoint"),
+            404 => ("not_found", "no such endpoint"),
+            405 => (
+                "method_not_allowed",
+                "this endpoint does not take that method",
+            ),
+            406 => (
+                "not_acceptable",
+                "the answer is JSON (or form-encoded for IVR steps)",
+            ),
+            408 => ("request_timeout", "the request took too long to arrive"),
+            413 => ("payload_too_large", "request bodies are limited to 64 KiB"),
+            415 => ("unsupported_media_type", "send application/json"),
+            429 => ("too_many_requests", "slow down"),
+            503 => ("unavailable", "the service is not ready"),
+            s if s >= 500 => ("internal_error", "callvault could not complete the request"),
+            _ => ("bad_request", "the request was refused"),
+        };
+        Self::new(status, code, message)
+    }
+
+    /// Map a JSON body error without echoing any value from the body.
+    pub fn from_json(err: &JsonPayloadError) -> Self {
+        match err {
+            JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+                Self::from_status(StatusCode::PAYLOAD_TOO_LARGE)
+            }
+            JsonPayloadError::ContentType => Self::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as application/json",
+            ),
+            JsonPayloadError::Deserialize(e) => describe_json_error(e),
+            _ => Self::bad_request("invalid_json", "the request body could not be read"),
+        }
+    }
+}
+
+/// serde_json's messages may quote values (which could be a PIN); only field names, which the
+/// contract defines, and positions are passed on.
+fn describe_json_error(e: &serde_json::Error) -> ApiError {
+    let text = e.to_string();
+    let at = format!("line {}, column {}", e.line(), e.column());
+    if let Some(rest) = text.strip_prefix("unknown field `") {
+        let field: String = rest.chars().take_while(|c| *c != '`').take(64).collect();
+        return ApiError::bad_request("unknown_field", format!("unknown field `{field}` ({at})"));
+    }
+    if let Some(rest) = text.strip_prefix("missing field `") {
+        let field: String = rest.chars().take_while(|c| *c != '`').take(64).collect();
+        return ApiError::bad_request("missing_field", format!("missing field `{field}` ({at})"));
+    }
+    match e.classify() {
+        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+            ApiError::bad_request("invalid_json", format!("the body is not valid JSON ({at})"))
+        }
+        _ => ApiError::bad_request(
+            "invalid_field",
+            format!("a field has the wrong type or value ({at})"),
+        ),
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut res = HttpResponse::build(self.status).json(ErrorBody {
+            code: self.code.to_string(),
+            message: self.message.clone(),
+        });
+        if self.status == StatusCode::UNAUTHORIZED {
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"callvault\", Basic realm=\"callvault\""),
+            );
+        }
+        res
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_errors_never_echo_values() {
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Body {
+            digits: u32,
+        }
+        let cases = [
+            (r#"{"digits": "482913"}"#, "invalid_field"),
+            (r#"{"digits": 1, "pin": "482913"}"#, "unknown_field"),
+            (r#"{"digits": "#, "invalid_json"),
+            (r#"{}"#, "missing_field"),
+        ];
+        for (body, code) in cases {
+            let err = serde_json::from_str::<Body>(body).unwrap_err();
+            let api = describe_json_error(&err);
+            assert_eq!(api.code, code, "{body}");
+            assert!(!api.message.contains("482913"), "{body}: {}", api.message);
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! The HTTPS face: parse, authenticate, call the domain, answer JSON. Nothing here decides
+//! anything a test of the domain could not.
+
+pub mod admin;
+pub mod auth;
+pub mod error;
+mod middleware;
+pub mod openapi;
+pub mod ops;
+
+use std::sync::Arc;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpRequest, web};
+use arc_swap::ArcSwap;
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::audit::AuditLog;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::service::Reloader;
+use crate::store::Store;
+use error::ApiError;
+
+/// Request bodies above this are refused with 413.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// What every handler can reach.
+pub struct AppState {
+    pub store: Arc<Store>,
+    pub audit: AuditLog,
+    pub clock: Arc<dyn Clock>,
+    pub config: Arc<ArcSwap<Config>>,
+    pub reloader: Arc<Reloader>,
+    pub metrics: PrometheusHandle,
+    /// The public fingerprint of the loaded vault key.
+    pub vault_key_id: String,
+}
+
+/// The whole application: routes, limits, JSON errors, metrics.
+pub fn app(
+    state: web::Data<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(state)
+        .app_data(
+            web::JsonConfig::default()
+                .limit(BODY_LIMIT)
+                .content_type_required(true)
+                .error_handler(|err, _req| ApiError::from_json(&err).into()),
+        )
+        .app_data(web::PayloadConfig::new(BODY_LIMIT))
+        .app_data(
+            web::PathConfig::default()
+                .error_handler(|_, _| ApiError::bad_request("bad_path", "bad path").into()),
+        )
+        .app_data(web::QueryConfig::default().error_handler(|_, _| {
+            ApiError::bad_request("bad_query", "the query string is malformed").into()
+        }))
+        .wrap(from_fn(middleware::json_errors))
+        .wrap(from_fn(middleware::track))
+        .configure(routes)
+        .default_service(web::to(not_found))
+}
+
+fn routes(cfg: &mut web::ServiceConfig) {
+    let resource = |path: &str| web::resource(path).default_service(web::to(method_not_allowed));
+    cfg.service(resource("/livez").get(ops::livez))
+        .service(resource("/readyz").get(ops::readyz))
+        .service(resource("/metrics").get(ops::metrics))
+        .service(resource("/openapi.json").get(openapi::serve))
+        .service(resource("/v1/whoami").get(admin::whoami))
+        .service(resource("/v1/admin/reload").post(admin::reload))
+        .service(
+            resource("/v1/admin/keys")
+                .get(admin::list_keys)
+                .post(admin::create_key),
+        )
+        .service(resource("/v1/admin/keys/{name}").delete(admin::revoke_key));
+}
+
+async fn method_not_allowed(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::new(
+        actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{} does not take {}", req.path(), req.method()),
+    ))
+}
+
+async fn not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::not_found(format!(
+        "no endpoint {} {}",
+        req.method(),
+        req.path()
+    )))
+}

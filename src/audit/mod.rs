@@ -1,0 +1,307 @@
+//! The tamper-evident audit log: append-only records in the store, each carrying the SHA-256
+//! of the record before it. Records are appended inside a write transaction by
+//! [`append_in`] (so an action and its audit record commit together), usually through the
+//! group committer in [`AuditLog`], which lets many concurrent requests share one fsync.
+//!
+//! Nothing secret is ever written here: events carry names, ids and outcomes, never a PIN,
+//! a code, an SSN or an API key (only a key's public id).
+
+mod committer;
+
+use std::io::Write;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use redb::{ReadTransaction, ReadableTable, WriteTransaction};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub use committer::{AuditError, AuditLog};
+
+use crate::store::{StoreError, tables};
+
+/// `prev_hash` of the first record.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+/// The audit head (last sequence number and hash) in the meta table, so a truncated tail
+/// is detected too.
+const HEAD_KEY: &str = "audit_head";
+
+/// What happened.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    ServiceStarted,
+    ServiceStopped,
+    ConfigReloaded,
+    ConfigReloadRefused,
+    /// A request came without a usable API key, with a wrong one, or a revoked one.
+    AuthFailed,
+    /// A valid key was used on an endpoint its role may not call.
+    AuthForbidden,
+    ApiKeyCreated,
+    ApiKeyRevoked,
+    DbBackup,
+    DbRestored,
+    AuditExported,
+}
+
+/// How it ended.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Ok,
+    Denied,
+    Failed,
+}
+
+/// One event to record. `detail` is free text and must never hold a secret.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AuditEvent {
+    /// `key:NAME` for an API client, `cli` / `cli(uid=N)` for the command line, `system`.
+    pub actor: String,
+    pub kind: EventKind,
+    pub call_id: Option<String>,
+    pub member_id: Option<String>,
+    pub outcome: Outcome,
+    pub detail: Option<String>,
+}
+
+impl AuditEvent {
+    pub fn new(actor: impl Into<String>, kind: EventKind, outcome: Outcome) -> Self {
+        AuditEvent {
+            actor: actor.into(),
+            kind,
+            call_id: None,
+            member_id: None,
+            outcome,
+            detail: None,
+        }
+    }
+
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    pub fn call(mut self, call_id: impl Into<String>) -> Self {
+        self.call_id = Some(call_id.into());
+        self
+    }
+
+    pub fn member(mut self, member_id: impl Into<String>) -> Self {
+        self.member_id = Some(member_id.into());
+        self
+    }
+}
+
+/// A stored record: the event, its place in the chain, and the chain hashes.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AuditRecord {
+    pub seq: u64,
+    /// RFC 3339, UTC, microseconds. Kept as the exact string that was hashed.
+    pub time: String,
+    #[serde(flatten)]
+    pub event: AuditEvent,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// The part of a record the hash covers: everything but the hash itself.
+#[derive(Serialize)]
+struct Hashed<'a> {
+    seq: u64,
+    time: &'a str,
+    event: &'a AuditEvent,
+    prev_hash: &'a str,
+}
+
+impl AuditRecord {
+    fn seal(seq: u64, time: DateTime<Utc>, event: AuditEvent, prev_hash: String) -> Self {
+        let time = time.to_rfc3339_opts(SecondsFormat::Micros, true);
+        let mut record = AuditRecord {
+            seq,
+            time,
+            event,
+            prev_hash,
+            hash: String::new(),
+        };
+        record.hash = record.compute_hash();
+        record
+    }
+
+    /// SHA-256 over the canonical JSON of the record without its hash.
+    pub fn compute_hash(&self) -> String {
+        let hashed = Hashed {
+            seq: self.seq,
+            time: &self.time,
+            event: &self.event,
+            prev_hash: &self.prev_hash,
+        };
+        // Serializing plain structs of strings and enums to JSON cannot fail.
+        let bytes = serde_json::to_vec(&hashed).unwrap_or_default();
+        hex::encode(Sha256::digest(bytes))
+    }
+
+    pub fn time(&self) -> Option<DateTime<Utc>> {
+        DateTime::parse_from_rfc3339(&self.time)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct Head {
+    seq: u64,
+    hash: String,
+}
+
+/// Append events inside `txn`, continuing the chain from the last stored record.
+/// Returns the sequence number of the last event appended.
+pub fn append_in(
+    txn: &WriteTransaction,
+    now: DateTime<Utc>,
+    events: impl IntoIterator<Item = AuditEvent>,
+) -> Result<u64, StoreError> {
+    let mut table = txn.open_table(tables::AUDIT)?;
+    let (mut seq, mut prev) = match table.last()? {
+        Some((k, v)) => {
+            let record: AuditRecord = serde_json::from_slice(v.value())
+                .map_err(|e| StoreError::Corrupt(format!("audit record {}: {e}", k.value())))?;
+            (k.value(), record.hash)
+        }
+        None => (0, GENESIS_HASH.to_string()),
+    };
+    for event in events {
+        seq += 1;
+        let record = AuditRecord::seal(seq, now, event, prev);
+        let bytes = serde_json::to_vec(&record)
+            .map_err(|e| StoreError::Corrupt(format!("cannot encode audit record: {e}")))?;
+        table.insert(seq, bytes.as_slice())?;
+        prev = record.hash;
+    }
+    let head = serde_json::to_vec(&Head {
+        seq,
+        hash: prev.clone(),
+    })
+    .map_err(|e| StoreError::Corrupt(format!("cannot encode audit head: {e}")))?;
+    txn.open_table(tables::META)?
+        .insert(HEAD_KEY, head.as_slice())?;
+    Ok(seq)
+}
+
+/// What `audit verify` found.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct VerifyReport {
+    pub records: u64,
+    /// The first sequence number at which the chain does not hold, and why.
+    pub first_bad: Option<BadRecord>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BadRecord {
+    pub seq: u64,
+    pub reason: String,
+}
+
+/// Walk the whole chain. Detects a modified record (hash), a deleted one (gap or broken
+/// link), a reordered one (sequence number not matching its place) and a cut tail (head).
+pub fn verify(txn: &ReadTransaction) -> Result<VerifyReport, StoreError> {
+    let table = txn.open_table(tables::AUDIT)?;
+    let mut expected = 1u64;
+    let mut prev = GENESIS_HASH.to_string();
+    let mut records = 0u64;
+    let bad = |seq: u64, reason: &str| VerifyReport {
+        records: 0,
+        first_bad: Some(BadRecord {
+            seq,
+            reason: reason.to_string(),
+        }),
+    };
+    for entry in table.iter()? {
+        let (k, v) = entry?;
+        let key = k.value();
+        records += 1;
+        let finish = |mut report: VerifyReport| {
+            report.records = records;
+            Ok(report)
+        };
+        if key != expected {
+            return finish(bad(expected, "record missing (sequence gap)"));
+        }
+        let record: AuditRecord = match serde_json::from_slice(v.value()) {
+            Ok(r) => r,
+            Err(_) => return finish(bad(key, "record does not decode")),
+        };
+        if record.seq != key {
+            return finish(bad(key, "record is out of place (reordered)"));
+        }
+        if record.prev_hash != prev {
+            return finish(bad(key, "chain broken: previous-hash does not match"));
+        }
+        if record.compute_hash() != record.hash {
+            return finish(bad(
+                key,
+                "record modified: hash does not match its contents",
+            ));
+        }
+        prev = record.hash;
+        expected += 1;
+    }
+    let head = txn.open_table(tables::META)?;
+    let head = match head.get(HEAD_KEY)? {
+        Some(v) => Some(
+            serde_json::from_slice::<Head>(v.value())
+                .map_err(|e| StoreError::Corrupt(format!("audit head: {e}")))?,
+        ),
+        None => None,
+    };
+    let last = expected - 1;
+    let first_bad = match head {
+        Some(h) if h.seq > last => Some(BadRecord {
+            seq: last + 1,
+            reason: format!("records {}..={} missing from the end", last + 1, h.seq),
+        }),
+        Some(h) if h.seq == last && h.hash != prev => Some(BadRecord {
+            seq: last,
+            reason: "last record does not match the recorded head".to_string(),
+        }),
+        None if last > 0 => Some(BadRecord {
+            seq: last,
+            reason: "no audit head recorded".to_string(),
+        }),
+        _ => None,
+    };
+    Ok(VerifyReport { records, first_bad })
+}
+
+/// Write records at or after `since` as JSON lines. Returns how many were written.
+pub fn export(
+    txn: &ReadTransaction,
+    since: Option<DateTime<Utc>>,
+    out: &mut dyn Write,
+) -> Result<u64, StoreError> {
+    let table = txn.open_table(tables::AUDIT)?;
+    let mut written = 0;
+    for entry in table.iter()? {
+        let (_, v) = entry?;
+        let bytes = v.value();
+        if let Some(since) = since {
+            let record: AuditRecord = serde_json::from_slice(bytes)
+                .map_err(|e| StoreError::Corrupt(format!("audit record: {e}")))?;
+            if record.time().is_some_and(|t| t < since) {
+                continue;
+            }
+        }
+        let io = |e| StoreError::Io {
+            action: "cannot write the export to",
+            path: "output".into(),
+            source: e,
+        };
+        out.write_all(bytes).map_err(io)?;
+        out.write_all(b"\n").map_err(io)?;
+        written += 1;
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests;

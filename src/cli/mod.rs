@@ -1,0 +1,376 @@
+//! The command line: clap definitions (also the source of the man page) and dispatch.
+//! This is the edge of the program, where errors become messages and exit codes.
+
+pub mod init;
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::{Parser, Subcommand};
+
+use crate::admin::{self, Request, Response};
+use crate::config::{self, Config, ConfigError, DEFAULT_CONFIG_PATH};
+use crate::keys::Role;
+use crate::store;
+
+/// callvault: caller authentication for credit-union phone systems.
+#[derive(Debug, Parser)]
+#[command(name = "callvault", version, about, long_about = None)]
+pub struct Cli {
+    /// The configuration file.
+    #[arg(long, global = true, env = "CALLVAULT_CONFIG", default_value = DEFAULT_CONFIG_PATH)]
+    pub config: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the state directory, vault key, TLS pair (if none is configured) and print a
+    /// first admin API key once. Safe to run again: nothing existing is overwritten.
+    Init,
+    /// Run the HTTPS service (SIGHUP reloads config and certificate, SIGTERM stops).
+    Serve,
+    /// Check or show the configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Manage API keys.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+    /// Check, back up or restore the store.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+    /// Verify or export the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Run a throwaway callvault on localhost and print curl lines to try it.
+    Demo {
+        /// Address to serve on; default 127.0.0.1:8443, or a free port if that is taken.
+        #[arg(long)]
+        listen: Option<String>,
+        /// Keep the demo's directory when it stops.
+        #[arg(long)]
+        keep: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate; print every problem with its key path; non-zero exit on any.
+    Check,
+    /// Print the effective configuration (file + environment), secrets masked.
+    Print,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Create a key; the key alone goes to stdout: `KEY=$(callvault key create ...)`.
+    Create {
+        #[arg(long, value_enum)]
+        role: Role,
+        #[arg(long)]
+        name: String,
+    },
+    /// List keys (never the keys themselves).
+    List,
+    /// Revoke the active key with this name.
+    Revoke { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Check the store: schema, records, audit chain (and redb's page check when offline).
+    Check,
+    /// Write a consistent copy of the store to FILE; safe while the service runs.
+    Backup { file: PathBuf },
+    /// Replace the store with a backup (the service must be stopped).
+    Restore { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the hash chain; names the first bad record.
+    Verify,
+    /// Write records as JSON lines to stdout.
+    Export {
+        /// Only records at or after this time (RFC 3339 or YYYY-MM-DD, UTC).
+        #[arg(long, value_parser = parse_since)]
+        since: Option<DateTime<Utc>>,
+    },
+}
+
+fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+        .ok_or_else(|| format!("{s:?} is neither RFC 3339 nor YYYY-MM-DD"))
+}
+
+/// Run a parsed command line; errors are printed, never panicked.
+pub fn run(cli: Cli) -> ExitCode {
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("callvault: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to stderr (the journal under systemd). `RUST_LOG` overrides the level.
+pub fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .with_ansi(io::IsTerminal::is_terminal(&io::stderr()))
+        .with_target(false)
+        .try_init();
+}
+
+fn load(path: &Path) -> anyhow::Result<Config> {
+    Ok(config::load(path)?)
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Config { command } => return config_command(&cli.config, command),
+        Command::Demo { listen, keep } => {
+            init_logging("warn");
+            crate::demo::run(listen, keep)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
+    }
+    let config = load(&cli.config)?;
+    match cli.command {
+        Command::Init => {
+            init_logging("warn");
+            let report = init::initialize(&config)?;
+            init::explain(&report, &mut io::stderr());
+            if let Some(key) = &report.admin_key {
+                println!("{}", key.as_str());
+            }
+        }
+        Command::Serve => {
+            init_logging(&config.log.level);
+            crate::service::serve(&cli.config, config)?;
+        }
+        Command::Key { command } => {
+            init_logging("warn");
+            key_command(&config, command)?;
+        }
+        Command::Db { command } => {
+            init_logging("warn");
+            return db_command(&config, command);
+        }
+        Command::Audit { command } => {
+            init_logging("warn");
+            return audit_command(&config, command);
+        }
+        Command::Config { .. } | Command::Demo { .. } => {}
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn config_command(path: &Path, command: ConfigCommand) -> anyhow::Result<ExitCode> {
+    match (config::load(path), command) {
+        (Ok(_), ConfigCommand::Check) => {
+            println!("{}: configuration is valid", path.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        (Ok(config), ConfigCommand::Print) => {
+            print!("{}", config.to_masked_toml());
+            Ok(ExitCode::SUCCESS)
+        }
+        (Err(ConfigError::Invalid(issues)), _) => {
+            for issue in &issues {
+                println!("{}: {issue}", path.display());
+            }
+            eprintln!(
+                "callvault: {} problem(s) in {}",
+                issues.len(),
+                path.display()
+            );
+            Ok(ExitCode::FAILURE)
+        }
+        (Err(e), _) => Err(e.into()),
+    }
+}
+
+fn key_command(config: &Config, command: KeyCommand) -> anyhow::Result<()> {
+    let request = match command {
+        KeyCommand::Create { role, name } => Request::KeyCreate { name, role },
+        KeyCommand::List => Request::KeyList,
+        KeyCommand::Revoke { name } => Request::KeyRevoke { name },
+    };
+    match admin::client::run(config, request, &mut io::stdout())? {
+        Response::KeyCreated { info, key } => {
+            eprintln!(
+                "created {} key {:?} (id {}); it is shown this once:",
+                info.role, info.name, info.id
+            );
+            println!("{key}");
+        }
+        Response::Keys { keys } => {
+            let mut out = io::stdout().lock();
+            writeln!(
+                out,
+                "{:<24} {:<6} {:<12} {:<25} status",
+                "name", "role", "id", "created"
+            )?;
+            for k in keys {
+                let status = match k.revoked_at {
+                    Some(t) => format!("revoked {}", t.format("%Y-%m-%d %H:%M")),
+                    None => "active".to_string(),
+                };
+                writeln!(
+                    out,
+                    "{:<24} {:<6} {:<12} {:<25} {status}",
+                    k.name,
+                    k.role.as_str(),
+                    k.id,
+                    k.created_at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+                )?;
+            }
+        }
+        Response::KeyRevoked { info } => {
+            eprintln!("revoked {} key {:?} (id {})", info.role, info.name, info.id)
+        }
+        other => bail!("unexpected answer: {other:?}"),
+    }
+    Ok(())
+}
+
+fn db_command(config: &Config, command: DbCommand) -> anyhow::Result<ExitCode> {
+    let report = match command {
+        DbCommand::Check => {
+            if admin::client::service_running(config) {
+                match admin::client::run(config, Request::DbCheck, &mut io::stdout())? {
+                    Response::Check { report } => report,
+                    other => bail!("unexpected answer: {other:?}"),
+                }
+            } else {
+                store::check_offline(&config.db_path())?
+            }
+        }
+        DbCommand::Backup { file } => {
+            let path = absolute(&file)?;
+            match admin::client::run(config, Request::DbBackup { path }, &mut io::stdout())? {
+                Response::Backup { report } => {
+                    println!(
+                        "backup written: {} ({} rows, {} bytes)",
+                        report.path.display(),
+                        report.rows,
+                        report.bytes
+                    );
+                    return Ok(ExitCode::SUCCESS);
+                }
+                other => bail!("unexpected answer: {other:?}"),
+            }
+        }
+        DbCommand::Restore { file } => {
+            if admin::client::service_running(config) {
+                bail!(
+                    "callvault serve is running on this state directory; stop it first \
+                     (systemctl stop callvault), restore, then start it again"
+                );
+            }
+            let report = store::restore(&config.storage.state_dir, &file)
+                .with_context(|| format!("restoring {}", file.display()))?;
+            let ctx = admin::client::open_local(config)?;
+            ctx.audit.record_blocking(
+                crate::audit::AuditEvent::new(
+                    "cli",
+                    crate::audit::EventKind::DbRestored,
+                    crate::audit::Outcome::Ok,
+                )
+                .detail(format!("from {}", file.display())),
+            )?;
+            println!(
+                "restored {} ({} audit records, {} api keys); the previous store is kept as {}.before-restore",
+                file.display(),
+                report.audit_records,
+                report.api_keys,
+                store::DB_FILE_NAME
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+    println!(
+        "schema version {}; {} api keys; {} audit records; page-level check: {}",
+        report.schema_version,
+        report.api_keys,
+        report.audit_records,
+        if report.integrity_checked {
+            "passed"
+        } else {
+            "skipped (the service holds the file; stop it for a full check)"
+        }
+    );
+    Ok(print_chain(&report.audit_chain))
+}
+
+fn print_chain(report: &crate::audit::VerifyReport) -> ExitCode {
+    match &report.first_bad {
+        None => {
+            println!("audit chain intact: {} records", report.records);
+            ExitCode::SUCCESS
+        }
+        Some(bad) => {
+            println!(
+                "audit chain BROKEN at record {}: {} ({} records read)",
+                bad.seq, bad.reason, report.records
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn audit_command(config: &Config, command: AuditCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        AuditCommand::Verify => {
+            match admin::client::run(config, Request::AuditVerify, &mut io::stdout())? {
+                Response::Verify { report } => Ok(print_chain(&report)),
+                other => bail!("unexpected answer: {other:?}"),
+            }
+        }
+        AuditCommand::Export { since } => {
+            let stdout = io::stdout();
+            let mut out = io::BufWriter::new(stdout.lock());
+            match admin::client::run(config, Request::AuditExport { since }, &mut out)? {
+                Response::Exported { records } => {
+                    out.flush()?;
+                    eprintln!("{records} records exported");
+                    Ok(ExitCode::SUCCESS)
+                }
+                other => bail!("unexpected answer: {other:?}"),
+            }
+        }
+    }
+}
+
+fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
+    if path.is_absolute() {
+        Ok(path.to_path_buf())
+    } else {
+        Ok(std::env::current_dir()?.join(path))
+    }
+}

@@ -1,0 +1,501 @@
+//! `callvault.toml`: loading (file, then `CALLVAULT__SECTION__KEY` environment overrides),
+//! unknown-key detection, and one `validate()` that reports every problem with its key path.
+
+mod secret;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub use secret::Secret;
+
+/// Where the packaged service looks for its configuration.
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/callvault/callvault.toml";
+/// Environment overrides are `CALLVAULT__SECTION__KEY` (double underscores).
+pub const ENV_PREFIX: &str = "CALLVAULT";
+const ENV_SEPARATOR: &str = "__";
+
+/// The whole configuration. Every key is documented in `config.example.toml`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub storage: StorageConfig,
+    pub vault: VaultConfig,
+    pub core: CoreConfig,
+    pub pin_policy: PinPolicyConfig,
+    pub lockout: LockoutConfig,
+    pub otp: OtpConfig,
+    pub audit: AuditConfig,
+    pub log: LogConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            server: ServerConfig::default(),
+            storage: StorageConfig::default(),
+            vault: VaultConfig::default(),
+            core: CoreConfig::default(),
+            pin_policy: PinPolicyConfig::default(),
+            lockout: LockoutConfig::default(),
+            otp: OtpConfig::default(),
+            audit: AuditConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct ServerConfig {
+    /// Address the HTTPS API binds to.
+    pub listen: String,
+    /// PEM certificate chain; absent: the pair `callvault init` generated beside the vault key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for `tls_cert`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
+    /// HTTP worker threads; 0 means one per core.
+    pub workers: usize,
+    /// Seconds in-flight requests get to finish on SIGTERM.
+    pub shutdown_timeout_seconds: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: "127.0.0.1:8443".to_string(),
+            tls_cert: None,
+            tls_key: None,
+            workers: 0,
+            shutdown_timeout_seconds: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct StorageConfig {
+    /// The redb file, the admin socket and the inbox/outbox/processed/failed folders live here.
+    pub state_dir: PathBuf,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            state_dir: PathBuf::from("/var/lib/callvault"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum VaultMode {
+    /// bcrypt hash of the PIN, sealed with XChaCha20-Poly1305.
+    Hashed,
+    /// The PIN itself sealed with XChaCha20-Poly1305 (faster, weaker if the key leaks).
+    Encrypted,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct VaultConfig {
+    /// 32 random bytes, mode 0600; the service refuses to start otherwise.
+    pub key_file: PathBuf,
+    pub mode: VaultMode,
+    pub bcrypt_cost: u32,
+}
+
+impl Default for VaultConfig {
+    fn default() -> Self {
+        VaultConfig {
+            key_file: PathBuf::from("/etc/callvault/vault.key"),
+            mode: VaultMode::Hashed,
+            bcrypt_cost: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CoreKind {
+    /// Members held in callvault's own store, fed by pre-enrollment.
+    Embedded,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct CoreConfig {
+    #[serde(rename = "type")]
+    pub kind: CoreKind,
+    /// A core answer slower than this becomes `transfer/core_unavailable`.
+    pub timeout_ms: u64,
+}
+
+impl Default for CoreConfig {
+    fn default() -> Self {
+        CoreConfig {
+            kind: CoreKind::Embedded,
+            timeout_ms: 2000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct PinPolicyConfig {
+    pub min_length: u32,
+    pub max_length: u32,
+    /// 0: PINs never age out.
+    pub max_age_days: u32,
+}
+
+impl Default for PinPolicyConfig {
+    fn default() -> Self {
+        PinPolicyConfig {
+            min_length: 4,
+            max_length: 6,
+            max_age_days: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct LockoutConfig {
+    pub max_wrong_pins: u32,
+    pub lock_minutes: u32,
+}
+
+impl Default for LockoutConfig {
+    fn default() -> Self {
+        LockoutConfig {
+            max_wrong_pins: 5,
+            lock_minutes: 1440,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct OtpConfig {
+    pub ttl_seconds: u32,
+    pub max_checks: u32,
+}
+
+impl Default for OtpConfig {
+    fn default() -> Self {
+        OtpConfig {
+            ttl_seconds: 60,
+            max_checks: 3,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct AuditConfig {
+    /// Most events one group commit (one fsync) carries.
+    pub max_batch: usize,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig { max_batch: 4096 }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct LogConfig {
+    /// A tracing filter: `info`, `warn`, `callvault=debug,actix_web=info`, ...
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            level: "info".to_string(),
+        }
+    }
+}
+
+/// One problem in the configuration, with the key it concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigIssue {
+    pub path: String,
+    pub message: String,
+}
+
+impl ConfigIssue {
+    fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigIssue {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {path} not found (start from config.example.toml)")]
+    NotFound { path: PathBuf },
+    #[error("cannot read config file {path}: {message}")]
+    Read { path: PathBuf, message: String },
+    #[error("{} problem(s) in the configuration:\n{}", .0.len(), join_issues(.0))]
+    Invalid(Vec<ConfigIssue>),
+}
+
+fn join_issues(issues: &[ConfigIssue]) -> String {
+    issues
+        .iter()
+        .map(|i| format!("  {i}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+impl ConfigError {
+    /// The individual problems, for callers that print or count them.
+    pub fn issues(&self) -> Vec<ConfigIssue> {
+        match self {
+            ConfigError::Invalid(issues) => issues.clone(),
+            other => vec![ConfigIssue::new("(file)", other.to_string())],
+        }
+    }
+}
+
+/// Load, check for unknown keys, and validate. Any problem is an error listing all of them.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    load_with_env(path, std::env::vars())
+}
+
+/// As [`load`], with the environment passed in (tests use their own).
+pub fn load_with_env(
+    path: &Path,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<Config, ConfigError> {
+    if !path.exists() {
+        return Err(ConfigError::NotFound {
+            path: path.to_path_buf(),
+        });
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    parse(&text, env)
+}
+
+/// Parse TOML text plus environment overrides into a validated [`Config`].
+pub fn parse(
+    toml_text: &str,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<Config, ConfigError> {
+    let env: Vec<(String, String)> = env
+        .into_iter()
+        .filter(|(k, _)| k.starts_with(&format!("{ENV_PREFIX}{ENV_SEPARATOR}")))
+        .collect();
+    let source = config::Config::builder()
+        .add_source(config::File::from_str(toml_text, config::FileFormat::Toml))
+        .add_source(
+            config::Environment::with_prefix(ENV_PREFIX)
+                .prefix_separator(ENV_SEPARATOR)
+                .separator(ENV_SEPARATOR)
+                .try_parsing(true)
+                .source(Some(env.iter().cloned().collect())),
+        )
+        .build()
+        .map_err(|e| ConfigError::Invalid(vec![ConfigIssue::new("(file)", e.to_string())]))?;
+
+    let mut unknown = Vec::new();
+    let mut note_unknown = |path: serde_ignored::Path| unknown.push(path.to_string());
+    let ignored = serde_ignored::Deserializer::new(source, &mut note_unknown);
+    let parsed: Result<Config, _> = serde_path_to_error::deserialize(ignored);
+
+    let mut issues: Vec<ConfigIssue> = unknown
+        .iter()
+        .map(|path| {
+            let from_env = env
+                .iter()
+                .find(|(k, _)| env_key_path(k).as_deref() == Some(path.as_str()))
+                .map(|(k, _)| format!(" (set by environment variable {k})"))
+                .unwrap_or_default();
+            ConfigIssue::new(path.clone(), format!("unknown key{from_env}"))
+        })
+        .collect();
+    match parsed {
+        Ok(config) => {
+            issues.extend(config.validate());
+            if issues.is_empty() {
+                Ok(config)
+            } else {
+                Err(ConfigError::Invalid(issues))
+            }
+        }
+        Err(e) => {
+            let path = e.path().to_string();
+            issues.push(ConfigIssue::new(path, describe_type_error(e.inner())));
+            Err(ConfigError::Invalid(issues))
+        }
+    }
+}
+
+/// `CALLVAULT__SERVER__LISTEN` -> `server.listen`.
+fn env_key_path(var: &str) -> Option<String> {
+    var.strip_prefix(&format!("{ENV_PREFIX}{ENV_SEPARATOR}"))
+        .map(|rest| rest.to_lowercase().replace(ENV_SEPARATOR, "."))
+}
+
+/// serde's messages can quote the offending value; configuration values are not secret
+/// except those of [`Secret`] type, which never fail to parse, so the message is kept.
+fn describe_type_error(e: &config::ConfigError) -> String {
+    match e {
+        config::ConfigError::Message(m) => m.clone(),
+        other => other.to_string(),
+    }
+}
+
+impl Config {
+    /// Every semantic problem, each with its key path. Empty means valid.
+    pub fn validate(&self) -> Vec<ConfigIssue> {
+        let mut issues = Vec::new();
+        let mut check = |ok: bool, path: &str, message: String| {
+            if !ok {
+                issues.push(ConfigIssue::new(path, message));
+            }
+        };
+        let s = &self.server;
+        check(
+            s.listen.parse::<SocketAddr>().is_ok(),
+            "server.listen",
+            format!("{:?} is not an IP address and port", s.listen),
+        );
+        check(
+            s.tls_cert.is_some() == s.tls_key.is_some(),
+            if s.tls_cert.is_some() {
+                "server.tls_key"
+            } else {
+                "server.tls_cert"
+            },
+            "tls_cert and tls_key must be set together (or both left out)".to_string(),
+        );
+        check(
+            s.workers <= 256,
+            "server.workers",
+            format!("{} is more than 256", s.workers),
+        );
+        check(
+            s.shutdown_timeout_seconds <= 300,
+            "server.shutdown_timeout_seconds",
+            format!("{} is more than 300", s.shutdown_timeout_seconds),
+        );
+        check(
+            !self.storage.state_dir.as_os_str().is_empty(),
+            "storage.state_dir",
+            "must not be empty".to_string(),
+        );
+        check(
+            !self.vault.key_file.as_os_str().is_empty(),
+            "vault.key_file",
+            "must not be empty".to_string(),
+        );
+        check(
+            (4..=31).contains(&self.vault.bcrypt_cost),
+            "vault.bcrypt_cost",
+            format!("{} is outside 4..=31", self.vault.bcrypt_cost),
+        );
+        check(
+            (50..=60_000).contains(&self.core.timeout_ms),
+            "core.timeout_ms",
+            format!("{} is outside 50..=60000", self.core.timeout_ms),
+        );
+        let p = &self.pin_policy;
+        check(
+            (4..=12).contains(&p.min_length),
+            "pin_policy.min_length",
+            format!("{} is outside 4..=12", p.min_length),
+        );
+        check(
+            (4..=12).contains(&p.max_length),
+            "pin_policy.max_length",
+            format!("{} is outside 4..=12", p.max_length),
+        );
+        check(
+            p.min_length <= p.max_length,
+            "pin_policy.min_length",
+            format!(
+                "{} is more than pin_policy.max_length ({})",
+                p.min_length, p.max_length
+            ),
+        );
+        check(
+            self.lockout.max_wrong_pins >= 1,
+            "lockout.max_wrong_pins",
+            "must be at least 1".to_string(),
+        );
+        check(
+            self.lockout.lock_minutes >= 1,
+            "lockout.lock_minutes",
+            "must be at least 1".to_string(),
+        );
+        check(
+            (10..=600).contains(&self.otp.ttl_seconds),
+            "otp.ttl_seconds",
+            format!("{} is outside 10..=600", self.otp.ttl_seconds),
+        );
+        check(
+            (1..=10).contains(&self.otp.max_checks),
+            "otp.max_checks",
+            format!("{} is outside 1..=10", self.otp.max_checks),
+        );
+        check(
+            (1..=100_000).contains(&self.audit.max_batch),
+            "audit.max_batch",
+            format!("{} is outside 1..=100000", self.audit.max_batch),
+        );
+        check(
+            tracing_subscriber::EnvFilter::try_new(&self.log.level).is_ok(),
+            "log.level",
+            format!("{:?} is not a log filter (try \"info\")", self.log.level),
+        );
+        issues
+    }
+
+    /// The listen address; `validate()` has checked it parses.
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.server.listen.parse().map_err(|_| {
+            ConfigError::Invalid(vec![ConfigIssue::new(
+                "server.listen",
+                "not an IP address and port",
+            )])
+        })
+    }
+
+    /// The effective configuration as TOML, secrets shown as `***`.
+    pub fn to_masked_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+    }
+
+    /// The redb file.
+    pub fn db_path(&self) -> PathBuf {
+        self.storage.state_dir.join(crate::store::DB_FILE_NAME)
+    }
+
+    /// The local admin socket the CLI talks to while the service runs.
+    pub fn admin_socket_path(&self) -> PathBuf {
+        self.storage.state_dir.join("admin.sock")
+    }
+}
+
+#[cfg(test)]
+mod tests;

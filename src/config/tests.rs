@@ -1,0 +1,108 @@
+use super::*;
+
+fn no_env() -> Vec<(String, String)> {
+    Vec::new()
+}
+
+fn paths(err: ConfigError) -> Vec<String> {
+    err.issues().into_iter().map(|i| i.path).collect()
+}
+
+#[test]
+fn example_config_is_valid_and_matches_defaults_where_it_should() {
+    let text = include_str!("../../config.example.toml");
+    let config = parse(text, no_env()).unwrap();
+    assert_eq!(config.server.listen, "127.0.0.1:8443");
+    assert_eq!(config.vault.mode, VaultMode::Hashed);
+    assert_eq!(config.lockout.max_wrong_pins, 5);
+}
+
+#[test]
+fn empty_file_is_the_defaults() {
+    assert_eq!(parse("", no_env()).unwrap(), Config::default());
+}
+
+#[test]
+fn every_problem_is_reported_with_its_key_path() {
+    let text = r#"
+        [server]
+        listen = "not-an-address"
+        tls_cert = "/x.crt"
+        listn = "typo"
+        [vault]
+        bcrypt_cost = 40
+        [pin_policy]
+        min_length = 8
+        max_length = 6
+        [otp]
+        ttl_seconds = 900
+        [bogus]
+        x = 1
+    "#;
+    let got = paths(parse(text, no_env()).unwrap_err());
+    for want in [
+        "server.listn",
+        "bogus",
+        "server.listen",
+        "server.tls_key",
+        "vault.bcrypt_cost",
+        "pin_policy.min_length",
+        "otp.ttl_seconds",
+    ] {
+        assert!(got.iter().any(|p| p == want), "{want} missing from {got:?}");
+    }
+}
+
+#[test]
+fn wrong_type_names_its_key() {
+    let err = parse("[lockout]\nmax_wrong_pins = \"five\"\n", no_env()).unwrap_err();
+    assert_eq!(paths(err), vec!["lockout.max_wrong_pins".to_string()]);
+    let err = parse("[vault]\nmode = \"plaintext\"\n", no_env()).unwrap_err();
+    let issue = &err.issues()[0];
+    assert_eq!(issue.path, "vault.mode");
+    assert!(issue.message.contains("hashed"), "{}", issue.message);
+}
+
+#[test]
+fn environment_overrides_the_file() {
+    let env = vec![
+        (
+            "CALLVAULT__SERVER__LISTEN".to_string(),
+            "127.0.0.1:9000".to_string(),
+        ),
+        (
+            "CALLVAULT__LOCKOUT__MAX_WRONG_PINS".to_string(),
+            "7".to_string(),
+        ),
+        ("UNRELATED".to_string(), "x".to_string()),
+    ];
+    let config = parse("[server]\nlisten = \"127.0.0.1:8443\"\n", env).unwrap();
+    assert_eq!(config.server.listen, "127.0.0.1:9000");
+    assert_eq!(config.lockout.max_wrong_pins, 7);
+}
+
+#[test]
+fn misspelled_environment_variable_is_named() {
+    let env = vec![("CALLVAULT__SERVER__LISTN".to_string(), "x".to_string())];
+    let err = parse("", env).unwrap_err();
+    let issue = &err.issues()[0];
+    assert_eq!(issue.path, "server.listn");
+    assert!(
+        issue.message.contains("CALLVAULT__SERVER__LISTN"),
+        "{}",
+        issue.message
+    );
+}
+
+#[test]
+fn missing_file_is_a_clear_error() {
+    let err = load_with_env(Path::new("/nonexistent/callvault.toml"), no_env()).unwrap_err();
+    assert!(err.to_string().contains("not found"), "{err}");
+}
+
+#[test]
+fn masked_print_round_trips_through_the_loader() {
+    let config = Config::default();
+    let text = config.to_masked_toml();
+    assert_eq!(parse(&text, no_env()).unwrap(), config);
+}

@@ -1,0 +1,385 @@
+//! API keys: one role each, stored hashed, shown once at creation.
+//!
+//! A key reads `cvk_<id>_<secret>`: the 12-hex-digit id is public (it names the key in
+//! logs and the audit log), the secret is 32 random bytes. The store keeps only SHA-256 of the
+//! secret. A slow hash (bcrypt) buys nothing for a 256-bit random secret and would cost every
+//! request milliseconds, so a plain digest compared in constant time is the right tool.
+
+use std::fmt;
+use std::str::FromStr;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use rand::RngCore;
+use redb::{ReadTransaction, ReadableTable, WriteTransaction};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use crate::audit::{AuditEvent, EventKind, Outcome, append_in};
+use crate::store::{Store, StoreError, tables};
+
+const PREFIX: &str = "cvk_";
+const ID_BYTES: usize = 6;
+const SECRET_BYTES: usize = 32;
+
+/// What a key may do.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Serialize,
+    Deserialize,
+    PartialEq,
+    Eq,
+    Hash,
+    clap::ValueEnum,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The IVR: the call dialog.
+    Ivr,
+    /// Contact-center agents: screen pop, checklist, challenges, unlock.
+    Agent,
+    /// The credit union's app back end: intents and push responses.
+    App,
+    /// Administration: keys, reload, member records.
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Ivr => "ivr",
+            Role::Agent => "agent",
+            Role::App => "app",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = KeyError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "ivr" => Ok(Role::Ivr),
+            "agent" => Ok(Role::Agent),
+            "app" => Ok(Role::App),
+            "admin" => Ok(Role::Admin),
+            other => Err(KeyError::BadRole(other.to_string())),
+        }
+    }
+}
+
+/// A key as stored: never the secret, only its digest.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct StoredKey {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    /// hex SHA-256 of the secret part.
+    pub hash: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl StoredKey {
+    pub fn decode(bytes: &[u8]) -> Result<StoredKey, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
+
+    fn encode(&self) -> Result<Vec<u8>, StoreError> {
+        serde_json::to_vec(self).map_err(|e| StoreError::Corrupt(format!("api key encode: {e}")))
+    }
+
+    pub fn info(&self) -> KeyInfo {
+        KeyInfo {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            role: self.role,
+            created_at: self.created_at,
+            revoked_at: self.revoked_at,
+        }
+    }
+}
+
+/// What may be shown about a key.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct KeyInfo {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A freshly created key: the only moment its plaintext exists.
+pub struct NewKey {
+    pub info: KeyInfo,
+    pub plaintext: Zeroizing<String>,
+}
+
+/// The authenticated client of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+}
+
+impl Client {
+    /// How the client appears in the audit log.
+    pub fn actor(&self) -> String {
+        format!("key:{}", self.name)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("a key named {0:?} already exists")]
+    NameTaken(String),
+    #[error("no active key named {0:?}")]
+    NoSuchKey(String),
+    #[error(
+        "key names are 1-64 characters of letters, digits, '.', '-' and '_' (got {0} characters)"
+    )]
+    BadName(usize),
+    #[error("unknown role {0:?} (ivr, agent, app or admin)")]
+    BadRole(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+macro_rules! key_store_err {
+    ($($t:ty),*) => {$(
+        impl From<$t> for KeyError {
+            fn from(e: $t) -> Self {
+                KeyError::Store(e.into())
+            }
+        }
+    )*};
+}
+key_store_err!(
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError,
+    redb::TransactionError
+);
+
+/// Why a presented key was not accepted. The text is safe to show and to audit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    Missing,
+    Malformed,
+    Unknown,
+    Revoked,
+}
+
+impl Rejection {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rejection::Missing => "no API key presented",
+            Rejection::Malformed => "API key is malformed",
+            Rejection::Unknown => "API key is not valid",
+            Rejection::Revoked => "API key has been revoked",
+        }
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+}
+
+fn digest(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
+}
+
+/// Create a key and its audit record in one transaction.
+pub fn create(
+    store: &Store,
+    name: &str,
+    role: Role,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<NewKey, KeyError> {
+    if !valid_name(name) {
+        return Err(KeyError::BadName(name.chars().count()));
+    }
+    let mut rng = rand::rngs::OsRng;
+    let mut id_bytes = [0u8; ID_BYTES];
+    rng.fill_bytes(&mut id_bytes);
+    let mut secret_bytes = Zeroizing::new([0u8; SECRET_BYTES]);
+    rng.fill_bytes(secret_bytes.as_mut());
+    let id = hex::encode(id_bytes);
+    let secret = Zeroizing::new(URL_SAFE_NO_PAD.encode(secret_bytes.as_ref()));
+    let stored = StoredKey {
+        id: id.clone(),
+        name: name.to_string(),
+        role,
+        hash: hex::encode(digest(&secret)),
+        created_at: now,
+        revoked_at: None,
+    };
+    let txn = store.begin_write()?;
+    if active_by_name(&txn, name)?.is_some() {
+        return Err(KeyError::NameTaken(name.to_string()));
+    }
+    txn.open_table(tables::API_KEYS)?
+        .insert(id.as_str(), stored.encode()?.as_slice())?;
+    append_in(
+        &txn,
+        now,
+        [
+            AuditEvent::new(actor, EventKind::ApiKeyCreated, Outcome::Ok)
+                .detail(format!("name={name} role={role} id={id}")),
+        ],
+    )?;
+    txn.commit()?;
+    Ok(NewKey {
+        info: stored.info(),
+        plaintext: Zeroizing::new(format!("{PREFIX}{id}_{}", secret.as_str())),
+    })
+}
+
+/// Revoke the active key with this name (kept, marked revoked, for the record).
+pub fn revoke(
+    store: &Store,
+    name: &str,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<KeyInfo, KeyError> {
+    let txn = store.begin_write()?;
+    let mut key = active_by_name(&txn, name)?.ok_or_else(|| KeyError::NoSuchKey(name.into()))?;
+    key.revoked_at = Some(now);
+    txn.open_table(tables::API_KEYS)?
+        .insert(key.id.as_str(), key.encode()?.as_slice())?;
+    append_in(
+        &txn,
+        now,
+        [
+            AuditEvent::new(actor, EventKind::ApiKeyRevoked, Outcome::Ok)
+                .detail(format!("name={name} role={} id={}", key.role, key.id)),
+        ],
+    )?;
+    txn.commit()?;
+    Ok(key.info())
+}
+
+fn active_by_name(txn: &WriteTransaction, name: &str) -> Result<Option<StoredKey>, KeyError> {
+    let table = txn.open_table(tables::API_KEYS)?;
+    for entry in table.iter()? {
+        let (_, v) = entry?;
+        let key = StoredKey::decode(v.value())
+            .map_err(|e| StoreError::Corrupt(format!("api key: {e}")))?;
+        if key.name == name && key.revoked_at.is_none() {
+            return Ok(Some(key));
+        }
+    }
+    Ok(None)
+}
+
+/// Every key, active and revoked, oldest first.
+pub fn list(txn: &ReadTransaction) -> Result<Vec<KeyInfo>, KeyError> {
+    let table = txn.open_table(tables::API_KEYS)?;
+    let mut keys = Vec::new();
+    for entry in table.iter()? {
+        let (_, v) = entry?;
+        let key = StoredKey::decode(v.value())
+            .map_err(|e| StoreError::Corrupt(format!("api key: {e}")))?;
+        keys.push(key.info());
+    }
+    keys.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.name.cmp(&b.name)));
+    Ok(keys)
+}
+
+/// Whether any active admin key exists (so `init` does not mint a second one).
+pub fn has_active_admin(txn: &ReadTransaction) -> Result<bool, KeyError> {
+    Ok(list(txn)?
+        .iter()
+        .any(|k| k.role == Role::Admin && k.revoked_at.is_none()))
+}
+
+/// The public id of a presented key, if it has the right shape; safe to log.
+pub fn public_id(presented: &str) -> Option<&str> {
+    let rest = presented.strip_prefix(PREFIX)?;
+    let (id, _) = rest.split_once('_')?;
+    (id.len() == ID_BYTES * 2 && id.bytes().all(|b| b.is_ascii_hexdigit())).then_some(id)
+}
+
+/// Check a presented key. Constant-time on the secret's digest.
+pub fn authenticate(txn: &ReadTransaction, presented: &str) -> Result<Client, AuthError> {
+    let id = public_id(presented).ok_or(AuthError::Rejected(Rejection::Malformed))?;
+    let secret = &presented[PREFIX.len() + id.len() + 1..];
+    let table = txn.open_table(tables::API_KEYS).map_err(StoreError::from)?;
+    let stored = match table.get(id).map_err(StoreError::from)? {
+        Some(v) => StoredKey::decode(v.value())
+            .map_err(|e| StoreError::Corrupt(format!("api key {id}: {e}")))?,
+        None => return Err(AuthError::Rejected(Rejection::Unknown)),
+    };
+    let want = hex::decode(&stored.hash)
+        .map_err(|_| StoreError::Corrupt(format!("api key {id}: hash is not hex")))?;
+    let got = digest(secret);
+    if !bool::from(got.as_slice().ct_eq(want.as_slice())) {
+        return Err(AuthError::Rejected(Rejection::Unknown));
+    }
+    if stored.revoked_at.is_some() {
+        return Err(AuthError::Rejected(Rejection::Revoked));
+    }
+    Ok(Client {
+        id: stored.id,
+        name: stored.name,
+        role: stored.role,
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("{}", .0.as_str())]
+    Rejected(Rejection),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Pull the key out of a request's headers: `Authorization: Bearer`, `X-Api-Key`, or the
+/// password of HTTP Basic (any user name).
+pub fn from_headers<'a>(
+    authorization: Option<&'a str>,
+    x_api_key: Option<&'a str>,
+) -> Result<Zeroizing<String>, Rejection> {
+    if let Some(key) = x_api_key {
+        return Ok(Zeroizing::new(key.trim().to_string()));
+    }
+    let Some(auth) = authorization else {
+        return Err(Rejection::Missing);
+    };
+    let (scheme, rest) = auth.trim().split_once(' ').ok_or(Rejection::Malformed)?;
+    if scheme.eq_ignore_ascii_case("bearer") {
+        return Ok(Zeroizing::new(rest.trim().to_string()));
+    }
+    if scheme.eq_ignore_ascii_case("basic") {
+        let decoded = Zeroizing::new(
+            base64::engine::general_purpose::STANDARD
+                .decode(rest.trim())
+                .map_err(|_| Rejection::Malformed)?,
+        );
+        let text = std::str::from_utf8(&decoded).map_err(|_| Rejection::Malformed)?;
+        let (_, password) = text.split_once(':').ok_or(Rejection::Malformed)?;
+        return Ok(Zeroizing::new(password.to_string()));
+    }
+    Err(Rejection::Malformed)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,217 @@
+//! `callvault serve`: load and check everything, open the store, start the audit committer,
+//! serve HTTPS, answer the admin socket, reload on SIGHUP, stop gracefully on SIGTERM.
+
+mod reload;
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+use actix_web::{HttpServer, web};
+use arc_swap::ArcSwap;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use sd_notify::NotifyState;
+use tokio::signal::unix::{SignalKind, signal};
+
+pub use reload::Reloader;
+
+use crate::admin::{self, socket::SocketFile};
+use crate::api::{self, AppState};
+use crate::audit::{AuditEvent, AuditLog, EventKind, Outcome};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, ConfigError};
+use crate::store::{Store, StoreError};
+use crate::tls::{self, ReloadableCert, TlsError, TlsPaths};
+use crate::vault::{self, VaultError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("admin socket {path}: {source}")]
+    AdminSocket {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("metrics: {0}")]
+    Metrics(String),
+    #[error("the audit log cannot be written: {0}")]
+    Audit(String),
+    #[error("the HTTP server failed: {0}")]
+    Server(std::io::Error),
+}
+
+/// Run the service until SIGTERM or SIGINT. Blocks.
+pub fn serve(config_path: &Path, config: Config) -> Result<(), ServiceError> {
+    actix_web::rt::System::new().block_on(run(config_path, config))
+}
+
+/// The process-wide Prometheus recorder (installed once).
+pub fn metrics_handle() -> Result<PrometheusHandle, ServiceError> {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    if let Some(h) = HANDLE.get() {
+        return Ok(h.clone());
+    }
+    let latency = [
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+    ];
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Full("callvault_http_request_duration_seconds".into()),
+            &latency,
+        )
+        .and_then(|b| {
+            b.set_buckets_for_metric(
+                Matcher::Full("callvault_audit_batch_size".into()),
+                &[
+                    1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 1024.0, 4096.0,
+                ],
+            )
+        })
+        .and_then(|b| b.install_recorder())
+        .map_err(|e| ServiceError::Metrics(e.to_string()))?;
+    metrics::describe_counter!(
+        "callvault_http_requests_total",
+        "HTTP requests by route, method and status"
+    );
+    metrics::describe_histogram!(
+        "callvault_http_request_duration_seconds",
+        metrics::Unit::Seconds,
+        "HTTP request latency by route"
+    );
+    metrics::describe_counter!(
+        "callvault_audit_commits_total",
+        "audit group commits (one fsync each)"
+    );
+    metrics::describe_counter!("callvault_audit_events_total", "audit events made durable");
+    metrics::describe_histogram!("callvault_audit_batch_size", "events per audit commit");
+    metrics::describe_counter!(
+        "callvault_auth_failures_total",
+        "requests refused for their API key, by reason"
+    );
+    Ok(HANDLE.get_or_init(|| handle).clone())
+}
+
+async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
+    let master_key = vault::load_key_file(&config.vault.key_file)?;
+    let tls_paths = TlsPaths::from_config(&config);
+    let cert = ReloadableCert::new(tls::load(&tls_paths)?);
+    let server_config = tls::server_config(cert.clone())?;
+    let store = Arc::new(Store::open(&config.storage.state_dir)?);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let audit = AuditLog::start(store.clone(), clock.clone(), config.audit.max_batch);
+    let metrics = metrics_handle()?;
+
+    let addr = config.listen_addr()?;
+    let listener = TcpListener::bind(addr).map_err(|source| ServiceError::Listen {
+        addr: addr.to_string(),
+        source,
+    })?;
+    let live = Arc::new(ArcSwap::from_pointee(config.clone()));
+    let reloader = Arc::new(Reloader::new(
+        config_path.to_path_buf(),
+        live.clone(),
+        cert,
+        audit.clone(),
+    ));
+    let state = web::Data::new(AppState {
+        store: store.clone(),
+        audit: audit.clone(),
+        clock: clock.clone(),
+        config: live,
+        reloader: reloader.clone(),
+        metrics,
+        vault_key_id: master_key.key_id(),
+    });
+    let workers = match config.server.workers {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
+    };
+    let server = HttpServer::new(move || api::app(state.clone()))
+        .workers(workers)
+        .disable_signals()
+        .shutdown_timeout(config.server.shutdown_timeout_seconds)
+        .listen_rustls_0_23(listener, server_config)
+        .map_err(ServiceError::Server)?
+        .run();
+    let handle = server.handle();
+
+    let socket_path = config.admin_socket_path();
+    let socket_err = |source| ServiceError::AdminSocket {
+        path: socket_path.display().to_string(),
+        source,
+    };
+    let listener = admin::socket::bind(&socket_path).map_err(socket_err)?;
+    let _socket_file = SocketFile(socket_path.clone());
+    let socket_task = actix_web::rt::spawn(admin::socket::serve(
+        listener,
+        admin::Context {
+            store: store.clone(),
+            audit: audit.clone(),
+            clock: clock.clone(),
+        },
+    ));
+
+    audit
+        .record(
+            AuditEvent::new("system", EventKind::ServiceStarted, Outcome::Ok).detail(format!(
+                "version {} listening on {addr}",
+                env!("CARGO_PKG_VERSION")
+            )),
+        )
+        .await
+        .map_err(|e| ServiceError::Audit(e.to_string()))?;
+    tracing::info!(%addr, workers, vault_key = %master_key.key_id(), "callvault is serving");
+    let _ = sd_notify::notify(false, &[NotifyState::Ready]);
+
+    let signals = actix_web::rt::spawn(signal_loop(handle, reloader));
+    let served = server.await;
+    signals.abort();
+    socket_task.abort();
+    let _ = audit
+        .record(AuditEvent::new(
+            "system",
+            EventKind::ServiceStopped,
+            Outcome::Ok,
+        ))
+        .await;
+    tracing::info!("callvault stopped");
+    served.map_err(ServiceError::Server)
+}
+
+async fn signal_loop(handle: actix_web::dev::ServerHandle, reloader: Arc<Reloader>) {
+    let (Ok(mut hup), Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::hangup()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot install signal handlers; stop the service with SIGKILL");
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = hup.recv() => {
+                let _ = sd_notify::notify(false, &[NotifyState::Reloading]);
+                let r = reloader.clone();
+                let _ = tokio::task::spawn_blocking(move || r.reload("signal:SIGHUP")).await;
+                let _ = sd_notify::notify(false, &[NotifyState::Ready]);
+            }
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+        }
+    }
+    tracing::info!("stopping: finishing requests in flight");
+    let _ = sd_notify::notify(false, &[NotifyState::Stopping]);
+    handle.stop(true).await;
+}

@@ -1,0 +1,352 @@
+//! The redb store: one file under the state directory, a schema version that a newer binary
+//! migrates and an older one refuses, consistent backups while serving, restore, and checks.
+
+pub mod tables;
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use redb::{Database, ReadTransaction, ReadableTable, ReadableTableMetadata, WriteTransaction};
+use serde::Serialize;
+
+/// The file name of the store inside the state directory.
+pub const DB_FILE_NAME: &str = "callvault.redb";
+/// The schema this binary writes. Bump it with a migration in [`MIGRATIONS`].
+pub const SCHEMA_VERSION: u32 = 1;
+const SCHEMA_KEY: &str = "schema_version";
+const CREATED_KEY: &str = "created_at";
+
+/// Migrations from version `i + 1` to `i + 2`, run in one write transaction on open.
+type Migration = fn(&WriteTransaction) -> Result<(), StoreError>;
+const MIGRATIONS: &[Migration] = &[];
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "the store {path} is in use by another process (is `callvault serve` running? \
+         commands go through it when it is)"
+    )]
+    InUse { path: PathBuf },
+    #[error(
+        "the store {path} has schema version {found}, newer than this callvault supports \
+         ({supported}); install the newer callvault again or restore a backup made by this one"
+    )]
+    SchemaTooNew {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
+    #[error("no migration from schema version {from}")]
+    NoMigration { from: u32 },
+    #[error("the store is damaged: {0}")]
+    Corrupt(String),
+    #[error("{action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+    #[error("store: {0}")]
+    Redb(#[from] redb::Error),
+}
+
+macro_rules! from_redb {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self {
+                StoreError::Redb(e.into())
+            }
+        }
+    )*};
+}
+from_redb!(
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError,
+    redb::DatabaseError
+);
+
+fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> StoreError + 'a {
+    move |source| StoreError::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The open store.
+pub struct Store {
+    db: Database,
+    path: PathBuf,
+}
+
+/// What `db check` found.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct CheckReport {
+    pub schema_version: u32,
+    /// Whether redb's page-level integrity check ran (it needs the file to itself).
+    pub integrity_checked: bool,
+    pub api_keys: u64,
+    pub audit_records: u64,
+    pub audit_chain: crate::audit::VerifyReport,
+}
+
+impl CheckReport {
+    pub fn ok(&self) -> bool {
+        self.audit_chain.first_bad.is_none()
+    }
+}
+
+/// What `db backup` wrote.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct BackupReport {
+    pub path: PathBuf,
+    pub rows: u64,
+    pub bytes: u64,
+}
+
+impl Store {
+    /// Open (or create) the store in `state_dir`, creating the directory (0700) if needed.
+    pub fn open(state_dir: &Path) -> Result<Store, StoreError> {
+        create_private_dir(state_dir)?;
+        Self::open_file(&state_dir.join(DB_FILE_NAME))
+    }
+
+    /// Open (or create) a store file directly.
+    pub fn open_file(path: &Path) -> Result<Store, StoreError> {
+        let db = Database::create(path).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
+                path: path.to_path_buf(),
+            },
+            other => other.into(),
+        })?;
+        set_mode(path, 0o600)?;
+        let store = Store {
+            db,
+            path: path.to_path_buf(),
+        };
+        store.prepare_schema()?;
+        Ok(store)
+    }
+
+    fn prepare_schema(&self) -> Result<(), StoreError> {
+        let txn = self.db.begin_write()?;
+        let found = {
+            let meta = txn.open_table(tables::META)?;
+            let found = meta.get(SCHEMA_KEY)?.map(|v| decode_u32(v.value()));
+            found.transpose()?
+        };
+        match found {
+            None => {
+                tables::create_all(&txn)?;
+                let mut meta = txn.open_table(tables::META)?;
+                meta.insert(SCHEMA_KEY, SCHEMA_VERSION.to_le_bytes().as_slice())?;
+                let now = chrono::Utc::now().to_rfc3339();
+                meta.insert(CREATED_KEY, now.as_bytes())?;
+            }
+            Some(v) if v > SCHEMA_VERSION => {
+                return Err(StoreError::SchemaTooNew {
+                    path: self.path.clone(),
+                    found: v,
+                    supported: SCHEMA_VERSION,
+                });
+            }
+            Some(v) => {
+                for from in v..SCHEMA_VERSION {
+                    let step = MIGRATIONS
+                        .get((from - 1) as usize)
+                        .ok_or(StoreError::NoMigration { from })?;
+                    step(&txn)?;
+                    tracing::info!(from, to = from + 1, "migrated the store schema");
+                }
+                tables::create_all(&txn)?;
+                let mut meta = txn.open_table(tables::META)?;
+                meta.insert(SCHEMA_KEY, SCHEMA_VERSION.to_le_bytes().as_slice())?;
+            }
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn begin_read(&self) -> Result<ReadTransaction, StoreError> {
+        Ok(self.db.begin_read()?)
+    }
+
+    pub fn begin_write(&self) -> Result<WriteTransaction, StoreError> {
+        Ok(self.db.begin_write()?)
+    }
+
+    /// The schema version recorded in the file.
+    pub fn schema_version(&self) -> Result<u32, StoreError> {
+        let txn = self.begin_read()?;
+        let meta = txn.open_table(tables::META)?;
+        let v = meta.get(SCHEMA_KEY)?;
+        match v {
+            Some(v) => decode_u32(v.value()),
+            None => Err(StoreError::Corrupt("no schema version recorded".into())),
+        }
+    }
+
+    /// A consistent copy of every table, taken from one read snapshot, so it is safe while
+    /// the service is writing. The copy is written beside `dest` and renamed into place.
+    pub fn backup_to(&self, dest: &Path) -> Result<BackupReport, StoreError> {
+        if dest.exists() {
+            return Err(StoreError::Io {
+                action: "refusing to overwrite",
+                path: dest.to_path_buf(),
+                source: io::Error::from(io::ErrorKind::AlreadyExists),
+            });
+        }
+        let tmp = dest.with_extension("partial");
+        let _ = fs::remove_file(&tmp);
+        let rows = {
+            let snapshot = self.begin_read()?;
+            let copy = Database::create(&tmp)?;
+            let txn = copy.begin_write()?;
+            let rows = tables::copy_all(&snapshot, &txn)?;
+            txn.commit()?;
+            rows
+        };
+        set_mode(&tmp, 0o600)?;
+        fs::rename(&tmp, dest).map_err(io_err("cannot move the backup to", dest))?;
+        let bytes = fs::metadata(dest)
+            .map_err(io_err("cannot stat", dest))?
+            .len();
+        Ok(BackupReport {
+            path: dest.to_path_buf(),
+            rows,
+            bytes,
+        })
+    }
+
+    /// Logical check: schema, every record decodes, the audit chain holds.
+    pub fn check(&self) -> Result<CheckReport, StoreError> {
+        let schema_version = self.schema_version()?;
+        let txn = self.begin_read()?;
+        let keys = txn.open_table(tables::API_KEYS)?;
+        let mut api_keys = 0;
+        for entry in keys.iter()? {
+            let (id, value) = entry?;
+            crate::keys::StoredKey::decode(value.value())
+                .map_err(|e| StoreError::Corrupt(format!("api key {}: {e}", id.value())))?;
+            api_keys += 1;
+        }
+        let audit_records = txn.open_table(tables::AUDIT)?.len()?;
+        let audit_chain = crate::audit::verify(&txn)?;
+        Ok(CheckReport {
+            schema_version,
+            integrity_checked: false,
+            api_keys,
+            audit_records,
+            audit_chain,
+        })
+    }
+}
+
+/// `db check` without a running service: redb's own page-level check, then the logical one.
+pub fn check_offline(path: &Path) -> Result<CheckReport, StoreError> {
+    let mut db = Database::open(path).map_err(|e| match e {
+        redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
+            path: path.to_path_buf(),
+        },
+        other => other.into(),
+    })?;
+    let intact = db.check_integrity()?;
+    if !intact {
+        return Err(StoreError::Corrupt(
+            "redb integrity check failed (the file was repaired in place; restore a backup)".into(),
+        ));
+    }
+    drop(db);
+    let store = Store::open_file(path)?;
+    let mut report = store.check()?;
+    report.integrity_checked = true;
+    Ok(report)
+}
+
+/// Replace the store in `state_dir` with the backup at `backup`. The backup is checked first
+/// (schema, records, audit chain); the current file is kept as `callvault.redb.before-restore`.
+/// The service must not be running.
+pub fn restore(state_dir: &Path, backup: &Path) -> Result<CheckReport, StoreError> {
+    if !backup.is_file() {
+        return Err(StoreError::Io {
+            action: "cannot read the backup",
+            path: backup.to_path_buf(),
+            source: io::Error::from(io::ErrorKind::NotFound),
+        });
+    }
+    create_private_dir(state_dir)?;
+    let live = state_dir.join(DB_FILE_NAME);
+    let staged = state_dir.join(format!("{DB_FILE_NAME}.restoring"));
+    let _ = fs::remove_file(&staged);
+    fs::copy(backup, &staged).map_err(io_err("cannot copy the backup to", &staged))?;
+    set_mode(&staged, 0o600)?;
+    let report = match check_offline(&staged) {
+        Ok(report) if report.ok() => report,
+        Ok(report) => {
+            let _ = fs::remove_file(&staged);
+            return Err(StoreError::Corrupt(format!(
+                "the backup's audit chain is broken at {:?}; not restored",
+                report.audit_chain.first_bad
+            )));
+        }
+        Err(e) => {
+            let _ = fs::remove_file(&staged);
+            return Err(e);
+        }
+    };
+    // Taking the live file's lock proves no service has it open while we swap.
+    if live.exists() {
+        let held = Database::open(&live).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse { path: live.clone() },
+            other => other.into(),
+        })?;
+        drop(held);
+        let kept = state_dir.join(format!("{DB_FILE_NAME}.before-restore"));
+        fs::rename(&live, &kept).map_err(io_err("cannot keep the current store as", &kept))?;
+    }
+    fs::rename(&staged, &live).map_err(io_err("cannot move the restored store to", &live))?;
+    sync_dir(state_dir)?;
+    Ok(report)
+}
+
+fn decode_u32(bytes: &[u8]) -> Result<u32, StoreError> {
+    let arr: [u8; 4] = bytes
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("schema version is not 4 bytes".into()))?;
+    Ok(u32::from_le_bytes(arr))
+}
+
+/// Create a directory (and parents) readable by its owner only.
+pub fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(io_err("cannot create directory", dir))
+}
+
+fn set_mode(path: &Path, mode: u32) -> Result<(), StoreError> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+        .map_err(io_err("cannot set permissions on", path))
+}
+
+fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_err("cannot sync", dir))
+}
+
+#[cfg(test)]
+mod tests;

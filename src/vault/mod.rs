@@ -1,0 +1,171 @@
+//! The vault's master key file: 32 random bytes, readable by the service user only.
+//! The PIN records it seals arrive with the vault issue; this module owns the key's life:
+//! creation at `init`, and the permission check that makes the service refuse to start.
+
+use std::fs;
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+pub const KEY_BYTES: usize = 32;
+
+#[derive(Debug, thiserror::Error)]
+pub enum VaultError {
+    #[error(
+        "vault key file {path} is readable or writable by group or others (mode {mode:04o}); \
+         run `chmod 600 {path}` — refusing to start"
+    )]
+    InsecurePermissions { path: PathBuf, mode: u32 },
+    #[error("vault key file {path} must hold exactly {KEY_BYTES} bytes, it holds {len}")]
+    BadLength { path: PathBuf, len: u64 },
+    #[error("vault key file {path} does not exist (run `callvault init`)")]
+    Missing { path: PathBuf },
+    #[error("vault key file {path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+}
+
+/// The master key, wiped from memory when dropped. Never printed.
+pub struct MasterKey {
+    bytes: Zeroizing<[u8; KEY_BYTES]>,
+}
+
+impl MasterKey {
+    /// A short public fingerprint that names this key (for `vault status` and rotation).
+    pub fn key_id(&self) -> String {
+        let d = Sha256::digest(self.bytes.as_ref());
+        hex::encode(&d[..4])
+    }
+
+    pub fn bytes(&self) -> &[u8; KEY_BYTES] {
+        &self.bytes
+    }
+}
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "MasterKey({})", self.key_id())
+    }
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> VaultError + '_ {
+    move |source| VaultError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Create the key file with 32 random bytes and mode 0600. Returns false if it already
+/// existed (it is never overwritten).
+pub fn create_key_file(path: &Path) -> Result<bool, VaultError> {
+    if path.exists() {
+        return Ok(false);
+    }
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+        && !dir.exists()
+    {
+        crate::store::create_private_dir(dir).map_err(|e| VaultError::Io {
+            path: dir.to_path_buf(),
+            source: io::Error::other(e.to_string()),
+        })?;
+    }
+    let mut key = Zeroizing::new([0u8; KEY_BYTES]);
+    rand::rngs::OsRng.fill_bytes(key.as_mut());
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io_err(path))?;
+    file.write_all(key.as_ref()).map_err(io_err(path))?;
+    file.sync_all().map_err(io_err(path))?;
+    Ok(true)
+}
+
+/// Load the key, refusing a file that group or others can read or write.
+pub fn load_key_file(path: &Path) -> Result<MasterKey, VaultError> {
+    let meta = match fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(VaultError::Missing {
+                path: path.to_path_buf(),
+            });
+        }
+        Err(e) => return Err(io_err(path)(e)),
+    };
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o077 != 0 {
+        return Err(VaultError::InsecurePermissions {
+            path: path.to_path_buf(),
+            mode,
+        });
+    }
+    if meta.len() != KEY_BYTES as u64 {
+        return Err(VaultError::BadLength {
+            path: path.to_path_buf(),
+            len: meta.len(),
+        });
+    }
+    let mut bytes = Zeroizing::new([0u8; KEY_BYTES]);
+    fs::File::open(path)
+        .and_then(|mut f| f.read_exact(bytes.as_mut()))
+        .map_err(io_err(path))?;
+    Ok(MasterKey { bytes })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn created_key_is_private_random_and_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys/vault.key");
+        assert!(create_key_file(&path).unwrap());
+        let mode = fs::metadata(&path).unwrap().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let first = load_key_file(&path).unwrap();
+        assert_ne!(first.bytes(), &[0u8; KEY_BYTES]);
+        assert!(!create_key_file(&path).unwrap());
+        assert_eq!(load_key_file(&path).unwrap().bytes(), first.bytes());
+        assert!(!format!("{first:?}").contains(&hex::encode(first.bytes())));
+    }
+
+    #[test]
+    fn refuses_keys_others_can_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vault.key");
+        create_key_file(&path).unwrap();
+        for mode in [0o644, 0o640, 0o604, 0o660, 0o602] {
+            fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
+            let err = load_key_file(&path).unwrap_err();
+            assert!(
+                matches!(err, VaultError::InsecurePermissions { .. }),
+                "{mode:o}: {err}"
+            );
+        }
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o400)).unwrap();
+        assert!(load_key_file(&path).is_ok());
+    }
+
+    #[test]
+    fn refuses_short_or_missing_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vault.key");
+        assert!(matches!(
+            load_key_file(&path),
+            Err(VaultError::Missing { .. })
+        ));
+        fs::write(&path, b"short").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(matches!(
+            load_key_file(&path),
+            Err(VaultError::BadLength { len: 5, .. })
+        ));
+    }
+}
