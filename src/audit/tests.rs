@@ -1,1 +1,198 @@
+use std::sync::Arc;
+
 use super::*;
+use crate::clock::SystemClock;
+use crate::store::Store;
+
+fn store_with(n: usize) -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let txn = store.begin_write().unwrap();
+    let events = (1..=n).map(|i| {
+        AuditEvent::new("key:ivr1", EventKind::AuthFailed, Outcome::Denied)
+            .detail(format!("event {i}"))
+    });
+    append_in(&txn, Utc::now(), events).unwrap();
+    txn.commit().unwrap();
+    (dir, store)
+}
+
+fn raw(store: &Store, seq: u64) -> Vec<u8> {
+    let txn = store.begin_read().unwrap();
+    let table = txn.open_table(tables::AUDIT).unwrap();
+    table.get(seq).unwrap().unwrap().value().to_vec()
+}
+
+fn put(store: &Store, seq: u64, bytes: &[u8]) {
+    let txn = store.begin_write().unwrap();
+    txn.open_table(tables::AUDIT)
+        .unwrap()
+        .insert(seq, bytes)
+        .unwrap();
+    txn.commit().unwrap();
+}
+
+fn remove(store: &Store, seq: u64) {
+    let txn = store.begin_write().unwrap();
+    txn.open_table(tables::AUDIT).unwrap().remove(seq).unwrap();
+    txn.commit().unwrap();
+}
+
+fn first_bad(store: &Store) -> Option<u64> {
+    verify(&store.begin_read().unwrap())
+        .unwrap()
+        .first_bad
+        .map(|b| b.seq)
+}
+
+#[test]
+fn an_untouched_chain_verifies() {
+    let (_d, store) = store_with(10);
+    let report = verify(&store.begin_read().unwrap()).unwrap();
+    assert_eq!(
+        report,
+        VerifyReport {
+            records: 10,
+            first_bad: None
+        }
+    );
+    let (_d, empty) = store_with(0);
+    assert_eq!(first_bad(&empty), None);
+}
+
+#[test]
+fn tampering_is_found_at_the_first_bad_record() {
+    type Tamper = fn(&Store);
+    let cases: [(&str, Tamper, u64); 6] = [
+        (
+            "detail edited",
+            |s| {
+                let text = String::from_utf8(raw(s, 4))
+                    .unwrap()
+                    .replace("event 4", "event 0");
+                put(s, 4, text.as_bytes());
+            },
+            4,
+        ),
+        (
+            "outcome edited and hash recomputed",
+            |s| {
+                let mut r: AuditRecord = serde_json::from_slice(&raw(s, 6)).unwrap();
+                r.event.outcome = Outcome::Ok;
+                r.hash = r.compute_hash();
+                put(s, 6, &serde_json::to_vec(&r).unwrap());
+            },
+            7,
+        ),
+        ("middle record deleted", |s| remove(s, 5), 5),
+        (
+            "two records swapped",
+            |s| {
+                let (a, b) = (raw(s, 3), raw(s, 4));
+                put(s, 3, &b);
+                put(s, 4, &a);
+            },
+            3,
+        ),
+        ("last record deleted", |s| remove(s, 10), 10),
+        ("garbage written", |s| put(s, 2, b"{not json"), 2),
+    ];
+    for (name, tamper, want) in cases {
+        let (_d, store) = store_with(10);
+        tamper(&store);
+        assert_eq!(first_bad(&store), Some(want), "{name}");
+    }
+}
+
+#[test]
+fn appends_continue_the_chain_across_transactions() {
+    let (_d, store) = store_with(3);
+    let txn = store.begin_write().unwrap();
+    let last = append_in(
+        &txn,
+        Utc::now(),
+        [AuditEvent::new("cli", EventKind::DbBackup, Outcome::Ok)],
+    )
+    .unwrap();
+    txn.commit().unwrap();
+    assert_eq!(last, 4);
+    let r: AuditRecord = serde_json::from_slice(&raw(&store, 4)).unwrap();
+    let prev: AuditRecord = serde_json::from_slice(&raw(&store, 3)).unwrap();
+    assert_eq!(r.prev_hash, prev.hash);
+    assert_eq!(first_bad(&store), None);
+}
+
+#[test]
+fn export_writes_json_lines_from_a_time() {
+    let (_d, store) = store_with(3);
+    let mut out = Vec::new();
+    let n = export(&store.begin_read().unwrap(), None, &mut out).unwrap();
+    assert_eq!(n, 3);
+    let lines: Vec<AuditRecord> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+    let future = Utc::now() + chrono::Duration::hours(1);
+    let mut out = Vec::new();
+    assert_eq!(
+        export(&store.begin_read().unwrap(), Some(future), &mut out).unwrap(),
+        0
+    );
+}
+
+#[test]
+fn group_commit_makes_every_event_durable_in_one_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(dir.path()).unwrap());
+    let log = AuditLog::start(store.clone(), Arc::new(SystemClock), 4096);
+    let threads = 16;
+    let per_thread = 50;
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                (0..per_thread)
+                    .map(|i| {
+                        log.record_blocking(
+                            AuditEvent::new(
+                                format!("t{t}"),
+                                EventKind::AuthFailed,
+                                Outcome::Denied,
+                            )
+                            .detail(format!("{i}")),
+                        )
+                        .unwrap()
+                    })
+                    .collect::<Vec<u64>>()
+            })
+        })
+        .collect();
+    let mut seqs: Vec<u64> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    seqs.sort();
+    let total = (threads * per_thread) as u64;
+    assert_eq!(
+        seqs,
+        (1..=total).collect::<Vec<_>>(),
+        "every answer names its own record"
+    );
+    drop(log);
+    let report = verify(&store.begin_read().unwrap()).unwrap();
+    assert_eq!(
+        report,
+        VerifyReport {
+            records: total,
+            first_bad: None
+        }
+    );
+    // Each answered sequence number holds the event that was recorded for it.
+    let r: AuditRecord = serde_json::from_slice(&raw(&store, seqs[0])).unwrap();
+    assert!(r.event.actor.starts_with('t'));
+}

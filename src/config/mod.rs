@@ -18,7 +18,7 @@ pub const ENV_PREFIX: &str = "CALLVAULT";
 const ENV_SEPARATOR: &str = "__";
 
 /// The whole configuration. Every key is documented in `config.example.toml`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct Config {
     pub server: ServerConfig,
@@ -30,22 +30,6 @@ pub struct Config {
     pub otp: OtpConfig,
     pub audit: AuditConfig,
     pub log: LogConfig,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            server: ServerConfig::default(),
-            storage: StorageConfig::default(),
-            vault: VaultConfig::default(),
-            core: CoreConfig::default(),
-            pin_policy: PinPolicyConfig::default(),
-            lockout: LockoutConfig::default(),
-            otp: OtpConfig::default(),
-            audit: AuditConfig::default(),
-            log: LogConfig::default(),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -344,7 +328,11 @@ pub fn parse(
         }
         Err(e) => {
             let path = e.path().to_string();
-            issues.push(ConfigIssue::new(path, describe_type_error(e.inner())));
+            let mut message = describe_type_error(e.inner());
+            if let Some(allowed) = allowed_values(&path) {
+                message.push_str(&format!(" (allowed: {allowed})"));
+            }
+            issues.push(ConfigIssue::new(path, message));
             Err(ConfigError::Invalid(issues))
         }
     }
@@ -354,6 +342,15 @@ pub fn parse(
 fn env_key_path(var: &str) -> Option<String> {
     var.strip_prefix(&format!("{ENV_PREFIX}{ENV_SEPARATOR}"))
         .map(|rest| rest.to_lowercase().replace(ENV_SEPARATOR, "."))
+}
+
+/// The choices of the keys that take one of a fixed set of words.
+fn allowed_values(path: &str) -> Option<&'static str> {
+    match path {
+        "vault.mode" => Some("\"hashed\", \"encrypted\""),
+        "core.type" => Some("\"embedded\""),
+        _ => None,
+    }
 }
 
 /// serde's messages can quote the offending value; configuration values are not secret

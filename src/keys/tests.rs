@@ -1,1 +1,123 @@
 use super::*;
+
+fn store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    (dir, store)
+}
+
+fn auth(store: &Store, key: &str) -> Result<Client, AuthError> {
+    authenticate(&store.begin_read().unwrap(), key)
+}
+
+#[test]
+fn a_created_key_authenticates_with_its_role_and_only_its_hash_is_stored() {
+    let (dir, store) = store();
+    let new = create(&store, "ivr1", Role::Ivr, "test", Utc::now()).unwrap();
+    let client = auth(&store, &new.plaintext).unwrap();
+    assert_eq!((client.name.as_str(), client.role), ("ivr1", Role::Ivr));
+    let secret = new.plaintext.rsplit('_').next().unwrap().to_string();
+    drop(store);
+    let bytes = std::fs::read(dir.path().join(crate::store::DB_FILE_NAME)).unwrap();
+    let found = bytes.windows(secret.len()).any(|w| w == secret.as_bytes());
+    assert!(!found, "the key's secret is in the store file");
+}
+
+#[test]
+fn wrong_altered_and_revoked_keys_are_refused() {
+    let (_d, store) = store();
+    let new = create(&store, "agent1", Role::Agent, "test", Utc::now()).unwrap();
+    let key = new.plaintext.to_string();
+    let mut altered = key.clone();
+    let last = altered.pop().unwrap();
+    altered.push(if last == 'A' { 'B' } else { 'A' });
+    let unknown_id = format!("cvk_000000000000_{}", &key[17..]);
+    let cases = [
+        (altered.as_str(), Rejection::Unknown),
+        (unknown_id.as_str(), Rejection::Unknown),
+        ("cvk_short", Rejection::Malformed),
+        ("Bearer", Rejection::Malformed),
+        ("", Rejection::Malformed),
+    ];
+    for (presented, want) in cases {
+        match auth(&store, presented) {
+            Err(AuthError::Rejected(r)) => assert_eq!(r, want, "{presented:?}"),
+            other => panic!("{presented:?}: {other:?}"),
+        }
+    }
+    revoke(&store, "agent1", "test", Utc::now()).unwrap();
+    assert!(matches!(
+        auth(&store, &key),
+        Err(AuthError::Rejected(Rejection::Revoked))
+    ));
+    assert!(matches!(
+        revoke(&store, "agent1", "test", Utc::now()),
+        Err(KeyError::NoSuchKey(_))
+    ));
+}
+
+#[test]
+fn names_are_unique_among_active_keys_and_checked() {
+    let (_d, store) = store();
+    create(&store, "ivr1", Role::Ivr, "test", Utc::now()).unwrap();
+    assert!(matches!(
+        create(&store, "ivr1", Role::Agent, "test", Utc::now()),
+        Err(KeyError::NameTaken(_))
+    ));
+    revoke(&store, "ivr1", "test", Utc::now()).unwrap();
+    create(&store, "ivr1", Role::Ivr, "test", Utc::now()).unwrap();
+    for bad in ["", "has space", "semi;colon", &"x".repeat(65)] {
+        assert!(
+            matches!(
+                create(&store, bad, Role::Ivr, "test", Utc::now()),
+                Err(KeyError::BadName(_))
+            ),
+            "{bad:?}"
+        );
+    }
+    let listed = list(&store.begin_read().unwrap()).unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed.iter().filter(|k| k.revoked_at.is_none()).count(), 1);
+}
+
+#[test]
+fn creating_and_revoking_are_audited_without_the_key() {
+    let (_d, store) = store();
+    let new = create(&store, "app1", Role::App, "cli", Utc::now()).unwrap();
+    revoke(&store, "app1", "cli", Utc::now()).unwrap();
+    let mut out = Vec::new();
+    crate::audit::export(&store.begin_read().unwrap(), None, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains("api_key_created") && text.contains("api_key_revoked"),
+        "{text}"
+    );
+    assert!(!text.contains(new.plaintext.as_str()));
+    assert!(text.contains(&new.info.id), "the public id names the key");
+}
+
+#[test]
+fn keys_are_read_from_every_accepted_header_form() {
+    use base64::engine::general_purpose::STANDARD;
+    let basic = format!("Basic {}", STANDARD.encode("ivr:cvk_k"));
+    let basic_no_user = format!("Basic {}", STANDARD.encode(":cvk_k"));
+    type Case<'a> = (Option<&'a str>, Option<&'a str>, Result<&'a str, Rejection>);
+    let cases: [Case; 8] = [
+        (Some("Bearer cvk_k"), None, Ok("cvk_k")),
+        (Some("bearer   cvk_k "), None, Ok("cvk_k")),
+        (None, Some("cvk_k"), Ok("cvk_k")),
+        (Some(&basic), None, Ok("cvk_k")),
+        (Some(&basic_no_user), None, Ok("cvk_k")),
+        (None, None, Err(Rejection::Missing)),
+        (Some("Digest abc"), None, Err(Rejection::Malformed)),
+        (Some("Basic !!!"), None, Err(Rejection::Malformed)),
+    ];
+    for (authorization, x_api_key, want) in cases {
+        let got = from_headers(authorization, x_api_key);
+        assert_eq!(
+            got.as_ref().map(|k| k.as_str()),
+            want.as_ref().map(|k| *k),
+            "{authorization:?} {x_api_key:?}"
+        );
+    }
+}

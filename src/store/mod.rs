@@ -48,14 +48,20 @@ pub enum StoreError {
         source: io::Error,
     },
     #[error("store: {0}")]
-    Redb(#[from] redb::Error),
+    Redb(Box<redb::Error>),
+}
+
+impl From<redb::Error> for StoreError {
+    fn from(e: redb::Error) -> Self {
+        StoreError::Redb(Box::new(e))
+    }
 }
 
 macro_rules! from_redb {
     ($($t:ty),*) => {$(
         impl From<$t> for StoreError {
             fn from(e: $t) -> Self {
-                StoreError::Redb(e.into())
+                StoreError::Redb(Box::new(e.into()))
             }
         }
     )*};

@@ -1,1 +1,149 @@
 use super::*;
+use crate::audit::{AuditEvent, EventKind, Outcome, append_in};
+
+fn store_in(dir: &Path) -> Store {
+    Store::open(dir).unwrap()
+}
+
+fn add_audit(store: &Store, n: usize) {
+    let txn = store.begin_write().unwrap();
+    let events = (0..n).map(|i| {
+        AuditEvent::new("test", EventKind::ServiceStarted, Outcome::Ok).detail(format!("{i}"))
+    });
+    append_in(&txn, chrono::Utc::now(), events).unwrap();
+    txn.commit().unwrap();
+}
+
+#[test]
+fn new_store_records_the_schema_and_is_private() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_in(&dir.path().join("state"));
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    assert_eq!(fs::metadata(store.path()).unwrap().mode() & 0o777, 0o600);
+    assert_eq!(
+        fs::metadata(dir.path().join("state")).unwrap().mode() & 0o777,
+        0o700
+    );
+}
+
+#[test]
+fn a_newer_schema_is_refused_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = store_in(dir.path());
+        let txn = store.begin_write().unwrap();
+        txn.open_table(tables::META)
+            .unwrap()
+            .insert(SCHEMA_KEY, (SCHEMA_VERSION + 1).to_le_bytes().as_slice())
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    let err = Store::open(dir.path()).err().unwrap();
+    assert!(matches!(err, StoreError::SchemaTooNew { found, .. } if found == SCHEMA_VERSION + 1));
+    assert!(
+        err.to_string()
+            .contains("newer than this callvault supports"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_second_opener_is_told_the_store_is_in_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let _held = store_in(dir.path());
+    assert!(matches!(
+        Store::open(dir.path()),
+        Err(StoreError::InUse { .. })
+    ));
+}
+
+#[test]
+fn backup_carries_every_table_and_restore_brings_it_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let backup = dir.path().join("backup.redb");
+    {
+        let store = store_in(&state);
+        crate::keys::create(
+            &store,
+            "ivr1",
+            crate::keys::Role::Ivr,
+            "test",
+            chrono::Utc::now(),
+        )
+        .unwrap();
+        add_audit(&store, 3);
+        let report = store.backup_to(&backup).unwrap();
+        assert!(report.rows >= 5, "{report:?}");
+        // A backup never overwrites.
+        assert!(store.backup_to(&backup).is_err());
+        // Work after the backup is what a restore rolls back.
+        add_audit(&store, 2);
+        assert_eq!(store.check().unwrap().audit_records, 6);
+    }
+    {
+        let db = Database::open(&backup).unwrap();
+        let txn = db.begin_read().unwrap();
+        let mut names: Vec<String> = txn
+            .list_tables()
+            .unwrap()
+            .map(|t| redb::TableHandle::name(&t).to_string())
+            .collect();
+        names.sort();
+        let mut all: Vec<String> = tables::ALL.iter().map(|s| s.to_string()).collect();
+        all.sort();
+        assert_eq!(
+            names, all,
+            "a table is missing from tables::ALL or copy_all"
+        );
+    }
+    let report = restore(&state, &backup).unwrap();
+    // One record for the key's creation, three added: what existed when the backup was made.
+    assert_eq!(report.audit_records, 4);
+    assert_eq!(report.api_keys, 1);
+    assert!(
+        state
+            .join(format!("{DB_FILE_NAME}.before-restore"))
+            .exists()
+    );
+    let store = store_in(&state);
+    let check = store.check().unwrap();
+    assert_eq!(check.audit_records, 4);
+    assert!(check.ok());
+}
+
+#[test]
+fn restore_refuses_while_the_store_is_open_and_keeps_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let backup = dir.path().join("b.redb");
+    let store = store_in(&state);
+    store.backup_to(&backup).unwrap();
+    assert!(matches!(
+        restore(&state, &backup),
+        Err(StoreError::InUse { .. })
+    ));
+    assert!(store.check().unwrap().ok());
+}
+
+#[test]
+fn restore_refuses_a_file_that_is_not_a_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    drop(store_in(&state));
+    let junk = dir.path().join("junk.redb");
+    fs::write(&junk, vec![7u8; 8192]).unwrap();
+    assert!(restore(&state, &junk).is_err());
+    assert!(!state.join(format!("{DB_FILE_NAME}.restoring")).exists());
+    assert!(store_in(&state).check().unwrap().ok());
+}
+
+#[test]
+fn offline_check_runs_the_page_level_check() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(store_in(dir.path()));
+    let report = check_offline(&dir.path().join(DB_FILE_NAME)).unwrap();
+    assert!(report.integrity_checked);
+    assert!(report.ok());
+}

@@ -1,0 +1,189 @@
+//! The command line without a running service: config, init, keys, audit, db.
+
+use crate::harness::{Instance, text};
+
+#[test]
+fn config_check_lists_every_problem_with_its_key_path() {
+    let i = Instance::init();
+    std::fs::write(
+        &i.config,
+        "[server]\nlisten = \"nowhere\"\nlistn = 1\n[otp]\nttl_seconds = 9000\n[pin_policy]\nmin_length = 9\nmax_length = 5\n",
+    )
+    .unwrap();
+    let out = i.cli(&["config", "check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    for path in [
+        "server.listen",
+        "server.listn",
+        "otp.ttl_seconds",
+        "pin_policy.min_length",
+    ] {
+        assert!(
+            stdout.contains(&format!(": {path}: ")),
+            "{path} not in:\n{stdout}"
+        );
+    }
+    assert!(text(&out.stderr).contains("problem(s)"));
+}
+
+#[test]
+fn config_check_and_print_accept_a_good_file_and_environment_overrides() {
+    let i = Instance::init();
+    let out = i.cli(&["config", "check"]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    let out = std::process::Command::new(crate::harness::BIN)
+        .args(["--config"])
+        .arg(&i.config)
+        .args(["config", "print"])
+        .env("CALLVAULT__LOCKOUT__MAX_WRONG_PINS", "9")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        text(&out.stdout).contains("max_wrong_pins = 9"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = std::process::Command::new(crate::harness::BIN)
+        .args(["--config"])
+        .arg(&i.config)
+        .args(["config", "check"])
+        .env("CALLVAULT__LOCKOUT__MAX_WRONG_PIN", "9")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains("CALLVAULT__LOCKOUT__MAX_WRONG_PIN"));
+}
+
+#[test]
+fn the_example_config_passes_config_check() {
+    let out = std::process::Command::new(crate::harness::BIN)
+        .args([
+            "--config",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/config.example.toml"),
+            "config",
+            "check",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stdout));
+}
+
+#[test]
+fn init_is_idempotent_and_prints_the_admin_key_only_once() {
+    let i = Instance::init();
+    let key_before = std::fs::read(i.path("etc/vault.key")).unwrap();
+    let cert_before = std::fs::read(i.ca()).unwrap();
+    let out = i.cli(&["init"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "", "a second init must not mint a key");
+    assert_eq!(std::fs::read(i.path("etc/vault.key")).unwrap(), key_before);
+    assert_eq!(std::fs::read(i.ca()).unwrap(), cert_before);
+    for folder in ["inbox", "outbox", "processed", "failed"] {
+        assert!(i.path("state").join(folder).is_dir(), "{folder}");
+    }
+}
+
+#[test]
+fn keys_from_the_cli_are_scriptable_listed_and_revoked() {
+    let i = Instance::init();
+    let out = i.cli(&["key", "create", "--role", "ivr", "--name", "ivr1"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let key = text(&out.stdout);
+    assert_eq!(
+        key.lines().count(),
+        1,
+        "stdout holds the key alone: {key:?}"
+    );
+    assert!(key.starts_with("cvk_"));
+    let out = i.cli(&["key", "create", "--role", "ivr", "--name", "ivr1"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("already exists"));
+    let out = i.cli(&["key", "create", "--role", "root", "--name", "x"]);
+    assert!(!out.status.success());
+    let list = text(&i.cli(&["key", "list"]).stdout);
+    assert!(list.contains("ivr1") && list.contains("admin"), "{list}");
+    assert!(!list.contains(key.trim()), "list must never show a key");
+    assert!(i.cli(&["key", "revoke", "ivr1"]).status.success());
+    assert!(text(&i.cli(&["key", "list"]).stdout).contains("revoked"));
+    let audit = i.audit_export();
+    assert!(audit.contains("api_key_created") && audit.contains("api_key_revoked"));
+    assert!(!audit.contains(key.trim()) && !audit.contains(&i.admin));
+}
+
+#[test]
+fn audit_verify_names_the_first_tampered_record() {
+    let i = Instance::init();
+    for n in 0..4 {
+        i.cli(&[
+            "key",
+            "create",
+            "--role",
+            "agent",
+            "--name",
+            &format!("agent{n}"),
+        ]);
+    }
+    let out = i.cli(&["audit", "verify"]);
+    assert!(out.status.success());
+    assert!(
+        text(&out.stdout).contains("intact: 5 records"),
+        "{}",
+        text(&out.stdout)
+    );
+    {
+        use redb::ReadableTable;
+        let store = callvault::store::Store::open(&i.path("state")).unwrap();
+        let txn = store.begin_write().unwrap();
+        {
+            let mut table = txn.open_table(callvault::store::tables::AUDIT).unwrap();
+            let original = table.get(3).unwrap().unwrap().value().to_vec();
+            let edited = String::from_utf8(original)
+                .unwrap()
+                .replace("agent1", "agent9");
+            table.insert(3, edited.as_bytes()).unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    let out = i.cli(&["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).contains("BROKEN at record 3"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = i.cli(&["db", "check"]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn audit_export_since_filters_by_time() {
+    let i = Instance::init();
+    let all = i.audit_export();
+    assert_eq!(all.lines().count(), 1);
+    let out = i.cli(&["audit", "export", "--since", "2999-01-01"]);
+    assert!(out.status.success());
+    assert_eq!(text(&out.stdout), "");
+    let out = i.cli(&["audit", "export", "--since", "yesterday-ish"]);
+    assert!(!out.status.success());
+}
+
+#[test]
+fn commands_on_an_uninitialised_state_directory_say_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.toml");
+    std::fs::write(&config, crate::harness::config_text(dir.path(), 1, "")).unwrap();
+    let out = std::process::Command::new(crate::harness::BIN)
+        .arg("--config")
+        .arg(&config)
+        .args(["key", "list"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("callvault init"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -1,0 +1,199 @@
+//! Runs the real `callvault` binary: `init`, then `serve` on a free port over real TLS.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_callvault");
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub struct Instance {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub port: u16,
+    pub admin: String,
+    child: Option<Child>,
+}
+
+impl Instance {
+    /// A fresh config and `callvault init`; not yet serving.
+    pub fn init() -> Instance {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let config = dir.path().join("callvault.toml");
+        std::fs::write(&config, config_text(dir.path(), port, "")).unwrap();
+        let mut instance = Instance {
+            dir,
+            config,
+            port,
+            admin: String::new(),
+            child: None,
+        };
+        let out = instance.cli(&["init"]);
+        assert!(out.status.success(), "init failed: {}", text(&out.stderr));
+        instance.admin = text(&out.stdout).trim().to_string();
+        assert!(
+            instance.admin.starts_with("cvk_"),
+            "init printed {:?}",
+            instance.admin
+        );
+        instance
+    }
+
+    pub fn started() -> Instance {
+        let mut i = Instance::init();
+        i.start();
+        i
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn ca(&self) -> PathBuf {
+        self.path("etc/tls.crt")
+    }
+
+    pub fn cli(&self, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap()
+    }
+
+    pub fn spawn_serve(&self) -> Child {
+        Command::new(BIN)
+            .arg("--config")
+            .arg(&self.config)
+            .arg("serve")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    /// Serve and wait until `/livez` answers.
+    pub fn start(&mut self) {
+        let mut child = self.spawn_serve();
+        let client = self.client();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                let mut err = String::new();
+                if let Some(e) = child.stderr.take() {
+                    for line in BufReader::new(e).lines().map_while(Result::ok) {
+                        err.push_str(&line);
+                        err.push('\n');
+                    }
+                }
+                panic!("serve exited with {status}: {err}");
+            }
+            if client.get(self.url("/livez")).send().is_ok() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "serve did not come up");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // Drain stderr so the service never blocks on a full pipe.
+        if let Some(err) = child.stderr.take() {
+            std::thread::spawn(move || for _ in BufReader::new(err).lines() {});
+        }
+        self.child = Some(child);
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("https://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// A client that trusts only this instance's certificate.
+    pub fn client(&self) -> reqwest::blocking::Client {
+        client_trusting(&self.ca())
+    }
+
+    pub fn signal(&self, sig: i32) {
+        let pid = self.child.as_ref().expect("serving").id() as i32;
+        assert_eq!(unsafe { libc::kill(pid, sig) }, 0);
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| c.try_wait().unwrap().is_none())
+    }
+
+    /// SIGTERM and wait for the exit.
+    pub fn stop(&mut self) -> ExitStatus {
+        self.signal(libc::SIGTERM);
+        let mut child = self.child.take().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn write_config(&self, extra: &str) {
+        std::fs::write(&self.config, config_text(self.dir.path(), self.port, extra)).unwrap();
+    }
+
+    /// The audit log as exported by the CLI. Reads with its own copy of the config, so a
+    /// test may break the service's file.
+    pub fn audit_export(&self) -> String {
+        let cli_config = self.path("cli.toml");
+        std::fs::write(&cli_config, config_text(self.dir.path(), self.port, "")).unwrap();
+        let out = Command::new(BIN)
+            .arg("--config")
+            .arg(&cli_config)
+            .args(["audit", "export"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+pub fn config_text(dir: &Path, port: u16, extra: &str) -> String {
+    format!(
+        "[server]\nlisten = \"127.0.0.1:{port}\"\n{extra}\n[storage]\nstate_dir = \"{}\"\n[vault]\nkey_file = \"{}\"\n[log]\nlevel = \"info\"\n",
+        dir.join("state").display(),
+        dir.join("etc/vault.key").display()
+    )
+}
+
+pub fn client_trusting(ca: &Path) -> reqwest::blocking::Client {
+    let pem = std::fs::read(ca).unwrap();
+    reqwest::blocking::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+        .tls_built_in_root_certs(false)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}

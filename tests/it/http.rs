@@ -1,0 +1,267 @@
+//! The HTTPS API of a running service: auth, roles, error bodies, limits, metrics, OpenAPI.
+
+use reqwest::StatusCode;
+use reqwest::blocking::Client;
+use serde_json::{Value, json};
+
+use crate::harness::{Instance, text};
+
+fn body(res: reqwest::blocking::Response) -> (StatusCode, Value) {
+    let status = res.status();
+    let ct = res
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    assert!(
+        ct.starts_with("application/json"),
+        "{status}: content-type {ct:?}"
+    );
+    (status, res.json().unwrap())
+}
+
+fn make_key(i: &Instance, role: &str, name: &str) -> String {
+    let out = i.cli(&["key", "create", "--role", role, "--name", name]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn keys_work_in_every_form_and_roles_are_enforced() {
+    let i = Instance::started();
+    let c = i.client();
+    let ivr = make_key(&i, "ivr", "ivr1");
+    let whoami = i.url("/v1/whoami");
+
+    let (s, b) = body(c.get(&whoami).send().unwrap());
+    assert_eq!(
+        (s, b["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("unauthorized"))
+    );
+    let (s, b) = body(c.get(&whoami).bearer_auth(&ivr).send().unwrap());
+    assert_eq!(
+        (s, b["role"].as_str(), b["name"].as_str()),
+        (StatusCode::OK, Some("ivr"), Some("ivr1"))
+    );
+    let (s, b) = body(c.get(&whoami).header("X-Api-Key", &ivr).send().unwrap());
+    assert_eq!((s, b["role"].as_str()), (StatusCode::OK, Some("ivr")));
+    let (s, b) = body(
+        c.get(&whoami)
+            .basic_auth("genesys", Some(&ivr))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!((s, b["role"].as_str()), (StatusCode::OK, Some("ivr")));
+    let (s, _) = body(
+        c.get(&whoami)
+            .bearer_auth(format!("{ivr}x"))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+
+    let reload = i.url("/v1/admin/reload");
+    let (s, b) = body(c.post(&reload).bearer_auth(&ivr).send().unwrap());
+    assert_eq!(
+        (s, b["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("forbidden"))
+    );
+    let (s, b) = body(c.post(&reload).bearer_auth(&i.admin).send().unwrap());
+    assert_eq!((s, b["reloaded"].as_bool()), (StatusCode::OK, Some(true)));
+
+    assert!(i.cli(&["key", "revoke", "ivr1"]).status.success());
+    let (s, b) = body(c.get(&whoami).bearer_auth(&ivr).send().unwrap());
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert!(b["message"].as_str().unwrap().contains("revoked"));
+
+    let audit = i.audit_export();
+    assert!(
+        audit.contains("\"auth_failed\"") && audit.contains("\"auth_forbidden\""),
+        "{audit}"
+    );
+    assert!(
+        !audit.contains(&ivr) && !audit.contains(&i.admin),
+        "a key reached the audit log"
+    );
+}
+
+#[test]
+fn admins_manage_keys_over_the_api() {
+    let i = Instance::started();
+    let c = i.client();
+    let keys = i.url("/v1/admin/keys");
+    let res = c
+        .post(&keys)
+        .bearer_auth(&i.admin)
+        .json(&json!({"name": "app1", "role": "app"}))
+        .send()
+        .unwrap();
+    let (s, b) = body(res);
+    assert_eq!(s, StatusCode::CREATED);
+    let key = b["key"].as_str().unwrap().to_string();
+    let (s, b) = body(c.get(i.url("/v1/whoami")).bearer_auth(&key).send().unwrap());
+    assert_eq!((s, b["role"].as_str()), (StatusCode::OK, Some("app")));
+    let res = c
+        .post(&keys)
+        .bearer_auth(&i.admin)
+        .json(&json!({"name": "app1", "role": "app"}))
+        .send()
+        .unwrap();
+    assert_eq!(body(res).1["code"], "key_exists");
+    let (s, b) = body(c.get(&keys).bearer_auth(&i.admin).send().unwrap());
+    assert_eq!(s, StatusCode::OK);
+    assert!(!b.to_string().contains(&key));
+    assert_eq!(b.as_array().unwrap().len(), 2);
+    let res = c
+        .delete(i.url("/v1/admin/keys/app1"))
+        .bearer_auth(&i.admin)
+        .send()
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let res = c
+        .delete(i.url("/v1/admin/keys/app1"))
+        .bearer_auth(&i.admin)
+        .send()
+        .unwrap();
+    assert_eq!(body(res).0, StatusCode::NOT_FOUND);
+    let (s, _) = body(c.get(&keys).bearer_auth(&key).send().unwrap());
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+}
+
+#[test]
+fn every_error_is_a_json_body_with_a_code() {
+    let i = Instance::started();
+    let c = i.client();
+    let keys = i.url("/v1/admin/keys");
+    let admin = &i.admin;
+    let big = format!(
+        "{{\"name\": \"{}\", \"role\": \"ivr\"}}",
+        "x".repeat(70 * 1024)
+    );
+    let cases: Vec<(&str, reqwest::blocking::RequestBuilder, StatusCode, &str)> = vec![
+        (
+            "no such route",
+            c.get(i.url("/v2/nothing")),
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            "wrong method",
+            c.put(i.url("/livez")),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        ),
+        (
+            "unknown field",
+            c.post(&keys)
+                .bearer_auth(admin)
+                .json(&json!({"name": "a", "role": "ivr", "pin": "4821"})),
+            StatusCode::BAD_REQUEST,
+            "unknown_field",
+        ),
+        (
+            "bad json",
+            c.post(&keys)
+                .bearer_auth(admin)
+                .header("content-type", "application/json")
+                .body("{\"name\":"),
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+        ),
+        (
+            "wrong value",
+            c.post(&keys)
+                .bearer_auth(admin)
+                .json(&json!({"name": "a", "role": "superuser"})),
+            StatusCode::BAD_REQUEST,
+            "invalid_field",
+        ),
+        (
+            "not json",
+            c.post(&keys)
+                .bearer_auth(admin)
+                .header("content-type", "text/plain")
+                .body("name=a"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        (
+            "over 64 KiB",
+            c.post(&keys)
+                .bearer_auth(admin)
+                .header("content-type", "application/json")
+                .body(big),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+        ),
+    ];
+    for (name, req, status, code) in cases {
+        let (s, b) = body(req.send().unwrap());
+        assert_eq!((s, b["code"].as_str()), (status, Some(code)), "{name}: {b}");
+        assert!(
+            b["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{name}"
+        );
+        assert!(!b.to_string().contains("4821"), "{name}: echoed a value");
+    }
+}
+
+#[test]
+fn health_metrics_and_openapi_are_served_without_a_key() {
+    let i = Instance::started();
+    let c = i.client();
+    let (s, b) = body(c.get(i.url("/readyz")).send().unwrap());
+    assert_eq!((s, b["status"].as_str()), (StatusCode::OK, Some("ready")));
+    assert!(b["checks"]["store"].as_str().unwrap().starts_with("open"));
+    c.get(i.url("/v1/whoami")).send().unwrap();
+    let metrics = c.get(i.url("/metrics")).send().unwrap().text().unwrap();
+    for want in [
+        "callvault_http_requests_total{route=\"/v1/whoami\",method=\"GET\",status=\"401\"}",
+        "callvault_http_request_duration_seconds_bucket{route=\"/readyz\"",
+        "callvault_audit_commits_total",
+    ] {
+        assert!(metrics.contains(want), "{want} missing:\n{metrics}");
+    }
+    let (s, doc) = body(c.get(i.url("/openapi.json")).send().unwrap());
+    assert_eq!(s, StatusCode::OK);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/livez",
+        "/readyz",
+        "/metrics",
+        "/v1/whoami",
+        "/v1/admin/reload",
+        "/v1/admin/keys",
+    ] {
+        assert!(
+            doc["paths"].get(path).is_some(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+    assert!(doc["components"]["securitySchemes"]["api_key"].is_object());
+}
+
+#[test]
+fn tls_1_2_and_1_3_are_both_served() {
+    let i = Instance::started();
+    let pem = std::fs::read(i.ca()).unwrap();
+    for version in [
+        reqwest::tls::Version::TLS_1_2,
+        reqwest::tls::Version::TLS_1_3,
+    ] {
+        let c = Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+            .tls_built_in_root_certs(false)
+            .min_tls_version(version)
+            .max_tls_version(version)
+            .build()
+            .unwrap();
+        let res = c.get(i.url("/livez")).send().unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{version:?}");
+    }
+    // Plain HTTP on the TLS port gets no answer.
+    let plain = Client::new()
+        .get(format!("http://127.0.0.1:{}/livez", i.port))
+        .send();
+    assert!(plain.is_err() || !plain.unwrap().status().is_success());
+}

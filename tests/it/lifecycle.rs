@@ -1,0 +1,213 @@
+//! The service's life: refusing to start, reloading, backup and restore, stopping, the demo.
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+
+use crate::harness::{BIN, Instance, client_trusting, free_port, text};
+
+fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn the_service_refuses_a_vault_key_others_can_read() {
+    let i = Instance::init();
+    let key = i.path("etc/vault.key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = i.spawn_serve().wait_with_output().unwrap();
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("chmod 600") && err.contains("0644"), "{err}");
+}
+
+#[test]
+fn sighup_with_a_broken_config_keeps_serving_and_a_good_one_swaps_the_certificate() {
+    let mut i = Instance::started();
+    // A broken file: refused, the service keeps its config and certificate.
+    std::fs::write(&i.config, "[server]\nlisten = 42\n[bogus]\n").unwrap();
+    i.signal(libc::SIGHUP);
+    wait_for("the refusal in the audit log", || {
+        i.audit_export().contains("config_reload_refused")
+    });
+    assert!(i.is_running());
+    assert_eq!(
+        i.client().get(i.url("/livez")).send().unwrap().status(),
+        StatusCode::OK
+    );
+
+    // A good file naming a new certificate: swapped in without a restart.
+    let new = callvault::tls::TlsPaths {
+        cert: i.path("new.crt"),
+        key: i.path("new.key"),
+        generated: false,
+    };
+    callvault::tls::generate_self_signed(&new, &[]).unwrap();
+    let new_client = client_trusting(&new.cert);
+    assert!(
+        new_client.get(i.url("/livez")).send().is_err(),
+        "new cert served too early"
+    );
+    i.write_config(&format!(
+        "tls_cert = \"{}\"\ntls_key = \"{}\"\n",
+        new.cert.display(),
+        new.key.display()
+    ));
+    i.signal(libc::SIGHUP);
+    wait_for("the new certificate", || {
+        new_client.get(i.url("/livez")).send().is_ok()
+    });
+    assert!(i.audit_export().contains("\"config_reloaded\""));
+
+    // A good config naming a certificate that does not exist: refused, new cert stays.
+    i.write_config("tls_cert = \"/nonexistent.crt\"\ntls_key = \"/nonexistent.key\"\n");
+    i.signal(libc::SIGHUP);
+    wait_for("the second refusal", || {
+        i.audit_export().matches("config_reload_refused").count() == 2
+    });
+    assert_eq!(
+        new_client.get(i.url("/livez")).send().unwrap().status(),
+        StatusCode::OK
+    );
+}
+
+#[test]
+fn backup_while_serving_under_load_then_restore_after_stopping() {
+    let mut i = Instance::started();
+    let k1 = text(
+        &i.cli(&["key", "create", "--role", "ivr", "--name", "k1"])
+            .stdout,
+    )
+    .trim()
+    .to_string();
+    // Requests that write audit records while the backup runs.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = {
+        let (client, url, stop) = (i.client(), i.url("/v1/whoami"), stop.clone());
+        std::thread::spawn(move || {
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && n < 2000 {
+                client.get(&url).send().unwrap();
+                n += 1;
+            }
+            n
+        })
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    let backup = i.path("backup.redb");
+    let out = i.cli(&["db", "backup", backup.to_str().unwrap()]);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let requests = load.join().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(requests > 0);
+    assert!(text(&out.stdout).contains("backup written"));
+    assert_eq!(
+        std::fs::metadata(&backup).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    let k2 = text(
+        &i.cli(&["key", "create", "--role", "ivr", "--name", "k2"])
+            .stdout,
+    )
+    .trim()
+    .to_string();
+    let out = i.cli(&["db", "restore", backup.to_str().unwrap()]);
+    assert!(!out.status.success(), "restore must refuse while serving");
+    assert!(text(&out.stderr).contains("stop it first"));
+    let out = i.cli(&["db", "check"]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+
+    assert!(i.stop().success());
+    let out = i.cli(&["db", "restore", backup.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = i.cli(&["db", "check"]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("page-level check: passed"));
+
+    i.start();
+    let c = i.client();
+    let whoami = i.url("/v1/whoami");
+    assert_eq!(
+        c.get(&whoami).bearer_auth(&k1).send().unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        c.get(&whoami).bearer_auth(&k2).send().unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let out = i.cli(&["audit", "verify"]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    assert!(i.audit_export().contains("\"db_restored\""));
+}
+
+#[test]
+fn sigterm_stops_gracefully_and_is_audited() {
+    let mut i = Instance::started();
+    assert!(i.stop().success());
+    let audit = i.audit_export();
+    assert!(
+        audit.contains("service_started") && audit.contains("service_stopped"),
+        "{audit}"
+    );
+    assert!(
+        !i.path("state/admin.sock").exists(),
+        "the admin socket is cleaned up"
+    );
+}
+
+#[test]
+fn the_demo_prints_curl_lines_that_work() {
+    let port = free_port();
+    let mut child = Command::new(BIN)
+        .args(["demo", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let lines: Vec<String> = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .take_while(|l| !l.starts_with("# serving"))
+        .collect();
+    let curls: Vec<&String> = lines.iter().filter(|l| l.starts_with("curl ")).collect();
+    assert!(curls.len() >= 8, "{lines:?}");
+    let run = |line: &str| {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let out = Command::new("sh").args(["-c", line]).output().unwrap();
+            if out.status.success() || Instant::now() > deadline {
+                return text(&out.stdout);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let whoami = curls
+        .iter()
+        .find(|l| l.contains("Bearer") && l.ends_with("/v1/whoami"))
+        .unwrap();
+    assert!(run(whoami).contains("\"role\":\"ivr\""));
+    let forbidden = curls
+        .iter()
+        .find(|l| l.contains("/v1/admin/reload"))
+        .unwrap();
+    assert!(run(forbidden).contains("\"forbidden\""));
+    let create = curls.iter().find(|l| l.contains("-d ")).unwrap();
+    assert!(run(create).contains("\"key\":\"cvk_"));
+    let dir = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("  config: "))
+        .map(|p| std::path::PathBuf::from(p).parent().unwrap().to_path_buf())
+        .unwrap();
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert!(child.wait().unwrap().success());
+    assert!(!dir.exists(), "the demo's throwaway directory is removed");
+}

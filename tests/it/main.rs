@@ -1,0 +1,8 @@
+//! The one integration-test binary: the real `callvault` binary, real redb files, real TLS.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod harness;
+
+mod cli;
+mod http;
+mod lifecycle;
