@@ -23,8 +23,12 @@ fn record_concurrently(log: &AuditLog, producers: u64) -> Duration {
             std::thread::spawn(move || {
                 for i in 0..per {
                     log.record_blocking(
-                        AuditEvent::new(format!("key:ivr{p}"), EventKind::AuthFailed, Outcome::Denied)
-                            .call(format!("call-{p}-{i}")),
+                        AuditEvent::new(
+                            format!("key:ivr{p}"),
+                            EventKind::AuthFailed,
+                            Outcome::Denied,
+                        )
+                        .call(format!("call-{p}-{i}")),
                     )
                     .unwrap();
                 }
@@ -47,7 +51,11 @@ fn audit(c: &mut Criterion) {
         let store = Arc::new(Store::open(dir.path()).unwrap());
         let log = AuditLog::start(store, Arc::new(SystemClock), 4096);
         group.bench_function(format!("{producers}_producers"), |b| {
-            b.iter_custom(|iters| (0..iters).map(|_| record_concurrently(&log, producers)).sum())
+            b.iter_custom(|iters| {
+                (0..iters)
+                    .map(|_| record_concurrently(&log, producers))
+                    .sum()
+            })
         });
     }
     group.finish();

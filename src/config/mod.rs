@@ -353,8 +353,9 @@ fn allowed_values(path: &str) -> Option<&'static str> {
     }
 }
 
-/// serde's messages can quote the offending value; configuration values are not secret
-/// except those of [`Secret`] type, which never fail to parse, so the message is kept.
+/// serde's messages can quote the offending value. Configuration values are not secret,
+/// except those of [`Secret`] type, which accept any scalar and so never fail to parse; the
+/// message is kept because it shows the admin what was wrong.
 fn describe_type_error(e: &config::ConfigError) -> String {
     match e {
         config::ConfigError::Message(m) => m.clone(),

@@ -39,9 +39,33 @@ impl Serialize for Secret {
     }
 }
 
+/// Any scalar is taken as the secret's text, so a secret never fails to parse and no
+/// "invalid type: integer `1234`" message can ever echo it.
 impl<'de> Deserialize<'de> for Secret {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(Secret::new)
+        struct Scalar;
+        impl serde::de::Visitor<'_> for Scalar {
+            type Value = Secret;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a secret value")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Secret, E> {
+                Ok(Secret::new(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Secret, E> {
+                Ok(Secret::new(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Secret, E> {
+                Ok(Secret::new(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Secret, E> {
+                Ok(Secret::new(v.to_string()))
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Secret, E> {
+                Ok(Secret::new(v.to_string()))
+            }
+        }
+        deserializer.deserialize_any(Scalar)
     }
 }
 
@@ -58,5 +82,7 @@ mod tests {
         let back: Secret = serde_json::from_str("\"other\"").unwrap();
         assert_eq!(back.expose(), "other");
         assert_ne!(back, s);
+        let numeric: Secret = serde_json::from_str("4821").unwrap();
+        assert_eq!(numeric.expose(), "4821");
     }
 }

@@ -211,3 +211,39 @@ fn the_demo_prints_curl_lines_that_work() {
     assert!(child.wait().unwrap().success());
     assert!(!dir.exists(), "the demo's throwaway directory is removed");
 }
+
+#[test]
+fn readiness_and_stopping_are_reported_to_systemd() {
+    use std::os::unix::net::UnixDatagram;
+    let i = Instance::init();
+    let socket_path = i.path("notify.sock");
+    let notify = UnixDatagram::bind(&socket_path).unwrap();
+    notify
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut child = Command::new(BIN)
+        .arg("--config")
+        .arg(&i.config)
+        .arg("serve")
+        .env("NOTIFY_SOCKET", &socket_path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut buf = [0u8; 512];
+    let n = notify.recv(&mut buf).unwrap();
+    assert!(text(&buf[..n]).contains("READY=1"), "{}", text(&buf[..n]));
+    // Ready means serving: the API answers at once.
+    assert_eq!(
+        i.client().get(i.url("/livez")).send().unwrap().status(),
+        StatusCode::OK
+    );
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let n = notify.recv(&mut buf).unwrap();
+    assert!(
+        text(&buf[..n]).contains("STOPPING=1"),
+        "{}",
+        text(&buf[..n])
+    );
+    assert!(child.wait().unwrap().success());
+}
