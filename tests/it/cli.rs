@@ -32,26 +32,20 @@ fn config_check_and_print_accept_a_good_file_and_environment_overrides() {
     let i = Instance::init();
     let out = i.cli(&["config", "check"]);
     assert!(out.status.success(), "{}", text(&out.stdout));
-    let out = std::process::Command::new(crate::harness::BIN)
-        .args(["--config"])
-        .arg(&i.config)
-        .args(["config", "print"])
-        .env("CALLVAULT__LOCKOUT__MAX_WRONG_PINS", "9")
-        .output()
-        .unwrap();
+    let out = i.cli_env(
+        &["config", "print"],
+        &[("CALLVAULT__LOCKOUT__MAX_WRONG_PINS", "9")],
+    );
     assert!(out.status.success());
     assert!(
         text(&out.stdout).contains("max_wrong_pins = 9"),
         "{}",
         text(&out.stdout)
     );
-    let out = std::process::Command::new(crate::harness::BIN)
-        .args(["--config"])
-        .arg(&i.config)
-        .args(["config", "check"])
-        .env("CALLVAULT__LOCKOUT__MAX_WRONG_PIN", "9")
-        .output()
-        .unwrap();
+    let out = i.cli_env(
+        &["config", "check"],
+        &[("CALLVAULT__LOCKOUT__MAX_WRONG_PIN", "9")],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stdout).contains("CALLVAULT__LOCKOUT__MAX_WRONG_PIN"));
 }

@@ -64,11 +64,17 @@ impl Instance {
     }
 
     pub fn cli(&self, args: &[&str]) -> Output {
+        self.cli_env(args, &[])
+    }
+
+    /// The CLI with extra environment variables.
+    pub fn cli_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         Command::new(BIN)
             .arg("--config")
             .arg(&self.config)
             .args(args)
             .env_remove("RUST_LOG")
+            .envs(env.iter().copied())
             .output()
             .unwrap()
     }
