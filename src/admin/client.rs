@@ -44,6 +44,8 @@ pub fn open_local(config: &Config) -> Result<Context, AdminError> {
         store,
         audit,
         clock,
+        config: Arc::new(arc_swap::ArcSwap::from_pointee(config.clone())),
+        terminal: std::io::IsTerminal::is_terminal(&std::io::stderr()),
     })
 }
 

@@ -14,20 +14,42 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, AuditError, AuditEvent, AuditLog, EventKind, Outcome, VerifyReport};
 use crate::clock::Clock;
+use crate::config::Config;
+use crate::enroll;
 use crate::keys::{self, KeyError, KeyInfo, Role};
+use crate::member::MaskedMember;
 use crate::store::{BackupReport, CheckReport, Store, StoreError};
+use arc_swap::ArcSwap;
 
 /// One operation, as the CLI sends it over the admin socket (one JSON line).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Request {
-    KeyCreate { name: String, role: Role },
+    KeyCreate {
+        name: String,
+        role: Role,
+    },
     KeyList,
-    KeyRevoke { name: String },
-    DbBackup { path: PathBuf },
+    KeyRevoke {
+        name: String,
+    },
+    DbBackup {
+        path: PathBuf,
+    },
     DbCheck,
     AuditVerify,
-    AuditExport { since: Option<DateTime<Utc>> },
+    AuditExport {
+        since: Option<DateTime<Utc>>,
+    },
+    /// Pre-enroll a file; progress lines go to the output.
+    Enroll {
+        path: PathBuf,
+        mode: enroll::Mode,
+        dry_run: bool,
+    },
+    MemberShow {
+        member_id: String,
+    },
 }
 
 /// The result of an operation.
@@ -41,6 +63,8 @@ pub enum Response {
     Check { report: CheckReport },
     Verify { report: VerifyReport },
     Exported { records: u64 },
+    Enrolled { report: Box<enroll::Report> },
+    Member { member: Box<MaskedMember> },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +81,10 @@ pub enum AdminError {
     Protocol(String),
     #[error("{0}")]
     Refused(String),
+    #[error(transparent)]
+    Enroll(#[from] enroll::EnrollError),
+    #[error("no member {0:?} is enrolled")]
+    NoSuchMember(String),
 }
 
 impl AdminError {
@@ -71,6 +99,8 @@ impl AdminError {
             AdminError::Remote { code, .. } => code,
             AdminError::Protocol(_) => "protocol",
             AdminError::Refused(_) => "refused",
+            AdminError::Enroll(_) => "enroll_failed",
+            AdminError::NoSuchMember(_) => "no_such_member",
         }
     }
 }
@@ -81,6 +111,9 @@ pub struct Context {
     pub store: Arc<Store>,
     pub audit: AuditLog,
     pub clock: Arc<dyn Clock>,
+    pub config: Arc<ArcSwap<Config>>,
+    /// A person at a terminal: long work shows a progress bar instead of lines.
+    pub terminal: bool,
 }
 
 /// Run one operation as `actor`, writing any bulk output (an export) to `out`.
@@ -144,6 +177,52 @@ pub fn execute(
                     .detail(format!("{records} records since {since_text}")),
             )?;
             Ok(Response::Exported { records })
+        }
+        Request::Enroll {
+            path,
+            mode,
+            dry_run,
+        } => {
+            let config = ctx.config.load();
+            let options = enroll::Options {
+                mode,
+                dry_run,
+                region_code: config.enroll.default_region.clone(),
+                recent_change_days: config.enroll.recent_change_days,
+            };
+            let outbox = config.enroll_dirs().outbox;
+            let name = path.display().to_string();
+            let out = std::cell::RefCell::new(out);
+            let sink = |line: String| {
+                let _ = out.borrow_mut().write_all(line.as_bytes());
+            };
+            let bar;
+            let lines;
+            let progress: &dyn enroll::Progress = if ctx.terminal {
+                bar = enroll::progress::Bar::new();
+                &bar
+            } else {
+                lines = enroll::progress::Lines::new(name, Some(&sink));
+                &lines
+            };
+            let result = enroll::run(&ctx.store, &path, &outbox, &options, actor, progress);
+            if let Err(e) = &result {
+                ctx.audit.record_blocking(
+                    AuditEvent::new(actor, EventKind::EnrollmentFailed, Outcome::Failed)
+                        .detail(e.to_string()),
+                )?;
+            }
+            Ok(Response::Enrolled {
+                report: Box::new(result?),
+            })
+        }
+        Request::MemberShow { member_id } => {
+            let txn = ctx.store.begin_read()?;
+            let record = crate::core::embedded::get(&txn, &member_id)?
+                .ok_or(AdminError::NoSuchMember(member_id))?;
+            Ok(Response::Member {
+                member: Box::new(record.member.masked()),
+            })
         }
     }
 }

@@ -144,3 +144,29 @@ pub async fn revoke_key(
         .map_err(key_error)?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+/// The member as callvault holds it (or the core answers it), sensitive fields masked.
+#[utoipa::path(get, path = "/v1/members/{member_id}", tag = "admin",
+    params(("member_id" = String, Path, description = "the core's member number")),
+    security(("bearer" = []), ("api_key" = []), ("basic" = [])),
+    responses((status = 200, body = crate::member::MaskedMember),
+              (status = 404, body = super::error::ErrorBody),
+              (status = 503, description = "the core is unavailable", body = super::error::ErrorBody)))]
+pub async fn member(
+    _auth: Authorized<AdminOnly>,
+    state: web::Data<AppState>,
+    member_id: web::Path<String>,
+) -> Result<web::Json<crate::member::MaskedMember>, ApiError> {
+    match state.core.member(&member_id).await {
+        Ok(Some(m)) => Ok(web::Json(m.masked())),
+        Ok(None) => Err(ApiError::not_found(format!(
+            "no member {:?}",
+            member_id.as_str()
+        ))),
+        Err(e) => Err(ApiError::new(
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            "core_unavailable",
+            e.to_string(),
+        )),
+    }
+}

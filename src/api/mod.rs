@@ -32,6 +32,7 @@ pub struct AppState {
     pub store: Arc<Store>,
     pub audit: AuditLog,
     pub clock: Arc<dyn Clock>,
+    pub core: Arc<dyn crate::core::CoreAdapter>,
     pub config: Arc<ArcSwap<Config>>,
     pub reloader: Arc<Reloader>,
     pub metrics: PrometheusHandle,
@@ -86,7 +87,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .get(admin::list_keys)
                 .post(admin::create_key),
         )
-        .service(resource("/v1/admin/keys/{name}").delete(admin::revoke_key));
+        .service(resource("/v1/admin/keys/{name}").delete(admin::revoke_key))
+        .service(resource("/v1/members/{member_id}").get(admin::member));
 }
 
 async fn method_not_allowed(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {

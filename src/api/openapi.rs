@@ -21,6 +21,7 @@ use utoipa::{Modify, OpenApi};
         super::admin::create_key,
         super::admin::list_keys,
         super::admin::revoke_key,
+        super::admin::member,
     ),
     components(schemas(super::error::ErrorBody, crate::keys::Role)),
     modifiers(&Security)

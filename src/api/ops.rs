@@ -42,7 +42,15 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Health>, Api
     })?;
     checks.insert("store".into(), format!("open (schema {schema})"));
     checks.insert("vault".into(), format!("key {} loaded", state.vault_key_id));
-    checks.insert("core".into(), "embedded".into());
+    state.core.check().await.map_err(|e| {
+        tracing::warn!(error = %e, "readiness: core check failed");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            "the core does not answer",
+        )
+    })?;
+    checks.insert("core".into(), format!("{} reachable", state.core.kind()));
     Ok(web::Json(Health {
         status: "ready".into(),
         checks,

@@ -42,6 +42,10 @@ pub enum EventKind {
     DbBackup,
     DbRestored,
     AuditExported,
+    /// A pre-enrollment file was applied (or dry-run); the detail carries its counts.
+    EnrollmentRun,
+    /// A pre-enrollment file was refused whole (not UTF-8, no header, ...).
+    EnrollmentFailed,
 }
 
 /// How it ended.

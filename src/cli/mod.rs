@@ -54,6 +54,41 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Pre-enroll members from a CSV file (see ENROLL.md); result files go to the outbox.
+    Enroll {
+        file: PathBuf,
+        /// Write the result files, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// `full`: the file is the complete set; enrolled members missing from it are removed.
+        #[arg(long, value_enum, default_value = "incremental")]
+        mode: crate::enroll::Mode,
+    },
+    /// Enrolled members.
+    Member {
+        #[command(subcommand)]
+        command: MemberCommand,
+    },
+    /// Write a synthetic pre-enrollment file (for tests, demos and benchmarks).
+    GenMembers {
+        /// How many data rows.
+        rows: u64,
+        /// Same seed, same file.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Write to FILE instead of stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// End lines with CRLF.
+        #[arg(long)]
+        crlf: bool,
+        /// Start with a UTF-8 byte-order mark.
+        #[arg(long)]
+        bom: bool,
+        /// Only clean, unique rows (no bad rows mixed in).
+        #[arg(long)]
+        clean: bool,
+    },
     /// Run a throwaway callvault on localhost and print curl lines to try it.
     Demo {
         /// Address to serve on; default 127.0.0.1:8443, or a free port if that is taken.
@@ -63,6 +98,12 @@ pub enum Command {
         #[arg(long)]
         keep: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MemberCommand {
+    /// One member, with SSN, birth date, phones, e-mail and accounts masked.
+    Show { member_id: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -157,6 +198,40 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::demo::run(listen, keep)?;
             return Ok(ExitCode::SUCCESS);
         }
+        Command::GenMembers {
+            rows,
+            seed,
+            output,
+            crlf,
+            bom,
+            clean,
+        } => {
+            let options = crate::enroll::generate::GenOptions {
+                rows,
+                seed,
+                crlf,
+                bom,
+                variety: !clean,
+            };
+            let stats = match output {
+                Some(path) => {
+                    let file = std::fs::File::create(&path)
+                        .with_context(|| format!("creating {}", path.display()))?;
+                    let mut w = io::BufWriter::new(file);
+                    let stats = crate::enroll::generate::write_members(&mut w, &options)?;
+                    w.flush()?;
+                    stats
+                }
+                None => {
+                    let mut w = io::BufWriter::new(io::stdout().lock());
+                    let stats = crate::enroll::generate::write_members(&mut w, &options)?;
+                    w.flush()?;
+                    stats
+                }
+            };
+            eprintln!("{}", serde_json::to_string(&stats)?);
+            return Ok(ExitCode::SUCCESS);
+        }
         _ => {}
     }
     let config = load(&cli.config)?;
@@ -185,7 +260,29 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             init_logging("warn");
             return audit_command(&config, command);
         }
-        Command::Config { .. } | Command::Demo { .. } => {}
+        Command::Enroll {
+            file,
+            dry_run,
+            mode,
+        } => {
+            init_logging("warn");
+            return enroll_command(&config, &file, mode, dry_run);
+        }
+        Command::Member { command } => {
+            init_logging("warn");
+            let MemberCommand::Show { member_id } = command;
+            match admin::client::run(
+                &config,
+                Request::MemberShow { member_id },
+                &mut io::stdout(),
+            )? {
+                Response::Member { member } => {
+                    println!("{}", serde_json::to_string_pretty(&member)?);
+                }
+                other => bail!("unexpected answer: {other:?}"),
+            }
+        }
+        Command::Config { .. } | Command::Demo { .. } | Command::GenMembers { .. } => {}
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -372,5 +469,55 @@ fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
         Ok(path.to_path_buf())
     } else {
         Ok(std::env::current_dir()?.join(path))
+    }
+}
+
+fn enroll_command(
+    config: &Config,
+    file: &Path,
+    mode: crate::enroll::Mode,
+    dry_run: bool,
+) -> anyhow::Result<ExitCode> {
+    let path = absolute(file)?;
+    if !path.is_file() {
+        bail!("{} is not a file", path.display());
+    }
+    let request = Request::Enroll {
+        path,
+        mode,
+        dry_run,
+    };
+    match admin::client::run(config, request, &mut io::stderr())? {
+        Response::Enrolled { report } => {
+            let s = &report.summary;
+            let counts = |m: &std::collections::BTreeMap<String, u64>| {
+                m.iter()
+                    .map(|(k, v)| format!("{k} {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            println!(
+                "{}{}: {} rows; {}",
+                s.file,
+                if s.dry_run {
+                    " (dry run, nothing changed)"
+                } else {
+                    ""
+                },
+                s.rows,
+                counts(&s.results)
+            );
+            if !s.reasons.is_empty() {
+                println!("rejected because: {}", counts(&s.reasons));
+            }
+            if !s.unknown_columns.is_empty() {
+                println!("columns ignored: {}", s.unknown_columns.join(", "));
+            }
+            println!("members enrolled: {}", s.members_enrolled);
+            println!("results: {}", s.results_file.display());
+            println!("summary: {}", report.summary_file.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        other => bail!("unexpected answer: {other:?}"),
     }
 }

@@ -28,6 +28,7 @@ pub struct Config {
     pub pin_policy: PinPolicyConfig,
     pub lockout: LockoutConfig,
     pub otp: OtpConfig,
+    pub enroll: EnrollConfig,
     pub audit: AuditConfig,
     pub log: LogConfig,
 }
@@ -182,6 +183,51 @@ impl Default for OtpConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
+pub struct EnrollConfig {
+    /// ISO 3166 region for numbers written without a country code.
+    pub default_region: String,
+    /// Rows whose `profile_changed_at` is this recent are `recent_change`.
+    pub recent_change_days: u32,
+    /// Pre-enrollment folders; absent: `inbox/`, `outbox/`, `processed/`, `failed/` in the
+    /// state directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inbox: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outbox: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub processed: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed: Option<PathBuf>,
+    /// How often the service looks in the inbox.
+    pub poll_seconds: u64,
+    /// A file is taken once it has not changed for this long (an upload in progress is left).
+    pub settle_seconds: u64,
+}
+
+impl Default for EnrollConfig {
+    fn default() -> Self {
+        EnrollConfig {
+            default_region: "US".to_string(),
+            recent_change_days: 30,
+            inbox: None,
+            outbox: None,
+            processed: None,
+            failed: None,
+            poll_seconds: 5,
+            settle_seconds: 2,
+        }
+    }
+}
+
+impl EnrollConfig {
+    /// The region, US when the setting does not parse (`validate()` reports that).
+    pub fn region(&self) -> crate::member::phone::Region {
+        crate::member::phone::Region::parse(&self.default_region).unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct AuditConfig {
     /// Most events one group commit (one fsync) carries.
     pub max_batch: usize,
@@ -206,6 +252,15 @@ impl Default for LogConfig {
             level: "info".to_string(),
         }
     }
+}
+
+/// Where pre-enrollment files come in and their answers go out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnrollDirs {
+    pub inbox: PathBuf,
+    pub outbox: PathBuf,
+    pub processed: PathBuf,
+    pub failed: PathBuf,
 }
 
 /// One problem in the configuration, with the key it concerns.
@@ -456,6 +511,30 @@ impl Config {
             "otp.max_checks",
             format!("{} is outside 1..=10", self.otp.max_checks),
         );
+        let e = &self.enroll;
+        check(
+            crate::member::phone::Region::parse(&e.default_region).is_some(),
+            "enroll.default_region",
+            format!(
+                "{:?} is not an ISO 3166 region code (try \"US\")",
+                e.default_region
+            ),
+        );
+        check(
+            e.recent_change_days <= 3650,
+            "enroll.recent_change_days",
+            format!("{} is more than 3650", e.recent_change_days),
+        );
+        check(
+            (1..=3600).contains(&e.poll_seconds),
+            "enroll.poll_seconds",
+            format!("{} is outside 1..=3600", e.poll_seconds),
+        );
+        check(
+            e.settle_seconds <= 600,
+            "enroll.settle_seconds",
+            format!("{} is more than 600", e.settle_seconds),
+        );
         check(
             (1..=100_000).contains(&self.audit.max_batch),
             "audit.max_batch",
@@ -487,6 +566,20 @@ impl Config {
     /// The redb file.
     pub fn db_path(&self) -> PathBuf {
         self.storage.state_dir.join(crate::store::DB_FILE_NAME)
+    }
+
+    /// The pre-enrollment folders: (inbox, outbox, processed, failed).
+    pub fn enroll_dirs(&self) -> EnrollDirs {
+        let at = |set: &Option<PathBuf>, name: &str| {
+            set.clone()
+                .unwrap_or_else(|| self.storage.state_dir.join(name))
+        };
+        EnrollDirs {
+            inbox: at(&self.enroll.inbox, "inbox"),
+            outbox: at(&self.enroll.outbox, "outbox"),
+            processed: at(&self.enroll.processed, "processed"),
+            failed: at(&self.enroll.failed, "failed"),
+        }
     }
 
     /// The local admin socket the CLI talks to while the service runs.

@@ -48,6 +48,8 @@ pub enum ServiceError {
     Metrics(String),
     #[error("the audit log cannot be written: {0}")]
     Audit(String),
+    #[error("core adapter: {0}")]
+    Core(String),
     #[error("the HTTP server failed: {0}")]
     Server(std::io::Error),
 }
@@ -125,11 +127,14 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
         cert,
         audit.clone(),
     ));
+    let core = crate::core::from_config(&config, store.clone())
+        .map_err(|e| ServiceError::Core(e.to_string()))?;
     let state = web::Data::new(AppState {
         store: store.clone(),
         audit: audit.clone(),
         clock: clock.clone(),
-        config: live,
+        core,
+        config: live.clone(),
         reloader: reloader.clone(),
         metrics,
         vault_key_id: master_key.key_id(),
@@ -160,8 +165,11 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
             store: store.clone(),
             audit: audit.clone(),
             clock: clock.clone(),
+            config: live.clone(),
+            terminal: false,
         },
     ));
+    let inbox_task = actix_web::rt::spawn(watch_inbox(store.clone(), audit.clone(), live.clone()));
 
     audit
         .record(
@@ -179,6 +187,7 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
     let served = server.await;
     signals.abort();
     socket_task.abort();
+    inbox_task.abort();
     let _ = audit
         .record(AuditEvent::new(
             "system",
@@ -214,4 +223,29 @@ async fn signal_loop(handle: actix_web::dev::ServerHandle, reloader: Arc<Reloade
     tracing::info!("stopping: finishing requests in flight");
     let _ = sd_notify::notify(false, &[NotifyState::Stopping]);
     handle.stop(true).await;
+}
+
+/// Poll the inbox and enroll what settles there, one file at a time, off the async workers.
+async fn watch_inbox(store: Arc<Store>, audit: AuditLog, config: Arc<ArcSwap<Config>>) {
+    loop {
+        let current = config.load_full();
+        let poll = std::time::Duration::from_secs(current.enroll.poll_seconds.max(1));
+        tokio::time::sleep(poll).await;
+        let (store, audit) = (store.clone(), audit.clone());
+        let dirs = current.enroll_dirs();
+        let options = crate::enroll::Options {
+            mode: crate::enroll::Mode::Incremental,
+            dry_run: false,
+            region_code: current.enroll.default_region.clone(),
+            recent_change_days: current.enroll.recent_change_days,
+        };
+        let settle = std::time::Duration::from_secs(current.enroll.settle_seconds);
+        let handled = tokio::task::spawn_blocking(move || {
+            crate::enroll::inbox::process_ready(&store, &audit, &dirs, &options, settle)
+        })
+        .await;
+        if let Err(e) = handled {
+            tracing::error!(error = %e, "inbox task failed");
+        }
+    }
 }

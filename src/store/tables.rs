@@ -1,7 +1,10 @@
 //! Every table of the redb file, in one place. A new table is added here and to
 //! [`copy_all`], so that backups carry it (a test checks that no table is left out).
 
-use redb::{ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
+use redb::{
+    MultimapTableDefinition, ReadTransaction, ReadableMultimapTable, ReadableTable,
+    TableDefinition, WriteTransaction,
+};
 
 use super::StoreError;
 
@@ -15,25 +18,49 @@ const API_KEYS_NAME: &str = "api_keys";
 pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new(AUDIT_NAME);
 const AUDIT_NAME: &str = "audit";
 
+/// Enrolled members by member id; the value is a JSON [`crate::member::MemberRecord`].
+pub const MEMBERS: TableDefinition<&str, &[u8]> = TableDefinition::new(MEMBERS_NAME);
+const MEMBERS_NAME: &str = "members";
+/// E.164 phone -> member ids that claim it (mobile and other phones; lookups skip the
+/// numbers a member has had withdrawn).
+pub const PHONE_INDEX: MultimapTableDefinition<&str, &str> =
+    MultimapTableDefinition::new(PHONE_INDEX_NAME);
+const PHONE_INDEX_NAME: &str = "phone_index";
+/// Account number -> member ids.
+pub const ACCOUNT_INDEX: MultimapTableDefinition<&str, &str> =
+    MultimapTableDefinition::new(ACCOUNT_INDEX_NAME);
+const ACCOUNT_INDEX_NAME: &str = "account_index";
+
 /// The names of every table, for checks and backups.
-pub const ALL: [&str; 3] = [META_NAME, API_KEYS_NAME, AUDIT_NAME];
+pub const ALL: [&str; 6] = [
+    META_NAME,
+    API_KEYS_NAME,
+    AUDIT_NAME,
+    MEMBERS_NAME,
+    PHONE_INDEX_NAME,
+    ACCOUNT_INDEX_NAME,
+];
 
 /// Create any table that does not exist yet, so read transactions never miss one.
 pub fn create_all(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(META)?;
     txn.open_table(API_KEYS)?;
     txn.open_table(AUDIT)?;
+    txn.open_table(MEMBERS)?;
+    txn.open_multimap_table(PHONE_INDEX)?;
+    txn.open_multimap_table(ACCOUNT_INDEX)?;
     Ok(())
 }
 
 /// Copy every table from one snapshot into another file's write transaction.
 /// Returns the number of rows copied.
 pub fn copy_all(src: &ReadTransaction, dst: &WriteTransaction) -> Result<u64, StoreError> {
-    Ok(
-        copy_table(src, dst, META)?
-            + copy_table(src, dst, API_KEYS)?
-            + copy_table(src, dst, AUDIT)?,
-    )
+    Ok(copy_table(src, dst, META)?
+        + copy_table(src, dst, API_KEYS)?
+        + copy_table(src, dst, AUDIT)?
+        + copy_table(src, dst, MEMBERS)?
+        + copy_multimap(src, dst, PHONE_INDEX)?
+        + copy_multimap(src, dst, ACCOUNT_INDEX)?)
 }
 
 fn copy_table<K: redb::Key + 'static, V: redb::Value + 'static>(
@@ -48,6 +75,24 @@ fn copy_table<K: redb::Key + 'static, V: redb::Value + 'static>(
         let (k, v) = entry?;
         to.insert(k.value(), v.value())?;
         rows += 1;
+    }
+    Ok(rows)
+}
+
+fn copy_multimap<K: redb::Key + 'static, V: redb::Key + 'static>(
+    src: &ReadTransaction,
+    dst: &WriteTransaction,
+    def: MultimapTableDefinition<K, V>,
+) -> Result<u64, StoreError> {
+    let from = src.open_multimap_table(def)?;
+    let mut to = dst.open_multimap_table(def)?;
+    let mut rows = 0;
+    for entry in from.iter()? {
+        let (k, values) = entry?;
+        for v in values {
+            to.insert(k.value(), v?.value())?;
+            rows += 1;
+        }
     }
     Ok(rows)
 }

@@ -1,0 +1,76 @@
+//! Core adapters: how the dialog learns about members. One small trait; each core is one file
+//! implementing it plus a `[core] type = "..."` variant in the config.
+
+pub mod embedded;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Config, CoreKind};
+use crate::member::Member;
+use crate::store::{Store, StoreError};
+
+pub use embedded::EmbeddedCore;
+
+/// A member a phone number identifies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhoneMatch {
+    pub member_id: String,
+    pub first_name: Option<String>,
+    /// The number is the member's verified mobile (trust `known_number`), not another phone.
+    pub verified: bool,
+}
+
+/// What a caller can key in to say who they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentifierKind {
+    MemberNumber,
+    AccountNumber,
+    Phone,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CoreError {
+    /// The core did not answer in time, refused, or its breaker is open. The dialog answers
+    /// `transfer/core_unavailable`.
+    #[error("the core is unavailable: {0}")]
+    Unavailable(String),
+    /// The core answered, but not in a shape callvault can read.
+    #[error("the core's answer cannot be read: {0}")]
+    BadAnswer(String),
+}
+
+impl From<StoreError> for CoreError {
+    fn from(e: StoreError) -> Self {
+        CoreError::Unavailable(e.to_string())
+    }
+}
+
+/// How the dialog reaches the core banking system.
+#[async_trait]
+pub trait CoreAdapter: Send + Sync {
+    /// `embedded`, `rest`, ...
+    fn kind(&self) -> &'static str;
+    /// The members an E.164 number identifies (none, one, or several sharing it).
+    async fn find_by_phone(&self, e164: &str) -> Result<Vec<PhoneMatch>, CoreError>;
+    /// The member ids a keyed-in identifier names.
+    async fn find_by_identifier(
+        &self,
+        kind: IdentifierKind,
+        value: &str,
+    ) -> Result<Vec<String>, CoreError>;
+    /// Everything a verification needs about one member.
+    async fn member(&self, member_id: &str) -> Result<Option<Member>, CoreError>;
+    /// Whether the core answers (readiness).
+    async fn check(&self) -> Result<(), CoreError>;
+}
+
+/// The adapter the configuration names.
+pub fn from_config(config: &Config, store: Arc<Store>) -> Result<Arc<dyn CoreAdapter>, CoreError> {
+    match config.core.kind {
+        CoreKind::Embedded => Ok(Arc::new(EmbeddedCore::new(store, config.enroll.region()))),
+    }
+}

@@ -1,0 +1,157 @@
+//! The inbox the service watches: a file dropped there (by SFTP, say) is enrolled once it has
+//! settled, its answer goes to the outbox, and it moves to `processed/`. A file with a problem
+//! of its own (not UTF-8, no header, ...) moves to `failed/` with `NAME.error.txt` beside it.
+//! If callvault itself fails (the store), the file stays in the inbox and is tried again.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use super::{EnrollError, Options, Report, run};
+use crate::audit::{AuditEvent, AuditLog, EventKind, Outcome};
+use crate::config::EnrollDirs;
+use crate::store::Store;
+
+/// What became of one inbox file.
+#[derive(Debug)]
+pub enum Handled {
+    Processed { file: PathBuf, report: Box<Report> },
+    Failed { file: PathBuf, error: String },
+    Retry { file: PathBuf, error: String },
+}
+
+fn ignored(name: &str) -> bool {
+    name.starts_with('.')
+        || [".tmp", ".part", ".partial", ".filepart"]
+            .iter()
+            .any(|ext| name.ends_with(ext))
+}
+
+/// Files ready to take: regular, not ignored, unchanged for `settle`. Oldest name first.
+pub fn ready_files(inbox: &Path, settle: Duration) -> std::io::Result<Vec<PathBuf>> {
+    let now = SystemTime::now();
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(inbox)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let meta = entry.metadata()?;
+        if !meta.is_file() || ignored(&name) {
+            continue;
+        }
+        let settled = meta
+            .modified()
+            .ok()
+            .and_then(|m| now.duration_since(m).ok())
+            .is_some_and(|age| age >= settle);
+        if settled {
+            files.push(entry.path());
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Move `file` into `dir`, adding a time stamp if that name is taken.
+fn move_into(file: &Path, dir: &Path) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut target = dir.join(&name);
+    if target.exists() {
+        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3f");
+        target = dir.join(format!("{name}.{stamp}"));
+    }
+    std::fs::rename(file, &target)?;
+    Ok(target)
+}
+
+/// Take every ready file once.
+pub fn process_ready(
+    store: &Store,
+    audit: &AuditLog,
+    dirs: &EnrollDirs,
+    options: &Options,
+    settle: Duration,
+) -> Vec<Handled> {
+    let files = match ready_files(&dirs.inbox, settle) {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::error!(inbox = %dirs.inbox.display(), error = %e, "cannot read the inbox");
+            return Vec::new();
+        }
+    };
+    files
+        .into_iter()
+        .map(|file| handle(store, audit, dirs, options, file))
+        .collect()
+}
+
+fn handle(
+    store: &Store,
+    audit: &AuditLog,
+    dirs: &EnrollDirs,
+    options: &Options,
+    file: PathBuf,
+) -> Handled {
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let progress = super::progress::Lines::new(name.clone(), None);
+    let mut options = options.clone();
+    options.dry_run = false;
+    match run(store, &file, &dirs.outbox, &options, "inbox", &progress) {
+        Ok(report) => match move_into(&file, &dirs.processed) {
+            Ok(moved) => {
+                tracing::info!(file = %name, rows = report.summary.rows, "enrolled; moved to processed/");
+                Handled::Processed {
+                    file: moved,
+                    report: Box::new(report),
+                }
+            }
+            Err(e) => Handled::Retry {
+                file,
+                error: format!("enrolled, but cannot move to processed/: {e}"),
+            },
+        },
+        Err(e) if e.is_file_problem() => fail(audit, dirs, &file, &name, &e),
+        Err(e) => {
+            tracing::error!(file = %name, error = %e, "enrollment failed; the file stays in the inbox");
+            Handled::Retry {
+                file,
+                error: e.to_string(),
+            }
+        }
+    }
+}
+
+fn fail(audit: &AuditLog, dirs: &EnrollDirs, file: &Path, name: &str, e: &EnrollError) -> Handled {
+    let error = e.to_string();
+    tracing::warn!(file = %name, error = %error, "file refused; moved to failed/");
+    if let Err(err) = audit.record_blocking(
+        AuditEvent::new("inbox", EventKind::EnrollmentFailed, Outcome::Failed)
+            .detail(error.clone()),
+    ) {
+        tracing::error!(error = %err, "cannot audit the refused file");
+    }
+    match move_into(file, &dirs.failed) {
+        Ok(moved) => {
+            let note = moved.with_file_name(format!(
+                "{}.error.txt",
+                moved
+                    .file_name()
+                    .map(|n| n.to_string_lossy())
+                    .unwrap_or_default()
+            ));
+            if let Err(err) = std::fs::write(&note, format!("{error}\n")) {
+                tracing::error!(error = %err, "cannot write the error note");
+            }
+            Handled::Failed { file: moved, error }
+        }
+        Err(err) => Handled::Retry {
+            file: file.to_path_buf(),
+            error: format!("{error}; and cannot move it to failed/: {err}"),
+        },
+    }
+}

@@ -1,0 +1,118 @@
+//! Progress of a long enrollment: a bar on a terminal, plain lines in the journal otherwise.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Told how far a run has come.
+pub trait Progress {
+    /// A new phase: `checking` (counted in bytes) or `applying` (counted in rows).
+    fn phase(&self, name: &str, total: u64);
+    /// How far into the phase the run is.
+    fn advance_to(&self, done: u64);
+    fn finish(&self);
+}
+
+/// No output (tests, benchmarks).
+pub struct Silent;
+
+impl Progress for Silent {
+    fn phase(&self, _: &str, _: u64) {}
+    fn advance_to(&self, _: u64) {}
+    fn finish(&self) {}
+}
+
+/// An indicatif bar, for a person at a terminal.
+pub struct Bar {
+    bar: indicatif::ProgressBar,
+}
+
+impl Bar {
+    pub fn new() -> Self {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        Bar { bar }
+    }
+}
+
+impl Default for Bar {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Progress for Bar {
+    fn phase(&self, name: &str, total: u64) {
+        let template = if name == "checking" {
+            "{prefix:>9} [{bar:40}] {bytes}/{total_bytes} ({eta})"
+        } else {
+            "{prefix:>9} [{bar:40}] {pos}/{len} rows ({eta})"
+        };
+        if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+            self.bar.set_style(style.progress_chars("=> "));
+        }
+        self.bar.set_prefix(name.to_string());
+        self.bar.set_length(total);
+        self.bar.set_position(0);
+    }
+
+    fn advance_to(&self, done: u64) {
+        self.bar.set_position(done);
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+/// Plain lines through `tracing` (the journal), at most every few seconds, and through an
+/// optional sink (the admin socket's answer to a remote `callvault enroll`).
+pub struct Lines<'a> {
+    file: String,
+    state: Mutex<(String, u64, Instant)>,
+    sink: Option<&'a dyn Fn(String)>,
+}
+
+impl<'a> Lines<'a> {
+    pub fn new(file: impl Into<String>, sink: Option<&'a dyn Fn(String)>) -> Self {
+        Lines {
+            file: file.into(),
+            state: Mutex::new((String::new(), 0, Instant::now())),
+            sink,
+        }
+    }
+
+    fn say(&self, text: String) {
+        tracing::info!(file = %self.file, "{text}");
+        if let Some(sink) = self.sink {
+            sink(format!("{}: {text}\n", self.file));
+        }
+    }
+}
+
+impl Progress for Lines<'_> {
+    fn phase(&self, name: &str, total: u64) {
+        if let Ok(mut s) = self.state.lock() {
+            *s = (name.to_string(), total, Instant::now());
+        }
+        let unit = if name == "checking" { "bytes" } else { "rows" };
+        self.say(format!("{name}: {total} {unit}"));
+    }
+
+    fn advance_to(&self, done: u64) {
+        let line = match self.state.lock() {
+            Ok(mut s) if s.2.elapsed() >= Duration::from_secs(2) => {
+                s.2 = Instant::now();
+                let pct = (done * 100).checked_div(s.1).unwrap_or(100);
+                Some(format!("{}: {pct}% ({done}/{})", s.0, s.1))
+            }
+            _ => None,
+        };
+        if let Some(line) = line {
+            self.say(line);
+        }
+    }
+
+    fn finish(&self) {
+        self.say("done".to_string());
+    }
+}

@@ -1,0 +1,490 @@
+//! The pre-enrollment file's columns and rows (ENROLL.md): header mapping and the parsing of
+//! each field into its format. A field not in its format makes the row `malformed_row`.
+
+use std::collections::HashMap;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use csv::StringRecord;
+
+use crate::member::PhoneType;
+
+/// The columns callvault reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Column {
+    MemberId,
+    Action,
+    FirstName,
+    LastName,
+    MobilePhone,
+    OtherPhones,
+    PhoneType,
+    Email,
+    Dob,
+    Zip,
+    SsnLast4,
+    AccountNumbers,
+    ProfileChangedAt,
+    FraudFlag,
+    PlaceOfBirth,
+    SavingsBalance,
+    LastTxnAmount,
+    LastTxnDate,
+}
+
+impl Column {
+    fn from_name(name: &str) -> Option<Column> {
+        Some(match name {
+            "member_id" => Column::MemberId,
+            "action" => Column::Action,
+            "first_name" => Column::FirstName,
+            "last_name" => Column::LastName,
+            "mobile_phone" => Column::MobilePhone,
+            "other_phones" => Column::OtherPhones,
+            "phone_type" => Column::PhoneType,
+            "email" => Column::Email,
+            "dob" => Column::Dob,
+            "zip" => Column::Zip,
+            "ssn_last4" => Column::SsnLast4,
+            "account_numbers" => Column::AccountNumbers,
+            "profile_changed_at" => Column::ProfileChangedAt,
+            "fraud_flag" => Column::FraudFlag,
+            "place_of_birth" => Column::PlaceOfBirth,
+            "savings_balance" => Column::SavingsBalance,
+            "last_txn_amount" => Column::LastTxnAmount,
+            "last_txn_date" => Column::LastTxnDate,
+            _ => return None,
+        })
+    }
+}
+
+/// A problem with the header that stops the whole file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HeaderError {
+    #[error(
+        "no header row: the first line must name the columns (member_id, mobile_phone, ...); it names none callvault knows"
+    )]
+    NoHeader,
+    #[error("missing required column {0}")]
+    MissingColumn(&'static str),
+    #[error("column {0:?} appears twice in the header")]
+    DuplicateColumn(String),
+}
+
+/// Where each known column is, and which columns were not recognised.
+#[derive(Debug, Clone)]
+pub struct Columns {
+    at: HashMap<Column, usize>,
+    pub width: usize,
+    pub unknown: Vec<String>,
+}
+
+impl Columns {
+    pub fn from_header(header: &StringRecord) -> Result<Columns, HeaderError> {
+        let mut at = HashMap::new();
+        let mut unknown = Vec::new();
+        for (i, raw) in header.iter().enumerate() {
+            let name = raw.trim().to_ascii_lowercase();
+            match Column::from_name(&name) {
+                Some(c) => {
+                    if at.insert(c, i).is_some() {
+                        return Err(HeaderError::DuplicateColumn(name));
+                    }
+                }
+                None => unknown.push(raw.trim().to_string()),
+            }
+        }
+        if at.is_empty() {
+            return Err(HeaderError::NoHeader);
+        }
+        if !at.contains_key(&Column::MemberId) {
+            return Err(HeaderError::MissingColumn("member_id"));
+        }
+        // A file of deletes needs no phones; any file that can hold upserts does.
+        if !at.contains_key(&Column::MobilePhone) && !at.contains_key(&Column::Action) {
+            return Err(HeaderError::MissingColumn("mobile_phone"));
+        }
+        Ok(Columns {
+            at,
+            width: header.len(),
+            unknown,
+        })
+    }
+
+    fn get<'r>(&self, record: &'r StringRecord, c: Column) -> Option<&'r str> {
+        self.at
+            .get(&c)
+            .and_then(|i| record.get(*i))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Upsert,
+    Delete,
+}
+
+/// One parsed data row. Phones are still as written; they are classified separately.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Row {
+    pub member_id: String,
+    pub delete: bool,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub mobile_phone: Option<String>,
+    pub other_phones: Vec<String>,
+    pub phone_type: PhoneType,
+    pub email: Option<String>,
+    pub dob: Option<NaiveDate>,
+    pub zip: Option<String>,
+    pub ssn_last4: Option<String>,
+    pub account_numbers: Vec<String>,
+    pub profile_changed_at: Option<NaiveDateTime>,
+    pub fraud_flag: bool,
+    pub place_of_birth: Option<String>,
+    pub savings_balance_cents: Option<i64>,
+    pub last_txn_amount_cents: Option<i64>,
+    pub last_txn_date: Option<NaiveDate>,
+}
+
+impl Row {
+    pub fn action(&self) -> Action {
+        if self.delete {
+            Action::Delete
+        } else {
+            Action::Upsert
+        }
+    }
+}
+
+/// Why a row is malformed. Never quotes a field's value (it may be an SSN).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Malformed {
+    pub member_id: Option<String>,
+    pub detail: String,
+}
+
+/// Parse one data row.
+pub fn parse(cols: &Columns, record: &StringRecord) -> Result<Row, Malformed> {
+    let member_id = cols.get(record, Column::MemberId).map(str::to_string);
+    let bad = |detail: String| Malformed {
+        member_id: member_id.clone(),
+        detail,
+    };
+    if record.len() != cols.width {
+        return Err(bad(format!(
+            "{} fields where the header has {}",
+            record.len(),
+            cols.width
+        )));
+    }
+    let Some(id) = member_id.clone() else {
+        return Err(bad("member_id is empty".into()));
+    };
+    if id.chars().count() > 64 || id.chars().any(char::is_control) {
+        return Err(bad(
+            "member_id is longer than 64 characters or holds control characters".into(),
+        ));
+    }
+    let get = |c| cols.get(record, c);
+    let field = |name: &str, problem: &str| bad(format!("{name} {problem}"));
+
+    let delete = match get(Column::Action).map(str::to_ascii_lowercase).as_deref() {
+        None | Some("upsert") => false,
+        Some("delete") => true,
+        Some(_) => return Err(field("action", "is not upsert or delete")),
+    };
+    let text = |c, name: &str| -> Result<Option<String>, Malformed> {
+        match get(c) {
+            Some(v)
+                if v.chars().count() > 200
+                    || v.chars()
+                        .any(|ch| ch.is_control() && !matches!(ch, '\n' | '\r' | '\t')) =>
+            {
+                Err(field(
+                    name,
+                    "is longer than 200 characters or holds control characters",
+                ))
+            }
+            v => Ok(v.map(str::to_string)),
+        }
+    };
+    let date = |c, name: &str| -> Result<Option<NaiveDate>, Malformed> {
+        get(c)
+            .map(|v| NaiveDate::parse_from_str(v, "%Y-%m-%d"))
+            .transpose()
+            .map_err(|_| field(name, "is not a date YYYY-MM-DD"))
+    };
+    let money = |c, name: &str| -> Result<Option<i64>, Malformed> {
+        get(c)
+            .map(parse_cents)
+            .transpose()
+            .map_err(|_| field(name, "is not an amount in dollars and cents (1234.56)"))
+    };
+    let list = |c| -> Vec<String> {
+        get(c)
+            .map(|v| {
+                v.split(';')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+
+    let phone_type = match get(Column::PhoneType) {
+        None => PhoneType::Unknown,
+        Some(v) => PhoneType::parse(v)
+            .ok_or_else(|| field("phone_type", "is not mobile, landline, voip or unknown"))?,
+    };
+    let email = text(Column::Email, "email")?;
+    if email
+        .as_deref()
+        .is_some_and(|e| !e.contains('@') || e.contains(char::is_whitespace))
+    {
+        return Err(field("email", "is not an e-mail address"));
+    }
+    let zip = match get(Column::Zip) {
+        None => None,
+        Some(v) => Some(parse_zip(v).ok_or_else(|| field("zip", "is not 5 digits or ZIP+4"))?),
+    };
+    let ssn_last4 = match get(Column::SsnLast4) {
+        None => None,
+        Some(v) if v.len() == 4 && v.bytes().all(|b| b.is_ascii_digit()) => Some(v.to_string()),
+        Some(_) => return Err(field("ssn_last4", "is not 4 digits")),
+    };
+    let account_numbers = list(Column::AccountNumbers);
+    if account_numbers
+        .iter()
+        .any(|a| a.len() > 32 || !a.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+    {
+        return Err(field(
+            "account_numbers",
+            "holds an entry that is not an account number",
+        ));
+    }
+    let profile_changed_at = match get(Column::ProfileChangedAt) {
+        None => None,
+        Some(v) => Some(
+            parse_when(v)
+                .ok_or_else(|| field("profile_changed_at", "is not a date or date and time"))?,
+        ),
+    };
+    let fraud_flag = match get(Column::FraudFlag)
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None | Some("false" | "no" | "n" | "0") => false,
+        Some("true" | "yes" | "y" | "1") => true,
+        Some(_) => return Err(field("fraud_flag", "is not true/false, yes/no, y/n or 1/0")),
+    };
+    Ok(Row {
+        member_id: id,
+        delete,
+        first_name: text(Column::FirstName, "first_name")?,
+        last_name: text(Column::LastName, "last_name")?,
+        mobile_phone: get(Column::MobilePhone).map(str::to_string),
+        other_phones: list(Column::OtherPhones),
+        phone_type,
+        email,
+        dob: date(Column::Dob, "dob")?,
+        zip,
+        ssn_last4,
+        account_numbers,
+        profile_changed_at,
+        fraud_flag,
+        place_of_birth: text(Column::PlaceOfBirth, "place_of_birth")?,
+        savings_balance_cents: money(Column::SavingsBalance, "savings_balance")?,
+        last_txn_amount_cents: money(Column::LastTxnAmount, "last_txn_amount")?,
+        last_txn_date: date(Column::LastTxnDate, "last_txn_date")?,
+    })
+}
+
+/// An amount that is not dollars and cents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotAnAmount;
+
+/// `1234.56` -> 123456; `-12.5` -> -1250; `1234` -> 123400. A leading `$` is allowed.
+pub fn parse_cents(v: &str) -> Result<i64, NotAnAmount> {
+    let (negative, v) = match v.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, v),
+    };
+    let v = v.strip_prefix('$').unwrap_or(v);
+    let (whole, frac) = v.split_once('.').unwrap_or((v, ""));
+    if whole.is_empty()
+        || whole.len() > 13
+        || frac.len() > 2
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(NotAnAmount);
+    }
+    let whole: i64 = whole.parse().map_err(|_| NotAnAmount)?;
+    let cents: i64 = match frac.len() {
+        0 => 0,
+        1 => frac.parse::<i64>().map_err(|_| NotAnAmount)? * 10,
+        _ => frac.parse().map_err(|_| NotAnAmount)?,
+    };
+    let total = whole * 100 + cents;
+    Ok(if negative { -total } else { total })
+}
+
+fn parse_zip(v: &str) -> Option<String> {
+    let digits: String = v.chars().filter(|c| *c != '-').collect();
+    let ok = digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits.len() == 5 || (digits.len() == 9 && (v.len() == 9 || v.len() == 10)));
+    ok.then(|| digits[..5].to_string())
+}
+
+fn parse_when(v: &str) -> Option<NaiveDateTime> {
+    let v = v.trim_end_matches('Z');
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(v, fmt) {
+            return Some(t);
+        }
+    }
+    NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(cols: &[&str]) -> Columns {
+        Columns::from_header(&StringRecord::from(cols.to_vec())).unwrap()
+    }
+
+    #[test]
+    fn headers_are_case_insensitive_in_any_order_and_report_unknown_columns() {
+        let c = header(&["Mobile_Phone", " MEMBER_ID ", "shoe_size"]);
+        assert_eq!(c.unknown, vec!["shoe_size".to_string()]);
+        let row = parse(&c, &StringRecord::from(vec!["2025550143", "M1", "44"])).unwrap();
+        assert_eq!(row.member_id, "M1");
+        assert_eq!(row.mobile_phone.as_deref(), Some("2025550143"));
+    }
+
+    #[test]
+    fn header_problems_stop_the_file() {
+        let cases: [(&[&str], HeaderError); 4] = [
+            (&["a", "b"], HeaderError::NoHeader),
+            (
+                &["mobile_phone", "dob"],
+                HeaderError::MissingColumn("member_id"),
+            ),
+            (
+                &["member_id", "dob"],
+                HeaderError::MissingColumn("mobile_phone"),
+            ),
+            (
+                &["member_id", "mobile_phone", "member_id"],
+                HeaderError::DuplicateColumn("member_id".into()),
+            ),
+        ];
+        for (cols, want) in cases {
+            let got = Columns::from_header(&StringRecord::from(cols.to_vec())).unwrap_err();
+            assert_eq!(got, want, "{cols:?}");
+        }
+        assert!(Columns::from_header(&StringRecord::from(vec!["member_id", "action"])).is_ok());
+    }
+
+    #[test]
+    fn fields_out_of_format_make_the_row_malformed_without_quoting_them() {
+        let cols = [
+            "member_id",
+            "mobile_phone",
+            "dob",
+            "zip",
+            "ssn_last4",
+            "fraud_flag",
+            "savings_balance",
+            "email",
+            "action",
+            "phone_type",
+            "profile_changed_at",
+        ];
+        let c = header(&cols);
+        let good = [
+            "M1",
+            "2025550143",
+            "1980-02-29",
+            "12345-6789",
+            "6789",
+            "yes",
+            "1,234.56",
+            "a@b.c",
+            "",
+            "Mobile",
+            "2026-01-02 10:00",
+        ];
+        let base = {
+            let mut g = good.to_vec();
+            g[6] = "1234.56";
+            g
+        };
+        let row = parse(&c, &StringRecord::from(base.clone())).unwrap();
+        assert_eq!(row.zip.as_deref(), Some("12345"));
+        assert!(row.fraud_flag);
+        assert_eq!(row.savings_balance_cents, Some(123456));
+        assert_eq!(row.phone_type, PhoneType::Mobile);
+        let cases = [
+            (2, "1980-02-30", "dob"),
+            (2, "02/03/1980", "dob"),
+            (3, "1234", "zip"),
+            (4, "678", "ssn_last4"),
+            (4, "67a9", "ssn_last4"),
+            (5, "maybe", "fraud_flag"),
+            (6, "1,234.56", "savings_balance"),
+            (6, "12.345", "savings_balance"),
+            (7, "not-an-email", "email"),
+            (8, "remove", "action"),
+            (9, "fax", "phone_type"),
+            (10, "yesterday", "profile_changed_at"),
+            (0, "", "member_id"),
+        ];
+        for (i, value, name) in cases {
+            let mut fields = base.clone();
+            fields[i] = value;
+            let err = parse(&c, &StringRecord::from(fields)).unwrap_err();
+            assert!(err.detail.starts_with(name), "{value:?}: {}", err.detail);
+            if !value.is_empty() {
+                assert!(
+                    !err.detail.contains(value),
+                    "{value:?} quoted in {}",
+                    err.detail
+                );
+            }
+        }
+        let short = parse(&c, &StringRecord::from(vec!["M1", "2025550143"])).unwrap_err();
+        assert!(short.detail.contains("2 fields"), "{}", short.detail);
+        assert_eq!(short.member_id.as_deref(), Some("M1"));
+    }
+
+    #[test]
+    fn amounts_parse_to_cents() {
+        let cases = [
+            ("1234.56", Ok(123456)),
+            ("1234.5", Ok(123450)),
+            ("1234", Ok(123400)),
+            ("$12.00", Ok(1200)),
+            ("-45.10", Ok(-4510)),
+            ("0.07", Ok(7)),
+            ("12.345", Err(NotAnAmount)),
+            ("", Err(NotAnAmount)),
+            (".5", Err(NotAnAmount)),
+            ("1e3", Err(NotAnAmount)),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_cents(text), want, "{text:?}");
+        }
+    }
+}

@@ -1,0 +1,416 @@
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::*;
+use crate::core::{CoreAdapter, EmbeddedCore, IdentifierKind};
+use crate::enroll::progress::Silent;
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    store: Arc<Store>,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(&dir.path().join("state")).unwrap());
+        Fixture { dir, store }
+    }
+
+    fn file(&self, name: &str, body: &[u8]) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, body).unwrap();
+        path
+    }
+
+    fn outbox(&self) -> PathBuf {
+        self.dir.path().join("outbox")
+    }
+
+    fn enroll_with(
+        &self,
+        name: &str,
+        body: &str,
+        mode: Mode,
+        dry_run: bool,
+    ) -> Result<Report, EnrollError> {
+        let path = self.file(name, body.as_bytes());
+        let options = Options {
+            mode,
+            dry_run,
+            region_code: "US".into(),
+            recent_change_days: 30,
+        };
+        run(
+            &self.store,
+            &path,
+            &self.outbox(),
+            &options,
+            "test",
+            &Silent,
+        )
+    }
+
+    fn enroll(&self, body: &str) -> Vec<(String, String, String)> {
+        let report = self
+            .enroll_with("members.csv", body, Mode::Incremental, false)
+            .unwrap();
+        self.results(&report)
+    }
+
+    /// (member_id, result, reason) of every row of the results file.
+    fn results(&self, report: &Report) -> Vec<(String, String, String)> {
+        let mut reader = csv::Reader::from_path(&report.summary.results_file).unwrap();
+        reader
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                (r[1].to_string(), r[2].to_string(), r[3].to_string())
+            })
+            .collect()
+    }
+
+    fn enrolled(&self) -> Vec<String> {
+        let txn = self.store.begin_write().unwrap();
+        let mut ids = embedded::all_ids(&txn).unwrap();
+        ids.sort();
+        ids
+    }
+
+    fn by_phone(&self, e164: &str) -> Vec<String> {
+        let core = EmbeddedCore::new(self.store.clone(), Region::default());
+        core.phone_matches(e164)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.member_id)
+            .collect()
+    }
+}
+
+const HEADER: &str = "member_id,action,mobile_phone,phone_type,other_phones,fraud_flag,profile_changed_at,dob,first_name\n";
+
+fn row(id: &str, phone: &str) -> String {
+    format!("{id},,{phone},mobile,,n,2020-01-01,1980-05-17,Ana\n")
+}
+
+fn triple(id: &str, result: &str, reason: &str) -> (String, String, String) {
+    (id.to_string(), result.to_string(), reason.to_string())
+}
+
+#[test]
+fn every_reason_in_its_order_of_precedence() {
+    let f = Fixture::new();
+    let recent = (Utc::now() - chrono::Duration::days(3)).date_naive();
+    let body = format!(
+        "{HEADER}\
+         M01,,(202) 555-0101,mobile,,n,2020-01-01,1980-05-17,Ana\n\
+         M02,,202-555-0102,mobile,,n,2020-01-01,05/17/1980,Ana\n\
+         M03,,202-555-0103,mobile,,n,2020-01-01,1980-05-17\n\
+         M01,,202-555-0104,mobile,,n,2020-01-01,1980-05-17,Ana\n\
+         M04,,,mobile,,y,2020-01-01,1980-05-17,Ana\n\
+         M05,,202-555-CALL,landline,,y,2020-01-01,1980-05-17,Ana\n\
+         M06,,800-555-0106,mobile,,n,2020-01-01,1980-05-17,Ana\n\
+         M07,,202-555-0107,landline,,y,2020-01-01,1980-05-17,Ana\n\
+         M08,,+44 20 7946 0958,unknown,,n,2020-01-01,1980-05-17,Ana\n\
+         M09,,202-555-0109,mobile,,yes,{recent},1980-05-17,Ana\n\
+         M10,,202-555-0110,mobile,,n,{recent},1980-05-17,Ana\n\
+         M11,,202-555-0111,mobile,,n,2020-01-01,1980-05-17,Ana\n\
+         M12,,+12025550111,mobile,,n,2020-01-01,1980-05-17,Ana\n\
+         M13,delete,,,,,,,\n\
+         M14,,202-555-0114,mobile,,n,2020-01-01,1980-05-17,Ana\n"
+    );
+    let got = f.enroll(&body);
+    let want = vec![
+        triple("M01", "created", ""),
+        triple("M02", "rejected", "malformed_row"),
+        triple("M03", "rejected", "malformed_row"),
+        triple("M01", "rejected", "duplicate_row"),
+        triple("M04", "rejected", "missing_phone"),
+        triple("M05", "rejected", "invalid_phone"),
+        triple("M06", "rejected", "invalid_phone"),
+        triple("M07", "rejected", "landline"),
+        triple("M08", "rejected", "landline"),
+        triple("M09", "rejected", "fraud_flag"),
+        triple("M10", "rejected", "recent_change"),
+        triple("M11", "rejected", "shared_phone"),
+        triple("M12", "rejected", "shared_phone"),
+        triple("M13", "rejected", "unknown_member"),
+        triple("M14", "created", ""),
+    ];
+    assert_eq!(got, want);
+    assert_eq!(f.enrolled(), vec!["M01".to_string(), "M14".to_string()]);
+    assert_eq!(f.by_phone("+12025550101"), vec!["M01".to_string()]);
+    assert!(
+        f.by_phone("+12025550111").is_empty(),
+        "a shared number identifies no one"
+    );
+}
+
+#[test]
+fn a_rerun_changes_nothing_and_says_so() {
+    let f = Fixture::new();
+    let body = format!(
+        "{HEADER}{}{}M3,,bad,mobile,,n,2020-01-01,1980-05-17,Ana\n",
+        row("M1", "2025550101"),
+        row("M2", "2025550102")
+    );
+    assert_eq!(
+        f.enroll(&body)[..2],
+        [triple("M1", "created", ""), triple("M2", "created", "")]
+    );
+    let again = f.enroll(&body);
+    assert_eq!(
+        again,
+        vec![
+            triple("M1", "unchanged", ""),
+            triple("M2", "unchanged", ""),
+            triple("M3", "rejected", "invalid_phone")
+        ]
+    );
+    let changed = body.replace(
+        "M2,,2025550102,mobile,,n,2020-01-01,1980-05-17,Ana",
+        "M2,,2025550102,mobile,,n,2020-01-01,1980-05-17,Anna",
+    );
+    assert_eq!(f.enroll(&changed)[1], triple("M2", "updated", ""));
+}
+
+#[test]
+fn deletes_and_full_mode_remove_members() {
+    let f = Fixture::new();
+    f.enroll(&format!(
+        "{HEADER}{}{}{}",
+        row("A", "2025550101"),
+        row("B", "2025550102"),
+        row("C", "2025550103")
+    ));
+    let got = f.enroll(&format!("{HEADER}B,delete,,,,,,,\nZ,delete,,,,,,,\n"));
+    assert_eq!(
+        got,
+        vec![
+            triple("B", "deleted", ""),
+            triple("Z", "rejected", "unknown_member")
+        ]
+    );
+    assert_eq!(f.enrolled(), vec!["A".to_string(), "C".to_string()]);
+    assert!(f.by_phone("+12025550102").is_empty());
+
+    let report = f
+        .enroll_with(
+            "full.csv",
+            &format!(
+                "{HEADER}{}{}",
+                row("A", "2025550101"),
+                row("D", "2025550104")
+            ),
+            Mode::Full,
+            false,
+        )
+        .unwrap();
+    let got = f.results(&report);
+    assert_eq!(
+        got,
+        vec![
+            triple("A", "unchanged", ""),
+            triple("D", "created", ""),
+            triple("C", "deleted", "")
+        ]
+    );
+    assert_eq!(report.summary.members_enrolled, 2);
+    assert_eq!(f.enrolled(), vec!["A".to_string(), "D".to_string()]);
+}
+
+#[test]
+fn a_number_shared_with_an_enrolled_member_identifies_neither() {
+    let f = Fixture::new();
+    f.enroll(&format!("{HEADER}{}", row("A", "2025550101")));
+    assert_eq!(f.by_phone("+12025550101"), vec!["A".to_string()]);
+    let body = format!("{HEADER}{}", row("B", "202.555.0101"));
+    assert_eq!(
+        f.enroll(&body),
+        vec![triple("B", "rejected", "shared_phone")]
+    );
+    assert!(
+        f.by_phone("+12025550101").is_empty(),
+        "A no longer identified by the shared number"
+    );
+    assert_eq!(
+        f.enrolled(),
+        vec!["A".to_string()],
+        "A stays a member, reachable by identifier"
+    );
+    // Idempotent: the same file again changes nothing.
+    assert_eq!(
+        f.enroll(&body),
+        vec![triple("B", "rejected", "shared_phone")]
+    );
+    assert!(f.by_phone("+12025550101").is_empty());
+    // In full mode A is not in the file, so it is removed and claims nothing: B may enroll.
+    let report = f.enroll_with("full.csv", &body, Mode::Full, false).unwrap();
+    assert_eq!(
+        f.results(&report),
+        vec![triple("B", "created", ""), triple("A", "deleted", "")]
+    );
+    assert_eq!(f.by_phone("+12025550101"), vec!["B".to_string()]);
+}
+
+#[test]
+fn a_member_whose_row_now_fails_a_check_is_no_longer_enrolled() {
+    let f = Fixture::new();
+    f.enroll(&format!("{HEADER}{}", row("A", "2025550101")));
+    let flagged = format!("{HEADER}A,,2025550101,mobile,,y,2020-01-01,1980-05-17,Ana\n");
+    let report = f
+        .enroll_with("m.csv", &flagged, Mode::Incremental, false)
+        .unwrap();
+    let mut reader = csv::Reader::from_path(&report.summary.results_file).unwrap();
+    let r = reader.records().next().unwrap().unwrap();
+    assert_eq!((&r[2], &r[3]), ("rejected", "fraud_flag"));
+    assert!(r[4].contains("was enrolled, removed"), "{:?}", &r[4]);
+    assert!(f.enrolled().is_empty());
+    // A malformed row says nothing reliable, so it leaves the member as it was.
+    f.enroll(&format!("{HEADER}{}", row("A", "2025550101")));
+    f.enroll(&format!(
+        "{HEADER}A,,2025550101,mobile,,n,2020-01-01,17/05/1980,Ana\n"
+    ));
+    assert_eq!(f.enrolled(), vec!["A".to_string()]);
+}
+
+#[test]
+fn a_dry_run_writes_results_and_changes_nothing() {
+    let f = Fixture::new();
+    let report = f
+        .enroll_with(
+            "m.csv",
+            &format!("{HEADER}{}", row("A", "2025550101")),
+            Mode::Incremental,
+            true,
+        )
+        .unwrap();
+    assert!(report.summary.dry_run);
+    assert_eq!(f.results(&report), vec![triple("A", "created", "")]);
+    assert!(f.enrolled().is_empty());
+    let txn = f.store.begin_read().unwrap();
+    let mut out = Vec::new();
+    crate::audit::export(&txn, None, &mut out).unwrap();
+    assert!(out.is_empty(), "a dry run leaves no trace in the store");
+}
+
+#[test]
+fn a_file_with_a_fatal_problem_half_way_applies_nothing() {
+    let f = Fixture::new();
+    let mut body = format!("{HEADER}{}", row("A", "2025550101")).into_bytes();
+    body.extend_from_slice(b"B,,2025550102,mobile,,n,2020-01-01,1980-05-17,Ana\xff\n");
+    body.extend_from_slice(row("C", "2025550103").as_bytes());
+    let path = f.file("bad.csv", &body);
+    let options = Options {
+        mode: Mode::Incremental,
+        dry_run: false,
+        region_code: "US".into(),
+        recent_change_days: 30,
+    };
+    let err = run(&f.store, &path, &f.outbox(), &options, "test", &Silent).unwrap_err();
+    assert!(matches!(err, EnrollError::NotUtf8 { line: 3, .. }), "{err}");
+    assert!(f.enrolled().is_empty());
+    assert!(!f.outbox().join("bad.results.csv").exists());
+}
+
+#[test]
+fn file_level_problems_are_named() {
+    let f = Fixture::new();
+    let cases: [(&str, &str, &str); 4] = [
+        ("empty.csv", "", "empty"),
+        ("blank.csv", "\n\n", "empty"),
+        ("noheader.csv", "100001,2025550101\n", "no header row"),
+        (
+            "nocolumn.csv",
+            "member_id,first_name\nA,Ana\n",
+            "missing required column mobile_phone",
+        ),
+    ];
+    for (name, body, want) in cases {
+        let err = f
+            .enroll_with(name, body, Mode::Incremental, false)
+            .unwrap_err();
+        assert!(err.is_file_problem());
+        assert!(err.to_string().contains(want), "{name}: {err}");
+        assert!(
+            err.to_string().contains(name),
+            "{name}: the error names the file"
+        );
+    }
+}
+
+#[test]
+fn bom_crlf_quotes_and_unknown_columns_are_read() {
+    let f = Fixture::new();
+    let body = "\u{feff}Member_ID,MOBILE_PHONE,place_of_birth,shoe_size,account_numbers\r\n\
+                A,2025550101,\"Split,\r\nDalmatia \"\"old town\"\"\",44,11-22;33\r\n";
+    let report = f
+        .enroll_with("m.csv", body, Mode::Incremental, false)
+        .unwrap();
+    assert_eq!(f.results(&report), vec![triple("A", "created", "")]);
+    assert_eq!(
+        report.summary.unknown_columns,
+        vec!["shoe_size".to_string()]
+    );
+    let txn = f.store.begin_read().unwrap();
+    let m = embedded::get(&txn, "A").unwrap().unwrap().member;
+    assert_eq!(
+        m.place_of_birth.as_deref(),
+        Some("Split,\r\nDalmatia \"old town\"")
+    );
+    assert_eq!(
+        m.account_numbers,
+        vec!["11-22".to_string(), "33".to_string()]
+    );
+}
+
+#[tokio::test]
+async fn the_embedded_core_finds_members_by_every_identifier() {
+    let f = Fixture::new();
+    let body = "member_id,mobile_phone,other_phones,account_numbers,first_name\n\
+                A,2025550101,2025550199,4400123,Ana\n\
+                B,2025550102,2025550199,,Ivan\n";
+    f.enroll_with("m.csv", body, Mode::Incremental, false)
+        .unwrap();
+    let core = EmbeddedCore::new(f.store.clone(), Region::default());
+    let a = core.find_by_phone("+12025550101").await.unwrap();
+    assert_eq!(a.len(), 1);
+    assert!(a[0].verified, "the mobile is the verified number");
+    assert_eq!(a[0].first_name.as_deref(), Some("Ana"));
+    let shared_other = core.find_by_phone("+12025550199").await.unwrap();
+    assert_eq!(
+        shared_other.len(),
+        2,
+        "a number on two records identifies both: ask for an identifier"
+    );
+    assert!(shared_other.iter().all(|m| !m.verified));
+    let cases: HashMap<(IdentifierKind, &str), Vec<String>> = HashMap::from([
+        ((IdentifierKind::MemberNumber, "A"), vec!["A".to_string()]),
+        ((IdentifierKind::MemberNumber, "Q"), vec![]),
+        (
+            (IdentifierKind::AccountNumber, "4400123"),
+            vec!["A".to_string()],
+        ),
+        (
+            (IdentifierKind::Phone, "202 555 0102"),
+            vec!["B".to_string()],
+        ),
+        ((IdentifierKind::Phone, "12"), vec![]),
+    ]);
+    for ((kind, value), want) in cases {
+        assert_eq!(
+            core.find_by_identifier(kind, value).await.unwrap(),
+            want,
+            "{kind:?} {value}"
+        );
+    }
+    assert_eq!(
+        core.member("B")
+            .await
+            .unwrap()
+            .unwrap()
+            .first_name
+            .as_deref(),
+        Some("Ivan")
+    );
+}

@@ -1,0 +1,246 @@
+//! A member as callvault knows it: the facts a verification needs, the phones that identify
+//! them, and how to show them to people without exposing what must stay secret.
+
+pub mod phone;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The line type of the member's mobile number, as the file (or core) states it.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PhoneType {
+    Mobile,
+    Landline,
+    Voip,
+    #[default]
+    Unknown,
+}
+
+impl PhoneType {
+    pub fn parse(s: &str) -> Option<PhoneType> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "mobile" | "cell" | "wireless" => Some(PhoneType::Mobile),
+            "landline" | "fixed" | "fixed_line" => Some(PhoneType::Landline),
+            "voip" => Some(PhoneType::Voip),
+            "unknown" | "" => Some(PhoneType::Unknown),
+            _ => None,
+        }
+    }
+}
+
+/// Everything callvault holds about a member. With the `embedded` core this is the member's
+/// record; with a remote core it is what the core answered.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(default)]
+pub struct Member {
+    pub member_id: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// E.164. The member's verified number: a call from it has trust `known_number`.
+    pub mobile_phone: Option<String>,
+    pub phone_type: PhoneType,
+    /// E.164. They identify the member too, with trust `unknown_number`.
+    pub other_phones: Vec<String>,
+    pub email: Option<String>,
+    pub dob: Option<NaiveDate>,
+    /// 5 digits (a ZIP+4 is kept as its first 5).
+    pub zip: Option<String>,
+    pub ssn_last4: Option<String>,
+    pub account_numbers: Vec<String>,
+    pub profile_changed_at: Option<NaiveDateTime>,
+    pub fraud_flag: bool,
+    pub place_of_birth: Option<String>,
+    pub savings_balance_cents: Option<i64>,
+    pub last_txn_amount_cents: Option<i64>,
+    pub last_txn_date: Option<NaiveDate>,
+    /// The core's own "needs activation" hint.
+    pub needs_activation: bool,
+    /// Numbers this member cannot be identified by, because another member claims them too.
+    pub withdrawn_phones: Vec<String>,
+}
+
+impl Member {
+    /// The numbers a call can identify this member by: `(number, verified)`.
+    pub fn identifying_phones(&self) -> impl Iterator<Item = (&str, bool)> {
+        let withdrawn = &self.withdrawn_phones;
+        self.mobile_phone
+            .iter()
+            .map(|p| (p.as_str(), true))
+            .chain(self.other_phones.iter().map(|p| (p.as_str(), false)))
+            .filter(move |(p, _)| !withdrawn.iter().any(|w| w == p))
+    }
+
+    /// Every number on file, withdrawn or not: what the member claims.
+    pub fn all_phones(&self) -> impl Iterator<Item = &str> {
+        self.mobile_phone
+            .iter()
+            .chain(self.other_phones.iter())
+            .map(String::as_str)
+    }
+
+    /// The member's name for greeting and screen pops.
+    pub fn display_name(&self) -> Option<String> {
+        match (&self.first_name, &self.last_name) {
+            (Some(f), Some(l)) => Some(format!("{f} {l}")),
+            (Some(f), None) => Some(f.clone()),
+            (None, Some(l)) => Some(l.clone()),
+            (None, None) => None,
+        }
+    }
+
+    /// The member as it may be shown to an admin: SSN, birth date, phones and e-mail masked.
+    pub fn masked(&self) -> MaskedMember {
+        MaskedMember {
+            member_id: self.member_id.clone(),
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            mobile_phone: self.mobile_phone.as_deref().map(mask_phone),
+            phone_type: self.phone_type,
+            other_phones: self.other_phones.iter().map(|p| mask_phone(p)).collect(),
+            email: self.email.as_deref().map(mask_email),
+            dob: self.dob.map(|d| format!("{}-**-**", d.format("%Y"))),
+            zip: self.zip.clone(),
+            ssn_last4: self.ssn_last4.as_ref().map(|_| "****".to_string()),
+            account_numbers: self
+                .account_numbers
+                .iter()
+                .map(|a| mask_tail(a, 4))
+                .collect(),
+            profile_changed_at: self.profile_changed_at,
+            fraud_flag: self.fraud_flag,
+            has_place_of_birth: self.place_of_birth.is_some(),
+            has_savings_balance: self.savings_balance_cents.is_some(),
+            last_txn_date: self.last_txn_date,
+            needs_activation: self.needs_activation,
+            withdrawn_phones: self
+                .withdrawn_phones
+                .iter()
+                .map(|p| mask_phone(p))
+                .collect(),
+        }
+    }
+}
+
+/// What `member show` and `GET /v1/members/{id}` show.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct MaskedMember {
+    pub member_id: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub mobile_phone: Option<String>,
+    pub phone_type: PhoneType,
+    pub other_phones: Vec<String>,
+    pub email: Option<String>,
+    pub dob: Option<String>,
+    pub zip: Option<String>,
+    pub ssn_last4: Option<String>,
+    pub account_numbers: Vec<String>,
+    pub profile_changed_at: Option<NaiveDateTime>,
+    pub fraud_flag: bool,
+    pub has_place_of_birth: bool,
+    pub has_savings_balance: bool,
+    pub last_txn_date: Option<NaiveDate>,
+    pub needs_activation: bool,
+    pub withdrawn_phones: Vec<String>,
+}
+
+/// The stored record: the facts plus when callvault learned them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MemberRecord {
+    pub member: Member,
+    pub enrolled_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// `+15551234567` -> `+1******4567`: the country code and the last four digits.
+pub fn mask_phone(e164: &str) -> String {
+    let digits: Vec<char> = e164.chars().filter(|c| c.is_ascii_digit()).collect();
+    if digits.len() <= 5 {
+        return "*".repeat(digits.len());
+    }
+    let cc_len = if e164.starts_with("+1") { 1 } else { 2 }.min(digits.len() - 4);
+    let cc: String = digits[..cc_len].iter().collect();
+    let tail: String = digits[digits.len() - 4..].iter().collect();
+    format!("+{cc}{}{tail}", "*".repeat(digits.len() - cc_len - 4))
+}
+
+/// `jane.doe@cu.example` -> `j***@cu.example`.
+pub fn mask_email(email: &str) -> String {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => "***".to_string(),
+    }
+}
+
+/// Keep the last `keep` characters.
+pub fn mask_tail(s: &str, keep: usize) -> String {
+    let n = s.chars().count();
+    if n <= keep {
+        return "*".repeat(n);
+    }
+    let tail: String = s.chars().skip(n - keep).collect();
+    format!("{}{tail}", "*".repeat(n - keep))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_keep_only_what_a_person_needs() {
+        let cases = [
+            (mask_phone("+15551234567"), "+1******4567"),
+            (mask_phone("+385912345678"), "+38******5678"),
+            (mask_phone("+1234"), "****"),
+            (mask_email("jane.doe@cu.example"), "j***@cu.example"),
+            (mask_email("nonsense"), "***"),
+            (mask_tail("00123456789", 4), "*******6789"),
+            (mask_tail("12", 4), "**"),
+        ];
+        for (got, want) in cases {
+            assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn a_masked_member_never_shows_the_secret_parts() {
+        let m = Member {
+            member_id: "100234".into(),
+            mobile_phone: Some("+12025550143".into()),
+            dob: NaiveDate::from_ymd_opt(1987, 3, 14),
+            ssn_last4: Some("6789".into()),
+            account_numbers: vec!["4400123456".into()],
+            place_of_birth: Some("Zagreb".into()),
+            savings_balance_cents: Some(123456),
+            ..Member::default()
+        };
+        let shown = serde_json::to_string(&m.masked()).unwrap();
+        for secret in [
+            "6789",
+            "03-14",
+            "2025550143",
+            "4400123456",
+            "Zagreb",
+            "123456",
+        ] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("1987-**-**") && shown.contains("+1******0143"));
+    }
+
+    #[test]
+    fn withdrawn_phones_do_not_identify() {
+        let m = Member {
+            mobile_phone: Some("+12025550143".into()),
+            other_phones: vec!["+12025550199".into()],
+            withdrawn_phones: vec!["+12025550143".into()],
+            ..Member::default()
+        };
+        let phones: Vec<_> = m.identifying_phones().collect();
+        assert_eq!(phones, vec![("+12025550199", false)]);
+    }
+}
