@@ -13,7 +13,9 @@ pub mod inbox;
 pub mod progress;
 pub mod row;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -24,7 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::{AuditEvent, EventKind, Outcome, append_in};
 use crate::core::embedded;
-use crate::member::phone::{PhoneClass, Region, classify, e164};
+use crate::member::phone::{Classifier, PhoneClass, Region, e164};
 use crate::member::{Member, MemberRecord};
 use crate::store::{Store, StoreError};
 pub use decide::Reason;
@@ -210,8 +212,8 @@ struct FirstPass {
     scans: Vec<Scan>,
     other_digits: Vec<u64>,
     /// member id -> line of its first occurrence.
-    first_line: HashMap<Box<str>, u64>,
-    claims: HashMap<u64, Claim>,
+    first_line: FxHashMap<Box<str>, u64>,
+    claims: FxHashMap<u64, Claim>,
 }
 
 fn first_pass(
@@ -239,10 +241,10 @@ fn first_pass(
         rows: 0,
         scans: Vec::new(),
         other_digits: Vec::new(),
-        first_line: HashMap::new(),
-        claims: HashMap::new(),
+        first_line: FxHashMap::default(),
+        claims: FxHashMap::default(),
     };
-    // Rows wait in a batch so their phones can be classified on every core at once.
+    let mut classifier = Classifier::default();
     let mut batch: Vec<(u32, Option<Row>)> = Vec::with_capacity(BATCH);
     loop {
         let next = next_record(&mut csv, &mut raw, &file)?;
@@ -265,7 +267,7 @@ fn first_pass(
             batch.push((index, keep));
         }
         if batch.len() >= BATCH || (done && !batch.is_empty()) {
-            classify_batch(&mut pass, &mut batch, region);
+            classify_batch(&mut pass, &mut batch, region, &mut classifier);
             progress.advance_to(csv.position().byte());
         }
         if done {
@@ -275,62 +277,43 @@ fn first_pass(
     Ok(pass)
 }
 
-/// Classify the phones of a batch on all cores, then record scans and claims in row order.
-fn classify_batch(pass: &mut FirstPass, batch: &mut Vec<(u32, Option<Row>)>, region: Region) {
-    let threads = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .max(1);
-    let chunk = batch.len().div_ceil(threads).max(1);
-    type Classified = (Option<PhoneClass>, Vec<u64>);
-    let classified: Vec<Classified> = std::thread::scope(|s| {
-        let handles: Vec<_> = batch
-            .chunks(chunk)
-            .map(|rows| {
-                s.spawn(move || {
-                    rows.iter()
-                        .map(|(_, row)| match row {
-                            Some(r) => (
-                                r.mobile_phone.as_deref().map(|m| classify(m, region)),
-                                r.other_phones
-                                    .iter()
-                                    .filter_map(|p| match classify(p, region) {
-                                        PhoneClass::Personal(d) | PhoneClass::FixedLine(d) => {
-                                            Some(d)
-                                        }
-                                        _ => None,
-                                    })
-                                    .collect(),
-                            ),
-                            None => (None, Vec::new()),
-                        })
-                        .collect::<Vec<Classified>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
-    });
-    for ((index, row), (mobile, others)) in batch.drain(..).zip(classified) {
+/// Classify the phones of a batch, then record scans and claims in row order.
+fn classify_batch(
+    pass: &mut FirstPass,
+    batch: &mut Vec<(u32, Option<Row>)>,
+    region: Region,
+    classifier: &mut Classifier,
+) {
+    for (index, row) in batch.drain(..) {
         let start = pass.other_digits.len() as u32;
-        let mut claimed: Vec<u64> = mobile.and_then(PhoneClass::digits).into_iter().collect();
-        for d in &others {
-            if !claimed.contains(d) {
-                claimed.push(*d);
-                pass.other_digits.push(*d);
+        let (mobile, claimed) = match &row {
+            Some(r) => {
+                let mobile = r
+                    .mobile_phone
+                    .as_deref()
+                    .map(|m| classifier.classify(m, region));
+                let mut claimed: Vec<u64> =
+                    mobile.and_then(PhoneClass::digits).into_iter().collect();
+                for p in &r.other_phones {
+                    if let Some(d) = classifier.classify(p, region).digits()
+                        && !claimed.contains(&d)
+                    {
+                        claimed.push(d);
+                        pass.other_digits.push(d);
+                    }
+                }
+                (mobile, claimed)
             }
-        }
-        if row.is_some() {
-            for d in claimed {
-                pass.claims
-                    .entry(d)
-                    .and_modify(|c| c.many |= c.first_row != index)
-                    .or_insert(Claim {
-                        first_row: index,
-                        many: false,
-                    });
-            }
+            None => (None, Vec::new()),
+        };
+        for d in claimed {
+            pass.claims
+                .entry(d)
+                .and_modify(|c| c.many |= c.first_row != index)
+                .or_insert(Claim {
+                    first_row: index,
+                    many: false,
+                });
         }
         pass.scans.push(Scan {
             mobile,
@@ -360,7 +343,9 @@ pub fn run(
     let region = Region::parse(&options.region_code)
         .ok_or_else(|| EnrollError::Config(format!("unknown region {:?}", options.region_code)))?;
     let file = file_name(path);
+    let clock = std::time::Instant::now();
     let pass = first_pass(path, region, progress)?;
+    tracing::debug!(elapsed = ?clock.elapsed(), rows = pass.rows, "enroll: first pass");
     let in_file = |id: &str| pass.first_line.contains_key(id);
 
     let stem = path
@@ -385,6 +370,8 @@ pub fn run(
     let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
     let mut phones_withdrawn = 0u64;
     let txn = store.begin_write()?;
+    let mut dir = embedded::Directory::open(&txn)?;
+    dir.begin_bulk();
     progress.phase("applying", pass.rows);
 
     let mut csv = open_csv(path)?;
@@ -395,7 +382,7 @@ pub fn run(
         let scan = pass.scans.get(index).copied();
         index += 1;
         let outcome = decide_and_apply(
-            &txn,
+            &mut dir,
             &pass,
             &in_file,
             &record,
@@ -425,14 +412,19 @@ pub fn run(
         }
     }
     progress.advance_to(index as u64);
+    tracing::debug!(elapsed = ?clock.elapsed(), "enroll: rows applied");
+    // Full-mode removals below may touch members the rows did not: write the rows' index
+    // changes first, and make the removals directly.
+    dir.finish_bulk()?;
+    tracing::debug!(elapsed = ?clock.elapsed(), "enroll: indexes written");
 
     if options.mode == Mode::Full {
-        for id in embedded::all_ids(&txn)? {
+        for id in dir.all_ids()? {
             if in_file(&id) {
                 continue;
             }
-            if let Some(old) = embedded::get_for_update(&txn, &id)? {
-                embedded::remove(&txn, &old)?;
+            if let Some(old) = dir.get(&id)? {
+                dir.remove(&old)?;
             }
             *results.entry("deleted".into()).or_default() += 1;
             out.write_record(["", id.as_str(), "deleted", "", "not in the full file"])
@@ -442,7 +434,8 @@ pub fn run(
     out.flush().map_err(io)?;
     drop(out);
 
-    let members_enrolled = embedded::count(&txn)?;
+    let members_enrolled = dir.count()?;
+    drop(dir);
     let summary = Summary {
         file: file.clone(),
         mode: options.mode,
@@ -483,6 +476,7 @@ pub fn run(
     } else {
         txn.commit()?;
     }
+    tracing::debug!(elapsed = ?clock.elapsed(), "enroll: committed");
     let summary_text = serde_json::to_vec_pretty(&summary).map_err(|e| io(io::Error::other(e)))?;
     write_atomically(&summary_path, &summary_text).map_err(io)?;
     std::fs::rename(&results_partial, &results_path).map_err(io)?;
@@ -508,7 +502,7 @@ struct RowOutcome {
 
 #[allow(clippy::too_many_arguments)]
 fn decide_and_apply(
-    txn: &redb::WriteTransaction,
+    dir: &mut embedded::Directory<'_>,
     pass: &FirstPass,
     in_file: &dyn Fn(&str) -> bool,
     record: &StringRecord,
@@ -543,11 +537,11 @@ fn decide_and_apply(
             format!("member_id first appears on line {}", first.unwrap_or(0)),
         ));
     }
-    let stored = embedded::get_for_update(txn, &row.member_id)?;
+    let stored = dir.get(&row.member_id)?;
     if row.delete {
         return Ok(match stored {
             Some(old) => {
-                embedded::remove(txn, &old)?;
+                dir.remove(&old)?;
                 RowOutcome {
                     member_id: row.member_id,
                     result: RowResult::Deleted,
@@ -584,19 +578,19 @@ fn decide_and_apply(
     if options.mode == Mode::Incremental {
         for digits in &claimed {
             let number = e164(*digits);
-            for other in embedded::phone_ids_for_update(txn, &number)? {
+            for other in dir.phone_ids(&number)? {
                 if other == row.member_id || in_file(&other) {
                     continue;
                 }
                 if Some(*digits) == mobile_digits {
                     shared_with_enrolled = true;
                 }
-                if let Some(rec) = embedded::get_for_update(txn, &other)? {
+                if let Some(rec) = dir.get(&other)? {
                     let theirs = rec.member.mobile_phone.as_deref() == Some(number.as_str());
                     if theirs && !rec.member.withdrawn_phones.contains(&number) {
                         let mut member = rec.member.clone();
                         member.withdrawn_phones.push(number.clone());
-                        embedded::put(txn, Some(&rec), member, now)?;
+                        dir.put(Some(&rec), member, now)?;
                         *phones_withdrawn += 1;
                     }
                 }
@@ -619,7 +613,7 @@ fn decide_and_apply(
             _ => String::new(),
         };
         if let Some(old) = stored.filter(|_| reason.withdraws_enrollment()) {
-            embedded::remove(txn, &old)?;
+            dir.remove(&old)?;
             if !detail.is_empty() {
                 detail.push_str("; ");
             }
@@ -636,7 +630,7 @@ fn decide_and_apply(
     };
     let member_id = member.member_id.clone();
     if result != RowResult::Unchanged {
-        embedded::put(txn, old.as_ref(), member, now)?;
+        dir.put(old.as_ref(), member, now)?;
     }
     Ok(RowOutcome {
         member_id,

@@ -212,7 +212,7 @@ pub fn parse(cols: &Columns, record: &StringRecord) -> Result<Row, Malformed> {
     };
     let date = |c, name: &str| -> Result<Option<NaiveDate>, Malformed> {
         get(c)
-            .map(|v| NaiveDate::parse_from_str(v, "%Y-%m-%d"))
+            .map(|v| parse_ymd(v).ok_or(()))
             .transpose()
             .map_err(|_| field(name, "is not a date YYYY-MM-DD"))
     };
@@ -339,8 +339,26 @@ fn parse_zip(v: &str) -> Option<String> {
     ok.then(|| digits[..5].to_string())
 }
 
+/// `YYYY-MM-DD`, strictly, without chrono's format-string machinery (a million rows each
+/// carry several dates).
+pub fn parse_ymd(v: &str) -> Option<NaiveDate> {
+    let b = v.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b.get(r)?.iter().try_fold(0u32, |n, d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)
+}
+
 fn parse_when(v: &str) -> Option<NaiveDateTime> {
     let v = v.trim_end_matches('Z');
+    if let Some(d) = parse_ymd(v) {
+        return d.and_hms_opt(0, 0, 0);
+    }
     for fmt in [
         "%Y-%m-%dT%H:%M:%S",
         "%Y-%m-%d %H:%M:%S",
@@ -467,6 +485,22 @@ mod tests {
         let short = parse(&c, &StringRecord::from(vec!["M1", "2025550143"])).unwrap_err();
         assert!(short.detail.contains("2 fields"), "{}", short.detail);
         assert_eq!(short.member_id.as_deref(), Some("M1"));
+    }
+
+    #[test]
+    fn dates_parse_strictly() {
+        let cases = [
+            ("1980-02-29", NaiveDate::from_ymd_opt(1980, 2, 29)),
+            ("1981-02-29", None),
+            ("1980-2-29", None),
+            ("1980/02/29", None),
+            ("19800229xx", None),
+            ("198a-02-29", None),
+            ("", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_ymd(text), want, "{text:?}");
+        }
     }
 
     #[test]

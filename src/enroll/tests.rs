@@ -72,7 +72,7 @@ impl Fixture {
 
     fn enrolled(&self) -> Vec<String> {
         let txn = self.store.begin_write().unwrap();
-        let mut ids = embedded::all_ids(&txn).unwrap();
+        let mut ids = embedded::Directory::open(&txn).unwrap().all_ids().unwrap();
         ids.sort();
         ids
     }

@@ -90,11 +90,6 @@ fn backup_carries_every_table_and_restore_brings_it_back() {
             .unwrap()
             .map(|t| redb::TableHandle::name(&t).to_string())
             .collect();
-        names.extend(
-            txn.list_multimap_tables()
-                .unwrap()
-                .map(|t| redb::MultimapTableHandle::name(&t).to_string()),
-        );
         names.sort();
         let mut all: Vec<String> = tables::ALL.iter().map(|s| s.to_string()).collect();
         all.sort();
