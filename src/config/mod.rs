@@ -110,6 +110,8 @@ impl Default for VaultConfig {
 pub enum CoreKind {
     /// Members held in callvault's own store, fed by pre-enrollment.
     Embedded,
+    /// A JSON-over-HTTPS gateway in front of the core; see `[core.rest]`.
+    Rest,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -119,6 +121,9 @@ pub struct CoreConfig {
     pub kind: CoreKind,
     /// A core answer slower than this becomes `transfer/core_unavailable`.
     pub timeout_ms: u64,
+    /// The `rest` core's settings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rest: Option<RestCoreConfig>,
 }
 
 impl Default for CoreConfig {
@@ -126,7 +131,139 @@ impl Default for CoreConfig {
         CoreConfig {
             kind: CoreKind::Embedded,
             timeout_ms: 2000,
+            rest: None,
         }
+    }
+}
+
+/// A generic JSON gateway: URLs are templates, fields are JSON pointers.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct RestCoreConfig {
+    /// `https://core-gw.cu.example` (http:// is allowed for a gateway on the same host).
+    pub base_url: String,
+    /// Members having a number; `{phone}` is E.164.
+    pub by_phone: String,
+    /// Members holding an account; `{account}`.
+    pub by_account: String,
+    /// One member; `{member_id}`. A 404 means no such member.
+    pub member: String,
+    /// Asked by `/readyz`.
+    pub health: String,
+    /// Where the list of members is in a list answer ("" = the answer is the list).
+    pub members_pointer: String,
+    /// A header sent with every request, e.g. `Authorization` / `Bearer ...`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_header: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_value: Option<Secret>,
+    /// PEM CA to trust for the gateway (besides the system's roots).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+    pub connect_timeout_ms: u64,
+    /// Extra tries of a read that failed for a reason worth retrying (no answer, 5xx).
+    pub retries: u32,
+    /// Failures in a row that open the circuit breaker.
+    pub breaker_failures: u32,
+    /// How long it stays open before one trial call.
+    pub breaker_open_seconds: u64,
+    pub fields: RestFields,
+}
+
+impl Default for RestCoreConfig {
+    fn default() -> Self {
+        RestCoreConfig {
+            base_url: String::new(),
+            by_phone: "/members?phone={phone}".into(),
+            by_account: "/accounts/{account}/members".into(),
+            member: "/members/{member_id}".into(),
+            health: "/health".into(),
+            members_pointer: String::new(),
+            auth_header: None,
+            auth_value: None,
+            ca_file: None,
+            connect_timeout_ms: 500,
+            retries: 1,
+            breaker_failures: 5,
+            breaker_open_seconds: 30,
+            fields: RestFields::default(),
+        }
+    }
+}
+
+/// JSON pointers into one member object of the gateway's answers ("" = not provided).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct RestFields {
+    pub member_id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub mobile_phone: String,
+    pub phone_type: String,
+    pub other_phones: String,
+    pub email: String,
+    pub dob: String,
+    pub zip: String,
+    pub ssn_last4: String,
+    pub account_numbers: String,
+    pub profile_changed_at: String,
+    pub fraud_flag: String,
+    pub place_of_birth: String,
+    pub savings_balance: String,
+    pub last_txn_amount: String,
+    pub last_txn_date: String,
+    pub needs_activation: String,
+}
+
+impl Default for RestFields {
+    fn default() -> Self {
+        let p = |s: &str| format!("/{s}");
+        RestFields {
+            member_id: p("member_id"),
+            first_name: p("first_name"),
+            last_name: p("last_name"),
+            mobile_phone: p("mobile_phone"),
+            phone_type: p("phone_type"),
+            other_phones: p("other_phones"),
+            email: p("email"),
+            dob: p("dob"),
+            zip: p("zip"),
+            ssn_last4: p("ssn_last4"),
+            account_numbers: p("account_numbers"),
+            profile_changed_at: p("profile_changed_at"),
+            fraud_flag: p("fraud_flag"),
+            place_of_birth: p("place_of_birth"),
+            savings_balance: p("savings_balance"),
+            last_txn_amount: p("last_txn_amount"),
+            last_txn_date: p("last_txn_date"),
+            needs_activation: p("needs_activation"),
+        }
+    }
+}
+
+impl RestFields {
+    /// `(name, pointer)` of every field.
+    pub fn all(&self) -> [(&'static str, &str); 18] {
+        [
+            ("member_id", &self.member_id),
+            ("first_name", &self.first_name),
+            ("last_name", &self.last_name),
+            ("mobile_phone", &self.mobile_phone),
+            ("phone_type", &self.phone_type),
+            ("other_phones", &self.other_phones),
+            ("email", &self.email),
+            ("dob", &self.dob),
+            ("zip", &self.zip),
+            ("ssn_last4", &self.ssn_last4),
+            ("account_numbers", &self.account_numbers),
+            ("profile_changed_at", &self.profile_changed_at),
+            ("fraud_flag", &self.fraud_flag),
+            ("place_of_birth", &self.place_of_birth),
+            ("savings_balance", &self.savings_balance),
+            ("last_txn_amount", &self.last_txn_amount),
+            ("last_txn_date", &self.last_txn_date),
+            ("needs_activation", &self.needs_activation),
+        ]
     }
 }
 
@@ -251,6 +388,79 @@ impl Default for LogConfig {
         LogConfig {
             level: "info".to_string(),
         }
+    }
+}
+
+impl RestCoreConfig {
+    fn validate(&self, total_ms: u64) -> Vec<ConfigIssue> {
+        let mut issues = Vec::new();
+        let mut check = |ok: bool, key: &str, message: String| {
+            if !ok {
+                issues.push(ConfigIssue::new(format!("core.rest.{key}"), message));
+            }
+        };
+        check(
+            self.base_url.starts_with("https://") || self.base_url.starts_with("http://"),
+            "base_url",
+            "must start with https:// (or http:// for a gateway on this host)".into(),
+        );
+        for (key, template, placeholder) in [
+            ("by_phone", &self.by_phone, "{phone}"),
+            ("by_account", &self.by_account, "{account}"),
+            ("member", &self.member, "{member_id}"),
+        ] {
+            check(
+                template.contains(placeholder),
+                key,
+                format!("{template:?} does not contain {placeholder}"),
+            );
+        }
+        check(
+            self.members_pointer.is_empty() || self.members_pointer.starts_with('/'),
+            "members_pointer",
+            "a JSON pointer starts with / (or is empty)".into(),
+        );
+        for (name, pointer) in self.fields.all() {
+            check(
+                pointer.is_empty() || pointer.starts_with('/'),
+                &format!("fields.{name}"),
+                format!("{pointer:?} is not a JSON pointer (they start with /)"),
+            );
+        }
+        check(
+            !self.fields.member_id.is_empty(),
+            "fields.member_id",
+            "must be set: callvault needs the member id".into(),
+        );
+        check(
+            self.auth_header.is_some() == self.auth_value.is_some(),
+            "auth_value",
+            "auth_header and auth_value go together".into(),
+        );
+        check(
+            (10..=total_ms.max(10)).contains(&self.connect_timeout_ms),
+            "connect_timeout_ms",
+            format!(
+                "{} must be between 10 and core.timeout_ms ({total_ms})",
+                self.connect_timeout_ms
+            ),
+        );
+        check(
+            self.retries <= 5,
+            "retries",
+            format!("{} is more than 5", self.retries),
+        );
+        check(
+            (1..=100).contains(&self.breaker_failures),
+            "breaker_failures",
+            format!("{} is outside 1..=100", self.breaker_failures),
+        );
+        check(
+            (1..=3600).contains(&self.breaker_open_seconds),
+            "breaker_open_seconds",
+            format!("{} is outside 1..=3600", self.breaker_open_seconds),
+        );
+        issues
     }
 }
 
@@ -403,7 +613,7 @@ fn env_key_path(var: &str) -> Option<String> {
 fn allowed_values(path: &str) -> Option<&'static str> {
     match path {
         "vault.mode" => Some("\"hashed\", \"encrypted\""),
-        "core.type" => Some("\"embedded\""),
+        "core.type" => Some("\"embedded\", \"rest\""),
         _ => None,
     }
 }
@@ -545,6 +755,14 @@ impl Config {
             "log.level",
             format!("{:?} is not a log filter (try \"info\")", self.log.level),
         );
+        match (&self.core.kind, &self.core.rest) {
+            (CoreKind::Rest, None) => issues.push(ConfigIssue::new(
+                "core.rest",
+                "required when core.type = \"rest\"",
+            )),
+            (_, Some(rest)) => issues.extend(rest.validate(self.core.timeout_ms)),
+            _ => {}
+        }
         issues
     }
 

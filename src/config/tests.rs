@@ -106,3 +106,38 @@ fn masked_print_round_trips_through_the_loader() {
     let text = config.to_masked_toml();
     assert_eq!(parse(&text, no_env()).unwrap(), config);
 }
+
+#[test]
+fn a_rest_core_is_checked_with_key_paths() {
+    let err = parse("[core]\ntype = \"rest\"\n", no_env()).unwrap_err();
+    assert_eq!(paths(err), vec!["core.rest".to_string()]);
+    let text = r#"
+        [core]
+        type = "rest"
+        timeout_ms = 1000
+        [core.rest]
+        base_url = "ftp://core"
+        by_phone = "/members?phone="
+        connect_timeout_ms = 5000
+        auth_header = "Authorization"
+        [core.rest.fields]
+        dob = "birth_date"
+        member_id = ""
+    "#;
+    let got = paths(parse(text, no_env()).unwrap_err());
+    for want in [
+        "core.rest.base_url",
+        "core.rest.by_phone",
+        "core.rest.connect_timeout_ms",
+        "core.rest.auth_value",
+        "core.rest.fields.dob",
+        "core.rest.fields.member_id",
+    ] {
+        assert!(got.iter().any(|p| p == want), "{want} missing from {got:?}");
+    }
+    let good = "[core]\ntype = \"rest\"\n[core.rest]\nbase_url = \"https://core-gw.cu.example\"\nauth_header = \"Authorization\"\nauth_value = \"Bearer abc\"\n";
+    let config = parse(good, no_env()).unwrap();
+    let printed = config.to_masked_toml();
+    assert!(printed.contains("auth_value = \"***\""), "{printed}");
+    assert!(!printed.contains("Bearer abc"));
+}

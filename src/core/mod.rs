@@ -1,7 +1,9 @@
 //! Core adapters: how the dialog learns about members. One small trait; each core is one file
 //! implementing it plus a `[core] type = "..."` variant in the config.
 
+pub mod breaker;
 pub mod embedded;
+pub mod rest;
 
 use std::sync::Arc;
 
@@ -72,5 +74,15 @@ pub trait CoreAdapter: Send + Sync {
 pub fn from_config(config: &Config, store: Arc<Store>) -> Result<Arc<dyn CoreAdapter>, CoreError> {
     match config.core.kind {
         CoreKind::Embedded => Ok(Arc::new(EmbeddedCore::new(store, config.enroll.region()))),
+        CoreKind::Rest => {
+            let rest = config.core.rest.clone().ok_or_else(|| {
+                CoreError::Unavailable("core.type = \"rest\" needs a [core.rest] section".into())
+            })?;
+            Ok(Arc::new(rest::RestCore::new(
+                rest,
+                config.core.timeout_ms,
+                config.enroll.region(),
+            )?))
+        }
     }
 }

@@ -1,0 +1,359 @@
+//! The `rest` core: a generic JSON-over-HTTPS gateway (the middleware a credit union runs in
+//! front of Symitar, KeyStone, DNA...). URLs are templates and fields are JSON pointers in the
+//! configuration, so pointing callvault at a gateway needs no code.
+//!
+//! Every call is bounded by `core.timeout_ms` in total, retries included; reads that failed
+//! for a reason worth retrying (no answer, 5xx, 429) are retried `retries` times; and a
+//! circuit breaker turns a dead core into an immediate `CoreUnavailable`.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use super::breaker::Breaker;
+use super::{CoreAdapter, CoreError, IdentifierKind, PhoneMatch};
+use crate::config::{RestCoreConfig, RestFields};
+use crate::enroll::row::{parse_cents, parse_ymd};
+use crate::member::phone::{Region, classify, e164, normalize_ani};
+use crate::member::{Member, PhoneType};
+
+pub struct RestCore {
+    client: reqwest::Client,
+    config: RestCoreConfig,
+    total: Duration,
+    region: Region,
+    breaker: Mutex<Breaker>,
+}
+
+/// Why one attempt failed, and whether another attempt may help.
+enum Attempt {
+    Retry(String),
+    Final(CoreError),
+}
+
+impl RestCore {
+    pub fn new(config: RestCoreConfig, timeout_ms: u64, region: Region) -> Result<Self, CoreError> {
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(Duration::from_millis(config.connect_timeout_ms))
+            .timeout(Duration::from_millis(timeout_ms))
+            .user_agent(concat!("callvault/", env!("CARGO_PKG_VERSION")));
+        if let Some(ca) = &config.ca_file {
+            let pem = std::fs::read(ca).map_err(|e| {
+                CoreError::Unavailable(format!("core.rest.ca_file {}: {e}", ca.display()))
+            })?;
+            let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| {
+                CoreError::Unavailable(format!("core.rest.ca_file {}: {e}", ca.display()))
+            })?;
+            builder = builder.add_root_certificate(cert);
+        }
+        let client = builder
+            .build()
+            .map_err(|e| CoreError::Unavailable(format!("HTTP client: {e}")))?;
+        let breaker = Breaker::new(
+            config.breaker_failures,
+            Duration::from_secs(config.breaker_open_seconds),
+        );
+        Ok(RestCore {
+            client,
+            total: Duration::from_millis(timeout_ms),
+            region,
+            breaker: Mutex::new(breaker),
+            config,
+        })
+    }
+
+    fn url(&self, template: &str, placeholder: &str, value: &str) -> String {
+        format!(
+            "{}{}",
+            self.config.base_url.trim_end_matches('/'),
+            template.replace(placeholder, &percent_encode(value))
+        )
+    }
+
+    /// GET a JSON document; `None` for a 404. Bounded, retried and guarded by the breaker.
+    async fn get_json(&self, url: &str) -> Result<Option<Value>, CoreError> {
+        let allowed = self
+            .breaker
+            .lock()
+            .map(|mut b| b.allow(Instant::now()))
+            .unwrap_or(false);
+        if !allowed {
+            return Err(CoreError::Unavailable(
+                "the core failed repeatedly; its circuit breaker is open".into(),
+            ));
+        }
+        let attempts = async {
+            let mut last = String::new();
+            for attempt in 0..=self.config.retries {
+                if attempt > 0 {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                match self.once(url).await {
+                    Ok(v) => return Ok(v),
+                    Err(Attempt::Final(e)) => return Err(e),
+                    Err(Attempt::Retry(why)) => last = why,
+                }
+            }
+            Err(CoreError::Unavailable(last))
+        };
+        let result = match tokio::time::timeout(self.total, attempts).await {
+            Ok(r) => r,
+            Err(_) => Err(CoreError::Unavailable(format!(
+                "no answer within {} ms",
+                self.total.as_millis()
+            ))),
+        };
+        if let Ok(mut b) = self.breaker.lock() {
+            b.record(result.is_ok(), Instant::now());
+        }
+        if let Err(e) = &result {
+            tracing::warn!(error = %e, "core gateway call failed");
+        }
+        result
+    }
+
+    async fn once(&self, url: &str) -> Result<Option<Value>, Attempt> {
+        let mut request = self.client.get(url).header("Accept", "application/json");
+        if let (Some(h), Some(v)) = (&self.config.auth_header, &self.config.auth_value) {
+            request = request.header(h.as_str(), v.expose());
+        }
+        let response = request.send().await.map_err(|e| {
+            Attempt::Retry(if e.is_timeout() {
+                "the core did not answer in time".to_string()
+            } else if e.is_connect() {
+                "cannot connect to the core".to_string()
+            } else {
+                "the request to the core failed".to_string()
+            })
+        })?;
+        let status = response.status();
+        if status == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            return Err(Attempt::Retry(format!("the core answered {status}")));
+        }
+        if !status.is_success() {
+            return Err(Attempt::Final(CoreError::BadAnswer(format!(
+                "the core answered {status}"
+            ))));
+        }
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|_| Attempt::Retry("the core's answer was cut off".into()))?;
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|_| Attempt::Final(CoreError::BadAnswer("the answer is not JSON".into())))
+    }
+
+    /// The member objects of a list answer.
+    fn members_of(&self, doc: Value) -> Result<Vec<Member>, CoreError> {
+        let list = if self.config.members_pointer.is_empty() {
+            &doc
+        } else {
+            doc.pointer(&self.config.members_pointer).ok_or_else(|| {
+                CoreError::BadAnswer(format!("no {} in the answer", self.config.members_pointer))
+            })?
+        };
+        let items = list
+            .as_array()
+            .ok_or_else(|| CoreError::BadAnswer("the member list is not a JSON array".into()))?;
+        items
+            .iter()
+            .map(|m| member_from_json(m, &self.config.fields, self.region))
+            .collect()
+    }
+}
+
+/// Map one member object through the configured pointers.
+pub fn member_from_json(v: &Value, f: &RestFields, region: Region) -> Result<Member, CoreError> {
+    let at = |pointer: &str| -> Option<&Value> {
+        if pointer.is_empty() {
+            None
+        } else {
+            v.pointer(pointer).filter(|x| !x.is_null())
+        }
+    };
+    let text = |pointer: &str| -> Option<String> {
+        at(pointer).and_then(|x| match x {
+            Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
+    };
+    let list = |pointer: &str| -> Vec<String> {
+        match at(pointer) {
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(|i| {
+                    i.as_str()
+                        .map(str::to_string)
+                        .or_else(|| i.as_number().map(|n| n.to_string()))
+                })
+                .collect(),
+            Some(Value::String(s)) => s
+                .split(';')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    let flag = |pointer: &str| -> bool {
+        match at(pointer) {
+            Some(Value::Bool(b)) => *b,
+            Some(Value::String(s)) => {
+                matches!(s.to_ascii_lowercase().as_str(), "true" | "yes" | "y" | "1")
+            }
+            Some(Value::Number(n)) => n.as_i64() == Some(1),
+            _ => false,
+        }
+    };
+    let cents = |pointer: &str| -> Option<i64> {
+        match at(pointer) {
+            Some(Value::Number(n)) => n.as_f64().map(|d| (d * 100.0).round() as i64),
+            Some(Value::String(s)) => parse_cents(s.trim()).ok(),
+            _ => None,
+        }
+    };
+    let date = |pointer: &str| text(pointer).and_then(|s| parse_ymd(s.get(..10).unwrap_or(&s)));
+    let phone = |raw: String| classify(&raw, region).digits().map(e164);
+    let member_id = text(&f.member_id)
+        .ok_or_else(|| CoreError::BadAnswer(format!("a member has no {}", f.member_id)))?;
+    Ok(Member {
+        member_id,
+        first_name: text(&f.first_name),
+        last_name: text(&f.last_name),
+        mobile_phone: text(&f.mobile_phone).and_then(phone),
+        phone_type: text(&f.phone_type)
+            .and_then(|t| PhoneType::parse(&t))
+            .unwrap_or_default(),
+        other_phones: list(&f.other_phones)
+            .into_iter()
+            .filter_map(phone)
+            .collect(),
+        email: text(&f.email),
+        dob: date(&f.dob),
+        zip: text(&f.zip).map(|z| z.chars().take(5).collect()),
+        ssn_last4: text(&f.ssn_last4),
+        account_numbers: list(&f.account_numbers),
+        profile_changed_at: date(&f.profile_changed_at).and_then(|d| d.and_hms_opt(0, 0, 0)),
+        fraud_flag: flag(&f.fraud_flag),
+        place_of_birth: text(&f.place_of_birth),
+        savings_balance_cents: cents(&f.savings_balance),
+        last_txn_amount_cents: cents(&f.last_txn_amount),
+        last_txn_date: date(&f.last_txn_date),
+        needs_activation: flag(&f.needs_activation),
+        withdrawn_phones: Vec::new(),
+    })
+}
+
+/// Percent-encode everything but RFC 3986's unreserved characters.
+fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[async_trait]
+impl CoreAdapter for RestCore {
+    fn kind(&self) -> &'static str {
+        "rest"
+    }
+
+    async fn find_by_phone(&self, e164: &str) -> Result<Vec<PhoneMatch>, CoreError> {
+        let url = self.url(&self.config.by_phone, "{phone}", e164);
+        let Some(doc) = self.get_json(&url).await? else {
+            return Ok(Vec::new());
+        };
+        Ok(self
+            .members_of(doc)?
+            .into_iter()
+            .map(|m| PhoneMatch {
+                verified: m.mobile_phone.as_deref() == Some(e164),
+                first_name: m.first_name,
+                member_id: m.member_id,
+            })
+            .collect())
+    }
+
+    async fn find_by_identifier(
+        &self,
+        kind: IdentifierKind,
+        value: &str,
+    ) -> Result<Vec<String>, CoreError> {
+        let value = value.trim();
+        match kind {
+            IdentifierKind::MemberNumber => Ok(self
+                .member(value)
+                .await?
+                .map(|m| vec![m.member_id])
+                .unwrap_or_default()),
+            IdentifierKind::AccountNumber => {
+                let url = self.url(&self.config.by_account, "{account}", value);
+                match self.get_json(&url).await? {
+                    Some(doc) => Ok(self
+                        .members_of(doc)?
+                        .into_iter()
+                        .map(|m| m.member_id)
+                        .collect()),
+                    None => Ok(Vec::new()),
+                }
+            }
+            IdentifierKind::Phone => match normalize_ani(value, self.region) {
+                Some(number) => Ok(self
+                    .find_by_phone(&number)
+                    .await?
+                    .into_iter()
+                    .map(|m| m.member_id)
+                    .collect()),
+                None => Ok(Vec::new()),
+            },
+        }
+    }
+
+    async fn member(&self, member_id: &str) -> Result<Option<Member>, CoreError> {
+        let url = self.url(&self.config.member, "{member_id}", member_id);
+        match self.get_json(&url).await? {
+            Some(doc) => member_from_json(&doc, &self.config.fields, self.region).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn check(&self) -> Result<(), CoreError> {
+        let url = format!(
+            "{}{}",
+            self.config.base_url.trim_end_matches('/'),
+            self.config.health
+        );
+        // Any 2xx will do (health pages are not always JSON); readiness probes do not count
+        // towards the breaker.
+        let mut request = self.client.get(&url);
+        if let (Some(h), Some(v)) = (&self.config.auth_header, &self.config.auth_value) {
+            request = request.header(h.as_str(), v.expose());
+        }
+        match request.send().await {
+            Ok(r) if r.status().is_success() => Ok(()),
+            Ok(r) => Err(CoreError::Unavailable(format!(
+                "health answered {}",
+                r.status()
+            ))),
+            Err(_) => Err(CoreError::Unavailable(
+                "cannot reach the core's health URL".into(),
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

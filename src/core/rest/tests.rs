@@ -1,0 +1,255 @@
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::*;
+use crate::config::Secret;
+
+/// What the stand-in gateway answers for a request path.
+#[derive(Clone)]
+struct Answer {
+    status: u16,
+    body: String,
+    delay_ms: u64,
+}
+
+fn ok(body: &str) -> Answer {
+    Answer {
+        status: 200,
+        body: body.to_string(),
+        delay_ms: 0,
+    }
+}
+
+/// A real HTTP/1.1 server on a free port, answering by path; counts requests.
+struct Gateway {
+    port: u16,
+    hits: Arc<AtomicUsize>,
+}
+
+impl Gateway {
+    fn start(route: impl Fn(&str, Option<&str>) -> Answer + Send + Sync + 'static) -> Gateway {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counter = hits.clone();
+        let route = Arc::new(route);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let (counter, route) = (counter.clone(), route.clone());
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).is_err() || line.is_empty() {
+                        return;
+                    }
+                    let mut auth = None;
+                    loop {
+                        let mut h = String::new();
+                        if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+                            break;
+                        }
+                        if let Some(v) = h.strip_prefix("x-core-key: ") {
+                            auth = Some(v.trim().to_string());
+                        }
+                    }
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+                    let a = route(&path, auth.as_deref());
+                    std::thread::sleep(Duration::from_millis(a.delay_ms));
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 {} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{}",
+                        a.status,
+                        a.body.len(),
+                        a.body
+                    );
+                });
+            }
+        });
+        Gateway { port, hits }
+    }
+
+    fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
+    }
+}
+
+fn config(port: u16) -> RestCoreConfig {
+    RestCoreConfig {
+        base_url: format!("http://127.0.0.1:{port}"),
+        members_pointer: "/members".into(),
+        auth_header: Some("x-core-key".into()),
+        auth_value: Some(Secret::new("s3cret")),
+        connect_timeout_ms: 200,
+        retries: 1,
+        breaker_failures: 3,
+        breaker_open_seconds: 60,
+        fields: RestFields {
+            member_id: "/id".into(),
+            first_name: "/name/first".into(),
+            mobile_phone: "/phones/mobile".into(),
+            other_phones: "/phones/other".into(),
+            savings_balance: "/balances/savings".into(),
+            dob: "/birth_date".into(),
+            fraud_flag: "/flags/fraud".into(),
+            ..RestFields::default()
+        },
+        ..RestCoreConfig::default()
+    }
+}
+
+fn core(cfg: RestCoreConfig, timeout_ms: u64) -> RestCore {
+    RestCore::new(cfg, timeout_ms, Region::default()).unwrap()
+}
+
+const ANA: &str = r#"{"id": "100234", "name": {"first": "Ana"}, "phones": {"mobile": "(202) 555-0143", "other": ["202-555-0199"]},
+  "balances": {"savings": 1234.56}, "birth_date": "1980-05-17T00:00:00Z", "flags": {"fraud": "no"}}"#;
+
+#[tokio::test]
+async fn members_are_mapped_through_the_configured_pointers() {
+    let gw = Gateway::start(|path, auth| {
+        if auth != Some("s3cret") {
+            return Answer {
+                status: 401,
+                body: "{}".into(),
+                delay_ms: 0,
+            };
+        }
+        match path {
+            "/members?phone=%2B12025550143" | "/accounts/4400-12/members" => {
+                ok(&format!("{{\"members\": [{ANA}]}}"))
+            }
+            "/members/100234" => ok(ANA),
+            _ => Answer {
+                status: 404,
+                body: "{}".into(),
+                delay_ms: 0,
+            },
+        }
+    });
+    let core = core(config(gw.port), 2000);
+    let found = core.find_by_phone("+12025550143").await.unwrap();
+    assert_eq!(
+        found,
+        vec![PhoneMatch {
+            member_id: "100234".into(),
+            first_name: Some("Ana".into()),
+            verified: true
+        }]
+    );
+    let m = core.member("100234").await.unwrap().unwrap();
+    assert_eq!(m.mobile_phone.as_deref(), Some("+12025550143"));
+    assert_eq!(m.other_phones, vec!["+12025550199".to_string()]);
+    assert_eq!(m.savings_balance_cents, Some(123456));
+    assert_eq!(m.dob, chrono::NaiveDate::from_ymd_opt(1980, 5, 17));
+    assert!(!m.fraud_flag);
+    assert_eq!(
+        core.find_by_identifier(IdentifierKind::AccountNumber, "4400-12")
+            .await
+            .unwrap(),
+        vec!["100234".to_string()]
+    );
+    assert_eq!(
+        core.find_by_identifier(IdentifierKind::Phone, "202.555.0143")
+            .await
+            .unwrap(),
+        vec!["100234".to_string()]
+    );
+    assert_eq!(
+        core.member("nobody").await.unwrap(),
+        None,
+        "404 is no member, not an error"
+    );
+    assert!(core.find_by_phone("+12025550100").await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_slow_core_is_unavailable_within_the_timeout() {
+    let gw = Gateway::start(|_, _| Answer {
+        status: 200,
+        body: "[]".into(),
+        delay_ms: 3000,
+    });
+    let mut cfg = config(gw.port);
+    cfg.retries = 3;
+    let core = core(cfg, 300);
+    let started = Instant::now();
+    let err = core.find_by_phone("+12025550143").await.unwrap_err();
+    assert!(matches!(err, CoreError::Unavailable(_)), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_millis(2500),
+        "waited {:?} on a 3 s core",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_then_unavailable() {
+    let gw = Gateway::start(|_, _| Answer {
+        status: 500,
+        body: "{}".into(),
+        delay_ms: 0,
+    });
+    let core = core(config(gw.port), 2000);
+    let err = core.member("100234").await.unwrap_err();
+    assert!(matches!(err, CoreError::Unavailable(_)), "{err}");
+    assert_eq!(gw.hits(), 2, "one try and one retry");
+}
+
+#[tokio::test]
+async fn garbage_is_a_bad_answer_and_not_retried() {
+    let gw = Gateway::start(|_, _| ok("<html>gateway error</html>"));
+    let core = core(config(gw.port), 2000);
+    let err = core.member("100234").await.unwrap_err();
+    assert!(matches!(err, CoreError::BadAnswer(_)), "{err}");
+    assert_eq!(gw.hits(), 1);
+    let gw = Gateway::start(|_, _| ok(r#"{"members": {"not": "a list"}}"#));
+    let core = self::core(config(gw.port), 2000);
+    assert!(matches!(
+        core.find_by_phone("+12025550143").await,
+        Err(CoreError::BadAnswer(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_unavailable() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let core = core(config(port), 2000);
+    assert!(matches!(
+        core.member("1").await,
+        Err(CoreError::Unavailable(_))
+    ));
+    assert!(core.check().await.is_err());
+}
+
+#[tokio::test]
+async fn the_breaker_opens_and_then_fails_fast_without_calling() {
+    let gw = Gateway::start(|_, _| Answer {
+        status: 503,
+        body: "{}".into(),
+        delay_ms: 0,
+    });
+    let mut cfg = config(gw.port);
+    cfg.retries = 0;
+    let core = core(cfg, 2000);
+    for _ in 0..3 {
+        assert!(core.member("1").await.is_err());
+    }
+    assert_eq!(gw.hits(), 3);
+    let err = core.member("1").await.unwrap_err();
+    assert!(err.to_string().contains("circuit breaker"), "{err}");
+    assert_eq!(gw.hits(), 3, "an open breaker sends nothing");
+}
+
+#[test]
+fn values_are_percent_encoded_into_templates() {
+    assert_eq!(percent_encode("+1 202/555"), "%2B1%20202%2F555");
+    assert_eq!(percent_encode("A-1_b.c~"), "A-1_b.c~");
+}
