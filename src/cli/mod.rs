@@ -513,7 +513,14 @@ fn enroll_command(
             if !s.unknown_columns.is_empty() {
                 println!("columns ignored: {}", s.unknown_columns.join(", "));
             }
-            println!("members enrolled: {}", s.members_enrolled);
+            if s.dry_run {
+                println!(
+                    "members enrolled if it were applied: {}",
+                    s.members_enrolled
+                );
+            } else {
+                println!("members enrolled: {}", s.members_enrolled);
+            }
             println!("results: {}", s.results_file.display());
             println!("summary: {}", report.summary_file.display());
             Ok(ExitCode::SUCCESS)

@@ -87,10 +87,11 @@ pub struct Summary {
     pub results: BTreeMap<String, u64>,
     pub reasons: BTreeMap<String, u64>,
     pub unknown_columns: Vec<String>,
+    /// Members enrolled after the run (for a dry run: had it been applied).
+    pub members_enrolled: u64,
     /// Enrolled members' numbers that stopped identifying them because a member in this file
     /// claims the same number.
     pub phones_withdrawn: u64,
-    pub members_enrolled: u64,
     pub results_file: PathBuf,
 }
 

@@ -27,10 +27,16 @@ pub struct Instance {
 impl Instance {
     /// A fresh config and `callvault init`; not yet serving.
     pub fn init() -> Instance {
+        Instance::init_with("")
+    }
+
+    /// As [`Instance::init`], with more configuration sections appended.
+    pub fn init_with(sections: &str) -> Instance {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let config = dir.path().join("callvault.toml");
-        std::fs::write(&config, config_text(dir.path(), port, "")).unwrap();
+        let body = format!("{}{sections}", config_text(dir.path(), port, ""));
+        std::fs::write(&config, body).unwrap();
         let mut instance = Instance {
             dir,
             config,

@@ -4,5 +4,6 @@
 mod harness;
 
 mod cli;
+mod enroll;
 mod http;
 mod lifecycle;

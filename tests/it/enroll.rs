@@ -1,0 +1,164 @@
+//! Pre-enrollment with the service running: the inbox, the CLI through the service, members.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::harness::{Instance, text};
+
+const FAST_INBOX: &str = "\n[enroll]\npoll_seconds = 1\nsettle_seconds = 0\n";
+
+fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn generate(i: &Instance, name: &str, rows: &str) -> std::path::PathBuf {
+    let path = i.path(name);
+    let out = i.cli(&[
+        "gen-members",
+        rows,
+        "--crlf",
+        "--bom",
+        "-o",
+        path.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    path
+}
+
+#[test]
+fn files_dropped_in_the_inbox_are_enrolled_or_failed_while_serving() {
+    let mut i = Instance::init_with(FAST_INBOX);
+    i.start();
+    let state = i.path("state");
+    let generated = generate(&i, "gen.csv", "500");
+    // Written elsewhere and moved in, as an SFTP upload finishing would.
+    std::fs::rename(&generated, state.join("inbox/members.csv")).unwrap();
+    wait_for("the file to be processed", || {
+        state.join("processed/members.csv").exists()
+    });
+    let results = std::fs::read_to_string(state.join("outbox/members.results.csv")).unwrap();
+    assert_eq!(
+        results.lines().count(),
+        501,
+        "a result line for every data row"
+    );
+    let summary: Value = serde_json::from_str(
+        &std::fs::read_to_string(state.join("outbox/members.summary.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(summary["rows"], 500);
+    let created = summary["results"]["created"].as_u64().unwrap();
+    assert!(created > 400, "{summary}");
+    assert_eq!(summary["members_enrolled"].as_u64(), Some(created));
+
+    // A member over the API, masked.
+    let first_created = results.lines().find(|l| l.contains(",created,")).unwrap();
+    let member_id = first_created.split(',').nth(1).unwrap();
+    let res = i
+        .client()
+        .get(i.url(&format!("/v1/members/{member_id}")))
+        .bearer_auth(&i.admin)
+        .send()
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let member: Value = res.json().unwrap();
+    assert_eq!(member["ssn_last4"], "****");
+    assert!(member["mobile_phone"].as_str().unwrap().contains("******"));
+    let res = i
+        .client()
+        .get(i.url("/v1/members/nobody"))
+        .bearer_auth(&i.admin)
+        .send()
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+
+    // A file with a problem of its own goes to failed/ with the reason beside it.
+    std::fs::write(state.join("inbox/broken.csv"), "who,what\n1,2\n").unwrap();
+    wait_for("the broken file to fail", || {
+        state.join("failed/broken.csv.error.txt").exists()
+    });
+    let why = std::fs::read_to_string(state.join("failed/broken.csv.error.txt")).unwrap();
+    assert!(why.contains("no header row"), "{why}");
+    assert!(!state.join("inbox/broken.csv").exists());
+
+    let audit = i.audit_export();
+    assert!(audit.contains("\"enrollment_run\"") && audit.contains("\"enrollment_failed\""));
+    for l in audit.lines() {
+        let record: Value = serde_json::from_str(l).unwrap();
+        let detail = record["detail"].as_str().unwrap_or_default();
+        assert!(
+            !detail.contains("@cu.example"),
+            "member data in the audit log: {detail}"
+        );
+    }
+}
+
+#[test]
+fn the_cli_enrolls_through_the_running_service() {
+    let mut i = Instance::started();
+    let file = generate(&i, "batch.csv", "300");
+    let out = i.cli(&["enroll", file.to_str().unwrap(), "--dry-run"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("dry run, nothing changed"),
+        "{}",
+        text(&out.stdout)
+    );
+    let results = std::fs::read_to_string(i.path("state/outbox/batch.results.csv")).unwrap();
+    let would_be = results
+        .lines()
+        .find(|l| l.contains(",created,"))
+        .unwrap()
+        .split(',')
+        .nth(1)
+        .unwrap();
+    let out = i.cli(&["member", "show", would_be]);
+    assert!(!out.status.success(), "a dry run enrolled {would_be}");
+    assert!(
+        text(&out.stderr).contains("no member"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = i.cli(&["enroll", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("300 rows") && stdout.contains("created"),
+        "{stdout}"
+    );
+
+    let out = i.cli(&["enroll", file.to_str().unwrap()]);
+    let again = text(&out.stdout);
+    assert!(
+        !again.contains("created") && again.contains("unchanged"),
+        "{again}"
+    );
+
+    let results = std::fs::read_to_string(i.path("state/outbox/batch.results.csv")).unwrap();
+    let id = results
+        .lines()
+        .find(|l| l.contains(",unchanged,"))
+        .unwrap()
+        .split(',')
+        .nth(1)
+        .unwrap();
+    let out = i.cli(&["member", "show", id]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["member_id"], id);
+    assert!(shown["dob"].as_str().unwrap().ends_with("-**-**"));
+
+    let out = i.cli(&["enroll", i.path("missing.csv").to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(i.stop().success());
+    // Stopped: the CLI opens the store itself.
+    let out = i.cli(&["enroll", file.to_str().unwrap(), "--mode", "full"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
