@@ -83,6 +83,12 @@ fn number(i: u64) -> (u16, u16, u16) {
     (npa, nxx, line)
 }
 
+/// The E.164 mobile number the generator gives the `i`-th row of a clean file.
+pub fn mobile_e164(i: u64) -> String {
+    let (npa, nxx, line) = number(i);
+    format!("+1{npa}{nxx}{line:04}")
+}
+
 fn format_number((npa, nxx, line): (u16, u16, u16), style: u64) -> String {
     match style % 4 {
         0 => format!("({npa}) {nxx}-{line:04}"),

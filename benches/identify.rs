@@ -1,0 +1,67 @@
+//! Identification by phone through the embedded adapter (budget: microseconds).
+//!
+//! `cargo bench --bench identify`: 200,000 members enrolled from a generated file, then the
+//! lookup the dialog makes for every call: E.164 number -> the members it identifies.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use callvault::core::EmbeddedCore;
+use callvault::enroll::generate::{GenOptions, mobile_e164, write_members};
+use callvault::enroll::{Mode, Options, progress::Silent, run};
+use callvault::member::phone::Region;
+use callvault::store::Store;
+use criterion::{Criterion, criterion_group, criterion_main};
+
+fn identify(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("members.csv");
+    let options = GenOptions {
+        rows: 200_000,
+        variety: false,
+        ..GenOptions::default()
+    };
+    write_members(&mut std::fs::File::create(&file).unwrap(), &options).unwrap();
+    let store = Arc::new(Store::open(&dir.path().join("state")).unwrap());
+    let enroll = Options {
+        mode: Mode::Incremental,
+        dry_run: false,
+        region_code: "US".into(),
+        recent_change_days: 30,
+    };
+    run(
+        &store,
+        &file,
+        &dir.path().join("outbox"),
+        &enroll,
+        "bench",
+        &Silent,
+    )
+    .unwrap();
+    let core = EmbeddedCore::new(store, Region::default());
+    // Numbers of enrolled members, spread over the file, and one nobody has.
+    let known: Vec<String> = [0u64, 777, 55_555, 123_456, 199_999]
+        .iter()
+        .map(|i| mobile_e164(*i))
+        .collect();
+    for number in &known {
+        assert_eq!(
+            core.phone_matches(number).unwrap().len(),
+            1,
+            "{number} not enrolled"
+        );
+    }
+    let mut i = 0usize;
+    c.bench_function("identify_by_phone_200k_members", |b| {
+        b.iter(|| {
+            i = (i + 1) % known.len();
+            core.phone_matches(&known[i]).unwrap()
+        })
+    });
+    c.bench_function("identify_unknown_number", |b| {
+        b.iter(|| core.phone_matches("+12025550000").unwrap())
+    });
+}
+
+criterion_group!(benches, identify);
+criterion_main!(benches);

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Enroll a generated file of N rows (default 1,000,000) into an empty store with a release
+# build; prints wall time and peak memory (budget: under 15 s and 500 MB for 1,000,000 rows).
+#   scripts/bench-enroll.sh [rows]
+set -euo pipefail
+rows=${1:-1000000}
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin="$root/target/release/callvault"
+[ -x "$bin" ] || cargo build --release --manifest-path "$root/Cargo.toml"
+[ -x /usr/bin/time ] || { echo "needs GNU time: apt-get install time" >&2; exit 1; }
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+printf '[storage]\nstate_dir = "%s/state"\n[vault]\nkey_file = "%s/etc/vault.key"\n' "$dir" "$dir" > "$dir/c.toml"
+"$bin" --config "$dir/c.toml" init >/dev/null 2>&1
+"$bin" gen-members "$rows" -o "$dir/members.csv" 2>/dev/null
+echo "file: $(du -h "$dir/members.csv" | cut -f1), $rows rows"
+RUST_LOG=callvault=debug /usr/bin/time -f 'wall %e s, peak RSS %M KiB' \
+  "$bin" --config "$dir/c.toml" enroll "$dir/members.csv" 2>&1 | grep -E 'enroll:|rows;|wall'
+echo "again (every row unchanged):"
+/usr/bin/time -f 'wall %e s, peak RSS %M KiB' \
+  "$bin" --config "$dir/c.toml" enroll "$dir/members.csv" 2>&1 | grep -E 'rows;|wall'
