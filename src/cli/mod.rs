@@ -235,6 +235,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         _ => {}
     }
     let config = load(&cli.config)?;
+    store::set_cache_mb(config.storage.cache_mb);
     match cli.command {
         Command::Init => {
             init_logging("warn");

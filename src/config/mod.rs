@@ -67,12 +67,15 @@ impl Default for ServerConfig {
 pub struct StorageConfig {
     /// The redb file, the admin socket and the inbox/outbox/processed/failed folders live here.
     pub state_dir: PathBuf,
+    /// Memory for the store's page cache, in MiB.
+    pub cache_mb: u64,
 }
 
 impl Default for StorageConfig {
     fn default() -> Self {
         StorageConfig {
             state_dir: PathBuf::from("/var/lib/callvault"),
+            cache_mb: crate::store::DEFAULT_CACHE_MB,
         }
     }
 }
@@ -666,6 +669,11 @@ impl Config {
             !self.storage.state_dir.as_os_str().is_empty(),
             "storage.state_dir",
             "must not be empty".to_string(),
+        );
+        check(
+            (16..=65_536).contains(&self.storage.cache_mb),
+            "storage.cache_mb",
+            format!("{} is outside 16..=65536", self.storage.cache_mb),
         );
         check(
             !self.vault.key_file.as_os_str().is_empty(),

@@ -49,7 +49,7 @@ impl EmbeddedCore {
 /// The member ids an index holds under `value`.
 fn lookup(
     txn: &ReadTransaction,
-    index: redb::TableDefinition<&str, ()>,
+    index: redb::TableDefinition<&str, &str>,
     value: &str,
 ) -> Result<Vec<String>, StoreError> {
     tables::index_ids(&txn.open_table(index)?, value)
@@ -76,8 +76,8 @@ pub fn get(txn: &ReadTransaction, member_id: &str) -> Result<Option<MemberRecord
 /// change, so that is what it needs.
 pub struct Directory<'txn> {
     members: redb::Table<'txn, &'static str, &'static [u8]>,
-    phones: redb::Table<'txn, &'static str, ()>,
-    accounts: redb::Table<'txn, &'static str, ()>,
+    phones: redb::Table<'txn, &'static str, &'static str>,
+    accounts: redb::Table<'txn, &'static str, &'static str>,
     pending: Option<Pending>,
 }
 
@@ -105,24 +105,77 @@ impl KeyArena {
         self.ends.push(self.bytes.len() as u32);
     }
 
-    /// The keys, sorted.
-    fn sorted(&self) -> Vec<&str> {
-        let mut keys = Vec::with_capacity(self.ends.len());
+    /// The `(value, member id)` pairs, sorted by bucket.
+    fn entries(&self) -> Vec<(&str, &str)> {
+        let mut entries = Vec::with_capacity(self.ends.len());
         let mut start = 0usize;
         for end in &self.ends {
             let end = *end as usize;
-            if let Some(k) = self
+            if let Some(e) = self
                 .bytes
                 .get(start..end)
                 .and_then(|b| std::str::from_utf8(b).ok())
+                .and_then(|k| k.split_once('\0'))
             {
-                keys.push(k);
+                entries.push(e);
             }
             start = end;
         }
-        keys.sort_unstable();
-        keys
+        entries.sort_unstable_by(|a, b| tables::bucket_of(a.0).cmp(tables::bucket_of(b.0)));
+        entries
     }
+}
+
+/// Rewrite one bucket.
+fn apply_bucket(
+    table: &mut redb::Table<'_, &'static str, &'static str>,
+    bucket: &str,
+    remove: &[(&str, &str)],
+    add: &[(&str, &str)],
+) -> Result<(), StoreError> {
+    let merged = {
+        let existing = table.get(bucket)?;
+        tables::bucket_merge(existing.as_ref().map(|v| v.value()), remove, add)
+    };
+    match merged {
+        Some(value) => {
+            table.insert(bucket, value.as_str())?;
+        }
+        None => {
+            table.remove(bucket)?;
+        }
+    }
+    Ok(())
+}
+
+/// Apply collected removals and additions, one bucket at a time, in key order.
+fn write_buckets(
+    table: &mut redb::Table<'_, &'static str, &'static str>,
+    del: &KeyArena,
+    add: &KeyArena,
+) -> Result<(), StoreError> {
+    let (del, add) = (del.entries(), add.entries());
+    let (mut d, mut a) = (0usize, 0usize);
+    while d < del.len() || a < add.len() {
+        let bucket = match (del.get(d), add.get(a)) {
+            (Some(x), Some(y)) => tables::bucket_of(x.0).min(tables::bucket_of(y.0)),
+            (Some(x), None) => tables::bucket_of(x.0),
+            (None, Some(y)) => tables::bucket_of(y.0),
+            (None, None) => break,
+        };
+        let d_end = d + del[d..]
+            .iter()
+            .take_while(|e| tables::bucket_of(e.0) == bucket)
+            .count();
+        let a_end = a + add[a..]
+            .iter()
+            .take_while(|e| tables::bucket_of(e.0) == bucket)
+            .count();
+        apply_bucket(table, bucket, &del[d..d_end], &add[a..a_end])?;
+        d = d_end;
+        a = a_end;
+    }
+    Ok(())
 }
 
 /// The index keys of a member: `(phones, accounts)`.
@@ -148,23 +201,13 @@ impl<'txn> Directory<'txn> {
         self.pending.get_or_insert_with(Pending::default);
     }
 
-    /// Write the collected index changes, sorted.
+    /// Write the collected index changes, bucket by bucket, in key order.
     pub fn finish_bulk(&mut self) -> Result<(), StoreError> {
         let Some(p) = self.pending.take() else {
             return Ok(());
         };
-        for key in p.phone_del.sorted() {
-            self.phones.remove(key)?;
-        }
-        for key in p.account_del.sorted() {
-            self.accounts.remove(key)?;
-        }
-        for key in p.phone_add.sorted() {
-            self.phones.insert(key, ())?;
-        }
-        for key in p.account_add.sorted() {
-            self.accounts.insert(key, ())?;
-        }
+        write_buckets(&mut self.phones, &p.phone_del, &p.phone_add)?;
+        write_buckets(&mut self.accounts, &p.account_del, &p.account_add)?;
         Ok(())
     }
 
@@ -245,17 +288,16 @@ impl<'txn> Directory<'txn> {
             arena.push(value, id);
             return Ok(());
         }
-        let key = tables::index_key(value, id);
         let table = match index {
             Index::Phone => &mut self.phones,
             Index::Account => &mut self.accounts,
         };
-        if add {
-            table.insert(key.as_str(), ())?;
+        let (remove, add) = if add {
+            (Vec::new(), vec![(value, id)])
         } else {
-            table.remove(key.as_str())?;
-        }
-        Ok(())
+            (vec![(value, id)], Vec::new())
+        };
+        apply_bucket(table, tables::bucket_of(value), &remove, &add)
     }
 
     /// Every enrolled member id (for full-mode runs).

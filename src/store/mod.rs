@@ -12,6 +12,25 @@ use serde::Serialize;
 
 /// The file name of the store inside the state directory.
 pub const DB_FILE_NAME: &str = "callvault.redb";
+/// The page cache when the configuration does not say (MiB).
+pub const DEFAULT_CACHE_MB: u64 = 256;
+static CACHE_BYTES: std::sync::atomic::AtomicU64 =
+    std::sync::atomic::AtomicU64::new(DEFAULT_CACHE_MB * 1024 * 1024);
+
+/// Set the page cache every store opened from now on gets (from `storage.cache_mb`).
+pub fn set_cache_mb(mb: u64) {
+    CACHE_BYTES.store(
+        mb.max(16) * 1024 * 1024,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+}
+
+fn builder() -> redb::Builder {
+    let mut b = Database::builder();
+    b.set_cache_size(CACHE_BYTES.load(std::sync::atomic::Ordering::Relaxed) as usize);
+    b
+}
+
 /// The schema this binary writes. Bump it with a migration in [`MIGRATIONS`].
 pub const SCHEMA_VERSION: u32 = 1;
 const SCHEMA_KEY: &str = "schema_version";
@@ -122,7 +141,7 @@ impl Store {
 
     /// Open (or create) a store file directly.
     pub fn open_file(path: &Path) -> Result<Store, StoreError> {
-        let db = Database::create(path).map_err(|e| match e {
+        let db = builder().create(path).map_err(|e| match e {
             redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
                 path: path.to_path_buf(),
             },
@@ -257,7 +276,7 @@ impl Store {
 
 /// `db check` without a running service: redb's own page-level check, then the logical one.
 pub fn check_offline(path: &Path) -> Result<CheckReport, StoreError> {
-    let mut db = Database::open(path).map_err(|e| match e {
+    let mut db = builder().open(path).map_err(|e| match e {
         redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
             path: path.to_path_buf(),
         },

@@ -18,14 +18,15 @@ const AUDIT_NAME: &str = "audit";
 /// Enrolled members by member id; the value is a JSON [`crate::member::MemberRecord`].
 pub const MEMBERS: TableDefinition<&str, &[u8]> = TableDefinition::new(MEMBERS_NAME);
 const MEMBERS_NAME: &str = "members";
-/// `E.164 phone \0 member id` for every member that claims the number (mobile and other
-/// phones; lookups skip the numbers a member has had withdrawn). A lookup is one range read.
-/// (Plain composite keys: a redb multimap insert costs several times more, and enrollment
-/// writes millions of them.)
-pub const PHONE_INDEX: TableDefinition<&str, ()> = TableDefinition::new(PHONE_INDEX_NAME);
+/// The phone index: which members claim a number (mobile or other phone; lookups skip the
+/// numbers a member has had withdrawn). Bucketed: the key is the number less its last two
+/// digits, the value that bucket's entries (see [`bucket_merge`]). A lookup is one read; a
+/// million-member load writes tens of thousands of buckets instead of millions of keys,
+/// which matters because each redb insert costs in proportion to its leaf's entries.
+pub const PHONE_INDEX: TableDefinition<&str, &str> = TableDefinition::new(PHONE_INDEX_NAME);
 const PHONE_INDEX_NAME: &str = "phone_index";
-/// `account number \0 member id`.
-pub const ACCOUNT_INDEX: TableDefinition<&str, ()> = TableDefinition::new(ACCOUNT_INDEX_NAME);
+/// The account index, bucketed the same way.
+pub const ACCOUNT_INDEX: TableDefinition<&str, &str> = TableDefinition::new(ACCOUNT_INDEX_NAME);
 const ACCOUNT_INDEX_NAME: &str = "account_index";
 
 /// The names of every table, for checks and backups.
@@ -76,29 +77,98 @@ fn copy_table<K: redb::Key + 'static, V: redb::Value + 'static>(
     Ok(rows)
 }
 
-/// The key of an index entry: `value \0 member id`. Member ids and indexed values never
-/// hold control characters, so the separator is unambiguous.
-pub fn index_key(value: &str, member_id: &str) -> String {
-    let mut key = String::with_capacity(value.len() + 1 + member_id.len());
-    key.push_str(value);
-    key.push('\0');
-    key.push_str(member_id);
-    key
+/// The bucket a value belongs to: the value less its last two characters.
+pub fn bucket_of(value: &str) -> &str {
+    let n = value.len();
+    if n > 4 && value.is_char_boundary(n - 2) {
+        &value[..n - 2]
+    } else {
+        value
+    }
 }
 
-/// The member ids indexed under `value`: one range read.
+/// The entries of a bucket: `(value, member id)`, from lines `value\0member_id`.
+pub fn bucket_entries(bucket: &str) -> impl Iterator<Item = (&str, &str)> {
+    bucket.split('\n').filter_map(|line| line.split_once('\0'))
+}
+
+/// A bucket after removing and adding entries; `None` when it is left empty. Entries stay
+/// sorted and unique. Values and member ids never hold control characters.
+pub fn bucket_merge(
+    existing: Option<&str>,
+    remove: &[(&str, &str)],
+    add: &[(&str, &str)],
+) -> Option<String> {
+    let mut entries: Vec<(&str, &str)> = existing
+        .map(|b| bucket_entries(b).filter(|e| !remove.contains(e)).collect())
+        .unwrap_or_default();
+    entries.extend_from_slice(add);
+    entries.sort_unstable();
+    entries.dedup();
+    if entries.is_empty() {
+        return None;
+    }
+    let mut out = String::with_capacity(entries.iter().map(|(v, m)| v.len() + m.len() + 2).sum());
+    for (i, (value, member)) in entries.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(value);
+        out.push('\0');
+        out.push_str(member);
+    }
+    Some(out)
+}
+
+/// The member ids indexed under `value`: one read.
 pub fn index_ids(
-    table: &impl ReadableTable<&'static str, ()>,
+    table: &impl ReadableTable<&'static str, &'static str>,
     value: &str,
 ) -> Result<Vec<String>, StoreError> {
-    let start = format!("{value}\0");
-    let end = format!("{value}\u{1}");
-    let mut ids = Vec::new();
-    for entry in table.range::<&str>(start.as_str()..end.as_str())? {
-        let (k, _) = entry?;
-        if let Some((_, id)) = k.value().split_once('\0') {
-            ids.push(id.to_string());
-        }
+    let Some(bucket) = table.get(bucket_of(value))? else {
+        return Ok(Vec::new());
+    };
+    Ok(bucket_entries(bucket.value())
+        .filter(|(v, _)| *v == value)
+        .map(|(_, m)| m.to_string())
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_merge_removals_and_additions() {
+        let b = bucket_merge(
+            None,
+            &[],
+            &[
+                ("+12025550143", "B"),
+                ("+12025550101", "A"),
+                ("+12025550143", "A"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(b, "+12025550101\0A\n+12025550143\0A\n+12025550143\0B");
+        let b2 = bucket_merge(
+            Some(&b),
+            &[("+12025550143", "A")],
+            &[("+12025550101", "A"), ("+12025550150", "C")],
+        )
+        .unwrap();
+        let entries: Vec<_> = bucket_entries(&b2).collect();
+        assert_eq!(
+            entries,
+            vec![
+                ("+12025550101", "A"),
+                ("+12025550143", "B"),
+                ("+12025550150", "C")
+            ]
+        );
+        assert_eq!(bucket_merge(Some("+1202\0A"), &[("+1202", "A")], &[]), None);
+        assert_eq!(bucket_of("+12025550143"), "+120255501");
+        assert_eq!(bucket_of("4400"), "4400");
+        assert_eq!(bucket_of("44001"), "440");
     }
-    Ok(ids)
 }
