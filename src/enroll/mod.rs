@@ -19,6 +19,7 @@ use rustc_hash::FxHashMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 
 use chrono::{DateTime, Utc};
 use csv::{ByteRecord, StringRecord};
@@ -192,6 +193,45 @@ fn next_record(
     }
 }
 
+/// Data rows parsed on the reader thread, with how far into the file they reach.
+struct Batch {
+    rows: Vec<(u64, Result<Row, row::Malformed>)>,
+    bytes: u64,
+}
+
+/// Read and parse the data rows of `path` (past the header) in batches: the reading and
+/// parsing run on their own core while the caller does the rest. Stops when the receiver
+/// is gone.
+fn read_rows(path: &Path, columns: &Columns, tx: mpsc::SyncSender<Result<Batch, EnrollError>>) {
+    let file = file_name(path);
+    let result = (|| -> Result<(), EnrollError> {
+        let mut csv = open_csv(path)?;
+        let mut raw = ByteRecord::new();
+        next_record(&mut csv, &mut raw, &file)?;
+        let mut rows = Vec::with_capacity(BATCH);
+        while let Some((record, line)) = next_record(&mut csv, &mut raw, &file)? {
+            rows.push((line, row::parse(columns, &record)));
+            if rows.len() >= BATCH {
+                let batch = Batch {
+                    rows: std::mem::replace(&mut rows, Vec::with_capacity(BATCH)),
+                    bytes: csv.position().byte(),
+                };
+                if tx.send(Ok(batch)).is_err() {
+                    return Ok(());
+                }
+            }
+        }
+        let _ = tx.send(Ok(Batch {
+            rows,
+            bytes: csv.position().byte(),
+        }));
+        Ok(())
+    })();
+    if let Err(e) = result {
+        let _ = tx.send(Err(e));
+    }
+}
+
 /// What the first pass learned about one data row.
 #[derive(Clone, Copy)]
 struct Scan {
@@ -245,36 +285,33 @@ fn first_pass(
         first_line: FxHashMap::default(),
         claims: FxHashMap::default(),
     };
+    drop(csv);
     let mut classifier = Classifier::default();
-    let mut batch: Vec<(u32, Option<Row>)> = Vec::with_capacity(BATCH);
-    loop {
-        let next = next_record(&mut csv, &mut raw, &file)?;
-        let done = next.is_none();
-        if let Some((record, line)) = next {
-            let index = pass.rows as u32;
-            pass.rows += 1;
-            let parsed = row::parse(&pass.columns, &record).ok();
-            let keep = match &parsed {
-                Some(r) => match pass.first_line.get(r.member_id.as_str()) {
-                    Some(_) => None,
-                    None => {
+    let columns = pass.columns.clone();
+    std::thread::scope(|scope| -> Result<(), EnrollError> {
+        let (tx, rx) = mpsc::sync_channel(4);
+        scope.spawn(|| read_rows(path, &columns, tx));
+        let mut batch: Vec<(u32, Option<Row>)> = Vec::with_capacity(BATCH);
+        for parsed in rx {
+            let parsed = parsed?;
+            for (line, row) in parsed.rows {
+                let index = pass.rows as u32;
+                pass.rows += 1;
+                let keep = match row {
+                    Ok(r) if !pass.first_line.contains_key(r.member_id.as_str()) => {
                         pass.first_line
                             .insert(r.member_id.clone().into_boxed_str(), line);
-                        (!r.delete).then(|| r.clone())
+                        (!r.delete).then_some(r)
                     }
-                },
-                None => None,
-            };
-            batch.push((index, keep));
-        }
-        if batch.len() >= BATCH || (done && !batch.is_empty()) {
+                    _ => None,
+                };
+                batch.push((index, keep));
+            }
             classify_batch(&mut pass, &mut batch, region, &mut classifier);
-            progress.advance_to(csv.position().byte());
+            progress.advance_to(parsed.bytes);
         }
-        if done {
-            break;
-        }
-    }
+        Ok(())
+    })?;
     Ok(pass)
 }
 
@@ -375,43 +412,46 @@ pub fn run(
     dir.begin_bulk();
     progress.phase("applying", pass.rows);
 
-    let mut csv = open_csv(path)?;
-    let mut raw = ByteRecord::new();
-    next_record(&mut csv, &mut raw, &file)?; // the header
     let mut index = 0usize;
-    while let Some((record, line)) = next_record(&mut csv, &mut raw, &file)? {
-        let scan = pass.scans.get(index).copied();
-        index += 1;
-        let outcome = decide_and_apply(
-            &mut dir,
-            &pass,
-            &in_file,
-            &record,
-            line,
-            scan,
-            options,
-            now,
-            now_naive,
-            &mut phones_withdrawn,
-        )?;
-        *results
-            .entry(outcome.result.as_str().to_string())
-            .or_default() += 1;
-        if let Some(r) = outcome.reason {
-            *reasons.entry(r.as_str().to_string()).or_default() += 1;
-        }
-        out.write_record([
-            line.to_string().as_str(),
-            outcome.member_id.as_str(),
-            outcome.result.as_str(),
-            outcome.reason.map_or("", Reason::as_str),
-            outcome.detail.as_str(),
-        ])
-        .map_err(|e| io(io::Error::other(e)))?;
-        if index % 4096 == 0 {
+    let columns = pass.columns.clone();
+    std::thread::scope(|scope| -> Result<(), EnrollError> {
+        let (tx, rx) = mpsc::sync_channel(4);
+        scope.spawn(|| read_rows(path, &columns, tx));
+        for parsed in rx {
+            for (line, row) in parsed?.rows {
+                let scan = pass.scans.get(index).copied();
+                index += 1;
+                let outcome = decide_and_apply(
+                    &mut dir,
+                    &pass,
+                    &in_file,
+                    row,
+                    line,
+                    scan,
+                    options,
+                    now,
+                    now_naive,
+                    &mut phones_withdrawn,
+                )?;
+                *results
+                    .entry(outcome.result.as_str().to_string())
+                    .or_default() += 1;
+                if let Some(r) = outcome.reason {
+                    *reasons.entry(r.as_str().to_string()).or_default() += 1;
+                }
+                out.write_record([
+                    line.to_string().as_str(),
+                    outcome.member_id.as_str(),
+                    outcome.result.as_str(),
+                    outcome.reason.map_or("", Reason::as_str),
+                    outcome.detail.as_str(),
+                ])
+                .map_err(|e| io(io::Error::other(e)))?;
+            }
             progress.advance_to(index as u64);
         }
-    }
+        Ok(())
+    })?;
     progress.advance_to(index as u64);
     tracing::debug!(elapsed = ?clock.elapsed(), "enroll: rows applied");
     // Full-mode removals below may touch members the rows did not: write the rows' index
@@ -506,7 +546,7 @@ fn decide_and_apply(
     dir: &mut embedded::Directory<'_>,
     pass: &FirstPass,
     in_file: &dyn Fn(&str) -> bool,
-    record: &StringRecord,
+    row: Result<Row, row::Malformed>,
     line: u64,
     scan: Option<Scan>,
     options: &Options,
@@ -520,7 +560,7 @@ fn decide_and_apply(
         reason: Some(reason),
         detail,
     };
-    let row = match row::parse(&pass.columns, record) {
+    let row = match row {
         Ok(r) => r,
         Err(m) => {
             return Ok(rejected(

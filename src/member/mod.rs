@@ -35,28 +35,45 @@ impl PhoneType {
 #[serde(default)]
 pub struct Member {
     pub member_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
     /// E.164. The member's verified number: a call from it has trust `known_number`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile_phone: Option<String>,
     pub phone_type: PhoneType,
     /// E.164. They identify the member too, with trust `unknown_number`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub other_phones: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub dob: Option<NaiveDate>,
     /// 5 digits (a ZIP+4 is kept as its first 5).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub zip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ssn_last4: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub account_numbers: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub profile_changed_at: Option<NaiveDateTime>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub fraud_flag: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub place_of_birth: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub savings_balance_cents: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_txn_amount_cents: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_txn_date: Option<NaiveDate>,
     /// The core's own "needs activation" hint.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub needs_activation: bool,
     /// Numbers this member cannot be identified by, because another member claims them too.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub withdrawn_phones: Vec<String>,
 }
 

@@ -13,7 +13,7 @@ use serde::Serialize;
 /// The file name of the store inside the state directory.
 pub const DB_FILE_NAME: &str = "callvault.redb";
 /// The page cache when the configuration does not say (MiB).
-pub const DEFAULT_CACHE_MB: u64 = 256;
+pub const DEFAULT_CACHE_MB: u64 = 128;
 static CACHE_BYTES: std::sync::atomic::AtomicU64 =
     std::sync::atomic::AtomicU64::new(DEFAULT_CACHE_MB * 1024 * 1024);
 
