@@ -45,6 +45,7 @@ pub fn run(listen: Option<String>, keep: bool) -> anyhow::Result<()> {
     let (ivr, agent) = {
         let store = Store::open(&config.storage.state_dir)?;
         let now = chrono::Utc::now();
+        enroll_members(&store, &root, &config)?;
         (
             keys::create(&store, "ivr1", Role::Ivr, "cli:demo", now)?.plaintext,
             keys::create(&store, "agent1", Role::Agent, "cli:demo", now)?.plaintext,
@@ -71,6 +72,34 @@ pub fn run(listen: Option<String>, keep: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Synthetic members, enrolled the way a credit union's file would be.
+const DEMO_MEMBERS: u64 = 50;
+
+fn enroll_members(store: &Store, root: &Path, config: &config::Config) -> anyhow::Result<()> {
+    let file = root.join("demo-members.csv");
+    let options = crate::enroll::generate::GenOptions {
+        rows: DEMO_MEMBERS,
+        variety: false,
+        ..Default::default()
+    };
+    crate::enroll::generate::write_members(&mut std::fs::File::create(&file)?, &options)?;
+    let run = crate::enroll::Options {
+        mode: crate::enroll::Mode::Incremental,
+        dry_run: false,
+        region_code: config.enroll.default_region.clone(),
+        recent_change_days: config.enroll.recent_change_days,
+    };
+    crate::enroll::run(
+        store,
+        &file,
+        &config.enroll_dirs().outbox,
+        &run,
+        "cli:demo",
+        &crate::enroll::progress::Silent,
+    )?;
+    Ok(())
+}
+
 fn banner(
     listen: &str,
     ca: &Path,
@@ -84,6 +113,11 @@ fn banner(
     let mut s = String::new();
     let _ = writeln!(s, "callvault demo on {url}");
     let _ = writeln!(s, "  config: {}", config_path.display());
+    let _ = writeln!(
+        s,
+        "  members: {DEMO_MEMBERS} synthetic members, 100000 to {}",
+        100_000 + DEMO_MEMBERS - 1
+    );
     let _ = writeln!(s, "  keys:   admin={admin}");
     let _ = writeln!(s, "          ivr1={ivr}");
     let _ = writeln!(s, "          agent1={agent}");
@@ -104,6 +138,9 @@ fn banner(
             "curl -sS --cacert {ca} -H 'Authorization: Bearer {admin}' -H 'Content-Type: application/json' -d '{{\"name\":\"ivr2\",\"role\":\"ivr\"}}' {url}/v1/admin/keys"
         ),
         format!("curl -sS --cacert {ca} -H 'Authorization: Bearer {admin}' {url}/v1/admin/keys"),
+        format!(
+            "curl -sS --cacert {ca} -H 'Authorization: Bearer {admin}' {url}/v1/members/100000"
+        ),
         format!("curl -sS --cacert {ca} {url}/metrics"),
         format!("curl -sS --cacert {ca} {url}/openapi.json"),
     ];

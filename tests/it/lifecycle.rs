@@ -202,6 +202,11 @@ fn the_demo_prints_curl_lines_that_work() {
     assert!(run(forbidden).contains("\"forbidden\""));
     let create = curls.iter().find(|l| l.contains("-d ")).unwrap();
     assert!(run(create).contains("\"key\":\"cvk_"));
+    let member = curls.iter().find(|l| l.contains("/v1/members/")).unwrap();
+    assert!(
+        run(member).contains("\"member_id\":\"100000\""),
+        "the demo's members are enrolled"
+    );
     let dir = lines
         .iter()
         .find_map(|l| l.strip_prefix("  config: "))
