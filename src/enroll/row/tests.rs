@@ -1,0 +1,145 @@
+use super::*;
+
+fn header(cols: &[&str]) -> Columns {
+    Columns::from_header(&StringRecord::from(cols.to_vec())).unwrap()
+}
+
+#[test]
+fn headers_are_case_insensitive_in_any_order_and_report_unknown_columns() {
+    let c = header(&["Mobile_Phone", " MEMBER_ID ", "shoe_size"]);
+    assert_eq!(c.unknown, vec!["shoe_size".to_string()]);
+    let row = parse(&c, &StringRecord::from(vec!["2025550143", "M1", "44"])).unwrap();
+    assert_eq!(row.member_id, "M1");
+    assert_eq!(row.mobile_phone.as_deref(), Some("2025550143"));
+}
+
+#[test]
+fn header_problems_stop_the_file() {
+    let cases: [(&[&str], HeaderError); 4] = [
+        (&["a", "b"], HeaderError::NoHeader),
+        (
+            &["mobile_phone", "dob"],
+            HeaderError::MissingColumn("member_id"),
+        ),
+        (
+            &["member_id", "dob"],
+            HeaderError::MissingColumn("mobile_phone"),
+        ),
+        (
+            &["member_id", "mobile_phone", "member_id"],
+            HeaderError::DuplicateColumn("member_id".into()),
+        ),
+    ];
+    for (cols, want) in cases {
+        let got = Columns::from_header(&StringRecord::from(cols.to_vec())).unwrap_err();
+        assert_eq!(got, want, "{cols:?}");
+    }
+    assert!(Columns::from_header(&StringRecord::from(vec!["member_id", "action"])).is_ok());
+}
+
+#[test]
+fn fields_out_of_format_make_the_row_malformed_without_quoting_them() {
+    let cols = [
+        "member_id",
+        "mobile_phone",
+        "dob",
+        "zip",
+        "ssn_last4",
+        "fraud_flag",
+        "savings_balance",
+        "email",
+        "action",
+        "phone_type",
+        "profile_changed_at",
+    ];
+    let c = header(&cols);
+    let good = [
+        "M1",
+        "2025550143",
+        "1980-02-29",
+        "12345-6789",
+        "6789",
+        "yes",
+        "1,234.56",
+        "a@b.c",
+        "",
+        "Mobile",
+        "2026-01-02 10:00",
+    ];
+    let base = {
+        let mut g = good.to_vec();
+        g[6] = "1234.56";
+        g
+    };
+    let row = parse(&c, &StringRecord::from(base.clone())).unwrap();
+    assert_eq!(row.zip.as_deref(), Some("12345"));
+    assert!(row.fraud_flag);
+    assert_eq!(row.savings_balance_cents, Some(123456));
+    assert_eq!(row.phone_type, PhoneType::Mobile);
+    let cases = [
+        (2, "1980-02-30", "dob"),
+        (2, "02/03/1980", "dob"),
+        (3, "1234", "zip"),
+        (4, "678", "ssn_last4"),
+        (4, "67a9", "ssn_last4"),
+        (5, "maybe", "fraud_flag"),
+        (6, "1,234.56", "savings_balance"),
+        (6, "12.345", "savings_balance"),
+        (7, "not-an-email", "email"),
+        (8, "remove", "action"),
+        (9, "fax", "phone_type"),
+        (10, "yesterday", "profile_changed_at"),
+        (0, "", "member_id"),
+    ];
+    for (i, value, name) in cases {
+        let mut fields = base.clone();
+        fields[i] = value;
+        let err = parse(&c, &StringRecord::from(fields)).unwrap_err();
+        assert!(err.detail.starts_with(name), "{value:?}: {}", err.detail);
+        if !value.is_empty() {
+            assert!(
+                !err.detail.contains(value),
+                "{value:?} quoted in {}",
+                err.detail
+            );
+        }
+    }
+    let short = parse(&c, &StringRecord::from(vec!["M1", "2025550143"])).unwrap_err();
+    assert!(short.detail.contains("2 fields"), "{}", short.detail);
+    assert_eq!(short.member_id.as_deref(), Some("M1"));
+}
+
+#[test]
+fn dates_parse_strictly() {
+    let cases = [
+        ("1980-02-29", NaiveDate::from_ymd_opt(1980, 2, 29)),
+        ("1981-02-29", None),
+        ("1980-2-29", None),
+        ("1980/02/29", None),
+        ("19800229xx", None),
+        ("198a-02-29", None),
+        ("", None),
+    ];
+    for (text, want) in cases {
+        assert_eq!(parse_ymd(text), want, "{text:?}");
+    }
+}
+
+#[test]
+fn amounts_parse_to_cents() {
+    let cases = [
+        ("1234.56", Ok(123456)),
+        ("1234.5", Ok(123450)),
+        ("1234", Ok(123400)),
+        ("$12.00", Ok(1200)),
+        ("-45.10", Ok(-4510)),
+        ("0.07", Ok(7)),
+        ("12.345", Err(NotAnAmount)),
+        ("", Err(NotAnAmount)),
+        (".5", Err(NotAnAmount)),
+        ("1e3", Err(NotAnAmount)),
+    ];
+    for (text, want) in cases {
+        assert_eq!(parse_cents(text), want, "{text:?}");
+    }
+}

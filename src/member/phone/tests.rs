@@ -1,0 +1,72 @@
+use super::*;
+
+#[test]
+fn numbers_are_classified_as_libphonenumber_knows_them() {
+    let us = Region::default();
+    let cases = [
+        ("(202) 555-0143", PhoneClass::Personal(12025550143)),
+        ("202.555.0143", PhoneClass::Personal(12025550143)),
+        ("1-202-555-0143", PhoneClass::Personal(12025550143)),
+        ("+1 202 555 0143", PhoneClass::Personal(12025550143)),
+        ("+44 20 7946 0958", PhoneClass::FixedLine(442079460958)),
+        ("+385 91 234 5678", PhoneClass::Personal(385912345678)),
+        ("800-555-1234", PhoneClass::Service),
+        ("900-555-1234", PhoneClass::Service),
+        ("(555) 555-1234", PhoneClass::Invalid),
+        ("+1 011 555 1234", PhoneClass::Invalid),
+        ("202555014x", PhoneClass::Invalid),
+        ("202-555-CALL", PhoneClass::Invalid),
+        ("555-0100", PhoneClass::Invalid),
+        ("12345", PhoneClass::Invalid),
+        ("", PhoneClass::Invalid),
+    ];
+    for (text, want) in cases {
+        assert_eq!(classify(text, us), want, "{text:?}");
+    }
+}
+
+#[test]
+fn remembered_answers_match_libphonenumber_across_north_american_prefixes() {
+    let us = Region::default();
+    let mut memo = Classifier::default();
+    let mut checked = 0;
+    // Every area code 200-999, many exchanges, and several lines under each prefix, so
+    // each remembered prefix is asked again with other trailing digits.
+    for npa in 200..1000u64 {
+        for nxx in (200..1000u64).step_by(37) {
+            for line in [0u64, 1111, 2999, 5001, 9999] {
+                let text = format!("+1{npa}{nxx}{line:04}");
+                assert_eq!(memo.classify(&text, us), classify(&text, us), "{text}");
+                checked += 1;
+            }
+        }
+    }
+    for text in [
+        "+1 876 555 1234",
+        "+1 787 555 1234",
+        "+44 20 7946 0958",
+        "+385 91 234 5678",
+        "5231234567",
+    ] {
+        assert_eq!(memo.classify(text, us), classify(text, us), "{text}");
+    }
+    assert!(checked > 20_000);
+}
+
+#[test]
+fn anis_normalize_or_mean_no_caller_id() {
+    let us = Region::default();
+    assert_eq!(
+        normalize_ani("2025550143", us).as_deref(),
+        Some("+12025550143")
+    );
+    assert_eq!(
+        normalize_ani("+12025550143", us).as_deref(),
+        Some("+12025550143")
+    );
+    for none in ["anonymous", "Restricted", "unknown", "", "  ", "12"] {
+        assert_eq!(normalize_ani(none, us), None, "{none:?}");
+    }
+    assert_eq!(Region::parse("hr"), Some(Region(Id::HR)));
+    assert_eq!(Region::parse("XX"), None);
+}

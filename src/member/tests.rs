@@ -1,0 +1,55 @@
+use super::*;
+
+#[test]
+fn masks_keep_only_what_a_person_needs() {
+    let cases = [
+        (mask_phone("+15551234567"), "+1******4567"),
+        (mask_phone("+385912345678"), "+38******5678"),
+        (mask_phone("+1234"), "****"),
+        (mask_email("jane.doe@cu.example"), "j***@cu.example"),
+        (mask_email("nonsense"), "***"),
+        (mask_tail("00123456789", 4), "*******6789"),
+        (mask_tail("12", 4), "**"),
+    ];
+    for (got, want) in cases {
+        assert_eq!(got, want);
+    }
+}
+
+#[test]
+fn a_masked_member_never_shows_the_secret_parts() {
+    let m = Member {
+        member_id: "100234".into(),
+        mobile_phone: Some("+12025550143".into()),
+        dob: NaiveDate::from_ymd_opt(1987, 3, 14),
+        ssn_last4: Some("6789".into()),
+        account_numbers: vec!["4400123456".into()],
+        place_of_birth: Some("Zagreb".into()),
+        savings_balance_cents: Some(123456),
+        ..Member::default()
+    };
+    let shown = serde_json::to_string(&m.masked()).unwrap();
+    for secret in [
+        "6789",
+        "03-14",
+        "2025550143",
+        "4400123456",
+        "Zagreb",
+        "123456",
+    ] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+    assert!(shown.contains("1987-**-**") && shown.contains("+1******0143"));
+}
+
+#[test]
+fn withdrawn_phones_do_not_identify() {
+    let m = Member {
+        mobile_phone: Some("+12025550143".into()),
+        other_phones: vec!["+12025550199".into()],
+        withdrawn_phones: vec!["+12025550143".into()],
+        ..Member::default()
+    };
+    let phones: Vec<_> = m.identifying_phones().collect();
+    assert_eq!(phones, vec![("+12025550199", false)]);
+}
