@@ -56,7 +56,7 @@ fn lookup(
 }
 
 fn decode(id: &str, bytes: &[u8]) -> Result<MemberRecord, StoreError> {
-    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("member {id}: {e}")))
+    MemberRecord::decode(bytes).map_err(|e| StoreError::Corrupt(format!("member {id}: {e}")))
 }
 
 /// One member's record.
@@ -250,7 +250,8 @@ impl<'txn> Directory<'txn> {
             updated_at: now,
             member,
         };
-        let bytes = serde_json::to_vec(&record)
+        let bytes = record
+            .encode()
             .map_err(|e| StoreError::Corrupt(format!("member encode: {e}")))?;
         self.members
             .insert(record.member.member_id.as_str(), bytes.as_slice())?;

@@ -35,46 +35,48 @@ impl PhoneType {
 #[serde(default)]
 pub struct Member {
     pub member_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
     /// E.164. The member's verified number: a call from it has trust `known_number`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile_phone: Option<String>,
     pub phone_type: PhoneType,
     /// E.164. They identify the member too, with trust `unknown_number`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub other_phones: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub dob: Option<NaiveDate>,
     /// 5 digits (a ZIP+4 is kept as its first 5).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub zip: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ssn_last4: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub account_numbers: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub profile_changed_at: Option<NaiveDateTime>,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub fraud_flag: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub place_of_birth: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub savings_balance_cents: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_txn_amount_cents: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_txn_date: Option<NaiveDate>,
     /// The core's own "needs activation" hint.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub needs_activation: bool,
     /// Numbers this member cannot be identified by, because another member claims them too.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub withdrawn_phones: Vec<String>,
+}
+
+/// The format byte of a postcard-encoded [`MemberRecord`].
+const RECORD_FORMAT: u8 = 1;
+
+impl MemberRecord {
+    pub fn encode(&self) -> Result<Vec<u8>, String> {
+        let mut bytes = vec![RECORD_FORMAT];
+        bytes.extend(postcard::to_allocvec(self).map_err(|e| e.to_string())?);
+        Ok(bytes)
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<MemberRecord, String> {
+        match bytes.split_first() {
+            Some((&RECORD_FORMAT, rest)) => postcard::from_bytes(rest).map_err(|e| e.to_string()),
+            Some((other, _)) => Err(format!("unknown member record format {other}")),
+            None => Err("empty member record".into()),
+        }
+    }
 }
 
 impl Member {
@@ -163,6 +165,10 @@ pub struct MaskedMember {
 }
 
 /// The stored record: the facts plus when callvault learned them.
+///
+/// Stored as one format byte and the record in postcard, a compact positional binary form
+/// (a million of them are written per enrollment run). Adding a field means a new format
+/// byte and a store migration; decoding refuses formats it does not know.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct MemberRecord {
     pub member: Member,

@@ -53,3 +53,31 @@ fn withdrawn_phones_do_not_identify() {
     let phones: Vec<_> = m.identifying_phones().collect();
     assert_eq!(phones, vec![("+12025550199", false)]);
 }
+
+#[test]
+fn records_round_trip_and_unknown_formats_are_refused() {
+    let record = MemberRecord {
+        member: Member {
+            member_id: "100234".into(),
+            first_name: Some("Ana".into()),
+            mobile_phone: Some("+12025550143".into()),
+            other_phones: vec!["+12025550199".into()],
+            dob: NaiveDate::from_ymd_opt(1980, 5, 17),
+            fraud_flag: true,
+            savings_balance_cents: Some(-5),
+            ..Member::default()
+        },
+        enrolled_at: chrono::Utc::now(),
+        updated_at: chrono::Utc::now(),
+    };
+    let bytes = record.encode().unwrap();
+    assert_eq!(MemberRecord::decode(&bytes).unwrap(), record);
+    let mut other = bytes.clone();
+    other[0] = 9;
+    assert!(MemberRecord::decode(&other).is_err());
+    assert!(MemberRecord::decode(&[]).is_err());
+    assert!(
+        MemberRecord::decode(&bytes[..bytes.len() / 2]).is_err(),
+        "a cut record is refused"
+    );
+}

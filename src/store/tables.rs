@@ -15,7 +15,8 @@ const API_KEYS_NAME: &str = "api_keys";
 pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new(AUDIT_NAME);
 const AUDIT_NAME: &str = "audit";
 
-/// Enrolled members by member id; the value is a JSON [`crate::member::MemberRecord`].
+/// Enrolled members by member id; the value is an encoded [`crate::member::MemberRecord`]
+/// (a format byte, then postcard).
 pub const MEMBERS: TableDefinition<&str, &[u8]> = TableDefinition::new(MEMBERS_NAME);
 const MEMBERS_NAME: &str = "members";
 /// The phone index: which members claim a number (mobile or other phone; lookups skip the
