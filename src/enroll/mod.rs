@@ -298,9 +298,9 @@ fn first_pass(
                 let index = pass.rows as u32;
                 pass.rows += 1;
                 let keep = match row {
-                    Ok(r) if !pass.first_line.contains_key(r.member_id.as_str()) => {
+                    Ok(r) if !pass.first_line.contains_key(r.member.member_id.as_str()) => {
                         pass.first_line
-                            .insert(r.member_id.clone().into_boxed_str(), line);
+                            .insert(r.member.member_id.clone().into_boxed_str(), line);
                         (!r.delete).then_some(r)
                     }
                     _ => None,
@@ -327,12 +327,12 @@ fn classify_batch(
         let (mobile, claimed) = match &row {
             Some(r) => {
                 let mobile = r
-                    .mobile_phone
+                    .mobile_text
                     .as_deref()
                     .map(|m| classifier.classify(m, region));
                 let mut claimed: Vec<u64> =
                     mobile.and_then(PhoneClass::digits).into_iter().collect();
-                for p in &r.other_phones {
+                for p in &r.other_texts {
                     if let Some(d) = classifier.classify(p, region).digits()
                         && !claimed.contains(&d)
                     {
@@ -570,27 +570,31 @@ fn decide_and_apply(
             ));
         }
     };
-    let first = pass.first_line.get(row.member_id.as_str()).copied();
+    let first = pass.first_line.get(row.member.member_id.as_str()).copied();
     if first != Some(line) {
         return Ok(rejected(
-            row.member_id,
+            row.member.member_id,
             Reason::DuplicateRow,
             format!("member_id first appears on line {}", first.unwrap_or(0)),
         ));
     }
-    let stored = dir.get(&row.member_id)?;
+    let stored = dir.get(&row.member.member_id)?;
     if row.delete {
         return Ok(match stored {
             Some(old) => {
                 dir.remove(&old)?;
                 RowOutcome {
-                    member_id: row.member_id,
+                    member_id: row.member.member_id,
                     result: RowResult::Deleted,
                     reason: None,
                     detail: String::new(),
                 }
             }
-            None => rejected(row.member_id, Reason::UnknownMember, "not enrolled".into()),
+            None => rejected(
+                row.member.member_id,
+                Reason::UnknownMember,
+                "not enrolled".into(),
+            ),
         });
     }
     let scan = scan.unwrap_or(Scan {
@@ -620,7 +624,7 @@ fn decide_and_apply(
         for digits in &claimed {
             let number = e164(*digits);
             for other in dir.phone_ids(&number)? {
-                if other == row.member_id || in_file(&other) {
+                if other == row.member.member_id || in_file(&other) {
                     continue;
                 }
                 if Some(*digits) == mobile_digits {
@@ -643,9 +647,9 @@ fn decide_and_apply(
         .is_some_and(|c| c.many);
     let candidate = decide::Candidate {
         mobile: scan.mobile,
-        phone_type: row.phone_type,
-        fraud_flag: row.fraud_flag,
-        profile_changed_at: row.profile_changed_at,
+        phone_type: row.member.phone_type,
+        fraud_flag: row.member.fraud_flag,
+        profile_changed_at: row.member.profile_changed_at,
         shared: shared_in_file || shared_with_enrolled,
     };
     if let Some(reason) = decide::reason(&candidate, now_naive, options.recent_change_days) {
@@ -660,9 +664,9 @@ fn decide_and_apply(
             }
             detail.push_str("was enrolled, removed");
         }
-        return Ok(rejected(row.member_id, reason, detail));
+        return Ok(rejected(row.member.member_id, reason, detail));
     }
-    let ignored = row.other_phones.len() - others.len().min(row.other_phones.len());
+    let ignored = row.other_texts.len() - others.len().min(row.other_texts.len());
     let member = member_from(row, mobile_digits, others);
     let (result, old) = match stored {
         Some(old) if same_facts(&old, &member) => (RowResult::Unchanged, None),
@@ -689,31 +693,16 @@ fn same_facts(old: &MemberRecord, new: &Member) -> bool {
     &old.member == new
 }
 
+/// The row's member, with its classified phones.
 fn member_from(row: Row, mobile: Option<u64>, others: &[u64]) -> Member {
     Member {
-        member_id: row.member_id,
-        first_name: row.first_name,
-        last_name: row.last_name,
         mobile_phone: mobile.map(e164),
-        phone_type: row.phone_type,
         other_phones: others
             .iter()
             .filter(|d| Some(**d) != mobile)
             .map(|d| e164(*d))
             .collect(),
-        email: row.email,
-        dob: row.dob,
-        zip: row.zip,
-        ssn_last4: row.ssn_last4,
-        account_numbers: row.account_numbers,
-        profile_changed_at: row.profile_changed_at,
-        fraud_flag: row.fraud_flag,
-        place_of_birth: row.place_of_birth,
-        savings_balance_cents: row.savings_balance_cents,
-        last_txn_amount_cents: row.last_txn_amount_cents,
-        last_txn_date: row.last_txn_date,
-        needs_activation: false,
-        withdrawn_phones: Vec::new(),
+        ..row.member
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{NaiveDate, NaiveDateTime};
 use csv::StringRecord;
 
-use crate::member::PhoneType;
+use crate::member::{Member, PhoneType};
 
 /// The columns callvault reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -125,27 +125,15 @@ pub enum Action {
     Delete,
 }
 
-/// One parsed data row. Phones are still as written; they are classified separately.
+/// One parsed data row: the member's facts, with its phones still as written (they are
+/// classified separately, on all the file's rows at once).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Row {
-    pub member_id: String,
     pub delete: bool,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub mobile_phone: Option<String>,
-    pub other_phones: Vec<String>,
-    pub phone_type: PhoneType,
-    pub email: Option<String>,
-    pub dob: Option<NaiveDate>,
-    pub zip: Option<String>,
-    pub ssn_last4: Option<String>,
-    pub account_numbers: Vec<String>,
-    pub profile_changed_at: Option<NaiveDateTime>,
-    pub fraud_flag: bool,
-    pub place_of_birth: Option<String>,
-    pub savings_balance_cents: Option<i64>,
-    pub last_txn_amount_cents: Option<i64>,
-    pub last_txn_date: Option<NaiveDate>,
+    pub mobile_text: Option<String>,
+    pub other_texts: Vec<String>,
+    /// Every fact but the phones, which are set once classified.
+    pub member: Member,
 }
 
 impl Row {
@@ -281,24 +269,27 @@ pub fn parse(cols: &Columns, record: &StringRecord) -> Result<Row, Malformed> {
         Some(_) => return Err(field("fraud_flag", "is not true/false, yes/no, y/n or 1/0")),
     };
     Ok(Row {
-        member_id: id,
         delete,
-        first_name: text(Column::FirstName, "first_name")?,
-        last_name: text(Column::LastName, "last_name")?,
-        mobile_phone: get(Column::MobilePhone).map(str::to_string),
-        other_phones: list(Column::OtherPhones),
-        phone_type,
-        email,
-        dob: date(Column::Dob, "dob")?,
-        zip,
-        ssn_last4,
-        account_numbers,
-        profile_changed_at,
-        fraud_flag,
-        place_of_birth: text(Column::PlaceOfBirth, "place_of_birth")?,
-        savings_balance_cents: money(Column::SavingsBalance, "savings_balance")?,
-        last_txn_amount_cents: money(Column::LastTxnAmount, "last_txn_amount")?,
-        last_txn_date: date(Column::LastTxnDate, "last_txn_date")?,
+        mobile_text: get(Column::MobilePhone).map(str::to_string),
+        other_texts: list(Column::OtherPhones),
+        member: Member {
+            member_id: id,
+            first_name: text(Column::FirstName, "first_name")?,
+            last_name: text(Column::LastName, "last_name")?,
+            phone_type,
+            email,
+            dob: date(Column::Dob, "dob")?,
+            zip,
+            ssn_last4,
+            account_numbers,
+            profile_changed_at,
+            fraud_flag,
+            place_of_birth: text(Column::PlaceOfBirth, "place_of_birth")?,
+            savings_balance_cents: money(Column::SavingsBalance, "savings_balance")?,
+            last_txn_amount_cents: money(Column::LastTxnAmount, "last_txn_amount")?,
+            last_txn_date: date(Column::LastTxnDate, "last_txn_date")?,
+            ..Member::default()
+        },
     })
 }
 

@@ -9,8 +9,8 @@ fn headers_are_case_insensitive_in_any_order_and_report_unknown_columns() {
     let c = header(&["Mobile_Phone", " MEMBER_ID ", "shoe_size"]);
     assert_eq!(c.unknown, vec!["shoe_size".to_string()]);
     let row = parse(&c, &StringRecord::from(vec!["2025550143", "M1", "44"])).unwrap();
-    assert_eq!(row.member_id, "M1");
-    assert_eq!(row.mobile_phone.as_deref(), Some("2025550143"));
+    assert_eq!(row.member.member_id, "M1");
+    assert_eq!(row.mobile_text.as_deref(), Some("2025550143"));
 }
 
 #[test]
@@ -72,10 +72,10 @@ fn fields_out_of_format_make_the_row_malformed_without_quoting_them() {
         g
     };
     let row = parse(&c, &StringRecord::from(base.clone())).unwrap();
-    assert_eq!(row.zip.as_deref(), Some("12345"));
-    assert!(row.fraud_flag);
-    assert_eq!(row.savings_balance_cents, Some(123456));
-    assert_eq!(row.phone_type, PhoneType::Mobile);
+    assert_eq!(row.member.zip.as_deref(), Some("12345"));
+    assert!(row.member.fraud_flag);
+    assert_eq!(row.member.savings_balance_cents, Some(123456));
+    assert_eq!(row.member.phone_type, PhoneType::Mobile);
     let cases = [
         (2, "1980-02-30", "dob"),
         (2, "02/03/1980", "dob"),
