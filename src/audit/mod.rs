@@ -298,7 +298,7 @@ pub fn export(
         let io = |e| StoreError::Io {
             action: "cannot write the export to",
             path: "output".into(),
-            source: e,
+            error: e,
         };
         out.write_all(bytes).map_err(io)?;
         out.write_all(b"\n").map_err(io)?;

@@ -19,6 +19,8 @@ pub fn run(listen: Option<String>, keep: bool) -> anyhow::Result<()> {
         None if TcpListener::bind(DEFAULT_LISTEN).is_ok() => DEFAULT_LISTEN.to_string(),
         None => TcpListener::bind("127.0.0.1:0")?.local_addr()?.to_string(),
     };
+    // Find out now, before printing instructions, whether the address can be served.
+    TcpListener::bind(&listen).with_context(|| format!("cannot listen on {listen}"))?;
     let dir = tempfile::Builder::new()
         .prefix("callvault-demo-")
         .tempdir()

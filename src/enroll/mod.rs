@@ -111,8 +111,8 @@ pub enum EnrollError {
         line: u64,
         problem: String,
     },
-    #[error("{file}: {source}")]
-    Io { file: String, source: io::Error },
+    #[error("{file}: {error}")]
+    Io { file: String, error: io::Error },
     #[error("{0}")]
     Config(String),
     #[error(transparent)]
@@ -154,9 +154,9 @@ fn file_name(path: &Path) -> String {
 /// The CSV reader over a file, past any byte-order mark.
 fn open_csv(path: &Path) -> Result<csv::Reader<BufReader<File>>, EnrollError> {
     let file = file_name(path);
-    let io = |source| EnrollError::Io {
+    let io = |error| EnrollError::Io {
         file: file.clone(),
-        source,
+        error,
     };
     let mut reader = BufReader::with_capacity(1 << 20, File::open(path).map_err(io)?);
     if reader.fill_buf().map_err(io)?.starts_with(BOM) {
@@ -394,9 +394,9 @@ pub fn run(
     let results_path = outbox.join(format!("{stem}.results.csv"));
     let summary_path = outbox.join(format!("{stem}.summary.json"));
     let results_partial = outbox.join(format!(".{stem}.results.csv.partial"));
-    let io = |source| EnrollError::Io {
+    let io = |error| EnrollError::Io {
         file: file.clone(),
-        source,
+        error,
     };
     let mut out = csv::Writer::from_path(&results_partial).map_err(|e| io(io::Error::other(e)))?;
     out.write_record(["line", "member_id", "result", "reason", "detail"])

@@ -34,16 +34,10 @@ pub enum ServiceError {
     Tls(#[from] TlsError),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("cannot listen on {addr}: {source}")]
-    Listen {
-        addr: String,
-        source: std::io::Error,
-    },
-    #[error("admin socket {path}: {source}")]
-    AdminSocket {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("cannot listen on {addr}: {error}")]
+    Listen { addr: String, error: std::io::Error },
+    #[error("admin socket {path}: {error}")]
+    AdminSocket { path: String, error: std::io::Error },
     #[error("metrics: {0}")]
     Metrics(String),
     #[error("the audit log cannot be written: {0}")]
@@ -116,9 +110,9 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
     let metrics = metrics_handle()?;
 
     let addr = config.listen_addr()?;
-    let listener = TcpListener::bind(addr).map_err(|source| ServiceError::Listen {
+    let listener = TcpListener::bind(addr).map_err(|error| ServiceError::Listen {
         addr: addr.to_string(),
-        source,
+        error,
     })?;
     let live = Arc::new(ArcSwap::from_pointee(config.clone()));
     let reloader = Arc::new(Reloader::new(
@@ -153,9 +147,9 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
     let handle = server.handle();
 
     let socket_path = config.admin_socket_path();
-    let socket_err = |source| ServiceError::AdminSocket {
+    let socket_err = |error| ServiceError::AdminSocket {
         path: socket_path.display().to_string(),
-        source,
+        error,
     };
     let listener = admin::socket::bind(&socket_path).map_err(socket_err)?;
     let _socket_file = SocketFile(socket_path.clone());

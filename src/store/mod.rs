@@ -60,11 +60,11 @@ pub enum StoreError {
     NoMigration { from: u32 },
     #[error("the store is damaged: {0}")]
     Corrupt(String),
-    #[error("{action} {path}: {source}")]
+    #[error("{action} {path}: {error}")]
     Io {
         action: &'static str,
         path: PathBuf,
-        source: io::Error,
+        error: io::Error,
     },
     #[error("store: {0}")]
     Redb(Box<redb::Error>),
@@ -94,10 +94,10 @@ from_redb!(
 );
 
 fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> StoreError + 'a {
-    move |source| StoreError::Io {
+    move |error| StoreError::Io {
         action,
         path: path.to_path_buf(),
-        source,
+        error,
     }
 }
 
@@ -225,7 +225,7 @@ impl Store {
             return Err(StoreError::Io {
                 action: "refusing to overwrite",
                 path: dest.to_path_buf(),
-                source: io::Error::from(io::ErrorKind::AlreadyExists),
+                error: io::Error::from(io::ErrorKind::AlreadyExists),
             });
         }
         let tmp = dest.with_extension("partial");
@@ -303,7 +303,7 @@ pub fn restore(state_dir: &Path, backup: &Path) -> Result<CheckReport, StoreErro
         return Err(StoreError::Io {
             action: "cannot read the backup",
             path: backup.to_path_buf(),
-            source: io::Error::from(io::ErrorKind::NotFound),
+            error: io::Error::from(io::ErrorKind::NotFound),
         });
     }
     create_private_dir(state_dir)?;

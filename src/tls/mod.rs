@@ -30,8 +30,8 @@ pub enum TlsError {
     },
     #[error("cannot generate a TLS certificate: {0}")]
     Generate(String),
-    #[error("cannot write {path}: {source}")]
-    Write { path: PathBuf, source: io::Error },
+    #[error("cannot write {path}: {error}")]
+    Write { path: PathBuf, error: io::Error },
     #[error("TLS setup: {0}")]
     Setup(String),
 }
@@ -91,9 +91,9 @@ pub fn generate_self_signed(paths: &TlsPaths, hostnames: &[String]) -> Result<bo
 }
 
 fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), TlsError> {
-    let werr = |source| TlsError::Write {
+    let werr = |error| TlsError::Write {
         path: path.to_path_buf(),
-        source,
+        error,
     };
     let mut f = fs::OpenOptions::new()
         .write(true)

@@ -24,8 +24,8 @@ pub enum VaultError {
     BadLength { path: PathBuf, len: u64 },
     #[error("vault key file {path} does not exist (run `callvault init`)")]
     Missing { path: PathBuf },
-    #[error("vault key file {path}: {source}")]
-    Io { path: PathBuf, source: io::Error },
+    #[error("vault key file {path}: {error}")]
+    Io { path: PathBuf, error: io::Error },
 }
 
 /// The master key, wiped from memory when dropped. Never printed.
@@ -52,9 +52,9 @@ impl std::fmt::Debug for MasterKey {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> VaultError + '_ {
-    move |source| VaultError::Io {
+    move |error| VaultError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     }
 }
 
@@ -70,7 +70,7 @@ pub fn create_key_file(path: &Path) -> Result<bool, VaultError> {
     {
         crate::store::create_private_dir(dir).map_err(|e| VaultError::Io {
             path: dir.to_path_buf(),
-            source: io::Error::other(e.to_string()),
+            error: io::Error::other(e.to_string()),
         })?;
     }
     let mut key = Zeroizing::new([0u8; KEY_BYTES]);
