@@ -26,6 +26,7 @@ pub struct Config {
     pub vault: VaultConfig,
     pub core: CoreConfig,
     pub pin_policy: PinPolicyConfig,
+    pub pin_change: PinChangeConfig,
     pub lockout: LockoutConfig,
     pub otp: OtpConfig,
     pub enroll: EnrollConfig,
@@ -277,6 +278,12 @@ pub struct PinPolicyConfig {
     pub max_length: u32,
     /// 0: PINs never age out.
     pub max_age_days: u32,
+    /// Refuse the built-in list of the most common PINs (see `src/pin/blocklist.rs`).
+    pub blocklist: bool,
+    /// More PINs to refuse, e.g. the credit union's own branch number.
+    pub extra_blocklist: Vec<String>,
+    /// Refuse PINs made of the member's own facts: SSN last 4, zip, phone last 4, birth date.
+    pub refuse_member_facts: bool,
 }
 
 impl Default for PinPolicyConfig {
@@ -285,6 +292,27 @@ impl Default for PinPolicyConfig {
             min_length: 4,
             max_length: 6,
             max_age_days: 0,
+            blocklist: true,
+            extra_blocklist: Vec::new(),
+            refuse_member_facts: true,
+        }
+    }
+}
+
+/// Force-PIN-change: which scenarios apply when a member keys a correct PIN, and how a
+/// clash with an activation scenario is settled (see `src/pin/scenario.rs`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct PinChangeConfig {
+    pub scenarios: Vec<crate::pin::ForceChangeScenario>,
+    pub on_conflict: crate::pin::ConflictRule,
+}
+
+impl Default for PinChangeConfig {
+    fn default() -> Self {
+        PinChangeConfig {
+            scenarios: crate::pin::ForceChangeScenario::ALL.to_vec(),
+            on_conflict: crate::pin::ConflictRule::default(),
         }
     }
 }
@@ -292,8 +320,13 @@ impl Default for PinPolicyConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct LockoutConfig {
+    /// Wrong PINs in a row, across every call and channel, that lock a member.
     pub max_wrong_pins: u32,
+    /// How long a lock lasts; 0: until an agent or admin unlocks the member.
     pub lock_minutes: u32,
+    /// A run of wrong PINs is forgotten after this many minutes without another; 0: only a
+    /// correct PIN or an unlock clears it.
+    pub reset_minutes: u32,
 }
 
 impl Default for LockoutConfig {
@@ -301,6 +334,7 @@ impl Default for LockoutConfig {
         LockoutConfig {
             max_wrong_pins: 5,
             lock_minutes: 1440,
+            reset_minutes: 0,
         }
     }
 }
@@ -715,9 +749,21 @@ impl Config {
             "must be at least 1".to_string(),
         );
         check(
-            self.lockout.lock_minutes >= 1,
-            "lockout.lock_minutes",
-            "must be at least 1".to_string(),
+            self.lockout.max_wrong_pins <= 100,
+            "lockout.max_wrong_pins",
+            format!("{} is more than 100", self.lockout.max_wrong_pins),
+        );
+        for (i, pin) in p.extra_blocklist.iter().enumerate() {
+            check(
+                !pin.is_empty() && pin.len() <= 12 && pin.bytes().all(|b| b.is_ascii_digit()),
+                &format!("pin_policy.extra_blocklist[{i}]"),
+                "must be 1 to 12 digits".to_string(),
+            );
+        }
+        check(
+            p.max_age_days <= 3650,
+            "pin_policy.max_age_days",
+            format!("{} is more than 3650", p.max_age_days),
         );
         check(
             (10..=600).contains(&self.otp.ttl_seconds),

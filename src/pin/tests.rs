@@ -1,0 +1,382 @@
+use super::*;
+use crate::config::PinPolicyConfig;
+use crate::member::Member;
+use chrono::{Duration, NaiveDate, TimeZone, Utc};
+
+fn member() -> Member {
+    Member {
+        member_id: "M1".into(),
+        ssn_last4: Some("4821".into()),
+        zip: Some("30599".into()),
+        mobile_phone: Some("+15551237305".into()),
+        other_phones: vec!["+15559876640".into()],
+        dob: NaiveDate::from_ymd_opt(1984, 7, 23),
+        ..Member::default()
+    }
+}
+
+#[test]
+fn new_pin_rules_give_stable_reasons() {
+    let policy = PinPolicyConfig::default();
+    let m = member();
+    let cases: &[(&str, Option<&str>, Result<(), Rejection>)] = &[
+        ("2749", None, Ok(())),
+        ("274958", None, Ok(())),
+        ("27a9", None, Err(Rejection::NotDigits)),
+        ("", None, Err(Rejection::NotDigits)),
+        ("274", None, Err(Rejection::TooShort)),
+        ("2749581", None, Err(Rejection::TooLong)),
+        ("1111", None, Err(Rejection::RepeatingDigits)),
+        ("777777", None, Err(Rejection::RepeatingDigits)),
+        ("1234", None, Err(Rejection::Sequence)),
+        ("9876", None, Err(Rejection::Sequence)),
+        ("345678", None, Err(Rejection::Sequence)),
+        ("1212", None, Err(Rejection::CommonPin)),
+        ("2580", None, Err(Rejection::CommonPin)),
+        ("1987", None, Err(Rejection::CommonPin)),
+        ("1225", None, Err(Rejection::CommonPin)),
+        ("4821", None, Err(Rejection::MatchesSsnLast4)),
+        ("3059", None, Err(Rejection::MatchesZip)),
+        ("0599", None, Err(Rejection::MatchesZip)),
+        ("7305", None, Err(Rejection::MatchesPhone)),
+        ("6640", None, Err(Rejection::MatchesPhone)),
+        ("0784", None, Err(Rejection::MatchesBirthDate)),
+        ("072384", None, Err(Rejection::CommonPin)),
+        ("2749", Some("2749"), Err(Rejection::SameAsCurrent)),
+        ("2749", Some("5902"), Ok(())),
+    ];
+    for (pin, current, want) in cases {
+        assert_eq!(
+            check_new_pin(&policy, pin, &m, *current),
+            *want,
+            "pin {pin:?}"
+        );
+    }
+}
+
+#[test]
+fn birth_date_forms_are_refused_even_without_the_blocklist() {
+    let policy = PinPolicyConfig {
+        blocklist: false,
+        ..PinPolicyConfig::default()
+    };
+    for pin in ["0723", "2307", "0784", "1984", "072384", "230784", "840723"] {
+        assert_eq!(
+            check_new_pin(&policy, pin, &member(), None),
+            Err(Rejection::MatchesBirthDate),
+            "{pin}"
+        );
+    }
+}
+
+#[test]
+fn switches_turn_rules_off_and_extra_blocklist_adds() {
+    let mut policy = PinPolicyConfig {
+        blocklist: false,
+        refuse_member_facts: false,
+        ..PinPolicyConfig::default()
+    };
+    assert_eq!(check_new_pin(&policy, "1212", &member(), None), Ok(()));
+    assert_eq!(check_new_pin(&policy, "4821", &member(), None), Ok(()));
+    policy.extra_blocklist = vec!["4821".into()];
+    assert_eq!(
+        check_new_pin(&policy, "4821", &member(), None),
+        Err(Rejection::CommonPin)
+    );
+}
+
+#[test]
+fn blocklist_covers_the_studies_heads_and_about_a_tenth_of_four_digits() {
+    for pin in [
+        "1234", "1111", "0000", "1212", "7777", "1004", "2000", "6969", "4321", "2580",
+    ] {
+        assert!(blocklist::contains(pin), "{pin}");
+    }
+    for pin in ["123456", "654321", "123123", "112233", "121212", "147258"] {
+        assert!(blocklist::contains(pin), "{pin}");
+    }
+    let blocked = (0..10_000)
+        .filter(|n| blocklist::contains(&format!("{n:04}")))
+        .count();
+    assert!(
+        (700..=1100).contains(&blocked),
+        "{blocked} of 10,000 blocked"
+    );
+    for pin in ["2749", "8366", "5902", "274958"] {
+        assert!(!blocklist::contains(pin), "{pin}");
+    }
+}
+
+fn at(days: i64) -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + Duration::days(days)
+}
+
+fn situation<'a>(
+    keyed: Option<&'a str>,
+    stored: Option<StoredPin>,
+    member: &'a Member,
+    policy: &'a PinPolicyConfig,
+    rule: ConflictRule,
+) -> Situation<'a> {
+    Situation {
+        keyed,
+        stored,
+        member,
+        activation: &ActivationScenario::ALL,
+        force_change: &ForceChangeScenario::ALL,
+        on_conflict: rule,
+        policy,
+        now: at(400),
+    }
+}
+
+fn stored(established: bool, set_days: i64, flagged: bool) -> Option<StoredPin> {
+    Some(StoredPin {
+        established,
+        set_at: at(set_days),
+        flagged,
+    })
+}
+
+#[test]
+fn activation_and_force_change_table() {
+    use ActivationScenario as A;
+    use ChangeReason::{Forced, Scenario};
+    use ConflictRule as R;
+    use ForceChangeScenario as F;
+    use Verdict::*;
+    let m = member();
+    let mut hinted = member();
+    hinted.needs_activation = true;
+    let aging = PinPolicyConfig {
+        max_age_days: 365,
+        ..PinPolicyConfig::default()
+    };
+    let plain = PinPolicyConfig::default();
+    let cases: Vec<(&str, Situation<'_>, Verdict)> = vec![
+        (
+            "no pin",
+            situation(None, None, &m, &plain, R::ActivationList),
+            Activate(A::NoPin),
+        ),
+        (
+            "fine pin",
+            situation(
+                Some("2749"),
+                stored(true, 0, false),
+                &m,
+                &plain,
+                R::ActivationList,
+            ),
+            Proceed,
+        ),
+        (
+            "placeholder = ssn",
+            situation(
+                Some("4821"),
+                stored(false, 0, false),
+                &m,
+                &plain,
+                R::ActivationList,
+            ),
+            Activate(A::PinIsSsnLast4),
+        ),
+        (
+            "established = ssn",
+            situation(
+                Some("4821"),
+                stored(true, 0, false),
+                &m,
+                &plain,
+                R::ActivationList,
+            ),
+            ChangePin(Scenario(A::PinIsSsnLast4)),
+        ),
+        (
+            "zip last 4",
+            situation(
+                Some("0599"),
+                stored(false, 0, false),
+                &m,
+                &plain,
+                R::ActivationList,
+            ),
+            Activate(A::PinIsZipLast4),
+        ),
+        (
+            "zip first 4",
+            situation(
+                Some("3059"),
+                stored(false, 0, false),
+                &m,
+                &plain,
+                R::ActivationList,
+            ),
+            Activate(A::PinIsZipFirst4),
+        ),
+        (
+            "phone last 4",
+            situation(
+                Some("6640"),
+                stored(false, 0, false),
+                &m,
+                &plain,
+                R::ActivationList,
+            ),
+            Activate(A::PinIsPhoneLast4),
+        ),
+        (
+            "core hint",
+            situation(
+                Some("2749"),
+                stored(true, 0, false),
+                &hinted,
+                &plain,
+                R::ActivationList,
+            ),
+            ChangePin(Scenario(A::CoreHint)),
+        ),
+        (
+            "aged",
+            situation(
+                Some("2749"),
+                stored(true, 0, false),
+                &m,
+                &aging,
+                R::ActivationList,
+            ),
+            ChangePin(Forced(F::Aged)),
+        ),
+        (
+            "not yet aged",
+            situation(
+                Some("2749"),
+                stored(true, 36, false),
+                &m,
+                &aging,
+                R::ActivationList,
+            ),
+            Proceed,
+        ),
+        (
+            "flagged",
+            situation(
+                Some("2749"),
+                stored(true, 0, true),
+                &m,
+                &plain,
+                R::ActivationList,
+            ),
+            ChangePin(Forced(F::Flagged)),
+        ),
+        (
+            "too short for policy",
+            situation(
+                Some("274"),
+                stored(true, 0, false),
+                &m,
+                &plain,
+                R::ActivationList,
+            ),
+            ChangePin(Forced(F::LengthOutsidePolicy)),
+        ),
+        (
+            "blocklisted",
+            situation(
+                Some("1212"),
+                stored(true, 0, false),
+                &m,
+                &plain,
+                R::ActivationList,
+            ),
+            ChangePin(Forced(F::Blocklisted)),
+        ),
+        // 1111 matches repeating digits (activation) and the blocklist (force change)
+        (
+            "both, not established, seed rule",
+            situation(
+                Some("1111"),
+                stored(false, 0, false),
+                &m,
+                &plain,
+                R::ActivationList,
+            ),
+            Activate(A::PinRepeatingDigits),
+        ),
+        (
+            "both, established, seed rule",
+            situation(
+                Some("1111"),
+                stored(true, 0, false),
+                &m,
+                &plain,
+                R::ActivationList,
+            ),
+            ChangePin(Forced(F::Blocklisted)),
+        ),
+        (
+            "both, activation wins",
+            situation(
+                Some("1111"),
+                stored(true, 0, false),
+                &m,
+                &plain,
+                R::Activation,
+            ),
+            Activate(A::PinRepeatingDigits),
+        ),
+        (
+            "both, force change wins",
+            situation(
+                Some("1111"),
+                stored(false, 0, false),
+                &m,
+                &plain,
+                R::ForceChange,
+            ),
+            ChangePin(Forced(F::Blocklisted)),
+        ),
+    ];
+    for (name, sit, want) in cases {
+        assert_eq!(assess(&sit), want, "{name}");
+    }
+}
+
+#[test]
+fn scenario_order_and_switches_come_from_the_profile() {
+    let m = member();
+    let policy = PinPolicyConfig::default();
+    // the PIN is both the SSN last 4 and a phone's last 4: the first listed wins
+    let mut both = member();
+    both.other_phones = vec!["+15550004821".into()];
+    let mut sit = situation(
+        Some("4821"),
+        stored(false, 0, false),
+        &both,
+        &policy,
+        ConflictRule::ActivationList,
+    );
+    let order = [
+        ActivationScenario::PinIsPhoneLast4,
+        ActivationScenario::PinIsSsnLast4,
+    ];
+    sit.activation = &order;
+    assert_eq!(
+        assess(&sit),
+        Verdict::Activate(ActivationScenario::PinIsPhoneLast4)
+    );
+    // activation off and no PIN: the member cannot use a PIN
+    let mut none = situation(None, None, &m, &policy, ConflictRule::ActivationList);
+    none.activation = &[];
+    assert_eq!(assess(&none), Verdict::NoPin);
+    // force-change scenarios off
+    let mut flagged = situation(
+        Some("2749"),
+        stored(true, 0, true),
+        &m,
+        &policy,
+        ConflictRule::ActivationList,
+    );
+    flagged.force_change = &[];
+    assert_eq!(assess(&flagged), Verdict::Proceed);
+}
