@@ -40,7 +40,15 @@ pub fn open_local(config: &Config) -> Result<Context, AdminError> {
     let store = Arc::new(Store::open(&config.storage.state_dir)?);
     let clock = Arc::new(SystemClock);
     let audit = AuditLog::start(store.clone(), clock.clone(), config.audit.max_batch);
+    let vault = crate::vault::Vault::open(
+        store.clone(),
+        &config.vault.key_file,
+        config.vault.pin_threads,
+    )
+    .map(Arc::new)
+    .map_err(|e| e.to_string());
     Ok(Context {
+        vault,
         store,
         audit,
         clock,

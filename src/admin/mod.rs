@@ -21,6 +21,10 @@ use crate::member::MaskedMember;
 use crate::store::{BackupReport, CheckReport, Store, StoreError};
 use arc_swap::ArcSwap;
 
+use crate::vault::import::ImportError;
+use crate::vault::rotate::RotateReport;
+use crate::vault::{self, PinStatus, Vault, VaultError, VaultStatus};
+
 /// One operation, as the CLI sends it over the admin socket (one JSON line).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
@@ -50,21 +54,71 @@ pub enum Request {
     MemberShow {
         member_id: String,
     },
+    MemberUnlock {
+        member_id: String,
+    },
+    MemberForcePinChange {
+        member_id: String,
+    },
+    /// Load `member_id,pin` rows into the vault; progress lines go to the output.
+    PinsImport {
+        path: PathBuf,
+        established: bool,
+        dry_run: bool,
+    },
+    VaultStatus,
+    VaultRotateKey,
 }
 
 /// The result of an operation.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum Response {
-    KeyCreated { info: KeyInfo, key: String },
-    Keys { keys: Vec<KeyInfo> },
-    KeyRevoked { info: KeyInfo },
-    Backup { report: BackupReport },
-    Check { report: CheckReport },
-    Verify { report: VerifyReport },
-    Exported { records: u64 },
-    Enrolled { report: Box<enroll::Report> },
-    Member { member: Box<MaskedMember> },
+    KeyCreated {
+        info: KeyInfo,
+        key: String,
+    },
+    Keys {
+        keys: Vec<KeyInfo>,
+    },
+    KeyRevoked {
+        info: KeyInfo,
+    },
+    Backup {
+        report: BackupReport,
+    },
+    Check {
+        report: CheckReport,
+    },
+    Verify {
+        report: VerifyReport,
+    },
+    Exported {
+        records: u64,
+    },
+    Enrolled {
+        report: Box<enroll::Report>,
+    },
+    Member {
+        member: Box<MaskedMember>,
+        pin: Option<PinStatus>,
+    },
+    Unlocked {
+        member_id: String,
+        was_locked: bool,
+    },
+    PinChangeForced {
+        member_id: String,
+    },
+    PinsImported {
+        summary: Box<vault::import::Summary>,
+    },
+    Vault {
+        status: Box<VaultStatus>,
+    },
+    Rotated {
+        report: RotateReport,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +139,12 @@ pub enum AdminError {
     Enroll(#[from] enroll::EnrollError),
     #[error("no member {0:?} is enrolled")]
     NoSuchMember(String),
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    #[error("the vault cannot be opened: {0}")]
+    VaultUnavailable(String),
 }
 
 impl AdminError {
@@ -101,6 +161,11 @@ impl AdminError {
             AdminError::Refused(_) => "refused",
             AdminError::Enroll(_) => "enroll_failed",
             AdminError::NoSuchMember(_) => "no_such_member",
+            AdminError::Vault(VaultError::NoPin(_)) => "no_pin",
+            AdminError::Vault(_) => "vault",
+            AdminError::Import(ImportError::Vault(_)) => "vault",
+            AdminError::Import(_) => "import_failed",
+            AdminError::VaultUnavailable(_) => "vault_unavailable",
         }
     }
 }
@@ -112,8 +177,19 @@ pub struct Context {
     pub audit: AuditLog,
     pub clock: Arc<dyn Clock>,
     pub config: Arc<ArcSwap<Config>>,
+    /// The PIN vault, or why it could not be opened (the key file is needed only by the
+    /// operations that touch PINs).
+    pub vault: Result<Arc<Vault>, String>,
     /// A person at a terminal: long work shows a progress bar instead of lines.
     pub terminal: bool,
+}
+
+impl Context {
+    fn vault(&self) -> Result<&Arc<Vault>, AdminError> {
+        self.vault
+            .as_ref()
+            .map_err(|e| AdminError::VaultUnavailable(e.clone()))
+    }
 }
 
 /// Run one operation as `actor`, writing any bulk output (an export) to `out`.
@@ -217,12 +293,106 @@ pub fn execute(
             })
         }
         Request::MemberShow { member_id } => {
-            let txn = ctx.store.begin_read()?;
-            let record = crate::core::embedded::get(&txn, &member_id)?
-                .ok_or(AdminError::NoSuchMember(member_id))?;
+            let record = {
+                let txn = ctx.store.begin_read()?;
+                crate::core::embedded::get(&txn, &member_id)?
+                    .ok_or_else(|| AdminError::NoSuchMember(member_id.clone()))?
+            };
+            let settings = vault::Settings::from_config(&ctx.config.load());
+            let pin = match &ctx.vault {
+                Ok(v) => Some(v.pin_status(&member_id, &settings, now)?),
+                Err(_) => None,
+            };
             Ok(Response::Member {
                 member: Box::new(record.member.masked()),
+                pin,
             })
+        }
+        Request::MemberUnlock { member_id } => {
+            let was_locked = ctx.vault()?.unlock(&member_id)?;
+            ctx.audit.record_blocking(
+                AuditEvent::new(actor, EventKind::MemberUnlocked, Outcome::Ok)
+                    .member(member_id.clone())
+                    .detail(if was_locked {
+                        "wrong-PIN count cleared"
+                    } else {
+                        "nothing to clear"
+                    }),
+            )?;
+            Ok(Response::Unlocked {
+                member_id,
+                was_locked,
+            })
+        }
+        Request::MemberForcePinChange { member_id } => {
+            ctx.vault()?.flag_force_change(&member_id)?;
+            ctx.audit.record_blocking(
+                AuditEvent::new(actor, EventKind::PinChangeForced, Outcome::Ok)
+                    .member(member_id.clone()),
+            )?;
+            Ok(Response::PinChangeForced { member_id })
+        }
+        Request::PinsImport {
+            path,
+            established,
+            dry_run,
+        } => {
+            let config = ctx.config.load();
+            let options = vault::import::Options {
+                established,
+                dry_run,
+                require_member: config.core.kind == crate::config::CoreKind::Embedded,
+            };
+            let outbox = config.enroll_dirs().outbox;
+            let name = path.display().to_string();
+            let out = std::cell::RefCell::new(out);
+            let sink = |line: String| {
+                let _ = out.borrow_mut().write_all(line.as_bytes());
+            };
+            let bar;
+            let lines;
+            let progress: &dyn enroll::Progress = if ctx.terminal {
+                bar = enroll::progress::Bar::new();
+                &bar
+            } else {
+                lines = enroll::progress::Lines::new(name, Some(&sink));
+                &lines
+            };
+            let result =
+                vault::import::run(ctx.vault()?, &path, &outbox, &options, actor, now, progress);
+            if let Err(e) = &result {
+                ctx.audit.record_blocking(
+                    AuditEvent::new(actor, EventKind::PinsImported, Outcome::Failed)
+                        .detail(e.to_string()),
+                )?;
+            }
+            Ok(Response::PinsImported {
+                summary: Box::new(result?),
+            })
+        }
+        Request::VaultStatus => {
+            let settings = vault::Settings::from_config(&ctx.config.load());
+            Ok(Response::Vault {
+                status: Box::new(ctx.vault()?.status(&settings, now)?),
+            })
+        }
+        Request::VaultRotateKey => {
+            let result = ctx.vault()?.rotate_key();
+            let event = match &result {
+                Ok(r) => {
+                    AuditEvent::new(actor, EventKind::VaultKeyRotated, Outcome::Ok).detail(format!(
+                        "key {} -> {}, {} records sealed again{}",
+                        r.old_key_id,
+                        r.new_key_id,
+                        r.resealed,
+                        if r.resumed { " (resumed)" } else { "" }
+                    ))
+                }
+                Err(e) => AuditEvent::new(actor, EventKind::VaultKeyRotated, Outcome::Failed)
+                    .detail(e.to_string()),
+            };
+            ctx.audit.record_blocking(event)?;
+            Ok(Response::Rotated { report: result? })
         }
     }
 }

@@ -29,6 +29,12 @@ impl Allowed for AdminOnly {
     const ROLES: &'static [Role] = &[Role::Admin];
 }
 
+/// Agents' endpoints, which admins may call too.
+pub struct AgentOrAdmin;
+impl Allowed for AgentOrAdmin {
+    const ROLES: &'static [Role] = &[Role::Agent, Role::Admin];
+}
+
 /// An authenticated client whose role is one of `A::ROLES`; else 401 / 403.
 pub struct Authorized<A: Allowed> {
     pub client: Client,

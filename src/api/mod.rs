@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod error;
+pub mod members;
 mod middleware;
 pub mod openapi;
 pub mod ops;
@@ -36,8 +37,8 @@ pub struct AppState {
     pub config: Arc<ArcSwap<Config>>,
     pub reloader: Arc<Reloader>,
     pub metrics: PrometheusHandle,
-    /// The public fingerprint of the loaded vault key.
-    pub vault_key_id: String,
+    /// The PIN vault (its key loaded, its bcrypt pool running).
+    pub vault: Arc<crate::vault::Vault>,
 }
 
 /// The whole application: routes, limits, JSON errors, metrics.
@@ -88,7 +89,11 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .post(admin::create_key),
         )
         .service(resource("/v1/admin/keys/{name}").delete(admin::revoke_key))
-        .service(resource("/v1/members/{member_id}").get(admin::member));
+        .service(resource("/v1/members/{member_id}").get(admin::member))
+        .service(resource("/v1/members/{member_id}/unlock").post(members::unlock))
+        .service(
+            resource("/v1/members/{member_id}/force-pin-change").post(members::force_pin_change),
+        );
 }
 
 async fn method_not_allowed(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {

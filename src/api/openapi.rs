@@ -22,6 +22,8 @@ use utoipa::{Modify, OpenApi};
         super::admin::list_keys,
         super::admin::revoke_key,
         super::admin::member,
+        super::members::unlock,
+        super::members::force_pin_change,
     ),
     components(schemas(super::error::ErrorBody, crate::keys::Role)),
     modifiers(&Security)

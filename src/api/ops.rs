@@ -41,7 +41,10 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Health>, Api
         )
     })?;
     checks.insert("store".into(), format!("open (schema {schema})"));
-    checks.insert("vault".into(), format!("key {} loaded", state.vault_key_id));
+    checks.insert(
+        "vault".into(),
+        format!("key {} loaded", state.vault.key_id()),
+    );
     state.core.check().await.map_err(|e| {
         tracing::warn!(error = %e, "readiness: core check failed");
         ApiError::new(

@@ -46,6 +46,20 @@ pub enum EventKind {
     EnrollmentRun,
     /// A pre-enrollment file was refused whole (not UTF-8, no header, ...).
     EnrollmentFailed,
+    /// PINs were imported from a core (`callvault pins import`); the detail carries counts.
+    PinsImported,
+    /// The vault's records were sealed again under a new key.
+    VaultKeyRotated,
+    /// A member's PIN lockout was cleared by an agent or admin.
+    MemberUnlocked,
+    /// An agent or admin asked a member to choose a new PIN.
+    PinChangeForced,
+    /// A member set a new PIN (activation or a change).
+    PinSet,
+    /// A keyed PIN was checked (pass or fail; never the digits).
+    PinChecked,
+    /// A member's wrong PINs reached the lockout threshold.
+    MemberLocked,
 }
 
 /// How it ended.

@@ -69,6 +69,16 @@ pub enum Command {
         #[command(subcommand)]
         command: MemberCommand,
     },
+    /// Load PINs exported from a core.
+    Pins {
+        #[command(subcommand)]
+        command: PinsCommand,
+    },
+    /// The PIN vault: its state, and rotating its master key.
+    Vault {
+        #[command(subcommand)]
+        command: VaultCommand,
+    },
     /// Write a synthetic pre-enrollment file (for tests, demos and benchmarks).
     GenMembers {
         /// How many data rows.
@@ -102,8 +112,39 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum MemberCommand {
-    /// One member, with SSN, birth date, phones, e-mail and accounts masked.
+    /// One member, with SSN, birth date, phones, e-mail and accounts masked, and their PIN
+    /// standing (never the PIN).
     Show { member_id: String },
+    /// Clear the member's wrong-PIN lockout.
+    Unlock { member_id: String },
+    /// Make the member choose a new PIN after their next correct one.
+    ForcePinChange { member_id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PinsCommand {
+    /// Load a `member_id,pin` CSV file (with that header) into the vault in one transaction.
+    /// PINs are sealed at once and given their bcrypt hash in the background; no PIN is ever
+    /// written in the clear. Result files (`NAME.results.csv`, `NAME.summary.json`) go to
+    /// the outbox.
+    Import {
+        file: PathBuf,
+        /// The members chose these PINs themselves: no activation just for having an
+        /// imported PIN.
+        #[arg(long)]
+        established: bool,
+        /// Write the result files, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VaultCommand {
+    /// Mode, key id, record counts by key and kind, locked members.
+    Status,
+    /// Seal every record again under a new master key (the key file is replaced when done).
+    RotateKey,
 }
 
 #[derive(Debug, Subcommand)]
@@ -271,17 +312,22 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Member { command } => {
             init_logging("warn");
-            let MemberCommand::Show { member_id } = command;
-            match admin::client::run(
-                &config,
-                Request::MemberShow { member_id },
-                &mut io::stdout(),
-            )? {
-                Response::Member { member } => {
-                    println!("{}", serde_json::to_string_pretty(&member)?);
-                }
-                other => bail!("unexpected answer: {other:?}"),
-            }
+            return member_command(&config, command);
+        }
+        Command::Pins {
+            command:
+                PinsCommand::Import {
+                    file,
+                    established,
+                    dry_run,
+                },
+        } => {
+            init_logging("warn");
+            return pins_import_command(&config, &file, established, dry_run);
+        }
+        Command::Vault { command } => {
+            init_logging("warn");
+            return vault_command(&config, command);
         }
         Command::Config { .. } | Command::Demo { .. } | Command::GenMembers { .. } => {}
     }
@@ -471,6 +517,121 @@ fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
     } else {
         Ok(std::env::current_dir()?.join(path))
     }
+}
+
+fn member_command(config: &Config, command: MemberCommand) -> anyhow::Result<ExitCode> {
+    let request = match command {
+        MemberCommand::Show { member_id } => Request::MemberShow { member_id },
+        MemberCommand::Unlock { member_id } => Request::MemberUnlock { member_id },
+        MemberCommand::ForcePinChange { member_id } => Request::MemberForcePinChange { member_id },
+    };
+    match admin::client::run(config, request, &mut io::stdout())? {
+        Response::Member { member, pin } => {
+            let mut shown = serde_json::to_value(&member)?;
+            if let (Some(pin), Some(obj)) = (pin, shown.as_object_mut()) {
+                obj.insert("pin".into(), serde_json::to_value(pin)?);
+            }
+            println!("{}", serde_json::to_string_pretty(&shown)?);
+        }
+        Response::Unlocked {
+            member_id,
+            was_locked,
+        } => {
+            if was_locked {
+                println!("member {member_id}: wrong-PIN count cleared, unlocked");
+            } else {
+                println!("member {member_id}: was not locked (nothing to clear)");
+            }
+        }
+        Response::PinChangeForced { member_id } => {
+            println!("member {member_id}: will choose a new PIN after the next correct one");
+        }
+        other => bail!("unexpected answer: {other:?}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn pins_import_command(
+    config: &Config,
+    file: &Path,
+    established: bool,
+    dry_run: bool,
+) -> anyhow::Result<ExitCode> {
+    let path = absolute(file)?;
+    if !path.is_file() {
+        bail!("{} is not a file", path.display());
+    }
+    let request = Request::PinsImport {
+        path,
+        established,
+        dry_run,
+    };
+    match admin::client::run(config, request, &mut io::stderr())? {
+        Response::PinsImported { summary: s } => {
+            let counts = s
+                .results
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            println!(
+                "{}{}: {} rows; {counts}",
+                s.file,
+                if s.dry_run {
+                    " (dry run, nothing changed)"
+                } else {
+                    ""
+                },
+                s.rows
+            );
+            println!("PINs in the vault: {}", s.vault_records);
+            println!("results: {}", s.results_file.display());
+            println!("summary: {}", s.summary_file.display());
+        }
+        other => bail!("unexpected answer: {other:?}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn vault_command(config: &Config, command: VaultCommand) -> anyhow::Result<ExitCode> {
+    let request = match command {
+        VaultCommand::Status => Request::VaultStatus,
+        VaultCommand::RotateKey => Request::VaultRotateKey,
+    };
+    match admin::client::run(config, request, &mut io::stdout())? {
+        Response::Vault { status: s } => {
+            println!("mode:           {:?}", s.mode);
+            println!("bcrypt cost:    {}", s.bcrypt_cost);
+            println!("key file:       {}", s.key_file.display());
+            println!("current key:    {}", s.current_key_id);
+            println!("loaded keys:    {}", s.loaded_key_ids.join(", "));
+            println!("records:        {}", s.records);
+            for (key, n) in &s.by_key {
+                println!("  under key {key}: {n}");
+            }
+            println!("  bcrypt:       {}", s.bcrypt_records);
+            println!("  sealed PIN:   {}", s.sealed_pin_records);
+            println!("locked members: {}", s.locked_members);
+            if s.rotation_pending {
+                println!("a key rotation is unfinished: run `callvault vault rotate-key`");
+            }
+        }
+        Response::Rotated { report } => {
+            println!(
+                "vault key rotated{}: {} -> {}, {} records sealed again",
+                if report.resumed {
+                    " (an interrupted rotation was finished)"
+                } else {
+                    ""
+                },
+                report.old_key_id,
+                report.new_key_id,
+                report.resealed
+            );
+        }
+        other => bail!("unexpected answer: {other:?}"),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn enroll_command(

@@ -97,6 +97,9 @@ pub struct VaultConfig {
     pub key_file: PathBuf,
     pub mode: VaultMode,
     pub bcrypt_cost: u32,
+    /// Threads that run bcrypt (PIN checks and changes), apart from the HTTPS workers;
+    /// 0: one per core.
+    pub pin_threads: usize,
 }
 
 impl Default for VaultConfig {
@@ -105,6 +108,7 @@ impl Default for VaultConfig {
             key_file: PathBuf::from("/etc/callvault/vault.key"),
             mode: VaultMode::Hashed,
             bcrypt_cost: 10,
+            pin_threads: 0,
         }
     }
 }
@@ -718,6 +722,11 @@ impl Config {
             (4..=31).contains(&self.vault.bcrypt_cost),
             "vault.bcrypt_cost",
             format!("{} is outside 4..=31", self.vault.bcrypt_cost),
+        );
+        check(
+            self.vault.pin_threads <= 256,
+            "vault.pin_threads",
+            format!("{} is more than 256", self.vault.pin_threads),
         );
         check(
             (50..=60_000).contains(&self.core.timeout_ms),

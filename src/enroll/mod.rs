@@ -10,9 +10,11 @@
 pub mod decide;
 pub mod generate;
 pub mod inbox;
+pub mod lines;
 pub mod progress;
 pub mod row;
 
+use lines::LineCounter;
 use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
@@ -152,7 +154,7 @@ fn file_name(path: &Path) -> String {
 }
 
 /// The CSV reader over a file, past any byte-order mark.
-fn open_csv(path: &Path) -> Result<csv::Reader<BufReader<File>>, EnrollError> {
+fn open_csv(path: &Path) -> Result<csv::Reader<LineCounter<BufReader<File>>>, EnrollError> {
     let file = file_name(path);
     let io = |error| EnrollError::Io {
         file: file.clone(),
@@ -165,19 +167,19 @@ fn open_csv(path: &Path) -> Result<csv::Reader<BufReader<File>>, EnrollError> {
     Ok(csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(reader))
+        .from_reader(LineCounter::new(reader)))
 }
 
 /// Read the next record as UTF-8; `None` at the end.
 fn next_record(
-    csv: &mut csv::Reader<BufReader<File>>,
+    csv: &mut csv::Reader<LineCounter<BufReader<File>>>,
     raw: &mut ByteRecord,
     file: &str,
 ) -> Result<Option<(StringRecord, u64)>, EnrollError> {
     match csv.read_byte_record(raw) {
         Ok(false) => Ok(None),
         Ok(true) => {
-            let line = raw.position().map_or(0, |p| p.line());
+            let line = lines::line_of(csv, raw);
             let record =
                 StringRecord::from_byte_record(raw.clone()).map_err(|_| EnrollError::NotUtf8 {
                     file: file.to_string(),
@@ -528,7 +530,7 @@ pub fn run(
     })
 }
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let tmp = path.with_extension("json.partial");
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(tmp, path)

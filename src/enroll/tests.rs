@@ -414,3 +414,25 @@ async fn the_embedded_core_finds_members_by_every_identifier() {
         Some("Ivan")
     );
 }
+
+#[test]
+fn lines_are_right_for_lf_crlf_and_quoted_newlines() {
+    let cases: [(&str, &[u64]); 4] = [
+        ("a,b\nM1,1\nM2,2\n", &[1, 2, 3]),
+        ("a,b\r\nM1,1\r\nM2,2\r\n", &[1, 2, 3]),
+        ("a,b\r\nM1,\"x\r\ny\"\r\nM2,2", &[1, 2, 4]),
+        ("a,b\n\"q\nq\",1\nM2,2\n", &[1, 2, 4]),
+    ];
+    for (text, want) in cases {
+        let mut r = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(lines::LineCounter::new(text.as_bytes()));
+        let mut rec = csv::ByteRecord::new();
+        let mut got = Vec::new();
+        while r.read_byte_record(&mut rec).unwrap() {
+            got.push(lines::line_of(&r, &rec));
+        }
+        assert_eq!(got, want, "{text:?}");
+    }
+}

@@ -22,12 +22,14 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError};
 use crate::store::{Store, StoreError};
 use crate::tls::{self, ReloadableCert, TlsError, TlsPaths};
-use crate::vault::{self, VaultError};
+use crate::vault::{self, KeyFileError, Vault, VaultError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     #[error(transparent)]
     Config(#[from] ConfigError),
+    #[error(transparent)]
+    KeyFile(#[from] KeyFileError),
     #[error(transparent)]
     Vault(#[from] VaultError),
     #[error(transparent)]
@@ -100,11 +102,17 @@ pub fn metrics_handle() -> Result<PrometheusHandle, ServiceError> {
 }
 
 async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
-    let master_key = vault::load_key_file(&config.vault.key_file)?;
+    // the key file's permissions are checked before anything else is touched
+    vault::load_key_file(&config.vault.key_file)?;
     let tls_paths = TlsPaths::from_config(&config);
     let cert = ReloadableCert::new(tls::load(&tls_paths)?);
     let server_config = tls::server_config(cert.clone())?;
     let store = Arc::new(Store::open(&config.storage.state_dir)?);
+    let vault = Arc::new(Vault::open(
+        store.clone(),
+        &config.vault.key_file,
+        config.vault.pin_threads,
+    )?);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let audit = AuditLog::start(store.clone(), clock.clone(), config.audit.max_batch);
     let metrics = metrics_handle()?;
@@ -131,7 +139,7 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
         config: live.clone(),
         reloader: reloader.clone(),
         metrics,
-        vault_key_id: master_key.key_id(),
+        vault: vault.clone(),
     });
     let workers = match config.server.workers {
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
@@ -160,10 +168,12 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
             audit: audit.clone(),
             clock: clock.clone(),
             config: live.clone(),
+            vault: Ok(vault.clone()),
             terminal: false,
         },
     ));
     let inbox_task = actix_web::rt::spawn(watch_inbox(store.clone(), audit.clone(), live.clone()));
+    let upgrade_task = actix_web::rt::spawn(upgrade_sealed_pins(vault.clone(), live.clone()));
 
     audit
         .record(
@@ -174,7 +184,7 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
         )
         .await
         .map_err(|e| ServiceError::Audit(e.to_string()))?;
-    tracing::info!(%addr, workers, vault_key = %master_key.key_id(), "callvault is serving");
+    tracing::info!(%addr, workers, vault_key = %vault.key_id(), "callvault is serving");
     let _ = sd_notify::notify(false, &[NotifyState::Ready]);
 
     let signals = actix_web::rt::spawn(signal_loop(handle, reloader));
@@ -182,6 +192,7 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
     signals.abort();
     socket_task.abort();
     inbox_task.abort();
+    upgrade_task.abort();
     let _ = audit
         .record(AuditEvent::new(
             "system",
@@ -191,6 +202,27 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
         .await;
     tracing::info!("callvault stopped");
     served.map_err(ServiceError::Server)
+}
+
+/// Give imported (sealed) PINs their bcrypt hash in the background, in hashed mode, while
+/// the PIN pool has nothing else to do.
+async fn upgrade_sealed_pins(vault: Arc<Vault>, config: Arc<ArcSwap<Config>>) {
+    let mut cursor = None;
+    loop {
+        let settings = vault::Settings::from_config(&config.load());
+        match vault.upgrade_sealed(cursor.take(), 64, &settings).await {
+            Ok((done, next)) => {
+                if done > 0 {
+                    tracing::debug!(done, "sealed PINs given their bcrypt hash");
+                }
+                cursor = next;
+            }
+            Err(e) => tracing::warn!("upgrading sealed PINs: {e}"),
+        }
+        if cursor.is_none() {
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        }
+    }
 }
 
 async fn signal_loop(handle: actix_web::dev::ServerHandle, reloader: Arc<Reloader>) {

@@ -30,14 +30,25 @@ const PHONE_INDEX_NAME: &str = "phone_index";
 pub const ACCOUNT_INDEX: TableDefinition<&str, &str> = TableDefinition::new(ACCOUNT_INDEX_NAME);
 const ACCOUNT_INDEX_NAME: &str = "account_index";
 
+/// The PIN vault by member id; the value is a sealed record (see `crate::vault::seal`):
+/// never a PIN in the clear.
+pub const PINS: TableDefinition<&str, &[u8]> = TableDefinition::new(PINS_NAME);
+const PINS_NAME: &str = "pins";
+/// Wrong-answer counters by (member id, kind: `pin`, ...); the value is a postcard
+/// [`crate::lockout::Counter`]. Shared by every call, agent and channel.
+pub const ATTEMPTS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new(ATTEMPTS_NAME);
+const ATTEMPTS_NAME: &str = "attempts";
+
 /// The names of every table, for checks and backups.
-pub const ALL: [&str; 6] = [
+pub const ALL: [&str; 8] = [
     META_NAME,
     API_KEYS_NAME,
     AUDIT_NAME,
     MEMBERS_NAME,
     PHONE_INDEX_NAME,
     ACCOUNT_INDEX_NAME,
+    PINS_NAME,
+    ATTEMPTS_NAME,
 ];
 
 /// Create any table that does not exist yet, so read transactions never miss one.
@@ -48,6 +59,8 @@ pub fn create_all(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(MEMBERS)?;
     txn.open_table(PHONE_INDEX)?;
     txn.open_table(ACCOUNT_INDEX)?;
+    txn.open_table(PINS)?;
+    txn.open_table(ATTEMPTS)?;
     Ok(())
 }
 
@@ -59,7 +72,9 @@ pub fn copy_all(src: &ReadTransaction, dst: &WriteTransaction) -> Result<u64, St
         + copy_table(src, dst, AUDIT)?
         + copy_table(src, dst, MEMBERS)?
         + copy_table(src, dst, PHONE_INDEX)?
-        + copy_table(src, dst, ACCOUNT_INDEX)?)
+        + copy_table(src, dst, ACCOUNT_INDEX)?
+        + copy_table(src, dst, PINS)?
+        + copy_table(src, dst, ATTEMPTS)?)
 }
 
 fn copy_table<K: redb::Key + 'static, V: redb::Value + 'static>(

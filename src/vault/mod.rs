@@ -1,120 +1,626 @@
-//! The vault's master key file: 32 random bytes, readable by the service user only.
-//! The PIN records it seals arrive with the vault issue; this module owns the key's life:
-//! creation at `init`, and the permission check that makes the service refuse to start.
+//! The PIN vault. Each member's PIN is kept as a sealed record (`seal.rs`): in `hashed` mode
+//! a bcrypt hash of the PIN, in `encrypted` mode the PIN itself, either way sealed with
+//! XChaCha20-Poly1305 under the master key from the key file, bound to the member id.
+//! bcrypt runs on a bounded pool (`pool.rs`), never on the async workers. Wrong PINs count
+//! against the member across every call (`crate::lockout`), persisted in the store.
 
-use std::fs;
-use std::io::{self, Read, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+pub mod import;
+pub mod keyfile;
+pub mod pool;
+pub mod rotate;
+pub mod seal;
+
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
-use rand::RngCore;
-use sha2::{Digest, Sha256};
+use arc_swap::ArcSwap;
+use chrono::{DateTime, TimeZone, Utc};
+use redb::{ReadableTable, ReadableTableMetadata};
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-pub const KEY_BYTES: usize = 32;
+pub use keyfile::{KEY_BYTES, KeyFileError, KeyId, MasterKey, create_key_file, load_key_file};
+use pool::{HashPool, PoolError};
+use seal::{Header, Keyring, SealError, SecretKind};
+
+use crate::config::{Config, PinPolicyConfig, VaultMode};
+use crate::lockout::{self, Counter};
+use crate::member::Member;
+use crate::pin::{self, Rejection, StoredPin};
+use crate::store::{Store, StoreError, tables};
+
+/// The attempts-table kind of wrong PINs.
+pub const PIN_ATTEMPTS: &str = "pin";
 
 #[derive(Debug, thiserror::Error)]
 pub enum VaultError {
-    #[error(
-        "vault key file {path} is readable or writable by group or others (mode {mode:04o}); \
-         run `chmod 600 {path}` — refusing to start"
-    )]
-    InsecurePermissions { path: PathBuf, mode: u32 },
-    #[error("vault key file {path} must hold exactly {KEY_BYTES} bytes, it holds {len}")]
-    BadLength { path: PathBuf, len: u64 },
-    #[error("vault key file {path} does not exist (run `callvault init`)")]
-    Missing { path: PathBuf },
-    #[error("vault key file {path}: {error}")]
-    Io { path: PathBuf, error: io::Error },
+    #[error(transparent)]
+    KeyFile(#[from] KeyFileError),
+    #[error(transparent)]
+    Seal(#[from] SealError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Pool(#[from] PoolError),
+    #[error("the new PIN is refused: {0}")]
+    Rejected(Rejection),
+    #[error("member {0:?} has no PIN in the vault")]
+    NoPin(String),
+    #[error("bcrypt: {0}")]
+    Hash(String),
+    #[error("{0}")]
+    Rotation(String),
 }
 
-/// The master key, wiped from memory when dropped. Never printed.
-pub struct MasterKey {
-    bytes: Zeroizing<[u8; KEY_BYTES]>,
-}
-
-impl MasterKey {
-    /// A short public fingerprint that names this key (for `vault status` and rotation).
-    pub fn key_id(&self) -> String {
-        let d = Sha256::digest(self.bytes.as_ref());
-        hex::encode(&d[..4])
-    }
-
-    pub fn bytes(&self) -> &[u8; KEY_BYTES] {
-        &self.bytes
-    }
-}
-
-impl std::fmt::Debug for MasterKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "MasterKey({})", self.key_id())
-    }
-}
-
-fn io_err(path: &Path) -> impl FnOnce(io::Error) -> VaultError + '_ {
-    move |error| VaultError::Io {
-        path: path.to_path_buf(),
-        error,
-    }
-}
-
-/// Create the key file with 32 random bytes and mode 0600. Returns false if it already
-/// existed (it is never overwritten).
-pub fn create_key_file(path: &Path) -> Result<bool, VaultError> {
-    if path.exists() {
-        return Ok(false);
-    }
-    if let Some(dir) = path.parent()
-        && !dir.as_os_str().is_empty()
-        && !dir.exists()
-    {
-        crate::store::create_private_dir(dir).map_err(|e| VaultError::Io {
-            path: dir.to_path_buf(),
-            error: io::Error::other(e.to_string()),
-        })?;
-    }
-    let mut key = Zeroizing::new([0u8; KEY_BYTES]);
-    rand::rngs::OsRng.fill_bytes(key.as_mut());
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(io_err(path))?;
-    file.write_all(key.as_ref()).map_err(io_err(path))?;
-    file.sync_all().map_err(io_err(path))?;
-    Ok(true)
-}
-
-/// Load the key, refusing a file that group or others can read or write.
-pub fn load_key_file(path: &Path) -> Result<MasterKey, VaultError> {
-    let meta = match fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return Err(VaultError::Missing {
-                path: path.to_path_buf(),
-            });
+macro_rules! from_redb {
+    ($($t:ty),*) => {$(
+        impl From<$t> for VaultError {
+            fn from(e: $t) -> Self {
+                VaultError::Store(StoreError::from(e))
+            }
         }
-        Err(e) => return Err(io_err(path)(e)),
-    };
-    let mode = meta.mode() & 0o7777;
-    if mode & 0o077 != 0 {
-        return Err(VaultError::InsecurePermissions {
-            path: path.to_path_buf(),
-            mode,
-        });
+    )*};
+}
+from_redb!(
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+/// What a PIN check and a PIN change need from the config, taken once per request.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub mode: VaultMode,
+    pub bcrypt_cost: u32,
+    pub lockout: lockout::Policy,
+    pub policy: PinPolicyConfig,
+}
+
+impl Settings {
+    pub fn from_config(config: &Config) -> Settings {
+        Settings {
+            mode: config.vault.mode,
+            bcrypt_cost: config.vault.bcrypt_cost,
+            lockout: lockout::Policy::pins(&config.lockout),
+            policy: config.pin_policy.clone(),
+        }
     }
-    if meta.len() != KEY_BYTES as u64 {
-        return Err(VaultError::BadLength {
-            path: path.to_path_buf(),
-            len: meta.len(),
-        });
+}
+
+/// The answer to "is this the member's PIN?".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PinCheck {
+    Correct {
+        stored: StoredPin,
+    },
+    /// `tries_left: 0` means this wrong PIN locked the member.
+    Wrong {
+        tries_left: u32,
+    },
+    /// Locked before the PIN was looked at: nothing was compared.
+    Locked {
+        until: Option<DateTime<Utc>>,
+    },
+    NoPin,
+}
+
+/// Where a member stands with the vault, for agents and `member show` (no secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PinStatus {
+    pub has_pin: bool,
+    pub set_at: Option<DateTime<Utc>>,
+    pub established: bool,
+    pub force_change: bool,
+    /// `bcrypt`, or `sealed` (encrypted mode, or imported and waiting for its hash).
+    pub storage: Option<String>,
+    pub wrong_pins: u32,
+    pub locked: bool,
+    /// `null` while locked means until someone unlocks.
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+/// The whole vault at a glance (`callvault vault status`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VaultStatus {
+    pub mode: VaultMode,
+    pub bcrypt_cost: u32,
+    pub key_file: PathBuf,
+    pub current_key_id: String,
+    /// Keys that still open records: more than one while a rotation is unfinished.
+    pub loaded_key_ids: Vec<String>,
+    pub records: u64,
+    /// Records by the key that sealed them.
+    pub by_key: Vec<(String, u64)>,
+    pub bcrypt_records: u64,
+    /// Records holding a sealed PIN: encrypted mode, or imported PINs waiting for bcrypt.
+    pub sealed_pin_records: u64,
+    pub locked_members: u64,
+    pub rotation_pending: bool,
+}
+
+fn time(secs: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(secs, 0).single().unwrap_or_default()
+}
+
+fn stored_pin(h: &Header) -> StoredPin {
+    StoredPin {
+        established: h.established,
+        set_at: time(h.set_at),
+        flagged: h.flagged,
     }
-    let mut bytes = Zeroizing::new([0u8; KEY_BYTES]);
-    fs::File::open(path)
-        .and_then(|mut f| f.read_exact(bytes.as_mut()))
-        .map_err(io_err(path))?;
-    Ok(MasterKey { bytes })
+}
+
+/// The path of the key a rotation is moving to, beside the key file.
+pub fn next_key_path(key_file: &Path) -> PathBuf {
+    let mut s = key_file.as_os_str().to_owned();
+    s.push(".next");
+    PathBuf::from(s)
+}
+
+pub(crate) fn read_counter(
+    table: &impl ReadableTable<(&'static str, &'static str), &'static [u8]>,
+    member_id: &str,
+    kind: &str,
+) -> Result<Counter, StoreError> {
+    Ok(table
+        .get((member_id, kind))?
+        .and_then(|v| postcard::from_bytes(v.value()).ok())
+        .unwrap_or_default())
+}
+
+pub(crate) fn write_counter(
+    table: &mut redb::Table<(&'static str, &'static str), &'static [u8]>,
+    member_id: &str,
+    kind: &str,
+    counter: Counter,
+) -> Result<(), StoreError> {
+    if counter.is_clear() {
+        table.remove((member_id, kind))?;
+    } else {
+        let bytes = postcard::to_allocvec(&counter)
+            .map_err(|e| StoreError::Corrupt(format!("attempt counter: {e}")))?;
+        table.insert((member_id, kind), bytes.as_slice())?;
+    }
+    Ok(())
+}
+
+const STRIPES: usize = 256;
+
+pub struct Vault {
+    store: Arc<Store>,
+    keyring: ArcSwap<Keyring>,
+    pool: HashPool,
+    key_file: PathBuf,
+    /// PIN checks and changes of one member run one at a time, so parallel guesses cannot
+    /// outrun the lockout counter.
+    stripes: Box<[Mutex<()>]>,
+    /// One rotation at a time.
+    rotation: Mutex<()>,
+}
+
+impl Vault {
+    /// Open the vault: load the key file (refusing loose permissions) and, when a rotation
+    /// was interrupted, the key it was moving to.
+    pub fn open(store: Arc<Store>, key_file: &Path, threads: usize) -> Result<Vault, VaultError> {
+        let current = load_key_file(key_file)?;
+        let next_path = next_key_path(key_file);
+        let mut ring = Keyring::new(current);
+        if next_path.exists() {
+            let next = load_key_file(&next_path)?;
+            tracing::warn!(
+                next = %next.key_id(),
+                "an unfinished key rotation was found; run `callvault vault rotate-key` to finish it"
+            );
+            ring = ring.rotated_to(Arc::new(next));
+        }
+        Ok(Vault {
+            store,
+            keyring: ArcSwap::from_pointee(ring),
+            pool: HashPool::new(threads)?,
+            key_file: key_file.to_path_buf(),
+            stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
+            rotation: Mutex::new(()),
+        })
+    }
+
+    pub fn key_id(&self) -> String {
+        self.keyring.load().current().key_id()
+    }
+
+    pub fn pool(&self) -> &HashPool {
+        &self.pool
+    }
+
+    fn stripe(&self, member_id: &str) -> std::sync::MutexGuard<'_, ()> {
+        let h = member_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        let m = &self.stripes[(h % STRIPES as u64) as usize];
+        m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Check a keyed PIN on the pool.
+    pub async fn check_pin(
+        self: &Arc<Self>,
+        member_id: String,
+        pin: Zeroizing<String>,
+        settings: Settings,
+        now: DateTime<Utc>,
+    ) -> Result<PinCheck, VaultError> {
+        let vault = self.clone();
+        self.pool
+            .run(move || vault.check_pin_now(&member_id, &pin, &settings, now))
+            .await?
+    }
+
+    /// Check a keyed PIN on this thread (the pool's, or a test's).
+    pub fn check_pin_now(
+        &self,
+        member_id: &str,
+        pin: &str,
+        settings: &Settings,
+        now: DateTime<Utc>,
+    ) -> Result<PinCheck, VaultError> {
+        let _one_at_a_time = self.stripe(member_id);
+        let (counter, record) = {
+            let txn = self.store.begin_read()?;
+            let attempts = txn.open_table(tables::ATTEMPTS)?;
+            let counter = read_counter(&attempts, member_id, PIN_ATTEMPTS)?;
+            let pins = txn.open_table(tables::PINS)?;
+            let record = pins.get(member_id)?.map(|v| v.value().to_vec());
+            (counter, record)
+        };
+        if let lockout::State::Locked { until } = counter.state(&settings.lockout, now) {
+            return Ok(PinCheck::Locked { until });
+        }
+        let Some(record) = record else {
+            return Ok(PinCheck::NoPin);
+        };
+        let ring = self.keyring.load_full();
+        let opened = ring.open(member_id, &record)?;
+        let correct = match opened.header.kind {
+            SecretKind::Bcrypt => {
+                let hash =
+                    std::str::from_utf8(&opened.secret).map_err(|_| SealError::Malformed {
+                        member: member_id.to_string(),
+                        why: "bcrypt hash is not text".into(),
+                    })?;
+                bcrypt::verify(pin, hash).map_err(|e| VaultError::Hash(e.to_string()))?
+            }
+            SecretKind::Pin => bool::from(opened.secret.as_slice().ct_eq(pin.as_bytes())),
+        };
+        // A sealed PIN waiting for its hash gets it at its first correct use.
+        let upgraded = if correct
+            && opened.header.kind == SecretKind::Pin
+            && settings.mode == VaultMode::Hashed
+        {
+            let hash = Zeroizing::new(
+                bcrypt::hash(pin, settings.bcrypt_cost)
+                    .map_err(|e| VaultError::Hash(e.to_string()))?,
+            );
+            let header = Header {
+                kind: SecretKind::Bcrypt,
+                ..opened.header
+            };
+            Some(ring.seal(member_id, header, hash.as_bytes())?)
+        } else {
+            None
+        };
+        let txn = self.store.begin_write()?;
+        let after = {
+            let mut attempts = txn.open_table(tables::ATTEMPTS)?;
+            // read again inside the write: another process path may have moved it
+            let counter = read_counter(&attempts, member_id, PIN_ATTEMPTS)?;
+            let after = if correct {
+                counter.correct()
+            } else {
+                counter.wrong(&settings.lockout, now)
+            };
+            write_counter(&mut attempts, member_id, PIN_ATTEMPTS, after)?;
+            if let Some(sealed) = upgraded {
+                let mut pins = txn.open_table(tables::PINS)?;
+                let unchanged = pins.get(member_id)?.is_some_and(|v| v.value() == record);
+                if unchanged {
+                    pins.insert(member_id, sealed.as_slice())?;
+                }
+            }
+            after
+        };
+        txn.commit()?;
+        Ok(if correct {
+            PinCheck::Correct {
+                stored: stored_pin(&opened.header),
+            }
+        } else {
+            match after.state(&settings.lockout, now) {
+                lockout::State::Open { tries_left } => PinCheck::Wrong { tries_left },
+                lockout::State::Locked { .. } => PinCheck::Wrong { tries_left: 0 },
+            }
+        })
+    }
+
+    /// Set a member's new PIN: the policy, then the confirmation, then bcrypt on the pool.
+    /// `current` is the PIN being replaced when the caller just keyed it.
+    pub async fn set_pin(
+        self: &Arc<Self>,
+        member: Member,
+        new_pin: Zeroizing<String>,
+        confirm: Zeroizing<String>,
+        current: Option<Zeroizing<String>>,
+        settings: Settings,
+        now: DateTime<Utc>,
+    ) -> Result<(), VaultError> {
+        pin::check_new_pin(
+            &settings.policy,
+            &new_pin,
+            &member,
+            current.as_ref().map(|c| c.as_str()),
+        )
+        .map_err(VaultError::Rejected)?;
+        if !bool::from(new_pin.as_bytes().ct_eq(confirm.as_bytes())) {
+            return Err(VaultError::Rejected(Rejection::ConfirmMismatch));
+        }
+        let vault = self.clone();
+        self.pool
+            .run(move || vault.store_pin_now(&member.member_id, &new_pin, true, &settings, now))
+            .await?
+    }
+
+    /// Seal `pin` as the member's PIN on this thread (no policy: callers apply it). Clears
+    /// the flag and the wrong-PIN run.
+    pub fn store_pin_now(
+        &self,
+        member_id: &str,
+        pin: &str,
+        established: bool,
+        settings: &Settings,
+        now: DateTime<Utc>,
+    ) -> Result<(), VaultError> {
+        let (kind, secret) = match settings.mode {
+            VaultMode::Hashed => (
+                SecretKind::Bcrypt,
+                Zeroizing::new(
+                    bcrypt::hash(pin, settings.bcrypt_cost)
+                        .map_err(|e| VaultError::Hash(e.to_string()))?
+                        .into_bytes(),
+                ),
+            ),
+            VaultMode::Encrypted => (SecretKind::Pin, Zeroizing::new(pin.as_bytes().to_vec())),
+        };
+        let header = Header {
+            key_id: [0; 4],
+            kind,
+            set_at: now.timestamp(),
+            established,
+            flagged: false,
+        };
+        let _one_at_a_time = self.stripe(member_id);
+        let sealed = self.keyring.load().seal(member_id, header, &secret)?;
+        let txn = self.store.begin_write()?;
+        {
+            txn.open_table(tables::PINS)?
+                .insert(member_id, sealed.as_slice())?;
+            txn.open_table(tables::ATTEMPTS)?
+                .remove((member_id, PIN_ATTEMPTS))?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Clear a member's PIN lockout. Returns whether there was anything to clear.
+    pub fn unlock(&self, member_id: &str) -> Result<bool, VaultError> {
+        let txn = self.store.begin_write()?;
+        let had = txn
+            .open_table(tables::ATTEMPTS)?
+            .remove((member_id, PIN_ATTEMPTS))?
+            .is_some();
+        txn.commit()?;
+        Ok(had)
+    }
+
+    /// Ask the member to choose a new PIN after their next correct one.
+    pub fn flag_force_change(&self, member_id: &str) -> Result<(), VaultError> {
+        let _one_at_a_time = self.stripe(member_id);
+        let ring = self.keyring.load();
+        let txn = self.store.begin_write()?;
+        {
+            let mut pins = txn.open_table(tables::PINS)?;
+            let resealed = match pins.get(member_id)? {
+                Some(v) => ring.reseal(member_id, v.value(), |h| h.flagged = true)?,
+                None => return Err(VaultError::NoPin(member_id.to_string())),
+            };
+            pins.insert(member_id, resealed.as_slice())?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// A member's standing, without any secret.
+    pub fn pin_status(
+        &self,
+        member_id: &str,
+        settings: &Settings,
+        now: DateTime<Utc>,
+    ) -> Result<PinStatus, VaultError> {
+        let txn = self.store.begin_read()?;
+        let counter = read_counter(&txn.open_table(tables::ATTEMPTS)?, member_id, PIN_ATTEMPTS)?;
+        let header = match txn.open_table(tables::PINS)?.get(member_id)? {
+            Some(v) => Some(self.keyring.load().open(member_id, v.value())?.header),
+            None => None,
+        };
+        let (locked, locked_until, wrong) = match counter.state(&settings.lockout, now) {
+            lockout::State::Locked { until } => (true, until, counter.wrong),
+            lockout::State::Open { tries_left } => (
+                false,
+                None,
+                settings.lockout.max_wrong.saturating_sub(tries_left),
+            ),
+        };
+        Ok(PinStatus {
+            has_pin: header.is_some(),
+            set_at: header.map(|h| time(h.set_at)),
+            established: header.is_some_and(|h| h.established),
+            force_change: header.is_some_and(|h| h.flagged),
+            storage: header.map(|h| match h.kind {
+                SecretKind::Bcrypt => "bcrypt".to_string(),
+                SecretKind::Pin => "sealed".to_string(),
+            }),
+            wrong_pins: wrong,
+            locked,
+            locked_until,
+        })
+    }
+
+    /// Counts over the whole vault (headers only: nothing is decrypted).
+    pub fn status(
+        &self,
+        settings: &Settings,
+        now: DateTime<Utc>,
+    ) -> Result<VaultStatus, VaultError> {
+        let ring = self.keyring.load();
+        let txn = self.store.begin_read()?;
+        let pins = txn.open_table(tables::PINS)?;
+        let mut by_key: Vec<(String, u64)> = Vec::new();
+        let (mut bcrypt, mut sealed) = (0, 0);
+        for entry in pins.iter()? {
+            let (k, v) = entry?;
+            let header = seal::peek(k.value(), v.value())?;
+            match header.kind {
+                SecretKind::Bcrypt => bcrypt += 1,
+                SecretKind::Pin => sealed += 1,
+            }
+            let id = hex::encode(header.key_id);
+            match by_key.iter_mut().find(|(k, _)| *k == id) {
+                Some((_, n)) => *n += 1,
+                None => by_key.push((id, 1)),
+            }
+        }
+        let attempts = txn.open_table(tables::ATTEMPTS)?;
+        let mut locked = 0;
+        for entry in attempts.iter()? {
+            let (k, v) = entry?;
+            if k.value().1 == PIN_ATTEMPTS
+                && let Ok(c) = postcard::from_bytes::<Counter>(v.value())
+                && matches!(
+                    c.state(&settings.lockout, now),
+                    lockout::State::Locked { .. }
+                )
+            {
+                locked += 1;
+            }
+        }
+        Ok(VaultStatus {
+            mode: settings.mode,
+            bcrypt_cost: settings.bcrypt_cost,
+            key_file: self.key_file.clone(),
+            current_key_id: ring.current().key_id(),
+            loaded_key_ids: ring.key_ids().into_iter().map(hex::encode).collect(),
+            records: pins.len()?,
+            by_key,
+            bcrypt_records: bcrypt,
+            sealed_pin_records: sealed,
+            locked_members: locked,
+            rotation_pending: next_key_path(&self.key_file).exists(),
+        })
+    }
+
+    /// Give up to `limit` sealed PINs after `after` (a member id) their bcrypt hash, in
+    /// hashed mode, one pool job at a time and only while the pool is otherwise idle, so
+    /// live PIN checks never wait for it. Returns how many were upgraded and where to go on
+    /// from (`None`: the end was reached).
+    pub async fn upgrade_sealed(
+        self: &Arc<Self>,
+        after: Option<String>,
+        limit: usize,
+        settings: &Settings,
+    ) -> Result<(usize, Option<String>), VaultError> {
+        if settings.mode != VaultMode::Hashed {
+            return Ok((0, None));
+        }
+        let (waiting, cursor) = {
+            let txn = self.store.begin_read()?;
+            let pins = txn.open_table(tables::PINS)?;
+            let range = match after.as_deref() {
+                Some(a) => {
+                    pins.range::<&str>((std::ops::Bound::Excluded(a), std::ops::Bound::Unbounded))?
+                }
+                None => pins.range::<&str>(..)?,
+            };
+            let mut ids = Vec::new();
+            let mut cursor = None;
+            for entry in range {
+                let (k, v) = entry?;
+                if seal::peek(k.value(), v.value())?.kind == SecretKind::Pin {
+                    ids.push(k.value().to_string());
+                    if ids.len() >= limit {
+                        cursor = Some(k.value().to_string());
+                        break;
+                    }
+                }
+            }
+            (ids, cursor)
+        };
+        let mut done = 0;
+        for member_id in waiting {
+            while self.pool.busy() > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            let vault = self.clone();
+            let cost = settings.bcrypt_cost;
+            if self
+                .pool
+                .run(move || vault.upgrade_one(&member_id, cost))
+                .await??
+            {
+                done += 1;
+            }
+        }
+        Ok((done, cursor))
+    }
+
+    fn upgrade_one(&self, member_id: &str, cost: u32) -> Result<bool, VaultError> {
+        let _one_at_a_time = self.stripe(member_id);
+        let ring = self.keyring.load();
+        let record = {
+            let txn = self.store.begin_read()?;
+            let pins = txn.open_table(tables::PINS)?;
+            pins.get(member_id)?.map(|v| v.value().to_vec())
+        };
+        let Some(record) = record else {
+            return Ok(false);
+        };
+        let opened = ring.open(member_id, &record)?;
+        if opened.header.kind != SecretKind::Pin {
+            return Ok(false);
+        }
+        let pin = std::str::from_utf8(&opened.secret).map_err(|_| SealError::Malformed {
+            member: member_id.to_string(),
+            why: "sealed PIN is not text".into(),
+        })?;
+        let hash =
+            Zeroizing::new(bcrypt::hash(pin, cost).map_err(|e| VaultError::Hash(e.to_string()))?);
+        let sealed = ring.seal(
+            member_id,
+            Header {
+                kind: SecretKind::Bcrypt,
+                ..opened.header
+            },
+            hash.as_bytes(),
+        )?;
+        let txn = self.store.begin_write()?;
+        {
+            let mut pins = txn.open_table(tables::PINS)?;
+            let unchanged = pins.get(member_id)?.is_some_and(|v| v.value() == record);
+            if !unchanged {
+                return Ok(false);
+            }
+            pins.insert(member_id, sealed.as_slice())?;
+        }
+        txn.commit()?;
+        Ok(true)
+    }
 }
 
 #[cfg(test)]

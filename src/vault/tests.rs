@@ -1,49 +1,566 @@
 use super::*;
+use crate::config::VaultConfig;
+use crate::core::embedded::Directory;
+use crate::enroll::progress::Silent;
+use chrono::Duration;
 use std::os::unix::fs::PermissionsExt;
 
-#[test]
-fn created_key_is_private_random_and_never_overwritten() {
+struct Fixture {
+    dir: tempfile::TempDir,
+    store: Arc<Store>,
+    vault: Arc<Vault>,
+}
+
+fn t(minutes: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap() + Duration::minutes(minutes)
+}
+
+fn settings(mode: VaultMode) -> Settings {
+    let c = Config {
+        vault: VaultConfig {
+            mode,
+            bcrypt_cost: 4,
+            ..VaultConfig::default()
+        },
+        ..Config::default()
+    };
+    Settings::from_config(&c)
+}
+
+fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("keys/vault.key");
-    assert!(create_key_file(&path).unwrap());
-    let mode = fs::metadata(&path).unwrap().mode() & 0o777;
-    assert_eq!(mode, 0o600);
-    let first = load_key_file(&path).unwrap();
-    assert_ne!(first.bytes(), &[0u8; KEY_BYTES]);
-    assert!(!create_key_file(&path).unwrap());
-    assert_eq!(load_key_file(&path).unwrap().bytes(), first.bytes());
-    assert!(!format!("{first:?}").contains(&hex::encode(first.bytes())));
+    let key = dir.path().join("etc/vault.key");
+    create_key_file(&key).unwrap();
+    let store = Arc::new(Store::open(&dir.path().join("state")).unwrap());
+    let vault = Arc::new(Vault::open(store.clone(), &key, 2).unwrap());
+    Fixture { dir, store, vault }
+}
+
+impl Fixture {
+    fn key_file(&self) -> PathBuf {
+        self.dir.path().join("etc/vault.key")
+    }
+
+    fn reopen(&self) -> Vault {
+        Vault::open(self.store.clone(), &self.key_file(), 1).unwrap()
+    }
+
+    fn record(&self, member: &str) -> Option<Vec<u8>> {
+        let txn = self.store.begin_read().unwrap();
+        let pins = txn.open_table(tables::PINS).unwrap();
+        pins.get(member).unwrap().map(|v| v.value().to_vec())
+    }
+
+    fn put_record(&self, member: &str, bytes: &[u8]) {
+        let txn = self.store.begin_write().unwrap();
+        txn.open_table(tables::PINS)
+            .unwrap()
+            .insert(member, bytes)
+            .unwrap();
+        txn.commit().unwrap();
+    }
+
+    fn enroll(&self, ids: &[&str]) {
+        let txn = self.store.begin_write().unwrap();
+        {
+            let mut dir = Directory::open(&txn).unwrap();
+            for id in ids {
+                let m = Member {
+                    member_id: id.to_string(),
+                    ..Member::default()
+                };
+                dir.put(None, m, t(0)).unwrap();
+            }
+        }
+        txn.commit().unwrap();
+    }
 }
 
 #[test]
-fn refuses_keys_others_can_read() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("vault.key");
-    create_key_file(&path).unwrap();
-    for mode in [0o644, 0o640, 0o604, 0o660, 0o602] {
-        fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
-        let err = load_key_file(&path).unwrap_err();
+fn a_record_opens_only_for_its_member_and_unaltered() {
+    let f = fixture();
+    let s = settings(VaultMode::Hashed);
+    f.vault.store_pin_now("M1", "2749", true, &s, t(0)).unwrap();
+    f.vault.store_pin_now("M2", "5902", true, &s, t(0)).unwrap();
+    let m1 = f.record("M1").unwrap();
+    let ring = f.vault.keyring.load_full();
+    assert!(ring.open("M1", &m1).is_ok());
+    assert!(matches!(
+        ring.open("M2", &m1),
+        Err(SealError::Tampered { .. })
+    ));
+
+    // copied onto another member: the check reports it instead of accepting it
+    f.put_record("M2", &m1);
+    let err = f.vault.check_pin_now("M2", "2749", &s, t(1)).unwrap_err();
+    assert!(
+        matches!(err, VaultError::Seal(SealError::Tampered { .. })),
+        "{err}"
+    );
+
+    // every single byte flipped in turn: nothing opens
+    for i in 0..m1.len() {
+        let mut bad = m1.clone();
+        bad[i] ^= 0x01;
         assert!(
-            matches!(err, VaultError::InsecurePermissions { .. }),
-            "{mode:o}: {err}"
+            ring.open("M1", &bad).is_err(),
+            "byte {i} flipped still opens"
         );
     }
-    fs::set_permissions(&path, fs::Permissions::from_mode(0o400)).unwrap();
-    assert!(load_key_file(&path).is_ok());
+    // a flag cleared in the header (the header is bound too)
+    f.vault.flag_force_change("M1").unwrap();
+    let flagged = f.record("M1").unwrap();
+    let h = seal::peek("M1", &flagged).unwrap();
+    assert!(h.flagged);
+    let plain = f
+        .vault
+        .keyring
+        .load()
+        .seal(
+            "M1",
+            Header {
+                flagged: false,
+                ..h
+            },
+            b"x",
+        )
+        .unwrap();
+    let mut forged = flagged.clone();
+    let hl = usize::from(flagged[1]);
+    forged[2..2 + hl].copy_from_slice(&plain[2..2 + hl]);
+    assert!(matches!(
+        ring.open("M1", &forged),
+        Err(SealError::Tampered { .. })
+    ));
 }
 
 #[test]
-fn refuses_short_or_missing_keys() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("vault.key");
+fn hashed_mode_stores_a_bcrypt_hash_never_the_pin() {
+    let f = fixture();
+    let s = settings(VaultMode::Hashed);
+    f.vault
+        .store_pin_now("M1", "918273645012", true, &s, t(0))
+        .unwrap();
+    let opened = f
+        .vault
+        .keyring
+        .load()
+        .open("M1", &f.record("M1").unwrap())
+        .unwrap();
+    assert_eq!(opened.header.kind, SecretKind::Bcrypt);
+    assert!(opened.secret.starts_with(b"$2"));
+    assert!(!String::from_utf8_lossy(&opened.secret).contains("918273645012"));
+    drop(f.vault);
+    let db = std::fs::read(f.store.path()).unwrap();
+    assert!(!db.windows(12).any(|w| w == b"918273645012"));
+}
+
+#[test]
+fn wrong_pins_lock_across_calls_and_restarts_and_unlock_clears() {
+    let f = fixture();
+    let s = settings(VaultMode::Hashed);
+    f.vault.store_pin_now("M1", "2749", true, &s, t(0)).unwrap();
+    for left in (1..=4).rev() {
+        assert_eq!(
+            f.vault.check_pin_now("M1", "0000", &s, t(1)).unwrap(),
+            PinCheck::Wrong { tries_left: left }
+        );
+    }
+    // "hang up and call again": a fresh vault over the same store sees the same count
+    let again = f.reopen();
+    assert_eq!(
+        again.check_pin_now("M1", "1111", &s, t(2)).unwrap(),
+        PinCheck::Wrong { tries_left: 0 }
+    );
+    // locked: even the right PIN is not compared
+    assert_eq!(
+        again.check_pin_now("M1", "2749", &s, t(3)).unwrap(),
+        PinCheck::Locked {
+            until: Some(t(2) + Duration::minutes(1440))
+        }
+    );
+    let status = again.pin_status("M1", &s, t(3)).unwrap();
+    assert!(status.locked);
+    assert_eq!(status.wrong_pins, 5);
+    assert!(f.vault.unlock("M1").unwrap());
+    assert!(!f.vault.unlock("M1").unwrap());
     assert!(matches!(
-        load_key_file(&path),
-        Err(VaultError::Missing { .. })
+        f.vault.check_pin_now("M1", "2749", &s, t(4)).unwrap(),
+        PinCheck::Correct { .. }
     ));
-    fs::write(&path, b"short").unwrap();
-    fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+    // the lock also ends by itself after lock_minutes
+    for _ in 0..5 {
+        f.vault.check_pin_now("M1", "0000", &s, t(10)).unwrap();
+    }
     assert!(matches!(
-        load_key_file(&path),
-        Err(VaultError::BadLength { len: 5, .. })
+        f.vault
+            .check_pin_now("M1", "2749", &s, t(10 + 1439))
+            .unwrap(),
+        PinCheck::Locked { .. }
     ));
+    assert!(matches!(
+        f.vault
+            .check_pin_now("M1", "2749", &s, t(10 + 1440))
+            .unwrap(),
+        PinCheck::Correct { .. }
+    ));
+}
+
+#[test]
+fn a_correct_pin_resets_the_count() {
+    let f = fixture();
+    let s = settings(VaultMode::Encrypted);
+    f.vault.store_pin_now("M1", "2749", true, &s, t(0)).unwrap();
+    for _ in 0..4 {
+        f.vault.check_pin_now("M1", "0000", &s, t(1)).unwrap();
+    }
+    assert!(matches!(
+        f.vault.check_pin_now("M1", "2749", &s, t(2)).unwrap(),
+        PinCheck::Correct { .. }
+    ));
+    assert_eq!(
+        f.vault.check_pin_now("M1", "0000", &s, t(3)).unwrap(),
+        PinCheck::Wrong { tries_left: 4 }
+    );
+    assert_eq!(
+        f.vault.check_pin_now("NOBODY", "2749", &s, t(3)).unwrap(),
+        PinCheck::NoPin
+    );
+}
+
+#[test]
+fn encrypted_mode_seals_the_pin_and_hashed_mode_upgrades_it_on_use() {
+    let f = fixture();
+    let enc = settings(VaultMode::Encrypted);
+    f.vault
+        .store_pin_now("M1", "2749", true, &enc, t(0))
+        .unwrap();
+    let h = seal::peek("M1", &f.record("M1").unwrap()).unwrap();
+    assert_eq!(h.kind, SecretKind::Pin);
+    assert!(matches!(
+        f.vault.check_pin_now("M1", "2749", &enc, t(1)).unwrap(),
+        PinCheck::Correct { .. }
+    ));
+    assert_eq!(
+        seal::peek("M1", &f.record("M1").unwrap()).unwrap().kind,
+        SecretKind::Pin
+    );
+    // switched to hashed: a wrong PIN does not upgrade, the first correct one does
+    let hashed = settings(VaultMode::Hashed);
+    f.vault.check_pin_now("M1", "0000", &hashed, t(2)).unwrap();
+    assert_eq!(
+        seal::peek("M1", &f.record("M1").unwrap()).unwrap().kind,
+        SecretKind::Pin
+    );
+    assert!(matches!(
+        f.vault.check_pin_now("M1", "2749", &hashed, t(3)).unwrap(),
+        PinCheck::Correct { .. }
+    ));
+    let after = seal::peek("M1", &f.record("M1").unwrap()).unwrap();
+    assert_eq!(after.kind, SecretKind::Bcrypt);
+    assert_eq!(
+        after.set_at,
+        t(0).timestamp(),
+        "the upgrade keeps the PIN's age"
+    );
+    assert!(matches!(
+        f.vault.check_pin_now("M1", "2749", &hashed, t(4)).unwrap(),
+        PinCheck::Correct { .. }
+    ));
+}
+
+#[tokio::test]
+async fn set_pin_applies_policy_and_confirmation_and_clears_flags() {
+    let f = fixture();
+    let s = settings(VaultMode::Hashed);
+    let member = Member {
+        member_id: "M1".into(),
+        ssn_last4: Some("4821".into()),
+        zip: Some("30599".into()),
+        ..Member::default()
+    };
+    f.vault
+        .store_pin_now("M1", "4821", false, &s, t(0))
+        .unwrap();
+    f.vault.flag_force_change("M1").unwrap();
+    f.vault.check_pin_now("M1", "0000", &s, t(0)).unwrap();
+    let z = |s: &str| Zeroizing::new(s.to_string());
+    let set = |new: &str, confirm: &str| {
+        f.vault.set_pin(
+            member.clone(),
+            z(new),
+            z(confirm),
+            Some(z("4821")),
+            s.clone(),
+            t(60),
+        )
+    };
+    for (new, confirm, want) in [
+        ("1234", "1234", Rejection::Sequence),
+        ("4821", "4821", Rejection::SameAsCurrent),
+        ("3059", "3059", Rejection::MatchesZip),
+        ("12", "12", Rejection::TooShort),
+        ("2749", "2794", Rejection::ConfirmMismatch),
+    ] {
+        match set(new, confirm).await {
+            Err(VaultError::Rejected(r)) => assert_eq!(r, want, "{new}/{confirm}"),
+            other => panic!("{new}/{confirm}: {other:?}"),
+        }
+    }
+    set("2749", "2749").await.unwrap();
+    let status = f.vault.pin_status("M1", &s, t(61)).unwrap();
+    assert!(status.established && !status.force_change);
+    assert_eq!(status.set_at, Some(t(60)));
+    assert_eq!(status.wrong_pins, 0);
+    assert_eq!(status.storage.as_deref(), Some("bcrypt"));
+    match f
+        .vault
+        .check_pin("M1".into(), z("2749"), s.clone(), t(62))
+        .await
+        .unwrap()
+    {
+        PinCheck::Correct { stored } => {
+            assert!(stored.established && !stored.flagged);
+            assert_eq!(stored.set_at, t(60));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn import_reports_every_row_and_never_writes_a_pin() {
+    let f = fixture();
+    f.enroll(&["M1", "M2", "M3", "M4", "M6"]);
+    let s = settings(VaultMode::Hashed);
+    // M4 chose a PIN through callvault: an import never overwrites it
+    f.vault.store_pin_now("M4", "5902", true, &s, t(0)).unwrap();
+    let file = f.dir.path().join("pins.csv");
+    std::fs::write(
+        &file,
+        "\u{feff}member_id,PIN\r\nM1,918273645012\r\nM2,0042\r\nM3,12a4\r\nM4,7777\r\n\
+         M5,1234\r\nM6,1111\r\nM6,2222\r\n,1234\r\nM2x,\r\n",
+    )
+    .unwrap();
+    let outbox = f.dir.path().join("outbox");
+    let options = import::Options {
+        established: false,
+        dry_run: false,
+        require_member: true,
+    };
+    let summary = import::run(&f.vault, &file, &outbox, &options, "test", t(1), &Silent).unwrap();
+    assert_eq!(summary.rows, 9);
+    let results = std::fs::read_to_string(&summary.results_file).unwrap();
+    let lines: Vec<&str> = results.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "line,member_id,result",
+            "2,M1,imported",
+            "3,M2,imported",
+            "4,M3,invalid_pin",
+            "5,M4,kept_member_pin",
+            "6,M5,unknown_member",
+            "7,M6,duplicate_member",
+            "8,M6,duplicate_member",
+            "9,,invalid_member_id",
+            "10,M2x,invalid_pin",
+        ]
+    );
+    assert_eq!(summary.vault_records, 3);
+    let summary_text = std::fs::read_to_string(&summary.summary_file).unwrap();
+    for text in [&results, &summary_text] {
+        assert!(!text.contains("918273645012") && !text.contains("0042"));
+    }
+    // imported PINs are sealed, not yet hashed, and work at once
+    let st = f.vault.status(&s, t(2)).unwrap();
+    assert_eq!(
+        (st.records, st.sealed_pin_records, st.bcrypt_records),
+        (3, 2, 1)
+    );
+    assert!(matches!(
+        f.vault.check_pin_now("M2", "0042", &s, t(2)).unwrap(),
+        PinCheck::Correct { stored } if !stored.established
+    ));
+    // the same file again: nothing new
+    let again = import::run(&f.vault, &file, &outbox, &options, "test", t(3), &Silent).unwrap();
+    assert_eq!(
+        again.results.get("unchanged"),
+        Some(&1),
+        "{:?}",
+        again.results
+    );
+    assert_eq!(
+        again.results.get("replaced"),
+        Some(&1),
+        "M2 was upgraded to bcrypt"
+    );
+    drop(f.vault);
+    let db = std::fs::read(f.store.path()).unwrap();
+    assert!(!db.windows(12).any(|w| w == b"918273645012"));
+}
+
+#[test]
+fn import_file_problems_stop_everything() {
+    let f = fixture();
+    let outbox = f.dir.path().join("outbox");
+    let options = import::Options {
+        established: true,
+        dry_run: false,
+        require_member: false,
+    };
+    let cases: [(&str, &str); 3] = [
+        ("", "empty"),
+        ("member_id,code\nM1,1234\n", "\"pin\""),
+        ("id,pin\nM1,1234\n", "\"member_id\""),
+    ];
+    for (text, says) in cases {
+        let file = f.dir.path().join("bad.csv");
+        std::fs::write(&file, text).unwrap();
+        let err = import::run(&f.vault, &file, &outbox, &options, "t", t(0), &Silent).unwrap_err();
+        assert!(err.to_string().contains(says), "{err}");
+    }
+    assert_eq!(
+        f.vault
+            .status(&settings(VaultMode::Hashed), t(0))
+            .unwrap()
+            .records,
+        0
+    );
+    // a dry run writes the report and changes nothing
+    let file = f.dir.path().join("ok.csv");
+    std::fs::write(&file, "member_id,pin\nM1,2749\n").unwrap();
+    let dry = import::Options {
+        dry_run: true,
+        ..options
+    };
+    let s = import::run(&f.vault, &file, &outbox, &dry, "t", t(0), &Silent).unwrap();
+    assert_eq!(s.results.get("imported"), Some(&1));
+    assert!(f.record("M1").is_none());
+}
+
+#[tokio::test]
+async fn background_upgrade_hashes_sealed_pins_and_keeps_them_working() {
+    let f = fixture();
+    let enc = settings(VaultMode::Encrypted);
+    for (i, m) in ["A", "B", "C"].iter().enumerate() {
+        f.vault
+            .store_pin_now(m, &format!("274{i}"), false, &enc, t(0))
+            .unwrap();
+    }
+    let hashed = settings(VaultMode::Hashed);
+    assert_eq!(
+        f.vault.upgrade_sealed(None, 64, &enc).await.unwrap(),
+        (0, None)
+    );
+    let (done, cursor) = f.vault.upgrade_sealed(None, 2, &hashed).await.unwrap();
+    assert_eq!((done, cursor.as_deref()), (2, Some("B")));
+    let (done, cursor) = f.vault.upgrade_sealed(cursor, 2, &hashed).await.unwrap();
+    assert_eq!((done, cursor), (1, None));
+    let st = f.vault.status(&hashed, t(1)).unwrap();
+    assert_eq!((st.bcrypt_records, st.sealed_pin_records), (3, 0));
+    assert!(matches!(
+        f.vault.check_pin_now("C", "2742", &hashed, t(1)).unwrap(),
+        PinCheck::Correct { .. }
+    ));
+}
+
+#[test]
+fn rotation_reseals_everything_and_replaces_the_key_file() {
+    let f = fixture();
+    let s = settings(VaultMode::Hashed);
+    for m in ["M1", "M2", "M3"] {
+        f.vault.store_pin_now(m, "2749", true, &s, t(0)).unwrap();
+    }
+    let old_key = std::fs::read(f.key_file()).unwrap();
+    let old_id = f.vault.key_id();
+    let report = f.vault.rotate_key().unwrap();
+    assert_eq!(report.old_key_id, old_id);
+    assert_ne!(report.new_key_id, old_id);
+    assert_eq!((report.resealed, report.resumed), (3, false));
+    assert_ne!(std::fs::read(f.key_file()).unwrap(), old_key);
+    let mode = std::fs::metadata(f.key_file())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
+    assert!(!next_key_path(&f.key_file()).exists());
+    let st = f.vault.status(&s, t(1)).unwrap();
+    assert_eq!(st.by_key, vec![(report.new_key_id.clone(), 3)]);
+    assert_eq!(st.loaded_key_ids, vec![report.new_key_id.clone()]);
+    // a fresh start with the new key file opens every record
+    let fresh = f.reopen();
+    for m in ["M1", "M2", "M3"] {
+        assert!(matches!(
+            fresh.check_pin_now(m, "2749", &s, t(2)).unwrap(),
+            PinCheck::Correct { .. }
+        ));
+    }
+}
+
+#[test]
+fn an_interrupted_rotation_still_opens_and_finishes_when_run_again() {
+    let f = fixture();
+    let s = settings(VaultMode::Encrypted);
+    f.vault.store_pin_now("M1", "2749", true, &s, t(0)).unwrap();
+    // the crash came after the new key was written, before anything was resealed
+    create_key_file(&next_key_path(&f.key_file())).unwrap();
+    let restarted = Arc::new(f.reopen());
+    let st = restarted.status(&s, t(1)).unwrap();
+    assert!(st.rotation_pending);
+    assert_eq!(st.loaded_key_ids.len(), 2);
+    // old records open; new ones are sealed under the next key
+    assert!(matches!(
+        restarted.check_pin_now("M1", "2749", &s, t(1)).unwrap(),
+        PinCheck::Correct { .. }
+    ));
+    restarted
+        .store_pin_now("M2", "5902", true, &s, t(1))
+        .unwrap();
+    let report = restarted.rotate_key().unwrap();
+    assert!(report.resumed);
+    assert_eq!(report.resealed, 1, "only M1 was under the old key");
+    let fresh = f.reopen();
+    for (m, pin) in [("M1", "2749"), ("M2", "5902")] {
+        assert!(matches!(
+            fresh.check_pin_now(m, pin, &s, t(2)).unwrap(),
+            PinCheck::Correct { .. }
+        ));
+    }
+}
+
+#[test]
+fn a_record_under_an_unknown_key_is_reported() {
+    let f = fixture();
+    let s = settings(VaultMode::Encrypted);
+    f.vault.store_pin_now("M1", "2749", true, &s, t(0)).unwrap();
+    let other = tempfile::tempdir().unwrap();
+    let key = other.path().join("k");
+    create_key_file(&key).unwrap();
+    let stranger = Vault::open(f.store.clone(), &key, 1).unwrap();
+    let err = stranger.check_pin_now("M1", "2749", &s, t(1)).unwrap_err();
+    assert!(err.to_string().contains("not loaded"), "{err}");
+}
+
+#[tokio::test]
+async fn parallel_guesses_cannot_outrun_the_lockout() {
+    let f = fixture();
+    let s = settings(VaultMode::Hashed);
+    f.vault.store_pin_now("M1", "2749", true, &s, t(0)).unwrap();
+    let guesses: Vec<_> = (0..20)
+        .map(|i| {
+            f.vault.check_pin(
+                "M1".into(),
+                Zeroizing::new(format!("{:04}", 3000 + i)),
+                s.clone(),
+                t(1),
+            )
+        })
+        .collect();
+    let answers = futures_util::future::join_all(guesses).await;
+    let compared = answers
+        .iter()
+        .filter(|a| matches!(a, Ok(PinCheck::Wrong { .. })))
+        .count();
+    assert_eq!(compared, 5, "{answers:?}");
 }

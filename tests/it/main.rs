@@ -7,3 +7,4 @@ mod cli;
 mod enroll;
 mod http;
 mod lifecycle;
+mod vault;

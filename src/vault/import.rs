@@ -1,0 +1,347 @@
+//! `callvault pins import FILE`: PINs exported from a core (`member_id,pin`) loaded into the
+//! vault in one transaction, with a per-row report like pre-enrollment's.
+//!
+//! Each PIN is sealed as soon as its row is read (the sealed record holds the PIN itself),
+//! so a million rows take seconds, not the hours bcrypt would; in hashed mode the records
+//! get their bcrypt hash in the background or at first correct use. No plaintext PIN is
+//! written anywhere: the report has the member id and the result, never the PIN. Imported
+//! PINs skip the policy (they are placeholders: activation and force-PIN-change exist for
+//! them), and a PIN a member chose through callvault is never overwritten.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use redb::ReadableTable;
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use super::seal::{Header, SecretKind};
+use super::{Vault, VaultError};
+use crate::audit::{AuditEvent, EventKind, Outcome, append_in};
+use crate::enroll::lines::{self, LineCounter};
+use crate::enroll::progress::Progress;
+use crate::store::{StoreError, tables};
+
+/// What happened to a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RowResult {
+    /// The member had no PIN; now they have this one.
+    Imported,
+    /// A placeholder PIN (imported before) was replaced.
+    Replaced,
+    /// The member already has this very PIN, still sealed from an earlier import.
+    Unchanged,
+    /// The member chose a PIN through callvault; the import leaves it alone.
+    KeptMemberPin,
+    /// No member with this id is enrolled (embedded core only).
+    UnknownMember,
+    /// The PIN is not 1 to 12 digits.
+    InvalidPin,
+    /// The member id is empty or longer than 64 characters.
+    InvalidMemberId,
+    /// The member id appears on more than one row; none of them is applied.
+    DuplicateMember,
+}
+
+impl RowResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RowResult::Imported => "imported",
+            RowResult::Replaced => "replaced",
+            RowResult::Unchanged => "unchanged",
+            RowResult::KeptMemberPin => "kept_member_pin",
+            RowResult::UnknownMember => "unknown_member",
+            RowResult::InvalidPin => "invalid_pin",
+            RowResult::InvalidMemberId => "invalid_member_id",
+            RowResult::DuplicateMember => "duplicate_member",
+        }
+    }
+}
+
+/// A problem that stops the whole file. Nothing is applied.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{file}: the file is empty")]
+    Empty { file: String },
+    #[error("{file}: the header has no {column:?} column (expected member_id,pin)")]
+    MissingColumn { file: String, column: &'static str },
+    #[error("{file}: cannot be read as CSV at line {line}: {problem}")]
+    Csv {
+        file: String,
+        line: u64,
+        problem: String,
+    },
+    #[error("{file}: {error}")]
+    Io { file: String, error: io::Error },
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+}
+
+impl From<StoreError> for ImportError {
+    fn from(e: StoreError) -> Self {
+        ImportError::Vault(VaultError::Store(e))
+    }
+}
+
+macro_rules! redb_err {
+    ($($t:ty),*) => {$(
+        impl From<$t> for ImportError {
+            fn from(e: $t) -> Self {
+                ImportError::Vault(VaultError::from(e))
+            }
+        }
+    )*};
+}
+redb_err!(
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Options {
+    /// The members chose these PINs themselves (no activation for a placeholder).
+    pub established: bool,
+    pub dry_run: bool,
+    /// Check that each member is enrolled (the embedded core).
+    pub require_member: bool,
+}
+
+/// `NAME.summary.json`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Summary {
+    pub file: String,
+    pub dry_run: bool,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub rows: u64,
+    pub results: BTreeMap<String, u64>,
+    pub vault_records: u64,
+    pub results_file: PathBuf,
+    pub summary_file: PathBuf,
+}
+
+struct Parsed {
+    line: u64,
+    member_id: String,
+    /// The sealed record, or why the row is refused.
+    sealed: Result<Vec<u8>, RowResult>,
+}
+
+/// Import `path`; result files go to `outbox`.
+pub fn run(
+    vault: &Vault,
+    path: &Path,
+    outbox: &Path,
+    options: &Options,
+    actor: &str,
+    now: DateTime<Utc>,
+    progress: &dyn Progress,
+) -> Result<Summary, ImportError> {
+    let started_at = Utc::now();
+    let file = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string());
+    let io_err = |error: io::Error| ImportError::Io {
+        file: file.clone(),
+        error,
+    };
+    let size = std::fs::metadata(path).map_err(io_err)?.len();
+    if size == 0 {
+        return Err(ImportError::Empty { file });
+    }
+    let mut buffered = io::BufReader::new(std::fs::File::open(path).map_err(io_err)?);
+    if io::BufRead::fill_buf(&mut buffered)
+        .map_err(io_err)?
+        .starts_with(b"\xEF\xBB\xBF")
+    {
+        io::BufRead::consume(&mut buffered, 3);
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(LineCounter::new(buffered));
+    let csv_err = |e: csv::Error| ImportError::Csv {
+        file: file.clone(),
+        line: e.position().map_or(0, |p| p.line()),
+        problem: e.to_string(),
+    };
+    let mut headers = csv::ByteRecord::new();
+    if !reader.read_byte_record(&mut headers).map_err(csv_err)? {
+        return Err(ImportError::Empty { file });
+    }
+    let column = |name: &'static str| {
+        headers
+            .iter()
+            .position(|h| h.eq_ignore_ascii_case(name.as_bytes()))
+            .ok_or(ImportError::MissingColumn {
+                file: file.clone(),
+                column: name,
+            })
+    };
+    let (id_col, pin_col) = (column("member_id")?, column("pin")?);
+
+    progress.phase("checking", size);
+    let ring = vault.keyring.load_full();
+    let mut rows: Vec<Parsed> = Vec::new();
+    let mut seen: HashMap<String, u32> = HashMap::new();
+    let mut record = csv::ByteRecord::new();
+    while reader.read_byte_record(&mut record).map_err(csv_err)? {
+        let line = lines::line_of(&reader, &record);
+        let member_id =
+            String::from_utf8_lossy(record.get(id_col).unwrap_or_default()).into_owned();
+        let pin = Zeroizing::new(record.get(pin_col).unwrap_or_default().to_vec());
+        let sealed = if member_id.is_empty()
+            || member_id.len() > 64
+            || member_id.chars().any(char::is_control)
+        {
+            Err(RowResult::InvalidMemberId)
+        } else if pin.is_empty() || pin.len() > 12 || !pin.iter().all(u8::is_ascii_digit) {
+            Err(RowResult::InvalidPin)
+        } else {
+            let header = Header {
+                key_id: [0; 4],
+                kind: SecretKind::Pin,
+                set_at: now.timestamp(),
+                established: options.established,
+                flagged: false,
+            };
+            Ok(ring
+                .seal(&member_id, header, &pin)
+                .map_err(VaultError::from)?)
+        };
+        if !member_id.is_empty() {
+            *seen.entry(member_id.clone()).or_default() += 1;
+        }
+        rows.push(Parsed {
+            line,
+            member_id,
+            sealed,
+        });
+        if rows.len() % 4096 == 0 {
+            progress.advance_to(record.position().map_or(0, |p| p.byte()));
+        }
+    }
+    // the reader's buffer held the last row's PIN: clear what we can reach
+    drop(record);
+    progress.advance_to(size);
+
+    crate::store::create_private_dir(outbox)?;
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| file.clone());
+    let results_path = outbox.join(format!("{stem}.results.csv"));
+    let summary_path = outbox.join(format!("{stem}.summary.json"));
+    let partial = outbox.join(format!(".{stem}.results.csv.partial"));
+    let mut out = csv::Writer::from_path(&partial).map_err(|e| io_err(io::Error::other(e)))?;
+    out.write_record(["line", "member_id", "result"])
+        .map_err(|e| io_err(io::Error::other(e)))?;
+
+    let mut results: BTreeMap<String, u64> = BTreeMap::new();
+    progress.phase("applying", rows.len() as u64);
+    let txn = vault.store.begin_write()?;
+    let vault_records = {
+        let members = txn.open_table(tables::MEMBERS)?;
+        let mut pins = txn.open_table(tables::PINS)?;
+        for (i, row) in rows.iter().enumerate() {
+            let result = match &row.sealed {
+                Err(r) => *r,
+                Ok(_) if seen.get(&row.member_id).copied().unwrap_or(0) > 1 => {
+                    RowResult::DuplicateMember
+                }
+                Ok(_)
+                    if options.require_member && members.get(row.member_id.as_str())?.is_none() =>
+                {
+                    RowResult::UnknownMember
+                }
+                Ok(sealed) => {
+                    let existing = match pins.get(row.member_id.as_str())? {
+                        Some(v) => Some((
+                            ring.open(&row.member_id, v.value())
+                                .map_err(VaultError::from)?,
+                            ring.open(&row.member_id, sealed)
+                                .map_err(VaultError::from)?,
+                        )),
+                        None => None,
+                    };
+                    match existing {
+                        Some((old, _)) if old.header.established => RowResult::KeptMemberPin,
+                        Some((old, new))
+                            if old.header.kind == SecretKind::Pin
+                                && bool::from(old.secret.as_slice().ct_eq(&new.secret)) =>
+                        {
+                            RowResult::Unchanged
+                        }
+                        existing => {
+                            pins.insert(row.member_id.as_str(), sealed.as_slice())?;
+                            if existing.is_some() {
+                                RowResult::Replaced
+                            } else {
+                                RowResult::Imported
+                            }
+                        }
+                    }
+                }
+            };
+            *results.entry(result.as_str().to_string()).or_default() += 1;
+            out.write_record([
+                row.line.to_string().as_str(),
+                row.member_id.as_str(),
+                result.as_str(),
+            ])
+            .map_err(|e| io_err(io::Error::other(e)))?;
+            if i % 4096 == 0 {
+                progress.advance_to(i as u64);
+            }
+        }
+        redb::ReadableTableMetadata::len(&pins)?
+    };
+    progress.advance_to(rows.len() as u64);
+    out.flush().map_err(io_err)?;
+    drop(out);
+    let summary = Summary {
+        file: file.clone(),
+        dry_run: options.dry_run,
+        started_at,
+        finished_at: Utc::now(),
+        rows: rows.len() as u64,
+        results,
+        vault_records,
+        results_file: results_path.clone(),
+        summary_file: summary_path.clone(),
+    };
+    let counts = summary
+        .results
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    append_in(
+        &txn,
+        now,
+        [
+            AuditEvent::new(actor, EventKind::PinsImported, Outcome::Ok).detail(format!(
+                "file={file} dry_run={} rows={} {counts}",
+                options.dry_run, summary.rows
+            )),
+        ],
+    )?;
+    if options.dry_run {
+        txn.abort()?;
+    } else {
+        txn.commit()?;
+    }
+    let text = serde_json::to_vec_pretty(&summary).map_err(|e| io_err(io::Error::other(e)))?;
+    crate::enroll::write_atomically(&summary_path, &text).map_err(io_err)?;
+    std::fs::rename(&partial, &results_path).map_err(io_err)?;
+    progress.finish();
+    Ok(summary)
+}

@@ -1,0 +1,203 @@
+//! The PIN vault end to end: `pins import`, `vault status`, `vault rotate-key`, `member
+//! unlock` through the running service, and the agents' unlock / force-PIN-change endpoints.
+
+use std::os::unix::fs::PermissionsExt;
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::harness::{Instance, text};
+
+const SECRET_PIN: &str = "918273645012";
+
+fn ok(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+fn status_line(i: &Instance, label: &str) -> String {
+    let status = ok(&i.cli(&["vault", "status"]));
+    status
+        .lines()
+        .find(|l| l.trim_start().starts_with(label))
+        .unwrap_or_else(|| panic!("no {label:?} in {status}"))
+        .split(':')
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+fn enrolled_ids(i: &Instance, n: usize) -> Vec<String> {
+    let file = i.path("members.csv");
+    ok(&i.cli(&["gen-members", "40", "--clean", "-o", file.to_str().unwrap()]));
+    ok(&i.cli(&["enroll", file.to_str().unwrap()]));
+    let results = std::fs::read_to_string(i.path("state/outbox/members.results.csv")).unwrap();
+    results
+        .lines()
+        .filter(|l| l.contains(",created,"))
+        .map(|l| l.split(',').nth(1).unwrap().to_string())
+        .take(n)
+        .collect()
+}
+
+#[test]
+fn pins_are_imported_upgraded_and_rotated_through_the_service() {
+    let mut i = Instance::started();
+    let ids = enrolled_ids(&i, 3);
+    let pins = i.path("pins.csv");
+    std::fs::write(
+        &pins,
+        format!(
+            "member_id,pin\n{},{SECRET_PIN}\n{},4821\n{},0000\nghost,2749\n{},12ab\n",
+            ids[0], ids[1], ids[2], ids[0]
+        ),
+    )
+    .unwrap();
+    let out = i.cli(&["pins", "import", pins.to_str().unwrap()]);
+    let stdout = ok(&out);
+    assert!(
+        stdout.contains("5 rows")
+            && stdout.contains("duplicate_member 1")
+            && stdout.contains("invalid_pin 1"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("imported 2") && stdout.contains("unknown_member 1"));
+    let results = std::fs::read_to_string(i.path("state/outbox/pins.results.csv")).unwrap();
+    assert!(
+        results.contains(&format!("3,{},imported", ids[1])),
+        "{results}"
+    );
+    assert!(results.contains("5,ghost,unknown_member"), "{results}");
+    for text in [&results, &stdout, &text(&out.stderr)] {
+        assert!(!text.contains(SECRET_PIN) && !text.contains("4821"));
+    }
+    assert_eq!(status_line(&i, "records"), "2");
+
+    // the background task gives the sealed PINs their bcrypt hash
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while status_line(&i, "bcrypt:") != "2" {
+        assert!(Instant::now() < deadline, "sealed PINs were not upgraded");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    let old_key = status_line(&i, "current key");
+    let rotated = ok(&i.cli(&["vault", "rotate-key"]));
+    assert!(rotated.contains("2 records sealed again"), "{rotated}");
+    let new_key = status_line(&i, "current key");
+    assert_ne!(old_key, new_key);
+    assert!(rotated.contains(&old_key) && rotated.contains(&new_key));
+    let key_file = i.path("etc/vault.key");
+    assert_eq!(
+        std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(!i.path("etc/vault.key.next").exists());
+
+    // after a restart the new key file opens every record
+    i.stop();
+    i.start();
+    assert_eq!(status_line(&i, "loaded keys"), new_key);
+    let shown: Value = serde_json::from_str(&ok(&i.cli(&["member", "show", &ids[1]]))).unwrap();
+    assert_eq!(shown["pin"]["has_pin"], true);
+    assert_eq!(shown["pin"]["storage"], "bcrypt");
+    assert_eq!(shown["pin"]["established"], false);
+
+    let audit = i.audit_export();
+    assert!(audit.contains("\"pins_imported\"") && audit.contains("\"vault_key_rotated\""));
+    assert!(!audit.contains(SECRET_PIN));
+    let db = std::fs::read(i.path("state/callvault.redb")).unwrap();
+    assert!(
+        !db.windows(SECRET_PIN.len())
+            .any(|w| w == SECRET_PIN.as_bytes())
+    );
+}
+
+#[test]
+fn agents_unlock_and_force_pin_changes_over_https() {
+    let i = Instance::started();
+    let ids = enrolled_ids(&i, 2);
+    let pins = i.path("p.csv");
+    std::fs::write(&pins, format!("member_id,pin\n{},2749\n", ids[0])).unwrap();
+    ok(&i.cli(&["pins", "import", pins.to_str().unwrap(), "--established"]));
+    let agent = ok(&i.cli(&["key", "create", "--role", "agent", "--name", "desk1"]))
+        .trim()
+        .to_string();
+    let ivr = ok(&i.cli(&["key", "create", "--role", "ivr", "--name", "ivr1"]))
+        .trim()
+        .to_string();
+    let post = |path: &str, key: &str| {
+        let res = i
+            .client()
+            .post(i.url(path))
+            .bearer_auth(key)
+            .send()
+            .unwrap();
+        let status = res.status();
+        (status, res.json::<Value>().unwrap())
+    };
+    let force = format!("/v1/members/{}/force-pin-change", ids[0]);
+    let (status, body) = post(&force, &agent);
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["force_pin_change"], true);
+    let shown: Value = serde_json::from_str(&ok(&i.cli(&["member", "show", &ids[0]]))).unwrap();
+    assert_eq!(shown["pin"]["force_change"], true);
+    assert_eq!(shown["pin"]["established"], true);
+
+    let cases = [
+        (
+            force.clone(),
+            ivr.clone(),
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        ),
+        (
+            "/v1/members/ghost/force-pin-change".to_string(),
+            agent.clone(),
+            StatusCode::NOT_FOUND,
+            "no_such_member",
+        ),
+        (
+            format!("/v1/members/{}/force-pin-change", ids[1]),
+            agent.clone(),
+            StatusCode::NOT_FOUND,
+            "no_pin",
+        ),
+        (
+            "/v1/members/ghost/unlock".to_string(),
+            i.admin.clone(),
+            StatusCode::NOT_FOUND,
+            "no_such_member",
+        ),
+    ];
+    for (path, key, want, code) in cases {
+        let (status, body) = post(&path, &key);
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (want, Some(code)),
+            "{path}"
+        );
+    }
+    let (status, body) = post(&format!("/v1/members/{}/unlock", ids[0]), &agent);
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["was_locked"], false);
+    let out = ok(&i.cli(&["member", "unlock", &ids[0]]));
+    assert!(out.contains("was not locked"), "{out}");
+
+    let audit = i.audit_export();
+    let forced: Vec<Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["kind"] == "pin_change_forced")
+        .collect();
+    assert_eq!(forced.len(), 1);
+    assert_eq!(forced[0]["actor"], "key:desk1");
+    assert_eq!(forced[0]["member_id"], ids[0].as_str());
+    assert!(audit.contains("\"member_unlocked\""));
+}
