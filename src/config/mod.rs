@@ -655,6 +655,10 @@ fn allowed_values(path: &str) -> Option<&'static str> {
     match path {
         "vault.mode" => Some("\"hashed\", \"encrypted\""),
         "core.type" => Some("\"embedded\", \"rest\""),
+        "pin_change.on_conflict" => Some("\"activation_list\", \"activation\", \"force_change\""),
+        p if p.starts_with("pin_change.scenarios") => {
+            Some("\"length_outside_policy\", \"aged\", \"flagged\", \"blocklisted\"")
+        }
         _ => None,
     }
 }

@@ -141,3 +141,40 @@ fn a_rest_core_is_checked_with_key_paths() {
     assert!(printed.contains("auth_value = \"***\""), "{printed}");
     assert!(!printed.contains("Bearer abc"));
 }
+
+#[test]
+fn pin_settings_are_checked_with_their_key_paths() {
+    let err = parse(
+        "[pin_policy]\nextra_blocklist = [\"2749\", \"12ab\"]\nmax_age_days = 5000\n\
+         [lockout]\nmax_wrong_pins = 0\n[vault]\npin_threads = 1000\n",
+        no_env(),
+    )
+    .unwrap_err();
+    let got = paths(err);
+    for want in [
+        "pin_policy.extra_blocklist[1]",
+        "pin_policy.max_age_days",
+        "lockout.max_wrong_pins",
+        "vault.pin_threads",
+    ] {
+        assert!(got.iter().any(|p| p == want), "{want} missing from {got:?}");
+    }
+    let err = parse("[pin_change]\non_conflict = \"cointoss\"\n", no_env()).unwrap_err();
+    let issue = &err.issues()[0];
+    assert_eq!(issue.path, "pin_change.on_conflict");
+    assert!(
+        issue.message.contains("activation_list"),
+        "{}",
+        issue.message
+    );
+    let err = parse("[pin_change]\nscenarios = [\"aged\", \"moon\"]\n", no_env()).unwrap_err();
+    let issue = &err.issues()[0];
+    assert!(
+        issue.path.starts_with("pin_change.scenarios"),
+        "{}",
+        issue.path
+    );
+    assert!(issue.message.contains("blocklisted"), "{}", issue.message);
+    let ok = parse("[lockout]\nlock_minutes = 0\n", no_env()).unwrap();
+    assert_eq!(ok.lockout.lock_minutes, 0);
+}

@@ -308,6 +308,12 @@ impl Vault {
         } else {
             None
         };
+        // The usual correct check changes nothing: no write, no fsync.
+        if correct && upgraded.is_none() && counter.is_clear() {
+            return Ok(PinCheck::Correct {
+                stored: stored_pin(&opened.header),
+            });
+        }
         let txn = self.store.begin_write()?;
         let after = {
             let mut attempts = txn.open_table(tables::ATTEMPTS)?;
