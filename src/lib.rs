@@ -18,6 +18,7 @@ pub mod keys;
 pub mod lockout;
 pub mod member;
 pub mod pin;
+pub mod profile;
 pub mod service;
 pub mod store;
 pub mod tls;

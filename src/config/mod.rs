@@ -3,6 +3,7 @@
 
 mod secret;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -32,6 +33,10 @@ pub struct Config {
     pub enroll: EnrollConfig,
     pub audit: AuditConfig,
     pub log: LogConfig,
+    /// Dialed number -> profile. A number no route names uses the default profile.
+    pub routing: Vec<crate::profile::Route>,
+    /// Authentication profiles by name; none configured: one built-in default profile.
+    pub profiles: BTreeMap<String, crate::profile::Profile>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -522,7 +527,7 @@ pub struct ConfigIssue {
 }
 
 impl ConfigIssue {
-    fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
         ConfigIssue {
             path: path.into(),
             message: message.into(),
@@ -656,6 +661,21 @@ fn allowed_values(path: &str) -> Option<&'static str> {
         "vault.mode" => Some("\"hashed\", \"encrypted\""),
         "core.type" => Some("\"embedded\", \"rest\""),
         "pin_change.on_conflict" => Some("\"activation_list\", \"activation\", \"force_change\""),
+        p if p.contains(".activation.scenarios") => Some(
+            "\"no_pin\", \"pin_is_ssn_last4\", \"pin_is_zip_last4\", \"pin_is_zip_first4\", \
+             \"pin_repeating_digits\", \"pin_is_phone_last4\", \"core_hint\"",
+        ),
+        p if p.starts_with("profiles.") && p.contains(".methods") => Some(
+            "\"pin\", \"otp\", \"dob\", \"zip\", \"ssn_last4\", \"last_txn_amount\", \
+             \"last_txn_date\", \"savings_balance\"",
+        ),
+        p if p.starts_with("profiles.") && p.contains(".questions") => Some(
+            "\"dob\", \"zip\", \"ssn_last4\", \"last_txn_amount\", \"last_txn_date\", \
+             \"savings_balance\", \"place_of_birth\"",
+        ),
+        p if p.starts_with("profiles.") && p.contains(".identifiers") => {
+            Some("\"member_number\", \"account_number\", \"phone\"")
+        }
         p if p.starts_with("pin_change.scenarios") => {
             Some("\"length_outside_policy\", \"aged\", \"flagged\", \"blocklisted\"")
         }
@@ -830,7 +850,29 @@ impl Config {
             (_, Some(rest)) => issues.extend(rest.validate(self.core.timeout_ms)),
             _ => {}
         }
+        for (i, r) in self.routing.iter().enumerate() {
+            let digits = r.dnis.strip_prefix('+').unwrap_or_default();
+            if !(8..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                issues.push(ConfigIssue::new(
+                    format!("routing[{i}].dnis"),
+                    format!("{:?} is not an E.164 number (+ and 8 to 15 digits)", r.dnis),
+                ));
+            }
+        }
+        issues.extend(crate::profile::validate(&self.profiles, &self.routing));
         issues
+    }
+
+    /// The profile for a call to `dnis` (E.164), with its name: the route's, else the
+    /// default one, else (no profiles configured) the built-in default.
+    pub fn profile_for(&self, dnis: Option<&str>) -> (String, crate::profile::Profile) {
+        match crate::profile::for_dnis(&self.profiles, &self.routing, dnis) {
+            Some((name, p)) => (name.to_string(), p.clone()),
+            None => (
+                crate::profile::BUILT_IN.to_string(),
+                crate::profile::Profile::default(),
+            ),
+        }
     }
 
     /// The listen address; `validate()` has checked it parses.

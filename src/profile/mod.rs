@@ -1,0 +1,408 @@
+//! Authentication profiles (`[profiles.NAME]`) and their routing by dialed number
+//! (`[[routing]]`): what a call must prove at each trust level, which identifiers a caller
+//! may key, the agent checklist, and activation (seed 003). Plain data plus the checks
+//! `callvault config check` runs; the dialog reads them.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::ConfigIssue;
+use crate::core::IdentifierKind;
+use crate::pin::ActivationScenario;
+
+/// A question about the member's own facts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Question {
+    Dob,
+    Zip,
+    SsnLast4,
+    LastTxnAmount,
+    LastTxnDate,
+    SavingsBalance,
+    /// Not answerable on a keypad: agent checklists only.
+    PlaceOfBirth,
+}
+
+impl Question {
+    /// Whether a caller can answer it with digits.
+    pub fn keypad(self) -> bool {
+        self != Question::PlaceOfBirth
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Question::Dob => "dob",
+            Question::Zip => "zip",
+            Question::SsnLast4 => "ssn_last4",
+            Question::LastTxnAmount => "last_txn_amount",
+            Question::LastTxnDate => "last_txn_date",
+            Question::SavingsBalance => "savings_balance",
+            Question::PlaceOfBirth => "place_of_birth",
+        }
+    }
+}
+
+/// One way of proving identity in the IVR.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    Pin,
+    Otp,
+    Dob,
+    Zip,
+    SsnLast4,
+    LastTxnAmount,
+    LastTxnDate,
+    SavingsBalance,
+}
+
+impl Method {
+    /// The keypad question this method asks, if it is one.
+    pub fn question(self) -> Option<Question> {
+        match self {
+            Method::Pin | Method::Otp => None,
+            Method::Dob => Some(Question::Dob),
+            Method::Zip => Some(Question::Zip),
+            Method::SsnLast4 => Some(Question::SsnLast4),
+            Method::LastTxnAmount => Some(Question::LastTxnAmount),
+            Method::LastTxnDate => Some(Question::LastTxnDate),
+            Method::SavingsBalance => Some(Question::SavingsBalance),
+        }
+    }
+}
+
+/// What one trust level requires: methods asked in order, how many must pass, and how many
+/// tries each method gets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub methods: Vec<Method>,
+    pub min_correct: u32,
+    #[serde(default = "one")]
+    pub attempts: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn three() -> u32 {
+    3
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Step {
+    fn questions(methods: &[Method], min_correct: u32) -> Step {
+        Step {
+            methods: methods.to_vec(),
+            min_correct,
+            attempts: 1,
+        }
+    }
+}
+
+/// The IVR's requirements by trust level.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IvrSteps {
+    /// The call was announced by the member's signed-in app.
+    pub app_intent: Step,
+    /// The caller ID is a verified phone of the member.
+    pub known_number: Step,
+    /// Any other caller ID, or none.
+    pub unknown_number: Step,
+}
+
+impl Default for IvrSteps {
+    fn default() -> Self {
+        use Method::*;
+        IvrSteps {
+            app_intent: Step::questions(&[], 0),
+            known_number: Step::questions(&[Dob, Zip, SsnLast4], 2),
+            unknown_number: Step::questions(
+                &[Dob, Zip, SsnLast4, LastTxnAmount, SavingsBalance],
+                3,
+            ),
+        }
+    }
+}
+
+/// Agent-run questions (seed 004) for one trust level.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Checklist {
+    pub questions: Vec<Question>,
+    pub min_correct: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Checklists {
+    pub app_intent: Checklist,
+    pub known_number: Checklist,
+    pub unknown_number: Checklist,
+}
+
+impl Default for Checklists {
+    fn default() -> Self {
+        use Question::*;
+        Checklists {
+            app_intent: Checklist {
+                questions: vec![],
+                min_correct: 0,
+            },
+            known_number: Checklist {
+                questions: vec![LastTxnAmount, PlaceOfBirth, SavingsBalance],
+                min_correct: 2,
+            },
+            unknown_number: Checklist {
+                questions: vec![
+                    LastTxnDate,
+                    LastTxnAmount,
+                    PlaceOfBirth,
+                    SavingsBalance,
+                    Dob,
+                ],
+                min_correct: 3,
+            },
+        }
+    }
+}
+
+/// Seed 003: when a member goes through activation, and what extra checks come before the
+/// new PIN (the "activation profile").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Activation {
+    pub enabled: bool,
+    /// Checked in this order; the first that matches decides.
+    pub scenarios: Vec<ActivationScenario>,
+    /// The extra identity checks before the new PIN: keypad questions.
+    pub methods: Vec<Method>,
+    pub min_correct: u32,
+}
+
+impl Default for Activation {
+    fn default() -> Self {
+        Activation {
+            enabled: true,
+            scenarios: ActivationScenario::ALL.to_vec(),
+            methods: vec![Method::Dob, Method::SsnLast4],
+            min_correct: 2,
+        }
+    }
+}
+
+impl Activation {
+    /// The scenarios in force: none when activation is off.
+    pub fn active_scenarios(&self) -> &[ActivationScenario] {
+        if self.enabled { &self.scenarios } else { &[] }
+    }
+}
+
+/// One authentication profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// The profile for a dialed number no route names.
+    #[serde(default)]
+    pub default: bool,
+    #[serde(default = "yes")]
+    pub identify_by_ani: bool,
+    #[serde(default = "all_identifiers")]
+    pub identifiers: Vec<IdentifierKind>,
+    #[serde(default = "three")]
+    pub identify_attempts: u32,
+    #[serde(default)]
+    pub ivr: IvrSteps,
+    #[serde(default)]
+    pub checklist: Checklists,
+    #[serde(default)]
+    pub activation: Activation,
+}
+
+fn all_identifiers() -> Vec<IdentifierKind> {
+    vec![
+        IdentifierKind::MemberNumber,
+        IdentifierKind::AccountNumber,
+        IdentifierKind::Phone,
+    ]
+}
+
+impl Default for Profile {
+    fn default() -> Self {
+        Profile {
+            default: true,
+            identify_by_ani: true,
+            identifiers: all_identifiers(),
+            identify_attempts: 3,
+            ivr: IvrSteps::default(),
+            checklist: Checklists::default(),
+            activation: Activation::default(),
+        }
+    }
+}
+
+/// `[[routing]]`: a dialed number and the profile its calls use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    pub dnis: String,
+    pub profile: String,
+}
+
+/// The name of the built-in profile used when the config defines none.
+pub const BUILT_IN: &str = "default";
+
+/// The profile for a call to `dnis` (already normalized), with its name.
+pub fn for_dnis<'a>(
+    profiles: &'a BTreeMap<String, Profile>,
+    routing: &[Route],
+    dnis: Option<&str>,
+) -> Option<(&'a str, &'a Profile)> {
+    let routed = dnis.and_then(|d| routing.iter().find(|r| r.dnis == d));
+    let name = match routed {
+        Some(r) => Some(r.profile.as_str()),
+        None => profiles
+            .iter()
+            .find(|(_, p)| p.default)
+            .map(|(n, _)| n.as_str()),
+    };
+    name.and_then(|n| profiles.get_key_value(n))
+        .map(|(n, p)| (n.as_str(), p))
+}
+
+fn check_step(path: &str, step: &Step, issues: &mut Vec<ConfigIssue>) {
+    let n = step.methods.len() as u32;
+    if step.min_correct > n {
+        issues.push(ConfigIssue::new(
+            format!("{path}.min_correct"),
+            format!(
+                "{} is more than the {n} method{} listed",
+                step.min_correct,
+                if n == 1 { "" } else { "s" }
+            ),
+        ));
+    }
+    if n > 0 && step.min_correct == 0 {
+        issues.push(ConfigIssue::new(
+            format!("{path}.min_correct"),
+            "0 with methods listed would ask questions that cannot matter".to_string(),
+        ));
+    }
+    for (i, m) in step.methods.iter().enumerate() {
+        if step.methods[..i].contains(m) {
+            issues.push(ConfigIssue::new(
+                format!("{path}.methods[{i}]"),
+                format!("{m:?} is listed twice").to_lowercase(),
+            ));
+        }
+    }
+    if !(1..=10).contains(&step.attempts) {
+        issues.push(ConfigIssue::new(
+            format!("{path}.attempts"),
+            format!("{} is outside 1..=10", step.attempts),
+        ));
+    }
+}
+
+/// Every problem with the profiles and routing, each with its key path.
+pub fn validate(profiles: &BTreeMap<String, Profile>, routing: &[Route]) -> Vec<ConfigIssue> {
+    let mut issues = Vec::new();
+    let defaults: Vec<&String> = profiles
+        .iter()
+        .filter(|(_, p)| p.default)
+        .map(|(n, _)| n)
+        .collect();
+    if defaults.len() > 1 {
+        issues.push(ConfigIssue::new(
+            format!("profiles.{}.default", defaults[1]),
+            format!(
+                "only one profile may be the default ({} are)",
+                defaults
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+    if !profiles.is_empty() && defaults.is_empty() {
+        issues.push(ConfigIssue::new(
+            "profiles",
+            "one profile must have default = true (for dialed numbers no route names)".to_string(),
+        ));
+    }
+    for (name, p) in profiles {
+        let at = |k: &str| format!("profiles.{name}.{k}");
+        for (trust, step) in [
+            ("app_intent", &p.ivr.app_intent),
+            ("known_number", &p.ivr.known_number),
+            ("unknown_number", &p.ivr.unknown_number),
+        ] {
+            check_step(&at(&format!("ivr.{trust}")), step, &mut issues);
+        }
+        for (trust, list) in [
+            ("app_intent", &p.checklist.app_intent),
+            ("known_number", &p.checklist.known_number),
+            ("unknown_number", &p.checklist.unknown_number),
+        ] {
+            let n = list.questions.len() as u32;
+            if list.min_correct > n {
+                issues.push(ConfigIssue::new(
+                    at(&format!("checklist.{trust}.min_correct")),
+                    format!("{} is more than the {n} questions listed", list.min_correct),
+                ));
+            }
+        }
+        let activation = Step {
+            methods: p.activation.methods.clone(),
+            min_correct: p.activation.min_correct,
+            attempts: 1,
+        };
+        check_step(&at("activation"), &activation, &mut issues);
+        for (i, m) in p.activation.methods.iter().enumerate() {
+            if m.question().is_none() {
+                issues.push(ConfigIssue::new(
+                    at(&format!("activation.methods[{i}]")),
+                    "activation checks are keypad questions (dob, zip, ssn_last4, ...)",
+                ));
+            }
+        }
+        if p.identifiers.is_empty() && !p.identify_by_ani {
+            issues.push(ConfigIssue::new(
+                at("identifiers"),
+                "with identify_by_ani = false, callers need at least one identifier to key",
+            ));
+        }
+        if !(1..=10).contains(&p.identify_attempts) {
+            issues.push(ConfigIssue::new(
+                at("identify_attempts"),
+                format!("{} is outside 1..=10", p.identify_attempts),
+            ));
+        }
+    }
+    for (i, r) in routing.iter().enumerate() {
+        if !profiles.contains_key(&r.profile) {
+            issues.push(ConfigIssue::new(
+                format!("routing[{i}].profile"),
+                format!("no profile {:?} is defined", r.profile),
+            ));
+        }
+        if routing[..i].iter().any(|o| o.dnis == r.dnis) {
+            issues.push(ConfigIssue::new(
+                format!("routing[{i}].dnis"),
+                format!("{:?} is routed twice", r.dnis),
+            ));
+        }
+    }
+    issues
+}
+
+#[cfg(test)]
+mod tests;

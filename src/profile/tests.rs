@@ -1,0 +1,152 @@
+use super::*;
+use crate::config::parse;
+
+fn issues(text: &str) -> Vec<(String, String)> {
+    match parse(text, Vec::new()) {
+        Ok(_) => Vec::new(),
+        Err(e) => e
+            .issues()
+            .iter()
+            .map(|i| (i.path.clone(), i.message.clone()))
+            .collect(),
+    }
+}
+
+const GOOD: &str = r#"
+[[routing]]
+dnis = "+18005550100"
+profile = "members"
+[[routing]]
+dnis = "+18005550199"
+profile = "business"
+
+[profiles.members]
+default = true
+[profiles.members.ivr.known_number]
+methods = ["pin"]
+min_correct = 1
+[profiles.members.ivr.unknown_number]
+methods = ["pin", "dob", "zip"]
+min_correct = 2
+attempts = 2
+[profiles.members.activation]
+scenarios = ["no_pin", "pin_is_ssn_last4"]
+methods = ["dob", "ssn_last4"]
+min_correct = 2
+
+[profiles.business]
+identify_by_ani = false
+identifiers = ["account_number"]
+[profiles.business.activation]
+enabled = false
+"#;
+
+#[test]
+fn a_good_file_routes_by_dialed_number_with_a_default() {
+    let config = parse(GOOD, Vec::new()).unwrap();
+    let (name, p) = config.profile_for(Some("+18005550199"));
+    assert_eq!(name, "business");
+    assert!(!p.identify_by_ani);
+    assert!(p.activation.active_scenarios().is_empty());
+    let (name, p) = config.profile_for(Some("+18005550100"));
+    assert_eq!(name, "members");
+    assert_eq!(p.ivr.unknown_number.attempts, 2);
+    assert_eq!(
+        p.activation.active_scenarios(),
+        [ActivationScenario::NoPin, ActivationScenario::PinIsSsnLast4]
+    );
+    // unrouted and absent numbers take the default; defaults fill what a profile leaves out
+    let (name, p) = config.profile_for(Some("+18005550000"));
+    assert_eq!(name, "members");
+    assert_eq!(p.ivr.app_intent.methods, vec![]);
+    assert_eq!(config.profile_for(None).0, "members");
+    // no profiles at all: the built-in one, 2 of 3 for known numbers, 3 of 5 for unknown
+    let bare = parse("", Vec::new()).unwrap();
+    let (name, p) = bare.profile_for(Some("+18005550100"));
+    assert_eq!(name, BUILT_IN);
+    assert_eq!(
+        (
+            p.ivr.known_number.methods.len(),
+            p.ivr.known_number.min_correct
+        ),
+        (3, 2)
+    );
+    assert_eq!(
+        (
+            p.ivr.unknown_number.methods.len(),
+            p.ivr.unknown_number.min_correct
+        ),
+        (5, 3)
+    );
+}
+
+#[test]
+fn impossible_profiles_are_refused_with_key_paths() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "[profiles.m]\ndefault = true\n[profiles.m.ivr.unknown_number]\nmethods = [\"pin\", \"dob\"]\nmin_correct = 3\n",
+            "profiles.m.ivr.unknown_number.min_correct",
+            "3 is more than the 2 methods listed",
+        ),
+        (
+            "[profiles.m]\ndefault = true\n[profiles.m.ivr.known_number]\nmethods = [\"pin\", \"shoe_size\"]\nmin_correct = 1\n",
+            "profiles.m.ivr.known_number.methods",
+            "savings_balance",
+        ),
+        (
+            "[[routing]]\ndnis = \"+18005550100\"\nprofile = \"nope\"\n[profiles.m]\ndefault = true\n",
+            "routing[0].profile",
+            "no profile \"nope\"",
+        ),
+        (
+            "[[routing]]\ndnis = \"800-555\"\nprofile = \"m\"\n[profiles.m]\ndefault = true\n",
+            "routing[0].dnis",
+            "E.164",
+        ),
+        ("[profiles.a]\n[profiles.b]\n", "profiles", "default = true"),
+        (
+            "[profiles.a]\ndefault = true\n[profiles.b]\ndefault = true\n",
+            "profiles.b.default",
+            "only one",
+        ),
+        (
+            "[profiles.m]\ndefault = true\n[profiles.m.checklist.known_number]\nquestions = [\"dob\"]\nmin_correct = 2\n",
+            "profiles.m.checklist.known_number.min_correct",
+            "more than the 1 questions",
+        ),
+        (
+            "[profiles.m]\ndefault = true\n[profiles.m.activation]\nmethods = [\"pin\"]\nmin_correct = 1\n",
+            "profiles.m.activation.methods[0]",
+            "keypad questions",
+        ),
+        (
+            "[profiles.m]\ndefault = true\n[profiles.m.activation]\nscenarios = [\"full_moon\"]\n",
+            "profiles.m.activation.scenarios",
+            "pin_is_zip_first4",
+        ),
+        (
+            "[profiles.m]\ndefault = true\n[profiles.m.ivr.known_number]\nmethods = [\"dob\", \"dob\"]\nmin_correct = 1\n",
+            "profiles.m.ivr.known_number.methods[1]",
+            "twice",
+        ),
+        (
+            "[profiles.m]\ndefault = true\nidentify_by_ani = false\nidentifiers = []\n",
+            "profiles.m.identifiers",
+            "at least one identifier",
+        ),
+        (
+            "[profiles.m]\ndefault = true\n[profiles.m.ivr.known_number]\nmethods = [\"pin\"]\nmin_correct = 1\nattempts = 0\n",
+            "profiles.m.ivr.known_number.attempts",
+            "outside 1..=10",
+        ),
+    ];
+    for (text, path, says) in cases {
+        let got = issues(text);
+        assert!(
+            got.iter()
+                .any(|(p, m)| p.starts_with(path) && m.contains(says)),
+            "{path}: {says:?} not in {got:?}"
+        );
+    }
+    assert!(issues(GOOD).is_empty(), "{:?}", issues(GOOD));
+}
