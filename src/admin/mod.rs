@@ -192,6 +192,27 @@ impl Context {
     }
 }
 
+/// Run long work on `path` with a bar for a person at a terminal, or plain progress lines
+/// written to `out` (the CLI's stderr through the admin socket) and the journal.
+fn with_progress<T>(
+    ctx: &Context,
+    path: &std::path::Path,
+    out: &mut dyn Write,
+    work: impl FnOnce(&dyn enroll::Progress) -> T,
+) -> T {
+    if ctx.terminal {
+        return work(&enroll::progress::Bar::new());
+    }
+    let out = std::cell::RefCell::new(out);
+    let sink = |line: String| {
+        let _ = out.borrow_mut().write_all(line.as_bytes());
+    };
+    work(&enroll::progress::Lines::new(
+        path.display().to_string(),
+        Some(&sink),
+    ))
+}
+
 /// Run one operation as `actor`, writing any bulk output (an export) to `out`.
 pub fn execute(
     ctx: &Context,
@@ -267,21 +288,9 @@ pub fn execute(
                 recent_change_days: config.enroll.recent_change_days,
             };
             let outbox = config.enroll_dirs().outbox;
-            let name = path.display().to_string();
-            let out = std::cell::RefCell::new(out);
-            let sink = |line: String| {
-                let _ = out.borrow_mut().write_all(line.as_bytes());
-            };
-            let bar;
-            let lines;
-            let progress: &dyn enroll::Progress = if ctx.terminal {
-                bar = enroll::progress::Bar::new();
-                &bar
-            } else {
-                lines = enroll::progress::Lines::new(name, Some(&sink));
-                &lines
-            };
-            let result = enroll::run(&ctx.store, &path, &outbox, &options, actor, progress);
+            let result = with_progress(ctx, &path, out, |progress| {
+                enroll::run(&ctx.store, &path, &outbox, &options, actor, progress)
+            });
             if let Err(e) = &result {
                 ctx.audit.record_blocking(
                     AuditEvent::new(actor, EventKind::EnrollmentFailed, Outcome::Failed)
@@ -344,22 +353,10 @@ pub fn execute(
                 require_member: config.core.kind == crate::config::CoreKind::Embedded,
             };
             let outbox = config.enroll_dirs().outbox;
-            let name = path.display().to_string();
-            let out = std::cell::RefCell::new(out);
-            let sink = |line: String| {
-                let _ = out.borrow_mut().write_all(line.as_bytes());
-            };
-            let bar;
-            let lines;
-            let progress: &dyn enroll::Progress = if ctx.terminal {
-                bar = enroll::progress::Bar::new();
-                &bar
-            } else {
-                lines = enroll::progress::Lines::new(name, Some(&sink));
-                &lines
-            };
-            let result =
-                vault::import::run(ctx.vault()?, &path, &outbox, &options, actor, now, progress);
+            let vault = ctx.vault()?;
+            let result = with_progress(ctx, &path, out, |progress| {
+                vault::import::run(vault, &path, &outbox, &options, actor, now, progress)
+            });
             if let Err(e) = &result {
                 ctx.audit.record_blocking(
                     AuditEvent::new(actor, EventKind::PinsImported, Outcome::Failed)
