@@ -13,6 +13,7 @@ pub mod clock;
 pub mod config;
 pub mod core;
 pub mod demo;
+pub mod dialog;
 pub mod enroll;
 pub mod keys;
 pub mod lockout;

@@ -58,8 +58,39 @@ pub enum EventKind {
     PinSet,
     /// A keyed PIN was checked (pass or fail; never the digits).
     PinChecked,
-    /// A member's wrong PINs reached the lockout threshold.
+    /// A member's wrong PINs (or wrong answers) reached the lockout threshold.
     MemberLocked,
+    /// An IVR started a call; the detail says the profile and whether there was a caller ID.
+    CallStarted,
+    /// The call's member was found (by caller id, keyed identifier or app intent).
+    CallIdentified,
+    /// A keyed identifier found no one (or no input came).
+    IdentificationFailed,
+    /// A verification method was answered (pass or fail; never the digits).
+    MethodChecked,
+    CallAuthenticated,
+    /// The dialog sent the caller to an agent; the detail is the reason.
+    CallTransferred,
+    /// The IVR reported the hang-up.
+    CallEnded,
+    /// A call without input for the configured time was closed.
+    CallExpired,
+    /// A correct PIN sent the member through activation (seed 003).
+    ActivationStarted,
+    /// A correct PIN sent the member through a forced PIN change.
+    PinChangeStarted,
+    /// A new PIN was refused by the policy or its confirmation.
+    PinRefused,
+    /// An agent opened the checklist; one event per expected answer shown.
+    AnswerRevealed,
+    /// An agent ticked a checklist question.
+    ChecklistAnswered,
+    /// An agent's verdict marked the call and the member Verified / Not Verified.
+    MemberVerified,
+    /// The app back end announced a call.
+    IntentCreated,
+    /// A call used an app intent.
+    IntentUsed,
 }
 
 /// How it ended.

@@ -224,6 +224,46 @@ pub struct Profile {
     pub checklist: Checklists,
     #[serde(default)]
     pub activation: Activation,
+    /// A call from the phone an app intent announced, within the intent's TTL, counts as
+    /// the intent (trust `app_intent`) when the number is the member's verified phone.
+    /// Presenting the intent's token always does.
+    #[serde(default = "yes")]
+    pub app_intent_by_ani: bool,
+    /// Added to the slack when matching keyed amounts (`last_txn_amount`,
+    /// `savings_balance`); whole-dollar answers already match within a dollar.
+    #[serde(default)]
+    pub amount_tolerance_cents: i64,
+    /// Prompt keys the IVR maps to audio, by step: `identifier`, `pin`, `new_pin`,
+    /// `confirm_pin`, or a question (`dob`, `zip`, ...). Unset steps use the default key.
+    #[serde(default)]
+    pub prompts: BTreeMap<String, String>,
+}
+
+/// The steps a profile may name a prompt for, with their default prompt keys.
+pub const PROMPTS: [(&str, &str); 10] = [
+    ("identifier", "enter_member_number"),
+    ("pin", "enter_pin"),
+    ("new_pin", "enter_new_pin"),
+    ("confirm_pin", "confirm_new_pin"),
+    ("dob", "enter_dob_mmddyyyy"),
+    ("zip", "enter_zip"),
+    ("ssn_last4", "enter_ssn_last4"),
+    ("last_txn_amount", "enter_last_txn_amount"),
+    ("last_txn_date", "enter_last_txn_date_mmddyyyy"),
+    ("savings_balance", "enter_savings_balance"),
+];
+
+impl Profile {
+    /// The prompt key for a step.
+    pub fn prompt(&self, step: &str) -> String {
+        match self.prompts.get(step) {
+            Some(p) => p.clone(),
+            None => PROMPTS
+                .iter()
+                .find(|(s, _)| *s == step)
+                .map_or_else(|| format!("enter_{step}"), |(_, p)| (*p).to_string()),
+        }
+    }
 }
 
 fn all_identifiers() -> Vec<IdentifierKind> {
@@ -244,6 +284,9 @@ impl Default for Profile {
             ivr: IvrSteps::default(),
             checklist: Checklists::default(),
             activation: Activation::default(),
+            app_intent_by_ani: true,
+            amount_tolerance_cents: 0,
+            prompts: BTreeMap::new(),
         }
     }
 }
@@ -378,6 +421,28 @@ pub fn validate(profiles: &BTreeMap<String, Profile>, routing: &[Route]) -> Vec<
             issues.push(ConfigIssue::new(
                 at("identifiers"),
                 "with identify_by_ani = false, callers need at least one identifier to key",
+            ));
+        }
+        for (step, key) in &p.prompts {
+            if !PROMPTS.iter().any(|(s, _)| s == step) {
+                issues.push(ConfigIssue::new(
+                    at(&format!("prompts.{step}")),
+                    format!(
+                        "no step {step:?}; prompts can be set for {}",
+                        PROMPTS.map(|(s, _)| s).join(", ")
+                    ),
+                ));
+            } else if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                issues.push(ConfigIssue::new(
+                    at(&format!("prompts.{step}")),
+                    "a prompt key is letters, digits and underscores".to_string(),
+                ));
+            }
+        }
+        if !(0..=100_000).contains(&p.amount_tolerance_cents) {
+            issues.push(ConfigIssue::new(
+                at("amount_tolerance_cents"),
+                format!("{} is outside 0..=100000", p.amount_tolerance_cents),
             ));
         }
         if !(1..=10).contains(&p.identify_attempts) {

@@ -1,0 +1,131 @@
+//! Keypad answers to questions about the member, matched robustly: dates as MMDDYYYY,
+//! amounts in dollars and cents (`12345` or `123*45` for $123.45) or whole dollars (`123`),
+//! a ZIP as its 5 digits. Secrets are compared in constant time.
+
+use chrono::NaiveDate;
+use subtle::ConstantTimeEq;
+
+use crate::member::Member;
+use crate::profile::Question;
+
+/// The keypad lengths the IVR should collect for a question.
+pub fn digit_bounds(q: Question) -> (u32, u32) {
+    match q {
+        Question::Dob | Question::LastTxnDate => (8, 8),
+        Question::Zip => (5, 5),
+        Question::SsnLast4 => (4, 4),
+        Question::LastTxnAmount | Question::SavingsBalance => (1, 12),
+        Question::PlaceOfBirth => (0, 0),
+    }
+}
+
+/// Whether the member's record holds the fact a question asks about.
+pub fn answerable(q: Question, m: &Member) -> bool {
+    match q {
+        Question::Dob => m.dob.is_some(),
+        Question::Zip => m.zip.as_deref().is_some_and(|z| z.len() == 5),
+        Question::SsnLast4 => m.ssn_last4.as_deref().is_some_and(|s| s.len() == 4),
+        Question::LastTxnAmount => m.last_txn_amount_cents.is_some(),
+        Question::LastTxnDate => m.last_txn_date.is_some(),
+        Question::SavingsBalance => m.savings_balance_cents.is_some(),
+        Question::PlaceOfBirth => m.place_of_birth.as_deref().is_some_and(|p| !p.is_empty()),
+    }
+}
+
+/// Whether keyed `digits` answer `q` for member `m`. `None` when the member's record lacks
+/// the fact (the question cannot be asked). `tolerance_cents` widens amount matches.
+pub fn matches(q: Question, digits: &str, m: &Member, tolerance_cents: i64) -> Option<bool> {
+    if !answerable(q, m) {
+        return None;
+    }
+    Some(match q {
+        Question::Dob => m.dob.is_some_and(|d| keyed_date(digits) == Some(d)),
+        Question::LastTxnDate => m.last_txn_date.is_some_and(|d| keyed_date(digits) == Some(d)),
+        Question::Zip => same_secret(m.zip.as_deref(), digits),
+        Question::SsnLast4 => same_secret(m.ssn_last4.as_deref(), digits),
+        Question::LastTxnAmount => m
+            .last_txn_amount_cents
+            .is_some_and(|a| amount_matches(digits, a, tolerance_cents)),
+        Question::SavingsBalance => m
+            .savings_balance_cents
+            .is_some_and(|a| amount_matches(digits, a, tolerance_cents)),
+        Question::PlaceOfBirth => false,
+    })
+}
+
+fn same_secret(stored: Option<&str>, keyed: &str) -> bool {
+    stored.is_some_and(|s| s.len() == keyed.len() && bool::from(s.as_bytes().ct_eq(keyed.as_bytes())))
+}
+
+/// `MMDDYYYY` as keyed on a phone.
+pub fn keyed_date(digits: &str) -> Option<NaiveDate> {
+    if digits.len() != 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    NaiveDate::parse_from_str(digits, "%m%d%Y").ok()
+}
+
+/// A keyed amount: `123*45` is $123.45 exactly; plain digits are read both as cents
+/// (`12345` = $123.45) and as whole dollars (`123` = $123, matching anything from $122.01 to
+/// $123.99, so a caller may round either way). Signs are ignored: a withdrawal of $45 is
+/// answered `45`. `tolerance_cents` is added to both readings.
+pub fn amount_matches(digits: &str, actual_cents: i64, tolerance_cents: i64) -> bool {
+    let actual = actual_cents.unsigned_abs() as i128;
+    let tol = tolerance_cents.max(0) as i128;
+    let number = |s: &str| -> Option<i128> {
+        (!s.is_empty() && s.len() <= 12 && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    match digits.split_once('*') {
+        Some((dollars, cents)) => {
+            let (Some(d), Some(c)) = (number(dollars), number(cents)) else {
+                return false;
+            };
+            let c = match cents.len() {
+                1 => c * 10,
+                2 => c,
+                _ => return false,
+            };
+            (d * 100 + c - actual).abs() <= tol
+        }
+        None => {
+            let Some(n) = number(digits) else {
+                return false;
+            };
+            (n - actual).abs() <= tol || (n * 100 - actual).abs() < 100 + tol
+        }
+    }
+}
+
+/// The expected answer as an agent reads it on the checklist.
+pub fn expected_text(q: Question, m: &Member) -> Option<String> {
+    let money = |c: i64| {
+        let sign = if c < 0 { "-" } else { "" };
+        let c = c.unsigned_abs();
+        format!("{sign}${}.{:02}", c / 100, c % 100)
+    };
+    match q {
+        Question::Dob => m.dob.map(|d| d.format("%B %-d, %Y").to_string()),
+        Question::LastTxnDate => m.last_txn_date.map(|d| d.format("%B %-d, %Y").to_string()),
+        Question::Zip => m.zip.clone(),
+        Question::SsnLast4 => m.ssn_last4.clone(),
+        Question::LastTxnAmount => m.last_txn_amount_cents.map(money),
+        Question::SavingsBalance => m.savings_balance_cents.map(money),
+        Question::PlaceOfBirth => m.place_of_birth.clone(),
+    }
+    .filter(|_| answerable(q, m))
+}
+
+/// What the agent asks.
+pub fn question_text(q: Question) -> &'static str {
+    match q {
+        Question::Dob => "When is your birth date?",
+        Question::Zip => "What is the ZIP code on your account?",
+        Question::SsnLast4 => "What are the last four digits of your Social Security number?",
+        Question::LastTxnAmount => "How much was your last transaction?",
+        Question::LastTxnDate => "When was your last transaction?",
+        Question::SavingsBalance => "How much money do you have in your main savings account?",
+        Question::PlaceOfBirth => "Where were you born?",
+    }
+}

@@ -1,0 +1,1275 @@
+//! The call dialog: pure functions of (call state, facts, input, now) -> (next state, events).
+//!
+//! No HTTP and no redb types live here. The service (`src/calls/`) does the I/O a step
+//! needs first: it looks a keyed identifier up in the core, has the vault check a PIN, checks
+//! and seals a new PIN. It hands the dialog what it found as an [`Input`]. The dialog decides
+//! everything else: who the caller is, the trust of the channel, which method to ask next,
+//! what the attempts allow, when activation or a PIN change comes first, and how the call
+//! ends. Every [`Transition`] carries the audit events for its step (never any digits).
+//!
+//! A trust level's methods are asked in order; the walk stops as soon as `min_correct` have
+//! passed (authenticated) or can no longer be reached (transfer, `verification_failed`).
+
+pub mod answer;
+pub mod checklist;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::audit::{EventKind, Outcome};
+use crate::config::PinPolicyConfig;
+use crate::lockout::{self, Counter};
+use crate::member::Member;
+use crate::pin::{self, ActivationScenario, ChangeReason, Rejection, Situation, Verdict};
+use crate::profile::{Method, Profile, Question, Step as ProfileStep};
+
+pub use checklist::ChecklistState;
+
+/// How far the channel is trusted (seed 004's three scenarios).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Trust {
+    /// Announced by the member's signed-in app.
+    AppIntent,
+    /// From the member's verified phone.
+    KnownNumber,
+    /// From any other number, or none.
+    UnknownNumber,
+}
+
+impl Trust {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trust::AppIntent => "app_intent",
+            Trust::KnownNumber => "known_number",
+            Trust::UnknownNumber => "unknown_number",
+        }
+    }
+
+    /// The profile's IVR requirement for this trust level.
+    pub fn ivr_step(self, p: &Profile) -> &ProfileStep {
+        match self {
+            Trust::AppIntent => &p.ivr.app_intent,
+            Trust::KnownNumber => &p.ivr.known_number,
+            Trust::UnknownNumber => &p.ivr.unknown_number,
+        }
+    }
+
+    /// The profile's agent checklist for this trust level.
+    pub fn checklist(self, p: &Profile) -> &crate::profile::Checklist {
+        match self {
+            Trust::AppIntent => &p.checklist.app_intent,
+            Trust::KnownNumber => &p.checklist.known_number,
+            Trust::UnknownNumber => &p.checklist.unknown_number,
+        }
+    }
+}
+
+/// `status` of a STEP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Identifying,
+    Verifying,
+    Activating,
+    ChangingPin,
+    Authenticated,
+    Transferred,
+}
+
+/// `field` of a collect STEP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    Identifier,
+    Pin,
+    Question,
+    NewPin,
+    ConfirmPin,
+}
+
+/// Why a call went to an agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    IdentificationFailed,
+    VerificationFailed,
+    Locked,
+    CoreUnavailable,
+    OptOut,
+    NoIdentifier,
+    ActivationFailed,
+    PinChangeFailed,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::IdentificationFailed => "identification_failed",
+            Reason::VerificationFailed => "verification_failed",
+            Reason::Locked => "locked",
+            Reason::CoreUnavailable => "core_unavailable",
+            Reason::OptOut => "opt_out",
+            Reason::NoIdentifier => "no_identifier",
+            Reason::ActivationFailed => "activation_failed",
+            Reason::PinChangeFailed => "pin_change_failed",
+        }
+    }
+}
+
+/// What proved the caller's identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    AppIntent,
+    Pin,
+    Questions,
+    Otp,
+}
+
+/// How a call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Ending {
+    Authenticated,
+    Transfer,
+}
+
+/// Why a new PIN is being chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    Activation,
+    Change,
+}
+
+/// A walk through an ordered list of methods, `min_correct` of which must pass.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Walk {
+    pub methods: Vec<Method>,
+    pub min_correct: u32,
+    pub attempts: u32,
+    /// The method being asked.
+    pub index: usize,
+    pub correct: u32,
+    /// Wrong tries on the current method.
+    pub tries: u32,
+}
+
+enum WalkNext {
+    Ask(Method),
+    Passed,
+    Failed,
+}
+
+impl Walk {
+    fn new(methods: &[Method], min_correct: u32, attempts: u32) -> Walk {
+        Walk {
+            methods: methods.to_vec(),
+            min_correct,
+            attempts: attempts.max(1),
+            index: 0,
+            correct: 0,
+            tries: 0,
+        }
+    }
+
+    fn next(&self) -> WalkNext {
+        if self.correct >= self.min_correct {
+            return WalkNext::Passed;
+        }
+        let left = self.methods.len().saturating_sub(self.index) as u32;
+        match self.methods.get(self.index) {
+            Some(m) if self.correct + left >= self.min_correct => WalkNext::Ask(*m),
+            _ => WalkNext::Failed,
+        }
+    }
+
+    fn pass(&mut self) {
+        self.correct += 1;
+        self.index += 1;
+        self.tries = 0;
+    }
+
+    fn skip(&mut self) {
+        self.index += 1;
+        self.tries = 0;
+    }
+
+    /// A wrong answer; returns whether the method is used up.
+    fn wrong(&mut self) -> bool {
+        self.tries += 1;
+        if self.tries >= self.attempts {
+            self.skip();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn current(&self) -> Option<Method> {
+        self.methods.get(self.index).copied()
+    }
+}
+
+/// Where the dialog is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "phase", rename_all = "snake_case")]
+pub enum Phase {
+    Identifying {
+        attempts_used: u32,
+        keyed_any: bool,
+    },
+    /// Walking the trust level's methods (the call's `walk`).
+    Verifying,
+    /// Activation's extra identity checks (seed 003), before a new PIN.
+    Activating {
+        scenario: String,
+        walk: Walk,
+    },
+    NewPin {
+        purpose: Purpose,
+        why: String,
+        attempts_used: u32,
+    },
+    ConfirmPin {
+        purpose: Purpose,
+        why: String,
+        attempts_used: u32,
+        /// The new PIN, sealed by the vault to this call (never in the clear).
+        pending: Vec<u8>,
+    },
+    Done {
+        ending: Ending,
+        reason: Option<Reason>,
+        level: Option<Level>,
+    },
+}
+
+/// The member a call identified.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallMember {
+    pub member_id: String,
+    pub first_name: Option<String>,
+    pub name: Option<String>,
+    pub has_pin: bool,
+    /// The keypad questions this member's record can answer.
+    pub answerable: Vec<Question>,
+}
+
+/// A call: everything the dialog remembers between steps. Persisted by the service as is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Call {
+    pub call_id: String,
+    pub ani: Option<String>,
+    pub dnis: Option<String>,
+    pub profile_name: String,
+    /// The profile as it was when the call started: a reload does not change a live call.
+    pub profile: Profile,
+    pub member: Option<CallMember>,
+    pub trust: Option<Trust>,
+    pub phase: Phase,
+    /// The trust level's walk, kept while activation or a PIN change interrupts it.
+    pub walk: Option<Walk>,
+    pub methods_passed: Vec<String>,
+    pub methods_failed: Vec<String>,
+    pub pin_verified: bool,
+    /// The member's wrong-PIN tries left, as the vault last said.
+    pub pin_tries_left: Option<u32>,
+    /// Why the last input was not accepted (`wrong_answer`, `not_found`, a PIN rule, ...).
+    pub error: Option<String>,
+    /// The PIN being replaced, sealed to this call, for the "not the same PIN" rule.
+    pub current_pin: Option<Vec<u8>>,
+    /// The last verdict: the IVR's, then any agent's (checklist, challenge).
+    pub verified: Option<bool>,
+    pub checklist: Option<ChecklistState>,
+    pub started_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Set when the IVR reports the hang-up, or the call expires.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Bumped by every change; the service refuses a change made against an older version.
+    pub version: u64,
+}
+
+/// What a call needs resolved before its next input can be decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    Nothing,
+    Identifier,
+    Pin,
+    Question(Question),
+    NewPin(Purpose),
+    ConfirmPin,
+}
+
+/// The result of looking a caller up.
+#[derive(Debug, Clone, Copy)]
+pub enum Found<'a> {
+    One { member: &'a Member, has_pin: bool },
+    /// Nobody, several members, or digits that are no identifier.
+    NoneOrMany,
+    CoreUnavailable,
+}
+
+/// How a call arrives.
+#[derive(Debug, Clone, Copy)]
+pub enum Arrival<'a> {
+    /// An app intent (token, or the announced phone within its TTL) names the member.
+    Intent { member: &'a Member, has_pin: bool },
+    /// The caller ID and what it found.
+    Ani(Found<'a>),
+    /// No caller ID (anonymous, restricted, ...) or the profile does not identify by ANI.
+    NoCallerId,
+}
+
+/// The vault's answer to a keyed PIN, with the activation / PIN-change verdict.
+#[derive(Debug, Clone)]
+pub enum PinResult {
+    /// `current`: the keyed PIN sealed to the call, when a PIN change follows.
+    Correct {
+        verdict: Verdict,
+        current: Option<Vec<u8>>,
+    },
+    Wrong {
+        tries_left: u32,
+    },
+    Locked,
+    /// The member has no PIN; the verdict says whether activation covers that.
+    NoPin {
+        verdict: Verdict,
+    },
+}
+
+/// One input, resolved by the service.
+#[derive(Debug, Clone)]
+pub enum Input<'a> {
+    NoInput,
+    OptOut,
+    Identifier(Found<'a>),
+    Pin(PinResult),
+    /// A keyed answer to the current question, with the member's facts and their
+    /// wrong-answer counter (shared by every call).
+    Answer {
+        digits: &'a str,
+        member: &'a Member,
+        counter: Counter,
+    },
+    /// The new PIN passed the policy and was sealed to the call, or why not.
+    NewPin(Result<Vec<u8>, Rejection>),
+    /// The confirmation matched and the PIN was stored, or why not.
+    Confirm(Result<(), Rejection>),
+    CoreUnavailable,
+}
+
+/// What the dialog needs from the configuration besides the call's profile.
+#[derive(Debug, Clone)]
+pub struct Rules<'a> {
+    pub pin_policy: &'a PinPolicyConfig,
+    /// Wrong keypad answers per member, across calls.
+    pub answer_lockout: lockout::Policy,
+    /// Tries at choosing a new PIN (policy refusals and confirmation mismatches).
+    pub new_pin_attempts: u32,
+    pub now: DateTime<Utc>,
+}
+
+/// One audit-worthy thing that happened (never digits).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DialogEvent {
+    pub kind: EventKind,
+    pub outcome: Outcome,
+    pub detail: String,
+}
+
+/// The result of a step.
+#[derive(Debug, Clone)]
+pub struct Transition {
+    pub call: Call,
+    pub events: Vec<DialogEvent>,
+    /// The member's wrong-answer counter after this step, when it changed.
+    pub answer_counter: Option<Counter>,
+}
+
+/// The trust level a member identified on this call gets.
+pub fn trust_for(ani: Option<&str>, member: &Member) -> Trust {
+    let verified = ani.is_some_and(|a| member.identifying_phones().any(|(p, v)| v && p == a));
+    if verified {
+        Trust::KnownNumber
+    } else {
+        Trust::UnknownNumber
+    }
+}
+
+/// Seed 003 for a member without a PIN: activation, or nothing.
+pub fn no_pin_verdict(profile: &Profile, member: &Member, rules: &Rules<'_>) -> Verdict {
+    pin::assess(&Situation {
+        keyed: None,
+        stored: None,
+        member,
+        activation: profile.activation.active_scenarios(),
+        force_change: &[],
+        on_conflict: pin::ConflictRule::ActivationList,
+        policy: rules.pin_policy,
+        now: rules.now,
+    })
+}
+
+/// A new call's identity fields, as the service normalized them.
+#[derive(Debug, Clone)]
+pub struct NewCall {
+    pub call_id: String,
+    pub ani: Option<String>,
+    pub dnis: Option<String>,
+    pub profile_name: String,
+    pub profile: Profile,
+}
+
+struct Tx<'r> {
+    call: Call,
+    events: Vec<DialogEvent>,
+    answer_counter: Option<Counter>,
+    rules: &'r Rules<'r>,
+}
+
+impl Tx<'_> {
+    fn event(&mut self, kind: EventKind, outcome: Outcome, detail: impl Into<String>) {
+        self.events.push(DialogEvent {
+            kind,
+            outcome,
+            detail: detail.into(),
+        });
+    }
+
+    fn done(mut self) -> Transition {
+        self.call.updated_at = self.rules.now;
+        self.call.version += 1;
+        Transition {
+            call: self.call,
+            events: self.events,
+            answer_counter: self.answer_counter,
+        }
+    }
+
+    fn transfer(&mut self, reason: Reason) {
+        self.call.phase = Phase::Done {
+            ending: Ending::Transfer,
+            reason: Some(reason),
+            level: None,
+        };
+        if matches!(reason, Reason::VerificationFailed | Reason::Locked) {
+            self.call.verified = Some(false);
+        }
+        self.call.current_pin = None;
+        self.event(EventKind::CallTransferred, Outcome::Denied, reason.as_str());
+    }
+
+    fn identified(&mut self, member: &Member, has_pin: bool, trust: Trust, how: &str) {
+        self.call.member = Some(CallMember {
+            member_id: member.member_id.clone(),
+            first_name: member.first_name.clone(),
+            name: member.display_name(),
+            has_pin,
+            answerable: QUESTIONS
+                .iter()
+                .copied()
+                .filter(|q| answer::answerable(*q, member))
+                .collect(),
+        });
+        self.call.trust = Some(trust);
+        self.call.error = None;
+        self.event(
+            EventKind::CallIdentified,
+            Outcome::Ok,
+            format!("by {how}; trust {}", trust.as_str()),
+        );
+        let step = trust.ivr_step(&self.call.profile);
+        self.call.walk = Some(Walk::new(&step.methods, step.min_correct, step.attempts));
+        self.call.phase = Phase::Verifying;
+        self.advance_walk(member);
+    }
+
+    /// Move the trust level's walk on until it asks something or ends.
+    fn advance_walk(&mut self, member: &Member) {
+        loop {
+            let Some(walk) = self.call.walk.as_mut() else {
+                self.transfer(Reason::VerificationFailed);
+                return;
+            };
+            match walk.next() {
+                WalkNext::Passed => return self.authenticated(),
+                WalkNext::Failed => return self.transfer(Reason::VerificationFailed),
+                WalkNext::Ask(Method::Pin) => {
+                    let has_pin = self.call.member.as_ref().is_some_and(|m| m.has_pin);
+                    if has_pin {
+                        self.call.phase = Phase::Verifying;
+                        return;
+                    }
+                    let verdict = no_pin_verdict(&self.call.profile, member, self.rules);
+                    if self.no_pin(verdict) {
+                        return;
+                    }
+                }
+                WalkNext::Ask(Method::Otp) => {
+                    // One-time codes in the IVR need a challenge channel; until one is
+                    // configured the method cannot pass and the walk moves on.
+                    walk.skip();
+                    self.call.methods_failed.push("otp".into());
+                    self.event(EventKind::MethodChecked, Outcome::Failed, "otp: no channel");
+                }
+                WalkNext::Ask(m) => {
+                    let q = m.question();
+                    let can = q.is_some_and(|q| {
+                        self.call
+                            .member
+                            .as_ref()
+                            .is_some_and(|cm| cm.answerable.contains(&q))
+                    });
+                    if can {
+                        self.call.phase = Phase::Verifying;
+                        return;
+                    }
+                    walk.skip();
+                    let name = method_name(m);
+                    self.call.methods_failed.push(name.clone());
+                    self.event(
+                        EventKind::MethodChecked,
+                        Outcome::Failed,
+                        format!("{name}: not on the member's record"),
+                    );
+                }
+            }
+        }
+    }
+
+    /// The member has no PIN: activation when a scenario covers it, else the PIN method
+    /// fails. Returns whether the dialog now waits for input (or ended).
+    fn no_pin(&mut self, verdict: Verdict) -> bool {
+        match verdict {
+            Verdict::Activate(s) => {
+                self.start_activation(s);
+                true
+            }
+            _ => {
+                if let Some(w) = self.call.walk.as_mut() {
+                    w.skip();
+                }
+                self.call.methods_failed.push("pin".into());
+                self.event(EventKind::MethodChecked, Outcome::Failed, "pin: no PIN set");
+                false
+            }
+        }
+    }
+
+    fn start_activation(&mut self, scenario: ActivationScenario) {
+        self.event(EventKind::ActivationStarted, Outcome::Ok, scenario.as_str());
+        let a = &self.call.profile.activation;
+        let walk = Walk::new(&a.methods, a.min_correct, 1);
+        self.call.phase = Phase::Activating {
+            scenario: scenario.as_str().into(),
+            walk,
+        };
+        self.advance_activation();
+    }
+
+    fn advance_activation(&mut self) {
+        loop {
+            let Phase::Activating { scenario, walk } = &mut self.call.phase else {
+                return;
+            };
+            let why = scenario.clone();
+            match walk.next() {
+                WalkNext::Passed => {
+                    self.call.phase = Phase::NewPin {
+                        purpose: Purpose::Activation,
+                        why,
+                        attempts_used: 0,
+                    };
+                    return;
+                }
+                WalkNext::Failed => return self.transfer(Reason::ActivationFailed),
+                WalkNext::Ask(m) => {
+                    let can = m.question().is_some_and(|q| {
+                        self.call
+                            .member
+                            .as_ref()
+                            .is_some_and(|cm| cm.answerable.contains(&q))
+                    });
+                    if can {
+                        return;
+                    }
+                    walk.skip();
+                }
+            }
+        }
+    }
+
+    fn authenticated(&mut self) {
+        let level = if self.call.methods_passed.is_empty() {
+            Level::AppIntent
+        } else if self.call.pin_verified {
+            Level::Pin
+        } else if self.call.methods_passed.iter().any(|m| m == "otp") {
+            Level::Otp
+        } else {
+            Level::Questions
+        };
+        self.call.phase = Phase::Done {
+            ending: Ending::Authenticated,
+            reason: None,
+            level: Some(level),
+        };
+        self.call.verified = Some(true);
+        self.call.current_pin = None;
+        self.event(
+            EventKind::CallAuthenticated,
+            Outcome::Ok,
+            format!("level {}", level_name(level)),
+        );
+    }
+
+    fn pin_method_passed(&mut self, member: &Member) {
+        if let Some(w) = self.call.walk.as_mut() {
+            w.pass();
+        }
+        self.call.methods_passed.push("pin".into());
+        self.call.phase = Phase::Verifying;
+        self.advance_walk(member);
+    }
+}
+
+/// Every keypad question, in a fixed order.
+pub const QUESTIONS: [Question; 6] = [
+    Question::Dob,
+    Question::Zip,
+    Question::SsnLast4,
+    Question::LastTxnAmount,
+    Question::LastTxnDate,
+    Question::SavingsBalance,
+];
+
+pub fn method_name(m: Method) -> String {
+    match m.question() {
+        Some(q) => format!("question:{}", q.as_str()),
+        None if m == Method::Pin => "pin".into(),
+        None => "otp".into(),
+    }
+}
+
+pub fn level_name(l: Level) -> &'static str {
+    match l {
+        Level::AppIntent => "app_intent",
+        Level::Pin => "pin",
+        Level::Questions => "questions",
+        Level::Otp => "otp",
+    }
+}
+
+/// Start a call.
+pub fn start(new: NewCall, arrival: Arrival<'_>, rules: &Rules<'_>) -> Transition {
+    let call = Call {
+        call_id: new.call_id,
+        ani: new.ani,
+        dnis: new.dnis,
+        profile_name: new.profile_name,
+        profile: new.profile,
+        member: None,
+        trust: None,
+        phase: Phase::Identifying {
+            attempts_used: 0,
+            keyed_any: false,
+        },
+        walk: None,
+        methods_passed: vec![],
+        methods_failed: vec![],
+        pin_verified: false,
+        pin_tries_left: None,
+        error: None,
+        current_pin: None,
+        verified: None,
+        checklist: None,
+        started_at: rules.now,
+        updated_at: rules.now,
+        ended_at: None,
+        version: 0,
+    };
+    let mut tx = Tx {
+        call,
+        events: vec![],
+        answer_counter: None,
+        rules,
+    };
+    tx.event(
+        EventKind::CallStarted,
+        Outcome::Ok,
+        format!(
+            "profile {}; caller id {}",
+            tx.call.profile_name,
+            if tx.call.ani.is_some() {
+                "present"
+            } else {
+                "absent"
+            }
+        ),
+    );
+    match arrival {
+        Arrival::Intent { member, has_pin } => {
+            tx.identified(member, has_pin, Trust::AppIntent, "app intent")
+        }
+        Arrival::Ani(Found::One { member, has_pin }) if tx.call.profile.identify_by_ani => {
+            let trust = trust_for(tx.call.ani.as_deref(), member);
+            tx.identified(member, has_pin, trust, "caller id")
+        }
+        Arrival::Ani(Found::CoreUnavailable) => tx.transfer(Reason::CoreUnavailable),
+        Arrival::Ani(_) | Arrival::NoCallerId => {
+            if tx.call.profile.identifiers.is_empty() {
+                tx.transfer(Reason::NoIdentifier);
+            }
+        }
+    }
+    tx.done()
+}
+
+/// What the service must resolve for the next input.
+pub fn expects(call: &Call) -> Expect {
+    match &call.phase {
+        Phase::Identifying { .. } => Expect::Identifier,
+        Phase::Verifying => match call.walk.as_ref().and_then(Walk::current) {
+            Some(Method::Pin) => Expect::Pin,
+            Some(m) => m.question().map_or(Expect::Nothing, Expect::Question),
+            None => Expect::Nothing,
+        },
+        Phase::Activating { walk, .. } => walk
+            .current()
+            .and_then(Method::question)
+            .map_or(Expect::Nothing, Expect::Question),
+        Phase::NewPin { purpose, .. } => Expect::NewPin(*purpose),
+        Phase::ConfirmPin { .. } => Expect::ConfirmPin,
+        Phase::Done { .. } => Expect::Nothing,
+    }
+}
+
+/// Whether the dialog is over (authenticated or transferred).
+pub fn is_done(call: &Call) -> bool {
+    matches!(call.phase, Phase::Done { .. })
+}
+
+/// Answer the current step. `member` is the identified member's facts (needed to move the
+/// walk past questions the record cannot answer).
+pub fn advance(
+    call: &Call,
+    input: Input<'_>,
+    member: Option<&Member>,
+    rules: &Rules<'_>,
+) -> Transition {
+    let mut tx = Tx {
+        call: call.clone(),
+        events: vec![],
+        answer_counter: None,
+        rules,
+    };
+    tx.call.error = None;
+    if is_done(call) {
+        return tx.done();
+    }
+    match input {
+        Input::OptOut => tx.transfer(Reason::OptOut),
+        Input::CoreUnavailable => tx.transfer(Reason::CoreUnavailable),
+        input => match call.phase.clone() {
+            Phase::Identifying {
+                attempts_used,
+                keyed_any,
+            } => identify(&mut tx, input, attempts_used, keyed_any),
+            Phase::Verifying => verify(&mut tx, input, member),
+            Phase::Activating { .. } => activate(&mut tx, input),
+            Phase::NewPin {
+                purpose,
+                why,
+                attempts_used,
+            } => new_pin(&mut tx, input, purpose, why, attempts_used),
+            Phase::ConfirmPin {
+                purpose,
+                why,
+                attempts_used,
+                ..
+            } => confirm_pin(&mut tx, input, purpose, why, attempts_used, member),
+            Phase::Done { .. } => {}
+        },
+    }
+    tx.done()
+}
+
+fn identify(tx: &mut Tx<'_>, input: Input<'_>, attempts_used: u32, keyed_any: bool) {
+    let (keyed, error) = match input {
+        Input::Identifier(Found::One { member, has_pin }) => {
+            let trust = trust_for(tx.call.ani.as_deref(), member);
+            return tx.identified(member, has_pin, trust, "keyed identifier");
+        }
+        Input::Identifier(Found::CoreUnavailable) => return tx.transfer(Reason::CoreUnavailable),
+        Input::Identifier(Found::NoneOrMany) => (true, "not_found"),
+        Input::NoInput => (false, "no_input"),
+        _ => return,
+    };
+    let used = attempts_used + 1;
+    let keyed_any = keyed_any || keyed;
+    tx.event(EventKind::IdentificationFailed, Outcome::Failed, error);
+    if used >= tx.call.profile.identify_attempts {
+        tx.transfer(if keyed_any {
+            Reason::IdentificationFailed
+        } else {
+            Reason::NoIdentifier
+        });
+    } else {
+        tx.call.error = Some(error.into());
+        tx.call.phase = Phase::Identifying {
+            attempts_used: used,
+            keyed_any,
+        };
+    }
+}
+
+fn verify(tx: &mut Tx<'_>, input: Input<'_>, member: Option<&Member>) {
+    let Some(member) = member else {
+        return tx.transfer(Reason::CoreUnavailable);
+    };
+    let Some(current) = tx.call.walk.as_ref().and_then(Walk::current) else {
+        return;
+    };
+    match (current, input) {
+        (Method::Pin, Input::Pin(result)) => pin_result(tx, result, member),
+        (Method::Pin, Input::NoInput) => {
+            tx.call.error = Some("no_input".into());
+            tx.event(EventKind::MethodChecked, Outcome::Failed, "pin: no input");
+            wrong_try(tx, "pin", member);
+        }
+        (m, Input::Answer {
+            digits,
+            member,
+            counter,
+        }) => {
+            let Some(q) = m.question() else { return };
+            if let Some(right) = keyed_answer(tx, q, digits, member, counter) {
+                let name = method_name(m);
+                match right {
+                    true => {
+                        if let Some(w) = tx.call.walk.as_mut() {
+                            w.pass();
+                        }
+                        tx.call.methods_passed.push(name);
+                        tx.advance_walk(member);
+                    }
+                    false => wrong_try(tx, &name, member),
+                }
+            }
+        }
+        (m, Input::NoInput) => {
+            tx.call.error = Some("no_input".into());
+            let name = method_name(m);
+            tx.event(
+                EventKind::MethodChecked,
+                Outcome::Failed,
+                format!("{name}: no input"),
+            );
+            wrong_try(tx, &name, member);
+        }
+        _ => {}
+    }
+}
+
+/// A wrong try on the walk's current method.
+fn wrong_try(tx: &mut Tx<'_>, name: &str, member: &Member) {
+    let used_up = tx.call.walk.as_mut().is_some_and(Walk::wrong);
+    if used_up {
+        tx.call.methods_failed.push(name.to_string());
+    }
+    tx.advance_walk(member);
+}
+
+/// Check a keyed answer against the member's record and their wrong-answer counter.
+/// `Some(true)`: right; `Some(false)`: wrong (counted); `None`: the call ended (locked).
+fn keyed_answer(
+    tx: &mut Tx<'_>,
+    q: Question,
+    digits: &str,
+    member: &Member,
+    counter: Counter,
+) -> Option<bool> {
+    let policy = tx.rules.answer_lockout;
+    let now = tx.rules.now;
+    if let lockout::State::Locked { .. } = counter.state(&policy, now) {
+        tx.event(
+            EventKind::MethodChecked,
+            Outcome::Denied,
+            format!("question:{}: member locked for questions", q.as_str()),
+        );
+        tx.transfer(Reason::Locked);
+        return None;
+    }
+    let tolerance = tx.call.profile.amount_tolerance_cents;
+    let right = answer::matches(q, digits, member, tolerance).unwrap_or(false);
+    let name = format!("question:{}", q.as_str());
+    if right {
+        tx.event(EventKind::MethodChecked, Outcome::Ok, name);
+        return Some(true);
+    }
+    let after = counter.wrong(&policy, now);
+    tx.answer_counter = Some(after);
+    tx.call.error = Some("wrong_answer".into());
+    tx.event(EventKind::MethodChecked, Outcome::Failed, name);
+    if let lockout::State::Locked { .. } = after.state(&policy, now) {
+        tx.event(
+            EventKind::MemberLocked,
+            Outcome::Denied,
+            "too many wrong answers",
+        );
+        tx.transfer(Reason::Locked);
+        return None;
+    }
+    Some(false)
+}
+
+fn pin_result(tx: &mut Tx<'_>, result: PinResult, member: &Member) {
+    match result {
+        PinResult::Correct { verdict, current } => {
+            tx.call.pin_verified = true;
+            tx.call.pin_tries_left = None;
+            tx.event(EventKind::PinChecked, Outcome::Ok, "pin: correct");
+            match verdict {
+                Verdict::Proceed | Verdict::NoPin => tx.pin_method_passed(member),
+                Verdict::Activate(s) => {
+                    tx.call.current_pin = current;
+                    tx.start_activation(s);
+                }
+                Verdict::ChangePin(reason) => {
+                    tx.call.current_pin = current;
+                    let why = match reason {
+                        ChangeReason::Scenario(s) => s.as_str(),
+                        ChangeReason::Forced(f) => f.as_str(),
+                    };
+                    tx.event(EventKind::PinChangeStarted, Outcome::Ok, why);
+                    tx.call.phase = Phase::NewPin {
+                        purpose: Purpose::Change,
+                        why: why.into(),
+                        attempts_used: 0,
+                    };
+                }
+            }
+        }
+        PinResult::Wrong { tries_left } => {
+            tx.call.pin_tries_left = Some(tries_left);
+            tx.call.error = Some("wrong_pin".into());
+            tx.event(EventKind::PinChecked, Outcome::Failed, "pin: wrong");
+            if tries_left == 0 {
+                tx.event(EventKind::MemberLocked, Outcome::Denied, "too many wrong PINs");
+                return tx.transfer(Reason::Locked);
+            }
+            wrong_try(tx, "pin", member);
+        }
+        PinResult::Locked => {
+            tx.event(EventKind::PinChecked, Outcome::Denied, "pin: member locked");
+            tx.transfer(Reason::Locked);
+        }
+        PinResult::NoPin { verdict } => {
+            if let Some(cm) = tx.call.member.as_mut() {
+                cm.has_pin = false;
+            }
+            if !tx.no_pin(verdict) {
+                tx.advance_walk(member);
+            }
+        }
+    }
+}
+
+fn activate(tx: &mut Tx<'_>, input: Input<'_>) {
+    let Phase::Activating { walk, .. } = &tx.call.phase else {
+        return;
+    };
+    let Some(q) = walk.current().and_then(Method::question) else {
+        return;
+    };
+    let right = match input {
+        Input::Answer {
+            digits,
+            member,
+            counter,
+        } => match keyed_answer(tx, q, digits, member, counter) {
+            Some(r) => r,
+            None => return,
+        },
+        Input::NoInput => {
+            tx.call.error = Some("no_input".into());
+            false
+        }
+        _ => return,
+    };
+    if let Phase::Activating { walk, .. } = &mut tx.call.phase {
+        if right {
+            walk.pass();
+        } else {
+            walk.wrong();
+        }
+    }
+    tx.advance_activation();
+}
+
+fn failed_reason(purpose: Purpose) -> Reason {
+    match purpose {
+        Purpose::Activation => Reason::ActivationFailed,
+        Purpose::Change => Reason::PinChangeFailed,
+    }
+}
+
+fn new_pin(tx: &mut Tx<'_>, input: Input<'_>, purpose: Purpose, why: String, attempts_used: u32) {
+    let rejection = match input {
+        Input::NewPin(Ok(pending)) => {
+            tx.call.phase = Phase::ConfirmPin {
+                purpose,
+                why,
+                attempts_used,
+                pending,
+            };
+            return;
+        }
+        Input::NewPin(Err(r)) => r.as_str(),
+        Input::NoInput => "no_input",
+        _ => return,
+    };
+    refuse_new_pin(tx, purpose, why, attempts_used, rejection);
+}
+
+fn refuse_new_pin(tx: &mut Tx<'_>, purpose: Purpose, why: String, used: u32, rejection: &str) {
+    let used = used + 1;
+    tx.event(
+        EventKind::PinRefused,
+        Outcome::Failed,
+        format!("new pin: {rejection}"),
+    );
+    if used >= tx.rules.new_pin_attempts.max(1) {
+        return tx.transfer(failed_reason(purpose));
+    }
+    tx.call.error = Some(rejection.to_string());
+    tx.call.phase = Phase::NewPin {
+        purpose,
+        why,
+        attempts_used: used,
+    };
+}
+
+fn confirm_pin(
+    tx: &mut Tx<'_>,
+    input: Input<'_>,
+    purpose: Purpose,
+    why: String,
+    attempts_used: u32,
+    member: Option<&Member>,
+) {
+    match input {
+        Input::Confirm(Ok(())) => {
+            tx.event(
+                EventKind::PinSet,
+                Outcome::Ok,
+                match purpose {
+                    Purpose::Activation => format!("activation ({why})"),
+                    Purpose::Change => format!("pin change ({why})"),
+                },
+            );
+            tx.call.current_pin = None;
+            if let Some(cm) = tx.call.member.as_mut() {
+                cm.has_pin = true;
+            }
+            match member {
+                Some(m) if purpose == Purpose::Activation && !tx.call.pin_verified => {
+                    // Activation proved identity by its own checks: the PIN method counts
+                    // as passed, but the level says questions, not pin.
+                    if let Some(w) = tx.call.walk.as_mut() {
+                        w.pass();
+                    }
+                    tx.call.methods_passed.push("activation".into());
+                    tx.call.phase = Phase::Verifying;
+                    tx.advance_walk(m);
+                }
+                Some(m) => tx.pin_method_passed(m),
+                None => tx.transfer(Reason::CoreUnavailable),
+            }
+        }
+        Input::Confirm(Err(r)) => refuse_new_pin(tx, purpose, why, attempts_used, r.as_str()),
+        Input::NoInput => refuse_new_pin(tx, purpose, why, attempts_used, "no_input"),
+        _ => {}
+    }
+}
+
+/// The flat STEP answer the IVR executes: the same keys every time, `null` where a key does
+/// not apply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct StepView {
+    pub call_id: String,
+    pub status: Status,
+    /// `collect` or `done`.
+    pub kind: String,
+    pub field: Option<Field>,
+    pub question: Option<Question>,
+    /// A stable prompt key the IVR maps to audio.
+    pub prompt: Option<String>,
+    pub min_digits: Option<u32>,
+    pub max_digits: Option<u32>,
+    pub attempts_left: Option<u32>,
+    pub outcome: Option<Ending>,
+    pub reason: Option<Reason>,
+    pub level: Option<Level>,
+    pub member_id: Option<String>,
+    pub first_name: Option<String>,
+    pub trust: Option<Trust>,
+    /// Why the previous input was not accepted: `not_found`, `wrong_pin`, `wrong_answer`,
+    /// `no_input`, or a new-PIN rule (`common_pin`, `confirm_mismatch`, ...). An addition to
+    /// the contract: IVRs may ignore it.
+    pub error: Option<String>,
+}
+
+/// The keypad length bounds for a PIN the caller keys (the current one may predate the
+/// policy, so the bounds are wider than the policy's).
+const PIN_KEYED_BOUNDS: (u32, u32) = (4, 12);
+const IDENTIFIER_BOUNDS: (u32, u32) = (4, 19);
+
+/// The STEP for a call's current state.
+pub fn step_view(call: &Call, rules: &Rules<'_>) -> StepView {
+    let policy = rules.pin_policy;
+    let member_id = call.member.as_ref().map(|m| m.member_id.clone());
+    let first_name = call.member.as_ref().and_then(|m| m.first_name.clone());
+    let mut v = StepView {
+        call_id: call.call_id.clone(),
+        status: Status::Identifying,
+        kind: "collect".into(),
+        field: None,
+        question: None,
+        prompt: None,
+        min_digits: None,
+        max_digits: None,
+        attempts_left: None,
+        outcome: None,
+        reason: None,
+        level: None,
+        member_id,
+        first_name,
+        trust: call.trust,
+        error: call.error.clone(),
+    };
+    let prompt = |key: &str| call.profile.prompt(key);
+    let collect = |v: &mut StepView,
+                   status,
+                   field,
+                   question: Option<Question>,
+                   key: &str,
+                   (lo, hi): (u32, u32),
+                   left: u32| {
+        v.status = status;
+        v.field = Some(field);
+        v.question = question;
+        v.prompt = Some(prompt(key));
+        v.min_digits = Some(lo);
+        v.max_digits = Some(hi);
+        v.attempts_left = Some(left);
+    };
+    match &call.phase {
+        Phase::Identifying { attempts_used, .. } => collect(
+            &mut v,
+            Status::Identifying,
+            Field::Identifier,
+            None,
+            "identifier",
+            IDENTIFIER_BOUNDS,
+            call.profile.identify_attempts.saturating_sub(*attempts_used),
+        ),
+        Phase::Verifying => {
+            let walk = call.walk.as_ref();
+            let left = walk.map_or(0, |w| w.attempts.saturating_sub(w.tries));
+            match walk.and_then(Walk::current) {
+                Some(Method::Pin) => {
+                    let left = call.pin_tries_left.map_or(left, |t| t.min(left));
+                    collect(
+                        &mut v,
+                        Status::Verifying,
+                        Field::Pin,
+                        None,
+                        "pin",
+                        PIN_KEYED_BOUNDS,
+                        left,
+                    )
+                }
+                Some(m) => {
+                    if let Some(q) = m.question() {
+                        collect(
+                            &mut v,
+                            Status::Verifying,
+                            Field::Question,
+                            Some(q),
+                            q.as_str(),
+                            answer::digit_bounds(q),
+                            left,
+                        )
+                    }
+                }
+                None => {}
+            }
+        }
+        Phase::Activating { walk, .. } => {
+            if let Some(q) = walk.current().and_then(Method::question) {
+                collect(
+                    &mut v,
+                    Status::Activating,
+                    Field::Question,
+                    Some(q),
+                    q.as_str(),
+                    answer::digit_bounds(q),
+                    walk.attempts.saturating_sub(walk.tries),
+                )
+            }
+        }
+        Phase::NewPin {
+            purpose,
+            attempts_used,
+            ..
+        }
+        | Phase::ConfirmPin {
+            purpose,
+            attempts_used,
+            ..
+        } => {
+            let status = match purpose {
+                Purpose::Activation => Status::Activating,
+                Purpose::Change => Status::ChangingPin,
+            };
+            let (field, key) = match call.phase {
+                Phase::NewPin { .. } => (Field::NewPin, "new_pin"),
+                _ => (Field::ConfirmPin, "confirm_pin"),
+            };
+            collect(
+                &mut v,
+                status,
+                field,
+                None,
+                key,
+                (policy.min_length, policy.max_length),
+                rules
+                    .new_pin_attempts
+                    .max(1)
+                    .saturating_sub(*attempts_used),
+            )
+        }
+        Phase::Done {
+            ending,
+            reason,
+            level,
+        } => {
+            v.status = match ending {
+                Ending::Authenticated => Status::Authenticated,
+                Ending::Transfer => Status::Transferred,
+            };
+            v.kind = "done".into();
+            v.outcome = Some(*ending);
+            v.reason = *reason;
+            v.level = *level;
+        }
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests;

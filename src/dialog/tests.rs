@@ -1,0 +1,759 @@
+use chrono::{Duration, NaiveDate, TimeZone};
+
+use super::*;
+use crate::config::PinPolicyConfig;
+use crate::pin::{ActivationScenario, ChangeReason, ForceChangeScenario};
+
+const MOBILE: &str = "+15551230001";
+const OTHER: &str = "+15551230002";
+
+fn member() -> Member {
+    Member {
+        member_id: "1001".into(),
+        first_name: Some("Ada".into()),
+        last_name: Some("Lovelace".into()),
+        mobile_phone: Some(MOBILE.into()),
+        other_phones: vec![OTHER.into()],
+        dob: NaiveDate::from_ymd_opt(1984, 3, 12),
+        zip: Some("55401".into()),
+        ssn_last4: Some("6789".into()),
+        place_of_birth: Some("Zagreb".into()),
+        savings_balance_cents: Some(1_234_56),
+        last_txn_amount_cents: Some(-45_00),
+        last_txn_date: NaiveDate::from_ymd_opt(2026, 11, 20),
+        ..Member::default()
+    }
+}
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap()
+}
+
+fn policy() -> PinPolicyConfig {
+    PinPolicyConfig::default()
+}
+
+fn rules(p: &PinPolicyConfig) -> Rules<'_> {
+    Rules {
+        pin_policy: p,
+        answer_lockout: lockout::Policy {
+            max_wrong: 4,
+            lock_for: Some(Duration::hours(1)),
+            reset_after: None,
+        },
+        new_pin_attempts: 3,
+        now: now(),
+    }
+}
+
+fn pin_profile() -> Profile {
+    let mut p = Profile::default();
+    p.ivr.known_number = ProfileStep {
+        methods: vec![Method::Pin],
+        min_correct: 1,
+        attempts: 3,
+    };
+    p
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Arrive {
+    Intent,
+    Ani(&'static str),
+    Anonymous,
+    Shared,
+    CoreDown,
+    /// The member found by caller id has no PIN.
+    AniNoPin(&'static str),
+}
+
+/// One caller action; the driver resolves it the way the service would.
+#[derive(Debug, Clone, Copy)]
+enum Do {
+    /// Keyed digits: an identifier (`1001` is the member) or a question's answer.
+    Key(&'static str),
+    NoInput,
+    OptOut,
+    CoreDown,
+    PinRight,
+    PinRightThen(Verdict),
+    PinWrong(u32),
+    PinLocked,
+    NewPin(Option<Rejection>),
+    Confirm(Option<Rejection>),
+    /// An answer while the member's wrong-answer counter already has this many.
+    KeyWithWrong(&'static str, u32),
+}
+
+fn arrive(a: Arrive, profile: Profile, m: &Member, r: &Rules<'_>) -> Transition {
+    let ani = match a {
+        Arrive::Ani(n) | Arrive::AniNoPin(n) => Some(n.to_string()),
+        Arrive::Shared => Some(OTHER.to_string()),
+        _ => None,
+    };
+    let new = NewCall {
+        call_id: "c1".into(),
+        ani,
+        dnis: None,
+        profile_name: "members".into(),
+        profile,
+    };
+    let arrival = match a {
+        Arrive::Intent => Arrival::Intent {
+            member: m,
+            has_pin: true,
+        },
+        Arrive::Ani(_) => Arrival::Ani(Found::One {
+            member: m,
+            has_pin: true,
+        }),
+        Arrive::AniNoPin(_) => Arrival::Ani(Found::One {
+            member: m,
+            has_pin: false,
+        }),
+        Arrive::Shared => Arrival::Ani(Found::NoneOrMany),
+        Arrive::Anonymous => Arrival::NoCallerId,
+        Arrive::CoreDown => Arrival::Ani(Found::CoreUnavailable),
+    };
+    start(new, arrival, r)
+}
+
+fn counter(wrong: u32) -> Counter {
+    Counter {
+        wrong,
+        last_wrong_at: (wrong > 0).then(|| now().timestamp()),
+        locked_at: None,
+    }
+}
+
+/// Run a call; returns every STEP (the first is the start's) and every event kind.
+fn run(
+    profile: Profile,
+    a: Arrive,
+    script: &[Do],
+) -> (Vec<StepView>, Vec<DialogEvent>, Call, Option<Counter>) {
+    let p = policy();
+    let r = rules(&p);
+    let m = member();
+    let t = arrive(a, profile, &m, &r);
+    let mut steps = vec![step_view(&t.call, &r)];
+    let mut events = t.events;
+    let mut call = t.call;
+    let mut last_counter = None;
+    for action in script {
+        let input = match *action {
+            Do::Key(d) | Do::KeyWithWrong(d, _) => match expects(&call) {
+                Expect::Identifier => Input::Identifier(if d == "1001" {
+                    Found::One {
+                        member: &m,
+                        has_pin: true,
+                    }
+                } else {
+                    Found::NoneOrMany
+                }),
+                Expect::Question(_) => Input::Answer {
+                    digits: d,
+                    member: &m,
+                    counter: match *action {
+                        Do::KeyWithWrong(_, n) => counter(n),
+                        _ => last_counter.unwrap_or_default(),
+                    },
+                },
+                other => panic!("keyed digits while the call expects {other:?}"),
+            },
+            Do::NoInput => Input::NoInput,
+            Do::OptOut => Input::OptOut,
+            Do::CoreDown => Input::CoreUnavailable,
+            Do::PinRight => Input::Pin(PinResult::Correct {
+                verdict: Verdict::Proceed,
+                current: None,
+            }),
+            Do::PinRightThen(v) => Input::Pin(PinResult::Correct {
+                verdict: v,
+                current: Some(vec![1, 2, 3]),
+            }),
+            Do::PinWrong(left) => Input::Pin(PinResult::Wrong { tries_left: left }),
+            Do::PinLocked => Input::Pin(PinResult::Locked),
+            Do::NewPin(None) => Input::NewPin(Ok(vec![9, 9])),
+            Do::NewPin(Some(r)) => Input::NewPin(Err(r)),
+            Do::Confirm(None) => Input::Confirm(Ok(())),
+            Do::Confirm(Some(r)) => Input::Confirm(Err(r)),
+        };
+        let t = advance(&call, input, Some(&m), &r);
+        assert_eq!(t.call.version, call.version + 1, "every step bumps the version");
+        if t.answer_counter.is_some() {
+            last_counter = t.answer_counter;
+        }
+        events.extend(t.events);
+        call = t.call;
+        steps.push(step_view(&call, &r));
+    }
+    (steps, events, call, last_counter)
+}
+
+fn end(s: &StepView) -> (Status, Option<Reason>, Option<Level>) {
+    (s.status, s.reason, s.level)
+}
+
+fn last(steps: &[StepView]) -> &StepView {
+    steps.last().unwrap()
+}
+
+use Do::*;
+use Level as L;
+use Reason as R;
+use Status as S;
+
+#[test]
+fn seed_004_acceptance_app_intent_is_authenticated_at_once() {
+    let (steps, events, call, _) = run(Profile::default(), Arrive::Intent, &[]);
+    let s = &steps[0];
+    assert_eq!(end(s), (S::Authenticated, None, Some(L::AppIntent)));
+    assert_eq!(s.kind, "done");
+    assert_eq!(s.trust, Some(Trust::AppIntent));
+    assert_eq!(s.first_name.as_deref(), Some("Ada"));
+    assert_eq!(call.verified, Some(true));
+    assert!(events.iter().any(|e| e.kind == EventKind::CallAuthenticated));
+}
+
+#[test]
+fn seed_004_acceptance_verified_number_needs_2_of_3() {
+    // known_number default: dob, zip, ssn_last4, 2 correct
+    let cases: &[(&str, &[Do], (S, Option<R>, Option<L>))] = &[
+        (
+            "first two right",
+            &[Key("03121984"), Key("55401")],
+            (S::Authenticated, None, Some(L::Questions)),
+        ),
+        (
+            "one wrong, then two right",
+            &[Key("01011990"), Key("55401"), Key("6789")],
+            (S::Authenticated, None, Some(L::Questions)),
+        ),
+        (
+            "two wrong: 2 can no longer be reached",
+            &[Key("01011990"), Key("99999")],
+            (S::Transferred, Some(R::VerificationFailed), None),
+        ),
+    ];
+    for (name, script, want) in cases {
+        let (steps, _, _, _) = run(Profile::default(), Arrive::Ani(MOBILE), script);
+        assert_eq!(steps[0].trust, Some(Trust::KnownNumber), "{name}");
+        assert_eq!(steps[0].question, Some(Question::Dob), "{name}");
+        assert_eq!(end(last(&steps)), *want, "{name}");
+        assert_eq!(steps.len(), script.len() + 1, "{name}: no extra steps");
+    }
+}
+
+#[test]
+fn seed_004_acceptance_unverified_number_needs_3_of_5() {
+    // unknown_number default: dob, zip, ssn_last4, last_txn_amount, savings_balance; 3 correct
+    let cases: &[(&str, &[Do], (S, Option<R>, Option<L>))] = &[
+        (
+            "three right",
+            &[Key("03121984"), Key("55401"), Key("6789")],
+            (S::Authenticated, None, Some(L::Questions)),
+        ),
+        (
+            "two wrong then three right (amounts as whole dollars and dollars*cents)",
+            &[
+                Key("01011990"),
+                Key("11111"),
+                Key("6789"),
+                Key("45"),
+                Key("1234*56"),
+            ],
+            (S::Authenticated, None, Some(L::Questions)),
+        ),
+        (
+            "three wrong: below the threshold",
+            &[Key("01011990"), Key("11111"), Key("0000")],
+            (S::Transferred, Some(R::VerificationFailed), None),
+        ),
+    ];
+    for (name, script, want) in cases {
+        // the other phone on file identifies the member but is not their verified number
+        let (steps, _, call, _) = run(Profile::default(), Arrive::Ani(OTHER), script);
+        assert_eq!(steps[0].trust, Some(Trust::UnknownNumber), "{name}");
+        assert_eq!(end(last(&steps)), *want, "{name}");
+        let failed = want.1 == Some(R::VerificationFailed);
+        assert_eq!(call.verified, Some(!failed), "{name}");
+    }
+}
+
+#[test]
+fn seed_002_identification_flow() {
+    let p = Profile::default;
+    let cases: &[(&str, Arrive, &[Do], S, Option<R>)] = &[
+        ("ANI found", Arrive::Ani(MOBILE), &[], S::Verifying, None),
+        (
+            "ANI missing: identifier asked, then found",
+            Arrive::Anonymous,
+            &[Key("1001")],
+            S::Verifying,
+            None,
+        ),
+        (
+            "three failed identifiers",
+            Arrive::Anonymous,
+            &[Key("2222"), Key("3333"), Key("4444")],
+            S::Transferred,
+            Some(R::IdentificationFailed),
+        ),
+        (
+            "no identifier ever keyed",
+            Arrive::Anonymous,
+            &[NoInput, NoInput, NoInput],
+            S::Transferred,
+            Some(R::NoIdentifier),
+        ),
+        (
+            "one keyed, then silence",
+            Arrive::Anonymous,
+            &[Key("2222"), NoInput, NoInput],
+            S::Transferred,
+            Some(R::IdentificationFailed),
+        ),
+        (
+            "opt out while identifying",
+            Arrive::Anonymous,
+            &[OptOut],
+            S::Transferred,
+            Some(R::OptOut),
+        ),
+        (
+            "opt out while verifying",
+            Arrive::Ani(MOBILE),
+            &[OptOut],
+            S::Transferred,
+            Some(R::OptOut),
+        ),
+        (
+            "core down at start",
+            Arrive::CoreDown,
+            &[],
+            S::Transferred,
+            Some(R::CoreUnavailable),
+        ),
+        (
+            "core down mid-call",
+            Arrive::Anonymous,
+            &[CoreDown],
+            S::Transferred,
+            Some(R::CoreUnavailable),
+        ),
+    ];
+    for (name, a, script, status, reason) in cases {
+        let (steps, _, _, _) = run(p(), *a, script);
+        let s = last(&steps);
+        assert_eq!((s.status, s.reason), (*status, *reason), "{name}");
+    }
+    // the identifier step counts down and says why the last try failed
+    let (steps, _, _, _) = run(p(), Arrive::Anonymous, &[Key("2222")]);
+    assert_eq!(steps[0].field, Some(Field::Identifier));
+    assert_eq!(steps[0].prompt.as_deref(), Some("enter_member_number"));
+    assert_eq!(
+        (steps[0].attempts_left, steps[1].attempts_left),
+        (Some(3), Some(2))
+    );
+    assert_eq!(steps[1].error.as_deref(), Some("not_found"));
+}
+
+#[test]
+fn identify_attempts_come_from_the_profile_and_identifiers_can_be_off() {
+    let mut p = Profile::default();
+    p.identify_attempts = 1;
+    let (steps, _, _, _) = run(p, Arrive::Anonymous, &[Key("2222")]);
+    assert_eq!(end(last(&steps)).1, Some(R::IdentificationFailed));
+
+    let mut p = Profile::default();
+    p.identifiers.clear();
+    let (steps, _, _, _) = run(p, Arrive::Anonymous, &[]);
+    assert_eq!(end(&steps[0]).1, Some(R::NoIdentifier));
+
+    let mut p = Profile::default();
+    p.identify_by_ani = false;
+    let (steps, _, _, _) = run(p, Arrive::Ani(MOBILE), &[]);
+    assert_eq!(steps[0].status, S::Identifying, "ANI identification off");
+}
+
+#[test]
+fn a_shared_number_asks_for_an_identifier_and_keeps_the_trust_it_earns() {
+    // several members share OTHER: the caller keys a member number; OTHER is not the
+    // member's verified number, so the trust is unknown_number.
+    let (steps, events, _, _) = run(Profile::default(), Arrive::Shared, &[Key("1001")]);
+    assert_eq!(steps[0].status, S::Identifying);
+    assert_eq!(steps[0].member_id, None);
+    assert_eq!(steps[1].member_id.as_deref(), Some("1001"));
+    assert_eq!(steps[1].trust, Some(Trust::UnknownNumber));
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == EventKind::CallIdentified && e.detail.contains("keyed"))
+    );
+    // keyed from the member's verified mobile: known_number
+    let p = policy();
+    let r = rules(&p);
+    let m = member();
+    assert_eq!(trust_for(Some(MOBILE), &m), Trust::KnownNumber);
+    assert_eq!(trust_for(Some(OTHER), &m), Trust::UnknownNumber);
+    assert_eq!(trust_for(None, &m), Trust::UnknownNumber);
+    let mut withdrawn = m.clone();
+    withdrawn.withdrawn_phones = vec![MOBILE.into()];
+    assert_eq!(trust_for(Some(MOBILE), &withdrawn), Trust::UnknownNumber);
+    let _ = r;
+}
+
+#[test]
+fn anonymous_callers_are_asked_for_an_identifier() {
+    let (steps, _, call, _) = run(Profile::default(), Arrive::Anonymous, &[]);
+    assert_eq!(steps[0].field, Some(Field::Identifier));
+    assert_eq!(call.ani, None);
+    assert_eq!(steps[0].trust, None);
+}
+
+#[test]
+fn pin_steps() {
+    let change = Verdict::ChangePin(ChangeReason::Forced(ForceChangeScenario::Aged));
+    let activate = Verdict::Activate(ActivationScenario::PinIsSsnLast4);
+    let cases: &[(&str, &[Do], (S, Option<R>, Option<L>))] = &[
+        (
+            "right PIN",
+            &[PinRight],
+            (S::Authenticated, None, Some(L::Pin)),
+        ),
+        (
+            "wrong then right",
+            &[PinWrong(4), PinRight],
+            (S::Authenticated, None, Some(L::Pin)),
+        ),
+        (
+            "three wrong in this call: the step fails",
+            &[PinWrong(4), PinWrong(3), PinWrong(2)],
+            (S::Transferred, Some(R::VerificationFailed), None),
+        ),
+        (
+            "the wrong PIN that locks",
+            &[PinWrong(0)],
+            (S::Transferred, Some(R::Locked), None),
+        ),
+        (
+            "already locked",
+            &[PinLocked],
+            (S::Transferred, Some(R::Locked), None),
+        ),
+        (
+            "forced change",
+            &[PinRightThen(change), NewPin(None), Confirm(None)],
+            (S::Authenticated, None, Some(L::Pin)),
+        ),
+        (
+            "forced change: refused, mismatched, then good",
+            &[
+                PinRightThen(change),
+                NewPin(Some(Rejection::CommonPin)),
+                NewPin(None),
+                Confirm(None),
+            ],
+            (S::Authenticated, None, Some(L::Pin)),
+        ),
+        (
+            "forced change fails after three refusals",
+            &[
+                PinRightThen(change),
+                NewPin(Some(Rejection::Sequence)),
+                NewPin(None),
+                Confirm(Some(Rejection::ConfirmMismatch)),
+                NewPin(Some(Rejection::CommonPin)),
+            ],
+            (S::Transferred, Some(R::PinChangeFailed), None),
+        ),
+        (
+            "activation after a correct placeholder PIN",
+            &[
+                PinRightThen(activate),
+                Key("03121984"),
+                Key("6789"),
+                NewPin(None),
+                Confirm(None),
+            ],
+            (S::Authenticated, None, Some(L::Pin)),
+        ),
+        (
+            "activation checks failed",
+            &[PinRightThen(activate), Key("03121984"), Key("0000")],
+            (S::Transferred, Some(R::ActivationFailed), None),
+        ),
+    ];
+    for (name, script, want) in cases {
+        let (steps, _, _, _) = run(pin_profile(), Arrive::Ani(MOBILE), script);
+        assert_eq!(steps[0].field, Some(Field::Pin), "{name}");
+        assert_eq!(end(last(&steps)), *want, "{name}");
+    }
+    // the STEP walks through the statuses and fields of a change
+    let (steps, events, _, _) = run(
+        pin_profile(),
+        Arrive::Ani(MOBILE),
+        &[PinRightThen(change), NewPin(Some(Rejection::CommonPin))],
+    );
+    assert_eq!(steps[1].status, S::ChangingPin);
+    assert_eq!(steps[1].field, Some(Field::NewPin));
+    assert_eq!(steps[2].error.as_deref(), Some("common_pin"));
+    assert_eq!(steps[2].attempts_left, Some(2));
+    assert!(events.iter().any(|e| e.kind == EventKind::PinChangeStarted));
+    // attempts_left on the PIN step follows the member's tries left when fewer
+    let (steps, _, _, _) = run(pin_profile(), Arrive::Ani(MOBILE), &[PinWrong(1)]);
+    assert_eq!(steps[0].attempts_left, Some(3));
+    assert_eq!(steps[1].attempts_left, Some(1));
+    assert_eq!(steps[1].error.as_deref(), Some("wrong_pin"));
+}
+
+#[test]
+fn a_member_without_a_pin_goes_through_activation() {
+    let (steps, events, call, _) = run(
+        pin_profile(),
+        Arrive::AniNoPin(MOBILE),
+        &[Key("03121984"), Key("6789"), NewPin(None), Confirm(None)],
+    );
+    assert_eq!(steps[0].status, S::Activating);
+    assert_eq!(steps[0].question, Some(Question::Dob));
+    assert_eq!(steps[2].field, Some(Field::NewPin));
+    assert_eq!(steps[3].field, Some(Field::ConfirmPin));
+    assert_eq!(steps[3].status, S::Activating);
+    // proved by activation's questions, not by a PIN
+    assert_eq!(
+        end(last(&steps)),
+        (S::Authenticated, None, Some(L::Questions))
+    );
+    assert!(call.member.unwrap().has_pin);
+    let kinds: Vec<EventKind> = events.iter().map(|e| e.kind).collect();
+    assert!(kinds.contains(&EventKind::ActivationStarted));
+    assert!(kinds.contains(&EventKind::PinSet));
+
+    // activation switched off: the PIN method cannot pass, and nothing else is listed
+    let mut p = pin_profile();
+    p.activation.enabled = false;
+    let (steps, _, _, _) = run(p, Arrive::AniNoPin(MOBILE), &[]);
+    assert_eq!(end(&steps[0]).1, Some(R::VerificationFailed));
+}
+
+#[test]
+fn wrong_answers_count_per_member_and_lock() {
+    // the member already has 3 wrong answers from earlier calls; the limit is 4
+    let (steps, events, _, counter) = run(
+        Profile::default(),
+        Arrive::Ani(MOBILE),
+        &[KeyWithWrong("01011990", 3)],
+    );
+    assert_eq!(end(last(&steps)), (S::Transferred, Some(R::Locked), None));
+    assert_eq!(counter.unwrap().wrong, 4);
+    assert!(events.iter().any(|e| e.kind == EventKind::MemberLocked));
+    // a locked member's answers are not even compared
+    let locked = Counter {
+        wrong: 4,
+        last_wrong_at: Some(now().timestamp()),
+        locked_at: Some(now().timestamp()),
+    };
+    let p = policy();
+    let r = rules(&p);
+    let m = member();
+    let t = arrive(Arrive::Ani(MOBILE), Profile::default(), &m, &r);
+    let t = advance(
+        &t.call,
+        Input::Answer {
+            digits: "03121984",
+            member: &m,
+            counter: locked,
+        },
+        Some(&m),
+        &r,
+    );
+    assert_eq!(end(&step_view(&t.call, &r)).1, Some(R::Locked));
+    assert!(t.answer_counter.is_none(), "nothing counted while locked");
+}
+
+#[test]
+fn questions_the_record_cannot_answer_are_skipped() {
+    let p = policy();
+    let r = rules(&p);
+    let mut m = member();
+    m.dob = None;
+    let t = start(
+        NewCall {
+            call_id: "c".into(),
+            ani: Some(MOBILE.into()),
+            dnis: None,
+            profile_name: "x".into(),
+            profile: Profile::default(),
+        },
+        Arrival::Ani(Found::One {
+            member: &m,
+            has_pin: true,
+        }),
+        &r,
+    );
+    let s = step_view(&t.call, &r);
+    assert_eq!(s.question, Some(Question::Zip), "dob skipped");
+    assert_eq!(t.call.methods_failed, vec!["question:dob".to_string()]);
+}
+
+#[test]
+fn a_finished_call_ignores_further_input_and_events_never_hold_digits() {
+    let (steps, events, call, _) = run(
+        Profile::default(),
+        Arrive::Ani(MOBILE),
+        &[Key("03121984"), Key("55401")],
+    );
+    let p = policy();
+    let r = rules(&p);
+    let t = advance(&call, Input::NoInput, None, &r);
+    assert_eq!(step_view(&t.call, &r), {
+        let mut s = last(&steps).clone();
+        s.error = None;
+        s
+    });
+    for e in &events {
+        for secret in ["03121984", "55401", "6789", "1984"] {
+            assert!(!e.detail.contains(secret), "{e:?}");
+        }
+    }
+}
+
+#[test]
+fn step_answers_keep_a_stable_key_set() {
+    let p = policy();
+    let r = rules(&p);
+    let (steps, _, _, _) = run(
+        Profile::default(),
+        Arrive::Anonymous,
+        &[Key("1001"), OptOut],
+    );
+    let keys = |s: &StepView| -> Vec<String> {
+        serde_json::to_value(s)
+            .unwrap()
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect()
+    };
+    let first = keys(&steps[0]);
+    assert_eq!(first.len(), 16);
+    for s in &steps {
+        assert_eq!(keys(s), first);
+        assert!(serde_json::to_string(s).unwrap().len() < 2048);
+    }
+    let _ = r;
+}
+
+#[test]
+fn keypad_answers_match_robustly() {
+    let m = member();
+    let cases: &[(Question, &str, i64, Option<bool>)] = &[
+        (Question::Dob, "03121984", 0, Some(true)),
+        (Question::Dob, "12031984", 0, Some(false)),
+        (Question::Dob, "0312198", 0, Some(false)),
+        (Question::Dob, "13451984", 0, Some(false)),
+        (Question::Zip, "55401", 0, Some(true)),
+        (Question::Zip, "554011234", 0, Some(false)),
+        (Question::SsnLast4, "6789", 0, Some(true)),
+        (Question::SsnLast4, "678", 0, Some(false)),
+        // savings $1,234.56
+        (Question::SavingsBalance, "123456", 0, Some(true)),
+        (Question::SavingsBalance, "1234*56", 0, Some(true)),
+        (Question::SavingsBalance, "1234*5", 0, Some(false)),
+        (Question::SavingsBalance, "1234", 0, Some(true)),
+        (Question::SavingsBalance, "1235", 0, Some(true)),
+        (Question::SavingsBalance, "1236", 0, Some(false)),
+        (Question::SavingsBalance, "1233", 0, Some(false)),
+        (Question::SavingsBalance, "1241", 500, Some(false)),
+        (Question::SavingsBalance, "1239", 500, Some(true)),
+        (Question::SavingsBalance, "123450", 100, Some(true)),
+        (Question::SavingsBalance, "12*3*4", 0, Some(false)),
+        (Question::SavingsBalance, "", 0, Some(false)),
+        // last transaction: a $45.00 withdrawal
+        (Question::LastTxnAmount, "45", 0, Some(true)),
+        (Question::LastTxnAmount, "4500", 0, Some(true)),
+        (Question::LastTxnAmount, "45*0", 0, Some(true)),
+        (Question::LastTxnAmount, "46", 0, Some(false)),
+        (Question::LastTxnDate, "11202026", 0, Some(true)),
+        (Question::LastTxnDate, "11212026", 0, Some(false)),
+        (Question::PlaceOfBirth, "1", 0, Some(false)),
+    ];
+    for (q, digits, tol, want) in cases {
+        assert_eq!(
+            answer::matches(*q, digits, &m, *tol),
+            *want,
+            "{q:?} {digits:?} tol {tol}"
+        );
+    }
+    let empty = Member::default();
+    assert_eq!(answer::matches(Question::Dob, "03121984", &empty, 0), None);
+    assert_eq!(
+        answer::expected_text(Question::SavingsBalance, &m).as_deref(),
+        Some("$1234.56")
+    );
+    assert_eq!(
+        answer::expected_text(Question::Dob, &m).as_deref(),
+        Some("March 12, 1984")
+    );
+}
+
+#[test]
+fn checklists_decide_as_soon_as_they_are_certain() {
+    use checklist::{ChecklistState, TickError, Verdict as V};
+    use Question::*;
+    let p = Profile::default();
+    let m = member();
+    let known = ChecklistState::start(Trust::KnownNumber.checklist(&p), |q| {
+        answer::answerable(q, &m)
+    });
+    assert_eq!(known.questions, vec![LastTxnAmount, PlaceOfBirth, SavingsBalance]);
+    assert_eq!(known.required, 2);
+    let cases: &[(&[(Question, bool)], V)] = &[
+        (&[(LastTxnAmount, true)], V::Pending),
+        (&[(LastTxnAmount, true), (PlaceOfBirth, true)], V::Verified),
+        (&[(LastTxnAmount, false), (PlaceOfBirth, false)], V::NotVerified),
+        (
+            &[(LastTxnAmount, false), (PlaceOfBirth, true), (SavingsBalance, true)],
+            V::Verified,
+        ),
+        (
+            &[(LastTxnAmount, true), (PlaceOfBirth, false), (SavingsBalance, false)],
+            V::NotVerified,
+        ),
+    ];
+    for (ticks, want) in cases {
+        let mut s = known.clone();
+        for (q, c) in *ticks {
+            s = s.tick(*q, *c).unwrap();
+        }
+        assert_eq!(s.verdict(), *want, "{ticks:?}");
+    }
+    let one = known.tick(LastTxnAmount, true).unwrap();
+    assert_eq!(one.tick(LastTxnAmount, true), Err(TickError::AlreadyAnswered));
+    assert_eq!(one.tick(Dob, true), Err(TickError::NotOnChecklist));
+    let done = one.tick(PlaceOfBirth, true).unwrap();
+    assert_eq!(done.tick(SavingsBalance, true), Err(TickError::Decided));
+
+    let unknown = ChecklistState::start(Trust::UnknownNumber.checklist(&p), |q| {
+        answer::answerable(q, &m)
+    });
+    assert_eq!((unknown.questions.len(), unknown.required), (5, 3));
+    // a record that cannot answer enough questions can never be verified this way
+    let sparse = ChecklistState::start(Trust::UnknownNumber.checklist(&p), |q| q == Dob);
+    assert_eq!(sparse.verdict(), V::NotVerified);
+    // app intent: nothing to ask
+    let app = ChecklistState::start(Trust::AppIntent.checklist(&p), |_| true);
+    assert_eq!(app.verdict(), V::Verified);
+}
+
+#[test]
+fn prompts_come_from_the_profile() {
+    let mut p = Profile::default();
+    p.prompts.insert("identifier".into(), "say_card_number".into());
+    assert_eq!(p.prompt("identifier"), "say_card_number");
+    assert_eq!(p.prompt("dob"), "enter_dob_mmddyyyy");
+    let (steps, _, _, _) = run(p, Arrive::Anonymous, &[]);
+    assert_eq!(steps[0].prompt.as_deref(), Some("say_card_number"));
+}
