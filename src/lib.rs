@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod api;
 pub mod audit;
+pub mod calls;
 pub mod cli;
 pub mod clock;
 pub mod config;

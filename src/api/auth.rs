@@ -35,6 +35,24 @@ impl Allowed for AgentOrAdmin {
     const ROLES: &'static [Role] = &[Role::Agent, Role::Admin];
 }
 
+/// The IVR's dialog endpoints.
+pub struct IvrOnly;
+impl Allowed for IvrOnly {
+    const ROLES: &'static [Role] = &[Role::Ivr];
+}
+
+/// The app back end's endpoints.
+pub struct AppOnly;
+impl Allowed for AppOnly {
+    const ROLES: &'static [Role] = &[Role::App];
+}
+
+/// Reading a call: its IVR (later steps of the call flow), agents and admins.
+pub struct CallReaders;
+impl Allowed for CallReaders {
+    const ROLES: &'static [Role] = &[Role::Ivr, Role::Agent, Role::Admin];
+}
+
 /// An authenticated client whose role is one of `A::ROLES`; else 401 / 403.
 pub struct Authorized<A: Allowed> {
     pub client: Client,

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod calls;
 pub mod error;
 pub mod members;
 mod middleware;
@@ -33,6 +34,8 @@ pub struct AppState {
     pub store: Arc<Store>,
     pub audit: AuditLog,
     pub clock: Arc<dyn Clock>,
+    /// Calls, intents and checklists (the dialog's service).
+    pub calls: Arc<crate::calls::CallService>,
     pub core: Arc<dyn crate::core::CoreAdapter>,
     pub config: Arc<ArcSwap<Config>>,
     pub reloader: Arc<Reloader>,
@@ -89,6 +92,16 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .post(admin::create_key),
         )
         .service(resource("/v1/admin/keys/{name}").delete(admin::revoke_key))
+        .service(resource("/v1/calls").post(calls::start).get(calls::find))
+        .service(
+            resource("/v1/calls/{call_id}")
+                .get(calls::view)
+                .delete(calls::hang_up),
+        )
+        .service(resource("/v1/calls/{call_id}/input").post(calls::input))
+        .service(resource("/v1/calls/{call_id}/checklist").post(calls::checklist))
+        .service(resource("/v1/calls/{call_id}/checklist/{question_id}").post(calls::tick))
+        .service(resource("/v1/intents").post(calls::create_intent))
         .service(resource("/v1/members/{member_id}").get(admin::member))
         .service(resource("/v1/members/{member_id}/unlock").post(members::unlock))
         .service(

@@ -8,6 +8,8 @@ use std::thread;
 
 use tokio::sync::oneshot;
 
+use redb::WriteTransaction;
+
 use super::{AuditEvent, append_in};
 use crate::clock::Clock;
 use crate::store::{Store, StoreError};
@@ -23,15 +25,51 @@ pub enum AuditError {
     Closed,
 }
 
-struct Job {
-    event: AuditEvent,
-    done: oneshot::Sender<Result<u64, AuditError>>,
+/// Work for the committer: changes applied inside the shared write transaction, and the
+/// audit events that go with them. The reply is sent only once the transaction is durable.
+trait Job: Send {
+    /// Apply the work; return its audit events. An error aborts the whole batch.
+    fn apply(&mut self, txn: &WriteTransaction) -> Result<Vec<AuditEvent>, StoreError>;
+    /// Answer the waiter: the sequence number of the job's last event (0 for none), or why
+    /// nothing was committed.
+    fn reply(self: Box<Self>, result: Result<u64, AuditError>);
+}
+
+struct Typed<T, F> {
+    work: Option<F>,
+    out: Option<T>,
+    done: oneshot::Sender<Result<(T, u64), AuditError>>,
+}
+
+impl<T, F> Job for Typed<T, F>
+where
+    T: Send,
+    F: FnOnce(&WriteTransaction) -> Result<(T, Vec<AuditEvent>), StoreError> + Send,
+{
+    fn apply(&mut self, txn: &WriteTransaction) -> Result<Vec<AuditEvent>, StoreError> {
+        let work = self
+            .work
+            .take()
+            .ok_or_else(|| StoreError::Corrupt("audit job applied twice".into()))?;
+        let (out, events) = work(txn)?;
+        self.out = Some(out);
+        Ok(events)
+    }
+
+    fn reply(self: Box<Self>, result: Result<u64, AuditError>) {
+        let answer = match (result, self.out) {
+            (Ok(seq), Some(out)) => Ok((out, seq)),
+            (Ok(_), None) => Err(AuditError::Write("the work was not applied".into())),
+            (Err(e), _) => Err(e),
+        };
+        let _ = self.done.send(answer);
+    }
 }
 
 /// A handle to the group committer; cheap to clone.
 #[derive(Clone)]
 pub struct AuditLog {
-    tx: mpsc::SyncSender<Job>,
+    tx: mpsc::SyncSender<Box<dyn Job>>,
     _worker: Arc<Worker>,
 }
 
@@ -53,7 +91,7 @@ impl Drop for Worker {
 impl AuditLog {
     /// Start the committer thread. `max_batch` bounds the events one commit carries.
     pub fn start(store: Arc<Store>, clock: Arc<dyn Clock>, max_batch: usize) -> AuditLog {
-        let (tx, rx) = mpsc::sync_channel::<Job>(QUEUE_DEPTH);
+        let (tx, rx) = mpsc::sync_channel::<Box<dyn Job>>(QUEUE_DEPTH);
         let max_batch = max_batch.max(1);
         let handle = thread::Builder::new()
             .name("audit-commit".into())
@@ -72,9 +110,32 @@ impl AuditLog {
 
     /// Record an event; returns its sequence number once it is durable.
     pub async fn record(&self, event: AuditEvent) -> Result<u64, AuditError> {
-        let (done, wait) = oneshot::channel();
+        self.transact(move |_| Ok(((), vec![event])))
+            .await
+            .map(|((), seq)| seq)
+    }
+
+    /// As [`AuditLog::record`], for synchronous callers (the CLI, blocking tasks).
+    pub fn record_blocking(&self, event: AuditEvent) -> Result<u64, AuditError> {
+        let (job, wait) = typed(move |_: &WriteTransaction| Ok(((), vec![event])));
+        self.tx.send(job).map_err(|_| AuditError::Closed)?;
+        wait.blocking_recv()
+            .map_err(|_| AuditError::Closed)?
+            .map(|((), seq)| seq)
+    }
+
+    /// Apply `work` inside the committer's shared write transaction and append the events it
+    /// returns, so a change and its audit records commit together (one fsync shared with
+    /// every other waiting job). Answers once durable with the work's output and the sequence
+    /// number of its last event. `work` must check before it writes: an error from it aborts
+    /// the whole batch, and every job in it is answered with that error.
+    pub async fn transact<T, F>(&self, work: F) -> Result<(T, u64), AuditError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&WriteTransaction) -> Result<(T, Vec<AuditEvent>), StoreError> + Send + 'static,
+    {
+        let (job, wait) = typed(work);
         let tx = self.tx.clone();
-        let job = Job { event, done };
         // A full queue blocks; keep that off the async worker.
         match tx.try_send(job) {
             Ok(()) => {}
@@ -88,19 +149,31 @@ impl AuditLog {
         }
         wait.await.map_err(|_| AuditError::Closed)?
     }
-
-    /// As [`AuditLog::record`], for synchronous callers (the CLI, blocking tasks).
-    pub fn record_blocking(&self, event: AuditEvent) -> Result<u64, AuditError> {
-        let (done, wait) = oneshot::channel();
-        self.tx
-            .send(Job { event, done })
-            .map_err(|_| AuditError::Closed)?;
-        wait.blocking_recv().map_err(|_| AuditError::Closed)?
-    }
 }
 
-fn run(store: Arc<Store>, clock: Arc<dyn Clock>, rx: mpsc::Receiver<Job>, max_batch: usize) {
-    let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
+type Wait<T> = oneshot::Receiver<Result<(T, u64), AuditError>>;
+
+fn typed<T, F>(work: F) -> (Box<dyn Job>, Wait<T>)
+where
+    T: Send + 'static,
+    F: FnOnce(&WriteTransaction) -> Result<(T, Vec<AuditEvent>), StoreError> + Send + 'static,
+{
+    let (done, wait) = oneshot::channel();
+    let job = Typed {
+        work: Some(work),
+        out: None,
+        done,
+    };
+    (Box::new(job), wait)
+}
+
+fn run(
+    store: Arc<Store>,
+    clock: Arc<dyn Clock>,
+    rx: mpsc::Receiver<Box<dyn Job>>,
+    max_batch: usize,
+) {
+    let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(max_batch);
     while let Ok(first) = rx.recv() {
         batch.push(first);
         while batch.len() < max_batch {
@@ -109,33 +182,48 @@ fn run(store: Arc<Store>, clock: Arc<dyn Clock>, rx: mpsc::Receiver<Job>, max_ba
                 Err(_) => break,
             }
         }
-        let events: Vec<AuditEvent> = batch.iter().map(|j| j.event.clone()).collect();
-        let n = events.len() as u64;
-        let result = commit(&store, clock.as_ref(), events);
+        let result = commit(&store, clock.as_ref(), &mut batch);
         metrics::counter!("callvault_audit_commits_total").increment(1);
-        metrics::histogram!("callvault_audit_batch_size").record(n as f64);
+        metrics::histogram!("callvault_audit_batch_size").record(batch.len() as f64);
         match result {
-            Ok(last) => {
+            Ok(seqs) => {
+                let n: u64 = seqs.iter().map(|(_, n)| n).sum();
                 metrics::counter!("callvault_audit_events_total").increment(n);
-                let first_seq = last + 1 - n;
-                for (i, job) in batch.drain(..).enumerate() {
-                    let _ = job.done.send(Ok(first_seq + i as u64));
+                for (job, (seq, _)) in batch.drain(..).zip(seqs) {
+                    job.reply(Ok(seq));
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, events = n, "audit commit failed");
+                tracing::error!(error = %e, jobs = batch.len(), "audit commit failed");
                 let err = AuditError::Write(e.to_string());
                 for job in batch.drain(..) {
-                    let _ = job.done.send(Err(err.clone()));
+                    job.reply(Err(err.clone()));
                 }
             }
         }
     }
 }
 
-fn commit(store: &Store, clock: &dyn Clock, events: Vec<AuditEvent>) -> Result<u64, StoreError> {
+/// Apply every job and append its events in one transaction. Returns, per job, the
+/// sequence number of its last event (0 when it had none) and its event count.
+fn commit(
+    store: &Store,
+    clock: &dyn Clock,
+    batch: &mut [Box<dyn Job>],
+) -> Result<Vec<(u64, u64)>, StoreError> {
     let txn = store.begin_write()?;
-    let last = append_in(&txn, clock.now(), events)?;
+    let now = clock.now();
+    let mut seqs = Vec::with_capacity(batch.len());
+    for job in batch.iter_mut() {
+        let events = job.apply(&txn)?;
+        let n = events.len() as u64;
+        let seq = if n == 0 {
+            0
+        } else {
+            append_in(&txn, now, events)?
+        };
+        seqs.push((seq, n));
+    }
     txn.commit()?;
-    Ok(last)
+    Ok(seqs)
 }

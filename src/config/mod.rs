@@ -33,6 +33,7 @@ pub struct Config {
     pub enroll: EnrollConfig,
     pub audit: AuditConfig,
     pub log: LogConfig,
+    pub calls: CallsConfig,
     /// Dialed number -> profile. A number no route names uses the default profile.
     pub routing: Vec<crate::profile::Route>,
     /// Authentication profiles by name; none configured: one built-in default profile.
@@ -315,6 +316,9 @@ impl Default for PinPolicyConfig {
 pub struct PinChangeConfig {
     pub scenarios: Vec<crate::pin::ForceChangeScenario>,
     pub on_conflict: crate::pin::ConflictRule,
+    /// Tries a caller gets at choosing a new PIN (a refusal or a mismatched confirmation is
+    /// one) before the call goes to an agent.
+    pub attempts: u32,
 }
 
 impl Default for PinChangeConfig {
@@ -322,6 +326,7 @@ impl Default for PinChangeConfig {
         PinChangeConfig {
             scenarios: crate::pin::ForceChangeScenario::ALL.to_vec(),
             on_conflict: crate::pin::ConflictRule::default(),
+            attempts: 3,
         }
     }
 }
@@ -336,6 +341,9 @@ pub struct LockoutConfig {
     /// A run of wrong PINs is forgotten after this many minutes without another; 0: only a
     /// correct PIN or an unlock clears it.
     pub reset_minutes: u32,
+    /// Wrong keypad answers (dob, zip, ...) across every call that lock a member out of
+    /// questions, with the same lock and reset times.
+    pub max_wrong_answers: u32,
 }
 
 impl Default for LockoutConfig {
@@ -344,6 +352,33 @@ impl Default for LockoutConfig {
             max_wrong_pins: 5,
             lock_minutes: 1440,
             reset_minutes: 0,
+            max_wrong_answers: 10,
+        }
+    }
+}
+
+/// How long calls and app intents live.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct CallsConfig {
+    /// A call with no step for this long is closed (`call_expired` in the audit log).
+    pub idle_minutes: u32,
+    /// Closed calls stay readable (agents, later steps of the call flow) this long, then are
+    /// deleted; their audit records stay.
+    pub keep_hours: u32,
+    /// `ttl_seconds` of an app intent when the app back end gives none.
+    pub intent_ttl_seconds: u32,
+    /// The longest `ttl_seconds` an app intent may ask for.
+    pub intent_max_ttl_seconds: u32,
+}
+
+impl Default for CallsConfig {
+    fn default() -> Self {
+        CallsConfig {
+            idle_minutes: 30,
+            keep_hours: 24,
+            intent_ttl_seconds: 300,
+            intent_max_ttl_seconds: 3600,
         }
     }
 }
@@ -785,6 +820,40 @@ impl Config {
             self.lockout.max_wrong_pins <= 100,
             "lockout.max_wrong_pins",
             format!("{} is more than 100", self.lockout.max_wrong_pins),
+        );
+        check(
+            (1..=100).contains(&self.lockout.max_wrong_answers),
+            "lockout.max_wrong_answers",
+            format!("{} is outside 1..=100", self.lockout.max_wrong_answers),
+        );
+        check(
+            (1..=10).contains(&self.pin_change.attempts),
+            "pin_change.attempts",
+            format!("{} is outside 1..=10", self.pin_change.attempts),
+        );
+        let c = &self.calls;
+        check(
+            (1..=1440).contains(&c.idle_minutes),
+            "calls.idle_minutes",
+            format!("{} is outside 1..=1440", c.idle_minutes),
+        );
+        check(
+            (1..=8760).contains(&c.keep_hours),
+            "calls.keep_hours",
+            format!("{} is outside 1..=8760", c.keep_hours),
+        );
+        check(
+            (10..=86_400).contains(&c.intent_max_ttl_seconds),
+            "calls.intent_max_ttl_seconds",
+            format!("{} is outside 10..=86400", c.intent_max_ttl_seconds),
+        );
+        check(
+            c.intent_ttl_seconds >= 10 && c.intent_ttl_seconds <= c.intent_max_ttl_seconds,
+            "calls.intent_ttl_seconds",
+            format!(
+                "{} is outside 10..=calls.intent_max_ttl_seconds ({})",
+                c.intent_ttl_seconds, c.intent_max_ttl_seconds
+            ),
         );
         for (i, pin) in p.extra_blocklist.iter().enumerate() {
             check(

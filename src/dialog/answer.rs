@@ -40,7 +40,9 @@ pub fn matches(q: Question, digits: &str, m: &Member, tolerance_cents: i64) -> O
     }
     Some(match q {
         Question::Dob => m.dob.is_some_and(|d| keyed_date(digits) == Some(d)),
-        Question::LastTxnDate => m.last_txn_date.is_some_and(|d| keyed_date(digits) == Some(d)),
+        Question::LastTxnDate => m
+            .last_txn_date
+            .is_some_and(|d| keyed_date(digits) == Some(d)),
         Question::Zip => same_secret(m.zip.as_deref(), digits),
         Question::SsnLast4 => same_secret(m.ssn_last4.as_deref(), digits),
         Question::LastTxnAmount => m
@@ -54,7 +56,8 @@ pub fn matches(q: Question, digits: &str, m: &Member, tolerance_cents: i64) -> O
 }
 
 fn same_secret(stored: Option<&str>, keyed: &str) -> bool {
-    stored.is_some_and(|s| s.len() == keyed.len() && bool::from(s.as_bytes().ct_eq(keyed.as_bytes())))
+    stored
+        .is_some_and(|s| s.len() == keyed.len() && bool::from(s.as_bytes().ct_eq(keyed.as_bytes())))
 }
 
 /// `MMDDYYYY` as keyed on a phone.

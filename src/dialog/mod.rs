@@ -305,7 +305,10 @@ pub enum Expect {
 /// The result of looking a caller up.
 #[derive(Debug, Clone, Copy)]
 pub enum Found<'a> {
-    One { member: &'a Member, has_pin: bool },
+    One {
+        member: &'a Member,
+        has_pin: bool,
+    },
     /// Nobody, several members, or digits that are no identifier.
     NoneOrMany,
     CoreUnavailable,
@@ -840,11 +843,14 @@ fn verify(tx: &mut Tx<'_>, input: Input<'_>, member: Option<&Member>) {
             tx.event(EventKind::MethodChecked, Outcome::Failed, "pin: no input");
             wrong_try(tx, "pin", member);
         }
-        (m, Input::Answer {
-            digits,
-            member,
-            counter,
-        }) => {
+        (
+            m,
+            Input::Answer {
+                digits,
+                member,
+                counter,
+            },
+        ) => {
             let Some(q) = m.question() else { return };
             if let Some(right) = keyed_answer(tx, q, digits, member, counter) {
                 let name = method_name(m);
@@ -958,7 +964,11 @@ fn pin_result(tx: &mut Tx<'_>, result: PinResult, member: &Member) {
             tx.call.error = Some("wrong_pin".into());
             tx.event(EventKind::PinChecked, Outcome::Failed, "pin: wrong");
             if tries_left == 0 {
-                tx.event(EventKind::MemberLocked, Outcome::Denied, "too many wrong PINs");
+                tx.event(
+                    EventKind::MemberLocked,
+                    Outcome::Denied,
+                    "too many wrong PINs",
+                );
                 return tx.transfer(Reason::Locked);
             }
             wrong_try(tx, "pin", member);
@@ -1175,7 +1185,9 @@ pub fn step_view(call: &Call, rules: &Rules<'_>) -> StepView {
             None,
             "identifier",
             IDENTIFIER_BOUNDS,
-            call.profile.identify_attempts.saturating_sub(*attempts_used),
+            call.profile
+                .identify_attempts
+                .saturating_sub(*attempts_used),
         ),
         Phase::Verifying => {
             let walk = call.walk.as_ref();
@@ -1247,10 +1259,7 @@ pub fn step_view(call: &Call, rules: &Rules<'_>) -> StepView {
                 None,
                 key,
                 (policy.min_length, policy.max_length),
-                rules
-                    .new_pin_attempts
-                    .max(1)
-                    .saturating_sub(*attempts_used),
+                rules.new_pin_attempts.max(1).saturating_sub(*attempts_used),
             )
         }
         Phase::Done {

@@ -18,7 +18,7 @@ fn member() -> Member {
         zip: Some("55401".into()),
         ssn_last4: Some("6789".into()),
         place_of_birth: Some("Zagreb".into()),
-        savings_balance_cents: Some(1_234_56),
+        savings_balance_cents: Some(123_456),
         last_txn_amount_cents: Some(-45_00),
         last_txn_date: NaiveDate::from_ymd_opt(2026, 11, 20),
         ..Member::default()
@@ -180,7 +180,11 @@ fn run(
             Do::Confirm(Some(r)) => Input::Confirm(Err(r)),
         };
         let t = advance(&call, input, Some(&m), &r);
-        assert_eq!(t.call.version, call.version + 1, "every step bumps the version");
+        assert_eq!(
+            t.call.version,
+            call.version + 1,
+            "every step bumps the version"
+        );
         if t.answer_counter.is_some() {
             last_counter = t.answer_counter;
         }
@@ -199,6 +203,12 @@ fn last(steps: &[StepView]) -> &StepView {
     steps.last().unwrap()
 }
 
+/// A scripted call and the end it must reach.
+type Case<'a> = (&'a str, &'a [Do], End);
+type End = (S, Option<R>, Option<L>);
+/// An identification script and the status and reason it must reach.
+type IdCase = (&'static str, Arrive, &'static [Do], S, Option<R>);
+
 use Do::*;
 use Level as L;
 use Reason as R;
@@ -213,13 +223,17 @@ fn seed_004_acceptance_app_intent_is_authenticated_at_once() {
     assert_eq!(s.trust, Some(Trust::AppIntent));
     assert_eq!(s.first_name.as_deref(), Some("Ada"));
     assert_eq!(call.verified, Some(true));
-    assert!(events.iter().any(|e| e.kind == EventKind::CallAuthenticated));
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == EventKind::CallAuthenticated)
+    );
 }
 
 #[test]
 fn seed_004_acceptance_verified_number_needs_2_of_3() {
     // known_number default: dob, zip, ssn_last4, 2 correct
-    let cases: &[(&str, &[Do], (S, Option<R>, Option<L>))] = &[
+    let cases: &[Case] = &[
         (
             "first two right",
             &[Key("03121984"), Key("55401")],
@@ -248,7 +262,7 @@ fn seed_004_acceptance_verified_number_needs_2_of_3() {
 #[test]
 fn seed_004_acceptance_unverified_number_needs_3_of_5() {
     // unknown_number default: dob, zip, ssn_last4, last_txn_amount, savings_balance; 3 correct
-    let cases: &[(&str, &[Do], (S, Option<R>, Option<L>))] = &[
+    let cases: &[Case] = &[
         (
             "three right",
             &[Key("03121984"), Key("55401"), Key("6789")],
@@ -284,7 +298,7 @@ fn seed_004_acceptance_unverified_number_needs_3_of_5() {
 #[test]
 fn seed_002_identification_flow() {
     let p = Profile::default;
-    let cases: &[(&str, Arrive, &[Do], S, Option<R>)] = &[
+    let cases: &[IdCase] = &[
         ("ANI found", Arrive::Ani(MOBILE), &[], S::Verifying, None),
         (
             "ANI missing: identifier asked, then found",
@@ -361,8 +375,10 @@ fn seed_002_identification_flow() {
 
 #[test]
 fn identify_attempts_come_from_the_profile_and_identifiers_can_be_off() {
-    let mut p = Profile::default();
-    p.identify_attempts = 1;
+    let p = Profile {
+        identify_attempts: 1,
+        ..Profile::default()
+    };
     let (steps, _, _, _) = run(p, Arrive::Anonymous, &[Key("2222")]);
     assert_eq!(end(last(&steps)).1, Some(R::IdentificationFailed));
 
@@ -371,8 +387,10 @@ fn identify_attempts_come_from_the_profile_and_identifiers_can_be_off() {
     let (steps, _, _, _) = run(p, Arrive::Anonymous, &[]);
     assert_eq!(end(&steps[0]).1, Some(R::NoIdentifier));
 
-    let mut p = Profile::default();
-    p.identify_by_ani = false;
+    let p = Profile {
+        identify_by_ani: false,
+        ..Profile::default()
+    };
     let (steps, _, _, _) = run(p, Arrive::Ani(MOBILE), &[]);
     assert_eq!(steps[0].status, S::Identifying, "ANI identification off");
 }
@@ -414,9 +432,10 @@ fn anonymous_callers_are_asked_for_an_identifier() {
 
 #[test]
 fn pin_steps() {
-    let change = Verdict::ChangePin(ChangeReason::Forced(ForceChangeScenario::Aged));
-    let activate = Verdict::Activate(ActivationScenario::PinIsSsnLast4);
-    let cases: &[(&str, &[Do], (S, Option<R>, Option<L>))] = &[
+    const CHANGE: Verdict = Verdict::ChangePin(ChangeReason::Forced(ForceChangeScenario::Aged));
+    const ACTIVATE: Verdict = Verdict::Activate(ActivationScenario::PinIsSsnLast4);
+    let change = CHANGE;
+    let cases: &[Case] = &[
         (
             "right PIN",
             &[PinRight],
@@ -444,13 +463,13 @@ fn pin_steps() {
         ),
         (
             "forced change",
-            &[PinRightThen(change), NewPin(None), Confirm(None)],
+            &[PinRightThen(CHANGE), NewPin(None), Confirm(None)],
             (S::Authenticated, None, Some(L::Pin)),
         ),
         (
             "forced change: refused, mismatched, then good",
             &[
-                PinRightThen(change),
+                PinRightThen(CHANGE),
                 NewPin(Some(Rejection::CommonPin)),
                 NewPin(None),
                 Confirm(None),
@@ -460,7 +479,7 @@ fn pin_steps() {
         (
             "forced change fails after three refusals",
             &[
-                PinRightThen(change),
+                PinRightThen(CHANGE),
                 NewPin(Some(Rejection::Sequence)),
                 NewPin(None),
                 Confirm(Some(Rejection::ConfirmMismatch)),
@@ -471,7 +490,7 @@ fn pin_steps() {
         (
             "activation after a correct placeholder PIN",
             &[
-                PinRightThen(activate),
+                PinRightThen(ACTIVATE),
                 Key("03121984"),
                 Key("6789"),
                 NewPin(None),
@@ -481,7 +500,7 @@ fn pin_steps() {
         ),
         (
             "activation checks failed",
-            &[PinRightThen(activate), Key("03121984"), Key("0000")],
+            &[PinRightThen(ACTIVATE), Key("03121984"), Key("0000")],
             (S::Transferred, Some(R::ActivationFailed), None),
         ),
     ];
@@ -701,25 +720,39 @@ fn keypad_answers_match_robustly() {
 
 #[test]
 fn checklists_decide_as_soon_as_they_are_certain() {
-    use checklist::{ChecklistState, TickError, Verdict as V};
     use Question::*;
+    use checklist::{ChecklistState, TickError, Verdict as V};
     let p = Profile::default();
     let m = member();
     let known = ChecklistState::start(Trust::KnownNumber.checklist(&p), |q| {
         answer::answerable(q, &m)
     });
-    assert_eq!(known.questions, vec![LastTxnAmount, PlaceOfBirth, SavingsBalance]);
+    assert_eq!(
+        known.questions,
+        vec![LastTxnAmount, PlaceOfBirth, SavingsBalance]
+    );
     assert_eq!(known.required, 2);
     let cases: &[(&[(Question, bool)], V)] = &[
         (&[(LastTxnAmount, true)], V::Pending),
         (&[(LastTxnAmount, true), (PlaceOfBirth, true)], V::Verified),
-        (&[(LastTxnAmount, false), (PlaceOfBirth, false)], V::NotVerified),
         (
-            &[(LastTxnAmount, false), (PlaceOfBirth, true), (SavingsBalance, true)],
+            &[(LastTxnAmount, false), (PlaceOfBirth, false)],
+            V::NotVerified,
+        ),
+        (
+            &[
+                (LastTxnAmount, false),
+                (PlaceOfBirth, true),
+                (SavingsBalance, true),
+            ],
             V::Verified,
         ),
         (
-            &[(LastTxnAmount, true), (PlaceOfBirth, false), (SavingsBalance, false)],
+            &[
+                (LastTxnAmount, true),
+                (PlaceOfBirth, false),
+                (SavingsBalance, false),
+            ],
             V::NotVerified,
         ),
     ];
@@ -731,7 +764,10 @@ fn checklists_decide_as_soon_as_they_are_certain() {
         assert_eq!(s.verdict(), *want, "{ticks:?}");
     }
     let one = known.tick(LastTxnAmount, true).unwrap();
-    assert_eq!(one.tick(LastTxnAmount, true), Err(TickError::AlreadyAnswered));
+    assert_eq!(
+        one.tick(LastTxnAmount, true),
+        Err(TickError::AlreadyAnswered)
+    );
     assert_eq!(one.tick(Dob, true), Err(TickError::NotOnChecklist));
     let done = one.tick(PlaceOfBirth, true).unwrap();
     assert_eq!(done.tick(SavingsBalance, true), Err(TickError::Decided));
@@ -751,7 +787,8 @@ fn checklists_decide_as_soon_as_they_are_certain() {
 #[test]
 fn prompts_come_from_the_profile() {
     let mut p = Profile::default();
-    p.prompts.insert("identifier".into(), "say_card_number".into());
+    p.prompts
+        .insert("identifier".into(), "say_card_number".into());
     assert_eq!(p.prompt("identifier"), "say_card_number");
     assert_eq!(p.prompt("dob"), "enter_dob_mmddyyyy");
     let (steps, _, _, _) = run(p, Arrive::Anonymous, &[]);

@@ -21,6 +21,14 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// The wrong-answer lockout (keypad questions) the config describes.
+    pub fn answers(config: &LockoutConfig) -> Policy {
+        Policy {
+            max_wrong: config.max_wrong_answers.max(1),
+            ..Policy::pins(config)
+        }
+    }
+
     /// The PIN lockout the config describes.
     pub fn pins(config: &LockoutConfig) -> Policy {
         let minutes = |m: u32| (m > 0).then(|| Duration::minutes(i64::from(m)));

@@ -117,8 +117,10 @@ fn config_maps_zero_to_no_limit() {
         max_wrong_pins: 5,
         lock_minutes: 0,
         reset_minutes: 0,
+        max_wrong_answers: 7,
     };
     assert_eq!(Policy::pins(&c), policy(5, None, None));
+    assert_eq!(Policy::answers(&c), policy(7, None, None));
     let d = crate::config::LockoutConfig::default();
     assert_eq!(Policy::pins(&d), policy(5, Some(1440), None));
 }

@@ -131,10 +131,19 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
     ));
     let core = crate::core::from_config(&config, store.clone())
         .map_err(|e| ServiceError::Core(e.to_string()))?;
+    let calls = Arc::new(crate::calls::CallService::new(
+        store.clone(),
+        audit.clone(),
+        core.clone(),
+        vault.clone(),
+        clock.clone(),
+        live.clone(),
+    ));
     let state = web::Data::new(AppState {
         store: store.clone(),
         audit: audit.clone(),
         clock: clock.clone(),
+        calls: calls.clone(),
         core,
         config: live.clone(),
         reloader: reloader.clone(),
@@ -174,6 +183,7 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
     ));
     let inbox_task = actix_web::rt::spawn(watch_inbox(store.clone(), audit.clone(), live.clone()));
     let upgrade_task = actix_web::rt::spawn(upgrade_sealed_pins(vault.clone(), live.clone()));
+    let sweep_task = actix_web::rt::spawn(sweep_calls(calls));
 
     audit
         .record(
@@ -193,6 +203,7 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
     socket_task.abort();
     inbox_task.abort();
     upgrade_task.abort();
+    sweep_task.abort();
     let _ = audit
         .record(AuditEvent::new(
             "system",
@@ -222,6 +233,25 @@ async fn upgrade_sealed_pins(vault: Arc<Vault>, config: Arc<ArcSwap<Config>>) {
         if cursor.is_none() {
             tokio::time::sleep(std::time::Duration::from_secs(5)).await;
         }
+    }
+}
+
+/// Close idle calls and delete old ones, once a minute.
+async fn sweep_calls(calls: Arc<crate::calls::CallService>) {
+    loop {
+        match calls.sweep().await {
+            Ok(s) if s != crate::calls::Swept::default() => {
+                tracing::info!(
+                    expired = s.expired,
+                    deleted = s.deleted,
+                    intents_deleted = s.intents_deleted,
+                    "calls swept"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!("sweeping calls: {e}"),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
     }
 }
 

@@ -39,8 +39,28 @@ const PINS_NAME: &str = "pins";
 pub const ATTEMPTS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new(ATTEMPTS_NAME);
 const ATTEMPTS_NAME: &str = "attempts";
 
+/// Calls by the IVR's call id; the value is a JSON [`crate::dialog::Call`] (no digits: a
+/// PIN being changed is sealed to the call by the vault).
+pub const CALLS: TableDefinition<&str, &[u8]> = TableDefinition::new(CALLS_NAME);
+const CALLS_NAME: &str = "calls";
+/// Calls by caller id: (E.164, call id) -> start time (Unix seconds).
+pub const CALLS_BY_ANI: TableDefinition<(&str, &str), i64> =
+    TableDefinition::new(CALLS_BY_ANI_NAME);
+const CALLS_BY_ANI_NAME: &str = "calls_by_ani";
+/// App intents by the SHA-256 (hex) of their token; the value is a JSON
+/// [`crate::calls::Intent`]. Single use: a call that uses one removes it.
+pub const INTENTS: TableDefinition<&str, &[u8]> = TableDefinition::new(INTENTS_NAME);
+const INTENTS_NAME: &str = "intents";
+/// The latest intent per announced phone (E.164) -> its token hash.
+pub const INTENT_PHONES: TableDefinition<&str, &str> = TableDefinition::new(INTENT_PHONES_NAME);
+const INTENT_PHONES_NAME: &str = "intent_phones";
+/// Each member's last verification verdict (IVR or agent); JSON
+/// [`crate::calls::Verification`].
+pub const VERIFICATIONS: TableDefinition<&str, &[u8]> = TableDefinition::new(VERIFICATIONS_NAME);
+const VERIFICATIONS_NAME: &str = "verifications";
+
 /// The names of every table, for checks and backups.
-pub const ALL: [&str; 8] = [
+pub const ALL: [&str; 13] = [
     META_NAME,
     API_KEYS_NAME,
     AUDIT_NAME,
@@ -49,6 +69,11 @@ pub const ALL: [&str; 8] = [
     ACCOUNT_INDEX_NAME,
     PINS_NAME,
     ATTEMPTS_NAME,
+    CALLS_NAME,
+    CALLS_BY_ANI_NAME,
+    INTENTS_NAME,
+    INTENT_PHONES_NAME,
+    VERIFICATIONS_NAME,
 ];
 
 /// Create any table that does not exist yet, so read transactions never miss one.
@@ -61,6 +86,11 @@ pub fn create_all(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(ACCOUNT_INDEX)?;
     txn.open_table(PINS)?;
     txn.open_table(ATTEMPTS)?;
+    txn.open_table(CALLS)?;
+    txn.open_table(CALLS_BY_ANI)?;
+    txn.open_table(INTENTS)?;
+    txn.open_table(INTENT_PHONES)?;
+    txn.open_table(VERIFICATIONS)?;
     Ok(())
 }
 
@@ -74,7 +104,12 @@ pub fn copy_all(src: &ReadTransaction, dst: &WriteTransaction) -> Result<u64, St
         + copy_table(src, dst, PHONE_INDEX)?
         + copy_table(src, dst, ACCOUNT_INDEX)?
         + copy_table(src, dst, PINS)?
-        + copy_table(src, dst, ATTEMPTS)?)
+        + copy_table(src, dst, ATTEMPTS)?
+        + copy_table(src, dst, CALLS)?
+        + copy_table(src, dst, CALLS_BY_ANI)?
+        + copy_table(src, dst, INTENTS)?
+        + copy_table(src, dst, INTENT_PHONES)?
+        + copy_table(src, dst, VERIFICATIONS)?)
 }
 
 fn copy_table<K: redb::Key + 'static, V: redb::Value + 'static>(

@@ -152,6 +152,12 @@ fn stored_pin(h: &Header) -> StoredPin {
     }
 }
 
+/// The associated data a call's sealed PINs are bound to (never a member id: a `call:`
+/// prefix cannot be one).
+fn call_context(call_id: &str) -> String {
+    format!("call:{call_id}")
+}
+
 /// The path of the key a rotation is moving to, beside the key file.
 pub fn next_key_path(key_file: &Path) -> PathBuf {
     let mut s = key_file.as_os_str().to_owned();
@@ -413,6 +419,43 @@ impl Vault {
         }
         txn.commit()?;
         Ok(())
+    }
+
+    /// Whether the member has a PIN in the vault (no secret is opened).
+    pub fn has_pin(&self, member_id: &str) -> Result<bool, VaultError> {
+        let txn = self.store.begin_read()?;
+        Ok(txn.open_table(tables::PINS)?.get(member_id)?.is_some())
+    }
+
+    /// Seal a PIN a call holds between steps (the PIN being replaced, a new PIN waiting for
+    /// its confirmation) under the vault key, bound to that call: the call record never
+    /// holds one in the clear.
+    pub fn seal_for_call(&self, call_id: &str, pin: &str) -> Result<Vec<u8>, VaultError> {
+        let header = Header {
+            key_id: [0; 4],
+            kind: SecretKind::Pin,
+            set_at: 0,
+            established: false,
+            flagged: false,
+        };
+        Ok(self
+            .keyring
+            .load()
+            .seal(&call_context(call_id), header, pin.as_bytes())?)
+    }
+
+    /// Open what [`Vault::seal_for_call`] sealed for the same call.
+    pub fn open_for_call(
+        &self,
+        call_id: &str,
+        sealed: &[u8],
+    ) -> Result<Zeroizing<String>, VaultError> {
+        let opened = self.keyring.load().open(&call_context(call_id), sealed)?;
+        let text = std::str::from_utf8(&opened.secret).map_err(|_| SealError::Malformed {
+            member: call_context(call_id),
+            why: "sealed PIN is not text".into(),
+        })?;
+        Ok(Zeroizing::new(text.to_string()))
     }
 
     /// Clear a member's PIN lockout. Returns whether there was anything to clear.

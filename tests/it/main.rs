@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod calls;
 mod cli;
 mod enroll;
 mod http;

@@ -1,0 +1,329 @@
+//! The call dialog over HTTPS (role `ivr`), the agent's view of calls and checklist (roles
+//! `agent`, `admin`), and app intents (role `app`). Business outcomes are `200` STEP
+//! answers; 4xx is for malformed requests and auth only.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use super::AppState;
+use super::auth::{AgentOrAdmin, AppOnly, Authorized, CallReaders, IvrOnly};
+use super::error::ApiError;
+use crate::calls::{CallError, CallView, CallerInput, ChecklistView, NewIntent, StartCall};
+use crate::dialog::StepView;
+use crate::keys::Role;
+use crate::profile::Question;
+
+impl From<CallError> for ApiError {
+    fn from(e: CallError) -> Self {
+        let message = e.to_string();
+        match e {
+            CallError::BadRequest(code, m) => ApiError::bad_request(code, m),
+            CallError::InUse(_) => ApiError::conflict("call_id_in_use", message),
+            CallError::NotFound(_) => ApiError::new(StatusCode::NOT_FOUND, "no_such_call", message),
+            CallError::Ended(_) => ApiError::conflict("call_ended", message),
+            CallError::Concurrent(_) => ApiError::conflict("concurrent_input", message),
+            CallError::NoMember(_) => ApiError::conflict("no_member", message),
+            CallError::Checklist(t) => ApiError::conflict(
+                match t {
+                    crate::dialog::checklist::TickError::NotOnChecklist => "not_on_checklist",
+                    crate::dialog::checklist::TickError::AlreadyAnswered => "already_answered",
+                    crate::dialog::checklist::TickError::Decided => "checklist_decided",
+                },
+                message,
+            ),
+            CallError::NoSuchMember(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, "no_such_member", message)
+            }
+            CallError::CoreUnavailable(_) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "core_unavailable", message)
+            }
+            CallError::Internal(detail) => ApiError::internal(detail),
+            CallError::Audit(a) => ApiError::audit_unavailable(a),
+        }
+    }
+}
+
+/// Whether the client asked for `k=v` pairs (Asterisk `CURL()` + `HASH(...,hashcompat)`).
+fn wants_form(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/x-www-form-urlencoded"))
+}
+
+/// The STEP as `k1=v1&k2=v2`: every key, `null` as an empty value.
+pub fn form_encode(step: &StepView) -> String {
+    let value = serde_json::to_value(step).unwrap_or_default();
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    if let Some(map) = value.as_object() {
+        for (k, v) in map {
+            let text = match v {
+                serde_json::Value::Null => String::new(),
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            out.append_pair(k, &text);
+        }
+    }
+    out.finish()
+}
+
+fn step_response(req: &HttpRequest, status: StatusCode, step: &StepView) -> HttpResponse {
+    metrics::counter!("callvault_steps_total", "status" => status_name(step)).increment(1);
+    if wants_form(req) {
+        HttpResponse::build(status)
+            .insert_header((
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/x-www-form-urlencoded"),
+            ))
+            .body(form_encode(step))
+    } else {
+        HttpResponse::build(status).json(step)
+    }
+}
+
+fn status_name(step: &StepView) -> &'static str {
+    use crate::dialog::Status::*;
+    match step.status {
+        Identifying => "identifying",
+        Verifying => "verifying",
+        Activating => "activating",
+        ChangingPin => "changing_pin",
+        Authenticated => "authenticated",
+        Transferred => "transferred",
+    }
+}
+
+/// Start a call: identify by caller ID (or app intent) and answer the first STEP.
+#[utoipa::path(post, path = "/v1/calls", tag = "calls", request_body = StartCall,
+    security(("bearer" = []), ("api_key" = []), ("basic" = [])),
+    responses((status = 201, body = StepView, description = "the first STEP (also as k=v pairs with Accept: application/x-www-form-urlencoded)"),
+              (status = 400, body = super::error::ErrorBody),
+              (status = 409, description = "the call id is in use (`call_id_in_use`)", body = super::error::ErrorBody)))]
+pub async fn start(
+    auth: Authorized<IvrOnly>,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<StartCall>,
+) -> Result<HttpResponse, ApiError> {
+    let step = state
+        .calls
+        .start(body.into_inner(), &auth.client.actor())
+        .await?;
+    Ok(step_response(&req, StatusCode::CREATED, &step))
+}
+
+/// `POST /v1/calls/{call_id}/input`: digits, or an event.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CallInput {
+    /// What the caller keyed: digits, `*` (a decimal point in amounts); a trailing `#` is
+    /// dropped. Empty means no input.
+    #[serde(default)]
+    pub digits: Option<String>,
+    #[serde(default)]
+    pub event: Option<InputEvent>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InputEvent {
+    NoInput,
+    OptOut,
+}
+
+fn caller_input(body: CallInput) -> Result<CallerInput, ApiError> {
+    let digits = body.digits.map(Zeroizing::new);
+    match (digits, body.event) {
+        (Some(_), Some(_)) => Err(ApiError::bad_request(
+            "bad_input",
+            "send either digits or an event, not both",
+        )),
+        (None, None) => Err(ApiError::bad_request(
+            "bad_input",
+            "send {\"digits\": \"...\"} or {\"event\": \"no_input\" | \"opt_out\"}",
+        )),
+        (None, Some(InputEvent::NoInput)) => Ok(CallerInput::NoInput),
+        (None, Some(InputEvent::OptOut)) => Ok(CallerInput::OptOut),
+        (Some(d), None) => {
+            let trimmed = d.trim().trim_end_matches('#');
+            if trimmed.is_empty() {
+                return Ok(CallerInput::NoInput);
+            }
+            if trimmed.len() > 32 || !trimmed.bytes().all(|b| b.is_ascii_digit() || b == b'*') {
+                // never echo what was sent: it may be a PIN
+                return Err(ApiError::bad_request(
+                    "bad_digits",
+                    "digits must be 1 to 32 keypad characters (0-9, *, a trailing #)",
+                ));
+            }
+            Ok(CallerInput::Digits(Zeroizing::new(trimmed.to_string())))
+        }
+    }
+}
+
+/// Answer the current step.
+#[utoipa::path(post, path = "/v1/calls/{call_id}/input", tag = "calls", request_body = CallInput,
+    params(("call_id" = String, Path, description = "the IVR's call id")),
+    security(("bearer" = []), ("api_key" = []), ("basic" = [])),
+    responses((status = 200, body = StepView),
+              (status = 404, description = "no such call (`no_such_call`)", body = super::error::ErrorBody),
+              (status = 409, description = "the call has ended (`call_ended`)", body = super::error::ErrorBody)))]
+pub async fn input(
+    auth: Authorized<IvrOnly>,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    call_id: web::Path<String>,
+    body: web::Json<CallInput>,
+) -> Result<HttpResponse, ApiError> {
+    let input = caller_input(body.into_inner())?;
+    let step = state
+        .calls
+        .input(&call_id, input, &auth.client.actor())
+        .await?;
+    Ok(step_response(&req, StatusCode::OK, &step))
+}
+
+/// The caller hung up: the call ends; its record stays for agents.
+#[utoipa::path(delete, path = "/v1/calls/{call_id}", tag = "calls",
+    params(("call_id" = String, Path, description = "the IVR's call id")),
+    security(("bearer" = []), ("api_key" = []), ("basic" = [])),
+    responses((status = 204), (status = 404, body = super::error::ErrorBody)))]
+pub async fn hang_up(
+    auth: Authorized<IvrOnly>,
+    state: web::Data<AppState>,
+    call_id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    state.calls.hang_up(&call_id, &auth.client.actor()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Everything known about a call: the agent's screen pop.
+#[utoipa::path(get, path = "/v1/calls/{call_id}", tag = "agents",
+    params(("call_id" = String, Path, description = "the IVR's call id")),
+    security(("bearer" = []), ("api_key" = []), ("basic" = [])),
+    responses((status = 200, body = CallView), (status = 404, body = super::error::ErrorBody)))]
+pub async fn view(
+    _auth: Authorized<CallReaders>,
+    state: web::Data<AppState>,
+    call_id: web::Path<String>,
+) -> Result<web::Json<CallView>, ApiError> {
+    let calls = state.calls.clone();
+    let view = web::block(move || calls.view(&call_id))
+        .await
+        .map_err(ApiError::internal)??;
+    Ok(web::Json(view))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct FindCalls {
+    /// The caller's number, E.164 or national.
+    pub ani: String,
+    /// Only calls not yet ended.
+    #[serde(default)]
+    pub active: bool,
+}
+
+/// Find calls from a number, newest first.
+#[utoipa::path(get, path = "/v1/calls", tag = "agents", params(FindCalls),
+    security(("bearer" = []), ("api_key" = []), ("basic" = [])),
+    responses((status = 200, body = Vec<CallView>), (status = 400, body = super::error::ErrorBody)))]
+pub async fn find(
+    _auth: Authorized<CallReaders>,
+    state: web::Data<AppState>,
+    query: web::Query<FindCalls>,
+) -> Result<web::Json<Vec<CallView>>, ApiError> {
+    let calls = state.calls.clone();
+    let q = query.into_inner();
+    let found = web::block(move || calls.find_by_ani(&q.ani, q.active))
+        .await
+        .map_err(ApiError::internal)??;
+    Ok(web::Json(found))
+}
+
+/// Start (or show again) the agent checklist for the call's trust level. Expected answers
+/// are shown to the `agent` role only; every reveal is an audit event.
+#[utoipa::path(post, path = "/v1/calls/{call_id}/checklist", tag = "agents",
+    params(("call_id" = String, Path, description = "the IVR's call id")),
+    security(("bearer" = []), ("api_key" = []), ("basic" = [])),
+    responses((status = 200, body = ChecklistView),
+              (status = 409, description = "no member identified yet (`no_member`)", body = super::error::ErrorBody)))]
+pub async fn checklist(
+    auth: Authorized<AgentOrAdmin>,
+    state: web::Data<AppState>,
+    call_id: web::Path<String>,
+) -> Result<web::Json<ChecklistView>, ApiError> {
+    let reveal = auth.client.role == Role::Agent;
+    let view = state
+        .calls
+        .checklist(&call_id, reveal, &auth.client.actor())
+        .await?;
+    Ok(web::Json(view))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Tick {
+    pub correct: bool,
+}
+
+/// The agent's tick on one checklist question.
+#[utoipa::path(post, path = "/v1/calls/{call_id}/checklist/{question_id}", tag = "agents",
+    request_body = Tick,
+    params(("call_id" = String, Path, description = "the IVR's call id"),
+           ("question_id" = Question, Path, description = "a question on the checklist")),
+    security(("bearer" = []), ("api_key" = []), ("basic" = [])),
+    responses((status = 200, body = ChecklistView),
+              (status = 409, description = "`not_on_checklist`, `already_answered`, `checklist_decided`", body = super::error::ErrorBody)))]
+pub async fn tick(
+    auth: Authorized<AgentOrAdmin>,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    body: web::Json<Tick>,
+) -> Result<web::Json<ChecklistView>, ApiError> {
+    let (call_id, question_id) = path.into_inner();
+    let question: Question =
+        serde_json::from_value(serde_json::Value::String(question_id)).map_err(|_| {
+            ApiError::bad_request(
+                "bad_question",
+                "question_id is one of dob, zip, ssn_last4, last_txn_amount, last_txn_date, savings_balance, place_of_birth",
+            )
+        })?;
+    let view = state
+        .calls
+        .tick(&call_id, question, body.correct, &auth.client.actor())
+        .await?;
+    Ok(web::Json(view))
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct IntentCreated {
+    /// Shown once: pass it to the IVR as `app_token`. Single use.
+    pub app_token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The member's app announces a call (seed 004's "intention recorded").
+#[utoipa::path(post, path = "/v1/intents", tag = "app", request_body = NewIntent,
+    security(("bearer" = []), ("api_key" = []), ("basic" = [])),
+    responses((status = 201, body = IntentCreated),
+              (status = 404, description = "no such member", body = super::error::ErrorBody)))]
+pub async fn create_intent(
+    auth: Authorized<AppOnly>,
+    state: web::Data<AppState>,
+    body: web::Json<NewIntent>,
+) -> Result<HttpResponse, ApiError> {
+    let (app_token, expires_at) = state
+        .calls
+        .create_intent(body.into_inner(), &auth.client.actor())
+        .await?;
+    Ok(HttpResponse::Created().json(IntentCreated {
+        app_token,
+        expires_at,
+    }))
+}

@@ -1,0 +1,953 @@
+//! Calls as a service: the I/O around the pure dialog (`src/dialog/`). For each step it
+//! resolves what the dialog needs (the core's answer within `core.timeout_ms`, the vault's
+//! PIN check, a new PIN checked and sealed), then runs the dialog and stores the call, the
+//! member's counters and the step's audit events in one transaction through the audit
+//! committer, so a step is durable, audited and answered together, or not at all.
+//!
+//! Also here: app intents (single-use tokens announcing a call), the agent checklist, each
+//! member's last verification verdict, and the sweep that closes idle calls and deletes old
+//! ones.
+
+mod intents;
+mod records;
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use arc_swap::ArcSwap;
+use chrono::{DateTime, Duration, Utc};
+use redb::ReadableTable;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+pub use intents::{Intent, NewIntent};
+pub use records::{Verification, read_call};
+
+use crate::audit::{AuditError, AuditEvent, AuditLog, EventKind, Outcome};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::core::{CoreAdapter, CoreError};
+use crate::dialog::{
+    self, Arrival, Call, ChecklistState, Expect, Found, Input, NewCall, PinResult, Rules, StepView,
+    Trust, checklist,
+};
+use crate::lockout::{self, Counter};
+use crate::member::Member;
+use crate::member::phone::normalize_ani;
+use crate::pin::{self, Rejection, Situation, Verdict};
+use crate::profile::Question;
+use crate::store::{Store, StoreError, tables};
+use crate::vault::{PinCheck, Settings, Vault, VaultError};
+
+/// The kind of the per-member wrong-answer counter in the attempts table.
+pub const ANSWER_ATTEMPTS: &str = "answers";
+
+/// Why a call request was refused (the API maps each to a status and code).
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error("{1}")]
+    BadRequest(&'static str, String),
+    #[error("call {0:?} is already in use")]
+    InUse(String),
+    #[error("no call {0:?}")]
+    NotFound(String),
+    #[error("call {0:?} has ended")]
+    Ended(String),
+    #[error("call {0:?} changed while this input was being checked; send it again")]
+    Concurrent(String),
+    #[error("call {0:?} has no identified member yet")]
+    NoMember(String),
+    #[error("{0}")]
+    Checklist(#[from] checklist::TickError),
+    #[error("no member {0:?}")]
+    NoSuchMember(String),
+    #[error("the core is unavailable: {0}")]
+    CoreUnavailable(String),
+    #[error("{0}")]
+    Internal(String),
+    #[error(transparent)]
+    Audit(AuditError),
+}
+
+impl From<StoreError> for CallError {
+    fn from(e: StoreError) -> Self {
+        CallError::Internal(e.to_string())
+    }
+}
+
+impl From<VaultError> for CallError {
+    fn from(e: VaultError) -> Self {
+        CallError::Internal(e.to_string())
+    }
+}
+
+/// `POST /v1/calls`.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartCall {
+    /// The IVR's own id: 1–128 visible ASCII characters.
+    pub call_id: String,
+    /// E.164 or national; `anonymous`, `restricted`, `unknown` or empty: no caller ID.
+    #[serde(default)]
+    pub ani: Option<String>,
+    /// The dialed number: picks the profile through `[[routing]]`.
+    #[serde(default)]
+    pub dnis: Option<String>,
+    /// A token from `POST /v1/intents`: the member's app announced this call.
+    #[serde(default)]
+    pub app_token: Option<String>,
+}
+
+/// What the caller did at the current step.
+#[derive(Debug, Clone)]
+pub enum CallerInput {
+    Digits(Zeroizing<String>),
+    NoInput,
+    OptOut,
+}
+
+/// One row of an agent's checklist.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ChecklistQuestion {
+    pub id: Question,
+    pub text: String,
+    /// The answer on record; shown to the `agent` role only (every reveal is audited).
+    pub expected: Option<String>,
+    /// `null` until ticked.
+    pub correct: Option<bool>,
+}
+
+/// The checklist as the agent's screen shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ChecklistView {
+    pub questions: Vec<ChecklistQuestion>,
+    pub required: u32,
+    pub correct: u32,
+    pub answered: u32,
+    pub total: u32,
+    pub result: checklist::Verdict,
+}
+
+/// The member part of a screen pop.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CallViewMember {
+    pub member_id: String,
+    pub name: Option<String>,
+    /// The member's last verification verdict, from any call or agent.
+    pub last_verification: Option<Verification>,
+}
+
+/// `GET /v1/calls/{call_id}`: everything known about a call.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CallView {
+    pub call_id: String,
+    pub ani: Option<String>,
+    pub dnis: Option<String>,
+    pub profile: String,
+    pub status: dialog::Status,
+    pub member: Option<CallViewMember>,
+    pub trust: Option<Trust>,
+    pub methods_passed: Vec<String>,
+    pub methods_failed: Vec<String>,
+    pub step: StepView,
+    pub verified: Option<bool>,
+    pub active: bool,
+    pub started_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+/// What `sweep` did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Swept {
+    pub expired: u64,
+    pub deleted: u64,
+    pub intents_deleted: u64,
+}
+
+pub struct CallService {
+    store: Arc<Store>,
+    audit: AuditLog,
+    core: Arc<dyn CoreAdapter>,
+    vault: Arc<Vault>,
+    clock: Arc<dyn Clock>,
+    config: Arc<ArcSwap<Config>>,
+}
+
+/// The dialog's rules from one configuration snapshot.
+fn rules(config: &Config, now: DateTime<Utc>) -> Rules<'_> {
+    Rules {
+        pin_policy: &config.pin_policy,
+        answer_lockout: lockout::Policy::answers(&config.lockout),
+        new_pin_attempts: config.pin_change.attempts,
+        now,
+    }
+}
+
+/// `call_id`: 1–128 visible ASCII characters.
+pub fn valid_call_id(id: &str) -> bool {
+    (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// The owned form of a resolved input, carried into the committer.
+enum Resolved {
+    NoInput,
+    OptOut,
+    CoreDown,
+    Identifier(Option<Box<(Member, bool)>>),
+    Pin(PinResult),
+    Answer(Zeroizing<String>),
+    NewPin(Result<Vec<u8>, Rejection>),
+    Confirm(Result<(), Rejection>),
+}
+
+impl CallService {
+    pub fn new(
+        store: Arc<Store>,
+        audit: AuditLog,
+        core: Arc<dyn CoreAdapter>,
+        vault: Arc<Vault>,
+        clock: Arc<dyn Clock>,
+        config: Arc<ArcSwap<Config>>,
+    ) -> CallService {
+        CallService {
+            store,
+            audit,
+            core,
+            vault,
+            clock,
+            config,
+        }
+    }
+
+    /// Run core lookups under `core.timeout_ms`: a slow core is `CoreUnavailable`.
+    async fn core_call<T>(
+        &self,
+        timeout_ms: u64,
+        fut: impl std::future::Future<Output = Result<T, CoreError>>,
+    ) -> Result<T, CoreError> {
+        match tokio::time::timeout(StdDuration::from_millis(timeout_ms), fut).await {
+            Ok(r) => r,
+            Err(_) => Err(CoreError::Unavailable(format!(
+                "no answer within {timeout_ms} ms"
+            ))),
+        }
+    }
+
+    /// A member and whether they have a PIN.
+    async fn member_with_pin(&self, member_id: &str) -> Result<Option<(Member, bool)>, CoreError> {
+        let Some(member) = self.core.member(member_id).await? else {
+            return Ok(None);
+        };
+        let has_pin = self
+            .vault
+            .has_pin(member_id)
+            .map_err(|e| CoreError::Unavailable(e.to_string()))?;
+        Ok(Some((member, has_pin)))
+    }
+
+    /// `POST /v1/calls`.
+    pub async fn start(&self, req: StartCall, actor: &str) -> Result<StepView, CallError> {
+        if !valid_call_id(&req.call_id) {
+            return Err(CallError::BadRequest(
+                "bad_call_id",
+                "call_id must be 1 to 128 visible ASCII characters".into(),
+            ));
+        }
+        let cfg = self.config.load_full();
+        let region = cfg.enroll.region();
+        let ani = req.ani.as_deref().and_then(|a| normalize_ani(a, region));
+        let dnis_raw = req.dnis.as_deref().map(str::trim).filter(|d| !d.is_empty());
+        let dnis = dnis_raw.map(|d| match cfg.routing.iter().any(|r| r.dnis == d) {
+            true => d.to_string(),
+            false => normalize_ani(d, region).unwrap_or_else(|| d.to_string()),
+        });
+        if records::call_exists(&self.store, &req.call_id)? {
+            return Err(CallError::InUse(req.call_id));
+        }
+        let (profile_name, profile) = cfg.profile_for(dnis.as_deref());
+        let now = self.clock.now();
+        let timeout = cfg.core.timeout_ms;
+
+        // An app intent: its token, or its announced phone within the TTL.
+        let token_hash = req.app_token.as_deref().map(intents::token_hash);
+        let mut intent = match &token_hash {
+            Some(h) => intents::get(&self.store, h, now)?.map(|i| (h.clone(), i)),
+            None => None,
+        };
+        if intent.is_none()
+            && profile.app_intent_by_ani
+            && let Some(a) = &ani
+        {
+            intent = intents::for_phone(&self.store, a, now)?;
+        }
+
+        let looked_up = self
+            .core_call(timeout, async {
+                if let Some((_, i)) = &intent {
+                    return Ok((self.member_with_pin(&i.member_id).await?, None));
+                }
+                if !profile.identify_by_ani {
+                    return Ok((None, None));
+                }
+                let Some(a) = &ani else {
+                    return Ok((None, None));
+                };
+                let matches = self.core.find_by_phone(a).await?;
+                match matches.as_slice() {
+                    [one] => Ok((None, Some(self.member_with_pin(&one.member_id).await?))),
+                    _ => Ok((None, Some(None))),
+                }
+            })
+            .await;
+        let (by_intent, by_ani, core_down) = match looked_up {
+            Ok((i, a)) => (i, a, false),
+            Err(e) => {
+                tracing::warn!(call_id = %req.call_id, error = %e, "core unavailable at call start");
+                (None, None, true)
+            }
+        };
+        // An intent found by phone counts only from the member's verified number.
+        let by_intent = by_intent.filter(|(m, _)| {
+            token_hash.is_some() || dialog::trust_for(ani.as_deref(), m) == Trust::KnownNumber
+        });
+        let used_intent = by_intent
+            .as_ref()
+            .and_then(|_| intent.as_ref().map(|(h, _)| h.clone()));
+
+        let new = NewCall {
+            call_id: req.call_id.clone(),
+            ani: ani.clone(),
+            dnis,
+            profile_name,
+            profile,
+        };
+        let r = rules(&cfg, now);
+        let transition = match (&by_intent, &by_ani, core_down) {
+            (_, _, true) => dialog::start(new, Arrival::Ani(Found::CoreUnavailable), &r),
+            (Some((m, has_pin)), _, _) => dialog::start(
+                new,
+                Arrival::Intent {
+                    member: m,
+                    has_pin: *has_pin,
+                },
+                &r,
+            ),
+            (None, Some(Some((m, has_pin))), _) => dialog::start(
+                new,
+                Arrival::Ani(Found::One {
+                    member: m,
+                    has_pin: *has_pin,
+                }),
+                &r,
+            ),
+            (None, Some(None), _) => dialog::start(new, Arrival::Ani(Found::NoneOrMany), &r),
+            (None, None, _) => dialog::start(new, Arrival::NoCallerId, &r),
+        };
+        let view = dialog::step_view(&transition.call, &r);
+        let who = actor.to_string();
+        let outcome = self
+            .audit
+            .transact(move |txn| {
+                if txn
+                    .open_table(tables::CALLS)?
+                    .get(transition.call.call_id.as_str())?
+                    .is_some()
+                {
+                    return Ok((
+                        Err(CallError::InUse(transition.call.call_id.clone())),
+                        vec![],
+                    ));
+                }
+                let mut events = Vec::new();
+                if let Some(hash) = &used_intent {
+                    let Some(i) = intents::take(txn, hash)? else {
+                        // another call used it first
+                        return Ok((
+                            Err(CallError::Concurrent(transition.call.call_id.clone())),
+                            vec![],
+                        ));
+                    };
+                    events.push(
+                        AuditEvent::new(&who, EventKind::IntentUsed, Outcome::Ok)
+                            .call(transition.call.call_id.clone())
+                            .member(i.member_id),
+                    );
+                }
+                let mut all = records::save_step(txn, &transition, None, &who, now)?;
+                events.append(&mut all);
+                Ok((Ok(()), events))
+            })
+            .await
+            .map_err(CallError::Audit)?
+            .0;
+        match outcome {
+            Ok(()) => Ok(view),
+            // lost a race for a single-use intent: start without it
+            Err(CallError::Concurrent(_)) if req.app_token.is_some() || intent.is_some() => {
+                Box::pin(self.start(
+                    StartCall {
+                        app_token: None,
+                        ..req
+                    },
+                    actor,
+                ))
+                .await
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `POST /v1/calls/{call_id}/input`.
+    pub async fn input(
+        &self,
+        call_id: &str,
+        input: CallerInput,
+        actor: &str,
+    ) -> Result<StepView, CallError> {
+        let cfg = self.config.load_full();
+        let now = self.clock.now();
+        let call = read_call(&self.store, call_id)?
+            .ok_or_else(|| CallError::NotFound(call_id.to_string()))?;
+        if call.ended_at.is_some() {
+            return Err(CallError::Ended(call_id.to_string()));
+        }
+        let r = rules(&cfg, now);
+        if dialog::is_done(&call) {
+            return Ok(dialog::step_view(&call, &r));
+        }
+        let (resolved, known) = self.resolve(&call, input, &cfg, now).await?;
+        let version = call.version;
+        let actor = actor.to_string();
+        let cfg2 = cfg.clone();
+        let id = call_id.to_string();
+        let (view, _) = self
+            .audit
+            .transact(move |txn| {
+                let Some(call) = records::read_call_in(txn, &id)? else {
+                    return Ok((Err(CallError::NotFound(id.clone())), vec![]));
+                };
+                if call.version != version || call.ended_at.is_some() {
+                    return Ok((Err(CallError::Concurrent(id.clone())), vec![]));
+                }
+                let r = rules(&cfg2, now);
+                let member_id = call.member.as_ref().map(|m| m.member_id.clone());
+                let counter = match &member_id {
+                    Some(m) => crate::vault::read_counter(
+                        &txn.open_table(tables::ATTEMPTS)?,
+                        m,
+                        ANSWER_ATTEMPTS,
+                    )?,
+                    None => Counter::default(),
+                };
+                let member = match &resolved {
+                    Resolved::Identifier(Some(found)) => Some(&found.0),
+                    _ => known.as_ref(),
+                };
+                let input = match &resolved {
+                    Resolved::NoInput => Input::NoInput,
+                    Resolved::OptOut => Input::OptOut,
+                    Resolved::CoreDown => Input::CoreUnavailable,
+                    Resolved::Identifier(Some(found)) => Input::Identifier(Found::One {
+                        member: &found.0,
+                        has_pin: found.1,
+                    }),
+                    Resolved::Identifier(None) => Input::Identifier(Found::NoneOrMany),
+                    Resolved::Pin(p) => Input::Pin(p.clone()),
+                    Resolved::Answer(d) => match &known {
+                        Some(m) => Input::Answer {
+                            digits: d.as_str(),
+                            member: m,
+                            counter,
+                        },
+                        None => Input::CoreUnavailable,
+                    },
+                    Resolved::NewPin(p) => Input::NewPin(p.clone()),
+                    Resolved::Confirm(c) => Input::Confirm(*c),
+                };
+                let transition = dialog::advance(&call, input, member, &r);
+                let events = records::save_step(txn, &transition, Some(&call), &actor, now)?;
+                Ok((Ok(dialog::step_view(&transition.call, &r)), events))
+            })
+            .await
+            .map_err(CallError::Audit)?;
+        view
+    }
+
+    /// Do the I/O the call's current step needs. Also returns the identified member's
+    /// facts, fresh from the core (the dialog needs them to move past questions).
+    async fn resolve(
+        &self,
+        call: &Call,
+        input: CallerInput,
+        cfg: &Config,
+        now: DateTime<Utc>,
+    ) -> Result<(Resolved, Option<Member>), CallError> {
+        let timeout = cfg.core.timeout_ms;
+        if let CallerInput::OptOut = input {
+            return Ok((Resolved::OptOut, None));
+        }
+        let member = match &call.member {
+            Some(cm) => match self
+                .core_call(timeout, self.core.member(&cm.member_id))
+                .await
+            {
+                Ok(Some(m)) => Some(m),
+                Ok(None) | Err(_) => return Ok((Resolved::CoreDown, None)),
+            },
+            None => None,
+        };
+        let digits = match input {
+            CallerInput::Digits(d) => d,
+            CallerInput::NoInput | CallerInput::OptOut => return Ok((Resolved::NoInput, member)),
+        };
+        let resolved = match (dialog::expects(call), &member) {
+            (Expect::Nothing, _) => Resolved::NoInput,
+            (Expect::Identifier, _) => {
+                let found = self
+                    .core_call(timeout, async {
+                        let mut ids: Vec<String> = Vec::new();
+                        for kind in &call.profile.identifiers {
+                            for id in self.core.find_by_identifier(*kind, &digits).await? {
+                                if !ids.contains(&id) {
+                                    ids.push(id);
+                                }
+                            }
+                        }
+                        match ids.as_slice() {
+                            [one] => self.member_with_pin(one).await,
+                            _ => Ok(None),
+                        }
+                    })
+                    .await;
+                match found {
+                    Ok(f) => Resolved::Identifier(f.map(Box::new)),
+                    Err(_) => Resolved::CoreDown,
+                }
+            }
+            (_, None) => Resolved::CoreDown,
+            (Expect::Question(_), Some(_)) => Resolved::Answer(digits),
+            (Expect::Pin, Some(member)) => {
+                let check = self
+                    .vault
+                    .check_pin(
+                        member.member_id.clone(),
+                        digits.clone(),
+                        Settings::from_config(cfg),
+                        now,
+                    )
+                    .await?;
+                let r = rules(cfg, now);
+                Resolved::Pin(match check {
+                    PinCheck::Correct { stored } => {
+                        let verdict = pin::assess(&Situation {
+                            keyed: Some(&digits),
+                            stored: Some(stored),
+                            member,
+                            activation: call.profile.activation.active_scenarios(),
+                            force_change: &cfg.pin_change.scenarios,
+                            on_conflict: cfg.pin_change.on_conflict,
+                            policy: &cfg.pin_policy,
+                            now,
+                        });
+                        let current = match verdict {
+                            Verdict::Proceed | Verdict::NoPin => None,
+                            _ => Some(self.vault.seal_for_call(&call.call_id, &digits)?),
+                        };
+                        PinResult::Correct { verdict, current }
+                    }
+                    PinCheck::Wrong { tries_left } => PinResult::Wrong { tries_left },
+                    PinCheck::Locked { .. } => PinResult::Locked,
+                    PinCheck::NoPin => PinResult::NoPin {
+                        verdict: dialog::no_pin_verdict(&call.profile, member, &r),
+                    },
+                })
+            }
+            (Expect::NewPin(_), Some(member)) => {
+                let current = self.current_pin(call)?;
+                Resolved::NewPin(
+                    match pin::check_new_pin(
+                        &cfg.pin_policy,
+                        &digits,
+                        member,
+                        current.as_ref().map(|c| c.as_str()),
+                    ) {
+                        Ok(()) => Ok(self.vault.seal_for_call(&call.call_id, &digits)?),
+                        Err(r) => Err(r),
+                    },
+                )
+            }
+            (Expect::ConfirmPin, Some(member)) => {
+                let dialog::Phase::ConfirmPin { pending, .. } = &call.phase else {
+                    return Ok((Resolved::NoInput, Some(member.clone())));
+                };
+                let new_pin = self.vault.open_for_call(&call.call_id, pending)?;
+                let current = self.current_pin(call)?;
+                let set = self
+                    .vault
+                    .set_pin(
+                        member.clone(),
+                        new_pin,
+                        digits,
+                        current,
+                        Settings::from_config(cfg),
+                        now,
+                    )
+                    .await;
+                Resolved::Confirm(match set {
+                    Ok(()) => Ok(()),
+                    Err(VaultError::Rejected(r)) => Err(r),
+                    Err(e) => return Err(e.into()),
+                })
+            }
+        };
+        Ok((resolved, member))
+    }
+
+    fn current_pin(&self, call: &Call) -> Result<Option<Zeroizing<String>>, CallError> {
+        call.current_pin
+            .as_deref()
+            .map(|sealed| self.vault.open_for_call(&call.call_id, sealed))
+            .transpose()
+            .map_err(CallError::from)
+    }
+
+    /// `DELETE /v1/calls/{call_id}`: the caller hung up. The record stays for agents until
+    /// `calls.keep_hours` pass.
+    pub async fn hang_up(&self, call_id: &str, actor: &str) -> Result<(), CallError> {
+        let now = self.clock.now();
+        let id = call_id.to_string();
+        let actor = actor.to_string();
+        self.audit
+            .transact(move |txn| {
+                let Some(mut call) = records::read_call_in(txn, &id)? else {
+                    return Ok((Err(CallError::NotFound(id.clone())), vec![]));
+                };
+                if call.ended_at.is_some() {
+                    return Ok((Ok(()), vec![]));
+                }
+                call.ended_at = Some(now);
+                call.current_pin = None;
+                call.version += 1;
+                records::write_call(txn, &call)?;
+                let event = records::event_for(&call, &actor, EventKind::CallEnded, Outcome::Ok)
+                    .detail("the caller hung up");
+                Ok((Ok(()), vec![event]))
+            })
+            .await
+            .map_err(CallError::Audit)?
+            .0
+    }
+
+    /// `GET /v1/calls/{call_id}`.
+    pub fn view(&self, call_id: &str) -> Result<CallView, CallError> {
+        let call = read_call(&self.store, call_id)?
+            .ok_or_else(|| CallError::NotFound(call_id.to_string()))?;
+        self.to_view(call)
+    }
+
+    fn to_view(&self, call: Call) -> Result<CallView, CallError> {
+        let cfg = self.config.load();
+        let r = rules(&cfg, self.clock.now());
+        let step = dialog::step_view(&call, &r);
+        let member = match &call.member {
+            Some(m) => Some(CallViewMember {
+                member_id: m.member_id.clone(),
+                name: m.name.clone(),
+                last_verification: records::verification(&self.store, &m.member_id)?,
+            }),
+            None => None,
+        };
+        Ok(CallView {
+            call_id: call.call_id,
+            ani: call.ani,
+            dnis: call.dnis,
+            profile: call.profile_name,
+            status: step.status,
+            member,
+            trust: call.trust,
+            methods_passed: call.methods_passed,
+            methods_failed: call.methods_failed,
+            step,
+            verified: call.verified,
+            active: call.ended_at.is_none(),
+            started_at: call.started_at,
+            updated_at: call.updated_at,
+            ended_at: call.ended_at,
+        })
+    }
+
+    /// `GET /v1/calls?ani=...&active=true`: newest first.
+    pub fn find_by_ani(&self, ani: &str, active_only: bool) -> Result<Vec<CallView>, CallError> {
+        let cfg = self.config.load();
+        let Some(e164) = normalize_ani(ani, cfg.enroll.region()) else {
+            return Err(CallError::BadRequest(
+                "bad_ani",
+                "ani must be a phone number (E.164 or national)".into(),
+            ));
+        };
+        let mut calls = records::calls_by_ani(&self.store, &e164)?;
+        if active_only {
+            calls.retain(|c| c.ended_at.is_none());
+        }
+        calls.sort_by_key(|c| std::cmp::Reverse(c.started_at));
+        calls.into_iter().map(|c| self.to_view(c)).collect()
+    }
+
+    /// `POST /v1/calls/{call_id}/checklist`: the questions for the call's trust level. With
+    /// `reveal`, each expected answer is shown and its reveal audited.
+    pub async fn checklist(
+        &self,
+        call_id: &str,
+        reveal: bool,
+        actor: &str,
+    ) -> Result<ChecklistView, CallError> {
+        let call = read_call(&self.store, call_id)?
+            .ok_or_else(|| CallError::NotFound(call_id.to_string()))?;
+        let Some(cm) = call.member.clone() else {
+            return Err(CallError::NoMember(call_id.to_string()));
+        };
+        let timeout = self.config.load().core.timeout_ms;
+        let member = self
+            .core_call(timeout, self.core.member(&cm.member_id))
+            .await
+            .map_err(|e| CallError::CoreUnavailable(e.to_string()))?
+            .ok_or_else(|| CallError::NoSuchMember(cm.member_id.clone()))?;
+        let id = call_id.to_string();
+        let actor = actor.to_string();
+        let now = self.clock.now();
+        let m2 = member.clone();
+        let state = self
+            .audit
+            .transact(move |txn| {
+                let Some(mut call) = records::read_call_in(txn, &id)? else {
+                    return Ok((Err(CallError::NotFound(id.clone())), vec![]));
+                };
+                let trust = call.trust.unwrap_or(Trust::UnknownNumber);
+                let mut events = Vec::new();
+                let state = match &call.checklist {
+                    Some(s) => s.clone(),
+                    None => {
+                        let s = ChecklistState::start(trust.checklist(&call.profile), |q| {
+                            dialog::answer::answerable(q, &m2)
+                        });
+                        call.checklist = Some(s.clone());
+                        call.version += 1;
+                        call.updated_at = now;
+                        records::write_call(txn, &call)?;
+                        s
+                    }
+                };
+                if reveal {
+                    for q in &state.questions {
+                        events.push(
+                            records::event_for(
+                                &call,
+                                &actor,
+                                EventKind::AnswerRevealed,
+                                Outcome::Ok,
+                            )
+                            .detail(format!(
+                                "checklist {}: {}",
+                                trust.as_str(),
+                                q.as_str()
+                            )),
+                        );
+                    }
+                }
+                Ok((Ok(state), events))
+            })
+            .await
+            .map_err(CallError::Audit)?
+            .0?;
+        Ok(checklist_view(&state, reveal.then_some(&member)))
+    }
+
+    /// `POST /v1/calls/{call_id}/checklist/{question_id}`: the agent's tick. A verdict marks
+    /// the call and the member Verified / Not Verified.
+    pub async fn tick(
+        &self,
+        call_id: &str,
+        question: Question,
+        correct: bool,
+        actor: &str,
+    ) -> Result<ChecklistView, CallError> {
+        let id = call_id.to_string();
+        let actor = actor.to_string();
+        let now = self.clock.now();
+        let state = self
+            .audit
+            .transact(move |txn| {
+                let Some(mut call) = records::read_call_in(txn, &id)? else {
+                    return Ok((Err(CallError::NotFound(id.clone())), vec![]));
+                };
+                let Some(state) = &call.checklist else {
+                    return Ok((
+                        Err(CallError::BadRequest(
+                            "no_checklist",
+                            "start the checklist first: POST /v1/calls/{call_id}/checklist".into(),
+                        )),
+                        vec![],
+                    ));
+                };
+                let next = match state.tick(question, correct) {
+                    Ok(n) => n,
+                    Err(e) => return Ok((Err(e.into()), vec![])),
+                };
+                let mut events = vec![
+                    records::event_for(
+                        &call,
+                        &actor,
+                        EventKind::ChecklistAnswered,
+                        if correct {
+                            Outcome::Ok
+                        } else {
+                            Outcome::Failed
+                        },
+                    )
+                    .detail(format!(
+                        "{}: {}",
+                        question.as_str(),
+                        if correct { "correct" } else { "wrong" }
+                    )),
+                ];
+                let verdict = next.verdict();
+                if verdict != checklist::Verdict::Pending {
+                    let verified = verdict == checklist::Verdict::Verified;
+                    call.verified = Some(verified);
+                    if let Some(m) = &call.member {
+                        records::set_verification(
+                            txn,
+                            &m.member_id,
+                            &Verification {
+                                verified,
+                                at: now,
+                                call_id: call.call_id.clone(),
+                                by: actor.clone(),
+                                how: "checklist".into(),
+                            },
+                        )?;
+                    }
+                    events.push(
+                        records::event_for(
+                            &call,
+                            &actor,
+                            EventKind::MemberVerified,
+                            if verified {
+                                Outcome::Ok
+                            } else {
+                                Outcome::Denied
+                            },
+                        )
+                        .detail(if verified {
+                            "checklist: verified"
+                        } else {
+                            "checklist: not verified"
+                        }),
+                    );
+                }
+                call.checklist = Some(next.clone());
+                call.version += 1;
+                call.updated_at = now;
+                records::write_call(txn, &call)?;
+                Ok((Ok(next), events))
+            })
+            .await
+            .map_err(CallError::Audit)?
+            .0?;
+        Ok(checklist_view(&state, None))
+    }
+
+    /// `POST /v1/intents`.
+    pub async fn create_intent(
+        &self,
+        req: NewIntent,
+        actor: &str,
+    ) -> Result<(String, DateTime<Utc>), CallError> {
+        let cfg = self.config.load_full();
+        let now = self.clock.now();
+        let ttl = req.ttl_seconds.unwrap_or(cfg.calls.intent_ttl_seconds);
+        if ttl == 0 || ttl > cfg.calls.intent_max_ttl_seconds {
+            return Err(CallError::BadRequest(
+                "bad_ttl",
+                format!(
+                    "ttl_seconds must be 1 to {} (calls.intent_max_ttl_seconds)",
+                    cfg.calls.intent_max_ttl_seconds
+                ),
+            ));
+        }
+        let phone = match req.phone.as_deref() {
+            Some(p) => Some(normalize_ani(p, cfg.enroll.region()).ok_or_else(|| {
+                CallError::BadRequest("bad_phone", "phone must be a phone number".into())
+            })?),
+            None => None,
+        };
+        let known = self
+            .core_call(cfg.core.timeout_ms, self.core.member(&req.member_id))
+            .await
+            .map_err(|e| CallError::CoreUnavailable(e.to_string()))?;
+        if known.is_none() {
+            return Err(CallError::NoSuchMember(req.member_id));
+        }
+        let (token, hash) = intents::new_token();
+        let intent = Intent {
+            member_id: req.member_id,
+            phone,
+            created_at: now,
+            expires_at: now + Duration::seconds(i64::from(ttl)),
+            created_by: actor.to_string(),
+        };
+        let expires_at = intent.expires_at;
+        let actor = actor.to_string();
+        self.audit
+            .transact(move |txn| {
+                intents::put(txn, &hash, &intent)?;
+                let event = AuditEvent::new(&actor, EventKind::IntentCreated, Outcome::Ok)
+                    .member(intent.member_id.clone())
+                    .detail(format!("ttl {ttl} s"));
+                Ok(((), vec![event]))
+            })
+            .await
+            .map_err(CallError::Audit)?;
+        Ok((token.to_string(), expires_at))
+    }
+
+    /// Close calls idle for `calls.idle_minutes`, delete closed calls older than
+    /// `calls.keep_hours`, and drop expired intents.
+    pub async fn sweep(&self) -> Result<Swept, CallError> {
+        let cfg = self.config.load_full();
+        let now = self.clock.now();
+        let idle = now - Duration::minutes(i64::from(cfg.calls.idle_minutes));
+        let keep = now - Duration::hours(i64::from(cfg.calls.keep_hours));
+        let (swept, _) = self
+            .audit
+            .transact(move |txn| records::sweep(txn, now, idle, keep))
+            .await
+            .map_err(CallError::Audit)?;
+        Ok(swept)
+    }
+}
+
+fn checklist_view(state: &ChecklistState, reveal: Option<&Member>) -> ChecklistView {
+    ChecklistView {
+        questions: state
+            .questions
+            .iter()
+            .zip(&state.answers)
+            .map(|(q, a)| ChecklistQuestion {
+                id: *q,
+                text: dialog::answer::question_text(*q).to_string(),
+                expected: reveal.and_then(|m| dialog::answer::expected_text(*q, m)),
+                correct: *a,
+            })
+            .collect(),
+        required: state.required,
+        correct: state.correct(),
+        answered: state.answered(),
+        total: state.questions.len() as u32,
+        result: state.verdict(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,220 @@
+//! How calls, their caller-id index and members' verification verdicts sit in the store.
+
+use chrono::{DateTime, Utc};
+use redb::{ReadableTable, WriteTransaction};
+use serde::{Deserialize, Serialize};
+
+use super::{ANSWER_ATTEMPTS, Swept, intents};
+use crate::audit::{AuditEvent, EventKind, Outcome};
+use crate::dialog::{self, Call, Ending, Phase, Transition};
+use crate::store::{Store, StoreError, tables};
+
+/// A member's last verification verdict: the IVR's or an agent's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Verification {
+    pub verified: bool,
+    pub at: DateTime<Utc>,
+    pub call_id: String,
+    /// `key:NAME` of the IVR or agent.
+    pub by: String,
+    /// `ivr:<level>`, `ivr:<reason>`, `checklist`, ...
+    pub how: String,
+}
+
+fn decode(id: &str, bytes: &[u8]) -> Result<Call, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("call {id}: {e}")))
+}
+
+pub fn call_exists(store: &Store, call_id: &str) -> Result<bool, StoreError> {
+    let txn = store.begin_read()?;
+    Ok(txn.open_table(tables::CALLS)?.get(call_id)?.is_some())
+}
+
+/// A call as last stored.
+pub fn read_call(store: &Store, call_id: &str) -> Result<Option<Call>, StoreError> {
+    let txn = store.begin_read()?;
+    let table = txn.open_table(tables::CALLS)?;
+    let value = table.get(call_id)?;
+    value.map(|v| decode(call_id, v.value())).transpose()
+}
+
+pub fn read_call_in(txn: &WriteTransaction, call_id: &str) -> Result<Option<Call>, StoreError> {
+    let table = txn.open_table(tables::CALLS)?;
+    let value = table.get(call_id)?;
+    value.map(|v| decode(call_id, v.value())).transpose()
+}
+
+pub fn write_call(txn: &WriteTransaction, call: &Call) -> Result<(), StoreError> {
+    let bytes = serde_json::to_vec(call)
+        .map_err(|e| StoreError::Corrupt(format!("cannot encode call {}: {e}", call.call_id)))?;
+    txn.open_table(tables::CALLS)?
+        .insert(call.call_id.as_str(), bytes.as_slice())?;
+    if let Some(ani) = &call.ani {
+        txn.open_table(tables::CALLS_BY_ANI)?.insert(
+            (ani.as_str(), call.call_id.as_str()),
+            call.started_at.timestamp(),
+        )?;
+    }
+    Ok(())
+}
+
+/// An audit event about a call, with its id and member.
+pub fn event_for(call: &Call, actor: &str, kind: EventKind, outcome: Outcome) -> AuditEvent {
+    let mut e = AuditEvent::new(actor, kind, outcome).call(call.call_id.clone());
+    if let Some(m) = &call.member {
+        e = e.member(m.member_id.clone());
+    }
+    e
+}
+
+pub fn verification(store: &Store, member_id: &str) -> Result<Option<Verification>, StoreError> {
+    let txn = store.begin_read()?;
+    let table = txn.open_table(tables::VERIFICATIONS)?;
+    let value = table.get(member_id)?;
+    value
+        .map(|v| {
+            serde_json::from_slice(v.value())
+                .map_err(|e| StoreError::Corrupt(format!("verification of {member_id}: {e}")))
+        })
+        .transpose()
+}
+
+pub fn set_verification(
+    txn: &WriteTransaction,
+    member_id: &str,
+    v: &Verification,
+) -> Result<(), StoreError> {
+    let bytes = serde_json::to_vec(v)
+        .map_err(|e| StoreError::Corrupt(format!("cannot encode a verification: {e}")))?;
+    txn.open_table(tables::VERIFICATIONS)?
+        .insert(member_id, bytes.as_slice())?;
+    Ok(())
+}
+
+/// Store a dialog step: the call, the member's wrong-answer counter, and (when the dialog
+/// just ended) the member's verdict. Returns the step's audit events.
+pub fn save_step(
+    txn: &WriteTransaction,
+    t: &Transition,
+    before: Option<&Call>,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<AuditEvent>, StoreError> {
+    write_call(txn, &t.call)?;
+    let member_id = t.call.member.as_ref().map(|m| m.member_id.as_str());
+    if let (Some(m), Some(counter)) = (member_id, t.answer_counter) {
+        let mut attempts = txn.open_table(tables::ATTEMPTS)?;
+        crate::vault::write_counter(&mut attempts, m, ANSWER_ATTEMPTS, counter)?;
+    }
+    let was_done = before.is_some_and(dialog::is_done);
+    if let (
+        Some(m),
+        false,
+        Phase::Done {
+            ending,
+            reason,
+            level,
+        },
+    ) = (member_id, was_done, &t.call.phase)
+    {
+        if *ending == Ending::Authenticated {
+            // a verified caller starts afresh on questions
+            txn.open_table(tables::ATTEMPTS)?
+                .remove((m, ANSWER_ATTEMPTS))?;
+        }
+        if let Some(verified) = t.call.verified {
+            let how = match (level, reason) {
+                (Some(l), _) => format!("ivr:{}", dialog::level_name(*l)),
+                (_, Some(r)) => format!("ivr:{}", r.as_str()),
+                _ => "ivr".into(),
+            };
+            set_verification(
+                txn,
+                m,
+                &Verification {
+                    verified,
+                    at: now,
+                    call_id: t.call.call_id.clone(),
+                    by: actor.to_string(),
+                    how,
+                },
+            )?;
+        }
+    }
+    Ok(t.events
+        .iter()
+        .map(|e| event_for(&t.call, actor, e.kind, e.outcome).detail(e.detail.clone()))
+        .collect())
+}
+
+/// Every call from a number.
+pub fn calls_by_ani(store: &Store, e164: &str) -> Result<Vec<Call>, StoreError> {
+    let txn = store.begin_read()?;
+    let index = txn.open_table(tables::CALLS_BY_ANI)?;
+    let calls = txn.open_table(tables::CALLS)?;
+    let mut out = Vec::new();
+    for row in index.range((e164, "")..)? {
+        let (k, _) = row?;
+        let (ani, id) = k.value();
+        if ani != e164 {
+            break;
+        }
+        if let Some(v) = calls.get(id)? {
+            out.push(decode(id, v.value())?);
+        }
+    }
+    Ok(out)
+}
+
+/// Close idle calls, delete old closed ones, drop expired intents.
+pub fn sweep(
+    txn: &WriteTransaction,
+    now: DateTime<Utc>,
+    idle_before: DateTime<Utc>,
+    keep_after: DateTime<Utc>,
+) -> Result<(Swept, Vec<AuditEvent>), StoreError> {
+    let mut expire = Vec::new();
+    let mut delete = Vec::new();
+    {
+        let table = txn.open_table(tables::CALLS)?;
+        for row in table.iter()? {
+            let (k, v) = row?;
+            let call = decode(k.value(), v.value())?;
+            match call.ended_at {
+                None if call.updated_at < idle_before => expire.push(call),
+                Some(ended) if ended < keep_after => delete.push(call),
+                _ => {}
+            }
+        }
+    }
+    let mut events = Vec::new();
+    for mut call in expire.iter().cloned() {
+        call.ended_at = Some(now);
+        call.current_pin = None;
+        call.version += 1;
+        write_call(txn, &call)?;
+        events.push(
+            event_for(&call, "system", EventKind::CallExpired, Outcome::Ok)
+                .detail("no step for calls.idle_minutes"),
+        );
+    }
+    {
+        let mut calls = txn.open_table(tables::CALLS)?;
+        let mut index = txn.open_table(tables::CALLS_BY_ANI)?;
+        for call in &delete {
+            calls.remove(call.call_id.as_str())?;
+            if let Some(ani) = &call.ani {
+                index.remove((ani.as_str(), call.call_id.as_str()))?;
+            }
+        }
+    }
+    let intents_deleted = intents::sweep(txn, now)?;
+    Ok((
+        Swept {
+            expired: expire.len() as u64,
+            deleted: delete.len() as u64,
+            intents_deleted,
+        },
+        events,
+    ))
+}

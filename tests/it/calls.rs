@@ -1,0 +1,606 @@
+//! The call dialog driven over real HTTPS against the real binary: seed 004's acceptance
+//! criteria, seed 002's identification flow, app intents, PIN lockout across calls,
+//! activation, the agent's screen pop and checklist, restart and reload mid-call.
+
+use reqwest::StatusCode;
+use reqwest::blocking::Client;
+use serde_json::{Value, json};
+
+use crate::harness::{Instance, text};
+
+pub const MEMBERS: &str = "member_id,first_name,last_name,mobile_phone,phone_type,other_phones,dob,zip,ssn_last4,place_of_birth,savings_balance,last_txn_amount,last_txn_date,account_numbers\n\
+1001,Ada,Lovelace,+16122030101,mobile,+16122030199,1984-03-12,55401,6789,Zagreb,1234.56,-45.00,2026-11-20,90001\n\
+1002,Grace,Hopper,+16122030102,mobile,,1970-12-09,55402,4321,New York,200.00,12.50,2026-11-19,90002\n\
+1003,Alan,Turing,+16122030103,mobile,,1990-06-23,55403,1357,London,10.00,3.00,2026-11-18,90003\n";
+const ADA_MOBILE: &str = "+16122030101";
+const ADA_OTHER: &str = "+16122030199";
+
+pub struct Calls {
+    pub i: Instance,
+    pub c: Client,
+    pub ivr: String,
+    pub agent: String,
+    pub app: String,
+}
+
+fn key(i: &Instance, role: &str) -> String {
+    let out = i.cli(&[
+        "key",
+        "create",
+        "--role",
+        role,
+        "--name",
+        &format!("{role}1"),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout).trim().to_string()
+}
+
+impl Calls {
+    /// A serving instance with the three members enrolled and a key per role.
+    pub fn new(config: &str) -> Calls {
+        let mut i = Instance::init_with(config);
+        let file = i.path("members.csv");
+        std::fs::write(&file, MEMBERS).unwrap();
+        let out = i.cli(&["enroll", file.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let summary = text(&out.stdout);
+        assert!(summary.contains("created 3"), "{summary}");
+        let (ivr, agent, app) = (key(&i, "ivr"), key(&i, "agent"), key(&i, "app"));
+        i.start();
+        let c = i.client();
+        Calls {
+            i,
+            c,
+            ivr,
+            agent,
+            app,
+        }
+    }
+
+    pub fn post(&self, key: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        let r = self
+            .c
+            .post(self.i.url(path))
+            .bearer_auth(key)
+            .json(&body)
+            .send()
+            .unwrap();
+        let status = r.status();
+        (status, r.json().unwrap_or(Value::Null))
+    }
+
+    pub fn get(&self, key: &str, path: &str) -> (StatusCode, Value) {
+        let r = self
+            .c
+            .get(self.i.url(path))
+            .bearer_auth(key)
+            .send()
+            .unwrap();
+        let status = r.status();
+        (status, r.json().unwrap_or(Value::Null))
+    }
+
+    pub fn start(&self, call_id: &str, ani: &str) -> Value {
+        let (s, step) = self.post(
+            &self.ivr,
+            "/v1/calls",
+            json!({"call_id": call_id, "ani": ani, "dnis": "+18005550100"}),
+        );
+        assert_eq!(s, StatusCode::CREATED, "{step}");
+        step
+    }
+
+    pub fn key_in(&self, call_id: &str, digits: &str) -> Value {
+        let (s, step) = self.post(
+            &self.ivr,
+            &format!("/v1/calls/{call_id}/input"),
+            json!({ "digits": digits }),
+        );
+        assert_eq!(s, StatusCode::OK, "{step}");
+        step
+    }
+
+    pub fn event(&self, call_id: &str, event: &str) -> Value {
+        let (s, step) = self.post(
+            &self.ivr,
+            &format!("/v1/calls/{call_id}/input"),
+            json!({ "event": event }),
+        );
+        assert_eq!(s, StatusCode::OK, "{step}");
+        step
+    }
+}
+
+fn done(step: &Value) -> (&str, &str, &str) {
+    assert_eq!(step["kind"], "done", "{step}");
+    (
+        step["outcome"].as_str().unwrap(),
+        step["reason"].as_str().unwrap_or("-"),
+        step["level"].as_str().unwrap_or("-"),
+    )
+}
+
+const PIN_PROFILE: &str = "\n[profiles.members]\ndefault = true\n[profiles.members.ivr.known_number]\nmethods = [\"pin\"]\nmin_correct = 1\nattempts = 3\n[profiles.members.ivr.unknown_number]\nmethods = [\"pin\", \"dob\", \"zip\"]\nmin_correct = 2\nattempts = 3\n";
+
+#[test]
+fn a_call_is_driven_end_to_end_over_https() {
+    let t = Calls::new("");
+    let step = t.start("e2e-1", "(612) 203-0101");
+    // seed 004 [2]: a verified number needs 2 of 3
+    assert_eq!(step["status"], "verifying");
+    assert_eq!(step["trust"], "known_number");
+    assert_eq!(step["member_id"], "1001");
+    assert_eq!(step["first_name"], "Ada");
+    assert_eq!(
+        (step["field"].as_str(), step["question"].as_str()),
+        (Some("question"), Some("dob"))
+    );
+    assert_eq!(
+        (step["min_digits"].as_u64(), step["max_digits"].as_u64()),
+        (Some(8), Some(8))
+    );
+    let keys: Vec<&String> = step.as_object().unwrap().keys().collect();
+    let step = t.key_in("e2e-1", "03121984");
+    assert_eq!(step["question"], "zip");
+    assert_eq!(
+        step.as_object().unwrap().keys().collect::<Vec<_>>(),
+        keys,
+        "stable keys"
+    );
+    let step = t.key_in("e2e-1", "55401#");
+    assert_eq!(done(&step), ("authenticated", "-", "questions"));
+
+    // a reused call id is 409; a finished call answers its final step again
+    let (s, body) = t.post(
+        &t.ivr,
+        "/v1/calls",
+        json!({"call_id": "e2e-1", "ani": ADA_MOBILE}),
+    );
+    assert_eq!(
+        (s, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("call_id_in_use"))
+    );
+    assert_eq!(done(&t.event("e2e-1", "no_input")).0, "authenticated");
+
+    // the agent's screen pop, and the lookup by number
+    let (s, view) = t.get(&t.agent, "/v1/calls/e2e-1");
+    assert_eq!(s, StatusCode::OK, "{view}");
+    assert_eq!(view["member"]["member_id"], "1001");
+    assert_eq!(view["member"]["name"], "Ada Lovelace");
+    assert_eq!(view["verified"], true);
+    assert_eq!(
+        view["methods_passed"],
+        json!(["question:dob", "question:zip"])
+    );
+    assert_eq!(view["step"]["status"], "authenticated");
+    assert_eq!(view["member"]["last_verification"]["verified"], true);
+    let (_, found) = t.get(&t.agent, "/v1/calls?ani=%2B16122030101&active=true");
+    assert_eq!(found.as_array().unwrap().len(), 1);
+    // the caller hangs up: the record stays, no longer active
+    let r =
+        t.c.delete(t.i.url("/v1/calls/e2e-1"))
+            .bearer_auth(&t.ivr)
+            .send()
+            .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let (_, found) = t.get(&t.agent, "/v1/calls?ani=6122030101&active=true");
+    assert_eq!(found, json!([]));
+    let (_, found) = t.get(&t.agent, "/v1/calls?ani=6122030101");
+    assert_eq!(found[0]["active"], false);
+    let (s, body) = t.post(&t.ivr, "/v1/calls/e2e-1/input", json!({"digits": "1"}));
+    assert_eq!(
+        (s, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("call_ended"))
+    );
+
+    // the k=v form for Asterisk, same keys, nulls empty
+    let r =
+        t.c.post(t.i.url("/v1/calls"))
+            .bearer_auth(&t.ivr)
+            .header("Accept", "application/x-www-form-urlencoded")
+            .json(&json!({"call_id": "e2e-form", "ani": "anonymous"}))
+            .send()
+            .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let form = r.text().unwrap();
+    assert!(form.contains("status=identifying"), "{form}");
+    assert!(
+        form.contains("field=identifier") && form.contains("member_id=&"),
+        "{form}"
+    );
+    assert_eq!(form.split('&').count(), keys.len());
+
+    // bad requests are 4xx, never echoing digits; roles are enforced
+    for (body, code) in [
+        (json!({"digits": "12ab9988"}), "bad_digits"),
+        (json!({"digits": "1", "event": "opt_out"}), "bad_input"),
+        (json!({"pin": "1234"}), "unknown_field"),
+    ] {
+        let (s, e) = t.post(&t.ivr, "/v1/calls/e2e-form/input", body);
+        assert_eq!(
+            (s, e["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some(code)),
+            "{e}"
+        );
+        assert!(!e.to_string().contains("9988"));
+    }
+    let (s, _) = t.post(
+        &t.agent,
+        "/v1/calls",
+        json!({"call_id": "x", "ani": ADA_MOBILE}),
+    );
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = t.post(
+        &t.ivr,
+        "/v1/calls",
+        json!({"call_id": "", "ani": ADA_MOBILE}),
+    );
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, e) = t.post(&t.ivr, "/v1/calls/nope/input", json!({"digits": "1"}));
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("no_such_call"))
+    );
+
+    // every step is audited, with the call and member, never the digits
+    let audit = t.i.audit_export();
+    for kind in [
+        "call_started",
+        "call_identified",
+        "method_checked",
+        "call_authenticated",
+        "call_ended",
+    ] {
+        assert!(audit.contains(kind), "{kind} missing");
+    }
+    for secret in ["03121984", "55401", "6789"] {
+        assert!(!audit.contains(secret), "{secret} in the audit log");
+    }
+}
+
+#[test]
+fn seed_004_acceptance_criteria() {
+    let t = Calls::new("");
+    // [1] from the app: authenticated at once (token, single use)
+    let (s, intent) = t.post(
+        &t.app,
+        "/v1/intents",
+        json!({"member_id": "1002", "phone": "+16122030102", "ttl_seconds": 120}),
+    );
+    assert_eq!(s, StatusCode::CREATED, "{intent}");
+    let token = intent["app_token"].as_str().unwrap().to_string();
+    let (s, step) = t.post(
+        &t.ivr,
+        "/v1/calls",
+        json!({"call_id": "app-1", "ani": "anonymous", "app_token": token}),
+    );
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(done(&step), ("authenticated", "-", "app_intent"));
+    assert_eq!(step["trust"], "app_intent");
+    // the token is used up: the next call with it is treated as any other
+    let (_, step) = t.post(
+        &t.ivr,
+        "/v1/calls",
+        json!({"call_id": "app-2", "ani": "anonymous", "app_token": token}),
+    );
+    assert_eq!(step["status"], "identifying");
+    // an intent announced for a phone: a call from that verified number counts
+    t.post(
+        &t.app,
+        "/v1/intents",
+        json!({"member_id": "1003", "phone": "+16122030103"}),
+    );
+    assert_eq!(done(&t.start("app-3", "+16122030103")).2, "app_intent");
+    let (s, _) = t.post(&t.app, "/v1/intents", json!({"member_id": "ghost"}));
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = t.post(&t.ivr, "/v1/intents", json!({"member_id": "1001"}));
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // [3] an unverified number (another phone on file): 3 of 5
+    let step = t.start("unk-1", ADA_OTHER);
+    assert_eq!(step["trust"], "unknown_number");
+    for answer in ["03121984", "55401"] {
+        t.key_in("unk-1", answer);
+    }
+    assert_eq!(
+        done(&t.key_in("unk-1", "6789")),
+        ("authenticated", "-", "questions")
+    );
+
+    // below the threshold: transfer; the agent's checklist then decides Not Verified
+    let step = t.start("unk-2", ADA_OTHER);
+    assert_eq!(step["question"], "dob");
+    t.key_in("unk-2", "01011999");
+    t.key_in("unk-2", "00000");
+    let step = t.key_in("unk-2", "0000");
+    assert_eq!(done(&step), ("transfer", "verification_failed", "-"));
+    let (s, list) = t.post(&t.agent, "/v1/calls/unk-2/checklist", json!({}));
+    assert_eq!(s, StatusCode::OK, "{list}");
+    assert_eq!(list["required"], 3);
+    assert_eq!(list["questions"].as_array().unwrap().len(), 5);
+    let pob = list["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["id"] == "place_of_birth")
+        .unwrap();
+    assert_eq!(pob["expected"], "Zagreb");
+    assert_eq!(pob["text"], "Where were you born?");
+    // an admin sees the questions but not the answers
+    let admin = t.i.admin.clone();
+    let (_, list) = t.post(&admin, "/v1/calls/unk-2/checklist", json!({}));
+    assert!(
+        list["questions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|q| q["expected"].is_null())
+    );
+    let tick = |q: &str, correct: bool| {
+        t.post(
+            &t.agent,
+            &format!("/v1/calls/unk-2/checklist/{q}"),
+            json!({ "correct": correct }),
+        )
+    };
+    assert_eq!(tick("place_of_birth", true).1["result"], "pending");
+    assert_eq!(tick("dob", false).1["result"], "pending");
+    assert_eq!(tick("dob", true).0, StatusCode::CONFLICT, "answered once");
+    assert_eq!(tick("last_txn_date", false).1["result"], "pending");
+    let (_, last) = tick("savings_balance", false);
+    assert_eq!(
+        (
+            last["result"].as_str(),
+            last["correct"].as_u64(),
+            last["answered"].as_u64()
+        ),
+        (Some("not_verified"), Some(1), Some(4))
+    );
+    assert_eq!(tick("bogus", true).0, StatusCode::BAD_REQUEST);
+    let (_, view) = t.get(&t.agent, "/v1/calls/unk-2");
+    assert_eq!(view["verified"], false);
+    assert_eq!(view["member"]["last_verification"]["verified"], false);
+    assert_eq!(view["member"]["last_verification"]["how"], "checklist");
+
+    // [2] a verified number, checklist path: 2 of 3 marks the member Verified
+    t.start("known-1", ADA_MOBILE);
+    t.post(&t.agent, "/v1/calls/known-1/checklist", json!({}));
+    t.post(
+        &t.agent,
+        "/v1/calls/known-1/checklist/last_txn_amount",
+        json!({"correct": true}),
+    );
+    let (_, r) = t.post(
+        &t.agent,
+        "/v1/calls/known-1/checklist/place_of_birth",
+        json!({"correct": true}),
+    );
+    assert_eq!(r["result"], "verified");
+    let (_, view) = t.get(&t.agent, "/v1/calls/known-1");
+    assert_eq!(view["verified"], true);
+
+    let audit = t.i.audit_export();
+    for kind in [
+        "intent_created",
+        "intent_used",
+        "answer_revealed",
+        "checklist_answered",
+        "member_verified",
+    ] {
+        assert!(audit.contains(kind), "{kind} missing");
+    }
+    assert!(!audit.contains("Zagreb") && !audit.contains(&token));
+}
+
+#[test]
+fn seed_002_identification_shared_and_anonymous_numbers() {
+    let t = Calls::new("");
+    // no caller id: asked for an identifier; three failures transfer
+    let step = t.start("id-1", "restricted");
+    assert_eq!(
+        (step["field"].as_str(), step["prompt"].as_str()),
+        (Some("identifier"), Some("enter_member_number"))
+    );
+    assert_eq!(t.key_in("id-1", "5555")["attempts_left"], 2);
+    t.key_in("id-1", "5556");
+    assert_eq!(
+        done(&t.key_in("id-1", "5557")),
+        ("transfer", "identification_failed", "-")
+    );
+    // keyed member number, account number and phone all identify
+    for (n, digits) in [("id-2", "1002"), ("id-3", "90002"), ("id-4", "6122030102")] {
+        t.start(n, "");
+        let step = t.key_in(n, digits);
+        assert_eq!(
+            (step["member_id"].as_str(), step["trust"].as_str()),
+            (Some("1002"), Some("unknown_number")),
+            "{digits}"
+        );
+    }
+    // opt out
+    t.start("id-5", "anonymous");
+    assert_eq!(
+        done(&t.event("id-5", "opt_out")),
+        ("transfer", "opt_out", "-")
+    );
+    // a number two members share identifies neither: asked for an identifier, and the
+    // trust after it is what the number is to that member
+    let mut t2 = Calls::new("");
+    let file = t2.i.path("shared.csv");
+    std::fs::write(&file, "member_id,mobile_phone,phone_type,other_phones\n1004,+16122030110,mobile,+16122030120\n1005,+16122030111,mobile,+16122030120\n").unwrap();
+    let out = t2.i.cli(&["enroll", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let step = t2.start("sh-1", "+16122030120");
+    assert_eq!(
+        (step["status"].as_str(), step["member_id"].as_str()),
+        (Some("identifying"), None)
+    );
+    let step = t2.key_in("sh-1", "1005");
+    assert_eq!(
+        (step["member_id"].as_str(), step["trust"].as_str()),
+        (Some("1005"), Some("unknown_number"))
+    );
+    t2.i.stop();
+}
+
+#[test]
+fn pin_lockout_spans_calls_and_activation_sets_a_pin() {
+    let t = Calls::new(&format!("[lockout]\nmax_wrong_pins = 3\n{PIN_PROFILE}"));
+    // Ada has an established PIN; Grace's imported placeholder is her SSN's last 4
+    let pins = t.i.path("pins.csv");
+    std::fs::write(&pins, "member_id,pin\n1001,2749\n").unwrap();
+    assert!(
+        t.i.cli(&["pins", "import", "--established", pins.to_str().unwrap()])
+            .status
+            .success()
+    );
+    std::fs::write(&pins, "member_id,pin\n1002,4321\n").unwrap();
+    assert!(
+        t.i.cli(&["pins", "import", pins.to_str().unwrap()])
+            .status
+            .success()
+    );
+
+    // two wrong PINs, hang up, call again: one try left, and it locks
+    let step = t.start("pin-1", ADA_MOBILE);
+    assert_eq!(step["field"], "pin");
+    assert_eq!(t.key_in("pin-1", "1111")["attempts_left"], 2);
+    assert_eq!(t.key_in("pin-1", "2222")["attempts_left"], 1);
+    t.c.delete(t.i.url("/v1/calls/pin-1"))
+        .bearer_auth(&t.ivr)
+        .send()
+        .unwrap();
+    let step = t.start("pin-2", ADA_MOBILE);
+    assert_eq!(step["field"], "pin");
+    assert_eq!(
+        done(&t.key_in("pin-2", "3333")),
+        ("transfer", "locked", "-")
+    );
+    // the right PIN does not help while locked; an agent unlocks
+    t.start("pin-3", ADA_MOBILE);
+    assert_eq!(
+        done(&t.key_in("pin-3", "2749")),
+        ("transfer", "locked", "-")
+    );
+    let (s, _) = t.post(&t.agent, "/v1/members/1001/unlock", json!({}));
+    assert_eq!(s, StatusCode::OK);
+    t.start("pin-4", ADA_MOBILE);
+    assert_eq!(
+        done(&t.key_in("pin-4", "2749")),
+        ("authenticated", "-", "pin")
+    );
+
+    // activation (seed 003): the placeholder equals the SSN's last 4
+    t.start("act-1", "+16122030102");
+    let step = t.key_in("act-1", "4321");
+    assert_eq!(
+        (step["status"].as_str(), step["question"].as_str()),
+        (Some("activating"), Some("dob"))
+    );
+    t.key_in("act-1", "12091970");
+    let step = t.key_in("act-1", "4321");
+    assert_eq!(step["field"], "new_pin");
+    let step = t.key_in("act-1", "1234");
+    assert_eq!(
+        (step["field"].as_str(), step["error"].as_str()),
+        (Some("new_pin"), Some("sequence"))
+    );
+    let step = t.key_in("act-1", "5807");
+    assert_eq!(step["field"], "confirm_pin");
+    let step = t.key_in("act-1", "5808");
+    assert_eq!(
+        (step["field"].as_str(), step["error"].as_str()),
+        (Some("new_pin"), Some("confirm_mismatch"))
+    );
+    t.key_in("act-1", "5807");
+    assert_eq!(
+        done(&t.key_in("act-1", "5807")),
+        ("authenticated", "-", "pin")
+    );
+    // the new PIN works on the next call, with no activation
+    t.start("act-2", "+16122030102");
+    assert_eq!(
+        done(&t.key_in("act-2", "5807")),
+        ("authenticated", "-", "pin")
+    );
+    let audit = t.i.audit_export();
+    assert!(
+        audit.contains("activation_started")
+            && audit.contains("pin_set")
+            && audit.contains("member_locked")
+    );
+    for secret in ["2749", "5807", "5808", "4321"] {
+        assert!(!audit.contains(secret), "{secret} in the audit log");
+    }
+    let db = std::fs::read(t.i.path("state/callvault.redb")).unwrap();
+    assert!(
+        !db.windows(4).any(|w| w == b"5807"),
+        "a PIN in the clear in the store"
+    );
+}
+
+#[test]
+fn a_call_survives_a_restart_and_keeps_its_profile_across_a_reload() {
+    let mut t = Calls::new("");
+    let pins = t.i.path("pins.csv");
+    std::fs::write(&pins, "member_id,pin\n1001,2749\n").unwrap();
+    assert!(
+        t.i.cli(&["pins", "import", "--established", pins.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let step = t.start("rs-1", ADA_MOBILE);
+    assert_eq!(step["question"], "dob");
+    t.key_in("rs-1", "03121984");
+    t.i.stop();
+    // the new config asks for a PIN from known numbers; the live call keeps its questions
+    t.i.write_config(PIN_PROFILE);
+    t.i.start();
+    t.c = t.i.client();
+    let step = t.key_in("rs-1", "55401");
+    assert_eq!(done(&step), ("authenticated", "-", "questions"));
+    assert_eq!(
+        t.start("rs-2", ADA_MOBILE)["field"],
+        "pin",
+        "new calls use the new profile"
+    );
+
+    // a reload with an impossible profile is refused and the running profiles stay
+    let step = t.start("rl-1", ADA_MOBILE);
+    assert_eq!(step["field"], "pin");
+    t.i.write_config("\n[profiles.members]\ndefault = true\n[profiles.members.ivr.known_number]\nmethods = [\"dob\", \"zip\"]\nmin_correct = 3\n");
+    let (s, e) = t.post(&t.i.admin.clone(), "/v1/admin/reload", json!({}));
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("profiles.members.ivr.known_number.min_correct"),
+        "{e}"
+    );
+    assert_eq!(t.start("rl-2", ADA_MOBILE)["field"], "pin");
+    // a good reload swaps the profiles for new calls only
+    t.i.write_config("");
+    let (s, _) = t.post(&t.i.admin.clone(), "/v1/admin/reload", json!({}));
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(t.start("rl-3", ADA_MOBILE)["field"], "question");
+    let (_, view) = t.get(&t.agent, "/v1/calls/rl-1");
+    assert_eq!(
+        view["step"]["field"], "pin",
+        "the live call keeps its profile"
+    );
+}
+
+#[test]
+fn a_core_that_does_not_answer_transfers_within_the_timeout() {
+    // a REST core on a port nothing listens on
+    let port = crate::harness::free_port();
+    let t = Calls::new(&format!(
+        "[core]\ntype = \"rest\"\ntimeout_ms = 300\n[core.rest]\nconnect_timeout_ms = 100\nbase_url = \"http://127.0.0.1:{port}\"\n"
+    ));
+    let started = std::time::Instant::now();
+    let step = t.start("core-1", ADA_MOBILE);
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    assert_eq!(done(&step), ("transfer", "core_unavailable", "-"));
+}
