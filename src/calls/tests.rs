@@ -1,1 +1,157 @@
+use std::sync::Mutex;
 
+use chrono::TimeZone;
+
+use super::*;
+use crate::core::EmbeddedCore;
+use crate::member::phone::Region;
+
+/// A clock the test moves by hand.
+struct Hand(Mutex<DateTime<Utc>>);
+
+impl Clock for Hand {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+impl Hand {
+    fn advance(&self, by: Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    store: Arc<Store>,
+    clock: Arc<Hand>,
+    calls: CallService,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(&dir.path().join("state")).unwrap());
+    let key = dir.path().join("vault.key");
+    crate::vault::create_key_file(&key).unwrap();
+    let vault = Arc::new(Vault::open(store.clone(), &key, 1).unwrap());
+    let clock = Arc::new(Hand(Mutex::new(
+        Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap(),
+    )));
+    let audit = AuditLog::start(store.clone(), clock.clone(), 64);
+    let region = Region::parse("US").unwrap();
+    let core = Arc::new(EmbeddedCore::new(store.clone(), region));
+    let config = Arc::new(ArcSwap::from_pointee(Config::default()));
+    let calls = CallService::new(store.clone(), audit, core, vault, clock.clone(), config);
+    Fixture {
+        _dir: dir,
+        store,
+        clock,
+        calls,
+    }
+}
+
+fn start(f: &Fixture, id: &str) {
+    let step = tokio_test(f.calls.start(
+        StartCall {
+            call_id: id.into(),
+            ani: Some("+16122030101".into()),
+            dnis: None,
+            app_token: None,
+        },
+        "key:ivr1",
+    ))
+    .unwrap();
+    assert_eq!(step.status, dialog::Status::Identifying);
+}
+
+fn tokio_test<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+#[test]
+fn idle_calls_expire_and_old_ones_are_deleted_on_the_configured_clock() {
+    let f = fixture();
+    start(&f, "a");
+    start(&f, "b");
+    // 29 minutes idle: still live (calls.idle_minutes = 30)
+    f.clock.advance(Duration::minutes(29));
+    assert_eq!(tokio_test(f.calls.sweep()).unwrap(), Swept::default());
+    // "b" takes a step and stays fresh; "a" passes 30 idle minutes and is closed
+    tokio_test(f.calls.input("b", CallerInput::NoInput, "key:ivr1")).unwrap();
+    f.clock.advance(Duration::minutes(2));
+    let swept = tokio_test(f.calls.sweep()).unwrap();
+    assert_eq!((swept.expired, swept.deleted), (1, 0));
+    assert!(read_call(&f.store, "a").unwrap().unwrap().ended_at.is_some());
+    assert!(read_call(&f.store, "b").unwrap().unwrap().ended_at.is_none());
+    assert!(matches!(
+        tokio_test(f.calls.input("a", CallerInput::NoInput, "key:ivr1")),
+        Err(CallError::Ended(_))
+    ));
+    // a closed call stays readable for calls.keep_hours (24), then goes, index and all
+    f.clock.advance(Duration::hours(23));
+    let swept = tokio_test(f.calls.sweep()).unwrap();
+    assert_eq!((swept.expired, swept.deleted), (1, 0), "b expires now");
+    f.clock.advance(Duration::hours(25));
+    let swept = tokio_test(f.calls.sweep()).unwrap();
+    assert_eq!(swept.deleted, 2);
+    assert!(read_call(&f.store, "a").unwrap().is_none());
+    assert!(f.calls.find_by_ani("+16122030101", false).unwrap().is_empty());
+    // the id may be used again once the old call is gone
+    start(&f, "a");
+}
+
+#[test]
+fn intents_expire_and_cannot_be_used_after_their_ttl() {
+    let f = fixture();
+    let txn = f.store.begin_write().unwrap();
+    let now = f.clock.now();
+    intents::put(
+        &txn,
+        &intents::token_hash("cvi_x"),
+        &Intent {
+            member_id: "1001".into(),
+            phone: Some("+16122030101".into()),
+            created_at: now,
+            expires_at: now + Duration::seconds(60),
+            created_by: "key:app1".into(),
+        },
+    )
+    .unwrap();
+    txn.commit().unwrap();
+    let hash = intents::token_hash(" cvi_x ");
+    assert!(intents::get(&f.store, &hash, now).unwrap().is_some());
+    assert!(
+        intents::for_phone(&f.store, "+16122030101", now)
+            .unwrap()
+            .is_some()
+    );
+    let later = now + Duration::seconds(60);
+    assert!(intents::get(&f.store, &hash, later).unwrap().is_none());
+    assert!(
+        intents::for_phone(&f.store, "+16122030101", later)
+            .unwrap()
+            .is_none()
+    );
+    f.clock.advance(Duration::seconds(61));
+    assert_eq!(tokio_test(f.calls.sweep()).unwrap().intents_deleted, 1);
+}
+
+#[test]
+fn call_ids_are_visible_ascii_of_bounded_length() {
+    for (id, ok) in [
+        ("ivr-123", true),
+        ("a", true),
+        ("", false),
+        ("has space", false),
+        ("tab\t", false),
+        ("é", false),
+    ] {
+        assert_eq!(valid_call_id(id), ok, "{id:?}");
+    }
+    assert!(valid_call_id(&"x".repeat(128)));
+    assert!(!valid_call_id(&"x".repeat(129)));
+}
