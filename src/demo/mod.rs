@@ -32,7 +32,8 @@ pub fn run(listen: Option<String>, keep: bool) -> anyhow::Result<()> {
          [server]\nlisten = \"{listen}\"\n\n\
          [storage]\nstate_dir = \"{state}\"\n\n\
          [vault]\nkey_file = \"{key}\"\nbcrypt_cost = 10\n\n\
-         [log]\nlevel = \"info\"\n",
+         [log]\nlevel = \"info\"\n\n{profiles}",
+        profiles = DEMO_PROFILES,
         state = root.join("state").display(),
         key = root.join("etc/vault.key").display(),
     );
@@ -44,13 +45,15 @@ pub fn run(listen: Option<String>, keep: bool) -> anyhow::Result<()> {
         .as_ref()
         .map(|k| k.to_string())
         .context("the demo store already had an admin key")?;
-    let (ivr, agent) = {
-        let store = Store::open(&config.storage.state_dir)?;
+    let (ivr, agent, app) = {
+        let store = std::sync::Arc::new(Store::open(&config.storage.state_dir)?);
         let now = chrono::Utc::now();
         enroll_members(&store, &root, &config)?;
+        seed_pins(&store, &config, now)?;
         (
             keys::create(&store, "ivr1", Role::Ivr, "cli:demo", now)?.plaintext,
             keys::create(&store, "agent1", Role::Agent, "cli:demo", now)?.plaintext,
+            keys::create(&store, "app1", Role::App, "cli:demo", now)?.plaintext,
         )
     };
     print!(
@@ -64,6 +67,7 @@ pub fn run(listen: Option<String>, keep: bool) -> anyhow::Result<()> {
             &agent
         )
     );
+    print!("{}", scripted_calls(&listen, &report.tls.cert, &ivr, &agent, &app));
     println!("# serving until Ctrl-C ...");
     let served = crate::service::serve(&config_path, config);
     if keep {
@@ -99,7 +103,154 @@ fn enroll_members(store: &Store, root: &Path, config: &config::Config) -> anyhow
         "cli:demo",
         &crate::enroll::progress::Silent,
     )?;
+    let story = root.join("demo-story.csv");
+    std::fs::write(&story, STORY_MEMBERS)?;
+    crate::enroll::run(
+        store,
+        &story,
+        &config.enroll_dirs().outbox,
+        &run,
+        "cli:demo",
+        &crate::enroll::progress::Silent,
+    )?;
     Ok(())
+}
+
+/// The members the scripted calls use: each seed scenario has its caller.
+const STORY_MEMBERS: &str = "member_id,first_name,last_name,mobile_phone,phone_type,other_phones,dob,zip,ssn_last4,place_of_birth,savings_balance,last_txn_amount,last_txn_date,account_numbers\n\
+1001,Ada,Lovelace,+16122030101,mobile,+16122030199,1984-03-12,55401,6789,Zagreb,1234.56,-45.00,2026-11-20,90001\n\
+1002,Grace,Hopper,+16122030102,mobile,,1970-12-09,55402,4321,New York,200.00,12.50,2026-11-19,90002\n\
+1003,Alan,Turing,+16122030103,mobile,,1990-06-23,55403,1357,London,10.00,3.00,2026-11-18,90003\n\
+1004,Katherine,Johnson,+16122030104,mobile,,1918-08-26,55404,2468,White Sulphur Springs,5000.00,75.25,2026-11-17,90004\n";
+
+/// Dialed numbers: the main line asks questions (seed 004); the PIN line asks for a PIN.
+const DEMO_PROFILES: &str = "[[routing]]\ndnis = \"+18005550100\"\nprofile = \"members\"\n\
+[[routing]]\ndnis = \"+18005550123\"\nprofile = \"pin_line\"\n\n\
+[profiles.members]\ndefault = true\n\n\
+[profiles.pin_line]\n\
+[profiles.pin_line.ivr.known_number]\nmethods = [\"pin\"]\nmin_correct = 1\nattempts = 3\n\
+[profiles.pin_line.ivr.unknown_number]\nmethods = [\"pin\", \"dob\", \"zip\"]\nmin_correct = 2\nattempts = 3\n";
+
+/// Grace's PIN is a placeholder from a core migration equal to her SSN's last 4 (activation);
+/// Katherine chose hers (the lockout story).
+fn seed_pins(
+    store: &std::sync::Arc<Store>,
+    config: &config::Config,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<()> {
+    let vault = crate::vault::Vault::open(store.clone(), &config.vault.key_file, 1)?;
+    let settings = crate::vault::Settings::from_config(config);
+    vault.store_pin_now("1002", "4321", false, &settings, now)?;
+    vault.store_pin_now("1004", "2749", true, &settings, now)?;
+    Ok(())
+}
+
+/// One curl line per step of each seed scenario, ready to paste.
+fn scripted_calls(listen: &str, ca: &Path, ivr: &str, agent: &str, app: &str) -> String {
+    let url = format!("https://{listen}");
+    let ca = ca.display();
+    let post = |key: &str, path: &str, body: &str| {
+        format!(
+            "curl -sS --cacert {ca} -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' -d '{body}' {url}{path}"
+        )
+    };
+    let start = |id: &str, ani: &str, dnis: &str| {
+        post(
+            ivr,
+            "/v1/calls",
+            &format!(r#"{{"call_id":"{id}","ani":"{ani}","dnis":"{dnis}"}}"#),
+        )
+    };
+    let key_in = |id: &str, digits: &str| {
+        post(
+            ivr,
+            &format!("/v1/calls/{id}/input"),
+            &format!(r#"{{"digits":"{digits}"}}"#),
+        )
+    };
+    let main = "+18005550100";
+    let pin_line = "+18005550123";
+    let mut s = String::new();
+    let mut story = |title: &str, lines: Vec<String>| {
+        let _ = writeln!(s, "\n# {title}");
+        for l in lines {
+            let _ = writeln!(s, "{l}");
+        }
+    };
+    story(
+        "Seed 004 [1], app intent: Alan's app announces the call; his call is authenticated at once",
+        vec![
+            post(app, "/v1/intents", r#"{"member_id":"1003","phone":"+16122030103","ttl_seconds":300}"#),
+            start("demo-app", "+16122030103", main),
+        ],
+    );
+    story(
+        "Seed 004 [2], known number: Ada calls from her verified mobile; 2 of 3 questions (dob, zip)",
+        vec![
+            start("demo-known", "+16122030101", main),
+            key_in("demo-known", "03121984"),
+            key_in("demo-known", "55401"),
+            format!("curl -sS --cacert {ca} -H 'Authorization: Bearer {agent}' {url}/v1/calls/demo-known"),
+        ],
+    );
+    story(
+        "Seed 004 [3], unknown number: Ada calls from another phone on file; 3 of 5 (one wrong)",
+        vec![
+            start("demo-unknown", "+16122030199", main),
+            key_in("demo-unknown", "03121984"),
+            key_in("demo-unknown", "99999"),
+            key_in("demo-unknown", "6789"),
+            key_in("demo-unknown", "45"),
+        ],
+    );
+    story(
+        "Seed 004, agent checklist: an anonymous caller keys member number 1001; the agent asks (answers shown to agents only)",
+        vec![
+            start("demo-agent", "anonymous", main),
+            key_in("demo-agent", "1001"),
+            post(agent, "/v1/calls/demo-agent/checklist", "{}"),
+            post(agent, "/v1/calls/demo-agent/checklist/last_txn_date", r#"{"correct":true}"#),
+            post(agent, "/v1/calls/demo-agent/checklist/place_of_birth", r#"{"correct":true}"#),
+            post(agent, "/v1/calls/demo-agent/checklist/savings_balance", r#"{"correct":true}"#),
+        ],
+    );
+    story(
+        "Seed 003, activation: Grace's imported PIN is her SSN's last 4; checks, then a new PIN",
+        vec![
+            start("demo-activate", "+16122030102", pin_line),
+            key_in("demo-activate", "4321"),
+            key_in("demo-activate", "12091970"),
+            key_in("demo-activate", "4321"),
+            key_in("demo-activate", "5807"),
+            key_in("demo-activate", "5807"),
+        ],
+    );
+    story(
+        "Lockout: Katherine keys 5 wrong PINs over two calls (her PIN is 2749); an agent unlocks",
+        vec![
+            start("demo-lock-1", "+16122030104", pin_line),
+            key_in("demo-lock-1", "1111"),
+            key_in("demo-lock-1", "2222"),
+            key_in("demo-lock-1", "3333"),
+            start("demo-lock-2", "+16122030104", pin_line),
+            key_in("demo-lock-2", "4444"),
+            key_in("demo-lock-2", "5555"),
+            start("demo-lock-3", "+16122030104", pin_line),
+            key_in("demo-lock-3", "2749"),
+            post(agent, "/v1/members/1004/unlock", "{}"),
+            start("demo-lock-4", "+16122030104", pin_line),
+            key_in("demo-lock-4", "2749"),
+        ],
+    );
+    story(
+        "Seed 002, no caller ID: identify by member number, or opt out",
+        vec![
+            start("demo-anon", "restricted", main),
+            key_in("demo-anon", "1001"),
+            post(ivr, "/v1/calls/demo-anon/input", r#"{"event":"opt_out"}"#),
+        ],
+    );
+    s
 }
 
 fn banner(
@@ -117,7 +268,7 @@ fn banner(
     let _ = writeln!(s, "  config: {}", config_path.display());
     let _ = writeln!(
         s,
-        "  members: {DEMO_MEMBERS} synthetic members, 100000 to {}",
+        "  members: {DEMO_MEMBERS} synthetic members, 100000 to {}, and 1001 to 1004 for the scripted calls",
         100_000 + DEMO_MEMBERS - 1
     );
     let _ = writeln!(s, "  keys:   admin={admin}");
