@@ -85,8 +85,20 @@ fn idle_calls_expire_and_old_ones_are_deleted_on_the_configured_clock() {
     f.clock.advance(Duration::minutes(2));
     let swept = tokio_test(f.calls.sweep()).unwrap();
     assert_eq!((swept.expired, swept.deleted), (1, 0));
-    assert!(read_call(&f.store, "a").unwrap().unwrap().ended_at.is_some());
-    assert!(read_call(&f.store, "b").unwrap().unwrap().ended_at.is_none());
+    assert!(
+        read_call(&f.store, "a")
+            .unwrap()
+            .unwrap()
+            .ended_at
+            .is_some()
+    );
+    assert!(
+        read_call(&f.store, "b")
+            .unwrap()
+            .unwrap()
+            .ended_at
+            .is_none()
+    );
     assert!(matches!(
         tokio_test(f.calls.input("a", CallerInput::NoInput, "key:ivr1")),
         Err(CallError::Ended(_))
@@ -99,7 +111,12 @@ fn idle_calls_expire_and_old_ones_are_deleted_on_the_configured_clock() {
     let swept = tokio_test(f.calls.sweep()).unwrap();
     assert_eq!(swept.deleted, 2);
     assert!(read_call(&f.store, "a").unwrap().is_none());
-    assert!(f.calls.find_by_ani("+16122030101", false).unwrap().is_empty());
+    assert!(
+        f.calls
+            .find_by_ani("+16122030101", false)
+            .unwrap()
+            .is_empty()
+    );
     // the id may be used again once the old call is gone
     start(&f, "a");
 }

@@ -67,7 +67,10 @@ pub fn run(listen: Option<String>, keep: bool) -> anyhow::Result<()> {
             &agent
         )
     );
-    print!("{}", scripted_calls(&listen, &report.tls.cert, &ivr, &agent, &app));
+    print!(
+        "{}",
+        scripted_calls(&listen, &report.tls.cert, &ivr, &agent, &app)
+    );
     println!("# serving until Ctrl-C ...");
     let served = crate::service::serve(&config_path, config);
     if keep {
@@ -180,7 +183,11 @@ fn scripted_calls(listen: &str, ca: &Path, ivr: &str, agent: &str, app: &str) ->
     story(
         "Seed 004 [1], app intent: Alan's app announces the call; his call is authenticated at once",
         vec![
-            post(app, "/v1/intents", r#"{"member_id":"1003","phone":"+16122030103","ttl_seconds":300}"#),
+            post(
+                app,
+                "/v1/intents",
+                r#"{"member_id":"1003","phone":"+16122030103","ttl_seconds":300}"#,
+            ),
             start("demo-app", "+16122030103", main),
         ],
     );
@@ -190,7 +197,9 @@ fn scripted_calls(listen: &str, ca: &Path, ivr: &str, agent: &str, app: &str) ->
             start("demo-known", "+16122030101", main),
             key_in("demo-known", "03121984"),
             key_in("demo-known", "55401"),
-            format!("curl -sS --cacert {ca} -H 'Authorization: Bearer {agent}' {url}/v1/calls/demo-known"),
+            format!(
+                "curl -sS --cacert {ca} -H 'Authorization: Bearer {agent}' {url}/v1/calls/demo-known"
+            ),
         ],
     );
     story(
@@ -209,9 +218,21 @@ fn scripted_calls(listen: &str, ca: &Path, ivr: &str, agent: &str, app: &str) ->
             start("demo-agent", "anonymous", main),
             key_in("demo-agent", "1001"),
             post(agent, "/v1/calls/demo-agent/checklist", "{}"),
-            post(agent, "/v1/calls/demo-agent/checklist/last_txn_date", r#"{"correct":true}"#),
-            post(agent, "/v1/calls/demo-agent/checklist/place_of_birth", r#"{"correct":true}"#),
-            post(agent, "/v1/calls/demo-agent/checklist/savings_balance", r#"{"correct":true}"#),
+            post(
+                agent,
+                "/v1/calls/demo-agent/checklist/last_txn_date",
+                r#"{"correct":true}"#,
+            ),
+            post(
+                agent,
+                "/v1/calls/demo-agent/checklist/place_of_birth",
+                r#"{"correct":true}"#,
+            ),
+            post(
+                agent,
+                "/v1/calls/demo-agent/checklist/savings_balance",
+                r#"{"correct":true}"#,
+            ),
         ],
     );
     story(
