@@ -11,37 +11,17 @@ secs=${1:-10}
 conns=${2:-32}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cargo build --release --locked --manifest-path "$root/Cargo.toml" --bin callvault --example hello >&2
-bin="$root/target/release/callvault"
+. "$root/scripts/instance.sh"
 hello="$root/target/release/examples/hello"
-command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
-dir=$(mktemp -d)
-pids=()
-trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$dir"' EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-port=$(free_port)
 hport=$(free_port)
-cat > "$dir/c.toml" <<TOML
-[server]
-listen = "127.0.0.1:$port"
-[storage]
-state_dir = "$dir/state"
-[vault]
-key_file = "$dir/etc/vault.key"
-[log]
-level = "warn"
-TOML
-"$bin" --config "$dir/c.toml" init >/dev/null 2>&1
-key=$("$bin" --config "$dir/c.toml" key create --role ivr --name load 2>/dev/null)
 {
   echo "member_id,first_name,mobile_phone,phone_type,dob,zip,ssn_last4"
   for i in $(seq 0 4999); do printf '%d,M%d,+1612203%04d,mobile,1980-01-01,55401,1234\n' $((10000 + i)) "$i" "$i"; done
 } > "$dir/members.csv"
-"$bin" --config "$dir/c.toml" enroll "$dir/members.csv" | grep -E '^(created|rows)' >&2 || true
-"$bin" --config "$dir/c.toml" serve 2>"$dir/serve.log" &
-pids+=($!)
+cv enroll "$dir/members.csv" >/dev/null
+cv_serve
 "$hello" "127.0.0.1:$hport" "$dir/hello" &
 pids+=($!)
-until curl -sf --cacert "$dir/etc/tls.crt" "https://127.0.0.1:$port/livez" >/dev/null; do sleep 0.05; done
 until curl -sfk -X POST "https://127.0.0.1:$hport/hello" >/dev/null; do sleep 0.05; done
 
 # Each request starts a new call (a unique call_id) from one of the enrolled mobiles.

@@ -410,8 +410,6 @@ fn a_shared_number_asks_for_an_identifier_and_keeps_the_trust_it_earns() {
             .any(|e| e.kind == EventKind::CallIdentified && e.detail.contains("keyed"))
     );
     // keyed from the member's verified mobile: known_number
-    let p = policy();
-    let r = rules(&p);
     let m = member();
     assert_eq!(trust_for(Some(MOBILE), &m), Trust::KnownNumber);
     assert_eq!(trust_for(Some(OTHER), &m), Trust::UnknownNumber);
@@ -419,7 +417,6 @@ fn a_shared_number_asks_for_an_identifier_and_keeps_the_trust_it_earns() {
     let mut withdrawn = m.clone();
     withdrawn.withdrawn_phones = vec![MOBILE.into()];
     assert_eq!(trust_for(Some(MOBILE), &withdrawn), Trust::UnknownNumber);
-    let _ = r;
 }
 
 #[test]
@@ -640,8 +637,6 @@ fn a_finished_call_ignores_further_input_and_events_never_hold_digits() {
 
 #[test]
 fn step_answers_keep_a_stable_key_set() {
-    let p = policy();
-    let r = rules(&p);
     let (steps, _, _, _) = run(
         Profile::default(),
         Arrive::Anonymous,
@@ -662,7 +657,6 @@ fn step_answers_keep_a_stable_key_set() {
         assert_eq!(keys(s), first);
         assert!(serde_json::to_string(s).unwrap().len() < 2048);
     }
-    let _ = r;
 }
 
 #[test]

@@ -58,27 +58,18 @@ impl Calls {
         }
     }
 
-    pub fn post(&self, key: &str, path: &str, body: Value) -> (StatusCode, Value) {
-        let r = self
-            .c
-            .post(self.i.url(path))
-            .bearer_auth(key)
-            .json(&body)
-            .send()
-            .unwrap();
+    fn send(req: reqwest::blocking::RequestBuilder) -> (StatusCode, Value) {
+        let r = req.send().unwrap();
         let status = r.status();
         (status, r.json().unwrap_or(Value::Null))
     }
 
+    pub fn post(&self, key: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        Self::send(self.c.post(self.i.url(path)).bearer_auth(key).json(&body))
+    }
+
     pub fn get(&self, key: &str, path: &str) -> (StatusCode, Value) {
-        let r = self
-            .c
-            .get(self.i.url(path))
-            .bearer_auth(key)
-            .send()
-            .unwrap();
-        let status = r.status();
-        (status, r.json().unwrap_or(Value::Null))
+        Self::send(self.c.get(self.i.url(path)).bearer_auth(key))
     }
 
     pub fn start(&self, call_id: &str, ani: &str) -> Value {
@@ -91,24 +82,19 @@ impl Calls {
         step
     }
 
-    pub fn key_in(&self, call_id: &str, digits: &str) -> Value {
-        let (s, step) = self.post(
-            &self.ivr,
-            &format!("/v1/calls/{call_id}/input"),
-            json!({ "digits": digits }),
-        );
+    /// Answer the call's current step; the answer must be a 200 STEP.
+    pub fn input(&self, call_id: &str, body: Value) -> Value {
+        let (s, step) = self.post(&self.ivr, &format!("/v1/calls/{call_id}/input"), body);
         assert_eq!(s, StatusCode::OK, "{step}");
         step
     }
 
+    pub fn key_in(&self, call_id: &str, digits: &str) -> Value {
+        self.input(call_id, json!({ "digits": digits }))
+    }
+
     pub fn event(&self, call_id: &str, event: &str) -> Value {
-        let (s, step) = self.post(
-            &self.ivr,
-            &format!("/v1/calls/{call_id}/input"),
-            json!({ "event": event }),
-        );
-        assert_eq!(s, StatusCode::OK, "{step}");
-        step
+        self.input(call_id, json!({ "event": event }))
     }
 }
 
@@ -244,7 +230,7 @@ fn a_call_is_driven_end_to_end_over_https() {
     );
 
     // every step is audited, with the call and member, never the digits
-    let audit = t.i.audit_export();
+    let audit = t.i.audit_events();
     for kind in [
         "call_started",
         "call_identified",
@@ -380,7 +366,7 @@ fn seed_004_acceptance_criteria() {
     let (_, view) = t.get(&t.agent, "/v1/calls/known-1");
     assert_eq!(view["verified"], true);
 
-    let audit = t.i.audit_export();
+    let audit = t.i.audit_events();
     for kind in [
         "intent_created",
         "intent_used",
@@ -446,7 +432,10 @@ fn seed_002_identification_shared_and_anonymous_numbers() {
 
 #[test]
 fn pin_lockout_spans_calls_and_activation_sets_a_pin() {
-    let t = Calls::new(&format!("[lockout]\nmax_wrong_pins = 3\n{PIN_PROFILE}"));
+    // 12-digit PINs allowed, so the store can be searched for the new one without chance hits
+    let t = Calls::new(&format!(
+        "[lockout]\nmax_wrong_pins = 3\n[pin_policy]\nmax_length = 12\n{PIN_PROFILE}"
+    ));
     // Ada has an established PIN; Grace's imported placeholder is her SSN's last 4
     let pins = t.i.path("pins.csv");
     std::fs::write(&pins, "member_id,pin\n1001,2749\n").unwrap();
@@ -506,36 +495,36 @@ fn pin_lockout_spans_calls_and_activation_sets_a_pin() {
         (step["field"].as_str(), step["error"].as_str()),
         (Some("new_pin"), Some("sequence"))
     );
-    let step = t.key_in("act-1", "5807");
+    let step = t.key_in("act-1", "918273645012");
     assert_eq!(step["field"], "confirm_pin");
-    let step = t.key_in("act-1", "5808");
+    let step = t.key_in("act-1", "918273645013");
     assert_eq!(
         (step["field"].as_str(), step["error"].as_str()),
         (Some("new_pin"), Some("confirm_mismatch"))
     );
-    t.key_in("act-1", "5807");
+    t.key_in("act-1", "918273645012");
     assert_eq!(
-        done(&t.key_in("act-1", "5807")),
+        done(&t.key_in("act-1", "918273645012")),
         ("authenticated", "-", "pin")
     );
     // the new PIN works on the next call, with no activation
     t.start("act-2", "+16122030102");
     assert_eq!(
-        done(&t.key_in("act-2", "5807")),
+        done(&t.key_in("act-2", "918273645012")),
         ("authenticated", "-", "pin")
     );
-    let audit = t.i.audit_export();
+    let audit = t.i.audit_events();
     assert!(
         audit.contains("activation_started")
             && audit.contains("pin_set")
             && audit.contains("member_locked")
     );
-    for secret in ["2749", "5807", "5808", "4321"] {
+    for secret in ["2749", "918273645012", "918273645013", "4321"] {
         assert!(!audit.contains(secret), "{secret} in the audit log");
     }
     let db = std::fs::read(t.i.path("state/callvault.redb")).unwrap();
     assert!(
-        !db.windows(4).any(|w| w == b"5807"),
+        !db.windows(12).any(|w| w == b"918273645012"),
         "a PIN in the clear in the store"
     );
 }
@@ -593,14 +582,56 @@ fn a_call_survives_a_restart_and_keeps_its_profile_across_a_reload() {
 }
 
 #[test]
+fn wrong_answers_count_per_member_across_calls() {
+    let t = Calls::new("[lockout]\nmax_wrong_answers = 2\n");
+    // one wrong answer, then the caller hangs up
+    t.start("q-1", ADA_MOBILE);
+    assert_eq!(t.key_in("q-1", "01011999")["error"], "wrong_answer");
+    t.c.delete(t.i.url("/v1/calls/q-1"))
+        .bearer_auth(&t.ivr)
+        .send()
+        .unwrap();
+    // calling again gives no fresh tries: the second wrong answer locks
+    t.start("q-2", ADA_MOBILE);
+    assert_eq!(
+        done(&t.key_in("q-2", "02021999")),
+        ("transfer", "locked", "-")
+    );
+    // while locked even the right answer is not compared
+    t.start("q-3", ADA_MOBILE);
+    assert_eq!(
+        done(&t.key_in("q-3", "03121984")),
+        ("transfer", "locked", "-")
+    );
+    // another member is not affected
+    t.start("q-4", "+16122030102");
+    assert_eq!(t.key_in("q-4", "12091970")["question"], "zip");
+}
+
+/// A REST core at `addr` with a 300 ms budget.
+fn rest_core(addr: &str) -> String {
+    format!(
+        "[core]\ntype = \"rest\"\ntimeout_ms = 300\n[core.rest]\nconnect_timeout_ms = 100\nbase_url = \"http://{addr}\"\n"
+    )
+}
+
+#[test]
 fn a_core_that_does_not_answer_transfers_within_the_timeout() {
-    // a REST core on a port nothing listens on
-    let port = crate::harness::free_port();
-    let t = Calls::new(&format!(
-        "[core]\ntype = \"rest\"\ntimeout_ms = 300\n[core.rest]\nconnect_timeout_ms = 100\nbase_url = \"http://127.0.0.1:{port}\"\n"
-    ));
-    let started = std::time::Instant::now();
-    let step = t.start("core-1", ADA_MOBILE);
-    assert!(started.elapsed() < std::time::Duration::from_secs(2));
-    assert_eq!(done(&step), ("transfer", "core_unavailable", "-"));
+    // refused: nothing listens on the port
+    let refused = format!("127.0.0.1:{}", crate::harness::free_port());
+    // silent: the connection is accepted by the kernel but no answer ever comes
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_addr = silent.local_addr().unwrap().to_string();
+    for addr in [refused, silent_addr] {
+        let t = Calls::new(&rest_core(&addr));
+        let started = std::time::Instant::now();
+        let step = t.start("core-1", ADA_MOBILE);
+        let took = started.elapsed();
+        assert!(
+            took < std::time::Duration::from_millis(1500),
+            "{addr}: {took:?}"
+        );
+        assert_eq!(done(&step), ("transfer", "core_unavailable", "-"), "{addr}");
+    }
+    drop(silent);
 }

@@ -179,6 +179,25 @@ impl Instance {
     }
 }
 
+impl Instance {
+    /// The audit log's events without their chain hashes, times and sequence numbers:
+    /// what to search for leaked digits (a 4-digit PIN turns up in hex hashes by chance).
+    pub fn audit_events(&self) -> String {
+        self.audit_export()
+            .lines()
+            .map(|l| {
+                let mut record: serde_json::Value = serde_json::from_str(l).unwrap();
+                let fields = record.as_object_mut().unwrap();
+                for chain in ["hash", "prev_hash", "time", "seq"] {
+                    fields.remove(chain);
+                }
+                record.to_string()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
 impl Drop for Instance {
     fn drop(&mut self) {
         if let Some(mut child) = self.child.take() {
