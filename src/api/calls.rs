@@ -41,6 +41,31 @@ impl From<CallError> for ApiError {
             CallError::CoreUnavailable(_) => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "core_unavailable", message)
             }
+            CallError::Challenge(c) => {
+                use crate::challenge::ChallengeError as E;
+                ApiError::conflict(
+                    match c {
+                        E::Decided(_) => "challenge_decided",
+                        E::NoCode => "no_code",
+                        E::AwaitingMember => "awaiting_member",
+                        E::NotPush => "not_push",
+                        E::AlreadyAnswered => "already_answered",
+                        E::ProofMissing => "proof_missing",
+                        E::InIvr => "ivr_challenge",
+                    },
+                    message,
+                )
+            }
+            CallError::NoSuchChallenge(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, "no_such_challenge", message)
+            }
+            CallError::TooManyChallenges { .. } => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_challenges", message)
+            }
+            CallError::NoDestination(_) => ApiError::conflict("no_destination", message),
+            CallError::SendFailed(_) => {
+                ApiError::new(StatusCode::BAD_GATEWAY, "send_failed", message)
+            }
             CallError::Internal(detail) => ApiError::internal(detail),
             CallError::Audit(a) => ApiError::audit_unavailable(a),
         }

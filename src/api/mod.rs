@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod calls;
+pub mod challenges;
 pub mod error;
 pub mod members;
 mod middleware;
@@ -102,6 +103,13 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/v1/calls/{call_id}/checklist").post(calls::checklist))
         .service(resource("/v1/calls/{call_id}/checklist/{question_id}").post(calls::tick))
         .service(resource("/v1/intents").post(calls::create_intent))
+        .service(resource("/v1/calls/{call_id}/challenges").post(challenges::send))
+        .service(resource("/v1/challenges/{challenge_id}").get(challenges::view))
+        .service(resource("/v1/challenges/{challenge_id}/check").post(challenges::check))
+        .service(resource("/v1/challenges/{challenge_id}/decision").post(challenges::decide))
+        .service(
+            resource("/v1/challenges/{challenge_id}/push-response").post(challenges::push_response),
+        )
         .service(resource("/v1/members/{member_id}").get(admin::member))
         .service(resource("/v1/members/{member_id}/unlock").post(members::unlock))
         .service(

@@ -32,6 +32,11 @@ use utoipa::{Modify, OpenApi};
         super::calls::checklist,
         super::calls::tick,
         super::calls::create_intent,
+        super::challenges::send,
+        super::challenges::view,
+        super::challenges::check,
+        super::challenges::decide,
+        super::challenges::push_response,
     ),
     components(schemas(super::error::ErrorBody, crate::keys::Role)),
     modifiers(&Security)

@@ -91,6 +91,17 @@ pub enum EventKind {
     IntentCreated,
     /// A call used an app intent.
     IntentUsed,
+    /// A challenge went out (channel, masked destination, any fallback; never the code).
+    ChallengeSent,
+    /// A challenge could not be sent (the channel's error; nothing was stored).
+    ChallengeFailed,
+    /// A code was checked against a challenge (right / wrong; never the digits).
+    ChallengeChecked,
+    /// The app answered a push (approve / deny).
+    ChallengePushResponse,
+    /// A challenge was decided: approved, denied (by the app, the agent or wrong codes) or
+    /// expired.
+    ChallengeDecided,
 }
 
 /// How it ended.

@@ -8,6 +8,7 @@
 //! member's last verification verdict, and the sweep that closes idle calls and deletes old
 //! ones.
 
+mod challenges;
 mod intents;
 mod records;
 
@@ -20,6 +21,7 @@ use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+pub use challenges::{ChallengeSent, ChallengeView, CheckAnswer, NewChallenge};
 pub use intents::{Intent, NewIntent};
 pub use records::{Verification, read_call};
 
@@ -63,6 +65,16 @@ pub enum CallError {
     NoSuchMember(String),
     #[error("the core is unavailable: {0}")]
     CoreUnavailable(String),
+    #[error("{0}")]
+    Challenge(crate::challenge::ChallengeError),
+    #[error("no challenge {0:?}")]
+    NoSuchChallenge(String),
+    #[error("too many challenges sent to this member in the last hour (otp.max_sends_per_hour); try again in {retry_after} s")]
+    TooManyChallenges { retry_after: u64 },
+    #[error("{0}")]
+    NoDestination(String),
+    #[error("the challenge could not be sent: {0}")]
+    SendFailed(String),
     #[error("{0}")]
     Internal(String),
     #[error(transparent)]
@@ -199,6 +211,10 @@ enum Resolved {
     Answer(Zeroizing<String>),
     NewPin(Result<Vec<u8>, Rejection>),
     Confirm(Result<(), Rejection>),
+    Code {
+        pending: dialog::OtpPending,
+        right: bool,
+    },
 }
 
 impl CallService {
@@ -345,6 +361,8 @@ impl CallService {
             (None, None, _) => dialog::start(new, Arrival::NoCallerId, &r),
         };
         let view = dialog::step_view(&transition.call, &r);
+        let send_code = (dialog::expects(&transition.call) == Expect::SendCode)
+            .then(|| transition.call.clone());
         let who = actor.to_string();
         let outcome = self
             .audit
@@ -382,7 +400,10 @@ impl CallService {
             .map_err(CallError::Audit)?
             .0;
         match outcome {
-            Ok(()) => Ok(view),
+            Ok(()) => match send_code {
+                Some(call) => self.send_ivr_code(call, actor).await,
+                None => Ok(view),
+            },
             // lost a race for a single-use intent: start without it
             Err(CallError::Concurrent(_)) if req.app_token.is_some() || intent.is_some() => {
                 Box::pin(self.start(
@@ -416,12 +437,16 @@ impl CallService {
         if dialog::is_done(&call) {
             return Ok(dialog::step_view(&call, &r));
         }
+        if dialog::expects(&call) == Expect::SendCode {
+            // an earlier send was interrupted: send it now, the input answers nothing
+            return self.send_ivr_code(call, actor).await;
+        }
         let (resolved, known) = self.resolve(&call, input, &cfg, now).await?;
         let version = call.version;
-        let actor = actor.to_string();
+        let who = actor.to_string();
         let cfg2 = cfg.clone();
         let id = call_id.to_string();
-        let (view, _) = self
+        let (next, _) = self
             .audit
             .transact(move |txn| {
                 let Some(call) = records::read_call_in(txn, &id)? else {
@@ -430,6 +455,7 @@ impl CallService {
                 if call.version != version || call.ended_at.is_some() {
                     return Ok((Err(CallError::Concurrent(id.clone())), vec![]));
                 }
+                let mut code_events = Vec::new();
                 let r = rules(&cfg2, now);
                 let member_id = call.member.as_ref().map(|m| m.member_id.clone());
                 let counter = match &member_id {
@@ -464,14 +490,30 @@ impl CallService {
                     },
                     Resolved::NewPin(p) => Input::NewPin(p.clone()),
                     Resolved::Confirm(c) => Input::Confirm(*c),
+                    Resolved::Code { pending, right } => {
+                        let (outcome, events) =
+                            Self::ivr_code_check(txn, pending, *right, &who, now)?;
+                        code_events = events;
+                        Input::Code(outcome)
+                    }
                 };
                 let transition = dialog::advance(&call, input, member, &r);
-                let events = records::save_step(txn, &transition, Some(&call), &actor, now)?;
-                Ok((Ok(dialog::step_view(&transition.call, &r)), events))
+                code_events.extend(records::save_step(
+                    txn,
+                    &transition,
+                    Some(&call),
+                    &who,
+                    now,
+                )?);
+                Ok((Ok(transition.call), code_events))
             })
             .await
             .map_err(CallError::Audit)?;
-        view
+        let next = next?;
+        if dialog::expects(&next) == Expect::SendCode {
+            return self.send_ivr_code(next, actor).await;
+        }
+        Ok(dialog::step_view(&next, &r))
     }
 
     /// Do the I/O the call's current step needs. Also returns the identified member's
@@ -502,7 +544,7 @@ impl CallService {
             CallerInput::NoInput | CallerInput::OptOut => return Ok((Resolved::NoInput, member)),
         };
         let resolved = match (dialog::expects(call), &member) {
-            (Expect::Nothing, _) => Resolved::NoInput,
+            (Expect::Nothing | Expect::SendCode, _) => Resolved::NoInput,
             (Expect::Identifier, _) => {
                 let found = self
                     .core_call(timeout, async {
@@ -527,6 +569,13 @@ impl CallService {
             }
             (_, None) => Resolved::CoreDown,
             (Expect::Question(_), Some(_)) => Resolved::Answer(digits),
+            (Expect::Code, Some(_)) => match &call.otp {
+                Some(pending) => Resolved::Code {
+                    pending: pending.clone(),
+                    right: self.ivr_code_is_right(pending, &digits)?,
+                },
+                None => Resolved::NoInput,
+            },
             (Expect::Pin, Some(member)) => {
                 let check = self
                     .vault

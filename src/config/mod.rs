@@ -1,6 +1,7 @@
 //! `callvault.toml`: loading (file, then `CALLVAULT__SECTION__KEY` environment overrides),
 //! unknown-key detection, and one `validate()` that reports every problem with its key path.
 
+mod notify;
 mod secret;
 
 use std::collections::BTreeMap;
@@ -10,6 +11,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use notify::{
+    BodyEncoding, EmailConfig, NotifyConfig, PushConfig, SmsConfig, SmtpSecurity,
+};
 pub use secret::Secret;
 
 /// Where the packaged service looks for its configuration.
@@ -30,6 +34,7 @@ pub struct Config {
     pub pin_change: PinChangeConfig,
     pub lockout: LockoutConfig,
     pub otp: OtpConfig,
+    pub notify: NotifyConfig,
     pub enroll: EnrollConfig,
     pub audit: AuditConfig,
     pub log: LogConfig,
@@ -386,8 +391,14 @@ impl Default for CallsConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct OtpConfig {
+    /// How long a code or push approval stays good (10 to 600 seconds).
     pub ttl_seconds: u32,
+    /// Wrong codes before a challenge fails.
     pub max_checks: u32,
+    /// Challenges sent to one member in any hour, across calls.
+    pub max_sends_per_hour: u32,
+    /// The channel an IVR `otp` step sends its code on: `sms` or `email`.
+    pub ivr_channel: OtpChannel,
 }
 
 impl Default for OtpConfig {
@@ -395,6 +406,27 @@ impl Default for OtpConfig {
         OtpConfig {
             ttl_seconds: 60,
             max_checks: 3,
+            max_sends_per_hour: 5,
+            ivr_channel: OtpChannel::Sms,
+        }
+    }
+}
+
+/// Where a challenge goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OtpChannel {
+    Sms,
+    Email,
+    Push,
+}
+
+impl OtpChannel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OtpChannel::Sms => "sms",
+            OtpChannel::Email => "email",
+            OtpChannel::Push => "push",
         }
     }
 }
@@ -877,6 +909,16 @@ impl Config {
             "otp.max_checks",
             format!("{} is outside 1..=10", self.otp.max_checks),
         );
+        check(
+            (1..=100).contains(&self.otp.max_sends_per_hour),
+            "otp.max_sends_per_hour",
+            format!("{} is outside 1..=100", self.otp.max_sends_per_hour),
+        );
+        check(
+            self.otp.ivr_channel != OtpChannel::Push,
+            "otp.ivr_channel",
+            "must be \"sms\" or \"email\" (the caller keys the code into the IVR)".into(),
+        );
         let e = &self.enroll;
         check(
             crate::member::phone::Region::parse(&e.default_region).is_some(),
@@ -928,6 +970,7 @@ impl Config {
                 ));
             }
         }
+        issues.extend(self.notify.validate());
         issues.extend(crate::profile::validate(&self.profiles, &self.routing));
         issues
     }

@@ -86,6 +86,8 @@ pub enum Field {
     Question,
     NewPin,
     ConfirmPin,
+    /// A one-time code the member was just sent (an `otp` step).
+    Code,
 }
 
 /// Why a call went to an agent.
@@ -246,6 +248,22 @@ pub enum Phase {
     },
 }
 
+/// An `otp` step's code, sent and waiting to be keyed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OtpPending {
+    pub challenge_id: String,
+    pub checks_left: u32,
+}
+
+/// What checking a keyed code against its challenge came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeOutcome {
+    Approved,
+    Wrong { checks_left: u32 },
+    /// The challenge is over: `wrong_code` (the last check) or `code_expired`.
+    Failed(&'static str),
+}
+
 /// The member a call identified.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallMember {
@@ -283,6 +301,9 @@ pub struct Call {
     /// The last verdict: the IVR's, then any agent's (checklist, challenge).
     pub verified: Option<bool>,
     pub checklist: Option<ChecklistState>,
+    /// The `otp` step's code, once sent.
+    #[serde(default)]
+    pub otp: Option<OtpPending>,
     pub started_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Set when the IVR reports the hang-up, or the call expires.
@@ -300,6 +321,10 @@ pub enum Expect {
     Question(Question),
     NewPin(Purpose),
     ConfirmPin,
+    /// An `otp` step needs its code sent before anything is asked.
+    SendCode,
+    /// The code sent for the `otp` step.
+    Code,
 }
 
 /// The result of looking a caller up.
@@ -361,6 +386,11 @@ pub enum Input<'a> {
     NewPin(Result<Vec<u8>, Rejection>),
     /// The confirmation matched and the PIN was stored, or why not.
     Confirm(Result<(), Rejection>),
+    /// The `otp` step's code went out, or why it could not (`no_destination`,
+    /// `no_channel`, `send_failed`, `too_many_codes`).
+    CodeSent(Result<OtpPending, &'static str>),
+    /// The keyed code, checked against its challenge.
+    Code(CodeOutcome),
     CoreUnavailable,
 }
 
@@ -512,11 +542,9 @@ impl Tx<'_> {
                     }
                 }
                 WalkNext::Ask(Method::Otp) => {
-                    // One-time codes in the IVR need a challenge channel; until one is
-                    // configured the method cannot pass and the walk moves on.
-                    walk.skip();
-                    self.call.methods_failed.push("otp".into());
-                    self.event(EventKind::MethodChecked, Outcome::Failed, "otp: no channel");
+                    // The service sends the code (`Expect::SendCode`), then asks for it.
+                    self.call.phase = Phase::Verifying;
+                    return;
                 }
                 WalkNext::Ask(m) => {
                     let q = m.question();
@@ -689,6 +717,7 @@ pub fn start(new: NewCall, arrival: Arrival<'_>, rules: &Rules<'_>) -> Transitio
         current_pin: None,
         verified: None,
         checklist: None,
+        otp: None,
         started_at: rules.now,
         updated_at: rules.now,
         ended_at: None,
@@ -737,6 +766,8 @@ pub fn expects(call: &Call) -> Expect {
         Phase::Identifying { .. } => Expect::Identifier,
         Phase::Verifying => match call.walk.as_ref().and_then(Walk::current) {
             Some(Method::Pin) => Expect::Pin,
+            Some(Method::Otp) if call.otp.is_some() => Expect::Code,
+            Some(Method::Otp) => Expect::SendCode,
             Some(m) => m.question().map_or(Expect::Nothing, Expect::Question),
             None => Expect::Nothing,
         },
@@ -837,6 +868,8 @@ fn verify(tx: &mut Tx<'_>, input: Input<'_>, member: Option<&Member>) {
         return;
     };
     match (current, input) {
+        (Method::Otp, Input::CodeSent(sent)) => code_sent(tx, sent, member),
+        (Method::Otp, Input::Code(outcome)) => code_checked(tx, outcome, member),
         (Method::Pin, Input::Pin(result)) => pin_result(tx, result, member),
         (Method::Pin, Input::NoInput) => {
             tx.call.error = Some("no_input".into());
@@ -885,8 +918,56 @@ fn wrong_try(tx: &mut Tx<'_>, name: &str, member: &Member) {
     let used_up = tx.call.walk.as_mut().is_some_and(Walk::wrong);
     if used_up {
         tx.call.methods_failed.push(name.to_string());
+        tx.call.otp = None;
     }
     tx.advance_walk(member);
+}
+
+/// The `otp` method is over without passing: the walk moves on.
+fn otp_failed(tx: &mut Tx<'_>, why: &str, member: &Member) {
+    tx.call.otp = None;
+    tx.call.methods_failed.push("otp".into());
+    tx.event(
+        EventKind::MethodChecked,
+        Outcome::Failed,
+        format!("otp: {why}"),
+    );
+    if let Some(w) = tx.call.walk.as_mut() {
+        w.skip();
+    }
+    tx.advance_walk(member);
+}
+
+fn code_sent(tx: &mut Tx<'_>, sent: Result<OtpPending, &'static str>, member: &Member) {
+    match sent {
+        Ok(pending) => tx.call.otp = Some(pending),
+        Err(why) => otp_failed(tx, why, member),
+    }
+}
+
+fn code_checked(tx: &mut Tx<'_>, outcome: CodeOutcome, member: &Member) {
+    match outcome {
+        CodeOutcome::Approved => {
+            tx.call.otp = None;
+            tx.event(EventKind::MethodChecked, Outcome::Ok, "otp");
+            if let Some(w) = tx.call.walk.as_mut() {
+                w.pass();
+            }
+            tx.call.methods_passed.push("otp".into());
+            tx.advance_walk(member);
+        }
+        CodeOutcome::Wrong { checks_left } => {
+            tx.call.error = Some("wrong_code".into());
+            tx.event(EventKind::MethodChecked, Outcome::Failed, "otp: wrong code");
+            if let Some(p) = tx.call.otp.as_mut() {
+                p.checks_left = checks_left;
+            }
+        }
+        CodeOutcome::Failed(why) => {
+            tx.call.error = Some(why.into());
+            otp_failed(tx, why, member);
+        }
+    }
 }
 
 /// Check a keyed answer against the member's record and their wrong-answer counter.
@@ -1204,6 +1285,20 @@ pub fn step_view(call: &Call, rules: &Rules<'_>) -> StepView {
                         PIN_KEYED_BOUNDS,
                         left,
                     )
+                }
+                Some(Method::Otp) => {
+                    if let Some(p) = &call.otp {
+                        let digits = crate::challenge::CODE_DIGITS;
+                        collect(
+                            &mut v,
+                            Status::Verifying,
+                            Field::Code,
+                            None,
+                            "otp",
+                            (digits, digits),
+                            p.checks_left,
+                        )
+                    }
                 }
                 Some(m) => {
                     if let Some(q) = m.question() {

@@ -240,7 +240,7 @@ pub struct Profile {
 }
 
 /// The steps a profile may name a prompt for, with their default prompt keys.
-pub const PROMPTS: [(&str, &str); 10] = [
+pub const PROMPTS: [(&str, &str); 11] = [
     ("identifier", "enter_member_number"),
     ("pin", "enter_pin"),
     ("new_pin", "enter_new_pin"),
@@ -251,6 +251,7 @@ pub const PROMPTS: [(&str, &str); 10] = [
     ("last_txn_amount", "enter_last_txn_amount"),
     ("last_txn_date", "enter_last_txn_date_mmddyyyy"),
     ("savings_balance", "enter_savings_balance"),
+    ("otp", "enter_code_sent"),
 ];
 
 impl Profile {

@@ -58,9 +58,18 @@ const INTENT_PHONES_NAME: &str = "intent_phones";
 /// [`crate::calls::Verification`].
 pub const VERIFICATIONS: TableDefinition<&str, &[u8]> = TableDefinition::new(VERIFICATIONS_NAME);
 const VERIFICATIONS_NAME: &str = "verifications";
+/// Challenges (one-time codes, push approvals) by id; JSON [`crate::challenge::Challenge`]
+/// (the code only as a MAC under the vault key).
+pub const CHALLENGES: TableDefinition<&str, &[u8]> = TableDefinition::new(CHALLENGES_NAME);
+const CHALLENGES_NAME: &str = "challenges";
+/// Challenges sent to each member in the last hour, across calls; JSON
+/// [`crate::challenge::Sends`].
+pub const CHALLENGE_SENDS: TableDefinition<&str, &[u8]> =
+    TableDefinition::new(CHALLENGE_SENDS_NAME);
+const CHALLENGE_SENDS_NAME: &str = "challenge_sends";
 
 /// The names of every table, for checks and backups.
-pub const ALL: [&str; 13] = [
+pub const ALL: [&str; 15] = [
     META_NAME,
     API_KEYS_NAME,
     AUDIT_NAME,
@@ -74,6 +83,8 @@ pub const ALL: [&str; 13] = [
     INTENTS_NAME,
     INTENT_PHONES_NAME,
     VERIFICATIONS_NAME,
+    CHALLENGES_NAME,
+    CHALLENGE_SENDS_NAME,
 ];
 
 /// Create any table that does not exist yet, so read transactions never miss one.
@@ -91,6 +102,8 @@ pub fn create_all(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(INTENTS)?;
     txn.open_table(INTENT_PHONES)?;
     txn.open_table(VERIFICATIONS)?;
+    txn.open_table(CHALLENGES)?;
+    txn.open_table(CHALLENGE_SENDS)?;
     Ok(())
 }
 
@@ -109,7 +122,9 @@ pub fn copy_all(src: &ReadTransaction, dst: &WriteTransaction) -> Result<u64, St
         + copy_table(src, dst, CALLS_BY_ANI)?
         + copy_table(src, dst, INTENTS)?
         + copy_table(src, dst, INTENT_PHONES)?
-        + copy_table(src, dst, VERIFICATIONS)?)
+        + copy_table(src, dst, VERIFICATIONS)?
+        + copy_table(src, dst, CHALLENGES)?
+        + copy_table(src, dst, CHALLENGE_SENDS)?)
 }
 
 fn copy_table<K: redb::Key + 'static, V: redb::Value + 'static>(

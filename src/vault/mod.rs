@@ -194,6 +194,14 @@ pub(crate) fn write_counter(
 
 const STRIPES: usize = 256;
 
+fn code_message(challenge_id: &str, code: &str) -> Vec<u8> {
+    let mut m = Vec::with_capacity(challenge_id.len() + 1 + code.len());
+    m.extend_from_slice(challenge_id.as_bytes());
+    m.push(0);
+    m.extend_from_slice(code.as_bytes());
+    m
+}
+
 pub struct Vault {
     store: Arc<Store>,
     keyring: ArcSwap<Keyring>,
@@ -456,6 +464,40 @@ impl Vault {
             why: "sealed PIN is not text".into(),
         })?;
         Ok(Zeroizing::new(text.to_string()))
+    }
+
+    /// A one-time code's MAC, bound to its challenge, under a key derived from the vault
+    /// key: `KEYID:HEX`. The store alone cannot test guesses against it.
+    pub fn code_mac(&self, challenge_id: &str, code: &str) -> Result<String, VaultError> {
+        let ring = self.keyring.load();
+        let id = ring.current_id();
+        let mac = ring
+            .mac(id, "otp", &code_message(challenge_id, code))
+            .ok_or_else(|| VaultError::Rotation("the current vault key is not loaded".into()))?;
+        Ok(format!("{}:{}", hex::encode(id), hex::encode(mac)))
+    }
+
+    /// Whether `code` is the one [`Vault::code_mac`] made `stored` from, compared in constant
+    /// time. A MAC under a key no longer loaded matches nothing.
+    pub fn code_matches(&self, challenge_id: &str, code: &str, stored: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        let Some((id_hex, mac_hex)) = stored.split_once(':') else {
+            return false;
+        };
+        let (Ok(id), Ok(want)) = (hex::decode(id_hex), hex::decode(mac_hex)) else {
+            return false;
+        };
+        let Ok(id) = <[u8; 4]>::try_from(id.as_slice()) else {
+            return false;
+        };
+        match self
+            .keyring
+            .load()
+            .mac(id, "otp", &code_message(challenge_id, code))
+        {
+            Some(got) => bool::from(got.as_slice().ct_eq(want.as_slice())),
+            None => false,
+        }
     }
 
     /// Clear a member's PIN lockout. Returns whether there was anything to clear.

@@ -155,6 +155,23 @@ impl Keyring {
             .collect()
     }
 
+    /// HMAC-SHA256 of `message` under a key derived from master key `id` for `purpose`.
+    /// `None` when that key is no longer loaded.
+    pub fn mac(&self, id: KeyId, purpose: &str, message: &[u8]) -> Option<[u8; 32]> {
+        use hmac::{Mac, digest::KeyInit};
+        use sha2::Digest;
+        let master = self.key(id)?;
+        let mut derive = sha2::Sha256::new();
+        derive.update(b"callvault/mac/v1\0");
+        derive.update(purpose.as_bytes());
+        derive.update([0]);
+        derive.update(master.bytes());
+        let subkey = zeroize::Zeroizing::new(<[u8; 32]>::from(derive.finalize()));
+        let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(subkey.as_ref()).ok()?;
+        mac.update(message);
+        Some(mac.finalize().into_bytes().into())
+    }
+
     fn key(&self, id: KeyId) -> Option<&MasterKey> {
         std::iter::once(&self.current)
             .chain(self.previous.iter())

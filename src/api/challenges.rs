@@ -1,0 +1,153 @@
+//! Agent-assisted verification (seed 001): one-time codes by SMS or e-mail and push
+//! approvals (roles `agent`, `admin`), and the app back end's answer to a push (role `app`).
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+use super::AppState;
+use super::auth::{AgentOrAdmin, AppOnly, Authorized};
+use super::error::{ApiError, ErrorBody};
+use crate::calls::{ChallengeSent, ChallengeView, CheckAnswer, NewChallenge};
+
+fn known_id(id: &str) -> Result<(), ApiError> {
+    match crate::challenge::valid_id(id) {
+        true => Ok(()),
+        false => Err(ApiError::new(
+            actix_web::http::StatusCode::NOT_FOUND,
+            "no_such_challenge",
+            "no such challenge",
+        )),
+    }
+}
+
+/// Send the call's member a one-time code (SMS, e-mail) or a push approval. A push the app
+/// back end cannot deliver falls back to a text with a code.
+#[utoipa::path(post, path = "/v1/calls/{call_id}/challenges", tag = "agents",
+    request_body = NewChallenge,
+    params(("call_id" = String, Path, description = "the IVR's call id")),
+    security(("bearer" = []), ("api_key" = []), ("basic" = [])),
+    responses((status = 201, body = ChallengeSent),
+              (status = 400, description = "`channel_unavailable` (not configured), `bad_challenge`", body = ErrorBody),
+              (status = 409, description = "`no_member`, `no_destination`, `call_ended`", body = ErrorBody),
+              (status = 429, description = "`too_many_challenges` (otp.max_sends_per_hour)", body = ErrorBody),
+              (status = 502, description = "`send_failed`: the channel refused or did not answer; nothing was stored", body = ErrorBody)))]
+pub async fn send(
+    auth: Authorized<AgentOrAdmin>,
+    state: web::Data<AppState>,
+    call_id: web::Path<String>,
+    body: web::Json<NewChallenge>,
+) -> Result<HttpResponse, ApiError> {
+    let sent = state
+        .calls
+        .send_challenge(&call_id, body.into_inner(), &auth.client.actor())
+        .await?;
+    Ok(HttpResponse::Created().json(sent))
+}
+
+/// The challenge's state and countdown for the agent's screen.
+#[utoipa::path(get, path = "/v1/challenges/{challenge_id}", tag = "agents",
+    params(("challenge_id" = String, Path)),
+    security(("bearer" = []), ("api_key" = []), ("basic" = [])),
+    responses((status = 200, body = ChallengeView), (status = 404, body = ErrorBody)))]
+pub async fn view(
+    _auth: Authorized<AgentOrAdmin>,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<web::Json<ChallengeView>, ApiError> {
+    known_id(&id)?;
+    let calls = state.calls.clone();
+    let view = web::block(move || calls.challenge(&id))
+        .await
+        .map_err(ApiError::internal)??;
+    Ok(web::Json(view))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodeCheck {
+    /// The six digits the member read out.
+    pub code: String,
+}
+
+impl std::fmt::Debug for CodeCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CodeCheck { code: *** }")
+    }
+}
+
+/// Check the code the member read out: `approved`, `wrong_code` (with `attempts_left`),
+/// `denied` (the last wrong code) or `expired`. A decided challenge is `409
+/// challenge_decided`: a used code does not work twice.
+#[utoipa::path(post, path = "/v1/challenges/{challenge_id}/check", tag = "agents",
+    request_body = CodeCheck,
+    params(("challenge_id" = String, Path)),
+    security(("bearer" = []), ("api_key" = []), ("basic" = [])),
+    responses((status = 200, body = CheckAnswer),
+              (status = 404, body = ErrorBody),
+              (status = 409, description = "`challenge_decided`, `no_code`, `awaiting_member`, `ivr_challenge`", body = ErrorBody)))]
+pub async fn check(
+    auth: Authorized<AgentOrAdmin>,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Json<CodeCheck>,
+) -> Result<web::Json<CheckAnswer>, ApiError> {
+    known_id(&id)?;
+    let code = Zeroizing::new(body.into_inner().code.trim().to_string());
+    let answer = state
+        .calls
+        .check_challenge(&id, code, &auth.client.actor())
+        .await?;
+    Ok(web::Json(answer))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Approval {
+    pub approve: bool,
+}
+
+/// The agent's own approve / deny. Deny works on any waiting challenge; approve needs the
+/// member's approval of a push first (`409 proof_missing` otherwise: check the code).
+#[utoipa::path(post, path = "/v1/challenges/{challenge_id}/decision", tag = "agents",
+    request_body = Approval,
+    params(("challenge_id" = String, Path)),
+    security(("bearer" = []), ("api_key" = []), ("basic" = [])),
+    responses((status = 200, body = ChallengeView),
+              (status = 404, body = ErrorBody),
+              (status = 409, description = "`challenge_decided`, `proof_missing`, `ivr_challenge`", body = ErrorBody)))]
+pub async fn decide(
+    auth: Authorized<AgentOrAdmin>,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Json<Approval>,
+) -> Result<web::Json<ChallengeView>, ApiError> {
+    known_id(&id)?;
+    let view = state
+        .calls
+        .decide_challenge(&id, body.approve, &auth.client.actor())
+        .await?;
+    Ok(web::Json(view))
+}
+
+/// The app back end relays the member's approve / deny of a push.
+#[utoipa::path(post, path = "/v1/challenges/{challenge_id}/push-response", tag = "app",
+    request_body = Approval,
+    params(("challenge_id" = String, Path)),
+    security(("bearer" = []), ("api_key" = []), ("basic" = [])),
+    responses((status = 200, body = ChallengeView),
+              (status = 404, body = ErrorBody),
+              (status = 409, description = "`not_push`, `already_answered`, `challenge_decided`", body = ErrorBody)))]
+pub async fn push_response(
+    auth: Authorized<AppOnly>,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Json<Approval>,
+) -> Result<web::Json<ChallengeView>, ApiError> {
+    known_id(&id)?;
+    let view = state
+        .calls
+        .push_response(&id, body.approve, &auth.client.actor())
+        .await?;
+    Ok(web::Json(view))
+}

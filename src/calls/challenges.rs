@@ -1,0 +1,739 @@
+//! Challenges around a call (seed 001): an agent sends the identified member a one-time code
+//! or a push approval, checks the code the member reads out, or decides; the app answers a
+//! push. An IVR `otp` step sends its code the same way and the caller keys it in.
+//!
+//! A challenge is stored only once its channel accepted it, together with the member's send
+//! counter and the audit event, so a failed send leaves nothing half-done. Every state
+//! change and the verdict it implies (the call and the member marked Verified / Not
+//! Verified) commit in one transaction with their audit events.
+
+use chrono::{DateTime, Duration, Utc};
+use redb::{ReadableTable, WriteTransaction};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use super::records::{self, Verification};
+use super::{CallError, CallService};
+use crate::audit::{AuditEvent, EventKind, Outcome};
+use crate::challenge::{self, Challenge, ChallengeError, CheckResult, Sends, State};
+use crate::config::{Config, OtpChannel};
+use crate::dialog::{self, Call, CodeOutcome, OtpPending, StepView};
+use crate::member::{Member, PhoneType};
+use crate::notify::{self, Outgoing, SendError};
+use crate::store::{Store, StoreError, tables};
+
+/// `POST /v1/calls/{call_id}/challenges`.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewChallenge {
+    pub channel: OtpChannel,
+    /// Push only: send a code with the approval request (SMS and e-mail always carry one).
+    #[serde(default)]
+    pub with_code: Option<bool>,
+}
+
+/// The answer to a sent challenge.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ChallengeSent {
+    pub challenge_id: String,
+    /// The channel it went out on: `sms` when a push fell back.
+    pub channel: OtpChannel,
+    /// `push` when the push could not reach the member and a text went instead.
+    pub fallback_from: Option<OtpChannel>,
+    pub with_code: bool,
+    /// The destination, masked: `+1******4567`, `j***@cu.example`, `app`.
+    pub sent_to: String,
+    pub expires_in: u32,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// `GET /v1/challenges/{challenge_id}`: the agent's countdown.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ChallengeView {
+    pub challenge_id: String,
+    pub call_id: String,
+    pub member_id: String,
+    pub channel: OtpChannel,
+    pub fallback_from: Option<OtpChannel>,
+    pub with_code: bool,
+    pub sent_to: String,
+    pub state: State,
+    pub expires_in: u32,
+    pub expires_at: DateTime<Utc>,
+    pub attempts_left: u32,
+    /// Push: the member's answer in the app (`null` until they answer).
+    pub member_response: Option<bool>,
+    /// `code`, `app`, `agent`, `too_many_wrong_codes` or `expired`, once decided.
+    pub how: Option<String>,
+}
+
+/// `POST /v1/challenges/{challenge_id}/check`.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CheckAnswer {
+    pub result: CheckResult,
+    pub attempts_left: u32,
+    pub state: State,
+}
+
+fn view(c: &Challenge, now: DateTime<Utc>) -> ChallengeView {
+    ChallengeView {
+        challenge_id: c.challenge_id.clone(),
+        call_id: c.call_id.clone(),
+        member_id: c.member_id.clone(),
+        channel: c.channel,
+        fallback_from: c.fallback_from,
+        with_code: c.with_code,
+        sent_to: c.sent_to.clone(),
+        state: c.state_at(now),
+        expires_in: c.expires_in(now),
+        expires_at: c.expires_at,
+        attempts_left: if c.with_code { c.checks_left } else { 0 },
+        member_response: c.member_response,
+        how: c.how.clone(),
+    }
+}
+
+fn corrupt(what: &str, e: serde_json::Error) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {e}"))
+}
+
+pub fn read(store: &Store, id: &str) -> Result<Option<Challenge>, StoreError> {
+    let txn = store.begin_read()?;
+    let table = txn.open_table(tables::CHALLENGES)?;
+    let value = table.get(id)?;
+    value
+        .map(|v| serde_json::from_slice(v.value()).map_err(|e| corrupt(id, e)))
+        .transpose()
+}
+
+fn read_in(txn: &WriteTransaction, id: &str) -> Result<Option<Challenge>, StoreError> {
+    let table = txn.open_table(tables::CHALLENGES)?;
+    let value = table.get(id)?;
+    value
+        .map(|v| serde_json::from_slice(v.value()).map_err(|e| corrupt(id, e)))
+        .transpose()
+}
+
+fn write(txn: &WriteTransaction, c: &Challenge) -> Result<(), StoreError> {
+    let bytes = serde_json::to_vec(c).map_err(|e| corrupt("cannot encode a challenge", e))?;
+    txn.open_table(tables::CHALLENGES)?
+        .insert(c.challenge_id.as_str(), bytes.as_slice())?;
+    Ok(())
+}
+
+fn sends(store: &Store, member_id: &str) -> Result<Sends, StoreError> {
+    let txn = store.begin_read()?;
+    let table = txn.open_table(tables::CHALLENGE_SENDS)?;
+    let value = table.get(member_id)?;
+    Ok(value
+        .map(|v| serde_json::from_slice(v.value()).map_err(|e| corrupt(member_id, e)))
+        .transpose()?
+        .unwrap_or_default())
+}
+
+/// Count a send against the member's hourly limit, in the transaction storing it.
+fn record_send(txn: &WriteTransaction, member_id: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+    let mut table = txn.open_table(tables::CHALLENGE_SENDS)?;
+    let before: Sends = match table.get(member_id)? {
+        Some(v) => serde_json::from_slice(v.value()).map_err(|e| corrupt(member_id, e))?,
+        None => Sends::default(),
+    };
+    let bytes = serde_json::to_vec(&before.record(now)).map_err(|e| corrupt(member_id, e))?;
+    table.insert(member_id, bytes.as_slice())?;
+    Ok(())
+}
+
+/// Where a channel reaches the member: the verified mobile (not shared with another member,
+/// not a landline) for SMS, the e-mail on file, the app for push.
+fn destination(member: &Member, channel: OtpChannel) -> Option<(String, String)> {
+    match channel {
+        OtpChannel::Sms => member
+            .identifying_phones()
+            .find(|(_, verified)| *verified)
+            .filter(|_| member.phone_type != PhoneType::Landline)
+            .map(|(p, _)| (p.to_string(), notify::mask_phone(p))),
+        OtpChannel::Email => member
+            .email
+            .as_ref()
+            .filter(|e| e.contains('@'))
+            .map(|e| (e.clone(), notify::mask_email(e))),
+        OtpChannel::Push => Some((member.member_id.clone(), "app".into())),
+    }
+}
+
+/// A challenge that went out, ready to store.
+struct Delivered {
+    challenge: Challenge,
+    fallback_why: Option<String>,
+}
+
+/// Why a challenge could not go out.
+#[derive(Debug)]
+enum NotSent {
+    NoChannel(OtpChannel),
+    NoDestination(OtpChannel),
+    Failed(String),
+}
+
+impl NotSent {
+    /// The IVR's `otp: ...` reason.
+    fn ivr_reason(&self) -> &'static str {
+        match self {
+            NotSent::NoChannel(_) => "no_channel",
+            NotSent::NoDestination(_) => "no_destination",
+            NotSent::Failed(_) => "send_failed",
+        }
+    }
+
+    fn into_error(self) -> CallError {
+        match self {
+            NotSent::NoChannel(c) => CallError::BadRequest(
+                "channel_unavailable",
+                format!(
+                    "no {} channel is configured ([notify.{}])",
+                    c.as_str(),
+                    c.as_str()
+                ),
+            ),
+            NotSent::NoDestination(c) => CallError::NoDestination(match c {
+                OtpChannel::Sms => "the member has no verified mobile number for a text".into(),
+                OtpChannel::Email => "the member has no e-mail address on file".into(),
+                OtpChannel::Push => "the member cannot get a push".into(),
+            }),
+            NotSent::Failed(why) => CallError::SendFailed(why),
+        }
+    }
+}
+
+fn audit_detail(c: &Challenge, fallback_why: Option<&str>) -> String {
+    let mut d = format!(
+        "{} to {}{}",
+        c.channel.as_str(),
+        c.sent_to,
+        if c.with_code { ", with a code" } else { "" }
+    );
+    if let (Some(from), Some(why)) = (c.fallback_from, fallback_why) {
+        d.push_str(&format!("; fallback from {}: {why}", from.as_str()));
+    }
+    d
+}
+
+/// The events and verdict of a challenge that was just decided (agent challenges only: an
+/// IVR step's verdict is the dialog's).
+fn settle_verdict(
+    txn: &WriteTransaction,
+    c: &Challenge,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<AuditEvent>, StoreError> {
+    let outcome = match c.state {
+        State::Approved => Outcome::Ok,
+        State::Denied => Outcome::Denied,
+        State::Expired => Outcome::Failed,
+        State::Waiting => return Ok(vec![]),
+    };
+    let how = c.how.clone().unwrap_or_default();
+    let mut events = vec![
+        AuditEvent::new(actor, EventKind::ChallengeDecided, outcome)
+            .call(c.call_id.clone())
+            .member(c.member_id.clone())
+            .detail(format!("{} {} ({how})", c.channel.as_str(), c.state.as_str())),
+    ];
+    let verified = match c.state {
+        State::Approved => true,
+        State::Denied => false,
+        _ => return Ok(events),
+    };
+    if c.for_ivr {
+        return Ok(events);
+    }
+    let method = format!("challenge:{}", c.channel.as_str());
+    if let Some(mut call) = records::read_call_in(txn, &c.call_id)? {
+        call.verified = Some(verified);
+        match verified {
+            true => call.methods_passed.push(method.clone()),
+            false => call.methods_failed.push(method.clone()),
+        }
+        call.version += 1;
+        call.updated_at = now;
+        records::write_call(txn, &call)?;
+    }
+    records::set_verification(
+        txn,
+        &c.member_id,
+        &Verification {
+            verified,
+            at: now,
+            call_id: c.call_id.clone(),
+            by: actor.to_string(),
+            how: method.clone(),
+        },
+    )?;
+    events.push(
+        AuditEvent::new(
+            actor,
+            EventKind::MemberVerified,
+            if verified { Outcome::Ok } else { Outcome::Denied },
+        )
+        .call(c.call_id.clone())
+        .member(c.member_id.clone())
+        .detail(format!(
+            "{method}: {}",
+            if verified { "verified" } else { "not verified" }
+        )),
+    );
+    Ok(events)
+}
+
+fn challenge_error(e: ChallengeError) -> CallError {
+    CallError::Challenge(e)
+}
+
+impl CallService {
+    /// Pick the destination, make the code, and hand the challenge to its channel (falling
+    /// back from push to SMS when the push cannot reach the member). Nothing is stored here.
+    async fn deliver(
+        &self,
+        cfg: &Config,
+        call: &Call,
+        member: &Member,
+        wanted: OtpChannel,
+        with_code: bool,
+        for_ivr: bool,
+    ) -> Result<Delivered, NotSent> {
+        let now = self.clock.now();
+        let ttl = cfg.otp.ttl_seconds;
+        let id = challenge::new_id();
+        let mut fallback_why = None;
+        let mut channel = wanted;
+        let mut with_code = with_code || wanted != OtpChannel::Push;
+        let mut outcome: Result<(String, Option<Zeroizing<String>>), NotSent> =
+            Err(NotSent::NoChannel(wanted));
+        for attempt in [wanted, OtpChannel::Sms] {
+            if attempt != wanted {
+                // only a push falls back, and only to a text with a code
+                if wanted != OtpChannel::Push {
+                    break;
+                }
+                fallback_why = match &outcome {
+                    Err(NotSent::NoChannel(_)) => Some("push is not configured".to_string()),
+                    Err(NotSent::NoDestination(_)) => Some("no app".to_string()),
+                    Err(NotSent::Failed(why)) => Some(why.clone()),
+                    Ok(_) => break,
+                };
+                channel = OtpChannel::Sms;
+                with_code = true;
+            }
+            let Some(sender) = notify::channel(&cfg.notify, channel) else {
+                outcome = Err(NotSent::NoChannel(channel));
+                continue;
+            };
+            let Some((to, masked)) = destination(member, channel) else {
+                outcome = Err(NotSent::NoDestination(channel));
+                continue;
+            };
+            let code = with_code.then(challenge::new_code);
+            let msg = Outgoing {
+                challenge_id: id.clone(),
+                member_id: member.member_id.clone(),
+                call_id: call.call_id.clone(),
+                to,
+                code: code.clone(),
+                ttl_seconds: ttl,
+                expires_at: now + Duration::seconds(i64::from(ttl)),
+            };
+            outcome = match sender.send(&msg).await {
+                Ok(()) => Ok((masked, code)),
+                Err(SendError::Unreachable(why)) | Err(SendError::Failed(why)) => {
+                    tracing::warn!(
+                        call_id = %call.call_id,
+                        channel = channel.as_str(),
+                        error = %why,
+                        "a challenge could not be sent"
+                    );
+                    Err(NotSent::Failed(why))
+                }
+            };
+            if outcome.is_ok() {
+                break;
+            }
+        }
+        let (sent_to, code) = outcome?;
+        let code_mac = match &code {
+            Some(c) => Some(
+                self.vault
+                    .code_mac(&id, c)
+                    .map_err(|e| NotSent::Failed(e.to_string()))?,
+            ),
+            None => None,
+        };
+        // the clock restarts when the channel accepted it
+        let sent_at = self.clock.now();
+        Ok(Delivered {
+            challenge: Challenge {
+                challenge_id: id,
+                call_id: call.call_id.clone(),
+                member_id: member.member_id.clone(),
+                channel,
+                fallback_from: (channel != wanted).then_some(wanted),
+                with_code,
+                sent_to,
+                code_mac,
+                state: State::Waiting,
+                checks_left: cfg.otp.max_checks,
+                member_response: None,
+                for_ivr,
+                created_at: sent_at,
+                expires_at: sent_at + Duration::seconds(i64::from(ttl)),
+                decided_at: None,
+                decided_by: None,
+                how: None,
+            },
+            fallback_why,
+        })
+    }
+
+    /// The member's facts and whether another challenge may go out now.
+    async fn challenge_member(&self, cfg: &Config, member_id: &str) -> Result<Member, CallError> {
+        let member = self
+            .core_call(cfg.core.timeout_ms, self.core.member(member_id))
+            .await
+            .map_err(|e| CallError::CoreUnavailable(e.to_string()))?
+            .ok_or_else(|| CallError::NoSuchMember(member_id.to_string()))?;
+        if let Some(retry_after) =
+            sends(&self.store, member_id)?.wait(cfg.otp.max_sends_per_hour, self.clock.now())
+        {
+            return Err(CallError::TooManyChallenges { retry_after });
+        }
+        Ok(member)
+    }
+
+    /// `POST /v1/calls/{call_id}/challenges`.
+    pub async fn send_challenge(
+        &self,
+        call_id: &str,
+        req: NewChallenge,
+        actor: &str,
+    ) -> Result<ChallengeSent, CallError> {
+        let cfg = self.config.load_full();
+        let call = super::read_call(&self.store, call_id)?
+            .ok_or_else(|| CallError::NotFound(call_id.to_string()))?;
+        if call.ended_at.is_some() {
+            return Err(CallError::Ended(call_id.to_string()));
+        }
+        let Some(cm) = call.member.clone() else {
+            return Err(CallError::NoMember(call_id.to_string()));
+        };
+        if req.with_code == Some(false) && req.channel != OtpChannel::Push {
+            return Err(CallError::BadRequest(
+                "bad_challenge",
+                "with_code = false is for push only: a text or e-mail is its code".into(),
+            ));
+        }
+        let member = self.challenge_member(&cfg, &cm.member_id).await?;
+        let delivered = self
+            .deliver(
+                &cfg,
+                &call,
+                &member,
+                req.channel,
+                req.with_code.unwrap_or(false),
+                false,
+            )
+            .await;
+        let now = self.clock.now();
+        let who = actor.to_string();
+        let delivered = match delivered {
+            Ok(d) => d,
+            Err(not_sent) => {
+                let event = records::event_for(&call, &who, EventKind::ChallengeFailed, Outcome::Failed)
+                    .detail(format!("{}: {}", req.channel.as_str(), not_sent.ivr_reason()));
+                self.audit
+                    .transact(move |_| Ok(((), vec![event])))
+                    .await
+                    .map_err(CallError::Audit)?;
+                return Err(not_sent.into_error());
+            }
+        };
+        let c = delivered.challenge;
+        let answer = ChallengeSent {
+            challenge_id: c.challenge_id.clone(),
+            channel: c.channel,
+            fallback_from: c.fallback_from,
+            with_code: c.with_code,
+            sent_to: c.sent_to.clone(),
+            expires_in: c.expires_in(now),
+            expires_at: c.expires_at,
+        };
+        let detail = audit_detail(&c, delivered.fallback_why.as_deref());
+        self.audit
+            .transact(move |txn| {
+                write(txn, &c)?;
+                record_send(txn, &c.member_id, now)?;
+                let event = AuditEvent::new(&who, EventKind::ChallengeSent, Outcome::Ok)
+                    .call(c.call_id.clone())
+                    .member(c.member_id.clone())
+                    .detail(detail);
+                Ok(((), vec![event]))
+            })
+            .await
+            .map_err(CallError::Audit)?;
+        Ok(answer)
+    }
+
+    /// `GET /v1/challenges/{challenge_id}`.
+    pub fn challenge(&self, id: &str) -> Result<ChallengeView, CallError> {
+        let c = read(&self.store, id)?.ok_or_else(|| CallError::NoSuchChallenge(id.to_string()))?;
+        Ok(view(&c, self.clock.now()))
+    }
+
+    /// Apply `change` to a stored agent challenge in one transaction with its events and
+    /// verdict. `change` returns the next state and extra events, or why not.
+    async fn change_challenge<T: Send + 'static>(
+        &self,
+        id: &str,
+        actor: &str,
+        change: impl FnOnce(&Challenge, DateTime<Utc>) -> Result<(Challenge, T, Vec<AuditEvent>), ChallengeError>
+        + Send
+        + 'static,
+    ) -> Result<(Challenge, T), CallError> {
+        let now = self.clock.now();
+        let id = id.to_string();
+        let who = actor.to_string();
+        self.audit
+            .transact(move |txn| {
+                let Some(before) = read_in(txn, &id)? else {
+                    return Ok((Err(CallError::NoSuchChallenge(id.clone())), vec![]));
+                };
+                if before.for_ivr {
+                    return Ok((Err(CallError::Challenge(ChallengeError::InIvr)), vec![]));
+                }
+                let (after, out, mut events) = match change(&before, now) {
+                    Ok(x) => x,
+                    Err(e) => return Ok((Err(challenge_error(e)), vec![])),
+                };
+                write(txn, &after)?;
+                if before.state != after.state {
+                    events.extend(settle_verdict(txn, &after, &who, now)?);
+                }
+                Ok((Ok((after, out)), events))
+            })
+            .await
+            .map_err(CallError::Audit)?
+            .0
+    }
+
+    /// `POST /v1/challenges/{challenge_id}/check`: the code the member read out.
+    pub async fn check_challenge(
+        &self,
+        id: &str,
+        code: Zeroizing<String>,
+        actor: &str,
+    ) -> Result<CheckAnswer, CallError> {
+        let c = read(&self.store, id)?.ok_or_else(|| CallError::NoSuchChallenge(id.to_string()))?;
+        let right = self.code_is_right(&c, &code);
+        let who = actor.to_string();
+        let (after, result) = self
+            .change_challenge(id, actor, move |c, now| {
+                let (next, result) = c.check(right, &who, now)?;
+                let event = AuditEvent::new(
+                    &who,
+                    EventKind::ChallengeChecked,
+                    if right { Outcome::Ok } else { Outcome::Failed },
+                )
+                .call(c.call_id.clone())
+                .member(c.member_id.clone())
+                .detail(if right { "code right" } else { "code wrong" });
+                let events = match result {
+                    CheckResult::Expired => vec![],
+                    _ => vec![event],
+                };
+                Ok((next, result, events))
+            })
+            .await?;
+        Ok(CheckAnswer {
+            result,
+            attempts_left: after.checks_left,
+            state: after.state,
+        })
+    }
+
+    /// Whether a keyed code is the challenge's, compared in constant time.
+    fn code_is_right(&self, c: &Challenge, code: &str) -> bool {
+        let well_formed = code.len() == challenge::CODE_DIGITS as usize
+            && code.bytes().all(|b| b.is_ascii_digit());
+        match &c.code_mac {
+            Some(mac) => well_formed & self.vault.code_matches(&c.challenge_id, code, mac),
+            None => false,
+        }
+    }
+
+    /// `POST /v1/challenges/{challenge_id}/decision`: the agent's own approve / deny.
+    pub async fn decide_challenge(
+        &self,
+        id: &str,
+        approve: bool,
+        actor: &str,
+    ) -> Result<ChallengeView, CallError> {
+        let who = actor.to_string();
+        let (after, ()) = self
+            .change_challenge(id, actor, move |c, now| {
+                Ok((c.agent_decision(approve, &who, now)?, (), vec![]))
+            })
+            .await?;
+        Ok(view(&after, self.clock.now()))
+    }
+
+    /// `POST /v1/challenges/{challenge_id}/push-response`: the app's approve / deny.
+    pub async fn push_response(
+        &self,
+        id: &str,
+        approve: bool,
+        actor: &str,
+    ) -> Result<ChallengeView, CallError> {
+        let who = actor.to_string();
+        let (after, ()) = self
+            .change_challenge(id, actor, move |c, now| {
+                let next = c.push_response(approve, &who, now)?;
+                let event = AuditEvent::new(
+                    &who,
+                    EventKind::ChallengePushResponse,
+                    if approve { Outcome::Ok } else { Outcome::Denied },
+                )
+                .call(c.call_id.clone())
+                .member(c.member_id.clone())
+                .detail(if approve { "approved in the app" } else { "denied in the app" });
+                let events = if next.state == State::Expired { vec![] } else { vec![event] };
+                Ok((next, (), events))
+            })
+            .await?;
+        Ok(view(&after, self.clock.now()))
+    }
+
+    /// An IVR `otp` step: send its code, then let the dialog ask for it (or move on when it
+    /// cannot be sent). Returns the call's STEP.
+    pub(super) async fn send_ivr_code(
+        &self,
+        call: Call,
+        actor: &str,
+    ) -> Result<StepView, CallError> {
+        let cfg = self.config.load_full();
+        let channel = cfg.otp.ivr_channel;
+        let sent: Result<Delivered, &'static str> = match &call.member {
+            None => Err("no_member"),
+            Some(cm) => match self.challenge_member(&cfg, &cm.member_id).await {
+                Ok(member) => self
+                    .deliver(&cfg, &call, &member, channel, true, true)
+                    .await
+                    .map_err(|e| e.ivr_reason()),
+                Err(CallError::TooManyChallenges { .. }) => Err("too_many_codes"),
+                Err(CallError::CoreUnavailable(_)) | Err(CallError::NoSuchMember(_)) => {
+                    Err("core_unavailable")
+                }
+                Err(e) => return Err(e),
+            },
+        };
+        let member = match &call.member {
+            Some(cm) => self
+                .core_call(cfg.core.timeout_ms, self.core.member(&cm.member_id))
+                .await
+                .ok()
+                .flatten(),
+            None => None,
+        };
+        let now = self.clock.now();
+        let who = actor.to_string();
+        let version = call.version;
+        let id = call.call_id.clone();
+        let cfg2 = cfg.clone();
+        let (next, _) = self
+            .audit
+            .transact(move |txn| {
+                let Some(call) = records::read_call_in(txn, &id)? else {
+                    return Ok((Err(CallError::NotFound(id.clone())), vec![]));
+                };
+                if call.version != version || call.ended_at.is_some() {
+                    return Ok((Err(CallError::Concurrent(id.clone())), vec![]));
+                }
+                let r = super::rules(&cfg2, now);
+                let mut events = Vec::new();
+                let input = match &sent {
+                    Ok(d) => {
+                        write(txn, &d.challenge)?;
+                        record_send(txn, &d.challenge.member_id, now)?;
+                        events.push(
+                            records::event_for(&call, &who, EventKind::ChallengeSent, Outcome::Ok)
+                                .detail(audit_detail(&d.challenge, d.fallback_why.as_deref())),
+                        );
+                        dialog::Input::CodeSent(Ok(OtpPending {
+                            challenge_id: d.challenge.challenge_id.clone(),
+                            checks_left: d.challenge.checks_left,
+                        }))
+                    }
+                    Err(why) => dialog::Input::CodeSent(Err(why)),
+                };
+                let transition = match &member {
+                    Some(m) => dialog::advance(&call, input, Some(m), &r),
+                    None => dialog::advance(&call, dialog::Input::CoreUnavailable, None, &r),
+                };
+                events.extend(records::save_step(txn, &transition, Some(&call), &who, now)?);
+                Ok((Ok(transition.call), events))
+            })
+            .await
+            .map_err(CallError::Audit)?;
+        let next = next?;
+        let r = super::rules(&cfg, self.clock.now());
+        Ok(dialog::step_view(&next, &r))
+    }
+
+    /// Check a keyed code for an IVR `otp` step inside the step's transaction: the
+    /// challenge's new state, the dialog's input, and the events.
+    pub(super) fn ivr_code_check(
+        txn: &WriteTransaction,
+        pending: &OtpPending,
+        right: bool,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(CodeOutcome, Vec<AuditEvent>), StoreError> {
+        let Some(c) = read_in(txn, &pending.challenge_id)? else {
+            return Ok((CodeOutcome::Failed("code_expired"), vec![]));
+        };
+        let (next, result) = match c.check(right, actor, now) {
+            Ok(x) => x,
+            Err(ChallengeError::Decided(State::Expired)) => {
+                return Ok((CodeOutcome::Failed("code_expired"), vec![]));
+            }
+            Err(_) => return Ok((CodeOutcome::Failed("wrong_code"), vec![])),
+        };
+        write(txn, &next)?;
+        let mut events = Vec::new();
+        if result != CheckResult::Expired {
+            events.push(
+                AuditEvent::new(
+                    actor,
+                    EventKind::ChallengeChecked,
+                    if right { Outcome::Ok } else { Outcome::Failed },
+                )
+                .call(c.call_id.clone())
+                .member(c.member_id.clone())
+                .detail(if right { "code right" } else { "code wrong" }),
+            );
+        }
+        events.extend(settle_verdict(txn, &next, actor, now)?);
+        let outcome = match result {
+            CheckResult::Approved => CodeOutcome::Approved,
+            CheckResult::WrongCode => CodeOutcome::Wrong {
+                checks_left: next.checks_left,
+            },
+            CheckResult::Denied => CodeOutcome::Failed("wrong_code"),
+            CheckResult::Expired => CodeOutcome::Failed("code_expired"),
+        };
+        Ok((outcome, events))
+    }
+
+    /// Whether a code keyed at the IVR is the pending challenge's.
+    pub(super) fn ivr_code_is_right(&self, pending: &OtpPending, code: &str) -> Result<bool, CallError> {
+        let c = read(&self.store, &pending.challenge_id)?;
+        Ok(c.is_some_and(|c| self.code_is_right(&c, code)))
+    }
+}

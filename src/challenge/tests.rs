@@ -1,0 +1,211 @@
+use chrono::TimeZone;
+
+use super::*;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap()
+}
+
+fn secs(s: i64) -> DateTime<Utc> {
+    t0() + Duration::seconds(s)
+}
+
+fn challenge(channel: OtpChannel, with_code: bool) -> Challenge {
+    Challenge {
+        challenge_id: new_id(),
+        call_id: "call-1".into(),
+        member_id: "1001".into(),
+        channel,
+        fallback_from: None,
+        with_code,
+        sent_to: "+1******4567".into(),
+        code_mac: with_code.then(|| "00".into()),
+        state: State::Waiting,
+        checks_left: 3,
+        member_response: None,
+        for_ivr: false,
+        created_at: t0(),
+        expires_at: secs(60),
+        decided_at: None,
+        decided_by: None,
+        how: None,
+    }
+}
+
+#[test]
+fn codes_are_six_digits_and_vary() {
+    let codes: Vec<String> = (0..50).map(|_| new_code().to_string()).collect();
+    assert!(codes.iter().all(|c| c.len() == 6 && c.bytes().all(|b| b.is_ascii_digit())));
+    let mut unique = codes.clone();
+    unique.sort();
+    unique.dedup();
+    assert!(unique.len() > 45, "{unique:?}");
+    let id = new_id();
+    assert!(valid_id(&id), "{id}");
+    assert!(!valid_id("ch_short") && !valid_id(&format!("{}!", &id[..24])));
+}
+
+/// Code checks, as a table: (wrong tries before, then right?, at second) -> results.
+#[test]
+fn checks_approve_count_down_and_fail() {
+    struct Case {
+        name: &'static str,
+        keys: &'static [bool],
+        at: i64,
+        want: &'static [Result<CheckResult, ChallengeError>],
+        state: State,
+    }
+    use CheckResult::*;
+    let cases = [
+        Case {
+            name: "right code approves",
+            keys: &[true],
+            at: 10,
+            want: &[Ok(Approved)],
+            state: State::Approved,
+        },
+        Case {
+            name: "wrong then right",
+            keys: &[false, true],
+            at: 10,
+            want: &[Ok(WrongCode), Ok(Approved)],
+            state: State::Approved,
+        },
+        Case {
+            name: "three wrong codes deny",
+            keys: &[false, false, false],
+            at: 10,
+            want: &[Ok(WrongCode), Ok(WrongCode), Ok(Denied)],
+            state: State::Denied,
+        },
+        Case {
+            name: "a used code does not work twice",
+            keys: &[true, true],
+            at: 10,
+            want: &[Ok(Approved), Err(ChallengeError::Decided(State::Approved))],
+            state: State::Approved,
+        },
+        Case {
+            name: "nothing works after a denial",
+            keys: &[false, false, false, true],
+            at: 10,
+            want: &[
+                Ok(WrongCode),
+                Ok(WrongCode),
+                Ok(Denied),
+                Err(ChallengeError::Decided(State::Denied)),
+            ],
+            state: State::Denied,
+        },
+        Case {
+            name: "the right code after the lifetime is expired",
+            keys: &[true, true],
+            at: 60,
+            want: &[Ok(Expired), Err(ChallengeError::Decided(State::Expired))],
+            state: State::Expired,
+        },
+    ];
+    for case in cases {
+        let mut c = challenge(OtpChannel::Sms, true);
+        for (i, (right, want)) in case.keys.iter().zip(case.want).enumerate() {
+            match (c.check(*right, "key:agent", secs(case.at)), want) {
+                (Ok((next, got)), Ok(w)) => {
+                    assert_eq!(got, *w, "{}: check {i}", case.name);
+                    c = next;
+                }
+                (Err(e), Err(w)) => assert_eq!(e, *w, "{}: check {i}", case.name),
+                (got, w) => panic!("{}: check {i}: {got:?} vs {w:?}", case.name),
+            }
+        }
+        assert_eq!(c.state, case.state, "{}", case.name);
+    }
+}
+
+#[test]
+fn countdown_runs_to_zero_then_expires() {
+    let c = challenge(OtpChannel::Sms, true);
+    assert_eq!(c.expires_in(t0()), 60);
+    assert_eq!(c.expires_in(secs(58) + Duration::milliseconds(500)), 2);
+    assert_eq!(c.expires_in(secs(59) + Duration::milliseconds(500)), 1);
+    assert_eq!(c.state_at(secs(59)), State::Waiting);
+    assert_eq!(c.state_at(secs(60)), State::Expired);
+    assert_eq!(c.expires_in(secs(61)), 0);
+    let mut settled = c.clone();
+    assert!(settled.settle(secs(61)));
+    assert_eq!(settled.how.as_deref(), Some("expired"));
+    assert!(!settled.settle(secs(62)), "settles once");
+}
+
+#[test]
+fn push_without_a_code_is_decided_by_the_app() {
+    let c = challenge(OtpChannel::Push, false);
+    let approved = c.push_response(true, "key:app", secs(5)).unwrap();
+    assert_eq!((approved.state, approved.how.as_deref()), (State::Approved, Some("app")));
+    let denied = c.push_response(false, "key:app", secs(5)).unwrap();
+    assert_eq!(denied.state, State::Denied);
+    assert_eq!(
+        approved.push_response(false, "key:app", secs(6)),
+        Err(ChallengeError::Decided(State::Approved))
+    );
+    assert_eq!(c.check(true, "key:agent", secs(5)).unwrap_err(), ChallengeError::NoCode);
+    let late = c.push_response(true, "key:app", secs(61)).unwrap();
+    assert_eq!(late.state, State::Expired, "an approval after the countdown is too late");
+}
+
+#[test]
+fn push_with_a_code_needs_the_app_then_the_code() {
+    let c = challenge(OtpChannel::Push, true);
+    assert_eq!(
+        c.check(true, "key:agent", secs(5)).unwrap_err(),
+        ChallengeError::AwaitingMember
+    );
+    assert_eq!(
+        c.agent_decision(true, "key:agent", secs(5)).unwrap_err(),
+        ChallengeError::ProofMissing
+    );
+    let member_ok = c.push_response(true, "key:app", secs(5)).unwrap();
+    assert_eq!(member_ok.state, State::Waiting);
+    assert_eq!(
+        member_ok.push_response(true, "key:app", secs(6)).unwrap_err(),
+        ChallengeError::AlreadyAnswered
+    );
+    let (done, result) = member_ok.check(true, "key:agent", secs(8)).unwrap();
+    assert_eq!((done.state, result), (State::Approved, CheckResult::Approved));
+    let by_agent = member_ok.agent_decision(true, "key:agent", secs(8)).unwrap();
+    assert_eq!((by_agent.state, by_agent.how.as_deref()), (State::Approved, Some("agent")));
+}
+
+#[test]
+fn the_agent_may_deny_anything_waiting_but_approve_only_with_proof() {
+    let sms = challenge(OtpChannel::Sms, true);
+    assert_eq!(
+        sms.agent_decision(true, "key:agent", secs(5)).unwrap_err(),
+        ChallengeError::ProofMissing
+    );
+    let denied = sms.agent_decision(false, "key:agent", secs(5)).unwrap();
+    assert_eq!(
+        (denied.state, denied.decided_by.as_deref()),
+        (State::Denied, Some("key:agent"))
+    );
+    assert_eq!(
+        denied.agent_decision(false, "key:agent", secs(6)).unwrap_err(),
+        ChallengeError::Decided(State::Denied)
+    );
+    assert_eq!(
+        sms.push_response(true, "key:app", secs(5)).unwrap_err(),
+        ChallengeError::NotPush
+    );
+}
+
+#[test]
+fn sends_are_limited_per_rolling_hour() {
+    let mut s = Sends::default();
+    for i in 0..3 {
+        assert_eq!(s.wait(3, secs(i * 60)), None);
+        s = s.record(secs(i * 60));
+    }
+    // the fourth within the hour waits until the first send is an hour old
+    assert_eq!(s.wait(3, secs(600)), Some(3000));
+    assert_eq!(s.wait(3, secs(3601)), None);
+    assert_eq!(s.record(secs(3601)).at.len(), 3, "old sends drop out");
+}

@@ -1,0 +1,101 @@
+//! Codes by e-mail through the credit union's SMTP relay (lettre): plain for a relay on this
+//! host, STARTTLS (required once chosen) or TLS from the first byte; AUTH only over TLS.
+
+use std::time::Duration;
+
+use lettre::message::header::ContentType;
+use lettre::message::{Mailbox, Message};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+
+use super::{Channel, Outgoing, SendError};
+use crate::config::{EmailConfig, SmtpSecurity};
+
+pub struct Smtp {
+    config: EmailConfig,
+}
+
+impl Smtp {
+    pub fn new(config: EmailConfig) -> Smtp {
+        Smtp { config }
+    }
+
+    fn transport(&self) -> Result<AsyncSmtpTransport<Tokio1Executor>, SendError> {
+        let c = &self.config;
+        let failed = |what: &str, e: &dyn std::fmt::Display| {
+            SendError::Failed(format!("notify.email: {what}: {e}"))
+        };
+        let tls = || -> Result<TlsParameters, SendError> {
+            let mut params = TlsParameters::builder(c.host.clone());
+            if let Some(path) = &c.ca_file {
+                let pem = std::fs::read(path)
+                    .map_err(|e| failed(&format!("ca_file {}", path.display()), &e))?;
+                let cert = Certificate::from_pem(&pem)
+                    .map_err(|e| failed(&format!("ca_file {}", path.display()), &e))?;
+                params = params.add_root_certificate(cert);
+            }
+            params.build_rustls().map_err(|e| failed("TLS set-up", &e))
+        };
+        let tls = match c.security {
+            SmtpSecurity::None => Tls::None,
+            SmtpSecurity::Starttls => Tls::Required(tls()?),
+            SmtpSecurity::Tls => Tls::Wrapper(tls()?),
+        };
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(c.host.as_str())
+            .port(c.port)
+            .tls(tls)
+            .timeout(Some(Duration::from_millis(c.timeout_ms)));
+        if let (Some(user), Some(password)) = (&c.username, &c.password) {
+            builder = builder.credentials(Credentials::new(
+                user.clone(),
+                password.expose().to_string(),
+            ));
+        }
+        Ok(builder.build())
+    }
+}
+
+#[async_trait::async_trait]
+impl Channel for Smtp {
+    async fn send(&self, msg: &Outgoing) -> Result<(), SendError> {
+        let c = &self.config;
+        let from: Mailbox = c
+            .from
+            .parse()
+            .map_err(|_| SendError::Failed("notify.email.from is not an address".into()))?;
+        let to: Mailbox = msg
+            .to
+            .parse()
+            .map_err(|_| SendError::Unreachable("the member's e-mail address is not valid".into()))?;
+        let subject = msg.render_message(&c.subject);
+        let body = msg.render_message(&c.body);
+        let email = Message::builder()
+            .from(from)
+            .to(to)
+            .subject(subject.as_str())
+            .header(ContentType::TEXT_PLAIN)
+            .body(body.to_string())
+            .map_err(|e| SendError::Failed(format!("cannot build the message: {e}")))?;
+        let transport = self.transport()?;
+        let sent = tokio::time::timeout(
+            Duration::from_millis(c.timeout_ms.saturating_mul(2)),
+            transport.send(email),
+        )
+        .await;
+        match sent {
+            Ok(Ok(_)) => Ok(()),
+            // lettre's errors name the stage and the relay's reply code, never the message
+            Ok(Err(e)) => Err(SendError::Failed(format!(
+                "SMTP relay {}:{}: {e}",
+                c.host, c.port
+            ))),
+            Err(_) => Err(SendError::Failed(format!(
+                "SMTP relay {}:{}: no answer within {} ms",
+                c.host,
+                c.port,
+                c.timeout_ms.saturating_mul(2)
+            ))),
+        }
+    }
+}
