@@ -59,9 +59,11 @@ impl From<CallError> for ApiError {
             CallError::NoSuchChallenge(_) => {
                 ApiError::new(StatusCode::NOT_FOUND, "no_such_challenge", message)
             }
-            CallError::TooManyChallenges { .. } => {
-                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_challenges", message)
-            }
+            CallError::TooManyChallenges { .. } => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_challenges",
+                message,
+            ),
             CallError::NoDestination(_) => ApiError::conflict("no_destination", message),
             CallError::SendFailed(_) => {
                 ApiError::new(StatusCode::BAD_GATEWAY, "send_failed", message)

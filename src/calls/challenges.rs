@@ -132,7 +132,11 @@ fn sends(store: &Store, member_id: &str) -> Result<Sends, StoreError> {
 }
 
 /// Count a send against the member's hourly limit, in the transaction storing it.
-fn record_send(txn: &WriteTransaction, member_id: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+fn record_send(
+    txn: &WriteTransaction,
+    member_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     let mut table = txn.open_table(tables::CHALLENGE_SENDS)?;
     let before: Sends = match table.get(member_id)? {
         Some(v) => serde_json::from_slice(v.value()).map_err(|e| corrupt(member_id, e))?,
@@ -237,7 +241,11 @@ fn settle_verdict(
         AuditEvent::new(actor, EventKind::ChallengeDecided, outcome)
             .call(c.call_id.clone())
             .member(c.member_id.clone())
-            .detail(format!("{} {} ({how})", c.channel.as_str(), c.state.as_str())),
+            .detail(format!(
+                "{} {} ({how})",
+                c.channel.as_str(),
+                c.state.as_str()
+            )),
     ];
     let verified = match c.state {
         State::Approved => true,
@@ -273,7 +281,11 @@ fn settle_verdict(
         AuditEvent::new(
             actor,
             EventKind::MemberVerified,
-            if verified { Outcome::Ok } else { Outcome::Denied },
+            if verified {
+                Outcome::Ok
+            } else {
+                Outcome::Denied
+            },
         )
         .call(c.call_id.clone())
         .member(c.member_id.clone())
@@ -430,6 +442,12 @@ impl CallService {
                 "with_code = false is for push only: a text or e-mail is its code".into(),
             ));
         }
+        let configured = |c| notify::channel(&cfg.notify, c).is_some();
+        let offered = configured(req.channel)
+            || (req.channel == OtpChannel::Push && configured(OtpChannel::Sms));
+        if !offered {
+            return Err(NotSent::NoChannel(req.channel).into_error());
+        }
         let member = self.challenge_member(&cfg, &cm.member_id).await?;
         let delivered = self
             .deliver(
@@ -446,8 +464,13 @@ impl CallService {
         let delivered = match delivered {
             Ok(d) => d,
             Err(not_sent) => {
-                let event = records::event_for(&call, &who, EventKind::ChallengeFailed, Outcome::Failed)
-                    .detail(format!("{}: {}", req.channel.as_str(), not_sent.ivr_reason()));
+                let event =
+                    records::event_for(&call, &who, EventKind::ChallengeFailed, Outcome::Failed)
+                        .detail(format!(
+                            "{}: {}",
+                            req.channel.as_str(),
+                            not_sent.ivr_reason()
+                        ));
                 self.audit
                     .transact(move |_| Ok(((), vec![event])))
                     .await
@@ -493,7 +516,10 @@ impl CallService {
         &self,
         id: &str,
         actor: &str,
-        change: impl FnOnce(&Challenge, DateTime<Utc>) -> Result<(Challenge, T, Vec<AuditEvent>), ChallengeError>
+        change: impl FnOnce(
+            &Challenge,
+            DateTime<Utc>,
+        ) -> Result<(Challenge, T, Vec<AuditEvent>), ChallengeError>
         + Send
         + 'static,
     ) -> Result<(Challenge, T), CallError> {
@@ -598,12 +624,24 @@ impl CallService {
                 let event = AuditEvent::new(
                     &who,
                     EventKind::ChallengePushResponse,
-                    if approve { Outcome::Ok } else { Outcome::Denied },
+                    if approve {
+                        Outcome::Ok
+                    } else {
+                        Outcome::Denied
+                    },
                 )
                 .call(c.call_id.clone())
                 .member(c.member_id.clone())
-                .detail(if approve { "approved in the app" } else { "denied in the app" });
-                let events = if next.state == State::Expired { vec![] } else { vec![event] };
+                .detail(if approve {
+                    "approved in the app"
+                } else {
+                    "denied in the app"
+                });
+                let events = if next.state == State::Expired {
+                    vec![]
+                } else {
+                    vec![event]
+                };
                 Ok((next, (), events))
             })
             .await?;
@@ -676,7 +714,13 @@ impl CallService {
                     Some(m) => dialog::advance(&call, input, Some(m), &r),
                     None => dialog::advance(&call, dialog::Input::CoreUnavailable, None, &r),
                 };
-                events.extend(records::save_step(txn, &transition, Some(&call), &who, now)?);
+                events.extend(records::save_step(
+                    txn,
+                    &transition,
+                    Some(&call),
+                    &who,
+                    now,
+                )?);
                 Ok((Ok(transition.call), events))
             })
             .await
@@ -732,7 +776,11 @@ impl CallService {
     }
 
     /// Whether a code keyed at the IVR is the pending challenge's.
-    pub(super) fn ivr_code_is_right(&self, pending: &OtpPending, code: &str) -> Result<bool, CallError> {
+    pub(super) fn ivr_code_is_right(
+        &self,
+        pending: &OtpPending,
+        code: &str,
+    ) -> Result<bool, CallError> {
         let c = read(&self.store, &pending.challenge_id)?;
         Ok(c.is_some_and(|c| self.code_is_right(&c, code)))
     }

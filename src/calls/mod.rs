@@ -69,7 +69,9 @@ pub enum CallError {
     Challenge(crate::challenge::ChallengeError),
     #[error("no challenge {0:?}")]
     NoSuchChallenge(String),
-    #[error("too many challenges sent to this member in the last hour (otp.max_sends_per_hour); try again in {retry_after} s")]
+    #[error(
+        "too many challenges sent to this member in the last hour (otp.max_sends_per_hour); try again in {retry_after} s"
+    )]
     TooManyChallenges { retry_after: u64 },
     #[error("{0}")]
     NoDestination(String),

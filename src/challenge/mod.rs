@@ -267,7 +267,11 @@ impl Sends {
             return None;
         }
         let oldest = recent.at.iter().copied().min().unwrap_or(now.timestamp());
-        Some(u64::try_from(oldest + 3600 - now.timestamp()).unwrap_or(0).max(1))
+        Some(
+            u64::try_from(oldest + 3600 - now.timestamp())
+                .unwrap_or(0)
+                .max(1),
+        )
     }
 
     pub fn record(&self, now: DateTime<Utc>) -> Sends {

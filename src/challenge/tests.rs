@@ -35,7 +35,11 @@ fn challenge(channel: OtpChannel, with_code: bool) -> Challenge {
 #[test]
 fn codes_are_six_digits_and_vary() {
     let codes: Vec<String> = (0..50).map(|_| new_code().to_string()).collect();
-    assert!(codes.iter().all(|c| c.len() == 6 && c.bytes().all(|b| b.is_ascii_digit())));
+    assert!(
+        codes
+            .iter()
+            .all(|c| c.len() == 6 && c.bytes().all(|b| b.is_ascii_digit()))
+    );
     let mut unique = codes.clone();
     unique.sort();
     unique.dedup();
@@ -140,16 +144,26 @@ fn countdown_runs_to_zero_then_expires() {
 fn push_without_a_code_is_decided_by_the_app() {
     let c = challenge(OtpChannel::Push, false);
     let approved = c.push_response(true, "key:app", secs(5)).unwrap();
-    assert_eq!((approved.state, approved.how.as_deref()), (State::Approved, Some("app")));
+    assert_eq!(
+        (approved.state, approved.how.as_deref()),
+        (State::Approved, Some("app"))
+    );
     let denied = c.push_response(false, "key:app", secs(5)).unwrap();
     assert_eq!(denied.state, State::Denied);
     assert_eq!(
         approved.push_response(false, "key:app", secs(6)),
         Err(ChallengeError::Decided(State::Approved))
     );
-    assert_eq!(c.check(true, "key:agent", secs(5)).unwrap_err(), ChallengeError::NoCode);
+    assert_eq!(
+        c.check(true, "key:agent", secs(5)).unwrap_err(),
+        ChallengeError::NoCode
+    );
     let late = c.push_response(true, "key:app", secs(61)).unwrap();
-    assert_eq!(late.state, State::Expired, "an approval after the countdown is too late");
+    assert_eq!(
+        late.state,
+        State::Expired,
+        "an approval after the countdown is too late"
+    );
 }
 
 #[test]
@@ -166,13 +180,23 @@ fn push_with_a_code_needs_the_app_then_the_code() {
     let member_ok = c.push_response(true, "key:app", secs(5)).unwrap();
     assert_eq!(member_ok.state, State::Waiting);
     assert_eq!(
-        member_ok.push_response(true, "key:app", secs(6)).unwrap_err(),
+        member_ok
+            .push_response(true, "key:app", secs(6))
+            .unwrap_err(),
         ChallengeError::AlreadyAnswered
     );
     let (done, result) = member_ok.check(true, "key:agent", secs(8)).unwrap();
-    assert_eq!((done.state, result), (State::Approved, CheckResult::Approved));
-    let by_agent = member_ok.agent_decision(true, "key:agent", secs(8)).unwrap();
-    assert_eq!((by_agent.state, by_agent.how.as_deref()), (State::Approved, Some("agent")));
+    assert_eq!(
+        (done.state, result),
+        (State::Approved, CheckResult::Approved)
+    );
+    let by_agent = member_ok
+        .agent_decision(true, "key:agent", secs(8))
+        .unwrap();
+    assert_eq!(
+        (by_agent.state, by_agent.how.as_deref()),
+        (State::Approved, Some("agent"))
+    );
 }
 
 #[test]
@@ -188,7 +212,9 @@ fn the_agent_may_deny_anything_waiting_but_approve_only_with_proof() {
         (State::Denied, Some("key:agent"))
     );
     assert_eq!(
-        denied.agent_decision(false, "key:agent", secs(6)).unwrap_err(),
+        denied
+            .agent_decision(false, "key:agent", secs(6))
+            .unwrap_err(),
         ChallengeError::Decided(State::Denied)
     );
     assert_eq!(

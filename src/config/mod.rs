@@ -11,9 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub use notify::{
-    BodyEncoding, EmailConfig, NotifyConfig, PushConfig, SmsConfig, SmtpSecurity,
-};
+pub use notify::{BodyEncoding, EmailConfig, NotifyConfig, PushConfig, SmsConfig, SmtpSecurity};
 pub use secret::Secret;
 
 /// Where the packaged service looks for its configuration.

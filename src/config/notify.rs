@@ -203,7 +203,10 @@ impl NotifyConfig {
             )
         };
         if let Some(e) = &self.email {
-            check(need(!e.host.trim().is_empty(), "must not be empty"), "email.host");
+            check(
+                need(!e.host.trim().is_empty(), "must not be empty"),
+                "email.host",
+            );
             check(need(e.port != 0, "must not be 0"), "email.port");
             check(
                 need(
@@ -226,8 +229,14 @@ impl NotifyConfig {
                 ),
                 "email.security",
             );
-            check(template::check(&e.subject, MESSAGE_VARS, &[]), "email.subject");
-            check(template::check(&e.body, MESSAGE_VARS, &["code"]), "email.body");
+            check(
+                template::check(&e.subject, MESSAGE_VARS, &[]),
+                "email.subject",
+            );
+            check(
+                template::check(&e.body, MESSAGE_VARS, &["code"]),
+                "email.body",
+            );
             check(timeout(e.timeout_ms), "email.timeout_ms");
         }
         if let Some(s) = &self.sms {
@@ -237,8 +246,14 @@ impl NotifyConfig {
                 "sms.url",
             );
             check(header(&s.auth_header, &s.auth_value), "sms.auth_value");
-            check(template::check(&s.body, SMS_BODY_VARS, &["text"]), "sms.body");
-            check(template::check(&s.text, MESSAGE_VARS, &["code"]), "sms.text");
+            check(
+                template::check(&s.body, SMS_BODY_VARS, &["text"]),
+                "sms.body",
+            );
+            check(
+                template::check(&s.text, MESSAGE_VARS, &["code"]),
+                "sms.text",
+            );
             check(timeout(s.timeout_ms), "sms.timeout_ms");
         }
         if let Some(p) = &self.push {

@@ -178,3 +178,76 @@ fn pin_settings_are_checked_with_their_key_paths() {
     let ok = parse("[lockout]\nlock_minutes = 0\n", no_env()).unwrap();
     assert_eq!(ok.lockout.lock_minutes, 0);
 }
+
+#[test]
+fn notify_channels_are_checked_with_key_paths() {
+    let good = r#"
+        [notify.email]
+        host = "relay.cu.example"
+        port = 587
+        username = "callvault"
+        password = "pw"
+        from = "Credit Union <verify@cu.example>"
+        [notify.sms]
+        url = "https://sms.cu.example/send?to={to}"
+        auth_header = "Authorization"
+        auth_value = "Bearer t"
+        encoding = "form"
+        body = "to={to}&message={text}"
+        [notify.push]
+        url = "https://app.cu.example/callvault/push"
+    "#;
+    let config = parse(good, no_env()).unwrap();
+    assert_eq!(
+        config.notify.sms.as_ref().map(|s| s.encoding),
+        Some(BodyEncoding::Form)
+    );
+    assert!(!config.to_masked_toml().contains("Bearer t"));
+
+    let cases: &[(&str, &str)] = &[
+        (
+            "[notify.email]\nfrom = \"not an address\"\n",
+            "notify.email.from",
+        ),
+        (
+            "[notify.email]\nfrom = \"a@b.c\"\nsecurity = \"none\"\nusername = \"u\"\npassword = \"p\"\n",
+            "notify.email.security",
+        ),
+        (
+            "[notify.email]\nfrom = \"a@b.c\"\nbody = \"no code here\"\n",
+            "notify.email.body",
+        ),
+        (
+            "[notify.email]\nfrom = \"a@b.c\"\nsecurity = \"ssl\"\n",
+            "notify.email.security",
+        ),
+        ("[notify.sms]\nurl = \"ftp://x\"\n", "notify.sms.url"),
+        (
+            "[notify.sms]\nurl = \"https://x\"\ntext = \"{pin}\"\n",
+            "notify.sms.text",
+        ),
+        (
+            "[notify.sms]\nurl = \"https://x\"\nbody = \"{to}\"\n",
+            "notify.sms.body",
+        ),
+        (
+            "[notify.sms]\nurl = \"https://x\"\nauth_header = \"X-Key\"\n",
+            "notify.sms.auth_value",
+        ),
+        ("[notify.push]\nurl = \"\"\n", "notify.push.url"),
+        (
+            "[notify.push]\nurl = \"https://x\"\ntimeout_ms = 5\n",
+            "notify.push.timeout_ms",
+        ),
+        ("[notify.fax]\nurl = \"https://x\"\n", "notify.fax"),
+        ("[otp]\nivr_channel = \"push\"\n", "otp.ivr_channel"),
+        ("[otp]\nmax_sends_per_hour = 0\n", "otp.max_sends_per_hour"),
+    ];
+    for (text, want) in cases {
+        let got = paths(parse(text, no_env()).unwrap_err());
+        assert!(
+            got.iter().any(|p| p == want),
+            "{text}: {want} missing from {got:?}"
+        );
+    }
+}

@@ -259,7 +259,9 @@ pub struct OtpPending {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CodeOutcome {
     Approved,
-    Wrong { checks_left: u32 },
+    Wrong {
+        checks_left: u32,
+    },
     /// The challenge is over: `wrong_code` (the last check) or `code_expired`.
     Failed(&'static str),
 }

@@ -83,6 +83,10 @@ enum Do {
     Confirm(Option<Rejection>),
     /// An answer while the member's wrong-answer counter already has this many.
     KeyWithWrong(&'static str, u32),
+    /// The service sent the `otp` step's code (`None`) or could not (why).
+    Sent(Option<&'static str>),
+    /// The keyed code, as its challenge judged it.
+    Code(CodeOutcome),
 }
 
 fn arrive(a: Arrive, profile: Profile, m: &Member, r: &Rules<'_>) -> Transition {
@@ -178,6 +182,12 @@ fn run(
             Do::NewPin(Some(r)) => Input::NewPin(Err(r)),
             Do::Confirm(None) => Input::Confirm(Ok(())),
             Do::Confirm(Some(r)) => Input::Confirm(Err(r)),
+            Do::Sent(None) => Input::CodeSent(Ok(OtpPending {
+                challenge_id: "ch_test".into(),
+                checks_left: 3,
+            })),
+            Do::Sent(Some(why)) => Input::CodeSent(Err(why)),
+            Do::Code(o) => Input::Code(o),
         };
         let t = advance(&call, input, Some(&m), &r);
         assert_eq!(
@@ -787,4 +797,101 @@ fn prompts_come_from_the_profile() {
     assert_eq!(p.prompt("dob"), "enter_dob_mmddyyyy");
     let (steps, _, _, _) = run(p, Arrive::Anonymous, &[]);
     assert_eq!(steps[0].prompt.as_deref(), Some("say_card_number"));
+}
+
+#[test]
+fn otp_steps_send_then_ask_for_the_code() {
+    let mut profile = Profile::default();
+    profile.ivr.known_number = ProfileStep {
+        methods: vec![Method::Otp, Method::Dob],
+        min_correct: 1,
+        attempts: 3,
+    };
+    let approved = CodeOutcome::Approved;
+    let wrong = CodeOutcome::Wrong { checks_left: 2 };
+    let cases: &[Case] = &[
+        (
+            "sent, right code",
+            &[Sent(None), Code(approved)],
+            (S::Authenticated, None, Some(L::Otp)),
+        ),
+        (
+            "a wrong code, then the right one",
+            &[Sent(None), Code(wrong), Code(approved)],
+            (S::Authenticated, None, Some(L::Otp)),
+        ),
+        (
+            "the last wrong code moves on to the next method",
+            &[
+                Sent(None),
+                Code(CodeOutcome::Failed("wrong_code")),
+                Key("03121984"),
+            ],
+            (S::Authenticated, None, Some(L::Questions)),
+        ),
+        (
+            "an expired code moves on too",
+            &[
+                Sent(None),
+                Code(CodeOutcome::Failed("code_expired")),
+                Key("01011990"),
+            ],
+            (S::Verifying, None, None),
+        ),
+        (
+            "nowhere to send: the next method",
+            &[Sent(Some("no_destination")), Key("03121984")],
+            (S::Authenticated, None, Some(L::Questions)),
+        ),
+    ];
+    for (name, script, want) in cases {
+        let (steps, events, call, _) = run(profile.clone(), Arrive::Ani(MOBILE), script);
+        assert_eq!(end(last(&steps)), *want, "{name}");
+        assert_eq!(call.otp, None, "{name}: no code left pending at the end");
+        for e in &events {
+            assert!(!e.detail.contains("ch_test"), "{name}: {e:?}");
+        }
+    }
+
+    // before the send the IVR is asked nothing; after it, a six-digit code
+    let p = policy();
+    let r = rules(&p);
+    let m = member();
+    let t = arrive(Arrive::Ani(MOBILE), profile.clone(), &m, &r);
+    assert_eq!(expects(&t.call), Expect::SendCode);
+    let sent = advance(
+        &t.call,
+        Input::CodeSent(Ok(OtpPending {
+            challenge_id: "ch_test".into(),
+            checks_left: 3,
+        })),
+        Some(&m),
+        &r,
+    );
+    assert_eq!(expects(&sent.call), Expect::Code);
+    let v = step_view(&sent.call, &r);
+    assert_eq!(
+        (
+            v.field,
+            v.prompt.as_deref(),
+            v.min_digits,
+            v.max_digits,
+            v.attempts_left
+        ),
+        (
+            Some(Field::Code),
+            Some("enter_code_sent"),
+            Some(6),
+            Some(6),
+            Some(3)
+        )
+    );
+    let again = advance(&sent.call, Input::Code(wrong), Some(&m), &r);
+    let v = step_view(&again.call, &r);
+    assert_eq!(
+        (v.field, v.attempts_left, v.error.as_deref()),
+        (Some(Field::Code), Some(2), Some("wrong_code"))
+    );
+    let methods: Vec<&str> = again.events.iter().map(|e| e.detail.as_str()).collect();
+    assert_eq!(methods, ["otp: wrong code"]);
 }

@@ -64,10 +64,9 @@ impl Channel for Smtp {
             .from
             .parse()
             .map_err(|_| SendError::Failed("notify.email.from is not an address".into()))?;
-        let to: Mailbox = msg
-            .to
-            .parse()
-            .map_err(|_| SendError::Unreachable("the member's e-mail address is not valid".into()))?;
+        let to: Mailbox = msg.to.parse().map_err(|_| {
+            SendError::Unreachable("the member's e-mail address is not valid".into())
+        })?;
         let subject = msg.render_message(&c.subject);
         let body = msg.render_message(&c.body);
         let email = Message::builder()

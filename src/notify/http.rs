@@ -11,7 +11,11 @@ use super::{Channel, Outgoing, SendError};
 use crate::config::{BodyEncoding, PushConfig, Secret, SmsConfig};
 
 /// A client for one gateway: its own CA besides the system's roots, and a total timeout.
-fn client(section: &str, ca_file: Option<&Path>, timeout_ms: u64) -> Result<reqwest::Client, SendError> {
+fn client(
+    section: &str,
+    ca_file: Option<&Path>,
+    timeout_ms: u64,
+) -> Result<reqwest::Client, SendError> {
     let mut builder = reqwest::Client::builder()
         .timeout(Duration::from_millis(timeout_ms))
         .connect_timeout(Duration::from_millis(timeout_ms.min(3_000)));
@@ -20,7 +24,8 @@ fn client(section: &str, ca_file: Option<&Path>, timeout_ms: u64) -> Result<reqw
             SendError::Failed(format!("{section}.ca_file {}: {e}", ca.display()))
         };
         let pem = std::fs::read(ca).map_err(|e| bad(&e))?;
-        builder = builder.add_root_certificate(reqwest::Certificate::from_pem(&pem).map_err(|e| bad(&e))?);
+        builder = builder
+            .add_root_certificate(reqwest::Certificate::from_pem(&pem).map_err(|e| bad(&e))?);
     }
     builder
         .build()

@@ -36,7 +36,10 @@ impl Outgoing {
         [
             (
                 "code",
-                self.code.as_ref().map(|c| c.to_string()).unwrap_or_default(),
+                self.code
+                    .as_ref()
+                    .map(|c| c.to_string())
+                    .unwrap_or_default(),
             ),
             ("minutes", self.ttl_seconds.div_ceil(60).to_string()),
             ("seconds", self.ttl_seconds.to_string()),

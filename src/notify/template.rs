@@ -128,7 +128,11 @@ mod tests {
     fn render_escapes_each_value_for_its_place() {
         let vars = [("to", "+15551234567"), ("text", "Code \"1\" & more\n")];
         assert_eq!(
-            render("{{\"to\":\"{to}\",\"text\":\"{text}\"}}", &vars, json_escape),
+            render(
+                "{{\"to\":\"{to}\",\"text\":\"{text}\"}}",
+                &vars,
+                json_escape
+            ),
             "{\"to\":\"+15551234567\",\"text\":\"Code \\\"1\\\" & more\\n\"}"
         );
         assert_eq!(

@@ -167,7 +167,8 @@ impl Keyring {
         derive.update([0]);
         derive.update(master.bytes());
         let subkey = zeroize::Zeroizing::new(<[u8; 32]>::from(derive.finalize()));
-        let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(subkey.as_ref()).ok()?;
+        let mut mac =
+            <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(subkey.as_ref()).ok()?;
         mac.update(message);
         Some(mac.finalize().into_bytes().into())
     }

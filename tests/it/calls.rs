@@ -39,13 +39,19 @@ fn key(i: &Instance, role: &str) -> String {
 impl Calls {
     /// A serving instance with the three members enrolled and a key per role.
     pub fn new(config: &str) -> Calls {
+        Calls::with_members(config, MEMBERS)
+    }
+
+    /// As [`Calls::new`], with these members (a pre-enrollment CSV).
+    pub fn with_members(config: &str, members: &str) -> Calls {
         let mut i = Instance::init_with(config);
         let file = i.path("members.csv");
-        std::fs::write(&file, MEMBERS).unwrap();
+        std::fs::write(&file, members).unwrap();
         let out = i.cli(&["enroll", file.to_str().unwrap()]);
         assert!(out.status.success(), "{}", text(&out.stderr));
         let summary = text(&out.stdout);
-        assert!(summary.contains("created 3"), "{summary}");
+        let rows = members.lines().count() - 1;
+        assert!(summary.contains(&format!("created {rows}")), "{summary}");
         let (ivr, agent, app) = (key(&i, "ivr"), key(&i, "agent"), key(&i, "app"));
         i.start();
         let c = i.client();

@@ -4,6 +4,7 @@
 mod harness;
 
 mod calls;
+mod challenges;
 mod cli;
 mod enroll;
 mod http;

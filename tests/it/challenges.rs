@@ -1,0 +1,538 @@
+//! One-time codes and push approvals (seed 001) with real parts: a real SMTP conversation
+//! with aiosmtpd (STARTTLS, AUTH), and real HTTP servers standing in for the SMS gateway and
+//! the app back end. Expiry on an injected clock is in `src/challenge/tests.rs`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::calls::Calls;
+use crate::harness::free_port;
+
+const MEMBERS: &str = "member_id,first_name,last_name,mobile_phone,phone_type,other_phones,email,dob,zip,ssn_last4\n\
+2001,Jane,Doe,+16122040101,mobile,,jane.doe@cu.example,1984-03-12,55401,6789\n\
+2002,John,Roe,+16122040102,mobile,,,1970-12-09,55402,4321\n";
+const JANE_MOBILE: &str = "+16122040101";
+const JOHN_MOBILE: &str = "+16122040102";
+
+/// aiosmtpd on a free port (tests/support/smtp_sink.py); killed on drop.
+struct SmtpSink {
+    port: u16,
+    out: PathBuf,
+    child: Child,
+}
+
+impl SmtpSink {
+    fn start(dir: &Path, tls: Option<(&Path, &Path)>, auth: Option<(&str, &str)>) -> SmtpSink {
+        let port = free_port();
+        let out = dir.join("smtp.jsonl");
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/smtp_sink.py");
+        let mut cmd = Command::new("python3");
+        cmd.arg(script)
+            .args(["--port", &port.to_string(), "--out"])
+            .arg(&out);
+        if let Some((cert, key)) = tls {
+            cmd.arg("--cert").arg(cert).arg("--key").arg(key);
+        }
+        if let Some((user, password)) = auth {
+            cmd.args(["--user", user, "--password", password]);
+        }
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3 runs tests/support/smtp_sink.py (aiosmtpd: see .ci/run)");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(
+            line.trim(),
+            "ready",
+            "the SMTP sink did not start (is aiosmtpd installed? `python3 -m pip install aiosmtpd`)"
+        );
+        SmtpSink { port, out, child }
+    }
+
+    fn messages(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.out)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One request a [`HttpSink`] received.
+#[derive(Debug, Clone)]
+struct Received {
+    path: String,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Received {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A real HTTP/1.1 server on a free port: records each request and answers with the status
+/// its path is set to (200 by default).
+struct HttpSink {
+    port: u16,
+    got: Arc<Mutex<Vec<Received>>>,
+    status: Arc<Mutex<Vec<(String, u16)>>>,
+}
+
+impl HttpSink {
+    fn start() -> HttpSink {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let status: Arc<Mutex<Vec<(String, u16)>>> = Arc::new(Mutex::new(Vec::new()));
+        let (g, st) = (got.clone(), status.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() {
+                    continue;
+                }
+                let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+                let mut headers = Vec::new();
+                let mut length = 0;
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = h.trim().split_once(':') {
+                        if k.eq_ignore_ascii_case("content-length") {
+                            length = v.trim().parse().unwrap_or(0);
+                        }
+                        headers.push((k.trim().to_string(), v.trim().to_string()));
+                    }
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap();
+                let code = st
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .find(|(p, _)| path.starts_with(p.as_str()))
+                    .map_or(200, |(_, c)| *c);
+                g.lock().unwrap().push(Received {
+                    path,
+                    headers,
+                    body: String::from_utf8(body).unwrap(),
+                });
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {code} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{{}}"
+                );
+            }
+        });
+        HttpSink { port, got, status }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn answer(&self, path: &str, code: u16) {
+        self.status
+            .lock()
+            .unwrap()
+            .insert(0, (path.to_string(), code));
+    }
+
+    fn received(&self, path: &str) -> Vec<Received> {
+        self.got
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.path.starts_with(path))
+            .cloned()
+            .collect()
+    }
+}
+
+/// The six-digit code in a message.
+fn code_in(text: &str) -> String {
+    let digits: Vec<&str> = text
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|w| w.len() == 6)
+        .collect();
+    assert_eq!(digits.len(), 1, "one 6-digit code in {text:?}");
+    digits[0].to_string()
+}
+
+fn other_code(code: &str) -> String {
+    let n: u32 = code.parse().unwrap();
+    format!("{:06}", (n + 1) % 1_000_000)
+}
+
+/// Config for an SMS gateway and a push webhook on `sink`.
+fn http_channels(sink: &HttpSink) -> String {
+    format!(
+        "[notify.sms]\ntype = \"http\"\nurl = \"{}\"\nauth_header = \"X-Gateway-Key\"\nauth_value = \"gw-secret\"\n\
+         [notify.push]\ntype = \"webhook\"\nurl = \"{}\"\n",
+        sink.url("/sms/send"),
+        sink.url("/push")
+    )
+}
+
+#[test]
+fn an_email_code_goes_through_a_real_smtp_conversation_and_approves_once() {
+    let certs = tempfile::tempdir().unwrap();
+    let pair = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).unwrap();
+    let (cert, key) = (certs.path().join("smtp.crt"), certs.path().join("smtp.key"));
+    std::fs::write(&cert, pair.cert.pem()).unwrap();
+    std::fs::write(&key, pair.key_pair.serialize_pem()).unwrap();
+    let smtp = SmtpSink::start(certs.path(), Some((&cert, &key)), Some(("relay", "s3cret")));
+    let config = format!(
+        "[notify.email]\ntype = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"starttls\"\n\
+         username = \"relay\"\npassword = \"s3cret\"\nca_file = \"{}\"\nfrom = \"Credit Union <verify@cu.example>\"\n",
+        smtp.port,
+        cert.display()
+    );
+    let t = Calls::with_members(&config, MEMBERS);
+    t.start("mail-1", JANE_MOBILE);
+
+    let (s, sent) = t.post(
+        &t.agent,
+        "/v1/calls/mail-1/challenges",
+        json!({"channel": "email"}),
+    );
+    assert_eq!(s, StatusCode::CREATED, "{sent}");
+    assert_eq!(sent["channel"], "email");
+    assert_eq!(sent["sent_to"], "j***@cu.example");
+    assert_eq!(sent["expires_in"], 60);
+    let id = sent["challenge_id"].as_str().unwrap().to_string();
+
+    let mail = smtp.messages();
+    assert_eq!(mail.len(), 1, "{mail:?}");
+    assert_eq!(mail[0]["rcpt_tos"], json!(["jane.doe@cu.example"]));
+    assert_eq!(mail[0]["mail_from"], "verify@cu.example");
+    assert_eq!(
+        (mail[0]["tls"].as_bool(), mail[0]["auth"].as_bool()),
+        (Some(true), Some(true)),
+        "STARTTLS and AUTH were used"
+    );
+    let data = mail[0]["data"].as_str().unwrap();
+    assert!(data.contains("Subject: Your verification code"), "{data}");
+    let code = code_in(data.split("\r\n\r\n").nth(1).unwrap_or(data));
+
+    let (_, view) = t.get(&t.agent, &format!("/v1/challenges/{id}"));
+    assert_eq!(
+        (view["state"].as_str(), view["attempts_left"].as_u64()),
+        (Some("waiting"), Some(3)),
+        "{view}"
+    );
+    assert!(view["expires_in"].as_u64().unwrap() <= 60);
+
+    let check = |code: &str| {
+        t.post(
+            &t.agent,
+            &format!("/v1/challenges/{id}/check"),
+            json!({ "code": code }),
+        )
+    };
+    let (s, wrong) = check(&other_code(&code));
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        (wrong["result"].as_str(), wrong["attempts_left"].as_u64()),
+        (Some("wrong_code"), Some(2))
+    );
+    let (_, right) = check(&code);
+    assert_eq!(right["result"], "approved", "{right}");
+    // a used code does not work twice
+    let (s, replay) = check(&code);
+    assert_eq!(
+        (s, replay["code"].as_str()),
+        (StatusCode::CONFLICT, Some("challenge_decided"))
+    );
+
+    // the verdict marks the call and the member
+    let (_, call) = t.get(&t.agent, "/v1/calls/mail-1");
+    assert_eq!(call["verified"], true, "{call}");
+    assert!(
+        call["methods_passed"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("challenge:email"))
+    );
+    assert_eq!(
+        call["member"]["last_verification"]["how"],
+        "challenge:email"
+    );
+
+    let audit = t.i.audit_events();
+    for kind in ["challenge_sent", "challenge_checked", "challenge_decided"] {
+        assert!(audit.contains(kind), "{kind} missing from the audit log");
+    }
+    assert!(!audit.contains(&code), "the code is in the audit log");
+}
+
+#[test]
+fn sms_and_push_through_http_channels_with_fallback_denial_and_limits() {
+    let sink = HttpSink::start();
+    // an e-mail channel no message reaches: John has no address, so none is sent
+    let config = format!(
+        "{}[otp]\nmax_sends_per_hour = 3\nmax_checks = 3\n\
+         [notify.email]\nhost = \"127.0.0.1\"\nport = 1\nfrom = \"verify@cu.example\"\n",
+        http_channels(&sink)
+    );
+    let t = Calls::with_members(&config, MEMBERS);
+    t.start("sms-1", JANE_MOBILE);
+    let send = |body: Value| t.post(&t.agent, "/v1/calls/sms-1/challenges", body);
+
+    // SMS: the gateway gets the number, the text with the code, and its key
+    let (s, sent) = send(json!({"channel": "sms"}));
+    assert_eq!(s, StatusCode::CREATED, "{sent}");
+    assert_eq!(sent["sent_to"], "+1******0101");
+    let sms = sink.received("/sms/send");
+    assert_eq!(sms.len(), 1);
+    assert_eq!(sms[0].header("x-gateway-key"), Some("gw-secret"));
+    let body: Value = serde_json::from_str(&sms[0].body).unwrap();
+    assert_eq!(body["to"], JANE_MOBILE);
+    let code = code_in(body["text"].as_str().unwrap());
+    // three wrong codes deny the challenge, and the member is not verified
+    let id = sent["challenge_id"].as_str().unwrap();
+    let mut results = Vec::new();
+    for _ in 0..3 {
+        let (_, r) = t.post(
+            &t.agent,
+            &format!("/v1/challenges/{id}/check"),
+            json!({"code": other_code(&code)}),
+        );
+        results.push(r["result"].as_str().unwrap().to_string());
+    }
+    assert_eq!(results, ["wrong_code", "wrong_code", "denied"]);
+    let (_, call) = t.get(&t.agent, "/v1/calls/sms-1");
+    assert_eq!(call["verified"], false, "{call}");
+    assert_eq!(call["member"]["last_verification"]["verified"], false);
+
+    // push the back end cannot deliver (404: no app) falls back to a text with a code
+    sink.answer("/push", 404);
+    let (s, sent) = send(json!({"channel": "push"}));
+    assert_eq!(s, StatusCode::CREATED, "{sent}");
+    assert_eq!(
+        (sent["channel"].as_str(), sent["fallback_from"].as_str()),
+        (Some("sms"), Some("push"))
+    );
+    assert_eq!(sent["with_code"], true);
+    let texts = sink.received("/sms/send");
+    assert_eq!(texts.len(), 2);
+    let body: Value = serde_json::from_str(&texts[1].body).unwrap();
+    let code = code_in(body["text"].as_str().unwrap());
+    let id = sent["challenge_id"].as_str().unwrap();
+    let (_, r) = t.post(
+        &t.agent,
+        &format!("/v1/challenges/{id}/check"),
+        json!({ "code": code }),
+    );
+    assert_eq!(r["result"], "approved");
+
+    // push the app answers: approve marks the call verified
+    sink.answer("/push", 200);
+    let (s, sent) = send(json!({"channel": "push", "with_code": false}));
+    assert_eq!(s, StatusCode::CREATED, "{sent}");
+    assert_eq!(
+        (sent["channel"].as_str(), sent["sent_to"].as_str()),
+        (Some("push"), Some("app"))
+    );
+    let hook: Value = serde_json::from_str(&sink.received("/push").last().unwrap().body).unwrap();
+    let id = sent["challenge_id"].as_str().unwrap();
+    assert_eq!(hook["challenge_id"], id);
+    assert_eq!(hook["member_id"], "2001");
+    assert_eq!(
+        (hook["with_code"].as_bool(), hook["code"].is_null()),
+        (Some(false), true)
+    );
+    let push_response = format!("/v1/challenges/{id}/push-response");
+    assert_eq!(hook["respond_to"], push_response.as_str());
+    let (s, _) = t.post(&t.agent, &push_response, json!({"approve": true}));
+    assert_eq!(s, StatusCode::FORBIDDEN, "only the app answers a push");
+    let (s, v) = t.post(&t.app, &push_response, json!({"approve": true}));
+    assert_eq!(
+        (s, v["state"].as_str()),
+        (StatusCode::OK, Some("approved")),
+        "{v}"
+    );
+    let (s, v) = t.post(&t.app, &push_response, json!({"approve": false}));
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::CONFLICT, Some("challenge_decided"))
+    );
+    let (_, call) = t.get(&t.agent, "/v1/calls/sms-1");
+    assert_eq!(call["verified"], true);
+    assert_eq!(call["member"]["last_verification"]["how"], "challenge:push");
+
+    // three sends this hour: the fourth is refused, on any call
+    t.start("sms-2", JANE_MOBILE);
+    let (s, e) = t.post(
+        &t.agent,
+        "/v1/calls/sms-2/challenges",
+        json!({"channel": "sms"}),
+    );
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("too_many_challenges"))
+    );
+
+    // no e-mail for a member without an address
+    t.start("sms-3", JOHN_MOBILE);
+    let (s, e) = t.post(
+        &t.agent,
+        "/v1/calls/sms-3/challenges",
+        json!({"channel": "email"}),
+    );
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::CONFLICT, Some("no_destination")),
+        "{e}"
+    );
+
+    let audit = t.i.audit_events();
+    assert!(
+        audit.contains("fallback from push"),
+        "the fallback is audited"
+    );
+    assert!(!audit.contains(&code));
+    assert!(!audit.contains("gw-secret"));
+}
+
+#[test]
+fn a_channel_that_fails_leaves_nothing_and_the_agent_can_deny() {
+    let sink = HttpSink::start();
+    let config = format!("{}[otp]\nmax_sends_per_hour = 1\n", http_channels(&sink));
+    let t = Calls::with_members(&config, MEMBERS);
+    t.start("fail-1", JANE_MOBILE);
+
+    sink.answer("/sms/send", 503);
+    let (s, e) = t.post(
+        &t.agent,
+        "/v1/calls/fail-1/challenges",
+        json!({"channel": "sms"}),
+    );
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::BAD_GATEWAY, Some("send_failed")),
+        "{e}"
+    );
+    assert!(e["message"].as_str().unwrap().contains("503"), "{e}");
+    assert!(t.i.audit_events().contains("challenge_failed"));
+
+    // the failed send did not use up the member's one send this hour
+    sink.answer("/sms/send", 200);
+    let (s, sent) = t.post(
+        &t.agent,
+        "/v1/calls/fail-1/challenges",
+        json!({"channel": "sms"}),
+    );
+    assert_eq!(s, StatusCode::CREATED, "{sent}");
+    let id = sent["challenge_id"].as_str().unwrap();
+
+    // the agent cannot approve a text unheard, but may deny it
+    let decision = format!("/v1/challenges/{id}/decision");
+    let (s, e) = t.post(&t.agent, &decision, json!({"approve": true}));
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::CONFLICT, Some("proof_missing"))
+    );
+    let (s, v) = t.post(&t.agent, &decision, json!({"approve": false}));
+    assert_eq!(
+        (s, v["state"].as_str(), v["how"].as_str()),
+        (StatusCode::OK, Some("denied"), Some("agent"))
+    );
+    let (_, call) = t.get(&t.agent, "/v1/calls/fail-1");
+    assert_eq!(call["verified"], false);
+
+    // bad requests are clear
+    let (s, e) = t.post(
+        &t.agent,
+        "/v1/calls/fail-1/challenges",
+        json!({"channel": "email"}),
+    );
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("channel_unavailable"))
+    );
+    let (s, e) = t.post(
+        &t.agent,
+        "/v1/calls/fail-1/challenges",
+        json!({"channel": "fax"}),
+    );
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    let (s, e) = t.get(&t.agent, "/v1/challenges/ch_nope");
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("no_such_challenge"))
+    );
+    let (s, _) = t.get(&t.ivr, &format!("/v1/challenges/{id}"));
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
+#[test]
+fn an_ivr_otp_step_texts_a_code_and_the_caller_keys_it() {
+    let sink = HttpSink::start();
+    let config = format!(
+        "{}[otp]\nmax_sends_per_hour = 1\n[profiles.members]\ndefault = true\n[profiles.members.ivr.known_number]\nmethods = [\"otp\", \"dob\"]\nmin_correct = 1\n\
+         [profiles.members.ivr.unknown_number]\nmethods = [\"otp\", \"dob\"]\nmin_correct = 1\n",
+        http_channels(&sink)
+    );
+    let t = Calls::with_members(&config, MEMBERS);
+    let step = t.start("otp-1", JANE_MOBILE);
+    assert_eq!(
+        (
+            step["field"].as_str(),
+            step["prompt"].as_str(),
+            step["max_digits"].as_u64()
+        ),
+        (Some("code"), Some("enter_code_sent"), Some(6)),
+        "{step}"
+    );
+    let texts = sink.received("/sms/send");
+    assert_eq!(texts.len(), 1);
+    let body: Value = serde_json::from_str(&texts[0].body).unwrap();
+    let code = code_in(body["text"].as_str().unwrap());
+
+    let step = t.key_in("otp-1", &other_code(&code));
+    assert_eq!(
+        (step["error"].as_str(), step["attempts_left"].as_u64()),
+        (Some("wrong_code"), Some(2)),
+        "{step}"
+    );
+    let step = t.key_in("otp-1", &code);
+    assert_eq!(
+        (step["outcome"].as_str(), step["level"].as_str()),
+        (Some("authenticated"), Some("otp")),
+        "{step}"
+    );
+    // agents do not decide a challenge that belongs to the IVR
+    let (_, call) = t.get(&t.agent, "/v1/calls/otp-1");
+    assert_eq!(call["verified"], true);
+
+    // no code can go (the member's one send this hour is used): straight to the next method
+    let step = t.start("otp-2", JANE_MOBILE);
+    assert_eq!(step["question"], "dob", "{step}");
+    assert!(!t.i.audit_events().contains(&code));
+}
