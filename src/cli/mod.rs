@@ -99,6 +99,9 @@ pub enum Command {
         #[arg(long)]
         clean: bool,
     },
+    /// Write the man pages (callvault.1 and one per subcommand) into DIR, for packaging.
+    #[command(hide = true)]
+    Manpages { dir: PathBuf },
     /// Run a throwaway callvault on localhost and print curl lines to try it.
     Demo {
         /// Address to serve on; default 127.0.0.1:8443, or a free port if that is taken.
@@ -234,6 +237,13 @@ fn load(path: &Path) -> anyhow::Result<Config> {
 fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Config { command } => return config_command(&cli.config, command),
+        Command::Manpages { dir } => {
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            let cmd = <Cli as clap::CommandFactory>::command();
+            clap_mangen::generate_to(cmd, &dir)
+                .with_context(|| format!("writing man pages to {}", dir.display()))?;
+            return Ok(ExitCode::SUCCESS);
+        }
         Command::Demo { listen, keep } => {
             init_logging("warn");
             crate::demo::run(listen, keep)?;
@@ -329,7 +339,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             init_logging("warn");
             return vault_command(&config, command);
         }
-        Command::Config { .. } | Command::Demo { .. } | Command::GenMembers { .. } => {}
+        Command::Config { .. }
+        | Command::Demo { .. }
+        | Command::GenMembers { .. }
+        | Command::Manpages { .. } => {}
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Check the packages packaging/build.sh made: lintian (no errors, no warnings), rpmlint (no
+# errors), the unit (systemd-analyze verify, exposure <= 1.5), and the deb's life on this
+# machine: install, config check, version, upgrade keeping keys and edited config, remove
+# keeping /etc and /var/lib, purge clearing them. Needs root; changes this machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v lintian >/dev/null || need+=(lintian)
+command -v rpmlint >/dev/null || need+=(rpmlint)
+command -v rpm >/dev/null || need+=(rpm)
+command -v systemd-analyze >/dev/null || need+=(systemd)
+if [ ${#need[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need[@]}"
+fi
+
+version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)
+deb=$(ls target/packages/callvault_"$version"*_*.deb)
+rpmfile=$(ls target/packages/callvault-"$version"*.rpm)
+fail() { echo "packaging check FAILED: $*" >&2; exit 1; }
+
+echo "== lintian $deb"
+lintian --fail-on error,warning --info "$deb"
+
+echo "== rpmlint $rpmfile"
+rpmlint -c packaging/rpmlint.toml "$rpmfile"
+rpm -qp --qf '[%{FILEFLAGS:fflags} %{FILENAMES}\n]' "$rpmfile" | grep -qx 'cn /etc/callvault/callvault.toml' \
+  || fail "the rpm's config is not %config(noreplace)"
+
+echo "== unit exposure"
+exposure=$(systemd-analyze security --offline=yes systemd/callvault.service 2>/dev/null \
+  | sed -n 's/.*Overall exposure level for callvault.service: \([0-9.]*\).*/\1/p')
+echo "exposure $exposure"
+awk -v e="$exposure" 'BEGIN { exit !(e != "" && e <= 1.5) }' || fail "exposure $exposure > 1.5"
+
+echo "== install"
+dpkg -i "$deb"
+[ "$(callvault --version)" = "callvault $version" ] || fail "callvault --version: $(callvault --version)"
+runuser -u callvault -- callvault --config /etc/callvault/callvault.toml config check
+systemd-analyze verify /lib/systemd/system/callvault.service
+[ "$(stat -c '%U %a' /etc/callvault/vault.key)" = "callvault 600" ] || fail "vault key owner/mode"
+[ "$(stat -c '%U %a' /etc/callvault/initial-admin-key)" = "root 600" ] || fail "initial admin key"
+grep -q '^cvk_' /etc/callvault/initial-admin-key || fail "no admin key"
+[ "$(stat -c '%U %a' /var/lib/callvault)" = "callvault 700" ] || fail "state dir"
+man -w callvault >/dev/null 2>&1 || [ -f /usr/share/man/man1/callvault.1.gz ] || fail "man page"
+
+echo "== upgrade keeps keys and an edited config"
+key_before=$(sha256sum /etc/callvault/vault.key)
+echo "# edited by the admin" >> /etc/callvault/callvault.toml
+dpkg -i "$deb"
+[ "$(sha256sum /etc/callvault/vault.key)" = "$key_before" ] || fail "the vault key changed"
+grep -q '^# edited by the admin' /etc/callvault/callvault.toml || fail "the edited config was replaced"
+
+echo "== remove keeps config and data"
+dpkg -r callvault
+[ ! -e /usr/bin/callvault ] || fail "binary left after remove"
+[ -f /etc/callvault/vault.key ] && [ -d /var/lib/callvault ] || fail "remove deleted config or data"
+
+echo "== purge clears them"
+dpkg -P callvault
+[ ! -e /etc/callvault ] && [ ! -e /var/lib/callvault ] || fail "purge left /etc/callvault or /var/lib/callvault"
+echo "packaging check passed"
