@@ -10,6 +10,8 @@ command -v cargo-deb >/dev/null || cargo install --locked cargo-deb --version "$
 command -v cargo-generate-rpm >/dev/null \
   || cargo install --locked cargo-generate-rpm --version "$RPM_VERSION"
 
+# the package metadata names target/release/ and target/packages/: build there
+export CARGO_TARGET_DIR="$PWD/target"
 out=target/packages
 rm -rf "$out"
 mkdir -p "$out/man"
