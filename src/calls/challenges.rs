@@ -277,24 +277,46 @@ fn settle_verdict(
             how: method.clone(),
         },
     )?;
-    events.push(
-        AuditEvent::new(
-            actor,
-            EventKind::MemberVerified,
-            if verified {
-                Outcome::Ok
-            } else {
-                Outcome::Denied
-            },
-        )
-        .call(c.call_id.clone())
-        .member(c.member_id.clone())
-        .detail(format!(
+    events.push(challenge_event(
+        c,
+        actor,
+        EventKind::MemberVerified,
+        verified,
+        Outcome::Denied,
+        format!(
             "{method}: {}",
             if verified { "verified" } else { "not verified" }
-        )),
-    );
+        ),
+    ));
     Ok(events)
+}
+
+/// An audit event about a challenge: `Ok` when `ok`, else `otherwise`.
+fn challenge_event(
+    c: &Challenge,
+    actor: &str,
+    kind: EventKind,
+    ok: bool,
+    otherwise: Outcome,
+    detail: impl Into<String>,
+) -> AuditEvent {
+    AuditEvent::new(actor, kind, if ok { Outcome::Ok } else { otherwise })
+        .call(c.call_id.clone())
+        .member(c.member_id.clone())
+        .detail(detail)
+}
+
+/// The event of a code check (never the code).
+fn checked_event(c: &Challenge, actor: &str, right: bool) -> AuditEvent {
+    let detail = if right { "code right" } else { "code wrong" };
+    challenge_event(
+        c,
+        actor,
+        EventKind::ChallengeChecked,
+        right,
+        Outcome::Failed,
+        detail,
+    )
 }
 
 fn challenge_error(e: ChallengeError) -> CallError {
@@ -562,14 +584,7 @@ impl CallService {
         let (after, result) = self
             .change_challenge(id, actor, move |c, now| {
                 let (next, result) = c.check(right, &who, now)?;
-                let event = AuditEvent::new(
-                    &who,
-                    EventKind::ChallengeChecked,
-                    if right { Outcome::Ok } else { Outcome::Failed },
-                )
-                .call(c.call_id.clone())
-                .member(c.member_id.clone())
-                .detail(if right { "code right" } else { "code wrong" });
+                let event = checked_event(c, &who, right);
                 let events = match result {
                     CheckResult::Expired => vec![],
                     _ => vec![event],
@@ -621,22 +636,18 @@ impl CallService {
         let (after, ()) = self
             .change_challenge(id, actor, move |c, now| {
                 let next = c.push_response(approve, &who, now)?;
-                let event = AuditEvent::new(
+                let event = challenge_event(
+                    c,
                     &who,
                     EventKind::ChallengePushResponse,
+                    approve,
+                    Outcome::Denied,
                     if approve {
-                        Outcome::Ok
+                        "approved in the app"
                     } else {
-                        Outcome::Denied
+                        "denied in the app"
                     },
-                )
-                .call(c.call_id.clone())
-                .member(c.member_id.clone())
-                .detail(if approve {
-                    "approved in the app"
-                } else {
-                    "denied in the app"
-                });
+                );
                 let events = if next.state == State::Expired {
                     vec![]
                 } else {
@@ -752,16 +763,7 @@ impl CallService {
         write(txn, &next)?;
         let mut events = Vec::new();
         if result != CheckResult::Expired {
-            events.push(
-                AuditEvent::new(
-                    actor,
-                    EventKind::ChallengeChecked,
-                    if right { Outcome::Ok } else { Outcome::Failed },
-                )
-                .call(c.call_id.clone())
-                .member(c.member_id.clone())
-                .detail(if right { "code right" } else { "code wrong" }),
-            );
+            events.push(checked_event(&c, actor, right));
         }
         events.extend(settle_verdict(txn, &next, actor, now)?);
         let outcome = match result {
