@@ -206,6 +206,9 @@ fn run(
 
 /// Apply every job and append its events in one transaction. Returns, per job, the
 /// sequence number of its last event (0 when it had none) and its event count.
+///
+/// The events of the whole batch are appended together, in job order: the chain's head is
+/// read and written once per commit rather than once per job.
 fn commit(
     store: &Store,
     clock: &dyn Clock,
@@ -213,17 +216,32 @@ fn commit(
 ) -> Result<Vec<(u64, u64)>, StoreError> {
     let txn = store.begin_write()?;
     let now = clock.now();
-    let mut seqs = Vec::with_capacity(batch.len());
+    let mut counts = Vec::with_capacity(batch.len());
+    let mut events = Vec::with_capacity(batch.len() * 2);
     for job in batch.iter_mut() {
-        let events = job.apply(&txn)?;
-        let n = events.len() as u64;
-        let seq = if n == 0 {
-            0
-        } else {
-            append_in(&txn, now, events)?
-        };
-        seqs.push((seq, n));
+        let mine = job.apply(&txn)?;
+        counts.push(mine.len() as u64);
+        events.extend(mine);
     }
+    let total = events.len() as u64;
+    let last = if total == 0 {
+        0
+    } else {
+        append_in(&txn, now, events)?
+    };
     txn.commit()?;
-    Ok(seqs)
+    Ok(job_seqs(&counts, last, total))
+}
+
+/// Each job's last sequence number, given the jobs' event counts in order and the last
+/// sequence number of the `total` events appended for them.
+pub(super) fn job_seqs(counts: &[u64], last: u64, total: u64) -> Vec<(u64, u64)> {
+    let mut seq = last.saturating_sub(total);
+    counts
+        .iter()
+        .map(|&n| {
+            seq += n;
+            (if n == 0 { 0 } else { seq }, n)
+        })
+        .collect()
 }

@@ -196,3 +196,23 @@ fn group_commit_makes_every_event_durable_in_one_chain() {
     let r: AuditRecord = serde_json::from_slice(&raw(&store, seqs[0])).unwrap();
     assert!(r.event.actor.starts_with('t'));
 }
+
+#[test]
+fn each_job_gets_the_sequence_number_of_its_own_last_event() {
+    // (event counts per job, last seq appended) -> (seq, count) per job
+    type Case = (&'static [u64], u64, &'static [(u64, u64)]);
+    let cases: [Case; 4] = [
+        (&[2, 1, 3], 16, &[(12, 2), (13, 1), (16, 3)]),
+        (&[0, 2, 0, 1], 3, &[(0, 0), (2, 2), (0, 0), (3, 1)]),
+        (&[1], 1, &[(1, 1)]),
+        (&[0, 0], 0, &[(0, 0), (0, 0)]),
+    ];
+    for (counts, last, want) in cases {
+        let total = counts.iter().sum();
+        assert_eq!(
+            super::committer::job_seqs(counts, last, total),
+            want,
+            "{counts:?} up to {last}"
+        );
+    }
+}

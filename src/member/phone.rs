@@ -79,23 +79,54 @@ pub struct Classifier {
 
 const MEMO_DIGITS: u32 = 7;
 
+/// The memo key of a North American ten-digit number: its first seven national digits.
+fn nanp_prefix(number: &phonenumber::PhoneNumber) -> Option<u64> {
+    let national = number.national();
+    let nanp = number.code().value() == 1
+        && national.zeros() == 0
+        && (1_000_000_000..10_000_000_000).contains(&national.value());
+    nanp.then(|| national.value() / 10u64.pow(10 - MEMO_DIGITS))
+}
+
+fn number_type(number: &phonenumber::PhoneNumber) -> Type {
+    number.number_type(&phonenumber::metadata::DATABASE)
+}
+
 impl Classifier {
     pub fn classify(&mut self, text: &str, region: Region) -> PhoneClass {
         let memo = &mut self.memo;
-        classify_with(text, region, &mut |number| {
-            let national = number.national();
-            let nanp = number.code().value() == 1
-                && national.zeros() == 0
-                && (1_000_000_000..10_000_000_000).contains(&national.value());
-            if !nanp {
-                return number.number_type(&phonenumber::metadata::DATABASE);
-            }
-            let prefix = national.value() / 10u64.pow(10 - MEMO_DIGITS);
-            *memo
-                .entry(prefix)
-                .or_insert_with(|| number.number_type(&phonenumber::metadata::DATABASE))
+        classify_with(text, region, &mut |number| match nanp_prefix(number) {
+            Some(prefix) => *memo.entry(prefix).or_insert_with(|| number_type(number)),
+            None => number_type(number),
         })
     }
+}
+
+/// Prefixes the shared memo holds at most (about 2 MB); beyond it, numbers are classified
+/// uncached. Callers' numbers cluster in a credit union's own area codes, so it rarely fills.
+const SHARED_MEMO_MAX: usize = 100_000;
+
+/// [`Classifier`]'s memo shared by every request thread, for callers' numbers: without it
+/// libphonenumber's pattern match was half of a call start's own work.
+fn classify_shared(text: &str, region: Region) -> PhoneClass {
+    static MEMO: std::sync::OnceLock<std::sync::RwLock<std::collections::HashMap<u64, Type>>> =
+        std::sync::OnceLock::new();
+    let memo = MEMO.get_or_init(Default::default);
+    classify_with(text, region, &mut |number| {
+        let Some(prefix) = nanp_prefix(number) else {
+            return number_type(number);
+        };
+        if let Some(t) = memo.read().ok().and_then(|m| m.get(&prefix).copied()) {
+            return t;
+        }
+        let t = number_type(number);
+        if let Ok(mut m) = memo.write()
+            && m.len() < SHARED_MEMO_MAX
+        {
+            m.insert(prefix, t);
+        }
+        t
+    })
 }
 
 fn classify_with(
@@ -148,7 +179,7 @@ pub fn normalize_ani(ani: &str, region: Region) -> Option<String> {
     {
         return None;
     }
-    classify(t, region).digits().map(e164)
+    classify_shared(t, region).digits().map(e164)
 }
 
 #[cfg(test)]

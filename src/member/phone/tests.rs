@@ -36,7 +36,9 @@ fn remembered_answers_match_libphonenumber_across_north_american_prefixes() {
         for nxx in (200..1000u64).step_by(37) {
             for line in [0u64, 1111, 2999, 5001, 9999] {
                 let text = format!("+1{npa}{nxx}{line:04}");
-                assert_eq!(memo.classify(&text, us), classify(&text, us), "{text}");
+                let want = classify(&text, us);
+                assert_eq!(memo.classify(&text, us), want, "{text}");
+                assert_eq!(classify_shared(&text, us), want, "{text}");
                 checked += 1;
             }
         }
@@ -49,6 +51,7 @@ fn remembered_answers_match_libphonenumber_across_north_american_prefixes() {
         "5231234567",
     ] {
         assert_eq!(memo.classify(text, us), classify(text, us), "{text}");
+        assert_eq!(classify_shared(text, us), classify(text, us), "{text}");
     }
     assert!(checked > 20_000);
 }
