@@ -434,12 +434,16 @@ impl CallService {
             .await
             .map_err(|e| CallError::CoreUnavailable(e.to_string()))?
             .ok_or_else(|| CallError::NoSuchMember(member_id.to_string()))?;
-        if let Some(retry_after) =
-            sends(&self.store, member_id)?.wait(cfg.otp.max_sends_per_hour, self.clock.now())
-        {
-            return Err(CallError::TooManyChallenges { retry_after });
-        }
+        self.check_send_limit(cfg, member_id)?;
         Ok(member)
+    }
+
+    /// `TooManyChallenges` when the member has had `otp.max_sends_per_hour` in the last hour.
+    fn check_send_limit(&self, cfg: &Config, member_id: &str) -> Result<(), CallError> {
+        match sends(&self.store, member_id)?.wait(cfg.otp.max_sends_per_hour, self.clock.now()) {
+            Some(retry_after) => Err(CallError::TooManyChallenges { retry_after }),
+            None => Ok(()),
+        }
     }
 
     /// `POST /v1/calls/{call_id}/challenges`.
@@ -668,20 +672,7 @@ impl CallService {
     ) -> Result<StepView, CallError> {
         let cfg = self.config.load_full();
         let channel = cfg.otp.ivr_channel;
-        let sent: Result<Delivered, &'static str> = match &call.member {
-            None => Err("no_member"),
-            Some(cm) => match self.challenge_member(&cfg, &cm.member_id).await {
-                Ok(member) => self
-                    .deliver(&cfg, &call, &member, channel, true, true)
-                    .await
-                    .map_err(|e| e.ivr_reason()),
-                Err(CallError::TooManyChallenges { .. }) => Err("too_many_codes"),
-                Err(CallError::CoreUnavailable(_)) | Err(CallError::NoSuchMember(_)) => {
-                    Err("core_unavailable")
-                }
-                Err(e) => return Err(e),
-            },
-        };
+        // One fetch from the core serves both the delivery and the dialog's next step.
         let member = match &call.member {
             Some(cm) => self
                 .core_call(cfg.core.timeout_ms, self.core.member(&cm.member_id))
@@ -689,6 +680,18 @@ impl CallService {
                 .ok()
                 .flatten(),
             None => None,
+        };
+        let sent: Result<Delivered, &'static str> = match (&call.member, &member) {
+            (None, _) => Err("no_member"),
+            (Some(_), None) => Err("core_unavailable"),
+            (Some(cm), Some(m)) => match self.check_send_limit(&cfg, &cm.member_id) {
+                Ok(()) => self
+                    .deliver(&cfg, &call, m, channel, true, true)
+                    .await
+                    .map_err(|e| e.ivr_reason()),
+                Err(CallError::TooManyChallenges { .. }) => Err("too_many_codes"),
+                Err(e) => return Err(e),
+            },
         };
         let now = self.clock.now();
         let who = actor.to_string();
