@@ -7,6 +7,8 @@ use std::path::Path;
 
 use anyhow::Context;
 
+mod phone;
+
 use crate::config;
 use crate::keys::{self, Role};
 use crate::store::Store;
@@ -27,13 +29,17 @@ pub fn run(listen: Option<String>, keep: bool) -> anyhow::Result<()> {
         .context("creating the demo directory")?;
     let root = dir.path().to_path_buf();
     let config_path = root.join("callvault.toml");
+    let phone = phone::start(&root).context("starting the demo phone")?;
     let text = format!(
         "# written by `callvault demo`\n\
          [server]\nlisten = \"{listen}\"\n\n\
          [storage]\nstate_dir = \"{state}\"\n\n\
          [vault]\nkey_file = \"{key}\"\nbcrypt_cost = 10\n\n\
-         [log]\nlevel = \"info\"\n\n{profiles}",
+         [log]\nlevel = \"info\"\n\n\
+         # texts go to the demo's stand-in phone, which prints them\n\
+         [notify.sms]\ntype = \"http\"\nurl = \"{sms}\"\n\n{profiles}",
         profiles = DEMO_PROFILES,
+        sms = phone.url,
         state = root.join("state").display(),
         key = root.join("etc/vault.key").display(),
     );
@@ -69,7 +75,16 @@ pub fn run(listen: Option<String>, keep: bool) -> anyhow::Result<()> {
     );
     print!(
         "{}",
-        scripted_calls(&listen, &report.tls.cert, &ivr, &agent, &app)
+        scripted_calls(
+            &listen,
+            &report.tls.cert,
+            &Keys {
+                ivr: &ivr,
+                agent: &agent,
+                app: &app,
+            },
+            &phone.texts
+        )
     );
     println!("# serving until Ctrl-C ...");
     let served = crate::service::serve(&config_path, config);
@@ -148,8 +163,17 @@ fn seed_pins(
     Ok(())
 }
 
-/// One curl line per step of each seed scenario, ready to paste.
-fn scripted_calls(listen: &str, ca: &Path, ivr: &str, agent: &str, app: &str) -> String {
+/// The API keys the scripted calls use.
+struct Keys<'a> {
+    ivr: &'a str,
+    agent: &'a str,
+    app: &'a str,
+}
+
+/// One curl line per step of each seed scenario, ready to paste. Lines of one story run in
+/// one shell: the one-time-code story keeps the challenge id and code in shell variables.
+fn scripted_calls(listen: &str, ca: &Path, keys: &Keys<'_>, texts: &Path) -> String {
+    let Keys { ivr, agent, app } = *keys;
     let url = format!("https://{listen}");
     let ca = ca.display();
     let post = |key: &str, path: &str, body: &str| {
@@ -261,6 +285,30 @@ fn scripted_calls(listen: &str, ca: &Path, ivr: &str, agent: &str, app: &str) ->
             post(agent, "/v1/members/1004/unlock", "{}"),
             start("demo-lock-4", "+16122030104", pin_line),
             key_in("demo-lock-4", "2749"),
+        ],
+    );
+    story(
+        "One-time code: the agent texts Ada a code; the demo phone prints it here; she reads it out",
+        vec![
+            start("demo-code", "+16122030101", main),
+            format!(
+                "CH=$({} | sed -n 's/.*\"challenge_id\":\"\\([^\"]*\\)\".*/\\1/p'); echo \"challenge $CH\"",
+                post(
+                    agent,
+                    "/v1/calls/demo-code/challenges",
+                    r#"{"channel":"sms"}"#
+                )
+            ),
+            format!(
+                "CODE=$(sed -n 's/.*code is \\([0-9]\\{{6\\}}\\).*/\\1/p' {} | tail -n 1); echo \"Ada reads out $CODE\"",
+                texts.display()
+            ),
+            format!(
+                "curl -sS --cacert {ca} -H 'Authorization: Bearer {agent}' -H 'Content-Type: application/json' -d \"{{\\\"code\\\":\\\"$CODE\\\"}}\" {url}/v1/challenges/$CH/check"
+            ),
+            format!(
+                "curl -sS --cacert {ca} -H 'Authorization: Bearer {agent}' {url}/v1/calls/demo-code"
+            ),
         ],
     );
     story(

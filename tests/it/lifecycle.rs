@@ -172,12 +172,20 @@ fn the_demo_prints_curl_lines_that_work() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let lines: Vec<String> = BufReader::new(stdout)
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let lines: Vec<String> = (&mut stdout)
         .lines()
         .map_while(Result::ok)
         .take_while(|l| !l.starts_with("# serving"))
         .collect();
+    // What the demo prints while serving (the demo phone's texts).
+    let printed = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = printed.clone();
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            sink.lock().unwrap().push_str(&(line + "\n"));
+        }
+    });
     let curls: Vec<&String> = lines.iter().filter(|l| l.starts_with("curl ")).collect();
     assert!(curls.len() >= 8, "{lines:?}");
     let run = |line: &str| {
@@ -207,6 +215,69 @@ fn the_demo_prints_curl_lines_that_work() {
         run(member).contains("\"member_id\":\"100000\""),
         "the demo's members are enrolled"
     );
+    // Every scripted story, each in one shell as a newcomer would paste it, in the printed
+    // order (the lockout story's unlock comes after its wrong PINs), ends as its title says.
+    let expected = [
+        ("app intent", vec!["\"level\":\"app_intent\""]),
+        ("[2], known number", vec!["\"level\":\"questions\""]),
+        ("[3], unknown number", vec!["\"level\":\"questions\""]),
+        ("agent checklist", vec!["\"result\":\"verified\""]),
+        (
+            "activation",
+            vec!["\"field\":\"new_pin\"", "\"level\":\"pin\""],
+        ),
+        (
+            "Lockout",
+            vec!["\"reason\":\"locked\"", "\"level\":\"pin\""],
+        ),
+        (
+            "One-time code",
+            vec![
+                "challenge ch_",
+                "\"result\":\"approved\"",
+                "\"methods_passed\":[\"challenge:sms\"]",
+            ],
+        ),
+        ("no caller ID", vec!["\"reason\":\"opt_out\""]),
+    ];
+    let mut stories: Vec<(String, Vec<String>)> = Vec::new();
+    for line in &lines {
+        if let Some(title) = line.strip_prefix("# ") {
+            stories.push((title.to_string(), Vec::new()));
+        } else if let Some((_, body)) = stories.last_mut()
+            && !line.trim().is_empty()
+        {
+            body.push(line.clone());
+        }
+    }
+    let stories: Vec<_> = stories
+        .into_iter()
+        .filter(|(title, _)| !title.starts_with("Try it"))
+        .collect();
+    assert_eq!(stories.len(), expected.len(), "{stories:?}");
+    for ((title, body), (marker, wants)) in stories.iter().zip(&expected) {
+        assert!(
+            title.contains(marker),
+            "stories in order: {title:?} vs {marker:?}"
+        );
+        let out = Command::new("sh")
+            .args(["-c", &body.join("\n")])
+            .output()
+            .unwrap();
+        let out = text(&out.stdout);
+        for want in wants {
+            assert!(out.contains(want), "{title}: no {want} in {out}");
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !printed
+        .lock()
+        .unwrap()
+        .contains("[demo phone] text to +16122030101: ")
+    {
+        assert!(Instant::now() < deadline, "the demo phone printed no text");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let dir = lines
         .iter()
         .find_map(|l| l.strip_prefix("  config: "))
