@@ -38,6 +38,8 @@ pub fn start(dir: &Path) -> io::Result<Phone> {
 
 /// One gateway request: the JSON body of the default `[notify.sms] body` template.
 fn receive(stream: TcpStream, file: &Path) -> io::Result<()> {
+    // One connection at a time: a stalled one must not keep the phone from the next text.
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut length = 0usize;
     let mut line = String::new();

@@ -60,9 +60,7 @@ fn plausible(text: &str) -> bool {
 
 /// Parse and classify a number as written in a file or sent as an ANI.
 pub fn classify(text: &str, region: Region) -> PhoneClass {
-    classify_with(text, region, &mut |number| {
-        number.number_type(&phonenumber::metadata::DATABASE)
-    })
+    classify_with(text, region, &mut number_type)
 }
 
 /// Classifies many numbers (a pre-enrollment file) quickly.
