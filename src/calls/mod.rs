@@ -23,7 +23,7 @@ use zeroize::Zeroizing;
 
 pub use challenges::{ChallengeSent, ChallengeView, CheckAnswer, NewChallenge};
 pub use intents::{Intent, NewIntent};
-pub use records::{Verification, read_call};
+pub use records::{Verification, read_call, save_step};
 
 use crate::audit::{AuditError, AuditEvent, AuditLog, EventKind, Outcome};
 use crate::clock::Clock;

@@ -1,0 +1,95 @@
+//! What one group commit costs the audit committer, by how many call starts it carries.
+//!
+//! `cargo bench --bench commit`. Each iteration is one durable write transaction holding B
+//! call starts exactly as `POST /v1/calls` writes them (the call row with its profile, the
+//! caller-ID index, the two chained audit records), committed with fsync. The time per
+//! commit is about F + p·B: F, the commit's own cost, and p, each call start's. Both bound
+//! the peak call-start rate (BENCHMARKS.md, "Why the ratio stops short").
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use callvault::audit::append_in;
+use callvault::calls::save_step;
+use callvault::config::Config;
+use callvault::dialog::{self, Arrival, Found, NewCall, Rules};
+use callvault::lockout;
+use callvault::member::Member;
+use callvault::store::Store;
+use chrono::Utc;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+fn commit(c: &mut Criterion) {
+    let config = Config::default();
+    let (profile_name, profile) = config.profile_for(None);
+    let members: Vec<Member> = (0..5_000)
+        .map(|i| Member {
+            member_id: format!("{}", 10_000 + i),
+            first_name: Some(format!("M{i}")),
+            mobile_phone: Some(format!("+1612203{i:04}")),
+            dob: chrono::NaiveDate::from_ymd_opt(1980, 1, 1),
+            zip: Some("55401".into()),
+            ssn_last4: Some("1234".into()),
+            ..Member::default()
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let mut n = 0u64;
+    let mut group = c.benchmark_group("group_commit_of_call_starts");
+    group.sample_size(20);
+    group.measurement_time(Duration::from_secs(10));
+    for batch in [1u64, 4, 16, 64] {
+        group.throughput(Throughput::Elements(batch));
+        group.bench_function(format!("{batch}_per_commit"), |b| {
+            b.iter_custom(|iters| {
+                let mut spent = Duration::ZERO;
+                for _ in 0..iters {
+                    // The dialog's work happens on the request side; only the writes are timed.
+                    let now = Utc::now();
+                    let rules = Rules {
+                        pin_policy: &config.pin_policy,
+                        answer_lockout: lockout::Policy::answers(&config.lockout),
+                        new_pin_attempts: config.pin_change.attempts,
+                        now,
+                    };
+                    let starts: Vec<_> = (0..batch)
+                        .map(|_| {
+                            n += 1;
+                            let member = &members[(n as usize * 7) % members.len()];
+                            let new = NewCall {
+                                call_id: format!("bench-{n}"),
+                                ani: member.mobile_phone.clone(),
+                                dnis: Some("+18005550100".into()),
+                                profile_name: profile_name.clone(),
+                                profile: profile.clone(),
+                            };
+                            let found = Found::One {
+                                member,
+                                has_pin: false,
+                            };
+                            let start = dialog::start(new, Arrival::Ani(found), &rules);
+                            // as in the load script: started, identified, first question
+                            assert_eq!(start.events.len(), 2, "{:?}", start.events);
+                            start
+                        })
+                        .collect();
+                    let t = Instant::now();
+                    let txn = store.begin_write().unwrap();
+                    let mut events = Vec::new();
+                    for start in &starts {
+                        events.extend(save_step(&txn, start, None, "key:load", now).unwrap());
+                    }
+                    append_in(&txn, now, events).unwrap();
+                    txn.commit().unwrap();
+                    spent += t.elapsed();
+                }
+                spent
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, commit);
+criterion_main!(benches);
