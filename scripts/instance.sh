@@ -2,7 +2,7 @@
 # directory, with an ivr key. Sets: root bin dir port key; `cv_serve` starts it and waits for
 # /livez; `cv_cleanup` (on EXIT) stops what was started and removes the directory.
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-bin="$root/target/release/callvault"
+bin=${CALLVAULT_BIN:-"$root/target/release/callvault"}
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 dir=$(mktemp -d)

@@ -1,0 +1,32 @@
+# Sourced after instance.sh by the call-start load scripts: 5,000 members enrolled, each with
+# a verified mobile, and $dir/calls.lua, a wrk script whose every request is POST /v1/calls
+# with a new call id (run name, wrk thread, count) and the caller ID of an enrolled member.
+# wrk's arguments after `--`: the run's name, and a pause in ms between a connection's requests.
+{
+  echo "member_id,first_name,mobile_phone,phone_type,dob,zip,ssn_last4"
+  for i in $(seq 0 4999); do printf '%d,M%d,+1612203%04d,mobile,1980-01-01,55401,1234\n' $((10000 + i)) "$i" "$i"; done
+} > "$dir/members.csv"
+cv enroll "$dir/members.csv" >/dev/null
+
+cat > "$dir/calls.lua" <<'LUA'
+-- setup() runs in the main Lua state; each thread gets its own global tid.
+made = 0
+function setup(thread) thread:set("tid", made); made = made + 1 end
+function init(args)
+  n = 0
+  run = args[1] or "r"
+  pace = tonumber(args[2] or "0")
+end
+request = function()
+  n = n + 1
+  local body = string.format('{"call_id":"%s-%d-%d","ani":"+1612203%04d","dnis":"+18005550100"}',
+    run, tid, n, (n * 7 + tid * 13) % 5000)
+  return wrk.format("POST", "/v1/calls", {["Content-Type"] = "application/json",
+    ["Authorization"] = "Bearer " .. KEY}, body)
+end
+delay = function() return pace end
+response = function(status, headers, body)
+  if status ~= 201 then io.stderr:write("unexpected status " .. status .. "\n") end
+end
+LUA
+sed -i "1i KEY = \"$key\"" "$dir/calls.lua"
