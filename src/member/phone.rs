@@ -83,7 +83,20 @@ fn nanp_prefix(number: &phonenumber::PhoneNumber) -> Option<u64> {
     let nanp = number.code().value() == 1
         && national.zeros() == 0
         && (1_000_000_000..10_000_000_000).contains(&national.value());
-    nanp.then(|| national.value() / 10u64.pow(10 - MEMO_DIGITS))
+    nanp.then(|| memo_key(national.value()))
+}
+
+fn memo_key(national: u64) -> u64 {
+    national / 10u64.pow(10 - MEMO_DIGITS)
+}
+
+/// The national number of a caller ID already in North American E.164 form: `+1` and ten
+/// digits, the first one 2 to 9. It is what libphonenumber would parse it to.
+fn nanp_e164(text: &str) -> Option<u64> {
+    let national = text.strip_prefix("+1")?;
+    let b = national.as_bytes();
+    let shape = b.len() == 10 && b.iter().all(u8::is_ascii_digit) && b[0] >= b'2';
+    shape.then(|| national.parse().ok()).flatten()
 }
 
 fn number_type(number: &phonenumber::PhoneNumber) -> Type {
@@ -110,6 +123,16 @@ fn classify_shared(text: &str, region: Region) -> PhoneClass {
     static MEMO: std::sync::OnceLock<std::sync::RwLock<std::collections::HashMap<u64, Type>>> =
         std::sync::OnceLock::new();
     let memo = MEMO.get_or_init(Default::default);
+    // Caller IDs mostly arrive as +1 and ten digits. When their prefix is remembered, parsing
+    // (most of what is left of the cost) is skipped too: the answer is the memo's.
+    if let Some(national) = nanp_e164(text.trim())
+        && let Some(kind) = memo
+            .read()
+            .ok()
+            .and_then(|m| m.get(&memo_key(national)).copied())
+    {
+        return class_of(kind, || Some(10_000_000_000 + national));
+    }
     classify_with(text, region, &mut |number| {
         let Some(prefix) = nanp_prefix(number) else {
             return number_type(number);
@@ -142,7 +165,7 @@ fn classify_with(
     // number_type runs the same pattern match as is_valid and answers Unknown for an invalid
     // number, so one call does both.
     let kind = number_type(&number);
-    let digits = || {
+    class_of(kind, || {
         number
             .format()
             .mode(Mode::E164)
@@ -150,7 +173,11 @@ fn classify_with(
             .trim_start_matches('+')
             .parse::<u64>()
             .ok()
-    };
+    })
+}
+
+/// What a number of libphonenumber's `kind` is, given its E.164 digits.
+fn class_of(kind: Type, digits: impl FnOnce() -> Option<u64>) -> PhoneClass {
     match kind {
         Type::Mobile | Type::FixedLineOrMobile | Type::Voip | Type::PersonalNumber => {
             digits().map_or(PhoneClass::Invalid, PhoneClass::Personal)

@@ -30,11 +30,13 @@ fn remembered_answers_match_libphonenumber_across_north_american_prefixes() {
     let us = Region::default();
     let mut memo = Classifier::default();
     let mut checked = 0;
-    // Every area code 200-999, many exchanges, and several lines under each prefix, so
-    // each remembered prefix is asked again with other trailing digits.
+    // Every area code 200-999, many exchanges, and two lines under each remembered prefix
+    // (area code, exchange and the line's first digit), so each prefix is asked again with
+    // other trailing digits. That second ask of classify_shared skips parsing (`+1` and ten
+    // digits, prefix remembered).
     for npa in 200..1000u64 {
         for nxx in (200..1000u64).step_by(37) {
-            for line in [0u64, 1111, 2999, 5001, 9999] {
+            for line in [0u64, 999, 1111, 1234, 2999, 2000, 5001, 5998, 9999, 9000] {
                 let text = format!("+1{npa}{nxx}{line:04}");
                 let want = classify(&text, us);
                 assert_eq!(memo.classify(&text, us), want, "{text}");
@@ -72,4 +74,25 @@ fn anis_normalize_or_mean_no_caller_id() {
     }
     assert_eq!(Region::parse("hr"), Some(Region(Id::HR)));
     assert_eq!(Region::parse("XX"), None);
+}
+
+#[test]
+fn only_plain_north_american_e164_skips_parsing() {
+    let cases = [
+        ("+12025550143", Some(2025550143)),
+        ("+19995550143", Some(9995550143)),
+        ("+11025550143", None),
+        ("+10025550143", None),
+        ("+1202555014", None),
+        ("+120255501430", None),
+        ("+1 202 555 0143", None),
+        ("+1202555014x", None),
+        ("12025550143", None),
+        ("2025550143", None),
+        ("+442079460958", None),
+        ("", None),
+    ];
+    for (text, want) in cases {
+        assert_eq!(nanp_e164(text), want, "{text:?}");
+    }
 }
