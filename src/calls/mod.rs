@@ -257,11 +257,15 @@ impl CallService {
         let Some(member) = self.core.member(member_id).await? else {
             return Ok(None);
         };
+        self.with_pin(member).map(Some)
+    }
+
+    fn with_pin(&self, member: Member) -> Result<(Member, bool), CoreError> {
         let has_pin = self
             .vault
-            .has_pin(member_id)
+            .has_pin(&member.member_id)
             .map_err(|e| CoreError::Unavailable(e.to_string()))?;
-        Ok(Some((member, has_pin)))
+        Ok((member, has_pin))
     }
 
     /// `POST /v1/calls`.
@@ -311,10 +315,9 @@ impl CallService {
                 let Some(a) = &ani else {
                     return Ok((None, None));
                 };
-                let matches = self.core.find_by_phone(a).await?;
-                match matches.as_slice() {
-                    [one] => Ok((None, Some(self.member_with_pin(&one.member_id).await?))),
-                    _ => Ok((None, Some(None))),
+                match self.core.member_by_phone(a).await? {
+                    Some(one) => Ok((None, Some(Some(self.with_pin(one)?)))),
+                    None => Ok((None, Some(None))),
                 }
             })
             .await;

@@ -25,24 +25,31 @@ impl EmbeddedCore {
 
     /// The synchronous lookup behind `find_by_phone` (a few microseconds).
     pub fn phone_matches(&self, e164: &str) -> Result<Vec<PhoneMatch>, StoreError> {
+        Ok(self
+            .members_by_phone(e164)?
+            .into_iter()
+            .map(|m| PhoneMatch {
+                verified: m.mobile_phone.as_deref() == Some(e164),
+                first_name: m.first_name,
+                member_id: m.member_id,
+            })
+            .collect())
+    }
+
+    /// The members a number identifies, read in one transaction.
+    fn members_by_phone(&self, e164: &str) -> Result<Vec<Member>, StoreError> {
         let txn = self.store.begin_read()?;
         let ids = lookup(&txn, tables::PHONE_INDEX, e164)?;
-        let mut matches = Vec::with_capacity(ids.len());
+        let mut members = Vec::with_capacity(ids.len());
         for id in ids {
             if let Some(record) = get(&txn, &id)? {
-                let m = record.member;
                 // The index holds every claimed number; a withdrawn one identifies no one.
-                if !m.identifying_phones().any(|(p, _)| p == e164) {
-                    continue;
+                if record.member.identifying_phones().any(|(p, _)| p == e164) {
+                    members.push(record.member);
                 }
-                matches.push(PhoneMatch {
-                    verified: m.mobile_phone.as_deref() == Some(e164),
-                    first_name: m.first_name,
-                    member_id: m.member_id,
-                });
             }
         }
-        Ok(matches)
+        Ok(members)
     }
 }
 
@@ -355,6 +362,14 @@ impl CoreAdapter for EmbeddedCore {
     async fn member(&self, member_id: &str) -> Result<Option<Member>, CoreError> {
         let txn = self.store.begin_read()?;
         Ok(get(&txn, member_id)?.map(|r| r.member))
+    }
+
+    async fn member_by_phone(&self, e164: &str) -> Result<Option<Member>, CoreError> {
+        let mut members = self.members_by_phone(e164)?;
+        Ok(match members.len() {
+            1 => members.pop(),
+            _ => None,
+        })
     }
 
     async fn check(&self) -> Result<(), CoreError> {

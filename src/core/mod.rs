@@ -66,6 +66,15 @@ pub trait CoreAdapter: Send + Sync {
     ) -> Result<Vec<String>, CoreError>;
     /// Everything a verification needs about one member.
     async fn member(&self, member_id: &str) -> Result<Option<Member>, CoreError>;
+    /// The member a number identifies when it identifies exactly one (identification by
+    /// ANI); `None` when it names no one or several. An adapter that can answer both in one
+    /// read overrides this.
+    async fn member_by_phone(&self, e164: &str) -> Result<Option<Member>, CoreError> {
+        match self.find_by_phone(e164).await?.as_slice() {
+            [one] => self.member(&one.member_id).await,
+            _ => Ok(None),
+        }
+    }
     /// Whether the core answers (readiness).
     async fn check(&self) -> Result<(), CoreError>;
 }

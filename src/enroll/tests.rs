@@ -384,6 +384,31 @@ async fn the_embedded_core_finds_members_by_every_identifier() {
         "a number on two records identifies both: ask for an identifier"
     );
     assert!(shared_other.iter().all(|m| !m.verified));
+    // identification by ANI names a member only when the number identifies exactly one
+    let ana = core.member_by_phone("+12025550101").await.unwrap().unwrap();
+    assert_eq!(
+        (ana.member_id.as_str(), ana.account_numbers.clone()),
+        ("A", vec!["4400123".to_string()])
+    );
+    for (number, why) in [
+        ("+12025550199", "shared by two members"),
+        ("+12025550100", "nobody's"),
+    ] {
+        assert_eq!(core.member_by_phone(number).await.unwrap(), None, "{why}");
+    }
+    // A newcomer claims Ana's mobile: the row is refused, and the number, now disputed, is
+    // withdrawn from Ana, so it identifies no one (the index still lists her claim).
+    let report = f
+        .enroll_with(
+            "c.csv",
+            "member_id,mobile_phone\nC,2025550101\n",
+            Mode::Incremental,
+            false,
+        )
+        .unwrap();
+    assert_eq!(report.summary.phones_withdrawn, 1);
+    assert!(core.find_by_phone("+12025550101").await.unwrap().is_empty());
+    assert_eq!(core.member_by_phone("+12025550101").await.unwrap(), None);
     let cases: HashMap<(IdentifierKind, &str), Vec<String>> = HashMap::from([
         ((IdentifierKind::MemberNumber, "A"), vec!["A".to_string()]),
         ((IdentifierKind::MemberNumber, "Q"), vec![]),

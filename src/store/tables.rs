@@ -194,10 +194,27 @@ pub fn index_ids(
     let Some(bucket) = table.get(bucket_of(value))? else {
         return Ok(Vec::new());
     };
-    Ok(bucket_entries(bucket.value())
-        .filter(|(v, _)| *v == value)
-        .map(|(_, m)| m.to_string())
+    Ok(bucket_ids(bucket.value(), value)
+        .map(str::to_string)
         .collect())
+}
+
+/// The member ids a bucket holds under `value`. Found by searching for `value` followed by
+/// the entry separator at the start of a line, rather than splitting every line: a call
+/// start's phone lookup reads a bucket of up to 100 entries for the one or two it needs.
+/// Values hold no control characters, so no match of `value` can straddle a line start and
+/// hide the match that begins there.
+pub fn bucket_ids<'a>(bucket: &'a str, value: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    let bytes = bucket.as_bytes();
+    bucket.match_indices(value).filter_map(move |(at, _)| {
+        let line_start = at == 0 || bytes[at - 1] == b'\n';
+        let id_start = at + value.len() + 1;
+        if !line_start || bytes.get(id_start - 1) != Some(&0) {
+            return None;
+        }
+        let rest = bucket.get(id_start..)?;
+        Some(rest.split('\n').next().unwrap_or(rest))
+    })
 }
 
 #[cfg(test)]

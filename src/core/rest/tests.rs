@@ -164,6 +164,11 @@ async fn members_are_mapped_through_the_configured_pointers() {
         "404 is no member, not an error"
     );
     assert!(core.find_by_phone("+12025550100").await.unwrap().is_empty());
+    // identification by ANI: the lookup, then the member it names
+    let by_phone = core.member_by_phone("+12025550143").await.unwrap().unwrap();
+    assert_eq!(by_phone.member_id, "100234");
+    assert_eq!(by_phone.savings_balance_cents, Some(123456));
+    assert_eq!(core.member_by_phone("+12025550100").await.unwrap(), None);
 }
 
 #[tokio::test]
