@@ -28,11 +28,7 @@ impl EmbeddedCore {
         Ok(self
             .members_by_phone(e164)?
             .into_iter()
-            .map(|m| PhoneMatch {
-                verified: m.mobile_phone.as_deref() == Some(e164),
-                first_name: m.first_name,
-                member_id: m.member_id,
-            })
+            .map(|m| PhoneMatch::of(m, e164))
             .collect())
     }
 

@@ -25,6 +25,17 @@ pub struct PhoneMatch {
     pub verified: bool,
 }
 
+impl PhoneMatch {
+    /// How `member` matches the number `e164` they were found by.
+    pub fn of(member: Member, e164: &str) -> PhoneMatch {
+        PhoneMatch {
+            verified: member.mobile_phone.as_deref() == Some(e164),
+            first_name: member.first_name,
+            member_id: member.member_id,
+        }
+    }
+}
+
 /// What a caller can key in to say who they are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -279,11 +279,7 @@ impl CoreAdapter for RestCore {
         Ok(self
             .members_of(doc)?
             .into_iter()
-            .map(|m| PhoneMatch {
-                verified: m.mobile_phone.as_deref() == Some(e164),
-                first_name: m.first_name,
-                member_id: m.member_id,
-            })
+            .map(|m| PhoneMatch::of(m, e164))
             .collect())
     }
 
