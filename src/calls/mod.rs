@@ -8,6 +8,7 @@
 //! member's last verification verdict, and the sweep that closes idle calls and deletes old
 //! ones.
 
+mod by_ani;
 mod challenges;
 mod intents;
 mod records;
@@ -186,6 +187,7 @@ pub struct CallService {
     vault: Arc<Vault>,
     clock: Arc<dyn Clock>,
     config: Arc<ArcSwap<Config>>,
+    by_ani: by_ani::CallsByAni,
 }
 
 /// The dialog's rules from one configuration snapshot.
@@ -220,6 +222,7 @@ enum Resolved {
 }
 
 impl CallService {
+    /// Reads every stored call's caller ID, for `GET /v1/calls?ani=...`.
     pub fn new(
         store: Arc<Store>,
         audit: AuditLog,
@@ -227,15 +230,17 @@ impl CallService {
         vault: Arc<Vault>,
         clock: Arc<dyn Clock>,
         config: Arc<ArcSwap<Config>>,
-    ) -> CallService {
-        CallService {
+    ) -> Result<CallService, StoreError> {
+        let by_ani = by_ani::CallsByAni::load(&store)?;
+        Ok(CallService {
             store,
             audit,
             core,
             vault,
             clock,
             config,
-        }
+            by_ani,
+        })
     }
 
     /// Run core lookups under `core.timeout_ms`: a slow core is `CoreUnavailable`.
@@ -405,10 +410,15 @@ impl CallService {
             .map_err(CallError::Audit)?
             .0;
         match outcome {
-            Ok(()) => match send_code {
-                Some(call) => self.send_ivr_code(call, actor).await,
-                None => Ok(view),
-            },
+            Ok(()) => {
+                if let Some(ani) = &ani {
+                    self.by_ani.add(ani, &req.call_id);
+                }
+                match send_code {
+                    Some(call) => self.send_ivr_code(call, actor).await,
+                    None => Ok(view),
+                }
+            }
             // lost a race for a single-use intent: start without it
             Err(CallError::Concurrent(_)) if req.app_token.is_some() || intent.is_some() => {
                 Box::pin(self.start(
@@ -740,7 +750,7 @@ impl CallService {
                 "ani must be a phone number (E.164 or national)".into(),
             ));
         };
-        let mut calls = records::calls_by_ani(&self.store, &e164)?;
+        let mut calls = records::calls_in(&self.store, &self.by_ani.ids(&e164))?;
         if active_only {
             calls.retain(|c| c.ended_at.is_none());
         }
@@ -973,11 +983,14 @@ impl CallService {
         let now = self.clock.now();
         let idle = now - Duration::minutes(i64::from(cfg.calls.idle_minutes));
         let keep = now - Duration::hours(i64::from(cfg.calls.keep_hours));
-        let (swept, _) = self
+        let ((swept, deleted), _) = self
             .audit
             .transact(move |txn| records::sweep(txn, now, idle, keep))
             .await
             .map_err(CallError::Audit)?;
+        for (ani, id) in &deleted {
+            self.by_ani.remove(ani, id);
+        }
         Ok(swept)
     }
 }

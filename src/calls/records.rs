@@ -22,6 +22,14 @@ pub struct Verification {
 }
 
 fn decode(id: &str, bytes: &[u8]) -> Result<Call, StoreError> {
+    decode_as(id, bytes)
+}
+
+/// A stored call, or the part of it `T` names.
+pub(super) fn decode_as<T: serde::de::DeserializeOwned>(
+    id: &str,
+    bytes: &[u8],
+) -> Result<T, StoreError> {
     serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("call {id}: {e}")))
 }
 
@@ -49,12 +57,6 @@ pub fn write_call(txn: &WriteTransaction, call: &Call) -> Result<(), StoreError>
         .map_err(|e| StoreError::Corrupt(format!("cannot encode call {}: {e}", call.call_id)))?;
     txn.open_table(tables::CALLS)?
         .insert(call.call_id.as_str(), bytes.as_slice())?;
-    if let Some(ani) = &call.ani {
-        txn.open_table(tables::CALLS_BY_ANI)?.insert(
-            (ani.as_str(), call.call_id.as_str()),
-            call.started_at.timestamp(),
-        )?;
-    }
     Ok(())
 }
 
@@ -147,32 +149,30 @@ pub fn save_step(
         .collect())
 }
 
-/// Every call from a number.
-pub fn calls_by_ani(store: &Store, e164: &str) -> Result<Vec<Call>, StoreError> {
+/// The calls of these ids that are still stored.
+pub fn calls_in(store: &Store, ids: &[String]) -> Result<Vec<Call>, StoreError> {
     let txn = store.begin_read()?;
-    let index = txn.open_table(tables::CALLS_BY_ANI)?;
     let calls = txn.open_table(tables::CALLS)?;
-    let mut out = Vec::new();
-    for row in index.range((e164, "")..)? {
-        let (k, _) = row?;
-        let (ani, id) = k.value();
-        if ani != e164 {
-            break;
-        }
-        if let Some(v) = calls.get(id)? {
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(v) = calls.get(id.as_str())? {
             out.push(decode(id, v.value())?);
         }
     }
     Ok(out)
 }
 
-/// Close idle calls, delete old closed ones, drop expired intents.
+/// A deleted call's caller ID and id, for the in-memory index.
+pub type Deleted = Vec<(String, String)>;
+
+/// Close idle calls, delete old closed ones, drop expired intents. Also returns the caller
+/// ID and id of each deleted call that had one.
 pub fn sweep(
     txn: &WriteTransaction,
     now: DateTime<Utc>,
     idle_before: DateTime<Utc>,
     keep_after: DateTime<Utc>,
-) -> Result<(Swept, Vec<AuditEvent>), StoreError> {
+) -> Result<((Swept, Deleted), Vec<AuditEvent>), StoreError> {
     let mut expire = Vec::new();
     let mut delete = Vec::new();
     {
@@ -200,21 +200,19 @@ pub fn sweep(
     }
     {
         let mut calls = txn.open_table(tables::CALLS)?;
-        let mut index = txn.open_table(tables::CALLS_BY_ANI)?;
         for call in &delete {
             calls.remove(call.call_id.as_str())?;
-            if let Some(ani) = &call.ani {
-                index.remove((ani.as_str(), call.call_id.as_str()))?;
-            }
         }
     }
     let intents_deleted = intents::sweep(txn, now)?;
-    Ok((
-        Swept {
-            expired: expire.len() as u64,
-            deleted: delete.len() as u64,
-            intents_deleted,
-        },
-        events,
-    ))
+    let swept = Swept {
+        expired: expire.len() as u64,
+        deleted: delete.len() as u64,
+        intents_deleted,
+    };
+    let deleted = delete
+        .into_iter()
+        .filter_map(|c| c.ani.map(|ani| (ani, c.call_id)))
+        .collect();
+    Ok(((swept, deleted), events))
 }

@@ -41,7 +41,7 @@ fn fixture() -> Fixture {
     let region = Region::parse("US").unwrap();
     let core = Arc::new(EmbeddedCore::new(store.clone(), region));
     let config = Arc::new(ArcSwap::from_pointee(Config::default()));
-    let calls = CallService::new(store.clone(), audit, core, vault, clock.clone(), config);
+    let calls = CallService::new(store.clone(), audit, core, vault, clock.clone(), config).unwrap();
     Fixture {
         _dir: dir,
         store,
@@ -117,8 +117,62 @@ fn idle_calls_expire_and_old_ones_are_deleted_on_the_configured_clock() {
             .unwrap()
             .is_empty()
     );
+    assert_eq!(
+        f.calls.by_ani.numbers(),
+        0,
+        "the deleted calls left the index"
+    );
     // the id may be used again once the old call is gone
     start(&f, "a");
+}
+
+#[test]
+fn calls_by_caller_id_are_found_again_after_a_restart() {
+    let f = fixture();
+    start(&f, "a");
+    start(&f, "b");
+    let step = tokio_test(f.calls.start(
+        StartCall {
+            call_id: "withheld".into(),
+            ani: None,
+            dnis: None,
+            app_token: None,
+        },
+        "key:ivr1",
+    ))
+    .unwrap();
+    assert_eq!(step.status, dialog::Status::Identifying);
+    // a national number is found as its E.164 form
+    let found = f.calls.find_by_ani("612-203-0101", false).unwrap();
+    let ids: Vec<_> = found.iter().map(|c| c.call_id.as_str()).collect();
+    assert_eq!(ids.len(), 2);
+    assert!(ids.contains(&"a") && ids.contains(&"b"), "{ids:?}");
+    // what a restarted service reads back from the store
+    let loaded = by_ani::CallsByAni::load(&f.store).unwrap();
+    let mut again = loaded.ids("+16122030101");
+    again.sort();
+    assert_eq!(again, ["a", "b"]);
+    assert_eq!(
+        loaded.numbers(),
+        1,
+        "a call without caller ID is not indexed"
+    );
+    assert!(loaded.ids("+16122030102").is_empty());
+}
+
+#[test]
+fn the_index_adds_a_call_once_and_forgets_emptied_numbers() {
+    let index = by_ani::CallsByAni::default();
+    index.add("+16122030101", "a");
+    index.add("+16122030101", "a");
+    index.add("+16122030101", "b");
+    index.add("+16122030102", "c");
+    assert_eq!(index.ids("+16122030101"), ["a", "b"]);
+    index.remove("+16122030101", "a");
+    index.remove("+16122030102", "c");
+    index.remove("+16122030109", "x");
+    assert_eq!(index.ids("+16122030101"), ["b"]);
+    assert_eq!(index.numbers(), 1);
 }
 
 #[test]

@@ -32,13 +32,22 @@ fn builder() -> redb::Builder {
 }
 
 /// The schema this binary writes. Bump it with a migration in [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 const SCHEMA_KEY: &str = "schema_version";
 const CREATED_KEY: &str = "created_at";
 
 /// Migrations from version `i + 1` to `i + 2`, run in one write transaction on open.
 type Migration = fn(&WriteTransaction) -> Result<(), StoreError>;
-const MIGRATIONS: &[Migration] = &[];
+const MIGRATIONS: &[Migration] = &[drop_calls_by_ani];
+
+/// 1 -> 2: calls are no longer indexed by caller ID in the store; the service keeps that
+/// index in memory (`calls::by_ani`), built from the calls table when it starts.
+fn drop_calls_by_ani(txn: &WriteTransaction) -> Result<(), StoreError> {
+    const CALLS_BY_ANI: redb::TableDefinition<(&str, &str), i64> =
+        redb::TableDefinition::new("calls_by_ani");
+    txn.delete_table(CALLS_BY_ANI)?;
+    Ok(())
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -43,10 +43,6 @@ const ATTEMPTS_NAME: &str = "attempts";
 /// PIN being changed is sealed to the call by the vault).
 pub const CALLS: TableDefinition<&str, &[u8]> = TableDefinition::new(CALLS_NAME);
 const CALLS_NAME: &str = "calls";
-/// Calls by caller id: (E.164, call id) -> start time (Unix seconds).
-pub const CALLS_BY_ANI: TableDefinition<(&str, &str), i64> =
-    TableDefinition::new(CALLS_BY_ANI_NAME);
-const CALLS_BY_ANI_NAME: &str = "calls_by_ani";
 /// App intents by the SHA-256 (hex) of their token; the value is a JSON
 /// [`crate::calls::Intent`]. Single use: a call that uses one removes it.
 pub const INTENTS: TableDefinition<&str, &[u8]> = TableDefinition::new(INTENTS_NAME);
@@ -69,7 +65,7 @@ pub const CHALLENGE_SENDS: TableDefinition<&str, &[u8]> =
 const CHALLENGE_SENDS_NAME: &str = "challenge_sends";
 
 /// The names of every table, for checks and backups.
-pub const ALL: [&str; 15] = [
+pub const ALL: [&str; 14] = [
     META_NAME,
     API_KEYS_NAME,
     AUDIT_NAME,
@@ -79,7 +75,6 @@ pub const ALL: [&str; 15] = [
     PINS_NAME,
     ATTEMPTS_NAME,
     CALLS_NAME,
-    CALLS_BY_ANI_NAME,
     INTENTS_NAME,
     INTENT_PHONES_NAME,
     VERIFICATIONS_NAME,
@@ -98,7 +93,6 @@ pub fn create_all(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(PINS)?;
     txn.open_table(ATTEMPTS)?;
     txn.open_table(CALLS)?;
-    txn.open_table(CALLS_BY_ANI)?;
     txn.open_table(INTENTS)?;
     txn.open_table(INTENT_PHONES)?;
     txn.open_table(VERIFICATIONS)?;
@@ -119,7 +113,6 @@ pub fn copy_all(src: &ReadTransaction, dst: &WriteTransaction) -> Result<u64, St
         + copy_table(src, dst, PINS)?
         + copy_table(src, dst, ATTEMPTS)?
         + copy_table(src, dst, CALLS)?
-        + copy_table(src, dst, CALLS_BY_ANI)?
         + copy_table(src, dst, INTENTS)?
         + copy_table(src, dst, INTENT_PHONES)?
         + copy_table(src, dst, VERIFICATIONS)?

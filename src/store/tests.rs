@@ -49,6 +49,49 @@ fn a_newer_schema_is_refused_with_a_clear_message() {
 }
 
 #[test]
+fn a_version_1_store_loses_its_caller_id_index_and_keeps_its_calls() {
+    const CALLS_BY_ANI: redb::TableDefinition<(&str, &str), i64> =
+        redb::TableDefinition::new("calls_by_ani");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(DB_FILE_NAME);
+    {
+        // a store as version 1 wrote it
+        let db = redb::Database::create(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(tables::META)
+            .unwrap()
+            .insert(SCHEMA_KEY, 1u32.to_le_bytes().as_slice())
+            .unwrap();
+        txn.open_table(tables::CALLS)
+            .unwrap()
+            .insert("c1", b"{}".as_slice())
+            .unwrap();
+        txn.open_table(CALLS_BY_ANI)
+            .unwrap()
+            .insert(("+16122030101", "c1"), 0)
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 2);
+    let txn = store.begin_read().unwrap();
+    let names: Vec<String> = txn
+        .list_tables()
+        .unwrap()
+        .map(|t| redb::TableHandle::name(&t).to_string())
+        .collect();
+    assert!(!names.iter().any(|n| n == "calls_by_ani"), "{names:?}");
+    assert!(names.iter().any(|n| n == "calls"), "{names:?}");
+    assert!(
+        txn.open_table(tables::CALLS)
+            .unwrap()
+            .get("c1")
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[test]
 fn a_second_opener_is_told_the_store_is_in_use() {
     let dir = tempfile::tempdir().unwrap();
     let _held = store_in(dir.path());
