@@ -3,7 +3,9 @@
 # ANI), over HTTPS keep-alive on loopback, against a release build with 5,000 enrolled members.
 #   1. peak requests/s of callvault and of a bare actix-web + rustls "hello" endpoint
 #      (examples/hello.rs, same TLS set-up), same wrk settings, same run: the ratio;
-#   2. latency at about 500 requests/s (12 connections, each pausing 20 ms between requests).
+#   2. latency at about 500 requests/s (12 connections, each pausing 20 ms between requests);
+#   3. start-up time with every call those runs stored (the service reads each stored call
+#      once at start-up, for its in-memory index of calls by caller ID).
 # Needs wrk (apt-get install wrk). Writes nothing outside a temporary directory.
 #   scripts/load-calls.sh [seconds] [connections]
 set -euo pipefail
@@ -20,7 +22,7 @@ cv_serve
 pids+=($!)
 until curl -sfk -X POST "https://127.0.0.1:$hport/hello" >/dev/null; do sleep 0.05; done
 
-summary() { grep -E 'Latency  |50%|99%|Requests/sec|Non-2xx|Socket errors'; }
+summary() { grep -E 'Latency  |50%|99%|requests in|Requests/sec|Non-2xx|Socket errors'; }
 echo "== bare actix-web + rustls hello: POST /hello, $conns connections, ${secs}s"
 echo 'wrk.method = "POST"' > "$dir/hello.lua"
 wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$dir/hello.lua" "https://127.0.0.1:$hport/hello" | summary
@@ -28,3 +30,15 @@ echo "== callvault: POST /v1/calls (start + identify by ANI), $conns connections
 wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$dir/calls.lua" "https://127.0.0.1:$port" -- peak 0 | summary
 echo "== callvault at about 500 requests/s: 12 connections, each waiting 20 ms between requests, ${secs}s"
 wrk -t2 -c12 -d"${secs}s" --latency -s "$dir/calls.lua" "https://127.0.0.1:$port" -- paced 20 | summary
+echo "== start-up with the calls stored above (every request was a new call)"
+agent=$(cv key create --role agent --name load-agent 2>/dev/null)
+kill "${pids[0]}"
+while kill -0 "${pids[0]}" 2>/dev/null; do sleep 0.05; done
+start=$(date +%s.%N)
+cv_serve
+live=$(date +%s.%N)
+# answered once the background index of calls by caller ID is built
+curl -sf --cacert "$dir/etc/tls.crt" -H "Authorization: Bearer $agent" \
+  "https://127.0.0.1:$port/v1/calls?ani=%2B16122030000" >/dev/null
+indexed=$(date +%s.%N)
+python3 -c "print(f'exec to the first /livez answer {$live - $start:.3f} s; to the first GET /v1/calls?ani= answer {$indexed - $start:.3f} s')"

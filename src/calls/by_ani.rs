@@ -4,12 +4,13 @@
 //! call starts, and an index keyed by phone number puts every new call on a different B-tree
 //! leaf: in the one writer's commit that cost as much as storing the call itself
 //! (BENCHMARKS.md, "Start a call and identify by ANI"). So the index is built from the
-//! calls table when the service starts, a call is added once its start is durable, and the
-//! sweep takes out the calls it deletes. A lookup reads the calls it names from the store;
-//! one that is gone is skipped.
+//! calls table in the background when the service starts (lookups wait for it; nothing else
+//! does), a call is added once its start is durable, and the sweep takes out the calls it
+//! deletes. A lookup reads the calls it names from the store and keeps those still there
+//! from that number, so an entry the sweep removed while the index was loading is harmless.
 
 use std::collections::HashMap;
-use std::sync::{PoisonError, RwLock};
+use std::sync::{Condvar, Mutex, PoisonError, RwLock};
 
 use redb::ReadableTable;
 use serde::Deserialize;
@@ -18,8 +19,18 @@ use crate::store::{Store, StoreError, tables};
 
 #[derive(Debug, Default)]
 pub struct CallsByAni {
-    /// E.164 -> the ids of the calls from it, oldest first.
+    /// E.164 -> the ids of the calls from it.
     calls: RwLock<HashMap<String, Vec<String>>>,
+    state: Mutex<Load>,
+    loaded: Condvar,
+}
+
+#[derive(Debug, Default, Clone)]
+enum Load {
+    #[default]
+    Loading,
+    Ready,
+    Failed(String),
 }
 
 /// The one field of a stored call the index needs; the rest of the row is skipped unread.
@@ -29,26 +40,29 @@ struct AniOnly {
 }
 
 impl CallsByAni {
-    /// Every stored call with a caller ID.
-    pub fn load(store: &Store) -> Result<CallsByAni, StoreError> {
-        let txn = store.begin_read()?;
-        let table = txn.open_table(tables::CALLS)?;
-        let mut calls: HashMap<String, Vec<String>> = HashMap::new();
-        let mut started = Vec::new();
-        for row in table.iter()? {
-            let (k, v) = row?;
-            let id = k.value();
-            let found: AniOnly = super::records::decode_as(id, v.value())?;
-            if let Some(ani) = found.ani {
-                started.push((ani, id.to_string()));
+    /// Add every stored call with a caller ID, then answer lookups. Calls added meanwhile
+    /// are kept.
+    pub fn load(&self, store: &Store) {
+        let began = std::time::Instant::now();
+        let outcome = match stored(store) {
+            Ok(found) => {
+                tracing::info!(
+                    calls = found.len(),
+                    ms = began.elapsed().as_millis() as u64,
+                    "indexed the stored calls by caller ID"
+                );
+                for (ani, id) in found {
+                    self.add(&ani, &id);
+                }
+                Load::Ready
             }
-        }
-        for (ani, id) in started {
-            calls.entry(ani).or_default().push(id);
-        }
-        Ok(CallsByAni {
-            calls: RwLock::new(calls),
-        })
+            Err(e) => {
+                tracing::error!(error = %e, "cannot index the stored calls by caller ID");
+                Load::Failed(e.to_string())
+            }
+        };
+        *self.state.lock().unwrap_or_else(PoisonError::into_inner) = outcome;
+        self.loaded.notify_all();
     }
 
     pub fn add(&self, ani: &str, call_id: &str) {
@@ -69,10 +83,24 @@ impl CallsByAni {
         }
     }
 
-    /// The ids of the calls from `e164`.
-    pub fn ids(&self, e164: &str) -> Vec<String> {
+    /// The ids of the calls from `e164`, once the stored calls are indexed (this blocks
+    /// until then).
+    pub fn ids(&self, e164: &str) -> Result<Vec<String>, StoreError> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        while matches!(*state, Load::Loading) {
+            state = self
+                .loaded
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        if let Load::Failed(why) = &*state {
+            return Err(StoreError::Corrupt(format!(
+                "the calls could not be indexed by caller ID at start-up: {why}"
+            )));
+        }
+        drop(state);
         let calls = self.calls.read().unwrap_or_else(PoisonError::into_inner);
-        calls.get(e164).cloned().unwrap_or_default()
+        Ok(calls.get(e164).cloned().unwrap_or_default())
     }
 
     /// How many numbers have calls.
@@ -83,4 +111,20 @@ impl CallsByAni {
             .unwrap_or_else(PoisonError::into_inner)
             .len()
     }
+}
+
+/// (caller ID, call id) of every stored call that has a caller ID.
+fn stored(store: &Store) -> Result<Vec<(String, String)>, StoreError> {
+    let txn = store.begin_read()?;
+    let table = txn.open_table(tables::CALLS)?;
+    let mut found = Vec::new();
+    for row in table.iter()? {
+        let (k, v) = row?;
+        let id = k.value();
+        let call: AniOnly = super::records::decode_as(id, v.value())?;
+        if let Some(ani) = call.ani {
+            found.push((ani, id.to_string()));
+        }
+    }
+    Ok(found)
 }

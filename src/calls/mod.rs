@@ -187,7 +187,7 @@ pub struct CallService {
     vault: Arc<Vault>,
     clock: Arc<dyn Clock>,
     config: Arc<ArcSwap<Config>>,
-    by_ani: by_ani::CallsByAni,
+    by_ani: Arc<by_ani::CallsByAni>,
 }
 
 /// The dialog's rules from one configuration snapshot.
@@ -222,7 +222,8 @@ enum Resolved {
 }
 
 impl CallService {
-    /// Reads every stored call's caller ID, for `GET /v1/calls?ani=...`.
+    /// Starts indexing the stored calls by caller ID in the background, for
+    /// `GET /v1/calls?ani=...`.
     pub fn new(
         store: Arc<Store>,
         audit: AuditLog,
@@ -230,9 +231,17 @@ impl CallService {
         vault: Arc<Vault>,
         clock: Arc<dyn Clock>,
         config: Arc<ArcSwap<Config>>,
-    ) -> Result<CallService, StoreError> {
-        let by_ani = by_ani::CallsByAni::load(&store)?;
-        Ok(CallService {
+    ) -> CallService {
+        let by_ani = Arc::new(by_ani::CallsByAni::default());
+        let (index, from) = (by_ani.clone(), store.clone());
+        let spawned = std::thread::Builder::new()
+            .name("calls-by-ani".into())
+            .spawn(move || index.load(&from));
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "indexing calls by caller ID on the starting thread");
+            by_ani.load(&store);
+        }
+        CallService {
             store,
             audit,
             core,
@@ -240,7 +249,7 @@ impl CallService {
             clock,
             config,
             by_ani,
-        })
+        }
     }
 
     /// Run core lookups under `core.timeout_ms`: a slow core is `CoreUnavailable`.
@@ -750,7 +759,9 @@ impl CallService {
                 "ani must be a phone number (E.164 or national)".into(),
             ));
         };
-        let mut calls = records::calls_in(&self.store, &self.by_ani.ids(&e164))?;
+        let mut calls = records::calls_in(&self.store, &self.by_ani.ids(&e164)?)?;
+        // an id the index kept for a deleted call may since name a call from elsewhere
+        calls.retain(|c| c.ani.as_deref() == Some(e164.as_str()));
         if active_only {
             calls.retain(|c| c.ended_at.is_none());
         }
