@@ -51,8 +51,14 @@ impl CallsByAni {
                     ms = began.elapsed().as_millis() as u64,
                     "indexed the stored calls by caller ID"
                 );
+                let mut calls = self.calls.write().unwrap_or_else(PoisonError::into_inner);
                 for (ani, id) in found {
-                    self.add(&ani, &id);
+                    calls.entry(ani).or_default().push(id);
+                }
+                // one pass for calls added while loading, however many one number has
+                for ids in calls.values_mut() {
+                    ids.sort_unstable();
+                    ids.dedup();
                 }
                 Load::Ready
             }
