@@ -553,6 +553,10 @@ fn a_call_survives_a_restart_and_keeps_its_profile_across_a_reload() {
     t.i.write_config(PIN_PROFILE);
     t.i.start();
     t.c = t.i.client();
+    // the agent's lookup by number finds the call from before the restart
+    let (s, found) = t.get(&t.agent, "/v1/calls?ani=6122030101&active=true");
+    assert_eq!(s, StatusCode::OK, "{found}");
+    assert_eq!(found[0]["call_id"], "rs-1", "{found}");
     let step = t.key_in("rs-1", "55401");
     assert_eq!(done(&step), ("authenticated", "-", "questions"));
     assert_eq!(
