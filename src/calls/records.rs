@@ -165,54 +165,109 @@ pub fn calls_in(store: &Store, ids: &[String]) -> Result<Vec<Call>, StoreError> 
 /// A deleted call's caller ID and id, for the in-memory index.
 pub type Deleted = Vec<(String, String)>;
 
-/// Close idle calls, delete old closed ones, drop expired intents. Also returns the caller
+/// The two times a sweep looks at; the rest of a stored call is skipped unread.
+#[derive(Deserialize)]
+struct Times {
+    updated_at: DateTime<Utc>,
+    ended_at: Option<DateTime<Utc>>,
+}
+
+/// What a sweep does to a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Due {
+    /// Live, but without a step since `idle_before`: close it.
+    Expire,
+    /// Closed before `keep_after`: delete it.
+    Delete,
+}
+
+pub(super) fn due_now(
+    updated_at: DateTime<Utc>,
+    ended_at: Option<DateTime<Utc>>,
+    idle_before: DateTime<Utc>,
+    keep_after: DateTime<Utc>,
+) -> Option<Due> {
+    match ended_at {
+        None if updated_at < idle_before => Some(Due::Expire),
+        Some(ended) if ended < keep_after => Some(Due::Delete),
+        _ => None,
+    }
+}
+
+/// The ids of the calls a sweep would close or delete, found in a read transaction so that
+/// the scan of every stored call never holds up the one writer (a step may still change a
+/// call before [`sweep`] gets to it; `sweep` checks again).
+pub fn due(
+    store: &Store,
+    idle_before: DateTime<Utc>,
+    keep_after: DateTime<Utc>,
+) -> Result<Vec<String>, StoreError> {
+    let txn = store.begin_read()?;
+    let table = txn.open_table(tables::CALLS)?;
+    let mut out = Vec::new();
+    for row in table.iter()? {
+        let (k, v) = row?;
+        let id = k.value();
+        let t: Times = decode_as(id, v.value())?;
+        if due_now(t.updated_at, t.ended_at, idle_before, keep_after).is_some() {
+            out.push(id.to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// Close the calls of `ids` that are still idle and delete those closed before
+/// `keep_after`; a call that took a step since [`due`] found it, or is already gone, is
+/// left alone. With `intents`, expired app intents are dropped too. Also returns the caller
 /// ID and id of each deleted call that had one.
 pub fn sweep(
     txn: &WriteTransaction,
+    ids: &[String],
+    intents: bool,
     now: DateTime<Utc>,
     idle_before: DateTime<Utc>,
     keep_after: DateTime<Utc>,
 ) -> Result<((Swept, Deleted), Vec<AuditEvent>), StoreError> {
-    let mut expire = Vec::new();
-    let mut delete = Vec::new();
-    {
-        let table = txn.open_table(tables::CALLS)?;
-        for row in table.iter()? {
-            let (k, v) = row?;
-            let call = decode(k.value(), v.value())?;
-            match call.ended_at {
-                None if call.updated_at < idle_before => expire.push(call),
-                Some(ended) if ended < keep_after => delete.push(call),
-                _ => {}
-            }
-        }
-    }
+    let mut swept = Swept::default();
+    let mut deleted = Vec::new();
     let mut events = Vec::new();
-    for mut call in expire.iter().cloned() {
-        call.ended_at = Some(now);
-        call.current_pin = None;
-        call.version += 1;
-        write_call(txn, &call)?;
-        events.push(
-            event_for(&call, "system", EventKind::CallExpired, Outcome::Ok)
-                .detail("no step for calls.idle_minutes"),
-        );
-    }
-    {
-        let mut calls = txn.open_table(tables::CALLS)?;
-        for call in &delete {
-            calls.remove(call.call_id.as_str())?;
+    let mut calls = txn.open_table(tables::CALLS)?;
+    for id in ids {
+        let Some(mut call) = calls
+            .get(id.as_str())?
+            .map(|v| decode(id, v.value()))
+            .transpose()?
+        else {
+            continue;
+        };
+        match due_now(call.updated_at, call.ended_at, idle_before, keep_after) {
+            Some(Due::Expire) => {
+                call.ended_at = Some(now);
+                call.current_pin = None;
+                call.version += 1;
+                let bytes = serde_json::to_vec(&call).map_err(|e| {
+                    StoreError::Corrupt(format!("cannot encode call {}: {e}", call.call_id))
+                })?;
+                calls.insert(id.as_str(), bytes.as_slice())?;
+                events.push(
+                    event_for(&call, "system", EventKind::CallExpired, Outcome::Ok)
+                        .detail("no step for calls.idle_minutes"),
+                );
+                swept.expired += 1;
+            }
+            Some(Due::Delete) => {
+                calls.remove(id.as_str())?;
+                if let Some(ani) = call.ani {
+                    deleted.push((ani, call.call_id));
+                }
+                swept.deleted += 1;
+            }
+            None => {}
         }
     }
-    let intents_deleted = intents::sweep(txn, now)?;
-    let swept = Swept {
-        expired: expire.len() as u64,
-        deleted: delete.len() as u64,
-        intents_deleted,
-    };
-    let deleted = delete
-        .into_iter()
-        .filter_map(|c| c.ani.map(|ani| (ani, c.call_id)))
-        .collect();
+    drop(calls);
+    if intents {
+        swept.intents_deleted = intents::sweep(txn, now)?;
+    }
     Ok(((swept, deleted), events))
 }

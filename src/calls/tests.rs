@@ -259,3 +259,84 @@ fn call_ids_are_visible_ascii_of_bounded_length() {
     assert!(valid_call_id(&"x".repeat(128)));
     assert!(!valid_call_id(&"x".repeat(129)));
 }
+
+#[test]
+fn a_call_is_due_by_its_times() {
+    let t = |m: i64| Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap() + Duration::minutes(m);
+    // idle before minute 0, keep closed calls that ended from minute 10 on
+    let (idle, keep) = (t(0), t(10));
+    let cases = [
+        (
+            "live, last step before the idle line",
+            t(-1),
+            None,
+            Some(records::Due::Expire),
+        ),
+        ("live, last step on the idle line", t(0), None, None),
+        ("live, recent step", t(5), None, None),
+        (
+            "closed before the keep line",
+            t(-90),
+            Some(t(9)),
+            Some(records::Due::Delete),
+        ),
+        ("closed on the keep line", t(-90), Some(t(10)), None),
+        (
+            "closed recently, long idle before",
+            t(-90),
+            Some(t(20)),
+            None,
+        ),
+    ];
+    for (name, updated, ended, want) in cases {
+        assert_eq!(records::due_now(updated, ended, idle, keep), want, "{name}");
+    }
+}
+
+#[test]
+fn the_sweep_leaves_alone_a_call_that_took_a_step_after_the_scan_found_it() {
+    let f = fixture();
+    start(&f, "a");
+    f.clock.advance(Duration::minutes(31));
+    let now = f.clock.now();
+    let (idle, keep) = (now - Duration::minutes(30), now - Duration::hours(24));
+    let due = records::due(&f.store, idle, keep).unwrap();
+    assert_eq!(due, vec!["a".to_string()]);
+    // a step arrives between the scan (no writer held) and the sweep's write
+    tokio_test(f.calls.input("a", CallerInput::NoInput, "key:ivr1")).unwrap();
+    let ids = [due, vec!["deleted-meanwhile".to_string()]].concat();
+    let txn = f.store.begin_write().unwrap();
+    let ((swept, deleted), events) = records::sweep(&txn, &ids, false, now, idle, keep).unwrap();
+    drop(txn);
+    assert_eq!(swept, Swept::default());
+    assert!(deleted.is_empty() && events.is_empty());
+    assert!(
+        read_call(&f.store, "a")
+            .unwrap()
+            .unwrap()
+            .ended_at
+            .is_none()
+    );
+}
+
+#[test]
+fn a_sweep_with_more_than_one_batch_to_do_does_all_of_it() {
+    let f = fixture();
+    let n = SWEEP_BATCH * 2 + 3;
+    for i in 0..n {
+        start(&f, &format!("c{i}"));
+    }
+    f.clock.advance(Duration::minutes(31));
+    let swept = tokio_test(f.calls.sweep()).unwrap();
+    assert_eq!(swept.expired, n as u64);
+    f.clock.advance(Duration::hours(25));
+    let swept = tokio_test(f.calls.sweep()).unwrap();
+    assert_eq!(swept.deleted, n as u64);
+    assert!(
+        f.calls
+            .find_by_ani("+16122030101", false)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(f.calls.by_ani.numbers(), 0);
+}

@@ -71,6 +71,12 @@ pub fn metrics_handle() -> Result<PrometheusHandle, ServiceError> {
         )
         .and_then(|b| {
             b.set_buckets_for_metric(
+                Matcher::Full("callvault_calls_sweep_seconds".into()),
+                &latency,
+            )
+        })
+        .and_then(|b| {
+            b.set_buckets_for_metric(
                 Matcher::Full("callvault_audit_batch_size".into()),
                 &[
                     1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 1024.0, 4096.0,
@@ -94,6 +100,11 @@ pub fn metrics_handle() -> Result<PrometheusHandle, ServiceError> {
     );
     metrics::describe_counter!("callvault_audit_events_total", "audit events made durable");
     metrics::describe_histogram!("callvault_audit_batch_size", "events per audit commit");
+    metrics::describe_histogram!(
+        "callvault_calls_sweep_seconds",
+        metrics::Unit::Seconds,
+        "time of one sweep of the calls (close idle ones, delete old ones)"
+    );
     metrics::describe_counter!(
         "callvault_auth_failures_total",
         "requests refused for their API key, by reason"
