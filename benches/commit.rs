@@ -1,8 +1,8 @@
 //! What one group commit costs the audit committer, by how many call starts it carries.
 //!
 //! `cargo bench --bench commit`. Each iteration is one durable write transaction holding B
-//! call starts exactly as `POST /v1/calls` writes them (the call row with its profile and the
-//! two chained audit records), committed with fsync. The time per
+//! call starts exactly as `POST /v1/calls` writes them (the call row with its profile, encoded
+//! beforehand on the request's side, and the two chained audit records), committed with fsync. The time per
 //! commit is about F + p·B: F, the commit's own cost, and p, each call start's. Both bound
 //! the peak call-start rate (BENCHMARKS.md, "Where a call start's time goes").
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -10,7 +10,7 @@
 use std::time::{Duration, Instant};
 
 use callvault::audit::append_in;
-use callvault::calls::save_step;
+use callvault::calls::{encode_call, save_encoded_step};
 use callvault::config::Config;
 use callvault::dialog::{self, Arrival, Found, NewCall, Rules};
 use callvault::lockout;
@@ -71,14 +71,18 @@ fn commit(c: &mut Criterion) {
                             let start = dialog::start(new, Arrival::Ani(found), &rules);
                             // as in the load script: started, identified, first question
                             assert_eq!(start.events.len(), 2, "{:?}", start.events);
-                            start
+                            // the call row is encoded on the request's thread, as in `start`
+                            let row = encode_call(&start.call).unwrap();
+                            (start, row)
                         })
                         .collect();
                     let t = Instant::now();
                     let txn = store.begin_write().unwrap();
                     let mut events = Vec::new();
-                    for start in &starts {
-                        events.extend(save_step(&txn, start, None, "key:load", now).unwrap());
+                    for (start, row) in &starts {
+                        events.extend(
+                            save_encoded_step(&txn, start, row, None, "key:load", now).unwrap(),
+                        );
                     }
                     append_in(&txn, now, events).unwrap();
                     txn.commit().unwrap();

@@ -175,8 +175,8 @@ struct Hashed<'a> {
 }
 
 impl AuditRecord {
-    fn seal(seq: u64, time: DateTime<Utc>, event: AuditEvent, prev_hash: String) -> Self {
-        let time = time.to_rfc3339_opts(SecondsFormat::Micros, true);
+    /// `time` as [`record_time`] writes it.
+    fn seal(seq: u64, time: String, event: AuditEvent, prev_hash: String) -> Self {
         let mut record = AuditRecord {
             seq,
             time,
@@ -208,6 +208,11 @@ impl AuditRecord {
     }
 }
 
+/// A record's time as it is stored and hashed.
+fn record_time(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
 #[derive(Serialize, Deserialize)]
 struct Head {
     seq: u64,
@@ -230,9 +235,10 @@ pub fn append_in(
         }
         None => (0, GENESIS_HASH.to_string()),
     };
+    let time = record_time(now);
     for event in events {
         seq += 1;
-        let record = AuditRecord::seal(seq, now, event, prev);
+        let record = AuditRecord::seal(seq, time.clone(), event, prev);
         let bytes = serde_json::to_vec(&record)
             .map_err(|e| StoreError::Corrupt(format!("cannot encode audit record: {e}")))?;
         table.insert(seq, bytes.as_slice())?;

@@ -24,7 +24,7 @@ use zeroize::Zeroizing;
 
 pub use challenges::{ChallengeSent, ChallengeView, CheckAnswer, NewChallenge};
 pub use intents::{Intent, NewIntent};
-pub use records::{Verification, read_call, save_step};
+pub use records::{Verification, encode_call, read_call, save_encoded_step, save_step};
 
 use crate::audit::{AuditError, AuditEvent, AuditLog, EventKind, Outcome};
 use crate::clock::Clock;
@@ -387,6 +387,7 @@ impl CallService {
         let send_code = (dialog::expects(&transition.call) == Expect::SendCode)
             .then(|| transition.call.clone());
         let who = actor.to_string();
+        let row = records::encode_call(&transition.call)?;
         let outcome = self
             .audit
             .transact(move |txn| {
@@ -415,7 +416,7 @@ impl CallService {
                             .member(i.member_id),
                     );
                 }
-                let mut all = records::save_step(txn, &transition, None, &who, now)?;
+                let mut all = records::save_encoded_step(txn, &transition, &row, None, &who, now)?;
                 events.append(&mut all);
                 Ok((Ok(()), events))
             })

@@ -52,11 +52,18 @@ pub fn read_call_in(txn: &WriteTransaction, call_id: &str) -> Result<Option<Call
     value.map(|v| decode(call_id, v.value())).transpose()
 }
 
+/// A call as the store keeps it.
+pub fn encode_call(call: &Call) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(call)
+        .map_err(|e| StoreError::Corrupt(format!("cannot encode call {}: {e}", call.call_id)))
+}
+
 pub fn write_call(txn: &WriteTransaction, call: &Call) -> Result<(), StoreError> {
-    let bytes = serde_json::to_vec(call)
-        .map_err(|e| StoreError::Corrupt(format!("cannot encode call {}: {e}", call.call_id)))?;
-    txn.open_table(tables::CALLS)?
-        .insert(call.call_id.as_str(), bytes.as_slice())?;
+    write_encoded(txn, &call.call_id, &encode_call(call)?)
+}
+
+fn write_encoded(txn: &WriteTransaction, call_id: &str, row: &[u8]) -> Result<(), StoreError> {
+    txn.open_table(tables::CALLS)?.insert(call_id, row)?;
     Ok(())
 }
 
@@ -102,7 +109,21 @@ pub fn save_step(
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<AuditEvent>, StoreError> {
-    write_call(txn, &t.call)?;
+    save_encoded_step(txn, t, &encode_call(&t.call)?, before, actor, now)
+}
+
+/// As [`save_step`], with the call already encoded by [`encode_call`]: a step known before
+/// the write transaction (a call start) is encoded on the request's thread, not the one
+/// writer's.
+pub fn save_encoded_step(
+    txn: &WriteTransaction,
+    t: &Transition,
+    row: &[u8],
+    before: Option<&Call>,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<AuditEvent>, StoreError> {
+    write_encoded(txn, &t.call.call_id, row)?;
     let member_id = t.call.member.as_ref().map(|m| m.member_id.as_str());
     if let (Some(m), Some(counter)) = (member_id, t.answer_counter) {
         let mut attempts = txn.open_table(tables::ATTEMPTS)?;
