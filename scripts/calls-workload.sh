@@ -1,7 +1,12 @@
 # Sourced after instance.sh by the call-start load scripts: 5,000 members enrolled, each with
 # a verified mobile, and $dir/calls.lua, a wrk script whose every request is POST /v1/calls
 # with a new call id (run name, wrk thread, count) and the caller ID of an enrolled member.
-# wrk's arguments after `--`: the run's name, and a pause in ms between a connection's requests.
+# wrk's arguments after `--`: the run's name, a pause in ms between a connection's requests,
+# and at most how many calls each wrk thread starts (then it only asks GET /livez; 0: no limit).
+# Also $dir/answer.lua: every request answers the first question of a call that calls.lua
+# started, the date of birth, right (`known_number` in the built-in profile asks dob, zip,
+# ssn_last4, two to be right, so the call goes on to its next question). Arguments: the
+# name of the run that started the calls, and the pause.
 {
   echo "member_id,first_name,mobile_phone,phone_type,dob,zip,ssn_last4"
   for i in $(seq 0 4999); do printf '%d,M%d,+1612203%04d,mobile,1980-01-01,55401,1234\n' $((10000 + i)) "$i" "$i"; done
@@ -16,9 +21,11 @@ function init(args)
   n = 0
   run = args[1] or "r"
   pace = tonumber(args[2] or "0")
+  limit = tonumber(args[3] or "0")
 end
 request = function()
   n = n + 1
+  if limit > 0 and n > limit then return wrk.format("GET", "/livez") end
   local body = string.format('{"call_id":"%s-%d-%d","ani":"+1612203%04d","dnis":"+18005550100"}',
     run, tid, n, (n * 7 + tid * 13) % 5000)
   return wrk.format("POST", "/v1/calls", {["Content-Type"] = "application/json",
@@ -26,7 +33,35 @@ request = function()
 end
 delay = function() return pace end
 response = function(status, headers, body)
-  if status ~= 201 then io.stderr:write("unexpected status " .. status .. "\n") end
+  -- past the limit the answers are /livez's
+  if status ~= 201 and not (limit > 0 and n > limit and status == 200) then
+    wrong = (wrong or 0) + 1
+    if wrong <= 3 then io.stderr:write("unexpected status " .. status .. ": " .. body .. "\n") end
+  end
 end
 LUA
 sed -i "1i KEY = \"$key\"" "$dir/calls.lua"
+
+cat > "$dir/answer.lua" <<'LUA'
+made = 0
+function setup(thread) thread:set("tid", made); made = made + 1 end
+function init(args)
+  n = 0
+  run = args[1] or "r"
+  pace = tonumber(args[2] or "0")
+end
+request = function()
+  n = n + 1
+  return wrk.format("POST", string.format("/v1/calls/%s-%d-%d/input", run, tid, n),
+    {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. KEY},
+    '{"digits":"01011980"}')
+end
+delay = function() return pace end
+response = function(status, headers, body)
+  if status ~= 200 or not string.find(body, '"question":"zip"', 1, true) then
+    wrong = (wrong or 0) + 1
+    if wrong <= 3 then io.stderr:write("unexpected answer " .. status .. ": " .. body .. "\n") end
+  end
+end
+LUA
+sed -i "1i KEY = \"$key\"" "$dir/answer.lua"

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Load test of the IVR's first step: POST /v1/calls (start a call and identify the caller by
-# ANI), over HTTPS keep-alive on loopback, against a release build with 5,000 enrolled members.
-#   1. peak requests/s of callvault and of a bare actix-web + rustls "hello" endpoint
-#      (examples/hello.rs, same TLS set-up), same wrk settings, same run: the ratio;
-#   2. latency at about 500 requests/s (12 connections, each pausing 20 ms between requests);
-#   3. start-up time with every call those runs stored (the service reads each stored call
+# Load test of the IVR's steps that need no bcrypt, over HTTPS keep-alive on loopback,
+# against a release build with 5,000 enrolled members:
+#   1. peak requests/s of a bare actix-web + rustls "hello" endpoint (examples/hello.rs,
+#      same TLS set-up) and of POST /v1/calls (start a call and identify the caller by ANI),
+#      same wrk settings, same run: the ratio;
+#   2. call starts at about 500 requests/s (12 connections, each pausing 20 ms between
+#      requests): the latency;
+#   3. and 4. the same for a question: POST /v1/calls/{id}/input answering a started call's
+#      first keypad question (date of birth) right, on calls started beforehand;
+#   5. start-up time with every call those runs stored (the service reads each stored call
 #      once at start-up, for its in-memory index of calls by caller ID, and its first sweep
 #      reads them all again), and how long the first call start after it takes.
 # Needs wrk (apt-get install wrk). Writes nothing outside a temporary directory.
@@ -23,14 +27,26 @@ cv_serve
 pids+=($!)
 until curl -sfk -X POST "https://127.0.0.1:$hport/hello" >/dev/null; do sleep 0.05; done
 
-summary() { grep -E 'Latency  |50%|99%|requests in|Requests/sec|Non-2xx|Socket errors'; }
+# the run's figures; its requests/s also go to $dir/rate.NAME
+summary() { tee "$dir/out.$1" | grep -E 'Latency  |50%|99%|requests in|Requests/sec|Non-2xx|Socket errors'
+  awk '/Requests\/sec/ {print $2}' "$dir/out.$1" > "$dir/rate.$1"; }
+url="https://127.0.0.1:$port"
 echo "== bare actix-web + rustls hello: POST /hello, $conns connections, ${secs}s"
 echo 'wrk.method = "POST"' > "$dir/hello.lua"
-wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$dir/hello.lua" "https://127.0.0.1:$hport/hello" | summary
+wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$dir/hello.lua" "https://127.0.0.1:$hport/hello" | summary hello
 echo "== callvault: POST /v1/calls (start + identify by ANI), $conns connections, ${secs}s"
-wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$dir/calls.lua" "https://127.0.0.1:$port" -- peak 0 | summary
-echo "== callvault at about 500 requests/s: 12 connections, each waiting 20 ms between requests, ${secs}s"
-wrk -t2 -c12 -d"${secs}s" --latency -s "$dir/calls.lua" "https://127.0.0.1:$port" -- paced 20 | summary
+wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$dir/calls.lua" "$url" -- peak 0 | summary start
+echo "== callvault: call starts at about 500 requests/s: 12 connections, each waiting 20 ms between requests, ${secs}s"
+wrk -t2 -c12 -d"${secs}s" --latency -s "$dir/calls.lua" "$url" -- paced 20 | summary start-paced
+# Calls to answer, started beforehand: more than either run can use (a question's peak has
+# stayed under the call start's), so that every answer is a call's first.
+wrk -t2 -c64 -d"$((secs * 3 / 2))s" -s "$dir/calls.lua" "$url" -- qpeak 0 >/dev/null
+wrk -t2 -c64 -d"$((secs / 4 + 2))s" -s "$dir/calls.lua" "$url" -- qpaced 0 "$((secs * 400))" >/dev/null
+echo "== callvault: a question (POST /v1/calls/{id}/input, date of birth, right), $conns connections, ${secs}s"
+wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$dir/answer.lua" "$url" -- qpeak 0 | summary question
+echo "== callvault: questions at about 500 requests/s: 12 connections, each waiting 20 ms between requests, ${secs}s"
+wrk -t2 -c12 -d"${secs}s" --latency -s "$dir/answer.lua" "$url" -- qpaced 20 | summary question-paced
+python3 -c "print('peak against hello: call start {:.3f}, question {:.3f}'.format($(cat "$dir/rate.start") / $(cat "$dir/rate.hello"), $(cat "$dir/rate.question") / $(cat "$dir/rate.hello")))"
 echo "== start-up with the calls stored above (every request was a new call)"
 agent=$(cv key create --role agent --name load-agent 2>/dev/null)
 kill "${pids[0]}"
