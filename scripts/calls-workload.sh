@@ -13,7 +13,11 @@
 } > "$dir/members.csv"
 cv enroll "$dir/members.csv" >/dev/null
 
-cat > "$dir/calls.lua" <<'LUA'
+# What both wrk scripts share: the key, each thread's id, the arguments, the pause, and a
+# complaint (the first three) about an answer the run did not expect.
+common() {
+  echo "KEY = \"$key\""
+  cat <<'LUA'
 -- setup() runs in the main Lua state; each thread gets its own global tid.
 made = 0
 function setup(thread) thread:set("tid", made); made = made + 1 end
@@ -23,45 +27,38 @@ function init(args)
   pace = tonumber(args[2] or "0")
   limit = tonumber(args[3] or "0")
 end
+delay = function() return pace end
+function unexpected(status, body)
+  wrong = (wrong or 0) + 1
+  if wrong <= 3 then io.stderr:write("unexpected answer " .. status .. ": " .. body .. "\n") end
+end
+function headers() return {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. KEY} end
+LUA
+}
+
+{ common; cat <<'LUA'
 request = function()
   n = n + 1
   if limit > 0 and n > limit then return wrk.format("GET", "/livez") end
   local body = string.format('{"call_id":"%s-%d-%d","ani":"+1612203%04d","dnis":"+18005550100"}',
     run, tid, n, (n * 7 + tid * 13) % 5000)
-  return wrk.format("POST", "/v1/calls", {["Content-Type"] = "application/json",
-    ["Authorization"] = "Bearer " .. KEY}, body)
+  return wrk.format("POST", "/v1/calls", headers(), body)
 end
-delay = function() return pace end
 response = function(status, headers, body)
   -- past the limit the answers are /livez's
-  if status ~= 201 and not (limit > 0 and n > limit and status == 200) then
-    wrong = (wrong or 0) + 1
-    if wrong <= 3 then io.stderr:write("unexpected status " .. status .. ": " .. body .. "\n") end
-  end
+  if status ~= 201 and not (limit > 0 and n > limit and status == 200) then unexpected(status, body) end
 end
 LUA
-sed -i "1i KEY = \"$key\"" "$dir/calls.lua"
+} > "$dir/calls.lua"
 
-cat > "$dir/answer.lua" <<'LUA'
-made = 0
-function setup(thread) thread:set("tid", made); made = made + 1 end
-function init(args)
-  n = 0
-  run = args[1] or "r"
-  pace = tonumber(args[2] or "0")
-end
+{ common; cat <<'LUA'
 request = function()
   n = n + 1
-  return wrk.format("POST", string.format("/v1/calls/%s-%d-%d/input", run, tid, n),
-    {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. KEY},
+  return wrk.format("POST", string.format("/v1/calls/%s-%d-%d/input", run, tid, n), headers(),
     '{"digits":"01011980"}')
 end
-delay = function() return pace end
 response = function(status, headers, body)
-  if status ~= 200 or not string.find(body, '"question":"zip"', 1, true) then
-    wrong = (wrong or 0) + 1
-    if wrong <= 3 then io.stderr:write("unexpected answer " .. status .. ": " .. body .. "\n") end
-  end
+  if status ~= 200 or not string.find(body, '"question":"zip"', 1, true) then unexpected(status, body) end
 end
 LUA
-sed -i "1i KEY = \"$key\"" "$dir/answer.lua"
+} > "$dir/answer.lua"

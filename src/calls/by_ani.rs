@@ -12,10 +12,9 @@
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex, PoisonError, RwLock};
 
-use redb::ReadableTable;
 use serde::Deserialize;
 
-use crate::store::{Store, StoreError, tables};
+use crate::store::{Store, StoreError};
 
 #[derive(Debug, Default)]
 pub struct CallsByAni {
@@ -121,16 +120,11 @@ impl CallsByAni {
 
 /// (caller ID, call id) of every stored call that has a caller ID.
 fn stored(store: &Store) -> Result<Vec<(String, String)>, StoreError> {
-    let txn = store.begin_read()?;
-    let table = txn.open_table(tables::CALLS)?;
     let mut found = Vec::new();
-    for row in table.iter()? {
-        let (k, v) = row?;
-        let id = k.value();
-        let call: AniOnly = super::records::decode_as(id, v.value())?;
+    super::records::each_stored(store, |id, call: AniOnly| {
         if let Some(ani) = call.ani {
             found.push((ani, id.to_string()));
         }
-    }
+    })?;
     Ok(found)
 }

@@ -223,18 +223,29 @@ pub fn due(
     idle_before: DateTime<Utc>,
     keep_after: DateTime<Utc>,
 ) -> Result<Vec<String>, StoreError> {
-    let txn = store.begin_read()?;
-    let table = txn.open_table(tables::CALLS)?;
     let mut out = Vec::new();
-    for row in table.iter()? {
-        let (k, v) = row?;
-        let id = k.value();
-        let t: Times = decode_as(id, v.value())?;
+    each_stored(store, |id, t: Times| {
         if due_now(t.updated_at, t.ended_at, idle_before, keep_after).is_some() {
             out.push(id.to_string());
         }
-    }
+    })?;
     Ok(out)
+}
+
+/// Every stored call as `T`, the fields a scan needs (the rest of each row is skipped
+/// unread), with its id; in a read transaction, so the writer never waits for it.
+pub(super) fn each_stored<T: serde::de::DeserializeOwned>(
+    store: &Store,
+    mut f: impl FnMut(&str, T),
+) -> Result<(), StoreError> {
+    let txn = store.begin_read()?;
+    let table = txn.open_table(tables::CALLS)?;
+    for row in table.iter()? {
+        let (k, v) = row?;
+        let id = k.value();
+        f(id, decode_as(id, v.value())?);
+    }
+    Ok(())
 }
 
 /// Close the calls of `ids` that are still idle and delete those closed before
