@@ -1,10 +1,11 @@
 //! What one group commit costs the audit committer, by how many call starts it carries.
 //!
 //! `cargo bench --bench commit`. Each iteration is one durable write transaction holding B
-//! call starts exactly as `POST /v1/calls` writes them (the call row with its profile, encoded
-//! beforehand on the request's side, and the two chained audit records), committed with fsync. The time per
-//! commit is about F + p·B: F, the commit's own cost, and p, each call start's. Both bound
-//! the peak call-start rate (BENCHMARKS.md, "Where a call start's time goes").
+//! call starts exactly as `POST /v1/calls` writes them (the call row with its profile,
+//! encoded beforehand on the request's side, and the two chained audit records), committed
+//! with fsync. The time per commit is about F + p·B: F, the commit's own cost, and p, each
+//! call start's. Both bound the peak call-start rate (BENCHMARKS.md, "Where a call start's
+//! time goes").
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::{Duration, Instant};

@@ -3,7 +3,7 @@
 //! The store keeps no index of its own for this. A call's caller ID never changes after the
 //! call starts, and an index keyed by phone number puts every new call on a different B-tree
 //! leaf: in the one writer's commit that cost as much as storing the call itself
-//! (BENCHMARKS.md, "Start a call and identify by ANI"). So the index is built from the
+//! (BENCHMARKS.md, "Where a call start's time goes"). So the index is built from the
 //! calls table in the background when the service starts (lookups wait for it; nothing else
 //! does), a call is added once its start is durable, and the sweep takes out the calls it
 //! deletes. A lookup reads the calls it names from the store and keeps those still there

@@ -24,7 +24,7 @@ use zeroize::Zeroizing;
 
 pub use challenges::{ChallengeSent, ChallengeView, CheckAnswer, NewChallenge};
 pub use intents::{Intent, NewIntent};
-pub use records::{Verification, encode_call, read_call, save_encoded_step, save_step};
+pub use records::{Verification, encode_call, read_call, save_encoded_step};
 
 use crate::audit::{AuditError, AuditEvent, AuditLog, EventKind, Outcome};
 use crate::clock::Clock;

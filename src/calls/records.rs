@@ -277,10 +277,7 @@ pub fn sweep(
                 call.ended_at = Some(now);
                 call.current_pin = None;
                 call.version += 1;
-                let bytes = serde_json::to_vec(&call).map_err(|e| {
-                    StoreError::Corrupt(format!("cannot encode call {}: {e}", call.call_id))
-                })?;
-                calls.insert(id.as_str(), bytes.as_slice())?;
+                calls.insert(id.as_str(), encode_call(&call)?.as_slice())?;
                 events.push(
                     event_for(&call, "system", EventKind::CallExpired, Outcome::Ok)
                         .detail("no step for calls.idle_minutes"),

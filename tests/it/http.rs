@@ -222,6 +222,17 @@ fn health_metrics_and_openapi_are_served_without_a_key() {
     ] {
         assert!(metrics.contains(want), "{want} missing:\n{metrics}");
     }
+    // the calls are swept once when the service starts, off the request path
+    let mut swept = false;
+    for _ in 0..100 {
+        let m = c.get(i.url("/metrics")).send().unwrap().text().unwrap();
+        swept = m.contains("callvault_calls_sweep_seconds_count 1");
+        if swept {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(swept, "no sweep in /metrics after 5 s");
     let (s, doc) = body(c.get(i.url("/openapi.json")).send().unwrap());
     assert_eq!(s, StatusCode::OK);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
