@@ -36,7 +36,7 @@ use crate::dialog::{
 };
 use crate::lockout::{self, Counter};
 use crate::member::Member;
-use crate::member::phone::normalize_ani;
+use crate::member::phone::{normalize_ani, normalize_dnis};
 use crate::pin::{self, Rejection, Situation, Verdict};
 use crate::profile::Question;
 use crate::store::{Store, StoreError, tables};
@@ -300,7 +300,7 @@ impl CallService {
         let dnis_raw = req.dnis.as_deref().map(str::trim).filter(|d| !d.is_empty());
         let dnis = dnis_raw.map(|d| match cfg.routing.iter().any(|r| r.dnis == d) {
             true => d.to_string(),
-            false => normalize_ani(d, region).unwrap_or_else(|| d.to_string()),
+            false => normalize_dnis(d, region).unwrap_or_else(|| d.to_string()),
         });
         if records::call_exists(&self.store, &req.call_id)? {
             return Err(CallError::InUse(req.call_id));

@@ -76,7 +76,7 @@ pub struct Candidate {
 pub fn reason(c: &Candidate, now: NaiveDateTime, recent_days: u32) -> Option<Reason> {
     let mobile = match c.mobile {
         None => return Some(Reason::MissingPhone),
-        Some(PhoneClass::Invalid | PhoneClass::Service) => return Some(Reason::InvalidPhone),
+        Some(PhoneClass::Invalid | PhoneClass::Service(_)) => return Some(Reason::InvalidPhone),
         Some(m) => m,
     };
     if c.phone_type == PhoneType::Landline || matches!(mobile, PhoneClass::FixedLine(_)) {

@@ -15,17 +15,27 @@ pub enum PhoneClass {
     Personal(u64),
     /// A valid number libphonenumber knows to be fixed-line.
     FixedLine(u64),
-    /// Valid, but a service number: toll-free, premium, shared-cost, UAN, voicemail, pager.
-    Service,
+    /// Valid, but a service number (toll-free, premium, shared-cost, UAN, voicemail, pager):
+    /// E.164 digits. No member's phone, but what a caller may dial (a DNIS).
+    Service(u64),
     /// Not a dialable number: wrong length, impossible area code or exchange, letters.
     Invalid,
 }
 
 impl PhoneClass {
+    /// A member's phone: the E.164 digits of a personal or fixed-line number.
     pub fn digits(self) -> Option<u64> {
         match self {
             PhoneClass::Personal(d) | PhoneClass::FixedLine(d) => Some(d),
             _ => None,
+        }
+    }
+
+    /// A number someone can dial, service numbers included: its E.164 digits.
+    pub fn dialable(self) -> Option<u64> {
+        match self {
+            PhoneClass::Service(d) => Some(d),
+            other => other.digits(),
         }
     }
 }
@@ -184,7 +194,7 @@ fn class_of(kind: Type, digits: impl FnOnce() -> Option<u64>) -> PhoneClass {
         }
         Type::FixedLine => digits().map_or(PhoneClass::Invalid, PhoneClass::FixedLine),
         Type::Unknown => PhoneClass::Invalid,
-        _ => PhoneClass::Service,
+        _ => digits().map_or(PhoneClass::Invalid, PhoneClass::Service),
     }
 }
 
@@ -205,6 +215,12 @@ pub fn normalize_ani(ani: &str, region: Region) -> Option<String> {
         return None;
     }
     classify_shared(t, region).digits().map(e164)
+}
+
+/// Normalize a dialed number (DNIS) to E.164, or `None` when it is not a valid number. Unlike
+/// a caller's number it may be a service number: credit unions' lines are often toll-free.
+pub fn normalize_dnis(dnis: &str, region: Region) -> Option<String> {
+    classify_shared(dnis, region).dialable().map(e164)
 }
 
 #[cfg(test)]

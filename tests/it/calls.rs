@@ -645,3 +645,31 @@ fn a_core_that_does_not_answer_transfers_within_the_timeout() {
     }
     drop(silent);
 }
+
+#[test]
+fn calls_route_by_the_dialed_number_in_any_format() {
+    let t = Calls::new(
+        "\n[[routing]]\ndnis = \"+18005550123\"\nprofile = \"pin_line\"\n[profiles.members]\ndefault = true\n[profiles.pin_line.ivr.known_number]\nmethods = [\"pin\", \"dob\"]\nmin_correct = 1\n",
+    );
+    let cases = [
+        ("+18005550123", "+18005550123", "pin_line"),
+        ("8005550123", "+18005550123", "pin_line"),
+        ("(800) 555-0123", "+18005550123", "pin_line"),
+        ("1-800-555-0123", "+18005550123", "pin_line"),
+        ("800 555 0100", "+18005550100", "members"),
+        ("5000", "5000", "members"),
+        ("", "-", "members"),
+    ];
+    for (n, (dnis, stored, profile)) in cases.into_iter().enumerate() {
+        let id = format!("route-{n}");
+        let (s, step) = t.post(
+            &t.ivr,
+            "/v1/calls",
+            json!({"call_id": id, "ani": ADA_MOBILE, "dnis": dnis}),
+        );
+        assert_eq!(s, StatusCode::CREATED, "{dnis:?}: {step}");
+        let (_, view) = t.get(&t.agent, &format!("/v1/calls/{id}"));
+        assert_eq!(view["profile"], profile, "{dnis:?}: {view}");
+        assert_eq!(view["dnis"].as_str().unwrap_or("-"), stored, "{dnis:?}");
+    }
+}

@@ -34,7 +34,7 @@ fn each_reason_and_its_precedence() {
         ),
         (
             "toll-free",
-            |c| c.mobile = Some(PhoneClass::Service),
+            |c| c.mobile = Some(PhoneClass::Service(18005551234)),
             Some(Reason::InvalidPhone),
         ),
         (

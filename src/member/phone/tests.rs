@@ -10,8 +10,8 @@ fn numbers_are_classified_as_libphonenumber_knows_them() {
         ("+1 202 555 0143", PhoneClass::Personal(12025550143)),
         ("+44 20 7946 0958", PhoneClass::FixedLine(442079460958)),
         ("+385 91 234 5678", PhoneClass::Personal(385912345678)),
-        ("800-555-1234", PhoneClass::Service),
-        ("900-555-1234", PhoneClass::Service),
+        ("800-555-1234", PhoneClass::Service(18005551234)),
+        ("900-555-1234", PhoneClass::Service(19005551234)),
         ("(555) 555-1234", PhoneClass::Invalid),
         ("+1 011 555 1234", PhoneClass::Invalid),
         ("202555014x", PhoneClass::Invalid),
@@ -95,4 +95,28 @@ fn only_plain_north_american_e164_skips_parsing() {
     for (text, want) in cases {
         assert_eq!(nanp_e164(text), want, "{text:?}");
     }
+}
+
+#[test]
+fn dialed_numbers_normalize_toll_free_lines_included() {
+    let us = Region::default();
+    let cases = [
+        ("+18005550123", Some("+18005550123")),
+        ("8005550123", Some("+18005550123")),
+        ("(800) 555-0123", Some("+18005550123")),
+        ("1-800-555-0123", Some("+18005550123")),
+        ("888.555.0199", Some("+18885550199")),
+        ("6122030100", Some("+16122030100")),
+        ("+44 20 7946 0958", Some("+442079460958")),
+        // ANIs reject these; a DNIS keeps them
+        ("900-555-1234", Some("+19005551234")),
+        ("5000", None),
+        ("(555) 555-1234", None),
+        ("800-555-CALL", None),
+        ("", None),
+    ];
+    for (text, want) in cases {
+        assert_eq!(normalize_dnis(text, us).as_deref(), want, "{text:?}");
+    }
+    assert_eq!(normalize_ani("8005550123", us), None, "not a caller's number");
 }
