@@ -24,7 +24,10 @@ async fn main() -> anyhow::Result<()> {
     };
     tls::generate_self_signed(&paths, &[])?;
     let resolver = ReloadableCert::new(tls::load(&paths)?);
-    let config = tls::server_config(resolver)?;
+    let config = tls::server_config(
+        resolver,
+        rustls::server::WebPkiClientVerifier::no_client_auth(),
+    )?;
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     HttpServer::new(|| {
         App::new().route(

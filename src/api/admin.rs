@@ -12,16 +12,19 @@ use crate::keys::{self, KeyError, KeyInfo, Role};
 pub struct WhoAmI {
     pub name: String,
     pub role: Role,
+    /// `key`, or `cert` for a client certificate mapped in `[[server.clients]]`.
+    pub via: keys::Credential,
 }
 
-/// The key's own name and role: a first call to check a key works.
+/// The client's own name and role: a first call to check a key (or certificate) works.
 #[utoipa::path(get, path = "/v1/whoami", tag = "admin",
-    security(("bearer" = []), ("api_key" = []), ("basic" = [])),
+    security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
     responses((status = 200, body = WhoAmI), (status = 401, body = super::error::ErrorBody)))]
 pub async fn whoami(auth: Authorized<AnyRole>) -> web::Json<WhoAmI> {
     web::Json(WhoAmI {
         name: auth.client.name,
         role: auth.client.role,
+        via: auth.client.via,
     })
 }
 
@@ -34,7 +37,7 @@ pub struct Reloaded {
 
 /// Re-read the config and TLS pair; a bad file is refused and the old one stays.
 #[utoipa::path(post, path = "/v1/admin/reload", tag = "admin",
-    security(("bearer" = []), ("api_key" = []), ("basic" = [])),
+    security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
     responses((status = 200, body = Reloaded),
               (status = 422, description = "refused; the running config stays", body = super::error::ErrorBody),
               (status = 403, body = super::error::ErrorBody)))]
@@ -88,7 +91,7 @@ fn key_error(e: KeyError) -> ApiError {
 
 /// Create an API key; the answer holds the key, shown once.
 #[utoipa::path(post, path = "/v1/admin/keys", tag = "admin", request_body = CreateKey,
-    security(("bearer" = []), ("api_key" = []), ("basic" = [])),
+    security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
     responses((status = 201, body = CreatedKey), (status = 409, body = super::error::ErrorBody)))]
 pub async fn create_key(
     auth: Authorized<AdminOnly>,
@@ -117,7 +120,7 @@ pub async fn create_key(
 
 /// Every key, active and revoked (never the keys themselves).
 #[utoipa::path(get, path = "/v1/admin/keys", tag = "admin",
-    security(("bearer" = []), ("api_key" = []), ("basic" = [])),
+    security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
     responses((status = 200, body = [KeyInfo])))]
 pub async fn list_keys(
     _auth: Authorized<AdminOnly>,
@@ -130,7 +133,7 @@ pub async fn list_keys(
 /// Revoke the active key with this name.
 #[utoipa::path(delete, path = "/v1/admin/keys/{name}", tag = "admin",
     params(("name" = String, Path, description = "the key's name")),
-    security(("bearer" = []), ("api_key" = []), ("basic" = [])),
+    security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
     responses((status = 204), (status = 404, body = super::error::ErrorBody)))]
 pub async fn revoke_key(
     auth: Authorized<AdminOnly>,
@@ -148,7 +151,7 @@ pub async fn revoke_key(
 /// The member as callvault holds it (or the core answers it), sensitive fields masked.
 #[utoipa::path(get, path = "/v1/members/{member_id}", tag = "admin",
     params(("member_id" = String, Path, description = "the core's member number")),
-    security(("bearer" = []), ("api_key" = []), ("basic" = [])),
+    security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
     responses((status = 200, body = crate::member::MaskedMember),
               (status = 404, body = super::error::ErrorBody),
               (status = 503, description = "the core is unavailable", body = super::error::ErrorBody)))]

@@ -1,11 +1,15 @@
-//! Who is calling: the API key from `Authorization: Bearer`, `X-Api-Key` or HTTP Basic, and
-//! whether its role may call the endpoint. Every failure is an audit event before the answer.
+//! Who is calling: the API key from `Authorization: Bearer`, `X-Api-Key` or HTTP Basic (or,
+//! with no key, a client certificate mapped in `[[server.clients]]`), and whether its role
+//! may call the endpoint. Every failure is an audit event before the answer.
 
+use std::any::Any;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
-use actix_web::dev::Payload;
+use actix_web::dev::{Extensions, Payload};
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
+use rustls_pki_types::CertificateDer;
 
 use super::AppState;
 use super::error::ApiError;
@@ -53,6 +57,29 @@ impl Allowed for CallReaders {
     const ROLES: &'static [Role] = &[Role::Ivr, Role::Agent, Role::Admin];
 }
 
+/// The end-entity certificate a connection's client presented, verified by the handshake
+/// against `server.client_ca`.
+#[derive(Clone)]
+pub struct PeerCert(Arc<CertificateDer<'static>>);
+
+/// `HttpServer::on_connect`: keep the client's verified certificate with the connection.
+pub fn keep_peer_cert(conn: &dyn Any, data: &mut Extensions) {
+    type Tls = actix_tls::accept::rustls_0_23::TlsStream<actix_web::rt::net::TcpStream>;
+    if let Some(tls) = conn.downcast_ref::<Tls>() {
+        let (_, session) = tls.get_ref();
+        if let Some(cert) = session.peer_certificates().and_then(<[_]>::first) {
+            data.insert(PeerCert(Arc::new(cert.clone().into_owned())));
+        }
+    }
+}
+
+/// The client a verified certificate stands for, when no API key was presented.
+fn cert_client(state: &AppState, cert: Option<&PeerCert>) -> Option<Client> {
+    let config = state.config.load();
+    crate::tls::mapped_client(&cert?.0, &config.server.clients)
+        .map(|c| Client::from_cert(&c.name, c.role))
+}
+
 /// An authenticated client whose role is one of `A::ROLES`; else 401 / 403.
 pub struct Authorized<A: Allowed> {
     pub client: Client,
@@ -73,6 +100,7 @@ impl<A: Allowed> FromRequest for Authorized<A> {
         };
         let authorization = zeroize::Zeroizing::new(header("authorization"));
         let x_api_key = zeroize::Zeroizing::new(header("x-api-key"));
+        let peer_cert = req.conn_data::<PeerCert>().cloned();
         let endpoint = format!(
             "{} {}",
             req.method(),
@@ -88,6 +116,8 @@ impl<A: Allowed> FromRequest for Authorized<A> {
                     .begin_read()
                     .map_err(AuthError::from)
                     .and_then(|txn| keys::authenticate(&txn, key)),
+                Err(Rejection::Missing) => cert_client(&state, peer_cert.as_ref())
+                    .ok_or(AuthError::Rejected(Rejection::Missing)),
                 Err(rejection) => Err(AuthError::Rejected(*rejection)),
             };
             let client = match outcome {
@@ -110,7 +140,13 @@ impl<A: Allowed> FromRequest for Authorized<A> {
                         )
                         .await
                         .map_err(ApiError::audit_unavailable)?;
-                    return Err(ApiError::unauthorized(rejection.as_str()));
+                    return Err(ApiError::unauthorized(match (rejection, &peer_cert) {
+                        (Rejection::Missing, Some(_)) => {
+                            "no API key presented, and the client certificate is not one of \
+                             [[server.clients]]"
+                        }
+                        _ => rejection.as_str(),
+                    }));
                 }
                 Err(AuthError::Store(e)) => return Err(ApiError::internal(e)),
             };
@@ -127,7 +163,11 @@ impl<A: Allowed> FromRequest for Authorized<A> {
                     .map_err(ApiError::audit_unavailable)?;
                 let allowed: Vec<&str> = A::ROLES.iter().map(|r| r.as_str()).collect();
                 return Err(ApiError::forbidden(format!(
-                    "a key with role {} may not call {endpoint} (needs {})",
+                    "a {} with role {} may not call {endpoint} (needs {})",
+                    match client.via {
+                        keys::Credential::Key => "key",
+                        keys::Credential::Cert => "client certificate",
+                    },
                     client.role,
                     allowed.join(" or ")
                 )));

@@ -127,7 +127,7 @@ fn status_name(step: &StepView) -> &'static str {
 
 /// Start a call: identify by caller ID (or app intent) and answer the first STEP.
 #[utoipa::path(post, path = "/v1/calls", tag = "calls", request_body = StartCall,
-    security(("bearer" = []), ("api_key" = []), ("basic" = [])),
+    security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
     responses((status = 201, body = StepView, description = "the first STEP (also as k=v pairs with Accept: application/x-www-form-urlencoded)"),
               (status = 400, body = super::error::ErrorBody),
               (status = 409, description = "the call id is in use (`call_id_in_use`)", body = super::error::ErrorBody)))]
@@ -196,7 +196,7 @@ fn caller_input(body: CallInput) -> Result<CallerInput, ApiError> {
 /// Answer the current step.
 #[utoipa::path(post, path = "/v1/calls/{call_id}/input", tag = "calls", request_body = CallInput,
     params(("call_id" = String, Path, description = "the IVR's call id")),
-    security(("bearer" = []), ("api_key" = []), ("basic" = [])),
+    security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
     responses((status = 200, body = StepView),
               (status = 404, description = "no such call (`no_such_call`)", body = super::error::ErrorBody),
               (status = 409, description = "the call has ended (`call_ended`)", body = super::error::ErrorBody)))]
@@ -218,7 +218,7 @@ pub async fn input(
 /// The caller hung up: the call ends; its record stays for agents.
 #[utoipa::path(delete, path = "/v1/calls/{call_id}", tag = "calls",
     params(("call_id" = String, Path, description = "the IVR's call id")),
-    security(("bearer" = []), ("api_key" = []), ("basic" = [])),
+    security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
     responses((status = 204), (status = 404, body = super::error::ErrorBody)))]
 pub async fn hang_up(
     auth: Authorized<IvrOnly>,
@@ -232,7 +232,7 @@ pub async fn hang_up(
 /// Everything known about a call: the agent's screen pop.
 #[utoipa::path(get, path = "/v1/calls/{call_id}", tag = "agents",
     params(("call_id" = String, Path, description = "the IVR's call id")),
-    security(("bearer" = []), ("api_key" = []), ("basic" = [])),
+    security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
     responses((status = 200, body = CallView), (status = 404, body = super::error::ErrorBody)))]
 pub async fn view(
     _auth: Authorized<CallReaders>,
@@ -258,7 +258,7 @@ pub struct FindCalls {
 
 /// Find calls from a number, newest first.
 #[utoipa::path(get, path = "/v1/calls", tag = "agents", params(FindCalls),
-    security(("bearer" = []), ("api_key" = []), ("basic" = [])),
+    security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
     responses((status = 200, body = Vec<CallView>), (status = 400, body = super::error::ErrorBody)))]
 pub async fn find(
     _auth: Authorized<CallReaders>,
@@ -277,7 +277,7 @@ pub async fn find(
 /// are shown to the `agent` role only; every reveal is an audit event.
 #[utoipa::path(post, path = "/v1/calls/{call_id}/checklist", tag = "agents",
     params(("call_id" = String, Path, description = "the IVR's call id")),
-    security(("bearer" = []), ("api_key" = []), ("basic" = [])),
+    security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
     responses((status = 200, body = ChecklistView),
               (status = 409, description = "no member identified yet (`no_member`)", body = super::error::ErrorBody)))]
 pub async fn checklist(
@@ -304,7 +304,7 @@ pub struct Tick {
     request_body = Tick,
     params(("call_id" = String, Path, description = "the IVR's call id"),
            ("question_id" = Question, Path, description = "a question on the checklist")),
-    security(("bearer" = []), ("api_key" = []), ("basic" = [])),
+    security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
     responses((status = 200, body = ChecklistView),
               (status = 409, description = "`not_on_checklist`, `already_answered`, `checklist_decided`", body = super::error::ErrorBody)))]
 pub async fn tick(
@@ -337,7 +337,7 @@ pub struct IntentCreated {
 
 /// The member's app announces a call (seed 004's "intention recorded").
 #[utoipa::path(post, path = "/v1/intents", tag = "app", request_body = NewIntent,
-    security(("bearer" = []), ("api_key" = []), ("basic" = [])),
+    security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
     responses((status = 201, body = IntentCreated),
               (status = 404, description = "no such member", body = super::error::ErrorBody)))]
 pub async fn create_intent(

@@ -26,7 +26,7 @@ fn known_id(id: &str) -> Result<(), ApiError> {
 #[utoipa::path(post, path = "/v1/calls/{call_id}/challenges", tag = "agents",
     request_body = NewChallenge,
     params(("call_id" = String, Path, description = "the IVR's call id")),
-    security(("bearer" = []), ("api_key" = []), ("basic" = [])),
+    security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
     responses((status = 201, body = ChallengeSent),
               (status = 400, description = "`channel_unavailable` (not configured), `bad_challenge`", body = ErrorBody),
               (status = 409, description = "`no_member`, `no_destination`, `call_ended`", body = ErrorBody),
@@ -48,7 +48,7 @@ pub async fn send(
 /// The challenge's state and countdown for the agent's screen.
 #[utoipa::path(get, path = "/v1/challenges/{challenge_id}", tag = "agents",
     params(("challenge_id" = String, Path)),
-    security(("bearer" = []), ("api_key" = []), ("basic" = [])),
+    security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
     responses((status = 200, body = ChallengeView), (status = 404, body = ErrorBody)))]
 pub async fn view(
     _auth: Authorized<AgentOrAdmin>,
@@ -82,7 +82,7 @@ impl std::fmt::Debug for CodeCheck {
 #[utoipa::path(post, path = "/v1/challenges/{challenge_id}/check", tag = "agents",
     request_body = CodeCheck,
     params(("challenge_id" = String, Path)),
-    security(("bearer" = []), ("api_key" = []), ("basic" = [])),
+    security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
     responses((status = 200, body = CheckAnswer),
               (status = 404, body = ErrorBody),
               (status = 409, description = "`challenge_decided`, `no_code`, `awaiting_member`, `ivr_challenge`", body = ErrorBody)))]
@@ -112,7 +112,7 @@ pub struct Approval {
 #[utoipa::path(post, path = "/v1/challenges/{challenge_id}/decision", tag = "agents",
     request_body = Approval,
     params(("challenge_id" = String, Path)),
-    security(("bearer" = []), ("api_key" = []), ("basic" = [])),
+    security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
     responses((status = 200, body = ChallengeView),
               (status = 404, body = ErrorBody),
               (status = 409, description = "`challenge_decided`, `proof_missing`, `ivr_challenge`", body = ErrorBody)))]
@@ -134,7 +134,7 @@ pub async fn decide(
 #[utoipa::path(post, path = "/v1/challenges/{challenge_id}/push-response", tag = "app",
     request_body = Approval,
     params(("challenge_id" = String, Path)),
-    security(("bearer" = []), ("api_key" = []), ("basic" = [])),
+    security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
     responses((status = 200, body = ChallengeView),
               (status = 404, body = ErrorBody),
               (status = 409, description = "`not_push`, `already_answered`, `challenge_decided`", body = ErrorBody)))]

@@ -60,6 +60,17 @@ impl Modify for Security {
             "api_key",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Api-Key"))),
         );
+        components.add_security_scheme(
+            "mtls",
+            SecurityScheme::MutualTls {
+                description: Some(
+                    "a client certificate from server.client_ca whose DNS name is mapped to a \
+                     role in [[server.clients]]"
+                        .into(),
+                ),
+                extensions: None,
+            },
+        );
     }
 }
 

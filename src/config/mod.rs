@@ -58,6 +58,15 @@ pub struct ServerConfig {
     pub workers: usize,
     /// Seconds in-flight requests get to finish on SIGTERM.
     pub shutdown_timeout_seconds: u64,
+    /// PEM file of the CA certificates that issue client certificates (mTLS); absent: the
+    /// handshake asks for none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_ca: Option<PathBuf>,
+    /// With `client_ca`: whether a connection needs a client certificate.
+    pub client_cert: ClientCertMode,
+    /// Client certificates that stand in for an API key: a DNS name in the certificate and
+    /// the role it gets.
+    pub clients: Vec<CertClient>,
 }
 
 impl Default for ServerConfig {
@@ -68,8 +77,30 @@ impl Default for ServerConfig {
             tls_key: None,
             workers: 0,
             shutdown_timeout_seconds: 10,
+            client_ca: None,
+            client_cert: ClientCertMode::Required,
+            clients: Vec::new(),
         }
     }
+}
+
+/// `server.client_cert`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientCertMode {
+    /// No connection without a certificate from `client_ca`.
+    Required,
+    /// A certificate is checked when one is presented; API keys alone still work.
+    Optional,
+}
+
+/// `[[server.clients]]`: a client certificate authenticates as `role` when `name` is one
+/// of its DNS names (subjectAltName).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CertClient {
+    pub name: String,
+    pub role: crate::keys::Role,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -725,6 +756,10 @@ fn allowed_values(path: &str) -> Option<&'static str> {
     match path {
         "vault.mode" => Some("\"hashed\", \"encrypted\""),
         "core.type" => Some("\"embedded\", \"rest\""),
+        "server.client_cert" => Some("\"required\", \"optional\""),
+        p if p.starts_with("server.clients") && p.ends_with(".role") => {
+            Some("\"ivr\", \"agent\", \"app\", \"admin\"")
+        }
         "pin_change.on_conflict" => Some("\"activation_list\", \"activation\", \"force_change\""),
         p if p.contains(".activation.scenarios") => Some(
             "\"no_pin\", \"pin_is_ssn_last4\", \"pin_is_zip_last4\", \"pin_is_zip_first4\", \
@@ -792,6 +827,23 @@ impl Config {
             "server.shutdown_timeout_seconds",
             format!("{} is more than 300", s.shutdown_timeout_seconds),
         );
+        check(
+            s.clients.is_empty() || s.client_ca.is_some(),
+            "server.clients",
+            "client certificates need server.client_ca, the CA that issues them".to_string(),
+        );
+        for (i, c) in s.clients.iter().enumerate() {
+            check(
+                rustls_pki_types::DnsName::try_from(c.name.as_str()).is_ok(),
+                &format!("server.clients[{i}].name"),
+                format!("{:?} is not a DNS name", c.name),
+            );
+            check(
+                !s.clients[..i].iter().any(|o| o.name == c.name),
+                &format!("server.clients[{i}].name"),
+                format!("{:?} is mapped twice", c.name),
+            );
+        }
         check(
             !self.storage.state_dir.as_os_str().is_empty(),
             "storage.state_dir",

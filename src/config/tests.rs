@@ -251,3 +251,50 @@ fn notify_channels_are_checked_with_key_paths() {
         );
     }
 }
+
+#[test]
+fn client_certificates_are_checked_with_key_paths() {
+    let cases = [
+        (
+            "[[server.clients]]\nname = \"ivr1.cu.test\"\nrole = \"ivr\"\n",
+            "server.clients",
+            "client_ca",
+        ),
+        (
+            "[server]\nclient_ca = \"/ca.pem\"\n[[server.clients]]\nname = \"not a name!\"\nrole = \"ivr\"\n",
+            "server.clients[0].name",
+            "not a DNS name",
+        ),
+        (
+            "[server]\nclient_ca = \"/ca.pem\"\n[[server.clients]]\nname = \"a.cu.test\"\nrole = \"ivr\"\n[[server.clients]]\nname = \"a.cu.test\"\nrole = \"agent\"\n",
+            "server.clients[1].name",
+            "mapped twice",
+        ),
+        (
+            "[server]\nclient_ca = \"/ca.pem\"\n[[server.clients]]\nname = \"a.cu.test\"\nrole = \"root\"\n",
+            "server.clients[0].role",
+            "agent",
+        ),
+        (
+            "[server]\nclient_cert = \"sometimes\"\n",
+            "server.client_cert",
+            "optional",
+        ),
+    ];
+    for (text, path, says) in cases {
+        let err = parse(text, no_env()).unwrap_err();
+        let issue = err
+            .issues()
+            .into_iter()
+            .find(|i| i.path == path)
+            .unwrap_or_else(|| panic!("{path} missing for {text:?}"));
+        assert!(issue.message.contains(says), "{path}: {}", issue.message);
+    }
+    let ok = parse(
+        "[server]\nclient_ca = \"/ca.pem\"\nclient_cert = \"optional\"\n[[server.clients]]\nname = \"ivr1.cu.test\"\nrole = \"ivr\"\n",
+        no_env(),
+    )
+    .unwrap();
+    assert_eq!(ok.server.client_cert, ClientCertMode::Optional);
+    assert_eq!(ok.server.clients[0].role, crate::keys::Role::Ivr);
+}

@@ -131,15 +131,40 @@ pub struct NewKey {
 /// The authenticated client of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Client {
+    /// The key's public id; empty for a client certificate.
     pub id: String,
     pub name: String,
     pub role: Role,
+    pub via: Credential,
+}
+
+/// What a client authenticated with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Credential {
+    /// An API key.
+    Key,
+    /// A client certificate mapped in `[[server.clients]]`.
+    Cert,
 }
 
 impl Client {
-    /// How the client appears in the audit log.
+    /// A client certificate's client, by its mapped name.
+    pub fn from_cert(name: &str, role: Role) -> Client {
+        Client {
+            id: String::new(),
+            name: name.to_string(),
+            role,
+            via: Credential::Cert,
+        }
+    }
+
+    /// How the client appears in the audit log: `key:NAME` or `cert:NAME`.
     pub fn actor(&self) -> String {
-        format!("key:{}", self.name)
+        match self.via {
+            Credential::Key => format!("key:{}", self.name),
+            Credential::Cert => format!("cert:{}", self.name),
+        }
     }
 }
 
@@ -341,6 +366,7 @@ pub fn authenticate(txn: &ReadTransaction, presented: &str) -> Result<Client, Au
         id: stored.id,
         name: stored.name,
         role: stored.role,
+        via: Credential::Key,
     })
 }
 

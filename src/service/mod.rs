@@ -117,7 +117,7 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
     vault::load_key_file(&config.vault.key_file)?;
     let tls_paths = TlsPaths::from_config(&config);
     let cert = ReloadableCert::new(tls::load(&tls_paths)?);
-    let server_config = tls::server_config(cert.clone())?;
+    let server_config = tls::server_config(cert.clone(), tls::client_verifier(&config)?)?;
     let store = Arc::new(Store::open(&config.storage.state_dir)?);
     let vault = Arc::new(Vault::open(
         store.clone(),
@@ -168,6 +168,7 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
     let server = HttpServer::new(move || api::app(state.clone()))
         .workers(workers)
         .disable_signals()
+        .on_connect(api::auth::keep_peer_cert)
         .shutdown_timeout(config.server.shutdown_timeout_seconds)
         .listen_rustls_0_23(listener, server_config)
         .map_err(ServiceError::Server)?

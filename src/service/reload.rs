@@ -83,6 +83,14 @@ fn restart_needed(old: &Config, new: &Config) -> Vec<String> {
     note(old.server.listen != new.server.listen, "server.listen");
     note(old.server.workers != new.server.workers, "server.workers");
     note(
+        old.server.client_ca != new.server.client_ca,
+        "server.client_ca",
+    );
+    note(
+        old.server.client_cert != new.server.client_cert,
+        "server.client_cert",
+    );
+    note(
         old.storage.state_dir != new.storage.state_dir,
         "storage.state_dir",
     );

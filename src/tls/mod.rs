@@ -8,13 +8,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use rustls::ServerConfig;
-use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::server::danger::ClientCertVerifier;
+use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
+use rustls::{RootCertStore, ServerConfig};
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 
-use crate::config::Config;
+use crate::config::{CertClient, ClientCertMode, Config};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
@@ -34,6 +35,8 @@ pub enum TlsError {
     Write { path: PathBuf, error: io::Error },
     #[error("TLS setup: {0}")]
     Setup(String),
+    #[error("client CA file {path} (server.client_ca): {message}")]
+    ClientCa { path: PathBuf, message: String },
 }
 
 /// Where the certificate and key are: configured, or the pair `init` generates beside the
@@ -159,12 +162,56 @@ impl ResolvesServerCert for ReloadableCert {
     }
 }
 
+/// What the handshake asks of clients: nothing without `server.client_ca`; else a
+/// certificate issued by one of its CAs, required or (`client_cert = "optional"`) checked
+/// when presented.
+pub fn client_verifier(config: &Config) -> Result<Arc<dyn ClientCertVerifier>, TlsError> {
+    let Some(path) = &config.server.client_ca else {
+        return Ok(WebPkiClientVerifier::no_client_auth());
+    };
+    let ca_err = |message: String| TlsError::ClientCa {
+        path: path.clone(),
+        message,
+    };
+    let mut roots = RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(path).map_err(|e| ca_err(e.to_string()))? {
+        roots
+            .add(cert.map_err(|e| ca_err(e.to_string()))?)
+            .map_err(|e| ca_err(e.to_string()))?;
+    }
+    if roots.is_empty() {
+        return Err(ca_err("no certificate in the file".into()));
+    }
+    let builder = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider());
+    let builder = match config.server.client_cert {
+        ClientCertMode::Required => builder,
+        ClientCertMode::Optional => builder.allow_unauthenticated(),
+    };
+    builder.build().map_err(|e| ca_err(e.to_string()))
+}
+
+/// The first `[[server.clients]]` entry whose name `cert` (already verified by the
+/// handshake) carries as a DNS name.
+pub fn mapped_client<'a>(
+    cert: &CertificateDer<'_>,
+    clients: &'a [CertClient],
+) -> Option<&'a CertClient> {
+    let cert = webpki::EndEntityCert::try_from(cert).ok()?;
+    clients.iter().find(|c| {
+        ServerName::try_from(c.name.as_str())
+            .is_ok_and(|name| cert.verify_is_valid_for_subject_name(&name).is_ok())
+    })
+}
+
 /// The rustls server configuration: TLS 1.2 and 1.3 only, ring, HTTP/1.1.
-pub fn server_config(resolver: Arc<ReloadableCert>) -> Result<ServerConfig, TlsError> {
+pub fn server_config(
+    resolver: Arc<ReloadableCert>,
+    clients: Arc<dyn ClientCertVerifier>,
+) -> Result<ServerConfig, TlsError> {
     let mut config = ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .map_err(|e| TlsError::Setup(e.to_string()))?
-        .with_no_client_auth()
+        .with_client_cert_verifier(clients)
         .with_cert_resolver(resolver);
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)

@@ -36,3 +36,23 @@ fn mismatched_or_garbage_pairs_are_refused() {
     fs::write(a.path().join("tls.crt"), "not a certificate").unwrap();
     assert!(matches!(load(&paths(a.path())), Err(TlsError::Cert { .. })));
 }
+
+#[test]
+fn a_missing_or_empty_client_ca_file_is_refused_with_its_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::default();
+    assert!(!client_verifier(&config).unwrap().offer_client_auth());
+    let ca = dir.path().join("clients-ca.pem");
+    config.server.client_ca = Some(ca.clone());
+    let missing = client_verifier(&config).err().unwrap().to_string();
+    assert!(missing.contains("clients-ca.pem"), "{missing}");
+    fs::write(&ca, "no PEM here\n").unwrap();
+    let empty = client_verifier(&config).err().unwrap().to_string();
+    assert!(empty.contains("no certificate in the file"), "{empty}");
+    generate_self_signed(&paths(dir.path()), &[]).unwrap();
+    fs::copy(dir.path().join("tls.crt"), &ca).unwrap();
+    let required = client_verifier(&config).unwrap();
+    assert!(required.offer_client_auth() && required.client_auth_mandatory());
+    config.server.client_cert = ClientCertMode::Optional;
+    assert!(!client_verifier(&config).unwrap().client_auth_mandatory());
+}

@@ -98,8 +98,12 @@ impl Instance {
 
     /// Serve and wait until `/livez` answers.
     pub fn start(&mut self) {
+        self.start_with(self.client());
+    }
+
+    /// Start serving, and wait until `client` gets an answer from `/livez`.
+    pub fn start_with(&mut self, client: reqwest::blocking::Client) {
         let mut child = self.spawn_serve();
-        let client = self.client();
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Some(status) = child.try_wait().unwrap() {
@@ -216,13 +220,16 @@ pub fn config_text(dir: &Path, port: u16, extra: &str) -> String {
 }
 
 pub fn client_trusting(ca: &Path) -> reqwest::blocking::Client {
+    client_builder(ca).build().unwrap()
+}
+
+/// A client that trusts only `ca`, for more settings.
+pub fn client_builder(ca: &Path) -> reqwest::blocking::ClientBuilder {
     let pem = std::fs::read(ca).unwrap();
     reqwest::blocking::Client::builder()
         .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
         .tls_built_in_root_certs(false)
         .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
 }
 
 pub fn text(bytes: &[u8]) -> String {

@@ -250,6 +250,12 @@ fn health_metrics_and_openapi_are_served_without_a_key() {
         );
     }
     assert!(doc["components"]["securitySchemes"]["api_key"].is_object());
+    assert_eq!(
+        doc["components"]["securitySchemes"]["mtls"]["type"],
+        "mutualTLS"
+    );
+    let whoami_security = doc["paths"]["/v1/whoami"]["get"]["security"].to_string();
+    assert!(whoami_security.contains("mtls"), "{whoami_security}");
 }
 
 #[test]

@@ -9,4 +9,5 @@ mod cli;
 mod enroll;
 mod http;
 mod lifecycle;
+mod mtls;
 mod vault;

@@ -118,5 +118,9 @@ fn dialed_numbers_normalize_toll_free_lines_included() {
     for (text, want) in cases {
         assert_eq!(normalize_dnis(text, us).as_deref(), want, "{text:?}");
     }
-    assert_eq!(normalize_ani("8005550123", us), None, "not a caller's number");
+    assert_eq!(
+        normalize_ani("8005550123", us),
+        None,
+        "not a caller's number"
+    );
 }

@@ -1,0 +1,147 @@
+//! Client certificates (mTLS): `server.client_ca` makes the handshake ask for one, and a
+//! certificate named in `[[server.clients]]` stands in for an API key.
+
+use rcgen::{
+    BasicConstraints, Certificate, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa,
+    KeyPair, KeyUsagePurpose,
+};
+use reqwest::StatusCode;
+use reqwest::blocking::Client;
+use serde_json::{Value, json};
+
+use crate::harness::{Instance, client_builder};
+
+struct Ca {
+    cert: Certificate,
+    key: KeyPair,
+}
+
+fn ca(name: &str) -> Ca {
+    let mut params = CertificateParams::new(vec![]).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.distinguished_name.push(DnType::CommonName, name);
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let key = KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    Ca { cert, key }
+}
+
+/// A client certificate for `dns_name` issued by `ca`, as the PEM reqwest takes.
+fn client_pem(ca: &Ca, dns_name: &str) -> Vec<u8> {
+    let mut params = CertificateParams::new(vec![dns_name.to_string()]).unwrap();
+    params.distinguished_name.push(DnType::CommonName, dns_name);
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    let key = KeyPair::generate().unwrap();
+    let cert = params.signed_by(&key, &ca.cert, &ca.key).unwrap();
+    format!("{}{}", cert.pem(), key.serialize_pem()).into_bytes()
+}
+
+fn client(i: &Instance, pem: Option<&[u8]>) -> Client {
+    let b = client_builder(&i.ca());
+    match pem {
+        Some(pem) => b.identity(reqwest::Identity::from_pem(pem).unwrap()),
+        None => b,
+    }
+    .build()
+    .unwrap()
+}
+
+fn get(c: &Client, i: &Instance, path: &str, key: Option<&str>) -> (StatusCode, Value) {
+    let req = c.get(i.url(path));
+    let req = match key {
+        Some(k) => req.bearer_auth(k),
+        None => req,
+    };
+    let r = req.send().unwrap();
+    (r.status(), r.json().unwrap_or(Value::Null))
+}
+
+const IVR_HOST: &str = "ivr-host-1.cu.test";
+
+fn config(ca_file: &std::path::Path, mode: &str) -> String {
+    format!(
+        "client_ca = \"{}\"\nclient_cert = \"{mode}\"\n[[server.clients]]\nname = \"{IVR_HOST}\"\nrole = \"ivr\"\n",
+        ca_file.display()
+    )
+}
+
+#[test]
+fn client_certificates_admit_connections_and_stand_in_for_keys() {
+    let mut i = Instance::init();
+    let (ours, rogue) = (ca("clients CA"), ca("someone else's CA"));
+    let ca_file = i.path("etc/clients-ca.pem");
+    std::fs::write(&ca_file, ours.cert.pem()).unwrap();
+    let ivr_pem = client_pem(&ours, IVR_HOST);
+    let unmapped_pem = client_pem(&ours, "desk-7.cu.test");
+    let rogue_pem = client_pem(&rogue, IVR_HOST);
+    i.write_config(&config(&ca_file, "required"));
+    let ivr = client(&i, Some(&ivr_pem));
+    i.start_with(ivr.clone());
+
+    // required: no certificate, or one from another CA, gets no connection at all
+    for (what, c) in [
+        ("no certificate", client(&i, None)),
+        ("another CA's", client(&i, Some(&rogue_pem))),
+    ] {
+        let r = c.get(i.url("/livez")).send();
+        assert!(r.is_err(), "{what}: {r:?}");
+    }
+
+    // the mapped certificate is the IVR, without a key
+    let (s, me) = get(&ivr, &i, "/v1/whoami", None);
+    assert_eq!(s, StatusCode::OK, "{me}");
+    assert_eq!(me, json!({"name": IVR_HOST, "role": "ivr", "via": "cert"}));
+    let r = ivr
+        .post(i.url("/v1/calls"))
+        .json(&json!({"call_id": "mtls-1", "ani": "anonymous"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let (s, e) = get(&ivr, &i, "/v1/admin/keys", None);
+    assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("a client certificate with role ivr"),
+        "{e}"
+    );
+
+    // a certificate of ours that no entry names admits the connection, not a role
+    let unmapped = client(&i, Some(&unmapped_pem));
+    let (s, e) = get(&unmapped, &i, "/v1/whoami", None);
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("[[server.clients]]"),
+        "{e}"
+    );
+    // a key presented with a certificate decides who the client is
+    let admin = i.admin.clone();
+    let (s, me) = get(&ivr, &i, "/v1/whoami", Some(&admin));
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        (me["role"].as_str(), me["via"].as_str()),
+        (Some("admin"), Some("key"))
+    );
+
+    let events = i.audit_events();
+    assert!(
+        events.contains(&format!("\"actor\":\"cert:{IVR_HOST}\"")),
+        "{events}"
+    );
+
+    // optional: keys alone work again; a certificate presented must still be ours
+    i.stop();
+    i.write_config(&config(&ca_file, "optional"));
+    let plain = client(&i, None);
+    i.start_with(plain.clone());
+    let (s, me) = get(&plain, &i, "/v1/whoami", Some(&admin));
+    assert_eq!((s, me["via"].as_str()), (StatusCode::OK, Some("key")));
+    let (s, me) = get(&ivr, &i, "/v1/whoami", None);
+    assert_eq!((s, me["via"].as_str()), (StatusCode::OK, Some("cert")));
+    let r = client(&i, Some(&rogue_pem)).get(i.url("/livez")).send();
+    assert!(r.is_err(), "{r:?}");
+}
