@@ -70,8 +70,13 @@ pub fn app(
             web::PathConfig::default()
                 .error_handler(|_, _| ApiError::bad_request("bad_path", "bad path").into()),
         )
-        .app_data(web::QueryConfig::default().error_handler(|_, _| {
-            ApiError::bad_request("bad_query", "the query string is malformed").into()
+        .app_data(web::QueryConfig::default().error_handler(|e, _| {
+            // serde's message names the field (query strings here carry no secrets)
+            let why = match e {
+                actix_web::error::QueryPayloadError::Deserialize(e) => format!(": {e}"),
+                _ => String::new(),
+            };
+            ApiError::bad_request("bad_query", format!("the query string is malformed{why}")).into()
         }))
         .wrap(from_fn(middleware::json_errors))
         .wrap(from_fn(middleware::track))

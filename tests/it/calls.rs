@@ -180,6 +180,14 @@ fn a_call_is_driven_end_to_end_over_https() {
     assert_eq!(found, json!([]));
     let (_, found) = t.get(&t.agent, "/v1/calls?ani=6122030101");
     assert_eq!(found[0]["active"], false);
+    for (query, names) in [("", "ani"), ("?ani=6122030101&active=maybe", "true")] {
+        let (s, e) = t.get(&t.agent, &format!("/v1/calls{query}"));
+        assert_eq!(
+            (s, e["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("bad_query"))
+        );
+        assert!(e["message"].as_str().unwrap().contains(names), "{e}");
+    }
     let (s, body) = t.post(&t.ivr, "/v1/calls/e2e-1/input", json!({"digits": "1"}));
     assert_eq!(
         (s, body["code"].as_str()),
