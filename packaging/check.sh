@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Check the packages packaging/build.sh made: lintian (no errors, no warnings), rpmlint (no
-# errors), the unit (systemd-analyze verify, exposure <= 1.5), and the deb's life on this
-# machine: install, config check, version, upgrade keeping keys and edited config, remove
-# keeping /etc and /var/lib, purge clearing them. Needs root; changes this machine.
+# errors), the unit (systemd-analyze verify, exposure <= 1.5), and both packages' life on
+# this machine: install, config check, version, upgrade keeping keys and edited config; the
+# deb's remove keeping /etc and /var/lib and purge clearing them; the rpm's erase keeping
+# them. Needs root; changes this machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,30 +37,58 @@ exposure=$(systemd-analyze security --offline=yes systemd/callvault.service 2>/d
 echo "exposure $exposure"
 awk -v e="$exposure" 'BEGIN { exit !(e != "" && e <= 1.5) }' || fail "exposure $exposure > 1.5"
 
-echo "== install"
-dpkg -i "$deb"
-[ "$(callvault --version)" = "callvault $version" ] || fail "callvault --version: $(callvault --version)"
-runuser -u callvault -- callvault --config /etc/callvault/callvault.toml config check
-systemd-analyze verify /lib/systemd/system/callvault.service
-[ "$(stat -c '%U %a' /etc/callvault/vault.key)" = "callvault 600" ] || fail "vault key owner/mode"
-[ "$(stat -c '%U %a' /etc/callvault/initial-admin-key)" = "root 600" ] || fail "initial admin key"
-grep -q '^cvk_' /etc/callvault/initial-admin-key || fail "no admin key"
-[ "$(stat -c '%U %a' /var/lib/callvault)" = "callvault 700" ] || fail "state dir"
-man -w callvault >/dev/null 2>&1 || [ -f /usr/share/man/man1/callvault.1.gz ] || fail "man page"
+# What a first install must leave behind, whichever package made it.
+installed_ok() {
+  [ "$(callvault --version)" = "callvault $version" ] || fail "callvault --version: $(callvault --version)"
+  runuser -u callvault -- callvault --config /etc/callvault/callvault.toml config check
+  systemd-analyze verify "$1"
+  [ "$(stat -c '%U %a' /etc/callvault/vault.key)" = "callvault 600" ] || fail "vault key owner/mode"
+  [ "$(stat -c '%U %a' /etc/callvault/initial-admin-key)" = "root 600" ] || fail "initial admin key"
+  grep -q '^cvk_' /etc/callvault/initial-admin-key || fail "no admin key"
+  [ "$(stat -c '%U %a' /var/lib/callvault)" = "callvault 700" ] || fail "state dir"
+  [ "$(stat -c '%U %G %a' /etc/callvault/callvault.toml)" = "root callvault 640" ] || fail "config owner/mode"
+  man -w callvault >/dev/null 2>&1 || [ -f /usr/share/man/man1/callvault.1.gz ] || fail "man page"
+}
 
-echo "== upgrade keeps keys and an edited config"
-key_before=$(sha256sum /etc/callvault/vault.key)
-echo "# edited by the admin" >> /etc/callvault/callvault.toml
-dpkg -i "$deb"
-[ "$(sha256sum /etc/callvault/vault.key)" = "$key_before" ] || fail "the vault key changed"
-grep -q '^# edited by the admin' /etc/callvault/callvault.toml || fail "the edited config was replaced"
+# An upgrade (the same package again) keeps the vault key and an edited config.
+upgrade_keeps_keys_and_config() {
+  local key_before
+  key_before=$(sha256sum /etc/callvault/vault.key)
+  echo "# edited by the admin" >> /etc/callvault/callvault.toml
+  "$@"
+  [ "$(sha256sum /etc/callvault/vault.key)" = "$key_before" ] || fail "the vault key changed"
+  grep -q '^# edited by the admin' /etc/callvault/callvault.toml || fail "the edited config was replaced"
+}
 
-echo "== remove keeps config and data"
+echo "== deb: install"
+dpkg -i "$deb"
+installed_ok /lib/systemd/system/callvault.service
+
+echo "== deb: upgrade keeps keys and an edited config"
+upgrade_keeps_keys_and_config dpkg -i "$deb"
+
+echo "== deb: remove keeps config and data"
 dpkg -r callvault
 [ ! -e /usr/bin/callvault ] || fail "binary left after remove"
 [ -f /etc/callvault/vault.key ] && [ -d /var/lib/callvault ] || fail "remove deleted config or data"
 
-echo "== purge clears them"
+echo "== deb: purge clears them"
 dpkg -P callvault
 [ ! -e /etc/callvault ] && [ ! -e /var/lib/callvault ] || fail "purge left /etc/callvault or /var/lib/callvault"
+
+# The rpm on this Debian machine: --nodeps, since Debian's rpm database holds none of the
+# packages it requires; its scriptlets (the same setup-system.sh) run as on RHEL.
+echo "== rpm: install"
+rpm -i --nodeps "$rpmfile"
+installed_ok /usr/lib/systemd/system/callvault.service
+
+echo "== rpm: upgrade keeps keys and an edited config"
+upgrade_keeps_keys_and_config rpm -U --replacepkgs --nodeps "$rpmfile"
+
+echo "== rpm: erase keeps keys and data, and the edited config as .rpmsave"
+rpm -e --nodeps callvault
+[ ! -e /usr/bin/callvault ] || fail "binary left after rpm -e"
+[ -f /etc/callvault/vault.key ] && [ -d /var/lib/callvault ] || fail "rpm -e deleted keys or data"
+grep -q '^# edited by the admin' /etc/callvault/callvault.toml.rpmsave || fail "no callvault.toml.rpmsave"
+rm -rf /etc/callvault /var/lib/callvault   # what the rpm leaves to the admin
 echo "packaging check passed"
