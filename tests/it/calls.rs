@@ -681,3 +681,72 @@ fn calls_route_by_the_dialed_number_in_any_format() {
         assert_eq!(view["dnis"].as_str().unwrap_or("-"), stored, "{dnis:?}");
     }
 }
+
+#[test]
+fn a_crash_under_load_loses_no_answered_call_and_leaves_the_audit_chain_whole() {
+    use std::sync::{Arc, Mutex};
+    let mut t = Calls::new("");
+    let answered = Arc::new(Mutex::new(Vec::<String>::new()));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let workers: Vec<_> = (0..8)
+        .map(|w| {
+            let (c, url, key) = (t.c.clone(), t.i.url("/v1/calls"), t.ivr.clone());
+            let (answered, stop) = (answered.clone(), stop.clone());
+            std::thread::spawn(move || {
+                for n in 0.. {
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    let id = format!("crash-{w}-{n}");
+                    let r = c
+                        .post(&url)
+                        .bearer_auth(&key)
+                        .json(&json!({"call_id": id, "ani": ADA_MOBILE}))
+                        .send();
+                    match r {
+                        Ok(r) if r.status() == StatusCode::CREATED => {
+                            answered.lock().unwrap().push(id)
+                        }
+                        Ok(r) => panic!("{id}: {}", r.status()),
+                        // the service is gone: what was answered is all there is
+                        Err(_) => break,
+                    }
+                }
+            })
+        })
+        .collect();
+    // kill it while the writers are busy
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while answered.lock().unwrap().len() < 200 {
+        assert!(std::time::Instant::now() < deadline, "no load");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    t.i.kill();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for w in workers {
+        w.join().unwrap();
+    }
+    let answered = answered.lock().unwrap().clone();
+
+    // it starts again on the same store (a stale admin socket is no obstacle)
+    t.i.start();
+    t.c = t.i.client();
+    for id in &answered {
+        let (s, view) = t.get(&t.agent, &format!("/v1/calls/{id}"));
+        assert_eq!(s, StatusCode::OK, "answered call {id} lost: {view}");
+        assert_eq!(view["status"], "verifying", "{view}");
+    }
+    let verify = t.i.cli(&["audit", "verify"]);
+    assert!(verify.status.success(), "{}", text(&verify.stderr));
+    let events = t.i.audit_events();
+    let started: std::collections::HashSet<&str> = events
+        .lines()
+        .filter(|l| l.contains("\"call_started\""))
+        .filter_map(|l| l.split("\"call_id\":\"").nth(1)?.split('"').next())
+        .collect();
+    for id in &answered {
+        assert!(started.contains(id.as_str()), "no call_started for {id}");
+    }
+    // and it keeps serving calls
+    assert_eq!(t.start("after-crash", ADA_MOBILE)["status"], "verifying");
+}

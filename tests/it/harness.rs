@@ -163,6 +163,12 @@ impl Instance {
         }
     }
 
+    /// SIGKILL, as a crash or a power cut would stop it, and reap it.
+    pub fn kill(&mut self) -> ExitStatus {
+        self.signal(libc::SIGKILL);
+        self.child.take().unwrap().wait().unwrap()
+    }
+
     pub fn write_config(&self, extra: &str) {
         std::fs::write(&self.config, config_text(self.dir.path(), self.port, extra)).unwrap();
     }
