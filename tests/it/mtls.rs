@@ -144,4 +144,19 @@ fn client_certificates_admit_connections_and_stand_in_for_keys() {
     assert_eq!((s, me["via"].as_str()), (StatusCode::OK, Some("cert")));
     let r = client(&i, Some(&rogue_pem)).get(i.url("/livez")).send();
     assert!(r.is_err(), "{r:?}");
+
+    // an entry removed and reloaded shuts its certificate out at once
+    i.write_config(&format!(
+        "client_ca = \"{}\"\nclient_cert = \"optional\"\n",
+        ca_file.display()
+    ));
+    let r = plain
+        .post(i.url("/v1/admin/reload"))
+        .bearer_auth(&admin)
+        .json(&json!({}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let (s, e) = get(&ivr, &i, "/v1/whoami", None);
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{e}");
 }
