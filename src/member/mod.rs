@@ -108,7 +108,9 @@ impl Member {
         }
     }
 
-    /// The member as it may be shown to an admin: SSN, birth date, phones and e-mail masked.
+    /// The member as it may be shown to an admin: phones, e-mail and account numbers masked,
+    /// and no verification answer in full (SSN, the day of birth, zip, the last
+    /// transaction's day, place of birth, balances).
     pub fn masked(&self) -> MaskedMember {
         MaskedMember {
             member_id: self.member_id.clone(),
@@ -119,7 +121,7 @@ impl Member {
             other_phones: self.other_phones.iter().map(|p| mask_phone(p)).collect(),
             email: self.email.as_deref().map(mask_email),
             dob: self.dob.map(|d| format!("{}-**-**", d.format("%Y"))),
-            zip: self.zip.clone(),
+            zip: self.zip.as_deref().map(|z| mask_after(z, 3)),
             ssn_last4: self.ssn_last4.as_ref().map(|_| "****".to_string()),
             account_numbers: self
                 .account_numbers
@@ -130,7 +132,9 @@ impl Member {
             fraud_flag: self.fraud_flag,
             has_place_of_birth: self.place_of_birth.is_some(),
             has_savings_balance: self.savings_balance_cents.is_some(),
-            last_txn_date: self.last_txn_date,
+            last_txn_date: self
+                .last_txn_date
+                .map(|d| format!("{}-**", d.format("%Y-%m"))),
             needs_activation: self.needs_activation,
             withdrawn_phones: self
                 .withdrawn_phones
@@ -152,6 +156,7 @@ pub struct MaskedMember {
     pub other_phones: Vec<String>,
     pub email: Option<String>,
     pub dob: Option<String>,
+    /// The first three digits (the region): the zip is a keypad question's answer.
     pub zip: Option<String>,
     pub ssn_last4: Option<String>,
     pub account_numbers: Vec<String>,
@@ -159,7 +164,8 @@ pub struct MaskedMember {
     pub fraud_flag: bool,
     pub has_place_of_birth: bool,
     pub has_savings_balance: bool,
-    pub last_txn_date: Option<NaiveDate>,
+    /// Year and month only: the day is a keypad question's answer.
+    pub last_txn_date: Option<String>,
     pub needs_activation: bool,
     pub withdrawn_phones: Vec<String>,
 }
@@ -207,6 +213,16 @@ pub fn mask_tail(s: &str, keep: usize) -> String {
     }
     let tail: String = s.chars().skip(n - keep).collect();
     format!("{}{tail}", "*".repeat(n - keep))
+}
+
+/// `s` with all but its first `keep` characters starred (all of it when it is that short).
+pub fn mask_after(s: &str, keep: usize) -> String {
+    let n = s.chars().count();
+    if n <= keep {
+        return "*".repeat(n);
+    }
+    let head: String = s.chars().take(keep).collect();
+    format!("{head}{}", "*".repeat(n - keep))
 }
 
 #[cfg(test)]

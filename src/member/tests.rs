@@ -10,6 +10,8 @@ fn masks_keep_only_what_a_person_needs() {
         (mask_email("nonsense"), "***"),
         (mask_tail("00123456789", 4), "*******6789"),
         (mask_tail("12", 4), "**"),
+        (mask_after("55401", 3), "554**"),
+        (mask_after("55", 3), "**"),
     ];
     for (got, want) in cases {
         assert_eq!(got, want);
@@ -26,6 +28,9 @@ fn a_masked_member_never_shows_the_secret_parts() {
         account_numbers: vec!["4400123456".into()],
         place_of_birth: Some("Zagreb".into()),
         savings_balance_cents: Some(123456),
+        zip: Some("55401".into()),
+        last_txn_date: NaiveDate::from_ymd_opt(2026, 11, 20),
+        last_txn_amount_cents: Some(-4517),
         ..Member::default()
     };
     let shown = serde_json::to_string(&m.masked()).unwrap();
@@ -36,10 +41,15 @@ fn a_masked_member_never_shows_the_secret_parts() {
         "4400123456",
         "Zagreb",
         "123456",
+        "55401",
+        "11-20",
+        "4517",
     ] {
         assert!(!shown.contains(secret), "{secret} in {shown}");
     }
-    assert!(shown.contains("1987-**-**") && shown.contains("+1******0143"));
+    for shown_part in ["1987-**-**", "+1******0143", "554**", "2026-11-**"] {
+        assert!(shown.contains(shown_part), "{shown_part} not in {shown}");
+    }
 }
 
 #[test]
