@@ -541,11 +541,9 @@ impl RestCoreConfig {
                 issues.push(ConfigIssue::new(format!("core.rest.{key}"), message));
             }
         };
-        check(
-            self.base_url.starts_with("https://") || self.base_url.starts_with("http://"),
-            "base_url",
-            "must start with https:// (or http:// for a gateway on this host)".into(),
-        );
+        if let Err(message) = endpoint_url(&self.base_url) {
+            check(false, "base_url", message);
+        }
         for (key, template, placeholder) in [
             ("by_phone", &self.by_phone, "{phone}"),
             ("by_account", &self.by_account, "{account}"),
@@ -742,6 +740,34 @@ pub fn parse(
             issues.push(ConfigIssue::new(path, message));
             Err(ConfigError::Invalid(issues))
         }
+    }
+}
+
+/// An outbound endpoint (core gateway, SMS gateway, push webhook): `https://`, or plain
+/// `http://` only to this host, since members' facts and one-time codes travel in it.
+pub(crate) fn endpoint_url(url: &str) -> Result<(), String> {
+    if url.starts_with("https://") {
+        return Ok(());
+    }
+    let Some(rest) = url.strip_prefix("http://") else {
+        return Err("must start with https:// (or http:// for a gateway on this host)".into());
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host_port.split(':').next().unwrap_or_default(),
+    };
+    let local = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    match local {
+        true => Ok(()),
+        false => Err(format!(
+            "http:// is only for a gateway on this host (localhost, 127.0.0.1, [::1]); \
+             {host:?} needs https://"
+        )),
     }
 }
 

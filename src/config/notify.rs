@@ -182,10 +182,6 @@ impl Default for PushConfig {
     }
 }
 
-fn url_ok(url: &str) -> bool {
-    url.starts_with("https://") || url.starts_with("http://")
-}
-
 impl NotifyConfig {
     pub fn validate(&self) -> Vec<ConfigIssue> {
         let mut issues = Vec::new();
@@ -241,7 +237,7 @@ impl NotifyConfig {
         }
         if let Some(s) = &self.sms {
             check(
-                need(url_ok(&s.url), "must start with https:// or http://")
+                super::endpoint_url(&s.url)
                     .and_then(|()| template::check(&s.url, SMS_URL_VARS, &[])),
                 "sms.url",
             );
@@ -257,10 +253,7 @@ impl NotifyConfig {
             check(timeout(s.timeout_ms), "sms.timeout_ms");
         }
         if let Some(p) = &self.push {
-            check(
-                need(url_ok(&p.url), "must start with https:// or http://"),
-                "push.url",
-            );
+            check(super::endpoint_url(&p.url), "push.url");
             check(header(&p.auth_header, &p.auth_value), "push.auth_value");
             check(timeout(p.timeout_ms), "push.timeout_ms");
         }

@@ -298,3 +298,39 @@ fn client_certificates_are_checked_with_key_paths() {
     assert_eq!(ok.server.client_cert, ClientCertMode::Optional);
     assert_eq!(ok.server.clients[0].role, crate::keys::Role::Ivr);
 }
+
+#[test]
+fn plain_http_endpoints_are_only_for_this_host() {
+    let cases = [
+        ("https://core.cu.example/api", true),
+        ("https://10.0.0.5:8443", true),
+        ("http://127.0.0.1:8080/core", true),
+        ("http://127.9.9.9", true),
+        ("http://localhost/sms?to={to}", true),
+        ("http://LOCALHOST:9000", true),
+        ("http://[::1]:8080/push", true),
+        ("http://user:pw@127.0.0.1:81/x", true),
+        ("http://10.0.0.5:8080/core", false),
+        ("http://sms.cu.example/send?to={to}", false),
+        ("http://[2001:db8::1]/push", false),
+        ("http://127.0.0.1.evil.example/", false),
+        ("http://localhost@sms.cu.example/", false),
+        ("ftp://127.0.0.1/", false),
+        ("core.cu.example", false),
+    ];
+    for (url, ok) in cases {
+        assert_eq!(endpoint_url(url).is_ok(), ok, "{url}");
+    }
+    let err = parse(
+        "[notify.sms]\ntype = \"http\"\nurl = \"http://sms.cu.example/send\"\n",
+        no_env(),
+    )
+    .unwrap_err();
+    let issue = &err.issues()[0];
+    assert_eq!(issue.path, "notify.sms.url");
+    assert!(
+        issue.message.contains("needs https://"),
+        "{}",
+        issue.message
+    );
+}
