@@ -374,7 +374,9 @@ pub fn execute(
             })
         }
         Request::VaultRotateKey => {
-            let result = ctx.vault()?.rotate_key();
+            let vault = ctx.vault()?;
+            let key_file = ctx.config.load().vault.key_file.clone();
+            let result = with_progress(ctx, &key_file, out, |progress| vault.rotate_key(progress));
             let event = match &result {
                 Ok(r) => {
                     AuditEvent::new(actor, EventKind::VaultKeyRotated, Outcome::Ok).detail(format!(

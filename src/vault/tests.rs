@@ -473,7 +473,10 @@ fn rotation_reseals_everything_and_replaces_the_key_file() {
     }
     let old_key = std::fs::read(f.key_file()).unwrap();
     let old_id = f.vault.key_id();
-    let report = f.vault.rotate_key().unwrap();
+    let report = f
+        .vault
+        .rotate_key(&crate::enroll::progress::Silent)
+        .unwrap();
     assert_eq!(report.old_key_id, old_id);
     assert_ne!(report.new_key_id, old_id);
     assert_eq!((report.resealed, report.resumed), (3, false));
@@ -517,7 +520,9 @@ fn an_interrupted_rotation_still_opens_and_finishes_when_run_again() {
     restarted
         .store_pin_now("M2", "5902", true, &s, t(1))
         .unwrap();
-    let report = restarted.rotate_key().unwrap();
+    let report = restarted
+        .rotate_key(&crate::enroll::progress::Silent)
+        .unwrap();
     assert!(report.resumed);
     assert_eq!(report.resealed, 1, "only M1 was under the old key");
     let fresh = f.reopen();
@@ -563,4 +568,51 @@ async fn parallel_guesses_cannot_outrun_the_lockout() {
         .filter(|a| matches!(a, Ok(PinCheck::Wrong { .. })))
         .count();
     assert_eq!(compared, 5, "{answers:?}");
+}
+
+/// Remembers what a long operation reported.
+#[derive(Default)]
+struct Recorded(std::sync::Mutex<Vec<String>>);
+
+impl crate::enroll::Progress for Recorded {
+    fn phase(&self, name: &str, total: u64) {
+        self.0.lock().unwrap().push(format!("{name} {total}"));
+    }
+    fn advance_to(&self, done: u64) {
+        self.0.lock().unwrap().push(done.to_string());
+    }
+    fn finish(&self) {
+        self.0.lock().unwrap().push("finished".into());
+    }
+}
+
+#[test]
+fn rotation_reseals_in_batches_and_reports_its_progress() {
+    let f = fixture();
+    let s = settings(VaultMode::Encrypted);
+    let members = ["M1", "M2", "M3", "M4", "M5"];
+    for m in members {
+        f.vault.store_pin_now(m, "2749", true, &s, t(0)).unwrap();
+    }
+    let progress = Recorded::default();
+    let report = f.vault.rotate_key_in_batches(&progress, 2).unwrap();
+    assert_eq!(report.resealed, 5);
+    assert_eq!(
+        *progress.0.lock().unwrap(),
+        ["resealing 5", "2", "4", "5", "finished"]
+    );
+    let st = f.vault.status(&s, t(1)).unwrap();
+    assert_eq!(st.by_key, vec![(report.new_key_id.clone(), 5)]);
+    let fresh = f.reopen();
+    for m in members {
+        assert!(matches!(
+            fresh.check_pin_now(m, "2749", &s, t(2)).unwrap(),
+            PinCheck::Correct { .. }
+        ));
+    }
+    // a batch of exactly the records left ends as well
+    let again = fresh
+        .rotate_key_in_batches(&Recorded::default(), 5)
+        .unwrap();
+    assert_eq!(again.resealed, 5);
 }
