@@ -10,7 +10,9 @@ use utoipa::{Modify, OpenApi};
         title = "callvault",
         description = "Caller authentication for credit-union IVRs, agents and app back ends. \
             Errors are always {\"code\",\"message\"}; unknown JSON fields are 400 unknown_field; \
-            bodies over 64 KiB are 413. Keys go as Bearer, X-Api-Key or the Basic password."
+            bodies over 64 KiB are 413. Keys go as Bearer, X-Api-Key or the Basic password; \
+            with server.client_ca set, a client certificate mapped in [[server.clients]] may \
+            stand in for a key (mutualTLS)."
     ),
     paths(
         super::ops::livez,
