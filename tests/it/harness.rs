@@ -119,7 +119,12 @@ impl Instance {
             if client.get(self.url("/livez")).send().is_ok() {
                 break;
             }
-            assert!(Instant::now() < deadline, "serve did not come up");
+            if Instant::now() >= deadline {
+                // not left running after the failed test
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("serve did not come up");
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
         // Drain stderr so the service never blocks on a full pipe.
