@@ -112,8 +112,12 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// Load and check a certificate chain and its key.
+/// Load and check a certificate chain and its key. A key that every local user can read
+/// is logged as a warning (certificates managed elsewhere are often group-readable).
 pub fn load(paths: &TlsPaths) -> Result<Arc<CertifiedKey>, TlsError> {
+    if let Some(warning) = key_exposure(&paths.key) {
+        tracing::warn!("{warning}");
+    }
     let cert_err = |message: String| TlsError::Cert {
         path: paths.cert.clone(),
         message,
@@ -136,6 +140,19 @@ pub fn load(paths: &TlsPaths) -> Result<Arc<CertifiedKey>, TlsError> {
             message: e.to_string(),
         })?;
     Ok(Arc::new(certified))
+}
+
+/// Why the TLS key file is too open, if others may read or write it.
+pub fn key_exposure(key: &Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = fs::metadata(key).ok()?.permissions().mode() & 0o777;
+    (mode & 0o007 != 0).then(|| {
+        format!(
+            "TLS key {} has mode {mode:04o}: every local user can read it; \
+             chmod 0600 (or 0640 with a group) it",
+            key.display()
+        )
+    })
 }
 
 /// Serves whatever pair was loaded last.

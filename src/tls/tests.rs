@@ -56,3 +56,19 @@ fn a_missing_or_empty_client_ca_file_is_refused_with_its_path() {
     config.server.client_cert = ClientCertMode::Optional;
     assert!(!client_verifier(&config).unwrap().client_auth_mandatory());
 }
+
+#[test]
+fn a_key_others_can_read_is_named() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let p = paths(dir.path());
+    generate_self_signed(&p, &[]).unwrap();
+    for (mode, exposed) in [(0o600, false), (0o640, false), (0o644, true), (0o606, true)] {
+        fs::set_permissions(&p.key, fs::Permissions::from_mode(mode)).unwrap();
+        let warning = key_exposure(&p.key);
+        assert_eq!(warning.is_some(), exposed, "{mode:o}");
+        if let Some(w) = warning {
+            assert!(w.contains(&format!("{mode:04o}")), "{w}");
+        }
+    }
+}
