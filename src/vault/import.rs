@@ -189,6 +189,8 @@ pub fn run(
     let (id_col, pin_col) = (column("member_id")?, column("pin")?);
 
     progress.phase("checking", size);
+    // held until the records sealed with this ring are committed (see Vault::sealing)
+    let _sealing = vault.sealing();
     let ring = vault.keyring.load_full();
     let mut rows: Vec<Parsed> = Vec::new();
     let mut seen: HashMap<String, u32> = HashMap::new();

@@ -212,6 +212,10 @@ pub struct Vault {
     stripes: Box<[Mutex<()>]>,
     /// One rotation at a time.
     rotation: Mutex<()>,
+    /// Held shared by whoever seals a record, from loading the keyring until the record is
+    /// committed; held exclusively by the end of a rotation. So no record sealed under the
+    /// old key can be committed after the rotation's last look (see `rotate`).
+    sealing: std::sync::RwLock<()>,
 }
 
 impl Vault {
@@ -236,6 +240,7 @@ impl Vault {
             key_file: key_file.to_path_buf(),
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
             rotation: Mutex::new(()),
+            sealing: std::sync::RwLock::new(()),
         })
     }
 
@@ -245,6 +250,13 @@ impl Vault {
 
     pub fn pool(&self) -> &HashPool {
         &self.pool
+    }
+
+    /// The shared hold of a writer that seals (see `sealing`).
+    pub(crate) fn sealing(&self) -> std::sync::RwLockReadGuard<'_, ()> {
+        self.sealing
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn stripe(&self, member_id: &str) -> std::sync::MutexGuard<'_, ()> {
@@ -318,7 +330,12 @@ impl Vault {
                 kind: SecretKind::Bcrypt,
                 ..opened.header
             };
-            Some(ring.seal(member_id, header, hash.as_bytes())?)
+            let sealing = self.sealing();
+            let sealed = self
+                .keyring
+                .load()
+                .seal(member_id, header, hash.as_bytes())?;
+            Some((sealed, sealing))
         } else {
             None
         };
@@ -339,7 +356,7 @@ impl Vault {
                 counter.wrong(&settings.lockout, now)
             };
             write_counter(&mut attempts, member_id, PIN_ATTEMPTS, after)?;
-            if let Some(sealed) = upgraded {
+            if let Some((sealed, _sealing)) = &upgraded {
                 let mut pins = txn.open_table(tables::PINS)?;
                 let unchanged = pins.get(member_id)?.is_some_and(|v| v.value() == record);
                 if unchanged {
@@ -417,6 +434,7 @@ impl Vault {
             flagged: false,
         };
         let _one_at_a_time = self.stripe(member_id);
+        let _sealing = self.sealing();
         let sealed = self.keyring.load().seal(member_id, header, &secret)?;
         let txn = self.store.begin_write()?;
         {
@@ -514,6 +532,7 @@ impl Vault {
     /// Ask the member to choose a new PIN after their next correct one.
     pub fn flag_force_change(&self, member_id: &str) -> Result<(), VaultError> {
         let _one_at_a_time = self.stripe(member_id);
+        let _sealing = self.sealing();
         let ring = self.keyring.load();
         let txn = self.store.begin_write()?;
         {
@@ -692,7 +711,8 @@ impl Vault {
         })?;
         let hash =
             Zeroizing::new(bcrypt::hash(pin, cost).map_err(|e| VaultError::Hash(e.to_string()))?);
-        let sealed = ring.seal(
+        let _sealing = self.sealing();
+        let sealed = self.keyring.load().seal(
             member_id,
             Header {
                 kind: SecretKind::Bcrypt,

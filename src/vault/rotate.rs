@@ -9,6 +9,11 @@
 //! rotation. The batches keep the store's one writer free between them: a rotation of a
 //! million records while serving delays IVR steps by one batch at most, not by the whole
 //! rotation (about 8 s here).
+//!
+//! PINs set, upgraded or imported meanwhile may have been sealed with the keyring as it was
+//! before the rotation began, and committed behind the batches. So the rotation ends by
+//! taking [`Vault::sealing`] exclusively (no sealer in flight, none starting) and re-sealing
+//! whatever a last scan finds under another key; only then is the old key dropped.
 
 use std::ops::Bound;
 use std::sync::Arc;
@@ -37,6 +42,38 @@ pub struct RotateReport {
 }
 
 impl Vault {
+    /// Re-seal, in one transaction, the records a scan finds under any key but `next_id`.
+    fn reseal_stragglers(&self, ring: &seal::Keyring, next_id: [u8; 4]) -> Result<u64, VaultError> {
+        let stale = {
+            let txn = self.store.begin_read()?;
+            let pins = txn.open_table(tables::PINS)?;
+            let mut stale = Vec::new();
+            for entry in pins.iter()? {
+                let (k, v) = entry?;
+                if seal::peek(k.value(), v.value())?.key_id != next_id {
+                    stale.push(k.value().to_string());
+                }
+            }
+            stale
+        };
+        if stale.is_empty() {
+            return Ok(0);
+        }
+        let txn = self.store.begin_write()?;
+        {
+            let mut pins = txn.open_table(tables::PINS)?;
+            for member_id in &stale {
+                let again = match pins.get(member_id.as_str())? {
+                    Some(v) => ring.reseal(member_id, v.value(), |_| {})?,
+                    None => continue,
+                };
+                pins.insert(member_id.as_str(), again.as_slice())?;
+            }
+        }
+        txn.commit()?;
+        Ok(stale.len() as u64)
+    }
+
     pub fn rotate_key(&self, progress: &dyn Progress) -> Result<RotateReport, VaultError> {
         self.rotate_key_in_batches(progress, ROTATE_BATCH)
     }
@@ -110,6 +147,13 @@ impl Vault {
             std::thread::sleep(BETWEEN_BATCHES);
         }
         progress.finish();
+        // Writers that loaded the keyring before it changed may have committed records under
+        // the old key behind the batches. With every sealer held off, look once more.
+        let _no_sealing = self
+            .sealing
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        resealed += self.reseal_stragglers(&ring, next.id())?;
 
         let rename = |e: std::io::Error| {
             VaultError::Rotation(format!(

@@ -616,3 +616,34 @@ fn rotation_reseals_in_batches_and_reports_its_progress() {
         .unwrap();
     assert_eq!(again.resealed, 5);
 }
+
+#[test]
+fn a_pin_import_that_overlaps_a_rotation_leaves_no_record_under_the_old_key() {
+    let f = fixture();
+    let s = settings(VaultMode::Encrypted);
+    f.vault.store_pin_now("A0", "2749", true, &s, t(0)).unwrap();
+    let file = f.dir.path().join("pins.csv");
+    let mut text = String::from("member_id,pin\n");
+    for i in 0..10_000 {
+        text.push_str(&format!("P{i:05},{:04}\n", (i * 7919) % 10_000));
+    }
+    std::fs::write(&file, text).unwrap();
+    let outbox = f.dir.path().join("outbox");
+    let options = import::Options {
+        established: false,
+        dry_run: false,
+        require_member: false,
+    };
+    let vault = f.vault.clone();
+    let importer = std::thread::spawn(move || {
+        import::run(&vault, &file, &outbox, &options, "test", t(1), &Silent).unwrap()
+    });
+    // the rotation starts after the import has begun sealing, and is quick
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    f.vault.rotate_key(&Silent).unwrap();
+    assert_eq!(importer.join().unwrap().rows, 10_000);
+    let fresh = f.reopen();
+    let st = fresh.status(&s, t(2)).unwrap();
+    assert_eq!(st.by_key.len(), 1, "records by key: {:?}", st.by_key);
+    assert_eq!(st.records, 10_001);
+}
