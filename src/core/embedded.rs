@@ -326,6 +326,91 @@ enum Index {
     Account,
 }
 
+/// What enrollment reads and writes of the member directory: the store itself
+/// ([`Directory`]), or a [`Preview`] that reads a snapshot and only counts writes.
+pub trait MemberDir {
+    fn get(&self, member_id: &str) -> Result<Option<MemberRecord>, StoreError>;
+    fn phone_ids(&self, e164: &str) -> Result<Vec<String>, StoreError>;
+    fn put(
+        &mut self,
+        old: Option<&MemberRecord>,
+        member: Member,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    fn remove(&mut self, old: &MemberRecord) -> Result<(), StoreError>;
+}
+
+impl MemberDir for Directory<'_> {
+    fn get(&self, member_id: &str) -> Result<Option<MemberRecord>, StoreError> {
+        Directory::get(self, member_id)
+    }
+    fn phone_ids(&self, e164: &str) -> Result<Vec<String>, StoreError> {
+        Directory::phone_ids(self, e164)
+    }
+    fn put(
+        &mut self,
+        old: Option<&MemberRecord>,
+        member: Member,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        Directory::put(self, old, member, now)
+    }
+    fn remove(&mut self, old: &MemberRecord) -> Result<(), StoreError> {
+        Directory::remove(self, old)
+    }
+}
+
+/// The directory as of a read snapshot, for deciding rows without holding the store's
+/// writer: reads answer from the snapshot, writes are only counted.
+pub struct Preview {
+    members: redb::ReadOnlyTable<&'static str, &'static [u8]>,
+    phones: redb::ReadOnlyTable<&'static str, &'static str>,
+    /// Writes the rows decided so far would have made.
+    pub writes: u64,
+}
+
+impl Preview {
+    pub fn open(txn: &ReadTransaction) -> Result<Self, StoreError> {
+        Ok(Preview {
+            members: txn.open_table(tables::MEMBERS)?,
+            phones: txn.open_table(tables::PHONE_INDEX)?,
+            writes: 0,
+        })
+    }
+
+    /// Every enrolled member id.
+    pub fn all_ids(&self) -> Result<Vec<String>, StoreError> {
+        let mut ids = Vec::new();
+        for entry in self.members.iter()? {
+            ids.push(entry?.0.value().to_string());
+        }
+        Ok(ids)
+    }
+}
+
+impl MemberDir for Preview {
+    fn get(&self, member_id: &str) -> Result<Option<MemberRecord>, StoreError> {
+        let value = self.members.get(member_id)?;
+        value.map(|v| decode(member_id, v.value())).transpose()
+    }
+    fn phone_ids(&self, e164: &str) -> Result<Vec<String>, StoreError> {
+        tables::index_ids(&self.phones, e164)
+    }
+    fn put(
+        &mut self,
+        _: Option<&MemberRecord>,
+        _: Member,
+        _: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.writes += 1;
+        Ok(())
+    }
+    fn remove(&mut self, _: &MemberRecord) -> Result<(), StoreError> {
+        self.writes += 1;
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl CoreAdapter for EmbeddedCore {
     fn kind(&self) -> &'static str {

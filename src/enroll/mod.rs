@@ -3,9 +3,12 @@
 //!
 //! Two passes keep memory small for million-row files. The first reads the file once to find
 //! file-level problems (not UTF-8, no header, missing column, empty), duplicate member ids,
-//! and every phone claimed, classifying numbers on all cores. The second reads it again,
-//! decides each row, and applies it, inside one write transaction that also carries the
-//! run's audit record. A dry run, or any error, aborts that transaction: nothing changes.
+//! and every phone claimed, classifying numbers on all cores. The second reads it again and
+//! decides each row. It does that against a read snapshot first, so the store's one writer
+//! stays free for IVR steps, and then applies only the rows that change, in one write
+//! transaction that also carries the run's audit record. When many rows change (a first
+//! enrollment) it decides and applies every row inside that one transaction instead. A dry
+//! run, or any error, aborts the transaction: nothing changes.
 
 pub mod decide;
 pub mod generate;
@@ -371,6 +374,12 @@ pub struct Report {
 }
 
 /// Enroll a file. Result files go to `outbox`. `actor` is who asked (for the audit record).
+///
+/// Runs one at a time. A run first decides every row against a read snapshot, which keeps
+/// the store's one writer free for IVR steps, and then applies only the rows that change in
+/// a short write transaction. When many rows change (a first enrollment), or the snapshot's
+/// prediction of an applied row turns out wrong, it applies the whole file in one write
+/// transaction instead. Either way the file is applied whole or not at all.
 pub fn run(
     store: &Store,
     path: &Path,
@@ -379,6 +388,183 @@ pub fn run(
     actor: &str,
     progress: &dyn Progress,
 ) -> Result<Report, EnrollError> {
+    run_with(
+        store,
+        path,
+        outbox,
+        options,
+        actor,
+        progress,
+        PREVIEW_LIMITS,
+    )
+}
+
+/// When deciding against a snapshot stops paying: more rows to apply than `max_rows`, or,
+/// past `min_seen` rows, more than one in `one_in` of them.
+#[derive(Clone, Copy)]
+struct PreviewLimits {
+    max_rows: usize,
+    min_seen: usize,
+    one_in: usize,
+}
+
+const PREVIEW_LIMITS: PreviewLimits = PreviewLimits {
+    max_rows: 50_000,
+    min_seen: 10_000,
+    one_in: 20,
+};
+
+impl PreviewLimits {
+    fn exceeded(&self, changing: usize, seen: usize) -> bool {
+        changing > self.max_rows || (seen >= self.min_seen && changing * self.one_in > seen)
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Runs on this thread that applied only their changing rows.
+    static CHANGES_ONLY_RUNS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// One run at a time: a run's snapshot decisions hold only while no other run writes.
+static RUNS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// The result file being written, and its counts.
+struct Answer {
+    out: csv::Writer<File>,
+    results: BTreeMap<String, u64>,
+    reasons: BTreeMap<String, u64>,
+}
+
+impl Answer {
+    fn create(path: &Path) -> csv::Result<Answer> {
+        let mut out = csv::Writer::from_path(path)?;
+        out.write_record(["line", "member_id", "result", "reason", "detail"])?;
+        Ok(Answer {
+            out,
+            results: BTreeMap::new(),
+            reasons: BTreeMap::new(),
+        })
+    }
+
+    fn row(&mut self, line: &str, o: &RowOutcome) -> csv::Result<()> {
+        *self
+            .results
+            .entry(o.result.as_str().to_string())
+            .or_default() += 1;
+        if let Some(r) = o.reason {
+            *self.reasons.entry(r.as_str().to_string()).or_default() += 1;
+        }
+        self.out.write_record([
+            line,
+            o.member_id.as_str(),
+            o.result.as_str(),
+            o.reason.map_or("", Reason::as_str),
+            o.detail.as_str(),
+        ])
+    }
+
+    fn deleted(&mut self, member_id: &str) -> csv::Result<()> {
+        self.row(
+            "",
+            &RowOutcome {
+                member_id: member_id.to_string(),
+                result: RowResult::Deleted,
+                reason: None,
+                detail: "not in the full file".into(),
+            },
+        )
+    }
+}
+
+/// A row the snapshot says changes the store, kept to apply it, with what it predicted.
+struct Changing {
+    line: u64,
+    index: usize,
+    row: Row,
+    predicted: RowOutcome,
+}
+
+/// What a run applied, for its summary and audit record.
+struct Applied {
+    answer: Answer,
+    phones_withdrawn: u64,
+    members_enrolled: u64,
+}
+
+/// Everything a run decides with, besides the directory.
+struct Deciding<'a> {
+    pass: &'a FirstPass,
+    options: &'a Options,
+    now: DateTime<Utc>,
+    now_naive: chrono::NaiveDateTime,
+}
+
+impl Deciding<'_> {
+    fn in_file(&self, id: &str) -> bool {
+        self.pass.first_line.contains_key(id)
+    }
+
+    fn decide(
+        &self,
+        dir: &mut impl embedded::MemberDir,
+        index: usize,
+        line: u64,
+        row: Result<Row, row::Malformed>,
+        phones_withdrawn: &mut u64,
+    ) -> Result<RowOutcome, EnrollError> {
+        decide_and_apply(
+            dir,
+            self.pass,
+            &|id: &str| self.in_file(id),
+            row,
+            line,
+            self.pass.scans.get(index).copied(),
+            self.options,
+            self.now,
+            self.now_naive,
+            phones_withdrawn,
+        )
+    }
+}
+
+/// Read the data rows again, in order, calling `each(index, line, row)`; stops early when it
+/// answers `false`. Returns whether every row was seen.
+fn each_row(
+    path: &Path,
+    columns: &Columns,
+    progress: &dyn Progress,
+    mut each: impl FnMut(usize, u64, Result<Row, row::Malformed>) -> Result<bool, EnrollError>,
+) -> Result<bool, EnrollError> {
+    std::thread::scope(|scope| -> Result<bool, EnrollError> {
+        let (tx, rx) = mpsc::sync_channel(4);
+        scope.spawn(|| read_rows(path, columns, tx));
+        let mut index = 0usize;
+        for parsed in rx {
+            for (line, row) in parsed?.rows {
+                if !each(index, line, row)? {
+                    // dropping the receiver stops the reader
+                    return Ok(false);
+                }
+                index += 1;
+            }
+            progress.advance_to(index as u64);
+        }
+        Ok(true)
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_with(
+    store: &Store,
+    path: &Path,
+    outbox: &Path,
+    options: &Options,
+    actor: &str,
+    progress: &dyn Progress,
+    limits: PreviewLimits,
+) -> Result<Report, EnrollError> {
+    let _one_run = RUNS.lock().unwrap_or_else(|p| p.into_inner());
     let started_at = Utc::now();
     let region = Region::parse(&options.region_code)
         .ok_or_else(|| EnrollError::Config(format!("unknown region {:?}", options.region_code)))?;
@@ -386,7 +572,6 @@ pub fn run(
     let clock = std::time::Instant::now();
     let pass = first_pass(path, region, progress)?;
     tracing::debug!(elapsed = ?clock.elapsed(), rows = pass.rows, "enroll: first pass");
-    let in_file = |id: &str| pass.first_line.contains_key(id);
 
     let stem = path
         .file_stem()
@@ -400,85 +585,62 @@ pub fn run(
         file: file.clone(),
         error,
     };
-    let mut out = csv::Writer::from_path(&results_partial).map_err(|e| io(io::Error::other(e)))?;
-    out.write_record(["line", "member_id", "result", "reason", "detail"])
-        .map_err(|e| io(io::Error::other(e)))?;
 
     let now = Utc::now();
-    let now_naive = now.naive_utc();
-    let mut results: BTreeMap<String, u64> = BTreeMap::new();
-    let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
-    let mut phones_withdrawn = 0u64;
-    let txn = store.begin_write()?;
-    let mut dir = embedded::Directory::open(&txn)?;
-    dir.begin_bulk();
-    progress.phase("applying", pass.rows);
+    let deciding = Deciding {
+        pass: &pass,
+        options,
+        now,
+        now_naive: now.naive_utc(),
+    };
+    let record = |txn: &redb::WriteTransaction, answer: &Answer, members_enrolled: u64| {
+        let counts = |m: &BTreeMap<String, u64>| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let detail = format!(
+            "file={file} mode={:?} dry_run={} rows={} {} reasons: {} enrolled={}",
+            options.mode,
+            options.dry_run,
+            pass.rows,
+            counts(&answer.results),
+            counts(&answer.reasons),
+            members_enrolled
+        )
+        .to_lowercase();
+        append_in(
+            txn,
+            now,
+            [AuditEvent::new(actor, EventKind::EnrollmentRun, Outcome::Ok).detail(detail)],
+        )
+        .map(|_| ())
+    };
 
-    let mut index = 0usize;
-    let columns = pass.columns.clone();
-    std::thread::scope(|scope| -> Result<(), EnrollError> {
-        let (tx, rx) = mpsc::sync_channel(4);
-        scope.spawn(|| read_rows(path, &columns, tx));
-        for parsed in rx {
-            for (line, row) in parsed?.rows {
-                let scan = pass.scans.get(index).copied();
-                index += 1;
-                let outcome = decide_and_apply(
-                    &mut dir,
-                    &pass,
-                    &in_file,
-                    row,
-                    line,
-                    scan,
-                    options,
-                    now,
-                    now_naive,
-                    &mut phones_withdrawn,
-                )?;
-                *results
-                    .entry(outcome.result.as_str().to_string())
-                    .or_default() += 1;
-                if let Some(r) = outcome.reason {
-                    *reasons.entry(r.as_str().to_string()).or_default() += 1;
-                }
-                out.write_record([
-                    line.to_string().as_str(),
-                    outcome.member_id.as_str(),
-                    outcome.result.as_str(),
-                    outcome.reason.map_or("", Reason::as_str),
-                    outcome.detail.as_str(),
-                ])
-                .map_err(|e| io(io::Error::other(e)))?;
-            }
-            progress.advance_to(index as u64);
-        }
-        Ok(())
-    })?;
-    progress.advance_to(index as u64);
-    tracing::debug!(elapsed = ?clock.elapsed(), "enroll: rows applied");
-    // Full-mode removals below may touch members the rows did not: write the rows' index
-    // changes first, and make the removals directly.
-    dir.finish_bulk()?;
-    tracing::debug!(elapsed = ?clock.elapsed(), "enroll: indexes written");
-
-    if options.mode == Mode::Full {
-        for id in dir.all_ids()? {
-            if in_file(&id) {
-                continue;
-            }
-            if let Some(old) = dir.get(&id)? {
-                dir.remove(&old)?;
-            }
-            *results.entry("deleted".into()).or_default() += 1;
-            out.write_record(["", id.as_str(), "deleted", "", "not in the full file"])
-                .map_err(|e| io(io::Error::other(e)))?;
-        }
-    }
-    out.flush().map_err(io)?;
-    drop(out);
-
-    let members_enrolled = dir.count()?;
-    drop(dir);
+    let previewed = match options.dry_run {
+        true => None,
+        false => apply_changes_only(
+            store,
+            path,
+            &deciding,
+            &results_partial,
+            limits,
+            progress,
+            &record,
+        )?,
+    };
+    let applied = match previewed {
+        Some(applied) => applied,
+        None => apply_whole(store, path, &deciding, &results_partial, progress, &record)?,
+    };
+    tracing::debug!(elapsed = ?clock.elapsed(), "enroll: committed");
+    let Applied {
+        mut answer,
+        phones_withdrawn,
+        members_enrolled,
+    } = applied;
+    answer.out.flush().map_err(io)?;
     let summary = Summary {
         file: file.clone(),
         mode: options.mode,
@@ -486,40 +648,14 @@ pub fn run(
         started_at,
         finished_at: Utc::now(),
         rows: pass.rows,
-        results,
-        reasons,
+        results: answer.results,
+        reasons: answer.reasons,
         unknown_columns: pass.columns.unknown.clone(),
         phones_withdrawn,
         members_enrolled,
         results_file: results_path.clone(),
     };
-    let counts = |m: &BTreeMap<String, u64>| {
-        m.iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    let detail = format!(
-        "file={file} mode={:?} dry_run={} rows={} {} reasons: {} enrolled={}",
-        options.mode,
-        options.dry_run,
-        pass.rows,
-        counts(&summary.results),
-        counts(&summary.reasons),
-        members_enrolled
-    )
-    .to_lowercase();
-    append_in(
-        &txn,
-        now,
-        [AuditEvent::new(actor, EventKind::EnrollmentRun, Outcome::Ok).detail(detail)],
-    )?;
-    if options.dry_run {
-        txn.abort()?;
-    } else {
-        txn.commit()?;
-    }
-    tracing::debug!(elapsed = ?clock.elapsed(), "enroll: committed");
+    drop(answer.out);
     let summary_text = serde_json::to_vec_pretty(&summary).map_err(|e| io(io::Error::other(e)))?;
     write_atomically(&summary_path, &summary_text).map_err(io)?;
     std::fs::rename(&results_partial, &results_path).map_err(io)?;
@@ -530,12 +666,188 @@ pub fn run(
     })
 }
 
+/// The audit record of a run, written in its transaction.
+type Record<'a> = dyn Fn(&redb::WriteTransaction, &Answer, u64) -> Result<(), StoreError> + 'a;
+
+/// Decide every row against a snapshot, then apply the changing ones in one short write
+/// transaction. `None` when that does not pay or the snapshot's prediction failed: nothing
+/// was applied, and the caller applies the whole file instead.
+fn apply_changes_only(
+    store: &Store,
+    path: &Path,
+    deciding: &Deciding<'_>,
+    results_partial: &Path,
+    limits: PreviewLimits,
+    progress: &dyn Progress,
+    record: &Record<'_>,
+) -> Result<Option<Applied>, EnrollError> {
+    let csv_io = |e: csv::Error| EnrollError::Io {
+        file: file_name(path),
+        error: io::Error::other(e),
+    };
+    let mut answer = Answer::create(results_partial).map_err(csv_io)?;
+    let snapshot = store.begin_read()?;
+    let mut preview = embedded::Preview::open(&snapshot)?;
+    let mut changing: Vec<Changing> = Vec::new();
+    let mut ignored_withdrawals = 0u64;
+    progress.phase("applying", deciding.pass.rows);
+    let whole = each_row(
+        path,
+        &deciding.pass.columns,
+        progress,
+        |index, line, row| {
+            let kept = row.as_ref().ok().cloned();
+            let writes = preview.writes;
+            let outcome =
+                deciding.decide(&mut preview, index, line, row, &mut ignored_withdrawals)?;
+            answer.row(&line.to_string(), &outcome).map_err(csv_io)?;
+            if preview.writes != writes {
+                let Some(row) = kept else {
+                    return Ok(false);
+                };
+                changing.push(Changing {
+                    line,
+                    index,
+                    row,
+                    predicted: outcome,
+                });
+                if limits.exceeded(changing.len(), index + 1) {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        },
+    )?;
+    if !whole {
+        tracing::debug!(
+            changing = changing.len(),
+            "enroll: many rows change; applying the whole file"
+        );
+        return Ok(None);
+    }
+    let removed: Vec<String> = match deciding.options.mode {
+        Mode::Full => preview
+            .all_ids()?
+            .into_iter()
+            .filter(|id| !deciding.in_file(id))
+            .collect(),
+        Mode::Incremental => Vec::new(),
+    };
+    if limits.exceeded(changing.len() + removed.len(), deciding.pass.rows as usize) {
+        return Ok(None);
+    }
+    drop(preview);
+    drop(snapshot);
+    tracing::debug!(
+        changing = changing.len(),
+        removed = removed.len(),
+        "enroll: applying the rows that change"
+    );
+
+    let txn = store.begin_write()?;
+    let mut dir = embedded::Directory::open(&txn)?;
+    dir.begin_bulk();
+    let mut phones_withdrawn = 0u64;
+    for c in changing {
+        let outcome =
+            deciding.decide(&mut dir, c.index, c.line, Ok(c.row), &mut phones_withdrawn)?;
+        if outcome != c.predicted {
+            tracing::warn!(
+                line = c.line,
+                "enroll: a row came out other than its snapshot said; applying the whole file"
+            );
+            drop(dir);
+            txn.abort()?;
+            return Ok(None);
+        }
+    }
+    dir.finish_bulk()?;
+    for id in &removed {
+        if let Some(old) = dir.get(id)? {
+            dir.remove(&old)?;
+        }
+        answer.deleted(id).map_err(csv_io)?;
+    }
+    let members_enrolled = dir.count()?;
+    drop(dir);
+    record(&txn, &answer, members_enrolled)?;
+    txn.commit()?;
+    #[cfg(test)]
+    CHANGES_ONLY_RUNS.with(|n| n.set(n.get() + 1));
+    Ok(Some(Applied {
+        answer,
+        phones_withdrawn,
+        members_enrolled,
+    }))
+}
+
+/// Decide and apply every row in one write transaction (aborted for a dry run).
+fn apply_whole(
+    store: &Store,
+    path: &Path,
+    deciding: &Deciding<'_>,
+    results_partial: &Path,
+    progress: &dyn Progress,
+    record: &Record<'_>,
+) -> Result<Applied, EnrollError> {
+    let csv_io = |e: csv::Error| EnrollError::Io {
+        file: file_name(path),
+        error: io::Error::other(e),
+    };
+    let mut answer = Answer::create(results_partial).map_err(csv_io)?;
+    let mut phones_withdrawn = 0u64;
+    let txn = store.begin_write()?;
+    let mut dir = embedded::Directory::open(&txn)?;
+    dir.begin_bulk();
+    progress.phase("applying", deciding.pass.rows);
+    each_row(
+        path,
+        &deciding.pass.columns,
+        progress,
+        |index, line, row| {
+            let outcome = deciding.decide(&mut dir, index, line, row, &mut phones_withdrawn)?;
+            answer.row(&line.to_string(), &outcome).map_err(csv_io)?;
+            Ok(true)
+        },
+    )?;
+    tracing::debug!("enroll: rows applied");
+    // Full-mode removals below may touch members the rows did not: write the rows' index
+    // changes first, and make the removals directly.
+    dir.finish_bulk()?;
+    tracing::debug!("enroll: indexes written");
+    if deciding.options.mode == Mode::Full {
+        for id in dir.all_ids()? {
+            if deciding.in_file(&id) {
+                continue;
+            }
+            if let Some(old) = dir.get(&id)? {
+                dir.remove(&old)?;
+            }
+            answer.deleted(&id).map_err(csv_io)?;
+        }
+    }
+    let members_enrolled = dir.count()?;
+    drop(dir);
+    record(&txn, &answer, members_enrolled)?;
+    if deciding.options.dry_run {
+        txn.abort()?;
+    } else {
+        txn.commit()?;
+    }
+    Ok(Applied {
+        answer,
+        phones_withdrawn,
+        members_enrolled,
+    })
+}
+
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let tmp = path.with_extension("json.partial");
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(tmp, path)
 }
 
+#[derive(Debug, PartialEq)]
 struct RowOutcome {
     member_id: String,
     result: RowResult,
@@ -545,7 +857,7 @@ struct RowOutcome {
 
 #[allow(clippy::too_many_arguments)]
 fn decide_and_apply(
-    dir: &mut embedded::Directory<'_>,
+    dir: &mut impl embedded::MemberDir,
     pass: &FirstPass,
     in_file: &dyn Fn(&str) -> bool,
     row: Result<Row, row::Malformed>,

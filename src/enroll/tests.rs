@@ -461,3 +461,125 @@ fn lines_are_right_for_lf_crlf_and_quoted_newlines() {
         assert_eq!(got, want, "{text:?}");
     }
 }
+
+/// Everything a run leaves: each result file (all columns), the summaries' counts, and
+/// every member with the numbers that identify them.
+fn runs_through(limits: PreviewLimits, files: &[(&str, Mode)]) -> (Vec<String>, u32) {
+    let f = Fixture::new();
+    let before = CHANGES_ONLY_RUNS.with(|n| n.get());
+    let mut seen = Vec::new();
+    for (n, (body, mode)) in files.iter().enumerate() {
+        let path = f.file(&format!("f{n}.csv"), body.as_bytes());
+        let options = Options {
+            mode: *mode,
+            dry_run: false,
+            region_code: "US".into(),
+            recent_change_days: 30,
+        };
+        let report = run_with(
+            &f.store,
+            &path,
+            &f.outbox(),
+            &options,
+            "test",
+            &Silent,
+            limits,
+        )
+        .unwrap();
+        seen.push(std::fs::read_to_string(&report.summary.results_file).unwrap());
+        let s = &report.summary;
+        seen.push(format!(
+            "{:?} {:?} withdrawn={} enrolled={}",
+            s.results, s.reasons, s.phones_withdrawn, s.members_enrolled
+        ));
+        let txn = f.store.begin_read().unwrap();
+        for id in f.enrolled() {
+            let m = embedded::get(&txn, &id).unwrap().unwrap().member;
+            let phones: Vec<_> = m
+                .all_phones()
+                .map(|p| (p.to_string(), f.by_phone(p)))
+                .collect();
+            seen.push(format!("{m:?} {phones:?}"));
+        }
+    }
+    (seen, CHANGES_ONLY_RUNS.with(|n| n.get()) - before)
+}
+
+#[test]
+fn applying_only_the_changing_rows_ends_exactly_as_applying_the_whole_file() {
+    let files = [
+        (
+            format!(
+                "{HEADER}{}{}{}{}{}{}{}A5,,2025550105,landline,,n,2020-01-01,1980-05-17,Ana\n\
+                 A6,,2025550106,mobile,,y,2020-01-01,1980-05-17,Ana\n",
+                row("A1", "2025550101"),
+                row("A2", "2025550102"),
+                row("A3", "2025550103"),
+                row("A4", "2025550104"),
+                row("A7", "2025550107"),
+                row("A8", "2025550107"),
+                row("A9", "2025550109"),
+            ),
+            Mode::Incremental,
+        ),
+        (
+            // an update, an unchanged row, a delete, a newcomer claiming A4's number (A4 is
+            // withdrawn from it), a member now flagged for fraud (removed), a malformed row
+            // and a duplicate
+            format!(
+                "{HEADER}{}{}A3,delete,,,,,,,\n{}A9,,2025550109,mobile,,y,2020-01-01,1980-05-17,Ana\n\
+                 \"broken,\n{}",
+                row("A1", "2025550111"),
+                row("A2", "2025550102"),
+                row("B1", "2025550104"),
+                row("A2", "2025550102"),
+            ),
+            Mode::Incremental,
+        ),
+        (
+            format!(
+                "{HEADER}{}{}",
+                row("A1", "2025550111"),
+                row("C1", "2025550121")
+            ),
+            Mode::Full,
+        ),
+    ];
+    let files: Vec<(&str, Mode)> = files.iter().map(|(b, m)| (b.as_str(), *m)).collect();
+    let (changes_only, previewed) = runs_through(PREVIEW_LIMITS, &files);
+    let whole_only = PreviewLimits {
+        max_rows: 0,
+        min_seen: 0,
+        one_in: 1,
+    };
+    let (whole, not_previewed) = runs_through(whole_only, &files);
+    assert_eq!((previewed, not_previewed), (3, 0), "each path was taken");
+    assert_eq!(changes_only, whole);
+    assert!(
+        whole.iter().any(|s| s.contains("withdrawn=1")),
+        "{whole:#?}"
+    );
+}
+
+#[test]
+fn a_run_stops_previewing_once_too_many_rows_change() {
+    let limits = PreviewLimits {
+        max_rows: 100,
+        min_seen: 10,
+        one_in: 4,
+    };
+    let cases = [
+        (2, 10, false),
+        (3, 10, true),
+        (5, 9, false),
+        (101, 100_000, true),
+        (100, 100_000, false),
+    ];
+    for (changing, seen, exceeded) in cases {
+        assert_eq!(
+            limits.exceeded(changing, seen),
+            exceeded,
+            "{changing} of {seen}"
+        );
+    }
+}
