@@ -431,23 +431,39 @@ static RUNS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// The result file being written, and its counts.
 struct Answer {
+    /// The enrolled file's name, for errors.
+    file: String,
     out: csv::Writer<File>,
     results: BTreeMap<String, u64>,
     reasons: BTreeMap<String, u64>,
 }
 
 impl Answer {
-    fn create(path: &Path) -> csv::Result<Answer> {
-        let mut out = csv::Writer::from_path(path)?;
-        out.write_record(["line", "member_id", "result", "reason", "detail"])?;
+    fn create(file: &Path, results: &Path) -> Result<Answer, EnrollError> {
+        let file = file_name(file);
+        let io = |e: csv::Error| EnrollError::Io {
+            file: file.clone(),
+            error: io::Error::other(e),
+        };
+        let mut out = csv::Writer::from_path(results).map_err(io)?;
+        out.write_record(["line", "member_id", "result", "reason", "detail"])
+            .map_err(io)?;
         Ok(Answer {
+            file,
             out,
             results: BTreeMap::new(),
             reasons: BTreeMap::new(),
         })
     }
 
-    fn row(&mut self, line: &str, o: &RowOutcome) -> csv::Result<()> {
+    fn io(&self, error: io::Error) -> EnrollError {
+        EnrollError::Io {
+            file: self.file.clone(),
+            error,
+        }
+    }
+
+    fn row(&mut self, line: &str, o: &RowOutcome) -> Result<(), EnrollError> {
         *self
             .results
             .entry(o.result.as_str().to_string())
@@ -455,16 +471,23 @@ impl Answer {
         if let Some(r) = o.reason {
             *self.reasons.entry(r.as_str().to_string()).or_default() += 1;
         }
-        self.out.write_record([
+        let written = self.out.write_record([
             line,
             o.member_id.as_str(),
             o.result.as_str(),
             o.reason.map_or("", Reason::as_str),
             o.detail.as_str(),
-        ])
+        ]);
+        written.map_err(|e| self.io(io::Error::other(e)))
     }
 
-    fn deleted(&mut self, member_id: &str) -> csv::Result<()> {
+    /// Everything written out: before the run commits, so a full disk stops it unapplied.
+    fn flush(&mut self) -> Result<(), EnrollError> {
+        let flushed = self.out.flush();
+        flushed.map_err(|e| self.io(e))
+    }
+
+    fn deleted(&mut self, member_id: &str) -> Result<(), EnrollError> {
         self.row(
             "",
             &RowOutcome {
@@ -636,11 +659,10 @@ fn run_with(
     };
     tracing::debug!(elapsed = ?clock.elapsed(), "enroll: committed");
     let Applied {
-        mut answer,
+        answer,
         phones_withdrawn,
         members_enrolled,
     } = applied;
-    answer.out.flush().map_err(io)?;
     let summary = Summary {
         file: file.clone(),
         mode: options.mode,
@@ -681,11 +703,7 @@ fn apply_changes_only(
     progress: &dyn Progress,
     record: &Record<'_>,
 ) -> Result<Option<Applied>, EnrollError> {
-    let csv_io = |e: csv::Error| EnrollError::Io {
-        file: file_name(path),
-        error: io::Error::other(e),
-    };
-    let mut answer = Answer::create(results_partial).map_err(csv_io)?;
+    let mut answer = Answer::create(path, results_partial)?;
     let snapshot = store.begin_read()?;
     let mut preview = embedded::Preview::open(&snapshot)?;
     let mut changing: Vec<Changing> = Vec::new();
@@ -700,7 +718,7 @@ fn apply_changes_only(
             let writes = preview.writes;
             let outcome =
                 deciding.decide(&mut preview, index, line, row, &mut ignored_withdrawals)?;
-            answer.row(&line.to_string(), &outcome).map_err(csv_io)?;
+            answer.row(&line.to_string(), &outcome)?;
             if preview.writes != writes {
                 let Some(row) = kept else {
                     return Ok(false);
@@ -766,8 +784,9 @@ fn apply_changes_only(
         if let Some(old) = dir.get(id)? {
             dir.remove(&old)?;
         }
-        answer.deleted(id).map_err(csv_io)?;
+        answer.deleted(id)?;
     }
+    answer.flush()?;
     let members_enrolled = dir.count()?;
     drop(dir);
     record(&txn, &answer, members_enrolled)?;
@@ -790,11 +809,7 @@ fn apply_whole(
     progress: &dyn Progress,
     record: &Record<'_>,
 ) -> Result<Applied, EnrollError> {
-    let csv_io = |e: csv::Error| EnrollError::Io {
-        file: file_name(path),
-        error: io::Error::other(e),
-    };
-    let mut answer = Answer::create(results_partial).map_err(csv_io)?;
+    let mut answer = Answer::create(path, results_partial)?;
     let mut phones_withdrawn = 0u64;
     let txn = store.begin_write()?;
     let mut dir = embedded::Directory::open(&txn)?;
@@ -806,7 +821,7 @@ fn apply_whole(
         progress,
         |index, line, row| {
             let outcome = deciding.decide(&mut dir, index, line, row, &mut phones_withdrawn)?;
-            answer.row(&line.to_string(), &outcome).map_err(csv_io)?;
+            answer.row(&line.to_string(), &outcome)?;
             Ok(true)
         },
     )?;
@@ -823,9 +838,10 @@ fn apply_whole(
             if let Some(old) = dir.get(&id)? {
                 dir.remove(&old)?;
             }
-            answer.deleted(&id).map_err(csv_io)?;
+            answer.deleted(&id)?;
         }
     }
+    answer.flush()?;
     let members_enrolled = dir.count()?;
     drop(dir);
     record(&txn, &answer, members_enrolled)?;
