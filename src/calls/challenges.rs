@@ -392,7 +392,13 @@ impl CallService {
                 break;
             }
         }
-        let (sent_to, code) = outcome?;
+        let (sent_to, code) = outcome.map_err(|e| match (e, &fallback_why) {
+            // both failed: the answer and the audit record say why the push did too
+            (NotSent::Failed(why), Some(first)) => {
+                NotSent::Failed(format!("{why} (after the push: {first})"))
+            }
+            (e, _) => e,
+        })?;
         let code_mac = match &code {
             Some(c) => Some(
                 self.vault

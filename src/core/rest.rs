@@ -38,6 +38,9 @@ impl RestCore {
         let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_millis(config.connect_timeout_ms))
             .timeout(Duration::from_millis(timeout_ms))
+            // a redirect would carry the auth header and the member's number to an address
+            // the configuration never named (and past the https-only rule): not followed
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("callvault/", env!("CARGO_PKG_VERSION")));
         if let Some(ca) = &config.ca_file {
             let pem = std::fs::read(ca).map_err(|e| {
@@ -135,15 +138,18 @@ impl RestCore {
         if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
             return Err(Attempt::Retry(format!("the core answered {status}")));
         }
+        if status.is_redirection() {
+            return Err(Attempt::Final(CoreError::BadAnswer(format!(
+                "the core answered {status}; redirects are not followed: set core.rest.base_url \
+                 to the address that answers"
+            ))));
+        }
         if !status.is_success() {
             return Err(Attempt::Final(CoreError::BadAnswer(format!(
                 "the core answered {status}"
             ))));
         }
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|_| Attempt::Retry("the core's answer was cut off".into()))?;
+        let bytes = read_bounded(response, MAX_ANSWER_BYTES).await?;
         serde_json::from_slice(&bytes)
             .map(Some)
             .map_err(|_| Attempt::Final(CoreError::BadAnswer("the answer is not JSON".into())))
@@ -166,6 +172,36 @@ impl RestCore {
             .map(|m| member_from_json(m, &self.config.fields, self.region))
             .collect()
     }
+}
+
+/// The largest answer read from the core. A member or a list of the few members sharing a
+/// number is a few KiB; a gateway that streams more is broken, and is not read into memory.
+pub const MAX_ANSWER_BYTES: usize = 1024 * 1024;
+
+/// The answer's body, refused once it passes `limit` bytes (by its length header, or as it
+/// arrives when it has none).
+async fn read_bounded(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, Attempt> {
+    let too_big = || {
+        Attempt::Final(CoreError::BadAnswer(format!(
+            "the answer is larger than {} KiB",
+            limit / 1024
+        )))
+    };
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(too_big());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|_| Attempt::Retry("the core's answer was cut off".into()))?
+    {
+        if body.len() + chunk.len() > limit {
+            return Err(too_big());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// Map one member object through the configured pointers.

@@ -18,7 +18,10 @@ fn client(
 ) -> Result<reqwest::Client, SendError> {
     let mut builder = reqwest::Client::builder()
         .timeout(Duration::from_millis(timeout_ms))
-        .connect_timeout(Duration::from_millis(timeout_ms.min(3_000)));
+        .connect_timeout(Duration::from_millis(timeout_ms.min(3_000)))
+        // a 307 would re-send the code and the gateway's key to an address the
+        // configuration never named: redirects are answers, not followed
+        .redirect(reqwest::redirect::Policy::none());
     if let Some(ca) = ca_file {
         let bad = |e: &dyn std::fmt::Display| {
             SendError::Failed(format!("{section}.ca_file {}: {e}", ca.display()))
@@ -41,6 +44,13 @@ fn with_auth(
         (Some(h), Some(v)) => request.header(h.as_str(), v.expose()),
         _ => request,
     }
+}
+
+/// A gateway's redirect, refused with what to change.
+fn redirected(what: &str, section: &str, status: reqwest::StatusCode) -> SendError {
+    SendError::Failed(format!(
+        "{what} answered {status}; redirects are not followed: set {section}.url to the address that answers"
+    ))
 }
 
 /// What a transport error says, without the URL (it may hold the member's number).
@@ -98,6 +108,8 @@ impl Channel for SmsGateway {
         let status = answer.status();
         if status.is_success() {
             Ok(())
+        } else if status.is_redirection() {
+            Err(redirected("SMS gateway", "notify.sms", status))
         } else {
             Err(SendError::Failed(format!("SMS gateway answered {status}")))
         }
@@ -144,6 +156,7 @@ impl Channel for PushWebhook {
         let status = answer.status();
         match status.as_u16() {
             200..=299 => Ok(()),
+            300..=399 => Err(redirected("app back end", "notify.push", status)),
             // the back end knows the member but cannot push to them (no app, notifications
             // off): seed 001's case for falling back to a text message
             404 | 409 | 410 | 422 => Err(SendError::Unreachable(format!(

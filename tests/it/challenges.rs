@@ -93,7 +93,7 @@ impl Received {
 }
 
 /// A real HTTP/1.1 server on a free port: records each request and answers with the status
-/// its path is set to (200 by default).
+/// its path is set to (200 by default). A 3xx answer points at `/moved`.
 struct HttpSink {
     port: u16,
     got: Arc<Mutex<Vec<Received>>>,
@@ -143,9 +143,14 @@ impl HttpSink {
                     headers,
                     body: String::from_utf8(body).unwrap(),
                 });
+                let location = if (300..400).contains(&code) {
+                    "location: /moved\r\n"
+                } else {
+                    ""
+                };
                 let _ = write!(
                     stream,
-                    "HTTP/1.1 {code} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{{}}"
+                    "HTTP/1.1 {code} X\r\n{location}content-length: 2\r\nconnection: close\r\n\r\n{{}}"
                 );
             }
         });
@@ -440,6 +445,35 @@ fn a_channel_that_fails_leaves_nothing_and_the_agent_can_deny() {
     );
     assert!(e["message"].as_str().unwrap().contains("503"), "{e}");
     assert!(t.i.audit_events().contains("challenge_failed"));
+
+    // a gateway's redirect is a failure that names the key to fix: the code and the
+    // gateway's key are not sent on to an address the configuration never named. A push
+    // that fails falls back to a text, which fails too here.
+    sink.answer("/sms/send", 307);
+    sink.answer("/push", 307);
+    for channel in ["sms", "push"] {
+        let (s, e) = t.post(
+            &t.agent,
+            "/v1/calls/fail-1/challenges",
+            json!({"channel": channel}),
+        );
+        assert_eq!(
+            (s, e["code"].as_str()),
+            (StatusCode::BAD_GATEWAY, Some("send_failed")),
+            "{e}"
+        );
+        let message = e["message"].as_str().unwrap();
+        assert!(message.contains("notify.sms.url"), "{e}");
+        assert_eq!(
+            message.contains("notify.push.url"),
+            channel == "push",
+            "{e}"
+        );
+    }
+    assert!(
+        sink.received("/moved").is_empty(),
+        "a redirect was followed"
+    );
 
     // the failed send did not use up the member's one send this hour
     sink.answer("/sms/send", 200);

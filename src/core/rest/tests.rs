@@ -6,19 +6,26 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use super::*;
 use crate::config::Secret;
 
-/// What the stand-in gateway answers for a request path.
+/// What the stand-in gateway answers for a request path. A 3xx answer's body is sent as its
+/// `location`; a streamed body is sent without a length, until the connection closes.
 #[derive(Clone)]
 struct Answer {
     status: u16,
     body: String,
     delay_ms: u64,
+    streamed: bool,
 }
 
 fn ok(body: &str) -> Answer {
+    answer(200, body)
+}
+
+fn answer(status: u16, body: &str) -> Answer {
     Answer {
-        status: 200,
+        status,
         body: body.to_string(),
         delay_ms: 0,
+        streamed: false,
     }
 }
 
@@ -59,12 +66,20 @@ impl Gateway {
                     let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
                     let a = route(&path, auth.as_deref());
                     std::thread::sleep(Duration::from_millis(a.delay_ms));
+                    let (head, body) = if (300..400).contains(&a.status) {
+                        (format!("location: {}\r\ncontent-length: 0\r\n", a.body), "")
+                    } else if a.streamed {
+                        (String::new(), a.body.as_str())
+                    } else {
+                        (
+                            format!("content-length: {}\r\n", a.body.len()),
+                            a.body.as_str(),
+                        )
+                    };
                     let _ = write!(
                         stream,
-                        "HTTP/1.1 {} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{}",
-                        a.status,
-                        a.body.len(),
-                        a.body
+                        "HTTP/1.1 {} X\r\ncontent-type: application/json\r\nconnection: close\r\n{head}\r\n{body}",
+                        a.status
                     );
                 });
             }
@@ -112,22 +127,14 @@ const ANA: &str = r#"{"id": "100234", "name": {"first": "Ana"}, "phones": {"mobi
 async fn members_are_mapped_through_the_configured_pointers() {
     let gw = Gateway::start(|path, auth| {
         if auth != Some("s3cret") {
-            return Answer {
-                status: 401,
-                body: "{}".into(),
-                delay_ms: 0,
-            };
+            return answer(401, "{}");
         }
         match path {
             "/members?phone=%2B12025550143" | "/accounts/4400-12/members" => {
                 ok(&format!("{{\"members\": [{ANA}]}}"))
             }
             "/members/100234" => ok(ANA),
-            _ => Answer {
-                status: 404,
-                body: "{}".into(),
-                delay_ms: 0,
-            },
+            _ => answer(404, "{}"),
         }
     });
     let core = core(config(gw.port), 2000);
@@ -174,9 +181,8 @@ async fn members_are_mapped_through_the_configured_pointers() {
 #[tokio::test]
 async fn a_slow_core_is_unavailable_within_the_timeout() {
     let gw = Gateway::start(|_, _| Answer {
-        status: 200,
-        body: "[]".into(),
         delay_ms: 3000,
+        ..answer(200, "[]")
     });
     let mut cfg = config(gw.port);
     cfg.retries = 3;
@@ -193,11 +199,7 @@ async fn a_slow_core_is_unavailable_within_the_timeout() {
 
 #[tokio::test]
 async fn server_errors_are_retried_then_unavailable() {
-    let gw = Gateway::start(|_, _| Answer {
-        status: 500,
-        body: "{}".into(),
-        delay_ms: 0,
-    });
+    let gw = Gateway::start(|_, _| answer(500, "{}"));
     let core = core(config(gw.port), 2000);
     let err = core.member("100234").await.unwrap_err();
     assert!(matches!(err, CoreError::Unavailable(_)), "{err}");
@@ -220,6 +222,48 @@ async fn garbage_is_a_bad_answer_and_not_retried() {
 }
 
 #[tokio::test]
+async fn a_redirect_is_not_followed_and_says_so() {
+    let elsewhere = Gateway::start(|_, _| ok(ANA));
+    let to = format!("http://127.0.0.1:{}/members/100234", elsewhere.port);
+    for status in [301, 302, 307, 308] {
+        let to = to.clone();
+        let gw = Gateway::start(move |_, _| answer(status, &to));
+        let core = core(config(gw.port), 2000);
+        let err = core.member("100234").await.unwrap_err();
+        assert!(matches!(err, CoreError::BadAnswer(_)), "{status}: {err}");
+        assert!(err.to_string().contains("core.rest.base_url"), "{err}");
+        assert_eq!(gw.hits(), 1, "{status}: not retried");
+    }
+    assert_eq!(elsewhere.hits(), 0, "nothing reached the redirect's target");
+}
+
+#[tokio::test]
+async fn an_answer_past_the_limit_is_refused_with_or_without_its_length() {
+    let big = format!(
+        "{{\"members\": [], \"pad\": \"{}\"}}",
+        "x".repeat(MAX_ANSWER_BYTES)
+    );
+    let just_under = format!(
+        "{{\"members\": [{ANA}], \"pad\": \"{}\"}}",
+        "x".repeat(MAX_ANSWER_BYTES - ANA.len() - 40)
+    );
+    assert!(just_under.len() <= MAX_ANSWER_BYTES);
+    for streamed in [false, true] {
+        let (b, u) = (big.clone(), just_under.clone());
+        let gw = Gateway::start(move |path, _| Answer {
+            streamed,
+            ..ok(if path.contains("phone") { &u } else { &b })
+        });
+        let core = core(config(gw.port), 2000);
+        let err = core.member("100234").await.unwrap_err();
+        assert!(matches!(err, CoreError::BadAnswer(_)), "{err}");
+        assert!(err.to_string().contains("1024 KiB"), "{err}");
+        let found = core.find_by_phone("+12025550143").await.unwrap();
+        assert_eq!(found.len(), 1, "streamed: {streamed}");
+    }
+}
+
+#[tokio::test]
 async fn a_refused_connection_is_unavailable() {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -236,11 +280,7 @@ async fn a_refused_connection_is_unavailable() {
 
 #[tokio::test]
 async fn the_breaker_opens_and_then_fails_fast_without_calling() {
-    let gw = Gateway::start(|_, _| Answer {
-        status: 503,
-        body: "{}".into(),
-        delay_ms: 0,
-    });
+    let gw = Gateway::start(|_, _| answer(503, "{}"));
     let mut cfg = config(gw.port);
     cfg.retries = 0;
     let core = core(cfg, 2000);
