@@ -148,7 +148,7 @@ impl<A: Allowed> FromRequest for Authorized<A> {
                         _ => rejection.as_str(),
                     }));
                 }
-                Err(AuthError::Store(e)) => return Err(ApiError::internal(e)),
+                Err(AuthError::Store(e)) => return Err(ApiError::store(e)),
             };
             if !A::ROLES.contains(&client.role) {
                 metrics::counter!("callvault_auth_failures_total", "reason" => "forbidden")

@@ -69,6 +69,7 @@ impl From<CallError> for ApiError {
                 ApiError::new(StatusCode::BAD_GATEWAY, "send_failed", message)
             }
             CallError::Internal(detail) => ApiError::internal(detail),
+            CallError::StoreClosed(detail) => ApiError::store_closed(detail),
             CallError::Audit(a) => ApiError::audit_unavailable(a),
         }
     }

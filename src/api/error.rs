@@ -71,6 +71,25 @@ impl ApiError {
         )
     }
 
+    /// A store error: 503 while the store is being reopened after a failed write (the client
+    /// may try again), otherwise an internal error.
+    pub fn store(e: crate::store::StoreError) -> Self {
+        match e {
+            crate::store::StoreError::Closed { .. } => Self::store_closed(e),
+            other => Self::internal(other),
+        }
+    }
+
+    /// The store is closed after a failed write and is being reopened.
+    pub fn store_closed(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %detail, "store unavailable");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store_unavailable",
+            "the store is being reopened after a failed write; try again shortly",
+        )
+    }
+
     /// The generic body for a status produced outside our handlers (router, payload limits).
     pub fn from_status(status: StatusCode) -> Self {
         let (code, message) = match status.as_u16() {

@@ -32,6 +32,14 @@ pub async fn livez() -> web::Json<Health> {
               (status = 503, description = "not ready", body = super::error::ErrorBody)))]
 pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Health>, ApiError> {
     let mut checks = std::collections::BTreeMap::new();
+    if let Some(fault) = state.store.fault() {
+        tracing::warn!(error = %fault, "readiness: the store cannot be written");
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            "the last write to the store failed (is the disk full?); see the service log",
+        ));
+    }
     let schema = state.store.schema_version().map_err(|e| {
         tracing::warn!(error = %e, "readiness: store check failed");
         ApiError::new(

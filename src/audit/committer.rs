@@ -195,6 +195,7 @@ fn run(
             }
             Err(e) => {
                 tracing::error!(error = %e, jobs = batch.len(), "audit commit failed");
+                store.on_error(&e);
                 let err = AuditError::Write(e.to_string());
                 for job in batch.drain(..) {
                     job.reply(Err(err.clone()));
@@ -229,7 +230,7 @@ fn commit(
     } else {
         append_in(&txn, now, events)?
     };
-    txn.commit()?;
+    store.commit(txn)?;
     Ok(job_seqs(&counts, last, total))
 }
 

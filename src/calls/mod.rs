@@ -80,13 +80,19 @@ pub enum CallError {
     SendFailed(String),
     #[error("{0}")]
     Internal(String),
+    /// The store is closed after a failed write and is being reopened.
+    #[error("{0}")]
+    StoreClosed(String),
     #[error(transparent)]
     Audit(AuditError),
 }
 
 impl From<StoreError> for CallError {
     fn from(e: StoreError) -> Self {
-        CallError::Internal(e.to_string())
+        match e {
+            StoreError::Closed { .. } => CallError::StoreClosed(e.to_string()),
+            other => CallError::Internal(other.to_string()),
+        }
     }
 }
 

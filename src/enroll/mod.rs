@@ -790,7 +790,7 @@ fn apply_changes_only(
     let members_enrolled = dir.count()?;
     drop(dir);
     record(&txn, &answer, members_enrolled)?;
-    txn.commit()?;
+    store.commit(txn)?;
     #[cfg(test)]
     CHANGES_ONLY_RUNS.with(|n| n.set(n.get() + 1));
     Ok(Some(Applied {
@@ -848,7 +848,7 @@ fn apply_whole(
     if deciding.options.dry_run {
         txn.abort()?;
     } else {
-        txn.commit()?;
+        store.commit(txn)?;
     }
     Ok(Applied {
         answer,

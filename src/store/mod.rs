@@ -6,7 +6,11 @@ pub mod tables;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use arc_swap::ArcSwapOption;
 use redb::{Database, ReadTransaction, ReadableTable, ReadableTableMetadata, WriteTransaction};
 use serde::Serialize;
 
@@ -75,6 +79,11 @@ pub enum StoreError {
         path: PathBuf,
         error: io::Error,
     },
+    #[error(
+        "the store {path} is closed after a failed write (a full disk?) and is being reopened; \
+         last try: {last_try}"
+    )]
+    Closed { path: PathBuf, last_try: String },
     #[error("store: {0}")]
     Redb(Box<redb::Error>),
 }
@@ -110,10 +119,65 @@ fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) ->
     }
 }
 
+/// How the store's file is opened again after a failed write: the file itself, or in tests a
+/// backend that can fail on demand.
+type Opener = Box<dyn Fn() -> Result<Database, redb::DatabaseError> + Send + Sync>;
+
+/// How often a closed store's file is tried again.
+const REOPEN_EVERY: Duration = Duration::from_secs(1);
+
 /// The open store.
+///
+/// Once a write fails on an I/O error (a full disk, say), redb refuses every later write
+/// until the file is closed and opened again. The first writer that meets that refusal
+/// closes the file, and a thread of its own (`store-reopen`) tries to open it again every
+/// second until it opens: redb then recovers the last committed state, and the service goes
+/// on without a restart once the disk has room. While it is closed, every read and write
+/// fails at once with [`StoreError::Closed`], and `/readyz` says so.
 pub struct Store {
-    db: Database,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    db: ArcSwapOption<Database>,
     path: PathBuf,
+    reopen: Opener,
+    /// Why the last try to reopen failed.
+    last_error: Mutex<Option<String>>,
+    /// A write failed on an I/O error, and none has succeeded since.
+    write_failed: AtomicBool,
+}
+
+impl Shared {
+    /// Try to open the file until it opens. The old file's last transactions must end
+    /// first (redb holds a lock on it until then).
+    fn reopen_until_open(&self) {
+        loop {
+            match (self.reopen)() {
+                Ok(db) => {
+                    self.db.store(Some(Arc::new(db)));
+                    if let Ok(mut e) = self.last_error.lock() {
+                        *e = None;
+                    }
+                    tracing::info!(store = %self.path.display(), "the store is open again");
+                    return;
+                }
+                Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(err) => {
+                    let text = err.to_string();
+                    if let Ok(mut last) = self.last_error.lock() {
+                        if last.as_deref() != Some(text.as_str()) {
+                            tracing::warn!(store = %self.path.display(), error = %text, "cannot reopen the store yet; trying again every second");
+                        }
+                        *last = Some(text);
+                    }
+                    std::thread::sleep(REOPEN_EVERY);
+                }
+            }
+        }
+    }
 }
 
 /// What `db check` found.
@@ -157,16 +221,26 @@ impl Store {
             other => other.into(),
         })?;
         set_mode(path, 0o600)?;
-        let store = Store {
-            db,
-            path: path.to_path_buf(),
-        };
+        let again = path.to_path_buf();
+        let store = Store::with_opener(db, path, Box::new(move || builder().open(&again)));
         store.prepare_schema()?;
         Ok(store)
     }
 
+    fn with_opener(db: Database, path: &Path, reopen: Opener) -> Store {
+        Store {
+            shared: Arc::new(Shared {
+                db: ArcSwapOption::new(Some(Arc::new(db))),
+                path: path.to_path_buf(),
+                reopen,
+                last_error: Mutex::new(None),
+                write_failed: AtomicBool::new(false),
+            }),
+        }
+    }
+
     fn prepare_schema(&self) -> Result<(), StoreError> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         let found = {
             let meta = txn.open_table(tables::META)?;
             let found = meta.get(SCHEMA_KEY)?.map(|v| decode_u32(v.value()));
@@ -182,7 +256,7 @@ impl Store {
             }
             Some(v) if v > SCHEMA_VERSION => {
                 return Err(StoreError::SchemaTooNew {
-                    path: self.path.clone(),
+                    path: self.shared.path.clone(),
                     found: v,
                     supported: SCHEMA_VERSION,
                 });
@@ -200,20 +274,102 @@ impl Store {
                 meta.insert(SCHEMA_KEY, SCHEMA_VERSION.to_le_bytes().as_slice())?;
             }
         }
-        txn.commit()?;
-        Ok(())
+        self.commit(txn)
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.shared.path
     }
 
     pub fn begin_read(&self) -> Result<ReadTransaction, StoreError> {
-        Ok(self.db.begin_read()?)
+        match self.shared.db.load().as_ref() {
+            Some(db) => Ok(db.begin_read()?),
+            None => Err(self.closed()),
+        }
     }
 
+    /// A write transaction. When redb refuses it because an earlier write failed on an I/O
+    /// error, the store is closed and reopened in the background.
     pub fn begin_write(&self) -> Result<WriteTransaction, StoreError> {
-        Ok(self.db.begin_write()?)
+        match self.shared.db.load().as_ref() {
+            Some(db) => match db.begin_write() {
+                Err(redb::TransactionError::Storage(redb::StorageError::PreviousIo)) => {}
+                other => return Ok(other?),
+            },
+            None => return Err(self.closed()),
+        }
+        self.close();
+        Err(self.closed())
+    }
+
+    /// Commit `txn`. A commit that fails on an I/O error closes the store and starts
+    /// reopening it, so that nothing waits on a file redb will no longer write.
+    pub fn commit(&self, txn: WriteTransaction) -> Result<(), StoreError> {
+        match txn.commit() {
+            Ok(()) => {
+                if self.shared.write_failed.load(Ordering::Relaxed) {
+                    self.shared.write_failed.store(false, Ordering::Relaxed);
+                }
+                Ok(())
+            }
+            Err(e) => {
+                let e = StoreError::from(e);
+                self.on_error(&e);
+                Err(e)
+            }
+        }
+    }
+
+    /// Close the store (and start reopening it) if `e` says its file failed to write.
+    pub fn on_error(&self, e: &StoreError) {
+        if let StoreError::Redb(r) = e {
+            if matches!(**r, redb::Error::Io(_) | redb::Error::PreviousIo) {
+                self.close();
+            }
+        }
+    }
+
+    /// Why the store is not fit to serve: closed after a failed write and not yet reopened,
+    /// or reopened but with no write succeeding since (the disk may still be full).
+    pub fn fault(&self) -> Option<String> {
+        if self.shared.db.load().is_none() {
+            return Some(self.closed().to_string());
+        }
+        self.shared.write_failed.load(Ordering::Relaxed).then(|| {
+            format!(
+                "the last write to the store {} failed (a full disk?), and none has succeeded since",
+                self.shared.path.display()
+            )
+        })
+    }
+
+    fn closed(&self) -> StoreError {
+        let last = self.shared.last_error.lock().ok().and_then(|e| e.clone());
+        StoreError::Closed {
+            path: self.shared.path.clone(),
+            last_try: last.unwrap_or_else(|| "in progress".into()),
+        }
+    }
+
+    /// Close the file after redb refused a write for an earlier I/O error (it closes for
+    /// good once the transactions still running on it end), and start reopening it.
+    fn close(&self) {
+        self.shared.write_failed.store(true, Ordering::Relaxed);
+        if self.shared.db.swap(None).is_none() {
+            return; // another writer got here first
+        }
+        tracing::error!(
+            store = %self.shared.path.display(),
+            "a write to the store failed; closing it to open it again (is the disk full?)"
+        );
+        metrics::counter!("callvault_store_reopens_total").increment(1);
+        let shared = self.shared.clone();
+        let spawned = std::thread::Builder::new()
+            .name("store-reopen".into())
+            .spawn(move || shared.reopen_until_open());
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start the thread that reopens the store");
+        }
     }
 
     /// The schema version recorded in the file.

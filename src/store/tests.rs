@@ -11,7 +11,7 @@ fn add_audit(store: &Store, n: usize) {
         AuditEvent::new("test", EventKind::ServiceStarted, Outcome::Ok).detail(format!("{i}"))
     });
     append_in(&txn, chrono::Utc::now(), events).unwrap();
-    txn.commit().unwrap();
+    store.commit(txn).unwrap();
 }
 
 #[test]
@@ -189,4 +189,145 @@ fn offline_check_runs_the_page_level_check() {
     let report = check_offline(&dir.path().join(DB_FILE_NAME)).unwrap();
     assert!(report.integrity_checked);
     assert!(report.ok());
+}
+
+/// A file that fails every write and sync while `full` is set, as a full disk does.
+#[derive(Debug)]
+struct Disk {
+    file: redb::backends::FileBackend,
+    full: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Disk {
+    fn check(&self) -> Result<(), io::Error> {
+        if self.full.load(std::sync::atomic::Ordering::SeqCst) {
+            Err(io::Error::from_raw_os_error(28)) // ENOSPC
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl redb::StorageBackend for Disk {
+    fn len(&self) -> Result<u64, io::Error> {
+        self.file.len()
+    }
+    fn read(&self, offset: u64, len: usize) -> Result<Vec<u8>, io::Error> {
+        self.file.read(offset, len)
+    }
+    fn set_len(&self, len: u64) -> Result<(), io::Error> {
+        self.check()?;
+        self.file.set_len(len)
+    }
+    fn sync_data(&self, eventual: bool) -> Result<(), io::Error> {
+        self.check()?;
+        self.file.sync_data(eventual)
+    }
+    fn write(&self, offset: u64, data: &[u8]) -> Result<(), io::Error> {
+        self.check()?;
+        self.file.write(offset, data)
+    }
+}
+
+/// A store on `Disk`, reopened on it too.
+fn store_on_disk(path: &Path, full: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Store {
+    let file = path.to_path_buf();
+    let open = move || {
+        let f = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&file)?;
+        builder().create_with_backend(Disk {
+            file: redb::backends::FileBackend::new(f)?,
+            full: full.clone(),
+        })
+    };
+    let store = Store::with_opener(open().unwrap(), path, Box::new(open));
+    store.prepare_schema().unwrap();
+    store
+}
+
+fn audit_count(store: &Store) -> u64 {
+    let txn = store.begin_read().unwrap();
+    let report = crate::audit::verify(&txn).unwrap();
+    assert_eq!(report.first_bad, None);
+    txn.open_table(tables::AUDIT).unwrap().len().unwrap()
+}
+
+#[test]
+fn after_a_full_disk_the_store_reopens_by_itself_and_keeps_every_commit_before_it() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let full = std::sync::Arc::new(AtomicBool::new(false));
+    let store = store_on_disk(&dir.path().join(DB_FILE_NAME), full.clone());
+    add_audit(&store, 3);
+    assert_eq!(store.fault(), None);
+
+    // the disk fills: the commit fails, and redb then refuses every write
+    full.store(true, Ordering::SeqCst);
+    let txn = store.begin_write().unwrap();
+    append_in(
+        &txn,
+        chrono::Utc::now(),
+        [AuditEvent::new(
+            "test",
+            EventKind::ServiceStarted,
+            Outcome::Ok,
+        )],
+    )
+    .unwrap();
+    assert!(txn.commit().is_err(), "the commit on a full disk fails");
+    let refused = store.begin_write().map(|_| ()).unwrap_err();
+    assert!(matches!(refused, StoreError::Closed { .. }), "{refused}");
+    assert!(store.fault().is_some());
+    // reads fail fast, and the store keeps trying while the disk is full
+    assert!(matches!(
+        store.begin_read().map(|_| ()),
+        Err(StoreError::Closed { .. })
+    ));
+    std::thread::sleep(Duration::from_millis(1500));
+    let fault = store.fault().expect("still closed while the disk is full");
+    assert!(fault.contains("os error 28"), "{fault}");
+
+    // room again: it reopens with no restart, with the three committed records and the
+    // chain whole, and takes writes
+    full.store(false, Ordering::SeqCst);
+    wait_open(&store);
+    assert_eq!(audit_count(&store), 3);
+    assert!(store.fault().is_some(), "no write has succeeded yet");
+    add_audit(&store, 2);
+    assert_eq!(store.fault(), None);
+    assert_eq!(audit_count(&store), 5);
+
+    // a commit through the store that fails closes it at once, before any other write
+    full.store(true, Ordering::SeqCst);
+    let txn = store.begin_write().unwrap();
+    append_in(
+        &txn,
+        chrono::Utc::now(),
+        [AuditEvent::new(
+            "test",
+            EventKind::ServiceStarted,
+            Outcome::Ok,
+        )],
+    )
+    .unwrap();
+    let failed = store.commit(txn).unwrap_err();
+    assert!(failed.to_string().contains("os error 28"), "{failed}");
+    assert!(store.fault().is_some(), "closed by the failed commit");
+    full.store(false, Ordering::SeqCst);
+    wait_open(&store);
+    assert_eq!(audit_count(&store), 5);
+    add_audit(&store, 1);
+    assert_eq!(store.fault(), None);
+}
+
+fn wait_open(store: &Store) {
+    let since = std::time::Instant::now();
+    while store.begin_read().is_err() {
+        assert!(since.elapsed() < Duration::from_secs(10), "not reopened");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

@@ -70,7 +70,7 @@ impl Vault {
                 pins.insert(member_id.as_str(), again.as_slice())?;
             }
         }
-        txn.commit()?;
+        self.store.commit(txn)?;
         Ok(stale.len() as u64)
     }
 
@@ -137,7 +137,7 @@ impl Vault {
                 after = chunk.pop().map(|(k, _)| k);
                 last_batch
             };
-            txn.commit()?;
+            self.store.commit(txn)?;
             progress.advance_to(seen.min(total));
             if done {
                 break;

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# What a full disk does to a serving callvault, and whether it comes back without a restart.
+# Needs root (it mounts a 40 MiB tmpfs for the state directory). A release build serves
+# 1,000 members; the disk is filled, 400 call starts are tried, the space is freed, and the
+# script times the first call start that succeeds. It ends with `audit verify` and `db check`
+# on the stopped store.
+#   sudo scripts/disk-full.sh
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin=${CALLVAULT_BIN:-$root/target/release/callvault}
+[ -x "$bin" ] || cargo build --release --locked --manifest-path "$root/Cargo.toml"
+dir=$(mktemp -d)
+mnt="$dir/disk"
+mkdir -p "$mnt"
+mount -t tmpfs -o size=40m tmpfs "$mnt"
+pid=
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; sleep 0.5; umount "$mnt"; rm -rf "$dir"' EXIT
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+printf '[server]\nlisten = "127.0.0.1:%s"\n[storage]\nstate_dir = "%s/state"\n[vault]\nkey_file = "%s/etc/vault.key"\n' \
+  "$port" "$mnt" "$dir" > "$dir/c.toml"
+cv() { "$bin" --config "$dir/c.toml" "$@"; }
+cv init >/dev/null 2>&1
+{
+  echo "member_id,first_name,mobile_phone,phone_type"
+  for i in $(seq 0 999); do printf '%d,M%d,+1612203%04d,mobile\n' $((10000 + i)) "$i" "$i"; done
+} > "$dir/members.csv"
+cv enroll "$dir/members.csv" >/dev/null 2>&1
+key=$(cv key create --role ivr --name probe 2>/dev/null)
+"$bin" --config "$dir/c.toml" serve 2>"$dir/serve.log" &
+pid=$!
+url="https://127.0.0.1:$port"
+until curl -sf --cacert "$dir/etc/tls.crt" "$url/livez" >/dev/null; do sleep 0.05; done
+call() {
+  curl -s -o /dev/null -w '%{http_code}' --cacert "$dir/etc/tls.crt" -H "Authorization: Bearer $key" \
+    -H 'Content-Type: application/json' "$url/v1/calls" \
+    -d "{\"call_id\":\"$1\",\"ani\":\"+16122030001\",\"dnis\":\"+18005550100\"}"
+}
+ready() { curl -s -o /dev/null -w '%{http_code}' --cacert "$dir/etc/tls.crt" "$url/readyz"; }
+
+echo "before: call start $(call before), /readyz $(ready)"
+fallocate -l $(( $(df --output=avail -B1 "$mnt" | tail -1) - 200000 )) "$mnt/filler"
+echo "disk full; 400 call starts, by status:"
+for i in $(seq 1 400); do call "full-$i"; echo; done | sort | uniq -c
+echo "/readyz while full: $(ready)"
+rm "$mnt/filler"
+start=$(date +%s.%N)
+for i in $(seq 1 100); do
+  [ "$(call "after-$i")" = 201 ] && break
+  sleep 0.05
+done
+echo "space freed: first call start that succeeded after $(python3 -c "print(round($(date +%s.%N) - $start, 3))") s (try $i), /readyz $(ready)"
+kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
+cv audit verify
+cv db check | tail -1
+echo "service log, errors by kind:"
+grep ERROR "$dir/serve.log" | sed -E 's/^[^ ]+ +//; s/ error=.*//; s/ store=.*//' | sort | uniq -c
