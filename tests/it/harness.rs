@@ -4,6 +4,7 @@ use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_callvault");
@@ -22,6 +23,8 @@ pub struct Instance {
     pub port: u16,
     pub admin: String,
     child: Option<Child>,
+    /// Everything the service wrote to stderr, over every start.
+    log: Arc<Mutex<String>>,
 }
 
 impl Instance {
@@ -43,6 +46,7 @@ impl Instance {
             port,
             admin: String::new(),
             child: None,
+            log: Arc::new(Mutex::new(String::new())),
         };
         let out = instance.cli(&["init"]);
         assert!(out.status.success(), "init failed: {}", text(&out.stderr));
@@ -90,6 +94,8 @@ impl Instance {
             .arg("--config")
             .arg(&self.config)
             .arg("serve")
+            // the most a site would log: every crate at debug
+            .env("RUST_LOG", "debug")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -127,11 +133,48 @@ impl Instance {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        // Drain stderr so the service never blocks on a full pipe.
+        // Keep stderr (and so never block the service on a full pipe).
         if let Some(err) = child.stderr.take() {
-            std::thread::spawn(move || for _ in BufReader::new(err).lines() {});
+            let log = self.log.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(err).lines().map_while(Result::ok) {
+                    let mut log = log.lock().unwrap();
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+            });
         }
         self.child = Some(child);
+    }
+
+    /// The service's log so far (written at debug level for every crate).
+    pub fn service_log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Neither the audit log nor the service's log holds any of `secrets`. Each line's time
+    /// stamp is left out, and only secrets of six characters or more belong here, so that
+    /// none turns up by chance among the counts.
+    pub fn assert_never_written(&self, secrets: &[&str]) {
+        // the service's log is read by a thread: let it catch up with the last request
+        std::thread::sleep(Duration::from_millis(100));
+        let log: String = self
+            .service_log()
+            .lines()
+            .map(|l| l.split_once(' ').map_or(l, |(_, rest)| rest))
+            .flat_map(|l| [l, "\n"])
+            .collect();
+        assert!(
+            log.contains("callvault is serving"),
+            "no service log captured: {log}"
+        );
+        let audit = self.audit_events();
+        for secret in secrets {
+            assert!(secret.len() >= 6, "{secret:?} is too short to look for");
+            assert!(!audit.contains(secret), "{secret} in the audit log");
+            let line = log.lines().find(|l| l.contains(secret));
+            assert!(line.is_none(), "{secret} in the service log: {line:?}");
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
