@@ -1,10 +1,12 @@
 //! The inbox the service watches: a file dropped there (by SFTP, say) is enrolled once it has
 //! settled, its answer goes to the outbox, and it moves to `processed/`. A file with a problem
 //! of its own (not UTF-8, no header, ...) moves to `failed/` with `NAME.error.txt` beside it.
-//! If callvault itself fails (the store), the file stays in the inbox and is tried again.
+//! If callvault itself fails (the store), the file stays in the inbox and is tried again,
+//! less often each time it fails ([`Retries`]), and at once when the file changes.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use super::{EnrollError, Options, Report, run};
 use crate::audit::{AuditEvent, AuditLog, EventKind, Outcome};
@@ -66,13 +68,77 @@ fn move_into(file: &Path, dir: &Path) -> std::io::Result<PathBuf> {
     Ok(target)
 }
 
-/// Take every ready file once.
+/// The wait before a file that failed is tried again the first time.
+pub const FIRST_RETRY_WAIT: Duration = Duration::from_secs(30);
+/// The longest wait before a failing file is tried again.
+pub const MAX_RETRY_WAIT: Duration = Duration::from_secs(600);
+
+/// Files that failed for a reason of callvault's own (the store, a full disk), and when each
+/// may be tried again: after [`FIRST_RETRY_WAIT`], then twice as long after each failure, up to
+/// [`MAX_RETRY_WAIT`]. A file that changed since it failed is a new file, tried at once. So
+/// a store that keeps failing is not sent a large file to re-read every few seconds.
+#[derive(Debug, Default)]
+pub struct Retries {
+    failed: HashMap<PathBuf, Failed>,
+}
+
+#[derive(Debug)]
+struct Failed {
+    version: Option<(SystemTime, u64)>,
+    times: u32,
+    next: Instant,
+}
+
+/// What identifies one content of a file: its modification time and length.
+fn version(file: &Path) -> Option<(SystemTime, u64)> {
+    let meta = std::fs::metadata(file).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
+}
+
+impl Retries {
+    /// Whether `file` may be tried at `now`.
+    pub fn due(&self, file: &Path, now: Instant) -> bool {
+        match self.failed.get(file) {
+            Some(f) => now >= f.next || version(file) != f.version,
+            None => true,
+        }
+    }
+
+    /// `file` failed at `now`; returns how long until it is tried again.
+    pub fn failed(&mut self, file: &Path, now: Instant) -> Duration {
+        let current = version(file);
+        let times = match self.failed.get(file) {
+            Some(f) if f.version == current => f.times + 1,
+            _ => 1,
+        };
+        let wait = FIRST_RETRY_WAIT
+            .saturating_mul(1 << (times - 1).min(16))
+            .min(MAX_RETRY_WAIT);
+        self.failed.insert(
+            file.to_path_buf(),
+            Failed {
+                version: current,
+                times,
+                next: now + wait,
+            },
+        );
+        wait
+    }
+
+    /// `file` was handled (or is gone): forget its failures.
+    pub fn done(&mut self, file: &Path) {
+        self.failed.remove(file);
+    }
+}
+
+/// Take every ready file once, except those whose retry is not yet due.
 pub fn process_ready(
     store: &Store,
     audit: &AuditLog,
     dirs: &EnrollDirs,
     options: &Options,
     settle: Duration,
+    retries: &mut Retries,
 ) -> Vec<Handled> {
     let files = match ready_files(&dirs.inbox, settle) {
         Ok(f) => f,
@@ -81,9 +147,29 @@ pub fn process_ready(
             return Vec::new();
         }
     };
-    files
+    let now = Instant::now();
+    retries.failed.retain(|file, _| files.contains(file));
+    let due: Vec<PathBuf> = files
         .into_iter()
-        .map(|file| handle(store, audit, dirs, options, file))
+        .filter(|file| retries.due(file, now))
+        .collect();
+    due.into_iter()
+        .map(|file| {
+            let handled = handle(store, audit, dirs, options, file.clone());
+            match &handled {
+                Handled::Retry { error, .. } => {
+                    let wait = retries.failed(&file, Instant::now());
+                    tracing::warn!(
+                        file = %file.display(),
+                        error = %error,
+                        retry_in_s = wait.as_secs(),
+                        "the file stays in the inbox and is tried again later"
+                    );
+                }
+                _ => retries.done(&file),
+            }
+            handled
+        })
         .collect()
 }
 

@@ -118,6 +118,10 @@ pub enum EnrollError {
     },
     #[error("{file}: {error}")]
     Io { file: String, error: io::Error },
+    /// The answer (result files in the outbox) could not be written: callvault's problem
+    /// (a full disk, the outbox's permissions), not the file's.
+    #[error("{file}: cannot write its answer to the outbox: {error}")]
+    Answer { file: String, error: io::Error },
     #[error("{0}")]
     Config(String),
     #[error(transparent)]
@@ -127,7 +131,10 @@ pub enum EnrollError {
 impl EnrollError {
     /// A problem with the file itself (it goes to `failed/`), not with callvault.
     pub fn is_file_problem(&self) -> bool {
-        !matches!(self, EnrollError::Store(_) | EnrollError::Config(_))
+        !matches!(
+            self,
+            EnrollError::Store(_) | EnrollError::Config(_) | EnrollError::Answer { .. }
+        )
     }
 }
 
@@ -441,7 +448,7 @@ struct Answer {
 impl Answer {
     fn create(file: &Path, results: &Path) -> Result<Answer, EnrollError> {
         let file = file_name(file);
-        let io = |e: csv::Error| EnrollError::Io {
+        let io = |e: csv::Error| EnrollError::Answer {
             file: file.clone(),
             error: io::Error::other(e),
         };
@@ -457,7 +464,7 @@ impl Answer {
     }
 
     fn io(&self, error: io::Error) -> EnrollError {
-        EnrollError::Io {
+        EnrollError::Answer {
             file: self.file.clone(),
             error,
         }
@@ -604,7 +611,7 @@ fn run_with(
     let results_path = outbox.join(format!("{stem}.results.csv"));
     let summary_path = outbox.join(format!("{stem}.summary.json"));
     let results_partial = outbox.join(format!(".{stem}.results.csv.partial"));
-    let io = |error| EnrollError::Io {
+    let answer_err = |error| EnrollError::Answer {
         file: file.clone(),
         error,
     };
@@ -678,9 +685,10 @@ fn run_with(
         results_file: results_path.clone(),
     };
     drop(answer.out);
-    let summary_text = serde_json::to_vec_pretty(&summary).map_err(|e| io(io::Error::other(e)))?;
-    write_atomically(&summary_path, &summary_text).map_err(io)?;
-    std::fs::rename(&results_partial, &results_path).map_err(io)?;
+    let summary_text =
+        serde_json::to_vec_pretty(&summary).map_err(|e| answer_err(io::Error::other(e)))?;
+    write_atomically(&summary_path, &summary_text).map_err(answer_err)?;
+    std::fs::rename(&results_partial, &results_path).map_err(answer_err)?;
     progress.finish();
     Ok(Report {
         summary,

@@ -583,3 +583,98 @@ fn a_run_stops_previewing_once_too_many_rows_change() {
         );
     }
 }
+
+#[test]
+fn a_failing_inbox_file_is_tried_less_often_and_at_once_when_it_changes() {
+    use super::inbox::{MAX_RETRY_WAIT, Retries};
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("members.csv");
+    std::fs::write(&file, "member_id,mobile_phone\n1,+16125550101\n").unwrap();
+    let mut retries = Retries::default();
+    let t0 = Instant::now();
+    assert!(retries.due(&file, t0), "a new file is due");
+
+    let secs = |n: u64| Duration::from_secs(n);
+    let mut now = t0;
+    let mut waits = Vec::new();
+    for _ in 0..7 {
+        let wait = retries.failed(&file, now);
+        assert!(
+            !retries.due(&file, now + wait - secs(1)),
+            "not before {wait:?}"
+        );
+        assert!(retries.due(&file, now + wait));
+        waits.push(wait.as_secs());
+        now += wait;
+    }
+    assert_eq!(waits, [30, 60, 120, 240, 480, 600, 600]);
+    assert_eq!(MAX_RETRY_WAIT, secs(600));
+
+    // a new copy of the file is a new file: due at once, and its count starts again
+    std::fs::write(
+        &file,
+        "member_id,mobile_phone\n1,+16125550101\n2,+16125550102\n",
+    )
+    .unwrap();
+    assert!(retries.due(&file, now + secs(1)));
+    assert_eq!(retries.failed(&file, now), secs(30));
+
+    // handled: forgotten
+    retries.done(&file);
+    assert!(retries.due(&file, now));
+}
+
+#[test]
+fn an_answer_that_cannot_be_written_keeps_the_file_in_the_inbox_and_retries_later() {
+    use super::inbox::{Handled, Retries, process_ready};
+    let f = Fixture::new();
+    let audit =
+        crate::audit::AuditLog::start(f.store.clone(), Arc::new(crate::clock::SystemClock), 64);
+    let root = f.dir.path();
+    let dirs = crate::config::EnrollDirs {
+        inbox: root.join("inbox"),
+        outbox: root.join("outbox"),
+        processed: root.join("processed"),
+        failed: root.join("failed"),
+    };
+    std::fs::create_dir_all(&dirs.inbox).unwrap();
+    let file = dirs.inbox.join("members.csv");
+    let body = format!("{HEADER}{}", row("1001", "+16125550101"));
+    std::fs::write(&file, &body).unwrap();
+    // the results file cannot be made (its name is taken by a directory): callvault's
+    // problem, as a full disk would be, not the file's
+    let blocker = dirs.outbox.join(".members.results.csv.partial");
+    std::fs::create_dir_all(&blocker).unwrap();
+    let options = Options {
+        mode: Mode::Incremental,
+        dry_run: false,
+        region_code: "US".into(),
+        recent_change_days: 30,
+    };
+    let mut retries = Retries::default();
+    let settle = std::time::Duration::ZERO;
+    let handled = process_ready(&f.store, &audit, &dirs, &options, settle, &mut retries);
+    assert!(
+        matches!(handled.as_slice(), [Handled::Retry { error, .. }] if error.contains("outbox")),
+        "{handled:?}"
+    );
+    assert!(file.exists(), "the file stays in the inbox");
+    assert!(!dirs.failed.exists(), "nothing is called the file's fault");
+    assert_eq!(f.store.begin_read().map(|_| ()).ok(), Some(()));
+
+    // not tried again at the next poll, even once the outbox is fixed...
+    std::fs::remove_dir(&blocker).unwrap();
+    let handled = process_ready(&f.store, &audit, &dirs, &options, settle, &mut retries);
+    assert!(handled.is_empty(), "{handled:?}");
+    // ...but at once when a new copy of the file arrives
+    std::fs::write(&file, format!("{body}{}", row("1002", "+16125550102"))).unwrap();
+    let handled = process_ready(&f.store, &audit, &dirs, &options, settle, &mut retries);
+    assert!(
+        matches!(handled.as_slice(), [Handled::Processed { .. }]),
+        "{handled:?}"
+    );
+    assert!(dirs.processed.join("members.csv").exists());
+    let results = std::fs::read_to_string(dirs.outbox.join("members.results.csv")).unwrap();
+    assert_eq!(results.matches(",created,").count(), 2, "{results}");
+}

@@ -295,6 +295,7 @@ async fn signal_loop(handle: actix_web::dev::ServerHandle, reloader: Arc<Reloade
 
 /// Poll the inbox and enroll what settles there, one file at a time, off the async workers.
 async fn watch_inbox(store: Arc<Store>, audit: AuditLog, config: Arc<ArcSwap<Config>>) {
+    let mut retries = crate::enroll::inbox::Retries::default();
     loop {
         let current = config.load_full();
         let poll = std::time::Duration::from_secs(current.enroll.poll_seconds.max(1));
@@ -309,11 +310,23 @@ async fn watch_inbox(store: Arc<Store>, audit: AuditLog, config: Arc<ArcSwap<Con
         };
         let settle = std::time::Duration::from_secs(current.enroll.settle_seconds);
         let handled = tokio::task::spawn_blocking(move || {
-            crate::enroll::inbox::process_ready(&store, &audit, &dirs, &options, settle)
+            crate::enroll::inbox::process_ready(
+                &store,
+                &audit,
+                &dirs,
+                &options,
+                settle,
+                &mut retries,
+            );
+            retries
         })
         .await;
-        if let Err(e) = handled {
-            tracing::error!(error = %e, "inbox task failed");
+        match handled {
+            Ok(r) => retries = r,
+            Err(e) => {
+                tracing::error!(error = %e, "inbox task failed");
+                retries = crate::enroll::inbox::Retries::default();
+            }
         }
     }
 }
