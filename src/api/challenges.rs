@@ -77,8 +77,8 @@ impl std::fmt::Debug for CodeCheck {
 }
 
 /// Check the code the member read out: `approved`, `wrong_code` (with `attempts_left`),
-/// `denied` (the last wrong code) or `expired`. A decided challenge is `409
-/// challenge_decided`: a used code does not work twice.
+/// `denied` (the last wrong code) or `expired` (its time is up, or its call has ended). A
+/// decided challenge is `409 challenge_decided`: a used code does not work twice.
 #[utoipa::path(post, path = "/v1/challenges/{challenge_id}/check", tag = "agents",
     request_body = CodeCheck,
     params(("challenge_id" = String, Path)),

@@ -291,6 +291,20 @@ fn settle_verdict(
     Ok(events)
 }
 
+/// A challenge lives no longer than its call: once the caller has hung up (or the call was
+/// closed as idle), nobody on the line is being verified, so a code read out or an approval
+/// in the app after that finds it expired, and marks neither the call nor the member.
+fn end_with_call(c: &mut Challenge, call: Option<&Call>) {
+    let ended = match call {
+        Some(call) => call.ended_at,
+        // the call's record is gone: swept hours after it ended
+        None => Some(c.created_at),
+    };
+    if let Some(ended) = ended {
+        c.expires_at = c.expires_at.min(ended);
+    }
+}
+
 /// An audit event about a challenge: `Ok` when `ok`, else `otherwise`.
 fn challenge_event(
     c: &Challenge,
@@ -538,7 +552,10 @@ impl CallService {
 
     /// `GET /v1/challenges/{challenge_id}`.
     pub fn challenge(&self, id: &str) -> Result<ChallengeView, CallError> {
-        let c = read(&self.store, id)?.ok_or_else(|| CallError::NoSuchChallenge(id.to_string()))?;
+        let mut c =
+            read(&self.store, id)?.ok_or_else(|| CallError::NoSuchChallenge(id.to_string()))?;
+        let call = records::read_call(&self.store, &c.call_id)?;
+        end_with_call(&mut c, call.as_ref());
         Ok(view(&c, self.clock.now()))
     }
 
@@ -560,12 +577,14 @@ impl CallService {
         let who = actor.to_string();
         self.audit
             .transact(move |txn| {
-                let Some(before) = read_in(txn, &id)? else {
+                let Some(mut before) = read_in(txn, &id)? else {
                     return Ok((Err(CallError::NoSuchChallenge(id.clone())), vec![]));
                 };
                 if before.for_ivr {
                     return Ok((Err(CallError::Challenge(ChallengeError::InIvr)), vec![]));
                 }
+                let call = records::read_call_in(txn, &before.call_id)?;
+                end_with_call(&mut before, call.as_ref());
                 let (after, out, mut events) = match change(&before, now) {
                     Ok(x) => x,
                     Err(e) => return Ok((Err(challenge_error(e)), vec![])),

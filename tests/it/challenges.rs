@@ -573,3 +573,65 @@ fn an_ivr_otp_step_texts_a_code_and_the_caller_keys_it() {
     assert_eq!(step["question"], "dob", "{step}");
     t.i.assert_never_written(&[&code]);
 }
+
+#[test]
+fn a_challenge_ends_with_its_call() {
+    let sink = HttpSink::start();
+    let t = Calls::with_members(&http_channels(&sink), MEMBERS);
+    t.start("gone-1", JANE_MOBILE);
+    let send = |body: Value| t.post(&t.agent, "/v1/calls/gone-1/challenges", body);
+    let (s, text) = send(json!({"channel": "sms"}));
+    assert_eq!(s, StatusCode::CREATED, "{text}");
+    let body: Value = serde_json::from_str(&sink.received("/sms/send")[0].body).unwrap();
+    let code = code_in(body["text"].as_str().unwrap());
+    let (s, push) = send(json!({"channel": "push", "with_code": false}));
+    assert_eq!(s, StatusCode::CREATED, "{push}");
+    let (text, push) = (
+        text["challenge_id"].as_str().unwrap().to_string(),
+        push["challenge_id"].as_str().unwrap().to_string(),
+    );
+    let (_, c) = t.get(&t.agent, &format!("/v1/challenges/{text}"));
+    assert_eq!(c["state"], "waiting", "{c}");
+
+    // the caller hangs up: nobody on the line is being verified any more
+    let r =
+        t.c.delete(t.i.url("/v1/calls/gone-1"))
+            .bearer_auth(&t.ivr)
+            .send()
+            .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let (_, c) = t.get(&t.agent, &format!("/v1/challenges/{text}"));
+    assert_eq!(
+        (c["state"].as_str(), c["expires_in"].as_u64()),
+        (Some("expired"), Some(0)),
+        "{c}"
+    );
+
+    // the right code read out, or the member's approval in the app, comes too late
+    let (s, r) = t.post(
+        &t.agent,
+        &format!("/v1/challenges/{text}/check"),
+        json!({ "code": code }),
+    );
+    assert_eq!(
+        (s, r["result"].as_str()),
+        (StatusCode::OK, Some("expired")),
+        "{r}"
+    );
+    let (s, r) = t.post(
+        &t.app,
+        &format!("/v1/challenges/{push}/push-response"),
+        json!({"approve": true}),
+    );
+    assert_eq!(
+        (s, r["state"].as_str()),
+        (StatusCode::OK, Some("expired")),
+        "{r}"
+    );
+
+    // so neither the call nor the member is marked verified
+    let (_, call) = t.get(&t.agent, "/v1/calls/gone-1");
+    assert_eq!(call["verified"], Value::Null, "{call}");
+    assert_eq!(call["member"]["last_verification"], Value::Null, "{call}");
+    assert!(!t.i.audit_events().contains("member_verified"));
+}
