@@ -267,17 +267,7 @@ fn after_a_full_disk_the_store_reopens_by_itself_and_keeps_every_commit_before_i
 
     // the disk fills: the commit fails, and redb then refuses every write
     full.store(true, Ordering::SeqCst);
-    let txn = store.begin_write().unwrap();
-    append_in(
-        &txn,
-        chrono::Utc::now(),
-        [AuditEvent::new(
-            "test",
-            EventKind::ServiceStarted,
-            Outcome::Ok,
-        )],
-    )
-    .unwrap();
+    let txn = one_event(&store);
     assert!(txn.commit().is_err(), "the commit on a full disk fails");
     let refused = store.begin_write().map(|_| ()).unwrap_err();
     assert!(matches!(refused, StoreError::Closed { .. }), "{refused}");
@@ -303,17 +293,7 @@ fn after_a_full_disk_the_store_reopens_by_itself_and_keeps_every_commit_before_i
 
     // a commit through the store that fails closes it at once, before any other write
     full.store(true, Ordering::SeqCst);
-    let txn = store.begin_write().unwrap();
-    append_in(
-        &txn,
-        chrono::Utc::now(),
-        [AuditEvent::new(
-            "test",
-            EventKind::ServiceStarted,
-            Outcome::Ok,
-        )],
-    )
-    .unwrap();
+    let txn = one_event(&store);
     let failed = store.commit(txn).unwrap_err();
     assert!(failed.to_string().contains("os error 28"), "{failed}");
     assert!(store.fault().is_some(), "closed by the failed commit");
@@ -322,6 +302,14 @@ fn after_a_full_disk_the_store_reopens_by_itself_and_keeps_every_commit_before_i
     assert_eq!(audit_count(&store), 5);
     add_audit(&store, 1);
     assert_eq!(store.fault(), None);
+}
+
+/// A write transaction holding one new audit event, not yet committed.
+fn one_event(store: &Store) -> redb::WriteTransaction {
+    let txn = store.begin_write().unwrap();
+    let event = AuditEvent::new("test", EventKind::ServiceStarted, Outcome::Ok);
+    append_in(&txn, chrono::Utc::now(), [event]).unwrap();
+    txn
 }
 
 fn wait_open(store: &Store) {
