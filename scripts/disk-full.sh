@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # What a full disk does to a serving callvault, and whether it comes back without a restart.
-# Needs root (it mounts a 40 MiB tmpfs for the state directory). A release build serves
-# 1,000 members; the disk is filled, 400 call starts are tried, the space is freed, and the
-# script times the first call start that succeeds. It ends with `audit verify` and `db check`
-# on the stopped store.
-#   sudo scripts/disk-full.sh
+# Needs root (it mounts a tmpfs for the state directory). A release build serves N members
+# (default 1,000); the disk is filled, 400 call starts are tried, the space is freed, and the
+# script times the first call start that succeeds (the store's reopening, with redb's
+# recovery, included). It ends with `audit verify` and `db check` on the stopped store.
+#   sudo scripts/disk-full.sh [members]
 set -euo pipefail
+rows=${1:-1000}
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${CALLVAULT_BIN:-$root/target/release/callvault}
 [ -x "$bin" ] || cargo build --release --locked --manifest-path "$root/Cargo.toml"
 dir=$(mktemp -d)
 mnt="$dir/disk"
 mkdir -p "$mnt"
-mount -t tmpfs -o size=40m tmpfs "$mnt"
+mount -t tmpfs -o size=$(( 40 + rows / 500 ))m tmpfs "$mnt"
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; sleep 0.5; umount "$mnt"; rm -rf "$dir"' EXIT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -20,11 +21,9 @@ printf '[server]\nlisten = "127.0.0.1:%s"\n[storage]\nstate_dir = "%s/state"\n[v
   "$port" "$mnt" "$dir" > "$dir/c.toml"
 cv() { "$bin" --config "$dir/c.toml" "$@"; }
 cv init >/dev/null 2>&1
-{
-  echo "member_id,first_name,mobile_phone,phone_type"
-  for i in $(seq 0 999); do printf '%d,M%d,+1612203%04d,mobile\n' $((10000 + i)) "$i" "$i"; done
-} > "$dir/members.csv"
+"$bin" gen-members "$rows" --clean -o "$dir/members.csv" 2>/dev/null
 cv enroll "$dir/members.csv" >/dev/null 2>&1
+echo "store: $(du -h "$mnt/state/callvault.redb" | cut -f1) for $rows members; disk: $(df -h --output=size "$mnt" | tail -1)"
 key=$(cv key create --role ivr --name probe 2>/dev/null)
 "$bin" --config "$dir/c.toml" serve 2>"$dir/serve.log" &
 pid=$!
