@@ -214,9 +214,19 @@ fn health_metrics_and_openapi_are_served_without_a_key() {
     assert_eq!((s, b["status"].as_str()), (StatusCode::OK, Some("ready")));
     assert!(b["checks"]["store"].as_str().unwrap().starts_with("open"));
     c.get(i.url("/v1/whoami")).send().unwrap();
+    // methods nobody uses are one series, however many a client makes up
+    for made_up in ["BREW", "WHEN"] {
+        let method = reqwest::Method::from_bytes(made_up.as_bytes()).unwrap();
+        c.request(method, i.url("/livez")).send().unwrap();
+    }
     let metrics = c.get(i.url("/metrics")).send().unwrap().text().unwrap();
+    assert!(
+        !metrics.contains("BREW") && !metrics.contains("WHEN"),
+        "{metrics}"
+    );
     for want in [
         "callvault_http_requests_total{route=\"/v1/whoami\",method=\"GET\",status=\"401\"}",
+        "callvault_http_requests_total{route=\"/livez\",method=\"other\",status=\"405\"} 2",
         "callvault_http_request_duration_seconds_bucket{route=\"/readyz\"",
         "callvault_audit_commits_total",
     ] {
