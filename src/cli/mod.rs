@@ -350,6 +350,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
 fn config_command(path: &Path, command: ConfigCommand) -> anyhow::Result<ExitCode> {
     match (config::load(path), command) {
         (Ok(_), ConfigCommand::Check) => {
+            if let Some(warning) = config::exposure(path) {
+                eprintln!("warning: {warning}");
+            }
             println!("{}: configuration is valid", path.display());
             Ok(ExitCode::SUCCESS)
         }

@@ -685,6 +685,46 @@ pub fn load_with_env(
     parse(&text, env)
 }
 
+/// The keys holding secrets (passwords, gateways' auth values), as they are written in the file.
+pub const SECRET_KEYS: &[&str] = &[
+    "core.rest.auth_value",
+    "notify.email.password",
+    "notify.sms.auth_value",
+    "notify.push.auth_value",
+];
+
+/// Why the configuration file is too open, if every local user can read it and it holds
+/// secrets ([`SECRET_KEYS`] set in the file itself; secrets from the environment are not its
+/// concern). A warning, not an error: the file works, but its secrets are exposed.
+pub fn exposure(path: &Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+    if mode & 0o004 == 0 {
+        return None;
+    }
+    let table: toml::Table = std::fs::read_to_string(path).ok()?.parse().ok()?;
+    let set: Vec<&str> = SECRET_KEYS
+        .iter()
+        .copied()
+        .filter(|key| {
+            let mut at = Some(&table);
+            let parts: Vec<&str> = key.split('.').collect();
+            for part in &parts[..parts.len() - 1] {
+                at = at.and_then(|t| t.get(*part)).and_then(|v| v.as_table());
+            }
+            at.and_then(|t| t.get(parts[parts.len() - 1])).is_some()
+        })
+        .collect();
+    (!set.is_empty()).then(|| {
+        format!(
+            "{} has mode {mode:04o} and holds secrets ({}): every local user can read them; \
+             chmod 0640 it (group callvault) or 0600",
+            path.display(),
+            set.join(", ")
+        )
+    })
+}
+
 /// Parse TOML text plus environment overrides into a validated [`Config`].
 pub fn parse(
     toml_text: &str,

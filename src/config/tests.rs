@@ -334,3 +334,34 @@ fn plain_http_endpoints_are_only_for_this_host() {
         issue.message
     );
 }
+
+#[test]
+fn a_config_every_user_can_read_is_a_warning_only_when_it_holds_secrets() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("callvault.toml");
+    let smtp = "[notify.email]\nhost = \"relay\"\nfrom = \"v@cu.example\"\nuser = \"cv\"\npassword = \"hunter2-smtp\"\n";
+    let rest = "[core]\ntype = \"rest\"\n[core.rest]\nbase_url = \"https://gw\"\nauth_header = \"X-Key\"\nauth_value = \"gw-token-1\"\n";
+    let none = "[lockout]\nmax_wrong_pins = 5\n# password = \"in a comment\"\n";
+    for (text, mode, keys) in [
+        (smtp, 0o644, Some("notify.email.password")),
+        (smtp, 0o604, Some("notify.email.password")),
+        (smtp, 0o640, None),
+        (smtp, 0o600, None),
+        (rest, 0o644, Some("core.rest.auth_value")),
+        (none, 0o644, None),
+    ] {
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        let warning = exposure(&path);
+        assert_eq!(
+            warning.as_deref().map(|w| w.contains(keys.unwrap_or("-"))),
+            keys.map(|_| true),
+            "{mode:o} {text}: {warning:?}"
+        );
+        if let Some(w) = warning {
+            assert!(w.contains(&format!("{mode:04o}")), "{w}");
+            assert!(!w.contains("hunter2") && !w.contains("gw-token"), "{w}");
+        }
+    }
+}

@@ -117,6 +117,9 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
     vault::load_key_file(&config.vault.key_file)?;
     let tls_paths = TlsPaths::from_config(&config);
     let cert = ReloadableCert::new(tls::load(&tls_paths)?);
+    if let Some(warning) = crate::config::exposure(config_path) {
+        tracing::warn!("{warning}");
+    }
     let server_config = tls::server_config(cert.clone(), tls::client_verifier(&config)?)?;
     let store = Arc::new(Store::open(&config.storage.state_dir)?);
     let vault = Arc::new(Vault::open(

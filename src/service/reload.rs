@@ -47,6 +47,9 @@ impl Reloader {
                 let restart = restart_needed(&self.config.load(), &next);
                 self.cert.replace(pair);
                 self.config.store(Arc::new(next));
+                if let Some(warning) = config::exposure(&self.config_path) {
+                    tracing::warn!("{warning}");
+                }
                 tracing::info!(?restart, "configuration and TLS certificate reloaded");
                 self.record(
                     AuditEvent::new(actor, EventKind::ConfigReloaded, Outcome::Ok)

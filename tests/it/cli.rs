@@ -48,6 +48,27 @@ fn config_check_and_print_accept_a_good_file_and_environment_overrides() {
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stdout).contains("CALLVAULT__LOCKOUT__MAX_WRONG_PIN"));
+
+    // a file every local user can read, holding a password: valid, with a warning that
+    // names the key and not the password
+    use std::os::unix::fs::PermissionsExt;
+    i.write_config("[notify.sms]\nurl = \"https://sms.cu.example/send\"\nauth_header = \"X-Key\"\nauth_value = \"sms-gw-5ecret\"\n");
+    std::fs::set_permissions(&i.config, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = i.cli(&["config", "check"]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("warning:") && err.contains("notify.sms.auth_value"),
+        "{err}"
+    );
+    assert!(!err.contains("5ecret"), "{err}");
+    std::fs::set_permissions(&i.config, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let out = i.cli(&["config", "check"]);
+    assert!(
+        !text(&out.stderr).contains("warning"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
