@@ -16,9 +16,21 @@ use crate::store::Store;
 /// What became of one inbox file.
 #[derive(Debug)]
 pub enum Handled {
-    Processed { file: PathBuf, report: Box<Report> },
-    Failed { file: PathBuf, error: String },
-    Retry { file: PathBuf, error: String },
+    Processed {
+        file: PathBuf,
+        report: Box<Report>,
+    },
+    Failed {
+        file: PathBuf,
+        error: String,
+    },
+    /// The file stays in the inbox. `applied`: its enrollment was applied and answered, and
+    /// only the move to `processed/` failed, so the next try only moves it.
+    Retry {
+        file: PathBuf,
+        error: String,
+        applied: Option<Box<Report>>,
+    },
 }
 
 fn ignored(name: &str) -> bool {
@@ -64,8 +76,32 @@ fn move_into(file: &Path, dir: &Path) -> std::io::Result<PathBuf> {
         let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3f");
         target = dir.join(format!("{name}.{stamp}"));
     }
-    std::fs::rename(file, &target)?;
+    move_file(file, &target)?;
     Ok(target)
+}
+
+/// Move `from` to `to`: a rename, or where `to` is on another filesystem (`processed/` on
+/// an archive mount, say), a copy made durable under a temporary name, renamed into place,
+/// and only then the original removed. A crash in between leaves the file in the inbox.
+pub fn move_file(from: &Path, to: &Path) -> std::io::Result<()> {
+    match std::fs::rename(from, to) {
+        Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => {
+            let partial = to.with_file_name(format!(
+                ".{}.partial",
+                to.file_name()
+                    .map(|n| n.to_string_lossy())
+                    .unwrap_or_default()
+            ));
+            std::fs::copy(from, &partial)?;
+            std::fs::File::open(&partial)?.sync_all()?;
+            std::fs::rename(&partial, to)?;
+            if let Some(dir) = to.parent() {
+                std::fs::File::open(dir)?.sync_all()?;
+            }
+            std::fs::remove_file(from)
+        }
+        other => other,
+    }
 }
 
 /// The wait before a file that failed is tried again the first time.
@@ -87,6 +123,8 @@ struct Failed {
     version: Option<(SystemTime, u64)>,
     times: u32,
     next: Instant,
+    /// Applied already: the next try only moves the file to `processed/`.
+    applied: Option<Box<Report>>,
 }
 
 /// What identifies one content of a file: its modification time and length.
@@ -104,8 +142,9 @@ impl Retries {
         }
     }
 
-    /// `file` failed at `now`; returns how long until it is tried again.
-    pub fn failed(&mut self, file: &Path, now: Instant) -> Duration {
+    /// `file` failed at `now` (after it was applied, when `applied`); returns how long
+    /// until it is tried again.
+    pub fn failed(&mut self, file: &Path, now: Instant, applied: Option<Box<Report>>) -> Duration {
         let current = version(file);
         let times = match self.failed.get(file) {
             Some(f) if f.version == current => f.times + 1,
@@ -120,9 +159,29 @@ impl Retries {
                 version: current,
                 times,
                 next: now + wait,
+                applied,
             },
         );
         wait
+    }
+
+    /// The answer of `file`'s enrollment, if it was applied and only its move failed, and it
+    /// has not changed since.
+    fn applied(&mut self, file: &Path) -> Option<Box<Report>> {
+        let f = self.failed.get_mut(file)?;
+        if f.version != version(file) {
+            return None;
+        }
+        f.applied.take()
+    }
+
+    /// Make every retry due now (tests do not wait out the backoff).
+    #[cfg(test)]
+    pub fn all_due(&mut self) {
+        let now = Instant::now();
+        for f in self.failed.values_mut() {
+            f.next = now;
+        }
     }
 
     /// `file` was handled (or is gone): forget its failures.
@@ -155,22 +214,54 @@ pub fn process_ready(
         .collect();
     due.into_iter()
         .map(|file| {
-            let handled = handle(store, audit, dirs, options, file.clone());
-            match &handled {
-                Handled::Retry { error, .. } => {
-                    let wait = retries.failed(&file, Instant::now());
+            let handled = match retries.applied(&file) {
+                Some(report) => move_applied(file.clone(), report, dirs),
+                None => handle(store, audit, dirs, options, file.clone()),
+            };
+            match handled {
+                Handled::Retry {
+                    file,
+                    error,
+                    applied,
+                } => {
+                    let wait = retries.failed(&file, Instant::now(), applied.clone());
                     tracing::warn!(
                         file = %file.display(),
                         error = %error,
                         retry_in_s = wait.as_secs(),
                         "the file stays in the inbox and is tried again later"
                     );
+                    Handled::Retry {
+                        file,
+                        error,
+                        applied,
+                    }
                 }
-                _ => retries.done(&file),
+                other => {
+                    retries.done(&file);
+                    other
+                }
             }
-            handled
         })
         .collect()
+}
+
+/// Move a file whose enrollment was applied and answered to `processed/`.
+fn move_applied(file: PathBuf, report: Box<Report>, dirs: &EnrollDirs) -> Handled {
+    match move_into(&file, &dirs.processed) {
+        Ok(moved) => {
+            tracing::info!(file = %moved.display(), rows = report.summary.rows, "enrolled; moved to processed/");
+            Handled::Processed {
+                file: moved,
+                report,
+            }
+        }
+        Err(e) => Handled::Retry {
+            file,
+            error: format!("enrolled, but cannot move to processed/: {e}"),
+            applied: Some(report),
+        },
+    }
 }
 
 fn handle(
@@ -188,23 +279,12 @@ fn handle(
     let mut options = options.clone();
     options.dry_run = false;
     match run(store, &file, &dirs.outbox, &options, "inbox", &progress) {
-        Ok(report) => match move_into(&file, &dirs.processed) {
-            Ok(moved) => {
-                tracing::info!(file = %name, rows = report.summary.rows, "enrolled; moved to processed/");
-                Handled::Processed {
-                    file: moved,
-                    report: Box::new(report),
-                }
-            }
-            Err(e) => Handled::Retry {
-                file,
-                error: format!("enrolled, but cannot move to processed/: {e}"),
-            },
-        },
+        Ok(report) => move_applied(file, Box::new(report), dirs),
         Err(e) if e.is_file_problem() => fail(audit, dirs, &file, &name, &e),
         Err(e) => {
             tracing::error!(file = %name, error = %e, "enrollment failed; the file stays in the inbox");
             Handled::Retry {
+                applied: None,
                 file,
                 error: e.to_string(),
             }
@@ -236,6 +316,7 @@ fn fail(audit: &AuditLog, dirs: &EnrollDirs, file: &Path, name: &str, e: &Enroll
             Handled::Failed { file: moved, error }
         }
         Err(err) => Handled::Retry {
+            applied: None,
             file: file.to_path_buf(),
             error: format!("{error}; and cannot move it to failed/: {err}"),
         },

@@ -599,7 +599,7 @@ fn a_failing_inbox_file_is_tried_less_often_and_at_once_when_it_changes() {
     let mut now = t0;
     let mut waits = Vec::new();
     for _ in 0..7 {
-        let wait = retries.failed(&file, now);
+        let wait = retries.failed(&file, now, None);
         assert!(
             !retries.due(&file, now + wait - secs(1)),
             "not before {wait:?}"
@@ -618,7 +618,7 @@ fn a_failing_inbox_file_is_tried_less_often_and_at_once_when_it_changes() {
     )
     .unwrap();
     assert!(retries.due(&file, now + secs(1)));
-    assert_eq!(retries.failed(&file, now), secs(30));
+    assert_eq!(retries.failed(&file, now, None), secs(30));
 
     // handled: forgotten
     retries.done(&file);
@@ -677,4 +677,85 @@ fn an_answer_that_cannot_be_written_keeps_the_file_in_the_inbox_and_retries_late
     assert!(dirs.processed.join("members.csv").exists());
     let results = std::fs::read_to_string(dirs.outbox.join("members.results.csv")).unwrap();
     assert_eq!(results.matches(",created,").count(), 2, "{results}");
+}
+
+#[test]
+fn an_inbox_file_moves_to_a_folder_on_another_filesystem() {
+    use std::os::unix::fs::MetadataExt;
+    let here = tempfile::tempdir().unwrap();
+    // /dev/shm is a tmpfs on Linux, apart from the temporary directory's disk
+    let there = tempfile::tempdir_in("/dev/shm").unwrap();
+    assert_ne!(
+        std::fs::metadata(here.path()).unwrap().dev(),
+        std::fs::metadata(there.path()).unwrap().dev(),
+        "the test needs two filesystems"
+    );
+    let from = here.path().join("members.csv");
+    std::fs::write(&from, "member_id,mobile_phone\n1,+16125550101\n").unwrap();
+    let to = there.path().join("members.csv");
+    assert_eq!(
+        std::fs::rename(&from, &to).unwrap_err().kind(),
+        std::io::ErrorKind::CrossesDevices
+    );
+    super::inbox::move_file(&from, &to).unwrap();
+    assert!(!from.exists());
+    assert_eq!(
+        std::fs::read_to_string(&to).unwrap(),
+        "member_id,mobile_phone\n1,+16125550101\n"
+    );
+    let left: Vec<_> = std::fs::read_dir(there.path()).unwrap().collect();
+    assert_eq!(left.len(), 1, "no partial copy left behind");
+}
+
+#[test]
+fn a_file_applied_but_not_moved_is_only_moved_on_the_next_try() {
+    use super::inbox::{Handled, Retries, process_ready};
+    let f = Fixture::new();
+    let audit =
+        crate::audit::AuditLog::start(f.store.clone(), Arc::new(crate::clock::SystemClock), 64);
+    let root = f.dir.path();
+    // processed/ cannot be made: a file holds the name of its parent
+    std::fs::write(root.join("archive"), "").unwrap();
+    let dirs = crate::config::EnrollDirs {
+        inbox: root.join("inbox"),
+        outbox: root.join("outbox"),
+        processed: root.join("archive/processed"),
+        failed: root.join("failed"),
+    };
+    std::fs::create_dir_all(&dirs.inbox).unwrap();
+    let file = dirs.inbox.join("members.csv");
+    std::fs::write(&file, format!("{HEADER}{}", row("1001", "+16125550101"))).unwrap();
+    let options = Options {
+        mode: Mode::Incremental,
+        dry_run: false,
+        region_code: "US".into(),
+        recent_change_days: 30,
+    };
+    let mut retries = Retries::default();
+    let settle = std::time::Duration::ZERO;
+    let handled = process_ready(&f.store, &audit, &dirs, &options, settle, &mut retries);
+    assert!(
+        matches!(
+            handled.as_slice(),
+            [Handled::Retry {
+                applied: Some(_),
+                ..
+            }]
+        ),
+        "{handled:?}"
+    );
+    let results = dirs.outbox.join("members.results.csv");
+    let answer = std::fs::read_to_string(&results).unwrap();
+    assert!(answer.contains(",created,"), "{answer}");
+
+    // fixed, and due: the file is moved, not enrolled again (which would answer `unchanged`)
+    std::fs::remove_file(root.join("archive")).unwrap();
+    retries.all_due();
+    let handled = process_ready(&f.store, &audit, &dirs, &options, settle, &mut retries);
+    assert!(
+        matches!(handled.as_slice(), [Handled::Processed { .. }]),
+        "{handled:?}"
+    );
+    assert_eq!(std::fs::read_to_string(&results).unwrap(), answer);
+    assert!(dirs.processed.join("members.csv").exists() && !file.exists());
 }
