@@ -17,7 +17,7 @@ mount -t tmpfs -o size=$(( 40 + rows / 500 ))m tmpfs "$mnt"
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; sleep 0.5; umount "$mnt"; rm -rf "$dir"' EXIT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-printf '[server]\nlisten = "127.0.0.1:%s"\n[storage]\nstate_dir = "%s/state"\n[vault]\nkey_file = "%s/etc/vault.key"\n' \
+printf '[server]\nlisten = "127.0.0.1:%s"\n[storage]\nstate_dir = "%s/state"\nmin_free_mb = 1\n[vault]\nkey_file = "%s/etc/vault.key"\n' \
   "$port" "$mnt" "$dir" > "$dir/c.toml"
 cv() { "$bin" --config "$dir/c.toml" "$@"; }
 cv init >/dev/null 2>&1
@@ -42,6 +42,7 @@ echo "disk full; 400 call starts, by status:"
 for i in $(seq 1 400); do call "full-$i"; echo; done | sort | uniq -c
 echo "/readyz while full: $(ready)"
 rm "$mnt/filler"
+echo "space freed; /readyz before any call: $(ready)"
 start=$(date +%s.%N)
 for i in $(seq 1 100); do
   [ "$(call "after-$i")" = 201 ] && break

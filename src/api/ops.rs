@@ -26,18 +26,47 @@ pub async fn livez() -> web::Json<Health> {
     })
 }
 
-/// The store answers, the vault key is loaded, the core adapter is reachable.
+const MIB: u64 = 1024 * 1024;
+
+/// The store answers and can be written (its last write did not fail, its disk has at least
+/// `storage.min_free_mb` free), the vault key is loaded, the core adapter is reachable.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, description = "ready", body = Health),
               (status = 503, description = "not ready", body = super::error::ErrorBody)))]
 pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Health>, ApiError> {
     let mut checks = std::collections::BTreeMap::new();
+    let min_free = state.config.load().storage.min_free_mb.saturating_mul(MIB);
+    let free = state.store.free_bytes();
+    let low = free.filter(|f| *f < min_free);
+    if low.is_none() && state.store.fault().is_some() {
+        // after a failed write, with room on the disk again, see whether a write succeeds
+        // now: a quiet service may have nothing else to write, and would stay "not ready"
+        let store = state.store.clone();
+        if let Ok(Err(e)) = web::block(move || store.probe()).await {
+            tracing::debug!(error = %e, "readiness: the store still cannot be written");
+        }
+    }
     if let Some(fault) = state.store.fault() {
         tracing::warn!(error = %fault, "readiness: the store cannot be written");
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "not_ready",
             "the last write to the store failed (is the disk full?); see the service log",
+        ));
+    }
+    if let Some(free) = low {
+        tracing::warn!(
+            free_mib = free / MIB,
+            "readiness: the store's disk is almost full"
+        );
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            format!(
+                "the disk holding the store has {} MiB free, under storage.min_free_mb ({})",
+                free / MIB,
+                min_free / MIB
+            ),
         ));
     }
     let schema = state.store.schema_version().map_err(|e| {
@@ -48,7 +77,8 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Health>, Api
             "the store does not answer",
         )
     })?;
-    checks.insert("store".into(), format!("open (schema {schema})"));
+    let room = free.map_or(String::new(), |f| format!(", {} MiB free", f / MIB));
+    checks.insert("store".into(), format!("open (schema {schema}){room}"));
     checks.insert(
         "vault".into(),
         format!("key {} loaded", state.vault.key_id()),
@@ -73,6 +103,9 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Health>, Api
     responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain")))]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     state.metrics.run_upkeep();
+    if let Some(free) = state.store.free_bytes() {
+        metrics::gauge!("callvault_store_free_bytes").set(free as f64);
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(state.metrics.render())

@@ -110,6 +110,9 @@ pub struct StorageConfig {
     pub state_dir: PathBuf,
     /// Memory for the store's page cache, in MiB.
     pub cache_mb: u64,
+    /// `/readyz` answers 503 while the disk holding the store has less free than this (MiB;
+    /// 0: never).
+    pub min_free_mb: u64,
 }
 
 impl Default for StorageConfig {
@@ -117,6 +120,7 @@ impl Default for StorageConfig {
         StorageConfig {
             state_dir: PathBuf::from("/var/lib/callvault"),
             cache_mb: crate::store::DEFAULT_CACHE_MB,
+            min_free_mb: 100,
         }
     }
 }
@@ -919,6 +923,11 @@ impl Config {
             (16..=65_536).contains(&self.storage.cache_mb),
             "storage.cache_mb",
             format!("{} is outside 16..=65536", self.storage.cache_mb),
+        );
+        check(
+            self.storage.min_free_mb <= 1_048_576,
+            "storage.min_free_mb",
+            format!("{} is more than 1048576 (1 TiB)", self.storage.min_free_mb),
         );
         check(
             !self.vault.key_file.as_os_str().is_empty(),

@@ -146,6 +146,8 @@ struct Shared {
     last_error: Mutex<Option<String>>,
     /// A write failed on an I/O error, and none has succeeded since.
     write_failed: AtomicBool,
+    /// A [`Store::probe`] is under way.
+    probing: AtomicBool,
 }
 
 impl Shared {
@@ -235,6 +237,7 @@ impl Store {
                 reopen,
                 last_error: Mutex::new(None),
                 write_failed: AtomicBool::new(false),
+                probing: AtomicBool::new(false),
             }),
         }
     }
@@ -318,6 +321,26 @@ impl Store {
                 Err(e)
             }
         }
+    }
+
+    /// Bytes free (to this process) on the filesystem holding the store, if it can be told.
+    pub fn free_bytes(&self) -> Option<u64> {
+        let dir = self.shared.path.parent()?;
+        let st = rustix::fs::statvfs(dir).ok()?;
+        Some(st.f_bavail.saturating_mul(st.f_frsize))
+    }
+
+    /// Write an empty transaction, to learn whether the store can be written again after a
+    /// failed write (a quiet service may have nothing else to write). Success clears
+    /// [`Store::fault`].
+    /// One probe at a time: callers that find one under way return at once.
+    pub fn probe(&self) -> Result<(), StoreError> {
+        if self.shared.probing.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let result = self.begin_write().and_then(|txn| self.commit(txn));
+        self.shared.probing.store(false, Ordering::Release);
+        result
     }
 
     /// Close the store (and start reopening it) if `e` says its file failed to write.

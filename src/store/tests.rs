@@ -287,6 +287,8 @@ fn after_a_full_disk_the_store_reopens_by_itself_and_keeps_every_commit_before_i
     wait_open(&store);
     assert_eq!(audit_count(&store), 3);
     assert!(store.fault().is_some(), "no write has succeeded yet");
+    store.probe().unwrap();
+    assert_eq!(store.fault(), None, "an empty write clears it");
     add_audit(&store, 2);
     assert_eq!(store.fault(), None);
     assert_eq!(audit_count(&store), 5);

@@ -212,7 +212,40 @@ fn health_metrics_and_openapi_are_served_without_a_key() {
     let c = i.client();
     let (s, b) = body(c.get(i.url("/readyz")).send().unwrap());
     assert_eq!((s, b["status"].as_str()), (StatusCode::OK, Some("ready")));
-    assert!(b["checks"]["store"].as_str().unwrap().starts_with("open"));
+    let store = b["checks"]["store"].as_str().unwrap();
+    assert!(
+        store.starts_with("open") && store.ends_with("MiB free"),
+        "{store}"
+    );
+
+    // a disk with less free than storage.min_free_mb is "not ready" (1 TiB here, after a
+    // reload), and ready again once the threshold is met
+    let config = std::fs::read_to_string(&i.config).unwrap();
+    let demanding = config.replace("[storage]\n", "[storage]\nmin_free_mb = 1048576\n");
+    assert_ne!(demanding, config);
+    for (text, want) in [
+        (&demanding, StatusCode::SERVICE_UNAVAILABLE),
+        (&config, StatusCode::OK),
+    ] {
+        std::fs::write(&i.config, text).unwrap();
+        let r = c
+            .post(i.url("/v1/admin/reload"))
+            .bearer_auth(&i.admin)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let (s, b) = body(c.get(i.url("/readyz")).send().unwrap());
+        assert_eq!(s, want, "{b}");
+        if s != StatusCode::OK {
+            assert!(
+                b["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("storage.min_free_mb"),
+                "{b}"
+            );
+        }
+    }
     c.get(i.url("/v1/whoami")).send().unwrap();
     // methods nobody uses are one series, however many a client makes up
     for made_up in ["BREW", "WHEN"] {
@@ -229,6 +262,7 @@ fn health_metrics_and_openapi_are_served_without_a_key() {
         "callvault_http_requests_total{route=\"/livez\",method=\"other\",status=\"405\"} 2",
         "callvault_http_request_duration_seconds_bucket{route=\"/readyz\"",
         "callvault_audit_commits_total",
+        "callvault_store_free_bytes",
     ] {
         assert!(metrics.contains(want), "{want} missing:\n{metrics}");
     }
