@@ -625,51 +625,87 @@ fn a_failing_inbox_file_is_tried_less_often_and_at_once_when_it_changes() {
     assert!(retries.due(&file, now));
 }
 
+/// A store, its audit log and the four folders, with members.csv (one row) in the inbox.
+struct Inbox {
+    f: Fixture,
+    audit: crate::audit::AuditLog,
+    dirs: crate::config::EnrollDirs,
+    file: PathBuf,
+    options: Options,
+    retries: super::inbox::Retries,
+}
+
+impl Inbox {
+    fn new(processed: &str) -> Inbox {
+        let f = Fixture::new();
+        let audit =
+            crate::audit::AuditLog::start(f.store.clone(), Arc::new(crate::clock::SystemClock), 64);
+        let root = f.dir.path();
+        let dirs = crate::config::EnrollDirs {
+            inbox: root.join("inbox"),
+            outbox: root.join("outbox"),
+            processed: root.join(processed),
+            failed: root.join("failed"),
+        };
+        std::fs::create_dir_all(&dirs.inbox).unwrap();
+        let file = dirs.inbox.join("members.csv");
+        std::fs::write(&file, format!("{HEADER}{}", row("1001", "+16125550101"))).unwrap();
+        let options = Options {
+            mode: Mode::Incremental,
+            dry_run: false,
+            region_code: "US".into(),
+            recent_change_days: 30,
+        };
+        Inbox {
+            f,
+            audit,
+            dirs,
+            file,
+            options,
+            retries: Default::default(),
+        }
+    }
+
+    /// One look at the inbox, as the service's poll does (files settle at once here).
+    fn poll(&mut self) -> Vec<super::inbox::Handled> {
+        let settle = std::time::Duration::ZERO;
+        let (store, audit) = (&self.f.store, &self.audit);
+        super::inbox::process_ready(
+            store,
+            audit,
+            &self.dirs,
+            &self.options,
+            settle,
+            &mut self.retries,
+        )
+    }
+}
+
 #[test]
 fn an_answer_that_cannot_be_written_keeps_the_file_in_the_inbox_and_retries_later() {
-    use super::inbox::{Handled, Retries, process_ready};
-    let f = Fixture::new();
-    let audit =
-        crate::audit::AuditLog::start(f.store.clone(), Arc::new(crate::clock::SystemClock), 64);
-    let root = f.dir.path();
-    let dirs = crate::config::EnrollDirs {
-        inbox: root.join("inbox"),
-        outbox: root.join("outbox"),
-        processed: root.join("processed"),
-        failed: root.join("failed"),
-    };
-    std::fs::create_dir_all(&dirs.inbox).unwrap();
-    let file = dirs.inbox.join("members.csv");
-    let body = format!("{HEADER}{}", row("1001", "+16125550101"));
-    std::fs::write(&file, &body).unwrap();
+    use super::inbox::Handled;
+    let mut t = Inbox::new("processed");
+    let (dirs, file) = (t.dirs.clone(), t.file.clone());
+    let body = std::fs::read_to_string(&file).unwrap();
     // the results file cannot be made (its name is taken by a directory): callvault's
     // problem, as a full disk would be, not the file's
     let blocker = dirs.outbox.join(".members.results.csv.partial");
     std::fs::create_dir_all(&blocker).unwrap();
-    let options = Options {
-        mode: Mode::Incremental,
-        dry_run: false,
-        region_code: "US".into(),
-        recent_change_days: 30,
-    };
-    let mut retries = Retries::default();
-    let settle = std::time::Duration::ZERO;
-    let handled = process_ready(&f.store, &audit, &dirs, &options, settle, &mut retries);
+    let handled = t.poll();
     assert!(
         matches!(handled.as_slice(), [Handled::Retry { error, .. }] if error.contains("outbox")),
         "{handled:?}"
     );
     assert!(file.exists(), "the file stays in the inbox");
     assert!(!dirs.failed.exists(), "nothing is called the file's fault");
-    assert_eq!(f.store.begin_read().map(|_| ()).ok(), Some(()));
 
     // not tried again at the next poll, even once the outbox is fixed...
     std::fs::remove_dir(&blocker).unwrap();
-    let handled = process_ready(&f.store, &audit, &dirs, &options, settle, &mut retries);
+    let handled = t.poll();
     assert!(handled.is_empty(), "{handled:?}");
     // ...but at once when a new copy of the file arrives
     std::fs::write(&file, format!("{body}{}", row("1002", "+16125550102"))).unwrap();
-    let handled = process_ready(&f.store, &audit, &dirs, &options, settle, &mut retries);
+    let handled = t.poll();
     assert!(
         matches!(handled.as_slice(), [Handled::Processed { .. }]),
         "{handled:?}"
@@ -709,31 +745,13 @@ fn an_inbox_file_moves_to_a_folder_on_another_filesystem() {
 
 #[test]
 fn a_file_applied_but_not_moved_is_only_moved_on_the_next_try() {
-    use super::inbox::{Handled, Retries, process_ready};
-    let f = Fixture::new();
-    let audit =
-        crate::audit::AuditLog::start(f.store.clone(), Arc::new(crate::clock::SystemClock), 64);
-    let root = f.dir.path();
+    use super::inbox::Handled;
     // processed/ cannot be made: a file holds the name of its parent
+    let mut t = Inbox::new("archive/processed");
+    let root = t.f.dir.path().to_path_buf();
     std::fs::write(root.join("archive"), "").unwrap();
-    let dirs = crate::config::EnrollDirs {
-        inbox: root.join("inbox"),
-        outbox: root.join("outbox"),
-        processed: root.join("archive/processed"),
-        failed: root.join("failed"),
-    };
-    std::fs::create_dir_all(&dirs.inbox).unwrap();
-    let file = dirs.inbox.join("members.csv");
-    std::fs::write(&file, format!("{HEADER}{}", row("1001", "+16125550101"))).unwrap();
-    let options = Options {
-        mode: Mode::Incremental,
-        dry_run: false,
-        region_code: "US".into(),
-        recent_change_days: 30,
-    };
-    let mut retries = Retries::default();
-    let settle = std::time::Duration::ZERO;
-    let handled = process_ready(&f.store, &audit, &dirs, &options, settle, &mut retries);
+    let (dirs, file) = (t.dirs.clone(), t.file.clone());
+    let handled = t.poll();
     assert!(
         matches!(
             handled.as_slice(),
@@ -750,8 +768,8 @@ fn a_file_applied_but_not_moved_is_only_moved_on_the_next_try() {
 
     // fixed, and due: the file is moved, not enrolled again (which would answer `unchanged`)
     std::fs::remove_file(root.join("archive")).unwrap();
-    retries.all_due();
-    let handled = process_ready(&f.store, &audit, &dirs, &options, settle, &mut retries);
+    t.retries.all_due();
+    let handled = t.poll();
     assert!(
         matches!(handled.as_slice(), [Handled::Processed { .. }]),
         "{handled:?}"
