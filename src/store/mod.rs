@@ -332,8 +332,8 @@ impl Store {
 
     /// Write an empty transaction, to learn whether the store can be written again after a
     /// failed write (a quiet service may have nothing else to write). Success clears
-    /// [`Store::fault`].
-    /// One probe at a time: callers that find one under way return at once.
+    /// [`Store::fault`]. One probe at a time: callers that find one under way return at
+    /// once.
     pub fn probe(&self) -> Result<(), StoreError> {
         if self.shared.probing.swap(true, Ordering::AcqRel) {
             return Ok(());
