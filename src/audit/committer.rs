@@ -195,7 +195,6 @@ fn run(
             }
             Err(e) => {
                 tracing::error!(error = %e, jobs = batch.len(), "audit commit failed");
-                store.on_error(&e);
                 let err = AuditError::Write(e.to_string());
                 for job in batch.drain(..) {
                     job.reply(Err(err.clone()));
@@ -218,20 +217,32 @@ fn commit(
     let txn = store.begin_write()?;
     let now = clock.now();
     let mut counts = Vec::with_capacity(batch.len());
-    let mut events = Vec::with_capacity(batch.len() * 2);
-    for job in batch.iter_mut() {
-        let mine = job.apply(&txn)?;
-        counts.push(mine.len() as u64);
-        events.extend(mine);
-    }
-    let total = events.len() as u64;
-    let last = if total == 0 {
-        0
-    } else {
-        append_in(&txn, now, events)?
+    let mut apply = || {
+        let mut events = Vec::with_capacity(batch.len() * 2);
+        for job in batch.iter_mut() {
+            let mine = job.apply(&txn)?;
+            counts.push(mine.len() as u64);
+            events.extend(mine);
+        }
+        let total = events.len() as u64;
+        let last = if total == 0 {
+            0
+        } else {
+            append_in(&txn, now, events)?
+        };
+        Ok::<_, StoreError>((last, total))
     };
-    store.commit(txn)?;
-    Ok(job_seqs(&counts, last, total))
+    match apply() {
+        Ok((last, total)) => {
+            txn.commit()?;
+            Ok(job_seqs(&counts, last, total))
+        }
+        // a store that failed to write mid-transaction is reopened, as after a failed commit
+        Err(e) => {
+            txn.failed(&e);
+            Err(e)
+        }
+    }
 }
 
 /// Each job's last sequence number, given the jobs' event counts in order and the last

@@ -798,7 +798,7 @@ fn apply_changes_only(
     let members_enrolled = dir.count()?;
     drop(dir);
     record(&txn, &answer, members_enrolled)?;
-    store.commit(txn)?;
+    txn.commit()?;
     #[cfg(test)]
     CHANGES_ONLY_RUNS.with(|n| n.set(n.get() + 1));
     Ok(Some(Applied {
@@ -856,7 +856,7 @@ fn apply_whole(
     if deciding.options.dry_run {
         txn.abort()?;
     } else {
-        store.commit(txn)?;
+        txn.commit()?;
     }
     Ok(Applied {
         answer,

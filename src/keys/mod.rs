@@ -271,7 +271,7 @@ pub fn create(
                 .detail(format!("name={name} role={role} id={id}")),
         ],
     )?;
-    store.commit(txn)?;
+    txn.commit()?;
     Ok(NewKey {
         info: stored.info(),
         plaintext: Zeroizing::new(format!("{PREFIX}{id}_{}", secret.as_str())),
@@ -298,7 +298,7 @@ pub fn revoke(
                 .detail(format!("name={name} role={} id={}", key.role, key.id)),
         ],
     )?;
-    store.commit(txn)?;
+    txn.commit()?;
     Ok(key.info())
 }
 

@@ -148,9 +148,48 @@ struct Shared {
     write_failed: AtomicBool,
     /// A [`Store::probe`] is under way.
     probing: AtomicBool,
+    /// Held while the file is closed, so that only the file that failed is closed.
+    closing: Mutex<()>,
 }
 
 impl Shared {
+    fn closed(&self) -> StoreError {
+        let last = self.last_error.lock().ok().and_then(|e| e.clone());
+        StoreError::Closed {
+            path: self.path.clone(),
+            last_try: last.unwrap_or_else(|| "in progress".into()),
+        }
+    }
+
+    /// Close `failed` after a write to it failed on an I/O error (redb then refuses every
+    /// later write until the file is opened again), and start reopening it. Nothing is done
+    /// if the store has already closed it, or has reopened it since: only the file that
+    /// failed is closed. It closes for good once the transactions still running on it end.
+    fn close(self: &Arc<Self>, failed: &Arc<Database>) {
+        let Ok(_closing) = self.closing.lock() else {
+            return;
+        };
+        let current = self.db.load();
+        if !current.as_ref().is_some_and(|db| Arc::ptr_eq(db, failed)) {
+            return;
+        }
+        drop(current);
+        self.write_failed.store(true, Ordering::Relaxed);
+        self.db.store(None);
+        tracing::error!(
+            store = %self.path.display(),
+            "a write to the store failed; closing it to open it again (is the disk full?)"
+        );
+        metrics::counter!("callvault_store_reopens_total").increment(1);
+        let shared = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("store-reopen".into())
+            .spawn(move || shared.reopen_until_open());
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start the thread that reopens the store");
+        }
+    }
+
     /// Try to open the file until it opens. The old file's last transactions must end
     /// first (redb holds a lock on it until then).
     fn reopen_until_open(&self) {
@@ -180,6 +219,61 @@ impl Shared {
             }
         }
     }
+}
+
+/// A write transaction on the store. It derefs to redb's, and [`WriteTxn::commit`] (or
+/// [`WriteTxn::failed`], for an error met before the commit) closes and reopens the store's
+/// file when the error was an I/O error, so nothing waits on a file redb will no longer
+/// write.
+pub struct WriteTxn {
+    txn: WriteTransaction,
+    /// The file this transaction writes (the store may have reopened another since).
+    db: Arc<Database>,
+    shared: Arc<Shared>,
+}
+
+impl std::ops::Deref for WriteTxn {
+    type Target = WriteTransaction;
+    fn deref(&self) -> &WriteTransaction {
+        &self.txn
+    }
+}
+
+impl WriteTxn {
+    pub fn commit(self) -> Result<(), StoreError> {
+        match self.txn.commit() {
+            Ok(()) => {
+                if self.shared.write_failed.load(Ordering::Relaxed) {
+                    self.shared.write_failed.store(false, Ordering::Relaxed);
+                }
+                Ok(())
+            }
+            Err(e) => {
+                let e = StoreError::from(e);
+                if is_io(&e) {
+                    self.shared.close(&self.db);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Abort: nothing of the transaction is written (a dry run, say).
+    pub fn abort(self) -> Result<(), StoreError> {
+        Ok(self.txn.abort()?)
+    }
+
+    /// Abort after `e`, closing the store's file if `e` was an I/O error on it.
+    pub fn failed(self, e: &StoreError) {
+        if is_io(e) {
+            self.shared.close(&self.db);
+        }
+    }
+}
+
+/// Whether `e` says the store's file failed to read or write.
+fn is_io(e: &StoreError) -> bool {
+    matches!(e, StoreError::Redb(r) if matches!(**r, redb::Error::Io(_) | redb::Error::PreviousIo))
 }
 
 /// What `db check` found.
@@ -238,6 +332,7 @@ impl Store {
                 last_error: Mutex::new(None),
                 write_failed: AtomicBool::new(false),
                 probing: AtomicBool::new(false),
+                closing: Mutex::new(()),
             }),
         }
     }
@@ -277,7 +372,7 @@ impl Store {
                 meta.insert(SCHEMA_KEY, SCHEMA_VERSION.to_le_bytes().as_slice())?;
             }
         }
-        self.commit(txn)
+        txn.commit()
     }
 
     pub fn path(&self) -> &Path {
@@ -287,39 +382,28 @@ impl Store {
     pub fn begin_read(&self) -> Result<ReadTransaction, StoreError> {
         match self.shared.db.load().as_ref() {
             Some(db) => Ok(db.begin_read()?),
-            None => Err(self.closed()),
+            None => Err(self.shared.closed()),
         }
     }
 
     /// A write transaction. When redb refuses it because an earlier write failed on an I/O
     /// error, the store is closed and reopened in the background.
-    pub fn begin_write(&self) -> Result<WriteTransaction, StoreError> {
-        match self.shared.db.load().as_ref() {
-            Some(db) => match db.begin_write() {
-                Err(redb::TransactionError::Storage(redb::StorageError::PreviousIo)) => {}
-                other => return Ok(other?),
-            },
-            None => return Err(self.closed()),
-        }
-        self.close();
-        Err(self.closed())
-    }
-
-    /// Commit `txn`. A commit that fails on an I/O error closes the store and starts
-    /// reopening it, so that nothing waits on a file redb will no longer write.
-    pub fn commit(&self, txn: WriteTransaction) -> Result<(), StoreError> {
-        match txn.commit() {
-            Ok(()) => {
-                if self.shared.write_failed.load(Ordering::Relaxed) {
-                    self.shared.write_failed.store(false, Ordering::Relaxed);
-                }
-                Ok(())
+    pub fn begin_write(&self) -> Result<WriteTxn, StoreError> {
+        let db = match self.shared.db.load().as_ref() {
+            Some(db) => Arc::clone(db),
+            None => return Err(self.shared.closed()),
+        };
+        match db.begin_write() {
+            Ok(txn) => Ok(WriteTxn {
+                txn,
+                db,
+                shared: self.shared.clone(),
+            }),
+            Err(redb::TransactionError::Storage(redb::StorageError::PreviousIo)) => {
+                self.shared.close(&db);
+                Err(self.shared.closed())
             }
-            Err(e) => {
-                let e = StoreError::from(e);
-                self.on_error(&e);
-                Err(e)
-            }
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -338,25 +422,16 @@ impl Store {
         if self.shared.probing.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
-        let result = self.begin_write().and_then(|txn| self.commit(txn));
+        let result = self.begin_write().and_then(WriteTxn::commit);
         self.shared.probing.store(false, Ordering::Release);
         result
-    }
-
-    /// Close the store (and start reopening it) if `e` says its file failed to write.
-    pub fn on_error(&self, e: &StoreError) {
-        if let StoreError::Redb(r) = e {
-            if matches!(**r, redb::Error::Io(_) | redb::Error::PreviousIo) {
-                self.close();
-            }
-        }
     }
 
     /// Why the store is not fit to serve: closed after a failed write and not yet reopened,
     /// or reopened but with no write succeeding since (the disk may still be full).
     pub fn fault(&self) -> Option<String> {
         if self.shared.db.load().is_none() {
-            return Some(self.closed().to_string());
+            return Some(self.shared.closed().to_string());
         }
         self.shared.write_failed.load(Ordering::Relaxed).then(|| {
             format!(
@@ -364,35 +439,6 @@ impl Store {
                 self.shared.path.display()
             )
         })
-    }
-
-    fn closed(&self) -> StoreError {
-        let last = self.shared.last_error.lock().ok().and_then(|e| e.clone());
-        StoreError::Closed {
-            path: self.shared.path.clone(),
-            last_try: last.unwrap_or_else(|| "in progress".into()),
-        }
-    }
-
-    /// Close the file after redb refused a write for an earlier I/O error (it closes for
-    /// good once the transactions still running on it end), and start reopening it.
-    fn close(&self) {
-        self.shared.write_failed.store(true, Ordering::Relaxed);
-        if self.shared.db.swap(None).is_none() {
-            return; // another writer got here first
-        }
-        tracing::error!(
-            store = %self.shared.path.display(),
-            "a write to the store failed; closing it to open it again (is the disk full?)"
-        );
-        metrics::counter!("callvault_store_reopens_total").increment(1);
-        let shared = self.shared.clone();
-        let spawned = std::thread::Builder::new()
-            .name("store-reopen".into())
-            .spawn(move || shared.reopen_until_open());
-        if let Err(e) = spawned {
-            tracing::error!(error = %e, "cannot start the thread that reopens the store");
-        }
     }
 
     /// The schema version recorded in the file.

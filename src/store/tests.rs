@@ -11,7 +11,7 @@ fn add_audit(store: &Store, n: usize) {
         AuditEvent::new("test", EventKind::ServiceStarted, Outcome::Ok).detail(format!("{i}"))
     });
     append_in(&txn, chrono::Utc::now(), events).unwrap();
-    store.commit(txn).unwrap();
+    txn.commit().unwrap();
 }
 
 #[test]
@@ -265,10 +265,12 @@ fn after_a_full_disk_the_store_reopens_by_itself_and_keeps_every_commit_before_i
     add_audit(&store, 3);
     assert_eq!(store.fault(), None);
 
-    // the disk fills: the commit fails, and redb then refuses every write
+    // the disk fills: a commit fails (here redb's own, which the store does not see), and
+    // redb then refuses every write; the next writer closes the file
     full.store(true, Ordering::SeqCst);
-    let txn = one_event(&store);
+    let WriteTxn { txn, .. } = one_event(&store);
     assert!(txn.commit().is_err(), "the commit on a full disk fails");
+    assert_eq!(store.fault(), None, "not seen yet");
     let refused = store.begin_write().map(|_| ()).unwrap_err();
     assert!(matches!(refused, StoreError::Closed { .. }), "{refused}");
     assert!(store.fault().is_some());
@@ -293,10 +295,10 @@ fn after_a_full_disk_the_store_reopens_by_itself_and_keeps_every_commit_before_i
     assert_eq!(store.fault(), None);
     assert_eq!(audit_count(&store), 5);
 
-    // a commit through the store that fails closes it at once, before any other write
+    // a failed commit closes the store at once, before any other write
     full.store(true, Ordering::SeqCst);
     let txn = one_event(&store);
-    let failed = store.commit(txn).unwrap_err();
+    let failed = txn.commit().unwrap_err();
     assert!(failed.to_string().contains("os error 28"), "{failed}");
     assert!(store.fault().is_some(), "closed by the failed commit");
     full.store(false, Ordering::SeqCst);
@@ -307,7 +309,7 @@ fn after_a_full_disk_the_store_reopens_by_itself_and_keeps_every_commit_before_i
 }
 
 /// A write transaction holding one new audit event, not yet committed.
-fn one_event(store: &Store) -> redb::WriteTransaction {
+fn one_event(store: &Store) -> WriteTxn {
     let txn = store.begin_write().unwrap();
     let event = AuditEvent::new("test", EventKind::ServiceStarted, Outcome::Ok);
     append_in(&txn, chrono::Utc::now(), [event]).unwrap();

@@ -339,7 +339,7 @@ pub fn run(
     if options.dry_run {
         txn.abort()?;
     } else {
-        vault.store.commit(txn)?;
+        txn.commit()?;
     }
     let text = serde_json::to_vec_pretty(&summary).map_err(|e| io_err(io::Error::other(e)))?;
     crate::enroll::write_atomically(&summary_path, &text).map_err(io_err)?;

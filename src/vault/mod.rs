@@ -365,7 +365,7 @@ impl Vault {
             }
             after
         };
-        self.store.commit(txn)?;
+        txn.commit()?;
         Ok(if correct {
             PinCheck::Correct {
                 stored: stored_pin(&opened.header),
@@ -443,7 +443,7 @@ impl Vault {
             txn.open_table(tables::ATTEMPTS)?
                 .remove((member_id, PIN_ATTEMPTS))?;
         }
-        self.store.commit(txn)?;
+        txn.commit()?;
         Ok(())
     }
 
@@ -525,7 +525,7 @@ impl Vault {
             .open_table(tables::ATTEMPTS)?
             .remove((member_id, PIN_ATTEMPTS))?
             .is_some();
-        self.store.commit(txn)?;
+        txn.commit()?;
         Ok(had)
     }
 
@@ -543,7 +543,7 @@ impl Vault {
             };
             pins.insert(member_id, resealed.as_slice())?;
         }
-        self.store.commit(txn)?;
+        txn.commit()?;
         Ok(())
     }
 
@@ -729,7 +729,7 @@ impl Vault {
             }
             pins.insert(member_id, sealed.as_slice())?;
         }
-        self.store.commit(txn)?;
+        txn.commit()?;
         Ok(true)
     }
 }

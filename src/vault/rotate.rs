@@ -70,7 +70,7 @@ impl Vault {
                 pins.insert(member_id.as_str(), again.as_slice())?;
             }
         }
-        self.store.commit(txn)?;
+        txn.commit()?;
         Ok(stale.len() as u64)
     }
 
@@ -137,7 +137,7 @@ impl Vault {
                 after = chunk.pop().map(|(k, _)| k);
                 last_batch
             };
-            self.store.commit(txn)?;
+            txn.commit()?;
             progress.advance_to(seen.min(total));
             if done {
                 break;
