@@ -265,6 +265,7 @@ fn a_call_is_driven_end_to_end_over_https() {
     }
     // nor in the service's log, at debug level: the keyed date of birth
     t.i.assert_never_written(&["03121984", "12ab9988", "86420975", "97531864", "24681357"]);
+    t.i.assert_never_written(&[&t.ivr, &t.agent, &t.i.admin]);
 }
 
 #[test]
@@ -293,6 +294,8 @@ fn seed_004_acceptance_criteria() {
         json!({"call_id": "app-2", "ani": "anonymous", "app_token": token}),
     );
     assert_eq!(step["status"], "identifying");
+    // the token and the clients' keys are in neither log, however they were sent
+    t.i.assert_never_written(&[&token, &t.app, &t.ivr]);
     // an intent announced for a phone: a call from that verified number counts
     t.post(
         &t.app,
