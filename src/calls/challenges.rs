@@ -121,6 +121,49 @@ fn write(txn: &WriteTransaction, c: &Challenge) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Delete challenges created before `keep` (their calls are deleted then too), and the send
+/// counts of members with no send in the last hour. Returns how many challenges went.
+pub(super) fn sweep(
+    txn: &WriteTransaction,
+    now: DateTime<Utc>,
+    keep: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let old: Vec<String> = {
+        let table = txn.open_table(tables::CHALLENGES)?;
+        let mut out = Vec::new();
+        for row in table.iter()? {
+            let (k, v) = row?;
+            let c: Challenge =
+                serde_json::from_slice(v.value()).map_err(|e| corrupt(k.value(), e))?;
+            if c.created_at < keep {
+                out.push(k.value().to_string());
+            }
+        }
+        out
+    };
+    let mut challenges = txn.open_table(tables::CHALLENGES)?;
+    for id in &old {
+        challenges.remove(id.as_str())?;
+    }
+    let idle: Vec<String> = {
+        let table = txn.open_table(tables::CHALLENGE_SENDS)?;
+        let mut out = Vec::new();
+        for row in table.iter()? {
+            let (k, v) = row?;
+            let s: Sends = serde_json::from_slice(v.value()).map_err(|e| corrupt(k.value(), e))?;
+            if s.recent(now).at.is_empty() {
+                out.push(k.value().to_string());
+            }
+        }
+        out
+    };
+    let mut sends = txn.open_table(tables::CHALLENGE_SENDS)?;
+    for member in &idle {
+        sends.remove(member.as_str())?;
+    }
+    Ok(old.len() as u64)
+}
+
 fn sends(store: &Store, member_id: &str) -> Result<Sends, StoreError> {
     let txn = store.begin_read()?;
     let table = txn.open_table(tables::CHALLENGE_SENDS)?;
@@ -813,5 +856,62 @@ impl CallService {
     ) -> Result<bool, CallError> {
         let c = read(&self.store, &pending.challenge_id)?;
         Ok(c.is_some_and(|c| self.code_is_right(&c, code)))
+    }
+}
+
+#[cfg(test)]
+mod sweep_tests {
+    use super::*;
+
+    fn challenge(id: &str, created_at: DateTime<Utc>) -> Challenge {
+        Challenge {
+            challenge_id: id.into(),
+            call_id: format!("call-{id}"),
+            member_id: "1001".into(),
+            channel: OtpChannel::Sms,
+            fallback_from: None,
+            with_code: true,
+            sent_to: "+1******0101".into(),
+            code_mac: Some("mac".into()),
+            state: State::Expired,
+            checks_left: 3,
+            member_response: None,
+            for_ivr: false,
+            created_at,
+            expires_at: created_at + Duration::seconds(60),
+            decided_at: None,
+            decided_by: None,
+            how: None,
+        }
+    }
+
+    #[test]
+    fn old_challenges_and_idle_send_counts_are_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let now = Utc::now();
+        let keep = now - Duration::hours(24);
+        let txn = store.begin_write().unwrap();
+        write(&txn, &challenge("old", keep - Duration::seconds(1))).unwrap();
+        write(&txn, &challenge("kept", keep + Duration::seconds(1))).unwrap();
+        record_send(&txn, "1001", now - Duration::minutes(61)).unwrap();
+        record_send(&txn, "1002", now - Duration::minutes(59)).unwrap();
+        txn.commit().unwrap();
+
+        let txn = store.begin_write().unwrap();
+        assert_eq!(sweep(&txn, now, keep).unwrap(), 1);
+        txn.commit().unwrap();
+        assert!(read(&store, "old").unwrap().is_none());
+        assert!(read(&store, "kept").unwrap().is_some());
+        let txn = store.begin_read().unwrap();
+        let sends = txn.open_table(tables::CHALLENGE_SENDS).unwrap();
+        assert!(
+            sends.get("1001").unwrap().is_none(),
+            "no send in the last hour"
+        );
+        assert!(
+            sends.get("1002").unwrap().is_some(),
+            "a send 59 minutes ago still counts"
+        );
     }
 }

@@ -188,6 +188,7 @@ pub struct Swept {
     pub expired: u64,
     pub deleted: u64,
     pub intents_deleted: u64,
+    pub challenges_deleted: u64,
 }
 
 pub struct CallService {
@@ -1018,7 +1019,7 @@ impl CallService {
         let mut batches: Vec<Vec<String>> =
             due.chunks(SWEEP_BATCH).map(<[String]>::to_vec).collect();
         if batches.is_empty() {
-            batches.push(Vec::new()); // the intents are swept in any case
+            batches.push(Vec::new()); // the intents and challenges are swept in any case
         }
         let mut swept = Swept::default();
         for (n, ids) in batches.into_iter().enumerate() {
@@ -1033,6 +1034,7 @@ impl CallService {
             swept.expired += s.expired;
             swept.deleted += s.deleted;
             swept.intents_deleted += s.intents_deleted;
+            swept.challenges_deleted += s.challenges_deleted;
         }
         metrics::histogram!("callvault_calls_sweep_seconds").record(began.elapsed().as_secs_f64());
         Ok(swept)

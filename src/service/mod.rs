@@ -260,6 +260,7 @@ async fn sweep_calls(calls: Arc<crate::calls::CallService>) {
                     expired = s.expired,
                     deleted = s.deleted,
                     intents_deleted = s.intents_deleted,
+                    challenges_deleted = s.challenges_deleted,
                     "calls swept"
                 );
             }
