@@ -250,9 +250,9 @@ pub(super) fn each_stored<T: serde::de::DeserializeOwned>(
 
 /// Close the calls of `ids` that are still idle and delete those closed before
 /// `keep_after`; a call that took a step since [`due`] found it, or is already gone, is
-/// left alone. With `intents`, expired app intents are dropped too, and challenges created before
-/// `keep_after` (with the send counts of members who had none in the last hour). Also returns the caller
-/// ID and id of each deleted call that had one.
+/// left alone. With `intents`, expired app intents are dropped too, and so are challenges
+/// created before `keep_after` (and the send counts of members with no send in the last
+/// hour). Also returns the caller ID and id of each deleted call that had one.
 pub fn sweep(
     txn: &WriteTransaction,
     ids: &[String],
