@@ -275,7 +275,7 @@ pub fn member_from_json(v: &Value, f: &RestFields, region: Region) -> Result<Mem
         email: text(&f.email),
         dob: date(&f.dob),
         zip: text(&f.zip).map(|z| z.chars().take(5).collect()),
-        ssn_last4: text(&f.ssn_last4),
+        ssn_last4: text(&f.ssn_last4).and_then(|s| last4_digits(&s)),
         account_numbers: list(&f.account_numbers),
         profile_changed_at: date(&f.profile_changed_at).and_then(|d| d.and_hms_opt(0, 0, 0)),
         fraud_flag: flag(&f.fraud_flag),
@@ -286,6 +286,17 @@ pub fn member_from_json(v: &Value, f: &RestFields, region: Region) -> Result<Mem
         needs_activation: flag(&f.needs_activation),
         withdrawn_phones: Vec::new(),
     })
+}
+
+/// The last four digits of what the core calls the SSN. Cores often hold the whole number
+/// (or a TIN with dashes); callvault keeps only what its questions ask, so a full number is
+/// never stored, shown to an agent or compared. Fewer than four digits: nothing.
+fn last4_digits(raw: &str) -> Option<String> {
+    let digits: Vec<char> = raw.chars().filter(char::is_ascii_digit).collect();
+    digits
+        .len()
+        .checked_sub(4)
+        .map(|from| digits[from..].iter().collect())
 }
 
 /// Percent-encode everything but RFC 3986's unreserved characters.
@@ -312,11 +323,25 @@ impl CoreAdapter for RestCore {
         let Some(doc) = self.get_json(&url).await? else {
             return Ok(Vec::new());
         };
-        Ok(self
-            .members_of(doc)?
+        let members = self.members_of(doc)?;
+        let found = members.len();
+        // A member whose answer lists phones, none of them this number, was not found by it:
+        // a gateway that ignores the number's filter would otherwise name someone else.
+        // Members answered without phones are kept (some gateways list ids and names only).
+        let holding: Vec<PhoneMatch> = members
             .into_iter()
+            .filter(|m| m.all_phones().next().is_none() || m.all_phones().any(|p| p == e164))
             .map(|m| PhoneMatch::of(m, e164))
-            .collect())
+            .collect();
+        if holding.len() < found {
+            tracing::warn!(
+                answered = found,
+                kept = holding.len(),
+                "the core's answer for a number named members who do not hold it; they were \
+                 left out (check core.rest.by_phone and the phone fields)"
+            );
+        }
+        Ok(holding)
     }
 
     async fn find_by_identifier(
@@ -356,10 +381,20 @@ impl CoreAdapter for RestCore {
 
     async fn member(&self, member_id: &str) -> Result<Option<Member>, CoreError> {
         let url = self.url(&self.config.member, "{member_id}", member_id);
-        match self.get_json(&url).await? {
-            Some(doc) => member_from_json(&doc, &self.config.fields, self.region).map(Some),
-            None => Ok(None),
+        let Some(doc) = self.get_json(&url).await? else {
+            return Ok(None);
+        };
+        let member = member_from_json(&doc, &self.config.fields, self.region)?;
+        if member.member_id != member_id.trim() {
+            // A template or mapping that does not select the member asked for would verify a
+            // caller against someone else's facts.
+            return Err(CoreError::BadAnswer(
+                "the core answered with another member than the one asked for (check \
+                 core.rest.member and core.rest.fields.member_id)"
+                    .into(),
+            ));
         }
+        Ok(Some(member))
     }
 
     async fn check(&self) -> Result<(), CoreError> {

@@ -298,3 +298,71 @@ fn values_are_percent_encoded_into_templates() {
     assert_eq!(percent_encode("+1 202/555"), "%2B1%20202%2F555");
     assert_eq!(percent_encode("A-1_b.c~"), "A-1_b.c~");
 }
+
+#[test]
+fn only_the_last_four_digits_of_a_core_s_ssn_are_kept() {
+    let fields = RestFields {
+        member_id: "/id".into(),
+        ssn_last4: "/ssn".into(),
+        ..RestFields::default()
+    };
+    for (ssn, kept) in [
+        (r#""123-45-6789""#, Some("6789")),
+        (r#""123456789""#, Some("6789")),
+        (r#"123456789"#, Some("6789")),
+        (r#""6789""#, Some("6789")),
+        (r#""0042""#, Some("0042")),
+        (r#""42""#, None),
+        (r#""n/a""#, None),
+        (r#"null"#, None),
+    ] {
+        let doc: Value = serde_json::from_str(&format!(r#"{{"id": "7", "ssn": {ssn}}}"#)).unwrap();
+        let m = member_from_json(&doc, &fields, Region::default()).unwrap();
+        assert_eq!(m.ssn_last4.as_deref(), kept, "{ssn}");
+    }
+}
+
+#[tokio::test]
+async fn an_answer_naming_another_member_is_refused() {
+    // A gateway whose member template does not select: every id answers Ana.
+    let gw = Gateway::start(|_, _| ok(ANA));
+    let core = core(config(gw.port), 2000);
+    assert_eq!(
+        core.member(" 100234").await.unwrap().unwrap().member_id,
+        "100234"
+    );
+    let err = core.member("100235").await.unwrap_err();
+    assert!(matches!(err, CoreError::BadAnswer(_)), "{err}");
+    assert!(err.to_string().contains("core.rest.member"), "{err}");
+    assert_eq!(
+        core.find_by_identifier(IdentifierKind::MemberNumber, "100235")
+            .await
+            .map_err(|e| e.to_string())
+            .unwrap_err(),
+        err.to_string()
+    );
+}
+
+#[tokio::test]
+async fn members_who_do_not_hold_the_number_are_left_out() {
+    // A gateway that ignores the number's filter and lists everyone: Ana holds the number as
+    // her mobile, Ben as another phone, Cy does not hold it, Di is listed without phones.
+    let gw = Gateway::start(|_, _| {
+        ok(r#"{"members": [
+            {"id": "1", "phones": {"mobile": "+12025550143"}},
+            {"id": "2", "phones": {"mobile": "+12025550100", "other": ["(202) 555-0143"]}},
+            {"id": "3", "phones": {"mobile": "+12025550101", "other": ["+12025550102"]}},
+            {"id": "4", "name": {"first": "Di"}}
+        ]}"#)
+    });
+    let core = core(config(gw.port), 2000);
+    let found = core.find_by_phone("+12025550143").await.unwrap();
+    let kept: Vec<(&str, bool)> = found
+        .iter()
+        .map(|m| (m.member_id.as_str(), m.verified))
+        .collect();
+    assert_eq!(kept, vec![("1", true), ("2", false), ("4", false)]);
+    let found = core.find_by_phone("+12025550109").await.unwrap();
+    assert_eq!(found.len(), 1, "only the member listed without phones");
+    assert_eq!(found[0].member_id, "4");
+}
