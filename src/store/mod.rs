@@ -5,6 +5,7 @@ pub mod tables;
 
 use std::fs;
 use std::io;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -466,14 +467,25 @@ impl Store {
         let _ = fs::remove_file(&tmp);
         let rows = {
             let snapshot = self.begin_read()?;
-            let copy = Database::create(&tmp)?;
+            // Created private: the copy holds members' facts, and a file made with the
+            // umask's mode and narrowed afterwards could be opened by others meanwhile.
+            let file = fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&tmp)
+                .map_err(io_err("cannot create the backup", &tmp))?;
+            let copy = redb::Builder::new().create_file(file)?;
             let txn = copy.begin_write()?;
             let rows = tables::copy_all(&snapshot, &txn)?;
             txn.commit()?;
             rows
         };
-        set_mode(&tmp, 0o600)?;
         fs::rename(&tmp, dest).map_err(io_err("cannot move the backup to", dest))?;
+        if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
+            sync_dir(dir)?;
+        }
         let bytes = fs::metadata(dest)
             .map_err(io_err("cannot stat", dest))?
             .len();

@@ -119,6 +119,9 @@ fn backup_carries_every_table_and_restore_brings_it_back() {
         add_audit(&store, 3);
         let report = store.backup_to(&backup).unwrap();
         assert!(report.rows >= 5, "{report:?}");
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&backup).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the backup holds members' facts");
         // A backup never overwrites.
         assert!(store.backup_to(&backup).is_err());
         // Work after the backup is what a restore rolls back.
