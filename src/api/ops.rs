@@ -29,7 +29,8 @@ pub async fn livez() -> web::Json<Health> {
 const MIB: u64 = 1024 * 1024;
 
 /// The store answers and can be written (its last write did not fail, its disk has at least
-/// `storage.min_free_mb` free), the vault key is loaded, the core adapter is reachable.
+/// `storage.min_free_mb` free), the vault key is loaded, the core adapter is reachable, the
+/// served TLS certificate is within its validity dates.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, description = "ready", body = Health),
               (status = 503, description = "not ready", body = super::error::ErrorBody)))]
@@ -79,6 +80,17 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Health>, Api
     })?;
     let room = free.map_or(String::new(), |f| format!(", {} MiB free", f / MIB));
     checks.insert("store".into(), format!("open (schema {schema}){room}"));
+    if let Some(validity) = state.reloader.cert_validity() {
+        let status = validity.status(state.clock.now());
+        if !status.usable() {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not_ready",
+                format!("the TLS certificate {status}"),
+            ));
+        }
+        checks.insert("tls".into(), format!("certificate {status}"));
+    }
     checks.insert(
         "vault".into(),
         format!("key {} loaded", state.vault.key_id()),
@@ -105,6 +117,10 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     state.metrics.run_upkeep();
     if let Some(free) = state.store.free_bytes() {
         metrics::gauge!("callvault_store_free_bytes").set(free as f64);
+    }
+    if let Some(validity) = state.reloader.cert_validity() {
+        metrics::gauge!("callvault_tls_certificate_expiry_timestamp_seconds")
+            .set(validity.not_after.timestamp() as f64);
     }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

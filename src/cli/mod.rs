@@ -349,9 +349,19 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
 
 fn config_command(path: &Path, command: ConfigCommand) -> anyhow::Result<ExitCode> {
     match (config::load(path), command) {
-        (Ok(_), ConfigCommand::Check) => {
+        (Ok(config), ConfigCommand::Check) => {
             if let Some(warning) = config::exposure(path) {
                 eprintln!("warning: {warning}");
+            }
+            // The pair itself is the service's to load; here only its dates, when readable.
+            let tls = crate::tls::TlsPaths::from_config(&config);
+            if let Ok(pair) = crate::tls::load(&tls) {
+                let status = crate::tls::Validity::of(&pair).map(|v| v.status(chrono::Utc::now()));
+                if let Some(status) =
+                    status.filter(|s| !matches!(s, crate::tls::CertStatus::Valid { .. }))
+                {
+                    eprintln!("warning: TLS certificate {}: {status}", tls.cert.display());
+                }
             }
             println!("{}: configuration is valid", path.display());
             Ok(ExitCode::SUCCESS)

@@ -105,6 +105,11 @@ pub fn metrics_handle() -> Result<PrometheusHandle, ServiceError> {
         metrics::Unit::Seconds,
         "time of one sweep of the calls (close idle ones, delete old ones)"
     );
+    metrics::describe_gauge!(
+        "callvault_tls_certificate_expiry_timestamp_seconds",
+        metrics::Unit::Seconds,
+        "when the served TLS certificate ends (notAfter), as a Unix time"
+    );
     metrics::describe_counter!(
         "callvault_auth_failures_total",
         "requests refused for their API key, by reason"
@@ -117,6 +122,7 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
     vault::load_key_file(&config.vault.key_file)?;
     let tls_paths = TlsPaths::from_config(&config);
     let cert = ReloadableCert::new(tls::load(&tls_paths)?);
+    tls::report_validity(&tls_paths.cert, cert.validity(), chrono::Utc::now());
     if let Some(warning) = crate::config::exposure(config_path) {
         tracing::warn!("{warning}");
     }
@@ -199,6 +205,7 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
     let inbox_task = actix_web::rt::spawn(watch_inbox(store.clone(), audit.clone(), live.clone()));
     let upgrade_task = actix_web::rt::spawn(upgrade_sealed_pins(vault.clone(), live.clone()));
     let sweep_task = actix_web::rt::spawn(sweep_calls(calls));
+    let cert_task = actix_web::rt::spawn(remind_of_certificate(reloader.clone(), live.clone()));
 
     audit
         .record(
@@ -219,6 +226,7 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
     inbox_task.abort();
     upgrade_task.abort();
     sweep_task.abort();
+    cert_task.abort();
     let _ = audit
         .record(AuditEvent::new(
             "system",
@@ -228,6 +236,21 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
         .await;
     tracing::info!("callvault stopped");
     served.map_err(ServiceError::Server)
+}
+
+/// A service can run for longer than its certificate: every six hours, say again in the log
+/// if the certificate ends within `tls::EXPIRY_WARNING_DAYS` or has ended. (`/readyz` and
+/// `callvault_tls_certificate_expiry_timestamp_seconds` say it to monitoring.)
+async fn remind_of_certificate(reloader: Arc<Reloader>, config: Arc<ArcSwap<Config>>) {
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+    loop {
+        tokio::time::sleep(EVERY).await;
+        let validity = reloader.cert_validity();
+        let now = chrono::Utc::now();
+        if validity.is_some_and(|v| !matches!(v.status(now), tls::CertStatus::Valid { .. })) {
+            tls::report_validity(&TlsPaths::from_config(&config.load()).cert, validity, now);
+        }
+    }
 }
 
 /// Give imported (sealed) PINs their bcrypt hash in the background, in hashed mode, while

@@ -45,6 +45,11 @@ impl Reloader {
         match loaded {
             Ok((next, pair)) => {
                 let restart = restart_needed(&self.config.load(), &next);
+                tls::report_validity(
+                    &TlsPaths::from_config(&next).cert,
+                    tls::Validity::of(&pair),
+                    chrono::Utc::now(),
+                );
                 self.cert.replace(pair);
                 self.config.store(Arc::new(next));
                 if let Some(warning) = config::exposure(&self.config_path) {
@@ -66,6 +71,11 @@ impl Reloader {
                 Err(why)
             }
         }
+    }
+
+    /// The validity of the certificate being served.
+    pub fn cert_validity(&self) -> Option<tls::Validity> {
+        self.cert.validity()
     }
 
     fn record(&self, event: AuditEvent) {

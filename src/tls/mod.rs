@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
+use chrono::{DateTime, Utc};
 use rustls::server::danger::ClientCertVerifier;
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
@@ -155,6 +156,125 @@ pub fn key_exposure(key: &Path) -> Option<String> {
     })
 }
 
+/// How long before its end a certificate is reported as ending soon.
+pub const EXPIRY_WARNING_DAYS: i64 = 30;
+
+/// When a certificate may be used: its `notBefore` and `notAfter`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Validity {
+    pub not_before: DateTime<Utc>,
+    pub not_after: DateTime<Utc>,
+}
+
+impl Validity {
+    /// The validity of a pair's own (first) certificate; `None` if it cannot be read as X.509.
+    pub fn of(pair: &CertifiedKey) -> Option<Validity> {
+        let (_, cert) = x509_parser::parse_x509_certificate(pair.end_entity_cert().ok()?).ok()?;
+        let at = |t: &x509_parser::time::ASN1Time| DateTime::from_timestamp(t.timestamp(), 0);
+        Some(Validity {
+            not_before: at(&cert.validity().not_before)?,
+            not_after: at(&cert.validity().not_after)?,
+        })
+    }
+
+    /// Where `now` falls in this validity.
+    pub fn status(&self, now: DateTime<Utc>) -> CertStatus {
+        if now < self.not_before {
+            return CertStatus::NotYetValid {
+                from: self.not_before,
+            };
+        }
+        if now > self.not_after {
+            return CertStatus::Expired { on: self.not_after };
+        }
+        let days_left = (self.not_after - now).num_days();
+        if days_left < EXPIRY_WARNING_DAYS {
+            CertStatus::EndingSoon {
+                until: self.not_after,
+                days_left,
+            }
+        } else {
+            CertStatus::Valid {
+                until: self.not_after,
+                days_left,
+            }
+        }
+    }
+}
+
+/// A certificate's standing at one moment. Clients that check dates (an IVR should) refuse
+/// every connection while it is `Expired` or `NotYetValid`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertStatus {
+    Valid {
+        until: DateTime<Utc>,
+        days_left: i64,
+    },
+    /// Fewer than [`EXPIRY_WARNING_DAYS`] days left.
+    EndingSoon {
+        until: DateTime<Utc>,
+        days_left: i64,
+    },
+    Expired {
+        on: DateTime<Utc>,
+    },
+    NotYetValid {
+        from: DateTime<Utc>,
+    },
+}
+
+impl CertStatus {
+    /// Whether clients that check dates can connect at all.
+    pub fn usable(&self) -> bool {
+        matches!(
+            self,
+            CertStatus::Valid { .. } | CertStatus::EndingSoon { .. }
+        )
+    }
+}
+
+impl std::fmt::Display for CertStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let day = |t: &DateTime<Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
+        match self {
+            CertStatus::Valid { until, days_left } => {
+                write!(f, "valid until {} ({days_left} days)", day(until))
+            }
+            CertStatus::EndingSoon { until, days_left } => write!(
+                f,
+                "ends on {} ({days_left} days left): renew it, then reload (SIGHUP)",
+                day(until)
+            ),
+            CertStatus::Expired { on } => write!(
+                f,
+                "expired on {}: clients that check dates refuse every connection; renew it, \
+                 then reload (SIGHUP)",
+                day(on)
+            ),
+            CertStatus::NotYetValid { from } => write!(
+                f,
+                "is not valid before {}: clients that check dates refuse every connection \
+                 (is this machine's clock right?)",
+                day(from)
+            ),
+        }
+    }
+}
+
+/// Log a freshly loaded certificate's standing: an error when clients would refuse it, a
+/// warning when it ends within [`EXPIRY_WARNING_DAYS`].
+pub fn report_validity(cert: &Path, validity: Option<Validity>, now: DateTime<Utc>) {
+    let cert = cert.display();
+    match validity.map(|v| v.status(now)) {
+        None => tracing::warn!("TLS certificate {cert}: its validity dates cannot be read"),
+        Some(s @ CertStatus::Valid { .. }) => tracing::info!("TLS certificate {cert}: {s}"),
+        Some(s @ CertStatus::EndingSoon { .. }) => {
+            tracing::warn!("TLS certificate {cert}: {s}")
+        }
+        Some(s) => tracing::error!("TLS certificate {cert}: {s}"),
+    }
+}
+
 /// Serves whatever pair was loaded last.
 #[derive(Debug)]
 pub struct ReloadableCert {
@@ -170,6 +290,11 @@ impl ReloadableCert {
 
     pub fn replace(&self, next: Arc<CertifiedKey>) {
         self.current.store(next);
+    }
+
+    /// The validity of the certificate being served.
+    pub fn validity(&self) -> Option<Validity> {
+        Validity::of(&self.current.load())
     }
 }
 

@@ -72,3 +72,96 @@ fn a_key_others_can_read_is_named() {
         }
     }
 }
+
+#[test]
+fn a_certificate_s_standing_by_date() {
+    let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+    let v = Validity {
+        not_before: at("2026-01-01T00:00:00Z"),
+        not_after: at("2027-01-01T00:00:00Z"),
+    };
+    for (now, expected) in [
+        (
+            "2025-12-31T23:59:59Z",
+            CertStatus::NotYetValid { from: v.not_before },
+        ),
+        (
+            "2026-01-01T00:00:00Z",
+            CertStatus::Valid {
+                until: v.not_after,
+                days_left: 365,
+            },
+        ),
+        (
+            "2026-12-01T00:00:00Z",
+            CertStatus::Valid {
+                until: v.not_after,
+                days_left: 31,
+            },
+        ),
+        (
+            "2026-12-02T00:00:00Z",
+            CertStatus::Valid {
+                until: v.not_after,
+                days_left: 30,
+            },
+        ),
+        (
+            "2026-12-02T00:00:01Z",
+            CertStatus::EndingSoon {
+                until: v.not_after,
+                days_left: 29,
+            },
+        ),
+        (
+            "2027-01-01T00:00:00Z",
+            CertStatus::EndingSoon {
+                until: v.not_after,
+                days_left: 0,
+            },
+        ),
+        (
+            "2027-01-01T00:00:01Z",
+            CertStatus::Expired { on: v.not_after },
+        ),
+    ] {
+        let status = v.status(at(now));
+        assert_eq!(status, expected, "{now}");
+        assert_eq!(
+            status.usable(),
+            !matches!(
+                expected,
+                CertStatus::Expired { .. } | CertStatus::NotYetValid { .. }
+            )
+        );
+    }
+    let said = CertStatus::Expired { on: v.not_after }.to_string();
+    assert!(said.contains("expired on 2027-01-01 00:00 UTC"), "{said}");
+}
+
+#[test]
+fn the_validity_is_read_from_the_certificate_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = paths(dir.path());
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    params.not_before = rcgen::date_time_ymd(2026, 3, 4);
+    params.not_after = rcgen::date_time_ymd(2027, 5, 6);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    fs::write(&p.cert, cert.pem()).unwrap();
+    fs::write(&p.key, key.serialize_pem()).unwrap();
+    let served = ReloadableCert::new(load(&p).unwrap());
+    let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+    assert_eq!(
+        served.validity(),
+        Some(Validity {
+            not_before: at("2026-03-04T00:00:00Z"),
+            not_after: at("2027-05-06T00:00:00Z"),
+        })
+    );
+    // `init`'s own certificate does not end in any lifetime that matters.
+    let generated = tempfile::tempdir().unwrap();
+    generate_self_signed(&paths(generated.path()), &[]).unwrap();
+    let v = Validity::of(&load(&paths(generated.path())).unwrap()).unwrap();
+    assert!(v.status(Utc::now()).usable() && v.not_after > at("2100-01-01T00:00:00Z"));
+}

@@ -78,6 +78,104 @@ fn sighup_with_a_broken_config_keeps_serving_and_a_good_one_swaps_the_certificat
     );
 }
 
+/// A self-signed pair for 127.0.0.1 valid between two dates.
+fn pair_valid(i: &Instance, name: &str, from: chrono::NaiveDate, to: chrono::NaiveDate) -> String {
+    use chrono::Datelike;
+    let ymd = |d: chrono::NaiveDate| rcgen::date_time_ymd(d.year(), d.month() as u8, d.day() as u8);
+    let mut params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+    params.not_before = ymd(from);
+    params.not_after = ymd(to);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let (cert_file, key_file) = (
+        i.path(&format!("{name}.crt")),
+        i.path(&format!("{name}.key")),
+    );
+    std::fs::write(&cert_file, cert.pem()).unwrap();
+    std::fs::write(&key_file, key.serialize_pem()).unwrap();
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    format!(
+        "tls_cert = \"{}\"\ntls_key = \"{}\"\n",
+        cert_file.display(),
+        key_file.display()
+    )
+}
+
+#[test]
+fn a_certificate_that_ends_soon_or_has_ended_is_reported() {
+    let mut i = Instance::started();
+    let ready = |client: &reqwest::blocking::Client| {
+        let res = client.get(i.url("/readyz")).send().unwrap();
+        (res.status(), res.text().unwrap())
+    };
+    let (status, body) = ready(&i.client());
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        body.contains("\"tls\":\"certificate valid until 4096-"),
+        "{body}"
+    );
+
+    // Ten days left: still ready, but said in the log, /readyz and /metrics.
+    let today = chrono::Utc::now().date_naive();
+    let ends = today + chrono::Days::new(10);
+    i.write_config(&pair_valid(&i, "soon", today - chrono::Days::new(1), ends));
+    let check = i.cli(&["config", "check"]);
+    assert!(check.status.success(), "{}", text(&check.stderr));
+    assert!(
+        text(&check.stderr).contains("soon.crt: ends on"),
+        "{}",
+        text(&check.stderr)
+    );
+    i.signal(libc::SIGHUP);
+    let lenient = crate::harness::client_builder(&i.ca())
+        .danger_accept_invalid_certs(true)
+        .build()
+        .unwrap();
+    let gauge = format!(
+        "callvault_tls_certificate_expiry_timestamp_seconds {}",
+        ends.and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp()
+    );
+    wait_for("the new certificate's end in /metrics", || {
+        let m = lenient.get(i.url("/metrics")).send().unwrap();
+        m.text().unwrap().contains(&gauge)
+    });
+    let (status, body) = ready(&lenient);
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("days left): renew it"), "{body}");
+    let log = i.service_log();
+    assert!(
+        log.contains("WARN") && log.contains("soon.crt: ends on"),
+        "{log}"
+    );
+
+    // Ended yesterday: not ready, and an error in the log.
+    let yesterday = today - chrono::Days::new(1);
+    i.write_config(&pair_valid(
+        &i,
+        "old",
+        today - chrono::Days::new(30),
+        yesterday,
+    ));
+    i.signal(libc::SIGHUP);
+    wait_for("the expired certificate in /readyz", || {
+        ready(&lenient).0 == StatusCode::SERVICE_UNAVAILABLE
+    });
+    let (_, body) = ready(&lenient);
+    assert!(
+        body.contains("not_ready") && body.contains(&format!("expired on {yesterday}")),
+        "{body}"
+    );
+    assert!(
+        i.service_log().contains("old.crt: expired on"),
+        "{}",
+        i.service_log()
+    );
+    assert!(
+        i.is_running(),
+        "an expired certificate is reported, not fatal"
+    );
+}
+
 #[test]
 fn backup_while_serving_under_load_then_restore_after_stopping() {
     let mut i = Instance::started();
