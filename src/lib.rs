@@ -25,5 +25,6 @@ pub mod pin;
 pub mod profile;
 pub mod service;
 pub mod store;
+pub mod throttle;
 pub mod tls;
 pub mod vault;

@@ -1,10 +1,15 @@
 //! Every error answer is `{"code": "snake_case", "message": "human sentence"}`, JSON, with a
 //! fitting status; never an HTML page, a stack trace or an echoed secret.
 
+use std::time::Duration;
+
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError, error::JsonPayloadError};
 use serde::{Deserialize, Serialize};
+
+use crate::throttle::Throttle;
+use crate::throttled_error;
 
 /// The error body of every 4xx/5xx answer.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
@@ -53,7 +58,8 @@ impl ApiError {
 
     /// Something on our side failed; the detail goes to the log, not to the client.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
-        tracing::error!(error = %detail, "internal error");
+        static LOGGED: Throttle = Throttle::new(Duration::from_secs(1));
+        throttled_error!(LOGGED, error = %detail, "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal_error",
@@ -63,7 +69,8 @@ impl ApiError {
 
     /// The audit record could not be made durable, so the action is not answered as done.
     pub fn audit_unavailable(detail: impl std::fmt::Display) -> Self {
-        tracing::error!(error = %detail, "audit log unavailable");
+        static LOGGED: Throttle = Throttle::new(Duration::from_secs(1));
+        throttled_error!(LOGGED, error = %detail, "audit log unavailable");
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "audit_unavailable",
@@ -82,7 +89,8 @@ impl ApiError {
 
     /// The store is closed after a failed write and is being reopened.
     pub fn store_closed(detail: impl std::fmt::Display) -> Self {
-        tracing::error!(error = %detail, "store unavailable");
+        static LOGGED: Throttle = Throttle::new(Duration::from_secs(1));
+        throttled_error!(LOGGED, error = %detail, "store unavailable");
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "store_unavailable",

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::thread;
+use std::time::Duration;
 
 use tokio::sync::oneshot;
 
@@ -13,6 +14,8 @@ use redb::WriteTransaction;
 use super::{AuditEvent, append_in};
 use crate::clock::Clock;
 use crate::store::{Store, StoreError};
+use crate::throttle::Throttle;
+use crate::throttled_error;
 
 /// Events waiting beyond this make `record` wait for room (back-pressure).
 const QUEUE_DEPTH: usize = 65_536;
@@ -194,7 +197,8 @@ fn run(
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, jobs = batch.len(), "audit commit failed");
+                static LOGGED: Throttle = Throttle::new(Duration::from_secs(1));
+                throttled_error!(LOGGED, error = %e, jobs = batch.len(), "audit commit failed");
                 let err = AuditError::Write(e.to_string());
                 for job in batch.drain(..) {
                     job.reply(Err(err.clone()));
