@@ -15,6 +15,9 @@ use arc_swap::ArcSwapOption;
 use redb::{Database, ReadTransaction, ReadableTable, ReadableTableMetadata, WriteTransaction};
 use serde::Serialize;
 
+use crate::throttle::Throttle;
+use crate::throttled_error;
+
 /// The file name of the store inside the state directory.
 pub const DB_FILE_NAME: &str = "callvault.redb";
 /// The page cache when the configuration does not say (MiB).
@@ -177,7 +180,11 @@ impl Shared {
         drop(current);
         self.write_failed.store(true, Ordering::Relaxed);
         self.db.store(None);
-        tracing::error!(
+        // On a full disk the file reopens at once and the next write fails again: a close
+        // per IVR step.
+        static LOGGED: Throttle = Throttle::new(Duration::from_secs(1));
+        throttled_error!(
+            LOGGED,
             store = %self.path.display(),
             "a write to the store failed; closing it to open it again (is the disk full?)"
         );
