@@ -299,6 +299,16 @@ fn last4_digits(raw: &str) -> Option<String> {
         .map(|from| digits[from..].iter().collect())
 }
 
+/// Whether the core's id names the member asked for: the same text, or the same number
+/// written with more or fewer leading zeros (a keyed "123" for the core's "000123").
+fn same_member_id(answered: &str, asked: &str) -> bool {
+    let (answered, asked) = (answered.trim(), asked.trim());
+    fn number(s: &str) -> Option<&str> {
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.trim_start_matches('0'))
+    }
+    answered == asked || matches!((number(answered), number(asked)), (Some(a), Some(b)) if a == b)
+}
+
 /// Percent-encode everything but RFC 3986's unreserved characters.
 fn percent_encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
@@ -385,7 +395,7 @@ impl CoreAdapter for RestCore {
             return Ok(None);
         };
         let member = member_from_json(&doc, &self.config.fields, self.region)?;
-        if member.member_id != member_id.trim() {
+        if !same_member_id(&member.member_id, member_id) {
             // A template or mapping that does not select the member asked for would verify a
             // caller against someone else's facts.
             return Err(CoreError::BadAnswer(

@@ -366,3 +366,23 @@ async fn members_who_do_not_hold_the_number_are_left_out() {
     assert_eq!(found.len(), 1, "only the member listed without phones");
     assert_eq!(found[0].member_id, "4");
 }
+
+#[test]
+fn a_member_id_is_the_same_with_or_without_leading_zeros() {
+    for (answered, asked, same) in [
+        ("100234", "100234", true),
+        ("100234", " 100234 ", true),
+        ("000123", "123", true),
+        ("123", "0123", true),
+        ("0", "000", true),
+        ("100234", "100235", false),
+        ("A-0123", "A-123", false),
+        ("", "0", false),
+    ] {
+        assert_eq!(
+            same_member_id(answered, asked),
+            same,
+            "{answered:?} {asked:?}"
+        );
+    }
+}
