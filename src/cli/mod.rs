@@ -357,9 +357,7 @@ fn config_command(path: &Path, command: ConfigCommand) -> anyhow::Result<ExitCod
             let tls = crate::tls::TlsPaths::from_config(&config);
             if let Ok(pair) = crate::tls::load(&tls) {
                 let status = crate::tls::Validity::of(&pair).map(|v| v.status(chrono::Utc::now()));
-                if let Some(status) =
-                    status.filter(|s| !matches!(s, crate::tls::CertStatus::Valid { .. }))
-                {
+                if let Some(status) = status.filter(crate::tls::CertStatus::needs_attention) {
                     eprintln!("warning: TLS certificate {}: {status}", tls.cert.display());
                 }
             }

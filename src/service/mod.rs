@@ -247,7 +247,7 @@ async fn remind_of_certificate(reloader: Arc<Reloader>, config: Arc<ArcSwap<Conf
         tokio::time::sleep(EVERY).await;
         let validity = reloader.cert_validity();
         let now = chrono::Utc::now();
-        if validity.is_some_and(|v| !matches!(v.status(now), tls::CertStatus::Valid { .. })) {
+        if validity.is_some_and(|v| v.status(now).needs_attention()) {
             tls::report_validity(&TlsPaths::from_config(&config.load()).cert, validity, now);
         }
     }

@@ -231,6 +231,11 @@ impl CertStatus {
             CertStatus::Valid { .. } | CertStatus::EndingSoon { .. }
         )
     }
+
+    /// Whether an operator should hear of it: anything but `Valid`.
+    pub fn needs_attention(&self) -> bool {
+        !matches!(self, CertStatus::Valid { .. })
+    }
 }
 
 impl std::fmt::Display for CertStatus {

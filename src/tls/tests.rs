@@ -134,6 +134,10 @@ fn a_certificate_s_standing_by_date() {
                 CertStatus::Expired { .. } | CertStatus::NotYetValid { .. }
             )
         );
+        assert_eq!(
+            status.needs_attention(),
+            !matches!(expected, CertStatus::Valid { .. })
+        );
     }
     let said = CertStatus::Expired { on: v.not_after }.to_string();
     assert!(said.contains("expired on 2027-01-01 00:00 UTC"), "{said}");
