@@ -50,6 +50,9 @@ pub enum Request {
         path: PathBuf,
         mode: enroll::Mode,
         dry_run: bool,
+        /// Full mode: overrides `enroll.full_max_removed_percent` for this run.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_removed_percent: Option<u8>,
     },
     MemberShow {
         member_id: String,
@@ -279,14 +282,13 @@ pub fn execute(
             path,
             mode,
             dry_run,
+            max_removed_percent,
         } => {
             let config = ctx.config.load();
-            let options = enroll::Options {
-                mode,
-                dry_run,
-                region_code: config.enroll.default_region.clone(),
-                recent_change_days: config.enroll.recent_change_days,
-            };
+            let mut options = enroll::Options::from_config(&config.enroll, mode, dry_run);
+            if let Some(limit) = max_removed_percent {
+                options.max_removed_percent = limit.min(100);
+            }
             let outbox = config.enroll_dirs().outbox;
             let result = with_progress(ctx, &path, out, |progress| {
                 enroll::run(&ctx.store, &path, &outbox, &options, actor, progress)

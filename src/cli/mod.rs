@@ -63,6 +63,10 @@ pub enum Command {
         /// `full`: the file is the complete set; enrolled members missing from it are removed.
         #[arg(long, value_enum, default_value = "incremental")]
         mode: crate::enroll::Mode,
+        /// Full mode: refuse the file if it leaves out more than this share of the enrolled
+        /// members (default: `enroll.full_max_removed_percent`, 10). 100 lets any number go.
+        #[arg(long, value_name = "PERCENT", value_parser = clap::value_parser!(u8).range(0..=100))]
+        max_removed_percent: Option<u8>,
     },
     /// Enrolled members.
     Member {
@@ -316,9 +320,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             file,
             dry_run,
             mode,
+            max_removed_percent,
         } => {
             init_logging("warn");
-            return enroll_command(&config, &file, mode, dry_run);
+            return enroll_command(&config, &file, mode, dry_run, max_removed_percent);
         }
         Command::Member { command } => {
             init_logging("warn");
@@ -663,15 +668,20 @@ fn enroll_command(
     file: &Path,
     mode: crate::enroll::Mode,
     dry_run: bool,
+    max_removed_percent: Option<u8>,
 ) -> anyhow::Result<ExitCode> {
     let path = absolute(file)?;
     if !path.is_file() {
         bail!("{} is not a file", path.display());
     }
+    if max_removed_percent.is_some() && mode != crate::enroll::Mode::Full {
+        bail!("--max-removed-percent applies to --mode full only");
+    }
     let request = Request::Enroll {
         path,
         mode,
         dry_run,
+        max_removed_percent,
     };
     match admin::client::run(config, request, &mut io::stderr())? {
         Response::Enrolled { report } => {

@@ -485,6 +485,9 @@ pub struct EnrollConfig {
     pub poll_seconds: u64,
     /// A file is taken once it has not changed for this long (an upload in progress is left).
     pub settle_seconds: u64,
+    /// A full-mode file that leaves out more of the enrolled members than this, in percent,
+    /// is refused (100: no limit). `callvault enroll --max-removed-percent` overrides it.
+    pub full_max_removed_percent: u8,
 }
 
 impl Default for EnrollConfig {
@@ -498,6 +501,7 @@ impl Default for EnrollConfig {
             failed: None,
             poll_seconds: 5,
             settle_seconds: 2,
+            full_max_removed_percent: 10,
         }
     }
 }
@@ -1067,6 +1071,11 @@ impl Config {
             e.settle_seconds <= 600,
             "enroll.settle_seconds",
             format!("{} is more than 600", e.settle_seconds),
+        );
+        check(
+            e.full_max_removed_percent <= 100,
+            "enroll.full_max_removed_percent",
+            format!("{} is more than 100", e.full_max_removed_percent),
         );
         check(
             (1..=100_000).contains(&self.audit.max_batch),

@@ -36,6 +36,8 @@ fn every_problem_is_reported_with_its_key_path() {
         max_length = 6
         [otp]
         ttl_seconds = 900
+        [enroll]
+        full_max_removed_percent = 150
         [bogus]
         x = 1
     "#;
@@ -48,6 +50,7 @@ fn every_problem_is_reported_with_its_key_path() {
         "vault.bcrypt_cost",
         "pin_policy.min_length",
         "otp.ttl_seconds",
+        "enroll.full_max_removed_percent",
     ] {
         assert!(got.iter().any(|p| p == want), "{want} missing from {got:?}");
     }

@@ -386,6 +386,18 @@ impl Preview {
         }
         Ok(ids)
     }
+
+    /// How many enrolled members `kept` leaves out, and how many are enrolled.
+    pub fn missing(&self, kept: impl Fn(&str) -> bool) -> Result<(u64, u64), StoreError> {
+        let (mut missing, mut enrolled) = (0, 0);
+        for entry in self.members.iter()? {
+            enrolled += 1;
+            if !kept(entry?.0.value()) {
+                missing += 1;
+            }
+        }
+        Ok((missing, enrolled))
+    }
 }
 
 impl MemberDir for Preview {

@@ -107,12 +107,11 @@ fn enroll_members(store: &Store, root: &Path, config: &config::Config) -> anyhow
         ..Default::default()
     };
     crate::enroll::generate::write_members(&mut std::fs::File::create(&file)?, &options)?;
-    let run = crate::enroll::Options {
-        mode: crate::enroll::Mode::Incremental,
-        dry_run: false,
-        region_code: config.enroll.default_region.clone(),
-        recent_change_days: config.enroll.recent_change_days,
-    };
+    let run = crate::enroll::Options::from_config(
+        &config.enroll,
+        crate::enroll::Mode::Incremental,
+        false,
+    );
     crate::enroll::run(
         store,
         &file,

@@ -56,6 +56,23 @@ pub struct Options {
     pub dry_run: bool,
     pub region_code: String,
     pub recent_change_days: u32,
+    /// Full mode only: the most enrolled members, in percent, a file may leave out. A file
+    /// that leaves out more is refused before anything is applied (a truncated export must
+    /// not empty the store). 100: no limit.
+    pub max_removed_percent: u8,
+}
+
+impl Options {
+    /// A run in `mode` with the settings of `[enroll]`.
+    pub fn from_config(config: &crate::config::EnrollConfig, mode: Mode, dry_run: bool) -> Self {
+        Options {
+            mode,
+            dry_run,
+            region_code: config.default_region.clone(),
+            recent_change_days: config.recent_change_days,
+            max_removed_percent: config.full_max_removed_percent,
+        }
+    }
 }
 
 /// What happened to a row.
@@ -122,10 +139,51 @@ pub enum EnrollError {
     /// (a full disk, the outbox's permissions), not the file's.
     #[error("{file}: cannot write its answer to the outbox: {error}")]
     Answer { file: String, error: io::Error },
+    /// Full mode, and the file leaves out more enrolled members than the limit allows.
+    #[error(
+        "{file}: in full mode this file would remove {missing} of the {enrolled} enrolled \
+         members ({}), more than the limit of {limit}% (enroll.full_max_removed_percent); \
+         nothing was applied. A truncated or partial export looks like this. If the file \
+         is complete, run it again with --max-removed-percent {}",
+        percent_text(*missing, *enrolled),
+        percent_needed(*missing, *enrolled)
+    )]
+    TooManyRemovals {
+        file: String,
+        missing: u64,
+        enrolled: u64,
+        limit: u8,
+    },
     #[error("{0}")]
     Config(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Whether a full-mode file may leave out `missing` of the `enrolled` members.
+fn removals_allowed(missing: u64, enrolled: u64, limit_percent: u8) -> bool {
+    limit_percent >= 100 || missing * 100 <= enrolled * u64::from(limit_percent)
+}
+
+/// The smallest limit that lets `missing` of `enrolled` go.
+fn percent_needed(missing: u64, enrolled: u64) -> u64 {
+    match enrolled {
+        0 => 0,
+        _ => (missing * 100).div_ceil(enrolled),
+    }
+}
+
+/// `missing` as a share of `enrolled`, for people: "0.5%", "37%", "10.1%". Rounded up to the
+/// tenth, so a share over the limit never reads as the limit itself.
+fn percent_text(missing: u64, enrolled: u64) -> String {
+    if enrolled == 0 {
+        return "0%".to_string();
+    }
+    match (missing * 1000).div_ceil(enrolled) {
+        _ if missing > 0 && missing * 1000 < enrolled => "under 0.1%".to_string(),
+        t if t % 10 == 0 => format!("{}%", t / 10),
+        t => format!("{}.{}%", t / 10, t % 10),
+    }
 }
 
 impl EnrollError {
@@ -602,6 +660,9 @@ fn run_with(
     let clock = std::time::Instant::now();
     let pass = first_pass(path, region, progress)?;
     tracing::debug!(elapsed = ?clock.elapsed(), rows = pass.rows, "enroll: first pass");
+    if options.mode == Mode::Full {
+        check_removals(store, &file, &pass, options.max_removed_percent)?;
+    }
 
     let stem = path
         .file_stem()
@@ -694,6 +755,33 @@ fn run_with(
         summary,
         summary_file: summary_path,
     })
+}
+
+/// Refuse a full-mode file that leaves out more enrolled members than `limit` percent.
+/// Decided against a read snapshot before anything is written; runs take turns and only
+/// enrollment writes the member tables, so the count still holds when the run applies.
+fn check_removals(
+    store: &Store,
+    file: &str,
+    pass: &FirstPass,
+    limit: u8,
+) -> Result<(), EnrollError> {
+    if limit >= 100 {
+        return Ok(());
+    }
+    let snapshot = store.begin_read()?;
+    let (missing, enrolled) =
+        embedded::Preview::open(&snapshot)?.missing(|id| pass.first_line.contains_key(id))?;
+    tracing::debug!(missing, enrolled, limit, "enroll: full mode removals");
+    match removals_allowed(missing, enrolled, limit) {
+        true => Ok(()),
+        false => Err(EnrollError::TooManyRemovals {
+            file: file.to_string(),
+            missing,
+            enrolled,
+            limit,
+        }),
+    }
 }
 
 /// The audit record of a run, written in its transaction.

@@ -36,10 +36,8 @@ impl Fixture {
     ) -> Result<Report, EnrollError> {
         let path = self.file(name, body.as_bytes());
         let options = Options {
-            mode,
             dry_run,
-            region_code: "US".into(),
-            recent_change_days: 30,
+            ..options(mode)
         };
         run(
             &self.store,
@@ -91,6 +89,17 @@ const HEADER: &str = "member_id,action,mobile_phone,phone_type,other_phones,frau
 
 fn row(id: &str, phone: &str) -> String {
     format!("{id},,{phone},mobile,,n,2020-01-01,1980-05-17,Ana\n")
+}
+
+/// A run in `mode` with the defaults, and no limit on full mode's removals.
+fn options(mode: Mode) -> Options {
+    Options {
+        mode,
+        dry_run: false,
+        region_code: "US".into(),
+        recent_change_days: 30,
+        max_removed_percent: 100,
+    }
 }
 
 fn triple(id: &str, result: &str, reason: &str) -> (String, String, String) {
@@ -301,12 +310,7 @@ fn a_file_with_a_fatal_problem_half_way_applies_nothing() {
     body.extend_from_slice(b"B,,2025550102,mobile,,n,2020-01-01,1980-05-17,Ana\xff\n");
     body.extend_from_slice(row("C", "2025550103").as_bytes());
     let path = f.file("bad.csv", &body);
-    let options = Options {
-        mode: Mode::Incremental,
-        dry_run: false,
-        region_code: "US".into(),
-        recent_change_days: 30,
-    };
+    let options = options(Mode::Incremental);
     let err = run(&f.store, &path, &f.outbox(), &options, "test", &Silent).unwrap_err();
     assert!(matches!(err, EnrollError::NotUtf8 { line: 3, .. }), "{err}");
     assert!(f.enrolled().is_empty());
@@ -470,12 +474,7 @@ fn runs_through(limits: PreviewLimits, files: &[(&str, Mode)]) -> (Vec<String>, 
     let mut seen = Vec::new();
     for (n, (body, mode)) in files.iter().enumerate() {
         let path = f.file(&format!("f{n}.csv"), body.as_bytes());
-        let options = Options {
-            mode: *mode,
-            dry_run: false,
-            region_code: "US".into(),
-            recent_change_days: 30,
-        };
+        let options = options(*mode);
         let report = run_with(
             &f.store,
             &path,
@@ -650,12 +649,7 @@ impl Inbox {
         std::fs::create_dir_all(&dirs.inbox).unwrap();
         let file = dirs.inbox.join("members.csv");
         std::fs::write(&file, format!("{HEADER}{}", row("1001", "+16125550101"))).unwrap();
-        let options = Options {
-            mode: Mode::Incremental,
-            dry_run: false,
-            region_code: "US".into(),
-            recent_change_days: 30,
-        };
+        let options = options(Mode::Incremental);
         Inbox {
             f,
             audit,
@@ -776,4 +770,126 @@ fn a_file_applied_but_not_moved_is_only_moved_on_the_next_try() {
     );
     assert_eq!(std::fs::read_to_string(&results).unwrap(), answer);
     assert!(dirs.processed.join("members.csv").exists() && !file.exists());
+}
+
+#[test]
+fn the_share_of_members_a_full_file_may_leave_out() {
+    // (missing, enrolled, limit %, allowed, limit needed, as shown)
+    let cases: &[(u64, u64, u8, bool, u64, &str)] = &[
+        (0, 0, 0, true, 0, "0%"),
+        (0, 1_000, 0, true, 0, "0%"),
+        (1, 1_000_000, 0, false, 1, "under 0.1%"),
+        (5, 1_000, 0, false, 1, "0.5%"),
+        (100, 1_000, 10, true, 10, "10%"),
+        (101, 1_000, 10, false, 11, "10.1%"),
+        (3, 20, 10, false, 15, "15%"),
+        (2, 20, 10, true, 10, "10%"),
+        (999, 1_000, 99, false, 100, "99.9%"),
+        (1_001, 10_000, 10, false, 11, "10.1%"),
+        (1, 1_000, 0, false, 1, "0.1%"),
+        (1_000, 1_000, 99, false, 100, "100%"),
+        (1_000, 1_000, 100, true, 100, "100%"),
+        (7, 7, 100, true, 100, "100%"),
+    ];
+    for &(missing, enrolled, limit, allowed, needed, shown) in cases {
+        let case = format!("{missing} of {enrolled} at {limit}%");
+        assert_eq!(
+            removals_allowed(missing, enrolled, limit),
+            allowed,
+            "{case}"
+        );
+        assert_eq!(percent_needed(missing, enrolled), needed, "{case}");
+        assert_eq!(percent_text(missing, enrolled), shown, "{case}");
+        if needed <= 100 && enrolled > 0 {
+            assert!(
+                removals_allowed(missing, enrolled, needed as u8),
+                "the limit the error names lets {case} go"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_full_file_that_leaves_out_too_many_members_is_refused_whole() {
+    let f = Fixture::new();
+    let everyone: String = (0..20)
+        .map(|n| row(&format!("M{n:02}"), &format!("20255501{n:02}")))
+        .collect();
+    f.enroll(&format!("{HEADER}{everyone}"));
+    let all = f.enrolled();
+    assert_eq!(all.len(), 20);
+    let at = |limit: u8, body: &str, dry_run: bool| {
+        let path = f.file("full.csv", body.as_bytes());
+        let options = Options {
+            dry_run,
+            max_removed_percent: limit,
+            ..options(Mode::Full)
+        };
+        run(&f.store, &path, &f.outbox(), &options, "test", &Silent)
+    };
+    let results = f.outbox().join("full.results.csv");
+
+    // A truncated export: the header alone, or the first 17 of 20 rows.
+    let header_only = HEADER.to_string();
+    let seventeen: String = everyone
+        .lines()
+        .take(17)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    for (body, missing, needed) in [
+        (&header_only, 20, 100),
+        (&format!("{HEADER}{seventeen}"), 3, 15),
+    ] {
+        for dry_run in [false, true] {
+            let err = at(10, body, dry_run).unwrap_err();
+            match &err {
+                EnrollError::TooManyRemovals {
+                    missing: m,
+                    enrolled: 20,
+                    limit: 10,
+                    ..
+                } => assert_eq!(*m, missing),
+                other => panic!("{other}"),
+            }
+            assert!(err.is_file_problem());
+            let text = err.to_string();
+            assert!(
+                text.contains(&format!("remove {missing} of the 20"))
+                    && text.contains(&format!("--max-removed-percent {needed}"))
+                    && text.contains("nothing was applied"),
+                "{text}"
+            );
+            assert_eq!(f.enrolled(), all, "nothing removed");
+            assert!(!results.exists(), "no answer for a refused file");
+        }
+    }
+
+    // Explicit deletes and rejected rows are in the file: they do not count as left out.
+    let mut body = format!("{HEADER}{seventeen}");
+    body.push_str("M17,delete,,,,,,,\n");
+    body.push_str("M18,,2025550118,mobile,,y,2020-01-01,1980-05-17,Ana\n");
+    let report = at(10, &body, false).unwrap();
+    assert_eq!(
+        report.summary.results["deleted"], 2,
+        "M17 deleted, M19 left out"
+    );
+    assert_eq!(f.enrolled().len(), 17);
+
+    // 3 of the 17 left out is 17.65%: over 15%, and the error names 18, which lets it go.
+    let fourteen: String = seventeen
+        .lines()
+        .take(14)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let body = format!("{HEADER}{fourteen}");
+    let err = at(15, &body, false).unwrap_err();
+    assert!(err.to_string().contains("(17.7%)"), "{err}");
+    assert!(
+        err.to_string().contains("--max-removed-percent 18"),
+        "{err}"
+    );
+    assert_eq!(f.enrolled().len(), 17);
+    let report = at(18, &body, false).unwrap();
+    assert_eq!(report.summary.results["deleted"], 3);
+    assert_eq!(f.enrolled().len(), 14);
 }

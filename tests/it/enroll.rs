@@ -157,8 +157,50 @@ fn the_cli_enrolls_through_the_running_service() {
 
     let out = i.cli(&["enroll", i.path("missing.csv").to_str().unwrap()]);
     assert!(!out.status.success());
+
+    // Full mode with a truncated export (its first 100 rows): refused whole, through the
+    // service, with the share it would remove and the flag that lets it go.
+    let truncated = i.path("truncated.csv");
+    let whole = std::fs::read_to_string(&file).unwrap();
+    let head: Vec<&str> = whole.lines().take(101).collect();
+    std::fs::write(&truncated, head.join("\n") + "\n").unwrap();
+    let path = truncated.to_str().unwrap();
+    let out = i.cli(&["enroll", path, "--mode", "full"]);
+    let why = text(&out.stderr);
+    assert!(!out.status.success(), "a truncated file emptied the store");
+    assert!(
+        why.contains("nothing was applied")
+            && why.contains("enroll.full_max_removed_percent")
+            && why.contains("--max-removed-percent"),
+        "{why}"
+    );
+    let out = i.cli(&["enroll", path, "--max-removed-percent", "100"]);
+    assert!(!out.status.success(), "the limit is for full mode only");
+    assert!(text(&out.stderr).contains("--mode full only"));
     assert!(i.stop().success());
     // Stopped: the CLI opens the store itself.
     let out = i.cli(&["enroll", file.to_str().unwrap(), "--mode", "full"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = i.cli(&[
+        "enroll",
+        path,
+        "--mode",
+        "full",
+        "--max-removed-percent",
+        "100",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("deleted"),
+        "{}",
+        text(&out.stdout)
+    );
+    let summary: Value = serde_json::from_str(
+        &std::fs::read_to_string(i.path("state/outbox/truncated.summary.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        summary["results"]["deleted"].as_u64().unwrap() > 100,
+        "{summary}"
+    );
 }
