@@ -5,6 +5,7 @@
 # Prints the command's wall time and the probe's median, p99 and slowest call start.
 #   scripts/writer-stall.sh [members] [command...]      default: 1000000 vault rotate-key
 #   scripts/writer-stall.sh 1000000 enroll '$dir/members.csv'   (the enrolled file again)
+#   scripts/writer-stall.sh 1000000 enroll '$dir/changed.csv'   (every row's balance changed)
 set -euo pipefail
 rows=${1:-1000000}
 shift || true
@@ -24,6 +25,22 @@ cv() { "$bin" --config "$dir/c.toml" "$@"; }
 cv init >/dev/null 2>&1
 "$bin" gen-members "$rows" --clean -o "$dir/members.csv" 2>/dev/null
 cv enroll "$dir/members.csv" >/dev/null 2>&1
+case "${cmd[*]}" in
+  *changed.csv*)
+    # The same members, each with a new savings balance: a daily file where every row changes.
+    python3 - "$dir/members.csv" "$dir/changed.csv" <<'PY'
+import csv, sys
+with open(sys.argv[1], newline="") as src, open(sys.argv[2], "w", newline="") as dst:
+    rows, out = csv.reader(src), csv.writer(dst)
+    header = next(rows)
+    out.writerow(header)
+    at = header.index("savings_balance")
+    for row in rows:
+        row[at] = "%.2f" % (float(row[at] or 0) + 1)
+        out.writerow(row)
+PY
+    ;;
+esac
 awk -F, 'NR == 1 { print "member_id,pin"; next } $1 ~ /^[0-9]+$/ { n++; printf "%s,%04d\n", $1, (n * 7919) % 10000 }' \
   "$dir/members.csv" > "$dir/pins.csv"
 cv pins import "$dir/pins.csv" >/dev/null 2>&1

@@ -81,16 +81,74 @@ pub struct Directory<'txn> {
     members: redb::Table<'txn, &'static str, &'static [u8]>,
     phones: redb::Table<'txn, &'static str, &'static str>,
     accounts: redb::Table<'txn, &'static str, &'static str>,
-    pending: Option<Pending>,
+    pending: Option<IndexChanges>,
 }
 
-/// Index keys waiting to be written: removals, then additions, for each index.
+/// Index keys waiting to be written: removals, then additions, for each index. A run that
+/// spans several transactions carries them from one [`Directory`] to the next.
 #[derive(Default)]
-struct Pending {
+pub struct IndexChanges {
     phone_del: KeyArena,
     phone_add: KeyArena,
     account_del: KeyArena,
     account_add: KeyArena,
+}
+
+/// Writes [`IndexChanges`] bucket by bucket in key order, the phone index then the account
+/// index, in one go or over several transactions. Only one index's changes are sorted at a
+/// time (a million members' sorted changes take tens of MB).
+pub struct ChangesWriter<'a> {
+    changes: &'a IndexChanges,
+    index: Index,
+    sorted: Sorted<'a>,
+    /// How far into `sorted`: (removals, additions).
+    at: (usize, usize),
+}
+
+/// Removals and additions, sorted by bucket.
+type Sorted<'a> = (Vec<(&'a str, &'a str)>, Vec<(&'a str, &'a str)>);
+
+impl<'a> ChangesWriter<'a> {
+    pub fn new(changes: &'a IndexChanges) -> Self {
+        ChangesWriter {
+            changes,
+            index: Index::Phone,
+            sorted: (changes.phone_del.entries(), changes.phone_add.entries()),
+            at: (0, 0),
+        }
+    }
+
+    /// Write at most `max_buckets` more buckets into `dir`; returns whether all are written.
+    pub fn write(
+        &mut self,
+        dir: &mut Directory<'_>,
+        max_buckets: usize,
+    ) -> Result<bool, StoreError> {
+        let mut left = max_buckets;
+        loop {
+            let table = match self.index {
+                Index::Phone => &mut dir.phones,
+                Index::Account => &mut dir.accounts,
+            };
+            left -= write_buckets(table, &self.sorted, &mut self.at, left)?;
+            if self.at != (self.sorted.0.len(), self.sorted.1.len()) {
+                return Ok(false);
+            }
+            match self.index {
+                Index::Phone => {
+                    // the phone index's sorted changes go before the account index's are made
+                    self.sorted = (Vec::new(), Vec::new());
+                    self.sorted = (
+                        self.changes.account_del.entries(),
+                        self.changes.account_add.entries(),
+                    );
+                    self.index = Index::Account;
+                    self.at = (0, 0);
+                }
+                Index::Account => return Ok(true),
+            }
+        }
+    }
 }
 
 /// Many short keys in one allocation.
@@ -151,15 +209,18 @@ fn apply_bucket(
     Ok(())
 }
 
-/// Apply collected removals and additions, one bucket at a time, in key order.
+/// Apply sorted removals and additions, one bucket at a time, in key order, from `at` on
+/// and for at most `max_buckets` buckets; `at` moves past what was written. Returns how many
+/// buckets were written: fewer than `max_buckets` once all are.
 fn write_buckets(
     table: &mut redb::Table<'_, &'static str, &'static str>,
-    del: &KeyArena,
-    add: &KeyArena,
-) -> Result<(), StoreError> {
-    let (del, add) = (del.entries(), add.entries());
-    let (mut d, mut a) = (0usize, 0usize);
-    while d < del.len() || a < add.len() {
+    (del, add): &Sorted<'_>,
+    at: &mut (usize, usize),
+    max_buckets: usize,
+) -> Result<usize, StoreError> {
+    let (mut d, mut a) = *at;
+    let mut written = 0;
+    while (d < del.len() || a < add.len()) && written < max_buckets {
         let bucket = match (del.get(d), add.get(a)) {
             (Some(x), Some(y)) => tables::bucket_of(x.0).min(tables::bucket_of(y.0)),
             (Some(x), None) => tables::bucket_of(x.0),
@@ -177,8 +238,10 @@ fn write_buckets(
         apply_bucket(table, bucket, &del[d..d_end], &add[a..a_end])?;
         d = d_end;
         a = a_end;
+        *at = (d, a);
+        written += 1;
     }
-    Ok(())
+    Ok(written)
 }
 
 /// The index keys of a member: `(phones, accounts)`.
@@ -190,27 +253,44 @@ fn keys_of(m: &Member) -> (Vec<&str>, Vec<&str>) {
 }
 
 impl<'txn> Directory<'txn> {
+    /// The live directory, the one lookups read.
     pub fn open(txn: &'txn WriteTransaction) -> Result<Self, StoreError> {
+        Self::open_in(txn, tables::LIVE_MEMBERS)
+    }
+
+    /// The directory in `tables`: the live ones, or an enrollment's staging copy.
+    pub fn open_in(
+        txn: &'txn WriteTransaction,
+        tables: tables::MemberTables,
+    ) -> Result<Self, StoreError> {
         Ok(Directory {
-            members: txn.open_table(tables::MEMBERS)?,
-            phones: txn.open_table(tables::PHONE_INDEX)?,
-            accounts: txn.open_table(tables::ACCOUNT_INDEX)?,
+            members: txn.open_table(tables.members)?,
+            phones: txn.open_table(tables.phones)?,
+            accounts: txn.open_table(tables.accounts)?,
             pending: None,
         })
     }
 
     /// Collect index changes until [`Directory::finish_bulk`].
     pub fn begin_bulk(&mut self) {
-        self.pending.get_or_insert_with(Pending::default);
+        self.pending.get_or_insert_with(IndexChanges::default);
+    }
+
+    /// Go on collecting index changes that an earlier transaction's directory collected.
+    pub fn resume_bulk(&mut self, changes: IndexChanges) {
+        self.pending = Some(changes);
+    }
+
+    /// The index changes collected so far, to carry to the next transaction's directory
+    /// or write with a [`ChangesWriter`]; this directory stops collecting.
+    pub fn take_bulk(&mut self) -> IndexChanges {
+        self.pending.take().unwrap_or_default()
     }
 
     /// Write the collected index changes, bucket by bucket, in key order.
     pub fn finish_bulk(&mut self) -> Result<(), StoreError> {
-        let Some(p) = self.pending.take() else {
-            return Ok(());
-        };
-        write_buckets(&mut self.phones, &p.phone_del, &p.phone_add)?;
-        write_buckets(&mut self.accounts, &p.account_del, &p.account_add)?;
+        let changes = self.take_bulk();
+        ChangesWriter::new(&changes).write(self, usize::MAX)?;
         Ok(())
     }
 

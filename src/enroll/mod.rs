@@ -7,8 +7,10 @@
 //! decides each row. It does that against a read snapshot first, so the store's one writer
 //! stays free for IVR steps, and then applies only the rows that change, in one write
 //! transaction that also carries the run's audit record. When many rows change (a first
-//! enrollment) it decides and applies every row inside that one transaction instead. A dry
-//! run, or any error, aborts the transaction: nothing changes.
+//! enrollment, a daily file of new balances) it decides and applies every row in staging
+//! tables instead, in short transactions, and swaps them in for the live ones in one last
+//! transaction with the audit record ([`staged`]). A dry run, or any error, changes nothing
+//! that lookups read.
 
 pub mod decide;
 pub mod generate;
@@ -16,6 +18,7 @@ pub mod inbox;
 pub mod lines;
 pub mod progress;
 pub mod row;
+pub mod staged;
 
 use lines::LineCounter;
 use std::collections::BTreeMap;
@@ -443,8 +446,9 @@ pub struct Report {
 /// Runs one at a time. A run first decides every row against a read snapshot, which keeps
 /// the store's one writer free for IVR steps, and then applies only the rows that change in
 /// a short write transaction. When many rows change (a first enrollment), or the snapshot's
-/// prediction of an applied row turns out wrong, it applies the whole file in one write
-/// transaction instead. Either way the file is applied whole or not at all.
+/// prediction of an applied row turns out wrong, it applies the whole file to staging
+/// tables in short transactions and swaps them in at the end. Either way the file is
+/// applied whole or not at all.
 pub fn run(
     store: &Store,
     path: &Path,
@@ -461,6 +465,7 @@ pub fn run(
         actor,
         progress,
         PREVIEW_LIMITS,
+        staged::SLICES,
     )
 }
 
@@ -651,6 +656,7 @@ fn run_with(
     actor: &str,
     progress: &dyn Progress,
     limits: PreviewLimits,
+    slices: staged::Slices,
 ) -> Result<Report, EnrollError> {
     let _one_run = RUNS.lock().unwrap_or_else(|p| p.into_inner());
     let started_at = Utc::now();
@@ -723,7 +729,15 @@ fn run_with(
     };
     let applied = match previewed {
         Some(applied) => applied,
-        None => apply_whole(store, path, &deciding, &results_partial, progress, &record)?,
+        None => apply_staged(
+            store,
+            path,
+            &deciding,
+            &results_partial,
+            progress,
+            &record,
+            slices,
+        )?,
     };
     tracing::debug!(elapsed = ?clock.elapsed(), "enroll: committed");
     let Applied {
@@ -896,55 +910,83 @@ fn apply_changes_only(
     }))
 }
 
-/// Decide and apply every row in one write transaction (aborted for a dry run).
-fn apply_whole(
+/// Decide and apply every row in staging tables, a slice at a time, then swap them in for
+/// the live tables in one short transaction with the run's audit record (a dry run drops
+/// them instead). See [`staged`].
+fn apply_staged(
     store: &Store,
     path: &Path,
     deciding: &Deciding<'_>,
     results_partial: &Path,
     progress: &dyn Progress,
     record: &Record<'_>,
+    slices: staged::Slices,
 ) -> Result<Applied, EnrollError> {
     let mut answer = Answer::create(path, results_partial)?;
+    let mut staging = staged::Staging::begin(store, slices, progress)?;
     let mut phones_withdrawn = 0u64;
-    let txn = store.begin_write()?;
-    let mut dir = embedded::Directory::open(&txn)?;
-    dir.begin_bulk();
+    let mut changes = embedded::IndexChanges::default();
+    let mut batch = Vec::with_capacity(slices.rows);
+    let mut apply = |staging: &mut staged::Staging<'_>,
+                     batch: &mut Vec<(usize, u64, Result<Row, row::Malformed>)>|
+     -> Result<(), EnrollError> {
+        staging.write(|dir| {
+            dir.resume_bulk(std::mem::take(&mut changes));
+            for (index, line, row) in batch.drain(..) {
+                let outcome = deciding.decide(dir, index, line, row, &mut phones_withdrawn)?;
+                answer.row(&line.to_string(), &outcome)?;
+            }
+            changes = dir.take_bulk();
+            Ok(())
+        })
+    };
     progress.phase("applying", deciding.pass.rows);
     each_row(
         path,
         &deciding.pass.columns,
         progress,
         |index, line, row| {
-            let outcome = deciding.decide(&mut dir, index, line, row, &mut phones_withdrawn)?;
-            answer.row(&line.to_string(), &outcome)?;
+            batch.push((index, line, row));
+            if batch.len() >= slices.rows {
+                apply(&mut staging, &mut batch)?;
+            }
             Ok(true)
         },
     )?;
-    tracing::debug!("enroll: rows applied");
+    apply(&mut staging, &mut batch)?;
+    tracing::debug!(
+        transactions = staging.transactions(),
+        "enroll: rows applied"
+    );
     // Full-mode removals below may touch members the rows did not: write the rows' index
     // changes first, and make the removals directly.
-    dir.finish_bulk()?;
-    tracing::debug!("enroll: indexes written");
+    let mut writer = embedded::ChangesWriter::new(&changes);
+    while !staging.write(|dir| Ok(writer.write(dir, slices.buckets)?))? {}
+    drop(writer);
+    tracing::debug!(
+        transactions = staging.transactions(),
+        "enroll: indexes written"
+    );
     if deciding.options.mode == Mode::Full {
-        for id in dir.all_ids()? {
-            if deciding.in_file(&id) {
-                continue;
-            }
-            if let Some(old) = dir.get(&id)? {
-                dir.remove(&old)?;
-            }
-            answer.deleted(&id)?;
+        let mut ids = staging.write(|dir| Ok(dir.all_ids()?))?;
+        ids.retain(|id| !deciding.in_file(id));
+        for slice in ids.chunks(slices.rows) {
+            staging.write(|dir| {
+                for id in slice {
+                    if let Some(old) = dir.get(id)? {
+                        dir.remove(&old)?;
+                    }
+                    answer.deleted(id)?;
+                }
+                Ok(())
+            })?;
         }
     }
     answer.flush()?;
-    let members_enrolled = dir.count()?;
-    drop(dir);
-    record(&txn, &answer, members_enrolled)?;
-    if deciding.options.dry_run {
-        txn.abort()?;
-    } else {
-        txn.commit()?;
+    let members_enrolled = staging.count()?;
+    match deciding.options.dry_run {
+        true => staging.discard()?,
+        false => staging.swap_in(|txn| record(txn, &answer, members_enrolled))?,
     }
     Ok(Applied {
         answer,

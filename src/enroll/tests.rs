@@ -102,6 +102,21 @@ fn options(mode: Mode) -> Options {
     }
 }
 
+/// Never deciding against a snapshot: every run is staged.
+const WHOLE_ONLY: PreviewLimits = PreviewLimits {
+    max_rows: 0,
+    min_seen: 0,
+    one_in: 1,
+};
+
+/// A staged run in the thinnest slices there are.
+const THIN_SLICES: staged::Slices = staged::Slices {
+    rows: 1,
+    copied: 1,
+    buckets: 1,
+    pause: std::time::Duration::ZERO,
+};
+
 fn triple(id: &str, result: &str, reason: &str) -> (String, String, String) {
     (id.to_string(), result.to_string(), reason.to_string())
 }
@@ -468,7 +483,11 @@ fn lines_are_right_for_lf_crlf_and_quoted_newlines() {
 
 /// Everything a run leaves: each result file (all columns), the summaries' counts, and
 /// every member with the numbers that identify them.
-fn runs_through(limits: PreviewLimits, files: &[(&str, Mode)]) -> (Vec<String>, u32) {
+fn runs_through(
+    limits: PreviewLimits,
+    slices: staged::Slices,
+    files: &[(&str, Mode)],
+) -> (Vec<String>, u32) {
     let f = Fixture::new();
     let before = CHANGES_ONLY_RUNS.with(|n| n.get());
     let mut seen = Vec::new();
@@ -483,6 +502,7 @@ fn runs_through(limits: PreviewLimits, files: &[(&str, Mode)]) -> (Vec<String>, 
             "test",
             &Silent,
             limits,
+            slices,
         )
         .unwrap();
         seen.push(std::fs::read_to_string(&report.summary.results_file).unwrap());
@@ -545,15 +565,13 @@ fn applying_only_the_changing_rows_ends_exactly_as_applying_the_whole_file() {
         ),
     ];
     let files: Vec<(&str, Mode)> = files.iter().map(|(b, m)| (b.as_str(), *m)).collect();
-    let (changes_only, previewed) = runs_through(PREVIEW_LIMITS, &files);
-    let whole_only = PreviewLimits {
-        max_rows: 0,
-        min_seen: 0,
-        one_in: 1,
-    };
-    let (whole, not_previewed) = runs_through(whole_only, &files);
+    let (changes_only, previewed) = runs_through(PREVIEW_LIMITS, staged::SLICES, &files);
+    let (whole, not_previewed) = runs_through(WHOLE_ONLY, staged::SLICES, &files);
     assert_eq!((previewed, not_previewed), (3, 0), "each path was taken");
     assert_eq!(changes_only, whole);
+    // Staged a row, a record and an index bucket per transaction: the same again.
+    let (sliced, _) = runs_through(WHOLE_ONLY, THIN_SLICES, &files);
+    assert_eq!(sliced, whole);
     assert!(
         whole.iter().any(|s| s.contains("withdrawn=1")),
         "{whole:#?}"
@@ -892,4 +910,134 @@ fn a_full_file_that_leaves_out_too_many_members_is_refused_whole() {
     let report = at(18, &body, false).unwrap();
     assert_eq!(report.summary.results["deleted"], 3);
     assert_eq!(f.enrolled().len(), 14);
+}
+
+/// Whether the store holds an enrollment's staging tables.
+fn staging_exists(store: &Store) -> bool {
+    use redb::TableHandle;
+    let txn = store.begin_read().unwrap();
+    let names: Vec<String> = txn
+        .list_tables()
+        .unwrap()
+        .map(|t| t.name().to_string())
+        .collect();
+    names.iter().any(|n| n.starts_with("staged_"))
+}
+
+#[test]
+fn a_staged_run_that_fails_half_way_leaves_the_live_members_as_they_were() {
+    let f = Fixture::new();
+    let before: String = (0..6)
+        .map(|n| row(&format!("M{n}"), &format!("202555010{n}")))
+        .collect();
+    f.enroll(&format!("{HEADER}{before}"));
+    let enrolled = f.enrolled();
+    // Every member on a new number: every row changes, so the run is staged.
+    let after: String = (0..6)
+        .map(|n| row(&format!("M{n}"), &format!("202555020{n}")))
+        .collect();
+    let path = f.file("moved.csv", format!("{HEADER}{after}").as_bytes());
+    let back = f.file("back.csv", format!("{HEADER}{before}").as_bytes());
+    let go_with = |path: &Path| {
+        run_with(
+            &f.store,
+            path,
+            &f.outbox(),
+            &options(Mode::Full),
+            "test",
+            &Silent,
+            WHOLE_ONLY,
+            THIN_SLICES,
+        )
+    };
+    let go = || go_with(&path);
+    // Fail after the copy and a few rows: some rows applied to the staging tables.
+    staged::FAIL_AFTER.with(|n| n.set(Some(10)));
+    let err = go().unwrap_err();
+    staged::FAIL_AFTER.with(|n| n.set(None));
+    assert!(err.to_string().contains("injected"), "{err}");
+    assert!(staging_exists(&f.store), "the failure came half-way");
+    assert_eq!(f.enrolled(), enrolled);
+    assert_eq!(f.by_phone("+12025550103"), vec!["M3".to_string()]);
+    assert!(f.by_phone("+12025550203").is_empty());
+
+    // The next run drops the leftovers and applies the file whole.
+    let report = go().unwrap();
+    assert_eq!(report.summary.results["updated"], 6);
+    assert!(!staging_exists(&f.store));
+    assert_eq!(f.enrolled(), enrolled);
+    assert!(f.by_phone("+12025550103").is_empty());
+    assert_eq!(f.by_phone("+12025550203"), vec!["M3".to_string()]);
+
+    // A crash leaves them too; opening the store drops them.
+    staged::FAIL_AFTER.with(|n| n.set(Some(3)));
+    let _ = go_with(&back).unwrap_err();
+    staged::FAIL_AFTER.with(|n| n.set(None));
+    assert!(staging_exists(&f.store));
+    let state = f.dir.path().join("state");
+    let Fixture { dir, store } = f;
+    drop(store);
+    let store = Store::open(&state).unwrap();
+    assert!(!staging_exists(&store));
+    drop(dir);
+}
+
+/// Progress that, at every step of a run, has another writer commit (as the IVR's group
+/// committer does) and fails if it cannot within a few seconds.
+struct OtherWriter {
+    store: Arc<Store>,
+    got_in: std::sync::atomic::AtomicUsize,
+}
+
+impl Progress for OtherWriter {
+    fn phase(&self, _: &str, _: u64) {
+        self.advance_to(0);
+    }
+    fn advance_to(&self, _: u64) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let store = self.store.clone();
+        std::thread::spawn(move || {
+            let txn = store.begin_write().unwrap();
+            txn.commit().unwrap();
+            let _ = tx.send(());
+        });
+        let waited = rx.recv_timeout(std::time::Duration::from_secs(5));
+        assert!(waited.is_ok(), "the run held the store's writer");
+        self.got_in
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    fn finish(&self) {}
+}
+
+#[test]
+fn other_writers_get_in_while_a_run_that_changes_every_row_applies() {
+    let f = Fixture::new();
+    let rows = |prefix: &str| -> String {
+        (0..40)
+            .map(|n| row(&format!("M{n:02}"), &format!("202555{prefix}{n:02}")))
+            .collect()
+    };
+    f.enroll(&format!("{HEADER}{}", rows("01")));
+    let path = f.file("moved.csv", format!("{HEADER}{}", rows("02")).as_bytes());
+    let progress = OtherWriter {
+        store: f.store.clone(),
+        got_in: Default::default(),
+    };
+    let report = run_with(
+        &f.store,
+        &path,
+        &f.outbox(),
+        &options(Mode::Incremental),
+        "test",
+        &progress,
+        WHOLE_ONLY,
+        staged::SLICES,
+    )
+    .unwrap();
+    assert_eq!(report.summary.results["updated"], 40);
+    assert!(
+        progress.got_in.into_inner() >= 3,
+        "copying, applying, finishing"
+    );
+    assert_eq!(f.by_phone("+12025550207"), vec!["M07".to_string()]);
 }

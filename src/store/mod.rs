@@ -380,6 +380,11 @@ impl Store {
                 meta.insert(SCHEMA_KEY, SCHEMA_VERSION.to_le_bytes().as_slice())?;
             }
         }
+        // An enrollment that crashed before its swap left its staging tables: no run is
+        // under way while the file is being opened.
+        if tables::drop_staging(&txn)? {
+            tracing::info!("dropped the staging tables of an enrollment run that did not finish");
+        }
         txn.commit()
     }
 

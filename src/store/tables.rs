@@ -30,6 +30,29 @@ const PHONE_INDEX_NAME: &str = "phone_index";
 pub const ACCOUNT_INDEX: TableDefinition<&str, &str> = TableDefinition::new(ACCOUNT_INDEX_NAME);
 const ACCOUNT_INDEX_NAME: &str = "account_index";
 
+/// The member tables an enrollment writes: the live ones that lookups read, or the staging
+/// copy a run that changes many rows builds in short transactions and swaps in whole at its
+/// end (`crate::enroll::staged`). Staging tables exist only while such a run is under way
+/// (or after one that crashed, until the next run or start-up drops them); they are in no
+/// backup.
+#[derive(Clone, Copy)]
+pub struct MemberTables {
+    pub members: TableDefinition<'static, &'static str, &'static [u8]>,
+    pub phones: TableDefinition<'static, &'static str, &'static str>,
+    pub accounts: TableDefinition<'static, &'static str, &'static str>,
+}
+
+pub const LIVE_MEMBERS: MemberTables = MemberTables {
+    members: MEMBERS,
+    phones: PHONE_INDEX,
+    accounts: ACCOUNT_INDEX,
+};
+pub const STAGED_MEMBERS: MemberTables = MemberTables {
+    members: TableDefinition::new("staged_members"),
+    phones: TableDefinition::new("staged_phone_index"),
+    accounts: TableDefinition::new("staged_account_index"),
+};
+
 /// The PIN vault by member id; the value is a sealed record (see `crate::vault::seal`):
 /// never a PIN in the clear.
 pub const PINS: TableDefinition<&str, &[u8]> = TableDefinition::new(PINS_NAME);
@@ -99,6 +122,15 @@ pub fn create_all(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(CHALLENGES)?;
     txn.open_table(CHALLENGE_SENDS)?;
     Ok(())
+}
+
+/// Drop an enrollment's staging tables (see [`MemberTables`]); returns whether there were any.
+pub fn drop_staging(txn: &WriteTransaction) -> Result<bool, StoreError> {
+    let mut dropped = false;
+    dropped |= txn.delete_table(STAGED_MEMBERS.members)?;
+    dropped |= txn.delete_table(STAGED_MEMBERS.phones)?;
+    dropped |= txn.delete_table(STAGED_MEMBERS.accounts)?;
+    Ok(dropped)
 }
 
 /// Copy every table from one snapshot into another file's write transaction.

@@ -1,0 +1,228 @@
+//! A run that changes many rows, applied without holding the store's one writer for long.
+//!
+//! IVR steps commit through the same writer, so a run applied in one transaction made every
+//! call wait for all of it (a daily file changing 1,000,000 balances: 7.3 s, past IVR
+//! platforms' timeouts). Instead the live member tables are copied into staging tables,
+//! the rows are decided and applied there, and the staging tables are swapped in for the
+//! live ones in one short transaction that also carries the run's audit record. Each step
+//! is a short write transaction with a pause after it, so the group committer gets in
+//! (redb's writer lock is not fair).
+//!
+//! All or nothing still holds: lookups read the live tables until the swap, and a run that
+//! fails or crashes before it leaves the live tables as they were. Its staging tables are
+//! dropped by the next run or when the store opens. Every staging commit is durable like any
+//! other: one that a crash or a reopened file lost would leave a hole in what is swapped
+//! in. Runs take turns, and only enrollment writes the member tables, so the copy stays
+//! true until the swap.
+
+use std::time::Duration;
+
+use redb::{ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction};
+
+use super::{EnrollError, Progress};
+use crate::core::embedded::Directory;
+use crate::store::tables::{self, LIVE_MEMBERS, MemberTables, STAGED_MEMBERS};
+use crate::store::{Store, StoreError};
+
+/// How a staged run slices its work.
+#[derive(Clone, Copy, Debug)]
+pub struct Slices {
+    /// Rows decided, or members removed, per transaction.
+    pub rows: usize,
+    /// Records copied per transaction (a copy costs a fraction of a decided row).
+    pub copied: usize,
+    /// Index buckets written per transaction.
+    pub buckets: usize,
+    /// The pause after each transaction, for the group committer to take the writer.
+    pub pause: Duration,
+}
+
+/// About 30 ms of the writer each on the 2-core build machine.
+pub const SLICES: Slices = Slices {
+    rows: 4_096,
+    copied: 16_384,
+    buckets: 4_096,
+    pause: Duration::from_millis(2),
+};
+
+/// The staging tables of the run under way.
+pub struct Staging<'s> {
+    store: &'s Store,
+    slices: Slices,
+    /// Transactions so far.
+    writes: usize,
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests: fail a run's staging transactions after this many (a crash half-way).
+    pub static FAIL_AFTER: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+}
+
+impl<'s> Staging<'s> {
+    /// Fresh staging tables holding a copy of the live member tables.
+    pub fn begin(
+        store: &'s Store,
+        slices: Slices,
+        progress: &dyn Progress,
+    ) -> Result<Staging<'s>, EnrollError> {
+        drop_leftovers(store)?;
+        let snapshot = store.begin_read()?;
+        let live = snapshot.open_table(LIVE_MEMBERS.members)?;
+        let enrolled = live.len()?;
+        drop(live);
+        let mut staging = Staging {
+            store,
+            slices,
+            writes: 0,
+        };
+        if enrolled > 0 {
+            progress.phase("copying", enrolled);
+            let mut copied = 0;
+            copied += staging.copy(&snapshot, LIVE_MEMBERS.members, STAGED_MEMBERS.members)?;
+            progress.advance_to(copied);
+            staging.copy(&snapshot, LIVE_MEMBERS.phones, STAGED_MEMBERS.phones)?;
+            staging.copy(&snapshot, LIVE_MEMBERS.accounts, STAGED_MEMBERS.accounts)?;
+            tracing::debug!(
+                members = copied,
+                transactions = staging.writes,
+                "enroll: enrolled members copied to staging"
+            );
+        } else {
+            // The tables exist even when nothing is copied into them: the swap renames them.
+            staging.write(|_| Ok(()))?;
+        }
+        Ok(staging)
+    }
+
+    /// Copy one table, a slice of rows per transaction; returns the rows copied.
+    fn copy<V: redb::Value + 'static>(
+        &mut self,
+        snapshot: &redb::ReadTransaction,
+        from: TableDefinition<&'static str, V>,
+        to: TableDefinition<&'static str, V>,
+    ) -> Result<u64, EnrollError> {
+        let source = snapshot.open_table(from)?;
+        let mut rows = source.iter()?;
+        let mut copied = 0u64;
+        loop {
+            let slice = self.slices.copied;
+            let n = self.transact(|txn| {
+                let mut dest = txn.open_table(to)?;
+                let mut n = 0;
+                while n < slice {
+                    let Some(entry) = rows.next() else { break };
+                    let (k, v) = entry?;
+                    dest.insert(k.value(), v.value())?;
+                    n += 1;
+                }
+                Ok(n)
+            })?;
+            copied += n as u64;
+            if n < slice {
+                return Ok(copied);
+            }
+        }
+    }
+
+    /// One short write transaction on the staging directory.
+    pub fn write<T>(
+        &mut self,
+        f: impl FnOnce(&mut Directory<'_>) -> Result<T, EnrollError>,
+    ) -> Result<T, EnrollError> {
+        self.transact(|txn| f(&mut Directory::open_in(txn, STAGED_MEMBERS)?))
+    }
+
+    /// One short write transaction, then a pause.
+    fn transact<T>(
+        &mut self,
+        f: impl FnOnce(&WriteTransaction) -> Result<T, EnrollError>,
+    ) -> Result<T, EnrollError> {
+        self.writes += 1;
+        #[cfg(test)]
+        if FAIL_AFTER
+            .with(|n| n.get())
+            .is_some_and(|n| self.writes > n)
+        {
+            return Err(EnrollError::Config("injected failure".into()));
+        }
+        let txn = self.store.begin_write()?;
+        match f(&txn) {
+            Ok(value) => {
+                txn.commit()?;
+                std::thread::sleep(self.slices.pause);
+                Ok(value)
+            }
+            Err(EnrollError::Store(e)) => {
+                txn.failed(&e);
+                Err(EnrollError::Store(e))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// How many write transactions the run has made so far.
+    pub fn transactions(&self) -> usize {
+        self.writes
+    }
+
+    /// How many members the staging tables hold.
+    pub fn count(&self) -> Result<u64, EnrollError> {
+        let snapshot = self.store.begin_read()?;
+        Ok(snapshot.open_table(STAGED_MEMBERS.members)?.len()?)
+    }
+
+    /// Swap the staging tables in for the live ones, with `also` (the run's audit record)
+    /// in the same durable transaction.
+    pub fn swap_in(
+        self,
+        also: impl FnOnce(&WriteTransaction) -> Result<(), StoreError>,
+    ) -> Result<(), EnrollError> {
+        let clock = std::time::Instant::now();
+        let txn = self.store.begin_write()?;
+        let swapped = swap(&txn, STAGED_MEMBERS, LIVE_MEMBERS).and_then(|()| also(&txn));
+        match swapped {
+            Ok(()) => {
+                txn.commit()?;
+                tracing::debug!(elapsed = ?clock.elapsed(), "enroll: staging swapped in");
+                Ok(())
+            }
+            Err(e) => {
+                txn.failed(&e);
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Drop the staging tables (a dry run).
+    pub fn discard(self) -> Result<(), EnrollError> {
+        drop_leftovers(self.store)?;
+        Ok(())
+    }
+}
+
+/// Replace the tables of `to` with those of `from`.
+fn swap(txn: &WriteTransaction, from: MemberTables, to: MemberTables) -> Result<(), StoreError> {
+    txn.delete_table(to.members)?;
+    txn.delete_table(to.phones)?;
+    txn.delete_table(to.accounts)?;
+    txn.rename_table(from.members, to.members)?;
+    txn.rename_table(from.phones, to.phones)?;
+    txn.rename_table(from.accounts, to.accounts)?;
+    Ok(())
+}
+
+/// Drop staging tables a run that failed or crashed left; returns whether there were any.
+pub fn drop_leftovers(store: &Store) -> Result<bool, StoreError> {
+    let txn = store.begin_write()?;
+    match tables::drop_staging(&txn) {
+        Ok(dropped) => {
+            txn.commit()?;
+            Ok(dropped)
+        }
+        Err(e) => {
+            txn.failed(&e);
+            Err(e)
+        }
+    }
+}
