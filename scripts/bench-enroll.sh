@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Enroll a generated file of N rows (default 1,000,000) into an empty store with a release
 # build; prints wall time and peak memory (budget: under 15 s and 500 MB for 1,000,000 rows),
-# then the service's start-up time with those members enrolled (budget: under 1 s).
+# then again (every row unchanged), then with every balance changed (every row updated), then
+# the service's start-up time with those members enrolled (budget: under 1 s).
 #   scripts/bench-enroll.sh [rows]
 set -euo pipefail
 rows=${1:-1000000}
@@ -23,6 +24,10 @@ RUST_LOG=callvault=debug /usr/bin/time -f 'wall %e s, peak RSS %M KiB' \
 echo "again (every row unchanged):"
 /usr/bin/time -f 'wall %e s, peak RSS %M KiB' \
   "$bin" --config "$dir/c.toml" enroll "$dir/members.csv" 2>&1 | grep -E 'rows;|wall'
+echo "every member's balance changed (every row updated):"
+python3 "$root/scripts/change-balances.py" "$dir/members.csv" "$dir/changed.csv"
+RUST_LOG=callvault=debug /usr/bin/time -f 'wall %e s, peak RSS %M KiB' \
+  "$bin" --config "$dir/c.toml" enroll "$dir/changed.csv" 2>&1 | grep -E 'enroll:|rows;|wall'
 echo "start-up with the members enrolled (exec to the first /livez and /readyz answers):"
 start=$(date +%s.%N)
 "$bin" --config "$dir/c.toml" serve 2>"$dir/serve.log" &

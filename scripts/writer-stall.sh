@@ -27,18 +27,7 @@ cv init >/dev/null 2>&1
 cv enroll "$dir/members.csv" >/dev/null 2>&1
 case "${cmd[*]}" in
   *changed.csv*)
-    # The same members, each with a new savings balance: a daily file where every row changes.
-    python3 - "$dir/members.csv" "$dir/changed.csv" <<'PY'
-import csv, sys
-with open(sys.argv[1], newline="") as src, open(sys.argv[2], "w", newline="") as dst:
-    rows, out = csv.reader(src), csv.writer(dst)
-    header = next(rows)
-    out.writerow(header)
-    at = header.index("savings_balance")
-    for row in rows:
-        row[at] = "%.2f" % (float(row[at] or 0) + 1)
-        out.writerow(row)
-PY
+    python3 "$root/scripts/change-balances.py" "$dir/members.csv" "$dir/changed.csv"
     ;;
 esac
 awk -F, 'NR == 1 { print "member_id,pin"; next } $1 ~ /^[0-9]+$/ { n++; printf "%s,%04d\n", $1, (n * 7919) % 10000 }' \

@@ -22,6 +22,8 @@ use crate::throttled_error;
 pub const DB_FILE_NAME: &str = "callvault.redb";
 /// The page cache when the configuration does not say (MiB).
 pub const DEFAULT_CACHE_MB: u64 = 128;
+/// The most page cache a command other than `serve` gets (MiB): it reads most pages once.
+pub const ONE_SHOT_CACHE_MB: u64 = 32;
 static CACHE_BYTES: std::sync::atomic::AtomicU64 =
     std::sync::atomic::AtomicU64::new(DEFAULT_CACHE_MB * 1024 * 1024);
 
