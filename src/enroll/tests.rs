@@ -91,6 +91,13 @@ fn row(id: &str, phone: &str) -> String {
     format!("{id},,{phone},mobile,,n,2020-01-01,1980-05-17,Ana\n")
 }
 
+/// `count` rows, members M00, M01, ... on numbers (202) 555-XXNN, XX = `exchange`.
+fn members(count: u32, exchange: &str) -> String {
+    (0..count)
+        .map(|n| row(&format!("M{n:02}"), &format!("202555{exchange}{n:02}")))
+        .collect()
+}
+
 /// A run in `mode` with the defaults, and no limit on full mode's removals.
 fn options(mode: Mode) -> Options {
     Options {
@@ -830,9 +837,7 @@ fn the_share_of_members_a_full_file_may_leave_out() {
 #[test]
 fn a_full_file_that_leaves_out_too_many_members_is_refused_whole() {
     let f = Fixture::new();
-    let everyone: String = (0..20)
-        .map(|n| row(&format!("M{n:02}"), &format!("20255501{n:02}")))
-        .collect();
+    let everyone = members(20, "01");
     f.enroll(&format!("{HEADER}{everyone}"));
     let all = f.enrolled();
     assert_eq!(all.len(), 20);
@@ -927,15 +932,11 @@ fn staging_exists(store: &Store) -> bool {
 #[test]
 fn a_staged_run_that_fails_half_way_leaves_the_live_members_as_they_were() {
     let f = Fixture::new();
-    let before: String = (0..6)
-        .map(|n| row(&format!("M{n}"), &format!("202555010{n}")))
-        .collect();
+    let before = members(6, "01");
     f.enroll(&format!("{HEADER}{before}"));
     let enrolled = f.enrolled();
     // Every member on a new number: every row changes, so the run is staged.
-    let after: String = (0..6)
-        .map(|n| row(&format!("M{n}"), &format!("202555020{n}")))
-        .collect();
+    let after = members(6, "02");
     let path = f.file("moved.csv", format!("{HEADER}{after}").as_bytes());
     let back = f.file("back.csv", format!("{HEADER}{before}").as_bytes());
     let go_with = |path: &Path| {
@@ -958,7 +959,7 @@ fn a_staged_run_that_fails_half_way_leaves_the_live_members_as_they_were() {
     assert!(err.to_string().contains("injected"), "{err}");
     assert!(staging_exists(&f.store), "the failure came half-way");
     assert_eq!(f.enrolled(), enrolled);
-    assert_eq!(f.by_phone("+12025550103"), vec!["M3".to_string()]);
+    assert_eq!(f.by_phone("+12025550103"), vec!["M03".to_string()]);
     assert!(f.by_phone("+12025550203").is_empty());
 
     // The next run drops the leftovers and applies the file whole.
@@ -967,7 +968,7 @@ fn a_staged_run_that_fails_half_way_leaves_the_live_members_as_they_were() {
     assert!(!staging_exists(&f.store));
     assert_eq!(f.enrolled(), enrolled);
     assert!(f.by_phone("+12025550103").is_empty());
-    assert_eq!(f.by_phone("+12025550203"), vec!["M3".to_string()]);
+    assert_eq!(f.by_phone("+12025550203"), vec!["M03".to_string()]);
 
     // A crash leaves them too; opening the store drops them.
     staged::FAIL_AFTER.with(|n| n.set(Some(3)));
@@ -1012,13 +1013,11 @@ impl Progress for OtherWriter {
 #[test]
 fn other_writers_get_in_while_a_run_that_changes_every_row_applies() {
     let f = Fixture::new();
-    let rows = |prefix: &str| -> String {
-        (0..40)
-            .map(|n| row(&format!("M{n:02}"), &format!("202555{prefix}{n:02}")))
-            .collect()
-    };
-    f.enroll(&format!("{HEADER}{}", rows("01")));
-    let path = f.file("moved.csv", format!("{HEADER}{}", rows("02")).as_bytes());
+    f.enroll(&format!("{HEADER}{}", members(40, "01")));
+    let path = f.file(
+        "moved.csv",
+        format!("{HEADER}{}", members(40, "02")).as_bytes(),
+    );
     let progress = OtherWriter {
         store: f.store.clone(),
         got_in: Default::default(),
