@@ -968,9 +968,8 @@ fn apply_staged(
         "enroll: indexes written"
     );
     if deciding.options.mode == Mode::Full {
-        let mut ids = staging.write(|dir| Ok(dir.all_ids()?))?;
-        ids.retain(|id| !deciding.in_file(id));
-        for slice in ids.chunks(slices.rows) {
+        let gone = staging.ids_not(|id| deciding.in_file(id))?;
+        for slice in gone.chunks(slices.rows) {
             staging.write(|dir| {
                 for id in slice {
                     if let Some(old) = dir.get(id)? {

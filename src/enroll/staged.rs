@@ -179,6 +179,21 @@ impl<'s> Staging<'s> {
         self.writes
     }
 
+    /// The member ids the staging tables hold that `keep` does not keep, read outside the
+    /// writer.
+    pub fn ids_not(&self, keep: impl Fn(&str) -> bool) -> Result<Vec<String>, EnrollError> {
+        let snapshot = self.store.begin_read()?;
+        let members = snapshot.open_table(STAGED_MEMBERS.members)?;
+        let mut ids = Vec::new();
+        for entry in members.iter()? {
+            let (id, _) = entry?;
+            if !keep(id.value()) {
+                ids.push(id.value().to_string());
+            }
+        }
+        Ok(ids)
+    }
+
     /// How many members the staging tables hold.
     pub fn count(&self) -> Result<u64, EnrollError> {
         let snapshot = self.store.begin_read()?;
