@@ -46,6 +46,9 @@ pub enum EventKind {
     EnrollmentRun,
     /// A pre-enrollment file was refused whole (not UTF-8, no header, ...).
     EnrollmentFailed,
+    /// A PIN import began writing (its first slice of rows). A `pins_imported` event
+    /// follows with the counts, or a failed one; neither means the import was interrupted.
+    PinsImportStarted,
     /// PINs were imported from a core (`callvault pins import`); the detail carries counts.
     PinsImported,
     /// The vault's records were sealed again under a new key.

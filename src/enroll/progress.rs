@@ -116,3 +116,46 @@ impl Progress for Lines<'_> {
         self.say("done".to_string());
     }
 }
+
+/// Tests: at every step of a long run, another writer commits (as the IVR's group
+/// committer does), and the step fails if it cannot within 5 s: the run held the writer.
+#[cfg(test)]
+pub struct OtherWriter {
+    store: std::sync::Arc<crate::store::Store>,
+    got_in: std::sync::atomic::AtomicUsize,
+}
+
+#[cfg(test)]
+impl OtherWriter {
+    pub fn new(store: std::sync::Arc<crate::store::Store>) -> Self {
+        OtherWriter {
+            store,
+            got_in: Default::default(),
+        }
+    }
+
+    /// How many times the other writer got in.
+    pub fn times(&self) -> usize {
+        self.got_in.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+impl Progress for OtherWriter {
+    fn phase(&self, _: &str, _: u64) {
+        self.advance_to(0);
+    }
+    fn advance_to(&self, _: u64) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let store = self.store.clone();
+        std::thread::spawn(move || {
+            let committed = store.begin_write().and_then(|txn| txn.commit());
+            let _ = tx.send(committed.is_ok());
+        });
+        let waited = rx.recv_timeout(Duration::from_secs(5));
+        assert_eq!(waited, Ok(true), "the run held the store's writer");
+        self.got_in
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    fn finish(&self) {}
+}

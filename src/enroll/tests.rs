@@ -983,33 +983,6 @@ fn a_staged_run_that_fails_half_way_leaves_the_live_members_as_they_were() {
     drop(dir);
 }
 
-/// Progress that, at every step of a run, has another writer commit (as the IVR's group
-/// committer does) and fails if it cannot within a few seconds.
-struct OtherWriter {
-    store: Arc<Store>,
-    got_in: std::sync::atomic::AtomicUsize,
-}
-
-impl Progress for OtherWriter {
-    fn phase(&self, _: &str, _: u64) {
-        self.advance_to(0);
-    }
-    fn advance_to(&self, _: u64) {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let store = self.store.clone();
-        std::thread::spawn(move || {
-            let txn = store.begin_write().unwrap();
-            txn.commit().unwrap();
-            let _ = tx.send(());
-        });
-        let waited = rx.recv_timeout(std::time::Duration::from_secs(5));
-        assert!(waited.is_ok(), "the run held the store's writer");
-        self.got_in
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    }
-    fn finish(&self) {}
-}
-
 #[test]
 fn other_writers_get_in_while_a_run_that_changes_every_row_applies() {
     let f = Fixture::new();
@@ -1018,10 +991,7 @@ fn other_writers_get_in_while_a_run_that_changes_every_row_applies() {
         "moved.csv",
         format!("{HEADER}{}", members(40, "02")).as_bytes(),
     );
-    let progress = OtherWriter {
-        store: f.store.clone(),
-        got_in: Default::default(),
-    };
+    let progress = progress::OtherWriter::new(f.store.clone());
     let report = run_with(
         &f.store,
         &path,
@@ -1034,9 +1004,6 @@ fn other_writers_get_in_while_a_run_that_changes_every_row_applies() {
     )
     .unwrap();
     assert_eq!(report.summary.results["updated"], 40);
-    assert!(
-        progress.got_in.into_inner() >= 3,
-        "copying, applying, finishing"
-    );
+    assert!(progress.times() >= 3, "copying, applying, finishing");
     assert_eq!(f.by_phone("+12025550207"), vec!["M07".to_string()]);
 }

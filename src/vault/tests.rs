@@ -647,3 +647,55 @@ fn a_pin_import_that_overlaps_a_rotation_leaves_no_record_under_the_old_key() {
     assert_eq!(st.by_key.len(), 1, "records by key: {:?}", st.by_key);
     assert_eq!(st.records, 10_001);
 }
+
+#[test]
+fn a_pin_import_goes_in_slices_and_one_interrupted_finishes_when_run_again() {
+    let f = fixture();
+    let rows = 2 * import::IMPORT_SLICE + 10;
+    let mut text = String::from("member_id,pin\n");
+    for i in 0..rows {
+        text.push_str(&format!("P{i:05},{:04}\n", (i * 7919) % 10_000));
+    }
+    let file = f.dir.path().join("pins.csv");
+    std::fs::write(&file, text).unwrap();
+    let outbox = f.dir.path().join("outbox");
+    let options = import::Options {
+        established: false,
+        dry_run: false,
+        require_member: false,
+    };
+    // A record that cannot be opened, in the second slice: the import stops there.
+    let broken = format!("P{:05}", import::IMPORT_SLICE + 5);
+    f.put_record(&broken, b"not a sealed record");
+    let progress = crate::enroll::progress::OtherWriter::new(f.store.clone());
+    let err = import::run(&f.vault, &file, &outbox, &options, "test", t(1), &progress).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!(
+            "stopped after {} of {rows} rows",
+            import::IMPORT_SLICE
+        )) && text.contains("Run the file again"),
+        "{text}"
+    );
+    assert!(
+        progress.times() >= 2,
+        "the other writer got in between slices"
+    );
+    assert!(f.record("P00000").is_some(), "the first slice is applied");
+    assert!(f.record(&format!("P{:05}", rows - 1)).is_none());
+    let mut audit = Vec::new();
+    crate::audit::export(&f.store.begin_read().unwrap(), None, &mut audit).unwrap();
+    let audit = String::from_utf8(audit).unwrap();
+    assert!(audit.contains("pins_import_started") && !audit.contains("\"pins_imported\""));
+
+    // Mended (the broken record removed), the same file again finishes it.
+    let txn = f.store.begin_write().unwrap();
+    txn.open_table(tables::PINS)
+        .unwrap()
+        .remove(broken.as_str())
+        .unwrap();
+    txn.commit().unwrap();
+    let summary = import::run(&f.vault, &file, &outbox, &options, "test", t(2), &Silent).unwrap();
+    assert_eq!(summary.results["unchanged"], import::IMPORT_SLICE as u64);
+    assert_eq!(summary.vault_records, rows as u64);
+}
