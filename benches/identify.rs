@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use callvault::config::EnrollConfig;
+use callvault::config::Config;
 use callvault::core::EmbeddedCore;
 use callvault::enroll::generate::{GenOptions, mobile_e164, write_members};
 use callvault::enroll::{Mode, Options, progress::Silent, run};
@@ -24,7 +24,7 @@ fn identify(c: &mut Criterion) {
     };
     write_members(&mut std::fs::File::create(&file).unwrap(), &options).unwrap();
     let store = Arc::new(Store::open(&dir.path().join("state")).unwrap());
-    let enroll = Options::from_config(&EnrollConfig::default(), Mode::Incremental, false);
+    let enroll = Options::from_config(&Config::default(), Mode::Incremental, false);
     run(
         &store,
         &file,

@@ -285,7 +285,7 @@ pub fn execute(
             max_removed_percent,
         } => {
             let config = ctx.config.load();
-            let mut options = enroll::Options::from_config(&config.enroll, mode, dry_run);
+            let mut options = enroll::Options::from_config(&config, mode, dry_run);
             if let Some(limit) = max_removed_percent {
                 options.max_removed_percent = limit.min(100);
             }

@@ -107,11 +107,7 @@ fn enroll_members(store: &Store, root: &Path, config: &config::Config) -> anyhow
         ..Default::default()
     };
     crate::enroll::generate::write_members(&mut std::fs::File::create(&file)?, &options)?;
-    let run = crate::enroll::Options::from_config(
-        &config.enroll,
-        crate::enroll::Mode::Incremental,
-        false,
-    );
+    let run = crate::enroll::Options::from_config(config, crate::enroll::Mode::Incremental, false);
     crate::enroll::run(
         store,
         &file,

@@ -63,17 +63,21 @@ pub struct Options {
     /// that leaves out more is refused before anything is applied (a truncated export must
     /// not empty the store). 100: no limit.
     pub max_removed_percent: u8,
+    /// Free disk a staged run leaves beside its copy of the member tables (MiB), as
+    /// `storage.min_free_mb`: IVR steps must still find room to write.
+    pub min_free_mb: u64,
 }
 
 impl Options {
-    /// A run in `mode` with the settings of `[enroll]`.
-    pub fn from_config(config: &crate::config::EnrollConfig, mode: Mode, dry_run: bool) -> Self {
+    /// A run in `mode` with the settings of `[enroll]` and `[storage]`.
+    pub fn from_config(config: &crate::config::Config, mode: Mode, dry_run: bool) -> Self {
         Options {
             mode,
             dry_run,
-            region_code: config.default_region.clone(),
-            recent_change_days: config.recent_change_days,
-            max_removed_percent: config.full_max_removed_percent,
+            region_code: config.enroll.default_region.clone(),
+            recent_change_days: config.enroll.recent_change_days,
+            max_removed_percent: config.enroll.full_max_removed_percent,
+            min_free_mb: config.storage.min_free_mb,
         }
     }
 }
@@ -157,6 +161,19 @@ pub enum EnrollError {
         enrolled: u64,
         limit: u8,
     },
+    /// A staged run would leave the disk with less room than IVR steps need.
+    #[error(
+        "{file}: changes too many rows to apply in place, and its staging copy of the \
+         enrolled members needs about {needed_mb} MiB besides the {min_free_mb} MiB kept \
+         free (storage.min_free_mb), but the disk has {free_mb} MiB free; nothing was \
+         applied. Free some room; the file is tried again"
+    )]
+    NoRoom {
+        file: String,
+        needed_mb: u64,
+        free_mb: u64,
+        min_free_mb: u64,
+    },
     #[error("{0}")]
     Config(String),
     #[error(transparent)]
@@ -194,7 +211,10 @@ impl EnrollError {
     pub fn is_file_problem(&self) -> bool {
         !matches!(
             self,
-            EnrollError::Store(_) | EnrollError::Config(_) | EnrollError::Answer { .. }
+            EnrollError::Store(_)
+                | EnrollError::Config(_)
+                | EnrollError::Answer { .. }
+                | EnrollError::NoRoom { .. }
         )
     }
 }
@@ -923,7 +943,11 @@ fn apply_staged(
     slices: staged::Slices,
 ) -> Result<Applied, EnrollError> {
     let mut answer = Answer::create(path, results_partial)?;
-    let mut staging = staged::Staging::begin(store, slices, progress)?;
+    let room = staged::Room {
+        file: &answer.file,
+        min_free_mb: deciding.options.min_free_mb,
+    };
+    let mut staging = staged::Staging::begin(store, slices, room, progress)?;
     let mut phones_withdrawn = 0u64;
     let mut changes = embedded::IndexChanges::default();
     let mut batch = Vec::with_capacity(slices.rows);

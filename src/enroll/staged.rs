@@ -46,12 +46,38 @@ pub const SLICES: Slices = Slices {
     pause: Duration::from_millis(2),
 };
 
-/// The staging tables of the run under way.
+/// The staging tables of the run under way. Dropped before they are swapped in or
+/// discarded (the run failed), they are dropped from the store at once: they hold disk
+/// space that IVR steps may need.
 pub struct Staging<'s> {
     store: &'s Store,
     slices: Slices,
     /// Transactions so far.
     writes: usize,
+    /// Swapped in or discarded.
+    done: bool,
+}
+
+/// What a staged run needs of the disk: room for its copy, and `min_free_mb` beside it.
+pub struct Room<'a> {
+    /// The file, for the error.
+    pub file: &'a str,
+    pub min_free_mb: u64,
+}
+
+impl Drop for Staging<'_> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        match drop_leftovers(self.store) {
+            Ok(_) => tracing::debug!("enroll: the failed run's staging tables were dropped"),
+            Err(e) => tracing::warn!(
+                error = %e,
+                "enroll: the failed run's staging tables are left for the next run or start-up to drop"
+            ),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -65,17 +91,27 @@ impl<'s> Staging<'s> {
     pub fn begin(
         store: &'s Store,
         slices: Slices,
+        room: Room<'_>,
         progress: &dyn Progress,
     ) -> Result<Staging<'s>, EnrollError> {
         drop_leftovers(store)?;
         let snapshot = store.begin_read()?;
-        let live = snapshot.open_table(LIVE_MEMBERS.members)?;
-        let enrolled = live.len()?;
-        drop(live);
+        let (enrolled, needed) = {
+            let members = snapshot.open_table(LIVE_MEMBERS.members)?;
+            let phones = snapshot.open_table(LIVE_MEMBERS.phones)?;
+            let accounts = snapshot.open_table(LIVE_MEMBERS.accounts)?;
+            let bytes =
+                |s: redb::TableStats| s.stored_bytes() + s.metadata_bytes() + s.fragmented_bytes();
+            let needed =
+                bytes(members.stats()?) + bytes(phones.stats()?) + bytes(accounts.stats()?);
+            (members.len()?, needed)
+        };
+        check_room(store, needed, &room)?;
         let mut staging = Staging {
             store,
             slices,
             writes: 0,
+            done: false,
         };
         if enrolled > 0 {
             progress.phase("copying", enrolled);
@@ -203,29 +239,45 @@ impl<'s> Staging<'s> {
     /// Swap the staging tables in for the live ones, with `also` (the run's audit record)
     /// in the same durable transaction.
     pub fn swap_in(
-        self,
+        mut self,
         also: impl FnOnce(&WriteTransaction) -> Result<(), StoreError>,
     ) -> Result<(), EnrollError> {
         let clock = std::time::Instant::now();
         let txn = self.store.begin_write()?;
         let swapped = swap(&txn, STAGED_MEMBERS, LIVE_MEMBERS).and_then(|()| also(&txn));
-        match swapped {
-            Ok(()) => {
-                txn.commit()?;
-                tracing::debug!(elapsed = ?clock.elapsed(), "enroll: staging swapped in");
-                Ok(())
-            }
-            Err(e) => {
-                txn.failed(&e);
-                Err(e.into())
-            }
+        if let Err(e) = swapped {
+            txn.failed(&e);
+            return Err(e.into());
         }
+        txn.commit()?;
+        self.done = true;
+        tracing::debug!(elapsed = ?clock.elapsed(), "enroll: staging swapped in");
+        Ok(())
     }
 
     /// Drop the staging tables (a dry run).
-    pub fn discard(self) -> Result<(), EnrollError> {
+    pub fn discard(mut self) -> Result<(), EnrollError> {
         drop_leftovers(self.store)?;
+        self.done = true;
         Ok(())
+    }
+}
+
+/// Refuse a run whose copy of `needed` bytes would leave less than `room.min_free_mb` free.
+/// The copy may reuse free pages inside the store's file, so this errs on the safe side.
+fn check_room(store: &Store, needed: u64, room: &Room<'_>) -> Result<(), EnrollError> {
+    const MIB: u64 = 1024 * 1024;
+    let Some(free) = store.free_bytes() else {
+        return Ok(());
+    };
+    match needed > 0 && free < needed.saturating_add(room.min_free_mb.saturating_mul(MIB)) {
+        false => Ok(()),
+        true => Err(EnrollError::NoRoom {
+            file: room.file.to_string(),
+            needed_mb: needed.div_ceil(MIB),
+            free_mb: free / MIB,
+            min_free_mb: room.min_free_mb,
+        }),
     }
 }
 

@@ -106,6 +106,7 @@ fn options(mode: Mode) -> Options {
         region_code: "US".into(),
         recent_change_days: 30,
         max_removed_percent: 100,
+        min_free_mb: 0,
     }
 }
 
@@ -952,17 +953,19 @@ fn a_staged_run_that_fails_half_way_leaves_the_live_members_as_they_were() {
         )
     };
     let go = || go_with(&path);
-    // Fail after the copy and a few rows: some rows applied to the staging tables.
+    // Fail after the copy and a few rows: some rows applied to the staging tables, which
+    // the failed run drops at once (they hold disk room IVR steps may need).
     staged::FAIL_AFTER.with(|n| n.set(Some(10)));
     let err = go().unwrap_err();
     staged::FAIL_AFTER.with(|n| n.set(None));
     assert!(err.to_string().contains("injected"), "{err}");
-    assert!(staging_exists(&f.store), "the failure came half-way");
+    assert!(!err.is_file_problem());
+    assert!(!staging_exists(&f.store));
     assert_eq!(f.enrolled(), enrolled);
     assert_eq!(f.by_phone("+12025550103"), vec!["M03".to_string()]);
     assert!(f.by_phone("+12025550203").is_empty());
 
-    // The next run drops the leftovers and applies the file whole.
+    // The next run applies the file whole.
     let report = go().unwrap();
     assert_eq!(report.summary.results["updated"], 6);
     assert!(!staging_exists(&f.store));
@@ -970,17 +973,69 @@ fn a_staged_run_that_fails_half_way_leaves_the_live_members_as_they_were() {
     assert!(f.by_phone("+12025550103").is_empty());
     assert_eq!(f.by_phone("+12025550203"), vec!["M03".to_string()]);
 
-    // A crash leaves them too; opening the store drops them.
-    staged::FAIL_AFTER.with(|n| n.set(Some(3)));
-    let _ = go_with(&back).unwrap_err();
-    staged::FAIL_AFTER.with(|n| n.set(None));
-    assert!(staging_exists(&f.store));
+    // A crash leaves them: the next run drops them, and so does opening the store.
+    let crash = |store: &Store| {
+        let txn = store.begin_write().unwrap();
+        let mut staged = txn
+            .open_table(crate::store::tables::STAGED_MEMBERS.members)
+            .unwrap();
+        staged.insert("X", b"half-way".as_slice()).unwrap();
+        drop(staged);
+        txn.commit().unwrap();
+        assert!(staging_exists(store));
+    };
+    crash(&f.store);
+    go_with(&back).unwrap();
+    assert!(!staging_exists(&f.store));
+    assert_eq!(f.by_phone("+12025550103"), vec!["M03".to_string()]);
+    crash(&f.store);
     let state = f.dir.path().join("state");
     let Fixture { dir, store } = f;
     drop(store);
     let store = Store::open(&state).unwrap();
     assert!(!staging_exists(&store));
     drop(dir);
+}
+
+#[test]
+fn a_run_that_must_be_staged_is_refused_when_the_disk_lacks_room_for_the_copy() {
+    let f = Fixture::new();
+    f.enroll(&format!("{HEADER}{}", members(6, "01")));
+    let enrolled = f.enrolled();
+    let path = f.file(
+        "moved.csv",
+        format!("{HEADER}{}", members(6, "02")).as_bytes(),
+    );
+    let at = |min_free_mb: u64| {
+        let options = Options {
+            min_free_mb,
+            ..options(Mode::Incremental)
+        };
+        run_with(
+            &f.store,
+            &path,
+            &f.outbox(),
+            &options,
+            "test",
+            &Silent,
+            WHOLE_ONLY,
+            THIN_SLICES,
+        )
+    };
+    // 1 TiB to keep free: no test machine has it.
+    let err = at(1 << 20).unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, EnrollError::NoRoom { .. }), "{text}");
+    assert!(!err.is_file_problem(), "the inbox tries it again");
+    assert!(
+        text.contains("storage.min_free_mb") && text.contains("nothing was applied"),
+        "{text}"
+    );
+    assert!(!staging_exists(&f.store));
+    assert_eq!(f.enrolled(), enrolled);
+    assert_eq!(f.by_phone("+12025550103"), vec!["M03".to_string()]);
+    let report = at(0).unwrap();
+    assert_eq!(report.summary.results["updated"], 6);
 }
 
 #[test]

@@ -329,11 +329,8 @@ async fn watch_inbox(store: Arc<Store>, audit: AuditLog, config: Arc<ArcSwap<Con
         tokio::time::sleep(poll).await;
         let (store, audit) = (store.clone(), audit.clone());
         let dirs = current.enroll_dirs();
-        let options = crate::enroll::Options::from_config(
-            &current.enroll,
-            crate::enroll::Mode::Incremental,
-            false,
-        );
+        let options =
+            crate::enroll::Options::from_config(&current, crate::enroll::Mode::Incremental, false);
         let settle = std::time::Duration::from_secs(current.enroll.settle_seconds);
         let handled = tokio::task::spawn_blocking(move || {
             crate::enroll::inbox::process_ready(
