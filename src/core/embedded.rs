@@ -82,6 +82,31 @@ pub struct Directory<'txn> {
     phones: redb::Table<'txn, &'static str, &'static str>,
     accounts: redb::Table<'txn, &'static str, &'static str>,
     pending: Option<IndexChanges>,
+    /// A staged run's: the live members it has not copied, and those it removed.
+    fallback: Option<&'txn mut Fallback>,
+}
+
+/// What a directory on an enrollment's staging tables reads besides them: the live members,
+/// which are copied in only once the rows are applied (a file that rewrites every member
+/// need not copy them first), and the ids the run removed, which the live table still holds.
+pub struct Fallback {
+    live: redb::ReadOnlyTable<&'static str, &'static [u8]>,
+    removed: rustc_hash::FxHashSet<String>,
+}
+
+impl Fallback {
+    /// The live members as of `txn`, which no one else writes while the run lasts.
+    pub fn open(txn: &ReadTransaction) -> Result<Fallback, StoreError> {
+        Ok(Fallback {
+            live: txn.open_table(tables::MEMBERS)?,
+            removed: Default::default(),
+        })
+    }
+
+    /// Whether the run removed `member_id`.
+    pub fn removed(&self, member_id: &str) -> bool {
+        self.removed.contains(member_id)
+    }
 }
 
 /// Index keys waiting to be written: removals, then additions, for each index. A run that
@@ -268,7 +293,14 @@ impl<'txn> Directory<'txn> {
             phones: txn.open_table(tables.phones)?,
             accounts: txn.open_table(tables.accounts)?,
             pending: None,
+            fallback: None,
         })
+    }
+
+    /// Members this directory does not hold are read from `fallback`, unless removed.
+    pub fn with_fallback(mut self, fallback: &'txn mut Fallback) -> Self {
+        self.fallback = Some(fallback);
+        self
     }
 
     /// Collect index changes until [`Directory::finish_bulk`].
@@ -296,8 +328,27 @@ impl<'txn> Directory<'txn> {
 
     /// One member's record.
     pub fn get(&self, member_id: &str) -> Result<Option<MemberRecord>, StoreError> {
-        let value = self.members.get(member_id)?;
-        value.map(|v| decode(member_id, v.value())).transpose()
+        if let Some(v) = self.members.get(member_id)? {
+            return decode(member_id, v.value()).map(Some);
+        }
+        match &self.fallback {
+            Some(f) if !f.removed(member_id) => {
+                let value = f.live.get(member_id)?;
+                value.map(|v| decode(member_id, v.value())).transpose()
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Whether this staged run removed `member_id`.
+    pub fn removed(&self, member_id: &str) -> bool {
+        self.fallback.as_ref().is_some_and(|f| f.removed(member_id))
+    }
+
+    /// Write a stored record as it is (a staged run copying a live member in).
+    pub fn put_record(&mut self, member_id: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        self.members.insert(member_id, bytes)?;
+        Ok(())
     }
 
     /// Member ids that claim an E.164 number (withdrawn claims included).
@@ -352,6 +403,9 @@ impl<'txn> Directory<'txn> {
             self.index_change(Index::Account, false, a, id)?;
         }
         self.members.remove(id)?;
+        if let Some(f) = &mut self.fallback {
+            f.removed.insert(id.to_string());
+        }
         Ok(())
     }
 

@@ -982,8 +982,26 @@ fn apply_staged(
         transactions = staging.transactions(),
         "enroll: rows applied"
     );
-    // Full-mode removals below may touch members the rows did not: write the rows' index
-    // changes first, and make the removals directly.
+    let full = deciding.options.mode == Mode::Full;
+    staging.copy_the_rest(|id| !full || deciding.in_file(id), progress)?;
+    if full {
+        // The members the file leaves out, staged (a row withdrew a number of theirs) or not:
+        // their index entries go with the rows' changes, written sorted below.
+        let gone = staging.ids_not(|id| deciding.in_file(id))?;
+        for slice in gone.chunks(slices.rows) {
+            staging.write(|dir| {
+                dir.resume_bulk(std::mem::take(&mut changes));
+                for id in slice {
+                    if let Some(old) = dir.get(id)? {
+                        dir.remove(&old)?;
+                    }
+                    answer.deleted(id)?;
+                }
+                changes = dir.take_bulk();
+                Ok(())
+            })?;
+        }
+    }
     let mut writer = embedded::ChangesWriter::new(&changes);
     while !staging.write(|dir| Ok(writer.write(dir, slices.buckets)?))? {}
     drop(writer);
@@ -991,20 +1009,6 @@ fn apply_staged(
         transactions = staging.transactions(),
         "enroll: indexes written"
     );
-    if deciding.options.mode == Mode::Full {
-        let gone = staging.ids_not(|id| deciding.in_file(id))?;
-        for slice in gone.chunks(slices.rows) {
-            staging.write(|dir| {
-                for id in slice {
-                    if let Some(old) = dir.get(id)? {
-                        dir.remove(&old)?;
-                    }
-                    answer.deleted(id)?;
-                }
-                Ok(())
-            })?;
-        }
-    }
     answer.flush()?;
     let members_enrolled = staging.count()?;
     match deciding.options.dry_run {

@@ -2,11 +2,12 @@
 //!
 //! IVR steps commit through the same writer, so a run applied in one transaction made every
 //! call wait for all of it (a daily file changing 1,000,000 balances: 7.3 s, past IVR
-//! platforms' timeouts). Instead the live member tables are copied into staging tables,
-//! the rows are decided and applied there, and the staging tables are swapped in for the
-//! live ones in one short transaction that also carries the run's audit record. Each step
-//! is a short write transaction with a pause after it, so the group committer gets in
-//! (redb's writer lock is not fair).
+//! platforms' timeouts). Instead the live indexes are copied into staging tables, the rows
+//! are decided and applied there (reading a member the staging tables do not hold yet from
+//! the live table), the members the rows left alone are copied in after them, and the
+//! staging tables are swapped in for the live ones in one short transaction that also
+//! carries the run's audit record. Each step is a short write transaction with a pause
+//! after it, so the group committer gets in (redb's writer lock is not fair).
 //!
 //! All or nothing still holds: lookups read the live tables until the swap, and a run that
 //! fails or crashes before it leaves the live tables as they were. Its staging tables are
@@ -19,9 +20,8 @@ use std::time::Duration;
 
 use redb::{ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction};
 
-use super::progress::Silent;
 use super::{EnrollError, Progress};
-use crate::core::embedded::Directory;
+use crate::core::embedded::{Directory, Fallback};
 use crate::store::tables::{self, LIVE_MEMBERS, MemberTables, STAGED_MEMBERS};
 use crate::store::{Store, StoreError};
 
@@ -56,6 +56,10 @@ pub struct Staging<'s> {
     writes: usize,
     /// Swapped in or discarded.
     done: bool,
+    /// The live members, read until they are copied in (see [`Staging::copy_the_rest`]).
+    fallback: Fallback,
+    /// The snapshot `fallback` reads.
+    live: redb::ReadTransaction,
 }
 
 /// What a staged run needs of the disk: room for its copy, and `min_free_mb` beside it.
@@ -112,43 +116,33 @@ impl<'s> Staging<'s> {
             slices,
             writes: 0,
             done: false,
+            fallback: Fallback::open(&snapshot)?,
+            live: snapshot,
         };
+        // The indexes now; the members once the rows are applied, those the rows left alone.
+        // The tables exist even when nothing is copied into them: the swap renames them.
+        staging.write(|_| Ok(()))?;
         if enrolled > 0 {
             progress.phase("copying", enrolled);
-            let members = LIVE_MEMBERS.members;
-            let copied = staging.copy(&snapshot, members, STAGED_MEMBERS.members, progress)?;
-            staging.copy(
-                &snapshot,
-                LIVE_MEMBERS.phones,
-                STAGED_MEMBERS.phones,
-                &Silent,
-            )?;
-            staging.copy(
-                &snapshot,
-                LIVE_MEMBERS.accounts,
-                STAGED_MEMBERS.accounts,
-                &Silent,
-            )?;
+            let live = store.begin_read()?;
+            let phones = staging.copy(&live, LIVE_MEMBERS.phones, STAGED_MEMBERS.phones)?;
+            let accounts = staging.copy(&live, LIVE_MEMBERS.accounts, STAGED_MEMBERS.accounts)?;
+            progress.advance_to(enrolled);
             tracing::debug!(
-                members = copied,
+                buckets = phones + accounts,
                 transactions = staging.writes,
-                "enroll: enrolled members copied to staging"
+                "enroll: indexes copied to staging"
             );
-        } else {
-            // The tables exist even when nothing is copied into them: the swap renames them.
-            staging.write(|_| Ok(()))?;
         }
         Ok(staging)
     }
 
-    /// Copy one table, a slice of rows per transaction, telling `progress` the rows copied
-    /// after each; returns them.
+    /// Copy one table, a slice of rows per transaction; returns the rows copied.
     fn copy<V: redb::Value + 'static>(
         &mut self,
         snapshot: &redb::ReadTransaction,
         from: TableDefinition<&'static str, V>,
         to: TableDefinition<&'static str, V>,
-        progress: &dyn Progress,
     ) -> Result<u64, EnrollError> {
         let source = snapshot.open_table(from)?;
         let mut rows = source.iter()?;
@@ -167,19 +161,22 @@ impl<'s> Staging<'s> {
                 Ok(n)
             })?;
             copied += n as u64;
-            progress.advance_to(copied);
             if n < slice {
                 return Ok(copied);
             }
         }
     }
 
-    /// One short write transaction on the staging directory.
+    /// One short write transaction on the staging directory, which reads the live members
+    /// it does not hold yet.
     pub fn write<T>(
         &mut self,
         f: impl FnOnce(&mut Directory<'_>) -> Result<T, EnrollError>,
     ) -> Result<T, EnrollError> {
-        self.transact(|txn| f(&mut Directory::open_in(txn, STAGED_MEMBERS)?))
+        let fallback = &mut self.fallback;
+        transact(self.store, self.slices, &mut self.writes, |txn| {
+            f(&mut Directory::open_in(txn, STAGED_MEMBERS)?.with_fallback(fallback))
+        })
     }
 
     /// One short write transaction, then a pause.
@@ -187,47 +184,79 @@ impl<'s> Staging<'s> {
         &mut self,
         f: impl FnOnce(&WriteTransaction) -> Result<T, EnrollError>,
     ) -> Result<T, EnrollError> {
-        self.writes += 1;
-        #[cfg(test)]
-        if FAIL_AFTER
-            .with(|n| n.get())
-            .is_some_and(|n| self.writes > n)
-        {
-            return Err(EnrollError::Config("injected failure".into()));
-        }
-        let txn = self.store.begin_write()?;
-        match f(&txn) {
-            Ok(value) => {
-                txn.commit()?;
-                std::thread::sleep(self.slices.pause);
-                Ok(value)
+        transact(self.store, self.slices, &mut self.writes, f)
+    }
+
+    /// Once the rows are applied: copy in the live members the run neither wrote nor
+    /// removed, those `keep` keeps (full mode: those in the file; the others are removed
+    /// next), a slice at a time.
+    pub fn copy_the_rest(
+        &mut self,
+        keep: impl Fn(&str) -> bool,
+        progress: &dyn Progress,
+    ) -> Result<u64, EnrollError> {
+        let live = self.live.open_table(LIVE_MEMBERS.members)?;
+        progress.phase("copying", live.len()?);
+        let staged = self.store.begin_read()?;
+        let staged = staged.open_table(STAGED_MEMBERS.members)?;
+        let mut rows = live.iter()?;
+        let (mut seen, mut copied) = (0u64, 0u64);
+        let slice = self.slices.copied;
+        loop {
+            // a slice of rows looked at, not of rows copied: a file that rewrote every
+            // member copies none, and must not look at them all in one transaction
+            let (n, more) = self.write(|dir| {
+                let mut n = 0;
+                for _ in 0..slice {
+                    let Some(entry) = rows.next() else {
+                        return Ok((n, false));
+                    };
+                    let (id, record) = entry?;
+                    let id = id.value();
+                    seen += 1;
+                    if keep(id) && !dir.removed(id) && staged.get(id)?.is_none() {
+                        dir.put_record(id, record.value())?;
+                        n += 1;
+                    }
+                }
+                Ok((n, true))
+            })?;
+            copied += n as u64;
+            progress.advance_to(seen);
+            if !more {
+                tracing::debug!(copied, "enroll: the members the rows left alone copied in");
+                return Ok(copied);
             }
-            Err(EnrollError::Store(e)) => {
-                txn.failed(&e);
-                Err(EnrollError::Store(e))
-            }
-            Err(e) => Err(e),
         }
     }
 
-    /// How many write transactions the run has made so far.
-    pub fn transactions(&self) -> usize {
-        self.writes
-    }
-
-    /// The member ids the staging tables hold that `keep` does not keep, read outside the
-    /// writer.
+    /// The member ids, staged or live, that `keep` does not keep (full mode: those not in
+    /// the file), sorted; read outside the writer.
     pub fn ids_not(&self, keep: impl Fn(&str) -> bool) -> Result<Vec<String>, EnrollError> {
         let snapshot = self.store.begin_read()?;
-        let members = snapshot.open_table(STAGED_MEMBERS.members)?;
+        let staged = snapshot.open_table(STAGED_MEMBERS.members)?;
+        let live = self.live.open_table(LIVE_MEMBERS.members)?;
         let mut ids = Vec::new();
-        for entry in members.iter()? {
+        for entry in staged.iter()? {
             let (id, _) = entry?;
             if !keep(id.value()) {
                 ids.push(id.value().to_string());
             }
         }
+        for entry in live.iter()? {
+            let (id, _) = entry?;
+            let id = id.value();
+            if !keep(id) && !self.fallback.removed(id) && staged.get(id)?.is_none() {
+                ids.push(id.to_string());
+            }
+        }
+        ids.sort_unstable();
         Ok(ids)
+    }
+
+    /// How many write transactions the run has made so far.
+    pub fn transactions(&self) -> usize {
+        self.writes
     }
 
     /// How many members the staging tables hold.
@@ -260,6 +289,33 @@ impl<'s> Staging<'s> {
         drop_leftovers(self.store)?;
         self.done = true;
         Ok(())
+    }
+}
+
+/// One short write transaction, then a pause.
+fn transact<T>(
+    store: &Store,
+    slices: Slices,
+    writes: &mut usize,
+    f: impl FnOnce(&WriteTransaction) -> Result<T, EnrollError>,
+) -> Result<T, EnrollError> {
+    *writes += 1;
+    #[cfg(test)]
+    if FAIL_AFTER.with(|n| n.get()).is_some_and(|n| *writes > n) {
+        return Err(EnrollError::Config("injected failure".into()));
+    }
+    let txn = store.begin_write()?;
+    match f(&txn) {
+        Ok(value) => {
+            txn.commit()?;
+            std::thread::sleep(slices.pause);
+            Ok(value)
+        }
+        Err(EnrollError::Store(e)) => {
+            txn.failed(&e);
+            Err(EnrollError::Store(e))
+        }
+        Err(e) => Err(e),
     }
 }
 
