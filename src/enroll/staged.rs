@@ -91,7 +91,8 @@ thread_local! {
 }
 
 impl<'s> Staging<'s> {
-    /// Fresh staging tables holding a copy of the live member tables.
+    /// Fresh staging tables holding a copy of the live indexes (the members come later:
+    /// [`Staging::copy_the_rest`]).
     pub fn begin(
         store: &'s Store,
         slices: Slices,
