@@ -49,6 +49,27 @@ impl Fixture {
         )
     }
 
+    /// Run `path` staged, however few rows change, in `slices`.
+    fn staged(
+        &self,
+        path: &Path,
+        options: &Options,
+        progress: &dyn Progress,
+        slices: staged::Slices,
+    ) -> Result<Report, EnrollError> {
+        let outbox = self.outbox();
+        run_with(
+            &self.store,
+            path,
+            &outbox,
+            options,
+            "test",
+            progress,
+            WHOLE_ONLY,
+            slices,
+        )
+    }
+
     fn enroll(&self, body: &str) -> Vec<(String, String, String)> {
         let report = self
             .enroll_with("members.csv", body, Mode::Incremental, false)
@@ -940,18 +961,7 @@ fn a_staged_run_that_fails_half_way_leaves_the_live_members_as_they_were() {
     let after = members(6, "02");
     let path = f.file("moved.csv", format!("{HEADER}{after}").as_bytes());
     let back = f.file("back.csv", format!("{HEADER}{before}").as_bytes());
-    let go_with = |path: &Path| {
-        run_with(
-            &f.store,
-            path,
-            &f.outbox(),
-            &options(Mode::Full),
-            "test",
-            &Silent,
-            WHOLE_ONLY,
-            THIN_SLICES,
-        )
-    };
+    let go_with = |path: &Path| f.staged(path, &options(Mode::Full), &Silent, THIN_SLICES);
     let go = || go_with(&path);
     // Fail after the copy and a few rows: some rows applied to the staging tables, which
     // the failed run drops at once (they hold disk room IVR steps may need).
@@ -1011,16 +1021,7 @@ fn a_run_that_must_be_staged_is_refused_when_the_disk_lacks_room_for_the_copy() 
             min_free_mb,
             ..options(Mode::Incremental)
         };
-        run_with(
-            &f.store,
-            &path,
-            &f.outbox(),
-            &options,
-            "test",
-            &Silent,
-            WHOLE_ONLY,
-            THIN_SLICES,
-        )
+        f.staged(&path, &options, &Silent, THIN_SLICES)
     };
     // 1 TiB to keep free: no test machine has it.
     let err = at(1 << 20).unwrap_err();
@@ -1047,17 +1048,14 @@ fn other_writers_get_in_while_a_run_that_changes_every_row_applies() {
         format!("{HEADER}{}", members(40, "02")).as_bytes(),
     );
     let progress = progress::OtherWriter::new(f.store.clone());
-    let report = run_with(
-        &f.store,
-        &path,
-        &f.outbox(),
-        &options(Mode::Incremental),
-        "test",
-        &progress,
-        WHOLE_ONLY,
-        staged::SLICES,
-    )
-    .unwrap();
+    let report = f
+        .staged(
+            &path,
+            &options(Mode::Incremental),
+            &progress,
+            staged::SLICES,
+        )
+        .unwrap();
     assert_eq!(report.summary.results["updated"], 40);
     assert!(progress.times() >= 3, "copying, applying, finishing");
     assert_eq!(f.by_phone("+12025550207"), vec!["M07".to_string()]);

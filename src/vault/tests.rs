@@ -51,6 +51,23 @@ impl Fixture {
         pins.get(member).unwrap().map(|v| v.value().to_vec())
     }
 
+    /// A `member_id,pin` file of `rows` members P00000, P00001, ... (no member enrolled),
+    /// its outbox, and options to import it.
+    fn pins_file(&self, rows: usize) -> (PathBuf, PathBuf, import::Options) {
+        let mut text = String::from("member_id,pin\n");
+        for i in 0..rows {
+            text.push_str(&format!("P{i:05},{:04}\n", (i * 7919) % 10_000));
+        }
+        let file = self.dir.path().join("pins.csv");
+        std::fs::write(&file, text).unwrap();
+        let options = import::Options {
+            established: false,
+            dry_run: false,
+            require_member: false,
+        };
+        (file, self.dir.path().join("outbox"), options)
+    }
+
     fn put_record(&self, member: &str, bytes: &[u8]) {
         let txn = self.store.begin_write().unwrap();
         txn.open_table(tables::PINS)
@@ -622,18 +639,7 @@ fn a_pin_import_that_overlaps_a_rotation_leaves_no_record_under_the_old_key() {
     let f = fixture();
     let s = settings(VaultMode::Encrypted);
     f.vault.store_pin_now("A0", "2749", true, &s, t(0)).unwrap();
-    let file = f.dir.path().join("pins.csv");
-    let mut text = String::from("member_id,pin\n");
-    for i in 0..10_000 {
-        text.push_str(&format!("P{i:05},{:04}\n", (i * 7919) % 10_000));
-    }
-    std::fs::write(&file, text).unwrap();
-    let outbox = f.dir.path().join("outbox");
-    let options = import::Options {
-        established: false,
-        dry_run: false,
-        require_member: false,
-    };
+    let (file, outbox, options) = f.pins_file(10_000);
     let vault = f.vault.clone();
     let importer = std::thread::spawn(move || {
         import::run(&vault, &file, &outbox, &options, "test", t(1), &Silent).unwrap()
@@ -652,18 +658,7 @@ fn a_pin_import_that_overlaps_a_rotation_leaves_no_record_under_the_old_key() {
 fn a_pin_import_goes_in_slices_and_one_interrupted_finishes_when_run_again() {
     let f = fixture();
     let rows = 2 * import::IMPORT_SLICE + 10;
-    let mut text = String::from("member_id,pin\n");
-    for i in 0..rows {
-        text.push_str(&format!("P{i:05},{:04}\n", (i * 7919) % 10_000));
-    }
-    let file = f.dir.path().join("pins.csv");
-    std::fs::write(&file, text).unwrap();
-    let outbox = f.dir.path().join("outbox");
-    let options = import::Options {
-        established: false,
-        dry_run: false,
-        require_member: false,
-    };
+    let (file, outbox, options) = f.pins_file(rows);
     // A record that cannot be opened, in the second slice: the import stops there.
     let broken = format!("P{:05}", import::IMPORT_SLICE + 5);
     f.put_record(&broken, b"not a sealed record");
