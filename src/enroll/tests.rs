@@ -1059,6 +1059,19 @@ fn other_writers_get_in_while_a_run_that_changes_every_row_applies() {
     assert_eq!(report.summary.results["updated"], 40);
     assert!(progress.times() >= 3, "copying, applying, finishing");
     assert_eq!(f.by_phone("+12025550207"), vec!["M07".to_string()]);
+
+    // In slices of one, the pass that copies in the members the rows left alone reports
+    // after each member it looks at: a file that rewrote all 40 copies none, and must
+    // still not look at them all in one transaction.
+    let back = f.file(
+        "back.csv",
+        format!("{HEADER}{}", members(40, "01")).as_bytes(),
+    );
+    let progress = progress::OtherWriter::new(f.store.clone());
+    f.staged(&back, &options(Mode::Incremental), &progress, THIN_SLICES)
+        .unwrap();
+    assert!(progress.times() >= 40, "{} steps", progress.times());
+    assert_eq!(f.by_phone("+12025550107"), vec!["M07".to_string()]);
 }
 
 #[test]
