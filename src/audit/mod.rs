@@ -46,6 +46,9 @@ pub enum EventKind {
     EnrollmentRun,
     /// A pre-enrollment file was refused whole (not UTF-8, no header, ...).
     EnrollmentFailed,
+    /// Members an enrollment deleted were forgotten: their PIN records, wrong-answer
+    /// counters and last verdicts. The detail carries the counts.
+    MembersForgotten,
     /// A PIN import began writing (its first slice of rows). A `pins_imported` event
     /// follows with the counts, or a failed one; neither means the import was interrupted.
     PinsImportStarted,

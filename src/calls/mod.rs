@@ -24,6 +24,7 @@ use zeroize::Zeroizing;
 
 pub use challenges::{ChallengeSent, ChallengeView, CheckAnswer, NewChallenge};
 pub use intents::{Intent, NewIntent};
+pub(crate) use records::forget_verifications;
 pub use records::{Verification, encode_call, read_call, save_encoded_step};
 
 use crate::audit::{AuditError, AuditEvent, AuditLog, EventKind, Outcome};

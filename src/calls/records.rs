@@ -100,6 +100,19 @@ pub fn set_verification(
     Ok(())
 }
 
+/// Forget the last verdicts of members callvault no longer holds, in the caller's
+/// transaction (see `crate::vault::forget_members`).
+pub(crate) fn forget_verifications<'a>(
+    txn: &WriteTransaction,
+    member_ids: impl IntoIterator<Item = &'a str>,
+) -> Result<(), StoreError> {
+    let mut table = txn.open_table(tables::VERIFICATIONS)?;
+    for id in member_ids {
+        table.remove(id)?;
+    }
+    Ok(())
+}
+
 /// Store a dialog step: the call, the member's wrong-answer counter, and (when the dialog
 /// just ended) the member's verdict. Returns the step's audit events.
 pub fn save_step(

@@ -723,6 +723,13 @@ fn enroll_command(
             } else {
                 println!("members enrolled: {}", s.members_enrolled);
             }
+            if s.pins_forgotten > 0 {
+                println!(
+                    "PINs forgotten with the deleted members{}: {}",
+                    if s.dry_run { " if it were applied" } else { "" },
+                    s.pins_forgotten
+                );
+            }
             println!("results: {}", s.results_file.display());
             println!("summary: {}", report.summary_file.display());
             Ok(ExitCode::SUCCESS)

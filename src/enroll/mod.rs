@@ -13,6 +13,7 @@
 //! that lookups read.
 
 pub mod decide;
+mod forget;
 pub mod generate;
 pub mod inbox;
 pub mod lines;
@@ -66,6 +67,10 @@ pub struct Options {
     /// Free disk a staged run leaves beside its copy of the member tables (MiB), as
     /// `storage.min_free_mb`: IVR steps must still find room to write.
     pub min_free_mb: u64,
+    /// A member the run deletes takes their PIN record, wrong-answer counters and last
+    /// verdict along (see [`forget`]). On with the embedded core, whose members
+    /// are the credit union's; off with another core, which still knows the member.
+    pub forget_removed: bool,
 }
 
 impl Options {
@@ -78,6 +83,7 @@ impl Options {
             recent_change_days: config.enroll.recent_change_days,
             max_removed_percent: config.enroll.full_max_removed_percent,
             min_free_mb: config.storage.min_free_mb,
+            forget_removed: config.core.kind == crate::config::CoreKind::Embedded,
         }
     }
 }
@@ -122,6 +128,9 @@ pub struct Summary {
     /// Enrolled members' numbers that stopped identifying them because a member in this file
     /// claims the same number.
     pub phones_withdrawn: u64,
+    /// PIN records forgotten with the members the run deleted (for a dry run: had it been
+    /// applied).
+    pub pins_forgotten: u64,
     pub results_file: PathBuf,
 }
 
@@ -526,6 +535,8 @@ struct Answer {
     out: csv::Writer<File>,
     results: BTreeMap<String, u64>,
     reasons: BTreeMap<String, u64>,
+    /// The ids of the rows answered `deleted`, in order.
+    deleted: Vec<String>,
 }
 
 impl Answer {
@@ -543,6 +554,7 @@ impl Answer {
             out,
             results: BTreeMap::new(),
             reasons: BTreeMap::new(),
+            deleted: Vec::new(),
         })
     }
 
@@ -560,6 +572,9 @@ impl Answer {
             .or_default() += 1;
         if let Some(r) = o.reason {
             *self.reasons.entry(r.as_str().to_string()).or_default() += 1;
+        }
+        if o.result == RowResult::Deleted {
+            self.deleted.push(o.member_id.clone());
         }
         let written = self.out.write_record([
             line,
@@ -679,6 +694,9 @@ fn run_with(
     slices: staged::Slices,
 ) -> Result<Report, EnrollError> {
     let _one_run = RUNS.lock().unwrap_or_else(|p| p.into_inner());
+    // Members an earlier run deleted and did not get to forget (a crash): before this file
+    // can enroll any of them again.
+    forget::drain(store, slices, actor, progress)?;
     let started_at = Utc::now();
     let region = Region::parse(&options.region_code)
         .ok_or_else(|| EnrollError::Config(format!("unknown region {:?}", options.region_code)))?;
@@ -711,6 +729,9 @@ fn run_with(
         now_naive: now.naive_utc(),
     };
     let record = |txn: &redb::WriteTransaction, answer: &Answer, members_enrolled: u64| {
+        if options.forget_removed {
+            forget::queue(txn, &answer.deleted)?;
+        }
         let counts = |m: &BTreeMap<String, u64>| {
             m.iter()
                 .map(|(k, v)| format!("{k}={v}"))
@@ -765,6 +786,22 @@ fn run_with(
         phones_withdrawn,
         members_enrolled,
     } = applied;
+    let pins_forgotten = match (options.forget_removed, options.dry_run) {
+        (false, _) => 0,
+        (true, true) => forget::pins_of(store, &answer.deleted)?,
+        // The run is applied whatever happens here: a drain that fails is finished by the
+        // next run, before it reads its file.
+        (true, false) => match forget::drain(store, slices, actor, progress) {
+            Ok(forgotten) => forgotten.pins,
+            Err(e) => {
+                tracing::warn!(
+                    error = %e,
+                    "enroll: the deleted members' PINs are not all forgotten yet; the next run finishes it"
+                );
+                0
+            }
+        },
+    };
     let summary = Summary {
         file: file.clone(),
         mode: options.mode,
@@ -777,6 +814,7 @@ fn run_with(
         unknown_columns: pass.columns.unknown.clone(),
         phones_withdrawn,
         members_enrolled,
+        pins_forgotten,
         results_file: results_path.clone(),
     };
     drop(answer.out);
@@ -818,7 +856,8 @@ fn check_removals(
     }
 }
 
-/// The audit record of a run, written in its transaction.
+/// What a run writes in its last transaction besides the members: its audit record, and the
+/// members it deleted, queued to be forgotten.
 type Record<'a> = dyn Fn(&redb::WriteTransaction, &Answer, u64) -> Result<(), StoreError> + 'a;
 
 /// Decide every row against a snapshot, then apply the changing ones in one short write

@@ -5,11 +5,21 @@ use std::time::{Duration, Instant};
 
 /// Told how far a run has come.
 pub trait Progress {
-    /// A new phase: `checking` (counted in bytes) or `applying` (counted in rows).
+    /// A new phase: `checking` (counted in bytes), `applying` (rows), `copying` or
+    /// `forgetting` (members).
     fn phase(&self, name: &str, total: u64);
     /// How far into the phase the run is.
     fn advance_to(&self, done: u64);
     fn finish(&self);
+}
+
+/// What a phase counts.
+fn unit(phase: &str) -> &'static str {
+    match phase {
+        "checking" => "bytes",
+        "copying" | "forgetting" => "members",
+        _ => "rows",
+    }
 }
 
 /// No output (tests, benchmarks).
@@ -42,12 +52,11 @@ impl Default for Bar {
 
 impl Progress for Bar {
     fn phase(&self, name: &str, total: u64) {
-        let template = if name == "checking" {
-            "{prefix:>9} [{bar:40}] {bytes}/{total_bytes} ({eta})"
-        } else {
-            "{prefix:>9} [{bar:40}] {pos}/{len} rows ({eta})"
+        let template = match unit(name) {
+            "bytes" => "{prefix:>10} [{bar:40}] {bytes}/{total_bytes} ({eta})".to_string(),
+            unit => format!("{{prefix:>10}} [{{bar:40}}] {{pos}}/{{len}} {unit} ({{eta}})"),
         };
-        if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+        if let Ok(style) = indicatif::ProgressStyle::with_template(&template) {
             self.bar.set_style(style.progress_chars("=> "));
         }
         self.bar.set_prefix(name.to_string());
@@ -94,8 +103,7 @@ impl Progress for Lines<'_> {
         if let Ok(mut s) = self.state.lock() {
             *s = (name.to_string(), total, Instant::now());
         }
-        let unit = if name == "checking" { "bytes" } else { "rows" };
-        self.say(format!("{name}: {total} {unit}"));
+        self.say(format!("{name}: {total} {}", unit(name)));
     }
 
     fn advance_to(&self, done: u64) {

@@ -266,23 +266,26 @@ impl<'s> Staging<'s> {
         Ok(snapshot.open_table(STAGED_MEMBERS.members)?.len()?)
     }
 
-    /// Swap the staging tables in for the live ones, with `also` (the run's audit record)
-    /// in the same durable transaction.
-    pub fn swap_in(
+    /// Swap the staging tables in for the live ones, then run `also` (the run's last
+    /// writes: its audit record) in the same durable transaction; returns what it returned.
+    pub fn swap_in<T>(
         mut self,
-        also: impl FnOnce(&WriteTransaction) -> Result<(), StoreError>,
-    ) -> Result<(), EnrollError> {
+        also: impl FnOnce(&WriteTransaction) -> Result<T, StoreError>,
+    ) -> Result<T, EnrollError> {
         let clock = std::time::Instant::now();
         let txn = self.store.begin_write()?;
         let swapped = swap(&txn, STAGED_MEMBERS, LIVE_MEMBERS).and_then(|()| also(&txn));
-        if let Err(e) = swapped {
-            txn.failed(&e);
-            return Err(e.into());
-        }
+        let value = match swapped {
+            Ok(value) => value,
+            Err(e) => {
+                txn.failed(&e);
+                return Err(e.into());
+            }
+        };
         txn.commit()?;
         self.done = true;
         tracing::debug!(elapsed = ?clock.elapsed(), "enroll: staging swapped in");
-        Ok(())
+        Ok(value)
     }
 
     /// Drop the staging tables (a dry run).

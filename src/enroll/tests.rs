@@ -4,6 +4,7 @@ use std::sync::Arc;
 use super::*;
 use crate::core::{CoreAdapter, EmbeddedCore, IdentifierKind};
 use crate::enroll::progress::Silent;
+use crate::store::tables;
 
 struct Fixture {
     dir: tempfile::TempDir,
@@ -128,6 +129,7 @@ fn options(mode: Mode) -> Options {
         recent_change_days: 30,
         max_removed_percent: 100,
         min_free_mb: 0,
+        forget_removed: true,
     }
 }
 
@@ -1108,4 +1110,233 @@ fn random_file_sequences_end_the_same_staged_or_applied_in_place() {
         assert_eq!(in_place, staged, "seed {seed}: {files:#?}");
         assert_eq!(staged, thin, "seed {seed}");
     }
+}
+
+/// What the store holds about a member besides the member record: (a PIN record, a
+/// wrong-PIN counter, a wrong-answer counter, a last verdict).
+fn secrets(store: &Store, id: &str) -> (bool, bool, bool, bool) {
+    let txn = store.begin_read().unwrap();
+    let pins = txn.open_table(tables::PINS).unwrap();
+    let attempts = txn.open_table(tables::ATTEMPTS).unwrap();
+    let verdicts = txn.open_table(tables::VERIFICATIONS).unwrap();
+    (
+        pins.get(id).unwrap().is_some(),
+        attempts
+            .get((id, crate::vault::PIN_ATTEMPTS))
+            .unwrap()
+            .is_some(),
+        attempts
+            .get((id, crate::calls::ANSWER_ATTEMPTS))
+            .unwrap()
+            .is_some(),
+        verdicts.get(id).unwrap().is_some(),
+    )
+}
+
+/// Give each member a PIN record, both counters and a verdict (the bytes do not matter:
+/// forgetting never reads them).
+fn plant_secrets(store: &Store, ids: &[&str]) {
+    let txn = store.begin_write().unwrap();
+    {
+        let mut pins = txn.open_table(tables::PINS).unwrap();
+        let mut attempts = txn.open_table(tables::ATTEMPTS).unwrap();
+        let mut verdicts = txn.open_table(tables::VERIFICATIONS).unwrap();
+        for id in ids {
+            pins.insert(*id, b"sealed".as_slice()).unwrap();
+            for kind in [crate::vault::PIN_ATTEMPTS, crate::calls::ANSWER_ATTEMPTS] {
+                attempts.insert((*id, kind), b"counter".as_slice()).unwrap();
+            }
+            verdicts.insert(*id, b"{}".as_slice()).unwrap();
+        }
+    }
+    txn.commit().unwrap();
+}
+
+#[test]
+fn a_deleted_member_takes_their_pin_counters_and_verdict_along() {
+    const ALL: (bool, bool, bool, bool) = (true, true, true, true);
+    const NONE: (bool, bool, bool, bool) = (false, false, false, false);
+    let ids = ["10", "100", "20", "30", "40", "50", "60"];
+    let everyone: String = ids
+        .iter()
+        .enumerate()
+        .map(|(n, id)| row(id, &format!("2025550{n:03}")))
+        .collect();
+    let kept_rows = |leave_out: &[&str]| -> String {
+        everyone
+            .lines()
+            .filter(|l| !leave_out.iter().any(|id| l.starts_with(&format!("{id},"))))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    };
+    let fraud = "20,,202-555-0002,mobile,,y,2020-01-01,1980-05-17,Ana\n";
+    // (how a run applies, the path it must take)
+    for staged in [false, true] {
+        let f = Fixture::new();
+        f.enroll(&format!("{HEADER}{everyone}"));
+        plant_secrets(&f.store, &ids);
+        let runs_before = CHANGES_ONLY_RUNS.with(|n| n.get());
+        let run = |body: String, options: Options| {
+            let path = f.file("daily.csv", body.as_bytes());
+            match staged {
+                true => f.staged(&path, &options, &Silent, THIN_SLICES),
+                false => run(&f.store, &path, &f.outbox(), &options, "test", &Silent),
+            }
+            .unwrap()
+        };
+
+        // A dry run forgets nothing.
+        let dry = Options {
+            dry_run: true,
+            ..options(Mode::Incremental)
+        };
+        let report = run(format!("{HEADER}10,delete,,,,,,,\n"), dry);
+        assert_eq!(
+            report.summary.pins_forgotten, 1,
+            "it says what it would forget"
+        );
+        assert_eq!(secrets(&f.store, "10"), ALL, "staged={staged}");
+
+        // A delete row forgets that member, not one whose id starts the same; a row
+        // that rejects and removes an enrolled member (a fraud flag) forgets nothing.
+        let report = run(
+            format!("{HEADER}10,delete,,,,,,,\n{fraud}"),
+            options(Mode::Incremental),
+        );
+        assert_eq!(report.summary.pins_forgotten, 1, "staged={staged}");
+        assert_eq!(secrets(&f.store, "10"), NONE, "staged={staged}");
+        assert_eq!(secrets(&f.store, "100"), ALL, "staged={staged}");
+        assert_eq!(
+            secrets(&f.store, "20"),
+            ALL,
+            "a flagged member keeps it all"
+        );
+        assert!(!f.enrolled().contains(&"20".to_string()));
+
+        // Full mode forgets the members it leaves out.
+        let report = run(
+            format!("{HEADER}{}", kept_rows(&["10", "20", "50"])),
+            options(Mode::Full),
+        );
+        assert_eq!(report.summary.pins_forgotten, 1, "staged={staged}");
+        assert_eq!(secrets(&f.store, "50"), NONE, "staged={staged}");
+        for id in ["100", "30", "40", "60"] {
+            assert_eq!(secrets(&f.store, id), ALL, "{id} staged={staged}");
+        }
+
+        // Another core still knows the member: nothing is forgotten.
+        let other_core = Options {
+            forget_removed: false,
+            ..options(Mode::Incremental)
+        };
+        let report = run(format!("{HEADER}40,delete,,,,,,,\n"), other_core);
+        assert_eq!(report.summary.pins_forgotten, 0);
+        assert_eq!(secrets(&f.store, "40"), ALL, "staged={staged}");
+        assert!(!f.enrolled().contains(&"40".to_string()));
+
+        // Back in the file, the member starts without a PIN.
+        run(
+            format!("{HEADER}{}", everyone.lines().next().unwrap()),
+            options(Mode::Incremental),
+        );
+        assert!(f.enrolled().contains(&"10".to_string()));
+        assert_eq!(secrets(&f.store, "10"), NONE, "staged={staged}");
+
+        let in_place = CHANGES_ONLY_RUNS.with(|n| n.get()) - runs_before;
+        assert_eq!(in_place, if staged { 0 } else { 4 }, "staged={staged}");
+        let audit = audit_text(&f.store);
+        let forgotten: Vec<&str> = audit
+            .lines()
+            .filter(|l| l.contains("members_forgotten"))
+            .collect();
+        assert_eq!(forgotten.len(), 2, "{audit}");
+        assert!(
+            forgotten.iter().all(|l| l.contains("members=1 pins=1")),
+            "{audit}"
+        );
+    }
+}
+
+#[test]
+fn a_queue_of_members_to_forget_is_drained_in_slices_and_spares_those_enrolled_again() {
+    let f = Fixture::new();
+    f.enroll(&format!("{HEADER}{}", members(2, "01")));
+    let gone = ["g1", "g2", "g3", "g4", "g5"];
+    plant_secrets(&f.store, &["M00", "M01"]);
+    plant_secrets(&f.store, &gone);
+    // Two runs' deletions, the second one's with an enrolled member in it.
+    for ids in [&gone[..3], &["M00", "g4", "g5"][..]] {
+        let txn = f.store.begin_write().unwrap();
+        let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+        forget::queue(&txn, &ids).unwrap();
+        txn.commit().unwrap();
+    }
+    let slices = staged::Slices {
+        rows: 2,
+        ..THIN_SLICES
+    };
+    let other = crate::enroll::progress::OtherWriter::new(f.store.clone());
+    let forgotten = forget::drain(&f.store, slices, "test", &other).unwrap();
+    assert_eq!(
+        forgotten,
+        forget::Forgotten {
+            members: 5,
+            pins: 5
+        }
+    );
+    assert!(
+        other.times() >= 3,
+        "another writer got in between the 3 slices"
+    );
+    for id in gone {
+        assert_eq!(secrets(&f.store, id), (false, false, false, false), "{id}");
+    }
+    for id in ["M00", "M01"] {
+        assert_eq!(secrets(&f.store, id), (true, true, true, true), "{id}");
+    }
+    let audit = audit_text(&f.store);
+    let events: Vec<&str> = audit
+        .lines()
+        .filter(|l| l.contains("members_forgotten"))
+        .collect();
+    assert_eq!(events.len(), 1, "{audit}");
+    assert!(events[0].contains("members=5 pins=5"), "{audit}");
+    assert_eq!(
+        forget::drain(&f.store, slices, "test", &Silent).unwrap(),
+        forget::Forgotten::default(),
+        "the queue is gone"
+    );
+}
+
+#[test]
+fn a_run_forgets_what_a_crash_left_queued_before_it_enrolls_anyone_again() {
+    let f = Fixture::new();
+    let body = format!("{HEADER}{}", members(3, "01"));
+    f.enroll(&body);
+    plant_secrets(&f.store, &["M00", "M01", "M02"]);
+    // A run deleted M01 and crashed after its last transaction, before forgetting.
+    {
+        let txn = f.store.begin_write().unwrap();
+        let mut dir = embedded::Directory::open(&txn).unwrap();
+        let old = dir.get("M01").unwrap().unwrap();
+        dir.remove(&old).unwrap();
+        drop(dir);
+        forget::queue(&txn, &["M01".to_string()]).unwrap();
+        txn.commit().unwrap();
+    }
+    assert_eq!(secrets(&f.store, "M01"), (true, true, true, true));
+    // The next run brings M01 back; it must come without the old PIN.
+    let report = f
+        .enroll_with("again.csv", &body, Mode::Incremental, false)
+        .unwrap();
+    assert!(f.enrolled().contains(&"M01".to_string()));
+    assert_eq!(secrets(&f.store, "M01"), (false, false, false, false));
+    assert_eq!(secrets(&f.store, "M00"), (true, true, true, true));
+    assert_eq!(report.summary.pins_forgotten, 0, "this run deleted no one");
+}
+
+fn audit_text(store: &Store) -> String {
+    let mut audit = Vec::new();
+    crate::audit::export(&store.begin_read().unwrap(), None, &mut audit).unwrap();
+    String::from_utf8(audit).unwrap()
 }

@@ -192,6 +192,26 @@ pub(crate) fn write_counter(
     Ok(())
 }
 
+/// Forget members callvault no longer holds (enrollment removed them), in the caller's
+/// transaction: each one's PIN record and every wrong-answer counter of theirs, so a
+/// member id that comes back, or is given to someone else, starts without a PIN.
+/// Returns how many PIN records there were.
+pub(crate) fn forget_members<'a>(
+    txn: &redb::WriteTransaction,
+    member_ids: impl IntoIterator<Item = &'a str>,
+) -> Result<u64, StoreError> {
+    let mut pins = txn.open_table(tables::PINS)?;
+    let mut attempts = txn.open_table(tables::ATTEMPTS)?;
+    let mut had_pins = 0u64;
+    for id in member_ids {
+        had_pins += u64::from(pins.remove(id)?.is_some());
+        // (id, any kind): the first key after them all has `id\0` first
+        let past = format!("{id}\0");
+        attempts.retain_in((id, "")..(past.as_str(), ""), |_, _| false)?;
+    }
+    Ok(had_pins)
+}
+
 const STRIPES: usize = 256;
 
 fn code_message(challenge_id: &str, code: &str) -> Vec<u8> {

@@ -181,6 +181,21 @@ fn the_cli_enrolls_through_the_running_service() {
     // Stopped: the CLI opens the store itself.
     let out = i.cli(&["enroll", file.to_str().unwrap(), "--mode", "full"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
+    // A member past the truncated file's rows, with a PIN: forgotten along with them.
+    let results = std::fs::read_to_string(i.path("state/outbox/batch.results.csv")).unwrap();
+    let left_out = results
+        .lines()
+        .rev()
+        .find(|l| l.contains(",unchanged,"))
+        .unwrap()
+        .split(',')
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let pins = i.path("pins.csv");
+    std::fs::write(&pins, format!("member_id,pin\n{left_out},4827\n")).unwrap();
+    let out = i.cli(&["pins", "import", pins.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
     let out = i.cli(&[
         "enroll",
         path,
@@ -203,4 +218,18 @@ fn the_cli_enrolls_through_the_running_service() {
         summary["results"]["deleted"].as_u64().unwrap() > 100,
         "{summary}"
     );
+    assert_eq!(summary["pins_forgotten"], 1, "{summary}");
+    assert!(
+        text(&out.stdout).contains("PINs forgotten with the deleted members: 1"),
+        "{}",
+        text(&out.stdout)
+    );
+    // Back in the file, the member has no PIN: the next call activates them.
+    let out = i.cli(&["enroll", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = i.cli(&["member", "show", &left_out]);
+    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["pin"]["has_pin"], false, "{shown}");
+    let audit = i.audit_export();
+    assert!(audit.contains("\"members_forgotten\""), "{audit}");
 }
