@@ -41,7 +41,14 @@ pub enum Request {
         path: PathBuf,
     },
     DbCheck,
-    AuditVerify,
+    /// Check the chain, and against the anchors and exported copies given.
+    AuditVerify {
+        #[serde(default)]
+        anchors: Vec<audit::Anchor>,
+        /// Files `audit export` wrote (absolute paths; the service reads them).
+        #[serde(default)]
+        copies: Vec<PathBuf>,
+    },
     AuditExport {
         since: Option<DateTime<Utc>>,
     },
@@ -95,6 +102,12 @@ pub enum Response {
     },
     Verify {
         report: VerifyReport,
+        /// The comparison with anchors and copies, when any were given.
+        #[serde(default)]
+        against: Option<audit::AnchorReport>,
+        /// The chain's last record, to keep elsewhere as an anchor.
+        #[serde(default)]
+        head: Option<audit::Anchor>,
     },
     Exported {
         records: u64,
@@ -258,10 +271,16 @@ pub fn execute(
         Request::DbCheck => Ok(Response::Check {
             report: ctx.store.check()?,
         }),
-        Request::AuditVerify => {
+        Request::AuditVerify { anchors, copies } => {
             let txn = ctx.store.begin_read()?;
+            let against = match anchors.is_empty() && copies.is_empty() {
+                true => None,
+                false => Some(audit::anchor::check(&txn, &anchors, &copies)?),
+            };
             Ok(Response::Verify {
                 report: audit::verify(&txn)?,
+                against,
+                head: audit::anchor::head(&txn)?,
             })
         }
         Request::AuditExport { since } => {

@@ -6,6 +6,7 @@
 //! Nothing secret is ever written here: events carry names, ids and outcomes, never a PIN,
 //! a code, an SSN or an API key (only a key's public id).
 
+pub mod anchor;
 mod committer;
 
 use std::io::Write;
@@ -15,6 +16,7 @@ use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+pub use anchor::{Anchor, AnchorReport};
 pub use committer::{AuditError, AuditLog};
 
 use crate::store::{StoreError, tables};

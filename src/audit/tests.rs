@@ -216,3 +216,158 @@ fn each_job_gets_the_sequence_number_of_its_own_last_event() {
         );
     }
 }
+
+/// Rewrite the chain from `from` on, as someone who can write the store file could: each
+/// record after the edit re-linked and re-hashed, the head moved, and records past
+/// `keep` dropped. The chain then checks out by itself.
+fn rewrite_from(store: &Store, from: u64, keep: u64) {
+    let txn = store.begin_write().unwrap();
+    {
+        let mut table = txn.open_table(tables::AUDIT).unwrap();
+        let last = table.last().unwrap().unwrap().0.value();
+        let mut prev = match from {
+            1 => GENESIS_HASH.to_string(),
+            n => {
+                let r: AuditRecord =
+                    serde_json::from_slice(table.get(n - 1).unwrap().unwrap().value()).unwrap();
+                r.hash
+            }
+        };
+        for seq in from..=last {
+            if seq > keep {
+                table.remove(seq).unwrap();
+                continue;
+            }
+            let mut r: AuditRecord =
+                serde_json::from_slice(table.get(seq).unwrap().unwrap().value()).unwrap();
+            if seq == from {
+                r.event.outcome = Outcome::Ok;
+            }
+            r.prev_hash = prev;
+            r.hash = r.compute_hash();
+            prev = r.hash.clone();
+            table
+                .insert(seq, serde_json::to_vec(&r).unwrap().as_slice())
+                .unwrap();
+        }
+        let head = serde_json::to_vec(&Head {
+            seq: keep,
+            hash: prev,
+        })
+        .unwrap();
+        txn.open_table(tables::META)
+            .unwrap()
+            .insert(HEAD_KEY, head.as_slice())
+            .unwrap();
+    }
+    txn.commit().unwrap();
+}
+
+#[test]
+fn a_rewritten_chain_is_found_against_a_copy_kept_elsewhere() {
+    type Tamper = fn(&Store);
+    // (what was done after the copy, the record named)
+    let cases: [(&str, Tamper, Option<u64>); 4] = [
+        ("nothing", |_| {}, None),
+        (
+            "record 4 edited, the chain rewritten after it",
+            |s| rewrite_from(s, 4, 10),
+            Some(4),
+        ),
+        (
+            "records 8 to 10 cut, the head moved",
+            |s| rewrite_from(s, 8, 7),
+            Some(8),
+        ),
+        (
+            "only the last record rewritten",
+            |s| rewrite_from(s, 10, 10),
+            Some(10),
+        ),
+    ];
+    for (name, tamper, want) in cases {
+        let (dir, store) = store_with(10);
+        let copy = dir.path().join("siem.jsonl");
+        let mut out = Vec::new();
+        export(&store.begin_read().unwrap(), None, &mut out).unwrap();
+        std::fs::write(&copy, &out).unwrap();
+        tamper(&store);
+        let txn = store.begin_read().unwrap();
+        assert_eq!(
+            verify(&txn).unwrap().first_bad,
+            None,
+            "{name}: checks out alone"
+        );
+        let report = anchor::check(&txn, &[], &[&copy]).unwrap();
+        assert_eq!(report.checked, 10, "{name}: every exported record compared");
+        assert_eq!(report.first_bad.as_ref().map(|b| b.seq), want, "{name}");
+        if let Some(bad) = &report.first_bad {
+            assert!(
+                bad.reason.contains("siem.jsonl line"),
+                "{name}: {}",
+                bad.reason
+            );
+        }
+    }
+}
+
+#[test]
+fn an_anchor_noted_earlier_finds_a_rewrite_and_the_head_gives_one() {
+    let (_dir, store) = store_with(5);
+    let noted = anchor::head(&store.begin_read().unwrap()).unwrap().unwrap();
+    assert_eq!(noted.seq, 5);
+    let again: Anchor = noted.to_string().parse().unwrap();
+    assert_eq!(again, noted);
+    let check = |a: &Anchor| {
+        anchor::check(
+            &store.begin_read().unwrap(),
+            std::slice::from_ref(a),
+            &[] as &[&str],
+        )
+        .unwrap()
+        .first_bad
+        .map(|b| b.seq)
+    };
+    assert_eq!(check(&noted), None);
+    rewrite_from(&store, 2, 5);
+    assert_eq!(first_bad(&store), None);
+    assert_eq!(check(&noted), Some(5));
+    let ahead = Anchor {
+        seq: 9,
+        hash: noted.hash.clone(),
+    };
+    assert_eq!(check(&ahead), Some(9), "a record the store lacks");
+}
+
+#[test]
+fn anchors_are_read_as_seq_colon_hash() {
+    let hash = "ab".repeat(32);
+    let cases: [(String, bool); 7] = [
+        (format!("12:{hash}"), true),
+        (format!(" 12:{} ", hash.to_uppercase()), true),
+        (format!("0:{hash}"), false),
+        (format!("12{hash}"), false),
+        (format!("x:{hash}"), false),
+        (format!("12:{}", &hash[1..]), false),
+        (format!("12:{}zz", &hash[2..]), false),
+    ];
+    for (text, ok) in cases {
+        let parsed = text.parse::<Anchor>();
+        assert_eq!(parsed.is_ok(), ok, "{text:?}: {parsed:?}");
+        if let Ok(a) = parsed {
+            assert_eq!((a.seq, a.hash.as_str()), (12, hash.as_str()));
+        }
+    }
+}
+
+#[test]
+fn a_copy_that_is_not_an_export_is_refused_with_its_line() {
+    let (dir, store) = store_with(2);
+    let copy = dir.path().join("notes.txt");
+    std::fs::write(&copy, "{\"seq\":1,\"hash\":\"x\"}\nhello\n").unwrap();
+    let err = anchor::check(&store.begin_read().unwrap(), &[], &[&copy]).unwrap_err();
+    assert!(err.to_string().contains("notes.txt line 2"), "{err}");
+    let missing = dir.path().join("missing.jsonl");
+    let err = anchor::check(&store.begin_read().unwrap(), &[], &[&missing]).unwrap_err();
+    assert!(err.to_string().contains("missing.jsonl"), "{err}");
+}

@@ -189,8 +189,18 @@ pub enum DbCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Check the hash chain; names the first bad record.
-    Verify,
+    /// Check the hash chain; names the first bad record. With copies kept elsewhere, also
+    /// finds a chain rewritten from some record on (which checks out by itself).
+    Verify {
+        /// A file `audit export` wrote earlier (kept in the SIEM, say): every record in it
+        /// must still be in the store with the same hash. Repeatable.
+        #[arg(long = "against", value_name = "EXPORT")]
+        against: Vec<PathBuf>,
+        /// SEQ:HASH of a record noted earlier (the journal's `audit head` lines, or this
+        /// command's last line). Repeatable.
+        #[arg(long = "anchor", value_name = "SEQ:HASH")]
+        anchors: Vec<crate::audit::Anchor>,
+    },
     /// Write records as JSON lines to stdout.
     Export {
         /// Only records at or after this time (RFC 3339 or YYYY-MM-DD, UTC).
@@ -523,11 +533,53 @@ fn print_chain(report: &crate::audit::VerifyReport) -> ExitCode {
     }
 }
 
+/// The comparison with copies kept elsewhere, after the chain's own check.
+fn print_against(against: &crate::audit::AnchorReport) -> ExitCode {
+    match &against.first_bad {
+        None => {
+            println!(
+                "matches the copies: {} records compared, none differs",
+                against.checked
+            );
+            ExitCode::SUCCESS
+        }
+        Some(bad) => {
+            println!(
+                "audit log REWRITTEN: record {} {} ({} records compared)",
+                bad.seq, bad.reason, against.checked
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn audit_command(config: &Config, command: AuditCommand) -> anyhow::Result<ExitCode> {
     match command {
-        AuditCommand::Verify => {
-            match admin::client::run(config, Request::AuditVerify, &mut io::stdout())? {
-                Response::Verify { report } => Ok(print_chain(&report)),
+        AuditCommand::Verify { against, anchors } => {
+            let copies = against
+                .iter()
+                .map(|p| absolute(p))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let request = Request::AuditVerify { anchors, copies };
+            match admin::client::run(config, request, &mut io::stdout())? {
+                Response::Verify {
+                    report,
+                    against,
+                    head,
+                } => {
+                    let mut code = print_chain(&report);
+                    if let Some(against) = &against {
+                        if print_against(against) == ExitCode::FAILURE {
+                            code = ExitCode::FAILURE;
+                        }
+                    }
+                    if let Some(head) = head {
+                        println!(
+                            "head: {head} (keep it elsewhere; `--anchor {head}` checks it later)"
+                        );
+                    }
+                    Ok(code)
+                }
                 other => bail!("unexpected answer: {other:?}"),
             }
         }

@@ -206,6 +206,7 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
     let upgrade_task = actix_web::rt::spawn(upgrade_sealed_pins(vault.clone(), live.clone()));
     let sweep_task = actix_web::rt::spawn(sweep_calls(calls));
     let cert_task = actix_web::rt::spawn(remind_of_certificate(reloader.clone(), live.clone()));
+    let head_task = actix_web::rt::spawn(audit_head_to_journal(store.clone()));
 
     audit
         .record(
@@ -227,6 +228,7 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
     upgrade_task.abort();
     sweep_task.abort();
     cert_task.abort();
+    head_task.abort();
     let _ = audit
         .record(AuditEvent::new(
             "system",
@@ -234,6 +236,7 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
             Outcome::Ok,
         ))
         .await;
+    log_audit_head(&store);
     tracing::info!("callvault stopped");
     served.map_err(ServiceError::Server)
 }
@@ -250,6 +253,29 @@ async fn remind_of_certificate(reloader: Arc<Reloader>, config: Arc<ArcSwap<Conf
         if validity.is_some_and(|v| v.status(now).needs_attention()) {
             tls::report_validity(&TlsPaths::from_config(&config.load()).cert, validity, now);
         }
+    }
+}
+
+/// The audit chain's head in the log (the journal, which is kept apart from the store and
+/// often forwarded off the machine) at start, every hour, and at stop: anchors for
+/// `callvault audit verify --anchor SEQ:HASH`, which find a chain rewritten since.
+async fn audit_head_to_journal(store: Arc<Store>) {
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+    loop {
+        let store = store.clone();
+        let _ = actix_web::rt::task::spawn_blocking(move || log_audit_head(&store)).await;
+        tokio::time::sleep(EVERY).await;
+    }
+}
+
+fn log_audit_head(store: &Store) {
+    let head = store
+        .begin_read()
+        .and_then(|txn| crate::audit::anchor::head(&txn));
+    match head {
+        Ok(Some(head)) => tracing::info!(anchor = %head, "audit head"),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot read the audit head"),
     }
 }
 

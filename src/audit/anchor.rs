@@ -1,0 +1,143 @@
+//! Checking the chain against copies kept outside the store.
+//!
+//! The chain shows a record changed, removed or cut off, unless whoever changed it rewrote
+//! every hash after it too, and the head: someone who can write the store file can do
+//! that. A copy taken earlier and kept elsewhere (a SIEM's `audit export`, the journal's
+//! `audit head` lines) still holds the old hashes. A record whose hash differs from its
+//! copy's was rewritten, as was every record after it, since each hash covers the one before.
+
+use std::io::BufRead;
+use std::path::Path;
+use std::str::FromStr;
+
+use redb::ReadTransaction;
+use serde::{Deserialize, Serialize};
+
+use super::{AuditRecord, BadRecord, HEAD_KEY, Head};
+use crate::store::{StoreError, tables};
+
+/// A record's sequence number and hash, as a copy holds them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Anchor {
+    pub seq: u64,
+    pub hash: String,
+}
+
+impl FromStr for Anchor {
+    type Err = String;
+
+    /// `SEQ:HASH`, as the journal's `audit head` line and `audit verify` print it.
+    fn from_str(s: &str) -> Result<Anchor, String> {
+        let bad = || format!("{s:?} is not SEQ:HASH (a record number, a colon, 64 hex digits)");
+        let (seq, hash) = s.trim().split_once(':').ok_or_else(bad)?;
+        let seq = seq.parse::<u64>().map_err(|_| bad())?;
+        let hash = hash.to_ascii_lowercase();
+        if seq == 0 || hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad());
+        }
+        Ok(Anchor { seq, hash })
+    }
+}
+
+impl std::fmt::Display for Anchor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.seq, self.hash)
+    }
+}
+
+/// What a check against copies found.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AnchorReport {
+    /// Records compared.
+    pub checked: u64,
+    /// The lowest record that differs from its copy, or that the store lacks.
+    pub first_bad: Option<BadRecord>,
+}
+
+impl AnchorReport {
+    fn found(&mut self, seq: u64, reason: String) {
+        if self.first_bad.as_ref().is_none_or(|b| seq < b.seq) {
+            self.first_bad = Some(BadRecord { seq, reason });
+        }
+    }
+}
+
+/// The chain's last record, as the store records it.
+pub fn head(txn: &ReadTransaction) -> Result<Option<Anchor>, StoreError> {
+    let meta = txn.open_table(tables::META)?;
+    let value = meta.get(HEAD_KEY)?;
+    value
+        .map(|v| {
+            serde_json::from_slice::<Head>(v.value())
+                .map(|h| Anchor {
+                    seq: h.seq,
+                    hash: h.hash,
+                })
+                .map_err(|e| StoreError::Corrupt(format!("audit head: {e}")))
+        })
+        .transpose()
+}
+
+/// Compare the store's records with `anchors` and with every record of the exported files
+/// `copies` (JSON lines, as `audit export` writes them; read one line at a time).
+pub fn check(
+    txn: &ReadTransaction,
+    anchors: &[Anchor],
+    copies: &[impl AsRef<Path>],
+) -> Result<AnchorReport, StoreError> {
+    let table = txn.open_table(tables::AUDIT)?;
+    let mut report = AnchorReport::default();
+    let mut compare = |anchor: &Anchor, source: &dyn Fn() -> String| -> Result<(), StoreError> {
+        report.checked += 1;
+        let stored = table.get(anchor.seq)?;
+        let stored = stored.map(|v| serde_json::from_slice::<AuditRecord>(v.value()));
+        match stored {
+            None => report.found(
+                anchor.seq,
+                format!(
+                    "the store has no record {}, which {} holds",
+                    anchor.seq,
+                    source()
+                ),
+            ),
+            Some(Err(_)) => report.found(anchor.seq, "record does not decode".to_string()),
+            Some(Ok(r)) if r.hash != anchor.hash => report.found(
+                anchor.seq,
+                format!(
+                    "differs from {}: this record, or one before it, was changed and the chain \
+                     rewritten after it",
+                    source()
+                ),
+            ),
+            Some(Ok(_)) => {}
+        }
+        Ok(())
+    };
+    for anchor in anchors {
+        compare(anchor, &|| format!("the anchor {anchor}"))?;
+    }
+    for path in copies {
+        let path = path.as_ref();
+        let name = path.display().to_string();
+        let io = |error| StoreError::Io {
+            action: "cannot read the audit copy",
+            path: path.to_path_buf(),
+            error,
+        };
+        let file = std::fs::File::open(path).map_err(io)?;
+        for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
+            let line = line.map_err(io)?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let copy: Anchor = serde_json::from_str(&line).map_err(|e| {
+                StoreError::Corrupt(format!(
+                    "{name} line {}: not an exported audit record ({e})",
+                    n + 1
+                ))
+            })?;
+            compare(&copy, &|| format!("{name} line {}", n + 1))?;
+        }
+    }
+    Ok(report)
+}
