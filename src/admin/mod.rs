@@ -52,6 +52,12 @@ pub enum Request {
     AuditExport {
         since: Option<DateTime<Utc>>,
     },
+    /// Remove records older than `before` that the exports `copies` hold (absolute paths;
+    /// the service reads them).
+    AuditPrune {
+        before: DateTime<Utc>,
+        copies: Vec<PathBuf>,
+    },
     /// Pre-enroll a file; progress lines go to the output.
     Enroll {
         path: PathBuf,
@@ -109,6 +115,9 @@ pub enum Response {
         #[serde(default)]
         head: Option<audit::Anchor>,
     },
+    Pruned {
+        report: audit::prune::PruneReport,
+    },
     Exported {
         records: u64,
     },
@@ -161,6 +170,8 @@ pub enum AdminError {
     Import(#[from] ImportError),
     #[error("the vault cannot be opened: {0}")]
     VaultUnavailable(String),
+    #[error(transparent)]
+    Prune(#[from] audit::prune::PruneError),
 }
 
 impl AdminError {
@@ -182,6 +193,8 @@ impl AdminError {
             AdminError::Import(ImportError::Vault(_)) => "vault",
             AdminError::Import(_) => "import_failed",
             AdminError::VaultUnavailable(_) => "vault_unavailable",
+            AdminError::Prune(audit::prune::PruneError::Store(_)) => "store",
+            AdminError::Prune(_) => "prune_refused",
         }
     }
 }
@@ -296,6 +309,17 @@ pub fn execute(
                     .detail(format!("{records} records since {since_text}")),
             )?;
             Ok(Response::Exported { records })
+        }
+        Request::AuditPrune { before, copies } => {
+            let pruned =
+                audit::prune::prune(&ctx.store, before, &copies, actor, audit::prune::SLICE);
+            if let Err(e) = &pruned {
+                ctx.audit.record_blocking(
+                    AuditEvent::new(actor, EventKind::AuditPruned, Outcome::Failed)
+                        .detail(e.to_string()),
+                )?;
+            }
+            Ok(Response::Pruned { report: pruned? })
         }
         Request::Enroll {
             path,

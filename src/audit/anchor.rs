@@ -13,7 +13,7 @@ use std::str::FromStr;
 use redb::ReadTransaction;
 use serde::{Deserialize, Serialize};
 
-use super::{AuditRecord, BadRecord, HEAD_KEY, Head};
+use super::{AuditRecord, BASE_KEY, BadRecord, HEAD_KEY, read_mark};
 use crate::store::{StoreError, tables};
 
 /// A record's sequence number and hash, as a copy holds them.
@@ -50,6 +50,10 @@ impl std::fmt::Display for Anchor {
 pub struct AnchorReport {
     /// Records compared.
     pub checked: u64,
+    /// Records of the copies older than the chain's base: pruned from the store
+    /// (`audit prune`), so not compared.
+    #[serde(default)]
+    pub pruned: u64,
     /// The lowest record that differs from its copy, or that the store lacks.
     pub first_bad: Option<BadRecord>,
 }
@@ -64,18 +68,11 @@ impl AnchorReport {
 
 /// The chain's last record, as the store records it.
 pub fn head(txn: &ReadTransaction) -> Result<Option<Anchor>, StoreError> {
-    let meta = txn.open_table(tables::META)?;
-    let value = meta.get(HEAD_KEY)?;
-    value
-        .map(|v| {
-            serde_json::from_slice::<Head>(v.value())
-                .map(|h| Anchor {
-                    seq: h.seq,
-                    hash: h.hash,
-                })
-                .map_err(|e| StoreError::Corrupt(format!("audit head: {e}")))
-        })
-        .transpose()
+    let head = read_mark(&txn.open_table(tables::META)?, HEAD_KEY)?;
+    Ok(head.map(|h| Anchor {
+        seq: h.seq,
+        hash: h.hash,
+    }))
 }
 
 /// Compare the store's records with `anchors` and with every record of the exported files
@@ -86,11 +83,22 @@ pub fn check(
     copies: &[impl AsRef<Path>],
 ) -> Result<AnchorReport, StoreError> {
     let table = txn.open_table(tables::AUDIT)?;
+    let base = read_mark(&txn.open_table(tables::META)?, BASE_KEY)?;
     let mut report = AnchorReport::default();
     let mut compare = |anchor: &Anchor, source: &dyn Fn() -> String| -> Result<(), StoreError> {
+        let stored = match &base {
+            Some(b) if anchor.seq < b.seq => {
+                report.pruned += 1;
+                return Ok(());
+            }
+            // the last pruned record lives on as the base's hash
+            Some(b) if anchor.seq == b.seq => Some(Ok(b.hash.clone())),
+            _ => {
+                let stored = table.get(anchor.seq)?;
+                stored.map(|v| serde_json::from_slice::<AuditRecord>(v.value()).map(|r| r.hash))
+            }
+        };
         report.checked += 1;
-        let stored = table.get(anchor.seq)?;
-        let stored = stored.map(|v| serde_json::from_slice::<AuditRecord>(v.value()));
         match stored {
             None => report.found(
                 anchor.seq,
@@ -101,7 +109,7 @@ pub fn check(
                 ),
             ),
             Some(Err(_)) => report.found(anchor.seq, "record does not decode".to_string()),
-            Some(Ok(r)) if r.hash != anchor.hash => report.found(
+            Some(Ok(hash)) if hash != anchor.hash => report.found(
                 anchor.seq,
                 format!(
                     "differs from {}: this record, or one before it, was changed and the chain \

@@ -8,6 +8,7 @@
 
 pub mod anchor;
 mod committer;
+pub mod prune;
 
 use std::io::Write;
 
@@ -26,6 +27,9 @@ pub const GENESIS_HASH: &str = "000000000000000000000000000000000000000000000000
 /// The audit head (last sequence number and hash) in the meta table, so a truncated tail
 /// is detected too.
 const HEAD_KEY: &str = "audit_head";
+/// Once older records are pruned (`audit prune`), the last pruned record's sequence number
+/// and hash, in the meta table: the chain continues from it.
+const BASE_KEY: &str = "audit_base";
 
 /// What happened.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -43,6 +47,8 @@ pub enum EventKind {
     ApiKeyRevoked,
     DbBackup,
     DbRestored,
+    /// Records older than a date, kept in an export, were removed (`audit prune`).
+    AuditPruned,
     AuditExported,
     /// A pre-enrollment file was applied (or dry-run); the detail carries its counts.
     EnrollmentRun,
@@ -227,6 +233,20 @@ struct Head {
     hash: String,
 }
 
+/// The head, or the base, stored under `key` in the meta table.
+fn read_mark(
+    meta: &impl ReadableTable<&'static str, &'static [u8]>,
+    key: &str,
+) -> Result<Option<Head>, StoreError> {
+    let value = meta.get(key)?;
+    value
+        .map(|v| {
+            serde_json::from_slice::<Head>(v.value())
+                .map_err(|e| StoreError::Corrupt(format!("{key}: {e}")))
+        })
+        .transpose()
+}
+
 /// Append events inside `txn`, continuing the chain from the last stored record.
 /// Returns the sequence number of the last event appended.
 pub fn append_in(
@@ -241,7 +261,12 @@ pub fn append_in(
                 .map_err(|e| StoreError::Corrupt(format!("audit record {}: {e}", k.value())))?;
             (k.value(), record.hash)
         }
-        None => (0, GENESIS_HASH.to_string()),
+        // no record: a new store, or (never by `audit prune`, which keeps the newest) every
+        // record pruned, when the chain goes on from the head
+        None => match read_mark(&txn.open_table(tables::META)?, HEAD_KEY)? {
+            Some(head) => (head.seq, head.hash),
+            None => (0, GENESIS_HASH.to_string()),
+        },
     };
     let time = record_time(now);
     for event in events {
@@ -276,12 +301,16 @@ pub struct BadRecord {
     pub reason: String,
 }
 
-/// Walk the whole chain. Detects a modified record (hash), a deleted one (gap or broken
-/// link), a reordered one (sequence number not matching its place) and a cut tail (head).
+/// Walk the whole chain, from its first record or, once older ones were pruned, from the
+/// base they left. Detects a modified record (hash), a deleted one (gap or broken link), a
+/// reordered one (sequence number not matching its place) and a cut tail (head).
 pub fn verify(txn: &ReadTransaction) -> Result<VerifyReport, StoreError> {
     let table = txn.open_table(tables::AUDIT)?;
-    let mut expected = 1u64;
-    let mut prev = GENESIS_HASH.to_string();
+    let meta = txn.open_table(tables::META)?;
+    let (mut expected, mut prev) = match read_mark(&meta, BASE_KEY)? {
+        Some(base) => (base.seq + 1, base.hash),
+        None => (1u64, GENESIS_HASH.to_string()),
+    };
     let mut records = 0u64;
     let bad = |seq: u64, reason: &str| VerifyReport {
         records: 0,
@@ -320,14 +349,7 @@ pub fn verify(txn: &ReadTransaction) -> Result<VerifyReport, StoreError> {
         prev = record.hash;
         expected += 1;
     }
-    let head = txn.open_table(tables::META)?;
-    let head = match head.get(HEAD_KEY)? {
-        Some(v) => Some(
-            serde_json::from_slice::<Head>(v.value())
-                .map_err(|e| StoreError::Corrupt(format!("audit head: {e}")))?,
-        ),
-        None => None,
-    };
+    let head = read_mark(&meta, HEAD_KEY)?;
     let last = expected - 1;
     let first_bad = match head {
         Some(h) if h.seq > last => Some(BadRecord {

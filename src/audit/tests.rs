@@ -371,3 +371,219 @@ fn a_copy_that_is_not_an_export_is_refused_with_its_line() {
     let err = anchor::check(&store.begin_read().unwrap(), &[], &[&missing]).unwrap_err();
     assert!(err.to_string().contains("missing.jsonl"), "{err}");
 }
+
+/// A store with one record at each of `days` (2026-MM-DD noon, UTC).
+fn store_on(days: &[&str]) -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let txn = store.begin_write().unwrap();
+    for (i, day) in days.iter().enumerate() {
+        let time = DateTime::parse_from_rfc3339(&format!("2026-{day}T12:00:00Z"))
+            .unwrap()
+            .with_timezone(&Utc);
+        let event = AuditEvent::new("test", EventKind::CallStarted, Outcome::Ok)
+            .detail(format!("event {}", i + 1));
+        append_in(&txn, time, [event]).unwrap();
+    }
+    txn.commit().unwrap();
+    (dir, store)
+}
+
+/// Export every record to `name` in the store's directory, keeping the lines `keep` keeps.
+fn export_to(
+    dir: &tempfile::TempDir,
+    store: &Store,
+    name: &str,
+    keep: impl Fn(&str) -> bool,
+) -> std::path::PathBuf {
+    let mut out = Vec::new();
+    export(&store.begin_read().unwrap(), None, &mut out).unwrap();
+    let text: String = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .filter(|l| keep(l))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn seqs(store: &Store) -> Vec<u64> {
+    let txn = store.begin_read().unwrap();
+    let table = txn.open_table(tables::AUDIT).unwrap();
+    table
+        .iter()
+        .unwrap()
+        .map(|e| e.unwrap().0.value())
+        .collect()
+}
+
+fn day(d: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(&format!("2026-{d}T00:00:00Z"))
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+const DAYS: [&str; 8] = [
+    "01-05", "01-20", "02-02", "02-14", "02-28", "03-10", "04-01", "04-02",
+];
+
+#[test]
+fn pruning_removes_only_old_records_an_export_holds_and_the_chain_goes_on() {
+    use prune::PruneError;
+    // (name, the export's lines, prune before, slice) -> Ok(records removed) or the error
+    type Keep = fn(&str) -> bool;
+    let all: Keep = |_| true;
+    type Want = Result<u64, &'static str>;
+    let cases: [(&str, Keep, &str, u64, Want); 7] = [
+        ("before March", all, "03-01", 2, Ok(5)),
+        ("one slice", all, "03-01", 100, Ok(5)),
+        ("after everything: the newest stays", all, "12-31", 3, Ok(8)),
+        ("nothing older", all, "01-01", 3, Ok(0)),
+        (
+            "record 3 not exported",
+            |l| !l.contains("\"seq\":3,"),
+            "03-01",
+            2,
+            Err("NotCopied 3"),
+        ),
+        (
+            "record 2 left out of the export",
+            |l| !l.contains("event 2"),
+            "03-01",
+            2,
+            Err("NotCopied 2"),
+        ),
+        (
+            "an export from March on does not cover January",
+            |l| l.contains("\"time\":\"2026-03") || l.contains("\"time\":\"2026-04"),
+            "02-01",
+            2,
+            Err("NotCopied 1"),
+        ),
+    ];
+    for (name, keep, before, slice, want) in cases {
+        let (dir, store) = store_on(&DAYS);
+        // the ninth record: an export's own, as in the field
+        let txn = store.begin_write().unwrap();
+        append_in(
+            &txn,
+            day("05-01"),
+            [AuditEvent::new("t", EventKind::AuditExported, Outcome::Ok)],
+        )
+        .unwrap();
+        txn.commit().unwrap();
+        let copy = export_to(&dir, &store, "siem.jsonl", keep);
+        let got = prune::prune(&store, day(before), &[&copy], "admin", slice);
+        match (&got, want) {
+            (Ok(report), Ok(removed)) => {
+                // what was not removed, and the prune's own record when it removed any
+                let pruned_record = (removed > 0).then_some(10);
+                let left: Vec<u64> = (removed + 1..=9).chain(pruned_record).collect();
+                assert_eq!(seqs(&store), left, "{name}");
+                assert_eq!(report.removed, removed, "{name}");
+                let events: Vec<u64> = seqs(&store);
+                let verified = verify(&store.begin_read().unwrap()).unwrap();
+                assert_eq!(verified.first_bad, None, "{name}: {verified:?}");
+                if removed > 0 {
+                    assert_eq!(report.base.as_ref().map(|b| b.seq), Some(removed), "{name}");
+                    // the prune's own record, then the chain goes on
+                    assert_eq!(verified.records, events.len() as u64, "{name}");
+                    let audit = {
+                        let mut out = Vec::new();
+                        export(&store.begin_read().unwrap(), None, &mut out).unwrap();
+                        String::from_utf8(out).unwrap()
+                    };
+                    assert_eq!(audit.matches("\"audit_pruned\"").count(), 1, "{name}");
+                }
+                // an export from before still anchors what is left; what went is counted
+                let against = anchor::check(&store.begin_read().unwrap(), &[], &[&copy]).unwrap();
+                assert_eq!(against.first_bad, None, "{name}: {against:?}");
+                assert_eq!(against.pruned, removed.saturating_sub(1), "{name}");
+            }
+            (Err(e), Err(want)) => {
+                let (kind, seq) = want.split_once(' ').unwrap();
+                let seq: u64 = seq.parse().unwrap();
+                match (e, kind) {
+                    (PruneError::NotCopied { seq: s, .. }, "NotCopied") => {
+                        assert_eq!(*s, seq, "{name}")
+                    }
+                    (PruneError::Differs { seq: s, .. }, "Differs") => {
+                        assert_eq!(*s, seq, "{name}")
+                    }
+                    other => panic!("{name}: {other:?}"),
+                }
+                assert_eq!(
+                    seqs(&store),
+                    (1..=9).collect::<Vec<_>>(),
+                    "{name}: nothing removed"
+                );
+            }
+            (got, want) => panic!("{name}: got {got:?}, want {want:?}"),
+        }
+    }
+}
+
+#[test]
+fn pruning_refuses_a_broken_chain_and_a_changed_copy() {
+    let (dir, store) = store_on(&DAYS);
+    let copy = export_to(&dir, &store, "siem.jsonl", |_| true);
+    // a copy whose record 2 was edited (its hash no longer the store's)
+    let text = std::fs::read_to_string(&copy).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let mut r: AuditRecord = serde_json::from_str(&lines[1]).unwrap();
+    r.event.outcome = Outcome::Failed;
+    r.hash = r.compute_hash();
+    lines[1] = serde_json::to_string(&r).unwrap();
+    let edited = dir.path().join("edited.jsonl");
+    std::fs::write(&edited, lines.join("\n")).unwrap();
+    match prune::prune(&store, day("03-01"), &[&edited], "admin", 2) {
+        Err(prune::PruneError::Differs { seq: 2, copy }) => {
+            assert!(copy.contains("edited.jsonl line 2"), "{copy}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let text = String::from_utf8(raw(&store, 4))
+        .unwrap()
+        .replace("event 4", "event 0");
+    put(&store, 4, text.as_bytes());
+    match prune::prune(&store, day("03-01"), &[&copy], "admin", 2) {
+        Err(e @ prune::PruneError::Broken { seq: 4, .. }) => {
+            assert!(e.to_string().contains("nothing was pruned"), "{e}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(seqs(&store), (1..=8).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_pruned_chain_still_finds_tampering_and_prunes_again() {
+    let (dir, store) = store_on(&DAYS);
+    let first = export_to(&dir, &store, "first.jsonl", |_| true);
+    prune::prune(&store, day("02-10"), &[&first], "admin", 2).unwrap();
+    assert_eq!(seqs(&store)[0], 4);
+    // removing the first record left behind breaks the link to the base
+    let (dir2, cut) = store_on(&DAYS);
+    let copy = export_to(&dir2, &cut, "c.jsonl", |_| true);
+    prune::prune(&cut, day("02-10"), &[&copy], "admin", 2).unwrap();
+    remove(&cut, 4);
+    assert_eq!(first_bad(&cut), Some(4));
+    // the second prune needs an export of the records since; the first one's is enough
+    // for what it holds
+    let second = export_to(&dir, &store, "second.jsonl", |_| true);
+    let report = prune::prune(&store, day("03-31"), &[&second], "admin", 2).unwrap();
+    assert_eq!((report.first, report.last), (4, 6));
+    assert_eq!(first_bad(&store), None);
+    let txn = store.begin_write().unwrap();
+    append_in(
+        &txn,
+        Utc::now(),
+        [AuditEvent::new("t", EventKind::DbBackup, Outcome::Ok)],
+    )
+    .unwrap();
+    txn.commit().unwrap();
+    assert_eq!(first_bad(&store), None);
+    let against = anchor::check(&store.begin_read().unwrap(), &[], &[&first, &second]).unwrap();
+    assert_eq!(against.first_bad, None, "{against:?}");
+}

@@ -201,6 +201,17 @@ pub enum AuditCommand {
         #[arg(long = "anchor", value_name = "SEQ:HASH")]
         anchors: Vec<crate::audit::Anchor>,
     },
+    /// Remove records older than a date from the store, once an export keeps them: only
+    /// records that an export given holds with the same hash go, and never the newest.
+    Prune {
+        /// Records before this time go (RFC 3339 or YYYY-MM-DD, UTC).
+        #[arg(long, value_parser = parse_since)]
+        before: DateTime<Utc>,
+        /// A file `audit export` wrote, kept elsewhere (the SIEM's copy). Repeatable; every
+        /// record to remove must be in one of them.
+        #[arg(long = "exported", value_name = "EXPORT", required = true)]
+        exported: Vec<PathBuf>,
+    },
     /// Write records as JSON lines to stdout.
     Export {
         /// Only records at or after this time (RFC 3339 or YYYY-MM-DD, UTC).
@@ -537,8 +548,12 @@ fn print_chain(report: &crate::audit::VerifyReport) -> ExitCode {
 fn print_against(against: &crate::audit::AnchorReport) -> ExitCode {
     match &against.first_bad {
         None => {
+            let pruned = match against.pruned {
+                0 => String::new(),
+                n => format!(" ({n} older ones were pruned from the store)"),
+            };
             println!(
-                "matches the copies: {} records compared, none differs",
+                "matches the copies: {} records compared, none differs{pruned}",
                 against.checked
             );
             ExitCode::SUCCESS
@@ -579,6 +594,33 @@ fn audit_command(config: &Config, command: AuditCommand) -> anyhow::Result<ExitC
                         );
                     }
                     Ok(code)
+                }
+                other => bail!("unexpected answer: {other:?}"),
+            }
+        }
+        AuditCommand::Prune { before, exported } => {
+            let copies = exported
+                .iter()
+                .map(|p| absolute(p))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let request = Request::AuditPrune { before, copies };
+            match admin::client::run(config, request, &mut io::stderr())? {
+                Response::Pruned { report } => {
+                    match &report.base {
+                        Some(base) if report.removed > 0 => println!(
+                            "pruned records {}..={} ({} records older than {}); the chain \
+                             goes on from record {base}",
+                            report.first,
+                            report.last,
+                            report.removed,
+                            before.to_rfc3339()
+                        ),
+                        _ => println!(
+                            "nothing to prune: no record but the newest is older than {}",
+                            before.to_rfc3339()
+                        ),
+                    }
+                    Ok(ExitCode::SUCCESS)
                 }
                 other => bail!("unexpected answer: {other:?}"),
             }

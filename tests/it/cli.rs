@@ -292,3 +292,78 @@ fn audit_verify_finds_a_cut_and_re_headed_chain_against_an_export_and_an_anchor(
         text(&out.stderr)
     );
 }
+
+#[test]
+fn audit_prune_removes_exported_old_records_through_the_service() {
+    let i = Instance::started();
+    for n in 1..=3 {
+        i.cli(&[
+            "key",
+            "create",
+            "--role",
+            "agent",
+            "--name",
+            &format!("p{n}"),
+        ]);
+    }
+    let export = |name: &str| {
+        let out = i.cli(&["audit", "export"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let path = i.path(name);
+        std::fs::write(&path, &out.stdout).unwrap();
+        (path, text(&out.stdout).lines().count() as u64)
+    };
+    let prune = |copy: &std::path::Path| {
+        let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1))
+            .format("%Y-%m-%d")
+            .to_string();
+        let copy = copy.to_str().unwrap();
+        i.cli(&["audit", "prune", "--before", &tomorrow, "--exported", copy])
+    };
+    let out = i.cli(&["audit", "prune", "--before", "2026-01-01"]);
+    assert_eq!(out.status.code(), Some(2), "an export is required");
+
+    // Everything is older than tomorrow, the record of the export itself too, which the
+    // export cannot hold. The newest record always stays, but here a key came after it:
+    // refused whole, and audited.
+    let (first, exported) = export("first.jsonl");
+    i.cli(&["key", "create", "--role", "agent", "--name", "later"]);
+    let out = prune(&first);
+    let why = text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        why.contains(&format!("record {} is older than", exported + 1))
+            && why.contains("nothing was pruned"),
+        "{why}"
+    );
+
+    // A later export holds all but its own record and the refusal's, the newest, which stays.
+    let (second, exported) = export("second.jsonl");
+    let out = prune(&second);
+    let said = text(&out.stdout);
+    assert!(out.status.success(), "{said}{}", text(&out.stderr));
+    assert!(
+        said.contains(&format!(
+            "pruned records 1..={exported} ({exported} records"
+        )),
+        "{said}"
+    );
+    let out = i.cli(&["audit", "verify", "--against", first.to_str().unwrap()]);
+    let said = text(&out.stdout);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("audit chain intact"), "{said}");
+    assert!(
+        said.contains("older ones were pruned from the store"),
+        "{said}"
+    );
+    let refused = std::fs::read_to_string(&second).unwrap();
+    assert!(
+        refused.contains(
+            "\"audit_pruned\",\"call_id\":null,\"member_id\":null,\"outcome\":\"failed\""
+        ),
+        "{refused}"
+    );
+    let events = i.audit_export();
+    assert!(events.contains("\"audit_pruned\""), "{events}");
+    assert!(!events.contains("\"seq\":1,"), "{events}");
+}

@@ -1,0 +1,236 @@
+//! Pruning old records once a copy of them is kept elsewhere (`callvault audit prune`).
+//!
+//! Every call writes several records, and the store keeps them all, so the log grows for as
+//! long as the appliance runs. A credit union keeps its audit trail in its SIEM for as long
+//! as its rules say; the store needs only the recent part. A record is removed only when an
+//! export given on the command line holds it with the same hash, so pruning never loses a
+//! record that is not kept elsewhere. The chain goes on from the last pruned record (the
+//! base), so `audit verify` still checks every record left, and an export taken before
+//! still anchors it (`audit verify --against`).
+//!
+//! Records go a slice per transaction, each moving the base with it, with a pause after
+//! each, so IVR steps (which append records through the same writer) are not held up and a
+//! crash leaves a shorter chain that still verifies. The newest record always stays.
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use redb::ReadableTable;
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Anchor, AuditEvent, AuditRecord, BASE_KEY, EventKind, Head, Outcome, append_in, verify,
+};
+use crate::store::{Store, StoreError, tables};
+
+/// Records removed per transaction, and the pause after each.
+pub const SLICE: u64 = 8_192;
+const PAUSE: Duration = Duration::from_millis(2);
+
+#[derive(Debug, thiserror::Error)]
+pub enum PruneError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(
+        "the audit chain is broken at record {seq} ({reason}); pruning would hide it, so \
+         nothing was pruned (see `callvault audit verify`)"
+    )]
+    Broken { seq: u64, reason: String },
+    #[error(
+        "record {seq} is older than {before} but in none of the exports given; nothing was \
+         pruned. Export the log (`callvault audit export`) and give that file"
+    )]
+    NotCopied { seq: u64, before: String },
+    #[error(
+        "record {seq} differs from {copy}: the store's record or that copy was changed; \
+         nothing was pruned (see `callvault audit verify --against`)"
+    )]
+    Differs { seq: u64, copy: String },
+    #[error("{path}: {problem}")]
+    Copy { path: PathBuf, problem: String },
+}
+
+macro_rules! from_redb {
+    ($($t:ty),*) => {$(
+        impl From<$t> for PruneError {
+            fn from(e: $t) -> Self {
+                PruneError::Store(StoreError::from(e))
+            }
+        }
+    )*};
+}
+from_redb!(redb::TableError, redb::StorageError);
+
+/// What a prune removed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PruneReport {
+    /// Records removed.
+    pub removed: u64,
+    /// The first and last sequence numbers removed (both 0 when none was).
+    pub first: u64,
+    pub last: u64,
+    /// The chain's base afterwards: the last pruned record, which the first record left
+    /// links to.
+    pub base: Option<Anchor>,
+}
+
+/// Remove the records older than `before` (but never the newest) that `copies` (files
+/// `audit export` wrote) hold with the same hash. Refused whole, before anything is
+/// removed, when the chain is broken or a record to remove is in no copy.
+pub fn prune(
+    store: &Store,
+    before: DateTime<Utc>,
+    copies: &[impl AsRef<Path>],
+    actor: &str,
+    slice: u64,
+) -> Result<PruneReport, PruneError> {
+    let (first, last) = {
+        let txn = store.begin_read()?;
+        if let Some(bad) = verify(&txn)?.first_bad {
+            return Err(PruneError::Broken {
+                seq: bad.seq,
+                reason: bad.reason,
+            });
+        }
+        let table = txn.open_table(tables::AUDIT)?;
+        let Some((newest, _)) = table.last()? else {
+            return Ok(PruneReport::default());
+        };
+        let newest = newest.value();
+        let mut range: Option<(u64, u64)> = None;
+        for entry in table.range(..newest)? {
+            let (k, v) = entry?;
+            let record: AuditRecord = serde_json::from_slice(v.value())
+                .map_err(|e| StoreError::Corrupt(format!("audit record {}: {e}", k.value())))?;
+            if record.time().is_none_or(|t| t >= before) {
+                break;
+            }
+            range = Some((range.map_or(k.value(), |r| r.0), k.value()));
+        }
+        let Some((first, last)) = range else {
+            return Ok(PruneReport::default());
+        };
+        check_copied(&table, first, last, before, copies)?;
+        (first, last)
+    };
+
+    let mut report = PruneReport {
+        first,
+        last,
+        ..PruneReport::default()
+    };
+    let mut from = first;
+    while from <= last {
+        let to = last.min(from.saturating_add(slice.max(1) - 1));
+        let txn = store.begin_write()?;
+        let step = (|| -> Result<Anchor, StoreError> {
+            let base = {
+                let mut table = txn.open_table(tables::AUDIT)?;
+                let record: AuditRecord = match table.get(to)? {
+                    Some(v) => serde_json::from_slice(v.value())
+                        .map_err(|e| StoreError::Corrupt(format!("audit record {to}: {e}")))?,
+                    None => return Err(StoreError::Corrupt(format!("audit record {to} is gone"))),
+                };
+                table.retain_in(from..=to, |_, _| false)?;
+                Head {
+                    seq: to,
+                    hash: record.hash,
+                }
+            };
+            let bytes = serde_json::to_vec(&base)
+                .map_err(|e| StoreError::Corrupt(format!("cannot encode the audit base: {e}")))?;
+            txn.open_table(tables::META)?
+                .insert(BASE_KEY, bytes.as_slice())?;
+            if to == last {
+                let detail = format!(
+                    "records {first}..={last} ({} records) older than {}; the chain goes on \
+                     from record {last} ({})",
+                    last - first + 1,
+                    before.to_rfc3339(),
+                    base.hash
+                );
+                let event = AuditEvent::new(actor, EventKind::AuditPruned, Outcome::Ok);
+                append_in(&txn, Utc::now(), [event.detail(detail)])?;
+            }
+            Ok(Anchor {
+                seq: base.seq,
+                hash: base.hash,
+            })
+        })();
+        match step {
+            Ok(base) => {
+                txn.commit()?;
+                report.removed += to - from + 1;
+                report.base = Some(base);
+            }
+            Err(e) => {
+                txn.failed(&e);
+                return Err(e.into());
+            }
+        }
+        from = to + 1;
+        if from <= last {
+            std::thread::sleep(PAUSE);
+        }
+    }
+    Ok(report)
+}
+
+/// Every record `first..=last` must be in some copy with the store's hash. The copies are
+/// read one line at a time; a bit per record says which were found.
+fn check_copied(
+    table: &impl ReadableTable<u64, &'static [u8]>,
+    first: u64,
+    last: u64,
+    before: DateTime<Utc>,
+    copies: &[impl AsRef<Path>],
+) -> Result<(), PruneError> {
+    let count = (last - first + 1) as usize;
+    let mut found = vec![0u64; count.div_ceil(64)];
+    for path in copies {
+        let path = path.as_ref();
+        let problem = |problem: String| PruneError::Copy {
+            path: path.to_path_buf(),
+            problem,
+        };
+        let file = std::fs::File::open(path).map_err(|e| problem(e.to_string()))?;
+        for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
+            let line = line.map_err(|e| problem(e.to_string()))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let copy: Anchor = serde_json::from_str(&line).map_err(|e| {
+                problem(format!(
+                    "line {} is not an exported audit record ({e})",
+                    n + 1
+                ))
+            })?;
+            if copy.seq < first || copy.seq > last {
+                continue;
+            }
+            let stored = table.get(copy.seq)?.map(|v| {
+                serde_json::from_slice::<AuditRecord>(v.value())
+                    .map(|r| r.hash)
+                    .map_err(|e| StoreError::Corrupt(format!("audit record {}: {e}", copy.seq)))
+            });
+            let stored = stored.transpose()?;
+            if stored.as_deref() != Some(copy.hash.as_str()) {
+                return Err(PruneError::Differs {
+                    seq: copy.seq,
+                    copy: format!("{} line {}", path.display(), n + 1),
+                });
+            }
+            let i = (copy.seq - first) as usize;
+            found[i / 64] |= 1 << (i % 64);
+        }
+    }
+    match (0..count).find(|i| found[i / 64] & (1 << (i % 64)) == 0) {
+        Some(i) => Err(PruneError::NotCopied {
+            seq: first + i as u64,
+            before: before.to_rfc3339(),
+        }),
+        None => Ok(()),
+    }
+}
