@@ -206,16 +206,7 @@ fn commands_on_an_uninitialised_state_directory_say_what_to_do() {
 #[test]
 fn audit_verify_finds_a_cut_and_re_headed_chain_against_an_export_and_an_anchor() {
     let mut i = Instance::started();
-    for n in 1..=3 {
-        i.cli(&[
-            "key",
-            "create",
-            "--role",
-            "agent",
-            "--name",
-            &format!("a{n}"),
-        ]);
-    }
+    agent_keys(&i, "a", 3);
     // The SIEM's copy, taken through the running service.
     let out = i.cli(&["audit", "export"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -296,16 +287,7 @@ fn audit_verify_finds_a_cut_and_re_headed_chain_against_an_export_and_an_anchor(
 #[test]
 fn audit_prune_removes_exported_old_records_through_the_service() {
     let i = Instance::started();
-    for n in 1..=3 {
-        i.cli(&[
-            "key",
-            "create",
-            "--role",
-            "agent",
-            "--name",
-            &format!("p{n}"),
-        ]);
-    }
+    agent_keys(&i, "p", 3);
     let export = |name: &str| {
         let out = i.cli(&["audit", "export"]);
         assert!(out.status.success(), "{}", text(&out.stderr));
@@ -366,4 +348,13 @@ fn audit_prune_removes_exported_old_records_through_the_service() {
     let events = i.audit_export();
     assert!(events.contains("\"audit_pruned\""), "{events}");
     assert!(!events.contains("\"seq\":1,"), "{events}");
+}
+
+/// `count` agent keys named PREFIX1, PREFIX2, ...: a few audit records.
+fn agent_keys(i: &Instance, prefix: &str, count: u32) {
+    for n in 1..=count {
+        let name = format!("{prefix}{n}");
+        let out = i.cli(&["key", "create", "--role", "agent", "--name", &name]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
 }
