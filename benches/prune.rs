@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use callvault::audit::{AuditEvent, EventKind, Outcome, append_in, export, prune};
+use callvault::enroll::progress::Silent;
 use callvault::store::Store;
 use chrono::Utc;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -66,7 +67,8 @@ fn prune_bench(c: &mut Criterion) {
                 };
                 let start = Instant::now();
                 let report =
-                    prune::prune(&store, Utc::now(), &[&copy], "bench", prune::SLICE).unwrap();
+                    prune::prune(&store, Utc::now(), &[&copy], "bench", prune::SLICE, &Silent)
+                        .unwrap();
                 total += start.elapsed();
                 done.store(true, Ordering::Relaxed);
                 let longest = probe.join().unwrap();

@@ -311,8 +311,11 @@ pub fn execute(
             Ok(Response::Exported { records })
         }
         Request::AuditPrune { before, copies } => {
-            let pruned =
-                audit::prune::prune(&ctx.store, before, &copies, actor, audit::prune::SLICE);
+            let name = copies.first().cloned().unwrap_or_default();
+            let pruned = with_progress(ctx, &name, out, |progress| {
+                let slice = audit::prune::SLICE;
+                audit::prune::prune(&ctx.store, before, &copies, actor, slice, progress)
+            });
             if let Err(e) = &pruned {
                 ctx.audit.record_blocking(
                     AuditEvent::new(actor, EventKind::AuditPruned, Outcome::Failed)

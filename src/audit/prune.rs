@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     Anchor, AuditEvent, AuditRecord, BASE_KEY, EventKind, Head, Outcome, append_in, verify,
 };
+use crate::enroll::Progress;
 use crate::store::{Store, StoreError, tables};
 
 /// Records removed per transaction, and the pause after each.
@@ -85,9 +86,14 @@ pub fn prune(
     copies: &[impl AsRef<Path>],
     actor: &str,
     slice: u64,
+    progress: &dyn Progress,
 ) -> Result<PruneReport, PruneError> {
     let (first, last) = {
         let txn = store.begin_read()?;
+        progress.phase(
+            "verifying",
+            redb::ReadableTableMetadata::len(&txn.open_table(tables::AUDIT)?)?,
+        );
         if let Some(bad) = verify(&txn)?.first_bad {
             return Err(PruneError::Broken {
                 seq: bad.seq,
@@ -112,7 +118,8 @@ pub fn prune(
         let Some((first, last)) = range else {
             return Ok(PruneReport::default());
         };
-        check_copied(&table, first, last, before, copies)?;
+        progress.phase("comparing", last - first + 1);
+        check_copied(&table, first, last, before, copies, progress)?;
         (first, last)
     };
 
@@ -121,6 +128,7 @@ pub fn prune(
         last,
         ..PruneReport::default()
     };
+    progress.phase("pruning", last - first + 1);
     let mut from = first;
     while from <= last {
         let to = last.min(from.saturating_add(slice.max(1) - 1));
@@ -168,6 +176,7 @@ pub fn prune(
                 txn.commit()?;
                 report.removed += to - from + 1;
                 report.base = Some(base);
+                progress.advance_to(report.removed);
             }
             Err(e) => {
                 txn.failed(&e);
@@ -179,6 +188,7 @@ pub fn prune(
             std::thread::sleep(PAUSE);
         }
     }
+    progress.finish();
     Ok(report)
 }
 
@@ -190,9 +200,11 @@ fn check_copied(
     last: u64,
     before: DateTime<Utc>,
     copies: &[impl AsRef<Path>],
+    progress: &dyn Progress,
 ) -> Result<(), PruneError> {
     let count = (last - first + 1) as usize;
     let mut found = vec![0u64; count.div_ceil(64)];
+    let mut compared = 0u64;
     for path in copies {
         let path = path.as_ref();
         let problem = |problem: String| PruneError::Copy {
@@ -228,6 +240,10 @@ fn check_copied(
             }
             let i = (copy.seq - first) as usize;
             found[i / 64] |= 1 << (i % 64);
+            compared += 1;
+            if compared % 65_536 == 0 {
+                progress.advance_to(compared);
+            }
         }
     }
     match (0..count).find(|i| found[i / 64] & (1 << (i % 64)) == 0) {

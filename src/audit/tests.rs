@@ -2,6 +2,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::clock::SystemClock;
+use crate::enroll::progress::Silent;
 use crate::store::Store;
 
 fn store_with(n: usize) -> (tempfile::TempDir, Store) {
@@ -475,7 +476,7 @@ fn pruning_removes_only_old_records_an_export_holds_and_the_chain_goes_on() {
         .unwrap();
         txn.commit().unwrap();
         let copy = export_to(&dir, &store, "siem.jsonl", keep);
-        let got = prune::prune(&store, day(before), &[&copy], "admin", slice);
+        let got = prune::prune(&store, day(before), &[&copy], "admin", slice, &Silent);
         match (&got, want) {
             (Ok(report), Ok(removed)) => {
                 // what was not removed, and the prune's own record when it removed any
@@ -538,7 +539,7 @@ fn pruning_refuses_a_broken_chain_and_a_changed_copy() {
     lines[1] = serde_json::to_string(&r).unwrap();
     let edited = dir.path().join("edited.jsonl");
     std::fs::write(&edited, lines.join("\n")).unwrap();
-    match prune::prune(&store, day("03-01"), &[&edited], "admin", 2) {
+    match prune::prune(&store, day("03-01"), &[&edited], "admin", 2, &Silent) {
         Err(prune::PruneError::Differs { seq: 2, copy }) => {
             assert!(copy.contains("edited.jsonl line 2"), "{copy}")
         }
@@ -548,7 +549,7 @@ fn pruning_refuses_a_broken_chain_and_a_changed_copy() {
         .unwrap()
         .replace("event 4", "event 0");
     put(&store, 4, text.as_bytes());
-    match prune::prune(&store, day("03-01"), &[&copy], "admin", 2) {
+    match prune::prune(&store, day("03-01"), &[&copy], "admin", 2, &Silent) {
         Err(e @ prune::PruneError::Broken { seq: 4, .. }) => {
             assert!(e.to_string().contains("nothing was pruned"), "{e}")
         }
@@ -561,18 +562,18 @@ fn pruning_refuses_a_broken_chain_and_a_changed_copy() {
 fn a_pruned_chain_still_finds_tampering_and_prunes_again() {
     let (dir, store) = store_on(&DAYS);
     let first = export_to(&dir, &store, "first.jsonl", |_| true);
-    prune::prune(&store, day("02-10"), &[&first], "admin", 2).unwrap();
+    prune::prune(&store, day("02-10"), &[&first], "admin", 2, &Silent).unwrap();
     assert_eq!(seqs(&store)[0], 4);
     // removing the first record left behind breaks the link to the base
     let (dir2, cut) = store_on(&DAYS);
     let copy = export_to(&dir2, &cut, "c.jsonl", |_| true);
-    prune::prune(&cut, day("02-10"), &[&copy], "admin", 2).unwrap();
+    prune::prune(&cut, day("02-10"), &[&copy], "admin", 2, &Silent).unwrap();
     remove(&cut, 4);
     assert_eq!(first_bad(&cut), Some(4));
     // the second prune needs an export of the records since; the first one's is enough
     // for what it holds
     let second = export_to(&dir, &store, "second.jsonl", |_| true);
-    let report = prune::prune(&store, day("03-31"), &[&second], "admin", 2).unwrap();
+    let report = prune::prune(&store, day("03-31"), &[&second], "admin", 2, &Silent).unwrap();
     assert_eq!((report.first, report.last), (4, 6));
     assert_eq!(first_bad(&store), None);
     let txn = store.begin_write().unwrap();
@@ -586,4 +587,17 @@ fn a_pruned_chain_still_finds_tampering_and_prunes_again() {
     assert_eq!(first_bad(&store), None);
     let against = anchor::check(&store.begin_read().unwrap(), &[], &[&first, &second]).unwrap();
     assert_eq!(against.first_bad, None, "{against:?}");
+}
+
+#[test]
+fn pruning_shows_its_progress_and_lets_another_writer_in_between_slices() {
+    let (dir, store) = store_on(&DAYS);
+    let store = Arc::new(store);
+    let copy = export_to(&dir, &store, "siem.jsonl", |_| true);
+    let other = crate::enroll::progress::OtherWriter::new(store.clone());
+    let report = prune::prune(&store, day("03-01"), &[&copy], "admin", 2, &other).unwrap();
+    assert_eq!(report.removed, 5);
+    // three phases begun, three slices committed
+    assert!(other.times() >= 6, "{}", other.times());
+    assert_eq!(first_bad(&store), None);
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 /// Told how far a run has come.
 pub trait Progress {
     /// A new phase: `checking` (counted in bytes), `applying` (rows), `copying` or
-    /// `forgetting` (members).
+    /// `forgetting` (members), `verifying`, `comparing` or `pruning` (audit records).
     fn phase(&self, name: &str, total: u64);
     /// How far into the phase the run is.
     fn advance_to(&self, done: u64);
@@ -18,6 +18,7 @@ fn unit(phase: &str) -> &'static str {
     match phase {
         "checking" => "bytes",
         "copying" | "forgetting" => "members",
+        "verifying" | "comparing" | "pruning" => "records",
         _ => "rows",
     }
 }
