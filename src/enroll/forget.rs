@@ -3,12 +3,13 @@
 //! bring the old member's PIN along, and a member who left must not keep one.
 //!
 //! Forgetting 90,000 members took 0.6 s of the store's one writer, so it is not done in the
-//! run's last transaction. That transaction only queues the deleted ids (one value in the
-//! meta table), and they are forgotten after it in slices, a pause after each, like the rest
-//! of a staged run. A crash between leaves the queue: lookups cannot reach those records
-//! (their members are gone), and the next run drains it before it reads its file, so a
-//! member it adds again starts without the old PIN. Runs take turns, and only runs add
-//! members, so nothing can bring a queued member back first.
+//! run's last transaction. That transaction only queues the deleted ids (a few values in
+//! the meta table, a slice of ids each), and they are forgotten after it a slice per
+//! transaction, a pause after each, like the rest of a staged run. A crash between leaves
+//! the queue: lookups cannot reach those records (their members are gone), and the next run
+//! drains it before it reads its file, so a member it adds again starts without the old
+//! PIN. Runs take turns, and only runs add members, so nothing can bring a queued member
+//! back first.
 
 use chrono::Utc;
 use redb::{ReadableTable, WriteTransaction};
@@ -18,8 +19,15 @@ use super::staged::Slices;
 use crate::audit::{AuditEvent, EventKind, Outcome, append_in};
 use crate::store::{Store, StoreError, tables};
 
-/// The ids still to forget, a postcard `Vec<String>` in the meta table.
-const QUEUE_KEY: &str = "enroll_forget_queue";
+/// The ids still to forget: postcard `Vec<String>` chunks in the meta table, under this
+/// prefix and a 10-digit number, taken off in key order.
+const QUEUE_PREFIX: &str = "enroll_forget_queue:";
+/// The key just past every chunk's (`;` follows `:`).
+const QUEUE_END: &str = "enroll_forget_queue;";
+
+fn chunk_key(n: u64) -> String {
+    format!("{QUEUE_PREFIX}{n:010}")
+}
 
 /// What a drain forgot.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -35,40 +43,37 @@ fn decode(bytes: &[u8]) -> Result<Vec<String>, StoreError> {
         .map_err(|e| StoreError::Corrupt(format!("the queue of members to forget: {e}")))
 }
 
-fn read_queue(txn: &WriteTransaction) -> Result<Vec<String>, StoreError> {
-    let meta = txn.open_table(tables::META)?;
-    let value = meta.get(QUEUE_KEY)?;
-    Ok(value
-        .map(|v| decode(v.value()))
-        .transpose()?
-        .unwrap_or_default())
-}
-
-fn write_queue(txn: &WriteTransaction, ids: &[String]) -> Result<(), StoreError> {
-    let mut meta = txn.open_table(tables::META)?;
-    if ids.is_empty() {
-        meta.remove(QUEUE_KEY)?;
-        return Ok(());
-    }
-    let bytes = postcard::to_allocvec(ids)
-        .map_err(|e| StoreError::Corrupt(format!("cannot encode the members to forget: {e}")))?;
-    meta.insert(QUEUE_KEY, bytes.as_slice())?;
-    Ok(())
-}
-
-/// Queue `deleted` to be forgotten, in the run's last transaction.
-pub fn queue(txn: &WriteTransaction, deleted: &[String]) -> Result<(), StoreError> {
+/// Queue `deleted` to be forgotten, in the run's last transaction, `slices.rows` ids a
+/// chunk (what a drain forgets per transaction), after any chunks a crash left.
+pub fn queue(txn: &WriteTransaction, deleted: &[String], slices: Slices) -> Result<(), StoreError> {
     if deleted.is_empty() {
         return Ok(());
     }
-    let mut ids = read_queue(txn)?;
-    ids.extend_from_slice(deleted);
-    write_queue(txn, &ids)
+    let mut meta = txn.open_table(tables::META)?;
+    let next = match meta
+        .range(QUEUE_PREFIX..QUEUE_END)?
+        .next_back()
+        .transpose()?
+    {
+        Some((k, _)) => k.value()[QUEUE_PREFIX.len()..]
+            .parse::<u64>()
+            .map(|n| n + 1),
+        None => Ok(0),
+    };
+    let next =
+        next.map_err(|e| StoreError::Corrupt(format!("the queue of members to forget: {e}")))?;
+    for (n, chunk) in (next..).zip(deleted.chunks(slices.rows.max(1))) {
+        let bytes = postcard::to_allocvec(chunk).map_err(|e| {
+            StoreError::Corrupt(format!("cannot encode the members to forget: {e}"))
+        })?;
+        meta.insert(chunk_key(n).as_str(), bytes.as_slice())?;
+    }
+    Ok(())
 }
 
-/// Forget the queued members, `slices.rows` per transaction, each in the transaction that
-/// takes it off the queue. A queued member who is enrolled again is left alone. The last slice
-/// carries a `members_forgotten` audit record when there was anything to forget.
+/// Forget the queued members, a chunk per transaction, each in the transaction that takes
+/// it off the queue, with `slices.pause` after each. A queued member who is enrolled again
+/// is left alone. The last chunk's transaction carries a `members_forgotten` audit record.
 pub fn drain(
     store: &Store,
     slices: Slices,
@@ -79,49 +84,54 @@ pub fn drain(
     let queued = {
         let txn = store.begin_read()?;
         let meta = txn.open_table(tables::META)?;
-        let value = meta.get(QUEUE_KEY)?;
-        value
-            .map(|v| decode(v.value()))
-            .transpose()?
-            .map_or(0, |ids| ids.len())
+        let mut queued = 0u64;
+        for entry in meta.range(QUEUE_PREFIX..QUEUE_END)? {
+            queued += decode(entry?.1.value())?.len() as u64;
+        }
+        queued
     };
     if queued == 0 {
         return Ok(total);
     }
-    progress.phase("forgetting", queued as u64);
+    progress.phase("forgetting", queued);
+    let mut taken = 0u64;
     loop {
         let txn = store.begin_write()?;
         let step = (|| {
-            let mut ids = read_queue(&txn)?;
-            if ids.is_empty() {
-                return Ok(None);
-            }
-            let rest = ids.split_off(ids.len().min(slices.rows.max(1)));
-            let forgotten = forget(&txn, &ids)?;
-            write_queue(&txn, &rest)?;
-            let done = rest.is_empty();
-            if done {
-                let sum = Forgotten {
-                    members: total.members + forgotten.members,
-                    pins: total.pins + forgotten.pins,
+            let (key, ids, more) = {
+                let meta = txn.open_table(tables::META)?;
+                let mut chunks = meta.range(QUEUE_PREFIX..QUEUE_END)?;
+                let Some(first) = chunks.next().transpose()? else {
+                    return Ok(None);
                 };
-                let detail = format!("members={} pins={}", sum.members, sum.pins);
+                let more = chunks.next().transpose()?.is_some();
+                (first.0.value().to_string(), decode(first.1.value())?, more)
+            };
+            let forgotten = forget(&txn, &ids)?;
+            txn.open_table(tables::META)?.remove(key.as_str())?;
+            if !more {
+                let detail = format!(
+                    "members={} pins={}",
+                    total.members + forgotten.members,
+                    total.pins + forgotten.pins
+                );
                 let event = AuditEvent::new(actor, EventKind::MembersForgotten, Outcome::Ok);
                 append_in(&txn, Utc::now(), [event.detail(detail)])?;
             }
-            Ok(Some((forgotten, done)))
+            Ok(Some((forgotten, ids.len() as u64, more)))
         })();
         match step {
             Ok(None) => {
                 drop(txn);
                 return Ok(total);
             }
-            Ok(Some((forgotten, done))) => {
+            Ok(Some((forgotten, ids, more))) => {
                 txn.commit()?;
                 total.members += forgotten.members;
                 total.pins += forgotten.pins;
-                progress.advance_to(total.members);
-                if done {
+                taken += ids;
+                progress.advance_to(taken);
+                if !more {
                     return Ok(total);
                 }
                 std::thread::sleep(slices.pause);

@@ -730,7 +730,7 @@ fn run_with(
     };
     let record = |txn: &redb::WriteTransaction, answer: &Answer, members_enrolled: u64| {
         if options.forget_removed {
-            forget::queue(txn, &answer.deleted)?;
+            forget::queue(txn, &answer.deleted, slices)?;
         }
         let counts = |m: &BTreeMap<String, u64>| {
             m.iter()

@@ -1264,17 +1264,18 @@ fn a_queue_of_members_to_forget_is_drained_in_slices_and_spares_those_enrolled_a
     let gone = ["g1", "g2", "g3", "g4", "g5"];
     plant_secrets(&f.store, &["M00", "M01"]);
     plant_secrets(&f.store, &gone);
-    // Two runs' deletions, the second one's with an enrolled member in it.
-    for ids in [&gone[..3], &["M00", "g4", "g5"][..]] {
-        let txn = f.store.begin_write().unwrap();
-        let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
-        forget::queue(&txn, &ids).unwrap();
-        txn.commit().unwrap();
-    }
     let slices = staged::Slices {
         rows: 2,
         ..THIN_SLICES
     };
+    // Two runs' deletions (a crash after the first), the second one's with an enrolled
+    // member in it: chunks of 2, 1, 2 and 1 ids.
+    for ids in [&gone[..3], &["M00", "g4", "g5"][..]] {
+        let txn = f.store.begin_write().unwrap();
+        let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+        forget::queue(&txn, &ids, slices).unwrap();
+        txn.commit().unwrap();
+    }
     let other = crate::enroll::progress::OtherWriter::new(f.store.clone());
     let forgotten = forget::drain(&f.store, slices, "test", &other).unwrap();
     assert_eq!(
@@ -1285,8 +1286,8 @@ fn a_queue_of_members_to_forget_is_drained_in_slices_and_spares_those_enrolled_a
         }
     );
     assert!(
-        other.times() >= 3,
-        "another writer got in between the 3 slices"
+        other.times() >= 5,
+        "another writer got in at the start and after each of the 4 chunks"
     );
     for id in gone {
         assert_eq!(secrets(&f.store, id), (false, false, false, false), "{id}");
@@ -1321,7 +1322,7 @@ fn a_run_forgets_what_a_crash_left_queued_before_it_enrolls_anyone_again() {
         let old = dir.get("M01").unwrap().unwrap();
         dir.remove(&old).unwrap();
         drop(dir);
-        forget::queue(&txn, &["M01".to_string()]).unwrap();
+        forget::queue(&txn, &["M01".to_string()], staged::SLICES).unwrap();
         txn.commit().unwrap();
     }
     assert_eq!(secrets(&f.store, "M01"), (true, true, true, true));
