@@ -75,6 +75,15 @@ pub fn head(txn: &ReadTransaction) -> Result<Option<Anchor>, StoreError> {
     }))
 }
 
+/// The last record pruned (`audit prune`), which the chain now goes on from.
+pub fn base(txn: &ReadTransaction) -> Result<Option<Anchor>, StoreError> {
+    let base = read_mark(&txn.open_table(tables::META)?, BASE_KEY)?;
+    Ok(base.map(|b| Anchor {
+        seq: b.seq,
+        hash: b.hash,
+    }))
+}
+
 /// Compare the store's records with `anchors` and with every record of the exported files
 /// `copies` (JSON lines, as `audit export` writes them; read one line at a time).
 pub fn check(

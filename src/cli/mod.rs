@@ -525,6 +525,18 @@ fn db_command(config: &Config, command: DbCommand) -> anyhow::Result<ExitCode> {
             "skipped (the service holds the file; stop it for a full check)"
         }
     );
+    if let Some(base) = &report.audit_base {
+        println!(
+            "audit records up to {} were pruned; the chain goes on from {base}",
+            base.seq
+        );
+    }
+    if report.members_to_forget > 0 {
+        println!(
+            "{} deleted members' PINs are still to be forgotten (the next enrollment run does it)",
+            report.members_to_forget
+        );
+    }
     Ok(print_chain(&report.audit_chain))
 }
 

@@ -81,15 +81,7 @@ pub fn drain(
     progress: &dyn Progress,
 ) -> Result<Forgotten, StoreError> {
     let mut total = Forgotten::default();
-    let queued = {
-        let txn = store.begin_read()?;
-        let meta = txn.open_table(tables::META)?;
-        let mut queued = 0u64;
-        for entry in meta.range(QUEUE_PREFIX..QUEUE_END)? {
-            queued += decode(entry?.1.value())?.len() as u64;
-        }
-        queued
-    };
+    let queued = queued(&store.begin_read()?)?;
     if queued == 0 {
         return Ok(total);
     }
@@ -142,6 +134,16 @@ pub fn drain(
             }
         }
     }
+}
+
+/// How many deleted members are queued to be forgotten (a crash's leftovers: `db check`).
+pub fn queued(txn: &redb::ReadTransaction) -> Result<u64, StoreError> {
+    let meta = txn.open_table(tables::META)?;
+    let mut queued = 0u64;
+    for entry in meta.range(QUEUE_PREFIX..QUEUE_END)? {
+        queued += decode(entry?.1.value())?.len() as u64;
+    }
+    Ok(queued)
 }
 
 /// Forget those of `ids` who are not enrolled, in `txn`.

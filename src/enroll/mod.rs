@@ -13,7 +13,7 @@
 //! that lookups read.
 
 pub mod decide;
-mod forget;
+pub mod forget;
 pub mod generate;
 pub mod inbox;
 pub mod lines;

@@ -1326,6 +1326,11 @@ fn a_run_forgets_what_a_crash_left_queued_before_it_enrolls_anyone_again() {
         txn.commit().unwrap();
     }
     assert_eq!(secrets(&f.store, "M01"), (true, true, true, true));
+    assert_eq!(
+        f.store.check().unwrap().members_to_forget,
+        1,
+        "db check tells"
+    );
     // The next run brings M01 back; it must come without the old PIN.
     let report = f
         .enroll_with("again.csv", &body, Mode::Incremental, false)
@@ -1334,6 +1339,7 @@ fn a_run_forgets_what_a_crash_left_queued_before_it_enrolls_anyone_again() {
     assert_eq!(secrets(&f.store, "M01"), (false, false, false, false));
     assert_eq!(secrets(&f.store, "M00"), (true, true, true, true));
     assert_eq!(report.summary.pins_forgotten, 0, "this run deleted no one");
+    assert_eq!(f.store.check().unwrap().members_to_forget, 0);
 }
 
 fn audit_text(store: &Store) -> String {

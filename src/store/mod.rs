@@ -295,6 +295,13 @@ pub struct CheckReport {
     pub api_keys: u64,
     pub audit_records: u64,
     pub audit_chain: crate::audit::VerifyReport,
+    /// The last record pruned (`audit prune`), which the chain goes on from.
+    #[serde(default)]
+    pub audit_base: Option<crate::audit::Anchor>,
+    /// Deleted members whose PINs are still to be forgotten (a run stopped after it
+    /// committed; the next run finishes it).
+    #[serde(default)]
+    pub members_to_forget: u64,
 }
 
 impl CheckReport {
@@ -530,6 +537,8 @@ impl Store {
             api_keys,
             audit_records,
             audit_chain,
+            audit_base: crate::audit::anchor::base(&txn)?,
+            members_to_forget: crate::enroll::forget::queued(&txn)?,
         })
     }
 }

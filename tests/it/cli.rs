@@ -338,6 +338,13 @@ fn audit_prune_removes_exported_old_records_through_the_service() {
         said.contains("older ones were pruned from the store"),
         "{said}"
     );
+    let out = i.cli(&["db", "check"]);
+    let said = text(&out.stdout);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains(&format!("audit records up to {exported} were pruned")),
+        "{said}"
+    );
     let refused = std::fs::read_to_string(&second).unwrap();
     assert!(
         refused.contains(
