@@ -73,6 +73,10 @@ pub enum Request {
     MemberUnlock {
         member_id: String,
     },
+    /// Forget a member who left: their PIN record, counters and last verdict.
+    MemberForget {
+        member_id: String,
+    },
     MemberForcePinChange {
         member_id: String,
     },
@@ -131,6 +135,10 @@ pub enum Response {
     Unlocked {
         member_id: String,
         was_locked: bool,
+    },
+    Forgotten {
+        member_id: String,
+        pins: u64,
     },
     PinChangeForced {
         member_id: String,
@@ -381,6 +389,19 @@ pub fn execute(
                 was_locked,
             })
         }
+        Request::MemberForget { member_id } => {
+            let embedded = ctx.config.load().core.kind == crate::config::CoreKind::Embedded;
+            match enroll::forget::forget_one(&ctx.store, &member_id, embedded, actor)? {
+                Some(forgotten) => Ok(Response::Forgotten {
+                    member_id,
+                    pins: forgotten.pins,
+                }),
+                None => Err(AdminError::Refused(format!(
+                    "member {member_id:?} is enrolled: delete them with an enrollment file \
+                     (action=delete), which forgets their PIN too"
+                ))),
+            }
+        }
         Request::MemberForcePinChange { member_id } => {
             ctx.vault()?.flag_force_change(&member_id)?;
             ctx.audit.record_blocking(
@@ -416,9 +437,14 @@ pub fn execute(
             })
         }
         Request::VaultStatus => {
-            let settings = vault::Settings::from_config(&ctx.config.load());
+            let config = ctx.config.load();
+            let settings = vault::Settings::from_config(&config);
+            let mut status = ctx.vault()?.status(&settings, now)?;
+            if config.core.kind == crate::config::CoreKind::Embedded {
+                status.not_enrolled = Some(vault::pins_not_enrolled(&ctx.store)?);
+            }
             Ok(Response::Vault {
-                status: Box::new(ctx.vault()?.status(&settings, now)?),
+                status: Box::new(status),
             })
         }
         Request::VaultRotateKey => {

@@ -126,6 +126,10 @@ pub enum MemberCommand {
     Unlock { member_id: String },
     /// Make the member choose a new PIN after their next correct one.
     ForcePinChange { member_id: String },
+    /// Forget a member who is no longer enrolled: their PIN record, wrong-answer counters
+    /// and last verdict (enrollment does this for the members it deletes; this is for those
+    /// deleted before it did). Refused for an enrolled member.
+    Forget { member_id: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -665,6 +669,7 @@ fn member_command(config: &Config, command: MemberCommand) -> anyhow::Result<Exi
         MemberCommand::Show { member_id } => Request::MemberShow { member_id },
         MemberCommand::Unlock { member_id } => Request::MemberUnlock { member_id },
         MemberCommand::ForcePinChange { member_id } => Request::MemberForcePinChange { member_id },
+        MemberCommand::Forget { member_id } => Request::MemberForget { member_id },
     };
     match admin::client::run(config, request, &mut io::stdout())? {
         Response::Member { member, pin } => {
@@ -687,6 +692,10 @@ fn member_command(config: &Config, command: MemberCommand) -> anyhow::Result<Exi
         Response::PinChangeForced { member_id } => {
             println!("member {member_id}: will choose a new PIN after the next correct one");
         }
+        Response::Forgotten { member_id, pins } => match pins {
+            0 => println!("member {member_id}: had no PIN record; counters and verdict cleared"),
+            _ => println!("member {member_id}: PIN record, counters and verdict forgotten"),
+        },
         other => bail!("unexpected answer: {other:?}"),
     }
     Ok(ExitCode::SUCCESS)
@@ -753,6 +762,12 @@ fn vault_command(config: &Config, command: VaultCommand) -> anyhow::Result<ExitC
             println!("  bcrypt:       {}", s.bcrypt_records);
             println!("  sealed PIN:   {}", s.sealed_pin_records);
             println!("locked members: {}", s.locked_members);
+            if let Some(n) = s.not_enrolled.filter(|n| *n > 0) {
+                println!(
+                    "records of members not enrolled: {n} (deleted before enrollment forgot \
+                     PINs, or removed by a rejected row; `callvault member forget ID`)"
+                );
+            }
             if s.rotation_pending {
                 println!("a key rotation is unfinished: run `callvault vault rotate-key`");
             }

@@ -136,6 +136,49 @@ pub fn drain(
     }
 }
 
+/// Forget one member who is not enrolled, by hand (`callvault member forget`), in one
+/// transaction with its audit record. Refused for an enrolled member when `enrolled_only`
+/// (the embedded core, whose members are the credit union's): delete them with a file.
+pub fn forget_one(
+    store: &Store,
+    member_id: &str,
+    enrolled_only: bool,
+    actor: &str,
+) -> Result<Option<Forgotten>, StoreError> {
+    let txn = store.begin_write()?;
+    let step = (|| {
+        let enrolled = txn
+            .open_table(tables::LIVE_MEMBERS.members)?
+            .get(member_id)?
+            .is_some();
+        if enrolled && enrolled_only {
+            return Ok(None);
+        }
+        let ids = [member_id.to_string()];
+        let pins = crate::vault::forget_members(&txn, ids.iter().map(String::as_str))?;
+        crate::calls::forget_verifications(&txn, ids.iter().map(String::as_str))?;
+        let event = AuditEvent::new(actor, EventKind::MembersForgotten, Outcome::Ok)
+            .member(member_id.to_string())
+            .detail(format!("members=1 pins={pins} by hand"));
+        append_in(&txn, Utc::now(), [event])?;
+        Ok(Some(Forgotten { members: 1, pins }))
+    })();
+    match step {
+        Ok(Some(forgotten)) => {
+            txn.commit()?;
+            Ok(Some(forgotten))
+        }
+        Ok(None) => {
+            txn.abort()?;
+            Ok(None)
+        }
+        Err(e) => {
+            txn.failed(&e);
+            Err(e)
+        }
+    }
+}
+
 /// How many deleted members are queued to be forgotten (a crash's leftovers: `db check`).
 pub fn queued(txn: &redb::ReadTransaction) -> Result<u64, StoreError> {
     let meta = txn.open_table(tables::META)?;

@@ -138,6 +138,11 @@ pub struct VaultStatus {
     pub sealed_pin_records: u64,
     pub locked_members: u64,
     pub rotation_pending: bool,
+    /// Records of members who are not enrolled (embedded core only): members deleted
+    /// before enrollment forgot their PINs, or rejected and removed by a row (a fraud
+    /// flag), who keep theirs. `callvault member forget ID` forgets one.
+    #[serde(default)]
+    pub not_enrolled: Option<u64>,
 }
 
 fn time(secs: i64) -> DateTime<Utc> {
@@ -210,6 +215,19 @@ pub(crate) fn forget_members<'a>(
         attempts.retain_in((id, "")..(past.as_str(), ""), |_, _| false)?;
     }
     Ok(had_pins)
+}
+
+/// How many PIN records belong to no enrolled member (see [`VaultStatus::not_enrolled`]).
+pub fn pins_not_enrolled(store: &Store) -> Result<u64, StoreError> {
+    let txn = store.begin_read()?;
+    let pins = txn.open_table(tables::PINS)?;
+    let members = txn.open_table(tables::LIVE_MEMBERS.members)?;
+    let mut n = 0;
+    for entry in pins.iter()? {
+        let (id, _) = entry?;
+        n += u64::from(members.get(id.value())?.is_none());
+    }
+    Ok(n)
 }
 
 const STRIPES: usize = 256;
@@ -653,6 +671,7 @@ impl Vault {
             sealed_pin_records: sealed,
             locked_members: locked,
             rotation_pending: next_key_path(&self.key_file).exists(),
+            not_enrolled: None,
         })
     }
 

@@ -233,3 +233,59 @@ fn the_cli_enrolls_through_the_running_service() {
     let audit = i.audit_export();
     assert!(audit.contains("\"members_forgotten\""), "{audit}");
 }
+
+#[test]
+fn vault_status_counts_pins_of_members_not_enrolled_and_member_forget_clears_one() {
+    let i = Instance::started();
+    let run = |name: &str, body: &str| {
+        let path = i.path(name);
+        std::fs::write(&path, body).unwrap();
+        let out = i.cli(&["enroll", path.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let header = "member_id,mobile_phone,phone_type,fraud_flag\n";
+    run(
+        "two.csv",
+        &format!("{header}5001,+12025550181,mobile,n\n5002,+12025550182,mobile,n\n"),
+    );
+    let pins = i.path("pins.csv");
+    std::fs::write(&pins, "member_id,pin\n5001,4827\n5002,3916\n").unwrap();
+    let out = i.cli(&["pins", "import", pins.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // A fraud flag removes 5001 but, still a member, they keep their PIN.
+    let said = run("flag.csv", &format!("{header}5001,+12025550181,mobile,y\n"));
+    assert!(said.contains("rejected 1"), "{said}");
+    let status = |i: &Instance| text(&i.cli(&["vault", "status"]).stdout);
+    let said = status(&i);
+    assert!(
+        said.contains("records of members not enrolled: 1"),
+        "{said}"
+    );
+
+    let out = i.cli(&["member", "forget", "5002"]);
+    assert!(
+        !out.status.success(),
+        "an enrolled member is deleted with a file"
+    );
+    assert!(
+        text(&out.stderr).contains("is enrolled"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = i.cli(&["member", "forget", "5001"]);
+    let said = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        said.contains("PIN record, counters and verdict forgotten"),
+        "{said}"
+    );
+    let said = status(&i);
+    assert!(!said.contains("not enrolled"), "{said}");
+    assert!(said.contains("records:        1"), "{said}");
+    let audit = i.audit_export();
+    assert!(
+        audit.contains("\"members_forgotten\",\"call_id\":null,\"member_id\":\"5001\""),
+        "{audit}"
+    );
+}
