@@ -66,6 +66,32 @@ impl AnchorReport {
     }
 }
 
+/// The records of an exported copy (`audit export`'s JSON lines), one line at a time, with
+/// their line numbers; blank lines skipped. An error says the line, never what it holds.
+pub(super) fn copy_records(
+    path: &Path,
+) -> std::io::Result<impl Iterator<Item = std::io::Result<(usize, Anchor)>>> {
+    let file = std::fs::File::open(path)?;
+    let lines = std::io::BufReader::new(file).lines().enumerate();
+    Ok(lines.filter_map(|(n, line)| {
+        let line = match line {
+            Ok(line) if line.trim().is_empty() => return None,
+            Ok(line) => line,
+            Err(e) => return Some(Err(e)),
+        };
+        Some(
+            serde_json::from_str(&line)
+                .map(|a| (n + 1, a))
+                .map_err(|_| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!("line {} is not an exported audit record", n + 1),
+                    )
+                }),
+        )
+    }))
+}
+
 /// The chain's last record, as the store records it.
 pub fn head(txn: &ReadTransaction) -> Result<Option<Anchor>, StoreError> {
     let head = read_mark(&txn.open_table(tables::META)?, HEAD_KEY)?;
@@ -141,19 +167,9 @@ pub fn check(
             path: path.to_path_buf(),
             error,
         };
-        let file = std::fs::File::open(path).map_err(io)?;
-        for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
-            let line = line.map_err(io)?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            let copy: Anchor = serde_json::from_str(&line).map_err(|e| {
-                StoreError::Corrupt(format!(
-                    "{name} line {}: not an exported audit record ({e})",
-                    n + 1
-                ))
-            })?;
-            compare(&copy, &|| format!("{name} line {}", n + 1))?;
+        for record in copy_records(path).map_err(io)? {
+            let (line, copy) = record.map_err(io)?;
+            compare(&copy, &|| format!("{name} line {line}"))?;
         }
     }
     Ok(report)

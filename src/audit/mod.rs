@@ -261,12 +261,8 @@ pub fn append_in(
                 .map_err(|e| StoreError::Corrupt(format!("audit record {}: {e}", k.value())))?;
             (k.value(), record.hash)
         }
-        // no record: a new store, or (never by `audit prune`, which keeps the newest) every
-        // record pruned, when the chain goes on from the head
-        None => match read_mark(&txn.open_table(tables::META)?, HEAD_KEY)? {
-            Some(head) => (head.seq, head.hash),
-            None => (0, GENESIS_HASH.to_string()),
-        },
+        // a new store (`audit prune` always keeps the newest record)
+        None => (0, GENESIS_HASH.to_string()),
     };
     let time = record_time(now);
     for event in events {

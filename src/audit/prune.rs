@@ -12,7 +12,6 @@
 //! each, so IVR steps (which append records through the same writer) are not held up and a
 //! crash leaves a shorter chain that still verifies. The newest record always stays.
 
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -211,18 +210,8 @@ fn check_copied(
             path: path.to_path_buf(),
             problem,
         };
-        let file = std::fs::File::open(path).map_err(|e| problem(e.to_string()))?;
-        for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
-            let line = line.map_err(|e| problem(e.to_string()))?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            let copy: Anchor = serde_json::from_str(&line).map_err(|e| {
-                problem(format!(
-                    "line {} is not an exported audit record ({e})",
-                    n + 1
-                ))
-            })?;
+        for record in super::anchor::copy_records(path).map_err(|e| problem(e.to_string()))? {
+            let (line, copy) = record.map_err(|e| problem(e.to_string()))?;
             if copy.seq < first || copy.seq > last {
                 continue;
             }
@@ -235,7 +224,7 @@ fn check_copied(
             if stored.as_deref() != Some(copy.hash.as_str()) {
                 return Err(PruneError::Differs {
                     seq: copy.seq,
-                    copy: format!("{} line {}", path.display(), n + 1),
+                    copy: format!("{} line {line}", path.display()),
                 });
             }
             let i = (copy.seq - first) as usize;

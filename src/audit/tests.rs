@@ -365,9 +365,33 @@ fn anchors_are_read_as_seq_colon_hash() {
 fn a_copy_that_is_not_an_export_is_refused_with_its_line() {
     let (dir, store) = store_with(2);
     let copy = dir.path().join("notes.txt");
-    std::fs::write(&copy, "{\"seq\":1,\"hash\":\"x\"}\nhello\n").unwrap();
+    // a line holding something else, which the error must not repeat
+    std::fs::write(
+        &copy,
+        "{\"seq\":1,\"hash\":\"x\"}\n{\"seq\":\"SSN 123-45-6789\"}\n",
+    )
+    .unwrap();
     let err = anchor::check(&store.begin_read().unwrap(), &[], &[&copy]).unwrap_err();
-    assert!(err.to_string().contains("notes.txt line 2"), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("notes.txt") && text.contains("line 2 is not"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("6789"),
+        "the file's content in an error: {text}"
+    );
+    std::fs::write(&copy, "\n{\"seq\":\"SSN 123-45-6789\"}\n").unwrap();
+    match prune::prune(&store, Utc::now(), &[&copy], "admin", 2, &Silent) {
+        Err(e @ prune::PruneError::Copy { .. }) => {
+            let text = e.to_string();
+            assert!(
+                text.contains("line 2 is not") && !text.contains("6789"),
+                "{text}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
     let missing = dir.path().join("missing.jsonl");
     let err = anchor::check(&store.begin_read().unwrap(), &[], &[&missing]).unwrap_err();
     assert!(err.to_string().contains("missing.jsonl"), "{err}");

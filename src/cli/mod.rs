@@ -128,7 +128,7 @@ pub enum MemberCommand {
     ForcePinChange { member_id: String },
     /// Forget a member who is no longer enrolled: their PIN record, wrong-answer counters
     /// and last verdict (enrollment does this for the members it deletes; this is for those
-    /// deleted before it did). Refused for an enrolled member.
+    /// deleted before it did). With the embedded core, refused for an enrolled member.
     Forget { member_id: String },
 }
 
@@ -587,10 +587,7 @@ fn print_against(against: &crate::audit::AnchorReport) -> ExitCode {
 fn audit_command(config: &Config, command: AuditCommand) -> anyhow::Result<ExitCode> {
     match command {
         AuditCommand::Verify { against, anchors } => {
-            let copies = against
-                .iter()
-                .map(|p| absolute(p))
-                .collect::<anyhow::Result<Vec<_>>>()?;
+            let copies = all_absolute(&against)?;
             let request = Request::AuditVerify { anchors, copies };
             match admin::client::run(config, request, &mut io::stdout())? {
                 Response::Verify {
@@ -615,10 +612,7 @@ fn audit_command(config: &Config, command: AuditCommand) -> anyhow::Result<ExitC
             }
         }
         AuditCommand::Prune { before, exported } => {
-            let copies = exported
-                .iter()
-                .map(|p| absolute(p))
-                .collect::<anyhow::Result<Vec<_>>>()?;
+            let copies = all_absolute(&exported)?;
             let request = Request::AuditPrune { before, copies };
             match admin::client::run(config, request, &mut io::stderr())? {
                 Response::Pruned { report } => {
@@ -654,6 +648,11 @@ fn audit_command(config: &Config, command: AuditCommand) -> anyhow::Result<ExitC
             }
         }
     }
+}
+
+/// Paths the service reads for this command: absolute, since it runs elsewhere.
+fn all_absolute(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    paths.iter().map(|p| absolute(p)).collect()
 }
 
 fn absolute(path: &Path) -> anyhow::Result<PathBuf> {

@@ -154,9 +154,7 @@ pub fn forget_one(
         if enrolled && enrolled_only {
             return Ok(None);
         }
-        let ids = [member_id.to_string()];
-        let pins = crate::vault::forget_members(&txn, ids.iter().map(String::as_str))?;
-        crate::calls::forget_verifications(&txn, ids.iter().map(String::as_str))?;
+        let pins = erase(&txn, &[member_id])?;
         let event = AuditEvent::new(actor, EventKind::MembersForgotten, Outcome::Ok)
             .member(member_id.to_string())
             .detail(format!("members=1 pins={pins} by hand"));
@@ -201,12 +199,18 @@ fn forget(txn: &WriteTransaction, ids: &[String]) -> Result<Forgotten, StoreErro
         }
         gone
     };
-    let pins = crate::vault::forget_members(txn, gone.iter().copied())?;
-    crate::calls::forget_verifications(txn, gone.iter().copied())?;
     Ok(Forgotten {
         members: gone.len() as u64,
-        pins,
+        pins: erase(txn, &gone)?,
     })
+}
+
+/// Remove what the store holds about `ids` besides their member records; returns how many
+/// had a PIN record.
+fn erase(txn: &WriteTransaction, ids: &[&str]) -> Result<u64, StoreError> {
+    let pins = crate::vault::forget_members(txn, ids.iter().copied())?;
+    crate::calls::forget_verifications(txn, ids.iter().copied())?;
+    Ok(pins)
 }
 
 /// How many of `members` have a PIN record (what a dry run would forget).

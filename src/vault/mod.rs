@@ -197,8 +197,8 @@ pub(crate) fn write_counter(
     Ok(())
 }
 
-/// Forget members callvault no longer holds (enrollment removed them), in the caller's
-/// transaction: each one's PIN record and every wrong-answer counter of theirs, so a
+/// Forget members callvault no longer holds (enrollment deleted them, or an admin forgot
+/// one), in the caller's transaction: each one's PIN record and every wrong-answer counter of theirs, so a
 /// member id that comes back, or is given to someone else, starts without a PIN.
 /// Returns how many PIN records there were.
 pub(crate) fn forget_members<'a>(
