@@ -1378,4 +1378,6 @@ pub fn step_view(call: &Call, rules: &Rules<'_>) -> StepView {
 }
 
 #[cfg(test)]
+mod model;
+#[cfg(test)]
 mod tests;

@@ -410,6 +410,16 @@ pub fn validate(profiles: &BTreeMap<String, Profile>, routing: &[Route]) -> Vec<
             attempts: 1,
         };
         check_step(&at("activation"), &activation, &mut issues);
+        // Seed 003: activation verifies identity before a new PIN. Without a check, a caller
+        // who keys the member number of a member with no PIN would set one and be in.
+        if p.activation.min_correct == 0 && !p.activation.active_scenarios().is_empty() {
+            issues.push(ConfigIssue::new(
+                at("activation.min_correct"),
+                "0 lets a caller set a new PIN without proving who they are: list the keypad \
+                 checks activation asks (methods) with min_correct 1 or more, or set \
+                 enabled = false",
+            ));
+        }
         for (i, m) in p.activation.methods.iter().enumerate() {
             if m.question().is_none() {
                 issues.push(ConfigIssue::new(

@@ -120,6 +120,11 @@ fn impossible_profiles_are_refused_with_key_paths() {
             "keypad questions",
         ),
         (
+            "[profiles.m]\ndefault = true\n[profiles.m.activation]\nmethods = []\nmin_correct = 0\n",
+            "profiles.m.activation.min_correct",
+            "without proving who they are",
+        ),
+        (
             "[profiles.m]\ndefault = true\n[profiles.m.activation]\nscenarios = [\"full_moon\"]\n",
             "profiles.m.activation.scenarios",
             "pin_is_zip_first4",
