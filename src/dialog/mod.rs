@@ -306,6 +306,17 @@ pub struct Call {
     /// The `otp` step's code, once sent.
     #[serde(default)]
     pub otp: Option<OtpPending>,
+    /// Keypad questions answered right on this call, in either walk. None is asked twice.
+    #[serde(default)]
+    pub answered: Vec<Question>,
+    /// Questions activation proved that no earlier answer had: what backs the PIN method
+    /// when activation stands in for it.
+    #[serde(default)]
+    pub activation_proofs: u32,
+    /// Activation's proofs the trust level's walk may still count for its own questions
+    /// without asking again. Each fact counts once (see [`Tx::advance_walk`]).
+    #[serde(default)]
+    pub reusable: u32,
     pub started_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Set when the IVR reports the hang-up, or the call expires.
@@ -550,6 +561,29 @@ impl Tx<'_> {
                 }
                 WalkNext::Ask(m) => {
                     let q = m.question();
+                    let name = method_name(m);
+                    // Answered right during activation: never asked twice. It counts while
+                    // activation proved more than the PIN method it stood in for took.
+                    if q.is_some_and(|q| self.call.answered.contains(&q)) {
+                        if self.call.reusable > 0 {
+                            self.call.reusable -= 1;
+                            walk.pass();
+                            self.call.methods_passed.push(name.clone());
+                            self.event(
+                                EventKind::MethodChecked,
+                                Outcome::Ok,
+                                format!("{name}: answered in activation"),
+                            );
+                        } else {
+                            walk.skip();
+                            self.event(
+                                EventKind::MethodChecked,
+                                Outcome::Failed,
+                                format!("{name}: answered in activation, counted there"),
+                            );
+                        }
+                        continue;
+                    }
                     let can = q.is_some_and(|q| {
                         self.call
                             .member
@@ -561,7 +595,6 @@ impl Tx<'_> {
                         return;
                     }
                     walk.skip();
-                    let name = method_name(m);
                     self.call.methods_failed.push(name.clone());
                     self.event(
                         EventKind::MethodChecked,
@@ -594,6 +627,7 @@ impl Tx<'_> {
 
     fn start_activation(&mut self, scenario: ActivationScenario) {
         self.event(EventKind::ActivationStarted, Outcome::Ok, scenario.as_str());
+        self.call.activation_proofs = 0;
         let a = &self.call.profile.activation;
         let walk = Walk::new(&a.methods, a.min_correct, 1);
         self.call.phase = Phase::Activating {
@@ -620,6 +654,13 @@ impl Tx<'_> {
                 }
                 WalkNext::Failed => return self.transfer(Reason::ActivationFailed),
                 WalkNext::Ask(m) => {
+                    // answered right earlier on this call: not asked again
+                    if m.question()
+                        .is_some_and(|q| self.call.answered.contains(&q))
+                    {
+                        walk.pass();
+                        continue;
+                    }
                     let can = m.question().is_some_and(|q| {
                         self.call
                             .member
@@ -720,6 +761,9 @@ pub fn start(new: NewCall, arrival: Arrival<'_>, rules: &Rules<'_>) -> Transitio
         verified: None,
         checklist: None,
         otp: None,
+        answered: vec![],
+        activation_proofs: 0,
+        reusable: 0,
         started_at: rules.now,
         updated_at: rules.now,
         ended_at: None,
@@ -894,6 +938,7 @@ fn verify(tx: &mut Tx<'_>, input: Input<'_>, member: Option<&Member>) {
                         if let Some(w) = tx.call.walk.as_mut() {
                             w.pass();
                         }
+                        tx.call.answered.push(q);
                         tx.call.methods_passed.push(name);
                         tx.advance_walk(member);
                     }
@@ -1100,6 +1145,10 @@ fn activate(tx: &mut Tx<'_>, input: Input<'_>) {
             walk.wrong();
         }
     }
+    if right {
+        tx.call.answered.push(q);
+        tx.call.activation_proofs += 1;
+    }
     tx.advance_activation();
 }
 
@@ -1168,18 +1217,39 @@ fn confirm_pin(
             if let Some(cm) = tx.call.member.as_mut() {
                 cm.has_pin = true;
             }
+            // Each fact counts once. Activation's proofs back the PIN method when they stand
+            // in for it (one of them), and the rest may count for the walk's own questions.
+            let proofs = std::mem::take(&mut tx.call.activation_proofs);
             match member {
                 Some(m) if purpose == Purpose::Activation && !tx.call.pin_verified => {
-                    // Activation proved identity by its own checks: the PIN method counts
-                    // as passed, but the level says questions, not pin.
+                    tx.call.reusable = proofs.saturating_sub(1);
                     if let Some(w) = tx.call.walk.as_mut() {
-                        w.pass();
+                        // Activation proved identity by its own checks: the PIN method
+                        // counts as passed, but the level says questions, not pin. Checks
+                        // that were all answered earlier in the call prove nothing new.
+                        if proofs > 0 {
+                            w.pass();
+                        } else {
+                            w.skip();
+                        }
                     }
-                    tx.call.methods_passed.push("activation".into());
+                    if proofs > 0 {
+                        tx.call.methods_passed.push("activation".into());
+                    } else {
+                        tx.call.methods_failed.push("pin".into());
+                        tx.event(
+                            EventKind::MethodChecked,
+                            Outcome::Failed,
+                            "pin: activation proved nothing not already counted",
+                        );
+                    }
                     tx.call.phase = Phase::Verifying;
                     tx.advance_walk(m);
                 }
-                Some(m) => tx.pin_method_passed(m),
+                Some(m) => {
+                    tx.call.reusable = proofs;
+                    tx.pin_method_passed(m)
+                }
                 None => tx.transfer(Reason::CoreUnavailable),
             }
         }

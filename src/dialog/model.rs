@@ -5,8 +5,9 @@
 //! these properties:
 //!
 //! - **no authentication without proof**: a call ends `authenticated` only when the caller
-//!   gave at least the trust level's `min_correct` proofs (a right PIN, a right answer, an
-//!   approved code), unless that level asks for nothing;
+//!   proved at least the trust level's `min_correct` different facts (the PIN, an approved
+//!   code, each question answered right), unless that level asks for nothing. A fact proved
+//!   twice (a question in activation, then in the walk) counts once;
 //! - **no stuck call**: a call that is not over always expects something, and its STEP is a
 //!   `collect` with a field, a prompt and at least one attempt left;
 //! - **every call ends**: after the script, a caller who keys nothing more is transferred
@@ -163,7 +164,9 @@ fn arrival() -> impl Strategy<Value = (u8, bool)> {
 /// What the caller did, as the driver's own account (never the dialog's).
 #[derive(Debug, Default)]
 struct Model {
-    proofs: u32,
+    /// The facts the caller proved: `pin`, `otp`, or a question. One fact proved twice is
+    /// still one.
+    proven: std::collections::BTreeSet<String>,
     pin_tries_left: u32,
     code_checks_left: u32,
     counter: Counter,
@@ -237,7 +240,7 @@ fn input_for<'a>(
             };
             match c % 7 {
                 0 | 1 => {
-                    model.proofs += 1;
+                    model.proven.insert("pin".into());
                     let verdict = match c % 14 {
                         0 => activate(ActivationScenario::PinIsSsnLast4, Verdict::Proceed),
                         1 => Verdict::ChangePin(ChangeReason::Forced(ForceChangeScenario::Flagged)),
@@ -266,7 +269,7 @@ fn input_for<'a>(
         }
         Expect::Question(q) => match (c % 3, right_answer(q, m)) {
             (0 | 1, Some(right)) if c % 6 < 3 => {
-                model.proofs += 1;
+                model.proven.insert(q.as_str().into());
                 *answer = right;
                 Input::Answer {
                     digits: answer,
@@ -302,7 +305,7 @@ fn input_for<'a>(
         }
         Expect::Code => match c % 4 {
             0 | 1 => {
-                model.proofs += 1;
+                model.proven.insert("otp".into());
                 Input::Code(CodeOutcome::Approved)
             }
             2 if model.code_checks_left > 1 => {
@@ -365,6 +368,7 @@ fn check_step(call: &Call, rules: &Rules<'_>) -> Result<(), String> {
 struct Ended {
     call: Call,
     events: Vec<DialogEvent>,
+    /// Different facts the caller proved.
     proofs: u32,
 }
 
@@ -472,7 +476,7 @@ fn drive(
     Ok(Ended {
         call,
         events,
-        proofs: model.proofs,
+        proofs: model.proven.len() as u32,
     })
 }
 

@@ -563,6 +563,91 @@ fn a_member_without_a_pin_goes_through_activation() {
     assert_eq!(end(&steps[0]).1, Some(R::VerificationFailed));
 }
 
+/// A question answered right during activation is never asked again, and each fact counts
+/// once: activation's answers back the PIN method they stand in for (one of them), and only
+/// the rest may count for the walk's own questions. Member 1001: dob 03121984, zip 55401,
+/// SSN last 4 6789.
+#[test]
+fn activation_answers_are_not_asked_again_and_count_once() {
+    use Method::{Dob, Pin, SsnLast4, Zip};
+    type FactCase = (
+        &'static str,
+        (&'static [Method], u32),
+        (&'static [Method], u32),
+        &'static [Do],
+        // the questions asked, in order
+        &'static [Question],
+        End,
+        &'static [&'static str],
+    );
+    let cases: &[FactCase] = &[
+        (
+            "DESIGN.md's profile: dob and ssn in activation, then dob counts without asking",
+            (&[Pin, Dob, Zip], 2),
+            (&[Dob, SsnLast4], 2),
+            &[Key("03121984"), Key("6789"), NewPin(None), Confirm(None)],
+            &[Question::Dob, Question::SsnLast4],
+            (S::Authenticated, None, Some(L::Questions)),
+            &["activation", "question:dob"],
+        ),
+        (
+            "activation proved only zip: it backs the PIN, and zip cannot count again",
+            (&[Pin, Zip], 2),
+            (&[Zip], 1),
+            &[Key("55401"), NewPin(None), Confirm(None)],
+            &[Question::Zip],
+            (S::Transferred, Some(R::VerificationFailed), None),
+            &["activation"],
+        ),
+        (
+            "zip counted once, the walk asks what is left",
+            (&[Pin, Zip, Dob], 2),
+            (&[Zip], 1),
+            &[Key("55401"), NewPin(None), Confirm(None), Key("03121984")],
+            &[Question::Zip, Question::Dob],
+            (S::Authenticated, None, Some(L::Questions)),
+            &["activation", "question:dob"],
+        ),
+        (
+            "dob answered before the PIN is not asked again in activation; ssn is new",
+            (&[Dob, Pin], 2),
+            (&[Dob, SsnLast4], 2),
+            &[Key("03121984"), Key("6789"), NewPin(None), Confirm(None)],
+            &[Question::Dob, Question::SsnLast4],
+            (S::Authenticated, None, Some(L::Questions)),
+            &["question:dob", "activation"],
+        ),
+        (
+            "activation whose only check was answered before proves nothing new",
+            (&[Dob, Pin], 2),
+            (&[Dob], 1),
+            &[Key("03121984"), NewPin(None), Confirm(None)],
+            &[Question::Dob],
+            (S::Transferred, Some(R::VerificationFailed), None),
+            &["question:dob"],
+        ),
+    ];
+    for (name, (methods, min), (checks, need), script, asked, want, passed) in cases {
+        let mut p = Profile::default();
+        p.ivr.unknown_number = ProfileStep {
+            methods: methods.to_vec(),
+            min_correct: *min,
+            attempts: 1,
+        };
+        p.activation.methods = checks.to_vec();
+        p.activation.min_correct = *need;
+        let (steps, events, call, _) = run(p, Arrive::AniNoPin(OTHER), script);
+        assert_eq!(end(last(&steps)), *want, "{name}");
+        let questions: Vec<Question> = steps.iter().filter_map(|s| s.question).collect();
+        assert_eq!(questions, *asked, "{name}: the questions asked");
+        assert_eq!(call.methods_passed, *passed, "{name}: methods passed");
+        assert!(
+            events.iter().any(|e| e.kind == EventKind::PinSet),
+            "{name}: activation set the PIN either way"
+        );
+    }
+}
+
 #[test]
 fn wrong_answers_count_per_member_and_lock() {
     // the member already has 3 wrong answers from earlier calls; the limit is 4
