@@ -34,19 +34,28 @@ impl EmbeddedCore {
 
     /// The members a number identifies, read in one transaction.
     fn members_by_phone(&self, e164: &str) -> Result<Vec<Member>, StoreError> {
-        let txn = self.store.begin_read()?;
-        let ids = lookup(&txn, tables::PHONE_INDEX, e164)?;
-        let mut members = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(record) = get(&txn, &id)? {
-                // The index holds every claimed number; a withdrawn one identifies no one.
-                if record.member.identifying_phones().any(|(p, _)| p == e164) {
-                    members.push(record.member);
-                }
+        identified_by(&self.store.begin_read()?, e164)
+    }
+}
+
+/// The members a number identifies. The index holds every claimed number. One withdrawn
+/// from any member (because members share it) identifies no one, including members who list
+/// it only among their other numbers: otherwise a call from one member's shared mobile
+/// would identify another member who has that number on file.
+fn identified_by(txn: &ReadTransaction, e164: &str) -> Result<Vec<Member>, StoreError> {
+    let ids = lookup(txn, tables::PHONE_INDEX, e164)?;
+    let mut members = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(record) = get(txn, &id)? {
+            if record.member.withdrawn_phones.iter().any(|w| w == e164) {
+                return Ok(Vec::new());
+            }
+            if record.member.identifying_phones().any(|(p, _)| p == e164) {
+                members.push(record.member);
             }
         }
-        Ok(members)
     }
+    Ok(members)
 }
 
 /// The member ids an index holds under `value`.
@@ -580,7 +589,10 @@ impl CoreAdapter for EmbeddedCore {
                 .unwrap_or_default(),
             IdentifierKind::AccountNumber => lookup(&txn, tables::ACCOUNT_INDEX, value)?,
             IdentifierKind::Phone => match normalize_ani(value, self.region) {
-                Some(e164) => lookup(&txn, tables::PHONE_INDEX, &e164)?,
+                Some(e164) => identified_by(&txn, &e164)?
+                    .into_iter()
+                    .map(|m| m.member_id)
+                    .collect(),
                 None => Vec::new(),
             },
         })
