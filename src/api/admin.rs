@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::auth::{AdminOnly, AnyRole, Authorized};
+use super::body::Body;
 use super::error::ApiError;
 use crate::keys::{self, KeyError, KeyInfo, Role};
 
@@ -96,9 +97,9 @@ fn key_error(e: KeyError) -> ApiError {
 pub async fn create_key(
     auth: Authorized<AdminOnly>,
     state: web::Data<AppState>,
-    body: web::Json<CreateKey>,
+    body: Body<CreateKey>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
+    let body = body.parse()?;
     let st = state.clone();
     let created = web::block(move || {
         keys::create(

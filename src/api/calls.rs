@@ -11,6 +11,7 @@ use zeroize::Zeroizing;
 
 use super::AppState;
 use super::auth::{AgentOrAdmin, AppOnly, Authorized, CallReaders, IvrOnly};
+use super::body::{Body, Query};
 use super::error::ApiError;
 use crate::calls::{CallError, CallView, CallerInput, ChecklistView, NewIntent, StartCall};
 use crate::dialog::StepView;
@@ -136,11 +137,11 @@ pub async fn start(
     auth: Authorized<IvrOnly>,
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<StartCall>,
+    body: Body<StartCall>,
 ) -> Result<HttpResponse, ApiError> {
     let step = state
         .calls
-        .start(body.into_inner(), &auth.client.actor())
+        .start(body.parse()?, &auth.client.actor())
         .await?;
     Ok(step_response(&req, StatusCode::CREATED, &step))
 }
@@ -206,9 +207,9 @@ pub async fn input(
     state: web::Data<AppState>,
     req: HttpRequest,
     call_id: web::Path<String>,
-    body: web::Json<CallInput>,
+    body: Body<CallInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let input = caller_input(body.into_inner())?;
+    let input = caller_input(body.parse()?)?;
     let step = state
         .calls
         .input(&call_id, input, &auth.client.actor())
@@ -264,10 +265,10 @@ pub struct FindCalls {
 pub async fn find(
     _auth: Authorized<CallReaders>,
     state: web::Data<AppState>,
-    query: web::Query<FindCalls>,
+    query: Query<FindCalls>,
 ) -> Result<web::Json<Vec<CallView>>, ApiError> {
     let calls = state.calls.clone();
-    let q = query.into_inner();
+    let q = query.parse()?;
     let found = web::block(move || calls.find_by_ani(&q.ani, q.active))
         .await
         .map_err(ApiError::internal)??;
@@ -312,8 +313,9 @@ pub async fn tick(
     auth: Authorized<AgentOrAdmin>,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-    body: web::Json<Tick>,
+    body: Body<Tick>,
 ) -> Result<web::Json<ChecklistView>, ApiError> {
+    let body = body.parse()?;
     let (call_id, question_id) = path.into_inner();
     let question: Question =
         serde_json::from_value(serde_json::Value::String(question_id)).map_err(|_| {
@@ -344,11 +346,11 @@ pub struct IntentCreated {
 pub async fn create_intent(
     auth: Authorized<AppOnly>,
     state: web::Data<AppState>,
-    body: web::Json<NewIntent>,
+    body: Body<NewIntent>,
 ) -> Result<HttpResponse, ApiError> {
     let (app_token, expires_at) = state
         .calls
-        .create_intent(body.into_inner(), &auth.client.actor())
+        .create_intent(body.parse()?, &auth.client.actor())
         .await?;
     Ok(HttpResponse::Created().json(IntentCreated {
         app_token,

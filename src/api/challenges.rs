@@ -7,6 +7,7 @@ use zeroize::Zeroizing;
 
 use super::AppState;
 use super::auth::{AgentOrAdmin, AppOnly, Authorized};
+use super::body::Body;
 use super::error::{ApiError, ErrorBody};
 use crate::calls::{ChallengeSent, ChallengeView, CheckAnswer, NewChallenge};
 
@@ -36,11 +37,11 @@ pub async fn send(
     auth: Authorized<AgentOrAdmin>,
     state: web::Data<AppState>,
     call_id: web::Path<String>,
-    body: web::Json<NewChallenge>,
+    body: Body<NewChallenge>,
 ) -> Result<HttpResponse, ApiError> {
     let sent = state
         .calls
-        .send_challenge(&call_id, body.into_inner(), &auth.client.actor())
+        .send_challenge(&call_id, body.parse()?, &auth.client.actor())
         .await?;
     Ok(HttpResponse::Created().json(sent))
 }
@@ -90,10 +91,10 @@ pub async fn check(
     auth: Authorized<AgentOrAdmin>,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<CodeCheck>,
+    body: Body<CodeCheck>,
 ) -> Result<web::Json<CheckAnswer>, ApiError> {
     known_id(&id)?;
-    let code = Zeroizing::new(body.into_inner().code.trim().to_string());
+    let code = Zeroizing::new(body.parse()?.code.trim().to_string());
     let answer = state
         .calls
         .check_challenge(&id, code, &auth.client.actor())
@@ -120,8 +121,9 @@ pub async fn decide(
     auth: Authorized<AgentOrAdmin>,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<Approval>,
+    body: Body<Approval>,
 ) -> Result<web::Json<ChallengeView>, ApiError> {
+    let body = body.parse()?;
     known_id(&id)?;
     let view = state
         .calls
@@ -142,8 +144,9 @@ pub async fn push_response(
     auth: Authorized<AppOnly>,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<Approval>,
+    body: Body<Approval>,
 ) -> Result<web::Json<ChallengeView>, ApiError> {
+    let body = body.parse()?;
     known_id(&id)?;
     let view = state
         .calls

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+mod body;
 pub mod calls;
 pub mod challenges;
 pub mod error;
@@ -59,25 +60,13 @@ pub fn app(
 > {
     App::new()
         .app_data(state)
-        .app_data(
-            web::JsonConfig::default()
-                .limit(BODY_LIMIT)
-                .content_type_required(true)
-                .error_handler(|err, _req| ApiError::from_json(&err).into()),
-        )
+        // bodies are read as bytes (over the limit: 413) and parsed by the handlers, after
+        // authorization (`body.rs`)
         .app_data(web::PayloadConfig::new(BODY_LIMIT))
         .app_data(
             web::PathConfig::default()
                 .error_handler(|_, _| ApiError::bad_request("bad_path", "bad path").into()),
         )
-        .app_data(web::QueryConfig::default().error_handler(|e, _| {
-            // serde's message names the field (query strings here carry no secrets)
-            let why = match e {
-                actix_web::error::QueryPayloadError::Deserialize(e) => format!(": {e}"),
-                _ => String::new(),
-            };
-            ApiError::bad_request("bad_query", format!("the query string is malformed{why}")).into()
-        }))
         .wrap(from_fn(middleware::json_errors))
         .wrap(from_fn(middleware::track))
         .configure(routes)

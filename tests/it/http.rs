@@ -85,6 +85,87 @@ fn keys_work_in_every_form_and_roles_are_enforced() {
     );
 }
 
+/// Every endpoint, every role: a key of a role the endpoint does not take is `403
+/// forbidden`, checked before anything in the request is read (the bodies here are empty
+/// and the ids unknown); no key is `401`. The roles are API.md's, and the README's for the
+/// endpoints it adds.
+#[test]
+fn every_endpoint_takes_only_its_roles() {
+    let i = Instance::started();
+    let c = i.client();
+    let keys = [
+        ("ivr", make_key(&i, "ivr", "r-ivr")),
+        ("agent", make_key(&i, "agent", "r-agent")),
+        ("app", make_key(&i, "app", "r-app")),
+        ("admin", i.admin.clone()),
+    ];
+    const ANY: &[&str] = &["ivr", "agent", "app", "admin"];
+    const AGENT: &[&str] = &["agent", "admin"];
+    const READERS: &[&str] = &["ivr", "agent", "admin"];
+    let table: &[(&str, &str, &[&str])] = &[
+        ("GET", "/v1/whoami", ANY),
+        ("POST", "/v1/calls", &["ivr"]),
+        ("POST", "/v1/calls/nope/input", &["ivr"]),
+        ("DELETE", "/v1/calls/nope", &["ivr"]),
+        ("GET", "/v1/calls/nope", READERS),
+        ("GET", "/v1/calls?ani=%2B15551234567&active=true", READERS),
+        ("POST", "/v1/calls/nope/checklist", AGENT),
+        ("POST", "/v1/calls/nope/checklist/dob", AGENT),
+        ("POST", "/v1/calls/nope/challenges", AGENT),
+        ("GET", "/v1/challenges/nope", AGENT),
+        ("POST", "/v1/challenges/nope/check", AGENT),
+        ("POST", "/v1/challenges/nope/decision", AGENT),
+        ("POST", "/v1/challenges/nope/push-response", &["app"]),
+        ("POST", "/v1/intents", &["app"]),
+        ("POST", "/v1/members/nope/unlock", AGENT),
+        ("POST", "/v1/members/nope/force-pin-change", AGENT),
+        ("GET", "/v1/members/nope", &["admin"]),
+        ("POST", "/v1/admin/reload", &["admin"]),
+        ("GET", "/v1/admin/keys", &["admin"]),
+        ("POST", "/v1/admin/keys", &["admin"]),
+        ("DELETE", "/v1/admin/keys/nope", &["admin"]),
+    ];
+    let send = |method: &str, path: &str, key: Option<&str>| {
+        let url = i.url(path);
+        let req = match method {
+            "GET" => c.get(&url),
+            "POST" => c
+                .post(&url)
+                .header("content-type", "application/json")
+                .body("{}"),
+            _ => c.delete(&url),
+        };
+        let req = match key {
+            Some(k) => req.bearer_auth(k),
+            None => req,
+        };
+        body(req.send().unwrap())
+    };
+    for (method, path, allowed) in table {
+        let (s, b) = send(method, path, None);
+        assert_eq!(
+            s,
+            StatusCode::UNAUTHORIZED,
+            "{method} {path} without a key: {b}"
+        );
+        for (role, key) in &keys {
+            let (s, b) = send(method, path, Some(key));
+            if allowed.contains(role) {
+                assert!(
+                    s != StatusCode::FORBIDDEN && s != StatusCode::UNAUTHORIZED,
+                    "{method} {path} refused role {role}: {s} {b}"
+                );
+            } else {
+                assert_eq!(
+                    (s, b["code"].as_str()),
+                    (StatusCode::FORBIDDEN, Some("forbidden")),
+                    "{method} {path} with role {role}: {b}"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn admins_manage_keys_over_the_api() {
     let i = Instance::started();
