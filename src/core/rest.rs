@@ -260,6 +260,13 @@ pub fn member_from_json(v: &Value, f: &RestFields, region: Region) -> Result<Mem
     let phone = |raw: String| classify(&raw, region).digits().map(e164);
     let member_id = text(&f.member_id)
         .ok_or_else(|| CoreError::BadAnswer(format!("a member has no {}", f.member_id)))?;
+    if !crate::member::plausible_member_id(&member_id) {
+        return Err(CoreError::BadAnswer(format!(
+            "a member's {} is longer than {} characters or holds control characters",
+            f.member_id,
+            crate::member::MEMBER_ID_MAX_CHARS
+        )));
+    }
     Ok(Member {
         member_id,
         first_name: text(&f.first_name),

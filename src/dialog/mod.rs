@@ -1291,11 +1291,24 @@ pub struct StepView {
 const PIN_KEYED_BOUNDS: (u32, u32) = (4, 12);
 const IDENTIFIER_BOUNDS: (u32, u32) = (4, 19);
 
+/// The most of a first name a STEP carries (an IVR greets with it; a core's field may hold
+/// anything), so that a STEP stays under API.md's 2 KiB.
+const STEP_NAME_CHARS: usize = 64;
+
 /// The STEP for a call's current state.
 pub fn step_view(call: &Call, rules: &Rules<'_>) -> StepView {
     let policy = rules.pin_policy;
     let member_id = call.member.as_ref().map(|m| m.member_id.clone());
-    let first_name = call.member.as_ref().and_then(|m| m.first_name.clone());
+    let first_name = call
+        .member
+        .as_ref()
+        .and_then(|m| m.first_name.as_deref())
+        .map(|n| {
+            n.chars()
+                .filter(|c| !c.is_control())
+                .take(STEP_NAME_CHARS)
+                .collect()
+        });
     let mut v = StepView {
         call_id: call.call_id.clone(),
         status: Status::Identifying,

@@ -14,6 +14,7 @@
 //!   within a bound;
 //! - **an ended call stays ended**, with one `call_authenticated` or `call_transferred` event
 //!   and the matching verdict;
+//! - **flat and small**: every STEP is under API.md's 2 KiB, whatever the member's name;
 //! - **no digits in events**: no audit detail carries three digits in a row (keyed answers,
 //!   SSNs, zips and dates all have more);
 //! - **versions**: every step bumps the call's version by one; wrong answers count on the
@@ -89,13 +90,13 @@ fn profile() -> impl Strategy<Value = Profile> {
             1..=3u32,
         ),
         (step(ALL_METHODS), step(ALL_METHODS), step(ALL_METHODS)),
-        (any::<bool>(), step(QUESTION_METHODS)),
+        (any::<bool>(), step(QUESTION_METHODS), any::<bool>()),
     )
         .prop_map(
             |(
                 (identify_by_ani, identifiers, identify_attempts),
                 (app_intent, known_number, unknown_number),
-                (enabled, activation),
+                (enabled, activation, long_prompts),
             )| {
                 let mut p = Profile {
                     identify_by_ani,
@@ -106,6 +107,12 @@ fn profile() -> impl Strategy<Value = Profile> {
                 p.ivr.app_intent = app_intent;
                 p.ivr.known_number = known_number;
                 p.ivr.unknown_number = unknown_number;
+                if long_prompts {
+                    // the longest prompt keys config check accepts
+                    for (step, _) in crate::profile::PROMPTS {
+                        p.prompts.insert(step.to_string(), "k".repeat(64));
+                    }
+                }
                 p.activation = Activation {
                     enabled,
                     methods: activation.methods,
@@ -133,11 +140,16 @@ fn member() -> impl Strategy<Value = Member> {
         proptest::option::weighted(0.85, 0..5_000_000i64),
         proptest::option::weighted(0.85, 1..=28u32),
         any::<bool>(),
+        // a first name from a core or a file: any length, any characters
+        proptest::collection::vec(any::<char>(), 0..1000).prop_map(String::from_iter),
+        // the longest member id a file or a core may give, in characters of up to 4 bytes
+        proptest::collection::vec(any::<char>(), crate::member::MEMBER_ID_MAX_CHARS)
+            .prop_map(|id| String::from_iter(id.into_iter().filter(|c| !c.is_control()))),
     )
         .prop_map(
-            |(dob, zip, ssn, txn, savings, txn_day, has_mobile)| Member {
-                member_id: "1001".into(),
-                first_name: Some("Ada".into()),
+            |(dob, zip, ssn, txn, savings, txn_day, has_mobile, name, id)| Member {
+                member_id: if id.is_empty() { "1001".into() } else { id },
+                first_name: Some(name),
                 mobile_phone: has_mobile.then(|| MOBILE.into()),
                 other_phones: vec![OTHER.into()],
                 dob: dob.and_then(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d)),
@@ -329,6 +341,10 @@ fn three_digits_in_a_row(s: &str) -> bool {
 /// The properties every STEP and every transition must keep; `Err` names the broken one.
 fn check_step(call: &Call, rules: &Rules<'_>) -> Result<(), String> {
     let v = step_view(call, rules);
+    let size = serde_json::to_string(&v).map_or(usize::MAX, |j| j.len());
+    if size >= 2048 {
+        return Err(format!("a STEP of {size} bytes (API.md: under 2 KiB)"));
+    }
     if is_done(call) {
         if v.kind != "done" || v.outcome.is_none() {
             return Err(format!("an ended call's STEP is not done: {v:?}"));
@@ -415,7 +431,8 @@ fn drive(
         _ => Arrival::Ani(Found::CoreUnavailable),
     };
     let new = NewCall {
-        call_id: "c1".into(),
+        // the longest call id the service takes
+        call_id: "c".repeat(128),
         ani,
         dnis: None,
         profile_name: "members".into(),

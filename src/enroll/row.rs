@@ -170,7 +170,7 @@ pub fn parse(cols: &Columns, record: &StringRecord) -> Result<Row, Malformed> {
     let Some(id) = member_id.clone() else {
         return Err(bad("member_id is empty".into()));
     };
-    if id.chars().count() > 64 || id.chars().any(char::is_control) {
+    if !crate::member::plausible_member_id(&id) {
         return Err(bad(
             "member_id is longer than 64 characters or holds control characters".into(),
         ));

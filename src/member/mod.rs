@@ -79,6 +79,16 @@ impl MemberRecord {
     }
 }
 
+/// The longest member id callvault takes, from a file or a core: ids travel in every STEP,
+/// which API.md keeps under 2 KiB.
+pub const MEMBER_ID_MAX_CHARS: usize = 64;
+
+/// Whether a core's member number is one callvault takes: 1 to
+/// [`MEMBER_ID_MAX_CHARS`] characters, none of them control characters.
+pub fn plausible_member_id(id: &str) -> bool {
+    !id.is_empty() && id.chars().count() <= MEMBER_ID_MAX_CHARS && !id.chars().any(char::is_control)
+}
+
 impl Member {
     /// The numbers a call can identify this member by: `(number, verified)`.
     pub fn identifying_phones(&self) -> impl Iterator<Item = (&str, bool)> {

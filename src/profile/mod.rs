@@ -443,11 +443,13 @@ pub fn validate(profiles: &BTreeMap<String, Profile>, routing: &[Route]) -> Vec<
                         PROMPTS.map(|(s, _)| s).join(", ")
                     ),
                 ));
-            } else if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            } else if key.is_empty()
+                || key.len() > 64
+                || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
             {
                 issues.push(ConfigIssue::new(
                     at(&format!("prompts.{step}")),
-                    "a prompt key is letters, digits and underscores".to_string(),
+                    "a prompt key is 1 to 64 letters, digits and underscores".to_string(),
                 ));
             }
         }

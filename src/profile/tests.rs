@@ -120,6 +120,11 @@ fn impossible_profiles_are_refused_with_key_paths() {
             "keypad questions",
         ),
         (
+            "[profiles.m]\ndefault = true\n[profiles.m.prompts]\npin = \"k0123456789012345678901234567890123456789012345678901234567890123\"\n",
+            "profiles.m.prompts.pin",
+            "1 to 64 letters",
+        ),
+        (
             "[profiles.m]\ndefault = true\n[profiles.m.activation]\nmethods = []\nmin_correct = 0\n",
             "profiles.m.activation.min_correct",
             "without proving who they are",

@@ -221,6 +221,26 @@ async fn garbage_is_a_bad_answer_and_not_retried() {
     ));
 }
 
+/// Member ids travel in every STEP (under 2 KiB): one a file could not enroll is refused.
+#[tokio::test]
+async fn a_member_id_no_file_could_enroll_is_a_bad_answer() {
+    let long = "9".repeat(65);
+    // (the id as JSON writes it, the id asked for)
+    for (json, id) in [
+        (long.as_str(), long.as_str()),
+        ("100\\u0007234", "100\u{7}234"),
+    ] {
+        let body = ANA.replace("\"100234\"", &format!("\"{json}\""));
+        let gw = Gateway::start(move |_, _| ok(&body));
+        let core = core(config(gw.port), 2000);
+        let err = core.member(id).await.unwrap_err();
+        assert!(
+            matches!(&err, CoreError::BadAnswer(m) if m.contains("64 characters")),
+            "{id:?}: {err}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_redirect_is_not_followed_and_says_so() {
     let elsewhere = Gateway::start(|_, _| ok(ANA));
