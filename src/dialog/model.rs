@@ -17,6 +17,8 @@
 //! - **flat and small**: every STEP is under API.md's 2 KiB, whatever the member's name;
 //! - **no digits in events**: no audit detail carries three digits in a row (keyed answers,
 //!   SSNs, zips and dates all have more);
+//! - **trust is earned**: `app_intent` only from an intent, `known_number` only from the
+//!   member's verified mobile;
 //! - **versions**: every step bumps the call's version by one; wrong answers count on the
 //!   member's shared counter.
 
@@ -483,6 +485,21 @@ fn drive(
     if !is_done(&call) {
         return Err(format!(
             "the call did not end within {END_BOUND} inputs: {call:?}"
+        ));
+    }
+    // the trust is what the arrival earned: app_intent only from an intent, known_number
+    // only from the member's verified mobile
+    let earned = match call.trust {
+        None | Some(Trust::UnknownNumber) => true,
+        Some(Trust::AppIntent) => how == 0,
+        Some(Trust::KnownNumber) => {
+            call.ani.is_some() && call.ani == m.mobile_phone && verified_ani && how != 4
+        }
+    };
+    if !earned {
+        return Err(format!(
+            "trust {:?} from arrival {how} with caller id {:?}",
+            call.trust, call.ani
         ));
     }
     // an ended call stays as it is
