@@ -235,3 +235,111 @@ fn sends_are_limited_per_rolling_hour() {
     assert_eq!(s.wait(3, secs(3601)), None);
     assert_eq!(s.record(secs(3601)).at.len(), 3, "old sends drop out");
 }
+
+/// Random sequences of everything that can happen to a challenge, against a model of what
+/// proves the member: a right code keyed while it waits, or (for a push) the member's own
+/// approval in the app. Whatever the order, a challenge is approved only with that proof,
+/// never after its time, takes at most its checks of wrong codes, and once decided stays so.
+mod model {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[derive(Debug, Clone, Copy)]
+    enum Act {
+        Check {
+            right: bool,
+        },
+        App {
+            approve: bool,
+        },
+        Agent {
+            approve: bool,
+        },
+        /// Seconds pass.
+        Wait(i64),
+    }
+
+    fn act() -> impl Strategy<Value = Act> {
+        prop_oneof![
+            any::<bool>().prop_map(|right| Act::Check { right }),
+            any::<bool>().prop_map(|approve| Act::App { approve }),
+            any::<bool>().prop_map(|approve| Act::Agent { approve }),
+            (0..40i64).prop_map(Act::Wait),
+        ]
+    }
+
+    fn channel() -> impl Strategy<Value = OtpChannel> {
+        prop_oneof![
+            Just(OtpChannel::Sms),
+            Just(OtpChannel::Email),
+            Just(OtpChannel::Push)
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 3_000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn a_challenge_is_approved_only_with_the_members_proof(
+            ch in channel(),
+            with_code in any::<bool>(),
+            checks in 1..=5u32,
+            acts in proptest::collection::vec(act(), 0..30),
+        ) {
+            // a push may go without a code; SMS and e-mail always carry one
+            let with_code = with_code || ch != OtpChannel::Push;
+            let mut c = challenge(ch, with_code);
+            c.checks_left = checks;
+            let mut now = t0();
+            let (mut proof, mut wrong, mut decided): (bool, u32, Option<State>) =
+                (false, 0, None);
+            for a in acts {
+                let waiting = c.state_at(now) == State::Waiting;
+                let before = c.clone();
+                let next = match a {
+                    Act::Wait(s) => {
+                        now += Duration::seconds(s);
+                        continue;
+                    }
+                    Act::Check { right } => c.check(right, "key:agent", now).map(|(n, _)| {
+                        if waiting && n.state != State::Expired {
+                            if right {
+                                proof = true;
+                            } else {
+                                wrong += 1;
+                            }
+                        }
+                        n
+                    }),
+                    Act::App { approve } => c.push_response(approve, "key:app", now).inspect(|_| {
+                        if waiting && approve && !with_code {
+                            proof = true;
+                        }
+                    }),
+                    Act::Agent { approve } => c.agent_decision(approve, "key:agent", now),
+                };
+                let Ok(next) = next else {
+                    prop_assert_eq!(&c, &before, "a refused action changed the challenge");
+                    continue;
+                };
+                if let Some(s) = decided {
+                    prop_assert_eq!(next.state, s, "a decided challenge changed: {:?}", a);
+                }
+                if next.state != State::Waiting {
+                    decided.get_or_insert(next.state);
+                }
+                if next.state == State::Approved && before.state != State::Approved {
+                    // the member's proof: a right code, or their approval of a code-less push;
+                    // or an agent vouching for the code of a push the member approved
+                    let vouched = matches!(a, Act::Agent { approve: true })
+                        && before.member_response == Some(true);
+                    prop_assert!(proof || vouched, "approved without proof by {:?}", a);
+                    prop_assert!(now < c.expires_at, "approved after its time");
+                }
+                prop_assert!(wrong <= checks, "{wrong} wrong codes taken of {checks}");
+                c = next;
+            }
+        }
+    }
+}
