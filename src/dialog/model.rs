@@ -60,6 +60,7 @@ fn step(pool: &'static [Method]) -> impl Strategy<Value = ProfileStep> {
         })
 }
 
+/// Every method; the keypad questions are all but the first two.
 const ALL_METHODS: &[Method] = &[
     Method::Pin,
     Method::Otp,
@@ -70,14 +71,7 @@ const ALL_METHODS: &[Method] = &[
     Method::LastTxnDate,
     Method::SavingsBalance,
 ];
-const QUESTION_METHODS: &[Method] = &[
-    Method::Dob,
-    Method::Zip,
-    Method::SsnLast4,
-    Method::LastTxnAmount,
-    Method::LastTxnDate,
-    Method::SavingsBalance,
-];
+const QUESTION_METHODS: &[Method] = ALL_METHODS.split_at(2).1;
 const IDENTIFIERS: &[IdentifierKind] = &[
     IdentifierKind::MemberNumber,
     IdentifierKind::AccountNumber,
