@@ -12,6 +12,7 @@ mod by_ani;
 mod challenges;
 mod intents;
 mod records;
+mod turns;
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -200,6 +201,8 @@ pub struct CallService {
     clock: Arc<dyn Clock>,
     config: Arc<ArcSwap<Config>>,
     by_ani: Arc<by_ani::CallsByAni>,
+    /// One input at a time per call.
+    turns: turns::Turns,
 }
 
 /// The dialog's rules from one configuration snapshot.
@@ -261,6 +264,7 @@ impl CallService {
             clock,
             config,
             by_ani,
+            turns: turns::Turns::default(),
         }
     }
 
@@ -463,6 +467,8 @@ impl CallService {
         input: CallerInput,
         actor: &str,
     ) -> Result<StepView, CallError> {
+        // after the call's earlier inputs, against the step they left
+        let _turn = self.turns.take(call_id).await;
         let cfg = self.config.load_full();
         let now = self.clock.now();
         let call = read_call(&self.store, call_id)?
@@ -489,7 +495,11 @@ impl CallService {
                 let Some(call) = records::read_call_in(txn, &id)? else {
                     return Ok((Err(CallError::NotFound(id.clone())), vec![]));
                 };
-                if call.version != version || call.ended_at.is_some() {
+                if call.ended_at.is_some() {
+                    return Ok((Err(CallError::Ended(id.clone())), vec![]));
+                }
+                // an agent's change meanwhile (a checklist, a challenge's verdict)
+                if call.version != version {
                     return Ok((Err(CallError::Concurrent(id.clone())), vec![]));
                 }
                 let mut code_events = Vec::new();

@@ -555,6 +555,63 @@ fn pin_lockout_spans_calls_and_activation_sets_a_pin() {
     );
 }
 
+/// An IVR that retries an input while the first is still being checked (its own timeout)
+/// sends the same call two inputs at once. Each is a step of its own, in turn: both are
+/// answered with a STEP (no 409 for the IVR's failure path), and every PIN checked is
+/// counted once and audited once.
+#[test]
+fn inputs_sent_to_one_call_at_once_are_taken_in_turn() {
+    // seven wrong PINs lock: the six below must count six, or the right PIN is refused
+    let t = Calls::new(&format!("[lockout]\nmax_wrong_pins = 7\n{PIN_PROFILE}"));
+    let pins = t.i.path("pins.csv");
+    std::fs::write(&pins, "member_id,pin\n1001,2749\n").unwrap();
+    assert!(
+        t.i.cli(&["pins", "import", "--established", pins.to_str().unwrap()])
+            .status
+            .success()
+    );
+    for round in 0..3 {
+        let call = format!("busy-{round}");
+        assert_eq!(t.start(&call, ADA_MOBILE)["field"], "pin");
+        let answers: Vec<(StatusCode, Value)> = std::thread::scope(|s| {
+            let sent: Vec<_> = (0..2)
+                .map(|_| {
+                    s.spawn(|| {
+                        t.post(
+                            &t.ivr,
+                            &format!("/v1/calls/{call}/input"),
+                            json!({"digits": "1111"}),
+                        )
+                    })
+                })
+                .collect();
+            sent.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let mut left: Vec<i64> = answers
+            .iter()
+            .map(|(s, step)| {
+                assert_eq!(*s, StatusCode::OK, "round {round}: {step}");
+                step["attempts_left"].as_i64().unwrap()
+            })
+            .collect();
+        left.sort();
+        assert_eq!(left, vec![1, 2], "round {round}: one after the other");
+        t.c.delete(t.i.url(&format!("/v1/calls/{call}")))
+            .bearer_auth(&t.ivr)
+            .send()
+            .unwrap();
+    }
+    // six wrong PINs keyed, six counted (one left), six audited
+    let step = t.start("busy-after", ADA_MOBILE);
+    assert_eq!(t.key_in("busy-after", "2749")["level"], "pin", "{step}");
+    let audit = t.i.audit_events();
+    let wrong = audit
+        .lines()
+        .filter(|l| l.contains("\"pin_checked\"") && l.contains("pin: wrong"))
+        .count();
+    assert_eq!(wrong, 6, "{audit}");
+}
+
 #[test]
 fn a_call_survives_a_restart_and_keeps_its_profile_across_a_reload() {
     let mut t = Calls::new("");
