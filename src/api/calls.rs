@@ -201,7 +201,7 @@ fn caller_input(body: CallInput) -> Result<CallerInput, ApiError> {
     security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
     responses((status = 200, body = StepView),
               (status = 404, description = "no such call (`no_such_call`)", body = super::error::ErrorBody),
-              (status = 409, description = "the call has ended (`call_ended`), or an agent changed it while this input was being checked (`concurrent_input`: send it again)", body = super::error::ErrorBody)))]
+              (status = 409, description = "the call has ended (`call_ended`), or (a guard that inputs taking turns should never meet) it changed while this input was being checked (`concurrent_input`: send it again)", body = super::error::ErrorBody)))]
 pub async fn input(
     auth: Authorized<IvrOnly>,
     state: web::Data<AppState>,

@@ -615,6 +615,12 @@ impl CallService {
         + Send
         + 'static,
     ) -> Result<(Challenge, T), CallError> {
+        // a verdict changes the call: it waits for an IVR input in hand on the same call
+        let call_id = read(&self.store, id)?.map(|c| c.call_id);
+        let _turn = match &call_id {
+            Some(call_id) => Some(self.turns.take(call_id).await),
+            None => None,
+        };
         let now = self.clock.now();
         let id = id.to_string();
         let who = actor.to_string();

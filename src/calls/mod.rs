@@ -498,7 +498,7 @@ impl CallService {
                 if call.ended_at.is_some() {
                     return Ok((Err(CallError::Ended(id.clone())), vec![]));
                 }
-                // an agent's change meanwhile (a checklist, a challenge's verdict)
+                // cannot happen while inputs and agents' changes take turns; kept as a guard
                 if call.version != version {
                     return Ok((Err(CallError::Concurrent(id.clone())), vec![]));
                 }
@@ -800,6 +800,8 @@ impl CallService {
         reveal: bool,
         actor: &str,
     ) -> Result<ChecklistView, CallError> {
+        // it may change the call: after an IVR input in hand on it
+        let _turn = self.turns.take(call_id).await;
         let call = read_call(&self.store, call_id)?
             .ok_or_else(|| CallError::NotFound(call_id.to_string()))?;
         let Some(cm) = call.member.clone() else {
@@ -870,6 +872,8 @@ impl CallService {
         correct: bool,
         actor: &str,
     ) -> Result<ChecklistView, CallError> {
+        // it changes the call: after an IVR input in hand on it
+        let _turn = self.turns.take(call_id).await;
         let id = call_id.to_string();
         let actor = actor.to_string();
         let now = self.clock.now();

@@ -573,7 +573,8 @@ fn inputs_sent_to_one_call_at_once_are_taken_in_turn() {
     for round in 0..3 {
         let call = format!("busy-{round}");
         assert_eq!(t.start(&call, ADA_MOBILE)["field"], "pin");
-        let answers: Vec<(StatusCode, Value)> = std::thread::scope(|s| {
+        // two inputs and an agent starting the checklist, all at once
+        let (answers, checklist): (Vec<(StatusCode, Value)>, _) = std::thread::scope(|s| {
             let sent: Vec<_> = (0..2)
                 .map(|_| {
                     s.spawn(|| {
@@ -585,8 +586,14 @@ fn inputs_sent_to_one_call_at_once_are_taken_in_turn() {
                     })
                 })
                 .collect();
-            sent.into_iter().map(|h| h.join().unwrap()).collect()
+            let agent =
+                s.spawn(|| t.post(&t.agent, &format!("/v1/calls/{call}/checklist"), json!({})));
+            (
+                sent.into_iter().map(|h| h.join().unwrap()).collect(),
+                agent.join().unwrap(),
+            )
         });
+        assert_eq!(checklist.0, StatusCode::OK, "{}", checklist.1);
         let mut left: Vec<i64> = answers
             .iter()
             .map(|(s, step)| {
