@@ -711,6 +711,8 @@ impl CallService {
     /// `DELETE /v1/calls/{call_id}`: the caller hung up. The record stays for agents until
     /// `calls.keep_hours` pass.
     pub async fn hang_up(&self, call_id: &str, actor: &str) -> Result<(), CallError> {
+        // an input keyed before the hang-up still gets its step and its audit record
+        let _turn = self.turns.take(call_id).await;
         let now = self.clock.now();
         let id = call_id.to_string();
         let actor = actor.to_string();

@@ -556,13 +556,12 @@ fn pin_lockout_spans_calls_and_activation_sets_a_pin() {
 }
 
 /// An IVR that retries an input while the first is still being checked (its own timeout)
-/// sends the same call two inputs at once. Each is a step of its own, in turn: both are
-/// answered with a STEP (no 409 for the IVR's failure path), and every PIN checked is
-/// counted once and audited once.
+/// sends the same call two inputs at once; an agent may start the checklist meanwhile, and
+/// the caller may hang up. Each takes its turn: both inputs are answered with a STEP (no 409
+/// for the IVR's failure path), and every PIN the vault counted is audited with its step.
 #[test]
 fn inputs_sent_to_one_call_at_once_are_taken_in_turn() {
-    // seven wrong PINs lock: the six below must count six, or the right PIN is refused
-    let t = Calls::new(&format!("[lockout]\nmax_wrong_pins = 7\n{PIN_PROFILE}"));
+    let t = Calls::new(&format!("[lockout]\nmax_wrong_pins = 10\n{PIN_PROFILE}"));
     let pins = t.i.path("pins.csv");
     std::fs::write(&pins, "member_id,pin\n1001,2749\n").unwrap();
     assert!(
@@ -608,15 +607,49 @@ fn inputs_sent_to_one_call_at_once_are_taken_in_turn() {
             .send()
             .unwrap();
     }
-    // six wrong PINs keyed, six counted (one left), six audited
-    let step = t.start("busy-after", ADA_MOBILE);
-    assert_eq!(t.key_in("busy-after", "2749")["level"], "pin", "{step}");
+    // a wrong PIN and the hang-up at once: whichever goes first, a PIN the vault counted
+    // has its step and its audit record
+    for round in 0..3 {
+        let call = format!("hang-{round}");
+        t.start(&call, ADA_MOBILE);
+        let (keyed, hung) = std::thread::scope(|s| {
+            let keyed = s.spawn(|| {
+                t.post(
+                    &t.ivr,
+                    &format!("/v1/calls/{call}/input"),
+                    json!({"digits": "2222"}),
+                )
+            });
+            let hung = s.spawn(|| {
+                t.c.delete(t.i.url(&format!("/v1/calls/{call}")))
+                    .bearer_auth(&t.ivr)
+                    .send()
+                    .unwrap()
+                    .status()
+            });
+            (keyed.join().unwrap(), hung.join().unwrap())
+        });
+        assert!(hung.is_success(), "{hung}");
+        assert!(
+            keyed.0 == StatusCode::OK || keyed.1["code"] == "call_ended",
+            "{keyed:?}"
+        );
+    }
     let audit = t.i.audit_events();
-    let wrong = audit
+    let audited = audit
         .lines()
         .filter(|l| l.contains("\"pin_checked\"") && l.contains("pin: wrong"))
         .count();
-    assert_eq!(wrong, 6, "{audit}");
+    let out = t.i.cli(&["member", "show", "1001"]);
+    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let counted = shown["pin"]["wrong_pins"].as_u64().unwrap() as usize;
+    assert_eq!(counted, audited, "wrong PINs counted and audited\n{audit}");
+    assert!((6..=9).contains(&counted), "{counted}");
+    // and the right PIN still works once an agent clears the count
+    let (s, _) = t.post(&t.agent, "/v1/members/1001/unlock", json!({}));
+    assert_eq!(s, StatusCode::OK);
+    t.start("busy-after", ADA_MOBILE);
+    assert_eq!(t.key_in("busy-after", "2749")["level"], "pin");
 }
 
 #[test]
