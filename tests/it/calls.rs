@@ -102,6 +102,18 @@ impl Calls {
     pub fn event(&self, call_id: &str, event: &str) -> Value {
         self.input(call_id, json!({ "event": event }))
     }
+
+    /// `callvault pins import` of a `member_id,pin` file, `--established` or not.
+    pub fn import_pins(&self, csv: &str, established: bool) {
+        let file = self.i.path("pins.csv");
+        std::fs::write(&file, csv).unwrap();
+        let mut args = vec!["pins", "import", file.to_str().unwrap()];
+        if established {
+            args.insert(2, "--established");
+        }
+        let out = self.i.cli(&args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
 }
 
 fn done(step: &Value) -> (&str, &str, &str) {
@@ -462,19 +474,8 @@ fn pin_lockout_spans_calls_and_activation_sets_a_pin() {
         "[lockout]\nmax_wrong_pins = 3\n[pin_policy]\nmax_length = 12\n{PIN_PROFILE}"
     ));
     // Ada has an established PIN; Grace's imported placeholder is her SSN's last 4
-    let pins = t.i.path("pins.csv");
-    std::fs::write(&pins, "member_id,pin\n1001,2749\n").unwrap();
-    assert!(
-        t.i.cli(&["pins", "import", "--established", pins.to_str().unwrap()])
-            .status
-            .success()
-    );
-    std::fs::write(&pins, "member_id,pin\n1002,4321\n").unwrap();
-    assert!(
-        t.i.cli(&["pins", "import", pins.to_str().unwrap()])
-            .status
-            .success()
-    );
+    t.import_pins("member_id,pin\n1001,2749\n", true);
+    t.import_pins("member_id,pin\n1002,4321\n", false);
 
     // two wrong PINs, hang up, call again: one try left, and it locks
     let step = t.start("pin-1", ADA_MOBILE);
@@ -562,13 +563,7 @@ fn pin_lockout_spans_calls_and_activation_sets_a_pin() {
 #[test]
 fn inputs_sent_to_one_call_at_once_are_taken_in_turn() {
     let t = Calls::new(&format!("[lockout]\nmax_wrong_pins = 10\n{PIN_PROFILE}"));
-    let pins = t.i.path("pins.csv");
-    std::fs::write(&pins, "member_id,pin\n1001,2749\n").unwrap();
-    assert!(
-        t.i.cli(&["pins", "import", "--established", pins.to_str().unwrap()])
-            .status
-            .success()
-    );
+    t.import_pins("member_id,pin\n1001,2749\n", true);
     for round in 0..3 {
         let call = format!("busy-{round}");
         assert_eq!(t.start(&call, ADA_MOBILE)["field"], "pin");
@@ -655,13 +650,7 @@ fn inputs_sent_to_one_call_at_once_are_taken_in_turn() {
 #[test]
 fn a_call_survives_a_restart_and_keeps_its_profile_across_a_reload() {
     let mut t = Calls::new("");
-    let pins = t.i.path("pins.csv");
-    std::fs::write(&pins, "member_id,pin\n1001,2749\n").unwrap();
-    assert!(
-        t.i.cli(&["pins", "import", "--established", pins.to_str().unwrap()])
-            .status
-            .success()
-    );
+    t.import_pins("member_id,pin\n1001,2749\n", true);
     let step = t.start("rs-1", ADA_MOBILE);
     assert_eq!(step["question"], "dob");
     t.key_in("rs-1", "03121984");
