@@ -1292,8 +1292,27 @@ const PIN_KEYED_BOUNDS: (u32, u32) = (4, 12);
 const IDENTIFIER_BOUNDS: (u32, u32) = (4, 19);
 
 /// The most of a first name a STEP carries (an IVR greets with it; a core's field may hold
-/// anything), so that a STEP stays under API.md's 2 KiB.
+/// anything): 64 characters and 128 bytes of UTF-8, so that a STEP stays under API.md's
+/// 2 KiB even as `k=v` pairs, where every byte of a non-ASCII character takes three.
 const STEP_NAME_CHARS: usize = 64;
+const STEP_NAME_BYTES: usize = 128;
+
+/// `name` as a STEP carries it: no control characters, whole characters only, within
+/// [`STEP_NAME_CHARS`] and [`STEP_NAME_BYTES`].
+fn step_name(name: &str) -> String {
+    let mut out = String::new();
+    for c in name
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(STEP_NAME_CHARS)
+    {
+        if out.len() + c.len_utf8() > STEP_NAME_BYTES {
+            break;
+        }
+        out.push(c);
+    }
+    out
+}
 
 /// The STEP for a call's current state.
 pub fn step_view(call: &Call, rules: &Rules<'_>) -> StepView {
@@ -1303,12 +1322,7 @@ pub fn step_view(call: &Call, rules: &Rules<'_>) -> StepView {
         .member
         .as_ref()
         .and_then(|m| m.first_name.as_deref())
-        .map(|n| {
-            n.chars()
-                .filter(|c| !c.is_control())
-                .take(STEP_NAME_CHARS)
-                .collect()
-        });
+        .map(step_name);
     let mut v = StepView {
         call_id: call.call_id.clone(),
         status: Status::Identifying,

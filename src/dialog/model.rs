@@ -341,6 +341,12 @@ fn check_step(call: &Call, rules: &Rules<'_>) -> Result<(), String> {
     if size >= 2048 {
         return Err(format!("a STEP of {size} bytes (API.md: under 2 KiB)"));
     }
+    let form = crate::api::calls::form_encode(&v).len();
+    if form >= 2048 {
+        return Err(format!(
+            "a STEP of {form} bytes as k=v pairs (API.md: under 2 KiB)"
+        ));
+    }
     if is_done(call) {
         if v.kind != "done" || v.outcome.is_none() {
             return Err(format!("an ended call's STEP is not done: {v:?}"));
@@ -577,4 +583,58 @@ proptest! {
         let checked = o.and_then(|o| check_end(&o));
         prop_assert!(checked.is_ok(), "{}", checked.err().unwrap_or_default());
     }
+}
+
+/// The largest STEP the service can give: the longest member id (64 four-byte
+/// characters), first name, call id (128 characters that all need escaping as k=v) and
+/// prompt keys, with the longest error. Both encodings stay under 2 KiB.
+#[test]
+fn the_largest_step_is_under_2_kib_in_both_encodings() {
+    let policy = PinPolicyConfig::default();
+    let rules = Rules {
+        pin_policy: &policy,
+        answer_lockout: lockout::Policy {
+            max_wrong: 3,
+            lock_for: None,
+            reset_after: None,
+        },
+        new_pin_attempts: 2,
+        now: now(),
+    };
+    let mut profile = Profile::default();
+    for (step, _) in crate::profile::PROMPTS {
+        profile.prompts.insert(step.to_string(), "k".repeat(64));
+    }
+    let m = Member {
+        member_id: "\u{1F600}".repeat(crate::member::MEMBER_ID_MAX_CHARS),
+        first_name: Some("\u{1F600}".repeat(500)),
+        mobile_phone: Some(MOBILE.into()),
+        dob: NaiveDate::from_ymd_opt(1980, 1, 1),
+        ..Member::default()
+    };
+    let new = NewCall {
+        call_id: "%".repeat(128),
+        ani: Some(MOBILE.into()),
+        dnis: None,
+        profile_name: "members".into(),
+        profile,
+    };
+    let arrival = Arrival::Ani(Found::One {
+        member: &m,
+        has_pin: true,
+    });
+    let mut v = step_view(&start(new, arrival, &rules).call, &rules);
+    assert_eq!(
+        v.question,
+        Some(Question::Dob),
+        "a question STEP: every key set"
+    );
+    v.error = Some("matches_birth_date".into());
+    let json = serde_json::to_string(&v).unwrap_or_default().len();
+    let form = crate::api::calls::form_encode(&v).len();
+    eprintln!("the largest STEP: JSON {json} bytes, k=v {form} bytes");
+    assert!(
+        json < 2048 && form < 2048,
+        "JSON {json} bytes, k=v {form} bytes"
+    );
 }

@@ -980,3 +980,34 @@ fn otp_steps_send_then_ask_for_the_code() {
     let methods: Vec<&str> = again.events.iter().map(|e| e.detail.as_str()).collect();
     assert_eq!(methods, ["otp: wrong code"]);
 }
+
+#[test]
+fn a_step_carries_at_most_64_characters_and_128_bytes_of_a_first_name() {
+    let cases: &[(&str, String, String)] = &[
+        ("plain", "Ada".into(), "Ada".into()),
+        (
+            "control characters dropped",
+            "A\u{7}da\n".into(),
+            "Ada".into(),
+        ),
+        ("64 characters", "a".repeat(100), "a".repeat(64)),
+        (
+            "128 bytes, whole characters",
+            "é".repeat(100),
+            "é".repeat(64),
+        ),
+        (
+            "four-byte characters",
+            "\u{1F600}".repeat(50),
+            "\u{1F600}".repeat(32),
+        ),
+        (
+            "a character never cut",
+            format!("{}\u{e9}\u{e9}\u{1F600}", "\u{1F600}".repeat(31)),
+            format!("{}\u{e9}\u{e9}", "\u{1F600}".repeat(31)),
+        ),
+    ];
+    for (name, given, want) in cases {
+        assert_eq!(step_name(given), *want, "{name}");
+    }
+}
