@@ -403,6 +403,14 @@ pub fn validate(profiles: &BTreeMap<String, Profile>, routing: &[Route]) -> Vec<
                     format!("{} is more than the {n} questions listed", list.min_correct),
                 ));
             }
+            // as for the IVR's steps: the agent's verdict would be "verified" before a
+            // single question is asked
+            if n > 0 && list.min_correct == 0 {
+                issues.push(ConfigIssue::new(
+                    at(&format!("checklist.{trust}.min_correct")),
+                    "0 with questions listed would mark the caller verified before any is asked",
+                ));
+            }
         }
         let activation = Step {
             methods: p.activation.methods.clone(),

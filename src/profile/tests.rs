@@ -125,6 +125,11 @@ fn impossible_profiles_are_refused_with_key_paths() {
             "1 to 64 letters",
         ),
         (
+            "[profiles.m]\ndefault = true\n[profiles.m.checklist.unknown_number]\nquestions = [\"dob\"]\nmin_correct = 0\n",
+            "profiles.m.checklist.unknown_number.min_correct",
+            "verified before any is asked",
+        ),
+        (
             "[profiles.m]\ndefault = true\n[profiles.m.activation]\nmethods = []\nmin_correct = 0\n",
             "profiles.m.activation.min_correct",
             "without proving who they are",
