@@ -10,11 +10,12 @@
 //!   twice (a question in activation, then in the walk) counts once;
 //! - **no stuck call**: a call that is not over always expects something, and its STEP is a
 //!   `collect` with a field, a prompt and at least one attempt left;
-//! - **every call ends**: after the script, a caller who keys nothing more is transferred
-//!   within a bound;
+//! - **every call ends**: after the script, a caller who keys nothing useful (no input, a
+//!   wrong PIN, a wrong code) is done within a bound;
 //! - **an ended call stays ended**, with one `call_authenticated` or `call_transferred` event
 //!   and the matching verdict;
-//! - **flat and small**: every STEP is under API.md's 2 KiB, whatever the member's name;
+//! - **flat and small**: every STEP is under API.md's 2 KiB, as JSON and as `k=v` pairs,
+//!   whatever the member's name;
 //! - **no digits in events**: no audit detail carries three digits in a row (keyed answers,
 //!   SSNs, zips and dates all have more);
 //! - **trust is earned**: `app_intent` only from an intent, `known_number` only from the
