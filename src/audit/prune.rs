@@ -52,16 +52,7 @@ pub enum PruneError {
     Copy { path: PathBuf, problem: String },
 }
 
-macro_rules! from_redb {
-    ($($t:ty),*) => {$(
-        impl From<$t> for PruneError {
-            fn from(e: $t) -> Self {
-                PruneError::Store(StoreError::from(e))
-            }
-        }
-    )*};
-}
-from_redb!(redb::TableError, redb::StorageError);
+crate::store::redb_errors_via_store!(PruneError);
 
 /// What a prune removed.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]

@@ -117,6 +117,28 @@ from_redb!(
     redb::DatabaseError
 );
 
+/// `From` each redb error for an error enum that wraps [`StoreError`] (it has
+/// `From<StoreError>`), so `?` works on redb's calls there as on the store's.
+macro_rules! redb_errors_via_store {
+    ($target:ty) => {
+        $crate::store::redb_errors_via_store!(
+            $target:
+            redb::TransactionError,
+            redb::TableError,
+            redb::StorageError,
+            redb::CommitError
+        );
+    };
+    ($target:ty: $($t:ty),*) => {$(
+        impl From<$t> for $target {
+            fn from(e: $t) -> Self {
+                <$target>::from($crate::store::StoreError::from(e))
+            }
+        }
+    )*};
+}
+pub(crate) use redb_errors_via_store;
+
 fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> StoreError + 'a {
     move |error| StoreError::Io {
         action,

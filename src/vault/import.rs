@@ -108,21 +108,7 @@ impl From<StoreError> for ImportError {
     }
 }
 
-macro_rules! redb_err {
-    ($($t:ty),*) => {$(
-        impl From<$t> for ImportError {
-            fn from(e: $t) -> Self {
-                ImportError::Vault(VaultError::from(e))
-            }
-        }
-    )*};
-}
-redb_err!(
-    redb::TransactionError,
-    redb::TableError,
-    redb::StorageError,
-    redb::CommitError
-);
+crate::store::redb_errors_via_store!(ImportError);
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Options {

@@ -53,21 +53,7 @@ pub enum VaultError {
     Rotation(String),
 }
 
-macro_rules! from_redb {
-    ($($t:ty),*) => {$(
-        impl From<$t> for VaultError {
-            fn from(e: $t) -> Self {
-                VaultError::Store(StoreError::from(e))
-            }
-        }
-    )*};
-}
-from_redb!(
-    redb::TransactionError,
-    redb::TableError,
-    redb::StorageError,
-    redb::CommitError
-);
+crate::store::redb_errors_via_store!(VaultError);
 
 /// What a PIN check and a PIN change need from the config, taken once per request.
 #[derive(Debug, Clone)]
@@ -198,9 +184,9 @@ pub(crate) fn write_counter(
 }
 
 /// Forget members callvault no longer holds (enrollment deleted them, or an admin forgot
-/// one), in the caller's transaction: each one's PIN record and every wrong-answer counter of theirs, so a
-/// member id that comes back, or is given to someone else, starts without a PIN.
-/// Returns how many PIN records there were.
+/// one), in the caller's transaction: each one's PIN record and every wrong-answer counter
+/// of theirs, so a member id that comes back, or is given to someone else, starts without
+/// a PIN. Returns how many PIN records there were.
 pub(crate) fn forget_members<'a>(
     txn: &redb::WriteTransaction,
     member_ids: impl IntoIterator<Item = &'a str>,
