@@ -8,6 +8,8 @@ fn numbers_are_classified_as_libphonenumber_knows_them() {
         ("202.555.0143", PhoneClass::Personal(12025550143)),
         ("1-202-555-0143", PhoneClass::Personal(12025550143)),
         ("+1 202 555 0143", PhoneClass::Personal(12025550143)),
+        // libphonenumber alone refuses this one (it reads 1202 as the country code)
+        ("+1202-555-0143", PhoneClass::Personal(12025550143)),
         ("+44 20 7946 0958", PhoneClass::FixedLine(442079460958)),
         ("+385 91 234 5678", PhoneClass::Personal(385912345678)),
         ("800-555-1234", PhoneClass::Service(18005551234)),
@@ -77,23 +79,89 @@ fn anis_normalize_or_mean_no_caller_id() {
 }
 
 #[test]
-fn only_plain_north_american_e164_skips_parsing() {
+fn only_plainly_written_north_american_numbers_skip_parsing() {
+    let us = Region::default();
+    let gb = Region::parse("GB").unwrap();
     let cases = [
-        ("+12025550143", Some(2025550143)),
-        ("+19995550143", Some(9995550143)),
-        ("+11025550143", None),
-        ("+10025550143", None),
-        ("+1202555014", None),
-        ("+120255501430", None),
-        ("+1 202 555 0143", None),
-        ("+1202555014x", None),
-        ("12025550143", None),
-        ("2025550143", None),
-        ("+442079460958", None),
-        ("", None),
+        ("+12025550143", us, Some(2025550143)),
+        ("+12025550143", gb, Some(2025550143)),
+        ("+19995550143", us, Some(9995550143)),
+        ("+1 202 555 0143", us, Some(2025550143)),
+        ("+1 (202) 555-0143", us, Some(2025550143)),
+        ("(202) 555-0143", us, Some(2025550143)),
+        ("202.555.0143", us, Some(2025550143)),
+        ("1-202-555-0143", us, Some(2025550143)),
+        ("1 (202) 555 0143", us, Some(2025550143)),
+        ("2025550143", us, Some(2025550143)),
+        ("12025550143", us, Some(2025550143)),
+        ("2025550143", Region::parse("CA").unwrap(), Some(2025550143)),
+        // not North American where written without +1
+        ("2025550143", gb, None),
+        ("(202) 555-0143", gb, None),
+        // not plainly written, or not ten digits after the country code
+        ("+11025550143", us, None),
+        ("+10025550143", us, None),
+        ("1025550143", us, None),
+        ("22025550143", us, None),
+        ("+1202555014", us, None),
+        ("+120255501430", us, None),
+        ("+1202555014x", us, None),
+        ("202/555/0143", us, None),
+        ("(202)) 555-0143", us, None),
+        ("(202 555-0143", us, None),
+        ("202) 555-0143", us, None),
+        ("20(2) 555-0143", us, None),
+        ("+ 12025550143", us, Some(2025550143)),
+        ("1+2025550143", us, None),
+        ("+442079460958", us, None),
+        ("", us, None),
     ];
-    for (text, want) in cases {
-        assert_eq!(nanp_e164(text), want, "{text:?}");
+    for (text, region, want) in cases {
+        assert_eq!(nanp_national(text, region), want, "{text:?} in {region:?}");
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4_000))]
+
+    /// Texts a file or an IVR may carry, North American numbers written every which way:
+    /// the fast path and the memos agree with libphonenumber on each.
+    #[test]
+    fn numbers_written_any_way_classify_as_libphonenumber_says(
+        prefix in proptest::sample::select(vec!["", "+1", "+1 ", "1", "1-", "1 ", "+", "+ 1", "01", "11"]),
+        area in 0u64..1000,
+        exchange in 0u64..1000,
+        line in 0u64..10000,
+        extra in proptest::option::of(0u64..10),
+        separators in proptest::collection::vec(
+            proptest::sample::select(vec!["", "", " ", "-", ".", "(", ")", "/", "  ", ") ", "-("]),
+            3,
+        ),
+        wrap in proptest::bool::ANY,
+        region in proptest::sample::select(vec!["US", "CA", "PR", "GB", "DE", "HR"]),
+    ) {
+        let region = Region::parse(region).unwrap();
+        let (open, close) = if wrap { ("(", ") ") } else { ("", "") };
+        let tail = extra.map(|d| d.to_string()).unwrap_or_default();
+        let text = format!(
+            "{prefix}{}{open}{area:03}{close}{}{exchange:03}{}{line:04}{tail}",
+            separators[0], separators[1], separators[2],
+        );
+        let want = classify(&text, region);
+        // twice each: the second time the prefix is remembered
+        let mut memo = Classifier::default();
+        proptest::prop_assert_eq!(memo.classify(&text, region), want, "{}", text);
+        proptest::prop_assert_eq!(memo.classify(&text, region), want, "{}", text);
+        proptest::prop_assert_eq!(classify_shared(&text, region), want, "{}", text);
+        proptest::prop_assert_eq!(classify_shared(&text, region), want, "{}", text);
+        // The fast path reads the number libphonenumber reads, where libphonenumber reads one
+        // (it refuses some, `+1202-555-0143`, that callvault takes).
+        if let Some(national) = nanp_national(text.trim(), region)
+            && let Ok(parsed) = phonenumber::parse(Some(region.0), text.trim())
+        {
+            let parsed = (parsed.code().value(), parsed.national().value());
+            proptest::prop_assert_eq!(parsed, (1, national), "{}", text);
+        }
     }
 }
 
