@@ -648,6 +648,9 @@ fn applying_only_the_changing_rows_ends_exactly_as_applying_the_whole_file() {
     // Staged a row, a record and an index bucket per transaction: the same again.
     let (sliced, _) = runs_through(WHOLE_ONLY, THIN_SLICES, &files);
     assert_eq!(sliced, whole);
+    // Other members' claims looked up row by row, not read up front: the same again.
+    let (by_row, _) = claims_row_by_row(|| runs_through(WHOLE_ONLY, staged::SLICES, &files));
+    assert_eq!(by_row, whole);
     assert!(
         whole.iter().any(|s| s.contains("withdrawn=1")),
         "{whole:#?}"
@@ -1159,7 +1162,21 @@ fn random_file_sequences_end_the_same_staged_or_applied_in_place() {
         let (thin, _) = runs_through(WHOLE_ONLY, THIN_SLICES, &files);
         assert_eq!(in_place, staged, "seed {seed}: {files:#?}");
         assert_eq!(staged, thin, "seed {seed}");
+        // claims looked up row by row instead of read up front
+        let (in_place_by_row, _) =
+            claims_row_by_row(|| runs_through(PREVIEW_LIMITS, staged::SLICES, &files));
+        let (staged_by_row, _) =
+            claims_row_by_row(|| runs_through(WHOLE_ONLY, staged::SLICES, &files));
+        assert_eq!(in_place_by_row, in_place, "seed {seed}: {files:#?}");
+        assert_eq!(staged_by_row, staged, "seed {seed}: {files:#?}");
     }
+}
+
+fn claims_row_by_row<T>(f: impl FnOnce() -> T) -> T {
+    CLAIMS_ROW_BY_ROW.with(|c| c.set(true));
+    let out = f();
+    CLAIMS_ROW_BY_ROW.with(|c| c.set(false));
+    out
 }
 
 /// What the store holds about a member besides the member record: (a PIN record, a
