@@ -1,7 +1,9 @@
 //! A member as callvault knows it: the facts a verification needs, the phones that identify
 //! them, and how to show them to people without exposing what must stay secret.
 
+mod dates;
 pub mod phone;
+mod v1;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -43,16 +45,19 @@ pub struct Member {
     /// E.164. They identify the member too, with trust `unknown_number`.
     pub other_phones: Vec<String>,
     pub email: Option<String>,
+    #[serde(with = "dates::date_opt")]
     pub dob: Option<NaiveDate>,
     /// 5 digits (a ZIP+4 is kept as its first 5).
     pub zip: Option<String>,
     pub ssn_last4: Option<String>,
     pub account_numbers: Vec<String>,
+    #[serde(with = "dates::naive_time_opt")]
     pub profile_changed_at: Option<NaiveDateTime>,
     pub fraud_flag: bool,
     pub place_of_birth: Option<String>,
     pub savings_balance_cents: Option<i64>,
     pub last_txn_amount_cents: Option<i64>,
+    #[serde(with = "dates::date_opt")]
     pub last_txn_date: Option<NaiveDate>,
     /// The core's own "needs activation" hint.
     pub needs_activation: bool,
@@ -60,19 +65,23 @@ pub struct Member {
     pub withdrawn_phones: Vec<String>,
 }
 
-/// The format byte of a postcard-encoded [`MemberRecord`].
-const RECORD_FORMAT: u8 = 1;
+/// The format byte of a postcard-encoded [`MemberRecord`]: 2, dates as numbers (see
+/// `dates`). Format 1, dates as text, was written until 2026-12-01 and is still read; a
+/// record is rewritten in format 2 when it next changes.
+const RECORD_FORMAT: u8 = 2;
 
 impl MemberRecord {
     pub fn encode(&self) -> Result<Vec<u8>, String> {
-        let mut bytes = vec![RECORD_FORMAT];
-        bytes.extend(postcard::to_allocvec(self).map_err(|e| e.to_string())?);
+        let mut bytes = Vec::with_capacity(256);
+        bytes.push(RECORD_FORMAT);
+        postcard::to_io(self, &mut bytes).map_err(|e| e.to_string())?;
         Ok(bytes)
     }
 
     pub fn decode(bytes: &[u8]) -> Result<MemberRecord, String> {
         match bytes.split_first() {
             Some((&RECORD_FORMAT, rest)) => postcard::from_bytes(rest).map_err(|e| e.to_string()),
+            Some((&v1::FORMAT, rest)) => v1::decode(rest),
             Some((other, _)) => Err(format!("unknown member record format {other}")),
             None => Err("empty member record".into()),
         }
@@ -188,7 +197,9 @@ pub struct MaskedMember {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct MemberRecord {
     pub member: Member,
+    #[serde(with = "dates::utc")]
     pub enrolled_at: DateTime<Utc>,
+    #[serde(with = "dates::utc")]
     pub updated_at: DateTime<Utc>,
 }
 

@@ -91,3 +91,89 @@ fn records_round_trip_and_unknown_formats_are_refused() {
         "a cut record is refused"
     );
 }
+
+/// A record as format 1 wrote it (dates as text), from the build before format 2: stores
+/// written until 2026-12-01 hold these.
+const V1_RECORD: &str = "01063130303233340103416e6101044469617a010c2b313230323535353031343300010c2b3132303235353530313939010f616e61406578616d706c652e6f7267010a313938302d30352d3137010532303030310104363738390107353535303030310117323032302d30312d30315431303a32303a33302e353030010105506f6e6365010901f2c001010a323032362d31312d333001010c2b31323032353535303138381e323032352d31312d30325430333a30343a30352e3132333435363738395a14323032352d31322d30315430303a30303a30305a";
+
+#[test]
+fn format_1_records_are_still_read_and_rewritten_in_format_2() {
+    let bytes: Vec<u8> = (0..V1_RECORD.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&V1_RECORD[i..i + 2], 16).unwrap())
+        .collect();
+    let record = MemberRecord::decode(&bytes).unwrap();
+    assert_eq!(record, v1_sample());
+    let again = record.encode().unwrap();
+    assert_eq!(again[0], 2);
+    assert!(
+        again.len() < bytes.len(),
+        "{} bytes, format 1 {}",
+        again.len(),
+        bytes.len()
+    );
+    assert_eq!(MemberRecord::decode(&again).unwrap(), record);
+    // A cut format-1 record is refused too.
+    assert!(MemberRecord::decode(&bytes[..bytes.len() - 3]).is_err());
+}
+
+#[test]
+fn dates_stay_text_for_people_and_numbers_in_the_store() {
+    let record = v1_sample();
+    let json = serde_json::to_value(&record).unwrap();
+    assert_eq!(json["member"]["dob"], "1980-05-17");
+    assert_eq!(json["member"]["last_txn_date"], "2026-11-30");
+    assert_eq!(
+        json["member"]["profile_changed_at"],
+        "2020-01-01T10:20:30.500"
+    );
+    assert_eq!(json["enrolled_at"], "2025-11-02T03:04:05.123456789Z");
+    let back: MemberRecord = serde_json::from_value(json).unwrap();
+    assert_eq!(back, record);
+    // the store's encoding holds no date as text
+    let bytes = record.encode().unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    for date in ["1980-05-17", "2026-11-30", "2020-01-01", "2025-11-02"] {
+        assert!(!text.contains(date), "{date} in {text:?}");
+    }
+    // the edges of what chrono holds survive the trip
+    let mut edges = record.clone();
+    edges.member.dob = Some(NaiveDate::MIN);
+    edges.member.last_txn_date = Some(NaiveDate::MAX);
+    edges.member.profile_changed_at = Some(chrono::NaiveDateTime::MIN);
+    edges.updated_at = chrono::DateTime::<chrono::Utc>::MAX_UTC;
+    edges.enrolled_at = chrono::DateTime::<chrono::Utc>::MIN_UTC;
+    assert_eq!(
+        MemberRecord::decode(&edges.encode().unwrap()).unwrap(),
+        edges
+    );
+}
+
+fn v1_sample() -> MemberRecord {
+    MemberRecord {
+        member: Member {
+            member_id: "100234".into(),
+            first_name: Some("Ana".into()),
+            last_name: Some("Diaz".into()),
+            mobile_phone: Some("+12025550143".into()),
+            phone_type: PhoneType::Mobile,
+            other_phones: vec!["+12025550199".into()],
+            email: Some("ana@example.org".into()),
+            dob: NaiveDate::from_ymd_opt(1980, 5, 17),
+            zip: Some("20001".into()),
+            ssn_last4: Some("6789".into()),
+            account_numbers: vec!["5550001".into()],
+            profile_changed_at: NaiveDate::from_ymd_opt(2020, 1, 1)
+                .and_then(|d| d.and_hms_nano_opt(10, 20, 30, 500_000_000)),
+            fraud_flag: true,
+            place_of_birth: Some("Ponce".into()),
+            savings_balance_cents: Some(-5),
+            last_txn_amount_cents: Some(12_345),
+            last_txn_date: NaiveDate::from_ymd_opt(2026, 11, 30),
+            needs_activation: true,
+            withdrawn_phones: vec!["+12025550188".into()],
+        },
+        enrolled_at: chrono::DateTime::from_timestamp(1_762_052_645, 123_456_789).unwrap(),
+        updated_at: chrono::DateTime::from_timestamp(1_764_547_200, 0).unwrap(),
+    }
+}
