@@ -201,6 +201,10 @@ impl<'s> Staging<'s> {
         let staged = self.store.begin_read()?;
         let staged = staged.open_table(STAGED_MEMBERS.members)?;
         let mut rows = live.iter()?;
+        // Both tables are in key order: whether a live member is staged is found by walking
+        // the staged ids alongside, not by a lookup per member.
+        let mut staged_ids = staged.iter()?;
+        let mut staged_at = staged_ids.next().transpose()?;
         let (mut seen, mut copied) = (0u64, 0u64);
         let slice = self.slices.copied;
         loop {
@@ -215,7 +219,13 @@ impl<'s> Staging<'s> {
                     let (id, record) = entry?;
                     let id = id.value();
                     seen += 1;
-                    if keep(id) && !dir.removed(id) && staged.get(id)?.is_none() {
+                    while let Some((at, _)) = &staged_at
+                        && at.value() < id
+                    {
+                        staged_at = staged_ids.next().transpose()?;
+                    }
+                    let is_staged = staged_at.as_ref().is_some_and(|(at, _)| at.value() == id);
+                    if keep(id) && !dir.removed(id) && !is_staged {
                         dir.put_record(id, record.value())?;
                         n += 1;
                     }
