@@ -519,9 +519,10 @@ fn db_command(config: &Config, command: DbCommand) -> anyhow::Result<ExitCode> {
         }
     };
     println!(
-        "schema version {}; {} api keys; {} audit records; page-level check: {}",
+        "schema version {}; {} api keys; {} members; {} audit records; page-level check: {}",
         report.schema_version,
         report.api_keys,
+        report.members,
         report.audit_records,
         if report.integrity_checked {
             "passed"

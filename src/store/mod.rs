@@ -315,6 +315,9 @@ pub struct CheckReport {
     /// Whether redb's page-level integrity check ran (it needs the file to itself).
     pub integrity_checked: bool,
     pub api_keys: u64,
+    /// Enrolled members (embedded core), each record decoded.
+    #[serde(default)]
+    pub members: u64,
     pub audit_records: u64,
     pub audit_chain: crate::audit::VerifyReport,
     /// The last record pruned (`audit prune`), which the chain goes on from.
@@ -551,12 +554,20 @@ impl Store {
                 .map_err(|e| StoreError::Corrupt(format!("api key {}: {e}", id.value())))?;
             api_keys += 1;
         }
+        let mut members = 0;
+        for entry in txn.open_table(tables::MEMBERS)?.iter()? {
+            let (id, value) = entry?;
+            crate::member::MemberRecord::decode(value.value())
+                .map_err(|e| StoreError::Corrupt(format!("member {}: {e}", id.value())))?;
+            members += 1;
+        }
         let audit_records = txn.open_table(tables::AUDIT)?.len()?;
         let audit_chain = crate::audit::verify(&txn)?;
         Ok(CheckReport {
             schema_version,
             integrity_checked: false,
             api_keys,
+            members,
             audit_records,
             audit_chain,
             audit_base: crate::audit::anchor::base(&txn)?,

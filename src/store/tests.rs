@@ -194,6 +194,37 @@ fn offline_check_runs_the_page_level_check() {
     assert!(report.ok());
 }
 
+#[test]
+fn check_decodes_every_member_record_and_names_one_that_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_in(dir.path());
+    let put = |id: &str, bytes: &[u8]| {
+        let txn = store.begin_write().unwrap();
+        txn.open_table(tables::MEMBERS)
+            .unwrap()
+            .insert(id, bytes)
+            .unwrap();
+        txn.commit().unwrap();
+    };
+    let record = crate::member::MemberRecord {
+        member: crate::member::Member {
+            member_id: "M1".into(),
+            ..Default::default()
+        },
+        enrolled_at: chrono::Utc::now(),
+        updated_at: chrono::Utc::now(),
+    };
+    put("M1", &record.encode().unwrap());
+    put("M2", &record.encode().unwrap());
+    assert_eq!(store.check().unwrap().members, 2);
+    put("M3", &[9, 1, 2]);
+    let err = store.check().unwrap_err().to_string();
+    assert!(
+        err.contains("member M3") && err.contains("format 9"),
+        "{err}"
+    );
+}
+
 /// A file that fails every write and sync while `full` is set, as a full disk does.
 #[derive(Debug)]
 struct Disk {
