@@ -61,6 +61,7 @@ impl CallsByAni {
                 }
                 Load::Ready
             }
+            Err(StoreError::Stopping) => Load::Failed(StoreError::Stopping.to_string()),
             Err(e) => {
                 tracing::error!(error = %e, "cannot index the stored calls by caller ID");
                 Load::Failed(e.to_string())

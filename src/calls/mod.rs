@@ -14,7 +14,7 @@ mod intents;
 mod records;
 mod turns;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
 use arc_swap::ArcSwap;
@@ -201,6 +201,8 @@ pub struct CallService {
     clock: Arc<dyn Clock>,
     config: Arc<ArcSwap<Config>>,
     by_ani: Arc<by_ani::CallsByAni>,
+    /// The thread building `by_ani`, until [`CallService::stop_scans`] waits for it.
+    indexing: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// One input at a time per call.
     turns: turns::Turns,
 }
@@ -252,11 +254,16 @@ impl CallService {
         let spawned = std::thread::Builder::new()
             .name("calls-by-ani".into())
             .spawn(move || index.load(&from));
-        if let Err(e) = spawned {
-            tracing::warn!(error = %e, "indexing calls by caller ID on the starting thread");
-            by_ani.load(&store);
-        }
+        let indexing = match spawned {
+            Ok(thread) => Some(thread),
+            Err(e) => {
+                tracing::warn!(error = %e, "indexing calls by caller ID on the starting thread");
+                by_ani.load(&store);
+                None
+            }
+        };
         CallService {
+            indexing: Mutex::new(indexing),
             store,
             audit,
             core,
@@ -265,6 +272,22 @@ impl CallService {
             config,
             by_ani,
             turns: turns::Turns::default(),
+        }
+    }
+
+    /// The service is stopping: long scans of the stored calls give up, and this waits for
+    /// the caller-ID index's thread, so that the store closes cleanly when the process ends.
+    pub fn stop_scans(&self) {
+        self.store.stop_scans();
+        let thread = self
+            .indexing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(thread) = thread
+            && thread.join().is_err()
+        {
+            tracing::warn!("the caller-ID index's thread panicked");
         }
     }
 

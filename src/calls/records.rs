@@ -253,7 +253,10 @@ pub(super) fn each_stored<T: serde::de::DeserializeOwned>(
 ) -> Result<(), StoreError> {
     let txn = store.begin_read()?;
     let table = txn.open_table(tables::CALLS)?;
-    for row in table.iter()? {
+    for (n, row) in table.iter()?.enumerate() {
+        if n % 1024 == 0 && store.scans_stopped() {
+            return Err(StoreError::Stopping);
+        }
         let (k, v) = row?;
         let id = k.value();
         f(id, decode_as(id, v.value())?);

@@ -204,6 +204,7 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
     ));
     let inbox_task = actix_web::rt::spawn(watch_inbox(store.clone(), audit.clone(), live.clone()));
     let upgrade_task = actix_web::rt::spawn(upgrade_sealed_pins(vault.clone(), live.clone()));
+    let calls_stopping = calls.clone();
     let sweep_task = actix_web::rt::spawn(sweep_calls(calls));
     let cert_task = actix_web::rt::spawn(remind_of_certificate(reloader.clone(), live.clone()));
     let head_task = actix_web::rt::spawn(audit_head_to_journal(store.clone()));
@@ -222,6 +223,7 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
 
     let signals = actix_web::rt::spawn(signal_loop(handle, reloader));
     let served = server.await;
+    calls_stopping.stop_scans();
     signals.abort();
     socket_task.abort();
     inbox_task.abort();

@@ -38,6 +38,17 @@ pub fn set_cache_mb(mb: u64) {
 fn builder() -> redb::Builder {
     let mut b = Database::builder();
     b.set_cache_size(CACHE_BYTES.load(std::sync::atomic::Ordering::Relaxed) as usize);
+    // A file not closed cleanly (a crash, a kill, a process that exited with the store still
+    // open) is repaired on open, which reads all of it: say so, since it delays the start.
+    let said = std::sync::atomic::AtomicBool::new(false);
+    b.set_repair_callback(move |session| {
+        if !said.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            tracing::warn!(
+                progress = session.progress(),
+                "the store was not closed cleanly; repairing it before opening (this reads the whole file)"
+            );
+        }
+    });
     b
 }
 
@@ -75,6 +86,8 @@ pub enum StoreError {
         found: u32,
         supported: u32,
     },
+    #[error("the service is stopping")]
+    Stopping,
     #[error("no migration from schema version {from}")]
     NoMigration { from: u32 },
     #[error("the store is damaged: {0}")]
@@ -176,6 +189,8 @@ struct Shared {
     write_failed: AtomicBool,
     /// A [`Store::probe`] is under way.
     probing: AtomicBool,
+    /// The service is stopping: long scans give up (see [`Store::stop_scans`]).
+    stopping: AtomicBool,
     /// Held while the file is closed, so that only the file that failed is closed.
     closing: Mutex<()>,
 }
@@ -374,6 +389,7 @@ impl Store {
                 last_error: Mutex::new(None),
                 write_failed: AtomicBool::new(false),
                 probing: AtomicBool::new(false),
+                stopping: AtomicBool::new(false),
                 closing: Mutex::new(()),
             }),
         }
@@ -420,6 +436,18 @@ impl Store {
             tracing::info!("dropped the staging tables of an enrollment run that did not finish");
         }
         txn.commit()
+    }
+
+    /// Tell long scans of the store (the sweep's, the caller-ID index's) to give up: the
+    /// service is stopping. A scan still reading when the process exits would leave the
+    /// file not closed cleanly, and the next start would repair it, reading all of it.
+    pub fn stop_scans(&self) {
+        self.shared.stopping.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether [`Store::stop_scans`] was called: a long scan checks it as it goes.
+    pub fn scans_stopped(&self) -> bool {
+        self.shared.stopping.load(Ordering::Relaxed)
     }
 
     pub fn path(&self) -> &Path {

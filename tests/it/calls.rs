@@ -647,6 +647,48 @@ fn inputs_sent_to_one_call_at_once_are_taken_in_turn() {
     assert_eq!(t.key_in("busy-after", "2749")["level"], "pin");
 }
 
+/// A service stopped while it still indexes its stored calls by caller ID (a restart just
+/// after a start) closes its store cleanly: the next start does not repair the file, which
+/// reads all of it.
+#[test]
+fn a_service_stopped_while_it_indexes_stored_calls_closes_the_store_cleanly() {
+    use redb::ReadableTable;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let mut t = Calls::new("");
+    t.start("seed", ADA_MOBILE);
+    t.i.stop();
+    {
+        let store = callvault::store::Store::open(&t.i.path("state")).unwrap();
+        let txn = store.begin_write().unwrap();
+        {
+            let mut calls = txn.open_table(callvault::store::tables::CALLS).unwrap();
+            let row = calls.get("seed").unwrap().unwrap().value().to_vec();
+            for n in 0..300_000 {
+                calls
+                    .insert(format!("bulk-{n:06}").as_str(), row.as_slice())
+                    .unwrap();
+            }
+        }
+        txn.commit().unwrap();
+    }
+    for _ in 0..2 {
+        t.i.start();
+        t.i.stop();
+        let repaired = Arc::new(AtomicBool::new(false));
+        let flag = repaired.clone();
+        let db = redb::Database::builder()
+            .set_repair_callback(move |_| flag.store(true, Ordering::SeqCst))
+            .open(t.i.path("state").join(callvault::store::DB_FILE_NAME))
+            .unwrap();
+        drop(db);
+        assert!(
+            !repaired.load(Ordering::SeqCst),
+            "the store was left open at exit and had to be repaired"
+        );
+    }
+}
+
 #[test]
 fn a_call_survives_a_restart_and_keeps_its_profile_across_a_reload() {
     let mut t = Calls::new("");
