@@ -67,7 +67,8 @@ fn lookup(
     tables::index_ids(&txn.open_table(index)?, value)
 }
 
-fn decode(id: &str, bytes: &[u8]) -> Result<MemberRecord, StoreError> {
+/// A stored member record, or `Corrupt` naming the member.
+pub(crate) fn decode(id: &str, bytes: &[u8]) -> Result<MemberRecord, StoreError> {
     MemberRecord::decode(bytes).map_err(|e| StoreError::Corrupt(format!("member {id}: {e}")))
 }
 

@@ -585,8 +585,7 @@ impl Store {
         let mut members = 0;
         for entry in txn.open_table(tables::MEMBERS)?.iter()? {
             let (id, value) = entry?;
-            crate::member::MemberRecord::decode(value.value())
-                .map_err(|e| StoreError::Corrupt(format!("member {}: {e}", id.value())))?;
+            crate::core::embedded::decode(id.value(), value.value())?;
             members += 1;
         }
         let audit_records = txn.open_table(tables::AUDIT)?.len()?;
