@@ -185,7 +185,9 @@ fn run(
                 Err(_) => break,
             }
         }
+        let began = std::time::Instant::now();
         let result = commit(&store, clock.as_ref(), &mut batch);
+        metrics::histogram!("callvault_audit_commit_seconds").record(began.elapsed().as_secs_f64());
         metrics::counter!("callvault_audit_commits_total").increment(1);
         metrics::histogram!("callvault_audit_batch_size").record(batch.len() as f64);
         match result {

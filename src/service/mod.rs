@@ -71,6 +71,12 @@ pub fn metrics_handle() -> Result<PrometheusHandle, ServiceError> {
         )
         .and_then(|b| {
             b.set_buckets_for_metric(
+                Matcher::Full("callvault_audit_commit_seconds".into()),
+                &latency,
+            )
+        })
+        .and_then(|b| {
+            b.set_buckets_for_metric(
                 Matcher::Full("callvault_calls_sweep_seconds".into()),
                 &latency,
             )
@@ -100,6 +106,11 @@ pub fn metrics_handle() -> Result<PrometheusHandle, ServiceError> {
     );
     metrics::describe_counter!("callvault_audit_events_total", "audit events made durable");
     metrics::describe_histogram!("callvault_audit_batch_size", "events per audit commit");
+    metrics::describe_histogram!(
+        "callvault_audit_commit_seconds",
+        metrics::Unit::Seconds,
+        "time of one group commit: its jobs applied, its events appended, the fsync"
+    );
     metrics::describe_histogram!(
         "callvault_calls_sweep_seconds",
         metrics::Unit::Seconds,
