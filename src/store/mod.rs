@@ -2,6 +2,7 @@
 //! migrates and an older one refuses, consistent backups while serving, restore, and checks.
 
 pub mod tables;
+pub mod upgrade;
 
 use std::fs;
 use std::io;
@@ -12,7 +13,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
-use redb::{Database, ReadTransaction, ReadableTable, ReadableTableMetadata, WriteTransaction};
+use redb::{
+    Database, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata,
+    WriteTransaction,
+};
 use serde::Serialize;
 
 use crate::throttle::Throttle;
@@ -86,6 +90,8 @@ pub enum StoreError {
         found: u32,
         supported: u32,
     },
+    #[error("cannot upgrade the store {path} from redb's file format 2: {error}")]
+    Upgrade { path: PathBuf, error: String },
     #[error("the service is stopping")]
     Stopping,
     #[error("no migration from schema version {from}")]
@@ -367,7 +373,14 @@ impl Store {
 
     /// Open (or create) a store file directly.
     pub fn open_file(path: &Path) -> Result<Store, StoreError> {
-        let db = builder().create(path).map_err(|e| match e {
+        let db = match builder().create(path) {
+            Err(e) if upgrade::needs_upgrade(&e) => {
+                upgrade::upgrade_file(path, true)?;
+                builder().create(path)
+            }
+            opened => opened,
+        };
+        let db = db.map_err(|e| match e {
             redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
                 path: path.to_path_buf(),
             },
@@ -550,7 +563,8 @@ impl Store {
                 .mode(0o600)
                 .open(&tmp)
                 .map_err(io_err("cannot create the backup", &tmp))?;
-            let copy = redb::Builder::new().create_file(file)?;
+            let copy = redb::Builder::new()
+                .create_with_backend(redb::backends::FileBackend::new(file)?)?;
             let txn = copy.begin_write()?;
             let rows = tables::copy_all(&snapshot, &txn)?;
             txn.commit()?;
@@ -605,7 +619,20 @@ impl Store {
 
 /// `db check` without a running service: redb's own page-level check, then the logical one.
 pub fn check_offline(path: &Path) -> Result<CheckReport, StoreError> {
-    let mut db = builder().open(path).map_err(|e| match e {
+    check_offline_keeping(path, true)
+}
+
+/// As [`check_offline`]; a store in redb's file format 2 is upgraded first, and the file from
+/// before kept only with `keep`.
+fn check_offline_keeping(path: &Path, keep: bool) -> Result<CheckReport, StoreError> {
+    let db = match builder().open(path) {
+        Err(e) if upgrade::needs_upgrade(&e) => {
+            upgrade::upgrade_file(path, keep)?;
+            builder().open(path)
+        }
+        opened => opened,
+    };
+    let mut db = db.map_err(|e| match e {
         redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
             path: path.to_path_buf(),
         },
@@ -641,7 +668,8 @@ pub fn restore(state_dir: &Path, backup: &Path) -> Result<CheckReport, StoreErro
     let _ = fs::remove_file(&staged);
     fs::copy(backup, &staged).map_err(io_err("cannot copy the backup to", &staged))?;
     set_mode(&staged, 0o600)?;
-    let report = match check_offline(&staged) {
+    // a backup made by a callvault before 0.2 is upgraded here; the backup itself is untouched
+    let report = match check_offline_keeping(&staged, false) {
         Ok(report) if report.ok() => report,
         Ok(report) => {
             let _ = fs::remove_file(&staged);
@@ -657,11 +685,26 @@ pub fn restore(state_dir: &Path, backup: &Path) -> Result<CheckReport, StoreErro
     };
     // Taking the live file's lock proves no service has it open while we swap.
     if live.exists() {
-        let held = Database::open(&live).map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse { path: live.clone() },
-            other => other.into(),
-        })?;
-        drop(held);
+        match Database::open(&live) {
+            Ok(held) => drop(held),
+            Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
+                return Err(StoreError::InUse { path: live.clone() });
+            }
+            // a live file in format 2 (restoring before the first start of this version)
+            Err(e) if upgrade::needs_upgrade(&e) => match redb2::Database::open(&live) {
+                Ok(held) => drop(held),
+                Err(redb2::DatabaseError::DatabaseAlreadyOpen) => {
+                    return Err(StoreError::InUse { path: live.clone() });
+                }
+                Err(e) => {
+                    return Err(StoreError::Upgrade {
+                        path: live.clone(),
+                        error: e.to_string(),
+                    });
+                }
+            },
+            Err(e) => return Err(e.into()),
+        }
         let kept = state_dir.join(format!("{DB_FILE_NAME}.before-restore"));
         fs::rename(&live, &kept).map_err(io_err("cannot keep the current store as", &kept))?;
     }

@@ -225,6 +225,9 @@ fn check_decodes_every_member_record_and_names_one_that_does_not() {
     );
 }
 
+use redb::BackendError;
+use std::ops::Bound;
+
 /// A file that fails every write and sync while `full` is set, as a full disk does.
 #[derive(Debug)]
 struct Disk {
@@ -246,20 +249,46 @@ impl redb::StorageBackend for Disk {
     fn len(&self) -> Result<u64, io::Error> {
         self.file.len()
     }
-    fn read(&self, offset: u64, len: usize) -> Result<Vec<u8>, io::Error> {
-        self.file.read(offset, len)
+    fn read(&self, offset: u64, out: &mut [u8]) -> Result<(), io::Error> {
+        self.file.read(offset, out)
     }
     fn set_len(&self, len: u64) -> Result<(), io::Error> {
         self.check()?;
         self.file.set_len(len)
     }
-    fn sync_data(&self, eventual: bool) -> Result<(), io::Error> {
+    fn sync_data(&self) -> Result<(), io::Error> {
         self.check()?;
-        self.file.sync_data(eventual)
+        self.file.sync_data()
     }
     fn write(&self, offset: u64, data: &[u8]) -> Result<(), io::Error> {
         self.check()?;
         self.file.write(offset, data)
+    }
+    // the file's lock, as the plain file backend takes it: a reopen must find it released
+    fn close(&self) -> Result<(), io::Error> {
+        self.file.close()
+    }
+    fn try_lock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<bool, BackendError> {
+        self.file.try_lock_range(start, end)
+    }
+    fn try_lock_shared_range(
+        &self,
+        start: Bound<u64>,
+        end: Bound<u64>,
+    ) -> Result<bool, BackendError> {
+        self.file.try_lock_shared_range(start, end)
+    }
+    fn lock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<(), BackendError> {
+        self.file.lock_range(start, end)
+    }
+    fn lock_shared_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<(), BackendError> {
+        self.file.lock_shared_range(start, end)
+    }
+    fn unlock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<(), BackendError> {
+        self.file.unlock_range(start, end)
+    }
+    fn query_lock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<bool, BackendError> {
+        self.file.query_lock_range(start, end)
     }
 }
 

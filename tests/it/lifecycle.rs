@@ -424,3 +424,108 @@ fn readiness_and_stopping_are_reported_to_systemd() {
     );
     assert!(child.wait().unwrap().success());
 }
+
+/// A store written by the last callvault on redb 2 (`tests/fixtures/format-2-store`), with the
+/// vault key and API keys it was made with.
+fn with_format_2_store(i: &Instance) -> Vec<String> {
+    use std::io::Read;
+    let fixture =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/format-2-store");
+    let mut bytes = Vec::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(fixture.join("callvault.redb.gz")).unwrap())
+        .read_to_end(&mut bytes)
+        .unwrap();
+    std::fs::write(i.path("state/callvault.redb"), bytes).unwrap();
+    let key = i.path("etc/vault.key");
+    std::fs::copy(fixture.join("vault.key"), &key).unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::read_to_string(fixture.join("keys.txt"))
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn a_store_from_the_redb_2_version_is_upgraded_at_start_and_serves_its_calls_and_members() {
+    let mut i = Instance::init();
+    let keys = with_format_2_store(&i);
+    let (ivr, agent) = (&keys[1], &keys[2]);
+    i.start();
+    assert!(
+        i.service_log()
+            .contains("the store is upgraded to the current file format"),
+        "{}",
+        i.service_log()
+    );
+    assert!(i.path("state/callvault.redb.format-2").is_file());
+    let c = i.client();
+    // the call in progress when the old version stopped, as the agent sees it
+    let call = c
+        .get(i.url("/v1/calls/fx-known"))
+        .bearer_auth(agent)
+        .send()
+        .unwrap();
+    assert_eq!(call.status(), StatusCode::OK);
+    let call: serde_json::Value = call.json().unwrap();
+    assert_eq!(call["member"]["member_id"], "70001", "{call}");
+    assert_eq!(
+        call["methods_failed"],
+        serde_json::json!(["question:dob"]),
+        "{call}"
+    );
+    assert_eq!(call["step"]["question"], "zip", "{call}");
+    // the phone index: a new call from Bo's number identifies Bo
+    let started: serde_json::Value = c
+        .post(i.url("/v1/calls"))
+        .bearer_auth(ivr)
+        .json(&serde_json::json!({"call_id": "after-upgrade", "ani": "+16125550102"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(started["member_id"], "70002", "{started}");
+    assert_eq!(started["question"], "dob", "{started}");
+    // the PIN sealed with the old store's vault key
+    let shown = i.cli(&["member", "show", "70003"]);
+    assert!(shown.status.success(), "{}", text(&shown.stderr));
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(shown["pin"]["has_pin"], true, "{shown}");
+    // the old chain, and the records written since, in one intact chain
+    let out = i.cli(&["audit", "verify"]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    assert!(i.stop().success());
+    let out = i.cli(&["db", "check"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("3 members"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn a_backup_made_by_the_redb_2_version_restores() {
+    let mut i = Instance::init();
+    let keys = with_format_2_store(&i);
+    // the fixture as a backup file, and a store of this version in its place
+    let backup = i.path("old-backup.redb");
+    std::fs::rename(i.path("state/callvault.redb"), &backup).unwrap();
+    let before = std::fs::read(&backup).unwrap();
+    let out = i.cli(&["db", "restore", backup.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        std::fs::read(&backup).unwrap(),
+        before,
+        "the backup is left as it was"
+    );
+    assert!(!i.path("state/callvault.redb.restoring.format-2").exists());
+    i.start();
+    let whoami = i
+        .client()
+        .get(i.url("/v1/whoami"))
+        .bearer_auth(&keys[1])
+        .send()
+        .unwrap();
+    assert_eq!(whoami.status(), StatusCode::OK);
+}
