@@ -3,11 +3,11 @@
 # build; prints wall time and peak memory (budget: under 15 s and 500 MB for 1,000,000 rows),
 # then again (every row unchanged), then with every balance changed (every row updated), then
 # the service's start-up time with those members enrolled (budget: under 1 s).
-#   scripts/bench-enroll.sh [rows]
+#   scripts/bench-enroll.sh [rows]     (CALLVAULT_BIN=path: another build)
 set -euo pipefail
 rows=${1:-1000000}
 root=$(cd "$(dirname "$0")/.." && pwd)
-bin="$root/target/release/callvault"
+bin=${CALLVAULT_BIN:-"$root/target/release/callvault"}
 [ -x "$bin" ] || cargo build --release --manifest-path "$root/Cargo.toml"
 [ -x /usr/bin/time ] || { echo "needs GNU time: apt-get install time" >&2; exit 1; }
 dir=$(mktemp -d)
