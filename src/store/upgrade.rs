@@ -133,6 +133,7 @@ fn copy_into(
         .open(fresh)
         .map_err(io_err("cannot create the upgraded store", fresh))?;
     set_mode(fresh, 0o600)?;
+    same_owner(path, fresh)?;
     let target =
         redb::Builder::new().create_with_backend(redb::backends::FileBackend::new(file)?)?;
     let to = target.begin_write()?;
@@ -173,6 +174,19 @@ fn copy_into(
         });
     }
     Ok((tables, rows))
+}
+
+/// The copy belongs to whoever owned the store: the service's user, also when root runs the
+/// first command after an upgrade (a store root owns would stop the service from opening it).
+fn same_owner(store: &Path, copy: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::MetadataExt;
+    let was = fs::metadata(store).map_err(io_err("cannot stat", store))?;
+    let is = fs::metadata(copy).map_err(io_err("cannot stat", copy))?;
+    if (was.uid(), was.gid()) != (is.uid(), is.gid()) {
+        std::os::unix::fs::chown(copy, Some(was.uid()), Some(was.gid()))
+            .map_err(io_err("cannot give the upgraded store its owner", copy))?;
+    }
+    Ok(())
 }
 
 /// Progress of a long copy: a log line every few seconds, and under systemd a status line
@@ -435,6 +449,26 @@ mod tests {
         );
         assert!(!dir.path().join("s.redb.upgrading").exists());
         assert!(dir.path().join("s.redb.format-2").is_file());
+    }
+
+    #[test]
+    fn the_copy_keeps_the_stores_owner() {
+        use std::os::unix::fs::MetadataExt;
+        // SAFETY: geteuid has no preconditions
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("not root: cannot make a store another user owns; skipped");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.redb");
+        every_shape(&path, None);
+        std::os::unix::fs::chown(&path, Some(65534), Some(65534)).unwrap();
+        upgrade_file(&path, true).unwrap();
+        let meta = fs::metadata(&path).unwrap();
+        assert_eq!(
+            (meta.uid(), meta.gid(), meta.mode() & 0o777),
+            (65534, 65534, 0o600)
+        );
     }
 
     #[test]
