@@ -5,7 +5,8 @@
 #      same TLS set-up) and of POST /v1/calls (start a call and identify the caller by ANI),
 #      same wrk settings, same run: the ratio;
 #   2. call starts at about 500 requests/s (12 connections, each pausing 20 ms between
-#      requests): the latency;
+#      requests): the latency, as wrk saw it and as the service itself timed it (its group
+#      commits and its requests, from /metrics: scripts/metrics-delta.py);
 #   3. and 4. the same for a question: POST /v1/calls/{id}/input answering a started call's
 #      first keypad question (date of birth) right, on calls started beforehand;
 #   5. start-up time with every call those runs stored (the service reads each stored call
@@ -36,8 +37,13 @@ echo 'wrk.method = "POST"' > "$dir/hello.lua"
 wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$dir/hello.lua" "https://127.0.0.1:$hport/hello" | summary hello
 echo "== callvault: POST /v1/calls (start + identify by ANI), $conns connections, ${secs}s"
 wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$dir/calls.lua" "$url" -- peak 0 | summary start
+# what the service itself timed during a run (group commits, the route's requests)
+metrics() { curl -sf --cacert "$dir/etc/tls.crt" "$url/metrics" > "$dir/metrics.$1"; }
+own() { python3 "$root/scripts/metrics-delta.py" "$dir/metrics.before" "$dir/metrics.after" "$1"; }
 echo "== callvault: call starts at about 500 requests/s: 12 connections, each waiting 20 ms between requests, ${secs}s"
+metrics before
 wrk -t2 -c12 -d"${secs}s" --latency -s "$dir/calls.lua" "$url" -- paced 20 | summary start-paced
+metrics after; own /v1/calls
 # Calls to answer, started beforehand: more than either run can use (a question's peak has
 # stayed under the call start's), so that every answer is a call's first.
 wrk -t2 -c64 -d"$((secs * 3 / 2))s" -s "$dir/calls.lua" "$url" -- qpeak 0 >/dev/null
@@ -45,7 +51,9 @@ wrk -t2 -c64 -d"$((secs / 4 + 2))s" -s "$dir/calls.lua" "$url" -- qpaced 0 "$((s
 echo "== callvault: a question (POST /v1/calls/{id}/input, date of birth, right), $conns connections, ${secs}s"
 wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$dir/answer.lua" "$url" -- qpeak 0 | summary question
 echo "== callvault: questions at about 500 requests/s: 12 connections, each waiting 20 ms between requests, ${secs}s"
+metrics before
 wrk -t2 -c12 -d"${secs}s" --latency -s "$dir/answer.lua" "$url" -- qpaced 20 | summary question-paced
+metrics after; own '/v1/calls/{call_id}/input'
 python3 -c "print('peak against hello: call start {:.3f}, question {:.3f}'.format($(cat "$dir/rate.start") / $(cat "$dir/rate.hello"), $(cat "$dir/rate.question") / $(cat "$dir/rate.hello")))"
 echo "== start-up with the calls stored above (every request was a new call)"
 agent=$(cv key create --role agent --name load-agent 2>/dev/null)
