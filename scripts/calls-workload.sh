@@ -11,6 +11,25 @@
   echo "member_id,first_name,mobile_phone,phone_type,dob,zip,ssn_last4"
   for i in $(seq 0 4999); do printf '%d,M%d,+1612203%04d,mobile,1980-01-01,55401,1234\n' $((10000 + i)) "$i" "$i"; done
 } > "$dir/members.csv"
+# EXTRA_MEMBERS=N: N more synthetic members (`gen-members --clean`) in the same file, for a
+# store the size of a real credit union's; the load still calls the 5,000 above.
+if [ "${EXTRA_MEMBERS:-0}" -gt 0 ]; then
+  "$bin" gen-members "$EXTRA_MEMBERS" --clean -o "$dir/extra.csv" 2>/dev/null
+  python3 - "$dir/extra.csv" "$dir/members.csv" <<'PY'
+import csv, sys
+extra, ours = sys.argv[1], sys.argv[2]
+with open(ours, newline='') as f:
+    mine = list(csv.DictReader(f))
+with open(extra, newline='') as f:
+    reader = csv.DictReader(f)
+    fields, rows = reader.fieldnames, list(reader)
+with open(ours, 'w', newline='') as f:
+    out = csv.DictWriter(f, fieldnames=fields)
+    out.writeheader()
+    out.writerows(rows)
+    out.writerows({k: r.get(k, '') for k in fields} for r in mine)
+PY
+fi
 cv enroll "$dir/members.csv" >/dev/null
 
 # What both wrk scripts share: the key, each thread's id, the arguments, the pause, and a

@@ -14,6 +14,7 @@
 #      reads them all again), and how long the first call start after it takes.
 # Needs wrk (apt-get install wrk). Writes nothing outside a temporary directory.
 #   scripts/load-calls.sh [seconds] [connections]
+# EXTRA_MEMBERS=1000000 enrolls that many more synthetic members first (scripts/calls-workload.sh).
 set -euo pipefail
 secs=${1:-10}
 conns=${2:-32}
