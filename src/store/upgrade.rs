@@ -106,15 +106,25 @@ pub fn upgrade_file(path: &Path, keep: bool) -> Result<Upgraded, StoreError> {
     if let Some(dir) = dir {
         sync_dir(dir)?;
     }
-    tracing::warn!(
-        path = %path.display(),
-        tables,
-        rows,
-        seconds = began.elapsed().as_secs_f64(),
-        kept = kept.as_ref().map(|k| k.display().to_string()),
-        "the store is upgraded to the current file format; the file from before is kept for a \
-         downgrade and may be deleted once this version is known good"
-    );
+    let seconds = began.elapsed().as_secs_f64();
+    match &kept {
+        Some(old) => tracing::warn!(
+            path = %path.display(),
+            tables,
+            rows,
+            seconds,
+            kept = %old.display(),
+            "the store is upgraded to the current file format; the file from before is kept for \
+             a downgrade and may be deleted once this version is known good"
+        ),
+        None => tracing::warn!(
+            path = %path.display(),
+            tables,
+            rows,
+            seconds,
+            "the store is upgraded to the current file format"
+        ),
+    }
     Ok(Upgraded { tables, rows, kept })
 }
 
