@@ -221,7 +221,7 @@ fn check_copied(
             let i = (copy.seq - first) as usize;
             found[i / 64] |= 1 << (i % 64);
             compared += 1;
-            if compared % 65_536 == 0 {
+            if compared.is_multiple_of(65_536) {
                 progress.advance_to(compared);
             }
         }

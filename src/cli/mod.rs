@@ -597,10 +597,10 @@ fn audit_command(config: &Config, command: AuditCommand) -> anyhow::Result<ExitC
                     head,
                 } => {
                     let mut code = print_chain(&report);
-                    if let Some(against) = &against {
-                        if print_against(against) == ExitCode::FAILURE {
-                            code = ExitCode::FAILURE;
-                        }
+                    if let Some(against) = &against
+                        && print_against(against) == ExitCode::FAILURE
+                    {
+                        code = ExitCode::FAILURE;
                     }
                     if let Some(head) = head {
                         println!(

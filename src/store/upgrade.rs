@@ -221,7 +221,7 @@ impl Progress {
 
     fn row(&mut self, table: &str) {
         self.rows += 1;
-        if self.rows % 4096 == 0 && self.last.elapsed() >= Self::EVERY {
+        if self.rows.is_multiple_of(4096) && self.last.elapsed() >= Self::EVERY {
             self.last = Instant::now();
             tracing::info!(rows = self.rows, table, "upgrading the store's file format");
             self.tell(&format!(

@@ -303,7 +303,7 @@ pub fn run(
             member_id,
             sealed,
         });
-        if rows.len() % 4096 == 0 {
+        if rows.len().is_multiple_of(4096) {
             progress.advance_to(record.position().map_or(0, |p| p.byte()));
         }
     }
