@@ -28,3 +28,12 @@ cv_serve() {
   pids+=($!)
   until curl -sf --cacert "$dir/etc/tls.crt" "https://127.0.0.1:$port/livez" >/dev/null; do sleep 0.01; done
 }
+# The bare actix-web + rustls "hello" (examples/hello.rs, callvault's TLS set-up) the peak
+# is compared with: `hello_serve` starts it on $hport and writes $dir/hello.lua (POST).
+hello_serve() {
+  hport=$(free_port)
+  "$root/target/release/examples/hello" "127.0.0.1:$hport" "$dir/hello" &
+  pids+=($!)
+  until curl -sfk -X POST "https://127.0.0.1:$hport/hello" >/dev/null; do sleep 0.05; done
+  echo 'wrk.method = "POST"' > "$dir/hello.lua"
+}

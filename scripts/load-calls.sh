@@ -22,19 +22,14 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cargo build --release --locked --manifest-path "$root/Cargo.toml" --bin callvault --example hello >&2
 . "$root/scripts/instance.sh"
 . "$root/scripts/calls-workload.sh"
-hello="$root/target/release/examples/hello"
-hport=$(free_port)
 cv_serve
-"$hello" "127.0.0.1:$hport" "$dir/hello" &
-pids+=($!)
-until curl -sfk -X POST "https://127.0.0.1:$hport/hello" >/dev/null; do sleep 0.05; done
+hello_serve
 
 # the run's figures; its requests/s also go to $dir/rate.NAME
 summary() { tee "$dir/out.$1" | grep -E 'Latency  |50%|99%|requests in|Requests/sec|Non-2xx|Socket errors'
   awk '/Requests\/sec/ {print $2}' "$dir/out.$1" > "$dir/rate.$1"; }
 url="https://127.0.0.1:$port"
 echo "== bare actix-web + rustls hello: POST /hello, $conns connections, ${secs}s"
-echo 'wrk.method = "POST"' > "$dir/hello.lua"
 wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$dir/hello.lua" "https://127.0.0.1:$hport/hello" | summary hello
 echo "== callvault: POST /v1/calls (start + identify by ANI), $conns connections, ${secs}s"
 wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$dir/calls.lua" "$url" -- peak 0 | summary start

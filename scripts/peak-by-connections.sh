@@ -8,13 +8,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cargo build --release --locked --manifest-path "$root/Cargo.toml" --bin callvault --example hello >&2
 . "$root/scripts/instance.sh"
 . "$root/scripts/calls-workload.sh"
-hello="$root/target/release/examples/hello"
-hport=$(free_port)
 cv_serve
-"$hello" "127.0.0.1:$hport" "$dir/hello" &
-pids+=($!)
-until curl -sfk -X POST "https://127.0.0.1:$hport/hello" >/dev/null; do sleep 0.05; done
-echo 'wrk.method = "POST"' > "$dir/hello.lua"
+hello_serve
 for c in 32 128 256; do
   h=$(wrk -t2 -c$c -d15s -s "$dir/hello.lua" "https://127.0.0.1:$hport/hello" | awk '/Requests\/sec/{print $2}')
   s=$(wrk -t2 -c$c -d15s -s "$dir/calls.lua" "https://127.0.0.1:$port" -- "c$c" 0 | awk '/Requests\/sec/{print $2}')
