@@ -4,8 +4,9 @@
 # happened meanwhile: the host's steal time, the service's CPU, the disk's writes, the store
 # file's size, and what the service itself timed (scripts/metrics-delta.py). A run named
 # PEAK is a peak burst instead (32 connections, no pause). Release build, 5,000 members
-# (EXTRA_MEMBERS=N for more, as in scripts/calls-workload.sh).
-#   scripts/paced-calls.sh [seconds per run] [runs...]     e.g. 15 p1 p2 PEAK a1 a2
+# (EXTRA_MEMBERS=N for more, as in scripts/calls-workload.sh). A run named WAIT is a pause
+# of the same length with no load.
+#   scripts/paced-calls.sh [seconds per run] [runs...]     e.g. 15 p1 p2 PEAK a1 a2 WAIT a3
 set -euo pipefail
 secs=${1:-15}
 shift || true
@@ -31,6 +32,11 @@ for run in "${runs[@]}"; do
   if [ "$run" = PEAK ]; then
     echo "== PEAK: 32 connections, no pause, ${secs}s"
     wrk -t2 -c32 -d"${secs}s" -s "$dir/calls.lua" "$url" -- "peak$RANDOM" 0 | grep -E 'Requests/sec'
+    continue
+  fi
+  if [ "$run" = WAIT ]; then
+    echo "== WAIT: ${secs}s with no load"
+    sleep "$secs"
     continue
   fi
   before=$(snap)

@@ -52,7 +52,21 @@ pub enum ServiceError {
 
 /// Run the service until SIGTERM or SIGINT. Blocks.
 pub fn serve(config_path: &Path, config: Config) -> Result<(), ServiceError> {
+    without_huge_pages();
     actix_web::rt::System::new().block_on(run(config_path, config))
+}
+
+/// Transparent huge pages off for the service's process, as database servers advise. With the
+/// kernel's `transparent_hugepage/enabled` at `always` (the default of Debian's and RHEL's
+/// kernels), the first touch of each fresh 2 MiB of heap zeroes all of it at once. redb
+/// allocates its pages on the one writer's thread, and it did that while holding locks every
+/// reader needs, so each such fault stopped every IVR step for as long as it took: 10 to 30
+/// ms in the load script's runs (BENCHMARKS.md, "Huge pages"). With 4 KiB pages the same
+/// memory is faulted in small steps.
+fn without_huge_pages() {
+    if let Err(e) = rustix::thread::disable_transparent_huge_pages(true) {
+        tracing::warn!(error = %e, "cannot turn transparent huge pages off for this process");
+    }
 }
 
 /// The process-wide Prometheus recorder (installed once).

@@ -186,9 +186,13 @@ impl Instance {
         client_trusting(&self.ca())
     }
 
+    /// The serving process's id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("serving").id()
+    }
+
     pub fn signal(&self, sig: i32) {
-        let pid = self.child.as_ref().expect("serving").id() as i32;
-        assert_eq!(unsafe { libc::kill(pid, sig) }, 0);
+        assert_eq!(unsafe { libc::kill(self.pid() as i32, sig) }, 0);
     }
 
     pub fn is_running(&mut self) -> bool {

@@ -250,6 +250,29 @@ fn backup_while_serving_under_load_then_restore_after_stopping() {
 }
 
 #[test]
+fn the_service_turns_transparent_huge_pages_off_for_itself() {
+    // A 2 MiB page faulted in on redb's writer thread stopped every IVR step for as long as
+    // the kernel took to zero it (BENCHMARKS.md, "Huge pages"); the CLI's commands keep them.
+    let i = Instance::started();
+    let thp = |pid: u32| {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let line = status
+            .lines()
+            .find_map(|l| l.strip_prefix("THP_enabled:"))
+            .map(str::trim)
+            .map(str::to_string);
+        line.expect("/proc/PID/status has THP_enabled (Linux 5.0 and later)")
+    };
+    assert_eq!(
+        thp(i.pid()),
+        "0",
+        "the service's process may use huge pages"
+    );
+    // and the field can say otherwise: this kernel has them, and the test's process allows them
+    assert_eq!(thp(std::process::id()), "1");
+}
+
+#[test]
 fn sigterm_stops_gracefully_and_is_audited() {
     let mut i = Instance::started();
     assert!(i.stop().success());
