@@ -19,11 +19,7 @@ set -euo pipefail
 secs=${1:-10}
 conns=${2:-32}
 root=$(cd "$(dirname "$0")/.." && pwd)
-cargo build --release --locked --manifest-path "$root/Cargo.toml" --bin callvault --example hello >&2
-. "$root/scripts/instance.sh"
-. "$root/scripts/calls-workload.sh"
-cv_serve
-hello_serve
+. "$root/scripts/calls-vs-hello.sh"
 
 # the run's figures; its requests/s also go to $dir/rate.NAME
 summary() { tee "$dir/out.$1" | grep -E 'Latency  |50%|99%|requests in|Requests/sec|Non-2xx|Socket errors'

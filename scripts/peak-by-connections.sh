@@ -5,11 +5,7 @@
 #   scripts/peak-by-connections.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-cargo build --release --locked --manifest-path "$root/Cargo.toml" --bin callvault --example hello >&2
-. "$root/scripts/instance.sh"
-. "$root/scripts/calls-workload.sh"
-cv_serve
-hello_serve
+. "$root/scripts/calls-vs-hello.sh"
 for c in 32 128 256; do
   h=$(wrk -t2 -c$c -d15s -s "$dir/hello.lua" "https://127.0.0.1:$hport/hello" | awk '/Requests\/sec/{print $2}')
   s=$(wrk -t2 -c$c -d15s -s "$dir/calls.lua" "https://127.0.0.1:$port" -- "c$c" 0 | awk '/Requests\/sec/{print $2}')
