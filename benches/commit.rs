@@ -11,7 +11,7 @@
 use std::time::{Duration, Instant};
 
 use callvault::audit::append_in;
-use callvault::calls::{encode_call, save_encoded_step};
+use callvault::calls::{CallIndex, encode_call, number_call, save_encoded_step};
 use callvault::config::Config;
 use callvault::dialog::{self, Arrival, Found, NewCall, Rules};
 use callvault::lockout;
@@ -36,6 +36,7 @@ fn commit(c: &mut Criterion) {
         .collect();
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
+    let index = CallIndex::load(&store).unwrap();
     let mut n = 0u64;
     let mut group = c.benchmark_group("group_commit_of_call_starts");
     group.sample_size(20);
@@ -81,8 +82,12 @@ fn commit(c: &mut Criterion) {
                     let txn = store.begin_write().unwrap();
                     let mut events = Vec::new();
                     for (start, row) in &starts {
+                        let call = &start.call;
+                        let number = index.reserve(&call.call_id, call.ani.as_deref()).unwrap();
+                        number_call(&txn, number, call).unwrap();
                         events.extend(
-                            save_encoded_step(&txn, start, row, None, "key:load", now).unwrap(),
+                            save_encoded_step(&txn, &index, start, row, None, "key:load", now)
+                                .unwrap(),
                         );
                     }
                     append_in(&txn, now, events).unwrap();

@@ -1,6 +1,10 @@
 # Sourced after instance.sh by the call-start load scripts: 5,000 members enrolled, each with
 # a verified mobile, and $dir/calls.lua, a wrk script whose every request is POST /v1/calls
-# with a new call id (run name, wrk thread, count) and the caller ID of an enrolled member.
+# with a new call id and the caller ID of an enrolled member. Call ids look like the ones
+# IVR platforms send (Genesys, Amazon Connect: UUIDs; Twilio: CA + 32 hex digits): they
+# start with 8 hex digits in no order, then carry the run's name, the wrk thread and the
+# count. IDS=ordered gives the ids of runs before 2026-12-03 instead (run-thread-count,
+# nearly in order), for comparing with older figures.
 # wrk's arguments after `--`: the run's name, a pause in ms between a connection's requests,
 # and at most how many calls each wrk thread starts (then it only asks GET /livez; 0: no limit).
 # Also $dir/answer.lua: every request answers the first question of a call that calls.lua
@@ -53,14 +57,23 @@ function unexpected(status, body)
 end
 function headers() return {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. KEY} end
 LUA
+  if [ "${IDS:-random}" = ordered ]; then
+    echo 'function call_id(n) return string.format("%s-%d-%d", run, tid, n) end'
+  else
+    # 2654435761 is odd, so the first 8 digits differ for every count of a thread
+    echo 'function call_id(n)
+  local h = (n * 2654435761 + tid * 40503) % 4294967296
+  return string.format("%08x-%04x-4%03x-8%03x-%s%d-%012d", h, h % 65536, n % 4096, tid % 4096, run, tid, n)
+end'
+  fi
 }
 
 { common; cat <<'LUA'
 request = function()
   n = n + 1
   if limit > 0 and n > limit then return wrk.format("GET", "/livez") end
-  local body = string.format('{"call_id":"%s-%d-%d","ani":"+1612203%04d","dnis":"+18005550100"}',
-    run, tid, n, (n * 7 + tid * 13) % 5000)
+  local body = string.format('{"call_id":"%s","ani":"+1612203%04d","dnis":"+18005550100"}',
+    call_id(n), (n * 7 + tid * 13) % 5000)
   return wrk.format("POST", "/v1/calls", headers(), body)
 end
 response = function(status, headers, body)
@@ -73,7 +86,7 @@ LUA
 { common; cat <<'LUA'
 request = function()
   n = n + 1
-  return wrk.format("POST", string.format("/v1/calls/%s-%d-%d/input", run, tid, n), headers(),
+  return wrk.format("POST", string.format("/v1/calls/%s/input", call_id(n)), headers(),
     '{"digits":"01011980"}')
 end
 response = function(status, headers, body)

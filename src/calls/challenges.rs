@@ -12,6 +12,7 @@ use redb::{ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use super::index::CallIndex;
 use super::records::{self, Verification};
 use super::{CallError, CallService};
 use crate::audit::{AuditEvent, EventKind, Outcome};
@@ -269,6 +270,7 @@ fn audit_detail(c: &Challenge, fallback_why: Option<&str>) -> String {
 /// IVR step's verdict is the dialog's).
 fn settle_verdict(
     txn: &WriteTransaction,
+    index: &CallIndex,
     c: &Challenge,
     actor: &str,
     now: DateTime<Utc>,
@@ -299,7 +301,7 @@ fn settle_verdict(
         return Ok(events);
     }
     let method = format!("challenge:{}", c.channel.as_str());
-    if let Some(mut call) = records::read_call_in(txn, &c.call_id)? {
+    if let Some(mut call) = records::read_call_in(txn, index, &c.call_id)? {
         call.verified = Some(verified);
         match verified {
             true => call.methods_passed.push(method.clone()),
@@ -307,7 +309,7 @@ fn settle_verdict(
         }
         call.version += 1;
         call.updated_at = now;
-        records::write_call(txn, &call)?;
+        records::write_call(txn, index, &call)?;
     }
     records::set_verification(
         txn,
@@ -517,7 +519,7 @@ impl CallService {
         actor: &str,
     ) -> Result<ChallengeSent, CallError> {
         let cfg = self.config.load_full();
-        let call = super::read_call(&self.store, call_id)?
+        let call = super::read_call(&self.store, &self.index, call_id)?
             .ok_or_else(|| CallError::NotFound(call_id.to_string()))?;
         if call.ended_at.is_some() {
             return Err(CallError::Ended(call_id.to_string()));
@@ -597,7 +599,7 @@ impl CallService {
     pub fn challenge(&self, id: &str) -> Result<ChallengeView, CallError> {
         let mut c =
             read(&self.store, id)?.ok_or_else(|| CallError::NoSuchChallenge(id.to_string()))?;
-        let call = records::read_call(&self.store, &c.call_id)?;
+        let call = records::read_call(&self.store, &self.index, &c.call_id)?;
         end_with_call(&mut c, call.as_ref());
         Ok(view(&c, self.clock.now()))
     }
@@ -624,6 +626,7 @@ impl CallService {
         let now = self.clock.now();
         let id = id.to_string();
         let who = actor.to_string();
+        let index = self.index.clone();
         self.audit
             .transact(move |txn| {
                 let Some(mut before) = read_in(txn, &id)? else {
@@ -632,7 +635,7 @@ impl CallService {
                 if before.for_ivr {
                     return Ok((Err(CallError::Challenge(ChallengeError::InIvr)), vec![]));
                 }
-                let call = records::read_call_in(txn, &before.call_id)?;
+                let call = records::read_call_in(txn, &index, &before.call_id)?;
                 end_with_call(&mut before, call.as_ref());
                 let (after, out, mut events) = match change(&before, now) {
                     Ok(x) => x,
@@ -640,7 +643,7 @@ impl CallService {
                 };
                 write(txn, &after)?;
                 if before.state != after.state {
-                    events.extend(settle_verdict(txn, &after, &who, now)?);
+                    events.extend(settle_verdict(txn, &index, &after, &who, now)?);
                 }
                 Ok((Ok((after, out)), events))
             })
@@ -771,11 +774,12 @@ impl CallService {
         let who = actor.to_string();
         let version = call.version;
         let id = call.call_id.clone();
+        let index = self.index.clone();
         let cfg2 = cfg.clone();
         let (next, _) = self
             .audit
             .transact(move |txn| {
-                let Some(call) = records::read_call_in(txn, &id)? else {
+                let Some(call) = records::read_call_in(txn, &index, &id)? else {
                     return Ok((Err(CallError::NotFound(id.clone())), vec![]));
                 };
                 if call.version != version || call.ended_at.is_some() {
@@ -804,6 +808,7 @@ impl CallService {
                 };
                 events.extend(records::save_step(
                     txn,
+                    &index,
                     &transition,
                     Some(&call),
                     &who,
@@ -822,6 +827,7 @@ impl CallService {
     /// challenge's new state, the dialog's input, and the events.
     pub(super) fn ivr_code_check(
         txn: &WriteTransaction,
+        index: &CallIndex,
         pending: &OtpPending,
         right: bool,
         actor: &str,
@@ -842,7 +848,7 @@ impl CallService {
         if result != CheckResult::Expired {
             events.push(checked_event(&c, actor, right));
         }
-        events.extend(settle_verdict(txn, &next, actor, now)?);
+        events.extend(settle_verdict(txn, index, &next, actor, now)?);
         let outcome = match result {
             CheckResult::Approved => CodeOutcome::Approved,
             CheckResult::WrongCode => CodeOutcome::Wrong {

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use redb::{ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
+use super::index::{CallIndex, CallNumber};
 use super::{ANSWER_ATTEMPTS, Swept, intents};
 use crate::audit::{AuditEvent, EventKind, Outcome};
 use crate::dialog::{self, Call, Ending, Phase, Transition};
@@ -33,23 +34,46 @@ pub(super) fn decode_as<T: serde::de::DeserializeOwned>(
     serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("call {id}: {e}")))
 }
 
-pub fn call_exists(store: &Store, call_id: &str) -> Result<bool, StoreError> {
-    let txn = store.begin_read()?;
-    Ok(txn.open_table(tables::CALLS)?.get(call_id)?.is_some())
-}
-
 /// A call as last stored.
-pub fn read_call(store: &Store, call_id: &str) -> Result<Option<Call>, StoreError> {
+pub fn read_call(
+    store: &Store,
+    index: &CallIndex,
+    call_id: &str,
+) -> Result<Option<Call>, StoreError> {
+    let Some(number) = index.number(call_id) else {
+        return Ok(None);
+    };
     let txn = store.begin_read()?;
     let table = txn.open_table(tables::CALLS)?;
-    let value = table.get(call_id)?;
+    let value = table.get(number)?;
     value.map(|v| decode(call_id, v.value())).transpose()
 }
 
-pub fn read_call_in(txn: &WriteTransaction, call_id: &str) -> Result<Option<Call>, StoreError> {
+pub fn read_call_in(
+    txn: &WriteTransaction,
+    index: &CallIndex,
+    call_id: &str,
+) -> Result<Option<Call>, StoreError> {
+    let Some(number) = index.number(call_id) else {
+        return Ok(None);
+    };
     let table = txn.open_table(tables::CALLS)?;
-    let value = table.get(call_id)?;
+    let value = table.get(number)?;
     value.map(|v| decode(call_id, v.value())).transpose()
+}
+
+/// Record a starting call's number (from [`CallIndex::reserve`]) with its id and caller ID,
+/// before its row is written.
+pub fn number_call(
+    txn: &WriteTransaction,
+    number: CallNumber,
+    call: &Call,
+) -> Result<(), StoreError> {
+    txn.open_table(tables::CALL_IDS)?.insert(
+        number,
+        (call.call_id.as_str(), call.ani.as_deref().unwrap_or("")),
+    )?;
+    Ok(())
 }
 
 /// A call as the store keeps it.
@@ -58,12 +82,24 @@ pub fn encode_call(call: &Call) -> Result<Vec<u8>, StoreError> {
         .map_err(|e| StoreError::Corrupt(format!("cannot encode call {}: {e}", call.call_id)))
 }
 
-pub fn write_call(txn: &WriteTransaction, call: &Call) -> Result<(), StoreError> {
-    write_encoded(txn, &call.call_id, &encode_call(call)?)
+pub fn write_call(
+    txn: &WriteTransaction,
+    index: &CallIndex,
+    call: &Call,
+) -> Result<(), StoreError> {
+    write_encoded(txn, index, &call.call_id, &encode_call(call)?)
 }
 
-fn write_encoded(txn: &WriteTransaction, call_id: &str, row: &[u8]) -> Result<(), StoreError> {
-    txn.open_table(tables::CALLS)?.insert(call_id, row)?;
+fn write_encoded(
+    txn: &WriteTransaction,
+    index: &CallIndex,
+    call_id: &str,
+    row: &[u8],
+) -> Result<(), StoreError> {
+    let number = index
+        .number(call_id)
+        .ok_or_else(|| StoreError::Corrupt(format!("call {call_id} has no number")))?;
+    txn.open_table(tables::CALLS)?.insert(number, row)?;
     Ok(())
 }
 
@@ -117,12 +153,13 @@ pub(crate) fn forget_verifications<'a>(
 /// just ended) the member's verdict. Returns the step's audit events.
 pub fn save_step(
     txn: &WriteTransaction,
+    index: &CallIndex,
     t: &Transition,
     before: Option<&Call>,
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<AuditEvent>, StoreError> {
-    save_encoded_step(txn, t, &encode_call(&t.call)?, before, actor, now)
+    save_encoded_step(txn, index, t, &encode_call(&t.call)?, before, actor, now)
 }
 
 /// As [`save_step`], with the call already encoded by [`encode_call`]: a step known before
@@ -130,13 +167,14 @@ pub fn save_step(
 /// writer's.
 pub fn save_encoded_step(
     txn: &WriteTransaction,
+    index: &CallIndex,
     t: &Transition,
     row: &[u8],
     before: Option<&Call>,
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<AuditEvent>, StoreError> {
-    write_encoded(txn, &t.call.call_id, row)?;
+    write_encoded(txn, index, &t.call.call_id, row)?;
     let member_id = t.call.member.as_ref().map(|m| m.member_id.as_str());
     if let (Some(m), Some(counter)) = (member_id, t.answer_counter) {
         let mut attempts = txn.open_table(tables::ATTEMPTS)?;
@@ -183,21 +221,21 @@ pub fn save_encoded_step(
         .collect())
 }
 
-/// The calls of these ids that are still stored.
-pub fn calls_in(store: &Store, ids: &[String]) -> Result<Vec<Call>, StoreError> {
+/// The calls of these numbers that are still stored.
+pub fn calls_in(store: &Store, numbers: &[CallNumber]) -> Result<Vec<Call>, StoreError> {
     let txn = store.begin_read()?;
     let calls = txn.open_table(tables::CALLS)?;
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(v) = calls.get(id.as_str())? {
-            out.push(decode(id, v.value())?);
+    let mut out = Vec::with_capacity(numbers.len());
+    for &number in numbers {
+        if let Some(v) = calls.get(number)? {
+            out.push(decode(&format!("number {number}"), v.value())?);
         }
     }
     Ok(out)
 }
 
-/// A deleted call's caller ID and id, for the in-memory index.
-pub type Deleted = Vec<(String, String)>;
+/// A deleted call's id, caller ID and number, for the in-memory index.
+pub type Deleted = Vec<(String, Option<String>, CallNumber)>;
 
 /// The two times a sweep looks at; the rest of a stored call is skipped unread.
 #[derive(Deserialize)]
@@ -228,28 +266,28 @@ pub(super) fn due_now(
     }
 }
 
-/// The ids of the calls a sweep would close or delete, found in a read transaction so that
+/// The numbers of the calls a sweep would close or delete, found in a read transaction so that
 /// the scan of every stored call never holds up the one writer (a step may still change a
 /// call before [`sweep`] gets to it; `sweep` checks again).
 pub fn due(
     store: &Store,
     idle_before: DateTime<Utc>,
     keep_after: DateTime<Utc>,
-) -> Result<Vec<String>, StoreError> {
+) -> Result<Vec<CallNumber>, StoreError> {
     let mut out = Vec::new();
-    each_stored(store, |id, t: Times| {
+    each_stored(store, |number, t: Times| {
         if due_now(t.updated_at, t.ended_at, idle_before, keep_after).is_some() {
-            out.push(id.to_string());
+            out.push(number);
         }
     })?;
     Ok(out)
 }
 
 /// Every stored call as `T`, the fields a scan needs (the rest of each row is skipped
-/// unread), with its id; in a read transaction, so the writer never waits for it.
+/// unread), with its number; in a read transaction, so the writer never waits for it.
 pub(super) fn each_stored<T: serde::de::DeserializeOwned>(
     store: &Store,
-    mut f: impl FnMut(&str, T),
+    mut f: impl FnMut(CallNumber, T),
 ) -> Result<(), StoreError> {
     let txn = store.begin_read()?;
     let table = txn.open_table(tables::CALLS)?;
@@ -258,20 +296,20 @@ pub(super) fn each_stored<T: serde::de::DeserializeOwned>(
             return Err(StoreError::Stopping);
         }
         let (k, v) = row?;
-        let id = k.value();
-        f(id, decode_as(id, v.value())?);
+        let number = k.value();
+        f(number, decode_as(&format!("number {number}"), v.value())?);
     }
     Ok(())
 }
 
-/// Close the calls of `ids` that are still idle and delete those closed before
+/// Close the calls of these numbers that are still idle and delete those closed before
 /// `keep_after`; a call that took a step since [`due`] found it, or is already gone, is
 /// left alone. With `intents`, expired app intents are dropped too, and so are challenges
 /// created before `keep_after` (and the send counts of members with no send in the last
-/// hour). Also returns the caller ID and id of each deleted call that had one.
+/// hour). Also returns the id, caller ID and number of each deleted call.
 pub fn sweep(
     txn: &WriteTransaction,
-    ids: &[String],
+    numbers: &[CallNumber],
     intents: bool,
     now: DateTime<Utc>,
     idle_before: DateTime<Utc>,
@@ -281,10 +319,11 @@ pub fn sweep(
     let mut deleted = Vec::new();
     let mut events = Vec::new();
     let mut calls = txn.open_table(tables::CALLS)?;
-    for id in ids {
+    let mut ids = txn.open_table(tables::CALL_IDS)?;
+    for &number in numbers {
         let Some(mut call) = calls
-            .get(id.as_str())?
-            .map(|v| decode(id, v.value()))
+            .get(number)?
+            .map(|v| decode(&format!("number {number}"), v.value()))
             .transpose()?
         else {
             continue;
@@ -294,7 +333,7 @@ pub fn sweep(
                 call.ended_at = Some(now);
                 call.current_pin = None;
                 call.version += 1;
-                calls.insert(id.as_str(), encode_call(&call)?.as_slice())?;
+                calls.insert(number, encode_call(&call)?.as_slice())?;
                 events.push(
                     event_for(&call, "system", EventKind::CallExpired, Outcome::Ok)
                         .detail("no step for calls.idle_minutes"),
@@ -302,16 +341,15 @@ pub fn sweep(
                 swept.expired += 1;
             }
             Some(Due::Delete) => {
-                calls.remove(id.as_str())?;
-                if let Some(ani) = call.ani {
-                    deleted.push((ani, call.call_id));
-                }
+                calls.remove(number)?;
+                ids.remove(number)?;
+                deleted.push((call.call_id, call.ani, number));
                 swept.deleted += 1;
             }
             None => {}
         }
     }
-    drop(calls);
+    drop((calls, ids));
     if intents {
         swept.intents_deleted = intents::sweep(txn, now)?;
         swept.challenges_deleted = super::challenges::sweep(txn, now, keep_after)?;

@@ -1,6 +1,7 @@
 use std::sync::Mutex;
 
 use chrono::TimeZone;
+use redb::ReadableTable;
 
 use super::*;
 use crate::core::EmbeddedCore;
@@ -41,7 +42,7 @@ fn fixture() -> Fixture {
     let region = Region::parse("US").unwrap();
     let core = Arc::new(EmbeddedCore::new(store.clone(), region));
     let config = Arc::new(ArcSwap::from_pointee(Config::default()));
-    let calls = CallService::new(store.clone(), audit, core, vault, clock.clone(), config);
+    let calls = CallService::new(store.clone(), audit, core, vault, clock.clone(), config).unwrap();
     Fixture {
         _dir: dir,
         store,
@@ -86,14 +87,14 @@ fn idle_calls_expire_and_old_ones_are_deleted_on_the_configured_clock() {
     let swept = tokio_test(f.calls.sweep()).unwrap();
     assert_eq!((swept.expired, swept.deleted), (1, 0));
     assert!(
-        read_call(&f.store, "a")
+        read_call(&f.store, &f.calls.index, "a")
             .unwrap()
             .unwrap()
             .ended_at
             .is_some()
     );
     assert!(
-        read_call(&f.store, "b")
+        read_call(&f.store, &f.calls.index, "b")
             .unwrap()
             .unwrap()
             .ended_at
@@ -110,7 +111,7 @@ fn idle_calls_expire_and_old_ones_are_deleted_on_the_configured_clock() {
     f.clock.advance(Duration::hours(25));
     let swept = tokio_test(f.calls.sweep()).unwrap();
     assert_eq!(swept.deleted, 2);
-    assert!(read_call(&f.store, "a").unwrap().is_none());
+    assert!(read_call(&f.store, &f.calls.index, "a").unwrap().is_none());
     assert!(
         f.calls
             .find_by_ani("+16122030101", false)
@@ -118,8 +119,8 @@ fn idle_calls_expire_and_old_ones_are_deleted_on_the_configured_clock() {
             .is_empty()
     );
     assert_eq!(
-        f.calls.by_ani.numbers(),
-        0,
+        f.calls.index.sizes(),
+        (0, 0),
         "the deleted calls left the index"
     );
     // the id may be used again once the old call is gone
@@ -148,149 +149,118 @@ fn calls_by_caller_id_are_found_again_after_a_restart() {
     assert_eq!(ids.len(), 2);
     assert!(ids.contains(&"a") && ids.contains(&"b"), "{ids:?}");
     // what a restarted service reads back from the store
-    let loaded = by_ani::CallsByAni::default();
-    loaded.add("+16122030101", "a");
-    loaded.load(&f.store);
-    let mut again = loaded.ids("+16122030101").unwrap();
-    again.sort();
-    assert_eq!(again, ["a", "b"]);
+    let loaded = CallIndex::load(&f.store).unwrap();
+    let numbers = loaded.from_ani("+16122030101");
     assert_eq!(
-        loaded.numbers(),
-        1,
-        "a call without caller ID is not indexed"
+        numbers,
+        [loaded.number("a").unwrap(), loaded.number("b").unwrap()],
+        "oldest first"
     );
-    assert!(loaded.ids("+16122030102").unwrap().is_empty());
+    assert!(
+        numbers[0] < numbers[1],
+        "numbered in the order they started"
+    );
+    assert_eq!(
+        loaded.sizes(),
+        (3, 1),
+        "three calls; the one without caller ID is not under a number"
+    );
+    assert!(loaded.number("withheld").is_some());
+    assert!(loaded.from_ani("+16122030102").is_empty());
+    // numbering goes on after the last stored call, not from 1 again
+    let next = loaded.reserve("c", None).unwrap();
+    assert!(next > loaded.number("withheld").unwrap(), "{next}");
 }
 
 #[test]
-fn a_stale_index_entry_does_not_show_a_call_from_another_number() {
+fn calls_are_stored_in_the_order_they_start_whatever_their_ids() {
+    let f = fixture();
+    // IVR platforms send random ids; the rows go in by number all the same
+    let ids = ["f3c1", "0a9e", "b7d2", "0000", "ffff"];
+    for id in ids {
+        start(&f, id);
+    }
+    let txn = f.store.begin_read().unwrap();
+    let stored: Vec<String> = txn
+        .open_table(tables::CALL_IDS)
+        .unwrap()
+        .iter()
+        .unwrap()
+        .map(|r| r.unwrap().1.value().0.to_string())
+        .collect();
+    assert_eq!(stored, ids);
+    let rows: Vec<u64> = txn
+        .open_table(tables::CALLS)
+        .unwrap()
+        .iter()
+        .unwrap()
+        .map(|r| r.unwrap().0.value())
+        .collect();
+    let numbers: Vec<u64> = ids
+        .iter()
+        .map(|id| f.calls.index.number(id).unwrap())
+        .collect();
+    assert_eq!(rows, numbers);
+    // a used id is refused however it is spelled in the store
+    assert!(matches!(
+        tokio_test(f.calls.start(
+            StartCall {
+                call_id: "b7d2".into(),
+                ani: None,
+                dnis: None,
+                app_token: None,
+            },
+            "key:ivr1",
+        )),
+        Err(CallError::InUse(_))
+    ));
+}
+
+#[test]
+fn the_index_takes_an_id_once_and_gives_back_only_its_own_number() {
+    let index = CallIndex::load(&fixture().store).unwrap();
+    let a = index.reserve("a", Some("+16122030101")).unwrap();
+    assert_eq!(index.reserve("a", Some("+16122030102")), None, "in use");
+    let b = index.reserve("b", Some("+16122030101")).unwrap();
+    let c = index.reserve("c", None).unwrap();
+    assert!(a < b && b < c, "{a} {b} {c}");
+    assert_eq!(index.from_ani("+16122030101"), [a, b]);
+    assert!(index.from_ani("+16122030102").is_empty());
+    // a release naming another number (an older call with that id) changes nothing
+    index.release("b", Some("+16122030101"), a);
+    assert_eq!(index.number("b"), Some(b));
+    index.release("a", Some("+16122030101"), a);
+    index.release("c", None, c);
+    index.release("x", None, 99);
+    assert_eq!(index.number("a"), None);
+    assert_eq!(index.from_ani("+16122030101"), [b]);
+    assert_eq!(index.sizes(), (1, 1));
+    // the id is free again, under a new number
+    assert!(index.reserve("a", None).unwrap() > c);
+    index.release("b", Some("+16122030101"), b);
+    assert_eq!(index.sizes(), (1, 0), "an emptied number is forgotten");
+}
+
+#[test]
+fn an_unreadable_call_row_fails_its_own_reads_not_other_calls() {
     let f = fixture();
     start(&f, "a");
-    // as if "a" had been deleted while the index loaded, and its id reused from elsewhere
-    f.calls.by_ani.add("+16122030102", "a");
-    assert!(
-        f.calls
-            .find_by_ani("+16122030102", false)
-            .unwrap()
-            .is_empty()
-    );
-    assert_eq!(f.calls.find_by_ani("+16122030101", false).unwrap().len(), 1);
-}
-
-#[test]
-fn an_unreadable_call_row_fails_lookups_by_caller_id_not_the_start() {
-    let f = fixture();
+    let number = f.calls.index.number("a").unwrap();
     let txn = f.store.begin_write().unwrap();
     txn.open_table(tables::CALLS)
         .unwrap()
-        .insert("broken", b"not json".as_slice())
+        .insert(number, b"not json".as_slice())
         .unwrap();
     txn.commit().unwrap();
-    let index = by_ani::CallsByAni::default();
-    index.load(&f.store);
-    let err = index.ids("+16122030101").unwrap_err();
-    assert!(err.to_string().contains("indexed by caller ID"), "{err}");
-}
-
-#[test]
-fn the_index_adds_a_call_once_and_forgets_emptied_numbers() {
-    let index = by_ani::CallsByAni::default();
-    index.load(&fixture().store);
-    index.add("+16122030101", "a");
-    index.add("+16122030101", "a");
-    index.add("+16122030101", "b");
-    index.add("+16122030102", "c");
-    assert_eq!(index.ids("+16122030101").unwrap(), ["a", "b"]);
-    index.remove("+16122030101", "a");
-    index.remove("+16122030102", "c");
-    index.remove("+16122030109", "x");
-    assert_eq!(index.ids("+16122030101").unwrap(), ["b"]);
-    assert_eq!(index.numbers(), 1);
-}
-
-#[test]
-fn intents_expire_and_cannot_be_used_after_their_ttl() {
-    let f = fixture();
-    let txn = f.store.begin_write().unwrap();
-    let now = f.clock.now();
-    intents::put(
-        &txn,
-        &intents::token_hash("cvi_x"),
-        &Intent {
-            member_id: "1001".into(),
-            phone: Some("+16122030101".into()),
-            created_at: now,
-            expires_at: now + Duration::seconds(60),
-            created_by: "key:app1".into(),
-        },
-    )
-    .unwrap();
-    txn.commit().unwrap();
-    let hash = intents::token_hash(" cvi_x ");
-    assert!(intents::get(&f.store, &hash, now).unwrap().is_some());
+    let err = read_call(&f.store, &f.calls.index, "a").unwrap_err();
+    assert!(err.to_string().contains("call a"), "{err}");
+    let err = f.calls.find_by_ani("+16122030101", false).unwrap_err();
     assert!(
-        intents::for_phone(&f.store, "+16122030101", now)
-            .unwrap()
-            .is_some()
+        err.to_string().contains(&format!("number {number}")),
+        "{err}"
     );
-    let later = now + Duration::seconds(60);
-    assert!(intents::get(&f.store, &hash, later).unwrap().is_none());
-    assert!(
-        intents::for_phone(&f.store, "+16122030101", later)
-            .unwrap()
-            .is_none()
-    );
-    f.clock.advance(Duration::seconds(61));
-    assert_eq!(tokio_test(f.calls.sweep()).unwrap().intents_deleted, 1);
-}
-
-#[test]
-fn call_ids_are_visible_ascii_of_bounded_length() {
-    for (id, ok) in [
-        ("ivr-123", true),
-        ("a", true),
-        ("", false),
-        ("has space", false),
-        ("tab\t", false),
-        ("é", false),
-    ] {
-        assert_eq!(valid_call_id(id), ok, "{id:?}");
-    }
-    assert!(valid_call_id(&"x".repeat(128)));
-    assert!(!valid_call_id(&"x".repeat(129)));
-}
-
-#[test]
-fn a_call_is_due_by_its_times() {
-    let t = |m: i64| Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap() + Duration::minutes(m);
-    // idle before minute 0, keep closed calls that ended from minute 10 on
-    let (idle, keep) = (t(0), t(10));
-    let cases = [
-        (
-            "live, last step before the idle line",
-            t(-1),
-            None,
-            Some(records::Due::Expire),
-        ),
-        ("live, last step on the idle line", t(0), None, None),
-        ("live, recent step", t(5), None, None),
-        (
-            "closed before the keep line",
-            t(-90),
-            Some(t(9)),
-            Some(records::Due::Delete),
-        ),
-        ("closed on the keep line", t(-90), Some(t(10)), None),
-        (
-            "closed recently, long idle before",
-            t(-90),
-            Some(t(20)),
-            None,
-        ),
-    ];
-    for (name, updated, ended, want) in cases {
-        assert_eq!(records::due_now(updated, ended, idle, keep), want, "{name}");
-    }
+    start(&f, "b");
+    assert!(read_call(&f.store, &f.calls.index, "b").unwrap().is_some());
 }
 
 #[test]
@@ -301,17 +271,18 @@ fn the_sweep_leaves_alone_a_call_that_took_a_step_after_the_scan_found_it() {
     let now = f.clock.now();
     let (idle, keep) = (now - Duration::minutes(30), now - Duration::hours(24));
     let due = records::due(&f.store, idle, keep).unwrap();
-    assert_eq!(due, vec!["a".to_string()]);
+    assert_eq!(due, vec![f.calls.index.number("a").unwrap()]);
     // a step arrives between the scan (no writer held) and the sweep's write
     tokio_test(f.calls.input("a", CallerInput::NoInput, "key:ivr1")).unwrap();
-    let ids = [due, vec!["deleted-meanwhile".to_string()]].concat();
+    let numbers = [due, vec![9_999]].concat(); // and a call deleted meanwhile
     let txn = f.store.begin_write().unwrap();
-    let ((swept, deleted), events) = records::sweep(&txn, &ids, false, now, idle, keep).unwrap();
+    let ((swept, deleted), events) =
+        records::sweep(&txn, &numbers, false, now, idle, keep).unwrap();
     drop(txn);
     assert_eq!(swept, Swept::default());
     assert!(deleted.is_empty() && events.is_empty());
     assert!(
-        read_call(&f.store, "a")
+        read_call(&f.store, &f.calls.index, "a")
             .unwrap()
             .unwrap()
             .ended_at
@@ -338,5 +309,5 @@ fn a_sweep_with_more_than_one_batch_to_do_does_all_of_it() {
             .unwrap()
             .is_empty()
     );
-    assert_eq!(f.calls.by_ani.numbers(), 0);
+    assert_eq!(f.calls.index.sizes(), (0, 0));
 }

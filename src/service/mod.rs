@@ -183,7 +183,7 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
         vault.clone(),
         clock.clone(),
         live.clone(),
-    ));
+    )?);
     let state = web::Data::new(AppState {
         store: store.clone(),
         audit: audit.clone(),

@@ -57,13 +57,13 @@ fn builder() -> redb::Builder {
 }
 
 /// The schema this binary writes. Bump it with a migration in [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 const SCHEMA_KEY: &str = "schema_version";
 const CREATED_KEY: &str = "created_at";
 
 /// Migrations from version `i + 1` to `i + 2`, run in one write transaction on open.
 type Migration = fn(&WriteTransaction) -> Result<(), StoreError>;
-const MIGRATIONS: &[Migration] = &[drop_calls_by_ani];
+const MIGRATIONS: &[Migration] = &[drop_calls_by_ani, number_calls];
 
 /// 1 -> 2: calls are no longer indexed by caller ID in the store; the service keeps that
 /// index in memory (`calls::by_ani`), built from the calls table when it starts.
@@ -71,6 +71,46 @@ fn drop_calls_by_ani(txn: &WriteTransaction) -> Result<(), StoreError> {
     const CALLS_BY_ANI: redb::TableDefinition<(&str, &str), i64> =
         redb::TableDefinition::new("calls_by_ani");
     txn.delete_table(CALLS_BY_ANI)?;
+    Ok(())
+}
+
+/// 2 -> 3: calls are stored by a number given in the order they started
+/// ([`tables::CALLS`], [`tables::CALL_IDS`]), no longer by the IVR's call id. The stored
+/// calls are numbered by their start time, in one pass.
+fn number_calls(txn: &WriteTransaction) -> Result<(), StoreError> {
+    const OLD_CALLS: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("calls");
+    /// The two fields the numbering needs; the rest of the row is copied as it is.
+    #[derive(serde::Deserialize)]
+    struct Started {
+        started_at: chrono::DateTime<chrono::Utc>,
+        ani: Option<String>,
+    }
+    let mut found = Vec::new();
+    {
+        let old = txn.open_table(OLD_CALLS)?;
+        for row in old.iter()? {
+            let (id, value) = row?;
+            let (id, value) = (id.value(), value.value());
+            let s: Started = serde_json::from_slice(value)
+                .map_err(|e| StoreError::Corrupt(format!("call {id}: {e}")))?;
+            found.push((s.started_at, id.to_string(), s.ani, value.to_vec()));
+        }
+    }
+    found.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    let mut rows = txn.open_table(tables::CALLS)?;
+    let mut ids = txn.open_table(tables::CALL_IDS)?;
+    for (number, (_, id, ani, value)) in (1u64..).zip(&found) {
+        rows.insert(number, value.as_slice())?;
+        ids.insert(number, (id.as_str(), ani.as_deref().unwrap_or("")))?;
+    }
+    drop((rows, ids));
+    txn.delete_table(OLD_CALLS)?;
+    if !found.is_empty() {
+        tracing::info!(
+            calls = found.len(),
+            "numbered the stored calls in the order they started"
+        );
+    }
     Ok(())
 }
 

@@ -62,10 +62,18 @@ const PINS_NAME: &str = "pins";
 pub const ATTEMPTS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new(ATTEMPTS_NAME);
 const ATTEMPTS_NAME: &str = "attempts";
 
-/// Calls by the IVR's call id; the value is a JSON [`crate::dialog::Call`] (no digits: a
-/// PIN being changed is sealed to the call by the vault).
-pub const CALLS: TableDefinition<&str, &[u8]> = TableDefinition::new(CALLS_NAME);
-const CALLS_NAME: &str = "calls";
+/// Calls by their number, given in the order they started; the value is a JSON
+/// [`crate::dialog::Call`] (no digits: a PIN being changed is sealed to the call by the
+/// vault). Not keyed by the IVR's call id: IVR platforms send random ids (UUIDs), which
+/// would put each new call on a different B-tree leaf (BENCHMARKS.md, "Calls in the order
+/// they start"). [`CALL_IDS`] says which number a call id has.
+pub const CALLS: TableDefinition<u64, &[u8]> = TableDefinition::new(CALLS_NAME);
+const CALLS_NAME: &str = "call_rows";
+/// Each stored call's number -> (the IVR's call id, its caller ID in E.164 or ""): small rows
+/// read whole when the service starts, for its in-memory index of calls
+/// ([`crate::calls::CallService`]).
+pub const CALL_IDS: TableDefinition<u64, (&str, &str)> = TableDefinition::new(CALL_IDS_NAME);
+const CALL_IDS_NAME: &str = "call_ids";
 /// App intents by the SHA-256 (hex) of their token; the value is a JSON
 /// [`crate::calls::Intent`]. Single use: a call that uses one removes it.
 pub const INTENTS: TableDefinition<&str, &[u8]> = TableDefinition::new(INTENTS_NAME);
@@ -88,7 +96,7 @@ pub const CHALLENGE_SENDS: TableDefinition<&str, &[u8]> =
 const CHALLENGE_SENDS_NAME: &str = "challenge_sends";
 
 /// The names of every table, for checks and backups.
-pub const ALL: [&str; 14] = [
+pub const ALL: [&str; 15] = [
     META_NAME,
     API_KEYS_NAME,
     AUDIT_NAME,
@@ -98,6 +106,7 @@ pub const ALL: [&str; 14] = [
     PINS_NAME,
     ATTEMPTS_NAME,
     CALLS_NAME,
+    CALL_IDS_NAME,
     INTENTS_NAME,
     INTENT_PHONES_NAME,
     VERIFICATIONS_NAME,
@@ -116,6 +125,7 @@ pub fn create_all(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(PINS)?;
     txn.open_table(ATTEMPTS)?;
     txn.open_table(CALLS)?;
+    txn.open_table(CALL_IDS)?;
     txn.open_table(INTENTS)?;
     txn.open_table(INTENT_PHONES)?;
     txn.open_table(VERIFICATIONS)?;
@@ -145,6 +155,7 @@ pub fn copy_all(src: &ReadTransaction, dst: &WriteTransaction) -> Result<u64, St
         + copy_table(src, dst, PINS)?
         + copy_table(src, dst, ATTEMPTS)?
         + copy_table(src, dst, CALLS)?
+        + copy_table(src, dst, CALL_IDS)?
         + copy_table(src, dst, INTENTS)?
         + copy_table(src, dst, INTENT_PHONES)?
         + copy_table(src, dst, VERIFICATIONS)?

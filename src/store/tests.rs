@@ -48,24 +48,81 @@ fn a_newer_schema_is_refused_with_a_clear_message() {
     );
 }
 
+/// The calls table of schemas 1 and 2: by the IVR's call id.
+const OLD_CALLS: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("calls");
+
+/// A stored call as schemas 1 and 2 wrote it, reduced to what the migration reads.
+fn old_call(id: &str, ani: Option<&str>, started_at: &str) -> Vec<u8> {
+    serde_json::json!({"call_id": id, "ani": ani, "started_at": started_at, "phase": "x"})
+        .to_string()
+        .into_bytes()
+}
+
+/// A store as schema `version` wrote it, holding these calls.
+fn old_store(path: &Path, version: u32, calls: &[(&str, Option<&str>, &str)]) {
+    let db = redb::Database::create(path).unwrap();
+    let txn = db.begin_write().unwrap();
+    txn.open_table(tables::META)
+        .unwrap()
+        .insert(SCHEMA_KEY, version.to_le_bytes().as_slice())
+        .unwrap();
+    let mut table = txn.open_table(OLD_CALLS).unwrap();
+    for (id, ani, at) in calls {
+        table
+            .insert(*id, old_call(id, *ani, at).as_slice())
+            .unwrap();
+    }
+    drop(table);
+    txn.commit().unwrap();
+}
+
+fn table_names(store: &Store) -> Vec<String> {
+    store
+        .begin_read()
+        .unwrap()
+        .list_tables()
+        .unwrap()
+        .map(|t| redb::TableHandle::name(&t).to_string())
+        .collect()
+}
+
+/// (number, call id, caller ID, the row's own call id) of every stored call.
+fn numbered(store: &Store) -> Vec<(u64, String, String, String)> {
+    let txn = store.begin_read().unwrap();
+    let rows = txn.open_table(tables::CALLS).unwrap();
+    txn.open_table(tables::CALL_IDS)
+        .unwrap()
+        .iter()
+        .unwrap()
+        .map(|r| {
+            let (k, v) = r.unwrap();
+            let (id, ani) = v.value();
+            let row: serde_json::Value =
+                serde_json::from_slice(rows.get(k.value()).unwrap().unwrap().value()).unwrap();
+            (
+                k.value(),
+                id.to_string(),
+                ani.to_string(),
+                row["call_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn a_version_1_store_loses_its_caller_id_index_and_keeps_its_calls() {
     const CALLS_BY_ANI: redb::TableDefinition<(&str, &str), i64> =
         redb::TableDefinition::new("calls_by_ani");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(DB_FILE_NAME);
+    old_store(
+        &path,
+        1,
+        &[("c1", Some("+16122030101"), "2026-11-20T10:00:00Z")],
+    );
     {
-        // a store as version 1 wrote it
-        let db = redb::Database::create(&path).unwrap();
+        let db = redb::Database::open(&path).unwrap();
         let txn = db.begin_write().unwrap();
-        txn.open_table(tables::META)
-            .unwrap()
-            .insert(SCHEMA_KEY, 1u32.to_le_bytes().as_slice())
-            .unwrap();
-        txn.open_table(tables::CALLS)
-            .unwrap()
-            .insert("c1", b"{}".as_slice())
-            .unwrap();
         txn.open_table(CALLS_BY_ANI)
             .unwrap()
             .insert(("+16122030101", "c1"), 0)
@@ -73,22 +130,79 @@ fn a_version_1_store_loses_its_caller_id_index_and_keeps_its_calls() {
         txn.commit().unwrap();
     }
     let store = Store::open(dir.path()).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 2);
-    let txn = store.begin_read().unwrap();
-    let names: Vec<String> = txn
-        .list_tables()
-        .unwrap()
-        .map(|t| redb::TableHandle::name(&t).to_string())
-        .collect();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    let names = table_names(&store);
     assert!(!names.iter().any(|n| n == "calls_by_ani"), "{names:?}");
-    assert!(names.iter().any(|n| n == "calls"), "{names:?}");
-    assert!(
-        txn.open_table(tables::CALLS)
-            .unwrap()
-            .get("c1")
-            .unwrap()
-            .is_some()
+    assert_eq!(
+        numbered(&store),
+        [(1, "c1".into(), "+16122030101".into(), "c1".into())]
     );
+}
+
+#[test]
+fn a_version_2_store_numbers_its_calls_in_the_order_they_started() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(DB_FILE_NAME);
+    // by id the order is a, b, c, d; by start time it is c, a, d, b
+    old_store(
+        &path,
+        2,
+        &[
+            ("a", Some("+16122030101"), "2026-11-20T10:00:01Z"),
+            ("b", None, "2026-11-20T10:00:09Z"),
+            ("c", Some("+16122030102"), "2026-11-20T09:59:00Z"),
+            ("d", Some("+16122030101"), "2026-11-20T10:00:05.5Z"),
+        ],
+    );
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    let want: Vec<(u64, String, String, String)> = [
+        (1, "c", "+16122030102"),
+        (2, "a", "+16122030101"),
+        (3, "d", "+16122030101"),
+        (4, "b", ""),
+    ]
+    .iter()
+    .map(|(n, id, ani)| (*n, id.to_string(), ani.to_string(), id.to_string()))
+    .collect();
+    assert_eq!(numbered(&store), want);
+    let names = table_names(&store);
+    assert!(!names.iter().any(|n| n == "calls"), "{names:?}");
+    drop(store);
+    // opening again changes nothing
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(numbered(&store), want);
+}
+
+#[test]
+fn a_version_2_store_with_an_unreadable_call_is_not_migrated() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(DB_FILE_NAME);
+    old_store(&path, 2, &[("a", None, "2026-11-20T10:00:01Z")]);
+    {
+        let db = redb::Database::open(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(OLD_CALLS)
+            .unwrap()
+            .insert("broken", b"not json".as_slice())
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    let err = Store::open(dir.path()).err().unwrap();
+    assert!(err.to_string().contains("call broken"), "{err}");
+    // nothing was changed: the file is still at schema 2, its calls where they were
+    let db = redb::Database::open(&path).unwrap();
+    let txn = db.begin_read().unwrap();
+    assert_eq!(txn.open_table(OLD_CALLS).unwrap().len().unwrap(), 2);
+    let v = txn
+        .open_table(tables::META)
+        .unwrap()
+        .get(SCHEMA_KEY)
+        .unwrap()
+        .unwrap()
+        .value()
+        .to_vec();
+    assert_eq!(v, 2u32.to_le_bytes());
 }
 
 #[test]

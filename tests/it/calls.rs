@@ -647,11 +647,11 @@ fn inputs_sent_to_one_call_at_once_are_taken_in_turn() {
     assert_eq!(t.key_in("busy-after", "2749")["level"], "pin");
 }
 
-/// A service stopped while it still indexes its stored calls by caller ID (a restart just
+/// A service stopped while its first sweep still reads the stored calls (a restart just
 /// after a start) closes its store cleanly: the next start does not repair the file, which
 /// reads all of it.
 #[test]
-fn a_service_stopped_while_it_indexes_stored_calls_closes_the_store_cleanly() {
+fn a_service_stopped_while_it_scans_stored_calls_closes_the_store_cleanly() {
     use redb::ReadableTable;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
@@ -663,11 +663,15 @@ fn a_service_stopped_while_it_indexes_stored_calls_closes_the_store_cleanly() {
         let txn = store.begin_write().unwrap();
         {
             let mut calls = txn.open_table(callvault::store::tables::CALLS).unwrap();
-            let row = calls.get("seed").unwrap().unwrap().value().to_vec();
-            for n in 0..300_000 {
-                calls
-                    .insert(format!("bulk-{n:06}").as_str(), row.as_slice())
-                    .unwrap();
+            let mut ids = txn.open_table(callvault::store::tables::CALL_IDS).unwrap();
+            let (seed, row) = {
+                let (k, v) = calls.first().unwrap().unwrap();
+                (k.value(), v.value().to_vec())
+            };
+            for n in 1..=300_000 {
+                calls.insert(seed + n, row.as_slice()).unwrap();
+                let id = format!("bulk-{n:06}");
+                ids.insert(seed + n, (id.as_str(), "")).unwrap();
             }
         }
         txn.commit().unwrap();

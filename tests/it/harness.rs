@@ -152,6 +152,20 @@ impl Instance {
         self.log.lock().unwrap().clone()
     }
 
+    /// The service's log once it holds `needle`, or as it is after 10 s: it is read by a
+    /// thread that starts only once `/livez` answers, so lines from the start-up may not be
+    /// in it yet.
+    pub fn service_log_with(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.service_log();
+            if log.contains(needle) || Instant::now() >= deadline {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Neither the audit log nor the service's log holds any of `secrets`. Each line's time
     /// stamp is left out, and only secrets of six characters or more belong here, so that
     /// none turns up by chance among the counts.

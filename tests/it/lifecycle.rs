@@ -475,12 +475,9 @@ fn a_store_from_the_redb_2_version_is_upgraded_at_start_and_serves_its_calls_and
     let keys = with_format_2_store(&i);
     let (ivr, agent) = (&keys[1], &keys[2]);
     i.start();
-    assert!(
-        i.service_log()
-            .contains("the store is upgraded to the current file format"),
-        "{}",
-        i.service_log()
-    );
+    let upgraded = "the store is upgraded to the current file format";
+    let log = i.service_log_with(upgraded);
+    assert!(log.contains(upgraded), "{log}");
     assert!(i.path("state/callvault.redb.format-2").is_file());
     let c = i.client();
     // the call in progress when the old version stopped, as the agent sees it

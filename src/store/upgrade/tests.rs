@@ -30,7 +30,10 @@ fn a_store_written_on_redb_2_opens_with_every_record_and_the_old_file_kept() {
         "the old file is kept as it was"
     );
     assert!(!dir.path().join("callvault.redb.upgrading").exists());
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(
+        store.schema_version().unwrap(),
+        crate::store::SCHEMA_VERSION
+    );
 
     let report = store.check().unwrap();
     assert!(report.ok(), "{report:?}");
@@ -50,12 +53,20 @@ fn a_store_written_on_redb_2_opens_with_every_record_and_the_old_file_kept() {
     assert_eq!(attempts.len().unwrap(), 1);
     let phones = txn.open_table(tables::PHONE_INDEX).unwrap();
     assert!(phones.iter().unwrap().count() > 0);
+    // the calls, numbered by the schema 2 -> 3 migration in the order they started
     let calls = txn.open_table(tables::CALLS).unwrap();
-    let ids: Vec<String> = calls
-        .iter()
-        .unwrap()
-        .map(|e| e.unwrap().0.value().to_string())
-        .collect();
+    let mut ids: Vec<String> = Vec::new();
+    for entry in txn.open_table(tables::CALL_IDS).unwrap().iter().unwrap() {
+        let (number, id) = entry.unwrap();
+        let row = calls
+            .get(number.value())
+            .unwrap()
+            .expect("a row per number");
+        let call: crate::dialog::Call = serde_json::from_slice(row.value()).unwrap();
+        assert_eq!(call.call_id, id.value().0);
+        ids.push(call.call_id);
+    }
+    ids.sort();
     assert_eq!(ids, ["fx-ended", "fx-known"]);
     let pins = txn.open_table(tables::PINS).unwrap();
     assert!(pins.get("70003").unwrap().is_some());
