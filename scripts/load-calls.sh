@@ -9,9 +9,10 @@
 #      commits and its requests, from /metrics: scripts/metrics-delta.py);
 #   3. and 4. the same for a question: POST /v1/calls/{id}/input answering a started call's
 #      first keypad question (date of birth) right, on calls started beforehand;
-#   5. start-up time with every call those runs stored (the service reads each stored call
-#      once at start-up, for its in-memory index of calls by caller ID, and its first sweep
-#      reads them all again), and how long the first call start after it takes.
+#   5. start-up time with every call those runs stored (the service reads each stored
+#      call's number, id and caller ID before it answers, for its in-memory index, and its
+#      first sweep reads every stored call in the background), and how long the first call
+#      start after it takes.
 # Needs wrk (apt-get install wrk). Writes nothing outside a temporary directory.
 #   scripts/load-calls.sh [seconds] [connections]
 # EXTRA_MEMBERS=1000000 enrolls that many more synthetic members first (scripts/calls-workload.sh).
@@ -52,7 +53,7 @@ agent=$(cv key create --role agent --name load-agent 2>/dev/null)
 kill "${pids[0]}"
 while kill -0 "${pids[0]}" 2>/dev/null; do sleep 0.05; done
 start=$(date +%s.%N)
-cv_serve
+RUST_LOG=info cv_serve # for the line saying how long reading the stored calls took
 live=$(date +%s.%N)
 # the first sweep of the stored calls starts with the service; a call start must not wait for it
 first=$(curl -s -o /dev/null -w '%{http_code} in %{time_total} s' --cacert "$dir/etc/tls.crt" \
@@ -64,3 +65,6 @@ curl -sf --cacert "$dir/etc/tls.crt" -H "Authorization: Bearer $agent" \
 indexed=$(date +%s.%N)
 python3 -c "print(f'exec to the first /livez answer {$live - $start:.3f} s; to the first GET /v1/calls?ani= answer {$indexed - $start:.3f} s')"
 echo "the first POST /v1/calls after /livez (curl's own TLS set-up included): $first"
+# the service's own figure for reading the stored calls' numbers, ids and caller IDs
+grep -o 'indexed the stored calls.*' "$dir/serve.log" | tail -n 1 || true
+echo "the service's resident memory after that start: $(ps -o rss= -p "${pids[-1]}") KiB"
