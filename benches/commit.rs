@@ -84,7 +84,9 @@ fn commit(c: &mut Criterion) {
                     let mut events = Vec::new();
                     for (start, row) in &starts {
                         let call = &start.call;
-                        let number = index.reserve(&call.call_id, call.ani.as_deref()).unwrap();
+                        let number = index
+                            .reserve(&call.call_id, call.ani.as_deref(), call.started_at)
+                            .unwrap();
                         number_call(&txn, number, call).unwrap();
                         events.extend(
                             save_encoded_step(&txn, &index, start, row, None, "key:load", now)

@@ -14,9 +14,10 @@
 //! number before the commit finds no row yet, as if the call had not started. A start whose
 //! commit fails gives its number back ([`CallIndex::release`]).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use chrono::{DateTime, Utc};
 use redb::ReadableTable;
 
 use crate::store::{Store, StoreError, tables};
@@ -36,6 +37,14 @@ struct Inner {
     by_ani: HashMap<Box<str>, Vec<CallNumber>>,
     /// The number the next call start takes.
     next: CallNumber,
+    /// Calls not known to be closed, with the time of their last step as last written: where
+    /// the sweep looks for idle calls, without reading every stored call. It may name a call
+    /// that is closed (the sweep checks each row and drops those), never miss an open one,
+    /// once `open_complete`.
+    open: BTreeMap<CallNumber, DateTime<Utc>>,
+    /// Whether `open` covers the calls stored before the service started: the first sweep
+    /// reads every stored call and fills it in ([`CallIndex::merge_open`]).
+    open_complete: bool,
 }
 
 impl CallIndex {
@@ -83,7 +92,12 @@ impl CallIndex {
     /// A number for a call being started, or `None` when the id is in use. Called inside
     /// the writer's transaction that stores the call, which must write its
     /// `tables::CALL_IDS` row too ([`super::records::save_encoded_step`] does).
-    pub fn reserve(&self, call_id: &str, ani: Option<&str>) -> Option<CallNumber> {
+    pub fn reserve(
+        &self,
+        call_id: &str,
+        ani: Option<&str>,
+        started_at: DateTime<Utc>,
+    ) -> Option<CallNumber> {
         let mut inner = self.write();
         if inner.by_id.contains_key(call_id) {
             return None;
@@ -91,7 +105,56 @@ impl CallIndex {
         let number = inner.next;
         inner.next += 1;
         inner.add(number, call_id, ani.unwrap_or(""));
+        inner.open.insert(number, started_at);
         Some(number)
+    }
+
+    /// A call's row was written: its last step's time, or that it is closed. Called inside
+    /// the writer's transaction; should the commit then fail, the call looks busier or more
+    /// closed than it is until its next step (an idle call closed late, or by the sweep's
+    /// pass over calls older than `calls.keep_hours`).
+    pub fn touched(&self, number: CallNumber, updated_at: DateTime<Utc>, ended: bool) {
+        let mut inner = self.write();
+        if ended {
+            inner.open.remove(&number);
+        } else {
+            inner.open.insert(number, updated_at);
+        }
+    }
+
+    /// Calls the sweep found closed or gone.
+    pub fn closed(&self, numbers: &[CallNumber]) {
+        let mut inner = self.write();
+        for n in numbers {
+            inner.open.remove(n);
+        }
+    }
+
+    /// What the first sweep's full read found open (number, last step), for calls stored
+    /// before the service started. A call written since keeps what its write said.
+    pub fn merge_open(&self, found: &[(CallNumber, DateTime<Utc>)]) {
+        let mut inner = self.write();
+        for (n, at) in found {
+            inner.open.entry(*n).or_insert(*at);
+        }
+        inner.open_complete = true;
+    }
+
+    /// Whether the calls stored before the start are known open or closed; until then the
+    /// sweep reads every stored call.
+    pub fn open_complete(&self) -> bool {
+        self.read().open_complete
+    }
+
+    /// The calls not known closed whose last step was before `idle_before`.
+    pub fn idle(&self, idle_before: DateTime<Utc>) -> Vec<CallNumber> {
+        let inner = self.read();
+        inner
+            .open
+            .iter()
+            .filter(|(_, at)| **at < idle_before)
+            .map(|(n, _)| *n)
+            .collect()
     }
 
     /// Forget a call: its start was not committed, or it was deleted. Only the entry with
@@ -102,6 +165,7 @@ impl CallIndex {
             return;
         }
         inner.by_id.remove(call_id);
+        inner.open.remove(&number);
         if let Some(ani) = ani
             && let Some(numbers) = inner.by_ani.get_mut(ani)
         {
@@ -117,11 +181,11 @@ impl CallIndex {
         self.read().by_ani.get(e164).cloned().unwrap_or_default()
     }
 
-    /// How many calls, and how many numbers with calls.
+    /// How many calls, how many numbers with calls, and how many calls not known closed.
     #[cfg(test)]
-    pub fn sizes(&self) -> (usize, usize) {
+    pub fn sizes(&self) -> (usize, usize, usize) {
         let inner = self.read();
-        (inner.by_id.len(), inner.by_ani.len())
+        (inner.by_id.len(), inner.by_ani.len(), inner.open.len())
     }
 }
 

@@ -407,7 +407,9 @@ impl CallService {
             .audit
             .transact(move |txn| {
                 let call = &transition.call;
-                let Some(number) = index.reserve(&call.call_id, call.ani.as_deref()) else {
+                let Some(number) =
+                    index.reserve(&call.call_id, call.ani.as_deref(), call.started_at)
+                else {
                     return Ok((Err(CallError::InUse(call.call_id.clone())), vec![]));
                 };
                 took.store(number, std::sync::atomic::Ordering::SeqCst);
@@ -1037,10 +1039,7 @@ impl CallService {
         let now = self.clock.now();
         let idle = now - Duration::minutes(i64::from(cfg.calls.idle_minutes));
         let keep = now - Duration::hours(i64::from(cfg.calls.keep_hours));
-        let store = self.store.clone();
-        let due = tokio::task::spawn_blocking(move || records::due(&store, idle, keep))
-            .await
-            .map_err(|e| CallError::Internal(format!("the sweep's scan stopped: {e}")))??;
+        let due = self.sweep_scan(idle, keep).await?.due;
         let mut batches: Vec<Vec<CallNumber>> = due
             .chunks(SWEEP_BATCH)
             .map(<[CallNumber]>::to_vec)
@@ -1055,7 +1054,8 @@ impl CallService {
                 .transact(move |txn| records::sweep(txn, &numbers, n == 0, now, idle, keep))
                 .await
                 .map_err(CallError::Audit)?;
-            for (id, ani, number) in &deleted {
+            self.index.closed(&deleted.closed);
+            for (id, ani, number) in &deleted.deleted {
                 self.index.release(id, ani.as_deref(), *number);
             }
             swept.expired += s.expired;
@@ -1065,6 +1065,36 @@ impl CallService {
         }
         metrics::histogram!("callvault_calls_sweep_seconds").record(began.elapsed().as_secs_f64());
         Ok(swept)
+    }
+
+    /// The calls a sweep should close or delete. The first sweep after a start reads every
+    /// stored call, and so learns which are open. Later sweeps take the idle ones from the
+    /// index and read only the calls started before `keep` (the first rows): the work no
+    /// longer grows with the calls kept.
+    async fn sweep_scan(
+        &self,
+        idle: DateTime<Utc>,
+        keep: DateTime<Utc>,
+    ) -> Result<records::Scan, CallError> {
+        let store = self.store.clone();
+        let index = self.index.clone();
+        let scan = tokio::task::spawn_blocking(move || {
+            if index.open_complete() {
+                let mut scan = records::due_among_oldest(&store, idle, keep)?;
+                scan.due.extend(index.idle(idle));
+                scan.due.sort_unstable();
+                scan.due.dedup();
+                Ok(scan)
+            } else {
+                let scan = records::scan_all(&store, idle, keep)?;
+                index.merge_open(&scan.open);
+                Ok::<_, StoreError>(scan)
+            }
+        })
+        .await
+        .map_err(|e| CallError::Internal(format!("the sweep's scan stopped: {e}")))??;
+        metrics::counter!("callvault_calls_sweep_rows_read_total").increment(scan.read);
+        Ok(scan)
     }
 }
 

@@ -87,19 +87,22 @@ pub fn write_call(
     index: &CallIndex,
     call: &Call,
 ) -> Result<(), StoreError> {
-    write_encoded(txn, index, &call.call_id, &encode_call(call)?)
+    write_encoded(txn, index, call, &encode_call(call)?)
 }
 
+/// Store `row`, the encoded `call`, under the call's number, and tell the index how the call
+/// stands.
 fn write_encoded(
     txn: &WriteTransaction,
     index: &CallIndex,
-    call_id: &str,
+    call: &Call,
     row: &[u8],
 ) -> Result<(), StoreError> {
     let number = index
-        .number(call_id)
-        .ok_or_else(|| StoreError::Corrupt(format!("call {call_id} has no number")))?;
+        .number(&call.call_id)
+        .ok_or_else(|| StoreError::Corrupt(format!("call {} has no number", call.call_id)))?;
     txn.open_table(tables::CALLS)?.insert(number, row)?;
+    index.touched(number, call.updated_at, call.ended_at.is_some());
     Ok(())
 }
 
@@ -174,7 +177,7 @@ pub fn save_encoded_step(
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<AuditEvent>, StoreError> {
-    write_encoded(txn, index, &t.call.call_id, row)?;
+    write_encoded(txn, index, &t.call, row)?;
     let member_id = t.call.member.as_ref().map(|m| m.member_id.as_str());
     if let (Some(m), Some(counter)) = (member_id, t.answer_counter) {
         let mut attempts = txn.open_table(tables::ATTEMPTS)?;
@@ -234,12 +237,18 @@ pub fn calls_in(store: &Store, numbers: &[CallNumber]) -> Result<Vec<Call>, Stor
     Ok(out)
 }
 
-/// A deleted call's id, caller ID and number, for the in-memory index.
-pub type Deleted = Vec<(String, Option<String>, CallNumber)>;
+/// What a sweep's write did to the calls, for the in-memory index: the id, caller ID and
+/// number of each call deleted, and the numbers of the calls it closed or found closed.
+#[derive(Debug, Default)]
+pub struct Deleted {
+    pub deleted: Vec<(String, Option<String>, CallNumber)>,
+    pub closed: Vec<CallNumber>,
+}
 
-/// The two times a sweep looks at; the rest of a stored call is skipped unread.
+/// The times a sweep looks at; the rest of a stored call is skipped unread.
 #[derive(Deserialize)]
 struct Times {
+    started_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     ended_at: Option<DateTime<Utc>>,
 }
@@ -266,21 +275,66 @@ pub(super) fn due_now(
     }
 }
 
-/// The numbers of the calls a sweep would close or delete, found in a read transaction so that
-/// the scan of every stored call never holds up the one writer (a step may still change a
-/// call before [`sweep`] gets to it; `sweep` checks again).
-pub fn due(
+/// What a sweep's read of the stored calls found: the calls it would close or delete, and
+/// the calls still open, with their last step.
+#[derive(Debug, Default)]
+pub struct Scan {
+    pub due: Vec<CallNumber>,
+    pub open: Vec<(CallNumber, DateTime<Utc>)>,
+    /// Rows read.
+    pub read: u64,
+}
+
+/// Every stored call: the calls a sweep would close or delete, and those open. In a read
+/// transaction, so that the scan never holds up the one writer (a step may still change a
+/// call before [`sweep`] gets to it; `sweep` checks again). The first sweep after a start
+/// does this; later ones read only the oldest calls ([`due_among_oldest`]).
+pub fn scan_all(
     store: &Store,
     idle_before: DateTime<Utc>,
     keep_after: DateTime<Utc>,
-) -> Result<Vec<CallNumber>, StoreError> {
-    let mut out = Vec::new();
+) -> Result<Scan, StoreError> {
+    let mut scan = Scan::default();
     each_stored(store, |number, t: Times| {
+        scan.read += 1;
         if due_now(t.updated_at, t.ended_at, idle_before, keep_after).is_some() {
-            out.push(number);
+            scan.due.push(number);
+        }
+        if t.ended_at.is_none() {
+            scan.open.push((number, t.updated_at));
         }
     })?;
-    Ok(out)
+    Ok(scan)
+}
+
+/// The calls started before `keep_after` that a sweep would close or delete. Calls are
+/// numbered in the order they start, so these are the first rows, and the read stops at
+/// the first call started since: no call started after `keep_after` can have ended before
+/// it. (Idle calls among the later ones are found in memory: [`CallIndex::idle`].)
+pub fn due_among_oldest(
+    store: &Store,
+    idle_before: DateTime<Utc>,
+    keep_after: DateTime<Utc>,
+) -> Result<Scan, StoreError> {
+    let mut scan = Scan::default();
+    let txn = store.begin_read()?;
+    let table = txn.open_table(tables::CALLS)?;
+    for row in table.iter()? {
+        if scan.read % 1024 == 1023 && store.scans_stopped() {
+            return Err(StoreError::Stopping);
+        }
+        let (k, v) = row?;
+        let number = k.value();
+        let t: Times = decode_as(&format!("number {number}"), v.value())?;
+        scan.read += 1;
+        if t.started_at >= keep_after {
+            break;
+        }
+        if due_now(t.updated_at, t.ended_at, idle_before, keep_after).is_some() {
+            scan.due.push(number);
+        }
+    }
+    Ok(scan)
 }
 
 /// Every stored call as `T`, the fields a scan needs (the rest of each row is skipped
@@ -303,10 +357,10 @@ pub(super) fn each_stored<T: serde::de::DeserializeOwned>(
 }
 
 /// Close the calls of these numbers that are still idle and delete those closed before
-/// `keep_after`; a call that took a step since [`due`] found it, or is already gone, is
+/// `keep_after`; a call that took a step since a scan found it, or is already gone, is
 /// left alone. With `intents`, expired app intents are dropped too, and so are challenges
 /// created before `keep_after` (and the send counts of members with no send in the last
-/// hour). Also returns the id, caller ID and number of each deleted call.
+/// hour). Also says which calls it deleted and which it closed or found closed.
 pub fn sweep(
     txn: &WriteTransaction,
     numbers: &[CallNumber],
@@ -316,7 +370,7 @@ pub fn sweep(
     keep_after: DateTime<Utc>,
 ) -> Result<((Swept, Deleted), Vec<AuditEvent>), StoreError> {
     let mut swept = Swept::default();
-    let mut deleted = Vec::new();
+    let mut deleted = Deleted::default();
     let mut events = Vec::new();
     let mut calls = txn.open_table(tables::CALLS)?;
     let mut ids = txn.open_table(tables::CALL_IDS)?;
@@ -326,14 +380,19 @@ pub fn sweep(
             .map(|v| decode(&format!("number {number}"), v.value()))
             .transpose()?
         else {
+            deleted.closed.push(number);
             continue;
         };
+        if call.ended_at.is_some() {
+            deleted.closed.push(number);
+        }
         match due_now(call.updated_at, call.ended_at, idle_before, keep_after) {
             Some(Due::Expire) => {
                 call.ended_at = Some(now);
                 call.current_pin = None;
                 call.version += 1;
                 calls.insert(number, encode_call(&call)?.as_slice())?;
+                deleted.closed.push(number);
                 events.push(
                     event_for(&call, "system", EventKind::CallExpired, Outcome::Ok)
                         .detail("no step for calls.idle_minutes"),
@@ -343,7 +402,7 @@ pub fn sweep(
             Some(Due::Delete) => {
                 calls.remove(number)?;
                 ids.remove(number)?;
-                deleted.push((call.call_id, call.ani, number));
+                deleted.deleted.push((call.call_id, call.ani, number));
                 swept.deleted += 1;
             }
             None => {}

@@ -120,7 +120,7 @@ fn idle_calls_expire_and_old_ones_are_deleted_on_the_configured_clock() {
     );
     assert_eq!(
         f.calls.index.sizes(),
-        (0, 0),
+        (0, 0, 0),
         "the deleted calls left the index"
     );
     // the id may be used again once the old call is gone
@@ -162,13 +162,13 @@ fn calls_by_caller_id_are_found_again_after_a_restart() {
     );
     assert_eq!(
         loaded.sizes(),
-        (3, 1),
+        (3, 1, 0),
         "three calls; the one without caller ID is not under a number"
     );
     assert!(loaded.number("withheld").is_some());
     assert!(loaded.from_ani("+16122030102").is_empty());
     // numbering goes on after the last stored call, not from 1 again
-    let next = loaded.reserve("c", None).unwrap();
+    let next = loaded.reserve("c", None, Utc::now()).unwrap();
     assert!(next > loaded.number("withheld").unwrap(), "{next}");
 }
 
@@ -219,10 +219,11 @@ fn calls_are_stored_in_the_order_they_start_whatever_their_ids() {
 #[test]
 fn the_index_takes_an_id_once_and_gives_back_only_its_own_number() {
     let index = CallIndex::load(&fixture().store).unwrap();
-    let a = index.reserve("a", Some("+16122030101")).unwrap();
-    assert_eq!(index.reserve("a", Some("+16122030102")), None, "in use");
-    let b = index.reserve("b", Some("+16122030101")).unwrap();
-    let c = index.reserve("c", None).unwrap();
+    let at = Utc::now();
+    let a = index.reserve("a", Some("+16122030101"), at).unwrap();
+    assert_eq!(index.reserve("a", Some("+16122030102"), at), None, "in use");
+    let b = index.reserve("b", Some("+16122030101"), at).unwrap();
+    let c = index.reserve("c", None, at).unwrap();
     assert!(a < b && b < c, "{a} {b} {c}");
     assert_eq!(index.from_ani("+16122030101"), [a, b]);
     assert!(index.from_ani("+16122030102").is_empty());
@@ -234,11 +235,11 @@ fn the_index_takes_an_id_once_and_gives_back_only_its_own_number() {
     index.release("x", None, 99);
     assert_eq!(index.number("a"), None);
     assert_eq!(index.from_ani("+16122030101"), [b]);
-    assert_eq!(index.sizes(), (1, 1));
+    assert_eq!(index.sizes(), (1, 1, 1));
     // the id is free again, under a new number
-    assert!(index.reserve("a", None).unwrap() > c);
+    assert!(index.reserve("a", None, at).unwrap() > c);
     index.release("b", Some("+16122030101"), b);
-    assert_eq!(index.sizes(), (1, 0), "an emptied number is forgotten");
+    assert_eq!(index.sizes(), (1, 0, 1), "an emptied number is forgotten");
 }
 
 #[test]
@@ -270,7 +271,7 @@ fn the_sweep_leaves_alone_a_call_that_took_a_step_after_the_scan_found_it() {
     f.clock.advance(Duration::minutes(31));
     let now = f.clock.now();
     let (idle, keep) = (now - Duration::minutes(30), now - Duration::hours(24));
-    let due = records::due(&f.store, idle, keep).unwrap();
+    let due = records::scan_all(&f.store, idle, keep).unwrap().due;
     assert_eq!(due, vec![f.calls.index.number("a").unwrap()]);
     // a step arrives between the scan (no writer held) and the sweep's write
     tokio_test(f.calls.input("a", CallerInput::NoInput, "key:ivr1")).unwrap();
@@ -280,7 +281,8 @@ fn the_sweep_leaves_alone_a_call_that_took_a_step_after_the_scan_found_it() {
         records::sweep(&txn, &numbers, false, now, idle, keep).unwrap();
     drop(txn);
     assert_eq!(swept, Swept::default());
-    assert!(deleted.is_empty() && events.is_empty());
+    assert!(deleted.deleted.is_empty() && events.is_empty());
+    assert_eq!(deleted.closed, [9_999], "a call gone is no longer open");
     assert!(
         read_call(&f.store, &f.calls.index, "a")
             .unwrap()
@@ -309,5 +311,89 @@ fn a_sweep_with_more_than_one_batch_to_do_does_all_of_it() {
             .unwrap()
             .is_empty()
     );
-    assert_eq!(f.calls.index.sizes(), (0, 0));
+    assert_eq!(f.calls.index.sizes(), (0, 0, 0));
+}
+
+/// Rows a sweep's scan reads (`callvault_calls_sweep_rows_read_total`), and what it found.
+fn scan(f: &Fixture) -> records::Scan {
+    let now = f.clock.now();
+    let (idle, keep) = (now - Duration::minutes(30), now - Duration::hours(24));
+    tokio_test(f.calls.sweep_scan(idle, keep)).unwrap()
+}
+
+#[test]
+fn after_the_first_sweep_a_sweep_reads_only_the_oldest_calls() {
+    let f = fixture();
+    for i in 0..40 {
+        start(&f, &format!("c{i}"));
+    }
+    for i in 0..10 {
+        tokio_test(f.calls.hang_up(&format!("c{i}"), "key:ivr1")).unwrap();
+    }
+    // the first sweep after a start reads every call, and learns which are open
+    let first = scan(&f);
+    assert_eq!((first.read, first.due.len()), (40, 0));
+    assert_eq!(f.calls.index.sizes().2, 30, "the 30 not hung up are open");
+    // later ones stop at the first call started within calls.keep_hours
+    assert_eq!(scan(&f).read, 1);
+    // 20 minutes on, ten take a step; 31 minutes after the start the other twenty are idle
+    f.clock.advance(Duration::minutes(20));
+    for i in 10..20 {
+        tokio_test(
+            f.calls
+                .input(&format!("c{i}"), CallerInput::NoInput, "key:ivr1"),
+        )
+        .unwrap();
+    }
+    f.clock.advance(Duration::minutes(11));
+    let idle = scan(&f);
+    assert_eq!(idle.read, 1, "the idle calls come from the index");
+    let want: Vec<_> = (20..40)
+        .map(|i| f.calls.index.number(&format!("c{i}")).unwrap())
+        .collect();
+    assert_eq!(idle.due, want);
+    let swept = tokio_test(f.calls.sweep()).unwrap();
+    assert_eq!((swept.expired, swept.deleted), (20, 0));
+    assert_eq!(f.calls.index.sizes().2, 10, "the expired calls are closed");
+    // a day later: the thirty closed more than calls.keep_hours ago are read and deleted,
+    // and the last ten, idle, are closed (so read, not yet deleted)
+    f.clock.advance(Duration::hours(25));
+    let old = scan(&f);
+    assert_eq!((old.read, old.due.len()), (40, 40));
+    let swept = tokio_test(f.calls.sweep()).unwrap();
+    assert_eq!((swept.expired, swept.deleted), (10, 30));
+    f.clock.advance(Duration::hours(25));
+    let old = scan(&f);
+    assert_eq!((old.read, old.due.len()), (10, 10));
+    assert_eq!(tokio_test(f.calls.sweep()).unwrap().deleted, 10);
+    assert_eq!(f.calls.index.sizes(), (0, 0, 0));
+    assert_eq!(scan(&f).read, 0);
+}
+
+#[test]
+fn a_restarted_service_learns_its_open_calls_from_its_first_sweep() {
+    let f = fixture();
+    start(&f, "open");
+    start(&f, "closed");
+    tokio_test(f.calls.hang_up("closed", "key:ivr1")).unwrap();
+    // what a restart holds before its first sweep: the calls, none of them known open
+    let restarted = CallIndex::load(&f.store).unwrap();
+    assert_eq!(restarted.sizes(), (2, 1, 0));
+    assert!(!restarted.open_complete());
+    let now = f.clock.now();
+    let found = records::scan_all(&f.store, now, now - Duration::hours(24)).unwrap();
+    // a call stepped since the scan keeps its newer time
+    restarted.touched(
+        restarted.number("open").unwrap(),
+        now + Duration::minutes(5),
+        false,
+    );
+    restarted.merge_open(&found.open);
+    assert!(restarted.open_complete());
+    assert_eq!(restarted.sizes().2, 1, "only the call not hung up is open");
+    assert!(restarted.idle(now + Duration::minutes(1)).is_empty());
+    assert_eq!(
+        restarted.idle(now + Duration::minutes(6)),
+        [restarted.number("open").unwrap()]
+    );
 }
