@@ -130,6 +130,11 @@ pub fn metrics_handle() -> Result<PrometheusHandle, ServiceError> {
         metrics::Unit::Seconds,
         "time of one sweep of the calls (close idle ones, delete old ones)"
     );
+    metrics::describe_counter!(
+        "callvault_calls_sweep_rows_read_total",
+        "stored calls the sweeps read: all of them at the first sweep after a start, then only \
+         those started before calls.keep_hours"
+    );
     metrics::describe_gauge!(
         "callvault_tls_certificate_expiry_timestamp_seconds",
         metrics::Unit::Seconds,
