@@ -1080,13 +1080,13 @@ impl CallService {
         let index = self.index.clone();
         let scan = tokio::task::spawn_blocking(move || {
             if index.open_complete() {
-                let mut scan = records::due_among_oldest(&store, idle, keep)?;
+                let mut scan = records::scan(&store, records::Reach::Oldest, idle, keep)?;
                 scan.due.extend(index.idle(idle));
                 scan.due.sort_unstable();
                 scan.due.dedup();
                 Ok(scan)
             } else {
-                let scan = records::scan_all(&store, idle, keep)?;
+                let scan = records::scan(&store, records::Reach::All, idle, keep)?;
                 index.merge_open(&scan.open);
                 Ok::<_, StoreError>(scan)
             }

@@ -27,7 +27,7 @@ fn decode(id: &str, bytes: &[u8]) -> Result<Call, StoreError> {
 }
 
 /// A stored call, or the part of it `T` names.
-pub(super) fn decode_as<T: serde::de::DeserializeOwned>(
+fn decode_as<T: serde::de::DeserializeOwned>(
     id: &str,
     bytes: &[u8],
 ) -> Result<T, StoreError> {
@@ -40,24 +40,33 @@ pub fn read_call(
     index: &CallIndex,
     call_id: &str,
 ) -> Result<Option<Call>, StoreError> {
-    let Some(number) = index.number(call_id) else {
-        return Ok(None);
-    };
-    let txn = store.begin_read()?;
-    let table = txn.open_table(tables::CALLS)?;
-    let value = table.get(number)?;
-    value.map(|v| decode(call_id, v.value())).transpose()
+    if index.number(call_id).is_none() {
+        return Ok(None); // no read transaction for a call that does not exist
+    }
+    read_from(
+        &store.begin_read()?.open_table(tables::CALLS)?,
+        index,
+        call_id,
+    )
 }
 
+/// A call as stored so far in the writer's transaction.
 pub fn read_call_in(
     txn: &WriteTransaction,
+    index: &CallIndex,
+    call_id: &str,
+) -> Result<Option<Call>, StoreError> {
+    read_from(&txn.open_table(tables::CALLS)?, index, call_id)
+}
+
+fn read_from(
+    table: &impl ReadableTable<CallNumber, &'static [u8]>,
     index: &CallIndex,
     call_id: &str,
 ) -> Result<Option<Call>, StoreError> {
     let Some(number) = index.number(call_id) else {
         return Ok(None);
     };
-    let table = txn.open_table(tables::CALLS)?;
     let value = table.get(number)?;
     value.map(|v| decode(call_id, v.value())).transpose()
 }
@@ -285,34 +294,25 @@ pub struct Scan {
     pub read: u64,
 }
 
-/// Every stored call: the calls a sweep would close or delete, and those open. In a read
-/// transaction, so that the scan never holds up the one writer (a step may still change a
-/// call before [`sweep`] gets to it; `sweep` checks again). The first sweep after a start
-/// does this; later ones read only the oldest calls ([`due_among_oldest`]).
-pub fn scan_all(
-    store: &Store,
-    idle_before: DateTime<Utc>,
-    keep_after: DateTime<Utc>,
-) -> Result<Scan, StoreError> {
-    let mut scan = Scan::default();
-    each_stored(store, |number, t: Times| {
-        scan.read += 1;
-        if due_now(t.updated_at, t.ended_at, idle_before, keep_after).is_some() {
-            scan.due.push(number);
-        }
-        if t.ended_at.is_none() {
-            scan.open.push((number, t.updated_at));
-        }
-    })?;
-    Ok(scan)
+/// How much of the stored calls a sweep reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// Every call: the first sweep after a start, which also learns which calls are open.
+    All,
+    /// The calls started before `keep_after`. Calls are numbered in the order they start,
+    /// so these are the first rows, and the read stops at the first call started since: no
+    /// call started after `keep_after` can have ended before it. (Idle calls among the later
+    /// ones are found in memory: [`CallIndex::idle`].)
+    Oldest,
 }
 
-/// The calls started before `keep_after` that a sweep would close or delete. Calls are
-/// numbered in the order they start, so these are the first rows, and the read stops at
-/// the first call started since: no call started after `keep_after` can have ended before
-/// it. (Idle calls among the later ones are found in memory: [`CallIndex::idle`].)
-pub fn due_among_oldest(
+/// The stored calls a sweep would close or delete, and with [`Reach::All`] those open; the
+/// rest of each row is skipped unread. In a read transaction, so that the scan never holds
+/// up the one writer (a step may still change a call before [`sweep`] gets to it; `sweep`
+/// checks again).
+pub fn scan(
     store: &Store,
+    reach: Reach,
     idle_before: DateTime<Utc>,
     keep_after: DateTime<Utc>,
 ) -> Result<Scan, StoreError> {
@@ -327,33 +327,17 @@ pub fn due_among_oldest(
         let number = k.value();
         let t: Times = decode_as(&format!("number {number}"), v.value())?;
         scan.read += 1;
-        if t.started_at >= keep_after {
+        if reach == Reach::Oldest && t.started_at >= keep_after {
             break;
         }
         if due_now(t.updated_at, t.ended_at, idle_before, keep_after).is_some() {
             scan.due.push(number);
         }
+        if reach == Reach::All && t.ended_at.is_none() {
+            scan.open.push((number, t.updated_at));
+        }
     }
     Ok(scan)
-}
-
-/// Every stored call as `T`, the fields a scan needs (the rest of each row is skipped
-/// unread), with its number; in a read transaction, so the writer never waits for it.
-pub(super) fn each_stored<T: serde::de::DeserializeOwned>(
-    store: &Store,
-    mut f: impl FnMut(CallNumber, T),
-) -> Result<(), StoreError> {
-    let txn = store.begin_read()?;
-    let table = txn.open_table(tables::CALLS)?;
-    for (n, row) in table.iter()?.enumerate() {
-        if n % 1024 == 0 && store.scans_stopped() {
-            return Err(StoreError::Stopping);
-        }
-        let (k, v) = row?;
-        let number = k.value();
-        f(number, decode_as(&format!("number {number}"), v.value())?);
-    }
-    Ok(())
 }
 
 /// Close the calls of these numbers that are still idle and delete those closed before

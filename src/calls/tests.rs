@@ -271,7 +271,9 @@ fn the_sweep_leaves_alone_a_call_that_took_a_step_after_the_scan_found_it() {
     f.clock.advance(Duration::minutes(31));
     let now = f.clock.now();
     let (idle, keep) = (now - Duration::minutes(30), now - Duration::hours(24));
-    let due = records::scan_all(&f.store, idle, keep).unwrap().due;
+    let due = records::scan(&f.store, records::Reach::All, idle, keep)
+        .unwrap()
+        .due;
     assert_eq!(due, vec![f.calls.index.number("a").unwrap()]);
     // a step arrives between the scan (no writer held) and the sweep's write
     tokio_test(f.calls.input("a", CallerInput::NoInput, "key:ivr1")).unwrap();
@@ -381,7 +383,13 @@ fn a_restarted_service_learns_its_open_calls_from_its_first_sweep() {
     assert_eq!(restarted.sizes(), (2, 1, 0));
     assert!(!restarted.open_complete());
     let now = f.clock.now();
-    let found = records::scan_all(&f.store, now, now - Duration::hours(24)).unwrap();
+    let found = records::scan(
+        &f.store,
+        records::Reach::All,
+        now,
+        now - Duration::hours(24),
+    )
+    .unwrap();
     // a call stepped since the scan keeps its newer time
     restarted.touched(
         restarted.number("open").unwrap(),
