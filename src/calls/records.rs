@@ -27,10 +27,7 @@ fn decode(id: &str, bytes: &[u8]) -> Result<Call, StoreError> {
 }
 
 /// A stored call, or the part of it `T` names.
-fn decode_as<T: serde::de::DeserializeOwned>(
-    id: &str,
-    bytes: &[u8],
-) -> Result<T, StoreError> {
+fn decode_as<T: serde::de::DeserializeOwned>(id: &str, bytes: &[u8]) -> Result<T, StoreError> {
     serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("call {id}: {e}")))
 }
 
