@@ -407,28 +407,30 @@ impl CallService {
             .audit
             .transact(move |txn| {
                 let call = &transition.call;
-                let Some(number) =
-                    index.reserve(&call.call_id, call.ani.as_deref(), call.started_at)
-                else {
+                // Refused before anything is written: the batch commits whatever a job wrote.
+                if index.number(&call.call_id).is_some() {
                     return Ok((Err(CallError::InUse(call.call_id.clone())), vec![]));
-                };
-                took.store(number, std::sync::atomic::Ordering::SeqCst);
-                records::number_call(txn, number, call)?;
+                }
                 let mut events = Vec::new();
                 if let Some(hash) = &used_intent {
                     let Some(i) = intents::take(txn, hash)? else {
                         // another call used it first
-                        return Ok((
-                            Err(CallError::Concurrent(transition.call.call_id.clone())),
-                            vec![],
-                        ));
+                        return Ok((Err(CallError::Concurrent(call.call_id.clone())), vec![]));
                     };
                     events.push(
                         AuditEvent::new(&who, EventKind::IntentUsed, Outcome::Ok)
-                            .call(transition.call.call_id.clone())
+                            .call(call.call_id.clone())
                             .member(i.member_id),
                     );
                 }
+                // the one writer checked the id just above, so this takes it
+                let number = index
+                    .reserve(&call.call_id, call.ani.as_deref(), call.started_at)
+                    .ok_or_else(|| {
+                        StoreError::Corrupt(format!("call {} taken twice", call.call_id))
+                    })?;
+                took.store(number, std::sync::atomic::Ordering::SeqCst);
+                records::number_call(txn, number, call)?;
                 let mut all =
                     records::save_encoded_step(txn, &index, &transition, &row, None, &who, now)?;
                 events.append(&mut all);

@@ -405,3 +405,52 @@ fn a_restarted_service_learns_its_open_calls_from_its_first_sweep() {
         [restarted.number("open").unwrap()]
     );
 }
+
+#[test]
+fn two_calls_racing_for_one_app_intent_both_start_and_one_uses_it() {
+    let f = fixture();
+    let txn = f.store.begin_write().unwrap();
+    {
+        let mut dir = crate::core::embedded::Directory::open(&txn).unwrap();
+        let m = Member {
+            member_id: "m1".into(),
+            mobile_phone: Some("+16122030101".into()),
+            ..Member::default()
+        };
+        dir.put(None, m, f.clock.now()).unwrap();
+    }
+    txn.commit().unwrap();
+    let intent = NewIntent {
+        member_id: "m1".into(),
+        phone: None,
+        ttl_seconds: None,
+    };
+    let (token, _) = tokio_test(f.calls.create_intent(intent, "key:app")).unwrap();
+    let with_token = |id: &str| StartCall {
+        call_id: id.into(),
+        ani: Some("+16122030101".into()),
+        dnis: None,
+        app_token: Some(token.clone()),
+    };
+    // both read the intent before either commit takes it
+    let (a, b) = tokio_test(async {
+        tokio::join!(
+            f.calls.start(with_token("a"), "key:ivr1"),
+            f.calls.start(with_token("b"), "key:ivr1")
+        )
+    });
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let by_intent = [&a, &b]
+        .iter()
+        .filter(|s| s.level == Some(dialog::Level::AppIntent))
+        .count();
+    assert_eq!(by_intent, 1, "{a:?} {b:?}");
+    for id in ["a", "b"] {
+        assert!(
+            read_call(&f.store, &f.calls.index, id).unwrap().is_some(),
+            "{id}"
+        );
+    }
+    // the loser started once, without the intent: no stray number was left for its id
+    assert_eq!(f.calls.index.sizes().0, 2);
+}
