@@ -27,6 +27,7 @@ impl From<CallError> for ApiError {
             CallError::NotFound(_) => ApiError::new(StatusCode::NOT_FOUND, "no_such_call", message),
             CallError::Ended(_) => ApiError::conflict("call_ended", message),
             CallError::Concurrent(_) => ApiError::conflict("concurrent_input", message),
+            CallError::StepMismatch { .. } => ApiError::conflict("step_mismatch", message),
             CallError::NoMember(_) => ApiError::conflict("no_member", message),
             CallError::Checklist(t) => ApiError::conflict(
                 match t {
@@ -156,6 +157,11 @@ pub struct CallInput {
     pub digits: Option<String>,
     #[serde(default)]
     pub event: Option<InputEvent>,
+    /// The `step` of the STEP this input answers (optional). Sent, it makes a retry safe:
+    /// an input the call took already gets the current STEP and is not counted again, and
+    /// one that answers neither the current STEP nor the one before is `409 step_mismatch`.
+    #[serde(default)]
+    pub step: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
@@ -201,7 +207,7 @@ fn caller_input(body: CallInput) -> Result<CallerInput, ApiError> {
     security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
     responses((status = 200, body = StepView),
               (status = 404, description = "no such call (`no_such_call`)", body = super::error::ErrorBody),
-              (status = 409, description = "the call has ended (`call_ended`), or (a guard that inputs taking turns should never meet) it changed while this input was being checked (`concurrent_input`: send it again)", body = super::error::ErrorBody)))]
+              (status = 409, description = "the call has ended (`call_ended`); the input's `step` is neither the call's current STEP nor the one before (`step_mismatch`); or (a guard that inputs taking turns should never meet) it changed while this input was being checked (`concurrent_input`: send it again)", body = super::error::ErrorBody)))]
 pub async fn input(
     auth: Authorized<IvrOnly>,
     state: web::Data<AppState>,
@@ -209,11 +215,31 @@ pub async fn input(
     call_id: web::Path<String>,
     body: Body<CallInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let input = caller_input(body.parse()?)?;
+    let body = body.parse()?;
+    let answering = body.step;
+    let input = caller_input(body)?;
     let step = state
         .calls
-        .input(&call_id, input, &auth.client.actor())
+        .input(&call_id, input, answering, &auth.client.actor())
         .await?;
+    Ok(step_response(&req, StatusCode::OK, &step))
+}
+
+/// The call's current STEP, unchanged: for an IVR that lost an answer (its input's or its
+/// start's, whose retry is `409 call_id_in_use`). Waits for an input being taken.
+#[utoipa::path(get, path = "/v1/calls/{call_id}/step", tag = "calls",
+    params(("call_id" = String, Path, description = "the IVR's call id")),
+    security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
+    responses((status = 200, body = StepView, description = "the current STEP (also as k=v pairs with Accept: application/x-www-form-urlencoded)"),
+              (status = 404, description = "no such call (`no_such_call`)", body = super::error::ErrorBody),
+              (status = 409, description = "the call has ended (`call_ended`)", body = super::error::ErrorBody)))]
+pub async fn current_step(
+    _auth: Authorized<IvrOnly>,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    call_id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let step = state.calls.current_step(&call_id).await?;
     Ok(step_response(&req, StatusCode::OK, &step))
 }
 

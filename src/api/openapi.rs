@@ -28,6 +28,7 @@ use utoipa::{Modify, OpenApi};
         super::members::force_pin_change,
         super::calls::start,
         super::calls::input,
+        super::calls::current_step,
         super::calls::hang_up,
         super::calls::view,
         super::calls::find,

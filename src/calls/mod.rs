@@ -60,6 +60,14 @@ pub enum CallError {
     Ended(String),
     #[error("call {0:?} changed while this input was being checked; send it again")]
     Concurrent(String),
+    #[error(
+        "this input answers STEP {sent} of call {call_id:?}, which is at STEP {current}; send the current STEP's `step`, or none"
+    )]
+    StepMismatch {
+        call_id: String,
+        sent: u64,
+        current: u64,
+    },
     #[error("call {0:?} has no identified member yet")]
     NoMember(String),
     #[error("{0}")]
@@ -469,10 +477,14 @@ impl CallService {
     }
 
     /// `POST /v1/calls/{call_id}/input`.
+    /// Answer the call's current STEP. `step`, when the IVR sends it, is the number of the
+    /// STEP this input answers: a new input must answer the current one, and the input that
+    /// answered the one before, sent again, gets the current STEP without being taken twice.
     pub async fn input(
         &self,
         call_id: &str,
         input: CallerInput,
+        step: Option<u64>,
         actor: &str,
     ) -> Result<StepView, CallError> {
         // after the call's earlier inputs, against the step they left
@@ -485,6 +497,25 @@ impl CallService {
             return Err(CallError::Ended(call_id.to_string()));
         }
         let r = rules(&cfg, now);
+        match dialog::answering(step, call.inputs) {
+            dialog::Answering::Current => {}
+            dialog::Answering::Taken => {
+                metrics::counter!("callvault_inputs_repeated_total").increment(1);
+                tracing::info!(
+                    call_id,
+                    step = call.inputs,
+                    "an input sent again after it was taken: answered with the current STEP"
+                );
+                return Ok(dialog::step_view(&call, &r));
+            }
+            dialog::Answering::Other { sent, current } => {
+                return Err(CallError::StepMismatch {
+                    call_id: call_id.to_string(),
+                    sent,
+                    current,
+                });
+            }
+        }
         if dialog::is_done(&call) {
             return Ok(dialog::step_view(&call, &r));
         }
@@ -553,7 +584,7 @@ impl CallService {
                         Input::Code(outcome)
                     }
                 };
-                let transition = dialog::advance(&call, input, member, &r);
+                let transition = dialog::answer(&call, input, member, &r);
                 code_events.extend(records::save_step(
                     txn,
                     &index,
@@ -716,6 +747,19 @@ impl CallService {
             .map(|sealed| self.vault.open_for_call(&call.call_id, sealed))
             .transpose()
             .map_err(CallError::from)
+    }
+
+    /// `GET /v1/calls/{call_id}/step`: the call's current STEP, once any input being taken
+    /// is done, for an IVR that lost an answer (or whose retried start was `409`).
+    pub async fn current_step(&self, call_id: &str) -> Result<StepView, CallError> {
+        let _turn = self.turns.take(call_id).await;
+        let call = read_call(&self.store, &self.index, call_id)?
+            .ok_or_else(|| CallError::NotFound(call_id.to_string()))?;
+        if call.ended_at.is_some() {
+            return Err(CallError::Ended(call_id.to_string()));
+        }
+        let cfg = self.config.load_full();
+        Ok(dialog::step_view(&call, &rules(&cfg, self.clock.now())))
     }
 
     /// `DELETE /v1/calls/{call_id}`: the caller hung up. The record stays for agents until

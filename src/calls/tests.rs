@@ -82,7 +82,7 @@ fn idle_calls_expire_and_old_ones_are_deleted_on_the_configured_clock() {
     f.clock.advance(Duration::minutes(29));
     assert_eq!(tokio_test(f.calls.sweep()).unwrap(), Swept::default());
     // "b" takes a step and stays fresh; "a" passes 30 idle minutes and is closed
-    tokio_test(f.calls.input("b", CallerInput::NoInput, "key:ivr1")).unwrap();
+    tokio_test(f.calls.input("b", CallerInput::NoInput, None, "key:ivr1")).unwrap();
     f.clock.advance(Duration::minutes(2));
     let swept = tokio_test(f.calls.sweep()).unwrap();
     assert_eq!((swept.expired, swept.deleted), (1, 0));
@@ -101,7 +101,7 @@ fn idle_calls_expire_and_old_ones_are_deleted_on_the_configured_clock() {
             .is_none()
     );
     assert!(matches!(
-        tokio_test(f.calls.input("a", CallerInput::NoInput, "key:ivr1")),
+        tokio_test(f.calls.input("a", CallerInput::NoInput, None, "key:ivr1")),
         Err(CallError::Ended(_))
     ));
     // a closed call stays readable for calls.keep_hours (24), then goes, index and all
@@ -276,7 +276,7 @@ fn the_sweep_leaves_alone_a_call_that_took_a_step_after_the_scan_found_it() {
         .due;
     assert_eq!(due, vec![f.calls.index.number("a").unwrap()]);
     // a step arrives between the scan (no writer held) and the sweep's write
-    tokio_test(f.calls.input("a", CallerInput::NoInput, "key:ivr1")).unwrap();
+    tokio_test(f.calls.input("a", CallerInput::NoInput, None, "key:ivr1")).unwrap();
     let numbers = [due, vec![9_999]].concat(); // and a call deleted meanwhile
     let txn = f.store.begin_write().unwrap();
     let ((swept, deleted), events) =
@@ -343,7 +343,7 @@ fn after_the_first_sweep_a_sweep_reads_only_the_oldest_calls() {
     for i in 10..20 {
         tokio_test(
             f.calls
-                .input(&format!("c{i}"), CallerInput::NoInput, "key:ivr1"),
+                .input(&format!("c{i}"), CallerInput::NoInput, None, "key:ivr1"),
         )
         .unwrap();
     }

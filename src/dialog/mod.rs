@@ -323,6 +323,11 @@ pub struct Call {
     pub ended_at: Option<DateTime<Utc>>,
     /// Bumped by every change; the service refuses a change made against an older version.
     pub version: u64,
+    /// The IVR's inputs this call has taken (`POST .../input` answers that moved the
+    /// dialog). A STEP's `step` is this plus one, so that an IVR can tell a retried input
+    /// from a new one (see [`StepView::step`]).
+    #[serde(default)]
+    pub inputs: u64,
 }
 
 /// What a call needs resolved before its next input can be decided.
@@ -768,6 +773,7 @@ pub fn start(new: NewCall, arrival: Arrival<'_>, rules: &Rules<'_>) -> Transitio
         updated_at: rules.now,
         ended_at: None,
         version: 0,
+        inputs: 0,
     };
     let mut tx = Tx {
         call,
@@ -830,6 +836,42 @@ pub fn expects(call: &Call) -> Expect {
 /// Whether the dialog is over (authenticated or transferred).
 pub fn is_done(call: &Call) -> bool {
     matches!(call.phase, Phase::Done { .. })
+}
+
+/// The IVR's input to the call's current STEP: [`advance`], counted in [`Call::inputs`]
+/// (what the service does for `POST /v1/calls/{id}/input`; its own steps, such as a code
+/// sent, are not the IVR's and call [`advance`]).
+pub fn answer(
+    call: &Call,
+    input: Input<'_>,
+    member: Option<&Member>,
+    rules: &Rules<'_>,
+) -> Transition {
+    let mut t = advance(call, input, member, rules);
+    t.call.inputs = call.inputs.saturating_add(1);
+    t
+}
+
+/// What an input's `step` says about it, given the inputs its call has taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answering {
+    /// No `step`, or the current STEP's: take the input.
+    Current,
+    /// The STEP before the current one: this input was taken already (a retry).
+    Taken,
+    /// Any other STEP.
+    Other { sent: u64, current: u64 },
+}
+
+/// See [`Answering`]. The call is at STEP `inputs + 1`.
+pub fn answering(step: Option<u64>, inputs: u64) -> Answering {
+    let current = inputs.saturating_add(1);
+    match step {
+        None => Answering::Current,
+        Some(s) if s == current => Answering::Current,
+        Some(s) if inputs > 0 && s == inputs => Answering::Taken,
+        Some(sent) => Answering::Other { sent, current },
+    }
 }
 
 /// Answer the current step. `member` is the identified member's facts (needed to move the
@@ -1284,6 +1326,12 @@ pub struct StepView {
     /// `no_input`, or a new-PIN rule (`common_pin`, `confirm_mismatch`, ...). An addition to
     /// the contract: IVRs may ignore it.
     pub error: Option<String>,
+    /// This STEP's number in the call: 1 for the answer to the start, one more for every
+    /// input the call has taken. An input that sends it back (`"step": n`) is taken only if
+    /// the call is still at STEP n; sent again after it was taken (a retry after a lost
+    /// answer), it gets the call's current STEP and counts nothing twice. An addition to
+    /// the contract: IVRs may ignore it.
+    pub step: u64,
 }
 
 /// The keypad length bounds for a PIN the caller keys (the current one may predate the
@@ -1340,6 +1388,7 @@ pub fn step_view(call: &Call, rules: &Rules<'_>) -> StepView {
         first_name,
         trust: call.trust,
         error: call.error.clone(),
+        step: call.inputs.saturating_add(1),
     };
     let prompt = |key: &str| call.profile.prompt(key);
     let collect = |v: &mut StepView,

@@ -189,11 +189,22 @@ fn run(
             Do::Sent(Some(why)) => Input::CodeSent(Err(why)),
             Do::Code(o) => Input::Code(o),
         };
-        let t = advance(&call, input, Some(&m), &r);
+        // a code sent is the service's own step; everything else is the IVR's input
+        let ivr = !matches!(input, Input::CodeSent(_));
+        let t = if ivr {
+            answer(&call, input, Some(&m), &r)
+        } else {
+            advance(&call, input, Some(&m), &r)
+        };
         assert_eq!(
             t.call.version,
             call.version + 1,
             "every step bumps the version"
+        );
+        assert_eq!(
+            t.call.inputs,
+            call.inputs + u64::from(ivr),
+            "only the IVR's inputs are counted"
         );
         if t.answer_counter.is_some() {
             last_counter = t.answer_counter;
@@ -747,7 +758,7 @@ fn step_answers_keep_a_stable_key_set() {
             .collect()
     };
     let first = keys(&steps[0]);
-    assert_eq!(first.len(), 16);
+    assert_eq!(first.len(), 17);
     for s in &steps {
         assert_eq!(keys(s), first);
         assert!(serde_json::to_string(s).unwrap().len() < 2048);
@@ -1009,5 +1020,87 @@ fn a_step_carries_at_most_64_characters_and_128_bytes_of_a_first_name() {
     ];
     for (name, given, want) in cases {
         assert_eq!(step_name(given), *want, "{name}");
+    }
+}
+
+#[test]
+fn steps_are_numbered_by_the_inputs_the_call_took() {
+    // anonymous: identifier (wrong, then right), then the unknown-number walk
+    let (steps, _, call, _) = run(
+        Profile::default(),
+        Arrive::Anonymous,
+        &[Key("9999"), Key("1001"), Key("03121984"), OptOut],
+    );
+    let numbers: Vec<u64> = steps.iter().map(|s| s.step).collect();
+    assert_eq!(numbers, vec![1, 2, 3, 4, 5]);
+    assert_eq!(call.inputs, 4);
+    // a code sent between two inputs does not move the number
+    let mut otp = Profile::default();
+    otp.ivr.known_number = ProfileStep {
+        methods: vec![Method::Otp, Method::Dob],
+        min_correct: 1,
+        attempts: 3,
+    };
+    let (steps, _, _, _) = run(
+        otp,
+        Arrive::Ani(MOBILE),
+        &[Sent(None), Code(CodeOutcome::Approved)],
+    );
+    let numbers: Vec<u64> = steps.iter().map(|s| s.step).collect();
+    assert_eq!(numbers, vec![1, 1, 2]);
+}
+
+#[test]
+fn an_inputs_step_says_whether_to_take_it() {
+    use Answering::*;
+    // (step sent, inputs taken, what the input is)
+    let cases: &[(Option<u64>, u64, Answering)] = &[
+        (None, 0, Current),
+        (None, 7, Current),
+        (Some(1), 0, Current),
+        (Some(4), 3, Current),
+        // the input that answered STEP 3 sent again once the call is at STEP 4
+        (Some(3), 3, Taken),
+        // nothing was taken yet, so nothing can be sent again
+        (
+            Some(0),
+            0,
+            Other {
+                sent: 0,
+                current: 1,
+            },
+        ),
+        (
+            Some(2),
+            0,
+            Other {
+                sent: 2,
+                current: 1,
+            },
+        ),
+        // two behind, or ahead
+        (
+            Some(2),
+            3,
+            Other {
+                sent: 2,
+                current: 4,
+            },
+        ),
+        (
+            Some(5),
+            3,
+            Other {
+                sent: 5,
+                current: 4,
+            },
+        ),
+    ];
+    for &(sent, inputs, want) in cases {
+        assert_eq!(
+            answering(sent, inputs),
+            want,
+            "step {sent:?}, inputs {inputs}"
+        );
     }
 }

@@ -468,6 +468,89 @@ fn seed_002_identification_shared_and_anonymous_numbers() {
 }
 
 #[test]
+fn an_input_sent_again_with_its_step_is_taken_once() {
+    let t = Calls::new(&format!("[lockout]\nmax_wrong_pins = 3\n{PIN_PROFILE}"));
+    t.import_pins("member_id,pin\n1001,2749\n", true);
+    let step = t.start("retry-1", ADA_MOBILE);
+    assert_eq!(
+        (step["field"].as_str(), step["step"].as_u64()),
+        (Some("pin"), Some(1))
+    );
+
+    // a wrong PIN answering STEP 1, and the same request again (its answer was lost)
+    let wrong = json!({"digits": "1111", "step": 1});
+    let first = t.input("retry-1", wrong.clone());
+    assert_eq!(
+        (first["attempts_left"].as_u64(), first["step"].as_u64()),
+        (Some(2), Some(2)),
+        "{first}"
+    );
+    let again = t.input("retry-1", wrong);
+    assert_eq!(again, first, "the retry gets the same STEP");
+    // a start sent again is 409, as API.md says; the current STEP is there to fetch
+    let (s, body) = t.post(
+        &t.ivr,
+        "/v1/calls",
+        json!({"call_id": "retry-1", "ani": ADA_MOBILE, "dnis": "+18005550100"}),
+    );
+    assert_eq!(
+        (s, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("call_id_in_use"))
+    );
+    let (s, current) = t.get(&t.ivr, "/v1/calls/retry-1/step");
+    assert_eq!((s, &current), (StatusCode::OK, &first));
+    // the member's wrong PINs were counted once: two more wrong ones lock, not one
+    let second = t.input("retry-1", json!({"digits": "2222", "step": 2}));
+    assert_eq!(second["attempts_left"], 1, "{second}");
+
+    // whatever it carries, an input answering the STEP just taken is not checked again
+    let retried = t.input("retry-1", json!({"digits": "2749", "step": 2}));
+    assert_eq!(retried, second, "{retried}");
+    // an input answering an older STEP, or one not asked yet, is refused and changes nothing
+    for stale in [1, 9] {
+        let (s, body) = t.post(
+            &t.ivr,
+            "/v1/calls/retry-1/input",
+            json!({"digits": "2749", "step": stale}),
+        );
+        assert_eq!(s, StatusCode::CONFLICT, "step {stale}: {body}");
+        assert_eq!(body["code"], "step_mismatch");
+        assert!(
+            !body["message"].as_str().unwrap().contains("2749"),
+            "{body}"
+        );
+    }
+    // the right PIN, answering the current STEP, as `k=v` pairs
+    let r =
+        t.c.post(t.i.url("/v1/calls/retry-1/input"))
+            .bearer_auth(&t.ivr)
+            .header("Accept", "application/x-www-form-urlencoded")
+            .json(&json!({"digits": "2749", "step": 3}))
+            .send()
+            .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let form = r.text().unwrap();
+    assert!(form.contains("outcome=authenticated"), "{form}");
+    assert!(form.contains("&step=4"), "{form}");
+    // sent again once the dialog is over: still the final STEP
+    let last = t.input("retry-1", json!({"digits": "2749", "step": 3}));
+    assert_eq!(done(&last), ("authenticated", "-", "pin"));
+
+    // the audit log has one PIN check per input taken, not per request
+    let events = t.i.audit_events();
+    let checks = events
+        .lines()
+        .filter(|l| l.contains("retry-1") && l.contains("\"pin_checked\""))
+        .count();
+    assert_eq!(checks, 3, "{events}");
+    let (s, _) = t.get(&t.ivr, "/v1/calls/nope/step");
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // IVRs that send no step are served as before
+    t.start("retry-2", ADA_MOBILE);
+    assert_eq!(t.key_in("retry-2", "2749")["outcome"], "authenticated");
+}
+
+#[test]
 fn pin_lockout_spans_calls_and_activation_sets_a_pin() {
     // 12-digit PINs allowed, so the store can be searched for the new one without chance hits
     let t = Calls::new(&format!(

@@ -106,6 +106,7 @@ fn every_endpoint_takes_only_its_roles() {
         ("GET", "/v1/whoami", ANY),
         ("POST", "/v1/calls", &["ivr"]),
         ("POST", "/v1/calls/nope/input", &["ivr"]),
+        ("GET", "/v1/calls/nope/step", &["ivr"]),
         ("DELETE", "/v1/calls/nope", &["ivr"]),
         ("GET", "/v1/calls/nope", READERS),
         ("GET", "/v1/calls?ani=%2B15551234567&active=true", READERS),
