@@ -8,7 +8,9 @@
 #      requests): the latency, as wrk saw it and as the service itself timed it (its group
 #      commits and its requests, from /metrics: scripts/metrics-delta.py);
 #   3. and 4. the same for a question: POST /v1/calls/{id}/input answering a started call's
-#      first keypad question (date of birth) right, on calls started beforehand;
+#      first keypad question (date of birth) right, on calls started beforehand; then the
+#      hello and call starts at 256 connections, for the peak against peak (each side's
+#      best of the two connection counts);
 #   5. start-up time with every call those runs stored (the service reads each stored
 #      call's number, id and caller ID before it answers, for its in-memory index, and its
 #      first sweep reads every stored call in the background), and how long the first call
@@ -48,6 +50,15 @@ metrics before
 wrk -t2 -c12 -d"${secs}s" --latency -s "$dir/answer.lua" "$url" -- qpaced 20 | summary question-paced
 metrics after; own '/v1/calls/{call_id}/input'
 python3 -c "print('peak against hello: call start {:.3f}, question {:.3f}'.format($(cat "$dir/rate.start") / $(cat "$dir/rate.hello"), $(cat "$dir/rate.question") / $(cat "$dir/rate.hello")))"
+# More callers waiting make larger group commits, while the hello peaks early: the budget's
+# "peak" read as each side's best, of $conns and 256 connections.
+echo "== the hello and call starts again at 256 connections, ${secs}s each"
+wrk -t2 -c256 -d"${secs}s" --latency -s "$dir/hello.lua" "https://127.0.0.1:$hport/hello" | summary hello256
+wrk -t2 -c256 -d"${secs}s" --latency -s "$dir/calls.lua" "$url" -- peak256 0 | summary start256
+python3 -c "
+h = max($(cat "$dir/rate.hello"), $(cat "$dir/rate.hello256"))
+s = max($(cat "$dir/rate.start"), $(cat "$dir/rate.start256"))
+print(f'peak against peak (each at the better of $conns and 256 connections): call start {s / h:.3f} ({s:,.0f} / {h:,.0f})')"
 echo "== start-up with the calls stored above (every request was a new call)"
 agent=$(cv key create --role agent --name load-agent 2>/dev/null)
 kill "${pids[0]}"
