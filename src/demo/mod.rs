@@ -314,6 +314,25 @@ fn scripted_calls(listen: &str, ca: &Path, keys: &Keys<'_>, texts: &Path) -> Str
             post(ivr, "/v1/calls/demo-anon/input", r#"{"event":"opt_out"}"#),
         ],
     );
+    let step_in = |id: &str, digits: &str, step: u32| {
+        post(
+            ivr,
+            &format!("/v1/calls/{id}/input"),
+            &format!(r#"{{"digits":"{digits}","step":{step}}}"#),
+        )
+    };
+    story(
+        "A lost answer: inputs carry the STEP's `step`, so one sent again is taken once (not checked as the zip)",
+        vec![
+            start("demo-retry", "+16122030101", main),
+            step_in("demo-retry", "03121984", 1),
+            step_in("demo-retry", "03121984", 1),
+            format!(
+                "curl -sS --cacert {ca} -H 'Authorization: Bearer {ivr}' {url}/v1/calls/demo-retry/step"
+            ),
+            step_in("demo-retry", "55401", 2),
+        ],
+    );
     s
 }
 

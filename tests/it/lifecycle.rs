@@ -363,6 +363,14 @@ fn the_demo_prints_curl_lines_that_work() {
             ],
         ),
         ("no caller ID", vec!["\"reason\":\"opt_out\""]),
+        (
+            "A lost answer",
+            vec![
+                "\"question\":\"zip\"",
+                "\"step\":2}",
+                "\"level\":\"questions\"",
+            ],
+        ),
     ];
     let mut stories: Vec<(String, Vec<String>)> = Vec::new();
     for line in &lines {
