@@ -97,6 +97,12 @@ pub fn metrics_handle() -> Result<PrometheusHandle, ServiceError> {
         })
         .and_then(|b| {
             b.set_buckets_for_metric(
+                Matcher::Full("callvault_worker_lag_seconds".into()),
+                &latency,
+            )
+        })
+        .and_then(|b| {
+            b.set_buckets_for_metric(
                 Matcher::Full("callvault_audit_batch_size".into()),
                 &[
                     1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 1024.0, 4096.0,
@@ -129,6 +135,17 @@ pub fn metrics_handle() -> Result<PrometheusHandle, ServiceError> {
         "callvault_calls_sweep_seconds",
         metrics::Unit::Seconds,
         "time of one sweep of the calls (close idle ones, delete old ones)"
+    );
+    metrics::describe_histogram!(
+        "callvault_worker_lag_seconds",
+        metrics::Unit::Seconds,
+        "how late each HTTPS worker ran a 10 ms timer: a blocked or starved worker delays \
+         every request it holds, also outside the time callvault_http_request_duration_seconds \
+         measures"
+    );
+    metrics::describe_counter!(
+        "callvault_inputs_repeated_total",
+        "inputs sent again with the step of an input already taken, answered with the current STEP"
     );
     metrics::describe_counter!(
         "callvault_calls_sweep_rows_read_total",
@@ -204,14 +221,18 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
         n => n,
     };
-    let server = HttpServer::new(move || api::app(state.clone()))
-        .workers(workers)
-        .disable_signals()
-        .on_connect(api::auth::keep_peer_cert)
-        .shutdown_timeout(config.server.shutdown_timeout_seconds)
-        .listen_rustls_0_23(listener, server_config)
-        .map_err(ServiceError::Server)?
-        .run();
+    let server = HttpServer::new(move || {
+        // called once on each worker's thread, inside its event loop
+        actix_web::rt::spawn(worker_lag_probe());
+        api::app(state.clone())
+    })
+    .workers(workers)
+    .disable_signals()
+    .on_connect(api::auth::keep_peer_cert)
+    .shutdown_timeout(config.server.shutdown_timeout_seconds)
+    .listen_rustls_0_23(listener, server_config)
+    .map_err(ServiceError::Server)?
+    .run();
     let handle = server.handle();
 
     let socket_path = config.admin_socket_path();
@@ -333,6 +354,31 @@ async fn upgrade_sealed_pins(vault: Arc<Vault>, config: Arc<ArcSwap<Config>>) {
 }
 
 /// Close idle calls and delete old ones, once a minute.
+/// The timer the lag probe sets, over and over.
+const LAG_TICK: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// How late this HTTPS worker's event loop runs a [`LAG_TICK`] timer, recorded in
+/// `callvault_worker_lag_seconds`. A worker that is blocked (a long synchronous call, a
+/// lock) or starved of CPU delays every request it holds, including their reading and
+/// writing, which the request-duration metric does not time: an IVR's p99 can then be far
+/// above the service's own figures, and this tells where the time went.
+async fn worker_lag_probe() {
+    lag_probe(|late| {
+        metrics::histogram!("callvault_worker_lag_seconds").record(late.as_secs_f64());
+    })
+    .await
+}
+
+/// Set a [`LAG_TICK`] timer over and over on the current event loop; give `record` how late
+/// each one ran.
+async fn lag_probe(record: impl Fn(std::time::Duration)) {
+    loop {
+        let began = std::time::Instant::now();
+        tokio::time::sleep(LAG_TICK).await;
+        record(began.elapsed().saturating_sub(LAG_TICK));
+    }
+}
+
 async fn sweep_calls(calls: Arc<crate::calls::CallService>) {
     loop {
         match calls.sweep().await {
@@ -411,3 +457,6 @@ async fn watch_inbox(store: Arc<Store>, audit: AuditLog, config: Arc<ArcSwap<Con
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

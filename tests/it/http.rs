@@ -361,6 +361,16 @@ fn health_metrics_and_openapi_are_served_without_a_key() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     assert!(swept, "no sweep in /metrics after 5 s");
+    // each HTTPS worker's event loop is probed every 10 ms
+    let ticks = |m: &str| -> f64 {
+        m.lines()
+            .find_map(|l| l.strip_prefix("callvault_worker_lag_seconds_count "))
+            .map_or(0.0, |v| v.parse().unwrap())
+    };
+    let first = ticks(&c.get(i.url("/metrics")).send().unwrap().text().unwrap());
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let later = ticks(&c.get(i.url("/metrics")).send().unwrap().text().unwrap());
+    assert!(first > 0.0 && later > first + 10.0, "{first} then {later}");
     let (s, doc) = body(c.get(i.url("/openapi.json")).send().unwrap());
     assert_eq!(s, StatusCode::OK);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
