@@ -88,7 +88,7 @@ fn keys_work_in_every_form_and_roles_are_enforced() {
 /// Every endpoint, every role: a key of a role the endpoint does not take is `403
 /// forbidden`, checked before anything in the request is read (the bodies here are empty
 /// and the ids unknown); no key is `401`. The roles are API.md's, and the README's for the
-/// endpoints it adds.
+/// endpoints it adds. Each endpoint is in the served OpenAPI document too.
 #[test]
 fn every_endpoint_takes_only_its_roles() {
     let i = Instance::started();
@@ -142,6 +142,31 @@ fn every_endpoint_takes_only_its_roles() {
         };
         body(req.send().unwrap())
     };
+    // each of them is in the served OpenAPI document, with its method
+    let (_, doc) = body(c.get(i.url("/openapi.json")).send().unwrap());
+    let documented = |method: &str, path: &str| {
+        let path = path.split('?').next().unwrap();
+        doc["paths"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .any(|(template, ops)| {
+                let (want, got): (Vec<_>, Vec<_>) =
+                    (template.split('/').collect(), path.split('/').collect());
+                want.len() == got.len()
+                    && want
+                        .iter()
+                        .zip(&got)
+                        .all(|(w, g)| w == g || w.starts_with('{'))
+                    && ops.get(method.to_lowercase()).is_some()
+            })
+    };
+    for (method, path, _) in table {
+        assert!(
+            documented(method, path),
+            "{method} {path} is not in /openapi.json"
+        );
+    }
     for (method, path, allowed) in table {
         let (s, b) = send(method, path, None);
         assert_eq!(
