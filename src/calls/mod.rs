@@ -476,10 +476,10 @@ impl CallService {
         }
     }
 
-    /// `POST /v1/calls/{call_id}/input`.
-    /// Answer the call's current STEP. `step`, when the IVR sends it, is the number of the
-    /// STEP this input answers: a new input must answer the current one, and the input that
-    /// answered the one before, sent again, gets the current STEP without being taken twice.
+    /// `POST /v1/calls/{call_id}/input`: answer the call's current STEP. `step`, when the
+    /// IVR sends it, is the number of the STEP this input answers: a new input must answer
+    /// the current one, and the input that answered the one before, sent again, gets the
+    /// current STEP without being taken twice.
     pub async fn input(
         &self,
         call_id: &str,

@@ -353,7 +353,6 @@ async fn upgrade_sealed_pins(vault: Arc<Vault>, config: Arc<ArcSwap<Config>>) {
     }
 }
 
-/// Close idle calls and delete old ones, once a minute.
 /// The timer the lag probe sets, over and over.
 const LAG_TICK: std::time::Duration = std::time::Duration::from_millis(10);
 
@@ -379,6 +378,7 @@ async fn lag_probe(record: impl Fn(std::time::Duration)) {
     }
 }
 
+/// Close idle calls and delete old ones, once a minute.
 async fn sweep_calls(calls: Arc<crate::calls::CallService>) {
     loop {
         match calls.sweep().await {

@@ -499,7 +499,7 @@ fn an_input_sent_again_with_its_step_is_taken_once() {
     );
     let (s, current) = t.get(&t.ivr, "/v1/calls/retry-1/step");
     assert_eq!((s, &current), (StatusCode::OK, &first));
-    // the member's wrong PINs were counted once: two more wrong ones lock, not one
+    // the wrong PIN was counted once: after one more, a try is left (none, had it counted twice)
     let second = t.input("retry-1", json!({"digits": "2222", "step": 2}));
     assert_eq!(second["attempts_left"], 1, "{second}");
 
@@ -507,6 +507,7 @@ fn an_input_sent_again_with_its_step_is_taken_once() {
     let retried = t.input("retry-1", json!({"digits": "2749", "step": 2}));
     assert_eq!(retried, second, "{retried}");
     // an input answering an older STEP, or one not asked yet, is refused and changes nothing
+    // (the audit count below would hold a fourth PIN check)
     for stale in [1, 9] {
         let (s, body) = t.post(
             &t.ivr,
@@ -548,6 +549,16 @@ fn an_input_sent_again_with_its_step_is_taken_once() {
     // IVRs that send no step are served as before
     t.start("retry-2", ADA_MOBILE);
     assert_eq!(t.key_in("retry-2", "2749")["outcome"], "authenticated");
+    // after the hang-up there is no STEP to fetch
+    t.c.delete(t.i.url("/v1/calls/retry-2"))
+        .bearer_auth(&t.ivr)
+        .send()
+        .unwrap();
+    let (s, body) = t.get(&t.ivr, "/v1/calls/retry-2/step");
+    assert_eq!(
+        (s, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("call_ended"))
+    );
 }
 
 #[test]
