@@ -44,6 +44,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// The PIN vault (its key loaded, its bcrypt pool running).
     pub vault: Arc<crate::vault::Vault>,
+    /// The API keys, held for checking requests.
+    pub keys: crate::keys::KeyRing,
 }
 
 /// The whole application: routes, limits, JSON errors, metrics.

@@ -5,9 +5,12 @@
 //! secret. A slow hash (bcrypt) buys nothing for a 256-bit random secret and would cost every
 //! request milliseconds, so a plain digest compared in constant time is the right tool.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
+use arc_swap::ArcSwapOption;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
@@ -271,7 +274,9 @@ pub fn create(
                 .detail(format!("name={name} role={role} id={id}")),
         ],
     )?;
-    txn.commit()?;
+    let committed = txn.commit();
+    store.keys_changed();
+    committed?;
     Ok(NewKey {
         info: stored.info(),
         plaintext: Zeroizing::new(format!("{PREFIX}{id}_{}", secret.as_str())),
@@ -298,7 +303,9 @@ pub fn revoke(
                 .detail(format!("name={name} role={} id={}", key.role, key.id)),
         ],
     )?;
-    txn.commit()?;
+    let committed = txn.commit();
+    store.keys_changed();
+    committed?;
     Ok(key.info())
 }
 
@@ -343,30 +350,94 @@ pub fn public_id(presented: &str) -> Option<&str> {
     (id.len() == ID_BYTES * 2 && id.bytes().all(|b| b.is_ascii_hexdigit())).then_some(id)
 }
 
-/// Check a presented key. Constant-time on the secret's digest.
-pub fn authenticate(txn: &ReadTransaction, presented: &str) -> Result<Client, AuthError> {
-    let id = public_id(presented).ok_or(AuthError::Rejected(Rejection::Malformed))?;
-    let secret = &presented[PREFIX.len() + id.len() + 1..];
-    let table = txn.open_table(tables::API_KEYS).map_err(StoreError::from)?;
-    let stored = match table.get(id).map_err(StoreError::from)? {
-        Some(v) => StoredKey::decode(v.value())
-            .map_err(|e| StoreError::Corrupt(format!("api key {id}: {e}")))?,
-        None => return Err(AuthError::Rejected(Rejection::Unknown)),
-    };
-    let want = hex::decode(&stored.hash)
-        .map_err(|_| StoreError::Corrupt(format!("api key {id}: hash is not hex")))?;
-    let got = digest(secret);
-    if !bool::from(got.as_slice().ct_eq(want.as_slice())) {
-        return Err(AuthError::Rejected(Rejection::Unknown));
+/// The API keys, held in memory for checking the key every request presents, so that a
+/// check reads no table and decodes no record. The store counts changes to its keys table
+/// ([`Store::keys_generation`]: [`create`] and [`revoke`] note theirs once their commit has
+/// ended, and a reopened file counts as one), and a check that finds the count moved reads
+/// the table again first. A revoked key is therefore refused by every check that begins after
+/// the revocation's commit, as it was when each check read the table.
+#[derive(Default)]
+pub struct KeyRing {
+    held: ArcSwapOption<Held>,
+}
+
+/// The keys table as of one generation, by public id.
+struct Held {
+    generation: u64,
+    keys: HashMap<String, Result<HeldKey, String>>,
+}
+
+/// A stored key with its digest decoded; `Err` holds why its record could not be read.
+struct HeldKey {
+    digest: [u8; 32],
+    client: Client,
+    revoked: bool,
+}
+
+impl KeyRing {
+    pub fn new() -> KeyRing {
+        KeyRing::default()
     }
-    if stored.revoked_at.is_some() {
-        return Err(AuthError::Rejected(Rejection::Revoked));
+
+    /// Check a presented key. Constant-time on the secret's digest.
+    pub fn authenticate(&self, store: &Store, presented: &str) -> Result<Client, AuthError> {
+        let id = public_id(presented).ok_or(AuthError::Rejected(Rejection::Malformed))?;
+        let secret = &presented[PREFIX.len() + id.len() + 1..];
+        let held = self.current(store)?;
+        let key = match held.keys.get(id) {
+            Some(Ok(key)) => key,
+            Some(Err(why)) => {
+                return Err(StoreError::Corrupt(format!("api key {id}: {why}")).into());
+            }
+            None => return Err(AuthError::Rejected(Rejection::Unknown)),
+        };
+        if !bool::from(digest(secret).as_slice().ct_eq(key.digest.as_slice())) {
+            return Err(AuthError::Rejected(Rejection::Unknown));
+        }
+        if key.revoked {
+            return Err(AuthError::Rejected(Rejection::Revoked));
+        }
+        Ok(key.client.clone())
     }
-    Ok(Client {
-        id: stored.id,
-        name: stored.name,
-        role: stored.role,
-        via: Credential::Key,
+
+    /// The keys as the store holds them now.
+    fn current(&self, store: &Store) -> Result<Arc<Held>, StoreError> {
+        // read before the table: a change committed meanwhile leaves the count ahead of what
+        // is held, and the next check reads the table again
+        let generation = store.keys_generation();
+        if let Some(held) = self.held.load_full()
+            && held.generation == generation
+        {
+            return Ok(held);
+        }
+        let txn = store.begin_read()?;
+        let table = txn.open_table(tables::API_KEYS)?;
+        let mut keys = HashMap::new();
+        for entry in table.iter()? {
+            let (id, value) = entry?;
+            keys.insert(id.value().to_string(), held_key(value.value()));
+        }
+        let held = Arc::new(Held { generation, keys });
+        self.held.store(Some(held.clone()));
+        Ok(held)
+    }
+}
+
+fn held_key(bytes: &[u8]) -> Result<HeldKey, String> {
+    let stored = StoredKey::decode(bytes).map_err(|e| e.to_string())?;
+    let digest = hex::decode(&stored.hash)
+        .ok()
+        .and_then(|d| <[u8; 32]>::try_from(d).ok())
+        .ok_or("hash is not 32 bytes of hex")?;
+    Ok(HeldKey {
+        digest,
+        revoked: stored.revoked_at.is_some(),
+        client: Client {
+            id: stored.id,
+            name: stored.name,
+            role: stored.role,
+            via: Credential::Key,
+        },
     })
 }
 

@@ -7,7 +7,7 @@ fn store() -> (tempfile::TempDir, Store) {
 }
 
 fn auth(store: &Store, key: &str) -> Result<Client, AuthError> {
-    authenticate(&store.begin_read().unwrap(), key)
+    KeyRing::new().authenticate(store, key)
 }
 
 #[test]
@@ -121,5 +121,104 @@ fn keys_are_read_from_every_accepted_header_form() {
             want.as_ref().map(|k| *k),
             "{authorization:?} {x_api_key:?}"
         );
+    }
+}
+
+#[test]
+fn one_ring_follows_keys_created_and_revoked_after_it_first_read_them() {
+    let (_d, store) = store();
+    let ring = KeyRing::new();
+    let first = create(&store, "ivr1", Role::Ivr, "test", Utc::now()).unwrap();
+    assert_eq!(
+        ring.authenticate(&store, &first.plaintext).unwrap().name,
+        "ivr1"
+    );
+    let second = create(&store, "agent1", Role::Agent, "test", Utc::now()).unwrap();
+    assert_eq!(
+        ring.authenticate(&store, &second.plaintext).unwrap().role,
+        Role::Agent,
+        "a key created after the ring read the table"
+    );
+    revoke(&store, "ivr1", "test", Utc::now()).unwrap();
+    assert!(matches!(
+        ring.authenticate(&store, &first.plaintext),
+        Err(AuthError::Rejected(Rejection::Revoked))
+    ));
+    assert!(ring.authenticate(&store, &second.plaintext).is_ok());
+}
+
+/// Writes a key record straight into the table, as no code but `create` and `revoke` does.
+fn put_raw(store: &Store, id: &str, bytes: &[u8]) {
+    let txn = store.begin_write().unwrap();
+    txn.open_table(tables::API_KEYS)
+        .unwrap()
+        .insert(id, bytes)
+        .unwrap();
+    txn.commit().unwrap();
+}
+
+#[test]
+fn the_ring_reads_the_table_again_only_when_the_store_counts_a_change() {
+    let (_d, store) = store();
+    let ring = KeyRing::new();
+    let new = create(&store, "ivr1", Role::Ivr, "test", Utc::now()).unwrap();
+    ring.authenticate(&store, &new.plaintext).unwrap();
+    // the same key's record, revoked, written without counting the change
+    let mut record = StoredKey::decode(
+        store
+            .begin_read()
+            .unwrap()
+            .open_table(tables::API_KEYS)
+            .unwrap()
+            .get(new.info.id.as_str())
+            .unwrap()
+            .unwrap()
+            .value(),
+    )
+    .unwrap();
+    record.revoked_at = Some(Utc::now());
+    put_raw(&store, &new.info.id, &record.encode().unwrap());
+    assert!(
+        ring.authenticate(&store, &new.plaintext).is_ok(),
+        "held: the table was not read again"
+    );
+    store.keys_changed();
+    assert!(matches!(
+        ring.authenticate(&store, &new.plaintext),
+        Err(AuthError::Rejected(Rejection::Revoked))
+    ));
+}
+
+#[test]
+fn a_record_that_cannot_be_read_fails_only_its_own_key() {
+    let (_d, store) = store();
+    let good = create(&store, "ivr1", Role::Ivr, "test", Utc::now()).unwrap();
+    let bad = create(&store, "ivr2", Role::Ivr, "test", Utc::now()).unwrap();
+    let mut short_hash = StoredKey::decode(
+        store
+            .begin_read()
+            .unwrap()
+            .open_table(tables::API_KEYS)
+            .unwrap()
+            .get(bad.info.id.as_str())
+            .unwrap()
+            .unwrap()
+            .value(),
+    )
+    .unwrap();
+    short_hash.hash.truncate(10);
+    put_raw(&store, &bad.info.id, &short_hash.encode().unwrap());
+    put_raw(&store, "00000000000a", b"not json");
+    store.keys_changed();
+    let ring = KeyRing::new();
+    assert!(ring.authenticate(&store, &good.plaintext).is_ok());
+    for (presented, why) in [
+        (bad.plaintext.to_string(), "hash is not 32 bytes of hex"),
+        (format!("cvk_00000000000a_{}", "x".repeat(43)), "expected"),
+    ] {
+        match ring.authenticate(&store, &presented) {
+            Err(AuthError::Store(StoreError::Corrupt(m))) => assert!(m.contains(why), "{m}"),
+            other => panic!("{other:?}"),
+        }
     }
 }

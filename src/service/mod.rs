@@ -216,6 +216,7 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
         reloader: reloader.clone(),
         metrics,
         vault: vault.clone(),
+        keys: crate::keys::KeyRing::new(),
     });
     let workers = match config.server.workers {
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),

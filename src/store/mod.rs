@@ -8,7 +8,7 @@ use std::fs;
 use std::io;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -239,6 +239,9 @@ struct Shared {
     stopping: AtomicBool,
     /// Held while the file is closed, so that only the file that failed is closed.
     closing: Mutex<()>,
+    /// Counts changes to the API keys table (and reopens of the file), so that the keys held
+    /// in memory for checking requests ([`crate::keys::KeyRing`]) know when to read it again.
+    keys_generation: AtomicU64,
 }
 
 impl Shared {
@@ -290,6 +293,8 @@ impl Shared {
             match (self.reopen)() {
                 Ok(db) => {
                     self.db.store(Some(Arc::new(db)));
+                    // a key change whose commit reported an I/O error may have landed
+                    self.keys_generation.fetch_add(1, Ordering::AcqRel);
                     if let Ok(mut e) = self.last_error.lock() {
                         *e = None;
                     }
@@ -444,6 +449,7 @@ impl Store {
                 probing: AtomicBool::new(false),
                 stopping: AtomicBool::new(false),
                 closing: Mutex::new(()),
+                keys_generation: AtomicU64::new(0),
             }),
         }
     }
@@ -505,6 +511,18 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.shared.path
+    }
+
+    /// Which version of the API keys table the store holds: it changes whenever
+    /// [`Store::keys_changed`] is called and whenever the file is opened again.
+    pub fn keys_generation(&self) -> u64 {
+        self.shared.keys_generation.load(Ordering::Acquire)
+    }
+
+    /// A write to the API keys table has ended (committed or not): keys held in memory must
+    /// be read again.
+    pub fn keys_changed(&self) {
+        self.shared.keys_generation.fetch_add(1, Ordering::AcqRel);
     }
 
     pub fn begin_read(&self) -> Result<ReadTransaction, StoreError> {
