@@ -147,6 +147,13 @@ fn one_ring_follows_keys_created_and_revoked_after_it_first_read_them() {
     assert!(ring.authenticate(&store, &second.plaintext).is_ok());
 }
 
+/// A key's record as stored.
+fn get_raw(store: &Store, id: &str) -> StoredKey {
+    let txn = store.begin_read().unwrap();
+    let table = txn.open_table(tables::API_KEYS).unwrap();
+    StoredKey::decode(table.get(id).unwrap().unwrap().value()).unwrap()
+}
+
 /// Writes a key record straight into the table, as no code but `create` and `revoke` does.
 fn put_raw(store: &Store, id: &str, bytes: &[u8]) {
     let txn = store.begin_write().unwrap();
@@ -164,18 +171,7 @@ fn the_ring_reads_the_table_again_only_when_the_store_counts_a_change() {
     let new = create(&store, "ivr1", Role::Ivr, "test", Utc::now()).unwrap();
     ring.authenticate(&store, &new.plaintext).unwrap();
     // the same key's record, revoked, written without counting the change
-    let mut record = StoredKey::decode(
-        store
-            .begin_read()
-            .unwrap()
-            .open_table(tables::API_KEYS)
-            .unwrap()
-            .get(new.info.id.as_str())
-            .unwrap()
-            .unwrap()
-            .value(),
-    )
-    .unwrap();
+    let mut record = get_raw(&store, &new.info.id);
     record.revoked_at = Some(Utc::now());
     put_raw(&store, &new.info.id, &record.encode().unwrap());
     assert!(
@@ -194,18 +190,7 @@ fn a_record_that_cannot_be_read_fails_only_its_own_key() {
     let (_d, store) = store();
     let good = create(&store, "ivr1", Role::Ivr, "test", Utc::now()).unwrap();
     let bad = create(&store, "ivr2", Role::Ivr, "test", Utc::now()).unwrap();
-    let mut short_hash = StoredKey::decode(
-        store
-            .begin_read()
-            .unwrap()
-            .open_table(tables::API_KEYS)
-            .unwrap()
-            .get(bad.info.id.as_str())
-            .unwrap()
-            .unwrap()
-            .value(),
-    )
-    .unwrap();
+    let mut short_hash = get_raw(&store, &bad.info.id);
     short_hash.hash.truncate(10);
     put_raw(&store, &bad.info.id, &short_hash.encode().unwrap());
     put_raw(&store, "00000000000a", b"not json");
