@@ -101,12 +101,17 @@ impl<A: Allowed> FromRequest for Authorized<A> {
         let authorization = zeroize::Zeroizing::new(header("authorization"));
         let x_api_key = zeroize::Zeroizing::new(header("x-api-key"));
         let peer_cert = req.conn_data::<PeerCert>().cloned();
-        let endpoint = format!(
-            "{} {}",
-            req.method(),
-            req.match_pattern()
-                .unwrap_or_else(|| req.path().to_string())
-        );
+        // named only in a refusal, so worked out only then
+        let request = req.clone();
+        let endpoint = move || {
+            format!(
+                "{} {}",
+                request.method(),
+                request
+                    .match_pattern()
+                    .unwrap_or_else(|| request.path().to_string())
+            )
+        };
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
             let presented = keys::from_headers(authorization.as_deref(), x_api_key.as_deref());
@@ -132,7 +137,7 @@ impl<A: Allowed> FromRequest for Authorized<A> {
                         .audit
                         .record(
                             AuditEvent::new(actor, EventKind::AuthFailed, Outcome::Denied)
-                                .detail(format!("{} on {endpoint}", rejection.as_str())),
+                                .detail(format!("{} on {}", rejection.as_str(), endpoint())),
                         )
                         .await
                         .map_err(ApiError::audit_unavailable)?;
@@ -153,18 +158,19 @@ impl<A: Allowed> FromRequest for Authorized<A> {
                     .audit
                     .record(
                         AuditEvent::new(client.actor(), EventKind::AuthForbidden, Outcome::Denied)
-                            .detail(format!("role {} on {endpoint}", client.role)),
+                            .detail(format!("role {} on {}", client.role, endpoint())),
                     )
                     .await
                     .map_err(ApiError::audit_unavailable)?;
                 let allowed: Vec<&str> = A::ROLES.iter().map(|r| r.as_str()).collect();
                 return Err(ApiError::forbidden(format!(
-                    "a {} with role {} may not call {endpoint} (needs {})",
+                    "a {} with role {} may not call {} (needs {})",
                     match client.via {
                         keys::Credential::Key => "key",
                         keys::Credential::Cert => "client certificate",
                     },
                     client.role,
+                    endpoint(),
                     allowed.join(" or ")
                 )));
             }

@@ -66,6 +66,11 @@ fn keys_work_in_every_form_and_roles_are_enforced() {
         (s, b["code"].as_str()),
         (StatusCode::FORBIDDEN, Some("forbidden"))
     );
+    let message = b["message"].as_str().unwrap();
+    assert!(
+        message.contains("role ivr may not call POST /v1/admin/reload (needs admin)"),
+        "{message}"
+    );
     let (s, b) = body(c.post(&reload).bearer_auth(&i.admin).send().unwrap());
     assert_eq!((s, b["reloaded"].as_bool()), (StatusCode::OK, Some(true)));
 
@@ -75,6 +80,10 @@ fn keys_work_in_every_form_and_roles_are_enforced() {
     assert!(b["message"].as_str().unwrap().contains("revoked"));
 
     let audit = i.audit_export();
+    assert!(
+        audit.contains("role ivr on POST /v1/admin/reload") && audit.contains(" on GET /v1/whoami"),
+        "refusals name the route: {audit}"
+    );
     assert!(
         audit.contains("\"auth_failed\"") && audit.contains("\"auth_forbidden\""),
         "{audit}"
