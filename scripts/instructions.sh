@@ -15,7 +15,7 @@
 # /proc/cpuinfo`).
 #   scripts/instructions.sh [requests]     (CALLVAULT_BIN=path: another build;
 #                                           KEEP_DUMPS=dir: keep callgrind's dumps there,
-#                                           for callgrind_annotate)
+#                                           for callgrind_annotate, from a build with symbols)
 # Needs valgrind (apt-get install valgrind) and wrk (only for scripts/instance.sh's check).
 set -euo pipefail
 shopt -s inherit_errexit  # a failed request inside $(count ...) stops the run
@@ -23,6 +23,13 @@ n=${1:-2000}
 root=$(cd "$(dirname "$0")/.." && pwd)
 command -v valgrind >/dev/null || { echo "valgrind is needed: apt-get install valgrind" >&2; exit 1; }
 cargo build --release --locked --manifest-path "$root/Cargo.toml" --bin callvault --example hello >&2
+if [ -n "${KEEP_DUMPS:-}" ] && [ -z "${CALLVAULT_BIN:-}" ]; then
+  # the dumps name functions only for a build with symbols (as scripts/profile-calls.sh builds)
+  CARGO_PROFILE_RELEASE_STRIP=false CARGO_PROFILE_RELEASE_DEBUG=1 \
+    cargo build --release --locked --manifest-path "$root/Cargo.toml" \
+    --target-dir "$root/target/profile" --bin callvault >&2
+  export CALLVAULT_BIN="$root/target/profile/release/callvault"
+fi
 . "$root/scripts/instance.sh"
 . "$root/scripts/calls-workload.sh" >/dev/null
 
