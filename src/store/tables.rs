@@ -235,21 +235,27 @@ pub fn index_ids(
         .collect())
 }
 
-/// The member ids a bucket holds under `value`. Found by searching for `value` followed by
-/// the entry separator at the start of a line, rather than splitting every line: a call
-/// start's phone lookup reads a bucket of up to 100 entries for the one or two it needs.
-/// Values hold no control characters, so no match of `value` can straddle a line start and
-/// hide the match that begins there.
+/// The member ids a bucket holds under `value`. Every line is `value\0member_id`, and
+/// neither part holds a control character, so each NUL ends exactly one line's value: the
+/// search visits the NULs (memchr's vector scan) and compares the bytes before each with
+/// `value`, checking that they start a line. A call start's phone lookup reads a bucket of up
+/// to 100 entries for the one or two it needs; searching for `value` as a substring instead
+/// restarted at every line, since all of a bucket's values share all but their last two
+/// characters (BENCHMARKS.md, "Instructions per request").
 pub fn bucket_ids<'a>(bucket: &'a str, value: &'a str) -> impl Iterator<Item = &'a str> + 'a {
     let bytes = bucket.as_bytes();
-    bucket.match_indices(value).filter_map(move |(at, _)| {
-        let line_start = at == 0 || bytes[at - 1] == b'\n';
-        let id_start = at + value.len() + 1;
-        if !line_start || bytes.get(id_start - 1) != Some(&0) {
+    let wanted = value.as_bytes();
+    memchr::memchr_iter(0, bytes).filter_map(move |nul| {
+        let start = nul.checked_sub(wanted.len())?;
+        if &bytes[start..nul] != wanted || (start > 0 && bytes[start - 1] != b'\n') {
             return None;
         }
-        let rest = bucket.get(id_start..)?;
-        Some(rest.split('\n').next().unwrap_or(rest))
+        // one past a NUL byte is a character boundary
+        let rest = &bucket[nul + 1..];
+        Some(match memchr::memchr(b'\n', rest.as_bytes()) {
+            Some(end) => &rest[..end],
+            None => rest,
+        })
     })
 }
 

@@ -57,3 +57,33 @@ fn a_bucket_yields_the_ids_under_exactly_one_value() {
         assert_eq!(got, by_lines, "{value}: as splitting every line finds");
     }
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2_000))]
+    /// The NUL-guided search finds what splitting every line finds, on buckets whose values
+    /// share all but their last characters (as a bucket's do) or differ in length (values of
+    /// four characters or fewer are buckets of their own, and can share one with a longer
+    /// value), ids included that look like values.
+    #[test]
+    fn the_search_finds_what_splitting_every_line_finds(
+        entries in proptest::collection::vec(("[0-9]{0,3}", "(\\+120255501)?[0-9A-C]{1,3}"), 0..40),
+        probe in "[0-9]{0,3}",
+    ) {
+        let entries: Vec<(String, String)> = entries
+            .into_iter()
+            .map(|(tail, id)| (format!("+120255501{tail}"), id))
+            .collect();
+        let pairs: Vec<(&str, &str)> = entries.iter().map(|(v, m)| (v.as_str(), m.as_str())).collect();
+        let Some(bucket) = bucket_merge(None, &[], &pairs) else {
+            return Ok(());
+        };
+        for value in [format!("+120255501{probe}"), probe.clone(), String::new()] {
+            let got: Vec<&str> = bucket_ids(&bucket, &value).collect();
+            let by_lines: Vec<&str> = bucket_entries(&bucket)
+                .filter(|(v, _)| *v == value)
+                .map(|(_, m)| m)
+                .collect();
+            proptest::prop_assert_eq!(got, by_lines, "{:?} in {:?}", value, bucket);
+        }
+    }
+}
