@@ -40,7 +40,7 @@ pub struct Config {
     /// Dialed number -> profile. A number no route names uses the default profile.
     pub routing: Vec<crate::profile::Route>,
     /// Authentication profiles by name; none configured: one built-in default profile.
-    pub profiles: BTreeMap<String, crate::profile::Profile>,
+    pub profiles: BTreeMap<String, crate::profile::SharedProfile>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -1111,13 +1111,12 @@ impl Config {
 
     /// The profile for a call to `dnis` (E.164), with its name: the route's, else the
     /// default one, else (no profiles configured) the built-in default.
-    pub fn profile_for(&self, dnis: Option<&str>) -> (String, crate::profile::Profile) {
+    pub fn profile_for(&self, dnis: Option<&str>) -> (String, crate::profile::SharedProfile) {
+        static BUILT_IN: std::sync::LazyLock<crate::profile::SharedProfile> =
+            std::sync::LazyLock::new(Default::default);
         match crate::profile::for_dnis(&self.profiles, &self.routing, dnis) {
             Some((name, p)) => (name.to_string(), p.clone()),
-            None => (
-                crate::profile::BUILT_IN.to_string(),
-                crate::profile::Profile::default(),
-            ),
+            None => (crate::profile::BUILT_IN.to_string(), BUILT_IN.clone()),
         }
     }
 

@@ -21,7 +21,7 @@ use crate::config::PinPolicyConfig;
 use crate::lockout::{self, Counter};
 use crate::member::Member;
 use crate::pin::{self, ActivationScenario, ChangeReason, Rejection, Situation, Verdict};
-use crate::profile::{Method, Profile, Question, Step as ProfileStep};
+use crate::profile::{Method, Profile, Question, SharedProfile, Step as ProfileStep};
 
 pub use checklist::ChecklistState;
 
@@ -285,7 +285,11 @@ pub struct Call {
     pub dnis: Option<String>,
     pub profile_name: String,
     /// The profile as it was when the call started: a reload does not change a live call.
-    pub profile: Profile,
+    #[serde(
+        serialize_with = "SharedProfile::serialize_json",
+        deserialize_with = "SharedProfile::deserialize_json"
+    )]
+    pub profile: SharedProfile,
     pub member: Option<CallMember>,
     pub trust: Option<Trust>,
     pub phase: Phase,
@@ -471,7 +475,7 @@ pub struct NewCall {
     pub ani: Option<String>,
     pub dnis: Option<String>,
     pub profile_name: String,
-    pub profile: Profile,
+    pub profile: SharedProfile,
 }
 
 struct Tx<'r> {

@@ -439,7 +439,7 @@ fn drive(
         ani,
         dnis: None,
         profile_name: "members".into(),
-        profile,
+        profile: profile.into(),
     };
     let t = start(new, arrival, &rules);
     let mut model = Model {
@@ -618,7 +618,7 @@ fn the_largest_step_is_under_2_kib_in_both_encodings() {
         ani: Some(MOBILE.into()),
         dnis: None,
         profile_name: "members".into(),
-        profile,
+        profile: profile.into(),
     };
     let arrival = Arrival::Ani(Found::One {
         member: &m,

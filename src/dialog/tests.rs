@@ -100,7 +100,7 @@ fn arrive(a: Arrive, profile: Profile, m: &Member, r: &Rules<'_>) -> Transition 
         ani,
         dnis: None,
         profile_name: "members".into(),
-        profile,
+        profile: profile.into(),
     };
     let arrival = match a {
         Arrive::Intent => Arrival::Intent {
@@ -706,7 +706,7 @@ fn questions_the_record_cannot_answer_are_skipped() {
             ani: Some(MOBILE.into()),
             dnis: None,
             profile_name: "x".into(),
-            profile: Profile::default(),
+            profile: Profile::default().into(),
         },
         Arrival::Ani(Found::One {
             member: &m,

@@ -3,6 +3,7 @@
 //! may key, the agent checklist, and activation (seed 003). Plain data plus the checks
 //! `callvault config check` runs; the dialog reads them.
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -10,6 +11,9 @@ use serde::{Deserialize, Serialize};
 use crate::config::ConfigIssue;
 use crate::core::IdentifierKind;
 use crate::pin::ActivationScenario;
+
+mod shared;
+pub use shared::SharedProfile;
 
 /// A question about the member's own facts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -304,17 +308,17 @@ pub struct Route {
 pub const BUILT_IN: &str = "default";
 
 /// The profile for a call to `dnis` (already normalized), with its name.
-pub fn for_dnis<'a>(
-    profiles: &'a BTreeMap<String, Profile>,
+pub fn for_dnis<'a, P: Borrow<Profile>>(
+    profiles: &'a BTreeMap<String, P>,
     routing: &[Route],
     dnis: Option<&str>,
-) -> Option<(&'a str, &'a Profile)> {
+) -> Option<(&'a str, &'a P)> {
     let routed = dnis.and_then(|d| routing.iter().find(|r| r.dnis == d));
     let name = match routed {
         Some(r) => Some(r.profile.as_str()),
         None => profiles
             .iter()
-            .find(|(_, p)| p.default)
+            .find(|(_, p)| (*p).borrow().default)
             .map(|(n, _)| n.as_str()),
     };
     name.and_then(|n| profiles.get_key_value(n))
@@ -356,11 +360,14 @@ fn check_step(path: &str, step: &Step, issues: &mut Vec<ConfigIssue>) {
 }
 
 /// Every problem with the profiles and routing, each with its key path.
-pub fn validate(profiles: &BTreeMap<String, Profile>, routing: &[Route]) -> Vec<ConfigIssue> {
+pub fn validate<P: Borrow<Profile>>(
+    profiles: &BTreeMap<String, P>,
+    routing: &[Route],
+) -> Vec<ConfigIssue> {
     let mut issues = Vec::new();
     let defaults: Vec<&String> = profiles
         .iter()
-        .filter(|(_, p)| p.default)
+        .filter(|(_, p)| (*p).borrow().default)
         .map(|(n, _)| n)
         .collect();
     if defaults.len() > 1 {
@@ -383,6 +390,7 @@ pub fn validate(profiles: &BTreeMap<String, Profile>, routing: &[Route]) -> Vec<
         ));
     }
     for (name, p) in profiles {
+        let p: &Profile = p.borrow();
         let at = |k: &str| format!("profiles.{name}.{k}");
         for (trust, step) in [
             ("app_intent", &p.ivr.app_intent),
