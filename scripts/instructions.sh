@@ -14,12 +14,17 @@
 # hashing counts several times what it costs on a CPU that has them (`grep sha_ni
 # /proc/cpuinfo`).
 #   scripts/instructions.sh [requests]     (CALLVAULT_BIN=path: another build;
+#                                           CONNS=n: the requests sent over n connections
+#                                           at once, so that commits group call starts as
+#                                           they do under load;
 #                                           KEEP_DUMPS=dir: keep callgrind's dumps there,
 #                                           for callgrind_annotate, from a build with symbols)
 # Needs valgrind (apt-get install valgrind) and wrk (only for scripts/instance.sh's check).
 set -euo pipefail
 shopt -s inherit_errexit  # a failed request inside $(count ...) stops the run
 n=${1:-2000}
+conns=${CONNS:-1}
+[ $((n % conns)) -eq 0 ] || { echo "requests ($n) must be a multiple of CONNS ($conns)" >&2; exit 1; }
 root=$(cd "$(dirname "$0")/.." && pwd)
 command -v valgrind >/dev/null || { echo "valgrind is needed: apt-get install valgrind" >&2; exit 1; }
 cargo build --release --locked --manifest-path "$root/Cargo.toml" --bin callvault --example hello >&2
@@ -61,7 +66,12 @@ count() {
   local pid=$1 p=$2 ca=$3 kind=$4
   python3 "$dir/send.py" 127.0.0.1 "$p" "$ca" "$kind" 200 "$key"
   callgrind_control -z "$pid" >/dev/null 2>&1
-  python3 "$dir/send.py" 127.0.0.1 "$p" "$ca" "$kind" "$n" "$key"
+  local senders=() i
+  for i in $(seq 1 "$conns"); do
+    python3 "$dir/send.py" 127.0.0.1 "$p" "$ca" "$kind" $((n / conns)) "$key" &
+    senders+=($!)
+  done
+  for i in "${senders[@]}"; do wait "$i"; done
   callgrind_control -d "$pid" >/dev/null 2>&1
   sleep 1
   # the last dump written holds the counts since the zeroing
@@ -91,10 +101,12 @@ wait_up "https://127.0.0.1:$hport/hello" -k -X POST
 hello=$(count "$hpid" "$hport" - hello)
 
 [ -z "${KEEP_DUMPS:-}" ] || cp "$dir"/cg.out.*.* "$KEEP_DUMPS"/
-python3 - "$n" "$hello" "$calls" <<'PY'
+python3 - "$n" "$hello" "$calls" "$conns" <<'PY'
 import sys
 n, hello, calls = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-print(f"{n} requests each, one connection, instructions in the server's user space:")
+conns = int(sys.argv[4])
+how = "one connection" if conns == 1 else f"{conns} connections at once"
+print(f"{n} requests each, {how}, instructions in the server's user space:")
 print(f"  hello        {hello / n:>10,.0f} per request")
 print(f"  call start   {calls / n:>10,.0f} per request  ({calls / hello:.1f} times the hello)")
 PY
