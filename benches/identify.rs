@@ -1,7 +1,10 @@
 //! Identification by phone through the embedded adapter (budget: microseconds).
 //!
 //! `cargo bench --bench identify`: 200,000 members enrolled from a generated file, then the
-//! lookup the dialog makes for every call: E.164 number -> the members it identifies.
+//! lookup the dialog makes for every call: E.164 number -> the members it identifies. Then
+//! the search inside one index bucket alone, on a bucket of 1, 2 and 100 numbers (a bucket
+//! holds the numbers that differ only in their last two digits; the load scripts' members
+//! fill theirs).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
@@ -12,6 +15,7 @@ use callvault::enroll::generate::{GenOptions, mobile_e164, write_members};
 use callvault::enroll::{Mode, Options, progress::Silent, run};
 use callvault::member::phone::Region;
 use callvault::store::Store;
+use callvault::store::tables::{bucket_ids, bucket_merge};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn identify(c: &mut Criterion) {
@@ -59,5 +63,25 @@ fn identify(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, identify);
+fn bucket_search(c: &mut Criterion) {
+    for n in [1usize, 2, 100] {
+        let entries: Vec<(String, String)> = (0..n)
+            .map(|i| (format!("+16122031{i:02}"), format!("M{:07}", 1000 + i)))
+            .collect();
+        let pairs: Vec<(&str, &str)> = entries
+            .iter()
+            .map(|(v, m)| (v.as_str(), m.as_str()))
+            .collect();
+        let bucket = bucket_merge(None, &[], &pairs).unwrap();
+        let mut i = 0usize;
+        c.bench_function(&format!("bucket_search_{n}_entries"), |b| {
+            b.iter(|| {
+                i = (i + 37) % n;
+                bucket_ids(&bucket, &entries[i].0).count()
+            })
+        });
+    }
+}
+
+criterion_group!(benches, identify, bucket_search);
 criterion_main!(benches);
