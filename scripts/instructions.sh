@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # CPU instructions per request in the serving process, counted by valgrind's callgrind: the
-# bare hello (examples/hello.rs) and a call start (POST /v1/calls identified by ANI, as
-# scripts/load-calls.sh sends it). Requests/s on this VM move by a third from hour to hour;
+# bare hello (examples/hello.rs), a call start (POST /v1/calls identified by ANI, as
+# scripts/load-calls.sh sends it) and a question (POST /v1/calls/{id}/input answering a
+# started call's first question, date of birth, right; the calls are started uncounted
+# first). Requests/s on this VM move by a third from hour to hour;
 # instruction counts do not, so two builds compare in one run each, and the request side's
 # cost can be set against the hello's.
 #
@@ -38,37 +40,51 @@ fi
 . "$root/scripts/instance.sh"
 . "$root/scripts/calls-workload.sh" >/dev/null
 
-# send.py HOST PORT CA KIND COUNT: COUNT requests on one connection; fails on any other answer
+# send.py HOST PORT CA KIND COUNT KEY TAG: COUNT requests on one connection; fails on any
+# other answer. KIND: hello; calls (a new call each); start (the calls q-TAG-0, q-TAG-1, ...);
+# answer (each of those calls answers its first question, date of birth, right)
 cat > "$dir/send.py" <<'PY'
 import http.client, json, ssl, sys, uuid
 host, port, ca, kind, count = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5])
 key = sys.argv[6] if len(sys.argv) > 6 else ""
+tag = sys.argv[7] if len(sys.argv) > 7 else "0"
 ctx = ssl.create_default_context(cafile=ca) if ca != "-" else ssl._create_unverified_context()
 conn = http.client.HTTPSConnection(host, port, context=ctx, timeout=120)
+auth = {"Content-Type": "application/json", "Authorization": "Bearer " + key}
 for i in range(count):
     if kind == "hello":
         conn.request("POST", "/hello", body=b"")
-        want = 201
+        want, expect = 201, b""
+    elif kind == "answer":
+        conn.request("POST", f"/v1/calls/q-{tag}-{i}/input", body='{"digits":"01011980"}', headers=auth)
+        want, expect = 200, b'"question":"zip"'
     else:
-        body = json.dumps({"call_id": str(uuid.uuid4()), "ani": "+1612203%04d" % (i * 7 % 5000),
+        call_id = f"q-{tag}-{i}" if kind == "start" else str(uuid.uuid4())
+        body = json.dumps({"call_id": call_id, "ani": "+1612203%04d" % (i * 7 % 5000),
                            "dnis": "+18005550100"})
-        conn.request("POST", "/v1/calls", body=body,
-                     headers={"Content-Type": "application/json", "Authorization": "Bearer " + key})
-        want = 201
+        conn.request("POST", "/v1/calls", body=body, headers=auth)
+        want, expect = 201, b""
     r = conn.getresponse()
     data = r.read()
-    if r.status != want:
+    if r.status != want or expect not in data:
         sys.exit(f"unexpected answer {r.status}: {data[:200]!r}")
 PY
 
 # count PID PORT CA KIND: warm up, zero the counters, send $n requests, dump; prints the total
 count() {
-  local pid=$1 p=$2 ca=$3 kind=$4
-  python3 "$dir/send.py" 127.0.0.1 "$p" "$ca" "$kind" 200 "$key"
+  local pid=$1 p=$2 ca=$3 kind=$4 i
+  if [ "$kind" = answer ]; then
+    # the calls the counted answers need are started first, uncounted
+    python3 "$dir/send.py" 127.0.0.1 "$p" "$ca" start 200 "$key" warm
+    for i in $(seq 1 "$conns"); do
+      python3 "$dir/send.py" 127.0.0.1 "$p" "$ca" start $((n / conns)) "$key" "s$i"
+    done
+  fi
+  python3 "$dir/send.py" 127.0.0.1 "$p" "$ca" "$kind" 200 "$key" warm
   callgrind_control -z "$pid" >/dev/null 2>&1
-  local senders=() i
+  local senders=()
   for i in $(seq 1 "$conns"); do
-    python3 "$dir/send.py" 127.0.0.1 "$p" "$ca" "$kind" $((n / conns)) "$key" &
+    python3 "$dir/send.py" 127.0.0.1 "$p" "$ca" "$kind" $((n / conns)) "$key" "s$i" &
     senders+=($!)
   done
   for i in "${senders[@]}"; do wait "$i"; done
@@ -91,6 +107,7 @@ pids+=($!)
 cvpid=$!
 wait_up "https://127.0.0.1:$port/livez" --cacert "$dir/etc/tls.crt"
 calls=$(count "$cvpid" "$port" "$dir/etc/tls.crt" calls)
+answers=$(count "$cvpid" "$port" "$dir/etc/tls.crt" answer)
 
 hport=$(free_port)
 valgrind --tool=callgrind --callgrind-out-file="$dir/cg.out.%p" -q \
@@ -101,7 +118,7 @@ wait_up "https://127.0.0.1:$hport/hello" -k -X POST
 hello=$(count "$hpid" "$hport" - hello)
 
 [ -z "${KEEP_DUMPS:-}" ] || cp "$dir"/cg.out.*.* "$KEEP_DUMPS"/
-python3 - "$n" "$hello" "$calls" "$conns" <<'PY'
+python3 - "$n" "$hello" "$calls" "$conns" "$answers" <<'PY'
 import sys
 n, hello, calls = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 conns = int(sys.argv[4])
@@ -109,6 +126,8 @@ how = "one connection" if conns == 1 else f"{conns} connections at once"
 print(f"{n} requests each, {how}, instructions in the server's user space:")
 print(f"  hello        {hello / n:>10,.0f} per request")
 print(f"  call start   {calls / n:>10,.0f} per request  ({calls / hello:.1f} times the hello)")
+answers = int(sys.argv[5])
+print(f"  question     {answers / n:>10,.0f} per request  ({answers / hello:.1f} times the hello)")
 PY
 # stop both before the temporary directory goes, so that valgrind's last dumps land in it
 kill "${pids[@]}" 2>/dev/null || true

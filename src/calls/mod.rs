@@ -491,8 +491,9 @@ impl CallService {
         let _turn = self.turns.take(call_id).await;
         let cfg = self.config.load_full();
         let now = self.clock.now();
-        let call = read_call(&self.store, &self.index, call_id)?
+        let seen = records::read_seen(&self.store, &self.index, call_id)?
             .ok_or_else(|| CallError::NotFound(call_id.to_string()))?;
+        let call = &seen.call;
         if call.ended_at.is_some() {
             return Err(CallError::Ended(call_id.to_string()));
         }
@@ -521,9 +522,9 @@ impl CallService {
         }
         if dialog::expects(&call) == Expect::SendCode {
             // an earlier send was interrupted: send it now, the input answers nothing
-            return self.send_ivr_code(call, actor).await;
+            return self.send_ivr_code(seen.call, actor).await;
         }
-        let (resolved, known) = self.resolve(&call, input, &cfg, now).await?;
+        let (resolved, known) = self.resolve(call, input, &cfg, now).await?;
         let version = call.version;
         let who = actor.to_string();
         let cfg2 = cfg.clone();
@@ -532,7 +533,7 @@ impl CallService {
         let (next, _) = self
             .audit
             .transact(move |txn| {
-                let Some(call) = records::read_call_in(txn, &index, &id)? else {
+                let Some(call) = records::reread_in(txn, &index, &id, seen)? else {
                     return Ok((Err(CallError::NotFound(id.clone())), vec![]));
                 };
                 if call.ended_at.is_some() {

@@ -47,6 +47,56 @@ pub fn read_call(
     )
 }
 
+/// A call as last stored, with the row it was decoded from.
+pub struct Seen {
+    pub call: Call,
+    pub(super) row: Vec<u8>,
+}
+
+/// As [`read_call`], keeping the row: a step that read the call on the request's thread
+/// gives it to [`reread_in`] inside the write transaction.
+pub fn read_seen(
+    store: &Store,
+    index: &CallIndex,
+    call_id: &str,
+) -> Result<Option<Seen>, StoreError> {
+    let Some(number) = index.number(call_id) else {
+        return Ok(None);
+    };
+    let txn = store.begin_read()?;
+    let table = txn.open_table(tables::CALLS)?;
+    let Some(value) = table.get(number)? else {
+        return Ok(None);
+    };
+    let row = value.value().to_vec();
+    Ok(Some(Seen {
+        call: decode(call_id, &row)?,
+        row,
+    }))
+}
+
+/// The call as stored so far in the writer's transaction: `seen`'s call itself when the row
+/// is still the one it was decoded from (compared byte for byte), so that the one writer does
+/// not decode it a second time; otherwise the row decoded afresh.
+pub fn reread_in(
+    txn: &WriteTransaction,
+    index: &CallIndex,
+    call_id: &str,
+    seen: Seen,
+) -> Result<Option<Call>, StoreError> {
+    let Some(number) = index.number(call_id) else {
+        return Ok(None);
+    };
+    let table = txn.open_table(tables::CALLS)?;
+    let Some(value) = table.get(number)? else {
+        return Ok(None);
+    };
+    if value.value() == seen.row.as_slice() {
+        return Ok(Some(seen.call));
+    }
+    decode(call_id, value.value()).map(Some)
+}
+
 /// A call as stored so far in the writer's transaction.
 pub fn read_call_in(
     txn: &WriteTransaction,

@@ -454,3 +454,50 @@ fn two_calls_racing_for_one_app_intent_both_start_and_one_uses_it() {
     // the loser started once, without the intent: no stray number was left for its id
     assert_eq!(f.calls.index.sizes().0, 2);
 }
+
+#[test]
+fn an_input_reuses_the_call_it_read_only_while_its_row_is_unchanged() {
+    let f = fixture();
+    start(&f, "a");
+    let seen = || {
+        records::read_seen(&f.store, &f.calls.index, "a")
+            .unwrap()
+            .unwrap()
+    };
+    let reread = |s: records::Seen| {
+        let txn = f.store.begin_write().unwrap();
+        records::reread_in(&txn, &f.calls.index, "a", s).unwrap()
+    };
+    // The row is unchanged: the call given is the one returned, not a second decoding (the
+    // mark below is in no stored row).
+    let mut same = seen();
+    assert_eq!(
+        same.call,
+        read_call(&f.store, &f.calls.index, "a").unwrap().unwrap()
+    );
+    same.call.error = Some("mark".into());
+    assert_eq!(reread(same).unwrap().error.as_deref(), Some("mark"));
+    // The row changed since it was read (here: the row held is not the stored one): the
+    // stored row is decoded.
+    let mut stale = seen();
+    stale.call.error = Some("mark".into());
+    stale.row.push(b' ');
+    let fresh = reread(stale).unwrap();
+    assert_eq!(fresh.error, None);
+    assert_eq!(
+        fresh,
+        read_call(&f.store, &f.calls.index, "a").unwrap().unwrap()
+    );
+    // an input between the read and the write: the version moved, and the guard sees it
+    let before = seen();
+    let read_at = before.call.version;
+    tokio_test(f.calls.input("a", CallerInput::NoInput, None, "key:ivr1")).unwrap();
+    let after = reread(before).unwrap();
+    assert!(after.version > read_at);
+    assert_eq!(after.version, seen().call.version);
+    assert!(
+        records::read_seen(&f.store, &f.calls.index, "nobody")
+            .unwrap()
+            .is_none()
+    );
+}

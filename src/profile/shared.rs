@@ -54,13 +54,56 @@ impl SharedProfile {
     /// As `deserialize_with` for a call row: the profile, keeping the text it was read from
     /// as its JSON, so that the row written back after an input does not encode it again.
     /// For `serde_json` only.
+    ///
+    /// The profiles read back lately are remembered by their text ([`RECENT`]): the rows of
+    /// one profile hold the same text, so a row read for an input usually finds its profile
+    /// there and is not parsed again.
     pub fn deserialize_json<'de, D: Deserializer<'de>>(d: D) -> Result<SharedProfile, D::Error> {
         let raw = Box::<RawValue>::deserialize(d)?;
+        if let Some(known) = recent(raw.get()) {
+            return Ok(known);
+        }
         let profile: Profile = serde_json::from_str(raw.get()).map_err(serde::de::Error::custom)?;
         let shared = SharedProfile::new(profile);
         let _ = shared.0.json.set(raw);
+        remember(&shared);
         Ok(shared)
     }
+
+    /// The JSON, if it was written or read already.
+    fn known_json(&self) -> Option<&str> {
+        self.0.json.get().map(|j| j.get())
+    }
+}
+
+/// How many profiles read back from rows are remembered. A credit union routes its numbers
+/// to a handful of profiles; a reload that changes one adds its new text, and the oldest is
+/// forgotten.
+const RECENT_PROFILES: usize = 8;
+
+/// The profiles read back lately, newest first, each with the text it was read from.
+static RECENT: std::sync::LazyLock<arc_swap::ArcSwap<Vec<SharedProfile>>> =
+    std::sync::LazyLock::new(Default::default);
+
+fn recent(text: &str) -> Option<SharedProfile> {
+    RECENT
+        .load()
+        .iter()
+        .find(|p| p.known_json() == Some(text))
+        .cloned()
+}
+
+fn remember(profile: &SharedProfile) {
+    RECENT.rcu(|list| {
+        let mut list: Vec<SharedProfile> = list
+            .iter()
+            .filter(|p| p.known_json() != profile.known_json())
+            .take(RECENT_PROFILES - 1)
+            .cloned()
+            .collect();
+        list.insert(0, profile.clone());
+        list
+    });
 }
 
 impl From<Profile> for SharedProfile {

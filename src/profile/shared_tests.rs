@@ -101,3 +101,37 @@ fn copies_share_and_compare_by_value() {
     assert_eq!(a, SharedProfile::new(custom()));
     assert_ne!(a, SharedProfile::default());
 }
+
+/// One test, not several: the remembered profiles are the process's, and tests run at once.
+#[test]
+fn rows_of_one_profile_share_it_and_many_profiles_still_read_right() {
+    let row = |attempts: u32| {
+        let mut p = custom();
+        p.identify_attempts = attempts;
+        let text = serde_json::to_string(&PlainRow {
+            before: 1,
+            profile: &p,
+            after: String::new(),
+        })
+        .unwrap();
+        (p, text)
+    };
+    let (p, text) = row(7);
+    let first: Row = serde_json::from_str(&text).unwrap();
+    let second: Row = serde_json::from_str(&text).unwrap();
+    assert!(
+        std::ptr::eq(&*first.profile, &*second.profile),
+        "the second row found the profile the first was read into"
+    );
+    assert_eq!(*second.profile, p);
+    // more profiles than are remembered, read twice round: each still reads as itself
+    for _ in 0..2 {
+        for attempts in 10..(10 + 2 * RECENT_PROFILES as u32) {
+            let (p, text) = row(attempts);
+            let back: Row = serde_json::from_str(&text).unwrap();
+            assert_eq!(*back.profile, p, "{attempts}");
+            assert_eq!(serde_json::to_string(&back).unwrap(), text);
+        }
+    }
+    assert!(RECENT.load().len() <= RECENT_PROFILES);
+}
