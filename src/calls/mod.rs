@@ -507,7 +507,7 @@ impl CallService {
                     step = call.inputs,
                     "an input sent again after it was taken: answered with the current STEP"
                 );
-                return Ok(dialog::step_view(&call, &r));
+                return Ok(dialog::step_view(call, &r));
             }
             dialog::Answering::Other { sent, current } => {
                 return Err(CallError::StepMismatch {
@@ -517,10 +517,10 @@ impl CallService {
                 });
             }
         }
-        if dialog::is_done(&call) {
-            return Ok(dialog::step_view(&call, &r));
+        if dialog::is_done(call) {
+            return Ok(dialog::step_view(call, &r));
         }
-        if dialog::expects(&call) == Expect::SendCode {
+        if dialog::expects(call) == Expect::SendCode {
             // an earlier send was interrupted: send it now, the input answers nothing
             return self.send_ivr_code(seen.call, actor).await;
         }

@@ -5,7 +5,9 @@
 //! call start or an input writes was about 17,000 instructions of the request's own work
 //! (BENCHMARKS.md, "Instructions per request"). A [`SharedProfile`] keeps the JSON beside
 //! the profile, written on first use: by the configuration's copy for the calls that start
-//! with it, and, for a call read back from its row, the very text the row held.
+//! with it, and, for a call read back from its row, the very text the row held. Rows read
+//! back share one profile per text too: the last few are remembered, so a row is not parsed
+//! into a profile the process already holds.
 
 use std::borrow::Borrow;
 use std::fmt;
