@@ -19,7 +19,7 @@ pub struct WhoAmI {
 
 /// The client's own name and role: a first call to check a key (or certificate) works.
 #[utoipa::path(get, path = "/v1/whoami", tag = "admin",
-    security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
+    security(("bearer" = ["ivr", "agent", "app", "admin"])),
     responses((status = 200, body = WhoAmI), (status = 401, body = super::error::ErrorBody)))]
 pub async fn whoami(auth: Authorized<AnyRole>) -> web::Json<WhoAmI> {
     web::Json(WhoAmI {
@@ -38,7 +38,7 @@ pub struct Reloaded {
 
 /// Re-read the config and TLS pair; a bad file is refused and the old one stays.
 #[utoipa::path(post, path = "/v1/admin/reload", tag = "admin",
-    security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
+    security(("bearer" = ["admin"])),
     responses((status = 200, body = Reloaded),
               (status = 422, description = "refused; the running config stays", body = super::error::ErrorBody),
               (status = 403, body = super::error::ErrorBody)))]
@@ -67,6 +67,8 @@ pub async fn reload(
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKey {
+    /// 1–64 letters, digits, `.`, `-` and `_`.
+    #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9._-]{1,64}$")]
     pub name: String,
     pub role: Role,
 }
@@ -92,7 +94,7 @@ fn key_error(e: KeyError) -> ApiError {
 
 /// Create an API key; the answer holds the key, shown once.
 #[utoipa::path(post, path = "/v1/admin/keys", tag = "admin", request_body = CreateKey,
-    security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
+    security(("bearer" = ["admin"])),
     responses((status = 201, body = CreatedKey), (status = 409, body = super::error::ErrorBody)))]
 pub async fn create_key(
     auth: Authorized<AdminOnly>,
@@ -121,7 +123,7 @@ pub async fn create_key(
 
 /// Every key, active and revoked (never the keys themselves).
 #[utoipa::path(get, path = "/v1/admin/keys", tag = "admin",
-    security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
+    security(("bearer" = ["admin"])),
     responses((status = 200, body = [KeyInfo])))]
 pub async fn list_keys(
     _auth: Authorized<AdminOnly>,
@@ -134,7 +136,7 @@ pub async fn list_keys(
 /// Revoke the active key with this name.
 #[utoipa::path(delete, path = "/v1/admin/keys/{name}", tag = "admin",
     params(("name" = String, Path, description = "the key's name")),
-    security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
+    security(("bearer" = ["admin"])),
     responses((status = 204), (status = 404, body = super::error::ErrorBody)))]
 pub async fn revoke_key(
     auth: Authorized<AdminOnly>,
@@ -152,7 +154,7 @@ pub async fn revoke_key(
 /// The member as callvault holds it (or the core answers it), sensitive fields masked.
 #[utoipa::path(get, path = "/v1/members/{member_id}", tag = "admin",
     params(("member_id" = String, Path, description = "the core's member number")),
-    security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
+    security(("bearer" = ["admin"])),
     responses((status = 200, body = crate::member::MaskedMember),
               (status = 404, body = super::error::ErrorBody),
               (status = 503, description = "the core is unavailable", body = super::error::ErrorBody)))]

@@ -29,6 +29,7 @@ impl From<CallError> for ApiError {
             CallError::Concurrent(_) => ApiError::conflict("concurrent_input", message),
             CallError::StepMismatch { .. } => ApiError::conflict("step_mismatch", message),
             CallError::NoMember(_) => ApiError::conflict("no_member", message),
+            CallError::NoChecklist(_) => ApiError::conflict("no_checklist", message),
             CallError::Checklist(t) => ApiError::conflict(
                 match t {
                     crate::dialog::checklist::TickError::NotOnChecklist => "not_on_checklist",
@@ -130,7 +131,7 @@ fn status_name(step: &StepView) -> &'static str {
 
 /// Start a call: identify by caller ID (or app intent) and answer the first STEP.
 #[utoipa::path(post, path = "/v1/calls", tag = "calls", request_body = StartCall,
-    security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
+    security(("bearer" = ["ivr"])),
     responses((status = 201, body = StepView, description = "the first STEP (also as k=v pairs with Accept: application/x-www-form-urlencoded)"),
               (status = 400, body = super::error::ErrorBody),
               (status = 409, description = "the call id is in use (`call_id_in_use`)", body = super::error::ErrorBody)))]
@@ -154,14 +155,32 @@ pub struct CallInput {
     /// What the caller keyed: digits, `*` (a decimal point in amounts); a trailing `#` is
     /// dropped. Empty means no input.
     #[serde(default)]
+    #[schema(pattern = "^[ \t\n\x0C\r]*[0-9*]{0,32}#*[ \t\n\x0C\r]*$")]
     pub digits: Option<String>,
+    /// What happened instead of digits.
     #[serde(default)]
     pub event: Option<InputEvent>,
     /// The `step` of the STEP this input answers (optional). Sent, it makes a retry safe:
     /// an input the call took already gets the current STEP and is not counted again, and
     /// one that answers neither the current STEP nor the one before is `409 step_mismatch`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_number")]
     pub step: Option<u64>,
+}
+
+/// A count sent as `3` or as `3.0` (JSON has one number type; some IVR platforms write every
+/// number with a fraction). `3.5`, a negative number or a string is refused.
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    use serde::de::Error;
+    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    if let Some(n) = n.as_u64() {
+        return Ok(Some(n));
+    }
+    match n.as_f64() {
+        Some(f) if f >= 0.0 && f.fract() == 0.0 && f < u64::MAX as f64 => Ok(Some(f as u64)),
+        _ => Err(D::Error::custom("expected a whole number")),
+    }
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
@@ -185,7 +204,10 @@ fn caller_input(body: CallInput) -> Result<CallerInput, ApiError> {
         (None, Some(InputEvent::NoInput)) => Ok(CallerInput::NoInput),
         (None, Some(InputEvent::OptOut)) => Ok(CallerInput::OptOut),
         (Some(d), None) => {
-            let trimmed = d.trim().trim_end_matches('#');
+            // the pattern in CallInput's schema says the same
+            let trimmed = d
+                .trim_matches(|c: char| c.is_ascii_whitespace())
+                .trim_end_matches('#');
             if trimmed.is_empty() {
                 return Ok(CallerInput::NoInput);
             }
@@ -204,7 +226,7 @@ fn caller_input(body: CallInput) -> Result<CallerInput, ApiError> {
 /// Answer the current step.
 #[utoipa::path(post, path = "/v1/calls/{call_id}/input", tag = "calls", request_body = CallInput,
     params(("call_id" = String, Path, description = "the IVR's call id")),
-    security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
+    security(("bearer" = ["ivr"])),
     responses((status = 200, body = StepView),
               (status = 404, description = "no such call (`no_such_call`)", body = super::error::ErrorBody),
               (status = 409, description = "the call has ended (`call_ended`); the input's `step` is neither the call's current STEP nor the one before (`step_mismatch`); or (a guard that inputs taking turns should never meet) it changed while this input was being checked (`concurrent_input`: send it again)", body = super::error::ErrorBody)))]
@@ -229,7 +251,7 @@ pub async fn input(
 /// start's, whose retry is `409 call_id_in_use`). Waits for an input being taken.
 #[utoipa::path(get, path = "/v1/calls/{call_id}/step", tag = "calls",
     params(("call_id" = String, Path, description = "the IVR's call id")),
-    security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
+    security(("bearer" = ["ivr"])),
     responses((status = 200, body = StepView, description = "the current STEP (also as k=v pairs with Accept: application/x-www-form-urlencoded)"),
               (status = 404, description = "no such call (`no_such_call`)", body = super::error::ErrorBody),
               (status = 409, description = "the call has ended (`call_ended`)", body = super::error::ErrorBody)))]
@@ -246,7 +268,7 @@ pub async fn current_step(
 /// The caller hung up: the call ends; its record stays for agents.
 #[utoipa::path(delete, path = "/v1/calls/{call_id}", tag = "calls",
     params(("call_id" = String, Path, description = "the IVR's call id")),
-    security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
+    security(("bearer" = ["ivr"])),
     responses((status = 204), (status = 404, body = super::error::ErrorBody)))]
 pub async fn hang_up(
     auth: Authorized<IvrOnly>,
@@ -260,7 +282,7 @@ pub async fn hang_up(
 /// Everything known about a call: the agent's screen pop.
 #[utoipa::path(get, path = "/v1/calls/{call_id}", tag = "agents",
     params(("call_id" = String, Path, description = "the IVR's call id")),
-    security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
+    security(("bearer" = ["ivr", "agent", "admin"])),
     responses((status = 200, body = CallView), (status = 404, body = super::error::ErrorBody)))]
 pub async fn view(
     _auth: Authorized<CallReaders>,
@@ -275,18 +297,21 @@ pub async fn view(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FindCalls {
     /// The caller's number, E.164 or national.
+    #[param(min_length = 1)]
     pub ani: String,
     /// Only calls not yet ended.
     #[serde(default)]
+    #[param(required = false)]
     pub active: bool,
 }
 
 /// Find calls from a number, newest first.
 #[utoipa::path(get, path = "/v1/calls", tag = "agents", params(FindCalls),
-    security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
+    security(("bearer" = ["ivr", "agent", "admin"])),
     responses((status = 200, body = Vec<CallView>), (status = 400, body = super::error::ErrorBody)))]
 pub async fn find(
     _auth: Authorized<CallReaders>,
@@ -305,8 +330,9 @@ pub async fn find(
 /// are shown to the `agent` role only; every reveal is an audit event.
 #[utoipa::path(post, path = "/v1/calls/{call_id}/checklist", tag = "agents",
     params(("call_id" = String, Path, description = "the IVR's call id")),
-    security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
+    security(("bearer" = ["agent", "admin"])),
     responses((status = 200, body = ChecklistView),
+              (status = 404, description = "no such call (`no_such_call`)", body = super::error::ErrorBody),
               (status = 409, description = "no member identified yet (`no_member`)", body = super::error::ErrorBody)))]
 pub async fn checklist(
     auth: Authorized<AgentOrAdmin>,
@@ -332,9 +358,10 @@ pub struct Tick {
     request_body = Tick,
     params(("call_id" = String, Path, description = "the IVR's call id"),
            ("question_id" = Question, Path, description = "a question on the checklist")),
-    security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
+    security(("bearer" = ["agent", "admin"])),
     responses((status = 200, body = ChecklistView),
-              (status = 409, description = "`not_on_checklist`, `already_answered`, `checklist_decided`", body = super::error::ErrorBody)))]
+              (status = 404, description = "no such call (`no_such_call`)", body = super::error::ErrorBody),
+              (status = 409, description = "`no_checklist` (start it first), `not_on_checklist`, `already_answered`, `checklist_decided`", body = super::error::ErrorBody)))]
 pub async fn tick(
     auth: Authorized<AgentOrAdmin>,
     state: web::Data<AppState>,
@@ -366,7 +393,7 @@ pub struct IntentCreated {
 
 /// The member's app announces a call (seed 004's "intention recorded").
 #[utoipa::path(post, path = "/v1/intents", tag = "app", request_body = NewIntent,
-    security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
+    security(("bearer" = ["app"])),
     responses((status = 201, body = IntentCreated),
               (status = 404, description = "no such member", body = super::error::ErrorBody)))]
 pub async fn create_intent(
@@ -383,3 +410,6 @@ pub async fn create_intent(
         expires_at,
     }))
 }
+
+#[cfg(test)]
+mod tests;

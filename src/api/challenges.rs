@@ -27,9 +27,10 @@ fn known_id(id: &str) -> Result<(), ApiError> {
 #[utoipa::path(post, path = "/v1/calls/{call_id}/challenges", tag = "agents",
     request_body = NewChallenge,
     params(("call_id" = String, Path, description = "the IVR's call id")),
-    security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
+    security(("bearer" = ["agent", "admin"])),
     responses((status = 201, body = ChallengeSent),
               (status = 400, description = "`channel_unavailable` (not configured), `bad_challenge`", body = ErrorBody),
+              (status = 404, description = "no such call (`no_such_call`)", body = ErrorBody),
               (status = 409, description = "`no_member`, `no_destination`, `call_ended`", body = ErrorBody),
               (status = 429, description = "`too_many_challenges` (otp.max_sends_per_hour)", body = ErrorBody),
               (status = 502, description = "`send_failed`: the channel refused or did not answer; nothing was stored", body = ErrorBody)))]
@@ -49,7 +50,7 @@ pub async fn send(
 /// The challenge's state and countdown for the agent's screen.
 #[utoipa::path(get, path = "/v1/challenges/{challenge_id}", tag = "agents",
     params(("challenge_id" = String, Path)),
-    security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
+    security(("bearer" = ["agent", "admin"])),
     responses((status = 200, body = ChallengeView), (status = 404, body = ErrorBody)))]
 pub async fn view(
     _auth: Authorized<AgentOrAdmin>,
@@ -83,7 +84,7 @@ impl std::fmt::Debug for CodeCheck {
 #[utoipa::path(post, path = "/v1/challenges/{challenge_id}/check", tag = "agents",
     request_body = CodeCheck,
     params(("challenge_id" = String, Path)),
-    security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
+    security(("bearer" = ["agent", "admin"])),
     responses((status = 200, body = CheckAnswer),
               (status = 404, body = ErrorBody),
               (status = 409, description = "`challenge_decided`, `no_code`, `awaiting_member`, `ivr_challenge`", body = ErrorBody)))]
@@ -113,7 +114,7 @@ pub struct Approval {
 #[utoipa::path(post, path = "/v1/challenges/{challenge_id}/decision", tag = "agents",
     request_body = Approval,
     params(("challenge_id" = String, Path)),
-    security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
+    security(("bearer" = ["agent", "admin"])),
     responses((status = 200, body = ChallengeView),
               (status = 404, body = ErrorBody),
               (status = 409, description = "`challenge_decided`, `proof_missing`, `ivr_challenge`", body = ErrorBody)))]
@@ -136,7 +137,7 @@ pub async fn decide(
 #[utoipa::path(post, path = "/v1/challenges/{challenge_id}/push-response", tag = "app",
     request_body = Approval,
     params(("challenge_id" = String, Path)),
-    security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
+    security(("bearer" = ["app"])),
     responses((status = 200, body = ChallengeView),
               (status = 404, body = ErrorBody),
               (status = 409, description = "`not_push`, `already_answered`, `challenge_decided`", body = ErrorBody)))]

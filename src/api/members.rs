@@ -44,7 +44,7 @@ async fn known_member(state: &AppState, member_id: &str) -> Result<(), ApiError>
 /// Clear a member's PIN lockout (and any run of wrong PINs).
 #[utoipa::path(post, path = "/v1/members/{member_id}/unlock", tag = "agents",
     params(("member_id" = String, Path, description = "the core's member number")),
-    security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
+    security(("bearer" = ["agent", "admin"])),
     responses((status = 200, body = Unlocked),
               (status = 404, body = super::error::ErrorBody),
               (status = 403, body = super::error::ErrorBody)))]
@@ -83,7 +83,7 @@ pub async fn unlock(
 /// Make the member choose a new PIN after their next correct one.
 #[utoipa::path(post, path = "/v1/members/{member_id}/force-pin-change", tag = "agents",
     params(("member_id" = String, Path, description = "the core's member number")),
-    security(("bearer" = []), ("api_key" = []), ("basic" = []), ("mtls" = [])),
+    security(("bearer" = ["agent", "admin"])),
     responses((status = 200, body = PinChangeForced),
               (status = 404, description = "no such member, or the member has no PIN (`no_pin`)", body = super::error::ErrorBody),
               (status = 403, body = super::error::ErrorBody)))]

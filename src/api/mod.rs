@@ -114,12 +114,25 @@ fn routes(cfg: &mut web::ServiceConfig) {
         );
 }
 
-async fn method_not_allowed(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::new(
+/// 405, with the `Allow` header RFC 9110 asks for: the methods the OpenAPI document lists
+/// for the path.
+async fn method_not_allowed(req: HttpRequest) -> actix_web::HttpResponse {
+    let refusal = ApiError::new(
         actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
         format!("{} does not take {}", req.path(), req.method()),
-    ))
+    );
+    let mut res = actix_web::ResponseError::error_response(&refusal);
+    if let Some(allow) = req
+        .match_pattern()
+        .and_then(|pattern| openapi::allowed_methods(&pattern))
+    {
+        res.headers_mut().insert(
+            actix_web::http::header::ALLOW,
+            actix_web::http::header::HeaderValue::from_static(allow),
+        );
+    }
+    res
 }
 
 async fn not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {

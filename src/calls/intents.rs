@@ -20,8 +20,10 @@ pub struct NewIntent {
     /// allows it (`app_intent_by_ani`).
     #[serde(default)]
     pub phone: Option<String>,
-    /// Default `calls.intent_ttl_seconds`; at most `calls.intent_max_ttl_seconds`.
+    /// Default `calls.intent_ttl_seconds`; at most `calls.intent_max_ttl_seconds` (3600
+    /// unless configured; 86400 at the most).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 86400, nullable = false)]
     pub ttl_seconds: Option<u32>,
 }
 

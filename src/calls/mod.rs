@@ -70,6 +70,8 @@ pub enum CallError {
     },
     #[error("call {0:?} has no identified member yet")]
     NoMember(String),
+    #[error("call {0:?} has no checklist: start it first (POST /v1/calls/{{call_id}}/checklist)")]
+    NoChecklist(String),
     #[error("{0}")]
     Checklist(#[from] checklist::TickError),
     #[error("no member {0:?}")]
@@ -117,6 +119,7 @@ impl From<VaultError> for CallError {
 #[serde(deny_unknown_fields)]
 pub struct StartCall {
     /// The IVR's own id: 1–128 visible ASCII characters.
+    #[schema(min_length = 1, max_length = 128, pattern = "^[!-~]{1,128}$")]
     pub call_id: String,
     /// E.164 or national; `anonymous`, `restricted`, `unknown` or empty: no caller ID.
     #[serde(default)]
@@ -944,13 +947,7 @@ impl CallService {
                     return Ok((Err(CallError::NotFound(id.clone())), vec![]));
                 };
                 let Some(state) = &call.checklist else {
-                    return Ok((
-                        Err(CallError::BadRequest(
-                            "no_checklist",
-                            "start the checklist first: POST /v1/calls/{call_id}/checklist".into(),
-                        )),
-                        vec![],
-                    ));
+                    return Ok((Err(CallError::NoChecklist(id.clone())), vec![]));
                 };
                 let next = match state.tick(question, correct) {
                     Ok(n) => n,

@@ -62,29 +62,18 @@ pub fn run(listen: Option<String>, keep: bool) -> anyhow::Result<()> {
             keys::create(&store, "app1", Role::App, "cli:demo", now)?.plaintext,
         )
     };
+    let keys = Keys {
+        ivr: &ivr,
+        agent: &agent,
+        app: &app,
+    };
     print!(
         "{}",
-        banner(
-            &listen,
-            &report.tls.cert,
-            &config_path,
-            &admin,
-            &ivr,
-            &agent
-        )
+        banner(&listen, &report.tls.cert, &config_path, &admin, &keys)
     );
     print!(
         "{}",
-        scripted_calls(
-            &listen,
-            &report.tls.cert,
-            &Keys {
-                ivr: &ivr,
-                agent: &agent,
-                app: &app,
-            },
-            &phone.texts
-        )
+        scripted_calls(&listen, &report.tls.cert, &keys, &phone.texts)
     );
     println!("# serving until Ctrl-C ...");
     let served = crate::service::serve(&config_path, config);
@@ -336,14 +325,8 @@ fn scripted_calls(listen: &str, ca: &Path, keys: &Keys<'_>, texts: &Path) -> Str
     s
 }
 
-fn banner(
-    listen: &str,
-    ca: &Path,
-    config_path: &Path,
-    admin: &str,
-    ivr: &str,
-    agent: &str,
-) -> String {
+fn banner(listen: &str, ca: &Path, config_path: &Path, admin: &str, keys: &Keys<'_>) -> String {
+    let Keys { ivr, agent, app } = keys;
     let url = format!("https://{listen}");
     let ca = ca.display();
     let mut s = String::new();
@@ -357,6 +340,7 @@ fn banner(
     let _ = writeln!(s, "  keys:   admin={admin}");
     let _ = writeln!(s, "          ivr1={ivr}");
     let _ = writeln!(s, "          agent1={agent}");
+    let _ = writeln!(s, "          app1={app}");
     let _ = writeln!(
         s,
         "\n# Try it from another terminal (each line works when pasted):"

@@ -159,21 +159,40 @@ fn every_endpoint_takes_only_its_roles() {
             .as_object()
             .unwrap()
             .iter()
-            .any(|(template, ops)| {
+            .find_map(|(template, ops)| {
                 let (want, got): (Vec<_>, Vec<_>) =
                     (template.split('/').collect(), path.split('/').collect());
-                want.len() == got.len()
+                let matches = want.len() == got.len()
                     && want
                         .iter()
                         .zip(&got)
-                        .all(|(w, g)| w == g || w.starts_with('{'))
-                    && ops.get(method.to_lowercase()).is_some()
+                        .all(|(w, g)| w == g || w.starts_with('{'));
+                ops.get(method.to_lowercase()).filter(|_| matches).cloned()
             })
     };
-    for (method, path, _) in table {
-        assert!(
-            documented(method, path),
-            "{method} {path} is not in /openapi.json"
+    for (method, path, allowed) in table {
+        let op = documented(method, path)
+            .unwrap_or_else(|| panic!("{method} {path} is not in /openapi.json"));
+        // the document names the roles (on every way of presenting a key) and the refusals
+        for requirement in op["security"].as_array().unwrap() {
+            let (scheme, roles) = requirement.as_object().unwrap().iter().next().unwrap();
+            assert_eq!(
+                roles.as_array().unwrap(),
+                &allowed.iter().map(|r| json!(r)).collect::<Vec<_>>(),
+                "{method} {path}: the roles on {scheme}"
+            );
+        }
+        assert_eq!(
+            op["security"].as_array().unwrap().len(),
+            4,
+            "{method} {path}"
+        );
+        let responses = op["responses"].as_object().unwrap();
+        assert!(responses.contains_key("401"), "{method} {path}: no 401");
+        assert_eq!(
+            responses.contains_key("403"),
+            allowed.len() < ANY.len(),
+            "{method} {path}: 403 documented against the roles {allowed:?}"
         );
     }
     for (method, path, allowed) in table {
@@ -242,6 +261,114 @@ fn admins_manage_keys_over_the_api() {
     assert_eq!(body(res).0, StatusCode::NOT_FOUND);
     let (s, _) = body(c.get(&keys).bearer_auth(&key).send().unwrap());
     assert_eq!(s, StatusCode::UNAUTHORIZED);
+}
+
+/// Every path in the served OpenAPI document, every method: the router takes exactly the
+/// methods the document lists, and refuses the others with `405` and an `Allow` header that
+/// lists them (RFC 9110).
+#[test]
+fn a_path_refuses_the_methods_it_does_not_take_and_says_which_it_does() {
+    let i = Instance::started();
+    let c = i.client();
+    let (_, doc) = body(c.get(i.url("/openapi.json")).send().unwrap());
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(paths.len() >= 20, "{} paths", paths.len());
+    let methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "TRACE"];
+    for (template, ops) in paths {
+        let path: Vec<_> = template
+            .split('/')
+            .map(|part| if part.starts_with('{') { "x1" } else { part })
+            .collect();
+        let url = i.url(&path.join("/"));
+        let takes: Vec<&str> = methods
+            .into_iter()
+            .filter(|m| ops.get(m.to_lowercase()).is_some())
+            .collect();
+        assert!(!takes.is_empty(), "{template}");
+        for method in methods {
+            let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+            let res = c.request(m, &url).send().unwrap();
+            let allow = res
+                .headers()
+                .get("allow")
+                .map(|v| v.to_str().unwrap().to_string());
+            if takes.contains(&method) {
+                // /metrics answers in text; a refusal would be JSON
+                let s = res.status();
+                let b = res.text().unwrap();
+                assert!(
+                    s != StatusCode::METHOD_NOT_ALLOWED && !b.contains("no endpoint"),
+                    "{method} {template} is documented but refused: {s} {b}"
+                );
+            } else {
+                let (s, b) = body(res);
+                assert_eq!(
+                    (s, b["code"].as_str(), allow.as_deref()),
+                    (
+                        StatusCode::METHOD_NOT_ALLOWED,
+                        Some("method_not_allowed"),
+                        Some(takes.join(", ").as_str())
+                    ),
+                    "{method} {template}"
+                );
+            }
+        }
+    }
+}
+
+/// What the document says of bodies and refusals, as integrators' generated clients read it:
+/// `GET /v1/calls` takes its filters in the query, an input is digits or an event (not both,
+/// not neither), and every refusal a body can meet is listed with the error body.
+#[test]
+fn the_document_describes_queries_bodies_and_refusals() {
+    let i = Instance::started();
+    let c = i.client();
+    let (_, doc) = body(c.get(i.url("/openapi.json")).send().unwrap());
+    let params = doc["paths"]["/v1/calls"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    let shape: Vec<_> = params
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap(),
+                p["in"].as_str().unwrap(),
+                p["required"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(shape, [("ani", "query", true), ("active", "query", false)]);
+    let input = &doc["components"]["schemas"]["CallInput"];
+    let choices: Vec<_> = input["allOf"][1]["oneOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["required"].clone())
+        .collect();
+    assert_eq!(choices, [json!(["digits"]), json!(["event"])], "{input}");
+    let start = &doc["paths"]["/v1/calls"]["post"]["responses"];
+    for status in ["400", "401", "403", "409", "413", "415", "500", "503"] {
+        assert!(
+            start.get(status).is_some(),
+            "POST /v1/calls lists no {status}"
+        );
+    }
+    let refusal = &doc["components"]["responses"]["PayloadTooLarge"];
+    assert_eq!(
+        refusal["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/ErrorBody"
+    );
+    // operations without a body do not claim body refusals; /livez has no key to refuse
+    let view = &doc["paths"]["/v1/calls/{call_id}"]["get"]["responses"];
+    assert!(
+        view.get("413").is_none() && view.get("401").is_some(),
+        "{view}"
+    );
+    let livez = &doc["paths"]["/livez"]["get"]["responses"];
+    assert!(
+        livez.get("401").is_none() && livez.get("500").is_none(),
+        "{livez}"
+    );
 }
 
 #[test]
