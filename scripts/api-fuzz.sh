@@ -33,10 +33,11 @@ failed=0
 for role in admin ivr1 agent1 app1; do
   key=$(grep -o "$role=cvk_[^ ]*" "$out/demo.txt" | cut -d= -f2)
   echo "== schemathesis with the $role key ($examples examples per operation, seed $seed)"
-  schemathesis --config-file "$root/scripts/api-fuzz/schemathesis.toml" run \
+  # from $out: schemathesis keeps a cache in its working directory
+  (cd "$out" && schemathesis --config-file "$root/scripts/api-fuzz/schemathesis.toml" run \
     "https://127.0.0.1:$port/openapi.json" --tls-verify "$ca" \
     -H "Authorization: Bearer $key" --generation-with-security-parameters false \
-    --max-examples "$examples" --seed "$seed" --workers 2 --no-color >"$out/$role.txt" ||
+    --max-examples "$examples" --seed "$seed" --workers 2 --no-color >"$out/$role.txt") ||
     { failed=1; sed -n '/FAILURES/,$p' "$out/$role.txt"; }
   grep -E '^  [0-9]+ generated' "$out/$role.txt" || true
 done
