@@ -338,6 +338,16 @@ fn seed_004_acceptance_criteria() {
     t.key_in("unk-2", "00000");
     let step = t.key_in("unk-2", "0000");
     assert_eq!(done(&step), ("transfer", "verification_failed", "-"));
+    // a tick before the checklist is started: the call is not ready for it (409)
+    let (s, early) = t.post(
+        &t.agent,
+        "/v1/calls/unk-2/checklist/dob",
+        json!({"correct": true}),
+    );
+    assert_eq!(
+        (s, early["code"].as_str()),
+        (StatusCode::CONFLICT, Some("no_checklist"))
+    );
     let (s, list) = t.post(&t.agent, "/v1/calls/unk-2/checklist", json!({}));
     assert_eq!(s, StatusCode::OK, "{list}");
     assert_eq!(list["required"], 3);
