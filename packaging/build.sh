@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build the .deb and the .rpm from a clean checkout into target/packages/.
+# Build the .deb and the .rpm from a clean checkout into target/packages/ (from the release
+# build, or from the binary CALLVAULT_BIN names; see below).
 # Installs cargo-deb and cargo-generate-rpm (pinned, --locked) when they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,12 +17,24 @@ out=target/packages
 rm -rf "$out"
 mkdir -p "$out/man"
 
-# one stripped release binary ([profile.release] strip = true), used by both packages
-cargo build --release --locked
+# One stripped release binary ([profile.release] strip = true), used by both packages.
+# CALLVAULT_BIN=path packages that binary instead, stripped here, without building: CI gives
+# it the binary its tests built, to check the packaging without compiling the 370 crates a
+# third time (about 7 minutes). Packages to ship come from the release build.
+staged=
+if [ -n "${CALLVAULT_BIN:-}" ]; then
+  mkdir -p target/release
+  strip --strip-all -o target/release/callvault "$CALLVAULT_BIN"
+  staged=target/release/callvault
+else
+  cargo build --release --locked
+fi
 target/release/callvault manpages "$out/man"
 gzip -9n "$out"/man/*.1
 
 cargo deb --no-build --no-strip --output "$out/"
 cargo generate-rpm --output "$out/"
 rm -rf "$out/man"
+# cargo puts its own binary back at its next release build, but leave nothing to mistake for it
+[ -z "$staged" ] || rm -f "$staged"
 ls -l "$out"
