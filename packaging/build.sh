@@ -21,11 +21,14 @@ mkdir -p "$out/man"
 # CALLVAULT_BIN=path packages that binary instead, stripped here, without building: CI gives
 # it the binary its tests built, to check the packaging without compiling the 370 crates a
 # third time (about 7 minutes). Packages to ship come from the release build.
-staged=
 if [ -n "${CALLVAULT_BIN:-}" ]; then
   mkdir -p target/release
+  # target/release/callvault may be a hard link to cargo's own binary: unlink it first so
+  # that cargo's copy is never overwritten, and remove the staged one however this ends
+  # (cargo links its own back at its next release build)
+  rm -f target/release/callvault
+  trap 'rm -f target/release/callvault' EXIT
   strip --strip-all -o target/release/callvault "$CALLVAULT_BIN"
-  staged=target/release/callvault
 else
   cargo build --release --locked
 fi
@@ -35,6 +38,4 @@ gzip -9n "$out"/man/*.1
 cargo deb --no-build --no-strip --output "$out/"
 cargo generate-rpm --output "$out/"
 rm -rf "$out/man"
-# cargo puts its own binary back at its next release build, but leave nothing to mistake for it
-[ -z "$staged" ] || rm -f "$staged"
 ls -l "$out"
