@@ -52,8 +52,17 @@ impl<T: DeserializeOwned> Body<T> {
         if !self.json {
             return Err(ApiError::from_json(&JsonPayloadError::ContentType));
         }
-        serde_json::from_slice(&self.bytes)
-            .map_err(|e| ApiError::from_json(&JsonPayloadError::Deserialize(e)))
+        serde_json::from_slice(&self.bytes).map_err(|e| {
+            if e.is_data() {
+                // a second pass, on a refused body only, names the field that failed
+                let mut de = serde_json::Deserializer::from_slice(&self.bytes);
+                if let Err(e) = serde_path_to_error::deserialize::<_, T>(&mut de) {
+                    let path = e.path().to_string();
+                    return ApiError::from_json_at(e.inner(), &path);
+                }
+            }
+            ApiError::from_json(&JsonPayloadError::Deserialize(e))
+        })
     }
 }
 

@@ -135,15 +135,22 @@ impl ApiError {
                 "unsupported_media_type",
                 "send the body as application/json",
             ),
-            JsonPayloadError::Deserialize(e) => describe_json_error(e),
+            JsonPayloadError::Deserialize(e) => describe_json_error(e, None),
             _ => Self::bad_request("invalid_json", "the request body could not be read"),
         }
+    }
+
+    /// As [`ApiError::from_json`] for a body's value that failed at `path` (`event`,
+    /// `answers[2].correct`, as serde_path_to_error writes it; `.` for the whole body).
+    pub fn from_json_at(err: &serde_json::Error, path: &str) -> Self {
+        describe_json_error(err, Some(path))
     }
 }
 
 /// serde_json's messages may quote values (which could be a PIN); only field names, which the
-/// contract defines, and positions are passed on.
-fn describe_json_error(e: &serde_json::Error) -> ApiError {
+/// contract defines, what the field expects (from the type, never from the body) and
+/// positions are passed on.
+fn describe_json_error(e: &serde_json::Error, path: Option<&str>) -> ApiError {
     let text = e.to_string();
     let at = format!("line {}, column {}", e.line(), e.column());
     if let Some(rest) = text.strip_prefix("unknown field `") {
@@ -158,11 +165,35 @@ fn describe_json_error(e: &serde_json::Error) -> ApiError {
         serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
             ApiError::bad_request("invalid_json", format!("the body is not valid JSON ({at})"))
         }
-        _ => ApiError::bad_request(
-            "invalid_field",
-            format!("a field has the wrong type or value ({at})"),
-        ),
+        _ => {
+            let field = match path {
+                Some(".") => "the body".to_string(),
+                Some(p) if p.len() <= 64 => format!("`{p}`"),
+                _ => "a field".to_string(),
+            };
+            let message = match expected(&text) {
+                Some(what) => {
+                    format!("{field} has the wrong type or value: expected {what} ({at})")
+                }
+                None => format!("{field} has the wrong type or value ({at})"),
+            };
+            ApiError::bad_request("invalid_field", message)
+        }
     }
+}
+
+/// What serde says a value should have been, from a message such as ``invalid type: string
+/// "482913", expected u32 at line 1 column 19`` or ``unknown variant `dance`, expected
+/// `no_input` or `opt_out` ...``: the part after the last ", expected ", which serde writes
+/// from the target type (a visitor's `expecting`), never from the body. `None` when the
+/// message has no such part, or a part too long to be a type's description.
+fn expected(text: &str) -> Option<&str> {
+    let (_, rest) = text.rsplit_once(", expected ")?;
+    let rest = rest.rfind(" at line ").map_or(rest, |end| &rest[..end]);
+    if rest.starts_with("struct ") {
+        return Some("an object"); // not the Rust type's name
+    }
+    (!rest.is_empty() && rest.len() <= 120 && !rest.contains('"')).then_some(rest)
 }
 
 impl std::fmt::Display for ApiError {

@@ -242,6 +242,12 @@ fn a_call_is_driven_end_to_end_over_https() {
             "{e}"
         );
         assert!(!e.to_string().contains(secret), "{e}");
+        if code == "invalid_field" {
+            // the answer names the field, and what it takes
+            let message = e["message"].as_str().unwrap_or_default();
+            assert!(message.starts_with("`digits` has the wrong type"), "{e}");
+            assert!(message.contains("expected a string"), "{e}");
+        }
     }
     let (s, _) = t.post(
         &t.agent,

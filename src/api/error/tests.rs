@@ -16,8 +16,90 @@ fn json_errors_never_echo_values() {
     ];
     for (body, code) in cases {
         let err = serde_json::from_str::<Body>(body).unwrap_err();
-        let api = describe_json_error(&err);
+        let api = describe_json_error(&err, None);
         assert_eq!(api.code, code, "{body}");
         assert!(!api.message.contains("482913"), "{body}: {}", api.message);
+    }
+}
+
+#[test]
+fn a_wrong_value_names_its_field_and_what_it_expects_but_never_the_value() {
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    #[allow(dead_code)]
+    enum Event {
+        NoInput,
+        OptOut,
+    }
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Tick {
+        correct: bool,
+    }
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        digits: Option<String>,
+        event: Option<Event>,
+        step: Option<u32>,
+        ticks: Option<Vec<Tick>>,
+    }
+    let cases = [
+        (
+            r#"{"digits": 482913}"#,
+            "`digits` has the wrong type or value: expected a string (line 1, column 17)",
+        ),
+        (
+            r#"{"event": "482913"}"#,
+            "`event` has the wrong type or value: expected `no_input` or `opt_out` (line 1, column 18)",
+        ),
+        (
+            r#"{"step": -482913}"#,
+            "`step` has the wrong type or value: expected u32 (line 1, column 16)",
+        ),
+        (
+            r#"{"ticks": [{"correct": true}, {"correct": "482913"}]}"#,
+            "`ticks[1].correct` has the wrong type or value: expected a boolean (line 1, column 50)",
+        ),
+        (
+            r#"["482913"]"#,
+            "the body has the wrong type or value: expected an object (line 1, column 10)",
+        ),
+    ];
+    for (body, message) in cases {
+        let mut de = serde_json::Deserializer::from_str(body);
+        let err = serde_path_to_error::deserialize::<_, Body>(&mut de).unwrap_err();
+        let api = ApiError::from_json_at(err.inner(), &err.path().to_string());
+        assert_eq!(
+            (api.code, api.message.as_str()),
+            ("invalid_field", message),
+            "{body}"
+        );
+    }
+}
+
+#[test]
+fn only_a_types_own_expectation_is_passed_on() {
+    let cases = [
+        (
+            "invalid type: integer `1`, expected a string at line 1 column 3",
+            Some("a string"),
+        ),
+        // the body's text comes before the type's expectation, so the last one is the type's
+        (
+            "unknown variant `a, expected 4829`, expected `x` or `y` at line 1 column 9",
+            Some("`x` or `y`"),
+        ),
+        (
+            "invalid type: sequence, expected struct StartCall at line 1 column 1",
+            Some("an object"),
+        ),
+        ("time out of range at line 1 column 9", None),
+        ("invalid value: string \"4829\", expected \"a PIN\"", None),
+    ];
+    for (text, want) in cases {
+        assert_eq!(expected(text), want, "{text}");
     }
 }
