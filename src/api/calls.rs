@@ -78,12 +78,39 @@ impl From<CallError> for ApiError {
     }
 }
 
+const FORM: &str = "application/x-www-form-urlencoded";
+
 /// Whether the client asked for `k=v` pairs (Asterisk `CURL()` + `HASH(...,hashcompat)`).
 fn wants_form(req: &HttpRequest) -> bool {
     req.headers()
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("application/x-www-form-urlencoded"))
+        .is_some_and(|a| a.contains(FORM))
+}
+
+/// Whether an error answer to `req` goes as `code=...&message=...`: the client asked for
+/// `k=v` pairs on a route whose answers are STEPs (`POST /v1/calls`, an input, `GET
+/// .../step`), so that a dialplan reading the STEP's keys reads a refusal's `code` the same
+/// way. Known once the request is routed.
+pub(super) fn errors_in_form(req: &HttpRequest) -> bool {
+    use actix_web::http::Method;
+    let step_route = matches!(
+        (req.method(), req.match_pattern().as_deref()),
+        (
+            &Method::POST,
+            Some("/v1/calls" | "/v1/calls/{call_id}/input")
+        ) | (&Method::GET, Some("/v1/calls/{call_id}/step"))
+    );
+    step_route && wants_form(req)
+}
+
+/// An error answer's body as `code=...&message=...`, and its content type.
+pub(super) fn form_error(error: &super::error::ErrorBody) -> (HeaderValue, String) {
+    let body = form_urlencoded::Serializer::new(String::new())
+        .append_pair("code", &error.code)
+        .append_pair("message", &error.message)
+        .finish();
+    (HeaderValue::from_static(FORM), body)
 }
 
 /// The STEP as `k1=v1&k2=v2`: every key, `null` as an empty value.
@@ -107,10 +134,7 @@ fn step_response(req: &HttpRequest, status: StatusCode, step: &StepView) -> Http
     metrics::counter!("callvault_steps_total", "status" => status_name(step)).increment(1);
     if wants_form(req) {
         HttpResponse::build(status)
-            .insert_header((
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/x-www-form-urlencoded"),
-            ))
+            .insert_header((header::CONTENT_TYPE, HeaderValue::from_static(FORM)))
             .body(form_encode(step))
     } else {
         HttpResponse::build(status).json(step)
@@ -130,6 +154,8 @@ fn status_name(step: &StepView) -> &'static str {
 }
 
 /// Start a call: identify by caller ID (or app intent) and answer the first STEP.
+/// With `Accept: application/x-www-form-urlencoded` the STEP comes as `k=v` pairs, and so
+/// does a refusal (`code=...&message=...`).
 #[utoipa::path(post, path = "/v1/calls", tag = "calls", request_body = StartCall,
     security(("bearer" = ["ivr"])),
     responses((status = 201, body = StepView, description = "the first STEP (also as k=v pairs with Accept: application/x-www-form-urlencoded)"),
@@ -224,6 +250,8 @@ fn caller_input(body: CallInput) -> Result<CallerInput, ApiError> {
 }
 
 /// Answer the current step.
+/// With `Accept: application/x-www-form-urlencoded` the STEP comes as `k=v` pairs, and so
+/// does a refusal (`code=...&message=...`).
 #[utoipa::path(post, path = "/v1/calls/{call_id}/input", tag = "calls", request_body = CallInput,
     params(("call_id" = String, Path, description = "the IVR's call id")),
     security(("bearer" = ["ivr"])),
@@ -249,6 +277,8 @@ pub async fn input(
 
 /// The call's current STEP, unchanged: for an IVR that lost an answer (its input's or its
 /// start's, whose retry is `409 call_id_in_use`). Waits for an input being taken.
+/// With `Accept: application/x-www-form-urlencoded` the STEP comes as `k=v` pairs, and so
+/// does a refusal (`code=...&message=...`).
 #[utoipa::path(get, path = "/v1/calls/{call_id}/step", tag = "calls",
     params(("call_id" = String, Path, description = "the IVR's call id")),
     security(("bearer" = ["ivr"])),

@@ -124,6 +124,14 @@ impl ApiError {
         Self::new(status, code, message)
     }
 
+    /// The answer's body.
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            code: self.code.to_string(),
+            message: self.message.clone(),
+        }
+    }
+
     /// Map a JSON body error without echoing any value from the body.
     pub fn from_json(err: &JsonPayloadError) -> Self {
         match err {
@@ -208,10 +216,7 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut res = HttpResponse::build(self.status).json(ErrorBody {
-            code: self.code.to_string(),
-            message: self.message.clone(),
-        });
+        let mut res = HttpResponse::build(self.status).json(self.body());
         if self.status == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

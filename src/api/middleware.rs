@@ -3,12 +3,12 @@
 
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::middleware::Next;
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 
 pub async fn track(
     req: ServiceRequest,
@@ -50,6 +50,9 @@ fn method_label(method: &actix_web::http::Method) -> &'static str {
     }
 }
 
+/// Error answers are `{"code","message"}`, or `code=...&message=...` on the STEP routes
+/// when the client asked for `k=v` pairs (`super::calls::errors_in_form`); the answer's
+/// other headers (`WWW-Authenticate`, `Allow`) stay.
 pub async fn json_errors(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -60,7 +63,26 @@ pub async fn json_errors(
         .headers()
         .get(CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if status.as_u16() < 400 || is_json {
+    if status.as_u16() < 400 {
+        return Ok(res.map_into_left_body());
+    }
+    if super::calls::errors_in_form(res.request()) {
+        let (req, res) = res.into_parts();
+        let (head, body) = res.into_parts();
+        let said = if is_json {
+            actix_web::body::to_bytes(body).await.ok()
+        } else {
+            None
+        };
+        let error = said
+            .and_then(|b| serde_json::from_slice::<ErrorBody>(&b).ok())
+            .unwrap_or_else(|| ApiError::from_status(status).body());
+        let (content_type, text) = super::calls::form_error(&error);
+        let mut res = head.set_body(BoxBody::new(text));
+        res.headers_mut().insert(CONTENT_TYPE, content_type);
+        return Ok(ServiceResponse::new(req, res).map_into_right_body());
+    }
+    if is_json {
         return Ok(res.map_into_left_body());
     }
     let (req, _) = res.into_parts();

@@ -2,6 +2,8 @@
 //! criteria, seed 002's identification flow, app intents, PIN lockout across calls,
 //! activation, the agent's screen pop and checklist, restart and reload mid-call.
 
+use std::collections::HashMap;
+
 use reqwest::StatusCode;
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
@@ -222,6 +224,77 @@ fn a_call_is_driven_end_to_end_over_https() {
         "{form}"
     );
     assert_eq!(form.split('&').count(), keys.len());
+
+    // refusals on the STEP routes come as k=v too, when asked for: `code` is read the same way
+    let form_refusal = |r: reqwest::blocking::RequestBuilder| {
+        let r = r
+            .header("Accept", "application/x-www-form-urlencoded")
+            .send()
+            .unwrap();
+        let status = r.status();
+        let content_type = r.headers()["content-type"].to_str().unwrap().to_string();
+        let challenge = r.headers().contains_key("www-authenticate");
+        let pairs: HashMap<String, String> = form_urlencoded::parse(r.text().unwrap().as_bytes())
+            .into_owned()
+            .collect();
+        (status, content_type, pairs, challenge)
+    };
+    for (name, request, status, code) in [
+        (
+            "a digit string that is not one",
+            t.c.post(t.i.url("/v1/calls/e2e-form/input"))
+                .bearer_auth(&t.ivr)
+                .json(&json!({"digits": "12ab9988"})),
+            StatusCode::BAD_REQUEST,
+            "bad_digits",
+        ),
+        (
+            "no such call",
+            t.c.get(t.i.url("/v1/calls/nope/step")).bearer_auth(&t.ivr),
+            StatusCode::NOT_FOUND,
+            "no_such_call",
+        ),
+        (
+            "no key",
+            t.c.post(t.i.url("/v1/calls"))
+                .json(&json!({"call_id": "e2e-nokey", "ani": "anonymous"})),
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+        ),
+        (
+            "a reused call id",
+            t.c.post(t.i.url("/v1/calls"))
+                .bearer_auth(&t.ivr)
+                .json(&json!({"call_id": "e2e-form", "ani": "anonymous"})),
+            StatusCode::CONFLICT,
+            "call_id_in_use",
+        ),
+    ] {
+        let (s, content_type, pairs, challenge) = form_refusal(request);
+        assert_eq!(s, status, "{name}");
+        assert_eq!(content_type, "application/x-www-form-urlencoded", "{name}");
+        assert_eq!(
+            pairs.get("code").map(String::as_str),
+            Some(code),
+            "{name}: {pairs:?}"
+        );
+        assert!(!pairs["message"].is_empty(), "{name}");
+        assert!(!pairs["message"].contains("12ab9988"), "{name}");
+        assert_eq!(
+            challenge,
+            s == StatusCode::UNAUTHORIZED,
+            "{name}: WWW-Authenticate kept"
+        );
+    }
+    // elsewhere, refusals stay JSON whatever the client accepts
+    let r =
+        t.c.get(t.i.url("/v1/calls/nope"))
+            .bearer_auth(&t.agent)
+            .header("Accept", "application/x-www-form-urlencoded")
+            .send()
+            .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(r.json::<Value>().unwrap()["code"], "no_such_call");
 
     // bad requests are 4xx, never echoing digits; roles are enforced
     for (body, code, secret) in [
