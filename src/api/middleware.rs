@@ -52,7 +52,7 @@ fn method_label(method: &actix_web::http::Method) -> &'static str {
 
 /// Error answers are `{"code","message"}`, or `code=...&message=...` on the STEP routes
 /// when the client asked for `k=v` pairs (`super::calls::errors_in_form`); the answer's
-/// other headers (`WWW-Authenticate`, `Allow`) stay.
+/// other headers (`WWW-Authenticate`) stay.
 pub async fn json_errors(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
