@@ -179,15 +179,6 @@ pub struct AuditRecord {
     pub hash: String,
 }
 
-/// The part of a record the hash covers: everything but the hash itself.
-#[derive(Serialize)]
-struct Hashed<'a> {
-    seq: u64,
-    time: &'a str,
-    event: &'a AuditEvent,
-    prev_hash: &'a str,
-}
-
 impl AuditRecord {
     /// `time` as [`record_time`] writes it.
     #[cfg(test)]
@@ -205,11 +196,11 @@ impl AuditRecord {
 
     /// What [`AuditRecord::seal`] and encoding the record give, the stored JSON and the
     /// hash, with the event written to JSON once instead of twice. The hash's input nests
-    /// the event's JSON under `"event"`; the stored record has the event's fields flat
-    /// (`#[serde(flatten)]`), so its bytes are that same JSON without its braces, between
-    /// the record's own fields. Byte for byte what serde writes for both (a test compares
-    /// them over many events): the committer, which every IVR step waits for, did each
-    /// event's encoding twice, once with serde's slower flattening.
+    /// the event's JSON under `"event"` ([`chain_hash`]); the stored record has the event's
+    /// fields flat (`#[serde(flatten)]`), so its bytes are that same JSON without its
+    /// braces, between the record's own fields. Byte for byte what serde writes for the
+    /// record (a test compares them over many events): the committer, which every IVR step
+    /// waits for, encoded each event twice, once with serde's slower flattening.
     fn seal_encoded(
         seq: u64,
         time: &str,
@@ -222,17 +213,9 @@ impl AuditRecord {
             .and_then(|e| e.strip_suffix(b"}"))
             .filter(|f| !f.is_empty())
             .ok_or_else(|| serde::ser::Error::custom("an audit event is a non-empty object"))?;
-        let time = serde_json::to_string(time)?;
+        let head = record_head(seq, time)?;
         let prev = serde_json::to_string(prev_hash)?;
-        let head = format!("{{\"seq\":{seq},\"time\":{time},");
-        let mut hashed = Vec::with_capacity(head.len() + event.len() + prev.len() + 24);
-        hashed.extend_from_slice(head.as_bytes());
-        hashed.extend_from_slice(b"\"event\":");
-        hashed.extend_from_slice(&event);
-        hashed.extend_from_slice(b",\"prev_hash\":");
-        hashed.extend_from_slice(prev.as_bytes());
-        hashed.push(b'}');
-        let hash = hex::encode(Sha256::digest(&hashed));
+        let hash = chain_hash(&head, &event, &prev);
         let mut stored = Vec::with_capacity(head.len() + fields.len() + prev.len() + 90);
         stored.extend_from_slice(head.as_bytes());
         stored.extend_from_slice(fields);
@@ -244,17 +227,13 @@ impl AuditRecord {
         Ok((stored, hash))
     }
 
-    /// SHA-256 over the canonical JSON of the record without its hash.
+    /// SHA-256 over the canonical JSON of the record without its hash ([`chain_hash`]).
     pub fn compute_hash(&self) -> String {
-        let hashed = Hashed {
-            seq: self.seq,
-            time: &self.time,
-            event: &self.event,
-            prev_hash: &self.prev_hash,
-        };
         // Serializing plain structs of strings and enums to JSON cannot fail.
-        let bytes = serde_json::to_vec(&hashed).unwrap_or_default();
-        hex::encode(Sha256::digest(bytes))
+        let head = record_head(self.seq, &self.time).unwrap_or_default();
+        let event = serde_json::to_vec(&self.event).unwrap_or_default();
+        let prev = serde_json::to_string(&self.prev_hash).unwrap_or_default();
+        chain_hash(&head, &event, &prev)
     }
 
     pub fn time(&self) -> Option<DateTime<Utc>> {
@@ -262,6 +241,30 @@ impl AuditRecord {
             .ok()
             .map(|t| t.with_timezone(&Utc))
     }
+}
+
+/// A record's first two fields as JSON, with the comma after them: `{"seq":7,"time":"...",`.
+fn record_head(seq: u64, time: &str) -> serde_json::Result<String> {
+    Ok(format!(
+        "{{\"seq\":{seq},\"time\":{},",
+        serde_json::to_string(time)?
+    ))
+}
+
+/// The chain's hash of a record: SHA-256, in hex, of its canonical JSON without the hash,
+/// `{"seq":..,"time":..,"event":{..},"prev_hash":".."}` (compact, fields in that order, the
+/// event nested), from the record's head ([`record_head`]), the event's JSON and the previous
+/// hash as a JSON string. This is the format every stored chain was hashed in; a test holds
+/// it to serde's encoding of those four fields.
+fn chain_hash(head: &str, event_json: &[u8], prev_json: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(head.as_bytes());
+    hasher.update(b"\"event\":");
+    hasher.update(event_json);
+    hasher.update(b",\"prev_hash\":");
+    hasher.update(prev_json.as_bytes());
+    hasher.update(b"}");
+    hex::encode(hasher.finalize())
 }
 
 /// A record's time as it is stored and hashed.

@@ -626,13 +626,34 @@ fn pruning_shows_its_progress_and_lets_another_writer_in_between_slices() {
     assert_eq!(first_bad(&store), None);
 }
 
-/// The committer's one-pass encoding ([`AuditRecord::seal_encoded`]) against serde's own:
-/// the same stored bytes and the same hash, for events with and without their optional
-/// fields and with strings that JSON must escape.
+/// The committer's one-pass encoding ([`AuditRecord::seal_encoded`]) and the chain's hash
+/// ([`chain_hash`], which `audit verify` uses too) against serde's own: the same stored bytes
+/// and the same hash as serde's encoding of the hashed fields, for events with and without
+/// their optional fields and with strings that JSON must escape.
 mod one_pass_encoding {
     use proptest::prelude::*;
 
     use super::*;
+
+    /// The part of a record the hash covers, as serde writes it: the format every stored
+    /// chain was hashed in.
+    #[derive(Serialize)]
+    struct Hashed<'a> {
+        seq: u64,
+        time: &'a str,
+        event: &'a AuditEvent,
+        prev_hash: &'a str,
+    }
+
+    fn serdes_hash(r: &AuditRecord) -> String {
+        let hashed = Hashed {
+            seq: r.seq,
+            time: &r.time,
+            event: &r.event,
+            prev_hash: &r.prev_hash,
+        };
+        hex::encode(Sha256::digest(serde_json::to_vec(&hashed).unwrap()))
+    }
 
     fn text() -> impl Strategy<Value = String> {
         // quotes, backslashes, control characters, non-ASCII, and the record's own keys
@@ -679,6 +700,7 @@ mod one_pass_encoding {
             let event = AuditEvent { actor, kind, call_id, member_id, outcome, detail };
             let (bytes, hash) = AuditRecord::seal_encoded(seq, &time, &event, &prev).unwrap();
             let record = AuditRecord::seal(seq, time, event, prev);
+            prop_assert_eq!(&hash, &serdes_hash(&record));
             prop_assert_eq!(&hash, &record.hash);
             prop_assert_eq!(
                 String::from_utf8(bytes.clone()).unwrap(),
