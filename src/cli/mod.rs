@@ -389,6 +389,9 @@ fn config_command(path: &Path, command: ConfigCommand) -> anyhow::Result<ExitCod
             if let Some(warning) = config::exposure(path) {
                 eprintln!("warning: {warning}");
             }
+            for caution in config.cautions() {
+                eprintln!("warning: {}: {caution}", path.display());
+            }
             // The pair itself is the service's to load; here only its dates, when readable.
             let tls = crate::tls::TlsPaths::from_config(&config);
             if let Ok(pair) = crate::tls::load(&tls) {

@@ -1109,6 +1109,11 @@ impl Config {
         issues
     }
 
+    /// Settings that work but are weak ([`crate::profile::cautions`]): warned of, not refused.
+    pub fn cautions(&self) -> Vec<ConfigIssue> {
+        crate::profile::cautions(&self.profiles)
+    }
+
     /// The profile for a call to `dnis` (E.164), with its name: the route's, else the
     /// default one, else (no profiles configured) the built-in default.
     pub fn profile_for(&self, dnis: Option<&str>) -> (String, crate::profile::SharedProfile) {

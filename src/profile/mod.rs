@@ -399,6 +399,23 @@ pub fn validate<P: Borrow<Profile>>(
         ] {
             check_step(&at(&format!("ivr.{trust}")), step, &mut issues);
         }
+        // Seed 004: an unknown number proves nothing by itself. With nothing to ask, anyone
+        // who keys a member number would be authenticated, and the agent's checklist would
+        // mark them verified before a question.
+        if p.ivr.unknown_number.methods.is_empty() {
+            issues.push(ConfigIssue::new(
+                at("ivr.unknown_number.methods"),
+                "none listed would authenticate any caller who keys a member number: list \
+                 methods with min_correct 1 or more",
+            ));
+        }
+        if p.checklist.unknown_number.questions.is_empty() {
+            issues.push(ConfigIssue::new(
+                at("checklist.unknown_number.questions"),
+                "none listed would mark a caller from an unknown number verified before a \
+                 single question: list questions with min_correct 1 or more",
+            ));
+        }
         for (trust, list) in [
             ("app_intent", &p.checklist.app_intent),
             ("known_number", &p.checklist.known_number),
@@ -497,6 +514,30 @@ pub fn validate<P: Borrow<Profile>>(
         }
     }
     issues
+}
+
+/// What the profiles allow that works but is weak: `config check` prints these as warnings
+/// and the service logs them when it loads or reloads the profiles. Nothing here is refused.
+pub fn cautions<P: Borrow<Profile>>(profiles: &BTreeMap<String, P>) -> Vec<ConfigIssue> {
+    let mut cautions = Vec::new();
+    for (name, p) in profiles {
+        let p: &Profile = p.borrow();
+        if p.ivr.known_number.methods.is_empty() {
+            cautions.push(ConfigIssue::new(
+                format!("profiles.{name}.ivr.known_number.methods"),
+                "none listed authenticates a call from a member's verified phone on its caller \
+                 ID alone, which a caller can spoof (its STEP's level says app_intent)",
+            ));
+        }
+        if p.checklist.known_number.questions.is_empty() {
+            cautions.push(ConfigIssue::new(
+                format!("profiles.{name}.checklist.known_number.questions"),
+                "none listed marks a caller from a member's verified phone verified on its \
+                 caller ID alone, which a caller can spoof",
+            ));
+        }
+    }
+    cautions
 }
 
 #[cfg(test)]

@@ -150,6 +150,16 @@ fn impossible_profiles_are_refused_with_key_paths() {
             "at least one identifier",
         ),
         (
+            "[profiles.m]\ndefault = true\n[profiles.m.ivr.unknown_number]\nmethods = []\nmin_correct = 0\n",
+            "profiles.m.ivr.unknown_number.methods",
+            "any caller who keys a member number",
+        ),
+        (
+            "[profiles.m]\ndefault = true\n[profiles.m.checklist.unknown_number]\nquestions = []\nmin_correct = 0\n",
+            "profiles.m.checklist.unknown_number.questions",
+            "verified before a single question",
+        ),
+        (
             "[profiles.m]\ndefault = true\n[profiles.m.ivr.known_number]\nmethods = [\"pin\"]\nmin_correct = 1\nattempts = 0\n",
             "profiles.m.ivr.known_number.attempts",
             "outside 1..=10",
@@ -164,4 +174,25 @@ fn impossible_profiles_are_refused_with_key_paths() {
         );
     }
     assert!(issues(GOOD).is_empty(), "{:?}", issues(GOOD));
+}
+
+#[test]
+fn a_known_number_that_needs_nothing_is_warned_of_not_refused() {
+    let ok = |text: &str| parse(text, Vec::new()).expect("a valid file");
+    let weak = ok(
+        "[profiles.m]\ndefault = true\n[profiles.m.ivr.known_number]\nmethods = []\nmin_correct = 0\n[profiles.m.checklist.known_number]\nquestions = []\nmin_correct = 0\n",
+    );
+    let paths: Vec<String> = weak.cautions().into_iter().map(|c| c.path).collect();
+    assert_eq!(
+        paths,
+        [
+            "profiles.m.ivr.known_number.methods",
+            "profiles.m.checklist.known_number.questions"
+        ]
+    );
+    // the built-in profile, the example's and a profile asking for a PIN draw none
+    assert!(ok("").cautions().is_empty());
+    assert!(ok(GOOD).cautions().is_empty());
+    let example = include_str!("../../config.example.toml");
+    assert!(ok(example).cautions().is_empty());
 }

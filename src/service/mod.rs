@@ -173,6 +173,9 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
     if let Some(warning) = crate::config::exposure(config_path) {
         tracing::warn!("{warning}");
     }
+    for caution in config.cautions() {
+        tracing::warn!("{caution}");
+    }
     let server_config = tls::server_config(cert.clone(), tls::client_verifier(&config)?)?;
     let store = Arc::new(Store::open(&config.storage.state_dir)?);
     let vault = Arc::new(Vault::open(

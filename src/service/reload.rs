@@ -50,10 +50,14 @@ impl Reloader {
                     tls::Validity::of(&pair),
                     chrono::Utc::now(),
                 );
+                let cautions = next.cautions();
                 self.cert.replace(pair);
                 self.config.store(Arc::new(next));
                 if let Some(warning) = config::exposure(&self.config_path) {
                     tracing::warn!("{warning}");
+                }
+                for caution in cautions {
+                    tracing::warn!("{caution}");
                 }
                 tracing::info!(?restart, "configuration and TLS certificate reloaded");
                 self.record(

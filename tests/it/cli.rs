@@ -69,6 +69,15 @@ fn config_check_and_print_accept_a_good_file_and_environment_overrides() {
         "{}",
         text(&out.stderr)
     );
+    // a known number that needs nothing: valid, with a warning naming the key
+    i.write_config("[profiles.m]\ndefault = true\n[profiles.m.ivr.known_number]\nmethods = []\nmin_correct = 0\n");
+    let out = i.cli(&["config", "check"]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("warning:") && err.contains("profiles.m.ivr.known_number.methods: "),
+        "{err}"
+    );
 }
 
 #[test]
