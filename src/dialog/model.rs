@@ -8,6 +8,10 @@
 //!   proved at least the trust level's `min_correct` different facts (the PIN, an approved
 //!   code, each question answered right), unless that level asks for nothing. A fact proved
 //!   twice (a question in activation, then in the walk) counts once;
+//! - **the level and the lock are true**: an `authenticated` STEP's `level` names a proof
+//!   the caller gave (`pin` a right PIN, `otp` an approved code, `app_intent` only where
+//!   nothing was asked), and a transfer as `locked` follows a lock (the vault's tries used
+//!   up, or the member's wrong answers);
 //! - **no stuck call**: a call that is not over always expects something, and its STEP is a
 //!   `collect` with a field, a prompt and at least one attempt left;
 //! - **every call ends**: after the script, a caller who keys nothing useful (no input, a
@@ -22,6 +26,9 @@
 //!   member's verified mobile;
 //! - **versions**: every step bumps the call's version by one; wrong answers count on the
 //!   member's shared counter.
+//!
+//! `generated_calls_reach_every_ending` checks the generator itself: its calls reach every
+//! level, every transfer reason, activation, a PIN change and a lock.
 
 use chrono::{Duration, NaiveDate, TimeZone};
 use proptest::prelude::*;
@@ -45,10 +52,10 @@ fn now() -> DateTime<Utc> {
         .unwrap_or_default()
 }
 
-/// Methods without repeats, in any order; `min_correct` is at least 1 when any are listed
-/// (as `config check` demands), and may be 0 for an empty list.
-fn step(pool: &'static [Method]) -> impl Strategy<Value = ProfileStep> {
-    subsequence(pool.to_vec(), 0..=pool.len().min(4))
+/// At least `least` methods without repeats, in any order; `min_correct` is at least 1 when
+/// any are listed (as `config check` demands), and may be 0 for an empty list.
+fn step(pool: &'static [Method], least: usize) -> impl Strategy<Value = ProfileStep> {
+    subsequence(pool.to_vec(), least..=pool.len().min(4))
         .prop_shuffle()
         .prop_flat_map(|methods| {
             let n = methods.len() as u32;
@@ -86,8 +93,13 @@ fn profile() -> impl Strategy<Value = Profile> {
             subsequence(IDENTIFIERS.to_vec(), 0..=3),
             1..=3u32,
         ),
-        (step(ALL_METHODS), step(ALL_METHODS), step(ALL_METHODS)),
-        (any::<bool>(), step(QUESTION_METHODS), any::<bool>()),
+        // config check refuses an unknown number that asks for nothing
+        (
+            step(ALL_METHODS, 0),
+            step(ALL_METHODS, 0),
+            step(ALL_METHODS, 1),
+        ),
+        (any::<bool>(), step(QUESTION_METHODS, 0), any::<bool>()),
     )
         .prop_map(
             |(
@@ -387,8 +399,10 @@ fn check_step(call: &Call, rules: &Rules<'_>) -> Result<(), String> {
 struct Ended {
     call: Call,
     events: Vec<DialogEvent>,
-    /// Different facts the caller proved.
-    proofs: u32,
+    /// Different facts the caller proved: `pin`, `otp`, or a question.
+    proven: std::collections::BTreeSet<String>,
+    /// Whether the vault or the member's answer counter locked the member.
+    locked: bool,
 }
 
 /// Drive one call: the arrival, the script, then no input until it ends.
@@ -508,16 +522,27 @@ fn drive(
     if again.call.phase != call.phase || !again.events.is_empty() {
         return Err("an ended call changed on another input".into());
     }
+    let locked = model.pin_tries_left == 0
+        || matches!(
+            model.counter.state(&rules.answer_lockout, rules.now),
+            lockout::State::Locked { .. }
+        );
     Ok(Ended {
         call,
         events,
-        proofs: model.proven.len() as u32,
+        proven: model.proven,
+        locked,
     })
 }
 
 fn check_end(o: &Ended) -> Result<(), String> {
     let call = &o.call;
-    let Phase::Done { ending, reason, .. } = &call.phase else {
+    let Phase::Done {
+        ending,
+        reason,
+        level,
+    } = &call.phase
+    else {
         return Err("not over".into());
     };
     let ends = |k: EventKind| o.events.iter().filter(|e| e.kind == k).count();
@@ -537,12 +562,26 @@ fn check_end(o: &Ended) -> Result<(), String> {
                 return Err("authenticated with no trust level".into());
             };
             let needed = trust.ivr_step(&call.profile).min_correct;
-            if o.proofs < needed {
+            if (o.proven.len() as u32) < needed {
                 return Err(format!(
                     "authenticated at trust {} with {} proofs of the {needed} required (passed: {:?})",
                     trust.as_str(),
-                    o.proofs,
+                    o.proven.len(),
                     call.methods_passed
+                ));
+            }
+            // the level names a proof the caller gave
+            let level_proved = match level {
+                Some(Level::AppIntent) => needed == 0,
+                Some(Level::Pin) => o.proven.contains("pin"),
+                Some(Level::Otp) => o.proven.contains("otp"),
+                Some(Level::Questions) => !o.proven.is_empty(),
+                None => false,
+            };
+            if !level_proved {
+                return Err(format!(
+                    "authenticated at level {level:?} with {:?} proved and {needed} required",
+                    o.proven
                 ));
             }
         }
@@ -556,6 +595,11 @@ fn check_end(o: &Ended) -> Result<(), String> {
                 && call.verified != Some(false)
             {
                 return Err(format!("{reason:?} without Not Verified"));
+            }
+            if *reason == Some(Reason::Locked) && !o.locked {
+                return Err(
+                    "transferred as locked, but neither the PIN nor the answers locked".into(),
+                );
             }
         }
     }
@@ -583,6 +627,65 @@ proptest! {
         let o = drive(profile, &m, how, pin_tries, wrong_before, &script);
         let checked = o.and_then(|o| check_end(&o));
         prop_assert!(checked.is_ok(), "{}", checked.err().unwrap_or_default());
+    }
+}
+
+/// The properties above mean something only where the generated calls go: they must reach
+/// every level, every transfer reason, activation, a PIN change and a lock. A generator that
+/// stopped reaching one (a narrower strategy, a changed dialog) fails here instead of
+/// passing the property test on nothing.
+#[test]
+fn generated_calls_reach_every_ending() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let calls = (
+        profile(),
+        member(),
+        arrival(),
+        1..=5u32,
+        0..MAX_WRONG_ANSWERS,
+        proptest::collection::vec(any::<u8>(), 0..40),
+    );
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..3_000 {
+        let Ok(tree) = calls.new_tree(&mut runner) else {
+            continue;
+        };
+        let (profile, m, how, pin_tries, wrong_before, script) = tree.current();
+        let Ok(o) = drive(profile, &m, how, pin_tries, wrong_before, &script) else {
+            continue; // the property test reports those
+        };
+        if let Phase::Done { level, reason, .. } = o.call.phase {
+            seen.insert(format!("{level:?} {reason:?}"));
+        }
+        seen.extend(o.events.iter().map(|e| format!("{:?}", e.kind)));
+    }
+    let levels = [Level::AppIntent, Level::Pin, Level::Questions, Level::Otp]
+        .map(|l| format!("{:?} None", Some(l)));
+    let reasons = [
+        Reason::IdentificationFailed,
+        Reason::VerificationFailed,
+        Reason::Locked,
+        Reason::CoreUnavailable,
+        Reason::OptOut,
+        Reason::NoIdentifier,
+        Reason::ActivationFailed,
+        Reason::PinChangeFailed,
+    ]
+    .map(|r| format!("None {:?}", Some(r)));
+    let steps = [
+        "ActivationStarted",
+        "PinChangeStarted",
+        "PinSet",
+        "MemberLocked",
+    ]
+    .map(String::from);
+    for wanted in levels.iter().chain(&reasons).chain(&steps) {
+        assert!(
+            seen.contains(wanted),
+            "no generated call reached {wanted}: {seen:?}"
+        );
     }
 }
 

@@ -1104,5 +1104,3 @@ fn an_inputs_step_says_whether_to_take_it() {
         );
     }
 }
-
-mod properties;
