@@ -31,24 +31,30 @@ struct Fixture {
 
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(Store::open(&dir.path().join("state")).unwrap());
-    let key = dir.path().join("vault.key");
-    crate::vault::create_key_file(&key).unwrap();
-    let vault = Arc::new(Vault::open(store.clone(), &key, 1).unwrap());
+    crate::vault::create_key_file(&dir.path().join("vault.key")).unwrap();
     let clock = Arc::new(Hand(Mutex::new(
         Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap(),
     )));
-    let audit = AuditLog::start(store.clone(), clock.clone(), 64);
-    let region = Region::parse("US").unwrap();
-    let core = Arc::new(EmbeddedCore::new(store.clone(), region));
-    let config = Arc::new(ArcSwap::from_pointee(Config::default()));
-    let calls = CallService::new(store.clone(), audit, core, vault, clock.clone(), config).unwrap();
+    let (store, calls) = service(dir.path(), clock.clone());
     Fixture {
         _dir: dir,
         store,
         clock,
         calls,
     }
+}
+
+/// The call service on the store and vault key in `dir` (as the service opens them when it
+/// starts), on the test's clock.
+fn service(dir: &std::path::Path, clock: Arc<Hand>) -> (Arc<Store>, CallService) {
+    let store = Arc::new(Store::open(&dir.join("state")).unwrap());
+    let vault = Arc::new(Vault::open(store.clone(), &dir.join("vault.key"), 1).unwrap());
+    let audit = AuditLog::start(store.clone(), clock.clone(), 64);
+    let region = Region::parse("US").unwrap();
+    let core = Arc::new(EmbeddedCore::new(store.clone(), region));
+    let config = Arc::new(ArcSwap::from_pointee(Config::default()));
+    let calls = CallService::new(store.clone(), audit, core, vault, clock, config).unwrap();
+    (store, calls)
 }
 
 fn start(f: &Fixture, id: &str) {
@@ -501,3 +507,5 @@ fn an_input_reuses_the_call_it_read_only_while_its_row_is_unchanged() {
             .is_none()
     );
 }
+
+mod model;
