@@ -34,6 +34,10 @@ pub struct Reloaded {
     pub reloaded: bool,
     /// Settings that changed but take effect only after a restart.
     pub restart_needed_for: Vec<String>,
+    /// What the new configuration allows that works but is weak (a known number that
+    /// needs nothing), or exposes (a file every local user can read that holds a secret):
+    /// the warnings `callvault config check` prints. Also logged.
+    pub warnings: Vec<String>,
 }
 
 /// Re-read the config and TLS pair; a bad file is refused and the old one stays.
@@ -52,9 +56,10 @@ pub async fn reload(
         .await
         .map_err(ApiError::internal)?;
     match result {
-        Ok(restart_needed_for) => Ok(web::Json(Reloaded {
+        Ok(done) => Ok(web::Json(Reloaded {
             reloaded: true,
-            restart_needed_for,
+            restart_needed_for: done.restart,
+            warnings: done.warnings,
         })),
         Err(e) => Err(ApiError::new(
             actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,

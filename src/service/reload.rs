@@ -11,6 +11,16 @@ use crate::audit::{AuditEvent, AuditLog, EventKind, Outcome};
 use crate::config::{self, Config};
 use crate::tls::{self, ReloadableCert, TlsPaths};
 
+/// What a reload that took left to do or to know.
+#[derive(Debug, Default)]
+pub struct Reloaded {
+    /// Changed settings that take effect only after a restart.
+    pub restart: Vec<String>,
+    /// Weak or exposed settings the new configuration has ([`Config::cautions`],
+    /// [`config::exposure`]).
+    pub warnings: Vec<String>,
+}
+
 pub struct Reloader {
     config_path: PathBuf,
     config: Arc<ArcSwap<Config>>,
@@ -33,8 +43,9 @@ impl Reloader {
         }
     }
 
-    /// Reload; returns the changed settings that need a restart, or why it was refused.
-    pub fn reload(&self, actor: &str) -> Result<Vec<String>, String> {
+    /// Reload; returns what the new configuration left to do or to know (also logged), or
+    /// why it was refused.
+    pub fn reload(&self, actor: &str) -> Result<Reloaded, String> {
         let loaded = config::load(&self.config_path)
             .map_err(|e| e.to_string())
             .and_then(|next| {
@@ -50,21 +61,21 @@ impl Reloader {
                     tls::Validity::of(&pair),
                     chrono::Utc::now(),
                 );
-                let cautions = next.cautions();
+                let warnings: Vec<String> = config::exposure(&self.config_path)
+                    .into_iter()
+                    .chain(next.cautions().iter().map(ToString::to_string))
+                    .collect();
                 self.cert.replace(pair);
                 self.config.store(Arc::new(next));
-                if let Some(warning) = config::exposure(&self.config_path) {
+                for warning in &warnings {
                     tracing::warn!("{warning}");
-                }
-                for caution in cautions {
-                    tracing::warn!("{caution}");
                 }
                 tracing::info!(?restart, "configuration and TLS certificate reloaded");
                 self.record(
                     AuditEvent::new(actor, EventKind::ConfigReloaded, Outcome::Ok)
                         .detail(format!("restart needed for: {restart:?}")),
                 );
-                Ok(restart)
+                Ok(Reloaded { restart, warnings })
             }
             Err(why) => {
                 tracing::error!(error = %why, "reload refused; keeping the running configuration");

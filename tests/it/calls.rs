@@ -916,9 +916,22 @@ fn a_call_survives_a_restart_and_keeps_its_profile_across_a_reload() {
     assert_eq!(t.start("rl-2", ADA_MOBILE)["field"], "pin");
     // a good reload swaps the profiles for new calls only
     t.i.write_config("");
-    let (s, _) = t.post(&t.i.admin.clone(), "/v1/admin/reload", json!({}));
+    let (s, r) = t.post(&t.i.admin.clone(), "/v1/admin/reload", json!({}));
     assert_eq!(s, StatusCode::OK);
+    assert_eq!(r["warnings"], json!([]), "{r}");
     assert_eq!(t.start("rl-3", ADA_MOBILE)["field"], "question");
+    // a known number that needs nothing is taken, with the warning config check prints
+    t.i.write_config("\n[profiles.members]\ndefault = true\n[profiles.members.ivr.known_number]\nmethods = []\nmin_correct = 0\n");
+    let (s, r) = t.post(&t.i.admin.clone(), "/v1/admin/reload", json!({}));
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert!(
+        r["warnings"][0]
+            .as_str()
+            .is_some_and(|w| w.starts_with("profiles.members.ivr.known_number.methods: ")),
+        "{r}"
+    );
+    let step = t.start("rl-4", ADA_MOBILE);
+    assert_eq!(done(&step), ("authenticated", "-", "app_intent"), "{step}");
     let (_, view) = t.get(&t.agent, "/v1/calls/rl-1");
     assert_eq!(
         view["step"]["field"], "pin",
