@@ -932,6 +932,24 @@ fn a_call_survives_a_restart_and_keeps_its_profile_across_a_reload() {
     );
     let step = t.start("rl-4", ADA_MOBILE);
     assert_eq!(done(&step), ("authenticated", "-", "app_intent"), "{step}");
+    // and logged: at the reload, and again when the service starts on that file
+    let logged = |i: &Instance, n: usize| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let log = i.service_log();
+            let count = log
+                .matches("profiles.members.ivr.known_number.methods")
+                .count();
+            if count >= n || std::time::Instant::now() >= deadline {
+                return count;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    assert_eq!(logged(&t.i, 1), 1);
+    t.i.stop();
+    t.i.start();
+    assert_eq!(logged(&t.i, 2), 2, "{}", t.i.service_log());
     let (_, view) = t.get(&t.agent, "/v1/calls/rl-1");
     assert_eq!(
         view["step"]["field"], "pin",
