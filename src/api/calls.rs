@@ -357,7 +357,10 @@ pub async fn find(
 }
 
 /// Start (or show again) the agent checklist for the call's trust level. Expected answers
-/// are shown to the `agent` role only; every reveal is an audit event.
+/// are shown to the `agent` role only; every reveal is an audit event. A checklist decided
+/// before any question (nothing to ask at the trust level, or a record that answers fewer
+/// questions than `required`: `total` under `required`) has its `result` at once, and
+/// marks the call and the member as a tick's verdict does.
 #[utoipa::path(post, path = "/v1/calls/{call_id}/checklist", tag = "agents",
     params(("call_id" = String, Path, description = "the IVR's call id")),
     security(("bearer" = ["agent", "admin"])),

@@ -890,9 +890,21 @@ impl CallService {
                 let state = match &call.checklist {
                     Some(s) => s.clone(),
                     None => {
-                        let s = ChecklistState::start(trust.checklist(&call.profile), |q| {
-                            dialog::answer::answerable(q, &m2)
-                        });
+                        let list = trust.checklist(&call.profile);
+                        let s = ChecklistState::start(list, |q| dialog::answer::answerable(q, &m2));
+                        // decided before a question: nothing to ask at this trust level, or
+                        // a record that cannot answer enough questions
+                        let why = if s.questions.is_empty() && s.required == 0 {
+                            format!(" (nothing to ask at trust {})", trust.as_str())
+                        } else {
+                            format!(
+                                " (the member's record answers {} of the {} questions, {} needed)",
+                                s.questions.len(),
+                                list.questions.len(),
+                                s.required
+                            )
+                        };
+                        events.extend(checklist_verdict(txn, &mut call, &s, &actor, now, &why)?);
                         call.checklist = Some(s.clone());
                         call.version += 1;
                         call.updated_at = now;
@@ -970,41 +982,7 @@ impl CallService {
                         if correct { "correct" } else { "wrong" }
                     )),
                 ];
-                let verdict = next.verdict();
-                if verdict != checklist::Verdict::Pending {
-                    let verified = verdict == checklist::Verdict::Verified;
-                    call.verified = Some(verified);
-                    if let Some(m) = &call.member {
-                        records::set_verification(
-                            txn,
-                            &m.member_id,
-                            &Verification {
-                                verified,
-                                at: now,
-                                call_id: call.call_id.clone(),
-                                by: actor.clone(),
-                                how: "checklist".into(),
-                            },
-                        )?;
-                    }
-                    events.push(
-                        records::event_for(
-                            &call,
-                            &actor,
-                            EventKind::MemberVerified,
-                            if verified {
-                                Outcome::Ok
-                            } else {
-                                Outcome::Denied
-                            },
-                        )
-                        .detail(if verified {
-                            "checklist: verified"
-                        } else {
-                            "checklist: not verified"
-                        }),
-                    );
-                }
+                events.extend(checklist_verdict(txn, &mut call, &next, &actor, now, "")?);
                 call.checklist = Some(next.clone());
                 call.version += 1;
                 call.updated_at = now;
@@ -1141,6 +1119,46 @@ impl CallService {
         metrics::counter!("callvault_calls_sweep_rows_read_total").increment(scan.read);
         Ok(scan)
     }
+}
+
+/// A checklist that has its verdict marks the call and the member Verified / Not Verified
+/// (seed 004) and says so in the audit log; a pending one changes nothing. `why` is added
+/// to the event's detail.
+fn checklist_verdict(
+    txn: &redb::WriteTransaction,
+    call: &mut Call,
+    state: &ChecklistState,
+    actor: &str,
+    now: DateTime<Utc>,
+    why: &str,
+) -> Result<Vec<AuditEvent>, StoreError> {
+    let verdict = state.verdict();
+    if verdict == checklist::Verdict::Pending {
+        return Ok(vec![]);
+    }
+    let verified = verdict == checklist::Verdict::Verified;
+    call.verified = Some(verified);
+    if let Some(m) = &call.member {
+        records::set_verification(
+            txn,
+            &m.member_id,
+            &Verification {
+                verified,
+                at: now,
+                call_id: call.call_id.clone(),
+                by: actor.to_string(),
+                how: "checklist".into(),
+            },
+        )?;
+    }
+    let (outcome, said) = match verified {
+        true => (Outcome::Ok, "checklist: verified"),
+        false => (Outcome::Denied, "checklist: not verified"),
+    };
+    Ok(vec![
+        records::event_for(call, actor, EventKind::MemberVerified, outcome)
+            .detail(format!("{said}{why}")),
+    ])
 }
 
 fn checklist_view(state: &ChecklistState, reveal: Option<&Member>) -> ChecklistView {

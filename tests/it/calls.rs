@@ -958,6 +958,63 @@ fn a_call_survives_a_restart_and_keeps_its_profile_across_a_reload() {
 }
 
 #[test]
+fn a_checklist_decided_before_any_question_marks_and_audits_its_verdict() {
+    // 1004's record answers none of the known-number checklist's questions (last
+    // transaction, place of birth, savings balance); 1002 calls from the app
+    let members = format!(
+        "{MEMBERS}1004,Katherine,Johnson,+16122030104,mobile,,1918-08-26,55404,2468,,,,,90004\n"
+    );
+    let t = Calls::with_members("", &members);
+    t.start("sparse-1", "+16122030104");
+    let (s, list) = t.post(&t.agent, "/v1/calls/sparse-1/checklist", json!({}));
+    assert_eq!(s, StatusCode::OK, "{list}");
+    assert_eq!(
+        (&list["result"], &list["total"], &list["required"]),
+        (&json!("not_verified"), &json!(0), &json!(2)),
+        "{list}"
+    );
+    let (_, view) = t.get(&t.agent, "/v1/calls/sparse-1");
+    assert_eq!(view["verified"], false, "{view}");
+    assert_eq!(view["member"]["last_verification"]["how"], "checklist");
+    // started again: the same checklist, no second verdict
+    let (_, again) = t.post(&t.agent, "/v1/calls/sparse-1/checklist", json!({}));
+    assert_eq!(again["result"], "not_verified");
+
+    // from the app: nothing to ask, verified at once
+    let (_, intent) = t.post(&t.app, "/v1/intents", json!({"member_id": "1002"}));
+    let token = intent["app_token"].as_str().unwrap().to_string();
+    t.post(
+        &t.ivr,
+        "/v1/calls",
+        json!({"call_id": "app-1", "ani": "anonymous", "app_token": token}),
+    );
+    let (_, list) = t.post(&t.agent, "/v1/calls/app-1/checklist", json!({}));
+    assert_eq!(
+        (&list["result"], &list["total"]),
+        (&json!("verified"), &json!(0))
+    );
+
+    let audit = t.i.audit_export();
+    let verdicts: Vec<&str> = audit
+        .lines()
+        .filter(|l| l.contains("\"member_verified\""))
+        .collect();
+    assert_eq!(verdicts.len(), 2, "{audit}");
+    assert!(
+        verdicts[0].contains(
+            "checklist: not verified (the member's record answers 0 of the 3 questions, 2 needed)"
+        ),
+        "{}",
+        verdicts[0]
+    );
+    assert!(
+        verdicts[1].contains("checklist: verified (nothing to ask at trust app_intent)"),
+        "{}",
+        verdicts[1]
+    );
+}
+
+#[test]
 fn wrong_answers_count_per_member_across_calls() {
     let t = Calls::new("[lockout]\nmax_wrong_answers = 2\n");
     // one wrong answer, then the caller hangs up
