@@ -627,7 +627,8 @@ impl CallService {
         let id = id.to_string();
         let who = actor.to_string();
         let index = self.index.clone();
-        self.audit
+        let changed = self
+            .audit
             .transact(move |txn| {
                 let Some(mut before) = read_in(txn, &id)? else {
                     return Ok((Err(CallError::NoSuchChallenge(id.clone())), vec![]));
@@ -642,14 +643,25 @@ impl CallService {
                     Err(e) => return Ok((Err(challenge_error(e)), vec![])),
                 };
                 write(txn, &after)?;
-                if before.state != after.state {
+                let decided = before.state != after.state;
+                if decided {
                     events.extend(settle_verdict(txn, &index, &after, &who, now)?);
                 }
-                Ok((Ok((after, out)), events))
+                Ok((Ok((after, out, decided)), events))
             })
             .await
             .map_err(CallError::Audit)?
-            .0
+            .0?;
+        let (after, out, decided) = changed;
+        // an agent challenge's verdict (an expiry is none), as `settle_verdict` marks it
+        if decided && matches!(after.state, State::Approved | State::Denied) {
+            super::tally::record_verdict(
+                "challenge",
+                after.channel.as_str(),
+                after.state == State::Approved,
+            );
+        }
+        Ok((after, out))
     }
 
     /// `POST /v1/challenges/{challenge_id}/check`: the code the member read out.
@@ -819,6 +831,9 @@ impl CallService {
             .await
             .map_err(CallError::Audit)?;
         let next = next?;
+        if let Some(f) = super::tally::ended(&next) {
+            super::tally::record(f);
+        }
         let r = super::rules(&cfg, self.clock.now());
         Ok(dialog::step_view(&next, &r))
     }

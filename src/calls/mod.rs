@@ -12,6 +12,7 @@ mod challenges;
 mod index;
 mod intents;
 mod records;
+mod tally;
 mod turns;
 
 use std::sync::Arc;
@@ -27,6 +28,7 @@ pub use index::{CallIndex, CallNumber};
 pub use intents::{Intent, NewIntent};
 pub(crate) use records::forget_verifications;
 pub use records::{Verification, encode_call, number_call, read_call, save_encoded_step};
+pub use tally::describe as describe_metrics;
 
 use crate::audit::{AuditError, AuditEvent, AuditLog, EventKind, Outcome};
 use crate::clock::Clock;
@@ -411,6 +413,9 @@ impl CallService {
             .then(|| transition.call.clone());
         let who = actor.to_string();
         let row = records::encode_call(&transition.call)?;
+        // what /metrics counts once it is stored (labels only: the call moves to the writer)
+        let started_trust = tally::trust(&transition.call);
+        let ended_at_once = tally::ended(&transition.call);
         let index = self.index.clone();
         // the number the start took, given back if its commit fails
         let taken = Arc::new(std::sync::atomic::AtomicU64::new(0));
@@ -460,10 +465,13 @@ impl CallService {
             }
         };
         match outcome {
-            Ok(()) => match send_code {
-                Some(call) => self.send_ivr_code(call, actor).await,
-                None => Ok(view),
-            },
+            Ok(()) => {
+                tally::record_start(started_trust, ended_at_once);
+                match send_code {
+                    Some(call) => self.send_ivr_code(call, actor).await,
+                    None => Ok(view),
+                }
+            }
             // lost a race for a single-use intent: start without it
             Err(CallError::Concurrent(_)) if req.app_token.is_some() || intent.is_some() => {
                 Box::pin(self.start(
@@ -602,6 +610,10 @@ impl CallService {
             .await
             .map_err(CallError::Audit)?;
         let next = next?;
+        // the call was going on (a call whose dialog had ended returned above)
+        if let Some(f) = tally::ended(&next) {
+            tally::record(f);
+        }
         if dialog::expects(&next) == Expect::SendCode {
             return self.send_ivr_code(next, actor).await;
         }
@@ -775,25 +787,31 @@ impl CallService {
         let id = call_id.to_string();
         let index = self.index.clone();
         let actor = actor.to_string();
-        self.audit
+        let closed = self
+            .audit
             .transact(move |txn| {
                 let Some(mut call) = records::read_call_in(txn, &index, &id)? else {
                     return Ok((Err(CallError::NotFound(id.clone())), vec![]));
                 };
                 if call.ended_at.is_some() {
-                    return Ok((Ok(()), vec![]));
+                    return Ok((Ok(None), vec![]));
                 }
+                let closed = tally::closed(&call, tally::Close::HungUp);
                 call.ended_at = Some(now);
                 call.current_pin = None;
                 call.version += 1;
                 records::write_call(txn, &index, &call)?;
                 let event = records::event_for(&call, &actor, EventKind::CallEnded, Outcome::Ok)
                     .detail("the caller hung up");
-                Ok((Ok(()), vec![event]))
+                Ok((Ok(closed), vec![event]))
             })
             .await
             .map_err(CallError::Audit)?
-            .0
+            .0?;
+        if let Some(f) = closed {
+            tally::record(f);
+        }
+        Ok(())
     }
 
     /// `GET /v1/calls/{call_id}`.
@@ -887,6 +905,7 @@ impl CallService {
                 };
                 let trust = call.trust.unwrap_or(Trust::UnknownNumber);
                 let mut events = Vec::new();
+                let mut decided = false;
                 let state = match &call.checklist {
                     Some(s) => s.clone(),
                     None => {
@@ -904,7 +923,9 @@ impl CallService {
                                 s.required
                             )
                         };
-                        events.extend(checklist_verdict(txn, &mut call, &s, &actor, now, &why)?);
+                        let verdict = checklist_verdict(txn, &mut call, &s, &actor, now, &why)?;
+                        decided = !verdict.is_empty();
+                        events.extend(verdict);
                         call.checklist = Some(s.clone());
                         call.version += 1;
                         call.updated_at = now;
@@ -929,11 +950,19 @@ impl CallService {
                         );
                     }
                 }
-                Ok((Ok(state), events))
+                Ok((Ok((state, decided)), events))
             })
             .await
             .map_err(CallError::Audit)?
             .0?;
+        let (state, decided) = state;
+        if decided {
+            tally::record_verdict(
+                "checklist",
+                "",
+                state.verdict() == checklist::Verdict::Verified,
+            );
+        }
         Ok(checklist_view(&state, reveal.then_some(&member)))
     }
 
@@ -992,6 +1021,14 @@ impl CallService {
             .await
             .map_err(CallError::Audit)?
             .0?;
+        // a tick on a decided checklist is refused, so a verdict here is a new one
+        if state.verdict() != checklist::Verdict::Pending {
+            tally::record_verdict(
+                "checklist",
+                "",
+                state.verdict() == checklist::Verdict::Verified,
+            );
+        }
         Ok(checklist_view(&state, None))
     }
 
@@ -1078,6 +1115,9 @@ impl CallService {
                 .await
                 .map_err(CallError::Audit)?;
             self.index.closed(&deleted.closed);
+            for f in deleted.unfinished {
+                tally::record(f);
+            }
             for (id, ani, number) in &deleted.deleted {
                 self.index.release(id, ani.as_deref(), *number);
             }

@@ -299,6 +299,8 @@ pub fn calls_in(store: &Store, numbers: &[CallNumber]) -> Result<Vec<Call>, Stor
 pub struct Deleted {
     pub deleted: Vec<(String, Option<String>, CallNumber)>,
     pub closed: Vec<CallNumber>,
+    /// How the calls it closed before their dialog ended count in `/metrics`.
+    pub unfinished: Vec<super::tally::Finish>,
 }
 
 /// The times a sweep looks at; the rest of a stored call is skipped unread.
@@ -419,6 +421,9 @@ pub fn sweep(
         }
         match due_now(call.updated_at, call.ended_at, idle_before, keep_after) {
             Some(Due::Expire) => {
+                deleted
+                    .unfinished
+                    .extend(super::tally::closed(&call, super::tally::Close::Expired));
                 call.ended_at = Some(now);
                 call.current_pin = None;
                 call.version += 1;

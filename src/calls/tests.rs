@@ -509,3 +509,63 @@ fn an_input_reuses_the_call_it_read_only_while_its_row_is_unchanged() {
 }
 
 mod model;
+
+/// The value of a series in `/metrics`' text (0 when it is not there).
+fn series(text: &str, name_and_labels: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name_and_labels)?.strip_prefix(' '))
+        .map_or(0.0, |v| v.parse().unwrap())
+}
+
+#[test]
+fn calls_count_in_metrics_once_as_they_start_and_as_they_close_before_an_ending() {
+    let f = fixture();
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let metrics = recorder.handle();
+    let counted = |work: &dyn Fn()| metrics::with_local_recorder(&recorder, work);
+    counted(&|| {
+        start(&f, "a");
+        start(&f, "b");
+    });
+    let text = metrics.render();
+    assert_eq!(
+        series(&text, r#"callvault_calls_started_total{trust="none"}"#),
+        2.0,
+        "{text}"
+    );
+    // "a" is hung up while the caller is asked who they are; then once more
+    counted(&|| {
+        for _ in 0..2 {
+            tokio_test(f.calls.hang_up("a", "key:ivr1")).unwrap();
+        }
+    });
+    // "b" is closed by the sweep after calls.idle_minutes, and swept again later
+    f.clock.advance(Duration::minutes(31));
+    counted(&|| {
+        for _ in 0..2 {
+            tokio_test(f.calls.sweep()).unwrap();
+        }
+    });
+    let text = metrics.render();
+    let finished = |outcome: &str| {
+        series(
+            &text,
+            &format!(
+                "callvault_calls_finished_total{{outcome=\"{outcome}\",level=\"\",reason=\"\",\
+                 status=\"identifying\",trust=\"none\"}}"
+            ),
+        )
+    };
+    assert_eq!(
+        (finished("hung_up"), finished("expired")),
+        (1.0, 1.0),
+        "{text}"
+    );
+    // nothing else finished
+    let all: f64 = text
+        .lines()
+        .filter(|l| l.starts_with("callvault_calls_finished_total{"))
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+        .sum();
+    assert_eq!(all, 2.0, "{text}");
+}

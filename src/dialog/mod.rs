@@ -77,6 +77,19 @@ pub enum Status {
     Transferred,
 }
 
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Identifying => "identifying",
+            Status::Verifying => "verifying",
+            Status::Activating => "activating",
+            Status::ChangingPin => "changing_pin",
+            Status::Authenticated => "authenticated",
+            Status::Transferred => "transferred",
+        }
+    }
+}
+
 /// `field` of a collect STEP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -837,6 +850,23 @@ pub fn expects(call: &Call) -> Expect {
     }
 }
 
+/// The STEP's `status` for where the call's dialog is.
+pub fn status(call: &Call) -> Status {
+    match &call.phase {
+        Phase::Identifying { .. } => Status::Identifying,
+        Phase::Verifying => Status::Verifying,
+        Phase::Activating { .. } => Status::Activating,
+        Phase::NewPin { purpose, .. } | Phase::ConfirmPin { purpose, .. } => match purpose {
+            Purpose::Activation => Status::Activating,
+            Purpose::Change => Status::ChangingPin,
+        },
+        Phase::Done { ending, .. } => match ending {
+            Ending::Authenticated => Status::Authenticated,
+            Ending::Transfer => Status::Transferred,
+        },
+    }
+}
+
 /// Whether the dialog is over (authenticated or transferred).
 pub fn is_done(call: &Call) -> bool {
     matches!(call.phase, Phase::Done { .. })
@@ -1377,7 +1407,7 @@ pub fn step_view(call: &Call, rules: &Rules<'_>) -> StepView {
         .map(step_name);
     let mut v = StepView {
         call_id: call.call_id.clone(),
-        status: Status::Identifying,
+        status: status(call),
         kind: "collect".into(),
         field: None,
         question: None,
@@ -1396,13 +1426,11 @@ pub fn step_view(call: &Call, rules: &Rules<'_>) -> StepView {
     };
     let prompt = |key: &str| call.profile.prompt(key);
     let collect = |v: &mut StepView,
-                   status,
                    field,
                    question: Option<Question>,
                    key: &str,
                    (lo, hi): (u32, u32),
                    left: u32| {
-        v.status = status;
         v.field = Some(field);
         v.question = question;
         v.prompt = Some(prompt(key));
@@ -1413,7 +1441,6 @@ pub fn step_view(call: &Call, rules: &Rules<'_>) -> StepView {
     match &call.phase {
         Phase::Identifying { attempts_used, .. } => collect(
             &mut v,
-            Status::Identifying,
             Field::Identifier,
             None,
             "identifier",
@@ -1428,22 +1455,13 @@ pub fn step_view(call: &Call, rules: &Rules<'_>) -> StepView {
             match walk.and_then(Walk::current) {
                 Some(Method::Pin) => {
                     let left = call.pin_tries_left.map_or(left, |t| t.min(left));
-                    collect(
-                        &mut v,
-                        Status::Verifying,
-                        Field::Pin,
-                        None,
-                        "pin",
-                        PIN_KEYED_BOUNDS,
-                        left,
-                    )
+                    collect(&mut v, Field::Pin, None, "pin", PIN_KEYED_BOUNDS, left)
                 }
                 Some(Method::Otp) => {
                     if let Some(p) = &call.otp {
                         let digits = crate::challenge::CODE_DIGITS;
                         collect(
                             &mut v,
-                            Status::Verifying,
                             Field::Code,
                             None,
                             "otp",
@@ -1456,7 +1474,6 @@ pub fn step_view(call: &Call, rules: &Rules<'_>) -> StepView {
                     if let Some(q) = m.question() {
                         collect(
                             &mut v,
-                            Status::Verifying,
                             Field::Question,
                             Some(q),
                             q.as_str(),
@@ -1472,7 +1489,6 @@ pub fn step_view(call: &Call, rules: &Rules<'_>) -> StepView {
             if let Some(q) = walk.current().and_then(Method::question) {
                 collect(
                     &mut v,
-                    Status::Activating,
                     Field::Question,
                     Some(q),
                     q.as_str(),
@@ -1481,27 +1497,13 @@ pub fn step_view(call: &Call, rules: &Rules<'_>) -> StepView {
                 )
             }
         }
-        Phase::NewPin {
-            purpose,
-            attempts_used,
-            ..
-        }
-        | Phase::ConfirmPin {
-            purpose,
-            attempts_used,
-            ..
-        } => {
-            let status = match purpose {
-                Purpose::Activation => Status::Activating,
-                Purpose::Change => Status::ChangingPin,
-            };
+        Phase::NewPin { attempts_used, .. } | Phase::ConfirmPin { attempts_used, .. } => {
             let (field, key) = match call.phase {
                 Phase::NewPin { .. } => (Field::NewPin, "new_pin"),
                 _ => (Field::ConfirmPin, "confirm_pin"),
             };
             collect(
                 &mut v,
-                status,
                 field,
                 None,
                 key,
@@ -1514,10 +1516,6 @@ pub fn step_view(call: &Call, rules: &Rules<'_>) -> StepView {
             reason,
             level,
         } => {
-            v.status = match ending {
-                Ending::Authenticated => Status::Authenticated,
-                Ending::Transfer => Status::Transferred,
-            };
             v.kind = "done".into();
             v.outcome = Some(*ending);
             v.reason = *reason;

@@ -161,6 +161,11 @@ pub fn metrics_handle() -> Result<PrometheusHandle, ServiceError> {
         "callvault_auth_failures_total",
         "requests refused for their API key, by reason"
     );
+    metrics::describe_counter!(
+        "callvault_steps_total",
+        "STEP answers sent to IVRs (call starts, inputs, GET .../step), by their status"
+    );
+    crate::calls::describe_metrics();
     Ok(HANDLE.get_or_init(|| handle).clone())
 }
 

@@ -1165,3 +1165,78 @@ fn a_crash_under_load_loses_no_answered_call_and_leaves_the_audit_chain_whole() 
     // and it keeps serving calls
     assert_eq!(t.start("after-crash", ADA_MOBILE)["status"], "verifying");
 }
+
+#[test]
+fn calls_and_verdicts_are_counted_in_metrics_once_each() {
+    let t = Calls::new("");
+    let finished = |labels: &[(&str, &str)]| t.i.metric("callvault_calls_finished_total", labels);
+    // a verified number, 2 of 3: authenticated by questions; answered again, and hung up
+    // after its ending, it counts once
+    t.start("m-auth", ADA_MOBILE);
+    t.key_in("m-auth", "03121984");
+    assert_eq!(done(&t.key_in("m-auth", "55401")).0, "authenticated");
+    assert_eq!(done(&t.event("m-auth", "no_input")).0, "authenticated");
+    let hang_up = |id: &str| {
+        let r = t.c.delete(t.i.url(&format!("/v1/calls/{id}")));
+        assert_eq!(
+            r.bearer_auth(&t.ivr).send().unwrap().status(),
+            StatusCode::NO_CONTENT
+        );
+    };
+    hang_up("m-auth");
+    // no caller ID, and the caller opts out: a transfer
+    t.post(
+        &t.ivr,
+        "/v1/calls",
+        json!({"call_id": "m-opt", "ani": "anonymous"}),
+    );
+    assert_eq!(done(&t.event("m-opt", "opt_out")).1, "opt_out");
+    // another number of Ada's: hung up while verifying
+    t.start("m-hang", ADA_OTHER);
+    hang_up("m-hang");
+    hang_up("m-hang");
+
+    let started = |trust| {
+        t.i.metric("callvault_calls_started_total", &[("trust", trust)])
+    };
+    assert_eq!(
+        (
+            started("known_number"),
+            started("unknown_number"),
+            started("none")
+        ),
+        (1.0, 1.0, 1.0)
+    );
+    let authenticated = [
+        ("outcome", "authenticated"),
+        ("level", "questions"),
+        ("trust", "known_number"),
+    ];
+    assert_eq!(finished(&authenticated), 1.0);
+    let opted_out = [
+        ("outcome", "transfer"),
+        ("reason", "opt_out"),
+        ("trust", "none"),
+    ];
+    assert_eq!(finished(&opted_out), 1.0);
+    let hung_up = [
+        ("outcome", "hung_up"),
+        ("status", "verifying"),
+        ("trust", "unknown_number"),
+    ];
+    assert_eq!(finished(&hung_up), 1.0);
+    assert_eq!(finished(&[]), 3.0, "nothing else finished");
+
+    // the agent's checklist: its verdict counts once (a tick after it is refused)
+    t.start("m-check", "+16122030102");
+    t.post(&t.agent, "/v1/calls/m-check/checklist", json!({}));
+    for q in ["place_of_birth", "savings_balance", "last_txn_amount"] {
+        let path = format!("/v1/calls/m-check/checklist/{q}");
+        t.post(&t.agent, &path, json!({"correct": true}));
+    }
+    let verdicts = |result| {
+        let labels = [("method", "checklist"), ("result", result)];
+        t.i.metric("callvault_member_verdicts_total", &labels)
+    };
+    assert_eq!((verdicts("verified"), verdicts("not_verified")), (1.0, 0.0));
+}

@@ -418,6 +418,23 @@ fn sms_and_push_through_http_channels_with_fallback_denial_and_limits() {
         "{e}"
     );
 
+    // each verdict counted once, by the channel that carried it (the decided push's second
+    // answer counts nothing)
+    for (channel, result, n) in [
+        ("sms", "not_verified", 1.0),
+        ("sms", "verified", 1.0),
+        ("push", "verified", 1.0),
+        ("push", "not_verified", 0.0),
+    ] {
+        let labels = [
+            ("method", "challenge"),
+            ("channel", channel),
+            ("result", result),
+        ];
+        let counted = t.i.metric("callvault_member_verdicts_total", &labels);
+        assert_eq!(counted, n, "{channel} {result}");
+    }
+
     let audit = t.i.audit_events();
     assert!(
         audit.contains("fallback from push"),

@@ -272,6 +272,32 @@ impl Instance {
             .collect::<Vec<_>>()
             .join("\n")
     }
+
+    /// The sum of the series in `/metrics` named `name` whose labels include every one of
+    /// `labels` (0 when there is none).
+    pub fn metric(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        let text = self
+            .client()
+            .get(self.url("/metrics"))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap();
+        text.lines()
+            .filter_map(|l| {
+                let (series, value) = l.rsplit_once(' ')?;
+                let rest = series.strip_prefix(name)?;
+                let inside = match rest {
+                    "" => "",
+                    _ => rest.strip_prefix('{')?.strip_suffix('}')?,
+                };
+                labels
+                    .iter()
+                    .all(|(k, v)| inside.split(',').any(|kv| kv == format!("{k}=\"{v}\"")))
+                    .then(|| value.parse::<f64>().unwrap())
+            })
+            .fold(0.0, |sum, v| sum + v)
+    }
 }
 
 impl Drop for Instance {
