@@ -955,6 +955,12 @@ fn otp_steps_send_then_ask_for_the_code() {
     let m = member();
     let t = arrive(Arrive::Ani(MOBILE), profile.clone(), &m, &r);
     assert_eq!(expects(&t.call), Expect::SendCode);
+    // an agent's screen pop of a call whose send was cut short: verifying, nothing to key
+    let v = step_view(&t.call, &r);
+    assert_eq!(
+        (v.status, v.kind.as_str(), v.field),
+        (Status::Verifying, "collect", None)
+    );
     let sent = advance(
         &t.call,
         Input::CodeSent(Ok(OtpPending {
