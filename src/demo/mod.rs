@@ -322,6 +322,12 @@ fn scripted_calls(listen: &str, ca: &Path, keys: &Keys<'_>, texts: &Path) -> Str
             step_in("demo-retry", "55401", 2),
         ],
     );
+    story(
+        "What the calls above came to, for a dashboard: started, finished (and how), agents' verdicts",
+        vec![format!(
+            "curl -sS --cacert {ca} {url}/metrics | grep -E '^callvault_(calls_started|calls_finished|member_verdicts)_total'"
+        )],
+    );
     s
 }
 

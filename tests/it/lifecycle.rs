@@ -371,6 +371,18 @@ fn the_demo_prints_curl_lines_that_work() {
                 "\"level\":\"questions\"",
             ],
         ),
+        (
+            "What the calls above came to",
+            vec![
+                // the story of [2] and the lost answer's: Ada's verified number, by questions
+                "callvault_calls_finished_total{outcome=\"authenticated\",level=\"questions\",\
+                 reason=\"\",status=\"\",trust=\"known_number\"} 2",
+                "callvault_calls_finished_total{outcome=\"transfer\",level=\"\",\
+                 reason=\"opt_out\",status=\"\",trust=\"unknown_number\"} 1",
+                "callvault_member_verdicts_total{method=\"checklist\",channel=\"\",\
+                 result=\"verified\"} 1",
+            ],
+        ),
     ];
     let mut stories: Vec<(String, Vec<String>)> = Vec::new();
     for line in &lines {
