@@ -392,6 +392,9 @@ fn config_command(path: &Path, command: ConfigCommand) -> anyhow::Result<ExitCod
             for caution in config.cautions() {
                 eprintln!("warning: {}: {caution}", path.display());
             }
+            for unread in config::unread_env_vars(std::env::vars_os().map(|(name, _)| name)) {
+                eprintln!("warning: {unread}");
+            }
             // The pair itself is the service's to load; here only its dates, when readable.
             let tls = crate::tls::TlsPaths::from_config(&config);
             if let Ok(pair) = crate::tls::load(&tls) {

@@ -673,7 +673,35 @@ impl ConfigError {
 
 /// Load, check for unknown keys, and validate. Any problem is an error listing all of them.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    load_with_env(path, std::env::vars())
+    load_with_env(path, env_overrides(std::env::vars_os())?)
+}
+
+/// The `CALLVAULT__SECTION__KEY` overrides among `vars`, the others left out. Any variable
+/// may hold bytes that are not UTF-8 (`std::env::vars` would panic on one, and print it);
+/// an override's value must be UTF-8 as the file is, and one that is not is an error that
+/// names the variable and its key, never its value.
+pub fn env_overrides(
+    vars: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+) -> Result<Vec<(String, String)>, ConfigError> {
+    let prefix = format!("{ENV_PREFIX}{ENV_SEPARATOR}");
+    let mut overrides = Vec::new();
+    let mut issues = Vec::new();
+    for (name, value) in vars {
+        let Some(name) = name.to_str().filter(|n| n.starts_with(&prefix)) else {
+            continue;
+        };
+        match value.into_string() {
+            Ok(value) => overrides.push((name.to_string(), value)),
+            Err(_) => issues.push(ConfigIssue::new(
+                env_key_path(name).unwrap_or_default(),
+                format!("environment variable {name} is not UTF-8"),
+            )),
+        }
+    }
+    match issues.is_empty() {
+        true => Ok(overrides),
+        false => Err(ConfigError::Invalid(issues)),
+    }
 }
 
 /// As [`load`], with the environment passed in (tests use their own).
@@ -700,6 +728,36 @@ pub const SECRET_KEYS: &[&str] = &[
     "notify.sms.auth_value",
     "notify.push.auth_value",
 ];
+
+/// Environment variables other than these that start with `CALLVAULT` are not read.
+/// `CALLVAULT_CONFIG` is the configuration file's path (`--config`); the repository's
+/// scripts and tests pass the binary they run in `CALLVAULT_BIN`.
+const ENV_NAMES_READ_ELSEWHERE: [&str; 2] = ["CALLVAULT_CONFIG", "CALLVAULT_BIN"];
+
+/// Warnings for environment variables that look meant for callvault but are not read: a
+/// name starting with `CALLVAULT` in any case that is neither an override
+/// (`CALLVAULT__SECTION__KEY`, two underscores after `CALLVAULT`, upper case) nor one of
+/// [`ENV_NAMES_READ_ELSEWHERE`]. `CALLVAULT_LOCKOUT__MAX_WRONG_PINS=3` would otherwise be
+/// ignored without a word. Only names are given: a value may be a secret.
+pub fn unread_env_vars(names: impl IntoIterator<Item = std::ffi::OsString>) -> Vec<String> {
+    let override_prefix = format!("{ENV_PREFIX}{ENV_SEPARATOR}");
+    let mut unread: Vec<String> = names
+        .into_iter()
+        .map(|name| name.to_string_lossy().into_owned())
+        .filter(|name| name.to_ascii_uppercase().starts_with(ENV_PREFIX))
+        .filter(|name| !name.starts_with(&override_prefix))
+        .filter(|name| !ENV_NAMES_READ_ELSEWHERE.contains(&name.as_str()))
+        .map(|name| {
+            format!(
+                "environment variable {name} is not read: an override is \
+                 {override_prefix}SECTION__KEY in upper case, with two underscores after \
+                 {ENV_PREFIX} and between the parts (e.g. {override_prefix}SERVER__LISTEN)"
+            )
+        })
+        .collect();
+    unread.sort();
+    unread
+}
 
 /// Why the configuration file is too open, if every local user can read it and it holds
 /// secrets ([`SECRET_KEYS`] set in the file itself; secrets from the environment are not its

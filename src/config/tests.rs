@@ -98,6 +98,75 @@ fn misspelled_environment_variable_is_named() {
 }
 
 #[test]
+fn callvault_variables_that_are_not_read_are_named() {
+    let names = [
+        "CALLVAULT__SERVER__LISTEN", // an override: read (or refused as unknown)
+        "CALLVAULT_CONFIG",          // --config
+        "CALLVAULT_BIN",             // the scripts' and tests' binary
+        "CALLVAULT_LOCKOUT__MAX_WRONG_PINS", // one underscore after the prefix
+        "callvault__server__listen", // overrides are upper case
+        "CALLVAULTSERVER__LISTEN",
+        "PATH",
+        "MY_CALLVAULT__X", // not callvault's: it does not start with the prefix
+    ];
+    let unread = unread_env_vars(names.iter().map(std::ffi::OsString::from));
+    let named: Vec<&str> = unread
+        .iter()
+        .map(|w| {
+            w.strip_prefix("environment variable ")
+                .and_then(|w| w.split(' ').next())
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        named,
+        [
+            "CALLVAULTSERVER__LISTEN",
+            "CALLVAULT_LOCKOUT__MAX_WRONG_PINS",
+            "callvault__server__listen"
+        ]
+    );
+    assert!(
+        unread[0].contains("CALLVAULT__SERVER__LISTEN"),
+        "{}",
+        unread[0]
+    );
+}
+
+#[test]
+fn overrides_are_taken_from_any_environment_and_a_value_not_utf8_is_refused_unprinted() {
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt;
+    let not_utf8 = || OsString::from_vec(vec![b's', 0xff, b'3']);
+    let var = |k: &str, v: &str| (OsString::from(k), OsString::from(v));
+    let got = env_overrides([
+        var("CALLVAULT__SERVER__LISTEN", "127.0.0.1:9000"),
+        (OsString::from("LANG_OLD"), not_utf8()),
+        (OsString::from_vec(vec![0xff]), OsString::from("x")),
+        var("HOME", "/root"),
+    ])
+    .unwrap();
+    assert_eq!(
+        got,
+        [(
+            "CALLVAULT__SERVER__LISTEN".to_string(),
+            "127.0.0.1:9000".to_string()
+        )]
+    );
+    let err = env_overrides([(
+        OsString::from("CALLVAULT__NOTIFY__SMS__AUTH_VALUE"),
+        not_utf8(),
+    )])
+    .unwrap_err();
+    let issue = &err.issues()[0];
+    assert_eq!(issue.path, "notify.sms.auth_value");
+    assert_eq!(
+        issue.message,
+        "environment variable CALLVAULT__NOTIFY__SMS__AUTH_VALUE is not UTF-8"
+    );
+}
+
+#[test]
 fn missing_file_is_a_clear_error() {
     let err = load_with_env(Path::new("/nonexistent/callvault.toml"), no_env()).unwrap_err();
     assert!(err.to_string().contains("not found"), "{err}");

@@ -181,6 +181,9 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
     for caution in config.cautions() {
         tracing::warn!("{caution}");
     }
+    for unread in crate::config::unread_env_vars(std::env::vars_os().map(|(name, _)| name)) {
+        tracing::warn!("{unread}");
+    }
     let server_config = tls::server_config(cert.clone(), tls::client_verifier(&config)?)?;
     let store = Arc::new(Store::open(&config.storage.state_dir)?);
     let vault = Arc::new(Vault::open(

@@ -81,6 +81,49 @@ fn config_check_and_print_accept_a_good_file_and_environment_overrides() {
 }
 
 #[test]
+fn config_check_warns_of_callvault_variables_it_does_not_read_and_takes_any_environment() {
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt;
+    let i = Instance::init();
+    let not_utf8 = || OsString::from_vec(vec![b'x', 0xff, 0xfe]);
+    let var = |name: &str, value: &str| (OsString::from(name), OsString::from(value));
+    // one underscore after CALLVAULT: an override that is not one; and an unrelated
+    // variable that is not UTF-8, which used to stop every command with a panic
+    let out = i.cli_os_env(
+        &["config", "check"],
+        [
+            var("CALLVAULT_LOCKOUT__MAX_WRONG_PINS", "3"),
+            var("CALLVAULT_CONFIG", i.config.to_str().unwrap()),
+            (OsString::from("LEGACY_LATIN1"), not_utf8()),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("warning: environment variable CALLVAULT_LOCKOUT__MAX_WRONG_PINS is not read")
+            && err.contains("CALLVAULT__SECTION__KEY"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("CALLVAULT_CONFIG") && !err.contains("LEGACY"),
+        "{err}"
+    );
+    assert_eq!(err.matches("warning:").count(), 1, "{err}");
+    // an override that is not UTF-8 is refused by its name and key, its value unprinted
+    let out = i.cli_os_env(
+        &["config", "check"],
+        [(OsString::from("CALLVAULT__SERVER__LISTEN"), not_utf8())],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let all = text(&out.stdout) + &text(&out.stderr);
+    assert!(
+        all.contains("server.listen: environment variable CALLVAULT__SERVER__LISTEN is not UTF-8"),
+        "{all}"
+    );
+    assert!(!all.contains('\u{fffd}') && !all.contains("\\xFF"), "{all}");
+}
+
+#[test]
 fn the_example_config_passes_config_check() {
     let out = std::process::Command::new(crate::harness::BIN)
         .args([

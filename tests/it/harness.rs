@@ -79,12 +79,28 @@ impl Instance {
 
     /// The CLI with extra environment variables.
     pub fn cli_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        Command::new(BIN)
+        self.cli_os_env(args, env.iter().map(|(k, v)| (k.into(), v.into())))
+    }
+
+    /// The CLI with extra environment variables, which need not be UTF-8. Whatever
+    /// `CALLVAULT...` variables the test runner has are left out.
+    pub fn cli_os_env(
+        &self,
+        args: &[&str],
+        env: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+    ) -> Output {
+        let mut command = Command::new(BIN);
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("CALLVAULT") {
+                command.env_remove(name);
+            }
+        }
+        command
             .arg("--config")
             .arg(&self.config)
             .args(args)
             .env_remove("RUST_LOG")
-            .envs(env.iter().copied())
+            .envs(env)
             .output()
             .unwrap()
     }
