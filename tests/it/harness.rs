@@ -22,9 +22,23 @@ pub struct Instance {
     pub config: PathBuf,
     pub port: u16,
     pub admin: String,
+    /// More environment variables for `serve` (which need not be UTF-8).
+    pub serve_env: Vec<(std::ffi::OsString, std::ffi::OsString)>,
     child: Option<Child>,
     /// Everything the service wrote to stderr, over every start.
     log: Arc<Mutex<String>>,
+}
+
+/// `callvault` with none of the test runner's own `CALLVAULT...` variables, which would
+/// change the configuration the tests write.
+fn callvault() -> Command {
+    let mut command = Command::new(BIN);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("CALLVAULT") {
+            command.env_remove(name);
+        }
+    }
+    command
 }
 
 impl Instance {
@@ -45,6 +59,7 @@ impl Instance {
             config,
             port,
             admin: String::new(),
+            serve_env: Vec::new(),
             child: None,
             log: Arc::new(Mutex::new(String::new())),
         };
@@ -89,13 +104,7 @@ impl Instance {
         args: &[&str],
         env: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
     ) -> Output {
-        let mut command = Command::new(BIN);
-        for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("CALLVAULT") {
-                command.env_remove(name);
-            }
-        }
-        command
+        callvault()
             .arg("--config")
             .arg(&self.config)
             .args(args)
@@ -106,10 +115,11 @@ impl Instance {
     }
 
     pub fn spawn_serve(&self) -> Child {
-        Command::new(BIN)
+        callvault()
             .arg("--config")
             .arg(&self.config)
             .arg("serve")
+            .envs(self.serve_env.iter().cloned())
             // the most a site would log: every crate at debug
             .env("RUST_LOG", "debug")
             .stdout(Stdio::null())

@@ -29,6 +29,27 @@ fn the_service_refuses_a_vault_key_others_can_read() {
 }
 
 #[test]
+fn the_service_starts_in_any_environment_and_logs_callvault_variables_it_does_not_read() {
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt;
+    let mut i = Instance::init();
+    i.serve_env = vec![
+        // one underscore too few: not an override, so not applied
+        ("CALLVAULT_SERVER__LISTEN".into(), "127.0.0.1:1".into()),
+        // a variable that is not UTF-8 once stopped the service with a panic
+        ("LEGACY_LATIN1".into(), OsString::from_vec(vec![b'x', 0xff])),
+    ];
+    // it answers on the configured port
+    i.start();
+    let log = i.service_log_with("CALLVAULT_SERVER__LISTEN");
+    assert!(
+        log.contains("environment variable CALLVAULT_SERVER__LISTEN is not read"),
+        "{log}"
+    );
+    assert!(!log.contains("LEGACY_LATIN1"), "{log}");
+}
+
+#[test]
 fn sighup_with_a_broken_config_keeps_serving_and_a_good_one_swaps_the_certificate() {
     let mut i = Instance::started();
     // A broken file: refused, the service keeps its config and certificate.
