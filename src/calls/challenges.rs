@@ -199,12 +199,12 @@ fn destination(member: &Member, channel: OtpChannel) -> Option<(String, String)>
             .identifying_phones()
             .find(|(_, verified)| *verified)
             .filter(|_| member.phone_type != PhoneType::Landline)
-            .map(|(p, _)| (p.to_string(), notify::mask_phone(p))),
+            .map(|(p, _)| (p.to_string(), crate::member::mask_phone(p))),
         OtpChannel::Email => member
             .email
             .as_ref()
             .filter(|e| e.contains('@'))
-            .map(|e| (e.clone(), notify::mask_email(e))),
+            .map(|e| (e.clone(), crate::member::mask_email(e))),
         OtpChannel::Push => Some((member.member_id.clone(), "app".into())),
     }
 }

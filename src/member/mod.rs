@@ -203,19 +203,25 @@ pub struct MemberRecord {
     pub updated_at: DateTime<Utc>,
 }
 
-/// `+15551234567` -> `+1******4567`: the country code and the last four digits.
+/// `+15551234567` -> `+1******4567`: the country code, whole (`+1`, `+44`, `+385`), and the
+/// last four digits. For agents' screens and challenges' `sent_to`.
 pub fn mask_phone(e164: &str) -> String {
-    let digits: Vec<char> = e164.chars().filter(|c| c.is_ascii_digit()).collect();
+    let digits: Vec<char> = e164.chars().filter(char::is_ascii_digit).collect();
     if digits.len() <= 5 {
         return "*".repeat(digits.len());
     }
-    let cc_len = if e164.starts_with("+1") { 1 } else { 2 }.min(digits.len() - 4);
+    let cc_len = phonenumber::parse(None, e164)
+        .map(|n| n.code().value().to_string().len())
+        // not a number the plan knows: +1 and +7 are the one-digit codes
+        .unwrap_or(if matches!(digits[0], '1' | '7') { 1 } else { 2 })
+        .min(digits.len() - 4);
     let cc: String = digits[..cc_len].iter().collect();
     let tail: String = digits[digits.len() - 4..].iter().collect();
     format!("+{cc}{}{tail}", "*".repeat(digits.len() - cc_len - 4))
 }
 
-/// `jane.doe@cu.example` -> `j***@cu.example`.
+/// `jane.doe@cu.example` -> `j***@cu.example`: the first letter of the local part and the
+/// domain.
 pub fn mask_email(email: &str) -> String {
     match email.split_once('@') {
         Some((local, domain)) => {

@@ -4,9 +4,17 @@ use super::*;
 fn masks_keep_only_what_a_person_needs() {
     let cases = [
         (mask_phone("+15551234567"), "+1******4567"),
-        (mask_phone("+385912345678"), "+38******5678"),
+        (mask_phone("+447911123456"), "+44******3456"),
+        // the country code whole, however long
+        (mask_phone("+385912345678"), "+385*****5678"),
+        (mask_phone("+79161234567"), "+7******4567"),
+        // not a number the plan knows: a guess at its code
+        (mask_phone("+99912345678"), "+99*****5678"),
+        (mask_phone("+123456"), "+1*3456"),
         (mask_phone("+1234"), "****"),
+        (mask_phone("+123"), "***"),
         (mask_email("jane.doe@cu.example"), "j***@cu.example"),
+        (mask_email("x@y.z"), "x***@y.z"),
         (mask_email("nonsense"), "***"),
         (mask_tail("00123456789", 4), "*******6789"),
         (mask_tail("12", 4), "**"),
