@@ -248,15 +248,24 @@ pub fn run(cli: Cli) -> ExitCode {
 
 /// Logs go to stderr (the journal under systemd). `RUST_LOG` overrides the level.
 pub fn init_logging(level: &str) {
+    init_logging_as(level, config::LogFormat::Text);
+}
+
+/// As [`init_logging`], in `format` (the service's `log.format`).
+pub fn init_logging_as(level: &str, format: config::LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let lines = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(io::stderr)
-        .with_ansi(io::IsTerminal::is_terminal(&io::stderr()))
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    let _ = match format {
+        config::LogFormat::Text => lines
+            .with_ansi(io::IsTerminal::is_terminal(&io::stderr()))
+            .try_init(),
+        config::LogFormat::Json => lines.json().with_current_span(true).try_init(),
+    };
 }
 
 fn load(path: &Path) -> anyhow::Result<Config> {
@@ -332,7 +341,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Serve => {
-            init_logging(&config.log.level);
+            init_logging_as(&config.log.level, config.log.format);
             crate::service::serve(&cli.config, config)?;
         }
         Command::Key { command } => {

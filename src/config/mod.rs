@@ -531,14 +531,29 @@ impl Default for AuditConfig {
 pub struct LogConfig {
     /// A tracing filter: `info`, `warn`, `callvault=debug,actix_web=info`, ...
     pub level: String,
+    /// How each line is written.
+    pub format: LogFormat,
 }
 
 impl Default for LogConfig {
     fn default() -> Self {
         LogConfig {
             level: "info".to_string(),
+            format: LogFormat::Text,
         }
     }
+}
+
+/// How the service's log lines are written to stderr.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// One line a message, for a person reading the journal.
+    #[default]
+    Text,
+    /// One JSON object a line (`timestamp`, `level`, `fields.message` and the message's
+    /// fields, the span), for a log shipper or SIEM.
+    Json,
 }
 
 impl RestCoreConfig {
@@ -887,6 +902,7 @@ fn env_key_path(var: &str) -> Option<String> {
 fn allowed_values(path: &str) -> Option<&'static str> {
     match path {
         "vault.mode" => Some("\"hashed\", \"encrypted\""),
+        "log.format" => Some("\"text\", \"json\""),
         "core.type" => Some("\"embedded\", \"rest\""),
         "server.client_cert" => Some("\"required\", \"optional\""),
         p if p.starts_with("server.clients") && p.ends_with(".role") => {

@@ -128,5 +128,9 @@ fn restart_needed(old: &Config, new: &Config) -> Vec<String> {
         "audit.max_batch",
     );
     note(old.log.level != new.log.level, "log.level");
+    note(old.log.format != new.log.format, "log.format");
     changed
 }
+
+#[cfg(test)]
+mod tests;

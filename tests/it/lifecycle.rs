@@ -50,6 +50,41 @@ fn the_service_starts_in_any_environment_and_logs_callvault_variables_it_does_no
 }
 
 #[test]
+fn with_log_format_json_every_line_of_the_service_log_is_a_json_object() {
+    let mut i = Instance::init();
+    i.serve_env = vec![("CALLVAULT__LOG__FORMAT".into(), "json".into())];
+    i.start();
+    // a refused key: a warning with fields of its own
+    let c = i.client();
+    let r = c
+        .get(i.url("/v1/whoami"))
+        .bearer_auth("cvk_nonsense")
+        .send();
+    assert_eq!(r.unwrap().status(), StatusCode::UNAUTHORIZED);
+    i.assert_never_written(&["cvk_nonsense"]);
+    let log = i.service_log_with("callvault is serving");
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["fields"]["message"] == "callvault is serving" && l["level"] == "INFO"),
+        "{log}"
+    );
+    assert!(lines.iter().all(|l| l["timestamp"].is_string()), "{log}");
+    // a bad value is refused with its choices
+    let out = i.cli_env(&["config", "check"], &[("CALLVAULT__LOG__FORMAT", "xml")]);
+    assert_eq!(out.status.code(), Some(1));
+    let said = text(&out.stdout);
+    assert!(
+        said.contains("log.format") && said.contains("\"text\", \"json\""),
+        "{said}"
+    );
+}
+
+#[test]
 fn sighup_with_a_broken_config_keeps_serving_and_a_good_one_swaps_the_certificate() {
     let mut i = Instance::started();
     // A broken file: refused, the service keeps its config and certificate.

@@ -1,0 +1,41 @@
+use super::restart_needed;
+use crate::config::{Config, parse};
+
+fn config(toml: &str) -> Config {
+    parse(toml, Vec::new()).unwrap()
+}
+
+/// A reload names the settings it could not apply, and only those.
+#[test]
+fn a_reload_names_each_setting_only_a_restart_applies() {
+    let base = config("");
+    let cases = [
+        (
+            "[server]\nlisten = \"127.0.0.1:9443\"\n",
+            vec!["server.listen"],
+        ),
+        ("[server]\nworkers = 3\n", vec!["server.workers"]),
+        (
+            "[storage]\nstate_dir = \"/srv/cv\"\n",
+            vec!["storage.state_dir"],
+        ),
+        (
+            "[vault]\nkey_file = \"/srv/cv.key\"\n",
+            vec!["vault.key_file"],
+        ),
+        ("[audit]\nmax_batch = 64\n", vec!["audit.max_batch"]),
+        ("[log]\nlevel = \"debug\"\n", vec!["log.level"]),
+        ("[log]\nformat = \"json\"\n", vec!["log.format"]),
+        (
+            "[log]\nlevel = \"warn\"\nformat = \"json\"\n",
+            vec!["log.level", "log.format"],
+        ),
+        // applied by the reload itself
+        ("[lockout]\nmax_wrong_pins = 3\n", vec![]),
+        ("[calls]\nidle_minutes = 5\n", vec![]),
+        ("", vec![]),
+    ];
+    for (toml, want) in cases {
+        assert_eq!(restart_needed(&base, &config(toml)), want, "{toml}");
+    }
+}
