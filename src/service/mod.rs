@@ -166,6 +166,11 @@ pub fn metrics_handle() -> Result<PrometheusHandle, ServiceError> {
         "STEP answers sent to IVRs (call starts, inputs, GET .../step), by their status"
     );
     crate::calls::describe_metrics();
+    metrics::describe_gauge!(
+        "callvault_build_info",
+        "always 1; its version label says which callvault is running"
+    );
+    metrics::gauge!("callvault_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
     Ok(HANDLE.get_or_init(|| handle).clone())
 }
 

@@ -508,6 +508,11 @@ fn health_metrics_and_openapi_are_served_without_a_key() {
         // a group commit's time: with buckets fine enough to see a slow disk's fsync
         "callvault_audit_commit_seconds_bucket{le=\"0.0025\"}",
         "callvault_store_free_bytes",
+        concat!(
+            "callvault_build_info{version=\"",
+            env!("CARGO_PKG_VERSION"),
+            "\"} 1"
+        ),
     ] {
         assert!(metrics.contains(want), "{want} missing:\n{metrics}");
     }
