@@ -832,7 +832,7 @@ impl CallService {
             .map_err(CallError::Audit)?;
         let next = next?;
         if let Some(f) = super::tally::ended(&next) {
-            super::tally::record(f);
+            super::tally::record_ending(f, super::tally::dialog_seconds(&next));
         }
         let r = super::rules(&cfg, self.clock.now());
         Ok(dialog::step_view(&next, &r))

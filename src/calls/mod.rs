@@ -590,7 +590,7 @@ impl CallService {
         let next = next?;
         // the call was going on (a call whose dialog had ended returned above)
         if let Some(f) = tally::ended(&next) {
-            tally::record(f);
+            tally::record_ending(f, tally::dialog_seconds(&next));
         }
         if dialog::expects(&next) == Expect::SendCode {
             return self.send_ivr_code(next, actor).await;

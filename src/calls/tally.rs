@@ -79,16 +79,32 @@ pub fn closed(call: &Call, how: Close) -> Option<Finish> {
     })
 }
 
+/// How long a call's dialog has taken, from its start to its last step (its ending, once
+/// it has one), in seconds.
+pub fn dialog_seconds(call: &Call) -> f64 {
+    (call.updated_at - call.started_at)
+        .num_milliseconds()
+        .max(0) as f64
+        / 1000.0
+}
+
 /// Count a call started, with its trust at the start (its [`trust`]), and its end if it
 /// ended at once (its [`ended`]).
 pub fn record_start(trust: &'static str, ended: Option<Finish>) {
     metrics::counter!("callvault_calls_started_total", "trust" => trust).increment(1);
     if let Some(f) = ended {
-        record(f);
+        record_ending(f, 0.0);
     }
 }
 
-/// Count a finished call.
+/// Count a call whose dialog just ended (its [`ended`]), and time it (its
+/// [`dialog_seconds`]).
+pub fn record_ending(f: Finish, seconds: f64) {
+    record(f);
+    metrics::histogram!("callvault_call_dialog_seconds", "outcome" => f.outcome).record(seconds);
+}
+
+/// Count a finished call (one closed before its ending: [`closed`]).
 pub fn record(f: Finish) {
     metrics::counter!(
         "callvault_calls_finished_total",
@@ -123,6 +139,12 @@ pub fn describe() {
         "callvault_calls_finished_total",
         "calls whose dialog ended (authenticated by level, transfer by reason) or that were \
          closed before it did (hung_up, expired, by the status they were in), by trust"
+    );
+    metrics::describe_histogram!(
+        "callvault_call_dialog_seconds",
+        metrics::Unit::Seconds,
+        "a call's time in the dialog, from its start to its ending, by outcome \
+         (authenticated, transfer)"
     );
     metrics::describe_counter!(
         "callvault_member_verdicts_total",

@@ -520,7 +520,7 @@ fn series(text: &str, name_and_labels: &str) -> f64 {
 #[test]
 fn calls_count_in_metrics_once_as_they_start_and_as_they_close_before_an_ending() {
     let f = fixture();
-    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let recorder = crate::service::recorder_builder().unwrap().build_recorder();
     let metrics = recorder.handle();
     let counted = |work: &dyn Fn()| metrics::with_local_recorder(&recorder, work);
     counted(&|| {
@@ -568,4 +568,45 @@ fn calls_count_in_metrics_once_as_they_start_and_as_they_close_before_an_ending(
         .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
         .sum();
     assert_eq!(all, 2.0, "{text}");
+}
+
+#[test]
+fn a_dialog_that_ends_is_counted_and_timed_from_its_start() {
+    let f = fixture();
+    let recorder = crate::service::recorder_builder().unwrap().build_recorder();
+    let metrics = recorder.handle();
+    metrics::with_local_recorder(&recorder, || {
+        start(&f, "a");
+        // nobody keys an identifier: three silences, the last 45 s after the start
+        for _ in 0..2 {
+            tokio_test(f.calls.input("a", CallerInput::NoInput, None, "key:ivr1")).unwrap();
+        }
+        f.clock.advance(Duration::seconds(45));
+        let step = tokio_test(f.calls.input("a", CallerInput::NoInput, None, "key:ivr1"));
+        assert_eq!(step.unwrap().status, dialog::Status::Transferred);
+        // answered again once it ended: counted once
+        tokio_test(f.calls.input("a", CallerInput::NoInput, None, "key:ivr1")).unwrap();
+    });
+    let text = metrics.render();
+    let finished = series(
+        &text,
+        r#"callvault_calls_finished_total{outcome="transfer",level="",reason="no_identifier",status="",trust="none"}"#,
+    );
+    assert_eq!(finished, 1.0, "{text}");
+    let bucket = |le: &str| {
+        series(
+            &text,
+            &format!("callvault_call_dialog_seconds_bucket{{outcome=\"transfer\",le=\"{le}\"}}"),
+        )
+    };
+    assert_eq!(
+        (bucket("30"), bucket("45"), bucket("60")),
+        (0.0, 1.0, 1.0),
+        "{text}"
+    );
+    let total = series(
+        &text,
+        r#"callvault_call_dialog_seconds_sum{outcome="transfer"}"#,
+    );
+    assert_eq!(total, 45.0, "{text}");
 }

@@ -69,46 +69,45 @@ fn without_huge_pages() {
     }
 }
 
+/// The Prometheus recorder as the service configures it: each histogram's buckets.
+pub(crate) fn recorder_builder()
+-> Result<PrometheusBuilder, metrics_exporter_prometheus::BuildError> {
+    let latency: &[f64] = &[
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+    ];
+    let buckets: [(&str, &[f64]); 6] = [
+        ("callvault_http_request_duration_seconds", latency),
+        ("callvault_audit_commit_seconds", latency),
+        ("callvault_calls_sweep_seconds", latency),
+        ("callvault_worker_lag_seconds", latency),
+        (
+            "callvault_audit_batch_size",
+            &[
+                1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 1024.0, 4096.0,
+            ],
+        ),
+        // a call's time in the IVR, from its start to its ending
+        (
+            "callvault_call_dialog_seconds",
+            &[
+                1.0, 5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0,
+            ],
+        ),
+    ];
+    buckets
+        .into_iter()
+        .try_fold(PrometheusBuilder::new(), |builder, (name, bounds)| {
+            builder.set_buckets_for_metric(Matcher::Full(name.into()), bounds)
+        })
+}
+
 /// The process-wide Prometheus recorder (installed once).
 pub fn metrics_handle() -> Result<PrometheusHandle, ServiceError> {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     if let Some(h) = HANDLE.get() {
         return Ok(h.clone());
     }
-    let latency = [
-        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-    ];
-    let handle = PrometheusBuilder::new()
-        .set_buckets_for_metric(
-            Matcher::Full("callvault_http_request_duration_seconds".into()),
-            &latency,
-        )
-        .and_then(|b| {
-            b.set_buckets_for_metric(
-                Matcher::Full("callvault_audit_commit_seconds".into()),
-                &latency,
-            )
-        })
-        .and_then(|b| {
-            b.set_buckets_for_metric(
-                Matcher::Full("callvault_calls_sweep_seconds".into()),
-                &latency,
-            )
-        })
-        .and_then(|b| {
-            b.set_buckets_for_metric(
-                Matcher::Full("callvault_worker_lag_seconds".into()),
-                &latency,
-            )
-        })
-        .and_then(|b| {
-            b.set_buckets_for_metric(
-                Matcher::Full("callvault_audit_batch_size".into()),
-                &[
-                    1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 1024.0, 4096.0,
-                ],
-            )
-        })
+    let handle = recorder_builder()
         .and_then(|b| b.install_recorder())
         .map_err(|e| ServiceError::Metrics(e.to_string()))?;
     metrics::describe_counter!(

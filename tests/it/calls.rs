@@ -1226,6 +1226,12 @@ fn calls_and_verdicts_are_counted_in_metrics_once_each() {
     ];
     assert_eq!(finished(&hung_up), 1.0);
     assert_eq!(finished(&[]), 3.0, "nothing else finished");
+    // the two dialogs that ended are timed, by outcome
+    let timed = |outcome| {
+        let labels = [("outcome", outcome)];
+        t.i.metric("callvault_call_dialog_seconds_count", &labels)
+    };
+    assert_eq!((timed("authenticated"), timed("transfer")), (1.0, 1.0));
 
     // the agent's checklist: its verdict counts once (a tick after it is refused)
     t.start("m-check", "+16122030102");
