@@ -323,9 +323,9 @@ fn scripted_calls(listen: &str, ca: &Path, keys: &Keys<'_>, texts: &Path) -> Str
         ],
     );
     story(
-        "What the calls above came to, for a dashboard: started, finished (and how), agents' verdicts",
+        "What the calls above came to, for a dashboard: started, finished (and how), timed, agents' verdicts",
         vec![format!(
-            "curl -sS --cacert {ca} {url}/metrics | grep -E '^callvault_(calls_started|calls_finished|member_verdicts)_total'"
+            "curl -sS --cacert {ca} {url}/metrics | grep -E '^callvault_((calls_started|calls_finished|member_verdicts)_total|call_dialog_seconds_count)'"
         )],
     );
     s

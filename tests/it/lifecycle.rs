@@ -437,6 +437,7 @@ fn the_demo_prints_curl_lines_that_work() {
                  reason=\"opt_out\",status=\"\",trust=\"unknown_number\"} 1",
                 "callvault_member_verdicts_total{method=\"checklist\",channel=\"\",\
                  result=\"verified\"} 1",
+                "callvault_call_dialog_seconds_count{outcome=\"transfer\"} 4",
             ],
         ),
     ];
