@@ -1,9 +1,18 @@
 //! callvault: a caller-authentication appliance for credit-union IVRs.
 //!
-//! The crate is laid out by concern (see `DESIGN.md`): `api/` is the thin HTTPS face,
-//! `store/` the redb file, `audit/` the hash-chained log, `keys/` the API keys, `vault/`
-//! the master key, `tls/` the certificate handling, `service/` the running daemon and its
-//! signals, `admin/` the operations the CLI runs locally or through the running service.
+//! The crate is laid out by concern (see `DESIGN.md`, and README's "Develop" for a tour):
+//! `api/` is the thin HTTPS face; `dialog/` the call dialog as pure functions and `calls/`
+//! the service around it (stored calls, intents, the checklist, challenges, the sweep, what
+//! `/metrics` counts); `profile/`, `pin/`, `lockout/`, `challenge/` and `notify/` the rules
+//! and channels the dialog uses; `member/`, `core/` and `enroll/` the members, the core
+//! adapters and pre-enrollment; `vault/` the PIN vault, `keys/` the API keys, `audit/` the
+//! hash-chained log, `store/` the redb file, `tls/` the certificates; `service/` the
+//! running daemon and its signals, `admin/` the operations the CLI runs locally or through
+//! the running service, `cli/` and `demo/` the command line.
+//!
+//! These docs are for the people who change callvault: build them with
+//! `cargo doc --no-deps --document-private-items`, where links to private items resolve.
+#![allow(rustdoc::private_intra_doc_links)]
 
 pub mod admin;
 pub mod api;

@@ -194,8 +194,9 @@ impl AuditRecord {
         record
     }
 
-    /// What [`AuditRecord::seal`] and encoding the record give, the stored JSON and the
-    /// hash, with the event written to JSON once instead of twice. The hash's input nests
+    /// What sealing a record (the tests' `AuditRecord::seal`) and encoding it give, the
+    /// stored JSON and the hash, with the event written to JSON once instead of twice. The
+    /// hash's input nests
     /// the event's JSON under `"event"` ([`chain_hash`]); the stored record has the event's
     /// fields flat (`#[serde(flatten)]`), so its bytes are that same JSON without its
     /// braces, between the record's own fields. Byte for byte what serde writes for the
