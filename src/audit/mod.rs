@@ -198,9 +198,10 @@ impl AuditRecord {
     /// stored JSON and the hash, with the event written to JSON once instead of twice. The
     /// hash's input nests the event's JSON under `"event"` ([`chain_hash`]); the stored
     /// record has the event's fields flat (`#[serde(flatten)]`), so its bytes are that same
-    /// JSON without its braces, between the record's own fields. Byte for byte what serde writes for the
-    /// record (a test compares them over many events): the committer, which every IVR step
-    /// waits for, encoded each event twice, once with serde's slower flattening.
+    /// JSON without its braces, between the record's own fields. Byte for byte what serde
+    /// writes for the record (a test compares them over many events): the committer, which
+    /// every IVR step waits for, encoded each event twice, once with serde's slower
+    /// flattening.
     fn seal_encoded(
         seq: u64,
         time: &str,
