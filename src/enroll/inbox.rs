@@ -47,7 +47,13 @@ pub fn ready_files(inbox: &Path, settle: Duration) -> std::io::Result<Vec<PathBu
     for entry in std::fs::read_dir(inbox)? {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        let meta = entry.metadata()?;
+        let meta = match entry.metadata() {
+            Ok(meta) => meta,
+            // renamed or removed since the listing: an upload's `NAME.part` that became
+            // `NAME`, which the next scan finds
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
         if !meta.is_file() || ignored(&name) {
             continue;
         }

@@ -1414,3 +1414,41 @@ fn audit_text(store: &Store) -> String {
     crate::audit::export(&store.begin_read().unwrap(), None, &mut audit).unwrap();
     String::from_utf8(audit).unwrap()
 }
+
+/// An upload renamed or removed while the inbox is listed (SFTP clients write `NAME.part`,
+/// then rename it) is passed over, not an error that skips the whole scan.
+#[test]
+fn files_renamed_while_the_inbox_is_listed_do_not_fail_the_scan() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = dir.path().to_path_buf();
+    std::fs::write(inbox.join("settled.csv"), "member_id\n").unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let churn = {
+        let (inbox, stop) = (inbox.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for n in 0u64.. {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let part = inbox.join(format!("up-{n}.csv.part"));
+                let done = inbox.join(format!("up-{n}.csv"));
+                std::fs::write(&part, "member_id\n").unwrap();
+                std::fs::rename(&part, &done).unwrap();
+                std::fs::remove_file(&done).unwrap();
+            }
+        })
+    };
+    let settle = std::time::Duration::ZERO;
+    let mut scans = 0;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while std::time::Instant::now() < deadline {
+        let files = super::inbox::ready_files(&inbox, settle);
+        let files = files.unwrap_or_else(|e| panic!("scan {scans}: {e}"));
+        assert!(files.contains(&inbox.join("settled.csv")), "{files:?}");
+        scans += 1;
+    }
+    stop.store(true, Ordering::Relaxed);
+    churn.join().unwrap();
+    assert!(scans > 100, "{scans} scans");
+}
