@@ -2,6 +2,7 @@
 //! This is the edge of the program, where errors become messages and exit codes.
 
 pub mod init;
+pub(crate) mod out;
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -15,6 +16,7 @@ use crate::admin::{self, Request, Response};
 use crate::config::{self, Config, ConfigError, DEFAULT_CONFIG_PATH};
 use crate::keys::Role;
 use crate::store;
+use out::say;
 
 /// callvault: caller authentication for credit-union phone systems.
 #[derive(Debug, Parser)]
@@ -239,11 +241,21 @@ fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
 pub fn run(cli: Cli) -> ExitCode {
     match dispatch(cli) {
         Ok(code) => code,
+        // The output's reader left (`| head`): end quietly, with the status `cat` has then.
+        Err(_) if out::closed() => ExitCode::from(out::READER_GONE),
         Err(e) => {
             eprintln!("callvault: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// A key shown once: unlike other output, one that cannot be written is an error to say
+/// (`callvault key create ... | true` made a key no one has; it should be revoked).
+fn show_new_key(key: &str, command: &str) -> anyhow::Result<()> {
+    writeln!(io::stdout(), "{key}").with_context(|| {
+        format!("{command}: the new key was created but could not be written to stdout; revoke it (`callvault key list`, `callvault key revoke NAME`) and create another")
+    })
 }
 
 /// Logs go to stderr (the journal under systemd). `RUST_LOG` overrides the level.
@@ -312,7 +324,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                     stats
                 }
                 None => {
-                    let mut w = io::BufWriter::new(io::stdout().lock());
+                    let mut w = io::BufWriter::new(out::stdout());
                     let stats = crate::enroll::generate::write_members(&mut w, &options)?;
                     w.flush()?;
                     stats
@@ -337,7 +349,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let report = init::initialize(&config)?;
             init::explain(&report, &mut io::stderr());
             if let Some(key) = &report.admin_key {
-                println!("{}", key.as_str());
+                show_new_key(key.as_str(), "init")?;
             }
         }
         Command::Serve => {
@@ -412,16 +424,16 @@ fn config_command(path: &Path, command: ConfigCommand) -> anyhow::Result<ExitCod
                     eprintln!("warning: TLS certificate {}: {status}", tls.cert.display());
                 }
             }
-            println!("{}: configuration is valid", path.display());
+            say!("{}: configuration is valid", path.display());
             Ok(ExitCode::SUCCESS)
         }
         (Ok(config), ConfigCommand::Print) => {
-            print!("{}", config.to_masked_toml());
+            write!(out::stdout(), "{}", config.to_masked_toml())?;
             Ok(ExitCode::SUCCESS)
         }
         (Err(ConfigError::Invalid(issues)), _) => {
             for issue in &issues {
-                println!("{}: {issue}", path.display());
+                say!("{}: {issue}", path.display());
             }
             eprintln!(
                 "callvault: {} problem(s) in {}",
@@ -440,16 +452,16 @@ fn key_command(config: &Config, command: KeyCommand) -> anyhow::Result<()> {
         KeyCommand::List => Request::KeyList,
         KeyCommand::Revoke { name } => Request::KeyRevoke { name },
     };
-    match admin::client::run(config, request, &mut io::stdout())? {
+    match admin::client::run(config, request, &mut out::stdout())? {
         Response::KeyCreated { info, key } => {
             eprintln!(
                 "created {} key {:?} (id {}); it is shown this once:",
                 info.role, info.name, info.id
             );
-            println!("{key}");
+            show_new_key(&key, "key create")?;
         }
         Response::Keys { keys } => {
-            let mut out = io::stdout().lock();
+            let mut out = out::stdout();
             writeln!(
                 out,
                 "{:<24} {:<6} {:<12} {:<25} status",
@@ -482,7 +494,7 @@ fn db_command(config: &Config, command: DbCommand) -> anyhow::Result<ExitCode> {
     let report = match command {
         DbCommand::Check => {
             if admin::client::service_running(config) {
-                match admin::client::run(config, Request::DbCheck, &mut io::stdout())? {
+                match admin::client::run(config, Request::DbCheck, &mut out::stdout())? {
                     Response::Check { report } => report,
                     other => bail!("unexpected answer: {other:?}"),
                 }
@@ -492,9 +504,9 @@ fn db_command(config: &Config, command: DbCommand) -> anyhow::Result<ExitCode> {
         }
         DbCommand::Backup { file } => {
             let path = absolute(&file)?;
-            match admin::client::run(config, Request::DbBackup { path }, &mut io::stdout())? {
+            match admin::client::run(config, Request::DbBackup { path }, &mut out::stdout())? {
                 Response::Backup { report } => {
-                    println!(
+                    say!(
                         "backup written: {} ({} rows, {} bytes)",
                         report.path.display(),
                         report.rows,
@@ -523,7 +535,7 @@ fn db_command(config: &Config, command: DbCommand) -> anyhow::Result<ExitCode> {
                 )
                 .detail(format!("from {}", file.display())),
             )?;
-            println!(
+            say!(
                 "restored {} ({} audit records, {} api keys); the previous store is kept as {}.before-restore",
                 file.display(),
                 report.audit_records,
@@ -533,7 +545,7 @@ fn db_command(config: &Config, command: DbCommand) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
     };
-    println!(
+    say!(
         "schema version {}; {} api keys; {} members; {} audit records; page-level check: {}",
         report.schema_version,
         report.api_keys,
@@ -546,56 +558,60 @@ fn db_command(config: &Config, command: DbCommand) -> anyhow::Result<ExitCode> {
         }
     );
     if let Some(base) = &report.audit_base {
-        println!(
+        say!(
             "audit records up to {} were pruned; the chain goes on from {base}",
             base.seq
         );
     }
     if report.members_to_forget > 0 {
-        println!(
+        say!(
             "{} deleted members' PINs are still to be forgotten (the next enrollment run does it)",
             report.members_to_forget
         );
     }
-    Ok(print_chain(&report.audit_chain))
+    print_chain(&report.audit_chain)
 }
 
-fn print_chain(report: &crate::audit::VerifyReport) -> ExitCode {
+fn print_chain(report: &crate::audit::VerifyReport) -> anyhow::Result<ExitCode> {
     match &report.first_bad {
         None => {
-            println!("audit chain intact: {} records", report.records);
-            ExitCode::SUCCESS
+            say!("audit chain intact: {} records", report.records);
+            Ok(ExitCode::SUCCESS)
         }
         Some(bad) => {
-            println!(
+            say!(
                 "audit chain BROKEN at record {}: {} ({} records read)",
-                bad.seq, bad.reason, report.records
+                bad.seq,
+                bad.reason,
+                report.records
             );
-            ExitCode::FAILURE
+            Ok(ExitCode::FAILURE)
         }
     }
 }
 
 /// The comparison with copies kept elsewhere, after the chain's own check.
-fn print_against(against: &crate::audit::AnchorReport) -> ExitCode {
+fn print_against(against: &crate::audit::AnchorReport) -> anyhow::Result<ExitCode> {
     match &against.first_bad {
         None => {
             let pruned = match against.pruned {
                 0 => String::new(),
                 n => format!(" ({n} older ones were pruned from the store)"),
             };
-            println!(
+            say!(
                 "matches the copies: {} records compared, none differs{pruned}",
                 against.checked
             );
-            ExitCode::SUCCESS
+            Ok(ExitCode::SUCCESS)
         }
         Some(bad) => {
-            println!(
+            say!(
                 "audit log REWRITTEN: record {} {} ({} records compared)",
-                bad.seq, bad.reason, against.checked
+                bad.seq,
+                bad.reason,
+                against.checked
             );
-            ExitCode::FAILURE
+            Ok(ExitCode::FAILURE)
         }
     }
 }
@@ -605,22 +621,20 @@ fn audit_command(config: &Config, command: AuditCommand) -> anyhow::Result<ExitC
         AuditCommand::Verify { against, anchors } => {
             let copies = all_absolute(&against)?;
             let request = Request::AuditVerify { anchors, copies };
-            match admin::client::run(config, request, &mut io::stdout())? {
+            match admin::client::run(config, request, &mut out::stdout())? {
                 Response::Verify {
                     report,
                     against,
                     head,
                 } => {
-                    let mut code = print_chain(&report);
+                    let mut code = print_chain(&report)?;
                     if let Some(against) = &against
-                        && print_against(against) == ExitCode::FAILURE
+                        && print_against(against)? == ExitCode::FAILURE
                     {
                         code = ExitCode::FAILURE;
                     }
                     if let Some(head) = head {
-                        println!(
-                            "head: {head} (keep it elsewhere; `--anchor {head}` checks it later)"
-                        );
+                        say!("head: {head} (keep it elsewhere; `--anchor {head}` checks it later)");
                     }
                     Ok(code)
                 }
@@ -633,7 +647,7 @@ fn audit_command(config: &Config, command: AuditCommand) -> anyhow::Result<ExitC
             match admin::client::run(config, request, &mut io::stderr())? {
                 Response::Pruned { report } => {
                     match &report.base {
-                        Some(base) if report.removed > 0 => println!(
+                        Some(base) if report.removed > 0 => say!(
                             "pruned records {}..={} ({} records older than {}); the chain \
                              goes on from record {base}",
                             report.first,
@@ -641,7 +655,7 @@ fn audit_command(config: &Config, command: AuditCommand) -> anyhow::Result<ExitC
                             report.removed,
                             before.to_rfc3339()
                         ),
-                        _ => println!(
+                        _ => say!(
                             "nothing to prune: no record but the newest is older than {}",
                             before.to_rfc3339()
                         ),
@@ -652,8 +666,7 @@ fn audit_command(config: &Config, command: AuditCommand) -> anyhow::Result<ExitC
             }
         }
         AuditCommand::Export { since } => {
-            let stdout = io::stdout();
-            let mut out = io::BufWriter::new(stdout.lock());
+            let mut out = io::BufWriter::new(out::stdout());
             match admin::client::run(config, Request::AuditExport { since }, &mut out)? {
                 Response::Exported { records } => {
                     out.flush()?;
@@ -686,30 +699,30 @@ fn member_command(config: &Config, command: MemberCommand) -> anyhow::Result<Exi
         MemberCommand::ForcePinChange { member_id } => Request::MemberForcePinChange { member_id },
         MemberCommand::Forget { member_id } => Request::MemberForget { member_id },
     };
-    match admin::client::run(config, request, &mut io::stdout())? {
+    match admin::client::run(config, request, &mut out::stdout())? {
         Response::Member { member, pin } => {
             let mut shown = serde_json::to_value(&member)?;
             if let (Some(pin), Some(obj)) = (pin, shown.as_object_mut()) {
                 obj.insert("pin".into(), serde_json::to_value(pin)?);
             }
-            println!("{}", serde_json::to_string_pretty(&shown)?);
+            say!("{}", serde_json::to_string_pretty(&shown)?);
         }
         Response::Unlocked {
             member_id,
             was_locked,
         } => {
             if was_locked {
-                println!("member {member_id}: wrong-PIN count cleared, unlocked");
+                say!("member {member_id}: wrong-PIN count cleared, unlocked");
             } else {
-                println!("member {member_id}: was not locked (nothing to clear)");
+                say!("member {member_id}: was not locked (nothing to clear)");
             }
         }
         Response::PinChangeForced { member_id } => {
-            println!("member {member_id}: will choose a new PIN after the next correct one");
+            say!("member {member_id}: will choose a new PIN after the next correct one");
         }
         Response::Forgotten { member_id, pins } => match pins {
-            0 => println!("member {member_id}: had no PIN record; counters and verdict cleared"),
-            _ => println!("member {member_id}: PIN record, counters and verdict forgotten"),
+            0 => say!("member {member_id}: had no PIN record; counters and verdict cleared"),
+            _ => say!("member {member_id}: PIN record, counters and verdict forgotten"),
         },
         other => bail!("unexpected answer: {other:?}"),
     }
@@ -739,7 +752,7 @@ fn pins_import_command(
                 .map(|(k, v)| format!("{k} {v}"))
                 .collect::<Vec<_>>()
                 .join(", ");
-            println!(
+            say!(
                 "{}{}: {} rows; {counts}",
                 s.file,
                 if s.dry_run {
@@ -749,9 +762,9 @@ fn pins_import_command(
                 },
                 s.rows
             );
-            println!("PINs in the vault: {}", s.vault_records);
-            println!("results: {}", s.results_file.display());
-            println!("summary: {}", s.summary_file.display());
+            say!("PINs in the vault: {}", s.vault_records);
+            say!("results: {}", s.results_file.display());
+            say!("summary: {}", s.summary_file.display());
         }
         other => bail!("unexpected answer: {other:?}"),
     }
@@ -763,32 +776,32 @@ fn vault_command(config: &Config, command: VaultCommand) -> anyhow::Result<ExitC
         VaultCommand::Status => Request::VaultStatus,
         VaultCommand::RotateKey => Request::VaultRotateKey,
     };
-    match admin::client::run(config, request, &mut io::stdout())? {
+    match admin::client::run(config, request, &mut out::stdout())? {
         Response::Vault { status: s } => {
-            println!("mode:           {:?}", s.mode);
-            println!("bcrypt cost:    {}", s.bcrypt_cost);
-            println!("key file:       {}", s.key_file.display());
-            println!("current key:    {}", s.current_key_id);
-            println!("loaded keys:    {}", s.loaded_key_ids.join(", "));
-            println!("records:        {}", s.records);
+            say!("mode:           {:?}", s.mode);
+            say!("bcrypt cost:    {}", s.bcrypt_cost);
+            say!("key file:       {}", s.key_file.display());
+            say!("current key:    {}", s.current_key_id);
+            say!("loaded keys:    {}", s.loaded_key_ids.join(", "));
+            say!("records:        {}", s.records);
             for (key, n) in &s.by_key {
-                println!("  under key {key}: {n}");
+                say!("  under key {key}: {n}");
             }
-            println!("  bcrypt:       {}", s.bcrypt_records);
-            println!("  sealed PIN:   {}", s.sealed_pin_records);
-            println!("locked members: {}", s.locked_members);
+            say!("  bcrypt:       {}", s.bcrypt_records);
+            say!("  sealed PIN:   {}", s.sealed_pin_records);
+            say!("locked members: {}", s.locked_members);
             if let Some(n) = s.not_enrolled.filter(|n| *n > 0) {
-                println!(
+                say!(
                     "records of members not enrolled: {n} (deleted before enrollment forgot \
                      PINs, or removed by a rejected row; `callvault member forget ID`)"
                 );
             }
             if s.rotation_pending {
-                println!("a key rotation is unfinished: run `callvault vault rotate-key`");
+                say!("a key rotation is unfinished: run `callvault vault rotate-key`");
             }
         }
         Response::Rotated { report } => {
-            println!(
+            say!(
                 "vault key rotated{}: {} -> {}, {} records sealed again",
                 if report.resumed {
                     " (an interrupted rotation was finished)"
@@ -834,7 +847,7 @@ fn enroll_command(
                     .collect::<Vec<_>>()
                     .join(", ")
             };
-            println!(
+            say!(
                 "{}{}: {} rows; {}",
                 s.file,
                 if s.dry_run {
@@ -846,28 +859,28 @@ fn enroll_command(
                 counts(&s.results)
             );
             if !s.reasons.is_empty() {
-                println!("rejected because: {}", counts(&s.reasons));
+                say!("rejected because: {}", counts(&s.reasons));
             }
             if !s.unknown_columns.is_empty() {
-                println!("columns ignored: {}", s.unknown_columns.join(", "));
+                say!("columns ignored: {}", s.unknown_columns.join(", "));
             }
             if s.dry_run {
-                println!(
+                say!(
                     "members enrolled if it were applied: {}",
                     s.members_enrolled
                 );
             } else {
-                println!("members enrolled: {}", s.members_enrolled);
+                say!("members enrolled: {}", s.members_enrolled);
             }
             if s.pins_forgotten > 0 {
-                println!(
+                say!(
                     "PINs forgotten with the deleted members{}: {}",
                     if s.dry_run { " if it were applied" } else { "" },
                     s.pins_forgotten
                 );
             }
-            println!("results: {}", s.results_file.display());
-            println!("summary: {}", report.summary_file.display());
+            say!("results: {}", s.results_file.display());
+            say!("summary: {}", report.summary_file.display());
             Ok(ExitCode::SUCCESS)
         }
         other => bail!("unexpected answer: {other:?}"),

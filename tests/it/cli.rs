@@ -1,5 +1,8 @@
 //! The command line without a running service: config, init, keys, audit, db.
 
+use std::io::{BufRead, BufReader};
+use std::process::{Output, Stdio};
+
 use crate::harness::{Instance, text};
 
 #[test]
@@ -416,4 +419,67 @@ fn agent_keys(i: &Instance, prefix: &str, count: u32) {
         let out = i.cli(&["key", "create", "--role", "agent", "--name", &name]);
         assert!(out.status.success(), "{}", text(&out.stderr));
     }
+}
+
+/// Spawn the CLI, read its first line of output, and leave, as `| head -1` does.
+fn first_line_then_leave(i: &Instance, args: &[&str]) -> (String, Output) {
+    let mut child = i
+        .cli_command(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    (first, child.wait_with_output().unwrap())
+}
+
+#[test]
+fn a_reader_that_leaves_early_ends_the_command_quietly_but_a_new_key_must_be_shown() {
+    let mut calls = crate::calls::Calls::new("");
+    // More audit records than a pipe and a reader's buffer hold.
+    for n in 0..600 {
+        calls.start(&format!("pipe-{n}"), "+16122030101");
+    }
+    let quiet = |what: &str, (first, out): (String, Output)| {
+        assert!(!first.is_empty(), "{what}: no first line");
+        assert_eq!(out.status.code(), Some(141), "{what}: {out:?}");
+        assert_eq!(text(&out.stderr), "", "{what}: not a word on stderr");
+    };
+    // Through the running service, then against the file itself.
+    quiet(
+        "export, served",
+        first_line_then_leave(&calls.i, &["audit", "export"]),
+    );
+    quiet(
+        "gen-members",
+        first_line_then_leave(&calls.i, &["gen-members", "200000"]),
+    );
+
+    // A new key that cannot be shown is an error, and says what to do.
+    let mut child = calls
+        .i
+        .cli_command(&["key", "create", "--role", "ivr", "--name", "unseen"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("the new key was created but could not be written to stdout; revoke it"),
+        "{err}"
+    );
+    assert!(!err.contains("cvk_"), "the key never goes to stderr: {err}");
+    assert!(text(&calls.i.cli(&["key", "list"]).stdout).contains("unseen"));
+
+    assert!(calls.i.stop().success());
+    quiet(
+        "export, local",
+        first_line_then_leave(&calls.i, &["audit", "export"]),
+    );
 }

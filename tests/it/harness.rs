@@ -104,14 +104,18 @@ impl Instance {
         args: &[&str],
         env: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
     ) -> Output {
-        callvault()
+        self.cli_command(args).envs(env).output().unwrap()
+    }
+
+    /// The CLI as a command to spawn, with this instance's config and a clean environment.
+    pub fn cli_command(&self, args: &[&str]) -> Command {
+        let mut command = callvault();
+        command
             .arg("--config")
             .arg(&self.config)
             .args(args)
-            .env_remove("RUST_LOG")
-            .envs(env)
-            .output()
-            .unwrap()
+            .env_remove("RUST_LOG");
+        command
     }
 
     pub fn spawn_serve(&self) -> Child {

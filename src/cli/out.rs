@@ -1,0 +1,105 @@
+//! A command's standard output, closed early by its reader.
+//!
+//! `callvault audit export | head` or `| less` quit before the output ends. Rust ignores
+//! SIGPIPE, so the next write fails with `BrokenPipe`: `println!` panics on it, and `?`
+//! made it the command's error ("callvault: Broken pipe", exit 1). A command whose reader
+//! left now stops there without a word, with the status `cat` has when SIGPIPE ends it
+//! (141), so `set -o pipefail` scripts and `audit verify` keep their meaning. Only stdout
+//! counts: a broken pipe to the service's admin socket is still an error, and so is a new
+//! API key that could not be shown.
+
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// 128 + SIGPIPE: the shell's status for a program that SIGPIPE ended.
+pub const READER_GONE: u8 = 141;
+
+static CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Whether a write to stdout found its reader gone.
+pub fn closed() -> bool {
+    CLOSED.load(Ordering::Relaxed)
+}
+
+/// `writer` as stdout: a `BrokenPipe` from it is remembered for [`closed`].
+pub struct Stdout<W>(W);
+
+/// The process's stdout, locked.
+pub fn stdout() -> Stdout<io::StdoutLock<'static>> {
+    Stdout::new(io::stdout().lock())
+}
+
+impl<W: Write> Stdout<W> {
+    pub fn new(writer: W) -> Self {
+        Stdout(writer)
+    }
+
+    fn note<T>(result: io::Result<T>) -> io::Result<T> {
+        if let Err(e) = &result
+            && e.kind() == io::ErrorKind::BrokenPipe
+        {
+            CLOSED.store(true, Ordering::Relaxed);
+        }
+        result
+    }
+}
+
+impl<W: Write> Write for Stdout<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        Self::note(self.0.write(buf))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Self::note(self.0.flush())
+    }
+}
+
+/// `println!` for commands: to [`stdout`], its error returned (`?`) instead of a panic.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        ::std::io::Write::write_fmt(
+            &mut $crate::cli::out::stdout(),
+            format_args!("{}\n", format_args!($($arg)*)),
+        )?
+    };
+}
+pub(crate) use say;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Gone;
+    impl Write for Gone {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Err(io::ErrorKind::BrokenPipe.into())
+        }
+    }
+
+    struct Full;
+    impl Write for Full {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::Error::from_raw_os_error(28)) // ENOSPC
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn only_a_reader_gone_counts_as_closed() {
+        // One test: the flag is the process's.
+        let mut full = Stdout::new(Full);
+        assert!(full.write_all(b"x").is_err());
+        assert!(!closed(), "a full disk is an error, not a reader gone");
+        let mut ok = Stdout::new(Vec::new());
+        ok.write_all(b"fine").unwrap();
+        assert!(!closed());
+        let mut gone = Stdout::new(Gone);
+        assert!(gone.write_all(b"x").is_err());
+        assert!(closed());
+    }
+}
