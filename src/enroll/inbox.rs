@@ -31,6 +31,11 @@ pub enum Handled {
         error: String,
         applied: Option<Box<Report>>,
     },
+    /// The file left the inbox (removed or renamed by hand) after it was listed and before it
+    /// was opened: nothing was read, so nothing is answered, audited or retried.
+    Gone {
+        file: PathBuf,
+    },
 }
 
 fn ignored(name: &str) -> bool {
@@ -270,7 +275,7 @@ fn move_applied(file: PathBuf, report: Box<Report>, dirs: &EnrollDirs) -> Handle
     }
 }
 
-fn handle(
+pub(super) fn handle(
     store: &Store,
     audit: &AuditLog,
     dirs: &EnrollDirs,
@@ -286,6 +291,12 @@ fn handle(
     options.dry_run = false;
     match run(store, &file, &dirs.outbox, &options, "inbox", &progress) {
         Ok(report) => move_applied(file, Box::new(report), dirs),
+        Err(EnrollError::Io { error, .. })
+            if error.kind() == std::io::ErrorKind::NotFound && !file.exists() =>
+        {
+            tracing::info!(file = %name, "left the inbox before it was read; passed over");
+            Handled::Gone { file }
+        }
         Err(e) if e.is_file_problem() => fail(audit, dirs, &file, &name, &e),
         Err(e) => {
             tracing::error!(file = %name, error = %e, "enrollment failed; the file stays in the inbox");

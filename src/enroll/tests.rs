@@ -807,6 +807,38 @@ fn an_answer_that_cannot_be_written_keeps_the_file_in_the_inbox_and_retries_late
 }
 
 #[test]
+fn a_file_gone_from_the_inbox_before_it_is_read_is_passed_over_without_a_trace() {
+    use super::inbox::Handled;
+    let t = Inbox::new("processed");
+    let dirs = t.dirs.clone();
+    // listed, then removed by hand before it was opened
+    std::fs::remove_file(&t.file).unwrap();
+    let audited = || {
+        let mut out = Vec::new();
+        crate::audit::export(&t.f.store.begin_read().unwrap(), None, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    let before = audited();
+    let handled = super::inbox::handle(&t.f.store, &t.audit, &dirs, &t.options, t.file.clone());
+    assert!(
+        matches!(&handled, Handled::Gone { file } if *file == t.file),
+        "{handled:?}"
+    );
+    assert_eq!(audited(), before, "no enrollment_failed record");
+    assert!(!dirs.failed.exists(), "nothing in failed/");
+    assert!(
+        std::fs::read_dir(&dirs.outbox).map_or(true, |mut d| d.next().is_none()),
+        "no answer"
+    );
+
+    // A file that cannot be opened for another reason is still refused, and audited.
+    std::fs::create_dir(&t.file).unwrap();
+    let handled = super::inbox::handle(&t.f.store, &t.audit, &dirs, &t.options, t.file.clone());
+    assert!(matches!(handled, Handled::Failed { .. }), "{handled:?}");
+    assert!(audited().contains("enrollment_failed"), "{}", audited());
+}
+
+#[test]
 fn an_inbox_file_moves_to_a_folder_on_another_filesystem() {
     use std::os::unix::fs::MetadataExt;
     let here = tempfile::tempdir().unwrap();
