@@ -330,7 +330,7 @@ pub async fn view(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FindCalls {
-    /// The caller's number, E.164 or national.
+    /// The caller's number: E.164, national, or a `tel:` or `sip:` URI holding one.
     #[param(min_length = 1)]
     pub ani: String,
     /// Only calls not yet ended.

@@ -41,7 +41,7 @@ use crate::dialog::{
 };
 use crate::lockout::{self, Counter};
 use crate::member::Member;
-use crate::member::phone::{normalize_ani, normalize_dnis};
+use crate::member::phone::{normalize_ani, normalize_dnis, uri_number};
 use crate::pin::{self, Rejection, Situation, Verdict};
 use crate::store::{Store, StoreError, tables};
 use crate::vault::{PinCheck, Settings, Vault, VaultError};
@@ -123,10 +123,12 @@ pub struct StartCall {
     /// The IVR's own id: 1–128 visible ASCII characters.
     #[schema(min_length = 1, max_length = 128, pattern = "^[!-~]{1,128}$")]
     pub call_id: String,
-    /// E.164 or national; `anonymous`, `restricted`, `unknown` or empty: no caller ID.
+    /// E.164 or national, or a `tel:` or `sip:` URI holding one (`tel:+15551234567`, as
+    /// Genesys Cloud's `Call.Ani`; `sip:+15551234567@host;user=phone`); `anonymous`,
+    /// `restricted`, `unknown`, `private` or empty: no caller ID.
     #[serde(default)]
     pub ani: Option<String>,
-    /// The dialed number: picks the profile through `[[routing]]`.
+    /// The dialed number, in the same forms as `ani`: picks the profile through `[[routing]]`.
     #[serde(default)]
     pub dnis: Option<String>,
     /// A token from `POST /v1/intents`: the member's app announced this call.
@@ -300,7 +302,11 @@ impl CallService {
         let cfg = self.config.load_full();
         let region = cfg.enroll.region();
         let ani = req.ani.as_deref().and_then(|a| normalize_ani(a, region));
-        let dnis_raw = req.dnis.as_deref().map(str::trim).filter(|d| !d.is_empty());
+        let dnis_raw = req
+            .dnis
+            .as_deref()
+            .map(uri_number)
+            .filter(|d| !d.is_empty());
         let dnis = dnis_raw.map(|d| match cfg.routing.iter().any(|r| r.dnis == d) {
             true => d.to_string(),
             false => normalize_dnis(d, region).unwrap_or_else(|| d.to_string()),
@@ -836,7 +842,7 @@ impl CallService {
         let Some(e164) = normalize_ani(ani, cfg.enroll.region()) else {
             return Err(CallError::BadRequest(
                 "bad_ani",
-                "ani must be a phone number (E.164 or national)".into(),
+                "ani must be a phone number (E.164, national, or a tel: or sip: URI)".into(),
             ));
         };
         let mut calls = records::calls_in(&self.store, &self.index.from_ani(&e164))?;

@@ -253,10 +253,39 @@ pub fn e164(digits: u64) -> String {
     format!("+{digits}")
 }
 
+/// The number in a telephone URI, as IVR platforms pass caller and dialed numbers: Genesys
+/// Cloud's `Call.Ani` is `tel:+13175551212` (RFC 3966), SIP platforms pass
+/// `sip:+13175551212@10.0.0.9;user=phone` or a From header's `"Name" <sip:...>`. The scheme,
+/// the host and the parameters (`;ext=105`, `;user=phone`) are dropped. Any other text is
+/// returned trimmed, as it is.
+pub fn uri_number(text: &str) -> &str {
+    let mut t = text.trim();
+    // a name-addr: `"Display Name" <sip:...>`
+    if let (Some(open), Some(close)) = (t.find('<'), t.rfind('>'))
+        && let Some(inner) = t.get(open + 1..close)
+    {
+        t = inner.trim();
+    }
+    let scheme = |name: &str| {
+        t.get(..name.len())
+            .filter(|s| s.eq_ignore_ascii_case(name))
+            .and_then(|_| t.get(name.len()..))
+    };
+    let user = if let Some(rest) = scheme("tel:") {
+        rest
+    } else if let Some(rest) = scheme("sip:").or_else(|| scheme("sips:")) {
+        rest.split('@').next().unwrap_or(rest)
+    } else {
+        return t;
+    };
+    user.split(';').next().unwrap_or(user).trim()
+}
+
 /// Normalize a caller's number (ANI) to E.164, or `None` for no usable caller ID
-/// (`anonymous`, `restricted`, `unknown`, empty, or not a valid number).
+/// (`anonymous`, `restricted`, `unknown`, empty, or not a valid number). A `tel:` or `sip:`
+/// URI counts as its number ([`uri_number`]).
 pub fn normalize_ani(ani: &str, region: Region) -> Option<String> {
-    let t = ani.trim();
+    let t = uri_number(ani);
     if t.is_empty()
         || ["anonymous", "restricted", "unknown", "private"]
             .iter()
@@ -268,9 +297,12 @@ pub fn normalize_ani(ani: &str, region: Region) -> Option<String> {
 }
 
 /// Normalize a dialed number (DNIS) to E.164, or `None` when it is not a valid number. Unlike
-/// a caller's number it may be a service number: credit unions' lines are often toll-free.
+/// a caller's number it may be a service number: credit unions' lines are often toll-free. A
+/// `tel:` or `sip:` URI counts as its number ([`uri_number`]).
 pub fn normalize_dnis(dnis: &str, region: Region) -> Option<String> {
-    classify_shared(dnis, region).dialable().map(e164)
+    classify_shared(uri_number(dnis), region)
+        .dialable()
+        .map(e164)
 }
 
 #[cfg(test)]

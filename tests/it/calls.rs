@@ -1082,6 +1082,14 @@ fn calls_route_by_the_dialed_number_in_any_format() {
         ("800 555 0100", "+18005550100", "members"),
         ("5000", "5000", "members"),
         ("", "-", "members"),
+        // as Genesys Cloud (Call.Dnis) and SIP platforms send them
+        ("tel:+18005550123", "+18005550123", "pin_line"),
+        (
+            "sip:+18005550123@10.0.0.90;user=phone",
+            "+18005550123",
+            "pin_line",
+        ),
+        ("sip:5000@pbx.cu.example", "5000", "members"),
     ];
     for (n, (dnis, stored, profile)) in cases.into_iter().enumerate() {
         let id = format!("route-{n}");
@@ -1095,6 +1103,45 @@ fn calls_route_by_the_dialed_number_in_any_format() {
         assert_eq!(view["profile"], profile, "{dnis:?}: {view}");
         assert_eq!(view["dnis"].as_str().unwrap_or("-"), stored, "{dnis:?}");
     }
+}
+
+/// Genesys Cloud's `Call.Ani` is `tel:+1...`; SIP platforms pass a SIP URI. Read as no caller
+/// ID, every such call would be asked for an identifier and held to the unknown number's
+/// proof.
+#[test]
+fn a_caller_id_sent_as_a_tel_or_sip_uri_identifies_the_member() {
+    let t = Calls::new("");
+    let anis = [
+        format!("tel:{ADA_MOBILE}"),
+        format!("sip:{ADA_MOBILE}@10.0.0.90;user=phone"),
+        format!("\"Ada\" <sip:{ADA_MOBILE}@10.0.0.90>;tag=1"),
+    ];
+    for (n, ani) in anis.iter().enumerate() {
+        let id = format!("uri-{n}");
+        let step = t.start(&id, ani);
+        assert_eq!(step["trust"], "known_number", "{ani}: {step}");
+        assert_eq!(step["member_id"], "1001", "{ani}: {step}");
+        let (_, view) = t.get(&t.agent, &format!("/v1/calls/{id}"));
+        assert_eq!(view["ani"], ADA_MOBILE, "{ani}: {view}");
+        assert_eq!(view["member"]["member_id"], "1001", "{ani}: {view}");
+    }
+    // The agent's search takes the same forms.
+    let (s, found) = t.get(
+        &t.agent,
+        &format!(
+            "/v1/calls?ani=tel:{}&active=true",
+            ADA_MOBILE.replace('+', "%2B")
+        ),
+    );
+    assert_eq!(s, StatusCode::OK, "{found}");
+    assert_eq!(found.as_array().map(Vec::len), Some(3), "{found}");
+    // RFC 3323's anonymous URI is no caller ID.
+    let step = t.start("uri-anon", "sip:anonymous@anonymous.invalid");
+    assert_eq!(
+        (step["field"].as_str(), step["trust"].as_str()),
+        (Some("identifier"), None),
+        "{step}"
+    );
 }
 
 #[test]

@@ -192,3 +192,48 @@ fn dialed_numbers_normalize_toll_free_lines_included() {
         "not a caller's number"
     );
 }
+
+#[test]
+fn numbers_sent_as_tel_or_sip_uris_count_as_their_number() {
+    let us = Region::default();
+    let ada = Some("+16122030101");
+    let cases: &[(&str, Option<&str>)] = &[
+        // Genesys Cloud's Call.Ani and Call.Dnis
+        ("tel:+16122030101", ada),
+        ("TEL:+1-612-203-0101", ada),
+        ("tel:+16122030101;ext=105", ada),
+        ("tel:6122030101;phone-context=+1", ada),
+        // SIP platforms: a request URI, or a From header's name-addr
+        ("sip:+16122030101@10.0.0.90;user=phone", ada),
+        ("sips:+16122030101;ext=105@pbx.cu.example", ada),
+        (
+            "\"Ada Lovelace\" <sip:+16122030101@10.0.0.90>;tag=1928301774",
+            ada,
+        ),
+        ("<tel:+16122030101>", ada),
+        ("  sip:6122030101@gw  ", ada),
+        // no caller ID, in URI form (RFC 3323's anonymous URI among them)
+        ("sip:anonymous@anonymous.invalid", None),
+        ("\"Anonymous\" <sip:anonymous@anonymous.invalid>", None),
+        ("tel:", None),
+        ("sip:", None),
+        ("sip:pbx.cu.example", None),
+        ("sip:ada@cu.example", None),
+        ("tel:+1612", None),
+        // not URIs: unchanged
+        ("mailto:+16122030101", None),
+        ("telephone:+16122030101", None),
+    ];
+    for (text, want) in cases {
+        assert_eq!(normalize_ani(text, us).as_deref(), *want, "{text:?}");
+    }
+    assert_eq!(
+        normalize_dnis("tel:+18005550100", us).as_deref(),
+        Some("+18005550100")
+    );
+    assert_eq!(
+        normalize_dnis("sip:+18005550100@10.0.0.90;user=phone", us).as_deref(),
+        Some("+18005550100")
+    );
+    assert_eq!(uri_number(" 4000 "), "4000", "other text: trimmed only");
+}
