@@ -54,6 +54,9 @@ pub enum EventKind {
     EnrollmentRun,
     /// A pre-enrollment file was refused whole (not UTF-8, no header, ...).
     EnrollmentFailed,
+    /// Files older than `enroll.keep_days` were removed from `processed/`, `failed/` and
+    /// `outbox/`; the detail carries the counts per folder.
+    EnrollmentFilesRemoved,
     /// Members an enrollment deleted were forgotten: their PIN records, wrong-answer
     /// counters and last verdicts. The detail carries the counts.
     MembersForgotten,

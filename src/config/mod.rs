@@ -488,6 +488,9 @@ pub struct EnrollConfig {
     /// A full-mode file that leaves out more of the enrolled members than this, in percent,
     /// is refused (100: no limit). `callvault enroll --max-removed-percent` overrides it.
     pub full_max_removed_percent: u8,
+    /// Files in `processed/`, `failed/` and `outbox/` older than this many days are removed
+    /// (the service looks hourly); 0 keeps them.
+    pub keep_days: u32,
 }
 
 impl Default for EnrollConfig {
@@ -502,6 +505,7 @@ impl Default for EnrollConfig {
             poll_seconds: 5,
             settle_seconds: 2,
             full_max_removed_percent: 10,
+            keep_days: 0,
         }
     }
 }
@@ -1145,6 +1149,11 @@ impl Config {
             e.settle_seconds <= 600,
             "enroll.settle_seconds",
             format!("{} is more than 600", e.settle_seconds),
+        );
+        check(
+            e.keep_days <= 3650,
+            "enroll.keep_days",
+            format!("{} is more than 3650", e.keep_days),
         );
         check(
             e.full_max_removed_percent <= 100,

@@ -18,6 +18,7 @@ pub mod generate;
 pub mod inbox;
 pub mod lines;
 pub mod progress;
+pub mod retention;
 pub mod row;
 pub mod staged;
 

@@ -443,6 +443,7 @@ async fn signal_loop(handle: actix_web::dev::ServerHandle, reloader: Arc<Reloade
 /// Poll the inbox and enroll what settles there, one file at a time, off the async workers.
 async fn watch_inbox(store: Arc<Store>, audit: AuditLog, config: Arc<ArcSwap<Config>>) {
     let mut retries = crate::enroll::inbox::Retries::default();
+    let mut last_cleanup: Option<std::time::Instant> = None;
     loop {
         let current = config.load_full();
         let poll = std::time::Duration::from_secs(current.enroll.poll_seconds.max(1));
@@ -452,6 +453,12 @@ async fn watch_inbox(store: Arc<Store>, audit: AuditLog, config: Arc<ArcSwap<Con
         let options =
             crate::enroll::Options::from_config(&current, crate::enroll::Mode::Incremental, false);
         let settle = std::time::Duration::from_secs(current.enroll.settle_seconds);
+        let keep_days = current.enroll.keep_days;
+        let cleanup = keep_days > 0
+            && last_cleanup.is_none_or(|t| t.elapsed() >= crate::enroll::retention::EVERY);
+        if cleanup {
+            last_cleanup = Some(std::time::Instant::now());
+        }
         let handled = tokio::task::spawn_blocking(move || {
             crate::enroll::inbox::process_ready(
                 &store,
@@ -461,6 +468,9 @@ async fn watch_inbox(store: Arc<Store>, audit: AuditLog, config: Arc<ArcSwap<Con
                 settle,
                 &mut retries,
             );
+            if cleanup {
+                remove_old_enrollment_files(&audit, &dirs, keep_days, std::time::SystemTime::now());
+            }
             retries
         })
         .await;
@@ -471,6 +481,38 @@ async fn watch_inbox(store: Arc<Store>, audit: AuditLog, config: Arc<ArcSwap<Con
                 retries = crate::enroll::inbox::Retries::default();
             }
         }
+    }
+}
+
+/// Remove pre-enrollment files older than `keep_days` ([`crate::enroll::retention`]), and
+/// audit what went.
+fn remove_old_enrollment_files(
+    audit: &AuditLog,
+    dirs: &crate::config::EnrollDirs,
+    keep_days: u32,
+    now: std::time::SystemTime,
+) {
+    let keep = std::time::Duration::from_secs(u64::from(keep_days) * 86_400);
+    let removed = crate::enroll::retention::remove_old_files(dirs, keep, now);
+    for failure in &removed.failures {
+        tracing::warn!(error = %failure, "cannot remove an old pre-enrollment file");
+    }
+    if removed.total() == 0 {
+        return;
+    }
+    let detail = format!(
+        "{} files older than {keep_days} days (enroll.keep_days): {}",
+        removed.total(),
+        removed.describe()
+    );
+    tracing::info!(
+        files = removed.total(),
+        "old pre-enrollment files removed: {detail}"
+    );
+    let event =
+        AuditEvent::new("system", EventKind::EnrollmentFilesRemoved, Outcome::Ok).detail(detail);
+    if let Err(e) = audit.record_blocking(event) {
+        tracing::error!(error = %e, "cannot audit the removal of old pre-enrollment files");
     }
 }
 

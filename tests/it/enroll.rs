@@ -7,7 +7,9 @@ use serde_json::Value;
 
 use crate::harness::{Instance, text};
 
-const FAST_INBOX: &str = "\n[enroll]\npoll_seconds = 1\nsettle_seconds = 0\n";
+/// keep_days: the hourly clean-up runs at the first look, and must not take a fresh file (one
+/// an upload gave an old time among them).
+const FAST_INBOX: &str = "\n[enroll]\npoll_seconds = 1\nsettle_seconds = 0\nkeep_days = 1\n";
 
 fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -37,7 +39,15 @@ fn files_dropped_in_the_inbox_are_enrolled_or_failed_while_serving() {
     i.start();
     let state = i.path("state");
     let generated = generate(&i, "gen.csv", "500");
-    // Written elsewhere and moved in, as an SFTP upload finishing would.
+    // Written elsewhere and moved in, as an SFTP upload finishing would, its time kept
+    // from two days back (`sftp put -p`).
+    let two_days_back = std::time::SystemTime::now() - Duration::from_secs(2 * 86_400);
+    std::fs::File::options()
+        .write(true)
+        .open(&generated)
+        .unwrap()
+        .set_modified(two_days_back)
+        .unwrap();
     std::fs::rename(&generated, state.join("inbox/members.csv")).unwrap();
     wait_for("the file to be processed", || {
         state.join("processed/members.csv").exists()
@@ -89,6 +99,10 @@ fn files_dropped_in_the_inbox_are_enrolled_or_failed_while_serving() {
 
     let audit = i.audit_export();
     assert!(audit.contains("\"enrollment_run\"") && audit.contains("\"enrollment_failed\""));
+    assert!(
+        state.join("processed/members.csv").exists() && !audit.contains("enrollment_files_removed"),
+        "a file moved in today is kept, whatever time its upload kept"
+    );
     for l in audit.lines() {
         let record: Value = serde_json::from_str(l).unwrap();
         let detail = record["detail"].as_str().unwrap_or_default();
