@@ -18,12 +18,24 @@ use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
 
-/// A JSON body, parsed by [`Body::parse`].
+/// A JSON body, parsed by [`Body::parse`] (or, on the IVR's STEP routes, a form body too:
+/// [`Body::parse_json_or_form`]).
 pub struct Body<T> {
     bytes: web::Bytes,
     /// The request said `application/json` (or a `+json` type).
     json: bool,
+    /// The request said `application/x-www-form-urlencoded`.
+    form: bool,
     _of: PhantomData<T>,
+}
+
+/// A request body that may also come as a form (`k=v&k=v`), as Asterisk's `CURL()` and
+/// Twilio Studio's HTTP request post by default. Form values are text: the fields in
+/// `NUMBER_FIELDS` are read as numbers (empty: not sent), and in `NULLABLE_FIELDS` the word
+/// `null` is JSON's null (as OpenAPI tools write a null into a form).
+pub trait FormBody {
+    const NUMBER_FIELDS: &'static [&'static str] = &[];
+    const NULLABLE_FIELDS: &'static [&'static str] = &[];
 }
 
 impl<T: 'static> FromRequest for Body<T> {
@@ -31,14 +43,18 @@ impl<T: 'static> FromRequest for Body<T> {
     type Future = LocalBoxFuture<'static, Result<Self, actix_web::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let json = matches!(req.mime_type(), Ok(Some(m))
+        let mime = req.mime_type();
+        let json = matches!(&mime, Ok(Some(m))
             if m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON));
+        let form = matches!(&mime, Ok(Some(m))
+            if m.type_() == mime::APPLICATION && m.subtype() == mime::WWW_FORM_URLENCODED);
         // the limit is the app's `web::PayloadConfig` (413 above it)
         let bytes = web::Bytes::from_request(req, payload);
         Box::pin(async move {
             Ok(Body {
                 bytes: bytes.await?,
                 json,
+                form,
                 _of: PhantomData,
             })
         })
@@ -63,6 +79,56 @@ impl<T: DeserializeOwned> Body<T> {
             }
             ApiError::from_json(&JsonPayloadError::Deserialize(e))
         })
+    }
+}
+
+impl<T: DeserializeOwned + FormBody> Body<T> {
+    /// As [`Body::parse`], and a form body read as the JSON object of its pairs: the same
+    /// fields, the same checks, the same errors. A key given twice is refused.
+    pub fn parse_json_or_form(mut self) -> Result<T, ApiError> {
+        if !self.form {
+            if !self.json {
+                return Err(ApiError::new(
+                    actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "send the body as application/json or application/x-www-form-urlencoded",
+                ));
+            }
+            return self.parse();
+        }
+        let mut object = serde_json::Map::new();
+        for (key, value) in form_urlencoded::parse(&self.bytes) {
+            let value = if value == "null" && T::NULLABLE_FIELDS.contains(&key.as_ref()) {
+                serde_json::Value::Null
+            } else if T::NUMBER_FIELDS.contains(&key.as_ref()) {
+                if value.is_empty() {
+                    continue;
+                }
+                match value.parse::<serde_json::Number>() {
+                    Ok(n) => serde_json::Value::Number(n),
+                    // never echo the value
+                    Err(_) => {
+                        return Err(ApiError::bad_request(
+                            "invalid_field",
+                            format!("`{key}` must be a number"),
+                        ));
+                    }
+                }
+            } else {
+                serde_json::Value::String(value.into_owned())
+            };
+            if object.insert(key.to_string(), value).is_some() {
+                return Err(ApiError::bad_request(
+                    "duplicate_field",
+                    format!("`{key}` is given more than once"),
+                ));
+            }
+        }
+        self.bytes = serde_json::to_vec(&object)
+            .map_err(|_| ApiError::bad_request("invalid_form", "the form could not be read"))?
+            .into();
+        self.json = true;
+        self.parse()
     }
 }
 

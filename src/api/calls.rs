@@ -156,7 +156,9 @@ fn status_name(step: &StepView) -> &'static str {
 /// Start a call: identify by caller ID (or app intent) and answer the first STEP.
 /// With `Accept: application/x-www-form-urlencoded` the STEP comes as `k=v` pairs, and so
 /// does a refusal (`code=...&message=...`).
-#[utoipa::path(post, path = "/v1/calls", tag = "calls", request_body = StartCall,
+#[utoipa::path(post, path = "/v1/calls", tag = "calls",
+    request_body(description = "JSON, or the same fields as a form (`call_id=...&ani=...`)",
+        content((StartCall = "application/json"), (StartCall = "application/x-www-form-urlencoded"))),
     security(("bearer" = ["ivr"])),
     responses((status = 201, body = StepView, description = "the first STEP (also as k=v pairs with Accept: application/x-www-form-urlencoded)"),
               (status = 400, body = super::error::ErrorBody),
@@ -169,7 +171,7 @@ pub async fn start(
 ) -> Result<HttpResponse, ApiError> {
     let step = state
         .calls
-        .start(body.parse()?, &auth.client.actor())
+        .start(body.parse_json_or_form()?, &auth.client.actor())
         .await?;
     Ok(step_response(&req, StatusCode::CREATED, &step))
 }
@@ -191,6 +193,15 @@ pub struct CallInput {
     /// one that answers neither the current STEP nor the one before is `409 step_mismatch`.
     #[serde(default, deserialize_with = "whole_number")]
     pub step: Option<u64>,
+}
+
+impl super::body::FormBody for CallInput {
+    const NUMBER_FIELDS: &'static [&'static str] = &["step"];
+    const NULLABLE_FIELDS: &'static [&'static str] = &["digits", "event", "step"];
+}
+
+impl super::body::FormBody for StartCall {
+    const NULLABLE_FIELDS: &'static [&'static str] = &["ani", "dnis", "app_token"];
 }
 
 /// A count sent as `3` or as `3.0` (JSON has one number type; some IVR platforms write every
@@ -252,7 +263,9 @@ fn caller_input(body: CallInput) -> Result<CallerInput, ApiError> {
 /// Answer the current step.
 /// With `Accept: application/x-www-form-urlencoded` the STEP comes as `k=v` pairs, and so
 /// does a refusal (`code=...&message=...`).
-#[utoipa::path(post, path = "/v1/calls/{call_id}/input", tag = "calls", request_body = CallInput,
+#[utoipa::path(post, path = "/v1/calls/{call_id}/input", tag = "calls",
+    request_body(description = "JSON, or the same fields as a form (`digits=1234`)",
+        content((CallInput = "application/json"), (CallInput = "application/x-www-form-urlencoded"))),
     params(("call_id" = String, Path, description = "the IVR's call id")),
     security(("bearer" = ["ivr"])),
     responses((status = 200, body = StepView),
@@ -265,7 +278,7 @@ pub async fn input(
     call_id: web::Path<String>,
     body: Body<CallInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.parse()?;
+    let body = body.parse_json_or_form()?;
     let answering = body.step;
     let input = caller_input(body)?;
     let step = state

@@ -319,7 +319,12 @@ impl CallService {
         let timeout = cfg.core.timeout_ms;
 
         // An app intent: its token, or its announced phone within the TTL.
-        let token_hash = req.app_token.as_deref().map(intents::token_hash);
+        // an empty token (a form's `app_token=`) is no token
+        let token_hash = req
+            .app_token
+            .as_deref()
+            .filter(|t| !t.is_empty())
+            .map(intents::token_hash);
         let mut intent = match &token_hash {
             Some(h) => intents::get(&self.store, h, now)?.map(|i| (h.clone(), i)),
             None => None,

@@ -1105,6 +1105,71 @@ fn calls_route_by_the_dialed_number_in_any_format() {
     }
 }
 
+/// An Asterisk dialplan's way: `CURL(url,digits=${DIGITS})` posts a form, and with `Accept:
+/// application/x-www-form-urlencoded` reads the STEP with `HASH()`. A call driven so, end to
+/// end, with `+` in the caller ID left unescaped as a dialplan would.
+#[test]
+fn a_call_is_driven_with_form_bodies_and_k_v_answers() {
+    let t = Calls::new("");
+    let post = |path: &str, body: &str| {
+        let r =
+            t.c.post(t.i.url(path))
+                .bearer_auth(&t.ivr)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .header("Accept", "application/x-www-form-urlencoded")
+                .body(body.to_string())
+                .send()
+                .unwrap();
+        let status = r.status();
+        let pairs: HashMap<String, String> = form_urlencoded::parse(r.text().unwrap().as_bytes())
+            .into_owned()
+            .collect();
+        (status, pairs)
+    };
+    let (s, step) = post(
+        "/v1/calls",
+        "call_id=ast-1&ani=+16122030101&dnis=&app_token=",
+    );
+    assert_eq!(s, StatusCode::CREATED, "{step:?}");
+    assert_eq!(
+        (
+            step["member_id"].as_str(),
+            step["trust"].as_str(),
+            step["question"].as_str()
+        ),
+        ("1001", "known_number", "dob"),
+        "{step:?}"
+    );
+    let (s, step) = post(
+        "/v1/calls/ast-1/input",
+        &format!("digits=03121984&step={}", step["step"]),
+    );
+    assert_eq!(s, StatusCode::OK, "{step:?}");
+    assert_eq!(step["question"], "zip", "{step:?}");
+    // a retry of the same input (the same step) is answered, not counted again
+    let (_, again) = post("/v1/calls/ast-1/input", "digits=03121984&step=1");
+    assert_eq!(again["question"], "zip", "{again:?}");
+    let (_, step) = post("/v1/calls/ast-1/input", "digits=55401%23");
+    assert_eq!(
+        (step["outcome"].as_str(), step["level"].as_str()),
+        ("authenticated", "questions"),
+        "{step:?}"
+    );
+    // refusals come as k=v, naming the field, never the value
+    let (s, e) = post("/v1/calls/ast-1/input", "digits=1&step=86420x");
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::BAD_REQUEST, "invalid_field")
+    );
+    assert!(!e["message"].contains("86420x"), "{e:?}");
+    let (s, e) = post("/v1/calls", "call_id=ast-2&pin=97531");
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::BAD_REQUEST, "unknown_field")
+    );
+    assert!(!e["message"].contains("97531"), "{e:?}");
+}
+
 /// Genesys Cloud's `Call.Ani` is `tel:+1...`; SIP platforms pass a SIP URI. Read as no caller
 /// ID, every such call would be asked for an identifier and held to the unknown number's
 /// proof.

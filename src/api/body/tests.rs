@@ -50,3 +50,97 @@ fn query_refusals_name_the_parameter() {
         ("+16122030101", true, None)
     );
 }
+
+fn form<T>(text: &str) -> Body<T> {
+    Body {
+        bytes: web::Bytes::copy_from_slice(text.as_bytes()),
+        json: false,
+        form: true,
+        _of: PhantomData,
+    }
+}
+
+#[test]
+fn step_route_bodies_may_come_as_forms_with_the_json_checks() {
+    use crate::api::calls::{CallInput, InputEvent};
+    // (form, digits, event, step)
+    let fine = [
+        ("digits=1234", Some("1234"), None, None),
+        ("digits=1234%23&step=3", Some("1234#"), None, Some(3)),
+        ("step=3.0&event=no_input", None, Some("no_input"), Some(3)),
+        // what a dialplan sends when the caller keyed nothing
+        ("digits=&step=", Some(""), None, None),
+        ("event=opt_out", None, Some("opt_out"), None),
+        // a null as OpenAPI tools write it into a form
+        ("digits=&event=null&step=null", Some(""), None, None),
+        ("digits=null&event=no_input", None, Some("no_input"), None),
+    ];
+    for (text, digits, event, step) in fine {
+        let got = form::<CallInput>(text)
+            .parse_json_or_form()
+            .unwrap_or_else(|e| panic!("{text}: {:?}", e.body()));
+        let got_event = got.event.map(|e| match e {
+            InputEvent::NoInput => "no_input",
+            InputEvent::OptOut => "opt_out",
+        });
+        assert_eq!(
+            (got.digits.as_deref(), got_event, got.step),
+            (digits, event, step),
+            "{text}"
+        );
+    }
+    // (form, code); none of the messages may quote a value
+    let refused = [
+        // `null` only where JSON takes a null
+        ("digits=1&step=nul", "invalid_field", "nul"),
+        ("step=9876x&digits=1", "invalid_field", "9876x"),
+        ("step=-1&digits=1", "invalid_field", "-1"),
+        ("step=2.5&digits=1", "invalid_field", "2.5"),
+        ("digits=4321&digits=1234", "duplicate_field", "4321"),
+        ("digits=4321&colour=red", "unknown_field", "red"),
+        ("event=hang_4321", "invalid_field", "hang_4321"),
+    ];
+    for (text, code, secret) in refused {
+        let body = form::<CallInput>(text)
+            .parse_json_or_form()
+            .expect_err("a refusal")
+            .body();
+        assert_eq!(body.code, code, "{text}: {}", body.message);
+        assert!(!body.message.contains(secret), "{text}: {}", body.message);
+    }
+
+    let start = form::<crate::calls::StartCall>(
+        "call_id=CA0123&ani=%2B16122030101&dnis=tel:%2B18005550100&app_token=null",
+    )
+    .parse_json_or_form()
+    .unwrap_or_else(|e| panic!("{:?}", e.body()));
+    assert_eq!(
+        (
+            start.call_id.as_str(),
+            start.ani.as_deref(),
+            start.dnis.as_deref(),
+            start.app_token.as_deref()
+        ),
+        (
+            "CA0123",
+            Some("+16122030101"),
+            Some("tel:+18005550100"),
+            None
+        )
+    );
+
+    // JSON as before; any other type is refused, naming both.
+    let mut json = form::<CallInput>(r#"{"digits": "1", "step": 2}"#);
+    (json.json, json.form) = (true, false);
+    assert_eq!(json.parse_json_or_form().unwrap().step, Some(2));
+    let mut text = form::<CallInput>("digits=1");
+    text.form = false;
+    let e = text.parse_json_or_form().expect_err("415");
+    assert_eq!(
+        (e.status, e.body().message.as_str()),
+        (
+            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the body as application/json or application/x-www-form-urlencoded"
+        )
+    );
+}
