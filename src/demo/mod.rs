@@ -322,6 +322,23 @@ fn scripted_calls(listen: &str, ca: &Path, keys: &Keys<'_>, texts: &Path) -> Str
             step_in("demo-retry", "55401", 2),
         ],
     );
+    // curl's -d posts a form, as Asterisk's CURL() does; the answer as k=v for HASH()
+    let pbx = |path: &str, form: &str| {
+        format!(
+            "curl -sS --cacert {ca} -H 'Authorization: Bearer {ivr}' -H 'Accept: application/x-www-form-urlencoded' -d '{form}' {url}{path}; echo"
+        )
+    };
+    story(
+        "As a PBX sends it: the caller ID as Genesys's tel: URI, fields as a form (Asterisk CURL()), the STEP as k=v",
+        vec![
+            pbx(
+                "/v1/calls",
+                "call_id=demo-pbx&ani=tel:%2B16122030101&dnis=tel:%2B18005550100",
+            ),
+            pbx("/v1/calls/demo-pbx/input", "digits=03121984"),
+            pbx("/v1/calls/demo-pbx/input", "digits=55401%23"),
+        ],
+    );
     story(
         "What the calls above came to, for a dashboard: started, finished (and how), timed, agents' verdicts",
         vec![format!(

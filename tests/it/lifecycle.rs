@@ -428,11 +428,21 @@ fn the_demo_prints_curl_lines_that_work() {
             ],
         ),
         (
+            "As a PBX sends it",
+            vec![
+                "trust=known_number",
+                "question=zip",
+                "outcome=authenticated",
+                "level=questions",
+            ],
+        ),
+        (
             "What the calls above came to",
             vec![
-                // the story of [2] and the lost answer's: Ada's verified number, by questions
+                // the stories of [2], the lost answer and the PBX: Ada's verified number, by
+                // questions
                 "callvault_calls_finished_total{outcome=\"authenticated\",level=\"questions\",\
-                 reason=\"\",status=\"\",trust=\"known_number\"} 2",
+                 reason=\"\",status=\"\",trust=\"known_number\"} 3",
                 "callvault_calls_finished_total{outcome=\"transfer\",level=\"\",\
                  reason=\"opt_out\",status=\"\",trust=\"unknown_number\"} 1",
                 "callvault_member_verdicts_total{method=\"checklist\",channel=\"\",\
