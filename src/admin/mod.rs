@@ -70,6 +70,13 @@ pub enum Request {
     MemberShow {
         member_id: String,
     },
+    /// Who a caller ID identifies, and what a call from it would get.
+    MemberFind {
+        phone: String,
+        /// The dialed number whose profile applies; none: the default profile.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dnis: Option<String>,
+    },
     MemberUnlock {
         member_id: String,
     },
@@ -131,6 +138,17 @@ pub enum Response {
     Member {
         member: Box<MaskedMember>,
         pin: Option<PinStatus>,
+    },
+    /// The members a number identifies in the embedded directory.
+    Matches {
+        /// The number as a caller ID, in E.164.
+        e164: String,
+        matches: Vec<crate::core::PhoneMatch>,
+        /// The profile a call to the dialed number takes, and whether it identifies by ANI.
+        profile: String,
+        identify_by_ani: bool,
+        /// `core.type`: with a core other than `embedded`, the core answers calls.
+        core: String,
     },
     Unlocked {
         member_id: String,
@@ -371,6 +389,29 @@ pub fn execute(
             Ok(Response::Member {
                 member: Box::new(record.member.masked()),
                 pin,
+            })
+        }
+        Request::MemberFind { phone, dnis } => {
+            let config = ctx.config.load();
+            let region = config.enroll.region();
+            let e164 = crate::member::phone::normalize_ani(&phone, region).ok_or_else(|| {
+                AdminError::Refused(format!(
+                    "{phone:?} is not a caller ID a call could have (E.164, national, or a tel: or sip: URI)"
+                ))
+            })?;
+            let dnis = dnis.map(|d| {
+                crate::member::phone::normalize_dnis(&d, region)
+                    .unwrap_or_else(|| crate::member::phone::uri_number(&d).to_string())
+            });
+            let (profile, p) = config.profile_for(dnis.as_deref());
+            let matches =
+                crate::core::EmbeddedCore::new(ctx.store.clone(), region).phone_matches(&e164)?;
+            Ok(Response::Matches {
+                e164,
+                matches,
+                profile,
+                identify_by_ani: p.identify_by_ani,
+                core: format!("{:?}", config.core.kind).to_lowercase(),
             })
         }
         Request::MemberUnlock { member_id } => {

@@ -124,6 +124,17 @@ pub enum MemberCommand {
     /// One member, with SSN, birth date, phones, e-mail and accounts masked, and their PIN
     /// standing (never the PIN).
     Show { member_id: String },
+    /// Who a caller ID identifies, and what a call from it gets: one member (with the trust
+    /// their number gives), several sharing it, or no one (both asked for an identifier).
+    /// For "why was I asked for my member number?".
+    Find {
+        /// The caller's number, as the IVR sends it (E.164, national, tel: or sip: URI).
+        #[arg(long)]
+        phone: String,
+        /// The dialed number, for its route's profile (default: the default profile).
+        #[arg(long)]
+        dnis: Option<String>,
+    },
     /// Clear the member's wrong-PIN lockout.
     Unlock { member_id: String },
     /// Make the member choose a new PIN after their next correct one.
@@ -692,9 +703,63 @@ fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
     }
 }
 
+/// `member find`'s answer: who the number names, then what a call from it gets.
+fn describe_matches(
+    e164: &str,
+    matches: &[crate::core::PhoneMatch],
+    profile: &str,
+    identify_by_ani: bool,
+    core: &str,
+) -> Vec<String> {
+    let who = |m: &crate::core::PhoneMatch| {
+        let name = m.first_name.as_deref().unwrap_or("no first name");
+        let phone = if m.verified {
+            "their verified mobile"
+        } else {
+            "another phone on file"
+        };
+        format!("member {} ({name}), {phone}", m.member_id)
+    };
+    let mut lines = match matches {
+        [] => vec![format!("{e164}: no enrolled member has this number")],
+        [one] => vec![format!("{e164}: {}", who(one))],
+        many => {
+            let mut l = vec![format!("{e164}: {} members share this number", many.len())];
+            l.extend(many.iter().map(|m| format!("  {}", who(m))));
+            l
+        }
+    };
+    let call = match matches {
+        _ if !identify_by_ani => format!(
+            "profile {profile:?} does not identify by caller ID: the caller is asked for an identifier"
+        ),
+        [] => format!("profile {profile:?}: the caller is asked for an identifier"),
+        [one] => format!(
+            "profile {profile:?}: a call from it is identified as member {} with trust {}",
+            one.member_id,
+            if one.verified {
+                "known_number"
+            } else {
+                "unknown_number"
+            }
+        ),
+        _ => format!(
+            "profile {profile:?}: a shared number identifies no one; the caller is asked for an identifier"
+        ),
+    };
+    lines.push(call);
+    if core != "embedded" {
+        lines.push(format!(
+            "(core.type is {core:?}: calls ask that core; this is the embedded directory's answer)"
+        ));
+    }
+    lines
+}
+
 fn member_command(config: &Config, command: MemberCommand) -> anyhow::Result<ExitCode> {
     let request = match command {
         MemberCommand::Show { member_id } => Request::MemberShow { member_id },
+        MemberCommand::Find { phone, dnis } => Request::MemberFind { phone, dnis },
         MemberCommand::Unlock { member_id } => Request::MemberUnlock { member_id },
         MemberCommand::ForcePinChange { member_id } => Request::MemberForcePinChange { member_id },
         MemberCommand::Forget { member_id } => Request::MemberForget { member_id },
@@ -706,6 +771,17 @@ fn member_command(config: &Config, command: MemberCommand) -> anyhow::Result<Exi
                 obj.insert("pin".into(), serde_json::to_value(pin)?);
             }
             say!("{}", serde_json::to_string_pretty(&shown)?);
+        }
+        Response::Matches {
+            e164,
+            matches,
+            profile,
+            identify_by_ani,
+            core,
+        } => {
+            for line in describe_matches(&e164, &matches, &profile, identify_by_ani, &core) {
+                say!("{line}");
+            }
         }
         Response::Unlocked {
             member_id,

@@ -483,3 +483,83 @@ fn a_reader_that_leaves_early_ends_the_command_quietly_but_a_new_key_must_be_sho
         first_line_then_leave(&calls.i, &["audit", "export"]),
     );
 }
+
+#[test]
+fn member_find_says_who_a_caller_id_names_and_what_a_call_from_it_gets() {
+    let members = format!(
+        "{}1004,Kat,Johnson,+16122030110,mobile,+16122030120,,,,,,,,\n\
+         1005,Dor,Vaughan,+16122030111,mobile,+16122030120,,,,,,,,\n",
+        crate::calls::MEMBERS
+    );
+    let mut t = crate::calls::Calls::with_members(
+        "\n[[routing]]\ndnis = \"+18005550123\"\nprofile = \"no_ani\"\n\
+         [profiles.members]\ndefault = true\n[profiles.no_ani]\nidentify_by_ani = false\n",
+        &members,
+    );
+    let find = |i: &Instance, args: &[&str]| {
+        let mut all = vec!["member", "find"];
+        all.extend_from_slice(args);
+        let out = i.cli(&all);
+        (out.status.success(), text(&out.stdout), text(&out.stderr))
+    };
+    let cases: [(&[&str], &[&str]); 5] = [
+        (
+            &["--phone", "tel:+16122030101"],
+            &[
+                "+16122030101: member 1001 (Ada), their verified mobile",
+                "profile \"members\": a call from it is identified as member 1001 with trust known_number",
+            ],
+        ),
+        (
+            &["--phone", "(612) 203-0199"],
+            &[
+                "+16122030199: member 1001 (Ada), another phone on file",
+                "with trust unknown_number",
+            ],
+        ),
+        (
+            &["--phone", "+16122030120"],
+            &[
+                "+16122030120: 2 members share this number",
+                "  member 1004 (Kat), another phone on file",
+                "  member 1005 (Dor), another phone on file",
+                "a shared number identifies no one; the caller is asked for an identifier",
+            ],
+        ),
+        (
+            &["--phone", "+16122030177"],
+            &[
+                "+16122030177: no enrolled member has this number",
+                "the caller is asked for an identifier",
+            ],
+        ),
+        (
+            &["--phone", "+16122030101", "--dnis", "tel:+18005550123"],
+            &[
+                "member 1001 (Ada), their verified mobile",
+                "profile \"no_ani\" does not identify by caller ID",
+            ],
+        ),
+    ];
+    for (args, wants) in cases {
+        let (ok, out, err) = find(&t.i, args);
+        assert!(ok, "{args:?}: {err}");
+        for want in wants {
+            assert!(out.contains(want), "{args:?}: no {want:?} in\n{out}");
+        }
+    }
+    let (ok, _, err) = find(&t.i, &["--phone", "anonymous"]);
+    assert!(
+        !ok && err.contains("is not a caller ID a call could have"),
+        "{err}"
+    );
+
+    // and with the service stopped, from the file itself
+    assert!(t.i.stop().success());
+    let (ok, out, err) = find(&t.i, &["--phone", "+16122030101"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("member 1001 (Ada), their verified mobile"),
+        "{out}"
+    );
+}
