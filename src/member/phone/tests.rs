@@ -220,6 +220,12 @@ fn numbers_sent_as_tel_or_sip_uris_count_as_their_number() {
         ("sip:pbx.cu.example", None),
         ("sip:ada@cu.example", None),
         ("tel:+1612", None),
+        // Twilio's stand-ins for a withheld caller ID (ANONYMOUS, UNAVAILABLE, RESTRICTED,
+        // BLOCKED spelled on a keypad): no valid number, so no caller ID
+        ("+266696687", None),
+        ("+86282452253", None),
+        ("+7378742833", None),
+        ("+2562533", None),
         // not URIs: unchanged
         ("mailto:+16122030101", None),
         ("telephone:+16122030101", None),
