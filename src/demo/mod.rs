@@ -67,15 +67,24 @@ pub fn run(listen: Option<String>, keep: bool) -> anyhow::Result<()> {
         agent: &agent,
         app: &app,
     };
-    print!(
-        "{}",
-        banner(&listen, &report.tls.cert, &config_path, &admin, &keys)
-    );
-    print!(
-        "{}",
-        scripted_calls(&listen, &report.tls.cert, &keys, &phone.texts)
-    );
-    println!("# serving until Ctrl-C ...");
+    {
+        // A reader gone (`callvault demo | head`) ends the demo here, its directory removed,
+        // quietly (crate::cli::out); the lock is let go before the phone prints its texts.
+        use std::io::Write as _;
+        let mut out = crate::cli::out::stdout();
+        write!(
+            out,
+            "{}",
+            banner(&listen, &report.tls.cert, &config_path, &admin, &keys)
+        )?;
+        write!(
+            out,
+            "{}",
+            scripted_calls(&listen, &report.tls.cert, &keys, &phone.texts)
+        )?;
+        writeln!(out, "# serving until Ctrl-C ...")?;
+        out.flush()?;
+    }
     let served = crate::service::serve(&config_path, config);
     if keep {
         let kept = dir.keep();

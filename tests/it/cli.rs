@@ -423,8 +423,11 @@ fn agent_keys(i: &Instance, prefix: &str, count: u32) {
 
 /// Spawn the CLI, read its first line of output, and leave, as `| head -1` does.
 fn first_line_then_leave(i: &Instance, args: &[&str]) -> (String, Output) {
-    let mut child = i
-        .cli_command(args)
+    first_line_of(i.cli_command(args))
+}
+
+fn first_line_of(mut command: std::process::Command) -> (String, Output) {
+    let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -457,6 +460,14 @@ fn a_reader_that_leaves_early_ends_the_command_quietly_but_a_new_key_must_be_sho
         "gen-members",
         first_line_then_leave(&calls.i, &["gen-members", "200000"]),
     );
+    // The demo stops, and its throwaway directory goes with it.
+    let tmp = tempfile::tempdir().unwrap();
+    let listen = format!("127.0.0.1:{}", crate::harness::free_port());
+    let mut demo = calls.i.cli_command(&["demo", "--listen", &listen]);
+    demo.env("TMPDIR", tmp.path());
+    quiet("demo", first_line_of(demo));
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
 
     // A new key that cannot be shown is an error, and says what to do.
     let mut child = calls
