@@ -51,6 +51,9 @@ pub enum Request {
     },
     AuditExport {
         since: Option<DateTime<Utc>>,
+        /// Only records with a sequence number above this one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<u64>,
     },
     /// Remove records older than `before` that the exports `copies` hold (absolute paths;
     /// the service reads them).
@@ -322,17 +325,20 @@ pub fn execute(
                 head: audit::anchor::head(&txn)?,
             })
         }
-        Request::AuditExport { since } => {
+        Request::AuditExport { since, after } => {
             let records = {
                 let txn = ctx.store.begin_read()?;
-                audit::export(&txn, since, out)?
+                audit::export_after(&txn, since, after, out)?
             };
             let since_text = since
                 .map(|s| s.to_rfc3339())
                 .unwrap_or_else(|| "start".into());
+            let after_text = after
+                .map(|seq| format!(", after record {seq}"))
+                .unwrap_or_default();
             ctx.audit.record_blocking(
                 AuditEvent::new(actor, EventKind::AuditExported, Outcome::Ok)
-                    .detail(format!("{records} records since {since_text}")),
+                    .detail(format!("{records} records since {since_text}{after_text}")),
             )?;
             Ok(Response::Exported { records })
         }

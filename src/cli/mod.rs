@@ -234,6 +234,10 @@ pub enum AuditCommand {
         /// Only records at or after this time (RFC 3339 or YYYY-MM-DD, UTC).
         #[arg(long, value_parser = parse_since)]
         since: Option<DateTime<Utc>>,
+        /// Only records after this sequence number (the `seq` of the last record an earlier
+        /// export wrote): exports that follow on, with no record twice and none missed.
+        #[arg(long, value_name = "SEQ")]
+        after: Option<u64>,
     },
 }
 
@@ -676,9 +680,9 @@ fn audit_command(config: &Config, command: AuditCommand) -> anyhow::Result<ExitC
                 other => bail!("unexpected answer: {other:?}"),
             }
         }
-        AuditCommand::Export { since } => {
+        AuditCommand::Export { since, after } => {
             let mut out = io::BufWriter::new(out::stdout());
-            match admin::client::run(config, Request::AuditExport { since }, &mut out)? {
+            match admin::client::run(config, Request::AuditExport { since, after }, &mut out)? {
                 Response::Exported { records } => {
                     out.flush()?;
                     eprintln!("{records} records exported");
