@@ -1194,7 +1194,16 @@ impl Config {
 
     /// Settings that work but are weak ([`crate::profile::cautions`]): warned of, not refused.
     pub fn cautions(&self) -> Vec<ConfigIssue> {
-        crate::profile::cautions(&self.profiles)
+        let mut cautions = crate::profile::cautions(&self.profiles);
+        if self.enroll.keep_days == 0 {
+            cautions.push(ConfigIssue::new(
+                "enroll.keep_days",
+                "0 (or unset) keeps every file in processed/, failed/ and outbox/ forever: \
+                 members' data in plain text; set how many days to keep them (the installed \
+                 callvault.toml says 90)",
+            ));
+        }
+        cautions
     }
 
     /// The profile for a call to `dnis` (E.164), with its name: the route's, else the

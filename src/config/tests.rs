@@ -437,3 +437,18 @@ fn a_config_every_user_can_read_is_a_warning_only_when_it_holds_secrets() {
         }
     }
 }
+
+#[test]
+fn keeping_pre_enrollment_files_forever_is_warned_of() {
+    let paths = |text: &str| -> Vec<String> {
+        parse(text, no_env())
+            .unwrap()
+            .cautions()
+            .into_iter()
+            .map(|c| c.path)
+            .collect()
+    };
+    assert_eq!(paths(""), ["enroll.keep_days"]);
+    assert_eq!(paths("[enroll]\nkeep_days = 0\n"), ["enroll.keep_days"]);
+    assert!(paths("[enroll]\nkeep_days = 30\n").is_empty());
+}

@@ -36,6 +36,7 @@ pub fn run(listen: Option<String>, keep: bool) -> anyhow::Result<()> {
          [storage]\nstate_dir = \"{state}\"\n\n\
          [vault]\nkey_file = \"{key}\"\nbcrypt_cost = 10\n\n\
          [log]\nlevel = \"info\"\n\n\
+         [enroll]\nkeep_days = 90\n\n\
          # texts go to the demo's stand-in phone, which prints them\n\
          [notify.sms]\ntype = \"http\"\nurl = \"{sms}\"\n\n{profiles}",
         profiles = DEMO_PROFILES,

@@ -52,7 +52,8 @@ impl Instance {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let config = dir.path().join("callvault.toml");
-        let body = format!("{}{sections}", config_text(dir.path(), port, ""));
+        let keep_days = !sections.contains("[enroll]");
+        let body = format!("{}{sections}", base_config(dir.path(), port, "", keep_days));
         std::fs::write(&config, body).unwrap();
         let mut instance = Instance {
             dir,
@@ -344,8 +345,19 @@ impl Drop for Instance {
 }
 
 pub fn config_text(dir: &Path, port: u16, extra: &str) -> String {
+    base_config(dir, port, extra, !extra.contains("[enroll]"))
+}
+
+/// The test config, with `extra` inside; `keep_days`: a number of days for
+/// `enroll.keep_days`, as the installed file has, so that config check and the service warn
+/// of nothing a test did not ask for.
+fn base_config(dir: &Path, port: u16, extra: &str, keep_days: bool) -> String {
+    let enroll = match keep_days {
+        true => "[enroll]\nkeep_days = 90\n",
+        false => "",
+    };
     format!(
-        "[server]\nlisten = \"127.0.0.1:{port}\"\n{extra}\n[storage]\nstate_dir = \"{}\"\n[vault]\nkey_file = \"{}\"\n[log]\nlevel = \"info\"\n",
+        "[server]\nlisten = \"127.0.0.1:{port}\"\n{extra}\n[storage]\nstate_dir = \"{}\"\n[vault]\nkey_file = \"{}\"\n[log]\nlevel = \"info\"\n{enroll}",
         dir.join("state").display(),
         dir.join("etc/vault.key").display()
     )
