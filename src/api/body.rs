@@ -26,6 +26,8 @@ pub struct Body<T> {
     json: bool,
     /// The request said `application/x-www-form-urlencoded`.
     form: bool,
+    /// The request had no `Content-Type` at all.
+    untyped: bool,
     _of: PhantomData<T>,
 }
 
@@ -48,6 +50,9 @@ impl<T: 'static> FromRequest for Body<T> {
             if m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON));
         let form = matches!(&mime, Ok(Some(m))
             if m.type_() == mime::APPLICATION && m.subtype() == mime::WWW_FORM_URLENCODED);
+        let untyped = !req
+            .headers()
+            .contains_key(actix_web::http::header::CONTENT_TYPE);
         // the limit is the app's `web::PayloadConfig` (413 above it)
         let bytes = web::Bytes::from_request(req, payload);
         Box::pin(async move {
@@ -55,6 +60,7 @@ impl<T: 'static> FromRequest for Body<T> {
                 bytes: bytes.await?,
                 json,
                 form,
+                untyped,
                 _of: PhantomData,
             })
         })
@@ -84,8 +90,15 @@ impl<T: DeserializeOwned> Body<T> {
 
 impl<T: DeserializeOwned + FormBody> Body<T> {
     /// As [`Body::parse`], and a form body read as the JSON object of its pairs: the same
-    /// fields, the same checks, the same errors. A key given twice is refused.
+    /// fields, the same checks, the same errors. A key given twice is refused. A body sent
+    /// with no `Content-Type` at all (a dialplan's HTTP client may send none once it is given
+    /// headers of its own) is JSON when it opens with `{`, else a form.
     pub fn parse_json_or_form(mut self) -> Result<T, ApiError> {
+        if self.untyped {
+            let opens = self.bytes.iter().find(|b| !b.is_ascii_whitespace());
+            self.json = opens == Some(&b'{');
+            self.form = !self.json;
+        }
         if !self.form {
             if !self.json {
                 return Err(ApiError::new(

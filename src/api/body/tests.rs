@@ -56,6 +56,7 @@ fn form<T>(text: &str) -> Body<T> {
         bytes: web::Bytes::copy_from_slice(text.as_bytes()),
         json: false,
         form: true,
+        untyped: false,
         _of: PhantomData,
     }
 }
@@ -133,6 +134,19 @@ fn step_route_bodies_may_come_as_forms_with_the_json_checks() {
     let mut json = form::<CallInput>(r#"{"digits": "1", "step": 2}"#);
     (json.json, json.form) = (true, false);
     assert_eq!(json.parse_json_or_form().unwrap().step, Some(2));
+    // no Content-Type at all: JSON when it opens with `{`, else a form
+    for (body, step) in [
+        (" {\"digits\": \"1\", \"step\": 4}", 4),
+        ("digits=1&step=5", 5),
+    ] {
+        let mut untyped = form::<CallInput>(body);
+        (untyped.form, untyped.untyped) = (false, true);
+        assert_eq!(
+            untyped.parse_json_or_form().unwrap().step,
+            Some(step),
+            "{body}"
+        );
+    }
     let mut text = form::<CallInput>("digits=1");
     text.form = false;
     let e = text.parse_json_or_form().expect_err("415");
