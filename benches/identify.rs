@@ -4,7 +4,7 @@
 //! lookup the dialog makes for every call: E.164 number -> the members it identifies. Then
 //! the search inside one index bucket alone, on a bucket of 1, 2 and 100 numbers (a bucket
 //! holds the numbers that differ only in their last two digits; the load scripts' members
-//! fill theirs).
+//! fill theirs). Last, a caller ID normalized, plain and as a `tel:` or SIP URI.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
@@ -63,6 +63,26 @@ fn identify(c: &mut Criterion) {
     });
 }
 
+/// A caller ID to E.164, as a call start reads it: plain, and as the URIs IVR platforms send
+/// (Genesys Cloud's `tel:`, a SIP From header).
+fn caller_id(c: &mut Criterion) {
+    use callvault::member::phone::normalize_ani;
+    let us = Region::default();
+    for (name, ani) in [
+        ("e164", "+16122030101"),
+        ("tel_uri", "tel:+16122030101"),
+        (
+            "sip_name_addr",
+            "\"Ada\" <sip:+16122030101@10.0.0.90;user=phone>",
+        ),
+    ] {
+        assert_eq!(normalize_ani(ani, us).as_deref(), Some("+16122030101"));
+        c.bench_function(&format!("normalize_ani_{name}"), |b| {
+            b.iter(|| normalize_ani(std::hint::black_box(ani), us))
+        });
+    }
+}
+
 fn bucket_search(c: &mut Criterion) {
     for n in [1usize, 2, 100] {
         let entries: Vec<(String, String)> = (0..n)
@@ -83,5 +103,5 @@ fn bucket_search(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, identify, bucket_search);
+criterion_group!(benches, identify, bucket_search, caller_id);
 criterion_main!(benches);
