@@ -131,6 +131,8 @@ impl<T: DeserializeOwned + FormBody> Body<T> {
                 serde_json::Value::String(value.into_owned())
             };
             if object.insert(key.to_string(), value).is_some() {
+                // as unknown fields are named: at most 64 characters of the key
+                let key: String = key.chars().take(64).collect();
                 return Err(ApiError::bad_request(
                     "duplicate_field",
                     format!("`{key}` is given more than once"),
