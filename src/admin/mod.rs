@@ -417,7 +417,11 @@ pub fn execute(
                 matches,
                 profile,
                 identify_by_ani: p.identify_by_ani,
-                core: format!("{:?}", config.core.kind).to_lowercase(),
+                // the name `core.type` is written with in the file
+                core: serde_json::to_value(config.core.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
             })
         }
         Request::MemberUnlock { member_id } => {

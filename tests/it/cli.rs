@@ -642,7 +642,17 @@ fn member_find_says_who_a_caller_id_names_and_what_a_call_from_it_gets() {
     let (ok, out, err) = find(&t.i, &["--phone", "+16122030101"]);
     assert!(ok, "{err}");
     assert!(
-        out.contains("member 1001 (Ada), their verified mobile"),
+        out.contains("member 1001 (Ada), their verified mobile") && !out.contains("core.type"),
+        "{out}"
+    );
+    // with a REST core, the answer says it is the embedded directory's, not the core's
+    t.i.write_config(
+        "\n[core]\ntype = \"rest\"\n[core.rest]\nbase_url = \"https://core-gw.cu.example\"\n",
+    );
+    let (ok, out, err) = find(&t.i, &["--phone", "+16122030101"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("(core.type is \"rest\": calls ask that core;"),
         "{out}"
     );
 }
