@@ -16,7 +16,7 @@ use crate::admin::{self, Request, Response};
 use crate::config::{self, Config, ConfigError, DEFAULT_CONFIG_PATH};
 use crate::keys::Role;
 use crate::store;
-use out::say;
+use out::{say, tell};
 
 /// callvault: caller authentication for credit-union phone systems.
 #[derive(Debug, Parser)]
@@ -259,7 +259,7 @@ pub fn run(cli: Cli) -> ExitCode {
         // The output's reader left (`| head`): end quietly, with the status `cat` has then.
         Err(_) if out::closed() => ExitCode::from(out::READER_GONE),
         Err(e) => {
-            eprintln!("callvault: {e:#}");
+            tell!("callvault: {e:#}");
             ExitCode::FAILURE
         }
     }
@@ -345,7 +345,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                     stats
                 }
             };
-            eprintln!("{}", serde_json::to_string(&stats)?);
+            tell!("{}", serde_json::to_string(&stats)?);
             return Ok(ExitCode::SUCCESS);
         }
         _ => {}
@@ -362,7 +362,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Init => {
             init_logging("warn");
             let report = init::initialize(&config)?;
-            init::explain(&report, &mut io::stderr());
+            init::explain(&report, &mut out::stderr());
             if let Some(key) = &report.admin_key {
                 show_new_key(key.as_str(), "init")?;
             }
@@ -423,20 +423,20 @@ fn config_command(path: &Path, command: ConfigCommand) -> anyhow::Result<ExitCod
     match (config::load(path), command) {
         (Ok(config), ConfigCommand::Check) => {
             if let Some(warning) = config::exposure(path) {
-                eprintln!("warning: {warning}");
+                tell!("warning: {warning}");
             }
             for caution in config.cautions() {
-                eprintln!("warning: {}: {caution}", path.display());
+                tell!("warning: {}: {caution}", path.display());
             }
             for unread in config::unread_env_vars(std::env::vars_os().map(|(name, _)| name)) {
-                eprintln!("warning: {unread}");
+                tell!("warning: {unread}");
             }
             // The pair itself is the service's to load; here only its dates, when readable.
             let tls = crate::tls::TlsPaths::from_config(&config);
             if let Ok(pair) = crate::tls::load(&tls) {
                 let status = crate::tls::Validity::of(&pair).map(|v| v.status(chrono::Utc::now()));
                 if let Some(status) = status.filter(crate::tls::CertStatus::needs_attention) {
-                    eprintln!("warning: TLS certificate {}: {status}", tls.cert.display());
+                    tell!("warning: TLS certificate {}: {status}", tls.cert.display());
                 }
             }
             say!("{}: configuration is valid", path.display());
@@ -450,7 +450,7 @@ fn config_command(path: &Path, command: ConfigCommand) -> anyhow::Result<ExitCod
             for issue in &issues {
                 say!("{}: {issue}", path.display());
             }
-            eprintln!(
+            tell!(
                 "callvault: {} problem(s) in {}",
                 issues.len(),
                 path.display()
@@ -469,9 +469,11 @@ fn key_command(config: &Config, command: KeyCommand) -> anyhow::Result<()> {
     };
     match admin::client::run(config, request, &mut out::stdout())? {
         Response::KeyCreated { info, key } => {
-            eprintln!(
+            tell!(
                 "created {} key {:?} (id {}); it is shown this once:",
-                info.role, info.name, info.id
+                info.role,
+                info.name,
+                info.id
             );
             show_new_key(&key, "key create")?;
         }
@@ -498,7 +500,7 @@ fn key_command(config: &Config, command: KeyCommand) -> anyhow::Result<()> {
             }
         }
         Response::KeyRevoked { info } => {
-            eprintln!("revoked {} key {:?} (id {})", info.role, info.name, info.id)
+            tell!("revoked {} key {:?} (id {})", info.role, info.name, info.id)
         }
         other => bail!("unexpected answer: {other:?}"),
     }
@@ -659,7 +661,7 @@ fn audit_command(config: &Config, command: AuditCommand) -> anyhow::Result<ExitC
         AuditCommand::Prune { before, exported } => {
             let copies = all_absolute(&exported)?;
             let request = Request::AuditPrune { before, copies };
-            match admin::client::run(config, request, &mut io::stderr())? {
+            match admin::client::run(config, request, &mut out::stderr())? {
                 Response::Pruned { report } => {
                     match &report.base {
                         Some(base) if report.removed > 0 => say!(
@@ -685,7 +687,7 @@ fn audit_command(config: &Config, command: AuditCommand) -> anyhow::Result<ExitC
             match admin::client::run(config, Request::AuditExport { since, after }, &mut out)? {
                 Response::Exported { records } => {
                     out.flush()?;
-                    eprintln!("{records} records exported");
+                    tell!("{records} records exported");
                     Ok(ExitCode::SUCCESS)
                 }
                 other => bail!("unexpected answer: {other:?}"),
@@ -824,7 +826,7 @@ fn pins_import_command(
         established,
         dry_run,
     };
-    match admin::client::run(config, request, &mut io::stderr())? {
+    match admin::client::run(config, request, &mut out::stderr())? {
         Response::PinsImported { summary: s } => {
             let counts = s
                 .results
@@ -918,7 +920,7 @@ fn enroll_command(
         dry_run,
         max_removed_percent,
     };
-    match admin::client::run(config, request, &mut io::stderr())? {
+    match admin::client::run(config, request, &mut out::stderr())? {
         Response::Enrolled { report } => {
             let s = &report.summary;
             let counts = |m: &std::collections::BTreeMap<String, u64>| {

@@ -7,6 +7,9 @@
 //! (141), so `set -o pipefail` scripts and `audit verify` keep their meaning. Only stdout
 //! counts: a broken pipe to the service's admin socket is still an error, and so is a new
 //! API key that could not be shown.
+//!
+//! Stderr gets [`tell!`]: its warnings and errors are dropped if stderr is closed, where
+//! `eprintln!` would panic.
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -54,6 +57,26 @@ impl<W: Write> Write for Stdout<W> {
     }
 }
 
+/// Stderr for notes and progress, as [`tell!`] writes it: a write that fails is dropped,
+/// so a command whose stderr is closed still does its work.
+pub struct Notes;
+
+/// The process's stderr, its write errors dropped.
+pub fn stderr() -> Notes {
+    Notes
+}
+
+impl Write for Notes {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let _ = io::stderr().write_all(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// `println!` for commands: to [`stdout`], its error returned (`?`) instead of a panic.
 macro_rules! say {
     ($($arg:tt)*) => {
@@ -64,6 +87,19 @@ macro_rules! say {
     };
 }
 pub(crate) use say;
+
+/// `eprintln!` for commands: to stderr, and nothing if stderr is closed. `eprintln!`
+/// panics when it cannot write (`callvault config check 2>&- `, or `2>&1 | head` on a
+/// command that writes only warnings); a warning nobody can read is not worth a panic.
+macro_rules! tell {
+    ($($arg:tt)*) => {{
+        let _ = ::std::io::Write::write_fmt(
+            &mut $crate::cli::out::stderr(),
+            format_args!("{}\n", format_args!($($arg)*)),
+        );
+    }};
+}
+pub(crate) use tell;
 
 #[cfg(test)]
 mod tests;

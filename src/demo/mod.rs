@@ -89,7 +89,7 @@ pub fn run(listen: Option<String>, keep: bool) -> anyhow::Result<()> {
     let served = crate::service::serve(&config_path, config);
     if keep {
         let kept = dir.keep();
-        eprintln!("demo directory kept: {}", kept.display());
+        crate::cli::out::tell!("demo directory kept: {}", kept.display());
     }
     served?;
     Ok(())

@@ -29,7 +29,7 @@ pub fn start(dir: &Path) -> io::Result<Phone> {
         .spawn(move || {
             for stream in listener.incoming().map_while(Result::ok) {
                 if let Err(e) = receive(stream, &file) {
-                    eprintln!("demo phone: {e}");
+                    crate::cli::out::tell!("demo phone: {e}");
                 }
             }
         })?;

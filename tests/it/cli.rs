@@ -512,7 +512,8 @@ fn first_line_of(mut command: std::process::Command) -> (String, Output) {
 }
 
 #[test]
-fn a_reader_that_leaves_early_ends_the_command_quietly_but_a_new_key_must_be_shown() {
+fn a_reader_that_leaves_early_ends_the_command_quietly_but_a_new_key_must_be_shown_and_stderr_may_be_closed()
+ {
     let mut calls = crate::calls::Calls::new("");
     // More audit records than a pipe and a reader's buffer hold.
     for n in 0..600 {
@@ -559,6 +560,30 @@ fn a_reader_that_leaves_early_ends_the_command_quietly_but_a_new_key_must_be_sho
     );
     assert!(!err.contains("cvk_"), "the key never goes to stderr: {err}");
     assert!(text(&calls.i.cli(&["key", "list"]).stdout).contains("unseen"));
+
+    // Stderr's reader gone: what would have gone there is dropped, the status stays.
+    let no_stderr = |args: &[&str]| {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = calls
+            .i
+            .cli_command(args)
+            .stdout(Stdio::piped())
+            .stderr(writer)
+            .output()
+            .unwrap();
+        (out.status.code(), text(&out.stdout))
+    };
+    assert_eq!(
+        no_stderr(&["key", "revoke", "unseen"]),
+        (Some(0), String::new()),
+        "a note on stderr"
+    );
+    assert_eq!(
+        no_stderr(&["member", "find", "--phone", "no number"]),
+        (Some(1), String::new()),
+        "an error"
+    );
 
     assert!(calls.i.stop().success());
     quiet(
