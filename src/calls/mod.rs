@@ -805,12 +805,15 @@ impl CallService {
 
     /// `GET /v1/calls/{call_id}`.
     pub fn view(&self, call_id: &str) -> Result<CallView, CallError> {
-        let call = read_call(&self.store, &self.index, call_id)?
+        let txn = self.store.begin_read()?;
+        let call = records::read_call_at(&txn, &self.index, call_id)?
             .ok_or_else(|| CallError::NotFound(call_id.to_string()))?;
-        self.to_view(call)
+        self.to_view(&txn, call)
     }
 
-    fn to_view(&self, call: Call) -> Result<CallView, CallError> {
+    /// `call` as an agent sees it, with its member's verdict read from `txn`, the snapshot
+    /// the call was read from.
+    fn to_view(&self, txn: &redb::ReadTransaction, call: Call) -> Result<CallView, CallError> {
         let cfg = self.config.load();
         let r = rules(&cfg, self.clock.now());
         let step = dialog::step_view(&call, &r);
@@ -818,7 +821,7 @@ impl CallService {
             Some(m) => Some(CallViewMember {
                 member_id: m.member_id.clone(),
                 name: m.name.clone(),
-                last_verification: records::verification(&self.store, &m.member_id)?,
+                last_verification: records::verification(txn, &m.member_id)?,
             }),
             None => None,
         };
@@ -850,14 +853,15 @@ impl CallService {
                 "ani must be a phone number (E.164, national, or a tel: or sip: URI)".into(),
             ));
         };
-        let mut calls = records::calls_in(&self.store, &self.index.from_ani(&e164))?;
+        let txn = self.store.begin_read()?;
+        let mut calls = records::calls_in(&txn, &self.index.from_ani(&e164))?;
         // an id the index kept for a deleted call may since name a call from elsewhere
         calls.retain(|c| c.ani.as_deref() == Some(e164.as_str()));
         if active_only {
             calls.retain(|c| c.ended_at.is_none());
         }
         calls.sort_by_key(|c| std::cmp::Reverse(c.started_at));
-        calls.into_iter().map(|c| self.to_view(c)).collect()
+        calls.into_iter().map(|c| self.to_view(&txn, c)).collect()
     }
 
     /// `POST /v1/intents`.

@@ -1,7 +1,7 @@
 //! How calls, their caller-id index and members' verification verdicts sit in the store.
 
 use chrono::{DateTime, Utc};
-use redb::{ReadableTable, WriteTransaction};
+use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use super::index::{CallIndex, CallNumber};
@@ -40,11 +40,19 @@ pub fn read_call(
     if index.number(call_id).is_none() {
         return Ok(None); // no read transaction for a call that does not exist
     }
-    read_from(
-        &store.begin_read()?.open_table(tables::CALLS)?,
-        index,
-        call_id,
-    )
+    read_call_at(&store.begin_read()?, index, call_id)
+}
+
+/// As [`read_call`], in `txn`: for a view that reads more of the same snapshot.
+pub fn read_call_at(
+    txn: &ReadTransaction,
+    index: &CallIndex,
+    call_id: &str,
+) -> Result<Option<Call>, StoreError> {
+    if index.number(call_id).is_none() {
+        return Ok(None);
+    }
+    read_from(&txn.open_table(tables::CALLS)?, index, call_id)
 }
 
 /// A call as last stored, with the row it was decoded from.
@@ -171,8 +179,12 @@ pub fn event_for(call: &Call, actor: &str, kind: EventKind, outcome: Outcome) ->
     e
 }
 
-pub fn verification(store: &Store, member_id: &str) -> Result<Option<Verification>, StoreError> {
-    let txn = store.begin_read()?;
+/// The member's last verdict, in `txn`: read in the same snapshot as the call it is shown
+/// with, so that a screen pop never pairs a call with a verdict from before or after it.
+pub fn verification(
+    txn: &ReadTransaction,
+    member_id: &str,
+) -> Result<Option<Verification>, StoreError> {
     let table = txn.open_table(tables::VERIFICATIONS)?;
     let value = table.get(member_id)?;
     value
@@ -281,8 +293,7 @@ pub fn save_encoded_step(
 }
 
 /// The calls of these numbers that are still stored.
-pub fn calls_in(store: &Store, numbers: &[CallNumber]) -> Result<Vec<Call>, StoreError> {
-    let txn = store.begin_read()?;
+pub fn calls_in(txn: &ReadTransaction, numbers: &[CallNumber]) -> Result<Vec<Call>, StoreError> {
     let calls = txn.open_table(tables::CALLS)?;
     let mut out = Vec::with_capacity(numbers.len());
     for &number in numbers {
