@@ -271,7 +271,7 @@ pub fn save_encoded_step(
             let how = match (level, reason) {
                 (Some(l), _) => format!("ivr:{}", dialog::level_name(*l)),
                 (_, Some(r)) => format!("ivr:{}", r.as_str()),
-                _ => "ivr".into(),
+                _ => "ivr:caller_id".into(),
             };
             set_verification(
                 txn,

@@ -704,25 +704,31 @@ impl Tx<'_> {
 
     fn authenticated(&mut self) {
         let level = if self.call.methods_passed.is_empty() {
-            Level::AppIntent
+            // Nothing asked: the trust level alone was enough. The app's intent is a proof
+            // and names the level; a caller ID alone (a profile whose `known_number` lists
+            // no methods) proves nothing the STEP could name, so its level is null.
+            (self.call.trust == Some(Trust::AppIntent)).then_some(Level::AppIntent)
         } else if self.call.pin_verified {
-            Level::Pin
+            Some(Level::Pin)
         } else if self.call.methods_passed.iter().any(|m| m == "otp") {
-            Level::Otp
+            Some(Level::Otp)
         } else {
-            Level::Questions
+            Some(Level::Questions)
         };
         self.call.phase = Phase::Done {
             ending: Ending::Authenticated,
             reason: None,
-            level: Some(level),
+            level,
         };
         self.call.verified = Some(true);
         self.call.current_pin = None;
         self.event(
             EventKind::CallAuthenticated,
             Outcome::Ok,
-            format!("level {}", level_name(level)),
+            match level {
+                Some(l) => format!("level {}", level_name(l)),
+                None => "caller ID alone".to_string(),
+            },
         );
     }
 

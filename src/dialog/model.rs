@@ -365,9 +365,13 @@ fn check_step(call: &Call, rules: &Rules<'_>) -> Result<(), String> {
             return Err(format!("an ended call's STEP is not done: {v:?}"));
         }
         match v.outcome {
-            Some(Ending::Authenticated) if v.level.is_none() || v.reason.is_some() => Err(format!(
-                "authenticated without a level, or with a reason: {v:?}"
-            )),
+            Some(Ending::Authenticated)
+                if (v.level.is_none() && !call.methods_passed.is_empty()) || v.reason.is_some() =>
+            {
+                Err(format!(
+                    "authenticated with proofs but no level, or with a reason: {v:?}"
+                ))
+            }
             Some(Ending::Transfer) if v.reason.is_none() => {
                 Err(format!("a transfer without a reason: {v:?}"))
             }
@@ -572,11 +576,12 @@ fn check_end(o: &Ended) -> Result<(), String> {
             }
             // the level names a proof the caller gave
             let level_proved = match level {
-                Some(Level::AppIntent) => needed == 0,
+                Some(Level::AppIntent) => needed == 0 && trust == Trust::AppIntent,
                 Some(Level::Pin) => o.proven.contains("pin"),
                 Some(Level::Otp) => o.proven.contains("otp"),
                 Some(Level::Questions) => !o.proven.is_empty(),
-                None => false,
+                // a caller ID alone, where the profile asks nothing of it
+                None => needed == 0 && trust != Trust::AppIntent && o.proven.is_empty(),
             };
             if !level_proved {
                 return Err(format!(

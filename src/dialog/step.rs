@@ -25,6 +25,9 @@ pub struct StepView {
     pub attempts_left: Option<u32>,
     pub outcome: Option<Ending>,
     pub reason: Option<Reason>,
+    /// The proof an authenticated call gave. Null while the dialog goes on, on a transfer,
+    /// and for a call a profile authenticates on a verified phone's caller ID alone
+    /// (`known_number` with no methods), which proves nothing a level names.
     pub level: Option<Level>,
     pub member_id: Option<String>,
     pub first_name: Option<String>,

@@ -252,6 +252,29 @@ fn seed_004_acceptance_app_intent_is_authenticated_at_once() {
 }
 
 #[test]
+fn a_known_number_that_needs_nothing_is_authenticated_with_no_level() {
+    // A profile may take a verified phone's caller ID alone (config check warns of it).
+    // That proves nothing a level names: the STEP's level is null, not app_intent.
+    let mut p = Profile::default();
+    p.ivr.known_number = crate::profile::Step {
+        methods: vec![],
+        min_correct: 0,
+        attempts: 1,
+    };
+    let (steps, events, call, _) = run(p, Arrive::Ani(MOBILE), &[]);
+    let s = &steps[0];
+    assert_eq!(end(s), (S::Authenticated, None, None));
+    assert_eq!(s.trust, Some(Trust::KnownNumber));
+    assert_eq!(call.verified, Some(true));
+    let auth: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == EventKind::CallAuthenticated)
+        .collect();
+    assert_eq!(auth.len(), 1, "{events:?}");
+    assert_eq!(auth[0].detail, "caller ID alone");
+}
+
+#[test]
 fn seed_004_acceptance_verified_number_needs_2_of_3() {
     // known_number default: dob, zip, ssn_last4, 2 correct
     let cases: &[Case] = &[

@@ -526,7 +526,7 @@ pub fn cautions<P: Borrow<Profile>>(profiles: &BTreeMap<String, P>) -> Vec<Confi
             cautions.push(ConfigIssue::new(
                 format!("profiles.{name}.ivr.known_number.methods"),
                 "none listed authenticates a call from a member's verified phone on its caller \
-                 ID alone, which a caller can spoof (its STEP's level says app_intent)",
+                 ID alone, which a caller can spoof (its STEP says level null, trust known_number)",
             ));
         }
         if p.checklist.known_number.questions.is_empty() {
