@@ -100,6 +100,38 @@ pub enum Request {
     VaultRotateKey,
 }
 
+/// The members the configured core says `e164` identifies, asked as a call asks it (within
+/// `core.timeout_ms`). On a thread and runtime of its own: the admin operations run on
+/// blocking threads, in the service or in the CLI, where no runtime can be entered.
+fn ask_core_by_phone(
+    config: &Config,
+    store: Arc<Store>,
+    e164: &str,
+) -> Result<Vec<crate::core::PhoneMatch>, AdminError> {
+    let unanswered = |e: String| AdminError::Refused(format!("the core did not answer: {e}"));
+    let core = crate::core::from_config(config, store).map_err(|e| unanswered(e.to_string()))?;
+    let budget = std::time::Duration::from_millis(config.core.timeout_ms);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| unanswered(e.to_string()))?;
+            runtime.block_on(async {
+                match tokio::time::timeout(budget, core.find_by_phone(e164)).await {
+                    Ok(found) => found.map_err(|e| unanswered(e.to_string())),
+                    Err(_) => Err(unanswered(format!(
+                        "no answer within core.timeout_ms ({} ms)",
+                        budget.as_millis()
+                    ))),
+                }
+            })
+        })
+        .join()
+        .unwrap_or_else(|_| Err(unanswered("its client stopped".into())))
+    })
+}
+
 /// The result of an operation.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "result", rename_all = "snake_case")]
@@ -410,8 +442,14 @@ pub fn execute(
                     .unwrap_or_else(|| crate::member::phone::uri_number(&d).to_string())
             });
             let (profile, p) = config.profile_for(dnis.as_deref());
-            let matches =
-                crate::core::EmbeddedCore::new(ctx.store.clone(), region).phone_matches(&e164)?;
+            let matches = match config.core.kind {
+                crate::config::CoreKind::Embedded => {
+                    crate::core::EmbeddedCore::new(ctx.store.clone(), region)
+                        .phone_matches(&e164)?
+                }
+                // another core is asked, as a call asks it
+                _ => ask_core_by_phone(&config, ctx.store.clone(), &e164)?,
+            };
             Ok(Response::Matches {
                 e164,
                 matches,

@@ -726,8 +726,13 @@ fn describe_matches(
         };
         format!("member {} ({name}), {phone}", m.member_id)
     };
+    let none = if core == "embedded" {
+        "no enrolled member has this number"
+    } else {
+        "the core names no member with this number"
+    };
     let mut lines = match matches {
-        [] => vec![format!("{e164}: no enrolled member has this number")],
+        [] => vec![format!("{e164}: {none}")],
         [one] => vec![format!("{e164}: {}", who(one))],
         many => {
             let mut l = vec![format!("{e164}: {} members share this number", many.len())];
@@ -756,7 +761,7 @@ fn describe_matches(
     lines.push(call);
     if core != "embedded" {
         lines.push(format!(
-            "(core.type is {core:?}: calls ask that core; this is the embedded directory's answer)"
+            "(the answer of the core, core.type {core:?}, as a call gets it now)"
         ));
     }
     lines

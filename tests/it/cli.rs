@@ -670,14 +670,72 @@ fn member_find_says_who_a_caller_id_names_and_what_a_call_from_it_gets() {
         out.contains("member 1001 (Ada), their verified mobile") && !out.contains("core.type"),
         "{out}"
     );
-    // with a REST core, the answer says it is the embedded directory's, not the core's
-    t.i.write_config(
-        "\n[core]\ntype = \"rest\"\n[core.rest]\nbase_url = \"https://core-gw.cu.example\"\n",
+    // with a REST core, the core is asked, as a call asks it: here it names a member the
+    // embedded directory does not hold, and no one for Ada's number
+    let gateway = one_member_gateway(
+        "%2B16122030177",
+        r#"[{"member_id": "9001", "first_name": "Zed", "mobile_phone": "+16122030177"}]"#,
     );
+    let rest = |addr: &str| {
+        format!(
+            "\n[core]\ntype = \"rest\"\ntimeout_ms = 500\n[core.rest]\nconnect_timeout_ms = 200\nbase_url = \"http://{addr}\"\n"
+        )
+    };
+    t.i.write_config(&rest(&gateway));
+    let (ok, out, err) = find(&t.i, &["--phone", "+16122030177"]);
+    assert!(ok, "{err}");
+    for want in [
+        "+16122030177: member 9001 (Zed), their verified mobile",
+        "identified as member 9001 with trust known_number",
+        "(the answer of the core, core.type \"rest\", as a call gets it now)",
+    ] {
+        assert!(out.contains(want), "no {want:?} in\n{out}");
+    }
     let (ok, out, err) = find(&t.i, &["--phone", "+16122030101"]);
     assert!(ok, "{err}");
     assert!(
-        out.contains("(core.type is \"rest\": calls ask that core;"),
+        out.contains("+16122030101: the core names no member with this number"),
         "{out}"
     );
+    // a core that does not answer is an error, not "no one"
+    t.i.write_config(&rest(&format!("127.0.0.1:{}", crate::harness::free_port())));
+    let (ok, out, err) = find(&t.i, &["--phone", "+16122030177"]);
+    assert!(!ok && out.is_empty(), "{out}");
+    assert!(err.contains("the core did not answer"), "{err}");
+    // and through the running service, which asks from its admin socket's thread
+    t.i.write_config(&rest(&gateway));
+    t.i.start();
+    let (ok, out, err) = find(&t.i, &["--phone", "+16122030177"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("member 9001 (Zed), their verified mobile"),
+        "{out}"
+    );
+}
+
+/// A stand-in core gateway (HTTP/1.1 on a free port): a request whose path holds `key`
+/// gets `found`, any other `[]`. Its address.
+fn one_member_gateway(key: &'static str, found: &'static str) -> String {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
+            let _ = reader.read_line(&mut request);
+            let mut header = String::new();
+            while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                header.clear();
+            }
+            let body = if request.contains(key) { found } else { "[]" };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    addr
 }
