@@ -761,7 +761,7 @@ fn describe_matches(
     lines.push(call);
     if core != "embedded" {
         lines.push(format!(
-            "(the answer of the core, core.type {core:?}, as a call gets it now)"
+            "(asked of the core, core.type {core:?}, as calls ask it)"
         ));
     }
     lines

@@ -687,7 +687,7 @@ fn member_find_says_who_a_caller_id_names_and_what_a_call_from_it_gets() {
     for want in [
         "+16122030177: member 9001 (Zed), their verified mobile",
         "identified as member 9001 with trust known_number",
-        "(the answer of the core, core.type \"rest\", as a call gets it now)",
+        "(asked of the core, core.type \"rest\", as calls ask it)",
     ] {
         assert!(out.contains(want), "no {want:?} in\n{out}");
     }
