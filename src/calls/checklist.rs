@@ -10,7 +10,7 @@ use super::{CallError, CallService, tally};
 use crate::audit::{AuditEvent, EventKind, Outcome};
 use crate::dialog::{self, Call, ChecklistState, Trust, checklist};
 use crate::member::Member;
-use crate::profile::Question;
+use crate::profile::{Profile, Question};
 use crate::store::StoreError;
 
 /// One row of an agent's checklist.
@@ -33,6 +33,10 @@ pub struct ChecklistView {
     pub answered: u32,
     pub total: u32,
     pub result: checklist::Verdict,
+    /// What the agent's screen says of the verdict (seed 004's "Congratulations - Customer
+    /// is fully authenticated", or its "Unfortunately we cannot proceed ..."; the profile's
+    /// `agent_texts` may reword both); null while pending.
+    pub message: Option<String>,
 }
 
 impl CallService {
@@ -115,12 +119,12 @@ impl CallService {
                         );
                     }
                 }
-                Ok((Ok((state, decided)), events))
+                Ok((Ok((state, decided, call.profile.clone())), events))
             })
             .await
             .map_err(CallError::Audit)?
             .0?;
-        let (state, decided) = state;
+        let (state, decided, profile) = state;
         if decided {
             tally::record_verdict(
                 "checklist",
@@ -128,7 +132,7 @@ impl CallService {
                 state.verdict() == checklist::Verdict::Verified,
             );
         }
-        Ok(checklist_view(&state, reveal.then_some(&member)))
+        Ok(checklist_view(&state, &profile, reveal.then_some(&member)))
     }
 
     /// `POST /v1/calls/{call_id}/checklist/{question_id}`: the agent's tick. A verdict marks
@@ -181,11 +185,12 @@ impl CallService {
                 call.version += 1;
                 call.updated_at = now;
                 records::write_call(txn, &index, &call)?;
-                Ok((Ok(next), events))
+                Ok((Ok((next, call.profile.clone())), events))
             })
             .await
             .map_err(CallError::Audit)?
             .0?;
+        let (state, profile) = state;
         // a tick on a decided checklist is refused, so a verdict here is a new one
         if state.verdict() != checklist::Verdict::Pending {
             tally::record_verdict(
@@ -194,7 +199,7 @@ impl CallService {
                 state.verdict() == checklist::Verdict::Verified,
             );
         }
-        Ok(checklist_view(&state, None))
+        Ok(checklist_view(&state, &profile, None))
     }
 }
 
@@ -238,7 +243,18 @@ fn checklist_verdict(
     ])
 }
 
-fn checklist_view(state: &ChecklistState, reveal: Option<&Member>) -> ChecklistView {
+/// The checklist as the agent's screen shows it, in the words of the call's profile.
+fn checklist_view(
+    state: &ChecklistState,
+    profile: &Profile,
+    reveal: Option<&Member>,
+) -> ChecklistView {
+    let result = state.verdict();
+    let message = match result {
+        checklist::Verdict::Pending => None,
+        checklist::Verdict::Verified => Some(profile.agent_text("verified", "")),
+        checklist::Verdict::NotVerified => Some(profile.agent_text("not_verified", "")),
+    };
     ChecklistView {
         questions: state
             .questions
@@ -246,7 +262,7 @@ fn checklist_view(state: &ChecklistState, reveal: Option<&Member>) -> ChecklistV
             .zip(&state.answers)
             .map(|(q, a)| ChecklistQuestion {
                 id: *q,
-                text: dialog::answer::question_text(*q).to_string(),
+                text: profile.agent_text(q.as_str(), dialog::answer::question_text(*q)),
                 expected: reveal.and_then(|m| dialog::answer::expected_text(*q, m)),
                 correct: *a,
             })
@@ -255,6 +271,7 @@ fn checklist_view(state: &ChecklistState, reveal: Option<&Member>) -> ChecklistV
         correct: state.correct(),
         answered: state.answered(),
         total: state.questions.len() as u32,
-        result: state.verdict(),
+        result,
+        message,
     }
 }

@@ -15,6 +15,24 @@ fn example_config_is_valid_and_matches_defaults_where_it_should() {
     assert_eq!(config.server.listen, "127.0.0.1:8443");
     assert_eq!(config.vault.mode, VaultMode::Hashed);
     assert_eq!(config.lockout.max_wrong_pins, 5);
+
+    // its commented agent_texts, taken in, are valid and say what the defaults say
+    let header = "# [profiles.members.agent_texts]";
+    let mut lines: Vec<&str> = text.lines().collect();
+    let at = lines.iter().position(|l| *l == header).unwrap();
+    for line in &mut lines[at..at + 4] {
+        *line = line.strip_prefix("# ").unwrap();
+    }
+    let opened = lines.join("\n");
+    let config = parse(&opened, no_env()).unwrap();
+    let (_, p) = config.profile_for(None);
+    assert_eq!(p.agent_texts.len(), 3, "{:?}", p.agent_texts);
+    for (key, text) in &p.agent_texts {
+        assert_eq!(
+            text,
+            &crate::profile::Profile::default().agent_text(key, "Where were you born?")
+        );
+    }
 }
 
 #[test]

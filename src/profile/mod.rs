@@ -30,6 +30,21 @@ pub enum Question {
 }
 
 impl Question {
+    pub const ALL: [Question; 7] = [
+        Question::Dob,
+        Question::Zip,
+        Question::SsnLast4,
+        Question::LastTxnAmount,
+        Question::LastTxnDate,
+        Question::SavingsBalance,
+        Question::PlaceOfBirth,
+    ];
+
+    /// The question an id names (`dob`, `place_of_birth`, ...).
+    pub fn parse(id: &str) -> Option<Question> {
+        Question::ALL.into_iter().find(|q| q.as_str() == id)
+    }
+
     /// Whether a caller can answer it with digits.
     pub fn keypad(self) -> bool {
         self != Question::PlaceOfBirth
@@ -241,7 +256,30 @@ pub struct Profile {
     /// `confirm_pin`, or a question (`dob`, `zip`, ...). Unset steps use the default key.
     #[serde(default)]
     pub prompts: BTreeMap<String, String>,
+    /// What the agent's screen says (seed 004): a checklist question's text, by its id
+    /// (`place_of_birth`, `dob`, ...), and the message for the checklist's verdict
+    /// (`verified`, `not_verified`). Unset keys use [`AGENT_TEXTS`] and the questions'
+    /// default texts.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub agent_texts: BTreeMap<String, String>,
 }
+
+/// The messages for a checklist's verdict, as seed 004 words them.
+pub const AGENT_TEXTS: [(&str, &str); 2] = [
+    (
+        "verified",
+        "Congratulations - Customer is fully authenticated",
+    ),
+    (
+        "not_verified",
+        "Unfortunately we cannot proceed further with any account related queries/requests - \
+         please ask the customer to contact us directly via the app if he/she has access to it \
+         at the moment.",
+    ),
+];
+
+/// The longest agent text, in characters.
+pub const AGENT_TEXT_MAX: usize = 500;
 
 /// The steps a profile may name a prompt for, with their default prompt keys.
 pub const PROMPTS: [(&str, &str); 11] = [
@@ -259,6 +297,19 @@ pub const PROMPTS: [(&str, &str); 11] = [
 ];
 
 impl Profile {
+    /// The text the agent's screen shows for `key`: a checklist question's id or a verdict
+    /// (`verified`, `not_verified`). `fallback` is a question's default text.
+    pub fn agent_text(&self, key: &str, fallback: &str) -> String {
+        match self.agent_texts.get(key) {
+            Some(t) => t.clone(),
+            None => AGENT_TEXTS
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map_or(fallback, |(_, t)| t)
+                .to_string(),
+        }
+    }
+
     /// The prompt key for a step.
     pub fn prompt(&self, step: &str) -> String {
         match self.prompts.get(step) {
@@ -292,6 +343,7 @@ impl Default for Profile {
             app_intent_by_ani: true,
             amount_tolerance_cents: 0,
             prompts: BTreeMap::new(),
+            agent_texts: BTreeMap::new(),
         }
     }
 }
@@ -483,6 +535,30 @@ pub fn validate<P: Borrow<Profile>>(
                 issues.push(ConfigIssue::new(
                     at(&format!("prompts.{step}")),
                     "a prompt key is 1 to 64 letters, digits and underscores".to_string(),
+                ));
+            }
+        }
+        for (key, text) in &p.agent_texts {
+            let at_key = at(&format!("agent_texts.{key}"));
+            if Question::parse(key).is_none() && !AGENT_TEXTS.iter().any(|(k, _)| k == key) {
+                issues.push(ConfigIssue::new(
+                    at_key,
+                    format!(
+                        "no text {key:?}; agent texts can be set for the verdicts ({}) and the \
+                         checklist questions ({})",
+                        AGENT_TEXTS.map(|(k, _)| k).join(", "),
+                        Question::ALL.map(|q| q.as_str()).join(", ")
+                    ),
+                ));
+            } else if text.trim().is_empty()
+                || text.chars().count() > AGENT_TEXT_MAX
+                || text.chars().any(char::is_control)
+            {
+                issues.push(ConfigIssue::new(
+                    at_key,
+                    format!(
+                        "an agent text is 1 to {AGENT_TEXT_MAX} characters on one line, not blank"
+                    ),
                 ));
             }
         }

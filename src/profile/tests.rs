@@ -125,6 +125,29 @@ fn impossible_profiles_are_refused_with_key_paths() {
             "1 to 64 letters",
         ),
         (
+            "[profiles.m]\ndefault = true\n[profiles.m.agent_texts]\nwelcome = \"Hi\"\n",
+            "profiles.m.agent_texts.welcome",
+            "the verdicts (verified, not_verified) and the checklist questions (dob, zip,",
+        ),
+        (
+            "[profiles.m]\ndefault = true\n[profiles.m.agent_texts]\nverified = \"  \"\n",
+            "profiles.m.agent_texts.verified",
+            "not blank",
+        ),
+        (
+            "[profiles.m]\ndefault = true\n[profiles.m.agent_texts]\ndob = \"When?\\nSay it.\"\n",
+            "profiles.m.agent_texts.dob",
+            "on one line",
+        ),
+        (
+            &format!(
+                "[profiles.m]\ndefault = true\n[profiles.m.agent_texts]\nnot_verified = \"{}\"\n",
+                "é".repeat(501)
+            ),
+            "profiles.m.agent_texts.not_verified",
+            "1 to 500 characters",
+        ),
+        (
             "[profiles.m]\ndefault = true\n[profiles.m.checklist.unknown_number]\nquestions = [\"dob\"]\nmin_correct = 0\n",
             "profiles.m.checklist.unknown_number.min_correct",
             "verified before any is asked",

@@ -456,7 +456,12 @@ fn seed_004_acceptance_criteria() {
             json!({ "correct": correct }),
         )
     };
-    assert_eq!(tick("place_of_birth", true).1["result"], "pending");
+    let (_, pending) = tick("place_of_birth", true);
+    assert_eq!(
+        (&pending["result"], &pending["message"]),
+        (&json!("pending"), &Value::Null),
+        "no message before the verdict"
+    );
     assert_eq!(tick("dob", false).1["result"], "pending");
     assert_eq!(tick("dob", true).0, StatusCode::CONFLICT, "answered once");
     assert_eq!(tick("last_txn_date", false).1["result"], "pending");
@@ -468,6 +473,13 @@ fn seed_004_acceptance_criteria() {
             last["answered"].as_u64()
         ),
         (Some("not_verified"), Some(1), Some(4))
+    );
+    // seed 004's fail message, for the agent's screen
+    assert!(
+        last["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("Unfortunately we cannot proceed further")),
+        "{last}"
     );
     assert_eq!(tick("bogus", true).0, StatusCode::BAD_REQUEST);
     let (_, view) = t.get(&t.agent, "/v1/calls/unk-2");
@@ -489,6 +501,10 @@ fn seed_004_acceptance_criteria() {
         json!({"correct": true}),
     );
     assert_eq!(r["result"], "verified");
+    assert_eq!(
+        r["message"],
+        "Congratulations - Customer is fully authenticated"
+    );
     let (_, view) = t.get(&t.agent, "/v1/calls/known-1");
     assert_eq!(view["verified"], true);
 
@@ -957,6 +973,59 @@ fn a_call_survives_a_restart_and_keeps_its_profile_across_a_reload() {
     assert_eq!(
         view["step"]["field"], "pin",
         "the live call keeps its profile"
+    );
+}
+
+#[test]
+fn a_profile_words_the_agent_s_questions_and_verdicts_its_own_way() {
+    let t = Calls::new(
+        "\n[profiles.members]\ndefault = true\n[profiles.members.agent_texts]\n\
+         place_of_birth = \"¿Dónde nació?\"\nverified = \"Verified: go ahead.\"\n",
+    );
+    t.start("words-1", ADA_MOBILE);
+    let (s, list) = t.post(&t.agent, "/v1/calls/words-1/checklist", json!({}));
+    assert_eq!(s, StatusCode::OK, "{list}");
+    let texts: Vec<(&str, &str)> = list["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| (q["id"].as_str().unwrap(), q["text"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            ("last_txn_amount", "How much was your last transaction?"),
+            ("place_of_birth", "¿Dónde nació?"),
+            (
+                "savings_balance",
+                "How much money do you have in your main savings account?"
+            ),
+        ]
+    );
+    for q in ["last_txn_amount", "place_of_birth"] {
+        t.post(
+            &t.agent,
+            &format!("/v1/calls/words-1/checklist/{q}"),
+            json!({"correct": true}),
+        );
+    }
+    let (_, again) = t.post(&t.agent, "/v1/calls/words-1/checklist", json!({}));
+    assert_eq!(
+        (&again["result"], &again["message"]),
+        (&json!("verified"), &json!("Verified: go ahead.")),
+        "{again}"
+    );
+    // the call keeps the words it started with: a reload changes new calls only
+    t.i.write_config("");
+    let (s, _) = t.post(&t.i.admin.clone(), "/v1/admin/reload", json!({}));
+    assert_eq!(s, StatusCode::OK);
+    let (_, kept) = t.post(&t.agent, "/v1/calls/words-1/checklist", json!({}));
+    assert_eq!(kept["message"], "Verified: go ahead.", "{kept}");
+    t.start("words-2", ADA_MOBILE);
+    let (_, fresh) = t.post(&t.agent, "/v1/calls/words-2/checklist", json!({}));
+    assert_eq!(
+        fresh["questions"][1]["text"], "Where were you born?",
+        "{fresh}"
     );
 }
 
