@@ -85,7 +85,32 @@ pub async fn json_errors(
     if is_json {
         return Ok(res.map_into_left_body());
     }
-    let (req, _) = res.into_parts();
-    let body = actix_web::ResponseError::error_response(&ApiError::from_status(status));
+    let (req, res) = res.into_parts();
+    let refusal = if is_cors_preflight(&req) {
+        // actix-cors's refusal of a preflight (its body is plain text)
+        ApiError::new(
+            status,
+            "cors_refused",
+            "this origin, method or header may not call the API from a browser \
+             (server.cors_origins)",
+        )
+    } else {
+        ApiError::from_status(status)
+    };
+    let mut body = actix_web::ResponseError::error_response(&refusal);
+    // CORS headers stay, so that a page that may call the API can read the refusal
+    for (name, value) in res.headers() {
+        if name.as_str().starts_with("access-control-") || name == actix_web::http::header::VARY {
+            body.headers_mut().append(name.clone(), value.clone());
+        }
+    }
     Ok(ServiceResponse::new(req, body).map_into_right_body())
+}
+
+/// A browser's CORS preflight: `OPTIONS` with `Access-Control-Request-Method`.
+fn is_cors_preflight(req: &actix_web::HttpRequest) -> bool {
+    req.method() == actix_web::http::Method::OPTIONS
+        && req
+            .headers()
+            .contains_key(actix_web::http::header::ACCESS_CONTROL_REQUEST_METHOD)
 }

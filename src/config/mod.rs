@@ -67,6 +67,27 @@ pub struct ServerConfig {
     /// Client certificates that stand in for an API key: a DNS name in the certificate and
     /// the role it gets.
     pub clients: Vec<CertClient>,
+    /// Web origins (`https://desk.cu.example`) whose pages may call the API from a browser:
+    /// an agent desktop served from another host. Empty: no CORS headers at all.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cors_origins: Vec<String>,
+}
+
+/// Whether `origin` is a web origin as a browser sends it in `Origin`: `https://` or
+/// `http://`, a host, a port only when not the scheme's own, and nothing after.
+pub fn is_web_origin(origin: &str) -> bool {
+    url::Url::parse(origin).is_ok_and(|u| {
+        let host_ok = match u.host() {
+            Some(url::Host::Domain(d)) => d
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.'),
+            Some(_) => true, // an IP address
+            None => false,
+        };
+        matches!(u.scheme(), "https" | "http")
+            && host_ok
+            && u.origin().ascii_serialization() == origin
+    })
 }
 
 impl Default for ServerConfig {
@@ -80,6 +101,7 @@ impl Default for ServerConfig {
             client_ca: None,
             client_cert: ClientCertMode::Required,
             clients: Vec::new(),
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -984,6 +1006,17 @@ impl Config {
             "server.clients",
             "client certificates need server.client_ca, the CA that issues them".to_string(),
         );
+        for (i, o) in s.cors_origins.iter().enumerate() {
+            check(
+                is_web_origin(o),
+                &format!("server.cors_origins[{i}]"),
+                format!(
+                    "{o:?} is not a web origin: write it as the browser sends it, \
+                     https://host or https://host:port, lower case, with no path or \
+                     trailing slash (no wildcards)"
+                ),
+            );
+        }
         for (i, c) in s.clients.iter().enumerate() {
             check(
                 rustls_pki_types::DnsName::try_from(c.name.as_str()).is_ok(),

@@ -470,3 +470,32 @@ fn keeping_pre_enrollment_files_forever_is_warned_of() {
     assert_eq!(paths("[enroll]\nkeep_days = 0\n"), ["enroll.keep_days"]);
     assert!(paths("[enroll]\nkeep_days = 30\n").is_empty());
 }
+
+#[test]
+fn cors_origins_are_web_origins_as_browsers_send_them() {
+    let cases = [
+        ("https://desk.cu.example", true),
+        ("https://desk.cu.example:8444", true),
+        ("http://localhost:5173", true),
+        ("http://10.0.0.12", true),
+        ("https://desk.cu.example/", false), // a trailing slash: browsers send none
+        ("https://desk.cu.example/app", false),
+        ("https://desk.cu.example:443", false), // the scheme's own port is left out
+        ("https://Desk.cu.example", false),
+        ("desk.cu.example", false),
+        ("*", false),
+        ("https://*.cu.example", false),
+        ("ftp://desk.cu.example", false),
+        ("null", false),
+        ("", false),
+    ];
+    for (origin, ok) in cases {
+        assert_eq!(is_web_origin(origin), ok, "{origin:?}");
+    }
+    let err = parse(
+        "[server]\ncors_origins = [\"https://desk.cu.example\", \"https://x.example/\"]\n",
+        no_env(),
+    )
+    .unwrap_err();
+    assert_eq!(paths(err), vec!["server.cors_origins[1]"]);
+}

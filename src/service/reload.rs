@@ -119,6 +119,10 @@ fn restart_needed(old: &Config, new: &Config) -> Vec<String> {
         "server.client_cert",
     );
     note(
+        old.server.cors_origins != new.server.cors_origins,
+        "server.cors_origins",
+    );
+    note(
         old.storage.state_dir != new.storage.state_dir,
         "storage.state_dir",
     );

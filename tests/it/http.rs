@@ -586,3 +586,128 @@ fn tls_1_2_and_1_3_are_both_served() {
         .send();
     assert!(plain.is_err() || !plain.unwrap().status().is_success());
 }
+
+/// `server.cors_origins`: a page served from an agent desktop's origin may call the API from
+/// a browser (preflight, then the request with its key); any other origin gets no CORS
+/// headers and its preflight is refused in JSON; with none configured a preflight is `405`.
+#[test]
+fn a_configured_web_origin_may_call_the_api_from_a_browser() {
+    use reqwest::Method;
+    const DESK: &str = "https://desk.cu.example";
+    let mut i = Instance::init();
+    i.write_config(&format!(
+        "cors_origins = [\"{DESK}\", \"http://localhost:5173\"]\n"
+    ));
+    i.start();
+    let c = i.client();
+    let agent = make_key(&i, "agent", "cors-agent");
+    let preflight = |origin: &str, method: &str, headers: &str| {
+        c.request(Method::OPTIONS, i.url("/v1/calls/nope"))
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", method)
+            .header("Access-Control-Request-Headers", headers)
+            .send()
+            .unwrap()
+    };
+    let header = |r: &reqwest::blocking::Response, name: &str| {
+        r.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_ascii_lowercase())
+    };
+
+    // the desk's preflight for a GET with its key, then the GET itself
+    let ok = preflight(DESK, "GET", "authorization");
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert_eq!(
+        header(&ok, "access-control-allow-origin").as_deref(),
+        Some(DESK)
+    );
+    let allowed = header(&ok, "access-control-allow-headers").unwrap();
+    for h in ["authorization", "x-api-key", "content-type", "accept"] {
+        assert!(allowed.contains(h), "{h} not in {allowed}");
+    }
+    assert!(header(&ok, "access-control-allow-credentials").is_none());
+    let r = c
+        .get(i.url("/v1/calls/nope"))
+        .header("Origin", DESK)
+        .bearer_auth(&agent)
+        .send()
+        .unwrap();
+    assert_eq!(
+        header(&r, "access-control-allow-origin").as_deref(),
+        Some(DESK)
+    );
+    let (s, b) = body(r);
+    assert_eq!(
+        (s, b["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("no_such_call"))
+    );
+    // an answer callvault rewrites into JSON (here: no key) keeps the header too
+    let r = c
+        .post(i.url("/v1/calls/nope/checklist"))
+        .header("Origin", DESK)
+        .send()
+        .unwrap();
+    assert_eq!(
+        header(&r, "access-control-allow-origin").as_deref(),
+        Some(DESK)
+    );
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = c
+        .post(i.url("/v1/admin/keys"))
+        .header("Origin", DESK)
+        .bearer_auth(&i.admin)
+        .header("Content-Type", "application/json")
+        .body(vec![b' '; 70 * 1024])
+        .send()
+        .unwrap();
+    assert_eq!(
+        header(&r, "access-control-allow-origin").as_deref(),
+        Some(DESK)
+    );
+    let (s, b) = body(r);
+    assert_eq!(
+        (s, b["code"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("payload_too_large"))
+    );
+
+    // another origin: served as without one (the browser withholds it), preflight refused
+    let r = c
+        .get(i.url("/v1/whoami"))
+        .header("Origin", "https://evil.example")
+        .bearer_auth(&agent)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(header(&r, "access-control-allow-origin").is_none());
+    for (origin, method, headers) in [
+        ("https://evil.example", "GET", "authorization"),
+        (DESK, "PUT", "authorization"),
+        (DESK, "GET", "x-secret-sauce"),
+    ] {
+        let (s, b) = body(preflight(origin, method, headers));
+        assert_eq!(
+            (s, b["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("cors_refused")),
+            "{origin} {method} {headers}: {b}"
+        );
+    }
+
+    // none configured: no CORS at all
+    i.stop();
+    i.write_config("");
+    i.start();
+    let c = i.client();
+    let r = c
+        .request(Method::OPTIONS, i.url("/v1/calls/nope"))
+        .header("Origin", DESK)
+        .header("Access-Control-Request-Method", "GET")
+        .send()
+        .unwrap();
+    assert!(header(&r, "access-control-allow-origin").is_none());
+    let (s, b) = body(r);
+    assert_eq!(
+        (s, b["code"].as_str()),
+        (StatusCode::METHOD_NOT_ALLOWED, Some("method_not_allowed"))
+    );
+}

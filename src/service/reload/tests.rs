@@ -16,6 +16,10 @@ fn a_reload_names_each_setting_only_a_restart_applies() {
         ),
         ("[server]\nworkers = 3\n", vec!["server.workers"]),
         (
+            "[server]\ncors_origins = [\"https://desk.cu.example\"]\n",
+            vec!["server.cors_origins"],
+        ),
+        (
             "[storage]\nstate_dir = \"/srv/cv\"\n",
             vec!["storage.state_dir"],
         ),
