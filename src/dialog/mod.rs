@@ -540,10 +540,10 @@ impl Tx<'_> {
             first_name: member.first_name.clone(),
             name: member.display_name(),
             has_pin,
-            answerable: QUESTIONS
-                .iter()
-                .copied()
-                .filter(|q| answer::answerable(*q, member))
+            // the keypad questions the record answers
+            answerable: Question::ALL
+                .into_iter()
+                .filter(|q| q.keypad() && answer::answerable(*q, member))
                 .collect(),
         });
         self.call.trust = Some(trust);
@@ -741,16 +741,6 @@ impl Tx<'_> {
         self.advance_walk(member);
     }
 }
-
-/// Every keypad question, in a fixed order.
-pub const QUESTIONS: [Question; 6] = [
-    Question::Dob,
-    Question::Zip,
-    Question::SsnLast4,
-    Question::LastTxnAmount,
-    Question::LastTxnDate,
-    Question::SavingsBalance,
-];
 
 pub fn method_name(m: Method) -> String {
     match m.question() {
