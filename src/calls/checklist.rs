@@ -244,7 +244,7 @@ fn checklist_verdict(
 }
 
 /// The checklist as the agent's screen shows it, in the words of the call's profile.
-fn checklist_view(
+pub(super) fn checklist_view(
     state: &ChecklistState,
     profile: &Profile,
     reveal: Option<&Member>,

@@ -167,6 +167,9 @@ pub struct CallView {
     pub methods_failed: Vec<String>,
     pub step: StepView,
     pub verified: Option<bool>,
+    /// The agent's checklist as it stands, without the expected answers (`POST
+    /// .../checklist` shows those to agents); null until an agent starts it.
+    pub checklist: Option<checklist::ChecklistView>,
     pub active: bool,
     pub started_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -837,6 +840,10 @@ impl CallService {
             methods_failed: call.methods_failed,
             step,
             verified: call.verified,
+            checklist: call
+                .checklist
+                .as_ref()
+                .map(|state| checklist::checklist_view(state, &call.profile, None)),
             active: call.ended_at.is_none(),
             started_at: call.started_at,
             updated_at: call.updated_at,

@@ -486,9 +486,23 @@ fn seed_004_acceptance_criteria() {
     assert_eq!(view["verified"], false);
     assert_eq!(view["member"]["last_verification"]["verified"], false);
     assert_eq!(view["member"]["last_verification"]["how"], "checklist");
+    // the screen pop shows the checklist as it stands, never its expected answers
+    let shown = &view["checklist"];
+    assert_eq!(
+        (&shown["result"], &shown["correct"], &shown["answered"]),
+        (&json!("not_verified"), &json!(1), &json!(4)),
+        "{view}"
+    );
+    assert_eq!(shown["message"], last["message"]);
+    let rows = shown["questions"].as_array().unwrap();
+    assert_eq!(rows.len(), 5);
+    assert!(rows.iter().all(|q| q["expected"].is_null()), "{view}");
+    assert!(!view.to_string().contains("Zagreb"));
 
     // [2] a verified number, checklist path: 2 of 3 marks the member Verified
     t.start("known-1", ADA_MOBILE);
+    let (_, view) = t.get(&t.agent, "/v1/calls/known-1");
+    assert!(view["checklist"].is_null(), "not started: {view}");
     t.post(&t.agent, "/v1/calls/known-1/checklist", json!({}));
     t.post(
         &t.agent,
