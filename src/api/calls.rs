@@ -350,9 +350,15 @@ pub struct FindCalls {
     #[serde(default)]
     #[param(required = false)]
     pub active: bool,
+    /// At most this many calls, the newest (default 50).
+    #[param(required = false, minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
 }
 
-/// Find calls from a number, newest first.
+/// `GET /v1/calls`' `limit` when none is given, and the most it may ask for.
+pub const FIND_LIMIT: (u32, u32) = (50, 500);
+
+/// Find calls from a number, newest first: the newest `limit` (50 unless given).
 #[utoipa::path(get, path = "/v1/calls", tag = "agents", params(FindCalls),
     security(("bearer" = ["ivr", "agent", "admin"])),
     responses((status = 200, body = Vec<CallView>), (status = 400, body = super::error::ErrorBody)))]
@@ -363,7 +369,15 @@ pub async fn find(
 ) -> Result<web::Json<Vec<CallView>>, ApiError> {
     let calls = state.calls.clone();
     let q = query.parse()?;
-    let found = web::block(move || calls.find_by_ani(&q.ani, q.active))
+    let (default, max) = FIND_LIMIT;
+    let limit = q.limit.unwrap_or(default);
+    if !(1..=max).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "bad_limit",
+            format!("limit must be 1 to {max}"),
+        ));
+    }
+    let found = web::block(move || calls.find_by_ani(&q.ani, q.active, limit as usize))
         .await
         .map_err(ApiError::internal)??;
     Ok(web::Json(found))

@@ -146,6 +146,12 @@ impl CallIndex {
         self.read().open_complete
     }
 
+    /// Whether the call may still be going on: `false` only for a call known closed.
+    pub fn maybe_open(&self, number: CallNumber) -> bool {
+        let inner = self.read();
+        !inner.open_complete || inner.open.contains_key(&number)
+    }
+
     /// The calls not known closed whose last step was before `idle_before`.
     pub fn idle(&self, idle_before: DateTime<Utc>) -> Vec<CallNumber> {
         let inner = self.read();

@@ -293,12 +293,25 @@ pub fn save_encoded_step(
 }
 
 /// The calls of these numbers that are still stored.
-pub fn calls_in(txn: &ReadTransaction, numbers: &[CallNumber]) -> Result<Vec<Call>, StoreError> {
+/// The first `limit` stored calls of `numbers` that `keep` takes, in that order; the rest
+/// are not read.
+pub fn calls_in(
+    txn: &ReadTransaction,
+    numbers: impl IntoIterator<Item = CallNumber>,
+    limit: usize,
+    keep: impl Fn(&Call) -> bool,
+) -> Result<Vec<Call>, StoreError> {
     let calls = txn.open_table(tables::CALLS)?;
-    let mut out = Vec::with_capacity(numbers.len());
-    for &number in numbers {
+    let mut out = Vec::new();
+    for number in numbers {
+        if out.len() >= limit {
+            break;
+        }
         if let Some(v) = calls.get(number)? {
-            out.push(decode(&format!("number {number}"), v.value())?);
+            let call = decode(&format!("number {number}"), v.value())?;
+            if keep(&call) {
+                out.push(call);
+            }
         }
     }
     Ok(out)

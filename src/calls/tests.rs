@@ -120,7 +120,7 @@ fn idle_calls_expire_and_old_ones_are_deleted_on_the_configured_clock() {
     assert!(read_call(&f.store, &f.calls.index, "a").unwrap().is_none());
     assert!(
         f.calls
-            .find_by_ani("+16122030101", false)
+            .find_by_ani("+16122030101", false, usize::MAX)
             .unwrap()
             .is_empty()
     );
@@ -131,6 +131,48 @@ fn idle_calls_expire_and_old_ones_are_deleted_on_the_configured_clock() {
     );
     // the id may be used again once the old call is gone
     start(&f, "a");
+}
+
+#[test]
+fn calls_by_caller_id_are_the_newest_limit_and_active_ones_skip_the_closed() {
+    let f = fixture();
+    for i in 0..12 {
+        f.clock.advance(Duration::seconds(1));
+        start(&f, &format!("c{i}"));
+        if i != 3 && i != 10 {
+            tokio_test(f.calls.hang_up(&format!("c{i}"), "key:ivr1")).unwrap();
+        }
+    }
+    let find = |active: bool, limit: usize| -> Vec<String> {
+        f.calls
+            .find_by_ani("+16122030101", active, limit)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.call_id)
+            .collect()
+    };
+    let cases: [(bool, usize, &[&str]); 5] = [
+        (false, 5, &["c11", "c10", "c9", "c8", "c7"]),
+        (false, 1, &["c11"]),
+        (true, 1, &["c10"]),
+        (true, 50, &["c10", "c3"]),
+        (
+            false,
+            50,
+            &[
+                "c11", "c10", "c9", "c8", "c7", "c6", "c5", "c4", "c3", "c2", "c1", "c0",
+            ],
+        ),
+    ];
+    for (active, limit, want) in cases {
+        assert_eq!(find(active, limit), want, "active {active}, limit {limit}");
+    }
+    // after the first sweep the calls known closed are not read at all for active ones,
+    // and the answer is the same
+    tokio_test(f.calls.sweep()).unwrap();
+    assert!(f.calls.index.open_complete());
+    assert!(!f.calls.index.maybe_open(1) && f.calls.index.maybe_open(4));
+    assert_eq!(find(true, 50), ["c10", "c3"]);
 }
 
 #[test]
@@ -150,7 +192,10 @@ fn calls_by_caller_id_are_found_again_after_a_restart() {
     .unwrap();
     assert_eq!(step.status, dialog::Status::Identifying);
     // a national number is found as its E.164 form
-    let found = f.calls.find_by_ani("612-203-0101", false).unwrap();
+    let found = f
+        .calls
+        .find_by_ani("612-203-0101", false, usize::MAX)
+        .unwrap();
     let ids: Vec<_> = found.iter().map(|c| c.call_id.as_str()).collect();
     assert_eq!(ids.len(), 2);
     assert!(ids.contains(&"a") && ids.contains(&"b"), "{ids:?}");
@@ -261,7 +306,10 @@ fn an_unreadable_call_row_fails_its_own_reads_not_other_calls() {
     txn.commit().unwrap();
     let err = read_call(&f.store, &f.calls.index, "a").unwrap_err();
     assert!(err.to_string().contains("call a"), "{err}");
-    let err = f.calls.find_by_ani("+16122030101", false).unwrap_err();
+    let err = f
+        .calls
+        .find_by_ani("+16122030101", false, usize::MAX)
+        .unwrap_err();
     assert!(
         err.to_string().contains(&format!("number {number}")),
         "{err}"
@@ -315,7 +363,7 @@ fn a_sweep_with_more_than_one_batch_to_do_does_all_of_it() {
     assert_eq!(swept.deleted, n as u64);
     assert!(
         f.calls
-            .find_by_ani("+16122030101", false)
+            .find_by_ani("+16122030101", false, usize::MAX)
             .unwrap()
             .is_empty()
     );

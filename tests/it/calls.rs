@@ -202,6 +202,24 @@ fn a_call_is_driven_end_to_end_over_https() {
         );
         assert!(e["message"].as_str().unwrap().contains(names), "{e}");
     }
+    // at most `limit` calls, the newest: another call from the number comes first
+    t.start("e2e-2", ADA_MOBILE);
+    let (_, found) = t.get(&t.agent, "/v1/calls?ani=6122030101&limit=1");
+    let ids: Vec<&str> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["call_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["e2e-2"]);
+    for limit in ["0", "501", "x"] {
+        let (s, e) = t.get(&t.agent, &format!("/v1/calls?ani=6122030101&limit={limit}"));
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{limit}: {e}");
+        assert!(
+            ["bad_limit", "bad_query"].contains(&e["code"].as_str().unwrap()),
+            "{limit}: {e}"
+        );
+    }
     let (s, body) = t.post(&t.ivr, "/v1/calls/e2e-1/input", json!({"digits": "1"}));
     assert_eq!(
         (s, body["code"].as_str()),

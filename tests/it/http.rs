@@ -337,7 +337,20 @@ fn the_document_describes_queries_bodies_and_refusals() {
             )
         })
         .collect();
-    assert_eq!(shape, [("ani", "query", true), ("active", "query", false)]);
+    assert_eq!(
+        shape,
+        [
+            ("ani", "query", true),
+            ("active", "query", false),
+            ("limit", "query", false)
+        ]
+    );
+    let limit = &params[2]["schema"];
+    assert_eq!(
+        (&limit["minimum"], &limit["maximum"]),
+        (&json!(1), &json!(500)),
+        "{limit}"
+    );
     let input = &doc["components"]["schemas"]["CallInput"];
     let choices: Vec<_> = input["allOf"][1]["oneOf"]
         .as_array()

@@ -115,7 +115,7 @@ fn check(model: &Model, store: &Store, calls: &CallService) -> Result<(), TestCa
     for ani in ANIS.into_iter().flatten() {
         for active in [false, true] {
             let found: Vec<String> = calls
-                .find_by_ani(ani, active)
+                .find_by_ani(ani, active, usize::MAX)
                 .map_err(|e| TestCaseError::fail(e.to_string()))?
                 .into_iter()
                 .map(|v| v.call_id)
@@ -125,8 +125,8 @@ fn check(model: &Model, store: &Store, calls: &CallService) -> Result<(), TestCa
                 .iter()
                 .filter(|(_, k)| k.ani == Some(ani) && (!active || k.ended.is_none()))
                 .collect();
-            // newest first; calls started at the same time, in the order they started
-            kept.sort_by_key(|(_, k)| (std::cmp::Reverse(k.started), k.order));
+            // newest first; of calls started at the same time, the one started last first
+            kept.sort_by_key(|(_, k)| (std::cmp::Reverse(k.started), std::cmp::Reverse(k.order)));
             let kept: Vec<String> = kept.iter().map(|(id, _)| id.to_string()).collect();
             prop_assert_eq!(
                 &found,
@@ -135,6 +135,14 @@ fn check(model: &Model, store: &Store, calls: &CallService) -> Result<(), TestCa
                 ani,
                 active
             );
+            // a limit takes the newest
+            let newest: Vec<String> = calls
+                .find_by_ani(ani, active, 2)
+                .map_err(|e| TestCaseError::fail(e.to_string()))?
+                .into_iter()
+                .map(|v| v.call_id)
+                .collect();
+            prop_assert_eq!(&newest[..], &kept[..kept.len().min(2)], "limit 2");
         }
     }
     Ok(())
