@@ -58,6 +58,10 @@ pub struct ServerConfig {
     pub workers: usize,
     /// Seconds in-flight requests get to finish on SIGTERM.
     pub shutdown_timeout_seconds: u64,
+    /// Seconds an idle keep-alive connection stays open between requests (0: one request
+    /// per connection). Longer than the clients' own pools keep a connection idle, so that
+    /// the server does not close one just as a client sends on it.
+    pub keep_alive_seconds: u64,
     /// PEM file of the CA certificates that issue client certificates (mTLS); absent: the
     /// handshake asks for none.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -98,6 +102,7 @@ impl Default for ServerConfig {
             tls_key: None,
             workers: 0,
             shutdown_timeout_seconds: 10,
+            keep_alive_seconds: 75,
             client_ca: None,
             client_cert: ClientCertMode::Required,
             clients: Vec::new(),
@@ -1000,6 +1005,11 @@ impl Config {
             s.shutdown_timeout_seconds <= 300,
             "server.shutdown_timeout_seconds",
             format!("{} is more than 300", s.shutdown_timeout_seconds),
+        );
+        check(
+            s.keep_alive_seconds <= 3600,
+            "server.keep_alive_seconds",
+            format!("{} is more than 3600", s.keep_alive_seconds),
         );
         check(
             s.clients.is_empty() || s.client_ca.is_some(),

@@ -47,6 +47,7 @@ fn every_problem_is_reported_with_its_key_path() {
         listen = "not-an-address"
         tls_cert = "/x.crt"
         listn = "typo"
+        keep_alive_seconds = 4000
         [vault]
         bcrypt_cost = 40
         [pin_policy]
@@ -65,6 +66,7 @@ fn every_problem_is_reported_with_its_key_path() {
         "bogus",
         "server.listen",
         "server.tls_key",
+        "server.keep_alive_seconds",
         "vault.bcrypt_cost",
         "pin_policy.min_length",
         "otp.ttl_seconds",

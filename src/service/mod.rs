@@ -246,6 +246,10 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
     .disable_signals()
     .on_connect(api::auth::keep_peer_cert)
     .shutdown_timeout(config.server.shutdown_timeout_seconds)
+    .keep_alive(match config.server.keep_alive_seconds {
+        0 => actix_web::http::KeepAlive::Disabled,
+        s => actix_web::http::KeepAlive::Timeout(std::time::Duration::from_secs(s)),
+    })
     .listen_rustls_0_23(listener, server_config)
     .map_err(ServiceError::Server)?
     .run();

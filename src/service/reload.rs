@@ -111,6 +111,10 @@ fn restart_needed(old: &Config, new: &Config) -> Vec<String> {
     note(old.server.listen != new.server.listen, "server.listen");
     note(old.server.workers != new.server.workers, "server.workers");
     note(
+        old.server.keep_alive_seconds != new.server.keep_alive_seconds,
+        "server.keep_alive_seconds",
+    );
+    note(
         old.server.client_ca != new.server.client_ca,
         "server.client_ca",
     );

@@ -708,3 +708,77 @@ fn a_configured_web_origin_may_call_the_api_from_a_browser() {
         (StatusCode::METHOD_NOT_ALLOWED, Some("method_not_allowed"))
     );
 }
+
+/// `server.keep_alive_seconds`: an idle connection stays open that long after an answer,
+/// then the service closes it. Seen on a raw TLS connection, one request on it.
+#[test]
+fn an_idle_connection_stays_open_for_keep_alive_seconds() {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    let mut i = Instance::init();
+    // how long after its answer the service closed the connection (None: still open at
+    // `wait`)
+    let closed_after = |i: &Instance, wait: Duration| -> Option<Duration> {
+        let mut roots = rustls::RootCertStore::empty();
+        let pem = std::fs::read(i.ca()).unwrap();
+        for cert in rustls_pki_types::pem::PemObject::pem_slice_iter(&pem) {
+            roots.add(cert.unwrap()).unwrap();
+        }
+        let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+        let conn = rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap();
+        let tcp = std::net::TcpStream::connect(("127.0.0.1", i.port)).unwrap();
+        let mut tls = rustls::StreamOwned::new(conn, tcp);
+        tls.write_all(b"GET /livez HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .unwrap();
+        let mut answer = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !String::from_utf8_lossy(&answer).contains("\r\n\r\n") {
+            let n = tls.read(&mut buf).unwrap();
+            assert!(n > 0, "closed before answering");
+            answer.extend_from_slice(&buf[..n]);
+        }
+        assert!(answer.starts_with(b"HTTP/1.1 200"), "{answer:?}");
+        let answered = Instant::now();
+        tls.sock.set_read_timeout(Some(wait)).unwrap();
+        loop {
+            match tls.read(&mut buf) {
+                Ok(0) => return Some(answered.elapsed()),
+                Ok(_) => continue, // the rest of the body
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return None;
+                }
+                // a close without close_notify is a close too
+                Err(_) => return Some(answered.elapsed()),
+            }
+        }
+    };
+    i.write_config("keep_alive_seconds = 1\n");
+    i.start();
+    let closed = closed_after(&i, Duration::from_secs(5));
+    assert!(
+        closed.is_some_and(|d| d >= Duration::from_millis(500) && d < Duration::from_secs(3)),
+        "keep_alive_seconds = 1: {closed:?}"
+    );
+    i.stop();
+    // the default (75): still open well after actix's own default of 5 seconds would have
+    // closed it
+    i.write_config("");
+    i.start();
+    assert_eq!(
+        closed_after(&i, Duration::from_secs(7)),
+        None,
+        "the default"
+    );
+}

@@ -16,6 +16,10 @@ fn a_reload_names_each_setting_only_a_restart_applies() {
         ),
         ("[server]\nworkers = 3\n", vec!["server.workers"]),
         (
+            "[server]\nkeep_alive_seconds = 30\n",
+            vec!["server.keep_alive_seconds"],
+        ),
+        (
             "[server]\ncors_origins = [\"https://desk.cu.example\"]\n",
             vec!["server.cors_origins"],
         ),
