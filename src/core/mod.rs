@@ -3,6 +3,7 @@
 
 pub mod breaker;
 pub mod embedded;
+pub mod live;
 pub mod rest;
 
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use crate::member::Member;
 use crate::store::{Store, StoreError};
 
 pub use embedded::EmbeddedCore;
+pub use live::LiveCore;
 
 /// A member a phone number identifies.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -205,14 +205,18 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
         error,
     })?;
     let live = Arc::new(ArcSwap::from_pointee(config.clone()));
+    let live_core = Arc::new(
+        crate::core::LiveCore::new(&config, store.clone())
+            .map_err(|e| ServiceError::Core(e.to_string()))?,
+    );
     let reloader = Arc::new(Reloader::new(
         config_path.to_path_buf(),
         live.clone(),
         cert,
+        live_core.clone(),
         audit.clone(),
     ));
-    let core = crate::core::from_config(&config, store.clone())
-        .map_err(|e| ServiceError::Core(e.to_string()))?;
+    let core: Arc<dyn crate::core::CoreAdapter> = live_core;
     let calls = Arc::new(crate::calls::CallService::new(
         store.clone(),
         audit.clone(),

@@ -9,6 +9,7 @@ use arc_swap::ArcSwap;
 
 use crate::audit::{AuditEvent, AuditLog, EventKind, Outcome};
 use crate::config::{self, Config};
+use crate::core::{CoreError, LiveCore};
 use crate::tls::{self, ReloadableCert, TlsPaths};
 
 /// What a reload that took left to do or to know.
@@ -25,6 +26,7 @@ pub struct Reloader {
     config_path: PathBuf,
     config: Arc<ArcSwap<Config>>,
     cert: Arc<ReloadableCert>,
+    core: Arc<LiveCore>,
     audit: AuditLog,
 }
 
@@ -33,12 +35,14 @@ impl Reloader {
         config_path: PathBuf,
         config: Arc<ArcSwap<Config>>,
         cert: Arc<ReloadableCert>,
+        core: Arc<LiveCore>,
         audit: AuditLog,
     ) -> Self {
         Reloader {
             config_path,
             config,
             cert,
+            core,
             audit,
         }
     }
@@ -52,9 +56,18 @@ impl Reloader {
                 tls::load(&TlsPaths::from_config(&next))
                     .map(|pair| (next, pair))
                     .map_err(|e| e.to_string())
+            })
+            .and_then(|(next, pair)| {
+                self.core
+                    .prepare(&next)
+                    .map(|core| (next, pair, core))
+                    .map_err(|e| match e {
+                        // the adapter's own words name the key (core.rest.ca_file ...)
+                        CoreError::Unavailable(why) | CoreError::BadAnswer(why) => why,
+                    })
             });
         match loaded {
-            Ok((next, pair)) => {
+            Ok((next, pair, core)) => {
                 let restart = restart_needed(&self.config.load(), &next);
                 tls::report_validity(
                     &TlsPaths::from_config(&next).cert,
@@ -65,15 +78,28 @@ impl Reloader {
                     .into_iter()
                     .chain(next.cautions().iter().map(ToString::to_string))
                     .collect();
+                let core_kind = core.as_ref().map(|c| c.kind());
                 self.cert.replace(pair);
+                if let Some(core) = core {
+                    self.core.swap(core);
+                }
                 self.config.store(Arc::new(next));
+                if let Some(kind) = core_kind {
+                    tracing::info!(core = kind, "the core adapter was rebuilt from [core]");
+                }
                 for warning in &warnings {
                     tracing::warn!("{warning}");
                 }
                 tracing::info!(?restart, "configuration and TLS certificate reloaded");
                 self.record(
-                    AuditEvent::new(actor, EventKind::ConfigReloaded, Outcome::Ok)
-                        .detail(format!("restart needed for: {restart:?}")),
+                    AuditEvent::new(actor, EventKind::ConfigReloaded, Outcome::Ok).detail(
+                        match core_kind {
+                            Some(kind) => format!(
+                                "restart needed for: {restart:?}; core adapter rebuilt ({kind})"
+                            ),
+                            None => format!("restart needed for: {restart:?}"),
+                        },
+                    ),
                 );
                 Ok(Reloaded { restart, warnings })
             }
@@ -111,6 +137,10 @@ fn restart_needed(old: &Config, new: &Config) -> Vec<String> {
     note(old.server.listen != new.server.listen, "server.listen");
     note(old.server.workers != new.server.workers, "server.workers");
     note(
+        old.server.shutdown_timeout_seconds != new.server.shutdown_timeout_seconds,
+        "server.shutdown_timeout_seconds",
+    );
+    note(
         old.server.keep_alive_seconds != new.server.keep_alive_seconds,
         "server.keep_alive_seconds",
     );
@@ -130,7 +160,15 @@ fn restart_needed(old: &Config, new: &Config) -> Vec<String> {
         old.storage.state_dir != new.storage.state_dir,
         "storage.state_dir",
     );
+    note(
+        old.storage.cache_mb != new.storage.cache_mb,
+        "storage.cache_mb",
+    );
     note(old.vault.key_file != new.vault.key_file, "vault.key_file");
+    note(
+        old.vault.pin_threads != new.vault.pin_threads,
+        "vault.pin_threads",
+    );
     note(
         old.audit.max_batch != new.audit.max_batch,
         "audit.max_batch",

@@ -1173,6 +1173,82 @@ fn a_core_that_does_not_answer_transfers_within_the_timeout() {
     drop(silent);
 }
 
+/// A reload that points `[core.rest]` at another gateway (or back at the embedded directory)
+/// takes effect from the next call, with no restart; one whose core cannot be built is
+/// refused and the running core stays.
+#[test]
+fn a_reload_points_new_calls_at_another_core() {
+    let t = Calls::new("");
+    assert_eq!(t.start("co-1", ADA_MOBILE)["member_id"], "1001");
+    // a gateway that holds Zed at Ada's number
+    let zed = r#"{"member_id": "9001", "first_name": "Zed", "mobile_phone": "+16122030101", "dob": "1990-02-03", "zip": "55401"}"#;
+    let listed: &'static str = Box::leak(format!("[{zed}]").into_boxed_str());
+    let gateway = crate::harness::stand_in_gateway(vec![
+        ("phone=%2B16122030101", listed),
+        ("/members/9001", zed),
+    ]);
+    let admin = t.i.admin.clone();
+    t.i.write_config(&rest_core(&gateway));
+    let (s, r) = t.post(&admin, "/v1/admin/reload", json!({}));
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["restart_needed_for"], json!([]), "{r}");
+    let step = t.start("co-2", ADA_MOBILE);
+    assert_eq!(
+        (&step["member_id"], &step["first_name"]),
+        (&json!("9001"), &json!("Zed")),
+        "{step}"
+    );
+
+    // a CA file that cannot be read: refused, naming the key; the gateway stays in use
+    let missing = t.i.dir.path().join("no-such-ca.pem");
+    t.i.write_config(&format!(
+        "{}ca_file = \"{}\"\n",
+        rest_core(&gateway),
+        missing.display()
+    ));
+    let (s, e) = t.post(&admin, "/v1/admin/reload", json!({}));
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("core.rest.ca_file"),
+        "{e}"
+    );
+    assert_eq!(t.start("co-3", ADA_MOBILE)["member_id"], "9001");
+
+    // back to the embedded directory
+    t.i.write_config("");
+    let (s, r) = t.post(&admin, "/v1/admin/reload", json!({}));
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(t.start("co-4", ADA_MOBILE)["member_id"], "1001");
+
+    // audited: each rebuild, and the refusal with its reason
+    let details = |kind: &str| -> Vec<String> {
+        t.i.audit_events()
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|r| r["kind"] == kind)
+            .map(|r| r["detail"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    let rebuilt: Vec<String> = details("config_reloaded")
+        .into_iter()
+        .filter(|d| d.contains("core adapter rebuilt"))
+        .collect();
+    assert_eq!(rebuilt.len(), 2, "{rebuilt:?}");
+    assert!(
+        rebuilt[0].ends_with("core adapter rebuilt (rest)"),
+        "{rebuilt:?}"
+    );
+    assert!(
+        rebuilt[1].ends_with("core adapter rebuilt (embedded)"),
+        "{rebuilt:?}"
+    );
+    let refused = details("config_reload_refused");
+    assert!(
+        refused.len() == 1 && refused[0].starts_with("core.rest.ca_file "),
+        "{refused:?}"
+    );
+}
+
 #[test]
 fn calls_route_by_the_dialed_number_in_any_format() {
     let t = Calls::new(

@@ -672,10 +672,10 @@ fn member_find_says_who_a_caller_id_names_and_what_a_call_from_it_gets() {
     );
     // with a REST core, the core is asked, as a call asks it: here it names a member the
     // embedded directory does not hold, and no one for Ada's number
-    let gateway = one_member_gateway(
+    let gateway = crate::harness::stand_in_gateway(vec![(
         "%2B16122030177",
         r#"[{"member_id": "9001", "first_name": "Zed", "mobile_phone": "+16122030177"}]"#,
-    );
+    )]);
     let rest = |addr: &str| {
         format!(
             "\n[core]\ntype = \"rest\"\ntimeout_ms = 500\n[core.rest]\nconnect_timeout_ms = 200\nbase_url = \"http://{addr}\"\n"
@@ -711,31 +711,4 @@ fn member_find_says_who_a_caller_id_names_and_what_a_call_from_it_gets() {
         out.contains("member 9001 (Zed), their verified mobile"),
         "{out}"
     );
-}
-
-/// A stand-in core gateway (HTTP/1.1 on a free port): a request whose path holds `key`
-/// gets `found`, any other `[]`. Its address.
-fn one_member_gateway(key: &'static str, found: &'static str) -> String {
-    use std::io::Write;
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request = String::new();
-            let _ = reader.read_line(&mut request);
-            let mut header = String::new();
-            while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
-                header.clear();
-            }
-            let body = if request.contains(key) { found } else { "[]" };
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    addr
 }

@@ -17,6 +17,36 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A stand-in core gateway (HTTP/1.1 on a free port): a request whose request line holds a
+/// route's key gets that route's body (the first that matches), any other `[]`. Its address.
+pub fn stand_in_gateway(routes: Vec<(&'static str, &'static str)>) -> String {
+    use std::io::Write;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
+            let _ = reader.read_line(&mut request);
+            let mut header = String::new();
+            while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                header.clear();
+            }
+            let body = routes
+                .iter()
+                .find(|(key, _)| request.contains(key))
+                .map_or("[]", |(_, body)| body);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    addr
+}
+
 pub struct Instance {
     pub dir: tempfile::TempDir,
     pub config: PathBuf,

@@ -16,6 +16,12 @@ fn a_reload_names_each_setting_only_a_restart_applies() {
         ),
         ("[server]\nworkers = 3\n", vec!["server.workers"]),
         (
+            "[server]\nshutdown_timeout_seconds = 30\n",
+            vec!["server.shutdown_timeout_seconds"],
+        ),
+        ("[storage]\ncache_mb = 256\n", vec!["storage.cache_mb"]),
+        ("[vault]\npin_threads = 1\n", vec!["vault.pin_threads"]),
+        (
             "[server]\nkeep_alive_seconds = 30\n",
             vec!["server.keep_alive_seconds"],
         ),
@@ -41,6 +47,9 @@ fn a_reload_names_each_setting_only_a_restart_applies() {
         // applied by the reload itself
         ("[lockout]\nmax_wrong_pins = 3\n", vec![]),
         ("[calls]\nidle_minutes = 5\n", vec![]),
+        // the core adapter is rebuilt by the reload (core::LiveCore)
+        ("[core]\ntimeout_ms = 900\n", vec![]),
+        ("[vault]\nbcrypt_cost = 11\n", vec![]),
         ("", vec![]),
     ];
     for (toml, want) in cases {

@@ -1,0 +1,114 @@
+use std::sync::Arc;
+
+use super::LiveCore;
+use crate::config::{Config, parse};
+use crate::core::{CoreAdapter, CoreError};
+use crate::store::Store;
+
+fn config(toml: &str) -> Config {
+    parse(toml, Vec::new()).unwrap()
+}
+
+fn live(toml: &str) -> (tempfile::TempDir, LiveCore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(dir.path()).unwrap());
+    let core = LiveCore::new(&config(toml), store).unwrap();
+    (dir, core)
+}
+
+/// A gateway on a port nothing listens on: every call is `Unavailable` at once.
+fn rest(extra: &str) -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!(
+        "[core]\ntype = \"rest\"\ntimeout_ms = 300\n[core.rest]\nconnect_timeout_ms = 100\nbase_url = \"http://127.0.0.1:{port}\"\n{extra}"
+    )
+}
+
+/// Only a change to what the adapter is built from builds a new one; anything else keeps
+/// the running adapter (and its breaker).
+#[test]
+fn a_reload_builds_the_core_anew_only_when_its_settings_change() {
+    let rest = rest("");
+    let cases: [(&str, Option<&str>); 6] = [
+        ("", None),
+        ("[lockout]\nmax_wrong_pins = 3\n", None),
+        (
+            "[profiles.members]\ndefault = true\nidentify_attempts = 2\n",
+            None,
+        ),
+        ("[core]\ntimeout_ms = 900\n", Some("embedded")),
+        ("[enroll]\ndefault_region = \"CA\"\n", Some("embedded")),
+        (&rest, Some("rest")),
+    ];
+    let (_dir, core) = live("");
+    for (toml, want) in cases {
+        let next = core.prepare(&config(toml)).unwrap();
+        assert_eq!(next.as_ref().map(|n| n.kind()), want, "{toml}");
+    }
+}
+
+/// After a swap every call goes to the new adapter; before it, none does.
+#[tokio::test]
+async fn calls_ask_the_adapter_swapped_in() {
+    let (_dir, core) = live("");
+    assert_eq!(core.kind(), "embedded");
+    assert_eq!(core.member("100000").await.unwrap(), None);
+
+    let next = core.prepare(&config(&rest(""))).unwrap().unwrap();
+    assert_eq!(core.kind(), "embedded", "prepared, not yet in use");
+    core.swap(next);
+    assert_eq!(core.kind(), "rest");
+    assert!(matches!(
+        core.member("100000").await,
+        Err(CoreError::Unavailable(_))
+    ));
+    assert!(matches!(
+        core.find_by_phone("+15551234567").await,
+        Err(CoreError::Unavailable(_))
+    ));
+    assert!(matches!(core.check().await, Err(CoreError::Unavailable(_))));
+
+    // and back: the same settings as in use build nothing, others build again
+    assert!(core.prepare(&config(&rest(""))).unwrap().is_some());
+    let back = core.prepare(&config("")).unwrap().unwrap();
+    core.swap(back);
+    assert_eq!(core.member("100000").await.unwrap(), None);
+}
+
+/// A core that cannot be built refuses the reload, naming the key, and leaves the running
+/// adapter in use.
+#[test]
+fn a_core_that_cannot_be_built_is_refused_and_the_running_one_stays() {
+    let (dir, core) = live("");
+    let missing = dir.path().join("no-such-ca.pem");
+    let toml = rest(&format!("ca_file = \"{}\"\n", missing.display()));
+    let err = core.prepare(&config(&toml)).err().unwrap().to_string();
+    assert!(err.contains("core.rest.ca_file"), "{err}");
+    assert_eq!(core.kind(), "embedded");
+}
+
+/// The gateway's CA counts by its contents: replaced in place, it is read again.
+#[test]
+fn a_ca_file_replaced_in_place_builds_the_core_anew() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("core-ca.pem");
+    let pem = |name: &str| {
+        rcgen::generate_simple_self_signed(vec![name.to_string()])
+            .unwrap()
+            .cert
+            .pem()
+    };
+    std::fs::write(&ca, pem("gw-1.cu.example")).unwrap();
+    let toml = rest(&format!("ca_file = \"{}\"\n", ca.display()));
+    let store = Arc::new(Store::open(&dir.path().join("state")).unwrap());
+    let core = LiveCore::new(&config(&toml), store).unwrap();
+    assert!(core.prepare(&config(&toml)).unwrap().is_none());
+
+    std::fs::write(&ca, pem("gw-2.cu.example")).unwrap();
+    let next = core.prepare(&config(&toml)).unwrap();
+    assert_eq!(next.as_ref().map(|n| n.kind()), Some("rest"));
+}
