@@ -27,6 +27,21 @@ pub struct RestCore {
     breaker: Mutex<Breaker>,
 }
 
+/// Records one allowed call's outcome in the breaker when dropped: `ok` if it ended, a
+/// failure if it was given up on before it did.
+struct Settle<'a> {
+    breaker: &'a Mutex<Breaker>,
+    ok: Option<bool>,
+}
+
+impl Drop for Settle<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut b) = self.breaker.lock() {
+            b.record(self.ok.unwrap_or(false), Instant::now());
+        }
+    }
+}
+
 /// Why one attempt failed, and whether another attempt may help.
 enum Attempt {
     Retry(String),
@@ -87,6 +102,14 @@ impl RestCore {
                 "the core failed repeatedly; its circuit breaker is open".into(),
             ));
         }
+        // Settles the breaker however this call ends: with its result, or as a failure if
+        // the caller gives up on it first (the dialog's own `core.timeout_ms` running out
+        // drops this future). A trial call of a half-open breaker that were dropped
+        // unrecorded would leave the breaker half-open, refusing every call, for good.
+        let mut settle = Settle {
+            breaker: &self.breaker,
+            ok: None,
+        };
         let attempts = async {
             let mut last = String::new();
             for attempt in 0..=self.config.retries {
@@ -108,9 +131,8 @@ impl RestCore {
                 self.total.as_millis()
             ))),
         };
-        if let Ok(mut b) = self.breaker.lock() {
-            b.record(result.is_ok(), Instant::now());
-        }
+        settle.ok = Some(result.is_ok());
+        drop(settle);
         if let Err(e) = &result {
             tracing::warn!(error = %e, "core gateway call failed");
         }

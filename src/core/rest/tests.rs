@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::*;
 use crate::config::Secret;
+use crate::core::breaker::State;
 
 /// What the stand-in gateway answers for a request path. A 3xx answer's body is sent as its
 /// `location`; a streamed body is sent without a length, until the connection closes.
@@ -296,6 +297,47 @@ async fn a_refused_connection_is_unavailable() {
         Err(CoreError::Unavailable(_))
     ));
     assert!(core.check().await.is_err());
+}
+
+/// A call its caller gives up on (the dialog's `core.timeout_ms` ran out first and dropped
+/// it) counts as a failure. A dropped trial of a half-open breaker used to leave it
+/// half-open for good: every later call failed at once, without asking, until a restart.
+#[tokio::test]
+async fn a_call_given_up_on_counts_as_a_failure_and_never_wedges_the_breaker() {
+    let gw = Gateway::start(|_, _| Answer {
+        delay_ms: 3000,
+        ..answer(200, "[]")
+    });
+    let mut cfg = config(gw.port);
+    cfg.retries = 0;
+    cfg.breaker_failures = 2;
+    cfg.breaker_open_seconds = 0;
+    let core = core(cfg, 300);
+    let give_up = || tokio::time::timeout(Duration::from_millis(50), core.member("1"));
+    let breaker_refused = |e: &CoreError| e.to_string().contains("circuit breaker");
+
+    // closed: a call given up on is the first of two failures, one that timed out the second
+    assert!(give_up().await.is_err(), "the gateway answers after 3 s");
+    let err = core.member("1").await.unwrap_err();
+    assert!(!breaker_refused(&err), "{err}");
+    assert!(matches!(
+        core.breaker.lock().unwrap().state(),
+        State::Open { .. }
+    ));
+
+    // open for 0 s: the next call is the trial; given up on, it fails and reopens the
+    // breaker, so the call after it is a trial again and reaches the gateway
+    assert!(give_up().await.is_err());
+    assert!(matches!(
+        core.breaker.lock().unwrap().state(),
+        State::Open { .. }
+    ));
+    let err = core.member("1").await.unwrap_err();
+    assert!(!breaker_refused(&err), "{err}");
+    assert!(
+        err.to_string().contains("answer"),
+        "asked, and timed out: {err}"
+    );
 }
 
 #[tokio::test]
