@@ -5,6 +5,7 @@
 //! its circuit breaker.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
@@ -77,11 +78,78 @@ impl LiveCore {
     /// Put a prepared adapter in use: calls started from now on ask it.
     pub fn swap(&self, next: NextCore) {
         self.current.store(Arc::new((next.built, next.adapter)));
+        // a new adapter's breaker (if it has one) starts closed
+        metrics::gauge!(BREAKER_OPEN).set(0.0);
     }
 
     fn adapter(&self) -> Arc<dyn CoreAdapter> {
         self.current.load().1.clone()
     }
+}
+
+/// One question to the core, counted in `/metrics` however it ends: with its answer, or
+/// given up on by the caller (the dialog's `core.timeout_ms` ran out and dropped it).
+struct Asked {
+    core: &'static str,
+    op: &'static str,
+    started: Instant,
+    result: &'static str,
+}
+
+impl Asked {
+    fn new(core: &dyn CoreAdapter, op: &'static str) -> Asked {
+        Asked {
+            core: core.kind(),
+            op,
+            started: Instant::now(),
+            result: "timeout",
+        }
+    }
+
+    fn answered<T>(mut self, answer: Result<T, CoreError>) -> Result<T, CoreError> {
+        self.result = match &answer {
+            Ok(_) => "ok",
+            Err(CoreError::Unavailable(_)) => "unavailable",
+            Err(CoreError::BadAnswer(_)) => "bad_answer",
+        };
+        answer
+    }
+}
+
+impl Drop for Asked {
+    fn drop(&mut self) {
+        let (core, op, result) = (self.core, self.op, self.result);
+        metrics::counter!(REQUESTS, "core" => core, "op" => op, "result" => result).increment(1);
+        metrics::histogram!(SECONDS, "core" => core, "op" => op)
+            .record(self.started.elapsed().as_secs_f64());
+    }
+}
+
+/// `callvault_core_requests_total{core,op,result}`.
+pub const REQUESTS: &str = "callvault_core_requests_total";
+/// `callvault_core_request_seconds{core,op}`.
+pub const SECONDS: &str = "callvault_core_request_seconds";
+/// `callvault_core_breaker_open`: 1 while the REST core's circuit breaker refuses calls.
+pub const BREAKER_OPEN: &str = "callvault_core_breaker_open";
+
+/// The descriptions `/metrics` gives the core's series.
+pub fn describe_metrics() {
+    metrics::describe_counter!(
+        REQUESTS,
+        "questions to the core adapter, by core, operation (phone, identifier, member, \
+         member_by_phone, check) and result (ok, unavailable, bad_answer, or timeout: given up \
+         on when core.timeout_ms ran out)"
+    );
+    metrics::describe_histogram!(
+        SECONDS,
+        metrics::Unit::Seconds,
+        "how long the core adapter took to answer, by core and operation"
+    );
+    metrics::describe_gauge!(
+        BREAKER_OPEN,
+        "1 while the REST core's circuit breaker is open or its one trial call is out (calls \
+         then get transfer/core_unavailable at once), else 0"
+    );
 }
 
 #[async_trait]
@@ -91,7 +159,9 @@ impl CoreAdapter for LiveCore {
     }
 
     async fn find_by_phone(&self, e164: &str) -> Result<Vec<PhoneMatch>, CoreError> {
-        self.adapter().find_by_phone(e164).await
+        let core = self.adapter();
+        let asked = Asked::new(core.as_ref(), "phone");
+        asked.answered(core.find_by_phone(e164).await)
     }
 
     async fn find_by_identifier(
@@ -99,19 +169,27 @@ impl CoreAdapter for LiveCore {
         kind: IdentifierKind,
         value: &str,
     ) -> Result<Vec<String>, CoreError> {
-        self.adapter().find_by_identifier(kind, value).await
+        let core = self.adapter();
+        let asked = Asked::new(core.as_ref(), "identifier");
+        asked.answered(core.find_by_identifier(kind, value).await)
     }
 
     async fn member(&self, member_id: &str) -> Result<Option<Member>, CoreError> {
-        self.adapter().member(member_id).await
+        let core = self.adapter();
+        let asked = Asked::new(core.as_ref(), "member");
+        asked.answered(core.member(member_id).await)
     }
 
     async fn member_by_phone(&self, e164: &str) -> Result<Option<Member>, CoreError> {
-        self.adapter().member_by_phone(e164).await
+        let core = self.adapter();
+        let asked = Asked::new(core.as_ref(), "member_by_phone");
+        asked.answered(core.member_by_phone(e164).await)
     }
 
     async fn check(&self) -> Result<(), CoreError> {
-        self.adapter().check().await
+        let core = self.adapter();
+        let asked = Asked::new(core.as_ref(), "check");
+        asked.answered(core.check().await)
     }
 }
 

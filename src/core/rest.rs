@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::breaker::Breaker;
+use super::breaker::{Breaker, State};
 use super::{CoreAdapter, CoreError, IdentifierKind, PhoneMatch};
 use crate::config::{RestCoreConfig, RestFields};
 use crate::enroll::row::{parse_cents, parse_ymd};
@@ -38,6 +38,8 @@ impl Drop for Settle<'_> {
     fn drop(&mut self) {
         if let Ok(mut b) = self.breaker.lock() {
             b.record(self.ok.unwrap_or(false), Instant::now());
+            let open = !matches!(b.state(), State::Closed { .. });
+            metrics::gauge!(super::live::BREAKER_OPEN).set(if open { 1.0 } else { 0.0 });
         }
     }
 }

@@ -75,8 +75,9 @@ pub(crate) fn recorder_builder()
     let latency: &[f64] = &[
         0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
     ];
-    let buckets: [(&str, &[f64]); 6] = [
+    let buckets: [(&str, &[f64]); 7] = [
         ("callvault_http_request_duration_seconds", latency),
+        (crate::core::live::SECONDS, latency),
         ("callvault_audit_commit_seconds", latency),
         ("callvault_calls_sweep_seconds", latency),
         ("callvault_worker_lag_seconds", latency),
@@ -165,6 +166,7 @@ pub fn metrics_handle() -> Result<PrometheusHandle, ServiceError> {
         "STEP answers sent to IVRs (call starts, inputs, GET .../step), by their status"
     );
     crate::calls::describe_metrics();
+    crate::core::live::describe_metrics();
     metrics::describe_gauge!(
         "callvault_build_info",
         "always 1; its version label says which callvault is running"

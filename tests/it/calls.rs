@@ -1160,7 +1160,8 @@ fn a_core_that_does_not_answer_transfers_within_the_timeout() {
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let silent_addr = silent.local_addr().unwrap().to_string();
     for addr in [refused, silent_addr] {
-        let t = Calls::new(&rest_core(&addr));
+        let t = Calls::new(&format!("{}breaker_failures = 1\n", rest_core(&addr)));
+        assert_eq!(t.i.metric("callvault_core_breaker_open", &[]), 0.0);
         let started = std::time::Instant::now();
         let step = t.start("core-1", ADA_MOBILE);
         let took = started.elapsed();
@@ -1169,6 +1170,24 @@ fn a_core_that_does_not_answer_transfers_within_the_timeout() {
             "{addr}: {took:?}"
         );
         assert_eq!(done(&step), ("transfer", "core_unavailable", "-"), "{addr}");
+        // in /metrics: the question that failed (refused, or given up on at the timeout
+        // when the gateway says nothing), and the breaker it opened
+        let failed = |result| {
+            t.i.metric(
+                "callvault_core_requests_total",
+                &[
+                    ("core", "rest"),
+                    ("op", "member_by_phone"),
+                    ("result", result),
+                ],
+            )
+        };
+        assert_eq!(failed("unavailable") + failed("timeout"), 1.0, "{addr}");
+        assert_eq!(
+            t.i.metric("callvault_core_breaker_open", &[]),
+            1.0,
+            "{addr}"
+        );
     }
     drop(silent);
 }
@@ -1219,6 +1238,15 @@ fn a_reload_points_new_calls_at_another_core() {
     let (s, r) = t.post(&admin, "/v1/admin/reload", json!({}));
     assert_eq!(s, StatusCode::OK, "{r}");
     assert_eq!(t.start("co-4", ADA_MOBILE)["member_id"], "1001");
+
+    // counted in /metrics by core, operation and result
+    let asked = |core| {
+        t.i.metric(
+            "callvault_core_requests_total",
+            &[("core", core), ("op", "member_by_phone"), ("result", "ok")],
+        )
+    };
+    assert_eq!((asked("embedded"), asked("rest")), (2.0, 2.0));
 
     // audited: each rebuild, and the refusal with its reason
     let details = |kind: &str| -> Vec<String> {

@@ -5,7 +5,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::*;
 use crate::config::Secret;
-use crate::core::breaker::State;
 
 /// What the stand-in gateway answers for a request path. A 3xx answer's body is sent as its
 /// `location`; a streamed body is sent without a length, until the connection closes.
