@@ -126,56 +126,38 @@ impl Reloader {
     }
 }
 
+/// The keys among `$section.$key` whose values differ between two configurations, each
+/// named by its path.
+macro_rules! changed_keys {
+    ($old:ident, $new:ident: $($section:ident . $key:ident),+ $(,)?) => {{
+        let mut changed = Vec::new();
+        $(
+            if $old.$section.$key != $new.$section.$key {
+                changed.push(concat!(stringify!($section), ".", stringify!($key)).to_string());
+            }
+        )+
+        changed
+    }};
+}
+
 /// Settings read only at start-up.
 fn restart_needed(old: &Config, new: &Config) -> Vec<String> {
-    let mut changed = Vec::new();
-    let mut note = |differs: bool, key: &str| {
-        if differs {
-            changed.push(key.to_string());
-        }
-    };
-    note(old.server.listen != new.server.listen, "server.listen");
-    note(old.server.workers != new.server.workers, "server.workers");
-    note(
-        old.server.shutdown_timeout_seconds != new.server.shutdown_timeout_seconds,
-        "server.shutdown_timeout_seconds",
-    );
-    note(
-        old.server.keep_alive_seconds != new.server.keep_alive_seconds,
-        "server.keep_alive_seconds",
-    );
-    note(
-        old.server.client_ca != new.server.client_ca,
-        "server.client_ca",
-    );
-    note(
-        old.server.client_cert != new.server.client_cert,
-        "server.client_cert",
-    );
-    note(
-        old.server.cors_origins != new.server.cors_origins,
-        "server.cors_origins",
-    );
-    note(
-        old.storage.state_dir != new.storage.state_dir,
-        "storage.state_dir",
-    );
-    note(
-        old.storage.cache_mb != new.storage.cache_mb,
-        "storage.cache_mb",
-    );
-    note(old.vault.key_file != new.vault.key_file, "vault.key_file");
-    note(
-        old.vault.pin_threads != new.vault.pin_threads,
-        "vault.pin_threads",
-    );
-    note(
-        old.audit.max_batch != new.audit.max_batch,
-        "audit.max_batch",
-    );
-    note(old.log.level != new.log.level, "log.level");
-    note(old.log.format != new.log.format, "log.format");
-    changed
+    changed_keys!(old, new:
+        server.listen,
+        server.workers,
+        server.shutdown_timeout_seconds,
+        server.keep_alive_seconds,
+        server.client_ca,
+        server.client_cert,
+        server.cors_origins,
+        storage.state_dir,
+        storage.cache_mb,
+        vault.key_file,
+        vault.pin_threads,
+        audit.max_batch,
+        log.level,
+        log.format,
+    )
 }
 
 #[cfg(test)]
