@@ -1133,3 +1133,42 @@ fn an_inputs_step_says_whether_to_take_it() {
         );
     }
 }
+
+/// Each keypad question tells the IVR how many digits to collect, in the IVR's walk and in
+/// activation's: a date's eight, a ZIP's five, the SSN's last four, an amount's one to 12.
+#[test]
+fn each_keypad_question_asks_for_its_own_number_of_digits() {
+    let cases: [(Method, Question, (u32, u32)); 6] = [
+        (Method::Dob, Question::Dob, (8, 8)),
+        (Method::LastTxnDate, Question::LastTxnDate, (8, 8)),
+        (Method::Zip, Question::Zip, (5, 5)),
+        (Method::SsnLast4, Question::SsnLast4, (4, 4)),
+        (Method::LastTxnAmount, Question::LastTxnAmount, (1, 12)),
+        (Method::SavingsBalance, Question::SavingsBalance, (1, 12)),
+    ];
+    let p = policy();
+    let r = rules(&p);
+    let m = member();
+    for (method, question, (min, max)) in cases {
+        let mut profile = Profile::default();
+        profile.ivr.known_number = ProfileStep {
+            methods: vec![method],
+            min_correct: 1,
+            attempts: 2,
+        };
+        profile.activation.methods = vec![method];
+        profile.activation.min_correct = 1;
+        for (walk, arrival) in [
+            ("ivr", Arrive::Ani(MOBILE)),
+            ("activation", Arrive::AniNoPin(MOBILE)),
+        ] {
+            let t = arrive(arrival, profile.clone(), &m, &r);
+            let v = step_view(&t.call, &r);
+            assert_eq!(
+                (v.field, v.question, v.min_digits, v.max_digits),
+                (Some(Field::Question), Some(question), Some(min), Some(max)),
+                "{walk}: {method:?}"
+            );
+        }
+    }
+}
