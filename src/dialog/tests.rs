@@ -796,6 +796,13 @@ fn keypad_answers_match_robustly() {
         (Question::Dob, "12031984", 0, Some(false)),
         (Question::Dob, "0312198", 0, Some(false)),
         (Question::Dob, "13451984", 0, Some(false)),
+        // eight digits and nothing else: a ninth (a year keyed as 01984) or a separator
+        // is not read leniently into the same date
+        (Question::Dob, "031201984", 0, Some(false)),
+        (Question::Dob, "3/12/1984", 0, Some(false)),
+        (Question::Dob, "0312198*", 0, Some(false)),
+        (Question::Dob, " 3121984", 0, Some(false)),
+        (Question::Dob, "+3121984", 0, Some(false)),
         (Question::Zip, "55401", 0, Some(true)),
         (Question::Zip, "554011234", 0, Some(false)),
         (Question::SsnLast4, "6789", 0, Some(true)),
@@ -818,6 +825,11 @@ fn keypad_answers_match_robustly() {
         (Question::LastTxnAmount, "4500", 0, Some(true)),
         (Question::LastTxnAmount, "45*0", 0, Some(true)),
         (Question::LastTxnAmount, "46", 0, Some(false)),
+        // keypad digits only, at most 12 of them: no sign, no padding past the IVR's bound
+        (Question::LastTxnAmount, "+45", 0, Some(false)),
+        (Question::LastTxnAmount, "+45*00", 0, Some(false)),
+        (Question::LastTxnAmount, "000000000045", 0, Some(true)),
+        (Question::LastTxnAmount, "0000000000045", 0, Some(false)),
         (Question::LastTxnDate, "11202026", 0, Some(true)),
         (Question::LastTxnDate, "11212026", 0, Some(false)),
         (Question::PlaceOfBirth, "1", 0, Some(false)),
