@@ -811,6 +811,8 @@ fn keypad_answers_match_robustly() {
         (Question::SavingsBalance, "123456", 0, Some(true)),
         (Question::SavingsBalance, "1234*56", 0, Some(true)),
         (Question::SavingsBalance, "1234*5", 0, Some(false)),
+        // one digit after the star is tens of cents: $1,234.50, within 6 cents
+        (Question::SavingsBalance, "1234*5", 6, Some(true)),
         (Question::SavingsBalance, "1234", 0, Some(true)),
         (Question::SavingsBalance, "1235", 0, Some(true)),
         (Question::SavingsBalance, "1236", 0, Some(false)),
