@@ -853,6 +853,11 @@ fn keypad_answers_match_robustly() {
         answer::expected_text(Question::Dob, &m).as_deref(),
         Some("March 12, 1984")
     );
+    // the agent reads a withdrawal with its sign
+    assert_eq!(
+        answer::expected_text(Question::LastTxnAmount, &m).as_deref(),
+        Some("-$45.00")
+    );
 }
 
 #[test]
