@@ -1083,6 +1083,14 @@ fn a_checklist_decided_before_any_question_marks_and_audits_its_verdict() {
     // started again: the same checklist, no second verdict
     let (_, again) = t.post(&t.agent, "/v1/calls/sparse-1/checklist", json!({}));
     assert_eq!(again["result"], "not_verified");
+    // counted once in /metrics, as the verdict it was
+    let verdicts = |result| {
+        t.i.metric(
+            "callvault_member_verdicts_total",
+            &[("method", "checklist"), ("result", result)],
+        )
+    };
+    assert_eq!((verdicts("verified"), verdicts("not_verified")), (0.0, 1.0));
 
     // from the app: nothing to ask, verified at once
     let (_, intent) = t.post(&t.app, "/v1/intents", json!({"member_id": "1002"}));
@@ -1097,6 +1105,7 @@ fn a_checklist_decided_before_any_question_marks_and_audits_its_verdict() {
         (&list["result"], &list["total"]),
         (&json!("verified"), &json!(0))
     );
+    assert_eq!((verdicts("verified"), verdicts("not_verified")), (1.0, 1.0));
 
     let audit = t.i.audit_export();
     let verdicts: Vec<&str> = audit
