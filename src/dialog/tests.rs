@@ -853,6 +853,14 @@ fn keypad_answers_match_robustly() {
         answer::expected_text(Question::Dob, &m).as_deref(),
         Some("March 12, 1984")
     );
+    let broke = Member {
+        savings_balance_cents: Some(0),
+        ..member()
+    };
+    assert_eq!(
+        answer::expected_text(Question::SavingsBalance, &broke).as_deref(),
+        Some("$0.00")
+    );
     // the agent reads a withdrawal with its sign
     assert_eq!(
         answer::expected_text(Question::LastTxnAmount, &m).as_deref(),
