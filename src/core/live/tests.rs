@@ -58,9 +58,14 @@ async fn calls_ask_the_adapter_swapped_in() {
     assert_eq!(core.kind(), "embedded");
     assert_eq!(core.member("100000").await.unwrap(), None);
 
-    let next = core.prepare(&config(&rest(""))).unwrap().unwrap();
+    let gateway = rest("");
+    let next = core.prepare(&config(&gateway)).unwrap().unwrap();
     assert_eq!(core.kind(), "embedded", "prepared, not yet in use");
     core.swap(next);
+    assert!(
+        core.prepare(&config(&gateway)).unwrap().is_none(),
+        "the settings in use build nothing"
+    );
     assert_eq!(core.kind(), "rest");
     assert!(matches!(
         core.member("100000").await,
@@ -72,7 +77,7 @@ async fn calls_ask_the_adapter_swapped_in() {
     ));
     assert!(matches!(core.check().await, Err(CoreError::Unavailable(_))));
 
-    // and back: the same settings as in use build nothing, others build again
+    // another gateway, or back to the embedded directory: built again
     assert!(core.prepare(&config(&rest(""))).unwrap().is_some());
     let back = core.prepare(&config("")).unwrap().unwrap();
     core.swap(back);
