@@ -431,13 +431,12 @@ fn config_command(path: &Path, command: ConfigCommand) -> anyhow::Result<ExitCod
             for unread in config::unread_env_vars(std::env::vars_os().map(|(name, _)| name)) {
                 tell!("warning: {unread}");
             }
-            // The pair itself is the service's to load; here only its dates, when readable.
-            let tls = crate::tls::TlsPaths::from_config(&config);
-            if let Ok(pair) = crate::tls::load(&tls) {
-                let status = crate::tls::Validity::of(&pair).map(|v| v.status(chrono::Utc::now()));
-                if let Some(status) = status.filter(crate::tls::CertStatus::needs_attention) {
-                    tell!("warning: TLS certificate {}: {status}", tls.cert.display());
-                }
+            let files = config::files::check_files(&config, chrono::Utc::now());
+            for warning in &files.warnings {
+                tell!("warning: {}: {warning}", path.display());
+            }
+            if !files.problems.is_empty() {
+                return problems(path, &files.problems);
             }
             say!("{}: configuration is valid", path.display());
             Ok(ExitCode::SUCCESS)
@@ -446,19 +445,22 @@ fn config_command(path: &Path, command: ConfigCommand) -> anyhow::Result<ExitCod
             write!(out::stdout(), "{}", config.to_masked_toml())?;
             Ok(ExitCode::SUCCESS)
         }
-        (Err(ConfigError::Invalid(issues)), _) => {
-            for issue in &issues {
-                say!("{}: {issue}", path.display());
-            }
-            tell!(
-                "callvault: {} problem(s) in {}",
-                issues.len(),
-                path.display()
-            );
-            Ok(ExitCode::FAILURE)
-        }
+        (Err(ConfigError::Invalid(issues)), _) => problems(path, &issues),
         (Err(e), _) => Err(e.into()),
     }
+}
+
+/// Each problem on its own line, then their count: `config check`'s failure.
+fn problems(path: &Path, issues: &[config::ConfigIssue]) -> anyhow::Result<ExitCode> {
+    for issue in issues {
+        say!("{}: {issue}", path.display());
+    }
+    tell!(
+        "callvault: {} problem(s) in {}",
+        issues.len(),
+        path.display()
+    );
+    Ok(ExitCode::FAILURE)
 }
 
 fn key_command(config: &Config, command: KeyCommand) -> anyhow::Result<()> {

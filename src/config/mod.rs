@@ -1,6 +1,7 @@
 //! `callvault.toml`: loading (file, then `CALLVAULT__SECTION__KEY` environment overrides),
 //! unknown-key detection, and one `validate()` that reports every problem with its key path.
 
+pub mod files;
 mod notify;
 mod secret;
 

@@ -60,13 +60,13 @@ impl RestCore {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("callvault/", env!("CARGO_PKG_VERSION")));
         if let Some(ca) = &config.ca_file {
-            let pem = std::fs::read(ca).map_err(|e| {
+            let bad = |e: &dyn std::fmt::Display| {
                 CoreError::Unavailable(format!("core.rest.ca_file {}: {e}", ca.display()))
-            })?;
-            let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| {
-                CoreError::Unavailable(format!("core.rest.ca_file {}: {e}", ca.display()))
-            })?;
-            builder = builder.add_root_certificate(cert);
+            };
+            for cert in crate::tls::ca_file(ca).map_err(|e| bad(&e))? {
+                let cert = reqwest::Certificate::from_der(&cert).map_err(|e| bad(&e))?;
+                builder = builder.add_root_certificate(cert);
+            }
         }
         let client = builder
             .build()

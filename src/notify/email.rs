@@ -29,11 +29,12 @@ impl Smtp {
         let tls = || -> Result<TlsParameters, SendError> {
             let mut params = TlsParameters::builder(c.host.clone());
             if let Some(path) = &c.ca_file {
-                let pem = std::fs::read(path)
-                    .map_err(|e| failed(&format!("ca_file {}", path.display()), &e))?;
-                let cert = Certificate::from_pem(&pem)
-                    .map_err(|e| failed(&format!("ca_file {}", path.display()), &e))?;
-                params = params.add_root_certificate(cert);
+                let bad =
+                    |e: &dyn std::fmt::Display| failed(&format!("ca_file {}", path.display()), e);
+                for cert in crate::tls::ca_file(path).map_err(|e| bad(&e))? {
+                    let cert = Certificate::from_der(cert.to_vec()).map_err(|e| bad(&e))?;
+                    params = params.add_root_certificate(cert);
+                }
             }
             params.build_rustls().map_err(|e| failed("TLS set-up", &e))
         };

@@ -320,21 +320,53 @@ pub fn client_verifier(config: &Config) -> Result<Arc<dyn ClientCertVerifier>, T
         path: path.clone(),
         message,
     };
-    let mut roots = RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(path).map_err(|e| ca_err(e.to_string()))? {
-        roots
-            .add(cert.map_err(|e| ca_err(e.to_string()))?)
-            .map_err(|e| ca_err(e.to_string()))?;
-    }
-    if roots.is_empty() {
-        return Err(ca_err("no certificate in the file".into()));
-    }
+    let roots = trust_anchors(&ca_file(path).map_err(|e| ca_err(e.to_string()))?)
+        .map_err(|e| ca_err(e.to_string()))?;
     let builder = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider());
     let builder = match config.server.client_cert {
         ClientCertMode::Required => builder,
         ClientCertMode::Optional => builder.allow_unauthenticated(),
     };
     builder.build().map_err(|e| ca_err(e.to_string()))
+}
+
+/// Why a CA file (`server.client_ca`, `core.rest.ca_file`, `notify.*.ca_file`) cannot be
+/// used. Callers put the key and the path in front.
+#[derive(Debug, thiserror::Error)]
+pub enum CaFileError {
+    /// The file cannot be opened or read (kept apart: `config check` may run as a user the
+    /// service's files are closed to).
+    #[error("{0}")]
+    Unreadable(io::Error),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The certificates of a PEM CA file, each checked as a trust anchor. A file without one
+/// is refused: the TLS clients' own readers take it as "no extra CA" and fail later, at
+/// every connection, as an unknown issuer.
+pub fn ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, CaFileError> {
+    let pem = fs::read(path).map_err(CaFileError::Unreadable)?;
+    let certs = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| CaFileError::Invalid(format!("not PEM certificates: {e}")))?;
+    if certs.is_empty() {
+        return Err(CaFileError::Invalid(
+            "no certificate in the file (PEM, -----BEGIN CERTIFICATE-----)".into(),
+        ));
+    }
+    trust_anchors(&certs)?;
+    Ok(certs)
+}
+
+fn trust_anchors(certs: &[CertificateDer<'_>]) -> Result<RootCertStore, CaFileError> {
+    let mut roots = RootCertStore::empty();
+    for (n, cert) in certs.iter().enumerate() {
+        roots
+            .add(cert.clone().into_owned())
+            .map_err(|e| CaFileError::Invalid(format!("certificate {}: {e}", n + 1)))?;
+    }
+    Ok(roots)
 }
 
 /// The first `[[server.clients]]` entry whose name `cert` (already verified by the

@@ -58,6 +58,45 @@ fn a_missing_or_empty_client_ca_file_is_refused_with_its_path() {
 }
 
 #[test]
+fn a_ca_file_must_hold_certificates_a_client_can_trust() {
+    let dir = tempfile::tempdir().unwrap();
+    generate_self_signed(&paths(dir.path()), &[]).unwrap();
+    let cert = fs::read_to_string(dir.path().join("tls.crt")).unwrap();
+    let key = fs::read_to_string(dir.path().join("tls.key")).unwrap();
+    let not_x509 = "-----BEGIN CERTIFICATE-----\nAAECAwQF\n-----END CERTIFICATE-----\n";
+    let bad_base64 = "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n";
+    // (contents or None for no file, certificates read or the start of the refusal)
+    let cases: [(Option<String>, Result<usize, &str>); 8] = [
+        (None, Err("No such file")),
+        (Some(String::new()), Err("no certificate in the file")),
+        (
+            Some("no PEM here\n".into()),
+            Err("no certificate in the file"),
+        ),
+        (Some(key.clone()), Err("no certificate in the file")),
+        (Some(bad_base64.into()), Err("not PEM certificates")),
+        (Some(not_x509.into()), Err("certificate 1: ")),
+        (Some(format!("{key}{cert}")), Ok(1)),
+        (Some(format!("{cert}{cert}")), Ok(2)),
+    ];
+    for (n, (contents, expected)) in cases.into_iter().enumerate() {
+        let path = dir.path().join(format!("ca-{n}.pem"));
+        if let Some(contents) = &contents {
+            fs::write(&path, contents).unwrap();
+        }
+        match (ca_file(&path), expected) {
+            (Ok(certs), Ok(count)) => assert_eq!(certs.len(), count, "case {n}"),
+            (Err(e), Err(start)) => {
+                let unreadable = matches!(e, CaFileError::Unreadable(_));
+                assert_eq!(unreadable, contents.is_none(), "case {n}: {e:?}");
+                assert!(e.to_string().contains(start), "case {n}: {e}");
+            }
+            (got, expected) => panic!("case {n}: {got:?}, expected {expected:?}"),
+        }
+    }
+}
+
+#[test]
 fn a_key_others_can_read_is_named() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();

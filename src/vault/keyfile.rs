@@ -96,6 +96,17 @@ pub fn create_key_file(path: &Path) -> Result<bool, KeyFileError> {
 
 /// Load the key, refusing a file that group or others can read or write.
 pub fn load_key_file(path: &Path) -> Result<MasterKey, KeyFileError> {
+    check_key_file(path)?;
+    let mut bytes = Zeroizing::new([0u8; KEY_BYTES]);
+    fs::File::open(path)
+        .and_then(|mut f| f.read_exact(bytes.as_mut()))
+        .map_err(io_err(path))?;
+    Ok(MasterKey { bytes })
+}
+
+/// What `load_key_file` checks before it reads: the file is there, closed to group and
+/// others, and of a key's length. Needs no read permission (`config check` as an admin).
+pub fn check_key_file(path: &Path) -> Result<(), KeyFileError> {
     let meta = match fs::metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -118,11 +129,7 @@ pub fn load_key_file(path: &Path) -> Result<MasterKey, KeyFileError> {
             len: meta.len(),
         });
     }
-    let mut bytes = Zeroizing::new([0u8; KEY_BYTES]);
-    fs::File::open(path)
-        .and_then(|mut f| f.read_exact(bytes.as_mut()))
-        .map_err(io_err(path))?;
-    Ok(MasterKey { bytes })
+    Ok(())
 }
 
 #[cfg(test)]

@@ -127,6 +127,51 @@ fn config_check_warns_of_callvault_variables_it_does_not_read_and_takes_any_envi
 }
 
 #[test]
+fn config_check_reads_the_files_the_configuration_names() {
+    use std::os::unix::fs::PermissionsExt;
+    let i = Instance::init();
+    let garbage = i.path("etc/garbage.pem");
+    std::fs::write(
+        &garbage,
+        "-----BEGIN CERTIFICATE-----\nAAECAwQF\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let key = i.path("etc/vault.key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640)).unwrap();
+    // (inside [server]) a CA file the TLS clients' own readers would take as "no CA"
+    let files = |client_ca: &std::path::Path, core_ca: &std::path::Path| {
+        format!(
+            "client_ca = {client_ca:?}\n[core]\ntype = \"rest\"\n\
+             [core.rest]\nbase_url = \"https://core.cu.example\"\nca_file = {core_ca:?}\n"
+        )
+    };
+    i.write_config(&files(&garbage, &i.path("etc/nowhere.pem")));
+    let out = i.cli(&["config", "check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    for line in [
+        "vault.key_file: vault key file ",
+        "server.client_ca: ",
+        "core.rest.ca_file: ",
+    ] {
+        assert!(stdout.contains(line), "{line} not in:\n{stdout}");
+    }
+    assert!(stdout.contains("garbage.pem: certificate 1: "), "{stdout}");
+    assert!(stdout.contains("nowhere.pem: No such file"), "{stdout}");
+    assert!(
+        text(&out.stderr).contains("3 problem(s)"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    i.write_config(&files(&i.ca(), &i.ca()));
+    let out = i.cli(&["config", "check"]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    assert_eq!(text(&out.stderr), "", "nothing to warn of");
+}
+
+#[test]
 fn the_example_config_passes_config_check() {
     let out = std::process::Command::new(crate::harness::BIN)
         .args([

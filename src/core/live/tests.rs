@@ -93,6 +93,16 @@ fn a_core_that_cannot_be_built_is_refused_and_the_running_one_stays() {
     let toml = rest(&format!("ca_file = \"{}\"\n", missing.display()));
     let err = core.prepare(&config(&toml)).err().unwrap().to_string();
     assert!(err.contains("core.rest.ca_file"), "{err}");
+    // a file with no certificate in it: reqwest's own reader would take it as no CA at
+    // all, and every call would then fail at the handshake
+    let empty = dir.path().join("empty-ca.pem");
+    std::fs::write(&empty, "# the CA goes here\n").unwrap();
+    let toml = rest(&format!("ca_file = \"{}\"\n", empty.display()));
+    let err = core.prepare(&config(&toml)).err().unwrap().to_string();
+    assert!(
+        err.contains("core.rest.ca_file") && err.contains("no certificate in the file"),
+        "{err}"
+    );
     assert_eq!(core.kind(), "embedded");
 }
 

@@ -1,0 +1,148 @@
+//! The files a configuration names, opened the way the service opens them, for
+//! `callvault config check`. A file the service would refuse (at start, at a reload or when
+//! it first connects) is a problem named by its key. A file this user may not open is only a
+//! warning: the service reads its files as its own user, and the check can be run as that
+//! user too (`sudo -u callvault callvault config check`).
+
+use std::fs::File;
+use std::io;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+
+use super::{Config, ConfigIssue, CoreKind};
+use crate::tls::{self, CaFileError, TlsError, TlsPaths};
+use crate::vault::keyfile::{self, KeyFileError};
+
+/// What reading the named files found.
+#[derive(Debug, Default)]
+pub struct FileReport {
+    /// What would stop the service or one of its connections.
+    pub problems: Vec<ConfigIssue>,
+    /// What this user could not check, and what will need attention soon.
+    pub warnings: Vec<ConfigIssue>,
+}
+
+/// Read every file `config` names: the vault key (its mode and length only, never its
+/// bytes), the TLS pair, and each CA file in use.
+pub fn check_files(config: &Config, now: DateTime<Utc>) -> FileReport {
+    let mut report = FileReport::default();
+    report.key_file(&config.vault.key_file);
+    report.tls_pair(&TlsPaths::from_config(config), now);
+    let rest = config.core.rest.as_ref();
+    let notify = &config.notify;
+    let ca_files = [
+        ("server.client_ca", config.server.client_ca.as_deref()),
+        (
+            "core.rest.ca_file",
+            rest.filter(|_| config.core.kind == CoreKind::Rest)
+                .and_then(|r| r.ca_file.as_deref()),
+        ),
+        (
+            "notify.email.ca_file",
+            notify.email.as_ref().and_then(|c| c.ca_file.as_deref()),
+        ),
+        (
+            "notify.sms.ca_file",
+            notify.sms.as_ref().and_then(|c| c.ca_file.as_deref()),
+        ),
+        (
+            "notify.push.ca_file",
+            notify.push.as_ref().and_then(|c| c.ca_file.as_deref()),
+        ),
+    ];
+    for (key, path) in ca_files {
+        if let Some(path) = path {
+            report.ca_file(key, path);
+        }
+    }
+    report
+}
+
+impl FileReport {
+    fn problem(&mut self, key: &str, message: String) {
+        self.problems.push(ConfigIssue::new(key, message));
+    }
+
+    fn warning(&mut self, key: &str, message: String) {
+        self.warnings.push(ConfigIssue::new(key, message));
+    }
+
+    /// A file that cannot be opened: a warning when only this user is shut out.
+    fn unopened(&mut self, key: &str, path: &Path, error: &io::Error) {
+        let path = path.display();
+        if error.kind() == io::ErrorKind::PermissionDenied {
+            self.warning(
+                key,
+                format!(
+                    "{path}: {error}; not checked (the service reads it as its own user: \
+                     run this check as that user)"
+                ),
+            );
+        } else {
+            self.problem(key, format!("{path}: {error}"));
+        }
+    }
+
+    fn key_file(&mut self, path: &Path) {
+        const KEY: &str = "vault.key_file";
+        match keyfile::check_key_file(path) {
+            Ok(()) => {}
+            Err(e @ KeyFileError::Missing { .. }) => self.warning(KEY, e.to_string()),
+            Err(KeyFileError::Io { error, .. }) => self.unopened(KEY, path, &error),
+            Err(e) => self.problem(KEY, e.to_string()),
+        }
+    }
+
+    fn tls_pair(&mut self, paths: &TlsPaths, now: DateTime<Utc>) {
+        for (key, path) in [
+            ("server.tls_cert", &paths.cert),
+            ("server.tls_key", &paths.key),
+        ] {
+            match File::open(path) {
+                Ok(_) => {}
+                Err(e) if paths.generated && e.kind() == io::ErrorKind::NotFound => {
+                    return self.warning(
+                        key,
+                        format!(
+                            "{}: not set, and `callvault init` has not generated its pair \
+                             yet",
+                            path.display()
+                        ),
+                    );
+                }
+                Err(e) => return self.unopened(key, path, &e),
+            }
+        }
+        if let Some(exposed) = tls::key_exposure(&paths.key) {
+            self.warning("server.tls_key", exposed);
+        }
+        match tls::load(paths) {
+            Ok(pair) => {
+                let status = tls::Validity::of(&pair).map(|v| v.status(now));
+                if let Some(status) = status.filter(tls::CertStatus::needs_attention) {
+                    let cert = paths.cert.display();
+                    self.warning("server.tls_cert", format!("{cert}: {status}"));
+                }
+            }
+            Err(e @ (TlsError::Key { .. } | TlsError::Mismatch { .. })) => {
+                self.problem("server.tls_key", e.to_string())
+            }
+            Err(e) => self.problem("server.tls_cert", e.to_string()),
+        }
+    }
+
+    fn ca_file(&mut self, key: &str, path: &Path) {
+        match tls::ca_file(path) {
+            Ok(_) => {}
+            Err(CaFileError::Unreadable(e)) => self.unopened(key, path, &e),
+            Err(CaFileError::Invalid(message)) => {
+                self.problem(key, format!("{}: {message}", path.display()))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "files_tests.rs"]
+mod tests;
