@@ -35,8 +35,10 @@ pub struct Reloaded {
     /// Settings that changed but take effect only after a restart.
     pub restart_needed_for: Vec<String>,
     /// What the new configuration allows that works but is weak (a known number that
-    /// needs nothing), or exposes (a file every local user can read that holds a secret):
-    /// the warnings `callvault config check` prints. Also logged.
+    /// needs nothing), or exposes (a file every local user can read that holds a secret),
+    /// and the files it names that the reload did not load and could not use (a code
+    /// channel's CA file; `server.client_ca` or `vault.key_file`, read at the next restart),
+    /// each led by its key path: what `callvault config check` prints. Also logged.
     pub warnings: Vec<String>,
 }
 

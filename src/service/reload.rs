@@ -18,7 +18,8 @@ pub struct Reloaded {
     /// Changed settings that take effect only after a restart.
     pub restart: Vec<String>,
     /// Weak or exposed settings the new configuration has ([`Config::cautions`],
-    /// [`config::exposure`]).
+    /// [`config::exposure`]), and files it names that it could not use
+    /// ([`config::files::check_files`]'s problems).
     pub warnings: Vec<String>,
 }
 
@@ -74,9 +75,13 @@ impl Reloader {
                     tls::Validity::of(&pair),
                     chrono::Utc::now(),
                 );
+                // the files this reload did not load: a CA file of a code channel, and the
+                // ones only a restart reads (server.client_ca, vault.key_file)
+                let files = config::files::check_files(&next, chrono::Utc::now()).problems;
                 let warnings: Vec<String> = config::exposure(&self.config_path)
                     .into_iter()
                     .chain(next.cautions().iter().map(ToString::to_string))
+                    .chain(files.iter().map(ToString::to_string))
                     .collect();
                 let core_kind = core.as_ref().map(|c| c.kind());
                 self.cert.replace(pair);

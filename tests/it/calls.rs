@@ -1201,6 +1201,38 @@ fn a_core_that_does_not_answer_transfers_within_the_timeout() {
     drop(silent);
 }
 
+/// A reload takes a configuration whose code channel's CA file, or whose client CA (read
+/// only at a restart), cannot be used, and says so: the one would fail every code it sends,
+/// the other the next restart.
+#[test]
+fn a_reload_warns_of_the_files_it_does_not_load() {
+    let t = Calls::new("");
+    let empty = t.i.path("etc/empty-ca.pem");
+    std::fs::write(&empty, "# the gateway's CA goes here\n").unwrap();
+    t.i.write_config(&format!(
+        "client_ca = {empty:?}\n[notify.sms]\nurl = \"https://sms.cu.example/send\"\n\
+         ca_file = {empty:?}\n"
+    ));
+    let (s, r) = t.post(&t.i.admin.clone(), "/v1/admin/reload", json!({}));
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["restart_needed_for"], json!(["server.client_ca"]), "{r}");
+    let warnings: Vec<&str> = r["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w.as_str())
+        .collect();
+    assert_eq!(warnings.len(), 2, "{r}");
+    for key in ["server.client_ca", "notify.sms.ca_file"] {
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.starts_with(&format!("{key}: ")) && w.contains("no certificate")),
+            "{key}: {r}"
+        );
+    }
+}
+
 /// A reload that points `[core.rest]` at another gateway (or back at the embedded directory)
 /// takes effect from the next call, with no restart; one whose core cannot be built is
 /// refused and the running core stays.
