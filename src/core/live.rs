@@ -77,9 +77,11 @@ impl LiveCore {
 
     /// Put a prepared adapter in use: calls started from now on ask it.
     pub fn swap(&self, next: NextCore) {
-        self.current.store(Arc::new((next.built, next.adapter)));
-        // a new adapter's breaker (if it has one) starts closed
-        metrics::gauge!(BREAKER_OPEN).set(0.0);
+        let open = next.adapter.breaker_open();
+        let old = self.current.swap(Arc::new((next.built, next.adapter)));
+        // retired first, so no call still out on it can set the gauge after this
+        old.1.retire();
+        metrics::gauge!(BREAKER_OPEN).set(f64::from(u8::from(open)));
     }
 
     fn adapter(&self) -> Arc<dyn CoreAdapter> {
@@ -156,6 +158,10 @@ pub fn describe_metrics() {
 impl CoreAdapter for LiveCore {
     fn kind(&self) -> &'static str {
         self.current.load().1.kind()
+    }
+
+    fn breaker_open(&self) -> bool {
+        self.current.load().1.breaker_open()
     }
 
     async fn find_by_phone(&self, e164: &str) -> Result<Vec<PhoneMatch>, CoreError> {

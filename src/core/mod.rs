@@ -90,6 +90,14 @@ pub trait CoreAdapter: Send + Sync {
     }
     /// Whether the core answers (readiness).
     async fn check(&self) -> Result<(), CoreError>;
+    /// Whether a circuit breaker refuses calls now, or has its one trial call out. An
+    /// adapter without one: never.
+    fn breaker_open(&self) -> bool {
+        false
+    }
+    /// A reload has swapped this adapter out: calls still out on it finish, but it no
+    /// longer sets the service's gauges (the adapter in use does).
+    fn retire(&self) {}
 }
 
 /// The adapter the configuration names.

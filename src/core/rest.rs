@@ -24,22 +24,38 @@ pub struct RestCore {
     config: RestCoreConfig,
     total: Duration,
     region: Region,
-    breaker: Mutex<Breaker>,
+    circuit: Mutex<Circuit>,
+}
+
+/// The breaker, and whether it still speaks for the service in `/metrics`
+/// (`callvault_core_breaker_open`): not once a reload has swapped this core out, or a call
+/// still out on it could set the gauge of the core that replaced it.
+struct Circuit {
+    breaker: Breaker,
+    in_use: bool,
+}
+
+impl Circuit {
+    fn open(&self) -> bool {
+        !matches!(self.breaker.state(), State::Closed { .. })
+    }
 }
 
 /// Records one allowed call's outcome in the breaker when dropped: `ok` if it ended, a
 /// failure if it was given up on before it did.
 struct Settle<'a> {
-    breaker: &'a Mutex<Breaker>,
+    circuit: &'a Mutex<Circuit>,
     ok: Option<bool>,
 }
 
 impl Drop for Settle<'_> {
     fn drop(&mut self) {
-        if let Ok(mut b) = self.breaker.lock() {
-            b.record(self.ok.unwrap_or(false), Instant::now());
-            let open = !matches!(b.state(), State::Closed { .. });
-            metrics::gauge!(super::live::BREAKER_OPEN).set(if open { 1.0 } else { 0.0 });
+        if let Ok(mut c) = self.circuit.lock() {
+            c.breaker.record(self.ok.unwrap_or(false), Instant::now());
+            // under the lock `retire` takes: a retired core never writes the gauge
+            if c.in_use {
+                metrics::gauge!(super::live::BREAKER_OPEN).set(f64::from(u8::from(c.open())));
+            }
         }
     }
 }
@@ -79,7 +95,10 @@ impl RestCore {
             client,
             total: Duration::from_millis(timeout_ms),
             region,
-            breaker: Mutex::new(breaker),
+            circuit: Mutex::new(Circuit {
+                breaker,
+                in_use: true,
+            }),
             config,
         })
     }
@@ -95,9 +114,9 @@ impl RestCore {
     /// GET a JSON document; `None` for a 404. Bounded, retried and guarded by the breaker.
     async fn get_json(&self, url: &str) -> Result<Option<Value>, CoreError> {
         let allowed = self
-            .breaker
+            .circuit
             .lock()
-            .map(|mut b| b.allow(Instant::now()))
+            .map(|mut c| c.breaker.allow(Instant::now()))
             .unwrap_or(false);
         if !allowed {
             return Err(CoreError::Unavailable(
@@ -109,7 +128,7 @@ impl RestCore {
         // drops this future). A trial call of a half-open breaker that were dropped
         // unrecorded would leave the breaker half-open, refusing every call, for good.
         let mut settle = Settle {
-            breaker: &self.breaker,
+            circuit: &self.circuit,
             ok: None,
         };
         let attempts = async {
@@ -357,6 +376,16 @@ fn percent_encode(value: &str) -> String {
 impl CoreAdapter for RestCore {
     fn kind(&self) -> &'static str {
         "rest"
+    }
+
+    fn breaker_open(&self) -> bool {
+        self.circuit.lock().map(|c| c.open()).unwrap_or(true)
+    }
+
+    fn retire(&self) {
+        if let Ok(mut c) = self.circuit.lock() {
+            c.in_use = false;
+        }
     }
 
     async fn find_by_phone(&self, e164: &str) -> Result<Vec<PhoneMatch>, CoreError> {

@@ -127,3 +127,55 @@ fn a_ca_file_replaced_in_place_builds_the_core_anew() {
     let next = core.prepare(&config(&toml)).unwrap();
     assert_eq!(next.as_ref().map(|n| n.kind()), Some("rest"));
 }
+
+/// `callvault_core_breaker_open` speaks for the adapter in use. A call still out on an
+/// adapter a reload swapped out, failing after the swap, used to set it for the new one
+/// (and with an embedded core in use nothing ever set it back).
+#[test]
+fn only_the_adapter_in_use_sets_the_breaker_gauge() {
+    // a gateway that accepts and never answers: each call fails at core.timeout_ms
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let gateway = |timeout_ms: u32| {
+        format!(
+            "[core]\ntype = \"rest\"\ntimeout_ms = {timeout_ms}\n[core.rest]\nbase_url = \
+             \"http://{}\"\nconnect_timeout_ms = 100\nretries = 0\nbreaker_failures = 1\n",
+            silent.local_addr().unwrap()
+        )
+    };
+    let recorder = crate::service::recorder_builder().unwrap().build_recorder();
+    let handle = recorder.handle();
+    let gauge = || {
+        let text = handle.render();
+        let value = text
+            .lines()
+            .find_map(|l| l.strip_prefix(super::BREAKER_OPEN)?.strip_prefix(' '))
+            .map(|v| v.parse::<f64>().unwrap());
+        value.unwrap_or_else(|| panic!("no gauge in:\n{text}"))
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (_dir, core) = live(&gateway(150));
+    metrics::with_local_recorder(&recorder, || {
+        rt.block_on(async {
+            // the adapter in use fails once: its breaker opens, and the gauge says so
+            assert!(core.member("1001").await.is_err());
+            assert_eq!(gauge(), 1.0);
+            // another gateway setting: a new adapter, its breaker closed
+            core.swap(core.prepare(&config(&gateway(200))).unwrap().unwrap());
+            assert_eq!(gauge(), 0.0);
+            // a call goes out on it; while it waits, a reload puts the embedded core in use
+            let old = core.adapter();
+            let swapped = async {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                core.swap(core.prepare(&config("")).unwrap().unwrap());
+            };
+            let (answer, ()) = tokio::join!(core.member("1001"), swapped);
+            assert!(answer.is_err());
+            assert!(old.breaker_open(), "the old adapter's breaker did open");
+            assert_eq!(gauge(), 0.0, "but the embedded core in use has none");
+        })
+    });
+    drop(silent);
+}

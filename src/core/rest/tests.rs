@@ -320,7 +320,7 @@ async fn a_call_given_up_on_counts_as_a_failure_and_never_wedges_the_breaker() {
     let err = core.member("1").await.unwrap_err();
     assert!(!breaker_refused(&err), "{err}");
     assert!(matches!(
-        core.breaker.lock().unwrap().state(),
+        core.circuit.lock().unwrap().breaker.state(),
         State::Open { .. }
     ));
 
@@ -328,7 +328,7 @@ async fn a_call_given_up_on_counts_as_a_failure_and_never_wedges_the_breaker() {
     // breaker, so the call after it is a trial again and reaches the gateway
     assert!(give_up().await.is_err());
     assert!(matches!(
-        core.breaker.lock().unwrap().state(),
+        core.circuit.lock().unwrap().breaker.state(),
         State::Open { .. }
     ));
     let err = core.member("1").await.unwrap_err();
