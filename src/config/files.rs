@@ -4,7 +4,7 @@
 //! warning: the service reads its files as its own user, and the check can be run as that
 //! user too (`sudo -u callvault callvault config check`).
 
-use std::fs::File;
+use std::fs::{self, File};
 use std::io;
 use std::path::Path;
 
@@ -95,23 +95,23 @@ impl FileReport {
     }
 
     fn tls_pair(&mut self, paths: &TlsPaths, now: DateTime<Utc>) {
+        let absent = |path: &Path| matches!(fs::metadata(path), Err(e) if e.kind() == io::ErrorKind::NotFound);
+        // before `init`; half a pair is a problem, which `init` (never overwriting) won't mend
+        if paths.generated && absent(&paths.cert) && absent(&paths.key) {
+            return self.warning(
+                "server.tls_cert",
+                format!(
+                    "{}: not set, and `callvault init` has not generated its pair yet",
+                    paths.cert.display()
+                ),
+            );
+        }
         for (key, path) in [
             ("server.tls_cert", &paths.cert),
             ("server.tls_key", &paths.key),
         ] {
-            match File::open(path) {
-                Ok(_) => {}
-                Err(e) if paths.generated && e.kind() == io::ErrorKind::NotFound => {
-                    return self.warning(
-                        key,
-                        format!(
-                            "{}: not set, and `callvault init` has not generated its pair \
-                             yet",
-                            path.display()
-                        ),
-                    );
-                }
-                Err(e) => return self.unopened(key, path, &e),
+            if let Err(e) = File::open(path) {
+                return self.unopened(key, path, &e);
             }
         }
         if let Some(exposed) = tls::key_exposure(&paths.key) {

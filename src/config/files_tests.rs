@@ -77,6 +77,12 @@ fn each_file_the_service_would_refuse_is_a_problem_named_by_its_key() {
             "32 bytes",
         ),
         (
+            "half of the generated pair",
+            |_, dir| fs::remove_file(dir.join("tls.key")).unwrap(),
+            &["server.tls_key"],
+            "tls.key: No such file",
+        ),
+        (
             "configured certificate missing",
             |c, dir| {
                 c.server.tls_cert = Some(dir.join("missing.crt"));
