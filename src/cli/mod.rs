@@ -431,7 +431,11 @@ fn config_command(path: &Path, command: ConfigCommand) -> anyhow::Result<ExitCod
             for unread in config::unread_env_vars(std::env::vars_os().map(|(name, _)| name)) {
                 tell!("warning: {unread}");
             }
-            let files = config::files::check_files(&config, chrono::Utc::now());
+            let files = config::files::check_files(
+                &config,
+                chrono::Utc::now(),
+                config::files::Reader::Admin,
+            );
             for warning in &files.warnings {
                 tell!("warning: {}: {warning}", path.display());
             }

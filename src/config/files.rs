@@ -2,7 +2,8 @@
 //! `callvault config check`. A file the service would refuse (at start, at a reload or when
 //! it first connects) is a problem named by its key. A file this user may not open is only a
 //! warning: the service reads its files as its own user, and the check can be run as that
-//! user too (`sudo -u callvault callvault config check`).
+//! user too (`sudo -u callvault callvault config check`). The service runs the same check at
+//! start and at each reload, for the files it does not load then itself.
 
 use std::fs::{self, File};
 use std::io;
@@ -14,6 +15,15 @@ use super::{Config, ConfigIssue, CoreKind};
 use crate::tls::{self, CaFileError, TlsError, TlsPaths};
 use crate::vault::keyfile::{self, KeyFileError};
 
+/// Who opens the files: an admin running `config check`, to whom a file may be closed that
+/// is open to the service; or the service, to which a closed file is closed for good.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Reader {
+    #[default]
+    Admin,
+    Service,
+}
+
 /// What reading the named files found.
 #[derive(Debug, Default)]
 pub struct FileReport {
@@ -21,12 +31,16 @@ pub struct FileReport {
     pub problems: Vec<ConfigIssue>,
     /// What this user could not check, and what will need attention soon.
     pub warnings: Vec<ConfigIssue>,
+    reader: Reader,
 }
 
 /// Read every file `config` names: the vault key (its mode and length only, never its
 /// bytes), the TLS pair, and each CA file in use.
-pub fn check_files(config: &Config, now: DateTime<Utc>) -> FileReport {
-    let mut report = FileReport::default();
+pub fn check_files(config: &Config, now: DateTime<Utc>, reader: Reader) -> FileReport {
+    let mut report = FileReport {
+        reader,
+        ..FileReport::default()
+    };
     report.key_file(&config.vault.key_file);
     report.tls_pair(&TlsPaths::from_config(config), now);
     let rest = config.core.rest.as_ref();
@@ -68,10 +82,10 @@ impl FileReport {
         self.warnings.push(ConfigIssue::new(key, message));
     }
 
-    /// A file that cannot be opened: a warning when only this user is shut out.
+    /// A file that cannot be opened: a warning when only an admin is shut out.
     fn unopened(&mut self, key: &str, path: &Path, error: &io::Error) {
         let path = path.display();
-        if error.kind() == io::ErrorKind::PermissionDenied {
+        if self.reader == Reader::Admin && error.kind() == io::ErrorKind::PermissionDenied {
             self.warning(
                 key,
                 format!(

@@ -31,7 +31,7 @@ fn keys(issues: &[ConfigIssue]) -> Vec<&str> {
 #[test]
 fn before_init_the_missing_key_and_pair_are_warnings_only() {
     let dir = tempfile::tempdir().unwrap();
-    let report = check_files(&config_in(dir.path()), Utc::now());
+    let report = check_files(&config_in(dir.path()), Utc::now(), Reader::Admin);
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     assert_eq!(
         keys(&report.warnings),
@@ -174,7 +174,7 @@ fn each_file_the_service_would_refuse_is_a_problem_named_by_its_key() {
         initialised(dir.path());
         let mut config = config_in(dir.path());
         change(&mut config, dir.path());
-        let report = check_files(&config, Utc::now());
+        let report = check_files(&config, Utc::now(), Reader::Admin);
         assert_eq!(keys(&report.problems), expected, "{name}");
         for problem in &report.problems {
             assert!(problem.message.contains(word), "{name}: {problem}");
@@ -189,7 +189,7 @@ fn a_tls_key_every_user_can_read_is_a_warning() {
     initialised(dir.path());
     let key = dir.path().join("tls.key");
     fs::set_permissions(&key, fs::Permissions::from_mode(0o644)).unwrap();
-    let report = check_files(&config_in(dir.path()), Utc::now());
+    let report = check_files(&config_in(dir.path()), Utc::now(), Reader::Admin);
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     assert_eq!(keys(&report.warnings), ["server.tls_key"]);
     assert!(report.warnings[0].message.contains("0644"));
@@ -202,14 +202,14 @@ fn a_certificate_near_its_end_is_a_warning() {
     let pair = tls::load(&TlsPaths::from_config(&config_in(dir.path()))).unwrap();
     let end = tls::Validity::of(&pair).unwrap().not_after;
     let soon = end - chrono::Duration::days(3);
-    let report = check_files(&config_in(dir.path()), soon);
+    let report = check_files(&config_in(dir.path()), soon, Reader::Admin);
     assert_eq!(keys(&report.warnings), ["server.tls_cert"]);
     assert!(report.warnings[0].message.contains("renew"));
     assert!(report.problems.is_empty());
 }
 
 #[test]
-fn a_file_only_this_user_cannot_open_is_a_warning_others_are_problems() {
+fn a_file_only_an_admin_cannot_open_is_a_warning_others_are_problems() {
     // tests run as root here, so the refusal is made rather than met
     let path = Path::new("/etc/callvault/ca.pem");
     let mut report = FileReport::default();
@@ -226,4 +226,13 @@ fn a_file_only_this_user_cannot_open_is_a_warning_others_are_problems() {
             .message
             .starts_with("/etc/callvault/ca.pem: ")
     );
+    // to the service, a file it may not open is closed for good
+    let mut report = FileReport {
+        reader: Reader::Service,
+        ..FileReport::default()
+    };
+    report.unopened("notify.sms.ca_file", path, &denied);
+    assert!(report.warnings.is_empty());
+    assert_eq!(keys(&report.problems), ["notify.sms.ca_file"]);
+    assert!(!report.problems[0].message.contains("as that user"));
 }

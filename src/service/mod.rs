@@ -19,6 +19,7 @@ use crate::admin::{self, socket::SocketFile};
 use crate::api::{self, AppState};
 use crate::audit::{AuditEvent, AuditLog, EventKind, Outcome};
 use crate::clock::{Clock, SystemClock};
+use crate::config::files::Reader;
 use crate::config::{Config, ConfigError};
 use crate::store::{Store, StoreError};
 use crate::tls::{self, ReloadableCert, TlsError, TlsPaths};
@@ -213,7 +214,9 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
     );
     // what is left once the files the service needs to start have loaded: the CA files of
     // the code channels, read only when a code is sent
-    for problem in crate::config::files::check_files(&config, chrono::Utc::now()).problems {
+    for problem in
+        crate::config::files::check_files(&config, chrono::Utc::now(), Reader::Service).problems
+    {
         tracing::warn!("{problem}");
     }
     let reloader = Arc::new(Reloader::new(

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 use crate::audit::{AuditEvent, AuditLog, EventKind, Outcome};
+use crate::config::files::Reader;
 use crate::config::{self, Config};
 use crate::core::{CoreError, LiveCore};
 use crate::tls::{self, ReloadableCert, TlsPaths};
@@ -77,7 +78,8 @@ impl Reloader {
                 );
                 // the files this reload did not load: a CA file of a code channel, and the
                 // ones only a restart reads (server.client_ca, vault.key_file)
-                let files = config::files::check_files(&next, chrono::Utc::now()).problems;
+                let files =
+                    config::files::check_files(&next, chrono::Utc::now(), Reader::Service).problems;
                 let warnings: Vec<String> = config::exposure(&self.config_path)
                     .into_iter()
                     .chain(next.cautions().iter().map(ToString::to_string))
