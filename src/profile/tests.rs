@@ -80,6 +80,31 @@ fn a_good_file_routes_by_dialed_number_with_a_default() {
     );
 }
 
+/// A profile that sets nothing but `default` is the built-in profile, key for key, and that
+/// one is what the issue and config.example.toml document.
+#[test]
+fn a_profile_that_leaves_every_key_out_is_the_documented_default() {
+    let config = parse("[profiles.m]\ndefault = true\n", Vec::new()).unwrap();
+    let (name, p) = config.profile_for(None);
+    assert_eq!(name, "m");
+    assert_eq!(&*p, &Profile::default());
+    let (name, built_in) = parse("", Vec::new()).unwrap().profile_for(None);
+    assert_eq!((name.as_str(), &*built_in), (BUILT_IN, &Profile::default()));
+    let p = Profile::default();
+    assert!(p.identify_by_ani && p.app_intent_by_ani && p.activation.enabled);
+    assert_eq!(p.identify_attempts, 3);
+    assert_eq!(
+        p.identifiers,
+        [
+            IdentifierKind::MemberNumber,
+            IdentifierKind::AccountNumber,
+            IdentifierKind::Phone
+        ]
+    );
+    assert_eq!(p.amount_tolerance_cents, 0);
+    assert!(p.prompts.is_empty() && p.agent_texts.is_empty());
+}
+
 #[test]
 fn impossible_profiles_are_refused_with_key_paths() {
     let cases: &[(&str, &str, &str)] = &[
@@ -183,6 +208,11 @@ fn impossible_profiles_are_refused_with_key_paths() {
             "verified before a single question",
         ),
         (
+            "[profiles.m]\ndefault = true\n[profiles.m.ivr.known_number]\nmethods = [\"dob\"]\nmin_correct = 0\n",
+            "profiles.m.ivr.known_number.min_correct",
+            "cannot matter",
+        ),
+        (
             "[profiles.m]\ndefault = true\n[profiles.m.ivr.known_number]\nmethods = [\"pin\"]\nmin_correct = 1\nattempts = 0\n",
             "profiles.m.ivr.known_number.attempts",
             "outside 1..=10",
@@ -197,6 +227,92 @@ fn impossible_profiles_are_refused_with_key_paths() {
         );
     }
     assert!(issues(GOOD).is_empty(), "{:?}", issues(GOOD));
+}
+
+/// Each bounded value at its edges: the last value taken, and the first refused, with the
+/// one key path it is refused under.
+#[test]
+fn bounded_profile_values_are_taken_up_to_their_edges() {
+    let known = |rest: &str| format!("[profiles.m.ivr.known_number]\n{rest}");
+    let cases: Vec<(String, Option<&str>)> = vec![
+        (
+            format!("[profiles.m.prompts]\npin = \"{}\"\n", "k".repeat(64)),
+            None,
+        ),
+        (
+            format!("[profiles.m.prompts]\npin = \"{}\"\n", "k".repeat(65)),
+            Some("profiles.m.prompts.pin"),
+        ),
+        (
+            "[profiles.m.prompts]\npin = \"\"\n".into(),
+            Some("profiles.m.prompts.pin"),
+        ),
+        (
+            "[profiles.m.prompts]\npin = \"enter-pin\"\n".into(),
+            Some("profiles.m.prompts.pin"),
+        ),
+        ("[profiles.m.prompts]\npin = \"Enter_PIN_2\"\n".into(), None),
+        (
+            format!(
+                "[profiles.m.agent_texts]\nverified = \"{}\"\n",
+                "é".repeat(500)
+            ),
+            None,
+        ),
+        ("identify_attempts = 1\n".into(), None),
+        ("identify_attempts = 10\n".into(), None),
+        (
+            "identify_attempts = 0\n".into(),
+            Some("profiles.m.identify_attempts"),
+        ),
+        (
+            "identify_attempts = 11\n".into(),
+            Some("profiles.m.identify_attempts"),
+        ),
+        ("amount_tolerance_cents = 0\n".into(), None),
+        ("amount_tolerance_cents = 100000\n".into(), None),
+        (
+            "amount_tolerance_cents = 100001\n".into(),
+            Some("profiles.m.amount_tolerance_cents"),
+        ),
+        (
+            "amount_tolerance_cents = -1\n".into(),
+            Some("profiles.m.amount_tolerance_cents"),
+        ),
+        (
+            known("methods = [\"pin\"]\nmin_correct = 1\nattempts = 10\n"),
+            None,
+        ),
+        (
+            known("methods = [\"pin\"]\nmin_correct = 1\nattempts = 11\n"),
+            Some("profiles.m.ivr.known_number.attempts"),
+        ),
+        (
+            known("methods = [\"dob\", \"zip\"]\nmin_correct = 2\n"),
+            None,
+        ),
+        (
+            "[profiles.m.checklist.known_number]\nquestions = [\"dob\"]\nmin_correct = 1\n".into(),
+            None,
+        ),
+        (
+            "[profiles.m.activation]\nmethods = [\"dob\"]\nmin_correct = 1\n".into(),
+            None,
+        ),
+        (
+            "[profiles.m.activation]\nenabled = false\nmethods = []\nmin_correct = 0\n".into(),
+            None,
+        ),
+    ];
+    for (fragment, refused) in cases {
+        let got = issues(&format!("[profiles.m]\ndefault = true\n{fragment}"));
+        let paths: Vec<&str> = got.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            paths,
+            refused.into_iter().collect::<Vec<_>>(),
+            "{fragment}: {got:?}"
+        );
+    }
 }
 
 #[test]
