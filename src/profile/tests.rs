@@ -253,6 +253,10 @@ fn bounded_profile_values_are_taken_up_to_their_edges() {
         ),
         ("[profiles.m.prompts]\npin = \"Enter_PIN_2\"\n".into(), None),
         (
+            "[profiles.m.prompts]\nwelcome = \"hello\"\n".into(),
+            Some("profiles.m.prompts.welcome"),
+        ),
+        (
             format!(
                 "[profiles.m.agent_texts]\nverified = \"{}\"\n",
                 "é".repeat(500)
