@@ -100,6 +100,11 @@ fn copies_share_and_compare_by_value() {
     assert!(std::ptr::eq(&*a, &*b), "a clone shares the profile");
     assert_eq!(a, SharedProfile::new(custom()));
     assert_ne!(a, SharedProfile::default());
+    assert_eq!(
+        format!("{a:?}"),
+        format!("{:?}", custom()),
+        "debugs as the plain profile"
+    );
 }
 
 /// One test, not several: the remembered profiles are the process's, and tests run at once.
@@ -124,6 +129,14 @@ fn rows_of_one_profile_share_it_and_many_profiles_still_read_right() {
         "the second row found the profile the first was read into"
     );
     assert_eq!(*second.profile, p);
+    // a row of another profile is remembered beside it, not in its place
+    let (_, other) = row(8);
+    let _: Row = serde_json::from_str(&other).unwrap();
+    let third: Row = serde_json::from_str(&text).unwrap();
+    assert!(
+        std::ptr::eq(&*first.profile, &*third.profile),
+        "the first profile is still remembered after another was read"
+    );
     // more profiles than are remembered, read twice round: each still reads as itself
     for _ in 0..2 {
         for attempts in 10..(10 + 2 * RECENT_PROFILES as u32) {
