@@ -131,7 +131,7 @@ impl FileReport {
         if let Some(exposed) = tls::key_exposure(&paths.key) {
             self.warning("server.tls_key", exposed);
         }
-        match tls::load(paths) {
+        match tls::read_pair(paths) {
             Ok(pair) => {
                 let status = tls::Validity::of(&pair).map(|v| v.status(now));
                 if let Some(status) = status.filter(tls::CertStatus::needs_attention) {

@@ -119,6 +119,11 @@ pub fn load(paths: &TlsPaths) -> Result<Arc<CertifiedKey>, TlsError> {
     if let Some(warning) = key_exposure(&paths.key) {
         tracing::warn!("{warning}");
     }
+    read_pair(paths)
+}
+
+/// [`load`] without its log line, for a check that reports the key's exposure itself.
+pub fn read_pair(paths: &TlsPaths) -> Result<Arc<CertifiedKey>, TlsError> {
     let cert_err = |message: String| TlsError::Cert {
         path: paths.cert.clone(),
         message,
