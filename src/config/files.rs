@@ -109,7 +109,10 @@ impl FileReport {
     }
 
     fn tls_pair(&mut self, paths: &TlsPaths, now: DateTime<Utc>) {
-        let absent = |path: &Path| matches!(fs::metadata(path), Err(e) if e.kind() == io::ErrorKind::NotFound);
+        let absent = |path: &Path| {
+            let found = fs::metadata(path);
+            matches!(found, Err(e) if e.kind() == io::ErrorKind::NotFound)
+        };
         // before `init`; half a pair is a problem, which `init` (never overwriting) won't mend
         if paths.generated && absent(&paths.cert) && absent(&paths.key) {
             return self.warning(
