@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand};
 
 use crate::admin::{self, Request, Response};
 use crate::config::{self, Config, ConfigError, DEFAULT_CONFIG_PATH};
+use crate::enroll::progress::counted;
 use crate::keys::Role;
 use crate::store;
 use out::{say, tell};
@@ -846,14 +847,14 @@ fn pins_import_command(
                 .collect::<Vec<_>>()
                 .join(", ");
             say!(
-                "{}{}: {} rows; {counts}",
+                "{}{}: {}; {counts}",
                 s.file,
                 if s.dry_run {
                     " (dry run, nothing changed)"
                 } else {
                     ""
                 },
-                s.rows
+                counted(s.rows, "rows")
             );
             say!("PINs in the vault: {}", s.vault_records);
             say!("results: {}", s.results_file.display());
@@ -941,14 +942,14 @@ fn enroll_command(
                     .join(", ")
             };
             say!(
-                "{}{}: {} rows; {}",
+                "{}{}: {}; {}",
                 s.file,
                 if s.dry_run {
                     " (dry run, nothing changed)"
                 } else {
                     ""
                 },
-                s.rows,
+                counted(s.rows, "rows"),
                 counts(&s.results)
             );
             if !s.reasons.is_empty() {

@@ -97,5 +97,37 @@ pub fn reason(c: &Candidate, now: NaiveDateTime, recent_days: u32) -> Option<Rea
     None
 }
 
+/// The detail the results file gives for a row `reason` (from [`reason`]) keeps out: what in
+/// the row to look at. `mobile_text` is the row's `mobile_phone` as written. Never quotes the
+/// number.
+pub fn explain(
+    reason: Reason,
+    c: &Candidate,
+    mobile_text: &str,
+    now: NaiveDateTime,
+    recent_days: u32,
+) -> String {
+    match reason {
+        Reason::MissingPhone => "an upsert needs mobile_phone".into(),
+        Reason::InvalidPhone => crate::member::phone::why_not_a_phone(
+            mobile_text,
+            c.mobile.unwrap_or(PhoneClass::Invalid),
+        ),
+        Reason::Landline if c.phone_type == PhoneType::Landline => "phone_type is landline".into(),
+        Reason::Landline => "the numbering plan lists the mobile number as a fixed line".into(),
+        Reason::FraudFlag => "fraud_flag is set".into(),
+        Reason::RecentChange => match c.profile_changed_at {
+            Some(t) if t > now => format!("profile_changed_at {} is in the future", t.date()),
+            Some(t) => format!(
+                "profile changed on {}, within the last {recent_days} days",
+                t.date()
+            ),
+            None => String::new(),
+        },
+        Reason::SharedPhone => "the mobile number is also another member's".into(),
+        Reason::MalformedRow | Reason::DuplicateRow | Reason::UnknownMember => String::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -1249,10 +1249,13 @@ fn decide_and_apply(
         shared: shared_in_file || shared_with_enrolled,
     };
     if let Some(reason) = decide::reason(&candidate, now_naive, options.recent_change_days) {
-        let mut detail = match reason {
-            Reason::SharedPhone => "the mobile number is also another member's".to_string(),
-            _ => String::new(),
-        };
+        let mut detail = decide::explain(
+            reason,
+            &candidate,
+            row.mobile_text.as_deref().unwrap_or(""),
+            now_naive,
+            options.recent_change_days,
+        );
         if let Some(old) = stored.filter(|_| reason.withdraws_enrollment()) {
             dir.remove(&old)?;
             if !detail.is_empty() {

@@ -23,6 +23,14 @@ fn unit(phase: &str) -> &'static str {
     }
 }
 
+/// `n` of a counted `unit` (plural, as [`unit`] names them): `1 row`, `3 rows`.
+pub fn counted(n: u64, unit: &str) -> String {
+    match n {
+        1 => format!("1 {}", unit.strip_suffix('s').unwrap_or(unit)),
+        n => format!("{n} {unit}"),
+    }
+}
+
 /// No output (tests, benchmarks).
 pub struct Silent;
 
@@ -104,7 +112,7 @@ impl Progress for Lines<'_> {
         if let Ok(mut s) = self.state.lock() {
             *s = (name.to_string(), total, Instant::now());
         }
-        self.say(format!("{name}: {total} {}", unit(name)));
+        self.say(format!("{name}: {}", counted(total, unit(name))));
     }
 
     fn advance_to(&self, done: u64) {

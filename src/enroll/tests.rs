@@ -1484,3 +1484,18 @@ fn files_renamed_while_the_inbox_is_listed_do_not_fail_the_scan() {
     churn.join().unwrap();
     assert!(scans > 100, "{scans} scans");
 }
+
+#[test]
+fn counts_read_as_english() {
+    use progress::counted;
+    let cases = [
+        (0, "rows", "0 rows"),
+        (1, "rows", "1 row"),
+        (2, "rows", "2 rows"),
+        (1, "bytes", "1 byte"),
+        (1_000_000, "members", "1000000 members"),
+    ];
+    for (n, unit, want) in cases {
+        assert_eq!(counted(n, unit), want);
+    }
+}

@@ -65,14 +65,51 @@ impl Default for Region {
     }
 }
 
+/// What is wrong with a number as written, before any numbering plan is asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Plausible,
+    /// Letters, an `x` extension, or other characters than digits and the usual punctuation.
+    Characters,
+    /// Too few or too many digits for any phone number (7 to 15).
+    Digits(usize),
+}
+
 /// Only digits and the usual punctuation; anything else (letters, `x` extensions) is invalid
 /// before libphonenumber, which would quietly drop it, gets to see it.
+fn shape(text: &str) -> Shape {
+    let allowed =
+        |b: u8| b.is_ascii_digit() || matches!(b, b'+' | b'(' | b')' | b'-' | b'.' | b' ' | b'/');
+    if !text.bytes().all(allowed) {
+        return Shape::Characters;
+    }
+    match text.bytes().filter(u8::is_ascii_digit).count() {
+        7..=15 => Shape::Plausible,
+        n => Shape::Digits(n),
+    }
+}
+
 fn plausible(text: &str) -> bool {
-    let digits = text.bytes().filter(u8::is_ascii_digit).count();
-    (7..=15).contains(&digits)
-        && text.bytes().all(|b| {
-            b.is_ascii_digit() || matches!(b, b'+' | b'(' | b')' | b'-' | b'.' | b' ' | b'/')
-        })
+    shape(text) == Shape::Plausible
+}
+
+/// Why `text`, which [`classify`] found to be `class`, is no member's phone: the detail of a
+/// pre-enrollment row's `invalid_phone`, so that whoever fixes the export knows what to look
+/// for. Never quotes the number.
+pub fn why_not_a_phone(text: &str, class: PhoneClass) -> String {
+    if let PhoneClass::Service(_) = class {
+        return "a service number (toll-free, premium rate or the like), not a member's own".into();
+    }
+    match shape(text.trim()) {
+        Shape::Characters => {
+            "letters or other characters: a number is digits, spaces and + ( ) - . / only".into()
+        }
+        Shape::Digits(n) => format!("{n} digits: a phone number has 7 to 15"),
+        Shape::Plausible => {
+            "not a valid number: no such area code or exchange, or the wrong length for its country"
+                .into()
+        }
+    }
 }
 
 /// Parse and classify a number as written in a file or sent as an ANI.

@@ -112,3 +112,66 @@ fn reasons_are_listed_in_their_order() {
     assert_eq!(sorted, Reason::ALL);
     assert_eq!(Reason::ALL.map(Reason::as_str)[0], "malformed_row");
 }
+
+#[test]
+fn each_reason_says_what_in_the_row_to_look_at() {
+    let now = at(2026, 11, 22);
+    type Edit = fn(&mut Candidate);
+    let cases: [(&str, Edit, &str, &str); 9] = [
+        (
+            "no mobile",
+            |c| c.mobile = None,
+            "",
+            "an upsert needs mobile_phone",
+        ),
+        (
+            "letters",
+            |c| c.mobile = Some(PhoneClass::Invalid),
+            "202-555-CALL",
+            "letters or other characters: a number is digits, spaces and + ( ) - . / only",
+        ),
+        (
+            "toll-free",
+            |c| c.mobile = Some(PhoneClass::Service(18005551234)),
+            "800-555-1234",
+            "a service number (toll-free, premium rate or the like), not a member's own",
+        ),
+        (
+            "said landline",
+            |c| c.phone_type = PhoneType::Landline,
+            "",
+            "phone_type is landline",
+        ),
+        (
+            "known fixed line",
+            |c| c.mobile = Some(PhoneClass::FixedLine(442079460958)),
+            "",
+            "the numbering plan lists the mobile number as a fixed line",
+        ),
+        ("fraud", |c| c.fraud_flag = true, "", "fraud_flag is set"),
+        (
+            "changed 10 days ago",
+            |c| c.profile_changed_at = Some(at(2026, 11, 12)),
+            "",
+            "profile changed on 2026-11-12, within the last 30 days",
+        ),
+        (
+            "changed in the future",
+            |c| c.profile_changed_at = Some(at(2027, 1, 1)),
+            "",
+            "profile_changed_at 2027-01-01 is in the future",
+        ),
+        (
+            "shared",
+            |c| c.shared = true,
+            "",
+            "the mobile number is also another member's",
+        ),
+    ];
+    for (name, edit, text, want) in cases {
+        let mut c = clean();
+        edit(&mut c);
+        let why = reason(&c, now, 30).unwrap_or_else(|| panic!("{name}: no reason"));
+        assert_eq!(explain(why, &c, text, now, 30), want, "{name}");
+    }
+}

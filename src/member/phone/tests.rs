@@ -28,6 +28,38 @@ fn numbers_are_classified_as_libphonenumber_knows_them() {
 }
 
 #[test]
+fn a_number_that_is_no_phone_says_why_without_quoting_it() {
+    let us = Region::default();
+    let cases = [
+        ("800-555-1234", "a service number"),
+        ("900-555-1234", "a service number"),
+        ("202-555-CALL", "letters or other characters"),
+        ("202-555-0143 x12", "letters or other characters"),
+        ("202_555_0143", "letters or other characters"),
+        ("555-12", "5 digits: a phone number has 7 to 15"),
+        ("", "0 digits: a phone number has 7 to 15"),
+        (
+            "+1 202 555 0143 0143 01",
+            "17 digits: a phone number has 7 to 15",
+        ),
+        ("(555) 555-1234", "not a valid number"),
+        ("+1 011 555 1234", "not a valid number"),
+        (" 555-0100 ", "not a valid number"),
+    ];
+    for (text, want) in cases {
+        let class = classify(text, us);
+        assert!(class.digits().is_none(), "{text:?} is a phone: {class:?}");
+        let why = why_not_a_phone(text, class);
+        assert!(why.starts_with(want), "{text:?}: {why}");
+        let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+        assert!(
+            digits.len() < 4 || !why.contains(&digits[digits.len() - 4..]),
+            "{text:?} quoted: {why}"
+        );
+    }
+}
+
+#[test]
 fn remembered_answers_match_libphonenumber_across_north_american_prefixes() {
     let us = Region::default();
     let mut memo = Classifier::default();
