@@ -560,21 +560,21 @@ fn db_command(config: &Config, command: DbCommand) -> anyhow::Result<ExitCode> {
                 .detail(format!("from {}", file.display())),
             )?;
             say!(
-                "restored {} ({} audit records, {} api keys); the previous store is kept as {}.before-restore",
+                "restored {} ({}, {}); the previous store is kept as {}.before-restore",
                 file.display(),
-                report.audit_records,
-                report.api_keys,
+                counted(report.audit_records, "audit records"),
+                counted(report.api_keys, "API keys"),
                 store::DB_FILE_NAME
             );
             return Ok(ExitCode::SUCCESS);
         }
     };
     say!(
-        "schema version {}; {} api keys; {} members; {} audit records; page-level check: {}",
+        "schema version {}; {}; {}; {}; page-level check: {}",
         report.schema_version,
-        report.api_keys,
-        report.members,
-        report.audit_records,
+        counted(report.api_keys, "API keys"),
+        counted(report.members, "members"),
+        counted(report.audit_records, "audit records"),
         if report.integrity_checked {
             "passed"
         } else {
@@ -872,7 +872,7 @@ fn vault_command(config: &Config, command: VaultCommand) -> anyhow::Result<ExitC
     };
     match admin::client::run(config, request, &mut out::stdout())? {
         Response::Vault { status: s } => {
-            say!("mode:           {:?}", s.mode);
+            say!("mode:           {}", s.mode.as_str());
             say!("bcrypt cost:    {}", s.bcrypt_cost);
             say!("key file:       {}", s.key_file.display());
             say!("current key:    {}", s.current_key_id);

@@ -162,6 +162,16 @@ pub enum VaultMode {
     Encrypted,
 }
 
+impl VaultMode {
+    /// The mode as `vault.mode` spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VaultMode::Hashed => "hashed",
+            VaultMode::Encrypted => "encrypted",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct VaultConfig {

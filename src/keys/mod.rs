@@ -177,10 +177,8 @@ pub enum KeyError {
     NameTaken(String),
     #[error("no active key named {0:?}")]
     NoSuchKey(String),
-    #[error(
-        "key names are 1-64 characters of letters, digits, '.', '-' and '_' (got {0} characters)"
-    )]
-    BadName(usize),
+    #[error("key names are 1-64 characters of letters, digits, '.', '-' and '_': {0}")]
+    BadName(String),
     #[error("unknown role {0:?} (ivr, agent, app or admin)")]
     BadRole(String),
     #[error(transparent)]
@@ -223,11 +221,18 @@ impl Rejection {
     }
 }
 
-fn valid_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+/// What is wrong with a key's name, if anything: said in [`KeyError::BadName`].
+fn name_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("the name is empty".into());
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')))
+    {
+        return Some(format!("{c:?} is not one of them"));
+    }
+    (name.len() > 64).then(|| format!("the name has {} characters", name.len()))
 }
 
 fn digest(secret: &str) -> [u8; 32] {
@@ -242,8 +247,8 @@ pub fn create(
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<NewKey, KeyError> {
-    if !valid_name(name) {
-        return Err(KeyError::BadName(name.chars().count()));
+    if let Some(problem) = name_problem(name) {
+        return Err(KeyError::BadName(problem));
     }
     let mut rng = rand::rngs::OsRng;
     let mut id_bytes = [0u8; ID_BYTES];

@@ -68,18 +68,31 @@ fn names_are_unique_among_active_keys_and_checked() {
     ));
     revoke(&store, "ivr1", "test", Utc::now()).unwrap();
     create(&store, "ivr1", Role::Ivr, "test", Utc::now()).unwrap();
-    for bad in ["", "has space", "semi;colon", &"x".repeat(65)] {
-        assert!(
-            matches!(
-                create(&store, bad, Role::Ivr, "test", Utc::now()),
-                Err(KeyError::BadName(_))
+    let long = "x".repeat(65);
+    let bad = [
+        ("", "the name is empty"),
+        ("has space", "' ' is not one of them"),
+        ("semi;colon", "';' is not one of them"),
+        ("caf\u{e9}", "'\u{e9}' is not one of them"),
+        (long.as_str(), "the name has 65 characters"),
+    ];
+    for (name, problem) in bad {
+        match create(&store, name, Role::Ivr, "test", Utc::now()) {
+            Err(e @ KeyError::BadName(_)) => assert_eq!(
+                e.to_string(),
+                format!(
+                    "key names are 1-64 characters of letters, digits, '.', '-' and '_': {problem}"
+                ),
+                "{name:?}"
             ),
-            "{bad:?}"
-        );
+            other => panic!("{name:?}: {:?}", other.map(|k| k.info)),
+        }
     }
+    create(&store, &"x".repeat(64), Role::Ivr, "test", Utc::now()).unwrap();
+    create(&store, "a.b-c_D9", Role::Ivr, "test", Utc::now()).unwrap();
     let listed = list(&store.begin_read().unwrap()).unwrap();
-    assert_eq!(listed.len(), 2);
-    assert_eq!(listed.iter().filter(|k| k.revoked_at.is_none()).count(), 1);
+    assert_eq!(listed.len(), 4);
+    assert_eq!(listed.iter().filter(|k| k.revoked_at.is_none()).count(), 3);
 }
 
 #[test]

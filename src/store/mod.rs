@@ -605,7 +605,10 @@ impl Store {
             return Err(StoreError::Io {
                 action: "refusing to overwrite",
                 path: dest.to_path_buf(),
-                error: io::Error::from(io::ErrorKind::AlreadyExists),
+                error: io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    "the file exists (name a new file, or remove this one first)",
+                ),
             });
         }
         let tmp = dest.with_extension("partial");

@@ -237,7 +237,14 @@ fn backup_carries_every_table_and_restore_brings_it_back() {
         let mode = std::fs::metadata(&backup).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600, "the backup holds members' facts");
         // A backup never overwrites.
-        assert!(store.backup_to(&backup).is_err());
+        let refused = store.backup_to(&backup).unwrap_err().to_string();
+        assert_eq!(
+            refused,
+            format!(
+                "refusing to overwrite {}: the file exists (name a new file, or remove this one first)",
+                backup.display()
+            )
+        );
         // Work after the backup is what a restore rolls back.
         add_audit(&store, 2);
         assert_eq!(store.check().unwrap().audit_records, 6);
