@@ -179,3 +179,128 @@ fn only_the_adapter_in_use_sets_the_breaker_gauge() {
     });
     drop(silent);
 }
+
+/// Every question to the core passes its answer through, whatever the operation, and is
+/// counted in `/metrics` by operation and result. A question given up on (the dialog drops it
+/// when `core.timeout_ms` runs out) is counted as `timeout`.
+#[test]
+fn every_question_is_answered_through_and_counted() {
+    use crate::core::IdentifierKind;
+    use crate::member::Member;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(dir.path()).unwrap());
+    let txn = store.begin_write().unwrap();
+    {
+        let mut members = crate::core::embedded::Directory::open(&txn).unwrap();
+        let ada = Member {
+            member_id: "1001".into(),
+            first_name: Some("Ada".into()),
+            mobile_phone: Some("+16122030101".into()),
+            account_numbers: vec!["90001".into()],
+            ..Member::default()
+        };
+        members.put(None, ada, chrono::Utc::now()).unwrap();
+    }
+    txn.commit().unwrap();
+    let core = LiveCore::new(&config(""), store).unwrap();
+
+    let recorder = crate::service::recorder_builder().unwrap().build_recorder();
+    let handle = recorder.handle();
+    let count = |op: &str, result: &str| {
+        let series = format!(
+            "{}{{core=\"embedded\",op=\"{op}\",result=\"{result}\"}} ",
+            super::REQUESTS
+        );
+        let text = handle.render();
+        text.lines()
+            .find_map(|l| l.strip_prefix(series.as_str()))
+            .map_or(0, |v| v.parse::<u64>().unwrap())
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    metrics::with_local_recorder(&recorder, || {
+        super::describe_metrics();
+        rt.block_on(async {
+            let found = core.find_by_phone("+16122030101").await.unwrap();
+            assert_eq!(found.len(), 1);
+            assert_eq!(found[0].member_id, "1001");
+            assert!(found[0].verified);
+            let ids = core
+                .find_by_identifier(IdentifierKind::AccountNumber, "90001")
+                .await
+                .unwrap();
+            assert_eq!(ids, ["1001"]);
+            let none = core
+                .find_by_identifier(IdentifierKind::MemberNumber, "2002")
+                .await
+                .unwrap();
+            assert!(none.is_empty());
+            let ada = core.member("1001").await.unwrap().unwrap();
+            assert_eq!(ada.first_name.as_deref(), Some("Ada"));
+            let by_phone = core.member_by_phone("+16122030101").await.unwrap();
+            assert_eq!(by_phone.map(|m| m.member_id).as_deref(), Some("1001"));
+            assert_eq!(core.member_by_phone("+16122030199").await.unwrap(), None);
+            core.check().await.unwrap();
+        });
+    });
+    let counted = [
+        ("phone", "ok", 1),
+        ("identifier", "ok", 2),
+        ("member", "ok", 1),
+        ("member_by_phone", "ok", 2),
+        ("check", "ok", 1),
+        ("member", "timeout", 0),
+        ("member", "unavailable", 0),
+    ];
+    for (op, result, want) in counted {
+        assert_eq!(count(op, result), want, "{op} {result}");
+    }
+    let text = handle.render();
+    for described in [super::REQUESTS, super::SECONDS] {
+        assert!(
+            text.contains(&format!("# HELP {described} ")),
+            "{described} not described:\n{text}"
+        );
+    }
+    assert!(!core.breaker_open(), "the embedded core has no breaker");
+
+    // A gateway that accepts and never answers: one question given up on, one that fails.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let gateway = format!(
+        "[core]\ntype = \"rest\"\ntimeout_ms = 300\n[core.rest]\nconnect_timeout_ms = 100\nbase_url = \"http://{}\"\n\
+         retries = 0\nbreaker_failures = 1\n",
+        silent.local_addr().unwrap()
+    );
+    core.swap(core.prepare(&config(&gateway)).unwrap().unwrap());
+    let rest = |op: &str, result: &str| {
+        let series = format!(
+            "{}{{core=\"rest\",op=\"{op}\",result=\"{result}\"}} ",
+            super::REQUESTS
+        );
+        handle
+            .render()
+            .lines()
+            .find_map(|l| l.strip_prefix(series.as_str()).map(str::to_string))
+    };
+    metrics::with_local_recorder(&recorder, || {
+        rt.block_on(async {
+            let short = std::time::Duration::from_millis(20);
+            assert!(
+                tokio::time::timeout(short, core.member("1001"))
+                    .await
+                    .is_err()
+            );
+            assert!(matches!(
+                core.member("1001").await,
+                Err(CoreError::Unavailable(_))
+            ));
+        });
+    });
+    assert_eq!(rest("member", "timeout").as_deref(), Some("1"));
+    assert_eq!(rest("member", "unavailable").as_deref(), Some("1"));
+    assert!(core.breaker_open(), "the gateway's breaker opened");
+    drop(silent);
+}
