@@ -59,6 +59,7 @@ pub enum Command {
     },
     /// Pre-enroll members from a CSV file (see ENROLL.md); result files go to the outbox.
     Enroll {
+        /// The CSV file: a header naming its columns, then a member per row (ENROLL.md).
         file: PathBuf,
         /// Write the result files, change nothing.
         #[arg(long)]
@@ -148,11 +149,13 @@ pub enum MemberCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum PinsCommand {
-    /// Load a `member_id,pin` CSV file (with that header) into the vault in one transaction.
-    /// PINs are sealed at once and given their bcrypt hash in the background; no PIN is ever
-    /// written in the clear. Result files (`NAME.results.csv`, `NAME.summary.json`) go to
-    /// the outbox.
+    /// Load a `member_id,pin` CSV file (with that header) into the vault, 2,000 rows per
+    /// transaction so calls go on meanwhile; an import that stops half-way is finished by
+    /// running the file again. PINs are sealed at once and given their bcrypt hash in the
+    /// background; no PIN is ever written in the clear. Result files (`NAME.results.csv`,
+    /// `NAME.summary.json`) go to the outbox.
     Import {
+        /// The CSV file: `member_id,pin` (header in any order and case).
         file: PathBuf,
         /// The members chose these PINs themselves: no activation just for having an
         /// imported PIN.
@@ -184,15 +187,21 @@ pub enum ConfigCommand {
 pub enum KeyCommand {
     /// Create a key; the key alone goes to stdout: `KEY=$(callvault key create ...)`.
     Create {
+        /// What the key may do: one role.
         #[arg(long, value_enum)]
         role: Role,
+        /// 1-64 letters, digits, '.', '-' and '_', unique among active keys. It names the
+        /// key in `key list`, the log and the audit log (`key:NAME`).
         #[arg(long)]
         name: String,
     },
     /// List keys (never the keys themselves).
     List,
     /// Revoke the active key with this name.
-    Revoke { name: String },
+    Revoke {
+        /// The key's name, as `key list` shows it.
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -200,9 +209,15 @@ pub enum DbCommand {
     /// Check the store: schema, records, audit chain (and redb's page check when offline).
     Check,
     /// Write a consistent copy of the store to FILE; safe while the service runs.
-    Backup { file: PathBuf },
+    Backup {
+        /// Where to write the copy: a new file (an existing one is never overwritten).
+        file: PathBuf,
+    },
     /// Replace the store with a backup (the service must be stopped).
-    Restore { file: PathBuf },
+    Restore {
+        /// A file `db backup` wrote.
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
