@@ -91,11 +91,23 @@ fn move_into(file: &Path, dir: &Path) -> std::io::Result<PathBuf> {
     Ok(target)
 }
 
-/// Move `from` to `to`: a rename, or where `to` is on another filesystem (`processed/` on
-/// an archive mount, say), a copy made durable under a temporary name, renamed into place,
-/// and only then the original removed. A crash in between leaves the file in the inbox.
+/// Move `from` to `to`, for good once this returns: a rename, its directory synced, or
+/// where `to` is on another filesystem (`processed/` on an archive mount, say), a copy made
+/// durable under a temporary name, renamed into place, and only then the original removed. A
+/// crash in between leaves the file in the inbox.
 pub fn move_file(from: &Path, to: &Path) -> std::io::Result<()> {
+    let sync_dir = |path: &Path| match path.parent() {
+        Some(dir) => std::fs::File::open(dir)?.sync_all(),
+        None => Ok(()),
+    };
     match std::fs::rename(from, to) {
+        // Moved already: a failed sync is the disk's trouble, not a reason to retry a move.
+        Ok(()) => {
+            if let Err(e) = sync_dir(to) {
+                tracing::warn!(file = %to.display(), error = %e, "moved, but the folder cannot be synced");
+            }
+            Ok(())
+        }
         Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => {
             let partial = to.with_file_name(format!(
                 ".{}.partial",
@@ -106,9 +118,7 @@ pub fn move_file(from: &Path, to: &Path) -> std::io::Result<()> {
             std::fs::copy(from, &partial)?;
             std::fs::File::open(&partial)?.sync_all()?;
             std::fs::rename(&partial, to)?;
-            if let Some(dir) = to.parent() {
-                std::fs::File::open(dir)?.sync_all()?;
-            }
+            sync_dir(to)?;
             std::fs::remove_file(from)
         }
         other => other,

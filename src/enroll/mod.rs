@@ -875,11 +875,16 @@ fn run_with(
         pins_forgotten,
         results_file: results_path.clone(),
     };
-    drop(answer.out);
     let summary_text =
         serde_json::to_vec_pretty(&summary).map_err(|e| answer_err(io::Error::other(e)))?;
-    write_atomically(&summary_path, &summary_text).map_err(answer_err)?;
-    std::fs::rename(&results_partial, &results_path).map_err(answer_err)?;
+    publish_answer(
+        answer.out,
+        &results_partial,
+        &results_path,
+        &summary_path,
+        &summary_text,
+    )
+    .map_err(answer_err)?;
     progress.finish();
     Ok(Report {
         summary,
@@ -1119,10 +1124,32 @@ fn apply_staged(
     })
 }
 
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let tmp = path.with_extension("json.partial");
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(tmp, path)
+/// Put a run's answer in the outbox for good: the results (written to `partial` through
+/// `results`) and the summary are synced to disk before they take their names, and the
+/// outbox's entries before this returns. A crash leaves each answer whole or absent, never an
+/// empty file, whatever moves next (the inbox file to `processed/`).
+pub(crate) fn publish_answer(
+    results: csv::Writer<File>,
+    partial: &Path,
+    results_path: &Path,
+    summary_path: &Path,
+    summary: &[u8],
+) -> io::Result<()> {
+    results
+        .into_inner()
+        .map_err(|e| io::Error::other(e.to_string()))?
+        .sync_data()?;
+    let name = summary_path.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = summary_path.with_file_name(format!(".{name}.partial"));
+    let mut file = File::create(&tmp)?;
+    io::Write::write_all(&mut file, summary)?;
+    file.sync_data()?;
+    std::fs::rename(&tmp, summary_path)?;
+    std::fs::rename(partial, results_path)?;
+    if let Some(outbox) = results_path.parent() {
+        File::open(outbox)?.sync_all()?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, PartialEq)]

@@ -804,6 +804,13 @@ fn an_answer_that_cannot_be_written_keeps_the_file_in_the_inbox_and_retries_late
     assert!(dirs.processed.join("members.csv").exists());
     let results = std::fs::read_to_string(dirs.outbox.join("members.results.csv")).unwrap();
     assert_eq!(results.matches(",created,").count(), 2, "{results}");
+    // the answer under its names only: no partial file left beside it
+    let mut outbox: Vec<_> = std::fs::read_dir(&dirs.outbox)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    outbox.sort();
+    assert_eq!(outbox, ["members.results.csv", "members.summary.json"]);
 }
 
 #[test]

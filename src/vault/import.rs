@@ -359,7 +359,6 @@ pub fn run(
         std::thread::sleep(BETWEEN_SLICES);
     }
     out.flush().map_err(io_err)?;
-    drop(out);
     let imported = results.get(RowResult::Imported.as_str()).copied();
     let vault_records = {
         let snapshot = vault.store.begin_read()?;
@@ -400,8 +399,8 @@ pub fn run(
         txn.commit().map_err(|e| interrupted(applied, e.into()))?;
     }
     let text = serde_json::to_vec_pretty(&summary).map_err(|e| io_err(io::Error::other(e)))?;
-    crate::enroll::write_atomically(&summary_path, &text).map_err(io_err)?;
-    std::fs::rename(&partial, &results_path).map_err(io_err)?;
+    crate::enroll::publish_answer(out, &partial, &results_path, &summary_path, &text)
+        .map_err(io_err)?;
     progress.finish();
     Ok(summary)
 }
