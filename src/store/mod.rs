@@ -28,6 +28,8 @@ pub const DB_FILE_NAME: &str = "callvault.redb";
 pub const DEFAULT_CACHE_MB: u64 = 128;
 /// The most page cache a command other than `serve` gets (MiB): it reads most pages once.
 pub const ONE_SHOT_CACHE_MB: u64 = 32;
+/// The page cache of a backup's copy while it is written (bytes).
+const BACKUP_CACHE_BYTES: usize = 16 * 1024 * 1024;
 static CACHE_BYTES: std::sync::atomic::AtomicU64 =
     std::sync::atomic::AtomicU64::new(DEFAULT_CACHE_MB * 1024 * 1024);
 
@@ -624,7 +626,10 @@ impl Store {
                 .mode(0o600)
                 .open(&tmp)
                 .map_err(io_err("cannot create the backup", &tmp))?;
+            // A small cache: the copy is written once and never read back here, and the
+            // default (1 GiB) would hold a large store's every page in the service's memory.
             let copy = redb::Builder::new()
+                .set_cache_size(BACKUP_CACHE_BYTES)
                 .create_with_backend(redb::backends::FileBackend::new(file)?)?;
             let txn = copy.begin_write()?;
             let rows = tables::copy_all(&snapshot, &txn)?;
