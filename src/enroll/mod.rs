@@ -1139,7 +1139,10 @@ pub(crate) fn publish_answer(
         .into_inner()
         .map_err(|e| io::Error::other(e.to_string()))?
         .sync_data()?;
-    let name = summary_path.file_name().unwrap_or_default().to_string_lossy();
+    let name = summary_path
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy();
     let tmp = summary_path.with_file_name(format!(".{name}.partial"));
     let mut file = File::create(&tmp)?;
     io::Write::write_all(&mut file, summary)?;

@@ -28,8 +28,9 @@ pub const DB_FILE_NAME: &str = "callvault.redb";
 pub const DEFAULT_CACHE_MB: u64 = 128;
 /// The most page cache a command other than `serve` gets (MiB): it reads most pages once.
 pub const ONE_SHOT_CACHE_MB: u64 = 32;
-/// The page cache of a backup's copy while it is written (bytes).
-const BACKUP_CACHE_BYTES: usize = 16 * 1024 * 1024;
+/// The page cache of a whole-store copy (a backup, an upgrade) while it is read or written
+/// (bytes): each page is touched once, and redb's default (1 GiB) would hold them all.
+const COPY_CACHE_BYTES: usize = 16 * 1024 * 1024;
 static CACHE_BYTES: std::sync::atomic::AtomicU64 =
     std::sync::atomic::AtomicU64::new(DEFAULT_CACHE_MB * 1024 * 1024);
 
@@ -627,9 +628,9 @@ impl Store {
                 .open(&tmp)
                 .map_err(io_err("cannot create the backup", &tmp))?;
             // A small cache: the copy is written once and never read back here, and the
-            // default (1 GiB) would hold a large store's every page in the service's memory.
+            // default would hold a large store's every page in the service's memory.
             let copy = redb::Builder::new()
-                .set_cache_size(BACKUP_CACHE_BYTES)
+                .set_cache_size(COPY_CACHE_BYTES)
                 .create_with_backend(redb::backends::FileBackend::new(file)?)?;
             let txn = copy.begin_write()?;
             let rows = tables::copy_all(&snapshot, &txn)?;

@@ -75,12 +75,15 @@ pub fn upgrade_file(path: &Path, keep: bool) -> Result<Upgraded, StoreError> {
         "the store is in redb's file format 2, written by a callvault on redb 2; copying it into \
          the current format (this reads and writes the whole file, once)"
     );
-    let source = redb2::Database::open(path).map_err(|e| match e {
-        redb2::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
-            path: path.to_path_buf(),
-        },
-        other => old(path)(other),
-    })?;
+    let source = redb2::Builder::new()
+        .set_cache_size(super::COPY_CACHE_BYTES)
+        .open(path)
+        .map_err(|e| match e {
+            redb2::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
+                path: path.to_path_buf(),
+            },
+            other => old(path)(other),
+        })?;
     let fresh = PathBuf::from(format!("{}.upgrading", path.display()));
     let _ = fs::remove_file(&fresh);
     let copied = copy_into(&source, &fresh, path);
@@ -144,8 +147,9 @@ fn copy_into(
         .map_err(io_err("cannot create the upgraded store", fresh))?;
     set_mode(fresh, 0o600)?;
     same_owner(path, fresh)?;
-    let target =
-        redb::Builder::new().create_with_backend(redb::backends::FileBackend::new(file)?)?;
+    let target = redb::Builder::new()
+        .set_cache_size(super::COPY_CACHE_BYTES)
+        .create_with_backend(redb::backends::FileBackend::new(file)?)?;
     let to = target.begin_write()?;
     let mut tables = 0;
     let mut rows = 0;
