@@ -643,6 +643,21 @@ fn activation_answers_are_not_asked_again_and_count_once() {
             &["activation", "question:dob"],
         ),
         (
+            "activation proved dob and zip: one backs the PIN, dob counts, zip was counted there",
+            (&[Pin, Dob, Zip, SsnLast4], 3),
+            (&[Dob, Zip], 2),
+            &[
+                Key("03121984"),
+                Key("55401"),
+                NewPin(None),
+                Confirm(None),
+                Key("6789"),
+            ],
+            &[Question::Dob, Question::Zip, Question::SsnLast4],
+            (S::Authenticated, None, Some(L::Questions)),
+            &["activation", "question:dob", "question:ssn_last4"],
+        ),
+        (
             "dob answered before the PIN is not asked again in activation; ssn is new",
             (&[Dob, Pin], 2),
             (&[Dob, SsnLast4], 2),
