@@ -1214,3 +1214,18 @@ fn each_keypad_question_asks_for_its_own_number_of_digits() {
         }
     }
 }
+
+/// The names `methods_passed` and the audit events give methods, as API.md spells them.
+#[test]
+fn methods_are_named_as_the_agent_screen_shows_them() {
+    let cases = [
+        (Method::Pin, "pin"),
+        (Method::Otp, "otp"),
+        (Method::Dob, "question:dob"),
+        (Method::SsnLast4, "question:ssn_last4"),
+        (Method::LastTxnAmount, "question:last_txn_amount"),
+    ];
+    for (method, want) in cases {
+        assert_eq!(method_name(method), want, "{method:?}");
+    }
+}
