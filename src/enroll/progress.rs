@@ -23,7 +23,7 @@ fn unit(phase: &str) -> &'static str {
     }
 }
 
-/// `n` of a counted `unit` (plural, as [`unit`] names them): `1 row`, `3 rows`.
+/// `n` of a counted `unit` (plural, as [`fn@unit`] names them): `1 row`, `3 rows`.
 pub fn counted(n: u64, unit: &str) -> String {
     match n {
         1 => format!("1 {}", unit.strip_suffix('s').unwrap_or(unit)),
