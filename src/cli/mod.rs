@@ -476,8 +476,8 @@ fn problems(path: &Path, issues: &[config::ConfigIssue]) -> anyhow::Result<ExitC
         say!("{}: {issue}", path.display());
     }
     tell!(
-        "callvault: {} problem(s) in {}",
-        issues.len(),
+        "callvault: {} in {}",
+        counted(issues.len() as u64, "problems"),
         path.display()
     );
     Ok(ExitCode::FAILURE)

@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::enroll::progress::counted;
+
 pub use notify::{BodyEncoding, EmailConfig, NotifyConfig, PushConfig, SmsConfig, SmtpSecurity};
 pub use secret::Secret;
 
@@ -706,7 +708,7 @@ pub enum ConfigError {
     NotFound { path: PathBuf },
     #[error("cannot read config file {path}: {message}")]
     Read { path: PathBuf, message: String },
-    #[error("{} problem(s) in the configuration:\n{}", .0.len(), join_issues(.0))]
+    #[error("{} in the configuration:\n{}", counted(.0.len() as u64, "problems"), join_issues(.0))]
     Invalid(Vec<ConfigIssue>),
 }
 
@@ -885,6 +887,7 @@ pub fn parse(
             ConfigIssue::new(path.clone(), format!("unknown key{from_env}"))
         })
         .collect();
+    issues.extend(decimal_points(toml_text));
     match parsed {
         Ok(config) => {
             issues.extend(config.validate());
@@ -904,6 +907,40 @@ pub fn parse(
             Err(ConfigError::Invalid(issues))
         }
     }
+}
+
+/// Every value in the file written with a decimal point. No key takes one, and the config
+/// crate would round it without a word (`workers = 1.5` became 2). The value is not quoted:
+/// it could be a secret written unquoted.
+fn decimal_points(toml_text: &str) -> Vec<ConfigIssue> {
+    fn walk(path: &str, value: &toml::Value, issues: &mut Vec<ConfigIssue>) {
+        match value {
+            toml::Value::Float(_) => issues.push(ConfigIssue::new(
+                path,
+                "a number with a decimal point, which no key takes: write a whole number \
+                 (or quote text)",
+            )),
+            toml::Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    walk(&format!("{path}[{i}]"), item, issues);
+                }
+            }
+            toml::Value::Table(table) => {
+                for (key, item) in table {
+                    match path {
+                        "" => walk(key, item, issues),
+                        _ => walk(&format!("{path}.{key}"), item, issues),
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut issues = Vec::new();
+    if let Ok(table) = toml_text.parse::<toml::Table>() {
+        walk("", &toml::Value::Table(table), &mut issues);
+    }
+    issues
 }
 
 /// An outbound endpoint (core gateway, SMS gateway, push webhook): `https://`, or plain
@@ -976,9 +1013,35 @@ fn allowed_values(path: &str) -> Option<&'static str> {
 /// serde's messages can quote the offending value. Configuration values are not secret,
 /// except those of [`Secret`] type, which accept any scalar and so never fail to parse; the
 /// message is kept because it shows the admin what was wrong.
+///
+/// The key path is already in front of the message, so the config crate's own
+/// "for key `...`" is left out, and its wording for a word that is not one of an enum's
+/// choices is replaced.
 fn describe_type_error(e: &config::ConfigError) -> String {
+    let from = |origin: &Option<String>| match origin {
+        Some(origin) => format!(" (set in {origin})"),
+        None => String::new(),
+    };
     match e {
-        config::ConfigError::Message(m) => m.clone(),
+        config::ConfigError::Message(m) => match m
+            .strip_prefix("enum ")
+            .and_then(|m| m.split_once(" does not have variant constructor "))
+        {
+            Some((_, word)) => format!("{word:?} is not one of the choices"),
+            None => m.clone(),
+        },
+        config::ConfigError::Type {
+            origin,
+            unexpected,
+            expected,
+            ..
+        } => format!(
+            "invalid type: {unexpected}, expected {expected}{}",
+            from(origin)
+        ),
+        config::ConfigError::At { error, origin, .. } => {
+            format!("{}{}", describe_type_error(error), from(origin))
+        }
         other => other.to_string(),
     }
 }

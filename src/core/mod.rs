@@ -47,6 +47,17 @@ pub enum IdentifierKind {
     Phone,
 }
 
+impl IdentifierKind {
+    /// The name a profile lists it by, as serde spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdentifierKind::MemberNumber => "member_number",
+            IdentifierKind::AccountNumber => "account_number",
+            IdentifierKind::Phone => "phone",
+        }
+    }
+}
+
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum CoreError {
     /// The core did not answer in time, refused, or its breaker is open. The dialog answers

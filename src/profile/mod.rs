@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::ConfigIssue;
 use crate::core::IdentifierKind;
+use crate::enroll::progress::counted;
 use crate::pin::ActivationScenario;
 
 mod shared;
@@ -78,6 +79,15 @@ pub enum Method {
 }
 
 impl Method {
+    /// The name a profile lists it by (`pin`, `ssn_last4`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self.question() {
+            Some(q) => q.as_str(),
+            None if self == Method::Pin => "pin",
+            None => "otp",
+        }
+    }
+
     /// The keypad question this method asks, if it is one.
     pub fn question(self) -> Option<Question> {
         match self {
@@ -383,9 +393,9 @@ fn check_step(path: &str, step: &Step, issues: &mut Vec<ConfigIssue>) {
         issues.push(ConfigIssue::new(
             format!("{path}.min_correct"),
             format!(
-                "{} is more than the {n} method{} listed",
+                "{} is more than the {} listed",
                 step.min_correct,
-                if n == 1 { "" } else { "s" }
+                counted(n.into(), "methods")
             ),
         ));
     }
@@ -395,19 +405,36 @@ fn check_step(path: &str, step: &Step, issues: &mut Vec<ConfigIssue>) {
             "0 with methods listed would ask questions that cannot matter".to_string(),
         ));
     }
-    for (i, m) in step.methods.iter().enumerate() {
-        if step.methods[..i].contains(m) {
-            issues.push(ConfigIssue::new(
-                format!("{path}.methods[{i}]"),
-                format!("{m:?} is listed twice").to_lowercase(),
-            ));
-        }
-    }
+    listed_twice(
+        &format!("{path}.methods"),
+        &step.methods,
+        |m| m.as_str(),
+        issues,
+    );
     if !(1..=10).contains(&step.attempts) {
         issues.push(ConfigIssue::new(
             format!("{path}.attempts"),
             format!("{} is outside 1..=10", step.attempts),
         ));
+    }
+}
+
+/// An item a list holds twice, at the index of its second place: `dob is listed twice`.
+/// Twice in a checklist would show the agent one question as two (and one tick could not
+/// answer both); anywhere else it is a typo for something left out.
+fn listed_twice<T: PartialEq>(
+    path: &str,
+    list: &[T],
+    name: impl Fn(&T) -> &'static str,
+    issues: &mut Vec<ConfigIssue>,
+) {
+    for (i, item) in list.iter().enumerate() {
+        if list[..i].contains(item) {
+            issues.push(ConfigIssue::new(
+                format!("{path}[{i}]"),
+                format!("{} is listed twice", name(item)),
+            ));
+        }
     }
 }
 
@@ -477,9 +504,19 @@ pub fn validate<P: Borrow<Profile>>(
             if list.min_correct > n {
                 issues.push(ConfigIssue::new(
                     at(&format!("checklist.{trust}.min_correct")),
-                    format!("{} is more than the {n} questions listed", list.min_correct),
+                    format!(
+                        "{} is more than the {} listed",
+                        list.min_correct,
+                        counted(n.into(), "questions")
+                    ),
                 ));
             }
+            listed_twice(
+                &at(&format!("checklist.{trust}.questions")),
+                &list.questions,
+                |q| q.as_str(),
+                &mut issues,
+            );
             // as for the IVR's steps: the agent's verdict would be "verified" before a
             // single question is asked
             if n > 0 && list.min_correct == 0 {
@@ -513,6 +550,18 @@ pub fn validate<P: Borrow<Profile>>(
                 ));
             }
         }
+        listed_twice(
+            &at("activation.scenarios"),
+            &p.activation.scenarios,
+            |s| s.as_str(),
+            &mut issues,
+        );
+        listed_twice(
+            &at("identifiers"),
+            &p.identifiers,
+            |k| k.as_str(),
+            &mut issues,
+        );
         if p.identifiers.is_empty() && !p.identify_by_ani {
             issues.push(ConfigIssue::new(
                 at("identifiers"),

@@ -137,7 +137,7 @@ fn impossible_profiles_are_refused_with_key_paths() {
         (
             "[profiles.m]\ndefault = true\n[profiles.m.checklist.known_number]\nquestions = [\"dob\"]\nmin_correct = 2\n",
             "profiles.m.checklist.known_number.min_correct",
-            "more than the 1 questions",
+            "2 is more than the 1 question listed",
         ),
         (
             "[profiles.m]\ndefault = true\n[profiles.m.activation]\nmethods = [\"pin\"]\nmin_correct = 1\n",
@@ -191,6 +191,31 @@ fn impossible_profiles_are_refused_with_key_paths() {
             "[profiles.m]\ndefault = true\n[profiles.m.ivr.known_number]\nmethods = [\"dob\", \"dob\"]\nmin_correct = 1\n",
             "profiles.m.ivr.known_number.methods[1]",
             "twice",
+        ),
+        (
+            "[profiles.m]\ndefault = true\n[profiles.m.ivr.unknown_number]\nmethods = [\"ssn_last4\", \"pin\", \"ssn_last4\"]\nmin_correct = 2\n",
+            "profiles.m.ivr.unknown_number.methods[2]",
+            "ssn_last4 is listed twice",
+        ),
+        (
+            "[profiles.m]\ndefault = true\n[profiles.m.checklist.known_number]\nquestions = [\"place_of_birth\", \"dob\", \"place_of_birth\"]\nmin_correct = 2\n",
+            "profiles.m.checklist.known_number.questions[2]",
+            "place_of_birth is listed twice",
+        ),
+        (
+            "[profiles.m]\ndefault = true\nidentifiers = [\"member_number\", \"member_number\"]\n",
+            "profiles.m.identifiers[1]",
+            "member_number is listed twice",
+        ),
+        (
+            "[profiles.m]\ndefault = true\n[profiles.m.activation]\nscenarios = [\"no_pin\", \"pin_is_zip_last4\", \"no_pin\"]\n",
+            "profiles.m.activation.scenarios[2]",
+            "no_pin is listed twice",
+        ),
+        (
+            "[profiles.m]\ndefault = true\n[profiles.m.ivr.known_number]\nmethods = [\"pin\"]\nmin_correct = 2\n",
+            "profiles.m.ivr.known_number.min_correct",
+            "2 is more than the 1 method listed",
         ),
         (
             "[profiles.m]\ndefault = true\nidentify_by_ani = false\nidentifiers = []\n",
@@ -348,4 +373,44 @@ fn a_known_number_that_needs_nothing_is_warned_of_not_refused() {
         ok(example).cautions().is_empty(),
         "the installed file draws none at all"
     );
+}
+
+/// The names problems are reported by are the names the profile is written with.
+#[test]
+fn listed_values_are_named_as_a_profile_spells_them() {
+    use crate::core::IdentifierKind;
+    use crate::pin::ActivationScenario;
+    fn serde_name(v: impl serde::Serialize) -> String {
+        serde_json::to_value(v)
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+    let methods = [
+        Method::Pin,
+        Method::Otp,
+        Method::Dob,
+        Method::Zip,
+        Method::SsnLast4,
+        Method::LastTxnAmount,
+        Method::LastTxnDate,
+        Method::SavingsBalance,
+    ];
+    for m in methods {
+        assert_eq!(m.as_str(), serde_name(m));
+    }
+    for k in [
+        IdentifierKind::MemberNumber,
+        IdentifierKind::AccountNumber,
+        IdentifierKind::Phone,
+    ] {
+        assert_eq!(k.as_str(), serde_name(k));
+    }
+    for q in Question::ALL {
+        assert_eq!(q.as_str(), serde_name(q));
+    }
+    for s in ActivationScenario::ALL {
+        assert_eq!(s.as_str(), serde_name(s));
+    }
 }

@@ -27,7 +27,12 @@ fn config_check_lists_every_problem_with_its_key_path() {
             "{path} not in:\n{stdout}"
         );
     }
-    assert!(text(&out.stderr).contains("problem(s)"));
+    // the count, in English, is the number of lines above it
+    let count = format!("callvault: {} problems in ", stdout.lines().count());
+    assert!(
+        text(&out.stderr).contains(&count),
+        "{count:?} not in stderr"
+    );
 }
 
 #[test]
@@ -159,7 +164,7 @@ fn config_check_reads_the_files_the_configuration_names() {
     assert!(stdout.contains("garbage.pem: certificate 1: "), "{stdout}");
     assert!(stdout.contains("nowhere.pem: No such file"), "{stdout}");
     assert!(
-        text(&out.stderr).contains("3 problem(s)"),
+        text(&out.stderr).contains("3 problems in"),
         "{}",
         text(&out.stderr)
     );
