@@ -81,8 +81,9 @@ fn every_problem_is_reported_with_its_key_path() {
 /// was the environment.
 #[test]
 fn wrong_type_names_its_key_once() {
+    type Env = Vec<(String, String)>;
     let env = |k: &str, v: &str| vec![(k.to_string(), v.to_string())];
-    let cases: Vec<(&str, Vec<(String, String)>, &str, &str)> = vec![
+    let cases: Vec<(&str, Env, &str, &str)> = vec![
         (
             "[lockout]\nmax_wrong_pins = \"five\"\n",
             no_env(),
