@@ -6,7 +6,7 @@ pub mod client;
 pub mod socket;
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -375,8 +375,8 @@ pub fn execute(
             Ok(Response::Exported { records })
         }
         Request::AuditPrune { before, copies } => {
-            let name = copies.first().cloned().unwrap_or_default();
-            let pruned = with_progress(ctx, &name, out, |progress| {
+            // the phases are the store's log's (verifying, comparing, pruning), not a copy's
+            let pruned = with_progress(ctx, Path::new("audit log"), out, |progress| {
                 let slice = audit::prune::SLICE;
                 audit::prune::prune(&ctx.store, before, &copies, actor, slice, progress)
             });

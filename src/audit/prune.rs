@@ -78,6 +78,15 @@ pub fn prune(
     slice: u64,
     progress: &dyn Progress,
 ) -> Result<PruneReport, PruneError> {
+    // every copy named must open, even when nothing turns out old enough to need it: a
+    // mistyped path is said at once, not on the day it matters
+    for path in copies {
+        let path = path.as_ref();
+        std::fs::File::open(path).map_err(|e| PruneError::Copy {
+            path: path.to_path_buf(),
+            problem: format!("cannot read it: {e}"),
+        })?;
+    }
     let (first, last) = {
         let txn = store.begin_read()?;
         progress.phase(

@@ -582,6 +582,27 @@ fn pruning_refuses_a_broken_chain_and_a_changed_copy() {
     assert_eq!(seqs(&store), (1..=8).collect::<Vec<_>>());
 }
 
+/// A copy that cannot be read is refused even when no record is old enough to need it.
+#[test]
+fn pruning_refuses_a_copy_it_cannot_read_before_looking_for_old_records() {
+    let (dir, store) = store_on(&DAYS);
+    let copy = export_to(&dir, &store, "siem.jsonl", |_| true);
+    let missing = dir.path().join("siem.jsonl.typo");
+    for before in [day("01-01"), day("03-01")] {
+        match prune::prune(&store, before, &[&copy, &missing], "admin", 2, &Silent) {
+            Err(e @ prune::PruneError::Copy { .. }) => {
+                let text = e.to_string();
+                assert!(text.contains("siem.jsonl.typo: cannot read it: "), "{text}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(seqs(&store), (1..=8).collect::<Vec<_>>());
+    // the copy alone: the old records go
+    let report = prune::prune(&store, day("03-01"), &[&copy], "admin", 2, &Silent).unwrap();
+    assert!(report.removed > 0);
+}
+
 #[test]
 fn a_pruned_chain_still_finds_tampering_and_prunes_again() {
     let (dir, store) = store_on(&DAYS);

@@ -723,6 +723,18 @@ fn all_absolute(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     paths.iter().map(|p| absolute(p)).collect()
 }
 
+/// A file the command reads (the service reads it, so its path is made absolute), or what
+/// stops it being read: missing, a folder, unreadable.
+fn input_file(file: &Path) -> anyhow::Result<PathBuf> {
+    let path = absolute(file)?;
+    match std::fs::metadata(&path) {
+        Ok(m) if m.is_file() => Ok(path),
+        Ok(m) if m.is_dir() => bail!("{} is a folder, not a file", path.display()),
+        Ok(_) => bail!("{} is not a regular file", path.display()),
+        Err(e) => bail!("cannot read {}: {e}", path.display()),
+    }
+}
+
 fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
     if path.is_absolute() {
         Ok(path.to_path_buf())
@@ -844,10 +856,7 @@ fn pins_import_command(
     established: bool,
     dry_run: bool,
 ) -> anyhow::Result<ExitCode> {
-    let path = absolute(file)?;
-    if !path.is_file() {
-        bail!("{} is not a file", path.display());
-    }
+    let path = input_file(file)?;
     let request = Request::PinsImport {
         path,
         established,
@@ -934,10 +943,7 @@ fn enroll_command(
     dry_run: bool,
     max_removed_percent: Option<u8>,
 ) -> anyhow::Result<ExitCode> {
-    let path = absolute(file)?;
-    if !path.is_file() {
-        bail!("{} is not a file", path.display());
-    }
+    let path = input_file(file)?;
     if max_removed_percent.is_some() && mode != crate::enroll::Mode::Full {
         bail!("--max-removed-percent applies to --mode full only");
     }

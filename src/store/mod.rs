@@ -722,12 +722,15 @@ fn check_offline_keeping(path: &Path, keep: bool) -> Result<CheckReport, StoreEr
 /// (schema, records, audit chain); the current file is kept as `callvault.redb.before-restore`.
 /// The service must not be running.
 pub fn restore(state_dir: &Path, backup: &Path) -> Result<CheckReport, StoreError> {
-    if !backup.is_file() {
-        return Err(StoreError::Io {
-            action: "cannot read the backup",
-            path: backup.to_path_buf(),
-            error: io::Error::from(io::ErrorKind::NotFound),
-        });
+    let not_readable = |error| StoreError::Io {
+        action: "cannot read the backup",
+        path: backup.to_path_buf(),
+        error,
+    };
+    match fs::metadata(backup) {
+        Ok(m) if m.is_file() => {}
+        Ok(_) => return Err(not_readable(io::Error::other("it is not a file"))),
+        Err(e) => return Err(not_readable(e)),
     }
     create_private_dir(state_dir)?;
     let live = state_dir.join(DB_FILE_NAME);

@@ -773,3 +773,48 @@ fn member_find_says_who_a_caller_id_names_and_what_a_call_from_it_gets() {
         "{out}"
     );
 }
+
+/// A file named on the command line that cannot be read is said plainly, before any work:
+/// missing (the system's own words), or a folder.
+#[test]
+fn an_input_file_that_is_missing_or_a_folder_is_said_plainly() {
+    let i = Instance::init();
+    let missing = i.path("members-typo.csv");
+    let folder = i.path("a-folder.csv");
+    std::fs::create_dir(&folder).unwrap();
+    let (missing, folder) = (missing.to_str().unwrap(), folder.to_str().unwrap());
+    let cases: [(&[&str], String); 6] = [
+        (
+            &["enroll", missing],
+            format!("cannot read {missing}: No such file or directory"),
+        ),
+        (
+            &["enroll", folder],
+            format!("{folder} is a folder, not a file"),
+        ),
+        (
+            &["pins", "import", missing],
+            format!("cannot read {missing}: No such file or directory"),
+        ),
+        (
+            &["pins", "import", folder],
+            format!("{folder} is a folder, not a file"),
+        ),
+        (
+            &["db", "restore", missing],
+            format!("cannot read the backup {missing}: No such file or directory"),
+        ),
+        (
+            &["db", "restore", folder],
+            format!("cannot read the backup {folder}: it is not a file"),
+        ),
+    ];
+    for (args, says) in cases {
+        let out = i.cli(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains(&says), "{args:?}: {says:?} not in {stderr}");
+    }
+    // nothing was staged or moved by the refusals
+    assert!(!i.path("state/callvault.redb.restoring").exists());
+}
