@@ -72,6 +72,8 @@ enum Arrive {
 enum Do {
     /// Keyed digits: an identifier (`1001` is the member) or a question's answer.
     Key(&'static str),
+    /// An identifier keyed while the core cannot be asked who it names.
+    KeyCoreDown,
     NoInput,
     OptOut,
     CoreDown,
@@ -165,6 +167,7 @@ fn run(
                 },
                 other => panic!("keyed digits while the call expects {other:?}"),
             },
+            Do::KeyCoreDown => Input::Identifier(Found::CoreUnavailable),
             Do::NoInput => Input::NoInput,
             Do::OptOut => Input::OptOut,
             Do::CoreDown => Input::CoreUnavailable,
@@ -397,6 +400,13 @@ fn seed_002_identification_flow() {
             "core down mid-call",
             Arrive::Anonymous,
             &[CoreDown],
+            S::Transferred,
+            Some(R::CoreUnavailable),
+        ),
+        (
+            "core down when a keyed identifier is looked up",
+            Arrive::Anonymous,
+            &[Key("2222"), KeyCoreDown],
             S::Transferred,
             Some(R::CoreUnavailable),
         ),
