@@ -64,10 +64,30 @@ pub enum HeaderError {
         "no header row: the first line must name the columns (member_id, mobile_phone, ...); it names none callvault knows"
     )]
     NoHeader,
+    #[error(
+        "the header's columns are separated by {0:?}: callvault reads CSV, with commas between \
+         columns (export the file as CSV, or replace the separators)"
+    )]
+    NotCommas(char),
     #[error("missing required column {0}")]
     MissingColumn(&'static str),
     #[error("column {0:?} appears twice in the header")]
     DuplicateColumn(String),
+}
+
+/// The separator of a header that was read as one column and, split by it, names a column
+/// `known` takes (`member_id;mobile_phone`, tab-separated, `|`-separated): for a file
+/// exported with another separator than the comma.
+pub fn other_separator(header: &[&str], known: impl Fn(&str) -> bool) -> Option<char> {
+    let [only] = header else {
+        return None;
+    };
+    [';', '\t', '|'].into_iter().find(|sep| {
+        only.contains(*sep)
+            && only
+                .split(*sep)
+                .any(|name| known(&name.trim().to_ascii_lowercase()))
+    })
 }
 
 /// Where each known column is, and which columns were not recognised.
@@ -94,7 +114,10 @@ impl Columns {
             }
         }
         if at.is_empty() {
-            return Err(HeaderError::NoHeader);
+            let fields: Vec<&str> = header.iter().collect();
+            let known = |name: &str| Column::from_name(name).is_some();
+            return Err(other_separator(&fields, known)
+                .map_or(HeaderError::NoHeader, HeaderError::NotCommas));
         }
         if !at.contains_key(&Column::MemberId) {
             return Err(HeaderError::MissingColumn("member_id"));

@@ -392,10 +392,27 @@ fn a_file_with_a_fatal_problem_half_way_applies_nothing() {
 #[test]
 fn file_level_problems_are_named() {
     let f = Fixture::new();
-    let cases: [(&str, &str, &str); 4] = [
+    let cases: [(&str, &str, &str); 8] = [
         ("empty.csv", "", "empty"),
         ("blank.csv", "\n\n", "empty"),
         ("noheader.csv", "100001,2025550101\n", "no header row"),
+        (
+            "semicolons.csv",
+            "Member_ID;mobile_phone\nA;2025550101\n",
+            "separated by ';': callvault reads CSV, with commas",
+        ),
+        (
+            "tabs.csv",
+            "member_id\tmobile_phone\nA\t2025550101\n",
+            "separated by '\\t'",
+        ),
+        (
+            "pipes.csv",
+            "dob|member_id\n1990-01-01|A\n",
+            "separated by '|'",
+        ),
+        // one column, no separator: no header, not a separator problem
+        ("onecolumn.csv", "shoe_size;x\n44\n", "no header row"),
         (
             "nocolumn.csv",
             "member_id,first_name\nA,Ana\n",

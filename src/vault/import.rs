@@ -28,6 +28,7 @@ use super::{Vault, VaultError};
 use crate::audit::{AuditEvent, EventKind, Outcome, append_in};
 use crate::enroll::lines::{self, LineCounter};
 use crate::enroll::progress::Progress;
+use crate::enroll::row::other_separator;
 use crate::store::{StoreError, tables};
 
 /// What happened to a row.
@@ -88,6 +89,11 @@ pub enum ImportError {
     },
     #[error("{file}: the file is empty")]
     Empty { file: String },
+    #[error(
+        "{file}: the header's columns are separated by {separator:?}: callvault reads CSV, \
+         with commas between columns (expected member_id,pin)"
+    )]
+    NotCommas { file: String, separator: char },
     #[error("{file}: the header has no {column:?} column (expected member_id,pin)")]
     MissingColumn { file: String, column: &'static str },
     #[error("{file}: cannot be read as CSV at line {line}: {problem}")]
@@ -252,6 +258,14 @@ pub fn run(
     let mut headers = csv::ByteRecord::new();
     if !reader.read_byte_record(&mut headers).map_err(csv_err)? {
         return Err(ImportError::Empty { file });
+    }
+    let names: Vec<String> = headers
+        .iter()
+        .map(|h| String::from_utf8_lossy(h).into_owned())
+        .collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    if let Some(separator) = other_separator(&names, |n| n == "member_id" || n == "pin") {
+        return Err(ImportError::NotCommas { file, separator });
     }
     let column = |name: &'static str| {
         headers

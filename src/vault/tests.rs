@@ -425,10 +425,14 @@ fn import_file_problems_stop_everything() {
         dry_run: false,
         require_member: false,
     };
-    let cases: [(&str, &str); 3] = [
+    let cases: [(&str, &str); 6] = [
         ("", "empty"),
         ("member_id,code\nM1,1234\n", "\"pin\""),
         ("id,pin\nM1,1234\n", "\"member_id\""),
+        ("Member_ID;PIN\nM1;1234\n", "separated by ';'"),
+        ("pin\tmember_id\n1234\tM1\n", "separated by '\\t'"),
+        // one column that names neither: the missing column, not a separator
+        ("code;x\nM1;1234\n", "no \"member_id\" column"),
     ];
     for (text, says) in cases {
         let file = f.dir.path().join("bad.csv");
