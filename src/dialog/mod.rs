@@ -993,11 +993,6 @@ fn verify(tx: &mut Tx<'_>, input: Input<'_>, member: Option<&Member>) {
         (Method::Otp, Input::CodeSent(sent)) => code_sent(tx, sent, member),
         (Method::Otp, Input::Code(outcome)) => code_checked(tx, outcome, member),
         (Method::Pin, Input::Pin(result)) => pin_result(tx, result, member),
-        (Method::Pin, Input::NoInput) => {
-            tx.call.error = Some("no_input".into());
-            tx.event(EventKind::MethodChecked, Outcome::Failed, "pin: no input");
-            wrong_try(tx, "pin", member);
-        }
         (
             m,
             Input::Answer {

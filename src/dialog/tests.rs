@@ -254,6 +254,75 @@ fn seed_004_acceptance_app_intent_is_authenticated_at_once() {
     );
 }
 
+/// No input at a verification step uses one of its tries, says `no_input`, and is audited
+/// as the method's failed check. It is not a wrong PIN or answer: the member's
+/// wrong-answer counter is not touched.
+#[test]
+fn no_input_at_a_verification_step_uses_a_try_and_counts_nothing_against_the_member() {
+    let mut questions = Profile::default();
+    questions.ivr.known_number = ProfileStep {
+        methods: vec![Method::Dob, Method::Zip],
+        min_correct: 1,
+        attempts: 2,
+    };
+    // (name, profile, script, the last STEP's field, its attempts_left, the failed checks)
+    type Case = (
+        &'static str,
+        Profile,
+        &'static [Do],
+        Field,
+        u32,
+        &'static [&'static str],
+    );
+    let cases: [Case; 3] = [
+        (
+            "pin, once",
+            pin_profile(),
+            &[NoInput],
+            Field::Pin,
+            2,
+            &["pin: no input"],
+        ),
+        (
+            "pin, then a wrong one",
+            pin_profile(),
+            &[NoInput, PinWrong(3)],
+            Field::Pin,
+            1,
+            &["pin: no input"],
+        ),
+        (
+            "a question's two tries, then the next question",
+            questions,
+            &[NoInput, NoInput],
+            Field::Question,
+            2,
+            &["question:dob: no input", "question:dob: no input"],
+        ),
+    ];
+    for (name, profile, script, field, left, failed) in cases {
+        let (steps, events, _, counter) = run(profile, Arrive::Ani(MOBILE), script);
+        let s = last(&steps);
+        assert_eq!(s.status, S::Verifying, "{name}");
+        assert_eq!(
+            (s.field, s.attempts_left),
+            (Some(field), Some(left)),
+            "{name}"
+        );
+        let no_input: Vec<&str> = events
+            .iter()
+            .filter(|e| e.kind == EventKind::MethodChecked && e.outcome == Outcome::Failed)
+            .map(|e| e.detail.as_str())
+            .filter(|d| d.ends_with("no input"))
+            .collect();
+        assert_eq!(no_input, failed, "{name}");
+        assert!(counter.is_none_or(|c| c.wrong == 0), "{name}: {counter:?}");
+        if matches!(script.last(), Some(NoInput)) {
+            assert_eq!(s.error.as_deref(), Some("no_input"), "{name}");
+        }
+    }
+}
+
 #[test]
 fn a_known_number_that_needs_nothing_is_authenticated_with_no_level() {
     // A profile may take a verified phone's caller ID alone (config check warns of it).
