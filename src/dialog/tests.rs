@@ -608,6 +608,36 @@ fn pin_steps() {
             (S::Transferred, Some(R::PinChangeFailed), None),
         ),
         (
+            "forced change: no input at the new PIN, then at its confirmation, then good",
+            &[
+                PinRightThen(CHANGE),
+                NoInput,
+                NewPin(None),
+                NoInput,
+                NewPin(None),
+                Confirm(None),
+            ],
+            (S::Authenticated, None, Some(L::Pin)),
+        ),
+        (
+            "forced change: no input three times",
+            &[PinRightThen(CHANGE), NoInput, NoInput, NoInput],
+            (S::Transferred, Some(R::PinChangeFailed), None),
+        ),
+        (
+            "forced change: no input at each confirmation",
+            &[
+                PinRightThen(CHANGE),
+                NewPin(None),
+                NoInput,
+                NewPin(None),
+                NoInput,
+                NewPin(None),
+                NoInput,
+            ],
+            (S::Transferred, Some(R::PinChangeFailed), None),
+        ),
+        (
             "activation after a correct placeholder PIN",
             &[
                 PinRightThen(ACTIVATE),
@@ -639,6 +669,20 @@ fn pin_steps() {
     assert_eq!(steps[1].field, Some(Field::NewPin));
     assert_eq!(steps[2].error.as_deref(), Some("common_pin"));
     assert_eq!(steps[2].attempts_left, Some(2));
+    // no input at the confirmation: back to a new PIN, one try used, said as no_input
+    let (steps, events, _, _) = run(
+        pin_profile(),
+        Arrive::Ani(MOBILE),
+        &[PinRightThen(change), NewPin(None), NoInput],
+    );
+    let s = last(&steps);
+    assert_eq!((s.field, s.attempts_left), (Some(Field::NewPin), Some(2)));
+    assert_eq!(s.error.as_deref(), Some("no_input"));
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == EventKind::PinRefused && e.detail == "new pin: no_input")
+    );
     assert!(events.iter().any(|e| e.kind == EventKind::PinChangeStarted));
     // attempts_left on the PIN step follows the member's tries left when fewer
     let (steps, _, _, _) = run(pin_profile(), Arrive::Ani(MOBILE), &[PinWrong(1)]);
@@ -774,6 +818,39 @@ fn activation_answers_are_not_asked_again_and_count_once() {
             "{name}: activation set the PIN either way"
         );
     }
+}
+
+/// A right PIN that must be replaced (it is the SSN's last 4): the PIN itself counts, and
+/// activation's answers need not back it, so each may count for the walk's own questions.
+#[test]
+fn activation_after_a_right_pin_counts_the_pin_and_every_check() {
+    use Method::{Dob, Pin, SsnLast4, Zip};
+    const ACTIVATE: Verdict = Verdict::Activate(ActivationScenario::PinIsSsnLast4);
+    let mut p = Profile::default();
+    p.ivr.unknown_number = ProfileStep {
+        methods: vec![Pin, Dob, Zip],
+        min_correct: 3,
+        attempts: 1,
+    };
+    p.activation.methods = vec![Dob, SsnLast4];
+    p.activation.min_correct = 2;
+    let script = [
+        PinRightThen(ACTIVATE),
+        Key("03121984"),
+        Key("6789"),
+        NewPin(None),
+        Confirm(None),
+        Key("55401"),
+    ];
+    let (steps, _, call, _) = run(p, Arrive::Ani(OTHER), &script);
+    assert_eq!(end(last(&steps)), (S::Authenticated, None, Some(L::Pin)));
+    let questions: Vec<Question> = steps.iter().filter_map(|s| s.question).collect();
+    assert_eq!(
+        questions,
+        [Question::Dob, Question::SsnLast4, Question::Zip],
+        "dob, proved in activation, is not asked again"
+    );
+    assert_eq!(call.methods_passed, ["pin", "question:dob", "question:zip"]);
 }
 
 #[test]
