@@ -669,6 +669,7 @@ fn pin_steps() {
     assert_eq!(steps[1].field, Some(Field::NewPin));
     assert_eq!(steps[2].error.as_deref(), Some("common_pin"));
     assert_eq!(steps[2].attempts_left, Some(2));
+    assert!(events.iter().any(|e| e.kind == EventKind::PinChangeStarted));
     // no input at the confirmation: back to a new PIN, one try used, said as no_input
     let (steps, events, _, _) = run(
         pin_profile(),
@@ -683,7 +684,6 @@ fn pin_steps() {
             .iter()
             .any(|e| e.kind == EventKind::PinRefused && e.detail == "new pin: no_input")
     );
-    assert!(events.iter().any(|e| e.kind == EventKind::PinChangeStarted));
     // attempts_left on the PIN step follows the member's tries left when fewer
     let (steps, _, _, _) = run(pin_profile(), Arrive::Ani(MOBILE), &[PinWrong(1)]);
     assert_eq!(steps[0].attempts_left, Some(3));
