@@ -978,36 +978,38 @@ fn env_key_path(var: &str) -> Option<String> {
 }
 
 /// The choices of the keys that take one of a fixed set of words.
-fn allowed_values(path: &str) -> Option<&'static str> {
-    match path {
-        "vault.mode" => Some("\"hashed\", \"encrypted\""),
-        "log.format" => Some("\"text\", \"json\""),
-        "core.type" => Some("\"embedded\", \"rest\""),
-        "server.client_cert" => Some("\"required\", \"optional\""),
-        p if p.starts_with("server.clients") && p.ends_with(".role") => {
-            Some("\"ivr\", \"agent\", \"app\", \"admin\"")
-        }
-        "pin_change.on_conflict" => Some("\"activation_list\", \"activation\", \"force_change\""),
-        p if p.contains(".activation.scenarios") => Some(
-            "\"no_pin\", \"pin_is_ssn_last4\", \"pin_is_zip_last4\", \"pin_is_zip_first4\", \
-             \"pin_repeating_digits\", \"pin_is_phone_last4\", \"core_hint\"",
-        ),
-        p if p.starts_with("profiles.") && p.contains(".methods") => Some(
-            "\"pin\", \"otp\", \"dob\", \"zip\", \"ssn_last4\", \"last_txn_amount\", \
-             \"last_txn_date\", \"savings_balance\"",
-        ),
-        p if p.starts_with("profiles.") && p.contains(".questions") => Some(
-            "\"dob\", \"zip\", \"ssn_last4\", \"last_txn_amount\", \"last_txn_date\", \
-             \"savings_balance\", \"place_of_birth\"",
-        ),
-        p if p.starts_with("profiles.") && p.contains(".identifiers") => {
-            Some("\"member_number\", \"account_number\", \"phone\"")
-        }
-        p if p.starts_with("pin_change.scenarios") => {
-            Some("\"length_outside_policy\", \"aged\", \"flagged\", \"blocklisted\"")
-        }
-        _ => None,
+fn allowed_values(path: &str) -> Option<String> {
+    use crate::core::IdentifierKind;
+    use crate::pin::{ActivationScenario, ForceChangeScenario};
+    use crate::profile::{Method, Question};
+    fn quoted(names: impl IntoIterator<Item = &'static str>) -> String {
+        names
+            .into_iter()
+            .map(|name| format!("{name:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
+    let profile = |list: &str| path.starts_with("profiles.") && path.contains(list);
+    Some(match path {
+        "vault.mode" => quoted(["hashed", "encrypted"]),
+        "log.format" => quoted(["text", "json"]),
+        "core.type" => quoted(["embedded", "rest"]),
+        "server.client_cert" => quoted(["required", "optional"]),
+        p if p.starts_with("server.clients") && p.ends_with(".role") => {
+            quoted(["ivr", "agent", "app", "admin"])
+        }
+        "pin_change.on_conflict" => quoted(["activation_list", "activation", "force_change"]),
+        _ if profile(".activation.scenarios") => {
+            quoted(ActivationScenario::ALL.map(ActivationScenario::as_str))
+        }
+        _ if profile(".methods") => quoted(Method::ALL.map(Method::as_str)),
+        _ if profile(".questions") => quoted(Question::ALL.map(Question::as_str)),
+        _ if profile(".identifiers") => quoted(IdentifierKind::ALL.map(IdentifierKind::as_str)),
+        p if p.starts_with("pin_change.scenarios") => {
+            quoted(ForceChangeScenario::ALL.map(ForceChangeScenario::as_str))
+        }
+        _ => return None,
+    })
 }
 
 /// serde's messages can quote the offending value. Configuration values are not secret,

@@ -122,6 +122,60 @@ fn wrong_type_names_its_key_once() {
     }
 }
 
+/// A word that is not one of a list's choices is answered with every choice, as the
+/// profile spells them.
+#[test]
+fn each_list_of_words_names_its_choices() {
+    let profile = |section: &str, key: &str| {
+        format!("[profiles.m]\ndefault = true\n[profiles.m.{section}]\n{key} = [\"nope\"]\n")
+    };
+    let cases = [
+        (
+            profile("checklist.known_number", "questions"),
+            "profiles.m.checklist.known_number.questions[0]",
+            "\"dob\", \"zip\", \"ssn_last4\", \"last_txn_amount\", \"last_txn_date\", \
+             \"savings_balance\", \"place_of_birth\"",
+        ),
+        (
+            profile("activation", "methods"),
+            "profiles.m.activation.methods[0]",
+            "\"pin\", \"otp\", \"dob\", \"zip\", \"ssn_last4\", \"last_txn_amount\", \
+             \"last_txn_date\", \"savings_balance\"",
+        ),
+        (
+            profile("activation", "scenarios"),
+            "profiles.m.activation.scenarios[0]",
+            "\"no_pin\", \"pin_is_ssn_last4\", \"pin_is_zip_last4\", \"pin_is_zip_first4\", \
+             \"pin_repeating_digits\", \"pin_is_phone_last4\", \"core_hint\"",
+        ),
+        (
+            "[profiles.m]\ndefault = true\nidentifiers = [\"nope\"]\n".to_string(),
+            "profiles.m.identifiers[0]",
+            "\"member_number\", \"account_number\", \"phone\"",
+        ),
+        (
+            "[pin_change]\nscenarios = [\"nope\"]\n".to_string(),
+            "pin_change.scenarios[0]",
+            "\"length_outside_policy\", \"aged\", \"flagged\", \"blocklisted\"",
+        ),
+        (
+            "[[server.clients]]\nname = \"a.example\"\nrole = \"nope\"\n".to_string(),
+            "server.clients[0].role",
+            "\"ivr\", \"agent\", \"app\", \"admin\"",
+        ),
+    ];
+    for (text, path, choices) in cases {
+        let issues = parse(&text, no_env()).unwrap_err().issues();
+        let issue = issues.iter().find(|i| i.path == path);
+        let want = format!("\"nope\" is not one of the choices (allowed: {choices})");
+        assert_eq!(
+            issue.map(|i| i.message.as_str()),
+            Some(want.as_str()),
+            "{issues:?}"
+        );
+    }
+}
+
 /// The config crate rounds a number with a decimal point into an integer key
 /// (`workers = 1.5` ran with 2 workers); here each is a problem, and the value is not
 /// quoted, since a secret written unquoted could be one.

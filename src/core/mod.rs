@@ -48,6 +48,12 @@ pub enum IdentifierKind {
 }
 
 impl IdentifierKind {
+    pub const ALL: [IdentifierKind; 3] = [
+        IdentifierKind::MemberNumber,
+        IdentifierKind::AccountNumber,
+        IdentifierKind::Phone,
+    ];
+
     /// The name a profile lists it by, as serde spells it.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -68,17 +68,7 @@ fn step(pool: &'static [Method], least: usize) -> impl Strategy<Value = ProfileS
         })
 }
 
-/// Every method; the keypad questions are all but the first two.
-const ALL_METHODS: &[Method] = &[
-    Method::Pin,
-    Method::Otp,
-    Method::Dob,
-    Method::Zip,
-    Method::SsnLast4,
-    Method::LastTxnAmount,
-    Method::LastTxnDate,
-    Method::SavingsBalance,
-];
+const ALL_METHODS: &[Method] = &Method::ALL;
 const QUESTION_METHODS: &[Method] = ALL_METHODS.split_at(2).1;
 const IDENTIFIERS: &[IdentifierKind] = &[
     IdentifierKind::MemberNumber,

@@ -79,6 +79,18 @@ pub enum Method {
 }
 
 impl Method {
+    /// Every method; the keypad questions are all but the first two.
+    pub const ALL: [Method; 8] = [
+        Method::Pin,
+        Method::Otp,
+        Method::Dob,
+        Method::Zip,
+        Method::SsnLast4,
+        Method::LastTxnAmount,
+        Method::LastTxnDate,
+        Method::SavingsBalance,
+    ];
+
     /// The name a profile lists it by (`pin`, `ssn_last4`, ...).
     pub fn as_str(self) -> &'static str {
         match self.question() {

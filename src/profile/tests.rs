@@ -387,30 +387,19 @@ fn listed_values_are_named_as_a_profile_spells_them() {
             .unwrap()
             .to_string()
     }
-    let methods = [
-        Method::Pin,
-        Method::Otp,
-        Method::Dob,
-        Method::Zip,
-        Method::SsnLast4,
-        Method::LastTxnAmount,
-        Method::LastTxnDate,
-        Method::SavingsBalance,
-    ];
-    for m in methods {
+    for m in Method::ALL {
         assert_eq!(m.as_str(), serde_name(m));
     }
-    for k in [
-        IdentifierKind::MemberNumber,
-        IdentifierKind::AccountNumber,
-        IdentifierKind::Phone,
-    ] {
+    for k in IdentifierKind::ALL {
         assert_eq!(k.as_str(), serde_name(k));
     }
     for q in Question::ALL {
         assert_eq!(q.as_str(), serde_name(q));
     }
     for s in ActivationScenario::ALL {
+        assert_eq!(s.as_str(), serde_name(s));
+    }
+    for s in crate::pin::ForceChangeScenario::ALL {
         assert_eq!(s.as_str(), serde_name(s));
     }
 }
