@@ -315,6 +315,63 @@ fn missing_file_is_a_clear_error() {
     assert!(err.to_string().contains("not found"), "{err}");
 }
 
+/// `load` reads the file it is given (and the process's environment, which names no
+/// override here), and its problems read as `config check` prints them.
+#[test]
+fn a_file_loads_and_its_problems_read_one_a_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("callvault.toml");
+    std::fs::write(
+        &path,
+        "[server]\nworkers = 3\n[enroll]\ndefault_region = \"gb\"\n",
+    )
+    .unwrap();
+    let config = load(&path).unwrap();
+    assert_eq!(config.server.workers, 3);
+    // numbers without a country code are read in the configured region, not the default
+    assert_eq!(
+        config.enroll.region(),
+        crate::member::phone::Region::parse("GB").unwrap()
+    );
+    assert_ne!(
+        config.enroll.region(),
+        crate::member::phone::Region::default()
+    );
+
+    std::fs::write(&path, "[server]\nworkers = -1\nlistn = 1\n").unwrap();
+    let err = load(&path).unwrap_err();
+    let issues = err.issues();
+    assert_eq!(issues.len(), 2, "{issues:?}");
+    let lines: Vec<String> = issues.iter().map(|i| format!("  {i}")).collect();
+    assert_eq!(
+        err.to_string(),
+        format!("2 problems in the configuration:\n{}", lines.join("\n"))
+    );
+    assert!(
+        lines.iter().any(|l| l == "  server.listn: unknown key"),
+        "{lines:?}"
+    );
+}
+
+/// The words the service prints (`vault status`, audit details, metrics labels) are the
+/// file's own.
+#[test]
+fn modes_and_channels_are_named_as_the_file_spells_them() {
+    fn serde_name(v: impl serde::Serialize) -> String {
+        serde_json::to_value(v)
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+    for m in [VaultMode::Hashed, VaultMode::Encrypted] {
+        assert_eq!(m.as_str(), serde_name(m));
+    }
+    for c in [OtpChannel::Sms, OtpChannel::Email, OtpChannel::Push] {
+        assert_eq!(c.as_str(), serde_name(c));
+    }
+}
+
 #[test]
 fn masked_print_round_trips_through_the_loader() {
     let config = Config::default();
