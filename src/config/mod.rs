@@ -888,6 +888,21 @@ pub fn parse(
         })
         .collect();
     issues.extend(decimal_points(toml_text));
+    issues.extend(env.iter().filter_map(|(name, value)| {
+        let path = env_key_path(name)?;
+        let decimal = value.contains(['.', 'e', 'E'])
+            && value.parse::<f64>().is_ok_and(f64::is_finite)
+            && !SECRET_KEYS.contains(&path.as_str());
+        decimal.then(|| {
+            ConfigIssue::new(
+                path,
+                format!(
+                    "a number with a decimal point (set by environment variable {name}), which \
+                     no key takes: write a whole number"
+                ),
+            )
+        })
+    }));
     match parsed {
         Ok(config) => {
             issues.extend(config.validate());
@@ -911,7 +926,8 @@ pub fn parse(
 
 /// Every value in the file written with a decimal point. No key takes one, and the config
 /// crate would round it without a word (`workers = 1.5` became 2). The value is not quoted:
-/// it could be a secret written unquoted.
+/// it could be a secret written unquoted. (An override from the environment is text, read
+/// as a number when it looks like one; `parse` checks those too, secrets left out.)
 fn decimal_points(toml_text: &str) -> Vec<ConfigIssue> {
     fn walk(path: &str, value: &toml::Value, issues: &mut Vec<ConfigIssue>) {
         match value {

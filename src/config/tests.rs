@@ -207,6 +207,41 @@ fn a_number_with_a_decimal_point_is_refused_unquoted() {
     }
     // whole numbers as before
     assert!(parse("[server]\nworkers = 2\n", no_env()).is_ok());
+
+    // from the environment too, but for a secret, which may be any text
+    let env = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let issues = parse(
+        "",
+        env(&[
+            ("CALLVAULT__SERVER__WORKERS", "1.5"),
+            ("CALLVAULT__STORAGE__CACHE_MB", "2e2"),
+        ]),
+    )
+    .unwrap_err()
+    .issues();
+    let paths: Vec<&str> = issues.iter().map(|i| i.path.as_str()).collect();
+    assert_eq!(paths, ["server.workers", "storage.cache_mb"], "{issues:?}");
+    assert!(issues[0].message.contains("CALLVAULT__SERVER__WORKERS"));
+    let text =
+        "[notify.email]\nhost = \"mail.cu.example\"\nfrom = \"a@cu.example\"\nusername = \"u\"\n";
+    let taken = parse(
+        text,
+        env(&[
+            ("CALLVAULT__NOTIFY__EMAIL__PASSWORD", "3.14159"),
+            ("CALLVAULT__SERVER__WORKERS", "4"),
+            ("CALLVAULT__SERVER__LISTEN", "127.0.0.1:9443"),
+        ]),
+    );
+    let issues = taken.err().map(|e| e.issues()).unwrap_or_default();
+    assert!(
+        issues.iter().all(|i| !i.message.contains("decimal point")),
+        "{issues:?}"
+    );
 }
 
 #[test]
