@@ -417,12 +417,8 @@ fn check_step(path: &str, step: &Step, issues: &mut Vec<ConfigIssue>) {
             "0 with methods listed would ask questions that cannot matter".to_string(),
         ));
     }
-    listed_twice(
-        &format!("{path}.methods"),
-        &step.methods,
-        |m| m.as_str(),
-        issues,
-    );
+    let methods = format!("{path}.methods");
+    listed_twice(&methods, &step.methods, |m| m.as_str(), "", issues);
     if !(1..=10).contains(&step.attempts) {
         issues.push(ConfigIssue::new(
             format!("{path}.attempts"),
@@ -431,20 +427,22 @@ fn check_step(path: &str, step: &Step, issues: &mut Vec<ConfigIssue>) {
     }
 }
 
-/// An item a list holds twice, at the index of its second place: `dob is listed twice`.
-/// Twice in a checklist would show the agent one question as two (and one tick could not
-/// answer both); anywhere else it is a typo for something left out.
+/// An item a list holds twice, at the index of its second place: `dob is listed twice`,
+/// then `why`. In the IVR's methods and a checklist it is refused: one proof would be asked
+/// for, or shown to the agent, as two. In the identifiers and the activation scenarios the
+/// second has no effect, and it is a caution.
 fn listed_twice<T: PartialEq>(
     path: &str,
     list: &[T],
     name: impl Fn(&T) -> &'static str,
+    why: &str,
     issues: &mut Vec<ConfigIssue>,
 ) {
     for (i, item) in list.iter().enumerate() {
         if list[..i].contains(item) {
             issues.push(ConfigIssue::new(
                 format!("{path}[{i}]"),
-                format!("{} is listed twice", name(item)),
+                format!("{} is listed twice{why}", name(item)),
             ));
         }
     }
@@ -527,6 +525,7 @@ pub fn validate<P: Borrow<Profile>>(
                 &at(&format!("checklist.{trust}.questions")),
                 &list.questions,
                 |q| q.as_str(),
+                "",
                 &mut issues,
             );
             // as for the IVR's steps: the agent's verdict would be "verified" before a
@@ -562,18 +561,6 @@ pub fn validate<P: Borrow<Profile>>(
                 ));
             }
         }
-        listed_twice(
-            &at("activation.scenarios"),
-            &p.activation.scenarios,
-            |s| s.as_str(),
-            &mut issues,
-        );
-        listed_twice(
-            &at("identifiers"),
-            &p.identifiers,
-            |k| k.as_str(),
-            &mut issues,
-        );
         if p.identifiers.is_empty() && !p.identify_by_ani {
             issues.push(ConfigIssue::new(
                 at("identifiers"),
@@ -659,6 +646,24 @@ pub fn cautions<P: Borrow<Profile>>(profiles: &BTreeMap<String, P>) -> Vec<Confi
     let mut cautions = Vec::new();
     for (name, p) in profiles {
         let p: &Profile = p.borrow();
+        let at = |k: &str| format!("profiles.{name}.{k}");
+        let no_effect = " (the second has no effect)";
+        let (ids, scenarios) = (&p.identifiers, &p.activation.scenarios);
+        listed_twice(
+            &at("identifiers"),
+            ids,
+            |k| k.as_str(),
+            no_effect,
+            &mut cautions,
+        );
+        let at_scenarios = at("activation.scenarios");
+        listed_twice(
+            &at_scenarios,
+            scenarios,
+            |s| s.as_str(),
+            no_effect,
+            &mut cautions,
+        );
         if p.ivr.known_number.methods.is_empty() {
             cautions.push(ConfigIssue::new(
                 format!("profiles.{name}.ivr.known_number.methods"),

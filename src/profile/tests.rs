@@ -203,16 +203,6 @@ fn impossible_profiles_are_refused_with_key_paths() {
             "place_of_birth is listed twice",
         ),
         (
-            "[profiles.m]\ndefault = true\nidentifiers = [\"member_number\", \"member_number\"]\n",
-            "profiles.m.identifiers[1]",
-            "member_number is listed twice",
-        ),
-        (
-            "[profiles.m]\ndefault = true\n[profiles.m.activation]\nscenarios = [\"no_pin\", \"pin_is_zip_last4\", \"no_pin\"]\n",
-            "profiles.m.activation.scenarios[2]",
-            "no_pin is listed twice",
-        ),
-        (
             "[profiles.m]\ndefault = true\n[profiles.m.ivr.known_number]\nmethods = [\"pin\"]\nmin_correct = 2\n",
             "profiles.m.ivr.known_number.min_correct",
             "2 is more than the 1 method listed",
@@ -363,6 +353,23 @@ fn a_known_number_that_needs_nothing_is_warned_of_not_refused() {
         [
             "profiles.m.ivr.known_number.methods",
             "profiles.m.checklist.known_number.questions"
+        ]
+    );
+    // a value listed twice where the second has no effect: a caution, not a refusal
+    let twice = ok(
+        "[profiles.m]\ndefault = true\nidentifiers = [\"member_number\", \"phone\", \"member_number\"]\n[profiles.m.activation]\nscenarios = [\"no_pin\", \"no_pin\"]\n",
+    );
+    let said: Vec<String> = twice
+        .cautions()
+        .iter()
+        .filter(|c| c.path.starts_with("profiles."))
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        said,
+        [
+            "profiles.m.identifiers[2]: member_number is listed twice (the second has no effect)",
+            "profiles.m.activation.scenarios[1]: no_pin is listed twice (the second has no effect)",
         ]
     );
     // the built-in profile, the example's and a profile asking for a PIN draw none
