@@ -373,7 +373,8 @@ fn a_file_loads_and_its_problems_read_one_a_line() {
         crate::member::phone::Region::default()
     );
 
-    std::fs::write(&path, "[server]\nworkers = -1\nlistn = 1\n").unwrap();
+    // (both found whatever order the keys are read in: a type error stops the reading)
+    std::fs::write(&path, "[server]\nlisten = \"nowhere\"\nlistn = 1\n").unwrap();
     let err = load(&path).unwrap_err();
     let issues = err.issues();
     assert_eq!(issues.len(), 2, "{issues:?}");
