@@ -163,6 +163,26 @@ fn each_list_of_words_names_its_choices() {
             "server.clients[0].role",
             "\"ivr\", \"agent\", \"app\", \"admin\"",
         ),
+        (
+            "[log]\nformat = \"nope\"\n".to_string(),
+            "log.format",
+            "\"text\", \"json\"",
+        ),
+        (
+            "[core]\ntype = \"nope\"\n".to_string(),
+            "core.type",
+            "\"embedded\", \"rest\"",
+        ),
+        (
+            "[server]\nclient_cert = \"nope\"\n".to_string(),
+            "server.client_cert",
+            "\"required\", \"optional\"",
+        ),
+        (
+            "[pin_change]\non_conflict = \"nope\"\n".to_string(),
+            "pin_change.on_conflict",
+            "\"activation_list\", \"activation\", \"force_change\"",
+        ),
     ];
     for (text, path, choices) in cases {
         let issues = parse(&text, no_env()).unwrap_err().issues();
@@ -448,6 +468,82 @@ fn a_rest_core_is_checked_with_key_paths() {
     let printed = config.to_masked_toml();
     assert!(printed.contains("auth_value = \"***\""), "{printed}");
     assert!(!printed.contains("Bearer abc"));
+}
+
+/// Bounded values at their edges: the last taken and the first refused, under its key path.
+#[test]
+fn bounded_values_are_taken_up_to_their_edges() {
+    let cases: [(&str, Option<&str>); 14] = [
+        ("[calls]\nintent_ttl_seconds = 10\n", None),
+        (
+            "[calls]\nintent_ttl_seconds = 9\n",
+            Some("calls.intent_ttl_seconds"),
+        ),
+        (
+            "[calls]\nintent_max_ttl_seconds = 600\nintent_ttl_seconds = 600\n",
+            None,
+        ),
+        (
+            "[calls]\nintent_max_ttl_seconds = 600\nintent_ttl_seconds = 601\n",
+            Some("calls.intent_ttl_seconds"),
+        ),
+        ("[pin_policy]\nextra_blocklist = [\"123456789012\"]\n", None),
+        (
+            "[pin_policy]\nextra_blocklist = [\"1234567890123\"]\n",
+            Some("pin_policy.extra_blocklist[0]"),
+        ),
+        (
+            "[pin_policy]\nextra_blocklist = [\"2749\", \"\"]\n",
+            Some("pin_policy.extra_blocklist[1]"),
+        ),
+        (
+            "[pin_policy]\nextra_blocklist = [\"27 49\"]\n",
+            Some("pin_policy.extra_blocklist[0]"),
+        ),
+        ("[pin_policy]\nmax_age_days = 3650\n", None),
+        (
+            "[pin_policy]\nmax_age_days = 3651\n",
+            Some("pin_policy.max_age_days"),
+        ),
+        ("[calls]\nkeep_hours = 8760\n", None),
+        ("[calls]\nkeep_hours = 0\n", Some("calls.keep_hours")),
+        ("[calls]\nintent_max_ttl_seconds = 86400\n", None),
+        (
+            "[calls]\nintent_max_ttl_seconds = 86401\n",
+            Some("calls.intent_max_ttl_seconds"),
+        ),
+    ];
+    for (text, refused) in cases {
+        let got = match parse(text, no_env()) {
+            Ok(_) => Vec::new(),
+            Err(e) => paths(e),
+        };
+        let want: Vec<String> = refused.into_iter().map(str::to_string).collect();
+        assert_eq!(got, want, "{text}");
+    }
+}
+
+/// The store, the admin socket and the enrollment folders live under the state folder
+/// unless a folder is set.
+#[test]
+fn paths_are_under_the_state_folder_unless_set() {
+    let config = parse(
+        "[storage]\nstate_dir = \"/srv/cv\"\n[enroll]\noutbox = \"/sftp/answers\"\nkeep_days = 90\n",
+        no_env(),
+    )
+    .unwrap();
+    assert_eq!(config.db_path(), Path::new("/srv/cv/callvault.redb"));
+    assert_eq!(config.admin_socket_path(), Path::new("/srv/cv/admin.sock"));
+    let dirs = config.enroll_dirs();
+    assert_eq!(
+        [&dirs.inbox, &dirs.outbox, &dirs.processed, &dirs.failed].map(|p| p.as_path()),
+        [
+            Path::new("/srv/cv/inbox"),
+            Path::new("/sftp/answers"),
+            Path::new("/srv/cv/processed"),
+            Path::new("/srv/cv/failed"),
+        ]
+    );
 }
 
 #[test]
