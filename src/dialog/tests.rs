@@ -344,6 +344,14 @@ fn a_known_number_that_needs_nothing_is_authenticated_with_no_level() {
         .collect();
     assert_eq!(auth.len(), 1, "{events:?}");
     assert_eq!(auth[0].detail, "caller ID alone");
+    // the call keeps the keypad questions the record answers: place of birth, which the
+    // record has, is the agent's alone
+    let answerable = call.member.unwrap().answerable;
+    assert!(answerable.contains(&Question::Dob), "{answerable:?}");
+    assert!(
+        !answerable.contains(&Question::PlaceOfBirth),
+        "{answerable:?}"
+    );
 }
 
 #[test]
