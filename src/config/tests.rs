@@ -409,10 +409,13 @@ fn a_file_loads_and_its_problems_read_one_a_line() {
     );
 }
 
-/// The words the service prints (`vault status`, audit details, metrics labels) are the
-/// file's own.
+/// The words the service prints (`vault status`, audit details, metrics labels, and the
+/// problems `config check` reports in a profile's lists) are the file's own.
 #[test]
-fn modes_and_channels_are_named_as_the_file_spells_them() {
+fn words_are_named_as_the_file_spells_them() {
+    use crate::core::IdentifierKind;
+    use crate::pin::{ActivationScenario, ForceChangeScenario};
+    use crate::profile::{Method, Question};
     fn serde_name(v: impl serde::Serialize) -> String {
         serde_json::to_value(v)
             .unwrap()
@@ -425,6 +428,21 @@ fn modes_and_channels_are_named_as_the_file_spells_them() {
     }
     for c in [OtpChannel::Sms, OtpChannel::Email, OtpChannel::Push] {
         assert_eq!(c.as_str(), serde_name(c));
+    }
+    for m in Method::ALL {
+        assert_eq!(m.as_str(), serde_name(m));
+    }
+    for k in IdentifierKind::ALL {
+        assert_eq!(k.as_str(), serde_name(k));
+    }
+    for q in Question::ALL {
+        assert_eq!(q.as_str(), serde_name(q));
+    }
+    for s in ActivationScenario::ALL {
+        assert_eq!(s.as_str(), serde_name(s));
+    }
+    for s in ForceChangeScenario::ALL {
+        assert_eq!(s.as_str(), serde_name(s));
     }
 }
 

@@ -381,32 +381,3 @@ fn a_known_number_that_needs_nothing_is_warned_of_not_refused() {
         "the installed file draws none at all"
     );
 }
-
-/// The names problems are reported by are the names the profile is written with.
-#[test]
-fn listed_values_are_named_as_a_profile_spells_them() {
-    use crate::core::IdentifierKind;
-    use crate::pin::ActivationScenario;
-    fn serde_name(v: impl serde::Serialize) -> String {
-        serde_json::to_value(v)
-            .unwrap()
-            .as_str()
-            .unwrap()
-            .to_string()
-    }
-    for m in Method::ALL {
-        assert_eq!(m.as_str(), serde_name(m));
-    }
-    for k in IdentifierKind::ALL {
-        assert_eq!(k.as_str(), serde_name(k));
-    }
-    for q in Question::ALL {
-        assert_eq!(q.as_str(), serde_name(q));
-    }
-    for s in ActivationScenario::ALL {
-        assert_eq!(s.as_str(), serde_name(s));
-    }
-    for s in crate::pin::ForceChangeScenario::ALL {
-        assert_eq!(s.as_str(), serde_name(s));
-    }
-}
