@@ -648,18 +648,16 @@ pub fn cautions<P: Borrow<Profile>>(profiles: &BTreeMap<String, P>) -> Vec<Confi
         let p: &Profile = p.borrow();
         let at = |k: &str| format!("profiles.{name}.{k}");
         let no_effect = " (the second has no effect)";
-        let (ids, scenarios) = (&p.identifiers, &p.activation.scenarios);
         listed_twice(
             &at("identifiers"),
-            ids,
+            &p.identifiers,
             |k| k.as_str(),
             no_effect,
             &mut cautions,
         );
-        let at_scenarios = at("activation.scenarios");
         listed_twice(
-            &at_scenarios,
-            scenarios,
+            &at("activation.scenarios"),
+            &p.activation.scenarios,
             |s| s.as_str(),
             no_effect,
             &mut cautions,
