@@ -1,13 +1,14 @@
 //! `callvault serve`: load and check everything, open the store, start the audit committer,
 //! serve HTTPS, answer the admin socket, reload on SIGHUP, stop gracefully on SIGTERM.
 
+pub mod https;
 mod reload;
 
 use std::net::TcpListener;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
-use actix_web::{HttpServer, web};
+use actix_web::web;
 use arc_swap::ArcSwap;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sd_notify::NotifyState;
@@ -163,6 +164,10 @@ pub fn metrics_handle() -> Result<PrometheusHandle, ServiceError> {
         "requests refused for their API key, by reason"
     );
     metrics::describe_counter!(
+        "callvault_plain_http_refused_total",
+        "plain HTTP requests sent to the HTTPS port, answered 400 https_required"
+    );
+    metrics::describe_counter!(
         "callvault_steps_total",
         "STEP answers sent to IVRs (call starts, inputs, GET .../step), by their status"
     );
@@ -251,22 +256,26 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
         n => n,
     };
-    let server = HttpServer::new(move || {
-        // called once on each worker's thread, inside its event loop
-        actix_web::rt::spawn(worker_lag_probe());
-        api::app(state.clone())
-    })
-    .workers(workers)
-    .disable_signals()
-    .on_connect(api::auth::keep_peer_cert)
-    .shutdown_timeout(config.server.shutdown_timeout_seconds)
-    .keep_alive(match config.server.keep_alive_seconds {
-        0 => actix_web::http::KeepAlive::Disabled,
-        s => actix_web::http::KeepAlive::Timeout(std::time::Duration::from_secs(s)),
-    })
-    .listen_rustls_0_23(listener, server_config)
-    .map_err(ServiceError::Server)?
-    .run();
+    let settings = https::Settings {
+        workers,
+        keep_alive: match config.server.keep_alive_seconds {
+            0 => actix_http::KeepAlive::Disabled,
+            s => actix_http::KeepAlive::Timeout(std::time::Duration::from_secs(s)),
+        },
+        shutdown_timeout_seconds: config.server.shutdown_timeout_seconds,
+    };
+    let server = https::server(
+        listener,
+        server_config,
+        settings,
+        api::auth::keep_peer_cert,
+        move || {
+            // called once on each worker's thread, inside its event loop
+            actix_web::rt::spawn(worker_lag_probe());
+            api::app(state.clone())
+        },
+    )
+    .map_err(ServiceError::Server)?;
     let handle = server.handle();
 
     let socket_path = config.admin_socket_path();

@@ -593,11 +593,56 @@ fn tls_1_2_and_1_3_are_both_served() {
         let res = c.get(i.url("/livez")).send().unwrap();
         assert_eq!(res.status(), StatusCode::OK, "{version:?}");
     }
-    // Plain HTTP on the TLS port gets no answer.
-    let plain = Client::new()
-        .get(format!("http://127.0.0.1:{}/livez", i.port))
-        .send();
-    assert!(plain.is_err() || !plain.unwrap().status().is_success());
+}
+
+/// `http://` written for `https://`: the port answers in plain HTTP that it speaks HTTPS
+/// only, the log says so (without the request's content), and TLS is served as before.
+#[test]
+fn plain_http_to_the_https_port_is_told_to_use_https() {
+    use std::io::{Read, Write};
+    let i = Instance::started();
+    // as an HTTP library sends it
+    let res = Client::new()
+        .post(format!("http://127.0.0.1:{}/v1/calls/c1/input", i.port))
+        .header("content-type", "application/json")
+        .body(r#"{"digits": "90817263"}"#)
+        .send()
+        .unwrap();
+    let (status, error) = body(res);
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(error["code"], "https_required");
+    assert!(
+        error["message"].as_str().unwrap().contains("https://"),
+        "{error}"
+    );
+    // a body far longer than the head the port reads: the answer still arrives whole, not
+    // cut by a reset
+    let mut tcp = std::net::TcpStream::connect(("127.0.0.1", i.port)).unwrap();
+    let filler = "7".repeat(200_000);
+    write!(
+        tcp,
+        "POST /v1/intents HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{filler}",
+        filler.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    tcp.read_to_string(&mut answer).unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+        "{answer}"
+    );
+    assert!(answer.ends_with("}"), "{answer}");
+
+    let log = i.service_log_with("plain HTTP request");
+    assert!(
+        log.contains("came to the HTTPS port") && log.contains("https://"),
+        "{log}"
+    );
+    i.assert_never_written(&["90817263", "7777777"]);
+    assert_eq!(i.metric("callvault_plain_http_refused_total", &[]), 2.0);
+    // and the port serves TLS as before
+    let res = i.client().get(i.url("/livez")).send().unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
 }
 
 /// `server.cors_origins`: a page served from an agent desktop's origin may call the API from

@@ -343,6 +343,28 @@ fn sigterm_stops_gracefully_and_is_audited() {
     );
 }
 
+/// An IVR keeps its connection open between calls. A stop must not wait out the
+/// shutdown timeout for it: the idle connection is closed at once.
+#[test]
+fn sigterm_closes_idle_keep_alive_connections_instead_of_waiting_for_them() {
+    let mut i = Instance::init();
+    i.write_config("shutdown_timeout_seconds = 60\nkeep_alive_seconds = 600\n");
+    i.start();
+    let client = i.client();
+    let health = client.get(i.url("/livez")).send().unwrap();
+    assert_eq!(health.status(), 200);
+    drop(health); // the connection stays in the client's pool, open and idle
+
+    let began = Instant::now();
+    assert!(i.stop().success());
+    let took = began.elapsed();
+    assert!(
+        took < Duration::from_secs(30),
+        "the stop waited {took:?} for an idle connection (shutdown timeout 60 s)"
+    );
+    drop(client);
+}
+
 #[test]
 fn the_demo_prints_curl_lines_that_work() {
     let port = free_port();

@@ -1,0 +1,255 @@
+//! The public HTTPS port: what `HttpServer::listen_rustls_0_23` builds (actix-server's
+//! workers, the rustls acceptor, actix-http's HTTP/1 service around the app), put together
+//! here for one more step in front: a look at each connection's first byte.
+//!
+//! An integrator who writes `http://127.0.0.1:8443` instead of `https://` would otherwise get
+//! a closed connection ("Empty reply from server") and nothing in the service's log. A TLS
+//! connection starts with a handshake record (byte `0x16`); an HTTP request starts with a
+//! method's capital letter. Such a request is answered in plain HTTP, `400` with the API's
+//! error body (`https_required`), and a (thinned) warning is logged. Every other connection
+//! goes to the TLS acceptor as before.
+//!
+//! The look costs one `peek` per connection, none per request: an IVR's keep-alive
+//! connection carries its calls as before.
+
+use std::any::Any;
+use std::io;
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_http::{
+    Extensions, HttpService, KeepAlive, Request, Response, TlsAcceptorConfig, body::MessageBody,
+};
+use actix_service::{
+    IntoServiceFactory, ServiceFactory, ServiceFactoryExt, fn_service, map_config,
+};
+use actix_tls::accept::TlsError;
+use actix_web::dev::AppConfig;
+use actix_web::rt::net::TcpStream;
+use actix_web::rt::time::timeout;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::throttle::Throttle;
+
+/// How long a connection may take to send its first byte, and then its TLS handshake
+/// (actix-tls's default, which `HttpServer` keeps).
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How much of a plain HTTP request is read before it is answered: its head, within reason.
+const PLAIN_HEAD_LIMIT: usize = 8 * 1024;
+
+/// The answer's code, as in the API's error bodies.
+pub const HTTPS_REQUIRED: &str = "https_required";
+
+/// The worker and connection settings `serve` takes from `[server]`.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    pub workers: usize,
+    pub keep_alive: KeepAlive,
+    pub shutdown_timeout_seconds: u64,
+}
+
+/// What a connection's first byte says it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Opening {
+    /// A TLS handshake, or bytes that are neither: the TLS acceptor decides.
+    Tls,
+    /// An HTTP request's method: plain HTTP sent to the HTTPS port.
+    PlainHttp,
+}
+
+/// The first byte's verdict. HTTP methods are capital letters (`GET`, `POST`, ...); a TLS
+/// connection opens with a handshake record, `0x16`, and no TLS record type is a letter.
+pub fn opening(first: u8) -> Opening {
+    match first {
+        b'A'..=b'Z' => Opening::PlainHttp,
+        _ => Opening::Tls,
+    }
+}
+
+/// The whole plain-HTTP answer: status line, headers and the JSON error body.
+pub fn plain_http_answer() -> Vec<u8> {
+    let body = serde_json::json!({
+        "code": HTTPS_REQUIRED,
+        "message": "this port speaks HTTPS only, and the request came as plain HTTP: \
+                    use an https:// URL, trusting the service's certificate",
+    })
+    .to_string();
+    format!(
+        "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// The HTTPS server on `listener`, with `app` built once per worker as `HttpServer::new`
+/// does. Started by `run()` on the returned builder's server.
+pub fn server<F, I, S, B>(
+    listener: TcpListener,
+    tls: rustls::ServerConfig,
+    settings: Settings,
+    on_connect: fn(&dyn Any, &mut Extensions),
+    app: F,
+) -> io::Result<actix_server::Server>
+where
+    F: Fn() -> I + Send + Clone + 'static,
+    I: IntoServiceFactory<S, Request>,
+    S: ServiceFactory<Request, Config = AppConfig> + 'static,
+    S::Error: Into<actix_web::Error> + 'static,
+    S::InitError: std::fmt::Debug,
+    S::Response: Into<Response<B>> + 'static,
+    S::Service: 'static,
+    B: MessageBody + 'static,
+{
+    let addr = listener.local_addr()?;
+    let builder = actix_server::Server::build()
+        .workers(settings.workers)
+        .disable_signals()
+        .shutdown_timeout(settings.shutdown_timeout_seconds);
+    let stopping = builder.graceful_shutdown_signal();
+    let host = addr.to_string();
+    let server = builder
+        .listen("callvault-https", listener, move || {
+            let stopping = stopping.clone();
+            let host = host.clone();
+            let app = app().into_factory().map_err(|e| e.into().error_response());
+            let http = HttpService::build()
+                // idle keep-alive connections close when the server stops, rather than
+                // holding the stop for the shutdown timeout (hidden in actix-http's docs,
+                // as it is `HttpServer`'s own; Cargo.lock pins the version)
+                .graceful_shutdown_signal(move || {
+                    let stopping = stopping.clone();
+                    async move { stopping.notified().await }
+                })
+                .keep_alive(settings.keep_alive)
+                .client_request_timeout(Duration::from_secs(5))
+                .client_disconnect_timeout(Duration::from_secs(1))
+                .on_connect_ext(move |io: &_, ext: &mut Extensions| on_connect(io as &dyn Any, ext))
+                // `AppConfig::new` is private to actix-web; this is the same constructor
+                .finish(map_config(app, move |()| {
+                    AppConfig::__priv_test_new(true, host.clone(), addr)
+                }))
+                .rustls_0_23_with_config(
+                    tls.clone(),
+                    TlsAcceptorConfig::default().handshake_timeout(HANDSHAKE_TIMEOUT),
+                );
+            fn_service(tls_or_answer).and_then(http)
+        })?
+        .run();
+    Ok(server)
+}
+
+/// A connection goes on to the TLS acceptor unless its first byte says plain HTTP; that
+/// one is answered and closed here. A connection silent past the handshake timeout is closed.
+async fn tls_or_answer<E>(stream: TcpStream) -> Result<TcpStream, TlsError<io::Error, E>> {
+    let mut first = [0u8; 1];
+    match timeout(HANDSHAKE_TIMEOUT, stream.peek(&mut first)).await {
+        Ok(Ok(1)) if opening(first[0]) == Opening::Tls => Ok(stream),
+        Ok(Ok(1)) => {
+            static LOGGED: Throttle = Throttle::new(Duration::from_secs(60));
+            if let Some(left_out) = LOGGED.admit(std::time::Instant::now()) {
+                let peer = stream
+                    .peer_addr()
+                    .map(|a| a.to_string())
+                    .unwrap_or_default();
+                tracing::warn!(
+                    left_out,
+                    peer,
+                    "a plain HTTP request came to the HTTPS port and was answered 400 \
+                     https_required: the client's URL must start with https://"
+                );
+            }
+            metrics::counter!("callvault_plain_http_refused_total").increment(1);
+            answer_plain_http(stream).await;
+            Err(TlsError::Tls(io::Error::other(
+                "plain HTTP to the HTTPS port",
+            )))
+        }
+        Ok(Ok(_)) => Err(TlsError::Tls(io::ErrorKind::UnexpectedEof.into())),
+        Ok(Err(e)) => Err(TlsError::Tls(e)),
+        Err(_) => Err(TlsError::Timeout),
+    }
+}
+
+/// Read the request's head (so that closing does not reset the connection before the
+/// client reads the answer), answer, and close; all within the handshake timeout.
+async fn answer_plain_http(mut stream: TcpStream) {
+    let exchange = async {
+        let mut head = Vec::with_capacity(1024);
+        let mut buf = [0u8; 1024];
+        while head.len() < PLAIN_HEAD_LIMIT && !ends_head(&head) {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => head.extend_from_slice(&buf[..n]),
+            }
+        }
+        stream.write_all(&plain_http_answer()).await?;
+        stream.shutdown().await?;
+        // what the client still sends (a body) is read and dropped until it closes
+        while stream.read(&mut buf).await? > 0 {}
+        Ok::<_, io::Error>(())
+    };
+    let _ = timeout(HANDSHAKE_TIMEOUT, exchange).await;
+}
+
+/// Whether `head` holds a request's whole head: the blank line after its headers.
+fn ends_head(head: &[u8]) -> bool {
+    head.windows(4).any(|w| w == b"\r\n\r\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_byte_tells_plain_http_from_tls() {
+        let cases: &[(&[u8], Opening)] = &[
+            (b"GET / HTTP/1.1", Opening::PlainHttp),
+            (b"POST /v1/calls HTTP/1.1", Opening::PlainHttp),
+            (b"PUT", Opening::PlainHttp),
+            (b"DELETE", Opening::PlainHttp),
+            (b"HEAD", Opening::PlainHttp),
+            (b"OPTIONS", Opening::PlainHttp),
+            (b"PATCH", Opening::PlainHttp),
+            (b"CONNECT", Opening::PlainHttp),
+            (b"TRACE", Opening::PlainHttp),
+            (b"PRI * HTTP/2.0", Opening::PlainHttp),
+            (&[0x16, 0x03, 0x01], Opening::Tls),
+            // an SSLv2-style hello, or any other byte: the TLS acceptor refuses it as before
+            (&[0x80, 0x2e], Opening::Tls),
+            (b"get / HTTP/1.1", Opening::Tls),
+            (&[0x00], Opening::Tls),
+        ];
+        for (bytes, want) in cases {
+            assert_eq!(
+                opening(bytes[0]),
+                *want,
+                "{:?}",
+                String::from_utf8_lossy(bytes)
+            );
+        }
+    }
+
+    #[test]
+    fn the_plain_answer_is_a_whole_http_response_with_the_api_error_body() {
+        let answer = String::from_utf8(plain_http_answer()).unwrap();
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{head}");
+        assert!(head.contains("\r\nconnection: close"), "{head}");
+        assert!(
+            head.contains(&format!("\r\ncontent-length: {}", body.len())),
+            "{head}"
+        );
+        let error: crate::api::error::ErrorBody = serde_json::from_str(body).unwrap();
+        assert_eq!(error.code, HTTPS_REQUIRED);
+        assert!(error.message.contains("https://"), "{}", error.message);
+    }
+
+    #[test]
+    fn a_head_ends_at_its_blank_line() {
+        assert!(ends_head(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+        assert!(ends_head(b"POST / HTTP/1.1\r\n\r\n{\"a\":1}"));
+        assert!(!ends_head(b"GET / HTTP/1.1\r\nHost: x\r\n"));
+        assert!(!ends_head(b""));
+    }
+}
