@@ -171,25 +171,29 @@ async fn tls_or_answer<E>(stream: TcpStream) -> Result<TcpStream, TlsError<io::E
     }
 }
 
-/// Read the request's head (so that closing does not reset the connection before the
-/// client reads the answer), answer, and close; all within the handshake timeout.
+/// Read the request's head, so that closing does not reset the connection before the client
+/// reads the answer; answer, even when the head is slow or never ends; close. Each part is
+/// bounded by the handshake timeout.
 async fn answer_plain_http(mut stream: TcpStream) {
-    let exchange = async {
+    let mut buf = [0u8; 1024];
+    let read_head = async {
         let mut head = Vec::with_capacity(1024);
-        let mut buf = [0u8; 1024];
         while head.len() < PLAIN_HEAD_LIMIT && !ends_head(&head) {
             match stream.read(&mut buf).await {
                 Ok(0) | Err(_) => break,
                 Ok(n) => head.extend_from_slice(&buf[..n]),
             }
         }
+    };
+    let _ = timeout(HANDSHAKE_TIMEOUT, read_head).await;
+    let answer = async {
         stream.write_all(&plain_http_answer()).await?;
         stream.shutdown().await?;
         // what the client still sends (a body) is read and dropped until it closes
         while stream.read(&mut buf).await? > 0 {}
         Ok::<_, io::Error>(())
     };
-    let _ = timeout(HANDSHAKE_TIMEOUT, exchange).await;
+    let _ = timeout(HANDSHAKE_TIMEOUT, answer).await;
 }
 
 /// Whether `head` holds a request's whole head: the blank line after its headers.

@@ -632,6 +632,13 @@ fn plain_http_to_the_https_port_is_told_to_use_https() {
         "{answer}"
     );
     assert!(answer.ends_with("}"), "{answer}");
+    // a head that never ends is answered all the same, once the port stops waiting for it
+    let mut tcp = std::net::TcpStream::connect(("127.0.0.1", i.port)).unwrap();
+    tcp.write_all(b"GET /livez HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    tcp.read_to_string(&mut answer).unwrap();
+    assert!(answer.contains("https_required"), "{answer}");
 
     let log = i.service_log_with("plain HTTP request");
     assert!(
@@ -639,7 +646,7 @@ fn plain_http_to_the_https_port_is_told_to_use_https() {
         "{log}"
     );
     i.assert_never_written(&["90817263", "7777777"]);
-    assert_eq!(i.metric("callvault_plain_http_refused_total", &[]), 2.0);
+    assert_eq!(i.metric("callvault_plain_http_refused_total", &[]), 3.0);
     // and the port serves TLS as before
     let res = i.client().get(i.url("/livez")).send().unwrap();
     assert_eq!(res.status(), StatusCode::OK);
