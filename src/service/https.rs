@@ -82,8 +82,9 @@ pub fn plain_http_answer() -> Vec<u8> {
     .into_bytes()
 }
 
-/// The HTTPS server on `listener`, with `app` built once per worker as `HttpServer::new`
-/// does. Started by `run()` on the returned builder's server.
+/// The HTTPS server on `listener`, running: `app` is built once on each worker's thread, as
+/// `HttpServer::new` does; await the server, stop it through its handle. `on_connect` sees
+/// each connection once its TLS handshake is done.
 pub fn server<F, I, S, B>(
     listener: TcpListener,
     tls: rustls::ServerConfig,
@@ -122,6 +123,7 @@ where
                     async move { stopping.notified().await }
                 })
                 .keep_alive(settings.keep_alive)
+                // `HttpServer`'s defaults
                 .client_request_timeout(Duration::from_secs(5))
                 .client_disconnect_timeout(Duration::from_secs(1))
                 .on_connect_ext(move |io: &_, ext: &mut Extensions| on_connect(io as &dyn Any, ext))
