@@ -859,23 +859,56 @@ pub fn parse(
         .into_iter()
         .filter(|(k, _)| k.starts_with(&format!("{ENV_PREFIX}{ENV_SEPARATOR}")))
         .collect();
-    let source = config::Config::builder()
-        .add_source(config::File::from_str(toml_text, config::FileFormat::Toml))
-        .add_source(
-            config::Environment::with_prefix(ENV_PREFIX)
-                .prefix_separator(ENV_SEPARATOR)
-                .separator(ENV_SEPARATOR)
-                .try_parsing(true)
-                .source(Some(env.iter().cloned().collect())),
-        )
-        .build()
-        .map_err(|e| ConfigError::Invalid(vec![ConfigIssue::new("(file)", e.to_string())]))?;
+    // A type error stops serde's reading, and the config crate reads a table's keys in no
+    // fixed order: what it had not reached (unknown keys, other wrong values) would go
+    // unreported. So each wrong value is set aside and the rest read again, until a reading
+    // finds no more, and every problem is reported at once.
+    let mut reading = Reading {
+        table: toml_text.parse().ok(),
+        env: env.clone(),
+        set_aside: Vec::new(),
+    };
+    let mut unknown: Vec<String> = Vec::new();
+    let mut type_issues: Vec<ConfigIssue> = Vec::new();
+    let parsed = loop {
+        let (parsed, found) = read_once(&reading.text(toml_text), &reading.env)?;
+        for path in found {
+            if !unknown.contains(&path) {
+                unknown.push(path);
+            }
+        }
+        let e = match parsed {
+            Ok(config) => break Some(config),
+            Err(e) => e,
+        };
+        let path = e.path().to_string();
+        let mut message = describe_type_error(e.inner());
+        // a required key set aside by an earlier reading: its table goes too, unreported
+        let quiet = reading.missed_after_set_aside(&path, &message) && reading.set_aside(&path);
+        if !quiet {
+            if let Some(allowed) = allowed_values(&path) {
+                message.push_str(&format!(" (allowed: {allowed})"));
+            }
+            let key = path.split('[').next().unwrap_or_default();
+            let var = env
+                .iter()
+                .find(|(k, _)| env_key_path(k).as_deref() == Some(key));
+            if let Some((name, _)) = var.filter(|_| !message.contains("(set in the environment)")) {
+                message.push_str(&format!(" (set by environment variable {name})"));
+            }
+            type_issues.push(ConfigIssue::new(path.clone(), message));
+            if !reading.set_aside(&path) {
+                break None;
+            }
+        }
+        if reading.set_aside.len() > MAX_READINGS {
+            break None;
+        }
+    };
 
-    let mut unknown = Vec::new();
-    let mut note_unknown = |path: serde_ignored::Path| unknown.push(path.to_string());
-    let ignored = serde_ignored::Deserializer::new(source, &mut note_unknown);
-    let parsed: Result<Config, _> = serde_path_to_error::deserialize(ignored);
-
+    // by key path, not in the reading's order, which changes from run to run
+    unknown.sort();
+    type_issues.sort_by(|a, b| a.path.cmp(&b.path));
     let mut issues: Vec<ConfigIssue> = unknown
         .iter()
         .map(|path| {
@@ -903,25 +936,122 @@ pub fn parse(
             )
         })
     }));
+    issues.extend(type_issues);
     match parsed {
-        Ok(config) => {
+        // the checks of values run on a whole reading only: with values set aside, the
+        // defaults in their place could be blamed for what the file does not say
+        Some(config) if reading.set_aside.is_empty() => {
             issues.extend(config.validate());
-            if issues.is_empty() {
-                Ok(config)
-            } else {
-                Err(ConfigError::Invalid(issues))
+            match issues.is_empty() {
+                true => Ok(config),
+                false => Err(ConfigError::Invalid(issues)),
             }
         }
-        Err(e) => {
-            let path = e.path().to_string();
-            let mut message = describe_type_error(e.inner());
-            if let Some(allowed) = allowed_values(&path) {
-                message.push_str(&format!(" (allowed: {allowed})"));
-            }
-            issues.push(ConfigIssue::new(path, message));
-            Err(ConfigError::Invalid(issues))
+        _ => Err(ConfigError::Invalid(issues)),
+    }
+}
+
+/// How many wrong values one check reports before it stops reading.
+const MAX_READINGS: usize = 64;
+
+/// One reading of the file and the overrides: the typed configuration or the first type
+/// error, and the unknown keys met on the way.
+#[allow(clippy::type_complexity)]
+fn read_once(
+    toml_text: &str,
+    env: &[(String, String)],
+) -> Result<
+    (
+        Result<Config, serde_path_to_error::Error<config::ConfigError>>,
+        Vec<String>,
+    ),
+    ConfigError,
+> {
+    let source = config::Config::builder()
+        .add_source(config::File::from_str(toml_text, config::FileFormat::Toml))
+        .add_source(
+            config::Environment::with_prefix(ENV_PREFIX)
+                .prefix_separator(ENV_SEPARATOR)
+                .separator(ENV_SEPARATOR)
+                .try_parsing(true)
+                .source(Some(env.iter().cloned().collect())),
+        )
+        .build()
+        .map_err(|e| ConfigError::Invalid(vec![ConfigIssue::new("(file)", e.to_string())]))?;
+    let mut unknown = Vec::new();
+    let mut note_unknown = |path: serde_ignored::Path| unknown.push(path.to_string());
+    let ignored = serde_ignored::Deserializer::new(source, &mut note_unknown);
+    let parsed = serde_path_to_error::deserialize(ignored);
+    Ok((parsed, unknown))
+}
+
+/// The file and the overrides as the next reading sees them, less the values set aside.
+struct Reading {
+    /// The file's table; `None` when it is not TOML (the config crate says why).
+    table: Option<toml::Table>,
+    env: Vec<(String, String)>,
+    /// The key paths set aside, in order.
+    set_aside: Vec<String>,
+}
+
+impl Reading {
+    fn text(&self, original: &str) -> String {
+        match (&self.table, self.set_aside.is_empty()) {
+            (Some(table), false) => toml::to_string(table).unwrap_or_default(),
+            _ => original.to_string(),
         }
     }
+
+    /// Set aside the value at `path` (`a.b.c`, or `a.b[2]`: the whole list `a.b`), from
+    /// the overrides or the file. False when there is none to set aside.
+    fn set_aside(&mut self, path: &str) -> bool {
+        let key = path.split('[').next().unwrap_or_default();
+        if key.is_empty() || key == "?" {
+            return false;
+        }
+        let before = self.env.len();
+        self.env
+            .retain(|(name, _)| env_key_path(name).is_none_or(|p| p != key));
+        let from_env = self.env.len() < before;
+        let from_file = !from_env && self.table.as_mut().is_some_and(|t| remove_key(t, key));
+        if from_env || from_file {
+            self.set_aside.push(key.to_string());
+        }
+        from_env || from_file
+    }
+
+    /// Whether `message` says a key this reading set aside is missing: the config crate's
+    /// `missing configuration field "a.b.c"`, or serde's "missing field `c`" under `path`.
+    fn missed_after_set_aside(&self, path: &str, message: &str) -> bool {
+        let full = if let Some(rest) = message.strip_prefix("missing configuration field \"") {
+            rest.split('"').next().unwrap_or_default().to_string()
+        } else if let Some(rest) = message.strip_prefix("missing field `") {
+            let field = rest.split('`').next().unwrap_or_default();
+            match path {
+                "" => field.to_string(),
+                _ => format!("{path}.{field}"),
+            }
+        } else {
+            return false;
+        };
+        self.set_aside.contains(&full)
+    }
+}
+
+/// Remove `a.b.c` from `table`: whether it was there.
+fn remove_key(table: &mut toml::Table, key: &str) -> bool {
+    let mut parts: Vec<&str> = key.split('.').collect();
+    let Some(last) = parts.pop() else {
+        return false;
+    };
+    let mut at = table;
+    for part in parts {
+        match at.get_mut(part).and_then(toml::Value::as_table_mut) {
+            Some(inner) => at = inner,
+            None => return false,
+        }
+    }
+    at.remove(last).is_some()
 }
 
 /// Every value in the file written with a decimal point. No key takes one, and the config

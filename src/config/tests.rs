@@ -108,6 +108,13 @@ fn wrong_type_names_its_key_once() {
             "server.workers",
             "invalid type: string \"abc\", expected an integer (set in the environment)",
         ),
+        (
+            "",
+            env("CALLVAULT__VAULT__MODE", "hash"),
+            "vault.mode",
+            "\"hash\" is not one of the choices (allowed: \"hashed\", \"encrypted\") \
+             (set by environment variable CALLVAULT__VAULT__MODE)",
+        ),
     ];
     for (text, env, path, says) in cases {
         let issues = parse(text, env).unwrap_err().issues();
@@ -120,6 +127,60 @@ fn wrong_type_names_its_key_once() {
             issues[0].message
         );
     }
+}
+
+/// A wrong value does not hide the problems after it: each is set aside and the rest read
+/// again, so every wrong value and unknown key is reported in one check, whatever order the
+/// config crate reads the keys in (it has none; hence the runs).
+#[test]
+fn every_wrong_value_and_unknown_key_is_reported_at_once() {
+    let text = "[server]\nlistn = 1\nkeep_alive_seconds = \"long\"\n\
+                [lockout]\nmax_wrong_pins = \"five\"\nbogus = true\n\
+                [vault]\nmode = \"plaintext\"\n\
+                [profiles.m]\ndefault = true\n\
+                [profiles.m.ivr.known_number]\nmethods = [\"zipp\"]\n";
+    let env = || vec![("CALLVAULT__SERVER__WORKERS".to_string(), "abc".to_string())];
+    let mut want = vec![
+        "lockout.bogus",
+        "lockout.max_wrong_pins",
+        "profiles.m.ivr.known_number.methods[0]",
+        "server.keep_alive_seconds",
+        "server.listn",
+        "server.workers",
+        "vault.mode",
+    ];
+    want.sort();
+    let first = parse(text, env()).unwrap_err().issues();
+    for run in 0..20 {
+        let issues = parse(text, env()).unwrap_err().issues();
+        let mut got: Vec<&str> = issues.iter().map(|i| i.path.as_str()).collect();
+        got.sort();
+        assert_eq!(got, want, "run {run}: {issues:?}");
+        // and in the same order each time
+        assert_eq!(issues, first, "run {run}");
+    }
+    // and a reading with values set aside does not check the rest against defaults that
+    // stand in for them: only a whole reading is validated
+    let issues = parse(
+        "[pin_policy]\nmin_length = \"six\"\nmax_length = 3\n",
+        no_env(),
+    )
+    .unwrap_err()
+    .issues();
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert_eq!(issues[0].path, "pin_policy.min_length");
+    // an unknown key beside a value the checks refuse: both
+    let issues = parse(
+        "[pin_policy]\nmin_length = 9\nmax_length = 3\nx = 1\n",
+        no_env(),
+    )
+    .unwrap_err()
+    .issues();
+    assert!(
+        issues.iter().any(|i| i.path == "pin_policy.x"),
+        "{issues:?}"
+    );
+    assert!(issues.len() >= 2, "{issues:?}");
 }
 
 /// A word that is not one of a list's choices is answered with every choice, as the
@@ -393,7 +454,6 @@ fn a_file_loads_and_its_problems_read_one_a_line() {
         crate::member::phone::Region::default()
     );
 
-    // (both found whatever order the keys are read in: a type error stops the reading)
     std::fs::write(&path, "[server]\nlisten = \"nowhere\"\nlistn = 1\n").unwrap();
     let err = load(&path).unwrap_err();
     let issues = err.issues();
