@@ -954,19 +954,16 @@ pub fn parse(
 /// How many wrong values one check reports before it stops reading.
 const MAX_READINGS: usize = 64;
 
+/// What one reading made of the file: the configuration, or the first wrong value's error
+/// with its key path.
+type Typed = Result<Config, serde_path_to_error::Error<config::ConfigError>>;
+
 /// One reading of the file and the overrides: the typed configuration or the first type
 /// error, and the unknown keys met on the way.
-#[allow(clippy::type_complexity)]
 fn read_once(
     toml_text: &str,
     env: &[(String, String)],
-) -> Result<
-    (
-        Result<Config, serde_path_to_error::Error<config::ConfigError>>,
-        Vec<String>,
-    ),
-    ConfigError,
-> {
+) -> Result<(Typed, Vec<String>), ConfigError> {
     let source = config::Config::builder()
         .add_source(config::File::from_str(toml_text, config::FileFormat::Toml))
         .add_source(
