@@ -107,6 +107,73 @@ fn blocklist_covers_the_studies_heads_and_about_a_tenth_of_four_digits() {
     }
 }
 
+/// A sequence is a straight run of three digits or more; one digit repeated is every
+/// digit the same.
+#[test]
+fn runs_and_repeats_are_told_apart() {
+    for (pin, sequence, repeating) in [
+        ("123", true, false),
+        ("321", true, false),
+        ("1234", true, false),
+        ("9876", true, false),
+        ("135", false, false),
+        ("12", false, false),
+        ("5", false, true),
+        ("", false, false),
+        ("1111", false, true),
+        ("1121", false, false),
+    ] {
+        assert_eq!(policy::is_sequence(pin), sequence, "{pin}: sequence");
+        assert_eq!(policy::is_repeating(pin), repeating, "{pin}: repeating");
+    }
+}
+
+/// Years: 1900 to 2029 are refused, the years after are not (yet) common PINs.
+#[test]
+fn four_digit_years_are_refused_up_to_2029() {
+    for (pin, refused) in [
+        ("1900", true),
+        ("1955", true),
+        ("2017", true),
+        ("2029", true),
+        ("2030", false),
+        ("2031", false),
+        ("2147", false),
+        ("1800", false),
+    ] {
+        assert_eq!(blocklist::contains(pin), refused, "{pin}");
+    }
+}
+
+/// Each 6-digit shape the list refuses, with PINs a digit or two away that no shape covers,
+/// so that each part of each rule is needed (none of these is among the explicit heads).
+#[test]
+fn six_digit_shapes_are_refused_and_their_near_misses_are_not() {
+    let shapes: [(&str, &str, &[&str]); 6] = [
+        (
+            "ABABAB",
+            "373737",
+            &["473737", "383737", "374737", "373837", "373747", "373738"],
+        ),
+        (
+            "AABBCC",
+            "449922",
+            &["349922", "459922", "449822", "449923"],
+        ),
+        ("ABCABC", "583583", &["583584", "583483"]),
+        ("ABCCBA", "538835", &["538836", "539835"]),
+        // a month and a day first, then any two digits; not a month at all
+        ("MMDD then two", "072399", &["002399", "132399"]),
+        ("DDMM then two", "230799", &["230099", "231399"]),
+    ];
+    for (shape, refused, allowed) in shapes {
+        assert!(blocklist::contains(refused), "{shape}: {refused}");
+        for pin in allowed {
+            assert!(!blocklist::contains(pin), "{shape}: {pin}");
+        }
+    }
+}
+
 fn at(days: i64) -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + Duration::days(days)
 }

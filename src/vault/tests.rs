@@ -320,7 +320,14 @@ async fn set_pin_applies_policy_and_confirmation_and_clears_flags() {
         ("2749", "2794", Rejection::ConfirmMismatch),
     ] {
         match set(new, confirm).await {
-            Err(VaultError::Rejected(r)) => assert_eq!(r, want, "{new}/{confirm}"),
+            Err(e @ VaultError::Rejected(r)) => {
+                assert_eq!(r, want, "{new}/{confirm}");
+                // the reason by its code, never the PIN
+                assert_eq!(
+                    e.to_string(),
+                    format!("the new PIN is refused: {}", want.as_str())
+                );
+            }
             other => panic!("{new}/{confirm}: {other:?}"),
         }
     }
