@@ -358,8 +358,9 @@ fn sigterm_closes_idle_keep_alive_connections_instead_of_waiting_for_them() {
     let began = Instant::now();
     assert!(i.stop().success());
     let took = began.elapsed();
+    // (`stop` itself gives up at 20 s)
     assert!(
-        took < Duration::from_secs(30),
+        took < Duration::from_secs(10),
         "the stop waited {took:?} for an idle connection (shutdown timeout 60 s)"
     );
     drop(client);
