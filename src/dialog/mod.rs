@@ -21,7 +21,7 @@ use crate::audit::{EventKind, Outcome};
 use crate::config::PinPolicyConfig;
 use crate::lockout::{self, Counter};
 use crate::member::Member;
-use crate::pin::{self, ActivationScenario, ChangeReason, Rejection, Situation, Verdict};
+use crate::pin::{self, ActivationScenario, Rejection, Situation, Verdict};
 use crate::profile::{Method, Profile, Question, SharedProfile, Step as ProfileStep};
 
 pub use checklist::ChecklistState;
@@ -1145,10 +1145,7 @@ fn pin_result(tx: &mut Tx<'_>, result: PinResult, member: &Member) {
                 }
                 Verdict::ChangePin(reason) => {
                     tx.call.current_pin = current;
-                    let why = match reason {
-                        ChangeReason::Scenario(s) => s.as_str(),
-                        ChangeReason::Forced(f) => f.as_str(),
-                    };
+                    let why = reason.as_str();
                     tx.event(EventKind::PinChangeStarted, Outcome::Ok, why);
                     tx.call.phase = Phase::NewPin {
                         purpose: Purpose::Change,

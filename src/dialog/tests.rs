@@ -677,7 +677,13 @@ fn pin_steps() {
     assert_eq!(steps[1].field, Some(Field::NewPin));
     assert_eq!(steps[2].error.as_deref(), Some("common_pin"));
     assert_eq!(steps[2].attempts_left, Some(2));
-    assert!(events.iter().any(|e| e.kind == EventKind::PinChangeStarted));
+    // the audit says why, by the scenario's name
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == EventKind::PinChangeStarted && e.detail == "aged"),
+        "{events:?}"
+    );
     // no input at the confirmation: back to a new PIN, one try used, said as no_input
     let (steps, events, _, _) = run(
         pin_profile(),

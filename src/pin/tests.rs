@@ -348,6 +348,28 @@ fn activation_and_force_change_table() {
             ChangePin(Forced(F::LengthOutsidePolicy)),
         ),
         (
+            "as long as the policy allows",
+            situation(
+                Some("274958"),
+                stored(true, 0, false),
+                &m,
+                &plain,
+                R::ActivationList,
+            ),
+            Proceed,
+        ),
+        (
+            "too long for policy",
+            situation(
+                Some("2749583"),
+                stored(true, 0, false),
+                &m,
+                &plain,
+                R::ActivationList,
+            ),
+            ChangePin(Forced(F::LengthOutsidePolicy)),
+        ),
+        (
             "blocklisted",
             situation(
                 Some("1212"),
