@@ -1038,6 +1038,23 @@ fn keypad_answers_match_robustly() {
         answer::expected_text(Question::Dob, &m).as_deref(),
         Some("March 12, 1984")
     );
+    // what the agent asks, question by question (a profile's agent_texts may say it
+    // otherwise)
+    for (q, words) in [
+        (Question::Dob, "birth date"),
+        (Question::Zip, "ZIP code"),
+        (Question::SsnLast4, "Social Security"),
+        (
+            Question::LastTxnAmount,
+            "How much was your last transaction",
+        ),
+        (Question::LastTxnDate, "When was your last transaction"),
+        (Question::SavingsBalance, "savings"),
+        (Question::PlaceOfBirth, "born"),
+    ] {
+        let text = answer::question_text(q);
+        assert!(text.contains(words) && text.ends_with('?'), "{q:?}: {text}");
+    }
     let broke = Member {
         savings_balance_cents: Some(0),
         ..member()
