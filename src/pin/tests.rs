@@ -220,6 +220,10 @@ fn activation_and_force_change_table() {
         ..PinPolicyConfig::default()
     };
     let plain = PinPolicyConfig::default();
+    let listed = PinPolicyConfig {
+        extra_blocklist: vec!["5802".into()],
+        ..PinPolicyConfig::default()
+    };
     let cases: Vec<(&str, Situation<'_>, Verdict)> = vec![
         (
             "no pin",
@@ -368,6 +372,28 @@ fn activation_and_force_change_table() {
                 R::ActivationList,
             ),
             ChangePin(Forced(F::LengthOutsidePolicy)),
+        ),
+        (
+            "on the configured blocklist",
+            situation(
+                Some("5802"),
+                stored(true, 0, false),
+                &m,
+                &listed,
+                R::ActivationList,
+            ),
+            ChangePin(Forced(F::Blocklisted)),
+        ),
+        (
+            "not on the configured blocklist",
+            situation(
+                Some("2749"),
+                stored(true, 0, false),
+                &m,
+                &listed,
+                R::ActivationList,
+            ),
+            Proceed,
         ),
         (
             "blocklisted",
