@@ -890,11 +890,8 @@ pub fn parse(
                 message.push_str(&format!(" (allowed: {allowed})"));
             }
             let key = path.split('[').next().unwrap_or_default();
-            let var = env
-                .iter()
-                .find(|(k, _)| env_key_path(k).as_deref() == Some(key));
-            if let Some((name, _)) = var.filter(|_| !message.contains("(set in the environment)")) {
-                message.push_str(&format!(" (set by environment variable {name})"));
+            if !message.contains("(set in the environment)") {
+                message.push_str(&set_by(&env, key));
             }
             type_issues.push(ConfigIssue::new(path.clone(), message));
             if !reading.set_aside(&path) {
@@ -911,14 +908,7 @@ pub fn parse(
     type_issues.sort_by(|a, b| a.path.cmp(&b.path));
     let mut issues: Vec<ConfigIssue> = unknown
         .iter()
-        .map(|path| {
-            let from_env = env
-                .iter()
-                .find(|(k, _)| env_key_path(k).as_deref() == Some(path.as_str()))
-                .map(|(k, _)| format!(" (set by environment variable {k})"))
-                .unwrap_or_default();
-            ConfigIssue::new(path.clone(), format!("unknown key{from_env}"))
-        })
+        .map(|path| ConfigIssue::new(path.clone(), format!("unknown key{}", set_by(&env, path))))
         .collect();
     issues.extend(decimal_points(toml_text));
     issues.extend(env.iter().filter_map(|(name, value)| {
@@ -1112,6 +1102,15 @@ pub(crate) fn endpoint_url(url: &str) -> Result<(), String> {
              {host:?} needs https://"
         )),
     }
+}
+
+/// ` (set by environment variable NAME)` when an override among `env` sets `key`; empty
+/// otherwise. The variable is named, never its value.
+fn set_by(env: &[(String, String)], key: &str) -> String {
+    env.iter()
+        .find(|(name, _)| env_key_path(name).as_deref() == Some(key))
+        .map(|(name, _)| format!(" (set by environment variable {name})"))
+        .unwrap_or_default()
 }
 
 /// `CALLVAULT__SERVER__LISTEN` -> `server.listen`.
