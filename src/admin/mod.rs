@@ -282,6 +282,21 @@ impl Context {
     }
 }
 
+/// A member callvault knows: enrolled, or holding a PIN record (with a core other than the
+/// embedded one, a member may have set a PIN without being enrolled). The service's HTTP
+/// face asks the core instead; this path answers without a running service.
+fn known_member(ctx: &Context, member_id: &str) -> Result<(), AdminError> {
+    let enrolled = {
+        let txn = ctx.store.begin_read()?;
+        crate::core::embedded::get(&txn, member_id)?.is_some()
+    };
+    if enrolled || ctx.vault()?.has_pin(member_id)? {
+        Ok(())
+    } else {
+        Err(AdminError::NoSuchMember(member_id.to_string()))
+    }
+}
+
 /// Run long work on `path` with a bar for a person at a terminal, or plain progress lines
 /// written to `out` (the CLI's stderr through the admin socket) and the journal.
 fn with_progress<T>(
@@ -463,6 +478,8 @@ pub fn execute(
             })
         }
         Request::MemberUnlock { member_id } => {
+            // A mistyped id must not read "was not locked" while the member stays locked.
+            known_member(ctx, &member_id)?;
             let was_locked = ctx.vault()?.unlock(&member_id)?;
             ctx.audit.record_blocking(
                 AuditEvent::new(actor, EventKind::MemberUnlocked, Outcome::Ok)
@@ -492,6 +509,7 @@ pub fn execute(
             }
         }
         Request::MemberForcePinChange { member_id } => {
+            known_member(ctx, &member_id)?;
             ctx.vault()?.flag_force_change(&member_id)?;
             ctx.audit.record_blocking(
                 AuditEvent::new(actor, EventKind::PinChangeForced, Outcome::Ok)

@@ -176,7 +176,9 @@ pub struct Malformed {
     pub detail: String,
 }
 
-/// Parse one data row.
+/// Parse one data row. A row whose fields do not line up with the header, or that has no
+/// usable member id, stops at that; otherwise every field out of its format is named in the
+/// detail, in ENROLL.md's column order, so that one run shows all that the row needs fixed.
 pub fn parse(cols: &Columns, record: &StringRecord) -> Result<Row, Malformed> {
     let member_id = cols.get(record, Column::MemberId).map(str::to_string);
     let bad = |detail: String| Malformed {
@@ -199,39 +201,37 @@ pub fn parse(cols: &Columns, record: &StringRecord) -> Result<Row, Malformed> {
         ));
     }
     let get = |c| cols.get(record, c);
-    let field = |name: &str, problem: &str| bad(format!("{name} {problem}"));
+    let mut problems = Problems::default();
 
-    let delete = match get(Column::Action).map(str::to_ascii_lowercase).as_deref() {
-        None | Some("upsert") => false,
-        Some("delete") => true,
-        Some(_) => return Err(field("action", "is not upsert or delete")),
-    };
-    let text = |c, name: &str| -> Result<Option<String>, Malformed> {
+    let delete = problems.take(
+        "action",
+        match get(Column::Action).map(str::to_ascii_lowercase).as_deref() {
+            None | Some("upsert") => Ok(false),
+            Some("delete") => Ok(true),
+            Some(_) => Err("is not upsert or delete"),
+        },
+    );
+    let text = |c| -> Result<Option<String>, &'static str> {
         match get(c) {
             Some(v)
                 if v.chars().count() > 200
                     || v.chars()
                         .any(|ch| ch.is_control() && !matches!(ch, '\n' | '\r' | '\t')) =>
             {
-                Err(field(
-                    name,
-                    "is longer than 200 characters or holds control characters",
-                ))
+                Err("is longer than 200 characters or holds control characters")
             }
             v => Ok(v.map(str::to_string)),
         }
     };
-    let date = |c, name: &str| -> Result<Option<NaiveDate>, Malformed> {
+    let date = |c| -> Result<Option<NaiveDate>, &'static str> {
         get(c)
-            .map(|v| parse_ymd(v).ok_or(()))
+            .map(|v| parse_ymd(v).ok_or("is not a date YYYY-MM-DD"))
             .transpose()
-            .map_err(|_| field(name, "is not a date YYYY-MM-DD"))
     };
-    let money = |c, name: &str| -> Result<Option<i64>, Malformed> {
+    let money = |c| -> Result<Option<i64>, &'static str> {
         get(c)
-            .map(parse_cents)
+            .map(|v| parse_cents(v).map_err(|_| "is not an amount in dollars and cents (1234.56)"))
             .transpose()
-            .map_err(|_| field(name, "is not an amount in dollars and cents (1234.56)"))
     };
     let list = |c| -> Vec<String> {
         get(c)
@@ -245,75 +245,117 @@ pub fn parse(cols: &Columns, record: &StringRecord) -> Result<Row, Malformed> {
             .unwrap_or_default()
     };
 
-    let phone_type = match get(Column::PhoneType) {
-        None => PhoneType::Unknown,
-        Some(v) => PhoneType::parse(v)
-            .ok_or_else(|| field("phone_type", "is not mobile, landline, voip or unknown"))?,
-    };
-    let email = text(Column::Email, "email")?;
-    if email
-        .as_deref()
-        .is_some_and(|e| !e.contains('@') || e.contains(char::is_whitespace))
-    {
-        return Err(field("email", "is not an e-mail address"));
-    }
-    let zip = match get(Column::Zip) {
-        None => None,
-        Some(v) => Some(parse_zip(v).ok_or_else(|| field("zip", "is not 5 digits or ZIP+4"))?),
-    };
-    let ssn_last4 = match get(Column::SsnLast4) {
-        None => None,
-        Some(v) if v.len() == 4 && v.bytes().all(|b| b.is_ascii_digit()) => Some(v.to_string()),
-        Some(_) => return Err(field("ssn_last4", "is not 4 digits")),
-    };
+    let first_name = problems.take("first_name", text(Column::FirstName));
+    let last_name = problems.take("last_name", text(Column::LastName));
+    let phone_type = problems.take(
+        "phone_type",
+        match get(Column::PhoneType) {
+            None => Ok(PhoneType::Unknown),
+            Some(v) => PhoneType::parse(v).ok_or("is not mobile, landline, voip or unknown"),
+        },
+    );
+    let email = problems.take(
+        "email",
+        text(Column::Email).and_then(|email| match email {
+            Some(e) if !e.contains('@') || e.contains(char::is_whitespace) => {
+                Err("is not an e-mail address")
+            }
+            e => Ok(e),
+        }),
+    );
+    let dob = problems.take("dob", date(Column::Dob));
+    let zip = problems.take(
+        "zip",
+        get(Column::Zip)
+            .map(|v| parse_zip(v).ok_or("is not 5 digits or ZIP+4"))
+            .transpose(),
+    );
+    let ssn_last4 = problems.take(
+        "ssn_last4",
+        match get(Column::SsnLast4) {
+            None => Ok(None),
+            Some(v) if v.len() == 4 && v.bytes().all(|b| b.is_ascii_digit()) => {
+                Ok(Some(v.to_string()))
+            }
+            Some(_) => Err("is not 4 digits"),
+        },
+    );
     let account_numbers = list(Column::AccountNumbers);
     if account_numbers
         .iter()
         .any(|a| a.len() > 32 || !a.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
     {
-        return Err(field(
+        problems.add(
             "account_numbers",
             "holds an entry that is not an account number",
-        ));
+        );
     }
-    let profile_changed_at = match get(Column::ProfileChangedAt) {
-        None => None,
-        Some(v) => Some(
-            parse_when(v)
-                .ok_or_else(|| field("profile_changed_at", "is not a date or date and time"))?,
-        ),
-    };
-    let fraud_flag = match get(Column::FraudFlag)
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        None | Some("false" | "no" | "n" | "0") => false,
-        Some("true" | "yes" | "y" | "1") => true,
-        Some(_) => return Err(field("fraud_flag", "is not true/false, yes/no, y/n or 1/0")),
-    };
+    let profile_changed_at = problems.take(
+        "profile_changed_at",
+        get(Column::ProfileChangedAt)
+            .map(|v| parse_when(v).ok_or("is not a date or date and time"))
+            .transpose(),
+    );
+    let fraud_flag = problems.take(
+        "fraud_flag",
+        match get(Column::FraudFlag)
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("false" | "no" | "n" | "0") => Ok(false),
+            Some("true" | "yes" | "y" | "1") => Ok(true),
+            Some(_) => Err("is not true/false, yes/no, y/n or 1/0"),
+        },
+    );
+    let place_of_birth = problems.take("place_of_birth", text(Column::PlaceOfBirth));
+    let savings_balance_cents = problems.take("savings_balance", money(Column::SavingsBalance));
+    let last_txn_amount_cents = problems.take("last_txn_amount", money(Column::LastTxnAmount));
+    let last_txn_date = problems.take("last_txn_date", date(Column::LastTxnDate));
+    if !problems.0.is_empty() {
+        return Err(bad(problems.0.join("; ")));
+    }
     Ok(Row {
         delete,
         mobile_text: get(Column::MobilePhone).map(str::to_string),
         other_texts: list(Column::OtherPhones),
         member: Member {
             member_id: id,
-            first_name: text(Column::FirstName, "first_name")?,
-            last_name: text(Column::LastName, "last_name")?,
+            first_name,
+            last_name,
             phone_type,
             email,
-            dob: date(Column::Dob, "dob")?,
+            dob,
             zip,
             ssn_last4,
             account_numbers,
             profile_changed_at,
             fraud_flag,
-            place_of_birth: text(Column::PlaceOfBirth, "place_of_birth")?,
-            savings_balance_cents: money(Column::SavingsBalance, "savings_balance")?,
-            last_txn_amount_cents: money(Column::LastTxnAmount, "last_txn_amount")?,
-            last_txn_date: date(Column::LastTxnDate, "last_txn_date")?,
+            place_of_birth,
+            savings_balance_cents,
+            last_txn_amount_cents,
+            last_txn_date,
             ..Member::default()
         },
     })
+}
+
+/// The fields of one row that are out of their format, each as "name problem".
+#[derive(Default)]
+struct Problems(Vec<String>);
+
+impl Problems {
+    fn add(&mut self, name: &str, problem: &str) {
+        self.0.push(format!("{name} {problem}"));
+    }
+
+    /// The field's value, or its type's default once its problem is noted (the row is then
+    /// refused as a whole, so the default is never used).
+    fn take<T: Default>(&mut self, name: &str, parsed: Result<T, &str>) -> T {
+        parsed.unwrap_or_else(|problem| {
+            self.add(name, problem);
+            T::default()
+        })
+    }
 }
 
 /// An amount that is not dollars and cents.
@@ -347,10 +389,12 @@ pub fn parse_cents(v: &str) -> Result<i64, NotAnAmount> {
 }
 
 fn parse_zip(v: &str) -> Option<String> {
-    let digits: String = v.chars().filter(|c| *c != '-').collect();
-    let ok = digits.bytes().all(|b| b.is_ascii_digit())
-        && (digits.len() == 5 || (digits.len() == 9 && (v.len() == 9 || v.len() == 10)));
-    ok.then(|| digits[..5].to_string())
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    let ok = match v.split_once('-') {
+        None => digits(v, 5) || digits(v, 9),
+        Some((zip, plus4)) => digits(zip, 5) && digits(plus4, 4),
+    };
+    ok.then(|| v[..5].to_string())
 }
 
 /// `YYYY-MM-DD`, strictly, without chrono's format-string machinery (a million rows each

@@ -189,6 +189,27 @@ fn agents_unlock_and_force_pin_changes_over_https() {
     assert_eq!(body["was_locked"], false);
     let out = ok(&i.cli(&["member", "unlock", &ids[0]]));
     assert!(out.contains("was not locked"), "{out}");
+    // The CLI refuses what the HTTP face refuses: a mistyped id is not "not locked".
+    let refused = [
+        (
+            &["member", "unlock", "ghost"][..],
+            "no member \"ghost\" is enrolled",
+        ),
+        (
+            &["member", "force-pin-change", "ghost"],
+            "no member \"ghost\" is enrolled",
+        ),
+        (&["member", "force-pin-change", &ids[1]], "has no PIN"),
+    ];
+    for (args, want) in refused {
+        let out = i.cli(args);
+        assert!(!out.status.success(), "{args:?}: {}", text(&out.stdout));
+        assert!(
+            text(&out.stderr).contains(want),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
 
     let audit = i.audit_export();
     let forced: Vec<Value> = audit

@@ -143,3 +143,63 @@ fn amounts_parse_to_cents() {
         assert_eq!(parse_cents(text), want, "{text:?}");
     }
 }
+
+#[test]
+fn every_field_out_of_format_is_named_in_column_order_without_its_value() {
+    let c = header(&[
+        "fraud_flag",
+        "dob",
+        "member_id",
+        "mobile_phone",
+        "zip",
+        "ssn_last4",
+        "last_txn_date",
+        "first_name",
+    ]);
+    let row = [
+        "maybe",
+        "06/01/1975",
+        "M7",
+        "2025550143",
+        "1000",
+        "12345",
+        "2026-13-01",
+        "Ann",
+    ];
+    let err = parse(&c, &StringRecord::from(row.to_vec())).unwrap_err();
+    assert_eq!(err.member_id.as_deref(), Some("M7"));
+    assert_eq!(
+        err.detail,
+        "dob is not a date YYYY-MM-DD; zip is not 5 digits or ZIP+4; ssn_last4 is not 4 digits; \
+         fraud_flag is not true/false, yes/no, y/n or 1/0; last_txn_date is not a date YYYY-MM-DD"
+    );
+    for value in row.iter().filter(|v| !["M7", "Ann"].contains(v)) {
+        assert!(!err.detail.contains(value), "{value:?} quoted");
+    }
+    // Fields that do not line up with the header are not read one by one: which value is
+    // in which column is unknown.
+    let short = parse(&c, &StringRecord::from(row[..7].to_vec())).unwrap_err();
+    assert_eq!(short.detail, "7 fields where the header has 8");
+}
+
+#[test]
+fn zips_are_five_digits_or_zip_plus_four() {
+    let cases = [
+        ("12345", Some("12345")),
+        ("12345-6789", Some("12345")),
+        ("123456789", Some("12345")),
+        ("1234", None),
+        ("123456", None),
+        ("12345-678", None),
+        ("1234-56789", None),
+        ("1-2345", None),
+        ("12345-", None),
+        ("-12345", None),
+        ("12345-6789-", None),
+        ("1234a", None),
+        ("12345-678a", None),
+    ];
+    for (text, want) in cases {
+        assert_eq!(parse_zip(text).as_deref(), want, "{text:?}");
+    }
+}
