@@ -460,9 +460,8 @@ fn a_restarted_service_learns_its_open_calls_from_its_first_sweep() {
     );
 }
 
-#[test]
-fn two_calls_racing_for_one_app_intent_both_start_and_one_uses_it() {
-    let f = fixture();
+/// Member m1, whose mobile is the fixture's caller ID.
+fn enroll_m1(f: &Fixture) {
     let txn = f.store.begin_write().unwrap();
     {
         let mut dir = crate::core::embedded::Directory::open(&txn).unwrap();
@@ -474,6 +473,61 @@ fn two_calls_racing_for_one_app_intent_both_start_and_one_uses_it() {
         dir.put(None, m, f.clock.now()).unwrap();
     }
     txn.commit().unwrap();
+}
+
+#[test]
+fn an_app_token_proves_nothing_once_forged_altered_expired_or_used() {
+    let f = fixture();
+    enroll_m1(&f);
+    let announce = |ttl| {
+        let intent = NewIntent {
+            member_id: "m1".into(),
+            phone: None,
+            ttl_seconds: Some(ttl),
+        };
+        tokio_test(f.calls.create_intent(intent, "key:app"))
+            .unwrap()
+            .0
+    };
+    let level = |call_id: &str, token: &str| {
+        let start = StartCall {
+            call_id: call_id.into(),
+            ani: Some("+16122030101".into()),
+            dnis: None,
+            app_token: Some(token.into()),
+        };
+        tokio_test(f.calls.start(start, "key:ivr1")).unwrap().level
+    };
+    let token = announce(60);
+    let (other, _) = intents::new_token();
+    let mut altered = token.clone();
+    let last = altered.pop().unwrap();
+    altered.push(if last == 'A' { 'B' } else { 'A' });
+    let cases = [
+        (
+            "forged",
+            "cvi_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".to_string(),
+        ),
+        ("fresh but never announced", other.to_string()),
+        ("altered", altered),
+        ("empty", String::new()),
+    ];
+    for (i, (what, forged)) in cases.iter().enumerate() {
+        assert_eq!(level(&format!("f{i}"), forged), None, "{what}");
+    }
+    // none of those used the intent up; the real token, once
+    assert_eq!(level("real", &token), Some(dialog::Level::AppIntent));
+    assert_eq!(level("again", &token), None, "used twice");
+    // an intent past its TTL is no proof either
+    let late = announce(60);
+    f.clock.advance(Duration::seconds(60));
+    assert_eq!(level("late", &late), None, "expired");
+}
+
+#[test]
+fn two_calls_racing_for_one_app_intent_both_start_and_one_uses_it() {
+    let f = fixture();
+    enroll_m1(&f);
     let intent = NewIntent {
         member_id: "m1".into(),
         phone: None,
