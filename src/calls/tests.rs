@@ -525,6 +525,98 @@ fn an_app_token_proves_nothing_once_forged_altered_expired_or_used() {
 }
 
 #[test]
+fn an_intent_announced_for_a_phone_counts_for_a_call_from_it_until_its_ttl_or_use() {
+    let f = fixture();
+    enroll_m1(&f);
+    let announce = |phone: &str, ttl| {
+        let intent = NewIntent {
+            member_id: "m1".into(),
+            phone: Some(phone.into()),
+            ttl_seconds: Some(ttl),
+        };
+        tokio_test(f.calls.create_intent(intent, "key:app"))
+            .unwrap()
+            .0
+    };
+    let level = |call_id: &str, ani: &str, token: Option<&str>| {
+        let start = StartCall {
+            call_id: call_id.into(),
+            ani: Some(ani.into()),
+            dnis: None,
+            app_token: token.map(str::to_string),
+        };
+        tokio_test(f.calls.start(start, "key:ivr1")).unwrap().level
+    };
+    let app = Some(dialog::Level::AppIntent);
+    // announced in national form, called from in E.164: the same number
+    announce("(612) 203-0101", 60);
+    assert_eq!(level("other-number", "+16122030199", None), None);
+    assert_eq!(level("by-phone", "+16122030101", None), app);
+    assert_eq!(level("by-phone-again", "+16122030101", None), None, "used");
+
+    // two intents for one number: using the first by its token leaves the second's
+    let first = announce("+16122030101", 60);
+    announce("+16122030101", 60);
+    assert_eq!(level("first", "+16122030199", Some(&first)), app);
+    assert_eq!(level("second", "+16122030101", None), app);
+
+    announce("+16122030101", 60);
+    f.clock.advance(Duration::seconds(60));
+    assert_eq!(level("late", "+16122030101", None), None, "expired");
+}
+
+#[test]
+fn the_sweep_deletes_expired_intents_and_their_phones_only() {
+    let f = fixture();
+    enroll_m1(&f);
+    let announce = |phone: Option<&str>, ttl| {
+        let intent = NewIntent {
+            member_id: "m1".into(),
+            phone: phone.map(str::to_string),
+            ttl_seconds: Some(ttl),
+        };
+        tokio_test(f.calls.create_intent(intent, "key:app"))
+            .unwrap()
+            .0
+    };
+    announce(Some("+16122030101"), 30);
+    announce(None, 30);
+    let kept = announce(Some("+16122030102"), 90);
+    f.clock.advance(Duration::seconds(30));
+    let rows = |f: &Fixture| {
+        let txn = f.store.begin_read().unwrap();
+        let intents = txn
+            .open_table(tables::INTENTS)
+            .unwrap()
+            .iter()
+            .unwrap()
+            .count();
+        let phones: Vec<String> = txn
+            .open_table(tables::INTENT_PHONES)
+            .unwrap()
+            .iter()
+            .unwrap()
+            .map(|r| r.unwrap().0.value().to_string())
+            .collect();
+        (intents, phones)
+    };
+    assert_eq!(
+        rows(&f),
+        (3, vec!["+16122030101".into(), "+16122030102".into()])
+    );
+    let txn = f.store.begin_write().unwrap();
+    assert_eq!(intents::sweep(&txn, f.clock.now()).unwrap(), 2);
+    txn.commit().unwrap();
+    assert_eq!(rows(&f), (1, vec!["+16122030102".into()]));
+    let hash = intents::token_hash(&kept);
+    assert!(
+        intents::get(&f.store, &hash, f.clock.now())
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[test]
 fn two_calls_racing_for_one_app_intent_both_start_and_one_uses_it() {
     let f = fixture();
     enroll_m1(&f);
