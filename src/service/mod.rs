@@ -155,6 +155,12 @@ pub fn metrics_handle() -> Result<PrometheusHandle, ServiceError> {
          those started before calls.keep_hours"
     );
     metrics::describe_gauge!(
+        "callvault_store_free_bytes",
+        metrics::Unit::Bytes,
+        "free space on the disk holding the store; /readyz answers 503 below \
+         storage.min_free_mb"
+    );
+    metrics::describe_gauge!(
         "callvault_tls_certificate_expiry_timestamp_seconds",
         metrics::Unit::Seconds,
         "when the served TLS certificate ends (notAfter), as a Unix time"

@@ -1617,4 +1617,30 @@ fn calls_and_verdicts_are_counted_in_metrics_once_each() {
         t.i.metric("callvault_member_verdicts_total", &labels)
     };
     assert_eq!((verdicts("verified"), verdicts("not_verified")), (1.0, 0.0));
+
+    // every callvault series an operator sees is described (`# HELP`), counted or not
+    let text = t.i.metrics_text();
+    let families: std::collections::BTreeSet<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("callvault_"))
+        .map(|l| l.split(['{', ' ']).next().unwrap())
+        .map(|name| {
+            ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|suffix| name.strip_suffix(suffix))
+                .filter(|base| text.contains(&format!("# TYPE {base} histogram")))
+                .unwrap_or(name)
+        })
+        .collect();
+    for family in [
+        "callvault_calls_started_total",
+        "callvault_member_verdicts_total",
+    ] {
+        assert!(families.contains(family), "{family} not served:\n{text}");
+    }
+    let undescribed: Vec<_> = families
+        .iter()
+        .filter(|f| !text.contains(&format!("# HELP {f} ")))
+        .collect();
+    assert!(undescribed.is_empty(), "no # HELP for {undescribed:?}");
 }

@@ -340,14 +340,18 @@ impl Instance {
 
     /// The sum of the series in `/metrics` named `name` whose labels include every one of
     /// `labels` (0 when there is none).
-    pub fn metric(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
-        let text = self
-            .client()
+    /// `/metrics` as served.
+    pub fn metrics_text(&self) -> String {
+        self.client()
             .get(self.url("/metrics"))
             .send()
             .unwrap()
             .text()
-            .unwrap();
+            .unwrap()
+    }
+
+    pub fn metric(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        let text = self.metrics_text();
         text.lines()
             .filter_map(|l| {
                 let (series, value) = l.rsplit_once(' ')?;
