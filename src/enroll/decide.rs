@@ -48,16 +48,6 @@ impl Reason {
             Reason::UnknownMember => "unknown_member",
         }
     }
-
-    /// Reasons that say the member should not be identifiable by caller ID: a member enrolled
-    /// earlier whose row now fails one of them is removed. (A malformed or duplicate row says
-    /// nothing reliable about the member, so it leaves an enrolled member as it was.)
-    pub fn withdraws_enrollment(self) -> bool {
-        !matches!(
-            self,
-            Reason::MalformedRow | Reason::DuplicateRow | Reason::UnknownMember
-        )
-    }
 }
 
 /// The facts of a well-formed, first-occurrence upsert row that the reasons look at.

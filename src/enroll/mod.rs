@@ -1286,7 +1286,10 @@ fn decide_and_apply(
             now_naive,
             options.recent_change_days,
         );
-        if let Some(old) = stored.filter(|_| reason.withdraws_enrollment()) {
+        // Each of these reasons says the member must not be identifiable by caller ID, so a
+        // member enrolled earlier is removed. (Malformed and duplicate rows, decided before,
+        // say nothing reliable about the member and leave them as they were.)
+        if let Some(old) = stored {
             dir.remove(&old)?;
             if !detail.is_empty() {
                 detail.push_str("; ");
