@@ -180,6 +180,7 @@ pub enum ConfigCommand {
     /// Validate; print every problem with its key path; non-zero exit on any.
     Check,
     /// Print the effective configuration (file + environment), secrets masked.
+    #[command(visible_alias = "show")]
     Print,
 }
 

@@ -5,7 +5,7 @@ pub mod files;
 mod notify;
 mod secret;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -867,6 +867,7 @@ pub fn parse(
         table: toml_text.parse().ok(),
         env: env.clone(),
         set_aside: Vec::new(),
+        items_out: HashMap::new(),
     };
     let mut unknown: Vec<String> = Vec::new();
     let mut type_issues: Vec<ConfigIssue> = Vec::new();
@@ -881,8 +882,17 @@ pub fn parse(
             Ok(config) => break Some(config),
             Err(e) => e,
         };
-        let path = e.path().to_string();
+        let path = reading.path_in_file(&e.path().to_string());
         let mut message = describe_type_error(e.inner());
+        if let Some(key) = message
+            .strip_prefix("missing configuration field \"")
+            .and_then(|rest| rest.strip_suffix('"'))
+        {
+            message = format!(
+                "missing configuration field {:?}",
+                reading.path_in_file(key)
+            );
+        }
         // a required key set aside by an earlier reading: its table goes too, unreported
         let quiet = reading.missed_after_set_aside(&path, &message) && reading.set_aside(&path);
         if !quiet {
@@ -977,8 +987,10 @@ struct Reading {
     /// The file's table; `None` when it is not TOML (the config crate says why).
     table: Option<toml::Table>,
     env: Vec<(String, String)>,
-    /// The key paths set aside, in order.
+    /// The key paths set aside, in order (a list's item as `a.b[2]`).
     set_aside: Vec<String>,
+    /// The items taken out of the file's lists, by the list's key: their indices in the file.
+    items_out: HashMap<String, Vec<usize>>,
 }
 
 impl Reading {
@@ -989,8 +1001,26 @@ impl Reading {
         }
     }
 
-    /// Set aside the value at `path` (`a.b.c`, or `a.b[2]`: the whole list `a.b`), from
-    /// the overrides or the file. False when there is none to set aside.
+    /// `path` as this reading reports it (`a.b[1].c`), with its first list index counted
+    /// in the file's list: items taken out before it shift the rest down.
+    fn path_in_file(&self, path: &str) -> String {
+        let Some((key, index, rest)) = split_index(path) else {
+            return path.to_string();
+        };
+        let Some(out) = self.items_out.get(key) else {
+            return path.to_string();
+        };
+        let in_file = (0..)
+            .filter(|i| !out.contains(i))
+            .nth(index)
+            .unwrap_or(index);
+        format!("{key}[{in_file}]{rest}")
+    }
+
+    /// Set aside the value at `path` (`a.b.c`; for `a.b[2]...`, the file's item 2 of the
+    /// list `a.b`, or the whole list when an override gives it), from the overrides or the
+    /// file. `path` counts list items as the file does ([`Reading::path_in_file`]). False
+    /// when there is none to set aside.
     fn set_aside(&mut self, path: &str) -> bool {
         let key = path.split('[').next().unwrap_or_default();
         if key.is_empty() || key == "?" {
@@ -999,12 +1029,30 @@ impl Reading {
         let before = self.env.len();
         self.env
             .retain(|(name, _)| env_key_path(name).is_none_or(|p| p != key));
-        let from_env = self.env.len() < before;
-        let from_file = !from_env && self.table.as_mut().is_some_and(|t| remove_key(t, key));
-        if from_env || from_file {
+        if self.env.len() < before {
             self.set_aside.push(key.to_string());
+            return true;
         }
-        from_env || from_file
+        let Some(table) = self.table.as_mut() else {
+            return false;
+        };
+        let removed = match split_index(path) {
+            Some((key, in_file, _)) => {
+                let out = self.items_out.entry(key.to_string()).or_default();
+                let now_at = in_file - out.iter().filter(|i| **i < in_file).count();
+                let removed = !out.contains(&in_file) && remove_item(table, key, now_at);
+                if removed {
+                    out.push(in_file);
+                }
+                removed
+            }
+            None => remove_key(table, key),
+        };
+        if removed {
+            self.set_aside
+                .push(path.split(']').next().unwrap_or(path).to_string());
+        }
+        removed
     }
 
     /// Whether `message` says a key this reading set aside is missing: the config crate's
@@ -1022,6 +1070,35 @@ impl Reading {
             return false;
         };
         self.set_aside.contains(&full)
+    }
+}
+
+/// `a.b[2].c` as (`a.b`, 2, `.c`): the first list index in a key path.
+fn split_index(path: &str) -> Option<(&str, usize, &str)> {
+    let (key, after) = path.split_once('[')?;
+    let (index, rest) = after.split_once(']')?;
+    Some((key, index.parse().ok()?, rest))
+}
+
+/// Remove item `index` of the list at `a.b` from `table`: whether it was there.
+fn remove_item(table: &mut toml::Table, key: &str, index: usize) -> bool {
+    let (parent, last) = match key.rsplit_once('.') {
+        Some((parent, last)) => (Some(parent), last),
+        None => (None, key),
+    };
+    let mut at = table;
+    for part in parent.into_iter().flat_map(|p| p.split('.')) {
+        match at.get_mut(part).and_then(toml::Value::as_table_mut) {
+            Some(inner) => at = inner,
+            None => return false,
+        }
+    }
+    match at.get_mut(last).and_then(toml::Value::as_array_mut) {
+        Some(items) if index < items.len() => {
+            items.remove(index);
+            true
+        }
+        _ => false,
     }
 }
 
@@ -1186,6 +1263,13 @@ fn describe_type_error(e: &config::ConfigError) -> String {
         config::ConfigError::At { error, origin, .. } => {
             format!("{}{}", describe_type_error(error), from(origin))
         }
+        // the config crate joins a list item and its key without a dot: `routing[2]profile`
+        config::ConfigError::NotFound(key) => format!(
+            "missing configuration field {:?}",
+            key.replace(']', "].")
+                .replace("].[", "][")
+                .trim_end_matches('.')
+        ),
         other => other.to_string(),
     }
 }

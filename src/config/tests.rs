@@ -97,7 +97,8 @@ fn wrong_type_names_its_key_once() {
             "\"plaintext\" is not one of the choices (allowed: \"hashed\", \"encrypted\")",
         ),
         (
-            "[profiles.m]\ndefault = true\n[profiles.m.ivr.known_number]\nmethods = [\"zipp\"]\n",
+            "[profiles.m]\ndefault = true\n[profiles.m.ivr.known_number]\nmethods = [\"zipp\"]\n\
+             min_correct = 1\n",
             no_env(),
             "profiles.m.ivr.known_number.methods[0]",
             "\"zipp\" is not one of the choices (allowed: \"pin\", \"otp\", \"dob\",",
@@ -143,6 +144,8 @@ fn every_wrong_value_and_unknown_key_is_reported_at_once() {
     let mut want = vec![
         "lockout.bogus",
         "lockout.max_wrong_pins",
+        // the file gives known_number's methods and not its min_correct
+        "profiles.m.ivr.known_number",
         "profiles.m.ivr.known_number.methods[0]",
         "server.keep_alive_seconds",
         "server.listn",
@@ -181,6 +184,44 @@ fn every_wrong_value_and_unknown_key_is_reported_at_once() {
         "{issues:?}"
     );
     assert!(issues.len() >= 2, "{issues:?}");
+}
+
+#[test]
+fn every_wrong_item_of_a_list_is_reported_with_its_place_in_the_file() {
+    let text = "[profiles.m]\ndefault = true\n\
+                [profiles.m.ivr.known_number]\n\
+                methods = [\"zipp\", \"pin\", \"pinn\", \"dob\", \"qq\"]\nmin_correct = 1\n\
+                [[routing]]\ndnis = \"8005550100\"\nprofile = \"m\"\n\
+                [[routing]]\ndnis = [1]\nprofile = \"m\"\n\
+                [[routing]]\ndnis = \"8005550102\"\n\
+                [[routing]]\ndnis = \"8005550103\"\nprofile = \"m\"\nprofle = \"m\"\n";
+    let issues = parse(text, no_env()).unwrap_err().issues();
+    // the config crate reads keys in no fixed order; the items taken out are counted back
+    for run in 0..10 {
+        assert_eq!(
+            parse(text, no_env()).unwrap_err().issues(),
+            issues,
+            "run {run}"
+        );
+    }
+    let got: Vec<&str> = issues.iter().map(|i| i.path.as_str()).collect();
+    assert_eq!(
+        got,
+        [
+            "profiles.m.ivr.known_number.methods[0]",
+            "profiles.m.ivr.known_number.methods[2]",
+            "profiles.m.ivr.known_number.methods[4]",
+            "routing[1].dnis",
+            "routing[2]",
+            "routing[3].profle",
+        ],
+        "{issues:?}"
+    );
+    assert!(issues[1].message.contains("allowed:"), "{issues:?}");
+    assert_eq!(
+        issues[4].message, "missing configuration field \"routing[2].profile\"",
+        "{issues:?}"
+    );
 }
 
 /// A word that is not one of a list's choices is answered with every choice, as the

@@ -50,6 +50,12 @@ fn config_check_and_print_accept_a_good_file_and_environment_overrides() {
         "{}",
         text(&out.stdout)
     );
+    // `show`, as the command's help words it, is the same command
+    let shown = i.cli_env(
+        &["config", "show"],
+        &[("CALLVAULT__LOCKOUT__MAX_WRONG_PINS", "9")],
+    );
+    assert_eq!(text(&shown.stdout), text(&out.stdout));
     let out = i.cli_env(
         &["config", "check"],
         &[("CALLVAULT__LOCKOUT__MAX_WRONG_PIN", "9")],
