@@ -54,6 +54,23 @@ pub enum RowResult {
 }
 
 impl RowResult {
+    /// What the results file's `detail` says of a row with this result (never its PIN, nor
+    /// anything of the PIN's shape). A duplicate's lines are added to it.
+    pub fn detail(self) -> &'static str {
+        match self {
+            RowResult::Imported | RowResult::Replaced | RowResult::Unchanged => "",
+            RowResult::KeptMemberPin => {
+                "the member chose a PIN through callvault since; an import never overwrites it"
+            }
+            RowResult::UnknownMember => "no member with this id is enrolled",
+            RowResult::InvalidPin => "pin is not 1 to 12 digits",
+            RowResult::InvalidMemberId => {
+                "member_id is empty, longer than 64 characters or holds control characters"
+            }
+            RowResult::DuplicateMember => "the member_id is on lines",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RowResult::Imported => "imported",
@@ -334,8 +351,16 @@ pub fn run(
     let summary_path = outbox.join(format!("{stem}.summary.json"));
     let partial = outbox.join(format!(".{stem}.results.csv.partial"));
     let mut out = csv::Writer::from_path(&partial).map_err(|e| io_err(io::Error::other(e)))?;
-    out.write_record(["line", "member_id", "result"])
+    out.write_record(["line", "member_id", "result", "detail"])
         .map_err(|e| io_err(io::Error::other(e)))?;
+    // the lines of each member id that is on more than one, for their rows' detail
+    let mut lines_of: HashMap<&str, Vec<u64>> = HashMap::new();
+    for row in rows
+        .iter()
+        .filter(|r| seen.get(&r.member_id).is_some_and(|n| *n > 1))
+    {
+        lines_of.entry(&row.member_id).or_default().push(row.line);
+    }
 
     let mut results: BTreeMap<String, u64> = BTreeMap::new();
     progress.phase("applying", rows.len() as u64);
@@ -359,10 +384,18 @@ pub fn run(
             .map_err(|e| interrupted(applied, e))?;
         for (row, result) in slice.iter().zip(decided) {
             *results.entry(result.as_str().to_string()).or_default() += 1;
+            let detail = match (result, lines_of.get(row.member_id.as_str())) {
+                (RowResult::DuplicateMember, Some(lines)) => {
+                    let lines: Vec<String> = lines.iter().map(u64::to_string).collect();
+                    format!("{} {}", result.detail(), lines.join(", "))
+                }
+                _ => result.detail().to_string(),
+            };
             out.write_record([
                 row.line.to_string().as_str(),
                 row.member_id.as_str(),
                 result.as_str(),
+                detail.as_str(),
             ])
             .map_err(|e| io_err(io::Error::other(e)))?;
         }

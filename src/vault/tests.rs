@@ -378,16 +378,18 @@ fn import_reports_every_row_and_never_writes_a_pin() {
     assert_eq!(
         lines,
         [
-            "line,member_id,result",
-            "2,M1,imported",
-            "3,M2,imported",
-            "4,M3,invalid_pin",
-            "5,M4,kept_member_pin",
-            "6,M5,unknown_member",
-            "7,M6,duplicate_member",
-            "8,M6,duplicate_member",
-            "9,,invalid_member_id",
-            "10,M2x,invalid_pin",
+            "line,member_id,result,detail",
+            "2,M1,imported,",
+            "3,M2,imported,",
+            "4,M3,invalid_pin,pin is not 1 to 12 digits",
+            "5,M4,kept_member_pin,the member chose a PIN through callvault since; an import \
+             never overwrites it",
+            "6,M5,unknown_member,no member with this id is enrolled",
+            "7,M6,duplicate_member,\"the member_id is on lines 7, 8\"",
+            "8,M6,duplicate_member,\"the member_id is on lines 7, 8\"",
+            "9,,invalid_member_id,\"member_id is empty, longer than 64 characters or holds \
+             control characters\"",
+            "10,M2x,invalid_pin,pin is not 1 to 12 digits",
         ]
     );
     assert_eq!(summary.vault_records, 3);
