@@ -386,8 +386,14 @@ pub fn run(
             *results.entry(result.as_str().to_string()).or_default() += 1;
             let detail = match (result, lines_of.get(row.member_id.as_str())) {
                 (RowResult::DuplicateMember, Some(lines)) => {
-                    let lines: Vec<String> = lines.iter().map(u64::to_string).collect();
-                    format!("{} {}", result.detail(), lines.join(", "))
+                    // a few lines say where to look; a file with one id on thousands of rows
+                    // must not write each of them thousands of times
+                    let shown: Vec<String> = lines.iter().take(5).map(u64::to_string).collect();
+                    let more = match lines.len().saturating_sub(shown.len()) {
+                        0 => String::new(),
+                        n => format!(" and {n} more"),
+                    };
+                    format!("{} {}{more}", result.detail(), shown.join(", "))
                 }
                 _ => result.detail().to_string(),
             };

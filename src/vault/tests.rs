@@ -393,6 +393,16 @@ fn import_reports_every_row_and_never_writes_a_pin() {
         ]
     );
     assert_eq!(summary.vault_records, 3);
+    // an id on many rows: its first lines, then how many more
+    let many = f.dir.path().join("many.csv");
+    let rows: String = (0..8).map(|n| format!("M9,{n}{n}{n}{n}\n")).collect();
+    std::fs::write(&many, format!("member_id,pin\n{rows}")).unwrap();
+    let dup = import::run(&f.vault, &many, &outbox, &options, "test", t(1), &Silent).unwrap();
+    let dup = std::fs::read_to_string(&dup.results_file).unwrap();
+    assert_eq!(
+        dup.lines().nth(8),
+        Some("9,M9,duplicate_member,\"the member_id is on lines 2, 3, 4, 5, 6 and 3 more\"")
+    );
     let summary_text = std::fs::read_to_string(&summary.summary_file).unwrap();
     for text in [&results, &summary_text] {
         assert!(!text.contains("918273645012") && !text.contains("0042"));
