@@ -24,7 +24,7 @@ fn clean() -> Candidate {
 fn each_reason_and_its_precedence() {
     let now = at(2026, 11, 22);
     type Edit = fn(&mut Candidate);
-    let cases: [(&str, Edit, Option<Reason>); 13] = [
+    let cases: [(&str, Edit, Option<Reason>); 15] = [
         ("clean", |_| {}, None),
         ("no mobile", |c| c.mobile = None, Some(Reason::MissingPhone)),
         (
@@ -62,6 +62,17 @@ fn each_reason_and_its_precedence() {
             "changed 31 days ago",
             |c| c.profile_changed_at = Some(at(2026, 10, 22)),
             None,
+        ),
+        // the window's edge: 30 days ago to the second is outside it, a second later inside
+        (
+            "changed 30 days ago to the second",
+            |c| c.profile_changed_at = Some(at(2026, 10, 23)),
+            None,
+        ),
+        (
+            "changed 30 days less a second ago",
+            |c| c.profile_changed_at = Some(at(2026, 10, 23) + Duration::seconds(1)),
+            Some(Reason::RecentChange),
         ),
         ("shared", |c| c.shared = true, Some(Reason::SharedPhone)),
         // Precedence: the earlier reason wins when several apply.
