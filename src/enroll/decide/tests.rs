@@ -128,7 +128,7 @@ fn reasons_are_listed_in_their_order() {
 fn each_reason_says_what_in_the_row_to_look_at() {
     let now = at(2026, 11, 22);
     type Edit = fn(&mut Candidate);
-    let cases: [(&str, Edit, &str, &str); 9] = [
+    let cases: [(&str, Edit, &str, &str); 10] = [
         (
             "no mobile",
             |c| c.mobile = None,
@@ -171,6 +171,12 @@ fn each_reason_says_what_in_the_row_to_look_at() {
             |c| c.profile_changed_at = Some(at(2027, 1, 1)),
             "",
             "profile_changed_at 2027-01-01 is in the future",
+        ),
+        (
+            "changed this very moment",
+            |c| c.profile_changed_at = Some(at(2026, 11, 22)),
+            "",
+            "profile changed on 2026-11-22, within the last 30 days",
         ),
         (
             "shared",

@@ -203,3 +203,65 @@ fn zips_are_five_digits_or_zip_plus_four() {
         assert_eq!(parse_zip(text).as_deref(), want, "{text:?}");
     }
 }
+
+#[test]
+fn every_column_enroll_md_names_is_read_into_its_field() {
+    let columns = [
+        ("member_id", "M1"),
+        ("action", "upsert"),
+        ("first_name", "Ada"),
+        ("last_name", "Lovelace"),
+        ("mobile_phone", "2025550143"),
+        ("other_phones", "2025550144; 2025550145"),
+        ("phone_type", "mobile"),
+        ("email", "ada@example.org"),
+        ("dob", "1984-03-12"),
+        ("zip", "55401"),
+        ("ssn_last4", "6789"),
+        ("account_numbers", "A-1;B-2"),
+        ("profile_changed_at", "2026-01-02"),
+        ("fraud_flag", "y"),
+        ("place_of_birth", "London"),
+        ("savings_balance", "1234.56"),
+        ("last_txn_amount", "-12.5"),
+        ("last_txn_date", "2026-11-30"),
+    ];
+    let c = header(&columns.map(|(name, _)| name));
+    assert!(c.unknown.is_empty(), "{:?}", c.unknown);
+    let row = parse(&c, &StringRecord::from(columns.map(|(_, v)| v).to_vec())).unwrap();
+    let date = |y, m, d| NaiveDate::from_ymd_opt(y, m, d);
+    let m = &row.member;
+    assert_eq!(row.action(), Action::Upsert);
+    assert_eq!(row.mobile_text.as_deref(), Some("2025550143"));
+    assert_eq!(row.other_texts, ["2025550144", "2025550145"]);
+    assert_eq!(m.member_id, "M1");
+    assert_eq!(
+        (m.first_name.as_deref(), m.last_name.as_deref()),
+        (Some("Ada"), Some("Lovelace"))
+    );
+    assert_eq!(m.phone_type, PhoneType::Mobile);
+    assert_eq!(m.email.as_deref(), Some("ada@example.org"));
+    assert_eq!(
+        (m.dob, m.last_txn_date),
+        (date(1984, 3, 12), date(2026, 11, 30))
+    );
+    assert_eq!(
+        (m.zip.as_deref(), m.ssn_last4.as_deref()),
+        (Some("55401"), Some("6789"))
+    );
+    assert_eq!(m.account_numbers, ["A-1", "B-2"]);
+    assert_eq!(
+        m.profile_changed_at,
+        date(2026, 1, 2).and_then(|d| d.and_hms_opt(0, 0, 0))
+    );
+    assert!(m.fraud_flag);
+    assert_eq!(m.place_of_birth.as_deref(), Some("London"));
+    assert_eq!(
+        (m.savings_balance_cents, m.last_txn_amount_cents),
+        (Some(123456), Some(-1250))
+    );
+    // and a delete
+    let c = header(&["member_id", "action"]);
+    let row = parse(&c, &StringRecord::from(vec!["M1", "Delete"])).unwrap();
+    assert_eq!(row.action(), Action::Delete);
+}
