@@ -265,3 +265,34 @@ fn every_column_enroll_md_names_is_read_into_its_field() {
     let row = parse(&c, &StringRecord::from(vec!["M1", "Delete"])).unwrap();
     assert_eq!(row.action(), Action::Delete);
 }
+
+#[test]
+fn text_fields_take_up_to_200_characters_and_no_control_characters() {
+    let c = header(&["member_id", "mobile_phone", "place_of_birth"]);
+    let parsed = |v: &str| parse(&c, &StringRecord::from(vec!["M1", "2025550143", v]));
+    let cases = [
+        ("é".repeat(200), true),
+        ("é".repeat(201), false),
+        ("a".repeat(199) + "b", true),
+        ("Saint\tPaul".into(), true),
+        ("Saint\r\nPaul".into(), true),
+        ("Saint\u{7}Paul".into(), false),
+        ("Saint\u{0}Paul".into(), false),
+        ("Saint\u{1b}[2JPaul".into(), false),
+    ];
+    for (value, ok) in cases {
+        match parsed(&value) {
+            Ok(row) => {
+                assert!(ok, "{value:?} taken");
+                assert_eq!(row.member.place_of_birth.as_deref(), Some(value.as_str()));
+            }
+            Err(e) => {
+                assert!(!ok, "{value:?} refused: {}", e.detail);
+                assert_eq!(
+                    e.detail,
+                    "place_of_birth is longer than 200 characters or holds control characters"
+                );
+            }
+        }
+    }
+}
