@@ -142,7 +142,10 @@ pub enum EnrollError {
     Empty { file: String },
     #[error("{file}: {problem}")]
     Header { file: String, problem: HeaderError },
-    #[error("{file}: line {line} is not UTF-8 text")]
+    #[error(
+        "{file}: line {line} is not UTF-8 text: callvault reads UTF-8 (export the file as UTF-8; \
+         in Excel, \"CSV UTF-8 (Comma delimited)\")"
+    )]
     NotUtf8 { file: String, line: u64 },
     #[error("{file}: cannot be read as CSV at line {line}: {problem}")]
     Csv {

@@ -385,6 +385,8 @@ fn a_file_with_a_fatal_problem_half_way_applies_nothing() {
     let options = options(Mode::Incremental);
     let err = run(&f.store, &path, &f.outbox(), &options, "test", &Silent).unwrap_err();
     assert!(matches!(err, EnrollError::NotUtf8 { line: 3, .. }), "{err}");
+    // and it says how to mend it: Windows' own encoding is what a spreadsheet often writes
+    assert!(err.to_string().contains("CSV UTF-8"), "{err}");
     assert!(f.enrolled().is_empty());
     assert!(!f.outbox().join("bad.results.csv").exists());
 }
