@@ -47,7 +47,8 @@ pub enum RowResult {
     UnknownMember,
     /// The PIN is not 1 to 12 digits.
     InvalidPin,
-    /// The member id is empty or longer than 64 characters.
+    /// The member id is empty, longer than 64 characters, holds control characters or is
+    /// not UTF-8.
     InvalidMemberId,
     /// The member id appears on more than one row; none of them is applied.
     DuplicateMember,
@@ -65,7 +66,8 @@ impl RowResult {
             RowResult::UnknownMember => "no member with this id is enrolled",
             RowResult::InvalidPin => "pin is not 1 to 12 digits",
             RowResult::InvalidMemberId => {
-                "member_id is empty, longer than 64 characters or holds control characters"
+                "member_id is empty, longer than 64 characters, holds control characters or \
+                 is not UTF-8 text"
             }
             RowResult::DuplicateMember => "the member_id is on lines",
         }
@@ -304,10 +306,12 @@ pub fn run(
     let mut record = csv::ByteRecord::new();
     while reader.read_byte_record(&mut record).map_err(csv_err)? {
         let line = lines::line_of(&reader, &record);
-        let member_id =
-            String::from_utf8_lossy(record.get(id_col).unwrap_or_default()).into_owned();
+        let raw_id = record.get(id_col).unwrap_or_default();
+        let member_id = String::from_utf8_lossy(raw_id).into_owned();
         let pin = Zeroizing::new(record.get(pin_col).unwrap_or_default().to_vec());
-        let sealed = if member_id.is_empty()
+        // an id in another encoding would name no member, or with another core the wrong one
+        let sealed = if std::str::from_utf8(raw_id).is_err()
+            || member_id.is_empty()
             || member_id.len() > 64
             || member_id.chars().any(char::is_control)
         {

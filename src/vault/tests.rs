@@ -387,8 +387,8 @@ fn import_reports_every_row_and_never_writes_a_pin() {
             "6,M5,unknown_member,no member with this id is enrolled",
             "7,M6,duplicate_member,\"the member_id is on lines 7, 8\"",
             "8,M6,duplicate_member,\"the member_id is on lines 7, 8\"",
-            "9,,invalid_member_id,\"member_id is empty, longer than 64 characters or holds \
-             control characters\"",
+            "9,,invalid_member_id,\"member_id is empty, longer than 64 characters, holds \
+             control characters or is not UTF-8 text\"",
             "10,M2x,invalid_pin,pin is not 1 to 12 digits",
         ]
     );
@@ -402,6 +402,30 @@ fn import_reports_every_row_and_never_writes_a_pin() {
     assert_eq!(
         dup.lines().nth(8),
         Some("9,M9,duplicate_member,\"the member_id is on lines 2, 3, 4, 5, 6 and 3 more\"")
+    );
+    // an id in Latin-1 (a spreadsheet's export): refused, even where no member list is
+    // checked (another core), rather than stored under the wrong id
+    let latin1 = f.dir.path().join("latin1.csv");
+    std::fs::write(&latin1, b"member_id,pin\nJos\xe9,1234\n").unwrap();
+    let unchecked = import::Options {
+        require_member: false,
+        ..options.clone()
+    };
+    let r = import::run(
+        &f.vault,
+        &latin1,
+        &outbox,
+        &unchecked,
+        "test",
+        t(1),
+        &Silent,
+    )
+    .unwrap();
+    assert_eq!(
+        r.results.get("invalid_member_id"),
+        Some(&1),
+        "{:?}",
+        r.results
     );
     let summary_text = std::fs::read_to_string(&summary.summary_file).unwrap();
     for text in [&results, &summary_text] {
