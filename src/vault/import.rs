@@ -309,7 +309,8 @@ pub fn run(
         let raw_id = record.get(id_col).unwrap_or_default();
         let member_id = String::from_utf8_lossy(raw_id).into_owned();
         let pin = Zeroizing::new(record.get(pin_col).unwrap_or_default().to_vec());
-        // an id in another encoding would name no member, or with another core the wrong one
+        // an id in another encoding would be read as another id, which a core other than the
+        // embedded one is not asked about
         let sealed = if std::str::from_utf8(raw_id).is_err()
             || member_id.is_empty()
             || member_id.len() > 64
