@@ -468,11 +468,44 @@ fn enroll_m1(f: &Fixture) {
         let m = Member {
             member_id: "m1".into(),
             mobile_phone: Some("+16122030101".into()),
+            // what the known-number checklist asks
+            place_of_birth: Some("Duluth".into()),
+            savings_balance_cents: Some(120_000),
+            last_txn_amount_cents: Some(4_250),
             ..Member::default()
         };
         dir.put(None, m, f.clock.now()).unwrap();
     }
     txn.commit().unwrap();
+}
+
+#[test]
+fn each_change_an_agent_makes_to_a_call_moves_its_version_on() {
+    let f = fixture();
+    enroll_m1(&f);
+    let start = StartCall {
+        call_id: "v1".into(),
+        ani: Some("+16122030101".into()),
+        dnis: None,
+        app_token: None,
+    };
+    let step = tokio_test(f.calls.start(start, "key:ivr1")).unwrap();
+    assert_eq!(step.trust, Some(Trust::KnownNumber));
+    let version = || {
+        read_call(&f.store, &f.calls.index, "v1")
+            .unwrap()
+            .unwrap()
+            .version
+    };
+    let at_start = version();
+    let list = tokio_test(f.calls.checklist("v1", false, "key:agent1")).unwrap();
+    assert_eq!(list.total, 3);
+    assert_eq!(version(), at_start + 1, "the checklist started");
+    tokio_test(f.calls.checklist("v1", false, "key:agent1")).unwrap();
+    assert_eq!(version(), at_start + 1, "only shown again");
+    let q = crate::profile::Question::PlaceOfBirth;
+    tokio_test(f.calls.tick("v1", q, true, "key:agent1")).unwrap();
+    assert_eq!(version(), at_start + 2, "a tick");
 }
 
 #[test]
