@@ -296,3 +296,31 @@ fn text_fields_take_up_to_200_characters_and_no_control_characters() {
         }
     }
 }
+
+#[test]
+fn account_numbers_are_up_to_32_letters_digits_and_dashes_each() {
+    let c = header(&["member_id", "mobile_phone", "account_numbers"]);
+    let parsed = |v: &str| parse(&c, &StringRecord::from(vec!["M1", "2025550143", v]));
+    let cases = [
+        ("1".repeat(32), Some(vec!["1".repeat(32)])),
+        ("1".repeat(33), None),
+        (
+            "S-0001; 4417 ".into(),
+            Some(vec!["S-0001".into(), "4417".into()]),
+        ),
+        ("S_0001".into(), None),
+        ("12;34 56".into(), None),
+        ("12;1.5".into(), None),
+        (";;".into(), Some(vec![])),
+    ];
+    for (value, want) in cases {
+        match (parsed(&value), want) {
+            (Ok(row), Some(want)) => assert_eq!(row.member.account_numbers, want, "{value:?}"),
+            (Err(e), None) => assert_eq!(
+                e.detail,
+                "account_numbers holds an entry that is not an account number"
+            ),
+            (got, want) => panic!("{value:?}: {got:?}, wanted {want:?}"),
+        }
+    }
+}
