@@ -138,6 +138,13 @@ fn amounts_parse_to_cents() {
         ("", Err(NotAnAmount)),
         (".5", Err(NotAnAmount)),
         ("1e3", Err(NotAnAmount)),
+        // signs only in front, and whole dollars up to 13 digits
+        ("+12.50", Err(NotAnAmount)),
+        ("12.+5", Err(NotAnAmount)),
+        ("1-2.50", Err(NotAnAmount)),
+        ("9999999999999.99", Ok(999_999_999_999_999)),
+        ("-9999999999999.99", Ok(-999_999_999_999_999)),
+        ("10000000000000", Err(NotAnAmount)),
     ];
     for (text, want) in cases {
         assert_eq!(parse_cents(text), want, "{text:?}");
