@@ -479,6 +479,34 @@ fn enroll_m1(f: &Fixture) {
     txn.commit().unwrap();
 }
 
+/// The app back end announces a call by m1 (from `phone`, if given); the token.
+fn announce(f: &Fixture, phone: Option<&str>, ttl: u32) -> String {
+    let intent = NewIntent {
+        member_id: "m1".into(),
+        phone: phone.map(str::to_string),
+        ttl_seconds: Some(ttl),
+    };
+    tokio_test(f.calls.create_intent(intent, "key:app"))
+        .unwrap()
+        .0
+}
+
+/// The level a call from `ani` with `token` starts at.
+fn level_at_start(
+    f: &Fixture,
+    call_id: &str,
+    ani: &str,
+    token: Option<&str>,
+) -> Option<dialog::Level> {
+    let start = StartCall {
+        call_id: call_id.into(),
+        ani: Some(ani.into()),
+        dnis: None,
+        app_token: token.map(str::to_string),
+    };
+    tokio_test(f.calls.start(start, "key:ivr1")).unwrap().level
+}
+
 #[test]
 fn each_change_an_agent_makes_to_a_call_moves_its_version_on() {
     let f = fixture();
@@ -512,25 +540,9 @@ fn each_change_an_agent_makes_to_a_call_moves_its_version_on() {
 fn an_app_token_proves_nothing_once_forged_altered_expired_or_used() {
     let f = fixture();
     enroll_m1(&f);
-    let announce = |ttl| {
-        let intent = NewIntent {
-            member_id: "m1".into(),
-            phone: None,
-            ttl_seconds: Some(ttl),
-        };
-        tokio_test(f.calls.create_intent(intent, "key:app"))
-            .unwrap()
-            .0
-    };
-    let level = |call_id: &str, token: &str| {
-        let start = StartCall {
-            call_id: call_id.into(),
-            ani: Some("+16122030101".into()),
-            dnis: None,
-            app_token: Some(token.into()),
-        };
-        tokio_test(f.calls.start(start, "key:ivr1")).unwrap().level
-    };
+    let announce = |ttl| announce(&f, None, ttl);
+    let level =
+        |call_id: &str, token: &str| level_at_start(&f, call_id, "+16122030101", Some(token));
     let token = announce(60);
     let (other, _) = intents::new_token();
     let mut altered = token.clone();
@@ -561,25 +573,8 @@ fn an_app_token_proves_nothing_once_forged_altered_expired_or_used() {
 fn an_intent_announced_for_a_phone_counts_for_a_call_from_it_until_its_ttl_or_use() {
     let f = fixture();
     enroll_m1(&f);
-    let announce = |phone: &str, ttl| {
-        let intent = NewIntent {
-            member_id: "m1".into(),
-            phone: Some(phone.into()),
-            ttl_seconds: Some(ttl),
-        };
-        tokio_test(f.calls.create_intent(intent, "key:app"))
-            .unwrap()
-            .0
-    };
-    let level = |call_id: &str, ani: &str, token: Option<&str>| {
-        let start = StartCall {
-            call_id: call_id.into(),
-            ani: Some(ani.into()),
-            dnis: None,
-            app_token: token.map(str::to_string),
-        };
-        tokio_test(f.calls.start(start, "key:ivr1")).unwrap().level
-    };
+    let announce = |phone: &str, ttl| announce(&f, Some(phone), ttl);
+    let level = |call_id: &str, ani: &str, token| level_at_start(&f, call_id, ani, token);
     let app = Some(dialog::Level::AppIntent);
     // announced in national form, called from in E.164: the same number
     announce("(612) 203-0101", 60);
@@ -602,16 +597,7 @@ fn an_intent_announced_for_a_phone_counts_for_a_call_from_it_until_its_ttl_or_us
 fn the_sweep_deletes_expired_intents_and_their_phones_only() {
     let f = fixture();
     enroll_m1(&f);
-    let announce = |phone: Option<&str>, ttl| {
-        let intent = NewIntent {
-            member_id: "m1".into(),
-            phone: phone.map(str::to_string),
-            ttl_seconds: Some(ttl),
-        };
-        tokio_test(f.calls.create_intent(intent, "key:app"))
-            .unwrap()
-            .0
-    };
+    let announce = |phone, ttl| announce(&f, phone, ttl);
     announce(Some("+16122030101"), 30);
     announce(None, 30);
     let kept = announce(Some("+16122030102"), 90);
