@@ -140,6 +140,8 @@ impl Progress for Lines<'_> {
 pub struct OtherWriter {
     store: std::sync::Arc<crate::store::Store>,
     got_in: std::sync::atomic::AtomicUsize,
+    /// Each phase's total, then the positions it advanced to.
+    pub told: std::sync::Mutex<Vec<(&'static str, u64)>>,
 }
 
 #[cfg(test)]
@@ -148,6 +150,7 @@ impl OtherWriter {
         OtherWriter {
             store,
             got_in: Default::default(),
+            told: Default::default(),
         }
     }
 
@@ -159,10 +162,12 @@ impl OtherWriter {
 
 #[cfg(test)]
 impl Progress for OtherWriter {
-    fn phase(&self, _: &str, _: u64) {
+    fn phase(&self, _: &str, total: u64) {
+        self.told.lock().unwrap().push(("total", total));
         self.advance_to(0);
     }
-    fn advance_to(&self, _: u64) {
+    fn advance_to(&self, at: u64) {
+        self.told.lock().unwrap().push(("at", at));
         let (tx, rx) = std::sync::mpsc::channel();
         let store = self.store.clone();
         std::thread::spawn(move || {

@@ -1414,6 +1414,18 @@ fn a_queue_of_members_to_forget_is_drained_in_slices_and_spares_those_enrolled_a
         other.times() >= 5,
         "another writer got in at the start and after each of the 4 chunks"
     );
+    // the progress shown: six ids in all, then where each chunk of 2, 1, 2 and 1 left it
+    assert_eq!(
+        *other.told.lock().unwrap(),
+        [
+            ("total", 6),
+            ("at", 0),
+            ("at", 2),
+            ("at", 3),
+            ("at", 5),
+            ("at", 6)
+        ]
+    );
     for id in gone {
         assert_eq!(secrets(&f.store, id), (false, false, false, false), "{id}");
     }
