@@ -36,11 +36,16 @@ fn dirs(root: &Path) -> EnrollDirs {
 fn files_older_than_the_kept_days_go_from_every_folder_but_the_inbox() {
     let tmp = tempfile::tempdir().unwrap();
     let d = dirs(tmp.path());
-    let now = SystemTime::now();
+    // whole seconds, so that a file exactly `keep` old is that old on any filesystem
+    let since_epoch = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap();
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(since_epoch.as_secs());
     let keep = 30 * DAY;
     // (file, age, removed?)
     let cases = [
         (d.processed.join("old.csv"), 31 * DAY, true),
+        (d.processed.join("exactly.csv"), keep, false),
         (d.processed.join("new.csv"), 29 * DAY, false),
         (
             d.processed.join("edge.csv"),
