@@ -491,6 +491,17 @@ fn announce(f: &Fixture, phone: Option<&str>, ttl: u32) -> String {
         .0
 }
 
+/// A call from `ani` with `token`, started by the IVR: its first step.
+fn start_from(f: &Fixture, call_id: &str, ani: &str, token: Option<&str>) -> dialog::StepView {
+    let start = StartCall {
+        call_id: call_id.into(),
+        ani: Some(ani.into()),
+        dnis: None,
+        app_token: token.map(str::to_string),
+    };
+    tokio_test(f.calls.start(start, "key:ivr1")).unwrap()
+}
+
 /// The level a call from `ani` with `token` starts at.
 fn level_at_start(
     f: &Fixture,
@@ -498,26 +509,14 @@ fn level_at_start(
     ani: &str,
     token: Option<&str>,
 ) -> Option<dialog::Level> {
-    let start = StartCall {
-        call_id: call_id.into(),
-        ani: Some(ani.into()),
-        dnis: None,
-        app_token: token.map(str::to_string),
-    };
-    tokio_test(f.calls.start(start, "key:ivr1")).unwrap().level
+    start_from(f, call_id, ani, token).level
 }
 
 #[test]
 fn each_change_an_agent_makes_to_a_call_moves_its_version_on() {
     let f = fixture();
     enroll_m1(&f);
-    let start = StartCall {
-        call_id: "v1".into(),
-        ani: Some("+16122030101".into()),
-        dnis: None,
-        app_token: None,
-    };
-    let step = tokio_test(f.calls.start(start, "key:ivr1")).unwrap();
+    let step = start_from(&f, "v1", "+16122030101", None);
     assert_eq!(step.trust, Some(Trust::KnownNumber));
     let version = || {
         read_call(&f.store, &f.calls.index, "v1")

@@ -160,14 +160,23 @@ impl OtherWriter {
     }
 }
 
+/// The record of what a run told, even after a step that panicked (its test fails anyway).
+#[cfg(test)]
+fn told<'a>(
+    told: &'a std::sync::Mutex<Vec<(&'static str, u64)>>,
+) -> std::sync::MutexGuard<'a, Vec<(&'static str, u64)>> {
+    told.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 #[cfg(test)]
 impl Progress for OtherWriter {
     fn phase(&self, _: &str, total: u64) {
-        self.told.lock().unwrap().push(("total", total));
+        told(&self.told).push(("total", total));
         self.advance_to(0);
     }
     fn advance_to(&self, at: u64) {
-        self.told.lock().unwrap().push(("at", at));
+        told(&self.told).push(("at", at));
         let (tx, rx) = std::sync::mpsc::channel();
         let store = self.store.clone();
         std::thread::spawn(move || {
