@@ -223,11 +223,7 @@ pub fn parse(cols: &Columns, record: &StringRecord) -> Result<Row, Malformed> {
             v => Ok(v.map(str::to_string)),
         }
     };
-    let date = |c| -> Result<Option<NaiveDate>, &'static str> {
-        get(c)
-            .map(|v| parse_ymd(v).ok_or("is not a date YYYY-MM-DD"))
-            .transpose()
-    };
+    let date = |c| optional(get(c), parse_ymd, "is not a date YYYY-MM-DD");
     let money = |c| -> Result<Option<i64>, &'static str> {
         get(c)
             .map(|v| parse_cents(v).map_err(|_| "is not an amount in dollars and cents (1234.56)"))
@@ -266,9 +262,7 @@ pub fn parse(cols: &Columns, record: &StringRecord) -> Result<Row, Malformed> {
     let dob = problems.take("dob", date(Column::Dob));
     let zip = problems.take(
         "zip",
-        get(Column::Zip)
-            .map(|v| parse_zip(v).ok_or("is not 5 digits or ZIP+4"))
-            .transpose(),
+        optional(get(Column::Zip), parse_zip, "is not 5 digits or ZIP+4"),
     );
     let ssn_last4 = problems.take(
         "ssn_last4",
@@ -292,9 +286,11 @@ pub fn parse(cols: &Columns, record: &StringRecord) -> Result<Row, Malformed> {
     }
     let profile_changed_at = problems.take(
         "profile_changed_at",
-        get(Column::ProfileChangedAt)
-            .map(|v| parse_when(v).ok_or("is not a date or date and time"))
-            .transpose(),
+        optional(
+            get(Column::ProfileChangedAt),
+            parse_when,
+            "is not a date or date and time",
+        ),
     );
     let fraud_flag = problems.take(
         "fraud_flag",
@@ -337,6 +333,15 @@ pub fn parse(cols: &Columns, record: &StringRecord) -> Result<Row, Malformed> {
             ..Member::default()
         },
     })
+}
+
+/// An optional field: absent, read by `parse`, or `problem`.
+fn optional<T>(
+    value: Option<&str>,
+    parse: impl FnOnce(&str) -> Option<T>,
+    problem: &'static str,
+) -> Result<Option<T>, &'static str> {
+    value.map(|v| parse(v).ok_or(problem)).transpose()
 }
 
 /// The fields of one row that are out of their format, each as "name problem".
