@@ -564,8 +564,8 @@ fn db_command(config: &Config, command: DbCommand) -> anyhow::Result<ExitCode> {
                      (systemctl stop callvault), restore, then start it again"
                 );
             }
-            let report = store::restore(&config.storage.state_dir, &file)
-                .with_context(|| format!("restoring {}", file.display()))?;
+            let report =
+                store::restore(&config.storage.state_dir, &file).context("nothing restored")?;
             let ctx = admin::client::open_local(config)?;
             ctx.audit.record_blocking(
                 crate::audit::AuditEvent::new(

@@ -141,6 +141,8 @@ pub enum StoreError {
     NoMigration { from: u32 },
     #[error("the store is damaged: {0}")]
     Corrupt(String),
+    #[error("{path} is not a callvault store (not a redb file; `callvault db backup` writes one)")]
+    NotAStore { path: PathBuf },
     #[error("{action} {path}: {error}")]
     Io {
         action: &'static str,
@@ -604,6 +606,14 @@ impl Store {
     /// A consistent copy of every table, taken from one read snapshot, so it is safe while
     /// the service is writing. The copy is written beside `dest` and renamed into place.
     pub fn backup_to(&self, dest: &Path) -> Result<BackupReport, StoreError> {
+        let refuse = |error: &str| StoreError::Io {
+            action: "cannot write the backup to",
+            path: dest.to_path_buf(),
+            error: io::Error::other(error.to_string()),
+        };
+        if dest.is_dir() {
+            return Err(refuse("it is a folder (name a new file in it)"));
+        }
         if dest.exists() {
             return Err(StoreError::Io {
                 action: "refusing to overwrite",
@@ -613,6 +623,15 @@ impl Store {
                     "the file exists (name a new file, or remove this one first)",
                 ),
             });
+        }
+        match dest.parent().filter(|d| !d.as_os_str().is_empty()) {
+            Some(dir) if !dir.is_dir() => {
+                return Err(refuse(&format!(
+                    "the folder {} does not exist",
+                    dir.display()
+                )));
+            }
+            _ => {}
         }
         let tmp = dest.with_extension("partial");
         let _ = fs::remove_file(&tmp);
@@ -703,6 +722,14 @@ fn check_offline_keeping(path: &Path, keep: bool) -> Result<CheckReport, StoreEr
         redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
             path: path.to_path_buf(),
         },
+        // redb's word for a file without its header: an I/O error of kind InvalidData
+        redb::DatabaseError::Storage(redb::StorageError::Io(e))
+            if e.kind() == io::ErrorKind::InvalidData =>
+        {
+            StoreError::NotAStore {
+                path: path.to_path_buf(),
+            }
+        }
         other => other.into(),
     })?;
     let intact = db.check_integrity()?;
@@ -750,7 +777,13 @@ pub fn restore(state_dir: &Path, backup: &Path) -> Result<CheckReport, StoreErro
         }
         Err(e) => {
             let _ = fs::remove_file(&staged);
-            return Err(e);
+            return Err(match e {
+                // named as the admin gave it, not as the copy being checked
+                StoreError::NotAStore { .. } => StoreError::NotAStore {
+                    path: backup.to_path_buf(),
+                },
+                e => e,
+            });
         }
     };
     // Taking the live file's lock proves no service has it open while we swap.

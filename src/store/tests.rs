@@ -300,10 +300,51 @@ fn restore_refuses_a_file_that_is_not_a_store() {
     let state = dir.path().join("state");
     drop(store_in(&state));
     let junk = dir.path().join("junk.redb");
-    fs::write(&junk, vec![7u8; 8192]).unwrap();
-    assert!(restore(&state, &junk).is_err());
-    assert!(!state.join(format!("{DB_FILE_NAME}.restoring")).exists());
-    assert!(store_in(&state).check().unwrap().ok());
+    let empty = dir.path().join("empty.redb");
+    fs::write(&empty, b"").unwrap();
+    for (file, bytes) in [(&junk, vec![7u8; 8192]), (&empty, Vec::new())] {
+        fs::write(file, bytes).unwrap();
+        let refused = restore(&state, file).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            format!(
+                "{} is not a callvault store (not a redb file; `callvault db backup` writes one)",
+                file.display()
+            )
+        );
+        assert!(!state.join(format!("{DB_FILE_NAME}.restoring")).exists());
+        assert!(store_in(&state).check().unwrap().ok());
+    }
+}
+
+#[test]
+fn a_backup_to_a_folder_or_into_a_missing_one_says_which() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_in(&dir.path().join("state"));
+    let cases = [
+        (
+            dir.path().to_path_buf(),
+            "it is a folder (name a new file in it)".to_string(),
+        ),
+        (
+            dir.path().join("no/such/b.redb"),
+            format!(
+                "the folder {} does not exist",
+                dir.path().join("no/such").display()
+            ),
+        ),
+    ];
+    for (dest, why) in cases {
+        let refused = store.backup_to(&dest).unwrap_err().to_string();
+        assert_eq!(
+            refused,
+            format!("cannot write the backup to {}: {why}", dest.display())
+        );
+    }
+    assert!(
+        !dir.path().join("no").exists(),
+        "nothing is created on the way"
+    );
 }
 
 #[test]

@@ -788,8 +788,14 @@ fn an_input_file_that_is_missing_or_a_folder_is_said_plainly() {
     let missing = i.path("members-typo.csv");
     let folder = i.path("a-folder.csv");
     std::fs::create_dir(&folder).unwrap();
+    let not_a_store = i.path("callvault.toml");
+    let into_missing = i.path("no-such-folder/b.redb");
     let (missing, folder) = (missing.to_str().unwrap(), folder.to_str().unwrap());
-    let cases: [(&[&str], String); 6] = [
+    let (not_a_store, into_missing) = (
+        not_a_store.to_str().unwrap(),
+        into_missing.to_str().unwrap(),
+    );
+    let cases: [(&[&str], String); 9] = [
         (
             &["enroll", missing],
             format!("cannot read {missing}: No such file or directory"),
@@ -812,7 +818,22 @@ fn an_input_file_that_is_missing_or_a_folder_is_said_plainly() {
         ),
         (
             &["db", "restore", folder],
-            format!("cannot read the backup {folder}: it is not a file"),
+            format!("nothing restored: cannot read the backup {folder}: it is not a file"),
+        ),
+        (
+            &["db", "restore", not_a_store],
+            format!("nothing restored: {not_a_store} is not a callvault store (not a redb file"),
+        ),
+        (
+            &["db", "backup", folder],
+            format!("cannot write the backup to {folder}: it is a folder (name a new file in it)"),
+        ),
+        (
+            &["db", "backup", into_missing],
+            format!(
+                "cannot write the backup to {into_missing}: the folder {} does not exist",
+                i.path("no-such-folder").display()
+            ),
         ),
     ];
     for (args, says) in cases {
