@@ -892,6 +892,28 @@ fn an_inbox_file_moves_to_a_folder_on_another_filesystem() {
     assert_eq!(left.len(), 1, "no partial copy left behind");
 }
 
+/// A move that fails for another reason than two filesystems is that failure: no copy is
+/// tried, so none is left half made, and the file stays where it was.
+#[test]
+fn an_inbox_file_that_cannot_be_moved_stays_and_leaves_no_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let from = dir.path().join("members.csv");
+    std::fs::write(&from, "member_id\n").unwrap();
+    let processed = dir.path().join("processed");
+    // the name is taken by a folder that is not empty: rename cannot replace it
+    let to = processed.join("members.csv");
+    std::fs::create_dir_all(to.join("inside")).unwrap();
+    let refused = super::inbox::move_file(&from, &to).unwrap_err();
+    assert_ne!(refused.kind(), std::io::ErrorKind::CrossesDevices);
+    assert_eq!(std::fs::read_to_string(&from).unwrap(), "member_id\n");
+    let mut left: Vec<_> = std::fs::read_dir(&processed)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["members.csv"], "no partial copy beside it");
+}
+
 #[test]
 fn a_file_applied_but_not_moved_is_only_moved_on_the_next_try() {
     use super::inbox::Handled;
@@ -1483,6 +1505,48 @@ fn audit_text(store: &Store) -> String {
     let mut audit = Vec::new();
     crate::audit::export(&store.begin_read().unwrap(), None, &mut audit).unwrap();
     String::from_utf8(audit).unwrap()
+}
+
+/// What a scan of the inbox takes: settled regular files, by name; never an upload still being
+/// written (hidden, or with an upload's temporary ending), a folder, or a file that changed
+/// within the settle time.
+#[test]
+fn the_inbox_takes_settled_files_and_passes_over_uploads_and_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = dir.path();
+    let settle = std::time::Duration::from_secs(60);
+    let old = std::time::SystemTime::now() - 2 * settle;
+    let cases = [
+        ("b.csv", true),
+        ("a.csv", true),
+        ("members", true),
+        (".b.csv", false),
+        (".hidden", false),
+        ("c.csv.tmp", false),
+        ("c.csv.part", false),
+        ("c.csv.partial", false),
+        ("c.csv.filepart", false),
+        ("c.tmp.csv", true),
+        ("part", true),
+    ];
+    for (name, _) in cases {
+        let file = std::fs::File::create(inbox.join(name)).unwrap();
+        file.set_modified(old).unwrap();
+    }
+    std::fs::create_dir(inbox.join("folder.csv")).unwrap();
+    std::fs::write(inbox.join("fresh.csv"), "member_id\n").unwrap();
+    let mut want: Vec<_> = cases
+        .iter()
+        .filter(|(_, taken)| *taken)
+        .map(|(name, _)| inbox.join(name))
+        .collect();
+    want.sort();
+    assert_eq!(super::inbox::ready_files(inbox, settle).unwrap(), want);
+    // with no settle time, the file just written is taken too
+    want.push(inbox.join("fresh.csv"));
+    want.sort();
+    let all = super::inbox::ready_files(inbox, std::time::Duration::ZERO).unwrap();
+    assert_eq!(all, want);
 }
 
 /// An upload renamed or removed while the inbox is listed (SFTP clients write `NAME.part`,
