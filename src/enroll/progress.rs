@@ -5,8 +5,9 @@ use std::time::{Duration, Instant};
 
 /// Told how far a run has come.
 pub trait Progress {
-    /// A new phase: `checking` (counted in bytes), `applying` (rows), `copying` or
-    /// `forgetting` (members), `verifying`, `comparing` or `pruning` (audit records).
+    /// A new phase: `checking` (counted in bytes), `applying` (rows), `indexes` (index
+    /// entries copied), `copying` or `forgetting` (members), `verifying`, `comparing` or
+    /// `pruning` (audit records).
     fn phase(&self, name: &str, total: u64);
     /// How far into the phase the run is.
     fn advance_to(&self, done: u64);
@@ -18,6 +19,7 @@ fn unit(phase: &str) -> &'static str {
     match phase {
         "checking" => "bytes",
         "copying" | "forgetting" => "members",
+        "indexes" => "entries",
         "verifying" | "comparing" | "pruning" => "records",
         _ => "rows",
     }
@@ -140,8 +142,9 @@ impl Progress for Lines<'_> {
 pub struct OtherWriter {
     store: std::sync::Arc<crate::store::Store>,
     got_in: std::sync::atomic::AtomicUsize,
-    /// Each phase's total, then the positions it advanced to.
-    pub told: std::sync::Mutex<Vec<(&'static str, u64)>>,
+    /// What the run told: each phase's name and total (`indexes 40`), then the positions
+    /// it advanced to (`at 3`).
+    pub told: std::sync::Mutex<Vec<String>>,
 }
 
 #[cfg(test)]
@@ -162,21 +165,19 @@ impl OtherWriter {
 
 /// The record of what a run told, even after a step that panicked (its test fails anyway).
 #[cfg(test)]
-fn told<'a>(
-    told: &'a std::sync::Mutex<Vec<(&'static str, u64)>>,
-) -> std::sync::MutexGuard<'a, Vec<(&'static str, u64)>> {
+fn told<'a>(told: &'a std::sync::Mutex<Vec<String>>) -> std::sync::MutexGuard<'a, Vec<String>> {
     told.lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]
 impl Progress for OtherWriter {
-    fn phase(&self, _: &str, total: u64) {
-        told(&self.told).push(("total", total));
+    fn phase(&self, name: &str, total: u64) {
+        told(&self.told).push(format!("{name} {total}"));
         self.advance_to(0);
     }
     fn advance_to(&self, at: u64) {
-        told(&self.told).push(("at", at));
+        told(&self.told).push(format!("at {at}"));
         let (tx, rx) = std::sync::mpsc::channel();
         let store = self.store.clone();
         std::thread::spawn(move || {

@@ -101,7 +101,7 @@ impl<'s> Staging<'s> {
     ) -> Result<Staging<'s>, EnrollError> {
         drop_leftovers(store)?;
         let snapshot = store.begin_read()?;
-        let (enrolled, needed) = {
+        let (entries, needed) = {
             let members = snapshot.open_table(LIVE_MEMBERS.members)?;
             let phones = snapshot.open_table(LIVE_MEMBERS.phones)?;
             let accounts = snapshot.open_table(LIVE_MEMBERS.accounts)?;
@@ -109,7 +109,7 @@ impl<'s> Staging<'s> {
                 |s: redb::TableStats| s.stored_bytes() + s.metadata_bytes() + s.fragmented_bytes();
             let needed =
                 bytes(members.stats()?) + bytes(phones.stats()?) + bytes(accounts.stats()?);
-            (members.len()?, needed)
+            (phones.len()? + accounts.len()?, needed)
         };
         check_room(store, needed, &room)?;
         let mut staging = Staging {
@@ -123,12 +123,24 @@ impl<'s> Staging<'s> {
         // The indexes now; the members once the rows are applied, those the rows left alone.
         // The tables exist even when nothing is copied into them: the swap renames them.
         staging.write(|_| Ok(()))?;
-        if enrolled > 0 {
-            progress.phase("copying", enrolled);
+        if entries > 0 {
+            // a daily file against a million members: seconds of copying, shown as it goes
+            progress.phase("indexes", entries);
             let live = store.begin_read()?;
-            let phones = staging.copy(&live, LIVE_MEMBERS.phones, STAGED_MEMBERS.phones)?;
-            let accounts = staging.copy(&live, LIVE_MEMBERS.accounts, STAGED_MEMBERS.accounts)?;
-            progress.advance_to(enrolled);
+            let phones = staging.copy(
+                &live,
+                LIVE_MEMBERS.phones,
+                STAGED_MEMBERS.phones,
+                0,
+                progress,
+            )?;
+            let accounts = staging.copy(
+                &live,
+                LIVE_MEMBERS.accounts,
+                STAGED_MEMBERS.accounts,
+                phones,
+                progress,
+            )?;
             tracing::debug!(
                 buckets = phones + accounts,
                 transactions = staging.writes,
@@ -138,12 +150,15 @@ impl<'s> Staging<'s> {
         Ok(staging)
     }
 
-    /// Copy one table, a slice of rows per transaction; returns the rows copied.
+    /// Copy one table, a slice of rows per transaction; returns the rows copied. The phase's
+    /// progress is `before` (rows of the tables copied earlier) and this table's so far.
     fn copy<V: redb::Value + 'static>(
         &mut self,
         snapshot: &redb::ReadTransaction,
         from: TableDefinition<&'static str, V>,
         to: TableDefinition<&'static str, V>,
+        before: u64,
+        progress: &dyn Progress,
     ) -> Result<u64, EnrollError> {
         let source = snapshot.open_table(from)?;
         let mut rows = source.iter()?;
@@ -162,6 +177,9 @@ impl<'s> Staging<'s> {
                 Ok(n)
             })?;
             copied += n as u64;
+            if n > 0 {
+                progress.advance_to(before + copied);
+            }
             if n < slice {
                 return Ok(copied);
             }
