@@ -1247,6 +1247,13 @@ fn a_staged_run_copies_the_indexes_in_slices_and_shows_it() {
         ],
         "{told:#?}"
     );
+    // then, once the row is applied, the members it left alone: each one looked at is a step
+    let at = told.iter().position(|t| t.starts_with("copying"));
+    assert_eq!(
+        told[at.unwrap_or(0)..],
+        ["copying 4", "at 0", "at 1", "at 2", "at 3", "at 4", "at 4"],
+        "{told:#?}"
+    );
     for (phone, id) in [
         ("+12025550900", "M00"),
         ("+12025550200", "M01"),
