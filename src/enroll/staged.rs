@@ -354,10 +354,16 @@ fn transact<T>(
 /// Refuse a run whose copy of `needed` bytes would leave less than `room.min_free_mb` free.
 /// The copy may reuse free pages inside the store's file, so this errs on the safe side.
 fn check_room(store: &Store, needed: u64, room: &Room<'_>) -> Result<(), EnrollError> {
+    match store.free_bytes() {
+        Some(free) => room_for(needed, free, room),
+        // a file system that does not say: the run goes ahead
+        None => Ok(()),
+    }
+}
+
+/// [`check_room`] with the disk's `free` bytes known. Nothing to copy needs no room.
+fn room_for(needed: u64, free: u64, room: &Room<'_>) -> Result<(), EnrollError> {
     const MIB: u64 = 1024 * 1024;
-    let Some(free) = store.free_bytes() else {
-        return Ok(());
-    };
     match needed > 0 && free < needed.saturating_add(room.min_free_mb.saturating_mul(MIB)) {
         false => Ok(()),
         true => Err(EnrollError::NoRoom {
@@ -391,6 +397,57 @@ pub fn drop_leftovers(store: &Store) -> Result<bool, StoreError> {
         Err(e) => {
             txn.failed(&e);
             Err(e)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{EnrollError, Room, room_for};
+
+    const MIB: u64 = 1024 * 1024;
+
+    /// (bytes the copy needs, bytes free, MiB to keep free) -> refused with (needed MiB, free
+    /// MiB), or allowed.
+    #[test]
+    fn a_copy_goes_ahead_only_with_room_for_it_and_the_margin_besides() {
+        let cases = [
+            // exactly enough: the copy and the margin
+            (10 * MIB, 74 * MIB, 64, None),
+            (10 * MIB, 74 * MIB - 1, 64, Some((10, 73))),
+            // part of a MiB needed counts as a whole one; part of one free does not
+            (10 * MIB + 1, 73 * MIB + MIB / 2, 64, Some((11, 73))),
+            (10 * MIB + 1, 74 * MIB + 5, 0, None),
+            (1, 0, 0, Some((1, 0))),
+            // nothing to copy (a first run into an empty store) needs no room, even on a
+            // disk short of the margin
+            (0, 0, 64, None),
+            (0, 10 * MIB, 64, None),
+            // a margin too large to count in bytes is just too large
+            (MIB, u64::MAX - 1, u64::MAX, Some((1, (u64::MAX - 1) / MIB))),
+        ];
+        for (needed, free, min_free_mb, refused) in cases {
+            let room = Room {
+                file: "members.csv",
+                min_free_mb,
+            };
+            let got = match room_for(needed, free, &room) {
+                Ok(()) => None,
+                Err(EnrollError::NoRoom {
+                    file,
+                    needed_mb,
+                    free_mb,
+                    min_free_mb: said,
+                }) => {
+                    assert_eq!((file.as_str(), said), ("members.csv", min_free_mb));
+                    Some((needed_mb, free_mb))
+                }
+                Err(other) => panic!("{other}"),
+            };
+            assert_eq!(
+                got, refused,
+                "needed {needed}, free {free}, margin {min_free_mb} MiB"
+            );
         }
     }
 }
