@@ -943,7 +943,9 @@ fn apply_changes_only(
     let mut preview = embedded::Preview::open(&snapshot)?;
     let mut changing: Vec<Changing> = Vec::new();
     let mut ignored_withdrawals = 0u64;
-    progress.phase("applying", deciding.pass.rows);
+    // "applying" is the staged pass, should this one find too many rows changing: a person
+    // watching would otherwise see the whole file applied twice
+    progress.phase("deciding", deciding.pass.rows);
     let whole = each_row(
         path,
         &deciding.pass.columns,

@@ -5,9 +5,9 @@ use std::time::{Duration, Instant};
 
 /// Told how far a run has come.
 pub trait Progress {
-    /// A new phase: `checking` (counted in bytes), `applying` (rows), `indexes` (index
-    /// entries copied), `copying` or `forgetting` (members), `verifying`, `comparing` or
-    /// `pruning` (audit records).
+    /// A new phase: `checking` (counted in bytes), `deciding` or `applying` (rows),
+    /// `indexes` (index entries copied), `copying` or `forgetting` (members), `verifying`,
+    /// `comparing` or `pruning` (audit records).
     fn phase(&self, name: &str, total: u64);
     /// How far into the phase the run is.
     fn advance_to(&self, done: u64);
