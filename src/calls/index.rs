@@ -103,7 +103,7 @@ impl CallIndex {
             return None;
         }
         let number = inner.next;
-        inner.next += 1;
+        // moves `next` past the number
         inner.add(number, call_id, ani.unwrap_or(""));
         inner.open.insert(number, started_at);
         Some(number)

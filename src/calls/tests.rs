@@ -221,6 +221,20 @@ fn calls_by_caller_id_are_found_again_after_a_restart() {
     // numbering goes on after the last stored call, not from 1 again
     let next = loaded.reserve("c", None, Utc::now()).unwrap();
     assert!(next > loaded.number("withheld").unwrap(), "{next}");
+    let after = loaded.reserve("d", None, Utc::now()).unwrap();
+    assert_eq!(after, next + 1, "each start takes a number of its own");
+    assert_eq!(loaded.reserve("c", None, Utc::now()), None, "an id in use");
+
+    // A call row whose id entry is missing (a store written by other hands) is never
+    // written over: numbering goes on past it as well.
+    let txn = f.store.begin_write().unwrap();
+    txn.open_table(tables::CALLS)
+        .unwrap()
+        .insert(40, b"x".as_slice())
+        .unwrap();
+    txn.commit().unwrap();
+    let loaded = CallIndex::load(&f.store).unwrap();
+    assert_eq!(loaded.reserve("e", None, Utc::now()), Some(41));
 }
 
 #[test]
