@@ -223,7 +223,6 @@ fn calls_by_caller_id_are_found_again_after_a_restart() {
     assert!(next > loaded.number("withheld").unwrap(), "{next}");
     let after = loaded.reserve("d", None, Utc::now()).unwrap();
     assert_eq!(after, next + 1, "each start takes a number of its own");
-    assert_eq!(loaded.reserve("c", None, Utc::now()), None, "an id in use");
 
     // A call row whose id entry is missing (a store written by other hands) is never
     // written over: numbering goes on past it as well.
@@ -290,6 +289,9 @@ fn the_index_takes_an_id_once_and_gives_back_only_its_own_number() {
     let b = index.reserve("b", Some("+16122030101"), at).unwrap();
     let c = index.reserve("c", None, at).unwrap();
     assert!(a < b && b < c, "{a} {b} {c}");
+    // idle from the first instant after their last step, not at it
+    assert!(index.idle(at).is_empty());
+    assert_eq!(index.idle(at + Duration::microseconds(1)), [a, b, c]);
     assert_eq!(index.from_ani("+16122030101"), [a, b]);
     assert!(index.from_ani("+16122030102").is_empty());
     // a release naming another number (an older call with that id) changes nothing
