@@ -141,7 +141,7 @@ pub enum StoreError {
     NoMigration { from: u32 },
     #[error("the store is damaged: {0}")]
     Corrupt(String),
-    #[error("{path} is not a callvault store (not a redb file; `callvault db backup` writes one)")]
+    #[error("{path} is not a callvault store (not a redb file)")]
     NotAStore { path: PathBuf },
     #[error("{action} {path}: {error}")]
     Io {

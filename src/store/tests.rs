@@ -308,7 +308,7 @@ fn restore_refuses_a_file_that_is_not_a_store() {
         assert_eq!(
             refused.to_string(),
             format!(
-                "{} is not a callvault store (not a redb file; `callvault db backup` writes one)",
+                "{} is not a callvault store (not a redb file)",
                 file.display()
             )
         );
