@@ -838,3 +838,34 @@ fn a_dialog_that_ends_is_counted_and_timed_from_its_start() {
     );
     assert_eq!(total, 45.0, "{text}");
 }
+
+/// What a sweep does to a call, at the edges: a live call is closed only once its last step
+/// is before the idle limit, a closed one deleted only once it closed before the keep limit.
+#[test]
+fn a_sweep_closes_and_deletes_calls_only_past_their_limits() {
+    use records::{Due, due_now};
+    let idle_before = Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap();
+    let keep_after = idle_before - Duration::hours(24);
+    let tick = Duration::microseconds(1);
+    let cases = [
+        // (last step, closed at) -> due
+        (idle_before - tick, None, Some(Due::Expire)),
+        (idle_before, None, None),
+        (idle_before + tick, None, None),
+        (
+            keep_after - Duration::hours(1),
+            Some(keep_after - tick),
+            Some(Due::Delete),
+        ),
+        (keep_after - Duration::hours(1), Some(keep_after), None),
+        // a closed call is never closed again, however long ago its last step
+        (keep_after - Duration::hours(1), Some(idle_before), None),
+    ];
+    for (updated_at, ended_at, due) in cases {
+        assert_eq!(
+            due_now(updated_at, ended_at, idle_before, keep_after),
+            due,
+            "{updated_at} {ended_at:?}"
+        );
+    }
+}

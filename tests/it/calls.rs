@@ -1130,6 +1130,27 @@ fn a_checklist_decided_before_any_question_marks_and_audits_its_verdict() {
 #[test]
 fn wrong_answers_count_per_member_across_calls() {
     let t = Calls::new("[lockout]\nmax_wrong_answers = 2\n");
+    let verdict = |call: &str| {
+        let (_, view) = t.get(&t.agent, &format!("/v1/calls/{call}"));
+        let last = &view["member"]["last_verification"];
+        (
+            last["verified"].clone(),
+            last["how"].clone(),
+            last["call_id"].clone(),
+        )
+    };
+    // one wrong answer, then two right ones: authenticated, and a caller who proved who
+    // they are starts afresh (the wrong answer no longer counts)
+    t.start("q-0", ADA_MOBILE);
+    assert_eq!(t.key_in("q-0", "01011999")["error"], "wrong_answer");
+    t.key_in("q-0", "55401");
+    let step = t.key_in("q-0", "6789");
+    assert_eq!(done(&step), ("authenticated", "-", "questions"));
+    assert_eq!(
+        verdict("q-0"),
+        (json!(true), json!("ivr:questions"), json!("q-0")),
+        "the member's verdict, and how the IVR reached it"
+    );
     // one wrong answer, then the caller hangs up
     t.start("q-1", ADA_MOBILE);
     assert_eq!(t.key_in("q-1", "01011999")["error"], "wrong_answer");
@@ -1142,6 +1163,10 @@ fn wrong_answers_count_per_member_across_calls() {
     assert_eq!(
         done(&t.key_in("q-2", "02021999")),
         ("transfer", "locked", "-")
+    );
+    assert_eq!(
+        verdict("q-2"),
+        (json!(false), json!("ivr:locked"), json!("q-2"))
     );
     // while locked even the right answer is not compared
     t.start("q-3", ADA_MOBILE);
