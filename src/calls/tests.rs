@@ -869,3 +869,31 @@ fn a_sweep_closes_and_deletes_calls_only_past_their_limits() {
         );
     }
 }
+
+/// A scan of many stored calls reads them all, looking every 1,024 rows whether the service
+/// is stopping; once it is, the scan gives up rather than hold the stop.
+#[test]
+fn a_long_scan_reads_every_call_and_stops_when_the_service_does() {
+    let f = fixture();
+    let now = f.clock.now();
+    let rows = 2_100u64;
+    let txn = f.store.begin_write().unwrap();
+    {
+        let mut calls = txn.open_table(tables::CALLS).unwrap();
+        for n in 1..=rows {
+            // a live call with a recent step: neither closed nor deleted
+            let row = serde_json::json!({"started_at": now, "updated_at": now, "ended_at": null});
+            calls.insert(n, row.to_string().as_bytes()).unwrap();
+        }
+    }
+    txn.commit().unwrap();
+    let (idle, keep) = (now - Duration::minutes(30), now - Duration::hours(24));
+    let scanned = records::scan(&f.store, records::Reach::All, idle, keep).unwrap();
+    assert_eq!((scanned.read, scanned.due.len()), (rows, 0));
+    assert_eq!(scanned.open.len() as u64, rows);
+    f.store.stop_scans();
+    assert!(matches!(
+        records::scan(&f.store, records::Reach::All, idle, keep),
+        Err(StoreError::Stopping)
+    ));
+}
