@@ -90,15 +90,14 @@ fn idle_calls_expire_and_old_ones_are_deleted_on_the_configured_clock() {
     // "b" takes a step and stays fresh; "a" passes 30 idle minutes and is closed
     tokio_test(f.calls.input("b", CallerInput::NoInput, None, "key:ivr1")).unwrap();
     f.clock.advance(Duration::minutes(2));
+    let read_a = || read_call(&f.store, &f.calls.index, "a").unwrap().unwrap();
+    let version = read_a().version;
     let swept = tokio_test(f.calls.sweep()).unwrap();
     assert_eq!((swept.expired, swept.deleted), (1, 0));
-    assert!(
-        read_call(&f.store, &f.calls.index, "a")
-            .unwrap()
-            .unwrap()
-            .ended_at
-            .is_some()
-    );
+    let closed = read_a();
+    assert!(closed.ended_at.is_some());
+    // an agent's screen that shows the call sees it change
+    assert_eq!(closed.version, version + 1);
     assert!(
         read_call(&f.store, &f.calls.index, "b")
             .unwrap()
