@@ -99,16 +99,17 @@ fn corrupt(what: &str, e: serde_json::Error) -> StoreError {
 }
 
 pub fn read(store: &Store, id: &str) -> Result<Option<Challenge>, StoreError> {
-    let txn = store.begin_read()?;
-    let table = txn.open_table(tables::CHALLENGES)?;
-    let value = table.get(id)?;
-    value
-        .map(|v| serde_json::from_slice(v.value()).map_err(|e| corrupt(id, e)))
-        .transpose()
+    get(&store.begin_read()?.open_table(tables::CHALLENGES)?, id)
 }
 
 fn read_in(txn: &WriteTransaction, id: &str) -> Result<Option<Challenge>, StoreError> {
-    let table = txn.open_table(tables::CHALLENGES)?;
+    get(&txn.open_table(tables::CHALLENGES)?, id)
+}
+
+fn get(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    id: &str,
+) -> Result<Option<Challenge>, StoreError> {
     let value = table.get(id)?;
     value
         .map(|v| serde_json::from_slice(v.value()).map_err(|e| corrupt(id, e)))
