@@ -896,3 +896,68 @@ fn a_long_scan_reads_every_call_and_stops_when_the_service_does() {
         Err(StoreError::Stopping)
     ));
 }
+
+/// The sweep's part for one-time codes: challenges created before the keep limit go (their
+/// calls go then too), one created at it stays; a member's send count goes once no send is
+/// left in the last hour, so the hourly limit starts afresh.
+#[test]
+fn the_sweep_deletes_old_challenges_and_send_counts_with_nothing_recent() {
+    use crate::challenge::{Challenge, Sends, State};
+    let f = fixture();
+    let now = f.clock.now();
+    let keep = now - Duration::hours(24);
+    let challenge = |id: &str, created_at| Challenge {
+        challenge_id: id.into(),
+        call_id: format!("call-{id}"),
+        member_id: "m1".into(),
+        channel: crate::config::OtpChannel::Sms,
+        fallback_from: None,
+        with_code: true,
+        sent_to: "+1******0101".into(),
+        code_mac: None,
+        state: State::Waiting,
+        checks_left: 3,
+        member_response: None,
+        for_ivr: false,
+        created_at,
+        expires_at: created_at + Duration::minutes(5),
+        decided_at: None,
+        decided_by: None,
+        how: None,
+    };
+    let txn = f.store.begin_write().unwrap();
+    {
+        let mut table = txn.open_table(tables::CHALLENGES).unwrap();
+        for c in [
+            challenge("old", keep - Duration::microseconds(1)),
+            challenge("edge", keep),
+        ] {
+            let bytes = serde_json::to_vec(&c).unwrap();
+            table
+                .insert(c.challenge_id.as_str(), bytes.as_slice())
+                .unwrap();
+        }
+        let mut sends = txn.open_table(tables::CHALLENGE_SENDS).unwrap();
+        let sent = |at: DateTime<Utc>| serde_json::to_vec(&Sends::default().record(at)).unwrap();
+        sends
+            .insert("quiet", sent(now - Duration::minutes(61)).as_slice())
+            .unwrap();
+        sends
+            .insert("recent", sent(now - Duration::minutes(59)).as_slice())
+            .unwrap();
+    }
+    let gone = challenges::sweep(&txn, now, keep).unwrap();
+    txn.commit().unwrap();
+    assert_eq!(gone, 1);
+    let txn = f.store.begin_read().unwrap();
+    let keys = |name: redb::TableDefinition<&str, &[u8]>| -> Vec<String> {
+        let table = txn.open_table(name).unwrap();
+        table
+            .iter()
+            .unwrap()
+            .map(|r| r.unwrap().0.value().to_string())
+            .collect()
+    };
+    assert_eq!(keys(tables::CHALLENGES), ["edge"]);
+    assert_eq!(keys(tables::CHALLENGE_SENDS), ["recent"]);
+}
