@@ -548,11 +548,9 @@ fn a_channel_that_fails_leaves_nothing_and_the_agent_can_deny() {
 #[test]
 fn an_ivr_otp_step_texts_a_code_and_the_caller_keys_it() {
     let sink = HttpSink::start();
-    let config = format!(
-        "{}[otp]\nmax_sends_per_hour = 1\n[profiles.members]\ndefault = true\n[profiles.members.ivr.known_number]\nmethods = [\"otp\", \"dob\"]\nmin_correct = 1\n\
-         [profiles.members.ivr.unknown_number]\nmethods = [\"otp\", \"dob\"]\nmin_correct = 1\n",
-        http_channels(&sink)
-    );
+    let profile = "[otp]\nmax_sends_per_hour = 1\n[profiles.members]\ndefault = true\n[profiles.members.ivr.known_number]\nmethods = [\"otp\", \"dob\"]\nmin_correct = 1\n\
+         [profiles.members.ivr.unknown_number]\nmethods = [\"otp\", \"dob\"]\nmin_correct = 1\n";
+    let config = format!("{}{profile}", http_channels(&sink));
     let t = Calls::with_members(&config, MEMBERS);
     let step = t.start("otp-1", JANE_MOBILE);
     assert_eq!(
@@ -589,6 +587,23 @@ fn an_ivr_otp_step_texts_a_code_and_the_caller_keys_it() {
     let step = t.start("otp-2", JANE_MOBILE);
     assert_eq!(step["question"], "dob", "{step}");
     t.i.assert_never_written(&[&code]);
+    let skipped = |t: &Calls, call: &str| -> Vec<String> {
+        t.i.audit_events()
+            .lines()
+            .filter(|l| l.contains(&format!("\"call_id\":\"{call}\"")) && l.contains("otp: "))
+            .map(|l| {
+                let record: Value = serde_json::from_str(l).unwrap();
+                record["detail"].as_str().unwrap_or_default().to_string()
+            })
+            .collect()
+    };
+    assert_eq!(skipped(&t, "otp-2"), ["otp: too_many_codes"]);
+
+    // with no text channel configured, likewise, and the audit says why
+    let bare = Calls::with_members(profile, MEMBERS);
+    let step = bare.start("otp-3", JANE_MOBILE);
+    assert_eq!(step["question"], "dob", "{step}");
+    assert_eq!(skipped(&bare, "otp-3"), ["otp: no_channel"]);
 }
 
 #[test]
