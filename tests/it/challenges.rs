@@ -376,6 +376,17 @@ fn sms_and_push_through_http_channels_with_fallback_denial_and_limits() {
     );
     let push_response = format!("/v1/challenges/{id}/push-response");
     assert_eq!(hook["respond_to"], push_response.as_str());
+    // the app is told when the approval stops counting: the challenge's expiry, ahead
+    let expires_at = hook["expires_at"].as_str().unwrap();
+    let expires_in = hook["expires_in"].as_i64().unwrap();
+    let ahead = chrono::DateTime::parse_from_rfc3339(expires_at)
+        .unwrap()
+        .timestamp()
+        - chrono::Utc::now().timestamp();
+    assert!(
+        expires_in > 0 && (expires_in - 10..=expires_in).contains(&ahead),
+        "{expires_at} is {ahead} s ahead, expires_in {expires_in}"
+    );
     let (s, _) = t.post(&t.agent, &push_response, json!({"approve": true}));
     assert_eq!(s, StatusCode::FORBIDDEN, "only the app answers a push");
     let (s, v) = t.post(&t.app, &push_response, json!({"approve": true}));
