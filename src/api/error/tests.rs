@@ -103,3 +103,33 @@ fn only_a_types_own_expectation_is_passed_on() {
         assert_eq!(expected(text), want, "{text}");
     }
 }
+
+/// The body given to a status that came from outside the handlers (the router, a payload
+/// limit, a timeout): each status its own code, a 5xx never a client's fault, and the status
+/// kept as it was.
+#[test]
+fn a_status_from_outside_the_handlers_gets_its_own_code() {
+    let cases = [
+        (400, "bad_request"),
+        (401, "unauthorized"),
+        (403, "forbidden"),
+        (404, "not_found"),
+        (405, "method_not_allowed"),
+        (406, "not_acceptable"),
+        (408, "request_timeout"),
+        (413, "payload_too_large"),
+        (415, "unsupported_media_type"),
+        (429, "too_many_requests"),
+        (503, "unavailable"),
+        (500, "internal_error"),
+        (502, "internal_error"),
+        (499, "bad_request"),
+        (409, "bad_request"),
+    ];
+    for (status, code) in cases {
+        let status = StatusCode::from_u16(status).unwrap();
+        let error = ApiError::from_status(status);
+        assert_eq!((error.status, error.code), (status, code), "{status}");
+        assert!(!error.message.is_empty(), "{status}");
+    }
+}
