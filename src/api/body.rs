@@ -173,10 +173,15 @@ impl<T: DeserializeOwned> Query<T> {
                 // serde's message, with the field it went wrong at where serde's own message
                 // does not name it (query strings here carry no secrets)
                 let why = match e {
-                    QueryPayloadError::Deserialize(e) => match field_path::<T>(&self.text) {
-                        Some(field) => format!(": `{field}`: {e}"),
-                        None => format!(": {e}"),
-                    },
+                    QueryPayloadError::Deserialize(e) => {
+                        let e = e.to_string();
+                        match field_path::<T>(&self.text) {
+                            Some(field) if !e.contains(&format!("`{field}`")) => {
+                                format!(": `{field}`: {e}")
+                            }
+                            _ => format!(": {e}"),
+                        }
+                    }
                     _ => String::new(),
                 };
                 ApiError::bad_request("bad_query", format!("the query string is malformed{why}"))
@@ -185,7 +190,8 @@ impl<T: DeserializeOwned> Query<T> {
 }
 
 /// The parameter a refused query string went wrong at (`active`), from a second parse run
-/// only on a refusal; none for a missing or unknown parameter, which serde names itself.
+/// only on a refusal; none for a missing parameter (the path is the whole query). An
+/// unknown parameter has a path, but serde's message names it already.
 fn field_path<T: DeserializeOwned>(text: &str) -> Option<String> {
     let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(text.as_bytes()));
     let path = serde_path_to_error::deserialize::<_, T>(de)

@@ -9,16 +9,90 @@ fn json_errors_never_echo_values() {
         digits: u32,
     }
     let cases = [
-        (r#"{"digits": "482913"}"#, "invalid_field"),
-        (r#"{"digits": 1, "pin": "482913"}"#, "unknown_field"),
-        (r#"{"digits": "#, "invalid_json"),
-        (r#"{}"#, "missing_field"),
+        (
+            r#"{"digits": "482913"}"#,
+            "invalid_field",
+            "a field has the wrong type or value: expected u32 (line 1, column 19)",
+        ),
+        (
+            r#"{"digits": 1, "pin": "482913"}"#,
+            "unknown_field",
+            "unknown field `pin` (line 1, column 19)",
+        ),
+        (
+            r#"{"digits": "#,
+            "invalid_json",
+            "the body is not valid JSON (line 1, column 11)",
+        ),
+        (
+            r#"{}"#,
+            "missing_field",
+            "missing field `digits` (line 1, column 2)",
+        ),
     ];
-    for (body, code) in cases {
+    for (body, code, message) in cases {
         let err = serde_json::from_str::<Body>(body).unwrap_err();
         let api = describe_json_error(&err, None);
-        assert_eq!(api.code, code, "{body}");
+        assert_eq!((api.code, api.message.as_str()), (code, message), "{body}");
         assert!(!api.message.contains("482913"), "{body}: {}", api.message);
+        // as actix-web hands it over
+        let api = ApiError::from_json(&JsonPayloadError::Deserialize(
+            serde_json::from_str::<Body>(body).unwrap_err(),
+        ));
+        assert_eq!((api.status, api.code), (StatusCode::BAD_REQUEST, code));
+    }
+}
+
+/// The other errors actix-web's JSON reading can give: too large, the wrong type, a body
+/// that could not be read.
+#[test]
+fn a_json_payload_error_keeps_its_status() {
+    let cases = [
+        (
+            JsonPayloadError::Overflow { limit: 65_536 },
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+        ),
+        (
+            JsonPayloadError::OverflowKnownLength {
+                length: 70_000,
+                limit: 65_536,
+            },
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+        ),
+        (
+            JsonPayloadError::ContentType,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        (
+            JsonPayloadError::Payload(actix_web::error::PayloadError::Incomplete(None)),
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+        ),
+    ];
+    for (err, status, code) in cases {
+        let api = ApiError::from_json(&err);
+        assert_eq!((api.status, api.code), (status, code), "{err}");
+    }
+}
+
+/// A field path too long to be worth quoting (serde_path_to_error's, from a deep or odd
+/// body) is "a field".
+#[test]
+fn a_long_field_path_is_not_quoted() {
+    let err = serde_json::from_str::<u32>(r#""482913""#).unwrap_err();
+    for (path, field) in [
+        ("a".repeat(64), format!("`{}`", "a".repeat(64))),
+        ("a".repeat(65), "a field".to_string()),
+    ] {
+        let api = ApiError::from_json_at(&err, &path);
+        assert!(
+            api.message.starts_with(&format!("{field} has")),
+            "{}",
+            api.message
+        );
     }
 }
 
