@@ -192,6 +192,9 @@ pub enum Response {
     Forgotten {
         member_id: String,
         pins: u64,
+        /// callvault held anything about them (a service from before this field: assumed).
+        #[serde(default = "held_by_default")]
+        held: bool,
     },
     PinChangeForced {
         member_id: String,
@@ -285,6 +288,10 @@ impl Context {
 /// A member callvault knows: enrolled, or holding a PIN record (with a core other than the
 /// embedded one, a member may have set a PIN without being enrolled). The service's HTTP
 /// face asks the core instead; this path answers without a running service.
+fn held_by_default() -> bool {
+    true
+}
+
 fn known_member(ctx: &Context, member_id: &str) -> Result<(), AdminError> {
     let enrolled = {
         let txn = ctx.store.begin_read()?;
@@ -500,7 +507,8 @@ pub fn execute(
             match enroll::forget::forget_one(&ctx.store, &member_id, embedded, actor)? {
                 Some(forgotten) => Ok(Response::Forgotten {
                     member_id,
-                    pins: forgotten.pins,
+                    pins: u64::from(forgotten.pin),
+                    held: forgotten.held,
                 }),
                 None => Err(AdminError::Refused(format!(
                     "member {member_id:?} is enrolled: delete them with an enrollment file \

@@ -842,8 +842,15 @@ fn member_command(config: &Config, command: MemberCommand) -> anyhow::Result<Exi
         Response::PinChangeForced { member_id } => {
             say!("member {member_id}: will choose a new PIN after the next correct one");
         }
-        Response::Forgotten { member_id, pins } => match pins {
-            0 => say!("member {member_id}: had no PIN record; counters and verdict cleared"),
+        Response::Forgotten {
+            member_id,
+            pins,
+            held,
+        } => match (pins, held) {
+            (0, false) => say!("member {member_id}: callvault held nothing about them"),
+            (0, true) => {
+                say!("member {member_id}: had no PIN record; counters and verdict forgotten")
+            }
             _ => say!("member {member_id}: PIN record, counters and verdict forgotten"),
         },
         other => bail!("unexpected answer: {other:?}"),

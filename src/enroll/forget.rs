@@ -136,6 +136,28 @@ pub fn drain(
     }
 }
 
+/// What forgetting one member by hand found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ForgotOne {
+    /// They had a PIN record.
+    pub pin: bool,
+    /// callvault held anything about them: a PIN record, a wrong-answer counter, a verdict.
+    pub held: bool,
+}
+
+/// Whether the store holds anything [`erase`] would remove for `id`.
+fn holds_records(txn: &WriteTransaction, id: &str) -> Result<bool, StoreError> {
+    if txn.open_table(tables::PINS)?.get(id)?.is_some()
+        || txn.open_table(tables::VERIFICATIONS)?.get(id)?.is_some()
+    {
+        return Ok(true);
+    }
+    let past = format!("{id}\0");
+    let attempts = txn.open_table(tables::ATTEMPTS)?;
+    let mut counters = attempts.range((id, "")..(past.as_str(), ""))?;
+    Ok(counters.next().transpose()?.is_some())
+}
+
 /// Forget one member who is not enrolled, by hand (`callvault member forget`), in one
 /// transaction with its audit record. Refused for an enrolled member when `enrolled_only`
 /// (the embedded core, whose members are the credit union's): delete them with a file.
@@ -144,7 +166,7 @@ pub fn forget_one(
     member_id: &str,
     enrolled_only: bool,
     actor: &str,
-) -> Result<Option<Forgotten>, StoreError> {
+) -> Result<Option<ForgotOne>, StoreError> {
     let txn = store.begin_write()?;
     let step = (|| {
         let enrolled = txn
@@ -154,12 +176,18 @@ pub fn forget_one(
         if enrolled && enrolled_only {
             return Ok(None);
         }
-        let pins = erase(&txn, &[member_id])?;
+        let held = holds_records(&txn, member_id)?;
+        let pin = erase(&txn, &[member_id])? > 0;
+        let detail = if held {
+            format!("members=1 pins={} by hand", u8::from(pin))
+        } else {
+            "members=0 pins=0 by hand (nothing held)".to_string()
+        };
         let event = AuditEvent::new(actor, EventKind::MembersForgotten, Outcome::Ok)
             .member(member_id.to_string())
-            .detail(format!("members=1 pins={pins} by hand"));
+            .detail(detail);
         append_in(&txn, Utc::now(), [event])?;
-        Ok(Some(Forgotten { members: 1, pins }))
+        Ok(Some(ForgotOne { pin, held }))
     })();
     match step {
         Ok(Some(forgotten)) => {

@@ -1369,6 +1369,109 @@ fn plant_secrets(store: &Store, ids: &[&str]) {
     txn.commit().unwrap();
 }
 
+/// `callvault member forget ID` says whether callvault held anything about the member: any
+/// one of the four records counts, and a neighbour's (`70` beside `7`) does not.
+#[test]
+fn forgetting_one_by_hand_says_whether_anything_was_held() {
+    use forget::ForgotOne;
+    let f = Fixture::new();
+    plant_secrets(&f.store, &["70"]);
+    let plant = |id: &str, which: usize| {
+        let txn = f.store.begin_write().unwrap();
+        match which {
+            0 => {
+                txn.open_table(tables::PINS)
+                    .unwrap()
+                    .insert(id, b"sealed".as_slice())
+                    .unwrap();
+            }
+            1 | 2 => {
+                let kind = [crate::vault::PIN_ATTEMPTS, crate::calls::ANSWER_ATTEMPTS][which - 1];
+                txn.open_table(tables::ATTEMPTS)
+                    .unwrap()
+                    .insert((id, kind), b"counter".as_slice())
+                    .unwrap();
+            }
+            _ => {
+                txn.open_table(tables::VERIFICATIONS)
+                    .unwrap()
+                    .insert(id, b"{}".as_slice())
+                    .unwrap();
+            }
+        };
+        txn.commit().unwrap();
+    };
+    let cases = [
+        (
+            None,
+            ForgotOne {
+                pin: false,
+                held: false,
+            },
+        ),
+        (
+            Some(0),
+            ForgotOne {
+                pin: true,
+                held: true,
+            },
+        ),
+        (
+            Some(1),
+            ForgotOne {
+                pin: false,
+                held: true,
+            },
+        ),
+        (
+            Some(2),
+            ForgotOne {
+                pin: false,
+                held: true,
+            },
+        ),
+        (
+            Some(3),
+            ForgotOne {
+                pin: false,
+                held: true,
+            },
+        ),
+    ];
+    for (which, want) in cases {
+        if let Some(which) = which {
+            plant("7", which);
+        }
+        let got = forget::forget_one(&f.store, "7", true, "test").unwrap();
+        assert_eq!(got, Some(want), "{which:?}");
+        assert_eq!(secrets(&f.store, "7"), (false, false, false, false));
+        assert_eq!(
+            forget::forget_one(&f.store, "7", true, "test").unwrap(),
+            Some(ForgotOne {
+                pin: false,
+                held: false
+            }),
+            "{which:?}: a second time, nothing is left"
+        );
+    }
+    assert_eq!(secrets(&f.store, "70"), (true, true, true, true));
+    let audit = audit_text(&f.store);
+    let details: Vec<&str> = audit
+        .lines()
+        .filter(|l| l.contains("members_forgotten"))
+        .map(|l| {
+            if l.contains("nothing held") {
+                "-"
+            } else if l.contains("pins=1") {
+                "P"
+            } else {
+                "h"
+            }
+        })
+        .collect();
+    assert_eq!(details.concat(), "--P-h-h-h-");
+}
+
 #[test]
 fn a_deleted_member_takes_their_pin_counters_and_verdict_along() {
     const ALL: (bool, bool, bool, bool) = (true, true, true, true);

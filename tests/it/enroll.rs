@@ -294,6 +294,15 @@ fn vault_status_counts_pins_of_members_not_enrolled_and_member_forget_clears_one
         said.contains("PIN record, counters and verdict forgotten"),
         "{said}"
     );
+    // again, or an id callvault never knew: nothing to forget, and it says so
+    for id in ["5001", "7777"] {
+        let out = i.cli(&["member", "forget", id]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert_eq!(
+            text(&out.stdout).trim(),
+            format!("member {id}: callvault held nothing about them")
+        );
+    }
     let said = status(&i);
     assert!(!said.contains("not enrolled"), "{said}");
     assert!(said.contains("records:        1"), "{said}");
