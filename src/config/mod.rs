@@ -1510,11 +1510,9 @@ impl Config {
             "audit.max_batch",
             format!("{} is outside 1..=100000", self.audit.max_batch),
         );
-        check(
-            tracing_subscriber::EnvFilter::try_new(&self.log.level).is_ok(),
-            "log.level",
-            format!("{:?} is not a log filter (try \"info\")", self.log.level),
-        );
+        if let Some(problem) = log_filter_problem(&self.log.level) {
+            issues.push(ConfigIssue::new("log.level", problem));
+        }
         match (&self.core.kind, &self.core.rest) {
             (CoreKind::Rest, None) => issues.push(ConfigIssue::new(
                 "core.rest",
@@ -1599,6 +1597,36 @@ impl Config {
     /// The local admin socket the CLI talks to while the service runs.
     pub fn admin_socket_path(&self) -> PathBuf {
         self.storage.state_dir.join("admin.sock")
+    }
+}
+
+/// What is wrong with a `log.level` filter, if anything. tracing's syntax takes a bare word
+/// as a target with every level on, so a misspelt level (`verbose`, `warning`) would pass and
+/// turn every log of callvault's off; a bare word here must be a level, and a target is
+/// written with its level (`callvault=debug`).
+fn log_filter_problem(filter: &str) -> Option<String> {
+    const LEVELS: &str = "trace, debug, info, warn, error or off";
+    if filter.trim().is_empty() {
+        return Some(format!("is empty (a level: {LEVELS})"));
+    }
+    for directive in filter.split(',') {
+        let bare = !directive.is_empty() && !directive.contains(['=', '[']);
+        if bare
+            && directive
+                .parse::<tracing::level_filters::LevelFilter>()
+                .is_err()
+        {
+            return Some(format!(
+                "{directive:?} is not a level ({LEVELS}); a target takes its level: \
+                 \"{directive}=debug\""
+            ));
+        }
+    }
+    match tracing_subscriber::EnvFilter::try_new(filter) {
+        Ok(_) => None,
+        Err(e) => Some(format!(
+            "{filter:?} is not a log filter: {e} (try \"info\")"
+        )),
     }
 }
 

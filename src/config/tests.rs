@@ -932,3 +932,46 @@ fn cors_origins_are_web_origins_as_browsers_send_them() {
     .unwrap_err();
     assert_eq!(paths(err), vec!["server.cors_origins[1]"]);
 }
+
+/// A bare word in `log.level` must be a level: tracing would take `verbose` as a target with
+/// every level on, and callvault's own logs would all be off.
+#[test]
+fn a_log_filter_is_levels_and_targets_with_levels() {
+    let cases = [
+        ("info", None),
+        ("WARN", None),
+        ("off", None),
+        ("callvault=debug,actix_web=info", None),
+        ("warn,callvault=trace", None),
+        ("info,", None),
+        ("callvault[call]=debug", None),
+        (
+            "verbose",
+            Some(
+                "\"verbose\" is not a level (trace, debug, info, warn, error or off); a target takes its level: \"verbose=debug\"",
+            ),
+        ),
+        (
+            "callvault=debug,warning",
+            Some(
+                "\"warning\" is not a level (trace, debug, info, warn, error or off); a target takes its level: \"warning=debug\"",
+            ),
+        ),
+        (
+            "  ",
+            Some("is empty (a level: trace, debug, info, warn, error or off)"),
+        ),
+    ];
+    for (filter, want) in cases {
+        assert_eq!(log_filter_problem(filter).as_deref(), want, "{filter:?}");
+    }
+    for filter in ["callvault=loud", "warn, callvault=trace"] {
+        assert!(
+            log_filter_problem(filter)
+                .is_some_and(|p| p.starts_with(&format!("{filter:?} is not a log filter: "))),
+            "tracing's own parser still has the last word: {filter:?}"
+        );
+    }
+    let got = paths(parse("[log]\nlevel = \"verbose\"\n", no_env()).unwrap_err());
+    assert_eq!(got, ["log.level"]);
+}
