@@ -941,7 +941,18 @@ pub fn parse(
         // the checks of values run on a whole reading only: with values set aside, the
         // defaults in their place could be blamed for what the file does not say
         Some(config) if reading.set_aside.is_empty() => {
-            issues.extend(config.validate());
+            let slips = match &reading.table {
+                Some(file) => kind_slips(file, &config),
+                None => Vec::new(),
+            };
+            // a slip's converted value (`true` read as 1) is not checked against its range
+            issues.extend(
+                config
+                    .validate()
+                    .into_iter()
+                    .filter(|i| !slips.iter().any(|s| s.path == i.path)),
+            );
+            issues.extend(slips);
             match issues.is_empty() {
                 true => Ok(config),
                 false => Err(ConfigError::Invalid(issues)),
@@ -1149,6 +1160,57 @@ fn decimal_points(toml_text: &str) -> Vec<ConfigIssue> {
     let mut issues = Vec::new();
     if let Ok(table) = toml_text.parse::<toml::Table>() {
         walk("", &toml::Value::Table(table), &mut issues);
+    }
+    issues
+}
+
+/// Every value the file writes as another kind than its key takes, which the config crate
+/// would convert without a word: `true` for a number became 1, `"yes"`, `"on"` or `"1"` for
+/// a boolean became true, `"128"` became 128. The kind a key takes is read off the
+/// configuration those values made (`config`, serialized), so a key is judged by its own
+/// type, whatever the file says. Secrets, which take any scalar as text, are left out.
+fn kind_slips(file: &toml::Table, config: &Config) -> Vec<ConfigIssue> {
+    use toml::Value as V;
+    fn walk(path: &str, file: &V, typed: &V, issues: &mut Vec<ConfigIssue>) {
+        let slip = match (file, typed) {
+            (V::Boolean(b), V::Integer(_)) => format!("{b} is not a number: write a whole number"),
+            (V::String(t), V::Integer(_)) if t.trim().parse::<i64>().is_ok() => {
+                format!("{t:?} is quoted: write the number without quotes")
+            }
+            (V::String(t), V::Integer(_)) => format!("{t:?} is not a number"),
+            (V::String(t), V::Boolean(_)) => {
+                format!("{t:?} is not true or false: write true or false, without quotes")
+            }
+            (V::Integer(n), V::Boolean(_)) => {
+                format!("{n} is not true or false: write true or false")
+            }
+            (V::Array(items), V::Array(typed)) => {
+                for (i, (item, typed)) in items.iter().zip(typed).enumerate() {
+                    walk(&format!("{path}[{i}]"), item, typed, issues);
+                }
+                return;
+            }
+            (V::Table(table), V::Table(typed)) => {
+                for (key, item) in table {
+                    let at = match path {
+                        "" => key.clone(),
+                        _ => format!("{path}.{key}"),
+                    };
+                    if let Some(typed) = typed.get(key)
+                        && !SECRET_KEYS.contains(&at.as_str())
+                    {
+                        walk(&at, item, typed, issues);
+                    }
+                }
+                return;
+            }
+            _ => return,
+        };
+        issues.push(ConfigIssue::new(path, slip));
+    }
+    let mut issues = Vec::new();
+    if let Ok(V::Table(typed)) = V::try_from(config) {
+        walk("", &V::Table(file.clone()), &V::Table(typed), &mut issues);
     }
     issues
 }

@@ -975,3 +975,55 @@ fn a_log_filter_is_levels_and_targets_with_levels() {
     let got = paths(parse("[log]\nlevel = \"verbose\"\n", no_env()).unwrap_err());
     assert_eq!(got, ["log.level"]);
 }
+
+/// A value of another kind than its key takes is refused, not converted: the config crate
+/// read `true` as 1, `"yes"` or `1` as true and `"128"` as 128. The message says what to
+/// write, once, with no range check of the converted value beside it.
+#[test]
+fn a_value_of_another_kind_is_refused_not_converted() {
+    let cases = [
+        (
+            "[storage]\ncache_mb = true\n",
+            "storage.cache_mb",
+            "true is not a number: write a whole number",
+        ),
+        (
+            "[storage]\ncache_mb = \"128\"\n",
+            "storage.cache_mb",
+            "\"128\" is quoted: write the number without quotes",
+        ),
+        (
+            "[pin_policy]\nblocklist = \"on\"\n",
+            "pin_policy.blocklist",
+            "\"on\" is not true or false: write true or false, without quotes",
+        ),
+        (
+            "[profiles.m]\ndefault = true\nidentify_by_ani = 1\n",
+            "profiles.m.identify_by_ani",
+            "1 is not true or false: write true or false",
+        ),
+        (
+            "[[routing]]\ndnis = \"+18005550100\"\nprofile = \"m\"\n\
+             [profiles.m]\ndefault = \"yes\"\n",
+            "profiles.m.default",
+            "\"yes\" is not true or false: write true or false, without quotes",
+        ),
+    ];
+    for (text, path, says) in cases {
+        let issues = parse(text, no_env()).unwrap_err().issues();
+        let got: Vec<(&str, &str)> = issues
+            .iter()
+            .map(|i| (i.path.as_str(), i.message.as_str()))
+            .collect();
+        assert_eq!(got, [(path, says)], "{text}");
+    }
+    // a secret takes any scalar as its text; the same kinds from the environment are text
+    // anyway, read as the key's type
+    let config = parse(
+        "[core]\ntype = \"rest\"\n[core.rest]\nbase_url = \"https://core.example\"\n\
+         auth_header = \"X-Key\"\nauth_value = 123456\n",
+        vec![("CALLVAULT__STORAGE__CACHE_MB".into(), "256".into())],
+    )
+    .expect("valid");
+    assert_eq!(config.storage.cache_mb, 256);
+}
