@@ -863,8 +863,12 @@ pub fn parse(
     // fixed order: what it had not reached (unknown keys, other wrong values) would go
     // unreported. So each wrong value is set aside and the rest read again, until a reading
     // finds no more, and every problem is reported at once.
+    // toml's own error says where (the config crate's lost the place of a number too large)
+    let table = toml_text
+        .parse::<toml::Table>()
+        .map_err(|e| ConfigError::Invalid(vec![ConfigIssue::new("(file)", e.to_string())]))?;
     let mut reading = Reading {
-        table: toml_text.parse().ok(),
+        table,
         env: env.clone(),
         set_aside: Vec::new(),
         items_out: HashMap::new(),
@@ -941,10 +945,7 @@ pub fn parse(
         // the checks of values run on a whole reading only: with values set aside, the
         // defaults in their place could be blamed for what the file does not say
         Some(config) if reading.set_aside.is_empty() => {
-            let slips = match &reading.table {
-                Some(file) => kind_slips(file, &config),
-                None => Vec::new(),
-            };
+            let slips = kind_slips(&reading.table, &config);
             // a slip's converted value (`true` read as 1) is not checked against its range
             issues.extend(
                 config
@@ -995,8 +996,8 @@ fn read_once(
 
 /// The file and the overrides as the next reading sees them, less the values set aside.
 struct Reading {
-    /// The file's table; `None` when it is not TOML (the config crate says why).
-    table: Option<toml::Table>,
+    /// The file's table.
+    table: toml::Table,
     env: Vec<(String, String)>,
     /// The key paths set aside, in order (a list's item as `a.b[2]`).
     set_aside: Vec<String>,
@@ -1006,9 +1007,9 @@ struct Reading {
 
 impl Reading {
     fn text(&self, original: &str) -> String {
-        match (&self.table, self.set_aside.is_empty()) {
-            (Some(table), false) => toml::to_string(table).unwrap_or_default(),
-            _ => original.to_string(),
+        match self.set_aside.is_empty() {
+            false => toml::to_string(&self.table).unwrap_or_default(),
+            true => original.to_string(),
         }
     }
 
@@ -1044,9 +1045,7 @@ impl Reading {
             self.set_aside.push(key.to_string());
             return true;
         }
-        let Some(table) = self.table.as_mut() else {
-            return false;
-        };
+        let table = &mut self.table;
         let removed = match split_index(path) {
             Some((key, in_file, _)) => {
                 let out = self.items_out.entry(key.to_string()).or_default();
@@ -1318,10 +1317,13 @@ fn describe_type_error(e: &config::ConfigError) -> String {
             unexpected,
             expected,
             ..
-        } => format!(
-            "invalid type: {unexpected}, expected {expected}{}",
-            from(origin)
-        ),
+        } => match out_of_range(unexpected, expected) {
+            Some(said) => format!("{said}{}", from(origin)),
+            None => format!(
+                "invalid type: {unexpected}, expected {expected}{}",
+                from(origin)
+            ),
+        },
         config::ConfigError::At { error, origin, .. } => {
             format!("{}{}", describe_type_error(error), from(origin))
         }
@@ -1334,6 +1336,29 @@ fn describe_type_error(e: &config::ConfigError) -> String {
         ),
         other => other.to_string(),
     }
+}
+
+/// The config crate's words for a whole number its key's type cannot hold ("invalid type:
+/// 64-bit integer `-5`, expected an unsigned 64 bit or less integer"), said plainly.
+fn out_of_range(unexpected: &impl std::fmt::Display, expected: &str) -> Option<String> {
+    let bits = expected
+        .strip_prefix("an unsigned ")?
+        .split(' ')
+        .next()?
+        .parse::<u32>()
+        .ok()?;
+    let unexpected = unexpected.to_string();
+    let n = unexpected
+        .strip_suffix('`')?
+        .rsplit_once('`')?
+        .1
+        .parse::<i128>()
+        .ok()?;
+    Some(match n {
+        ..0 => format!("{n} is negative: write a whole number, 0 or more"),
+        _ if bits < 64 => format!("{n} is too large: at most {}", u64::MAX >> (64 - bits)),
+        _ => format!("{n} is too large: at most {}", u64::MAX),
+    })
 }
 
 impl Config {

@@ -104,6 +104,24 @@ fn wrong_type_names_its_key_once() {
             "\"zipp\" is not one of the choices (allowed: \"pin\", \"otp\", \"dob\",",
         ),
         (
+            "[server]\nworkers = -1\n",
+            no_env(),
+            "server.workers",
+            "-1 is negative: write a whole number, 0 or more",
+        ),
+        (
+            "[calls]\nidle_minutes = 4294967296\n",
+            no_env(),
+            "calls.idle_minutes",
+            "4294967296 is too large: at most 4294967295",
+        ),
+        (
+            "",
+            env("CALLVAULT__VAULT__BCRYPT_COST", "-3"),
+            "vault.bcrypt_cost",
+            "-3 is negative: write a whole number, 0 or more (set in the environment)",
+        ),
+        (
             "",
             env("CALLVAULT__SERVER__WORKERS", "abc"),
             "server.workers",
@@ -1026,4 +1044,30 @@ fn a_value_of_another_kind_is_refused_not_converted() {
     )
     .expect("valid");
     assert_eq!(config.storage.cache_mb, 256);
+}
+
+/// A file that is not TOML is refused with toml's own words: the line, the column and a
+/// pointer, even for a number too large for any key (the config crate lost the place).
+#[test]
+fn a_file_that_is_not_toml_says_where() {
+    let cases = [
+        ("[server]\nlisten = 127.0.0.1:8443\n", "line 2, column 15"),
+        (
+            "[calls]\nidle_minutes = 99999999999999999999\n",
+            "line 2, column 16",
+        ),
+        ("[server\n", "line 1, column 8"),
+    ];
+    for (text, at) in cases {
+        let issues = parse(text, no_env()).unwrap_err().issues();
+        assert_eq!(issues.len(), 1, "{issues:?}");
+        assert_eq!(issues[0].path, "(file)");
+        assert!(
+            issues[0]
+                .message
+                .starts_with(&format!("TOML parse error at {at}")),
+            "{text}: {}",
+            issues[0].message
+        );
+    }
 }
