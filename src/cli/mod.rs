@@ -970,8 +970,12 @@ fn enroll_command(
                     .collect::<Vec<_>>()
                     .join(", ")
             };
+            let results = match counts(&s.results) {
+                none if none.is_empty() => String::new(),
+                some => format!("; {some}"),
+            };
             say!(
-                "{}{}: {}; {}",
+                "{}{}: {}{results}",
                 s.file,
                 if s.dry_run {
                     " (dry run, nothing changed)"
@@ -979,7 +983,6 @@ fn enroll_command(
                     ""
                 },
                 counted(s.rows, "rows"),
-                counts(&s.results)
             );
             if !s.reasons.is_empty() {
                 say!("rejected because: {}", counts(&s.reasons));

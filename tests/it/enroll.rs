@@ -154,6 +154,19 @@ fn the_cli_enrolls_through_the_running_service() {
         !again.contains("created") && again.contains("unchanged"),
         "{again}"
     );
+    assert!(
+        again.starts_with("batch.csv: 300 rows; rejected ") && again.contains(", unchanged "),
+        "{again}"
+    );
+    // a header and no rows: no results to list after the count
+    let empty = i.path("header-only.csv");
+    std::fs::write(&empty, "member_id,mobile_phone\n").unwrap();
+    let out = i.cli(&["enroll", empty.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout).lines().next(),
+        Some("header-only.csv: 0 rows")
+    );
 
     let results = std::fs::read_to_string(i.path("state/outbox/batch.results.csv")).unwrap();
     let id = results
