@@ -308,6 +308,46 @@ fn the_index_takes_an_id_once_and_gives_back_only_its_own_number() {
     assert_eq!(index.sizes(), (1, 0, 1), "an emptied number is forgotten");
 }
 
+/// A start whose commit fails gives its call id back: the IVR's retry of the same id starts
+/// the call, rather than being told the id is in use by a call that was never stored.
+#[test]
+fn a_start_that_fails_to_commit_gives_its_call_id_back() {
+    let f = fixture();
+    start(&f, "a");
+    // an audit record the next commit cannot read its chain from
+    let put = |bytes: Option<&[u8]>| {
+        let txn = f.store.begin_write().unwrap();
+        {
+            let mut audit = txn.open_table(tables::AUDIT).unwrap();
+            match bytes {
+                Some(b) => audit.insert(u64::MAX, b).unwrap(),
+                None => audit.remove(u64::MAX).unwrap(),
+            };
+        }
+        txn.commit().unwrap();
+    };
+    put(Some(b"not json"));
+    let again = || {
+        tokio_test(f.calls.start(
+            StartCall {
+                call_id: "b".into(),
+                ani: Some("+16122030101".into()),
+                dnis: None,
+                app_token: None,
+            },
+            "key:ivr1",
+        ))
+    };
+    assert!(matches!(again(), Err(CallError::Audit(_))));
+    assert_eq!(f.calls.index.number("b"), None);
+    assert_eq!(
+        f.calls.index.from_ani("+16122030101"),
+        [f.calls.index.number("a").unwrap()]
+    );
+    put(None);
+    assert_eq!(again().unwrap().status, dialog::Status::Identifying);
+}
+
 #[test]
 fn an_unreadable_call_row_fails_its_own_reads_not_other_calls() {
     let f = fixture();
