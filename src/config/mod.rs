@@ -44,6 +44,10 @@ pub struct Config {
     pub routing: Vec<crate::profile::Route>,
     /// Authentication profiles by name; none configured: one built-in default profile.
     pub profiles: BTreeMap<String, crate::profile::SharedProfile>,
+    /// Values the file wrote as another kind than their keys take, read as meant
+    /// ([`kind_slips`]): warned of with the [`Config::cautions`].
+    #[serde(skip)]
+    pub file_slips: Vec<ConfigIssue>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -946,14 +950,16 @@ pub fn parse(
         // defaults in their place could be blamed for what the file does not say
         Some(config) if reading.set_aside.is_empty() => {
             let slips = kind_slips(&reading.table, &config);
-            // a slip's converted value (`true` read as 1) is not checked against its range
+            // a refused value's conversion (`true` read as 1) is not checked against its range
             issues.extend(
                 config
                     .validate()
                     .into_iter()
-                    .filter(|i| !slips.iter().any(|s| s.path == i.path)),
+                    .filter(|i| !slips.refused.iter().any(|s| s.path == i.path)),
             );
-            issues.extend(slips);
+            issues.extend(slips.refused);
+            let mut config = config;
+            config.file_slips = slips.warned;
             match issues.is_empty() {
                 true => Ok(config),
                 false => Err(ConfigError::Invalid(issues)),
@@ -1163,29 +1169,40 @@ fn decimal_points(toml_text: &str) -> Vec<ConfigIssue> {
     issues
 }
 
-/// Every value the file writes as another kind than its key takes, which the config crate
-/// would convert without a word: `true` for a number became 1, `"yes"`, `"on"` or `"1"` for
-/// a boolean became true, `"128"` became 128. The kind a key takes is read off the
-/// configuration those values made (`config`, serialized), so a key is judged by its own
-/// type, whatever the file says. Secrets, which take any scalar as text, are left out.
-fn kind_slips(file: &toml::Table, config: &Config) -> Vec<ConfigIssue> {
+/// What the file writes as another kind than its key takes, which the config crate converts
+/// without a word. `true` for a number (read as 1) means nothing a number could: refused.
+/// Text for a number (`"128"`) or a boolean (`"yes"`, `"on"`), or a number for a boolean (1),
+/// is read as the admin meant it, so only warned of: a file that worked before starts still.
+/// The kind a key takes, and what the value was read as, come from the configuration those
+/// values made (`config`, serialized). Secrets, which take any scalar as text, are left out.
+#[derive(Debug, Default)]
+struct Slips {
+    refused: Vec<ConfigIssue>,
+    warned: Vec<ConfigIssue>,
+}
+
+fn kind_slips(file: &toml::Table, config: &Config) -> Slips {
     use toml::Value as V;
-    fn walk(path: &str, file: &V, typed: &V, issues: &mut Vec<ConfigIssue>) {
-        let slip = match (file, typed) {
-            (V::Boolean(b), V::Integer(_)) => format!("{b} is not a number: write a whole number"),
-            // (text that is no number at all the config crate refuses itself)
-            (V::String(t), V::Integer(_)) => {
-                format!("{t:?} is quoted: write the number without quotes")
+    fn walk(path: &str, file: &V, typed: &V, slips: &mut Slips) {
+        let (refused, said) = match (file, typed) {
+            (V::Boolean(b), V::Integer(_)) => {
+                (true, format!("{b} is not a number: write a whole number"))
             }
-            (V::String(t), V::Boolean(_)) => {
-                format!("{t:?} is not true or false: write true or false, without quotes")
-            }
-            (V::Integer(n), V::Boolean(_)) => {
-                format!("{n} is not true or false: write true or false")
+            // (text that is no number or boolean at all, the config crate refuses itself)
+            (V::String(t), V::Integer(n)) => (
+                false,
+                format!("{t:?} is quoted: read as {n}; write the number without quotes"),
+            ),
+            (V::String(t), V::Boolean(b)) => (
+                false,
+                format!("{t:?} is read as {b}; write true or false, without quotes"),
+            ),
+            (V::Integer(n), V::Boolean(b)) => {
+                (false, format!("{n} is read as {b}; write true or false"))
             }
             (V::Array(items), V::Array(typed)) => {
                 for (i, (item, typed)) in items.iter().zip(typed).enumerate() {
-                    walk(&format!("{path}[{i}]"), item, typed, issues);
+                    walk(&format!("{path}[{i}]"), item, typed, slips);
                 }
                 return;
             }
@@ -1198,20 +1215,23 @@ fn kind_slips(file: &toml::Table, config: &Config) -> Vec<ConfigIssue> {
                     if let Some(typed) = typed.get(key)
                         && !SECRET_KEYS.contains(&at.as_str())
                     {
-                        walk(&at, item, typed, issues);
+                        walk(&at, item, typed, slips);
                     }
                 }
                 return;
             }
             _ => return,
         };
-        issues.push(ConfigIssue::new(path, slip));
+        match refused {
+            true => slips.refused.push(ConfigIssue::new(path, said)),
+            false => slips.warned.push(ConfigIssue::new(path, said)),
+        }
     }
-    let mut issues = Vec::new();
+    let mut slips = Slips::default();
     if let Ok(V::Table(typed)) = V::try_from(config) {
-        walk("", &V::Table(file.clone()), &V::Table(typed), &mut issues);
+        walk("", &V::Table(file.clone()), &V::Table(typed), &mut slips);
     }
-    issues
+    slips
 }
 
 /// An outbound endpoint (core gateway, SMS gateway, push webhook): `https://`, or plain
@@ -1624,7 +1644,8 @@ impl Config {
 
     /// Settings that work but are weak ([`crate::profile::cautions`]): warned of, not refused.
     pub fn cautions(&self) -> Vec<ConfigIssue> {
-        let mut cautions = crate::profile::cautions(&self.profiles);
+        let mut cautions = self.file_slips.clone();
+        cautions.extend(crate::profile::cautions(&self.profiles));
         if self.enroll.keep_days == 0 {
             cautions.push(ConfigIssue::new(
                 "enroll.keep_days",

@@ -994,56 +994,72 @@ fn a_log_filter_is_levels_and_targets_with_levels() {
     assert_eq!(got, ["log.level"]);
 }
 
-/// A value of another kind than its key takes is refused, not converted: the config crate
-/// read `true` as 1, `"yes"` or `1` as true and `"128"` as 128. The message says what to
-/// write, once, with no range check of the converted value beside it.
+/// A value of another kind than its key takes is said, not converted without a word. `true`
+/// for a number (the config crate read it as 1) is refused, with no range check of the 1
+/// beside it. Text for a number or a boolean, or a number for a boolean, is read as meant and
+/// warned of with the cautions: a file that worked before still starts the service.
 #[test]
-fn a_value_of_another_kind_is_refused_not_converted() {
-    let cases = [
-        (
-            "[storage]\ncache_mb = true\n",
+fn a_value_of_another_kind_is_said_and_refused_when_it_means_nothing() {
+    let issues = parse("[storage]\ncache_mb = true\n", no_env())
+        .unwrap_err()
+        .issues();
+    assert_eq!(
+        issues,
+        [ConfigIssue::new(
             "storage.cache_mb",
-            "true is not a number: write a whole number",
-        ),
+            "true is not a number: write a whole number"
+        )]
+    );
+    let cases = [
         (
             "[storage]\ncache_mb = \"128\"\n",
             "storage.cache_mb",
-            "\"128\" is quoted: write the number without quotes",
+            "\"128\" is quoted: read as 128; write the number without quotes",
         ),
         (
-            "[pin_policy]\nblocklist = \"on\"\n",
+            "[pin_policy]\nblocklist = \"off\"\n",
             "pin_policy.blocklist",
-            "\"on\" is not true or false: write true or false, without quotes",
+            "\"off\" is read as false; write true or false, without quotes",
         ),
         (
-            "[profiles.m]\ndefault = true\nidentify_by_ani = 1\n",
+            "[profiles.m]\ndefault = true\nidentify_by_ani = 0\n",
             "profiles.m.identify_by_ani",
-            "1 is not true or false: write true or false",
+            "0 is read as false; write true or false",
         ),
         (
             "[[routing]]\ndnis = \"+18005550100\"\nprofile = \"m\"\n\
              [profiles.m]\ndefault = \"yes\"\n",
             "profiles.m.default",
-            "\"yes\" is not true or false: write true or false, without quotes",
+            "\"yes\" is read as true; write true or false, without quotes",
         ),
     ];
     for (text, path, says) in cases {
-        let issues = parse(text, no_env()).unwrap_err().issues();
-        let got: Vec<(&str, &str)> = issues
-            .iter()
-            .map(|i| (i.path.as_str(), i.message.as_str()))
-            .collect();
-        assert_eq!(got, [(path, says)], "{text}");
+        // (files kept forever are a caution of their own)
+        let text = format!("[enroll]\nkeep_days = 90\n{text}");
+        let config = parse(&text, no_env()).expect(&text);
+        assert_eq!(config.cautions(), [ConfigIssue::new(path, says)], "{text}");
     }
+    let config = parse("[storage]\ncache_mb = \"128\"\n", no_env()).unwrap();
+    assert_eq!(config.storage.cache_mb, 128);
+    assert!(
+        !parse("[pin_policy]\nblocklist = \"off\"\n", no_env())
+            .unwrap()
+            .pin_policy
+            .blocklist
+    );
     // a secret takes any scalar as its text; the same kinds from the environment are text
     // anyway, read as the key's type
     let config = parse(
-        "[core]\ntype = \"rest\"\n[core.rest]\nbase_url = \"https://core.example\"\n\
+        "[enroll]\nkeep_days = 90\n[core]\ntype = \"rest\"\n[core.rest]\nbase_url = \"https://core.example\"\n\
          auth_header = \"X-Key\"\nauth_value = 123456\n",
-        vec![("CALLVAULT__STORAGE__CACHE_MB".into(), "256".into())],
+        vec![
+            ("CALLVAULT__STORAGE__CACHE_MB".into(), "256".into()),
+            ("CALLVAULT__PIN_POLICY__BLOCKLIST".into(), "yes".into()),
+        ],
     )
     .expect("valid");
     assert_eq!(config.storage.cache_mb, 256);
+    assert!(config.cautions().is_empty(), "{:?}", config.cautions());
 }
 
 /// A file that is not TOML is refused with toml's own words: the line, the column and a
