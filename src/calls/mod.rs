@@ -557,10 +557,8 @@ impl CallService {
                     )?,
                     None => Counter::default(),
                 };
-                let member = match &resolved {
-                    Resolved::Identifier(Some(found)) => Some(&found.0),
-                    _ => known.as_ref(),
-                };
+                // (an identifier the core found carries its member in the input itself)
+                let member = known.as_ref();
                 let input = match &resolved {
                     Resolved::NoInput => Input::NoInput,
                     Resolved::OptOut => Input::OptOut,
