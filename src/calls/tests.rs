@@ -588,6 +588,10 @@ fn each_change_an_agent_makes_to_a_call_moves_its_version_on() {
     let q = crate::profile::Question::PlaceOfBirth;
     tokio_test(f.calls.tick("v1", q, true, "key:agent1")).unwrap();
     assert_eq!(version(), at_start + 2, "a tick");
+    tokio_test(f.calls.hang_up("v1", "key:ivr1")).unwrap();
+    assert_eq!(version(), at_start + 3, "the hang-up");
+    tokio_test(f.calls.hang_up("v1", "key:ivr1")).unwrap();
+    assert_eq!(version(), at_start + 3, "a second hang-up changes nothing");
 }
 
 #[test]

@@ -736,6 +736,26 @@ fn pin_lockout_spans_calls_and_activation_sets_a_pin() {
         done(&t.key_in("pin-4", "2749")),
         ("authenticated", "-", "pin")
     );
+    // an agent forces a change: the PIN keyed a step ago is the current one, refused as new
+    let (s, _) = t.post(&t.agent, "/v1/members/1001/force-pin-change", json!({}));
+    assert_eq!(s, StatusCode::OK);
+    t.start("pin-5", ADA_MOBILE);
+    assert_eq!(t.key_in("pin-5", "2749")["field"], "new_pin");
+    let step = t.key_in("pin-5", "2749");
+    assert_eq!(
+        (step["field"].as_str(), step["error"].as_str()),
+        (Some("new_pin"), Some("same_as_current"))
+    );
+    t.key_in("pin-5", "583920");
+    assert_eq!(
+        done(&t.key_in("pin-5", "583920")),
+        ("authenticated", "-", "pin")
+    );
+    t.start("pin-6", ADA_MOBILE);
+    assert_eq!(
+        done(&t.key_in("pin-6", "583920")),
+        ("authenticated", "-", "pin")
+    );
 
     // activation (seed 003): the placeholder equals the SSN's last 4
     t.start("act-1", "+16122030102");
@@ -776,7 +796,7 @@ fn pin_lockout_spans_calls_and_activation_sets_a_pin() {
             && audit.contains("pin_set")
             && audit.contains("member_locked")
     );
-    for secret in ["2749", "918273645012", "918273645013", "4321"] {
+    for secret in ["2749", "583920", "918273645012", "918273645013", "4321"] {
         assert!(!audit.contains(secret), "{secret} in the audit log");
     }
     t.i.assert_never_written(&["918273645012", "918273645013"]);
