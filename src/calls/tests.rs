@@ -546,6 +546,41 @@ fn announce(f: &Fixture, phone: Option<&str>, ttl: u32) -> String {
         .0
 }
 
+/// An intent lives 1 second to `calls.intent_max_ttl_seconds`; none sent is the default.
+#[test]
+fn an_intents_ttl_is_one_second_to_the_configured_most() {
+    let f = fixture();
+    enroll_m1(&f);
+    let max = Config::default().calls.intent_max_ttl_seconds;
+    let now = f.clock.now();
+    for (ttl, lives) in [
+        (Some(0), None),
+        (Some(1), Some(1)),
+        (Some(max), Some(max)),
+        (Some(max + 1), None),
+        (None, Some(Config::default().calls.intent_ttl_seconds)),
+    ] {
+        let intent = NewIntent {
+            member_id: "m1".into(),
+            phone: None,
+            ttl_seconds: ttl,
+        };
+        match (tokio_test(f.calls.create_intent(intent, "key:app")), lives) {
+            (Ok((_, expires_at)), Some(s)) => {
+                assert_eq!(expires_at, now + Duration::seconds(i64::from(s)), "{ttl:?}")
+            }
+            (Err(CallError::BadRequest(code, message)), None) => {
+                assert_eq!(code, "bad_ttl");
+                assert_eq!(
+                    message,
+                    format!("ttl_seconds must be 1 to {max} (calls.intent_max_ttl_seconds)")
+                );
+            }
+            (other, _) => panic!("{ttl:?}: {other:?}"),
+        }
+    }
+}
+
 /// A call from `ani` with `token`, started by the IVR: its first step.
 fn start_from(f: &Fixture, call_id: &str, ani: &str, token: Option<&str>) -> dialog::StepView {
     let start = StartCall {
