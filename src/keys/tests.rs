@@ -220,3 +220,64 @@ fn a_record_that_cannot_be_read_fails_only_its_own_key() {
         }
     }
 }
+
+/// A role's word is the one the API, the CLI and the config use, and reads back as itself.
+#[test]
+fn roles_read_back_from_their_words() {
+    for (role, word) in [
+        (Role::Ivr, "ivr"),
+        (Role::Agent, "agent"),
+        (Role::App, "app"),
+        (Role::Admin, "admin"),
+    ] {
+        assert_eq!((role.as_str(), role.to_string()), (word, word.to_string()));
+        assert_eq!(word.parse::<Role>().unwrap(), role);
+        assert_eq!(serde_json::to_value(role).unwrap(), word);
+    }
+    assert!(matches!("Admin".parse::<Role>(), Err(KeyError::BadRole(r)) if r == "Admin"));
+}
+
+/// How a client is named in the audit log, and what a refused key is told: each refusal in
+/// its own words.
+#[test]
+fn clients_are_named_by_how_they_came_and_refusals_by_why() {
+    let key = Client {
+        id: "a96b8796e6c0".into(),
+        name: "ivr1".into(),
+        role: Role::Ivr,
+        via: Credential::Key,
+    };
+    assert_eq!(key.actor(), "key:ivr1");
+    assert_eq!(Client::from_cert("pbx-a", Role::Ivr).actor(), "cert:pbx-a");
+    let said: Vec<&str> = [
+        Rejection::Missing,
+        Rejection::Malformed,
+        Rejection::Unknown,
+        Rejection::Revoked,
+    ]
+    .map(Rejection::as_str)
+    .to_vec();
+    assert_eq!(
+        said,
+        [
+            "no API key presented",
+            "API key is malformed",
+            "API key is not valid",
+            "API key has been revoked"
+        ]
+    );
+}
+
+/// `init` mints an admin key only while no active one exists.
+#[test]
+fn an_active_admin_key_is_one_of_role_admin_not_revoked() {
+    let (_d, store) = store();
+    let has = |store: &Store| has_active_admin(&store.begin_read().unwrap()).unwrap();
+    assert!(!has(&store), "no keys");
+    create(&store, "ivr1", Role::Ivr, "test", Utc::now()).unwrap();
+    assert!(!has(&store), "no admin key");
+    create(&store, "root", Role::Admin, "test", Utc::now()).unwrap();
+    assert!(has(&store));
+    revoke(&store, "root", "test", Utc::now()).unwrap();
+    assert!(!has(&store), "its admin key revoked");
+}
