@@ -38,6 +38,9 @@ fn wrong_altered_and_revoked_keys_are_refused() {
         (altered.as_str(), Rejection::Unknown),
         (unknown_id.as_str(), Rejection::Unknown),
         ("cvk_short", Rejection::Malformed),
+        // the id is 12 hex digits: a hex id of another length, or 12 other characters
+        ("cvk_abc123_secret", Rejection::Malformed),
+        ("cvk_zzzzzzzzzzzz_secret", Rejection::Malformed),
         ("Bearer", Rejection::Malformed),
         ("", Rejection::Malformed),
     ];

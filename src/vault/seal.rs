@@ -252,3 +252,7 @@ impl Keyring {
         self.seal(member_id, opened.header, &opened.secret)
     }
 }
+
+#[cfg(test)]
+#[path = "seal_tests.rs"]
+mod tests;
