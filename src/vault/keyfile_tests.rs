@@ -13,6 +13,9 @@ fn created_key_is_private_random_and_never_overwritten() {
     assert!(!create_key_file(&path).unwrap());
     assert_eq!(load_key_file(&path).unwrap().bytes(), first.bytes());
     assert!(!format!("{first:?}").contains(&hex::encode(first.bytes())));
+    // what a log shows of it: the public fingerprint, 8 hex digits
+    assert_eq!(format!("{first:?}"), format!("MasterKey({})", first.key_id()));
+    assert_eq!(first.key_id().len(), 8);
 }
 
 #[test]
