@@ -14,7 +14,10 @@ fn created_key_is_private_random_and_never_overwritten() {
     assert_eq!(load_key_file(&path).unwrap().bytes(), first.bytes());
     assert!(!format!("{first:?}").contains(&hex::encode(first.bytes())));
     // what a log shows of it: the public fingerprint, 8 hex digits
-    assert_eq!(format!("{first:?}"), format!("MasterKey({})", first.key_id()));
+    assert_eq!(
+        format!("{first:?}"),
+        format!("MasterKey({})", first.key_id())
+    );
     assert_eq!(first.key_id().len(), 8);
 }
 
@@ -49,4 +52,10 @@ fn refuses_short_or_missing_keys() {
         load_key_file(&path),
         Err(KeyFileError::BadLength { len: 5, .. })
     ));
+    // a path that cannot be looked at (through a file) is not called missing: `init` would
+    // not help
+    let through = path.join("vault.key");
+    let err = load_key_file(&through).unwrap_err();
+    assert!(matches!(err, KeyFileError::Io { .. }), "{err}");
+    assert!(err.to_string().contains("Not a directory"), "{err}");
 }

@@ -88,6 +88,7 @@ fn split<'a>(member_id: &str, bytes: &'a [u8]) -> Result<Parts<'a>, SealError> {
             let (nonce, sealed) = rest.split_at(NONCE_BYTES);
             Ok((header, nonce, sealed))
         }
+        [FORMAT] => Err(malformed("too short")),
         [other, ..] => Err(malformed(&format!("unknown format {other}"))),
         [] => Err(malformed("empty")),
     }
