@@ -107,18 +107,18 @@ fn a_mac_is_hmac_sha256_under_a_key_derived_for_its_purpose() {
     derive.update(&raw);
     let subkey = derive.finalize();
     let mut by_hand = <Hmac<Sha256> as KeyInit>::new_from_slice(&subkey).unwrap();
-    by_hand.update(b"c1\0482913");
+    by_hand.update(b"c1:482913");
     let by_hand: [u8; 32] = by_hand.finalize().into_bytes().into();
 
     let mac = |ring: &Keyring, id, purpose, message: &[u8]| ring.mac(id, purpose, message);
-    assert_eq!(mac(&ring, id, "otp", b"c1\0482913"), Some(by_hand));
-    assert_ne!(mac(&ring, id, "otp", b"c1\0482914"), Some(by_hand));
-    assert_ne!(mac(&ring, id, "pin", b"c1\0482913"), Some(by_hand));
+    assert_eq!(mac(&ring, id, "otp", b"c1:482913"), Some(by_hand));
+    assert_ne!(mac(&ring, id, "otp", b"c1:482914"), Some(by_hand));
+    assert_ne!(mac(&ring, id, "pin", b"c1:482913"), Some(by_hand));
     let other_id = other.current_id();
     assert_ne!(other_id, id);
-    assert_ne!(mac(&other, other_id, "otp", b"c1\0482913"), Some(by_hand));
+    assert_ne!(mac(&other, other_id, "otp", b"c1:482913"), Some(by_hand));
     assert_eq!(
-        mac(&ring, other_id, "otp", b"c1\0482913"),
+        mac(&ring, other_id, "otp", b"c1:482913"),
         None,
         "not loaded"
     );
