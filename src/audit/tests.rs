@@ -64,7 +64,7 @@ fn an_untouched_chain_verifies() {
 #[test]
 fn tampering_is_found_at_the_first_bad_record() {
     type Tamper = fn(&Store);
-    let cases: [(&str, Tamper, u64); 6] = [
+    let cases: [(&str, Tamper, u64); 8] = [
         (
             "detail edited",
             |s| {
@@ -96,6 +96,29 @@ fn tampering_is_found_at_the_first_bad_record() {
             3,
         ),
         ("last record deleted", |s| remove(s, 10), 10),
+        (
+            // the chain is whole; only the head it left knows the record was another
+            "last record edited and hash recomputed",
+            |s| {
+                let mut r: AuditRecord = serde_json::from_slice(&raw(s, 10)).unwrap();
+                r.event.outcome = Outcome::Ok;
+                r.hash = r.compute_hash();
+                put(s, 10, &serde_json::to_vec(&r).unwrap());
+            },
+            10,
+        ),
+        (
+            "head removed",
+            |s| {
+                let txn = s.begin_write().unwrap();
+                txn.open_table(tables::META)
+                    .unwrap()
+                    .remove(HEAD_KEY)
+                    .unwrap();
+                txn.commit().unwrap();
+            },
+            10,
+        ),
         ("garbage written", |s| put(s, 2, b"{not json"), 2),
     ];
     for (name, tamper, want) in cases {
