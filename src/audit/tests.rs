@@ -167,6 +167,12 @@ fn export_writes_json_lines_from_a_time() {
         export(&store.begin_read().unwrap(), Some(future), &mut out).unwrap(),
         0
     );
+    // "from a time" takes a record written at that very time
+    let at = lines[0].time().unwrap();
+    assert_eq!(
+        export(&store.begin_read().unwrap(), Some(at), &mut Vec::new()).unwrap(),
+        3
+    );
 }
 
 #[test]
