@@ -1,24 +1,35 @@
 use super::*;
 use crate::vault::keyfile::{create_key_file, load_key_file};
 
+/// A new key file named `name` in `dir`: a ring on it, and the file's raw bytes.
+fn new_key(dir: &tempfile::TempDir, name: &str) -> (Keyring, Vec<u8>) {
+    let path = dir.path().join(name);
+    create_key_file(&path).unwrap();
+    let raw = std::fs::read(&path).unwrap();
+    (Keyring::new(load_key_file(&path).unwrap()), raw)
+}
+
+/// A header to seal with (the seal sets its key id).
+fn header(kind: SecretKind, established: bool, flagged: bool) -> Header {
+    Header {
+        key_id: [0; 4],
+        kind,
+        set_at: 1_764_000_000,
+        established,
+        flagged,
+    }
+}
+
 /// A record is what the module's doc says, sealed with the key file's own 32 bytes: read
 /// here straight from the file and opened with XChaCha20-Poly1305 by hand. (Sealing and
 /// opening through the same ring would agree with each other whatever key they used.)
 #[test]
 fn a_record_is_sealed_with_the_key_files_own_bytes_in_the_documented_layout() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("vault.key");
-    create_key_file(&path).unwrap();
-    let raw = std::fs::read(&path).unwrap();
-    let ring = Keyring::new(load_key_file(&path).unwrap());
-    let header = Header {
-        key_id: [0; 4],
-        kind: SecretKind::Pin,
-        set_at: 1_764_000_000,
-        established: true,
-        flagged: false,
-    };
-    let record = ring.seal("m1", header, b"4827").unwrap();
+    let (ring, raw) = new_key(&dir, "vault.key");
+    let record = ring
+        .seal("m1", header(SecretKind::Pin, true, false), b"4827")
+        .unwrap();
 
     let [format, len, rest @ ..] = record.as_slice() else {
         panic!("too short")
@@ -52,17 +63,14 @@ fn a_record_is_sealed_with_the_key_files_own_bytes_in_the_documented_layout() {
 #[test]
 fn a_record_cut_short_or_lengthened_is_refused_not_read_past() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("vault.key");
-    create_key_file(&path).unwrap();
-    let ring = Keyring::new(load_key_file(&path).unwrap());
-    let header = Header {
-        key_id: [0; 4],
-        kind: SecretKind::Bcrypt,
-        set_at: 1_764_000_000,
-        established: false,
-        flagged: true,
-    };
-    let record = ring.seal("m1", header, b"$2b$10$hash").unwrap();
+    let (ring, _) = new_key(&dir, "vault.key");
+    let record = ring
+        .seal(
+            "m1",
+            header(SecretKind::Bcrypt, false, true),
+            b"$2b$10$hash",
+        )
+        .unwrap();
     let least = 2 + usize::from(record[1]) + NONCE_BYTES + 16;
     for cut in 0..record.len() {
         let why = match ring.open("m1", &record[..cut]) {
@@ -94,12 +102,8 @@ fn a_mac_is_hmac_sha256_under_a_key_derived_for_its_purpose() {
     use hmac::{Hmac, Mac, digest::KeyInit};
     use sha2::{Digest, Sha256};
     let dir = tempfile::tempdir().unwrap();
-    let (a, b) = (dir.path().join("a.key"), dir.path().join("b.key"));
-    create_key_file(&a).unwrap();
-    create_key_file(&b).unwrap();
-    let raw = std::fs::read(&a).unwrap();
-    let ring = Keyring::new(load_key_file(&a).unwrap());
-    let other = Keyring::new(load_key_file(&b).unwrap());
+    let (ring, raw) = new_key(&dir, "a.key");
+    let (other, _) = new_key(&dir, "b.key");
     let id = ring.current_id();
 
     let mut derive = Sha256::new();
