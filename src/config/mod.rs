@@ -868,9 +868,9 @@ pub fn parse(
     // unreported. So each wrong value is set aside and the rest read again, until a reading
     // finds no more, and every problem is reported at once.
     // toml's own error says where (the config crate's lost the place of a number too large)
-    let table = toml_text
-        .parse::<toml::Table>()
-        .map_err(|e| ConfigError::Invalid(vec![ConfigIssue::new("(file)", e.to_string())]))?;
+    let table = toml_text.parse::<toml::Table>().map_err(|e| {
+        ConfigError::Invalid(vec![ConfigIssue::new("(file)", not_toml(toml_text, &e))])
+    })?;
     let mut reading = Reading {
         table,
         env: env.clone(),
@@ -1167,6 +1167,27 @@ fn decimal_points(toml_text: &str) -> Vec<ConfigIssue> {
         walk("", &toml::Value::Table(table), &mut issues);
     }
     issues
+}
+
+/// Where and why the file is not TOML, without the file's line itself: toml's own message
+/// quotes it, and the line could hold a secret written unquoted (`auth_value = s3cr3t`),
+/// which would then reach the service's log.
+fn not_toml(text: &str, e: &toml::de::Error) -> String {
+    let why = e.message().trim().replace('\n', "; ");
+    match e.span().and_then(|span| text.get(..span.start)) {
+        Some(before) => {
+            let line = before.matches('\n').count() + 1;
+            let column = before
+                .rsplit('\n')
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .count()
+                + 1;
+            format!("TOML parse error at line {line}, column {column}: {why}")
+        }
+        None => format!("TOML parse error: {why}"),
+    }
 }
 
 /// What the file writes as another kind than its key takes, which the config crate converts
