@@ -285,13 +285,14 @@ impl Context {
     }
 }
 
-/// A member callvault knows: enrolled, or holding a PIN record (with a core other than the
-/// embedded one, a member may have set a PIN without being enrolled). The service's HTTP
-/// face asks the core instead; this path answers without a running service.
+/// `Response::Forgotten::held` from a service that did not send it: it said "forgotten".
 fn held_by_default() -> bool {
     true
 }
 
+/// A member callvault knows: enrolled, or holding a PIN record (with a core other than the
+/// embedded one, a member may have set a PIN without being enrolled). The service's HTTP
+/// face asks the core instead; this path answers without a running service.
 fn known_member(ctx: &Context, member_id: &str) -> Result<(), AdminError> {
     let enrolled = {
         let txn = ctx.store.begin_read()?;
@@ -584,3 +585,6 @@ pub fn execute(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
