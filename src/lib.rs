@@ -33,6 +33,7 @@ pub mod notify;
 pub mod pin;
 pub mod profile;
 pub mod service;
+pub mod spelling;
 pub mod store;
 pub mod throttle;
 pub mod tls;

@@ -988,7 +988,13 @@ fn enroll_command(
                 say!("rejected because: {}", counts(&s.reasons));
             }
             if !s.unknown_columns.is_empty() {
-                say!("columns ignored: {}", s.unknown_columns.join(", "));
+                let said: Vec<String> = (s.unknown_columns.iter())
+                    .map(|name| match s.columns_meant.get(name) {
+                        Some(column) => format!("{name} (did you mean {column}?)"),
+                        None => name.clone(),
+                    })
+                    .collect();
+                say!("columns ignored: {}", said.join(", "));
             }
             if s.dry_run {
                 say!(

@@ -2,6 +2,7 @@
 //! unknown-key detection, and one `validate()` that reports every problem with its key path.
 
 pub mod files;
+mod known;
 mod notify;
 mod secret;
 
@@ -892,6 +893,12 @@ pub fn parse(
         };
         let path = reading.path_in_file(&e.path().to_string());
         let mut message = describe_type_error(e.inner());
+        let key = path.split('[').next().unwrap_or_default();
+        // a table that refuses unknown keys (a profile, a route) says so in serde's words
+        let unknown_field = message.starts_with("unknown field `");
+        if unknown_field {
+            message = unknown_key(&env, key, &path);
+        }
         if let Some(key) = message
             .strip_prefix("missing configuration field \"")
             .and_then(|rest| rest.strip_suffix('"'))
@@ -903,14 +910,15 @@ pub fn parse(
         }
         // a required key set aside by an earlier reading: its table goes too, unreported
         let quiet = reading.missed_after_set_aside(&path, &message) && reading.set_aside(&path);
-        if !quiet {
+        if !quiet && !unknown_field {
             if let Some(allowed) = allowed_values(&path) {
                 message.push_str(&format!(" (allowed: {allowed})"));
             }
-            let key = path.split('[').next().unwrap_or_default();
             if !message.contains("(set in the environment)") {
                 message.push_str(&set_by(&env, key));
             }
+        }
+        if !quiet {
             type_issues.push(ConfigIssue::new(path.clone(), message));
             if !reading.set_aside(&path) {
                 break None;
@@ -926,7 +934,7 @@ pub fn parse(
     type_issues.sort_by(|a, b| a.path.cmp(&b.path));
     let mut issues: Vec<ConfigIssue> = unknown
         .iter()
-        .map(|path| ConfigIssue::new(path.clone(), format!("unknown key{}", set_by(&env, path))))
+        .map(|path| ConfigIssue::new(path.clone(), unknown_key(&env, path, path)))
         .collect();
     issues.extend(decimal_points(toml_text));
     issues.extend(env.iter().filter_map(|(name, value)| {
@@ -994,7 +1002,9 @@ fn read_once(
         .build()
         .map_err(|e| ConfigError::Invalid(vec![ConfigIssue::new("(file)", e.to_string())]))?;
     let mut unknown = Vec::new();
-    let mut note_unknown = |path: serde_ignored::Path| unknown.push(path.to_string());
+    // serde_ignored writes an Option's value as a `?` step: `core.rest.?.fields.x`
+    let mut note_unknown =
+        |path: serde_ignored::Path| unknown.push(path.to_string().replace(".?.", "."));
     let ignored = serde_ignored::Deserializer::new(source, &mut note_unknown);
     let parsed = serde_path_to_error::deserialize(ignored);
     Ok((parsed, unknown))
@@ -1285,6 +1295,16 @@ pub(crate) fn endpoint_url(url: &str) -> Result<(), String> {
 
 /// ` (set by environment variable NAME)` when an override among `env` sets `key`; empty
 /// otherwise. The variable is named, never its value.
+/// "unknown key", where it was set if not in the file, and what it was likely meant to be.
+/// `key`: its path without list indices, as an environment variable names it.
+fn unknown_key(env: &[(String, String)], key: &str, path: &str) -> String {
+    let from = set_by(env, key);
+    format!(
+        "unknown key{from}{}",
+        known::unknown_key_hint(path, !from.is_empty())
+    )
+}
+
 fn set_by(env: &[(String, String)], key: &str) -> String {
     env.iter()
         .find(|(name, _)| env_key_path(name).as_deref() == Some(key))

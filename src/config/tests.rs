@@ -523,7 +523,9 @@ fn a_file_loads_and_its_problems_read_one_a_line() {
         format!("2 problems in the configuration:\n{}", lines.join("\n"))
     );
     assert!(
-        lines.iter().any(|l| l == "  server.listn: unknown key"),
+        lines
+            .iter()
+            .any(|l| l == "  server.listn: unknown key; did you mean server.listen?"),
         "{lines:?}"
     );
 }

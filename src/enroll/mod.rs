@@ -124,6 +124,10 @@ pub struct Summary {
     pub results: BTreeMap<String, u64>,
     pub reasons: BTreeMap<String, u64>,
     pub unknown_columns: Vec<String>,
+    /// The unknown columns likely meant as a column the file does not have (`frist_name`:
+    /// `first_name`), with it.
+    #[serde(default)]
+    pub columns_meant: BTreeMap<String, String>,
     /// Members enrolled after the run (for a dry run: had it been applied).
     pub members_enrolled: u64,
     /// Enrolled members' numbers that stopped identifying them because a member in this file
@@ -873,6 +877,9 @@ fn run_with(
         results: answer.results,
         reasons: answer.reasons,
         unknown_columns: pass.columns.unknown.clone(),
+        columns_meant: (pass.columns.meant.iter())
+            .map(|(name, column)| (name.clone(), column.to_string()))
+            .collect(),
         phones_withdrawn,
         members_enrolled,
         pins_forgotten,

@@ -31,46 +31,80 @@ pub enum Column {
     LastTxnDate,
 }
 
+/// Each column's name in a header (matched case-insensitively).
+const NAMES: [(&str, Column); 18] = [
+    ("member_id", Column::MemberId),
+    ("action", Column::Action),
+    ("first_name", Column::FirstName),
+    ("last_name", Column::LastName),
+    ("mobile_phone", Column::MobilePhone),
+    ("other_phones", Column::OtherPhones),
+    ("phone_type", Column::PhoneType),
+    ("email", Column::Email),
+    ("dob", Column::Dob),
+    ("zip", Column::Zip),
+    ("ssn_last4", Column::SsnLast4),
+    ("account_numbers", Column::AccountNumbers),
+    ("profile_changed_at", Column::ProfileChangedAt),
+    ("fraud_flag", Column::FraudFlag),
+    ("place_of_birth", Column::PlaceOfBirth),
+    ("savings_balance", Column::SavingsBalance),
+    ("last_txn_amount", Column::LastTxnAmount),
+    ("last_txn_date", Column::LastTxnDate),
+];
+
 impl Column {
     fn from_name(name: &str) -> Option<Column> {
-        Some(match name {
-            "member_id" => Column::MemberId,
-            "action" => Column::Action,
-            "first_name" => Column::FirstName,
-            "last_name" => Column::LastName,
-            "mobile_phone" => Column::MobilePhone,
-            "other_phones" => Column::OtherPhones,
-            "phone_type" => Column::PhoneType,
-            "email" => Column::Email,
-            "dob" => Column::Dob,
-            "zip" => Column::Zip,
-            "ssn_last4" => Column::SsnLast4,
-            "account_numbers" => Column::AccountNumbers,
-            "profile_changed_at" => Column::ProfileChangedAt,
-            "fraud_flag" => Column::FraudFlag,
-            "place_of_birth" => Column::PlaceOfBirth,
-            "savings_balance" => Column::SavingsBalance,
-            "last_txn_amount" => Column::LastTxnAmount,
-            "last_txn_date" => Column::LastTxnDate,
-            _ => return None,
-        })
+        NAMES.iter().find(|(n, _)| *n == name).map(|(_, c)| *c)
+    }
+}
+
+/// The column a name callvault does not know was likely meant to be (`frist_name`:
+/// `first_name`), among those the header does not have already.
+fn meant(name: &str, has: impl Fn(Column) -> bool) -> Option<&'static str> {
+    crate::spelling::nearest(
+        name,
+        NAMES.iter().filter(|(_, c)| !has(*c)).map(|(n, _)| *n),
+    )
+}
+
+/// `("frist_name": did you mean first_name?)`, for the names that have a likely column;
+/// empty for none.
+fn said_meant(meant: &[(String, &'static str)]) -> String {
+    match meant {
+        [] => String::new(),
+        _ => format!(
+            " ({})",
+            meant
+                .iter()
+                .map(|(name, column)| format!("{name:?}: did you mean {column}?"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
     }
 }
 
 /// A problem with the header that stops the whole file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HeaderError {
+    /// With the names that were likely meant as columns.
     #[error(
-        "no header row: the first line must name the columns (member_id, mobile_phone, ...); it names none callvault knows"
+        "no header row: the first line must name the columns (member_id, mobile_phone, ...); \
+         it names none callvault knows{}",
+        said_meant(.0)
     )]
-    NoHeader,
+    NoHeader(Vec<(String, &'static str)>),
     #[error(
         "the header's columns are separated by {0:?}: callvault reads CSV, with commas between \
          columns (export the file as CSV, or replace the separators)"
     )]
     NotCommas(char),
-    #[error("missing required column {0}")]
-    MissingColumn(&'static str),
+    /// The column, and a name in the header likely meant as it.
+    #[error("missing required column {column}{}", said_meant(meant.as_slice()))]
+    MissingColumn {
+        column: &'static str,
+        meant: Option<(String, &'static str)>,
+    },
     #[error("column {0:?} appears twice in the header")]
     DuplicateColumn(String),
 }
@@ -96,6 +130,8 @@ pub struct Columns {
     at: HashMap<Column, usize>,
     pub width: usize,
     pub unknown: Vec<String>,
+    /// The unknown names likely meant as a column the header does not have, with it.
+    pub meant: Vec<(String, &'static str)>,
 }
 
 impl Columns {
@@ -113,23 +149,37 @@ impl Columns {
                 None => unknown.push(raw.trim().to_string()),
             }
         }
+        let meant: Vec<(String, &'static str)> = unknown
+            .iter()
+            .filter_map(|name| {
+                let column = meant(&name.to_ascii_lowercase(), |c| at.contains_key(&c))?;
+                Some((name.clone(), column))
+            })
+            .collect();
         if at.is_empty() {
             let fields: Vec<&str> = header.iter().collect();
             let known = |name: &str| Column::from_name(name).is_some();
-            return Err(other_separator(&fields, known)
-                .map_or(HeaderError::NoHeader, HeaderError::NotCommas));
+            return Err(match other_separator(&fields, known) {
+                Some(separator) => HeaderError::NotCommas(separator),
+                None => HeaderError::NoHeader(meant),
+            });
         }
+        let missing = |column: &'static str| HeaderError::MissingColumn {
+            column,
+            meant: meant.iter().find(|(_, c)| *c == column).cloned(),
+        };
         if !at.contains_key(&Column::MemberId) {
-            return Err(HeaderError::MissingColumn("member_id"));
+            return Err(missing("member_id"));
         }
         // A file of deletes needs no phones; any file that can hold upserts does.
         if !at.contains_key(&Column::MobilePhone) && !at.contains_key(&Column::Action) {
-            return Err(HeaderError::MissingColumn("mobile_phone"));
+            return Err(missing("mobile_phone"));
         }
         Ok(Columns {
             at,
             width: header.len(),
             unknown,
+            meant,
         })
     }
 

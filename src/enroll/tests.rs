@@ -437,16 +437,30 @@ fn file_level_problems_are_named() {
 #[test]
 fn bom_crlf_quotes_and_unknown_columns_are_read() {
     let f = Fixture::new();
-    let body = "\u{feff}Member_ID,MOBILE_PHONE,place_of_birth,shoe_size,account_numbers\r\n\
-                A,2025550101,\"Split,\r\nDalmatia \"\"old town\"\"\",44,11-22;33\r\n";
+    let body = "\u{feff}Member_ID,MOBILE_PHONE,place_of_birth,shoe_size,account_numbers,Frist_Name\r\n\
+                A,2025550101,\"Split,\r\nDalmatia \"\"old town\"\"\",44,11-22;33,Ana\r\n";
     let report = f
         .enroll_with("m.csv", body, Mode::Incremental, false)
         .unwrap();
     assert_eq!(f.results(&report), vec![triple("A", "created", "")]);
+    assert_eq!(report.summary.unknown_columns, ["shoe_size", "Frist_Name"]);
+    let meant = &report.summary.columns_meant;
+    assert_eq!(meant.len(), 1, "{meant:?}");
+    assert_eq!(meant["Frist_Name"], "first_name");
+    // the summary file says it too
+    let text = std::fs::read_to_string(f.outbox().join("m.summary.json")).unwrap();
+    let written: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(
-        report.summary.unknown_columns,
-        vec!["shoe_size".to_string()]
+        written["columns_meant"],
+        serde_json::json!({"Frist_Name": "first_name"})
     );
+    // a summary from a service older than columns_meant (the CLI reads the running
+    // service's through the admin socket) reads as none meant
+    let mut older = written;
+    older.as_object_mut().unwrap().remove("columns_meant");
+    let older: Summary = serde_json::from_value(older).unwrap();
+    assert!(older.columns_meant.is_empty());
+    assert_eq!(older.unknown_columns, report.summary.unknown_columns);
     let txn = f.store.begin_read().unwrap();
     let m = embedded::get(&txn, "A").unwrap().unwrap().member;
     assert_eq!(

@@ -160,12 +160,28 @@ fn the_cli_enrolls_through_the_running_service() {
     );
     // a header and no rows: no results to list after the count
     let empty = i.path("header-only.csv");
-    std::fs::write(&empty, "member_id,mobile_phone\n").unwrap();
+    std::fs::write(&empty, "member_id,mobile_phone,frist_name,shoe_size\n").unwrap();
     let out = i.cli(&["enroll", empty.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(
-        text(&out.stdout).lines().next(),
-        Some("header-only.csv: 0 rows")
+    let said = text(&out.stdout);
+    let lines: Vec<&str> = said.lines().collect();
+    assert_eq!(lines.first(), Some(&"header-only.csv: 0 rows"));
+    // an ignored column is told the column it was likely meant to be
+    assert!(
+        lines.contains(&"columns ignored: frist_name (did you mean first_name?), shoe_size"),
+        "{said}"
+    );
+    // and a misspelt required column stops the file with it
+    let misspelt = i.path("misspelt.csv");
+    std::fs::write(&misspelt, "member_id,Mobil_Phone\nA,2025550101\n").unwrap();
+    let out = i.cli(&["enroll", misspelt.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains(
+            "missing required column mobile_phone (\"Mobil_Phone\": did you mean mobile_phone?)"
+        ),
+        "{}",
+        text(&out.stderr)
     );
 
     let results = std::fs::read_to_string(i.path("state/outbox/batch.results.csv")).unwrap();

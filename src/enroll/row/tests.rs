@@ -15,16 +15,14 @@ fn headers_are_case_insensitive_in_any_order_and_report_unknown_columns() {
 
 #[test]
 fn header_problems_stop_the_file() {
+    let missing = |column| HeaderError::MissingColumn {
+        column,
+        meant: None,
+    };
     let cases: [(&[&str], HeaderError); 4] = [
-        (&["a", "b"], HeaderError::NoHeader),
-        (
-            &["mobile_phone", "dob"],
-            HeaderError::MissingColumn("member_id"),
-        ),
-        (
-            &["member_id", "dob"],
-            HeaderError::MissingColumn("mobile_phone"),
-        ),
+        (&["a", "b"], HeaderError::NoHeader(Vec::new())),
+        (&["mobile_phone", "dob"], missing("member_id")),
+        (&["member_id", "dob"], missing("mobile_phone")),
         (
             &["member_id", "mobile_phone", "member_id"],
             HeaderError::DuplicateColumn("member_id".into()),
@@ -35,6 +33,60 @@ fn header_problems_stop_the_file() {
         assert_eq!(got, want, "{cols:?}");
     }
     assert!(Columns::from_header(&StringRecord::from(vec!["member_id", "action"])).is_ok());
+}
+
+#[test]
+fn a_misspelt_column_is_told_the_column_it_was_likely_meant_to_be() {
+    let c = header(&[
+        "member_id",
+        "Mobile_Phone",
+        "frist_name",
+        "shoe_size",
+        "zipp",
+    ]);
+    assert_eq!(c.unknown, ["frist_name", "shoe_size", "zipp"]);
+    assert_eq!(
+        c.meant,
+        [
+            ("frist_name".to_string(), "first_name"),
+            ("zipp".to_string(), "zip")
+        ]
+    );
+    // a column the header has already is not offered again
+    let c = header(&["member_id", "mobile_phone", "zip", "zipp"]);
+    assert_eq!(c.unknown, ["zipp"]);
+    assert!(c.meant.is_empty(), "{:?}", c.meant);
+
+    for (cols, want) in [
+        (
+            &["member_id", "Mobil_Phone"][..],
+            "missing required column mobile_phone (\"Mobil_Phone\": did you mean mobile_phone?)",
+        ),
+        (
+            &["memberid", "mobile_phone"],
+            "missing required column member_id (\"memberid\": did you mean member_id?)",
+        ),
+        // a name near another column does not stand for the missing one
+        (
+            &["member_id", "dobb"],
+            "missing required column mobile_phone",
+        ),
+        (
+            &["MemberID", "mobile", "e_mail"],
+            "no header row: the first line must name the columns (member_id, mobile_phone, \
+             ...); it names none callvault knows (\"MemberID\": did you mean member_id?; \
+             \"e_mail\": did you mean email?)",
+        ),
+        // data where the header should be: nothing is guessed from it
+        (
+            &["100001", "2025550143"],
+            "no header row: the first line must name the columns (member_id, mobile_phone, \
+             ...); it names none callvault knows",
+        ),
+    ] {
+        let got = Columns::from_header(&StringRecord::from(cols.to_vec())).unwrap_err();
+        assert_eq!(got.to_string(), want, "{cols:?}");
+    }
 }
 
 #[test]

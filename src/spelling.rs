@@ -1,0 +1,69 @@
+//! The nearest known word to one that is not known, for "did you mean" hints: a misspelt
+//! configuration key (`server.lisen`), a pre-enrollment column (`frist_name`).
+
+/// The choice closest to `word`, if one is close enough to be what was meant: a slip of a
+/// key or two (a letter missed, added, changed, or two swapped, counted by Damerau-Levenshtein
+/// distance), more for a longer word. Case and `-` for `_` are not slips. Ties go to the
+/// earlier choice; `word` itself is never offered.
+pub fn nearest<'a>(word: &str, choices: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let plain = |s: &str| s.to_lowercase().replace('-', "_");
+    let wanted = plain(word);
+    let allowed = match wanted.chars().count() {
+        0..=2 => 0,
+        3..=5 => 1,
+        6..=8 => 2,
+        _ => 3,
+    };
+    choices
+        .into_iter()
+        .filter(|choice| *choice != word)
+        .map(|choice| (strsim::damerau_levenshtein(&wanted, &plain(choice)), choice))
+        .filter(|(distance, _)| *distance <= allowed)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, choice)| choice)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nearest;
+
+    const KEYS: [&str; 6] = [
+        "listen",
+        "workers",
+        "state_dir",
+        "min_correct",
+        "first_name",
+        "dob",
+    ];
+
+    #[test]
+    fn a_slip_finds_the_key_and_a_stranger_finds_nothing() {
+        for (word, want) in [
+            ("lisen", Some("listen")),        // a letter missed
+            ("listenn", Some("listen")),      // one added
+            ("wrokers", Some("workers")),     // two swapped
+            ("statedir", Some("state_dir")),  // the underscore left out
+            ("state-dir", Some("state_dir")), // a dash for the underscore is no slip at all
+            ("Min_Correct", Some("min_correct")),
+            ("mincorect", Some("min_correct")), // two slips in a long word
+            ("frist_name", Some("first_name")),
+            ("dbo", Some("dob")), // a short word takes one slip
+            ("do", None),         // two letters are too few to guess from
+            ("db", None),
+            ("bogus", None),
+            ("wk", None),
+            ("stat", None),   // two slips in a short word are too many
+            ("listen", None), // a known word is not "meant" as itself
+        ] {
+            assert_eq!(nearest(word, KEYS), want, "{word}");
+        }
+    }
+
+    #[test]
+    fn the_closest_wins_and_a_tie_goes_to_the_first() {
+        assert_eq!(nearest("pins", ["pin_x", "pin"]), Some("pin"));
+        assert_eq!(nearest("cat", ["bat", "hat"]), Some("bat"));
+        assert_eq!(nearest("cat", ["hat", "bat"]), Some("hat"));
+        assert_eq!(nearest("anything", []), None);
+    }
+}
