@@ -29,6 +29,7 @@ use crate::audit::{AuditEvent, EventKind, Outcome, append_in};
 use crate::enroll::lines::{self, LineCounter};
 use crate::enroll::progress::Progress;
 use crate::enroll::row::other_separator;
+use crate::spelling::nearest;
 use crate::store::{StoreError, tables};
 
 /// What happened to a row.
@@ -113,8 +114,16 @@ pub enum ImportError {
          with commas between columns (expected member_id,pin)"
     )]
     NotCommas { file: String, separator: char },
-    #[error("{file}: the header has no {column:?} column (expected member_id,pin)")]
-    MissingColumn { file: String, column: &'static str },
+    /// `meant`: a name in the header likely meant as the column (`pins`, `memberid`).
+    #[error(
+        "{file}: the header has no {column:?} column (expected member_id,pin{})",
+        meant.as_ref().map(|name| format!("; {name:?}: did you mean {column}?")).unwrap_or_default()
+    )]
+    MissingColumn {
+        file: String,
+        column: &'static str,
+        meant: Option<String>,
+    },
     #[error("{file}: cannot be read as CSV at line {line}: {problem}")]
     Csv {
         file: String,
@@ -287,12 +296,19 @@ pub fn run(
         return Err(ImportError::NotCommas { file, separator });
     }
     let column = |name: &'static str| {
+        // a name in the header likely meant as this column
+        let meant = || {
+            (names.iter())
+                .find(|n| nearest(&n.to_ascii_lowercase(), ["member_id", "pin"]) == Some(name))
+                .map(|n| n.to_string())
+        };
         headers
             .iter()
             .position(|h| h.eq_ignore_ascii_case(name.as_bytes()))
-            .ok_or(ImportError::MissingColumn {
+            .ok_or_else(|| ImportError::MissingColumn {
                 file: file.clone(),
                 column: name,
+                meant: meant(),
             })
     };
     let (id_col, pin_col) = (column("member_id")?, column("pin")?);

@@ -468,10 +468,24 @@ fn import_file_problems_stop_everything() {
         dry_run: false,
         require_member: false,
     };
-    let cases: [(&str, &str); 6] = [
+    let cases: [(&str, &str); 8] = [
         ("", "empty"),
-        ("member_id,code\nM1,1234\n", "\"pin\""),
+        (
+            "member_id,code\nM1,1234\n",
+            ": the header has no \"pin\" column (expected member_id,pin)",
+        ),
         ("id,pin\nM1,1234\n", "\"member_id\""),
+        // a name likely meant as the missing column is said with it
+        (
+            "member_id, PINs \nM1,1234\n",
+            ": the header has no \"pin\" column (expected member_id,pin; \"PINs\": did you \
+             mean pin?)",
+        ),
+        (
+            "pin,MemberID\n1234,M1\n",
+            ": the header has no \"member_id\" column (expected member_id,pin; \"MemberID\": \
+             did you mean member_id?)",
+        ),
         ("Member_ID;PIN\nM1;1234\n", "separated by ';'"),
         ("pin\tmember_id\n1234\tM1\n", "separated by '\\t'"),
         // one column that names neither: the missing column, not a separator
