@@ -163,7 +163,16 @@ fn describe_json_error(e: &serde_json::Error, path: Option<&str>) -> ApiError {
     let at = format!("line {}, column {}", e.line(), e.column());
     if let Some(rest) = text.strip_prefix("unknown field `") {
         let field: String = rest.chars().take_while(|c| *c != '`').take(64).collect();
-        return ApiError::bad_request("unknown_field", format!("unknown field `{field}` ({at})"));
+        let fields = fields_taken(rest);
+        let hint = match crate::spelling::nearest(&field, fields.iter().copied()) {
+            Some(meant) => format!("; did you mean `{meant}`?"),
+            None if fields.is_empty() => String::new(),
+            None => format!("; the fields are `{}`", fields.join("`, `")),
+        };
+        return ApiError::bad_request(
+            "unknown_field",
+            format!("unknown field `{field}` ({at}){hint}"),
+        );
     }
     if let Some(rest) = text.strip_prefix("missing field `") {
         let field: String = rest.chars().take_while(|c| *c != '`').take(64).collect();
@@ -187,6 +196,22 @@ fn describe_json_error(e: &serde_json::Error, path: Option<&str>) -> ApiError {
             };
             ApiError::bad_request("invalid_field", message)
         }
+    }
+}
+
+/// The fields an object takes, from the rest of serde's "unknown field `x`, expected one of
+/// `a`, `b` at line 1 column 8" (or "expected `a` or `b`", "expected `a`"): the names serde
+/// writes from the target type, never from the body. Empty when there are none to tell.
+fn fields_taken(rest: &str) -> Vec<&str> {
+    let rest = rest.rfind(" at line ").map_or(rest, |end| &rest[..end]);
+    // the list is last, after the unknown field's own name (the body's, which may hold
+    // anything, "`, expected `" too); a type with no fields ends so instead
+    if rest.ends_with(", there are no fields") {
+        return Vec::new();
+    }
+    match rest.rsplit_once("`, expected ") {
+        Some((_, said)) => said.split('`').skip(1).step_by(2).collect(),
+        None => Vec::new(),
     }
 }
 

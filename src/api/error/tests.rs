@@ -17,7 +17,12 @@ fn json_errors_never_echo_values() {
         (
             r#"{"digits": 1, "pin": "482913"}"#,
             "unknown_field",
-            "unknown field `pin` (line 1, column 19)",
+            "unknown field `pin` (line 1, column 19); the fields are `digits`",
+        ),
+        (
+            r#"{"digit": 1}"#,
+            "unknown_field",
+            "unknown field `digit` (line 1, column 8); did you mean `digits`?",
         ),
         (
             r#"{"digits": "#,
@@ -40,6 +45,67 @@ fn json_errors_never_echo_values() {
             serde_json::from_str::<Body>(body).unwrap_err(),
         ));
         assert_eq!((api.status, api.code), (StatusCode::BAD_REQUEST, code));
+    }
+}
+
+/// An unknown field is told the field it was likely meant to be, or the fields there are:
+/// names from the type, whatever the body holds.
+#[test]
+fn an_unknown_field_is_told_the_fields_there_are() {
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Start {
+        call_id: String,
+        ani: Option<String>,
+        dnis: Option<String>,
+    }
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Two {
+        digits: Option<String>,
+        step: Option<u32>,
+    }
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Empty {}
+    let message = |e: serde_json::Error| describe_json_error(&e, None).message;
+    for (got, want) in [
+        (
+            message(serde_json::from_str::<Start>(r#"{"callid": "c1"}"#).unwrap_err()),
+            "unknown field `callid` (line 1, column 9); did you mean `call_id`?",
+        ),
+        (
+            message(serde_json::from_str::<Start>(r#"{"call_id": "c", "DNIS": "1"}"#).unwrap_err()),
+            "unknown field `DNIS` (line 1, column 23); did you mean `dnis`?",
+        ),
+        (
+            message(
+                serde_json::from_str::<Start>(r#"{"call_id": "c", "pin": "4821"}"#).unwrap_err(),
+            ),
+            "unknown field `pin` (line 1, column 22); the fields are `call_id`, `ani`, `dnis`",
+        ),
+        (
+            message(serde_json::from_str::<Two>(r#"{"stp": 2}"#).unwrap_err()),
+            "unknown field `stp` (line 1, column 6); did you mean `step`?",
+        ),
+        (
+            message(serde_json::from_str::<Two>(r#"{"x": 2}"#).unwrap_err()),
+            "unknown field `x` (line 1, column 4); the fields are `digits`, `step`",
+        ),
+        // a field named like a field list is still the body's, not the type's
+        (
+            message(serde_json::from_str::<Empty>(r#"{"a`, expected `b": 2}"#).unwrap_err()),
+            "unknown field `a` (line 1, column 18)",
+        ),
+        (
+            message(serde_json::from_str::<Two>(r#"{"a`, expected `b": 2}"#).unwrap_err()),
+            "unknown field `a` (line 1, column 18); the fields are `digits`, `step`",
+        ),
+    ] {
+        assert_eq!(got, want);
     }
 }
 
