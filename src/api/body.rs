@@ -175,11 +175,14 @@ impl<T: DeserializeOwned> Query<T> {
                 let why = match e {
                     QueryPayloadError::Deserialize(e) => {
                         let e = e.to_string();
-                        match field_path::<T>(&self.text) {
-                            Some(field) if !e.contains(&format!("`{field}`")) => {
-                                format!(": `{field}`: {e}")
-                            }
-                            _ => format!(": {e}"),
+                        match super::error::unknown_field(&e, "parameters") {
+                            Some((name, hint)) => format!(": unknown parameter `{name}`{hint}"),
+                            None => match field_path::<T>(&self.text) {
+                                Some(field) if !e.contains(&format!("`{field}`")) => {
+                                    format!(": `{field}`: {e}")
+                                }
+                                _ => format!(": {e}"),
+                            },
                         }
                     }
                     _ => String::new(),

@@ -161,14 +161,7 @@ impl ApiError {
 fn describe_json_error(e: &serde_json::Error, path: Option<&str>) -> ApiError {
     let text = e.to_string();
     let at = format!("line {}, column {}", e.line(), e.column());
-    if let Some(rest) = text.strip_prefix("unknown field `") {
-        let field: String = rest.chars().take_while(|c| *c != '`').take(64).collect();
-        let fields = fields_taken(rest);
-        let hint = match crate::spelling::nearest(&field, fields.iter().copied()) {
-            Some(meant) => format!("; did you mean `{meant}`?"),
-            None if fields.is_empty() => String::new(),
-            None => format!("; the fields are `{}`", fields.join("`, `")),
-        };
+    if let Some((field, hint)) = unknown_field(&text, "fields") {
         return ApiError::bad_request(
             "unknown_field",
             format!("unknown field `{field}` ({at}){hint}"),
@@ -197,6 +190,22 @@ fn describe_json_error(e: &serde_json::Error, path: Option<&str>) -> ApiError {
             ApiError::bad_request("invalid_field", message)
         }
     }
+}
+
+/// From serde's "unknown field `x`, expected ...": the field (at most 64 characters of the
+/// body's name) and what to say after it: the field it was likely meant to be (`; did you
+/// mean `digits`?`), else the `names` there are (`fields`, `parameters`). None for another
+/// message.
+pub(super) fn unknown_field(text: &str, names: &str) -> Option<(String, String)> {
+    let rest = text.strip_prefix("unknown field `")?;
+    let field: String = rest.chars().take_while(|c| *c != '`').take(64).collect();
+    let fields = fields_taken(rest);
+    let hint = match crate::spelling::nearest(&field, fields.iter().copied()) {
+        Some(meant) => format!("; did you mean `{meant}`?"),
+        None if fields.is_empty() => String::new(),
+        None => format!("; the {names} are `{}`", fields.join("`, `")),
+    };
+    Some((field, hint))
 }
 
 /// The fields an object takes, from the rest of serde's "unknown field `x`, expected one of

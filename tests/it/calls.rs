@@ -194,7 +194,14 @@ fn a_call_is_driven_end_to_end_over_https() {
     assert_eq!(found, json!([]));
     let (_, found) = t.get(&t.agent, "/v1/calls?ani=6122030101");
     assert_eq!(found[0]["active"], false);
-    for (query, names) in [("", "ani"), ("?ani=6122030101&active=maybe", "true")] {
+    for (query, names) in [
+        ("", "ani"),
+        ("?ani=6122030101&active=maybe", "true"),
+        (
+            "?ani=6122030101&actve=true",
+            ": unknown parameter `actve`; did you mean `active`?",
+        ),
+    ] {
         let (s, e) = t.get(&t.agent, &format!("/v1/calls{query}"));
         assert_eq!(
             (s, e["code"].as_str()),

@@ -25,7 +25,11 @@ fn query_refusals_name_the_parameter() {
         ("active=true", ": missing field `ani`"),
         (
             "ani=1&colour=red",
-            ": unknown field `colour`, expected one of `ani`, `active`, `limit`",
+            ": unknown parameter `colour`; the parameters are `ani`, `active`, `limit`",
+        ),
+        (
+            "ani=1&actve=true",
+            ": unknown parameter `actve`; did you mean `active`?",
         ),
     ];
     for (text, says) in cases {
