@@ -569,12 +569,16 @@ pub fn validate<P: Borrow<Profile>>(
         }
         for (step, key) in &p.prompts {
             if !PROMPTS.iter().any(|(s, _)| s == step) {
+                let steps = PROMPTS.map(|(s, _)| s);
                 issues.push(ConfigIssue::new(
                     at(&format!("prompts.{step}")),
-                    format!(
-                        "no step {step:?}; prompts can be set for {}",
-                        PROMPTS.map(|(s, _)| s).join(", ")
-                    ),
+                    match crate::spelling::nearest(step, steps) {
+                        Some(meant) => format!("no step {step:?}; did you mean {meant}?"),
+                        None => format!(
+                            "no step {step:?}; prompts can be set for {}",
+                            steps.join(", ")
+                        ),
+                    },
                 ));
             } else if key.is_empty()
                 || key.len() > 64
@@ -589,14 +593,20 @@ pub fn validate<P: Borrow<Profile>>(
         for (key, text) in &p.agent_texts {
             let at_key = at(&format!("agent_texts.{key}"));
             if Question::parse(key).is_none() && !AGENT_TEXTS.iter().any(|(k, _)| k == key) {
+                let verdicts = AGENT_TEXTS.map(|(k, _)| k);
+                let questions = Question::ALL.map(|q| q.as_str());
+                let meant = crate::spelling::nearest(key, verdicts.into_iter().chain(questions));
                 issues.push(ConfigIssue::new(
                     at_key,
-                    format!(
-                        "no text {key:?}; agent texts can be set for the verdicts ({}) and the \
-                         checklist questions ({})",
-                        AGENT_TEXTS.map(|(k, _)| k).join(", "),
-                        Question::ALL.map(|q| q.as_str()).join(", ")
-                    ),
+                    match meant {
+                        Some(meant) => format!("no text {key:?}; did you mean {meant}?"),
+                        None => format!(
+                            "no text {key:?}; agent texts can be set for the verdicts ({}) and \
+                             the checklist questions ({})",
+                            verdicts.join(", "),
+                            questions.join(", ")
+                        ),
+                    },
                 ));
             } else if text.trim().is_empty()
                 || text.chars().count() > AGENT_TEXT_MAX

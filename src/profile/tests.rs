@@ -154,6 +154,27 @@ fn impossible_profiles_are_refused_with_key_paths() {
             "profiles.m.agent_texts.welcome",
             "the verdicts (verified, not_verified) and the checklist questions (dob, zip,",
         ),
+        // a slip of a step or text is told the one likely meant
+        (
+            "[profiles.m]\ndefault = true\n[profiles.m.agent_texts]\nverifed = \"Yes\"\n",
+            "profiles.m.agent_texts.verifed",
+            "no text \"verifed\"; did you mean verified?",
+        ),
+        (
+            "[profiles.m]\ndefault = true\n[profiles.m.agent_texts]\nplace_of_brith = \"Where?\"\n",
+            "profiles.m.agent_texts.place_of_brith",
+            "no text \"place_of_brith\"; did you mean place_of_birth?",
+        ),
+        (
+            "[profiles.m]\ndefault = true\n[profiles.m.prompts]\nnewpin = \"k\"\n",
+            "profiles.m.prompts.newpin",
+            "no step \"newpin\"; did you mean new_pin?",
+        ),
+        (
+            "[profiles.m]\ndefault = true\n[profiles.m.prompts]\nwelcome = \"k\"\n",
+            "profiles.m.prompts.welcome",
+            "no step \"welcome\"; prompts can be set for identifier, pin, new_pin,",
+        ),
         (
             "[profiles.m]\ndefault = true\n[profiles.m.agent_texts]\nverified = \"  \"\n",
             "profiles.m.agent_texts.verified",
