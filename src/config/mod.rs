@@ -912,7 +912,13 @@ pub fn parse(
         let quiet = reading.missed_after_set_aside(&path, &message) && reading.set_aside(&path);
         if !quiet && !unknown_field {
             if let Some(allowed) = allowed_values(&path) {
-                message.push_str(&format!(" (allowed: {allowed})"));
+                let meant = not_a_choice(e.inner())
+                    .and_then(|word| crate::spelling::nearest(word, allowed.iter().copied()));
+                if let Some(meant) = meant {
+                    message.push_str(&format!("; did you mean {meant:?}?"));
+                }
+                let quoted: Vec<String> = allowed.iter().map(|name| format!("{name:?}")).collect();
+                message.push_str(&format!(" (allowed: {})", quoted.join(", ")));
             }
             if !message.contains("(set in the environment)") {
                 message.push_str(&set_by(&env, key));
@@ -1319,38 +1325,44 @@ fn env_key_path(var: &str) -> Option<String> {
 }
 
 /// The choices of the keys that take one of a fixed set of words.
-fn allowed_values(path: &str) -> Option<String> {
+fn allowed_values(path: &str) -> Option<Vec<&'static str>> {
     use crate::core::IdentifierKind;
     use crate::pin::{ActivationScenario, ForceChangeScenario};
     use crate::profile::{Method, Question};
-    fn quoted(names: impl IntoIterator<Item = &'static str>) -> String {
-        names
-            .into_iter()
-            .map(|name| format!("{name:?}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
     let profile = |list: &str| path.starts_with("profiles.") && path.contains(list);
     Some(match path {
-        "vault.mode" => quoted(["hashed", "encrypted"]),
-        "log.format" => quoted(["text", "json"]),
-        "core.type" => quoted(["embedded", "rest"]),
-        "server.client_cert" => quoted(["required", "optional"]),
+        "vault.mode" => vec!["hashed", "encrypted"],
+        "log.format" => vec!["text", "json"],
+        "core.type" => vec!["embedded", "rest"],
+        "server.client_cert" => vec!["required", "optional"],
         p if p.starts_with("server.clients") && p.ends_with(".role") => {
-            quoted(["ivr", "agent", "app", "admin"])
+            vec!["ivr", "agent", "app", "admin"]
         }
-        "pin_change.on_conflict" => quoted(["activation_list", "activation", "force_change"]),
-        _ if profile(".activation.scenarios") => {
-            quoted(ActivationScenario::ALL.map(ActivationScenario::as_str))
-        }
-        _ if profile(".methods") => quoted(Method::ALL.map(Method::as_str)),
-        _ if profile(".questions") => quoted(Question::ALL.map(Question::as_str)),
-        _ if profile(".identifiers") => quoted(IdentifierKind::ALL.map(IdentifierKind::as_str)),
-        p if p.starts_with("pin_change.scenarios") => {
-            quoted(ForceChangeScenario::ALL.map(ForceChangeScenario::as_str))
-        }
+        "pin_change.on_conflict" => vec!["activation_list", "activation", "force_change"],
+        _ if profile(".activation.scenarios") => ActivationScenario::ALL
+            .map(ActivationScenario::as_str)
+            .into(),
+        _ if profile(".methods") => Method::ALL.map(Method::as_str).into(),
+        _ if profile(".questions") => Question::ALL.map(Question::as_str).into(),
+        _ if profile(".identifiers") => IdentifierKind::ALL.map(IdentifierKind::as_str).into(),
+        p if p.starts_with("pin_change.scenarios") => ForceChangeScenario::ALL
+            .map(ForceChangeScenario::as_str)
+            .into(),
         _ => return None,
     })
+}
+
+/// The word that is not one of an enum's choices, from the config crate's "enum X does not
+/// have variant constructor word".
+fn not_a_choice(e: &config::ConfigError) -> Option<&str> {
+    match e {
+        config::ConfigError::Message(m) => m
+            .strip_prefix("enum ")?
+            .split_once(" does not have variant constructor ")
+            .map(|(_, word)| word),
+        config::ConfigError::At { error, .. } => not_a_choice(error),
+        _ => None,
+    }
 }
 
 /// serde's messages can quote the offending value. Configuration values are not secret,
@@ -1366,11 +1378,8 @@ fn describe_type_error(e: &config::ConfigError) -> String {
         None => String::new(),
     };
     match e {
-        config::ConfigError::Message(m) => match m
-            .strip_prefix("enum ")
-            .and_then(|m| m.split_once(" does not have variant constructor "))
-        {
-            Some((_, word)) => format!("{word:?} is not one of the choices"),
+        config::ConfigError::Message(m) => match not_a_choice(e) {
+            Some(word) => format!("{word:?} is not one of the choices"),
             None => m.clone(),
         },
         config::ConfigError::Type {

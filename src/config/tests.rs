@@ -101,7 +101,15 @@ fn wrong_type_names_its_key_once() {
              min_correct = 1\n",
             no_env(),
             "profiles.m.ivr.known_number.methods[0]",
-            "\"zipp\" is not one of the choices (allowed: \"pin\", \"otp\", \"dob\",",
+            "\"zipp\" is not one of the choices; did you mean \"zip\"? (allowed: \"pin\", \
+             \"otp\", \"dob\",",
+        ),
+        (
+            "[[server.clients]]\nname = \"a\"\nrole = \"agnt\"\n",
+            no_env(),
+            "server.clients[0].role",
+            "\"agnt\" is not one of the choices; did you mean \"agent\"? (allowed: \"ivr\", \
+             \"agent\", \"app\", \"admin\")",
         ),
         (
             "[server]\nworkers = -1\n",
@@ -133,6 +141,13 @@ fn wrong_type_names_its_key_once() {
             "vault.mode",
             "\"hash\" is not one of the choices (allowed: \"hashed\", \"encrypted\") \
              (set by environment variable CALLVAULT__VAULT__MODE)",
+        ),
+        (
+            "",
+            env("CALLVAULT__LOG__FORMAT", "jsn"),
+            "log.format",
+            "\"jsn\" is not one of the choices; did you mean \"json\"? (allowed: \"text\", \
+             \"json\") (set by environment variable CALLVAULT__LOG__FORMAT)",
         ),
     ];
     for (text, env, path, says) in cases {
