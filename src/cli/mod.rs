@@ -987,14 +987,8 @@ fn enroll_command(
             if !s.reasons.is_empty() {
                 say!("rejected because: {}", counts(&s.reasons));
             }
-            if !s.unknown_columns.is_empty() {
-                let said: Vec<String> = (s.unknown_columns.iter())
-                    .map(|name| match s.columns_meant.get(name) {
-                        Some(column) => format!("{name} (did you mean {column}?)"),
-                        None => name.clone(),
-                    })
-                    .collect();
-                say!("columns ignored: {}", said.join(", "));
+            if let Some(ignored) = s.columns_ignored() {
+                say!("columns ignored: {ignored}");
             }
             if s.dry_run {
                 say!(

@@ -272,6 +272,10 @@ fn move_applied(file: PathBuf, report: Box<Report>, dirs: &EnrollDirs) -> Handle
     match move_into(&file, &dirs.processed) {
         Ok(moved) => {
             tracing::info!(file = %moved.display(), rows = report.summary.rows, "enrolled; moved to processed/");
+            // a misspelt column's data went unread: the admin who dropped the file sees it here
+            if let Some(ignored) = report.summary.columns_ignored() {
+                tracing::warn!(file = %moved.display(), "columns ignored: {ignored}");
+            }
             Handled::Processed {
                 file: moved,
                 report,

@@ -139,6 +139,20 @@ pub struct Summary {
     pub results_file: PathBuf,
 }
 
+impl Summary {
+    /// The columns the run ignored, each with the column it was likely meant to be:
+    /// `frist_name (did you mean first_name?), shoe_size`. None when it ignored none.
+    pub fn columns_ignored(&self) -> Option<String> {
+        let said: Vec<String> = (self.unknown_columns.iter())
+            .map(|name| match self.columns_meant.get(name) {
+                Some(column) => format!("{name} (did you mean {column}?)"),
+                None => name.clone(),
+            })
+            .collect();
+        (!said.is_empty()).then(|| said.join(", "))
+    }
+}
+
 /// A problem that stops the whole file. Nothing is applied.
 #[derive(Debug, thiserror::Error)]
 pub enum EnrollError {

@@ -97,6 +97,23 @@ fn files_dropped_in_the_inbox_are_enrolled_or_failed_while_serving() {
     assert!(why.contains("no header row"), "{why}");
     assert!(!state.join("inbox/broken.csv").exists());
 
+    // A misspelt column is ignored, as ENROLL.md says, and the log tells the one meant.
+    std::fs::write(
+        state.join("inbox/spelt.csv"),
+        "member_id,mobile_phone,frist_name\nZ1,2025550177,Zed\n",
+    )
+    .unwrap();
+    wait_for("the misspelt file to be processed", || {
+        state.join("processed/spelt.csv").exists()
+    });
+    let log = i.service_log_with("columns ignored");
+    assert!(
+        log.lines().any(|l| l.contains("WARN")
+            && l.contains("spelt.csv")
+            && l.contains("columns ignored: frist_name (did you mean first_name?)")),
+        "{log}"
+    );
+
     let audit = i.audit_export();
     assert!(audit.contains("\"enrollment_run\"") && audit.contains("\"enrollment_failed\""));
     assert!(
