@@ -615,15 +615,15 @@ fn db_command(config: &Config, command: DbCommand) -> anyhow::Result<ExitCode> {
 fn print_chain(report: &crate::audit::VerifyReport) -> anyhow::Result<ExitCode> {
     match &report.first_bad {
         None => {
-            say!("audit chain intact: {} records", report.records);
+            say!("audit chain intact: {}", counted(report.records, "records"));
             Ok(ExitCode::SUCCESS)
         }
         Some(bad) => {
             say!(
-                "audit chain BROKEN at record {}: {} ({} records read)",
+                "audit chain BROKEN at record {}: {} ({} read)",
                 bad.seq,
                 bad.reason,
-                report.records
+                counted(report.records, "records")
             );
             Ok(ExitCode::FAILURE)
         }
@@ -639,17 +639,17 @@ fn print_against(against: &crate::audit::AnchorReport) -> anyhow::Result<ExitCod
                 n => format!(" ({n} older ones were pruned from the store)"),
             };
             say!(
-                "matches the copies: {} records compared, none differs{pruned}",
-                against.checked
+                "matches the copies: {} compared, none differs{pruned}",
+                counted(against.checked, "records")
             );
             Ok(ExitCode::SUCCESS)
         }
         Some(bad) => {
             say!(
-                "audit log REWRITTEN: record {} {} ({} records compared)",
+                "audit log REWRITTEN: record {} {} ({} compared)",
                 bad.seq,
                 bad.reason,
-                against.checked
+                counted(against.checked, "records")
             );
             Ok(ExitCode::FAILURE)
         }
