@@ -570,10 +570,10 @@ pub fn execute(
             let event = match &result {
                 Ok(r) => {
                     AuditEvent::new(actor, EventKind::VaultKeyRotated, Outcome::Ok).detail(format!(
-                        "key {} -> {}, {} records sealed again{}",
+                        "key {} -> {}, {} sealed again{}",
                         r.old_key_id,
                         r.new_key_id,
-                        r.resealed,
+                        crate::enroll::progress::counted(r.resealed, "records"),
                         if r.resumed { " (resumed)" } else { "" }
                     ))
                 }

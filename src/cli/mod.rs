@@ -928,7 +928,7 @@ fn vault_command(config: &Config, command: VaultCommand) -> anyhow::Result<ExitC
         }
         Response::Rotated { report } => {
             say!(
-                "vault key rotated{}: {} -> {}, {} records sealed again",
+                "vault key rotated{}: {} -> {}, {} sealed again",
                 if report.resumed {
                     " (an interrupted rotation was finished)"
                 } else {
@@ -936,7 +936,7 @@ fn vault_command(config: &Config, command: VaultCommand) -> anyhow::Result<ExitC
                 },
                 report.old_key_id,
                 report.new_key_id,
-                report.resealed
+                counted(report.resealed, "records")
             );
         }
         other => bail!("unexpected answer: {other:?}"),
