@@ -8,7 +8,8 @@
 pub fn nearest<'a>(word: &str, choices: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let plain = |s: &str| s.to_lowercase().replace('-', "_");
     let wanted = plain(word);
-    let allowed = match wanted.chars().count() {
+    let length = wanted.chars().count();
+    let allowed = match length {
         0..=2 => 0,
         3..=5 => 1,
         6..=8 => 2,
@@ -17,6 +18,9 @@ pub fn nearest<'a>(word: &str, choices: impl IntoIterator<Item = &'a str>) -> Op
     choices
         .into_iter()
         .filter(|choice| *choice != word)
+        // lengths further apart than the slips allowed cannot be near: a long word (a
+        // header cell of any size) is not compared at all
+        .filter(|choice| choice.chars().count().abs_diff(length) <= allowed)
         .map(|choice| (strsim::damerau_levenshtein(&wanted, &plain(choice)), choice))
         .filter(|(distance, _)| *distance <= allowed)
         .min_by_key(|(distance, _)| *distance)
@@ -52,8 +56,9 @@ mod tests {
             ("db", None),
             ("bogus", None),
             ("wk", None),
-            ("stat", None),   // two slips in a short word are too many
-            ("listen", None), // a known word is not "meant" as itself
+            ("stat", None),        // two slips in a short word are too many
+            ("listen", None),      // a known word is not "meant" as itself
+            ("listen_____", None), // five slips, where eleven letters allow three
         ] {
             assert_eq!(nearest(word, KEYS), want, "{word}");
         }
