@@ -71,11 +71,23 @@ impl Fixture {
         )
     }
 
+    /// The file's results, once the summary's counts are found to agree with them.
     fn enroll(&self, body: &str) -> Vec<(String, String, String)> {
         let report = self
             .enroll_with("members.csv", body, Mode::Incremental, false)
             .unwrap();
-        self.results(&report)
+        let got = self.results(&report);
+        let (mut results, mut reasons) = (BTreeMap::new(), BTreeMap::new());
+        for (_, result, reason) in &got {
+            *results.entry(result.clone()).or_insert(0) += 1;
+            if !reason.is_empty() {
+                *reasons.entry(reason.clone()).or_insert(0) += 1;
+            }
+        }
+        let summary = &report.summary;
+        assert_eq!((&summary.results, &summary.reasons), (&results, &reasons));
+        assert_eq!(summary.rows, got.len() as u64);
+        got
     }
 
     /// (member_id, result, reason) of every row of the results file.
@@ -1780,4 +1792,29 @@ fn counts_read_as_english() {
     for (n, unit, want) in cases {
         assert_eq!(counted(n, unit), want);
     }
+}
+
+#[test]
+fn a_run_takes_its_settings_from_the_configuration() {
+    let mut config = crate::config::Config::default();
+    config.enroll.default_region = "CA".into();
+    config.enroll.recent_change_days = 7;
+    config.enroll.full_max_removed_percent = 25;
+    config.storage.min_free_mb = 512;
+    let o = Options::from_config(&config, Mode::Full, true);
+    assert_eq!(
+        (o.mode, o.dry_run, o.region_code.as_str()),
+        (Mode::Full, true, "CA")
+    );
+    assert_eq!(
+        (o.recent_change_days, o.max_removed_percent, o.min_free_mb),
+        (7, 25, 512)
+    );
+    // the embedded core's members are the credit union's: a deleted one's secrets go too
+    assert!(o.forget_removed);
+    // another core still knows the member, and callvault keeps what it holds of them
+    config.core.kind = crate::config::CoreKind::Rest;
+    let o = Options::from_config(&config, Mode::Incremental, false);
+    assert!(!o.forget_removed);
+    assert_eq!((o.mode, o.dry_run), (Mode::Incremental, false));
 }
