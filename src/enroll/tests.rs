@@ -1818,3 +1818,40 @@ fn a_run_takes_its_settings_from_the_configuration() {
     assert!(!o.forget_removed);
     assert_eq!((o.mode, o.dry_run), (Mode::Incremental, false));
 }
+
+/// The results are written out before the run commits: a disk that fills under the answer
+/// stops the run unapplied, whether it applies in place or staged, rather than leaving
+/// members enrolled with no answer to say so.
+#[test]
+fn a_full_disk_under_the_answer_stops_the_run_before_anything_applies() {
+    let f = Fixture::new();
+    std::fs::create_dir_all(f.outbox()).unwrap();
+    // the results file's bytes go to a device that is always full
+    std::os::unix::fs::symlink("/dev/full", f.outbox().join(".members.results.csv.partial"))
+        .unwrap();
+    let body = format!("{HEADER}{}", row("M1", "+12025550101"));
+    let err = f
+        .enroll_with("members.csv", &body, Mode::Incremental, false)
+        .unwrap_err();
+    assert!(matches!(err, EnrollError::Answer { .. }), "{err}");
+    assert!(
+        !err.is_file_problem(),
+        "a full disk is not the file's fault"
+    );
+    assert!(
+        f.enrolled().is_empty(),
+        "applied in place: {:?}",
+        f.enrolled()
+    );
+
+    let path = f.file("members.csv", body.as_bytes());
+    let err = f
+        .staged(&path, &options(Mode::Incremental), &Silent, THIN_SLICES)
+        .unwrap_err();
+    assert!(matches!(err, EnrollError::Answer { .. }), "{err}");
+    assert!(
+        f.enrolled().is_empty(),
+        "applied staged: {:?}",
+        f.enrolled()
+    );
+}
