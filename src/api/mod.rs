@@ -162,8 +162,11 @@ async fn method_not_allowed(req: HttpRequest) -> actix_web::HttpResponse {
 }
 
 async fn not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    let meant = openapi::meant_path(req.path())
+        .map(|path| format!("; did you mean {path}?"))
+        .unwrap_or_default();
     Err(ApiError::not_found(format!(
-        "no endpoint {} {}",
+        "no endpoint {} {}{meant}",
         req.method(),
         req.path()
     )))

@@ -285,22 +285,59 @@ fn roles_of(op: &Operation) -> Option<Vec<String>> {
 /// DELETE"): the `Allow` header of a 405. Paths are actix's patterns, which have the
 /// document's shape; a test checks that the router and the document agree.
 pub fn allowed_methods(pattern: &str) -> Option<&'static str> {
-    static ALLOW: LazyLock<HashMap<String, String>> = LazyLock::new(|| {
-        let mut doc = ApiDoc::openapi();
-        doc.paths
-            .paths
-            .iter_mut()
-            .map(|(path, item)| {
-                let allow: Vec<&str> = methods(item)
-                    .into_iter()
-                    .filter(|(_, op)| op.is_some())
-                    .map(|(method, _)| method)
-                    .collect();
-                (path.clone(), allow.join(", "))
-            })
-            .collect()
-    });
     ALLOW.get(pattern).map(String::as_str)
+}
+
+/// Each path of the document with the methods it takes.
+static ALLOW: LazyLock<HashMap<String, String>> = LazyLock::new(|| {
+    let mut doc = ApiDoc::openapi();
+    doc.paths
+        .paths
+        .iter_mut()
+        .map(|(path, item)| {
+            let allow: Vec<&str> = methods(item)
+                .into_iter()
+                .filter(|(_, op)| op.is_some())
+                .map(|(method, _)| method)
+                .collect();
+            (path.clone(), allow.join(", "))
+        })
+        .collect()
+});
+
+/// The endpoint a path that is none was likely meant to be: one of the document's paths
+/// whose every fixed segment is the path's or a slip of it, the path's own values where
+/// the document has parameters (`/v1/call/c1/inputs`: `/v1/calls/c1/input`), a trailing
+/// `/` left out. None when no path fits, or more than one.
+pub fn meant_path(path: &str) -> Option<String> {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    let fits = |pattern: &String| {
+        let parts: Vec<&str> = pattern.split('/').collect();
+        if parts.len() != segments.len() {
+            return None;
+        }
+        let mut meant = Vec::with_capacity(parts.len());
+        for (part, segment) in parts.into_iter().zip(&segments) {
+            let fits = match part.starts_with('{') {
+                true => !segment.is_empty(),
+                false => part == *segment || crate::spelling::nearest(segment, [part]).is_some(),
+            };
+            if !fits {
+                return None;
+            }
+            meant.push(if part.starts_with('{') {
+                *segment
+            } else {
+                part
+            });
+        }
+        Some(meant.join("/"))
+    };
+    let mut meant = ALLOW.keys().filter_map(fits);
+    match (meant.next(), meant.next()) {
+        (Some(one), None) if one != path => Some(one),
+        _ => None,
+    }
 }
 
 /// The document as JSON.
@@ -317,4 +354,38 @@ pub async fn serve() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
         .body(document())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::meant_path;
+
+    #[test]
+    fn a_path_that_is_no_endpoint_is_told_the_one_likely_meant() {
+        for (path, want) in [
+            ("/v1/call", Some("/v1/calls")),
+            ("/v1/calls/", Some("/v1/calls")),
+            ("/v1/Calls/c-7/input", Some("/v1/calls/c-7/input")),
+            ("/v1/call/c-7/inputs", Some("/v1/calls/c-7/input")),
+            (
+                "/v1/calls/c-7/checklists/dob",
+                Some("/v1/calls/c-7/checklist/dob"),
+            ),
+            ("/v1/challenges/ch1/chek", Some("/v1/challenges/ch1/check")),
+            ("/v1/members/1001/unlok", Some("/v1/members/1001/unlock")),
+            ("/v1/admin/key", Some("/v1/admin/keys")),
+            ("/redyz", Some("/readyz")),
+            ("/openapi.jsn", Some("/openapi.json")),
+            // nothing near, or a parameter left out: no guess
+            ("/v2/calls", None),
+            ("/v1/calls//input", None),
+            ("/calls", None),
+            ("/", None),
+            ("/v1/whatever/x/y/z", None),
+            // an endpoint is not "meant" as itself
+            ("/v1/calls", None),
+        ] {
+            assert_eq!(meant_path(path).as_deref(), want, "{path}");
+        }
+    }
 }

@@ -460,6 +460,31 @@ fn every_error_is_a_json_body_with_a_code() {
         );
         assert!(!b.to_string().contains("4821"), "{name}: echoed a value");
     }
+    // a slip in a path, or a field, is told the one likely meant
+    let (s, b) = body(
+        c.post(i.url("/v1/admin/key"))
+            .bearer_auth(admin)
+            .json(&json!({"name": "a", "role": "ivr"}))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(
+        b["message"],
+        "no endpoint POST /v1/admin/key; did you mean /v1/admin/keys?"
+    );
+    let (s, b) = body(
+        c.post(&keys)
+            .bearer_auth(admin)
+            .json(&json!({"name": "a", "rol": "ivr"}))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        b["message"],
+        "unknown field `rol` (line 1, column 17); did you mean `role`?"
+    );
 }
 
 #[test]
