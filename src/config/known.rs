@@ -95,8 +95,7 @@ pub(super) fn unknown_key_hint(path: &str, from_env: bool) -> String {
         return format!("; did you mean {}?", say(&real));
     }
     // a key of another table: the same name, or the nearest name any table has
-    let mut names: Vec<&str> = keys.iter().map(|key| split_leaf(key).1).collect();
-    names.dedup();
+    let names: Vec<&str> = keys.iter().map(|key| split_leaf(key).1).collect();
     let meant = match names.contains(&leaf) {
         true => Some(leaf),
         false => nearest(leaf, names.iter().copied()),
@@ -109,7 +108,8 @@ pub(super) fn unknown_key_hint(path: &str, from_env: bool) -> String {
         .iter()
         .filter(|key| {
             let (p, l) = split_leaf(key);
-            Some(l) == meant && p != parent
+            // a list's items are not set one by one from the environment
+            Some(l) == meant && p != parent && !(from_env && key.contains('['))
         })
         .map(|key| {
             let real = match key.strip_prefix("profiles.members.") {

@@ -169,6 +169,13 @@ fn an_unknown_environment_variable_is_told_the_variable_to_set() {
             "state_dir: unknown key (set by environment variable CALLVAULT__STATE_DIR); \
              did you mean CALLVAULT__STORAGE__STATE_DIR?",
         ),
+        // a list item's key is no variable to set
+        (
+            "CALLVAULT__ROLE",
+            "role: unknown key (set by environment variable CALLVAULT__ROLE) (the keys here: \
+             audit, calls, core, enroll, lockout, log, notify, otp, pin_change, pin_policy, \
+             profiles, routing, server, storage, vault)",
+        ),
         (
             "CALLVAULT__PROFILES__MEMBERS__IDENTIFYBY_ANI",
             "profiles.members.identifyby_ani: unknown key (set by environment variable \
