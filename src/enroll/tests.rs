@@ -320,6 +320,38 @@ fn a_number_shared_with_an_enrolled_member_identifies_neither() {
     assert_eq!(f.by_phone("+12025550101"), vec!["B".to_string()]);
 }
 
+/// A number a row lists among its other phones is claimed as surely as its mobile: the
+/// enrolled member whose verified mobile it is stops being identified by it, once. A number
+/// that is only another phone of the enrolled member is not their mobile to withdraw.
+#[test]
+fn another_phone_in_the_file_withdraws_an_enrolled_mobile_once() {
+    let f = Fixture::new();
+    let withdrawn = |body: &str| {
+        let report = f
+            .enroll_with("m.csv", body, Mode::Incremental, false)
+            .unwrap();
+        (f.results(&report), report.summary.phones_withdrawn)
+    };
+    f.enroll(&format!("{HEADER}{}", row("A", "2025550101")));
+    let c = format!("{HEADER}C,,2025550104,mobile,2025550101,n,2020-01-01,1980-05-17,Ana\n");
+    assert_eq!(withdrawn(&c), (vec![triple("C", "created", "")], 1));
+    assert!(f.by_phone("+12025550101").is_empty());
+    assert_eq!(f.by_phone("+12025550104"), vec!["C".to_string()]);
+    // the same file again: already withdrawn, not counted again
+    assert_eq!(withdrawn(&c), (vec![triple("C", "unchanged", "")], 0));
+
+    // D lists 0105 as another phone; E's mobile is 0105: D's own mobile stays D's
+    f.enroll(&format!(
+        "{HEADER}D,,2025550106,mobile,2025550105,n,2020-01-01,1980-05-17,Ana\n"
+    ));
+    let (_, count) = withdrawn(&format!("{HEADER}{}", row("E", "2025550105")));
+    assert_eq!(count, 0);
+    assert_eq!(f.by_phone("+12025550106"), vec!["D".to_string()]);
+    let txn = f.store.begin_read().unwrap();
+    let d = embedded::get(&txn, "D").unwrap().unwrap().member;
+    assert!(d.withdrawn_phones.is_empty(), "{:?}", d.withdrawn_phones);
+}
+
 /// A's mobile is withdrawn because B claimed it too. C lists it among their other numbers
 /// (a spouse's phone, say). A call from it must identify no one, not C: the number is
 /// known to be shared. Found by the random file sequences' check.
