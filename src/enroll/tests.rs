@@ -388,8 +388,31 @@ fn a_member_whose_row_now_fails_a_check_is_no_longer_enrolled() {
         .unwrap();
     let mut reader = csv::Reader::from_path(&report.summary.results_file).unwrap();
     let r = reader.records().next().unwrap().unwrap();
-    assert_eq!((&r[2], &r[3]), ("rejected", "fraud_flag"));
-    assert!(r[4].contains("was enrolled, removed"), "{:?}", &r[4]);
+    assert_eq!(
+        (&r[2], &r[3], &r[4]),
+        (
+            "rejected",
+            "fraud_flag",
+            "fraud_flag is set; was enrolled, removed"
+        )
+    );
+    assert!(f.enrolled().is_empty());
+    // every reason keeps its own detail before the removal's
+    f.enroll(&format!("{HEADER}{}", row("A", "2025550101")));
+    let landline = format!("{HEADER}A,,2025550101,landline,,n,2020-01-01,1980-05-17,Ana\n");
+    let report = f
+        .enroll_with("m.csv", &landline, Mode::Incremental, false)
+        .unwrap();
+    let mut reader = csv::Reader::from_path(&report.summary.results_file).unwrap();
+    let r = reader.records().next().unwrap().unwrap();
+    assert_eq!(
+        (&r[2], &r[3], &r[4]),
+        (
+            "rejected",
+            "landline",
+            "phone_type is landline; was enrolled, removed"
+        )
+    );
     assert!(f.enrolled().is_empty());
     // A malformed row says nothing reliable, so it leaves the member as it was.
     f.enroll(&format!("{HEADER}{}", row("A", "2025550101")));
@@ -515,6 +538,40 @@ fn bom_crlf_quotes_and_unknown_columns_are_read() {
         m.account_numbers,
         vec!["11-22".to_string(), "33".to_string()]
     );
+}
+
+#[test]
+fn other_phones_that_are_no_phones_are_ignored_and_counted() {
+    let f = Fixture::new();
+    let report = f
+        .enroll_with(
+            "m.csv",
+            "member_id,mobile_phone,other_phones\n\
+             A,2025550101,2025550198;12;2025550197;abc\n\
+             B,2025550102,2025550196\n",
+            Mode::Incremental,
+            false,
+        )
+        .unwrap();
+    let mut reader = csv::Reader::from_path(&report.summary.results_file).unwrap();
+    let details: Vec<(String, String)> = reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[2].to_string(), r[4].to_string())
+        })
+        .collect();
+    assert_eq!(
+        details,
+        [
+            (
+                "created".into(),
+                "2 other phone(s) not valid, ignored".into()
+            ),
+            ("created".into(), String::new()),
+        ]
+    );
+    assert_eq!(f.by_phone("+12025550197"), vec!["A".to_string()]);
 }
 
 #[tokio::test]
