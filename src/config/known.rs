@@ -127,6 +127,27 @@ pub(super) fn unknown_key_hint(path: &str, from_env: bool) -> String {
     }
 }
 
+/// The override a `CALLVAULT...` variable that is none was likely meant to be: one
+/// underscore too few (`CALLVAULT_SERVER__LISTEN`), lower case, or a slip of a key.
+pub(super) fn meant_variable(name: &str) -> Option<String> {
+    let keys = known_keys();
+    // the part after the prefix, against each key a variable can set (a value, not a table
+    // or a list's item), as the part after the prefix spells it
+    let upper = name.to_uppercase();
+    let wanted = upper.strip_prefix(ENV_PREFIX)?.trim_start_matches('_');
+    let parts: Vec<String> = keys
+        .iter()
+        .filter(|key| !key.contains('['))
+        .filter(|key| !keys.iter().any(|k| k.starts_with(&format!("{key}."))))
+        .map(|key| key.to_uppercase().replace('.', ENV_SEPARATOR))
+        .collect();
+    let meant = match parts.iter().find(|p| *p == wanted) {
+        Some(same) => Some(same.as_str()),
+        None => nearest(wanted, parts.iter().map(String::as_str)),
+    };
+    meant.map(|parts| format!("{ENV_PREFIX}{ENV_SEPARATOR}{parts}"))
+}
+
 #[cfg(test)]
 #[path = "known_tests.rs"]
 mod tests;

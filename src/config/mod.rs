@@ -812,8 +812,11 @@ pub fn unread_env_vars(names: impl IntoIterator<Item = std::ffi::OsString>) -> V
         .filter(|name| !name.starts_with(&override_prefix))
         .filter(|name| !ENV_NAMES_READ_ELSEWHERE.contains(&name.as_str()))
         .map(|name| {
+            let meant = known::meant_variable(&name)
+                .map(|meant| format!(" (did you mean {meant}?)"))
+                .unwrap_or_default();
             format!(
-                "environment variable {name} is not read: an override is \
+                "environment variable {name} is not read{meant}: an override is \
                  {override_prefix}SECTION__KEY in upper case, with two underscores after \
                  {ENV_PREFIX} and between the parts (e.g. {override_prefix}SERVER__LISTEN)"
             )

@@ -464,6 +464,33 @@ fn callvault_variables_that_are_not_read_are_named() {
         "{}",
         unread[0]
     );
+    // each is told the override it was likely meant to be
+    for (warning, meant) in unread.iter().zip([
+        "CALLVAULT__SERVER__LISTEN",
+        "CALLVAULT__LOCKOUT__MAX_WRONG_PINS",
+        "CALLVAULT__SERVER__LISTEN",
+    ]) {
+        assert!(
+            warning.contains(&format!(
+                " is not read (did you mean {meant}?): an override is"
+            )),
+            "{warning}"
+        );
+    }
+    let said = |name: &str| unread_env_vars([std::ffi::OsString::from(name)]).remove(0);
+    // a slip of a key's own name, besides the underscores
+    assert!(
+        said("CALLVAULT_STORAGE__STATEDIR")
+            .contains("(did you mean CALLVAULT__STORAGE__STATE_DIR?)")
+    );
+    // nothing near, and a table is no variable to set
+    for name in ["CALLVAULT_HOME", "CALLVAULT_CORE"] {
+        assert!(
+            said(name).starts_with(&format!("environment variable {name} is not read: an")),
+            "{}",
+            said(name)
+        );
+    }
 }
 
 #[test]
