@@ -755,3 +755,39 @@ fn a_pin_import_goes_in_slices_and_one_interrupted_finishes_when_run_again() {
     assert_eq!(summary.results["unchanged"], import::IMPORT_SLICE as u64);
     assert_eq!(summary.vault_records, rows as u64);
 }
+
+/// A PIN a call holds between steps opens for that call only: not for another call, and
+/// not as the PIN record of a member whose id is the call's.
+#[test]
+fn a_pin_sealed_for_a_call_opens_for_that_call_only() {
+    let f = fixture();
+    let sealed = f.vault.seal_for_call("c-1", "4821").unwrap();
+    assert!(
+        !sealed.windows(4).any(|w| w == b"4821"),
+        "sealed in the clear"
+    );
+    assert_eq!(
+        f.vault.open_for_call("c-1", &sealed).unwrap().as_str(),
+        "4821"
+    );
+    assert!(f.vault.open_for_call("c-2", &sealed).is_err());
+    assert!(f.vault.keyring.load().open("c-1", &sealed).is_err());
+    // and a member's record does not open as a call's
+    let as_member = f
+        .vault
+        .keyring
+        .load()
+        .seal(
+            "c-1",
+            Header {
+                key_id: [0; 4],
+                kind: SecretKind::Pin,
+                set_at: 0,
+                established: false,
+                flagged: false,
+            },
+            b"4821",
+        )
+        .unwrap();
+    assert!(f.vault.open_for_call("c-1", &as_member).is_err());
+}
