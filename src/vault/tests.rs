@@ -791,3 +791,53 @@ fn a_pin_sealed_for_a_call_opens_for_that_call_only() {
         .unwrap();
     assert!(f.vault.open_for_call("c-1", &as_member).is_err());
 }
+
+/// A one-time code's MAC matches that code for that challenge only, and holds neither.
+#[test]
+fn a_code_mac_matches_its_code_for_its_challenge_only() {
+    let f = fixture();
+    let mac = f.vault.code_mac("ch-1", "482913").unwrap();
+    assert!(!mac.contains("482913"), "{mac}");
+    assert!(f.vault.code_matches("ch-1", "482913", &mac));
+    for (challenge, code) in [
+        ("ch-1", "482914"),
+        ("ch-1", ""),
+        ("ch-2", "482913"),
+        // the challenge and the code are kept apart, not run together
+        ("ch-14", "82913"),
+    ] {
+        assert!(
+            !f.vault.code_matches(challenge, code, &mac),
+            "{challenge} {code}"
+        );
+    }
+    // the same code for another challenge has another MAC
+    assert_ne!(f.vault.code_mac("ch-2", "482913").unwrap(), mac);
+    // a MAC cut short, or not hex, or under a key id not loaded, matches nothing
+    let (id, hex) = mac.split_once(':').unwrap();
+    for stored in [
+        format!("{id}:{}", &hex[2..]),
+        format!("{id}:zz{}", &hex[2..]),
+        format!("00000000:{hex}"),
+        hex.to_string(),
+    ] {
+        assert!(!f.vault.code_matches("ch-1", "482913", &stored), "{stored}");
+    }
+}
+
+/// `vault status` counts the PIN records of no enrolled member.
+#[test]
+fn pin_records_of_no_enrolled_member_are_counted() {
+    let f = fixture();
+    let s = settings(VaultMode::Hashed);
+    f.enroll(&["M1"]);
+    assert_eq!(pins_not_enrolled(&f.store).unwrap(), 0);
+    for member in ["M1", "X1", "X2"] {
+        f.vault
+            .store_pin_now(member, "5902", true, &s, t(0))
+            .unwrap();
+    }
+    assert_eq!(pins_not_enrolled(&f.store).unwrap(), 2);
+    f.enroll(&["X1"]);
+    assert_eq!(pins_not_enrolled(&f.store).unwrap(), 1);
+}
