@@ -199,7 +199,13 @@ fn wrong_pins_lock_across_calls_and_restarts_and_unlock_clears() {
     let status = again.pin_status("M1", &s, t(3)).unwrap();
     assert!(status.locked);
     assert_eq!(status.wrong_pins, 5);
+    // `vault status` counts the locked member; M2, with wrong PINs short of a lock, is not
+    f.vault.store_pin_now("M2", "5902", true, &s, t(0)).unwrap();
+    f.vault.check_pin_now("M2", "0000", &s, t(1)).unwrap();
+    assert_eq!(f.vault.status(&s, t(3)).unwrap().locked_members, 1);
+    assert!(f.vault.has_pin("M1").unwrap() && !f.vault.has_pin("M3").unwrap());
     assert!(f.vault.unlock("M1").unwrap());
+    assert_eq!(f.vault.status(&s, t(3)).unwrap().locked_members, 0);
     assert!(!f.vault.unlock("M1").unwrap());
     assert!(matches!(
         f.vault.check_pin_now("M1", "2749", &s, t(4)).unwrap(),
