@@ -410,6 +410,30 @@ pub fn client_builder(ca: &Path) -> reqwest::blocking::ClientBuilder {
         .timeout(Duration::from_secs(10))
 }
 
+/// Whether `text` holds `secret` as a word of its own: not inside a longer run of letters
+/// and digits, where a short PIN turns up by chance (a key's random hex id, a hash).
+pub fn holds_secret(text: &str, secret: &str) -> bool {
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    text.match_indices(secret).any(|(at, _)| {
+        !word(text[..at].chars().next_back()) && !word(text[at + secret.len()..].chars().next())
+    })
+}
+
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn a_secret_is_found_as_a_word_of_its_own_only() {
+    for (text, held) in [
+        ("digits=2749 ok", true),
+        ("{\"pin\":\"2749\"}", true),
+        ("2749", true),
+        ("id=5ff12749a2e5", false),
+        ("hash 27491", false),
+        ("x2749", false),
+        ("27 49", false),
+    ] {
+        assert_eq!(holds_secret(text, "2749"), held, "{text}");
+    }
 }
