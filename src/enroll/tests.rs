@@ -381,39 +381,30 @@ async fn a_withdrawn_number_identifies_no_one_who_lists_it_as_another_number() {
 #[test]
 fn a_member_whose_row_now_fails_a_check_is_no_longer_enrolled() {
     let f = Fixture::new();
-    f.enroll(&format!("{HEADER}{}", row("A", "2025550101")));
-    let flagged = format!("{HEADER}A,,2025550101,mobile,,y,2020-01-01,1980-05-17,Ana\n");
-    let report = f
-        .enroll_with("m.csv", &flagged, Mode::Incremental, false)
-        .unwrap();
-    let mut reader = csv::Reader::from_path(&report.summary.results_file).unwrap();
-    let r = reader.records().next().unwrap().unwrap();
-    assert_eq!(
-        (&r[2], &r[3], &r[4]),
+    // each reason keeps its own detail before the removal's
+    for (fields, reason, detail) in [
         (
-            "rejected",
+            "mobile,,y",
             "fraud_flag",
-            "fraud_flag is set; was enrolled, removed"
-        )
-    );
-    assert!(f.enrolled().is_empty());
-    // every reason keeps its own detail before the removal's
-    f.enroll(&format!("{HEADER}{}", row("A", "2025550101")));
-    let landline = format!("{HEADER}A,,2025550101,landline,,n,2020-01-01,1980-05-17,Ana\n");
-    let report = f
-        .enroll_with("m.csv", &landline, Mode::Incremental, false)
-        .unwrap();
-    let mut reader = csv::Reader::from_path(&report.summary.results_file).unwrap();
-    let r = reader.records().next().unwrap().unwrap();
-    assert_eq!(
-        (&r[2], &r[3], &r[4]),
+            "fraud_flag is set; was enrolled, removed",
+        ),
         (
-            "rejected",
+            "landline,,n",
             "landline",
-            "phone_type is landline; was enrolled, removed"
-        )
-    );
-    assert!(f.enrolled().is_empty());
+            "phone_type is landline; was enrolled, removed",
+        ),
+    ] {
+        f.enroll(&format!("{HEADER}{}", row("A", "2025550101")));
+        assert_eq!(f.enrolled(), ["A"]);
+        let body = format!("{HEADER}A,,2025550101,{fields},2020-01-01,1980-05-17,Ana\n");
+        let report = f
+            .enroll_with("m.csv", &body, Mode::Incremental, false)
+            .unwrap();
+        let mut reader = csv::Reader::from_path(&report.summary.results_file).unwrap();
+        let r = reader.records().next().unwrap().unwrap();
+        assert_eq!((&r[2], &r[3], &r[4]), ("rejected", reason, detail));
+        assert!(f.enrolled().is_empty());
+    }
     // A malformed row says nothing reliable, so it leaves the member as it was.
     f.enroll(&format!("{HEADER}{}", row("A", "2025550101")));
     f.enroll(&format!(
