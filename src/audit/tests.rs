@@ -368,6 +368,29 @@ fn an_anchor_noted_earlier_finds_a_rewrite_and_the_head_gives_one() {
     assert_eq!(check(&ahead), Some(9), "a record the store lacks");
 }
 
+/// Of everything that differs, the lowest record is named, with the first source that
+/// showed it: the anchors are compared before the copies.
+#[test]
+fn the_lowest_record_that_differs_is_named_with_the_first_source_to_show_it() {
+    let (dir, store) = store_with(10);
+    let noted = anchor::head(&store.begin_read().unwrap()).unwrap().unwrap();
+    let copy = |name: &str| {
+        let path = dir.path().join(name);
+        let mut out = Vec::new();
+        export(&store.begin_read().unwrap(), None, &mut out).unwrap();
+        std::fs::write(&path, &out).unwrap();
+        path
+    };
+    let (one, two) = (copy("one.jsonl"), copy("two.jsonl"));
+    rewrite_from(&store, 4, 10);
+    let report = anchor::check(&store.begin_read().unwrap(), &[noted], &[&one, &two]).unwrap();
+    let bad = report.first_bad.unwrap();
+    // the anchor found record 10 first; the copies found 4, the lower, first in one.jsonl
+    assert_eq!(bad.seq, 4);
+    assert!(bad.reason.contains("one.jsonl line 4"), "{}", bad.reason);
+    assert_eq!(report.checked, 21);
+}
+
 #[test]
 fn anchors_are_read_as_seq_colon_hash() {
     let hash = "ab".repeat(32);
@@ -539,6 +562,12 @@ fn pruning_removes_only_old_records_an_export_holds_and_the_chain_goes_on() {
                 let events: Vec<u64> = seqs(&store);
                 let verified = verify(&store.begin_read().unwrap()).unwrap();
                 assert_eq!(verified.first_bad, None, "{name}: {verified:?}");
+                // the store's base is the prune's (what `db check` reports)
+                let base = anchor::base(&store.begin_read().unwrap()).unwrap();
+                assert_eq!(
+                    base.as_ref().map(|b| b.seq),
+                    (removed > 0).then_some(removed)
+                );
                 if removed > 0 {
                     assert_eq!(report.base.as_ref().map(|b| b.seq), Some(removed), "{name}");
                     // the prune's own record, then the chain goes on
