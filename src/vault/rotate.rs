@@ -172,11 +172,7 @@ impl Vault {
         }
         self.keyring.store(Arc::new(ring.current_only()));
         Ok(RotateReport {
-            old_key_id: if resumed && old_key_id == new_key_id {
-                old_key_id.clone()
-            } else {
-                old_key_id
-            },
+            old_key_id,
             new_key_id,
             resealed,
             resumed,
