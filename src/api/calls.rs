@@ -161,7 +161,7 @@ fn status_name(step: &StepView) -> &'static str {
         content((StartCall = "application/json"), (StartCall = "application/x-www-form-urlencoded"))),
     security(("bearer" = ["ivr"])),
     responses((status = 201, body = StepView, description = "the first STEP (also as k=v pairs with Accept: application/x-www-form-urlencoded)"),
-              (status = 400, body = super::error::ErrorBody),
+              (status = 400, description = "`bad_call_id`, `bad_ani`, `bad_dnis`, or a body that is not a StartCall", body = super::error::ErrorBody),
               (status = 409, description = "the call id is in use (`call_id_in_use`)", body = super::error::ErrorBody)))]
 pub async fn start(
     auth: Authorized<IvrOnly>,

@@ -116,6 +116,15 @@ impl From<VaultError> for CallError {
     }
 }
 
+/// The most characters an `ani` or `dnis` may have: a SIP name-addr with a display name fits.
+pub const NUMBER_FIELD_MAX: usize = 256;
+
+/// Whether a call's `ani` or `dnis` may be taken: not over [`NUMBER_FIELD_MAX`] characters,
+/// and no control characters, so what is kept and shown to agents is one line of text.
+pub fn fits_number_field(value: &str) -> bool {
+    value.chars().count() <= NUMBER_FIELD_MAX && !value.chars().any(char::is_control)
+}
+
 /// `POST /v1/calls`.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -125,11 +134,17 @@ pub struct StartCall {
     pub call_id: String,
     /// E.164 or national, or a `tel:` or `sip:` URI holding one (`tel:+15551234567`, as
     /// Genesys Cloud's `Call.Ani`; `sip:+15551234567@host;user=phone`); `anonymous`,
-    /// `restricted`, `unknown`, `private` or empty: no caller ID.
+    /// `restricted`, `unknown`, `private` or empty: no caller ID. At most 256 characters, none of them
+    /// a control character (`400 bad_ani`).
     #[serde(default)]
+    #[schema(max_length = 256, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub ani: Option<String>,
     /// The dialed number, in the same forms as `ani`: picks the profile through `[[routing]]`.
+    /// Anything else (an extension, a SIP user name) is kept as it is and routed to the
+    /// default profile. At most 256 characters, none of them a control character
+    /// (`400 bad_dnis`).
     #[serde(default)]
+    #[schema(max_length = 256, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub dnis: Option<String>,
     /// A token from `POST /v1/intents`: the member's app announced this call.
     #[serde(default)]
@@ -301,6 +316,19 @@ impl CallService {
                 "bad_call_id",
                 "call_id must be 1 to 128 visible ASCII characters".into(),
             ));
+        }
+        for (field, code, value) in [
+            ("ani", "bad_ani", &req.ani),
+            ("dnis", "bad_dnis", &req.dnis),
+        ] {
+            if value.as_deref().is_some_and(|v| !fits_number_field(v)) {
+                return Err(CallError::BadRequest(
+                    code,
+                    format!(
+                        "{field} must be at most {NUMBER_FIELD_MAX} characters, with no control characters"
+                    ),
+                ));
+            }
         }
         let cfg = self.config.load_full();
         let region = cfg.enroll.region();

@@ -1043,3 +1043,75 @@ fn the_sweep_deletes_old_challenges_and_send_counts_with_nothing_recent() {
     assert_eq!(keys(tables::CHALLENGES), ["edge"]);
     assert_eq!(keys(tables::CHALLENGE_SENDS), ["recent"]);
 }
+
+#[test]
+fn a_call_start_refuses_an_id_ani_or_dnis_it_cannot_keep_and_keeps_a_dnis_that_is_no_number() {
+    let f = fixture();
+    let long = "5".repeat(NUMBER_FIELD_MAX + 1);
+    let widest = format!(
+        "\"{}\" <sip:+16125550100@pbx>",
+        "é".repeat(NUMBER_FIELD_MAX - 25)
+    );
+    assert_eq!(widest.chars().count(), NUMBER_FIELD_MAX);
+    // (call id, ani, dnis) -> the refusal's code, or the dnis the call keeps
+    type Case<'a> = (&'a str, &'a str, &'a str, Result<Option<&'a str>, &'a str>);
+    let cases: &[Case] = &[
+        (
+            "c1",
+            "+16122030101",
+            "+18005550100",
+            Ok(Some("+18005550100")),
+        ),
+        (
+            "c2",
+            "+16122030101",
+            "(800) 555-0100",
+            Ok(Some("+18005550100")),
+        ),
+        // an extension or a SIP user name: kept as it is, routed to the default profile
+        (
+            "c3",
+            "+16122030101",
+            "sip:ivr-main@pbx",
+            Ok(Some("ivr-main")),
+        ),
+        ("c4", "+16122030101", "", Ok(None)),
+        ("c5", &widest, &widest, Ok(Some("+16125550100"))),
+        ("c6", &long, "4100", Err("bad_ani")),
+        ("c7", "+16122030101", &long, Err("bad_dnis")),
+        ("c8", "+1612203\n0101", "", Err("bad_ani")),
+        ("c9", "+16122030101", "4100\u{85}", Err("bad_dnis")),
+        ("c 10", "+16122030101", "", Err("bad_call_id")),
+        ("", "+16122030101", "", Err("bad_call_id")),
+    ];
+    for (call_id, ani, dnis, expected) in cases {
+        let started = tokio_test(f.calls.start(
+            StartCall {
+                call_id: call_id.to_string(),
+                ani: Some(ani.to_string()),
+                dnis: Some(dnis.to_string()),
+                app_token: None,
+            },
+            "key:ivr1",
+        ));
+        match (expected, started) {
+            (Ok(kept), Ok(_)) => {
+                let view = f.calls.view(call_id).unwrap();
+                assert_eq!(view.dnis.as_deref(), *kept, "{call_id}");
+            }
+            (Err(code), Err(CallError::BadRequest(got, message))) => {
+                assert_eq!(got, *code, "{call_id}: {message}");
+                // the message names the field, and holds nothing of the value
+                assert!(
+                    message.starts_with(&code["bad_".len()..]),
+                    "{call_id}: {message}"
+                );
+                assert!(
+                    f.calls.view(call_id).is_err(),
+                    "{call_id} was refused, yet kept"
+                );
+            }
+            (expected, got) => panic!("{call_id}: expected {expected:?}, got {got:?}"),
+        }
+    }
+}
