@@ -224,6 +224,26 @@ fn the_agent_may_deny_anything_waiting_but_approve_only_with_proof() {
 }
 
 #[test]
+fn a_state_is_named_as_the_api_writes_it() {
+    // the audit detail and a refusal's message name a state as the JSON answer does
+    for state in [
+        State::Waiting,
+        State::Approved,
+        State::Denied,
+        State::Expired,
+    ] {
+        assert_eq!(
+            serde_json::to_value(state).unwrap(),
+            serde_json::Value::from(state.as_str())
+        );
+    }
+    assert_eq!(
+        ChallengeError::Decided(State::Expired).to_string(),
+        "the challenge is already expired"
+    );
+}
+
+#[test]
 fn sends_are_limited_per_rolling_hour() {
     let mut s = Sends::default();
     for i in 0..3 {
@@ -232,6 +252,16 @@ fn sends_are_limited_per_rolling_hour() {
     }
     // the fourth within the hour waits until the first send is an hour old
     assert_eq!(s.wait(3, secs(600)), Some(3000));
+    assert_eq!(s.wait(3, secs(3599)), Some(1));
+    // an hour to the second after it, the first send is out of the window
+    assert_eq!(s.wait(3, secs(3600)), None);
+    assert_eq!(
+        s.recent(secs(3600)).at,
+        vec![60, 120]
+            .into_iter()
+            .map(|t| secs(t).timestamp())
+            .collect::<Vec<_>>()
+    );
     assert_eq!(s.wait(3, secs(3601)), None);
     assert_eq!(s.record(secs(3601)).at.len(), 3, "old sends drop out");
 }
