@@ -512,7 +512,7 @@ fn pruning_removes_only_old_records_an_export_holds_and_the_chain_goes_on() {
     type Keep = fn(&str) -> bool;
     let all: Keep = |_| true;
     type Want = Result<u64, &'static str>;
-    let cases: [(&str, Keep, &str, u64, Want); 7] = [
+    let cases: [(&str, Keep, &str, u64, Want); 8] = [
         ("before March", all, "03-01", 2, Ok(5)),
         ("one slice", all, "03-01", 100, Ok(5)),
         ("after everything: the newest stays", all, "12-31", 3, Ok(8)),
@@ -530,6 +530,13 @@ fn pruning_removes_only_old_records_an_export_holds_and_the_chain_goes_on() {
             "03-01",
             2,
             Err("NotCopied 2"),
+        ),
+        (
+            "the last record to prune left out of the export",
+            |l| !l.contains("event 5"),
+            "03-01",
+            2,
+            Err("NotCopied 5"),
         ),
         (
             "an export from March on does not cover January",
@@ -607,19 +614,48 @@ fn pruning_removes_only_old_records_an_export_holds_and_the_chain_goes_on() {
     }
 }
 
+/// `copy` with record `seq` edited (its hash no longer the store's), as `name`.
+fn edited_copy(
+    dir: &tempfile::TempDir,
+    copy: &std::path::Path,
+    seq: u64,
+    name: &str,
+) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(copy).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let i = lines
+        .iter()
+        .position(|l| l.contains(&format!("\"seq\":{seq},")))
+        .unwrap();
+    let mut r: AuditRecord = serde_json::from_str(&lines[i]).unwrap();
+    r.event.outcome = Outcome::Failed;
+    r.hash = r.compute_hash();
+    lines[i] = serde_json::to_string(&r).unwrap();
+    let edited = dir.path().join(name);
+    std::fs::write(&edited, lines.join("\n")).unwrap();
+    edited
+}
+
+#[test]
+fn pruning_compares_only_the_records_it_removes() {
+    let (dir, store) = store_on(&DAYS);
+    let copy = export_to(&dir, &store, "siem.jsonl", |_| true);
+    // record 7 is newer than the cut: a copy that differs there is not the prune's to judge
+    let edited = edited_copy(&dir, &copy, 7, "edited.jsonl");
+    let report = prune::prune(&store, day("03-01"), &[&edited], "admin", 2, &Silent).unwrap();
+    assert_eq!((report.first, report.last, report.removed), (1, 5, 5));
+    // and the next prune, from record 6 on, passes over the records the first removed,
+    // which the old copy still holds
+    let report = prune::prune(&store, day("04-02"), &[&copy], "admin", 2, &Silent).unwrap();
+    assert_eq!((report.first, report.last, report.removed), (6, 7, 2));
+    assert_eq!(first_bad(&store), None);
+}
+
 #[test]
 fn pruning_refuses_a_broken_chain_and_a_changed_copy() {
     let (dir, store) = store_on(&DAYS);
     let copy = export_to(&dir, &store, "siem.jsonl", |_| true);
-    // a copy whose record 2 was edited (its hash no longer the store's)
-    let text = std::fs::read_to_string(&copy).unwrap();
-    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
-    let mut r: AuditRecord = serde_json::from_str(&lines[1]).unwrap();
-    r.event.outcome = Outcome::Failed;
-    r.hash = r.compute_hash();
-    lines[1] = serde_json::to_string(&r).unwrap();
-    let edited = dir.path().join("edited.jsonl");
-    std::fs::write(&edited, lines.join("\n")).unwrap();
+    let edited = edited_copy(&dir, &copy, 2, "edited.jsonl");
     match prune::prune(&store, day("03-01"), &[&edited], "admin", 2, &Silent) {
         Err(prune::PruneError::Differs { seq: 2, copy }) => {
             assert!(copy.contains("edited.jsonl line 2"), "{copy}")
@@ -701,6 +737,20 @@ fn pruning_shows_its_progress_and_lets_another_writer_in_between_slices() {
     assert_eq!(report.removed, 5);
     // three phases begun, three slices committed
     assert!(other.times() >= 6, "{}", other.times());
+    // each phase counts what it goes through: every record verified, then the 5 to prune
+    let told = other.told.lock().unwrap().clone();
+    let phases: Vec<&str> = told
+        .iter()
+        .map(String::as_str)
+        .filter(|t| !t.starts_with("at "))
+        .collect();
+    assert_eq!(phases, ["verifying 8", "comparing 5", "pruning 5"]);
+    let pruned: Vec<&str> = told
+        .iter()
+        .skip_while(|t| *t != "pruning 5")
+        .map(String::as_str)
+        .collect();
+    assert_eq!(pruned, ["pruning 5", "at 0", "at 2", "at 4", "at 5"]);
     assert_eq!(first_bad(&store), None);
 }
 
