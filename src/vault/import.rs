@@ -328,9 +328,7 @@ pub fn run(
         // an id in another encoding would be read as another id, which a core other than the
         // embedded one is not asked about
         let sealed = if std::str::from_utf8(raw_id).is_err()
-            || member_id.is_empty()
-            || member_id.len() > 64
-            || member_id.chars().any(char::is_control)
+            || !crate::member::plausible_member_id(&member_id)
         {
             Err(RowResult::InvalidMemberId)
         } else if pin.is_empty() || pin.len() > 12 || !pin.iter().all(u8::is_ascii_digit) {

@@ -466,6 +466,53 @@ fn import_reports_every_row_and_never_writes_a_pin() {
 }
 
 #[test]
+fn an_import_replaces_a_placeholder_with_another_pin_and_takes_ids_as_enrollment_does() {
+    let f = fixture();
+    let outbox = f.dir.path().join("outbox");
+    let options = import::Options {
+        established: false,
+        dry_run: false,
+        require_member: false,
+    };
+    // ids up to 64 characters, however many bytes they take, as pre-enrollment takes them
+    let wide = "é".repeat(64);
+    let too_long = "7".repeat(65);
+    let import = |name: &str, rows: &str| {
+        let file = f.dir.path().join(name);
+        std::fs::write(&file, format!("member_id,pin\n{rows}")).unwrap();
+        let summary =
+            import::run(&f.vault, &file, &outbox, &options, "test", t(1), &Silent).unwrap();
+        let results = std::fs::read_to_string(&summary.results_file).unwrap();
+        results
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').take(3).collect::<Vec<_>>().join(","))
+            .collect::<Vec<_>>()
+    };
+    let first = import(
+        "first.csv",
+        &format!("M1,1111\n{wide},2222\n{too_long},3333\nM\u{7}2,4444\n"),
+    );
+    assert_eq!(
+        first,
+        [
+            "2,M1,imported".to_string(),
+            format!("3,{wide},imported"),
+            format!("4,{too_long},invalid_member_id"),
+            "5,M\u{7}2,invalid_member_id".to_string(),
+        ]
+    );
+    // another placeholder PIN for M1: replaced; the same file again: unchanged
+    assert_eq!(import("second.csv", "M1,5555\n"), ["2,M1,replaced"]);
+    assert_eq!(import("second.csv", "M1,5555\n"), ["2,M1,unchanged"]);
+    let s = settings(VaultMode::Encrypted);
+    assert!(matches!(
+        f.vault.check_pin_now("M1", "5555", &s, t(2)).unwrap(),
+        PinCheck::Correct { .. }
+    ));
+}
+
+#[test]
 fn import_file_problems_stop_everything() {
     let f = fixture();
     let outbox = f.dir.path().join("outbox");
