@@ -773,6 +773,21 @@ fn a_pin_import_goes_in_slices_and_one_interrupted_finishes_when_run_again() {
     let f = fixture();
     let rows = 2 * import::IMPORT_SLICE + 10;
     let (file, outbox, options) = f.pins_file(rows);
+    // A record that cannot be opened in the first slice: nothing was applied, so the error
+    // is that record's alone, with no word of a run to finish.
+    f.put_record("P00003", b"not a sealed record");
+    let err = import::run(&f.vault, &file, &outbox, &options, "test", t(1), &Silent).unwrap_err();
+    assert!(
+        !matches!(err, import::ImportError::Interrupted { .. }),
+        "{err}"
+    );
+    assert!(f.record("P00000").is_none(), "nothing is applied");
+    let txn = f.store.begin_write().unwrap();
+    txn.open_table(tables::PINS)
+        .unwrap()
+        .remove("P00003")
+        .unwrap();
+    txn.commit().unwrap();
     // A record that cannot be opened, in the second slice: the import stops there.
     let broken = format!("P{:05}", import::IMPORT_SLICE + 5);
     f.put_record(&broken, b"not a sealed record");
@@ -807,6 +822,11 @@ fn a_pin_import_goes_in_slices_and_one_interrupted_finishes_when_run_again() {
     let summary = import::run(&f.vault, &file, &outbox, &options, "test", t(2), &Silent).unwrap();
     assert_eq!(summary.results["unchanged"], import::IMPORT_SLICE as u64);
     assert_eq!(summary.vault_records, rows as u64);
+    // one start a run that applied anything, however many slices it took
+    let mut audit = Vec::new();
+    crate::audit::export(&f.store.begin_read().unwrap(), None, &mut audit).unwrap();
+    let audit = String::from_utf8(audit).unwrap();
+    assert_eq!(audit.matches("pins_import_started").count(), 2);
 }
 
 /// A PIN a call holds between steps opens for that call only: not for another call, and
