@@ -564,9 +564,15 @@ fn import_file_problems_stop_everything() {
         dry_run: true,
         ..options
     };
+    let audit_records = || {
+        let txn = f.store.begin_read().unwrap();
+        redb::ReadableTableMetadata::len(&txn.open_table(tables::AUDIT).unwrap()).unwrap()
+    };
+    let before = audit_records();
     let s = import::run(&f.vault, &file, &outbox, &dry, "t", t(0), &Silent).unwrap();
     assert_eq!(s.results.get("imported"), Some(&1));
     assert!(f.record("M1").is_none());
+    assert_eq!(audit_records(), before, "a dry run is not audited");
 }
 
 #[tokio::test]
@@ -819,14 +825,30 @@ fn a_pin_import_goes_in_slices_and_one_interrupted_finishes_when_run_again() {
         .remove(broken.as_str())
         .unwrap();
     txn.commit().unwrap();
-    let summary = import::run(&f.vault, &file, &outbox, &options, "test", t(2), &Silent).unwrap();
+    let progress = Recorded::default();
+    let summary = import::run(&f.vault, &file, &outbox, &options, "test", t(2), &progress).unwrap();
     assert_eq!(summary.results["unchanged"], import::IMPORT_SLICE as u64);
+    // the rows applied, a slice at a time
+    let told = progress.0.lock().unwrap().clone();
+    let applying = told.iter().position(|t| *t == format!("applying {rows}"));
+    let slices = [import::IMPORT_SLICE, 2 * import::IMPORT_SLICE, rows];
+    let expected: Vec<String> = slices.iter().map(usize::to_string).collect();
+    assert_eq!(
+        applying.map(|at| told[at + 1..].to_vec()),
+        Some([expected, vec!["finished".into()]].concat()),
+        "{told:?}"
+    );
     assert_eq!(summary.vault_records, rows as u64);
     // one start a run that applied anything, however many slices it took
     let mut audit = Vec::new();
     crate::audit::export(&f.store.begin_read().unwrap(), None, &mut audit).unwrap();
     let audit = String::from_utf8(audit).unwrap();
     assert_eq!(audit.matches("pins_import_started").count(), 2);
+    assert_eq!(
+        audit.matches("\"pins_imported\"").count(),
+        1,
+        "the run that finished"
+    );
 }
 
 /// A PIN a call holds between steps opens for that call only: not for another call, and
