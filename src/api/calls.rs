@@ -131,25 +131,13 @@ pub fn form_encode(step: &StepView) -> String {
 }
 
 fn step_response(req: &HttpRequest, status: StatusCode, step: &StepView) -> HttpResponse {
-    metrics::counter!("callvault_steps_total", "status" => status_name(step)).increment(1);
+    metrics::counter!("callvault_steps_total", "status" => step.status.as_str()).increment(1);
     if wants_form(req) {
         HttpResponse::build(status)
             .insert_header((header::CONTENT_TYPE, HeaderValue::from_static(FORM)))
             .body(form_encode(step))
     } else {
         HttpResponse::build(status).json(step)
-    }
-}
-
-fn status_name(step: &StepView) -> &'static str {
-    use crate::dialog::Status::*;
-    match step.status {
-        Identifying => "identifying",
-        Verifying => "verifying",
-        Activating => "activating",
-        ChangingPin => "changing_pin",
-        Authenticated => "authenticated",
-        Transferred => "transferred",
     }
 }
 

@@ -1416,3 +1416,47 @@ fn methods_are_named_as_the_agent_screen_shows_them() {
         assert_eq!(method_name(method), want, "{method:?}");
     }
 }
+
+#[test]
+fn names_in_metrics_and_audit_details_are_the_api_s() {
+    // as_str feeds metrics labels and audit details; the JSON answers use serde's names
+    fn same<T: Serialize + Copy + std::fmt::Debug>(all: &[T], name: fn(T) -> &'static str) {
+        for v in all {
+            assert_eq!(
+                serde_json::to_value(v).unwrap(),
+                serde_json::Value::from(name(*v)),
+                "{v:?}"
+            );
+        }
+    }
+    use Status::*;
+    same(
+        &[
+            Identifying,
+            Verifying,
+            Activating,
+            ChangingPin,
+            Authenticated,
+            Transferred,
+        ],
+        Status::as_str,
+    );
+    same(
+        &[Trust::AppIntent, Trust::KnownNumber, Trust::UnknownNumber],
+        Trust::as_str,
+    );
+    use Reason::*;
+    same(
+        &[
+            IdentificationFailed,
+            VerificationFailed,
+            Locked,
+            CoreUnavailable,
+            OptOut,
+            NoIdentifier,
+            ActivationFailed,
+            PinChangeFailed,
+        ],
+        Reason::as_str,
+    );
+}

@@ -1656,6 +1656,16 @@ fn calls_and_verdicts_are_counted_in_metrics_once_each() {
         t.i.metric("callvault_call_dialog_seconds_count", &labels)
     };
     assert_eq!((timed("authenticated"), timed("transfer")), (1.0, 1.0));
+    // every STEP answered, by its status: m-auth's last two, m-opt's first and last
+    let steps = |status| t.i.metric("callvault_steps_total", &[("status", status)]);
+    assert_eq!(
+        (
+            steps("authenticated"),
+            steps("transferred"),
+            steps("identifying")
+        ),
+        (2.0, 1.0, 1.0)
+    );
 
     // the agent's checklist: its verdict counts once (a tick after it is refused)
     t.start("m-check", "+16122030102");

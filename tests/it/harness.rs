@@ -338,8 +338,6 @@ impl Instance {
             .join("\n")
     }
 
-    /// The sum of the series in `/metrics` named `name` whose labels include every one of
-    /// `labels` (0 when there is none).
     /// `/metrics` as served.
     pub fn metrics_text(&self) -> String {
         self.client()
@@ -350,6 +348,8 @@ impl Instance {
             .unwrap()
     }
 
+    /// The sum of the series in `/metrics` named `name` whose labels include every one of
+    /// `labels` (0 when there is none).
     pub fn metric(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
         let text = self.metrics_text();
         text.lines()
