@@ -14,6 +14,9 @@ fn an_inputs_step_is_a_whole_number_however_it_is_written() {
         (r#"{"digits": "1", "step": -1.0}"#, None),
         (r#"{"digits": "1", "step": "3"}"#, None),
         (r#"{"digits": "1", "step": 1e30}"#, None),
+        // 2^64, one past the largest step: refused, not taken as u64::MAX
+        (r#"{"digits": "1", "step": 18446744073709551616.0}"#, None),
+        (r#"{"digits": "1", "step": 9007199254740992.0}"#, Some(Some(1 << 53))),
     ];
     for (body, want) in cases {
         let got = serde_json::from_str::<CallInput>(body).ok().map(|i| i.step);
