@@ -16,7 +16,10 @@ fn an_inputs_step_is_a_whole_number_however_it_is_written() {
         (r#"{"digits": "1", "step": 1e30}"#, None),
         // 2^64, one past the largest step: refused, not taken as u64::MAX
         (r#"{"digits": "1", "step": 18446744073709551616.0}"#, None),
-        (r#"{"digits": "1", "step": 9007199254740992.0}"#, Some(Some(1 << 53))),
+        (
+            r#"{"digits": "1", "step": 9007199254740992.0}"#,
+            Some(Some(1 << 53)),
+        ),
     ];
     for (body, want) in cases {
         let got = serde_json::from_str::<CallInput>(body).ok().map(|i| i.step);
@@ -35,6 +38,7 @@ fn digits_are_trimmed_of_ascii_spaces_and_trailing_hashes_only() {
         ("12#34", Err("bad_digits")),
         ("\u{a0}1234", Err("bad_digits")),
         ("\u{b}1234", Err("bad_digits")),
+        (&"1".repeat(32), Ok(Some(&"1".repeat(32)))),
         (&"1".repeat(33), Err("bad_digits")),
     ];
     for (digits, want) in cases {
