@@ -155,3 +155,36 @@ pub async fn push_response(
         .await?;
     Ok(web::Json(view))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_code_check_never_shows_its_code_and_a_malformed_id_is_no_challenge() {
+        let check = CodeCheck {
+            code: "918273".into(),
+        };
+        let shown = format!("{check:?}");
+        assert!(
+            shown.starts_with("CodeCheck") && !shown.contains("918273"),
+            "{shown}"
+        );
+        let id = crate::challenge::new_id();
+        assert!(known_id(&id).is_ok());
+        for bad in [
+            "",
+            "ch_",
+            &id[..24],
+            &format!("{id}x"),
+            &id.replace("ch_", "cx_"),
+        ] {
+            let e = known_id(bad).unwrap_err();
+            assert_eq!(
+                (e.status.as_u16(), e.code),
+                (404, "no_such_challenge"),
+                "{bad:?}"
+            );
+        }
+    }
+}
