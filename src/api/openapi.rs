@@ -358,7 +358,22 @@ pub async fn serve() -> HttpResponse {
 
 #[cfg(test)]
 mod tests {
-    use super::meant_path;
+    use super::{document, meant_path};
+
+    #[test]
+    fn the_document_bounds_a_call_s_ani_and_dnis_as_the_service_does() {
+        let doc: serde_json::Value = serde_json::from_str(&document()).unwrap();
+        let start = &doc["components"]["schemas"]["StartCall"]["properties"];
+        for field in ["ani", "dnis"] {
+            assert_eq!(
+                start[field]["maxLength"],
+                serde_json::json!(crate::calls::NUMBER_FIELD_MAX),
+                "{field}: {}",
+                start[field]
+            );
+            assert!(start[field]["pattern"].is_string(), "{field}");
+        }
+    }
 
     #[test]
     fn a_path_that_is_no_endpoint_is_told_the_one_likely_meant() {
