@@ -20,7 +20,7 @@ use crate::throttled_error;
 /// Events waiting beyond this make `record` wait for room (back-pressure).
 const QUEUE_DEPTH: usize = 65_536;
 
-#[derive(Debug, thiserror::Error, Clone)]
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum AuditError {
     #[error("the audit log could not be written: {0}")]
     Write(String),
@@ -30,7 +30,7 @@ pub enum AuditError {
 
 /// Work for the committer: changes applied inside the shared write transaction, and the
 /// audit events that go with them. The reply is sent only once the transaction is durable.
-trait Job: Send {
+pub(super) trait Job: Send {
     /// Apply the work; return its audit events. An error aborts the whole batch.
     fn apply(&mut self, txn: &WriteTransaction) -> Result<Vec<AuditEvent>, StoreError>;
     /// Answer the waiter: the sequence number of the job's last event (0 for none), or why
@@ -154,9 +154,9 @@ impl AuditLog {
     }
 }
 
-type Wait<T> = oneshot::Receiver<Result<(T, u64), AuditError>>;
+pub(super) type Wait<T> = oneshot::Receiver<Result<(T, u64), AuditError>>;
 
-fn typed<T, F>(work: F) -> (Box<dyn Job>, Wait<T>)
+pub(super) fn typed<T, F>(work: F) -> (Box<dyn Job>, Wait<T>)
 where
     T: Send + 'static,
     F: FnOnce(&WriteTransaction) -> Result<(T, Vec<AuditEvent>), StoreError> + Send + 'static,
@@ -170,7 +170,9 @@ where
     (Box::new(job), wait)
 }
 
-fn run(
+/// The committer thread's loop: until every handle is gone, take the first job waiting and
+/// as many more as are waiting (up to `max_batch`), commit them together, answer each.
+pub(super) fn run(
     store: Arc<Store>,
     clock: Arc<dyn Clock>,
     rx: mpsc::Receiver<Box<dyn Job>>,

@@ -246,6 +246,183 @@ fn each_job_gets_the_sequence_number_of_its_own_last_event() {
     }
 }
 
+/// A clock that moves on a second each time it is read. The committer reads it once per
+/// commit, so the events committed together share a time and each commit has its own.
+#[derive(Default)]
+struct Ticking(std::sync::atomic::AtomicI64);
+
+impl crate::clock::Clock for Ticking {
+    fn now(&self) -> DateTime<Utc> {
+        let s = self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap()
+    }
+}
+
+/// The records in order, as (time, detail).
+fn times_and_details(store: &Store) -> Vec<(String, Option<String>)> {
+    let txn = store.begin_read().unwrap();
+    let table = txn.open_table(tables::AUDIT).unwrap();
+    table
+        .iter()
+        .unwrap()
+        .map(|row| {
+            let r: AuditRecord = serde_json::from_slice(row.unwrap().1.value()).unwrap();
+            (r.time, r.event.detail)
+        })
+        .collect()
+}
+
+/// How many events each commit carried, in order (records of one commit share its time).
+fn events_per_commit(store: &Store) -> Vec<usize> {
+    let mut sizes: Vec<(String, usize)> = Vec::new();
+    for (time, _) in times_and_details(store) {
+        match sizes.last_mut() {
+            Some((t, n)) if *t == time => *n += 1,
+            _ => sizes.push((time, 1)),
+        }
+    }
+    sizes.into_iter().map(|(_, n)| n).collect()
+}
+
+/// A committer job's work, boxed so a test can queue several.
+type WorkFn<T> =
+    Box<dyn FnOnce(&WriteTransaction) -> Result<(T, Vec<AuditEvent>), StoreError> + Send>;
+
+fn numbered(i: u64) -> AuditEvent {
+    AuditEvent::new("key:ivr1", EventKind::CallStarted, Outcome::Ok).detail(i.to_string())
+}
+
+/// Queue `jobs` on a channel the committer loop then drains to the end: every job is waiting
+/// before the first commit, so the batches are known.
+fn drain<T: Send + 'static>(
+    store: &Arc<Store>,
+    max_batch: usize,
+    jobs: Vec<WorkFn<T>>,
+) -> Vec<Result<(T, u64), AuditError>> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(jobs.len().max(1));
+    let waits: Vec<_> = jobs
+        .into_iter()
+        .map(|work| {
+            let (job, wait) = super::committer::typed(work);
+            tx.send(job).unwrap();
+            wait
+        })
+        .collect();
+    drop(tx);
+    super::committer::run(store.clone(), Arc::new(Ticking::default()), rx, max_batch);
+    waits
+        .into_iter()
+        .map(|w| w.blocking_recv().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_commit_carries_every_waiting_job_up_to_the_batch_bound() {
+    // (max_batch, jobs waiting, events per commit)
+    let cases: [(usize, u64, &[usize]); 5] = [
+        (3, 7, &[3, 3, 1]),
+        (4, 8, &[4, 4]),
+        (8, 5, &[5]),
+        (1, 3, &[1, 1, 1]),
+        (2, 1, &[1]),
+    ];
+    for (max_batch, n, want) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let jobs = (0..n)
+            .map(|i| -> WorkFn<u64> {
+                Box::new(move |_: &WriteTransaction| Ok((i * 10, vec![numbered(i)])))
+            })
+            .collect();
+        let answers: Vec<(u64, u64)> = drain(&store, max_batch, jobs)
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        let case = format!("{n} jobs, up to {max_batch} a commit");
+        // each job gets its own output and its own event's sequence number
+        assert_eq!(
+            answers,
+            (0..n).map(|i| (i * 10, i + 1)).collect::<Vec<_>>(),
+            "{case}"
+        );
+        assert_eq!(events_per_commit(&store), want, "{case}");
+        let details: Vec<_> = times_and_details(&store)
+            .into_iter()
+            .map(|(_, d)| d.unwrap())
+            .collect();
+        assert_eq!(
+            details,
+            (0..n).map(|i| i.to_string()).collect::<Vec<_>>(),
+            "{case}"
+        );
+    }
+}
+
+#[test]
+fn a_job_that_fails_aborts_its_whole_commit_and_the_next_commit_goes_on() {
+    const MARKS: redb::TableDefinition<u64, u64> = redb::TableDefinition::new("test_marks");
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(dir.path()).unwrap());
+    // Jobs 0 to 2 are one commit, and job 1 fails after job 0 wrote its mark; job 3 is the
+    // next commit.
+    let jobs = (0..4u64)
+        .map(|i| -> WorkFn<()> {
+            Box::new(move |txn: &WriteTransaction| {
+                if i == 1 {
+                    return Err(StoreError::Corrupt("job 1 found a bad row".into()));
+                }
+                txn.open_table(MARKS)?.insert(i, i)?;
+                Ok(((), vec![numbered(i)]))
+            })
+        })
+        .collect();
+    let answers = drain(&store, 3, jobs);
+    for answer in &answers[..3] {
+        match answer {
+            Err(AuditError::Write(why)) => assert!(why.contains("job 1 found a bad row"), "{why}"),
+            other => panic!("a job of the failed commit was answered {other:?}"),
+        }
+    }
+    assert_eq!(answers[3], Ok(((), 1)), "the next commit starts the chain");
+    let txn = store.begin_read().unwrap();
+    let marks: Vec<u64> = txn
+        .open_table(MARKS)
+        .unwrap()
+        .iter()
+        .unwrap()
+        .map(|row| row.unwrap().0.value())
+        .collect();
+    assert_eq!(marks, [3], "job 0's write went with its commit");
+    let details: Vec<_> = times_and_details(&store)
+        .into_iter()
+        .map(|(_, d)| d)
+        .collect();
+    assert_eq!(details, [Some("3".to_string())]);
+    assert_eq!(verify(&txn).unwrap().first_bad, None);
+}
+
+#[tokio::test]
+async fn an_event_recorded_from_async_code_is_answered_with_its_own_sequence_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(dir.path()).unwrap());
+    let log = AuditLog::start(store.clone(), Arc::new(SystemClock), 16);
+    for i in 1..=3 {
+        assert_eq!(log.record(numbered(i)).await, Ok(i));
+    }
+    let (out, seq) = log
+        .transact(|_| Ok(("no events", Vec::new())))
+        .await
+        .unwrap();
+    assert_eq!(
+        (out, seq),
+        ("no events", 0),
+        "a job without events has no number"
+    );
+    assert_eq!(log.record(numbered(4)).await, Ok(4));
+    drop(log);
+    assert_eq!(times_and_details(&store).len(), 4);
+}
+
 /// Rewrite the chain from `from` on, as someone who can write the store file could: each
 /// record after the edit re-linked and re-hashed, the head moved, and records past
 /// `keep` dropped. The chain then checks out by itself.
