@@ -81,11 +81,29 @@ impl From<CallError> for ApiError {
 const FORM: &str = "application/x-www-form-urlencoded";
 
 /// Whether the client asked for `k=v` pairs (Asterisk `CURL()` + `HASH(...,hashcompat)`).
+///
+/// The form wins when `Accept` names it with a weight above zero and at least the weight it
+/// gives `application/json`, so `form;q=0` or `json, form;q=0.5` keep JSON. Wildcards
+/// (`*/*`, `application/*`) choose nothing: JSON stays the default. An item that cannot be
+/// read is passed over, and an `Accept` that is not text is taken as absent.
 fn wants_form(req: &HttpRequest) -> bool {
-    req.headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains(FORM))
+    use actix_web::http::header::{Accept, Header, Quality};
+    let Ok(accept) = Accept::parse(req) else {
+        return false;
+    };
+    let weight = |essence: &str| {
+        accept
+            .iter()
+            .filter(|item| item.item.essence_str() == essence)
+            .map(|item| item.quality)
+            .max()
+    };
+    match weight(FORM) {
+        Some(form) if form > Quality::ZERO => {
+            weight(actix_web::mime::APPLICATION_JSON.essence_str()).is_none_or(|json| form >= json)
+        }
+        _ => false,
+    }
 }
 
 /// Whether an error answer to `req` goes as `code=...&message=...`: the client asked for

@@ -57,3 +57,60 @@ fn digits_are_trimmed_of_ascii_spaces_and_trailing_hashes_only() {
         assert_eq!(got, want, "{digits:?}");
     }
 }
+
+#[test]
+fn the_step_goes_as_k_v_pairs_only_when_accept_prefers_the_form() {
+    // (Accept headers, k=v pairs wanted)
+    let cases: [(&[&str], bool); 14] = [
+        (&[], false),
+        (&["application/x-www-form-urlencoded"], true),
+        (&["Application/X-WWW-Form-Urlencoded"], true),
+        (&["application/x-www-form-urlencoded; charset=utf-8"], true),
+        (&["application/json"], false),
+        (&["*/*"], false),
+        (&["application/*"], false),
+        (&["application/x-www-form-urlencoded;q=0"], false),
+        (
+            &["application/json, application/x-www-form-urlencoded;q=0.5"],
+            false,
+        ),
+        (
+            &["application/json;q=0.5, application/x-www-form-urlencoded"],
+            true,
+        ),
+        (
+            &["application/json, application/x-www-form-urlencoded"],
+            true,
+        ),
+        (
+            &["*/*;q=0.1, application/x-www-form-urlencoded;q=0.2"],
+            true,
+        ),
+        // two header lines are read as one list
+        (
+            &[
+                "application/json;q=0.9",
+                "application/x-www-form-urlencoded",
+            ],
+            true,
+        ),
+        // an item that cannot be read is passed over
+        (
+            &["not a media type, application/x-www-form-urlencoded"],
+            true,
+        ),
+    ];
+    for (accept, want) in cases {
+        let mut req = actix_web::test::TestRequest::default();
+        for value in accept {
+            req = req.append_header((header::ACCEPT, *value));
+        }
+        assert_eq!(wants_form(&req.to_http_request()), want, "{accept:?}");
+    }
+    // a header that is not text is taken as absent
+    let not_text = HeaderValue::from_bytes(b"application/x-www-form-urlencoded; x=\xff").unwrap();
+    let req = actix_web::test::TestRequest::default()
+        .insert_header((header::ACCEPT, not_text))
+        .to_http_request();
+    assert!(!wants_form(&req));
+}
