@@ -106,14 +106,19 @@ impl Channel for SmsGateway {
             .send()
             .await
             .map_err(|e| transport_error("SMS gateway", e))?;
-        let status = answer.status();
-        if status.is_success() {
-            Ok(())
-        } else if status.is_redirection() {
-            Err(redirected("SMS gateway", "notify.sms", status))
-        } else {
-            Err(SendError::Failed(format!("SMS gateway answered {status}")))
-        }
+        sms_verdict(answer.status())
+    }
+}
+
+/// What the SMS gateway's answer means: sent (2xx), or failed, a redirect naming the key to
+/// fix.
+fn sms_verdict(status: reqwest::StatusCode) -> Result<(), SendError> {
+    if status.is_success() {
+        Ok(())
+    } else if status.is_redirection() {
+        Err(redirected("SMS gateway", "notify.sms", status))
+    } else {
+        Err(SendError::Failed(format!("SMS gateway answered {status}")))
     }
 }
 
@@ -154,17 +159,22 @@ impl Channel for PushWebhook {
             .send()
             .await
             .map_err(|e| transport_error("app back end", e))?;
-        let status = answer.status();
-        match status.as_u16() {
-            200..=299 => Ok(()),
-            300..=399 => Err(redirected("app back end", "notify.push", status)),
-            // the back end knows the member but cannot push to them (no app, notifications
-            // off): seed 001's case for falling back to a text message
-            404 | 409 | 410 | 422 => Err(SendError::Unreachable(format!(
-                "the app back end cannot push to this member ({status})"
-            ))),
-            _ => Err(SendError::Failed(format!("app back end answered {status}"))),
-        }
+        push_verdict(answer.status())
+    }
+}
+
+/// What the app back end's answer means: pushed (2xx); the member cannot be reached this
+/// way (`404`, `409`, `410`, `422`: the challenge may fall back to a text); or failed.
+fn push_verdict(status: reqwest::StatusCode) -> Result<(), SendError> {
+    match status.as_u16() {
+        200..=299 => Ok(()),
+        300..=399 => Err(redirected("app back end", "notify.push", status)),
+        // the back end knows the member but cannot push to them (no app, notifications
+        // off): seed 001's case for falling back to a text message
+        404 | 409 | 410 | 422 => Err(SendError::Unreachable(format!(
+            "the app back end cannot push to this member ({status})"
+        ))),
+        _ => Err(SendError::Failed(format!("app back end answered {status}"))),
     }
 }
 
