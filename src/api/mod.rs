@@ -73,6 +73,12 @@ pub fn app(
         .wrap(cors)
         .wrap(from_fn(middleware::json_errors))
         .wrap(from_fn(middleware::track))
+        // answers carry members' names, a checklist's expected answers, new API keys: no
+        // browser on an agent's desktop nor proxy between may keep one (on errors too)
+        .wrap(
+            actix_web::middleware::DefaultHeaders::new()
+                .add((actix_web::http::header::CACHE_CONTROL, "no-store")),
+        )
         .configure(routes)
         .default_service(web::to(not_found))
 }

@@ -1482,6 +1482,91 @@ fn a_call_is_driven_with_form_bodies_and_k_v_answers() {
     assert!(!e["message"].contains("97531"), "{e:?}");
 }
 
+/// `Accept` picks JSON or `k=v` by its weights, for a STEP and a refusal alike; and no
+/// answer (a STEP with a member's name, the checklist's expected answers, an error) may be
+/// kept by a cache on an agent's desktop or between.
+#[test]
+fn accept_weighs_the_form_against_json_and_no_answer_may_be_stored() {
+    let t = Calls::new("");
+    let no_store = |r: &reqwest::blocking::Response, what: &str| {
+        assert_eq!(
+            r.headers()
+                .get("cache-control")
+                .and_then(|v| v.to_str().ok()),
+            Some("no-store"),
+            "{what}"
+        );
+    };
+    let start = |call_id: &str, accept: &str| {
+        t.c.post(t.i.url("/v1/calls"))
+            .bearer_auth(&t.ivr)
+            .header("Accept", accept)
+            .json(&json!({"call_id": call_id, "ani": "+16122030101"}))
+            .send()
+            .unwrap()
+    };
+    // (Accept, answered as k=v)
+    let cases = [
+        ("application/x-www-form-urlencoded", true),
+        ("application/x-www-form-urlencoded;q=0", false),
+        (
+            "application/json, application/x-www-form-urlencoded;q=0.5",
+            false,
+        ),
+        (
+            "application/json;q=0.5, application/x-www-form-urlencoded",
+            true,
+        ),
+        ("*/*", false),
+    ];
+    for (n, (accept, form)) in cases.into_iter().enumerate() {
+        let call_id = format!("accept-{n}");
+        // the first STEP, then the same call id again (409 call_id_in_use)
+        for (want, code) in [
+            (StatusCode::CREATED, None),
+            (StatusCode::CONFLICT, Some("call_id_in_use")),
+        ] {
+            let r = start(&call_id, accept);
+            let what = format!("{accept}: {want}");
+            assert_eq!(r.status(), want, "{what}");
+            no_store(&r, &what);
+            let content_type = r.headers()["content-type"].to_str().unwrap().to_string();
+            assert_eq!(
+                content_type.starts_with("application/x-www-form-urlencoded"),
+                form,
+                "{what}: {content_type}"
+            );
+            let text = r.text().unwrap();
+            let said: HashMap<String, String> = if form {
+                form_urlencoded::parse(text.as_bytes())
+                    .into_owned()
+                    .collect()
+            } else {
+                serde_json::from_str::<HashMap<String, Value>>(&text)
+                    .unwrap()
+                    .into_iter()
+                    .map(|(k, v)| (k, v.as_str().map_or(v.to_string(), str::to_string)))
+                    .collect()
+            };
+            match code {
+                None => assert_eq!(said["member_id"], "1001", "{what}: {text}"),
+                Some(code) => assert_eq!(said["code"], code, "{what}: {text}"),
+            }
+        }
+    }
+    // the agent's checklist, with its expected answers
+    let r =
+        t.c.post(t.i.url("/v1/calls/accept-0/checklist"))
+            .bearer_auth(&t.agent)
+            .json(&json!({}))
+            .send()
+            .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    no_store(&r, "checklist");
+    let r = t.c.get(t.i.url("/openapi.json")).send().unwrap();
+    no_store(&r, "openapi");
+}
+
 /// Genesys Cloud's `Call.Ani` is `tel:+1...`; SIP platforms pass a SIP URI. Read as no caller
 /// ID, every such call would be asked for an identifier and held to the unknown number's
 /// proof.
