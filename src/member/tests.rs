@@ -11,6 +11,10 @@ fn masks_keep_only_what_a_person_needs() {
         // not a number the plan knows: a guess at its code
         (mask_phone("+99912345678"), "+99*****5678"),
         (mask_phone("+123456"), "+1*3456"),
+        // a short number: still its whole country code (+385) and last four, however few
+        // digits that leaves masked
+        (mask_phone("+38591234"), "+385*1234"),
+        (mask_phone("+385123"), "+385123"),
         (mask_phone("+1234"), "****"),
         (mask_phone("+123"), "***"),
         (mask_email("jane.doe@cu.example"), "j***@cu.example"),
@@ -183,5 +187,49 @@ fn v1_sample() -> MemberRecord {
         },
         enrolled_at: chrono::DateTime::from_timestamp(1_762_052_645, 123_456_789).unwrap(),
         updated_at: chrono::DateTime::from_timestamp(1_764_547_200, 0).unwrap(),
+    }
+}
+
+#[test]
+fn a_phone_type_is_read_in_the_words_files_and_cores_use() {
+    let cases: [(&str, Option<PhoneType>); 13] = [
+        ("mobile", Some(PhoneType::Mobile)),
+        ("Cell", Some(PhoneType::Mobile)),
+        (" WIRELESS ", Some(PhoneType::Mobile)),
+        ("landline", Some(PhoneType::Landline)),
+        ("fixed", Some(PhoneType::Landline)),
+        ("Fixed_Line", Some(PhoneType::Landline)),
+        ("voip", Some(PhoneType::Voip)),
+        ("VoIP", Some(PhoneType::Voip)),
+        ("unknown", Some(PhoneType::Unknown)),
+        ("", Some(PhoneType::Unknown)),
+        ("  ", Some(PhoneType::Unknown)),
+        ("pager", None),
+        ("mobile phone", None),
+    ];
+    for (text, want) in cases {
+        assert_eq!(PhoneType::parse(text), want, "{text:?}");
+    }
+}
+
+#[test]
+fn a_member_is_named_by_what_the_record_holds() {
+    let named = |first: Option<&str>, last: Option<&str>| Member {
+        first_name: first.map(str::to_string),
+        last_name: last.map(str::to_string),
+        ..Member::default()
+    };
+    let cases = [
+        (Some("Jane"), Some("Doe"), Some("Jane Doe")),
+        (Some("Jane"), None, Some("Jane")),
+        (None, Some("Doe"), Some("Doe")),
+        (None, None, None),
+    ];
+    for (first, last, want) in cases {
+        assert_eq!(
+            named(first, last).display_name().as_deref(),
+            want,
+            "{first:?} {last:?}"
+        );
     }
 }

@@ -93,6 +93,37 @@ fn remembered_answers_match_libphonenumber_across_north_american_prefixes() {
 }
 
 #[test]
+fn only_north_american_numbers_are_remembered_by_their_prefix() {
+    let us = Region::default();
+    // A UK mobile whose ten national digits open as an invalid North American number does
+    // (exchange 112): the memo, keyed by seven national digits, must not mix them up, in
+    // either order.
+    let (uk, na) = ("+447911123456", "+17911123456");
+    assert!(matches!(
+        classify(uk, us),
+        PhoneClass::Personal(447_911_123_456)
+    ));
+    assert_eq!(classify(na, us), PhoneClass::Invalid);
+    for order in [[uk, na], [na, uk]] {
+        let mut memo = Classifier::default();
+        for text in order {
+            assert_eq!(
+                memo.classify(text, us),
+                classify(text, us),
+                "{order:?}: {text}"
+            );
+        }
+    }
+    // one entry per seven national digits (area code, exchange, one more): lines under one
+    // prefix share it, which is what keeps the shared memo small
+    let mut memo = Classifier::default();
+    for text in ["+1 202 555 0143", "+1 202 555 0199", "+1 202 556 0143", uk] {
+        memo.classify(text, us);
+    }
+    assert_eq!(memo.memo.len(), 2);
+}
+
+#[test]
 fn anis_normalize_or_mean_no_caller_id() {
     let us = Region::default();
     assert_eq!(
