@@ -85,8 +85,11 @@ pub fn generate_self_signed(paths: &TlsPaths, hostnames: &[String]) -> Result<bo
         "127.0.0.1".to_string(),
         "::1".to_string(),
     ];
-    names.extend(hostnames.iter().filter(|h| !h.is_empty()).cloned());
-    names.dedup();
+    for name in hostnames {
+        if !name.is_empty() && !names.contains(name) {
+            names.push(name.clone());
+        }
+    }
     let pair =
         rcgen::generate_simple_self_signed(names).map_err(|e| TlsError::Generate(e.to_string()))?;
     write_file(&paths.key, pair.key_pair.serialize_pem().as_bytes(), 0o600)?;

@@ -22,6 +22,99 @@ fn generated_pair_loads_and_is_not_overwritten() {
 }
 
 #[test]
+fn the_generated_certificate_names_loopback_and_each_hostname_once() {
+    use x509_parser::extensions::GeneralName;
+    let dir = tempfile::tempdir().unwrap();
+    let p = paths(dir.path());
+    let hostnames = [
+        "cu-auth01",
+        "",
+        "localhost",
+        "cu-auth01.cu.local",
+        "cu-auth01",
+    ];
+    let hostnames: Vec<String> = hostnames.iter().map(|h| h.to_string()).collect();
+    assert!(generate_self_signed(&p, &hostnames).unwrap());
+    let pair = load(&p).unwrap();
+    let (_, cert) = x509_parser::parse_x509_certificate(pair.end_entity_cert().unwrap()).unwrap();
+    let san = cert.subject_alternative_name().unwrap().unwrap().value;
+    let names: Vec<String> = san
+        .general_names
+        .iter()
+        .map(|n| match n {
+            GeneralName::DNSName(d) => d.to_string(),
+            GeneralName::IPAddress(ip) => match ip.len() {
+                4 => std::net::IpAddr::from(<[u8; 4]>::try_from(*ip).unwrap()).to_string(),
+                _ => std::net::IpAddr::from(<[u8; 16]>::try_from(*ip).unwrap()).to_string(),
+            },
+            other => panic!("unexpected name {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "localhost",
+            "127.0.0.1",
+            "::1",
+            "cu-auth01",
+            "cu-auth01.cu.local"
+        ]
+    );
+}
+
+#[test]
+fn half_a_pair_is_never_completed_or_overwritten() {
+    // A key without its certificate (or the reverse) is an operator's pair gone wrong:
+    // generating would replace a key someone may rely on, so nothing is written and `load`
+    // names the missing file.
+    for keep_key in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let p = paths(dir.path());
+        generate_self_signed(&p, &[]).unwrap();
+        let (kept, gone) = if keep_key {
+            (&p.key, &p.cert)
+        } else {
+            (&p.cert, &p.key)
+        };
+        let before = fs::read(kept).unwrap();
+        fs::remove_file(gone).unwrap();
+        assert!(
+            !generate_self_signed(&p, &[]).unwrap(),
+            "keep_key {keep_key}"
+        );
+        assert!(!gone.exists(), "keep_key {keep_key}");
+        assert_eq!(fs::read(kept).unwrap(), before, "keep_key {keep_key}");
+        let refused = load(&p).unwrap_err().to_string();
+        assert!(refused.contains(&gone.display().to_string()), "{refused}");
+    }
+}
+
+#[test]
+fn the_configured_pair_is_used_or_else_the_one_beside_the_vault_key() {
+    let mut config = Config::default();
+    config.vault.key_file = PathBuf::from("/var/lib/callvault/vault.key");
+    let generated = TlsPaths {
+        cert: PathBuf::from("/var/lib/callvault/tls.crt"),
+        key: PathBuf::from("/var/lib/callvault/tls.key"),
+        generated: true,
+    };
+    assert_eq!(TlsPaths::from_config(&config), generated);
+    config.server.tls_cert = Some(PathBuf::from("/etc/callvault/cu.crt"));
+    config.server.tls_key = Some(PathBuf::from("/etc/callvault/cu.key"));
+    assert_eq!(
+        TlsPaths::from_config(&config),
+        TlsPaths {
+            cert: PathBuf::from("/etc/callvault/cu.crt"),
+            key: PathBuf::from("/etc/callvault/cu.key"),
+            generated: false,
+        }
+    );
+    // Half a configured pair is refused by `config check`; here it falls back as if unset.
+    config.server.tls_key = None;
+    assert_eq!(TlsPaths::from_config(&config), generated);
+}
+
+#[test]
 fn mismatched_or_garbage_pairs_are_refused() {
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
