@@ -7,12 +7,20 @@
 //! never touched: a file there has not been taken yet.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::EnrollDirs;
 
 /// How often the service looks for old files.
 pub const EVERY: Duration = Duration::from_secs(3600);
+
+/// Whether the service should look for old files now, having last looked at `last`:
+/// never when `keep_days` is 0 (keep them forever, the default), else at the first poll and
+/// then once every [`EVERY`]. With 0 a pass would remove every file, so this is the one
+/// place that keeps the default safe.
+pub fn due(keep_days: u32, last: Option<Instant>, now: Instant) -> bool {
+    keep_days > 0 && last.is_none_or(|t| now.saturating_duration_since(t) >= EVERY)
+}
 
 /// What one pass removed, per folder, and what it could not.
 #[derive(Debug, Default, PartialEq, Eq)]

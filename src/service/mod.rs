@@ -487,10 +487,10 @@ async fn watch_inbox(store: Arc<Store>, audit: AuditLog, config: Arc<ArcSwap<Con
             crate::enroll::Options::from_config(&current, crate::enroll::Mode::Incremental, false);
         let settle = std::time::Duration::from_secs(current.enroll.settle_seconds);
         let keep_days = current.enroll.keep_days;
-        let cleanup = keep_days > 0
-            && last_cleanup.is_none_or(|t| t.elapsed() >= crate::enroll::retention::EVERY);
+        let now = std::time::Instant::now();
+        let cleanup = crate::enroll::retention::due(keep_days, last_cleanup, now);
         if cleanup {
-            last_cleanup = Some(std::time::Instant::now());
+            last_cleanup = Some(now);
         }
         let handled = tokio::task::spawn_blocking(move || {
             crate::enroll::inbox::process_ready(

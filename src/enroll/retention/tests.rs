@@ -131,3 +131,30 @@ fn a_folder_shared_with_the_inbox_is_left_alone_and_a_missing_one_is_no_error() 
     assert!(removed.failures.is_empty(), "{:?}", removed.failures);
     assert!(!removed.folders.iter().any(|(dir, _)| *dir == d.inbox));
 }
+
+#[test]
+fn a_pass_is_due_at_the_first_poll_then_hourly_and_never_when_files_are_kept_forever() {
+    let start = Instant::now();
+    let hour = EVERY;
+    let second = Duration::from_secs(1);
+    // (keep_days, seconds since the last pass or None for none yet, due)
+    let cases: &[(u32, Option<Duration>, bool)] = &[
+        (0, None, false),
+        (0, Some(hour), false),
+        (0, Some(hour * 48), false),
+        (1, None, true),
+        (90, None, true),
+        (90, Some(Duration::ZERO), false),
+        (90, Some(hour - second), false),
+        (90, Some(hour), true),
+        (90, Some(hour + second), true),
+        (3650, Some(hour * 24), true),
+    ];
+    for &(keep_days, since, want) in cases {
+        let now = start + hour * 100;
+        let last = since.map(|s| now - s);
+        assert_eq!(due(keep_days, last, now), want, "{keep_days} {since:?}");
+    }
+    // a clock read before the last pass (not monotonic across threads) is not a pass due
+    assert!(!due(90, Some(start + hour), start));
+}
