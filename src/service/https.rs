@@ -27,7 +27,7 @@ use actix_tls::accept::TlsError;
 use actix_web::dev::AppConfig;
 use actix_web::rt::net::TcpStream;
 use actix_web::rt::time::timeout;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::throttle::Throttle;
 
@@ -176,7 +176,7 @@ async fn tls_or_answer<E>(stream: TcpStream) -> Result<TcpStream, TlsError<io::E
 /// Read the request's head, so that closing does not reset the connection before the client
 /// reads the answer; answer, even when the head is slow or never ends; close. Each part is
 /// bounded by the handshake timeout.
-async fn answer_plain_http(mut stream: TcpStream) {
+async fn answer_plain_http<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S) {
     let mut buf = [0u8; 1024];
     let read_head = async {
         let mut head = Vec::with_capacity(1024);

@@ -51,3 +51,80 @@ fn a_head_ends_at_its_blank_line() {
     assert!(!ends_head(b"GET / HTTP/1.1\r\nHost: x\r\n"));
     assert!(!ends_head(b""));
 }
+
+/// Drive `answer_plain_http` over an in-memory connection: after `wait`, the client sends
+/// `sent` and reads the answer; then, with `linger`, it sends a body and keeps its side open
+/// that long before it closes. What it saw, in whole seconds of the paused clock: when the
+/// answer came, and when the service let go of the connection.
+async fn plain_exchange(wait: Duration, sent: &[u8], linger: Option<Duration>) -> (u64, u64) {
+    let start = tokio::time::Instant::now();
+    let (mut client, server) = tokio::io::duplex(64 * 1024);
+    let served = tokio::spawn(async move {
+        answer_plain_http(server).await;
+        start.elapsed()
+    });
+    tokio::time::sleep(wait).await;
+    client.write_all(sent).await.unwrap();
+    let mut answer = vec![0; plain_http_answer().len()];
+    client.read_exact(&mut answer).await.unwrap();
+    assert_eq!(answer, plain_http_answer());
+    let answered = start.elapsed();
+    if let Some(linger) = linger {
+        client.write_all(b"{\"member_id\":\"1001\"}").await.unwrap();
+        tokio::time::sleep(linger).await;
+    } else {
+        // the service has shut its side: nothing follows the answer
+        assert_eq!(client.read(&mut [0; 16]).await.unwrap(), 0);
+    }
+    drop(client);
+    let done = served.await.unwrap();
+    (answered.as_secs(), done.as_secs())
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_plain_request_is_answered_once_its_head_is_in_and_let_go_within_the_timeouts() {
+    assert_eq!(
+        HANDSHAKE_TIMEOUT,
+        Duration::from_secs(3),
+        "the table counts on it"
+    );
+    let whole = b"GET /v1/calls HTTP/1.1\r\nHost: 127.0.0.1:8443\r\n\r\n".to_vec();
+    let unended = b"GET /v1/calls HTTP/1.1\r\nHost: 127.0.0.1:8443\r\n".to_vec();
+    let long_head = |len: usize| {
+        let mut head = b"GET / HTTP/1.1\r\nX-Padding: ".to_vec();
+        head.resize(len, b'a');
+        head
+    };
+    let now = Duration::ZERO;
+    let second = Duration::from_secs(1);
+    // (what, wait before sending, sent, linger after the answer, (answered, let go) in s)
+    let cases = [
+        ("a whole head", now, whole.clone(), None, (0, 0)),
+        ("a head sent late", second, whole.clone(), None, (1, 1)),
+        ("a head that never ends", now, unended, None, (3, 3)),
+        (
+            "a long head still coming",
+            now,
+            long_head(4096),
+            None,
+            (3, 3),
+        ),
+        (
+            "a head at the limit",
+            now,
+            long_head(PLAIN_HEAD_LIMIT),
+            None,
+            (0, 0),
+        ),
+        (
+            "a body after, kept open",
+            now,
+            whole,
+            Some(second * 10),
+            (0, 3),
+        ),
+    ];
+    for (what, wait, sent, linger, want) in cases {
+        assert_eq!(plain_exchange(wait, &sent, linger).await, want, "{what}");
+    }
+}
