@@ -767,14 +767,21 @@ pub fn restore(state_dir: &Path, backup: &Path) -> Result<CheckReport, StoreErro
     set_mode(&staged, 0o600)?;
     // a backup made by a callvault before 0.2 is upgraded here; the backup itself is untouched
     let report = match check_offline_keeping(&staged, false) {
-        Ok(report) if report.ok() => report,
-        Ok(report) => {
+        Ok(CheckReport {
+            audit_chain:
+                crate::audit::VerifyReport {
+                    first_bad: Some(bad),
+                    ..
+                },
+            ..
+        }) => {
             let _ = fs::remove_file(&staged);
             return Err(StoreError::Corrupt(format!(
-                "the backup's audit chain is broken at {:?}; not restored",
-                report.audit_chain.first_bad
+                "the backup's audit chain is broken at record {} ({}); not restored",
+                bad.seq, bad.reason
             )));
         }
+        Ok(report) => report,
         Err(e) => {
             let _ = fs::remove_file(&staged);
             return Err(match e {

@@ -146,21 +146,24 @@ pub fn drop_staging(txn: &WriteTransaction) -> Result<bool, StoreError> {
 /// Copy every table from one snapshot into another file's write transaction.
 /// Returns the number of rows copied.
 pub fn copy_all(src: &ReadTransaction, dst: &WriteTransaction) -> Result<u64, StoreError> {
-    Ok(copy_table(src, dst, META)?
-        + copy_table(src, dst, API_KEYS)?
-        + copy_table(src, dst, AUDIT)?
-        + copy_table(src, dst, MEMBERS)?
-        + copy_table(src, dst, PHONE_INDEX)?
-        + copy_table(src, dst, ACCOUNT_INDEX)?
-        + copy_table(src, dst, PINS)?
-        + copy_table(src, dst, ATTEMPTS)?
-        + copy_table(src, dst, CALLS)?
-        + copy_table(src, dst, CALL_IDS)?
-        + copy_table(src, dst, INTENTS)?
-        + copy_table(src, dst, INTENT_PHONES)?
-        + copy_table(src, dst, VERIFICATIONS)?
-        + copy_table(src, dst, CHALLENGES)?
-        + copy_table(src, dst, CHALLENGE_SENDS)?)
+    let rows = [
+        copy_table(src, dst, META)?,
+        copy_table(src, dst, API_KEYS)?,
+        copy_table(src, dst, AUDIT)?,
+        copy_table(src, dst, MEMBERS)?,
+        copy_table(src, dst, PHONE_INDEX)?,
+        copy_table(src, dst, ACCOUNT_INDEX)?,
+        copy_table(src, dst, PINS)?,
+        copy_table(src, dst, ATTEMPTS)?,
+        copy_table(src, dst, CALLS)?,
+        copy_table(src, dst, CALL_IDS)?,
+        copy_table(src, dst, INTENTS)?,
+        copy_table(src, dst, INTENT_PHONES)?,
+        copy_table(src, dst, VERIFICATIONS)?,
+        copy_table(src, dst, CHALLENGES)?,
+        copy_table(src, dst, CHALLENGE_SENDS)?,
+    ];
+    Ok(rows.iter().sum())
 }
 
 fn copy_table<K: redb::Key + 'static, V: redb::Value + 'static>(

@@ -220,7 +220,7 @@ fn backup_carries_every_table_and_restore_brings_it_back() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     let backup = dir.path().join("backup.redb");
-    {
+    let backed_up = {
         let store = store_in(&state);
         crate::keys::create(
             &store,
@@ -232,7 +232,6 @@ fn backup_carries_every_table_and_restore_brings_it_back() {
         .unwrap();
         add_audit(&store, 3);
         let report = store.backup_to(&backup).unwrap();
-        assert!(report.rows >= 5, "{report:?}");
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&backup).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600, "the backup holds members' facts");
@@ -248,14 +247,28 @@ fn backup_carries_every_table_and_restore_brings_it_back() {
         // Work after the backup is what a restore rolls back.
         add_audit(&store, 2);
         assert_eq!(store.check().unwrap().audit_records, 6);
-    }
+        report.rows
+    };
     {
         let db = Database::open(&backup).unwrap();
         let txn = db.begin_read().unwrap();
-        let mut names: Vec<String> = txn
-            .list_tables()
-            .unwrap()
-            .map(|t| redb::TableHandle::name(&t).to_string())
+        let handles: Vec<_> = txn.list_tables().unwrap().collect();
+        let mut rows = 0;
+        for handle in &handles {
+            use redb::ReadableTableMetadata;
+            rows += txn
+                .open_untyped_table(handle.clone())
+                .unwrap()
+                .len()
+                .unwrap();
+        }
+        assert_eq!(
+            backed_up, rows,
+            "the report counts every row the backup holds"
+        );
+        let mut names: Vec<String> = handles
+            .iter()
+            .map(|t| redb::TableHandle::name(t).to_string())
             .collect();
         names.sort();
         let mut all: Vec<String> = tables::ALL.iter().map(|s| s.to_string()).collect();
@@ -315,6 +328,51 @@ fn restore_refuses_a_file_that_is_not_a_store() {
         assert!(!state.join(format!("{DB_FILE_NAME}.restoring")).exists());
         assert!(store_in(&state).check().unwrap().ok());
     }
+}
+
+#[test]
+fn restore_refuses_a_folder_and_a_backup_whose_audit_chain_is_broken() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let backup = dir.path().join("b.redb");
+    {
+        let store = store_in(&state);
+        add_audit(&store, 3);
+        store.backup_to(&backup).unwrap();
+        add_audit(&store, 1);
+    }
+    let refused = restore(&state, dir.path()).unwrap_err().to_string();
+    assert_eq!(
+        refused,
+        format!(
+            "cannot read the backup {}: it is not a file",
+            dir.path().display()
+        )
+    );
+    {
+        let db = Database::open(&backup).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut audit = txn.open_table(tables::AUDIT).unwrap();
+            let record = audit.get(2).unwrap().unwrap().value().to_vec();
+            let mut edited = record.clone();
+            let at = edited.len() / 2;
+            edited[at] = if edited[at] == b'x' { b'y' } else { b'x' };
+            audit.insert(2, edited.as_slice()).unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    let refused = restore(&state, &backup).unwrap_err();
+    assert!(matches!(refused, StoreError::Corrupt(_)), "{refused}");
+    assert!(
+        refused
+            .to_string()
+            .starts_with("the store is damaged: the backup's audit chain is broken at record 2 ("),
+        "{refused}"
+    );
+    assert!(!state.join(format!("{DB_FILE_NAME}.restoring")).exists());
+    // the live store is the one from before, its records all there
+    assert_eq!(store_in(&state).check().unwrap().audit_records, 4);
 }
 
 #[test]

@@ -87,3 +87,44 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn staging_tables_are_dropped_whichever_of_them_a_run_left() {
+    use redb::ReadableDatabase;
+    let dir = tempfile::tempdir().unwrap();
+    let db = redb::Database::create(dir.path().join("s.redb")).unwrap();
+    let staged = |txn: &WriteTransaction, which: usize| match which {
+        0 => drop(txn.open_table(STAGED_MEMBERS.members).unwrap()),
+        1 => drop(txn.open_table(STAGED_MEMBERS.phones).unwrap()),
+        _ => drop(txn.open_table(STAGED_MEMBERS.accounts).unwrap()),
+    };
+    // (tables a crashed run left, whether any are dropped)
+    let cases: &[(&[usize], bool)] = &[
+        (&[], false),
+        (&[0], true),
+        (&[1], true),
+        (&[2], true),
+        (&[0, 1, 2], true),
+    ];
+    for &(left, dropped) in cases {
+        let txn = db.begin_write().unwrap();
+        for &which in left {
+            staged(&txn, which);
+        }
+        txn.open_table(LIVE_MEMBERS.members).unwrap();
+        assert_eq!(drop_staging(&txn).unwrap(), dropped, "{left:?}");
+        txn.commit().unwrap();
+        let names: Vec<String> = db
+            .begin_read()
+            .unwrap()
+            .list_tables()
+            .unwrap()
+            .map(|t| redb::TableHandle::name(&t).to_string())
+            .collect();
+        assert_eq!(
+            names,
+            [redb::TableHandle::name(&LIVE_MEMBERS.members)],
+            "{left:?}"
+        );
+    }
+}

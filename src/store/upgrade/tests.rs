@@ -237,3 +237,37 @@ fn a_format_2_store_in_use_is_not_upgraded_under_its_user() {
     drop(held);
     Store::open_file(&path).unwrap();
 }
+
+#[test]
+fn an_offline_check_upgrades_a_format_2_store_and_keeps_the_old_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = format_2_store(dir.path());
+    let before = fs::read(&path).unwrap();
+    let report = crate::store::check_offline(&path).unwrap();
+    assert!(report.ok() && report.integrity_checked, "{report:?}");
+    assert_eq!((report.members, report.audit_records), (3, 14));
+    let kept = dir.path().join("callvault.redb.format-2");
+    assert_eq!(fs::read(&kept).unwrap(), before);
+}
+
+#[test]
+fn a_restore_over_a_format_2_store_replaces_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    fs::create_dir(&state).unwrap();
+    format_2_store(&state);
+    let backup = dir.path().join("b.redb");
+    {
+        let fresh = Store::open(&dir.path().join("fresh")).unwrap();
+        fresh.backup_to(&backup).unwrap();
+    }
+    let report = crate::store::restore(&state, &backup).unwrap();
+    assert_eq!((report.members, report.audit_records), (0, 0));
+    let store = Store::open(&state).unwrap();
+    assert_eq!(store.check().unwrap().members, 0);
+    assert!(
+        state
+            .join(format!("{}.before-restore", crate::store::DB_FILE_NAME))
+            .exists()
+    );
+}
