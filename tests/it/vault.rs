@@ -75,7 +75,10 @@ fn pins_are_imported_upgraded_and_rotated_through_the_service() {
         "{results}"
     );
     assert!(results.contains("5,ghost,unknown_member"), "{results}");
+    let root = i.dir.path().display().to_string();
     for text in [&results, &stdout, &text(&out.stderr)] {
+        // the test folder's random name may hold any four digits
+        let text = text.replace(&root, "DIR");
         assert!(!text.contains(SECRET_PIN) && !text.contains("4821"));
     }
     assert_eq!(status_line(&i, "records"), "2");
