@@ -1,6 +1,7 @@
 //! The redb store: one file under the state directory, a schema version that a newer binary
 //! migrates and an older one refuses, consistent backups while serving, restore, and checks.
 
+mod guard;
 pub mod tables;
 pub mod upgrade;
 
@@ -143,6 +144,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("{path} is not a callvault store (not a redb file)")]
     NotAStore { path: PathBuf },
+    /// A store file read offline (`db check`, `db restore`) that redb or the logical check
+    /// cannot read through.
+    #[error("{path} is damaged: {reason}")]
+    Damaged { path: PathBuf, reason: String },
     #[error("{action} {path}: {error}")]
     Io {
         action: &'static str,
@@ -421,8 +426,13 @@ impl Store {
         Self::open_file(&state_dir.join(DB_FILE_NAME))
     }
 
-    /// Open (or create) a store file directly.
+    /// Open (or create) a store file directly. A file redb cannot read through (even one
+    /// that makes it panic) is [`StoreError::Damaged`].
     pub fn open_file(path: &Path) -> Result<Store, StoreError> {
+        damage_named(path, guard::catching(|| Self::open_unguarded(path)))
+    }
+
+    fn open_unguarded(path: &Path) -> Result<Store, StoreError> {
         let db = match builder().create(path) {
             Err(e) if upgrade::needs_upgrade(&e) => {
                 upgrade::upgrade_file(path, true)?;
@@ -709,8 +719,36 @@ pub fn check_offline(path: &Path) -> Result<CheckReport, StoreError> {
 }
 
 /// As [`check_offline`]; a store in redb's file format 2 is upgraded first, and the file from
-/// before kept only with `keep`.
+/// before kept only with `keep`. A file redb or the logical check cannot read through (even
+/// one that makes redb panic) is [`StoreError::Damaged`].
 fn check_offline_keeping(path: &Path, keep: bool) -> Result<CheckReport, StoreError> {
+    damage_named(path, guard::catching(|| check_file(path, keep)))
+}
+
+/// What reading `path` gave, with redb's panic, redb's `Corrupted` and the logical check's
+/// `Corrupt` all as [`StoreError::Damaged`] naming the file.
+fn damage_named<T>(
+    path: &Path,
+    read: Result<Result<T, StoreError>, String>,
+) -> Result<T, StoreError> {
+    let damaged = |reason| StoreError::Damaged {
+        path: path.to_path_buf(),
+        reason,
+    };
+    match read {
+        Err(panic) => Err(damaged(format!("redb stopped on a damaged page ({panic})"))),
+        Ok(Err(StoreError::Corrupt(reason))) => Err(damaged(reason)),
+        Ok(Err(StoreError::Redb(e))) => match *e {
+            redb::Error::Corrupted(reason) => {
+                Err(damaged(format!("redb found a damaged page ({reason})")))
+            }
+            e => Err(e.into()),
+        },
+        Ok(read) => read,
+    }
+}
+
+fn check_file(path: &Path, keep: bool) -> Result<CheckReport, StoreError> {
     let db = match builder().open(path) {
         Err(e) if upgrade::needs_upgrade(&e) => {
             upgrade::upgrade_file(path, keep)?;
@@ -735,7 +773,8 @@ fn check_offline_keeping(path: &Path, keep: bool) -> Result<CheckReport, StoreEr
     let intact = db.check_integrity()?;
     if !intact {
         return Err(StoreError::Corrupt(
-            "redb integrity check failed (the file was repaired in place; restore a backup)".into(),
+            "redb's page-level check failed (the file was repaired in place; restore a backup)"
+                .into(),
         ));
     }
     drop(db);
@@ -766,29 +805,35 @@ pub fn restore(state_dir: &Path, backup: &Path) -> Result<CheckReport, StoreErro
     fs::copy(backup, &staged).map_err(io_err("cannot copy the backup to", &staged))?;
     set_mode(&staged, 0o600)?;
     // a backup made by a callvault before 0.2 is upgraded here; the backup itself is untouched
-    let report = match check_offline_keeping(&staged, false) {
-        Ok(CheckReport {
-            audit_chain:
-                crate::audit::VerifyReport {
-                    first_bad: Some(bad),
-                    ..
-                },
-            ..
-        }) => {
-            let _ = fs::remove_file(&staged);
-            return Err(StoreError::Corrupt(format!(
-                "the backup's audit chain is broken at record {} ({}); not restored",
-                bad.seq, bad.reason
-            )));
+    let checked = check_offline_keeping(&staged, false).and_then(|report| {
+        match &report.audit_chain.first_bad {
+            Some(bad) => Err(StoreError::Damaged {
+                path: staged.clone(),
+                reason: format!(
+                    "its audit chain is broken at record {} ({})",
+                    bad.seq, bad.reason
+                ),
+            }),
+            None => Ok(report),
         }
+    });
+    let report = match checked {
         Ok(report) => report,
         Err(e) => {
             let _ = fs::remove_file(&staged);
+            // named as the admin gave it, not as the copy being checked
+            let path = backup.to_path_buf();
             return Err(match e {
-                // named as the admin gave it, not as the copy being checked
-                StoreError::NotAStore { .. } => StoreError::NotAStore {
-                    path: backup.to_path_buf(),
+                StoreError::NotAStore { .. } => StoreError::NotAStore { path },
+                StoreError::Damaged { reason, .. } => StoreError::Damaged { path, reason },
+                StoreError::SchemaTooNew {
+                    found, supported, ..
+                } => StoreError::SchemaTooNew {
+                    path,
+                    found,
+                    supported,
                 },
+                StoreError::Upgrade { error, .. } => StoreError::Upgrade { path, error },
                 e => e,
             });
         }

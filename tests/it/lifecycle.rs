@@ -659,3 +659,59 @@ fn a_backup_made_by_the_redb_2_version_restores() {
         .unwrap();
     assert_eq!(whoami.status(), StatusCode::OK);
 }
+
+/// A damaged backup is refused in words, never with a panic's trace, and the store stays.
+/// Some damage makes redb 4.6 panic while opening the file; `db restore` catches it quietly.
+#[test]
+fn a_damaged_backup_is_refused_in_words() {
+    let i = Instance::init();
+    let backup = i.path("b.redb");
+    let out = i.cli(&["db", "backup", backup.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let good = std::fs::read(&backup).unwrap();
+    let damaged = i.path("damaged.redb");
+    let damaged_name = damaged.to_str().unwrap();
+    let mut redb_stopped = 0;
+    for page in (4096..good.len()).step_by(4096) {
+        let mut bad = good.clone();
+        bad[page..page + 64].iter_mut().for_each(|b| *b ^= 0x5a);
+        std::fs::write(&damaged, &bad).unwrap();
+        let out = i.cli(&["db", "restore", damaged_name]);
+        let stderr = text(&out.stderr);
+        assert!(!stderr.contains("panicked"), "page at {page}: {stderr}");
+        if out.status.success() {
+            continue; // a page the store does not use
+        }
+        assert_eq!(out.status.code(), Some(1), "page at {page}: {stderr}");
+        let says = format!("nothing restored: {damaged_name} is damaged: redb ");
+        assert!(stderr.contains(&says), "page at {page}: {stderr}");
+        redb_stopped += usize::from(stderr.contains("redb stopped on a damaged page"));
+    }
+    assert!(
+        redb_stopped > 0,
+        "no damage made redb panic; the test shows nothing"
+    );
+    let out = i.cli(&["db", "check"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    // the same damage to the live store: `db check` and `serve` say so, without a panic
+    let live = i.path("state/callvault.redb");
+    let says = format!(
+        "{} is damaged: redb stopped on a damaged page",
+        live.display()
+    );
+    let panicking = (4096..good.len()).step_by(4096).any(|page| {
+        let mut bad = good.clone();
+        bad[page..page + 64].iter_mut().for_each(|b| *b ^= 0x5a);
+        std::fs::write(&live, &bad).unwrap();
+        text(&i.cli(&["db", "check"]).stderr).contains(&says)
+    });
+    assert!(panicking, "no page's damage made redb panic");
+    let out = i.spawn_serve().wait_with_output().unwrap();
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&says) && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+}
