@@ -204,7 +204,8 @@ pub struct MemberRecord {
 }
 
 /// `+15551234567` -> `+1******4567`: the country code, whole (`+1`, `+44`, `+385`), and the
-/// last four digits. For agents' screens and challenges' `sent_to`.
+/// last four digits. For agents' screens and challenges' `sent_to`. A short number shows
+/// fewer: never more than half the digits after the country code (`+6834002` -> `+683**02`).
 pub fn mask_phone(e164: &str) -> String {
     let digits: Vec<char> = e164.chars().filter(char::is_ascii_digit).collect();
     if digits.len() <= 5 {
@@ -214,10 +215,12 @@ pub fn mask_phone(e164: &str) -> String {
         .map(|n| n.code().value().to_string().len())
         // not a number the plan knows: +1 and +7 are the one-digit codes
         .unwrap_or(if matches!(digits[0], '1' | '7') { 1 } else { 2 })
-        .min(digits.len() - 4);
+        .min(digits.len() - 2);
+    let national = digits.len() - cc_len;
+    let shown = (national / 2).min(4);
     let cc: String = digits[..cc_len].iter().collect();
-    let tail: String = digits[digits.len() - 4..].iter().collect();
-    format!("+{cc}{}{tail}", "*".repeat(digits.len() - cc_len - 4))
+    let tail: String = digits[digits.len() - shown..].iter().collect();
+    format!("+{cc}{}{tail}", "*".repeat(national - shown))
 }
 
 /// `jane.doe@cu.example` -> `j***@cu.example`: the first letter of the local part and the

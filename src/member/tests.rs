@@ -10,11 +10,15 @@ fn masks_keep_only_what_a_person_needs() {
         (mask_phone("+79161234567"), "+7******4567"),
         // not a number the plan knows: a guess at its code
         (mask_phone("+99912345678"), "+99*****5678"),
-        (mask_phone("+123456"), "+1*3456"),
-        // a short number: still its whole country code (+385) and last four, however few
-        // digits that leaves masked
-        (mask_phone("+38591234"), "+385*1234"),
-        (mask_phone("+385123"), "+385123"),
+        (mask_phone("+123456"), "+1***56"),
+        // a short number: still its whole country code (+385), and at most half of the
+        // digits after it
+        (mask_phone("+38591234"), "+385***34"),
+        (mask_phone("+385123"), "+385**3"),
+        (mask_phone("+6834002"), "+683**02"),
+        (mask_phone("+29022001"), "+290***01"),
+        (mask_phone("+3851234567"), "+385****567"),
+        (mask_phone("+38512345"), "+385***45"),
         (mask_phone("+1234"), "****"),
         (mask_phone("+123"), "***"),
         (mask_email("jane.doe@cu.example"), "j***@cu.example"),
