@@ -29,10 +29,12 @@ fn answer(status: u16, body: &str) -> Answer {
     }
 }
 
-/// A real HTTP/1.1 server on a free port, answering by path; counts requests.
+/// A real HTTP/1.1 server on a free port, answering by path; counts requests and notes
+/// when each arrived.
 struct Gateway {
     port: u16,
     hits: Arc<AtomicUsize>,
+    arrivals: Arc<std::sync::Mutex<Vec<Instant>>>,
 }
 
 impl Gateway {
@@ -40,12 +42,13 @@ impl Gateway {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let hits = Arc::new(AtomicUsize::new(0));
-        let counter = hits.clone();
+        let arrivals = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (counter, noted) = (hits.clone(), arrivals.clone());
         let route = Arc::new(route);
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { continue };
-                let (counter, route) = (counter.clone(), route.clone());
+                let (counter, noted, route) = (counter.clone(), noted.clone(), route.clone());
                 std::thread::spawn(move || {
                     let mut reader = BufReader::new(stream.try_clone().unwrap());
                     let mut line = String::new();
@@ -63,6 +66,7 @@ impl Gateway {
                         }
                     }
                     counter.fetch_add(1, Ordering::SeqCst);
+                    noted.lock().unwrap().push(Instant::now());
                     let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
                     let a = route(&path, auth.as_deref());
                     std::thread::sleep(Duration::from_millis(a.delay_ms));
@@ -84,7 +88,11 @@ impl Gateway {
                 });
             }
         });
-        Gateway { port, hits }
+        Gateway {
+            port,
+            hits,
+            arrivals,
+        }
     }
 
     fn hits(&self) -> usize {
@@ -204,6 +212,10 @@ async fn server_errors_are_retried_then_unavailable() {
     let err = core.member("100234").await.unwrap_err();
     assert!(matches!(err, CoreError::Unavailable(_)), "{err}");
     assert_eq!(gw.hits(), 2, "one try and one retry");
+    // the retry waits a moment rather than hammering a core that just failed
+    let arrivals = gw.arrivals.lock().unwrap().clone();
+    let gap = arrivals[1] - arrivals[0];
+    assert!(gap >= Duration::from_millis(50), "retried after {gap:?}");
 }
 
 #[tokio::test]
@@ -263,13 +275,15 @@ async fn an_answer_past_the_limit_is_refused_with_or_without_its_length() {
         "{{\"members\": [], \"pad\": \"{}\"}}",
         "x".repeat(MAX_ANSWER_BYTES)
     );
-    let just_under = format!(
-        "{{\"members\": [{ANA}], \"pad\": \"{}\"}}",
-        "x".repeat(MAX_ANSWER_BYTES - ANA.len() - 40)
+    // exactly at the limit: read
+    let prefix = format!("{{\"members\": [{ANA}], \"pad\": \"");
+    let at_limit = format!(
+        "{prefix}{}\"}}",
+        "x".repeat(MAX_ANSWER_BYTES - prefix.len() - 2)
     );
-    assert!(just_under.len() <= MAX_ANSWER_BYTES);
+    assert_eq!(at_limit.len(), MAX_ANSWER_BYTES);
     for streamed in [false, true] {
-        let (b, u) = (big.clone(), just_under.clone());
+        let (b, u) = (big.clone(), at_limit.clone());
         let gw = Gateway::start(move |path, _| Answer {
             streamed,
             ..ok(if path.contains("phone") { &u } else { &b })
@@ -380,6 +394,35 @@ fn only_the_last_four_digits_of_a_core_s_ssn_are_kept() {
         let doc: Value = serde_json::from_str(&format!(r#"{{"id": "7", "ssn": {ssn}}}"#)).unwrap();
         let m = member_from_json(&doc, &fields, Region::default()).unwrap();
         assert_eq!(m.ssn_last4.as_deref(), kept, "{ssn}");
+    }
+}
+
+/// A text field the core sends blank is absent, not an empty value (an empty first name
+/// would be greeted as such); one with spaces around it is trimmed; a number is its digits.
+#[test]
+fn a_blank_text_field_is_absent_and_others_are_trimmed() {
+    let fields = RestFields {
+        member_id: "/id".into(),
+        first_name: "/first".into(),
+        ..RestFields::default()
+    };
+    for (first, kept) in [
+        (r#""Ana""#, Some("Ana")),
+        (r#"" Ana ""#, Some("Ana")),
+        (r#""""#, None),
+        (r#""   ""#, None),
+        (r#"42"#, Some("42")),
+        (r#"true"#, None),
+        (r#"null"#, None),
+    ] {
+        let doc: Value =
+            serde_json::from_str(&format!(r#"{{"id": " 7 ", "first": {first}}}"#)).unwrap();
+        let m = member_from_json(&doc, &fields, Region::default()).unwrap();
+        assert_eq!(
+            (m.member_id.as_str(), m.first_name.as_deref()),
+            ("7", kept),
+            "{first}"
+        );
     }
 }
 
