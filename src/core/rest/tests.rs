@@ -426,6 +426,67 @@ fn a_blank_text_field_is_absent_and_others_are_trimmed() {
     }
 }
 
+/// Cores send lists, flags and amounts in more than one shape; each is read as meant, and a
+/// shape not listed here is absent (false, empty) rather than guessed at.
+#[test]
+fn lists_flags_and_amounts_are_read_in_every_shape_a_core_sends() {
+    let fields = RestFields {
+        member_id: "/id".into(),
+        account_numbers: "/accounts".into(),
+        fraud_flag: "/fraud".into(),
+        savings_balance: "/savings".into(),
+        ..RestFields::default()
+    };
+    let read = |field: &str, value: &str| {
+        let doc: Value =
+            serde_json::from_str(&format!(r#"{{"id": "7", "{field}": {value}}}"#)).unwrap();
+        member_from_json(&doc, &fields, Region::default()).unwrap()
+    };
+    for (value, accounts) in [
+        (r#"["4400", 12]"#, vec!["4400", "12"]),
+        (r#""4400; 12""#, vec!["4400", "12"]),
+        (r#""4400;;12;""#, vec!["4400", "12"]),
+        (r#""4400""#, vec!["4400"]),
+        (r#""""#, vec![]),
+        (r#"4400"#, vec![]),
+        (r#"null"#, vec![]),
+    ] {
+        assert_eq!(read("accounts", value).account_numbers, accounts, "{value}");
+    }
+    for (value, flagged) in [
+        ("true", true),
+        ("false", false),
+        (r#""YES""#, true),
+        (r#""y""#, true),
+        (r#""1""#, true),
+        (r#""True""#, true),
+        (r#""no""#, false),
+        (r#""flagged""#, false),
+        ("1", true),
+        ("0", false),
+        ("2", false),
+        ("null", false),
+    ] {
+        assert_eq!(read("fraud", value).fraud_flag, flagged, "{value}");
+    }
+    for (value, cents) in [
+        ("1234.56", Some(123456)),
+        ("12", Some(1200)),
+        (r#""1234.56""#, Some(123456)),
+        (r#"" $12.5 ""#, Some(1250)),
+        (r#""-3""#, Some(-300)),
+        (r#""twelve""#, None),
+        ("true", None),
+        ("null", None),
+    ] {
+        assert_eq!(
+            read("savings", value).savings_balance_cents,
+            cents,
+            "{value}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn an_answer_naming_another_member_is_refused() {
     // A gateway whose member template does not select: every id answers Ana.
