@@ -312,6 +312,39 @@ async fn a_refused_connection_is_unavailable() {
     assert!(core.check().await.is_err());
 }
 
+/// Readiness asks the health URL, with the key: any 2xx (JSON or not) is up, anything else
+/// is down with its status, and failed probes never open the breaker calls go through.
+#[tokio::test]
+async fn the_health_url_answers_readiness_and_never_trips_the_breaker() {
+    let status = Arc::new(std::sync::atomic::AtomicU16::new(200));
+    let now = status.clone();
+    let gw = Gateway::start(move |path, auth| match (path, auth) {
+        (_, None) => answer(401, "{}"),
+        ("/health", _) => Answer {
+            body: "ok".into(),
+            ..answer(now.load(Ordering::SeqCst), "")
+        },
+        _ => ok(ANA),
+    });
+    let core = core(config(gw.port), 2000);
+    core.check().await.unwrap();
+    status.store(202, Ordering::SeqCst);
+    core.check().await.unwrap();
+    status.store(503, Ordering::SeqCst);
+    for _ in 0..5 {
+        let down = core.check().await.unwrap_err().to_string();
+        assert_eq!(
+            down,
+            "the core is unavailable: health answered 503 Service Unavailable"
+        );
+    }
+    assert!(!core.breaker_open());
+    assert_eq!(
+        core.member("100234").await.unwrap().unwrap().member_id,
+        "100234"
+    );
+}
+
 /// A call its caller gives up on (the dialog's `core.timeout_ms` ran out first and dropped
 /// it) counts as a failure. A dropped trial of a half-open breaker used to leave it
 /// half-open for good: every later call failed at once, without asking, until a restart.
