@@ -14,6 +14,17 @@ fn add_audit(store: &Store, n: usize) {
     txn.commit().unwrap();
 }
 
+/// A store in `dir/state` with `records` audit records, backed up to `dir/b.redb`, then
+/// `after` records more: the state directory and the backup.
+fn backed_up(dir: &Path, records: usize, after: usize) -> (PathBuf, PathBuf) {
+    let (state, backup) = (dir.join("state"), dir.join("b.redb"));
+    let store = store_in(&state);
+    add_audit(&store, records);
+    store.backup_to(&backup).unwrap();
+    add_audit(&store, after);
+    (state, backup)
+}
+
 #[test]
 fn new_store_records_the_schema_and_is_private() {
     use std::os::unix::fs::MetadataExt;
@@ -333,14 +344,7 @@ fn restore_refuses_a_file_that_is_not_a_store() {
 #[test]
 fn restore_refuses_a_folder_and_a_backup_whose_audit_chain_is_broken() {
     let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state");
-    let backup = dir.path().join("b.redb");
-    {
-        let store = store_in(&state);
-        add_audit(&store, 3);
-        store.backup_to(&backup).unwrap();
-        add_audit(&store, 1);
-    }
+    let (state, backup) = backed_up(dir.path(), 3, 1);
     let refused = restore(&state, dir.path()).unwrap_err().to_string();
     assert_eq!(
         refused,
@@ -613,13 +617,7 @@ fn wait_open(store: &Store) {
 #[test]
 fn restore_refuses_a_damaged_backup_whatever_the_damage() {
     let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state");
-    let backup = dir.path().join("b.redb");
-    {
-        let store = store_in(&state);
-        add_audit(&store, 30);
-        store.backup_to(&backup).unwrap();
-    }
+    let (state, backup) = backed_up(dir.path(), 30, 0);
     let good = fs::read(&backup).unwrap();
     let damaged = dir.path().join("damaged.redb");
     let refusal = |bytes: &[u8]| {

@@ -407,13 +407,24 @@ fn values_are_percent_encoded_into_templates() {
     assert_eq!(percent_encode("A-1_b.c~"), "A-1_b.c~");
 }
 
-#[test]
-fn only_the_last_four_digits_of_a_core_s_ssn_are_kept() {
+/// The member a core answers as `{"id": " 7 ", "FIELD": VALUE}` (VALUE as JSON text).
+fn member_with(field: &str, value: &str) -> Member {
     let fields = RestFields {
         member_id: "/id".into(),
+        first_name: "/first".into(),
         ssn_last4: "/ssn".into(),
+        account_numbers: "/accounts".into(),
+        fraud_flag: "/fraud".into(),
+        savings_balance: "/savings".into(),
         ..RestFields::default()
     };
+    let doc: Value =
+        serde_json::from_str(&format!(r#"{{"id": " 7 ", "{field}": {value}}}"#)).unwrap();
+    member_from_json(&doc, &fields, Region::default()).unwrap()
+}
+
+#[test]
+fn only_the_last_four_digits_of_a_core_s_ssn_are_kept() {
     for (ssn, kept) in [
         (r#""123-45-6789""#, Some("6789")),
         (r#""123456789""#, Some("6789")),
@@ -424,9 +435,7 @@ fn only_the_last_four_digits_of_a_core_s_ssn_are_kept() {
         (r#""n/a""#, None),
         (r#"null"#, None),
     ] {
-        let doc: Value = serde_json::from_str(&format!(r#"{{"id": "7", "ssn": {ssn}}}"#)).unwrap();
-        let m = member_from_json(&doc, &fields, Region::default()).unwrap();
-        assert_eq!(m.ssn_last4.as_deref(), kept, "{ssn}");
+        assert_eq!(member_with("ssn", ssn).ssn_last4.as_deref(), kept, "{ssn}");
     }
 }
 
@@ -434,11 +443,6 @@ fn only_the_last_four_digits_of_a_core_s_ssn_are_kept() {
 /// would be greeted as such); one with spaces around it is trimmed; a number is its digits.
 #[test]
 fn a_blank_text_field_is_absent_and_others_are_trimmed() {
-    let fields = RestFields {
-        member_id: "/id".into(),
-        first_name: "/first".into(),
-        ..RestFields::default()
-    };
     for (first, kept) in [
         (r#""Ana""#, Some("Ana")),
         (r#"" Ana ""#, Some("Ana")),
@@ -448,9 +452,7 @@ fn a_blank_text_field_is_absent_and_others_are_trimmed() {
         (r#"true"#, None),
         (r#"null"#, None),
     ] {
-        let doc: Value =
-            serde_json::from_str(&format!(r#"{{"id": " 7 ", "first": {first}}}"#)).unwrap();
-        let m = member_from_json(&doc, &fields, Region::default()).unwrap();
+        let m = member_with("first", first);
         assert_eq!(
             (m.member_id.as_str(), m.first_name.as_deref()),
             ("7", kept),
@@ -463,18 +465,6 @@ fn a_blank_text_field_is_absent_and_others_are_trimmed() {
 /// shape not listed here is absent (false, empty) rather than guessed at.
 #[test]
 fn lists_flags_and_amounts_are_read_in_every_shape_a_core_sends() {
-    let fields = RestFields {
-        member_id: "/id".into(),
-        account_numbers: "/accounts".into(),
-        fraud_flag: "/fraud".into(),
-        savings_balance: "/savings".into(),
-        ..RestFields::default()
-    };
-    let read = |field: &str, value: &str| {
-        let doc: Value =
-            serde_json::from_str(&format!(r#"{{"id": "7", "{field}": {value}}}"#)).unwrap();
-        member_from_json(&doc, &fields, Region::default()).unwrap()
-    };
     for (value, accounts) in [
         (r#"["4400", 12]"#, vec!["4400", "12"]),
         (r#""4400; 12""#, vec!["4400", "12"]),
@@ -484,7 +474,11 @@ fn lists_flags_and_amounts_are_read_in_every_shape_a_core_sends() {
         (r#"4400"#, vec![]),
         (r#"null"#, vec![]),
     ] {
-        assert_eq!(read("accounts", value).account_numbers, accounts, "{value}");
+        assert_eq!(
+            member_with("accounts", value).account_numbers,
+            accounts,
+            "{value}"
+        );
     }
     for (value, flagged) in [
         ("true", true),
@@ -500,7 +494,7 @@ fn lists_flags_and_amounts_are_read_in_every_shape_a_core_sends() {
         ("2", false),
         ("null", false),
     ] {
-        assert_eq!(read("fraud", value).fraud_flag, flagged, "{value}");
+        assert_eq!(member_with("fraud", value).fraud_flag, flagged, "{value}");
     }
     for (value, cents) in [
         ("1234.56", Some(123456)),
@@ -513,7 +507,7 @@ fn lists_flags_and_amounts_are_read_in_every_shape_a_core_sends() {
         ("null", None),
     ] {
         assert_eq!(
-            read("savings", value).savings_balance_cents,
+            member_with("savings", value).savings_balance_cents,
             cents,
             "{value}"
         );
