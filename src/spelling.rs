@@ -27,9 +27,32 @@ pub fn nearest<'a>(word: &str, choices: impl IntoIterator<Item = &'a str>) -> Op
         .map(|(_, choice)| choice)
 }
 
+/// As [`nearest`]; failing that, the one choice `word` begins (at least three letters): a
+/// value cut short, such as `hash` for `hashed` or `enc` for `encrypted`. For a word that
+/// must be one of a few fixed values, where a completion cannot be a different thing meant.
+pub fn nearest_or_completion<'a>(
+    word: &str,
+    choices: impl IntoIterator<Item = &'a str> + Clone,
+) -> Option<&'a str> {
+    if let Some(near) = nearest(word, choices.clone()) {
+        return Some(near);
+    }
+    let start = word.to_lowercase();
+    if start.chars().count() < 3 {
+        return None;
+    }
+    let mut completions = choices
+        .into_iter()
+        .filter(|choice| choice.to_lowercase().starts_with(&start) && *choice != word);
+    match (completions.next(), completions.next()) {
+        (Some(one), None) => Some(one),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::nearest;
+    use super::{nearest, nearest_or_completion};
 
     const KEYS: [&str; 6] = [
         "listen",
@@ -61,6 +84,34 @@ mod tests {
             ("listen_____", None), // five slips, where eleven letters allow three
         ] {
             assert_eq!(nearest(word, KEYS), want, "{word}");
+        }
+    }
+
+    #[test]
+    fn a_value_cut_short_is_completed_when_one_choice_begins_so() {
+        let modes = ["hashed", "encrypted"];
+        let roles = ["ivr", "agent", "app", "admin"];
+        let on_conflict = ["activation_list", "activation", "force_change"];
+        for (word, choices, want) in [
+            ("hash", &modes[..], Some("hashed")),
+            ("HASH", &modes[..], Some("hashed")),
+            ("enc", &modes[..], Some("encrypted")),
+            ("encrypt", &modes[..], Some("encrypted")),
+            ("hashd", &modes[..], Some("hashed")), // a slip still comes first
+            ("en", &modes[..], None),              // two letters are too few
+            ("plain", &modes[..], None),
+            ("hashed", &modes[..], None), // a choice is not "meant" as itself
+            ("adm", &roles[..], Some("admin")),
+            ("ag", &roles[..], None),
+            ("activ", &on_conflict[..], None), // two choices begin so: no guess
+            ("force_ch", &on_conflict[..], Some("force_change")),
+            ("force", &on_conflict[..], Some("force_change")),
+        ] {
+            assert_eq!(
+                nearest_or_completion(word, choices.iter().copied()),
+                want,
+                "{word}"
+            );
         }
     }
 

@@ -915,8 +915,9 @@ pub fn parse(
         let quiet = reading.missed_after_set_aside(&path, &message) && reading.set_aside(&path);
         if !quiet && !unknown_field {
             if let Some(allowed) = allowed_values(&path) {
-                let meant = not_a_choice(e.inner())
-                    .and_then(|word| crate::spelling::nearest(word, allowed.iter().copied()));
+                let meant = not_a_choice(e.inner()).and_then(|word| {
+                    crate::spelling::nearest_or_completion(word, allowed.iter().copied())
+                });
                 if let Some(meant) = meant {
                     message.push_str(&format!("; did you mean {meant:?}?"));
                 }

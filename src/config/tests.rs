@@ -139,8 +139,8 @@ fn wrong_type_names_its_key_once() {
             "",
             env("CALLVAULT__VAULT__MODE", "hash"),
             "vault.mode",
-            "\"hash\" is not one of the choices (allowed: \"hashed\", \"encrypted\") \
-             (set by environment variable CALLVAULT__VAULT__MODE)",
+            "\"hash\" is not one of the choices; did you mean \"hashed\"? (allowed: \"hashed\", \
+             \"encrypted\") (set by environment variable CALLVAULT__VAULT__MODE)",
         ),
         (
             "",
