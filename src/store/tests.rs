@@ -611,6 +611,31 @@ fn wait_open(store: &Store) {
     }
 }
 
+/// A backup from a newer callvault is refused in the words `serve` would use, naming the
+/// backup (not the copy being checked), and the copy is removed.
+#[test]
+fn restore_refuses_a_backup_from_a_newer_callvault_and_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, backup) = backed_up(dir.path(), 1, 0);
+    {
+        let db = Database::open(&backup).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(tables::META)
+            .unwrap()
+            .insert(SCHEMA_KEY, (SCHEMA_VERSION + 1).to_le_bytes().as_slice())
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    let refused = restore(&state, &backup).unwrap_err();
+    assert!(
+        matches!(&refused, StoreError::SchemaTooNew { path, found, .. }
+            if *path == backup && *found == SCHEMA_VERSION + 1),
+        "{refused}"
+    );
+    assert!(!state.join(format!("{DB_FILE_NAME}.restoring")).exists());
+    assert_eq!(store_in(&state).check().unwrap().audit_records, 1);
+}
+
 /// A backup damaged on its way (a bad disk, a truncated copy) is refused, named as the admin
 /// gave it, and the live store stays. Damage to a record's bytes fails redb's checksum; the
 /// first bytes of some pages make redb 4.6 panic (`unreachable!()`), which the restore catches.
