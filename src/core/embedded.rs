@@ -617,3 +617,6 @@ impl CoreAdapter for EmbeddedCore {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;
