@@ -711,7 +711,7 @@ fn member_find_says_who_a_caller_id_names_and_what_a_call_from_it_gets() {
             &["--phone", "+16122030177"],
             &[
                 "+16122030177: no enrolled member has this number",
-                "the caller is asked for an identifier",
+                "profile \"members\": the caller is asked for an identifier",
             ],
         ),
         (
@@ -801,7 +801,11 @@ fn an_input_file_that_is_missing_or_a_folder_is_said_plainly() {
         not_a_store.to_str().unwrap(),
         into_missing.to_str().unwrap(),
     );
-    let cases: [(&[&str], String); 9] = [
+    let cases: [(&[&str], String); 10] = [
+        (
+            &["enroll", "/dev/null"],
+            "/dev/null is not a regular file".to_string(),
+        ),
         (
             &["enroll", missing],
             format!("cannot read {missing}: No such file or directory"),

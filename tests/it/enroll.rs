@@ -305,9 +305,14 @@ fn vault_status_counts_pins_of_members_not_enrolled_and_member_forget_clears_one
         text(&out.stdout)
     };
     let header = "member_id,mobile_phone,phone_type,fraud_flag\n";
-    run(
+    let said = run(
         "two.csv",
         &format!("{header}5001,+12025550181,mobile,n\n5002,+12025550182,mobile,n\n"),
+    );
+    // a clean run says nothing of rejections or forgotten PINs
+    assert!(
+        !said.contains("rejected because") && !said.contains("PINs forgotten"),
+        "{said}"
     );
     let pins = i.path("pins.csv");
     std::fs::write(&pins, "member_id,pin\n5001,4827\n5002,3916\n").unwrap();
@@ -316,6 +321,7 @@ fn vault_status_counts_pins_of_members_not_enrolled_and_member_forget_clears_one
     // A fraud flag removes 5001 but, still a member, they keep their PIN.
     let said = run("flag.csv", &format!("{header}5001,+12025550181,mobile,y\n"));
     assert!(said.contains("rejected 1"), "{said}");
+    assert!(said.contains("rejected because: fraud_flag 1"), "{said}");
     let status = |i: &Instance| text(&i.cli(&["vault", "status"]).stdout);
     let said = status(&i);
     assert!(
