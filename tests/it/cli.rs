@@ -204,6 +204,31 @@ fn init_is_idempotent_and_prints_the_admin_key_only_once() {
     let out = i.cli(&["init"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "", "a second init must not mint a key");
+    let said = text(&out.stderr);
+    for line in [
+        format!(
+            "vault key:       {} (kept (exists))",
+            i.path("etc/vault.key").display()
+        ),
+        format!("TLS pair:        {} + ", i.ca().display()),
+        "admin API key:   one exists already".to_string(),
+    ] {
+        assert!(said.contains(&line), "no {line:?} in {said}");
+    }
+    // the generated certificate names this machine, as clients on the LAN would call it
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let (_, pem) = x509_parser::pem::parse_x509_pem(&cert_before).unwrap();
+    let cert = pem.parse_x509().unwrap();
+    let san = cert.subject_alternative_name().unwrap().unwrap().value;
+    let dns: Vec<String> = san
+        .general_names
+        .iter()
+        .filter_map(|n| match n {
+            x509_parser::extensions::GeneralName::DNSName(d) => Some(d.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert!(dns.contains(&host.trim().to_string()), "{dns:?}");
     assert_eq!(std::fs::read(i.path("etc/vault.key")).unwrap(), key_before);
     assert_eq!(std::fs::read(i.ca()).unwrap(), cert_before);
     for folder in ["inbox", "outbox", "processed", "failed"] {
