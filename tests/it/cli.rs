@@ -182,6 +182,32 @@ fn config_check_reads_the_files_the_configuration_names() {
     assert_eq!(text(&out.stderr), "", "nothing to warn of");
 }
 
+/// The packages install these (packaging/build.sh): a page for the command and one for each
+/// subcommand, made without a configuration.
+#[test]
+fn manpages_are_written_for_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let man = dir.path().join("man");
+    let out = std::process::Command::new(crate::harness::BIN)
+        .args(["--config", "/nonexistent.toml", "manpages"])
+        .arg(&man)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let page = |name: &str| std::fs::read_to_string(man.join(name)).unwrap_or_default();
+    assert!(page("callvault.1").contains(".TH callvault 1"), "{man:?}");
+    for sub in [
+        "serve",
+        "db-restore",
+        "enroll",
+        "member-find",
+        "vault-rotate-key",
+    ] {
+        let name = format!("callvault-{sub}.1");
+        assert!(page(&name).contains(".SH NAME"), "{name}");
+    }
+}
+
 #[test]
 fn the_example_config_passes_config_check() {
     let out = std::process::Command::new(crate::harness::BIN)
@@ -543,6 +569,22 @@ fn audit_prune_removes_exported_old_records_through_the_service() {
             "pruned records 1..={exported} ({exported} records"
         )),
         "{said}"
+    );
+    // again, before any record: nothing to prune, said so (the earlier prune's base stays)
+    let second_name = second.to_str().unwrap();
+    let out = i.cli(&[
+        "audit",
+        "prune",
+        "--before",
+        "2000-01-01",
+        "--exported",
+        second_name,
+    ]);
+    let said = text(&out.stdout);
+    assert!(out.status.success(), "{said}{}", text(&out.stderr));
+    assert_eq!(
+        said.trim(),
+        "nothing to prune: no record but the newest is older than 2000-01-01T00:00:00+00:00"
     );
     let out = i.cli(&["audit", "verify", "--against", first.to_str().unwrap()]);
     let said = text(&out.stdout);
