@@ -25,6 +25,17 @@ fn backed_up(dir: &Path, records: usize, after: usize) -> (PathBuf, PathBuf) {
     (state, backup)
 }
 
+/// After a refused restore: no staged copy left, and the live store as it was, with
+/// `records` audit records and its chain intact.
+fn live_store_kept(state: &Path, records: u64) {
+    assert!(!state.join(format!("{DB_FILE_NAME}.restoring")).exists());
+    let live = store_in(state).check().unwrap();
+    assert_eq!(
+        (live.audit_records, live.audit_chain.first_bad),
+        (records, None)
+    );
+}
+
 #[test]
 fn new_store_records_the_schema_and_is_private() {
     use std::os::unix::fs::MetadataExt;
@@ -374,9 +385,8 @@ fn restore_refuses_a_folder_and_a_backup_whose_audit_chain_is_broken() {
         )),
         "{refused}"
     );
-    assert!(!state.join(format!("{DB_FILE_NAME}.restoring")).exists());
     // the live store is the one from before, its records all there
-    assert_eq!(store_in(&state).check().unwrap().audit_records, 4);
+    live_store_kept(&state, 4);
 }
 
 #[test]
@@ -632,8 +642,7 @@ fn restore_refuses_a_backup_from_a_newer_callvault_and_names_it() {
             if *path == backup && *found == SCHEMA_VERSION + 1),
         "{refused}"
     );
-    assert!(!state.join(format!("{DB_FILE_NAME}.restoring")).exists());
-    assert_eq!(store_in(&state).check().unwrap().audit_records, 1);
+    live_store_kept(&state, 1);
 }
 
 /// A backup damaged on its way (a bad disk, a truncated copy) is refused, named as the admin
@@ -648,9 +657,7 @@ fn restore_refuses_a_damaged_backup_whatever_the_damage() {
     let refusal = |bytes: &[u8]| {
         fs::write(&damaged, bytes).unwrap();
         let refused = restore(&state, &damaged).err();
-        assert!(!state.join(format!("{DB_FILE_NAME}.restoring")).exists());
-        let live = store_in(&state).check().unwrap();
-        assert_eq!((live.audit_records, live.audit_chain.first_bad), (30, None));
+        live_store_kept(&state, 30);
         refused
     };
 
