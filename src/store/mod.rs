@@ -144,8 +144,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("{path} is not a callvault store (not a redb file)")]
     NotAStore { path: PathBuf },
-    /// A store file read offline (`db check`, `db restore`) that redb or the logical check
-    /// cannot read through.
+    /// A store file that redb or the logical check cannot read through: found on opening it
+    /// (`serve`, `init`), in an offline `db check`, or in a backup `db restore` checks.
     #[error("{path} is damaged: {reason}")]
     Damaged { path: PathBuf, reason: String },
     #[error("{action} {path}: {error}")]
