@@ -1,8 +1,8 @@
 //! redb is not hardened against every damaged file: a few of its page reads end in
-//! `unreachable!()` (in release builds too) instead of an error. A file callvault did not
-//! just write itself (a backup being restored, a store checked offline) is read through
+//! `unreachable!()` (in release builds too) instead of an error. Opening a store file
+//! (`serve`, `init`, a backup being restored) and checking one offline go through
 //! [`catching`], so a damaged file is an error that names it, not a crash that leaves a
-//! half-copied restore behind. This relies on `panic = "unwind"`, the default that
+//! half-copied restore behind. A page read later, while serving, is not guarded. This relies on `panic = "unwind"`, the default that
 //! Cargo.toml's release profile keeps.
 
 use std::any::Any;

@@ -36,6 +36,17 @@ fn live_store_kept(state: &Path, records: u64) {
     );
 }
 
+/// Write `version` as the schema version of the store file at `path` (not open elsewhere).
+fn set_schema_version(path: &Path, version: u32) {
+    let db = Database::open(path).unwrap();
+    let txn = db.begin_write().unwrap();
+    txn.open_table(tables::META)
+        .unwrap()
+        .insert(SCHEMA_KEY, version.to_le_bytes().as_slice())
+        .unwrap();
+    txn.commit().unwrap();
+}
+
 #[test]
 fn new_store_records_the_schema_and_is_private() {
     use std::os::unix::fs::MetadataExt;
@@ -52,15 +63,8 @@ fn new_store_records_the_schema_and_is_private() {
 #[test]
 fn a_newer_schema_is_refused_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
-    {
-        let store = store_in(dir.path());
-        let txn = store.begin_write().unwrap();
-        txn.open_table(tables::META)
-            .unwrap()
-            .insert(SCHEMA_KEY, (SCHEMA_VERSION + 1).to_le_bytes().as_slice())
-            .unwrap();
-        txn.commit().unwrap();
-    }
+    drop(store_in(dir.path()));
+    set_schema_version(&dir.path().join(DB_FILE_NAME), SCHEMA_VERSION + 1);
     let err = Store::open(dir.path()).err().unwrap();
     assert!(matches!(err, StoreError::SchemaTooNew { found, .. } if found == SCHEMA_VERSION + 1));
     assert!(
@@ -627,15 +631,7 @@ fn wait_open(store: &Store) {
 fn restore_refuses_a_backup_from_a_newer_callvault_and_names_it() {
     let dir = tempfile::tempdir().unwrap();
     let (state, backup) = backed_up(dir.path(), 1, 0);
-    {
-        let db = Database::open(&backup).unwrap();
-        let txn = db.begin_write().unwrap();
-        txn.open_table(tables::META)
-            .unwrap()
-            .insert(SCHEMA_KEY, (SCHEMA_VERSION + 1).to_le_bytes().as_slice())
-            .unwrap();
-        txn.commit().unwrap();
-    }
+    set_schema_version(&backup, SCHEMA_VERSION + 1);
     let refused = restore(&state, &backup).unwrap_err();
     assert!(
         matches!(&refused, StoreError::SchemaTooNew { path, found, .. }
