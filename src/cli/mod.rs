@@ -914,7 +914,16 @@ fn vault_command(config: &Config, command: VaultCommand) -> anyhow::Result<ExitC
                 say!("  under key {key}: {n}");
             }
             say!("  bcrypt:       {}", s.bcrypt_records);
-            say!("  sealed PIN:   {}", s.sealed_pin_records);
+            say!(
+                "  sealed PIN:   {}{}",
+                s.sealed_pin_records,
+                if s.mode == crate::config::VaultMode::Hashed && s.sealed_pin_records > 0 {
+                    " (imported, waiting for a bcrypt hash; the running service gives each \
+                     its hash in the background, or at the member's first correct PIN)"
+                } else {
+                    ""
+                }
+            );
             say!("locked members: {}", s.locked_members);
             if let Some(n) = s.not_enrolled.filter(|n| *n > 0) {
                 say!(

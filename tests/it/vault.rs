@@ -123,6 +123,37 @@ fn pins_are_imported_upgraded_and_rotated_through_the_service() {
 }
 
 #[test]
+fn vault_status_says_why_imported_pins_are_still_sealed() {
+    // no service: nothing gives the imported PINs their bcrypt hash yet
+    let i = Instance::init();
+    let ids = enrolled_ids(&i, 2);
+    let pins = i.path("pins.csv");
+    std::fs::write(
+        &pins,
+        format!("member_id,pin\n{},4821\n{},7302\n", ids[0], ids[1]),
+    )
+    .unwrap();
+    ok(&i.cli(&["pins", "import", pins.to_str().unwrap()]));
+    let sealed = |env: &[(&str, &str)]| {
+        let out = i.cli_env(&["vault", "status"], env);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let said = text(&out.stdout);
+        said.lines()
+            .find(|l| l.trim_start().starts_with("sealed PIN:"))
+            .unwrap_or_else(|| panic!("no sealed PIN line in {said}"))
+            .to_string()
+    };
+    let hashed = sealed(&[]);
+    assert!(
+        hashed.contains("2 (imported, waiting for a bcrypt hash; the running service"),
+        "{hashed}"
+    );
+    // in encrypted mode a sealed PIN is what every record holds: nothing is waiting
+    let encrypted = sealed(&[("CALLVAULT__VAULT__MODE", "encrypted")]);
+    assert_eq!(encrypted.trim(), "sealed PIN:   2");
+}
+
+#[test]
 fn agents_unlock_and_force_pin_changes_over_https() {
     let i = Instance::started();
     let ids = enrolled_ids(&i, 2);
