@@ -1685,14 +1685,60 @@ impl Config {
         for (i, r) in self.routing.iter().enumerate() {
             let digits = r.dnis.strip_prefix('+').unwrap_or_default();
             if !(8..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                // the number as a call would read it (a national form, a tel: URI)
+                let meant = crate::member::phone::normalize_dnis(&r.dnis, self.enroll.region())
+                    .map(|e164| format!("; did you mean {e164:?}?"))
+                    .unwrap_or_default();
                 issues.push(ConfigIssue::new(
                     format!("routing[{i}].dnis"),
-                    format!("{:?} is not an E.164 number (+ and 8 to 15 digits)", r.dnis),
+                    format!(
+                        "{:?} is not an E.164 number (+ and 8 to 15 digits){meant}",
+                        r.dnis
+                    ),
                 ));
             }
         }
         issues.extend(self.notify.validate());
         issues.extend(crate::profile::validate(&self.profiles, &self.routing));
+        issues.extend(self.otp_without_its_channel());
+        issues
+    }
+
+    /// An IVR step that lists `otp` while [`OtpConfig::ivr_channel`]'s `[notify]` section
+    /// is absent: no code could ever go out, so the method would be passed over in every
+    /// call (the dialog moves on to the next method when a code cannot be sent).
+    fn otp_without_its_channel(&self) -> Vec<ConfigIssue> {
+        let channel = self.otp.ivr_channel;
+        let configured = match channel {
+            OtpChannel::Sms => self.notify.sms.is_some(),
+            OtpChannel::Email => self.notify.email.is_some(),
+            // refused above: the caller keys the code into the IVR
+            OtpChannel::Push => true,
+        };
+        if configured {
+            return Vec::new();
+        }
+        let mut issues = Vec::new();
+        for (name, p) in &self.profiles {
+            for (trust, step) in p.ivr.by_trust() {
+                for (i, _) in step
+                    .methods
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, m)| **m == crate::profile::Method::Otp)
+                {
+                    issues.push(ConfigIssue::new(
+                        format!("profiles.{name}.ivr.{trust}.methods[{i}]"),
+                        format!(
+                            "\"otp\" sends its code by {0} (otp.ivr_channel), and there is no \
+                             [notify.{0}] section: add one, or set otp.ivr_channel to a channel \
+                             that is configured",
+                            channel.as_str()
+                        ),
+                    ));
+                }
+            }
+        }
         issues
     }
 

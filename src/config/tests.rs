@@ -257,6 +257,41 @@ fn every_wrong_item_of_a_list_is_reported_with_its_place_in_the_file() {
     );
 }
 
+#[test]
+fn a_route_not_written_in_e164_is_told_its_e164_form() {
+    // (dnis as written, [enroll] default_region, the suggestion)
+    let cases = [
+        ("8005550100", "US", Some("+18005550100")),
+        ("(800) 555-0100", "US", Some("+18005550100")),
+        ("+1 800 555 0100", "US", Some("+18005550100")),
+        ("tel:+18005550100", "US", Some("+18005550100")),
+        ("01 4800 000", "HR", Some("+38514800000")),
+        ("hello", "US", None),
+        ("555", "US", None),
+    ];
+    for (dnis, region, meant) in cases {
+        let text = format!(
+            "[enroll]\ndefault_region = \"{region}\"\n\
+             [profiles.m]\ndefault = true\n[[routing]]\ndnis = \"{dnis}\"\nprofile = \"m\"\n"
+        );
+        let issues = parse(&text, no_env()).unwrap_err().issues();
+        assert_eq!(issues.len(), 1, "{dnis}: {issues:?}");
+        assert_eq!(issues[0].path, "routing[0].dnis");
+        let plain = format!("{dnis:?} is not an E.164 number (+ and 8 to 15 digits)");
+        let want = match meant {
+            Some(e164) => format!("{plain}; did you mean \"{e164}\"?"),
+            None => plain,
+        };
+        assert_eq!(issues[0].message, want);
+    }
+    let written =
+        "[profiles.m]\ndefault = true\n[[routing]]\ndnis = \"+18005550100\"\nprofile = \"m\"\n";
+    assert_eq!(
+        parse(written, no_env()).unwrap().routing[0].dnis,
+        "+18005550100"
+    );
+}
+
 /// A word that is not one of a list's choices is answered with every choice, as the
 /// profile spells them.
 #[test]
@@ -835,6 +870,49 @@ fn notify_channels_are_checked_with_key_paths() {
             "{text}: {want} missing from {got:?}"
         );
     }
+}
+
+#[test]
+fn an_otp_step_needs_the_channel_its_code_goes_by() {
+    let profile = "[profiles.m]\ndefault = true\n\
+        [profiles.m.ivr.known_number]\nmethods = [\"dob\", \"otp\"]\nmin_correct = 1\n\
+        [profiles.m.ivr.unknown_number]\nmethods = [\"otp\", \"dob\", \"zip\"]\nmin_correct = 2\n";
+    let sms = "[notify.sms]\nurl = \"https://sms.cu.example/send\"\n";
+    let email = "[notify.email]\nhost = \"relay.cu.example\"\nfrom = \"v@cu.example\"\n";
+    let both_steps = [
+        "profiles.m.ivr.known_number.methods[1]",
+        "profiles.m.ivr.unknown_number.methods[0]",
+    ];
+    // (notify sections, otp.ivr_channel, the key paths refused)
+    let cases: &[(&str, &str, &[&str])] = &[
+        ("", "sms", &both_steps),
+        (sms, "sms", &[]),
+        (email, "sms", &both_steps),
+        (sms, "email", &both_steps),
+        (email, "email", &[]),
+    ];
+    for (notify, channel, want) in cases {
+        let text = format!("[otp]\nivr_channel = \"{channel}\"\n{notify}{profile}");
+        let got = match parse(&text, no_env()) {
+            Ok(_) => Vec::new(),
+            Err(ConfigError::Invalid(issues)) => issues,
+            Err(e) => panic!("{text}: {e}"),
+        };
+        let got_paths: Vec<&str> = got.iter().map(|i| i.path.as_str()).collect();
+        assert_eq!(got_paths, *want, "{text}");
+        for issue in &got {
+            assert_eq!(
+                issue.message,
+                format!(
+                    "\"otp\" sends its code by {channel} (otp.ivr_channel), and there is no \
+                     [notify.{channel}] section: add one, or set otp.ivr_channel to a channel \
+                     that is configured"
+                )
+            );
+        }
+    }
+    // the built-in profile asks no one-time code, so no channel is needed
+    assert!(parse("", no_env()).is_ok());
 }
 
 #[test]

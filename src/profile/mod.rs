@@ -173,6 +173,17 @@ impl Default for IvrSteps {
     }
 }
 
+impl IvrSteps {
+    /// Each trust level's step, with the name the config's key path gives it.
+    pub fn by_trust(&self) -> [(&'static str, &Step); 3] {
+        [
+            ("app_intent", &self.app_intent),
+            ("known_number", &self.known_number),
+            ("unknown_number", &self.unknown_number),
+        ]
+    }
+}
+
 /// Agent-run questions (seed 004) for one trust level.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -481,11 +492,7 @@ pub fn validate<P: Borrow<Profile>>(
     for (name, p) in profiles {
         let p: &Profile = p.borrow();
         let at = |k: &str| format!("profiles.{name}.{k}");
-        for (trust, step) in [
-            ("app_intent", &p.ivr.app_intent),
-            ("known_number", &p.ivr.known_number),
-            ("unknown_number", &p.ivr.unknown_number),
-        ] {
+        for (trust, step) in p.ivr.by_trust() {
             check_step(&at(&format!("ivr.{trust}")), step, &mut issues);
         }
         // Seed 004: an unknown number proves nothing by itself. With nothing to ask, anyone
