@@ -1745,7 +1745,7 @@ impl Config {
     /// Settings that work but are weak ([`crate::profile::cautions`]): warned of, not refused.
     pub fn cautions(&self) -> Vec<ConfigIssue> {
         let mut cautions = self.file_slips.clone();
-        cautions.extend(crate::profile::cautions(&self.profiles));
+        cautions.extend(crate::profile::cautions(&self.profiles, &self.routing));
         if self.enroll.keep_days == 0 {
             cautions.push(ConfigIssue::new(
                 "enroll.keep_days",

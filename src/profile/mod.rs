@@ -657,13 +657,25 @@ pub fn validate<P: Borrow<Profile>>(
     issues
 }
 
-/// What the profiles allow that works but is weak: `config check` prints these as warnings
-/// and the service logs them when it loads or reloads the profiles. Nothing here is refused.
-pub fn cautions<P: Borrow<Profile>>(profiles: &BTreeMap<String, P>) -> Vec<ConfigIssue> {
+/// What the profiles allow that works but is weak, or has no effect: `config check` prints
+/// these as warnings and the service logs them when it loads or reloads the profiles.
+/// Nothing here is refused.
+pub fn cautions<P: Borrow<Profile>>(
+    profiles: &BTreeMap<String, P>,
+    routing: &[Route],
+) -> Vec<ConfigIssue> {
     let mut cautions = Vec::new();
     for (name, p) in profiles {
         let p: &Profile = p.borrow();
         let at = |k: &str| format!("profiles.{name}.{k}");
+        // a profile being written before its route is added is fine, but one whose route
+        // was misspelt or forgotten would leave its callers on the default without a word
+        if !p.default && !routing.iter().any(|r| &r.profile == name) {
+            cautions.push(ConfigIssue::new(
+                format!("profiles.{name}"),
+                "no call uses it: it is not the default and no [[routing]] entry names it",
+            ));
+        }
         let no_effect = " (the second has no effect)";
         listed_twice(
             &at("identifiers"),

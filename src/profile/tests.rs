@@ -393,6 +393,30 @@ fn a_known_number_that_needs_nothing_is_warned_of_not_refused() {
             "profiles.m.activation.scenarios[1]: no_pin is listed twice (the second has no effect)",
         ]
     );
+    // a profile no call can reach: neither the default nor routed to
+    let unused = "[profiles.m]\ndefault = true\n[profiles.business]\n[profiles.branch]\n";
+    let said: Vec<String> = ok(unused)
+        .cautions()
+        .iter()
+        .filter(|c| c.path.starts_with("profiles."))
+        .map(ToString::to_string)
+        .collect();
+    let no_call = "no call uses it: it is not the default and no [[routing]] entry names it";
+    assert_eq!(
+        said,
+        [
+            format!("profiles.branch: {no_call}"),
+            format!("profiles.business: {no_call}"),
+        ]
+    );
+    let routed = format!("{unused}[[routing]]\ndnis = \"+18005550100\"\nprofile = \"business\"\n");
+    let said: Vec<String> = ok(&routed)
+        .cautions()
+        .into_iter()
+        .map(|c| c.path)
+        .filter(|p| p.starts_with("profiles."))
+        .collect();
+    assert_eq!(said, ["profiles.branch"]);
     // the built-in profile, the example's and a profile asking for a PIN draw none
     assert!(of_profiles(&ok("")).is_empty());
     assert!(of_profiles(&ok(GOOD)).is_empty());

@@ -610,11 +610,25 @@ fn an_ivr_otp_step_texts_a_code_and_the_caller_keys_it() {
     };
     assert_eq!(skipped(&t, "otp-2"), ["otp: too_many_codes"]);
 
-    // with no text channel configured, likewise, and the audit says why
-    let bare = Calls::with_members(profile, MEMBERS);
-    let step = bare.start("otp-3", JANE_MOBILE);
+    // a reload that drops the text channel while the profile asks for a code is refused,
+    // naming each step, and the channel stays: the next call is told the sends ran out,
+    // not that there is no channel
+    t.i.write_config(profile);
+    let (s, e) = t.post(&t.i.admin.clone(), "/v1/admin/reload", json!({}));
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    let said = e["message"].as_str().unwrap();
+    for step in ["known_number.methods[0]", "unknown_number.methods[0]"] {
+        assert!(
+            said.contains(&format!(
+                "profiles.members.ivr.{step}: \"otp\" sends its code by sms (otp.ivr_channel), \
+                 and there is no [notify.sms] section"
+            )),
+            "{said}"
+        );
+    }
+    let step = t.start("otp-3", JANE_MOBILE);
     assert_eq!(step["question"], "dob", "{step}");
-    assert_eq!(skipped(&bare, "otp-3"), ["otp: no_channel"]);
+    assert_eq!(skipped(&t, "otp-3"), ["otp: too_many_codes"]);
 }
 
 #[test]
