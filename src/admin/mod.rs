@@ -242,8 +242,8 @@ impl AdminError {
     /// A stable code for the socket protocol.
     pub fn code(&self) -> &str {
         match self {
-            AdminError::Key(KeyError::NameTaken(_)) => "key_exists",
-            AdminError::Key(KeyError::NoSuchKey(_)) => "no_such_key",
+            AdminError::Key(KeyError::NameTaken { .. }) => "key_exists",
+            AdminError::Key(KeyError::NoSuchKey { .. }) => "no_such_key",
             AdminError::Key(_) => "invalid",
             AdminError::Store(_) => "store",
             AdminError::Audit(_) => "audit_unavailable",

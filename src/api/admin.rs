@@ -90,8 +90,8 @@ pub struct CreatedKey {
 
 fn key_error(e: KeyError) -> ApiError {
     match e {
-        KeyError::NameTaken(_) => ApiError::conflict("key_exists", e.to_string()),
-        KeyError::NoSuchKey(_) => ApiError::not_found(e.to_string()),
+        KeyError::NameTaken { .. } => ApiError::conflict("key_exists", e.to_string()),
+        KeyError::NoSuchKey { .. } => ApiError::not_found(e.to_string()),
         KeyError::BadName(_) | KeyError::BadRole(_) => {
             ApiError::bad_request("invalid_field", e.to_string())
         }

@@ -173,10 +173,14 @@ impl Client {
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    #[error("a key named {0:?} already exists")]
-    NameTaken(String),
-    #[error("no active key named {0:?}")]
-    NoSuchKey(String),
+    #[error(
+        "an active {role} key is named {name:?} already: give the new key another name, or \
+         revoke that one first"
+    )]
+    NameTaken { name: String, role: Role },
+    /// `meant`: an active key's name the one given is a slip of (`admn` for `admin`).
+    #[error("no active key named {name:?}{}", meant.as_ref().map(|m| format!("; did you mean {m:?}?")).unwrap_or_default())]
+    NoSuchKey { name: String, meant: Option<String> },
     #[error("key names are 1-64 characters of letters, digits, '.', '-' and '_': {0}")]
     BadName(String),
     #[error("unknown role {0:?} (ivr, agent, app or admin)")]
@@ -266,8 +270,11 @@ pub fn create(
         revoked_at: None,
     };
     let txn = store.begin_write()?;
-    if active_by_name(&txn, name)?.is_some() {
-        return Err(KeyError::NameTaken(name.to_string()));
+    if let Some(active) = active_by_name(&txn, name)? {
+        return Err(KeyError::NameTaken {
+            name: name.to_string(),
+            role: active.role,
+        });
     }
     txn.open_table(tables::API_KEYS)?
         .insert(id.as_str(), stored.encode()?.as_slice())?;
@@ -296,7 +303,14 @@ pub fn revoke(
     now: DateTime<Utc>,
 ) -> Result<KeyInfo, KeyError> {
     let txn = store.begin_write()?;
-    let mut key = active_by_name(&txn, name)?.ok_or_else(|| KeyError::NoSuchKey(name.into()))?;
+    let Some(mut key) = active_by_name(&txn, name)? else {
+        let active = active_keys(&txn)?;
+        let meant = crate::spelling::nearest(name, active.iter().map(|k| k.name.as_str()));
+        return Err(KeyError::NoSuchKey {
+            name: name.into(),
+            meant: meant.map(str::to_string),
+        });
+    };
     key.revoked_at = Some(now);
     txn.open_table(tables::API_KEYS)?
         .insert(key.id.as_str(), key.encode()?.as_slice())?;
@@ -315,16 +329,22 @@ pub fn revoke(
 }
 
 fn active_by_name(txn: &WriteTransaction, name: &str) -> Result<Option<StoredKey>, KeyError> {
+    Ok(active_keys(txn)?.into_iter().find(|k| k.name == name))
+}
+
+/// The active keys, in the table's order.
+fn active_keys(txn: &WriteTransaction) -> Result<Vec<StoredKey>, KeyError> {
     let table = txn.open_table(tables::API_KEYS)?;
+    let mut active = Vec::new();
     for entry in table.iter()? {
         let (_, v) = entry?;
         let key = StoredKey::decode(v.value())
             .map_err(|e| StoreError::Corrupt(format!("api key: {e}")))?;
-        if key.name == name && key.revoked_at.is_none() {
-            return Ok(Some(key));
+        if key.revoked_at.is_none() {
+            active.push(key);
         }
     }
-    Ok(None)
+    Ok(active)
 }
 
 /// Every key, active and revoked, oldest first.

@@ -57,8 +57,49 @@ fn wrong_altered_and_revoked_keys_are_refused() {
     ));
     assert!(matches!(
         revoke(&store, "agent1", "test", Utc::now()),
-        Err(KeyError::NoSuchKey(_))
+        Err(KeyError::NoSuchKey { meant: None, .. })
     ));
+}
+
+#[test]
+fn revoking_a_name_no_active_key_has_suggests_the_one_meant() {
+    let (_d, store) = store();
+    for (name, role) in [("admin", Role::Admin), ("ivr-east", Role::Ivr)] {
+        create(&store, name, role, "test", Utc::now()).unwrap();
+    }
+    create(&store, "desk7", Role::Agent, "test", Utc::now()).unwrap();
+    revoke(&store, "desk7", "test", Utc::now()).unwrap();
+    // (name given, what the refusal says)
+    let cases = [
+        (
+            "admn",
+            "no active key named \"admn\"; did you mean \"admin\"?",
+        ),
+        (
+            "ivr_east",
+            "no active key named \"ivr_east\"; did you mean \"ivr-east\"?",
+        ),
+        (
+            "IVR-EAST",
+            "no active key named \"IVR-EAST\"; did you mean \"ivr-east\"?",
+        ),
+        // a revoked key is not offered
+        ("desk7", "no active key named \"desk7\""),
+        ("desk8", "no active key named \"desk8\""),
+        ("payroll", "no active key named \"payroll\""),
+    ];
+    for (name, says) in cases {
+        let e = revoke(&store, name, "test", Utc::now()).unwrap_err();
+        assert_eq!(e.to_string(), says);
+    }
+    let Err(e) = create(&store, "ivr-east", Role::Agent, "test", Utc::now()) else {
+        panic!("a second active key named ivr-east was made");
+    };
+    assert_eq!(
+        e.to_string(),
+        "an active ivr key is named \"ivr-east\" already: give the new key another name, or \
+         revoke that one first"
+    );
 }
 
 #[test]
@@ -67,7 +108,10 @@ fn names_are_unique_among_active_keys_and_checked() {
     create(&store, "ivr1", Role::Ivr, "test", Utc::now()).unwrap();
     assert!(matches!(
         create(&store, "ivr1", Role::Agent, "test", Utc::now()),
-        Err(KeyError::NameTaken(_))
+        Err(KeyError::NameTaken {
+            role: Role::Ivr,
+            ..
+        })
     ));
     revoke(&store, "ivr1", "test", Utc::now()).unwrap();
     create(&store, "ivr1", Role::Ivr, "test", Utc::now()).unwrap();

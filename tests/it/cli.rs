@@ -276,12 +276,21 @@ fn keys_from_the_cli_are_scriptable_listed_and_revoked() {
     assert!(key.starts_with("cvk_"));
     let out = i.cli(&["key", "create", "--role", "ivr", "--name", "ivr1"]);
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("already exists"));
+    assert_eq!(
+        text(&out.stderr),
+        "callvault: an active ivr key is named \"ivr1\" already: give the new key another \
+         name, or revoke that one first\n"
+    );
     let out = i.cli(&["key", "create", "--role", "root", "--name", "x"]);
     assert!(!out.status.success());
     let list = text(&i.cli(&["key", "list"]).stdout);
     assert!(list.contains("ivr1") && list.contains("admin"), "{list}");
     assert!(!list.contains(key.trim()), "list must never show a key");
+    let out = i.cli(&["key", "revoke", "ivr"]);
+    assert_eq!(
+        text(&out.stderr),
+        "callvault: no active key named \"ivr\"; did you mean \"ivr1\"?\n"
+    );
     assert!(i.cli(&["key", "revoke", "ivr1"]).status.success());
     assert!(text(&i.cli(&["key", "list"]).stdout).contains("revoked"));
     let audit = i.audit_export();
