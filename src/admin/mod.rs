@@ -456,9 +456,17 @@ pub fn execute(
             let config = ctx.config.load();
             let region = config.enroll.region();
             let e164 = crate::member::phone::normalize_ani(&phone, region).ok_or_else(|| {
-                AdminError::Refused(format!(
-                    "{phone:?} is not a caller ID a call could have (E.164, national, or a tel: or sip: URI)"
-                ))
+                AdminError::Refused(if crate::member::phone::withheld(&phone) {
+                    format!(
+                        "{phone:?} is a withheld caller ID: a call with it identifies no one, \
+                         and the caller is asked for an identifier"
+                    )
+                } else {
+                    format!(
+                        "{phone:?} is not a caller ID a call could have (E.164, national, or a \
+                         tel: or sip: URI)"
+                    )
+                })
             })?;
             let dnis = dnis.map(|d| {
                 crate::member::phone::normalize_dnis(&d, region)

@@ -322,15 +322,28 @@ pub fn uri_number(text: &str) -> &str {
 /// (`anonymous`, `restricted`, `unknown`, empty, or not a valid number). A `tel:` or `sip:`
 /// URI counts as its number ([`uri_number`]).
 pub fn normalize_ani(ani: &str, region: Region) -> Option<String> {
+    if withheld(ani) {
+        return None;
+    }
+    classify_shared(uri_number(ani), region).digits().map(e164)
+}
+
+/// Whether a caller's number (ANI) says there is no caller ID: empty, `anonymous`,
+/// `restricted`, `unknown` or `private` (any case, bare or as a URI's user part), or one of
+/// Twilio's stand-ins for them (the words spelt on a keypad, which are no valid numbers).
+pub fn withheld(ani: &str) -> bool {
+    const TWILIO: [&str; 4] = [
+        "+266696687",   // ANONYMOUS
+        "+86282452253", // UNAVAILABLE
+        "+7378742833",  // RESTRICTED
+        "+2562533",     // BLOCKED
+    ];
     let t = uri_number(ani);
-    if t.is_empty()
+    t.is_empty()
+        || TWILIO.contains(&t)
         || ["anonymous", "restricted", "unknown", "private"]
             .iter()
             .any(|w| t.eq_ignore_ascii_case(w))
-    {
-        return None;
-    }
-    classify_shared(t, region).digits().map(e164)
 }
 
 /// Normalize a dialed number (DNIS) to E.164, or `None` when it is not a valid number. Unlike

@@ -805,9 +805,14 @@ fn member_find_says_who_a_caller_id_names_and_what_a_call_from_it_gets() {
             assert!(out.contains(want), "{args:?}: no {want:?} in\n{out}");
         }
     }
-    let (ok, _, err) = find(&t.i, &["--phone", "anonymous"]);
+    let (ok, _, err) = find(&t.i, &["--phone", "sip:Anonymous@10.0.0.9"]);
     assert!(
-        !ok && err.contains("is not a caller ID a call could have"),
+        !ok && err.contains("is a withheld caller ID: a call with it identifies no one, and the caller is asked for an identifier"),
+        "{err}"
+    );
+    let (ok, _, err) = find(&t.i, &["--phone", "612203010"]);
+    assert!(
+        !ok && err.contains("\"612203010\" is not a caller ID a call could have"),
         "{err}"
     );
 

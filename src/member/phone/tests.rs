@@ -296,6 +296,35 @@ fn numbers_sent_as_tel_or_sip_uris_count_as_their_number() {
     for (text, want) in cases {
         assert_eq!(normalize_ani(text, us).as_deref(), *want, "{text:?}");
     }
+    // which of those say the caller ID is withheld, rather than being no number
+    let withheld_ones = [
+        "",
+        "  ",
+        "ANONYMOUS",
+        "restricted",
+        "Unknown",
+        "private",
+        "sip:anonymous@anonymous.invalid",
+        "\"Anonymous\" <sip:anonymous@anonymous.invalid>",
+        "tel:",
+        "+266696687",
+        "+86282452253",
+        "+7378742833",
+        "+2562533",
+    ];
+    for text in withheld_ones {
+        assert!(withheld(text), "{text:?}");
+        assert_eq!(normalize_ani(text, us), None, "{text:?}");
+    }
+    for text in [
+        "+16122030101",
+        "tel:+1612",
+        "sip:ada@cu.example",
+        "anonymously",
+        "+2665696687",
+    ] {
+        assert!(!withheld(text), "{text:?}");
+    }
     assert_eq!(
         normalize_dnis("tel:+18005550100", us).as_deref(),
         Some("+18005550100")
