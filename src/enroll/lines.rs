@@ -46,3 +46,43 @@ pub fn line_of<R: Read>(reader: &csv::Reader<LineCounter<R>>, raw: &csv::ByteRec
     raw.position()
         .map_or(0, |p| reader.get_ref().line_of(p.byte()))
 }
+
+/// Where a quote opened and never closed read the rows after it into one field: the
+/// record's first and last lines. A field that holds a line break followed by a line with a
+/// row's worth of commas (`width - 1`, at least one) is such a field; a value that really
+/// spans lines (a place of birth written on two) has few commas on its later lines.
+/// The lenient reader takes such a quote to the end of the file or to the next quote, so
+/// without this check the rows in between would vanish from the file without a word.
+pub fn swallowed_rows(
+    reader: &csv::Reader<LineCounter<impl Read>>,
+    record: &csv::ByteRecord,
+    width: usize,
+) -> Option<(u64, u64)> {
+    let commas = width.saturating_sub(1).max(1);
+    let swallowed = record.iter().any(|field| {
+        field
+            .split(|&b| b == b'\n')
+            .skip(1)
+            .any(|line| memchr::memchr_iter(b',', line).count() >= commas)
+    });
+    if !swallowed {
+        return None;
+    }
+    let first = line_of(reader, record);
+    // a field that runs to the end of the file ends with the file's last line break
+    let breaks: usize = record
+        .iter()
+        .map(|f| memchr::memchr_iter(b'\n', f.trim_ascii_end()).count())
+        .sum();
+    Some((first, first + breaks as u64))
+}
+
+/// What [`swallowed_rows`] found, for a person to fix: the lines and what to do. Says
+/// nothing of the field's text (it may hold an SSN or a PIN).
+pub fn unclosed_quote(line: u64, last: u64) -> String {
+    format!(
+        "line {line}: a quote opens a field that runs on to line {last}, so the rows between \
+         were read as its text (a quote that is never closed); nothing was applied. Close the \
+         quote, or write a quote that is part of a value twice (\"\")"
+    )
+}

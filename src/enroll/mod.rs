@@ -22,7 +22,7 @@ pub mod retention;
 pub mod row;
 pub mod staged;
 
-use lines::LineCounter;
+use lines::{LineCounter, unclosed_quote};
 use std::collections::BTreeMap;
 
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -171,6 +171,10 @@ pub enum EnrollError {
         line: u64,
         problem: String,
     },
+    /// A quote opened on `line` and never closed read the rows up to `last` into one
+    /// field ([`lines::swallowed_rows`]).
+    #[error("{file}: {}", unclosed_quote(*line, *last))]
+    UnclosedQuote { file: String, line: u64, last: u64 },
     #[error("{file}: {error}")]
     Io { file: String, error: io::Error },
     /// The answer (result files in the outbox) could not be written: callvault's problem
@@ -334,6 +338,9 @@ fn read_rows(path: &Path, columns: &Columns, tx: mpsc::SyncSender<Result<Batch, 
         next_record(&mut csv, &mut raw, &file)?;
         let mut rows = Vec::with_capacity(BATCH);
         while let Some((record, line)) = next_record(&mut csv, &mut raw, &file)? {
+            if let Some((line, last)) = lines::swallowed_rows(&csv, &raw, columns.width) {
+                return Err(EnrollError::UnclosedQuote { file, line, last });
+            }
             rows.push((line, row::parse(columns, &record)));
             if rows.len() >= BATCH {
                 let batch = Batch {

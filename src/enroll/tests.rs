@@ -450,6 +450,100 @@ fn a_file_with_a_fatal_problem_half_way_applies_nothing() {
 }
 
 #[test]
+fn a_quote_never_closed_stops_the_file_instead_of_losing_the_rows_it_swallows() {
+    let rows = |ids: std::ops::Range<u32>| -> String {
+        ids.map(|n| row(&format!("Q{n}"), &format!("20255501{n:02}")))
+            .collect()
+    };
+    // a first name opened with a quote on line 4 (row Q2), and nothing to close it
+    let open = |n: u32| format!("Q{n},,20255501{n:02},mobile,,n,2020-01-01,1980-05-17,\"Ana\n");
+    let closed_later = format!(
+        "{HEADER}{}{}{}Q9,,2025550109,mobile,,n,2020-01-01,1980-05-17,\"Ana, Jr\"\n{}",
+        rows(0..2),
+        open(2),
+        rows(3..9),
+        rows(10..12)
+    );
+    #[derive(Debug)]
+    enum Want {
+        /// Refused, naming the quote's first line and the last line it ran on to.
+        Refused(u64, u64),
+        /// Read, with this many members created.
+        Created(u64),
+    }
+    let cases = [
+        // to the end of the file: lines 5 to 11 are the quoted field's text
+        (
+            format!("{HEADER}{}{}{}", rows(0..2), open(2), rows(3..10)),
+            Want::Refused(4, 11),
+        ),
+        // to the next quote, in row Q9's first name: the rows between vanish
+        (closed_later, Want::Refused(4, 11)),
+        // the same with CRLF line ends
+        (
+            format!("{HEADER}{}{}{}", rows(0..2), open(2), rows(3..6)).replace('\n', "\r\n"),
+            Want::Refused(4, 7),
+        ),
+        // a value written on two lines is no such thing
+        (
+            format!(
+                "{HEADER}{}Q7,,2025550107,mobile,,n,2020-01-01,1980-05-17,\"Ana,\nMaria\"\n{}",
+                rows(0..2),
+                rows(3..5)
+            ),
+            Want::Created(5),
+        ),
+        // the last row's own quote takes no row with it (its value ends at the file's end)
+        (
+            format!("{HEADER}{}{}", rows(0..3), open(3)),
+            Want::Created(4),
+        ),
+    ];
+    for (n, (body, want)) in cases.into_iter().enumerate() {
+        let f = Fixture::new();
+        let path = f.file(&format!("q{n}.csv"), body.as_bytes());
+        let got = run(
+            &f.store,
+            &path,
+            &f.outbox(),
+            &options(Mode::Incremental),
+            "test",
+            &Silent,
+        );
+        match (got, want) {
+            (Err(EnrollError::UnclosedQuote { line, last, .. }), Want::Refused(first, end)) => {
+                assert_eq!((line, last), (first, end), "case {n}");
+                assert!(f.enrolled().is_empty(), "case {n}: nothing is applied");
+                assert!(!f.outbox().join(format!("q{n}.results.csv")).exists());
+            }
+            (Ok(report), Want::Created(created)) => {
+                assert_eq!(
+                    report.summary.results.get("created").copied(),
+                    Some(created),
+                    "case {n}"
+                );
+            }
+            (got, want) => panic!(
+                "case {n}: {:?} where {want:?} was wanted",
+                got.map(|r| r.summary)
+            ),
+        }
+    }
+    let e = EnrollError::UnclosedQuote {
+        file: "m.csv".into(),
+        line: 4,
+        last: 12,
+    };
+    assert_eq!(
+        e.to_string(),
+        "m.csv: line 4: a quote opens a field that runs on to line 12, so the rows between were \
+         read as its text (a quote that is never closed); nothing was applied. Close the quote, \
+         or write a quote that is part of a value twice (\"\")"
+    );
+    assert!(e.is_file_problem(), "an inbox file with it goes to failed/");
+}
+
+#[test]
 fn file_level_problems_are_named() {
     let f = Fixture::new();
     let cases: [(&str, &str, &str); 8] = [
@@ -748,7 +842,7 @@ fn applying_only_the_changing_rows_ends_exactly_as_applying_the_whole_file() {
             // and a duplicate
             format!(
                 "{HEADER}{}{}A3,delete,,,,,,,\n{}A9,,2025550109,mobile,,y,2020-01-01,1980-05-17,Ana\n\
-                 \"broken,\n{}",
+                 broken,\n{}",
                 row("A1", "2025550111"),
                 row("A2", "2025550102"),
                 row("B1", "2025550104"),

@@ -130,6 +130,9 @@ pub enum ImportError {
         line: u64,
         problem: String,
     },
+    /// A quote opened on `line` and never closed read the rows up to `last` into one field.
+    #[error("{file}: {}", lines::unclosed_quote(*line, *last))]
+    UnclosedQuote { file: String, line: u64, last: u64 },
     #[error("{file}: {error}")]
     Io { file: String, error: io::Error },
     #[error(transparent)]
@@ -321,6 +324,9 @@ pub fn run(
     let mut seen: HashMap<String, u32> = HashMap::new();
     let mut record = csv::ByteRecord::new();
     while reader.read_byte_record(&mut record).map_err(csv_err)? {
+        if let Some((line, last)) = lines::swallowed_rows(&reader, &record, headers.len()) {
+            return Err(ImportError::UnclosedQuote { file, line, last });
+        }
         let line = lines::line_of(&reader, &record);
         let raw_id = record.get(id_col).unwrap_or_default();
         let member_id = String::from_utf8_lossy(raw_id).into_owned();

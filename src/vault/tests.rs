@@ -529,8 +529,18 @@ fn import_file_problems_stop_everything() {
         dry_run: false,
         require_member: false,
     };
-    let cases: [(&str, &str); 8] = [
+    let cases: [(&str, &str); 10] = [
         ("", "empty"),
+        // a quote never closed would read the rows after it as one row's PIN
+        (
+            "member_id,pin\nM1,1234\nM2,\"2749\nM3,5831\nM4,6620\n",
+            ": line 3: a quote opens a field that runs on to line 5, so the rows between were \
+             read as its text",
+        ),
+        (
+            "member_id,pin\r\n\"M1,1234\r\nM2,2749\r\nM3,\"5831\r\n",
+            ": line 2: a quote opens a field that runs on to line 4,",
+        ),
         (
             "member_id,code\nM1,1234\n",
             ": the header has no \"pin\" column (expected member_id,pin)",
