@@ -999,6 +999,9 @@ fn enroll_command(
             if let Some(ignored) = s.columns_ignored() {
                 say!("columns ignored: {ignored}");
             }
+            if let Some(missing) = s.asked_missing_line() {
+                say!("{missing}");
+            }
             if s.dry_run {
                 say!(
                     "members enrolled if it were applied: {}",

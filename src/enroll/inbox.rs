@@ -276,6 +276,9 @@ fn move_applied(file: PathBuf, report: Box<Report>, dirs: &EnrollDirs) -> Handle
             if let Some(ignored) = report.summary.columns_ignored() {
                 tracing::warn!(file = %moved.display(), "columns ignored: {ignored}");
             }
+            if let Some(missing) = report.summary.asked_missing_line() {
+                tracing::warn!(file = %moved.display(), "{missing}");
+            }
             Handled::Processed {
                 file: moved,
                 report,

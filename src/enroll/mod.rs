@@ -72,6 +72,12 @@ pub struct Options {
     /// verdict along (see [`forget`]). On with the embedded core, whose members
     /// are the credit union's; off with another core, which still knows the member.
     pub forget_removed: bool,
+    /// The members' facts calls may ask about (the configured profiles' questions), each
+    /// named as its column. A file without one of these columns leaves the members it
+    /// creates or updates unable to answer that question, and the summary says so. Empty
+    /// with another core than the embedded one, whose facts come from the core.
+    #[serde(default)]
+    pub asked_columns: Vec<String>,
 }
 
 impl Options {
@@ -85,6 +91,15 @@ impl Options {
             max_removed_percent: config.enroll.full_max_removed_percent,
             min_free_mb: config.storage.min_free_mb,
             forget_removed: config.core.kind == crate::config::CoreKind::Embedded,
+            asked_columns: match config.core.kind {
+                crate::config::CoreKind::Embedded => {
+                    crate::profile::questions_asked(&config.profiles)
+                        .into_iter()
+                        .map(|q| q.as_str().to_string())
+                        .collect()
+                }
+                _ => Vec::new(),
+            },
         }
     }
 }
@@ -136,10 +151,26 @@ pub struct Summary {
     /// PIN records forgotten with the members the run deleted (for a dry run: had it been
     /// applied).
     pub pins_forgotten: u64,
+    /// Columns of facts the profiles ask about ([`Options::asked_columns`]) that the file
+    /// does not have, when it created or updated a member: those members cannot answer
+    /// these questions.
+    #[serde(default)]
+    pub asked_columns_missing: Vec<String>,
     pub results_file: PathBuf,
 }
 
 impl Summary {
+    /// [`Summary::asked_columns_missing`] as a line for the admin, when there are any.
+    pub fn asked_missing_line(&self) -> Option<String> {
+        (!self.asked_columns_missing.is_empty()).then(|| {
+            format!(
+                "no column for facts the profiles ask about: {} (the members this file creates \
+                 or updates cannot answer those questions)",
+                self.asked_columns_missing.join(", ")
+            )
+        })
+    }
+
     /// The columns the run ignored, each with the column it was likely meant to be:
     /// `frist_name (did you mean first_name?), shoe_size`. None when it ignored none.
     pub fn columns_ignored(&self) -> Option<String> {
@@ -888,6 +919,16 @@ fn run_with(
             }
         },
     };
+    let upserted = ["created", "updated"]
+        .iter()
+        .any(|r| answer.results.get(*r).is_some_and(|n| *n > 0));
+    let asked_columns_missing = match upserted {
+        true => (options.asked_columns.iter())
+            .filter(|c| !pass.columns.has(c))
+            .cloned()
+            .collect(),
+        false => Vec::new(),
+    };
     let summary = Summary {
         file: file.clone(),
         mode: options.mode,
@@ -904,6 +945,7 @@ fn run_with(
         phones_withdrawn,
         members_enrolled,
         pins_forgotten,
+        asked_columns_missing,
         results_file: results_path.clone(),
     };
     let summary_text =

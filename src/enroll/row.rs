@@ -183,6 +183,11 @@ impl Columns {
         })
     }
 
+    /// Whether the header has the column named `name` (as ENROLL.md names it).
+    pub fn has(&self, name: &str) -> bool {
+        Column::from_name(name).is_some_and(|c| self.at.contains_key(&c))
+    }
+
     fn get<'r>(&self, record: &'r StringRecord, c: Column) -> Option<&'r str> {
         self.at
             .get(&c)

@@ -142,6 +142,7 @@ fn options(mode: Mode) -> Options {
         max_removed_percent: 100,
         min_free_mb: 0,
         forget_removed: true,
+        asked_columns: Vec::new(),
     }
 }
 
@@ -584,6 +585,45 @@ fn file_level_problems_are_named() {
             "{name}: the error names the file"
         );
     }
+}
+
+#[test]
+fn the_summary_names_the_asked_facts_a_file_has_no_column_for() {
+    let f = Fixture::new();
+    let options = Options {
+        asked_columns: ["dob", "ssn_last4", "place_of_birth"]
+            .map(String::from)
+            .to_vec(),
+        ..options(Mode::Incremental)
+    };
+    let enroll = |name: &str, body: &str| {
+        let path = f.file(name, body.as_bytes());
+        run(&f.store, &path, &f.outbox(), &options, "test", &Silent)
+            .unwrap()
+            .summary
+    };
+    // HEADER has dob, and neither of the others
+    let s = enroll("a.csv", &format!("{HEADER}{}", row("A1", "2025550101")));
+    assert_eq!(s.asked_columns_missing, ["ssn_last4", "place_of_birth"]);
+    // updated members count as much as new ones; the header's case does not matter
+    let header = "MEMBER_ID,Mobile_Phone,DOB,ssn_last4,Place_Of_Birth\n";
+    let s = enroll(
+        "b.csv",
+        &format!("{header}A1,2025550101,1980-05-17,1234,Zagreb\n"),
+    );
+    assert_eq!(s.results.get("updated"), Some(&1));
+    assert!(s.asked_columns_missing.is_empty(), "{s:?}");
+    let s = enroll("c.csv", "member_id,mobile_phone\nA1,2025550101\n");
+    assert_eq!(
+        s.asked_columns_missing,
+        ["dob", "ssn_last4", "place_of_birth"]
+    );
+    // a file that creates and updates no one leaves no member short of an answer
+    let s = enroll("d.csv", "member_id,action\nA1,delete\n");
+    assert_eq!(s.results.get("deleted"), Some(&1), "{s:?}");
+    assert!(s.asked_columns_missing.is_empty(), "{s:?}");
+    let s = enroll("e.csv", "member_id,mobile_phone\nA2,not a number\n");
+    assert!(s.asked_columns_missing.is_empty(), "{s:?}");
 }
 
 #[test]
@@ -1986,10 +2026,44 @@ fn a_run_takes_its_settings_from_the_configuration() {
     );
     // the embedded core's members are the credit union's: a deleted one's secrets go too
     assert!(o.forget_removed);
-    // another core still knows the member, and callvault keeps what it holds of them
+    // no profile configured: the built-in one's questions (IVR, activation, checklists)
+    assert_eq!(
+        o.asked_columns,
+        [
+            "dob",
+            "zip",
+            "ssn_last4",
+            "last_txn_amount",
+            "last_txn_date",
+            "savings_balance",
+            "place_of_birth"
+        ]
+    );
+    // the configured profiles' questions, wherever they are asked; activation's only while on
+    let profiles = "[profiles.a]\ndefault = true\n\
+        [profiles.a.ivr.known_number]\nmethods = [\"pin\"]\nmin_correct = 1\n\
+        [profiles.a.ivr.unknown_number]\nmethods = [\"pin\", \"zip\"]\nmin_correct = 2\n\
+        [profiles.a.checklist.unknown_number]\nquestions = [\"place_of_birth\"]\nmin_correct = 1\n\
+        [profiles.a.checklist.known_number]\nquestions = []\nmin_correct = 0\n\
+        [profiles.a.activation]\nenabled = false\n\
+        [profiles.b]\n[profiles.b.ivr.known_number]\nmethods = [\"last_txn_date\"]\nmin_correct = 1\n\
+        [profiles.b.ivr.unknown_number]\nmethods = [\"otp\", \"pin\"]\nmin_correct = 1\n\
+        [profiles.b.checklist.known_number]\nquestions = []\nmin_correct = 0\n\
+        [profiles.b.checklist.unknown_number]\nquestions = [\"zip\"]\nmin_correct = 1\n\
+        [profiles.b.activation]\nmethods = [\"ssn_last4\"]\nmin_correct = 1\n\
+        [notify.sms]\nurl = \"https://sms.cu.example/send\"\n";
+    let configured = crate::config::parse(profiles, Vec::new()).unwrap();
+    let o = Options::from_config(&configured, Mode::Incremental, false);
+    assert_eq!(
+        o.asked_columns,
+        ["zip", "ssn_last4", "last_txn_date", "place_of_birth"]
+    );
+    // another core still knows the member, and callvault keeps what it holds of them; the
+    // facts come from that core, so no column is asked of the file
     config.core.kind = crate::config::CoreKind::Rest;
     let o = Options::from_config(&config, Mode::Incremental, false);
     assert!(!o.forget_removed);
+    assert!(o.asked_columns.is_empty());
     assert_eq!((o.mode, o.dry_run), (Mode::Incremental, false));
 }
 

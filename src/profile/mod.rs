@@ -389,6 +389,42 @@ pub struct Route {
     pub profile: String,
 }
 
+impl Profile {
+    /// Whether a call under this profile may ask `q`: in the IVR at any trust level, in
+    /// activation (while it is on) or on an agent's checklist.
+    pub fn asks(&self, q: Question) -> bool {
+        let by_ivr = (self.ivr.by_trust().into_iter())
+            .any(|(_, step)| step.methods.iter().any(|m| m.question() == Some(q)));
+        let by_activation = !self.activation.active_scenarios().is_empty()
+            && self
+                .activation
+                .methods
+                .iter()
+                .any(|m| m.question() == Some(q));
+        let by_checklist = [
+            &self.checklist.app_intent,
+            &self.checklist.known_number,
+            &self.checklist.unknown_number,
+        ]
+        .iter()
+        .any(|c| c.questions.contains(&q));
+        by_ivr || by_activation || by_checklist
+    }
+}
+
+/// The questions any of `profiles` may ask, in [`Question::ALL`]'s order; the built-in
+/// profile's when none is configured (as calls then use it).
+pub fn questions_asked<P: Borrow<Profile>>(profiles: &BTreeMap<String, P>) -> Vec<Question> {
+    let built_in = Profile::default();
+    Question::ALL
+        .into_iter()
+        .filter(|q| match profiles.is_empty() {
+            true => built_in.asks(*q),
+            false => profiles.values().any(|p| p.borrow().asks(*q)),
+        })
+        .collect()
+}
+
 /// The name of the built-in profile used when the config defines none.
 pub const BUILT_IN: &str = "default";
 

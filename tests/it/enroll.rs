@@ -113,6 +113,14 @@ fn files_dropped_in_the_inbox_are_enrolled_or_failed_while_serving() {
             && l.contains("columns ignored: frist_name (did you mean first_name?)")),
         "{log}"
     );
+    // and that Z1 cannot answer the built-in profile's questions
+    let log = i.service_log_with("no column for facts");
+    assert!(
+        log.lines().any(|l| l.contains("WARN")
+            && l.contains("spelt.csv")
+            && l.contains("no column for facts the profiles ask about: dob, zip, ssn_last4, last_txn_amount, last_txn_date, savings_balance, place_of_birth")),
+        "{log}"
+    );
 
     let audit = i.audit_export();
     assert!(audit.contains("\"enrollment_run\"") && audit.contains("\"enrollment_failed\""));
@@ -183,6 +191,8 @@ fn the_cli_enrolls_through_the_running_service() {
     let said = text(&out.stdout);
     let lines: Vec<&str> = said.lines().collect();
     assert_eq!(lines.first(), Some(&"header-only.csv: 0 rows"));
+    // no member made: none short of an answer
+    assert!(!said.contains("no column for facts"), "{said}");
     // an ignored column is told the column it was likely meant to be
     assert!(
         lines.contains(&"columns ignored: frist_name (did you mean first_name?), shoe_size"),
@@ -312,6 +322,15 @@ fn vault_status_counts_pins_of_members_not_enrolled_and_member_forget_clears_one
     // a clean run says nothing of rejections or forgotten PINs
     assert!(
         !said.contains("rejected because") && !said.contains("PINs forgotten"),
+        "{said}"
+    );
+    // but it says which facts the profiles ask that the file leaves its members without
+    assert!(
+        said.lines().any(|l| l.starts_with(
+            "no column for facts the profiles ask about: dob, zip, ssn_last4, last_txn_amount, \
+             last_txn_date, savings_balance, place_of_birth (the members this file creates or \
+             updates cannot answer those questions)"
+        )),
         "{said}"
     );
     let pins = i.path("pins.csv");
