@@ -605,6 +605,13 @@ fn the_summary_names_the_asked_facts_a_file_has_no_column_for() {
     // HEADER has dob, and neither of the others
     let s = enroll("a.csv", &format!("{HEADER}{}", row("A1", "2025550101")));
     assert_eq!(s.asked_columns_missing, ["ssn_last4", "place_of_birth"]);
+    assert_eq!(
+        s.asked_missing_line().as_deref(),
+        Some(
+            "no column for facts the profiles ask about: ssn_last4, place_of_birth (the \
+             members this file creates or updates cannot answer those questions)"
+        )
+    );
     // updated members count as much as new ones; the header's case does not matter
     let header = "MEMBER_ID,Mobile_Phone,DOB,ssn_last4,Place_Of_Birth\n";
     let s = enroll(
@@ -622,6 +629,7 @@ fn the_summary_names_the_asked_facts_a_file_has_no_column_for() {
     let s = enroll("d.csv", "member_id,action\nA1,delete\n");
     assert_eq!(s.results.get("deleted"), Some(&1), "{s:?}");
     assert!(s.asked_columns_missing.is_empty(), "{s:?}");
+    assert_eq!(s.asked_missing_line(), None);
     let s = enroll("e.csv", "member_id,mobile_phone\nA2,not a number\n");
     assert!(s.asked_columns_missing.is_empty(), "{s:?}");
 }
