@@ -72,10 +72,11 @@ pub struct Options {
     /// verdict along (see [`forget`]). On with the embedded core, whose members
     /// are the credit union's; off with another core, which still knows the member.
     pub forget_removed: bool,
-    /// The members' facts calls may ask about (the configured profiles' questions), each
-    /// named as its column. A file without one of these columns leaves the members it
-    /// creates or updates unable to answer that question, and the summary says so. Empty
-    /// with another core than the embedded one, whose facts come from the core.
+    /// The member facts calls use under the configured profiles
+    /// ([`crate::profile::facts_used`]), each named as its column. A file without one of
+    /// these columns leaves the members it creates or updates without that fact, and the
+    /// summary says so. Empty with another core than the embedded one, whose facts come
+    /// from the core.
     #[serde(default)]
     pub asked_columns: Vec<String>,
 }
@@ -92,12 +93,13 @@ impl Options {
             min_free_mb: config.storage.min_free_mb,
             forget_removed: config.core.kind == crate::config::CoreKind::Embedded,
             asked_columns: match config.core.kind {
-                crate::config::CoreKind::Embedded => {
-                    crate::profile::questions_asked(&config.profiles)
-                        .into_iter()
-                        .map(|q| q.as_str().to_string())
-                        .collect()
-                }
+                crate::config::CoreKind::Embedded => crate::profile::facts_used(
+                    &config.profiles,
+                    config.otp.ivr_channel == crate::config::OtpChannel::Email,
+                )
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
                 _ => Vec::new(),
             },
         }
@@ -164,8 +166,8 @@ impl Summary {
     pub fn asked_missing_line(&self) -> Option<String> {
         (!self.asked_columns_missing.is_empty()).then(|| {
             format!(
-                "no column for facts the profiles ask about: {} (the members this file creates \
-                 or updates cannot answer those questions)",
+                "no column for member facts the profiles use: {} (the members this file \
+                 creates or updates are without them)",
                 self.asked_columns_missing.join(", ")
             )
         })

@@ -608,8 +608,8 @@ fn the_summary_names_the_asked_facts_a_file_has_no_column_for() {
     assert_eq!(
         s.asked_missing_line().as_deref(),
         Some(
-            "no column for facts the profiles ask about: ssn_last4, place_of_birth (the \
-             members this file creates or updates cannot answer those questions)"
+            "no column for member facts the profiles use: ssn_last4, place_of_birth (the \
+             members this file creates or updates are without them)"
         )
     );
     // updated members count as much as new ones; the header's case does not matter
@@ -2034,7 +2034,8 @@ fn a_run_takes_its_settings_from_the_configuration() {
     );
     // the embedded core's members are the credit union's: a deleted one's secrets go too
     assert!(o.forget_removed);
-    // no profile configured: the built-in one's questions (IVR, activation, checklists)
+    // no profile configured: the built-in one's questions (IVR, activation, checklists), and
+    // its identifiers take account numbers
     assert_eq!(
         o.asked_columns,
         [
@@ -2044,28 +2045,47 @@ fn a_run_takes_its_settings_from_the_configuration() {
             "last_txn_amount",
             "last_txn_date",
             "savings_balance",
-            "place_of_birth"
+            "place_of_birth",
+            "account_numbers"
         ]
     );
-    // the configured profiles' questions, wherever they are asked; activation's only while on
-    let profiles = "[profiles.a]\ndefault = true\n\
-        [profiles.a.ivr.known_number]\nmethods = [\"pin\"]\nmin_correct = 1\n\
-        [profiles.a.ivr.unknown_number]\nmethods = [\"pin\", \"zip\"]\nmin_correct = 2\n\
-        [profiles.a.checklist.unknown_number]\nquestions = [\"place_of_birth\"]\nmin_correct = 1\n\
-        [profiles.a.checklist.known_number]\nquestions = []\nmin_correct = 0\n\
-        [profiles.a.activation]\nenabled = false\n\
-        [profiles.b]\n[profiles.b.ivr.known_number]\nmethods = [\"last_txn_date\"]\nmin_correct = 1\n\
-        [profiles.b.ivr.unknown_number]\nmethods = [\"otp\", \"pin\"]\nmin_correct = 1\n\
-        [profiles.b.checklist.known_number]\nquestions = []\nmin_correct = 0\n\
-        [profiles.b.checklist.unknown_number]\nquestions = [\"zip\"]\nmin_correct = 1\n\
-        [profiles.b.activation]\nmethods = [\"ssn_last4\"]\nmin_correct = 1\n\
-        [notify.sms]\nurl = \"https://sms.cu.example/send\"\n";
-    let configured = crate::config::parse(profiles, Vec::new()).unwrap();
-    let o = Options::from_config(&configured, Mode::Incremental, false);
-    assert_eq!(
-        o.asked_columns,
-        ["zip", "ssn_last4", "last_txn_date", "place_of_birth"]
-    );
+    // the configured profiles' questions, wherever they are asked; activation's only while
+    // on; e-mail when an IVR code goes by e-mail; account numbers when a caller may key one
+    let profiles = |channel: &str, b_identifiers: &str| {
+        format!(
+            "[otp]\nivr_channel = \"{channel}\"\n\
+            [profiles.a]\ndefault = true\nidentifiers = [\"member_number\"]\n\
+            [profiles.a.ivr.known_number]\nmethods = [\"pin\"]\nmin_correct = 1\n\
+            [profiles.a.ivr.unknown_number]\nmethods = [\"pin\", \"zip\"]\nmin_correct = 2\n\
+            [profiles.a.checklist.unknown_number]\nquestions = [\"place_of_birth\"]\nmin_correct = 1\n\
+            [profiles.a.checklist.known_number]\nquestions = []\nmin_correct = 0\n\
+            [profiles.a.activation]\nenabled = false\n\
+            [profiles.b]\nidentifiers = {b_identifiers}\n\
+            [profiles.b.ivr.known_number]\nmethods = [\"last_txn_date\"]\nmin_correct = 1\n\
+            [profiles.b.ivr.unknown_number]\nmethods = [\"otp\", \"pin\"]\nmin_correct = 1\n\
+            [profiles.b.checklist.known_number]\nquestions = []\nmin_correct = 0\n\
+            [profiles.b.checklist.unknown_number]\nquestions = [\"zip\"]\nmin_correct = 1\n\
+            [profiles.b.activation]\nmethods = [\"ssn_last4\"]\nmin_correct = 1\n\
+            [notify.sms]\nurl = \"https://sms.cu.example/send\"\n\
+            [notify.email]\nhost = \"relay.cu.example\"\nfrom = \"v@cu.example\"\n"
+        )
+    };
+    let questions = ["zip", "ssn_last4", "last_txn_date", "place_of_birth"];
+    let cases: [(&str, &str, &[&str]); 3] = [
+        ("sms", "[\"phone\"]", &[]),
+        ("email", "[\"phone\"]", &["email"]),
+        (
+            "sms",
+            "[\"phone\", \"account_number\"]",
+            &["account_numbers"],
+        ),
+    ];
+    for (channel, identifiers, more) in cases {
+        let configured = crate::config::parse(&profiles(channel, identifiers), Vec::new()).unwrap();
+        let o = Options::from_config(&configured, Mode::Incremental, false);
+        let want: Vec<&str> = questions.iter().chain(more).copied().collect();
+        assert_eq!(o.asked_columns, want, "{channel} {identifiers}");
+    }
     // another core still knows the member, and callvault keeps what it holds of them; the
     // facts come from that core, so no column is asked of the file
     config.core.kind = crate::config::CoreKind::Rest;

@@ -412,17 +412,35 @@ impl Profile {
     }
 }
 
-/// The questions any of `profiles` may ask, in [`Question::ALL`]'s order; the built-in
-/// profile's when none is configured (as calls then use it).
-pub fn questions_asked<P: Borrow<Profile>>(profiles: &BTreeMap<String, P>) -> Vec<Question> {
+/// The member facts calls under `profiles` use, each named as its pre-enrollment column:
+/// the questions any of them may ask ([`Profile::asks`], in [`Question::ALL`]'s order), then
+/// `email` when an IVR step sends its one-time code by e-mail (`email_codes`: the config's
+/// `otp.ivr_channel` is e-mail), then `account_numbers` when callers may key an account
+/// number. With no profile configured, the built-in one's (as calls then use it).
+pub fn facts_used<P: Borrow<Profile>>(
+    profiles: &BTreeMap<String, P>,
+    email_codes: bool,
+) -> Vec<&'static str> {
     let built_in = Profile::default();
-    Question::ALL
-        .into_iter()
-        .filter(|q| match profiles.is_empty() {
-            true => built_in.asks(*q),
-            false => profiles.values().any(|p| p.borrow().asks(*q)),
-        })
-        .collect()
+    let in_force: Vec<&Profile> = match profiles.is_empty() {
+        true => vec![&built_in],
+        false => profiles.values().map(Borrow::borrow).collect(),
+    };
+    let any = |f: &dyn Fn(&Profile) -> bool| in_force.iter().any(|p| f(p));
+    let mut used: Vec<&'static str> = (Question::ALL.into_iter())
+        .filter(|q| any(&|p| p.asks(*q)))
+        .map(Question::as_str)
+        .collect();
+    let sends_codes = |p: &Profile| {
+        (p.ivr.by_trust().into_iter()).any(|(_, step)| step.methods.contains(&Method::Otp))
+    };
+    if email_codes && any(&sends_codes) {
+        used.push("email");
+    }
+    if any(&|p| p.identifiers.contains(&IdentifierKind::AccountNumber)) {
+        used.push("account_numbers");
+    }
+    used
 }
 
 /// The name of the built-in profile used when the config defines none.

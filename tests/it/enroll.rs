@@ -113,12 +113,12 @@ fn files_dropped_in_the_inbox_are_enrolled_or_failed_while_serving() {
             && l.contains("columns ignored: frist_name (did you mean first_name?)")),
         "{log}"
     );
-    // and that Z1 cannot answer the built-in profile's questions
-    let log = i.service_log_with("no column for facts");
+    // and that Z1 is without the facts the built-in profile uses
+    let log = i.service_log_with("no column for member facts");
     assert!(
         log.lines().any(|l| l.contains("WARN")
             && l.contains("spelt.csv")
-            && l.contains("no column for facts the profiles ask about: dob, zip, ssn_last4, last_txn_amount, last_txn_date, savings_balance, place_of_birth")),
+            && l.contains("no column for member facts the profiles use: dob, zip, ssn_last4, last_txn_amount, last_txn_date, savings_balance, place_of_birth, account_numbers (")),
         "{log}"
     );
 
@@ -192,7 +192,7 @@ fn the_cli_enrolls_through_the_running_service() {
     let lines: Vec<&str> = said.lines().collect();
     assert_eq!(lines.first(), Some(&"header-only.csv: 0 rows"));
     // no member made: none short of an answer
-    assert!(!said.contains("no column for facts"), "{said}");
+    assert!(!said.contains("no column for member facts"), "{said}");
     // an ignored column is told the column it was likely meant to be
     assert!(
         lines.contains(&"columns ignored: frist_name (did you mean first_name?), shoe_size"),
@@ -324,12 +324,12 @@ fn vault_status_counts_pins_of_members_not_enrolled_and_member_forget_clears_one
         !said.contains("rejected because") && !said.contains("PINs forgotten"),
         "{said}"
     );
-    // but it says which facts the profiles ask that the file leaves its members without
+    // but it says which facts the profiles use that the file leaves its members without
     assert!(
         said.lines().any(|l| l.starts_with(
-            "no column for facts the profiles ask about: dob, zip, ssn_last4, last_txn_amount, \
-             last_txn_date, savings_balance, place_of_birth (the members this file creates or \
-             updates cannot answer those questions)"
+            "no column for member facts the profiles use: dob, zip, ssn_last4, last_txn_amount, \
+             last_txn_date, savings_balance, place_of_birth, account_numbers (the members this \
+             file creates or updates are without them)"
         )),
         "{said}"
     );
