@@ -888,6 +888,9 @@ fn pins_import_command(
                 },
                 counted(s.rows, "rows")
             );
+            if !s.unknown_columns.is_empty() {
+                say!("columns ignored: {}", s.unknown_columns.join(", "));
+            }
             say!("PINs in the vault: {}", s.vault_records);
             say!("results: {}", s.results_file.display());
             say!("summary: {}", s.summary_file.display());

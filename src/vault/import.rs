@@ -166,6 +166,9 @@ pub struct Summary {
     pub rows: u64,
     pub results: BTreeMap<String, u64>,
     pub vault_records: u64,
+    /// Header columns other than `member_id` and `pin`, as the file names them: not read.
+    #[serde(default)]
+    pub unknown_columns: Vec<String>,
     pub results_file: PathBuf,
     pub summary_file: PathBuf,
 }
@@ -315,6 +318,10 @@ pub fn run(
             })
     };
     let (id_col, pin_col) = (column("member_id")?, column("pin")?);
+    let unknown_columns: Vec<String> = (names.iter().enumerate())
+        .filter(|(i, n)| *i != id_col && *i != pin_col && !n.trim().is_empty())
+        .map(|(_, n)| n.to_string())
+        .collect();
 
     progress.phase("checking", size);
     // held until the records sealed with this ring are committed (see Vault::sealing)
@@ -452,6 +459,7 @@ pub fn run(
         rows: total,
         results,
         vault_records,
+        unknown_columns,
         results_file: results_path.clone(),
         summary_file: summary_path.clone(),
     };

@@ -521,6 +521,34 @@ fn an_import_replaces_a_placeholder_with_another_pin_and_takes_ids_as_enrollment
 }
 
 #[test]
+fn an_import_names_the_columns_it_did_not_read() {
+    let f = fixture();
+    let outbox = f.dir.path().join("outbox");
+    let options = import::Options {
+        established: false,
+        dry_run: true,
+        require_member: false,
+    };
+    // (header, a row of it, the columns said to be ignored)
+    let cases: [(&str, &str, &[&str]); 3] = [
+        ("member_id,pin", "M1,2749", &[]),
+        (
+            "PIN,changed_at,Member_ID,,Notes",
+            "2749,2026-01-02,M1,,x",
+            &["changed_at", "Notes"],
+        ),
+        (" pin , member_id ,branch", "2749,M1,7", &["branch"]),
+    ];
+    for (header, row, ignored) in cases {
+        let file = f.dir.path().join("cols.csv");
+        std::fs::write(&file, format!("{header}\n{row}")).unwrap();
+        let s = import::run(&f.vault, &file, &outbox, &options, "t", t(0), &Silent).unwrap();
+        assert_eq!(s.unknown_columns, ignored, "{header}");
+        assert_eq!(s.results.get("imported"), Some(&1), "{header}: {s:?}");
+    }
+}
+
+#[test]
 fn import_file_problems_stop_everything() {
     let f = fixture();
     let outbox = f.dir.path().join("outbox");

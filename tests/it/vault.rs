@@ -130,10 +130,17 @@ fn vault_status_says_why_imported_pins_are_still_sealed() {
     let pins = i.path("pins.csv");
     std::fs::write(
         &pins,
-        format!("member_id,pin\n{},4821\n{},7302\n", ids[0], ids[1]),
+        format!(
+            "member_id,pin,branch\n{},4821,7\n{},7302,7\n",
+            ids[0], ids[1]
+        ),
     )
     .unwrap();
-    ok(&i.cli(&["pins", "import", pins.to_str().unwrap()]));
+    let said = ok(&i.cli(&["pins", "import", pins.to_str().unwrap()]));
+    assert!(
+        said.lines().any(|l| l == "columns ignored: branch"),
+        "{said}"
+    );
     let sealed = |env: &[(&str, &str)]| {
         let out = i.cli_env(&["vault", "status"], env);
         assert!(out.status.success(), "{}", text(&out.stderr));
