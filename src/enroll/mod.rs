@@ -153,9 +153,10 @@ pub struct Summary {
     /// PIN records forgotten with the members the run deleted (for a dry run: had it been
     /// applied).
     pub pins_forgotten: u64,
-    /// Columns of facts the profiles ask about ([`Options::asked_columns`]) that the file
-    /// does not have, when it created or updated a member: those members cannot answer
-    /// these questions.
+    /// Columns of member facts the profiles use ([`Options::asked_columns`]) that the file
+    /// does not have, when it created or updated a member: those members are without them
+    /// (they cannot answer such a question, get a code by e-mail, or be found by an account
+    /// number).
     #[serde(default)]
     pub asked_columns_missing: Vec<String>,
     pub results_file: PathBuf,

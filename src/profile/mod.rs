@@ -200,6 +200,17 @@ pub struct Checklists {
     pub unknown_number: Checklist,
 }
 
+impl Checklists {
+    /// Each trust level's checklist, with the name the config's key path gives it.
+    pub fn by_trust(&self) -> [(&'static str, &Checklist); 3] {
+        [
+            ("app_intent", &self.app_intent),
+            ("known_number", &self.known_number),
+            ("unknown_number", &self.unknown_number),
+        ]
+    }
+}
+
 impl Default for Checklists {
     fn default() -> Self {
         use Question::*;
@@ -401,13 +412,8 @@ impl Profile {
                 .methods
                 .iter()
                 .any(|m| m.question() == Some(q));
-        let by_checklist = [
-            &self.checklist.app_intent,
-            &self.checklist.known_number,
-            &self.checklist.unknown_number,
-        ]
-        .iter()
-        .any(|c| c.questions.contains(&q));
+        let by_checklist =
+            (self.checklist.by_trust().into_iter()).any(|(_, list)| list.questions.contains(&q));
         by_ivr || by_activation || by_checklist
     }
 }
@@ -566,11 +572,7 @@ pub fn validate<P: Borrow<Profile>>(
                  single question: list questions with min_correct 1 or more",
             ));
         }
-        for (trust, list) in [
-            ("app_intent", &p.checklist.app_intent),
-            ("known_number", &p.checklist.known_number),
-            ("unknown_number", &p.checklist.unknown_number),
-        ] {
+        for (trust, list) in p.checklist.by_trust() {
             let n = list.questions.len() as u32;
             if list.min_correct > n {
                 issues.push(ConfigIssue::new(

@@ -27,6 +27,15 @@ fn settings(mode: VaultMode) -> Settings {
     Settings::from_config(&c)
 }
 
+/// An import that does not ask whether members are enrolled.
+fn import_options(established: bool, dry_run: bool) -> import::Options {
+    import::Options {
+        established,
+        dry_run,
+        require_member: false,
+    }
+}
+
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("etc/vault.key");
@@ -60,11 +69,7 @@ impl Fixture {
         }
         let file = self.dir.path().join("pins.csv");
         std::fs::write(&file, text).unwrap();
-        let options = import::Options {
-            established: false,
-            dry_run: false,
-            require_member: false,
-        };
+        let options = import_options(false, false);
         (file, self.dir.path().join("outbox"), options)
     }
 
@@ -477,11 +482,7 @@ fn import_reports_every_row_and_never_writes_a_pin() {
 fn an_import_replaces_a_placeholder_with_another_pin_and_takes_ids_as_enrollment_does() {
     let f = fixture();
     let outbox = f.dir.path().join("outbox");
-    let options = import::Options {
-        established: false,
-        dry_run: false,
-        require_member: false,
-    };
+    let options = import_options(false, false);
     // ids up to 64 characters, however many bytes they take, as pre-enrollment takes them
     let wide = "é".repeat(64);
     let too_long = "7".repeat(65);
@@ -524,11 +525,7 @@ fn an_import_replaces_a_placeholder_with_another_pin_and_takes_ids_as_enrollment
 fn an_import_names_the_columns_it_did_not_read() {
     let f = fixture();
     let outbox = f.dir.path().join("outbox");
-    let options = import::Options {
-        established: false,
-        dry_run: true,
-        require_member: false,
-    };
+    let options = import_options(false, true);
     // (header, a row of it, the columns said to be ignored)
     let cases: [(&str, &str, &[&str]); 3] = [
         ("member_id,pin", "M1,2749", &[]),
@@ -552,11 +549,7 @@ fn an_import_names_the_columns_it_did_not_read() {
 fn import_file_problems_stop_everything() {
     let f = fixture();
     let outbox = f.dir.path().join("outbox");
-    let options = import::Options {
-        established: true,
-        dry_run: false,
-        require_member: false,
-    };
+    let options = import_options(true, false);
     let cases: [(&str, &str); 10] = [
         ("", "empty"),
         // a quote never closed would read the rows after it as one row's PIN

@@ -47,20 +47,27 @@ fn enrolled_ids(i: &Instance, n: usize) -> Vec<String> {
         .collect()
 }
 
+/// `callvault pins import` of `body` as `pins.csv`, with `flags`.
+fn import_pins(i: &Instance, body: &str, flags: &[&str]) -> std::process::Output {
+    let pins = i.path("pins.csv");
+    std::fs::write(&pins, body).unwrap();
+    let mut args = vec!["pins", "import", pins.to_str().unwrap()];
+    args.extend_from_slice(flags);
+    i.cli(&args)
+}
+
 #[test]
 fn pins_are_imported_upgraded_and_rotated_through_the_service() {
     let mut i = Instance::started();
     let ids = enrolled_ids(&i, 3);
-    let pins = i.path("pins.csv");
-    std::fs::write(
-        &pins,
-        format!(
+    let out = import_pins(
+        &i,
+        &format!(
             "member_id,pin\n{},{SECRET_PIN}\n{},4821\n{},0000\nghost,2749\n{},12ab\n",
             ids[0], ids[1], ids[2], ids[0]
         ),
-    )
-    .unwrap();
-    let out = i.cli(&["pins", "import", pins.to_str().unwrap()]);
+        &[],
+    );
     let stdout = ok(&out);
     assert!(
         stdout.contains("5 rows")
@@ -127,16 +134,11 @@ fn vault_status_says_why_imported_pins_are_still_sealed() {
     // no service: nothing gives the imported PINs their bcrypt hash yet
     let i = Instance::init();
     let ids = enrolled_ids(&i, 2);
-    let pins = i.path("pins.csv");
-    std::fs::write(
-        &pins,
-        format!(
-            "member_id,pin,branch\n{},4821,7\n{},7302,7\n",
-            ids[0], ids[1]
-        ),
-    )
-    .unwrap();
-    let said = ok(&i.cli(&["pins", "import", pins.to_str().unwrap()]));
+    let body = format!(
+        "member_id,pin,branch\n{},4821,7\n{},7302,7\n",
+        ids[0], ids[1]
+    );
+    let said = ok(&import_pins(&i, &body, &[]));
     assert!(
         said.lines().any(|l| l == "columns ignored: branch"),
         "{said}"
@@ -164,9 +166,8 @@ fn vault_status_says_why_imported_pins_are_still_sealed() {
 fn agents_unlock_and_force_pin_changes_over_https() {
     let i = Instance::started();
     let ids = enrolled_ids(&i, 2);
-    let pins = i.path("p.csv");
-    std::fs::write(&pins, format!("member_id,pin\n{},2749\n", ids[0])).unwrap();
-    ok(&i.cli(&["pins", "import", pins.to_str().unwrap(), "--established"]));
+    let body = format!("member_id,pin\n{},2749\n", ids[0]);
+    ok(&import_pins(&i, &body, &["--established"]));
     let agent = ok(&i.cli(&["key", "create", "--role", "agent", "--name", "desk1"]))
         .trim()
         .to_string();
