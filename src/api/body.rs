@@ -177,6 +177,10 @@ impl<T: DeserializeOwned> Query<T> {
                         let e = e.to_string();
                         match super::error::unknown_field(&e, "parameters") {
                             Some((name, hint)) => format!(": unknown parameter `{name}`{hint}"),
+                            // serde's word is "field"; in a query it is a parameter
+                            None if e.starts_with("missing field `") => {
+                                format!(": {}", e.replacen("missing field", "missing parameter", 1))
+                            }
                             None => match field_path::<T>(&self.text) {
                                 Some(field) if !e.contains(&format!("`{field}`")) => {
                                     format!(": `{field}`: {e}")

@@ -32,9 +32,11 @@ impl From<CallError> for ApiError {
             CallError::NoChecklist(_) => ApiError::conflict("no_checklist", message),
             CallError::Checklist(t) => ApiError::conflict(
                 match t {
-                    crate::dialog::checklist::TickError::NotOnChecklist => "not_on_checklist",
-                    crate::dialog::checklist::TickError::AlreadyAnswered => "already_answered",
-                    crate::dialog::checklist::TickError::Decided => "checklist_decided",
+                    crate::dialog::checklist::TickError::NotOnChecklist { .. } => {
+                        "not_on_checklist"
+                    }
+                    crate::dialog::checklist::TickError::AlreadyAnswered(_) => "already_answered",
+                    crate::dialog::checklist::TickError::Decided(..) => "checklist_decided",
                 },
                 message,
             ),
@@ -436,13 +438,7 @@ pub async fn tick(
 ) -> Result<web::Json<ChecklistView>, ApiError> {
     let body = body.parse()?;
     let (call_id, question_id) = path.into_inner();
-    let question: Question =
-        serde_json::from_value(serde_json::Value::String(question_id)).map_err(|_| {
-            ApiError::bad_request(
-                "bad_question",
-                "question_id is one of dob, zip, ssn_last4, last_txn_amount, last_txn_date, savings_balance, place_of_birth",
-            )
-        })?;
+    let question = question_in_path(&question_id)?;
     let view = state
         .calls
         .tick(&call_id, question, body.correct, &auth.client.actor())
@@ -450,11 +446,29 @@ pub async fn tick(
     Ok(web::Json(view))
 }
 
+/// The question a tick's path names; else `bad_question`, with the question likely meant
+/// (`dobb`, `place`) or the list of them.
+fn question_in_path(id: &str) -> Result<Question, ApiError> {
+    Question::parse(id).ok_or_else(|| {
+        let names = Question::ALL.map(Question::as_str);
+        let hint = match crate::spelling::nearest_or_completion(id, names) {
+            Some(meant) => format!("; did you mean {meant}?"),
+            None => format!("; the questions are {}", names.join(", ")),
+        };
+        let shown: String = id.chars().take(64).collect();
+        ApiError::bad_request("bad_question", format!("{shown:?} is not a question{hint}"))
+    })
+}
+
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct IntentCreated {
     /// Shown once: pass it to the IVR as `app_token`. Single use.
     pub app_token: String,
     pub expires_at: DateTime<Utc>,
+    /// Whether a call from the `phone` given counts as this intent (where the call's profile
+    /// allows it, `app_intent_by_ani`): only the member's verified number does. False when
+    /// no phone was given, or the phone is not that number; then only `app_token` counts.
+    pub by_phone: bool,
 }
 
 /// The member's app announces a call (seed 004's "intention recorded").
@@ -467,13 +481,14 @@ pub async fn create_intent(
     state: web::Data<AppState>,
     body: Body<NewIntent>,
 ) -> Result<HttpResponse, ApiError> {
-    let (app_token, expires_at) = state
+    let announced = state
         .calls
         .create_intent(body.parse()?, &auth.client.actor())
         .await?;
     Ok(HttpResponse::Created().json(IntentCreated {
-        app_token,
-        expires_at,
+        app_token: announced.token,
+        expires_at: announced.expires_at,
+        by_phone: announced.by_phone,
     }))
 }
 

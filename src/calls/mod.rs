@@ -27,7 +27,7 @@ use zeroize::Zeroizing;
 pub use challenges::{ChallengeSent, ChallengeView, CheckAnswer, NewChallenge};
 pub use checklist::{ChecklistQuestion, ChecklistView};
 pub use index::{CallIndex, CallNumber};
-pub use intents::{Intent, NewIntent};
+pub use intents::{Announced, Intent, NewIntent};
 pub(crate) use records::forget_verifications;
 pub use records::{Verification, encode_call, number_call, read_call, save_encoded_step};
 pub use tally::describe as describe_metrics;
@@ -370,7 +370,17 @@ impl CallService {
         let looked_up = self
             .core_call(timeout, async {
                 if let Some((_, i)) = &intent {
-                    return Ok((self.member_with_pin(&i.member_id).await?, None));
+                    // An intent found by phone counts only from the member's verified number;
+                    // one that does not count (or whose member is gone) leaves the call to be
+                    // identified by its caller ID, as if there were none.
+                    let member = self.member_with_pin(&i.member_id).await?;
+                    let counts = member.as_ref().is_some_and(|(m, _)| {
+                        token_hash.is_some()
+                            || dialog::trust_for(ani.as_deref(), m) == Trust::KnownNumber
+                    });
+                    if counts {
+                        return Ok((member, None));
+                    }
                 }
                 if !profile.identify_by_ani {
                     return Ok((None, None));
@@ -391,10 +401,6 @@ impl CallService {
                 (None, None, true)
             }
         };
-        // An intent found by phone counts only from the member's verified number.
-        let by_intent = by_intent.filter(|(m, _)| {
-            token_hash.is_some() || dialog::trust_for(ani.as_deref(), m) == Trust::KnownNumber
-        });
         let used_intent = by_intent
             .as_ref()
             .and_then(|_| intent.as_ref().map(|(h, _)| h.clone()));
@@ -910,11 +916,7 @@ impl CallService {
     }
 
     /// `POST /v1/intents`.
-    pub async fn create_intent(
-        &self,
-        req: NewIntent,
-        actor: &str,
-    ) -> Result<(String, DateTime<Utc>), CallError> {
+    pub async fn create_intent(&self, req: NewIntent, actor: &str) -> Result<Announced, CallError> {
         let cfg = self.config.load_full();
         let now = self.clock.now();
         let ttl = req.ttl_seconds.unwrap_or(cfg.calls.intent_ttl_seconds);
@@ -933,13 +935,18 @@ impl CallService {
             })?),
             None => None,
         };
-        let known = self
+        let Some(member) = self
             .core_call(cfg.core.timeout_ms, self.core.member(&req.member_id))
             .await
-            .map_err(|e| CallError::CoreUnavailable(e.to_string()))?;
-        if known.is_none() {
+            .map_err(|e| CallError::CoreUnavailable(e.to_string()))?
+        else {
             return Err(CallError::NoSuchMember(req.member_id));
-        }
+        };
+        // Only the member's verified number can stand for the intent at a call's start. Any
+        // other is not kept: it would never count, and it must not take the place of an
+        // intent another member announced for that number.
+        let phone = phone.filter(|p| dialog::trust_for(Some(p), &member) == Trust::KnownNumber);
+        let by_phone = phone.is_some();
         let (token, hash) = intents::new_token();
         let intent = Intent {
             member_id: req.member_id,
@@ -950,17 +957,28 @@ impl CallService {
         };
         let expires_at = intent.expires_at;
         let actor = actor.to_string();
+        let detail = match (by_phone, req.phone.is_some()) {
+            (true, _) => format!("ttl {ttl} s; a call from the member's verified number counts"),
+            (false, true) => format!(
+                "ttl {ttl} s; token only: the phone given is not the member's verified number"
+            ),
+            (false, false) => format!("ttl {ttl} s; token only"),
+        };
         self.audit
             .transact(move |txn| {
                 intents::put(txn, &hash, &intent)?;
                 let event = AuditEvent::new(&actor, EventKind::IntentCreated, Outcome::Ok)
                     .member(intent.member_id.clone())
-                    .detail(format!("ttl {ttl} s"));
+                    .detail(detail);
                 Ok(((), vec![event]))
             })
             .await
             .map_err(CallError::Audit)?;
-        Ok((token.to_string(), expires_at))
+        Ok(Announced {
+            token: token.to_string(),
+            expires_at,
+            by_phone,
+        })
     }
 
     /// Close calls idle for `calls.idle_minutes`, delete closed calls older than

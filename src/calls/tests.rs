@@ -534,16 +534,34 @@ fn enroll_m1(f: &Fixture) {
     txn.commit().unwrap();
 }
 
-/// The app back end announces a call by m1 (from `phone`, if given); the token.
-fn announce(f: &Fixture, phone: Option<&str>, ttl: u32) -> String {
+/// Member `id`, with only a mobile number.
+fn enroll_with_mobile(f: &Fixture, id: &str, mobile: &str) {
+    let txn = f.store.begin_write().unwrap();
+    {
+        let mut dir = crate::core::embedded::Directory::open(&txn).unwrap();
+        let m = Member {
+            member_id: id.into(),
+            mobile_phone: Some(mobile.into()),
+            ..Member::default()
+        };
+        dir.put(None, m, f.clock.now()).unwrap();
+    }
+    txn.commit().unwrap();
+}
+
+/// The app back end announces a call by `member` (from `phone`, if given).
+fn announce_by(f: &Fixture, member: &str, phone: Option<&str>, ttl: u32) -> Announced {
     let intent = NewIntent {
-        member_id: "m1".into(),
+        member_id: member.into(),
         phone: phone.map(str::to_string),
         ttl_seconds: Some(ttl),
     };
-    tokio_test(f.calls.create_intent(intent, "key:app"))
-        .unwrap()
-        .0
+    tokio_test(f.calls.create_intent(intent, "key:app")).unwrap()
+}
+
+/// The app back end announces a call by m1 (from `phone`, if given); the token.
+fn announce(f: &Fixture, phone: Option<&str>, ttl: u32) -> String {
+    announce_by(f, "m1", phone, ttl).token
 }
 
 /// An intent lives 1 second to `calls.intent_max_ttl_seconds`; none sent is the default.
@@ -566,9 +584,11 @@ fn an_intents_ttl_is_one_second_to_the_configured_most() {
             ttl_seconds: ttl,
         };
         match (tokio_test(f.calls.create_intent(intent, "key:app")), lives) {
-            (Ok((_, expires_at)), Some(s)) => {
-                assert_eq!(expires_at, now + Duration::seconds(i64::from(s)), "{ttl:?}")
-            }
+            (Ok(announced), Some(s)) => assert_eq!(
+                announced.expires_at,
+                now + Duration::seconds(i64::from(s)),
+                "{ttl:?}"
+            ),
             (Err(CallError::BadRequest(code, message)), None) => {
                 assert_eq!(code, "bad_ttl");
                 assert_eq!(
@@ -686,14 +706,91 @@ fn an_intent_announced_for_a_phone_counts_for_a_call_from_it_until_its_ttl_or_us
     assert_eq!(level("late", "+16122030101", None), None, "expired");
 }
 
+/// A phone that is not the member's verified number never stands for their intent, and
+/// takes nothing from a call from it: the caller ID still identifies whoever it belongs to.
+#[test]
+fn an_intent_for_a_phone_not_the_members_verified_number_is_token_only() {
+    let f = fixture();
+    enroll_m1(&f);
+    enroll_with_mobile(&f, "m2", "+16122030102");
+    let app = Some(dialog::Level::AppIntent);
+    let cases = [
+        // (phone given, counts by phone)
+        (Some("+16122030101"), true),
+        (Some("(612) 203-0101"), true),
+        (None, false),
+        (Some("+16122030199"), false), // no member's
+        (Some("+16122030102"), false), // m2's verified number
+    ];
+    for (phone, counts) in cases {
+        assert_eq!(
+            announce_by(&f, "m1", phone, 60).by_phone,
+            counts,
+            "{phone:?}"
+        );
+    }
+    let phones = || {
+        let txn = f.store.begin_read().unwrap();
+        let table = txn.open_table(tables::INTENT_PHONES).unwrap();
+        table
+            .iter()
+            .unwrap()
+            .map(|r| r.unwrap().0.value().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        phones(),
+        ["+16122030101"],
+        "only the counting number is kept"
+    );
+
+    // m2 calls from their own number, which m1's app named: identified as m2, not m1
+    let step = start_from(&f, "m2-calls", "+16122030102", None);
+    assert_eq!(
+        (step.member_id.as_deref(), step.trust, step.level),
+        (Some("m2"), Some(Trust::KnownNumber), None)
+    );
+    // m2's own intent for it stands
+    announce_by(&f, "m2", Some("+16122030102"), 60);
+    assert_eq!(level_at_start(&f, "m2-app", "+16122030102", None), app);
+
+    // m1's intent kept for their number, but a call from m2's number does not use it
+    let token = announce(&f, Some("+16122030101"), 60);
+    assert_eq!(level_at_start(&f, "elsewhere", "+16122030102", None), None);
+    assert_eq!(
+        level_at_start(&f, "m1-token", "+16122030199", Some(&token)),
+        app
+    );
+
+    // an intent whose number is no longer the member's (their record changed since): a call
+    // from it is identified by its caller ID, as if the intent were not there
+    let (_, hash) = intents::new_token();
+    let txn = f.store.begin_write().unwrap();
+    let stale = Intent {
+        member_id: "m2".into(),
+        phone: Some("+16122030101".into()),
+        created_at: f.clock.now(),
+        expires_at: f.clock.now() + Duration::seconds(60),
+        created_by: "key:app".into(),
+    };
+    intents::put(&txn, &hash, &stale).unwrap();
+    txn.commit().unwrap();
+    let step = start_from(&f, "m1-calls", "+16122030101", None);
+    assert_eq!(
+        (step.member_id.as_deref(), step.trust, step.level),
+        (Some("m1"), Some(Trust::KnownNumber), None)
+    );
+}
+
 #[test]
 fn the_sweep_deletes_expired_intents_and_their_phones_only() {
     let f = fixture();
     enroll_m1(&f);
+    enroll_with_mobile(&f, "m2", "+16122030102");
     let announce = |phone, ttl| announce(&f, phone, ttl);
     announce(Some("+16122030101"), 30);
     announce(None, 30);
-    let kept = announce(Some("+16122030102"), 90);
+    let kept = announce_by(&f, "m2", Some("+16122030102"), 90).token;
     f.clock.advance(Duration::seconds(30));
     let rows = |f: &Fixture| {
         let txn = f.store.begin_read().unwrap();
@@ -740,7 +837,9 @@ fn two_calls_racing_for_one_app_intent_both_start_and_one_uses_it() {
         phone: None,
         ttl_seconds: None,
     };
-    let (token, _) = tokio_test(f.calls.create_intent(intent, "key:app")).unwrap();
+    let token = tokio_test(f.calls.create_intent(intent, "key:app"))
+        .unwrap()
+        .token;
     let with_token = |id: &str| StartCall {
         call_id: id.into(),
         ani: Some("+16122030101".into()),

@@ -14,6 +14,17 @@ pub enum Verdict {
     NotVerified,
 }
 
+impl Verdict {
+    /// As the checklist's `result` writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pending => "pending",
+            Verdict::Verified => "verified",
+            Verdict::NotVerified => "not_verified",
+        }
+    }
+}
+
 /// A checklist in progress, kept with the call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChecklistState {
@@ -23,15 +34,22 @@ pub struct ChecklistState {
     pub answers: Vec<Option<bool>>,
 }
 
-/// Why a tick was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+/// Why a tick was refused. Each names the question ticked, and the first the questions the
+/// checklist does ask, so an agent desktop's developer sees the slip at once.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TickError {
-    #[error("that question is not on this call's checklist")]
-    NotOnChecklist,
-    #[error("that question has already been answered")]
-    AlreadyAnswered,
-    #[error("the checklist already has its verdict")]
-    Decided,
+    #[error("{} is not on this call's checklist, which asks {}", .asked.as_str(), names(.on))]
+    NotOnChecklist { asked: Question, on: Vec<Question> },
+    #[error("{} has been ticked already, and a tick is not changed", .0.as_str())]
+    AlreadyAnswered(Question),
+    #[error("the checklist already has its verdict ({}), so {} is not ticked", .0.as_str(), .1.as_str())]
+    Decided(Verdict, Question),
+}
+
+/// `dob, zip`. (An empty checklist has its verdict at once, so a tick never meets one.)
+fn names(questions: &[Question]) -> String {
+    let names: Vec<&str> = questions.iter().map(|q| q.as_str()).collect();
+    names.join(", ")
 }
 
 impl ChecklistState {
@@ -71,16 +89,20 @@ impl ChecklistState {
 
     /// Record the agent's tick.
     pub fn tick(&self, question: Question, correct: bool) -> Result<ChecklistState, TickError> {
-        if self.verdict() != Verdict::Pending {
-            return Err(TickError::Decided);
+        let verdict = self.verdict();
+        if verdict != Verdict::Pending {
+            return Err(TickError::Decided(verdict, question));
         }
         let i = self
             .questions
             .iter()
             .position(|q| *q == question)
-            .ok_or(TickError::NotOnChecklist)?;
+            .ok_or_else(|| TickError::NotOnChecklist {
+                asked: question,
+                on: self.questions.clone(),
+            })?;
         if self.answers[i].is_some() {
-            return Err(TickError::AlreadyAnswered);
+            return Err(TickError::AlreadyAnswered(question));
         }
         let mut next = self.clone();
         next.answers[i] = Some(correct);

@@ -1117,12 +1117,33 @@ fn checklists_decide_as_soon_as_they_are_certain() {
     }
     let one = known.tick(LastTxnAmount, true).unwrap();
     assert_eq!(
-        one.tick(LastTxnAmount, true),
-        Err(TickError::AlreadyAnswered)
+        one.tick(LastTxnAmount, false),
+        Err(TickError::AlreadyAnswered(LastTxnAmount))
     );
-    assert_eq!(one.tick(Dob, true), Err(TickError::NotOnChecklist));
+    let not_on = one.tick(Dob, true).unwrap_err();
+    assert_eq!(
+        not_on.to_string(),
+        "dob is not on this call's checklist, which asks last_txn_amount, place_of_birth, savings_balance"
+    );
     let done = one.tick(PlaceOfBirth, true).unwrap();
-    assert_eq!(done.tick(SavingsBalance, true), Err(TickError::Decided));
+    assert_eq!(
+        done.tick(SavingsBalance, true),
+        Err(TickError::Decided(V::Verified, SavingsBalance))
+    );
+    let failed = one
+        .tick(PlaceOfBirth, false)
+        .and_then(|s| s.tick(SavingsBalance, false))
+        .unwrap();
+    assert_eq!(
+        failed.tick(Dob, true).unwrap_err().to_string(),
+        "the checklist already has its verdict (not_verified), so dob is not ticked"
+    );
+    for verdict in [V::Pending, V::Verified, V::NotVerified] {
+        assert_eq!(
+            serde_json::to_value(verdict).unwrap(),
+            serde_json::json!(verdict.as_str())
+        );
+    }
 
     let unknown = ChecklistState::start(Trust::UnknownNumber.checklist(&p), |q| {
         answer::answerable(q, &m)

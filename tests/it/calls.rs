@@ -394,6 +394,17 @@ fn seed_004_acceptance_criteria() {
         json!({"member_id": "1002", "phone": "+16122030102", "ttl_seconds": 120}),
     );
     assert_eq!(s, StatusCode::CREATED, "{intent}");
+    assert_eq!(intent["by_phone"], true, "Grace's verified number");
+    // a number that is not the member's verified one: the token alone counts, and says so
+    let (s, other) = t.post(
+        &t.app,
+        "/v1/intents",
+        json!({"member_id": "1002", "phone": "+16122030101"}),
+    );
+    assert_eq!(
+        (s, &other["by_phone"]),
+        (StatusCode::CREATED, &json!(false))
+    );
     let token = intent["app_token"].as_str().unwrap().to_string();
     let (s, step) = t.post(
         &t.ivr,
@@ -488,7 +499,16 @@ fn seed_004_acceptance_criteria() {
         "no message before the verdict"
     );
     assert_eq!(tick("dob", false).1["result"], "pending");
-    assert_eq!(tick("dob", true).0, StatusCode::CONFLICT, "answered once");
+    let (s, again) = tick("dob", true);
+    assert_eq!(
+        (s, again["code"].as_str(), again["message"].as_str()),
+        (
+            StatusCode::CONFLICT,
+            Some("already_answered"),
+            Some("dob has been ticked already, and a tick is not changed")
+        ),
+        "answered once"
+    );
     assert_eq!(tick("last_txn_date", false).1["result"], "pending");
     let (_, last) = tick("savings_balance", false);
     assert_eq!(
@@ -506,7 +526,20 @@ fn seed_004_acceptance_criteria() {
             .is_some_and(|m| m.starts_with("Unfortunately we cannot proceed further")),
         "{last}"
     );
-    assert_eq!(tick("bogus", true).0, StatusCode::BAD_REQUEST);
+    let (s, late) = tick("zip", true);
+    assert_eq!(
+        (s, late["code"].as_str()),
+        (StatusCode::CONFLICT, Some("checklist_decided")),
+        "{late}"
+    );
+    let (s, bogus) = tick("dobb", true);
+    assert_eq!(
+        (s, bogus["message"].as_str()),
+        (
+            StatusCode::BAD_REQUEST,
+            Some("\"dobb\" is not a question; did you mean dob?")
+        )
+    );
     let (_, view) = t.get(&t.agent, "/v1/calls/unk-2");
     assert_eq!(view["verified"], false);
     assert_eq!(view["member"]["last_verification"]["verified"], false);
@@ -529,6 +562,21 @@ fn seed_004_acceptance_criteria() {
     let (_, view) = t.get(&t.agent, "/v1/calls/known-1");
     assert!(view["checklist"].is_null(), "not started: {view}");
     t.post(&t.agent, "/v1/calls/known-1/checklist", json!({}));
+    let (s, not_on) = t.post(
+        &t.agent,
+        "/v1/calls/known-1/checklist/dob",
+        json!({"correct": true}),
+    );
+    assert_eq!(
+        (s, not_on["code"].as_str(), not_on["message"].as_str()),
+        (
+            StatusCode::CONFLICT,
+            Some("not_on_checklist"),
+            Some(
+                "dob is not on this call's checklist, which asks last_txn_amount, place_of_birth, savings_balance"
+            )
+        )
+    );
     t.post(
         &t.agent,
         "/v1/calls/known-1/checklist/last_txn_amount",

@@ -22,7 +22,7 @@ fn query_refusals_name_the_parameter() {
             ": `limit`: invalid digit found in string",
         ),
         // serde names a missing or unknown parameter itself: no path before it
-        ("active=true", ": missing field `ani`"),
+        ("active=true", ": missing parameter `ani`"),
         (
             "ani=1&colour=red",
             ": unknown parameter `colour`; the parameters are `ani`, `active`, `limit`",

@@ -114,3 +114,38 @@ fn the_step_goes_as_k_v_pairs_only_when_accept_prefers_the_form() {
         .to_http_request();
     assert!(!wants_form(&req));
 }
+
+#[test]
+fn a_ticks_question_is_named_exactly_or_told_the_one_meant() {
+    let cases: &[(&str, Result<Question, &str>)] = &[
+        ("place_of_birth", Ok(Question::PlaceOfBirth)),
+        ("ssn_last4", Ok(Question::SsnLast4)),
+        ("dobb", Err("\"dobb\" is not a question; did you mean dob?")),
+        (
+            "place",
+            Err("\"place\" is not a question; did you mean place_of_birth?"),
+        ),
+        (
+            "Savings-Balance",
+            Err("\"Savings-Balance\" is not a question; did you mean savings_balance?"),
+        ),
+        // two questions begin so: no guess, the list
+        (
+            "last_txn",
+            Err(
+                "\"last_txn\" is not a question; the questions are dob, zip, ssn_last4, \
+                 last_txn_amount, last_txn_date, savings_balance, place_of_birth",
+            ),
+        ),
+    ];
+    for (id, want) in cases {
+        let got = question_in_path(id).map_err(|e| {
+            assert_eq!(e.code, "bad_question");
+            e.message
+        });
+        assert_eq!(got, want.map_err(str::to_string), "{id}");
+    }
+    let long = "x".repeat(500);
+    let message = question_in_path(&long).unwrap_err().message;
+    assert!(message.len() < 200, "{message}");
+}
