@@ -86,6 +86,7 @@ impl std::fmt::Debug for CodeCheck {
     params(("challenge_id" = String, Path)),
     security(("bearer" = ["agent", "admin"])),
     responses((status = 200, body = CheckAnswer),
+              (status = 400, description = "`bad_code`: not six digits (spaces and dashes between them are fine); no attempt is used", body = ErrorBody),
               (status = 404, body = ErrorBody),
               (status = 409, description = "`challenge_decided`, `no_code`, `awaiting_member`, `ivr_challenge`", body = ErrorBody)))]
 pub async fn check(
@@ -95,12 +96,38 @@ pub async fn check(
     body: Body<CodeCheck>,
 ) -> Result<web::Json<CheckAnswer>, ApiError> {
     known_id(&id)?;
-    let code = Zeroizing::new(body.parse()?.code.trim().to_string());
+    let code = keyed_code(&Zeroizing::new(body.parse()?.code))?;
     let answer = state
         .calls
         .check_challenge(&id, code, &auth.client.actor())
         .await?;
     Ok(web::Json(answer))
+}
+
+/// The code an agent keyed, as the six digits it must be: spaces and dashes between them
+/// go (a code read out as "123 456" or written "123-456"). Anything else is `400 bad_code`,
+/// which uses none of the challenge's attempts: it cannot be a code, so it is no guess. The
+/// message never repeats what was keyed.
+fn keyed_code(keyed: &str) -> Result<Zeroizing<String>, ApiError> {
+    let digits: Zeroizing<String> = Zeroizing::new(
+        keyed
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '\t'))
+            .collect(),
+    );
+    if digits.len() == crate::challenge::CODE_DIGITS as usize
+        && digits.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Ok(digits);
+    }
+    Err(ApiError::bad_request(
+        "bad_code",
+        format!(
+            "code is the {} digits the member read out (spaces or dashes between them are \
+             fine); this was not checked, and used none of the challenge's attempts",
+            crate::challenge::CODE_DIGITS
+        ),
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -159,6 +186,36 @@ pub async fn push_response(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_keyed_code_is_six_digits_with_spaces_or_dashes_between_or_no_guess() {
+        for (keyed, want) in [
+            ("918273", Some("918273")),
+            (" 918273 ", Some("918273")),
+            ("918 273", Some("918273")),
+            ("918-273", Some("918273")),
+            ("9 1 8 2 7 3", Some("918273")),
+            ("91827", None),
+            ("9182734", None),
+            ("91827a", None),
+            ("９１８２７３", None), // full-width digits are not ASCII digits
+            ("918.273", None),
+            ("", None),
+        ] {
+            let got = keyed_code(keyed);
+            match (got, want) {
+                (Ok(code), Some(w)) => assert_eq!(code.as_str(), w, "{keyed:?}"),
+                (Err(e), None) => {
+                    assert_eq!((e.status.as_u16(), e.code), (400, "bad_code"), "{keyed:?}");
+                    assert!(e.message.contains("used none of the challenge's attempts"));
+                    if !keyed.is_empty() {
+                        assert!(!e.message.contains(keyed.trim()), "{keyed:?} shown");
+                    }
+                }
+                (other, _) => panic!("{keyed:?}: {:?}", other.map(|c| c.to_string())),
+            }
+        }
+    }
 
     #[test]
     fn a_code_check_never_shows_its_code_and_a_malformed_id_is_no_challenge() {

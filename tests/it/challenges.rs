@@ -266,7 +266,16 @@ fn an_email_code_goes_through_a_real_smtp_conversation_and_approves_once() {
         (wrong["result"].as_str(), wrong["attempts_left"].as_u64()),
         (Some("wrong_code"), Some(2))
     );
-    let (_, right) = check(&code);
+    // what cannot be a code is refused, and costs no attempt
+    let (s, typo) = check(&format!("{}x", &code[..5]));
+    assert_eq!(
+        (s, typo["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_code"))
+    );
+    let (_, view) = t.get(&t.agent, &format!("/v1/challenges/{id}"));
+    assert_eq!(view["attempts_left"], 2, "{view}");
+    // read out in two groups, keyed as heard
+    let (_, right) = check(&format!("{} {}", &code[..3], &code[3..]));
     assert_eq!(right["result"], "approved", "{right}");
     // a used code does not work twice
     let (s, replay) = check(&code);
