@@ -895,10 +895,15 @@ impl CallService {
     ) -> Result<Vec<CallView>, CallError> {
         let cfg = self.config.load();
         let Some(e164) = normalize_ani(ani, cfg.enroll.region()) else {
-            return Err(CallError::BadRequest(
-                "bad_ani",
-                "ani must be a phone number (E.164, national, or a tel: or sip: URI)".into(),
-            ));
+            let why = match crate::member::phone::withheld(ani) {
+                // its calls are not kept under it: every withheld number would be one caller
+                true => {
+                    "ani is a withheld caller ID, which finds no call: look the call up \
+                         by its call_id (GET /v1/calls/{call_id})"
+                }
+                false => "ani must be a phone number (E.164, national, or a tel: or sip: URI)",
+            };
+            return Err(CallError::BadRequest("bad_ani", why.into()));
         };
         // numbers follow the order calls start in: the newest first
         let mut numbers = self.index.from_ani(&e164);

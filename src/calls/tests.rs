@@ -190,6 +190,18 @@ fn calls_by_caller_id_are_found_again_after_a_restart() {
     ))
     .unwrap();
     assert_eq!(step.status, dialog::Status::Identifying);
+    // a withheld caller ID finds nothing, and says to use the call id
+    for withheld in ["anonymous", "Restricted", "+266696687"] {
+        match f.calls.find_by_ani(withheld, false, usize::MAX) {
+            Err(CallError::BadRequest("bad_ani", m)) => {
+                assert!(
+                    m.starts_with("ani is a withheld caller ID"),
+                    "{withheld}: {m}"
+                )
+            }
+            other => panic!("{withheld}: {other:?}"),
+        }
+    }
     // a national number is found as its E.164 form
     let found = f
         .calls
