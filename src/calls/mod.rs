@@ -237,6 +237,8 @@ enum Resolved {
     NoInput,
     OptOut,
     CoreDown,
+    /// The call's member is no longer known to the core (removed since they were identified).
+    MemberGone,
     Identifier(Option<Box<(Member, bool)>>),
     Pin(PinResult),
     Answer(Zeroizing<String>),
@@ -597,6 +599,7 @@ impl CallService {
                     Resolved::NoInput => Input::NoInput,
                     Resolved::OptOut => Input::OptOut,
                     Resolved::CoreDown => Input::CoreUnavailable,
+                    Resolved::MemberGone => Input::MemberGone,
                     Resolved::Identifier(Some(found)) => Input::Identifier(Found::One {
                         member: &found.0,
                         has_pin: found.1,
@@ -663,7 +666,8 @@ impl CallService {
                 .await
             {
                 Ok(Some(m)) => Some(m),
-                Ok(None) | Err(_) => return Ok((Resolved::CoreDown, None)),
+                Ok(None) => return Ok((Resolved::MemberGone, None)),
+                Err(_) => return Ok((Resolved::CoreDown, None)),
             },
             None => None,
         };

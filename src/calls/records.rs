@@ -267,7 +267,9 @@ pub fn save_encoded_step(
             txn.open_table(tables::ATTEMPTS)?
                 .remove((m, ANSWER_ATTEMPTS))?;
         }
-        if let Some(verified) = t.call.verified {
+        // the IVR's own verdict only: an ending that is none (an opt-out, the core down)
+        // leaves the verdict an agent gave on this call as the agent recorded it
+        if let Some(verified) = dialog::ivr_verdict(*ending, *reason) {
             let how = match (level, reason) {
                 (Some(l), _) => format!("ivr:{}", dialog::level_name(*l)),
                 (_, Some(r)) => format!("ivr:{}", r.as_str()),

@@ -111,13 +111,22 @@ pub enum Field {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
+    /// Identifiers were keyed and none named one member; or the member the call identified
+    /// is no longer known to the core (removed mid-call).
     IdentificationFailed,
+    /// The trust level's proof was not given.
     VerificationFailed,
+    /// The member is locked (wrong PINs, or wrong answers, across calls).
     Locked,
+    /// The core did not answer within `core.timeout_ms`, or failed.
     CoreUnavailable,
+    /// The caller asked for an agent.
     OptOut,
+    /// No caller ID identified them and they keyed no identifier.
     NoIdentifier,
+    /// Activation's checks, or choosing the first PIN, failed.
     ActivationFailed,
+    /// Choosing a new PIN (force-PIN-change) failed.
     PinChangeFailed,
 }
 
@@ -431,6 +440,9 @@ pub enum Input<'a> {
     /// The keyed code, checked against its challenge.
     Code(CodeOutcome),
     CoreUnavailable,
+    /// The core no longer knows the call's member: removed (an enrollment's delete, or a
+    /// full file that left them out) since the call identified them.
+    MemberGone,
 }
 
 /// What the dialog needs from the configuration besides the call's profile.
@@ -468,6 +480,18 @@ pub fn trust_for(ani: Option<&str>, member: &Member) -> Trust {
         Trust::KnownNumber
     } else {
         Trust::UnknownNumber
+    }
+}
+
+/// The IVR's own verdict on the member, from how its dialog ended: authenticated is
+/// verified; a transfer because verification failed or the member is locked is not. Any
+/// other ending (the caller opted out, the core was down, no one was identified) is no
+/// verdict at all, and leaves an agent's standing.
+pub fn ivr_verdict(ending: Ending, reason: Option<Reason>) -> Option<bool> {
+    match (ending, reason) {
+        (Ending::Authenticated, _) => Some(true),
+        (Ending::Transfer, Some(Reason::VerificationFailed | Reason::Locked)) => Some(false),
+        (Ending::Transfer, _) => None,
     }
 }
 
@@ -527,8 +551,8 @@ impl Tx<'_> {
             reason: Some(reason),
             level: None,
         };
-        if matches!(reason, Reason::VerificationFailed | Reason::Locked) {
-            self.call.verified = Some(false);
+        if let Some(verdict) = ivr_verdict(Ending::Transfer, Some(reason)) {
+            self.call.verified = Some(verdict);
         }
         self.call.current_pin = None;
         self.event(EventKind::CallTransferred, Outcome::Denied, reason.as_str());
@@ -720,7 +744,7 @@ impl Tx<'_> {
             reason: None,
             level,
         };
-        self.call.verified = Some(true);
+        self.call.verified = ivr_verdict(Ending::Authenticated, None);
         self.call.current_pin = None;
         self.event(
             EventKind::CallAuthenticated,
@@ -929,6 +953,14 @@ pub fn advance(
     match input {
         Input::OptOut => tx.transfer(Reason::OptOut),
         Input::CoreUnavailable => tx.transfer(Reason::CoreUnavailable),
+        Input::MemberGone => {
+            tx.event(
+                EventKind::IdentificationFailed,
+                Outcome::Failed,
+                "member_not_enrolled",
+            );
+            tx.transfer(Reason::IdentificationFailed)
+        }
         input => match call.phase.clone() {
             Phase::Identifying {
                 attempts_used,

@@ -221,13 +221,17 @@ fn input_for<'a>(
     answer: &'a mut String,
     model: &mut Model,
 ) -> Option<Input<'a>> {
-    // rare for every kind of step: the caller opts out, or the core goes down
+    // rare for every kind of step: the caller opts out, or the core goes down; once the
+    // call has a member, the core may have removed them since
     match c {
         0 => return Some(Input::OptOut),
         1 => return Some(Input::CoreUnavailable),
+        2 if !matches!(e, Expect::Identifier | Expect::Nothing) => {
+            return Some(Input::MemberGone);
+        }
         _ => {}
     }
-    let c = c - 2;
+    let c = c.saturating_sub(3);
     Some(match e {
         Expect::Nothing => return None,
         Expect::Identifier => match c % 4 {

@@ -77,6 +77,8 @@ enum Do {
     NoInput,
     OptOut,
     CoreDown,
+    /// The core no longer knows the call's member.
+    MemberGone,
     PinRight,
     PinRightThen(Verdict),
     PinWrong(u32),
@@ -171,6 +173,7 @@ fn run(
             Do::NoInput => Input::NoInput,
             Do::OptOut => Input::OptOut,
             Do::CoreDown => Input::CoreUnavailable,
+            Do::MemberGone => Input::MemberGone,
             Do::PinRight => Input::Pin(PinResult::Correct {
                 verdict: Verdict::Proceed,
                 current: None,
@@ -487,11 +490,27 @@ fn seed_002_identification_flow() {
             S::Transferred,
             Some(R::CoreUnavailable),
         ),
+        // the core is up and says the member is gone: not an outage the IVR should announce
+        (
+            "the member removed from the core mid-call",
+            Arrive::Ani(MOBILE),
+            &[Key("03121984"), MemberGone],
+            S::Transferred,
+            Some(R::IdentificationFailed),
+        ),
     ];
     for (name, a, script, status, reason) in cases {
-        let (steps, _, _, _) = run(p(), *a, script);
+        let (steps, events, call, _) = run(p(), *a, script);
         let s = last(&steps);
         assert_eq!((s.status, s.reason), (*status, *reason), "{name}");
+        // none of these endings is a verdict on the member
+        assert_eq!(call.verified, None, "{name}");
+        if script.iter().any(|d| matches!(d, MemberGone)) {
+            assert!(
+                events.iter().any(|e| e.detail == "member_not_enrolled"),
+                "{name}: {events:?}"
+            );
+        }
     }
     // the identifier step counts down and says why the last try failed
     let (steps, _, _, _) = run(p(), Arrive::Anonymous, &[Key("2222")]);
@@ -660,6 +679,11 @@ fn pin_steps() {
             "activation checks failed",
             &[PinRightThen(ACTIVATE), Key("03121984"), Key("0000")],
             (S::Transferred, Some(R::ActivationFailed), None),
+        ),
+        (
+            "the member removed from the core while choosing a new PIN",
+            &[PinRightThen(CHANGE), NewPin(None), MemberGone],
+            (S::Transferred, Some(R::IdentificationFailed), None),
         ),
     ];
     for (name, script, want) in cases {

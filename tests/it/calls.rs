@@ -1839,3 +1839,52 @@ fn calls_and_verdicts_are_counted_in_metrics_once_each() {
         .collect();
     assert!(undescribed.is_empty(), "no # HELP for {undescribed:?}");
 }
+
+/// An IVR ending that is no verdict (the caller opts out) leaves the agent's verdict as the
+/// agent gave it; a member removed from the core mid-call is transferred as not
+/// identified, not as a core outage the IVR would announce.
+#[test]
+fn an_ivr_ending_that_is_no_verdict_keeps_the_agents_and_a_removed_member_is_not_an_outage() {
+    let t = Calls::new("");
+    let verify_by_checklist = |call: &str| {
+        t.post(&t.agent, &format!("/v1/calls/{call}/checklist"), json!({}));
+        for q in ["last_txn_amount", "place_of_birth"] {
+            t.post(
+                &t.agent,
+                &format!("/v1/calls/{call}/checklist/{q}"),
+                json!({"correct": true}),
+            );
+        }
+        let (_, view) = t.get(&t.agent, &format!("/v1/calls/{call}"));
+        assert_eq!(view["member"]["last_verification"]["how"], "checklist");
+    };
+    t.start("optout-1", ADA_MOBILE);
+    verify_by_checklist("optout-1");
+    let step = t.event("optout-1", "opt_out");
+    assert_eq!(step["reason"], "opt_out");
+    let (_, view) = t.get(&t.agent, "/v1/calls/optout-1");
+    let last = &view["member"]["last_verification"];
+    assert_eq!(
+        (&last["verified"], &last["how"], &last["by"]),
+        (&json!(true), &json!("checklist"), &json!("key:agent1")),
+        "{view}"
+    );
+
+    t.start("gone-1", ADA_MOBILE);
+    let file = t.i.path("gone.csv");
+    std::fs::write(&file, "member_id,action\n1001,delete\n").unwrap();
+    let out = t.i.cli(&["enroll", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let step = t.key_in("gone-1", "03121984");
+    assert_eq!(
+        (&step["outcome"], &step["reason"]),
+        (&json!("transfer"), &json!("identification_failed")),
+        "{step}"
+    );
+    let (_, view) = t.get(&t.agent, "/v1/calls/gone-1");
+    assert!(
+        view["member"]["last_verification"].is_null(),
+        "no verdict for a member no longer enrolled: {view}"
+    );
+    assert!(t.i.audit_events().contains("member_not_enrolled"));
+}
