@@ -401,7 +401,7 @@ pub async fn find(
     security(("bearer" = ["agent", "admin"])),
     responses((status = 200, body = ChecklistView),
               (status = 404, description = "no such call (`no_such_call`)", body = super::error::ErrorBody),
-              (status = 409, description = "no member identified yet (`no_member`)", body = super::error::ErrorBody)))]
+              (status = 409, description = "no member identified yet (`no_member`), or the caller has hung up (`call_ended`: the screen pop still shows the checklist, without its answers)", body = super::error::ErrorBody)))]
 pub async fn checklist(
     auth: Authorized<AgentOrAdmin>,
     state: web::Data<AppState>,
@@ -429,7 +429,7 @@ pub struct Tick {
     security(("bearer" = ["agent", "admin"])),
     responses((status = 200, body = ChecklistView),
               (status = 404, description = "no such call (`no_such_call`)", body = super::error::ErrorBody),
-              (status = 409, description = "`no_checklist` (start it first), `not_on_checklist`, `already_answered`, `checklist_decided`", body = super::error::ErrorBody)))]
+              (status = 409, description = "`no_checklist` (start it first), `not_on_checklist`, `already_answered`, `checklist_decided`, `call_ended` (the caller has hung up)", body = super::error::ErrorBody)))]
 pub async fn tick(
     auth: Authorized<AgentOrAdmin>,
     state: web::Data<AppState>,

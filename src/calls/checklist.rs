@@ -41,7 +41,9 @@ pub struct ChecklistView {
 
 impl CallService {
     /// `POST /v1/calls/{call_id}/checklist`: the questions for the call's trust level. With
-    /// `reveal`, each expected answer is shown and its reveal audited.
+    /// `reveal`, each expected answer is shown and its reveal audited. A call the caller has
+    /// hung up (or that expired) is `Ended`: its screen pop still shows the checklist as it
+    /// stood, without the answers.
     pub async fn checklist(
         &self,
         call_id: &str,
@@ -52,6 +54,10 @@ impl CallService {
         let _turn = self.turns.take(call_id).await;
         let call = records::read_call(&self.store, &self.index, call_id)?
             .ok_or_else(|| CallError::NotFound(call_id.to_string()))?;
+        // the caller has hung up: no one to ask, so no answers to show
+        if call.ended_at.is_some() {
+            return Err(CallError::Ended(call_id.to_string()));
+        }
         let Some(cm) = call.member.clone() else {
             return Err(CallError::NoMember(call_id.to_string()));
         };
@@ -72,6 +78,10 @@ impl CallService {
                 let Some(mut call) = records::read_call_in(txn, &index, &id)? else {
                     return Ok((Err(CallError::NotFound(id.clone())), vec![]));
                 };
+                if call.ended_at.is_some() {
+                    // hung up since it was read above
+                    return Ok((Err(CallError::Ended(id.clone())), vec![]));
+                }
                 let trust = call.trust.unwrap_or(Trust::UnknownNumber);
                 let mut events = Vec::new();
                 let mut decided = false;
@@ -136,7 +146,7 @@ impl CallService {
     }
 
     /// `POST /v1/calls/{call_id}/checklist/{question_id}`: the agent's tick. A verdict marks
-    /// the call and the member Verified / Not Verified.
+    /// the call and the member Verified / Not Verified. None on a call that has ended.
     pub async fn tick(
         &self,
         call_id: &str,
@@ -156,6 +166,9 @@ impl CallService {
                 let Some(mut call) = records::read_call_in(txn, &index, &id)? else {
                     return Ok((Err(CallError::NotFound(id.clone())), vec![]));
                 };
+                if call.ended_at.is_some() {
+                    return Ok((Err(CallError::Ended(id.clone())), vec![]));
+                }
                 let Some(state) = &call.checklist else {
                     return Ok((Err(CallError::NoChecklist(id.clone())), vec![]));
                 };

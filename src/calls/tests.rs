@@ -1226,3 +1226,39 @@ fn a_call_start_refuses_an_id_ani_or_dnis_it_cannot_keep_and_keeps_a_dnis_that_i
         }
     }
 }
+
+/// Once the caller has hung up there is no one to ask: no checklist is started or shown
+/// with its answers, and no tick is taken (the screen pop still shows where it stood).
+#[test]
+fn a_hung_up_call_takes_no_checklist_and_no_tick() {
+    let f = fixture();
+    enroll_m1(&f);
+    let q = crate::profile::Question::PlaceOfBirth;
+    start_from(&f, "started", "+16122030101", None);
+    tokio_test(f.calls.checklist("started", true, "key:agent1")).unwrap();
+    tokio_test(f.calls.tick("started", q, true, "key:agent1")).unwrap();
+    start_from(&f, "never", "+16122030101", None);
+    for id in ["started", "never"] {
+        tokio_test(f.calls.hang_up(id, "key:ivr1")).unwrap();
+        for reveal in [true, false] {
+            match tokio_test(f.calls.checklist(id, reveal, "key:agent1")) {
+                Err(CallError::Ended(e)) => assert_eq!(e, id),
+                other => panic!("{id}: {other:?}"),
+            }
+        }
+    }
+    let q2 = crate::profile::Question::SavingsBalance;
+    match tokio_test(f.calls.tick("started", q2, true, "key:agent1")) {
+        Err(CallError::Ended(_)) => {}
+        other => panic!("{other:?}"),
+    }
+    let call = read_call(&f.store, &f.calls.index, "started")
+        .unwrap()
+        .unwrap();
+    let list = call.checklist.unwrap();
+    assert_eq!(
+        (list.answered(), list.verdict()),
+        (1, crate::dialog::checklist::Verdict::Pending),
+        "as it stood: {list:?}"
+    );
+}
