@@ -466,8 +466,9 @@ pub struct IntentCreated {
     pub app_token: String,
     pub expires_at: DateTime<Utc>,
     /// Whether a call from the `phone` given counts as this intent (where the call's profile
-    /// allows it, `app_intent_by_ani`): only the member's verified number does. False when
-    /// no phone was given, or the phone is not that number; then only `app_token` counts.
+    /// allows it, `app_intent_by_ani`): only the member's verified number does, and only
+    /// when no other member has that number too. False when no phone was given, or the phone
+    /// is not such a number; then only `app_token` counts.
     pub by_phone: bool,
 }
 

@@ -17,8 +17,8 @@ pub struct NewIntent {
     pub member_id: String,
     /// The phone the member will call from (E.164 or national). A call from it within the
     /// TTL counts as the intent when it is the member's verified number and the profile
-    /// allows it (`app_intent_by_ani`). Any other number is not kept (the answer's
-    /// `by_phone` is then false), and only the token counts.
+    /// allows it (`app_intent_by_ani`) and no other member has that number. Any other
+    /// number is not kept (the answer's `by_phone` is then false), and only the token counts.
     #[serde(default)]
     pub phone: Option<String>,
     /// Default `calls.intent_ttl_seconds`; at most `calls.intent_max_ttl_seconds` (3600
@@ -35,7 +35,7 @@ pub struct Announced {
     pub token: String,
     pub expires_at: DateTime<Utc>,
     /// Whether a call from the phone given can count as the intent: it is the member's
-    /// verified number. False when no phone was given.
+    /// verified number, and no other member's. False when no phone was given.
     pub by_phone: bool,
 }
 

@@ -303,6 +303,20 @@ impl CallService {
         self.with_pin(member).map(Some)
     }
 
+    /// Whether a call from `e164` can stand for `member`'s app intent: it is their verified
+    /// number, and no other member's (a number two members share, a joint account's one
+    /// mobile say, says nothing of which of them is calling; identification by caller ID
+    /// asks such a caller for an identifier).
+    async fn stands_for(&self, e164: &str, member: &Member) -> Result<bool, CoreError> {
+        if dialog::trust_for(Some(e164), member) != Trust::KnownNumber {
+            return Ok(false);
+        }
+        Ok(matches!(
+            self.core.find_by_phone(e164).await?.as_slice(),
+            [one] if one.member_id == member.member_id
+        ))
+    }
+
     fn with_pin(&self, member: Member) -> Result<(Member, bool), CoreError> {
         let has_pin = self
             .vault
@@ -372,14 +386,16 @@ impl CallService {
         let looked_up = self
             .core_call(timeout, async {
                 if let Some((_, i)) = &intent {
-                    // An intent found by phone counts only from the member's verified number;
-                    // one that does not count (or whose member is gone) leaves the call to be
-                    // identified by its caller ID, as if there were none.
+                    // An intent found by phone counts only from a number that stands for its
+                    // member alone; one that does not count (or whose member is gone) leaves
+                    // the call to be identified by its caller ID, as if there were none.
                     let member = self.member_with_pin(&i.member_id).await?;
-                    let counts = member.as_ref().is_some_and(|(m, _)| {
-                        token_hash.is_some()
-                            || dialog::trust_for(ani.as_deref(), m) == Trust::KnownNumber
-                    });
+                    let counts = match (&member, &token_hash, &ani) {
+                        (None, _, _) => false,
+                        (Some(_), Some(_), _) => true,
+                        (Some((m, _)), None, Some(a)) => self.stands_for(a, m).await?,
+                        (Some(_), None, None) => false,
+                    };
                     if counts {
                         return Ok((member, None));
                     }
@@ -944,18 +960,26 @@ impl CallService {
             })?),
             None => None,
         };
-        let Some(member) = self
-            .core_call(cfg.core.timeout_ms, self.core.member(&req.member_id))
+        let looked_up = self
+            .core_call(cfg.core.timeout_ms, async {
+                let Some(member) = self.core.member(&req.member_id).await? else {
+                    return Ok(None);
+                };
+                let stands = match &phone {
+                    Some(p) => self.stands_for(p, &member).await?,
+                    None => false,
+                };
+                Ok(Some(stands))
+            })
             .await
-            .map_err(|e| CallError::CoreUnavailable(e.to_string()))?
-        else {
+            .map_err(|e| CallError::CoreUnavailable(e.to_string()))?;
+        let Some(by_phone) = looked_up else {
             return Err(CallError::NoSuchMember(req.member_id));
         };
-        // Only the member's verified number can stand for the intent at a call's start. Any
-        // other is not kept: it would never count, and it must not take the place of an
-        // intent another member announced for that number.
-        let phone = phone.filter(|p| dialog::trust_for(Some(p), &member) == Trust::KnownNumber);
-        let by_phone = phone.is_some();
+        // Only a number that stands for the member alone can stand for the intent at a
+        // call's start. Any other is not kept: it would never count, and it must not take
+        // the place of an intent another member announced for that number.
+        let phone = phone.filter(|_| by_phone);
         let (token, hash) = intents::new_token();
         let intent = Intent {
             member_id: req.member_id,
@@ -969,7 +993,8 @@ impl CallService {
         let detail = match (by_phone, req.phone.is_some()) {
             (true, _) => format!("ttl {ttl} s; a call from the member's verified number counts"),
             (false, true) => format!(
-                "ttl {ttl} s; token only: the phone given is not the member's verified number"
+                "ttl {ttl} s; token only: the phone given is not the member's verified number, \
+                 or another member's too"
             ),
             (false, false) => format!("ttl {ttl} s; token only"),
         };

@@ -792,6 +792,28 @@ fn an_intent_for_a_phone_not_the_members_verified_number_is_token_only() {
         (step.member_id.as_deref(), step.trust, step.level),
         (Some("m1"), Some(Trust::KnownNumber), None)
     );
+
+    // a number two members share (a joint account's one mobile) never stands for either
+    let joint = "+16122030103";
+    enroll_with_mobile(&f, "m3", joint);
+    enroll_with_mobile(&f, "m4", joint);
+    assert!(!announce_by(&f, "m3", Some(joint), 60).by_phone);
+    // nor does an intent kept from before the number was shared
+    let (_, hash) = intents::new_token();
+    let txn = f.store.begin_write().unwrap();
+    let before_sharing = Intent {
+        member_id: "m3".into(),
+        phone: Some(joint.into()),
+        ..stale
+    };
+    intents::put(&txn, &hash, &before_sharing).unwrap();
+    txn.commit().unwrap();
+    let step = start_from(&f, "joint-calls", joint, None);
+    assert_eq!(
+        (step.member_id, step.level, step.status),
+        (None, None, dialog::Status::Identifying),
+        "asked who is calling"
+    );
 }
 
 #[test]
