@@ -245,7 +245,9 @@ impl NotSent {
                 ),
             ),
             NotSent::NoDestination(c) => CallError::NoDestination(match c {
-                OtpChannel::Sms => "the member has no verified mobile number for a text".into(),
+                OtpChannel::Sms => "the member has no verified mobile number of their own for a \
+                                    text (none on file, a landline, or one another member has too)"
+                    .into(),
                 OtpChannel::Email => "the member has no e-mail address on file".into(),
                 OtpChannel::Push => "the member cannot get a push".into(),
             }),
@@ -426,6 +428,27 @@ impl CallService {
                 outcome = Err(NotSent::NoDestination(channel));
                 continue;
             };
+            // A code to a mobile another member has too (a REST core's joint-account
+            // number; the embedded directory withdraws such numbers at enrollment) proves
+            // only that the caller holds that phone, not which member they are.
+            if channel == OtpChannel::Sms {
+                match self
+                    .core_call(cfg.core.timeout_ms, self.stands_for(&to, member))
+                    .await
+                {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        outcome = Err(NotSent::NoDestination(channel));
+                        continue;
+                    }
+                    Err(e) => {
+                        outcome = Err(NotSent::Failed(format!(
+                            "the core could not say whose number the mobile is: {e}"
+                        )));
+                        continue;
+                    }
+                }
+            }
             let code = with_code.then(challenge::new_code);
             let msg = Outgoing {
                 challenge_id: id.clone(),

@@ -303,10 +303,11 @@ impl CallService {
         self.with_pin(member).map(Some)
     }
 
-    /// Whether a call from `e164` can stand for `member`'s app intent: it is their verified
-    /// number, and no other member's (a number two members share, a joint account's one
-    /// mobile say, says nothing of which of them is calling; identification by caller ID
-    /// asks such a caller for an identifier).
+    /// Whether `e164` stands for `member` alone: it is their verified number, and no other
+    /// member's. A number two members share (a joint account's one mobile) says nothing of
+    /// which of them is calling, or holds the phone a code is texted to; identification by
+    /// caller ID asks such a caller for an identifier. For app intents by phone and codes
+    /// by text.
     async fn stands_for(&self, e164: &str, member: &Member) -> Result<bool, CoreError> {
         if dialog::trust_for(Some(e164), member) != Trust::KnownNumber {
             return Ok(false);

@@ -701,3 +701,64 @@ fn a_challenge_ends_with_its_call() {
     assert_eq!(call["member"]["last_verification"], Value::Null, "{call}");
     assert!(!t.i.audit_events().contains("member_verified"));
 }
+
+/// A REST core may hold two members with one mobile (a joint account's). A code texted to
+/// it proves only that the caller holds that phone, so no text goes there: the agent is
+/// told the member has no mobile of their own, and nothing is sent or counted.
+#[test]
+fn no_code_is_texted_to_a_mobile_two_members_share() {
+    let sink = HttpSink::start();
+    let a = r#"{"member_id": "9001", "first_name": "Ann", "mobile_phone": "+16122050101", "phone_type": "mobile", "dob": "1990-02-03"}"#;
+    let b = r#"{"member_id": "9002", "first_name": "Bob", "mobile_phone": "+16122050101", "phone_type": "mobile", "dob": "1991-04-05"}"#;
+    let c = r#"{"member_id": "9003", "first_name": "Cy", "mobile_phone": "+16122050103", "phone_type": "mobile", "dob": "1992-06-07"}"#;
+    let both: &'static str = Box::leak(format!("[{a}, {b}]").into_boxed_str());
+    let one: &'static str = Box::leak(format!("[{c}]").into_boxed_str());
+    let gateway = crate::harness::stand_in_gateway(vec![
+        ("phone=%2B16122050101", both),
+        ("phone=%2B16122050103", one),
+        ("/members/9001", a),
+        ("/members/9002", b),
+        ("/members/9003", c),
+    ]);
+    let config = format!(
+        "[core]\ntype = \"rest\"\n[core.rest]\nbase_url = \"http://{gateway}\"\n{}",
+        http_channels(&sink)
+    );
+    let t = Calls::with_members(&config, MEMBERS);
+    // the shared number identifies no one; Ann keys her member number
+    let step = t.start("joint-1", "+16122050101");
+    assert_eq!(step["field"], "identifier", "{step}");
+    let step = t.key_in("joint-1", "9001");
+    assert_eq!(step["member_id"], "9001", "{step}");
+    let (s, e) = t.post(
+        &t.agent,
+        "/v1/calls/joint-1/challenges",
+        json!({"channel": "sms"}),
+    );
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::CONFLICT, Some("no_destination")),
+        "{e}"
+    );
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("another member has too"),
+        "{e}"
+    );
+    assert!(sink.received("/sms/send").is_empty(), "nothing was texted");
+    // a mobile of the member's own takes the code
+    t.start("own-1", "+16122050103");
+    let (s, sent) = t.post(
+        &t.agent,
+        "/v1/calls/own-1/challenges",
+        json!({"channel": "sms"}),
+    );
+    assert_eq!(
+        (s, &sent["channel"]),
+        (StatusCode::CREATED, &json!("sms")),
+        "{sent}"
+    );
+    assert_eq!(sink.received("/sms/send").len(), 1);
+}
