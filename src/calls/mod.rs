@@ -705,10 +705,23 @@ impl CallService {
                                 }
                             }
                         }
-                        match ids.as_slice() {
-                            [one] => self.member_with_pin(one).await,
-                            _ => Ok(None),
+                        let Some((mut member, has_pin)) = (match ids.as_slice() {
+                            [one] => self.member_with_pin(one).await?,
+                            _ => None,
+                        }) else {
+                            return Ok(None);
+                        };
+                        // A caller ID that is the member's verified number, but another
+                        // member's too (a REST core's joint-account number), gives no
+                        // known_number trust: it is withdrawn from them for this call, as
+                        // the embedded directory withdraws a shared number at enrollment.
+                        if let Some(a) = call.ani.as_deref()
+                            && dialog::trust_for(Some(a), &member) == Trust::KnownNumber
+                            && !self.stands_for(a, &member).await?
+                        {
+                            member.withdrawn_phones.push(a.to_string());
                         }
+                        Ok(Some((member, has_pin)))
                     })
                     .await;
                 match found {

@@ -702,11 +702,12 @@ fn a_challenge_ends_with_its_call() {
     assert!(!t.i.audit_events().contains("member_verified"));
 }
 
-/// A REST core may hold two members with one mobile (a joint account's). A code texted to
-/// it proves only that the caller holds that phone, so no text goes there: the agent is
-/// told the member has no mobile of their own, and nothing is sent or counted.
+/// A REST core may hold two members with one mobile (a joint account's). A call from it
+/// earns neither known_number trust, and a code texted to it proves only that the caller
+/// holds that phone, so no text goes there: the agent is told the member has no mobile of
+/// their own, and nothing is sent or counted.
 #[test]
-fn no_code_is_texted_to_a_mobile_two_members_share() {
+fn a_mobile_two_members_share_earns_no_trust_and_takes_no_code() {
     let sink = HttpSink::start();
     let a = r#"{"member_id": "9001", "first_name": "Ann", "mobile_phone": "+16122050101", "phone_type": "mobile", "dob": "1990-02-03"}"#;
     let b = r#"{"member_id": "9002", "first_name": "Bob", "mobile_phone": "+16122050101", "phone_type": "mobile", "dob": "1991-04-05"}"#;
@@ -730,6 +731,8 @@ fn no_code_is_texted_to_a_mobile_two_members_share() {
     assert_eq!(step["field"], "identifier", "{step}");
     let step = t.key_in("joint-1", "9001");
     assert_eq!(step["member_id"], "9001", "{step}");
+    // Bob holds that phone too: it earns Ann no known_number trust
+    assert_eq!(step["trust"], "unknown_number", "{step}");
     let (s, e) = t.post(
         &t.agent,
         "/v1/calls/joint-1/challenges",
@@ -748,8 +751,14 @@ fn no_code_is_texted_to_a_mobile_two_members_share() {
         "{e}"
     );
     assert!(sink.received("/sms/send").is_empty(), "nothing was texted");
-    // a mobile of the member's own takes the code
-    t.start("own-1", "+16122050103");
+    // a mobile of the member's own identifies them, with known_number trust, and takes
+    // the code
+    let step = t.start("own-1", "+16122050103");
+    assert_eq!(
+        (&step["member_id"], &step["trust"]),
+        (&json!("9003"), &json!("known_number")),
+        "{step}"
+    );
     let (s, sent) = t.post(
         &t.agent,
         "/v1/calls/own-1/challenges",
