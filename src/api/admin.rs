@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::auth::{AdminOnly, AnyRole, Authorized};
-use super::body::Body;
+use super::body::{Body, NoFields};
 use super::error::ApiError;
 use crate::keys::{self, KeyError, KeyInfo, Role};
 
@@ -51,7 +51,9 @@ pub struct Reloaded {
 pub async fn reload(
     auth: Authorized<AdminOnly>,
     state: web::Data<AppState>,
+    body: Body<NoFields>,
 ) -> Result<web::Json<Reloaded>, ApiError> {
+    body.parse_none()?;
     let reloader = state.reloader.clone();
     let actor = auth.client.actor();
     let result = web::block(move || reloader.reload(&actor))

@@ -88,6 +88,32 @@ impl<T: DeserializeOwned> Body<T> {
     }
 }
 
+/// What an operation that takes no body fields reads: see [`Body::parse_none`].
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoFields {}
+
+impl Body<NoFields> {
+    /// The body of an operation that takes no fields (an unlock, a reload): none at all, or
+    /// a JSON object with no fields (`{}`, which many clients send with every `POST`),
+    /// whatever its `Content-Type` says (`curl -d '{}'` sends a form's). Anything else is
+    /// `400`, as for every body: a field the client means to pass (a `reason`, say) is not
+    /// dropped without a word.
+    pub fn parse_none(mut self) -> Result<(), ApiError> {
+        if self.bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(());
+        }
+        self.json = true;
+        self.parse().map(|NoFields {}| ()).map_err(|e| {
+            let message = match e.code {
+                "unknown_field" => format!("{}; this operation takes no fields", e.message),
+                _ => "this operation takes no body (or an empty JSON object, {})".to_string(),
+            };
+            ApiError::bad_request(e.code, message)
+        })
+    }
+}
+
 impl<T: DeserializeOwned + FormBody> Body<T> {
     /// As [`Body::parse`], and a form body read as the JSON object of its pairs: the same
     /// fields, the same checks, the same errors. A key given twice is refused. A body sent

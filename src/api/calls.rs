@@ -11,7 +11,7 @@ use zeroize::Zeroizing;
 
 use super::AppState;
 use super::auth::{AgentOrAdmin, AppOnly, Authorized, CallReaders, IvrOnly};
-use super::body::{Body, Query};
+use super::body::{Body, NoFields, Query};
 use super::error::ApiError;
 use crate::calls::{CallError, CallView, CallerInput, ChecklistView, NewIntent, StartCall};
 use crate::dialog::StepView;
@@ -406,7 +406,9 @@ pub async fn checklist(
     auth: Authorized<AgentOrAdmin>,
     state: web::Data<AppState>,
     call_id: web::Path<String>,
+    body: Body<NoFields>,
 ) -> Result<web::Json<ChecklistView>, ApiError> {
+    body.parse_none()?;
     let reveal = auth.client.role == Role::Agent;
     let view = state
         .calls

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::auth::{AgentOrAdmin, Authorized};
+use super::body::{Body, NoFields};
 use super::error::ApiError;
 use crate::audit::{AuditEvent, EventKind, Outcome};
 use crate::vault::VaultError;
@@ -52,7 +53,9 @@ pub async fn unlock(
     auth: Authorized<AgentOrAdmin>,
     state: web::Data<AppState>,
     member_id: web::Path<String>,
+    body: Body<NoFields>,
 ) -> Result<web::Json<Unlocked>, ApiError> {
+    body.parse_none()?;
     let member_id = member_id.into_inner();
     known_member(&state, &member_id).await?;
     let vault = state.vault.clone();
@@ -91,7 +94,9 @@ pub async fn force_pin_change(
     auth: Authorized<AgentOrAdmin>,
     state: web::Data<AppState>,
     member_id: web::Path<String>,
+    body: Body<NoFields>,
 ) -> Result<web::Json<PinChangeForced>, ApiError> {
+    body.parse_none()?;
     let member_id = member_id.into_inner();
     known_member(&state, &member_id).await?;
     let vault = state.vault.clone();

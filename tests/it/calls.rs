@@ -784,6 +784,22 @@ fn pin_lockout_spans_calls_and_activation_sets_a_pin() {
         done(&t.key_in("pin-3", "2749")),
         ("transfer", "locked", "-")
     );
+    // a field the unlock does not take is refused, not dropped: still locked
+    let (s, e) = t.post(
+        &t.agent,
+        "/v1/members/1001/unlock",
+        json!({"reason": "called in"}),
+    );
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("unknown_field")),
+        "{e}"
+    );
+    t.start("pin-3b", ADA_MOBILE);
+    assert_eq!(
+        done(&t.key_in("pin-3b", "2749")),
+        ("transfer", "locked", "-")
+    );
     let (s, _) = t.post(&t.agent, "/v1/members/1001/unlock", json!({}));
     assert_eq!(s, StatusCode::OK);
     t.start("pin-4", ADA_MOBILE);

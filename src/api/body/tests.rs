@@ -166,3 +166,42 @@ fn step_route_bodies_may_come_as_forms_with_the_json_checks() {
         )
     );
 }
+
+#[test]
+fn an_operation_without_fields_takes_no_body_or_an_empty_object_only() {
+    let body = |text: &str, json: bool| Body::<NoFields> {
+        bytes: web::Bytes::from(text.to_string()),
+        json,
+        form: !json,
+        untyped: false,
+        _of: PhantomData,
+    };
+    for (text, json) in [("", false), (" \r\n", true), ("{}", true), (" { } ", false)] {
+        assert!(body(text, json).parse_none().is_ok(), "{text:?}");
+    }
+    for (text, code, says) in [
+        (
+            r#"{"reason": "called in"}"#,
+            "unknown_field",
+            "unknown field `reason` (line 1, column 9); this operation takes no fields",
+        ),
+        (
+            "reason=called+in",
+            "invalid_json",
+            "this operation takes no body (or an empty JSON object, {})",
+        ),
+        (
+            r#""1234""#,
+            "invalid_field",
+            "this operation takes no body (or an empty JSON object, {})",
+        ),
+    ] {
+        let refused = body(text, false).parse_none().expect_err(text);
+        assert_eq!(
+            (refused.code, refused.message.as_str()),
+            (code, says),
+            "{text}"
+        );
+        assert!(!refused.message.contains("called") && !refused.message.contains("1234"));
+    }
+}
