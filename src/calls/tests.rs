@@ -1284,3 +1284,47 @@ fn a_hung_up_call_takes_no_checklist_and_no_tick() {
         "as it stood: {list:?}"
     );
 }
+
+/// A member who keys their identifier from their verified number gets `known_number` only
+/// when that number is theirs alone; one another member has too gives `unknown_number`.
+#[test]
+fn a_keyed_identifier_from_a_number_another_member_has_too_earns_no_known_number() {
+    let f = fixture();
+    // callers are asked who they are, so the keyed identifier decides
+    let mut config = Config::default();
+    let profile: crate::profile::SharedProfile =
+        toml::from_str("default = true\nidentify_by_ani = false\n").unwrap();
+    config.profiles.insert("keyed".into(), profile);
+    f.calls.config.store(Arc::new(config));
+    let joint = "+16122030103";
+    enroll_with_mobile(&f, "3003", joint);
+    enroll_with_mobile(&f, "3004", joint);
+    // 3005's account number is their member number: keyed, both name them, once
+    let txn = f.store.begin_write().unwrap();
+    {
+        let mut dir = crate::core::embedded::Directory::open(&txn).unwrap();
+        let m = Member {
+            member_id: "3005".into(),
+            mobile_phone: Some("+16122030105".into()),
+            account_numbers: vec!["3005".into()],
+            ..Member::default()
+        };
+        dir.put(None, m, f.clock.now()).unwrap();
+    }
+    txn.commit().unwrap();
+    for (call, ani, keyed, trust) in [
+        ("own", "+16122030105", "3005", Trust::KnownNumber),
+        ("joint", joint, "3003", Trust::UnknownNumber),
+        ("elsewhere", "+16122030199", "3005", Trust::UnknownNumber),
+    ] {
+        let step = start_from(&f, call, ani, None);
+        assert_eq!(step.status, dialog::Status::Identifying, "{call}");
+        let digits = CallerInput::Digits(Zeroizing::new(keyed.to_string()));
+        let step = tokio_test(f.calls.input(call, digits, None, "key:ivr1")).unwrap();
+        assert_eq!(
+            (step.member_id.as_deref(), step.trust),
+            (Some(keyed), Some(trust)),
+            "{call}"
+        );
+    }
+}
