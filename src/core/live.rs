@@ -21,6 +21,7 @@ use crate::store::Store;
 struct Built {
     core: CoreConfig,
     region: String,
+    recent_change_days: u32,
     ca: Option<Vec<u8>>,
 }
 
@@ -30,6 +31,7 @@ impl Built {
         Built {
             core: config.core.clone(),
             region: config.enroll.default_region.clone(),
+            recent_change_days: config.enroll.recent_change_days,
             ca: ca_file.and_then(|path| std::fs::read(path).ok()),
         }
     }

@@ -125,11 +125,10 @@ pub fn from_config(config: &Config, store: Arc<Store>) -> Result<Arc<dyn CoreAda
             let rest = config.core.rest.clone().ok_or_else(|| {
                 CoreError::Unavailable("core.type = \"rest\" needs a [core.rest] section".into())
             })?;
-            Ok(Arc::new(rest::RestCore::new(
-                rest,
-                config.core.timeout_ms,
-                config.enroll.region(),
-            )?))
+            Ok(Arc::new(
+                rest::RestCore::new(rest, config.core.timeout_ms, config.enroll.region())?
+                    .with_recent_change_days(config.enroll.recent_change_days),
+            ))
         }
     }
 }

@@ -16,7 +16,7 @@ use super::breaker::{Breaker, State};
 use super::{CoreAdapter, CoreError, IdentifierKind, PhoneMatch};
 use crate::config::{RestCoreConfig, RestFields};
 use crate::enroll::row::{parse_cents, parse_ymd};
-use crate::member::phone::{Region, classify, e164, normalize_ani};
+use crate::member::phone::{PhoneClass, Region, classify, e164, normalize_ani};
 use crate::member::{Member, PhoneType};
 
 pub struct RestCore {
@@ -24,6 +24,8 @@ pub struct RestCore {
     config: RestCoreConfig,
     total: Duration,
     region: Region,
+    /// `enroll.recent_change_days`: see [`caller_id_withdrawn`].
+    recent_change_days: u32,
     circuit: Mutex<Circuit>,
 }
 
@@ -95,6 +97,7 @@ impl RestCore {
             client,
             total: Duration::from_millis(timeout_ms),
             region,
+            recent_change_days: crate::config::EnrollConfig::default().recent_change_days,
             circuit: Mutex::new(Circuit {
                 breaker,
                 in_use: true,
@@ -210,11 +213,51 @@ impl RestCore {
         let items = list
             .as_array()
             .ok_or_else(|| CoreError::BadAnswer("the member list is not a JSON array".into()))?;
-        items
-            .iter()
-            .map(|m| member_from_json(m, &self.config.fields, self.region))
-            .collect()
+        items.iter().map(|m| self.member_from(m)).collect()
     }
+
+    /// One member object, as [`member_from_json`] maps it, with a caller ID the
+    /// pre-enrollment rules would not trust withdrawn ([`caller_id_withdrawn`]).
+    fn member_from(&self, v: &Value) -> Result<Member, CoreError> {
+        let mut member = member_from_json(v, &self.config.fields, self.region)?;
+        let now = chrono::Utc::now().naive_utc();
+        if let Some(mobile) = &member.mobile_phone
+            && caller_id_withdrawn(&member, now, self.recent_change_days, self.region)
+        {
+            member.withdrawn_phones.push(mobile.clone());
+        }
+        Ok(member)
+    }
+
+    /// `enroll.recent_change_days` for [`caller_id_withdrawn`] (30 unless set).
+    pub fn with_recent_change_days(mut self, days: u32) -> RestCore {
+        self.recent_change_days = days;
+        self
+    }
+}
+
+/// Whether the pre-enrollment rules (ENROLL.md) would keep this member's mobile from
+/// identifying them: a landline, a fraud flag, or a profile changed within
+/// `recent_days` (a number changed last week may be a SIM swap's). The embedded directory
+/// does not enroll such a member; a REST core's member is still looked up, but their mobile
+/// is withdrawn as a shared one is: it gives no `known_number` trust, takes no code by text
+/// and stands for no app intent, so the caller proves who they are as from any other
+/// number.
+pub fn caller_id_withdrawn(
+    m: &Member,
+    now: chrono::NaiveDateTime,
+    recent_days: u32,
+    region: Region,
+) -> bool {
+    let fixed_line = m
+        .mobile_phone
+        .as_deref()
+        .is_some_and(|p| matches!(classify(p, region), PhoneClass::FixedLine(_)));
+    m.phone_type == PhoneType::Landline
+        || fixed_line
+        || m.fraud_flag
+        || m.profile_changed_at
+            .is_some_and(|t| t > now - chrono::Duration::days(i64::from(recent_days)))
 }
 
 /// The largest answer read from the core. A member or a list of the few members sharing a
@@ -454,7 +497,7 @@ impl CoreAdapter for RestCore {
         let Some(doc) = self.get_json(&url).await? else {
             return Ok(None);
         };
-        let member = member_from_json(&doc, &self.config.fields, self.region)?;
+        let member = self.member_from(&doc)?;
         if !same_member_id(&member.member_id, member_id) {
             // A template or mapping that does not select the member asked for would verify a
             // caller against someone else's facts.

@@ -33,9 +33,11 @@ fn rest(extra: &str) -> String {
 #[test]
 fn a_reload_builds_the_core_anew_only_when_its_settings_change() {
     let rest = rest("");
-    let cases: [(&str, Option<&str>); 6] = [
+    let cases: [(&str, Option<&str>); 8] = [
         ("", None),
         ("[lockout]\nmax_wrong_pins = 3\n", None),
+        ("[enroll]\nkeep_days = 9\n", None),
+        ("[enroll]\nrecent_change_days = 7\n", Some("embedded")),
         (
             "[profiles.members]\ndefault = true\nidentify_attempts = 2\n",
             None,

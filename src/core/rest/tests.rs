@@ -578,3 +578,111 @@ fn a_member_id_is_the_same_with_or_without_leading_zeros() {
         );
     }
 }
+
+/// A REST core's member is looked up whatever the pre-enrollment rules say, but a mobile
+/// they would not trust is withdrawn: a landline (by type or by number), a fraud flag, or a
+/// profile changed within `enroll.recent_change_days` (or dated in the future).
+#[test]
+fn a_mobile_the_pre_enrollment_rules_would_not_trust_is_withdrawn() {
+    let now = chrono::NaiveDate::from_ymd_opt(2026, 12, 5)
+        .unwrap()
+        .and_hms_opt(12, 0, 0)
+        .unwrap();
+    let days_ago = |d: i64| Some(now - chrono::Duration::days(d));
+    let us = Region::default();
+    let mobile = |m: Member| Member {
+        mobile_phone: Some("+12025550143".into()),
+        ..m
+    };
+    let cases: &[(&str, Member, u32, bool)] = &[
+        ("a mobile, changed long ago", Member::default(), 30, false),
+        (
+            "typed landline",
+            Member {
+                phone_type: PhoneType::Landline,
+                ..Member::default()
+            },
+            30,
+            true,
+        ),
+        (
+            "fraud flag",
+            Member {
+                fraud_flag: true,
+                ..Member::default()
+            },
+            30,
+            true,
+        ),
+        (
+            "changed 10 days ago",
+            Member {
+                profile_changed_at: days_ago(10),
+                ..Member::default()
+            },
+            30,
+            true,
+        ),
+        (
+            "changed 40 days ago",
+            Member {
+                profile_changed_at: days_ago(40),
+                ..Member::default()
+            },
+            30,
+            false,
+        ),
+        (
+            "changed 10 days ago, a 7-day window",
+            Member {
+                profile_changed_at: days_ago(10),
+                ..Member::default()
+            },
+            7,
+            false,
+        ),
+        (
+            "changed in the future",
+            Member {
+                profile_changed_at: days_ago(-3),
+                ..Member::default()
+            },
+            30,
+            true,
+        ),
+    ];
+    for (what, m, days, withdrawn) in cases {
+        let m = mobile(m.clone());
+        assert_eq!(
+            caller_id_withdrawn(&m, now, *days, us),
+            *withdrawn,
+            "{what}"
+        );
+    }
+    // a London fixed line, whatever its type says
+    let london = Member {
+        mobile_phone: Some("+442079460000".into()),
+        ..Member::default()
+    };
+    assert!(caller_id_withdrawn(&london, now, 30, us));
+}
+
+#[tokio::test]
+async fn a_flagged_members_mobile_is_withdrawn_and_gives_no_known_number_trust() {
+    let flagged = r#"{"id": "100234", "name": {"first": "Ana"}, "phones": {"mobile": "(202) 555-0143"}, "flags": {"fraud": "yes"}}"#;
+    let gw = Gateway::start(move |path, _| match path {
+        "/members?phone=%2B12025550143" => ok(&format!("{{\"members\": [{flagged}]}}")),
+        "/members/100234" => ok(flagged),
+        _ => answer(404, "{}"),
+    });
+    let core = core(config(gw.port), 2000);
+    let m = core.member("100234").await.unwrap().unwrap();
+    assert_eq!(m.withdrawn_phones, ["+12025550143"]);
+    assert_eq!(
+        crate::dialog::trust_for(Some("+12025550143"), &m),
+        crate::dialog::Trust::UnknownNumber
+    );
+    // still found by the number (the caller then proves more)
+    let by_phone = core.member_by_phone("+12025550143").await.unwrap().unwrap();
+    assert_eq!(by_phone.withdrawn_phones, ["+12025550143"]);
+}
