@@ -28,10 +28,15 @@ pub struct PhoneMatch {
 }
 
 impl PhoneMatch {
-    /// How `member` matches the number `e164` they were found by.
+    /// How `member` matches the number `e164` they were found by: `verified` when it is
+    /// their mobile and not withdrawn (as a REST core withdraws one the pre-enrollment rules
+    /// would not trust), so that `member find` says the trust a call gets.
     pub fn of(member: Member, e164: &str) -> PhoneMatch {
+        let verified = member
+            .identifying_phones()
+            .any(|(p, verified)| verified && p == e164);
         PhoneMatch {
-            verified: member.mobile_phone.as_deref() == Some(e164),
+            verified,
             first_name: member.first_name,
             member_id: member.member_id,
         }

@@ -682,7 +682,13 @@ async fn a_flagged_members_mobile_is_withdrawn_and_gives_no_known_number_trust()
         crate::dialog::trust_for(Some("+12025550143"), &m),
         crate::dialog::Trust::UnknownNumber
     );
-    // still found by the number (the caller then proves more)
+    // still found by the number (the caller then proves more), not as their verified one
     let by_phone = core.member_by_phone("+12025550143").await.unwrap().unwrap();
     assert_eq!(by_phone.withdrawn_phones, ["+12025550143"]);
+    let found = core.find_by_phone("+12025550143").await.unwrap();
+    assert_eq!(
+        (found.len(), found[0].verified),
+        (1, false),
+        "member find says unknown_number, as a call gets"
+    );
 }
