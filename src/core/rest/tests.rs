@@ -624,6 +624,15 @@ fn a_mobile_the_pre_enrollment_rules_would_not_trust_is_withdrawn() {
             true,
         ),
         (
+            "changed exactly 30 days ago: the window is past, as enrollment counts it",
+            Member {
+                profile_changed_at: days_ago(30),
+                ..Member::default()
+            },
+            30,
+            false,
+        ),
+        (
             "changed 40 days ago",
             Member {
                 profile_changed_at: days_ago(40),
