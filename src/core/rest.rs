@@ -256,8 +256,7 @@ pub fn caller_id_withdrawn(
     m.phone_type == PhoneType::Landline
         || fixed_line
         || m.fraud_flag
-        || m.profile_changed_at
-            .is_some_and(|t| t > now - chrono::Duration::days(i64::from(recent_days)))
+        || crate::enroll::decide::changed_recently(m.profile_changed_at, now, recent_days)
 }
 
 /// The largest answer read from the core. A member or a list of the few members sharing a

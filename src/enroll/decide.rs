@@ -62,6 +62,17 @@ pub struct Candidate {
     pub shared: bool,
 }
 
+/// Whether a profile changed at `changed` is `recent_change`: within `recent_days` before
+/// `now`, or dated in the future (as untrustworthy as a recent change). The edge, exactly
+/// `recent_days` ago, is past the window.
+pub fn changed_recently(
+    changed: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+    recent_days: u32,
+) -> bool {
+    changed.is_some_and(|t| t > now - Duration::days(i64::from(recent_days)))
+}
+
 /// The first reason that applies, or `None` when the row may be applied.
 pub fn reason(c: &Candidate, now: NaiveDateTime, recent_days: u32) -> Option<Reason> {
     let mobile = match c.mobile {
@@ -75,10 +86,7 @@ pub fn reason(c: &Candidate, now: NaiveDateTime, recent_days: u32) -> Option<Rea
     if c.fraud_flag {
         return Some(Reason::FraudFlag);
     }
-    // A change dated in the future is as untrustworthy as a recent one.
-    if c.profile_changed_at
-        .is_some_and(|t| t > now - Duration::days(i64::from(recent_days)))
-    {
+    if changed_recently(c.profile_changed_at, now, recent_days) {
         return Some(Reason::RecentChange);
     }
     if c.shared {
