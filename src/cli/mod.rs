@@ -756,6 +756,9 @@ fn describe_matches(
         let name = m.first_name.as_deref().unwrap_or("no first name");
         let phone = if m.verified {
             "their verified mobile"
+        } else if m.withdrawn {
+            "their mobile, withdrawn (a landline, a fraud flag or a recent change in the \
+             core's facts, or another member's number too)"
         } else {
             "another phone on file"
         };

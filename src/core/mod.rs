@@ -25,6 +25,11 @@ pub struct PhoneMatch {
     pub first_name: Option<String>,
     /// The number is the member's verified mobile (trust `known_number`), not another phone.
     pub verified: bool,
+    /// The number is the member's mobile, but withdrawn: it gives no `known_number` trust (a
+    /// REST core's member whom the pre-enrollment rules would not enroll, or a number
+    /// another member has too).
+    #[serde(default)]
+    pub withdrawn: bool,
 }
 
 impl PhoneMatch {
@@ -35,8 +40,10 @@ impl PhoneMatch {
         let verified = member
             .identifying_phones()
             .any(|(p, verified)| verified && p == e164);
+        let withdrawn = member.mobile_phone.as_deref() == Some(e164) && !verified;
         PhoneMatch {
             verified,
+            withdrawn,
             first_name: member.first_name,
             member_id: member.member_id,
         }

@@ -826,10 +826,16 @@ fn member_find_says_who_a_caller_id_names_and_what_a_call_from_it_gets() {
     );
     // with a REST core, the core is asked, as a call asks it: here it names a member the
     // embedded directory does not hold, and no one for Ada's number
-    let gateway = crate::harness::stand_in_gateway(vec![(
-        "%2B16122030177",
-        r#"[{"member_id": "9001", "first_name": "Zed", "mobile_phone": "+16122030177"}]"#,
-    )]);
+    let gateway = crate::harness::stand_in_gateway(vec![
+        (
+            "%2B16122030177",
+            r#"[{"member_id": "9001", "first_name": "Zed", "mobile_phone": "+16122030177"}]"#,
+        ),
+        (
+            "%2B16122030178",
+            r#"[{"member_id": "9002", "first_name": "Flo", "mobile_phone": "+16122030178", "fraud_flag": true}]"#,
+        ),
+    ]);
     let rest = |addr: &str| {
         format!(
             "\n[core]\ntype = \"rest\"\ntimeout_ms = 500\n[core.rest]\nconnect_timeout_ms = 200\nbase_url = \"http://{addr}\"\n"
@@ -842,6 +848,15 @@ fn member_find_says_who_a_caller_id_names_and_what_a_call_from_it_gets() {
         "+16122030177: member 9001 (Zed), their verified mobile",
         "identified as member 9001 with trust known_number",
         "(asked of the core, core.type \"rest\", as calls ask it)",
+    ] {
+        assert!(out.contains(want), "no {want:?} in\n{out}");
+    }
+    // a member the pre-enrollment rules would not enroll: found, but their mobile withdrawn
+    let (ok, out, err) = find(&t.i, &["--phone", "+16122030178"]);
+    assert!(ok, "{err}");
+    for want in [
+        "+16122030178: member 9002 (Flo), their mobile, withdrawn (a landline, a fraud flag",
+        "identified as member 9002 with trust unknown_number",
     ] {
         assert!(out.contains(want), "no {want:?} in\n{out}");
     }

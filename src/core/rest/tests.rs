@@ -152,7 +152,8 @@ async fn members_are_mapped_through_the_configured_pointers() {
         vec![PhoneMatch {
             member_id: "100234".into(),
             first_name: Some("Ana".into()),
-            verified: true
+            verified: true,
+            withdrawn: false,
         }]
     );
     let m = core.member("100234").await.unwrap().unwrap();
@@ -696,8 +697,8 @@ async fn a_flagged_members_mobile_is_withdrawn_and_gives_no_known_number_trust()
     assert_eq!(by_phone.withdrawn_phones, ["+12025550143"]);
     let found = core.find_by_phone("+12025550143").await.unwrap();
     assert_eq!(
-        (found.len(), found[0].verified),
-        (1, false),
-        "member find says unknown_number, as a call gets"
+        (found.len(), found[0].verified, found[0].withdrawn),
+        (1, false, true),
+        "member find says unknown_number, as a call gets, and why"
     );
 }
