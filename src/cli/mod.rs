@@ -758,7 +758,7 @@ fn describe_matches(
             "their verified mobile"
         } else if m.withdrawn {
             "their mobile, withdrawn (a landline, a fraud flag or a recent change in the \
-             core's facts, or another member's number too)"
+             core's facts)"
         } else {
             "another phone on file"
         };

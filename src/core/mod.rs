@@ -26,8 +26,8 @@ pub struct PhoneMatch {
     /// The number is the member's verified mobile (trust `known_number`), not another phone.
     pub verified: bool,
     /// The number is the member's mobile, but withdrawn: it gives no `known_number` trust (a
-    /// REST core's member whom the pre-enrollment rules would not enroll, or a number
-    /// another member has too).
+    /// REST core's member whom the pre-enrollment rules would not enroll). The embedded
+    /// directory's withdrawn numbers identify no one, so they are never matched.
     #[serde(default)]
     pub withdrawn: bool,
 }
