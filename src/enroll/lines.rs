@@ -86,3 +86,10 @@ pub fn unclosed_quote(line: u64, last: u64) -> String {
          quote, or write a quote that is part of a value twice (\"\")"
     )
 }
+
+/// A row that does not line up with its header, said the same way for every CSV file
+/// callvault reads: `1 field where the header has 2`.
+pub fn fields_mismatch(row: usize, header: usize) -> String {
+    let s = if row == 1 { "" } else { "s" };
+    format!("{row} field{s} where the header has {header}")
+}

@@ -241,11 +241,7 @@ pub fn parse(cols: &Columns, record: &StringRecord) -> Result<Row, Malformed> {
         detail,
     };
     if record.len() != cols.width {
-        return Err(bad(format!(
-            "{} fields where the header has {}",
-            record.len(),
-            cols.width
-        )));
+        return Err(bad(super::lines::fields_mismatch(record.len(), cols.width)));
     }
     let Some(id) = member_id.clone() else {
         return Err(bad("member_id is empty".into()));

@@ -53,6 +53,9 @@ pub enum RowResult {
     InvalidMemberId,
     /// The member id appears on more than one row; none of them is applied.
     DuplicateMember,
+    /// The row has more or fewer fields than the header: its columns cannot be told apart
+    /// (`4821,extra` may be a PIN split by a stray comma).
+    MalformedRow,
 }
 
 impl RowResult {
@@ -71,6 +74,7 @@ impl RowResult {
                  is not UTF-8 text"
             }
             RowResult::DuplicateMember => "the member_id is on lines",
+            RowResult::MalformedRow => "the row's fields do not line up with the header's",
         }
     }
 
@@ -84,6 +88,7 @@ impl RowResult {
             RowResult::InvalidPin => "invalid_pin",
             RowResult::InvalidMemberId => "invalid_member_id",
             RowResult::DuplicateMember => "duplicate_member",
+            RowResult::MalformedRow => "malformed_row",
         }
     }
 }
@@ -247,6 +252,9 @@ struct Parsed {
     member_id: String,
     /// The sealed record, or why the row is refused.
     sealed: Result<Vec<u8>, RowResult>,
+    /// What the results file says of a refused row, where its result's own detail says
+    /// less (never anything of the PIN but whether it is there).
+    detail: Option<String>,
 }
 
 /// Import `path`; result files go to `outbox`.
@@ -340,11 +348,21 @@ pub fn run(
         let pin = Zeroizing::new(record.get(pin_col).unwrap_or_default().to_vec());
         // an id in another encoding would be read as another id, which a core other than the
         // embedded one is not asked about
-        let sealed = if std::str::from_utf8(raw_id).is_err()
+        let mut detail = None;
+        let sealed = if record.len() != headers.len() {
+            detail = Some(lines::fields_mismatch(record.len(), headers.len()));
+            Err(RowResult::MalformedRow)
+        } else if std::str::from_utf8(raw_id).is_err()
             || !crate::member::plausible_member_id(&member_id)
         {
+            if member_id.is_empty() {
+                detail = Some("member_id is empty".into());
+            }
             Err(RowResult::InvalidMemberId)
-        } else if pin.is_empty() || pin.len() > 12 || !pin.iter().all(u8::is_ascii_digit) {
+        } else if pin.is_empty() {
+            detail = Some("pin is empty".into());
+            Err(RowResult::InvalidPin)
+        } else if pin.len() > 12 || !pin.iter().all(u8::is_ascii_digit) {
             Err(RowResult::InvalidPin)
         } else {
             let header = Header {
@@ -365,6 +383,7 @@ pub fn run(
             line,
             member_id,
             sealed,
+            detail,
         });
         if rows.len().is_multiple_of(4096) {
             progress.advance_to(record.position().map_or(0, |p| p.byte()));
@@ -427,7 +446,10 @@ pub fn run(
                     };
                     format!("{} {}{more}", result.detail(), shown.join(", "))
                 }
-                _ => result.detail().to_string(),
+                _ => row
+                    .detail
+                    .clone()
+                    .unwrap_or_else(|| result.detail().to_string()),
             };
             out.write_record([
                 row.line.to_string().as_str(),
