@@ -66,6 +66,9 @@ pub struct ChallengeView {
     pub member_response: Option<bool>,
     /// `code`, `app`, `agent`, `too_many_wrong_codes` or `expired`, once decided.
     pub how: Option<String>,
+    /// Sent by the call's IVR `otp` step: the caller keys its code, and agents can neither
+    /// check nor decide it (`409 ivr_challenge`).
+    pub by_ivr: bool,
 }
 
 /// `POST /v1/challenges/{challenge_id}/check`.
@@ -91,6 +94,7 @@ fn view(c: &Challenge, now: DateTime<Utc>) -> ChallengeView {
         attempts_left: if c.with_code { c.checks_left } else { 0 },
         member_response: c.member_response,
         how: c.how.clone(),
+        by_ivr: c.for_ivr,
     }
 }
 
@@ -123,6 +127,42 @@ fn write(txn: &WriteTransaction, c: &Challenge) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Store a challenge its channel just accepted: the challenge, its place in its call's list
+/// and the member's send count.
+fn store_sent(txn: &WriteTransaction, c: &Challenge, now: DateTime<Utc>) -> Result<(), StoreError> {
+    write(txn, c)?;
+    txn.open_table(tables::CALL_CHALLENGES)?
+        .insert((c.call_id.as_str(), c.challenge_id.as_str()), ())?;
+    record_send(txn, &c.member_id, now)
+}
+
+/// The challenges sent on `call` (by agents and by its IVR `otp` steps), the first sent
+/// first, as the screen pop shows them.
+pub(super) fn of_call(
+    txn: &redb::ReadTransaction,
+    call: &Call,
+    now: DateTime<Utc>,
+) -> Result<Vec<ChallengeView>, StoreError> {
+    let listed = txn.open_table(tables::CALL_CHALLENGES)?;
+    let challenges = txn.open_table(tables::CHALLENGES)?;
+    let mut out = Vec::new();
+    for row in listed.range((call.call_id.as_str(), "")..)? {
+        let (key, ()) = row.map(|(k, v)| (k, v.value()))?;
+        let (call_id, id) = key.value();
+        if call_id != call.call_id {
+            break;
+        }
+        // a call id used again after its first call was swept: not that call's
+        let Some(mut c) = get(&challenges, id)?.filter(|c| c.created_at >= call.started_at) else {
+            continue;
+        };
+        end_with_call(&mut c, Some(call));
+        out.push(c);
+    }
+    out.sort_by(|a, b| (a.created_at, &a.challenge_id).cmp(&(b.created_at, &b.challenge_id)));
+    Ok(out.iter().map(|c| view(c, now)).collect())
+}
+
 /// Delete challenges created before `keep` (their calls are deleted then too), and the send
 /// counts of members with no send in the last hour. Returns how many challenges went.
 pub(super) fn sweep(
@@ -130,7 +170,7 @@ pub(super) fn sweep(
     now: DateTime<Utc>,
     keep: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
-    let old: Vec<String> = {
+    let old: Vec<(String, String)> = {
         let table = txn.open_table(tables::CHALLENGES)?;
         let mut out = Vec::new();
         for row in table.iter()? {
@@ -138,14 +178,16 @@ pub(super) fn sweep(
             let c: Challenge =
                 serde_json::from_slice(v.value()).map_err(|e| corrupt(k.value(), e))?;
             if c.created_at < keep {
-                out.push(k.value().to_string());
+                out.push((k.value().to_string(), c.call_id));
             }
         }
         out
     };
     let mut challenges = txn.open_table(tables::CHALLENGES)?;
-    for id in &old {
+    let mut listed = txn.open_table(tables::CALL_CHALLENGES)?;
+    for (id, call_id) in &old {
         challenges.remove(id.as_str())?;
+        listed.remove((call_id.as_str(), id.as_str()))?;
     }
     let idle: Vec<String> = {
         let table = txn.open_table(tables::CHALLENGE_SENDS)?;
@@ -606,8 +648,7 @@ impl CallService {
         let detail = audit_detail(&c, delivered.fallback_why.as_deref());
         self.audit
             .transact(move |txn| {
-                write(txn, &c)?;
-                record_send(txn, &c.member_id, now)?;
+                store_sent(txn, &c, now)?;
                 let event = AuditEvent::new(&who, EventKind::ChallengeSent, Outcome::Ok)
                     .call(c.call_id.clone())
                     .member(c.member_id.clone())
@@ -825,8 +866,7 @@ impl CallService {
                 let mut events = Vec::new();
                 let input = match &sent {
                     Ok(d) => {
-                        write(txn, &d.challenge)?;
-                        record_send(txn, &d.challenge.member_id, now)?;
+                        store_sent(txn, &d.challenge, now)?;
                         events.push(
                             records::event_for(&call, &who, EventKind::ChallengeSent, Outcome::Ok)
                                 .detail(audit_detail(&d.challenge, d.fallback_why.as_deref())),

@@ -185,6 +185,11 @@ pub struct CallView {
     /// The agent's checklist as it stands, without the expected answers (`POST
     /// .../checklist` shows those to agents); null until an agent starts it.
     pub checklist: Option<checklist::ChecklistView>,
+    /// The one-time codes and push approvals sent on this call (by agents and by the IVR's
+    /// `otp` steps), the first sent first, each as `GET /v1/challenges/{challenge_id}`
+    /// shows it: an agent who joins the call, or reloads the desktop, finds the one still
+    /// waiting.
+    pub challenges: Vec<ChallengeView>,
     pub active: bool,
     pub started_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -894,6 +899,7 @@ impl CallService {
             }),
             None => None,
         };
+        let sent = challenges::of_call(txn, &call, self.clock.now())?;
         Ok(CallView {
             call_id: call.call_id,
             ani: call.ani,
@@ -910,6 +916,7 @@ impl CallService {
                 .checklist
                 .as_ref()
                 .map(|state| checklist::checklist_view(state, &call.profile, None)),
+            challenges: sent,
             active: call.ended_at.is_none(),
             started_at: call.started_at,
             updated_at: call.updated_at,

@@ -61,13 +61,13 @@ fn builder() -> redb::Builder {
 }
 
 /// The schema this binary writes. Bump it with a migration in [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 const SCHEMA_KEY: &str = "schema_version";
 const CREATED_KEY: &str = "created_at";
 
 /// Migrations from version `i + 1` to `i + 2`, run in one write transaction on open.
 type Migration = fn(&WriteTransaction) -> Result<(), StoreError>;
-const MIGRATIONS: &[Migration] = &[drop_calls_by_ani, number_calls];
+const MIGRATIONS: &[Migration] = &[drop_calls_by_ani, number_calls, index_challenges];
 
 /// 1 -> 2: calls are no longer indexed by caller ID in the store; the service keeps that
 /// index in memory (`calls::by_ani`), built from the calls table when it starts.
@@ -114,6 +114,25 @@ fn number_calls(txn: &WriteTransaction) -> Result<(), StoreError> {
             calls = found.len(),
             "numbered the stored calls in the order they started"
         );
+    }
+    Ok(())
+}
+
+/// 3 -> 4: each call's challenges are listed in [`tables::CALL_CHALLENGES`], for the
+/// agent's screen pop; the challenges stored before are listed under their calls.
+fn index_challenges(txn: &WriteTransaction) -> Result<(), StoreError> {
+    /// The one field the listing needs.
+    #[derive(serde::Deserialize)]
+    struct OfCall {
+        call_id: String,
+    }
+    let challenges = txn.open_table(tables::CHALLENGES)?;
+    let mut listed = txn.open_table(tables::CALL_CHALLENGES)?;
+    for row in challenges.iter()? {
+        let (id, value) = row?;
+        let c: OfCall = serde_json::from_slice(value.value())
+            .map_err(|e| StoreError::Corrupt(format!("challenge {}: {e}", id.value())))?;
+        listed.insert((c.call_id.as_str(), id.value()), ())?;
     }
     Ok(())
 }

@@ -89,6 +89,11 @@ const VERIFICATIONS_NAME: &str = "verifications";
 /// (the code only as a MAC under the vault key).
 pub const CHALLENGES: TableDefinition<&str, &[u8]> = TableDefinition::new(CHALLENGES_NAME);
 const CHALLENGES_NAME: &str = "challenges";
+/// Each call's challenges: (the IVR's call id, challenge id), for the agent's screen pop
+/// (`GET /v1/calls/{call_id}`). Written with the challenge, removed with it.
+pub const CALL_CHALLENGES: TableDefinition<(&str, &str), ()> =
+    TableDefinition::new(CALL_CHALLENGES_NAME);
+const CALL_CHALLENGES_NAME: &str = "call_challenges";
 /// Challenges sent to each member in the last hour, across calls; JSON
 /// [`crate::challenge::Sends`].
 pub const CHALLENGE_SENDS: TableDefinition<&str, &[u8]> =
@@ -96,7 +101,7 @@ pub const CHALLENGE_SENDS: TableDefinition<&str, &[u8]> =
 const CHALLENGE_SENDS_NAME: &str = "challenge_sends";
 
 /// The names of every table, for checks and backups.
-pub const ALL: [&str; 15] = [
+pub const ALL: [&str; 16] = [
     META_NAME,
     API_KEYS_NAME,
     AUDIT_NAME,
@@ -111,6 +116,7 @@ pub const ALL: [&str; 15] = [
     INTENT_PHONES_NAME,
     VERIFICATIONS_NAME,
     CHALLENGES_NAME,
+    CALL_CHALLENGES_NAME,
     CHALLENGE_SENDS_NAME,
 ];
 
@@ -130,6 +136,7 @@ pub fn create_all(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(INTENT_PHONES)?;
     txn.open_table(VERIFICATIONS)?;
     txn.open_table(CHALLENGES)?;
+    txn.open_table(CALL_CHALLENGES)?;
     txn.open_table(CHALLENGE_SENDS)?;
     Ok(())
 }
@@ -161,6 +168,7 @@ pub fn copy_all(src: &ReadTransaction, dst: &WriteTransaction) -> Result<u64, St
         copy_table(src, dst, INTENT_PHONES)?,
         copy_table(src, dst, VERIFICATIONS)?,
         copy_table(src, dst, CHALLENGES)?,
+        copy_table(src, dst, CALL_CHALLENGES)?,
         copy_table(src, dst, CHALLENGE_SENDS)?,
     ];
     Ok(rows.iter().sum())

@@ -201,6 +201,44 @@ fn a_version_2_store_numbers_its_calls_in_the_order_they_started() {
 }
 
 #[test]
+fn a_version_3_store_lists_the_challenges_it_holds_under_their_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(DB_FILE_NAME);
+    {
+        let db = redb::Database::create(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(tables::META)
+            .unwrap()
+            .insert(SCHEMA_KEY, 3u32.to_le_bytes().as_slice())
+            .unwrap();
+        let mut challenges = txn.open_table(tables::CHALLENGES).unwrap();
+        for (id, call) in [("ch_b", "c1"), ("ch_a", "c2"), ("ch_c", "c1")] {
+            let row = serde_json::json!({"challenge_id": id, "call_id": call, "state": "x"});
+            challenges.insert(id, row.to_string().as_bytes()).unwrap();
+        }
+        drop(challenges);
+        txn.commit().unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    let listed: Vec<(String, String)> = store
+        .begin_read()
+        .unwrap()
+        .open_table(tables::CALL_CHALLENGES)
+        .unwrap()
+        .iter()
+        .unwrap()
+        .map(|r| {
+            let row = r.unwrap();
+            let (call, id) = row.0.value();
+            (call.to_string(), id.to_string())
+        })
+        .collect();
+    let want = [("c1", "ch_b"), ("c1", "ch_c"), ("c2", "ch_a")];
+    assert_eq!(listed, want.map(|(a, b)| (a.to_string(), b.to_string())));
+}
+
+#[test]
 fn a_version_2_store_with_an_unreadable_call_is_not_migrated() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(DB_FILE_NAME);

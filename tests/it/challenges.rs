@@ -385,6 +385,25 @@ fn sms_and_push_through_http_channels_with_fallback_denial_and_limits() {
     );
     let push_response = format!("/v1/challenges/{id}/push-response");
     assert_eq!(hook["respond_to"], push_response.as_str());
+    // an agent who reloads the desktop finds the push waiting on the call's screen pop,
+    // after the two challenges decided before it
+    let (_, call) = t.get(&t.agent, "/v1/calls/sms-1");
+    let listed: Vec<(&str, &str, &str)> = (call["challenges"].as_array().unwrap().iter())
+        .map(|c| {
+            assert_eq!(c["by_ivr"], false, "{c}");
+            (
+                c["challenge_id"].as_str().unwrap(),
+                c["channel"].as_str().unwrap(),
+                c["state"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(listed.len(), 3, "{call}");
+    assert_eq!(
+        (listed[1].1, listed[1].2, listed[2]),
+        ("sms", "approved", (id, "push", "waiting"))
+    );
+    assert_eq!(listed[0].2, "denied");
     // the app is told when the approval stops counting: the challenge's expiry, ahead
     let expires_at = hook["expires_at"].as_str().unwrap();
     let expires_in = hook["expires_in"].as_i64().unwrap();
@@ -412,6 +431,8 @@ fn sms_and_push_through_http_channels_with_fallback_denial_and_limits() {
     let (_, call) = t.get(&t.agent, "/v1/calls/sms-1");
     assert_eq!(call["verified"], true);
     assert_eq!(call["member"]["last_verification"]["how"], "challenge:push");
+    assert_eq!(call["challenges"][2]["state"], "approved", "{call}");
+    assert_eq!(call["challenges"][2]["member_response"], true);
 
     // three sends this hour: the fourth is refused, on any call
     t.start("sms-2", JANE_MOBILE);
@@ -424,6 +445,9 @@ fn sms_and_push_through_http_channels_with_fallback_denial_and_limits() {
         (s, e["code"].as_str()),
         (StatusCode::TOO_MANY_REQUESTS, Some("too_many_challenges"))
     );
+    // a refused send lists nothing, and one call's challenges are not another's
+    let (_, other) = t.get(&t.agent, "/v1/calls/sms-2");
+    assert_eq!(other["challenges"], json!([]), "{other}");
 
     // no e-mail for a member without an address
     t.start("sms-3", JOHN_MOBILE);
@@ -599,9 +623,30 @@ fn an_ivr_otp_step_texts_a_code_and_the_caller_keys_it() {
         (Some("authenticated"), Some("otp")),
         "{step}"
     );
-    // agents do not decide a challenge that belongs to the IVR
+    // the screen pop lists the IVR's challenge as the IVR's; agents do not decide it
     let (_, call) = t.get(&t.agent, "/v1/calls/otp-1");
     assert_eq!(call["verified"], true);
+    let listed = call["challenges"].as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{call}");
+    assert_eq!(
+        (
+            listed[0]["by_ivr"].as_bool(),
+            listed[0]["state"].as_str(),
+            listed[0]["how"].as_str()
+        ),
+        (Some(true), Some("approved"), Some("code")),
+        "{call}"
+    );
+    let ivr_challenge = listed[0]["challenge_id"].as_str().unwrap();
+    let (s, e) = t.post(
+        &t.agent,
+        &format!("/v1/challenges/{ivr_challenge}/decision"),
+        json!({"approve": false}),
+    );
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::CONFLICT, Some("ivr_challenge"))
+    );
 
     // no code can go (the member's one send this hour is used): straight to the next method
     let step = t.start("otp-2", JANE_MOBILE);
@@ -700,6 +745,20 @@ fn a_challenge_ends_with_its_call() {
     assert_eq!(call["verified"], Value::Null, "{call}");
     assert_eq!(call["member"]["last_verification"], Value::Null, "{call}");
     assert!(!t.i.audit_events().contains("member_verified"));
+    // and the screen pop lists both as they ended: with the call
+    let states: Vec<(&str, &str)> = (call["challenges"].as_array().unwrap().iter())
+        .map(|c| {
+            (
+                c["challenge_id"].as_str().unwrap(),
+                c["state"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [(text.as_str(), "expired"), (push.as_str(), "expired")],
+        "{call}"
+    );
 }
 
 /// A REST core may hold two members with one mobile (a joint account's). A call from it
