@@ -349,7 +349,7 @@ pub fn execute(
             })
         }
         Request::KeyRevoke { name } => Ok(Response::KeyRevoked {
-            info: keys::revoke(&ctx.store, &name, actor, now)?,
+            info: keys::revoke(&ctx.store, &name, actor, now, keys::LastAdmin::MayGo)?,
         }),
         Request::DbBackup { path } => {
             let result = ctx.store.backup_to(&path);

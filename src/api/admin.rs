@@ -93,6 +93,7 @@ pub struct CreatedKey {
 fn key_error(e: KeyError) -> ApiError {
     match e {
         KeyError::NameTaken { .. } => ApiError::conflict("key_exists", e.to_string()),
+        KeyError::LastAdmin { .. } => ApiError::conflict("last_admin_key", e.to_string()),
         KeyError::NoSuchKey { .. } => ApiError::not_found(e.to_string()),
         KeyError::BadName(_) | KeyError::BadRole(_) => {
             ApiError::bad_request("invalid_field", e.to_string())
@@ -146,17 +147,28 @@ pub async fn list_keys(
 #[utoipa::path(delete, path = "/v1/admin/keys/{name}", tag = "admin",
     params(("name" = String, Path, description = "the key's name")),
     security(("bearer" = ["admin"])),
-    responses((status = 204), (status = 404, body = super::error::ErrorBody)))]
+    responses((status = 204), (status = 404, body = super::error::ErrorBody),
+              (status = 409, description = "the last active admin key (`last_admin_key`)",
+               body = super::error::ErrorBody)))]
 pub async fn revoke_key(
     auth: Authorized<AdminOnly>,
     state: web::Data<AppState>,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let st = state.clone();
-    web::block(move || keys::revoke(&st.store, &name, &auth.client.actor(), st.clock.now()))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(key_error)?;
+    web::block(move || {
+        let actor = auth.client.actor();
+        keys::revoke(
+            &st.store,
+            &name,
+            &actor,
+            st.clock.now(),
+            keys::LastAdmin::Keep,
+        )
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(key_error)?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -181,6 +181,12 @@ pub enum KeyError {
     /// `meant`: an active key's name the one given is a slip of (`admn` for `admin`).
     #[error("no active key named {name:?}{}", meant.as_ref().map(|m| format!("; did you mean {m:?}?")).unwrap_or_default())]
     NoSuchKey { name: String, meant: Option<String> },
+    #[error(
+        "{name:?} is the last active admin key: without it no key could manage keys over the \
+         API. Create another admin key first, or revoke this one on the host (`callvault key \
+         revoke {name}`)"
+    )]
+    LastAdmin { name: String },
     #[error("key names are 1-64 characters of letters, digits, '.', '-' and '_': {0}")]
     BadName(String),
     #[error("unknown role {0:?} (ivr, agent, app or admin)")]
@@ -295,22 +301,36 @@ pub fn create(
     })
 }
 
+/// Whether revoking may leave no active admin key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LastAdmin {
+    /// Over the API: the last admin key is what manages keys there, so it is kept.
+    Keep,
+    /// On the host (`callvault key revoke`), where `key create` needs no key.
+    MayGo,
+}
+
 /// Revoke the active key with this name (kept, marked revoked, for the record).
 pub fn revoke(
     store: &Store,
     name: &str,
     actor: &str,
     now: DateTime<Utc>,
+    last_admin: LastAdmin,
 ) -> Result<KeyInfo, KeyError> {
     let txn = store.begin_write()?;
-    let Some(mut key) = active_by_name(&txn, name)? else {
-        let active = active_keys(&txn)?;
+    let active = active_keys(&txn)?;
+    let Some(mut key) = active.iter().find(|k| k.name == name).cloned() else {
         let meant = crate::spelling::nearest(name, active.iter().map(|k| k.name.as_str()));
         return Err(KeyError::NoSuchKey {
             name: name.into(),
             meant: meant.map(str::to_string),
         });
     };
+    let admins = active.iter().filter(|k| k.role == Role::Admin).count();
+    if last_admin == LastAdmin::Keep && key.role == Role::Admin && admins == 1 {
+        return Err(KeyError::LastAdmin { name: name.into() });
+    }
     key.revoked_at = Some(now);
     txn.open_table(tables::API_KEYS)?
         .insert(key.id.as_str(), key.encode()?.as_slice())?;

@@ -50,13 +50,13 @@ fn wrong_altered_and_revoked_keys_are_refused() {
             other => panic!("{presented:?}: {other:?}"),
         }
     }
-    revoke(&store, "agent1", "test", Utc::now()).unwrap();
+    revoke(&store, "agent1", "test", Utc::now(), LastAdmin::Keep).unwrap();
     assert!(matches!(
         auth(&store, &key),
         Err(AuthError::Rejected(Rejection::Revoked))
     ));
     assert!(matches!(
-        revoke(&store, "agent1", "test", Utc::now()),
+        revoke(&store, "agent1", "test", Utc::now(), LastAdmin::Keep),
         Err(KeyError::NoSuchKey { meant: None, .. })
     ));
 }
@@ -68,7 +68,7 @@ fn revoking_a_name_no_active_key_has_suggests_the_one_meant() {
         create(&store, name, role, "test", Utc::now()).unwrap();
     }
     create(&store, "desk7", Role::Agent, "test", Utc::now()).unwrap();
-    revoke(&store, "desk7", "test", Utc::now()).unwrap();
+    revoke(&store, "desk7", "test", Utc::now(), LastAdmin::Keep).unwrap();
     // (name given, what the refusal says)
     let cases = [
         (
@@ -89,7 +89,7 @@ fn revoking_a_name_no_active_key_has_suggests_the_one_meant() {
         ("payroll", "no active key named \"payroll\""),
     ];
     for (name, says) in cases {
-        let e = revoke(&store, name, "test", Utc::now()).unwrap_err();
+        let e = revoke(&store, name, "test", Utc::now(), LastAdmin::Keep).unwrap_err();
         assert_eq!(e.to_string(), says);
     }
     let Err(e) = create(&store, "ivr-east", Role::Agent, "test", Utc::now()) else {
@@ -113,7 +113,7 @@ fn names_are_unique_among_active_keys_and_checked() {
             ..
         })
     ));
-    revoke(&store, "ivr1", "test", Utc::now()).unwrap();
+    revoke(&store, "ivr1", "test", Utc::now(), LastAdmin::Keep).unwrap();
     create(&store, "ivr1", Role::Ivr, "test", Utc::now()).unwrap();
     let long = "x".repeat(65);
     let bad = [
@@ -146,7 +146,7 @@ fn names_are_unique_among_active_keys_and_checked() {
 fn creating_and_revoking_are_audited_without_the_key() {
     let (_d, store) = store();
     let new = create(&store, "app1", Role::App, "cli", Utc::now()).unwrap();
-    revoke(&store, "app1", "cli", Utc::now()).unwrap();
+    revoke(&store, "app1", "cli", Utc::now(), LastAdmin::Keep).unwrap();
     let mut out = Vec::new();
     crate::audit::export(&store.begin_read().unwrap(), None, &mut out).unwrap();
     let text = String::from_utf8(out).unwrap();
@@ -199,7 +199,7 @@ fn one_ring_follows_keys_created_and_revoked_after_it_first_read_them() {
         Role::Agent,
         "a key created after the ring read the table"
     );
-    revoke(&store, "ivr1", "test", Utc::now()).unwrap();
+    revoke(&store, "ivr1", "test", Utc::now(), LastAdmin::Keep).unwrap();
     assert!(matches!(
         ring.authenticate(&store, &first.plaintext),
         Err(AuthError::Rejected(Rejection::Revoked))
@@ -325,6 +325,30 @@ fn an_active_admin_key_is_one_of_role_admin_not_revoked() {
     assert!(!has(&store), "no admin key");
     create(&store, "root", Role::Admin, "test", Utc::now()).unwrap();
     assert!(has(&store));
-    revoke(&store, "root", "test", Utc::now()).unwrap();
+    revoke(&store, "root", "test", Utc::now(), LastAdmin::MayGo).unwrap();
     assert!(!has(&store), "its admin key revoked");
+}
+
+/// Over the API the last active admin key stays (it is what manages keys there); on the
+/// host it may go, `key create` needing no key.
+#[test]
+fn the_last_admin_key_is_kept_over_the_api_and_may_go_on_the_host() {
+    let (_d, store) = store();
+    let has = |store: &Store| has_active_admin(&store.begin_read().unwrap()).unwrap();
+    create(&store, "root", Role::Admin, "test", Utc::now()).unwrap();
+    create(&store, "ops", Role::Admin, "test", Utc::now()).unwrap();
+    create(&store, "ivr1", Role::Ivr, "test", Utc::now()).unwrap();
+    // one of two admin keys may go; then the other is the last
+    revoke(&store, "ops", "test", Utc::now(), LastAdmin::Keep).unwrap();
+    let e = revoke(&store, "root", "test", Utc::now(), LastAdmin::Keep).unwrap_err();
+    assert!(
+        matches!(&e, KeyError::LastAdmin { name } if name == "root"),
+        "{e}"
+    );
+    assert!(e.to_string().contains("callvault key revoke root"), "{e}");
+    assert!(has(&store), "refused: nothing changed");
+    // a key of another role is no admin key, whatever is left
+    revoke(&store, "ivr1", "test", Utc::now(), LastAdmin::Keep).unwrap();
+    revoke(&store, "root", "test", Utc::now(), LastAdmin::MayGo).unwrap();
+    assert!(!has(&store));
 }

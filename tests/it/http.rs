@@ -261,6 +261,30 @@ fn admins_manage_keys_over_the_api() {
     assert_eq!(body(res).0, StatusCode::NOT_FOUND);
     let (s, _) = body(c.get(&keys).bearer_auth(&key).send().unwrap());
     assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // the last admin key revoking itself would leave no key to manage keys with
+    let (_, me) = body(
+        c.get(i.url("/v1/whoami"))
+            .bearer_auth(&i.admin)
+            .send()
+            .unwrap(),
+    );
+    let mine = i.url(&format!("/v1/admin/keys/{}", me["name"].as_str().unwrap()));
+    let (s, b) = body(c.delete(&mine).bearer_auth(&i.admin).send().unwrap());
+    assert_eq!(
+        (s, b["code"].as_str()),
+        (StatusCode::CONFLICT, Some("last_admin_key")),
+        "{b}"
+    );
+    // with another admin key it may go
+    let res = c
+        .post(&keys)
+        .bearer_auth(&i.admin)
+        .json(&json!({"name": "ops", "role": "admin"}))
+        .send()
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let res = c.delete(&mine).bearer_auth(&i.admin).send().unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
 }
 
 /// Every path in the served OpenAPI document, every method: the router takes exactly the
