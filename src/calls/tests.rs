@@ -1180,16 +1180,10 @@ fn the_sweep_deletes_old_challenges_and_send_counts_with_nothing_recent() {
     assert_eq!(keys(tables::CHALLENGES), ["edge"]);
     assert_eq!(keys(tables::CHALLENGE_SENDS), ["recent"]);
     // the call's list of challenges loses the one that went, and only it
-    let listed: Vec<(String, String)> = (txn.open_table(tables::CALL_CHALLENGES).unwrap())
-        .iter()
-        .unwrap()
-        .map(|r| {
-            let row = r.unwrap();
-            let (call, id) = row.0.value();
-            (call.to_string(), id.to_string())
-        })
-        .collect();
-    assert_eq!(listed, [("call-edge".to_string(), "edge".to_string())]);
+    assert_eq!(
+        tables::call_challenges_listed(&txn),
+        [("call-edge".to_string(), "edge".to_string())]
+    );
 }
 
 #[test]

@@ -221,19 +221,7 @@ fn a_version_3_store_lists_the_challenges_it_holds_under_their_calls() {
     }
     let store = Store::open(dir.path()).unwrap();
     assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
-    let listed: Vec<(String, String)> = store
-        .begin_read()
-        .unwrap()
-        .open_table(tables::CALL_CHALLENGES)
-        .unwrap()
-        .iter()
-        .unwrap()
-        .map(|r| {
-            let row = r.unwrap();
-            let (call, id) = row.0.value();
-            (call.to_string(), id.to_string())
-        })
-        .collect();
+    let listed = tables::call_challenges_listed(&store.begin_read().unwrap());
     let want = [("c1", "ch_b"), ("c1", "ch_c"), ("c2", "ch_a")];
     assert_eq!(listed, want.map(|(a, b)| (a.to_string(), b.to_string())));
 }
