@@ -447,12 +447,12 @@ impl CallService {
         let mut with_code = with_code || wanted != OtpChannel::Push;
         let mut outcome: Result<(String, Option<Zeroizing<String>>), NotSent> =
             Err(NotSent::NoChannel(wanted));
-        for attempt in [wanted, OtpChannel::Sms] {
+        // only a push falls back, and only to a text with a code; a text or an e-mail that
+        // failed is not sent again (the gateway may have sent it, and a second one would
+        // carry another code)
+        let fallback = (wanted == OtpChannel::Push).then_some(OtpChannel::Sms);
+        for attempt in std::iter::once(wanted).chain(fallback) {
             if attempt != wanted {
-                // only a push falls back, and only to a text with a code
-                if wanted != OtpChannel::Push {
-                    break;
-                }
                 fallback_why = match &outcome {
                     Err(NotSent::NoChannel(_)) => Some("push is not configured".to_string()),
                     Err(NotSent::NoDestination(_)) => Some("no app".to_string()),
@@ -501,7 +501,7 @@ impl CallService {
                 ttl_seconds: ttl,
                 expires_at: now + Duration::seconds(i64::from(ttl)),
             };
-            outcome = match sender.send(&msg).await {
+            outcome = match notify::send(channel, sender.as_ref(), &msg).await {
                 Ok(()) => Ok((masked, code)),
                 Err(SendError::Unreachable(why)) | Err(SendError::Failed(why)) => {
                     tracing::warn!(

@@ -68,6 +68,50 @@ pub trait Channel: Send + Sync {
     async fn send(&self, msg: &Outgoing) -> Result<(), SendError>;
 }
 
+/// `callvault_notify_sends_total{channel,result}`.
+pub const SENDS: &str = "callvault_notify_sends_total";
+/// `callvault_notify_send_seconds{channel}`.
+pub const SEND_SECONDS: &str = "callvault_notify_send_seconds";
+
+/// The descriptions `/metrics` gives the channels' series.
+pub fn describe_metrics() {
+    metrics::describe_counter!(
+        SENDS,
+        "challenges handed to a channel (sms, email, push), by result: sent, unreachable \
+         (push: the app back end cannot reach this member; a text goes instead) or failed \
+         (the gateway, relay or back end failed, refused or was too slow)"
+    );
+    metrics::describe_histogram!(
+        SEND_SECONDS,
+        metrics::Unit::Seconds,
+        "how long a channel took to take a challenge, by channel"
+    );
+}
+
+/// The result label of a send.
+fn result_label(sent: &Result<(), SendError>) -> &'static str {
+    match sent {
+        Ok(()) => "sent",
+        Err(SendError::Unreachable(_)) => "unreachable",
+        Err(SendError::Failed(_)) => "failed",
+    }
+}
+
+/// Hand `msg` to `channel` (of kind `kind`), counted and timed in `/metrics`, so that a
+/// gateway that fails or slows down shows before agents report it.
+pub async fn send(
+    kind: OtpChannel,
+    channel: &dyn Channel,
+    msg: &Outgoing,
+) -> Result<(), SendError> {
+    let started = std::time::Instant::now();
+    let sent = channel.send(msg).await;
+    let name = kind.as_str();
+    metrics::counter!(SENDS, "channel" => name, "result" => result_label(&sent)).increment(1);
+    metrics::histogram!(SEND_SECONDS, "channel" => name).record(started.elapsed().as_secs_f64());
+    sent
+}
+
 /// The channel configured for `kind`, or none when its section is absent.
 pub fn channel(config: &NotifyConfig, kind: OtpChannel) -> Option<Arc<dyn Channel>> {
     match kind {

@@ -179,6 +179,7 @@ pub fn metrics_handle() -> Result<PrometheusHandle, ServiceError> {
     );
     crate::calls::describe_metrics();
     crate::core::live::describe_metrics();
+    crate::notify::describe_metrics();
     metrics::describe_gauge!(
         "callvault_build_info",
         "always 1; its version label says which callvault is running"

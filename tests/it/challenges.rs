@@ -462,6 +462,17 @@ fn sms_and_push_through_http_channels_with_fallback_denial_and_limits() {
         "{e}"
     );
 
+    // the push the back end could not deliver is counted as unreachable, its text as sent
+    for (channel, result, n) in [
+        ("sms", "sent", 2.0),
+        ("push", "unreachable", 1.0),
+        ("push", "sent", 1.0),
+    ] {
+        let labels = [("channel", channel), ("result", result)];
+        let counted = t.i.metric("callvault_notify_sends_total", &labels);
+        assert_eq!(counted, n, "{channel} {result}");
+    }
+
     // each verdict counted once, by the channel that carried it (the decided push's second
     // answer counts nothing)
     for (channel, result, n) in [
@@ -509,6 +520,9 @@ fn a_channel_that_fails_leaves_nothing_and_the_agent_can_deny() {
     );
     assert!(e["message"].as_str().unwrap().contains("503"), "{e}");
     assert!(t.i.audit_events().contains("challenge_failed"));
+    // sent once, not again: a gateway that failed may still have sent the text, and a
+    // second one would carry another code than the first
+    assert_eq!(sink.received("/sms/send").len(), 1);
 
     // a gateway's redirect is a failure that names the key to fix: the code and the
     // gateway's key are not sent on to an address the configuration never named. A push
@@ -563,6 +577,21 @@ fn a_channel_that_fails_leaves_nothing_and_the_agent_can_deny() {
     );
     let (_, call) = t.get(&t.agent, "/v1/calls/fail-1");
     assert_eq!(call["verified"], false);
+    // each hand-over to a channel is counted with its result, so a failing gateway shows
+    // in /metrics before agents report it
+    for (channel, result, n) in [
+        ("sms", "failed", 3.0),
+        ("sms", "sent", 1.0),
+        ("push", "failed", 1.0),
+        ("push", "sent", 0.0),
+    ] {
+        let labels = [("channel", channel), ("result", result)];
+        let counted = t.i.metric("callvault_notify_sends_total", &labels);
+        assert_eq!(counted, n, "{channel} {result}");
+    }
+    let timed =
+        t.i.metric("callvault_notify_send_seconds_count", &[("channel", "sms")]);
+    assert_eq!(timed, 4.0);
 
     // bad requests are clear
     let (s, e) = t.post(
