@@ -204,3 +204,55 @@ fn paths_are_shaped_as_the_file_of_every_key() {
         assert_eq!(shape(path), want);
     }
 }
+
+/// Every string in `t` (a leaf, or a list's first item), each as a way to reach it.
+fn string_places(t: &toml::Value, at: Vec<toml::Value>, out: &mut Vec<Vec<toml::Value>>) {
+    let step = |mut at: Vec<toml::Value>, s: toml::Value| {
+        at.push(s);
+        at
+    };
+    match t {
+        toml::Value::String(_) => out.push(at),
+        toml::Value::Table(table) => {
+            for (k, v) in table {
+                string_places(v, step(at.clone(), toml::Value::String(k.clone())), out);
+            }
+        }
+        toml::Value::Array(items) => {
+            if let Some(first) = items.first() {
+                string_places(first, step(at, toml::Value::Integer(0)), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A key that takes one of a fixed set of words says which, when given another: each
+/// string of `every_key.toml` is set to a word no key takes, in turn.
+#[test]
+fn a_word_that_is_not_a_choice_is_told_the_choices() {
+    let every: toml::Value = toml::Value::Table(include_str!("every_key.toml").parse().unwrap());
+    let mut places = Vec::new();
+    string_places(&every, Vec::new(), &mut places);
+    assert!(places.len() > 50, "{} strings", places.len());
+    let mut choices_said = 0;
+    for place in places {
+        let mut changed = every.clone();
+        let mut at = &mut changed;
+        for step in &place {
+            at = match step {
+                toml::Value::String(k) => at.get_mut(k.as_str()).unwrap(),
+                _ => at.get_mut(0).unwrap(),
+            };
+        }
+        *at = toml::Value::String("nope".into());
+        for issue in issues(&toml::to_string(&changed).unwrap(), &[]) {
+            if issue.contains("is not one of the choices") {
+                assert!(issue.contains("(allowed: "), "{issue}");
+                choices_said += 1;
+            }
+        }
+    }
+    // the enums' keys are among them
+    assert!(choices_said >= 15, "{choices_said}");
+}

@@ -1343,6 +1343,12 @@ fn allowed_values(path: &str) -> Option<Vec<&'static str>> {
             vec!["ivr", "agent", "app", "admin"]
         }
         "pin_change.on_conflict" => vec!["activation_list", "activation", "force_change"],
+        "otp.ivr_channel" => vec!["sms", "email", "push"],
+        "notify.email.type" => vec!["smtp"],
+        "notify.email.security" => vec!["none", "starttls", "tls"],
+        "notify.sms.type" => vec!["http"],
+        "notify.sms.encoding" => vec!["json", "form"],
+        "notify.push.type" => vec!["webhook"],
         _ if profile(".activation.scenarios") => ActivationScenario::ALL
             .map(ActivationScenario::as_str)
             .into(),
