@@ -41,6 +41,9 @@ awk -v e="$exposure" 'BEGIN { exit !(e != "" && e <= 1.5) }' || fail "exposure $
 installed_ok() {
   [ "$(callvault --version)" = "callvault $version" ] || fail "callvault --version: $(callvault --version)"
   runuser -u callvault -- callvault --config /etc/callvault/callvault.toml config check
+  # the example the "config file not found" message points at
+  cmp -s config.example.toml /usr/share/doc/callvault/examples/callvault.toml \
+    || fail "no example configuration at /usr/share/doc/callvault/examples/callvault.toml"
   systemd-analyze verify "$1"
   [ "$(stat -c '%U %a' /etc/callvault/vault.key)" = "callvault 600" ] || fail "vault key owner/mode"
   [ "$(stat -c '%U %a' /etc/callvault/initial-admin-key)" = "root 600" ] || fail "initial admin key"

@@ -707,9 +707,16 @@ impl fmt::Display for ConfigIssue {
     }
 }
 
+/// Where the packages install the example configuration (besides
+/// `/etc/callvault/callvault.toml` itself).
+pub const EXAMPLE_INSTALLED: &str = "/usr/share/doc/callvault/examples/callvault.toml";
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("config file {path} not found (start from config.example.toml)")]
+    #[error(
+        "config file {path} not found: start from the example, {EXAMPLE_INSTALLED} as \
+         installed by the packages, or config.example.toml in the source"
+    )]
     NotFound { path: PathBuf },
     #[error("cannot read config file {path}: {message}")]
     Read { path: PathBuf, message: String },

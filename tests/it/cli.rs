@@ -450,6 +450,20 @@ fn commands_on_an_uninitialised_state_directory_say_what_to_do() {
         "{}",
         text(&out.stderr)
     );
+    // no configuration file at all: where the packages put the example to start from
+    let out = std::process::Command::new(crate::harness::BIN)
+        .arg("--config")
+        .arg(dir.path().join("none.toml"))
+        .arg("init")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let said = text(&out.stderr);
+    assert!(said.contains("none.toml not found"), "{said}");
+    assert!(
+        said.contains("/usr/share/doc/callvault/examples/callvault.toml"),
+        "{said}"
+    );
 }
 
 #[test]
