@@ -136,31 +136,47 @@ fn store_sent(txn: &WriteTransaction, c: &Challenge, now: DateTime<Utc>) -> Resu
     record_send(txn, &c.member_id, now)
 }
 
-/// The challenges sent on `call` (by agents and by its IVR `otp` steps), the first sent
-/// first, as the screen pop shows them.
-pub(super) fn of_call(
-    txn: &redb::ReadTransaction,
-    call: &Call,
-    now: DateTime<Utc>,
-) -> Result<Vec<ChallengeView>, StoreError> {
-    let listed = txn.open_table(tables::CALL_CHALLENGES)?;
-    let challenges = txn.open_table(tables::CHALLENGES)?;
-    let mut out = Vec::new();
-    for row in listed.range((call.call_id.as_str(), "")..)? {
-        let (key, ()) = row.map(|(k, v)| (k, v.value()))?;
-        let (call_id, id) = key.value();
-        if call_id != call.call_id {
-            break;
-        }
-        // a call id used again after its first call was swept: not that call's
-        let Some(mut c) = get(&challenges, id)?.filter(|c| c.created_at >= call.started_at) else {
-            continue;
-        };
-        end_with_call(&mut c, Some(call));
-        out.push(c);
+/// The tables the screen pop reads calls' challenges from, opened once for all the calls
+/// of one answer (`GET /v1/calls?ani=...` shows up to 500).
+pub(super) struct Listing {
+    listed: redb::ReadOnlyTable<(&'static str, &'static str), ()>,
+    challenges: redb::ReadOnlyTable<&'static str, &'static [u8]>,
+}
+
+impl Listing {
+    pub(super) fn open(txn: &redb::ReadTransaction) -> Result<Self, StoreError> {
+        Ok(Listing {
+            listed: txn.open_table(tables::CALL_CHALLENGES)?,
+            challenges: txn.open_table(tables::CHALLENGES)?,
+        })
     }
-    out.sort_by(|a, b| (a.created_at, &a.challenge_id).cmp(&(b.created_at, &b.challenge_id)));
-    Ok(out.iter().map(|c| view(c, now)).collect())
+
+    /// The challenges sent on `call` (by agents and by its IVR `otp` steps), the first sent
+    /// first, as the screen pop shows them.
+    pub(super) fn of_call(
+        &self,
+        call: &Call,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ChallengeView>, StoreError> {
+        let mut out = Vec::new();
+        for row in self.listed.range((call.call_id.as_str(), "")..)? {
+            let (key, ()) = row.map(|(k, v)| (k, v.value()))?;
+            let (call_id, id) = key.value();
+            if call_id != call.call_id {
+                break;
+            }
+            // a call id used again after its first call was swept: not that call's
+            let Some(mut c) =
+                get(&self.challenges, id)?.filter(|c| c.created_at >= call.started_at)
+            else {
+                continue;
+            };
+            end_with_call(&mut c, Some(call));
+            out.push(c);
+        }
+        out.sort_by(|a, b| (a.created_at, &a.challenge_id).cmp(&(b.created_at, &b.challenge_id)));
+        Ok(out.iter().map(|c| view(c, now)).collect())
+    }
 }
 
 /// Delete challenges created before `keep` (their calls are deleted then too), and the send

@@ -882,12 +882,17 @@ impl CallService {
         let txn = self.store.begin_read()?;
         let call = records::read_call_at(&txn, &self.index, call_id)?
             .ok_or_else(|| CallError::NotFound(call_id.to_string()))?;
-        self.to_view(&txn, call)
+        self.to_view(&txn, &challenges::Listing::open(&txn)?, call)
     }
 
     /// `call` as an agent sees it, with its member's verdict read from `txn`, the snapshot
     /// the call was read from.
-    fn to_view(&self, txn: &redb::ReadTransaction, call: Call) -> Result<CallView, CallError> {
+    fn to_view(
+        &self,
+        txn: &redb::ReadTransaction,
+        challenges: &challenges::Listing,
+        call: Call,
+    ) -> Result<CallView, CallError> {
         let cfg = self.config.load();
         let r = rules(&cfg, self.clock.now());
         let step = dialog::step_view(&call, &r);
@@ -899,7 +904,7 @@ impl CallService {
             }),
             None => None,
         };
-        let sent = challenges::of_call(txn, &call, self.clock.now())?;
+        let sent = challenges.of_call(&call, self.clock.now())?;
         Ok(CallView {
             call_id: call.call_id,
             ani: call.ani,
@@ -958,7 +963,11 @@ impl CallService {
             c.ani.as_deref() == Some(e164.as_str()) && (!active_only || c.ended_at.is_none())
         })?;
         calls.sort_by_key(|c| std::cmp::Reverse(c.started_at));
-        calls.into_iter().map(|c| self.to_view(&txn, c)).collect()
+        let listing = challenges::Listing::open(&txn)?;
+        calls
+            .into_iter()
+            .map(|c| self.to_view(&txn, &listing, c))
+            .collect()
     }
 
     /// `POST /v1/intents`.
