@@ -38,9 +38,12 @@ pub fn run(listen: Option<String>, keep: bool) -> anyhow::Result<()> {
          [log]\nlevel = \"info\"\n\n\
          [enroll]\nkeep_days = 90\n\n\
          # texts go to the demo's stand-in phone, which prints them\n\
-         [notify.sms]\ntype = \"http\"\nurl = \"{sms}\"\n\n{profiles}",
+         [notify.sms]\ntype = \"http\"\nurl = \"{sms}\"\n\n\
+         # pushes go to a stand-in for the member's app (on the same phone), which prints them\n\
+         [notify.push]\ntype = \"webhook\"\nurl = \"{push}\"\n\n{profiles}",
         profiles = DEMO_PROFILES,
         sms = phone.url,
+        push = phone.push_url,
         state = root.join("state").display(),
         key = root.join("etc/vault.key").display(),
     );
@@ -81,7 +84,7 @@ pub fn run(listen: Option<String>, keep: bool) -> anyhow::Result<()> {
         write!(
             out,
             "{}",
-            scripted_calls(&listen, &report.tls.cert, &keys, &phone.texts)
+            scripted_calls(&listen, &report.tls.cert, &keys, &phone)
         )?;
         writeln!(out, "# serving until Ctrl-C ...")?;
         out.flush()?;
@@ -166,7 +169,7 @@ struct Keys<'a> {
 
 /// One curl line per step of each seed scenario, ready to paste. Lines of one story run in
 /// one shell: the one-time-code story keeps the challenge id and code in shell variables.
-fn scripted_calls(listen: &str, ca: &Path, keys: &Keys<'_>, texts: &Path) -> String {
+fn scripted_calls(listen: &str, ca: &Path, keys: &Keys<'_>, phone: &phone::Phone) -> String {
     let Keys { ivr, agent, app } = *keys;
     let url = format!("https://{listen}");
     let ca = ca.display();
@@ -295,13 +298,41 @@ fn scripted_calls(listen: &str, ca: &Path, keys: &Keys<'_>, texts: &Path) -> Str
             ),
             format!(
                 "CODE=$(sed -n 's/.*code is \\([0-9]\\{{6\\}}\\).*/\\1/p' {} | tail -n 1); echo \"Ada reads out $CODE\"",
-                texts.display()
+                phone.texts.display()
             ),
             format!(
                 "curl -sS --cacert {ca} -H 'Authorization: Bearer {agent}' -H 'Content-Type: application/json' -d \"{{\\\"code\\\":\\\"$CODE\\\"}}\" {url}/v1/challenges/$CH/check"
             ),
             format!(
                 "curl -sS --cacert {ca} -H 'Authorization: Bearer {agent}' {url}/v1/calls/demo-code"
+            ),
+        ],
+    );
+    story(
+        "Seed 001, push: the agent sends Ada's app an approval with a code; she approves in the app, then reads out the code it shows",
+        vec![
+            start("demo-push", "+16122030101", main),
+            format!(
+                "CH=$({} | sed -n 's/.*\"challenge_id\":\"\\([^\"]*\\)\".*/\\1/p'); echo \"challenge $CH\"",
+                post(
+                    agent,
+                    "/v1/calls/demo-push/challenges",
+                    r#"{"channel":"push","with_code":true}"#
+                )
+            ),
+            // the app back end relays her answer with its own key
+            format!(
+                "curl -sS --cacert {ca} -H 'Authorization: Bearer {app}' -H 'Content-Type: application/json' -d '{{\"approve\":true}}' {url}/v1/challenges/$CH/push-response"
+            ),
+            format!(
+                "CODE=$(awk -v ch=\"$CH\" '$1 == ch {{ print $3 }}' {}); echo \"Ada reads out $CODE\"",
+                phone.pushes.display()
+            ),
+            format!(
+                "curl -sS --cacert {ca} -H 'Authorization: Bearer {agent}' -H 'Content-Type: application/json' -d \"{{\\\"code\\\":\\\"$CODE\\\"}}\" {url}/v1/challenges/$CH/check"
+            ),
+            format!(
+                "curl -sS --cacert {ca} -H 'Authorization: Bearer {agent}' {url}/v1/calls/demo-push"
             ),
         ],
     );

@@ -441,6 +441,15 @@ fn the_demo_prints_curl_lines_that_work() {
                 "\"methods_passed\":[\"challenge:sms\"]",
             ],
         ),
+        (
+            "Seed 001, push",
+            vec![
+                "challenge ch_",
+                "\"member_response\":true",
+                "\"result\":\"approved\"",
+                "\"methods_passed\":[\"challenge:push\"]",
+            ],
+        ),
         ("no caller ID", vec!["\"reason\":\"opt_out\""]),
         (
             "A lost answer",
@@ -512,6 +521,13 @@ fn the_demo_prints_curl_lines_that_work() {
         assert!(Instant::now() < deadline, "the demo phone printed no text");
         std::thread::sleep(Duration::from_millis(20));
     }
+    assert!(
+        printed
+            .lock()
+            .unwrap()
+            .contains("[demo app] push to member 1001 (challenge ch_"),
+        "the demo app printed no push"
+    );
     let dir = lines
         .iter()
         .find_map(|l| l.strip_prefix("  config: "))
