@@ -131,8 +131,15 @@ pub enum MemberCommand {
     /// For "why was I asked for my member number?".
     Find {
         /// The caller's number, as the IVR sends it (E.164, national, tel: or sip: URI).
-        #[arg(long)]
-        phone: String,
+        #[arg(
+            value_name = "PHONE",
+            required_unless_present = "phone_flag",
+            conflicts_with = "phone_flag"
+        )]
+        phone: Option<String>,
+        /// The same, as a flag (`--phone +16125550101`), as earlier versions took it.
+        #[arg(long = "phone", value_name = "PHONE")]
+        phone_flag: Option<String>,
         /// The dialed number, for its route's profile (default: the default profile).
         #[arg(long)]
         dnis: Option<String>,
@@ -808,7 +815,15 @@ fn describe_matches(
 fn member_command(config: &Config, command: MemberCommand) -> anyhow::Result<ExitCode> {
     let request = match command {
         MemberCommand::Show { member_id } => Request::MemberShow { member_id },
-        MemberCommand::Find { phone, dnis } => Request::MemberFind { phone, dnis },
+        MemberCommand::Find {
+            phone,
+            phone_flag,
+            dnis,
+        } => Request::MemberFind {
+            // clap makes sure there is exactly one
+            phone: phone.or(phone_flag).unwrap_or_default(),
+            dnis,
+        },
         MemberCommand::Unlock { member_id } => Request::MemberUnlock { member_id },
         MemberCommand::ForcePinChange { member_id } => Request::MemberForcePinChange { member_id },
         MemberCommand::Forget { member_id } => Request::MemberForget { member_id },

@@ -782,7 +782,8 @@ fn member_find_says_who_a_caller_id_names_and_what_a_call_from_it_gets() {
             ],
         ),
         (
-            &["--phone", "(612) 203-0199"],
+            // the number as an argument, as `member show` takes its id
+            &["(612) 203-0199"],
             &[
                 "+16122030199: member 1001 (Ada), another phone on file",
                 "with trust unknown_number",
@@ -805,7 +806,7 @@ fn member_find_says_who_a_caller_id_names_and_what_a_call_from_it_gets() {
             ],
         ),
         (
-            &["--phone", "+16122030101", "--dnis", "tel:+18005550123"],
+            &["+16122030101", "--dnis", "tel:+18005550123"],
             &[
                 "member 1001 (Ada), their verified mobile",
                 "profile \"no_ani\" does not identify by caller ID",
@@ -824,6 +825,11 @@ fn member_find_says_who_a_caller_id_names_and_what_a_call_from_it_gets() {
         !ok && err.contains("is a withheld caller ID: a call with it identifies no one, and the caller is asked for an identifier"),
         "{err}"
     );
+    // a number is needed, once
+    for args in [&[][..], &["+16122030101", "--phone", "+16122030101"]] {
+        let (ok, _, err) = find(&t.i, args);
+        assert!(!ok && err.contains("PHONE"), "{args:?}: {err}");
+    }
     let (ok, _, err) = find(&t.i, &["--phone", "612203010"]);
     assert!(
         !ok && err.contains("\"612203010\" is not a caller ID a call could have"),
