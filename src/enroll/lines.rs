@@ -87,9 +87,32 @@ pub fn unclosed_quote(line: u64, last: u64) -> String {
     )
 }
 
-/// A row that does not line up with its header, said the same way for every CSV file
-/// callvault reads: `1 field where the header has 2`.
-pub fn fields_mismatch(row: usize, header: usize) -> String {
+/// A row (its `fields`) that does not line up with its header, said the same way for every
+/// CSV file callvault reads: `1 field where the header has 2`. A short row with a comma
+/// inside a field is the file's last row with a quote never closed (one that runs on over
+/// later rows is [`swallowed_rows`]): the rest of the row was read as that field's text.
+/// Says nothing of the fields' text (it may hold an SSN or a PIN).
+pub fn fields_mismatch<'a>(fields: impl IntoIterator<Item = &'a [u8]>, header: usize) -> String {
+    let (mut row, mut comma) = (0usize, false);
+    for field in fields {
+        row += 1;
+        comma |= field.contains(&b',');
+    }
     let s = if row == 1 { "" } else { "s" };
-    format!("{row} field{s} where the header has {header}")
+    let quote = match row < header && comma {
+        true => {
+            ": a quote opens a field and is never closed, so the rest of the row was read as \
+             its text (write a quote that is part of a value twice, \"\")"
+        }
+        false => "",
+    };
+    format!("{row} field{s} where the header has {header}{quote}")
+}
+
+/// Whether a refused row's `member_id` field may be written in its results line. Not when
+/// it may hold more than the id: a quote never closed reads the rest of the row into the
+/// field it opens (an SSN's digits, a PIN), and such text has a comma, a quote or a line
+/// break in it. (An id too long is shown: it is what the admin must fix.)
+pub fn id_shown(id: &str) -> bool {
+    !id.chars().any(|c| c == ',' || c == '"' || c.is_control())
 }

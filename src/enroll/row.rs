@@ -237,11 +237,13 @@ pub struct Malformed {
 pub fn parse(cols: &Columns, record: &StringRecord) -> Result<Row, Malformed> {
     let member_id = cols.get(record, Column::MemberId).map(str::to_string);
     let bad = |detail: String| Malformed {
-        member_id: member_id.clone(),
+        // the field may hold the rest of the row (a quote never closed): not shown then
+        member_id: member_id.clone().filter(|id| super::lines::id_shown(id)),
         detail,
     };
     if record.len() != cols.width {
-        return Err(bad(super::lines::fields_mismatch(record.len(), cols.width)));
+        let fields = record.iter().map(str::as_bytes);
+        return Err(bad(super::lines::fields_mismatch(fields, cols.width)));
     }
     let Some(id) = member_id.clone() else {
         return Err(bad("member_id is empty".into()));

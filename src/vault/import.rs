@@ -344,13 +344,13 @@ pub fn run(
         }
         let line = lines::line_of(&reader, &record);
         let raw_id = record.get(id_col).unwrap_or_default();
-        let member_id = String::from_utf8_lossy(raw_id).into_owned();
+        let mut member_id = String::from_utf8_lossy(raw_id).into_owned();
         let pin = Zeroizing::new(record.get(pin_col).unwrap_or_default().to_vec());
         // an id in another encoding would be read as another id, which a core other than the
         // embedded one is not asked about
         let mut detail = None;
         let sealed = if record.len() != headers.len() {
-            detail = Some(lines::fields_mismatch(record.len(), headers.len()));
+            detail = Some(lines::fields_mismatch(&record, headers.len()));
             Err(RowResult::MalformedRow)
         } else if std::str::from_utf8(raw_id).is_err()
             || !crate::member::plausible_member_id(&member_id)
@@ -376,6 +376,11 @@ pub fn run(
                 .seal(&member_id, header, &pin)
                 .map_err(VaultError::from)?)
         };
+        // the id field of a refused row may hold the rest of the row, its PIN among it (a
+        // quote never closed): the results file then names the row by its line alone
+        if sealed.is_err() && !lines::id_shown(&member_id) {
+            member_id.clear();
+        }
         if !member_id.is_empty() {
             *seen.entry(member_id.clone()).or_default() += 1;
         }

@@ -241,6 +241,18 @@ fn every_field_out_of_format_is_named_in_column_order_without_its_value() {
     // in which column is unknown.
     let short = parse(&c, &StringRecord::from(row[..7].to_vec())).unwrap_err();
     assert_eq!(short.detail, "7 fields where the header has 8");
+    assert_eq!(short.member_id.as_deref(), Some("M7"));
+    // a short row with a comma inside a field: a quote never closed took the rest of the
+    // row into its field, here the id's, so the id is not shown (it holds the SSN's digits)
+    let open = vec![format!("M7,{}", row[1..].join(","))];
+    let quoted = parse(&c, &StringRecord::from(open)).unwrap_err();
+    assert_eq!(
+        quoted.detail,
+        "1 field where the header has 8: a quote opens a field and is never closed, so the \
+         rest of the row was read as its text (write a quote that is part of a value twice, \
+         \"\")"
+    );
+    assert_eq!(quoted.member_id, None);
 }
 
 #[test]
