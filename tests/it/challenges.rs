@@ -204,6 +204,15 @@ fn http_channels(sink: &HttpSink) -> String {
     )
 }
 
+/// `callvault_notify_sends_total` by (channel, result), as `/metrics` has it now.
+fn assert_sends(t: &Calls, want: &[(&str, &str, f64)]) {
+    for (channel, result, n) in want {
+        let labels = [("channel", *channel), ("result", *result)];
+        let counted = t.i.metric("callvault_notify_sends_total", &labels);
+        assert_eq!(counted, *n, "{channel} {result}");
+    }
+}
+
 #[test]
 fn an_email_code_goes_through_a_real_smtp_conversation_and_approves_once() {
     let certs = tempfile::tempdir().unwrap();
@@ -463,15 +472,14 @@ fn sms_and_push_through_http_channels_with_fallback_denial_and_limits() {
     );
 
     // the push the back end could not deliver is counted as unreachable, its text as sent
-    for (channel, result, n) in [
-        ("sms", "sent", 2.0),
-        ("push", "unreachable", 1.0),
-        ("push", "sent", 1.0),
-    ] {
-        let labels = [("channel", channel), ("result", result)];
-        let counted = t.i.metric("callvault_notify_sends_total", &labels);
-        assert_eq!(counted, n, "{channel} {result}");
-    }
+    assert_sends(
+        &t,
+        &[
+            ("sms", "sent", 2.0),
+            ("push", "unreachable", 1.0),
+            ("push", "sent", 1.0),
+        ],
+    );
 
     // each verdict counted once, by the channel that carried it (the decided push's second
     // answer counts nothing)
@@ -579,16 +587,15 @@ fn a_channel_that_fails_leaves_nothing_and_the_agent_can_deny() {
     assert_eq!(call["verified"], false);
     // each hand-over to a channel is counted with its result, so a failing gateway shows
     // in /metrics before agents report it
-    for (channel, result, n) in [
-        ("sms", "failed", 3.0),
-        ("sms", "sent", 1.0),
-        ("push", "failed", 1.0),
-        ("push", "sent", 0.0),
-    ] {
-        let labels = [("channel", channel), ("result", result)];
-        let counted = t.i.metric("callvault_notify_sends_total", &labels);
-        assert_eq!(counted, n, "{channel} {result}");
-    }
+    assert_sends(
+        &t,
+        &[
+            ("sms", "failed", 3.0),
+            ("sms", "sent", 1.0),
+            ("push", "failed", 1.0),
+            ("push", "sent", 0.0),
+        ],
+    );
     let timed =
         t.i.metric("callvault_notify_send_seconds_count", &[("channel", "sms")]);
     assert_eq!(timed, 4.0);
