@@ -428,6 +428,16 @@ impl CallService {
         let used_intent = by_intent
             .as_ref()
             .and_then(|_| intent.as_ref().map(|(h, _)| h.clone()));
+        // A token that authenticates no one is worth an audit record: a replayed or guessed
+        // one is how an attack on app intents would show.
+        let token_refused = match (&token_hash, &used_intent) {
+            (Some(presented), None) => Some(match &intent {
+                _ if core_down => "not used: the core could not be reached",
+                Some((found, _)) if found == presented => "not used: its member is not enrolled",
+                _ => "not valid: unknown, used already, or expired",
+            }),
+            _ => None,
+        };
 
         let new = NewCall {
             call_id: req.call_id.clone(),
@@ -479,6 +489,13 @@ impl CallService {
                     return Ok((Err(CallError::InUse(call.call_id.clone())), vec![]));
                 }
                 let mut events = Vec::new();
+                if let Some(why) = token_refused {
+                    events.push(
+                        AuditEvent::new(&who, EventKind::IntentUsed, Outcome::Denied)
+                            .call(call.call_id.clone())
+                            .detail(format!("app token {why}")),
+                    );
+                }
                 if let Some(hash) = &used_intent {
                     let Some(i) = intents::take(txn, hash)? else {
                         // another call used it first

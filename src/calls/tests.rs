@@ -692,6 +692,70 @@ fn an_app_token_proves_nothing_once_forged_altered_expired_or_used() {
     let late = announce(60);
     f.clock.advance(Duration::seconds(60));
     assert_eq!(level("late", &late), None, "expired");
+    // each token that authenticated no one is on the record (never the token), and the one
+    // that did is recorded as used
+    let mut exported = Vec::new();
+    let txn = f.store.begin_read().unwrap();
+    crate::audit::export(&txn, None, &mut exported).unwrap();
+    let intents: Vec<(String, String, String)> = String::from_utf8(exported)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["kind"] == "intent_used")
+        .map(|r| {
+            let field = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+            (field("call_id"), field("outcome"), field("detail"))
+        })
+        .collect();
+    let refused = |call: &str| {
+        let why = "app token not valid: unknown, used already, or expired";
+        (call.to_string(), "denied".to_string(), why.to_string())
+    };
+    let used = ("real".to_string(), "ok".to_string(), String::new());
+    let want = [
+        refused("f0"),
+        refused("f1"),
+        refused("f2"),
+        used,
+        refused("again"),
+        refused("late"),
+    ];
+    assert_eq!(intents, want);
+    for (_, forged) in &cases {
+        assert!(forged.is_empty() || !intents.iter().any(|i| i.2.contains(forged.as_str())));
+    }
+}
+
+/// A token whose member left the directory after the app announced the call proves no one,
+/// and the record says why.
+#[test]
+fn an_app_token_whose_member_is_gone_is_recorded_as_not_used() {
+    let f = fixture();
+    enroll_m1(&f);
+    let token = announce(&f, None, 60);
+    let txn = f.store.begin_write().unwrap();
+    {
+        let mut dir = crate::core::embedded::Directory::open(&txn).unwrap();
+        let m1 = dir.get("m1").unwrap().unwrap();
+        dir.remove(&m1).unwrap();
+    }
+    txn.commit().unwrap();
+    assert_eq!(
+        level_at_start(&f, "gone", "+16122030101", Some(&token)),
+        None
+    );
+    let mut exported = Vec::new();
+    crate::audit::export(&f.store.begin_read().unwrap(), None, &mut exported).unwrap();
+    let exported = String::from_utf8(exported).unwrap();
+    let record = exported
+        .lines()
+        .find(|l| l.contains("\"intent_used\""))
+        .unwrap();
+    assert!(
+        record.contains("\"outcome\":\"denied\"")
+            && record.contains("app token not used: its member is not enrolled"),
+        "{record}"
+    );
 }
 
 #[test]
