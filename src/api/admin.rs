@@ -155,16 +155,20 @@ pub async fn revoke_key(
     state: web::Data<AppState>,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    // an admin's client certificate ([[server.clients]]) manages keys as well as a key does
+    let last_admin = {
+        let cfg = state.config.load();
+        let cert_admin = cfg.server.client_ca.is_some()
+            && (cfg.server.clients.iter()).any(|c| c.role == keys::Role::Admin);
+        match cert_admin {
+            true => keys::LastAdmin::MayGo,
+            false => keys::LastAdmin::Keep,
+        }
+    };
     let st = state.clone();
     web::block(move || {
         let actor = auth.client.actor();
-        keys::revoke(
-            &st.store,
-            &name,
-            &actor,
-            st.clock.now(),
-            keys::LastAdmin::Keep,
-        )
+        keys::revoke(&st.store, &name, &actor, st.clock.now(), last_admin)
     })
     .await
     .map_err(ApiError::internal)?

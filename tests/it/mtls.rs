@@ -159,4 +159,34 @@ fn client_certificates_admit_connections_and_stand_in_for_keys() {
     assert_eq!(r.status(), StatusCode::OK);
     let (s, e) = get(&ivr, &i, "/v1/whoami", None);
     assert_eq!(s, StatusCode::UNAUTHORIZED, "{e}");
+
+    // the last admin key is kept over the API, unless an admin's certificate can manage
+    // keys in its stead
+    let (_, me) = get(&plain, &i, "/v1/whoami", Some(&admin));
+    let mine = i.url(&format!("/v1/admin/keys/{}", me["name"].as_str().unwrap()));
+    let revoke = || {
+        plain
+            .delete(&mine)
+            .bearer_auth(&admin)
+            .send()
+            .unwrap()
+            .status()
+    };
+    assert_eq!(revoke(), StatusCode::CONFLICT);
+    i.write_config(&format!(
+        "client_ca = \"{}\"\nclient_cert = \"optional\"\n\
+         [[server.clients]]\nname = \"ops.cu.test\"\nrole = \"admin\"\n",
+        ca_file.display()
+    ));
+    let r = plain
+        .post(i.url("/v1/admin/reload"))
+        .bearer_auth(&admin)
+        .json(&json!({}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(revoke(), StatusCode::NO_CONTENT);
+    let ops = client(&i, Some(&client_pem(&ours, "ops.cu.test")));
+    let (s, listed) = get(&ops, &i, "/v1/admin/keys", None);
+    assert_eq!(s, StatusCode::OK, "{listed}");
 }
