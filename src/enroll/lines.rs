@@ -116,3 +116,37 @@ pub fn fields_mismatch<'a>(fields: impl IntoIterator<Item = &'a [u8]>, header: u
 pub fn id_shown(id: &str) -> bool {
     !id.chars().any(|c| c == ',' || c == '"' || c.is_control())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::fields_mismatch;
+
+    #[test]
+    fn a_row_that_does_not_line_up_says_how_and_suspects_a_quote_only_when_short() {
+        let hint = ": a quote opens a field and is never closed";
+        let cases: [(&[&str], usize, &str, bool); 5] = [
+            (&["a"], 2, "1 field where the header has 2", false),
+            (
+                &["a", "b", "c"],
+                2,
+                "3 fields where the header has 2",
+                false,
+            ),
+            // short, with a comma inside a field: the quote took the rest of the row
+            (&["a,b,c"], 3, "1 field where the header has 3", true),
+            // long, with a comma inside a quoted value: a stray field, not an open quote
+            (
+                &["Smith, Jr", "b", "c"],
+                2,
+                "3 fields where the header has 2",
+                false,
+            ),
+            (&[], 2, "0 fields where the header has 2", false),
+        ];
+        for (fields, header, said, quote) in cases {
+            let got = fields_mismatch(fields.iter().map(|f| f.as_bytes()), header);
+            assert!(got.starts_with(said), "{fields:?}: {got}");
+            assert_eq!(got.contains(hint), quote, "{fields:?}: {got}");
+        }
+    }
+}
