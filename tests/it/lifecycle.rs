@@ -368,13 +368,26 @@ fn sigterm_closes_idle_keep_alive_connections_instead_of_waiting_for_them() {
 
 #[test]
 fn the_demo_prints_curl_lines_that_work() {
+    /// The demo, stopped as Ctrl-C would (its directory removed) if the test ends early.
+    struct Demo(std::process::Child);
+    impl Drop for Demo {
+        fn drop(&mut self) {
+            if let Ok(None) = self.0.try_wait() {
+                unsafe { libc::kill(self.0.id() as i32, libc::SIGINT) };
+                let _ = self.0.wait();
+            }
+        }
+    }
     let port = free_port();
-    let mut child = Command::new(BIN)
-        .args(["demo", "--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = Demo(
+        Command::new(BIN)
+            .args(["demo", "--listen", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let child = &mut child.0;
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let lines: Vec<String> = (&mut stdout)
         .lines()
