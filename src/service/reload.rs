@@ -98,15 +98,15 @@ impl Reloader {
                     tracing::warn!("{warning}");
                 }
                 tracing::info!(?restart, "configuration and TLS certificate reloaded");
+                let mut detail = match restart.is_empty() {
+                    true => "in effect at once".to_string(),
+                    false => format!("a restart is needed for {}", restart.join(", ")),
+                };
+                if let Some(kind) = core_kind {
+                    detail.push_str(&format!("; core adapter rebuilt ({kind})"));
+                }
                 self.record(
-                    AuditEvent::new(actor, EventKind::ConfigReloaded, Outcome::Ok).detail(
-                        match core_kind {
-                            Some(kind) => format!(
-                                "restart needed for: {restart:?}; core adapter rebuilt ({kind})"
-                            ),
-                            None => format!("restart needed for: {restart:?}"),
-                        },
-                    ),
+                    AuditEvent::new(actor, EventKind::ConfigReloaded, Outcome::Ok).detail(detail),
                 );
                 Ok(Reloaded { restart, warnings })
             }

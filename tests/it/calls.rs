@@ -1332,6 +1332,13 @@ fn a_reload_warns_of_the_files_it_does_not_load() {
     let (s, r) = t.post(&t.i.admin.clone(), "/v1/admin/reload", json!({}));
     assert_eq!(s, StatusCode::OK, "{r}");
     assert_eq!(r["restart_needed_for"], json!(["server.client_ca"]), "{r}");
+    // and the audit record says it in words
+    assert!(
+        (t.i.audit_events().lines())
+            .any(|l| l.contains("\"detail\":\"a restart is needed for server.client_ca\"")),
+        "{}",
+        t.i.audit_events()
+    );
     let warnings: Vec<&str> = r["warnings"]
         .as_array()
         .unwrap()
