@@ -1245,7 +1245,7 @@ fn the_sweep_deletes_old_challenges_and_send_counts_with_nothing_recent() {
     assert_eq!(keys(tables::CHALLENGE_SENDS), ["recent"]);
     // the call's list of challenges loses the one that went, and only it
     assert_eq!(
-        tables::call_challenges_listed(&txn),
+        crate::store::tests::call_challenges_listed(&txn),
         [("call-edge".to_string(), "edge".to_string())]
     );
 }

@@ -920,4 +920,4 @@ fn sync_dir(dir: &Path) -> Result<(), StoreError> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -94,17 +94,6 @@ const CHALLENGES_NAME: &str = "challenges";
 pub const CALL_CHALLENGES: TableDefinition<(&str, &str), ()> =
     TableDefinition::new(CALL_CHALLENGES_NAME);
 const CALL_CHALLENGES_NAME: &str = "call_challenges";
-/// Every row of [`CALL_CHALLENGES`], in key order: what tests compare.
-#[cfg(test)]
-pub fn call_challenges_listed(txn: &ReadTransaction) -> Vec<(String, String)> {
-    let table = txn.open_table(CALL_CHALLENGES).unwrap();
-    let rows = table.iter().unwrap().map(|r| {
-        let row = r.unwrap();
-        let (call, id) = row.0.value();
-        (call.to_string(), id.to_string())
-    });
-    rows.collect()
-}
 /// Challenges sent to each member in the last hour, across calls; JSON
 /// [`crate::challenge::Sends`].
 pub const CHALLENGE_SENDS: TableDefinition<&str, &[u8]> =

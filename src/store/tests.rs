@@ -221,7 +221,7 @@ fn a_version_3_store_lists_the_challenges_it_holds_under_their_calls() {
     }
     let store = Store::open(dir.path()).unwrap();
     assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
-    let listed = tables::call_challenges_listed(&store.begin_read().unwrap());
+    let listed = call_challenges_listed(&store.begin_read().unwrap());
     let want = [("c1", "ch_b"), ("c1", "ch_c"), ("c2", "ch_a")];
     assert_eq!(listed, want.map(|(a, b)| (a.to_string(), b.to_string())));
 }
@@ -724,4 +724,15 @@ fn restore_refuses_a_damaged_backup_whatever_the_damage() {
     // if a newer redb returns errors for all of these, the guard may go
     assert!(caught > 0, "no damage made redb panic");
     assert!(checksummed > 0, "no damage failed a checksum");
+}
+
+/// Every row of [`tables::CALL_CHALLENGES`], in key order: what tests compare.
+pub(crate) fn call_challenges_listed(txn: &redb::ReadTransaction) -> Vec<(String, String)> {
+    let table = txn.open_table(tables::CALL_CHALLENGES).unwrap();
+    let rows = table.iter().unwrap().map(|r| {
+        let row = r.unwrap();
+        let (call, id) = row.0.value();
+        (call.to_string(), id.to_string())
+    });
+    rows.collect()
 }
