@@ -146,17 +146,20 @@ fn client_certificates_admit_connections_and_stand_in_for_keys() {
     assert!(r.is_err(), "{r:?}");
 
     // an entry removed and reloaded shuts its certificate out at once
-    i.write_config(&format!(
-        "client_ca = \"{}\"\nclient_cert = \"optional\"\n",
-        ca_file.display()
-    ));
-    let r = plain
-        .post(i.url("/v1/admin/reload"))
-        .bearer_auth(&admin)
-        .json(&json!({}))
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    let reload = |clients: &str| {
+        i.write_config(&format!(
+            "client_ca = \"{}\"\nclient_cert = \"optional\"\n{clients}",
+            ca_file.display()
+        ));
+        let r = plain
+            .post(i.url("/v1/admin/reload"))
+            .bearer_auth(&admin)
+            .json(&json!({}))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    };
+    reload("");
     let (s, e) = get(&ivr, &i, "/v1/whoami", None);
     assert_eq!(s, StatusCode::UNAUTHORIZED, "{e}");
 
@@ -173,18 +176,7 @@ fn client_certificates_admit_connections_and_stand_in_for_keys() {
             .status()
     };
     assert_eq!(revoke(), StatusCode::CONFLICT);
-    i.write_config(&format!(
-        "client_ca = \"{}\"\nclient_cert = \"optional\"\n\
-         [[server.clients]]\nname = \"ops.cu.test\"\nrole = \"admin\"\n",
-        ca_file.display()
-    ));
-    let r = plain
-        .post(i.url("/v1/admin/reload"))
-        .bearer_auth(&admin)
-        .json(&json!({}))
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    reload("[[server.clients]]\nname = \"ops.cu.test\"\nrole = \"admin\"\n");
     assert_eq!(revoke(), StatusCode::NO_CONTENT);
     let ops = client(&i, Some(&client_pem(&ours, "ops.cu.test")));
     let (s, listed) = get(&ops, &i, "/v1/admin/keys", None);
