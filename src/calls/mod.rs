@@ -382,6 +382,7 @@ impl CallService {
             Some(h) => intents::get(&self.store, h, now)?.map(|i| (h.clone(), i)),
             None => None,
         };
+        let token_found = intent.is_some();
         if intent.is_none()
             && profile.app_intent_by_ani
             && let Some(a) = &ani
@@ -431,10 +432,10 @@ impl CallService {
         // A token that authenticates no one is worth an audit record: a replayed or guessed
         // one is how an attack on app intents would show.
         let token_refused = match (&token_hash, &used_intent) {
-            (Some(presented), None) => Some(match &intent {
-                _ if core_down => "not used: the core could not be reached",
-                Some((found, _)) if found == presented => "not used: its member is not enrolled",
-                _ => "not valid: unknown, used already, or expired",
+            (Some(_), None) => Some(match (token_found, core_down) {
+                (false, _) => "not valid: unknown, used already, or expired",
+                (true, true) => "not used: the core could not be reached",
+                (true, false) => "not used: its member is not enrolled",
             }),
             _ => None,
         };

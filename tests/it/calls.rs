@@ -1277,6 +1277,42 @@ fn rest_core(addr: &str) -> String {
     )
 }
 
+/// An app token presented while the core cannot be reached is not used up, and the record
+/// says why: back on a core that answers, the same token authenticates.
+#[test]
+fn an_app_token_presented_while_the_core_is_down_is_kept_and_recorded() {
+    let t = Calls::new("");
+    let (s, intent) = t.post(&t.app, "/v1/intents", json!({"member_id": "1001"}));
+    assert_eq!(s, StatusCode::CREATED, "{intent}");
+    let token = intent["app_token"].as_str().unwrap().to_string();
+    let reload = |config: &str| {
+        t.i.write_config(config);
+        let (s, r) = t.post(&t.i.admin.clone(), "/v1/admin/reload", json!({}));
+        assert_eq!(s, StatusCode::OK, "{r}");
+    };
+    let call = |id: &str| {
+        let body = json!({"call_id": id, "ani": "anonymous", "app_token": token});
+        t.post(&t.ivr, "/v1/calls", body).1
+    };
+    reload(&rest_core(&format!(
+        "127.0.0.1:{}",
+        crate::harness::free_port()
+    )));
+    assert_eq!(done(&call("down-1")), ("transfer", "core_unavailable", "-"));
+    let records = t.i.audit_events();
+    let record = (records.lines())
+        .find(|l| l.contains("\"intent_used\"") && l.contains("down-1"))
+        .unwrap_or_else(|| panic!("{records}"));
+    assert!(
+        record.contains("\"outcome\":\"denied\"")
+            && record.contains("app token not used: the core could not be reached")
+            && !record.contains(&token),
+        "{record}"
+    );
+    reload("");
+    assert_eq!(call("up-1")["level"], "app_intent");
+}
+
 #[test]
 fn a_core_that_does_not_answer_transfers_within_the_timeout() {
     // refused: nothing listens on the port
