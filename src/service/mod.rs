@@ -77,9 +77,10 @@ pub(crate) fn recorder_builder()
     let latency: &[f64] = &[
         0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
     ];
-    let buckets: [(&str, &[f64]); 7] = [
+    let buckets: [(&str, &[f64]); 8] = [
         ("callvault_http_request_duration_seconds", latency),
         (crate::core::live::SECONDS, latency),
+        (crate::notify::SEND_SECONDS, latency),
         ("callvault_audit_commit_seconds", latency),
         ("callvault_calls_sweep_seconds", latency),
         ("callvault_worker_lag_seconds", latency),

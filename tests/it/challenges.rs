@@ -596,8 +596,11 @@ fn a_channel_that_fails_leaves_nothing_and_the_agent_can_deny() {
             ("push", "sent", 0.0),
         ],
     );
-    let timed =
-        t.i.metric("callvault_notify_send_seconds_count", &[("channel", "sms")]);
+    // timed in buckets, as the core's questions are (a histogram, not a summary)
+    let timed = t.i.metric(
+        "callvault_notify_send_seconds_bucket",
+        &[("channel", "sms"), ("le", "+Inf")],
+    );
     assert_eq!(timed, 4.0);
 
     // bad requests are clear
