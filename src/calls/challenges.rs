@@ -64,7 +64,8 @@ pub struct ChallengeView {
     pub attempts_left: u32,
     /// Push: the member's answer in the app (`null` until they answer).
     pub member_response: Option<bool>,
-    /// `code`, `app`, `agent`, `too_many_wrong_codes` or `expired`, once decided.
+    /// `code`, `app`, `agent`, `too_many_wrong_codes`, `expired` or `key_rotated` (a vault
+    /// key rotation left its code impossible to check), once decided.
     pub how: Option<String>,
     /// Sent by the call's IVR `otp` step: the caller keys its code, and agents can neither
     /// check nor decide it (`409 ivr_challenge`).
@@ -754,10 +755,14 @@ impl CallService {
     ) -> Result<CheckAnswer, CallError> {
         let c = read(&self.store, id)?.ok_or_else(|| CallError::NoSuchChallenge(id.to_string()))?;
         let right = self.code_is_right(&c, &code);
+        let key_gone = !self.code_key_usable(&c);
         let who = actor.to_string();
         let (after, result) = self
             .change_challenge(id, actor, move |c, now| {
-                let (next, result) = c.check(right, &who, now)?;
+                let (next, result) = match key_gone {
+                    true => c.key_gone(now)?,
+                    false => c.check(right, &who, now)?,
+                };
                 let event = checked_event(c, &who, right);
                 let events = match result {
                     CheckResult::Expired => vec![],
@@ -771,6 +776,15 @@ impl CallService {
             attempts_left: after.checks_left,
             state: after.state,
         })
+    }
+
+    /// Whether a code could still be checked against `c`: false once the vault key its MAC
+    /// was made under has been rotated away. (A challenge without a code has nothing to
+    /// check; [`Challenge::check`] says so.)
+    fn code_key_usable(&self, c: &Challenge) -> bool {
+        c.code_mac
+            .as_deref()
+            .is_none_or(|mac| self.vault.code_key_loaded(mac))
     }
 
     /// Whether a keyed code is the challenge's, compared in constant time.
@@ -924,14 +938,19 @@ impl CallService {
         txn: &WriteTransaction,
         index: &CallIndex,
         pending: &OtpPending,
-        right: bool,
+        right: Option<bool>,
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<(CodeOutcome, Vec<AuditEvent>), StoreError> {
         let Some(c) = read_in(txn, &pending.challenge_id)? else {
             return Ok((CodeOutcome::Failed("code_expired"), vec![]));
         };
-        let (next, result) = match c.check(right, actor, now) {
+        let checked = match right {
+            Some(right) => c.check(right, actor, now),
+            None => c.key_gone(now),
+        };
+        let right = right.unwrap_or(false);
+        let (next, result) = match checked {
             Ok(x) => x,
             Err(ChallengeError::Decided(State::Expired)) => {
                 return Ok((CodeOutcome::Failed("code_expired"), vec![]));
@@ -955,14 +974,18 @@ impl CallService {
         Ok((outcome, events))
     }
 
-    /// Whether a code keyed at the IVR is the pending challenge's.
+    /// Whether a code keyed at the IVR is the pending challenge's: `None` when no code can be
+    /// checked against it any more (its vault key was rotated away).
     pub(super) fn ivr_code_is_right(
         &self,
         pending: &OtpPending,
         code: &str,
-    ) -> Result<bool, CallError> {
-        let c = read(&self.store, &pending.challenge_id)?;
-        Ok(c.is_some_and(|c| self.code_is_right(&c, code)))
+    ) -> Result<Option<bool>, CallError> {
+        Ok(match read(&self.store, &pending.challenge_id)? {
+            Some(c) if !self.code_key_usable(&c) => None,
+            Some(c) => Some(self.code_is_right(&c, code)),
+            None => Some(false),
+        })
     }
 }
 

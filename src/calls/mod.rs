@@ -251,7 +251,9 @@ enum Resolved {
     Confirm(Result<(), Rejection>),
     Code {
         pending: dialog::OtpPending,
-        right: bool,
+        /// Whether the keyed code is right; `None` when the vault key its MAC was made under
+        /// has been rotated away, so that no code can be checked.
+        right: Option<bool>,
     },
 }
 

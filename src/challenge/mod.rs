@@ -155,6 +155,21 @@ impl Challenge {
         false
     }
 
+    /// The vault key the code's MAC was made under was rotated away: no code can be checked
+    /// any more, so a waiting challenge is over, as if its time had run out (`how`:
+    /// `key_rotated`), rather than counting the member's right code as wrong.
+    pub fn key_gone(&self, now: DateTime<Utc>) -> Result<(Challenge, CheckResult), ChallengeError> {
+        let mut next = self.clone();
+        if next.settle(now) {
+            return Ok((next, CheckResult::Expired));
+        }
+        if next.state != State::Waiting {
+            return Err(ChallengeError::Decided(next.state));
+        }
+        next.decide(State::Expired, "key_rotated", "system", now);
+        Ok((next, CheckResult::Expired))
+    }
+
     /// A keyed code, already compared (in constant time) by the caller: `right`.
     pub fn check(
         &self,

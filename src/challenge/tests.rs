@@ -373,3 +373,27 @@ mod model {
         }
     }
 }
+
+/// A challenge whose code can no longer be checked (the vault key its MAC was made under was
+/// rotated away) ends as if its time had run out, whatever was keyed; a decided one stays
+/// decided, and one past its time is expired by the clock.
+#[test]
+fn a_challenge_whose_key_is_gone_expires_and_counts_no_wrong_code() {
+    let c = challenge(OtpChannel::Sms, true);
+    let (next, result) = c.key_gone(secs(10)).unwrap();
+    assert_eq!(result, CheckResult::Expired);
+    assert_eq!(
+        (next.state, next.how.as_deref(), next.checks_left),
+        (State::Expired, Some("key_rotated"), 3)
+    );
+    let (late, result) = c.key_gone(secs(60)).unwrap();
+    assert_eq!(
+        (result, late.how.as_deref()),
+        (CheckResult::Expired, Some("expired"))
+    );
+    let (approved, _) = c.check(true, "agent", secs(5)).unwrap();
+    assert!(matches!(
+        approved.key_gone(secs(10)),
+        Err(ChallengeError::Decided(State::Approved))
+    ));
+}

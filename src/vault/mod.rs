@@ -519,6 +519,16 @@ impl Vault {
         Ok(format!("{}:{}", hex::encode(id), hex::encode(mac)))
     }
 
+    /// Whether the master key `stored` (a [`Vault::code_mac`]) was made under is still loaded.
+    /// Not once a key rotation has finished: no code can be checked against such a MAC any
+    /// more, and its challenge is over (not a wrong code).
+    pub fn code_key_loaded(&self, stored: &str) -> bool {
+        let id = (stored.split_once(':'))
+            .and_then(|(id, _)| hex::decode(id).ok())
+            .and_then(|id| <[u8; 4]>::try_from(id.as_slice()).ok());
+        id.is_some_and(|id| self.keyring.load().key_ids().contains(&id))
+    }
+
     /// Whether `code` is the one [`Vault::code_mac`] made `stored` from, compared in constant
     /// time. A MAC under a key no longer loaded matches nothing.
     pub fn code_matches(&self, challenge_id: &str, code: &str, stored: &str) -> bool {

@@ -956,6 +956,7 @@ fn a_code_mac_matches_its_code_for_its_challenge_only() {
     }
     // the same code for another challenge has another MAC
     assert_ne!(f.vault.code_mac("ch-2", "482913").unwrap(), mac);
+    assert!(f.vault.code_key_loaded(&mac));
     // a MAC cut short, or not hex, or under a key id not loaded, matches nothing
     let (id, hex) = mac.split_once(':').unwrap();
     for stored in [
@@ -966,6 +967,22 @@ fn a_code_mac_matches_its_code_for_its_challenge_only() {
     ] {
         assert!(!f.vault.code_matches("ch-1", "482913", &stored), "{stored}");
     }
+    for stored in [
+        format!("00000000:{hex}"),
+        hex.to_string(),
+        format!("zz:{hex}"),
+    ] {
+        assert!(!f.vault.code_key_loaded(&stored), "{stored}");
+    }
+    // once the key is rotated away, its MACs' key is no longer loaded
+    f.vault
+        .rotate_key(&crate::enroll::progress::Silent)
+        .unwrap();
+    assert!(!f.vault.code_key_loaded(&mac));
+    assert!(
+        f.vault
+            .code_key_loaded(&f.vault.code_mac("ch-1", "482913").unwrap())
+    );
 }
 
 /// `vault status` counts the PIN records of no enrolled member.

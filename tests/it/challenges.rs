@@ -869,3 +869,67 @@ fn a_mobile_two_members_share_earns_no_trust_and_takes_no_code() {
     );
     assert_eq!(sink.received("/sms/send").len(), 1);
 }
+
+/// A vault key rotation while a code is out: the code can no longer be checked, so the
+/// member's right code is answered `expired` (not `wrong_code`, and no attempt is used), and
+/// a code sent after the rotation works.
+#[test]
+fn a_code_sent_before_a_vault_key_rotation_expires_and_one_sent_after_works() {
+    let sink = HttpSink::start();
+    let t = Calls::with_members(&http_channels(&sink), MEMBERS);
+    t.start("rot-1", JANE_MOBILE);
+    let send = || {
+        let (s, sent) = t.post(
+            &t.agent,
+            "/v1/calls/rot-1/challenges",
+            json!({"channel": "sms"}),
+        );
+        assert_eq!(s, StatusCode::CREATED, "{sent}");
+        let texts = sink.received("/sms/send");
+        let body: Value = serde_json::from_str(&texts.last().unwrap().body).unwrap();
+        let code = code_in(body["text"].as_str().unwrap());
+        (sent["challenge_id"].as_str().unwrap().to_string(), code)
+    };
+    let check = |id: &str, code: &str| {
+        let path = format!("/v1/challenges/{id}/check");
+        t.post(&t.agent, &path, json!({ "code": code })).1
+    };
+    let (before, code) = send();
+    let rotated = t.i.cli(&["vault", "rotate-key"]);
+    assert!(rotated.status.success(), "{rotated:?}");
+    let r = check(&before, &code);
+    assert_eq!(
+        (r["result"].as_str(), r["attempts_left"].as_u64()),
+        (Some("expired"), Some(3)),
+        "{r}"
+    );
+    let (_, c) = t.get(&t.agent, &format!("/v1/challenges/{before}"));
+    assert_eq!(
+        (c["state"].as_str(), c["how"].as_str()),
+        (Some("expired"), Some("key_rotated"))
+    );
+    let (after, code) = send();
+    assert_eq!(check(&after, &code)["result"], "approved");
+}
+
+/// The same at the IVR: a code keyed after a rotation is told expired, and the dialog goes
+/// on to its next method.
+#[test]
+fn an_ivr_code_keyed_after_a_vault_key_rotation_is_expired() {
+    let sink = HttpSink::start();
+    let profile = "[profiles.members]\ndefault = true\n\
+         [profiles.members.ivr.known_number]\nmethods = [\"otp\", \"dob\"]\nmin_correct = 1\n";
+    let t = Calls::with_members(&format!("{}{profile}", http_channels(&sink)), MEMBERS);
+    let step = t.start("rot-ivr", JANE_MOBILE);
+    assert_eq!(step["field"], "code", "{step}");
+    let body: Value = serde_json::from_str(&sink.received("/sms/send")[0].body).unwrap();
+    let code = code_in(body["text"].as_str().unwrap());
+    let rotated = t.i.cli(&["vault", "rotate-key"]);
+    assert!(rotated.status.success(), "{rotated:?}");
+    let step = t.key_in("rot-ivr", &code);
+    assert_eq!(
+        (step["error"].as_str(), step["question"].as_str()),
+        (Some("code_expired"), Some("dob")),
+        "{step}"
+    );
+}
