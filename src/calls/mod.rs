@@ -249,6 +249,8 @@ enum Resolved {
     Answer(Zeroizing<String>),
     NewPin(Result<Vec<u8>, Rejection>),
     Confirm(Result<(), Rejection>),
+    /// The new PIN to confirm could not be read back: [`Input::NewPinLost`].
+    NewPinLost,
     Code {
         pending: dialog::OtpPending,
         /// Whether the keyed code is right; `None` when the vault key its MAC was made under
@@ -658,6 +660,7 @@ impl CallService {
                     },
                     Resolved::NewPin(p) => Input::NewPin(p.clone()),
                     Resolved::Confirm(c) => Input::Confirm(*c),
+                    Resolved::NewPinLost => Input::NewPinLost,
                     Resolved::Code { pending, right } => {
                         let (outcome, events) =
                             Self::ivr_code_check(txn, &index, pending, *right, &who, now)?;
@@ -817,7 +820,10 @@ impl CallService {
                 let dialog::Phase::ConfirmPin { pending, .. } = &call.phase else {
                     return Ok((Resolved::NoInput, Some(member.clone())));
                 };
-                let new_pin = self.vault.open_for_call(&call.call_id, pending)?;
+                let Some(new_pin) = self.vault.open_for_call_if_kept(&call.call_id, pending)?
+                else {
+                    return Ok((Resolved::NewPinLost, Some(member.clone())));
+                };
                 let current = self.current_pin(call)?;
                 let set = self
                     .vault
@@ -840,12 +846,14 @@ impl CallService {
         Ok((resolved, member))
     }
 
+    /// The PIN the caller keyed before being asked for a new one, for the policy's "not the
+    /// same as the current PIN". `None` when there is none, or when a vault key rotation
+    /// since left it unreadable: that one check is then skipped for this call.
     fn current_pin(&self, call: &Call) -> Result<Option<Zeroizing<String>>, CallError> {
-        call.current_pin
-            .as_deref()
-            .map(|sealed| self.vault.open_for_call(&call.call_id, sealed))
-            .transpose()
-            .map_err(CallError::from)
+        let Some(sealed) = call.current_pin.as_deref() else {
+            return Ok(None);
+        };
+        Ok(self.vault.open_for_call_if_kept(&call.call_id, sealed)?)
     }
 
     /// `GET /v1/calls/{call_id}/step`: the call's current STEP, once any input being taken

@@ -434,6 +434,9 @@ pub enum Input<'a> {
     NewPin(Result<Vec<u8>, Rejection>),
     /// The confirmation matched and the PIN was stored, or why not.
     Confirm(Result<(), Rejection>),
+    /// The new PIN keyed before the confirmation cannot be read back (the vault key it was
+    /// sealed under was rotated away since): it is asked for again, and no try is used.
+    NewPinLost,
     /// The `otp` step's code went out, or why it could not (`no_destination`,
     /// `no_channel`, `send_failed`, `too_many_codes`).
     CodeSent(Result<OtpPending, &'static str>),
@@ -1354,6 +1357,19 @@ fn confirm_pin(
             }
         }
         Input::Confirm(Err(r)) => refuse_new_pin(tx, purpose, why, attempts_used, r.as_str()),
+        Input::NewPinLost => {
+            tx.event(
+                EventKind::PinRefused,
+                Outcome::Failed,
+                "new pin: not kept (the vault key was rotated); asked again",
+            );
+            tx.call.error = Some("new_pin_not_kept".into());
+            tx.call.phase = Phase::NewPin {
+                purpose,
+                why,
+                attempts_used,
+            };
+        }
         Input::NoInput => refuse_new_pin(tx, purpose, why, attempts_used, "no_input"),
         _ => {}
     }

@@ -303,9 +303,11 @@ fn input_for<'a>(
             0 | 1 => Input::NewPin(Ok(vec![9; 8])),
             _ => Input::NewPin(Err(Rejection::CommonPin)),
         },
-        Expect::ConfirmPin => match c % 4 {
+        Expect::ConfirmPin => match c % 5 {
             0..=2 => Input::Confirm(Ok(())),
-            _ => Input::Confirm(Err(Rejection::ConfirmMismatch)),
+            3 => Input::Confirm(Err(Rejection::ConfirmMismatch)),
+            // a vault key rotation between the new PIN and its confirmation
+            _ => Input::NewPinLost,
         },
         Expect::SendCode => {
             if c % 4 == 3 {

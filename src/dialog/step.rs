@@ -33,7 +33,9 @@ pub struct StepView {
     pub first_name: Option<String>,
     pub trust: Option<Trust>,
     /// Why the previous input was not accepted: `not_found`, `wrong_pin`, `wrong_answer`,
-    /// `no_input`, or a new-PIN rule (`common_pin`, `confirm_mismatch`, ...). An addition to
+    /// `no_input`, `wrong_code`, `code_expired`, a new-PIN rule (`common_pin`,
+    /// `confirm_mismatch`, ...), or `new_pin_not_kept` (asked again after a vault key
+    /// rotation). An addition to
     /// the contract: IVRs may ignore it.
     pub error: Option<String>,
     /// This STEP's number in the call: 1 for the answer to the start, one more for every

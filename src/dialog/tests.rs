@@ -85,6 +85,8 @@ enum Do {
     PinLocked,
     NewPin(Option<Rejection>),
     Confirm(Option<Rejection>),
+    /// The new PIN to confirm could not be read back (a vault key rotation).
+    NewPinLost,
     /// An answer while the member's wrong-answer counter already has this many.
     KeyWithWrong(&'static str, u32),
     /// The service sent the `otp` step's code (`None`) or could not (why).
@@ -188,6 +190,7 @@ fn run(
             Do::NewPin(Some(r)) => Input::NewPin(Err(r)),
             Do::Confirm(None) => Input::Confirm(Ok(())),
             Do::Confirm(Some(r)) => Input::Confirm(Err(r)),
+            Do::NewPinLost => Input::NewPinLost,
             Do::Sent(None) => Input::CodeSent(Ok(OtpPending {
                 challenge_id: "ch_test".into(),
                 checks_left: 3,
@@ -641,6 +644,24 @@ fn pin_steps() {
                 NoInput,
                 NewPin(None),
                 NoInput,
+                NewPin(None),
+                Confirm(None),
+            ],
+            (S::Authenticated, None, Some(L::Pin)),
+        ),
+        (
+            // three losses use no try: after them, and two refusals, the third try succeeds
+            "forced change: the new PIN lost to a key rotation is asked again, no try used",
+            &[
+                PinRightThen(CHANGE),
+                NewPin(None),
+                NewPinLost,
+                NewPin(None),
+                NewPinLost,
+                NewPin(None),
+                NewPinLost,
+                NewPin(Some(Rejection::Sequence)),
+                NewPin(Some(Rejection::CommonPin)),
                 NewPin(None),
                 Confirm(None),
             ],

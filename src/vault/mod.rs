@@ -494,6 +494,20 @@ impl Vault {
             .seal(&call_context(call_id), header, pin.as_bytes())?)
     }
 
+    /// [`Vault::open_for_call`], or `None` when the key it was sealed under has been rotated
+    /// away since (a call's sealed PIN is not sealed again by a rotation: it lives minutes).
+    pub fn open_for_call_if_kept(
+        &self,
+        call_id: &str,
+        sealed: &[u8],
+    ) -> Result<Option<Zeroizing<String>>, VaultError> {
+        match self.open_for_call(call_id, sealed) {
+            Ok(pin) => Ok(Some(pin)),
+            Err(VaultError::Seal(SealError::UnknownKey { .. })) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Open what [`Vault::seal_for_call`] sealed for the same call.
     pub fn open_for_call(
         &self,

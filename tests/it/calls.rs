@@ -753,6 +753,42 @@ fn an_input_sent_again_with_its_step_is_taken_once() {
     );
 }
 
+/// A vault key rotation in the middle of a PIN change: the PINs the call sealed under the
+/// old key cannot be read back. The new PIN is asked for again (no try used) rather than the
+/// call failing on every input, and the change completes.
+#[test]
+fn a_pin_change_goes_on_across_a_vault_key_rotation() {
+    let t = Calls::new(&format!("[pin_policy]\nmax_length = 12\n{PIN_PROFILE}"));
+    t.import_pins("member_id,pin\n1001,2749\n", true);
+    let (s, _) = t.post(&t.agent, "/v1/members/1001/force-pin-change", json!({}));
+    assert_eq!(s, StatusCode::OK);
+    t.start("rot-pin", ADA_MOBILE);
+    assert_eq!(t.key_in("rot-pin", "2749")["field"], "new_pin");
+    assert_eq!(t.key_in("rot-pin", "583920")["field"], "confirm_pin");
+    let rotated = t.i.cli(&["vault", "rotate-key"]);
+    assert!(rotated.status.success(), "{rotated:?}");
+    let step = t.key_in("rot-pin", "583920");
+    assert_eq!(
+        (
+            step["field"].as_str(),
+            step["error"].as_str(),
+            step["attempts_left"].as_u64()
+        ),
+        (Some("new_pin"), Some("new_pin_not_kept"), Some(3)),
+        "{step}"
+    );
+    assert_eq!(t.key_in("rot-pin", "583920")["field"], "confirm_pin");
+    assert_eq!(
+        done(&t.key_in("rot-pin", "583920")),
+        ("authenticated", "-", "pin")
+    );
+    t.start("rot-pin-2", ADA_MOBILE);
+    assert_eq!(
+        done(&t.key_in("rot-pin-2", "583920")),
+        ("authenticated", "-", "pin")
+    );
+}
+
 #[test]
 fn pin_lockout_spans_calls_and_activation_sets_a_pin() {
     // 12-digit PINs allowed, so the store can be searched for the new one without chance hits
