@@ -908,6 +908,29 @@ fn a_code_sent_before_a_vault_key_rotation_expires_and_one_sent_after_works() {
         (c["state"].as_str(), c["how"].as_str()),
         (Some("expired"), Some("key_rotated"))
     );
+    // on the record as expired, and no code checked ("code wrong" would blame the member)
+    let records: Vec<String> = (t.i.audit_events().lines())
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| {
+            r["kind"]
+                .as_str()
+                .is_some_and(|k| k.starts_with("challenge_"))
+        })
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["kind"].as_str().unwrap(),
+                r["detail"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        records,
+        [
+            "challenge_sent sms to +1******0101, with a code",
+            "challenge_decided sms expired (key_rotated)"
+        ]
+    );
     let (after, code) = send();
     assert_eq!(check(&after, &code)["result"], "approved");
 }
@@ -932,4 +955,7 @@ fn an_ivr_code_keyed_after_a_vault_key_rotation_is_expired() {
         (Some("code_expired"), Some("dob")),
         "{step}"
     );
+    let records = t.i.audit_events();
+    assert!(!records.contains("\"challenge_checked\""), "{records}");
+    assert!(records.contains("sms expired (key_rotated)"), "{records}");
 }
