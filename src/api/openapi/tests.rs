@@ -1,0 +1,45 @@
+use super::{document, meant_path};
+
+#[test]
+fn the_document_bounds_a_call_s_ani_and_dnis_as_the_service_does() {
+    let doc: serde_json::Value = serde_json::from_str(&document()).unwrap();
+    let start = &doc["components"]["schemas"]["StartCall"]["properties"];
+    for field in ["ani", "dnis"] {
+        assert_eq!(
+            start[field]["maxLength"],
+            serde_json::json!(crate::calls::NUMBER_FIELD_MAX),
+            "{field}: {}",
+            start[field]
+        );
+        assert!(start[field]["pattern"].is_string(), "{field}");
+    }
+}
+
+#[test]
+fn a_path_that_is_no_endpoint_is_told_the_one_likely_meant() {
+    for (path, want) in [
+        ("/v1/call", Some("/v1/calls")),
+        ("/v1/calls/", Some("/v1/calls")),
+        ("/v1/Calls/c-7/input", Some("/v1/calls/c-7/input")),
+        ("/v1/call/c-7/inputs", Some("/v1/calls/c-7/input")),
+        (
+            "/v1/calls/c-7/checklists/dob",
+            Some("/v1/calls/c-7/checklist/dob"),
+        ),
+        ("/v1/challenges/ch1/chek", Some("/v1/challenges/ch1/check")),
+        ("/v1/members/1001/unlok", Some("/v1/members/1001/unlock")),
+        ("/v1/admin/key", Some("/v1/admin/keys")),
+        ("/redyz", Some("/readyz")),
+        ("/openapi.jsn", Some("/openapi.json")),
+        // nothing near, or a parameter left out: no guess
+        ("/v2/calls", None),
+        ("/v1/calls//input", None),
+        ("/calls", None),
+        ("/", None),
+        ("/v1/whatever/x/y/z", None),
+        // an endpoint is not "meant" as itself
+        ("/v1/calls", None),
+    ] {
+        assert_eq!(meant_path(path).as_deref(), want, "{path}");
+    }
+}
