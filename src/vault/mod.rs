@@ -216,6 +216,14 @@ pub fn pins_not_enrolled(store: &Store) -> Result<u64, StoreError> {
     Ok(n)
 }
 
+/// A stored code MAC (`KEYID:HEX`) as the key id and the MAC's bytes; `None` when it is
+/// not that shape.
+fn split_code_mac(stored: &str) -> Option<([u8; 4], Vec<u8>)> {
+    let (id_hex, mac_hex) = stored.split_once(':')?;
+    let id = <[u8; 4]>::try_from(hex::decode(id_hex).ok()?.as_slice()).ok()?;
+    Some((id, hex::decode(mac_hex).ok()?))
+}
+
 const STRIPES: usize = 256;
 
 fn code_message(challenge_id: &str, code: &str) -> Vec<u8> {
@@ -537,23 +545,14 @@ impl Vault {
     /// Not once a key rotation has finished: no code can be checked against such a MAC any
     /// more, and its challenge is over (not a wrong code).
     pub fn code_key_loaded(&self, stored: &str) -> bool {
-        let id = (stored.split_once(':'))
-            .and_then(|(id, _)| hex::decode(id).ok())
-            .and_then(|id| <[u8; 4]>::try_from(id.as_slice()).ok());
-        id.is_some_and(|id| self.keyring.load().key_ids().contains(&id))
+        split_code_mac(stored).is_some_and(|(id, _)| self.keyring.load().key_ids().contains(&id))
     }
 
     /// Whether `code` is the one [`Vault::code_mac`] made `stored` from, compared in constant
     /// time. A MAC under a key no longer loaded matches nothing.
     pub fn code_matches(&self, challenge_id: &str, code: &str, stored: &str) -> bool {
         use subtle::ConstantTimeEq;
-        let Some((id_hex, mac_hex)) = stored.split_once(':') else {
-            return false;
-        };
-        let (Ok(id), Ok(want)) = (hex::decode(id_hex), hex::decode(mac_hex)) else {
-            return false;
-        };
-        let Ok(id) = <[u8; 4]>::try_from(id.as_slice()) else {
+        let Some((id, want)) = split_code_mac(stored) else {
             return false;
         };
         match self
