@@ -52,5 +52,6 @@ echo "space freed: first call start that succeeded after $(python3 -c "print(rou
 kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
 cv audit verify
 cv db check | tail -1
-echo "service log, errors by kind:"
-grep ERROR "$dir/serve.log" | sed -E 's/^[^ ]+ +//; s/ error=.*//; s/ store=.*//' | sort | uniq -c
+echo "service log from the first failed write on, lines by kind ($(sed -n '/a write to the store failed/,$p' "$dir/serve.log" | wc -l) in all):"
+sed -n '/a write to the store failed/,$p' "$dir/serve.log" \
+  | sed -E 's/^[^ ]+ +//; s/ (left_out|error|store|progress|jobs)=.*//' | sort | uniq -c

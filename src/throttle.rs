@@ -55,8 +55,16 @@ impl Throttle {
 #[macro_export]
 macro_rules! throttled_error {
     ($throttle:expr, $($field:tt)*) => {
+        $crate::throttled!(error, $throttle, $($field)*)
+    };
+}
+
+/// [`throttled_error!`] at another level: `throttled!(warn, THROTTLE, fields..., "message")`.
+#[macro_export]
+macro_rules! throttled {
+    ($level:ident, $throttle:expr, $($field:tt)*) => {
         if let Some(left_out) = $throttle.admit(::std::time::Instant::now()) {
-            ::tracing::error!(left_out, $($field)*);
+            ::tracing::$level!(left_out, $($field)*);
         }
     };
 }

@@ -48,10 +48,15 @@ fn builder() -> redb::Builder {
     b.set_cache_size(CACHE_BYTES.load(std::sync::atomic::Ordering::Relaxed) as usize);
     // A file not closed cleanly (a crash, a kill, a process that exited with the store still
     // open) is repaired on open, which reads all of it: say so, since it delays the start.
+    // A store reopened after a failed write (a full disk) is repaired each time, as often as
+    // IVR steps fail: one line a minute then, counting the repairs left unsaid.
+    static REPAIRS: Throttle = Throttle::new(Duration::from_secs(60));
     let said = std::sync::atomic::AtomicBool::new(false);
     b.set_repair_callback(move |session| {
         if !said.swap(true, std::sync::atomic::Ordering::Relaxed) {
-            tracing::warn!(
+            crate::throttled!(
+                warn,
+                REPAIRS,
                 progress = session.progress(),
                 "the store was not closed cleanly; repairing it before opening (this reads the whole file)"
             );
@@ -327,7 +332,10 @@ impl Shared {
                     if let Ok(mut e) = self.last_error.lock() {
                         *e = None;
                     }
-                    tracing::info!(store = %self.path.display(), "the store is open again");
+                    // On a full disk the next write fails again, and so on: the line that
+                    // matters, that writes succeed again, is `WriteTxn::commit`'s.
+                    static REOPENED: Throttle = Throttle::new(Duration::from_secs(1));
+                    crate::throttled!(info, REOPENED, store = %self.path.display(), "the store is open again");
                     return;
                 }
                 Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
@@ -370,8 +378,13 @@ impl WriteTxn {
     pub fn commit(self) -> Result<(), StoreError> {
         match self.txn.commit() {
             Ok(()) => {
-                if self.shared.write_failed.load(Ordering::Relaxed) {
-                    self.shared.write_failed.store(false, Ordering::Relaxed);
+                if self.shared.write_failed.load(Ordering::Relaxed)
+                    && self.shared.write_failed.swap(false, Ordering::Relaxed)
+                {
+                    tracing::info!(
+                        store = %self.shared.path.display(),
+                        "a write to the store succeeded again, after failed ones"
+                    );
                 }
                 Ok(())
             }

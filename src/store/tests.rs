@@ -635,6 +635,60 @@ fn after_a_full_disk_the_store_reopens_by_itself_and_keeps_every_commit_before_i
     assert_eq!(store.fault(), None);
 }
 
+/// The lines `f` logs on this thread, as the service's log would show them.
+fn logged(f: impl FnOnce()) -> String {
+    #[derive(Clone, Default)]
+    struct Lines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl io::Write for Lines {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let lines = Lines::default();
+    let writer = lines.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::with_default(subscriber, f);
+    let text = lines.0.lock().unwrap().clone();
+    String::from_utf8(text).unwrap()
+}
+
+/// After writes failed (a full disk), the log says once, at the first write that succeeds
+/// again, that the store is back: the reopen's own lines are thinned while the disk is full.
+#[test]
+fn the_log_says_once_that_writes_succeed_again_after_a_full_disk() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let full = std::sync::Arc::new(AtomicBool::new(false));
+    let store = store_on_disk(&dir.path().join(DB_FILE_NAME), full.clone());
+    let back = "a write to the store succeeded again";
+
+    let quiet = logged(|| add_audit(&store, 2));
+    assert!(!quiet.contains(back), "{quiet}");
+
+    let failing = logged(|| {
+        full.store(true, Ordering::SeqCst);
+        assert!(one_event(&store).commit().is_err());
+        assert!(store.begin_write().is_err());
+    });
+    assert!(!failing.contains(back), "{failing}");
+
+    full.store(false, Ordering::SeqCst);
+    wait_open(&store);
+    let recovered = logged(|| {
+        add_audit(&store, 3);
+        add_audit(&store, 1);
+    });
+    assert_eq!(recovered.matches(back).count(), 1, "{recovered}");
+    assert_eq!(audit_count(&store), 6);
+}
+
 /// A write transaction holding one new audit event, not yet committed.
 fn one_event(store: &Store) -> WriteTxn {
     let txn = store.begin_write().unwrap();
