@@ -83,7 +83,14 @@ impl Reloader {
                 let warnings: Vec<String> = config::exposure(&self.config_path)
                     .into_iter()
                     .chain(next.cautions().iter().map(ToString::to_string))
-                    .chain(files.iter().map(ToString::to_string))
+                    .chain(files.iter().map(|problem| match problem.path.as_str() {
+                        // read only at start: the running service has what it read then
+                        "vault.key_file" | "server.client_ca" => format!(
+                            "{problem} (the service goes on with the file it read at start; \
+                             a restart would fail on this one)"
+                        ),
+                        _ => problem.to_string(),
+                    }))
                     .collect();
                 let core_kind = core.as_ref().map(|c| c.kind());
                 self.cert.replace(pair);
@@ -97,11 +104,11 @@ impl Reloader {
                 for warning in &warnings {
                     tracing::warn!("{warning}");
                 }
-                tracing::info!(?restart, "configuration and TLS certificate reloaded");
                 let mut detail = match restart.is_empty() {
                     true => "in effect at once".to_string(),
                     false => format!("a restart is needed for {}", restart.join(", ")),
                 };
+                tracing::info!("configuration and TLS certificate reloaded: {detail}");
                 if let Some(kind) = core_kind {
                     detail.push_str(&format!("; core adapter rebuilt ({kind})"));
                 }

@@ -19,8 +19,8 @@ pub type KeyId = [u8; 4];
 #[derive(Debug, thiserror::Error)]
 pub enum KeyFileError {
     #[error(
-        "vault key file {path} is readable or writable by group or others (mode {mode:04o}); \
-         run `chmod 600 {path}` — refusing to start"
+        "vault key file {path} is readable or writable by group or others (mode {mode:04o}), \
+         and callvault uses no key others may read: run `chmod 600 {path}`"
     )]
     InsecurePermissions { path: PathBuf, mode: u32 },
     #[error("vault key file {path} must hold exactly {KEY_BYTES} bytes, it holds {len}")]

@@ -1426,6 +1426,15 @@ fn a_reload_warns_of_the_files_it_does_not_load() {
             "{key}: {r}"
         );
     }
+    // the file only a start reads is still served from what was read then; the next start
+    // would fail on it. A code channel's CA file is read at each send.
+    let at_restart = "a restart would fail on this one";
+    for (key, said) in [("server.client_ca", true), ("notify.sms.ca_file", false)] {
+        assert!(
+            (warnings.iter()).any(|w| w.starts_with(key) && w.contains(at_restart) == said),
+            "{key}: {r}"
+        );
+    }
 }
 
 /// A reload that points `[core.rest]` at another gateway (or back at the embedded directory)
