@@ -245,7 +245,8 @@ pub enum AuditCommand {
     /// Remove records older than a date from the store, once an export keeps them: only
     /// records that an export given holds with the same hash go, and never the newest.
     Prune {
-        /// Records before this time go (RFC 3339 or YYYY-MM-DD, UTC).
+        /// Records before this time go: 2026-12-05 (00:00 UTC), 2026-12-05 08:17 (UTC), or
+        /// RFC 3339 with an offset.
         #[arg(long, value_parser = parse_since)]
         before: DateTime<Utc>,
         /// A file `audit export` wrote, kept elsewhere (the SIEM's copy). Repeatable; every
@@ -255,7 +256,8 @@ pub enum AuditCommand {
     },
     /// Write records as JSON lines to stdout.
     Export {
-        /// Only records at or after this time (RFC 3339 or YYYY-MM-DD, UTC).
+        /// Only records at or after this time: 2026-12-05 (00:00 UTC), 2026-12-05 08:17
+        /// (UTC), or RFC 3339 with an offset.
         #[arg(long, value_parser = parse_since)]
         since: Option<DateTime<Utc>>,
         /// Only records after this sequence number (the `seq` of the last record an earlier
@@ -265,15 +267,32 @@ pub enum AuditCommand {
     },
 }
 
+/// A time for `--since`: RFC 3339 with its offset, a date and time without one (UTC, `T` or a
+/// space between), or a date alone (its 00:00 UTC).
 fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&Utc));
     }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| t.and_utc())
-        .ok_or_else(|| format!("{s:?} is neither RFC 3339 nor YYYY-MM-DD"))
+    let utc = [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ]
+    .iter()
+    .find_map(|f| chrono::NaiveDateTime::parse_from_str(s, f).ok());
+    let date = || {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+    };
+    utc.or_else(date).map(|t| t.and_utc()).ok_or_else(|| {
+        format!(
+            "{s:?} is not a time callvault reads: give a date (2026-12-05, from 00:00 UTC), \
+             a time in UTC (2026-12-05 08:17), or RFC 3339 with an offset \
+             (2026-12-05T08:17:00-05:00)"
+        )
+    })
 }
 
 /// Run a parsed command line; errors are printed, never panicked.
@@ -1045,3 +1064,6 @@ fn enroll_command(
         other => bail!("unexpected answer: {other:?}"),
     }
 }
+
+#[cfg(test)]
+mod tests;
