@@ -1,0 +1,458 @@
+//! `Config::validate`: every semantic problem of a configuration, each with its key path,
+//! and the cautions (settings that work but are weak).
+
+use std::net::SocketAddr;
+
+use super::{Config, ConfigIssue, CoreKind, OtpChannel, RestCoreConfig, is_web_origin};
+
+impl Config {
+    /// Every semantic problem, each with its key path. Empty means valid.
+    pub fn validate(&self) -> Vec<ConfigIssue> {
+        let mut issues = Vec::new();
+        let mut check = |ok: bool, path: &str, message: String| {
+            if !ok {
+                issues.push(ConfigIssue::new(path, message));
+            }
+        };
+        let s = &self.server;
+        check(
+            s.listen.parse::<SocketAddr>().is_ok(),
+            "server.listen",
+            format!("{:?} is not an IP address and port", s.listen),
+        );
+        check(
+            s.tls_cert.is_some() == s.tls_key.is_some(),
+            if s.tls_cert.is_some() {
+                "server.tls_key"
+            } else {
+                "server.tls_cert"
+            },
+            "tls_cert and tls_key must be set together (or both left out)".to_string(),
+        );
+        check(
+            s.workers <= 256,
+            "server.workers",
+            format!("{} is more than 256", s.workers),
+        );
+        check(
+            s.shutdown_timeout_seconds <= 300,
+            "server.shutdown_timeout_seconds",
+            format!("{} is more than 300", s.shutdown_timeout_seconds),
+        );
+        check(
+            s.keep_alive_seconds <= 3600,
+            "server.keep_alive_seconds",
+            format!("{} is more than 3600", s.keep_alive_seconds),
+        );
+        check(
+            s.clients.is_empty() || s.client_ca.is_some(),
+            "server.clients",
+            "client certificates need server.client_ca, the CA that issues them".to_string(),
+        );
+        for (i, o) in s.cors_origins.iter().enumerate() {
+            check(
+                is_web_origin(o),
+                &format!("server.cors_origins[{i}]"),
+                format!(
+                    "{o:?} is not a web origin: write it as the browser sends it, \
+                     https://host or https://host:port, lower case, with no path or \
+                     trailing slash (no wildcards)"
+                ),
+            );
+        }
+        for (i, c) in s.clients.iter().enumerate() {
+            check(
+                rustls_pki_types::DnsName::try_from(c.name.as_str()).is_ok(),
+                &format!("server.clients[{i}].name"),
+                format!("{:?} is not a DNS name", c.name),
+            );
+            check(
+                !s.clients[..i].iter().any(|o| o.name == c.name),
+                &format!("server.clients[{i}].name"),
+                format!("{:?} is mapped twice", c.name),
+            );
+        }
+        check(
+            !self.storage.state_dir.as_os_str().is_empty(),
+            "storage.state_dir",
+            "must not be empty".to_string(),
+        );
+        check(
+            (16..=65_536).contains(&self.storage.cache_mb),
+            "storage.cache_mb",
+            format!("{} is outside 16..=65536", self.storage.cache_mb),
+        );
+        check(
+            self.storage.min_free_mb <= 1_048_576,
+            "storage.min_free_mb",
+            format!("{} is more than 1048576 (1 TiB)", self.storage.min_free_mb),
+        );
+        check(
+            !self.vault.key_file.as_os_str().is_empty(),
+            "vault.key_file",
+            "must not be empty".to_string(),
+        );
+        check(
+            (4..=31).contains(&self.vault.bcrypt_cost),
+            "vault.bcrypt_cost",
+            format!("{} is outside 4..=31", self.vault.bcrypt_cost),
+        );
+        check(
+            self.vault.pin_threads <= 256,
+            "vault.pin_threads",
+            format!("{} is more than 256", self.vault.pin_threads),
+        );
+        check(
+            (50..=60_000).contains(&self.core.timeout_ms),
+            "core.timeout_ms",
+            format!("{} is outside 50..=60000", self.core.timeout_ms),
+        );
+        let p = &self.pin_policy;
+        check(
+            (4..=12).contains(&p.min_length),
+            "pin_policy.min_length",
+            format!("{} is outside 4..=12", p.min_length),
+        );
+        check(
+            (4..=12).contains(&p.max_length),
+            "pin_policy.max_length",
+            format!("{} is outside 4..=12", p.max_length),
+        );
+        check(
+            p.min_length <= p.max_length,
+            "pin_policy.min_length",
+            format!(
+                "{} is more than pin_policy.max_length ({})",
+                p.min_length, p.max_length
+            ),
+        );
+        check(
+            self.lockout.max_wrong_pins >= 1,
+            "lockout.max_wrong_pins",
+            "must be at least 1".to_string(),
+        );
+        check(
+            self.lockout.max_wrong_pins <= 100,
+            "lockout.max_wrong_pins",
+            format!("{} is more than 100", self.lockout.max_wrong_pins),
+        );
+        check(
+            (1..=100).contains(&self.lockout.max_wrong_answers),
+            "lockout.max_wrong_answers",
+            format!("{} is outside 1..=100", self.lockout.max_wrong_answers),
+        );
+        check(
+            (1..=10).contains(&self.pin_change.attempts),
+            "pin_change.attempts",
+            format!("{} is outside 1..=10", self.pin_change.attempts),
+        );
+        let c = &self.calls;
+        check(
+            (1..=1440).contains(&c.idle_minutes),
+            "calls.idle_minutes",
+            format!("{} is outside 1..=1440", c.idle_minutes),
+        );
+        check(
+            (1..=8760).contains(&c.keep_hours),
+            "calls.keep_hours",
+            format!("{} is outside 1..=8760", c.keep_hours),
+        );
+        check(
+            (10..=86_400).contains(&c.intent_max_ttl_seconds),
+            "calls.intent_max_ttl_seconds",
+            format!("{} is outside 10..=86400", c.intent_max_ttl_seconds),
+        );
+        check(
+            c.intent_ttl_seconds >= 10 && c.intent_ttl_seconds <= c.intent_max_ttl_seconds,
+            "calls.intent_ttl_seconds",
+            format!(
+                "{} is outside 10..=calls.intent_max_ttl_seconds ({})",
+                c.intent_ttl_seconds, c.intent_max_ttl_seconds
+            ),
+        );
+        for (i, pin) in p.extra_blocklist.iter().enumerate() {
+            check(
+                !pin.is_empty() && pin.len() <= 12 && pin.bytes().all(|b| b.is_ascii_digit()),
+                &format!("pin_policy.extra_blocklist[{i}]"),
+                "must be 1 to 12 digits".to_string(),
+            );
+        }
+        check(
+            p.max_age_days <= 3650,
+            "pin_policy.max_age_days",
+            format!("{} is more than 3650", p.max_age_days),
+        );
+        check(
+            (10..=600).contains(&self.otp.ttl_seconds),
+            "otp.ttl_seconds",
+            format!("{} is outside 10..=600", self.otp.ttl_seconds),
+        );
+        check(
+            (1..=10).contains(&self.otp.max_checks),
+            "otp.max_checks",
+            format!("{} is outside 1..=10", self.otp.max_checks),
+        );
+        check(
+            (1..=100).contains(&self.otp.max_sends_per_hour),
+            "otp.max_sends_per_hour",
+            format!("{} is outside 1..=100", self.otp.max_sends_per_hour),
+        );
+        check(
+            self.otp.ivr_channel != OtpChannel::Push,
+            "otp.ivr_channel",
+            "must be \"sms\" or \"email\" (the caller keys the code into the IVR)".into(),
+        );
+        let e = &self.enroll;
+        check(
+            crate::member::phone::Region::parse(&e.default_region).is_some(),
+            "enroll.default_region",
+            format!(
+                "{:?} is not an ISO 3166 region code (try \"US\")",
+                e.default_region
+            ),
+        );
+        check(
+            e.recent_change_days <= 3650,
+            "enroll.recent_change_days",
+            format!("{} is more than 3650", e.recent_change_days),
+        );
+        check(
+            (1..=3600).contains(&e.poll_seconds),
+            "enroll.poll_seconds",
+            format!("{} is outside 1..=3600", e.poll_seconds),
+        );
+        check(
+            e.settle_seconds <= 600,
+            "enroll.settle_seconds",
+            format!("{} is more than 600", e.settle_seconds),
+        );
+        check(
+            e.keep_days <= 3650,
+            "enroll.keep_days",
+            format!("{} is more than 3650", e.keep_days),
+        );
+        check(
+            e.full_max_removed_percent <= 100,
+            "enroll.full_max_removed_percent",
+            format!("{} is more than 100", e.full_max_removed_percent),
+        );
+        check(
+            (1..=100_000).contains(&self.audit.max_batch),
+            "audit.max_batch",
+            format!("{} is outside 1..=100000", self.audit.max_batch),
+        );
+        if let Some(problem) = log_filter_problem(&self.log.level) {
+            issues.push(ConfigIssue::new("log.level", problem));
+        }
+        match (&self.core.kind, &self.core.rest) {
+            (CoreKind::Rest, None) => issues.push(ConfigIssue::new(
+                "core.rest",
+                "required when core.type = \"rest\"",
+            )),
+            (_, Some(rest)) => issues.extend(rest.validate(self.core.timeout_ms)),
+            _ => {}
+        }
+        for (i, r) in self.routing.iter().enumerate() {
+            let digits = r.dnis.strip_prefix('+').unwrap_or_default();
+            if !(8..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                // the number as a call would read it (a national form, a tel: URI)
+                let meant = crate::member::phone::normalize_dnis(&r.dnis, self.enroll.region())
+                    .map(|e164| format!("; did you mean {e164:?}?"))
+                    .unwrap_or_default();
+                issues.push(ConfigIssue::new(
+                    format!("routing[{i}].dnis"),
+                    format!(
+                        "{:?} is not an E.164 number (+ and 8 to 15 digits){meant}",
+                        r.dnis
+                    ),
+                ));
+            }
+        }
+        issues.extend(self.notify.validate());
+        issues.extend(crate::profile::validate(&self.profiles, &self.routing));
+        issues.extend(self.otp_without_its_channel());
+        issues
+    }
+
+    /// An IVR step that lists `otp` while [`super::OtpConfig::ivr_channel`]'s `[notify]` section
+    /// is absent: no code could ever go out, so the method would be passed over in every
+    /// call (the dialog moves on to the next method when a code cannot be sent).
+    fn otp_without_its_channel(&self) -> Vec<ConfigIssue> {
+        let channel = self.otp.ivr_channel;
+        let configured = match channel {
+            OtpChannel::Sms => self.notify.sms.is_some(),
+            OtpChannel::Email => self.notify.email.is_some(),
+            // refused above: the caller keys the code into the IVR
+            OtpChannel::Push => true,
+        };
+        if configured {
+            return Vec::new();
+        }
+        let mut issues = Vec::new();
+        for (name, p) in &self.profiles {
+            for (trust, step) in p.ivr.by_trust() {
+                for (i, _) in step
+                    .methods
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, m)| **m == crate::profile::Method::Otp)
+                {
+                    issues.push(ConfigIssue::new(
+                        format!("profiles.{name}.ivr.{trust}.methods[{i}]"),
+                        format!(
+                            "\"otp\" sends its code by {0} (otp.ivr_channel), and there is no \
+                             [notify.{0}] section: add one, or set otp.ivr_channel to a channel \
+                             that is configured",
+                            channel.as_str()
+                        ),
+                    ));
+                }
+            }
+        }
+        issues
+    }
+
+    /// Settings that work but are weak ([`crate::profile::cautions`]): warned of, not refused.
+    pub fn cautions(&self) -> Vec<ConfigIssue> {
+        let mut cautions = self.file_slips.clone();
+        cautions.extend(crate::profile::cautions(&self.profiles, &self.routing));
+        if self.enroll.keep_days == 0 {
+            cautions.push(ConfigIssue::new(
+                "enroll.keep_days",
+                "0 (or unset) keeps every file in processed/, failed/ and outbox/ forever: \
+                 members' data in plain text; set how many days to keep them (the installed \
+                 callvault.toml says 90)",
+            ));
+        }
+        cautions
+    }
+}
+
+impl RestCoreConfig {
+    fn validate(&self, total_ms: u64) -> Vec<ConfigIssue> {
+        let mut issues = Vec::new();
+        let mut check = |ok: bool, key: &str, message: String| {
+            if !ok {
+                issues.push(ConfigIssue::new(format!("core.rest.{key}"), message));
+            }
+        };
+        if let Err(message) = endpoint_url(&self.base_url) {
+            check(false, "base_url", message);
+        }
+        for (key, template, placeholder) in [
+            ("by_phone", &self.by_phone, "{phone}"),
+            ("by_account", &self.by_account, "{account}"),
+            ("member", &self.member, "{member_id}"),
+        ] {
+            check(
+                template.contains(placeholder),
+                key,
+                format!("{template:?} does not contain {placeholder}"),
+            );
+        }
+        check(
+            self.members_pointer.is_empty() || self.members_pointer.starts_with('/'),
+            "members_pointer",
+            "a JSON pointer starts with / (or is empty)".into(),
+        );
+        for (name, pointer) in self.fields.all() {
+            check(
+                pointer.is_empty() || pointer.starts_with('/'),
+                &format!("fields.{name}"),
+                format!("{pointer:?} is not a JSON pointer (they start with /)"),
+            );
+        }
+        check(
+            !self.fields.member_id.is_empty(),
+            "fields.member_id",
+            "must be set: callvault needs the member id".into(),
+        );
+        check(
+            self.auth_header.is_some() == self.auth_value.is_some(),
+            "auth_value",
+            "auth_header and auth_value go together".into(),
+        );
+        check(
+            (10..=total_ms.max(10)).contains(&self.connect_timeout_ms),
+            "connect_timeout_ms",
+            format!(
+                "{} must be between 10 and core.timeout_ms ({total_ms})",
+                self.connect_timeout_ms
+            ),
+        );
+        check(
+            self.retries <= 5,
+            "retries",
+            format!("{} is more than 5", self.retries),
+        );
+        check(
+            (1..=100).contains(&self.breaker_failures),
+            "breaker_failures",
+            format!("{} is outside 1..=100", self.breaker_failures),
+        );
+        check(
+            (1..=3600).contains(&self.breaker_open_seconds),
+            "breaker_open_seconds",
+            format!("{} is outside 1..=3600", self.breaker_open_seconds),
+        );
+        issues
+    }
+}
+
+/// An outbound endpoint (core gateway, SMS gateway, push webhook): `https://`, or plain
+/// `http://` only to this host, since members' facts and one-time codes travel in it.
+pub(crate) fn endpoint_url(url: &str) -> Result<(), String> {
+    if url.starts_with("https://") {
+        return Ok(());
+    }
+    let Some(rest) = url.strip_prefix("http://") else {
+        return Err("must start with https:// (or http:// for a gateway on this host)".into());
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host_port.split(':').next().unwrap_or_default(),
+    };
+    let local = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    match local {
+        true => Ok(()),
+        false => Err(format!(
+            "http:// is only for a gateway on this host (localhost, 127.0.0.1, [::1]); \
+             {host:?} needs https://"
+        )),
+    }
+}
+
+/// What is wrong with a `log.level` filter, if anything. tracing's syntax takes a bare word
+/// as a target with every level on, so a misspelt level (`verbose`, `warning`) would pass and
+/// turn every log of callvault's off; a bare word here must be a level, and a target is
+/// written with its level (`callvault=debug`).
+pub(super) fn log_filter_problem(filter: &str) -> Option<String> {
+    const LEVELS: &str = "trace, debug, info, warn, error or off";
+    if filter.trim().is_empty() {
+        return Some(format!("is empty (a level: {LEVELS})"));
+    }
+    for directive in filter.split(',') {
+        let bare = !directive.is_empty() && !directive.contains(['=', '[']);
+        if bare
+            && directive
+                .parse::<tracing::level_filters::LevelFilter>()
+                .is_err()
+        {
+            return Some(format!(
+                "{directive:?} is not a level ({LEVELS}); a target takes its level: \
+                 \"{directive}=debug\""
+            ));
+        }
+    }
+    match tracing_subscriber::EnvFilter::try_new(filter) {
+        Ok(_) => None,
+        Err(e) => Some(format!(
+            "{filter:?} is not a log filter: {e} (try \"info\")"
+        )),
+    }
+}
