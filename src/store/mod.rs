@@ -172,6 +172,11 @@ pub enum StoreError {
     /// (`serve`, `init`), in an offline `db check`, or in a backup `db restore` checks.
     #[error("{path} is damaged: {reason}")]
     Damaged { path: PathBuf, reason: String },
+    #[error(
+        "cannot open the store {path}: {error}; it must belong to the user callvault runs as \
+         (`chown callvault: {path}` when installed)"
+    )]
+    NotPermitted { path: PathBuf, error: io::Error },
     #[error("{action} {path}: {error}")]
     Io {
         action: &'static str,
@@ -472,12 +477,7 @@ impl Store {
             }
             opened => opened,
         };
-        let db = db.map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
-                path: path.to_path_buf(),
-            },
-            other => other.into(),
-        })?;
+        let db = db.map_err(|e| open_error(path, e))?;
         set_mode(path, 0o600)?;
         let again = path.to_path_buf();
         let store = Store::with_opener(db, path, Box::new(move || builder().open(&again)));
@@ -836,6 +836,10 @@ pub fn restore(state_dir: &Path, backup: &Path) -> Result<CheckReport, StoreErro
     let _ = fs::remove_file(&staged);
     fs::copy(backup, &staged).map_err(io_err("cannot copy the backup to", &staged))?;
     set_mode(&staged, 0o600)?;
+    // owned as the store it replaces is (or as its folder, for a first one)
+    let owner = if live.exists() { &live } else { state_dir };
+    same_owner_as(owner, &staged)
+        .map_err(io_err("cannot give the restored store its owner", &staged))?;
     // a backup made by a callvault before 0.2 is upgraded here; the backup itself is untouched
     let checked = check_offline_keeping(&staged, false).and_then(|report| {
         match &report.audit_chain.first_bad {
@@ -918,6 +922,38 @@ pub fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
         .mode(0o700)
         .create(dir)
         .map_err(io_err("cannot create directory", dir))
+}
+
+/// Why the store file at `path` did not open, in words that say what to do.
+fn open_error(path: &Path, e: redb::DatabaseError) -> StoreError {
+    match e {
+        redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
+            path: path.to_path_buf(),
+        },
+        redb::DatabaseError::Storage(redb::StorageError::Io(error))
+            if error.kind() == io::ErrorKind::PermissionDenied =>
+        {
+            StoreError::NotPermitted {
+                path: path.to_path_buf(),
+                error,
+            }
+        }
+        other => other.into(),
+    }
+}
+
+/// Give `file` the owner and group of `reference` (the file it replaces, or the folder it
+/// goes in), when they differ. root running a command with the service stopped (`db
+/// restore`, `vault rotate-key`, the first command after an upgrade) would otherwise leave a
+/// file root owns where the service's user must open it, and the service would not start.
+pub fn same_owner_as(reference: &Path, file: &Path) -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let was = fs::metadata(reference)?;
+    let is = fs::metadata(file)?;
+    if (was.uid(), was.gid()) != (is.uid(), is.gid()) {
+        std::os::unix::fs::chown(file, Some(was.uid()), Some(was.gid()))?;
+    }
+    Ok(())
 }
 
 fn set_mode(path: &Path, mode: u32) -> Result<(), StoreError> {

@@ -346,6 +346,58 @@ fn backup_carries_every_table_and_restore_brings_it_back() {
 }
 
 #[test]
+fn a_store_the_user_may_not_open_says_whose_it_must_be() {
+    let path = Path::new("/var/lib/callvault/callvault.redb");
+    let denied = redb::StorageError::Io(io::Error::from(io::ErrorKind::PermissionDenied));
+    let text = open_error(path, redb::DatabaseError::Storage(denied)).to_string();
+    assert!(
+        text.starts_with("cannot open the store /var/lib/callvault/callvault.redb: ")
+            && text.ends_with(
+                "it must belong to the user callvault runs as \
+                 (`chown callvault: /var/lib/callvault/callvault.redb` when installed)"
+            ),
+        "{text}"
+    );
+    // other I/O errors are told as redb words them
+    let missing = redb::StorageError::Io(io::Error::from(io::ErrorKind::NotFound));
+    let other = open_error(path, redb::DatabaseError::Storage(missing));
+    assert!(matches!(other, StoreError::Redb(_)), "{other}");
+}
+
+/// root restoring with the service stopped (as README's `systemctl stop ... && callvault db
+/// restore FILE` does) must leave a store the service's user can open: owned as the store it
+/// replaces, or as the state directory for a first one.
+#[test]
+fn a_restore_keeps_the_owner_of_the_store_it_replaces() {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("not root: cannot make a store another user owns; skipped");
+        return;
+    }
+    let owner = |p: &Path| {
+        let m = fs::metadata(p).unwrap();
+        (m.uid(), m.gid(), m.mode() & 0o777)
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let backup = dir.path().join("b.redb");
+    drop(store_in(&state).backup_to(&backup));
+    let live = state.join(DB_FILE_NAME);
+    std::os::unix::fs::chown(&live, Some(65534), Some(65533)).unwrap();
+    restore(&state, &backup).unwrap();
+    assert_eq!(owner(&live), (65534, 65533, 0o600));
+    assert_eq!(owner(&backup).0, 0, "the backup itself is left alone");
+
+    // no store yet: the state directory's owner
+    let fresh = dir.path().join("fresh");
+    fs::create_dir(&fresh).unwrap();
+    std::os::unix::fs::chown(&fresh, Some(65532), Some(65531)).unwrap();
+    restore(&fresh, &backup).unwrap();
+    assert_eq!(owner(&fresh.join(DB_FILE_NAME)), (65532, 65531, 0o600));
+}
+
+#[test]
 fn restore_refuses_while_the_store_is_open_and_keeps_it() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");

@@ -193,14 +193,8 @@ fn copy_into(
 /// The copy belongs to whoever owned the store: the service's user, also when root runs the
 /// first command after an upgrade (a store root owns would stop the service from opening it).
 fn same_owner(store: &Path, copy: &Path) -> Result<(), StoreError> {
-    use std::os::unix::fs::MetadataExt;
-    let was = fs::metadata(store).map_err(io_err("cannot stat", store))?;
-    let is = fs::metadata(copy).map_err(io_err("cannot stat", copy))?;
-    if (was.uid(), was.gid()) != (is.uid(), is.gid()) {
-        std::os::unix::fs::chown(copy, Some(was.uid()), Some(was.gid()))
-            .map_err(io_err("cannot give the upgraded store its owner", copy))?;
-    }
-    Ok(())
+    super::same_owner_as(store, copy)
+        .map_err(io_err("cannot give the upgraded store its owner", copy))
 }
 
 /// Progress of a long copy: a log line every few seconds, and under systemd a status line

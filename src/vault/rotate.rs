@@ -93,6 +93,15 @@ impl Vault {
         if !resumed {
             create_key_file(&next_path)?;
         }
+        // the service's user must read the new key: owned as the old one is, also when root
+        // runs the rotation with the service stopped
+        crate::store::same_owner_as(&self.key_file, &next_path).map_err(|e| {
+            VaultError::Rotation(format!(
+                "cannot give {} the owner of {}: {e}",
+                next_path.display(),
+                self.key_file.display()
+            ))
+        })?;
         let next = Arc::new(load_key_file(&next_path)?);
         let new_key_id = next.key_id();
         let ring = {

@@ -686,6 +686,25 @@ fn rotation_reseals_everything_and_replaces_the_key_file() {
     }
 }
 
+/// root rotating with the service stopped must leave a key the service's user can read:
+/// the new key (and the `.next` file an interrupted rotation leaves) owned as the old one.
+#[test]
+fn a_rotation_keeps_the_owner_of_the_key_file() {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("not root: cannot make a key another user owns; skipped");
+        return;
+    }
+    let f = fixture();
+    std::os::unix::fs::chown(f.key_file(), Some(65534), Some(65533)).unwrap();
+    f.vault
+        .rotate_key(&crate::enroll::progress::Silent)
+        .unwrap();
+    let m = std::fs::metadata(f.key_file()).unwrap();
+    assert_eq!((m.uid(), m.gid(), m.mode() & 0o777), (65534, 65533, 0o600));
+}
+
 #[test]
 fn an_interrupted_rotation_still_opens_and_finishes_when_run_again() {
     let f = fixture();
