@@ -70,6 +70,19 @@ installed_ok /lib/systemd/system/callvault.service
 echo "== deb: upgrade keeps keys and an edited config"
 upgrade_keeps_keys_and_config dpkg -i "$deb"
 
+# README's restore line and a key rotation, run by root with the service stopped, must leave
+# files the service's user can open (before 2026-12-05 both became root's).
+echo "== deb: restore and rotate-key as root leave files the service can open"
+cv_as_service() { runuser -u callvault -- callvault --config /etc/callvault/callvault.toml "$@"; }
+cv_as_service db backup /var/lib/callvault/check-backup.redb
+callvault --config /etc/callvault/callvault.toml db restore /var/lib/callvault/check-backup.redb
+callvault --config /etc/callvault/callvault.toml vault rotate-key
+[ "$(stat -c '%U %a' /var/lib/callvault/callvault.redb)" = "callvault 600" ] || fail "restored store owner/mode"
+[ "$(stat -c '%U %a' /etc/callvault/vault.key)" = "callvault 600" ] || fail "rotated key owner/mode"
+cv_as_service db check >/dev/null || fail "the service user cannot open the restored store"
+cv_as_service vault status >/dev/null || fail "the service user cannot read the rotated key"
+rm -f /var/lib/callvault/check-backup.redb /var/lib/callvault/callvault.redb.before-restore
+
 echo "== deb: remove keeps config and data"
 dpkg -r callvault
 [ ! -e /usr/bin/callvault ] || fail "binary left after remove"
