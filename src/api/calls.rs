@@ -40,6 +40,13 @@ impl From<CallError> for ApiError {
                 },
                 message,
             ),
+            CallError::Naming(n) => ApiError::conflict(
+                match n {
+                    crate::dialog::agent::NamingError::AtIvr(_) => "call_at_ivr",
+                    crate::dialog::agent::NamingError::OtherMember { .. } => "member_differs",
+                },
+                message,
+            ),
             CallError::NoSuchMember(_) => {
                 ApiError::new(StatusCode::NOT_FOUND, "no_such_member", message)
             }
@@ -389,6 +396,57 @@ pub async fn find(
         .await
         .map_err(ApiError::internal)??;
     Ok(web::Json(found))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NamedMember {
+    /// The core's member number of the caller, as the agent identified them.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]{1,64}$"
+    )]
+    pub member_id: String,
+}
+
+/// The agent names the caller's member on a call the IVR transferred without one (the
+/// caller opted out, keyed nothing that matched, called from a number that names no one or
+/// several members, or the core was down). The trust is the call's number's for that member,
+/// as when a caller keys an identifier: `known_number` from their verified mobile,
+/// `unknown_number` otherwise. The checklist and one-time codes then work on the call.
+/// Naming the member the call already has changes nothing. Audited as `call_identified`
+/// (`by an agent`). Not in API.md: callvault's addition.
+#[utoipa::path(post, path = "/v1/calls/{call_id}/member", tag = "agents",
+    request_body = NamedMember,
+    params(("call_id" = String, Path, description = "the IVR's call id")),
+    security(("bearer" = ["agent", "admin"])),
+    responses((status = 200, description = "the call's screen pop, with the member named", body = CallView),
+              (status = 400, description = "`bad_member_id`: empty, over 64 characters, or control characters", body = super::error::ErrorBody),
+              (status = 404, description = "no such call (`no_such_call`), or the core knows no such member (`no_such_member`)", body = super::error::ErrorBody),
+              (status = 409, description = "`call_at_ivr` (the IVR's dialog is still running: the member is its to find), `member_differs` (the call has another member), `call_ended` (the caller has hung up)", body = super::error::ErrorBody),
+              (status = 503, description = "`core_unavailable`: the core did not answer within core.timeout_ms", body = super::error::ErrorBody)))]
+pub async fn name_member(
+    auth: Authorized<AgentOrAdmin>,
+    state: web::Data<AppState>,
+    call_id: web::Path<String>,
+    body: Body<NamedMember>,
+) -> Result<web::Json<CallView>, ApiError> {
+    let named = body.parse()?;
+    if !crate::member::plausible_member_id(&named.member_id) {
+        return Err(ApiError::bad_request(
+            "bad_member_id",
+            format!(
+                "member_id must be 1 to {} characters, none of them control characters",
+                crate::member::MEMBER_ID_MAX_CHARS
+            ),
+        ));
+    }
+    let view = state
+        .calls
+        .name_member(&call_id, &named.member_id, &auth.client.actor())
+        .await?;
+    Ok(web::Json(view))
 }
 
 /// Start (or show again) the agent checklist for the call's trust level. Expected answers

@@ -129,6 +129,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/v1/calls/{call_id}/input").post(calls::input))
         .service(resource("/v1/calls/{call_id}/step").get(calls::current_step))
+        .service(resource("/v1/calls/{call_id}/member").post(calls::name_member))
         .service(resource("/v1/calls/{call_id}/checklist").post(calls::checklist))
         .service(resource("/v1/calls/{call_id}/checklist/{question_id}").post(calls::tick))
         .service(resource("/v1/intents").post(calls::create_intent))

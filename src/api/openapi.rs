@@ -44,6 +44,7 @@ use super::auth::{Allowed, AnyRole};
         super::calls::hang_up,
         super::calls::view,
         super::calls::find,
+        super::calls::name_member,
         super::calls::checklist,
         super::calls::tick,
         super::calls::create_intent,

@@ -12,6 +12,7 @@ mod challenges;
 mod checklist;
 mod index;
 mod intents;
+mod naming;
 mod records;
 mod tally;
 mod turns;
@@ -78,6 +79,9 @@ pub enum CallError {
     Checklist(#[from] dialog::checklist::TickError),
     #[error("no member {0:?}")]
     NoSuchMember(String),
+    /// An agent may not name a member on this call now.
+    #[error("{0}")]
+    Naming(dialog::agent::NamingError),
     #[error("the core is unavailable: {0}")]
     CoreUnavailable(String),
     #[error("{0}")]
@@ -164,8 +168,20 @@ pub enum CallerInput {
 pub struct CallViewMember {
     pub member_id: String,
     pub name: Option<String>,
+    /// Who identified the member: `ivr` (the caller ID, a keyed identifier or an app
+    /// intent), or `agent` (named by an agent after the IVR handed the call over without
+    /// one: `POST /v1/calls/{call_id}/member`).
+    pub identified_by: IdentifiedBy,
     /// The member's last verification verdict, from any call or agent.
     pub last_verification: Option<Verification>,
+}
+
+/// Who identified a call's member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentifiedBy {
+    Ivr,
+    Agent,
 }
 
 /// `GET /v1/calls/{call_id}`: everything known about a call.
@@ -310,6 +326,28 @@ impl CallService {
             return Ok(None);
         };
         self.with_pin(member).map(Some)
+    }
+
+    /// A member named on a call from `ani` (keyed by the caller, or named by an agent), and
+    /// whether they have a PIN. A caller ID that is the member's verified number, but another
+    /// member's too (a REST core's joint-account number), gives no known_number trust: it is
+    /// withdrawn from them for this call, as the embedded directory withdraws a shared
+    /// number at enrollment.
+    async fn member_on_number(
+        &self,
+        ani: Option<&str>,
+        member_id: &str,
+    ) -> Result<Option<(Member, bool)>, CoreError> {
+        let Some((mut member, has_pin)) = self.member_with_pin(member_id).await? else {
+            return Ok(None);
+        };
+        if let Some(a) = ani
+            && dialog::trust_for(Some(a), &member) == Trust::KnownNumber
+            && !self.stands_for(a, &member).await?
+        {
+            member.withdrawn_phones.push(a.to_string());
+        }
+        Ok(Some((member, has_pin)))
     }
 
     /// Whether `e164` stands for `member` alone: it is their verified number, and no other
@@ -733,23 +771,10 @@ impl CallService {
                                 }
                             }
                         }
-                        let Some((mut member, has_pin)) = (match ids.as_slice() {
-                            [one] => self.member_with_pin(one).await?,
-                            _ => None,
-                        }) else {
-                            return Ok(None);
-                        };
-                        // A caller ID that is the member's verified number, but another
-                        // member's too (a REST core's joint-account number), gives no
-                        // known_number trust: it is withdrawn from them for this call, as
-                        // the embedded directory withdraws a shared number at enrollment.
-                        if let Some(a) = call.ani.as_deref()
-                            && dialog::trust_for(Some(a), &member) == Trust::KnownNumber
-                            && !self.stands_for(a, &member).await?
-                        {
-                            member.withdrawn_phones.push(a.to_string());
+                        match ids.as_slice() {
+                            [one] => self.member_on_number(call.ani.as_deref(), one).await,
+                            _ => Ok(None),
                         }
-                        Ok(Some((member, has_pin)))
                     })
                     .await;
                 match found {
@@ -928,6 +953,10 @@ impl CallService {
             Some(m) => Some(CallViewMember {
                 member_id: m.member_id.clone(),
                 name: m.name.clone(),
+                identified_by: match call.named_by_agent {
+                    true => IdentifiedBy::Agent,
+                    false => IdentifiedBy::Ivr,
+                },
                 last_verification: records::verification(txn, &m.member_id)?,
             }),
             None => None,

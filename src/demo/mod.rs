@@ -344,6 +344,34 @@ fn scripted_calls(listen: &str, ca: &Path, keys: &Keys<'_>, phone: &phone::Phone
             post(ivr, "/v1/calls/demo-anon/input", r#"{"event":"opt_out"}"#),
         ],
     );
+    story(
+        "An agent identifies a caller the IVR could not: no caller ID, no member number; the agent names Ada, then asks the checklist",
+        vec![
+            start("demo-named", "anonymous", main),
+            post(ivr, "/v1/calls/demo-named/input", r#"{"event":"opt_out"}"#),
+            post(
+                agent,
+                "/v1/calls/demo-named/member",
+                r#"{"member_id":"1001"}"#,
+            ),
+            post(agent, "/v1/calls/demo-named/checklist", "{}"),
+            post(
+                agent,
+                "/v1/calls/demo-named/checklist/dob",
+                r#"{"correct":true}"#,
+            ),
+            post(
+                agent,
+                "/v1/calls/demo-named/checklist/place_of_birth",
+                r#"{"correct":true}"#,
+            ),
+            post(
+                agent,
+                "/v1/calls/demo-named/checklist/savings_balance",
+                r#"{"correct":true}"#,
+            ),
+        ],
+    );
     let step_in = |id: &str, digits: &str, step: u32| {
         post(
             ivr,

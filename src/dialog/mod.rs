@@ -10,6 +10,7 @@
 //! A trust level's methods are asked in order; the walk stops as soon as `min_correct` have
 //! passed (authenticated) or can no longer be reached (transfer, `verification_failed`).
 
+pub mod agent;
 pub mod answer;
 pub mod checklist;
 mod step;
@@ -303,6 +304,23 @@ pub struct CallMember {
     pub answerable: Vec<Question>,
 }
 
+impl CallMember {
+    /// The member as the call keeps it.
+    pub fn of(member: &Member, has_pin: bool) -> CallMember {
+        CallMember {
+            member_id: member.member_id.clone(),
+            first_name: member.first_name.clone(),
+            name: member.display_name(),
+            has_pin,
+            // the keypad questions the record answers
+            answerable: Question::ALL
+                .into_iter()
+                .filter(|q| q.keypad() && answer::answerable(*q, member))
+                .collect(),
+        }
+    }
+}
+
 /// A call: everything the dialog remembers between steps. Persisted by the service as is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Call {
@@ -317,6 +335,10 @@ pub struct Call {
     )]
     pub profile: SharedProfile,
     pub member: Option<CallMember>,
+    /// The member was named by an agent after the IVR handed the call over without one
+    /// ([`agent::name_member`]), not found by the IVR.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub named_by_agent: bool,
     pub trust: Option<Trust>,
     pub phase: Phase,
     /// The trust level's walk, kept while activation or a PIN change interrupts it.
@@ -562,17 +584,7 @@ impl Tx<'_> {
     }
 
     fn identified(&mut self, member: &Member, has_pin: bool, trust: Trust, how: &str) {
-        self.call.member = Some(CallMember {
-            member_id: member.member_id.clone(),
-            first_name: member.first_name.clone(),
-            name: member.display_name(),
-            has_pin,
-            // the keypad questions the record answers
-            answerable: Question::ALL
-                .into_iter()
-                .filter(|q| q.keypad() && answer::answerable(*q, member))
-                .collect(),
-        });
+        self.call.member = Some(CallMember::of(member, has_pin));
         self.call.trust = Some(trust);
         self.call.error = None;
         self.event(
@@ -795,6 +807,7 @@ pub fn start(new: NewCall, arrival: Arrival<'_>, rules: &Rules<'_>) -> Transitio
         profile_name: new.profile_name,
         profile: new.profile,
         member: None,
+        named_by_agent: false,
         trust: None,
         phase: Phase::Identifying {
             attempts_used: 0,

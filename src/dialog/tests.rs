@@ -1526,3 +1526,118 @@ fn names_in_metrics_and_audit_details_are_the_api_s() {
         Reason::as_str,
     );
 }
+
+/// An agent names the member on a call the IVR handed over without one; the trust is the
+/// call's number's for that member. Refused while the IVR still has the call, and for a call
+/// with another member; the same member again changes nothing.
+#[test]
+fn an_agent_names_the_member_of_a_call_the_ivr_handed_over_without_one() {
+    use agent::{NamingError, name_member};
+    let other = Member {
+        member_id: "2002".into(),
+        ..member()
+    };
+    let ada = member();
+    let withdrawn = Member {
+        withdrawn_phones: vec![MOBILE.into()],
+        ..member()
+    };
+    let opted_out = || run(Profile::default(), Arrive::Anonymous, &[OptOut]).2;
+    let with_ani = |ani: &str| Call {
+        ani: Some(ani.into()),
+        ..opted_out()
+    };
+    let not_found = run(
+        Profile::default(),
+        Arrive::Shared,
+        &[Key("9"), Key("9"), Key("9")],
+    )
+    .2;
+    let core_down = run(Profile::default(), Arrive::CoreDown, &[]).2;
+    let at_ivr = run(Profile::default(), Arrive::Anonymous, &[]).2;
+    let ivr_found = run(pin_profile(), Arrive::Ani(MOBILE), &[PinRight]).2;
+    let named = name_member(&opted_out(), &member(), true, now())
+        .unwrap()
+        .unwrap()
+        .call;
+    type Named = Result<Option<Trust>, &'static str>;
+    let cases: Vec<(&str, Call, &Member, Named)> = vec![
+        (
+            "no caller id, opted out",
+            opted_out(),
+            &ada,
+            Ok(Some(Trust::UnknownNumber)),
+        ),
+        (
+            "a shared number, identifiers not found",
+            not_found,
+            &ada,
+            Ok(Some(Trust::UnknownNumber)),
+        ),
+        (
+            "the core was down",
+            core_down,
+            &ada,
+            Ok(Some(Trust::UnknownNumber)),
+        ),
+        // a profile that does not identify by caller id: the verified mobile still counts
+        (
+            "from their verified mobile",
+            with_ani(MOBILE),
+            &ada,
+            Ok(Some(Trust::KnownNumber)),
+        ),
+        (
+            "from another phone on file",
+            with_ani(OTHER),
+            &ada,
+            Ok(Some(Trust::UnknownNumber)),
+        ),
+        (
+            "from a mobile withdrawn as shared",
+            with_ani(MOBILE),
+            &withdrawn,
+            Ok(Some(Trust::UnknownNumber)),
+        ),
+        ("still at the IVR", at_ivr, &ada, Err("at_ivr")),
+        ("the IVR's member again", ivr_found.clone(), &ada, Ok(None)),
+        (
+            "another than the IVR's",
+            ivr_found,
+            &other,
+            Err("by the IVR"),
+        ),
+        ("the agent's member again", named.clone(), &ada, Ok(None)),
+        ("another than an agent's", named, &other, Err("by an agent")),
+    ];
+    for (name, call, m, want) in cases {
+        let got = name_member(&call, m, false, now());
+        match (got, want) {
+            (Ok(Some(t)), Ok(Some(trust))) => {
+                let cm = t.call.member.as_ref().unwrap();
+                assert_eq!(cm.member_id, m.member_id, "{name}");
+                assert!(!cm.has_pin, "{name}");
+                assert_eq!(t.call.trust, Some(trust), "{name}");
+                assert!(t.call.named_by_agent, "{name}");
+                assert_eq!(t.call.version, call.version + 1, "{name}");
+                assert_eq!(t.call.inputs, call.inputs, "{name}: not an IVR input");
+                assert_eq!(t.call.phase, call.phase, "{name}: the IVR's ending stays");
+                assert_eq!(t.call.verified, call.verified, "{name}: no verdict yet");
+                assert_eq!(t.events.len(), 1, "{name}");
+                assert_eq!(t.events[0].kind, EventKind::CallIdentified, "{name}");
+                let detail = format!("by an agent; trust {}", trust.as_str());
+                assert_eq!(t.events[0].detail, detail, "{name}");
+            }
+            (Ok(None), Ok(None)) => {}
+            (Err(NamingError::AtIvr(id)), Err("at_ivr")) => assert_eq!(id, "c1", "{name}"),
+            (Err(e @ NamingError::OtherMember { .. }), Err(by)) => {
+                let text = e.to_string();
+                assert!(
+                    text.contains(by) && text.contains("\"1001\""),
+                    "{name}: {text}"
+                );
+            }
+            (got, want) => panic!("{name}: {got:?}, want {want:?}"),
+        }
+    }
+}

@@ -1992,3 +1992,154 @@ fn an_ivr_ending_that_is_no_verdict_keeps_the_agents_and_a_removed_member_is_not
     );
     assert!(t.i.audit_events().contains("member_not_enrolled"));
 }
+
+/// Seed 004 when the IVR could not identify the caller (they opted out, or keyed nothing
+/// that matched): the agent identifies them by talking and names the member on the call, and
+/// the checklist for the trust of the call's number follows. Not in API.md.
+#[test]
+fn an_agent_names_the_member_of_a_call_the_ivr_transferred_without_one() {
+    let t = Calls::new("\n[profiles.members]\ndefault = true\nidentify_by_ani = false\n");
+    let name = |call: &str, body: Value| {
+        let (s, v) = t.post(&t.agent, &format!("/v1/calls/{call}/member"), body);
+        (s, v["code"].as_str().map(str::to_string), v)
+    };
+    let step = t.start("nm-1", "anonymous");
+    assert_eq!(step["field"], "identifier", "{step}");
+    // the IVR still has the call: the member is its to find
+    let (s, code, _) = name("nm-1", json!({"member_id": "1001"}));
+    assert_eq!(
+        (s, code.as_deref()),
+        (StatusCode::CONFLICT, Some("call_at_ivr"))
+    );
+    assert_eq!(
+        done(&t.event("nm-1", "opt_out")),
+        ("transfer", "opt_out", "-")
+    );
+    let (s, _) = t.post(&t.agent, "/v1/calls/nm-1/checklist", json!({}));
+    assert_eq!(s, StatusCode::CONFLICT, "no member yet: no checklist");
+
+    for (body, status, want) in [
+        (
+            json!({"member_id": "424242"}),
+            StatusCode::NOT_FOUND,
+            "no_such_member",
+        ),
+        (
+            json!({"member_id": ""}),
+            StatusCode::BAD_REQUEST,
+            "bad_member_id",
+        ),
+        (
+            json!({"member_id": "10\u{7}01"}),
+            StatusCode::BAD_REQUEST,
+            "bad_member_id",
+        ),
+        (
+            json!({"member": "1001"}),
+            StatusCode::BAD_REQUEST,
+            "unknown_field",
+        ),
+    ] {
+        let (s, code, v) = name("nm-1", body.clone());
+        assert_eq!((s, code.as_deref()), (status, Some(want)), "{body}: {v}");
+    }
+    let (s, _) = t.post(
+        &t.ivr,
+        "/v1/calls/nm-1/member",
+        json!({"member_id": "1001"}),
+    );
+    assert_eq!(s, StatusCode::FORBIDDEN, "an IVR key names no member");
+
+    let (s, _, view) = name("nm-1", json!({"member_id": "1001"}));
+    assert_eq!(s, StatusCode::OK, "{view}");
+    assert_eq!(view["member"]["member_id"], "1001", "{view}");
+    assert_eq!(view["member"]["identified_by"], "agent", "{view}");
+    assert_eq!(view["trust"], "unknown_number", "{view}");
+    assert_eq!(view["step"]["reason"], "opt_out", "the IVR's ending stays");
+    // the checklist of an unknown number: 3 of 5
+    let (s, list) = t.post(&t.agent, "/v1/calls/nm-1/checklist", json!({}));
+    assert_eq!(s, StatusCode::OK, "{list}");
+    assert_eq!(
+        (list["required"].as_u64(), list["total"].as_u64()),
+        (Some(3), Some(5))
+    );
+    for q in ["dob", "place_of_birth", "savings_balance"] {
+        let (s, v) = t.post(
+            &t.agent,
+            &format!("/v1/calls/nm-1/checklist/{q}"),
+            json!({"correct": true}),
+        );
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    let (_, view) = t.get(&t.agent, "/v1/calls/nm-1");
+    assert_eq!(view["verified"], true, "{view}");
+    assert_eq!(
+        view["member"]["last_verification"]["verified"], true,
+        "{view}"
+    );
+
+    // the same member again changes nothing; another is refused
+    let (s, _, _) = name("nm-1", json!({"member_id": "1001"}));
+    assert_eq!(s, StatusCode::OK);
+    let (s, code, v) = name("nm-1", json!({"member_id": "1002"}));
+    assert_eq!(
+        (s, code.as_deref()),
+        (StatusCode::CONFLICT, Some("member_differs")),
+        "{v}"
+    );
+    assert!(
+        v["message"].as_str().unwrap().contains("by an agent"),
+        "{v}"
+    );
+    let named: Vec<String> = (t.i.audit_events().lines())
+        .filter(|l| l.contains("\"call_identified\"") && l.contains("\"nm-1\""))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(named.len(), 1, "{named:?}");
+    assert!(
+        named[0].contains("\"actor\":\"key:agent1\"")
+            && named[0].contains("\"member_id\":\"1001\"")
+            && named[0].contains("by an agent; trust unknown_number"),
+        "{}",
+        named[0]
+    );
+
+    // from the member's verified mobile (this profile does not identify by caller ID): the
+    // known number's checklist, 2 of 3
+    t.start("nm-2", ADA_MOBILE);
+    t.event("nm-2", "opt_out");
+    let (s, _, view) = name("nm-2", json!({"member_id": "1001"}));
+    assert_eq!(
+        (s, &view["trust"]),
+        (StatusCode::OK, &json!("known_number")),
+        "{view}"
+    );
+    let (_, list) = t.post(&t.agent, "/v1/calls/nm-2/checklist", json!({}));
+    assert_eq!(
+        (list["required"].as_u64(), list["total"].as_u64()),
+        (Some(2), Some(3))
+    );
+
+    // a member the IVR found is not replaced
+    t.start("nm-3", "anonymous");
+    t.key_in("nm-3", "1002");
+    t.event("nm-3", "opt_out");
+    let (s, code, v) = name("nm-3", json!({"member_id": "1001"}));
+    assert_eq!(
+        (s, code.as_deref()),
+        (StatusCode::CONFLICT, Some("member_differs")),
+        "{v}"
+    );
+    assert!(v["message"].as_str().unwrap().contains("by the IVR"), "{v}");
+
+    // the caller hung up: no one to name
+    t.start("nm-4", "anonymous");
+    t.event("nm-4", "opt_out");
+    let (s, _) = Calls::send(t.c.delete(t.i.url("/v1/calls/nm-4")).bearer_auth(&t.ivr));
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, code, _) = name("nm-4", json!({"member_id": "1001"}));
+    assert_eq!(
+        (s, code.as_deref()),
+        (StatusCode::CONFLICT, Some("call_ended"))
+    );
+}

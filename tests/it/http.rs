@@ -119,6 +119,7 @@ fn every_endpoint_takes_only_its_roles() {
         ("DELETE", "/v1/calls/nope", &["ivr"]),
         ("GET", "/v1/calls/nope", READERS),
         ("GET", "/v1/calls?ani=%2B15551234567&active=true", READERS),
+        ("POST", "/v1/calls/nope/member", AGENT),
         ("POST", "/v1/calls/nope/checklist", AGENT),
         ("POST", "/v1/calls/nope/checklist/dob", AGENT),
         ("POST", "/v1/calls/nope/challenges", AGENT),
@@ -170,6 +171,15 @@ fn every_endpoint_takes_only_its_roles() {
                 ops.get(method.to_lowercase()).filter(|_| matches).cloned()
             })
     };
+    // ...and every operation the document lists that takes a key is in the table
+    let keyed: Vec<String> = (doc["paths"].as_object().unwrap().iter())
+        .flat_map(|(template, ops)| {
+            (ops.as_object().unwrap().iter())
+                .filter(|(_, op)| op["security"].as_array().is_some_and(|s| !s.is_empty()))
+                .map(move |(method, _)| format!("{} {template}", method.to_uppercase()))
+        })
+        .collect();
+    assert_eq!(keyed.len(), table.len(), "operations with roles: {keyed:?}");
     for (method, path, allowed) in table {
         let op = documented(method, path)
             .unwrap_or_else(|| panic!("{method} {path} is not in /openapi.json"));

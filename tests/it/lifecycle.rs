@@ -465,6 +465,15 @@ fn the_demo_prints_curl_lines_that_work() {
         ),
         ("no caller ID", vec!["\"reason\":\"opt_out\""]),
         (
+            "An agent identifies a caller",
+            vec![
+                "\"identified_by\":\"agent\"",
+                "\"trust\":\"unknown_number\"",
+                "\"required\":3",
+                "\"result\":\"verified\"",
+            ],
+        ),
+        (
             "A lost answer",
             vec![
                 "\"question\":\"zip\"",
@@ -491,8 +500,8 @@ fn the_demo_prints_curl_lines_that_work() {
                 "callvault_calls_finished_total{outcome=\"transfer\",level=\"\",\
                  reason=\"opt_out\",status=\"\",trust=\"unknown_number\"} 1",
                 "callvault_member_verdicts_total{method=\"checklist\",channel=\"\",\
-                 result=\"verified\"} 1",
-                "callvault_call_dialog_seconds_count{outcome=\"transfer\"} 4",
+                 result=\"verified\"} 2",
+                "callvault_call_dialog_seconds_count{outcome=\"transfer\"} 5",
             ],
         ),
     ];
