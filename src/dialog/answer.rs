@@ -103,11 +103,6 @@ pub fn amount_matches(digits: &str, actual_cents: i64, tolerance_cents: i64) -> 
 
 /// The expected answer as an agent reads it on the checklist.
 pub fn expected_text(q: Question, m: &Member) -> Option<String> {
-    let money = |c: i64| {
-        let sign = if c < 0 { "-" } else { "" };
-        let c = c.unsigned_abs();
-        format!("{sign}${}.{:02}", c / 100, c % 100)
-    };
     match q {
         Question::Dob => m.dob.map(|d| d.format("%B %-d, %Y").to_string()),
         Question::LastTxnDate => m.last_txn_date.map(|d| d.format("%B %-d, %Y").to_string()),
@@ -118,6 +113,21 @@ pub fn expected_text(q: Question, m: &Member) -> Option<String> {
         Question::PlaceOfBirth => m.place_of_birth.clone(),
     }
     .filter(|_| answerable(q, m))
+}
+
+/// An amount in cents as an agent reads it out: `-$1,234.56`.
+fn money(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let c = cents.unsigned_abs();
+    let dollars = (c / 100).to_string();
+    let mut grouped = String::with_capacity(dollars.len() + dollars.len() / 3);
+    for (i, digit) in dollars.chars().enumerate() {
+        if i > 0 && (dollars.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    format!("{sign}${grouped}.{:02}", c % 100)
 }
 
 /// What the agent asks.

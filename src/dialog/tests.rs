@@ -1077,8 +1077,27 @@ fn keypad_answers_match_robustly() {
     assert_eq!(answer::matches(Question::Dob, "03121984", &empty, 0), None);
     assert_eq!(
         answer::expected_text(Question::SavingsBalance, &m).as_deref(),
-        Some("$1234.56")
+        Some("$1,234.56")
     );
+    // amounts as an agent reads them out, thousands grouped
+    for (cents, shown) in [
+        (5, "$0.05"),
+        (99_999, "$999.99"),
+        (100_000, "$1,000.00"),
+        (-123_456_789, "-$1,234,567.89"),
+        (10_000_000_000, "$100,000,000.00"),
+        (i64::MIN, "-$92,233,720,368,547,758.08"),
+    ] {
+        let rich = Member {
+            savings_balance_cents: Some(cents),
+            ..member()
+        };
+        assert_eq!(
+            answer::expected_text(Question::SavingsBalance, &rich).as_deref(),
+            Some(shown),
+            "{cents}"
+        );
+    }
     assert_eq!(
         answer::expected_text(Question::Dob, &m).as_deref(),
         Some("March 12, 1984")
