@@ -358,9 +358,11 @@ pub async fn view(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FindCalls {
-    /// The caller's number: E.164, national, or a `tel:` or `sip:` URI holding one.
-    #[param(min_length = 1)]
-    pub ani: String,
+    /// The caller's number: E.164, national, or a `tel:` or `sip:` URI holding one. Left
+    /// out: the calls from any number (a supervisor's list; with `active=true`, the calls
+    /// still going).
+    #[param(required = false, min_length = 1)]
+    pub ani: Option<String>,
     /// Only calls not yet ended.
     #[serde(default)]
     #[param(required = false)]
@@ -373,7 +375,8 @@ pub struct FindCalls {
 /// `GET /v1/calls`' `limit` when none is given, and the most it may ask for.
 pub const FIND_LIMIT: (u32, u32) = (50, 500);
 
-/// Find calls from a number, newest first: the newest `limit` (50 unless given).
+/// Find calls from a number, newest first: the newest `limit` (50 unless given). Without
+/// `ani`, the newest calls from any number (callvault's addition to API.md).
 #[utoipa::path(get, path = "/v1/calls", tag = "agents", params(FindCalls),
     security(("bearer" = ["ivr", "agent", "admin"])),
     responses((status = 200, body = Vec<CallView>), (status = 400, body = super::error::ErrorBody)))]
@@ -392,9 +395,12 @@ pub async fn find(
             format!("limit must be 1 to {max}"),
         ));
     }
-    let found = web::block(move || calls.find_by_ani(&q.ani, q.active, limit as usize))
-        .await
-        .map_err(ApiError::internal)??;
+    let found = web::block(move || match &q.ani {
+        Some(ani) => calls.find_by_ani(ani, q.active, limit as usize),
+        None => calls.find_recent(q.active, limit as usize),
+    })
+    .await
+    .map_err(ApiError::internal)??;
     Ok(web::Json(found))
 }
 

@@ -152,6 +152,15 @@ impl CallIndex {
         !inner.open_complete || inner.open.contains_key(&number)
     }
 
+    /// The calls not known closed, the newest first; `None` until the first sweep has
+    /// told the calls stored before the start apart ([`CallIndex::merge_open`]).
+    pub fn open_newest_first(&self) -> Option<Vec<CallNumber>> {
+        let inner = self.read();
+        inner
+            .open_complete
+            .then(|| inner.open.keys().rev().copied().collect())
+    }
+
     /// The calls not known closed whose last step was before `idle_before`.
     pub fn idle(&self, idle_before: DateTime<Utc>) -> Vec<CallNumber> {
         let inner = self.read();

@@ -1027,6 +1027,26 @@ impl CallService {
             .collect()
     }
 
+    /// `GET /v1/calls?active=true&limit=N` with no `ani`: the newest `limit` calls from any
+    /// number (with `active_only`, those still going), newest first: a supervisor's list, or
+    /// a desk that has no call id. The calls still going come from the in-memory index once
+    /// the first sweep has run; before it (just after a start), from the stored calls, the
+    /// newest first.
+    pub fn find_recent(&self, active_only: bool, limit: usize) -> Result<Vec<CallView>, CallError> {
+        let txn = self.store.begin_read()?;
+        let keep = |c: &Call| !active_only || c.ended_at.is_none();
+        let mut calls = match self.index.open_newest_first().filter(|_| active_only) {
+            Some(numbers) => records::calls_in(&txn, numbers, limit, keep)?,
+            None => records::newest_calls(&txn, limit, keep)?,
+        };
+        calls.sort_by_key(|c| std::cmp::Reverse(c.started_at));
+        let listing = challenges::Listing::open(&txn)?;
+        calls
+            .into_iter()
+            .map(|c| self.to_view(&txn, &listing, c))
+            .collect()
+    }
+
     /// `POST /v1/intents`.
     pub async fn create_intent(&self, req: NewIntent, actor: &str) -> Result<Announced, CallError> {
         let cfg = self.config.load_full();

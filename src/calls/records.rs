@@ -294,7 +294,6 @@ pub fn save_encoded_step(
         .collect())
 }
 
-/// The calls of these numbers that are still stored.
 /// The first `limit` stored calls of `numbers` that `keep` takes, in that order; the rest
 /// are not read.
 pub fn calls_in(
@@ -314,6 +313,28 @@ pub fn calls_in(
             if keep(&call) {
                 out.push(call);
             }
+        }
+    }
+    Ok(out)
+}
+
+/// The first `limit` stored calls that `keep` takes, the newest first (numbers follow the
+/// order calls start in); the older ones are not read.
+pub fn newest_calls(
+    txn: &ReadTransaction,
+    limit: usize,
+    keep: impl Fn(&Call) -> bool,
+) -> Result<Vec<Call>, StoreError> {
+    let calls = txn.open_table(tables::CALLS)?;
+    let mut out = Vec::new();
+    for row in calls.iter()?.rev() {
+        if out.len() >= limit {
+            break;
+        }
+        let (number, v) = row?;
+        let call = decode(&format!("number {}", number.value()), v.value())?;
+        if keep(&call) {
+            out.push(call);
         }
     }
     Ok(out)

@@ -195,7 +195,6 @@ fn a_call_is_driven_end_to_end_over_https() {
     let (_, found) = t.get(&t.agent, "/v1/calls?ani=6122030101");
     assert_eq!(found[0]["active"], false);
     for (query, names) in [
-        ("", "ani"),
         ("?ani=6122030101&active=maybe", "true"),
         (
             "?ani=6122030101&actve=true",
@@ -219,6 +218,19 @@ fn a_call_is_driven_end_to_end_over_https() {
         .map(|c| c["call_id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, ["e2e-2"]);
+    // without a number: the calls from any number, newest first (a supervisor's list); the
+    // ones still going with active=true, an anonymous one among them
+    t.start("e2e-anon", "anonymous");
+    let ids = |query: &str| -> Vec<String> {
+        let (s, found) = t.get(&t.agent, &format!("/v1/calls{query}"));
+        assert_eq!(s, StatusCode::OK, "{query}: {found}");
+        (found.as_array().unwrap().iter())
+            .map(|c| c["call_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(ids(""), ["e2e-anon", "e2e-2", "e2e-1"]);
+    assert_eq!(ids("?active=true"), ["e2e-anon", "e2e-2"]);
+    assert_eq!(ids("?active=true&limit=1"), ["e2e-anon"]);
     for limit in ["0", "501", "x"] {
         let (s, e) = t.get(&t.agent, &format!("/v1/calls?ani=6122030101&limit={limit}"));
         assert_eq!(s, StatusCode::BAD_REQUEST, "{limit}: {e}");

@@ -91,7 +91,8 @@ fn terminal(step: &StepView) -> bool {
     )
 }
 
-/// Every call id, and every caller ID's calls, as the service finds them, against the model.
+/// Every call id, every caller ID's calls and the newest calls from any number, as the
+/// service finds them, against the model.
 fn check(model: &Model, store: &Store, calls: &CallService) -> Result<(), TestCaseError> {
     for id in IDS {
         let stored = read_call(store, &calls.index, id)
@@ -112,10 +113,14 @@ fn check(model: &Model, store: &Store, calls: &CallService) -> Result<(), TestCa
             }
         }
     }
-    for ani in ANIS.into_iter().flatten() {
+    // every caller ID (None: the calls from any number, withheld ones too)
+    for ani in ANIS.into_iter().flatten().map(Some).chain([None]) {
         for active in [false, true] {
-            let found: Vec<String> = calls
-                .find_by_ani(ani, active, usize::MAX)
+            let find = |limit| match ani {
+                Some(a) => calls.find_by_ani(a, active, limit),
+                None => calls.find_recent(active, limit),
+            };
+            let found: Vec<String> = find(usize::MAX)
                 .map_err(|e| TestCaseError::fail(e.to_string()))?
                 .into_iter()
                 .map(|v| v.call_id)
@@ -123,7 +128,8 @@ fn check(model: &Model, store: &Store, calls: &CallService) -> Result<(), TestCa
             let mut kept: Vec<(&&str, &Kept)> = model
                 .calls
                 .iter()
-                .filter(|(_, k)| k.ani == Some(ani) && (!active || k.ended.is_none()))
+                .filter(|(_, k)| ani.is_none_or(|a| k.ani == Some(a)))
+                .filter(|(_, k)| !active || k.ended.is_none())
                 .collect();
             // newest first; of calls started at the same time, the one started last first
             kept.sort_by_key(|(_, k)| (std::cmp::Reverse(k.started), std::cmp::Reverse(k.order)));
@@ -131,13 +137,12 @@ fn check(model: &Model, store: &Store, calls: &CallService) -> Result<(), TestCa
             prop_assert_eq!(
                 &found,
                 &kept,
-                "calls from {} (active only: {})",
+                "calls from {:?} (active only: {})",
                 ani,
                 active
             );
             // a limit takes the newest
-            let newest: Vec<String> = calls
-                .find_by_ani(ani, active, 2)
+            let newest: Vec<String> = find(2)
                 .map_err(|e| TestCaseError::fail(e.to_string()))?
                 .into_iter()
                 .map(|v| v.call_id)
