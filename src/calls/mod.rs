@@ -1015,15 +1015,25 @@ impl CallService {
             .into_iter()
             .filter(|n| !active_only || self.index.maybe_open(*n));
         let txn = self.store.begin_read()?;
-        let mut calls = records::calls_in(&txn, candidates, limit, |c| {
+        let calls = records::calls_in(&txn, candidates, limit, |c| {
             // an id the index kept for a deleted call may since name a call from elsewhere
             c.ani.as_deref() == Some(e164.as_str()) && (!active_only || c.ended_at.is_none())
         })?;
+        self.newest_first(&txn, calls)
+    }
+
+    /// `calls` as agents see them, the newest first (of calls started at the same time, in
+    /// the order given), read from `txn`.
+    fn newest_first(
+        &self,
+        txn: &redb::ReadTransaction,
+        mut calls: Vec<Call>,
+    ) -> Result<Vec<CallView>, CallError> {
         calls.sort_by_key(|c| std::cmp::Reverse(c.started_at));
-        let listing = challenges::Listing::open(&txn)?;
+        let listing = challenges::Listing::open(txn)?;
         calls
             .into_iter()
-            .map(|c| self.to_view(&txn, &listing, c))
+            .map(|c| self.to_view(txn, &listing, c))
             .collect()
     }
 
@@ -1035,16 +1045,11 @@ impl CallService {
     pub fn find_recent(&self, active_only: bool, limit: usize) -> Result<Vec<CallView>, CallError> {
         let txn = self.store.begin_read()?;
         let keep = |c: &Call| !active_only || c.ended_at.is_none();
-        let mut calls = match self.index.open_newest_first().filter(|_| active_only) {
+        let calls = match self.index.open_newest_first().filter(|_| active_only) {
             Some(numbers) => records::calls_in(&txn, numbers, limit, keep)?,
             None => records::newest_calls(&txn, limit, keep)?,
         };
-        calls.sort_by_key(|c| std::cmp::Reverse(c.started_at));
-        let listing = challenges::Listing::open(&txn)?;
-        calls
-            .into_iter()
-            .map(|c| self.to_view(&txn, &listing, c))
-            .collect()
+        self.newest_first(&txn, calls)
     }
 
     /// `POST /v1/intents`.
