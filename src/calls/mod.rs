@@ -71,7 +71,10 @@ pub enum CallError {
         sent: u64,
         current: u64,
     },
-    #[error("call {0:?} has no identified member yet")]
+    #[error(
+        "call {0:?} has no identified member yet: once the IVR has transferred the caller, \
+         name the member the agent identified (POST /v1/calls/{{call_id}}/member)"
+    )]
     NoMember(String),
     #[error("call {0:?} has no checklist: start it first (POST /v1/calls/{{call_id}}/checklist)")]
     NoChecklist(String),

@@ -2027,8 +2027,14 @@ fn an_agent_names_the_member_of_a_call_the_ivr_transferred_without_one() {
         done(&t.event("nm-1", "opt_out")),
         ("transfer", "opt_out", "-")
     );
-    let (s, _) = t.post(&t.agent, "/v1/calls/nm-1/checklist", json!({}));
-    assert_eq!(s, StatusCode::CONFLICT, "no member yet: no checklist");
+    let (s, e) = t.post(&t.agent, "/v1/calls/nm-1/checklist", json!({}));
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::CONFLICT, Some("no_member")),
+        "no member yet: no checklist"
+    );
+    let told = "name the member the agent identified (POST /v1/calls/{call_id}/member)";
+    assert!(e["message"].as_str().unwrap().ends_with(told), "{e}");
 
     for (body, status, want) in [
         (
