@@ -1401,3 +1401,21 @@ fn a_keyed_identifier_from_a_number_another_member_has_too_earns_no_known_number
         );
     }
 }
+
+/// The calls still going, newest first, from memory once the first sweep has told the calls
+/// stored before the start apart; until then the index cannot say, and the store is read.
+#[test]
+fn the_index_lists_open_calls_newest_first_once_it_knows_them_all() {
+    let index = CallIndex::default();
+    let at = Utc.with_ymd_and_hms(2026, 12, 5, 9, 0, 0).unwrap();
+    let a = index.reserve("a", None, at).unwrap();
+    let b = index.reserve("b", Some("+16122030101"), at).unwrap();
+    let c = index.reserve("c", None, at).unwrap();
+    index.touched(b, at, true);
+    assert_eq!(index.open_newest_first(), None, "before the first sweep");
+    // the first sweep found no other call open
+    index.merge_open(&[]);
+    assert_eq!(index.open_newest_first(), Some(vec![c, a]));
+    index.closed(&[c]);
+    assert_eq!(index.open_newest_first(), Some(vec![a]));
+}
