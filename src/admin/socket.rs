@@ -91,7 +91,10 @@ async fn handle(stream: UnixStream, ctx: Context) -> io::Result<()> {
         }
     };
     let (tx, mut rx) = mpsc::channel::<String>(16);
+    // counted from here: the service's stop waits for it
+    let work = ctx.store.work();
     let job = tokio::task::spawn_blocking(move || {
+        let _work = work;
         let mut out = ChunkWriter {
             tx,
             buf: Vec::new(),

@@ -88,6 +88,10 @@ pub fn drain(
     progress.phase("forgetting", queued);
     let mut taken = 0u64;
     loop {
+        // the service is stopping: what is left stays queued for the next run
+        if store.scans_stopped() {
+            return Err(StoreError::Stopping);
+        }
         let txn = store.begin_write()?;
         let step = (|| {
             let (key, ids, more) = {

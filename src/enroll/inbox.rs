@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime};
 use super::{EnrollError, Options, Report, run};
 use crate::audit::{AuditEvent, AuditLog, EventKind, Outcome};
 use crate::config::EnrollDirs;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// What became of one inbox file.
 #[derive(Debug)]
@@ -234,6 +234,8 @@ pub fn process_ready(
         .filter(|file| retries.due(file, now))
         .collect();
     due.into_iter()
+        // the service is stopping: the files left wait in the inbox for the next start
+        .take_while(|_| !store.scans_stopped())
         .map(|file| {
             let handled = match retries.applied(&file) {
                 Some(report) => move_applied(file.clone(), report, dirs),
@@ -246,6 +248,17 @@ pub fn process_ready(
                     applied,
                 } => {
                     let wait = retries.failed(&file, Instant::now(), applied.clone());
+                    if store.scans_stopped() {
+                        tracing::info!(
+                            file = %file.display(),
+                            "the service is stopping: the run ends here, and the file stays in the inbox for the next start"
+                        );
+                        return Handled::Retry {
+                            file,
+                            error,
+                            applied,
+                        };
+                    }
                     tracing::warn!(
                         file = %file.display(),
                         error = %error,
@@ -315,6 +328,12 @@ pub(super) fn handle(
             Handled::Gone { file }
         }
         Err(e) if e.is_file_problem() => fail(audit, dirs, &file, &name, &e),
+        // the service is stopping (process_ready says so): nothing went wrong
+        Err(EnrollError::Store(StoreError::Stopping)) => Handled::Retry {
+            applied: None,
+            file,
+            error: StoreError::Stopping.to_string(),
+        },
         Err(e) => {
             tracing::error!(file = %name, error = %e, "enrollment failed; the file stays in the inbox");
             Handled::Retry {

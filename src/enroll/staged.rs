@@ -337,6 +337,11 @@ fn transact<T>(
     if FAIL_AFTER.with(|n| n.get()).is_some_and(|n| *writes > n) {
         return Err(EnrollError::Config("injected failure".into()));
     }
+    // the service is stopping: the run ends here, its staging tables are dropped, and its
+    // file stays in the inbox for the next start (a run from the CLI is never stopped)
+    if store.scans_stopped() {
+        return Err(EnrollError::Store(StoreError::Stopping));
+    }
     let txn = store.begin_write()?;
     match f(&txn) {
         Ok(value) => {

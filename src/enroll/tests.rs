@@ -1329,6 +1329,34 @@ fn staging_exists(store: &Store) -> bool {
     names.iter().any(|n| n.starts_with("staged_"))
 }
 
+/// The service is stopping: a staged run from its inbox ends at its next transaction, drops
+/// its staging tables and leaves the live members as they were (its file waits in the inbox
+/// for the next start), so that the stop is prompt and nothing is written after it.
+#[test]
+fn a_staged_run_ends_at_its_next_transaction_when_the_service_stops() {
+    let f = Fixture::new();
+    let before = members(6, "01");
+    f.enroll(&format!("{HEADER}{before}"));
+    let enrolled = f.enrolled();
+    let path = f.file(
+        "moved.csv",
+        format!("{HEADER}{}", members(6, "02")).as_bytes(),
+    );
+    f.store.stop_scans();
+    let err = f
+        .staged(&path, &options(Mode::Full), &Silent, THIN_SLICES)
+        .unwrap_err();
+    assert!(
+        matches!(err, EnrollError::Store(StoreError::Stopping)),
+        "{err}"
+    );
+    assert!(!err.is_file_problem(), "not the file's fault");
+    assert!(!staging_exists(&f.store));
+    assert_eq!(f.enrolled(), enrolled);
+    assert_eq!(f.by_phone("+12025550103"), vec!["M03".to_string()]);
+    assert!(f.by_phone("+12025550203").is_empty());
+}
+
 #[test]
 fn a_staged_run_that_fails_half_way_leaves_the_live_members_as_they_were() {
     let f = Fixture::new();

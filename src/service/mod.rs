@@ -333,6 +333,20 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
     sweep_task.abort();
     cert_task.abort();
     head_task.abort();
+    // An inbox run or a command through the admin socket may be under way on a thread of
+    // its own: an enrollment ends at its next transaction (its file stays in the inbox),
+    // other commands finish. Nothing is written after the record that says the service
+    // stopped.
+    let waiting = store.clone();
+    let ended = tokio::task::spawn_blocking(move || waiting.wait_for_work(WORK_ON_STOP))
+        .await
+        .unwrap_or(false);
+    if !ended {
+        tracing::warn!(
+            waited_s = WORK_ON_STOP.as_secs(),
+            "work on the store is still under way; stopping without it"
+        );
+    }
     let _ = audit
         .record(AuditEvent::new(
             "system",
@@ -344,6 +358,10 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
     tracing::info!("callvault stopped");
     served.map_err(ServiceError::Server)
 }
+
+/// How long a stop waits for an inbox run or an admin command under way: within systemd's
+/// `TimeoutStopSec=30` with the HTTPS port's own `server.shutdown_timeout_seconds` before it.
+const WORK_ON_STOP: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// A service can run for longer than its certificate: every six hours, say again in the log
 /// if the certificate ends within `tls::EXPIRY_WARNING_DAYS` or has ended. (`/readyz` and
@@ -494,7 +512,10 @@ async fn watch_inbox(store: Arc<Store>, audit: AuditLog, config: Arc<ArcSwap<Con
         if cleanup {
             last_cleanup = Some(now);
         }
+        // counted from here, so that a stop waits for a run already handed to its thread
+        let work = store.work();
         let handled = tokio::task::spawn_blocking(move || {
+            let _work = work;
             crate::enroll::inbox::process_ready(
                 &store,
                 &audit,

@@ -10,7 +10,7 @@ use std::io;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
@@ -278,6 +278,9 @@ struct Shared {
     stopping: AtomicBool,
     /// Held while the file is closed, so that only the file that failed is closed.
     closing: Mutex<()>,
+    /// Long work on the store in flight ([`Store::work`]): an inbox run, a command through
+    /// the admin socket. The stop waits for it ([`Store::wait_for_work`]).
+    work: (Mutex<usize>, std::sync::Condvar),
     /// Counts changes to the API keys table (and reopens of the file), so that the keys held
     /// in memory for checking requests ([`crate::keys::KeyRing`]) know when to read it again.
     keys_generation: AtomicU64,
@@ -357,6 +360,22 @@ impl Shared {
                     std::thread::sleep(REOPEN_EVERY);
                 }
             }
+        }
+    }
+}
+
+/// Long work on the store in flight, counted until dropped ([`Store::work`]).
+pub struct Work {
+    shared: Arc<Shared>,
+}
+
+impl Drop for Work {
+    fn drop(&mut self) {
+        let (count, ended) = &self.shared.work;
+        let mut n = count.lock().unwrap_or_else(PoisonError::into_inner);
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            ended.notify_all();
         }
     }
 }
@@ -497,6 +516,7 @@ impl Store {
                 stopping: AtomicBool::new(false),
                 closing: Mutex::new(()),
                 keys_generation: AtomicU64::new(0),
+                work: (Mutex::new(0), std::sync::Condvar::new()),
             }),
         }
     }
@@ -554,6 +574,30 @@ impl Store {
     /// Whether [`Store::stop_scans`] was called: a long scan checks it as it goes.
     pub fn scans_stopped(&self) -> bool {
         self.shared.stopping.load(Ordering::Relaxed)
+    }
+
+    /// Count long work on the store (an inbox run, a command through the admin socket) until
+    /// the guard drops: the service's stop waits for it before it records that it stopped,
+    /// so nothing is written after that record. Take it before handing the work to a
+    /// thread, and check [`Store::scans_stopped`] where the work can stop between
+    /// transactions.
+    pub fn work(&self) -> Work {
+        let (count, _) = &self.shared.work;
+        *count.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+        Work {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Wait until no [`Store::work`] is in flight, or `timeout` has passed: whether it all
+    /// ended.
+    pub fn wait_for_work(&self, timeout: Duration) -> bool {
+        let (count, ended) = &self.shared.work;
+        let guard = count.lock().unwrap_or_else(PoisonError::into_inner);
+        let (left, _) = ended
+            .wait_timeout_while(guard, timeout, |n| *n > 0)
+            .unwrap_or_else(PoisonError::into_inner);
+        *left == 0
     }
 
     pub fn path(&self) -> &Path {

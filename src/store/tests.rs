@@ -364,6 +364,24 @@ fn a_store_the_user_may_not_open_says_whose_it_must_be() {
     assert!(matches!(other, StoreError::Redb(_)), "{other}");
 }
 
+/// The stop waits for long work on the store (an inbox run, an admin command) to end, for
+/// as long as it is told to.
+#[test]
+fn a_stop_waits_for_the_work_under_way() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(store_in(dir.path()));
+    assert!(store.wait_for_work(Duration::ZERO), "nothing under way");
+    let (one, two) = (store.work(), store.work());
+    assert!(!store.wait_for_work(Duration::from_millis(20)));
+    drop(one);
+    assert!(!store.wait_for_work(Duration::from_millis(20)), "one left");
+    let waiting = store.clone();
+    let waiter = std::thread::spawn(move || waiting.wait_for_work(Duration::from_secs(10)));
+    std::thread::sleep(Duration::from_millis(50));
+    drop(two);
+    assert!(waiter.join().unwrap(), "woken when the last one ends");
+}
+
 /// root restoring with the service stopped (as README's `systemctl stop ... && callvault db
 /// restore FILE` does) must leave a store the service's user can open: owned as the store it
 /// replaces, or as the state directory for a first one.
