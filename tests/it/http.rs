@@ -374,7 +374,7 @@ fn the_document_describes_queries_bodies_and_refusals() {
     assert_eq!(
         shape,
         [
-            ("ani", "query", true),
+            ("ani", "query", false),
             ("active", "query", false),
             ("limit", "query", false)
         ]
