@@ -313,12 +313,25 @@ fn with_progress<T>(
     out: &mut dyn Write,
     work: impl FnOnce(&dyn enroll::Progress) -> T,
 ) -> T {
-    if ctx.terminal {
+    progress_to(ctx.terminal, path, out, work)
+}
+
+/// [`with_progress`], for a person at a terminal or not. Each line goes out at once: through
+/// the admin socket `out` gathers bulk output into large chunks, and progress kept there
+/// would reach the command only at its end.
+fn progress_to<T>(
+    terminal: bool,
+    path: &std::path::Path,
+    out: &mut dyn Write,
+    work: impl FnOnce(&dyn enroll::Progress) -> T,
+) -> T {
+    if terminal {
         return work(&enroll::progress::Bar::new());
     }
     let out = std::cell::RefCell::new(out);
     let sink = |line: String| {
-        let _ = out.borrow_mut().write_all(line.as_bytes());
+        let mut out = out.borrow_mut();
+        let _ = out.write_all(line.as_bytes()).and_then(|()| out.flush());
     };
     work(&enroll::progress::Lines::new(
         path.display().to_string(),

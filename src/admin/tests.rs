@@ -18,3 +18,33 @@ fn a_forgotten_answer_without_held_reads_as_held() {
         );
     }
 }
+
+/// Progress through the admin socket goes out line by line as the work goes, not gathered
+/// into the bulk output's chunks until the command ends (a remote `callvault enroll` showed
+/// every line at once, at the end).
+#[test]
+fn progress_lines_go_out_as_they_are_said() {
+    #[derive(Default)]
+    struct Seen {
+        written: Vec<u8>,
+        sent: Vec<u8>,
+    }
+    impl Write for Seen {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.written.extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            self.sent.append(&mut self.written);
+            Ok(())
+        }
+    }
+    let mut seen = Seen::default();
+    let path = std::path::Path::new("members.csv");
+    progress_to(false, path, &mut seen, |p| p.phase("applying", 10));
+    assert_eq!(
+        String::from_utf8(seen.sent).unwrap(),
+        "members.csv: applying: 10 rows\n"
+    );
+    assert!(seen.written.is_empty(), "nothing left unsent");
+}
