@@ -1039,6 +1039,16 @@ impl Inbox {
     }
 }
 
+/// The service is stopping: a look at the inbox takes no new file, and the file waits.
+#[test]
+fn a_stopping_service_takes_no_file_from_the_inbox() {
+    let mut t = Inbox::new("processed");
+    t.f.store.stop_scans();
+    assert!(t.poll().is_empty());
+    assert!(t.file.exists(), "the file waits in the inbox");
+    assert!(!t.dirs.outbox.exists() || std::fs::read_dir(&t.dirs.outbox).unwrap().count() == 0);
+}
+
 #[test]
 fn an_answer_that_cannot_be_written_keeps_the_file_in_the_inbox_and_retries_later() {
     use super::inbox::Handled;
@@ -1941,6 +1951,29 @@ fn a_run_forgets_what_a_crash_left_queued_before_it_enrolls_anyone_again() {
     assert_eq!(secrets(&f.store, "M00"), (true, true, true, true));
     assert_eq!(report.summary.pins_forgotten, 0, "this run deleted no one");
     assert_eq!(f.store.check().unwrap().members_to_forget, 0);
+}
+
+/// The service is stopping: forgetting stops between chunks, and what is left stays queued
+/// for the next run (never half a member forgotten).
+#[test]
+fn forgetting_stops_between_chunks_when_the_service_stops_and_the_queue_waits() {
+    let f = Fixture::new();
+    f.enroll(&format!("{HEADER}{}", members(3, "01")));
+    plant_secrets(&f.store, &["M01"]);
+    {
+        let txn = f.store.begin_write().unwrap();
+        forget::queue(&txn, &["M01".to_string()], staged::SLICES).unwrap();
+        txn.commit().unwrap();
+    }
+    f.store.stop_scans();
+    let err = forget::drain(&f.store, staged::SLICES, "test", &Silent).unwrap_err();
+    assert!(matches!(err, StoreError::Stopping), "{err}");
+    assert_eq!(secrets(&f.store, "M01"), (true, true, true, true));
+    assert_eq!(
+        f.store.check().unwrap().members_to_forget,
+        1,
+        "still queued"
+    );
 }
 
 fn audit_text(store: &Store) -> String {
