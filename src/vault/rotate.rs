@@ -121,6 +121,15 @@ impl Vault {
         let mut seen = 0u64;
         let mut after: Option<String> = None;
         loop {
+            // the service is stopping: both keys stay, and running the rotation again after
+            // the next start finishes it
+            if self.store.scans_stopped() {
+                return Err(VaultError::Rotation(format!(
+                    "the service is stopping: {seen} of {total} records were looked at under \
+                     key {new_key_id}; run `callvault vault rotate-key` again once it has \
+                     started, to finish"
+                )));
+            }
             let txn = self.store.begin_write()?;
             let done = {
                 let mut pins = txn.open_table(tables::PINS)?;

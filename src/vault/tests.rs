@@ -738,6 +738,40 @@ fn an_interrupted_rotation_still_opens_and_finishes_when_run_again() {
     }
 }
 
+/// The service is stopping: a rotation through it ends between batches, with the old key in
+/// place and the new one beside it, so the next start loads both and running it again
+/// finishes it. A PIN import ends the same way, before its next slice.
+#[test]
+fn a_stopping_service_ends_a_rotation_or_an_import_between_transactions() {
+    let f = fixture();
+    let s = settings(VaultMode::Encrypted);
+    f.vault.store_pin_now("M1", "2749", true, &s, t(0)).unwrap();
+    let old_key = std::fs::read(f.key_file()).unwrap();
+    let (file, outbox, options) = f.pins_file(3);
+    f.store.stop_scans();
+    let err = f
+        .vault
+        .rotate_key(&crate::enroll::progress::Silent)
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("run `callvault vault rotate-key` again"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(f.key_file()).unwrap(), old_key);
+    assert!(next_key_path(&f.key_file()).exists());
+    let restarted = f.reopen();
+    assert_eq!(restarted.status(&s, t(1)).unwrap().loaded_key_ids.len(), 2);
+    assert!(matches!(
+        restarted.check_pin_now("M1", "2749", &s, t(1)).unwrap(),
+        PinCheck::Correct { .. }
+    ));
+
+    let err = import::run(&f.vault, &file, &outbox, &options, "test", t(1), &Silent).unwrap_err();
+    assert!(err.to_string().contains("the service is stopping"), "{err}");
+    assert!(f.record("P00000").is_none(), "nothing imported");
+}
+
 #[test]
 fn a_record_under_an_unknown_key_is_reported() {
     let f = fixture();
