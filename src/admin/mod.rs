@@ -445,9 +445,19 @@ pub fn execute(
                         .detail(e.to_string()),
                 )?;
             }
-            Ok(Response::Enrolled {
-                report: Box::new(result?),
-            })
+            match result {
+                Ok(report) => Ok(Response::Enrolled {
+                    report: Box::new(report),
+                }),
+                Err(enroll::EnrollError::Store(StoreError::Stopping)) => {
+                    Err(AdminError::Refused(format!(
+                        "the service is stopping: nothing of {} was applied; run the same \
+                         command again once it has started",
+                        path.display()
+                    )))
+                }
+                Err(e) => Err(e.into()),
+            }
         }
         Request::MemberShow { member_id } => {
             let record = {
