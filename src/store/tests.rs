@@ -376,10 +376,16 @@ fn a_stop_waits_for_the_work_under_way() {
     drop(one);
     assert!(!store.wait_for_work(Duration::from_millis(20)), "one left");
     let waiting = store.clone();
-    let waiter = std::thread::spawn(move || waiting.wait_for_work(Duration::from_secs(10)));
+    let timeout = Duration::from_secs(30);
+    let waiter = std::thread::spawn(move || {
+        let since = std::time::Instant::now();
+        (waiting.wait_for_work(timeout), since.elapsed())
+    });
     std::thread::sleep(Duration::from_millis(50));
     drop(two);
-    assert!(waiter.join().unwrap(), "woken when the last one ends");
+    let (ended, waited) = waiter.join().unwrap();
+    assert!(ended, "all of it ended");
+    assert!(waited < timeout, "woken when the last one ends, not at the timeout");
 }
 
 /// root restoring with the service stopped (as README's `systemctl stop ... && callvault db
