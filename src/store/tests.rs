@@ -385,7 +385,10 @@ fn a_stop_waits_for_the_work_under_way() {
     drop(two);
     let (ended, waited) = waiter.join().unwrap();
     assert!(ended, "all of it ended");
-    assert!(waited < timeout, "woken when the last one ends, not at the timeout");
+    assert!(
+        waited < timeout,
+        "woken when the last one ends, not at the timeout"
+    );
 }
 
 /// root restoring with the service stopped (as README's `systemctl stop ... && callvault db
