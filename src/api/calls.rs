@@ -376,17 +376,26 @@ pub struct FindCalls {
 pub const FIND_LIMIT: (u32, u32) = (50, 500);
 
 /// Find calls from a number, newest first: the newest `limit` (50 unless given). Without
-/// `ani`, the newest calls from any number (callvault's addition to API.md).
+/// `ani`, the newest calls from any number (callvault's addition to API.md), for agents and
+/// admins only: an IVR key finds the calls of the number it has on the line, and lists no
+/// one else's callers (`403 forbidden`).
 #[utoipa::path(get, path = "/v1/calls", tag = "agents", params(FindCalls),
     security(("bearer" = ["ivr", "agent", "admin"])),
-    responses((status = 200, body = Vec<CallView>), (status = 400, body = super::error::ErrorBody)))]
+    responses((status = 200, body = Vec<CallView>), (status = 400, body = super::error::ErrorBody),
+              (status = 403, description = "`forbidden`: a key of a role this operation does not take, or an `ivr` key without `ani`", body = super::error::ErrorBody)))]
 pub async fn find(
-    _auth: Authorized<CallReaders>,
+    auth: Authorized<CallReaders>,
     state: web::Data<AppState>,
     query: Query<FindCalls>,
 ) -> Result<web::Json<Vec<CallView>>, ApiError> {
     let calls = state.calls.clone();
     let q = query.parse()?;
+    if q.ani.is_none() && auth.client.role == Role::Ivr {
+        return Err(ApiError::forbidden(
+            "a key with role ivr finds calls by their number (ani); the calls from every \
+             number need an agent or admin key",
+        ));
+    }
     let (default, max) = FIND_LIMIT;
     let limit = q.limit.unwrap_or(default);
     if !(1..=max).contains(&limit) {

@@ -231,6 +231,15 @@ fn a_call_is_driven_end_to_end_over_https() {
     assert_eq!(ids(""), ["e2e-anon", "e2e-2", "e2e-1"]);
     assert_eq!(ids("?active=true"), ["e2e-anon", "e2e-2"]);
     assert_eq!(ids("?active=true&limit=1"), ["e2e-anon"]);
+    // an IVR key finds the calls of the number on its line, and lists no one else's callers
+    let (s, e) = t.get(&t.ivr, "/v1/calls?active=true");
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("forbidden")),
+        "{e}"
+    );
+    let (s, _) = t.get(&t.ivr, "/v1/calls?ani=6122030101");
+    assert_eq!(s, StatusCode::OK);
     for limit in ["0", "501", "x"] {
         let (s, e) = t.get(&t.agent, &format!("/v1/calls?ani=6122030101&limit={limit}"));
         assert_eq!(s, StatusCode::BAD_REQUEST, "{limit}: {e}");
