@@ -23,7 +23,8 @@ fn known_id(id: &str) -> Result<(), ApiError> {
 }
 
 /// Send the call's member a one-time code (SMS, e-mail) or a push approval. A push the app
-/// back end cannot deliver falls back to a text with a code.
+/// back end cannot deliver falls back to a text with a code. An agent challenge still waiting
+/// on the call ends as this one goes (`expired`, `how` `replaced`): the newest code works.
 #[utoipa::path(post, path = "/v1/calls/{call_id}/challenges", tag = "agents",
     request_body = NewChallenge,
     params(("call_id" = String, Path, description = "the IVR's call id")),

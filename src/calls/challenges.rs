@@ -64,8 +64,9 @@ pub struct ChallengeView {
     pub attempts_left: u32,
     /// Push: the member's answer in the app (`null` until they answer).
     pub member_response: Option<bool>,
-    /// `code`, `app`, `agent`, `too_many_wrong_codes`, `expired` or `key_rotated` (a vault
-    /// key rotation left its code impossible to check), once decided.
+    /// `code`, `app`, `agent`, `too_many_wrong_codes`, `expired`, `replaced` (another
+    /// challenge was sent on the call) or `key_rotated` (a vault key rotation left its code
+    /// impossible to check), once decided.
     pub how: Option<String>,
     /// Sent by the call's IVR `otp` step: the caller keys its code, and agents can neither
     /// check nor decide it (`409 ivr_challenge`).
@@ -135,6 +136,48 @@ fn store_sent(txn: &WriteTransaction, c: &Challenge, now: DateTime<Utc>) -> Resu
     txn.open_table(tables::CALL_CHALLENGES)?
         .insert((c.call_id.as_str(), c.challenge_id.as_str()), ())?;
     record_send(txn, &c.member_id, now)
+}
+
+/// End the agent challenges of `call` still waiting, as `new` is stored: the newest code is
+/// the one that works (an IVR step's challenge is its dialog's, and stays). Returns their
+/// events.
+fn replace_waiting(
+    txn: &WriteTransaction,
+    index: &CallIndex,
+    call: &Call,
+    new: &Challenge,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<AuditEvent>, StoreError> {
+    let ids: Vec<String> = {
+        let listed = txn.open_table(tables::CALL_CHALLENGES)?;
+        let mut out = Vec::new();
+        for row in listed.range((call.call_id.as_str(), "")..)? {
+            let (key, ()) = row.map(|(k, v)| (k, v.value()))?;
+            let (call_id, id) = key.value();
+            if call_id != call.call_id {
+                break;
+            }
+            out.push(id.to_string());
+        }
+        out
+    };
+    let mut events = Vec::new();
+    for id in ids {
+        // a call id used again after its first call was swept: not that call's
+        let Some(mut c) = read_in(txn, &id)?.filter(|c| c.created_at >= call.started_at) else {
+            continue;
+        };
+        if c.for_ivr || c.challenge_id == new.challenge_id {
+            continue;
+        }
+        end_with_call(&mut c, Some(call));
+        if let Some(next) = c.replaced(actor, now) {
+            write(txn, &next)?;
+            events.extend(settle_verdict(txn, index, &next, actor, now)?);
+        }
+    }
+    Ok(events)
 }
 
 /// The tables the screen pop reads calls' challenges from, opened once for all the calls
@@ -663,14 +706,18 @@ impl CallService {
             expires_at: c.expires_at,
         };
         let detail = audit_detail(&c, delivered.fallback_why.as_deref());
+        let index = self.index.clone();
         self.audit
             .transact(move |txn| {
+                let mut events = replace_waiting(txn, &index, &call, &c, &who, now)?;
                 store_sent(txn, &c, now)?;
-                let event = AuditEvent::new(&who, EventKind::ChallengeSent, Outcome::Ok)
-                    .call(c.call_id.clone())
-                    .member(c.member_id.clone())
-                    .detail(detail);
-                Ok(((), vec![event]))
+                events.push(
+                    AuditEvent::new(&who, EventKind::ChallengeSent, Outcome::Ok)
+                        .call(c.call_id.clone())
+                        .member(c.member_id.clone())
+                        .detail(detail),
+                );
+                Ok(((), events))
             })
             .await
             .map_err(CallError::Audit)?;

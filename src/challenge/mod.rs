@@ -4,7 +4,8 @@
 //!
 //! A challenge is `waiting` until it is approved (right code; the app's approval of a push
 //! without a code; the agent's approval after the app approved a push), denied (the app or
-//! the agent says no; `otp.max_checks` wrong codes) or expired (`otp.ttl_seconds` passed).
+//! the agent says no; `otp.max_checks` wrong codes) or expired (`otp.ttl_seconds` passed,
+//! or an agent sent another challenge on the call).
 //! Once decided it stays decided: a used code does not work twice.
 
 use chrono::{DateTime, Duration, Utc};
@@ -86,7 +87,7 @@ pub struct Challenge {
     pub decided_at: Option<DateTime<Utc>>,
     /// `key:NAME` of whoever decided.
     pub decided_by: Option<String>,
-    /// `code`, `app`, `agent`, `too_many_wrong_codes`, `expired`.
+    /// `code`, `app`, `agent`, `too_many_wrong_codes`, `expired`, `key_rotated`, `replaced`.
     pub how: Option<String>,
 }
 
@@ -153,6 +154,19 @@ impl Challenge {
             return true;
         }
         false
+    }
+
+    /// Another challenge was sent on the same call: one still waiting ends now (`how`:
+    /// `replaced`), so the member has one code to read out, the newest, and a caller has
+    /// no second code to guess at. `None` when there is nothing to end: decided already,
+    /// or past its time (it stays as its clock left it).
+    pub fn replaced(&self, by: &str, now: DateTime<Utc>) -> Option<Challenge> {
+        if self.state_at(now) != State::Waiting {
+            return None;
+        }
+        let mut next = self.clone();
+        next.decide(State::Expired, "replaced", by, now);
+        Some(next)
     }
 
     /// The vault key the code's MAC was made under was rotated away: no code can be checked

@@ -397,3 +397,57 @@ fn a_challenge_whose_key_is_gone_expires_and_counts_no_wrong_code() {
         Err(ChallengeError::Decided(State::Approved))
     ));
 }
+
+/// Another challenge sent on the call ends one still waiting, whatever its channel or how far
+/// it got; one decided, or past its time, stays as it was.
+#[test]
+fn a_newer_challenge_replaces_only_one_still_waiting() {
+    let sms = challenge(OtpChannel::Sms, true);
+    let push = challenge(OtpChannel::Push, true);
+    let (approved, _) = sms.check(true, "key:desk", secs(5)).unwrap();
+    let (one_wrong, _) = sms.check(false, "key:desk", secs(5)).unwrap();
+    let denied = sms.agent_decision(false, "key:desk", secs(5)).unwrap();
+    let app_said_yes = push.push_response(true, "key:app", secs(5)).unwrap();
+    let cases: [(&str, &Challenge, i64, bool); 7] = [
+        ("a text waiting", &sms, 10, true),
+        ("a text with a wrong code keyed", &one_wrong, 10, true),
+        (
+            "a push the app approved, its code not yet heard",
+            &app_said_yes,
+            10,
+            true,
+        ),
+        ("a push not yet answered", &push, 59, true),
+        ("past its time", &sms, 60, false),
+        ("approved", &approved, 10, false),
+        ("denied", &denied, 10, false),
+    ];
+    for (name, c, at, ends) in cases {
+        let next = c.replaced("key:desk", secs(at));
+        assert_eq!(next.is_some(), ends, "{name}");
+        let Some(next) = next else { continue };
+        assert_eq!(
+            (
+                next.state,
+                next.how.as_deref(),
+                next.decided_by.as_deref(),
+                next.decided_at
+            ),
+            (
+                State::Expired,
+                Some("replaced"),
+                Some("key:desk"),
+                Some(secs(at))
+            ),
+            "{name}"
+        );
+        assert_eq!(next.expires_in(secs(at)), 0, "{name}");
+        assert!(
+            matches!(
+                next.check(true, "key:desk", secs(at)),
+                Err(ChallengeError::Decided(State::Expired))
+            ),
+            "{name}: its code no longer works"
+        );
+    }
+}

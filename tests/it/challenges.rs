@@ -728,28 +728,37 @@ fn an_ivr_otp_step_texts_a_code_and_the_caller_keys_it() {
 fn a_challenge_ends_with_its_call() {
     let sink = HttpSink::start();
     let t = Calls::with_members(&http_channels(&sink), MEMBERS);
-    t.start("gone-1", JANE_MOBILE);
-    let send = |body: Value| t.post(&t.agent, "/v1/calls/gone-1/challenges", body);
-    let (s, text) = send(json!({"channel": "sms"}));
+    // a text on one call and a push on another (a second challenge on one call would
+    // replace the first), both waiting
+    let send = |call: &str, body: Value| {
+        t.start(call, JANE_MOBILE);
+        t.post(&t.agent, &format!("/v1/calls/{call}/challenges"), body)
+    };
+    let (s, text) = send("gone-1", json!({"channel": "sms"}));
     assert_eq!(s, StatusCode::CREATED, "{text}");
     let body: Value = serde_json::from_str(&sink.received("/sms/send")[0].body).unwrap();
     let code = code_in(body["text"].as_str().unwrap());
-    let (s, push) = send(json!({"channel": "push", "with_code": false}));
+    let (s, push) = send("gone-2", json!({"channel": "push", "with_code": false}));
     assert_eq!(s, StatusCode::CREATED, "{push}");
     let (text, push) = (
         text["challenge_id"].as_str().unwrap().to_string(),
         push["challenge_id"].as_str().unwrap().to_string(),
     );
-    let (_, c) = t.get(&t.agent, &format!("/v1/challenges/{text}"));
-    assert_eq!(c["state"], "waiting", "{c}");
+    for id in [&text, &push] {
+        let (_, c) = t.get(&t.agent, &format!("/v1/challenges/{id}"));
+        assert_eq!(c["state"], "waiting", "{c}");
+    }
 
-    // the caller hangs up: nobody on the line is being verified any more
-    let r =
-        t.c.delete(t.i.url("/v1/calls/gone-1"))
-            .bearer_auth(&t.ivr)
-            .send()
-            .unwrap();
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    // the caller hangs up (and the other call is closed): nobody on the line is being
+    // verified any more
+    for call in ["gone-1", "gone-2"] {
+        let r =
+            t.c.delete(t.i.url(&format!("/v1/calls/{call}")))
+                .bearer_auth(&t.ivr)
+                .send()
+                .unwrap();
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    }
     let (_, c) = t.get(&t.agent, &format!("/v1/challenges/{text}"));
     assert_eq!(
         (c["state"].as_str(), c["expires_in"].as_u64()),
@@ -779,25 +788,128 @@ fn a_challenge_ends_with_its_call() {
         "{r}"
     );
 
-    // so neither the call nor the member is marked verified
-    let (_, call) = t.get(&t.agent, "/v1/calls/gone-1");
-    assert_eq!(call["verified"], Value::Null, "{call}");
-    assert_eq!(call["member"]["last_verification"], Value::Null, "{call}");
+    // so neither the calls nor the member are marked verified
+    for (call, id) in [("gone-1", &text), ("gone-2", &push)] {
+        let (_, call) = t.get(&t.agent, &format!("/v1/calls/{call}"));
+        assert_eq!(call["verified"], Value::Null, "{call}");
+        assert_eq!(call["member"]["last_verification"], Value::Null, "{call}");
+        // and the screen pop lists the challenge as it ended: with the call
+        let states: Vec<(&str, &str)> = (call["challenges"].as_array().unwrap().iter())
+            .map(|c| {
+                (
+                    c["challenge_id"].as_str().unwrap(),
+                    c["state"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(states, [(id.as_str(), "expired")], "{call}");
+    }
     assert!(!t.i.audit_events().contains("member_verified"));
-    // and the screen pop lists both as they ended: with the call
-    let states: Vec<(&str, &str)> = (call["challenges"].as_array().unwrap().iter())
+}
+
+/// A member who says the code did not come gets another; the newest is the one that works.
+/// The agent challenge still waiting ends as it goes (`expired`, `how` `replaced`), so a
+/// caller has one code to read out and no second one to guess at, and an IVR `otp` step's
+/// challenge on the same call, the dialog's, is left alone.
+#[test]
+fn a_second_code_sent_on_a_call_replaces_the_first() {
+    let sink = HttpSink::start();
+    let profile = "[profiles.members]\ndefault = true\n[profiles.members.ivr.known_number]\nmethods = [\"otp\"]\nmin_correct = 1\n";
+    let t = Calls::with_members(&format!("{}{profile}", http_channels(&sink)), MEMBERS);
+    let step = t.start("again-1", JANE_MOBILE);
+    assert_eq!(step["field"], "code", "{step}");
+    let texts = |n: usize| -> String {
+        let sent = sink.received("/sms/send");
+        assert_eq!(sent.len(), n + 1);
+        let body: Value = serde_json::from_str(&sent[n].body).unwrap();
+        code_in(body["text"].as_str().unwrap())
+    };
+    let ivr_code = texts(0);
+    let send = || {
+        let (s, sent) = t.post(
+            &t.agent,
+            "/v1/calls/again-1/challenges",
+            json!({"channel": "sms"}),
+        );
+        assert_eq!(s, StatusCode::CREATED, "{sent}");
+        sent["challenge_id"].as_str().unwrap().to_string()
+    };
+    let (first, first_code) = (send(), texts(1));
+    let check = |id: &str, code: &str| {
+        t.post(
+            &t.agent,
+            &format!("/v1/challenges/{id}/check"),
+            json!({ "code": code }),
+        )
+    };
+    // a wrong code keyed on the first does not keep it alive
+    let (_, r) = check(&first, &other_code(&first_code));
+    assert_eq!(r["result"], "wrong_code", "{r}");
+    let (second, second_code) = (send(), texts(2));
+
+    let (_, c) = t.get(&t.agent, &format!("/v1/challenges/{first}"));
+    assert_eq!(
+        (
+            c["state"].as_str(),
+            c["how"].as_str(),
+            c["expires_in"].as_u64()
+        ),
+        (Some("expired"), Some("replaced"), Some(0)),
+        "{c}"
+    );
+    let (s, r) = check(&first, &first_code);
+    assert_eq!(
+        (s, r["code"].as_str()),
+        (StatusCode::CONFLICT, Some("challenge_decided")),
+        "the first code no longer works: {r}"
+    );
+    if first_code != second_code {
+        let (_, r) = check(&second, &first_code);
+        assert_eq!(r["result"], "wrong_code", "{r}");
+    }
+    let (_, r) = check(&second, &second_code);
+    assert_eq!(r["result"], "approved", "{r}");
+
+    // the screen pop: the IVR's challenge still waiting, the first replaced, the second
+    // approved, and the call verified by it
+    let (_, call) = t.get(&t.agent, "/v1/calls/again-1");
+    let listed: Vec<(bool, &str, &str)> = (call["challenges"].as_array().unwrap().iter())
         .map(|c| {
             (
-                c["challenge_id"].as_str().unwrap(),
+                c["by_ivr"].as_bool().unwrap(),
                 c["state"].as_str().unwrap(),
+                c["how"].as_str().unwrap_or("-"),
             )
         })
         .collect();
     assert_eq!(
-        states,
-        [(text.as_str(), "expired"), (push.as_str(), "expired")],
+        listed,
+        [
+            (true, "waiting", "-"),
+            (false, "expired", "replaced"),
+            (false, "approved", "code")
+        ],
         "{call}"
     );
+    assert_eq!(call["verified"], true, "{call}");
+    // the caller can still key the IVR's code
+    let step = t.key_in("again-1", &ivr_code);
+    assert_eq!(step["outcome"], "authenticated", "{step}");
+
+    let audit = t.i.audit_events();
+    let replaced: Vec<&str> = audit
+        .lines()
+        .filter(|l| l.contains("challenge_decided") && l.contains("(replaced)"))
+        .collect();
+    assert_eq!(replaced.len(), 1, "{audit}");
+    assert!(
+        replaced[0].contains("\"outcome\":\"failed\""),
+        "{}",
+        replaced[0]
+    );
+    for code in [&ivr_code, &first_code, &second_code] {
+        assert!(!audit.contains(code.as_str()));
+    }
 }
 
 /// A REST core may hold two members with one mobile (a joint account's). A call from it
