@@ -252,6 +252,20 @@ fn an_email_code_goes_through_a_real_smtp_conversation_and_approves_once() {
     );
     let data = mail[0]["data"].as_str().unwrap();
     assert!(data.contains("Subject: Your verification code"), "{data}");
+    // a Message-ID under the sender's domain, as mail filters expect
+    let message_id = (data.lines())
+        .find_map(|l| l.strip_prefix("Message-ID: "))
+        .unwrap_or_else(|| panic!("no Message-ID in {data}"));
+    assert!(
+        message_id.starts_with('<')
+            && message_id.ends_with("@cu.example>")
+            && message_id.len() > 40,
+        "{message_id}"
+    );
+    assert!(
+        !message_id.contains(&id[3..]),
+        "{message_id} holds the challenge id"
+    );
     let code = code_in(data.split("\r\n\r\n").nth(1).unwrap_or(data));
 
     let (_, view) = t.get(&t.agent, &format!("/v1/challenges/{id}"));
