@@ -32,10 +32,16 @@ rpm -qp --qf '[%{FILEFLAGS:fflags} %{FILENAMES}\n]' "$rpmfile" | grep -qx 'cn /e
   || fail "the rpm's config is not %config(noreplace)"
 
 echo "== unit exposure"
-exposure=$(systemd-analyze security --offline=yes systemd/callvault.service 2>/dev/null \
-  | sed -n 's/.*Overall exposure level for callvault.service: \([0-9.]*\).*/\1/p')
-echo "exposure $exposure"
-awk -v e="$exposure" 'BEGIN { exit !(e != "" && e <= 1.5) }' || fail "exposure $exposure > 1.5"
+units=$(mktemp -d)
+cp systemd/callvault.service "$units/callvault.service"
+cp systemd/callvault.callvault-backup.service "$units/callvault-backup.service"
+for unit in callvault.service callvault-backup.service; do
+  exposure=$(systemd-analyze security --offline=yes "$units/$unit" 2>/dev/null \
+    | sed -n "s/.*Overall exposure level for $unit: \([0-9.]*\).*/\1/p")
+  echo "$unit exposure $exposure"
+  awk -v e="$exposure" 'BEGIN { exit !(e != "" && e <= 1.5) }' || fail "$unit exposure $exposure > 1.5"
+done
+rm -rf "$units"
 
 # What a first install must leave behind, whichever package made it.
 installed_ok() {
@@ -44,7 +50,23 @@ installed_ok() {
   # the example the "config file not found" message points at
   cmp -s config.example.toml /usr/share/doc/callvault/examples/callvault.toml \
     || fail "no example configuration at /usr/share/doc/callvault/examples/callvault.toml"
-  systemd-analyze verify "$1"
+  local unit_dir
+  unit_dir=$(dirname "$1")
+  systemd-analyze verify "$1" "$unit_dir/callvault-backup.service" "$unit_dir/callvault-backup.timer"
+  # the service starts at boot; the backup timer waits for an admin to turn it on
+  [ -L /etc/systemd/system/multi-user.target.wants/callvault.service ] || [ "$2" = rpm ] \
+    || fail "callvault.service is not enabled"
+  [ ! -e /etc/systemd/system/timers.target.wants/callvault-backup.timer ] \
+    || fail "the backup timer was turned on by the install"
+  # the backup unit's own command, as its user: a dated copy the service's user owns
+  local exec_start
+  exec_start=$(sed -n 's/^ExecStart=//p' "$unit_dir/callvault-backup.service")
+  # shellcheck disable=SC2086  # the unit's command line, split as systemd splits it
+  runuser -u callvault -- $exec_start >/dev/null || fail "the backup unit's command failed"
+  [ "$(stat -c '%U %a' /var/lib/callvault/backups)" = "callvault 700" ] || fail "backup folder"
+  [ "$(find /var/lib/callvault/backups -name 'callvault-*Z.redb' -user callvault -perm 600 | wc -l)" = 1 ] \
+    || fail "no dated backup owned by callvault, mode 0600"
+  rm -rf /var/lib/callvault/backups
   [ "$(stat -c '%U %a' /etc/callvault/vault.key)" = "callvault 600" ] || fail "vault key owner/mode"
   [ "$(stat -c '%U %a' /etc/callvault/initial-admin-key)" = "root 600" ] || fail "initial admin key"
   grep -q '^cvk_' /etc/callvault/initial-admin-key || fail "no admin key"
@@ -65,7 +87,7 @@ upgrade_keeps_keys_and_config() {
 
 echo "== deb: install"
 dpkg -i "$deb"
-installed_ok /lib/systemd/system/callvault.service
+installed_ok /lib/systemd/system/callvault.service deb
 
 echo "== deb: upgrade keeps keys and an edited config"
 upgrade_keeps_keys_and_config dpkg -i "$deb"
@@ -96,7 +118,7 @@ dpkg -P callvault
 # packages it requires; its scriptlets (the same setup-system.sh) run as on RHEL.
 echo "== rpm: install"
 rpm -i --nodeps "$rpmfile"
-installed_ok /usr/lib/systemd/system/callvault.service
+installed_ok /usr/lib/systemd/system/callvault.service rpm
 
 echo "== rpm: upgrade keeps keys and an edited config"
 upgrade_keeps_keys_and_config rpm -U --replacepkgs --nodeps "$rpmfile"

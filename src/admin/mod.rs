@@ -40,6 +40,12 @@ pub enum Request {
     DbBackup {
         path: PathBuf,
     },
+    /// A copy named by the time into `dir` (absolute), then the copies beyond the newest
+    /// `keep` removed.
+    DbBackupInto {
+        dir: PathBuf,
+        keep: usize,
+    },
     DbCheck,
     /// Check the chain, and against the anchors and exported copies given.
     AuditVerify {
@@ -148,6 +154,9 @@ pub enum Response {
     },
     Backup {
         report: BackupReport,
+    },
+    BackupKept {
+        kept: crate::store::backups::KeptBackup,
     },
     Check {
         report: CheckReport,
@@ -377,6 +386,25 @@ pub fn execute(
                 AuditEvent::new(actor, EventKind::DbBackup, outcome).detail(detail),
             )?;
             Ok(Response::Backup { report: result? })
+        }
+        Request::DbBackupInto { dir, keep } => {
+            let result = ctx.store.backup_into(&dir, keep, now);
+            let (outcome, detail) = match &result {
+                Ok(k) => (
+                    Outcome::Ok,
+                    format!(
+                        "{} rows to {}; {} older removed (keeping {keep})",
+                        k.report.rows,
+                        k.report.path.display(),
+                        k.removed.len()
+                    ),
+                ),
+                Err(e) => (Outcome::Failed, e.to_string()),
+            };
+            ctx.audit.record_blocking(
+                AuditEvent::new(actor, EventKind::DbBackup, outcome).detail(detail),
+            )?;
+            Ok(Response::BackupKept { kept: result? })
         }
         Request::DbCheck => Ok(Response::Check {
             report: ctx.store.check()?,

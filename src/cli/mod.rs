@@ -216,10 +216,21 @@ pub enum KeyCommand {
 pub enum DbCommand {
     /// Check the store: schema, records, audit chain (and redb's page check when offline).
     Check,
-    /// Write a consistent copy of the store to FILE; safe while the service runs.
+    /// Write a consistent copy of the store to FILE, or into a folder of dated copies
+    /// (`--into`); safe while the service runs.
     Backup {
         /// Where to write the copy: a new file (an existing one is never overwritten).
-        file: PathBuf,
+        #[arg(conflicts_with = "into")]
+        file: Option<PathBuf>,
+        /// Write the copy into DIR as callvault-YYYYMMDDTHHMMSSZ.redb (UTC), creating DIR
+        /// (0700) if needed, then remove the oldest such copies beyond `--keep`. Other files
+        /// in DIR are left alone. The nightly callvault-backup.timer runs this.
+        #[arg(long, value_name = "DIR")]
+        into: Option<PathBuf>,
+        /// With `--into`: how many copies to keep, the new one included [default: 7].
+        #[arg(long, value_name = "N", requires = "into", conflicts_with = "file",
+              value_parser = clap::value_parser!(u16).range(1..))]
+        keep: Option<u16>,
     },
     /// Replace the store with a backup (the service must be stopped).
     Restore {
@@ -556,6 +567,9 @@ fn key_command(config: &Config, command: KeyCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How many dated copies `db backup --into` keeps when `--keep` does not say.
+const DEFAULT_BACKUPS_KEPT: u16 = 7;
+
 fn db_command(config: &Config, command: DbCommand) -> anyhow::Result<ExitCode> {
     let report = match command {
         DbCommand::Check => {
@@ -568,7 +582,35 @@ fn db_command(config: &Config, command: DbCommand) -> anyhow::Result<ExitCode> {
                 store::check_offline(&config.db_path())?
             }
         }
-        DbCommand::Backup { file } => {
+        DbCommand::Backup {
+            into: Some(dir),
+            keep,
+            ..
+        } => {
+            let dir = absolute(&dir)?;
+            let keep = usize::from(keep.unwrap_or(DEFAULT_BACKUPS_KEPT));
+            let request = Request::DbBackupInto { dir, keep };
+            match admin::client::run(config, request, &mut out::stdout())? {
+                Response::BackupKept { kept } => {
+                    let r = &kept.report;
+                    say!(
+                        "backup written: {} ({} rows, {} bytes)",
+                        r.path.display(),
+                        r.rows,
+                        r.bytes
+                    );
+                    for old in &kept.removed {
+                        say!("removed {} (keeping the newest {keep})", old.display());
+                    }
+                    return Ok(ExitCode::SUCCESS);
+                }
+                other => bail!("unexpected answer: {other:?}"),
+            }
+        }
+        DbCommand::Backup { file, .. } => {
+            let Some(file) = file else {
+                bail!("name the backup FILE, or a folder with --into DIR");
+            };
             let path = absolute(&file)?;
             match admin::client::run(config, Request::DbBackup { path }, &mut out::stdout())? {
                 Response::Backup { report } => {

@@ -29,3 +29,34 @@ fn since_and_before_take_a_date_a_utc_time_or_rfc_3339() {
         }
     }
 }
+
+/// `db backup` takes a FILE or `--into DIR` (with `--keep N`, at least 1), never both.
+#[test]
+fn a_backup_names_a_file_or_a_folder() {
+    use clap::Parser;
+    let parse = |args: &[&str]| {
+        let mut all = vec!["callvault", "db", "backup"];
+        all.extend_from_slice(args);
+        Cli::try_parse_from(all).map(|cli| match cli.command {
+            Command::Db {
+                command: DbCommand::Backup { file, into, keep },
+            } => (file, into, keep),
+            other => panic!("{other:?}"),
+        })
+    };
+    let p = |s: &str| Some(PathBuf::from(s));
+    assert_eq!(parse(&["b.redb"]).unwrap(), (p("b.redb"), None, None));
+    assert_eq!(parse(&["--into", "d"]).unwrap(), (None, p("d"), None));
+    assert_eq!(
+        parse(&["--into", "d", "--keep", "3"]).unwrap(),
+        (None, p("d"), Some(3))
+    );
+    for refused in [
+        &["b.redb", "--into", "d"][..],
+        &["--keep", "3", "b.redb"],
+        &["--keep", "3"],
+        &["--into", "d", "--keep", "0"],
+    ] {
+        assert!(parse(refused).is_err(), "{refused:?}");
+    }
+}

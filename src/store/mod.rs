@@ -1,6 +1,7 @@
 //! The redb store: one file under the state directory, a schema version that a newer binary
 //! migrates and an older one refuses, consistent backups while serving, restore, and checks.
 
+pub mod backups;
 mod guard;
 pub mod tables;
 pub mod upgrade;

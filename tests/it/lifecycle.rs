@@ -2,6 +2,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -269,6 +270,47 @@ fn backup_while_serving_under_load_then_restore_after_stopping() {
         std::fs::metadata(&backup).unwrap().permissions().mode() & 0o777,
         0o600
     );
+    // dated copies into a folder (the backup timer's command), written by the service: the
+    // second removes the first, beyond --keep 1
+    let dir = i.path("backups");
+    let into = |i: &Instance| {
+        let out = i.cli(&[
+            "db",
+            "backup",
+            "--into",
+            dir.to_str().unwrap(),
+            "--keep",
+            "1",
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let first = into(&i);
+    std::thread::sleep(Duration::from_millis(1100));
+    let second = into(&i);
+    let written = |said: &str| {
+        let line = said
+            .lines()
+            .find(|l| l.starts_with("backup written: "))
+            .unwrap();
+        line["backup written: ".len()..]
+            .split(" (")
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let (first, second) = (written(&first), written(&second));
+    assert!(
+        first.contains("/backups/callvault-") && first.ends_with("Z.redb"),
+        "{first}"
+    );
+    assert_ne!(first, second);
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(left, [PathBuf::from(&second)]);
+    assert!(i.audit_events().contains("1 older removed (keeping 1)"));
 
     let k2 = text(
         &i.cli(&["key", "create", "--role", "ivr", "--name", "k2"])
