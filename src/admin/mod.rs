@@ -348,6 +348,15 @@ fn progress_to<T>(
     ))
 }
 
+/// What a backup must leave free on its disk: `storage.min_free_mb`.
+fn keep_free(ctx: &Context) -> u64 {
+    ctx.config
+        .load()
+        .storage
+        .min_free_mb
+        .saturating_mul(1024 * 1024)
+}
+
 /// Run one operation as `actor`, writing any bulk output (an export) to `out`.
 pub fn execute(
     ctx: &Context,
@@ -374,7 +383,7 @@ pub fn execute(
             info: keys::revoke(&ctx.store, &name, actor, now, keys::LastAdmin::MayGo)?,
         }),
         Request::DbBackup { path } => {
-            let result = ctx.store.backup_to(&path);
+            let result = ctx.store.backup_to(&path, keep_free(ctx));
             let (outcome, detail) = match &result {
                 Ok(r) => (
                     Outcome::Ok,
@@ -388,7 +397,7 @@ pub fn execute(
             Ok(Response::Backup { report: result? })
         }
         Request::DbBackupInto { dir, keep } => {
-            let result = ctx.store.backup_into(&dir, keep, now);
+            let result = ctx.store.backup_into(&dir, keep, keep_free(ctx), now);
             let (outcome, detail) = match &result {
                 Ok(k) => (
                     Outcome::Ok,

@@ -66,15 +66,17 @@ pub fn to_remove(names: &[String], keep: usize, current: DateTime<Utc>) -> Vec<S
 
 impl Store {
     /// Write a copy into `dir` (created 0700 if missing) named by `now`, then remove the
-    /// copies older than the newest `keep`. A copy that fails removes nothing.
+    /// copies older than the newest `keep`. A copy that fails (or would leave less than
+    /// `keep_free` bytes free: [`Store::backup_to`]) removes nothing.
     pub fn backup_into(
         &self,
         dir: &Path,
         keep: usize,
+        keep_free: u64,
         now: DateTime<Utc>,
     ) -> Result<KeptBackup, StoreError> {
         create_private_dir(dir)?;
-        let report = self.backup_to(&dir.join(file_name(now)))?;
+        let report = self.backup_to(&dir.join(file_name(now)), keep_free)?;
         let names: Vec<String> = fs::read_dir(dir)
             .map_err(io_err("cannot list", dir))?
             .filter_map(|e| e.ok()?.file_name().into_string().ok())
@@ -188,7 +190,7 @@ mod tests {
         std::fs::write(backups.join("notes.txt"), "kept").unwrap();
         let mut made = Vec::new();
         for day in 1..=4 {
-            let kept = store.backup_into(&backups, 2, at(day, 2)).unwrap();
+            let kept = store.backup_into(&backups, 2, 0, at(day, 2)).unwrap();
             assert_eq!(kept.report.path, backups.join(file_name(at(day, 2))));
             made.push(kept);
         }
@@ -209,12 +211,12 @@ mod tests {
 
         // a folder that does not exist is made, private
         let fresh = dir.path().join("new").join("backups");
-        store.backup_into(&fresh, 7, at(5, 2)).unwrap();
+        store.backup_into(&fresh, 7, 0, at(5, 2)).unwrap();
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&fresh).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o700);
         // a second copy in the same second is refused, and removes nothing
-        let again = store.backup_into(&fresh, 1, at(5, 2));
+        let again = store.backup_into(&fresh, 1, 0, at(5, 2));
         assert!(again.is_err());
         assert!(fresh.join(file_name(at(5, 2))).exists());
     }

@@ -692,7 +692,10 @@ impl Store {
 
     /// A consistent copy of every table, taken from one read snapshot, so it is safe while
     /// the service is writing. The copy is written beside `dest` and renamed into place.
-    pub fn backup_to(&self, dest: &Path) -> Result<BackupReport, StoreError> {
+    /// Refused when the copy could leave less than `keep_free` bytes on the store's own disk
+    /// (`storage.min_free_mb`: a backup there must not fill it), or would not fit on
+    /// another.
+    pub fn backup_to(&self, dest: &Path, keep_free: u64) -> Result<BackupReport, StoreError> {
         let refuse = |error: &str| StoreError::Io {
             action: "cannot write the backup to",
             path: dest.to_path_buf(),
@@ -719,6 +722,24 @@ impl Store {
                 )));
             }
             _ => {}
+        }
+        let dir = match dest.parent().filter(|d| !d.as_os_str().is_empty()) {
+            Some(dir) => dir,
+            None => Path::new("."),
+        };
+        let copy_at_most = fs::metadata(self.path()).map(|m| m.len()).unwrap_or(0);
+        // the reserve is the store's disk's: another disk needs room for the copy only
+        let device = |p: &Path| fs::metadata(p).map(|m| std::os::unix::fs::MetadataExt::dev(&m));
+        let store_dir = self.path().parent().unwrap_or(Path::new("."));
+        let keep_free = match (device(dir), device(store_dir)) {
+            (Ok(a), Ok(b)) if a != b => 0,
+            _ => keep_free,
+        };
+        if let Ok(st) = rustix::fs::statvfs(dir) {
+            let free = st.f_bavail.saturating_mul(st.f_frsize);
+            if let Err(why) = room_for_copy(free, copy_at_most, keep_free) {
+                return Err(refuse(&why));
+            }
         }
         let tmp = dest.with_extension("partial");
         let _ = fs::remove_file(&tmp);
@@ -967,6 +988,32 @@ pub fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
         .mode(0o700)
         .create(dir)
         .map_err(io_err("cannot create directory", dir))
+}
+
+/// Whether a copy of a store file of `copy_at_most` bytes (the copy is no larger) fits on a
+/// disk with `free` bytes and leaves `keep_free` (0 on a disk other than the store's); if
+/// not, why, in words.
+fn room_for_copy(free: u64, copy_at_most: u64, keep_free: u64) -> Result<(), String> {
+    if free >= copy_at_most.saturating_add(keep_free) {
+        return Ok(());
+    }
+    const MIB: u64 = 1024 * 1024;
+    let mib = |b: u64| b.div_ceil(MIB);
+    if keep_free == 0 {
+        return Err(format!(
+            "its disk has {} MiB free, less than a copy of the store may take (up to {} MiB)",
+            free / MIB,
+            mib(copy_at_most)
+        ));
+    }
+    Err(format!(
+        "its disk has {} MiB free, and a copy of the store (up to {} MiB) could leave less \
+         than storage.min_free_mb ({} MiB), which the service keeps for its own writes; \
+         free some space or write to another disk",
+        free / MIB,
+        mib(copy_at_most),
+        keep_free / MIB
+    ))
 }
 
 /// Why the store file at `path` did not open, in words that say what to do.

@@ -20,7 +20,7 @@ fn backed_up(dir: &Path, records: usize, after: usize) -> (PathBuf, PathBuf) {
     let (state, backup) = (dir.join("state"), dir.join("b.redb"));
     let store = store_in(&state);
     add_audit(&store, records);
-    store.backup_to(&backup).unwrap();
+    store.backup_to(&backup, 0).unwrap();
     add_audit(&store, after);
     (state, backup)
 }
@@ -283,12 +283,12 @@ fn backup_carries_every_table_and_restore_brings_it_back() {
         )
         .unwrap();
         add_audit(&store, 3);
-        let report = store.backup_to(&backup).unwrap();
+        let report = store.backup_to(&backup, 0).unwrap();
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&backup).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600, "the backup holds members' facts");
         // A backup never overwrites.
-        let refused = store.backup_to(&backup).unwrap_err().to_string();
+        let refused = store.backup_to(&backup, 0).unwrap_err().to_string();
         assert_eq!(
             refused,
             format!(
@@ -409,7 +409,7 @@ fn a_restore_keeps_the_owner_of_the_store_it_replaces() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     let backup = dir.path().join("b.redb");
-    drop(store_in(&state).backup_to(&backup));
+    drop(store_in(&state).backup_to(&backup, 0));
     let live = state.join(DB_FILE_NAME);
     std::os::unix::fs::chown(&live, Some(65534), Some(65533)).unwrap();
     restore(&state, &backup).unwrap();
@@ -430,7 +430,7 @@ fn restore_refuses_while_the_store_is_open_and_keeps_it() {
     let state = dir.path().join("state");
     let backup = dir.path().join("b.redb");
     let store = store_in(&state);
-    store.backup_to(&backup).unwrap();
+    store.backup_to(&backup, 0).unwrap();
     assert!(matches!(
         restore(&state, &backup),
         Err(StoreError::InUse { .. })
@@ -516,7 +516,7 @@ fn a_backup_to_a_folder_or_into_a_missing_one_says_which() {
         ),
     ];
     for (dest, why) in cases {
-        let refused = store.backup_to(&dest).unwrap_err().to_string();
+        let refused = store.backup_to(&dest, 0).unwrap_err().to_string();
         assert_eq!(
             refused,
             format!("cannot write the backup to {}: {why}", dest.display())
@@ -868,4 +868,53 @@ pub(crate) fn call_challenges_listed(txn: &redb::ReadTransaction) -> Vec<(String
         (call.to_string(), id.to_string())
     });
     rows.collect()
+}
+
+/// A backup leaves `storage.min_free_mb` on its disk, counting the copy as large as the
+/// store file (it is no larger): a nightly copy on the store's own disk must not be what
+/// fills it.
+#[test]
+fn a_backup_that_could_fill_its_disk_is_refused() {
+    const MIB: u64 = 1024 * 1024;
+    for (free, copy, keep, fits) in [
+        (300 * MIB, 100 * MIB, 100 * MIB, true),
+        (200 * MIB, 100 * MIB, 100 * MIB, true),
+        (200 * MIB - 1, 100 * MIB, 100 * MIB, false),
+        (50 * MIB, 100 * MIB, 0, false),
+        (0, 0, 0, true),
+        (u64::MAX - 1, u64::MAX, 1, false),
+    ] {
+        assert_eq!(
+            super::room_for_copy(free, copy, keep).is_ok(),
+            fits,
+            "{free} free, {copy} to copy, {keep} to keep"
+        );
+    }
+    let why = super::room_for_copy(150 * MIB, 100 * MIB + 1, 100 * MIB).unwrap_err();
+    assert_eq!(
+        why,
+        "its disk has 150 MiB free, and a copy of the store (up to 101 MiB) could leave less \
+         than storage.min_free_mb (100 MiB), which the service keeps for its own writes; free \
+         some space or write to another disk"
+    );
+
+    assert_eq!(
+        super::room_for_copy(50 * MIB, 100 * MIB, 0).unwrap_err(),
+        "its disk has 50 MiB free, less than a copy of the store may take (up to 100 MiB)"
+    );
+
+    // and a real one, on the store's disk: none here has an exbibyte free
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("state")).unwrap();
+    let dest = dir.path().join("b.redb");
+    let refused = store.backup_to(&dest, 1 << 60).unwrap_err().to_string();
+    assert!(
+        refused.starts_with(&format!(
+            "cannot write the backup to {}: its disk has",
+            dest.display()
+        )),
+        "{refused}"
+    );
+    assert!(!dest.exists() && !dest.with_extension("partial").exists());
+    store.backup_to(&dest, 0).unwrap();
 }

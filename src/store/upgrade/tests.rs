@@ -259,7 +259,7 @@ fn a_restore_over_a_format_2_store_replaces_it() {
     let backup = dir.path().join("b.redb");
     {
         let fresh = Store::open(&dir.path().join("fresh")).unwrap();
-        fresh.backup_to(&backup).unwrap();
+        fresh.backup_to(&backup, 0).unwrap();
     }
     let report = crate::store::restore(&state, &backup).unwrap();
     assert_eq!((report.members, report.audit_records), (0, 0));
