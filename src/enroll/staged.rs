@@ -370,7 +370,8 @@ fn check_room(store: &Store, needed: u64, room: &Room<'_>) -> Result<(), EnrollE
 /// [`check_room`] with the disk's `free` bytes known. Nothing to copy needs no room.
 fn room_for(needed: u64, free: u64, room: &Room<'_>) -> Result<(), EnrollError> {
     const MIB: u64 = 1024 * 1024;
-    match needed > 0 && free < needed.saturating_add(room.min_free_mb.saturating_mul(MIB)) {
+    let keep_free = room.min_free_mb.saturating_mul(MIB);
+    match needed > 0 && !crate::store::leaves_room(free, needed, keep_free) {
         false => Ok(()),
         true => Err(EnrollError::NoRoom {
             file: room.file.to_string(),

@@ -990,11 +990,16 @@ pub fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
         .map_err(io_err("cannot create directory", dir))
 }
 
+/// Whether writing `needed` bytes to a disk with `free` leaves `keep_free` (all bytes).
+pub fn leaves_room(free: u64, needed: u64, keep_free: u64) -> bool {
+    free >= needed.saturating_add(keep_free)
+}
+
 /// Whether a copy of a store file of `copy_at_most` bytes (the copy is no larger) fits on a
 /// disk with `free` bytes and leaves `keep_free` (0 on a disk other than the store's); if
 /// not, why, in words.
 fn room_for_copy(free: u64, copy_at_most: u64, keep_free: u64) -> Result<(), String> {
-    if free >= copy_at_most.saturating_add(keep_free) {
+    if leaves_room(free, copy_at_most, keep_free) {
         return Ok(());
     }
     const MIB: u64 = 1024 * 1024;
