@@ -15,6 +15,9 @@ pub struct WhoAmI {
     pub role: Role,
     /// `key`, or `cert` for a client certificate mapped in `[[server.clients]]`.
     pub via: keys::Credential,
+    /// The `X-Agent-Id` the request sent (null without one): the audit log's actor is then
+    /// `key:NAME/agent:ID`.
+    pub agent: Option<String>,
 }
 
 /// The client's own name and role: a first call to check a key (or certificate) works.
@@ -26,6 +29,7 @@ pub async fn whoami(auth: Authorized<AnyRole>) -> web::Json<WhoAmI> {
         name: auth.client.name,
         role: auth.client.role,
         via: auth.client.via,
+        agent: auth.client.agent,
     })
 }
 

@@ -1,6 +1,8 @@
 //! Who is calling: the API key from `Authorization: Bearer`, `X-Api-Key` or HTTP Basic (or,
 //! with no key, a client certificate mapped in `[[server.clients]]`), and whether its role
-//! may call the endpoint. Every failure is an audit event before the answer.
+//! may call the endpoint. Every failure is an audit event before the answer. An
+//! `X-Agent-Id` header names the person acting for the client (an agents' desktop back end
+//! holding one key): the audit log's actor is then `key:NAME/agent:ID`.
 
 use std::any::Any;
 use std::marker::PhantomData;
@@ -98,6 +100,11 @@ impl<A: Allowed> FromRequest for Authorized<A> {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string)
         };
+        // present but not text (a byte beyond ASCII) is refused as any bad value is
+        let agent = req
+            .headers()
+            .get("x-agent-id")
+            .map(|v| v.to_str().unwrap_or("\u{fffd}").to_string());
         let authorization = zeroize::Zeroizing::new(header("authorization"));
         let x_api_key = zeroize::Zeroizing::new(header("x-api-key"));
         let peer_cert = req.conn_data::<PeerCert>().cloned();
@@ -121,7 +128,7 @@ impl<A: Allowed> FromRequest for Authorized<A> {
                     .ok_or(AuthError::Rejected(Rejection::Missing)),
                 Err(rejection) => Err(AuthError::Rejected(*rejection)),
             };
-            let client = match outcome {
+            let mut client = match outcome {
                 Ok(client) => client,
                 Err(AuthError::Rejected(rejection)) => {
                     let actor = match (&presented, rejection) {
@@ -173,6 +180,12 @@ impl<A: Allowed> FromRequest for Authorized<A> {
                     endpoint(),
                     allowed.join(" or ")
                 )));
+            }
+            // judged only once the client may call the endpoint at all
+            if let Some(raw) = &agent {
+                let named = keys::agent_id(raw)
+                    .map_err(|why| ApiError::bad_request("bad_agent_id", why))?;
+                client.agent = Some(named.to_string());
             }
             Ok(Authorized {
                 client,

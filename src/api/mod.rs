@@ -84,8 +84,8 @@ pub fn app(
 }
 
 /// CORS for `server.cors_origins`: a page from one of them may call the API from a browser
-/// with its key in `Authorization` or `X-Api-Key` (no cookies: `credentials` is not
-/// allowed). None configured: off, and an `OPTIONS` preflight is `405` like any method a
+/// with its key in `Authorization` or `X-Api-Key`, and its agent in `X-Agent-Id` (no
+/// cookies: `credentials` is not allowed). None configured: off, and an `OPTIONS` preflight is `405` like any method a
 /// path does not take. A request from another origin is served as if it had no `Origin`
 /// (the browser then withholds the answer from the page); its preflight is
 /// `400 cors_refused`.
@@ -98,6 +98,7 @@ fn cors(origins: &[String]) -> actix_web::middleware::Condition<actix_cors::Cors
             header::CONTENT_TYPE,
             header::ACCEPT,
             header::HeaderName::from_static("x-api-key"),
+            header::HeaderName::from_static("x-agent-id"),
         ])
         .max_age(600)
         .block_on_origin_mismatch(false);

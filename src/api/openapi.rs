@@ -172,12 +172,19 @@ impl Modify for Refusals {
         }
         for (path, op) in operations(openapi) {
             let roles = roles_of(op);
+            if roles.is_some() {
+                op.parameters
+                    .get_or_insert_with(Vec::new)
+                    .push(agent_id_header());
+            }
             let applies = |status: &str| match status {
                 "401" => roles.is_some(),
                 "403" => roles
                     .as_ref()
                     .is_some_and(|r| r.len() < AnyRole::ROLES.len()),
-                "400" | "413" | "415" => op.request_body.is_some(),
+                // a keyed operation also refuses a bad X-Agent-Id (`bad_agent_id`)
+                "400" => op.request_body.is_some() || roles.is_some(),
+                "413" | "415" => op.request_body.is_some(),
                 _ => path.starts_with("/v1/"),
             };
             let wanted: Vec<_> = REFUSALS
@@ -195,6 +202,28 @@ impl Modify for Refusals {
             }
         }
     }
+}
+
+/// The optional `X-Agent-Id` header every keyed operation takes (`keys::agent_id`).
+fn agent_id_header() -> utoipa::openapi::path::Parameter {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    let value = ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .min_length(Some(1))
+        .max_length(Some(crate::keys::AGENT_ID_MAX))
+        .pattern(Some("^[A-Za-z0-9._@-]+$"));
+    ParameterBuilder::new()
+        .name("X-Agent-Id")
+        .parameter_in(ParameterIn::Header)
+        .required(utoipa::openapi::Required::False)
+        .description(Some(
+            "The person acting for this key (an agents' desktop back end that holds one key \
+             for many agents): a login or user id, 1 to 64 of letters, digits and . _ @ -. \
+             The audit log's actor is then key:NAME/agent:ID. Anything else is 400 \
+             bad_agent_id.",
+        ))
+        .schema(Some(value))
+        .build()
 }
 
 /// Bodies that take exactly one of some fields (the handler checks it; the derive cannot say

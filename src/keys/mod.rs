@@ -139,6 +139,30 @@ pub struct Client {
     pub name: String,
     pub role: Role,
     pub via: Credential,
+    /// The person at the desk, as the client says (`X-Agent-Id`): a desktop or contact-center
+    /// back end that holds one key for many agents names the one acting.
+    pub agent: Option<String>,
+}
+
+/// The most characters an `X-Agent-Id` may have.
+pub const AGENT_ID_MAX: usize = 64;
+
+/// An `X-Agent-Id` as sent: 1 to 64 ASCII letters, digits, and `.`, `_`, `@`, `-` (a login,
+/// an e-mail address, a contact-center user id), so it reads plainly in the audit log and
+/// cannot pass for another part of an actor. Else what is wrong with it.
+pub fn agent_id(raw: &str) -> Result<&str, String> {
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'@' | b'-');
+    match raw {
+        "" => Err("X-Agent-Id is empty: name the agent, or leave the header out".into()),
+        r if r.len() > AGENT_ID_MAX => Err(format!(
+            "X-Agent-Id has {} characters; at most {AGENT_ID_MAX}",
+            r.len()
+        )),
+        r if !r.bytes().all(allowed) => Err(
+            "X-Agent-Id may hold only letters, digits and . _ @ - (a login or a user id)".into(),
+        ),
+        r => Ok(r),
+    }
 }
 
 /// What a client authenticated with.
@@ -159,14 +183,20 @@ impl Client {
             name: name.to_string(),
             role,
             via: Credential::Cert,
+            agent: None,
         }
     }
 
-    /// How the client appears in the audit log: `key:NAME` or `cert:NAME`.
+    /// How the client appears in the audit log: `key:NAME` or `cert:NAME`, and
+    /// `/agent:ID` after it when the request named its agent.
     pub fn actor(&self) -> String {
-        match self.via {
+        let by = match self.via {
             Credential::Key => format!("key:{}", self.name),
             Credential::Cert => format!("cert:{}", self.name),
+        };
+        match &self.agent {
+            Some(agent) => format!("{by}/agent:{agent}"),
+            None => by,
         }
     }
 }
@@ -482,6 +512,7 @@ fn held_key(bytes: &[u8]) -> Result<HeldKey, String> {
             name: stored.name,
             role: stored.role,
             via: Credential::Key,
+            agent: None,
         },
     })
 }

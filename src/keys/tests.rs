@@ -293,9 +293,20 @@ fn clients_are_named_by_how_they_came_and_refusals_by_why() {
         name: "ivr1".into(),
         role: Role::Ivr,
         via: Credential::Key,
+        agent: None,
     };
     assert_eq!(key.actor(), "key:ivr1");
     assert_eq!(Client::from_cert("pbx-a", Role::Ivr).actor(), "cert:pbx-a");
+    let desk = Client {
+        agent: Some("j.doe@cu.example".into()),
+        ..key.clone()
+    };
+    assert_eq!(desk.actor(), "key:ivr1/agent:j.doe@cu.example");
+    let cert = Client {
+        agent: Some("GEN-4471".into()),
+        ..Client::from_cert("desk-host", Role::Agent)
+    };
+    assert_eq!(cert.actor(), "cert:desk-host/agent:GEN-4471");
     let said: Vec<&str> = [
         Rejection::Missing,
         Rejection::Malformed,
@@ -351,4 +362,32 @@ fn the_last_admin_key_is_kept_over_the_api_and_may_go_on_the_host() {
     revoke(&store, "ivr1", "test", Utc::now(), LastAdmin::Keep).unwrap();
     revoke(&store, "root", "test", Utc::now(), LastAdmin::MayGo).unwrap();
     assert!(!has(&store));
+}
+
+/// What an `X-Agent-Id` may hold, as a table: a login, an e-mail address, a user id; nothing
+/// that could read as another part of the actor, hide in a log line, or run long.
+#[test]
+fn an_agent_id_is_a_plain_login_of_at_most_64_characters() {
+    let longest = "a".repeat(AGENT_ID_MAX);
+    let too_long = "a".repeat(AGENT_ID_MAX + 1);
+    for (raw, ok) in [
+        ("jdoe", true),
+        ("j.doe@cu.example", true),
+        ("GEN-4471_b", true),
+        (longest.as_str(), true),
+        ("", false),
+        (too_long.as_str(), false),
+        ("j doe", false),
+        ("jdoe/agent:admin", false),
+        ("jdoe\nkey:admin", false),
+        ("jd\u{f6}e", false),
+        ("jdoe,x", false),
+    ] {
+        assert_eq!(agent_id(raw).is_ok(), ok, "{raw:?}");
+    }
+    assert_eq!(agent_id("jdoe"), Ok("jdoe"));
+    assert_eq!(
+        agent_id(&too_long).unwrap_err(),
+        "X-Agent-Id has 65 characters; at most 64"
+    );
 }

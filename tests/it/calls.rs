@@ -2170,3 +2170,93 @@ fn an_agent_names_the_member_of_a_call_the_ivr_transferred_without_one() {
         (StatusCode::CONFLICT, Some("call_ended"))
     );
 }
+
+/// An agents' desktop back end holds one key for many agents and names the one acting in
+/// `X-Agent-Id`: each reveal, tick and verdict is then the audit log's
+/// `key:NAME/agent:ID`, and the member's last verification says who. A bad value is 400,
+/// judged only after the key and its role are.
+#[test]
+fn a_desk_names_the_agent_acting_and_the_audit_log_keeps_it() {
+    let t = Calls::new("");
+    t.start("desk-1", ADA_MOBILE);
+    let as_agent = |req: reqwest::blocking::RequestBuilder, who: &str| {
+        Calls::send(req.bearer_auth(&t.agent).header("X-Agent-Id", who))
+    };
+    let (s, me) = as_agent(t.c.get(t.i.url("/v1/whoami")), "j.doe@cu.example");
+    assert_eq!(s, StatusCode::OK, "{me}");
+    assert_eq!(
+        (me["name"].as_str(), me["agent"].as_str()),
+        (Some("agent1"), Some("j.doe@cu.example"))
+    );
+    let (_, me) = t.get(&t.agent, "/v1/whoami");
+    assert_eq!(me["agent"], Value::Null, "{me}");
+
+    let (s, list) = as_agent(
+        t.c.post(t.i.url("/v1/calls/desk-1/checklist"))
+            .json(&json!({})),
+        "j.doe@cu.example",
+    );
+    assert_eq!(s, StatusCode::OK, "{list}");
+    // another agent at the same desk ticks the questions
+    for q in ["last_txn_amount", "place_of_birth"] {
+        let (s, r) = as_agent(
+            t.c.post(t.i.url(&format!("/v1/calls/desk-1/checklist/{q}")))
+                .json(&json!({"correct": true})),
+            "GEN-4471",
+        );
+        assert_eq!(s, StatusCode::OK, "{q}: {r}");
+    }
+    let (_, view) = t.get(&t.agent, "/v1/calls/desk-1");
+    assert_eq!(view["verified"], true, "{view}");
+    assert_eq!(
+        view["member"]["last_verification"]["by"], "key:agent1/agent:GEN-4471",
+        "{view}"
+    );
+    let audit = t.i.audit_export();
+    let actors = |kind: &str| -> Vec<String> {
+        audit
+            .lines()
+            .filter(|l| l.contains(&format!("\"kind\":\"{kind}\"")))
+            .map(|l| {
+                let record: Value = serde_json::from_str(l).unwrap();
+                record["actor"].as_str().unwrap().to_string()
+            })
+            .collect()
+    };
+    let revealed = actors("answer_revealed");
+    assert!(!revealed.is_empty(), "{audit}");
+    assert!(
+        revealed
+            .iter()
+            .all(|a| a == "key:agent1/agent:j.doe@cu.example"),
+        "{revealed:?}"
+    );
+    assert_eq!(
+        actors("member_verified"),
+        ["key:agent1/agent:GEN-4471"],
+        "{audit}"
+    );
+
+    // refused: a value that is not a plain login, and only once the key may call at all
+    for bad in ["", "j doe", "jdoe/agent:admin", &"a".repeat(65)] {
+        let (s, e) = as_agent(t.c.get(t.i.url("/v1/calls/desk-1")), bad);
+        assert_eq!(
+            (s, e["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("bad_agent_id")),
+            "{bad:?}: {e}"
+        );
+    }
+    let r =
+        t.c.get(t.i.url("/v1/calls/desk-1"))
+            .header("X-Agent-Id", "j doe")
+            .send()
+            .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let (s, _) = Calls::send(
+        t.c.post(t.i.url("/v1/calls/desk-1/checklist"))
+            .bearer_auth(&t.app)
+            .header("X-Agent-Id", "j doe")
+            .json(&json!({})),
+    );
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}

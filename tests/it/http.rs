@@ -747,7 +747,13 @@ fn a_configured_web_origin_may_call_the_api_from_a_browser() {
         Some(DESK)
     );
     let allowed = header(&ok, "access-control-allow-headers").unwrap();
-    for h in ["authorization", "x-api-key", "content-type", "accept"] {
+    for h in [
+        "authorization",
+        "x-api-key",
+        "content-type",
+        "accept",
+        "x-agent-id",
+    ] {
         assert!(allowed.contains(h), "{h} not in {allowed}");
     }
     assert!(header(&ok, "access-control-allow-credentials").is_none());
