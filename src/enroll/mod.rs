@@ -1225,6 +1225,13 @@ pub(crate) fn publish_answer(
     let mut file = File::create(&tmp)?;
     io::Write::write_all(&mut file, summary)?;
     file.sync_data()?;
+    if let Some(outbox) = results_path.parent() {
+        // root running `callvault enroll` with the service stopped: the answer is the
+        // outbox's owner's (the service's user), as the service's own answers are
+        for file in [&tmp, partial] {
+            crate::store::same_owner_as(outbox, file)?;
+        }
+    }
     std::fs::rename(&tmp, summary_path)?;
     std::fs::rename(partial, results_path)?;
     if let Some(outbox) = results_path.parent() {

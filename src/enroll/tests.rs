@@ -2192,3 +2192,29 @@ fn a_full_disk_under_the_answer_stops_the_run_before_anything_applies() {
         f.enrolled()
     );
 }
+
+/// root running `callvault enroll` with the service stopped: the answer files are the
+/// outbox's owner's (the service's user), as the service's own answers are.
+#[test]
+fn answers_root_writes_are_the_outbox_owners() {
+    use std::os::unix::fs::MetadataExt;
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("not root: cannot make files another user owns; skipped");
+        return;
+    }
+    let f = Fixture::new();
+    std::fs::create_dir_all(f.outbox()).unwrap();
+    std::os::unix::fs::chown(f.outbox(), Some(65534), Some(65533)).unwrap();
+    let report = f
+        .enroll_with(
+            "members.csv",
+            &format!("{HEADER}B,delete,,,,,,,\n"),
+            Mode::Incremental,
+            false,
+        )
+        .unwrap();
+    for file in [&report.summary_file, &report.summary.results_file] {
+        let m = std::fs::metadata(file).unwrap();
+        assert_eq!((m.uid(), m.gid()), (65534, 65533), "{}", file.display());
+    }
+}

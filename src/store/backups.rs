@@ -75,8 +75,17 @@ impl Store {
         keep_free: u64,
         now: DateTime<Utc>,
     ) -> Result<KeptBackup, StoreError> {
+        let made = !dir.exists();
         create_private_dir(dir)?;
+        // root running this with the service stopped: the folder and its copies are the
+        // store's owner's (the service's user), who writes the next copy (the timer's, or
+        // the service's own while it runs)
+        if made && let Some(state_dir) = self.path().parent() {
+            super::same_owner_as(state_dir, dir).map_err(io_err("cannot set the owner of", dir))?;
+        }
         let report = self.backup_to(&dir.join(file_name(now)), keep_free)?;
+        super::same_owner_as(dir, &report.path)
+            .map_err(io_err("cannot set the owner of", &report.path))?;
         let names: Vec<String> = fs::read_dir(dir)
             .map_err(io_err("cannot list", dir))?
             .filter_map(|e| e.ok()?.file_name().into_string().ok())
@@ -215,9 +224,39 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&fresh).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o700);
-        // a second copy in the same second is refused, and removes nothing
+        // a second copy in the same second is refused, and removes nothing (the copy's
+        // folder made above is the store's owner's: `ownership_follows_the_store` as root)
         let again = store.backup_into(&fresh, 1, 0, at(5, 2));
         assert!(again.is_err());
         assert!(fresh.join(file_name(at(5, 2))).exists());
+    }
+
+    /// root running `db backup --into` with the service stopped: a folder it makes is the
+    /// store's owner's, and so is each copy in a folder that user owns, so the nightly
+    /// timer (the service's user) can write the next one and remove the old ones.
+    #[test]
+    fn ownership_follows_the_store() {
+        use std::os::unix::fs::MetadataExt;
+        if !rustix::process::geteuid().is_root() {
+            eprintln!("not root: cannot make files another user owns; skipped");
+            return;
+        }
+        let owner = |p: &Path| {
+            let m = fs::metadata(p).unwrap();
+            (m.uid(), m.gid())
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        let store = Store::open(&state).unwrap();
+        std::os::unix::fs::chown(&state, Some(65534), Some(65533)).unwrap();
+        let backups = dir.path().join("backups");
+        let kept = store.backup_into(&backups, 7, 0, at(5, 2)).unwrap();
+        assert_eq!(owner(&backups), (65534, 65533));
+        assert_eq!(owner(&kept.report.path), (65534, 65533));
+        // a folder the admin made and owns stays theirs, with its copies
+        let own = dir.path().join("own");
+        fs::create_dir(&own).unwrap();
+        let kept = store.backup_into(&own, 7, 0, at(5, 2)).unwrap();
+        assert_eq!((owner(&own), owner(&kept.report.path)), ((0, 0), (0, 0)));
     }
 }

@@ -1043,8 +1043,12 @@ fn open_error(path: &Path, e: redb::DatabaseError) -> StoreError {
 /// goes in), when they differ. root running a command with the service stopped (`db
 /// restore`, `vault rotate-key`, the first command after an upgrade) would otherwise leave a
 /// file root owns where the service's user must open it, and the service would not start.
+/// Only root can give a file away: run by anyone else this does nothing.
 pub fn same_owner_as(reference: &Path, file: &Path) -> io::Result<()> {
     use std::os::unix::fs::MetadataExt;
+    if !rustix::process::geteuid().is_root() {
+        return Ok(());
+    }
     let was = fs::metadata(reference)?;
     let is = fs::metadata(file)?;
     if (was.uid(), was.gid()) != (is.uid(), is.gid()) {
