@@ -376,7 +376,8 @@ fn the_document_describes_queries_bodies_and_refusals() {
         [
             ("ani", "query", false),
             ("active", "query", false),
-            ("limit", "query", false)
+            ("limit", "query", false),
+            ("X-Agent-Id", "header", false)
         ]
     );
     let limit = &params[2]["schema"];
@@ -416,6 +417,23 @@ fn the_document_describes_queries_bodies_and_refusals() {
         livez.get("401").is_none() && livez.get("500").is_none(),
         "{livez}"
     );
+    // every operation that takes a key takes X-Agent-Id, and may refuse it (400); those
+    // without a key take neither
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let keyed = op["responses"].get("401").is_some();
+            let header = (op["parameters"].as_array().into_iter().flatten())
+                .find(|p| p["name"] == "X-Agent-Id");
+            assert_eq!(header.is_some(), keyed, "{method} {path}");
+            if let Some(h) = header {
+                assert_eq!(
+                    (&h["in"], &h["schema"]["maxLength"]),
+                    (&json!("header"), &json!(64))
+                );
+                assert!(op["responses"].get("400").is_some(), "{method} {path}");
+            }
+        }
+    }
 }
 
 #[test]

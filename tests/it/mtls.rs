@@ -90,7 +90,10 @@ fn client_certificates_admit_connections_and_stand_in_for_keys() {
     // the mapped certificate is the IVR, without a key
     let (s, me) = get(&ivr, &i, "/v1/whoami", None);
     assert_eq!(s, StatusCode::OK, "{me}");
-    assert_eq!(me, json!({"name": IVR_HOST, "role": "ivr", "via": "cert"}));
+    assert_eq!(
+        me,
+        json!({"name": IVR_HOST, "role": "ivr", "via": "cert", "agent": null})
+    );
     let r = ivr
         .post(i.url("/v1/calls"))
         .json(&json!({"call_id": "mtls-1", "ani": "anonymous"}))
