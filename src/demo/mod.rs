@@ -233,26 +233,30 @@ fn scripted_calls(listen: &str, ca: &Path, keys: &Keys<'_>, phone: &phone::Phone
             key_in("demo-unknown", "45"),
         ],
     );
+    // the desk names the person acting, as a desktop back end with one key would
+    let desk = |path: &str, body: &str| {
+        post(agent, path, body).replacen("curl -sS", "curl -sS -H 'X-Agent-Id: j.doe'", 1)
+    };
     story(
-        "Seed 004, agent checklist: an anonymous caller keys member number 1001; the agent asks (answers shown to agents only)",
+        "Seed 004, agent checklist: an anonymous caller keys member number 1001; agent j.doe asks (answers shown to agents only; the audit log names j.doe)",
         vec![
             start("demo-agent", "anonymous", main),
             key_in("demo-agent", "1001"),
-            post(agent, "/v1/calls/demo-agent/checklist", "{}"),
-            post(
-                agent,
+            desk("/v1/calls/demo-agent/checklist", "{}"),
+            desk(
                 "/v1/calls/demo-agent/checklist/last_txn_date",
                 r#"{"correct":true}"#,
             ),
-            post(
-                agent,
+            desk(
                 "/v1/calls/demo-agent/checklist/place_of_birth",
                 r#"{"correct":true}"#,
             ),
-            post(
-                agent,
+            desk(
                 "/v1/calls/demo-agent/checklist/savings_balance",
                 r#"{"correct":true}"#,
+            ),
+            format!(
+                "curl -sS --cacert {ca} -H 'Authorization: Bearer {agent}' {url}/v1/calls/demo-agent"
             ),
         ],
     );

@@ -479,7 +479,13 @@ fn the_demo_prints_curl_lines_that_work() {
         ("app intent", vec!["\"level\":\"app_intent\""]),
         ("[2], known number", vec!["\"level\":\"questions\""]),
         ("[3], unknown number", vec!["\"level\":\"questions\""]),
-        ("agent checklist", vec!["\"result\":\"verified\""]),
+        (
+            "agent checklist",
+            vec![
+                "\"result\":\"verified\"",
+                "\"by\":\"key:agent1/agent:j.doe\"",
+            ],
+        ),
         (
             "activation",
             vec!["\"field\":\"new_pin\"", "\"level\":\"pin\""],
