@@ -162,6 +162,12 @@ pub fn metrics_handle() -> Result<PrometheusHandle, ServiceError> {
          storage.min_free_mb"
     );
     metrics::describe_gauge!(
+        "callvault_backup_last_success_timestamp_seconds",
+        metrics::Unit::Seconds,
+        "when the last backup of the store was written (db backup, by the nightly timer or by \
+         hand), as a Unix time; absent until the first"
+    );
+    metrics::describe_gauge!(
         "callvault_tls_certificate_expiry_timestamp_seconds",
         metrics::Unit::Seconds,
         "when the served TLS certificate ends (notAfter), as a Unix time"

@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{BackupReport, Store, StoreError, create_private_dir, io_err};
 
+/// The store's `META` entry of when the last backup of it was written (RFC 3339).
+const LAST_BACKUP_KEY: &str = "last_backup_at";
+
 const PREFIX: &str = "callvault-";
 const STAMP: &str = "%Y%m%dT%H%M%SZ";
 /// A copy being written (`Store::backup_to` writes beside its file, then renames it).
@@ -62,6 +65,28 @@ pub fn to_remove(names: &[String], keep: usize, current: DateTime<Utc>) -> Vec<S
     out.extend(copies[..old].iter().map(|(_, n)| (*n).clone()));
     out.sort();
     out
+}
+
+/// When the last backup of `store` was written (`db backup`, either form, by the service or
+/// the command line): `callvault_backup_last_success_timestamp_seconds` in /metrics.
+pub fn last_backup(store: &Store) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let txn = store.begin_read()?;
+    let meta = txn.open_table(super::tables::META)?;
+    let Some(v) = meta.get(LAST_BACKUP_KEY)? else {
+        return Ok(None);
+    };
+    let text = String::from_utf8_lossy(v.value()).into_owned();
+    DateTime::parse_from_rfc3339(&text)
+        .map(|t| Some(t.with_timezone(&Utc)))
+        .map_err(|e| StoreError::Corrupt(format!("{LAST_BACKUP_KEY} {text:?}: {e}")))
+}
+
+/// Note in the store that a backup of it was just written.
+pub(super) fn mark_written(store: &Store, at: DateTime<Utc>) -> Result<(), StoreError> {
+    let txn = store.begin_write()?;
+    txn.open_table(super::tables::META)?
+        .insert(LAST_BACKUP_KEY, at.to_rfc3339().as_bytes())?;
+    txn.commit()
 }
 
 impl Store {
@@ -197,12 +222,16 @@ mod tests {
         let backups = dir.path().join("backups");
         std::fs::create_dir(&backups).ok();
         std::fs::write(backups.join("notes.txt"), "kept").unwrap();
+        assert_eq!(last_backup(&store).unwrap(), None);
         let mut made = Vec::new();
         for day in 1..=4 {
             let kept = store.backup_into(&backups, 2, 0, at(day, 2)).unwrap();
             assert_eq!(kept.report.path, backups.join(file_name(at(day, 2))));
             made.push(kept);
         }
+        // noted in the store when written (for /metrics), by the wall clock
+        let noted = last_backup(&store).unwrap().unwrap();
+        assert!((Utc::now() - noted).num_seconds().abs() < 60, "{noted}");
         assert_eq!(made[0].removed, Vec::<PathBuf>::new());
         assert_eq!(made[2].removed, [backups.join(file_name(at(1, 2)))]);
         let mut left: Vec<String> = std::fs::read_dir(&backups)

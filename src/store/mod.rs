@@ -771,6 +771,10 @@ impl Store {
         let bytes = fs::metadata(dest)
             .map_err(io_err("cannot stat", dest))?
             .len();
+        // for /metrics; the copy is made whether or not this is noted
+        if let Err(e) = backups::mark_written(self, chrono::Utc::now()) {
+            tracing::warn!(error = %e, "a backup was written, but the store could not note when");
+        }
         Ok(BackupReport {
             path: dest.to_path_buf(),
             rows,

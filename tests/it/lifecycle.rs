@@ -260,12 +260,22 @@ fn backup_while_serving_under_load_then_restore_after_stopping() {
     };
     std::thread::sleep(Duration::from_millis(200));
     let backup = i.path("backup.redb");
+    let last_backup =
+        |i: &Instance| i.metric("callvault_backup_last_success_timestamp_seconds", &[]);
+    assert_eq!(last_backup(&i), 0.0, "no backup yet: no gauge");
+    let before = chrono::Utc::now().timestamp() as f64;
     let out = i.cli(&["db", "backup", backup.to_str().unwrap()]);
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let requests = load.join().unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(requests > 0);
     assert!(text(&out.stdout).contains("backup written"));
+    // monitoring sees when the last backup was written
+    let at = last_backup(&i);
+    assert!(
+        (before..=chrono::Utc::now().timestamp() as f64).contains(&at),
+        "{at} is not the backup's time"
+    );
     assert_eq!(
         std::fs::metadata(&backup).unwrap().permissions().mode() & 0o777,
         0o600
