@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Check the packages packaging/build.sh made: lintian (no errors, no warnings), rpmlint (no
-# errors), the unit (systemd-analyze verify, exposure <= 1.5), and both packages' life on
-# this machine: install, config check, version, upgrade keeping keys and edited config; the
-# deb's remove keeping /etc and /var/lib and purge clearing them; the rpm's erase keeping
-# them. Needs root; changes this machine.
+# errors), the units (systemd-analyze verify, exposure <= 1.5), and both packages' life on
+# this machine: install, config check, version, the backup unit's command run as the
+# service user, upgrade keeping keys, edited config and a backup timer the admin turned
+# on; the deb's remove keeping /etc and /var/lib and purge clearing them; the rpm's erase
+# keeping them. Needs root; changes this machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -92,6 +93,15 @@ installed_ok /lib/systemd/system/callvault.service deb
 echo "== deb: upgrade keeps keys and an edited config"
 upgrade_keeps_keys_and_config dpkg -i "$deb"
 
+# README's `systemctl enable --now callvault-backup.timer`, without --now: no systemd runs
+# here, and enabling works on the unit files alone
+echo "== deb: a backup timer the admin turned on stays on across an upgrade"
+timer_link=/etc/systemd/system/timers.target.wants/callvault-backup.timer
+systemctl enable callvault-backup.timer
+[ -L "$timer_link" ] || fail "systemctl enable did not enable the timer"
+dpkg -i "$deb"
+[ -L "$timer_link" ] || fail "the upgrade turned the backup timer off"
+
 # README's restore line and a key rotation, run by root with the service stopped, must leave
 # files the service's user can open (before 2026-12-05 both became root's).
 echo "== deb: restore and rotate-key as root leave files the service can open"
@@ -113,6 +123,7 @@ dpkg -r callvault
 echo "== deb: purge clears them"
 dpkg -P callvault
 [ ! -e /etc/callvault ] && [ ! -e /var/lib/callvault ] || fail "purge left /etc/callvault or /var/lib/callvault"
+[ ! -e "$timer_link" ] || fail "purge left the backup timer enabled"
 
 # The rpm on this Debian machine: --nodeps, since Debian's rpm database holds none of the
 # packages it requires; its scriptlets (the same setup-system.sh) run as on RHEL.
