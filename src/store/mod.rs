@@ -714,23 +714,17 @@ impl Store {
                 ),
             });
         }
-        match dest.parent().filter(|d| !d.as_os_str().is_empty()) {
-            Some(dir) if !dir.is_dir() => {
-                return Err(refuse(&format!(
-                    "the folder {} does not exist",
-                    dir.display()
-                )));
-            }
-            _ => {}
+        let dir = folder_of(dest);
+        if !dir.is_dir() {
+            return Err(refuse(&format!(
+                "the folder {} does not exist",
+                dir.display()
+            )));
         }
-        let dir = match dest.parent().filter(|d| !d.as_os_str().is_empty()) {
-            Some(dir) => dir,
-            None => Path::new("."),
-        };
         let copy_at_most = fs::metadata(self.path()).map(|m| m.len()).unwrap_or(0);
         // the reserve is the store's disk's: another disk needs room for the copy only
         let device = |p: &Path| fs::metadata(p).map(|m| std::os::unix::fs::MetadataExt::dev(&m));
-        let store_dir = self.path().parent().unwrap_or(Path::new("."));
+        let store_dir = folder_of(self.path());
         let keep_free = match (device(dir), device(store_dir)) {
             (Ok(a), Ok(b)) if a != b => 0,
             _ => keep_free,
@@ -765,9 +759,7 @@ impl Store {
             rows
         };
         fs::rename(&tmp, dest).map_err(io_err("cannot move the backup to", dest))?;
-        if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
-            sync_dir(dir)?;
-        }
+        sync_dir(dir)?;
         let bytes = fs::metadata(dest)
             .map_err(io_err("cannot stat", dest))?
             .len();
@@ -992,6 +984,14 @@ pub fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
         .mode(0o700)
         .create(dir)
         .map_err(io_err("cannot create directory", dir))
+}
+
+/// The folder a file goes in: its parent, or the working directory for a bare file name.
+fn folder_of(file: &Path) -> &Path {
+    match file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
 }
 
 /// Whether writing `needed` bytes to a disk with `free` leaves `keep_free` (all bytes).

@@ -917,4 +917,34 @@ fn a_backup_that_could_fill_its_disk_is_refused() {
     );
     assert!(!dest.exists() && !dest.with_extension("partial").exists());
     store.backup_to(&dest, 0).unwrap();
+
+    // on another disk the reserve is not the copy's to keep: only room for the copy counts
+    use std::os::unix::fs::MetadataExt;
+    let shm = Path::new("/dev/shm");
+    let device = |p: &Path| fs::metadata(p).map(|m| m.dev()).ok();
+    if device(shm).is_some() && device(shm) != device(dir.path()) {
+        let other = tempfile::tempdir_in(shm).unwrap();
+        let dest = other.path().join("b.redb");
+        store.backup_to(&dest, 1 << 60).unwrap();
+        assert!(dest.exists());
+    } else {
+        eprintln!("no second file system at /dev/shm: the other-disk case is not checked");
+    }
+}
+
+/// A bare file name goes in the working directory; anything else in its parent.
+#[test]
+fn a_file_s_folder_is_its_parent_or_the_working_directory() {
+    for (file, folder) in [
+        ("/var/lib/callvault/b.redb", "/var/lib/callvault"),
+        ("backups/b.redb", "backups"),
+        ("b.redb", "."),
+        ("/b.redb", "/"),
+    ] {
+        assert_eq!(
+            super::folder_of(Path::new(file)),
+            Path::new(folder),
+            "{file}"
+        );
+    }
 }
