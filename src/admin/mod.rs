@@ -348,6 +348,26 @@ fn progress_to<T>(
     ))
 }
 
+/// A backup's audit record (written or failed, and why), then its result.
+fn audit_backup<T>(
+    ctx: &Context,
+    actor: &str,
+    result: Result<T, crate::store::StoreError>,
+    detail: impl FnOnce(&T) -> String,
+) -> Result<T, AdminError> {
+    let (outcome, said) = match &result {
+        Ok(done) => (Outcome::Ok, detail(done)),
+        Err(e) => (Outcome::Failed, e.to_string()),
+    };
+    ctx.audit
+        .record_blocking(AuditEvent::new(actor, EventKind::DbBackup, outcome).detail(said))?;
+    Ok(result?)
+}
+
+fn backup_detail(r: &BackupReport, more: &str) -> String {
+    format!("{} rows to {}{more}", r.rows, r.path.display())
+}
+
 /// What a backup must leave free on its disk: `storage.min_free_mb`.
 fn keep_free(ctx: &Context) -> u64 {
     ctx.config
@@ -384,36 +404,16 @@ pub fn execute(
         }),
         Request::DbBackup { path } => {
             let result = ctx.store.backup_to(&path, keep_free(ctx));
-            let (outcome, detail) = match &result {
-                Ok(r) => (
-                    Outcome::Ok,
-                    format!("{} rows to {}", r.rows, r.path.display()),
-                ),
-                Err(e) => (Outcome::Failed, e.to_string()),
-            };
-            ctx.audit.record_blocking(
-                AuditEvent::new(actor, EventKind::DbBackup, outcome).detail(detail),
-            )?;
-            Ok(Response::Backup { report: result? })
+            let report = audit_backup(ctx, actor, result, |r| backup_detail(r, ""))?;
+            Ok(Response::Backup { report })
         }
         Request::DbBackupInto { dir, keep } => {
             let result = ctx.store.backup_into(&dir, keep, keep_free(ctx), now);
-            let (outcome, detail) = match &result {
-                Ok(k) => (
-                    Outcome::Ok,
-                    format!(
-                        "{} rows to {}; {} older removed (keeping {keep})",
-                        k.report.rows,
-                        k.report.path.display(),
-                        k.removed.len()
-                    ),
-                ),
-                Err(e) => (Outcome::Failed, e.to_string()),
-            };
-            ctx.audit.record_blocking(
-                AuditEvent::new(actor, EventKind::DbBackup, outcome).detail(detail),
-            )?;
-            Ok(Response::BackupKept { kept: result? })
+            let kept = audit_backup(ctx, actor, result, |k| {
+                let removed = format!("; {} older removed (keeping {keep})", k.removed.len());
+                backup_detail(&k.report, &removed)
+            })?;
+            Ok(Response::BackupKept { kept })
         }
         Request::DbCheck => Ok(Response::Check {
             report: ctx.store.check()?,

@@ -567,6 +567,16 @@ fn key_command(config: &Config, command: KeyCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn say_written(r: &store::BackupReport) -> anyhow::Result<()> {
+    say!(
+        "backup written: {} ({} rows, {} bytes)",
+        r.path.display(),
+        r.rows,
+        r.bytes
+    );
+    Ok(())
+}
+
 /// How many dated copies `db backup --into` keeps when `--keep` does not say.
 const DEFAULT_BACKUPS_KEPT: u16 = 7;
 
@@ -592,13 +602,7 @@ fn db_command(config: &Config, command: DbCommand) -> anyhow::Result<ExitCode> {
             let request = Request::DbBackupInto { dir, keep };
             match admin::client::run(config, request, &mut out::stdout())? {
                 Response::BackupKept { kept } => {
-                    let r = &kept.report;
-                    say!(
-                        "backup written: {} ({} rows, {} bytes)",
-                        r.path.display(),
-                        r.rows,
-                        r.bytes
-                    );
+                    say_written(&kept.report)?;
                     for old in &kept.removed {
                         say!("removed {} (keeping the newest {keep})", old.display());
                     }
@@ -614,12 +618,7 @@ fn db_command(config: &Config, command: DbCommand) -> anyhow::Result<ExitCode> {
             let path = absolute(&file)?;
             match admin::client::run(config, Request::DbBackup { path }, &mut out::stdout())? {
                 Response::Backup { report } => {
-                    say!(
-                        "backup written: {} ({} rows, {} bytes)",
-                        report.path.display(),
-                        report.rows,
-                        report.bytes
-                    );
+                    say_written(&report)?;
                     return Ok(ExitCode::SUCCESS);
                 }
                 other => bail!("unexpected answer: {other:?}"),
