@@ -41,12 +41,12 @@ pub struct Reloaded {
     /// What the new configuration allows that works but is weak (a known number that
     /// needs nothing), or exposes (a file every local user can read that holds a secret),
     /// and the files it names that the reload did not load and could not use (a code
-    /// channel's CA file; `server.client_ca` or `vault.key_file`, read at the next restart),
+    /// channel's CA file; `vault.key_file`, read at the next restart),
     /// each led by its key path: what `callvault config check` prints. Also logged.
     pub warnings: Vec<String>,
 }
 
-/// Re-read the config and TLS pair; a bad file is refused and the old one stays.
+/// Re-read the config, TLS pair and client CAs; a bad file is refused and the old one stays.
 #[utoipa::path(post, path = "/v1/admin/reload", tag = "admin",
     security(("bearer" = ["admin"])),
     responses((status = 200, body = Reloaded),

@@ -210,7 +210,8 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
     for unread in crate::config::unread_env_vars(std::env::vars_os().map(|(name, _)| name)) {
         tracing::warn!("{unread}");
     }
-    let server_config = tls::server_config(cert.clone(), tls::client_verifier(&config)?)?;
+    let clients = tls::ReloadableClients::new(tls::client_verifier(&config)?);
+    let server_config = tls::server_config(cert.clone(), clients.clone())?;
     let store = Arc::new(Store::open(&config.storage.state_dir)?);
     let vault = Arc::new(Vault::open(
         store.clone(),
@@ -242,6 +243,7 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
         config_path.to_path_buf(),
         live.clone(),
         cert,
+        clients,
         live_core.clone(),
         audit.clone(),
     ));

@@ -1,5 +1,5 @@
-//! Reload on SIGHUP or `POST /v1/admin/reload`: the new config and TLS pair are loaded and
-//! checked whole first; only if both are good are they swapped in. A bad file is refused,
+//! Reload on SIGHUP or `POST /v1/admin/reload`: the new config, TLS pair and client CAs are
+//! loaded and checked whole first; only if both are good are they swapped in. A bad file is refused,
 //! logged and audited, and the service keeps what it had.
 
 use std::path::PathBuf;
@@ -11,7 +11,7 @@ use crate::audit::{AuditEvent, AuditLog, EventKind, Outcome};
 use crate::config::files::Reader;
 use crate::config::{self, Config};
 use crate::core::{CoreError, LiveCore};
-use crate::tls::{self, ReloadableCert, TlsPaths};
+use crate::tls::{self, ReloadableCert, ReloadableClients, TlsPaths};
 
 /// What a reload that took left to do or to know.
 #[derive(Debug, Default)]
@@ -28,6 +28,7 @@ pub struct Reloader {
     config_path: PathBuf,
     config: Arc<ArcSwap<Config>>,
     cert: Arc<ReloadableCert>,
+    clients: Arc<ReloadableClients>,
     core: Arc<LiveCore>,
     audit: AuditLog,
 }
@@ -37,6 +38,7 @@ impl Reloader {
         config_path: PathBuf,
         config: Arc<ArcSwap<Config>>,
         cert: Arc<ReloadableCert>,
+        clients: Arc<ReloadableClients>,
         core: Arc<LiveCore>,
         audit: AuditLog,
     ) -> Self {
@@ -44,6 +46,7 @@ impl Reloader {
             config_path,
             config,
             cert,
+            clients,
             core,
             audit,
         }
@@ -56,20 +59,21 @@ impl Reloader {
             .map_err(|e| e.to_string())
             .and_then(|next| {
                 tls::load(&TlsPaths::from_config(&next))
-                    .map(|pair| (next, pair))
+                    .and_then(|pair| Ok((pair, tls::client_verifier(&next)?)))
+                    .map(|tls| (next, tls))
                     .map_err(|e| e.to_string())
             })
-            .and_then(|(next, pair)| {
+            .and_then(|(next, tls)| {
                 self.core
                     .prepare(&next)
-                    .map(|core| (next, pair, core))
+                    .map(|core| (next, tls, core))
                     .map_err(|e| match e {
                         // the adapter's own words name the key (core.rest.ca_file ...)
                         CoreError::Unavailable(why) | CoreError::BadAnswer(why) => why,
                     })
             });
         match loaded {
-            Ok((next, pair, core)) => {
+            Ok((next, (pair, clients), core)) => {
                 let restart = restart_needed(&self.config.load(), &next);
                 tls::report_validity(
                     &TlsPaths::from_config(&next).cert,
@@ -77,7 +81,7 @@ impl Reloader {
                     chrono::Utc::now(),
                 );
                 // the files this reload did not load: a CA file of a code channel, and the
-                // ones only a restart reads (server.client_ca, vault.key_file)
+                // one only a restart reads (vault.key_file)
                 let files =
                     config::files::check_files(&next, chrono::Utc::now(), Reader::Service).problems;
                 let warnings: Vec<String> = config::exposure(&self.config_path)
@@ -85,7 +89,7 @@ impl Reloader {
                     .chain(next.cautions().iter().map(ToString::to_string))
                     .chain(files.iter().map(|problem| match problem.path.as_str() {
                         // read only at start: the running service has what it read then
-                        "vault.key_file" | "server.client_ca" => format!(
+                        "vault.key_file" => format!(
                             "{problem} (the service goes on with the file it read at start; \
                              a restart would fail on this one)"
                         ),
@@ -94,6 +98,7 @@ impl Reloader {
                     .collect();
                 let core_kind = core.as_ref().map(|c| c.kind());
                 self.cert.replace(pair);
+                self.clients.replace(clients);
                 if let Some(core) = core {
                     self.core.swap(core);
                 }
@@ -108,7 +113,7 @@ impl Reloader {
                     true => "in effect at once".to_string(),
                     false => format!("a restart is needed for {}", restart.join(", ")),
                 };
-                tracing::info!("configuration and TLS certificate reloaded: {detail}");
+                tracing::info!("configuration, TLS certificate and client CAs reloaded: {detail}");
                 if let Some(kind) = core_kind {
                     detail.push_str(&format!("; core adapter rebuilt ({kind})"));
                 }
@@ -161,8 +166,6 @@ fn restart_needed(old: &Config, new: &Config) -> Vec<String> {
         server.workers,
         server.shutdown_timeout_seconds,
         server.keep_alive_seconds,
-        server.client_ca,
-        server.client_cert,
         server.cors_origins,
         storage.state_dir,
         storage.cache_mb,

@@ -1,20 +1,22 @@
 //! TLS for the HTTPS API: rustls with the ring provider, TLS 1.2 and 1.3 only. The
-//! certificate sits behind a resolver whose pair can be swapped while serving (SIGHUP).
+//! certificate sits behind a resolver whose pair can be swapped while serving (SIGHUP), and
+//! the client-certificate check (`server.client_ca`) behind a verifier swapped the same way.
 
 use std::fs;
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
-use rustls::server::danger::ClientCertVerifier;
+use rustls::client::danger::HandshakeSignatureValid;
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
-use rustls::{RootCertStore, ServerConfig};
+use rustls::{DigitallySignedStruct, DistinguishedName, RootCertStore, ServerConfig};
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 
 use crate::config::{CertClient, ClientCertMode, Config};
 
@@ -336,6 +338,114 @@ pub fn client_verifier(config: &Config) -> Result<Arc<dyn ClientCertVerifier>, T
         ClientCertMode::Optional => builder.allow_unauthenticated(),
     };
     builder.build().map_err(|e| ca_err(e.to_string()))
+}
+
+/// The client-certificate check the handshake makes: whatever [`client_verifier`] built
+/// last, so a reload that changes `server.client_ca` (or the CAs in its file) or
+/// `server.client_cert` applies from the next handshake. Connections already open keep the
+/// certificate they were admitted with.
+#[derive(Debug)]
+pub struct ReloadableClients {
+    current: ArcSwap<ClientCheck>,
+}
+
+#[derive(Debug)]
+struct ClientCheck {
+    verifier: Arc<dyn ClientCertVerifier>,
+    /// The verifier's CA names, which the trait lends for as long as the check lives.
+    hints: &'static [DistinguishedName],
+}
+
+impl ClientCheck {
+    fn new(verifier: Arc<dyn ClientCertVerifier>) -> ClientCheck {
+        // rustls's no-client-auth verifier has no hints to give (it panics if asked)
+        let hints = match verifier.offer_client_auth() {
+            true => kept_hints(verifier.root_hint_subjects()),
+            false => &[],
+        };
+        ClientCheck { verifier, hints }
+    }
+}
+
+/// `hints` for the life of the process. Each different list is kept once, and a service
+/// sees as many as its CA file has had versions, so what is kept stays small.
+fn kept_hints(hints: &[DistinguishedName]) -> &'static [DistinguishedName] {
+    static KEPT: Mutex<Vec<&'static [DistinguishedName]>> = Mutex::new(Vec::new());
+    let same = |kept: &[DistinguishedName]| {
+        kept.len() == hints.len()
+            && kept
+                .iter()
+                .zip(hints)
+                .all(|(a, b)| a.as_ref() == b.as_ref())
+    };
+    let mut kept = KEPT.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(found) = kept.iter().find(|k| same(k)) {
+        return found;
+    }
+    let new: &'static [DistinguishedName] = Box::leak(hints.to_vec().into_boxed_slice());
+    kept.push(new);
+    new
+}
+
+impl ReloadableClients {
+    pub fn new(initial: Arc<dyn ClientCertVerifier>) -> Arc<Self> {
+        Arc::new(ReloadableClients {
+            current: ArcSwap::from_pointee(ClientCheck::new(initial)),
+        })
+    }
+
+    pub fn replace(&self, next: Arc<dyn ClientCertVerifier>) {
+        self.current.store(Arc::new(ClientCheck::new(next)));
+    }
+}
+
+impl ClientCertVerifier for ReloadableClients {
+    fn offer_client_auth(&self) -> bool {
+        self.current.load().verifier.offer_client_auth()
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        self.current.load().verifier.client_auth_mandatory()
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.current.load().hints
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        (self.current.load().verifier).verify_client_cert(end_entity, intermediates, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        (self.current.load().verifier).verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        (self.current.load().verifier).verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.current.load().verifier.supported_verify_schemes()
+    }
+
+    fn requires_raw_public_keys(&self) -> bool {
+        self.current.load().verifier.requires_raw_public_keys()
+    }
 }
 
 /// Why a CA file (`server.client_ca`, `core.rest.ca_file`, `notify.*.ca_file`) cannot be

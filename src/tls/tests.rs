@@ -150,6 +150,53 @@ fn a_missing_or_empty_client_ca_file_is_refused_with_its_path() {
     assert!(!client_verifier(&config).unwrap().client_auth_mandatory());
 }
 
+/// The verifier a reload swaps in decides the next handshake: whether it asks for a
+/// certificate, whether it must have one, and which CAs it names; a list of CA names seen
+/// before is kept once.
+#[test]
+fn the_client_check_follows_the_last_verifier_swapped_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let mut config = Config::default();
+    let clients = ReloadableClients::new(client_verifier(&config).unwrap());
+    assert!(!clients.offer_client_auth());
+    assert!(clients.root_hint_subjects().is_empty());
+
+    let mut both = String::new();
+    for folder in [&a, &b] {
+        fs::create_dir(folder).unwrap();
+        generate_self_signed(&paths(folder), &[]).unwrap();
+        both.push_str(&fs::read_to_string(folder.join("tls.crt")).unwrap());
+    }
+    let ca = dir.path().join("clients-ca.pem");
+    fs::copy(a.join("tls.crt"), &ca).unwrap();
+    config.server.client_ca = Some(ca.clone());
+    let names = |clients: &ReloadableClients| -> Vec<Vec<u8>> {
+        (clients.root_hint_subjects().iter())
+            .map(|n| n.as_ref().to_vec())
+            .collect()
+    };
+    let one = client_verifier(&config).unwrap();
+    let want_one: Vec<Vec<u8>> = (one.root_hint_subjects().iter())
+        .map(|n| n.as_ref().to_vec())
+        .collect();
+    clients.replace(one);
+    assert!(clients.offer_client_auth() && clients.client_auth_mandatory());
+    assert_eq!((names(&clients), want_one.len()), (want_one.clone(), 1));
+    let kept = clients.root_hint_subjects().as_ptr();
+
+    fs::write(&ca, &both).unwrap();
+    config.server.client_cert = ClientCertMode::Optional;
+    clients.replace(client_verifier(&config).unwrap());
+    assert!(clients.offer_client_auth() && !clients.client_auth_mandatory());
+    assert_eq!(names(&clients).len(), 2);
+
+    fs::copy(a.join("tls.crt"), &ca).unwrap();
+    clients.replace(client_verifier(&config).unwrap());
+    assert_eq!(names(&clients), want_one);
+    assert_eq!(clients.root_hint_subjects().as_ptr(), kept, "kept twice");
+}
+
 #[test]
 fn a_ca_file_must_hold_certificates_a_client_can_trust() {
     let dir = tempfile::tempdir().unwrap();

@@ -1410,25 +1410,41 @@ fn a_core_that_does_not_answer_transfers_within_the_timeout() {
     drop(silent);
 }
 
-/// A reload takes a configuration whose code channel's CA file, or whose client CA (read
-/// only at a restart), cannot be used, and says so: the one would fail every code it sends,
-/// the other the next restart.
+/// A reload takes a configuration whose code channel's CA file, or whose vault key file
+/// (read only at a restart), cannot be used, and says so: the one would fail every code it
+/// sends, the other the next restart. A client CA file it cannot use refuses the reload,
+/// since the reload would load it.
 #[test]
 fn a_reload_warns_of_the_files_it_does_not_load() {
+    use std::os::unix::fs::PermissionsExt;
     let t = Calls::new("");
+    let admin = t.i.admin.clone();
     let empty = t.i.path("etc/empty-ca.pem");
     std::fs::write(&empty, "# the gateway's CA goes here\n").unwrap();
-    t.i.write_config(&format!(
-        "client_ca = {empty:?}\n[notify.sms]\nurl = \"https://sms.cu.example/send\"\n\
-         ca_file = {empty:?}\n"
-    ));
-    let (s, r) = t.post(&t.i.admin.clone(), "/v1/admin/reload", json!({}));
+    let sms = format!("[notify.sms]\nurl = \"https://sms.cu.example/send\"\nca_file = {empty:?}\n");
+    t.i.write_config(&format!("client_ca = {empty:?}\n{sms}"));
+    let (s, r) = t.post(&admin, "/v1/admin/reload", json!({}));
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{r}");
+    let why = r["message"].as_str().unwrap();
+    assert!(
+        why.contains("server.client_ca") && why.contains("no certificate"),
+        "{r}"
+    );
+
+    let key_file = t.i.path("etc/vault.key");
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o640)).unwrap();
+    t.i.write_config(&format!("keep_alive_seconds = 30\n{sms}"));
+    let (s, r) = t.post(&admin, "/v1/admin/reload", json!({}));
     assert_eq!(s, StatusCode::OK, "{r}");
-    assert_eq!(r["restart_needed_for"], json!(["server.client_ca"]), "{r}");
+    assert_eq!(
+        r["restart_needed_for"],
+        json!(["server.keep_alive_seconds"]),
+        "{r}"
+    );
     // and the audit record says it in words
     assert!(
-        (t.i.audit_events().lines())
-            .any(|l| l.contains("\"detail\":\"a restart is needed for server.client_ca\"")),
+        (t.i.audit_events().lines()).any(|l| l
+            .contains("\"detail\":\"a restart is needed for server.keep_alive_seconds\"")),
         "{}",
         t.i.audit_events()
     );
@@ -1439,18 +1455,15 @@ fn a_reload_warns_of_the_files_it_does_not_load() {
         .filter_map(|w| w.as_str())
         .collect();
     assert_eq!(warnings.len(), 2, "{r}");
-    for key in ["server.client_ca", "notify.sms.ca_file"] {
-        assert!(
-            warnings
-                .iter()
-                .any(|w| w.starts_with(&format!("{key}: ")) && w.contains("no certificate")),
-            "{key}: {r}"
-        );
-    }
+    assert!(
+        (warnings.iter())
+            .any(|w| w.starts_with("notify.sms.ca_file: ") && w.contains("no certificate")),
+        "{r}"
+    );
     // the file only a start reads is still served from what was read then; the next start
     // would fail on it. A code channel's CA file is read at each send.
     let at_restart = "a restart would fail on this one";
-    for (key, said) in [("server.client_ca", true), ("notify.sms.ca_file", false)] {
+    for (key, said) in [("vault.key_file", true), ("notify.sms.ca_file", false)] {
         assert!(
             (warnings.iter()).any(|w| w.starts_with(key) && w.contains(at_restart) == said),
             "{key}: {r}"

@@ -185,3 +185,75 @@ fn client_certificates_admit_connections_and_stand_in_for_keys() {
     let (s, listed) = get(&ops, &i, "/v1/admin/keys", None);
     assert_eq!(s, StatusCode::OK, "{listed}");
 }
+
+/// `server.client_ca` and `client_cert` reload with the rest of the configuration: a CA
+/// added to the file admits its clients from the next connection, one taken out admits none
+/// of them, and a CA file the service cannot use refuses the reload and keeps the CAs in use.
+#[test]
+fn a_reload_changes_which_cas_admit_a_connection() {
+    let mut i = Instance::init();
+    let (first, second) = (ca("first CA"), ca("second CA"));
+    let ca_file = i.path("etc/clients-ca.pem");
+    let set_cas = |cas: &[&Ca]| {
+        let pem: String = cas.iter().map(|c| c.cert.pem()).collect();
+        std::fs::write(&ca_file, pem).unwrap();
+    };
+    set_cas(&[&first]);
+    let (first_pem, second_pem) = (
+        client_pem(&first, "desk-1.cu.test"),
+        client_pem(&second, "desk-2.cu.test"),
+    );
+    i.write_config(&config(&ca_file, "required"));
+    i.start_with(client(&i, Some(&first_pem)));
+    let admin = i.admin.clone();
+    // a new client each time: a new handshake
+    let connects = |pem: Option<&[u8]>| client(&i, pem).get(i.url("/livez")).send().is_ok();
+    let reload = |via: Option<&[u8]>, config: String| {
+        i.write_config(&config);
+        let r = (client(&i, via).post(i.url("/v1/admin/reload")))
+            .bearer_auth(&admin)
+            .json(&json!({}))
+            .send()
+            .unwrap();
+        (r.status(), r.json::<Value>().unwrap())
+    };
+    assert!(connects(Some(&first_pem)));
+    assert!(!connects(Some(&second_pem)));
+
+    set_cas(&[&first, &second]);
+    let (s, r) = reload(Some(&first_pem), config(&ca_file, "required"));
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["restart_needed_for"], json!([]), "{r}");
+    assert!(connects(Some(&second_pem)));
+    assert!(connects(Some(&first_pem)));
+
+    set_cas(&[&second]);
+    let (s, r) = reload(Some(&second_pem), config(&ca_file, "required"));
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert!(!connects(Some(&first_pem)), "a CA taken out still admits");
+    assert!(connects(Some(&second_pem)));
+
+    // a file with no CA in it: refused; the CAs in use stay
+    let empty = i.path("etc/no-cas.pem");
+    std::fs::write(&empty, "").unwrap();
+    let (s, r) = reload(Some(&second_pem), config(&empty, "optional"));
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{r}");
+    assert!(
+        r["message"].as_str().unwrap().contains("server.client_ca"),
+        "{r}"
+    );
+    assert!(!connects(None), "the refused reload's optional applied");
+    assert!(connects(Some(&second_pem)));
+
+    // optional: keys alone connect; a certificate presented must still be from a CA in use
+    let (s, r) = reload(Some(&second_pem), config(&ca_file, "optional"));
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert!(connects(None));
+    assert!(!connects(Some(&first_pem)));
+
+    // no client CA: the handshake asks for no certificate
+    let (s, r) = reload(None, String::new());
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert!(connects(None));
+    assert!(connects(Some(&first_pem)));
+}
