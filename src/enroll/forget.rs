@@ -156,10 +156,7 @@ fn holds_records(txn: &WriteTransaction, id: &str) -> Result<bool, StoreError> {
     {
         return Ok(true);
     }
-    let past = format!("{id}\0");
-    let attempts = txn.open_table(tables::ATTEMPTS)?;
-    let mut counters = attempts.range((id, "")..(past.as_str(), ""))?;
-    Ok(counters.next().transpose()?.is_some())
+    crate::vault::has_counters(&txn.open_table(tables::ATTEMPTS)?, id)
 }
 
 /// Forget one member who is not enrolled, by hand (`callvault member forget`), in one

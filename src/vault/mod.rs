@@ -183,6 +183,22 @@ pub(crate) fn write_counter(
     Ok(())
 }
 
+/// Whether `member_id` has a wrong-answer counter of any kind in `attempts`.
+pub(crate) fn has_counters(
+    attempts: &impl ReadableTable<(&'static str, &'static str), &'static [u8]>,
+    member_id: &str,
+) -> Result<bool, StoreError> {
+    let past = counters_end(member_id);
+    let mut counters = attempts.range((member_id, "")..(past.as_str(), ""))?;
+    Ok(counters.next().transpose()?.is_some())
+}
+
+/// The first member id after `member_id` in key order (`id\0`): the counters of one member
+/// are the keys from `(id, "")` up to `(counters_end(id), "")`.
+fn counters_end(member_id: &str) -> String {
+    format!("{member_id}\0")
+}
+
 /// Forget members callvault no longer holds (enrollment deleted them, or an admin forgot
 /// one), in the caller's transaction: each one's PIN record and every wrong-answer counter
 /// of theirs, so a member id that comes back, or is given to someone else, starts without
@@ -196,8 +212,7 @@ pub(crate) fn forget_members<'a>(
     let mut had_pins = 0u64;
     for id in member_ids {
         had_pins += u64::from(pins.remove(id)?.is_some());
-        // (id, any kind): the first key after them all has `id\0` first
-        let past = format!("{id}\0");
+        let past = counters_end(id);
         attempts.retain_in((id, "")..(past.as_str(), ""), |_, _| false)?;
     }
     Ok(had_pins)
