@@ -60,6 +60,15 @@ pub enum Request {
         /// Only records with a sequence number above this one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         after: Option<u64>,
+        /// Only records before this time.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        until: Option<DateTime<Utc>>,
+        /// Only records about this member.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        member_id: Option<String>,
+        /// Only records of this call.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        call_id: Option<String>,
     },
     /// Remove records older than `before` that the exports `copies` hold (absolute paths;
     /// the service reads them).
@@ -430,20 +439,27 @@ pub fn execute(
                 head: audit::anchor::head(&txn)?,
             })
         }
-        Request::AuditExport { since, after } => {
+        Request::AuditExport {
+            since,
+            after,
+            until,
+            member_id,
+            call_id,
+        } => {
+            let select = audit::Selection {
+                since,
+                until,
+                after,
+                member_id,
+                call_id,
+            };
             let records = {
                 let txn = ctx.store.begin_read()?;
-                audit::export_after(&txn, since, after, out)?
+                audit::export_selected(&txn, &select, out)?
             };
-            let since_text = since
-                .map(|s| s.to_rfc3339())
-                .unwrap_or_else(|| "start".into());
-            let after_text = after
-                .map(|seq| format!(", after record {seq}"))
-                .unwrap_or_default();
             ctx.audit.record_blocking(
                 AuditEvent::new(actor, EventKind::AuditExported, Outcome::Ok)
-                    .detail(format!("{records} records since {since_text}{after_text}")),
+                    .detail(format!("{records} records {}", select.describe())),
             )?;
             Ok(Response::Exported { records })
         }

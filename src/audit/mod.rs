@@ -419,21 +419,88 @@ pub fn export(
     since: Option<DateTime<Utc>>,
     out: &mut dyn Write,
 ) -> Result<u64, StoreError> {
-    export_after(txn, since, None, out)
+    let select = Selection {
+        since,
+        ..Selection::default()
+    };
+    export_selected(txn, &select, out)
 }
 
-/// [`export`], and only the records whose sequence number is above `after`: an export that
-/// goes on from the last record of an earlier one, with nothing twice and nothing missed
-/// (a time can be shared by many records; a sequence number cannot).
-pub fn export_after(
+/// Which records an export writes: every one, unless a field narrows it. Each field set must
+/// hold of a record for it to be written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// Records at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Records before this time.
+    pub until: Option<DateTime<Utc>>,
+    /// Records with a sequence number above this one: an export that goes on from the last
+    /// record of an earlier one, with nothing twice and nothing missed (a time can be shared
+    /// by many records; a sequence number cannot).
+    pub after: Option<u64>,
+    /// Records about this member.
+    pub member_id: Option<String>,
+    /// Records of this call.
+    pub call_id: Option<String>,
+}
+
+impl Selection {
+    /// Whether only some records of those after `after` are written, so each must be read.
+    fn reads_records(&self) -> bool {
+        self.since.is_some()
+            || self.until.is_some()
+            || self.member_id.is_some()
+            || self.call_id.is_some()
+    }
+
+    fn takes(&self, record: &AuditRecord) -> bool {
+        let time = record.time();
+        let is =
+            |wanted: &Option<String>, found: &Option<String>| wanted.is_none() || wanted == found;
+        self.since
+            .is_none_or(|since| time.is_none_or(|t| t >= since))
+            && self
+                .until
+                .is_none_or(|until| time.is_none_or(|t| t < until))
+            && is(&self.member_id, &record.event.member_id)
+            && is(&self.call_id, &record.event.call_id)
+    }
+
+    /// The selection in words, for the export's own audit record: `since START` and each
+    /// narrowing besides.
+    pub fn describe(&self) -> String {
+        let mut words = format!(
+            "since {}",
+            self.since
+                .map(|s| s.to_rfc3339())
+                .unwrap_or_else(|| "start".into())
+        );
+        if let Some(until) = self.until {
+            words.push_str(&format!(", until {}", until.to_rfc3339()));
+        }
+        if let Some(seq) = self.after {
+            words.push_str(&format!(", after record {seq}"));
+        }
+        if let Some(member) = &self.member_id {
+            words.push_str(&format!(", of member {member}"));
+        }
+        if let Some(call) = &self.call_id {
+            words.push_str(&format!(", of call {call}"));
+        }
+        words
+    }
+}
+
+/// Write the records `select` takes as JSON lines, in sequence order. Returns how many were
+/// written.
+pub fn export_selected(
     txn: &ReadTransaction,
-    since: Option<DateTime<Utc>>,
-    after: Option<u64>,
+    select: &Selection,
     out: &mut dyn Write,
 ) -> Result<u64, StoreError> {
     let table = txn.open_table(tables::AUDIT)?;
     let mut written = 0;
-    let first = match after {
+    let first = match select.after {
         Some(seq) => match seq.checked_add(1) {
             Some(next) => next,
             None => return Ok(0),
@@ -443,10 +510,10 @@ pub fn export_after(
     for entry in table.range(first..)? {
         let (_, v) = entry?;
         let bytes = v.value();
-        if let Some(since) = since {
+        if select.reads_records() {
             let record: AuditRecord = serde_json::from_slice(bytes)
                 .map_err(|e| StoreError::Corrupt(format!("audit record: {e}")))?;
-            if record.time().is_some_and(|t| t < since) {
+            if !select.takes(&record) {
                 continue;
             }
         }

@@ -271,10 +271,21 @@ pub enum AuditCommand {
         /// (UTC), or RFC 3339 with an offset.
         #[arg(long, value_parser = parse_since)]
         since: Option<DateTime<Utc>>,
+        /// Only records before this time, in the forms `--since` takes: `--since 2026-11-01
+        /// --until 2026-12-01` is November (UTC).
+        #[arg(long, value_parser = parse_since)]
+        until: Option<DateTime<Utc>>,
         /// Only records after this sequence number (the `seq` of the last record an earlier
         /// export wrote): exports that follow on, with no record twice and none missed.
         #[arg(long, value_name = "SEQ")]
         after: Option<u64>,
+        /// Only records about this member (their `member_id`): every call, verdict, code,
+        /// unlock and PIN change of theirs.
+        #[arg(long = "member", value_name = "MEMBER_ID")]
+        member_id: Option<String>,
+        /// Only records of this call (its `call_id`).
+        #[arg(long = "call", value_name = "CALL_ID")]
+        call_id: Option<String>,
     },
 }
 
@@ -772,9 +783,31 @@ fn audit_command(config: &Config, command: AuditCommand) -> anyhow::Result<ExitC
                 other => bail!("unexpected answer: {other:?}"),
             }
         }
-        AuditCommand::Export { since, after } => {
+        AuditCommand::Export {
+            since,
+            until,
+            after,
+            member_id,
+            call_id,
+        } => {
+            if let (Some(since), Some(until)) = (since, until)
+                && until <= since
+            {
+                bail!(
+                    "--until {} is not after --since {}: no record could be both",
+                    until.to_rfc3339(),
+                    since.to_rfc3339()
+                );
+            }
+            let request = Request::AuditExport {
+                since,
+                after,
+                until,
+                member_id,
+                call_id,
+            };
             let mut out = io::BufWriter::new(out::stdout());
-            match admin::client::run(config, Request::AuditExport { since, after }, &mut out)? {
+            match admin::client::run(config, request, &mut out)? {
                 Response::Exported { records } => {
                     out.flush()?;
                     tell!("{records} records exported");

@@ -2273,3 +2273,68 @@ fn a_desk_names_the_agent_acting_and_the_audit_log_keeps_it() {
     );
     assert_eq!(s, StatusCode::FORBIDDEN);
 }
+
+/// `audit export --member` and `--call` give one member's or one call's records (a member's
+/// dispute, a complaint about one call), through the running service; `--until` ends the
+/// time range `--since` starts, and one that could hold nothing is refused.
+#[test]
+fn the_audit_export_narrows_to_a_member_a_call_and_a_time_range() {
+    let t = Calls::new("");
+    assert_eq!(t.start("ax-1", ADA_MOBILE)["member_id"], "1001");
+    t.start("ax-2", "anonymous");
+    let export = |args: &[&str]| -> Vec<Value> {
+        let out = t.i.cli(&[&["audit", "export"], args].concat());
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        (text(&out.stdout).lines())
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let everything = export(&[]);
+    let of_ada = export(&["--member", "1001"]);
+    assert!(!of_ada.is_empty());
+    assert!(
+        of_ada.iter().all(|r| r["member_id"] == "1001"),
+        "{of_ada:?}"
+    );
+    let about_ada = (everything.iter()).filter(|r| r["member_id"] == "1001");
+    assert_eq!(about_ada.count(), of_ada.len());
+    let of_call = export(&["--call", "ax-2"]);
+    assert!(of_call.iter().all(|r| r["call_id"] == "ax-2") && !of_call.is_empty());
+    assert!(export(&["--member", "1001", "--call", "ax-2"]).is_empty());
+    // every record so far is before a minute from now, none from it
+    let soon = (chrono::Utc::now() + chrono::Duration::minutes(1)).to_rfc3339();
+    let until_soon = export(&["--until", &soon]).len();
+    assert_eq!(
+        until_soon + 1,
+        export(&[]).len(),
+        "all but the last export's record"
+    );
+    assert!(export(&["--since", &soon]).is_empty());
+    // the export's own record says what it was asked for
+    assert_eq!(
+        export(&["--member", "1001", "--until", "2999-01-01"]).len(),
+        of_ada.len()
+    );
+    let last = export(&[]).pop().unwrap();
+    assert_eq!(last["kind"], "audit_exported", "{last}");
+    let detail = last["detail"].as_str().unwrap();
+    assert!(
+        detail.ends_with("records since start, until 2999-01-01T00:00:00+00:00, of member 1001"),
+        "{detail}"
+    );
+
+    let out = t.i.cli(&[
+        "audit",
+        "export",
+        "--since",
+        "2026-12-01",
+        "--until",
+        "2026-12-01",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("is not after --since"),
+        "{}",
+        text(&out.stderr)
+    );
+}
