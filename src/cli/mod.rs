@@ -345,19 +345,7 @@ pub fn init_logging(level: &str) {
 
 /// As [`init_logging`], in `format` (the service's `log.format`).
 pub fn init_logging_as(level: &str, format: config::LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let lines = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(io::stderr)
-        .with_target(false);
-    let _ = match format {
-        config::LogFormat::Text => lines
-            .with_ansi(io::IsTerminal::is_terminal(&io::stderr()))
-            .try_init(),
-        config::LogFormat::Json => lines.json().with_current_span(true).try_init(),
-    };
+    crate::service::logging::init(level, format);
 }
 
 fn load(path: &Path) -> anyhow::Result<Config> {

@@ -2,6 +2,7 @@
 //! serve HTTPS, answer the admin socket, reload on SIGHUP, stop gracefully on SIGTERM.
 
 pub mod https;
+pub mod logging;
 mod reload;
 
 use std::net::TcpListener;

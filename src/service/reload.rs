@@ -11,6 +11,7 @@ use crate::audit::{AuditEvent, AuditLog, EventKind, Outcome};
 use crate::config::files::Reader;
 use crate::config::{self, Config};
 use crate::core::{CoreError, LiveCore};
+use crate::service::logging::{self, LevelChange};
 use crate::tls::{self, ReloadableCert, ReloadableClients, TlsPaths};
 
 /// What a reload that took left to do or to know.
@@ -84,7 +85,7 @@ impl Reloader {
                 // one only a restart reads (vault.key_file)
                 let files =
                     config::files::check_files(&next, chrono::Utc::now(), Reader::Service).problems;
-                let warnings: Vec<String> = config::exposure(&self.config_path)
+                let mut warnings: Vec<String> = config::exposure(&self.config_path)
                     .into_iter()
                     .chain(next.cautions().iter().map(ToString::to_string))
                     .chain(files.iter().map(|problem| match problem.path.as_str() {
@@ -101,6 +102,9 @@ impl Reloader {
                 self.clients.replace(clients);
                 if let Some(core) = core {
                     self.core.swap(core);
+                }
+                if self.config.load().log.level != next.log.level {
+                    warnings.extend(apply_log_level(&next.log.level));
                 }
                 self.config.store(Arc::new(next));
                 if let Some(kind) = core_kind {
@@ -145,6 +149,23 @@ impl Reloader {
     }
 }
 
+/// Apply a changed `log.level`; what stopped it, as a warning.
+fn apply_log_level(level: &str) -> Option<String> {
+    match logging::set_level(level) {
+        Ok(LevelChange::Applied) => {
+            tracing::info!("log filter now {level:?} (log.level)");
+            None
+        }
+        Ok(LevelChange::EnvDecides) => Some(
+            "log.level: RUST_LOG is set in the service's environment and decides the log \
+             filter, so log.level is not used; remove it there (systemctl edit callvault) to \
+             let log.level apply"
+                .to_string(),
+        ),
+        Err(why) => Some(why),
+    }
+}
+
 /// The keys among `$section.$key` whose values differ between two configurations, each
 /// named by its path.
 macro_rules! changed_keys {
@@ -172,7 +193,6 @@ fn restart_needed(old: &Config, new: &Config) -> Vec<String> {
         vault.key_file,
         vault.pin_threads,
         audit.max_batch,
-        log.level,
         log.format,
     )
 }

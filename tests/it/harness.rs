@@ -54,6 +54,9 @@ pub struct Instance {
     pub admin: String,
     /// More environment variables for `serve` (which need not be UTF-8).
     pub serve_env: Vec<(std::ffi::OsString, std::ffi::OsString)>,
+    /// `RUST_LOG` for `serve`: `debug` (the most a site would log: every crate at debug),
+    /// or none, so that `log.level` decides.
+    pub rust_log: Option<&'static str>,
     child: Option<Child>,
     /// Everything the service wrote to stderr, over every start.
     log: Arc<Mutex<String>>,
@@ -91,6 +94,7 @@ impl Instance {
             port,
             admin: String::new(),
             serve_env: Vec::new(),
+            rust_log: Some("debug"),
             child: None,
             log: Arc::new(Mutex::new(String::new())),
         };
@@ -150,13 +154,17 @@ impl Instance {
     }
 
     pub fn spawn_serve(&self) -> Child {
-        callvault()
+        let mut serve = callvault();
+        serve
             .arg("--config")
             .arg(&self.config)
             .arg("serve")
-            .envs(self.serve_env.iter().cloned())
-            // the most a site would log: every crate at debug
-            .env("RUST_LOG", "debug")
+            .envs(self.serve_env.iter().cloned());
+        match self.rust_log {
+            Some(filter) => serve.env("RUST_LOG", filter),
+            None => serve.env_remove("RUST_LOG"),
+        };
+        serve
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

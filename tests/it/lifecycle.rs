@@ -811,3 +811,69 @@ fn a_damaged_backup_is_refused_in_words() {
         "{stderr}"
     );
 }
+
+/// A reload applies a changed `log.level` from its next line, with no restart (debug for a
+/// while, then back); with `RUST_LOG` set, that decides, and the reload says so.
+#[test]
+fn a_reload_changes_the_log_level_unless_rust_log_decides_it() {
+    let mut i = Instance::init();
+    i.rust_log = None;
+    let (dir, port, config) = (i.dir.path().to_path_buf(), i.port, i.config.clone());
+    let at_level = |level: &str| {
+        let text = crate::harness::config_text(&dir, port, "")
+            .replace("level = \"info\"", &format!("level = \"{level}\""));
+        assert!(text.contains(&format!("level = \"{level}\"")), "{text}");
+        std::fs::write(&config, text).unwrap();
+    };
+    at_level("warn");
+    i.start();
+    let admin = i.admin.clone();
+    let reload = |i: &Instance| {
+        let r = (i.client().post(i.url("/v1/admin/reload")))
+            .bearer_auth(&admin)
+            .json(&serde_json::json!({}))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        r.json::<serde_json::Value>().unwrap()
+    };
+    let reloaded = "client CAs reloaded";
+    // how many reloads' lines the log has once it has `n` (or after 10 s): the line is
+    // written before the reload answers, but read from the service's stderr after
+    let logged = |i: &Instance, n: usize| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let count = i.service_log().matches(reloaded).count();
+            if count >= n || std::time::Instant::now() >= deadline {
+                return count == n;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    // warn: a reload's own info line is not written
+    let r = reload(&i);
+    assert_eq!(r["restart_needed_for"], serde_json::json!([]), "{r}");
+    at_level("info");
+    reload(&i);
+    assert!(logged(&i, 1), "{}", i.service_log());
+    at_level("warn");
+    reload(&i);
+    at_level("info");
+    reload(&i);
+    assert!(logged(&i, 2), "{}", i.service_log());
+
+    // RUST_LOG decides while it is set
+    i.stop();
+    i.rust_log = Some("info");
+    i.start();
+    at_level("error");
+    let r = reload(&i);
+    assert_eq!(r["restart_needed_for"], serde_json::json!([]), "{r}");
+    assert!(
+        r["warnings"].as_array().unwrap().iter().any(|w| w
+            .as_str()
+            .unwrap()
+            .starts_with("log.level: RUST_LOG is set")),
+        "{r}"
+    );
+}

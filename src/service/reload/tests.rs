@@ -38,11 +38,12 @@ fn a_reload_names_each_setting_only_a_restart_applies() {
             vec!["vault.key_file"],
         ),
         ("[audit]\nmax_batch = 64\n", vec!["audit.max_batch"]),
-        ("[log]\nlevel = \"debug\"\n", vec!["log.level"]),
+        // applied by the reload (service::logging)
+        ("[log]\nlevel = \"debug\"\n", vec![]),
         ("[log]\nformat = \"json\"\n", vec!["log.format"]),
         (
             "[log]\nlevel = \"warn\"\nformat = \"json\"\n",
-            vec!["log.level", "log.format"],
+            vec!["log.format"],
         ),
         // applied by the reload itself
         ("[lockout]\nmax_wrong_pins = 3\n", vec![]),
