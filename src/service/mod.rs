@@ -212,7 +212,8 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
         tracing::warn!("{unread}");
     }
     let clients = tls::ReloadableClients::new(tls::client_verifier(&config)?);
-    let server_config = tls::server_config(cert.clone(), clients.clone())?;
+    let mut server_config = tls::server_config(cert.clone(), clients.clone())?;
+    server_config.session_storage = clients.sessions();
     let store = Arc::new(Store::open(&config.storage.state_dir)?);
     let vault = Arc::new(Vault::open(
         store.clone(),

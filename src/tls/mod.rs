@@ -12,7 +12,10 @@ use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
-use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
+use rustls::server::{
+    ClientHello, ResolvesServerCert, ServerSessionMemoryCache, StoresServerSessions,
+    WebPkiClientVerifier,
+};
 use rustls::sign::CertifiedKey;
 use rustls::{DigitallySignedStruct, DistinguishedName, RootCertStore, ServerConfig};
 use rustls_pki_types::pem::PemObject;
@@ -344,9 +347,49 @@ pub fn client_verifier(config: &Config) -> Result<Arc<dyn ClientCertVerifier>, T
 /// last, so a reload that changes `server.client_ca` (or the CAs in its file) or
 /// `server.client_cert` applies from the next handshake. Connections already open keep the
 /// certificate they were admitted with.
+///
+/// It keeps the sessions clients may resume ([`ReloadableClients::sessions`]) too: a
+/// resumed session skips the certificate check, so each new check starts with none, and a
+/// client whose CA was taken out cannot come back through a session it began before.
 #[derive(Debug)]
 pub struct ReloadableClients {
     current: ArcSwap<ClientCheck>,
+    sessions: Arc<Sessions>,
+}
+
+/// How many sessions are kept for resumption (rustls's default).
+const SESSIONS_KEPT: usize = 256;
+
+/// The sessions clients may resume (TLS 1.3 tickets kept here, TLS 1.2 session ids), in a
+/// cache that can be dropped whole.
+#[derive(Debug)]
+struct Sessions {
+    current: ArcSwap<ServerSessionMemoryCache>,
+}
+
+impl Sessions {
+    fn forget_all(&self) {
+        self.current
+            .store(ServerSessionMemoryCache::new(SESSIONS_KEPT));
+    }
+}
+
+impl StoresServerSessions for Sessions {
+    fn put(&self, key: Vec<u8>, value: Vec<u8>) -> bool {
+        self.current.load().put(key, value)
+    }
+
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.current.load().get(key)
+    }
+
+    fn take(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.current.load().take(key)
+    }
+
+    fn can_cache(&self) -> bool {
+        self.current.load().can_cache()
+    }
 }
 
 #[derive(Debug)]
@@ -391,11 +434,22 @@ impl ReloadableClients {
     pub fn new(initial: Arc<dyn ClientCertVerifier>) -> Arc<Self> {
         Arc::new(ReloadableClients {
             current: ArcSwap::from_pointee(ClientCheck::new(initial)),
+            sessions: Arc::new(Sessions {
+                current: ArcSwap::new(ServerSessionMemoryCache::new(SESSIONS_KEPT)),
+            }),
         })
     }
 
+    /// Check clients with `next` from the next handshake, and forget every session a client
+    /// could resume without one.
     pub fn replace(&self, next: Arc<dyn ClientCertVerifier>) {
         self.current.store(Arc::new(ClientCheck::new(next)));
+        self.sessions.forget_all();
+    }
+
+    /// The session store for the server's configuration (`ServerConfig::session_storage`).
+    pub fn sessions(&self) -> Arc<dyn StoresServerSessions> {
+        self.sessions.clone()
     }
 }
 

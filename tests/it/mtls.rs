@@ -227,10 +227,28 @@ fn a_reload_changes_which_cas_admit_a_connection() {
     assert!(connects(Some(&second_pem)));
     assert!(connects(Some(&first_pem)));
 
+    // a client that keeps its TLS session (as an IVR's HTTP client does) and reconnects
+    let resuming = client(&i, Some(&first_pem));
+    let reconnects = || {
+        let r = resuming
+            .get(i.url("/livez"))
+            .header("connection", "close")
+            .send();
+        r.is_ok_and(|r| r.status() == StatusCode::OK)
+    };
+    assert!(
+        reconnects() && reconnects(),
+        "the second one resumes the session"
+    );
+
     set_cas(&[&second]);
     let (s, r) = reload(Some(&second_pem), config(&ca_file, "required"));
     assert_eq!(s, StatusCode::OK, "{r}");
     assert!(!connects(Some(&first_pem)), "a CA taken out still admits");
+    assert!(
+        !reconnects(),
+        "a session begun under a CA taken out still resumes"
+    );
     assert!(connects(Some(&second_pem)));
 
     // a file with no CA in it: refused; the CAs in use stay
