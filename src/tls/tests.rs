@@ -348,3 +348,117 @@ fn the_validity_is_read_from_the_certificate_served() {
     let v = Validity::of(&load(&paths(generated.path())).unwrap()).unwrap();
     assert!(v.status(Utc::now()).usable() && v.not_after > at("2100-01-01T00:00:00Z"));
 }
+
+/// A CA and a client certificate it issued, as rustls takes them.
+struct ClientPki {
+    ca_pem: String,
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+}
+
+fn client_pki(name: &str) -> ClientPki {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa};
+    let mut ca = CertificateParams::new(vec![]).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name.push(DnType::CommonName, name);
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let mut leaf = CertificateParams::new(vec!["desk.cu.test".to_string()]).unwrap();
+    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    let leaf_key = rcgen::KeyPair::generate().unwrap();
+    let leaf_cert = leaf.signed_by(&leaf_key, &ca_cert, &ca_key).unwrap();
+    ClientPki {
+        ca_pem: ca_cert.pem(),
+        chain: vec![leaf_cert.der().clone()],
+        key: PrivateKeyDer::from_pem_slice(leaf_key.serialize_pem().as_bytes()).unwrap(),
+    }
+}
+
+/// One handshake between `client` and a server of `server`, in memory, and the tickets the
+/// server sends after it: how the server saw it, or why it failed.
+fn handshake(
+    server: &Arc<ServerConfig>,
+    client: &Arc<rustls::ClientConfig>,
+) -> Result<rustls::HandshakeKind, rustls::Error> {
+    use rustls::{ClientConnection, ServerConnection};
+    let mut s = ServerConnection::new(server.clone())?;
+    let name = ServerName::try_from("localhost").unwrap();
+    let mut c = ClientConnection::new(client.clone(), name)?;
+    loop {
+        let mut moved = false;
+        let mut bytes = Vec::new();
+        while c.wants_write() {
+            c.write_tls(&mut bytes).unwrap();
+        }
+        let mut read = bytes.as_slice();
+        while !read.is_empty() {
+            moved = true;
+            s.read_tls(&mut read).unwrap();
+            s.process_new_packets()?;
+        }
+        let mut bytes = Vec::new();
+        while s.wants_write() {
+            s.write_tls(&mut bytes).unwrap();
+        }
+        let mut read = bytes.as_slice();
+        while !read.is_empty() {
+            moved = true;
+            c.read_tls(&mut read).unwrap();
+            c.process_new_packets()?;
+        }
+        if !moved {
+            return Ok(s.handshake_kind().expect("the handshake ended"));
+        }
+    }
+}
+
+/// A client resumes its session, so it need not show its certificate again; a new client
+/// check (a reload) forgets every session, so a client whose CA was taken out cannot resume
+/// one it began before, and a client still admitted makes a full handshake once.
+#[test]
+fn a_new_client_check_forgets_the_sessions_begun_under_the_old_one() {
+    use rustls::HandshakeKind::{Full, Resumed};
+    let dir = tempfile::tempdir().unwrap();
+    generate_self_signed(&paths(dir.path()), &[]).unwrap();
+    let (first, second) = (client_pki("first CA"), client_pki("second CA"));
+    let ca_file = dir.path().join("clients-ca.pem");
+    let mut config = Config::default();
+    config.server.client_ca = Some(ca_file.clone());
+    let verifier = |cas: &[&ClientPki]| {
+        let pem: String = cas.iter().map(|c| c.ca_pem.as_str()).collect();
+        fs::write(&ca_file, pem).unwrap();
+        client_verifier(&config).unwrap()
+    };
+    let clients = ReloadableClients::new(verifier(&[&first, &second]));
+    let resolver = ReloadableCert::new(load(&paths(dir.path())).unwrap());
+    let mut server = server_config(resolver, clients.clone()).unwrap();
+    server.session_storage = clients.sessions();
+    let server = Arc::new(server);
+    let mut roots = RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_file(dir.path().join("tls.crt")).unwrap())
+        .unwrap();
+    let client = |pki: &ClientPki| {
+        let config = rustls::ClientConfig::builder_with_provider(provider())
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .unwrap()
+            .with_root_certificates(roots.clone())
+            .with_client_auth_cert(pki.chain.clone(), pki.key.clone_key())
+            .unwrap();
+        Arc::new(config)
+    };
+    let (one, two) = (client(&first), client(&second));
+
+    assert_eq!(handshake(&server, &one), Ok(Full));
+    assert_eq!(handshake(&server, &one), Ok(Resumed));
+    assert_eq!(handshake(&server, &two), Ok(Full));
+    assert_eq!(handshake(&server, &two), Ok(Resumed));
+
+    clients.replace(verifier(&[&second]));
+    assert!(
+        handshake(&server, &one).is_err(),
+        "resumed under a CA taken out"
+    );
+    assert_eq!(handshake(&server, &two), Ok(Full));
+    assert_eq!(handshake(&server, &two), Ok(Resumed));
+}
