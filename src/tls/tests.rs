@@ -412,53 +412,55 @@ fn handshake(
     }
 }
 
-/// A client resumes its session, so it need not show its certificate again; a new client
-/// check (a reload) forgets every session, so a client whose CA was taken out cannot resume
-/// one it began before, and a client still admitted makes a full handshake once.
+/// A client resumes its session (by a TLS 1.3 ticket, or a TLS 1.2 session id), so it need
+/// not show its certificate again; a new client check (a reload) forgets every session, so a
+/// client whose CA was taken out cannot resume one it began before, and a client still
+/// admitted makes a full handshake once.
 #[test]
 fn a_new_client_check_forgets_the_sessions_begun_under_the_old_one() {
     use rustls::HandshakeKind::{Full, Resumed};
-    let dir = tempfile::tempdir().unwrap();
-    generate_self_signed(&paths(dir.path()), &[]).unwrap();
-    let (first, second) = (client_pki("first CA"), client_pki("second CA"));
-    let ca_file = dir.path().join("clients-ca.pem");
-    let mut config = Config::default();
-    config.server.client_ca = Some(ca_file.clone());
-    let verifier = |cas: &[&ClientPki]| {
-        let pem: String = cas.iter().map(|c| c.ca_pem.as_str()).collect();
-        fs::write(&ca_file, pem).unwrap();
-        client_verifier(&config).unwrap()
-    };
-    let clients = ReloadableClients::new(verifier(&[&first, &second]));
-    let resolver = ReloadableCert::new(load(&paths(dir.path())).unwrap());
-    let mut server = server_config(resolver, clients.clone()).unwrap();
-    server.session_storage = clients.sessions();
-    let server = Arc::new(server);
-    let mut roots = RootCertStore::empty();
-    roots
-        .add(CertificateDer::from_pem_file(dir.path().join("tls.crt")).unwrap())
-        .unwrap();
-    let client = |pki: &ClientPki| {
-        let config = rustls::ClientConfig::builder_with_provider(provider())
-            .with_protocol_versions(&[&rustls::version::TLS13])
-            .unwrap()
-            .with_root_certificates(roots.clone())
-            .with_client_auth_cert(pki.chain.clone(), pki.key.clone_key())
+    for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
+        let dir = tempfile::tempdir().unwrap();
+        generate_self_signed(&paths(dir.path()), &[]).unwrap();
+        let (first, second) = (client_pki("first CA"), client_pki("second CA"));
+        let ca_file = dir.path().join("clients-ca.pem");
+        let mut config = Config::default();
+        config.server.client_ca = Some(ca_file.clone());
+        let verifier = |cas: &[&ClientPki]| {
+            let pem: String = cas.iter().map(|c| c.ca_pem.as_str()).collect();
+            fs::write(&ca_file, pem).unwrap();
+            client_verifier(&config).unwrap()
+        };
+        let clients = ReloadableClients::new(verifier(&[&first, &second]));
+        let resolver = ReloadableCert::new(load(&paths(dir.path())).unwrap());
+        let mut server = server_config(resolver, clients.clone()).unwrap();
+        server.session_storage = clients.sessions();
+        let server = Arc::new(server);
+        let mut roots = RootCertStore::empty();
+        roots
+            .add(CertificateDer::from_pem_file(dir.path().join("tls.crt")).unwrap())
             .unwrap();
-        Arc::new(config)
-    };
-    let (one, two) = (client(&first), client(&second));
+        let client = |pki: &ClientPki| {
+            let config = rustls::ClientConfig::builder_with_provider(provider())
+                .with_protocol_versions(&[version])
+                .unwrap()
+                .with_root_certificates(roots.clone())
+                .with_client_auth_cert(pki.chain.clone(), pki.key.clone_key())
+                .unwrap();
+            Arc::new(config)
+        };
+        let (one, two) = (client(&first), client(&second));
+        let v = version.version;
 
-    assert_eq!(handshake(&server, &one), Ok(Full));
-    assert_eq!(handshake(&server, &one), Ok(Resumed));
-    assert_eq!(handshake(&server, &two), Ok(Full));
-    assert_eq!(handshake(&server, &two), Ok(Resumed));
+        assert_eq!(handshake(&server, &one), Ok(Full), "{v:?}");
+        assert_eq!(handshake(&server, &one), Ok(Resumed), "{v:?}");
+        assert_eq!(handshake(&server, &two), Ok(Full), "{v:?}");
+        assert_eq!(handshake(&server, &two), Ok(Resumed), "{v:?}");
 
-    clients.replace(verifier(&[&second]));
-    assert!(
-        handshake(&server, &one).is_err(),
-        "resumed under a CA taken out"
-    );
-    assert_eq!(handshake(&server, &two), Ok(Full));
-    assert_eq!(handshake(&server, &two), Ok(Resumed));
+        clients.replace(verifier(&[&second]));
+        let refused = handshake(&server, &one);
+        assert!(refused.is_err(), "{v:?}: resumed under a CA taken out");
+        assert_eq!(handshake(&server, &two), Ok(Full), "{v:?}");
+        assert_eq!(handshake(&server, &two), Ok(Resumed), "{v:?}");
+    }
 }
