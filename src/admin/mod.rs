@@ -113,6 +113,10 @@ pub enum Request {
     },
     VaultStatus,
     VaultRotateKey,
+    /// Remove the PIN records sealed under a key the vault does not hold (lost for good).
+    VaultForgetKey {
+        key_id: String,
+    },
 }
 
 /// The members the configured core says `e164` identifies, asked as a call asks it (within
@@ -225,6 +229,11 @@ pub enum Response {
     },
     Rotated {
         report: RotateReport,
+    },
+    /// What `vault forget-key` did.
+    KeyForgotten {
+        key_id: String,
+        forgot: vault::lost::Forgot,
     },
 }
 
@@ -666,6 +675,14 @@ pub fn execute(
             };
             ctx.audit.record_blocking(event)?;
             Ok(Response::Rotated { report: result? })
+        }
+        Request::VaultForgetKey { key_id } => {
+            // only with the vault's own key in place, so that its records are never taken
+            let loaded: Vec<String> = (ctx.vault()?.keyring_ids().into_iter())
+                .map(hex::encode)
+                .collect();
+            let forgot = vault::lost::forget_key(&ctx.store, &key_id, &loaded, actor)?;
+            Ok(Response::KeyForgotten { key_id, forgot })
         }
     }
 }

@@ -67,6 +67,9 @@ pub enum EventKind {
     PinsImported,
     /// The vault's records were sealed again under a new key.
     VaultKeyRotated,
+    /// PIN records sealed under a key that is lost for good were removed
+    /// (`callvault vault forget-key`); the detail carries the key id and the count.
+    VaultKeyForgotten,
     /// A member's PIN lockout was cleared by an agent or admin.
     MemberUnlocked,
     /// An agent or admin asked a member to choose a new PIN.

@@ -16,6 +16,8 @@ pub struct InitReport {
     pub state_dir: PathBuf,
     pub key_file: PathBuf,
     pub key_created: bool,
+    /// The key the store's PINs are sealed under, when `init` just created another.
+    pub sealed_under: Option<String>,
     pub tls: TlsPaths,
     pub tls_created: bool,
     /// The first admin key, when one was created. Shown once.
@@ -33,7 +35,7 @@ pub fn initialize(config: &Config) -> anyhow::Result<InitReport> {
     }
     let key_created = vault::create_key_file(&config.vault.key_file)?;
     // Check what is there now, so a pre-existing 0644 key is caught here, not at start-up.
-    vault::load_key_file(&config.vault.key_file)?;
+    let key_id = vault::load_key_file(&config.vault.key_file)?.key_id();
 
     let tls = TlsPaths::from_config(config);
     let tls_created = if tls.generated {
@@ -45,6 +47,12 @@ pub fn initialize(config: &Config) -> anyhow::Result<InitReport> {
     tls::load(&tls)?;
 
     let store = Store::open(&state_dir)?;
+    // a new key where a store's PINs were sealed under another: the store came without its
+    // key (restored elsewhere, the key file not copied)
+    let sealed_under = match key_created {
+        true => vault::lost::key_outside(&store, std::slice::from_ref(&key_id))?,
+        false => None,
+    };
     let has_admin = keys::has_active_admin(&store.begin_read()?)?;
     let admin_key = if has_admin {
         None
@@ -56,6 +64,7 @@ pub fn initialize(config: &Config) -> anyhow::Result<InitReport> {
         state_dir,
         key_file: config.vault.key_file.clone(),
         key_created,
+        sealed_under,
         tls,
         tls_created,
         admin_key,
@@ -79,6 +88,15 @@ pub fn explain(report: &InitReport, out: &mut dyn Write) {
         report.key_file.display(),
         made(report.key_created)
     );
+    if let Some(found) = &report.sealed_under {
+        let _ = writeln!(
+            out,
+            "                 but this store's PIN records are sealed under key {found}, which \
+             the new key cannot open, and the service will not start on them: put the key file \
+             that goes with this store in place of the new one (or, if it is lost for good, \
+             `callvault vault forget-key {found}`)"
+        );
+    }
     if report.tls.generated {
         let _ = writeln!(
             out,

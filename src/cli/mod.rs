@@ -180,6 +180,24 @@ pub enum VaultCommand {
     Status,
     /// Seal every record again under a new master key (the key file is replaced when done).
     RotateKey,
+    /// Remove the PIN records sealed under a key that is lost for good (the service refuses
+    /// to start on them, naming the key); those members set a PIN again through activation.
+    /// A key the vault holds is refused.
+    ForgetKey {
+        /// The lost key's id: 8 hex digits, as the service's refusal and `vault status` name it.
+        #[arg(value_parser = parse_key_id)]
+        key_id: String,
+    },
+}
+
+/// A vault key id: 8 hex digits.
+fn parse_key_id(s: &str) -> Result<String, String> {
+    match s.len() == 8 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        true => Ok(s.to_ascii_lowercase()),
+        false => Err(format!(
+            "{s:?} is not a vault key id: 8 hex digits, as `callvault vault status` names them"
+        )),
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -1003,6 +1021,7 @@ fn vault_command(config: &Config, command: VaultCommand) -> anyhow::Result<ExitC
     let request = match command {
         VaultCommand::Status => Request::VaultStatus,
         VaultCommand::RotateKey => Request::VaultRotateKey,
+        VaultCommand::ForgetKey { key_id } => Request::VaultForgetKey { key_id },
     };
     match admin::client::run(config, request, &mut out::stdout())? {
         Response::Vault { status: s } => {
@@ -1013,7 +1032,14 @@ fn vault_command(config: &Config, command: VaultCommand) -> anyhow::Result<ExitC
             say!("loaded keys:    {}", s.loaded_key_ids.join(", "));
             say!("records:        {}", s.records);
             for (key, n) in &s.by_key {
-                say!("  under key {key}: {n}");
+                match s.loaded_key_ids.contains(key) {
+                    true => say!("  under key {key}: {n}"),
+                    false => say!(
+                        "  under key {key}: {n}, which no loaded key opens: the service will \
+                         not start on them; put back that key's file, or, if it is lost for \
+                         good, `callvault vault forget-key {key}`"
+                    ),
+                }
             }
             say!("  bcrypt:       {}", s.bcrypt_records);
             say!(
@@ -1050,6 +1076,21 @@ fn vault_command(config: &Config, command: VaultCommand) -> anyhow::Result<ExitC
                 counted(report.resealed, "records")
             );
         }
+        Response::KeyForgotten {
+            key_id,
+            forgot: crate::vault::lost::Forgot::Removed(n),
+        } => say!(
+            "removed {} sealed under key {key_id}; those members set a PIN again \
+             (activation) on their next call",
+            counted(n, "PIN records")
+        ),
+        Response::KeyForgotten {
+            key_id,
+            forgot: crate::vault::lost::Forgot::Loaded,
+        } => bail!(
+            "key {key_id} is the vault's own (vault.key_file): its PIN records open, and \
+             forget-key keeps them"
+        ),
         other => bail!("unexpected answer: {other:?}"),
     }
     Ok(ExitCode::SUCCESS)

@@ -51,6 +51,9 @@ pub enum ServiceError {
     Core(String),
     #[error("the HTTP server failed: {0}")]
     Server(std::io::Error),
+    /// The store's PINs are sealed under a key the vault key file does not hold.
+    #[error("{0}")]
+    VaultKeyMismatch(String),
 }
 
 /// Run the service until SIGTERM or SIGINT. Blocks.
@@ -220,6 +223,11 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
         &config.vault.key_file,
         config.vault.pin_threads,
     )?);
+    if let Some(found) = vault::lost::unloaded_key_in_use(&vault)? {
+        return Err(ServiceError::VaultKeyMismatch(
+            vault::lost::mismatch_message(&found, &vault),
+        ));
+    }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let audit = AuditLog::start(store.clone(), clock.clone(), config.audit.max_batch);
     let metrics = metrics_handle()?;

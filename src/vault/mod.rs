@@ -6,6 +6,7 @@
 
 pub mod import;
 pub mod keyfile;
+pub mod lost;
 pub mod pool;
 pub mod rotate;
 pub mod seal;
@@ -289,6 +290,12 @@ impl Vault {
             rotation: Mutex::new(()),
             sealing: std::sync::RwLock::new(()),
         })
+    }
+
+    /// The keys that open records: the current one, and the one before while a rotation is
+    /// unfinished.
+    pub fn keyring_ids(&self) -> Vec<keyfile::KeyId> {
+        self.keyring.load().key_ids()
     }
 
     pub fn key_id(&self) -> String {

@@ -1054,3 +1054,53 @@ fn pin_records_of_no_enrolled_member_are_counted() {
     f.enroll(&["X1"]);
     assert_eq!(pins_not_enrolled(&f.store).unwrap(), 1);
 }
+
+/// Records sealed under a key the vault does not hold are found from either end of the
+/// table, and `forget_key` removes those of the key it is given only, never a loaded key's,
+/// with its audit record.
+#[test]
+fn records_under_a_key_not_held_are_found_and_forgotten_by_key() {
+    let f = fixture();
+    let s = settings(VaultMode::Hashed);
+    assert_eq!(
+        lost::key_outside(&f.store, &[]).unwrap(),
+        None,
+        "no records"
+    );
+    // "1" sealed under the fixture's key, "2" under another key file's
+    f.vault.store_pin_now("1", "4821", true, &s, t(0)).unwrap();
+    let other_file = f.dir.path().join("etc/other.key");
+    create_key_file(&other_file).unwrap();
+    let other = Vault::open(f.store.clone(), &other_file, 1).unwrap();
+    other.store_pin_now("2", "7302", true, &s, t(0)).unwrap();
+    let (a, b) = (f.vault.key_id(), other.key_id());
+    let outside = |keys: &[&String]| {
+        let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+        lost::key_outside(&f.store, &keys).unwrap()
+    };
+    assert_eq!(outside(&[&a]), Some(b.clone()), "the last record's");
+    assert_eq!(outside(&[&b]), Some(a.clone()), "the first record's");
+    assert_eq!(outside(&[&a, &b]), None);
+    assert_eq!(
+        lost::unloaded_key_in_use(&f.vault).unwrap(),
+        Some(b.clone())
+    );
+
+    let loaded = [a.clone()];
+    let forget = |key: &str| lost::forget_key(&f.store, key, &loaded, "cli").unwrap();
+    assert_eq!(forget(&a), lost::Forgot::Loaded);
+    assert!(f.record("1").is_some());
+    assert_eq!(forget("0badc0de"), lost::Forgot::Removed(0));
+    assert_eq!(forget(&b.to_uppercase()), lost::Forgot::Removed(1));
+    assert!(f.record("2").is_none() && f.record("1").is_some());
+    assert_eq!(lost::unloaded_key_in_use(&f.vault).unwrap(), None);
+    let mut audit = Vec::new();
+    crate::audit::export(&f.store.begin_read().unwrap(), None, &mut audit).unwrap();
+    let audit = String::from_utf8(audit).unwrap();
+    assert!(
+        audit.contains(&format!(
+            "\"detail\":\"key {b}: 1 PIN record sealed under it removed\""
+        )),
+        "{audit}"
+    );
+}

@@ -129,6 +129,83 @@ fn pins_are_imported_upgraded_and_rotated_through_the_service() {
     );
 }
 
+/// A store whose vault key file went missing (restored without it) and got a new one from
+/// `init`: init says so, `vault status` names the key the records need, the service will not
+/// start on them (it would answer every PIN with an error), and once `vault forget-key`
+/// removes them, as it does only for a key the vault does not hold, it starts.
+#[test]
+fn a_store_without_its_vault_key_is_refused_until_the_key_is_back_or_forgotten() {
+    let mut i = Instance::init();
+    let ids = enrolled_ids(&i, 2);
+    let body = format!("member_id,pin\n{},4821\n{},7302\n", ids[0], ids[1]);
+    ok(&import_pins(&i, &body, &[]));
+    let sealed_under = status_line(&i, "current key");
+    let key_file = i.path("etc/vault.key");
+    let kept = i.path("vault.key.kept");
+    std::fs::rename(&key_file, &kept).unwrap();
+
+    let out = i.cli(&["init"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stderr);
+    assert!(
+        said.contains(&format!("PIN records are sealed under key {sealed_under}")),
+        "{said}"
+    );
+    let new_key = status_line(&i, "current key");
+    assert_ne!(new_key, sealed_under);
+    let status = ok(&i.cli(&["vault", "status"]));
+    assert!(
+        status.contains(&format!(
+            "under key {sealed_under}: 2, which no loaded key opens"
+        )),
+        "{status}"
+    );
+
+    let refused = i.spawn_serve().wait_with_output().unwrap();
+    assert!(!refused.status.success());
+    let why = text(&refused.stderr);
+    assert!(
+        why.contains(&format!("sealed under key {sealed_under}"))
+            && why.contains(&format!("holds key {new_key}"))
+            && why.contains(&format!("callvault vault forget-key {sealed_under}")),
+        "{why}"
+    );
+
+    // the key put back: it starts, and the PINs are there
+    let new_file = i.path("vault.key.new");
+    std::fs::rename(&key_file, &new_file).unwrap();
+    std::fs::rename(&kept, &key_file).unwrap();
+    i.start();
+    assert_eq!(status_line(&i, "records"), "2");
+    i.stop();
+
+    // the key lost for good: forget-key removes what it sealed, never the vault's own
+    std::fs::rename(&new_file, &key_file).unwrap();
+    let own = i.cli(&["vault", "forget-key", &new_key]);
+    assert_eq!(own.status.code(), Some(1));
+    assert!(
+        text(&own.stderr).contains("is the vault's own"),
+        "{}",
+        text(&own.stderr)
+    );
+    let forgot = ok(&i.cli(&["vault", "forget-key", &sealed_under.to_uppercase()]));
+    assert!(
+        forgot.contains(&format!(
+            "removed 2 PIN records sealed under key {sealed_under}"
+        )),
+        "{forgot}"
+    );
+    i.start();
+    assert_eq!(status_line(&i, "records"), "0");
+    let audit = i.audit_export();
+    assert!(
+        audit.contains(&format!(
+            "\"kind\":\"vault_key_forgotten\",\"call_id\":null,\"member_id\":null,\"outcome\":\"ok\",\"detail\":\"key {sealed_under}: 2 PIN records"
+        )),
+        "{audit}"
+    );
+}
+
 #[test]
 fn vault_status_says_why_imported_pins_are_still_sealed() {
     // no service: nothing gives the imported PINs their bcrypt hash yet
