@@ -20,17 +20,27 @@ pub fn unloaded_key_in_use(vault: &Vault) -> Result<Option<String>, VaultError> 
     key_outside(&vault.store, &loaded)
 }
 
-/// As [`unloaded_key_in_use`], against the key ids (hex) `keys`.
+/// As [`unloaded_key_in_use`], against the key ids (hex) `keys`. A record whose header
+/// cannot be read names no key (`db check` reports it).
 pub fn key_outside(store: &Store, keys: &[String]) -> Result<Option<String>, VaultError> {
     let txn = store.begin_read()?;
     let pins = txn.open_table(tables::PINS)?;
     for (member, sealed) in [pins.first()?, pins.last()?].into_iter().flatten() {
-        let id = hex::encode(seal::peek(member.value(), sealed.value())?.key_id);
+        let Some(id) = key_of(member.value(), sealed.value()) else {
+            continue;
+        };
         if !keys.contains(&id) {
             return Ok(Some(id));
         }
     }
     Ok(None)
+}
+
+/// The id (hex) of the key that sealed a PIN record, when its header reads.
+fn key_of(member: &str, sealed: &[u8]) -> Option<String> {
+    seal::peek(member, sealed)
+        .ok()
+        .map(|header| hex::encode(header.key_id))
 }
 
 /// Why the service will not start on a store whose PINs `found` sealed.
@@ -57,7 +67,8 @@ pub enum Forgot {
 }
 
 /// Remove every PIN record sealed under `key_id` (8 hex digits), unless it is one of
-/// `loaded`, in one transaction with its audit record.
+/// `loaded`, in one transaction with its audit record. A record whose header cannot be read
+/// is left for `db check` to report.
 pub fn forget_key(
     store: &Store,
     key_id: &str,
@@ -74,8 +85,7 @@ pub fn forget_key(
         let mut under = Vec::new();
         for entry in pins.iter()? {
             let (member, sealed) = entry?;
-            let header = seal::peek(member.value(), sealed.value())?;
-            if hex::encode(header.key_id) == key_id {
+            if key_of(member.value(), sealed.value()).is_some_and(|id| id == key_id) {
                 under.push(member.value().to_string());
             }
         }

@@ -1085,6 +1085,15 @@ fn records_under_a_key_not_held_are_found_and_forgotten_by_key() {
         lost::unloaded_key_in_use(&f.vault).unwrap(),
         Some(b.clone())
     );
+    // a record whose header does not read names no key (db check reports it), first or last
+    for damaged in ["0", "3"] {
+        let txn = f.store.begin_write().unwrap();
+        (txn.open_table(tables::PINS).unwrap())
+            .insert(damaged, b"\xff".as_slice())
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    assert_eq!(outside(&[&a]), None, "only damaged records at the ends");
 
     let loaded = [a.clone()];
     let forget = |key: &str| lost::forget_key(&f.store, key, &loaded, "cli").unwrap();
@@ -1093,6 +1102,10 @@ fn records_under_a_key_not_held_are_found_and_forgotten_by_key() {
     assert_eq!(forget("0badc0de"), lost::Forgot::Removed(0));
     assert_eq!(forget(&b.to_uppercase()), lost::Forgot::Removed(1));
     assert!(f.record("2").is_none() && f.record("1").is_some());
+    assert!(
+        f.record("0").is_some() && f.record("3").is_some(),
+        "damaged ones kept"
+    );
     assert_eq!(lost::unloaded_key_in_use(&f.vault).unwrap(), None);
     let mut audit = Vec::new();
     crate::audit::export(&f.store.begin_read().unwrap(), None, &mut audit).unwrap();
