@@ -666,6 +666,15 @@ fn db_command(config: &Config, command: DbCommand) -> anyhow::Result<ExitCode> {
                 counted(report.api_keys, "API keys"),
                 store::DB_FILE_NAME
             );
+            // a backup from before a key rotation, or from another machine
+            if let Ok(vault) = &ctx.vault
+                && let Some(found) = crate::vault::lost::unloaded_key_in_use(vault)?
+            {
+                tell!(
+                    "callvault: warning: {}",
+                    crate::vault::lost::mismatch_message(&found, vault)
+                );
+            }
             return Ok(ExitCode::SUCCESS);
         }
     };

@@ -140,6 +140,8 @@ fn a_store_without_its_vault_key_is_refused_until_the_key_is_back_or_forgotten()
     let body = format!("member_id,pin\n{},4821\n{},7302\n", ids[0], ids[1]);
     ok(&import_pins(&i, &body, &[]));
     let sealed_under = status_line(&i, "current key");
+    let backup = i.path("before.redb");
+    ok(&i.cli(&["db", "backup", backup.to_str().unwrap()]));
     let key_file = i.path("etc/vault.key");
     let kept = i.path("vault.key.kept");
     std::fs::rename(&key_file, &kept).unwrap();
@@ -203,6 +205,17 @@ fn a_store_without_its_vault_key_is_refused_until_the_key_is_back_or_forgotten()
             "\"kind\":\"vault_key_forgotten\",\"call_id\":null,\"member_id\":null,\"outcome\":\"ok\",\"detail\":\"key {sealed_under}: 2 PIN records"
         )),
         "{audit}"
+    );
+    // a backup sealed under the lost key, restored: said at once, not at the next start
+    i.stop();
+    let restored = i.cli(&["db", "restore", backup.to_str().unwrap()]);
+    assert!(restored.status.success(), "{}", text(&restored.stderr));
+    let said = text(&restored.stderr);
+    assert!(
+        said.contains(&format!(
+            "warning: the vault's PIN records are sealed under key {sealed_under}"
+        )),
+        "{said}"
     );
 }
 
