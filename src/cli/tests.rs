@@ -60,3 +60,21 @@ fn a_backup_names_a_file_or_a_folder() {
         assert!(parse(refused).is_err(), "{refused:?}");
     }
 }
+
+/// `vault forget-key` takes a key id as `vault status` shows it: 8 hex digits, any case,
+/// kept in lower case; anything else is refused before the store is opened.
+#[test]
+fn a_vault_key_id_is_eight_hex_digits() {
+    let cases: [(&str, Option<&str>); 7] = [
+        ("df858691", Some("df858691")),
+        ("DF85869A", Some("df85869a")),
+        ("df85869", None),
+        ("df8586912", None),
+        ("df85869g", None),
+        ("", None),
+        ("df85 691", None),
+    ];
+    for (given, want) in cases {
+        assert_eq!(parse_key_id(given).ok().as_deref(), want, "{given:?}");
+    }
+}
