@@ -66,8 +66,8 @@ pub enum Forgot {
     Loaded,
 }
 
-/// Remove every PIN record sealed under `key_id` (8 hex digits), unless it is one of
-/// `loaded`, in one transaction with its audit record. A record whose header cannot be read
+/// Remove every PIN record sealed under `key_id` (8 hex digits), and its member's wrong-PIN
+/// count, unless the key is one of `loaded`, in one transaction with its audit record. A record whose header cannot be read
 /// is left for `db check` to report.
 pub fn forget_key(
     store: &Store,
@@ -89,8 +89,12 @@ pub fn forget_key(
                 under.push(member.value().to_string());
             }
         }
+        // and the wrong-PIN runs against the PINs that are gone, as setting a PIN clears
+        // them: a member locked then would otherwise stay locked out of activation
+        let mut attempts = txn.open_table(tables::ATTEMPTS)?;
         for member in &under {
             pins.remove(member.as_str())?;
+            attempts.remove((member.as_str(), super::PIN_ATTEMPTS))?;
         }
         let removed = under.len() as u64;
         let event =

@@ -1095,6 +1095,23 @@ fn records_under_a_key_not_held_are_found_and_forgotten_by_key() {
     }
     assert_eq!(outside(&[&a]), None, "only damaged records at the ends");
 
+    // "2" is locked out by wrong PINs; "1" has a wrong one against it
+    let lockout = settings(VaultMode::Hashed).lockout;
+    for (member, wrong) in [("2", 5), ("1", 1)] {
+        let txn = f.store.begin_write().unwrap();
+        let mut attempts = txn.open_table(tables::ATTEMPTS).unwrap();
+        let counter = (0..wrong).fold(Counter::default(), |c, _| c.wrong(&lockout, t(0)));
+        write_counter(&mut attempts, member, PIN_ATTEMPTS, counter).unwrap();
+        drop(attempts);
+        txn.commit().unwrap();
+    }
+    let pin_counter = |member: &str| {
+        let txn = f.store.begin_read().unwrap();
+        let attempts = txn.open_table(tables::ATTEMPTS).unwrap();
+        read_counter(&attempts, member, PIN_ATTEMPTS).unwrap()
+    };
+    assert!(!pin_counter("2").is_clear());
+
     let loaded = [a.clone()];
     let forget = |key: &str| lost::forget_key(&f.store, key, &loaded, "cli").unwrap();
     assert_eq!(forget(&a), lost::Forgot::Loaded);
@@ -1106,6 +1123,11 @@ fn records_under_a_key_not_held_are_found_and_forgotten_by_key() {
         f.record("0").is_some() && f.record("3").is_some(),
         "damaged ones kept"
     );
+    assert!(
+        pin_counter("2").is_clear(),
+        "the forgotten PIN's wrong-PIN count stays"
+    );
+    assert!(!pin_counter("1").is_clear(), "a kept PIN's count went");
     assert_eq!(lost::unloaded_key_in_use(&f.vault).unwrap(), None);
     let mut audit = Vec::new();
     crate::audit::export(&f.store.begin_read().unwrap(), None, &mut audit).unwrap();
