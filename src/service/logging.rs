@@ -27,25 +27,18 @@ pub fn init(level: &str, format: LogFormat) {
         .with_env_filter(filter)
         .with_writer(io::stderr)
         .with_target(false);
+    // the two formats' builders are different types: the same steps for each
+    macro_rules! installed {
+        ($lines:expr) => {{
+            let lines = $lines.with_filter_reloading();
+            let handle = lines.reload_handle();
+            (lines.try_init().ok())
+                .map(|()| Box::new(move |f| handle.reload(f).map_err(|e| e.to_string())) as _)
+        }};
+    }
     let set: Option<SetFilter> = match format {
-        LogFormat::Text => {
-            let lines = lines
-                .with_ansi(io::IsTerminal::is_terminal(&io::stderr()))
-                .with_filter_reloading();
-            let handle = lines.reload_handle();
-            lines
-                .try_init()
-                .ok()
-                .map(|()| Box::new(move |f| handle.reload(f).map_err(|e| e.to_string())) as _)
-        }
-        LogFormat::Json => {
-            let lines = lines.json().with_current_span(true).with_filter_reloading();
-            let handle = lines.reload_handle();
-            lines
-                .try_init()
-                .ok()
-                .map(|()| Box::new(move |f| handle.reload(f).map_err(|e| e.to_string())) as _)
-        }
+        LogFormat::Text => installed!(lines.with_ansi(io::IsTerminal::is_terminal(&io::stderr()))),
+        LogFormat::Json => installed!(lines.json().with_current_span(true)),
     };
     if let Some(set) = set.filter(|_| !env_decides) {
         let _ = SET_FILTER.set(set);

@@ -1,6 +1,7 @@
-//! Reload on SIGHUP or `POST /v1/admin/reload`: the new config, TLS pair and client CAs are
-//! loaded and checked whole first; only if both are good are they swapped in. A bad file is refused,
-//! logged and audited, and the service keeps what it had.
+//! Reload on SIGHUP or `POST /v1/admin/reload`: the new config, TLS pair, client CAs and core
+//! adapter are loaded and checked whole first; only if all are good are they swapped in (and a
+//! changed `log.level` applied). A bad file is refused, logged and audited, and the service
+//! keeps what it had.
 
 use std::path::PathBuf;
 use std::sync::Arc;
