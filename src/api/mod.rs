@@ -6,6 +6,7 @@ pub mod auth;
 mod body;
 pub mod calls;
 pub mod challenges;
+mod cors;
 pub mod error;
 pub mod members;
 mod middleware;
@@ -60,7 +61,7 @@ pub fn app(
         InitError = (),
     >,
 > {
-    let cors = cors(&state.config.load().server.cors_origins);
+    let cors = cors::LiveCors::new(Arc::clone(&state.config));
     App::new()
         .app_data(state)
         // bodies are read as bytes (over the limit: 413) and parsed by the handlers, after
@@ -81,31 +82,6 @@ pub fn app(
         )
         .configure(routes)
         .default_service(web::to(not_found))
-}
-
-/// CORS for `server.cors_origins`: a page from one of them may call the API from a browser
-/// with its key in `Authorization` or `X-Api-Key`, and its agent in `X-Agent-Id` (no
-/// cookies: `credentials` is not allowed). None configured: off, and an `OPTIONS` preflight is `405` like any method a
-/// path does not take. A request from another origin is served as if it had no `Origin`
-/// (the browser then withholds the answer from the page); its preflight is
-/// `400 cors_refused`.
-fn cors(origins: &[String]) -> actix_web::middleware::Condition<actix_cors::Cors> {
-    use actix_web::http::header;
-    let mut cors = actix_cors::Cors::default()
-        .allowed_methods(["GET", "POST", "DELETE"])
-        .allowed_headers([
-            header::AUTHORIZATION,
-            header::CONTENT_TYPE,
-            header::ACCEPT,
-            header::HeaderName::from_static("x-api-key"),
-            header::HeaderName::from_static("x-agent-id"),
-        ])
-        .max_age(600)
-        .block_on_origin_mismatch(false);
-    for origin in origins {
-        cors = cors.allowed_origin(origin);
-    }
-    actix_web::middleware::Condition::new(!origins.is_empty(), cors)
 }
 
 fn routes(cfg: &mut web::ServiceConfig) {

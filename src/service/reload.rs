@@ -188,7 +188,6 @@ fn restart_needed(old: &Config, new: &Config) -> Vec<String> {
         server.workers,
         server.shutdown_timeout_seconds,
         server.keep_alive_seconds,
-        server.cors_origins,
         storage.state_dir,
         storage.cache_mb,
         vault.key_file,

@@ -732,6 +732,7 @@ fn plain_http_to_the_https_port_is_told_to_use_https() {
 /// `server.cors_origins`: a page served from an agent desktop's origin may call the API from
 /// a browser (preflight, then the request with its key); any other origin gets no CORS
 /// headers and its preflight is refused in JSON; with none configured a preflight is `405`.
+/// A reload changes the list from the next request.
 #[test]
 fn a_configured_web_origin_may_call_the_api_from_a_browser() {
     use reqwest::Method;
@@ -825,22 +826,63 @@ fn a_configured_web_origin_may_call_the_api_from_a_browser() {
         );
     }
 
-    // none configured: no CORS at all
-    i.stop();
+    // a reload applies a change of the list from the next request, on a connection already
+    // open: none listed is no CORS at all, and the preflight is 405
+    let reload = |c: &reqwest::blocking::Client| {
+        let (s, r) = body(
+            c.post(i.url("/v1/admin/reload"))
+                .bearer_auth(&i.admin)
+                .send()
+                .unwrap(),
+        );
+        assert_eq!(s, StatusCode::OK, "{r}");
+        assert_eq!(r["restart_needed_for"], serde_json::json!([]), "{r}");
+    };
     i.write_config("");
-    i.start();
-    let c = i.client();
-    let r = c
-        .request(Method::OPTIONS, i.url("/v1/calls/nope"))
-        .header("Origin", DESK)
-        .header("Access-Control-Request-Method", "GET")
-        .send()
-        .unwrap();
+    reload(&c);
+    let r = preflight(DESK, "GET", "authorization");
     assert!(header(&r, "access-control-allow-origin").is_none());
+    assert!(header(&r, "vary").is_none());
     let (s, b) = body(r);
     assert_eq!(
         (s, b["code"].as_str()),
         (StatusCode::METHOD_NOT_ALLOWED, Some("method_not_allowed"))
+    );
+    let r = c
+        .get(i.url("/v1/whoami"))
+        .header("Origin", DESK)
+        .bearer_auth(&agent)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        !r.headers()
+            .keys()
+            .any(|h| h.as_str().starts_with("access-control-") || h.as_str() == "vary"),
+        "{:?}",
+        r.headers()
+    );
+    // another origin listed: it may, the desk no longer may
+    const NEW_DESK: &str = "https://desk2.cu.example:8444";
+    i.write_config(&format!("cors_origins = [\"{NEW_DESK}\"]\n"));
+    reload(&c);
+    assert_eq!(
+        preflight(NEW_DESK, "POST", "x-api-key").status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        preflight(DESK, "GET", "authorization").status(),
+        StatusCode::BAD_REQUEST
+    );
+    let r = c
+        .get(i.url("/v1/whoami"))
+        .header("Origin", NEW_DESK)
+        .bearer_auth(&agent)
+        .send()
+        .unwrap();
+    assert_eq!(
+        header(&r, "access-control-allow-origin").as_deref(),
+        Some(NEW_DESK)
     );
 }
 
