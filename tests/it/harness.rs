@@ -54,8 +54,10 @@ pub struct Instance {
     pub admin: String,
     /// More environment variables for `serve` (which need not be UTF-8).
     pub serve_env: Vec<(std::ffi::OsString, std::ffi::OsString)>,
-    /// `RUST_LOG` for `serve`: `debug` (the most a site would log: every crate at debug),
-    /// or none, so that `log.level` decides.
+    /// `RUST_LOG` for `serve`: `trace` (more than a site would ever log: every crate,
+    /// rustls, actix, reqwest and the `log` records tracing takes in, at its most), so
+    /// that `assert_never_written` covers every level; or none, so that `log.level`
+    /// decides.
     pub rust_log: Option<&'static str>,
     child: Option<Child>,
     /// Everything the service wrote to stderr, over every start.
@@ -94,7 +96,7 @@ impl Instance {
             port,
             admin: String::new(),
             serve_env: Vec::new(),
-            rust_log: Some("debug"),
+            rust_log: Some("trace"),
             child: None,
             log: Arc::new(Mutex::new(String::new())),
         };
