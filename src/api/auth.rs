@@ -5,18 +5,20 @@
 //! holding one key): the audit log's actor is then `key:NAME/agent:ID`.
 
 use std::any::Any;
+use std::cell::Cell;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
 use actix_web::dev::{Extensions, Payload};
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
-use rustls_pki_types::CertificateDer;
+use rustls_pki_types::{CertificateDer, UnixTime};
 
 use super::AppState;
 use super::error::ApiError;
 use crate::audit::{AuditEvent, EventKind, Outcome};
 use crate::keys::{self, AuthError, Client, Rejection, Role};
+use crate::tls::ReloadableClients;
 
 /// The roles an endpoint accepts.
 pub trait Allowed: 'static {
@@ -64,15 +66,72 @@ impl Allowed for CallReaders {
 #[derive(Clone)]
 pub struct PeerCert(Arc<CertificateDer<'static>>);
 
-/// `HttpServer::on_connect`: keep the client's verified certificate with the connection.
-pub fn keep_peer_cert(conn: &dyn Any, data: &mut Extensions) {
-    type Tls = actix_tls::accept::rustls_0_23::TlsStream<actix_web::rt::net::TcpStream>;
-    if let Some(tls) = conn.downcast_ref::<Tls>() {
-        let (_, session) = tls.get_ref();
-        if let Some(cert) = session.peer_certificates().and_then(<[_]>::first) {
-            data.insert(PeerCert(Arc::new(cert.clone().into_owned())));
+/// What a connection's client showed at its handshake (its certificate chain; empty for
+/// none), and the last client check that judged it: a reload that changes `server.client_ca`
+/// or `client_cert` swaps the check in, and the connections opened before are judged again
+/// at their next request ([`Handshake::refusal`]).
+pub struct Handshake {
+    chain: Vec<CertificateDer<'static>>,
+    /// The generation of the client check that last judged the chain, and its verdict.
+    judged: Cell<(u64, bool)>,
+}
+
+impl Handshake {
+    /// `None` while the client check in force admits this connection's client; else why not,
+    /// in words for the client. The verdict is kept until the next reload.
+    pub fn refusal(&self, clients: &ReloadableClients) -> Option<&'static str> {
+        let (generation, admitted) = self.judged.get();
+        let admitted = if generation == clients.generation() {
+            admitted
+        } else {
+            let verdict = clients.admits(&self.chain, UnixTime::now());
+            self.judged.set(verdict);
+            verdict.1
+        };
+        match (admitted, self.chain.is_empty()) {
+            (true, _) => None,
+            (false, true) => Some(
+                "this connection was opened without a client certificate, which \
+                 server.client_cert now requires: connect again with one",
+            ),
+            (false, false) => Some(
+                "the client certificate this connection was opened with is no longer \
+                 admitted by server.client_ca: connect again with one it admits",
+            ),
         }
     }
+}
+
+impl Handshake {
+    /// The audit log's words for the client: its certificate's DNS names, or none shown.
+    pub fn client(&self) -> String {
+        match self.chain.first() {
+            None => "no client certificate".to_string(),
+            Some(cert) => match crate::tls::dns_names(cert).as_slice() {
+                [] => "a client certificate without a DNS name".to_string(),
+                names => format!("the client certificate for {}", names.join(", ")),
+            },
+        }
+    }
+}
+
+/// `HttpServer::on_connect`: keep the client's certificate with the connection, judged by
+/// the client check in force (which a reload may have swapped since the handshake's).
+pub fn keep_peer_cert(clients: &ReloadableClients, conn: &dyn Any, data: &mut Extensions) {
+    type Tls = actix_tls::accept::rustls_0_23::TlsStream<actix_web::rt::net::TcpStream>;
+    let Some(tls) = conn.downcast_ref::<Tls>() else {
+        return;
+    };
+    let (_, session) = tls.get_ref();
+    let chain: Vec<CertificateDer<'static>> = (session.peer_certificates().unwrap_or_default())
+        .iter()
+        .map(|c| c.clone().into_owned())
+        .collect();
+    if let Some(cert) = chain.first() {
+        data.insert(PeerCert(Arc::new(cert.clone())));
+    }
+    let judged = Cell::new(clients.admits(&chain, UnixTime::now()));
+    data.insert(Handshake { chain, judged });
 }
 
 /// The client a verified certificate stands for, when no API key was presented.

@@ -3,12 +3,13 @@
 
 use std::time::Instant;
 
-use actix_web::body::{BoxBody, MessageBody};
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::middleware::Next;
 
 use super::error::{ApiError, ErrorBody};
+use crate::audit::{AuditEvent, EventKind, Outcome};
 
 pub async fn track(
     req: ServiceRequest,
@@ -32,6 +33,51 @@ pub async fn track(
     )
     .increment(1);
     Ok(res)
+}
+
+/// A connection opened before a reload that changed the client check (`server.client_ca`,
+/// the CAs in its file, `client_cert`) keeps the certificate it showed at its handshake; its
+/// next request is judged by the check in force, as a new connection would be. One the check
+/// no longer admits is refused (`401 certificate_refused`, audited) and closed, so the client
+/// connects again and meets the handshake's check: a desk whose CA was taken out is shut out
+/// even while it keeps its connection busy.
+pub async fn connection_admitted(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    type State = actix_web::web::Data<super::AppState>;
+    let refusal = match (
+        req.conn_data::<super::auth::Handshake>(),
+        req.app_data::<State>(),
+    ) {
+        (Some(handshake), Some(state)) => {
+            (handshake.refusal(&state.clients)).map(|why| (why, handshake.client(), state.clone()))
+        }
+        _ => None,
+    };
+    let Some((why, client, state)) = refusal else {
+        return Ok(next.call(req).await?.map_into_left_body());
+    };
+    metrics::counter!("callvault_auth_failures_total", "reason" => "certificate").increment(1);
+    let endpoint = format!("{} {}", req.method(), req.path());
+    state
+        .audit
+        .record(
+            AuditEvent::new("anonymous", EventKind::AuthFailed, Outcome::Denied).detail(format!(
+                "{client}, shown when the connection was opened, is no longer admitted \
+                 (server.client_ca or client_cert reloaded) on {endpoint}"
+            )),
+        )
+        .await
+        .map_err(ApiError::audit_unavailable)?;
+    let mut res = actix_web::ResponseError::error_response(&ApiError::new(
+        actix_web::http::StatusCode::UNAUTHORIZED,
+        "certificate_refused",
+        why,
+    ));
+    res.head_mut()
+        .set_connection_type(actix_web::http::ConnectionType::Close);
+    Ok(req.into_response(res).map_into_right_body())
 }
 
 /// The method as a metrics label. Any token is a valid HTTP method, so those the API does not

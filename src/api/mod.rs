@@ -47,6 +47,9 @@ pub struct AppState {
     pub vault: Arc<crate::vault::Vault>,
     /// The API keys, held for checking requests.
     pub keys: crate::keys::KeyRing,
+    /// The handshake's client-certificate check, which a reload swaps: connections opened
+    /// before one are judged again by it (`middleware::connection_admitted`).
+    pub clients: Arc<crate::tls::ReloadableClients>,
 }
 
 /// The whole application: routes, limits, JSON errors, metrics.
@@ -72,6 +75,7 @@ pub fn app(
                 .error_handler(|_, _| ApiError::bad_request("bad_path", "bad path").into()),
         )
         .wrap(cors)
+        .wrap(from_fn(middleware::connection_admitted))
         .wrap(from_fn(middleware::json_errors))
         .wrap(from_fn(middleware::track))
         // answers carry members' names, a checklist's expected answers, new API keys: no

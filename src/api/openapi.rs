@@ -122,7 +122,11 @@ const REFUSALS: [(&str, &str, &str); 7] = [
     (
         "401",
         "Unauthorized",
-        "no key, or a key that is malformed, unknown or revoked (`unauthorized`)",
+        "no key, or a key that is malformed, unknown or revoked (`unauthorized`); with \
+         server.client_ca, on a connection opened before a reload, a client certificate the \
+         reloaded CAs no longer admit, or none where one is now required \
+         (`certificate_refused`: the connection is closed, and the next handshake decides; \
+         on any operation, keyed or not)",
     ),
     (
         "403",

@@ -82,6 +82,10 @@ pub fn plain_http_answer() -> Vec<u8> {
     .into_bytes()
 }
 
+/// What the server calls with each connection once its TLS handshake is done, to keep
+/// what the requests on it need to know of it.
+pub type OnConnect = std::sync::Arc<dyn Fn(&dyn Any, &mut Extensions) + Send + Sync>;
+
 /// The HTTPS server on `listener`, running: `app` is built once on each worker's thread, as
 /// `HttpServer::new` does; await the server, stop it through its handle. `on_connect` sees
 /// each connection once its TLS handshake is done.
@@ -89,7 +93,7 @@ pub fn server<F, I, S, B>(
     listener: TcpListener,
     tls: rustls::ServerConfig,
     settings: Settings,
-    on_connect: fn(&dyn Any, &mut Extensions),
+    on_connect: OnConnect,
     app: F,
 ) -> io::Result<actix_server::Server>
 where
@@ -126,7 +130,10 @@ where
                 // `HttpServer`'s defaults
                 .client_request_timeout(Duration::from_secs(5))
                 .client_disconnect_timeout(Duration::from_secs(1))
-                .on_connect_ext(move |io: &_, ext: &mut Extensions| on_connect(io as &dyn Any, ext))
+                .on_connect_ext({
+                    let on_connect = on_connect.clone();
+                    move |io: &_, ext: &mut Extensions| on_connect(io as &dyn Any, ext)
+                })
                 // `AppConfig::new` is private to actix-web; this is the same constructor
                 .finish(map_config(app, move |()| {
                     AppConfig::__priv_test_new(true, host.clone(), addr)

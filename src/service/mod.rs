@@ -253,7 +253,7 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
         config_path.to_path_buf(),
         live.clone(),
         cert,
-        clients,
+        clients.clone(),
         live_core.clone(),
         audit.clone(),
     ));
@@ -277,6 +277,7 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
         metrics,
         vault: vault.clone(),
         keys: crate::keys::KeyRing::new(),
+        clients: clients.clone(),
     });
     let workers = match config.server.workers {
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
@@ -294,7 +295,10 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
         listener,
         server_config,
         settings,
-        api::auth::keep_peer_cert,
+        {
+            let clients = clients.clone();
+            Arc::new(move |conn, data| api::auth::keep_peer_cert(&clients, conn, data))
+        },
         move || {
             // called once on each worker's thread, inside its event loop
             actix_web::rt::spawn(worker_lag_probe());

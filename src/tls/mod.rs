@@ -6,6 +6,7 @@ use std::fs;
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use arc_swap::ArcSwap;
@@ -345,8 +346,9 @@ pub fn client_verifier(config: &Config) -> Result<Arc<dyn ClientCertVerifier>, T
 
 /// The client-certificate check the handshake makes: whatever [`client_verifier`] built
 /// last, so a reload that changes `server.client_ca` (or the CAs in its file) or
-/// `server.client_cert` applies from the next handshake. Connections already open keep the
-/// certificate they were admitted with.
+/// `server.client_cert` applies from the next handshake. Connections already open are
+/// checked again, at their next request, against the check in force
+/// ([`ReloadableClients::admits`]).
 ///
 /// It keeps the sessions clients may resume ([`ReloadableClients::sessions`]) too: a
 /// resumed session skips the certificate check, so each new check starts with none, and a
@@ -355,6 +357,8 @@ pub fn client_verifier(config: &Config) -> Result<Arc<dyn ClientCertVerifier>, T
 pub struct ReloadableClients {
     current: ArcSwap<ClientCheck>,
     sessions: Arc<Sessions>,
+    /// How many checks have been swapped in: [`ReloadableClients::generation`].
+    swapped: AtomicU64,
 }
 
 /// How many sessions are kept for resumption (rustls's default).
@@ -397,16 +401,21 @@ struct ClientCheck {
     verifier: Arc<dyn ClientCertVerifier>,
     /// The verifier's CA names, which the trait lends for as long as the check lives.
     hints: &'static [DistinguishedName],
+    generation: u64,
 }
 
 impl ClientCheck {
-    fn new(verifier: Arc<dyn ClientCertVerifier>) -> ClientCheck {
+    fn new(verifier: Arc<dyn ClientCertVerifier>, generation: u64) -> ClientCheck {
         // rustls's no-client-auth verifier has no hints to give (it panics if asked)
         let hints = match verifier.offer_client_auth() {
             true => kept_hints(verifier.root_hint_subjects()),
             false => &[],
         };
-        ClientCheck { verifier, hints }
+        ClientCheck {
+            verifier,
+            hints,
+            generation,
+        }
     }
 }
 
@@ -433,18 +442,43 @@ fn kept_hints(hints: &[DistinguishedName]) -> &'static [DistinguishedName] {
 impl ReloadableClients {
     pub fn new(initial: Arc<dyn ClientCertVerifier>) -> Arc<Self> {
         Arc::new(ReloadableClients {
-            current: ArcSwap::from_pointee(ClientCheck::new(initial)),
+            current: ArcSwap::from_pointee(ClientCheck::new(initial, 0)),
             sessions: Arc::new(Sessions {
                 current: ArcSwap::new(ServerSessionMemoryCache::new(SESSIONS_KEPT)),
             }),
+            swapped: AtomicU64::new(0),
         })
     }
 
     /// Check clients with `next` from the next handshake, and forget every session a client
     /// could resume without one.
     pub fn replace(&self, next: Arc<dyn ClientCertVerifier>) {
-        self.current.store(Arc::new(ClientCheck::new(next)));
+        let generation = self.swapped.fetch_add(1, Ordering::Relaxed) + 1;
+        self.current
+            .store(Arc::new(ClientCheck::new(next, generation)));
         self.sessions.forget_all();
+    }
+
+    /// Which check is in force: a number that changes with each [`ReloadableClients::replace`].
+    pub fn generation(&self) -> u64 {
+        self.current.load().generation
+    }
+
+    /// Whether the check in force would admit a client that showed `chain` (its certificate
+    /// first, then any intermediates; empty for none) at its handshake, and which check
+    /// said so. For the connections opened before a reload, which keep the certificate they
+    /// were admitted with (`api::middleware::connection_admitted`).
+    pub fn admits(&self, chain: &[CertificateDer<'_>], now: UnixTime) -> (u64, bool) {
+        let check = self.current.load();
+        let verifier = &check.verifier;
+        let admitted = match chain.split_first() {
+            _ if !verifier.offer_client_auth() => true,
+            None => !verifier.client_auth_mandatory(),
+            Some((end_entity, intermediates)) => verifier
+                .verify_client_cert(end_entity, intermediates, now)
+                .is_ok(),
+        };
+        (check.generation, admitted)
     }
 
     /// The session store for the server's configuration (`ServerConfig::session_storage`).
@@ -552,6 +586,14 @@ pub fn mapped_client<'a>(
         ServerName::try_from(c.name.as_str())
             .is_ok_and(|name| cert.verify_is_valid_for_subject_name(&name).is_ok())
     })
+}
+
+/// The DNS names (subjectAltName) a client certificate is for, as the audit log names it;
+/// none for one that does not parse.
+pub fn dns_names(cert: &CertificateDer<'_>) -> Vec<String> {
+    webpki::EndEntityCert::try_from(cert)
+        .map(|c| c.valid_dns_names().map(str::to_string).collect())
+        .unwrap_or_default()
 }
 
 /// The rustls server configuration: TLS 1.2 and 1.3 only, ring, HTTP/1.1.

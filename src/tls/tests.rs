@@ -464,3 +464,47 @@ fn a_new_client_check_forgets_the_sessions_begun_under_the_old_one() {
         assert_eq!(handshake(&server, &two), Ok(Resumed), "{v:?}");
     }
 }
+
+/// A connection opened under an earlier client check is judged by the one in force: a
+/// certificate from a CA in the file, none (when none is required), anything (with no client
+/// CA at all); each check swapped in is a new generation.
+#[test]
+fn the_check_in_force_judges_what_a_client_showed_at_its_handshake() {
+    let dir = tempfile::tempdir().unwrap();
+    let (first, second) = (client_pki("first CA"), client_pki("second CA"));
+    let ca = dir.path().join("clients-ca.pem");
+    fs::write(&ca, &first.ca_pem).unwrap();
+    let mut config = Config::default();
+    let clients = ReloadableClients::new(client_verifier(&config).unwrap());
+    let none: &[CertificateDer<'static>] = &[];
+    let now = UnixTime::now();
+    let mut generations = vec![clients.generation()];
+    let mut judge = |config: &Config| {
+        clients.replace(client_verifier(config).unwrap());
+        generations.push(clients.generation());
+        [none, &first.chain, &second.chain].map(|chain| {
+            let (generation, admitted) = clients.admits(chain, now);
+            assert_eq!(generation, clients.generation());
+            admitted
+        })
+    };
+    //               none   first  second
+    assert_eq!(judge(&config), [true, true, true], "no client CA");
+    config.server.client_ca = Some(ca.clone());
+    assert_eq!(judge(&config), [false, true, false], "required");
+    config.server.client_cert = ClientCertMode::Optional;
+    assert_eq!(judge(&config), [true, true, false], "optional");
+    fs::write(&ca, &second.ca_pem).unwrap();
+    assert_eq!(
+        judge(&config),
+        [true, false, true],
+        "the other CA, optional"
+    );
+    config.server.client_cert = ClientCertMode::Required;
+    assert_eq!(
+        judge(&config),
+        [false, false, true],
+        "the other CA, required"
+    );
+    assert_eq!(generations, [0, 1, 2, 3, 4, 5]);
+}

@@ -188,7 +188,8 @@ fn client_certificates_admit_connections_and_stand_in_for_keys() {
 
 /// `server.client_ca` and `client_cert` reload with the rest of the configuration: a CA
 /// added to the file admits its clients from the next connection, one taken out admits none
-/// of them, and a CA file the service cannot use refuses the reload and keeps the CAs in use.
+/// of them (a connection opened before is refused at its next request), and a CA file the
+/// service cannot use refuses the reload and keeps the CAs in use.
 #[test]
 fn a_reload_changes_which_cas_admit_a_connection() {
     let mut i = Instance::init();
@@ -241,6 +242,12 @@ fn a_reload_changes_which_cas_admit_a_connection() {
         "the second one resumes the session"
     );
 
+    // connections kept open across the next reload, as an IVR's pool keeps them
+    let (kept_first, kept_second) = (client(&i, Some(&first_pem)), client(&i, Some(&second_pem)));
+    for kept in [&kept_first, &kept_second] {
+        assert_eq!(get(kept, &i, "/livez", None).0, StatusCode::OK);
+    }
+
     set_cas(&[&second]);
     let (s, r) = reload(Some(&second_pem), config(&ca_file, "required"));
     assert_eq!(s, StatusCode::OK, "{r}");
@@ -250,6 +257,43 @@ fn a_reload_changes_which_cas_admit_a_connection() {
         "a session begun under a CA taken out still resumes"
     );
     assert!(connects(Some(&second_pem)));
+    // the connection opened under the CA taken out is refused at its next request and
+    // closed (a new handshake would have failed: this answer came over the old connection)
+    let r = kept_first.get(i.url("/livez")).send().unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        r.headers().get("connection").map(|v| v.as_bytes()),
+        Some(&b"close"[..])
+    );
+    let refusal: Value = r.json().unwrap();
+    assert_eq!(refusal["code"], "certificate_refused", "{refusal}");
+    assert!(
+        refusal["message"]
+            .as_str()
+            .unwrap()
+            .contains("server.client_ca"),
+        "{refusal}"
+    );
+    assert!(
+        kept_first.get(i.url("/livez")).send().is_err(),
+        "it connected again"
+    );
+    // the other CA's stays open and admitted, judged once
+    for _ in 0..2 {
+        assert_eq!(get(&kept_second, &i, "/livez", None).0, StatusCode::OK);
+    }
+    let metrics = (kept_second.get(i.url("/metrics")).send().unwrap().text()).unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "callvault_auth_failures_total{reason=\"certificate\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        i.audit_events()
+            .contains("the client certificate for desk-1.cu.test, shown when the connection was opened, is no longer admitted (server.client_ca or client_cert reloaded) on GET /livez"),
+        "not audited"
+    );
 
     // a file with no CA in it: refused; the CAs in use stay
     let empty = i.path("etc/no-cas.pem");
@@ -268,6 +312,32 @@ fn a_reload_changes_which_cas_admit_a_connection() {
     assert_eq!(s, StatusCode::OK, "{r}");
     assert!(connects(None));
     assert!(!connects(Some(&first_pem)));
+    // required again: a connection opened without a certificate is refused at its next
+    // request
+    let bare = client(&i, None);
+    assert_eq!(get(&bare, &i, "/livez", None).0, StatusCode::OK);
+    let (s, r) = reload(Some(&second_pem), config(&ca_file, "required"));
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let (s, refusal) = get(&bare, &i, "/livez", None);
+    assert_eq!(
+        (s, refusal["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("certificate_refused"))
+    );
+    assert!(
+        refusal["message"]
+            .as_str()
+            .unwrap()
+            .contains("server.client_cert now requires"),
+        "{refusal}"
+    );
+    assert!(
+        i.audit_events().contains(
+            "no client certificate, shown when the connection was opened, is no longer admitted"
+        ),
+        "not audited"
+    );
+    let (s, r) = reload(Some(&second_pem), config(&ca_file, "optional"));
+    assert_eq!(s, StatusCode::OK, "{r}");
 
     // no client CA: the handshake asks for no certificate
     let (s, r) = reload(None, String::new());
