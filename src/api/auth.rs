@@ -100,9 +100,7 @@ impl Handshake {
             ),
         }
     }
-}
 
-impl Handshake {
     /// The audit log's words for the client: its certificate's DNS names, or none shown.
     pub fn client(&self) -> String {
         match self.chain.first() {
@@ -117,7 +115,7 @@ impl Handshake {
 
 /// `HttpServer::on_connect`: keep the client's certificate with the connection, judged by
 /// the client check in force (which a reload may have swapped since the handshake's).
-pub fn keep_peer_cert(clients: &ReloadableClients, conn: &dyn Any, data: &mut Extensions) {
+pub fn keep_handshake(clients: &ReloadableClients, conn: &dyn Any, data: &mut Extensions) {
     type Tls = actix_tls::accept::rustls_0_23::TlsStream<actix_web::rt::net::TcpStream>;
     let Some(tls) = conn.downcast_ref::<Tls>() else {
         return;

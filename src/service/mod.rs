@@ -297,7 +297,7 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
         settings,
         {
             let clients = clients.clone();
-            Arc::new(move |conn, data| api::auth::keep_peer_cert(&clients, conn, data))
+            Arc::new(move |conn, data| api::auth::keep_handshake(&clients, conn, data))
         },
         move || {
             // called once on each worker's thread, inside its event loop
