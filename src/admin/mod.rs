@@ -343,6 +343,22 @@ fn with_progress<T>(
     progress_to(ctx.terminal, path, out, work)
 }
 
+/// [`with_progress`] for work that is usually over at once (a check of the store or the
+/// audit log): nothing is shown unless it goes on for more than a second.
+fn with_progress_if_long<T>(
+    ctx: &Context,
+    path: &std::path::Path,
+    out: &mut dyn Write,
+    work: impl FnOnce(&dyn enroll::Progress) -> T,
+) -> T {
+    with_progress(ctx, path, out, |progress| {
+        let progress = enroll::progress::AfterAWhile::new(progress, enroll::progress::A_WHILE);
+        let done = work(&progress);
+        enroll::Progress::finish(&progress);
+        done
+    })
+}
+
 /// [`with_progress`], for a person at a terminal or not. Each line goes out at once: through
 /// the admin socket `out` gathers bulk output into large chunks, and progress kept there
 /// would reach the command only at its end.
@@ -434,7 +450,9 @@ pub fn execute(
             Ok(Response::BackupKept { kept })
         }
         Request::DbCheck => Ok(Response::Check {
-            report: ctx.store.check()?,
+            report: with_progress_if_long(ctx, Path::new("store"), out, |progress| {
+                ctx.store.check_with(progress)
+            })?,
         }),
         Request::AuditVerify { anchors, copies } => {
             let txn = ctx.store.begin_read()?;
@@ -443,7 +461,9 @@ pub fn execute(
                 false => Some(audit::anchor::check(&txn, &anchors, &copies)?),
             };
             Ok(Response::Verify {
-                report: audit::verify(&txn)?,
+                report: with_progress_if_long(ctx, Path::new("audit log"), out, |progress| {
+                    audit::verify_with(&txn, progress)
+                })?,
                 against,
                 head: audit::anchor::head(&txn)?,
             })

@@ -352,8 +352,21 @@ pub struct BadRecord {
 /// base they left. Detects a modified record (hash), a deleted one (gap or broken link), a
 /// reordered one (sequence number not matching its place) and a cut tail (head).
 pub fn verify(txn: &ReadTransaction) -> Result<VerifyReport, StoreError> {
+    verify_with(txn, &crate::enroll::progress::Silent)
+}
+
+/// How many records [`verify_with`] walks between two words to its progress.
+const VERIFY_TOLD_EVERY: u64 = 16_384;
+
+/// [`verify`], telling `progress` how far it is (phase `verifying`, in records): a log of
+/// millions of records takes a while.
+pub fn verify_with(
+    txn: &ReadTransaction,
+    progress: &dyn crate::enroll::Progress,
+) -> Result<VerifyReport, StoreError> {
     let table = txn.open_table(tables::AUDIT)?;
     let meta = txn.open_table(tables::META)?;
+    progress.phase("verifying", redb::ReadableTableMetadata::len(&table)?);
     let (mut expected, mut prev) = match read_mark(&meta, BASE_KEY)? {
         Some(base) => (base.seq + 1, base.hash),
         None => (1u64, GENESIS_HASH.to_string()),
@@ -370,6 +383,9 @@ pub fn verify(txn: &ReadTransaction) -> Result<VerifyReport, StoreError> {
         let (k, v) = entry?;
         let key = k.value();
         records += 1;
+        if records.is_multiple_of(VERIFY_TOLD_EVERY) {
+            progress.advance_to(records);
+        }
         let finish = |mut report: VerifyReport| {
             report.records = records;
             Ok(report)

@@ -20,7 +20,7 @@ use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Anchor, AuditEvent, AuditRecord, BASE_KEY, EventKind, Head, Outcome, append_in, verify,
+    Anchor, AuditEvent, AuditRecord, BASE_KEY, EventKind, Head, Outcome, append_in, verify_with,
 };
 use crate::enroll::Progress;
 use crate::store::{Store, StoreError, tables};
@@ -89,11 +89,7 @@ pub fn prune(
     }
     let (first, last) = {
         let txn = store.begin_read()?;
-        progress.phase(
-            "verifying",
-            redb::ReadableTableMetadata::len(&txn.open_table(tables::AUDIT)?)?,
-        );
-        if let Some(bad) = verify(&txn)?.first_bad {
+        if let Some(bad) = verify_with(&txn, progress)?.first_bad {
             return Err(PruneError::Broken {
                 seq: bad.seq,
                 reason: bad.reason,

@@ -1098,3 +1098,24 @@ mod one_pass_encoding {
         }
     }
 }
+
+/// A long chain's walk tells how far it is, every `VERIFY_TOLD_EVERY` records: what `audit
+/// verify`, `db check` and `db restore` show once they take a while.
+#[test]
+fn verifying_tells_its_progress() {
+    let n = 2 * VERIFY_TOLD_EVERY + 5;
+    let (_dir, store) = store_with(n as usize);
+    let store = Arc::new(store);
+    let other = crate::enroll::progress::OtherWriter::new(store.clone());
+    let report = verify_with(&store.begin_read().unwrap(), &other).unwrap();
+    assert_eq!((report.records, report.first_bad), (n, None));
+    assert_eq!(
+        *other.told.lock().unwrap(),
+        [
+            format!("verifying {n}"),
+            "at 0".to_string(),
+            format!("at {VERIFY_TOLD_EVERY}"),
+            format!("at {}", 2 * VERIFY_TOLD_EVERY),
+        ]
+    );
+}

@@ -601,12 +601,15 @@ fn db_command(config: &Config, command: DbCommand) -> anyhow::Result<ExitCode> {
     let report = match command {
         DbCommand::Check => {
             if admin::client::service_running(config) {
-                match admin::client::run(config, Request::DbCheck, &mut out::stdout())? {
+                // progress, if the check goes on a while, on stderr
+                match admin::client::run(config, Request::DbCheck, &mut out::stderr())? {
                     Response::Check { report } => report,
                     other => bail!("unexpected answer: {other:?}"),
                 }
             } else {
-                store::check_offline(&config.db_path())?
+                crate::enroll::progress::on_stderr("store", |progress| {
+                    store::check_offline_with(&config.db_path(), progress)
+                })?
             }
         }
         DbCommand::Backup {
@@ -648,8 +651,10 @@ fn db_command(config: &Config, command: DbCommand) -> anyhow::Result<ExitCode> {
                      (systemctl stop callvault), restore, then start it again"
                 );
             }
-            let report =
-                store::restore(&config.storage.state_dir, &file).context("nothing restored")?;
+            let report = crate::enroll::progress::on_stderr(&file.display().to_string(), |p| {
+                store::restore_with(&config.storage.state_dir, &file, p)
+            })
+            .context("nothing restored")?;
             let ctx = admin::client::open_local(config)?;
             ctx.audit.record_blocking(
                 crate::audit::AuditEvent::new(
@@ -754,7 +759,8 @@ fn audit_command(config: &Config, command: AuditCommand) -> anyhow::Result<ExitC
         AuditCommand::Verify { against, anchors } => {
             let copies = all_absolute(&against)?;
             let request = Request::AuditVerify { anchors, copies };
-            match admin::client::run(config, request, &mut out::stdout())? {
+            // progress, if the walk goes on a while, on stderr
+            match admin::client::run(config, request, &mut out::stderr())? {
                 Response::Verify {
                     report,
                     against,

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 /// Told how far a run has come.
 pub trait Progress {
     /// A new phase: `checking` (counted in bytes), `deciding` or `applying` (rows),
-    /// `indexes` (index entries copied), `copying` or `forgetting` (members), `verifying`,
-    /// `comparing` or `pruning` (audit records).
+    /// `indexes` (index entries copied), `copying`, `forgetting` or `reading` (members),
+    /// `verifying`, `comparing` or `pruning` (audit records).
     fn phase(&self, name: &str, total: u64);
     /// How far into the phase the run is.
     fn advance_to(&self, done: u64);
@@ -18,7 +18,7 @@ pub trait Progress {
 fn unit(phase: &str) -> &'static str {
     match phase {
         "checking" => "bytes",
-        "copying" | "forgetting" => "members",
+        "copying" | "forgetting" | "reading" => "members",
         "indexes" => "entries",
         "verifying" | "comparing" | "pruning" => "records",
         _ => "rows",
@@ -40,6 +40,97 @@ impl Progress for Silent {
     fn phase(&self, _: &str, _: u64) {}
     fn advance_to(&self, _: u64) {}
     fn finish(&self) {}
+}
+
+/// How long work that is usually over at once goes on before [`AfterAWhile`] shows it.
+pub const A_WHILE: Duration = Duration::from_secs(1);
+
+/// Progress that says nothing until the work has gone on for `after`: a check that is over
+/// at once (most stores, most days) prints no bar and no lines; one that takes a while
+/// shows where it is, from the phase it is in.
+pub struct AfterAWhile<'a> {
+    inner: &'a dyn Progress,
+    /// When the while is over.
+    deadline: Mutex<Instant>,
+    /// The phase not yet told (`None` once the inner progress is told everything).
+    pending: Mutex<Option<(String, u64)>>,
+    telling: std::sync::atomic::AtomicBool,
+}
+
+impl<'a> AfterAWhile<'a> {
+    pub fn new(inner: &'a dyn Progress, after: Duration) -> Self {
+        AfterAWhile {
+            inner,
+            deadline: Mutex::new(Instant::now() + after),
+            pending: Mutex::new(None),
+            telling: Default::default(),
+        }
+    }
+
+    fn telling(&self) -> bool {
+        self.telling.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn over(&self) -> bool {
+        self.deadline.lock().is_ok_and(|d| Instant::now() >= *d)
+    }
+
+    /// Tests: the while is over now.
+    #[cfg(test)]
+    fn end_the_while(&self) {
+        if let Ok(mut deadline) = self.deadline.lock() {
+            *deadline = Instant::now();
+        }
+    }
+}
+
+impl Progress for AfterAWhile<'_> {
+    fn phase(&self, name: &str, total: u64) {
+        if self.telling() {
+            self.inner.phase(name, total);
+        } else if let Ok(mut pending) = self.pending.lock() {
+            *pending = Some((name.to_string(), total));
+        }
+    }
+
+    fn advance_to(&self, done: u64) {
+        if !self.telling() && self.over() {
+            self.telling
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            let pending = self.pending.lock().ok().and_then(|mut p| p.take());
+            if let Some((name, total)) = pending {
+                self.inner.phase(&name, total);
+            }
+        }
+        if self.telling() {
+            self.inner.advance_to(done);
+        }
+    }
+
+    fn finish(&self) {
+        if self.telling() {
+            self.inner.finish();
+        }
+    }
+}
+
+/// Long work the command line does itself (the service stopped), usually over at once, on
+/// `what` (`store`, a file): once it has gone on for [`A_WHILE`], a bar for a person at a
+/// terminal, or plain lines on stderr for a script, as the same work shows through the
+/// service.
+pub fn on_stderr<T>(what: &str, work: impl FnOnce(&dyn Progress) -> T) -> T {
+    let sink = |line: String| {
+        use std::io::Write;
+        let _ = std::io::stderr().write_all(line.as_bytes());
+    };
+    let shown: Box<dyn Progress> = match std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        true => Box::new(Bar::new()),
+        false => Box::new(Lines::new(what, Some(&sink))),
+    };
+    let progress = AfterAWhile::new(shown.as_ref(), A_WHILE);
+    let done = work(&progress);
+    progress.finish();
+    done
 }
 
 /// An indicatif bar, for a person at a terminal.
@@ -191,3 +282,6 @@ impl Progress for OtherWriter {
     }
     fn finish(&self) {}
 }
+
+#[cfg(test)]
+mod tests;

@@ -776,6 +776,15 @@ impl Store {
 
     /// Logical check: schema, every record decodes, the audit chain holds.
     pub fn check(&self) -> Result<CheckReport, StoreError> {
+        self.check_with(&crate::enroll::progress::Silent)
+    }
+
+    /// [`Store::check`], telling `progress` how far it is: the members read (phase
+    /// `reading`), then the audit records verified (`verifying`).
+    pub fn check_with(
+        &self,
+        progress: &dyn crate::enroll::Progress,
+    ) -> Result<CheckReport, StoreError> {
         let schema_version = self.schema_version()?;
         let txn = self.begin_read()?;
         let keys = txn.open_table(tables::API_KEYS)?;
@@ -786,14 +795,19 @@ impl Store {
                 .map_err(|e| StoreError::Corrupt(format!("api key {}: {e}", id.value())))?;
             api_keys += 1;
         }
-        let mut members = 0;
-        for entry in txn.open_table(tables::MEMBERS)?.iter()? {
+        let mut members: u64 = 0;
+        let table = txn.open_table(tables::MEMBERS)?;
+        progress.phase("reading", table.len()?);
+        for entry in table.iter()? {
             let (id, value) = entry?;
             crate::core::embedded::decode(id.value(), value.value())?;
             members += 1;
+            if members.is_multiple_of(65_536) {
+                progress.advance_to(members);
+            }
         }
         let audit_records = txn.open_table(tables::AUDIT)?.len()?;
-        let audit_chain = crate::audit::verify(&txn)?;
+        let audit_chain = crate::audit::verify_with(&txn, progress)?;
         Ok(CheckReport {
             schema_version,
             integrity_checked: false,
@@ -809,14 +823,26 @@ impl Store {
 
 /// `db check` without a running service: redb's own page-level check, then the logical one.
 pub fn check_offline(path: &Path) -> Result<CheckReport, StoreError> {
-    check_offline_keeping(path, true)
+    check_offline_with(path, &crate::enroll::progress::Silent)
+}
+
+/// [`check_offline`], telling `progress` how far the logical check is ([`Store::check_with`]).
+pub fn check_offline_with(
+    path: &Path,
+    progress: &dyn crate::enroll::Progress,
+) -> Result<CheckReport, StoreError> {
+    check_offline_keeping(path, true, progress)
 }
 
 /// As [`check_offline`]; a store in redb's file format 2 is upgraded first, and the file from
 /// before kept only with `keep`. A file redb or the logical check cannot read through (even
 /// one that makes redb panic) is [`StoreError::Damaged`].
-fn check_offline_keeping(path: &Path, keep: bool) -> Result<CheckReport, StoreError> {
-    damage_named(path, guard::catching(|| check_file(path, keep)))
+fn check_offline_keeping(
+    path: &Path,
+    keep: bool,
+    progress: &dyn crate::enroll::Progress,
+) -> Result<CheckReport, StoreError> {
+    damage_named(path, guard::catching(|| check_file(path, keep, progress)))
 }
 
 /// What reading `path` gave, with redb's panic, redb's `Corrupted` and the logical check's
@@ -842,7 +868,11 @@ fn damage_named<T>(
     }
 }
 
-fn check_file(path: &Path, keep: bool) -> Result<CheckReport, StoreError> {
+fn check_file(
+    path: &Path,
+    keep: bool,
+    progress: &dyn crate::enroll::Progress,
+) -> Result<CheckReport, StoreError> {
     let db = match builder().open(path) {
         Err(e) if upgrade::needs_upgrade(&e) => {
             upgrade::upgrade_file(path, keep)?;
@@ -873,7 +903,7 @@ fn check_file(path: &Path, keep: bool) -> Result<CheckReport, StoreError> {
     }
     drop(db);
     let store = Store::open_file(path)?;
-    let mut report = store.check()?;
+    let mut report = store.check_with(progress)?;
     report.integrity_checked = true;
     Ok(report)
 }
@@ -882,6 +912,15 @@ fn check_file(path: &Path, keep: bool) -> Result<CheckReport, StoreError> {
 /// (schema, records, audit chain); the current file is kept as `callvault.redb.before-restore`.
 /// The service must not be running.
 pub fn restore(state_dir: &Path, backup: &Path) -> Result<CheckReport, StoreError> {
+    restore_with(state_dir, backup, &crate::enroll::progress::Silent)
+}
+
+/// [`restore`], telling `progress` how far the backup's check is.
+pub fn restore_with(
+    state_dir: &Path,
+    backup: &Path,
+    progress: &dyn crate::enroll::Progress,
+) -> Result<CheckReport, StoreError> {
     let not_readable = |error| StoreError::Io {
         action: "cannot read the backup",
         path: backup.to_path_buf(),
@@ -903,17 +942,18 @@ pub fn restore(state_dir: &Path, backup: &Path) -> Result<CheckReport, StoreErro
     same_owner_as(owner, &staged)
         .map_err(io_err("cannot give the restored store its owner", &staged))?;
     // a backup made by a callvault before 0.2 is upgraded here; the backup itself is untouched
-    let checked = check_offline_keeping(&staged, false).and_then(|report| {
-        match &report.audit_chain.first_bad {
-            Some(bad) => Err(StoreError::Damaged {
-                path: staged.clone(),
-                reason: format!(
-                    "its audit chain is broken at record {} ({})",
-                    bad.seq, bad.reason
-                ),
-            }),
-            None => Ok(report),
-        }
+    let checked = check_offline_keeping(&staged, false, progress).and_then(|report| match &report
+        .audit_chain
+        .first_bad
+    {
+        Some(bad) => Err(StoreError::Damaged {
+            path: staged.clone(),
+            reason: format!(
+                "its audit chain is broken at record {} ({})",
+                bad.seq, bad.reason
+            ),
+        }),
+        None => Ok(report),
     });
     let report = match checked {
         Ok(report) => report,
