@@ -594,6 +594,45 @@ fn say_written(r: &store::BackupReport) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What a restore did with the replaced store's API keys: revocations kept (said), keys the
+/// backup lacks (a warning: their clients are refused), or the keys not read (a warning).
+fn say_restored_keys(
+    carried: &Result<crate::keys::restored::Carried, String>,
+) -> anyhow::Result<()> {
+    let carried = match carried {
+        Ok(carried) => carried,
+        Err(unread) => {
+            tell!(
+                "callvault: warning: the API keys of the store replaced could not be read \
+                 ({unread}), so a key revoked after this backup was taken may be active again: \
+                 check `callvault key list` and revoke any such key again"
+            );
+            return Ok(());
+        }
+    };
+    for key in &carried.kept_revoked {
+        say!(
+            "key {} ({}, id {}) was revoked after this backup was taken: kept revoked",
+            key.name,
+            key.role,
+            key.id
+        );
+    }
+    for key in &carried.not_in_backup {
+        tell!(
+            "callvault: warning: key {} ({}, id {}, created {}) is not in this backup: its \
+             client will be refused until it has a new key (`callvault key create --role {} \
+             --name NAME`)",
+            key.name,
+            key.role,
+            key.id,
+            key.created_at.format("%Y-%m-%d %H:%M UTC"),
+            key.role
+        );
+    }
+    Ok(())
+}
+
 /// How many dated copies `db backup --into` keeps when `--keep` does not say.
 const DEFAULT_BACKUPS_KEPT: u16 = 7;
 
@@ -667,10 +706,11 @@ fn db_command(config: &Config, command: DbCommand) -> anyhow::Result<ExitCode> {
             say!(
                 "restored {} ({}, {}); the previous store is kept as {}.before-restore",
                 file.display(),
-                counted(report.audit_records, "audit records"),
-                counted(report.api_keys, "API keys"),
+                counted(report.check.audit_records, "audit records"),
+                counted(report.check.api_keys, "API keys"),
                 store::DB_FILE_NAME
             );
+            say_restored_keys(&report.keys)?;
             // a backup from before a key rotation, or from another machine
             if let Ok(vault) = &ctx.vault
                 && let Some(found) = crate::vault::lost::unloaded_key_in_use(vault)?

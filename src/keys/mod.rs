@@ -5,6 +5,8 @@
 //! secret. A slow hash (bcrypt) buys nothing for a 256-bit random secret and would cost every
 //! request milliseconds, so a plain digest compared in constant time is the right tool.
 
+pub mod restored;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;

@@ -912,15 +912,26 @@ fn check_file(
 /// (schema, records, audit chain); the current file is kept as `callvault.redb.before-restore`.
 /// The service must not be running.
 pub fn restore(state_dir: &Path, backup: &Path) -> Result<CheckReport, StoreError> {
-    restore_with(state_dir, backup, &crate::enroll::progress::Silent)
+    restore_with(state_dir, backup, &crate::enroll::progress::Silent).map(|r| r.check)
 }
 
-/// [`restore`], telling `progress` how far the backup's check is.
+/// What `db restore` did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Restored {
+    /// The backup's check.
+    pub check: CheckReport,
+    /// The replaced store's keys revoked since the backup (kept revoked) and made since it
+    /// (not in it); or why the replaced store's keys could not be read.
+    pub keys: Result<crate::keys::restored::Carried, String>,
+}
+
+/// [`restore`], telling `progress` how far the backup's check is. Every API key revoked in
+/// the replaced store stays revoked in the restored one ([`crate::keys::restored`]).
 pub fn restore_with(
     state_dir: &Path,
     backup: &Path,
     progress: &dyn crate::enroll::Progress,
-) -> Result<CheckReport, StoreError> {
+) -> Result<Restored, StoreError> {
     let not_readable = |error| StoreError::Io {
         action: "cannot read the backup",
         path: backup.to_path_buf(),
@@ -976,16 +987,19 @@ pub fn restore_with(
             });
         }
     };
-    // Taking the live file's lock proves no service has it open while we swap.
+    // Taking the live file's lock proves no service has it open while we swap; its keys
+    // are read while it is held. No store yet: no key to carry.
+    let mut replaced_keys: Result<Vec<crate::keys::KeyInfo>, String> = Ok(Vec::new());
     if live.exists() {
-        match Database::open(&live) {
-            Ok(held) => drop(held),
-            Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
+        replaced_keys = match guard::catching(|| Database::open(&live)) {
+            Ok(Ok(held)) => (held.begin_read().map_err(|e| e.to_string()))
+                .and_then(|txn| crate::keys::list(&txn).map_err(|e| e.to_string())),
+            Ok(Err(redb::DatabaseError::DatabaseAlreadyOpen)) => {
                 return Err(StoreError::InUse { path: live.clone() });
             }
             // a live file in format 2 (restoring before the first start of this version)
-            Err(e) if upgrade::needs_upgrade(&e) => match redb2::Database::open(&live) {
-                Ok(held) => drop(held),
+            Ok(Err(e)) if upgrade::needs_upgrade(&e) => match redb2::Database::open(&live) {
+                Ok(_) => Err("it is in redb's file format 2".to_string()),
                 Err(redb2::DatabaseError::DatabaseAlreadyOpen) => {
                     return Err(StoreError::InUse { path: live.clone() });
                 }
@@ -996,14 +1010,39 @@ pub fn restore_with(
                     });
                 }
             },
-            Err(e) => return Err(e.into()),
+            // damaged, or not a store at all: the usual reason for a restore. It is
+            // replaced all the same (and kept beside), but its keys cannot be read.
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(panic) => Err(format!("redb stopped on a damaged page ({panic})")),
+        };
+    }
+    let keys = match replaced_keys.map(|keys| keep_revocations(&staged, &keys)) {
+        Ok(Err(e)) => {
+            let _ = fs::remove_file(&staged);
+            return Err(e);
         }
+        Ok(Ok(carried)) => Ok(carried),
+        Err(unread) => Err(unread),
+    };
+    if live.exists() {
         let kept = state_dir.join(format!("{DB_FILE_NAME}.before-restore"));
         fs::rename(&live, &kept).map_err(io_err("cannot keep the current store as", &kept))?;
     }
     fs::rename(&staged, &live).map_err(io_err("cannot move the restored store to", &live))?;
     sync_dir(state_dir)?;
-    Ok(report)
+    Ok(Restored {
+        check: report,
+        keys,
+    })
+}
+
+/// In the backup being restored (`staged`), the replaced store's revocations kept.
+fn keep_revocations(
+    staged: &Path,
+    replaced: &[crate::keys::KeyInfo],
+) -> Result<crate::keys::restored::Carried, StoreError> {
+    let store = Store::open_file(staged)?;
+    crate::keys::restored::keep_revocations(&store, replaced, "cli", chrono::Utc::now())
 }
 
 fn decode_u32(bytes: &[u8]) -> Result<u32, StoreError> {

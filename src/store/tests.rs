@@ -948,3 +948,38 @@ fn a_file_s_folder_is_its_parent_or_the_working_directory() {
         );
     }
 }
+
+/// A store damaged past opening (its header gone, cut short, emptied: what a failed disk
+/// leaves) is the usual reason for a restore: it is replaced all the same and kept beside,
+/// and the restore says that its keys could not be read. Before 2026-12-05 such a store
+/// refused the restore that was meant to replace it.
+#[test]
+fn a_store_damaged_past_opening_is_replaced_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let backup = dir.path().join("b.redb");
+    store_in(&state).backup_to(&backup, 0).unwrap();
+    let live = state.join(DB_FILE_NAME);
+    let whole = fs::read(&live).unwrap();
+    let damaged: [(&str, Vec<u8>); 3] = [
+        (
+            "garbage",
+            (0..40_000u32).map(|i| (i * 7919 % 251) as u8).collect(),
+        ),
+        ("empty", Vec::new()),
+        ("cut short", whole[..whole.len() / 3].to_vec()),
+    ];
+    for (what, bytes) in damaged {
+        fs::write(&live, &bytes).unwrap();
+        let restored = restore_with(&state, &backup, &crate::enroll::progress::Silent)
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert!(restored.check.ok(), "{what}");
+        assert!(restored.keys.is_err(), "{what}: {:?}", restored.keys);
+        assert_eq!(
+            fs::read(state.join(format!("{DB_FILE_NAME}.before-restore"))).unwrap(),
+            bytes,
+            "{what}"
+        );
+        assert!(Store::open(&state).unwrap().check().unwrap().ok(), "{what}");
+    }
+}

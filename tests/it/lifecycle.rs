@@ -239,12 +239,17 @@ fn a_certificate_that_ends_soon_or_has_ended_is_reported() {
 #[test]
 fn backup_while_serving_under_load_then_restore_after_stopping() {
     let mut i = Instance::started();
-    let k1 = text(
-        &i.cli(&["key", "create", "--role", "ivr", "--name", "k1"])
-            .stdout,
-    )
-    .trim()
-    .to_string();
+    let key = |i: &Instance, name: &str| {
+        text(
+            &i.cli(&["key", "create", "--role", "ivr", "--name", name])
+                .stdout,
+        )
+        .trim()
+        .to_string()
+    };
+    let k1 = key(&i, "k1");
+    // a key that leaks after the backup is taken, and is revoked
+    let leaked = key(&i, "leaked");
     // Requests that write audit records while the backup runs.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let load = {
@@ -322,12 +327,8 @@ fn backup_while_serving_under_load_then_restore_after_stopping() {
     assert_eq!(left, [PathBuf::from(&second)]);
     assert!(i.audit_events().contains("1 older removed (keeping 1)"));
 
-    let k2 = text(
-        &i.cli(&["key", "create", "--role", "ivr", "--name", "k2"])
-            .stdout,
-    )
-    .trim()
-    .to_string();
+    let k2 = key(&i, "k2");
+    assert!(i.cli(&["key", "revoke", "leaked"]).status.success());
     let out = i.cli(&["db", "restore", backup.to_str().unwrap()]);
     assert!(!out.status.success(), "restore must refuse while serving");
     assert!(text(&out.stderr).contains("stop it first"));
@@ -337,6 +338,19 @@ fn backup_while_serving_under_load_then_restore_after_stopping() {
     assert!(i.stop().success());
     let out = i.cli(&["db", "restore", backup.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
+    // the revocation made after the backup is kept; the key made after it is named
+    assert!(
+        text(&out.stdout).contains("key leaked (ivr, id ")
+            && text(&out.stdout).contains("was revoked after this backup was taken: kept revoked"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        text(&out.stderr).contains("warning: key k2 (ivr, id ")
+            && text(&out.stderr).contains("is not in this backup"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = i.cli(&["db", "check"]);
     assert!(out.status.success(), "{}", text(&out.stdout));
     assert!(text(&out.stdout).contains("page-level check: passed"));
@@ -351,6 +365,11 @@ fn backup_while_serving_under_load_then_restore_after_stopping() {
     assert_eq!(
         c.get(&whoami).bearer_auth(&k2).send().unwrap().status(),
         StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        c.get(&whoami).bearer_auth(&leaked).send().unwrap().status(),
+        StatusCode::UNAUTHORIZED,
+        "a key revoked after the backup is active again"
     );
     let out = i.cli(&["audit", "verify"]);
     assert!(out.status.success(), "{}", text(&out.stdout));
