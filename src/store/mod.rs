@@ -953,10 +953,8 @@ pub fn restore_with(
     same_owner_as(owner, &staged)
         .map_err(io_err("cannot give the restored store its owner", &staged))?;
     // a backup made by a callvault before 0.2 is upgraded here; the backup itself is untouched
-    let checked = check_offline_keeping(&staged, false, progress).and_then(|report| match &report
-        .audit_chain
-        .first_bad
-    {
+    let checked = check_offline_keeping(&staged, false, progress);
+    let checked = checked.and_then(|report| match &report.audit_chain.first_bad {
         Some(bad) => Err(StoreError::Damaged {
             path: staged.clone(),
             reason: format!(
