@@ -23,6 +23,8 @@ pub fn run(config: &Config, request: Request, out: &mut dyn Write) -> Result<Res
         Ok(stream) => remote(stream, &request, out),
         Err(_) => {
             let ctx = open_local(config)?;
+            // Ctrl-C stops long work where it safely can, and the store closes cleanly
+            crate::cli::interrupt::watch(&ctx.store);
             execute(&ctx, "cli", request, out)
         }
     }

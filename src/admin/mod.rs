@@ -333,14 +333,20 @@ fn known_member(ctx: &Context, member_id: &str) -> Result<(), AdminError> {
 }
 
 /// Run long work on `path` with a bar for a person at a terminal, or plain progress lines
-/// written to `out` (the CLI's stderr through the admin socket) and the journal.
+/// written to `out` (the CLI's stderr through the admin socket) and the journal. Walks that
+/// ask [`enroll::Progress::go_on`] stop when the service stops or the command is
+/// interrupted ([`crate::store::Store::go_on`]).
 fn with_progress<T>(
     ctx: &Context,
     path: &std::path::Path,
     out: &mut dyn Write,
     work: impl FnOnce(&dyn enroll::Progress) -> T,
 ) -> T {
-    progress_to(ctx.terminal, path, out, work)
+    progress_to(ctx.terminal, path, out, |shown| {
+        work(&enroll::progress::Stoppable::new(shown, || {
+            ctx.store.go_on()
+        }))
+    })
 }
 
 /// [`with_progress`] for work that is usually over at once (a check of the store or the
@@ -354,7 +360,10 @@ fn with_progress_if_long<T>(
     with_progress(ctx, path, out, |progress| {
         let progress = enroll::progress::AfterAWhile::new(progress, enroll::progress::A_WHILE);
         let done = work(&progress);
-        enroll::Progress::finish(&progress);
+        // work stopped (Ctrl-C, the service stopping) ends without a last "done"
+        if enroll::Progress::go_on(&progress).is_ok() {
+            enroll::Progress::finish(&progress);
+        }
         done
     })
 }
@@ -482,19 +491,35 @@ pub fn execute(
                 member_id,
                 call_id,
             };
-            let records = {
-                let txn = ctx.store.begin_read()?;
-                audit::export_selected(&txn, &select, out)?
+            let mut records = 0;
+            let exported = ctx.store.begin_read().and_then(|txn| {
+                audit::export_counted(&txn, &select, out, &|| ctx.store.go_on(), &mut records)
+            });
+            // records handed out before a failure (the reader left, Ctrl-C) are audited too
+            let (outcome, detail) = match &exported {
+                Ok(()) => (
+                    Outcome::Ok,
+                    format!("{records} records {}", select.describe()),
+                ),
+                Err(e) => (
+                    Outcome::Failed,
+                    format!(
+                        "{records} records written ({}), then it stopped: {e}",
+                        select.describe()
+                    ),
+                ),
             };
             ctx.audit.record_blocking(
-                AuditEvent::new(actor, EventKind::AuditExported, Outcome::Ok)
-                    .detail(format!("{records} records {}", select.describe())),
+                AuditEvent::new(actor, EventKind::AuditExported, outcome).detail(detail),
             )?;
+            exported?;
             Ok(Response::Exported { records })
         }
         Request::AuditPrune { before, copies } => {
             // the phases are the store's log's (verifying, comparing, pruning), not a copy's
             let pruned = with_progress(ctx, Path::new("audit log"), out, |progress| {
+                // stopped (Ctrl-C, the service stopping) only while it verifies: nothing is
+                // removed then
                 let slice = audit::prune::SLICE;
                 audit::prune::prune(&ctx.store, before, &copies, actor, slice, progress)
             });
@@ -535,6 +560,12 @@ pub fn execute(
                     Err(AdminError::Refused(format!(
                         "the service is stopping: nothing of {} was applied; run the same \
                          command again once it has started",
+                        path.display()
+                    )))
+                }
+                Err(enroll::EnrollError::Store(StoreError::Interrupted)) => {
+                    Err(AdminError::Refused(format!(
+                        "interrupted: nothing of {} was applied; run the same command again",
                         path.display()
                     )))
                 }

@@ -385,6 +385,7 @@ pub fn verify_with(
         records += 1;
         if records.is_multiple_of(VERIFY_TOLD_EVERY) {
             progress.advance_to(records);
+            progress.go_on()?;
         }
         let finish = |mut report: VerifyReport| {
             report.records = records;
@@ -517,17 +518,37 @@ pub fn export_selected(
     select: &Selection,
     out: &mut dyn Write,
 ) -> Result<u64, StoreError> {
-    let table = txn.open_table(tables::AUDIT)?;
     let mut written = 0;
+    export_counted(txn, select, out, &|| Ok(()), &mut written)?;
+    Ok(written)
+}
+
+/// [`export_selected`], asking `go_on` every [`VERIFY_TOLD_EVERY`] records read whether to
+/// go on ([`Store::go_on`](crate::store::Store::go_on)), and counting the records written
+/// in `written` as it goes: an export that fails or is stopped has still handed out the
+/// records written before, and its audit record says how many.
+pub fn export_counted(
+    txn: &ReadTransaction,
+    select: &Selection,
+    out: &mut dyn Write,
+    go_on: &dyn Fn() -> Result<(), StoreError>,
+    written: &mut u64,
+) -> Result<(), StoreError> {
+    let table = txn.open_table(tables::AUDIT)?;
+    let mut read = 0u64;
     let first = match select.after {
         Some(seq) => match seq.checked_add(1) {
             Some(next) => next,
-            None => return Ok(0),
+            None => return Ok(()),
         },
         None => 0,
     };
     for entry in table.range(first..)? {
         let (_, v) = entry?;
+        read += 1;
+        if read.is_multiple_of(VERIFY_TOLD_EVERY) {
+            go_on()?;
+        }
         let bytes = v.value();
         if select.reads_records() {
             let record: AuditRecord = serde_json::from_slice(bytes)
@@ -543,9 +564,9 @@ pub fn export_selected(
         };
         out.write_all(bytes).map_err(io)?;
         out.write_all(b"\n").map_err(io)?;
-        written += 1;
+        *written += 1;
     }
-    Ok(written)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1129,3 +1129,50 @@ fn an_empty_log_verifies() {
     let report = verify(&store.begin_read().unwrap()).unwrap();
     assert_eq!((report.records, report.first_bad), (0, None));
 }
+
+/// Work asked to stop (Ctrl-C, the service stopping) stops where it safely can: a walk of
+/// the log (verify, export) ends at its next question with the reason, not at the end, and
+/// an export counts the records it handed out before.
+#[test]
+fn a_walk_of_the_log_stops_at_its_next_question_with_the_reason() {
+    let every = VERIFY_TOLD_EVERY;
+    let (_dir, store) = store_with(3 * every as usize);
+    let txn = store.begin_read().unwrap();
+    let interrupted: fn() -> StoreError = || StoreError::Interrupted;
+    let stopping: fn() -> StoreError = || StoreError::Stopping;
+    // (the question answered no, and with what)
+    for (no_at, reason) in [(0, stopping), (1, interrupted), (2, stopping)] {
+        let asked = std::cell::Cell::new(0u64);
+        let go_on = || {
+            asked.set(asked.get() + 1);
+            match asked.get() == no_at {
+                true => Err(reason()),
+                false => Ok(()),
+            }
+        };
+        let progress = crate::enroll::progress::Stoppable::new(&Silent, go_on);
+        let verified = verify_with(&txn, &progress);
+        asked.set(0);
+        let mut written = 0;
+        let exported = export_counted(
+            &txn,
+            &Selection::default(),
+            &mut Vec::new(),
+            &go_on,
+            &mut written,
+        );
+        match no_at {
+            0 => {
+                assert_eq!(verified.unwrap().records, 3 * every);
+                assert!(exported.is_ok() && written == 3 * every);
+            }
+            n => {
+                assert_eq!(verified.unwrap_err().to_string(), reason().to_string());
+                assert_eq!(exported.unwrap_err().to_string(), reason().to_string());
+                assert_eq!(asked.get(), n, "asked on after it said no");
+                // every record read before the question that said no was written
+                assert_eq!(written, n * every - 1);
+            }
+        }
+    }
+}

@@ -417,7 +417,7 @@ pub fn scan(
     let table = txn.open_table(tables::CALLS)?;
     for row in table.iter()? {
         if scan.read % 1024 == 1023 && store.scans_stopped() {
-            return Err(StoreError::Stopping);
+            return Err(store.stop_error());
         }
         let (k, v) = row?;
         let number = k.value();

@@ -2,6 +2,7 @@
 //! This is the edge of the program, where errors become messages and exit codes.
 
 pub mod init;
+pub mod interrupt;
 pub(crate) mod out;
 
 use std::io::{self, Write};
@@ -343,7 +344,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Err(_) if out::closed() => ExitCode::from(out::READER_GONE),
         Err(e) => {
             tell!("callvault: {e:#}");
-            ExitCode::FAILURE
+            // stopped by Ctrl-C: the status a shell gives a command the signal ended
+            interrupt::exit_status().map_or(ExitCode::FAILURE, ExitCode::from)
         }
     }
 }
@@ -646,7 +648,7 @@ fn db_command(config: &Config, command: DbCommand) -> anyhow::Result<ExitCode> {
                     other => bail!("unexpected answer: {other:?}"),
                 }
             } else {
-                crate::enroll::progress::on_stderr("store", |progress| {
+                offline_on_stderr("store", |progress| {
                     store::check_offline_with(&config.db_path(), progress)
                 })?
             }
@@ -690,7 +692,7 @@ fn db_command(config: &Config, command: DbCommand) -> anyhow::Result<ExitCode> {
                      (systemctl stop callvault), restore, then start it again"
                 );
             }
-            let report = crate::enroll::progress::on_stderr(&file.display().to_string(), |p| {
+            let report = offline_on_stderr(&file.display().to_string(), |p| {
                 store::restore_with(&config.storage.state_dir, &file, p)
             })
             .context("nothing restored")?;
@@ -748,6 +750,14 @@ fn db_command(config: &Config, command: DbCommand) -> anyhow::Result<ExitCode> {
         );
     }
     print_chain(&report.audit_chain)
+}
+
+/// Long work on `what` the command line does itself, the service stopped: progress on
+/// stderr once it goes on a while ([`crate::enroll::progress::on_stderr`]), and stopped where
+/// it safely can on Ctrl-C ([`interrupt`]).
+fn offline_on_stderr<T>(what: &str, work: impl FnOnce(&dyn crate::enroll::Progress) -> T) -> T {
+    interrupt::install();
+    crate::enroll::progress::on_stderr(what, interrupt::go_on, work)
 }
 
 fn print_chain(report: &crate::audit::VerifyReport) -> anyhow::Result<ExitCode> {

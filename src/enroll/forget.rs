@@ -88,9 +88,9 @@ pub fn drain(
     progress.phase("forgetting", queued);
     let mut taken = 0u64;
     loop {
-        // the service is stopping: what is left stays queued for the next run
+        // the service is stopping (or Ctrl-C): what is left stays queued for the next run
         if store.scans_stopped() {
-            return Err(StoreError::Stopping);
+            return Err(store.stop_error());
         }
         let txn = store.begin_write()?;
         let step = (|| {

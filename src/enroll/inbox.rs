@@ -316,7 +316,9 @@ pub(super) fn handle(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let progress = super::progress::Lines::new(name.clone(), None);
+    let lines = super::progress::Lines::new(name.clone(), None);
+    // a file still being checked when the service stops is left at once, not read to its end
+    let progress = super::progress::Stoppable::new(&lines, || store.go_on());
     let mut options = options.clone();
     options.dry_run = false;
     match run(store, &file, &dirs.outbox, &options, "inbox", &progress) {

@@ -474,6 +474,7 @@ fn first_pass(
             }
             classify_batch(&mut pass, &mut batch, region, &mut classifier);
             progress.advance_to(parsed.bytes);
+            progress.go_on()?;
         }
         Ok(())
     })?;
@@ -796,6 +797,8 @@ fn each_row(
                 index += 1;
             }
             progress.advance_to(index as u64);
+            // Ctrl-C, the service stopping: a staged run's tables are dropped
+            progress.go_on()?;
         }
         Ok(true)
     })

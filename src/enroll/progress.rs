@@ -12,6 +12,39 @@ pub trait Progress {
     /// How far into the phase the run is.
     fn advance_to(&self, done: u64);
     fn finish(&self);
+    /// `Err` once the work should stop where it safely can (the service is stopping, the
+    /// command was interrupted): long walks ask as they tell how far they are.
+    fn go_on(&self) -> Result<(), crate::store::StoreError> {
+        Ok(())
+    }
+}
+
+/// Progress told to `inner`, with the work stopped when `stop` says so ([`Progress::go_on`]):
+/// the store's [`crate::store::Store::go_on`], or the command line's interrupt.
+pub struct Stoppable<'a, F> {
+    inner: &'a dyn Progress,
+    stop: F,
+}
+
+impl<'a, F: Fn() -> Result<(), crate::store::StoreError>> Stoppable<'a, F> {
+    pub fn new(inner: &'a dyn Progress, stop: F) -> Self {
+        Stoppable { inner, stop }
+    }
+}
+
+impl<F: Fn() -> Result<(), crate::store::StoreError>> Progress for Stoppable<'_, F> {
+    fn phase(&self, name: &str, total: u64) {
+        self.inner.phase(name, total);
+    }
+    fn advance_to(&self, done: u64) {
+        self.inner.advance_to(done);
+    }
+    fn finish(&self) {
+        self.inner.finish();
+    }
+    fn go_on(&self) -> Result<(), crate::store::StoreError> {
+        (self.stop)().and_then(|()| self.inner.go_on())
+    }
 }
 
 /// What a phase counts.
@@ -112,13 +145,22 @@ impl Progress for AfterAWhile<'_> {
             self.inner.finish();
         }
     }
+
+    fn go_on(&self) -> Result<(), crate::store::StoreError> {
+        self.inner.go_on()
+    }
 }
 
 /// Long work the command line does itself (the service stopped), usually over at once, on
 /// `what` (`store`, a file): once it has gone on for [`A_WHILE`], a bar for a person at a
 /// terminal, or plain lines on stderr for a script, as the same work shows through the
-/// service.
-pub fn on_stderr<T>(what: &str, work: impl FnOnce(&dyn Progress) -> T) -> T {
+/// service. The work stops where it safely can once `stop` says so ([`Progress::go_on`]);
+/// it then ends without a last `done`.
+pub fn on_stderr<T>(
+    what: &str,
+    stop: impl Fn() -> Result<(), crate::store::StoreError>,
+    work: impl FnOnce(&dyn Progress) -> T,
+) -> T {
     let sink = |line: String| {
         use std::io::Write;
         let _ = std::io::stderr().write_all(line.as_bytes());
@@ -127,9 +169,12 @@ pub fn on_stderr<T>(what: &str, work: impl FnOnce(&dyn Progress) -> T) -> T {
         true => Box::new(Bar::new()),
         false => Box::new(Lines::new(what, Some(&sink))),
     };
-    let progress = AfterAWhile::new(shown.as_ref(), A_WHILE);
+    let after = AfterAWhile::new(shown.as_ref(), A_WHILE);
+    let progress = Stoppable::new(&after, stop);
     let done = work(&progress);
-    progress.finish();
+    if progress.go_on().is_ok() {
+        progress.finish();
+    }
     done
 }
 

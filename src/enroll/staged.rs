@@ -338,9 +338,9 @@ fn transact<T>(
         return Err(EnrollError::Config("injected failure".into()));
     }
     // the service is stopping: the run ends here, its staging tables are dropped, and its
-    // file stays in the inbox for the next start (a run from the CLI is never stopped)
+    // file stays in the inbox for the next start (a run from the CLI stops so on Ctrl-C)
     if store.scans_stopped() {
-        return Err(EnrollError::Store(StoreError::Stopping));
+        return Err(EnrollError::Store(store.stop_error()));
     }
     let txn = store.begin_write()?;
     match f(&txn) {

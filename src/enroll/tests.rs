@@ -2218,3 +2218,47 @@ fn answers_root_writes_are_the_outbox_owners() {
         assert_eq!((m.uid(), m.gid()), (65534, 65533), "{}", file.display());
     }
 }
+
+/// Ctrl-C (or the service stopping) while a run reads its file: it ends at the next
+/// question its progress is asked, at any phase (checking, applying), applies nothing and
+/// leaves no staging tables.
+#[test]
+fn a_run_told_to_stop_at_any_question_applies_nothing() {
+    let before = format!("{HEADER}{}", members(6, "01"));
+    let after = format!("{HEADER}{}", members(6, "02"));
+    let asked = std::cell::Cell::new(0u32);
+    let stop_at = std::cell::Cell::new(0u32);
+    let go_on = || {
+        asked.set(asked.get() + 1);
+        match asked.get() == stop_at.get() {
+            true => Err(StoreError::Interrupted),
+            false => Ok(()),
+        }
+    };
+    let progress = crate::enroll::progress::Stoppable::new(&Silent, go_on);
+    let run = |f: &Fixture| {
+        let path = f.file("moved.csv", after.as_bytes());
+        f.staged(&path, &options(Mode::Full), &progress, THIN_SLICES)
+    };
+    // a whole run counts the questions
+    let f = Fixture::new();
+    f.enroll(&before);
+    run(&f).unwrap();
+    let questions = asked.get();
+    assert!(questions >= 2, "asked {questions} times");
+    for n in 1..=questions {
+        let f = Fixture::new();
+        f.enroll(&before);
+        let enrolled = f.enrolled();
+        asked.set(0);
+        stop_at.set(n);
+        let err = run(&f).unwrap_err();
+        assert!(
+            matches!(err, EnrollError::Store(StoreError::Interrupted)),
+            "question {n}: {err}"
+        );
+        assert_eq!(asked.get(), n, "asked on after it said no");
+        assert!(!staging_exists(&f.store));
+        assert_eq!(f.enrolled(), enrolled, "question {n}");
+    }
+}

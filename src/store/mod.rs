@@ -163,6 +163,10 @@ pub enum StoreError {
     Upgrade { path: PathBuf, error: String },
     #[error("the service is stopping")]
     Stopping,
+    /// An offline command was interrupted (Ctrl-C, or SIGTERM): it stopped where it could
+    /// stop safely, and the store was closed cleanly.
+    #[error("interrupted before the end")]
+    Interrupted,
     #[error("no migration from schema version {from}")]
     NoMigration { from: u32 },
     #[error("the store is damaged: {0}")]
@@ -277,6 +281,8 @@ struct Shared {
     probing: AtomicBool,
     /// The service is stopping: long scans give up (see [`Store::stop_scans`]).
     stopping: AtomicBool,
+    /// The offline command using the store was interrupted ([`Store::interrupt`]).
+    interrupted: AtomicBool,
     /// Held while the file is closed, so that only the file that failed is closed.
     closing: Mutex<()>,
     /// Long work on the store in flight ([`Store::work`]): an inbox run, a command through
@@ -515,6 +521,7 @@ impl Store {
                 write_failed: AtomicBool::new(false),
                 probing: AtomicBool::new(false),
                 stopping: AtomicBool::new(false),
+                interrupted: AtomicBool::new(false),
                 closing: Mutex::new(()),
                 keys_generation: AtomicU64::new(0),
                 work: (Mutex::new(0), std::sync::Condvar::new()),
@@ -572,9 +579,36 @@ impl Store {
         self.shared.stopping.store(true, Ordering::SeqCst);
     }
 
-    /// Whether [`Store::stop_scans`] was called: a long scan checks it as it goes.
+    /// The offline command using the store was interrupted (Ctrl-C): long work stops where it
+    /// safely can, as it does when the service stops ([`Store::stop_scans`]), so that the
+    /// store is closed cleanly rather than left to be repaired on its next opening.
+    pub fn interrupt(&self) {
+        self.shared.interrupted.store(true, Ordering::SeqCst);
+        self.shared.stopping.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether [`Store::stop_scans`] or [`Store::interrupt`] was called: a long scan checks
+    /// it as it goes.
     pub fn scans_stopped(&self) -> bool {
         self.shared.stopping.load(Ordering::Relaxed)
+    }
+
+    /// Why long work stops, once [`Store::scans_stopped`]: [`StoreError::Interrupted`] or
+    /// [`StoreError::Stopping`].
+    pub fn stop_error(&self) -> StoreError {
+        match self.shared.interrupted.load(Ordering::Relaxed) {
+            true => StoreError::Interrupted,
+            false => StoreError::Stopping,
+        }
+    }
+
+    /// `Err` with [`Store::stop_error`] once long work should stop: for a walk to check as it
+    /// goes (`store.go_on()?`).
+    pub fn go_on(&self) -> Result<(), StoreError> {
+        match self.scans_stopped() {
+            true => Err(self.stop_error()),
+            false => Ok(()),
+        }
     }
 
     /// Count long work on the store (an inbox run, a command through the admin socket) until
@@ -737,7 +771,7 @@ impl Store {
         }
         let tmp = dest.with_extension("partial");
         let _ = fs::remove_file(&tmp);
-        let rows = {
+        let copied = (|| -> Result<u64, StoreError> {
             let snapshot = self.begin_read()?;
             // Created private: the copy holds members' facts, and a file made with the
             // umask's mode and narrowed afterwards could be opened by others meanwhile.
@@ -754,10 +788,14 @@ impl Store {
                 .set_cache_size(COPY_CACHE_BYTES)
                 .create_with_backend(redb::backends::FileBackend::new(file)?)?;
             let txn = copy.begin_write()?;
-            let rows = tables::copy_all(&snapshot, &txn)?;
+            let rows = tables::copy_all(&snapshot, &txn, &|| self.go_on())?;
             txn.commit()?;
-            rows
-        };
+            Ok(rows)
+        })();
+        // a copy cut short (a full disk, Ctrl-C, the service stopping) is no backup
+        let rows = copied.inspect_err(|_| {
+            let _ = fs::remove_file(&tmp);
+        })?;
         fs::rename(&tmp, dest).map_err(io_err("cannot move the backup to", dest))?;
         sync_dir(dir)?;
         let bytes = fs::metadata(dest)
@@ -804,6 +842,7 @@ impl Store {
             members += 1;
             if members.is_multiple_of(65_536) {
                 progress.advance_to(members);
+                progress.go_on()?;
             }
         }
         let audit_records = txn.open_table(tables::AUDIT)?.len()?;

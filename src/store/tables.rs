@@ -150,26 +150,34 @@ pub fn drop_staging(txn: &WriteTransaction) -> Result<bool, StoreError> {
     Ok(dropped)
 }
 
-/// Copy every table from one snapshot into another file's write transaction.
-/// Returns the number of rows copied.
-pub fn copy_all(src: &ReadTransaction, dst: &WriteTransaction) -> Result<u64, StoreError> {
+/// How many rows [`copy_all`] copies between two questions to its `go_on`.
+const COPY_ASKS_EVERY: u64 = 16_384;
+
+/// Copy every table from one snapshot (`src`) into another file's write transaction
+/// (`dst`): how many rows. `go_on` is asked every
+/// [`COPY_ASKS_EVERY`] rows of a table whether to go on ([`super::Store::go_on`]).
+pub fn copy_all(
+    src: &ReadTransaction,
+    dst: &WriteTransaction,
+    go_on: &dyn Fn() -> Result<(), StoreError>,
+) -> Result<u64, StoreError> {
     let rows = [
-        copy_table(src, dst, META)?,
-        copy_table(src, dst, API_KEYS)?,
-        copy_table(src, dst, AUDIT)?,
-        copy_table(src, dst, MEMBERS)?,
-        copy_table(src, dst, PHONE_INDEX)?,
-        copy_table(src, dst, ACCOUNT_INDEX)?,
-        copy_table(src, dst, PINS)?,
-        copy_table(src, dst, ATTEMPTS)?,
-        copy_table(src, dst, CALLS)?,
-        copy_table(src, dst, CALL_IDS)?,
-        copy_table(src, dst, INTENTS)?,
-        copy_table(src, dst, INTENT_PHONES)?,
-        copy_table(src, dst, VERIFICATIONS)?,
-        copy_table(src, dst, CHALLENGES)?,
-        copy_table(src, dst, CALL_CHALLENGES)?,
-        copy_table(src, dst, CHALLENGE_SENDS)?,
+        copy_table(src, dst, META, go_on)?,
+        copy_table(src, dst, API_KEYS, go_on)?,
+        copy_table(src, dst, AUDIT, go_on)?,
+        copy_table(src, dst, MEMBERS, go_on)?,
+        copy_table(src, dst, PHONE_INDEX, go_on)?,
+        copy_table(src, dst, ACCOUNT_INDEX, go_on)?,
+        copy_table(src, dst, PINS, go_on)?,
+        copy_table(src, dst, ATTEMPTS, go_on)?,
+        copy_table(src, dst, CALLS, go_on)?,
+        copy_table(src, dst, CALL_IDS, go_on)?,
+        copy_table(src, dst, INTENTS, go_on)?,
+        copy_table(src, dst, INTENT_PHONES, go_on)?,
+        copy_table(src, dst, VERIFICATIONS, go_on)?,
+        copy_table(src, dst, CHALLENGES, go_on)?,
+        copy_table(src, dst, CALL_CHALLENGES, go_on)?,
+        copy_table(src, dst, CHALLENGE_SENDS, go_on)?,
     ];
     Ok(rows.iter().sum())
 }
@@ -178,6 +186,7 @@ fn copy_table<K: redb::Key + 'static, V: redb::Value + 'static>(
     src: &ReadTransaction,
     dst: &WriteTransaction,
     def: TableDefinition<K, V>,
+    go_on: &dyn Fn() -> Result<(), StoreError>,
 ) -> Result<u64, StoreError> {
     let from = src.open_table(def)?;
     let mut to = dst.open_table(def)?;
@@ -186,6 +195,9 @@ fn copy_table<K: redb::Key + 'static, V: redb::Value + 'static>(
         let (k, v) = entry?;
         to.insert(k.value(), v.value())?;
         rows += 1;
+        if rows % COPY_ASKS_EVERY == 0 {
+            go_on()?;
+        }
     }
     Ok(rows)
 }

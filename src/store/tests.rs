@@ -983,3 +983,70 @@ fn a_store_damaged_past_opening_is_replaced_and_kept() {
         assert!(Store::open(&state).unwrap().check().unwrap().ok(), "{what}");
     }
 }
+
+/// Why long work stops: nothing asked it to, the service is stopping, or the offline command
+/// was interrupted (which wins, being the one the admin did).
+#[test]
+fn long_work_is_told_to_stop_and_why() {
+    type Calls<'a> = &'a [fn(&Store)];
+    let cases: [(Calls, Option<&str>); 4] = [
+        (&[], None),
+        (&[Store::stop_scans], Some("the service is stopping")),
+        (&[Store::interrupt], Some("interrupted before the end")),
+        (
+            &[Store::stop_scans, Store::interrupt],
+            Some("interrupted before the end"),
+        ),
+    ];
+    for (calls, stopped) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_in(dir.path());
+        for call in calls {
+            call(&store);
+        }
+        assert_eq!(store.scans_stopped(), stopped.is_some());
+        let said = store.go_on().err().map(|e| e.to_string());
+        assert_eq!(said.as_deref(), stopped);
+    }
+}
+
+/// A backup stopped part way (Ctrl-C, the service stopping) leaves neither the backup nor
+/// its partial copy, and says why. A store too small for the copy to ask is copied whole.
+#[test]
+fn a_backup_stopped_part_way_leaves_no_file_and_says_why() {
+    for (records, stop, said) in [
+        (100, Store::interrupt as fn(&Store), None),
+        (20_000, Store::interrupt, Some("interrupted before the end")),
+        (20_000, Store::stop_scans, Some("the service is stopping")),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_in(&dir.path().join("state"));
+        add_audit(&store, records);
+        stop(&store);
+        let backup = dir.path().join("b.redb");
+        let written = store.backup_to(&backup, 0);
+        assert_eq!(
+            written.as_ref().err().map(|e| e.to_string()).as_deref(),
+            said
+        );
+        assert_eq!(backup.exists(), said.is_none());
+        assert!(!backup.with_extension("partial").exists());
+    }
+}
+
+/// A restore whose check of the backup is stopped (Ctrl-C) restores nothing: no staged copy
+/// is left, and the live store is as it was.
+#[test]
+fn a_restore_stopped_while_it_checks_the_backup_leaves_the_store_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, backup) = backed_up(dir.path(), 20_000, 5);
+    let stopped = crate::enroll::progress::Stoppable::new(&crate::enroll::progress::Silent, || {
+        Err(StoreError::Interrupted)
+    });
+    let restored = restore_with(&state, &backup, &stopped);
+    assert!(
+        matches!(restored, Err(StoreError::Interrupted)),
+        "{restored:?}"
+    );
+    live_store_kept(&state, 20_005);
+}

@@ -436,10 +436,10 @@ pub fn run(
             AuditEvent::new(actor, EventKind::PinsImportStarted, Outcome::Ok)
                 .detail(format!("file={file} rows={total}"))
         });
-        // the service is stopping: the rows applied stay, and running the file again
-        // finishes it
+        // the service is stopping (or Ctrl-C): the rows applied stay, and running the file
+        // again finishes it
         if vault.store.scans_stopped() {
-            return Err(interrupted(applied, StoreError::Stopping.into()));
+            return Err(interrupted(applied, vault.store.stop_error().into()));
         }
         let decided = apply_slice(vault, &ring, slice, &seen, options, started, now)
             .map_err(|e| interrupted(applied, e))?;

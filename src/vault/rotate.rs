@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Vault, VaultError, create_key_file, load_key_file, next_key_path, seal};
 use crate::enroll::Progress;
-use crate::store::tables;
+use crate::store::{StoreError, tables};
 
 /// Records re-sealed per write transaction (about 15 ms of the writer's time each).
 pub const ROTATE_BATCH: usize = 2_000;
@@ -124,10 +124,13 @@ impl Vault {
             // the service is stopping: both keys stay, and running the rotation again after
             // the next start finishes it
             if self.store.scans_stopped() {
+                let (why, when) = match self.store.stop_error() {
+                    StoreError::Interrupted => ("interrupted", ""),
+                    _ => ("the service is stopping", " once it has started"),
+                };
                 return Err(VaultError::Rotation(format!(
-                    "the service is stopping: {seen} of {total} records were looked at under \
-                     key {new_key_id}; run `callvault vault rotate-key` again once it has \
-                     started, to finish"
+                    "{why}: {seen} of {total} records were looked at under key {new_key_id}; \
+                     run `callvault vault rotate-key` again{when}, to finish"
                 )));
             }
             let txn = self.store.begin_write()?;

@@ -1,0 +1,92 @@
+//! Ctrl-C (or SIGTERM) during a command the command line runs itself, the service being
+//! stopped. Killed mid-work, such a command would leave redb's "not closed cleanly" mark on
+//! the store, even for a read-only `audit verify`, and the next opening would repair the
+//! whole file. So the first signal only asks the work to stop where it safely can (a walk
+//! between two records, a batch between two transactions): the command ends with
+//! `interrupted`, the store is closed cleanly, and the exit status is 128 + the signal's
+//! number, as a shell gives. A second signal ends the process at once.
+
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Mutex, Once, PoisonError, Weak};
+
+use crate::store::{Store, StoreError};
+
+/// The first signal received (0: none).
+static RECEIVED: AtomicI32 = AtomicI32::new(0);
+/// The stores opened by this command, told to stop when the signal comes.
+static WATCHED: Mutex<Vec<Weak<Store>>> = Mutex::new(Vec::new());
+static INSTALLED: Once = Once::new();
+
+/// Handle Ctrl-C and SIGTERM from now on, as the module says. Once is enough; later calls
+/// do nothing. Only for commands run without the service: `serve` has its own handling.
+pub fn install() {
+    INSTALLED.call_once(|| {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let mut signals = match signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) {
+            Ok(signals) => signals,
+            // the default handling stays: the command is killed, as before
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot handle Ctrl-C; it will stop the command at once");
+                return;
+            }
+        };
+        let spawned = std::thread::Builder::new()
+            .name("interrupt".into())
+            .spawn(move || {
+                for signal in signals.forever() {
+                    received(signal);
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "cannot handle Ctrl-C; it will stop the command at once");
+        }
+    });
+}
+
+fn received(signal: i32) {
+    if RECEIVED
+        .compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst)
+        .is_err()
+    {
+        eprintln!("callvault: stopped at once; the store is repaired when it is next opened");
+        std::process::exit(128 + signal);
+    }
+    let watched = WATCHED.lock().unwrap_or_else(PoisonError::into_inner);
+    for store in watched.iter().filter_map(Weak::upgrade) {
+        store.interrupt();
+    }
+    eprintln!(
+        "callvault: interrupted: stopping where the store stays consistent (Ctrl-C again to \
+         stop at once; the store would then be repaired when it is next opened)"
+    );
+}
+
+/// Tell `store`'s long work to stop when a signal comes ([`Store::interrupt`]), and handle
+/// signals ([`install`]).
+pub fn watch(store: &Arc<Store>) {
+    install();
+    let mut watched = WATCHED.lock().unwrap_or_else(PoisonError::into_inner);
+    watched.retain(|s| s.strong_count() > 0);
+    watched.push(Arc::downgrade(store));
+    if RECEIVED.load(Ordering::SeqCst) != 0 {
+        store.interrupt();
+    }
+}
+
+/// `Err(Interrupted)` once a signal came: for work that has no [`Store`] of its own to ask
+/// (an offline `db check`, a restore's check of the backup), through its progress.
+pub fn go_on() -> Result<(), StoreError> {
+    match RECEIVED.load(Ordering::SeqCst) {
+        0 => Ok(()),
+        _ => Err(StoreError::Interrupted),
+    }
+}
+
+/// The exit status for a command that a signal interrupted (130 for Ctrl-C, 143 for
+/// SIGTERM), if one did.
+pub fn exit_status() -> Option<u8> {
+    match RECEIVED.load(Ordering::SeqCst) {
+        0 => None,
+        signal => u8::try_from(128 + signal).ok(),
+    }
+}
