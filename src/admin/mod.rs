@@ -446,12 +446,17 @@ pub fn execute(
             info: keys::revoke(&ctx.store, &name, actor, now, keys::LastAdmin::MayGo)?,
         }),
         Request::DbBackup { path } => {
-            let result = ctx.store.backup_to(&path, keep_free(ctx));
+            let result = with_progress_if_long(ctx, &path, out, |progress| {
+                ctx.store.backup_to_with(&path, keep_free(ctx), progress)
+            });
             let report = audit_backup(ctx, actor, result, |r| backup_detail(r, ""))?;
             Ok(Response::Backup { report })
         }
         Request::DbBackupInto { dir, keep } => {
-            let result = ctx.store.backup_into(&dir, keep, keep_free(ctx), now);
+            let result = with_progress_if_long(ctx, &dir, out, |progress| {
+                ctx.store
+                    .backup_into_with(&dir, keep, keep_free(ctx), now, progress)
+            });
             let kept = audit_backup(ctx, actor, result, |k| {
                 let removed = format!("; {} older removed (keeping {keep})", k.removed.len());
                 backup_detail(&k.report, &removed)

@@ -661,7 +661,8 @@ fn db_command(config: &Config, command: DbCommand) -> anyhow::Result<ExitCode> {
             let dir = absolute(&dir)?;
             let keep = usize::from(keep.unwrap_or(DEFAULT_BACKUPS_KEPT));
             let request = Request::DbBackupInto { dir, keep };
-            match admin::client::run(config, request, &mut out::stdout())? {
+            // progress, if the copy goes on a while, on stderr
+            match admin::client::run(config, request, &mut out::stderr())? {
                 Response::BackupKept { kept } => {
                     say_written(&kept.report)?;
                     for old in &kept.removed {
@@ -677,7 +678,8 @@ fn db_command(config: &Config, command: DbCommand) -> anyhow::Result<ExitCode> {
                 bail!("name the backup FILE, or a folder with --into DIR");
             };
             let path = absolute(&file)?;
-            match admin::client::run(config, Request::DbBackup { path }, &mut out::stdout())? {
+            let request = Request::DbBackup { path };
+            match admin::client::run(config, request, &mut out::stderr())? {
                 Response::Backup { report } => {
                     say_written(&report)?;
                     return Ok(ExitCode::SUCCESS);

@@ -100,6 +100,19 @@ impl Store {
         keep_free: u64,
         now: DateTime<Utc>,
     ) -> Result<KeptBackup, StoreError> {
+        self.backup_into_with(dir, keep, keep_free, now, &crate::enroll::progress::Silent)
+    }
+
+    /// [`Store::backup_into`], telling `progress` how far the copy is
+    /// ([`Store::backup_to_with`]).
+    pub fn backup_into_with(
+        &self,
+        dir: &Path,
+        keep: usize,
+        keep_free: u64,
+        now: DateTime<Utc>,
+        progress: &dyn crate::enroll::Progress,
+    ) -> Result<KeptBackup, StoreError> {
         let made = !dir.exists();
         create_private_dir(dir)?;
         // root running this with the service stopped: the folder and its copies are the
@@ -108,7 +121,7 @@ impl Store {
         if made && let Some(state_dir) = self.path().parent() {
             super::same_owner_as(state_dir, dir).map_err(io_err("cannot set the owner of", dir))?;
         }
-        let report = self.backup_to(&dir.join(file_name(now)), keep_free)?;
+        let report = self.backup_to_with(&dir.join(file_name(now)), keep_free, progress)?;
         super::same_owner_as(dir, &report.path)
             .map_err(io_err("cannot set the owner of", &report.path))?;
         let names: Vec<String> = fs::read_dir(dir)

@@ -730,6 +730,18 @@ impl Store {
     /// (`storage.min_free_mb`: a backup there must not fill it), or would not fit on
     /// another.
     pub fn backup_to(&self, dest: &Path, keep_free: u64) -> Result<BackupReport, StoreError> {
+        self.backup_to_with(dest, keep_free, &crate::enroll::progress::Silent)
+    }
+
+    /// [`Store::backup_to`], telling `progress` how far the copy is (phase `backing up`, in
+    /// rows). The copy stops part way, and is removed, once `progress` or the store says
+    /// not to go on (Ctrl-C, the service stopping).
+    pub fn backup_to_with(
+        &self,
+        dest: &Path,
+        keep_free: u64,
+        progress: &dyn crate::enroll::Progress,
+    ) -> Result<BackupReport, StoreError> {
         let refuse = |error: &str| StoreError::Io {
             action: "cannot write the backup to",
             path: dest.to_path_buf(),
@@ -788,7 +800,8 @@ impl Store {
                 .set_cache_size(COPY_CACHE_BYTES)
                 .create_with_backend(redb::backends::FileBackend::new(file)?)?;
             let txn = copy.begin_write()?;
-            let rows = tables::copy_all(&snapshot, &txn, &|| self.go_on())?;
+            let progress = crate::enroll::progress::Stoppable::new(progress, || self.go_on());
+            let rows = tables::copy_all(&snapshot, &txn, &progress)?;
             txn.commit()?;
             Ok(rows)
         })();

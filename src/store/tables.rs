@@ -1,7 +1,9 @@
 //! Every table of the redb file, in one place. A new table is added here and to
 //! [`copy_all`], so that backups carry it (a test checks that no table is left out).
 
-use redb::{ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
+use redb::{
+    ReadTransaction, ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction,
+};
 
 use super::StoreError;
 
@@ -150,56 +152,77 @@ pub fn drop_staging(txn: &WriteTransaction) -> Result<bool, StoreError> {
     Ok(dropped)
 }
 
-/// How many rows [`copy_all`] copies between two questions to its `go_on`.
-const COPY_ASKS_EVERY: u64 = 16_384;
+/// How many rows [`copy_all`] copies between two words to its progress.
+const COPY_TELLS_EVERY: u64 = 16_384;
 
 /// Copy every table from one snapshot (`src`) into another file's write transaction
-/// (`dst`): how many rows. `go_on` is asked every
-/// [`COPY_ASKS_EVERY`] rows of a table whether to go on ([`super::Store::go_on`]).
+/// (`dst`): how many rows. `progress` is told how far the copy is (phase `backing up`, in
+/// rows) every [`COPY_TELLS_EVERY`] rows, and asked then whether to go on
+/// ([`Progress::go_on`](crate::enroll::Progress::go_on)).
 pub fn copy_all(
     src: &ReadTransaction,
     dst: &WriteTransaction,
-    go_on: &dyn Fn() -> Result<(), StoreError>,
+    progress: &dyn crate::enroll::Progress,
 ) -> Result<u64, StoreError> {
-    let rows = [
-        copy_table(src, dst, META, go_on)?,
-        copy_table(src, dst, API_KEYS, go_on)?,
-        copy_table(src, dst, AUDIT, go_on)?,
-        copy_table(src, dst, MEMBERS, go_on)?,
-        copy_table(src, dst, PHONE_INDEX, go_on)?,
-        copy_table(src, dst, ACCOUNT_INDEX, go_on)?,
-        copy_table(src, dst, PINS, go_on)?,
-        copy_table(src, dst, ATTEMPTS, go_on)?,
-        copy_table(src, dst, CALLS, go_on)?,
-        copy_table(src, dst, CALL_IDS, go_on)?,
-        copy_table(src, dst, INTENTS, go_on)?,
-        copy_table(src, dst, INTENT_PHONES, go_on)?,
-        copy_table(src, dst, VERIFICATIONS, go_on)?,
-        copy_table(src, dst, CHALLENGES, go_on)?,
-        copy_table(src, dst, CALL_CHALLENGES, go_on)?,
-        copy_table(src, dst, CHALLENGE_SENDS, go_on)?,
-    ];
-    Ok(rows.iter().sum())
-}
-
-fn copy_table<K: redb::Key + 'static, V: redb::Value + 'static>(
-    src: &ReadTransaction,
-    dst: &WriteTransaction,
-    def: TableDefinition<K, V>,
-    go_on: &dyn Fn() -> Result<(), StoreError>,
-) -> Result<u64, StoreError> {
-    let from = src.open_table(def)?;
-    let mut to = dst.open_table(def)?;
-    let mut rows = 0;
-    for entry in from.iter()? {
-        let (k, v) = entry?;
-        to.insert(k.value(), v.value())?;
-        rows += 1;
-        if rows % COPY_ASKS_EVERY == 0 {
-            go_on()?;
+    let mut total = 0;
+    for table in src.list_tables()? {
+        if ALL.contains(&redb::TableHandle::name(&table)) {
+            total += src.open_untyped_table(table)?.len()?;
         }
     }
-    Ok(rows)
+    progress.phase("backing up", total);
+    let mut copy = Copy {
+        src,
+        dst,
+        progress,
+        rows: 0,
+    };
+    copy.table(META)?;
+    copy.table(API_KEYS)?;
+    copy.table(AUDIT)?;
+    copy.table(MEMBERS)?;
+    copy.table(PHONE_INDEX)?;
+    copy.table(ACCOUNT_INDEX)?;
+    copy.table(PINS)?;
+    copy.table(ATTEMPTS)?;
+    copy.table(CALLS)?;
+    copy.table(CALL_IDS)?;
+    copy.table(INTENTS)?;
+    copy.table(INTENT_PHONES)?;
+    copy.table(VERIFICATIONS)?;
+    copy.table(CHALLENGES)?;
+    copy.table(CALL_CHALLENGES)?;
+    copy.table(CHALLENGE_SENDS)?;
+    Ok(copy.rows)
+}
+
+/// A copy under way ([`copy_all`]).
+struct Copy<'a> {
+    src: &'a ReadTransaction,
+    dst: &'a WriteTransaction,
+    progress: &'a dyn crate::enroll::Progress,
+    /// Rows copied so far, of every table.
+    rows: u64,
+}
+
+impl Copy<'_> {
+    fn table<K: redb::Key + 'static, V: redb::Value + 'static>(
+        &mut self,
+        def: TableDefinition<K, V>,
+    ) -> Result<(), StoreError> {
+        let from = self.src.open_table(def)?;
+        let mut to = self.dst.open_table(def)?;
+        for entry in from.iter()? {
+            let (k, v) = entry?;
+            to.insert(k.value(), v.value())?;
+            self.rows += 1;
+            if self.rows.is_multiple_of(COPY_TELLS_EVERY) {
+                self.progress.advance_to(self.rows);
+                self.progress.go_on()?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The bucket a value belongs to: the value less its last two characters.
