@@ -55,9 +55,14 @@ fn received(signal: i32) {
     for store in watched.iter().filter_map(Weak::upgrade) {
         store.interrupt();
     }
+    // at a terminal, off the line a progress bar is drawn on
+    let off_the_bar = match std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        true => "\n",
+        false => "",
+    };
     eprintln!(
-        "callvault: interrupted: stopping where the store stays consistent (Ctrl-C again to \
-         stop at once; the store would then be repaired when it is next opened)"
+        "{off_the_bar}callvault: interrupted: stopping where the store stays consistent (Ctrl-C \
+         again to stop at once; the store would then be repaired when it is next opened)"
     );
 }
 

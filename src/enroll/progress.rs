@@ -185,8 +185,11 @@ pub struct Bar {
 
 impl Bar {
     pub fn new() -> Self {
-        let bar = indicatif::ProgressBar::new(0);
-        bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        // drawn from the first phase on: before, a bar of length 0 shows full
+        let bar = indicatif::ProgressBar::with_draw_target(
+            Some(0),
+            indicatif::ProgressDrawTarget::hidden(),
+        );
         Bar { bar }
     }
 }
@@ -209,6 +212,10 @@ impl Progress for Bar {
         self.bar.set_prefix(name.to_string());
         self.bar.set_length(total);
         self.bar.set_position(0);
+        if self.bar.is_hidden() {
+            self.bar
+                .set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        }
     }
 
     fn advance_to(&self, done: u64) {
