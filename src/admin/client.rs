@@ -25,7 +25,7 @@ pub fn run(config: &Config, request: Request, out: &mut dyn Write) -> Result<Res
             let ctx = open_local(config)?;
             // Ctrl-C stops long work where it safely can, and the store closes cleanly
             crate::cli::interrupt::watch(&ctx.store);
-            execute(&ctx, "cli", request, out)
+            execute(&ctx, "cli", request, out, &mut std::io::stderr())
         }
     }
 }
@@ -75,6 +75,10 @@ fn remote(
             .map_err(|e| AdminError::Protocol(format!("bad answer: {e}")))?
         {
             Frame::Out(text) => out.write_all(text.as_bytes()).map_err(proto)?,
+            // progress beside the output, as the command would show it offline
+            Frame::Tell(text) => {
+                let _ = std::io::stderr().write_all(text.as_bytes());
+            }
             Frame::Ok(response) => return Ok(response),
             Frame::Err { code, message } => return Err(AdminError::Remote { code, message }),
         }

@@ -420,12 +420,15 @@ fn keep_free(ctx: &Context) -> u64 {
         .saturating_mul(1024 * 1024)
 }
 
-/// Run one operation as `actor`, writing any bulk output (an export) to `out`.
+/// Run one operation as `actor`, writing any bulk output (an export) to `out`, and the
+/// progress of work that has bulk output to `tell` (the CLI's stderr). Work without bulk
+/// output tells its progress to `out`, for which the CLI gives its stderr.
 pub fn execute(
     ctx: &Context,
     actor: &str,
     request: Request,
     out: &mut dyn Write,
+    tell: &mut dyn Write,
 ) -> Result<Response, AdminError> {
     let now = ctx.clock.now();
     match request {
@@ -497,8 +500,9 @@ pub fn execute(
                 call_id,
             };
             let mut records = 0;
-            let exported = ctx.store.begin_read().and_then(|txn| {
-                audit::export_counted(&txn, &select, out, &|| ctx.store.go_on(), &mut records)
+            let exported = with_progress_if_long(ctx, Path::new("audit log"), tell, |progress| {
+                let txn = ctx.store.begin_read()?;
+                audit::export_counted(&txn, &select, out, progress, &mut records)
             });
             // records handed out before a failure (the reader left, Ctrl-C) are audited too
             let (outcome, detail) = match &exported {

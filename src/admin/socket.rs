@@ -20,9 +20,15 @@ const CHUNK: usize = 32 * 1024;
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Frame {
+    /// Output: the command's stdout, or the stderr its CLI chose for progress.
     Out(String),
+    /// Progress beside output (an export's): for the CLI's stderr.
+    Tell(String),
     Ok(Response),
-    Err { code: String, message: String },
+    Err {
+        code: String,
+        message: String,
+    },
 }
 
 /// Bind the socket, replacing a stale one. The caller holds the store, so no other service
@@ -90,21 +96,28 @@ async fn handle(stream: UnixStream, ctx: Context) -> io::Result<()> {
             return send(&mut write, &frame).await;
         }
     };
-    let (tx, mut rx) = mpsc::channel::<String>(16);
+    let (tx, mut rx) = mpsc::channel::<Frame>(16);
     // counted from here: the service's stop waits for it
     let work = ctx.store.work();
     let job = tokio::task::spawn_blocking(move || {
         let _work = work;
+        let mut tell = ChunkWriter {
+            tx: tx.clone(),
+            buf: Vec::new(),
+            frame: Frame::Tell,
+        };
         let mut out = ChunkWriter {
             tx,
             buf: Vec::new(),
+            frame: Frame::Out,
         };
-        let result = execute(&ctx, &actor, request, &mut out);
+        let result = execute(&ctx, &actor, request, &mut out, &mut tell);
         let _ = out.flush();
+        let _ = tell.flush();
         result
     });
-    while let Some(chunk) = rx.recv().await {
-        send(&mut write, &Frame::Out(chunk)).await?;
+    while let Some(frame) = rx.recv().await {
+        send(&mut write, &frame).await?;
     }
     let frame = match job.await {
         Ok(Ok(response)) => Frame::Ok(response),
@@ -132,8 +145,10 @@ async fn send(write: &mut tokio::net::unix::OwnedWriteHalf, frame: &Frame) -> io
 
 /// Collects output and sends it in chunks cut at line ends, so every chunk is whole UTF-8.
 struct ChunkWriter {
-    tx: mpsc::Sender<String>,
+    tx: mpsc::Sender<Frame>,
     buf: Vec<u8>,
+    /// The frame its text goes out in.
+    frame: fn(String) -> Frame,
 }
 
 impl ChunkWriter {
@@ -142,7 +157,7 @@ impl ChunkWriter {
         let chunk = std::mem::replace(&mut self.buf, rest);
         let text = String::from_utf8(chunk).map_err(io::Error::other)?;
         self.tx
-            .blocking_send(text)
+            .blocking_send((self.frame)(text))
             .map_err(|_| io::Error::from(io::ErrorKind::BrokenPipe))
     }
 }

@@ -519,19 +519,26 @@ pub fn export_selected(
     out: &mut dyn Write,
 ) -> Result<u64, StoreError> {
     let mut written = 0;
-    export_counted(txn, select, out, &|| Ok(()), &mut written)?;
+    export_counted(
+        txn,
+        select,
+        out,
+        &crate::enroll::progress::Silent,
+        &mut written,
+    )?;
     Ok(written)
 }
 
-/// [`export_selected`], asking `go_on` every [`VERIFY_TOLD_EVERY`] records read whether to
-/// go on ([`Store::go_on`](crate::store::Store::go_on)), and counting the records written
+/// [`export_selected`], telling `progress` how far it is (phase `exporting`, in records
+/// read) every [`VERIFY_TOLD_EVERY`] records and asking it then whether to go on
+/// ([`Progress::go_on`](crate::enroll::Progress::go_on)), and counting the records written
 /// in `written` as it goes: an export that fails or is stopped has still handed out the
 /// records written before, and its audit record says how many.
 pub fn export_counted(
     txn: &ReadTransaction,
     select: &Selection,
     out: &mut dyn Write,
-    go_on: &dyn Fn() -> Result<(), StoreError>,
+    progress: &dyn crate::enroll::Progress,
     written: &mut u64,
 ) -> Result<(), StoreError> {
     let table = txn.open_table(tables::AUDIT)?;
@@ -543,11 +550,19 @@ pub fn export_counted(
         },
         None => 0,
     };
+    // the records to read: those after `after`, the first being the log's first or later
+    let from = match table.first()? {
+        Some((seq, _)) => first.max(seq.value()),
+        None => first,
+    };
+    let last = table.last()?.map_or(0, |(seq, _)| seq.value());
+    progress.phase("exporting", (last + 1).saturating_sub(from));
     for entry in table.range(first..)? {
         let (_, v) = entry?;
         read += 1;
         if read.is_multiple_of(VERIFY_TOLD_EVERY) {
-            go_on()?;
+            progress.advance_to(read);
+            progress.go_on()?;
         }
         let bytes = v.value();
         if select.reads_records() {

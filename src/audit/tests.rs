@@ -1158,7 +1158,7 @@ fn a_walk_of_the_log_stops_at_its_next_question_with_the_reason() {
             &txn,
             &Selection::default(),
             &mut Vec::new(),
-            &go_on,
+            &progress,
             &mut written,
         );
         match no_at {
@@ -1174,5 +1174,59 @@ fn a_walk_of_the_log_stops_at_its_next_question_with_the_reason() {
                 assert_eq!(written, n * every - 1);
             }
         }
+    }
+}
+
+/// An export tells how far it is: the records it will read (those after `after`), then
+/// every 16,384 read, whatever its selection keeps.
+#[test]
+fn an_export_tells_how_far_it_is_in_records_read() {
+    #[derive(Default)]
+    struct Told(std::sync::Mutex<Vec<(String, u64)>>);
+    impl crate::enroll::Progress for Told {
+        fn phase(&self, name: &str, total: u64) {
+            self.0.lock().unwrap().push((name.to_string(), total));
+        }
+        fn advance_to(&self, done: u64) {
+            self.0.lock().unwrap().push(("at".to_string(), done));
+        }
+        fn finish(&self) {}
+    }
+    let every = VERIFY_TOLD_EVERY;
+    let (_dir, store) = store_with(2 * every as usize + 10);
+    let txn = store.begin_read().unwrap();
+    let of_member = Selection {
+        member_id: Some("nobody".into()),
+        ..Selection::default()
+    };
+    let after = |seq| Selection {
+        after: Some(seq),
+        ..Selection::default()
+    };
+    let at = |n: u64| ("at".to_string(), n);
+    let exporting = |n: u64| ("exporting".to_string(), n);
+    for (select, told, written) in [
+        (
+            Selection::default(),
+            vec![exporting(2 * every + 10), at(every), at(2 * every)],
+            2 * every + 10,
+        ),
+        (
+            of_member,
+            vec![exporting(2 * every + 10), at(every), at(2 * every)],
+            0,
+        ),
+        (
+            after(20),
+            vec![exporting(2 * every - 10), at(every)],
+            2 * every - 10,
+        ),
+        (after(2 * every + 10), vec![exporting(0)], 0),
+    ] {
+        let progress = Told::default();
+        let mut n = 0;
+        export_counted(&txn, &select, &mut std::io::sink(), &progress, &mut n).unwrap();
+        assert_eq!(*progress.0.lock().unwrap(), told, "{select:?}");
+        assert_eq!(n, written, "{select:?}");
     }
 }

@@ -5,9 +5,9 @@ use std::time::{Duration, Instant};
 
 /// Told how far a run has come.
 pub trait Progress {
-    /// A new phase: `checking` (counted in bytes), `deciding` or `applying` (rows),
-    /// `indexes` (index entries copied), `copying`, `forgetting` or `reading` (members),
-    /// `verifying`, `comparing` or `pruning` (audit records).
+    /// A new phase: `checking` (counted in bytes), `deciding`, `applying` or `backing up`
+    /// (rows), `indexes` (index entries copied), `copying`, `forgetting` or `reading`
+    /// (members), `verifying`, `comparing`, `pruning` or `exporting` (audit records).
     fn phase(&self, name: &str, total: u64);
     /// How far into the phase the run is.
     fn advance_to(&self, done: u64);
@@ -53,7 +53,7 @@ fn unit(phase: &str) -> &'static str {
         "checking" => "bytes",
         "copying" | "forgetting" | "reading" => "members",
         "indexes" => "entries",
-        "verifying" | "comparing" | "pruning" => "records",
+        "verifying" | "comparing" | "pruning" | "exporting" => "records",
         _ => "rows",
     }
 }

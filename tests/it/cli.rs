@@ -1010,7 +1010,7 @@ enum UnderWay {
 
 #[test]
 fn ctrl_c_stops_a_long_offline_command_where_it_safely_can_and_the_store_is_closed_cleanly() {
-    let i = Instance::init();
+    let mut i = Instance::init();
     fill_audit_log(&i, 300_000);
     assert_eq!(closed_cleanly(&i), Ok(()));
     let backup = i.path("nightly.redb");
@@ -1041,8 +1041,10 @@ fn ctrl_c_stops_a_long_offline_command_where_it_safely_can_and_the_store_is_clos
         let mut stderr = BufReader::new(child.stderr.take().unwrap());
         let mut err = String::new();
         match &under_way {
+            // on stderr, stdout keeping the answer alone
             UnderWay::Progress => {
                 assert_ne!(stderr.read_line(&mut err).unwrap(), 0, "{args:?} ended");
+                assert!(err.contains(": verifying: 300"), "{args:?}: {err}");
             }
             // and then, its output not read, the export waits with a full pipe
             UnderWay::Output => {
@@ -1094,4 +1096,29 @@ fn ctrl_c_stops_a_long_offline_command_where_it_safely_can_and_the_store_is_clos
         exported.contains("\"failed\"") && exported.contains("then it stopped: interrupted"),
         "{exported}"
     );
+
+    // Through the service, a long export's progress comes beside it and goes to stderr,
+    // never into the export. Its output is not read for a while, so the export waits on the
+    // full pipe and socket (under 1 MB, of the log's 45) past the second after which
+    // progress shows.
+    i.start();
+    let mut child = i
+        .cli_command(&["audit", "export"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut records = 0;
+    for line in stdout.lines() {
+        let line = line.unwrap();
+        assert!(line.starts_with("{\"seq\":"), "not a record: {line}");
+        records += 1;
+    }
+    let out = child.wait_with_output().unwrap();
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(records > 300_000, "{records} records");
+    assert!(err.contains("audit log: exporting: "), "{err}");
 }
