@@ -392,6 +392,8 @@ pub fn run(
         });
         if rows.len().is_multiple_of(4096) {
             progress.advance_to(record.position().map_or(0, |p| p.byte()));
+            // Ctrl-C, the service stopping: nothing is applied yet
+            progress.go_on()?;
         }
     }
     // the reader's buffer held the last row's PIN: clear what we can reach

@@ -772,6 +772,41 @@ fn a_stopping_service_ends_a_rotation_or_an_import_between_transactions() {
     assert!(f.record("P00000").is_none(), "nothing imported");
 }
 
+/// Ctrl-C on an offline command: a rotation ends between batches as when the service stops,
+/// and says to run it again (not "once it has started"); a PIN import still checking its
+/// file ends at its next 4,096 rows, with nothing imported.
+#[test]
+fn an_interrupted_rotation_or_import_says_so_and_how_to_finish() {
+    let f = fixture();
+    let s = settings(VaultMode::Encrypted);
+    f.vault.store_pin_now("M1", "2749", true, &s, t(0)).unwrap();
+    f.store.interrupt();
+    let err = f
+        .vault
+        .rotate_key(&crate::enroll::progress::Silent)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("interrupted: ")
+            && err.ends_with("run `callvault vault rotate-key` again, to finish"),
+        "{err}"
+    );
+
+    let f = fixture();
+    let (file, outbox, options) = f.pins_file(5000);
+    let asked = std::cell::Cell::new(0);
+    let progress = crate::enroll::progress::Stoppable::new(&Silent, || {
+        asked.set(asked.get() + 1);
+        Err(crate::store::StoreError::Interrupted)
+    });
+    let err = import::run(&f.vault, &file, &outbox, &options, "test", t(1), &progress)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("interrupted before the end"), "{err}");
+    assert_eq!(asked.get(), 1);
+    assert!(f.record("P00000").is_none(), "nothing imported");
+}
+
 #[test]
 fn a_record_under_an_unknown_key_is_reported() {
     let f = fixture();

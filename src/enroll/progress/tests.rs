@@ -64,3 +64,40 @@ fn progress_is_told_only_once_the_work_has_gone_on_a_while() {
         ["verifying 300", "at 100", "finish"]
     );
 }
+
+/// A stoppable progress tells everything to the one it wraps, and says to stop once its own
+/// check or the wrapped one's says so; a progress shown after a while passes that on.
+#[test]
+fn a_stop_is_passed_through_every_wrapper() {
+    use super::Stoppable;
+    use crate::store::StoreError;
+    let interrupted = || Err(StoreError::Interrupted);
+    let stopping = || Err(StoreError::Stopping);
+    let goes_on = || Ok(());
+    // (its own check, the wrapped one's: what go_on says)
+    for (own, wrapped, said) in [
+        (
+            goes_on as fn() -> Result<(), StoreError>,
+            goes_on as fn() -> _,
+            None,
+        ),
+        (interrupted, goes_on, Some("interrupted before the end")),
+        (goes_on, stopping, Some("the service is stopping")),
+        (interrupted, stopping, Some("interrupted before the end")),
+    ] {
+        let told = Told::default();
+        let inner = Stoppable::new(&told, wrapped);
+        let progress = Stoppable::new(&inner, own);
+        progress.phase("verifying", 3);
+        progress.advance_to(2);
+        progress.finish();
+        let err = |p: &dyn Progress| p.go_on().err().map(|e| e.to_string());
+        assert_eq!(err(&progress).as_deref(), said);
+        let after = AfterAWhile::new(&progress, Duration::ZERO);
+        assert_eq!(err(&after).as_deref(), said);
+        assert_eq!(
+            told.0.into_inner().unwrap(),
+            ["verifying 3", "at 2", "finish"]
+        );
+    }
+}
