@@ -1,5 +1,5 @@
-//! Ctrl-C (or SIGTERM) during a command the command line runs itself, the service being
-//! stopped. Killed mid-work, such a command would leave redb's "not closed cleanly" mark on
+//! Ctrl-C (or SIGTERM, or the SIGHUP of a terminal that closed) during a command the
+//! command line runs itself, the service being stopped. Killed mid-work, such a command would leave redb's "not closed cleanly" mark on
 //! the store, even for a read-only `audit verify`, and the next opening would repair the
 //! whole file. So the first signal only asks the work to stop where it safely can (a walk
 //! between two records, a batch between two transactions): the command ends with
@@ -21,8 +21,8 @@ static INSTALLED: Once = Once::new();
 /// do nothing. Only for commands run without the service: `serve` has its own handling.
 pub fn install() {
     INSTALLED.call_once(|| {
-        use signal_hook::consts::{SIGINT, SIGTERM};
-        let mut signals = match signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        let mut signals = match signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
             Ok(signals) => signals,
             // the default handling stays: the command is killed, as before
             Err(e) => {
@@ -48,7 +48,7 @@ fn received(signal: i32) {
         .compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst)
         .is_err()
     {
-        eprintln!("callvault: stopped at once; the store is repaired when it is next opened");
+        say("callvault: stopped at once; the store is repaired when it is next opened\n");
         std::process::exit(128 + signal);
     }
     let watched = WATCHED.lock().unwrap_or_else(PoisonError::into_inner);
@@ -60,10 +60,16 @@ fn received(signal: i32) {
         true => "\n",
         false => "",
     };
-    eprintln!(
+    say(&format!(
         "{off_the_bar}callvault: interrupted: stopping where the store stays consistent (Ctrl-C \
-         again to stop at once; the store would then be repaired when it is next opened)"
-    );
+         again to stop at once; the store would then be repaired when it is next opened)\n"
+    ));
+}
+
+/// To stderr, which may be gone (the terminal closed: SIGHUP): never a panic, which would
+/// end the thread that handles the next signal.
+fn say(text: &str) {
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), text.as_bytes());
 }
 
 /// Tell `store`'s long work to stop when a signal comes ([`Store::interrupt`]), and handle
@@ -88,7 +94,7 @@ pub fn go_on() -> Result<(), StoreError> {
 }
 
 /// The exit status for a command that a signal interrupted (130 for Ctrl-C, 143 for
-/// SIGTERM), if one did.
+/// SIGTERM, 129 for SIGHUP), if one did.
 pub fn exit_status() -> Option<u8> {
     match RECEIVED.load(Ordering::SeqCst) {
         0 => None,

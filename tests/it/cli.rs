@@ -1021,13 +1021,14 @@ fn ctrl_c_stops_a_long_offline_command_where_it_safely_can_and_the_store_is_clos
             libc::SIGINT,
             130,
         ),
-        (vec!["db", "check"], UnderWay::Progress, libc::SIGTERM, 143),
+        // the terminal closed
+        (vec!["db", "check"], UnderWay::Progress, libc::SIGHUP, 129),
         (vec!["audit", "export"], UnderWay::Output, libc::SIGINT, 130),
         (
             vec!["db", "backup", backup.to_str().unwrap()],
             UnderWay::File(backup.with_extension("partial")),
-            libc::SIGINT,
-            130,
+            libc::SIGTERM,
+            143,
         ),
     ];
     for (args, under_way, signal, status) in cases {
