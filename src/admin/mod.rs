@@ -473,14 +473,18 @@ pub fn execute(
         }),
         Request::AuditVerify { anchors, copies } => {
             let txn = ctx.store.begin_read()?;
-            let against = match anchors.is_empty() && copies.is_empty() {
-                true => None,
-                false => Some(audit::anchor::check(&txn, &anchors, &copies)?),
-            };
+            let (against, report) =
+                with_progress_if_long(ctx, Path::new("audit log"), out, |progress| {
+                    let against = match anchors.is_empty() && copies.is_empty() {
+                        true => None,
+                        false => Some(audit::anchor::check_with(
+                            &txn, &anchors, &copies, progress,
+                        )?),
+                    };
+                    Ok::<_, StoreError>((against, audit::verify_with(&txn, progress)?))
+                })?;
             Ok(Response::Verify {
-                report: with_progress_if_long(ctx, Path::new("audit log"), out, |progress| {
-                    audit::verify_with(&txn, progress)
-                })?,
+                report,
                 against,
                 head: audit::anchor::head(&txn)?,
             })

@@ -6,8 +6,10 @@
 //! `audit head` lines) still holds the old hashes. A record whose hash differs from its
 //! copy's was rewritten, as was every record after it, since each hash covers the one before.
 
+use std::cell::Cell;
 use std::io::BufRead;
 use std::path::Path;
+use std::rc::Rc;
 use std::str::FromStr;
 
 use redb::ReadTransaction;
@@ -71,7 +73,18 @@ impl AnchorReport {
 pub(super) fn copy_records(
     path: &Path,
 ) -> std::io::Result<impl Iterator<Item = std::io::Result<(usize, Anchor)>>> {
-    let file = std::fs::File::open(path)?;
+    copy_records_counted(path, Rc::default())
+}
+
+/// [`copy_records`], adding to `read` the bytes of the file read so far.
+fn copy_records_counted(
+    path: &Path,
+    read: Rc<Cell<u64>>,
+) -> std::io::Result<impl Iterator<Item = std::io::Result<(usize, Anchor)>>> {
+    let file = Counted {
+        inner: std::fs::File::open(path)?,
+        read,
+    };
     let lines = std::io::BufReader::new(file).lines().enumerate();
     Ok(lines.filter_map(|(n, line)| {
         let line = match line {
@@ -91,6 +104,23 @@ pub(super) fn copy_records(
         )
     }))
 }
+
+/// A reader that counts the bytes read through it.
+struct Counted<R> {
+    inner: R,
+    read: Rc<Cell<u64>>,
+}
+
+impl<R: std::io::Read> std::io::Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.set(self.read.get() + n as u64);
+        Ok(n)
+    }
+}
+
+/// How many records of a copy [`check_with`] compares between two words to its progress.
+const COMPARE_TELLS_EVERY: usize = 16_384;
 
 /// The chain's last record, as the store records it.
 pub fn head(txn: &ReadTransaction) -> Result<Option<Anchor>, StoreError> {
@@ -116,6 +146,19 @@ pub fn check(
     txn: &ReadTransaction,
     anchors: &[Anchor],
     copies: &[impl AsRef<Path>],
+) -> Result<AnchorReport, StoreError> {
+    check_with(txn, anchors, copies, &crate::enroll::progress::Silent)
+}
+
+/// [`check`], telling `progress` how far into each copy it is (phase `comparing copy`, in
+/// bytes of the file) every [`COMPARE_TELLS_EVERY`] records, and asking it then whether to
+/// go on ([`Progress::go_on`](crate::enroll::Progress::go_on)): a year's export is a few
+/// gigabytes.
+pub fn check_with(
+    txn: &ReadTransaction,
+    anchors: &[Anchor],
+    copies: &[impl AsRef<Path>],
+    progress: &dyn crate::enroll::Progress,
 ) -> Result<AnchorReport, StoreError> {
     let table = txn.open_table(tables::AUDIT)?;
     let base = read_mark(&txn.open_table(tables::META)?, BASE_KEY)?;
@@ -167,9 +210,16 @@ pub fn check(
             path: path.to_path_buf(),
             error,
         };
-        for record in copy_records(path).map_err(io)? {
+        progress.phase("comparing copy", std::fs::metadata(path).map_err(io)?.len());
+        let read = Rc::<Cell<u64>>::default();
+        let records = copy_records_counted(path, read.clone()).map_err(io)?;
+        for (n, record) in records.enumerate() {
             let (line, copy) = record.map_err(io)?;
             compare(&copy, &|| format!("{name} line {line}"))?;
+            if (n + 1).is_multiple_of(COMPARE_TELLS_EVERY) {
+                progress.advance_to(read.get());
+                progress.go_on()?;
+            }
         }
     }
     Ok(report)

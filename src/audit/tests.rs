@@ -1181,17 +1181,6 @@ fn a_walk_of_the_log_stops_at_its_next_question_with_the_reason() {
 /// every 16,384 read, whatever its selection keeps.
 #[test]
 fn an_export_tells_how_far_it_is_in_records_read() {
-    #[derive(Default)]
-    struct Told(std::sync::Mutex<Vec<(String, u64)>>);
-    impl crate::enroll::Progress for Told {
-        fn phase(&self, name: &str, total: u64) {
-            self.0.lock().unwrap().push((name.to_string(), total));
-        }
-        fn advance_to(&self, done: u64) {
-            self.0.lock().unwrap().push(("at".to_string(), done));
-        }
-        fn finish(&self) {}
-    }
     let every = VERIFY_TOLD_EVERY;
     let (_dir, store) = store_with(2 * every as usize + 10);
     let txn = store.begin_read().unwrap();
@@ -1229,4 +1218,59 @@ fn an_export_tells_how_far_it_is_in_records_read() {
         assert_eq!(*progress.0.lock().unwrap(), told, "{select:?}");
         assert_eq!(n, written, "{select:?}");
     }
+}
+
+/// What a progress was told: phases and positions (`at`).
+#[derive(Default)]
+struct Told(std::sync::Mutex<Vec<(String, u64)>>);
+
+impl crate::enroll::Progress for Told {
+    fn phase(&self, name: &str, total: u64) {
+        self.0.lock().unwrap().push((name.to_string(), total));
+    }
+    fn advance_to(&self, done: u64) {
+        self.0.lock().unwrap().push(("at".to_string(), done));
+    }
+    fn finish(&self) {}
+}
+
+/// A check against an exported copy tells how far into the file it is, in bytes, every
+/// 16,384 records, and stops there when asked (Ctrl-C): a year's copy is gigabytes.
+#[test]
+fn a_check_against_a_copy_tells_how_far_into_it_and_stops_when_asked() {
+    let every = VERIFY_TOLD_EVERY;
+    let (dir, store) = store_with(2 * every as usize + 10);
+    let copy = dir.path().join("copy.jsonl");
+    let mut file = std::fs::File::create(&copy).unwrap();
+    export(&store.begin_read().unwrap(), None, &mut file).unwrap();
+    let size = std::fs::metadata(&copy).unwrap().len();
+    let txn = store.begin_read().unwrap();
+
+    let told = Told::default();
+    let report = anchor::check_with(&txn, &[], &[&copy], &told).unwrap();
+    assert_eq!(report.checked, 2 * every + 10);
+    let told = told.0.into_inner().unwrap();
+    assert_eq!(told[0], ("comparing copy".to_string(), size));
+    let at: Vec<u64> = told[1..].iter().map(|(_, n)| *n).collect();
+    // two words, at what was read by then: the lines compared, and the rest of the
+    // reader's buffer (8 KiB) ahead of them
+    let text = std::fs::read_to_string(&copy).unwrap();
+    let bytes_of = |lines: u64| -> u64 {
+        text.split_inclusive('\n')
+            .take(lines as usize)
+            .map(|l| l.len() as u64)
+            .sum()
+    };
+    assert_eq!(at.len(), 2, "{told:?}");
+    for (n, at) in [(every, at[0]), (2 * every, at[1])] {
+        let compared = bytes_of(n);
+        assert!(
+            at >= compared && at <= compared + 8192,
+            "{at} read after {compared} bytes compared"
+        );
+    }
+
+    let stopped = crate::enroll::progress::Stoppable::new(&Silent, || Err(StoreError::Interrupted));
+    let err = anchor::check_with(&txn, &[], &[&copy], &stopped).unwrap_err();
+    assert!(matches!(err, StoreError::Interrupted), "{err}");
 }

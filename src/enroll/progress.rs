@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 pub trait Progress {
     /// A new phase: `checking` (counted in bytes), `deciding`, `applying` or `backing up`
     /// (rows), `indexes` (index entries copied), `copying`, `forgetting` or `reading`
-    /// (members), `verifying`, `comparing`, `pruning` or `exporting` (audit records).
+    /// (members), `verifying`, `comparing`, `pruning` or `exporting` (audit records),
+    /// `comparing copy` (bytes of an exported copy of the log).
     fn phase(&self, name: &str, total: u64);
     /// How far into the phase the run is.
     fn advance_to(&self, done: u64);
@@ -50,7 +51,7 @@ impl<F: Fn() -> Result<(), crate::store::StoreError>> Progress for Stoppable<'_,
 /// What a phase counts.
 fn unit(phase: &str) -> &'static str {
     match phase {
-        "checking" => "bytes",
+        "checking" | "comparing copy" => "bytes",
         "copying" | "forgetting" | "reading" => "members",
         "indexes" => "entries",
         "verifying" | "comparing" | "pruning" | "exporting" => "records",
