@@ -228,6 +228,8 @@ fn check_copied(
             compared += 1;
             if compared.is_multiple_of(65_536) {
                 progress.advance_to(compared);
+                // Ctrl-C, the service stopping: nothing is removed yet
+                progress.go_on()?;
             }
         }
     }

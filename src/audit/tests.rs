@@ -1274,3 +1274,39 @@ fn a_check_against_a_copy_tells_how_far_into_it_and_stops_when_asked() {
     let err = anchor::check_with(&txn, &[], &[&copy], &stopped).unwrap_err();
     assert!(matches!(err, StoreError::Interrupted), "{err}");
 }
+
+/// A prune told to stop (Ctrl-C, the service stopping) stops only before it removes
+/// anything: while it verifies the chain or compares the copies, never part way through
+/// removing.
+#[test]
+fn a_prune_told_to_stop_removes_nothing() {
+    let every = VERIFY_TOLD_EVERY;
+    let (dir, store) = store_with(every as usize + 10);
+    let copy = dir.path().join("copy.jsonl");
+    let mut file = std::fs::File::create(&copy).unwrap();
+    export(&store.begin_read().unwrap(), None, &mut file).unwrap();
+    let records = |store: &Store| {
+        let txn = store.begin_read().unwrap();
+        redb::ReadableTableMetadata::len(&txn.open_table(tables::AUDIT).unwrap()).unwrap()
+    };
+    let stopped = crate::enroll::progress::Stoppable::new(&Silent, || Err(StoreError::Interrupted));
+    let later = Utc::now() + chrono::Duration::days(1);
+    let err = prune::prune(&store, later, &[&copy], "admin", 2, &stopped).unwrap_err();
+    assert!(
+        err.to_string().contains("interrupted before the end"),
+        "{err}"
+    );
+    assert_eq!(records(&store), every + 10);
+    // asked only before the removing: a prune told no once it removes goes to its end
+    let asked = std::cell::Cell::new(0);
+    let once = crate::enroll::progress::Stoppable::new(&Silent, || {
+        asked.set(asked.get() + 1);
+        match asked.get() {
+            1 => Ok(()),
+            _ => Err(StoreError::Interrupted),
+        }
+    });
+    let report = prune::prune(&store, later, &[&copy], "admin", 4096, &once).unwrap();
+    assert_eq!(report.removed, every + 9);
+    assert_eq!(asked.get(), 1);
+}
