@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::clock::SystemClock;
-use crate::enroll::progress::Silent;
+use crate::enroll::progress::{Silent, Told};
 use crate::store::Store;
 
 fn store_with(n: usize) -> (tempfile::TempDir, Store) {
@@ -1218,20 +1218,6 @@ fn an_export_tells_how_far_it_is_in_records_read() {
         assert_eq!(*progress.0.lock().unwrap(), told, "{select:?}");
         assert_eq!(n, written, "{select:?}");
     }
-}
-
-/// What a progress was told: phases and positions (`at`).
-#[derive(Default)]
-struct Told(std::sync::Mutex<Vec<(String, u64)>>);
-
-impl crate::enroll::Progress for Told {
-    fn phase(&self, name: &str, total: u64) {
-        self.0.lock().unwrap().push((name.to_string(), total));
-    }
-    fn advance_to(&self, done: u64) {
-        self.0.lock().unwrap().push(("at".to_string(), done));
-    }
-    fn finish(&self) {}
 }
 
 /// A check against an exported copy tells how far into the file it is, in bytes, every

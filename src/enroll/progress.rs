@@ -307,9 +307,28 @@ impl OtherWriter {
     }
 }
 
+/// Tests: what a progress was told, a pair a call: `(phase, total)`, `("at", done)`,
+/// `("finish", 0)`.
+#[cfg(test)]
+#[derive(Default)]
+pub struct Told(pub std::sync::Mutex<Vec<(String, u64)>>);
+
+#[cfg(test)]
+impl Progress for Told {
+    fn phase(&self, name: &str, total: u64) {
+        told(&self.0).push((name.to_string(), total));
+    }
+    fn advance_to(&self, done: u64) {
+        told(&self.0).push(("at".to_string(), done));
+    }
+    fn finish(&self) {
+        told(&self.0).push(("finish".to_string(), 0));
+    }
+}
+
 /// The record of what a run told, even after a step that panicked (its test fails anyway).
 #[cfg(test)]
-fn told<'a>(told: &'a std::sync::Mutex<Vec<String>>) -> std::sync::MutexGuard<'a, Vec<String>> {
+fn told<T>(told: &std::sync::Mutex<Vec<T>>) -> std::sync::MutexGuard<'_, Vec<T>> {
     told.lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

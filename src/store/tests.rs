@@ -1055,21 +1055,10 @@ fn a_restore_stopped_while_it_checks_the_backup_leaves_the_store_as_it_was() {
 /// then says it wrote), every 16,384 rows.
 #[test]
 fn a_backup_tells_how_far_its_copy_is() {
-    #[derive(Default)]
-    struct Told(std::sync::Mutex<Vec<(String, u64)>>);
-    impl crate::enroll::Progress for Told {
-        fn phase(&self, name: &str, total: u64) {
-            self.0.lock().unwrap().push((name.to_string(), total));
-        }
-        fn advance_to(&self, done: u64) {
-            self.0.lock().unwrap().push(("at".to_string(), done));
-        }
-        fn finish(&self) {}
-    }
     let dir = tempfile::tempdir().unwrap();
     let store = store_in(&dir.path().join("state"));
     add_audit(&store, 40_000);
-    let told = Told::default();
+    let told = crate::enroll::progress::Told::default();
     let report = store
         .backup_to_with(&dir.path().join("b.redb"), 0, &told)
         .unwrap();
