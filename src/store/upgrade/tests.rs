@@ -271,3 +271,33 @@ fn a_restore_over_a_format_2_store_replaces_it() {
             .exists()
     );
 }
+
+/// A restore over a live store still in redb's file format 2 (restoring before the first
+/// start of this version) replaces it and keeps it beside, as it was; the keys it held are
+/// not read, and the restore says so (the CLI asks the admin to check `key list`).
+#[test]
+fn a_restore_over_a_store_still_in_format_2_replaces_it_and_says_its_keys_were_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    fs::create_dir_all(&state).unwrap();
+    let live = format_2_store(&state);
+    let before = fs::read(&live).unwrap();
+    let backup = dir.path().join("b.redb");
+    Store::open(&dir.path().join("other"))
+        .unwrap()
+        .backup_to(&backup, 0)
+        .unwrap();
+
+    let restored =
+        crate::store::restore_with(&state, &backup, &crate::enroll::progress::Silent).unwrap();
+    assert_eq!(
+        restored.keys,
+        Err("it is in redb's file format 2".to_string())
+    );
+    assert_eq!(
+        fs::read(state.join("callvault.redb.before-restore")).unwrap(),
+        before,
+        "the replaced store is kept as it was"
+    );
+    assert!(Store::open(&state).unwrap().check().unwrap().ok());
+}
