@@ -163,7 +163,7 @@ pub enum StoreError {
     Upgrade { path: PathBuf, error: String },
     #[error("the service is stopping")]
     Stopping,
-    /// An offline command was interrupted (Ctrl-C, or SIGTERM): it stopped where it could
+    /// An offline command was interrupted (Ctrl-C, SIGTERM, SIGHUP): it stopped where it could
     /// stop safely, and the store was closed cleanly.
     #[error("interrupted before the end")]
     Interrupted,
