@@ -1086,6 +1086,28 @@ fn ctrl_c_stops_a_long_offline_command_where_it_safely_can_and_the_store_is_clos
             );
         }
     }
+    // A second signal stops at once (the exit status is its own), and leaves the store to
+    // be repaired. The export waits on its full pipe, so it is still under way then.
+    let mut child = i
+        .cli_command(&["audit", "export"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    assert_ne!(stdout.read_line(&mut String::new()).unwrap(), 0);
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let mut err = String::new();
+    stderr.read_line(&mut err).unwrap();
+    assert!(err.contains("interrupted: stopping"), "{err}");
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let done = child.wait().unwrap();
+    std::io::Read::read_to_string(&mut stderr, &mut err).unwrap();
+    assert_eq!(done.code(), Some(143), "{err}");
+    assert!(err.contains("stopped at once"), "{err}");
+    assert!(closed_cleanly(&i).is_err(), "the store was closed: {err}");
+
     // the records the export handed out before it stopped are audited
     let out = i.cli(&["audit", "export", "--after", "300000"]);
     let tail = text(&out.stdout);
