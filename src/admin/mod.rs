@@ -531,8 +531,7 @@ pub fn execute(
         Request::AuditPrune { before, copies } => {
             // the phases are the store's log's (verifying, comparing, pruning), not a copy's
             let pruned = with_progress(ctx, Path::new("audit log"), out, |progress| {
-                // stopped (Ctrl-C, the service stopping) only while it verifies the chain or
-                // compares the copies: nothing is removed then
+                // stopped (Ctrl-C, the service stopping) between two transactions
                 let slice = audit::prune::SLICE;
                 audit::prune::prune(&ctx.store, before, &copies, actor, slice, progress)
             });

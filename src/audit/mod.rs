@@ -49,6 +49,11 @@ pub enum EventKind {
     DbRestored,
     /// Records older than a date, kept in an export, were removed (`audit prune`).
     AuditPruned,
+    /// An `audit prune` that takes more than one transaction began removing records (its
+    /// first slice); the detail names every record it is to remove. An `audit_pruned` event
+    /// follows, or a failed one that says how far it got; neither means it was cut short
+    /// (the records from the first named up to the chain's base are gone).
+    AuditPruneStarted,
     AuditExported,
     /// A pre-enrollment file was applied (or dry-run); the detail carries its counts.
     EnrollmentRun,

@@ -10,7 +10,11 @@
 //!
 //! Records go a slice per transaction, each moving the base with it, with a pause after
 //! each, so IVR steps (which append records through the same writer) are not held up and a
-//! crash leaves a shorter chain that still verifies. The newest record always stays.
+//! crash leaves a shorter chain that still verifies. The first slice of a prune that takes
+//! several also records an `audit_prune_started` event naming them all, so that even a
+//! prune a crash cut short is in the log. Between slices a prune stops when asked (Ctrl-C, the service stopping): what
+//! it removed stays removed, and running it again removes the rest. The newest record
+//! always stays.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -50,6 +54,16 @@ pub enum PruneError {
     Differs { seq: u64, copy: String },
     #[error("{path}: {problem}")]
     Copy { path: PathBuf, problem: String },
+    #[error(
+        "{error}; records {first}..={last} ({} records) were removed before it stopped, and \
+         the chain goes on from record {last}: run the same command again to remove the rest",
+        last - first + 1
+    )]
+    CutShort {
+        first: u64,
+        last: u64,
+        error: Box<PruneError>,
+    },
 }
 
 crate::store::redb_errors_via_store!(PruneError);
@@ -124,10 +138,26 @@ pub fn prune(
         ..PruneReport::default()
     };
     progress.phase("pruning", last - first + 1);
+    // an error once some slices are removed says so
+    let cut_short = |to: u64, error: PruneError| match to < first {
+        true => error,
+        false => PruneError::CutShort {
+            first,
+            last: to,
+            error: Box::new(error),
+        },
+    };
     let mut from = first;
     while from <= last {
         let to = last.min(from.saturating_add(slice.max(1) - 1));
-        let txn = store.begin_write()?;
+        if from > first {
+            progress
+                .go_on()
+                .map_err(|e| cut_short(from - 1, e.into()))?;
+        }
+        let txn = store
+            .begin_write()
+            .map_err(|e| cut_short(from - 1, e.into()))?;
         let step = (|| -> Result<Anchor, StoreError> {
             let base = {
                 let mut table = txn.open_table(tables::AUDIT)?;
@@ -150,6 +180,16 @@ pub fn prune(
                 .map_err(|e| StoreError::Corrupt(format!("cannot encode the audit base: {e}")))?;
             txn.open_table(tables::META)?
                 .insert(BASE_KEY, bytes.as_slice())?;
+            if from == first && to < last {
+                let detail = format!(
+                    "records {first}..={last} ({} records) older than {} are being removed, \
+                     {slice} a transaction",
+                    last - first + 1,
+                    before.to_rfc3339(),
+                );
+                let event = AuditEvent::new(actor, EventKind::AuditPruneStarted, Outcome::Ok);
+                append_in(&txn, Utc::now(), [event.detail(detail)])?;
+            }
             if to == last {
                 let detail = format!(
                     "records {first}..={last} ({} records) older than {}; the chain goes on \
@@ -168,14 +208,14 @@ pub fn prune(
         })();
         match step {
             Ok(base) => {
-                txn.commit()?;
+                txn.commit().map_err(|e| cut_short(from - 1, e.into()))?;
                 report.removed += to - from + 1;
                 report.base = Some(base);
                 progress.advance_to(report.removed);
             }
             Err(e) => {
                 txn.failed(&e);
-                return Err(e.into());
+                return Err(cut_short(from - 1, e.into()));
             }
         }
         from = to + 1;

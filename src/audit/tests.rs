@@ -818,9 +818,15 @@ fn pruning_removes_only_old_records_an_export_holds_and_the_chain_goes_on() {
         let got = prune::prune(&store, day(before), &[&copy], "admin", slice, &Silent);
         match (&got, want) {
             (Ok(report), Ok(removed)) => {
-                // what was not removed, and the prune's own record when it removed any
-                let pruned_record = (removed > 0).then_some(10);
-                let left: Vec<u64> = (removed + 1..=9).chain(pruned_record).collect();
+                // what was not removed, and the prune's own records when it removed any: one
+                // as it started, when it took more than one slice, and one as it ended
+                let slices = removed.div_ceil(slice);
+                let own: &[u64] = match slices {
+                    0 => &[],
+                    1 => &[10],
+                    _ => &[10, 11],
+                };
+                let left: Vec<u64> = (removed + 1..=9).chain(own.iter().copied()).collect();
                 assert_eq!(seqs(&store), left, "{name}");
                 assert_eq!(report.removed, removed, "{name}");
                 let events: Vec<u64> = seqs(&store);
@@ -842,6 +848,8 @@ fn pruning_removes_only_old_records_an_export_holds_and_the_chain_goes_on() {
                         String::from_utf8(out).unwrap()
                     };
                     assert_eq!(audit.matches("\"audit_pruned\"").count(), 1, "{name}");
+                    let started = audit.matches("\"audit_prune_started\"").count();
+                    assert_eq!(started, usize::from(slices > 1), "{name}");
                 }
                 // an export from before still anchors what is left; what went is counted
                 let against = anchor::check(&store.begin_read().unwrap(), &[], &[&copy]).unwrap();
@@ -1261,11 +1269,12 @@ fn a_check_against_a_copy_tells_how_far_into_it_and_stops_when_asked() {
     assert!(matches!(err, StoreError::Interrupted), "{err}");
 }
 
-/// A prune told to stop (Ctrl-C, the service stopping) stops only before it removes
-/// anything: while it verifies the chain or compares the copies, never part way through
-/// removing.
+/// A prune told to stop (Ctrl-C, the service stopping): while it verifies the chain or
+/// compares the copies, it removes nothing; between two of its transactions, what it
+/// removed stays removed, the error says which records, the log says it started, and the
+/// same prune run again removes the rest.
 #[test]
-fn a_prune_told_to_stop_removes_nothing() {
+fn a_prune_told_to_stop_says_what_it_removed_and_finishes_when_run_again() {
     let every = VERIFY_TOLD_EVERY;
     let (dir, store) = store_with(every as usize + 10);
     let copy = dir.path().join("copy.jsonl");
@@ -1275,24 +1284,75 @@ fn a_prune_told_to_stop_removes_nothing() {
         let txn = store.begin_read().unwrap();
         redb::ReadableTableMetadata::len(&txn.open_table(tables::AUDIT).unwrap()).unwrap()
     };
-    let stopped = crate::enroll::progress::Stoppable::new(&Silent, || Err(StoreError::Interrupted));
     let later = Utc::now() + chrono::Duration::days(1);
-    let err = prune::prune(&store, later, &[&copy], "admin", 2, &stopped).unwrap_err();
+    // told no at its first question, in the chain's verification
+    let stopped = crate::enroll::progress::Stoppable::new(&Silent, || Err(StoreError::Interrupted));
+    let err = prune::prune(&store, later, &[&copy], "admin", 4096, &stopped).unwrap_err();
     assert!(
-        err.to_string().contains("interrupted before the end"),
+        matches!(err, prune::PruneError::Store(StoreError::Interrupted)),
         "{err}"
     );
     assert_eq!(records(&store), every + 10);
-    // asked only before the removing: a prune told no once it removes goes to its end
+
+    // told no at its third: after two slices of 4,096 removed
     let asked = std::cell::Cell::new(0);
-    let once = crate::enroll::progress::Stoppable::new(&Silent, || {
+    let third = crate::enroll::progress::Stoppable::new(&Silent, || {
         asked.set(asked.get() + 1);
         match asked.get() {
-            1 => Ok(()),
-            _ => Err(StoreError::Interrupted),
+            3 => Err(StoreError::Interrupted),
+            _ => Ok(()),
         }
     });
-    let report = prune::prune(&store, later, &[&copy], "admin", 4096, &once).unwrap();
-    assert_eq!(report.removed, every + 9);
-    assert_eq!(asked.get(), 1);
+    let err = prune::prune(&store, later, &[&copy], "admin", 4096, &third).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            prune::PruneError::CutShort {
+                first: 1,
+                last: 8192,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let said = err.to_string();
+    assert!(
+        said.starts_with(
+            "interrupted before the end; records 1..=8192 (8192 records) were removed"
+        ) && said.ends_with("run the same command again to remove the rest"),
+        "{said}"
+    );
+    assert_eq!(
+        records(&store),
+        every + 10 - 8192 + 1,
+        "the started record added"
+    );
+    let txn = store.begin_read().unwrap();
+    assert_eq!(verify(&txn).unwrap().first_bad, None);
+    let started: Vec<AuditRecord> = {
+        let mut out = Vec::new();
+        export(&txn, None, &mut out).unwrap();
+        String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .filter(|r: &AuditRecord| r.event.kind == EventKind::AuditPruneStarted)
+            .collect()
+    };
+    assert_eq!(started.len(), 1);
+    let detail = started[0].event.detail.clone().unwrap_or_default();
+    assert!(
+        detail.starts_with(&format!("records 1..={} ", every + 9)),
+        "{detail}"
+    );
+    drop(txn);
+
+    // the same prune again removes the rest (and the record that was the newest, now that
+    // the started record is newer)
+    let report = prune::prune(&store, later, &[&copy], "admin", 4096, &Silent).unwrap();
+    assert_eq!((report.first, report.last), (8193, every + 10));
+    assert_eq!(
+        verify(&store.begin_read().unwrap()).unwrap().first_bad,
+        None
+    );
 }
