@@ -76,8 +76,8 @@ fn say(text: &str) {
 /// signals ([`install`]).
 pub fn watch(store: &Arc<Store>) {
     install();
+    // a command opens a store or two: the list is never long
     let mut watched = WATCHED.lock().unwrap_or_else(PoisonError::into_inner);
-    watched.retain(|s| s.strong_count() > 0);
     watched.push(Arc::downgrade(store));
     if RECEIVED.load(Ordering::SeqCst) != 0 {
         store.interrupt();
