@@ -138,12 +138,12 @@ pub fn prune(
         ..PruneReport::default()
     };
     progress.phase("pruning", last - first + 1);
-    // an error once some slices are removed says so
-    let cut_short = |to: u64, error: PruneError| match to < first {
-        true => error,
-        false => PruneError::CutShort {
+    // an error once some slices are removed says which
+    let cut_short = |removed: u64, error: PruneError| match removed {
+        0 => error,
+        n => PruneError::CutShort {
             first,
-            last: to,
+            last: first + n - 1,
             error: Box::new(error),
         },
     };
@@ -153,11 +153,11 @@ pub fn prune(
         if from > first {
             progress
                 .go_on()
-                .map_err(|e| cut_short(from - 1, e.into()))?;
+                .map_err(|e| cut_short(report.removed, e.into()))?;
         }
         let txn = store
             .begin_write()
-            .map_err(|e| cut_short(from - 1, e.into()))?;
+            .map_err(|e| cut_short(report.removed, e.into()))?;
         let step = (|| -> Result<Anchor, StoreError> {
             let base = {
                 let mut table = txn.open_table(tables::AUDIT)?;
@@ -208,14 +208,15 @@ pub fn prune(
         })();
         match step {
             Ok(base) => {
-                txn.commit().map_err(|e| cut_short(from - 1, e.into()))?;
+                txn.commit()
+                    .map_err(|e| cut_short(report.removed, e.into()))?;
                 report.removed += to - from + 1;
                 report.base = Some(base);
                 progress.advance_to(report.removed);
             }
             Err(e) => {
                 txn.failed(&e);
-                return Err(cut_short(from - 1, e.into()));
+                return Err(cut_short(report.removed, e.into()));
             }
         }
         from = to + 1;

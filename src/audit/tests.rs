@@ -1356,3 +1356,57 @@ fn a_prune_told_to_stop_says_what_it_removed_and_finishes_when_run_again() {
         None
     );
 }
+
+/// A prune whose transaction fails (here: a record it is to remove is gone, taken by another
+/// writer once the checks passed) says nothing was removed when it was the first, and which
+/// records were when it was a later one.
+#[test]
+fn a_prune_that_fails_part_way_says_which_records_it_removed() {
+    /// Removes one record as the removing begins.
+    struct TakesOne<'a> {
+        store: &'a Store,
+        seq: u64,
+    }
+    impl crate::enroll::Progress for TakesOne<'_> {
+        fn phase(&self, name: &str, _: u64) {
+            if name == "pruning" {
+                let txn = self.store.begin_write().unwrap();
+                txn.open_table(tables::AUDIT)
+                    .unwrap()
+                    .remove(self.seq)
+                    .unwrap();
+                txn.commit().unwrap();
+            }
+        }
+        fn advance_to(&self, _: u64) {}
+        fn finish(&self) {}
+    }
+    let later = Utc::now() + chrono::Duration::days(1);
+    // (the record taken, what the prune then removed)
+    for (seq, removed) in [(4, None), (8, Some(4)), (12, Some(8))] {
+        let (dir, store) = store_with(20);
+        let copy = dir.path().join("copy.jsonl");
+        let mut file = std::fs::File::create(&copy).unwrap();
+        export(&store.begin_read().unwrap(), None, &mut file).unwrap();
+        let progress = TakesOne { store: &store, seq };
+        let err = prune::prune(&store, later, &[&copy], "admin", 4, &progress).unwrap_err();
+        match removed {
+            None => assert!(
+                matches!(err, prune::PruneError::Store(StoreError::Corrupt(_))),
+                "{err}"
+            ),
+            Some(last) => {
+                assert!(
+                    matches!(err, prune::PruneError::CutShort { first: 1, last: l, .. } if l == last),
+                    "{err}"
+                );
+                assert!(
+                    err.to_string().contains(&format!("records 1..={last} ")),
+                    "{err}"
+                );
+            }
+        }
+        let base = anchor::base(&store.begin_read().unwrap()).unwrap();
+        assert_eq!(base.map(|b| b.seq), removed, "seq {seq}");
+    }
+}
