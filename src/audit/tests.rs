@@ -1408,5 +1408,13 @@ fn a_prune_that_fails_part_way_says_which_records_it_removed() {
         }
         let base = anchor::base(&store.begin_read().unwrap()).unwrap();
         assert_eq!(base.map(|b| b.seq), removed, "seq {seq}");
+        // the first slice, once written, carries the record that the prune started
+        let mut log = Vec::new();
+        export(&store.begin_read().unwrap(), None, &mut log).unwrap();
+        let started = String::from_utf8(log)
+            .unwrap()
+            .matches("\"audit_prune_started\"")
+            .count();
+        assert_eq!(started, usize::from(removed.is_some()), "seq {seq}");
     }
 }
