@@ -997,6 +997,15 @@ fn closed_cleanly(i: &Instance) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
+/// The CLI spawned with its stdout and stderr piped to the test.
+fn spawn_piped(i: &Instance, args: &[&str]) -> std::process::Child {
+    i.cli_command(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// What shows that a command is well under way, so that a signal finds it working.
 enum UnderWay {
     /// A progress line on stderr. It comes after a second of work, when the walk of 300,000
@@ -1032,12 +1041,7 @@ fn ctrl_c_stops_a_long_offline_command_where_it_safely_can_and_the_store_is_clos
         ),
     ];
     for (args, under_way, signal, status) in cases {
-        let mut child = i
-            .cli_command(&args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_piped(&i, &args);
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut stderr = BufReader::new(child.stderr.take().unwrap());
         let mut err = String::new();
@@ -1088,12 +1092,7 @@ fn ctrl_c_stops_a_long_offline_command_where_it_safely_can_and_the_store_is_clos
     }
     // A second signal stops at once (the exit status is its own), and leaves the store to
     // be repaired. The export waits on its full pipe, so it is still under way then.
-    let mut child = i
-        .cli_command(&["audit", "export"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(&i, &["audit", "export"]);
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     assert_ne!(stdout.read_line(&mut String::new()).unwrap(), 0);
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
@@ -1125,12 +1124,7 @@ fn ctrl_c_stops_a_long_offline_command_where_it_safely_can_and_the_store_is_clos
     // full pipe and socket (under 1 MB, of the log's 45) past the second after which
     // progress shows.
     i.start();
-    let mut child = i
-        .cli_command(&["audit", "export"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(&i, &["audit", "export"]);
     std::thread::sleep(std::time::Duration::from_millis(1500));
     let stdout = BufReader::new(child.stdout.take().unwrap());
     let mut records = 0;
