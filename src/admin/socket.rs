@@ -180,3 +180,6 @@ impl Write for ChunkWriter {
         self.send(self.buf.len())
     }
 }
+
+#[cfg(test)]
+mod tests;
