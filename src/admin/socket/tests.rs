@@ -22,7 +22,8 @@ fn output_goes_out_in_whole_lines_of_about_a_chunk() {
     // and a last line without its end, which only `flush` sends
     let text: String = (0..20_000).map(line).chain(["Zoë".into()]).collect();
     for write_size in [1, 7, 4096, CHUNK + 3, text.len()] {
-        let (tx, mut rx) = mpsc::channel(1024);
+        // room for a frame a byte, so that a writer that sends too often fails, not blocks
+        let (tx, mut rx) = mpsc::channel(text.len() + 1);
         let mut out = ChunkWriter {
             tx,
             buf: Vec::new(),
