@@ -13,7 +13,9 @@ use tokio::sync::mpsc;
 
 use super::{AdminError, Context, Request, Response, execute};
 
-const MAX_REQUEST: usize = 64 * 1024;
+/// A request names files at most (an `audit prune` may name an export for every day of
+/// years); the socket is the service user's alone, so the bound is only against a mistake.
+const MAX_REQUEST: usize = 1024 * 1024;
 const CHUNK: usize = 32 * 1024;
 
 /// One frame of the answer.
@@ -79,19 +81,28 @@ async fn handle(stream: UnixStream, ctx: Context) -> io::Result<()> {
         Err(_) => "cli".to_string(),
     };
     let (read, mut write) = stream.into_split();
-    let mut line = String::new();
-    let n = BufReader::new(read.take(MAX_REQUEST as u64))
-        .read_line(&mut line)
+    let mut read = BufReader::new(read);
+    let mut line = Vec::new();
+    let n = (&mut read)
+        .take(MAX_REQUEST as u64)
+        .read_until(b'\n', &mut line)
         .await?;
     if n == 0 {
         return Ok(());
     }
-    let request: Request = match serde_json::from_str(&line) {
+    let request = if n == MAX_REQUEST && !line.ends_with(b"\n") {
+        // the client writes its whole line before it reads: take the rest, then answer
+        skip_line(&mut read).await?;
+        Err(format!("longer than {} MiB", MAX_REQUEST >> 20))
+    } else {
+        serde_json::from_slice::<Request>(&line).map_err(|e| e.to_string())
+    };
+    let request = match request {
         Ok(r) => r,
-        Err(e) => {
+        Err(why) => {
             let frame = Frame::Err {
                 code: "protocol".into(),
-                message: format!("bad request: {e}"),
+                message: format!("bad request: {why}"),
             };
             return send(&mut write, &frame).await;
         }
@@ -128,6 +139,26 @@ async fn handle(stream: UnixStream, ctx: Context) -> io::Result<()> {
         },
     };
     send(&mut write, &frame).await
+}
+
+/// Read and drop the rest of a line that is too long to be a request.
+async fn skip_line(read: &mut BufReader<tokio::net::unix::OwnedReadHalf>) -> io::Result<()> {
+    loop {
+        let buf = read.fill_buf().await?;
+        if buf.is_empty() {
+            return Ok(());
+        }
+        match buf.iter().position(|b| *b == b'\n') {
+            Some(end) => {
+                read.consume(end + 1);
+                return Ok(());
+            }
+            None => {
+                let all = buf.len();
+                read.consume(all);
+            }
+        }
+    }
 }
 
 fn error_frame(e: &AdminError) -> Frame {

@@ -89,3 +89,120 @@ fn a_writer_whose_client_has_gone_says_broken_pipe() {
     let e = out.flush().unwrap_err();
     assert_eq!(e.kind(), io::ErrorKind::BrokenPipe);
 }
+
+/// A service's admin socket over a store of its own, in `dir`; no vault.
+fn serving(dir: &Path) -> PathBuf {
+    use crate::audit::AuditLog;
+    use crate::clock::{Clock, SystemClock};
+    use crate::config::Config;
+    use crate::store::Store;
+    use std::sync::Arc;
+
+    let store = Arc::new(Store::open(dir).unwrap());
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let ctx = Context {
+        audit: AuditLog::start(store.clone(), clock.clone(), 16),
+        store,
+        clock,
+        config: Arc::new(arc_swap::ArcSwap::from_pointee(Config::default())),
+        vault: Err("no vault in this test".into()),
+        terminal: false,
+    };
+    let path = dir.join("admin.sock");
+    // a stale socket file (a service that was killed) is replaced
+    std::fs::write(&path, b"").unwrap();
+    let listener = bind(&path).unwrap();
+    tokio::spawn(serve(listener, ctx));
+    path
+}
+
+/// Send `request` as it is, and read every frame the service answers until it closes.
+async fn exchange(path: &Path, request: Vec<u8>) -> Vec<Frame> {
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        use std::io::Read;
+        let mut stream = std::os::unix::net::UnixStream::connect(path).unwrap();
+        stream.write_all(&request).unwrap();
+        stream.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut text = String::new();
+        stream.read_to_string(&mut text).unwrap();
+        text.lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
+    })
+    .await
+    .unwrap()
+}
+
+fn line(request: &Request) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec(request).unwrap();
+    bytes.push(b'\n');
+    bytes
+}
+
+/// The socket answers one request line with the command's frames and one last `ok` or
+/// `err`, and every request it cannot read with a `protocol` error that says why: not a
+/// request, not UTF-8, too long. A request of 130 KiB (an `audit verify` naming an export a
+/// day for three years) is read whole. The socket is the service user's alone (0600).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_socket_answers_each_request_line_once_and_refuses_what_it_cannot_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = serving(dir.path());
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+
+    let frames = exchange(&path, line(&Request::KeyList)).await;
+    assert!(
+        matches!(frames[..], [Frame::Ok(Response::Keys { ref keys })] if keys.is_empty()),
+        "{frames:?}"
+    );
+
+    // a long request: an export a day for three years, 130 KiB of names
+    let copies: Vec<PathBuf> = (0..1096)
+        .map(|i| dir.path().join(format!("{i:0>120}.jsonl")))
+        .collect();
+    let long = line(&Request::AuditVerify {
+        anchors: Vec::new(),
+        copies: copies.clone(),
+    });
+    assert!(long.len() > 128 * 1024 && long.len() < MAX_REQUEST);
+    let frames = exchange(&path, long).await;
+    let Some(Frame::Err { code, message }) = frames.last() else {
+        panic!("{frames:?}")
+    };
+    assert_ne!(code, "protocol", "{message}");
+    assert!(
+        message.contains(&copies[0].file_name().unwrap().to_string_lossy()[..]),
+        "the first copy that cannot be read is named: {message}"
+    );
+
+    // far longer than the socket's buffers: the client can only finish writing it, and so
+    // hear the answer, if the service reads it all
+    let too_long = line(&Request::AuditVerify {
+        anchors: Vec::new(),
+        copies: vec![dir.path().join("x".repeat(4 * MAX_REQUEST))],
+    });
+    let refusals = [
+        (b"hello\n".to_vec(), "bad request: expected value"),
+        (
+            b"{\"op\":\"key_list\xff\"}\n".to_vec(),
+            "bad request: invalid unicode",
+        ),
+        (
+            b"{\"op\":\"format_disk\"}\n".to_vec(),
+            "bad request: unknown variant",
+        ),
+        (too_long, "bad request: longer than 1 MiB"),
+    ];
+    for (request, said) in refusals {
+        let frames = exchange(&path, request).await;
+        assert!(
+            matches!(&frames[..], [Frame::Err { code, message }]
+                if code == "protocol" && message.starts_with(said)),
+            "{said}: {frames:?}"
+        );
+    }
+
+    // a connection closed without a request is closed without an answer
+    assert!(exchange(&path, Vec::new()).await.is_empty());
+}
