@@ -56,6 +56,8 @@ pub fn open_local(config: &Config) -> Result<Context, AdminError> {
         clock,
         config: Arc::new(arc_swap::ArcSwap::from_pointee(config.clone())),
         terminal: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        // Ctrl-C here interrupts the store itself (`cli::interrupt`)
+        client_gone: Default::default(),
     })
 }
 
@@ -68,6 +70,8 @@ fn remote(
     let mut line = serde_json::to_vec(request).map_err(|e| AdminError::Protocol(e.to_string()))?;
     line.push(b'\n');
     (&stream).write_all(&line).map_err(proto)?;
+    // Ctrl-C closes our side, which asks the service to stop; its answer still comes
+    crate::cli::interrupt::watch_connection(&stream);
     let reader = BufReader::new(&stream);
     for frame in reader.lines() {
         let frame = frame.map_err(proto)?;

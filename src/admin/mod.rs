@@ -302,9 +302,23 @@ pub struct Context {
     pub vault: Result<Arc<Vault>, String>,
     /// A person at a terminal: long work shows a progress bar instead of lines.
     pub terminal: bool,
+    /// The command's client has gone (Ctrl-C at the command line, its terminal closed):
+    /// long work stops where it safely can, as when the service stops. Set by the admin
+    /// socket, per connection.
+    pub client_gone: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Context {
+    /// `Err(Interrupted)` once the client has gone, else what the store says (the service
+    /// stopping): for long work to ask as it goes.
+    fn go_on(&self) -> Result<(), StoreError> {
+        self.store.go_on()?;
+        match self.client_gone.load(std::sync::atomic::Ordering::SeqCst) {
+            true => Err(StoreError::Interrupted),
+            false => Ok(()),
+        }
+    }
+
     fn vault(&self) -> Result<&Arc<Vault>, AdminError> {
         self.vault
             .as_ref()
@@ -334,8 +348,8 @@ fn known_member(ctx: &Context, member_id: &str) -> Result<(), AdminError> {
 
 /// Run long work on `path` with a bar for a person at a terminal, or plain progress lines
 /// written to `out` (the CLI's stderr through the admin socket) and the journal. Walks that
-/// ask [`enroll::Progress::go_on`] stop when the service stops or the command is
-/// interrupted ([`crate::store::Store::go_on`]).
+/// ask [`enroll::Progress::go_on`] stop when the service stops, the command is interrupted
+/// or its client has gone ([`Context::go_on`]).
 fn with_progress<T>(
     ctx: &Context,
     path: &std::path::Path,
@@ -343,9 +357,7 @@ fn with_progress<T>(
     work: impl FnOnce(&dyn enroll::Progress) -> T,
 ) -> T {
     progress_to(ctx.terminal, path, out, |shown| {
-        work(&enroll::progress::Stoppable::new(shown, || {
-            ctx.store.go_on()
-        }))
+        work(&enroll::progress::Stoppable::new(shown, || ctx.go_on()))
     })
 }
 

@@ -1,13 +1,18 @@
 //! The service side of the admin socket: a Unix socket in the state directory, mode 0600,
 //! so only the service user (and root) can reach it. One JSON request line in; zero or more
-//! `{"out": "..."}` frames and one final `{"ok": ...}` or `{"err": ...}` frame out.
+//! `{"out": "..."}` frames and one final `{"ok": ...}` or `{"err": ...}` frame out. The client
+//! keeps its side open until the answer: closing it (Ctrl-C at the command line) stops the
+//! command where it safely can, with the answer `interrupted before the end`.
 
 use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::unix::OwnedReadHalf;
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc;
 
@@ -75,7 +80,7 @@ impl Drop for SocketFile {
     }
 }
 
-async fn handle(stream: UnixStream, ctx: Context) -> io::Result<()> {
+async fn handle(stream: UnixStream, mut ctx: Context) -> io::Result<()> {
     let actor = match stream.peer_cred() {
         Ok(cred) => format!("cli(uid={})", cred.uid()),
         Err(_) => "cli".to_string(),
@@ -107,6 +112,12 @@ async fn handle(stream: UnixStream, ctx: Context) -> io::Result<()> {
             return send(&mut write, &frame).await;
         }
     };
+    // The client sends nothing more and keeps its side open while it waits: its side
+    // closing (Ctrl-C at the command line, the command killed, its terminal gone), or an
+    // answer it no longer takes, stops the command where it safely can.
+    let gone = Arc::new(AtomicBool::new(false));
+    ctx.client_gone = gone.clone();
+    let _watch = Gone::when_closed(read, gone.clone());
     let (tx, mut rx) = mpsc::channel::<Frame>(16);
     // counted from here: the service's stop waits for it
     let work = ctx.store.work();
@@ -128,7 +139,13 @@ async fn handle(stream: UnixStream, ctx: Context) -> io::Result<()> {
         result
     });
     while let Some(frame) = rx.recv().await {
-        send(&mut write, &frame).await?;
+        if send(&mut write, &frame).await.is_err() {
+            gone.store(true, Ordering::SeqCst);
+            tracing::info!(
+                "admin socket: the command's client has gone; the command stops where it safely can"
+            );
+            return Ok(());
+        }
     }
     let frame = match job.await {
         Ok(Ok(response)) => Frame::Ok(response),
@@ -138,11 +155,38 @@ async fn handle(stream: UnixStream, ctx: Context) -> io::Result<()> {
             message: e.to_string(),
         },
     };
-    send(&mut write, &frame).await
+    match send(&mut write, &frame).await {
+        // it was told to stop, and has; nothing is wrong with the socket
+        Err(_) if gone.load(Ordering::SeqCst) => {
+            tracing::info!("admin socket: the command's client had gone before its answer");
+            Ok(())
+        }
+        sent => sent,
+    }
+}
+
+/// Watches a client's side of the connection, until dropped.
+struct Gone(tokio::task::JoinHandle<()>);
+
+impl Gone {
+    /// Set `gone` once the client's side closes or fails.
+    fn when_closed(mut read: BufReader<OwnedReadHalf>, gone: Arc<AtomicBool>) -> Gone {
+        Gone(tokio::spawn(async move {
+            let mut scrap = [0u8; 512];
+            while let Ok(1..) = read.read(&mut scrap).await {}
+            gone.store(true, Ordering::SeqCst);
+        }))
+    }
+}
+
+impl Drop for Gone {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Read and drop the rest of a line that is too long to be a request.
-async fn skip_line(read: &mut BufReader<tokio::net::unix::OwnedReadHalf>) -> io::Result<()> {
+async fn skip_line(read: &mut BufReader<OwnedReadHalf>) -> io::Result<()> {
     loop {
         let buf = read.fill_buf().await?;
         if buf.is_empty() {

@@ -5,7 +5,14 @@
 //! between two records, a batch between two transactions): the command ends with
 //! `interrupted`, the store is closed cleanly, and the exit status is 128 + the signal's
 //! number, as a shell gives. A second signal ends the process at once.
+//!
+//! A command that goes through the running service closes its side of the admin socket
+//! instead, which asks the service to stop the command at the same points, and waits for
+//! the service's answer. A second signal stops the waiting; the service still stops the
+//! command, and the store is the service's to close.
 
+use std::net::Shutdown;
+use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, Once, PoisonError, Weak};
 
@@ -15,6 +22,9 @@ use crate::store::{Store, StoreError};
 static RECEIVED: AtomicI32 = AtomicI32::new(0);
 /// The stores opened by this command, told to stop when the signal comes.
 static WATCHED: Mutex<Vec<Weak<Store>>> = Mutex::new(Vec::new());
+/// The connections to the service this command waits on, closed on our side when the
+/// signal comes.
+static WAITING: Mutex<Vec<UnixStream>> = Mutex::new(Vec::new());
 static INSTALLED: Once = Once::new();
 
 /// Handle Ctrl-C and SIGTERM from now on, as the module says. Once is enough; later calls
@@ -44,12 +54,22 @@ pub fn install() {
 }
 
 fn received(signal: i32) {
+    let waiting = WAITING.lock().unwrap_or_else(PoisonError::into_inner);
+    let remote = !waiting.is_empty();
     if RECEIVED
         .compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst)
         .is_err()
     {
-        say("callvault: stopped at once; the store is repaired when it is next opened\n");
+        say(match remote {
+            true => {
+                "callvault: stopped waiting; the service stops the command where it safely can\n"
+            }
+            false => "callvault: stopped at once; the store is repaired when it is next opened\n",
+        });
         std::process::exit(128 + signal);
+    }
+    for connection in waiting.iter() {
+        let _ = connection.shutdown(Shutdown::Write);
     }
     let watched = WATCHED.lock().unwrap_or_else(PoisonError::into_inner);
     for store in watched.iter().filter_map(Weak::upgrade) {
@@ -60,10 +80,17 @@ fn received(signal: i32) {
         true => "\n",
         false => "",
     };
-    say(&format!(
-        "{off_the_bar}callvault: interrupted: stopping where the store stays consistent (Ctrl-C \
-         again to stop at once; the store would then be repaired when it is next opened)\n"
-    ));
+    say(&match remote {
+        true => format!(
+            "{off_the_bar}callvault: interrupted: the service stops the command where the \
+             store stays consistent (Ctrl-C again to stop waiting for it)\n"
+        ),
+        false => format!(
+            "{off_the_bar}callvault: interrupted: stopping where the store stays consistent \
+             (Ctrl-C again to stop at once; the store would then be repaired when it is next \
+             opened)\n"
+        ),
+    });
 }
 
 /// To stderr, which may be gone (the terminal closed: SIGHUP): never a panic, which would
@@ -82,6 +109,22 @@ pub fn watch(store: &Arc<Store>) {
     if RECEIVED.load(Ordering::SeqCst) != 0 {
         store.interrupt();
     }
+}
+
+/// Close our side of `connection` to the service when a signal comes ([`install`]), which
+/// asks the service to stop the command; its answer is still read.
+pub fn watch_connection(connection: &UnixStream) {
+    let Ok(ours) = connection.try_clone() else {
+        // the default handling stays in effect for this command: Ctrl-C ends it, and so
+        // closes the connection all the same
+        return;
+    };
+    install();
+    let mut waiting = WAITING.lock().unwrap_or_else(PoisonError::into_inner);
+    if RECEIVED.load(Ordering::SeqCst) != 0 {
+        let _ = ours.shutdown(Shutdown::Write);
+    }
+    waiting.push(ours);
 }
 
 /// `Err(Interrupted)` once a signal came: for work that has no [`Store`] of its own to ask

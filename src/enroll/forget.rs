@@ -88,10 +88,10 @@ pub fn drain(
     progress.phase("forgetting", queued);
     let mut taken = 0u64;
     loop {
-        // the service is stopping (or Ctrl-C): what is left stays queued for the next run
-        if store.scans_stopped() {
-            return Err(store.stop_error());
-        }
+        // the service is stopping (or Ctrl-C, or the client gone): what is left stays queued
+        // for the next run
+        store.go_on()?;
+        progress.go_on()?;
         let txn = store.begin_write()?;
         let step = (|| {
             let (key, ids, more) = {

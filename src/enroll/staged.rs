@@ -51,6 +51,8 @@ pub const SLICES: Slices = Slices {
 /// space that IVR steps may need.
 pub struct Staging<'s> {
     store: &'s Store,
+    /// Asked before each transaction whether the run goes on.
+    progress: &'s dyn Progress,
     slices: Slices,
     /// Transactions so far.
     writes: usize,
@@ -97,7 +99,7 @@ impl<'s> Staging<'s> {
         store: &'s Store,
         slices: Slices,
         room: Room<'_>,
-        progress: &dyn Progress,
+        progress: &'s dyn Progress,
     ) -> Result<Staging<'s>, EnrollError> {
         drop_leftovers(store)?;
         let snapshot = store.begin_read()?;
@@ -114,6 +116,7 @@ impl<'s> Staging<'s> {
         check_room(store, needed, &room)?;
         let mut staging = Staging {
             store,
+            progress,
             slices,
             writes: 0,
             done: false,
@@ -194,9 +197,13 @@ impl<'s> Staging<'s> {
         f: impl FnOnce(&mut Directory<'_>) -> Result<T, EnrollError>,
     ) -> Result<T, EnrollError> {
         let fallback = &mut self.fallback;
-        transact(self.store, self.slices, &mut self.writes, |txn| {
-            f(&mut Directory::open_in(txn, STAGED_MEMBERS)?.with_fallback(fallback))
-        })
+        transact(
+            self.store,
+            self.progress,
+            self.slices,
+            &mut self.writes,
+            |txn| f(&mut Directory::open_in(txn, STAGED_MEMBERS)?.with_fallback(fallback)),
+        )
     }
 
     /// One short write transaction, then a pause.
@@ -204,7 +211,7 @@ impl<'s> Staging<'s> {
         &mut self,
         f: impl FnOnce(&WriteTransaction) -> Result<T, EnrollError>,
     ) -> Result<T, EnrollError> {
-        transact(self.store, self.slices, &mut self.writes, f)
+        transact(self.store, self.progress, self.slices, &mut self.writes, f)
     }
 
     /// Once the rows are applied: copy in the live members the run neither wrote nor
@@ -328,6 +335,7 @@ impl<'s> Staging<'s> {
 /// One short write transaction, then a pause.
 fn transact<T>(
     store: &Store,
+    progress: &dyn Progress,
     slices: Slices,
     writes: &mut usize,
     f: impl FnOnce(&WriteTransaction) -> Result<T, EnrollError>,
@@ -338,10 +346,9 @@ fn transact<T>(
         return Err(EnrollError::Config("injected failure".into()));
     }
     // the service is stopping: the run ends here, its staging tables are dropped, and its
-    // file stays in the inbox for the next start (a run from the CLI stops so on Ctrl-C)
-    if store.scans_stopped() {
-        return Err(EnrollError::Store(store.stop_error()));
-    }
+    // file stays in the inbox for the next start (a run from the CLI stops so on Ctrl-C, and
+    // one through the service when its client has gone)
+    store.go_on().and_then(|()| progress.go_on())?;
     let txn = store.begin_write()?;
     match f(&txn) {
         Ok(value) => {

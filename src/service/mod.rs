@@ -324,6 +324,7 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
             config: live.clone(),
             vault: Ok(vault.clone()),
             terminal: false,
+            client_gone: Default::default(),
         },
     ));
     let inbox_task = actix_web::rt::spawn(watch_inbox(store.clone(), audit.clone(), live.clone()));

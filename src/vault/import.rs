@@ -438,10 +438,10 @@ pub fn run(
             AuditEvent::new(actor, EventKind::PinsImportStarted, Outcome::Ok)
                 .detail(format!("file={file} rows={total}"))
         });
-        // the service is stopping (or Ctrl-C): the rows applied stay, and running the file
-        // again finishes it
-        if vault.store.scans_stopped() {
-            return Err(interrupted(applied, vault.store.stop_error().into()));
+        // the service is stopping (or Ctrl-C, or the client gone): the rows applied stay, and
+        // running the file again finishes it
+        if let Err(stop) = vault.store.go_on().and_then(|()| progress.go_on()) {
+            return Err(interrupted(applied, stop.into()));
         }
         let decided = apply_slice(vault, &ring, slice, &seen, options, started, now)
             .map_err(|e| interrupted(applied, e))?;

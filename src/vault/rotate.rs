@@ -121,10 +121,10 @@ impl Vault {
         let mut seen = 0u64;
         let mut after: Option<String> = None;
         loop {
-            // the service is stopping: both keys stay, and running the rotation again after
-            // the next start finishes it
-            if self.store.scans_stopped() {
-                let (why, when) = match self.store.stop_error() {
+            // the service is stopping (or Ctrl-C, or the command's client gone): both keys
+            // stay, and running the rotation again (after the next start) finishes it
+            if let Err(stop) = self.store.go_on().and_then(|()| progress.go_on()) {
+                let (why, when) = match stop {
                     StoreError::Interrupted => ("interrupted", ""),
                     _ => ("the service is stopping", " once it has started"),
                 };

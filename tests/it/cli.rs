@@ -1138,4 +1138,42 @@ fn ctrl_c_stops_a_long_offline_command_where_it_safely_can_and_the_store_is_clos
     assert!(out.status.success(), "{err}");
     assert!(records > 300_000, "{records} records");
     assert!(err.contains("audit log: exporting: "), "{err}");
+
+    // Ctrl-C at a command that goes through the service closes the command's side of the
+    // admin socket: the service stops the command at the same points, and the command
+    // waits for its answer. A second Ctrl-C stops the waiting.
+    for twice in [false, true] {
+        let mut child = spawn_piped(&i, &["audit", "verify"]);
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut err = String::new();
+        assert_ne!(stderr.read_line(&mut err).unwrap(), 0, "verify ended");
+        assert!(err.contains(": verifying: 300"), "{err}");
+        assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+        if twice {
+            stderr.read_line(&mut err).unwrap();
+            assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+        }
+        let done = child.wait().unwrap();
+        std::io::Read::read_to_string(&mut stderr, &mut err).unwrap();
+        assert_eq!(done.code(), Some(130), "{err}");
+        assert!(
+            err.contains("callvault: interrupted: the service stops the command"),
+            "{err}"
+        );
+        let answer = match twice {
+            false => "callvault: interrupted before the end",
+            true => "callvault: stopped waiting; the service stops the command",
+        };
+        assert!(err.contains(answer), "{err}");
+        assert!(!err.contains(": done"), "work stopped is not done: {err}");
+    }
+    // the service goes on, its store open: the next command goes through it
+    let out = i.cli(&["audit", "verify"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("audit chain intact"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(closed_cleanly(&i).is_err(), "the service holds the store");
 }

@@ -90,24 +90,31 @@ fn a_writer_whose_client_has_gone_says_broken_pipe() {
     assert_eq!(e.kind(), io::ErrorKind::BrokenPipe);
 }
 
-/// A service's admin socket over a store of its own, in `dir`; no vault.
-fn serving(dir: &Path) -> PathBuf {
+/// What the service's admin commands work on: a store of its own in `dir`, no vault.
+fn context(dir: &Path) -> Context {
     use crate::audit::AuditLog;
     use crate::clock::{Clock, SystemClock};
     use crate::config::Config;
     use crate::store::Store;
-    use std::sync::Arc;
 
     let store = Arc::new(Store::open(dir).unwrap());
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let ctx = Context {
+    let mut config = Config::default();
+    config.storage.state_dir = dir.to_path_buf();
+    Context {
         audit: AuditLog::start(store.clone(), clock.clone(), 16),
         store,
         clock,
-        config: Arc::new(arc_swap::ArcSwap::from_pointee(Config::default())),
+        config: Arc::new(arc_swap::ArcSwap::from_pointee(config)),
         vault: Err("no vault in this test".into()),
         terminal: false,
-    };
+        client_gone: Default::default(),
+    }
+}
+
+/// A service's admin socket over [`context`].
+fn serving(dir: &Path) -> PathBuf {
+    let ctx = context(dir);
     let path = dir.join("admin.sock");
     // a stale socket file (a service that was killed) is replaced
     std::fs::write(&path, b"").unwrap();
@@ -116,18 +123,20 @@ fn serving(dir: &Path) -> PathBuf {
     path
 }
 
-/// Send `request` as it is, and read every frame the service answers until it closes.
+/// Send `request` as it is, and read every frame the service answers until it closes, our
+/// side kept open as the command line keeps it (an empty request: closed at once).
 async fn exchange(path: &Path, request: Vec<u8>) -> Vec<Frame> {
     let path = path.to_path_buf();
     tokio::task::spawn_blocking(move || {
-        use std::io::Read;
+        use std::io::BufRead;
         let mut stream = std::os::unix::net::UnixStream::connect(path).unwrap();
         stream.write_all(&request).unwrap();
-        stream.shutdown(std::net::Shutdown::Write).unwrap();
-        let mut text = String::new();
-        stream.read_to_string(&mut text).unwrap();
-        text.lines()
-            .map(|line| serde_json::from_str(line).unwrap())
+        if request.is_empty() {
+            stream.shutdown(std::net::Shutdown::Write).unwrap();
+        }
+        std::io::BufReader::new(stream)
+            .lines()
+            .map(|line| serde_json::from_str(&line.unwrap()).unwrap())
             .collect()
     })
     .await
@@ -205,4 +214,79 @@ async fn the_socket_answers_each_request_line_once_and_refuses_what_it_cannot_re
 
     // a connection closed without a request is closed without an answer
     assert!(exchange(&path, Vec::new()).await.is_empty());
+}
+
+/// The socket notices a client that has gone: its side closed (Ctrl-C at the command line
+/// closes it), or the whole connection gone (the command killed). A client still waiting,
+/// even one that sends something more, has not gone.
+#[tokio::test]
+async fn a_client_that_closes_its_side_has_gone() {
+    for whole in [false, true] {
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        let (read, _write) = ours.into_split();
+        let gone = Arc::new(AtomicBool::new(false));
+        let _watch = Gone::when_closed(BufReader::new(read), gone.clone());
+
+        let (their_read, mut their_write) = theirs.into_split();
+        their_write.write_all(b"still here\n").await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!gone.load(Ordering::SeqCst), "a client still waiting");
+
+        match whole {
+            false => their_write.shutdown().await.unwrap(),
+            true => drop((their_read, their_write)),
+        }
+        let noticed = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+            while !gone.load(Ordering::SeqCst) {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        });
+        assert!(noticed.await.is_ok(), "closed whole: {whole}");
+    }
+}
+
+/// A command whose client has gone stops where it safely can, as when the service stops:
+/// an enrollment applies nothing, says so, and is audited as failed.
+#[test]
+fn a_command_whose_client_has_gone_stops_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("members.csv");
+    std::fs::write(
+        &file,
+        "member_id,mobile_phone\n5001,+16125550101\n5002,+16125550102\n",
+    )
+    .unwrap();
+    let enroll = || Request::Enroll {
+        path: file.clone(),
+        mode: crate::enroll::Mode::Incremental,
+        dry_run: false,
+        max_removed_percent: None,
+    };
+    let enrolled = |ctx: &Context| {
+        let txn = ctx.store.begin_read().unwrap();
+        crate::core::embedded::get(&txn, "5001").unwrap().is_some()
+    };
+
+    let ctx = context(dir.path());
+    ctx.client_gone.store(true, Ordering::SeqCst);
+    let e = execute(&ctx, "cli", enroll(), &mut io::sink(), &mut io::sink()).unwrap_err();
+    assert_eq!(e.code(), "refused");
+    assert!(
+        e.to_string().contains("interrupted: nothing of") && e.to_string().contains("was applied"),
+        "{e}"
+    );
+    assert!(!enrolled(&ctx));
+    let mut audit = Vec::new();
+    crate::audit::export(&ctx.store.begin_read().unwrap(), None, &mut audit).unwrap();
+    let audit = String::from_utf8(audit).unwrap();
+    let last = audit.lines().last().unwrap();
+    assert!(
+        last.contains(r#""kind":"enrollment_failed""#) && last.contains("interrupted"),
+        "{last}"
+    );
+
+    // the same command from a client that waits for it
+    ctx.client_gone.store(false, Ordering::SeqCst);
+    execute(&ctx, "cli", enroll(), &mut io::sink(), &mut io::sink()).unwrap();
+    assert!(enrolled(&ctx));
 }
