@@ -777,20 +777,28 @@ fn a_stopping_service_ends_a_rotation_or_an_import_between_transactions() {
 /// file ends at its next 4,096 rows, with nothing imported.
 #[test]
 fn an_interrupted_rotation_or_import_says_so_and_how_to_finish() {
-    let f = fixture();
-    let s = settings(VaultMode::Encrypted);
-    f.vault.store_pin_now("M1", "2749", true, &s, t(0)).unwrap();
-    f.store.interrupt();
-    let err = f
-        .vault
-        .rotate_key(&crate::enroll::progress::Silent)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.starts_with("interrupted: ")
-            && err.ends_with("run `callvault vault rotate-key` again, to finish"),
-        "{err}"
-    );
+    // the store interrupted (Ctrl-C offline), or the progress saying stop (the command's
+    // client gone, through the service)
+    let gone = crate::enroll::progress::Stoppable::new(&Silent, || {
+        Err(crate::store::StoreError::Interrupted)
+    });
+    for (interrupt, progress) in [
+        (true, &Silent as &dyn crate::enroll::Progress),
+        (false, &gone),
+    ] {
+        let f = fixture();
+        let s = settings(VaultMode::Encrypted);
+        f.vault.store_pin_now("M1", "2749", true, &s, t(0)).unwrap();
+        if interrupt {
+            f.store.interrupt();
+        }
+        let err = f.vault.rotate_key(progress).unwrap_err().to_string();
+        assert!(
+            err.starts_with("interrupted: ")
+                && err.ends_with("run `callvault vault rotate-key` again, to finish"),
+            "{err}"
+        );
+    }
 
     let f = fixture();
     let (file, outbox, options) = f.pins_file(5000);
