@@ -12,15 +12,22 @@ use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::store::{DB_FILE_NAME, Store};
 
-/// Whether a service is answering on the admin socket.
-pub fn service_running(config: &Config) -> bool {
-    UnixStream::connect(config.admin_socket_path()).is_ok()
+/// Whether a service is answering on the admin socket; an error when this user may not
+/// tell (nor use the store).
+pub fn service_running(config: &Config) -> Result<bool, AdminError> {
+    match UnixStream::connect(config.admin_socket_path()) {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Err(not_allowed(config)),
+        Err(_) => Ok(false),
+    }
 }
 
 /// Run `request` through the service if it runs, else locally. Bulk output goes to `out`.
 pub fn run(config: &Config, request: Request, out: &mut dyn Write) -> Result<Response, AdminError> {
     match UnixStream::connect(config.admin_socket_path()) {
         Ok(stream) => remote(stream, &request, out),
+        // whether the service runs or not, this user may use neither it nor the store
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Err(not_allowed(config)),
         Err(_) => {
             let ctx = open_local(config)?;
             // Ctrl-C stops long work where it safely can, and the store closes cleanly
@@ -30,14 +37,36 @@ pub fn run(config: &Config, request: Request, out: &mut dyn Write) -> Result<Res
     }
 }
 
+/// This user may not reach the state directory: the service's user and root alone may
+/// (before, such a user was told that there was no store, and to run `init`).
+fn not_allowed(config: &Config) -> AdminError {
+    AdminError::Refused(format!(
+        "permission denied: {} is callvault's own (the store, and the running service's \
+         admin socket in it): run the command as root (sudo) or as the service's user",
+        config.storage.state_dir.display()
+    ))
+}
+
 /// Open the store directly (no service running).
 pub fn open_local(config: &Config) -> Result<Context, AdminError> {
     let db = config.storage.state_dir.join(DB_FILE_NAME);
-    if !db.exists() {
-        return Err(AdminError::Refused(format!(
-            "no store at {} (run `callvault init` first)",
-            db.display()
-        )));
+    match std::fs::metadata(&db) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(AdminError::Refused(format!(
+                "no store at {} (run `callvault init` first)",
+                db.display()
+            )));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            return Err(not_allowed(config));
+        }
+        Err(e) => {
+            return Err(AdminError::Refused(format!(
+                "cannot open the store {}: {e}",
+                db.display()
+            )));
+        }
     }
     let store = Arc::new(Store::open(&config.storage.state_dir)?);
     let clock = Arc::new(SystemClock);

@@ -641,7 +641,7 @@ const DEFAULT_BACKUPS_KEPT: u16 = 7;
 fn db_command(config: &Config, command: DbCommand) -> anyhow::Result<ExitCode> {
     let report = match command {
         DbCommand::Check => {
-            if admin::client::service_running(config) {
+            if admin::client::service_running(config)? {
                 // progress, if the check goes on a while, on stderr
                 match admin::client::run(config, Request::DbCheck, &mut out::stderr())? {
                     Response::Check { report } => report,
@@ -688,7 +688,7 @@ fn db_command(config: &Config, command: DbCommand) -> anyhow::Result<ExitCode> {
             }
         }
         DbCommand::Restore { file } => {
-            if admin::client::service_running(config) {
+            if admin::client::service_running(config)? {
                 bail!(
                     "callvault serve is running on this state directory; stop it first \
                      (systemctl stop callvault), restore, then start it again"

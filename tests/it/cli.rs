@@ -1177,3 +1177,51 @@ fn ctrl_c_stops_a_long_offline_command_where_it_safely_can_and_the_store_is_clos
     );
     assert!(closed_cleanly(&i).is_err(), "the service holds the store");
 }
+
+/// A user who is neither root nor the service's may reach neither the store nor the
+/// service's admin socket (the state directory is 0700). Such a user is told so, and to use
+/// sudo, whether the service runs or not. Before, the CLI took the socket it could not
+/// reach for a stopped service, and then said there was no store, and to run `init`.
+#[test]
+fn a_user_who_may_not_reach_the_state_directory_is_told_to_use_sudo() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("not run: running the CLI as another user needs root (CI runs as root)");
+        return;
+    }
+    let mut i = Instance::init();
+    // others may read the configuration, as the packages' group `callvault` may
+    let open = std::fs::Permissions::from_mode(0o755);
+    std::fs::set_permissions(i.path(""), open).unwrap();
+    let readable = std::fs::Permissions::from_mode(0o644);
+    std::fs::set_permissions(&i.config, readable).unwrap();
+    let state = i.path("state");
+    let mode = std::fs::metadata(&state).unwrap().permissions().mode();
+    assert_eq!(
+        mode & 0o777,
+        0o700,
+        "the state directory is callvault's own"
+    );
+    for running in [false, true] {
+        if running {
+            i.start();
+        }
+        for args in [
+            &["key", "list"][..],
+            &["db", "check"],
+            &["member", "show", "1"],
+        ] {
+            let out = i.cli_command(args).uid(65534).gid(65534).output().unwrap();
+            let err = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+            assert!(
+                err.starts_with(&format!(
+                    "callvault: permission denied: {} is callvault's own",
+                    state.display()
+                )) && err.contains("as root (sudo) or as the service's user"),
+                "service running: {running}, {args:?}: {err}"
+            );
+        }
+    }
+}
