@@ -12,6 +12,18 @@ use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::store::{DB_FILE_NAME, Store};
 
+/// Why the running service may not find a file the command line finds, and what to do.
+pub const THE_SERVICE_READS: &str = "The running service opens the files a command names, as \
+    its own user: as installed, it has a /tmp of its own and sees neither /home nor /root. \
+    Name a file it can read (under /var/lib/callvault, say), or stop the service (systemctl \
+    stop callvault) and run the command again";
+
+/// Why a backup the running service wrote may not be where the command line looks.
+pub const THE_SERVICE_WRITES: &str = "The running service writes the backup as its own user: \
+    as installed, it has a /tmp of its own (emptied when it stops) and writes only under \
+    /var/lib/callvault and the unit's ReadWritePaths=. Back up into a folder there, or stop \
+    the service (systemctl stop callvault) and run the command again";
+
 /// Whether a service is answering on the admin socket; an error when this user may not
 /// tell (nor use the store).
 pub fn service_running(config: &Config) -> Result<bool, AdminError> {
@@ -113,6 +125,14 @@ fn remote(
                 let _ = std::io::stderr().write_all(text.as_bytes());
             }
             Frame::Ok(response) => return Ok(response),
+            Frame::Err { code, message } if code == super::UNREACHABLE => {
+                let message = format!("the service {message}. {THE_SERVICE_READS}");
+                return Err(AdminError::Remote { code, message });
+            }
+            Frame::Err { code, message } if code == super::UNWRITABLE => {
+                let message = format!("the service {message}. {THE_SERVICE_WRITES}");
+                return Err(AdminError::Remote { code, message });
+            }
             Frame::Err { code, message } => return Err(AdminError::Remote { code, message }),
         }
     }

@@ -263,6 +263,14 @@ pub enum AdminError {
     VaultUnavailable(String),
     #[error(transparent)]
     Prune(#[from] audit::prune::PruneError),
+    /// A file the command names cannot be opened by the one doing the work (through the
+    /// admin socket: the service, as its own user and in its own view of the files).
+    #[error("cannot open {}: {error}", path.display())]
+    Unreachable { path: PathBuf, error: String },
+    /// A backup cannot be written where the command names (for the service: where it may
+    /// not write, or cannot see).
+    #[error("{0}")]
+    Unwritable(String),
 }
 
 impl AdminError {
@@ -286,8 +294,30 @@ impl AdminError {
             AdminError::VaultUnavailable(_) => "vault_unavailable",
             AdminError::Prune(audit::prune::PruneError::Store(_)) => "store",
             AdminError::Prune(_) => "prune_refused",
+            AdminError::Unreachable { .. } => UNREACHABLE,
+            AdminError::Unwritable(_) => UNWRITABLE,
         }
     }
+}
+
+/// [`AdminError::Unreachable`]'s code.
+pub const UNREACHABLE: &str = "file_unreachable";
+/// [`AdminError::Unwritable`]'s code.
+pub const UNWRITABLE: &str = "file_unwritable";
+
+/// Each of the files a command reads can be opened here: through the admin socket the
+/// service opens them, and may not see what the command line sees (as installed: a /tmp of
+/// its own, no /home, no /root, no file only root may read).
+fn readable<'p>(paths: impl IntoIterator<Item = &'p PathBuf>) -> Result<(), AdminError> {
+    for path in paths {
+        if let Err(e) = std::fs::File::open(path) {
+            return Err(AdminError::Unreachable {
+                path: path.clone(),
+                error: e.to_string(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// What an operation needs.
@@ -415,8 +445,21 @@ fn audit_backup<T>(
         Err(e) => (Outcome::Failed, e.to_string()),
     };
     ctx.audit
-        .record_blocking(AuditEvent::new(actor, EventKind::DbBackup, outcome).detail(said))?;
-    Ok(result?)
+        .record_blocking(AuditEvent::new(actor, EventKind::DbBackup, outcome).detail(&said))?;
+    match result {
+        // where the service may not write (as installed: outside its ReadWritePaths=)
+        Err(StoreError::Io { error, .. })
+            if matches!(
+                error.kind(),
+                std::io::ErrorKind::NotFound
+                    | std::io::ErrorKind::PermissionDenied
+                    | std::io::ErrorKind::ReadOnlyFilesystem
+            ) =>
+        {
+            Err(AdminError::Unwritable(said))
+        }
+        result => Ok(result?),
+    }
 }
 
 fn backup_detail(r: &BackupReport, more: &str) -> String {
@@ -484,6 +527,7 @@ pub fn execute(
             })?,
         }),
         Request::AuditVerify { anchors, copies } => {
+            readable(&copies)?;
             let txn = ctx.store.begin_read()?;
             let (against, report) =
                 with_progress_if_long(ctx, Path::new("audit log"), out, |progress| {
@@ -541,6 +585,7 @@ pub fn execute(
             Ok(Response::Exported { records })
         }
         Request::AuditPrune { before, copies } => {
+            readable(&copies)?;
             // the phases are the store's log's (verifying, comparing, pruning), not a copy's
             let pruned = with_progress(ctx, Path::new("audit log"), out, |progress| {
                 // stopped (Ctrl-C, the service stopping) between two transactions
@@ -561,6 +606,7 @@ pub fn execute(
             dry_run,
             max_removed_percent,
         } => {
+            readable([&path])?;
             let config = ctx.config.load();
             let mut options = enroll::Options::from_config(&config, mode, dry_run);
             if let Some(limit) = max_removed_percent {
@@ -699,6 +745,7 @@ pub fn execute(
             established,
             dry_run,
         } => {
+            readable([&path])?;
             let config = ctx.config.load();
             let options = vault::import::Options {
                 established,

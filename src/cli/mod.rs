@@ -587,6 +587,21 @@ fn key_command(config: &Config, command: KeyCommand) -> anyhow::Result<()> {
 }
 
 fn say_written(r: &store::BackupReport) -> anyhow::Result<()> {
+    // Through the service, the copy is where the service sees its path, which may be a
+    // place of its own (its private /tmp, gone when it stops): it must be here too.
+    match std::fs::metadata(&r.path) {
+        Ok(found) if found.len() == r.bytes => {}
+        found => bail!(
+            "the service wrote the backup {} ({} bytes), but this command finds {} there. {}",
+            r.path.display(),
+            r.bytes,
+            match found {
+                Ok(other) => format!("a file of {} bytes", other.len()),
+                Err(e) => format!("no file ({e})"),
+            },
+            admin::client::THE_SERVICE_WRITES
+        ),
+    }
     say!(
         "backup written: {} ({} rows, {} bytes)",
         r.path.display(),

@@ -78,3 +78,31 @@ fn a_vault_key_id_is_eight_hex_digits() {
         assert_eq!(parse_key_id(given).ok().as_deref(), want, "{given:?}");
     }
 }
+
+/// A backup is said written only when this command finds it where the service said, whole:
+/// through the service the path is the service's, which may be a /tmp of its own.
+#[test]
+fn a_backup_is_said_written_only_where_this_command_finds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let here = dir.path().join("here.redb");
+    std::fs::write(&here, [0u8; 100]).unwrap();
+    let report = |path: &Path, bytes: u64| store::BackupReport {
+        path: path.to_path_buf(),
+        rows: 3,
+        bytes,
+    };
+    assert!(say_written(&report(&here, 100)).is_ok());
+    for (path, bytes, found) in [
+        (dir.path().join("gone.redb"), 100, "finds no file ("),
+        (here.clone(), 4096, "finds a file of 100 bytes there"),
+    ] {
+        let e = say_written(&report(&path, bytes)).unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!(
+                "the service wrote the backup {} ({bytes} bytes), but this command {found}",
+                path.display()
+            )) && e.contains("a /tmp of its own"),
+            "{e}"
+        );
+    }
+}

@@ -762,10 +762,14 @@ impl Store {
         }
         let dir = folder_of(dest);
         if !dir.is_dir() {
-            return Err(refuse(&format!(
-                "the folder {} does not exist",
-                dir.display()
-            )));
+            return Err(StoreError::Io {
+                action: "cannot write the backup to",
+                path: dest.to_path_buf(),
+                error: io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!("the folder {} does not exist", dir.display()),
+                ),
+            });
         }
         let copy_at_most = fs::metadata(self.path()).map(|m| m.len()).unwrap_or(0);
         // the reserve is the store's disk's: another disk needs room for the copy only

@@ -1225,3 +1225,76 @@ fn a_user_who_may_not_reach_the_state_directory_is_told_to_use_sudo() {
         }
     }
 }
+
+/// Through the service, the files a command names are opened by the service, as its own
+/// user (the packages run it as `callvault`, in a sandbox with a /tmp of its own). A file
+/// or folder it may not use is told as the service's, with why and what to do. Before, the
+/// answer was `members.csv: Permission denied`, although the command line could read it.
+#[test]
+fn a_file_the_service_may_not_use_is_told_as_the_services_with_what_to_do() {
+    use std::os::unix::fs::PermissionsExt;
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("not run: running the service as another user needs root (CI runs as root)");
+        return;
+    }
+    let mut i = Instance::init();
+    // the instance is the service's user's, as the packages make /var/lib/callvault
+    let chown = std::process::Command::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(i.path(""))
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    // and root keeps a folder of its own, as /root is
+    let private = i.path("root-only");
+    std::fs::create_dir(&private).unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let members = private.join("members.csv");
+    std::fs::write(&members, "member_id,mobile_phone\n5001,+16125550101\n").unwrap();
+    let members = members.to_str().unwrap();
+    i.serve_as = Some(65534);
+    i.start();
+
+    let reads = "The running service opens the files a command names, as its own user";
+    let writes = "The running service writes the backup as its own user";
+    let backup = private.join("b.redb");
+    let nightly = private.join("nightly");
+    let cases: [(&[&str], &str, &str); 5] = [
+        (&["enroll", members], "cannot open", reads),
+        (&["pins", "import", members], "cannot open", reads),
+        (
+            &["audit", "verify", "--against", members],
+            "cannot open",
+            reads,
+        ),
+        (
+            &["db", "backup", backup.to_str().unwrap()],
+            "cannot create the backup",
+            writes,
+        ),
+        (
+            &["db", "backup", "--into", nightly.to_str().unwrap()],
+            "cannot",
+            writes,
+        ),
+    ];
+    for (args, what, why) in cases {
+        let out = i.cli(args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.starts_with(&format!("callvault: the service {what} "))
+                && err.contains("Permission denied")
+                && err.contains(why)
+                && err.contains("or stop the service (systemctl stop callvault)"),
+            "{args:?}: {err}"
+        );
+    }
+    // nothing was enrolled, and the service goes on
+    let out = i.cli(&["member", "show", "5001"]);
+    assert!(
+        text(&out.stderr).contains("no member \"5001\" is enrolled"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -59,6 +59,9 @@ pub struct Instance {
     /// that `assert_never_written` covers every level; or none, so that `log.level`
     /// decides.
     pub rust_log: Option<&'static str>,
+    /// The user (and group) id `serve` runs as, as the packages run it as `callvault`; none:
+    /// the test's own.
+    pub serve_as: Option<u32>,
     child: Option<Child>,
     /// Everything the service wrote to stderr, over every start.
     log: Arc<Mutex<String>>,
@@ -96,6 +99,7 @@ impl Instance {
             port,
             admin: String::new(),
             serve_env: Vec::new(),
+            serve_as: None,
             rust_log: Some("trace"),
             child: None,
             log: Arc::new(Mutex::new(String::new())),
@@ -162,6 +166,10 @@ impl Instance {
             .arg(&self.config)
             .arg("serve")
             .envs(self.serve_env.iter().cloned());
+        if let Some(id) = self.serve_as {
+            std::os::unix::process::CommandExt::uid(&mut serve, id);
+            std::os::unix::process::CommandExt::gid(&mut serve, id);
+        }
         match self.rust_log {
             Some(filter) => serve.env("RUST_LOG", filter),
             None => serve.env_remove("RUST_LOG"),
