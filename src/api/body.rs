@@ -118,12 +118,17 @@ impl<T: DeserializeOwned + FormBody> Body<T> {
     /// As [`Body::parse`], and a form body read as the JSON object of its pairs: the same
     /// fields, the same checks, the same errors. A key given twice is refused. A body sent
     /// with no `Content-Type` at all (a dialplan's HTTP client may send none once it is given
-    /// headers of its own) is JSON when it opens with `{`, else a form.
+    /// headers of its own) is JSON when it opens with `{`, else a form; so is a body sent as
+    /// a form that opens with `{` (`curl -d '{...}'`, which says form).
     pub fn parse_json_or_form(mut self) -> Result<T, ApiError> {
+        let opens = self.bytes.iter().find(|b| !b.is_ascii_whitespace());
         if self.untyped {
-            let opens = self.bytes.iter().find(|b| !b.is_ascii_whitespace());
             self.json = opens == Some(&b'{');
             self.form = !self.json;
+        } else if self.form && opens == Some(&b'{') {
+            // JSON sent as a form (`curl -d '{...}'` says form): no form of ours opens so
+            self.form = false;
+            self.json = true;
         }
         if !self.form {
             if !self.json {
@@ -202,7 +207,7 @@ impl<T: DeserializeOwned> Query<T> {
                     QueryPayloadError::Deserialize(e) => {
                         let e = e.to_string();
                         match super::error::unknown_field(&e, "parameters") {
-                            Some((name, hint)) => format!(": unknown parameter `{name}`{hint}"),
+                            Some((name, hint)) => format!(": unknown parameter {name}{hint}"),
                             // serde's word is "field"; in a query it is a parameter
                             None if e.starts_with("missing field `") => {
                                 format!(": {}", e.replacen("missing field", "missing parameter", 1))

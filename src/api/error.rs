@@ -164,7 +164,7 @@ fn describe_json_error(e: &serde_json::Error, path: Option<&str>) -> ApiError {
     if let Some((field, hint)) = unknown_field(&text, "fields") {
         return ApiError::bad_request(
             "unknown_field",
-            format!("unknown field `{field}` ({at}){hint}"),
+            format!("unknown field {field} ({at}){hint}"),
         );
     }
     if let Some(rest) = text.strip_prefix("missing field `") {
@@ -192,20 +192,39 @@ fn describe_json_error(e: &serde_json::Error, path: Option<&str>) -> ApiError {
     }
 }
 
-/// From serde's "unknown field `x`, expected ...": the field (at most 64 characters of the
-/// body's name) and what to say after it: the field it was likely meant to be (`; did you
-/// mean `digits`?`), else the `names` there are (`fields`, `parameters`). None for another
-/// message.
+/// From serde's "unknown field `x`, expected ...": the field, quoted (`` `pin` ``), and what
+/// to say after it: the field it was likely meant to be (`; did you mean `digits`?`), else
+/// the `names` there are (`fields`, `parameters`). None for another message. The field is
+/// the body's, so it is quoted only when it reads as a name (a letter or `_`, then letters,
+/// digits, `_`, `.` or `-`, 64 at most): a JSON body sent as a form has the whole body as
+/// its one key, PIN and all.
 pub(super) fn unknown_field(text: &str, names: &str) -> Option<(String, String)> {
     let rest = text.strip_prefix("unknown field `")?;
-    let field: String = rest.chars().take_while(|c| *c != '`').take(64).collect();
+    let field: String = rest.chars().take_while(|c| *c != '`').collect();
     let fields = fields_taken(rest);
+    if !reads_as_a_name(&field) {
+        let hint = match fields.is_empty() {
+            true => String::new(),
+            false => format!("; the {names} are `{}`", fields.join("`, `")),
+        };
+        return Some(("(its name left out: not a name)".to_string(), hint));
+    }
     let hint = match crate::spelling::nearest(&field, fields.iter().copied()) {
         Some(meant) => format!("; did you mean `{meant}`?"),
         None if fields.is_empty() => String::new(),
         None => format!("; the {names} are `{}`", fields.join("`, `")),
     };
-    Some((field, hint))
+    Some((format!("`{field}`"), hint))
+}
+
+/// Whether a body's field name may be repeated in an error: see [`unknown_field`].
+fn reads_as_a_name(field: &str) -> bool {
+    let mut chars = field.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        && field.len() <= 64
 }
 
 /// The fields an object takes, from the rest of serde's "unknown field `x`, expected one of

@@ -108,6 +108,9 @@ fn step_route_bodies_may_come_as_forms_with_the_json_checks() {
         ("digits=4321&digits=1234", "duplicate_field", "4321"),
         ("digits=4321&colour=red", "unknown_field", "red"),
         ("event=hang_4321", "invalid_field", "hang_4321"),
+        // a key that is no name is not repeated: it may be anything the caller keyed
+        ("4321=1", "unknown_field", "4321"),
+        ("%7B%22digits%22:4321=", "unknown_field", "4321"),
     ];
     for (text, code, secret) in refused {
         let body = form::<CallInput>(text)
@@ -142,6 +145,22 @@ fn step_route_bodies_may_come_as_forms_with_the_json_checks() {
     let mut json = form::<CallInput>(r#"{"digits": "1", "step": 2}"#);
     (json.json, json.form) = (true, false);
     assert_eq!(json.parse_json_or_form().unwrap().step, Some(2));
+    // JSON sent as a form (`curl -d '{...}'`, whose Content-Type says form) is read as JSON,
+    // not as a form whose one key is the whole body (which an error would then repeat)
+    let as_form = form::<CallInput>(" {\"digits\": \"4321\", \"step\": 3}");
+    let got = as_form.parse_json_or_form().unwrap();
+    assert_eq!((got.digits.as_deref(), got.step), (Some("4321"), Some(3)));
+    let e = form::<CallInput>(r#"{"digits": "4321", "pin": "4321"}"#)
+        .parse_json_or_form()
+        .expect_err("an unknown field")
+        .body();
+    assert_eq!(
+        (e.code.as_str(), e.message.as_str()),
+        (
+            "unknown_field",
+            "unknown field `pin` (line 1, column 24); the fields are `digits`, `event`, `step`"
+        )
+    );
     // no Content-Type at all: JSON when it opens with `{`, else a form
     for (body, step) in [
         (" {\"digits\": \"1\", \"step\": 4}", 4),

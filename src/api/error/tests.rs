@@ -104,6 +104,33 @@ fn an_unknown_field_is_told_the_fields_there_are() {
             message(serde_json::from_str::<Two>(r#"{"a`, expected `b": 2}"#).unwrap_err()),
             "unknown field `a` (line 1, column 18); the fields are `digits`, `step`",
         ),
+        // a name that is none is not repeated: the body's whole text, a key of digits
+        (
+            message(serde_json::from_str::<Two>(r#"{"{\"digits\":\"4821\"}": ""}"#).unwrap_err()),
+            "unknown field (its name left out: not a name) (line 1, column 24); the fields are \
+             `digits`, `step`",
+        ),
+        (
+            message(serde_json::from_str::<Empty>(r#"{"4821": 1}"#).unwrap_err()),
+            "unknown field (its name left out: not a name) (line 1, column 7)",
+        ),
+        (
+            message(serde_json::from_str::<Two>(r#"{"my pin": 1}"#).unwrap_err()),
+            "unknown field (its name left out: not a name) (line 1, column 9); the fields are \
+             `digits`, `step`",
+        ),
+        (
+            message(
+                serde_json::from_str::<Two>(&format!(r#"{{"{}": 1}}"#, "a".repeat(65)))
+                    .unwrap_err(),
+            ),
+            "unknown field (its name left out: not a name) (line 1, column 68); the fields are \
+             `digits`, `step`",
+        ),
+        (
+            message(serde_json::from_str::<Two>(r#"{"_x.y-z9": 1}"#).unwrap_err()),
+            "unknown field `_x.y-z9` (line 1, column 10); the fields are `digits`, `step`",
+        ),
     ] {
         assert_eq!(got, want);
     }
