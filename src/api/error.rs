@@ -254,6 +254,13 @@ fn expected(text: &str) -> Option<&str> {
     if rest.starts_with("struct ") {
         return Some("an object"); // not the Rust type's name
     }
+    // nor a number's Rust type
+    match rest {
+        "u8" | "u16" | "u32" | "u64" | "usize" => return Some("a whole number, 0 or more"),
+        "i8" | "i16" | "i32" | "i64" | "isize" => return Some("a whole number"),
+        "f32" | "f64" => return Some("a number"),
+        _ => {}
+    }
     (!rest.is_empty() && rest.len() <= 120 && !rest.contains('"')).then_some(rest)
 }
 

@@ -12,7 +12,7 @@ fn json_errors_never_echo_values() {
         (
             r#"{"digits": "482913"}"#,
             "invalid_field",
-            "a field has the wrong type or value: expected u32 (line 1, column 19)",
+            "a field has the wrong type or value: expected a whole number, 0 or more (line 1, column 19)",
         ),
         (
             r#"{"digits": 1, "pin": "482913"}"#,
@@ -224,7 +224,7 @@ fn a_wrong_value_names_its_field_and_what_it_expects_but_never_the_value() {
         ),
         (
             r#"{"step": -482913}"#,
-            "`step` has the wrong type or value: expected u32 (line 1, column 16)",
+            "`step` has the wrong type or value: expected a whole number, 0 or more (line 1, column 16)",
         ),
         (
             r#"{"ticks": [{"correct": true}, {"correct": "482913"}]}"#,
