@@ -1233,12 +1233,26 @@ pub(crate) fn publish_answer(
         // outbox's owner's (the service's user), as the service's own answers are
         for file in [&tmp, partial] {
             crate::store::same_owner_as(outbox, file)?;
+            readable_as_the_folder_says(outbox, file)?;
         }
     }
     std::fs::rename(&tmp, summary_path)?;
     std::fs::rename(partial, results_path)?;
     if let Some(outbox) = results_path.parent() {
         File::open(outbox)?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// An answer is its owner's (the service's umask, 0077 as installed), and its group's too
+/// when the outbox lets its group read (`chmod g+r`): an outbox a core's SFTP account
+/// fetches answers from, through a group the two share.
+fn readable_as_the_folder_says(outbox: &Path, file: &Path) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let group_reads = std::fs::metadata(outbox)?.permissions().mode() & 0o040;
+    let mode = std::fs::metadata(file)?.permissions().mode();
+    if group_reads != 0 && mode & 0o040 == 0 {
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(mode | group_reads))?;
     }
     Ok(())
 }

@@ -2262,3 +2262,31 @@ fn a_run_told_to_stop_at_any_question_applies_nothing() {
         assert_eq!(f.enrolled(), enrolled, "question {n}");
     }
 }
+
+/// An answer written under the service's umask (0077 as installed) is its owner's alone,
+/// and its group's too when the outbox lets its group read: an outbox a core's SFTP account
+/// fetches answers from. Nothing else is given, and nothing taken away.
+#[test]
+fn answers_are_readable_by_the_outboxs_group_when_the_outbox_is() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let set =
+        |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+    for (folder, file, then) in [
+        (0o2750, 0o600, 0o640),
+        (0o770, 0o600, 0o640),
+        (0o700, 0o600, 0o600),
+        (0o711, 0o600, 0o600),
+        (0o750, 0o644, 0o644),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = dir.path().join("outbox");
+        std::fs::create_dir(&outbox).unwrap();
+        let answer = outbox.join("members.summary.json");
+        std::fs::write(&answer, b"{}").unwrap();
+        set(&answer, file);
+        set(&outbox, folder);
+        readable_as_the_folder_says(&outbox, &answer).unwrap();
+        assert_eq!(mode(&answer), then, "folder {folder:o}, file {file:o}");
+    }
+}
