@@ -70,6 +70,7 @@ pub fn check_files(config: &Config, now: DateTime<Utc>, reader: Reader) -> FileR
             report.ca_file(key, path);
         }
     }
+    report.enroll_folders(&config.enroll);
     report
 }
 
@@ -146,6 +147,40 @@ impl FileReport {
                 self.problem("server.tls_key", e.to_string())
             }
             Err(e) => self.problem("server.tls_cert", e.to_string()),
+        }
+    }
+
+    /// The enrollment folders set in the configuration (those in the state directory are
+    /// `init`'s): the inbox must be a folder the service can read, since nothing creates it
+    /// and files would wait there unseen; the others, when they exist, folders. (The service
+    /// creates a missing outbox, processed/ or failed/ when it first writes there.)
+    fn enroll_folders(&mut self, enroll: &super::EnrollConfig) {
+        let folders = [
+            ("enroll.inbox", enroll.inbox.as_deref(), true),
+            ("enroll.outbox", enroll.outbox.as_deref(), false),
+            ("enroll.processed", enroll.processed.as_deref(), false),
+            ("enroll.failed", enroll.failed.as_deref(), false),
+        ];
+        for (key, path, needed) in folders {
+            let Some(path) = path else { continue };
+            match fs::metadata(path) {
+                Ok(m) if m.is_dir() => {
+                    if needed && let Err(e) = fs::read_dir(path) {
+                        self.unopened(key, path, &e);
+                    }
+                }
+                Ok(_) => self.problem(key, format!("{}: not a folder", path.display())),
+                Err(e) if e.kind() == io::ErrorKind::NotFound && !needed => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => self.problem(
+                    key,
+                    format!(
+                        "{}: no such folder (create it, for the service's user to read and \
+                         write: the service takes files from it)",
+                        path.display()
+                    ),
+                ),
+                Err(e) => self.unopened(key, path, &e),
+            }
         }
     }
 

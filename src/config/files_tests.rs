@@ -236,3 +236,61 @@ fn a_file_only_an_admin_cannot_open_is_a_warning_others_are_problems() {
     assert_eq!(keys(&report.problems), ["notify.sms.ca_file"]);
     assert!(!report.problems[0].message.contains("as that user"));
 }
+
+/// The enrollment folders a configuration sets: an inbox must be a folder (nothing creates
+/// it, and files would wait there unseen); the others, when they exist, folders too (a
+/// missing one is created when first written). Folders left to the state directory are
+/// `init`'s, and not looked at.
+#[test]
+fn an_inbox_that_is_no_folder_is_a_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    initialised(dir.path());
+    let folder = dir.path().join("drop");
+    fs::create_dir(&folder).unwrap();
+    let file = dir.path().join("vault.key");
+    let missing = dir.path().join("nowhere");
+    let set = |inbox: &Path, others: Option<&Path>| {
+        let mut config = config_in(dir.path());
+        config.enroll.inbox = Some(inbox.to_path_buf());
+        config.enroll.outbox = others.map(Path::to_path_buf);
+        config.enroll.processed = others.map(Path::to_path_buf);
+        config.enroll.failed = others.map(Path::to_path_buf);
+        check_files(&config, Utc::now(), Reader::Admin).problems
+    };
+    assert!(set(&folder, None).is_empty());
+    assert!(set(&folder, Some(&folder)).is_empty());
+    assert!(
+        set(&folder, Some(&missing)).is_empty(),
+        "created when first written"
+    );
+    let problems = set(&missing, None);
+    assert_eq!(keys(&problems), ["enroll.inbox"]);
+    assert!(
+        problems[0]
+            .message
+            .contains("nowhere: no such folder (create it"),
+        "{}",
+        problems[0].message
+    );
+    let problems = set(&file, Some(&file));
+    assert_eq!(
+        keys(&problems),
+        [
+            "enroll.inbox",
+            "enroll.outbox",
+            "enroll.processed",
+            "enroll.failed"
+        ]
+    );
+    assert!(
+        problems
+            .iter()
+            .all(|p| p.message.ends_with(": not a folder"))
+    );
+    // left to the state directory: init's, not looked at here
+    assert!(
+        check_files(&config_in(dir.path()), Utc::now(), Reader::Admin)
+            .problems
+            .is_empty()
+    );
+}

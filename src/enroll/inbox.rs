@@ -223,7 +223,16 @@ pub fn process_ready(
     let files = match ready_files(&dirs.inbox, settle) {
         Ok(f) => f,
         Err(e) => {
-            tracing::error!(inbox = %dirs.inbox.display(), error = %e, "cannot read the inbox");
+            // every poll fails alike until someone mends it: a line every 10 minutes, not
+            // every 5 seconds (`config check` names the inbox that is no folder)
+            static LOGGED: crate::throttle::Throttle =
+                crate::throttle::Throttle::new(Duration::from_secs(600));
+            crate::throttled_error!(
+                LOGGED,
+                inbox = %dirs.inbox.display(),
+                error = %e,
+                "cannot read the inbox"
+            );
             return Vec::new();
         }
     };
