@@ -153,7 +153,8 @@ impl FileReport {
     /// The enrollment folders set in the configuration (those in the state directory are
     /// `init`'s): the inbox must be a folder the service can read, since nothing creates it
     /// and files would wait there unseen; the others, when they exist, folders. (The service
-    /// creates a missing outbox, processed/ or failed/ when it first writes there.)
+    /// creates a missing outbox, processed/ or failed/ when it first writes there.) Warnings:
+    /// calls go on without them, so neither a start nor a reload is refused for them.
     fn enroll_folders(&mut self, enroll: &super::EnrollConfig) {
         let folders = [
             ("enroll.inbox", enroll.inbox.as_deref(), true),
@@ -166,12 +167,12 @@ impl FileReport {
             match fs::metadata(path) {
                 Ok(m) if m.is_dir() => {
                     if needed && let Err(e) = fs::read_dir(path) {
-                        self.unopened(key, path, &e);
+                        self.warning(key, format!("{}: {e}", path.display()));
                     }
                 }
-                Ok(_) => self.problem(key, format!("{}: not a folder", path.display())),
+                Ok(_) => self.warning(key, format!("{}: not a folder", path.display())),
                 Err(e) if e.kind() == io::ErrorKind::NotFound && !needed => {}
-                Err(e) if e.kind() == io::ErrorKind::NotFound => self.problem(
+                Err(e) if e.kind() == io::ErrorKind::NotFound => self.warning(
                     key,
                     format!(
                         "{}: no such folder (create it, for the service's user to read and \
@@ -179,7 +180,7 @@ impl FileReport {
                         path.display()
                     ),
                 ),
-                Err(e) => self.unopened(key, path, &e),
+                Err(e) => self.warning(key, format!("{}: {e}", path.display())),
             }
         }
     }
