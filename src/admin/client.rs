@@ -102,14 +102,28 @@ pub fn open_local(config: &Config) -> Result<Context, AdminError> {
     })
 }
 
+/// `request` as the admin socket takes it: one JSON line.
+pub(super) fn request_line(request: &Request) -> Result<Vec<u8>, AdminError> {
+    let mut line = serde_json::to_vec(request).map_err(|e| match e.to_string() {
+        // serde's words for a path that is no text
+        said if said.contains("invalid UTF-8") => AdminError::Refused(
+            "a file name that is not UTF-8 cannot be handed to the running service: rename \
+             the file, or stop the service (systemctl stop callvault) and run the command again"
+                .to_string(),
+        ),
+        said => AdminError::Protocol(said),
+    })?;
+    line.push(b'\n');
+    Ok(line)
+}
+
 fn remote(
     stream: UnixStream,
     request: &Request,
     out: &mut dyn Write,
 ) -> Result<Response, AdminError> {
     let proto = |e: std::io::Error| AdminError::Protocol(e.to_string());
-    let mut line = serde_json::to_vec(request).map_err(|e| AdminError::Protocol(e.to_string()))?;
-    line.push(b'\n');
+    let line = request_line(request)?;
     (&stream).write_all(&line).map_err(proto)?;
     // Ctrl-C closes our side, which asks the service to stop; its answer still comes
     crate::cli::interrupt::watch_connection(&stream);

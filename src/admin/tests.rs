@@ -48,3 +48,25 @@ fn progress_lines_go_out_as_they_are_said() {
     );
     assert!(seen.written.is_empty(), "nothing left unsent");
 }
+
+/// A request goes to the service as one JSON line; a file name that is not UTF-8 cannot,
+/// and the command says so and what to do, rather than `path contains invalid UTF-8`.
+#[test]
+fn a_file_name_that_is_not_text_is_told_what_to_do() {
+    use std::os::unix::ffi::OsStrExt;
+    let enroll = |path: &std::ffi::OsStr| Request::Enroll {
+        path: PathBuf::from(path),
+        mode: enroll::Mode::Incremental,
+        dry_run: false,
+        max_removed_percent: None,
+    };
+    let line = super::client::request_line(&enroll("/tmp/members.csv".as_ref())).unwrap();
+    assert!(line.ends_with(b"}\n") && !line[..line.len() - 1].contains(&b'\n'));
+    let e = super::client::request_line(&enroll(std::ffi::OsStr::from_bytes(b"/tmp/m\xff.csv")))
+        .unwrap_err();
+    assert_eq!(e.code(), "refused");
+    assert!(
+        e.to_string().starts_with("a file name that is not UTF-8 cannot be handed to the running service: rename the file, or stop the service"),
+        "{e}"
+    );
+}
