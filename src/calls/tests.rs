@@ -1419,3 +1419,96 @@ fn the_index_lists_open_calls_newest_first_once_it_knows_them_all() {
     index.closed(&[c]);
     assert_eq!(index.open_newest_first(), Some(vec![a]));
 }
+
+/// Seed 004's agent checklist, at the service: a verdict marks the call and the member
+/// Verified / Not Verified, with who gave it and how, and an audit record; a checklist still
+/// pending leaves both as they were (here as the IVR left them: m1's record answers none of
+/// the IVR's questions, so its calls come to the agent as not verified). Known number: 2
+/// correct of 3.
+#[test]
+fn a_checklist_verdict_marks_the_call_and_the_member_and_a_pending_one_nothing() {
+    use crate::profile::Question::{LastTxnAmount, PlaceOfBirth, SavingsBalance};
+    let f = fixture();
+    enroll_m1(&f);
+    let verified = |call_id: &str| {
+        let call = read_call(&f.store, &f.calls.index, call_id);
+        call.unwrap().unwrap().verified
+    };
+    let member = || records::verification(&f.store.begin_read().unwrap(), "m1").unwrap();
+    // (call, ticks, the verdict, the audit detail)
+    let cases = [
+        (
+            "c-yes",
+            vec![(PlaceOfBirth, true), (SavingsBalance, true)],
+            Some(true),
+            "checklist: verified",
+        ),
+        (
+            "c-no",
+            vec![(PlaceOfBirth, false), (SavingsBalance, false)],
+            Some(false),
+            "checklist: not verified",
+        ),
+        (
+            "c-open",
+            vec![(PlaceOfBirth, true), (SavingsBalance, false)],
+            None,
+            "",
+        ),
+        (
+            "c-last",
+            vec![
+                (PlaceOfBirth, true),
+                (SavingsBalance, false),
+                (LastTxnAmount, true),
+            ],
+            Some(true),
+            "checklist: verified",
+        ),
+    ];
+    for (call_id, ticks, verdict, detail) in cases {
+        start_from(&f, call_id, "+16122030101", None);
+        f.clock.advance(Duration::seconds(1));
+        let (call_before, member_before) = (verified(call_id), member());
+        assert_eq!(call_before, Some(false), "{call_id}: the IVR's verdict");
+        tokio_test(f.calls.checklist(call_id, false, "key:agent1")).unwrap();
+        for (q, correct) in ticks {
+            f.clock.advance(Duration::seconds(1));
+            tokio_test(f.calls.tick(call_id, q, correct, "key:agent1/agent:j.doe")).unwrap();
+        }
+        let mut exported = Vec::new();
+        crate::audit::export(&f.store.begin_read().unwrap(), None, &mut exported).unwrap();
+        let verdicts: Vec<String> = String::from_utf8(exported)
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains("\"member_verified\"") && l.contains(&format!("\"{call_id}\"")))
+            .map(str::to_string)
+            .collect();
+        match verdict {
+            Some(mark) => {
+                assert_eq!(verified(call_id), Some(mark), "{call_id}");
+                let v = member().unwrap();
+                assert_eq!(
+                    (
+                        v.verified,
+                        v.call_id.as_str(),
+                        v.by.as_str(),
+                        v.how.as_str()
+                    ),
+                    (mark, call_id, "key:agent1/agent:j.doe", "checklist"),
+                    "{call_id}"
+                );
+                assert!(
+                    verdicts.len() == 1
+                        && verdicts[0].contains(&format!("\"detail\":\"{detail}\"")),
+                    "{call_id}: {verdicts:?}"
+                );
+            }
+            None => {
+                assert_eq!(verified(call_id), call_before, "{call_id}");
+                assert_eq!(member(), member_before, "{call_id}");
+                assert!(verdicts.is_empty(), "{call_id}: {verdicts:?}");
+            }
+        }
+    }
+}
