@@ -159,6 +159,11 @@ async fn the_socket_answers_each_request_line_once_and_refuses_what_it_cannot_re
     let path = serving(dir.path());
     let mode = std::fs::metadata(&path).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
+    // with no stale socket to replace, as at a first start; a path that cannot be one fails
+    let fresh = dir.path().join("fresh.sock");
+    drop(bind(&fresh).unwrap());
+    assert!(fresh.exists());
+    assert!(bind(&dir.path().join("no-such-folder/admin.sock")).is_err());
 
     let frames = exchange(&path, line(&Request::KeyList)).await;
     assert!(
