@@ -124,14 +124,15 @@ fn serving(dir: &Path) -> PathBuf {
 }
 
 /// Send `request` as it is, and read every frame the service answers until it closes, our
-/// side kept open as the command line keeps it (an empty request: closed at once).
+/// side kept open as the command line keeps it (a request that does not end its line, or
+/// none: closed at once, which ends it).
 async fn exchange(path: &Path, request: Vec<u8>) -> Vec<Frame> {
     let path = path.to_path_buf();
     tokio::task::spawn_blocking(move || {
         use std::io::BufRead;
         let mut stream = std::os::unix::net::UnixStream::connect(path).unwrap();
         stream.write_all(&request).unwrap();
-        if request.is_empty() {
+        if !request.ends_with(b"\n") {
             stream.shutdown(std::net::Shutdown::Write).unwrap();
         }
         std::io::BufReader::new(stream)
@@ -168,6 +169,14 @@ async fn the_socket_answers_each_request_line_once_and_refuses_what_it_cannot_re
     let frames = exchange(&path, line(&Request::KeyList)).await;
     assert!(
         matches!(frames[..], [Frame::Ok(Response::Keys { ref keys })] if keys.is_empty()),
+        "{frames:?}"
+    );
+    // a line the connection's end ends (`printf '{...}' | socat`) is a request too
+    let mut unended = line(&Request::KeyList);
+    unended.pop();
+    let frames = exchange(&path, unended).await;
+    assert!(
+        matches!(frames[..], [Frame::Ok(Response::Keys { .. })]),
         "{frames:?}"
     );
 
