@@ -61,6 +61,8 @@ pub enum Command {
     /// Pre-enroll members from a CSV file (see ENROLL.md); result files go to the outbox.
     Enroll {
         /// The CSV file: a header naming its columns, then a member per row (ENROLL.md).
+        /// While the service runs, the service opens it, as its own user (as installed:
+        /// not in /tmp, /home or /root).
         file: PathBuf,
         /// Write the result files, change nothing.
         #[arg(long)]
@@ -163,7 +165,9 @@ pub enum PinsCommand {
     /// background; no PIN is ever written in the clear. Result files (`NAME.results.csv`,
     /// `NAME.summary.json`) go to the outbox.
     Import {
-        /// The CSV file: `member_id,pin` (header in any order and case).
+        /// The CSV file: `member_id,pin` (header in any order and case). While the service
+        /// runs, the service opens it, as its own user (as installed: not in /tmp, /home or
+        /// /root).
         file: PathBuf,
         /// The members chose these PINs themselves: no activation just for having an
         /// imported PIN.
@@ -238,12 +242,15 @@ pub enum DbCommand {
     /// Write a consistent copy of the store to FILE, or into a folder of dated copies
     /// (`--into`); safe while the service runs.
     Backup {
-        /// Where to write the copy: a new file (an existing one is never overwritten).
+        /// Where to write the copy: a new file (an existing one is never overwritten). While
+        /// the service runs, the service writes it, as its own user (as installed: under
+        /// /var/lib/callvault or the unit's ReadWritePaths=).
         #[arg(conflicts_with = "into")]
         file: Option<PathBuf>,
         /// Write the copy into DIR as callvault-YYYYMMDDTHHMMSSZ.redb (UTC), creating DIR
         /// (0700) if needed, then remove the oldest such copies beyond `--keep`. Other files
-        /// in DIR are left alone. The nightly callvault-backup.timer runs this.
+        /// in DIR are left alone. The nightly callvault-backup.timer runs this. While the
+        /// service runs, the service writes there, as for FILE.
         #[arg(long, value_name = "DIR")]
         into: Option<PathBuf>,
         /// With `--into`: how many copies to keep, the new one included [default: 7].
