@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use arc_swap::ArcSwap;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::{
@@ -96,12 +96,47 @@ pub fn generate_self_signed(paths: &TlsPaths, hostnames: &[String]) -> Result<bo
             names.push(name.clone());
         }
     }
-    let pair =
-        rcgen::generate_simple_self_signed(names).map_err(|e| TlsError::Generate(e.to_string()))?;
-    write_file(&paths.key, pair.key_pair.serialize_pem().as_bytes(), 0o600)?;
-    write_file(&paths.cert, pair.cert.pem().as_bytes(), 0o644)?;
+    let generate = |e: rcgen::Error| TlsError::Generate(e.to_string());
+    let mut params = rcgen::CertificateParams::new(names).map_err(generate)?;
+    // Who the certificate is, for whoever looks (`curl -v`, `openssl s_client`, a scanner):
+    // callvault on its host, self-signed. rcgen's own default is "rcgen self signed cert".
+    let mut subject = rcgen::DistinguishedName::new();
+    subject.push(
+        rcgen::DnType::CommonName,
+        self_signed_common_name(hostnames),
+    );
+    subject.push(rcgen::DnType::OrganizationName, SELF_SIGNED_ORGANIZATION);
+    params.distinguished_name = subject;
+    // From a day ago (a client whose clock is behind still takes it) to rcgen's default end,
+    // 4096: an appliance's certificate must not lapse in a lifetime that matters, so the IVR
+    // trusting it never stops working on a date nobody noted.
+    let from = (Utc::now() - chrono::Duration::days(1)).date_naive();
+    params.not_before = rcgen::date_time_ymd(
+        from.year(),
+        u8::try_from(from.month()).unwrap_or(1),
+        u8::try_from(from.day()).unwrap_or(1),
+    );
+    let key = rcgen::KeyPair::generate().map_err(generate)?;
+    let cert = params.self_signed(&key).map_err(generate)?;
+    write_file(&paths.key, key.serialize_pem().as_bytes(), 0o600)?;
+    write_file(&paths.cert, cert.pem().as_bytes(), 0o644)?;
     Ok(true)
 }
+
+/// `callvault on HOST` for the first host name given (`localhost` with none), or `callvault`
+/// alone where that would pass X.509's 64 characters.
+fn self_signed_common_name(hostnames: &[String]) -> String {
+    let host = hostnames.iter().find(|h| !h.is_empty());
+    let name = format!("callvault on {}", host.map_or("localhost", String::as_str));
+    if name.len() <= 64 {
+        name
+    } else {
+        "callvault".to_string()
+    }
+}
+
+/// The organization `init`'s self-signed certificate names.
+pub const SELF_SIGNED_ORGANIZATION: &str = "callvault (self-signed by callvault init)";
 
 fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), TlsError> {
     let werr = |error| TlsError::Write {
@@ -138,15 +173,15 @@ pub fn read_pair(paths: &TlsPaths) -> Result<Arc<CertifiedKey>, TlsError> {
         message,
     };
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&paths.cert)
-        .map_err(|e| cert_err(e.to_string()))?
+        .map_err(|e| cert_err(pem_problem(e, paths, "tls_cert")))?
         .collect::<Result<_, _>>()
-        .map_err(|e| cert_err(e.to_string()))?;
+        .map_err(|e| cert_err(pem_problem(e, paths, "tls_cert")))?;
     if chain.is_empty() {
         return Err(cert_err("no certificate in the file".into()));
     }
     let key = PrivateKeyDer::from_pem_file(&paths.key).map_err(|e| TlsError::Key {
         path: paths.key.clone(),
-        message: e.to_string(),
+        message: pem_problem(e, paths, "tls_key"),
     })?;
     let certified =
         CertifiedKey::from_der(chain, key, &provider()).map_err(|e| TlsError::Mismatch {
@@ -155,6 +190,24 @@ pub fn read_pair(paths: &TlsPaths) -> Result<Arc<CertifiedKey>, TlsError> {
             message: e.to_string(),
         })?;
     Ok(Arc::new(certified))
+}
+
+/// A PEM file's problem in words: an I/O error as the system says it (not `I/O error:
+/// No such file...`), and for a missing file, where it comes from and what to do.
+fn pem_problem(error: rustls_pki_types::pem::Error, paths: &TlsPaths, key: &str) -> String {
+    use rustls_pki_types::pem::Error;
+    match error {
+        Error::Io(e) if e.kind() == io::ErrorKind::NotFound && paths.generated => format!(
+            "{e}: `callvault init` makes the self-signed pair there (server.tls_cert and \
+             tls_key are not set); run it, or set both to a pair of your own"
+        ),
+        Error::Io(e) if e.kind() == io::ErrorKind::NotFound => format!(
+            "{e}: server.{key} names it; put the file there, or set neither server.tls_cert \
+             nor tls_key and `callvault init` makes a self-signed pair"
+        ),
+        Error::Io(e) => e.to_string(),
+        other => other.to_string(),
+    }
 }
 
 /// Why the TLS key file is too open, if others may read or write it.

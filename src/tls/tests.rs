@@ -63,6 +63,52 @@ fn the_generated_certificate_names_loopback_and_each_hostname_once() {
 }
 
 #[test]
+fn the_generated_certificate_says_whose_it_is_and_is_good_from_yesterday() {
+    let long_host = "h".repeat(52);
+    let cases: [(&[&str], &str); 4] = [
+        (&["cu-auth01"], "callvault on cu-auth01"),
+        (
+            &["", "cu-auth01.cu.local"],
+            "callvault on cu-auth01.cu.local",
+        ),
+        (&[], "callvault on localhost"),
+        (&[long_host.as_str()], "callvault"),
+    ];
+    for (hostnames, common_name) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let p = paths(dir.path());
+        let hostnames: Vec<String> = hostnames.iter().map(|h| h.to_string()).collect();
+        let before = Utc::now();
+        generate_self_signed(&p, &hostnames).unwrap();
+        let pair = load(&p).unwrap();
+        let der = pair.end_entity_cert().unwrap();
+        let (_, cert) = x509_parser::parse_x509_certificate(der).unwrap();
+        let cn: Vec<&str> = cert
+            .subject()
+            .iter_common_name()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        assert_eq!(cn, [common_name], "{hostnames:?}");
+        let o: Vec<&str> = cert
+            .subject()
+            .iter_organization()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        assert_eq!(o, [SELF_SIGNED_ORGANIZATION]);
+        assert_eq!(cert.subject(), cert.issuer(), "self-signed");
+        // good from the start of yesterday (UTC): a client a little behind still takes it
+        let from = Validity::of(&pair).unwrap().not_before;
+        let yesterday = |t: DateTime<Utc>| (t - chrono::Duration::days(1)).date_naive();
+        let (early, late) = (yesterday(before), yesterday(Utc::now()));
+        assert!(
+            [early, late].contains(&from.date_naive()),
+            "{hostnames:?}: {from}"
+        );
+        assert_eq!(from.time(), chrono::NaiveTime::MIN);
+    }
+}
+
+#[test]
 fn half_a_pair_is_never_completed_or_overwritten() {
     // A key without its certificate (or the reverse) is an operator's pair gone wrong:
     // generating would replace a key someone may rely on, so nothing is written and `load`
@@ -507,4 +553,48 @@ fn the_check_in_force_judges_what_a_client_showed_at_its_handshake() {
         "the other CA, required"
     );
     assert_eq!(generations, [0, 1, 2, 3, 4, 5]);
+}
+
+#[test]
+fn a_missing_pair_says_where_it_comes_from_and_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let generated = paths(dir.path());
+    let configured = TlsPaths {
+        generated: false,
+        ..paths(dir.path())
+    };
+    let said = |p: &TlsPaths| match read_pair(p) {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("no pair, yet it loaded"),
+    };
+    let init = said(&generated);
+    assert!(
+        init.starts_with(&format!(
+            "TLS certificate {}: No such file",
+            generated.cert.display()
+        )),
+        "{init}"
+    );
+    assert!(
+        init.contains("`callvault init` makes the self-signed pair there"),
+        "{init}"
+    );
+    let own = said(&configured);
+    assert!(
+        own.contains("server.tls_cert names it; put the file there"),
+        "{own}"
+    );
+    // the certificate there, the key not: the key's own key path is named
+    generate_self_signed(&generated, &[]).unwrap();
+    fs::remove_file(&configured.key).unwrap();
+    let key = said(&configured);
+    assert!(
+        key.starts_with(&format!(
+            "TLS key {}: No such file",
+            configured.key.display()
+        )),
+        "{key}"
+    );
+    assert!(key.contains("server.tls_key names it"), "{key}");
+    assert!(!key.contains("I/O error"), "{key}");
 }
