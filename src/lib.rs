@@ -35,6 +35,8 @@ pub mod profile;
 pub mod service;
 pub mod spelling;
 pub mod store;
+#[cfg(test)]
+mod testing;
 pub mod throttle;
 pub mod tls;
 pub mod vault;

@@ -18,6 +18,7 @@ use crate::config::{RestCoreConfig, RestFields};
 use crate::enroll::row::{parse_cents, parse_ymd};
 use crate::member::phone::{PhoneClass, Region, classify, e164, normalize_ani};
 use crate::member::{Member, PhoneType};
+use crate::throttle::Throttle;
 
 pub struct RestCore {
     client: reqwest::Client,
@@ -219,7 +220,10 @@ impl RestCore {
     /// One member object, as [`member_from_json`] maps it, with a caller ID the
     /// pre-enrollment rules would not trust withdrawn ([`caller_id_withdrawn`]).
     fn member_from(&self, v: &Value) -> Result<Member, CoreError> {
-        let mut member = member_from_json(v, &self.config.fields, self.region)?;
+        let (mut member, unread) = map_member(v, &self.config.fields, self.region)?;
+        for u in unread {
+            log_unread(u, &self.config.fields);
+        }
         let now = chrono::Utc::now().naive_utc();
         if let Some(mobile) = &member.mobile_phone
             && caller_id_withdrawn(&member, now, self.recent_change_days, self.region)
@@ -291,6 +295,31 @@ async fn read_bounded(mut response: reqwest::Response, limit: usize) -> Result<V
 
 /// Map one member object through the configured pointers.
 pub fn member_from_json(v: &Value, f: &RestFields, region: Region) -> Result<Member, CoreError> {
+    map_member(v, f, region).map(|(member, _)| member)
+}
+
+/// A field the core answered with a value callvault cannot read: its name under
+/// `core.rest.fields`, and what it should hold. The value itself is never kept (it is a
+/// member's data).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unread {
+    pub field: &'static str,
+    pub expected: &'static str,
+}
+
+/// [`member_from_json`], with the fields whose values it could not read. Such a field is
+/// left out (a flag, taken as set: see `fraud_flag`), so the question that needs it is not
+/// asked; the caller says which, so a gateway that writes dates or zips another way is
+/// found from the log, not from callers transferred for want of questions.
+pub fn map_member(
+    v: &Value,
+    f: &RestFields,
+    region: Region,
+) -> Result<(Member, Vec<Unread>), CoreError> {
+    let unread = std::cell::RefCell::new(Vec::new());
+    let note = |field: &'static str, expected: &'static str| {
+        unread.borrow_mut().push(Unread { field, expected });
+    };
     let at = |pointer: &str| -> Option<&Value> {
         if pointer.is_empty() {
             None
@@ -304,6 +333,10 @@ pub fn member_from_json(v: &Value, f: &RestFields, region: Region) -> Result<Mem
             Value::Number(n) => Some(n.to_string()),
             _ => None,
         })
+    };
+    // A value that is there: not absent, null or blank (blank is how many cores say "none").
+    let present = |pointer: &str| -> Option<&Value> {
+        at(pointer).filter(|x| !matches!(x, Value::String(s) if s.trim().is_empty()))
     };
     let list = |pointer: &str| -> Vec<String> {
         match at(pointer) {
@@ -324,24 +357,57 @@ pub fn member_from_json(v: &Value, f: &RestFields, region: Region) -> Result<Mem
             _ => Vec::new(),
         }
     };
-    let flag = |pointer: &str| -> bool {
-        match at(pointer) {
-            Some(Value::Bool(b)) => *b,
-            Some(Value::String(s)) => {
-                matches!(s.to_ascii_lowercase().as_str(), "true" | "yes" | "y" | "1")
+    // true/false, yes/no, y/n, 1/0; anything else is noted and taken as `unreadable`
+    let flag = |field: &'static str, pointer: &str, unreadable: bool| -> bool {
+        let said = match at(pointer) {
+            None => return false,
+            Some(Value::Bool(b)) => Some(*b),
+            Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
+                "true" | "yes" | "y" | "1" => Some(true),
+                "false" | "no" | "n" | "0" | "" => Some(false),
+                _ => None,
+            },
+            Some(Value::Number(n)) => match n.as_i64() {
+                Some(1) => Some(true),
+                Some(0) => Some(false),
+                _ => None,
+            },
+            Some(_) => None,
+        };
+        said.unwrap_or_else(|| {
+            note(field, "true or false (yes/no, y/n, 1/0)");
+            unreadable
+        })
+    };
+    let cents = |field: &'static str, pointer: &str| -> Option<i64> {
+        present(pointer).and_then(|value| {
+            match value {
+                Value::Number(n) => n.as_f64().map(|d| (d * 100.0).round() as i64),
+                Value::String(s) => parse_cents(s.trim()).ok(),
+                _ => None,
             }
-            Some(Value::Number(n)) => n.as_i64() == Some(1),
-            _ => false,
-        }
+            .or_else(|| {
+                note(field, "an amount in dollars (a number, or \"1234.56\")");
+                None
+            })
+        })
     };
-    let cents = |pointer: &str| -> Option<i64> {
-        match at(pointer) {
-            Some(Value::Number(n)) => n.as_f64().map(|d| (d * 100.0).round() as i64),
-            Some(Value::String(s)) => parse_cents(s.trim()).ok(),
-            _ => None,
-        }
+    let date = |field: &'static str, pointer: &str| {
+        present(pointer).and_then(|value| {
+            match value {
+                Value::String(s) => core_date(s.trim()),
+                Value::Number(n) => core_date(&n.to_string()),
+                _ => None,
+            }
+            .or_else(|| {
+                note(
+                    field,
+                    "a date: YYYY-MM-DD (a date-time is cut to its date), YYYYMMDD or MM/DD/YYYY",
+                );
+                None
+            })
+        })
     };
-    let date = |pointer: &str| text(pointer).and_then(|s| parse_ymd(s.get(..10).unwrap_or(&s)));
     let phone = |raw: String| classify(&raw, region).digits().map(e164);
     let member_id = text(&f.member_id)
         .ok_or_else(|| CoreError::BadAnswer(format!("a member has no {}", f.member_id)))?;
@@ -352,32 +418,169 @@ pub fn member_from_json(v: &Value, f: &RestFields, region: Region) -> Result<Mem
             crate::member::MEMBER_ID_MAX_CHARS
         )));
     }
-    Ok(Member {
+    let mobile_phone = present(&f.mobile_phone).and_then(|v| {
+        value_text(v).and_then(phone).or_else(|| {
+            note("mobile_phone", "a phone number");
+            None
+        })
+    });
+    let phone_type = present(&f.phone_type)
+        .map(|v| {
+            value_text(v)
+                .and_then(|t| PhoneType::parse(&t))
+                .unwrap_or_else(|| {
+                    note("phone_type", "mobile, landline, voip or unknown");
+                    PhoneType::Unknown
+                })
+        })
+        .unwrap_or_default();
+    let other = list(&f.other_phones);
+    let other_phones: Vec<String> = other.iter().cloned().filter_map(phone).collect();
+    if other_phones.len() < other.len() {
+        note("other_phones", "phone numbers");
+    }
+    let member = Member {
         member_id,
         first_name: text(&f.first_name),
         last_name: text(&f.last_name),
-        mobile_phone: text(&f.mobile_phone).and_then(phone),
-        phone_type: text(&f.phone_type)
-            .and_then(|t| PhoneType::parse(&t))
-            .unwrap_or_default(),
-        other_phones: list(&f.other_phones)
-            .into_iter()
-            .filter_map(phone)
-            .collect(),
+        mobile_phone,
+        phone_type,
+        other_phones,
         email: text(&f.email),
-        dob: date(&f.dob),
-        zip: text(&f.zip).map(|z| z.chars().take(5).collect()),
-        ssn_last4: text(&f.ssn_last4).and_then(|s| last4_digits(&s)),
+        dob: date("dob", &f.dob),
+        zip: present(&f.zip).and_then(|v| {
+            core_zip(v).or_else(|| {
+                note("zip", "5 digits or ZIP+4");
+                None
+            })
+        }),
+        ssn_last4: present(&f.ssn_last4).and_then(|v| {
+            core_ssn_last4(v).or_else(|| {
+                note("ssn_last4", "the SSN's last 4 digits, or the whole SSN");
+                None
+            })
+        }),
         account_numbers: list(&f.account_numbers),
-        profile_changed_at: date(&f.profile_changed_at).and_then(|d| d.and_hms_opt(0, 0, 0)),
-        fraud_flag: flag(&f.fraud_flag),
+        profile_changed_at: date("profile_changed_at", &f.profile_changed_at)
+            .and_then(|d| d.and_hms_opt(0, 0, 0)),
+        // one the core may have set but that cannot be read is taken as set: the member's
+        // mobile then gives no trust (see `caller_id_withdrawn`), the safe side
+        fraud_flag: flag("fraud_flag", &f.fraud_flag, true),
         place_of_birth: text(&f.place_of_birth),
-        savings_balance_cents: cents(&f.savings_balance),
-        last_txn_amount_cents: cents(&f.last_txn_amount),
-        last_txn_date: date(&f.last_txn_date),
-        needs_activation: flag(&f.needs_activation),
+        savings_balance_cents: cents("savings_balance", &f.savings_balance),
+        last_txn_amount_cents: cents("last_txn_amount", &f.last_txn_amount),
+        last_txn_date: date("last_txn_date", &f.last_txn_date),
+        needs_activation: flag("needs_activation", &f.needs_activation, false),
         withdrawn_phones: Vec::new(),
-    })
+    };
+    Ok((member, unread.into_inner()))
+}
+
+/// The fields [`map_member`] may find unreadable, each with its own [`Throttle`].
+const READ_FIELDS: [&str; 12] = [
+    "mobile_phone",
+    "phone_type",
+    "other_phones",
+    "dob",
+    "zip",
+    "ssn_last4",
+    "profile_changed_at",
+    "fraud_flag",
+    "savings_balance",
+    "last_txn_amount",
+    "last_txn_date",
+    "needs_activation",
+];
+
+/// Warn of a value the core answered that cannot be read: at most once in 10 minutes for
+/// each field (a gateway that writes dates another way does so for every member), naming
+/// the key and the pointer, never the value.
+fn log_unread(u: Unread, fields: &RestFields) {
+    static LOGGED: [Throttle; READ_FIELDS.len()] =
+        [const { Throttle::new(Duration::from_secs(600)) }; READ_FIELDS.len()];
+    let Some(i) = READ_FIELDS.iter().position(|f| *f == u.field) else {
+        return;
+    };
+    let pointer = fields
+        .all()
+        .into_iter()
+        .find(|(name, _)| *name == u.field)
+        .map_or("", |(_, pointer)| pointer);
+    crate::throttled!(
+        warn,
+        LOGGED[i],
+        "core.rest.fields.{} ({pointer}): the core answered a value that is not {}; it is \
+         left out, so what needs it is not asked or used (check the gateway or the pointer)",
+        u.field,
+        u.expected
+    );
+}
+
+/// A string as it stands, or a number written out.
+fn value_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.trim().to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// A core's date: `YYYY-MM-DD` (or the start of a date-time written so), `YYYYMMDD` (as
+/// Symitar and many cores keep dates), or the US `MM/DD/YYYY`.
+fn core_date(s: &str) -> Option<chrono::NaiveDate> {
+    if let Some(d) = s.get(..10).and_then(parse_ymd) {
+        return Some(d);
+    }
+    if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
+        return chrono::NaiveDate::parse_from_str(s, "%Y%m%d").ok();
+    }
+    let mut parts = s.split('/');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(m), Some(d), Some(y), None) if y.len() == 4 => {
+            chrono::NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)
+        }
+        _ => None,
+    }
+}
+
+/// A core's zip as its 5 digits: `55401`, `55401-1234` or `554011234`. A zip sent as a JSON
+/// number has lost its leading zeros (Massachusetts' `02134` is `2134`): they are put back.
+fn core_zip(v: &Value) -> Option<String> {
+    let digits = match v {
+        Value::Number(n) => {
+            let n = n.as_u64()?;
+            match n {
+                0..=99_999 => format!("{n:05}"),
+                100_000..=999_999_999 => format!("{n:09}"),
+                _ => return None,
+            }
+        }
+        Value::String(s) => {
+            let s = s.trim();
+            match s.split_once('-') {
+                Some((zip, plus4))
+                    if plus4.len() == 4 && plus4.bytes().all(|b| b.is_ascii_digit()) =>
+                {
+                    zip.to_string()
+                }
+                Some(_) => return None,
+                None => s.to_string(),
+            }
+        }
+        _ => return None,
+    };
+    ((digits.len() == 5 || digits.len() == 9) && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| digits[..5].to_string())
+}
+
+/// A core's SSN (or TIN) as its last 4 digits. One sent as a JSON number has lost its
+/// leading zeros, which are put back (`123` is `0123`).
+fn core_ssn_last4(v: &Value) -> Option<String> {
+    match v {
+        Value::Number(n) => n.as_u64().map(|n| format!("{:04}", n % 10_000)),
+        Value::String(s) => last4_digits(s),
+        _ => None,
+    }
 }
 
 /// The last four digits of what the core calls the SSN. Cores often hold the whole number

@@ -1,5 +1,6 @@
 use super::*;
 use crate::audit::{AuditEvent, EventKind, Outcome, append_in};
+use crate::testing::logged;
 
 fn store_in(dir: &Path) -> Store {
     Store::open(dir).unwrap()
@@ -712,30 +713,6 @@ fn after_a_full_disk_the_store_reopens_by_itself_and_keeps_every_commit_before_i
     assert_eq!(audit_count(&store), 5);
     add_audit(&store, 1);
     assert_eq!(store.fault(), None);
-}
-
-/// The lines `f` logs on this thread, as the service's log would show them.
-fn logged(f: impl FnOnce()) -> String {
-    #[derive(Clone, Default)]
-    struct Lines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-    impl io::Write for Lines {
-        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-    let lines = Lines::default();
-    let writer = lines.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    tracing::subscriber::with_default(subscriber, f);
-    let text = lines.0.lock().unwrap().clone();
-    String::from_utf8(text).unwrap()
 }
 
 /// After writes failed (a full disk), the log says once, at the first write that succeeds

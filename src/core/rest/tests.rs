@@ -410,6 +410,11 @@ fn values_are_percent_encoded_into_templates() {
 
 /// The member a core answers as `{"id": " 7 ", "FIELD": VALUE}` (VALUE as JSON text).
 fn member_with(field: &str, value: &str) -> Member {
+    mapped_with(field, value).0
+}
+
+/// [`member_with`], with the fields that could not be read.
+fn mapped_with(field: &str, value: &str) -> (Member, Vec<Unread>) {
     let fields = RestFields {
         member_id: "/id".into(),
         first_name: "/first".into(),
@@ -421,7 +426,111 @@ fn member_with(field: &str, value: &str) -> Member {
     };
     let doc: Value =
         serde_json::from_str(&format!(r#"{{"id": " 7 ", "{field}": {value}}}"#)).unwrap();
-    member_from_json(&doc, &fields, Region::default()).unwrap()
+    map_member(&doc, &fields, Region::default()).unwrap()
+}
+
+/// The names of the fields `map_member` could not read in `{"FIELD": VALUE}`.
+fn unread_of(field: &str, value: &str) -> Vec<&'static str> {
+    mapped_with(field, value)
+        .1
+        .iter()
+        .map(|u| u.field)
+        .collect()
+}
+
+/// Zips and dates in the shapes cores send; a zip sent as a number gets back the leading
+/// zeros JSON took from it; a value in no known shape is left out and noted, a blank or
+/// null one is just absent.
+#[test]
+fn zips_and_dates_are_read_in_every_shape_a_core_sends_and_others_are_noted() {
+    for (value, kept, noted) in [
+        (r#""55401""#, Some("55401"), false),
+        (r#"" 55401-1234 ""#, Some("55401"), false),
+        (r#""554011234""#, Some("55401"), false),
+        (r#""02134""#, Some("02134"), false),
+        ("55401", Some("55401"), false),
+        ("2134", Some("02134"), false),
+        ("21341234", Some("02134"), false),
+        ("0", Some("00000"), false),
+        (r#""2134""#, None, true),
+        (r#""55401-12""#, None, true),
+        (r#""5540A""#, None, true),
+        ("1234567890", None, true),
+        ("-2134", None, true),
+        ("55.401", None, true),
+        ("true", None, true),
+        (r#""""#, None, false),
+        ("null", None, false),
+    ] {
+        let (m, unread) = mapped_with("zip", value);
+        assert_eq!(m.zip.as_deref(), kept, "{value}");
+        let names: Vec<&str> = unread.iter().map(|u| u.field).collect();
+        assert_eq!(names, if noted { vec!["zip"] } else { vec![] }, "{value}");
+    }
+    let day = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d);
+    for (value, kept) in [
+        (r#""1984-03-12""#, day(1984, 3, 12)),
+        (r#""1984-03-12T00:00:00Z""#, day(1984, 3, 12)),
+        (r#""19840312""#, day(1984, 3, 12)),
+        ("19840312", day(1984, 3, 12)),
+        (r#""03/12/1984""#, day(1984, 3, 12)),
+        (r#""3/2/1984""#, day(1984, 3, 2)),
+        (r#""12/03/84""#, None),
+        (r#""13/12/1984""#, None),
+        (r#""1984-02-30""#, None),
+        (r#""March 12, 1984""#, None),
+        (r#""19841312""#, None),
+        ("1984", None),
+    ] {
+        let (m, unread) = mapped_with("dob", value);
+        assert_eq!(m.dob, kept, "{value}");
+        let names: Vec<&str> = unread.iter().map(|u| u.field).collect();
+        assert_eq!(
+            names,
+            if kept.is_some() { vec![] } else { vec!["dob"] },
+            "{value}"
+        );
+    }
+    for absent in ["null", r#""  ""#] {
+        assert_eq!(
+            mapped_with("dob", absent),
+            (member_with("none", "0"), vec![])
+        );
+    }
+}
+
+/// Each field read from a value in no known shape is noted by its own name, so the log
+/// says which key to check; values read, absent or blank are not.
+#[test]
+fn every_field_that_cannot_be_read_is_noted_by_name() {
+    for (field, value, noted) in [
+        ("mobile_phone", r#""not a number""#, vec!["mobile_phone"]),
+        ("mobile_phone", r#""+1 612 203 0101""#, vec![]),
+        ("phone_type", r#""pager""#, vec!["phone_type"]),
+        ("phone_type", r#""cell""#, vec![]),
+        (
+            "other_phones",
+            r#"["+16122030102", "x"]"#,
+            vec!["other_phones"],
+        ),
+        ("other_phones", r#""+16122030102; 612-203-0103""#, vec![]),
+        ("ssn", r#""42""#, vec!["ssn_last4"]),
+        ("ssn", "42", vec![]),
+        (
+            "profile_changed_at",
+            r#""yesterday""#,
+            vec!["profile_changed_at"],
+        ),
+        ("fraud", r#""flagged""#, vec!["fraud_flag"]),
+        ("fraud", r#""N""#, vec![]),
+        ("savings", r#""twelve""#, vec!["savings_balance"]),
+        ("last_txn_amount", "[]", vec!["last_txn_amount"]),
+        ("last_txn_date", r#""12/31""#, vec!["last_txn_date"]),
+        ("needs_activation", "2", vec!["needs_activation"]),
+        ("needs_activation", "0", vec![]),
+    ] {
+        assert_eq!(unread_of(field, value), noted, "{field}: {value}");
+    }
 }
 
 #[test]
@@ -433,6 +542,8 @@ fn only_the_last_four_digits_of_a_core_s_ssn_are_kept() {
         (r#""6789""#, Some("6789")),
         (r#""0042""#, Some("0042")),
         (r#""42""#, None),
+        ("42", Some("0042")),
+        ("0", Some("0000")),
         (r#""n/a""#, None),
         (r#"null"#, None),
     ] {
@@ -463,7 +574,8 @@ fn a_blank_text_field_is_absent_and_others_are_trimmed() {
 }
 
 /// Cores send lists, flags and amounts in more than one shape; each is read as meant, and a
-/// shape not listed here is absent (false, empty) rather than guessed at.
+/// shape not listed here is absent (empty) rather than guessed at; a fraud flag in no known
+/// shape is taken as set, the safe side.
 #[test]
 fn lists_flags_and_amounts_are_read_in_every_shape_a_core_sends() {
     for (value, accounts) in [
@@ -489,10 +601,15 @@ fn lists_flags_and_amounts_are_read_in_every_shape_a_core_sends() {
         (r#""1""#, true),
         (r#""True""#, true),
         (r#""no""#, false),
-        (r#""flagged""#, false),
+        (r#""N""#, false),
+        (r#""""#, false),
+        // a value the core may mean as set, but that cannot be read: taken as set (the
+        // mobile then gives no trust), and noted for the log
+        (r#""flagged""#, true),
         ("1", true),
         ("0", false),
-        ("2", false),
+        ("2", true),
+        ("[]", true),
         ("null", false),
     ] {
         assert_eq!(member_with("fraud", value).fraud_flag, flagged, "{value}");
@@ -701,4 +818,33 @@ async fn a_flagged_members_mobile_is_withdrawn_and_gives_no_known_number_trust()
         (1, false, true),
         "member find says unknown_number, as a call gets, and why"
     );
+}
+
+/// A value the core sends that cannot be read is logged by its key and pointer, at most
+/// once in 10 minutes for each field, and never with the value (a member's data).
+#[test]
+fn an_unreadable_value_is_logged_by_key_never_by_value_and_thinned() {
+    let mut cfg = config(9);
+    cfg.fields.zip = "/address/postal".into();
+    let core = core(cfg, 2000);
+    let doc: Value = serde_json::from_str(
+        r#"{"id": "7", "address": {"postal": "2134"}, "birth_date": "12th of March 1984"}"#,
+    )
+    .unwrap();
+    let log = crate::testing::logged(|| {
+        for _ in 0..3 {
+            let m = core.member_from(&doc).unwrap();
+            assert_eq!((m.zip, m.dob), (None, None));
+        }
+    });
+    let zip = "core.rest.fields.zip (/address/postal): the core answered a value that is not \
+               5 digits or ZIP+4; it is left out";
+    assert_eq!(log.matches(zip).count(), 1, "{log}");
+    assert_eq!(
+        log.matches("core.rest.fields.dob (/birth_date)").count(),
+        1,
+        "{log}"
+    );
+    assert!(log.contains("WARN"), "{log}");
+    assert!(!log.contains("2134") && !log.contains("March"), "{log}");
 }
