@@ -276,7 +276,15 @@ pub fn parse(cols: &Columns, record: &StringRecord) -> Result<Row, Malformed> {
             v => Ok(v.map(str::to_string)),
         }
     };
-    let date = |c| optional(get(c), parse_ymd, "is not a date YYYY-MM-DD");
+    let date = |c| {
+        optional(get(c), parse_ymd, "is not a date YYYY-MM-DD").map_err(|problem| match get(c) {
+            Some(v) if v.contains('/') => {
+                "is not a date YYYY-MM-DD (it has slashes, as a spreadsheet rewrites \
+                     dates: keep the column as text, or format it yyyy-mm-dd, before saving)"
+            }
+            _ => problem,
+        })
+    };
     let money = |c| -> Result<Option<i64>, &'static str> {
         get(c)
             .map(|v| parse_cents(v).map_err(|_| "is not an amount in dollars and cents (1234.56)"))
@@ -315,7 +323,8 @@ pub fn parse(cols: &Columns, record: &StringRecord) -> Result<Row, Malformed> {
     let dob = problems.take("dob", date(Column::Dob));
     let zip = problems.take(
         "zip",
-        optional(get(Column::Zip), parse_zip, "is not 5 digits or ZIP+4"),
+        optional(get(Column::Zip), parse_zip, "is not 5 digits or ZIP+4")
+            .map_err(|problem| zeros_dropped(get(Column::Zip), &[3, 4, 7, 8]).unwrap_or(problem)),
     );
     let ssn_last4 = problems.take(
         "ssn_last4",
@@ -324,7 +333,7 @@ pub fn parse(cols: &Columns, record: &StringRecord) -> Result<Row, Malformed> {
             Some(v) if v.len() == 4 && v.bytes().all(|b| b.is_ascii_digit()) => {
                 Ok(Some(v.to_string()))
             }
-            Some(_) => Err("is not 4 digits"),
+            Some(v) => Err(zeros_dropped(Some(v), &[1, 2, 3]).unwrap_or("is not 4 digits")),
         },
     );
     let account_numbers = list(Column::AccountNumbers);
@@ -395,6 +404,17 @@ fn optional<T>(
     problem: &'static str,
 ) -> Result<Option<T>, &'static str> {
     value.map(|v| parse(v).ok_or(problem)).transpose()
+}
+
+/// The problem of a zip or SSN whose digits are fewer than its format's by leading zeros
+/// a spreadsheet took (`02134` opened and saved as `2134`): `short` are the digit counts
+/// that look so. Never quotes the value.
+fn zeros_dropped(value: Option<&str>, short: &[usize]) -> Option<&'static str> {
+    let v = value?;
+    (v.bytes().all(|b| b.is_ascii_digit()) && short.contains(&v.len())).then_some(
+        "has too few digits, as when a spreadsheet drops leading zeros: keep the column \
+         as text before saving",
+    )
 }
 
 /// The fields of one row that are out of their format, each as "name problem".

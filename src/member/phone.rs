@@ -101,6 +101,11 @@ pub fn why_not_a_phone(text: &str, class: PhoneClass) -> String {
         return "a service number (toll-free, premium rate or the like), not a member's own".into();
     }
     match shape(text.trim()) {
+        Shape::Characters if spreadsheet_number(text.trim()) => {
+            "written as 1.6E+10, as a spreadsheet shows a long number: its digits are lost; \
+             export the column as text"
+                .into()
+        }
         Shape::Characters => {
             "letters or other characters: a number is digits, spaces and + ( ) - . / only".into()
         }
@@ -110,6 +115,18 @@ pub fn why_not_a_phone(text: &str, class: PhoneClass) -> String {
                 .into()
         }
     }
+}
+
+/// Whether `text` is a number in a spreadsheet's scientific notation (`1.61222E+10`).
+fn spreadsheet_number(text: &str) -> bool {
+    let Some((mantissa, exponent)) = text.split_once(['E', 'e']) else {
+        return false;
+    };
+    let exponent = exponent.strip_prefix('+').unwrap_or(exponent);
+    !mantissa.is_empty()
+        && mantissa.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && !exponent.is_empty()
+        && exponent.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Parse and classify a number as written in a file or sent as an ANI.

@@ -231,8 +231,11 @@ fn every_field_out_of_format_is_named_in_column_order_without_its_value() {
     assert_eq!(err.member_id.as_deref(), Some("M7"));
     assert_eq!(
         err.detail,
-        "dob is not a date YYYY-MM-DD; zip is not 5 digits or ZIP+4; ssn_last4 is not 4 digits; \
-         fraud_flag is not true/false, yes/no, y/n or 1/0; last_txn_date is not a date YYYY-MM-DD"
+        "dob is not a date YYYY-MM-DD (it has slashes, as a spreadsheet rewrites dates: keep \
+         the column as text, or format it yyyy-mm-dd, before saving); zip has too few digits, \
+         as when a spreadsheet drops leading zeros: keep the column as text before \
+         saving; ssn_last4 is not 4 digits; fraud_flag is not true/false, yes/no, \
+         y/n or 1/0; last_txn_date is not a date YYYY-MM-DD"
     );
     for value in row.iter().filter(|v| !["M7", "Ann"].contains(v)) {
         assert!(!err.detail.contains(value), "{value:?} quoted");
@@ -253,6 +256,54 @@ fn every_field_out_of_format_is_named_in_column_order_without_its_value() {
          \"\")"
     );
     assert_eq!(quoted.member_id, None);
+}
+
+/// A file opened and saved in a spreadsheet: dates rewritten with slashes, zips and SSNs
+/// that lost their leading zeros. The detail says what happened, without the value.
+#[test]
+fn what_a_spreadsheet_did_to_a_field_is_said() {
+    let c = header(&["member_id", "mobile_phone", "dob", "zip", "ssn_last4"]);
+    let slashes = "is not a date YYYY-MM-DD (it has slashes";
+    let zeros = "has too few digits, as when a spreadsheet drops leading zeros";
+    let cases: [([&str; 3], &[&str]); 9] = [
+        (["3/12/1984", "02134", "0123"], &[slashes]),
+        (
+            ["1984-3-12", "02134", "0123"],
+            &["dob is not a date YYYY-MM-DD;"],
+        ),
+        (["1984-03-12", "2134", "0123"], &[zeros]),
+        (["1984-03-12", "213", "0123"], &[zeros]),
+        (["1984-03-12", "21340001", "0123"], &[zeros]),
+        (
+            ["1984-03-12", "21", "0123"],
+            &["zip is not 5 digits or ZIP+4"],
+        ),
+        (
+            ["1984-03-12", "02134", "123"],
+            &["ssn_last4 has too few digits"],
+        ),
+        (
+            ["1984-03-12", "02134", "12a"],
+            &["ssn_last4 is not 4 digits"],
+        ),
+        (
+            ["1984-03-12", "021345", "12345"],
+            &["zip is not 5 digits or ZIP+4; ssn_last4 is not 4 digits"],
+        ),
+    ];
+    for ([dob, zip, ssn], said) in cases {
+        let row = ["M7", "2025550143", dob, zip, ssn];
+        let detail = parse(&c, &StringRecord::from(row.to_vec()))
+            .unwrap_err()
+            .detail
+            + ";";
+        for s in said {
+            assert!(detail.contains(s), "{row:?}: {detail}");
+        }
+        for value in [dob, zip, ssn] {
+            assert!(!detail.contains(value), "{value:?} quoted: {detail}");
+        }
+    }
 }
 
 #[test]

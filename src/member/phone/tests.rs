@@ -36,6 +36,10 @@ fn a_number_that_is_no_phone_says_why_without_quoting_it() {
         ("202-555-CALL", "letters or other characters"),
         ("202-555-0143 x12", "letters or other characters"),
         ("202_555_0143", "letters or other characters"),
+        ("1.61222E+10", "written as 1.6E+10, as a spreadsheet shows"),
+        ("6.12203e09", "written as 1.6E+10"),
+        ("1.6E+", "letters or other characters"),
+        ("E+10", "letters or other characters"),
         ("555-12", "5 digits: a phone number has 7 to 15"),
         ("", "0 digits: a phone number has 7 to 15"),
         (
