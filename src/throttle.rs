@@ -51,7 +51,7 @@ impl Throttle {
 }
 
 /// Log `$($log)*` through `tracing::error!` when the throttle admits it, with a `left_out`
-/// field counting the lines it thinned since the last.
+/// field counting the lines it thinned since the last (none when it thinned none).
 #[macro_export]
 macro_rules! throttled_error {
     ($throttle:expr, $($field:tt)*) => {
@@ -63,8 +63,11 @@ macro_rules! throttled_error {
 #[macro_export]
 macro_rules! throttled {
     ($level:ident, $throttle:expr, $($field:tt)*) => {
-        if let Some(left_out) = $throttle.admit(::std::time::Instant::now()) {
-            ::tracing::$level!(left_out, $($field)*);
+        match $throttle.admit(::std::time::Instant::now()) {
+            // the first line, or one with none like it left out since: no count to give
+            Some(0) => ::tracing::$level!($($field)*),
+            Some(left_out) => ::tracing::$level!(left_out, $($field)*),
+            None => {}
         }
     };
 }

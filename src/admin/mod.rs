@@ -127,6 +127,16 @@ fn ask_core_by_phone(
     store: Arc<Store>,
     e164: &str,
 ) -> Result<Vec<crate::core::PhoneMatch>, AdminError> {
+    ask_core(config, store, async |core| core.find_by_phone(e164).await)
+}
+
+/// Ask the configured core, as a call asks it (within `core.timeout_ms`), on a thread and
+/// runtime of its own: see [`ask_core_by_phone`].
+fn ask_core<T: Send>(
+    config: &Config,
+    store: Arc<Store>,
+    ask: impl AsyncFnOnce(&dyn crate::core::CoreAdapter) -> Result<T, crate::core::CoreError> + Send,
+) -> Result<T, AdminError> {
     let unanswered = |e: String| AdminError::Refused(format!("the core did not answer: {e}"));
     let core = crate::core::from_config(config, store).map_err(|e| unanswered(e.to_string()))?;
     let budget = std::time::Duration::from_millis(config.core.timeout_ms);
@@ -137,7 +147,7 @@ fn ask_core_by_phone(
                 .build()
                 .map_err(|e| unanswered(e.to_string()))?;
             runtime.block_on(async {
-                match tokio::time::timeout(budget, core.find_by_phone(e164)).await {
+                match tokio::time::timeout(budget, ask(core.as_ref())).await {
                     Ok(found) => found.map_err(|e| unanswered(e.to_string())),
                     Err(_) => Err(unanswered(format!(
                         "no answer within core.timeout_ms ({} ms)",
@@ -255,6 +265,9 @@ pub enum AdminError {
     Enroll(#[from] enroll::EnrollError),
     #[error("no member {0:?} is enrolled")]
     NoSuchMember(String),
+    /// A core other than the embedded one knows no such member.
+    #[error("the core names no member {0:?} (core.type is not \"embedded\")")]
+    NotInCore(String),
     #[error(transparent)]
     Vault(#[from] VaultError),
     #[error(transparent)]
@@ -286,7 +299,7 @@ impl AdminError {
             AdminError::Protocol(_) => "protocol",
             AdminError::Refused(_) => "refused",
             AdminError::Enroll(_) => "enroll_failed",
-            AdminError::NoSuchMember(_) => "no_such_member",
+            AdminError::NoSuchMember(_) | AdminError::NotInCore(_) => "no_such_member",
             AdminError::Vault(VaultError::NoPin(_)) => "no_pin",
             AdminError::Vault(_) => "vault",
             AdminError::Import(ImportError::Vault(_)) => "vault",
@@ -643,18 +656,27 @@ pub fn execute(
             }
         }
         Request::MemberShow { member_id } => {
-            let record = {
-                let txn = ctx.store.begin_read()?;
-                crate::core::embedded::get(&txn, &member_id)?
-                    .ok_or_else(|| AdminError::NoSuchMember(member_id.clone()))?
+            let config = ctx.config.load();
+            let member = match config.core.kind {
+                crate::config::CoreKind::Embedded => {
+                    let txn = ctx.store.begin_read()?;
+                    crate::core::embedded::get(&txn, &member_id)?
+                        .ok_or_else(|| AdminError::NoSuchMember(member_id.clone()))?
+                        .member
+                }
+                // another core is asked, as `GET /v1/members/{id}` and calls ask it
+                _ => ask_core(&config, ctx.store.clone(), async |core| {
+                    core.member(&member_id).await
+                })?
+                .ok_or_else(|| AdminError::NotInCore(member_id.clone()))?,
             };
-            let settings = vault::Settings::from_config(&ctx.config.load());
+            let settings = vault::Settings::from_config(&config);
             let pin = match &ctx.vault {
                 Ok(v) => Some(v.pin_status(&member_id, &settings, now)?),
                 Err(_) => None,
             };
             Ok(Response::Member {
-                member: Box::new(record.member.masked()),
+                member: Box::new(member.masked()),
                 pin,
             })
         }

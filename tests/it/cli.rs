@@ -855,13 +855,33 @@ fn member_find_says_who_a_caller_id_names_and_what_a_call_from_it_gets() {
             "%2B16122030178",
             r#"[{"member_id": "9002", "first_name": "Flo", "mobile_phone": "+16122030178", "fraud_flag": true}]"#,
         ),
+        (
+            "/members/9001 ",
+            r#"{"member_id": "9001", "first_name": "Zed", "mobile_phone": "+16122030177", "zip": 2134}"#,
+        ),
     ]);
+    // `member show` asks the core too (before 2026-12-06 it read the embedded directory
+    // alone, and said that no such member was enrolled), masked as ever; the zip the
+    // gateway sent as a number has its leading zero back
+    let show = |i: &Instance| {
+        let out = i.cli(&["member", "show", "9001"]);
+        (out.status.success(), text(&out.stdout), text(&out.stderr))
+    };
     let rest = |addr: &str| {
         format!(
             "\n[core]\ntype = \"rest\"\ntimeout_ms = 500\n[core.rest]\nconnect_timeout_ms = 200\nbase_url = \"http://{addr}\"\n"
         )
     };
     t.i.write_config(&rest(&gateway));
+    let (ok, out, err) = show(&t.i);
+    assert!(ok, "{err}");
+    for want in [
+        r#""member_id": "9001""#,
+        r#""zip": "021**""#,
+        r#""mobile_phone": "+1******0177""#,
+    ] {
+        assert!(out.contains(want), "no {want:?} in\n{out}");
+    }
     let (ok, out, err) = find(&t.i, &["--phone", "+16122030177"]);
     assert!(ok, "{err}");
     for want in [
@@ -900,6 +920,8 @@ fn member_find_says_who_a_caller_id_names_and_what_a_call_from_it_gets() {
         out.contains("member 9001 (Zed), their verified mobile"),
         "{out}"
     );
+    let (ok, out, err) = show(&t.i);
+    assert!(ok && out.contains(r#""first_name": "Zed""#), "{out}{err}");
 }
 
 /// A file named on the command line that cannot be read is said plainly: missing (the
