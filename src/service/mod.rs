@@ -59,7 +59,41 @@ pub enum ServiceError {
 /// Run the service until SIGTERM or SIGINT. Blocks.
 pub fn serve(config_path: &Path, config: Config) -> Result<(), ServiceError> {
     without_huge_pages();
+    match raise_open_files_limit() {
+        Ok(limit) if limit < FEW_OPEN_FILES => tracing::warn!(
+            limit,
+            "this process may open only {limit} files, and each connection takes one: about \
+             that many clients (IVR channels, agents' browsers) can be connected at once; \
+             raise LimitNOFILE= (systemctl edit callvault) or the hard `ulimit -n`"
+        ),
+        Ok(limit) => tracing::debug!(limit, "open files limit"),
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open files limit"),
+    }
     actix_web::rt::System::new().block_on(run(config_path, config))
+}
+
+/// Below this many open files, the service warns at start: a contact center's agents'
+/// browsers keep several connections each, besides the IVR's.
+pub const FEW_OPEN_FILES: u64 = 4096;
+
+/// The soft limit on open files raised to the hard one, which it returns. systemd starts
+/// services with 1024 soft (for old programs' `select`) and 524288 hard, and leaves raising
+/// the soft limit to programs that need more: each connection is a file, and at 1024 about
+/// 1,000 idle keep-alive connections (agents' browsers keep up to six each) kept every new
+/// one, the IVR's too, from being accepted, while the inbox and backups could open no file.
+pub fn raise_open_files_limit() -> Result<u64, rustix::io::Errno> {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current != limit.maximum {
+        setrlimit(
+            Resource::Nofile,
+            Rlimit {
+                current: limit.maximum,
+                maximum: limit.maximum,
+            },
+        )?;
+    }
+    Ok(getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX))
 }
 
 /// Transparent huge pages off for the service's process, as database servers advise. With the

@@ -62,6 +62,9 @@ pub struct Instance {
     /// The user (and group) id `serve` runs as, as the packages run it as `callvault`; none:
     /// the test's own.
     pub serve_as: Option<u32>,
+    /// The soft limit on open files `serve` starts with (systemd gives 1024); none: the
+    /// test's own.
+    pub serve_open_files: Option<u64>,
     child: Option<Child>,
     /// Everything the service wrote to stderr, over every start.
     log: Arc<Mutex<String>>,
@@ -100,6 +103,7 @@ impl Instance {
             admin: String::new(),
             serve_env: Vec::new(),
             serve_as: None,
+            serve_open_files: None,
             rust_log: Some("trace"),
             child: None,
             log: Arc::new(Mutex::new(String::new())),
@@ -169,6 +173,21 @@ impl Instance {
         if let Some(id) = self.serve_as {
             std::os::unix::process::CommandExt::uid(&mut serve, id);
             std::os::unix::process::CommandExt::gid(&mut serve, id);
+        }
+        if let Some(soft) = self.serve_open_files {
+            let hard = rustix::process::getrlimit(rustix::process::Resource::Nofile).maximum;
+            let limit = rustix::process::Rlimit {
+                current: Some(soft),
+                maximum: hard,
+            };
+            // SAFETY: between fork and exec only setrlimit is called, which is
+            // async-signal-safe, with a value made before the fork.
+            unsafe {
+                std::os::unix::process::CommandExt::pre_exec(&mut serve, move || {
+                    rustix::process::setrlimit(rustix::process::Resource::Nofile, limit)
+                        .map_err(std::io::Error::from)
+                });
+            }
         }
         match self.rust_log {
             Some(filter) => serve.env("RUST_LOG", filter),

@@ -50,6 +50,49 @@ fn the_service_starts_in_any_environment_and_logs_callvault_variables_it_does_no
     assert!(!log.contains("LEGACY_LATIN1"), "{log}");
 }
 
+/// systemd starts a service with a soft limit of 1024 open files; each connection takes
+/// one. The service raises the soft limit to the hard one, so clients that keep connections
+/// open (agents' browsers, an IVR's pool) do not keep new ones out. Before 2026-12-06,
+/// about 1,000 idle keep-alive connections kept every new call from being accepted.
+#[test]
+fn connections_beyond_the_soft_open_files_limit_it_started_with_are_served() {
+    let hard = rustix::process::getrlimit(rustix::process::Resource::Nofile).maximum;
+    if hard.is_some_and(|h| h < 1024) {
+        eprintln!("skipped: this process's hard limit on open files is under 1024");
+        return;
+    }
+    let mut i = Instance::init();
+    i.serve_open_files = Some(64);
+    i.start();
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", i.pid())).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    let values: Vec<&str> = line.split_whitespace().skip(3).take(2).collect();
+    assert_eq!(
+        values[0], values[1],
+        "soft limit raised to the hard one: {line}"
+    );
+    // 100 clients, each keeping its connection open after a request, then one more
+    let held: Vec<reqwest::blocking::Client> = (0..100)
+        .map(|n| {
+            let c = i.client();
+            let r = c.get(i.url("/livez")).send();
+            assert!(r.is_ok_and(|r| r.status() == 200), "connection {n}");
+            c
+        })
+        .collect();
+    let r = i.client().get(i.url("/readyz")).send().unwrap();
+    assert_eq!(r.status(), 200);
+    drop(held);
+    assert!(
+        !i.service_log().contains("Too many open files"),
+        "{}",
+        i.service_log()
+    );
+}
+
 #[test]
 fn with_log_format_json_every_line_of_the_service_log_is_a_json_object() {
     let mut i = Instance::init();
