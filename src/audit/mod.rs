@@ -47,6 +47,8 @@ pub enum EventKind {
     ApiKeyRevoked,
     DbBackup,
     DbRestored,
+    /// The store file's free space was given back to the disk (`db compact`).
+    DbCompacted,
     /// Records older than a date, kept in an export, were removed (`audit prune`).
     AuditPruned,
     /// An `audit prune` that takes more than one transaction began removing records (its

@@ -263,6 +263,10 @@ pub enum DbCommand {
         /// A file `db backup` wrote.
         file: PathBuf,
     },
+    /// Give the store file's free space back to the disk (the service must be stopped):
+    /// after an `audit prune` or an enrollment that removed many members, whose freed
+    /// space the store otherwise keeps for later writes
+    Compact,
 }
 
 #[derive(Debug, Subcommand)]
@@ -708,6 +712,32 @@ fn db_command(config: &Config, command: DbCommand) -> anyhow::Result<ExitCode> {
                 }
                 other => bail!("unexpected answer: {other:?}"),
             }
+        }
+        DbCommand::Compact => {
+            if admin::client::service_running(config)? {
+                bail!(
+                    "callvault serve is running on this state directory; stop it first \
+                     (systemctl stop callvault), compact, then start it again"
+                );
+            }
+            let path = config.db_path();
+            let done = store::compact(&path).context("nothing compacted")?;
+            let (before, after) = (mib(done.before), mib(done.after));
+            let ctx = admin::client::open_local(config)?;
+            ctx.audit.record_blocking(
+                crate::audit::AuditEvent::new(
+                    "cli",
+                    crate::audit::EventKind::DbCompacted,
+                    crate::audit::Outcome::Ok,
+                )
+                .detail(format!("{before} MiB to {after} MiB")),
+            )?;
+            say!(
+                "compacted {}: {before} MiB to {after} MiB ({} MiB given back to the disk)",
+                path.display(),
+                mib(done.before.saturating_sub(done.after))
+            );
+            return Ok(ExitCode::SUCCESS);
         }
         DbCommand::Restore { file } => {
             if admin::client::service_running(config)? {
@@ -1254,6 +1284,16 @@ fn enroll_command(
             Ok(ExitCode::SUCCESS)
         }
         other => bail!("unexpected answer: {other:?}"),
+    }
+}
+
+/// Bytes as MiB for a person: one decimal under 10 MiB (`0.1`), whole ones above (`282`).
+fn mib(bytes: u64) -> String {
+    let mib = bytes as f64 / (1024.0 * 1024.0);
+    if mib < 10.0 {
+        format!("{mib:.1}")
+    } else {
+        format!("{mib:.0}")
     }
 }
 

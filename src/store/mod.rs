@@ -924,11 +924,9 @@ fn damage_named<T>(
     }
 }
 
-fn check_file(
-    path: &Path,
-    keep: bool,
-    progress: &dyn crate::enroll::Progress,
-) -> Result<CheckReport, StoreError> {
+/// Open the file at `path` as the only one using it (the service stopped), upgraded to
+/// this version's format if it is older (`keep`: keep the file as it was beside it).
+fn open_offline(path: &Path, keep: bool) -> Result<Database, StoreError> {
     let db = match builder().open(path) {
         Err(e) if upgrade::needs_upgrade(&e) => {
             upgrade::upgrade_file(path, keep)?;
@@ -936,7 +934,7 @@ fn check_file(
         }
         opened => opened,
     };
-    let mut db = db.map_err(|e| match e {
+    db.map_err(|e| match e {
         redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
             path: path.to_path_buf(),
         },
@@ -949,7 +947,15 @@ fn check_file(
             }
         }
         other => other.into(),
-    })?;
+    })
+}
+
+fn check_file(
+    path: &Path,
+    keep: bool,
+    progress: &dyn crate::enroll::Progress,
+) -> Result<CheckReport, StoreError> {
+    let mut db = open_offline(path, keep)?;
     let intact = db.check_integrity()?;
     if !intact {
         return Err(StoreError::Corrupt(
@@ -962,6 +968,36 @@ fn check_file(
     let mut report = store.check_with(progress)?;
     report.integrity_checked = true;
     Ok(report)
+}
+
+/// What `db compact` did: the store file's size before and after, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Compacted {
+    pub before: u64,
+    pub after: u64,
+}
+
+/// Give the store file's free pages back to the disk (the service stopped). A prune or a
+/// run that removed many members frees pages that later writes reuse, but the file shrinks
+/// only by those at its end: 1,000,000 records pruned left a 282 MB file holding 13. redb
+/// moves the pages in use to the front and cuts the file after them, in transactions, so
+/// a crash half-way leaves a whole store.
+pub fn compact(path: &Path) -> Result<Compacted, StoreError> {
+    let size = |p: &Path| {
+        fs::metadata(p)
+            .map(|m| m.len())
+            .map_err(io_err("cannot read the size of", p))
+    };
+    let before = size(path)?;
+    let mut db = open_offline(path, false)?;
+    db.compact().map_err(redb::Error::from)?;
+    drop(db);
+    // it opens as a store, as it did before
+    drop(Store::open_file(path)?);
+    Ok(Compacted {
+        before,
+        after: size(path)?,
+    })
 }
 
 /// Replace the store in `state_dir` with the backup at `backup`. The backup is checked first

@@ -375,10 +375,23 @@ fn backup_while_serving_under_load_then_restore_after_stopping() {
     let out = i.cli(&["db", "restore", backup.to_str().unwrap()]);
     assert!(!out.status.success(), "restore must refuse while serving");
     assert!(text(&out.stderr).contains("stop it first"));
+    let out = i.cli(&["db", "compact"]);
+    assert!(!out.status.success(), "compact must refuse while serving");
+    assert!(text(&out.stderr).contains("stop it first"));
     let out = i.cli(&["db", "check"]);
     assert!(out.status.success(), "{}", text(&out.stdout));
 
     assert!(i.stop().success());
+    // the service stopped: the file's free space goes back to the disk, and it is audited
+    let out = i.cli(&["db", "compact"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(
+        said.starts_with("compacted ") && said.contains(" MiB given back to the disk"),
+        "{said}"
+    );
+    assert!(i.audit_export().contains("\"db_compacted\""));
+    assert!(i.cli(&["db", "check"]).status.success());
     let out = i.cli(&["db", "restore", backup.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     // the revocation made after the backup is kept; the key made after it is named
