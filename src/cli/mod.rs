@@ -898,8 +898,12 @@ fn audit_command(config: &Config, command: AuditCommand) -> anyhow::Result<ExitC
                             report.removed,
                             before.to_rfc3339()
                         ),
+                        // a prune takes the oldest records, up to the first that is not
+                        // older: one written while the clock was ahead ends it there
                         _ => say!(
-                            "nothing to prune: no record but the newest is older than {}",
+                            "nothing to prune: the oldest record is not older than {}, or it \
+                             is the newest (a prune removes records from the oldest on, up \
+                             to the first that is not older, and keeps the newest)",
                             before.to_rfc3339()
                         ),
                     }

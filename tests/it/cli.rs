@@ -607,7 +607,9 @@ fn audit_prune_removes_exported_old_records_through_the_service() {
     assert!(out.status.success(), "{said}{}", text(&out.stderr));
     assert_eq!(
         said.trim(),
-        "nothing to prune: no record but the newest is older than 2000-01-01T00:00:00+00:00"
+        "nothing to prune: the oldest record is not older than 2000-01-01T00:00:00+00:00, or it \
+         is the newest (a prune removes records from the oldest on, up to the first that is \
+         not older, and keeps the newest)"
     );
     let out = i.cli(&["audit", "verify", "--against", first.to_str().unwrap()]);
     let said = text(&out.stdout);
