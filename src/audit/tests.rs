@@ -127,18 +127,19 @@ fn tampering_is_found_at_the_first_bad_record() {
     }
 }
 
+/// One event appended in a transaction of its own: its sequence number.
+fn append_one(store: &Store) -> u64 {
+    let txn = store.begin_write().unwrap();
+    let event = AuditEvent::new("cli", EventKind::DbBackup, Outcome::Ok);
+    let last = append_in(&txn, Utc::now(), [event]).unwrap();
+    txn.commit().unwrap();
+    last
+}
+
 #[test]
 fn appends_continue_the_chain_across_transactions() {
     let (_d, store) = store_with(3);
-    let txn = store.begin_write().unwrap();
-    let last = append_in(
-        &txn,
-        Utc::now(),
-        [AuditEvent::new("cli", EventKind::DbBackup, Outcome::Ok)],
-    )
-    .unwrap();
-    txn.commit().unwrap();
-    assert_eq!(last, 4);
+    assert_eq!(append_one(&store), 4);
     let r: AuditRecord = serde_json::from_slice(&raw(&store, 4)).unwrap();
     let prev: AuditRecord = serde_json::from_slice(&raw(&store, 3)).unwrap();
     assert_eq!(r.prev_hash, prev.hash);
@@ -155,15 +156,7 @@ fn appends_go_on_after_a_record_of_a_kind_this_version_does_not_know() {
     newer["hash"] = "ab".repeat(32).into();
     put(&store, 3, &serde_json::to_vec(&newer).unwrap());
     assert!(serde_json::from_slice::<AuditRecord>(&raw(&store, 3)).is_err());
-    let txn = store.begin_write().unwrap();
-    let last = append_in(
-        &txn,
-        Utc::now(),
-        [AuditEvent::new("cli", EventKind::DbBackup, Outcome::Ok)],
-    )
-    .unwrap();
-    txn.commit().unwrap();
-    assert_eq!(last, 4);
+    assert_eq!(append_one(&store), 4);
     let r: AuditRecord = serde_json::from_slice(&raw(&store, 4)).unwrap();
     assert_eq!(r.prev_hash, "ab".repeat(32));
 }
