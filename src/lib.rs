@@ -33,10 +33,10 @@ pub mod notify;
 pub mod pin;
 pub mod profile;
 pub mod service;
+#[cfg(test)]
+mod shared_tests;
 pub mod spelling;
 pub mod store;
-#[cfg(test)]
-mod testing;
 pub mod throttle;
 pub mod tls;
 pub mod vault;

@@ -1,6 +1,6 @@
 use super::*;
 use crate::audit::{AuditEvent, EventKind, Outcome, append_in};
-use crate::testing::logged;
+use crate::shared_tests::logged;
 
 fn store_in(dir: &Path) -> Store {
     Store::open(dir).unwrap()

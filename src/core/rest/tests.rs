@@ -831,7 +831,7 @@ fn an_unreadable_value_is_logged_by_key_never_by_value_and_thinned() {
         r#"{"id": "7", "address": {"postal": "2134"}, "birth_date": "12th of March 1984"}"#,
     )
     .unwrap();
-    let log = crate::testing::logged(|| {
+    let log = crate::shared_tests::logged(|| {
         for _ in 0..3 {
             let m = core.member_from(&doc).unwrap();
             assert_eq!((m.zip, m.dob), (None, None));
