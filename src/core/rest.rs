@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::breaker::{Breaker, State};
 use super::{CoreAdapter, CoreError, IdentifierKind, PhoneMatch};
 use crate::config::{RestCoreConfig, RestFields};
-use crate::enroll::row::{parse_cents, parse_ymd};
+use crate::enroll::row::{parse_cents, parse_ymd, parse_zip};
 use crate::member::phone::{PhoneClass, Region, classify, e164, normalize_ani};
 use crate::member::{Member, PhoneType};
 use crate::throttle::Throttle;
@@ -379,34 +379,22 @@ pub fn map_member(
             unreadable
         })
     };
-    let cents = |field: &'static str, pointer: &str| -> Option<i64> {
-        present(pointer).and_then(|value| {
-            match value {
-                Value::Number(n) => n.as_f64().map(|d| (d * 100.0).round() as i64),
-                Value::String(s) => parse_cents(s.trim()).ok(),
-                _ => None,
-            }
-            .or_else(|| {
-                note(field, "an amount in dollars (a number, or \"1234.56\")");
-                None
-            })
+    let cents = |field: &'static str, pointer: &str| {
+        noted(present(pointer), core_cents, || {
+            note(field, "an amount in dollars (a number, or \"1234.56\")")
         })
     };
     let date = |field: &'static str, pointer: &str| {
-        present(pointer).and_then(|value| {
-            match value {
-                Value::String(s) => core_date(s.trim()),
-                Value::Number(n) => core_date(&n.to_string()),
-                _ => None,
-            }
-            .or_else(|| {
+        noted(
+            present(pointer),
+            |v| core_date(value_text(v)?.as_str()),
+            || {
                 note(
                     field,
                     "a date: YYYY-MM-DD (a date-time is cut to its date), YYYYMMDD or MM/DD/YYYY",
-                );
-                None
-            })
-        })
+                )
+            },
+        )
     };
     let phone = |raw: String| classify(&raw, region).digits().map(e164);
     let member_id = text(&f.member_id)
@@ -418,12 +406,11 @@ pub fn map_member(
             crate::member::MEMBER_ID_MAX_CHARS
         )));
     }
-    let mobile_phone = present(&f.mobile_phone).and_then(|v| {
-        value_text(v).and_then(phone).or_else(|| {
-            note("mobile_phone", "a phone number");
-            None
-        })
-    });
+    let mobile_phone = noted(
+        present(&f.mobile_phone),
+        |v| value_text(v).and_then(phone),
+        || note("mobile_phone", "a phone number"),
+    );
     let phone_type = present(&f.phone_type)
         .map(|v| {
             value_text(v)
@@ -448,17 +435,11 @@ pub fn map_member(
         other_phones,
         email: text(&f.email),
         dob: date("dob", &f.dob),
-        zip: present(&f.zip).and_then(|v| {
-            core_zip(v).or_else(|| {
-                note("zip", "5 digits or ZIP+4");
-                None
-            })
+        zip: noted(present(&f.zip), core_zip, || {
+            note("zip", "5 digits or ZIP+4")
         }),
-        ssn_last4: present(&f.ssn_last4).and_then(|v| {
-            core_ssn_last4(v).or_else(|| {
-                note("ssn_last4", "the SSN's last 4 digits, or the whole SSN");
-                None
-            })
+        ssn_last4: noted(present(&f.ssn_last4), core_ssn_last4, || {
+            note("ssn_last4", "the SSN's last 4 digits, or the whole SSN")
         }),
         account_numbers: list(&f.account_numbers),
         profile_changed_at: date("profile_changed_at", &f.profile_changed_at)
@@ -516,6 +497,28 @@ fn log_unread(u: Unread, fields: &RestFields) {
     );
 }
 
+/// `value` read by `read`; a value there that `read` cannot take is told to `unreadable`.
+fn noted<T>(
+    value: Option<&Value>,
+    read: impl FnOnce(&Value) -> Option<T>,
+    unreadable: impl FnOnce(),
+) -> Option<T> {
+    let read = read(value?);
+    if read.is_none() {
+        unreadable();
+    }
+    read
+}
+
+/// An amount of dollars: a number, or text such as `"1234.56"` or `"$12.5"`, in cents.
+fn core_cents(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_f64().map(|d| (d * 100.0).round() as i64),
+        Value::String(s) => parse_cents(s.trim()).ok(),
+        _ => None,
+    }
+}
+
 /// A string as it stands, or a number written out.
 fn value_text(v: &Value) -> Option<String> {
     match v {
@@ -546,31 +549,14 @@ fn core_date(s: &str) -> Option<chrono::NaiveDate> {
 /// A core's zip as its 5 digits: `55401`, `55401-1234` or `554011234`. A zip sent as a JSON
 /// number has lost its leading zeros (Massachusetts' `02134` is `2134`): they are put back.
 fn core_zip(v: &Value) -> Option<String> {
-    let digits = match v {
-        Value::Number(n) => {
-            let n = n.as_u64()?;
-            match n {
-                0..=99_999 => format!("{n:05}"),
-                100_000..=999_999_999 => format!("{n:09}"),
-                _ => return None,
-            }
-        }
-        Value::String(s) => {
-            let s = s.trim();
-            match s.split_once('-') {
-                Some((zip, plus4))
-                    if plus4.len() == 4 && plus4.bytes().all(|b| b.is_ascii_digit()) =>
-                {
-                    zip.to_string()
-                }
-                Some(_) => return None,
-                None => s.to_string(),
-            }
-        }
-        _ => return None,
-    };
-    ((digits.len() == 5 || digits.len() == 9) && digits.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| digits[..5].to_string())
+    match v {
+        Value::Number(n) => match n.as_u64()? {
+            n @ 0..=99_999 => parse_zip(&format!("{n:05}")),
+            n => parse_zip(&format!("{n:09}")),
+        },
+        Value::String(s) => parse_zip(s.trim()),
+        _ => None,
+    }
 }
 
 /// A core's SSN (or TIN) as its last 4 digits. One sent as a JSON number has lost its

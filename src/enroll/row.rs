@@ -466,7 +466,8 @@ pub fn parse_cents(v: &str) -> Result<i64, NotAnAmount> {
     Ok(if negative { -total } else { total })
 }
 
-fn parse_zip(v: &str) -> Option<String> {
+/// A zip's 5 digits: `55401`, `55401-1234` or `554011234`.
+pub fn parse_zip(v: &str) -> Option<String> {
     let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
     let ok = match v.split_once('-') {
         None => digits(v, 5) || digits(v, 9),

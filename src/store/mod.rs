@@ -993,7 +993,9 @@ pub fn compact(path: &Path) -> Result<Compacted, StoreError> {
             .map_err(io_err("cannot read the size of", p))
     };
     let before = size(path)?;
-    let mut db = open_offline(path, false)?;
+    // a store in an older file format is upgraded first, its old file kept beside it, as
+    // the service's first start does
+    let mut db = open_offline(path, true)?;
     db.compact().map_err(redb::Error::from)?;
     drop(db);
     // it opens as a store, as it did before
