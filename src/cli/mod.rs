@@ -714,24 +714,18 @@ fn db_command(config: &Config, command: DbCommand) -> anyhow::Result<ExitCode> {
             }
         }
         DbCommand::Compact => {
-            if admin::client::service_running(config)? {
-                bail!(
-                    "callvault serve is running on this state directory; stop it first \
-                     (systemctl stop callvault), compact, then start it again"
-                );
-            }
+            refuse_while_serving(config, "compact")?;
             let path = config.db_path();
             let done = store::compact(&path).context("nothing compacted")?;
             let (before, after) = (mib(done.before), mib(done.after));
+            let event = crate::audit::AuditEvent::new(
+                "cli",
+                crate::audit::EventKind::DbCompacted,
+                crate::audit::Outcome::Ok,
+            );
             let ctx = admin::client::open_local(config)?;
-            ctx.audit.record_blocking(
-                crate::audit::AuditEvent::new(
-                    "cli",
-                    crate::audit::EventKind::DbCompacted,
-                    crate::audit::Outcome::Ok,
-                )
-                .detail(format!("{before} MiB to {after} MiB")),
-            )?;
+            ctx.audit
+                .record_blocking(event.detail(format!("{before} MiB to {after} MiB")))?;
             say!(
                 "compacted {}: {before} MiB to {after} MiB ({} MiB given back to the disk)",
                 path.display(),
@@ -740,12 +734,7 @@ fn db_command(config: &Config, command: DbCommand) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         DbCommand::Restore { file } => {
-            if admin::client::service_running(config)? {
-                bail!(
-                    "callvault serve is running on this state directory; stop it first \
-                     (systemctl stop callvault), restore, then start it again"
-                );
-            }
+            refuse_while_serving(config, "restore")?;
             let report = offline_on_stderr(&file.display().to_string(), |p| {
                 store::restore_with(&config.storage.state_dir, &file, p)
             })
@@ -1289,6 +1278,18 @@ fn enroll_command(
         }
         other => bail!("unexpected answer: {other:?}"),
     }
+}
+
+/// An error unless the service is stopped: `verb` (`restore`, `compact`) needs the store
+/// file to itself.
+fn refuse_while_serving(config: &Config, verb: &str) -> anyhow::Result<()> {
+    if admin::client::service_running(config)? {
+        bail!(
+            "callvault serve is running on this state directory; stop it first (systemctl \
+             stop callvault), {verb}, then start it again"
+        );
+    }
+    Ok(())
 }
 
 /// Bytes as MiB for a person: one decimal under 10 MiB (`0.1`), whole ones above (`282`).
