@@ -52,7 +52,10 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Health>, Api
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "not_ready",
-            "the last write to the store failed (is the disk full?); see the service log",
+            format!(
+                "the last write to the store failed ({}); see the service log",
+                state.store.write_failure_cause()
+            ),
         ));
     }
     if let Some(free) = low {

@@ -189,10 +189,21 @@ pub enum StoreError {
         error: io::Error,
     },
     #[error(
-        "the store {path} is closed after a failed write (a full disk?) and is being reopened; \
+        "cannot open the store {path} for writing: {READ_ONLY}; the disk needs repair before \
+         callvault can write to it. To read the store meanwhile, copy callvault.redb to \
+         another disk and name the copy's folder, as in \
+         `CALLVAULT__STORAGE__STATE_DIR=DIR callvault db check`"
+    )]
+    ReadOnlyFs { path: PathBuf },
+    #[error(
+        "the store {path} is closed after a failed write ({cause}) and is being reopened; \
          last try: {last_try}"
     )]
-    Closed { path: PathBuf, last_try: String },
+    Closed {
+        path: PathBuf,
+        cause: &'static str,
+        last_try: String,
+    },
     #[error("store: {0}")]
     Redb(Box<redb::Error>),
 }
@@ -275,6 +286,9 @@ struct Shared {
     reopen: Opener,
     /// Why the last try to reopen failed.
     last_error: Mutex<Option<String>>,
+    /// The kind of the last I/O error met on the file (a failed write, a failed reopen), for
+    /// [`Store::write_failure_cause`].
+    last_io: Mutex<Option<io::ErrorKind>>,
     /// A write failed on an I/O error, and none has succeeded since.
     write_failed: AtomicBool,
     /// A [`Store::probe`] is under way.
@@ -294,10 +308,40 @@ struct Shared {
 }
 
 impl Shared {
+    /// What the disk says about the failed write ([`failure_cause`]).
+    fn cause(&self) -> &'static str {
+        let kind = self.last_io.lock().ok().and_then(|k| *k);
+        let st = self
+            .path
+            .parent()
+            .and_then(|dir| rustix::fs::statvfs(dir).ok());
+        failure_cause(
+            kind,
+            st.as_ref()
+                .map(|st| st.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY)),
+            st.map(|st| st.f_bavail.saturating_mul(st.f_frsize)),
+        )
+    }
+
+    /// Forget the last I/O error: a write succeeded.
+    fn met_none(&self) {
+        if let Ok(mut last) = self.last_io.lock() {
+            *last = None;
+        }
+    }
+
+    /// Note the kind of an I/O error met on the file.
+    fn met(&self, kind: Option<io::ErrorKind>) {
+        if let (Some(kind), Ok(mut last)) = (kind, self.last_io.lock()) {
+            *last = Some(kind);
+        }
+    }
+
     fn closed(&self) -> StoreError {
         let last = self.last_error.lock().ok().and_then(|e| e.clone());
         StoreError::Closed {
             path: self.path.clone(),
+            cause: self.cause(),
             last_try: last.unwrap_or_else(|| "in progress".into()),
         }
     }
@@ -323,7 +367,8 @@ impl Shared {
         throttled_error!(
             LOGGED,
             store = %self.path.display(),
-            "a write to the store failed; closing it to open it again (is the disk full?)"
+            cause = self.cause(),
+            "a write to the store failed; closing it to open it again"
         );
         metrics::counter!("callvault_store_reopens_total").increment(1);
         let shared = self.clone();
@@ -357,6 +402,9 @@ impl Shared {
                     std::thread::sleep(Duration::from_millis(5));
                 }
                 Err(err) => {
+                    if let redb::DatabaseError::Storage(redb::StorageError::Io(e)) = &err {
+                        self.met(Some(e.kind()));
+                    }
                     let text = err.to_string();
                     if let Ok(mut last) = self.last_error.lock() {
                         if last.as_deref() != Some(text.as_str()) {
@@ -412,6 +460,7 @@ impl WriteTxn {
                 if self.shared.write_failed.load(Ordering::Relaxed)
                     && self.shared.write_failed.swap(false, Ordering::Relaxed)
                 {
+                    self.shared.met_none();
                     tracing::info!(
                         store = %self.shared.path.display(),
                         "a write to the store succeeded again, after failed ones"
@@ -422,6 +471,7 @@ impl WriteTxn {
             Err(e) => {
                 let e = StoreError::from(e);
                 if is_io(&e) {
+                    self.shared.met(io_kind(&e));
                     self.shared.close(&self.db);
                 }
                 Err(e)
@@ -437,6 +487,7 @@ impl WriteTxn {
     /// Abort after `e`, closing the store's file if `e` was an I/O error on it.
     pub fn failed(self, e: &StoreError) {
         if is_io(e) {
+            self.shared.met(io_kind(e));
             self.shared.close(&self.db);
         }
     }
@@ -518,6 +569,7 @@ impl Store {
                 path: path.to_path_buf(),
                 reopen,
                 last_error: Mutex::new(None),
+                last_io: Mutex::new(None),
                 write_failed: AtomicBool::new(false),
                 probing: AtomicBool::new(false),
                 stopping: AtomicBool::new(false),
@@ -699,6 +751,12 @@ impl Store {
         result
     }
 
+    /// What the store's disk says about a failed write: a read-only file system, a full
+    /// disk, or neither (for `/readyz`).
+    pub fn write_failure_cause(&self) -> &'static str {
+        self.shared.cause()
+    }
+
     /// Why the store is not fit to serve: closed after a failed write and not yet reopened,
     /// or reopened but with no write succeeding since (the disk may still be full).
     pub fn fault(&self) -> Option<String> {
@@ -707,8 +765,9 @@ impl Store {
         }
         self.shared.write_failed.load(Ordering::Relaxed).then(|| {
             format!(
-                "the last write to the store {} failed (a full disk?), and none has succeeded since",
-                self.shared.path.display()
+                "the last write to the store {} failed ({}), and none has succeeded since",
+                self.shared.path.display(),
+                self.shared.cause()
             )
         })
     }
@@ -938,20 +997,7 @@ fn open_offline(path: &Path, keep: bool) -> Result<Database, StoreError> {
         }
         opened => opened,
     };
-    db.map_err(|e| match e {
-        redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
-            path: path.to_path_buf(),
-        },
-        // redb's word for a file without its header: an I/O error of kind InvalidData
-        redb::DatabaseError::Storage(redb::StorageError::Io(e))
-            if e.kind() == io::ErrorKind::InvalidData =>
-        {
-            StoreError::NotAStore {
-                path: path.to_path_buf(),
-            }
-        }
-        other => other.into(),
-    })
+    db.map_err(|e| open_error(path, e))
 }
 
 fn check_file(
@@ -1200,19 +1246,63 @@ fn room_for_copy(free: u64, copy_at_most: u64, keep_free: u64) -> Result<(), Str
     ))
 }
 
+/// A read-only file system under the store, how it comes to be and where to look.
+const READ_ONLY: &str =
+    "its file system is read-only, as the kernel makes one after an error on its disk: see `dmesg`";
+
+/// Less free than this, and a failed write is put down to a full disk.
+const FULL_UNDER: u64 = 1024 * 1024;
+
+/// A failed write to the store, in words for the messages that report it: from the kind of
+/// the last I/O error met on the file (`kind`), else from what its file system says
+/// (`read_only`, `free`; `None` where it could not be asked). Linux 6.x marks an ext4 file
+/// system that met an error as `emergency_ro` without the read-only flag statvfs reports,
+/// so the error's kind comes first.
+fn failure_cause(
+    kind: Option<io::ErrorKind>,
+    read_only: Option<bool>,
+    free: Option<u64>,
+) -> &'static str {
+    use io::ErrorKind::{QuotaExceeded, ReadOnlyFilesystem, StorageFull};
+    match (kind, read_only, free) {
+        (Some(ReadOnlyFilesystem), _, _) | (_, Some(true), _) => READ_ONLY,
+        (Some(StorageFull | QuotaExceeded), _, _) => "its disk is full",
+        (_, _, Some(free)) if free < FULL_UNDER => "its disk is full",
+        _ => "a full or failing disk?",
+    }
+}
+
+/// The kind of I/O error `e` is, if it is one on the store's file.
+fn io_kind(e: &StoreError) -> Option<io::ErrorKind> {
+    match e {
+        StoreError::Redb(r) => match &**r {
+            redb::Error::Io(e) => Some(e.kind()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// Why the store file at `path` did not open, in words that say what to do.
 fn open_error(path: &Path, e: redb::DatabaseError) -> StoreError {
+    let path = path.to_path_buf();
     match e {
-        redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
-            path: path.to_path_buf(),
-        },
+        redb::DatabaseError::Storage(redb::StorageError::Io(error))
+            if error.kind() == io::ErrorKind::ReadOnlyFilesystem =>
+        {
+            StoreError::ReadOnlyFs { path }
+        }
+        // redb's word for a file without its header: an I/O error of kind InvalidData
+        redb::DatabaseError::Storage(redb::StorageError::Io(e))
+            if e.kind() == io::ErrorKind::InvalidData =>
+        {
+            StoreError::NotAStore { path }
+        }
+        redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse { path },
         redb::DatabaseError::Storage(redb::StorageError::Io(error))
             if error.kind() == io::ErrorKind::PermissionDenied =>
         {
-            StoreError::NotPermitted {
-                path: path.to_path_buf(),
-                error,
-            }
+            StoreError::NotPermitted { path, error }
         }
         other => other.into(),
     }

@@ -359,6 +359,17 @@ fn a_store_the_user_may_not_open_says_whose_it_must_be() {
             ),
         "{text}"
     );
+    // a read-only file system says how it comes to be, and how to read the store meanwhile
+    let erofs = redb::StorageError::Io(io::Error::from_raw_os_error(30));
+    let text = open_error(path, redb::DatabaseError::Storage(erofs)).to_string();
+    for says in [
+        "cannot open the store /var/lib/callvault/callvault.redb for writing: its file system \
+         is read-only, as the kernel makes one after an error on its disk: see `dmesg`",
+        "copy callvault.redb to another disk",
+        "`CALLVAULT__STORAGE__STATE_DIR=DIR callvault db check`",
+    ] {
+        assert!(text.contains(says), "{says}: {text}");
+    }
     // other I/O errors are told as redb words them
     let missing = redb::StorageError::Io(io::Error::from(io::ErrorKind::NotFound));
     let other = open_error(path, redb::DatabaseError::Storage(missing));
@@ -639,19 +650,24 @@ fn check_decodes_every_member_record_and_names_one_that_does_not() {
 use redb::BackendError;
 use std::ops::Bound;
 
-/// A file that fails every write and sync while `full` is set, as a full disk does.
+/// What a full disk answers a write.
+const ENOSPC: i32 = 28;
+/// What a file system the kernel made read-only answers.
+const EROFS: i32 = 30;
+
+/// A file that fails every write and sync with the OS error in `fails` while it is not 0, as
+/// a full disk ([`ENOSPC`]) or a read-only file system ([`EROFS`]) does.
 #[derive(Debug)]
 struct Disk {
     file: redb::backends::FileBackend,
-    full: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    fails: std::sync::Arc<std::sync::atomic::AtomicI32>,
 }
 
 impl Disk {
     fn check(&self) -> Result<(), io::Error> {
-        if self.full.load(std::sync::atomic::Ordering::SeqCst) {
-            Err(io::Error::from_raw_os_error(28)) // ENOSPC
-        } else {
-            Ok(())
+        match self.fails.load(std::sync::atomic::Ordering::SeqCst) {
+            0 => Ok(()),
+            errno => Err(io::Error::from_raw_os_error(errno)),
         }
     }
 }
@@ -704,7 +720,7 @@ impl redb::StorageBackend for Disk {
 }
 
 /// A store on `Disk`, reopened on it too.
-fn store_on_disk(path: &Path, full: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Store {
+fn store_on_disk(path: &Path, fails: std::sync::Arc<std::sync::atomic::AtomicI32>) -> Store {
     let file = path.to_path_buf();
     let open = move || {
         let f = fs::OpenOptions::new()
@@ -715,7 +731,7 @@ fn store_on_disk(path: &Path, full: std::sync::Arc<std::sync::atomic::AtomicBool
             .open(&file)?;
         builder().create_with_backend(Disk {
             file: redb::backends::FileBackend::new(f)?,
-            full: full.clone(),
+            fails: fails.clone(),
         })
     };
     let store = Store::with_opener(open().unwrap(), path, Box::new(open));
@@ -732,16 +748,16 @@ fn audit_count(store: &Store) -> u64 {
 
 #[test]
 fn after_a_full_disk_the_store_reopens_by_itself_and_keeps_every_commit_before_it() {
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::{AtomicI32, Ordering};
     let dir = tempfile::tempdir().unwrap();
-    let full = std::sync::Arc::new(AtomicBool::new(false));
+    let full = std::sync::Arc::new(AtomicI32::new(0));
     let store = store_on_disk(&dir.path().join(DB_FILE_NAME), full.clone());
     add_audit(&store, 3);
     assert_eq!(store.fault(), None);
 
     // the disk fills: a commit fails (here redb's own, which the store does not see), and
     // redb then refuses every write; the next writer closes the file
-    full.store(true, Ordering::SeqCst);
+    full.store(ENOSPC, Ordering::SeqCst);
     let WriteTxn { txn, .. } = one_event(&store);
     assert!(txn.commit().is_err(), "the commit on a full disk fails");
     assert_eq!(store.fault(), None, "not seen yet");
@@ -759,7 +775,7 @@ fn after_a_full_disk_the_store_reopens_by_itself_and_keeps_every_commit_before_i
 
     // room again: it reopens with no restart, with the three committed records and the
     // chain whole, and takes writes
-    full.store(false, Ordering::SeqCst);
+    full.store(0, Ordering::SeqCst);
     wait_open(&store);
     assert_eq!(audit_count(&store), 3);
     assert!(store.fault().is_some(), "no write has succeeded yet");
@@ -770,12 +786,12 @@ fn after_a_full_disk_the_store_reopens_by_itself_and_keeps_every_commit_before_i
     assert_eq!(audit_count(&store), 5);
 
     // a failed commit closes the store at once, before any other write
-    full.store(true, Ordering::SeqCst);
+    full.store(ENOSPC, Ordering::SeqCst);
     let txn = one_event(&store);
     let failed = txn.commit().unwrap_err();
     assert!(failed.to_string().contains("os error 28"), "{failed}");
     assert!(store.fault().is_some(), "closed by the failed commit");
-    full.store(false, Ordering::SeqCst);
+    full.store(0, Ordering::SeqCst);
     wait_open(&store);
     assert_eq!(audit_count(&store), 5);
     add_audit(&store, 1);
@@ -786,9 +802,9 @@ fn after_a_full_disk_the_store_reopens_by_itself_and_keeps_every_commit_before_i
 /// again, that the store is back: the reopen's own lines are thinned while the disk is full.
 #[test]
 fn the_log_says_once_that_writes_succeed_again_after_a_full_disk() {
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::{AtomicI32, Ordering};
     let dir = tempfile::tempdir().unwrap();
-    let full = std::sync::Arc::new(AtomicBool::new(false));
+    let full = std::sync::Arc::new(AtomicI32::new(0));
     let store = store_on_disk(&dir.path().join(DB_FILE_NAME), full.clone());
     let back = "a write to the store succeeded again";
 
@@ -796,13 +812,13 @@ fn the_log_says_once_that_writes_succeed_again_after_a_full_disk() {
     assert!(!quiet.contains(back), "{quiet}");
 
     let failing = logged(|| {
-        full.store(true, Ordering::SeqCst);
+        full.store(ENOSPC, Ordering::SeqCst);
         assert!(one_event(&store).commit().is_err());
         assert!(store.begin_write().is_err());
     });
     assert!(!failing.contains(back), "{failing}");
 
-    full.store(false, Ordering::SeqCst);
+    full.store(0, Ordering::SeqCst);
     wait_open(&store);
     let recovered = logged(|| {
         add_audit(&store, 3);
@@ -810,6 +826,90 @@ fn the_log_says_once_that_writes_succeed_again_after_a_full_disk() {
     });
     assert_eq!(recovered.matches(back).count(), 1, "{recovered}");
     assert_eq!(audit_count(&store), 6);
+}
+
+/// A failed write is reported with what the disk said: a read-only file system (which the
+/// kernel makes of one whose disk erred) is not a full disk, and the admin reading "is the
+/// disk full?" would look in the wrong place. The cause goes with the fault once a write
+/// succeeds again.
+#[test]
+fn a_failed_write_says_whether_the_file_system_went_read_only_or_the_disk_filled() {
+    use std::sync::atomic::{AtomicI32, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let fails = std::sync::Arc::new(AtomicI32::new(0));
+    let store = store_on_disk(&dir.path().join(DB_FILE_NAME), fails.clone());
+    add_audit(&store, 1);
+    for (errno, says) in [
+        (EROFS, "its file system is read-only"),
+        (ENOSPC, "its disk is full"),
+    ] {
+        fails.store(errno, Ordering::SeqCst);
+        // (the log line that says so is thinned across the tests, so the fault is read)
+        assert!(one_event(&store).commit().is_err());
+        let fault = store.fault().expect("closed");
+        assert!(
+            fault.contains(&format!("failed write ({says}")),
+            "{errno}: {fault}"
+        );
+        assert_eq!(
+            store.write_failure_cause(),
+            failure_cause(Some(io::Error::from_raw_os_error(errno).kind()), None, None)
+        );
+        let refused = store.begin_read().map(|_| ()).unwrap_err();
+        assert!(refused.to_string().contains(says), "{errno}: {refused}");
+        fails.store(0, Ordering::SeqCst);
+        wait_open(&store);
+        store.probe().unwrap();
+        assert_eq!(store.fault(), None);
+    }
+    // nothing left over from the last failure
+    assert_eq!(
+        store.write_failure_cause(),
+        failure_cause(None, Some(false), store.free_bytes())
+    );
+}
+
+#[test]
+fn the_cause_of_a_failed_write_comes_from_the_error_then_the_file_system() {
+    use io::ErrorKind::{Other, QuotaExceeded, ReadOnlyFilesystem, StorageFull};
+    const READ_ONLY_SAYS: &str = "its file system is read-only";
+    const FULL: &str = "its disk is full";
+    const UNKNOWN: &str = "a full or failing disk?";
+    let mib = 1024 * 1024;
+    // the last error's kind; whether statvfs says read-only; bytes free; what is said
+    type Case = (
+        Option<io::ErrorKind>,
+        Option<bool>,
+        Option<u64>,
+        &'static str,
+    );
+    let cases: &[Case] = &[
+        // the error's kind first: ext4's emergency_ro leaves statvfs saying read-write
+        (
+            Some(ReadOnlyFilesystem),
+            Some(false),
+            Some(100 * mib),
+            READ_ONLY_SAYS,
+        ),
+        (Some(StorageFull), Some(false), Some(100 * mib), FULL),
+        (Some(QuotaExceeded), None, None, FULL),
+        // then the file system: mounted read-only, or with under 1 MiB free
+        (None, Some(true), Some(100 * mib), READ_ONLY_SAYS),
+        (Some(Other), Some(true), None, READ_ONLY_SAYS),
+        (None, Some(false), Some(mib - 1), FULL),
+        (Some(Other), None, Some(0), FULL),
+        // else nothing is claimed
+        (None, Some(false), Some(mib), UNKNOWN),
+        (Some(Other), Some(false), Some(100 * mib), UNKNOWN),
+        (None, None, None, UNKNOWN),
+    ];
+    for (kind, read_only, free, says) in cases {
+        let cause = failure_cause(*kind, *read_only, *free);
+        assert!(
+            cause.starts_with(says),
+            "{kind:?} {read_only:?} {free:?}: {cause}"
+        );
+    }
 }
 
 /// A write transaction holding one new audit event, not yet committed.
