@@ -30,6 +30,7 @@ pub mod keys;
 pub mod lockout;
 pub mod member;
 pub mod notify;
+pub mod outbound;
 pub mod pin;
 pub mod profile;
 pub mod service;

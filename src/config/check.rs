@@ -405,24 +405,15 @@ pub(crate) fn endpoint_url(url: &str) -> Result<(), String> {
     if url.starts_with("https://") {
         return Ok(());
     }
-    let Some(rest) = url.strip_prefix("http://") else {
+    if !url.starts_with("http://") {
         return Err("must start with https:// (or http:// for a gateway on this host)".into());
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host_port = authority.rsplit('@').next().unwrap_or_default();
-    let host = match host_port.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => host_port.split(':').next().unwrap_or_default(),
-    };
-    let local = host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    match local {
+    }
+    match crate::outbound::on_this_host(url) {
         true => Ok(()),
         false => Err(format!(
             "http:// is only for a gateway on this host (localhost, 127.0.0.1, [::1]); \
-             {host:?} needs https://"
+             {:?} needs https://",
+            crate::outbound::host(url).unwrap_or_default()
         )),
     }
 }

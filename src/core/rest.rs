@@ -71,13 +71,14 @@ enum Attempt {
 
 impl RestCore {
     pub fn new(config: RestCoreConfig, timeout_ms: u64, region: Region) -> Result<Self, CoreError> {
-        let mut builder = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_millis(config.connect_timeout_ms))
             .timeout(Duration::from_millis(timeout_ms))
             // a redirect would carry the auth header and the member's number to an address
             // the configuration never named (and past the https-only rule): not followed
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("callvault/", env!("CARGO_PKG_VERSION")));
+        let mut builder = crate::outbound::route(builder, &config.base_url);
         if let Some(ca) = &config.ca_file {
             let bad = |e: &dyn std::fmt::Display| {
                 CoreError::Unavailable(format!("core.rest.ca_file {}: {e}", ca.display()))

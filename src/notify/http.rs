@@ -10,18 +10,21 @@ use super::template::{self, form_escape, json_escape};
 use super::{Channel, Outgoing, SendError};
 use crate::config::{BodyEncoding, PushConfig, Secret, SmsConfig};
 
-/// A client for one gateway: its own CA besides the system's roots, and a total timeout.
+/// A client for one gateway at `url`: its own CA besides the system's roots, a total
+/// timeout, and the environment's proxy unless `url` is on this host ([`crate::outbound`]).
 fn client(
     section: &str,
+    url: &str,
     ca_file: Option<&Path>,
     timeout_ms: u64,
 ) -> Result<reqwest::Client, SendError> {
-    let mut builder = reqwest::Client::builder()
+    let builder = reqwest::Client::builder()
         .timeout(Duration::from_millis(timeout_ms))
         .connect_timeout(Duration::from_millis(timeout_ms.min(3_000)))
         // a 307 would re-send the code and the gateway's key to an address the
         // configuration never named: redirects are answers, not followed
         .redirect(reqwest::redirect::Policy::none());
+    let mut builder = crate::outbound::route(builder, url);
     if let Some(ca) = ca_file {
         let bad = |e: &dyn std::fmt::Display| {
             SendError::Failed(format!("{section}.ca_file {}: {e}", ca.display()))
@@ -97,7 +100,7 @@ impl Channel for SmsGateway {
                 "application/x-www-form-urlencoded",
             ),
         };
-        let client = client("notify.sms", c.ca_file.as_deref(), c.timeout_ms)?;
+        let client = client("notify.sms", &url, c.ca_file.as_deref(), c.timeout_ms)?;
         let request = client
             .post(url)
             .header(reqwest::header::CONTENT_TYPE, content_type)
@@ -150,7 +153,7 @@ impl Channel for PushWebhook {
             })
             .to_string(),
         );
-        let client = client("notify.push", c.ca_file.as_deref(), c.timeout_ms)?;
+        let client = client("notify.push", &c.url, c.ca_file.as_deref(), c.timeout_ms)?;
         let request = client
             .post(&c.url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")

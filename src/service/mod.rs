@@ -245,6 +245,9 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
     for caution in config.cautions() {
         tracing::warn!("{caution}");
     }
+    for line in crate::outbound::proxied(&config) {
+        tracing::info!("{line}");
+    }
     for unread in crate::config::unread_env_vars(std::env::vars_os().map(|(name, _)| name)) {
         tracing::warn!("{unread}");
     }

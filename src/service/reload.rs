@@ -99,6 +99,7 @@ impl Reloader {
                     }))
                     .collect();
                 let core_kind = core.as_ref().map(|c| c.kind());
+                let proxied = crate::outbound::proxied(&next);
                 self.cert.replace(pair);
                 self.clients.replace(clients);
                 if let Some(core) = core {
@@ -110,6 +111,9 @@ impl Reloader {
                 self.config.store(Arc::new(next));
                 if let Some(kind) = core_kind {
                     tracing::info!(core = kind, "the core adapter was rebuilt from [core]");
+                }
+                for line in proxied {
+                    tracing::info!("{line}");
                 }
                 for warning in &warnings {
                     tracing::warn!("{warning}");

@@ -1556,6 +1556,51 @@ fn a_reload_points_new_calls_at_another_core() {
     );
 }
 
+/// A proxy the service's environment names (as a site sets one to reach an SMS gateway
+/// across the internet) is not used for a core gateway on this host: a proxy elsewhere cannot
+/// reach it, and a plain http:// request would carry members' facts across the network. The
+/// log names the proxy, without its credentials, for the endpoints it does stand between.
+#[test]
+fn a_proxy_in_the_environment_is_not_used_for_a_core_on_this_host() {
+    let zed = r#"{"member_id": "9001", "first_name": "Zed", "mobile_phone": "+16122030101", "dob": "1990-02-03", "zip": "55401"}"#;
+    let listed: &'static str = Box::leak(format!("[{zed}]").into_boxed_str());
+    let gateway = crate::harness::stand_in_gateway(vec![
+        ("phone=%2B16122030101", listed),
+        ("/members/9001", zed),
+    ]);
+    // a proxy that takes connections and never answers
+    let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    proxy.set_nonblocking(true).unwrap();
+    let at = proxy.local_addr().unwrap();
+    let sms = "[notify.sms]\nurl = \"https://sms.cu.example/send?to={to}\"\n";
+    let mut t = Calls::new(&format!("{}{sms}", rest_core(&gateway)));
+    t.i.stop();
+    let url = format!("http://proxy-user:proxy-secret@{at}");
+    for name in ["HTTP_PROXY", "https_proxy", "ALL_PROXY"] {
+        t.i.serve_env.push((name.into(), url.clone().into()));
+    }
+    t.i.start();
+
+    let step = t.start("px-1", ADA_MOBILE);
+    assert_eq!(step["member_id"], "9001", "{step}");
+    assert!(
+        matches!(proxy.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "the core's requests went to the proxy"
+    );
+    let log = t.i.service_log();
+    assert!(
+        log.contains(&format!(
+            "notify.sms.url: requests go through the proxy {at}, which the environment names"
+        )),
+        "{log}"
+    );
+    assert!(
+        !log.contains("core.rest.base_url: requests go through"),
+        "{log}"
+    );
+    t.i.assert_never_written(&["proxy-secret"]);
+}
+
 #[test]
 fn calls_route_by_the_dialed_number_in_any_format() {
     let t = Calls::new(

@@ -1,0 +1,93 @@
+//! Requests callvault makes to other hosts: the core gateway (`core.rest.base_url`), the SMS
+//! gateway (`notify.sms.url`) and the push webhook (`notify.push.url`), and which of them go
+//! through a proxy.
+//!
+//! As any program does, callvault sends them through the proxy the environment names
+//! (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, with `NO_PROXY` exempting hosts; as installed,
+//! set in a drop-in's `Environment=`): a credit union may reach its SMS gateway only through
+//! one. Never for an endpoint on this host: a proxy elsewhere cannot reach this host's
+//! `localhost`, and a plain `http://` request, allowed only to this host, would carry
+//! members' facts and one-time codes across the network to it.
+
+/// The host of `url` (`http://` or `https://`), without brackets for IPv6.
+pub fn host(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host_port.split(':').next().unwrap_or_default(),
+    };
+    (!host.is_empty()).then_some(host)
+}
+
+/// Whether `url` names this host: `localhost` or a loopback address.
+pub fn on_this_host(url: &str) -> bool {
+    host(url).is_some_and(|host| {
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    })
+}
+
+/// `builder`, for a client whose requests all go to `url`'s host: with no proxy when that
+/// host is this one (see the module's words), else the environment's, as reqwest's default.
+pub fn route(builder: reqwest::ClientBuilder, url: &str) -> reqwest::ClientBuilder {
+    match on_this_host(url) {
+        true => builder.no_proxy(),
+        false => builder,
+    }
+}
+
+/// The proxy (`host:port`, never its credentials) the environment sends requests to `url`
+/// through, as [`route`] builds the client; `None` for a direct connection.
+pub fn proxy_for(url: &str, env: &hyper_util::client::proxy::matcher::Matcher) -> Option<String> {
+    if on_this_host(url) {
+        return None;
+    }
+    // a template's placeholder ({to}) is no part of the host
+    let uri: http::Uri = url.replace(['{', '}'], "").parse().ok()?;
+    let proxy = env.intercept(&uri)?;
+    let proxy = proxy.uri();
+    let host = proxy.host()?;
+    Some(match proxy.port_u16() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
+    })
+}
+
+/// A line for the service log for each configured endpoint a proxy stands between
+/// (`notify.sms.url: requests go through the proxy proxy.cu.example:3128...`), so that an
+/// unreachable gateway is looked for in the right place.
+pub fn proxied(config: &crate::config::Config) -> Vec<String> {
+    let env = hyper_util::client::proxy::matcher::Matcher::from_env();
+    let endpoints = [
+        (
+            "core.rest.base_url",
+            (config.core.kind == crate::config::CoreKind::Rest)
+                .then_some(config.core.rest.as_ref().map(|r| &r.base_url))
+                .flatten(),
+        ),
+        ("notify.sms.url", config.notify.sms.as_ref().map(|s| &s.url)),
+        (
+            "notify.push.url",
+            config.notify.push.as_ref().map(|p| &p.url),
+        ),
+    ];
+    endpoints
+        .into_iter()
+        .filter_map(|(key, url)| Some((key, proxy_for(url?, &env)?)))
+        .map(|(key, proxy)| {
+            format!(
+                "{key}: requests go through the proxy {proxy}, which the environment names \
+                 (HTTPS_PROXY, HTTP_PROXY or ALL_PROXY; NO_PROXY lists hosts reached directly)"
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;
