@@ -218,7 +218,7 @@ impl RestCore {
         items.iter().map(|m| self.member_from(m)).collect()
     }
 
-    /// One member object, as [`member_from_json`] maps it, with a caller ID the
+    /// One member object, as [`map_member`] maps it, with a caller ID the
     /// pre-enrollment rules would not trust withdrawn ([`caller_id_withdrawn`]).
     fn member_from(&self, v: &Value) -> Result<Member, CoreError> {
         let (mut member, unread) = map_member(v, &self.config.fields, self.region)?;
@@ -294,11 +294,6 @@ async fn read_bounded(mut response: reqwest::Response, limit: usize) -> Result<V
     Ok(body)
 }
 
-/// Map one member object through the configured pointers.
-pub fn member_from_json(v: &Value, f: &RestFields, region: Region) -> Result<Member, CoreError> {
-    map_member(v, f, region).map(|(member, _)| member)
-}
-
 /// A field the core answered with a value callvault cannot read: its name under
 /// `core.rest.fields`, and what it should hold. The value itself is never kept (it is a
 /// member's data).
@@ -308,10 +303,11 @@ pub struct Unread {
     pub expected: &'static str,
 }
 
-/// [`member_from_json`], with the fields whose values it could not read. Such a field is
-/// left out (a flag, taken as set: see `fraud_flag`), so the question that needs it is not
-/// asked; the caller says which, so a gateway that writes dates or zips another way is
-/// found from the log, not from callers transferred for want of questions.
+/// Map one member object through the configured pointers, with the fields whose values it
+/// could not read. Such a field is left out (a flag, taken as set: see `fraud_flag`), so
+/// the question that needs it is not asked; the caller says which, so a gateway that writes
+/// dates or zips another way is found from the log, not from callers transferred for want
+/// of questions.
 pub fn map_member(
     v: &Value,
     f: &RestFields,

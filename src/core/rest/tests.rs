@@ -597,26 +597,28 @@ fn lists_flags_and_amounts_are_read_in_every_shape_a_core_sends() {
             "{value}"
         );
     }
-    for (value, flagged) in [
-        ("true", true),
-        ("false", false),
-        (r#""YES""#, true),
-        (r#""y""#, true),
-        (r#""1""#, true),
-        (r#""True""#, true),
-        (r#""no""#, false),
-        (r#""N""#, false),
-        (r#""""#, false),
+    // the value; the flag as read; whether it is noted as unreadable
+    for (value, flagged, noted) in [
+        ("true", true, false),
+        ("false", false, false),
+        (r#""YES""#, true, false),
+        (r#""y""#, true, false),
+        (r#""1""#, true, false),
+        (r#""True""#, true, false),
+        (r#""no""#, false, false),
+        (r#""N""#, false, false),
+        (r#""""#, false, false),
+        ("1", true, false),
+        ("0", false, false),
+        ("null", false, false),
         // a value the core may mean as set, but that cannot be read: taken as set (the
         // mobile then gives no trust), and noted for the log
-        (r#""flagged""#, true),
-        ("1", true),
-        ("0", false),
-        ("2", true),
-        ("[]", true),
-        ("null", false),
+        (r#""flagged""#, true, true),
+        ("2", true, true),
+        ("[]", true, true),
     ] {
         assert_eq!(member_with("fraud", value).fraud_flag, flagged, "{value}");
+        assert_eq!(!unread_of("fraud", value).is_empty(), noted, "{value}");
     }
     for (value, cents) in [
         ("1234.56", Some(123456)),
