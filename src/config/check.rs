@@ -15,11 +15,9 @@ impl Config {
             }
         };
         let s = &self.server;
-        check(
-            s.listen.parse::<SocketAddr>().is_ok(),
-            "server.listen",
-            format!("{:?} is not an IP address and port", s.listen),
-        );
+        if let Some(problem) = listen_problem(&s.listen) {
+            check(false, "server.listen", problem);
+        }
         check(
             s.tls_cert.is_some() == s.tls_key.is_some(),
             if s.tls_cert.is_some() {
@@ -397,6 +395,43 @@ impl RestCoreConfig {
         );
         issues
     }
+}
+
+/// What is wrong with `server.listen`, if anything, and what to write instead: it takes an
+/// IP address and a port, which a host name, a bare port or an address alone is not.
+pub(crate) fn listen_problem(listen: &str) -> Option<String> {
+    if listen.parse::<SocketAddr>().is_ok() {
+        return None;
+    }
+    let said = format!("{listen:?} is not an IP address and port");
+    let trimmed = listen.trim();
+    let port = trimmed
+        .rsplit_once(':')
+        .map_or(trimmed, |(_, port)| port)
+        .parse::<u16>()
+        .ok();
+    let host = trimmed.rsplit_once(':').map(|(host, _)| host);
+    let hint = match (host, port) {
+        (Some(host), Some(port)) if host.parse::<std::net::Ipv6Addr>().is_ok() => {
+            format!("an IPv6 address takes brackets before its port: [{host}]:{port}")
+        }
+        (Some(host), Some(port)) if host.eq_ignore_ascii_case("localhost") => {
+            format!("write 127.0.0.1:{port} (this host only; [::1]:{port} for IPv6)")
+        }
+        (None | Some("" | "*"), Some(port)) => {
+            format!("write 127.0.0.1:{port} (this host only) or 0.0.0.0:{port} (every interface)")
+        }
+        _ if trimmed.parse::<std::net::IpAddr>().is_ok() => {
+            match trimmed.parse::<std::net::Ipv6Addr>() {
+                Ok(v6) => format!("add the port, with brackets for IPv6: [{v6}]:8443"),
+                Err(_) => format!("add the port: {trimmed}:8443"),
+            }
+        }
+        _ => "as 127.0.0.1:8443 (this host only), 0.0.0.0:8443 (every interface) or \
+              [::1]:8443"
+            .to_string(),
+    };
+    Some(format!("{said}: {hint}"))
 }
 
 /// An outbound endpoint (core gateway, SMS gateway, push webhook): `https://`, or plain

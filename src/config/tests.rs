@@ -1218,3 +1218,54 @@ fn a_file_that_is_not_toml_says_where() {
     );
     assert!(!message.contains("s3cr3t"), "{message}");
 }
+
+/// `server.listen` takes an IP address and a port; what an admin may write instead is
+/// refused with what to write.
+#[test]
+fn a_listen_address_that_is_not_ip_and_port_says_what_to_write() {
+    for (listen, says) in [
+        ("127.0.0.1:8443", None),
+        ("[::]:8443", None),
+        ("0.0.0.0:443", None),
+        (
+            "localhost:8443",
+            Some("write 127.0.0.1:8443 (this host only; [::1]:8443 for IPv6)"),
+        ),
+        (
+            "8443",
+            Some("write 127.0.0.1:8443 (this host only) or 0.0.0.0:8443 (every interface)"),
+        ),
+        (
+            ":9000",
+            Some("write 127.0.0.1:9000 (this host only) or 0.0.0.0:9000"),
+        ),
+        ("*:9000", Some("or 0.0.0.0:9000 (every interface)")),
+        ("127.0.0.1", Some("add the port: 127.0.0.1:8443")),
+        (
+            "::1",
+            Some("add the port, with brackets for IPv6: [::1]:8443"),
+        ),
+        (
+            "::1:8443",
+            Some("an IPv6 address takes brackets before its port: [::1]:8443"),
+        ),
+        (
+            "callvault.cu.example:8443",
+            Some("as 127.0.0.1:8443 (this host only)"),
+        ),
+        ("127.0.0.1:99999", Some("as 127.0.0.1:8443")),
+    ] {
+        let problem = check::listen_problem(listen);
+        match says {
+            None => assert_eq!(problem, None, "{listen}"),
+            Some(says) => {
+                let problem = problem.unwrap_or_default();
+                assert!(
+                    problem.starts_with(&format!("{listen:?} is not an IP address and port: "))
+                        && problem.contains(says),
+                    "{listen}: {problem}"
+                );
+            }
+        }
+    }
+}
