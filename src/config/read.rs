@@ -276,12 +276,17 @@ pub fn parse(
         // defaults in their place could be blamed for what the file does not say
         Some(config) if reading.set_aside.is_empty() => {
             let slips = kind_slips(&reading.table, &config);
-            // a refused value's conversion (`true` read as 1) is not checked against its range
+            // a refused value's conversion (`true` read as 1) is not checked against its range;
+            // a value an override set says so, or the file would be searched for it
             issues.extend(
                 config
                     .validate()
                     .into_iter()
-                    .filter(|i| !slips.refused.iter().any(|s| s.path == i.path)),
+                    .filter(|i| !slips.refused.iter().any(|s| s.path == i.path))
+                    .map(|mut i| {
+                        i.message.push_str(&set_by(&env, &i.path));
+                        i
+                    }),
             );
             issues.extend(slips.refused);
             let mut config = config;

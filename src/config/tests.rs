@@ -150,6 +150,20 @@ fn wrong_type_names_its_key_once() {
             "\"jsn\" is not one of the choices; did you mean \"json\"? (allowed: \"text\", \
              \"json\") (set by environment variable CALLVAULT__LOG__FORMAT)",
         ),
+        // a value of the right type that the checks refuse names its variable too
+        (
+            "",
+            env("CALLVAULT__SERVER__WORKERS", "999"),
+            "server.workers",
+            "999 is more than 256 (set by environment variable CALLVAULT__SERVER__WORKERS)",
+        ),
+        (
+            "[server]\nlisten = \"127.0.0.1:8443\"\n",
+            env("CALLVAULT__SERVER__LISTEN", "8443"),
+            "server.listen",
+            "\"8443\" is not an IP address and port: write 127.0.0.1:8443 (this host only) or \
+             0.0.0.0:8443 (every interface) (set by environment variable CALLVAULT__SERVER__LISTEN)",
+        ),
     ];
     for (text, env, path, says) in cases {
         let issues = parse(text, env).unwrap_err().issues();
@@ -162,6 +176,18 @@ fn wrong_type_names_its_key_once() {
             issues[0].message
         );
     }
+    // a value the file sets is not put down to an override of another key
+    let issues = parse(
+        "[server]\nworkers = 999\n",
+        env("CALLVAULT__SERVER__LISTEN", "0.0.0.0:8443"),
+    )
+    .unwrap_err()
+    .issues();
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert_eq!(
+        issues[0].to_string(),
+        "server.workers: 999 is more than 256"
+    );
 }
 
 /// A wrong value does not hide the problems after it: each is set aside and the rest read
