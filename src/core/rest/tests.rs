@@ -683,6 +683,49 @@ async fn members_who_do_not_hold_the_number_are_left_out() {
     assert_eq!(found[0].member_id, "4");
 }
 
+/// Members left out so are logged as a warning with how many, since the mapping or the
+/// gateway's filter needs a look; an answer whose members all hold the number is not.
+#[test]
+fn members_left_out_are_logged_and_an_answer_without_any_is_not() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let warned = "named members who do not hold it";
+    let two = Gateway::start(|_, _| {
+        ok(r#"{"members": [
+            {"id": "1", "phones": {"mobile": "+12025550143"}},
+            {"id": "3", "phones": {"mobile": "+12025550101"}}
+        ]}"#)
+    });
+    let listing_two = core(config(two.port), 2000);
+    for (number, kept, counts) in [
+        ("+12025550143", 1, "answered=2 kept=1"),
+        ("+12025550101", 1, "answered=2 kept=1"),
+        ("+12025550109", 0, "answered=2 kept=0"),
+    ] {
+        let log = crate::shared_tests::logged(|| {
+            let found = rt.block_on(listing_two.find_by_phone(number)).unwrap();
+            assert_eq!(found.len(), kept, "{number}");
+        });
+        assert!(
+            log.contains(warned) && log.contains(counts),
+            "{number}: {log}"
+        );
+    }
+    let one = Gateway::start(|_, _| {
+        ok(r#"{"members": [{"id": "1", "phones": {"mobile": "+12025550143"}}]}"#)
+    });
+    let listing_one = core(config(one.port), 2000);
+    let log = crate::shared_tests::logged(|| {
+        let found = rt
+            .block_on(listing_one.find_by_phone("+12025550143"))
+            .unwrap();
+        assert_eq!(found.len(), 1);
+    });
+    assert!(!log.contains(warned), "{log}");
+}
+
 #[test]
 fn a_member_id_is_the_same_with_or_without_leading_zeros() {
     for (answered, asked, same) in [
