@@ -4,7 +4,8 @@
 //! lookup the dialog makes for every call: E.164 number -> the members it identifies. Then
 //! the search inside one index bucket alone, on a bucket of 1, 2 and 100 numbers (a bucket
 //! holds the numbers that differ only in their last two digits; the load scripts' members
-//! fill theirs). Last, a caller ID normalized, plain and as a `tel:` or SIP URI.
+//! fill theirs). Then a keyed member number: as enrolled, with leading zeros, and unknown.
+//! Last, a caller ID normalized, plain and as a `tel:` or SIP URI.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
@@ -61,6 +62,25 @@ fn identify(c: &mut Criterion) {
     c.bench_function("identify_unknown_number", |b| {
         b.iter(|| core.phone_matches("+12025550000").unwrap())
     });
+    // A keyed member number (the generated ones are 100000...299999): as enrolled; with the
+    // zeros a padded export has (found on the second read); and one nobody has, tried at
+    // every width up to 64 digits.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    use callvault::core::{CoreAdapter, IdentifierKind};
+    for (name, keyed, found) in [
+        ("as_keyed", "155555", 1),
+        ("zero_padded", "0000155555", 1),
+        ("unknown", "99999999", 0),
+    ] {
+        let find = || {
+            rt.block_on(core.find_by_identifier(IdentifierKind::MemberNumber, keyed))
+                .unwrap()
+        };
+        assert_eq!(find().len(), found, "{keyed}");
+        c.bench_function(&format!("identify_member_number_{name}"), |b| b.iter(find));
+    }
 }
 
 /// A caller ID to E.164, as a call start reads it: plain, and as the URIs IVR platforms send

@@ -67,6 +67,44 @@ fn lookup(
     tables::index_ids(&txn.open_table(index)?, value)
 }
 
+/// The members `find` gives for a keyed member or account number: for `value` as keyed, or,
+/// when that finds none and `value` is a number, for the same number written with fewer or
+/// more leading zeros (every match, so two make it ambiguous). A core's export pads its
+/// numbers to a width (`0000123456`), while the member knows `123456`, or the other way
+/// round; the keypad can say neither. A REST core's answers are matched the same way.
+fn find_keyed(
+    value: &str,
+    mut find: impl FnMut(&str) -> Result<Vec<String>, StoreError>,
+) -> Result<Vec<String>, StoreError> {
+    let exact = find(value)?;
+    if !exact.is_empty() {
+        return Ok(exact);
+    }
+    let mut found: Vec<String> = Vec::new();
+    for other in zero_padded(value) {
+        for id in find(&other)? {
+            if !found.contains(&id) {
+                found.push(id);
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// `value`'s other spellings with leading zeros: none, and each padding up to
+/// [`crate::member::MEMBER_ID_MAX_CHARS`] digits. Nothing for a value that is not all
+/// digits, or is all zeros.
+fn zero_padded(value: &str) -> Vec<String> {
+    let bare = value.trim_start_matches('0');
+    if bare.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return Vec::new();
+    }
+    (bare.len()..=crate::member::MEMBER_ID_MAX_CHARS)
+        .map(|width| format!("{bare:0>width$}"))
+        .filter(|other| other != value)
+        .collect()
+}
+
 /// A stored member record, or `Corrupt` naming the member.
 pub(crate) fn decode(id: &str, bytes: &[u8]) -> Result<MemberRecord, StoreError> {
     MemberRecord::decode(bytes).map_err(|e| StoreError::Corrupt(format!("member {id}: {e}")))
@@ -585,10 +623,18 @@ impl CoreAdapter for EmbeddedCore {
         let txn = self.store.begin_read()?;
         let value = value.trim();
         Ok(match kind {
-            IdentifierKind::MemberNumber => get(&txn, value)?
-                .map(|r| vec![r.member.member_id])
-                .unwrap_or_default(),
-            IdentifierKind::AccountNumber => lookup(&txn, tables::ACCOUNT_INDEX, value)?,
+            IdentifierKind::MemberNumber => {
+                let members = txn.open_table(tables::MEMBERS).map_err(StoreError::from)?;
+                find_keyed(value, |v| {
+                    Ok(members.get(v)?.map(|_| v.to_string()).into_iter().collect())
+                })?
+            }
+            IdentifierKind::AccountNumber => {
+                let accounts = txn
+                    .open_table(tables::ACCOUNT_INDEX)
+                    .map_err(StoreError::from)?;
+                find_keyed(value, |v| tables::index_ids(&accounts, v))?
+            }
             IdentifierKind::Phone => match normalize_ani(value, self.region) {
                 Some(e164) => identified_by(&txn, &e164)?
                     .into_iter()

@@ -107,3 +107,55 @@ fn a_staged_run_reads_live_members_but_not_those_it_removed() {
             .is_none()
     );
 }
+
+/// A keyed member or account number finds its member with the leading zeros a core's export
+/// pads it with, or without those it dropped; as keyed first, and never one of two members
+/// the same number could be.
+#[tokio::test]
+async fn a_keyed_number_finds_its_member_whatever_its_leading_zeros() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(dir.path()).unwrap());
+    let txn = store.begin_write().unwrap();
+    for (id, phone, account) in [
+        ("0000123456", "+16122030101", "0044001234"),
+        ("777", "+16122030102", "555"),
+        // the same number twice, with and without a zero: only its exact spelling finds one
+        ("0888", "+16122030103", "1001"),
+        ("00888", "+16122030104", "1002"),
+        ("A-100", "+16122030105", "0099"),
+    ] {
+        Directory::open(&txn)
+            .unwrap()
+            .put(None, member(id, phone, account), Utc::now())
+            .unwrap();
+    }
+    txn.commit().unwrap();
+    let core = EmbeddedCore::new(store, Region::default());
+    let (member, account) = (IdentifierKind::MemberNumber, IdentifierKind::AccountNumber);
+    for (kind, keyed, want) in [
+        (member, "0000123456", vec!["0000123456"]),
+        (member, "123456", vec!["0000123456"]),
+        (member, "00123456", vec!["0000123456"]),
+        (member, "000000000000123456", vec!["0000123456"]),
+        (member, "777", vec!["777"]),
+        (member, "0777", vec!["777"]),
+        (member, "7770", vec![]),
+        (member, "0888", vec!["0888"]),
+        (member, "00888", vec!["00888"]),
+        (member, "888", vec!["00888", "0888"]),
+        (member, "000888", vec!["00888", "0888"]),
+        (member, "0", vec![]),
+        (member, "000", vec![]),
+        (member, "100", vec![]),
+        (member, "0A-100", vec![]),
+        (account, "0044001234", vec!["0000123456"]),
+        (account, "44001234", vec!["0000123456"]),
+        (account, "0555", vec!["777"]),
+        (account, "99", vec!["A-100"]),
+        (account, "4400123", vec![]),
+    ] {
+        let mut found = core.find_by_identifier(kind, keyed).await.unwrap();
+        found.sort();
+        assert_eq!(found, want, "{kind:?} {keyed}");
+    }
+}
