@@ -13,6 +13,8 @@ command -v lintian >/dev/null || need+=(lintian)
 command -v rpmlint >/dev/null || need+=(rpmlint)
 command -v rpm >/dev/null || need+=(rpm)
 command -v systemd-analyze >/dev/null || need+=(systemd)
+# the deb depends on it (the gateways' certificates are checked against the system's roots)
+dpkg -s ca-certificates >/dev/null 2>&1 || need+=(ca-certificates)
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq

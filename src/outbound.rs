@@ -59,6 +59,28 @@ pub fn proxy_for(url: &str, env: &hyper_util::client::proxy::matcher::Matcher) -
     })
 }
 
+/// Why a request failed, in words for the log and the admin, without the URL (a core's URL
+/// may hold a member's number) and without the request: `no answer in time`, or what the
+/// connection met at its root (`invalid peer certificate: UnknownIssuer`, `Connection
+/// refused (os error 111)`, a name the resolver does not know), with `cannot connect: `
+/// before it when the connection was not made.
+pub fn failure(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        return "no answer in time".to_string();
+    }
+    let mut root: Option<&dyn std::error::Error> = None;
+    let mut next = std::error::Error::source(e);
+    while let Some(cause) = next {
+        root = Some(cause);
+        next = cause.source();
+    }
+    let cause = root.map_or_else(|| "the request failed".to_string(), ToString::to_string);
+    match e.is_connect() {
+        true => format!("cannot connect: {cause}"),
+        false => cause,
+    }
+}
+
 /// A line for the service log for each configured endpoint a proxy stands between
 /// (`notify.sms.url: requests go through the proxy proxy.cu.example:3128...`), so that an
 /// unreachable gateway is looked for in the right place.

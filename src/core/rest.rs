@@ -171,13 +171,10 @@ impl RestCore {
             request = request.header(h.as_str(), v.expose());
         }
         let response = request.send().await.map_err(|e| {
-            Attempt::Retry(if e.is_timeout() {
-                "the core did not answer in time".to_string()
-            } else if e.is_connect() {
-                "cannot connect to the core".to_string()
-            } else {
-                "the request to the core failed".to_string()
-            })
+            Attempt::Retry(format!(
+                "core.rest.base_url: {}",
+                crate::outbound::failure(&e)
+            ))
         })?;
         let status = response.status();
         if status == reqwest::StatusCode::NOT_FOUND {

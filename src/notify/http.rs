@@ -59,14 +59,7 @@ fn redirected(what: &str, section: &str, status: reqwest::StatusCode) -> SendErr
 
 /// What a transport error says, without the URL (it may hold the member's number).
 fn transport_error(what: &str, e: reqwest::Error) -> SendError {
-    let why = if e.is_timeout() {
-        "no answer in time".to_string()
-    } else if e.is_connect() {
-        "cannot connect".to_string()
-    } else {
-        e.without_url().to_string()
-    };
-    SendError::Failed(format!("{what}: {why}"))
+    SendError::Failed(format!("{what}: {}", crate::outbound::failure(&e)))
 }
 
 pub struct SmsGateway {

@@ -1556,6 +1556,46 @@ fn a_reload_points_new_calls_at_another_core() {
     );
 }
 
+/// A core gateway over TLS is trusted through `core.rest.ca_file`, or through the system's
+/// roots, where a credit union installs its own CA (`SSL_CERT_FILE` stands in here for
+/// /etc/ssl/certs), and not otherwise: the call is then transferred as `core_unavailable`,
+/// and the log says the certificate is why.
+#[test]
+fn a_core_over_tls_is_trusted_through_its_ca_file_or_the_systems_roots() {
+    let zed = r#"{"member_id": "9001", "first_name": "Zed", "mobile_phone": "+16122030101", "dob": "1990-02-03", "zip": "55401"}"#;
+    let listed: &'static str = Box::leak(format!("[{zed}]").into_boxed_str());
+    let (gateway, ca) = crate::harness::stand_in_tls_gateway(vec![
+        ("phone=%2B16122030101", listed),
+        ("/members/9001", zed),
+    ]);
+    let core = format!(
+        "[core]\ntype = \"rest\"\ntimeout_ms = 3000\n[core.rest]\nbase_url = \"https://{gateway}\"\n"
+    );
+    let mut t = Calls::new(&core);
+    let ca_file = t.i.path("etc/core-ca.pem");
+    std::fs::write(&ca_file, ca).unwrap();
+    let admin = t.i.admin.clone();
+
+    // trusted by nothing: transferred, and the log says why
+    let step = t.start("tls-1", ADA_MOBILE);
+    assert_eq!(done(&step), ("transfer", "core_unavailable", "-"), "{step}");
+    let log = t.i.service_log();
+    assert!(log.contains("UnknownIssuer"), "{log}");
+
+    // through core.rest.ca_file
+    t.i.write_config(&format!("{core}ca_file = {ca_file:?}\n"));
+    let (s, r) = t.post(&admin, "/v1/admin/reload", json!({}));
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(t.start("tls-2", ADA_MOBILE)["member_id"], "9001");
+
+    // through the system's roots
+    t.i.write_config(&core);
+    t.i.stop();
+    t.i.serve_env.push(("SSL_CERT_FILE".into(), ca_file.into()));
+    t.i.start();
+    assert_eq!(t.start("tls-3", ADA_MOBILE)["member_id"], "9001");
+}
+
 /// A proxy the service's environment names (as a site sets one to reach an SMS gateway
 /// across the internet) is not used for a core gateway on this host: a proxy elsewhere cannot
 /// reach it, and a plain http:// request would carry members' facts across the network. The

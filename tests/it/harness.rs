@@ -20,31 +20,69 @@ pub fn free_port() -> u16 {
 /// A stand-in core gateway (HTTP/1.1 on a free port): a request whose request line holds a
 /// route's key gets that route's body (the first that matches), any other `[]`. Its address.
 pub fn stand_in_gateway(routes: Vec<(&'static str, &'static str)>) -> String {
-    use std::io::Write;
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     std::thread::spawn(move || {
         for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request = String::new();
-            let _ = reader.read_line(&mut request);
-            let mut header = String::new();
-            while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
-                header.clear();
-            }
-            let body = routes
-                .iter()
-                .find(|(key, _)| request.contains(key))
-                .map_or("[]", |(_, body)| body);
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
-                body.len()
-            );
+            let Ok(stream) = stream else { continue };
+            answer(stream, &routes);
         }
     });
     addr
+}
+
+/// [`stand_in_gateway`] over TLS, with a certificate for 127.0.0.1 of its own (self-signed:
+/// it is its own CA). Its address, and the certificate's PEM for the client to trust.
+pub fn stand_in_tls_gateway(routes: Vec<(&'static str, &'static str)>) -> (String, String) {
+    let pair = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).unwrap();
+    let key = rustls_pki_types::PrivateKeyDer::Pkcs8(pair.key_pair.serialize_der().into());
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![pair.cert.der().clone()], key)
+    .unwrap();
+    let config = Arc::new(config);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(tcp) = stream else { continue };
+            let Ok(conn) = rustls::ServerConnection::new(config.clone()) else {
+                continue;
+            };
+            // a client that refuses the certificate ends the handshake: the next one
+            answer(rustls::StreamOwned::new(conn, tcp), &routes);
+        }
+    });
+    (addr, pair.cert.pem())
+}
+
+/// Read one request from `stream` and answer it from `routes` ([`stand_in_gateway`]).
+fn answer(mut stream: impl std::io::Read + std::io::Write, routes: &[(&str, &str)]) {
+    let mut request = String::new();
+    let mut header = String::new();
+    {
+        let mut reader = BufReader::new(&mut stream);
+        if reader.read_line(&mut request).is_err() {
+            return;
+        }
+        while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+            header.clear();
+        }
+    }
+    let body = routes
+        .iter()
+        .find(|(key, _)| request.contains(key))
+        .map_or("[]", |(_, body)| body);
+    let _ = write!(
+        stream,
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.flush();
 }
 
 pub struct Instance {
