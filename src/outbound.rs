@@ -81,6 +81,89 @@ pub fn failure(e: &reqwest::Error) -> String {
     }
 }
 
+/// Why a client certificate and key (`SECTION.client_cert`, `SECTION.client_key`) cannot be
+/// shown to a gateway, under the key that names the file to mend.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientCertError {
+    #[error("{key} {}: {error}", path.display())]
+    Unreadable {
+        key: String,
+        path: std::path::PathBuf,
+        error: std::io::Error,
+    },
+    #[error("{key}: {message}")]
+    Bad { key: String, message: String },
+}
+
+impl ClientCertError {
+    /// The configuration key to mend.
+    pub fn key(&self) -> &str {
+        match self {
+            ClientCertError::Unreadable { key, .. } | ClientCertError::Bad { key, .. } => key,
+        }
+    }
+}
+
+/// The certificate (chain) at `cert` and its private key at `key`, as a client presents them
+/// to a gateway that asks for one (mutual TLS); `section` (`core.rest`) names them in errors.
+/// Both are checked as the service would use them: PEM, a certificate at least, a key of a
+/// kind TLS takes, and the key the certificate's. The key's bytes are wiped once read.
+pub fn identity(
+    section: &str,
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> Result<reqwest::Identity, ClientCertError> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let cert_key = format!("{section}.client_cert");
+    let key_key = format!("{section}.client_key");
+    let read = |name: &str, path: &std::path::Path| {
+        std::fs::read(path)
+            .map(zeroize::Zeroizing::new)
+            .map_err(|error| ClientCertError::Unreadable {
+                key: name.to_string(),
+                path: path.to_path_buf(),
+                error,
+            })
+    };
+    let bad = |name: &str, message: String| ClientCertError::Bad {
+        key: name.to_string(),
+        message,
+    };
+    let cert_pem = read(&cert_key, cert)?;
+    let key_pem = read(&key_key, key)?;
+    let chain = CertificateDer::pem_slice_iter(&cert_pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad(&cert_key, format!("{}: {e}", cert.display())))?;
+    if chain.is_empty() {
+        return Err(bad(
+            &cert_key,
+            format!("{}: no certificate in the file", cert.display()),
+        ));
+    }
+    let private = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| {
+        bad(
+            &key_key,
+            format!("{}: no private key in the file ({e})", key.display()),
+        )
+    })?;
+    let provider = rustls::crypto::ring::default_provider();
+    rustls::sign::CertifiedKey::from_der(chain, private, &provider).map_err(|e| {
+        bad(
+            &key_key,
+            format!(
+                "{} is not the key of {}: {e}",
+                key.display(),
+                cert.display()
+            ),
+        )
+    })?;
+    let mut both = zeroize::Zeroizing::new(cert_pem.to_vec());
+    both.push(b'\n');
+    both.extend_from_slice(&key_pem);
+    reqwest::Identity::from_pem(&both).map_err(|e| bad(&cert_key, e.to_string()))
+}
+
 /// A line for the service log for each configured endpoint a proxy stands between
 /// (`notify.sms.url: requests go through the proxy proxy.cu.example:3128...`), so that an
 /// unreachable gateway is looked for in the right place.

@@ -337,6 +337,15 @@ impl RestCoreConfig {
         if let Err(message) = endpoint_url(&self.base_url) {
             check(false, "base_url", message);
         }
+        check(
+            self.client_cert.is_some() == self.client_key.is_some(),
+            if self.client_cert.is_some() {
+                "client_key"
+            } else {
+                "client_cert"
+            },
+            "client_cert and client_key must be set together (or both left out)".into(),
+        );
         for (key, template, placeholder) in [
             ("by_phone", &self.by_phone, "{phone}"),
             ("by_account", &self.by_account, "{account}"),

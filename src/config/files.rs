@@ -12,6 +12,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 
 use super::{Config, ConfigIssue, CoreKind};
+use crate::outbound::ClientCertError;
 use crate::tls::{self, CaFileError, TlsError, TlsPaths};
 use crate::vault::keyfile::{self, KeyFileError};
 
@@ -69,6 +70,12 @@ pub fn check_files(config: &Config, now: DateTime<Utc>, reader: Reader) -> FileR
         if let Some(path) = path {
             report.ca_file(key, path);
         }
+    }
+    let client = rest
+        .filter(|_| config.core.kind == CoreKind::Rest)
+        .and_then(|r| Some((r.client_cert.as_deref()?, r.client_key.as_deref()?)));
+    if let Some((cert, key)) = client {
+        report.client_pair("core.rest", cert, key);
     }
     report.enroll_folders(&config.enroll);
     report
@@ -182,6 +189,21 @@ impl FileReport {
                 ),
                 Err(e) => self.warning(key, format!("{}: {e}", path.display())),
             }
+        }
+    }
+
+    /// A client certificate and key for a gateway, read as the adapter reads them; a key
+    /// every local user may read is a warning.
+    fn client_pair(&mut self, section: &str, cert: &Path, key: &Path) {
+        if let Some(exposed) = tls::key_exposure(key) {
+            self.warning(&format!("{section}.client_key"), exposed);
+        }
+        match crate::outbound::identity(section, cert, key) {
+            Ok(_) => {}
+            Err(ClientCertError::Unreadable { key, path, error }) => {
+                self.unopened(&key, &path, &error)
+            }
+            Err(ClientCertError::Bad { key, message }) => self.problem(&key, message),
         }
     }
 

@@ -54,6 +54,16 @@ fn rest(config: &mut Config, ca: PathBuf) {
     });
 }
 
+/// A REST core presenting `cert` and `key` to its gateway.
+fn client_pair(config: &mut Config, cert: PathBuf, key: PathBuf) {
+    config.core.kind = CoreKind::Rest;
+    config.core.rest = Some(RestCoreConfig {
+        client_cert: Some(cert),
+        client_key: Some(key),
+        ..RestCoreConfig::default()
+    });
+}
+
 #[test]
 fn each_file_the_service_would_refuse_is_a_problem_named_by_its_key() {
     type Change = fn(&mut Config, &Path);
@@ -152,6 +162,34 @@ fn each_file_the_service_would_refuse_is_a_problem_named_by_its_key() {
             },
             &["notify.email.ca_file"],
             "garbage.pem",
+        ),
+        (
+            "client pair for the core: init's own pair",
+            |c, dir| client_pair(c, dir.join("tls.crt"), dir.join("tls.key")),
+            &[],
+            "",
+        ),
+        (
+            "client certificate missing",
+            |c, dir| client_pair(c, dir.join("none.crt"), dir.join("tls.key")),
+            &["core.rest.client_cert"],
+            "No such file",
+        ),
+        (
+            "client certificate without a certificate",
+            |c, dir| client_pair(c, garbage(dir), dir.join("tls.key")),
+            &["core.rest.client_cert"],
+            "no certificate in the file",
+        ),
+        (
+            "client key without a key",
+            |c, dir| {
+                let key = garbage(dir);
+                fs::set_permissions(&key, fs::Permissions::from_mode(0o600)).unwrap();
+                client_pair(c, dir.join("tls.crt"), key)
+            },
+            &["core.rest.client_key"],
+            "no private key in the file",
         ),
         (
             "every CA in use good",

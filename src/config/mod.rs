@@ -266,6 +266,12 @@ pub struct RestCoreConfig {
     /// PEM CA to trust for the gateway (besides the system's roots).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<PathBuf>,
+    /// PEM certificate (chain) callvault presents to a gateway that asks for one (mutual
+    /// TLS), with its key in `client_key`; set both or neither.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_cert: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_key: Option<PathBuf>,
     pub connect_timeout_ms: u64,
     /// Extra tries of a read that failed for a reason worth retrying (no answer, 5xx).
     pub retries: u32,
@@ -288,6 +294,8 @@ impl Default for RestCoreConfig {
             auth_header: None,
             auth_value: None,
             ca_file: None,
+            client_cert: None,
+            client_key: None,
             connect_timeout_ms: 500,
             retries: 1,
             breaker_failures: 5,

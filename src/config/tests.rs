@@ -706,6 +706,29 @@ fn a_rest_core_is_checked_with_key_paths() {
     ] {
         assert!(got.iter().any(|p| p == want), "{want} missing from {got:?}");
     }
+    // a client certificate without its key, and a key without its certificate
+    let rest = "[core]\ntype = \"rest\"\n[core.rest]\nbase_url = \"https://core-gw.cu.example\"\n";
+    for (half, named) in [
+        (
+            "client_cert = \"/etc/callvault/c.crt\"\n",
+            "core.rest.client_key",
+        ),
+        (
+            "client_key = \"/etc/callvault/c.key\"\n",
+            "core.rest.client_cert",
+        ),
+    ] {
+        let issues = parse(&format!("{rest}{half}"), no_env())
+            .unwrap_err()
+            .issues();
+        assert_eq!(issues.len(), 1, "{issues:?}");
+        assert_eq!(
+            issues[0].to_string(),
+            format!("{named}: client_cert and client_key must be set together (or both left out)")
+        );
+    }
+    let both = "client_cert = \"/etc/callvault/c.crt\"\nclient_key = \"/etc/callvault/c.key\"\n";
+    assert!(parse(&format!("{rest}{both}"), no_env()).is_ok());
     let good = "[core]\ntype = \"rest\"\n[core.rest]\nbase_url = \"https://core-gw.cu.example\"\nauth_header = \"Authorization\"\nauth_value = \"Bearer abc\"\n";
     let config = parse(good, no_env()).unwrap();
     let printed = config.to_masked_toml();

@@ -16,23 +16,38 @@ use crate::member::Member;
 use crate::store::Store;
 
 /// The settings an adapter is built from: a change to any of them builds a new one. The
-/// gateway's CA file counts by its contents, so a CA replaced in place is read again.
+/// gateway's CA file and the client certificate and key count by their contents, so a file
+/// replaced in place (a renewed certificate) is read again. The key is kept as a digest.
 #[derive(Debug, Clone, PartialEq)]
 struct Built {
     core: CoreConfig,
     region: String,
     recent_change_days: u32,
     ca: Option<Vec<u8>>,
+    client: Option<[u8; 32]>,
 }
 
 impl Built {
     fn of(config: &Config) -> Built {
-        let ca_file = config.core.rest.as_ref().and_then(|r| r.ca_file.as_ref());
+        use sha2::Digest;
+        let rest = config.core.rest.as_ref();
+        let ca_file = rest.and_then(|r| r.ca_file.as_ref());
+        let contents = |path: Option<&std::path::PathBuf>| path.and_then(|p| std::fs::read(p).ok());
+        let client = rest.filter(|r| r.client_cert.is_some()).map(|r| {
+            let mut digest = sha2::Sha256::new();
+            for file in [r.client_cert.as_ref(), r.client_key.as_ref()] {
+                let bytes = zeroize::Zeroizing::new(contents(file).unwrap_or_default());
+                digest.update((bytes.len() as u64).to_le_bytes());
+                digest.update(&bytes);
+            }
+            digest.finalize().into()
+        });
         Built {
             core: config.core.clone(),
             region: config.enroll.default_region.clone(),
             recent_change_days: config.enroll.recent_change_days,
-            ca: ca_file.and_then(|path| std::fs::read(path).ok()),
+            ca: contents(ca_file),
+            client,
         }
     }
 }

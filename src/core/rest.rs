@@ -79,6 +79,14 @@ impl RestCore {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("callvault/", env!("CARGO_PKG_VERSION")));
         let mut builder = crate::outbound::route(builder, &config.base_url);
+        if let (Some(cert), Some(key)) = (&config.client_cert, &config.client_key) {
+            if let Some(exposed) = crate::tls::key_exposure(key) {
+                tracing::warn!("core.rest.client_key: {exposed}");
+            }
+            let identity = crate::outbound::identity("core.rest", cert, key)
+                .map_err(|e| CoreError::Unavailable(e.to_string()))?;
+            builder = builder.identity(identity);
+        }
         if let Some(ca) = &config.ca_file {
             let bad = |e: &dyn std::fmt::Display| {
                 CoreError::Unavailable(format!("core.rest.ca_file {}: {e}", ca.display()))

@@ -1596,6 +1596,89 @@ fn a_core_over_tls_is_trusted_through_its_ca_file_or_the_systems_roots() {
     assert_eq!(t.start("tls-3", ADA_MOBILE)["member_id"], "9001");
 }
 
+/// A core gateway that asks for a client certificate (mutual TLS) is shown the one
+/// `core.rest.client_cert` and `client_key` name; without it the call is transferred as
+/// `core_unavailable`, with the gateway's refusal in the log. `config check` reads the pair
+/// as the adapter does: a key that is not the certificate's is a problem under its key, a
+/// key every local user may read a warning.
+#[test]
+fn a_core_that_asks_for_a_client_certificate_is_shown_the_configured_one() {
+    let client = rcgen::generate_simple_self_signed(vec!["callvault".into()]).unwrap();
+    let zed = r#"{"member_id": "9001", "first_name": "Zed", "mobile_phone": "+16122030101", "dob": "1990-02-03", "zip": "55401"}"#;
+    let listed: &'static str = Box::leak(format!("[{zed}]").into_boxed_str());
+    let (gateway, ca) = crate::harness::stand_in_mtls_gateway(
+        vec![("phone=%2B16122030101", listed), ("/members/9001", zed)],
+        Some(client.cert.der().clone()),
+    );
+    let t = Calls::new("");
+    let etc = |name: &str| t.i.path(&format!("etc/{name}"));
+    let (ca_file, cert, key) = (etc("core-ca.pem"), etc("client.crt"), etc("client.key"));
+    std::fs::write(&ca_file, ca).unwrap();
+    std::fs::write(&cert, client.cert.pem()).unwrap();
+    std::fs::write(&key, client.key_pair.serialize_pem()).unwrap();
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let core = format!(
+        "[core]\ntype = \"rest\"\ntimeout_ms = 3000\n[core.rest]\nbase_url = \"https://{gateway}\"\n\
+         ca_file = {ca_file:?}\n"
+    );
+    let admin = t.i.admin.clone();
+    let reload = |t: &Calls, config: &str| {
+        t.i.write_config(config);
+        t.post(&admin, "/v1/admin/reload", json!({}))
+    };
+
+    // no certificate: refused by the gateway
+    let (s, r) = reload(&t, &core);
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let step = t.start("mtls-1", ADA_MOBILE);
+    assert_eq!(done(&step), ("transfer", "core_unavailable", "-"), "{step}");
+    let log = t.i.service_log();
+    assert!(log.contains("CertificateRequired"), "{log}");
+
+    // the configured one
+    let with_pair = format!("{core}client_cert = {cert:?}\nclient_key = {key:?}\n");
+    let (s, r) = reload(&t, &with_pair);
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(t.start("mtls-2", ADA_MOBILE)["member_id"], "9001");
+
+    // another key: config check names it, and a reload is refused, keeping the pair in use
+    let other = rcgen::KeyPair::generate().unwrap();
+    let wrong = etc("other.key");
+    std::fs::write(&wrong, other.serialize_pem()).unwrap();
+    std::fs::set_permissions(&wrong, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let wrong_pair = format!("{core}client_cert = {cert:?}\nclient_key = {wrong:?}\n");
+    t.i.write_config(&wrong_pair);
+    let out = t.i.cli(&["config", "check"]);
+    let said = text(&out.stdout) + &text(&out.stderr);
+    assert!(!out.status.success(), "{said}");
+    assert!(
+        said.contains(&format!(
+            "core.rest.client_key: {} is not the key of {}",
+            wrong.display(),
+            cert.display()
+        )),
+        "{said}"
+    );
+    assert!(
+        said.contains("core.rest.client_key: TLS key") && said.contains("has mode 0644"),
+        "{said}"
+    );
+    let (s, r) = reload(&t, &wrong_pair);
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{r}");
+    assert!(
+        r["message"]
+            .as_str()
+            .unwrap()
+            .contains(": core.rest.client_key: "),
+        "{r}"
+    );
+    assert_eq!(t.start("mtls-3", ADA_MOBILE)["member_id"], "9001");
+    // and the key's contents are never written
+    let secret = client.key_pair.serialize_pem();
+    let body: &str = secret.lines().nth(1).unwrap();
+    t.i.assert_never_written(&[body]);
+}
+
 /// A proxy the service's environment names (as a site sets one to reach an SMS gateway
 /// across the internet) is not used for a core gateway on this host: a proxy elsewhere cannot
 /// reach it, and a plain http:// request would carry members' facts across the network. The

@@ -34,16 +34,38 @@ pub fn stand_in_gateway(routes: Vec<(&'static str, &'static str)>) -> String {
 /// [`stand_in_gateway`] over TLS, with a certificate for 127.0.0.1 of its own (self-signed:
 /// it is its own CA). Its address, and the certificate's PEM for the client to trust.
 pub fn stand_in_tls_gateway(routes: Vec<(&'static str, &'static str)>) -> (String, String) {
+    stand_in_mtls_gateway(routes, None)
+}
+
+/// [`stand_in_tls_gateway`], asking every client for a certificate issued by `client_ca`
+/// (DER) when given one, and refusing the connection of a client without one.
+pub fn stand_in_mtls_gateway(
+    routes: Vec<(&'static str, &'static str)>,
+    client_ca: Option<rustls_pki_types::CertificateDer<'static>>,
+) -> (String, String) {
     let pair = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).unwrap();
     let key = rustls_pki_types::PrivateKeyDer::Pkcs8(pair.key_pair.serialize_der().into());
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(vec![pair.cert.der().clone()], key)
-    .unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .unwrap();
+    let builder = match client_ca {
+        None => builder.with_no_client_auth(),
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            roots.add(ca).unwrap();
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .unwrap();
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let config = builder
+        .with_single_cert(vec![pair.cert.der().clone()], key)
+        .unwrap();
     let config = Arc::new(config);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
