@@ -197,15 +197,28 @@ impl RestCore {
                  to the address that answers"
             ))));
         }
+        if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
+            return Err(Attempt::Final(CoreError::BadAnswer(format!(
+                "the core answered {status}: check core.rest.auth_header and auth_value, or \
+                 client_cert and client_key for a gateway that asks for a certificate"
+            ))));
+        }
         if !status.is_success() {
             return Err(Attempt::Final(CoreError::BadAnswer(format!(
                 "the core answered {status}"
             ))));
         }
         let bytes = read_bounded(response, MAX_ANSWER_BYTES).await?;
-        serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|_| Attempt::Final(CoreError::BadAnswer("the answer is not JSON".into())))
+        // a byte order mark, as some .NET and Java gateways write before their JSON
+        let json = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+        // the place, never the text found there (it may be a member's)
+        serde_json::from_slice(json).map(Some).map_err(|e| {
+            Attempt::Final(CoreError::BadAnswer(format!(
+                "the answer is not JSON (at line {}, column {})",
+                e.line(),
+                e.column()
+            )))
+        })
     }
 
     /// The member objects of a list answer.

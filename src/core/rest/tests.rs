@@ -225,6 +225,12 @@ async fn garbage_is_a_bad_answer_and_not_retried() {
     let core = core(config(gw.port), 2000);
     let err = core.member("100234").await.unwrap_err();
     assert!(matches!(err, CoreError::BadAnswer(_)), "{err}");
+    // where, but not what: the text may be a member's
+    assert!(
+        err.to_string()
+            .ends_with("the answer is not JSON (at line 1, column 1)"),
+        "{err}"
+    );
     assert_eq!(gw.hits(), 1);
     let gw = Gateway::start(|_, _| ok(r#"{"members": {"not": "a list"}}"#));
     let core = self::core(config(gw.port), 2000);
@@ -232,6 +238,32 @@ async fn garbage_is_a_bad_answer_and_not_retried() {
         core.find_by_phone("+12025550143").await,
         Err(CoreError::BadAnswer(_))
     ));
+}
+
+/// A byte order mark before the JSON, as some .NET and Java gateways write, is read past.
+#[tokio::test]
+async fn an_answer_with_a_byte_order_mark_is_read() {
+    let gw = Gateway::start(|_, _| ok(&format!("\u{feff}{ANA}")));
+    let core = core(config(gw.port), 2000);
+    let ana = core.member("100234").await.unwrap().expect("found");
+    assert_eq!(ana.member_id, "100234");
+}
+
+/// A gateway that refuses callvault's credentials says which keys to check; not retried.
+#[tokio::test]
+async fn a_refusal_of_the_credentials_names_the_keys_to_check() {
+    for status in [401, 403] {
+        let gw = Gateway::start(move |_, _| answer(status, "{}"));
+        let core = core(config(gw.port), 2000);
+        let err = core.member("100234").await.unwrap_err();
+        assert!(matches!(err, CoreError::BadAnswer(_)), "{status}: {err}");
+        assert!(
+            err.to_string()
+                .contains("check core.rest.auth_header and auth_value"),
+            "{err}"
+        );
+        assert_eq!(gw.hits(), 1, "{status}: not retried");
+    }
 }
 
 /// Member ids travel in every STEP (under 2 KiB): one a file could not enroll is refused.
