@@ -1328,6 +1328,13 @@ fn wrong_answers_count_per_member_across_calls() {
 }
 
 /// A REST core at `addr` with a 300 ms budget.
+/// A stand-in gateway's routes: Zed (member 9001) holds Ada's mobile number.
+fn zed_at_adas_number() -> Vec<(&'static str, &'static str)> {
+    const ZED: &str = r#"{"member_id": "9001", "first_name": "Zed", "mobile_phone": "+16122030101", "dob": "1990-02-03", "zip": "55401"}"#;
+    let listed: &'static str = Box::leak(format!("[{ZED}]").into_boxed_str());
+    vec![("phone=%2B16122030101", listed), ("/members/9001", ZED)]
+}
+
 fn rest_core(addr: &str) -> String {
     format!(
         "[core]\ntype = \"rest\"\ntimeout_ms = 300\n[core.rest]\nconnect_timeout_ms = 100\nbase_url = \"http://{addr}\"\n"
@@ -1479,12 +1486,7 @@ fn a_reload_points_new_calls_at_another_core() {
     let t = Calls::new("");
     assert_eq!(t.start("co-1", ADA_MOBILE)["member_id"], "1001");
     // a gateway that holds Zed at Ada's number
-    let zed = r#"{"member_id": "9001", "first_name": "Zed", "mobile_phone": "+16122030101", "dob": "1990-02-03", "zip": "55401"}"#;
-    let listed: &'static str = Box::leak(format!("[{zed}]").into_boxed_str());
-    let gateway = crate::harness::stand_in_gateway(vec![
-        ("phone=%2B16122030101", listed),
-        ("/members/9001", zed),
-    ]);
+    let gateway = crate::harness::stand_in_gateway(zed_at_adas_number());
     let admin = t.i.admin.clone();
     t.i.write_config(&rest_core(&gateway));
     let (s, r) = t.post(&admin, "/v1/admin/reload", json!({}));
@@ -1562,12 +1564,7 @@ fn a_reload_points_new_calls_at_another_core() {
 /// and the log says the certificate is why.
 #[test]
 fn a_core_over_tls_is_trusted_through_its_ca_file_or_the_systems_roots() {
-    let zed = r#"{"member_id": "9001", "first_name": "Zed", "mobile_phone": "+16122030101", "dob": "1990-02-03", "zip": "55401"}"#;
-    let listed: &'static str = Box::leak(format!("[{zed}]").into_boxed_str());
-    let (gateway, ca) = crate::harness::stand_in_tls_gateway(vec![
-        ("phone=%2B16122030101", listed),
-        ("/members/9001", zed),
-    ]);
+    let (gateway, ca) = crate::harness::stand_in_tls_gateway(zed_at_adas_number());
     let core = format!(
         "[core]\ntype = \"rest\"\ntimeout_ms = 3000\n[core.rest]\nbase_url = \"https://{gateway}\"\n"
     );
@@ -1604,10 +1601,8 @@ fn a_core_over_tls_is_trusted_through_its_ca_file_or_the_systems_roots() {
 #[test]
 fn a_core_that_asks_for_a_client_certificate_is_shown_the_configured_one() {
     let client = rcgen::generate_simple_self_signed(vec!["callvault".into()]).unwrap();
-    let zed = r#"{"member_id": "9001", "first_name": "Zed", "mobile_phone": "+16122030101", "dob": "1990-02-03", "zip": "55401"}"#;
-    let listed: &'static str = Box::leak(format!("[{zed}]").into_boxed_str());
     let (gateway, ca) = crate::harness::stand_in_mtls_gateway(
-        vec![("phone=%2B16122030101", listed), ("/members/9001", zed)],
+        zed_at_adas_number(),
         Some(client.cert.der().clone()),
     );
     let t = Calls::new("");
@@ -1685,12 +1680,7 @@ fn a_core_that_asks_for_a_client_certificate_is_shown_the_configured_one() {
 /// log names the proxy, without its credentials, for the endpoints it does stand between.
 #[test]
 fn a_proxy_in_the_environment_is_not_used_for_a_core_on_this_host() {
-    let zed = r#"{"member_id": "9001", "first_name": "Zed", "mobile_phone": "+16122030101", "dob": "1990-02-03", "zip": "55401"}"#;
-    let listed: &'static str = Box::leak(format!("[{zed}]").into_boxed_str());
-    let gateway = crate::harness::stand_in_gateway(vec![
-        ("phone=%2B16122030101", listed),
-        ("/members/9001", zed),
-    ]);
+    let gateway = crate::harness::stand_in_gateway(zed_at_adas_number());
     // a proxy that takes connections and never answers
     let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     proxy.set_nonblocking(true).unwrap();
