@@ -1576,7 +1576,7 @@ fn a_core_over_tls_is_trusted_through_its_ca_file_or_the_systems_roots() {
     // trusted by nothing: transferred, and the log says why
     let step = t.start("tls-1", ADA_MOBILE);
     assert_eq!(done(&step), ("transfer", "core_unavailable", "-"), "{step}");
-    let log = t.i.service_log();
+    let log = t.i.service_log_with("UnknownIssuer");
     assert!(log.contains("UnknownIssuer"), "{log}");
 
     // through core.rest.ca_file
@@ -1627,7 +1627,7 @@ fn a_core_that_asks_for_a_client_certificate_is_shown_the_configured_one() {
     assert_eq!(s, StatusCode::OK, "{r}");
     let step = t.start("mtls-1", ADA_MOBILE);
     assert_eq!(done(&step), ("transfer", "core_unavailable", "-"), "{step}");
-    let log = t.i.service_log();
+    let log = t.i.service_log_with("CertificateRequired");
     assert!(log.contains("CertificateRequired"), "{log}");
 
     // the configured one
@@ -1700,7 +1700,8 @@ fn a_proxy_in_the_environment_is_not_used_for_a_core_on_this_host() {
         matches!(proxy.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
         "the core's requests went to the proxy"
     );
-    let log = t.i.service_log();
+    // written at start, before the thread that reads the log may have begun
+    let log = t.i.service_log_with("notify.sms.url: requests go through");
     assert!(
         log.contains(&format!(
             "notify.sms.url: requests go through the proxy {at}, which the environment names"
