@@ -1,6 +1,7 @@
 //! Requests callvault makes to other hosts: the core gateway (`core.rest.base_url`), the SMS
-//! gateway (`notify.sms.url`) and the push webhook (`notify.push.url`), and which of them go
-//! through a proxy.
+//! gateway (`notify.sms.url`) and the push webhook (`notify.push.url`). Which of them go
+//! through a proxy ([`route`], [`proxied`]), how a failed one is told ([`failure`]), and the
+//! client certificate a gateway may ask for ([`identity`]).
 //!
 //! As any program does, callvault sends them through the proxy the environment names
 //! (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, with `NO_PROXY` exempting hosts; as installed,
