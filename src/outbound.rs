@@ -96,19 +96,11 @@ pub enum ClientCertError {
     Bad { key: String, message: String },
 }
 
-impl ClientCertError {
-    /// The configuration key to mend.
-    pub fn key(&self) -> &str {
-        match self {
-            ClientCertError::Unreadable { key, .. } | ClientCertError::Bad { key, .. } => key,
-        }
-    }
-}
-
 /// The certificate (chain) at `cert` and its private key at `key`, as a client presents them
 /// to a gateway that asks for one (mutual TLS); `section` (`core.rest`) names them in errors.
 /// Both are checked as the service would use them: PEM, a certificate at least, a key of a
-/// kind TLS takes, and the key the certificate's. The key's bytes are wiped once read.
+/// kind TLS takes, and the key the certificate's. The files' bytes read here are wiped once
+/// used; the key itself stays in the client built with it, as it must.
 pub fn identity(
     section: &str,
     cert: &std::path::Path,

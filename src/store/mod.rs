@@ -268,6 +268,14 @@ type Opener = Box<dyn Fn() -> Result<Database, redb::DatabaseError> + Send + Syn
 /// How often a closed store's file is tried again.
 const REOPEN_EVERY: Duration = Duration::from_secs(1);
 
+/// The file system holding the store, as statvfs tells it.
+#[derive(Debug, Clone, Copy)]
+struct FileSystem {
+    read_only: bool,
+    /// Bytes free to this process.
+    free: u64,
+}
+
 /// The open store.
 ///
 /// Once a write fails on an I/O error (a full disk, say), redb refuses every later write
@@ -311,16 +319,17 @@ impl Shared {
     /// What the disk says about the failed write ([`failure_cause`]).
     fn cause(&self) -> &'static str {
         let kind = self.last_io.lock().ok().and_then(|k| *k);
-        let st = self
-            .path
-            .parent()
-            .and_then(|dir| rustix::fs::statvfs(dir).ok());
-        failure_cause(
-            kind,
-            st.as_ref()
-                .map(|st| st.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY)),
-            st.map(|st| st.f_bavail.saturating_mul(st.f_frsize)),
-        )
+        let fs = self.file_system();
+        failure_cause(kind, fs.map(|f| f.read_only), fs.map(|f| f.free))
+    }
+
+    /// What the file system holding the store says of itself, if it can be asked.
+    fn file_system(&self) -> Option<FileSystem> {
+        let st = rustix::fs::statvfs(self.path.parent()?).ok()?;
+        Some(FileSystem {
+            read_only: st.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY),
+            free: st.f_bavail.saturating_mul(st.f_frsize),
+        })
     }
 
     /// Forget the last I/O error: a write succeeded.
@@ -733,9 +742,7 @@ impl Store {
 
     /// Bytes free (to this process) on the filesystem holding the store, if it can be told.
     pub fn free_bytes(&self) -> Option<u64> {
-        let dir = self.shared.path.parent()?;
-        let st = rustix::fs::statvfs(dir).ok()?;
-        Some(st.f_bavail.saturating_mul(st.f_frsize))
+        self.shared.file_system().map(|f| f.free)
     }
 
     /// Write an empty transaction, to learn whether the store can be written again after a

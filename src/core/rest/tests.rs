@@ -338,10 +338,18 @@ async fn a_refused_connection_is_unavailable() {
         .unwrap()
         .port();
     let core = core(config(port), 2000);
-    assert!(matches!(
-        core.member("1").await,
-        Err(CoreError::Unavailable(_))
-    ));
+    let err = core.find_by_phone("+12025550143").await.unwrap_err();
+    assert!(matches!(err, CoreError::Unavailable(_)), "{err}");
+    // what the connection met, under the key to check; never the URL, which holds the number
+    let said = err.to_string();
+    assert!(
+        said.contains("core.rest.base_url: cannot connect: ") && said.contains("refused"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("2025550143") && !said.contains("http"),
+        "{said}"
+    );
     assert!(core.check().await.is_err());
 }
 
