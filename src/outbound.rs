@@ -43,6 +43,44 @@ pub fn route(builder: reqwest::ClientBuilder, url: &str) -> reqwest::ClientBuild
     }
 }
 
+/// One gateway callvault sends requests to, as its configuration section names it: where it
+/// is (`url`, a template's placeholders allowed after the host), the CA it is trusted by
+/// besides the system's roots, and the certificate and key callvault shows it when it asks
+/// for one (mutual TLS).
+pub struct Gateway<'a> {
+    /// `core.rest`, `notify.sms`: the keys in errors are under it.
+    pub section: &'a str,
+    pub url: &'a str,
+    pub ca_file: Option<&'a std::path::Path>,
+    /// Both or neither (`config check` refuses one alone).
+    pub client_cert: Option<&'a std::path::Path>,
+    pub client_key: Option<&'a std::path::Path>,
+}
+
+impl Gateway<'_> {
+    /// The client `builder` (timeouts, redirects, ...) makes for requests to this gateway:
+    /// [`route`]d, trusting `ca_file` besides the system's roots, and presenting the client
+    /// certificate. An error names the key whose file is to be mended.
+    pub fn client(&self, builder: reqwest::ClientBuilder) -> Result<reqwest::Client, String> {
+        let section = self.section;
+        let mut builder = route(builder, self.url);
+        if let (Some(cert), Some(key)) = (self.client_cert, self.client_key) {
+            builder = builder.identity(identity(section, cert, key).map_err(|e| e.to_string())?);
+        }
+        if let Some(ca) = self.ca_file {
+            let bad =
+                |e: &dyn std::fmt::Display| format!("{section}.ca_file {}: {e}", ca.display());
+            for cert in crate::tls::ca_file(ca).map_err(|e| bad(&e))? {
+                let cert = reqwest::Certificate::from_der(&cert).map_err(|e| bad(&e))?;
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        builder
+            .build()
+            .map_err(|e| format!("{section}: HTTP client: {e}"))
+    }
+}
+
 /// The proxy (`host:port`, never its credentials) the environment sends requests to `url`
 /// through, as [`route`] builds the client; `None` for a direct connection.
 pub fn proxy_for(url: &str, env: &hyper_util::client::proxy::matcher::Matcher) -> Option<String> {

@@ -7,6 +7,8 @@
 //! change and the verdict it implies (the call and the member marked Verified / Not
 //! Verified) commit in one transaction with their audit events.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Duration, Utc};
 use redb::{ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
@@ -492,7 +494,7 @@ impl CallService {
     /// back from push to SMS when the push cannot reach the member). Nothing is stored here.
     async fn deliver(
         &self,
-        cfg: &Config,
+        cfg: &Arc<Config>,
         call: &Call,
         member: &Member,
         wanted: OtpChannel,
@@ -502,7 +504,8 @@ impl CallService {
         let now = self.clock.now();
         let ttl = cfg.otp.ttl_seconds;
         let id = challenge::new_id();
-        let mut fallback_why = None;
+        // why the push did not go, once a text is tried instead
+        let mut push_failed: Option<NotSent> = None;
         let mut channel = wanted;
         let mut with_code = with_code || wanted != OtpChannel::Push;
         let mut outcome: Result<(String, Option<Zeroizing<String>>), NotSent> =
@@ -511,18 +514,20 @@ impl CallService {
         // failed is not sent again (the gateway may have sent it, and a second one would
         // carry another code)
         let fallback = (wanted == OtpChannel::Push).then_some(OtpChannel::Sms);
+        let channels = self.channels.of(cfg);
         for attempt in std::iter::once(wanted).chain(fallback) {
             if attempt != wanted {
-                fallback_why = match &outcome {
-                    Err(NotSent::NoChannel(_)) => Some("push is not configured".to_string()),
-                    Err(NotSent::NoDestination(_)) => Some("no app".to_string()),
-                    Err(NotSent::Failed(why)) => Some(why.clone()),
-                    Ok(_) => break,
-                };
+                match std::mem::replace(&mut outcome, Err(NotSent::NoChannel(attempt))) {
+                    Ok(sent) => {
+                        outcome = Ok(sent);
+                        break;
+                    }
+                    Err(why) => push_failed = Some(why),
+                }
                 channel = OtpChannel::Sms;
                 with_code = true;
             }
-            let Some(sender) = notify::channel(&cfg.notify, channel) else {
+            let Some(sender) = channels.get(channel) else {
                 outcome = Err(NotSent::NoChannel(channel));
                 continue;
             };
@@ -577,11 +582,23 @@ impl CallService {
                 break;
             }
         }
-        let (sent_to, code) = outcome.map_err(|e| match (e, &fallback_why) {
+        let fallback_why = push_failed.as_ref().map(|why| match why {
+            NotSent::NoChannel(_) => "push is not configured".to_string(),
+            NotSent::NoDestination(_) => "no app".to_string(),
+            NotSent::Failed(why) => why.clone(),
+        });
+        let (sent_to, code) = outcome.map_err(|e| match (e, push_failed) {
             // both failed: the answer and the audit record say why the push did too
-            (NotSent::Failed(why), Some(first)) => {
+            (NotSent::Failed(why), Some(NotSent::Failed(first))) => {
                 NotSent::Failed(format!("{why} (after the push: {first})"))
             }
+            // no text could go instead: the push's failure is the answer, not the text's
+            // channel the agent never asked for
+            (NotSent::NoChannel(_), Some(first @ NotSent::Failed(_))) => first,
+            (NotSent::NoDestination(_), Some(NotSent::Failed(first))) => NotSent::Failed(format!(
+                "{first} (and no text instead: the member has no verified mobile number of \
+                 their own)"
+            )),
             (e, _) => e,
         })?;
         let code_mac = match &code {
@@ -659,7 +676,7 @@ impl CallService {
                 "with_code = false is for push only: a text or e-mail is its code".into(),
             ));
         }
-        let configured = |c| notify::channel(&cfg.notify, c).is_some();
+        let configured = |c| cfg.notify.offers(c);
         let offered = configured(req.channel)
             || (req.channel == OtpChannel::Push && configured(OtpChannel::Sms));
         if !offered {

@@ -239,6 +239,8 @@ pub struct CallService {
     index: Arc<CallIndex>,
     /// One input at a time per call.
     turns: turns::Turns,
+    /// The channels codes go out on, made once per configuration.
+    channels: crate::notify::LiveChannels,
 }
 
 /// The dialog's rules from one configuration snapshot.
@@ -300,6 +302,7 @@ impl CallService {
             config,
             index,
             turns: turns::Turns::default(),
+            channels: Default::default(),
         })
     }
 

@@ -337,15 +337,9 @@ impl RestCoreConfig {
         if let Err(message) = endpoint_url(&self.base_url) {
             check(false, "base_url", message);
         }
-        check(
-            self.client_cert.is_some() == self.client_key.is_some(),
-            if self.client_cert.is_some() {
-                "client_key"
-            } else {
-                "client_cert"
-            },
-            "client_cert and client_key must be set together (or both left out)".into(),
-        );
+        if let Err((key, why)) = client_pair_set(&self.client_cert, &self.client_key) {
+            check(false, key, why);
+        }
         for (key, template, placeholder) in [
             ("by_phone", &self.by_phone, "{phone}"),
             ("by_account", &self.by_account, "{account}"),
@@ -445,6 +439,20 @@ pub(crate) fn listen_problem(listen: &str) -> Option<String> {
 
 /// An outbound endpoint (core gateway, SMS gateway, push webhook): `https://`, or plain
 /// `http://` only to this host, since members' facts and one-time codes travel in it.
+/// `client_cert` and `client_key` set together or both left out; else the key left out and
+/// why it is needed.
+pub(crate) fn client_pair_set(
+    cert: &Option<std::path::PathBuf>,
+    key: &Option<std::path::PathBuf>,
+) -> Result<(), (&'static str, String)> {
+    let why = || "client_cert and client_key must be set together (or both left out)".to_string();
+    match (cert, key) {
+        (Some(_), None) => Err(("client_key", why())),
+        (None, Some(_)) => Err(("client_cert", why())),
+        _ => Ok(()),
+    }
+}
+
 pub(crate) fn endpoint_url(url: &str) -> Result<(), String> {
     if url.starts_with("https://") {
         return Ok(());

@@ -7,7 +7,7 @@
 
 use std::fs::{self, File};
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
@@ -71,11 +71,31 @@ pub fn check_files(config: &Config, now: DateTime<Utc>, reader: Reader) -> FileR
             report.ca_file(key, path);
         }
     }
-    let client = rest
-        .filter(|_| config.core.kind == CoreKind::Rest)
-        .and_then(|r| Some((r.client_cert.as_deref()?, r.client_key.as_deref()?)));
-    if let Some((cert, key)) = client {
-        report.client_pair("core.rest", cert, key);
+    fn pair<'a>(
+        cert: &'a Option<PathBuf>,
+        key: &'a Option<PathBuf>,
+    ) -> Option<(&'a Path, &'a Path)> {
+        Some((cert.as_deref()?, key.as_deref()?))
+    }
+    let client_pairs = [
+        (
+            "core.rest",
+            rest.filter(|_| config.core.kind == CoreKind::Rest)
+                .and_then(|r| pair(&r.client_cert, &r.client_key)),
+        ),
+        (
+            "notify.sms",
+            (notify.sms.as_ref()).and_then(|c| pair(&c.client_cert, &c.client_key)),
+        ),
+        (
+            "notify.push",
+            (notify.push.as_ref()).and_then(|c| pair(&c.client_cert, &c.client_key)),
+        ),
+    ];
+    for (section, files) in client_pairs {
+        if let Some((cert, key)) = files {
+            report.client_pair(section, cert, key);
+        }
     }
     report.enroll_folders(&config.enroll);
     report

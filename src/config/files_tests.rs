@@ -3,7 +3,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use super::*;
-use crate::config::{EmailConfig, RestCoreConfig};
+use crate::config::{EmailConfig, PushConfig, RestCoreConfig, SmsConfig};
 
 /// A configuration whose vault key, and so its generated TLS pair, sit in `dir`.
 fn config_in(dir: &Path) -> Config {
@@ -190,6 +190,44 @@ fn each_file_the_service_would_refuse_is_a_problem_named_by_its_key() {
             },
             &["core.rest.client_key"],
             "no private key in the file",
+        ),
+        (
+            "client pair for the SMS gateway: init's own pair",
+            |c, dir| {
+                c.notify.sms = Some(SmsConfig {
+                    client_cert: Some(dir.join("tls.crt")),
+                    client_key: Some(dir.join("tls.key")),
+                    ..SmsConfig::default()
+                })
+            },
+            &[],
+            "",
+        ),
+        (
+            "client key for the app back end without a key",
+            |c, dir| {
+                let key = garbage(dir);
+                fs::set_permissions(&key, fs::Permissions::from_mode(0o600)).unwrap();
+                c.notify.push = Some(PushConfig {
+                    client_cert: Some(dir.join("tls.crt")),
+                    client_key: Some(key),
+                    ..PushConfig::default()
+                })
+            },
+            &["notify.push.client_key"],
+            "no private key in the file",
+        ),
+        (
+            "client certificate for the SMS gateway missing",
+            |c, dir| {
+                c.notify.sms = Some(SmsConfig {
+                    client_cert: Some(dir.join("none.crt")),
+                    client_key: Some(dir.join("tls.key")),
+                    ..SmsConfig::default()
+                })
+            },
+            &["notify.sms.client_cert"],
+            "No such file",
         ),
         (
             "every CA in use good",

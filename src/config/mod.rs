@@ -17,9 +17,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-pub(crate) use check::endpoint_url;
 #[cfg(test)]
 use check::log_filter_problem;
+pub(crate) use check::{client_pair_set, endpoint_url};
 pub use notify::{BodyEncoding, EmailConfig, NotifyConfig, PushConfig, SmsConfig, SmtpSecurity};
 pub use read::{
     ConfigError, EXAMPLE_INSTALLED, env_overrides, exposure, load, load_with_env, parse,

@@ -122,6 +122,12 @@ pub struct SmsConfig {
     pub auth_value: Option<Secret>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<PathBuf>,
+    /// PEM certificate (chain) callvault presents to a gateway that asks for one (mutual
+    /// TLS), with its key in `client_key`; set both or neither.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_cert: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_key: Option<PathBuf>,
     pub encoding: BodyEncoding,
     /// Placeholders `{to}`, `{text}`, `{challenge_id}`, escaped for `encoding`.
     pub body: String,
@@ -138,6 +144,8 @@ impl Default for SmsConfig {
             auth_header: None,
             auth_value: None,
             ca_file: None,
+            client_cert: None,
+            client_key: None,
             encoding: BodyEncoding::Json,
             body: "{{\"to\": \"{to}\", \"text\": \"{text}\"}}".into(),
             text: "Your verification code is {code}. It expires in {minutes} min.".into(),
@@ -166,6 +174,12 @@ pub struct PushConfig {
     pub auth_value: Option<Secret>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<PathBuf>,
+    /// PEM certificate (chain) callvault presents to a gateway that asks for one (mutual
+    /// TLS), with its key in `client_key`; set both or neither.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_cert: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_key: Option<PathBuf>,
     pub timeout_ms: u64,
 }
 
@@ -177,12 +191,23 @@ impl Default for PushConfig {
             auth_header: None,
             auth_value: None,
             ca_file: None,
+            client_cert: None,
+            client_key: None,
             timeout_ms: 5_000,
         }
     }
 }
 
 impl NotifyConfig {
+    /// Whether the section of `kind`'s channel is in the file.
+    pub fn offers(&self, kind: super::OtpChannel) -> bool {
+        match kind {
+            super::OtpChannel::Email => self.email.is_some(),
+            super::OtpChannel::Sms => self.sms.is_some(),
+            super::OtpChannel::Push => self.push.is_some(),
+        }
+    }
+
     pub fn validate(&self) -> Vec<ConfigIssue> {
         let mut issues = Vec::new();
         let mut check = |result: Result<(), String>, key: &str| {
@@ -238,10 +263,14 @@ impl NotifyConfig {
         if let Some(s) = &self.sms {
             check(
                 super::endpoint_url(&s.url)
-                    .and_then(|()| template::check(&s.url, SMS_URL_VARS, &[])),
+                    .and_then(|()| template::check(&s.url, SMS_URL_VARS, &[]))
+                    .and_then(|()| fixed_host(&s.url)),
                 "sms.url",
             );
             check(header(&s.auth_header, &s.auth_value), "sms.auth_value");
+            if let Err((key, why)) = super::client_pair_set(&s.client_cert, &s.client_key) {
+                check(Err(why), &format!("sms.{key}"));
+            }
             check(
                 template::check(&s.body, SMS_BODY_VARS, &["text"]),
                 "sms.body",
@@ -255,8 +284,20 @@ impl NotifyConfig {
         if let Some(p) = &self.push {
             check(super::endpoint_url(&p.url), "push.url");
             check(header(&p.auth_header, &p.auth_value), "push.auth_value");
+            if let Err((key, why)) = super::client_pair_set(&p.client_cert, &p.client_key) {
+                check(Err(why), &format!("push.{key}"));
+            }
             check(timeout(p.timeout_ms), "push.timeout_ms");
         }
         issues
+    }
+}
+
+/// The SMS gateway's host, fixed: `{to}` may stand in its path or query, not in its host,
+/// since the gateway's client (its proxy, its pooled connections) is made once for the host.
+fn fixed_host(url: &str) -> Result<(), String> {
+    match crate::outbound::host(url).is_some_and(|host| host.contains(['{', '}'])) {
+        true => Err("a placeholder may stand in the path or query, not in the host".into()),
+        false => Ok(()),
     }
 }

@@ -729,6 +729,51 @@ fn a_rest_core_is_checked_with_key_paths() {
     }
     let both = "client_cert = \"/etc/callvault/c.crt\"\nclient_key = \"/etc/callvault/c.key\"\n";
     assert!(parse(&format!("{rest}{both}"), no_env()).is_ok());
+    // the SMS gateway and the app back end take a pair the same way
+    let sms = "[notify.sms]\nurl = \"https://sms.cu.example/send\"\n";
+    let push = "[notify.push]\nurl = \"https://app.cu.example/push\"\n";
+    for (section, text) in [("notify.sms", sms), ("notify.push", push)] {
+        for (half, missing) in [
+            ("client_cert = \"/etc/callvault/c.crt\"\n", "client_key"),
+            ("client_key = \"/etc/callvault/c.key\"\n", "client_cert"),
+        ] {
+            let issues = parse(&format!("{text}{half}"), no_env())
+                .unwrap_err()
+                .issues();
+            let got: Vec<String> = issues.iter().map(ToString::to_string).collect();
+            assert_eq!(
+                got,
+                [format!(
+                    "{section}.{missing}: client_cert and client_key must be set together (or both left out)"
+                )]
+            );
+        }
+        assert!(
+            parse(&format!("{text}{both}"), no_env()).is_ok(),
+            "{section}"
+        );
+    }
+    // the SMS gateway's client is made once for its host: {to} may not stand in it
+    for (url, taken) in [
+        ("https://sms.cu.example/send?to={to}", true),
+        ("https://sms.cu.example/{to}/send", true),
+        ("https://{to}.sms.cu.example/send", false),
+    ] {
+        let text = format!("[notify.sms]\nurl = \"{url}\"\n");
+        match parse(&text, no_env()) {
+            Ok(_) => assert!(taken, "{url} was taken"),
+            Err(e) => {
+                assert!(!taken, "{url}: {e}");
+                let got: Vec<String> = e.issues().iter().map(ToString::to_string).collect();
+                assert_eq!(
+                    got,
+                    [
+                        "notify.sms.url: a placeholder may stand in the path or query, not in the host"
+                    ]
+                );
+            }
+        }
+    }
     let good = "[core]\ntype = \"rest\"\n[core.rest]\nbase_url = \"https://core-gw.cu.example\"\nauth_header = \"Authorization\"\nauth_value = \"Bearer abc\"\n";
     let config = parse(good, no_env()).unwrap();
     let printed = config.to_masked_toml();

@@ -78,27 +78,18 @@ impl RestCore {
             // the configuration never named (and past the https-only rule): not followed
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("callvault/", env!("CARGO_PKG_VERSION")));
-        let mut builder = crate::outbound::route(builder, &config.base_url);
-        if let (Some(cert), Some(key)) = (&config.client_cert, &config.client_key) {
-            if let Some(exposed) = crate::tls::key_exposure(key) {
-                tracing::warn!("core.rest.client_key: {exposed}");
-            }
-            let identity = crate::outbound::identity("core.rest", cert, key)
-                .map_err(|e| CoreError::Unavailable(e.to_string()))?;
-            builder = builder.identity(identity);
+        if let Some(exposed) = (config.client_key.as_deref()).and_then(crate::tls::key_exposure) {
+            tracing::warn!("core.rest.client_key: {exposed}");
         }
-        if let Some(ca) = &config.ca_file {
-            let bad = |e: &dyn std::fmt::Display| {
-                CoreError::Unavailable(format!("core.rest.ca_file {}: {e}", ca.display()))
-            };
-            for cert in crate::tls::ca_file(ca).map_err(|e| bad(&e))? {
-                let cert = reqwest::Certificate::from_der(&cert).map_err(|e| bad(&e))?;
-                builder = builder.add_root_certificate(cert);
-            }
+        let client = crate::outbound::Gateway {
+            section: "core.rest",
+            url: &config.base_url,
+            ca_file: config.ca_file.as_deref(),
+            client_cert: config.client_cert.as_deref(),
+            client_key: config.client_key.as_deref(),
         }
-        let client = builder
-            .build()
-            .map_err(|e| CoreError::Unavailable(format!("HTTP client: {e}")))?;
+        .client(builder)
+        .map_err(CoreError::Unavailable)?;
         let breaker = Breaker::new(
             config.breaker_failures,
             Duration::from_secs(config.breaker_open_seconds),

@@ -14,15 +14,18 @@ use crate::config::{EmailConfig, SmtpSecurity};
 
 pub struct Smtp {
     config: EmailConfig,
+    /// Made once per configuration (its TLS settings read the CA files then); one that
+    /// cannot be made keeps the reason, and each send fails with it.
+    transport: Result<AsyncSmtpTransport<Tokio1Executor>, SendError>,
 }
 
 impl Smtp {
     pub fn new(config: EmailConfig) -> Smtp {
-        Smtp { config }
+        let transport = Smtp::transport(&config);
+        Smtp { config, transport }
     }
 
-    fn transport(&self) -> Result<AsyncSmtpTransport<Tokio1Executor>, SendError> {
-        let c = &self.config;
+    fn transport(c: &EmailConfig) -> Result<AsyncSmtpTransport<Tokio1Executor>, SendError> {
         let failed = |what: &str, e: &dyn std::fmt::Display| {
             SendError::Failed(format!("notify.email: {what}: {e}"))
         };
@@ -87,7 +90,7 @@ impl Channel for Smtp {
             .header(ContentType::TEXT_PLAIN)
             .body(body.to_string())
             .map_err(|e| SendError::Failed(format!("cannot build the message: {e}")))?;
-        let transport = self.transport()?;
+        let transport = self.transport.as_ref().map_err(Clone::clone)?;
         let sent = tokio::time::timeout(
             Duration::from_millis(c.timeout_ms.saturating_mul(2)),
             transport.send(email),

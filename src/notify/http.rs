@@ -1,7 +1,6 @@
 //! The HTTP channels: the SMS gateway (URL and body templates from config) and the push
 //! webhook to the app back end (a fixed JSON body, documented in the README).
 
-use std::path::Path;
 use std::time::Duration;
 
 use serde_json::json;
@@ -10,12 +9,11 @@ use super::template::{self, form_escape, json_escape};
 use super::{Channel, Outgoing, SendError};
 use crate::config::{BodyEncoding, PushConfig, Secret, SmsConfig};
 
-/// A client for one gateway at `url`: its own CA besides the system's roots, a total
-/// timeout, and the environment's proxy unless `url` is on this host ([`crate::outbound`]).
+/// The client for one gateway ([`crate::outbound::Gateway`]): a total timeout, redirects
+/// not followed. Made once per configuration, so that its connections are kept and reused
+/// between sends; one that cannot be made keeps the reason, and each send fails with it.
 fn client(
-    section: &str,
-    url: &str,
-    ca_file: Option<&Path>,
+    gateway: crate::outbound::Gateway,
     timeout_ms: u64,
 ) -> Result<reqwest::Client, SendError> {
     let builder = reqwest::Client::builder()
@@ -23,20 +21,9 @@ fn client(
         .connect_timeout(Duration::from_millis(timeout_ms.min(3_000)))
         // a 307 would re-send the code and the gateway's key to an address the
         // configuration never named: redirects are answers, not followed
-        .redirect(reqwest::redirect::Policy::none());
-    let mut builder = crate::outbound::route(builder, url);
-    if let Some(ca) = ca_file {
-        let bad = |e: &dyn std::fmt::Display| {
-            SendError::Failed(format!("{section}.ca_file {}: {e}", ca.display()))
-        };
-        for cert in crate::tls::ca_file(ca).map_err(|e| bad(&e))? {
-            builder = builder
-                .add_root_certificate(reqwest::Certificate::from_der(&cert).map_err(|e| bad(&e))?);
-        }
-    }
-    builder
-        .build()
-        .map_err(|e| SendError::Failed(format!("{section}: {e}")))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("callvault/", env!("CARGO_PKG_VERSION")));
+    gateway.client(builder).map_err(SendError::Failed)
 }
 
 fn with_auth(
@@ -64,11 +51,20 @@ fn transport_error(what: &str, e: reqwest::Error) -> SendError {
 
 pub struct SmsGateway {
     config: SmsConfig,
+    client: Result<reqwest::Client, SendError>,
 }
 
 impl SmsGateway {
     pub fn new(config: SmsConfig) -> SmsGateway {
-        SmsGateway { config }
+        let gateway = crate::outbound::Gateway {
+            section: "notify.sms",
+            url: &config.url,
+            ca_file: config.ca_file.as_deref(),
+            client_cert: config.client_cert.as_deref(),
+            client_key: config.client_key.as_deref(),
+        };
+        let client = client(gateway, config.timeout_ms);
+        SmsGateway { config, client }
     }
 }
 
@@ -93,8 +89,7 @@ impl Channel for SmsGateway {
                 "application/x-www-form-urlencoded",
             ),
         };
-        let client = client("notify.sms", &url, c.ca_file.as_deref(), c.timeout_ms)?;
-        let request = client
+        let request = (self.client.as_ref().map_err(Clone::clone)?)
             .post(url)
             .header(reqwest::header::CONTENT_TYPE, content_type)
             .body(body.to_string());
@@ -120,11 +115,20 @@ fn sms_verdict(status: reqwest::StatusCode) -> Result<(), SendError> {
 
 pub struct PushWebhook {
     config: PushConfig,
+    client: Result<reqwest::Client, SendError>,
 }
 
 impl PushWebhook {
     pub fn new(config: PushConfig) -> PushWebhook {
-        PushWebhook { config }
+        let gateway = crate::outbound::Gateway {
+            section: "notify.push",
+            url: &config.url,
+            ca_file: config.ca_file.as_deref(),
+            client_cert: config.client_cert.as_deref(),
+            client_key: config.client_key.as_deref(),
+        };
+        let client = client(gateway, config.timeout_ms);
+        PushWebhook { config, client }
     }
 }
 
@@ -146,8 +150,7 @@ impl Channel for PushWebhook {
             })
             .to_string(),
         );
-        let client = client("notify.push", &c.url, c.ca_file.as_deref(), c.timeout_ms)?;
-        let request = client
+        let request = (self.client.as_ref().map_err(Clone::clone)?)
             .post(&c.url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body.to_string());

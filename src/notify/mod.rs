@@ -14,7 +14,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use zeroize::Zeroizing;
 
-use crate::config::{NotifyConfig, OtpChannel};
+use crate::config::{Config, NotifyConfig, OtpChannel};
 
 /// One challenge to deliver.
 #[derive(Debug, Clone)]
@@ -112,21 +112,54 @@ pub async fn send(
     sent
 }
 
-/// The channel configured for `kind`, or none when its section is absent.
-pub fn channel(config: &NotifyConfig, kind: OtpChannel) -> Option<Arc<dyn Channel>> {
-    match kind {
-        OtpChannel::Email => config
-            .email
-            .clone()
-            .map(|c| Arc::new(email::Smtp::new(c)) as Arc<dyn Channel>),
-        OtpChannel::Sms => config
-            .sms
-            .clone()
-            .map(|c| Arc::new(http::SmsGateway::new(c)) as Arc<dyn Channel>),
-        OtpChannel::Push => config
-            .push
-            .clone()
-            .map(|c| Arc::new(http::PushWebhook::new(c)) as Arc<dyn Channel>),
+/// The channels one configuration names, each made once: an HTTP gateway's client with its
+/// CA files, client certificate and kept connections; the SMTP relay's TLS settings.
+#[derive(Default)]
+pub struct Channels {
+    email: Option<Arc<dyn Channel>>,
+    sms: Option<Arc<dyn Channel>>,
+    push: Option<Arc<dyn Channel>>,
+}
+
+impl Channels {
+    pub fn of(config: &NotifyConfig) -> Channels {
+        Channels {
+            email: (config.email.clone()).map(|c| Arc::new(email::Smtp::new(c)) as _),
+            sms: (config.sms.clone()).map(|c| Arc::new(http::SmsGateway::new(c)) as _),
+            push: (config.push.clone()).map(|c| Arc::new(http::PushWebhook::new(c)) as _),
+        }
+    }
+
+    /// The channel for `kind`, or none when its section is absent.
+    pub fn get(&self, kind: OtpChannel) -> Option<Arc<dyn Channel>> {
+        match kind {
+            OtpChannel::Email => self.email.clone(),
+            OtpChannel::Sms => self.sms.clone(),
+            OtpChannel::Push => self.push.clone(),
+        }
+    }
+}
+
+/// The [`Channels`] of the configuration in use. They are made again the first time a send
+/// meets a configuration they were not made from, so that a reload takes a changed
+/// `[notify]` and a CA file or client certificate renewed in place; until then they are
+/// kept, and a gateway's connections with them.
+#[derive(Default)]
+pub struct LiveChannels {
+    current: arc_swap::ArcSwapOption<(Arc<Config>, Arc<Channels>)>,
+}
+
+impl LiveChannels {
+    pub fn of(&self, config: &Arc<Config>) -> Arc<Channels> {
+        if let Some(current) = &*self.current.load()
+            && Arc::ptr_eq(&current.0, config)
+        {
+            return current.1.clone();
+        }
+        let made = Arc::new(Channels::of(&config.notify));
+        self.current
+            .store(Some(Arc::new((config.clone(), made.clone()))));
+        made
     }
 }
 

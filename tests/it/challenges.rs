@@ -6,6 +6,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use reqwest::StatusCode;
@@ -93,89 +94,154 @@ impl Received {
 }
 
 /// A real HTTP/1.1 server on a free port: records each request and answers with the status
-/// its path is set to (200 by default). A 3xx answer points at `/moved`.
+/// its path is set to (200 by default). A 3xx answer points at `/moved`. It keeps each
+/// connection open for the next request, as gateways do, and counts the connections that
+/// brought one.
 struct HttpSink {
     port: u16,
+    scheme: &'static str,
+    shared: Shared,
+}
+
+/// What each connection of a [`HttpSink`] shares.
+#[derive(Clone)]
+struct Shared {
     got: Arc<Mutex<Vec<Received>>>,
     status: Arc<Mutex<Vec<(String, u16)>>>,
+    connections: Arc<AtomicUsize>,
 }
 
 impl HttpSink {
     fn start() -> HttpSink {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let got = Arc::new(Mutex::new(Vec::new()));
-        let status: Arc<Mutex<Vec<(String, u16)>>> = Arc::new(Mutex::new(Vec::new()));
-        let (g, st) = (got.clone(), status.clone());
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut line = String::new();
-                if reader.read_line(&mut line).is_err() {
-                    continue;
-                }
-                let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
-                let mut headers = Vec::new();
-                let mut length = 0;
-                loop {
-                    let mut h = String::new();
-                    if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
-                        break;
-                    }
-                    if let Some((k, v)) = h.trim().split_once(':') {
-                        if k.eq_ignore_ascii_case("content-length") {
-                            length = v.trim().parse().unwrap_or(0);
-                        }
-                        headers.push((k.trim().to_string(), v.trim().to_string()));
-                    }
-                }
-                let mut body = vec![0; length];
-                reader.read_exact(&mut body).unwrap();
-                let code = st
-                    .lock()
-                    .unwrap()
-                    .iter()
-                    .find(|(p, _)| path.starts_with(p.as_str()))
-                    .map_or(200, |(_, c)| *c);
-                g.lock().unwrap().push(Received {
-                    path,
-                    headers,
-                    body: String::from_utf8(body).unwrap(),
-                });
-                let location = if (300..400).contains(&code) {
-                    "location: /moved\r\n"
-                } else {
-                    ""
-                };
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 {code} X\r\n{location}content-length: 2\r\nconnection: close\r\n\r\n{{}}"
-                );
-            }
-        });
-        HttpSink { port, got, status }
+        HttpSink::listen("http", |tcp| Some(Box::new(tcp)))
     }
 
+    /// Over TLS, with a certificate for 127.0.0.1 of its own, asking every client for a
+    /// certificate issued by `client_ca` (DER) when given one. The sink, and its certificate's
+    /// PEM for the client to trust.
+    fn start_tls(
+        client_ca: Option<rustls_pki_types::CertificateDer<'static>>,
+    ) -> (HttpSink, String) {
+        let (config, pem) = crate::harness::tls_server(client_ca);
+        let sink = HttpSink::listen("https", move |tcp| {
+            let conn = rustls::ServerConnection::new(config.clone()).ok()?;
+            Some(Box::new(rustls::StreamOwned::new(conn, tcp)))
+        });
+        (sink, pem)
+    }
+
+    /// Accept connections, each served on a thread of its own through `wrap` (none: dropped).
+    fn listen(
+        scheme: &'static str,
+        wrap: impl Fn(std::net::TcpStream) -> Option<Box<dyn ReadWrite>> + Send + 'static,
+    ) -> HttpSink {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let shared = Shared {
+            got: Arc::default(),
+            status: Arc::default(),
+            connections: Arc::default(),
+        };
+        let sink = HttpSink {
+            port,
+            scheme,
+            shared: shared.clone(),
+        };
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Some(stream) = stream.ok().and_then(&wrap) else {
+                    continue;
+                };
+                let shared = shared.clone();
+                std::thread::spawn(move || serve(stream, &shared));
+            }
+        });
+        sink
+    }
+
+    /// The connections that brought at least one request.
+    fn connections(&self) -> usize {
+        self.shared.connections.load(Ordering::SeqCst)
+    }
     fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        format!("{}://127.0.0.1:{}{path}", self.scheme, self.port)
     }
 
     fn answer(&self, path: &str, code: u16) {
-        self.status
+        (self.shared.status)
             .lock()
             .unwrap()
             .insert(0, (path.to_string(), code));
     }
 
     fn received(&self, path: &str) -> Vec<Received> {
-        self.got
+        (self.shared.got)
             .lock()
             .unwrap()
             .iter()
             .filter(|r| r.path.starts_with(path))
             .cloned()
             .collect()
+    }
+}
+
+trait ReadWrite: Read + Write + Send {}
+impl<T: Read + Write + Send> ReadWrite for T {}
+
+/// Answer the requests of one connection of a [`HttpSink`] until its client closes it (or a
+/// TLS handshake fails).
+fn serve(stream: Box<dyn ReadWrite>, shared: &Shared) {
+    let mut reader = BufReader::new(stream);
+    let mut counted = false;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).map_or(true, |n| n == 0) {
+            return;
+        }
+        if !counted {
+            counted = true;
+            shared.connections.fetch_add(1, Ordering::SeqCst);
+        }
+        let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+        let mut headers = Vec::new();
+        let mut length = 0;
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+                break;
+            }
+            if let Some((k, v)) = h.trim().split_once(':') {
+                if k.eq_ignore_ascii_case("content-length") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                headers.push((k.trim().to_string(), v.trim().to_string()));
+            }
+        }
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let code = (shared.status.lock().unwrap().iter())
+            .find(|(p, _)| path.starts_with(p.as_str()))
+            .map_or(200, |(_, c)| *c);
+        shared.got.lock().unwrap().push(Received {
+            path,
+            headers,
+            body: String::from_utf8(body).unwrap(),
+        });
+        let location = if (300..400).contains(&code) {
+            "location: /moved\r\n"
+        } else {
+            ""
+        };
+        let stream = reader.get_mut();
+        let written = write!(
+            stream,
+            "HTTP/1.1 {code} X\r\n{location}content-length: 2\r\n\r\n{{}}"
+        );
+        if written.and_then(|()| stream.flush()).is_err() {
+            return;
+        }
     }
 }
 
@@ -642,6 +708,88 @@ fn a_channel_that_fails_leaves_nothing_and_the_agent_can_deny() {
     assert_eq!(s, StatusCode::FORBIDDEN);
 }
 
+/// An app back end that asks for a client certificate (mutual TLS) is shown the one
+/// `notify.push.client_cert` and `client_key` name. Without it the push fails with the
+/// refusal as its reason, and with no SMS gateway to fall back on, that is the answer (not
+/// "no sms channel"). A gateway's client is made once per configuration: one connection
+/// carries every send until a reload.
+#[test]
+fn the_app_back_end_is_shown_its_client_certificate_over_one_kept_connection() {
+    let client = rcgen::generate_simple_self_signed(vec!["callvault".into()]).unwrap();
+    let (sink, ca) = HttpSink::start_tls(Some(client.cert.der().clone()));
+    let t = Calls::with_members("", MEMBERS);
+    let etc = |name: &str| t.i.path(&format!("etc/{name}"));
+    let (ca_file, cert, key) = (
+        etc("app-ca.pem"),
+        etc("app-client.crt"),
+        etc("app-client.key"),
+    );
+    std::fs::write(&ca_file, ca).unwrap();
+    std::fs::write(&cert, client.cert.pem()).unwrap();
+    std::fs::write(&key, client.key_pair.serialize_pem()).unwrap();
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let push = format!(
+        "[notify.push]\nurl = \"{}\"\nca_file = {ca_file:?}\n",
+        sink.url("/push")
+    );
+    let admin = t.i.admin.clone();
+    let reload = |config: &str| {
+        t.i.write_config(config);
+        let (s, r) = t.post(&admin, "/v1/admin/reload", json!({}));
+        assert_eq!(s, StatusCode::OK, "{r}");
+    };
+    t.start("app-1", JANE_MOBILE);
+    let send = || {
+        t.post(
+            &t.agent,
+            "/v1/calls/app-1/challenges",
+            json!({"channel": "push", "with_code": false}),
+        )
+    };
+
+    // no certificate: the back end refuses the connection, and that is the answer
+    reload(&push);
+    let (s, e) = send();
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::BAD_GATEWAY, Some("send_failed")),
+        "{e}"
+    );
+    let message = e["message"].as_str().unwrap();
+    assert!(
+        message.ends_with("app back end: received fatal alert: CertificateRequired"),
+        "{e}"
+    );
+    assert!(sink.received("/push").is_empty());
+    // the configured one: three pushes, one connection
+    reload(&format!(
+        "{push}client_cert = {cert:?}\nclient_key = {key:?}\n"
+    ));
+    for _ in 0..3 {
+        let (s, sent) = send();
+        assert_eq!(s, StatusCode::CREATED, "{sent}");
+    }
+    let pushes = sink.received("/push");
+    assert_eq!(pushes.len(), 3);
+    let agent = pushes[0].header("user-agent").unwrap_or_default();
+    assert!(agent.starts_with("callvault/"), "{agent:?}");
+    assert_eq!(
+        sink.connections(),
+        1,
+        "each push made a connection of its own"
+    );
+
+    // a reload makes the client again (a renewed certificate is read), on a new connection
+    reload(&format!(
+        "{push}client_cert = {cert:?}\nclient_key = {key:?}\ntimeout_ms = 4000\n"
+    ));
+    let (s, sent) = send();
+    assert_eq!(s, StatusCode::CREATED, "{sent}");
+    assert_eq!(sink.connections(), 2);
+    let secret = client.key_pair.serialize_pem();
+    t.i.assert_never_written(&[secret.lines().nth(1).unwrap()]);
+}
+
 #[test]
 fn an_ivr_otp_step_texts_a_code_and_the_caller_keys_it() {
     let sink = HttpSink::start();
@@ -972,6 +1120,26 @@ fn a_mobile_two_members_share_earns_no_trust_and_takes_no_code() {
             .as_str()
             .unwrap()
             .contains("another member has too"),
+        "{e}"
+    );
+    assert!(sink.received("/sms/send").is_empty(), "nothing was texted");
+    // a push that fails cannot fall back to a text either: the push's failure is the
+    // answer, with why no text went instead
+    sink.answer("/push", 503);
+    let (s, e) = t.post(
+        &t.agent,
+        "/v1/calls/joint-1/challenges",
+        json!({"channel": "push"}),
+    );
+    assert_eq!(
+        (s, e["message"].as_str()),
+        (
+            StatusCode::BAD_GATEWAY,
+            Some(
+                "the challenge could not be sent: app back end answered 503 Service Unavailable \
+                 (and no text instead: the member has no verified mobile number of their own)"
+            )
+        ),
         "{e}"
     );
     assert!(sink.received("/sms/send").is_empty(), "nothing was texted");

@@ -43,6 +43,28 @@ pub fn stand_in_mtls_gateway(
     routes: Vec<(&'static str, &'static str)>,
     client_ca: Option<rustls_pki_types::CertificateDer<'static>>,
 ) -> (String, String) {
+    let (config, pem) = tls_server(client_ca);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(tcp) = stream else { continue };
+            let Ok(conn) = rustls::ServerConnection::new(config.clone()) else {
+                continue;
+            };
+            // a client that refuses the certificate ends the handshake: the next one
+            answer(rustls::StreamOwned::new(conn, tcp), &routes);
+        }
+    });
+    (addr, pem)
+}
+
+/// A stand-in server's TLS settings: a certificate for 127.0.0.1 of its own (self-signed: it
+/// is its own CA), asking every client for a certificate issued by `client_ca` (DER) when
+/// given one. The settings, and the certificate's PEM for a client to trust.
+pub fn tls_server(
+    client_ca: Option<rustls_pki_types::CertificateDer<'static>>,
+) -> (Arc<rustls::ServerConfig>, String) {
     let pair = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).unwrap();
     let key = rustls_pki_types::PrivateKeyDer::Pkcs8(pair.key_pair.serialize_der().into());
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -66,20 +88,7 @@ pub fn stand_in_mtls_gateway(
     let config = builder
         .with_single_cert(vec![pair.cert.der().clone()], key)
         .unwrap();
-    let config = Arc::new(config);
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(tcp) = stream else { continue };
-            let Ok(conn) = rustls::ServerConnection::new(config.clone()) else {
-                continue;
-            };
-            // a client that refuses the certificate ends the handshake: the next one
-            answer(rustls::StreamOwned::new(conn, tcp), &routes);
-        }
-    });
-    (addr, pair.cert.pem())
+    (Arc::new(config), pair.cert.pem())
 }
 
 /// Read one request from `stream` and answer it from `routes` ([`stand_in_gateway`]).

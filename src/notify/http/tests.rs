@@ -1,31 +1,58 @@
 use super::*;
 
+/// Why the SMS gateway's client could not be made from `config`, or "made".
+fn made(config: SmsConfig) -> String {
+    match SmsGateway::new(config).client {
+        Ok(_) => "made".into(),
+        Err(e) => e.to_string(),
+    }
+}
+
 #[test]
-fn a_gateway_ca_file_without_a_certificate_is_refused_with_its_key() {
+fn a_gateway_whose_files_cannot_be_used_is_refused_with_its_key() {
     let dir = tempfile::tempdir().unwrap();
-    let ca = dir.path().join("sms-ca.pem");
-    std::fs::write(&ca, "# paste the gateway's CA here\n").unwrap();
-    let Err(SendError::Failed(message)) = client(
-        "notify.sms",
-        "https://sms.cu.example/send",
-        Some(&ca),
-        1_000,
-    ) else {
-        panic!("an empty CA file was taken");
-    };
-    assert!(message.starts_with("notify.sms.ca_file "), "{message}");
-    assert!(message.contains("no certificate in the file"), "{message}");
+    let path = |name: &str| dir.path().join(name);
     let pair = rcgen::generate_simple_self_signed(vec!["sms.cu.example".into()]).unwrap();
-    std::fs::write(&ca, pair.cert.pem()).unwrap();
-    assert!(
-        client(
-            "notify.sms",
-            "https://sms.cu.example/send",
-            Some(&ca),
-            1_000
-        )
-        .is_ok()
-    );
+    std::fs::write(path("empty.pem"), "# paste the gateway's CA here\n").unwrap();
+    std::fs::write(path("ca.pem"), pair.cert.pem()).unwrap();
+    std::fs::write(path("client.crt"), pair.cert.pem()).unwrap();
+    std::fs::write(path("client.key"), pair.key_pair.serialize_pem()).unwrap();
+    let other = rcgen::KeyPair::generate().unwrap();
+    std::fs::write(path("other.key"), other.serialize_pem()).unwrap();
+    // (CA file, client certificate and key, what the client's making says)
+    type Case<'a> = (Option<&'a str>, Option<(&'a str, &'a str)>, &'a str);
+    let cases: [Case; 6] = [
+        (None, None, "made"),
+        (Some("ca.pem"), None, "made"),
+        (Some("ca.pem"), Some(("client.crt", "client.key")), "made"),
+        (Some("empty.pem"), None, "notify.sms.ca_file "),
+        (
+            None,
+            Some(("missing.crt", "client.key")),
+            "notify.sms.client_cert ",
+        ),
+        (
+            None,
+            Some(("client.crt", "other.key")),
+            "notify.sms.client_key: ",
+        ),
+    ];
+    for (ca, client, want) in cases {
+        let config = SmsConfig {
+            url: "https://sms.cu.example/send?to={to}".into(),
+            ca_file: ca.map(path),
+            client_cert: client.map(|(c, _)| path(c)),
+            client_key: client.map(|(_, k)| path(k)),
+            ..SmsConfig::default()
+        };
+        let got = made(config);
+        assert!(got.starts_with(want), "{ca:?} {client:?}: {got}");
+    }
+    let empty = made(SmsConfig {
+        ca_file: Some(path("empty.pem")),
+        ..SmsConfig::default()
+    });
+    assert!(empty.contains("no certificate in the file"), "{empty}");
 }
 
 #[test]
