@@ -4,6 +4,7 @@
 pub mod https;
 pub mod logging;
 mod reload;
+mod watchdog;
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -328,6 +329,7 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
         },
         shutdown_timeout_seconds: config.server.shutdown_timeout_seconds,
     };
+    let heartbeats = Arc::new(watchdog::Heartbeats::default());
     let server = https::server(
         listener,
         server_config,
@@ -336,10 +338,13 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
             let clients = clients.clone();
             Arc::new(move |conn, data| api::auth::keep_handshake(&clients, conn, data))
         },
-        move || {
-            // called once on each worker's thread, inside its event loop
-            actix_web::rt::spawn(worker_lag_probe());
-            api::app(state.clone())
+        {
+            let heartbeats = heartbeats.clone();
+            move || {
+                // called once on each worker's thread, inside its event loop
+                actix_web::rt::spawn(worker_lag_probe(heartbeats.join()));
+                api::app(state.clone())
+            }
         },
     )
     .map_err(ServiceError::Server)?;
@@ -382,8 +387,14 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
         .map_err(|e| ServiceError::Audit(e.to_string()))?;
     tracing::info!(%addr, workers, vault_key = %vault.key_id(), "callvault is serving");
     let _ = sd_notify::notify(false, &[NotifyState::Ready]);
+    let watchdog_task = watchdog::period_from_env()
+        .map(|period| actix_web::rt::spawn(watchdog::keep(heartbeats, period)));
 
-    let signals = actix_web::rt::spawn(signal_loop(handle, reloader));
+    let signals = actix_web::rt::spawn(signal_loop(
+        handle,
+        reloader,
+        watchdog_task.as_ref().map(|task| task.abort_handle()),
+    ));
     let served = server.await;
     calls_stopping.stop_scans();
     signals.abort();
@@ -393,6 +404,9 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
     sweep_task.abort();
     cert_task.abort();
     head_task.abort();
+    if let Some(task) = watchdog_task {
+        task.abort();
+    }
     // An inbox run or a command through the admin socket may be under way on a thread of
     // its own: an enrollment ends at its next transaction (its file stays in the inbox),
     // other commands finish. Nothing is written after the record that says the service
@@ -489,10 +503,12 @@ const LAG_TICK: std::time::Duration = std::time::Duration::from_millis(10);
 /// `callvault_worker_lag_seconds`. A worker that is blocked (a long synchronous call, a
 /// lock) or starved of CPU delays every request it holds, including their reading and
 /// writing, which the request-duration metric does not time: an IVR's p99 can then be far
-/// above the service's own figures, and this tells where the time went.
-async fn worker_lag_probe() {
+/// above the service's own figures, and this tells where the time went. Each timer that
+/// runs is also the worker's `beat` for systemd's watchdog ([`watchdog`]).
+async fn worker_lag_probe(beat: watchdog::Beat) {
     lag_probe(|late| {
         metrics::histogram!("callvault_worker_lag_seconds").record(late.as_secs_f64());
+        beat.now();
     })
     .await
 }
@@ -527,7 +543,13 @@ async fn sweep_calls(calls: Arc<crate::calls::CallService>) {
     }
 }
 
-async fn signal_loop(handle: actix_web::dev::ServerHandle, reloader: Arc<Reloader>) {
+/// Reload on SIGHUP; on SIGTERM or SIGINT, stop the watchdog's pings (systemd no longer
+/// watches a service that is stopping) and the server, gracefully.
+async fn signal_loop(
+    handle: actix_web::dev::ServerHandle,
+    reloader: Arc<Reloader>,
+    watchdog: Option<tokio::task::AbortHandle>,
+) {
     let (Ok(mut hup), Ok(mut term), Ok(mut int)) = (
         signal(SignalKind::hangup()),
         signal(SignalKind::terminate()),
@@ -549,6 +571,9 @@ async fn signal_loop(handle: actix_web::dev::ServerHandle, reloader: Arc<Reloade
         }
     }
     tracing::info!("stopping: finishing requests in flight");
+    if let Some(watchdog) = watchdog {
+        watchdog.abort();
+    }
     let _ = sd_notify::notify(false, &[NotifyState::Stopping]);
     handle.stop(true).await;
 }

@@ -727,6 +727,66 @@ fn readiness_and_stopping_are_reported_to_systemd() {
     assert!(child.wait().unwrap().success());
 }
 
+/// With `WatchdogSec=` (systemd gives `WATCHDOG_USEC`), the service pings systemd a few times
+/// per period while its HTTPS workers run, from READY=1 to STOPPING=1. Under a period of 0.9 s
+/// a worker's beat older than 0.45 s stops the pings, so steady pings also show that every
+/// worker's event loop beats.
+#[test]
+fn systemd_s_watchdog_is_pinged_while_the_workers_run() {
+    use std::os::unix::net::UnixDatagram;
+    let i = Instance::init();
+    let socket_path = i.path("notify.sock");
+    let notify = UnixDatagram::bind(&socket_path).unwrap();
+    notify
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut child = Command::new(BIN)
+        .arg("--config")
+        .arg(&i.config)
+        .arg("serve")
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("WATCHDOG_USEC", "900000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut buf = [0u8; 512];
+    let mut next = || {
+        let n = notify.recv(&mut buf).unwrap();
+        text(&buf[..n]).trim_end().to_string()
+    };
+    assert_eq!(next(), "READY=1");
+    let began = Instant::now();
+    for _ in 0..6 {
+        assert_eq!(next(), "WATCHDOG=1");
+    }
+    // six pings, a third of the period apart: about two periods
+    let took = began.elapsed();
+    assert!(took >= Duration::from_millis(1_500), "{took:?}");
+    // while calls are served
+    assert_eq!(
+        i.client().get(i.url("/livez")).send().unwrap().status(),
+        StatusCode::OK
+    );
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let mut after_stopping = Vec::new();
+    let mut stopping = false;
+    notify
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    while let Ok(n) = notify.recv(&mut buf) {
+        let said = text(&buf[..n]).trim_end().to_string();
+        if stopping {
+            after_stopping.push(said);
+        } else {
+            stopping = said == "STOPPING=1";
+        }
+    }
+    assert!(stopping, "no STOPPING=1");
+    assert!(child.wait().unwrap().success());
+    assert_eq!(after_stopping, Vec::<String>::new());
+}
+
 /// A store written by the last callvault on redb 2 (`tests/fixtures/format-2-store`), with the
 /// vault key and API keys it was made with.
 fn with_format_2_store(i: &Instance) -> Vec<String> {
