@@ -16,3 +16,11 @@ impl Clock for SystemClock {
         Utc::now()
     }
 }
+
+/// Whether `now` reads more than a second before `made`, the time something that expires was
+/// made at: the clock went back since (an NTP step after running fast, a clock set by hand),
+/// and what was due to expire would live on by as much. One-time codes and app intents are
+/// then over, as if expired: the member is asked again rather than a code kept alive.
+pub fn went_back_past(made: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    now < made - chrono::Duration::seconds(1)
+}

@@ -312,6 +312,20 @@ fn read_mark(
 #[derive(Deserialize)]
 struct Sealed {
     hash: String,
+    #[serde(default)]
+    time: String,
+}
+
+/// `callvault_clock_went_back_total`.
+pub const CLOCK_WENT_BACK: &str = "callvault_clock_went_back_total";
+
+/// How far before the previous record's time (`previous`, as stored) a record made `now`
+/// would be dated, when that is over a second: the system clock went back (an NTP step, a
+/// clock set by hand, a virtual machine restored from a snapshot) since the previous record.
+pub fn went_back(previous: &str, now: DateTime<Utc>) -> Option<chrono::Duration> {
+    let previous = DateTime::parse_from_rfc3339(previous).ok()?;
+    let behind = previous.with_timezone(&Utc) - now;
+    (behind > chrono::Duration::seconds(1)).then_some(behind)
 }
 
 /// Append events inside `txn`, continuing the chain from the last stored record.
@@ -326,6 +340,9 @@ pub fn append_in(
         Some((k, v)) => {
             let record: Sealed = serde_json::from_slice(v.value())
                 .map_err(|e| StoreError::Corrupt(format!("audit record {}: {e}", k.value())))?;
+            if let Some(behind) = went_back(&record.time, now) {
+                clock_went_back(k.value(), &record.time, now, behind);
+            }
             (k.value(), record.hash)
         }
         // a new store (`audit prune` always keeps the newest record)
@@ -347,6 +364,28 @@ pub fn append_in(
     txn.open_table(tables::META)?
         .insert(HEAD_KEY, head.as_slice())?;
     Ok(seq)
+}
+
+/// Say that the records about to follow record `seq` (dated `previous`) are dated `behind`
+/// before it: counted, and logged at most every ten minutes. Records keep their order by
+/// number whatever their times say, but whoever reads the log by time must know, and the
+/// clock's source wants looking at.
+fn clock_went_back(seq: u64, previous: &str, now: DateTime<Utc>, behind: chrono::Duration) {
+    static LOGGED: crate::throttle::Throttle =
+        crate::throttle::Throttle::new(std::time::Duration::from_secs(600));
+    metrics::counter!(CLOCK_WENT_BACK).increment(1);
+    crate::throttled!(
+        warn,
+        LOGGED,
+        record = seq + 1,
+        behind_ms = behind.num_milliseconds(),
+        "the system clock went back: audit record {} is dated {}, {} s before record {seq} \
+         ({previous}). The records keep their order by number, but their times no longer \
+         follow it; check the clock's source (timedatectl; chronyc tracking)",
+        seq + 1,
+        record_time(now),
+        behind.num_milliseconds() as f64 / 1000.0
+    );
 }
 
 /// What `audit verify` found.

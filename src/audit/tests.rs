@@ -1434,3 +1434,29 @@ fn a_prune_that_fails_part_way_says_which_records_it_removed() {
         assert_eq!(started, usize::from(removed.is_some()), "seq {seq}");
     }
 }
+
+#[test]
+fn a_record_dated_over_a_second_before_the_one_before_it_says_the_clock_went_back() {
+    let now: DateTime<Utc> = "2026-12-06T10:00:00Z".parse().unwrap();
+    let ms = chrono::Duration::milliseconds;
+    // (the previous record's time as stored, how far back the clock went)
+    let cases = [
+        ("2026-12-06T09:59:59.000000Z", None),
+        ("2026-12-06T10:00:00.000000Z", None),
+        // up to a second is a slew's noise, not a step
+        ("2026-12-06T10:00:01.000000Z", None),
+        (
+            "2026-12-06T10:00:01.000001Z",
+            Some(ms(1_000) + chrono::Duration::microseconds(1)),
+        ),
+        ("2026-12-06T12:00:00.000000Z", Some(ms(7_200_000))),
+        // another offset is the same instant
+        ("2026-12-06T11:00:05+01:00", Some(ms(5_000))),
+        // a time that does not read (an older record's) says nothing
+        ("", None),
+        ("yesterday", None),
+    ];
+    for (previous, want) in cases {
+        assert_eq!(went_back(previous, now), want, "{previous:?}");
+    }
+}

@@ -49,6 +49,14 @@ pub struct Intent {
     pub created_by: String,
 }
 
+impl Intent {
+    /// Whether the intent may still be used at `now`: before its end, and not from before
+    /// the clock went back past it ([`crate::clock::went_back_past`]).
+    pub fn stands_at(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at > now && !crate::clock::went_back_past(self.created_at, now)
+    }
+}
+
 const PREFIX: &str = "cvi_";
 
 /// A fresh token (shown once) and the hash it is stored under.
@@ -78,7 +86,7 @@ pub fn get(store: &Store, hash: &str, now: DateTime<Utc>) -> Result<Option<Inten
     let txn = store.begin_read()?;
     let table = txn.open_table(tables::INTENTS)?;
     let intent = table.get(hash)?.map(|v| decode(v.value())).transpose()?;
-    Ok(intent.filter(|i| i.expires_at > now))
+    Ok(intent.filter(|i| i.stands_at(now)))
 }
 
 /// The unexpired intent announced for a phone, with its hash.
@@ -98,7 +106,7 @@ pub fn for_phone(
         .map(|v| decode(v.value()))
         .transpose()?;
     Ok(intent
-        .filter(|i| i.expires_at > now && i.phone.as_deref() == Some(e164))
+        .filter(|i| i.stands_at(now) && i.phone.as_deref() == Some(e164))
         .map(|i| (hash, i)))
 }
 

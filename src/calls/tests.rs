@@ -780,6 +780,19 @@ fn an_intent_announced_for_a_phone_counts_for_a_call_from_it_until_its_ttl_or_us
     announce("+16122030101", 60);
     f.clock.advance(Duration::seconds(60));
     assert_eq!(level("late", "+16122030101", None), None, "expired");
+
+    // the clock goes back an hour after an announcement: the intent would stand for an hour
+    // more, so it stands no more, by phone or by token; a second of slack is allowed
+    let by_token = announce("+16122030101", 60);
+    f.clock.advance(Duration::seconds(-1));
+    assert_eq!(level("a-second-back", "+16122030199", Some(&by_token)), app);
+    let by_token = announce("+16122030101", 60);
+    f.clock.advance(Duration::seconds(-3600));
+    assert_eq!(level("an-hour-back", "+16122030101", None), None);
+    assert_eq!(
+        level("an-hour-back-2", "+16122030199", Some(&by_token)),
+        None
+    );
 }
 
 /// A phone that is not the member's verified number never stands for their intent, and

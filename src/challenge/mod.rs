@@ -121,10 +121,15 @@ pub enum ChallengeError {
 }
 
 impl Challenge {
-    /// The state as of `now`: a waiting challenge past its time is expired.
+    /// The state as of `now`: a waiting challenge past its time is expired, and so is one the
+    /// clock went back past ([`crate::clock::went_back_past`]).
     pub fn state_at(&self, now: DateTime<Utc>) -> State {
         match self.state {
-            State::Waiting if now >= self.expires_at => State::Expired,
+            State::Waiting
+                if now >= self.expires_at || crate::clock::went_back_past(self.created_at, now) =>
+            {
+                State::Expired
+            }
             s => s,
         }
     }

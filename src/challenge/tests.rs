@@ -133,6 +133,14 @@ fn countdown_runs_to_zero_then_expires() {
     assert_eq!(c.expires_in(secs(59) + Duration::milliseconds(500)), 1);
     assert_eq!(c.state_at(secs(59)), State::Waiting);
     assert_eq!(c.state_at(secs(60)), State::Expired);
+    // a clock that went back past its sending by more than a second ends it too: it would
+    // otherwise wait for as long again
+    assert_eq!(c.state_at(secs(-1)), State::Waiting);
+    assert_eq!(
+        c.state_at(secs(-1) - Duration::milliseconds(1)),
+        State::Expired
+    );
+    assert_eq!(c.expires_in(secs(-3600)), 0);
     assert_eq!(c.expires_in(secs(61)), 0);
     let mut settled = c.clone();
     assert!(settled.settle(secs(61)));

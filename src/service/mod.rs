@@ -167,6 +167,11 @@ pub fn metrics_handle() -> Result<PrometheusHandle, ServiceError> {
         "audit group commits (one fsync each)"
     );
     metrics::describe_counter!("callvault_audit_events_total", "audit events made durable");
+    metrics::describe_counter!(
+        crate::audit::CLOCK_WENT_BACK,
+        "audit commits dated more than a second before the record before them: the system \
+         clock went back (an NTP step, a clock set by hand, a snapshot restored)"
+    );
     metrics::describe_histogram!("callvault_audit_batch_size", "events per audit commit");
     metrics::describe_histogram!(
         "callvault_audit_commit_seconds",

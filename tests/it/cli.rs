@@ -349,6 +349,49 @@ fn audit_verify_names_the_first_tampered_record() {
     assert_eq!(out.status.code(), Some(1));
 }
 
+/// A clock that went back (here: the newest record dated two hours ahead, as a clock set
+/// right after running fast leaves it) is said when the next records are written: once in
+/// the log, with the records and how far, and in `/metrics`. The chain stays whole: times
+/// are not part of it.
+#[test]
+fn a_clock_that_went_back_is_said_when_the_next_record_is_written() {
+    let mut i = Instance::init();
+    {
+        let store = callvault::store::Store::open(&i.path("state")).unwrap();
+        let txn = store.begin_write().unwrap();
+        let ahead = chrono::Utc::now() + chrono::Duration::hours(2);
+        let event = callvault::audit::AuditEvent::new(
+            "system",
+            callvault::audit::EventKind::ServiceStopped,
+            callvault::audit::Outcome::Ok,
+        );
+        callvault::audit::append_in(&txn, ahead, [event]).unwrap();
+        txn.commit().unwrap();
+    }
+    i.start();
+    let said = "the system clock went back";
+    let log = i.service_log_with(said);
+    let line = log
+        .lines()
+        .find(|l| l.contains(said))
+        .unwrap_or_else(|| panic!("{log}"));
+    // init wrote record 1; the record two hours ahead is 2; the service's start is 3
+    assert!(line.contains("audit record 3 is dated "), "{line}");
+    assert!(line.contains(" s before record 2 ("), "{line}");
+    let behind: f64 = (line.split(", ").nth(1).and_then(|p| p.split(' ').next()))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!((7_100.0..=7_200.0).contains(&behind), "{line}");
+    assert_eq!(i.metric("callvault_clock_went_back_total", &[]), 1.0);
+    // the records after it follow its time again: nothing more is said
+    let out = i.cli(&["key", "create", "--name", "desk2", "--role", "agent"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(i.metric("callvault_clock_went_back_total", &[]), 1.0);
+    assert_eq!(i.service_log().matches(said).count(), 1);
+    let out = i.cli(&["audit", "verify"]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+}
+
 #[test]
 fn audit_export_since_filters_by_time() {
     let i = Instance::init();
