@@ -416,7 +416,8 @@ pub async fn find(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NamedMember {
-    /// The core's member number of the caller, as the agent identified them.
+    /// The core's member number of the caller, as the agent identified them; when no member
+    /// has it as written, it is tried with other leading zeros, as a keyed member number is.
     #[schema(
         min_length = 1,
         max_length = 64,

@@ -164,24 +164,4 @@ impl LiveChannels {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn messages_fill_code_and_lifetime() {
-        let msg = Outgoing {
-            challenge_id: "ch".into(),
-            member_id: "m".into(),
-            call_id: "c".into(),
-            to: "+15551234567".into(),
-            code: Some(Zeroizing::new("482913".into())),
-            ttl_seconds: 90,
-            expires_at: Utc::now(),
-        };
-        assert_eq!(
-            msg.render_message("{code} in {minutes} min ({seconds} s)")
-                .as_str(),
-            "482913 in 2 min (90 s)"
-        );
-    }
-}
+mod tests;

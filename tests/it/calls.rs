@@ -2277,9 +2277,16 @@ fn an_agent_names_the_member_of_a_call_the_ivr_transferred_without_one() {
         "{view}"
     );
 
-    // the same member again changes nothing; another is refused
+    // the same member again changes nothing, also as the caller may say their number, with
+    // leading zeros; another is refused
     let (s, _, _) = name("nm-1", json!({"member_id": "1001"}));
     assert_eq!(s, StatusCode::OK);
+    let (s, _, view) = name("nm-1", json!({"member_id": "0001001"}));
+    assert_eq!(
+        (s, &view["member"]["member_id"]),
+        (StatusCode::OK, &json!("1001")),
+        "{view}"
+    );
     let (s, code, v) = name("nm-1", json!({"member_id": "1002"}));
     assert_eq!(
         (s, code.as_deref()),
@@ -2304,13 +2311,14 @@ fn an_agent_names_the_member_of_a_call_the_ivr_transferred_without_one() {
     );
 
     // from the member's verified mobile (this profile does not identify by caller ID): the
-    // known number's checklist, 2 of 3
+    // known number's checklist, 2 of 3. The agent types the number as the caller says it,
+    // with a leading zero: the member is found as the IVR finds a keyed member number.
     t.start("nm-2", ADA_MOBILE);
     t.event("nm-2", "opt_out");
-    let (s, _, view) = name("nm-2", json!({"member_id": "1001"}));
+    let (s, _, view) = name("nm-2", json!({"member_id": "01001"}));
     assert_eq!(
-        (s, &view["trust"]),
-        (StatusCode::OK, &json!("known_number")),
+        (s, &view["member"]["member_id"], &view["trust"]),
+        (StatusCode::OK, &json!("1001"), &json!("known_number")),
         "{view}"
     );
     let (_, list) = t.post(&t.agent, "/v1/calls/nm-2/checklist", json!({}));
