@@ -324,7 +324,12 @@ pub const CLOCK_WENT_BACK: &str = "callvault_clock_went_back_total";
 /// clock set by hand, a virtual machine restored from a snapshot) since the previous record.
 pub fn went_back(previous: &str, now: DateTime<Utc>) -> Option<chrono::Duration> {
     let previous = DateTime::parse_from_rfc3339(previous).ok()?;
-    let behind = previous.with_timezone(&Utc) - now;
+    behind(previous.with_timezone(&Utc), now)
+}
+
+/// How far `at` is before `previous`, when that is over a second.
+fn behind(previous: DateTime<Utc>, at: DateTime<Utc>) -> Option<chrono::Duration> {
+    let behind = previous - at;
     (behind > chrono::Duration::seconds(1)).then_some(behind)
 }
 
@@ -394,6 +399,22 @@ pub struct VerifyReport {
     pub records: u64,
     /// The first sequence number at which the chain does not hold, and why.
     pub first_bad: Option<BadRecord>,
+    /// Records dated more than a second before the record before them: the system clock
+    /// went back there. The chain holds regardless (its order is by number), but whoever
+    /// reads the log by time must know. Counted over the records read.
+    #[serde(default)]
+    pub clock_went_back: u64,
+    /// The first such record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_went_back: Option<WentBack>,
+}
+
+/// A record dated before the one before it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct WentBack {
+    pub seq: u64,
+    /// How far before the previous record's time, in milliseconds.
+    pub behind_ms: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -426,12 +447,17 @@ pub fn verify_with(
         None => (1u64, GENESIS_HASH.to_string()),
     };
     let mut records = 0u64;
+    let mut clock_went_back = 0u64;
+    let mut first_went_back: Option<WentBack> = None;
+    let mut last_time: Option<DateTime<Utc>> = None;
     let bad = |seq: u64, reason: &str| VerifyReport {
         records: 0,
         first_bad: Some(BadRecord {
             seq,
             reason: reason.to_string(),
         }),
+        clock_went_back: 0,
+        first_went_back: None,
     };
     for entry in table.iter()? {
         let (k, v) = entry?;
@@ -443,6 +469,8 @@ pub fn verify_with(
         }
         let finish = |mut report: VerifyReport| {
             report.records = records;
+            report.clock_went_back = clock_went_back;
+            report.first_went_back = first_went_back.clone();
             Ok(report)
         };
         if key != expected {
@@ -464,6 +492,17 @@ pub fn verify_with(
                 "record modified: hash does not match its contents",
             ));
         }
+        let time = record.time();
+        if let (Some(previous), Some(at)) = (last_time, time)
+            && let Some(behind) = behind(previous, at)
+        {
+            clock_went_back += 1;
+            first_went_back.get_or_insert(WentBack {
+                seq: key,
+                behind_ms: behind.num_milliseconds(),
+            });
+        }
+        last_time = time.or(last_time);
         prev = record.hash;
         expected += 1;
     }
@@ -484,7 +523,12 @@ pub fn verify_with(
         }),
         _ => None,
     };
-    Ok(VerifyReport { records, first_bad })
+    Ok(VerifyReport {
+        records,
+        first_bad,
+        clock_went_back,
+        first_went_back,
+    })
 }
 
 /// Write records at or after `since` as JSON lines. Returns how many were written.

@@ -63,7 +63,9 @@ fn an_untouched_chain_verifies() {
         report,
         VerifyReport {
             records: 10,
-            first_bad: None
+            first_bad: None,
+            clock_went_back: 0,
+            first_went_back: None,
         }
     );
     let (_d, empty) = store_with(0);
@@ -314,7 +316,9 @@ fn group_commit_makes_every_event_durable_in_one_chain() {
         report,
         VerifyReport {
             records: total,
-            first_bad: None
+            first_bad: None,
+            clock_went_back: 0,
+            first_went_back: None,
         }
     );
     // Each answered sequence number holds the event that was recorded for it.
@@ -1459,4 +1463,45 @@ fn a_record_dated_over_a_second_before_the_one_before_it_says_the_clock_went_bac
     for (previous, want) in cases {
         assert_eq!(went_back(previous, now), want, "{previous:?}");
     }
+}
+
+#[test]
+fn verifying_counts_the_records_dated_before_the_one_before_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let t = |s: &str| -> DateTime<Utc> { s.parse().unwrap() };
+    // (the time each commit is dated): back an hour at 3, back half a second at 5 (noise),
+    // back 2 s at 6
+    let times = [
+        "2026-12-06T10:00:00Z",
+        "2026-12-06T10:00:05Z",
+        "2026-12-06T09:00:06Z",
+        "2026-12-06T09:00:07Z",
+        "2026-12-06T09:00:06.500Z",
+        "2026-12-06T09:00:04.500Z",
+    ];
+    for at in times {
+        let txn = store.begin_write().unwrap();
+        append_in(
+            &txn,
+            t(at),
+            [AuditEvent::new(
+                "system",
+                EventKind::ServiceStarted,
+                Outcome::Ok,
+            )],
+        )
+        .unwrap();
+        txn.commit().unwrap();
+    }
+    let report = verify(&store.begin_read().unwrap()).unwrap();
+    assert_eq!(report.first_bad, None);
+    assert_eq!(report.clock_went_back, 2);
+    assert_eq!(
+        report.first_went_back,
+        Some(WentBack {
+            seq: 3,
+            behind_ms: 3_599_000
+        })
+    );
 }

@@ -804,6 +804,17 @@ fn offline_on_stderr<T>(what: &str, work: impl FnOnce(&dyn crate::enroll::Progre
 }
 
 fn print_chain(report: &crate::audit::VerifyReport) -> anyhow::Result<ExitCode> {
+    if let Some(first) = &report.first_went_back {
+        say!(
+            "note: {} with a time more than a second before the previous record's (the first: \
+             record {}, {} s before record {}): the system clock went back there. The chain \
+             does not depend on the times, but the records' order is by number, not by time",
+            counted(report.clock_went_back, "records"),
+            first.seq,
+            first.behind_ms as f64 / 1000.0,
+            first.seq - 1
+        );
+    }
     match &report.first_bad {
         None => {
             say!("audit chain intact: {}", counted(report.records, "records"));

@@ -390,6 +390,14 @@ fn a_clock_that_went_back_is_said_when_the_next_record_is_written() {
     assert_eq!(i.service_log().matches(said).count(), 1);
     let out = i.cli(&["audit", "verify"]);
     assert!(out.status.success(), "{}", text(&out.stdout));
+    let said = text(&out.stdout);
+    assert!(
+        said.contains(
+            "note: 1 record with a time more than a second before the previous record's \
+             (the first: record 3, "
+        ) && said.contains("audit chain intact: 4 records"),
+        "{said}"
+    );
 }
 
 #[test]

@@ -691,24 +691,34 @@ fn the_demo_prints_curl_lines_that_work() {
     assert!(!dir.exists(), "the demo's throwaway directory is removed");
 }
 
-#[test]
-fn readiness_and_stopping_are_reported_to_systemd() {
-    use std::os::unix::net::UnixDatagram;
-    let i = Instance::init();
+/// `serve` as systemd starts it, with `env` besides: a socket of the test's own as its
+/// `NOTIFY_SOCKET` (read with a 20 s timeout), and the process.
+fn serve_notifying(
+    i: &Instance,
+    env: &[(&str, &str)],
+) -> (std::os::unix::net::UnixDatagram, std::process::Child) {
     let socket_path = i.path("notify.sock");
-    let notify = UnixDatagram::bind(&socket_path).unwrap();
+    let notify = std::os::unix::net::UnixDatagram::bind(&socket_path).unwrap();
     notify
         .set_read_timeout(Some(Duration::from_secs(20)))
         .unwrap();
-    let mut child = Command::new(BIN)
+    let child = Command::new(BIN)
         .arg("--config")
         .arg(&i.config)
         .arg("serve")
         .env("NOTIFY_SOCKET", &socket_path)
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    (notify, child)
+}
+
+#[test]
+fn readiness_and_stopping_are_reported_to_systemd() {
+    let i = Instance::init();
+    let (notify, mut child) = serve_notifying(&i, &[]);
     let mut buf = [0u8; 512];
     let n = notify.recv(&mut buf).unwrap();
     assert!(text(&buf[..n]).contains("READY=1"), "{}", text(&buf[..n]));
@@ -733,23 +743,8 @@ fn readiness_and_stopping_are_reported_to_systemd() {
 /// worker's event loop beats.
 #[test]
 fn systemd_s_watchdog_is_pinged_while_the_workers_run() {
-    use std::os::unix::net::UnixDatagram;
     let i = Instance::init();
-    let socket_path = i.path("notify.sock");
-    let notify = UnixDatagram::bind(&socket_path).unwrap();
-    notify
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
-    let mut child = Command::new(BIN)
-        .arg("--config")
-        .arg(&i.config)
-        .arg("serve")
-        .env("NOTIFY_SOCKET", &socket_path)
-        .env("WATCHDOG_USEC", "900000")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let (notify, mut child) = serve_notifying(&i, &[("WATCHDOG_USEC", "900000")]);
     let mut buf = [0u8; 512];
     let mut next = || {
         let n = notify.recv(&mut buf).unwrap();
