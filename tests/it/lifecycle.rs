@@ -491,20 +491,24 @@ fn sigterm_closes_idle_keep_alive_connections_instead_of_waiting_for_them() {
     drop(client);
 }
 
-#[test]
-fn the_demo_prints_curl_lines_that_work() {
-    /// The demo, stopped as Ctrl-C would (its directory removed) if the test ends early.
-    struct Demo(std::process::Child);
-    impl Drop for Demo {
-        fn drop(&mut self) {
-            if let Ok(None) = self.0.try_wait() {
-                unsafe { libc::kill(self.0.id() as i32, libc::SIGINT) };
-                let _ = self.0.wait();
-            }
+/// A process the test started, stopped as Ctrl-C would (a demo's directory removed, a
+/// store closed cleanly) if the test ends before it stopped it: no process is left behind
+/// by a failed test.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            unsafe { libc::kill(self.0.id() as i32, libc::SIGINT) };
+            let _ = self.0.wait();
         }
     }
+}
+
+#[test]
+fn the_demo_prints_curl_lines_that_work() {
     let port = free_port();
-    let mut child = Demo(
+    let mut child = Running(
         Command::new(BIN)
             .args(["demo", "--listen", &format!("127.0.0.1:{port}")])
             .stdout(Stdio::piped())
@@ -696,7 +700,7 @@ fn the_demo_prints_curl_lines_that_work() {
 fn serve_notifying(
     i: &Instance,
     env: &[(&str, &str)],
-) -> (std::os::unix::net::UnixDatagram, std::process::Child) {
+) -> (std::os::unix::net::UnixDatagram, Running) {
     let socket_path = i.path("notify.sock");
     let notify = std::os::unix::net::UnixDatagram::bind(&socket_path).unwrap();
     notify
@@ -712,13 +716,14 @@ fn serve_notifying(
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    (notify, child)
+    (notify, Running(child))
 }
 
 #[test]
 fn readiness_and_stopping_are_reported_to_systemd() {
     let i = Instance::init();
-    let (notify, mut child) = serve_notifying(&i, &[]);
+    let (notify, mut running) = serve_notifying(&i, &[]);
+    let child = &mut running.0;
     let mut buf = [0u8; 512];
     let n = notify.recv(&mut buf).unwrap();
     assert!(text(&buf[..n]).contains("READY=1"), "{}", text(&buf[..n]));
@@ -744,7 +749,8 @@ fn readiness_and_stopping_are_reported_to_systemd() {
 #[test]
 fn systemd_s_watchdog_is_pinged_while_the_workers_run() {
     let i = Instance::init();
-    let (notify, mut child) = serve_notifying(&i, &[("WATCHDOG_USEC", "900000")]);
+    let (notify, mut running) = serve_notifying(&i, &[("WATCHDOG_USEC", "900000")]);
+    let child = &mut running.0;
     let mut buf = [0u8; 512];
     let mut next = || {
         let n = notify.recv(&mut buf).unwrap();
