@@ -32,6 +32,7 @@ pub mod member;
 pub mod notify;
 pub mod outbound;
 pub mod pin;
+pub mod process;
 pub mod profile;
 pub mod service;
 #[cfg(test)]

@@ -349,6 +349,9 @@ fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
 
 /// Run a parsed command line; errors are printed, never panicked.
 pub fn run(cli: Cli) -> ExitCode {
+    if let Err(e) = crate::process::no_core_dumps() {
+        tell!("callvault: warning: core dumps of this process could not be turned off: {e}");
+    }
     match dispatch(cli) {
         Ok(code) => code,
         // The output's reader left (`| head`): end quietly, with the status `cat` has then.

@@ -1372,6 +1372,43 @@ fn a_file_the_service_may_not_use_is_told_as_the_services_with_what_to_do() {
     );
 }
 
+/// The service's memory (the vault key; PINs, codes and SSNs as they pass) goes to no core
+/// dump, whatever the system's settings: its core size limit is 0, and it is not dumpable,
+/// which also keeps another process of its user from attaching to it or reading its
+/// memory. The kernel shows that by giving `/proc/PID` to root rather than to the process's
+/// user. Every command does the same as it starts: one may hold the vault key too.
+#[test]
+fn the_service_leaves_no_core_dump_and_no_memory_to_read() {
+    if !another_user_can_run_callvault() {
+        return;
+    }
+    let mut i = Instance::init();
+    let chown = std::process::Command::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(i.path(""))
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    i.serve_as = Some(65534);
+    i.start();
+    let proc = std::path::PathBuf::from(format!("/proc/{}", i.pid()));
+    let limits = std::fs::read_to_string(proc.join("limits")).unwrap();
+    let core: Vec<&str> = (limits.lines())
+        .find(|l| l.starts_with("Max core file size"))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(core[4..6], ["0", "0"], "{core:?}");
+    let status = std::fs::read_to_string(proc.join("status")).unwrap();
+    assert!(status.contains("Uid:\t65534"), "{status}");
+    let owner =
+        std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(proc.join("status")).unwrap());
+    assert_eq!(
+        owner, 0,
+        "/proc/PID is the process's user's: it is dumpable"
+    );
+}
+
 /// Whether a test may run callvault as another user (uid 65534): only root can, and only
 /// when that user may reach the binary (a checkout in a folder of root's alone is closed to
 /// it). When not, the test says so and is not run.
