@@ -111,10 +111,14 @@ pub fn verdict(silences: &[Duration], limit: Duration) -> Verdict {
         })
 }
 
+/// The shortest time between two looks at the workers, whatever the period: a `WatchdogSec=`
+/// of a few milliseconds is a mistake systemd will show, not a reason to spin.
+const LOOK_AT_MOST_EVERY: Duration = Duration::from_millis(50);
+
 /// Ping systemd every third of `period` while the workers beat, a worker's silence of half
 /// the period being the most allowed. Runs until the service stops (its task is aborted).
 pub async fn keep(heartbeats: Arc<Heartbeats>, period: Duration) {
-    let every = period / 3;
+    let every = (period / 3).max(LOOK_AT_MOST_EVERY);
     let limit = period / 2;
     tracing::info!(
         period_ms = u64::try_from(period.as_millis()).unwrap_or(u64::MAX),
