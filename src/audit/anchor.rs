@@ -15,7 +15,7 @@ use std::str::FromStr;
 use redb::ReadTransaction;
 use serde::{Deserialize, Serialize};
 
-use super::{AuditRecord, BASE_KEY, BadRecord, HEAD_KEY, read_mark};
+use super::{BASE_KEY, BadRecord, HEAD_KEY, read_mark};
 use crate::store::{StoreError, tables};
 
 /// A record's sequence number and hash, as a copy holds them.
@@ -173,7 +173,7 @@ pub fn check_with(
             Some(b) if anchor.seq == b.seq => Some(Ok(b.hash.clone())),
             _ => {
                 let stored = table.get(anchor.seq)?;
-                stored.map(|v| serde_json::from_slice::<AuditRecord>(v.value()).map(|r| r.hash))
+                stored.map(|v| super::Framed::decode(v.value()).map(|r| r.hash))
             }
         };
         report.checked += 1;

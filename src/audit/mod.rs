@@ -257,6 +257,65 @@ impl AuditRecord {
     }
 }
 
+/// A stored record as the chain's checks read it: its place, time, member and call, and its
+/// hashes, whatever event it holds. A record written by a later version (a kind or a field
+/// this version does not know, as after a rollback) reads the same, and its hash is
+/// computed from its stored bytes ([`Framed::computed_hash`]), so it verifies, exports and
+/// prunes as any other.
+#[derive(Deserialize)]
+pub(crate) struct Framed {
+    pub seq: u64,
+    pub time: String,
+    #[serde(default)]
+    pub member_id: Option<String>,
+    #[serde(default)]
+    pub call_id: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl Framed {
+    pub fn decode(bytes: &[u8]) -> serde_json::Result<Framed> {
+        serde_json::from_slice(bytes)
+    }
+
+    pub fn time(&self) -> Option<DateTime<Utc>> {
+        DateTime::parse_from_rfc3339(&self.time)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    }
+
+    /// The chain's hash of the record stored as `bytes`. A record is stored as its head, its
+    /// event's fields, then `prev_hash` and `hash` ([`AuditRecord::seal_encoded`]), so the
+    /// event's JSON is the bytes between: hashed as they are, the event need not be
+    /// understood. Bytes laid out otherwise are read as an [`AuditRecord`] and hashed from
+    /// it, as before; `None` when they do not read as one either.
+    pub fn computed_hash(&self, bytes: &[u8]) -> Option<String> {
+        let head = record_head(self.seq, &self.time).ok()?;
+        let prev = serde_json::to_string(&self.prev_hash).ok()?;
+        let tail = format!(
+            ",\"prev_hash\":{prev},\"hash\":{}}}",
+            serde_json::to_string(&self.hash).ok()?
+        );
+        let fields = bytes
+            .strip_prefix(head.as_bytes())
+            .and_then(|rest| rest.strip_suffix(tail.as_bytes()))
+            .filter(|fields| !fields.is_empty());
+        match fields {
+            Some(fields) => {
+                let mut event = Vec::with_capacity(fields.len() + 2);
+                event.push(b'{');
+                event.extend_from_slice(fields);
+                event.push(b'}');
+                Some(chain_hash(&head, &event, &prev))
+            }
+            None => serde_json::from_slice::<AuditRecord>(bytes)
+                .ok()
+                .map(|r| r.compute_hash()),
+        }
+    }
+}
+
 /// A record's first two fields as JSON, with the comma after them: `{"seq":7,"time":"...",`.
 fn record_head(seq: u64, time: &str) -> serde_json::Result<String> {
     Ok(format!(
@@ -476,7 +535,8 @@ pub fn verify_with(
         if key != expected {
             return finish(bad(expected, "record missing (sequence gap)"));
         }
-        let record: AuditRecord = match serde_json::from_slice(v.value()) {
+        let bytes = v.value();
+        let record = match Framed::decode(bytes) {
             Ok(r) => r,
             Err(_) => return finish(bad(key, "record does not decode")),
         };
@@ -486,7 +546,7 @@ pub fn verify_with(
         if record.prev_hash != prev {
             return finish(bad(key, "chain broken: previous-hash does not match"));
         }
-        if record.compute_hash() != record.hash {
+        if record.computed_hash(bytes).as_deref() != Some(record.hash.as_str()) {
             return finish(bad(
                 key,
                 "record modified: hash does not match its contents",
@@ -571,7 +631,7 @@ impl Selection {
             || self.call_id.is_some()
     }
 
-    fn takes(&self, record: &AuditRecord) -> bool {
+    fn takes(&self, record: &Framed) -> bool {
         let time = record.time();
         let is =
             |wanted: &Option<String>, found: &Option<String>| wanted.is_none() || wanted == found;
@@ -580,8 +640,8 @@ impl Selection {
             && self
                 .until
                 .is_none_or(|until| time.is_none_or(|t| t < until))
-            && is(&self.member_id, &record.event.member_id)
-            && is(&self.call_id, &record.event.call_id)
+            && is(&self.member_id, &record.member_id)
+            && is(&self.call_id, &record.call_id)
     }
 
     /// The selection in words, for the export's own audit record: `since START` and each
@@ -664,7 +724,7 @@ pub fn export_counted(
         }
         let bytes = v.value();
         if select.reads_records() {
-            let record: AuditRecord = serde_json::from_slice(bytes)
+            let record = Framed::decode(bytes)
                 .map_err(|e| StoreError::Corrupt(format!("audit record: {e}")))?;
             if !select.takes(&record) {
                 continue;

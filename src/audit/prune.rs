@@ -24,7 +24,7 @@ use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Anchor, AuditEvent, AuditRecord, BASE_KEY, EventKind, Head, Outcome, append_in, verify_with,
+    Anchor, AuditEvent, BASE_KEY, EventKind, Framed, Head, Outcome, append_in, verify_with,
 };
 use crate::enroll::Progress;
 use crate::store::{Store, StoreError, tables};
@@ -117,7 +117,7 @@ pub fn prune(
         let mut range: Option<(u64, u64)> = None;
         for entry in table.range(..newest)? {
             let (k, v) = entry?;
-            let record: AuditRecord = serde_json::from_slice(v.value())
+            let record = Framed::decode(v.value())
                 .map_err(|e| StoreError::Corrupt(format!("audit record {}: {e}", k.value())))?;
             if record.time().is_none_or(|t| t >= before) {
                 break;
@@ -161,8 +161,8 @@ pub fn prune(
         let step = (|| -> Result<Anchor, StoreError> {
             let base = {
                 let mut table = txn.open_table(tables::AUDIT)?;
-                let record: AuditRecord = match table.get(to)? {
-                    Some(v) => serde_json::from_slice(v.value())
+                let record = match table.get(to)? {
+                    Some(v) => Framed::decode(v.value())
                         .map_err(|e| StoreError::Corrupt(format!("audit record {to}: {e}")))?,
                     None => return Err(StoreError::Corrupt(format!("audit record {to} is gone"))),
                 };
@@ -253,7 +253,7 @@ fn check_copied(
                 continue;
             }
             let stored = table.get(copy.seq)?.map(|v| {
-                serde_json::from_slice::<AuditRecord>(v.value())
+                Framed::decode(v.value())
                     .map(|r| r.hash)
                     .map_err(|e| StoreError::Corrupt(format!("audit record {}: {e}", copy.seq)))
             });
