@@ -115,11 +115,18 @@ pub fn verdict(silences: &[Duration], limit: Duration) -> Verdict {
 /// of a few milliseconds is a mistake systemd will show, not a reason to spin.
 const LOOK_AT_MOST_EVERY: Duration = Duration::from_millis(50);
 
+/// How often to look at the workers under `period`, and the longest silence a worker may
+/// keep: a third of it (at most every [`LOOK_AT_MOST_EVERY`]), and half of it, so that a
+/// ping goes well within the period while every worker runs.
+fn pacing(period: Duration) -> (Duration, Duration) {
+    ((period / 3).max(LOOK_AT_MOST_EVERY), period / 2)
+}
+
 /// Ping systemd every third of `period` while the workers beat, a worker's silence of half
-/// the period being the most allowed. Runs until the service stops (its task is aborted).
+/// the period being the most allowed ([`pacing`]). Runs until the service stops (its task
+/// is aborted).
 pub async fn keep(heartbeats: Arc<Heartbeats>, period: Duration) {
-    let every = (period / 3).max(LOOK_AT_MOST_EVERY);
-    let limit = period / 2;
+    let (every, limit) = pacing(period);
     tracing::info!(
         period_ms = u64::try_from(period.as_millis()).unwrap_or(u64::MAX),
         "systemd's watchdog is on: pinging while every HTTPS worker runs"

@@ -57,6 +57,35 @@ fn the_longest_silence_over_the_limit_names_its_worker() {
 }
 
 #[test]
+fn pings_go_thrice_a_period_and_a_worker_may_be_silent_for_half_of_one() {
+    let ms = Duration::from_millis;
+    // (period, look every, longest silence)
+    let cases = [
+        (ms(30_000), ms(10_000), ms(15_000)),
+        (ms(900), ms(300), ms(450)),
+        // a period too short to keep: looked at every 50 ms, not spun on
+        (ms(30), ms(50), ms(15)),
+    ];
+    for (period, every, limit) in cases {
+        assert_eq!(pacing(period), (every, limit), "{period:?}");
+    }
+}
+
+#[test]
+fn a_beat_ends_its_worker_s_silence() {
+    let beats = Heartbeats {
+        start: Instant::now() - Duration::from_secs(10),
+        slots: Mutex::default(),
+    };
+    let beat = beats.join();
+    // as if its last beat were at the start, ten seconds ago
+    beat.last.store(0, Ordering::Relaxed);
+    assert!(beats.silences(Instant::now())[0] >= Duration::from_secs(10));
+    beat.now();
+    assert!(beats.silences(Instant::now())[0] < Duration::from_secs(1));
+}
+
+#[test]
 fn a_worker_s_silence_runs_from_its_last_beat_and_an_ended_one_is_forgotten() {
     let beats = Heartbeats::default();
     let first = beats.join();
