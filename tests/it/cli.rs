@@ -1307,25 +1307,16 @@ fn a_user_who_may_not_reach_the_state_directory_is_told_to_use_sudo() {
 #[test]
 fn a_file_the_service_may_not_use_is_told_as_the_services_with_what_to_do() {
     use std::os::unix::fs::PermissionsExt;
-    if !another_user_can_run_callvault() {
+    let Some(mut i) = served_as_another_user() else {
         return;
-    }
-    let mut i = Instance::init();
-    // the instance is the service's user's, as the packages make /var/lib/callvault
-    let chown = std::process::Command::new("chown")
-        .args(["-R", "65534:65534"])
-        .arg(i.path(""))
-        .status()
-        .unwrap();
-    assert!(chown.success());
-    // and root keeps a folder of its own, as /root is
+    };
+    // root keeps a folder of its own, as /root is
     let private = i.path("root-only");
     std::fs::create_dir(&private).unwrap();
     std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
     let members = private.join("members.csv");
     std::fs::write(&members, "member_id,mobile_phone\n5001,+16125550101\n").unwrap();
     let members = members.to_str().unwrap();
-    i.serve_as = Some(65534);
     i.start();
 
     let reads = "The running service opens the files a command names, as its own user";
@@ -1379,17 +1370,9 @@ fn a_file_the_service_may_not_use_is_told_as_the_services_with_what_to_do() {
 /// user. Every command does the same as it starts: one may hold the vault key too.
 #[test]
 fn the_service_leaves_no_core_dump_and_no_memory_to_read() {
-    if !another_user_can_run_callvault() {
+    let Some(mut i) = served_as_another_user() else {
         return;
-    }
-    let mut i = Instance::init();
-    let chown = std::process::Command::new("chown")
-        .args(["-R", "65534:65534"])
-        .arg(i.path(""))
-        .status()
-        .unwrap();
-    assert!(chown.success());
-    i.serve_as = Some(65534);
+    };
     i.start();
     let proc = std::path::PathBuf::from(format!("/proc/{}", i.pid()));
     let limits = std::fs::read_to_string(proc.join("limits")).unwrap();
@@ -1407,6 +1390,24 @@ fn the_service_leaves_no_core_dump_and_no_memory_to_read() {
         owner, 0,
         "/proc/PID is the process's user's: it is dumpable"
     );
+}
+
+/// An instance that is another user's (uid 65534), as the packages make /var/lib/callvault
+/// the service's user's, and is served as that user; none when a test may not run callvault
+/// as another user ([`another_user_can_run_callvault`]).
+fn served_as_another_user() -> Option<Instance> {
+    if !another_user_can_run_callvault() {
+        return None;
+    }
+    let mut i = Instance::init();
+    let chown = std::process::Command::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(i.path(""))
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    i.serve_as = Some(65534);
+    Some(i)
 }
 
 /// Whether a test may run callvault as another user (uid 65534): only root can, and only
