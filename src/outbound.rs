@@ -60,11 +60,15 @@ pub struct Gateway<'a> {
 impl Gateway<'_> {
     /// The client `builder` (timeouts, redirects, ...) makes for requests to this gateway:
     /// [`route`]d, trusting `ca_file` besides the system's roots, and presenting the client
-    /// certificate. An error names the key whose file is to be mended.
+    /// certificate. An error names the key whose file is to be mended; a client key every
+    /// local user may read is logged as a warning.
     pub fn client(&self, builder: reqwest::ClientBuilder) -> Result<reqwest::Client, String> {
         let section = self.section;
         let mut builder = route(builder, self.url);
         if let (Some(cert), Some(key)) = (self.client_cert, self.client_key) {
+            if let Some(exposed) = crate::tls::key_exposure(key) {
+                tracing::warn!("{section}.client_key: {exposed}");
+            }
             builder = builder.identity(identity(section, cert, key).map_err(|e| e.to_string())?);
         }
         if let Some(ca) = self.ca_file {

@@ -251,9 +251,7 @@ impl AuditRecord {
     }
 
     pub fn time(&self) -> Option<DateTime<Utc>> {
-        DateTime::parse_from_rfc3339(&self.time)
-            .ok()
-            .map(|t| t.with_timezone(&Utc))
+        read_time(&self.time)
     }
 }
 
@@ -280,9 +278,7 @@ impl Framed {
     }
 
     pub fn time(&self) -> Option<DateTime<Utc>> {
-        DateTime::parse_from_rfc3339(&self.time)
-            .ok()
-            .map(|t| t.with_timezone(&Utc))
+        read_time(&self.time)
     }
 
     /// The chain's hash of the record stored as `bytes`. A record is stored as its head, its
@@ -340,6 +336,13 @@ fn chain_hash(head: &str, event_json: &[u8], prev_json: &str) -> String {
     hex::encode(hasher.finalize())
 }
 
+/// A stored record's time, if it reads as one.
+fn read_time(stored: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(stored)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
 /// A record's time as it is stored and hashed.
 fn record_time(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Micros, true)
@@ -379,17 +382,9 @@ struct Sealed {
 pub const CLOCK_WENT_BACK: &str = "callvault_clock_went_back_total";
 
 /// How far before the previous record's time (`previous`, as stored) a record made `now`
-/// would be dated, when that is over a second: the system clock went back (an NTP step, a
-/// clock set by hand, a virtual machine restored from a snapshot) since the previous record.
+/// would be dated, when the clock [`went back`](crate::clock::went_back) since it.
 pub fn went_back(previous: &str, now: DateTime<Utc>) -> Option<chrono::Duration> {
-    let previous = DateTime::parse_from_rfc3339(previous).ok()?;
-    behind(previous.with_timezone(&Utc), now)
-}
-
-/// How far `at` is before `previous`, when that is over a second.
-fn behind(previous: DateTime<Utc>, at: DateTime<Utc>) -> Option<chrono::Duration> {
-    let behind = previous - at;
-    (behind > chrono::Duration::seconds(1)).then_some(behind)
+    crate::clock::went_back(read_time(previous)?, now)
 }
 
 /// Append events inside `txn`, continuing the chain from the last stored record.
@@ -554,7 +549,7 @@ pub fn verify_with(
         }
         let time = record.time();
         if let (Some(previous), Some(at)) = (last_time, time)
-            && let Some(behind) = behind(previous, at)
+            && let Some(behind) = crate::clock::went_back(previous, at)
         {
             clock_went_back += 1;
             first_went_back.get_or_insert(WentBack {

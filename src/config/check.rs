@@ -437,8 +437,6 @@ pub(crate) fn listen_problem(listen: &str) -> Option<String> {
     Some(format!("{said}: {hint}"))
 }
 
-/// An outbound endpoint (core gateway, SMS gateway, push webhook): `https://`, or plain
-/// `http://` only to this host, since members' facts and one-time codes travel in it.
 /// `client_cert` and `client_key` set together or both left out; else the key left out and
 /// why it is needed.
 pub(crate) fn client_pair_set(
@@ -453,6 +451,8 @@ pub(crate) fn client_pair_set(
     }
 }
 
+/// An outbound endpoint (core gateway, SMS gateway, push webhook): `https://`, or plain
+/// `http://` only to this host, since members' facts and one-time codes travel in it.
 pub(crate) fn endpoint_url(url: &str) -> Result<(), String> {
     if url.starts_with("https://") {
         return Ok(());

@@ -78,9 +78,6 @@ impl RestCore {
             // the configuration never named (and past the https-only rule): not followed
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("callvault/", env!("CARGO_PKG_VERSION")));
-        if let Some(exposed) = (config.client_key.as_deref()).and_then(crate::tls::key_exposure) {
-            tracing::warn!("core.rest.client_key: {exposed}");
-        }
         let client = crate::outbound::Gateway {
             section: "core.rest",
             url: &config.base_url,

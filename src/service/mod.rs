@@ -285,8 +285,8 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
         crate::core::LiveCore::new(&config, store.clone())
             .map_err(|e| ServiceError::Core(e.to_string()))?,
     );
-    // what is left once the files the service needs to start have loaded: the CA files of
-    // the code channels, read only when a code is sent
+    // what is left once the files the service needs to start have loaded: the CA files and
+    // client certificates of the code channels, read only when a code is sent
     for problem in
         crate::config::files::check_files(&config, chrono::Utc::now(), Reader::Service).problems
     {

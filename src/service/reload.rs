@@ -82,7 +82,8 @@ impl Reloader {
                     tls::Validity::of(&pair),
                     chrono::Utc::now(),
                 );
-                // the files this reload did not load: a CA file of a code channel, and the
+                // the files this reload did not load: a CA file or client certificate of a code
+                // channel, and the
                 // one only a restart reads (vault.key_file)
                 let files =
                     config::files::check_files(&next, chrono::Utc::now(), Reader::Service).problems;

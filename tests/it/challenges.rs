@@ -779,13 +779,22 @@ fn the_app_back_end_is_shown_its_client_certificate_over_one_kept_connection() {
         "each push made a connection of its own"
     );
 
-    // a reload makes the client again (a renewed certificate is read), on a new connection
+    // a reload makes the client again (a renewed certificate is read), on a new connection;
+    // a key every local user may read is logged as the client is made
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
     reload(&format!(
         "{push}client_cert = {cert:?}\nclient_key = {key:?}\ntimeout_ms = 4000\n"
     ));
     let (s, sent) = send();
     assert_eq!(s, StatusCode::CREATED, "{sent}");
     assert_eq!(sink.connections(), 2);
+    let exposed = "notify.push.client_key: TLS key";
+    let log = t.i.service_log_with(exposed);
+    assert!(
+        log.lines()
+            .any(|l| l.contains(exposed) && l.contains("has mode 0644")),
+        "{log}"
+    );
     let secret = client.key_pair.serialize_pem();
     t.i.assert_never_written(&[secret.lines().nth(1).unwrap()]);
 }
