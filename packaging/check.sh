@@ -15,6 +15,8 @@ command -v rpm >/dev/null || need+=(rpm)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 # the deb depends on it (the gateways' certificates are checked against the system's roots)
 dpkg -s ca-certificates >/dev/null 2>&1 || need+=(ca-certificates)
+# and on the zone database (core.rest.time_zone)
+dpkg -s tzdata >/dev/null 2>&1 || need+=(tzdata)
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq

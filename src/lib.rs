@@ -19,6 +19,7 @@ pub mod api;
 pub mod audit;
 pub mod calls;
 pub mod challenge;
+pub mod civil;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 
 use crate::admin::{self, Request, Response};
@@ -322,23 +322,7 @@ pub enum AuditCommand {
 /// A time for `--since`: RFC 3339 with its offset, a date and time without one (UTC, `T` or a
 /// space between), or a date alone (its 00:00 UTC).
 fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    let utc = [
-        "%Y-%m-%d %H:%M:%S",
-        "%Y-%m-%dT%H:%M:%S",
-        "%Y-%m-%d %H:%M",
-        "%Y-%m-%dT%H:%M",
-    ]
-    .iter()
-    .find_map(|f| chrono::NaiveDateTime::parse_from_str(s, f).ok());
-    let date = || {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .ok()
-            .and_then(|d| d.and_hms_opt(0, 0, 0))
-    };
-    utc.or_else(date).map(|t| t.and_utc()).ok_or_else(|| {
+    crate::civil::when(s).map(|t| t.and_utc()).ok_or_else(|| {
         format!(
             "{s:?} is not a time callvault reads: give a date (2026-12-05, from 00:00 UTC), \
              a time in UTC (2026-12-05 08:17), or RFC 3339 with an offset \

@@ -312,6 +312,13 @@ impl Config {
 
     /// Settings that work but are weak ([`crate::profile::cautions`]): warned of, not refused.
     pub fn cautions(&self) -> Vec<ConfigIssue> {
+        self.cautions_on(
+            &crate::civil::Zone::named("").unwrap_or_else(|_| crate::civil::Zone::utc()),
+        )
+    }
+
+    /// [`Config::cautions`], on a system whose own time zone is `system`.
+    pub(crate) fn cautions_on(&self, system: &crate::civil::Zone) -> Vec<ConfigIssue> {
         let mut cautions = self.file_slips.clone();
         cautions.extend(crate::profile::cautions(&self.profiles, &self.routing));
         if self.enroll.keep_days == 0 {
@@ -320,6 +327,18 @@ impl Config {
                 "0 (or unset) keeps every file in processed/, failed/ and outbox/ forever: \
                  members' data in plain text; set how many days to keep them (the installed \
                  callvault.toml says 90)",
+            ));
+        }
+        if let (CoreKind::Rest, Some(rest)) = (&self.core.kind, &self.core.rest)
+            && rest.time_zone.is_empty()
+            && !rest.fields.last_txn_date.is_empty()
+            && system.is_utc()
+        {
+            cautions.push(ConfigIssue::new(
+                "core.rest.time_zone",
+                "unset, and this system's clock keeps UTC: a last transaction a core dates in \
+                 UTC (2026-12-01T03:30:00Z) is taken to its UTC day, the next day for a member \
+                 who paid in the evening; set the credit union's zone (\"America/Chicago\")",
             ));
         }
         cautions
@@ -391,6 +410,9 @@ impl RestCoreConfig {
             "breaker_failures",
             format!("{} is outside 1..=100", self.breaker_failures),
         );
+        if let Err(why) = crate::civil::Zone::named(&self.time_zone) {
+            check(false, "time_zone", why);
+        }
         check(
             (1..=3600).contains(&self.breaker_open_seconds),
             "breaker_open_seconds",

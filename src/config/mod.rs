@@ -279,6 +279,10 @@ pub struct RestCoreConfig {
     pub breaker_failures: u32,
     /// How long it stays open before one trial call.
     pub breaker_open_seconds: u64,
+    /// The credit union's time zone (IANA, `America/Chicago`; `""`: the system's): the day
+    /// a last transaction the core dates in UTC fell on for the member
+    /// ([`crate::civil::day_written`]).
+    pub time_zone: String,
     pub fields: RestFields,
 }
 
@@ -300,6 +304,7 @@ impl Default for RestCoreConfig {
             retries: 1,
             breaker_failures: 5,
             breaker_open_seconds: 30,
+            time_zone: String::new(),
             fields: RestFields::default(),
         }
     }

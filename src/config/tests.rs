@@ -678,6 +678,55 @@ fn masked_print_round_trips_through_the_loader() {
     assert_eq!(parse(&text, no_env()).unwrap(), config);
 }
 
+/// `core.rest.time_zone` names a zone of the system's database, or is left unset for the
+/// system's own; left unset on a system that keeps UTC, with the core's last transaction
+/// date read, it is a caution, since a UTC date-time is then read as its UTC day.
+#[test]
+fn a_rest_core_s_time_zone_is_a_zone_and_its_absence_on_a_utc_system_is_a_caution() {
+    let rest = "[enroll]\nkeep_days = 90\n[core]\ntype = \"rest\"\n[core.rest]\n\
+                base_url = \"https://core-gw.cu.example\"\n";
+    let issues = parse(&format!("{rest}time_zone = \"US/Centrall\"\n"), no_env())
+        .unwrap_err()
+        .issues();
+    assert_eq!(
+        issues.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        [
+            "core.rest.time_zone: \"US/Centrall\" is no time zone of this system's database \
+          (/usr/share/zoneinfo), as \"America/Chicago\" is"
+        ]
+    );
+    let utc = crate::civil::Zone::utc();
+    let chicago = crate::civil::Zone::named("America/Chicago").unwrap();
+    let no_date = "[core.rest.fields]\nlast_txn_date = \"\"\n";
+    let cases = [
+        ("", &utc, true),
+        ("", &chicago, false),
+        ("time_zone = \"America/Chicago\"\n", &utc, false),
+        ("time_zone = \"Etc/UTC\"\n", &utc, false),
+        (no_date, &utc, false),
+    ];
+    for (more, system, cautioned) in cases {
+        let config = parse(&format!("{rest}{more}"), no_env()).expect(more);
+        let paths: Vec<String> = config
+            .cautions_on(system)
+            .into_iter()
+            .map(|c| c.path)
+            .collect();
+        assert_eq!(
+            paths == ["core.rest.time_zone"],
+            cautioned,
+            "{more:?} on {:?}: {paths:?}",
+            system.name()
+        );
+        if !cautioned {
+            assert!(paths.is_empty(), "{paths:?}");
+        }
+    }
+    // the embedded core reads no dates from a core
+    let embedded = parse("[enroll]\nkeep_days = 90\n", no_env()).unwrap();
+    assert!(embedded.cautions_on(&utc).is_empty());
+}
+
 #[test]
 fn a_rest_core_is_checked_with_key_paths() {
     let err = parse("[core]\ntype = \"rest\"\n", no_env()).unwrap_err();
@@ -1268,7 +1317,7 @@ fn a_value_of_another_kind_is_said_and_refused_when_it_means_nothing() {
     // anyway, read as the key's type
     let config = parse(
         "[enroll]\nkeep_days = 90\n[core]\ntype = \"rest\"\n[core.rest]\nbase_url = \"https://core.example\"\n\
-         auth_header = \"X-Key\"\nauth_value = 123456\n",
+         auth_header = \"X-Key\"\nauth_value = 123456\ntime_zone = \"America/Chicago\"\n",
         vec![
             ("CALLVAULT__STORAGE__CACHE_MB".into(), "256".into()),
             ("CALLVAULT__PIN_POLICY__BLOCKLIST".into(), "yes".into()),

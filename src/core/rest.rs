@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use super::breaker::{Breaker, State};
 use super::{CoreAdapter, CoreError, IdentifierKind, PhoneMatch};
+use crate::civil::Zone;
 use crate::config::{RestCoreConfig, RestFields};
 use crate::enroll::row::{parse_cents, parse_ymd, parse_zip};
 use crate::member::phone::{PhoneClass, Region, classify, e164, normalize_ani};
@@ -25,6 +26,8 @@ pub struct RestCore {
     config: RestCoreConfig,
     total: Duration,
     region: Region,
+    /// `time_zone`: the day a transaction dated in UTC fell on.
+    zone: Zone,
     /// `enroll.recent_change_days`: see [`caller_id_withdrawn`].
     recent_change_days: u32,
     circuit: Mutex<Circuit>,
@@ -87,6 +90,8 @@ impl RestCore {
         }
         .client(builder)
         .map_err(CoreError::Unavailable)?;
+        let zone = Zone::named(&config.time_zone)
+            .map_err(|why| CoreError::Unavailable(format!("core.rest.time_zone: {why}")))?;
         let breaker = Breaker::new(
             config.breaker_failures,
             Duration::from_secs(config.breaker_open_seconds),
@@ -95,6 +100,7 @@ impl RestCore {
             client,
             total: Duration::from_millis(timeout_ms),
             region,
+            zone,
             recent_change_days: crate::config::EnrollConfig::default().recent_change_days,
             circuit: Mutex::new(Circuit {
                 breaker,
@@ -227,7 +233,7 @@ impl RestCore {
     /// One member object, as [`map_member`] maps it, with a caller ID the
     /// pre-enrollment rules would not trust withdrawn ([`caller_id_withdrawn`]).
     fn member_from(&self, v: &Value) -> Result<Member, CoreError> {
-        let (mut member, unread) = map_member(v, &self.config.fields, self.region)?;
+        let (mut member, unread) = map_member(v, &self.config.fields, self.region, &self.zone)?;
         for u in unread {
             log_unread(u, &self.config.fields);
         }
@@ -318,6 +324,7 @@ pub fn map_member(
     v: &Value,
     f: &RestFields,
     region: Region,
+    zone: &Zone,
 ) -> Result<(Member, Vec<Unread>), CoreError> {
     let unread = std::cell::RefCell::new(Vec::new());
     let note = |field: &'static str, expected: &'static str| {
@@ -387,16 +394,12 @@ pub fn map_member(
             note(field, "an amount in dollars (a number, or \"1234.56\")")
         })
     };
+    const A_DATE: &str = "a date: YYYY-MM-DD (or a date-time written so), YYYYMMDD or MM/DD/YYYY";
     let date = |field: &'static str, pointer: &str| {
         noted(
             present(pointer),
             |v| core_date(value_text(v)?.as_str()),
-            || {
-                note(
-                    field,
-                    "a date: YYYY-MM-DD (a date-time is cut to its date), YYYYMMDD or MM/DD/YYYY",
-                )
-            },
+            || note(field, A_DATE),
         )
     };
     let phone = |raw: String| classify(&raw, region).digits().map(e164);
@@ -445,15 +448,22 @@ pub fn map_member(
             note("ssn_last4", "the SSN's last 4 digits, or the whole SSN")
         }),
         account_numbers: list(&f.account_numbers),
-        profile_changed_at: date("profile_changed_at", &f.profile_changed_at)
-            .and_then(|d| d.and_hms_opt(0, 0, 0)),
+        profile_changed_at: noted(
+            present(&f.profile_changed_at),
+            |v| core_when(value_text(v)?.as_str()),
+            || note("profile_changed_at", A_DATE),
+        ),
         // one the core may have set but that cannot be read is taken as set: the member's
         // mobile then gives no trust (see `caller_id_withdrawn`), the safe side
         fraud_flag: flag("fraud_flag", &f.fraud_flag, true),
         place_of_birth: text(&f.place_of_birth),
         savings_balance_cents: cents("savings_balance", &f.savings_balance),
         last_txn_amount_cents: cents("last_txn_amount", &f.last_txn_amount),
-        last_txn_date: date("last_txn_date", &f.last_txn_date),
+        last_txn_date: noted(
+            present(&f.last_txn_date),
+            |v| core_day(value_text(v)?.as_str(), zone),
+            || note("last_txn_date", A_DATE),
+        ),
         needs_activation: flag("needs_activation", &f.needs_activation, false),
         withdrawn_phones: Vec::new(),
     };
@@ -547,6 +557,23 @@ fn core_date(s: &str) -> Option<chrono::NaiveDate> {
         }
         _ => None,
     }
+}
+
+/// The day a core's date names: a date-time in UTC is taken to the day it was in the credit
+/// union's `zone`, one with another offset to its date as written
+/// ([`crate::civil::day_written`]), any other date as [`core_date`] reads it.
+fn core_day(s: &str, zone: &Zone) -> Option<chrono::NaiveDate> {
+    match crate::civil::offset_date_time(s) {
+        Some(t) => Some(crate::civil::day_written(t, zone)),
+        None => core_date(s),
+    }
+}
+
+/// When a core's date or date-time was, in UTC: a date-time with an offset is taken to UTC,
+/// one without as written; a date is its midnight. A profile changed at 22:00 is then still
+/// within `enroll.recent_change_days` until 22:00 the day the window ends, not from midnight.
+fn core_when(s: &str) -> Option<chrono::NaiveDateTime> {
+    crate::civil::when(s).or_else(|| core_date(s)?.and_hms_opt(0, 0, 0))
 }
 
 /// A core's zip as its 5 digits: `55401`, `55401-1234` or `554011234`. A zip sent as a JSON

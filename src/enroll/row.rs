@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::NaiveDate;
 use csv::StringRecord;
 
 use crate::member::{Member, PhoneType};
@@ -350,8 +350,8 @@ pub fn parse(cols: &Columns, record: &StringRecord) -> Result<Row, Malformed> {
         "profile_changed_at",
         optional(
             get(Column::ProfileChangedAt),
-            parse_when,
-            "is not a date or date and time",
+            crate::civil::when,
+            "is not a date or date and time (YYYY-MM-DD, 2026-11-30T14:22:01, with an offset or Z)",
         ),
     );
     let fraud_flag = problems.take(
@@ -489,26 +489,6 @@ pub fn parse_ymd(v: &str) -> Option<NaiveDate> {
         })
     };
     NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)
-}
-
-fn parse_when(v: &str) -> Option<NaiveDateTime> {
-    let v = v.trim_end_matches('Z');
-    if let Some(d) = parse_ymd(v) {
-        return d.and_hms_opt(0, 0, 0);
-    }
-    for fmt in [
-        "%Y-%m-%dT%H:%M:%S",
-        "%Y-%m-%d %H:%M:%S",
-        "%Y-%m-%dT%H:%M",
-        "%Y-%m-%d %H:%M",
-    ] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(v, fmt) {
-            return Some(t);
-        }
-    }
-    NaiveDate::parse_from_str(v, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
 }
 
 #[cfg(test)]

@@ -1341,6 +1341,50 @@ fn rest_core(addr: &str) -> String {
     )
 }
 
+/// A core that dates the last transaction as an instant in UTC: `2026-12-01T03:30:00Z` was
+/// 21:30 on November 30 in Chicago, the day the member answers. With
+/// `core.rest.time_zone = "Etc/UTC"` (a reload builds the adapter anew) it is December 1.
+#[test]
+fn a_last_transaction_the_core_dates_in_utc_is_asked_as_the_credit_union_s_day() {
+    const KAY: &str = r#"{"member_id": "9002", "first_name": "Kay", "mobile_phone": "+16122030101", "last_txn_date": "2026-12-01T03:30:00Z"}"#;
+    let listed: &'static str = Box::leak(format!("[{KAY}]").into_boxed_str());
+    let gateway = crate::harness::stand_in_gateway(vec![
+        ("phone=%2B16122030101", listed),
+        ("/members/9002", KAY),
+    ]);
+    let t = Calls::new("");
+    let admin = t.i.admin.clone();
+    let in_zone = |zone: &str| {
+        t.i.write_config(&format!(
+            "{}time_zone = \"{zone}\"\n\n[profiles.members]\ndefault = true\n\
+             [profiles.members.ivr.known_number]\nmethods = [\"last_txn_date\"]\nmin_correct = 1\n",
+            rest_core(&gateway)
+        ));
+        let (s, r) = t.post(&admin, "/v1/admin/reload", json!({}));
+        assert_eq!(s, StatusCode::OK, "{r}");
+    };
+    let answer = |call: &str, digits: &str| {
+        let step = t.start(call, ADA_MOBILE);
+        assert_eq!(
+            (&step["member_id"], &step["question"]),
+            (&json!("9002"), &json!("last_txn_date")),
+            "{step}"
+        );
+        t.key_in(call, digits)
+    };
+    in_zone("America/Chicago");
+    assert_eq!(
+        done(&answer("tz-1", "11302026")),
+        ("authenticated", "-", "questions")
+    );
+    in_zone("Etc/UTC");
+    assert_eq!(done(&answer("tz-2", "11302026")).0, "transfer");
+    assert_eq!(
+        done(&answer("tz-3", "12012026")),
+        ("authenticated", "-", "questions")
+    );
+}
+
 /// An app token presented while the core cannot be reached is not used up, and the record
 /// says why: back on a core that answers, the same token authenticates.
 #[test]

@@ -177,9 +177,29 @@ fn config_check_reads_the_files_the_configuration_names() {
 
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
     i.write_config(&files(&i.ca(), &i.ca()));
-    let out = i.cli(&["config", "check"]);
+    // the system's zone (TZ, else /etc/localtime) is the default core.rest.time_zone: one
+    // that keeps UTC would read a last transaction dated in UTC as its UTC day
+    let zone = "core.rest.time_zone: unset, and this system's clock keeps UTC";
+    for (tz, warned) in [("America/Chicago", false), ("UTC", true)] {
+        let out = i.cli_env(&["config", "check"], &[("TZ", tz)]);
+        assert!(out.status.success(), "{}", text(&out.stdout));
+        let stderr = text(&out.stderr);
+        if warned {
+            assert!(
+                stderr.contains(zone) && stderr.lines().count() == 1,
+                "{stderr}"
+            );
+        } else {
+            assert_eq!(stderr, "", "nothing to warn of");
+        }
+    }
+    i.write_config(&format!(
+        "{}time_zone = \"America/New_York\"\n",
+        files(&i.ca(), &i.ca())
+    ));
+    let out = i.cli_env(&["config", "check"], &[("TZ", "UTC")]);
     assert!(out.status.success(), "{}", text(&out.stdout));
-    assert_eq!(text(&out.stderr), "", "nothing to warn of");
+    assert_eq!(text(&out.stderr), "", "the zone is set");
 }
 
 /// The packages install these (packaging/build.sh): a page for the command and one for each

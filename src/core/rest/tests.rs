@@ -455,6 +455,11 @@ fn member_with(field: &str, value: &str) -> Member {
 
 /// [`member_with`], with the fields that could not be read.
 fn mapped_with(field: &str, value: &str) -> (Member, Vec<Unread>) {
+    mapped_in(field, value, &Zone::utc())
+}
+
+/// [`mapped_with`], for a credit union in `zone`.
+fn mapped_in(field: &str, value: &str, zone: &Zone) -> (Member, Vec<Unread>) {
     let fields = RestFields {
         member_id: "/id".into(),
         first_name: "/first".into(),
@@ -466,7 +471,7 @@ fn mapped_with(field: &str, value: &str) -> (Member, Vec<Unread>) {
     };
     let doc: Value =
         serde_json::from_str(&format!(r#"{{"id": " 7 ", "{field}": {value}}}"#)).unwrap();
-    map_member(&doc, &fields, Region::default()).unwrap()
+    map_member(&doc, &fields, Region::default(), zone).unwrap()
 }
 
 /// The names of the fields `map_member` could not read in `{"FIELD": VALUE}`.
@@ -536,6 +541,55 @@ fn zips_and_dates_are_read_in_every_shape_a_core_sends_and_others_are_noted() {
             mapped_with("dob", absent),
             (member_with("none", "0"), vec![])
         );
+    }
+}
+
+/// A last transaction the core dates in UTC is the day it was in the credit union's zone:
+/// a card payment at 21:30 in Chicago is the 30th, which `2026-12-01T03:30:00Z` cut to its
+/// date was not. A profile change keeps its time, taken to UTC.
+#[test]
+fn a_last_transaction_dated_in_utc_is_the_credit_union_s_day_and_a_change_keeps_its_time() {
+    let chicago = Zone::named("America/Chicago").unwrap();
+    let day = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d);
+    for (value, zone, kept) in [
+        (r#""2026-12-01T03:30:00Z""#, &chicago, day(2026, 11, 30)),
+        (
+            r#""2026-12-01T03:30:00.000+00:00""#,
+            &chicago,
+            day(2026, 11, 30),
+        ),
+        (r#""2026-12-01T03:30:00Z""#, &Zone::utc(), day(2026, 12, 1)),
+        (r#""2026-11-30T00:00:00.000Z""#, &chicago, day(2026, 11, 30)),
+        (
+            r#""2026-11-30T21:30:00-06:00""#,
+            &chicago,
+            day(2026, 11, 30),
+        ),
+        (r#""2026-11-30T21:30:00""#, &chicago, day(2026, 11, 30)),
+        (r#""20261130""#, &chicago, day(2026, 11, 30)),
+        (r#""11/30/2026""#, &chicago, day(2026, 11, 30)),
+        (r#""2026-11-31T03:30:00Z""#, &chicago, None),
+    ] {
+        let (m, unread) = mapped_in("last_txn_date", value, zone);
+        assert_eq!(m.last_txn_date, kept, "{value}");
+        assert_eq!(unread.is_empty(), kept.is_some(), "{value}");
+    }
+    let at = |s: &str| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f").ok();
+    for (value, kept) in [
+        (r#""2026-11-30T22:15:00-06:00""#, at("2026-12-01 04:15:00")),
+        (
+            r#""2026-11-30T22:15:00.1234567Z""#,
+            at("2026-11-30 22:15:00.1234567"),
+        ),
+        (r#""2026-11-30T22:15:00""#, at("2026-11-30 22:15:00")),
+        (r#""2026-11-30""#, at("2026-11-30 00:00:00")),
+        (r#""11/30/2026""#, at("2026-11-30 00:00:00")),
+        (r#""20261130""#, at("2026-11-30 00:00:00")),
+        (r#""last week""#, None),
+    ] {
+        let (m, unread) = mapped_in("profile_changed_at", value, &chicago);
+        assert_eq!(m.profile_changed_at, kept, "{value}");
+        assert_eq!(unread.is_empty(), kept.is_some(), "{value}");
     }
 }
 

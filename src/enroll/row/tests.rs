@@ -179,6 +179,42 @@ fn dates_parse_strictly() {
     }
 }
 
+/// `profile_changed_at` as exports write a date and time: with an offset (.NET's "o",
+/// Java's ISO format), `Z`, or a fraction of a second (SQL Server's `datetime`), each taken
+/// to UTC. Such rows were malformed.
+#[test]
+fn a_profile_change_is_read_as_exports_write_a_date_and_time() {
+    let c = header(&["member_id", "mobile_phone", "profile_changed_at"]);
+    let at = |s: &str| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f").ok();
+    let cases = [
+        ("2026-11-30", at("2026-11-30 00:00:00")),
+        ("2026-11-30 14:22", at("2026-11-30 14:22:00")),
+        ("2026-11-30T14:22:01Z", at("2026-11-30 14:22:01")),
+        (
+            "2026-11-30T14:22:01.0000000-06:00",
+            at("2026-11-30 20:22:01"),
+        ),
+        ("2026-11-30T22:22:01-06:00", at("2026-12-01 04:22:01")),
+        ("2026-11-30 14:22:01.123", at("2026-11-30 14:22:01.123")),
+        ("11/30/2026 14:22", None),
+        ("2026-11-30T14:22:01 CST", None),
+    ];
+    for (text, want) in cases {
+        let row = parse(&c, &StringRecord::from(vec!["M7", "2025550143", text]));
+        match want {
+            Some(t) => assert_eq!(row.unwrap().member.profile_changed_at, Some(t), "{text}"),
+            None => {
+                let detail = row.unwrap_err().detail;
+                assert!(
+                    detail.starts_with("profile_changed_at is not a date"),
+                    "{text}: {detail}"
+                );
+                assert!(!detail.contains(text), "{text} quoted: {detail}");
+            }
+        }
+    }
+}
+
 #[test]
 fn amounts_parse_to_cents() {
     let cases = [

@@ -1,0 +1,139 @@
+use chrono::{NaiveDate, TimeZone, Utc};
+
+use super::*;
+
+fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+#[test]
+fn a_zone_is_named_or_the_systems_and_a_wrong_name_says_what_is_expected() {
+    assert_eq!(
+        Zone::named("America/Chicago").unwrap().name(),
+        Some("America/Chicago")
+    );
+    assert!(Zone::named("").is_ok(), "the system's zone");
+    for wrong in [
+        "America/Chicagoo",
+        "CST6",
+        "Central",
+        "../etc/passwd",
+        "/etc/localtime",
+    ] {
+        let err = Zone::named(wrong).map(|_| ()).unwrap_err();
+        assert!(err.contains("America/Chicago"), "{wrong}: {err}");
+    }
+}
+
+#[test]
+fn the_day_an_instant_fell_on_is_the_zones() {
+    let chicago = Zone::named("America/Chicago").unwrap();
+    let honolulu = Zone::named("Pacific/Honolulu").unwrap();
+    let at = |y, mo, d, h, mi| Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap();
+    let cases = [
+        // winter: UTC-6; 03:30 UTC is 21:30 the evening before
+        (&chicago, at(2026, 12, 1, 3, 30), day(2026, 11, 30)),
+        (&chicago, at(2026, 12, 1, 5, 59), day(2026, 11, 30)),
+        (&chicago, at(2026, 12, 1, 6, 0), day(2026, 12, 1)),
+        // summer: UTC-5
+        (&chicago, at(2026, 7, 1, 4, 59), day(2026, 6, 30)),
+        (&chicago, at(2026, 7, 1, 5, 0), day(2026, 7, 1)),
+        // the night the clocks go back (1 November 2026, 02:00 CDT -> 01:00 CST)
+        (&chicago, at(2026, 11, 1, 6, 30), day(2026, 11, 1)),
+        (&chicago, at(2026, 11, 1, 4, 59), day(2026, 10, 31)),
+        (&honolulu, at(2026, 12, 1, 9, 59), day(2026, 11, 30)),
+        (&Zone::utc(), at(2026, 12, 1, 0, 0), day(2026, 12, 1)),
+    ];
+    for (zone, at, want) in cases {
+        assert_eq!(zone.day_of(at), want, "{at} in {:?}", zone.name());
+    }
+}
+
+#[test]
+fn a_zone_on_utc_all_year_is_told_from_one_that_is_not() {
+    assert!(Zone::utc().is_utc());
+    assert!(Zone::named("Etc/UTC").unwrap().is_utc());
+    assert!(Zone::named("Europe/London").map(|z| !z.is_utc()).unwrap());
+    assert!(!Zone::named("America/Chicago").unwrap().is_utc());
+    assert!(!Zone::named("Asia/Kolkata").unwrap().is_utc());
+}
+
+#[test]
+fn offset_date_times_are_read_as_exports_write_them() {
+    let cases: [(&str, Option<&str>); 13] = [
+        ("2026-11-30T21:30:00-06:00", Some("2026-12-01T03:30:00Z")),
+        ("2026-12-01T03:30:00Z", Some("2026-12-01T03:30:00Z")),
+        ("2026-12-01T03:30:00z", Some("2026-12-01T03:30:00Z")),
+        ("2026-12-01T03:30:00.000Z", Some("2026-12-01T03:30:00Z")),
+        ("2026-12-01 03:30:00+00:00", Some("2026-12-01T03:30:00Z")),
+        (
+            "2026-11-30T21:30:00.1234567-06:00",
+            Some("2026-12-01T03:30:00.123456700Z"),
+        ),
+        ("2026-11-30T21:30:00-0600", Some("2026-12-01T03:30:00Z")),
+        ("2026-12-01T03:30:00+0000", Some("2026-12-01T03:30:00Z")),
+        ("2026-11-30T21:30-06:00", Some("2026-12-01T03:30:00Z")),
+        // no offset, or no time: not an offset date-time
+        ("2026-11-30T21:30:00", None),
+        ("2026-11-30", None),
+        ("2026-11-31T21:30:00Z", None),
+        ("yesterday", None),
+    ];
+    for (s, want) in cases {
+        let got = offset_date_time(s).map(|t| {
+            t.with_timezone(&Utc)
+                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+        });
+        assert_eq!(got.as_deref(), want, "{s}");
+    }
+}
+
+#[test]
+fn when_takes_an_offset_to_utc_and_keeps_a_time_written_without_one() {
+    let t = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f").unwrap();
+    let cases = [
+        ("2026-11-30", Some(t("2026-11-30 00:00:00"))),
+        ("2026-11-30T14:22:01", Some(t("2026-11-30 14:22:01"))),
+        ("2026-11-30 14:22:01", Some(t("2026-11-30 14:22:01"))),
+        ("2026-11-30T14:22", Some(t("2026-11-30 14:22:00"))),
+        (
+            "2026-11-30 14:22:01.123",
+            Some(t("2026-11-30 14:22:01.123")),
+        ),
+        ("2026-11-30T14:22:01Z", Some(t("2026-11-30 14:22:01"))),
+        (
+            "2026-11-30T14:22:01.0000000-06:00",
+            Some(t("2026-11-30 20:22:01")),
+        ),
+        ("2026-11-30T22:22:01-06:00", Some(t("2026-12-01 04:22:01"))),
+        ("11/30/2026", None),
+        ("2026-11-30T25:00:00", None),
+        ("yesterday", None),
+        ("", None),
+    ];
+    for (s, want) in cases {
+        assert_eq!(when(s), want, "{s}");
+    }
+}
+
+#[test]
+fn the_day_written_is_the_zones_for_a_utc_instant_and_as_written_otherwise() {
+    let chicago = Zone::named("America/Chicago").unwrap();
+    let cases = [
+        // a card payment at 21:30 in Chicago, written in UTC
+        ("2026-12-01T03:30:00Z", &chicago, day(2026, 11, 30)),
+        ("2026-12-01T03:30:00.000+00:00", &chicago, day(2026, 11, 30)),
+        // a date written as a date-time (JavaScript's toISOString of a date)
+        ("2026-11-30T00:00:00.000Z", &chicago, day(2026, 11, 30)),
+        // the same payment written in the core's own local time
+        ("2026-11-30T21:30:00-06:00", &chicago, day(2026, 11, 30)),
+        // a core in New York writing its local time, for a credit union in Chicago: as written
+        ("2026-12-01T00:30:00-05:00", &chicago, day(2026, 12, 1)),
+        // a machine on UTC with no zone set: the UTC day, as before
+        ("2026-12-01T03:30:00Z", &Zone::utc(), day(2026, 12, 1)),
+    ];
+    for (s, zone, want) in cases {
+        let t = offset_date_time(s).unwrap();
+        assert_eq!(day_written(t, zone), want, "{s} in {:?}", zone.name());
+    }
+}
