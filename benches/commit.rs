@@ -63,6 +63,7 @@ fn commit(c: &mut Criterion) {
                             let new = NewCall {
                                 call_id: random_looking_id(n),
                                 ani: member.mobile_phone.clone(),
+                                caller_id_check: None,
                                 dnis: Some("+18005550100".into()),
                                 profile_name: profile_name.clone(),
                                 profile: profile.clone(),

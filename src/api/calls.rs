@@ -176,7 +176,7 @@ fn step_response(req: &HttpRequest, status: StatusCode, step: &StepView) -> Http
         content((StartCall = "application/json"), (StartCall = "application/x-www-form-urlencoded"))),
     security(("bearer" = ["ivr"])),
     responses((status = 201, body = StepView, description = "the first STEP (also as k=v pairs with Accept: application/x-www-form-urlencoded)"),
-              (status = 400, description = "`bad_call_id`, `bad_ani`, `bad_dnis`, or a body that is not a StartCall", body = super::error::ErrorBody),
+              (status = 400, description = "`bad_call_id`, `bad_ani`, `bad_dnis`, `bad_verstat`, or a body that is not a StartCall", body = super::error::ErrorBody),
               (status = 409, description = "the call id is in use (`call_id_in_use`)", body = super::error::ErrorBody)))]
 pub async fn start(
     auth: Authorized<IvrOnly>,
@@ -216,7 +216,7 @@ impl super::body::FormBody for CallInput {
 }
 
 impl super::body::FormBody for StartCall {
-    const NULLABLE_FIELDS: &'static [&'static str] = &["ani", "dnis", "app_token"];
+    const NULLABLE_FIELDS: &'static [&'static str] = &["ani", "dnis", "app_token", "verstat"];
 }
 
 /// A count sent as `3` or as `3.0` (JSON has one number type; some IVR platforms write every

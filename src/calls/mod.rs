@@ -38,11 +38,12 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::core::{CoreAdapter, CoreError};
 use crate::dialog::{
-    self, Arrival, Call, Expect, Found, Input, NewCall, PinResult, Rules, StepView, Trust,
+    self, Arrival, Call, CallerIdCheck, Expect, Found, Input, NewCall, PinResult, Rules, StepView,
+    Trust,
 };
 use crate::lockout::{self, Counter};
 use crate::member::Member;
-use crate::member::phone::{normalize_ani, normalize_dnis, uri_number};
+use crate::member::phone::{normalize_ani, normalize_dnis, uri_number, uri_param};
 use crate::pin::{self, Rejection, Situation, Verdict};
 use crate::store::{Store, StoreError, tables};
 use crate::vault::{PinCheck, Settings, Vault, VaultError};
@@ -156,6 +157,20 @@ pub struct StartCall {
     /// A token from `POST /v1/intents`: the member's app announced this call.
     #[serde(default)]
     pub app_token: Option<String>,
+    /// What the carrier's STIR/SHAKEN check said of the caller ID (RFC 8588's `verstat`),
+    /// when the IVR platform passes it on: `TN-Validation-Passed` (Twilio's
+    /// `StirVerstat` adds the attestation, `-A`, `-B` or `-C`), `TN-Validation-Failed` or
+    /// `No-TN-Validation`, any case. A `verstat` parameter in `ani`'s URI counts too. A
+    /// caller ID that failed gives no `known_number` trust and finds no app intent by
+    /// phone; any other value, or none, changes nothing. At most 256 characters, none of
+    /// them a control character (`400 bad_verstat`).
+    #[serde(default)]
+    #[schema(
+        max_length = 256,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$",
+        example = "TN-Validation-Passed"
+    )]
+    pub verstat: Option<String>,
 }
 
 /// What the caller did at the current step.
@@ -192,6 +207,10 @@ pub enum IdentifiedBy {
 pub struct CallView {
     pub call_id: String,
     pub ani: Option<String>,
+    /// What the carrier's STIR/SHAKEN check said of the caller ID, when the IVR passed it
+    /// on (`verstat`): `failed` means the number was likely spoofed, and gave no
+    /// `known_number` trust. Null when nothing was said.
+    pub caller_id_check: Option<CallerIdCheck>,
     pub dnis: Option<String>,
     pub profile: String,
     pub status: dialog::Status,
@@ -251,6 +270,29 @@ fn rules(config: &Config, now: DateTime<Utc>) -> Rules<'_> {
         new_pin_attempts: config.pin_change.attempts,
         now,
     }
+}
+
+/// What the carrier said of a call's caller ID (`verstat`, in the request or in `ani`'s
+/// URI), and whether a value given was no `verstat`: such a value is logged, at most every
+/// ten minutes, and counts as none given. With no caller ID there is nothing to check.
+fn caller_id_check(req: &StartCall, has_ani: bool) -> (Option<CallerIdCheck>, bool) {
+    static LOGGED: crate::throttle::Throttle =
+        crate::throttle::Throttle::new(std::time::Duration::from_secs(600));
+    if !has_ani {
+        return (None, false);
+    }
+    let in_ani = req.ani.as_deref().and_then(|a| uri_param(a, "verstat"));
+    let (check, unreadable) = dialog::caller_id::of_call(req.verstat.as_deref(), in_ani);
+    if let Some(value) = &unreadable {
+        crate::throttled!(
+            warn,
+            LOGGED,
+            call_id = %req.call_id,
+            "a call's verstat {value:?} is not TN-Validation-Passed, TN-Validation-Failed or \
+             No-TN-Validation: taken as not given. Check what the IVR passes as verstat"
+        );
+    }
+    (check, unreadable.is_some())
 }
 
 /// `call_id`: 1–128 visible ASCII characters.
@@ -390,6 +432,7 @@ impl CallService {
         for (field, code, value) in [
             ("ani", "bad_ani", &req.ani),
             ("dnis", "bad_dnis", &req.dnis),
+            ("verstat", "bad_verstat", &req.verstat),
         ] {
             if value.as_deref().is_some_and(|v| !fits_number_field(v)) {
                 return Err(CallError::BadRequest(
@@ -403,6 +446,7 @@ impl CallService {
         let cfg = self.config.load_full();
         let region = cfg.enroll.region();
         let ani = req.ani.as_deref().and_then(|a| normalize_ani(a, region));
+        let (caller_id_check, verstat_unreadable) = caller_id_check(&req, ani.is_some());
         let dnis_raw = req
             .dnis
             .as_deref()
@@ -433,6 +477,7 @@ impl CallService {
         let token_found = intent.is_some();
         if intent.is_none()
             && profile.app_intent_by_ani
+            && caller_id_check != Some(CallerIdCheck::Failed)
             && let Some(a) = &ani
         {
             intent = intents::for_phone(&self.store, a, now)?;
@@ -491,6 +536,7 @@ impl CallService {
         let new = NewCall {
             call_id: req.call_id.clone(),
             ani: ani.clone(),
+            caller_id_check,
             dnis,
             profile_name,
             profile,
@@ -583,6 +629,7 @@ impl CallService {
         match outcome {
             Ok(()) => {
                 tally::record_start(started_trust, ended_at_once);
+                tally::record_caller_id_check(caller_id_check, verstat_unreadable);
                 match send_code {
                     Some(call) => self.send_ivr_code(call, actor).await,
                     None => Ok(view),
@@ -971,6 +1018,7 @@ impl CallService {
         Ok(CallView {
             call_id: call.call_id,
             ani: call.ani,
+            caller_id_check: call.caller_id_check,
             dnis: call.dnis,
             profile: call.profile_name,
             status: step.status,

@@ -7,7 +7,7 @@
 //! Which labels a call counts under is decided here, from the call alone, so that it can be
 //! tested as a table; the service records them after each commit.
 
-use crate::dialog::{self, Call, Ending, Phase, Trust};
+use crate::dialog::{self, Call, CallerIdCheck, Ending, Phase, Trust};
 
 /// How a call was closed before its dialog ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +97,18 @@ pub fn record_start(trust: &'static str, ended: Option<Finish>) {
     }
 }
 
+/// Count what the carrier said of a started call's caller ID (`verstat`), when the IVR
+/// passed it on: `passed`, `failed`, `no_validation`, or `unreadable` for a value that is
+/// none of these.
+pub fn record_caller_id_check(check: Option<CallerIdCheck>, unreadable: bool) {
+    let label = match (check, unreadable) {
+        (Some(c), _) => c.as_str(),
+        (None, true) => "unreadable",
+        (None, false) => return,
+    };
+    metrics::counter!("callvault_caller_id_checks_total", "verstat" => label).increment(1);
+}
+
 /// Count a call whose dialog just ended (its [`ended`]), and time it (its
 /// [`dialog_seconds`]).
 pub fn record_ending(f: Finish, seconds: f64) {
@@ -134,6 +146,11 @@ pub fn describe() {
     metrics::describe_counter!(
         "callvault_calls_started_total",
         "calls started, by the channel's trust at the start (none: no member found yet)"
+    );
+    metrics::describe_counter!(
+        "callvault_caller_id_checks_total",
+        "calls started whose IVR passed on the carrier's STIR/SHAKEN verdict on the caller ID \
+         (verstat: passed, failed, no_validation; unreadable: a value that is none of these)"
     );
     metrics::describe_counter!(
         "callvault_calls_finished_total",

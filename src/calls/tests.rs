@@ -64,6 +64,7 @@ fn start(f: &Fixture, id: &str) {
             ani: Some("+16122030101".into()),
             dnis: None,
             app_token: None,
+            verstat: None,
         },
         "key:ivr1",
     ))
@@ -185,6 +186,7 @@ fn calls_by_caller_id_are_found_again_after_a_restart() {
             ani: None,
             dnis: None,
             app_token: None,
+            verstat: None,
         },
         "key:ivr1",
     ))
@@ -284,6 +286,7 @@ fn calls_are_stored_in_the_order_they_start_whatever_their_ids() {
                 ani: None,
                 dnis: None,
                 app_token: None,
+                verstat: None,
             },
             "key:ivr1",
         )),
@@ -346,6 +349,7 @@ fn a_start_that_fails_to_commit_gives_its_call_id_back() {
                 ani: Some("+16122030101".into()),
                 dnis: None,
                 app_token: None,
+                verstat: None,
             },
             "key:ivr1",
         ))
@@ -620,6 +624,7 @@ fn start_from(f: &Fixture, call_id: &str, ani: &str, token: Option<&str>) -> dia
         ani: Some(ani.into()),
         dnis: None,
         app_token: token.map(str::to_string),
+        verstat: None,
     };
     tokio_test(f.calls.start(start, "key:ivr1")).unwrap()
 }
@@ -956,6 +961,7 @@ fn two_calls_racing_for_one_app_intent_both_start_and_one_uses_it() {
         ani: Some("+16122030101".into()),
         dnis: None,
         app_token: Some(token.clone()),
+        verstat: None,
     };
     // both read the intent before either commit takes it
     let (a, b) = tokio_test(async {
@@ -1310,6 +1316,7 @@ fn a_call_start_refuses_an_id_ani_or_dnis_it_cannot_keep_and_keeps_a_dnis_that_i
                 ani: Some(ani.to_string()),
                 dnis: Some(dnis.to_string()),
                 app_token: None,
+                verstat: None,
             },
             "key:ivr1",
         ));

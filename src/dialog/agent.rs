@@ -65,7 +65,7 @@ pub fn name_member(
     if may_name(call, &member.member_id)? {
         return Ok(None);
     }
-    let trust = trust_for(call.ani.as_deref(), member);
+    let trust = trust_for(call.trusted_ani(), member);
     let mut next = call.clone();
     next.member = Some(CallMember::of(member, has_pin));
     next.trust = Some(trust);

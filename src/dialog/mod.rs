@@ -12,6 +12,7 @@
 
 pub mod agent;
 pub mod answer;
+pub mod caller_id;
 pub mod checklist;
 mod step;
 
@@ -25,6 +26,7 @@ use crate::member::Member;
 use crate::pin::{self, ActivationScenario, Rejection, Situation, Verdict};
 use crate::profile::{Method, Profile, Question, SharedProfile, Step as ProfileStep};
 
+pub use caller_id::CallerIdCheck;
 pub use checklist::ChecklistState;
 #[cfg(test)]
 use step::step_name;
@@ -326,6 +328,10 @@ impl CallMember {
 pub struct Call {
     pub call_id: String,
     pub ani: Option<String>,
+    /// What the carrier's STIR/SHAKEN check said of the caller ID, when the IVR passed it
+    /// on. One that failed gives no `known_number` trust ([`Call::trusted_ani`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller_id_check: Option<CallerIdCheck>,
     pub dnis: Option<String>,
     pub profile_name: String,
     /// The profile as it was when the call started: a reload does not change a live call.
@@ -498,6 +504,18 @@ pub struct Transition {
     pub answer_counter: Option<Counter>,
 }
 
+impl Call {
+    /// The caller ID, as far as it may vouch for the caller: none when the carrier's
+    /// STIR/SHAKEN check failed it (a spoofed number's call is signed by no one who may
+    /// use the number). The member it names is still found, and proves who they are as
+    /// from any other number.
+    pub fn trusted_ani(&self) -> Option<&str> {
+        self.ani
+            .as_deref()
+            .filter(|_| self.caller_id_check != Some(CallerIdCheck::Failed))
+    }
+}
+
 /// The trust level a member identified on this call gets.
 pub fn trust_for(ani: Option<&str>, member: &Member) -> Trust {
     let verified = ani.is_some_and(|a| member.identifying_phones().any(|(p, v)| v && p == a));
@@ -539,6 +557,7 @@ pub fn no_pin_verdict(profile: &Profile, member: &Member, rules: &Rules<'_>) -> 
 pub struct NewCall {
     pub call_id: String,
     pub ani: Option<String>,
+    pub caller_id_check: Option<CallerIdCheck>,
     pub dnis: Option<String>,
     pub profile_name: String,
     pub profile: SharedProfile,
@@ -803,6 +822,7 @@ pub fn start(new: NewCall, arrival: Arrival<'_>, rules: &Rules<'_>) -> Transitio
     let call = Call {
         call_id: new.call_id,
         ani: new.ani,
+        caller_id_check: new.caller_id_check,
         dnis: new.dnis,
         profile_name: new.profile_name,
         profile: new.profile,
@@ -842,12 +862,20 @@ pub fn start(new: NewCall, arrival: Arrival<'_>, rules: &Rules<'_>) -> Transitio
         EventKind::CallStarted,
         Outcome::Ok,
         format!(
-            "profile {}; caller id {}",
+            "profile {}; caller id {}{}",
             tx.call.profile_name,
             if tx.call.ani.is_some() {
                 "present"
             } else {
                 "absent"
+            },
+            match tx.call.caller_id_check {
+                None => "",
+                Some(CallerIdCheck::Passed) => "; verstat passed",
+                Some(CallerIdCheck::NoValidation) => "; verstat no_validation",
+                Some(CallerIdCheck::Failed) => {
+                    "; verstat failed: the caller id gives no known_number trust"
+                }
             }
         ),
     );
@@ -856,7 +884,7 @@ pub fn start(new: NewCall, arrival: Arrival<'_>, rules: &Rules<'_>) -> Transitio
             tx.identified(member, has_pin, Trust::AppIntent, "app intent")
         }
         Arrival::Ani(Found::One { member, has_pin }) if tx.call.profile.identify_by_ani => {
-            let trust = trust_for(tx.call.ani.as_deref(), member);
+            let trust = trust_for(tx.call.trusted_ani(), member);
             tx.identified(member, has_pin, trust, "caller id")
         }
         Arrival::Ani(Found::CoreUnavailable) => tx.transfer(Reason::CoreUnavailable),
@@ -1004,7 +1032,7 @@ pub fn advance(
 fn identify(tx: &mut Tx<'_>, input: Input<'_>, attempts_used: u32, keyed_any: bool) {
     let (keyed, error) = match input {
         Input::Identifier(Found::One { member, has_pin }) => {
-            let trust = trust_for(tx.call.ani.as_deref(), member);
+            let trust = trust_for(tx.call.trusted_ani(), member);
             return tx.identified(member, has_pin, trust, "keyed identifier");
         }
         Input::Identifier(Found::CoreUnavailable) => return tx.transfer(Reason::CoreUnavailable),

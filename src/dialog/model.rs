@@ -451,6 +451,7 @@ fn drive(
         // the longest call id the service takes
         call_id: "c".repeat(128),
         ani,
+        caller_id_check: None,
         dnis: None,
         profile_name: "members".into(),
         profile: profile.into(),
@@ -720,6 +721,7 @@ fn the_largest_step_is_under_2_kib_in_both_encodings() {
     let new = NewCall {
         call_id: "%".repeat(128),
         ani: Some(MOBILE.into()),
+        caller_id_check: None,
         dnis: None,
         profile_name: "members".into(),
         profile: profile.into(),

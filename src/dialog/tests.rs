@@ -104,6 +104,7 @@ fn arrive(a: Arrive, profile: Profile, m: &Member, r: &Rules<'_>) -> Transition 
     let new = NewCall {
         call_id: "c1".into(),
         ani,
+        caller_id_check: None,
         dnis: None,
         profile_name: "members".into(),
         profile: profile.into(),
@@ -947,6 +948,73 @@ fn wrong_answers_count_per_member_and_lock() {
     assert!(t.answer_counter.is_none(), "nothing counted while locked");
 }
 
+/// A caller ID the carrier's STIR/SHAKEN check failed finds its member but vouches for no
+/// one: the caller proves what `unknown_number` asks, as from any other number. One that
+/// passed, or came unsigned, is trusted as before; so is an agent's naming on such a call.
+#[test]
+fn a_caller_id_that_failed_its_carrier_s_check_gives_no_known_number_trust() {
+    let p = policy();
+    let r = rules(&p);
+    let m = member();
+    let cases = [
+        (None, Trust::KnownNumber),
+        (Some(CallerIdCheck::Passed), Trust::KnownNumber),
+        (Some(CallerIdCheck::NoValidation), Trust::KnownNumber),
+        (Some(CallerIdCheck::Failed), Trust::UnknownNumber),
+    ];
+    for (check, trust) in cases {
+        let new = || NewCall {
+            call_id: "c".into(),
+            ani: Some(MOBILE.into()),
+            caller_id_check: check,
+            dnis: None,
+            profile_name: "x".into(),
+            profile: Profile::default().into(),
+        };
+        let by_ani = start(
+            new(),
+            Arrival::Ani(Found::One {
+                member: &m,
+                has_pin: true,
+            }),
+            &r,
+        );
+        assert_eq!(by_ani.call.trust, Some(trust), "{check:?}");
+        assert_eq!(
+            by_ani.call.member.as_ref().map(|c| c.member_id.as_str()),
+            Some("1001"),
+            "{check:?}: identified all the same"
+        );
+        let said = &by_ani.events[0].detail;
+        assert_eq!(
+            said.contains("verstat failed"),
+            check == Some(CallerIdCheck::Failed),
+            "{said}"
+        );
+        // keyed in after an anonymous-looking start, and named by an agent
+        let keyed = advance(
+            &start(new(), Arrival::Ani(Found::NoneOrMany), &r).call,
+            Input::Identifier(Found::One {
+                member: &m,
+                has_pin: true,
+            }),
+            None,
+            &r,
+        );
+        assert_eq!(keyed.call.trust, Some(trust), "keyed, {check:?}");
+        let mut handed_over = start(new(), Arrival::Ani(Found::NoneOrMany), &r).call;
+        handed_over.phase = Phase::Done {
+            ending: Ending::Transfer,
+            reason: Some(Reason::IdentificationFailed),
+            level: None,
+        };
+        let named = agent::name_member(&handed_over, &m, true, now())
+            .unwrap()
+            .unwrap();
+        assert_eq!(named.call.trust, Some(trust), "named, {check:?}");
+    }
+}
+
 #[test]
 fn questions_the_record_cannot_answer_are_skipped() {
     let p = policy();
@@ -957,6 +1025,7 @@ fn questions_the_record_cannot_answer_are_skipped() {
         NewCall {
             call_id: "c".into(),
             ani: Some(MOBILE.into()),
+            caller_id_check: None,
             dnis: None,
             profile_name: "x".into(),
             profile: Profile::default().into(),

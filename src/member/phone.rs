@@ -335,6 +335,24 @@ pub fn uri_number(text: &str) -> &str {
     user.split(';').next().unwrap_or(user).trim()
 }
 
+/// The value of the URI parameter `name` (any case) in a telephone URI or name-addr, as
+/// [`uri_number`] reads them: `verstat` in `sip:+13175551212;verstat=TN-Validation-Passed@host`
+/// (RFC 8588's caller-ID verification, in the user part, where ATIS-1000074 puts it) or after
+/// the host (`...@host;user=phone;verstat=...`). `None` when the text holds no such parameter.
+pub fn uri_param<'t>(text: &'t str, name: &str) -> Option<&'t str> {
+    let mut t = text.trim();
+    if let (Some(open), Some(close)) = (t.find('<'), t.rfind('>'))
+        && let Some(inner) = t.get(open + 1..close)
+    {
+        t = inner.trim();
+    }
+    t.split([';', '@', '?', '&'])
+        .skip(1)
+        .filter_map(|p| p.split_once('='))
+        .find(|(key, _)| key.trim().eq_ignore_ascii_case(name))
+        .map(|(_, value)| value.trim())
+}
+
 /// Normalize a caller's number (ANI) to E.164, or `None` for no usable caller ID
 /// (`anonymous`, `restricted`, `unknown`, empty, or not a valid number). A `tel:` or `sip:`
 /// URI counts as its number ([`uri_number`]).

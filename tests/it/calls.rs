@@ -405,6 +405,106 @@ fn a_call_is_driven_end_to_end_over_https() {
     t.i.assert_never_written(&[&t.ivr, &t.agent, &t.i.admin]);
 }
 
+/// A caller ID the carrier's STIR/SHAKEN check failed (`verstat`, in the From URI the IVR
+/// passes as `ani`, or in its own field) still finds the member, who then proves what
+/// `unknown_number` asks, and finds no app intent by phone. The agent's view says so, the
+/// audit record says so, and `/metrics` counts it.
+#[test]
+fn a_caller_id_that_failed_stir_shaken_gives_no_known_number_trust() {
+    let t = Calls::new("");
+    let failed_from =
+        "\"Ada\" <sip:+16122030101;verstat=TN-Validation-Failed@10.0.0.90;user=phone>";
+    let start = |id: &str, body: Value| {
+        let mut body = body;
+        body["call_id"] = json!(id);
+        let (s, step) = t.post(&t.ivr, "/v1/calls", body);
+        assert_eq!(s, StatusCode::CREATED, "{step}");
+        step
+    };
+    let step = start("stir-1", json!({"ani": failed_from}));
+    assert_eq!(
+        (&step["member_id"], &step["trust"]),
+        (&json!("1001"), &json!("unknown_number")),
+        "{step}"
+    );
+    let step = start(
+        "stir-2",
+        json!({"ani": ADA_MOBILE, "verstat": "TN-Validation-Failed-A"}),
+    );
+    assert_eq!(step["trust"], "unknown_number", "{step}");
+    // passed, unsigned, unreadable or none: as before
+    for (id, verstat) in [
+        ("stir-3", json!("TN-Validation-Passed-A")),
+        ("stir-4", json!("No-TN-Validation")),
+        ("stir-5", json!("{{Call.Verstat}}")),
+        ("stir-6", Value::Null),
+    ] {
+        let step = start(id, json!({"ani": ADA_MOBILE, "verstat": verstat}));
+        assert_eq!(step["trust"], "known_number", "{id}: {step}");
+    }
+    // an intent announced for Ada's phone is not found by a failed caller ID
+    let (s, intent) = t.post(
+        &t.app,
+        "/v1/intents",
+        json!({"member_id": "1001", "phone": ADA_MOBILE}),
+    );
+    assert_eq!(s, StatusCode::CREATED, "{intent}");
+    assert_eq!(
+        start("stir-7", json!({"ani": failed_from}))["trust"],
+        "unknown_number"
+    );
+    assert_eq!(
+        done(&start("stir-8", json!({"ani": ADA_MOBILE}))).2,
+        "app_intent",
+        "the intent was left for a call it may stand for"
+    );
+    // the agent's screen pop, and the record
+    let (s, view) = t.get(&t.agent, "/v1/calls/stir-1");
+    assert_eq!(s, StatusCode::OK, "{view}");
+    assert_eq!(
+        (&view["caller_id_check"], &view["trust"], &view["ani"]),
+        (
+            &json!("failed"),
+            &json!("unknown_number"),
+            &json!(ADA_MOBILE)
+        ),
+        "{view}"
+    );
+    let (_, view) = t.get(&t.agent, "/v1/calls/stir-6");
+    assert_eq!(view["caller_id_check"], Value::Null, "{view}");
+    let records = t.i.audit_events();
+    let started = (records.lines())
+        .find(|l| l.contains("\"call_started\"") && l.contains("stir-1"))
+        .unwrap_or_else(|| panic!("{records}"));
+    assert!(started.contains("verstat failed"), "{started}");
+    for (verstat, n) in [
+        ("failed", 3.0),
+        ("passed", 1.0),
+        ("no_validation", 1.0),
+        ("unreadable", 1.0),
+    ] {
+        assert_eq!(
+            t.i.metric("callvault_caller_id_checks_total", &[("verstat", verstat)]),
+            n,
+            "{verstat}"
+        );
+    }
+    let unreadable = "verstat \"{{Call.Verstat}}\" is not TN-Validation-Passed";
+    let log = t.i.service_log_with(unreadable);
+    assert!(log.contains(unreadable), "{log}");
+    // a verstat no IVR would send is refused, as a bad ani is
+    let (s, e) = t.post(
+        &t.ivr,
+        "/v1/calls",
+        json!({"call_id": "stir-9", "ani": ADA_MOBILE, "verstat": "x\u{7}"}),
+    );
+    assert_eq!(
+        (s, &e["code"]),
+        (StatusCode::BAD_REQUEST, &json!("bad_verstat")),
+        "{e}"
+    );
+}
+
 #[test]
 fn seed_004_acceptance_criteria() {
     let t = Calls::new("");

@@ -22,6 +22,7 @@ fn call(phase: Phase, trust: Option<Trust>) -> Call {
     let new = NewCall {
         call_id: "c1".into(),
         ani: None,
+        caller_id_check: None,
         dnis: None,
         profile_name: "members".into(),
         profile: Profile::default().into(),

@@ -181,6 +181,7 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
                         ani: ANIS[ani].map(str::to_string),
                         dnis: None,
                         app_token: None,
+                        verstat: None,
                     },
                     "key:ivr1",
                 ));

@@ -260,6 +260,44 @@ fn dialed_numbers_normalize_toll_free_lines_included() {
     );
 }
 
+/// `verstat` where SIP platforms pass it: in the user part of a From or
+/// P-Asserted-Identity URI (ATIS-1000074), or among the URI's parameters after the host.
+#[test]
+fn a_uri_parameter_is_found_wherever_the_uri_carries_it() {
+    let cases: &[(&str, Option<&str>)] = &[
+        (
+            "sip:+16122030101;verstat=TN-Validation-Passed@10.0.0.90;user=phone",
+            Some("TN-Validation-Passed"),
+        ),
+        (
+            "\"Ada\" <sip:+16122030101;VERSTAT=TN-Validation-Failed@gw.example;user=phone>;tag=9",
+            Some("TN-Validation-Failed"),
+        ),
+        (
+            "<tel:+16122030101;verstat=No-TN-Validation>",
+            Some("No-TN-Validation"),
+        ),
+        (
+            "sip:+16122030101@10.0.0.90;user=phone;verstat=TN-Validation-Passed-A",
+            Some("TN-Validation-Passed-A"),
+        ),
+        // a header parameter outside the URI is not the URI's
+        ("<sip:+16122030101@gw>;verstat=TN-Validation-Passed", None),
+        ("sip:+16122030101@10.0.0.90;user=phone", None),
+        ("+16122030101", None),
+        ("tel:+16122030101;verstatx=1", None),
+        ("", None),
+    ];
+    for (text, want) in cases {
+        assert_eq!(uri_param(text, "verstat"), *want, "{text}");
+    }
+    // and the number is read as before
+    assert_eq!(
+        uri_number("sip:+16122030101;verstat=TN-Validation-Passed@10.0.0.90;user=phone"),
+        "+16122030101"
+    );
+}
+
 #[test]
 fn numbers_sent_as_tel_or_sip_uris_count_as_their_number() {
     let us = Region::default();
