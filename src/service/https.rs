@@ -11,6 +11,11 @@
 //!
 //! The look costs one `peek` per connection, none per request: an IVR's keep-alive
 //! connection carries its calls as before.
+//!
+//! A handshake that fails is said in the log too, with what to do ([`HandshakeFailure`]):
+//! an IVR on an old TLS stack, one that does not trust the service's certificate, or a
+//! client certificate `server.client_ca` does not admit would otherwise see its connection
+//! refused while the service's log said nothing.
 
 use std::any::Any;
 use std::io;
@@ -21,7 +26,8 @@ use actix_http::{
     Extensions, HttpService, KeepAlive, Request, Response, TlsAcceptorConfig, body::MessageBody,
 };
 use actix_service::{
-    IntoServiceFactory, ServiceFactory, ServiceFactoryExt, fn_service, map_config,
+    IntoServiceFactory, Service, ServiceFactory, ServiceFactoryExt, apply_fn_factory, fn_service,
+    map_config,
 };
 use actix_tls::accept::TlsError;
 use actix_web::dev::AppConfig;
@@ -42,11 +48,13 @@ const PLAIN_HEAD_LIMIT: usize = 8 * 1024;
 pub const HTTPS_REQUIRED: &str = "https_required";
 
 /// The worker and connection settings `serve` takes from `[server]`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     pub workers: usize,
     pub keep_alive: KeepAlive,
     pub shutdown_timeout_seconds: u64,
+    /// The certificate the service shows, for the log's word to a client that refuses it.
+    pub certificate: std::sync::Arc<std::path::Path>,
 }
 
 /// What a connection's first byte says it is.
@@ -113,6 +121,7 @@ where
         .shutdown_timeout(settings.shutdown_timeout_seconds);
     let stopping = builder.graceful_shutdown_signal();
     let host = addr.to_string();
+    let certificate = settings.certificate.clone();
     let server = builder
         .listen("callvault-https", listener, move || {
             let stopping = stopping.clone();
@@ -142,7 +151,20 @@ where
                     tls.clone(),
                     TlsAcceptorConfig::default().handshake_timeout(HANDSHAKE_TIMEOUT),
                 );
-            fn_service(tls_or_answer).and_then(http)
+            let certificate = certificate.clone();
+            let reported = apply_fn_factory(http, move |stream: TcpStream, tls_then_http| {
+                let peer = stream.peer_addr().ok();
+                let served = tls_then_http.call(stream);
+                let certificate = certificate.clone();
+                async move {
+                    served.await.inspect_err(|e| {
+                        if let Some(failure) = HandshakeFailure::of(e) {
+                            failure.report(peer, &certificate);
+                        }
+                    })
+                }
+            });
+            fn_service(tls_or_answer).and_then(reported)
         })?
         .run();
     Ok(server)
@@ -177,6 +199,127 @@ async fn tls_or_answer<E>(stream: TcpStream) -> Result<TcpStream, TlsError<io::E
         Ok(Ok(_)) => Err(TlsError::Tls(io::ErrorKind::UnexpectedEof.into())),
         Ok(Err(e)) => Err(TlsError::Tls(e)),
         Err(_) => Err(TlsError::Timeout),
+    }
+}
+
+/// Why a connection's TLS handshake failed, as far as the service can tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HandshakeFailure {
+    /// No TLS version, cipher suite or key exchange in common: a client on an old TLS
+    /// stack (TLS 1.0 or 1.1, or TLS 1.2 offering only CBC or RSA key exchange suites).
+    Incompatible(String),
+    /// The client refused the service's certificate: its alert (`UnknownCA`, ...).
+    CertificateRefused(String),
+    /// The client's certificate is not one `server.client_ca` admits.
+    ClientCertificate(String),
+    /// No handshake within the timeout.
+    Timeout,
+    /// The client closed the connection, or sent what is not TLS: a port probe, a TCP
+    /// health check.
+    Other,
+}
+
+impl HandshakeFailure {
+    /// The failure a connection's error stands for; `None` for one that came after the
+    /// handshake (a request's own).
+    pub fn of<E>(error: &TlsError<io::Error, E>) -> Option<HandshakeFailure> {
+        match error {
+            TlsError::Timeout => Some(HandshakeFailure::Timeout),
+            TlsError::Tls(e) => Some(HandshakeFailure::of_io(e)),
+            TlsError::Service(_) => None,
+        }
+    }
+
+    /// A failed handshake's I/O error, which holds rustls's when rustls refused it.
+    pub fn of_io(error: &io::Error) -> HandshakeFailure {
+        use rustls::AlertDescription as A;
+        use rustls::Error as E;
+        let Some(tls) = error
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<rustls::Error>())
+        else {
+            return HandshakeFailure::Other;
+        };
+        match tls {
+            E::PeerIncompatible(why) => HandshakeFailure::Incompatible(format!("{why:?}")),
+            E::AlertReceived(
+                alert @ (A::UnknownCA
+                | A::BadCertificate
+                | A::CertificateUnknown
+                | A::CertificateExpired
+                | A::UnsupportedCertificate
+                | A::CertificateRevoked
+                | A::AccessDenied),
+            ) => HandshakeFailure::CertificateRefused(format!("{alert:?}")),
+            E::AlertReceived(
+                A::ProtocolVersion | A::HandshakeFailure | A::InsufficientSecurity,
+            ) => HandshakeFailure::Incompatible(tls.to_string()),
+            E::NoCertificatesPresented | E::InvalidCertificate(_) => {
+                HandshakeFailure::ClientCertificate(tls.to_string())
+            }
+            _ => HandshakeFailure::Other,
+        }
+    }
+
+    /// The label of `callvault_tls_handshake_failures_total`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            HandshakeFailure::Incompatible(_) => "incompatible",
+            HandshakeFailure::CertificateRefused(_) => "certificate_refused",
+            HandshakeFailure::ClientCertificate(_) => "client_certificate",
+            HandshakeFailure::Timeout => "timeout",
+            HandshakeFailure::Other => "other",
+        }
+    }
+
+    /// What the log says, and what to do; `None` for a failure not worth a warning (a
+    /// probe, a health check, a client that went quiet). `certificate` is the file of the
+    /// certificate the service shows.
+    pub fn advice(&self, certificate: &std::path::Path) -> Option<String> {
+        match self {
+            HandshakeFailure::Incompatible(why) => Some(format!(
+                "a client's TLS handshake failed: it offers no TLS version or cipher suite \
+                 callvault accepts ({why}). callvault takes TLS 1.3, or TLS 1.2 with ECDHE \
+                 and AES-GCM or ChaCha20-Poly1305; update the client's TLS settings (an IVR \
+                 on Java 8: TLS 1.2 enabled, jdk.tls.client.protocols)"
+            )),
+            HandshakeFailure::CertificateRefused(alert) => Some(format!(
+                "a client refused callvault's certificate (its alert: {alert}): make it trust \
+                 {} (or the CA that issued it), and connect by a name or address the \
+                 certificate holds",
+                certificate.display()
+            )),
+            HandshakeFailure::ClientCertificate(why) => Some(format!(
+                "a client's certificate was refused ({why}): it must be issued by a CA in \
+                 server.client_ca"
+            )),
+            HandshakeFailure::Timeout | HandshakeFailure::Other => None,
+        }
+    }
+
+    /// Count it, and log what to do (each kind at most once a minute, with how many it
+    /// left out).
+    fn report(&self, peer: Option<std::net::SocketAddr>, certificate: &std::path::Path) {
+        static LOGGED: [Throttle; 3] = [
+            Throttle::new(Duration::from_secs(60)),
+            Throttle::new(Duration::from_secs(60)),
+            Throttle::new(Duration::from_secs(60)),
+        ];
+        metrics::counter!("callvault_tls_handshake_failures_total", "reason" => self.label())
+            .increment(1);
+        let slot = match self {
+            HandshakeFailure::Incompatible(_) => 0,
+            HandshakeFailure::CertificateRefused(_) => 1,
+            HandshakeFailure::ClientCertificate(_) => 2,
+            HandshakeFailure::Timeout | HandshakeFailure::Other => return,
+        };
+        if let (Some(advice), Some(left_out)) = (
+            self.advice(certificate),
+            LOGGED[slot].admit(std::time::Instant::now()),
+        ) {
+            let peer = peer.map(|a| a.to_string()).unwrap_or_default();
+            tracing::warn!(left_out, peer, "{advice}");
+        }
     }
 }
 

@@ -128,3 +128,61 @@ async fn a_plain_request_is_answered_once_its_head_is_in_and_let_go_within_the_t
         assert_eq!(plain_exchange(wait, &sent, linger).await, want, "{what}");
     }
 }
+
+/// A failed handshake's error says what failed: rustls's own reason, inside the I/O error
+/// tokio-rustls hands on, or nothing to say (a connection closed, a request's own error).
+#[test]
+fn a_failed_handshake_is_told_by_what_rustls_said() {
+    use rustls::{AlertDescription as A, CertificateError, Error as E, PeerIncompatible as P};
+    let io = |e: E| io::Error::new(io::ErrorKind::InvalidData, e);
+    let cases: Vec<(io::Error, &str)> = vec![
+        (
+            io(E::PeerIncompatible(P::NoCipherSuitesInCommon)),
+            "incompatible",
+        ),
+        (
+            io(E::PeerIncompatible(P::SupportedVersionsExtensionRequired)),
+            "incompatible",
+        ),
+        (io(E::AlertReceived(A::ProtocolVersion)), "incompatible"),
+        (io(E::AlertReceived(A::HandshakeFailure)), "incompatible"),
+        (io(E::AlertReceived(A::UnknownCA)), "certificate_refused"),
+        (
+            io(E::AlertReceived(A::BadCertificate)),
+            "certificate_refused",
+        ),
+        (
+            io(E::AlertReceived(A::CertificateExpired)),
+            "certificate_refused",
+        ),
+        (io(E::NoCertificatesPresented), "client_certificate"),
+        (
+            io(E::InvalidCertificate(CertificateError::UnknownIssuer)),
+            "client_certificate",
+        ),
+        (io(E::AlertReceived(A::CloseNotify)), "other"),
+        (io(E::DecryptError), "other"),
+        (io::ErrorKind::UnexpectedEof.into(), "other"),
+        (io::Error::other("plain HTTP to the HTTPS port"), "other"),
+    ];
+    let certificate = std::path::Path::new("/etc/callvault/tls.crt");
+    for (error, label) in cases {
+        let failure = HandshakeFailure::of(&TlsError::<io::Error, ()>::Tls(error)).unwrap();
+        assert_eq!(failure.label(), label, "{failure:?}");
+        let advice = failure.advice(certificate);
+        assert_eq!(advice.is_some(), label != "other", "{failure:?}");
+        if label == "certificate_refused" {
+            assert!(advice.unwrap().contains("trust /etc/callvault/tls.crt"));
+        }
+    }
+    let timeout = HandshakeFailure::of(&TlsError::<io::Error, ()>::Timeout).unwrap();
+    assert_eq!(
+        (timeout.label(), timeout.advice(certificate)),
+        ("timeout", None)
+    );
+    // after the handshake, a request's error is the request's
+    assert_eq!(
+        HandshakeFailure::of(&TlsError::<io::Error, ()>::Service(())),
+        None
+    );
+}

@@ -225,6 +225,12 @@ pub fn metrics_handle() -> Result<PrometheusHandle, ServiceError> {
         "plain HTTP requests sent to the HTTPS port, answered 400 https_required"
     );
     metrics::describe_counter!(
+        "callvault_tls_handshake_failures_total",
+        "TLS handshakes that failed, by reason: incompatible (no version or cipher suite in \
+         common), certificate_refused (the client refused callvault's certificate), \
+         client_certificate (one server.client_ca does not admit), timeout, other"
+    );
+    metrics::describe_counter!(
         "callvault_steps_total",
         "STEP answers sent to IVRs (call starts, inputs, GET .../step), by their status"
     );
@@ -333,6 +339,7 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
             s => actix_http::KeepAlive::Timeout(std::time::Duration::from_secs(s)),
         },
         shutdown_timeout_seconds: config.server.shutdown_timeout_seconds,
+        certificate: crate::tls::TlsPaths::from_config(&config).cert.into(),
     };
     let heartbeats = Arc::new(watchdog::Heartbeats::default());
     let server = https::server(

@@ -457,22 +457,27 @@ impl Instance {
     /// The sum of the series in `/metrics` named `name` whose labels include every one of
     /// `labels` (0 when there is none).
     pub fn metric(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
-        let text = self.metrics_text();
-        text.lines()
-            .filter_map(|l| {
-                let (series, value) = l.rsplit_once(' ')?;
-                let rest = series.strip_prefix(name)?;
-                let inside = match rest {
-                    "" => "",
-                    _ => rest.strip_prefix('{')?.strip_suffix('}')?,
-                };
-                labels
-                    .iter()
-                    .all(|(k, v)| inside.split(',').any(|kv| kv == format!("{k}=\"{v}\"")))
-                    .then(|| value.parse::<f64>().unwrap())
-            })
-            .fold(0.0, |sum, v| sum + v)
+        metric_in(&self.metrics_text(), name, labels)
     }
+}
+
+/// [`Instance::metric`] in a `/metrics` text fetched some other way (by a client with a
+/// certificate the instance requires).
+pub fn metric_in(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    text.lines()
+        .filter_map(|l| {
+            let (series, value) = l.rsplit_once(' ')?;
+            let rest = series.strip_prefix(name)?;
+            let inside = match rest {
+                "" => "",
+                _ => rest.strip_prefix('{')?.strip_suffix('}')?,
+            };
+            labels
+                .iter()
+                .all(|(k, v)| inside.split(',').any(|kv| kv == format!("{k}=\"{v}\"")))
+                .then(|| value.parse::<f64>().unwrap())
+        })
+        .fold(0.0, |sum, v| sum + v)
 }
 
 impl Drop for Instance {

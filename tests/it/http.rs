@@ -729,6 +729,61 @@ fn plain_http_to_the_https_port_is_told_to_use_https() {
     assert_eq!(res.status(), StatusCode::OK);
 }
 
+/// A client whose TLS handshake fails is told of in the log, with what to do: one on an old
+/// TLS stack (TLS 1.0 offering only an RSA, CBC cipher suite, as old Java IVRs did), and
+/// one that does not trust the service's certificate. `/metrics` counts both. Before
+/// 2026-12-06 the log said nothing, and the IVR's side said only "handshake failure".
+#[test]
+fn a_failed_tls_handshake_is_told_in_the_log_with_what_to_do() {
+    use std::io::{Read, Write};
+    let mut i = Instance::init();
+    i.start();
+    // a TLS 1.0 ClientHello offering TLS_RSA_WITH_AES_128_CBC_SHA alone, no extensions
+    let mut hello = vec![0x03, 0x01];
+    hello.extend_from_slice(&[7u8; 32]);
+    hello.extend_from_slice(&[0x00, 0x00, 0x02, 0x00, 0x2f, 0x01, 0x00]);
+    let mut handshake = vec![0x01, 0x00, 0x00, hello.len() as u8];
+    handshake.extend_from_slice(&hello);
+    let mut record = vec![0x16, 0x03, 0x01, 0x00, handshake.len() as u8];
+    record.extend_from_slice(&handshake);
+    let mut tcp = std::net::TcpStream::connect(("127.0.0.1", i.port)).unwrap();
+    tcp.write_all(&record).unwrap();
+    let mut answer = Vec::new();
+    let _ = tcp.read_to_end(&mut answer);
+    assert_eq!(answer.first(), Some(&0x15), "an alert record: {answer:?}");
+    // a client that trusts the public roots alone
+    let stranger = reqwest::blocking::Client::builder().build().unwrap();
+    assert!(stranger.get(i.url("/livez")).send().is_err());
+
+    let log = i.service_log_with("refused callvault's certificate");
+    assert!(
+        log.contains("offers no TLS version or cipher suite callvault accepts")
+            && log.contains("TLS 1.2 with ECDHE"),
+        "{log}"
+    );
+    let cert = i.path("etc/tls.crt");
+    assert!(
+        log.contains(&format!(
+            "refused callvault's certificate (its alert: UnknownCA): make it trust {}",
+            cert.display()
+        )),
+        "{log}"
+    );
+    let failures = |reason| {
+        i.metric(
+            "callvault_tls_handshake_failures_total",
+            &[("reason", reason)],
+        )
+    };
+    assert_eq!(
+        (failures("incompatible"), failures("certificate_refused")),
+        (1.0, 1.0)
+    );
+    // and the port serves TLS as before
+    let res = i.client().get(i.url("/livez")).send().unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
 /// `server.cors_origins`: a page served from an agent desktop's origin may call the API from
 /// a browser (preflight, then the request with its key); any other origin gets no CORS
 /// headers and its preflight is refused in JSON; with none configured a preflight is `405`.

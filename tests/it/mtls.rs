@@ -86,6 +86,21 @@ fn client_certificates_admit_connections_and_stand_in_for_keys() {
         let r = c.get(i.url("/livez")).send();
         assert!(r.is_err(), "{what}: {r:?}");
     }
+    // and the log says why, and what to do (once a minute: the second is left out)
+    let log = i.service_log_with("it must be issued by a CA in server.client_ca");
+    assert!(
+        log.contains("a client's certificate was refused (peer sent no certificates)"),
+        "{log}"
+    );
+    let metrics = ivr.get(i.url("/metrics")).send().unwrap().text().unwrap();
+    assert_eq!(
+        crate::harness::metric_in(
+            &metrics,
+            "callvault_tls_handshake_failures_total",
+            &[("reason", "client_certificate")]
+        ),
+        2.0
+    );
 
     // the mapped certificate is the IVR, without a key
     let (s, me) = get(&ivr, &i, "/v1/whoami", None);
