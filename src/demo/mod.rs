@@ -413,6 +413,22 @@ fn scripted_calls(listen: &str, ca: &Path, keys: &Keys<'_>, phone: &phone::Phone
         ],
     );
     story(
+        "A spoofed caller ID: the carrier's STIR/SHAKEN check failed the call from Ada's number (verstat, in the SIP From URI); she is found, and asked what an unknown number is (3 of 5)",
+        vec![
+            start(
+                "demo-spoofed",
+                "sip:+16122030101;verstat=TN-Validation-Failed@10.0.0.9;user=phone",
+                main,
+            ),
+            key_in("demo-spoofed", "03121984"),
+            key_in("demo-spoofed", "55401"),
+            key_in("demo-spoofed", "6789"),
+            format!(
+                "curl -sS --cacert {ca} -H 'Authorization: Bearer {agent}' {url}/v1/calls/demo-spoofed"
+            ),
+        ],
+    );
+    story(
         "What the calls above came to, for a dashboard: started, finished (and how), timed, agents' verdicts",
         vec![format!(
             "curl -sS --cacert {ca} {url}/metrics | grep -E '^callvault_((calls_started|calls_finished|member_verdicts)_total|call_dialog_seconds_count)'"

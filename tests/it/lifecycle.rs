@@ -626,6 +626,14 @@ fn the_demo_prints_curl_lines_that_work() {
             ],
         ),
         (
+            "A spoofed caller ID",
+            vec![
+                "\"trust\":\"unknown_number\"",
+                "\"level\":\"questions\"",
+                "\"caller_id_check\":\"failed\"",
+            ],
+        ),
+        (
             "What the calls above came to",
             vec![
                 // the stories of [2], the lost answer and the PBX: Ada's verified number, by
