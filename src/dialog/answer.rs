@@ -19,17 +19,61 @@ pub fn digit_bounds(q: Question) -> (u32, u32) {
     }
 }
 
-/// Whether the member's record holds the fact a question asks about.
+/// Whether the member's record holds the fact a question asks about: a value of the
+/// member's own, not one of the [`placeholder`]s cores write for "unknown".
 pub fn answerable(q: Question, m: &Member) -> bool {
     match q {
-        Question::Dob => m.dob.is_some(),
-        Question::Zip => m.zip.as_deref().is_some_and(|z| z.len() == 5),
-        Question::SsnLast4 => m.ssn_last4.as_deref().is_some_and(|s| s.len() == 4),
+        Question::Dob => m.dob.is_some_and(|d| !placeholder_date(d)),
+        Question::Zip => m
+            .zip
+            .as_deref()
+            .is_some_and(|z| z.len() == 5 && !placeholder(q, z)),
+        Question::SsnLast4 => m
+            .ssn_last4
+            .as_deref()
+            .is_some_and(|s| s.len() == 4 && !placeholder(q, s)),
         Question::LastTxnAmount => m.last_txn_amount_cents.is_some(),
-        Question::LastTxnDate => m.last_txn_date.is_some(),
+        Question::LastTxnDate => m.last_txn_date.is_some_and(|d| !placeholder_date(d)),
         Question::SavingsBalance => m.savings_balance_cents.is_some(),
-        Question::PlaceOfBirth => m.place_of_birth.as_deref().is_some_and(|p| !p.is_empty()),
+        Question::PlaceOfBirth => m
+            .place_of_birth
+            .as_deref()
+            .is_some_and(|p| !p.trim().is_empty() && !placeholder(q, p)),
     }
+}
+
+/// Whether `value`, as the record holds it for `q`, is what cores and exports write when
+/// they do not know: such a value is no proof (anyone who knows the convention keys it)
+/// and the member cannot answer it, so the question is not asked, nor put on an agent's
+/// checklist.
+/// - a zip of `00000` (no ZIP code is) or `99999` (none is assigned);
+/// - SSN last four `0000` (a serial number the Social Security Administration never
+///   issues);
+/// - a place of birth of `unknown`, `n/a`, `none`, `null`, `-`, `?` or `not provided`.
+///
+/// Dates: [`placeholder_date`].
+pub fn placeholder(q: Question, value: &str) -> bool {
+    let v = value.trim();
+    match q {
+        Question::Zip => matches!(v, "00000" | "99999"),
+        Question::SsnLast4 => v == "0000",
+        Question::PlaceOfBirth => {
+            let v = v.to_ascii_lowercase();
+            matches!(
+                v.as_str(),
+                "unknown" | "unk" | "n/a" | "na" | "none" | "null" | "-" | "?" | "not provided"
+            )
+        }
+        _ => false,
+    }
+}
+
+/// Whether a birth or transaction date is a core's "unknown": on or before 1900 (1900-01-01,
+/// Excel's 1899-12-30, SQL Server's 1753-01-01, 0001-01-01), or in 2100 or after
+/// (9999-12-31). No member who calls was born in 1900.
+pub fn placeholder_date(d: NaiveDate) -> bool {
+    use chrono::Datelike;
+    d.year() <= 1900 || d.year() >= 2100
 }
 
 /// Whether keyed `digits` answer `q` for member `m`. `None` when the member's record lacks

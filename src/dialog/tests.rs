@@ -1203,6 +1203,155 @@ fn keypad_answers_match_robustly() {
     );
 }
 
+/// What cores write for "unknown" is no fact of the member's: the question is not asked
+/// (nor put on a checklist), so that a caller who keys 01011900, 00000 or 0000 proves
+/// nothing, and a member whose record holds it is not failed for keying their own.
+#[test]
+fn a_core_s_placeholder_for_unknown_is_not_asked() {
+    fn day(y: i32, m: u32, d: u32) -> Option<NaiveDate> {
+        NaiveDate::from_ymd_opt(y, m, d)
+    }
+    type Edit = fn(&mut Member);
+    let cases: &[(&str, Question, Edit, bool)] = &[
+        ("a birth date", Question::Dob, |_| {}, true),
+        (
+            "1900-01-01",
+            Question::Dob,
+            |m| m.dob = day(1900, 1, 1),
+            false,
+        ),
+        (
+            "1899-12-30",
+            Question::Dob,
+            |m| m.dob = day(1899, 12, 30),
+            false,
+        ),
+        (
+            "1753-01-01",
+            Question::Dob,
+            |m| m.dob = day(1753, 1, 1),
+            false,
+        ),
+        (
+            "9999-12-31",
+            Question::Dob,
+            |m| m.dob = day(9999, 12, 31),
+            false,
+        ),
+        (
+            "born 1901",
+            Question::Dob,
+            |m| m.dob = day(1901, 1, 1),
+            true,
+        ),
+        (
+            "born 2099",
+            Question::Dob,
+            |m| m.dob = day(2099, 12, 31),
+            true,
+        ),
+        (
+            "last txn 1900",
+            Question::LastTxnDate,
+            |m| m.last_txn_date = day(1900, 1, 1),
+            false,
+        ),
+        ("last txn", Question::LastTxnDate, |_| {}, true),
+        (
+            "zip 00000",
+            Question::Zip,
+            |m| m.zip = Some("00000".into()),
+            false,
+        ),
+        (
+            "zip 99999",
+            Question::Zip,
+            |m| m.zip = Some("99999".into()),
+            false,
+        ),
+        (
+            "zip 00501",
+            Question::Zip,
+            |m| m.zip = Some("00501".into()),
+            true,
+        ),
+        (
+            "ssn 0000",
+            Question::SsnLast4,
+            |m| m.ssn_last4 = Some("0000".into()),
+            false,
+        ),
+        (
+            "ssn 0001",
+            Question::SsnLast4,
+            |m| m.ssn_last4 = Some("0001".into()),
+            true,
+        ),
+        (
+            "pob UNKNOWN",
+            Question::PlaceOfBirth,
+            |m| m.place_of_birth = Some("UNKNOWN".into()),
+            false,
+        ),
+        (
+            "pob N/A",
+            Question::PlaceOfBirth,
+            |m| m.place_of_birth = Some(" N/A ".into()),
+            false,
+        ),
+        (
+            "pob blank",
+            Question::PlaceOfBirth,
+            |m| m.place_of_birth = Some("  ".into()),
+            false,
+        ),
+        (
+            "pob Nashville",
+            Question::PlaceOfBirth,
+            |m| m.place_of_birth = Some("Nashville".into()),
+            true,
+        ),
+    ];
+    let p = policy();
+    let r = rules(&p);
+    for (what, q, edit, asked) in cases {
+        let mut m = member();
+        edit(&mut m);
+        assert_eq!(answer::answerable(*q, &m), *asked, "{what}");
+        assert_eq!(
+            answer::expected_text(*q, &m).is_some(),
+            *asked,
+            "{what}: checklist"
+        );
+        if q.keypad() {
+            assert_eq!(
+                answer::matches(*q, "01011900", &m, 0).is_some(),
+                *asked,
+                "{what}"
+            );
+        }
+    }
+    // a known number's walk skips a placeholder birth date, as a missing one
+    let mut m = member();
+    m.dob = day(1900, 1, 1);
+    let t = start(
+        NewCall {
+            call_id: "c".into(),
+            ani: Some(MOBILE.into()),
+            caller_id_check: None,
+            dnis: None,
+            profile_name: "x".into(),
+            profile: Profile::default().into(),
+        },
+        Arrival::Ani(Found::One {
+            member: &m,
+            has_pin: true,
+        }),
+        &r,
+    );
+    assert_eq!(step_view(&t.call, &r).question, Some(Question::Zip));
+}
+
 #[test]
 fn checklists_decide_as_soon_as_they_are_certain() {
     use Question::*;

@@ -212,7 +212,8 @@ pub fn write_members(out: &mut dyn Write, options: &GenOptions) -> io::Result<Ge
             format!("member{i}@cu.example"),
             dob,
             format!("{:05}", 10_000 + (i * 7919) % 89_999),
-            format!("{:04}", (i * 31) % 10_000),
+            // never 0000, which no SSN ends in (and which is then no question to ask)
+            format!("{:04}", 1 + (i * 31) % 9_999),
             format!("44{:08};55{:08}", i, i),
             changed,
             fraud.to_string(),
