@@ -1208,132 +1208,51 @@ fn keypad_answers_match_robustly() {
 /// nothing, and a member whose record holds it is not failed for keying their own.
 #[test]
 fn a_core_s_placeholder_for_unknown_is_not_asked() {
-    fn day(y: i32, m: u32, d: u32) -> Option<NaiveDate> {
-        NaiveDate::from_ymd_opt(y, m, d)
-    }
-    type Edit = fn(&mut Member);
-    let cases: &[(&str, Question, Edit, bool)] = &[
-        ("a birth date", Question::Dob, |_| {}, true),
-        (
-            "1900-01-01",
-            Question::Dob,
-            |m| m.dob = day(1900, 1, 1),
-            false,
-        ),
-        (
-            "1899-12-30",
-            Question::Dob,
-            |m| m.dob = day(1899, 12, 30),
-            false,
-        ),
-        (
-            "1753-01-01",
-            Question::Dob,
-            |m| m.dob = day(1753, 1, 1),
-            false,
-        ),
-        (
-            "9999-12-31",
-            Question::Dob,
-            |m| m.dob = day(9999, 12, 31),
-            false,
-        ),
-        (
-            "born 1901",
-            Question::Dob,
-            |m| m.dob = day(1901, 1, 1),
-            true,
-        ),
-        (
-            "born 2099",
-            Question::Dob,
-            |m| m.dob = day(2099, 12, 31),
-            true,
-        ),
-        (
-            "last txn 1900",
-            Question::LastTxnDate,
-            |m| m.last_txn_date = day(1900, 1, 1),
-            false,
-        ),
-        ("last txn", Question::LastTxnDate, |_| {}, true),
-        (
-            "zip 00000",
-            Question::Zip,
-            |m| m.zip = Some("00000".into()),
-            false,
-        ),
-        (
-            "zip 99999",
-            Question::Zip,
-            |m| m.zip = Some("99999".into()),
-            false,
-        ),
-        (
-            "zip 00501",
-            Question::Zip,
-            |m| m.zip = Some("00501".into()),
-            true,
-        ),
-        (
-            "ssn 0000",
-            Question::SsnLast4,
-            |m| m.ssn_last4 = Some("0000".into()),
-            false,
-        ),
-        (
-            "ssn 0001",
-            Question::SsnLast4,
-            |m| m.ssn_last4 = Some("0001".into()),
-            true,
-        ),
-        (
-            "pob UNKNOWN",
-            Question::PlaceOfBirth,
-            |m| m.place_of_birth = Some("UNKNOWN".into()),
-            false,
-        ),
-        (
-            "pob N/A",
-            Question::PlaceOfBirth,
-            |m| m.place_of_birth = Some(" N/A ".into()),
-            false,
-        ),
-        (
-            "pob blank",
-            Question::PlaceOfBirth,
-            |m| m.place_of_birth = Some("  ".into()),
-            false,
-        ),
-        (
-            "pob Nashville",
-            Question::PlaceOfBirth,
-            |m| m.place_of_birth = Some("Nashville".into()),
-            true,
-        ),
+    use Question::*;
+    // (the question, the record's value for it, whether it is asked)
+    let cases: &[(Question, &str, bool)] = &[
+        (Dob, "1984-03-12", true),
+        (Dob, "1900-01-01", false),
+        (Dob, "1899-12-30", false),
+        (Dob, "1753-01-01", false),
+        (Dob, "9999-12-31", false),
+        (Dob, "1901-01-01", true),
+        (Dob, "2099-12-31", true),
+        (LastTxnDate, "1900-01-01", false),
+        (LastTxnDate, "2026-11-20", true),
+        (Zip, "00000", false),
+        (Zip, "99999", false),
+        (Zip, "00501", true),
+        (SsnLast4, "0000", false),
+        (SsnLast4, "0001", true),
+        (PlaceOfBirth, "UNKNOWN", false),
+        (PlaceOfBirth, " N/A ", false),
+        (PlaceOfBirth, "  ", false),
+        (PlaceOfBirth, "Nashville", true),
     ];
     let p = policy();
     let r = rules(&p);
-    for (what, q, edit, asked) in cases {
+    for &(q, value, asked) in cases {
         let mut m = member();
-        edit(&mut m);
-        assert_eq!(answer::answerable(*q, &m), *asked, "{what}");
-        assert_eq!(
-            answer::expected_text(*q, &m).is_some(),
-            *asked,
-            "{what}: checklist"
-        );
+        let date = || NaiveDate::parse_from_str(value, "%Y-%m-%d").ok();
+        match q {
+            Dob => m.dob = date(),
+            LastTxnDate => m.last_txn_date = date(),
+            Zip => m.zip = Some(value.into()),
+            SsnLast4 => m.ssn_last4 = Some(value.into()),
+            _ => m.place_of_birth = Some(value.into()),
+        }
+        assert_eq!(answer::answerable(q, &m), asked, "{q:?} {value}");
+        let on_checklist = answer::expected_text(q, &m).is_some();
+        assert_eq!(on_checklist, asked, "{q:?} {value}: checklist");
         if q.keypad() {
-            assert_eq!(
-                answer::matches(*q, "01011900", &m, 0).is_some(),
-                *asked,
-                "{what}"
-            );
+            let judged = answer::matches(q, "01011900", &m, 0).is_some();
+            assert_eq!(judged, asked, "{q:?} {value}");
         }
     }
     // a known number's walk skips a placeholder birth date, as a missing one
     let mut m = member();
-    m.dob = day(1900, 1, 1);
+    m.dob = NaiveDate::from_ymd_opt(1900, 1, 1);
     let t = start(
         NewCall {
             call_id: "c".into(),
