@@ -129,6 +129,20 @@ fn arrive(a: Arrive, profile: Profile, m: &Member, r: &Rules<'_>) -> Transition 
     start(new, arrival, r)
 }
 
+/// A call from Ada's mobile under the built-in profile (the carrier's verdict on the caller
+/// ID as given), arriving as `found`.
+fn from_mobile(check: Option<CallerIdCheck>, found: Found<'_>, r: &Rules<'_>) -> Transition {
+    let new = NewCall {
+        call_id: "c".into(),
+        ani: Some(MOBILE.into()),
+        caller_id_check: check,
+        dnis: None,
+        profile_name: "x".into(),
+        profile: Profile::default().into(),
+    };
+    start(new, Arrival::Ani(found), r)
+}
+
 fn counter(wrong: u32) -> Counter {
     Counter {
         wrong,
@@ -962,23 +976,12 @@ fn a_caller_id_that_failed_its_carrier_s_check_gives_no_known_number_trust() {
         (Some(CallerIdCheck::NoValidation), Trust::KnownNumber),
         (Some(CallerIdCheck::Failed), Trust::UnknownNumber),
     ];
+    let found = Found::One {
+        member: &m,
+        has_pin: true,
+    };
     for (check, trust) in cases {
-        let new = || NewCall {
-            call_id: "c".into(),
-            ani: Some(MOBILE.into()),
-            caller_id_check: check,
-            dnis: None,
-            profile_name: "x".into(),
-            profile: Profile::default().into(),
-        };
-        let by_ani = start(
-            new(),
-            Arrival::Ani(Found::One {
-                member: &m,
-                has_pin: true,
-            }),
-            &r,
-        );
+        let by_ani = from_mobile(check, found, &r);
         assert_eq!(by_ani.call.trust, Some(trust), "{check:?}");
         assert_eq!(
             by_ani.call.member.as_ref().map(|c| c.member_id.as_str()),
@@ -992,17 +995,10 @@ fn a_caller_id_that_failed_its_carrier_s_check_gives_no_known_number_trust() {
             "{said}"
         );
         // keyed in after an anonymous-looking start, and named by an agent
-        let keyed = advance(
-            &start(new(), Arrival::Ani(Found::NoneOrMany), &r).call,
-            Input::Identifier(Found::One {
-                member: &m,
-                has_pin: true,
-            }),
-            None,
-            &r,
-        );
+        let unknown = from_mobile(check, Found::NoneOrMany, &r).call;
+        let keyed = advance(&unknown, Input::Identifier(found), None, &r);
         assert_eq!(keyed.call.trust, Some(trust), "keyed, {check:?}");
-        let mut handed_over = start(new(), Arrival::Ani(Found::NoneOrMany), &r).call;
+        let mut handed_over = unknown;
         handed_over.phase = Phase::Done {
             ending: Ending::Transfer,
             reason: Some(Reason::IdentificationFailed),
@@ -1021,21 +1017,11 @@ fn questions_the_record_cannot_answer_are_skipped() {
     let r = rules(&p);
     let mut m = member();
     m.dob = None;
-    let t = start(
-        NewCall {
-            call_id: "c".into(),
-            ani: Some(MOBILE.into()),
-            caller_id_check: None,
-            dnis: None,
-            profile_name: "x".into(),
-            profile: Profile::default().into(),
-        },
-        Arrival::Ani(Found::One {
-            member: &m,
-            has_pin: true,
-        }),
-        &r,
-    );
+    let found = Found::One {
+        member: &m,
+        has_pin: true,
+    };
+    let t = from_mobile(None, found, &r);
     let s = step_view(&t.call, &r);
     assert_eq!(s.question, Some(Question::Zip), "dob skipped");
     assert_eq!(t.call.methods_failed, vec!["question:dob".to_string()]);
@@ -1253,21 +1239,11 @@ fn a_core_s_placeholder_for_unknown_is_not_asked() {
     // a known number's walk skips a placeholder birth date, as a missing one
     let mut m = member();
     m.dob = NaiveDate::from_ymd_opt(1900, 1, 1);
-    let t = start(
-        NewCall {
-            call_id: "c".into(),
-            ani: Some(MOBILE.into()),
-            caller_id_check: None,
-            dnis: None,
-            profile_name: "x".into(),
-            profile: Profile::default().into(),
-        },
-        Arrival::Ani(Found::One {
-            member: &m,
-            has_pin: true,
-        }),
-        &r,
-    );
+    let found = Found::One {
+        member: &m,
+        has_pin: true,
+    };
+    let t = from_mobile(None, found, &r);
     assert_eq!(step_view(&t.call, &r).question, Some(Question::Zip));
 }
 
