@@ -49,7 +49,7 @@ pub fn answerable(q: Question, m: &Member) -> bool {
 /// - a zip of `00000` (no ZIP code is) or `99999` (none is assigned);
 /// - SSN last four `0000` (a serial number the Social Security Administration never
 ///   issues);
-/// - a place of birth of `unknown`, `n/a`, `none`, `null`, `-`, `?` or `not provided`.
+/// - a place of birth that is an [`unknown_word`].
 ///
 /// Dates: [`placeholder_date`].
 pub fn placeholder(q: Question, value: &str) -> bool {
@@ -57,15 +57,30 @@ pub fn placeholder(q: Question, value: &str) -> bool {
     match q {
         Question::Zip => matches!(v, "00000" | "99999"),
         Question::SsnLast4 => v == "0000",
-        Question::PlaceOfBirth => {
-            let v = v.to_ascii_lowercase();
-            matches!(
-                v.as_str(),
-                "unknown" | "unk" | "n/a" | "na" | "none" | "null" | "-" | "?" | "not provided"
-            )
-        }
+        Question::PlaceOfBirth => unknown_word(v),
         _ => false,
     }
+}
+
+/// Whether a text field holds a word cores write for "unknown" (any case): `unknown`,
+/// `unk`, `n/a`, `none`, `null`, `-`, `?`, `.`, `not provided`, and for names `fnu` and
+/// `nfn` (first name unknown, no first name).
+pub fn unknown_word(value: &str) -> bool {
+    let v = value.trim().to_ascii_lowercase();
+    matches!(
+        v.as_str(),
+        "unknown"
+            | "unk"
+            | "n/a"
+            | "none"
+            | "null"
+            | "-"
+            | "?"
+            | "."
+            | "not provided"
+            | "fnu"
+            | "nfn"
+    )
 }
 
 /// Whether a birth or transaction date is a core's "unknown": on or before 1900 (1900-01-01,

@@ -78,10 +78,12 @@ pub(super) fn step_name(name: &str) -> String {
 pub fn step_view(call: &Call, rules: &Rules<'_>) -> StepView {
     let policy = rules.pin_policy;
     let member_id = call.member.as_ref().map(|m| m.member_id.clone());
+    // a core's "first name unknown" (FNU) is not read out in a greeting
     let first_name = call
         .member
         .as_ref()
         .and_then(|m| m.first_name.as_deref())
+        .filter(|n| !super::answer::unknown_word(n))
         .map(step_name);
     let mut v = StepView {
         call_id: call.call_id.clone(),

@@ -1236,6 +1236,17 @@ fn a_core_s_placeholder_for_unknown_is_not_asked() {
             assert_eq!(judged, asked, "{q:?} {value}");
         }
     }
+    // nor is a first name cores write for "unknown" read out in the IVR's greeting
+    for (first_name, greeted) in [("FNU", None), ("nfn", None), ("Ada", Some("Ada"))] {
+        let mut m = member();
+        m.first_name = Some(first_name.into());
+        let found = Found::One {
+            member: &m,
+            has_pin: true,
+        };
+        let t = from_mobile(None, found, &r);
+        assert_eq!(step_view(&t.call, &r).first_name.as_deref(), greeted);
+    }
     // a known number's walk skips a placeholder birth date, as a missing one
     let mut m = member();
     m.dob = NaiveDate::from_ymd_opt(1900, 1, 1);
