@@ -313,13 +313,7 @@ pub fn e164(digits: u64) -> String {
 /// the host and the parameters (`;ext=105`, `;user=phone`) are dropped. Any other text is
 /// returned trimmed, as it is.
 pub fn uri_number(text: &str) -> &str {
-    let mut t = text.trim();
-    // a name-addr: `"Display Name" <sip:...>`
-    if let (Some(open), Some(close)) = (t.find('<'), t.rfind('>'))
-        && let Some(inner) = t.get(open + 1..close)
-    {
-        t = inner.trim();
-    }
+    let t = addr_spec(text);
     let scheme = |name: &str| {
         t.get(..name.len())
             .filter(|s| s.eq_ignore_ascii_case(name))
@@ -335,18 +329,23 @@ pub fn uri_number(text: &str) -> &str {
     user.split(';').next().unwrap_or(user).trim()
 }
 
+/// The URI in a name-addr (`"Display Name" <sip:...>;tag=...`: what is between `<` and
+/// `>`), or the text trimmed.
+fn addr_spec(text: &str) -> &str {
+    let t = text.trim();
+    match (t.find('<'), t.rfind('>')) {
+        (Some(open), Some(close)) => t.get(open + 1..close).map_or(t, str::trim),
+        _ => t,
+    }
+}
+
 /// The value of the URI parameter `name` (any case) in a telephone URI or name-addr, as
 /// [`uri_number`] reads them: `verstat` in `sip:+13175551212;verstat=TN-Validation-Passed@host`
 /// (RFC 8588's caller-ID verification, in the user part, where ATIS-1000074 puts it) or after
 /// the host (`...@host;user=phone;verstat=...`). `None` when the text holds no such parameter.
 pub fn uri_param<'t>(text: &'t str, name: &str) -> Option<&'t str> {
-    let mut t = text.trim();
-    if let (Some(open), Some(close)) = (t.find('<'), t.rfind('>'))
-        && let Some(inner) = t.get(open + 1..close)
-    {
-        t = inner.trim();
-    }
-    t.split([';', '@', '?', '&'])
+    addr_spec(text)
+        .split([';', '@', '?', '&'])
         .skip(1)
         .filter_map(|p| p.split_once('='))
         .find(|(key, _)| key.trim().eq_ignore_ascii_case(name))

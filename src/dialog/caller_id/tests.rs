@@ -82,3 +82,16 @@ fn the_worse_of_the_field_and_the_uri_counts_and_an_unreadable_value_is_set_apar
         );
     }
 }
+
+/// `as_str` is what the agent's view and `/metrics` say: the serialized name.
+#[test]
+fn each_verdict_is_named_as_it_is_serialized() {
+    for c in [
+        CallerIdCheck::Passed,
+        CallerIdCheck::Failed,
+        CallerIdCheck::NoValidation,
+    ] {
+        assert_eq!(serde_json::to_value(c).unwrap(), c.as_str(), "{c:?}");
+    }
+    assert_eq!(CallerIdCheck::NoValidation.as_str(), "no_validation");
+}
