@@ -751,7 +751,9 @@ pub fn cautions<P: Borrow<Profile>>(
             cautions.push(ConfigIssue::new(
                 format!("profiles.{name}.ivr.known_number.methods"),
                 "none listed authenticates a call from a member's verified phone on its caller \
-                 ID alone, which a caller can spoof (its STEP says level null, trust known_number)",
+                 ID alone, which a caller can spoof (its STEP says level null, trust \
+                 known_number); have the IVR pass on the carrier's verstat, so that a caller ID \
+                 that failed STIR/SHAKEN is asked what unknown_number asks",
             ));
         }
         if p.checklist.known_number.questions.is_empty() {
