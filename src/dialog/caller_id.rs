@@ -44,7 +44,8 @@ impl CallerIdCheck {
 /// A call's `verstat`, from the start request's own field and from the caller ID's URI
 /// (`sip:+1...;verstat=...@host`), either or both. When they differ, the worse counts:
 /// failed, then no validation, then passed. A value that is none of these is returned
-/// apart (at most 40 characters of it, for the log) and counts as not given.
+/// apart (at most 40 characters of it, digits masked as `#`, for the log) and counts as
+/// not given.
 pub fn of_call(
     field: Option<&str>,
     in_ani: Option<&str>,
@@ -56,7 +57,14 @@ pub fn of_call(
             continue;
         }
         let Some(check) = CallerIdCheck::read(given) else {
-            unreadable = Some(given.chars().take(40).collect());
+            // digits are masked: an IVR that mapped the wrong variable may have sent what
+            // the caller keyed
+            let shown = given.chars().take(40);
+            unreadable = Some(
+                shown
+                    .map(|c| if c.is_ascii_digit() { '#' } else { c })
+                    .collect(),
+            );
             continue;
         };
         worst = Some(match (worst, check) {

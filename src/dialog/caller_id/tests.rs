@@ -36,7 +36,7 @@ fn the_worse_of_the_field_and_the_uri_counts_and_an_unreadable_value_is_set_apar
         Option<&'a str>,
     );
     let long = "x".repeat(300);
-    let cases: [Case; 10] = [
+    let cases: [Case; 11] = [
         (None, None, None, None),
         (Some(""), Some("  "), None, None),
         (Some("TN-Validation-Passed"), None, Some(Passed), None),
@@ -73,6 +73,8 @@ fn the_worse_of_the_field_and_the_uri_counts_and_an_unreadable_value_is_set_apar
             Some("bogus"),
         ),
         (Some(&long), None, None, Some(&long[..40])),
+        // digits are never shown: they may be what the caller keyed
+        (Some("pin 4829"), None, None, Some("pin ####")),
     ];
     for (field, in_ani, check, unreadable) in cases {
         assert_eq!(
