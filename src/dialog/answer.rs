@@ -83,6 +83,22 @@ pub fn unknown_word(value: &str) -> bool {
     )
 }
 
+/// The questions whose fact `m`'s record holds, but as a [`placeholder`]: not asked.
+pub fn placeholders(m: &Member) -> Vec<Question> {
+    let held = |q: Question| match q {
+        Question::Dob => m.dob.is_some(),
+        Question::Zip => m.zip.is_some(),
+        Question::SsnLast4 => m.ssn_last4.is_some(),
+        Question::LastTxnDate => m.last_txn_date.is_some(),
+        Question::PlaceOfBirth => m.place_of_birth.is_some(),
+        Question::LastTxnAmount | Question::SavingsBalance => false,
+    };
+    Question::ALL
+        .into_iter()
+        .filter(|&q| held(q) && !answerable(q, m))
+        .collect()
+}
+
 /// Whether a birth or transaction date is a core's "unknown": on or before 1900 (1900-01-01,
 /// Excel's 1899-12-30, SQL Server's 1753-01-01, 0001-01-01), or in 2100 or after
 /// (9999-12-31). No member who calls was born in 1900.

@@ -1231,6 +1231,9 @@ fn a_core_s_placeholder_for_unknown_is_not_asked() {
         assert_eq!(answer::answerable(q, &m), asked, "{q:?} {value}");
         let on_checklist = answer::expected_text(q, &m).is_some();
         assert_eq!(on_checklist, asked, "{q:?} {value}: checklist");
+        // and `member show` names it
+        let named = answer::placeholders(&m).contains(&q);
+        assert_eq!(named, !asked, "{q:?} {value}: placeholders");
         if q.keypad() {
             let judged = answer::matches(q, "01011900", &m, 0).is_some();
             assert_eq!(judged, asked, "{q:?} {value}");

@@ -160,6 +160,7 @@ impl Member {
                 .iter()
                 .map(|p| mask_phone(p))
                 .collect(),
+            placeholders: crate::dialog::answer::placeholders(self),
         }
     }
 }
@@ -187,6 +188,11 @@ pub struct MaskedMember {
     pub last_txn_date: Option<String>,
     pub needs_activation: bool,
     pub withdrawn_phones: Vec<String>,
+    /// The questions whose fact the record holds as what cores write for "unknown"
+    /// (`1900-01-01`, zip `00000`, SSN last four `0000`, a place of birth `UNKNOWN`...):
+    /// they are not asked, nor put on an agent's checklist.
+    #[serde(default)]
+    pub placeholders: Vec<crate::profile::Question>,
 }
 
 /// The stored record: the facts plus when callvault learned them.

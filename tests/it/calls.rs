@@ -129,6 +129,35 @@ fn done(step: &Value) -> (&str, &str, &str) {
 
 const PIN_PROFILE: &str = "\n[profiles.members]\ndefault = true\n[profiles.members.ivr.known_number]\nmethods = [\"pin\"]\nmin_correct = 1\nattempts = 3\n[profiles.members.ivr.unknown_number]\nmethods = [\"pin\", \"dob\", \"zip\"]\nmin_correct = 2\nattempts = 3\n";
 
+/// A member whose record holds a core's placeholders for "unknown" is not asked them: from
+/// their verified number (2 of dob, zip, ssn_last4), only the real zip can be asked, so the
+/// call is transferred rather than authenticated by keying 01011900 and 0000. `member show`
+/// and `GET /v1/members/{id}` name the placeholders.
+#[test]
+fn a_core_s_placeholders_for_unknown_are_not_asked_and_are_shown() {
+    let members = "member_id,first_name,mobile_phone,dob,zip,ssn_last4,place_of_birth\n\
+                   7001,FNU,+16122030177,1900-01-01,55401,0000,UNKNOWN\n";
+    let t = Calls::with_members("", members);
+    let step = t.start("ph-1", "+16122030177");
+    assert_eq!(
+        (&step["question"], &step["first_name"]),
+        (&json!("zip"), &Value::Null),
+        "{step}"
+    );
+    let step = t.key_in("ph-1", "55401");
+    assert_eq!(done(&step), ("transfer", "verification_failed", "-"));
+    let want = json!(["dob", "ssn_last4", "place_of_birth"]);
+    let out = t.i.cli(&["member", "show", "7001"]);
+    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["placeholders"], want, "{shown}");
+    let (s, view) = t.get(&t.i.admin, "/v1/members/7001");
+    assert_eq!(
+        (s, &view["placeholders"]),
+        (StatusCode::OK, &want),
+        "{view}"
+    );
+}
+
 #[test]
 fn a_call_is_driven_end_to_end_over_https() {
     let t = Calls::new("");
