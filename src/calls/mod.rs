@@ -157,7 +157,7 @@ pub struct StartCall {
     /// A token from `POST /v1/intents`: the member's app announced this call.
     #[serde(default)]
     pub app_token: Option<String>,
-    /// What the carrier's STIR/SHAKEN check said of the caller ID (RFC 8588's `verstat`),
+    /// What the carrier's STIR/SHAKEN check said of the caller ID (`verstat`, ATIS-1000074),
     /// when the IVR platform passes it on: `TN-Validation-Passed` (Twilio's
     /// `StirVerstat` adds the attestation, `-A`, `-B` or `-C`), `TN-Validation-Failed` or
     /// `No-TN-Validation`, any case. A `verstat` parameter in `ani`'s URI counts too. A

@@ -1,5 +1,6 @@
-//! What the carrier's STIR/SHAKEN check said of a call's caller ID (RFC 8588's `verstat`):
-//! a caller ID that failed it was likely spoofed, and gives no `known_number` trust.
+//! What the carrier's STIR/SHAKEN check said of a call's caller ID (`verstat`, of 3GPP
+//! TS 24.229 and ATIS-1000074): a caller ID that failed it was likely spoofed, and gives no
+//! `known_number` trust.
 
 use serde::{Deserialize, Serialize};
 

@@ -341,8 +341,9 @@ fn addr_spec(text: &str) -> &str {
 
 /// The value of the URI parameter `name` (any case) in a telephone URI or name-addr, as
 /// [`uri_number`] reads them: `verstat` in `sip:+13175551212;verstat=TN-Validation-Passed@host`
-/// (RFC 8588's caller-ID verification, in the user part, where ATIS-1000074 puts it) or after
-/// the host (`...@host;user=phone;verstat=...`). `None` when the text holds no such parameter.
+/// (the caller ID's verification, of 3GPP TS 24.229 and ATIS-1000074, in the user part) or
+/// after the host (`...@host;user=phone;verstat=...`). `None` when the text holds no such
+/// parameter.
 pub fn uri_param<'t>(text: &'t str, name: &str) -> Option<&'t str> {
     addr_spec(text)
         .split([';', '@', '?', '&'])
