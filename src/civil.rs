@@ -18,14 +18,24 @@ impl Zone {
     /// The zone `name` names, or for `""` the system's own (`TZ`, else `/etc/localtime`;
     /// UTC when neither says, as the C library takes it).
     pub fn named(name: &str) -> Result<Zone, String> {
-        let tz = if name.is_empty() {
-            jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC)
-        } else {
-            jiff::tz::TimeZone::get(name).map_err(|_| {
-                format!("{name:?} is no time zone of this system's database (/usr/share/zoneinfo), as \"America/Chicago\" is")
-            })?
-        };
+        if name.is_empty() {
+            return Ok(Zone::system());
+        }
+        let tz = jiff::tz::TimeZone::get(name).map_err(|_| {
+            format!(
+                "{name:?} is no time zone of this system's database (/usr/share/zoneinfo), \
+                 as \"America/Chicago\" is"
+            )
+        })?;
         Ok(Zone { tz })
+    }
+
+    /// The system's own zone: `TZ`, else `/etc/localtime`; UTC when neither says, as the C
+    /// library takes it.
+    pub fn system() -> Zone {
+        Zone {
+            tz: jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC),
+        }
     }
 
     /// UTC.
@@ -36,6 +46,7 @@ impl Zone {
     }
 
     /// The zone's IANA name, when it has one (a system zone read from a file may not).
+    #[cfg(test)]
     pub fn name(&self) -> Option<&str> {
         self.tz.iana_name()
     }

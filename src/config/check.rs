@@ -312,9 +312,7 @@ impl Config {
 
     /// Settings that work but are weak ([`crate::profile::cautions`]): warned of, not refused.
     pub fn cautions(&self) -> Vec<ConfigIssue> {
-        self.cautions_on(
-            &crate::civil::Zone::named("").unwrap_or_else(|_| crate::civil::Zone::utc()),
-        )
+        self.cautions_on(&crate::civil::Zone::system())
     }
 
     /// [`Config::cautions`], on a system whose own time zone is `system`.
