@@ -1255,6 +1255,9 @@ fn enroll_command(
             if let Some(missing) = s.asked_missing_line() {
                 say!("{missing}");
             }
+            if let Some(placeholders) = s.placeholders_line() {
+                say!("{placeholders}");
+            }
             if s.dry_run {
                 say!(
                     "members enrolled if it were applied: {}",

@@ -16,6 +16,7 @@ use super::breaker::{Breaker, State};
 use super::{CoreAdapter, CoreError, IdentifierKind, PhoneMatch};
 use crate::civil::Zone;
 use crate::config::{RestCoreConfig, RestFields};
+use crate::dialog::answer::{UNISSUED_LAST4, placeholder_tin};
 use crate::enroll::row::{parse_cents, parse_ymd, parse_zip};
 use crate::member::phone::{PhoneClass, Region, classify, e164, normalize_ani};
 use crate::member::{Member, PhoneType};
@@ -590,10 +591,15 @@ fn core_zip(v: &Value) -> Option<String> {
 }
 
 /// A core's SSN (or TIN) as its last 4 digits. One sent as a JSON number has lost its
-/// leading zeros, which are put back (`123` is `0123`).
+/// leading zeros, which are put back (`123` is `0123`; `78051120`, longer than four
+/// digits, is the whole `078051120`).
 fn core_ssn_last4(v: &Value) -> Option<String> {
     match v {
-        Value::Number(n) => n.as_u64().map(|n| format!("{:04}", n % 10_000)),
+        Value::Number(n) => match n.as_u64()? {
+            n @ 0..=9_999 => Some(format!("{n:04}")),
+            n @ 10_000..=999_999_999 => last4_digits(&format!("{n:09}")),
+            n => Some(format!("{:04}", n % 10_000)),
+        },
         Value::String(s) => last4_digits(s),
         _ => None,
     }
@@ -601,13 +607,18 @@ fn core_ssn_last4(v: &Value) -> Option<String> {
 
 /// The last four digits of what the core calls the SSN. Cores often hold the whole number
 /// (or a TIN with dashes); callvault keeps only what its questions ask, so a full number is
-/// never stored, shown to an agent or compared. Fewer than four digits: nothing.
+/// never stored, shown to an agent or compared. A whole number that is never issued
+/// ([`placeholder_tin`]: `000-00-0000`, `123-45-6789`...) is the core's "unknown", kept as
+/// [`UNISSUED_LAST4`], so its question is not asked. Fewer than four digits: nothing.
 fn last4_digits(raw: &str) -> Option<String> {
-    let digits: Vec<char> = raw.chars().filter(char::is_ascii_digit).collect();
+    if placeholder_tin(raw) {
+        return Some(UNISSUED_LAST4.to_string());
+    }
+    let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
     digits
         .len()
         .checked_sub(4)
-        .map(|from| digits[from..].iter().collect())
+        .map(|from| digits[from..].to_string())
 }
 
 /// Whether the core's id names the member asked for: the same text, or the same number

@@ -56,10 +56,45 @@ pub fn placeholder(q: Question, value: &str) -> bool {
     let v = value.trim();
     match q {
         Question::Zip => matches!(v, "00000" | "99999"),
-        Question::SsnLast4 => v == "0000",
+        Question::SsnLast4 => v == UNISSUED_LAST4,
         Question::PlaceOfBirth => unknown_word(v),
         _ => false,
     }
+}
+
+/// SSN last four digits the Social Security Administration never issues: what a record
+/// holds for a taxpayer number that is a [`placeholder_tin`], as for one written `0000`.
+pub const UNISSUED_LAST4: &str = "0000";
+
+/// Whether a whole taxpayer number, as a core writes it (`123-45-6789`, `123456789`), is
+/// one never issued, which cores write when they do not know the member's (or as a test or
+/// example value). Its last four are then no proof: the member asked them keys their own
+/// SSN's, or has none. Nine digits, whatever the dashes and spaces, that are:
+/// - nine of one digit (`000-00-0000`, `999-99-9999`), or `123-45-6789`, the example
+///   everyone writes;
+/// - as an SSN: area `000` or `666`, group `00`, or serial `0000`; or one of the numbers
+///   used in advertising (`078-05-1120`, `219-09-9999`, `987-65-4320` to `987-65-4329`).
+///
+/// A number written as an EIN (`12-3456789`, a business member's) is held only to the
+/// first rule: an EIN's digits have no area, group or serial. An ITIN (area `9xx`) is a
+/// number the IRS issues, and is not a placeholder.
+pub fn placeholder_tin(written: &str) -> bool {
+    let digits: String = written.chars().filter(char::is_ascii_digit).collect();
+    let b = digits.as_bytes();
+    if b.len() != 9 {
+        return false;
+    }
+    if b.iter().all(|d| *d == b[0]) || digits == "123456789" {
+        return true;
+    }
+    let w = written.trim().as_bytes();
+    let ein = w.len() == 10 && w[2] == b'-' && w.iter().filter(|c| c.is_ascii_digit()).count() == 9;
+    let (area, group, serial) = (&digits[..3], &digits[3..5], &digits[5..]);
+    !ein && (matches!(area, "000" | "666")
+        || group == "00"
+        || serial == UNISSUED_LAST4
+        || matches!(digits.as_str(), "078051120" | "219099999")
+        || digits.starts_with("98765432"))
 }
 
 /// Whether a text field holds a word cores write for "unknown" (any case): `unknown`,

@@ -1189,6 +1189,56 @@ fn keypad_answers_match_robustly() {
     );
 }
 
+/// A whole taxpayer number a core holds is its "unknown" when no one is issued it: its
+/// last four then are not asked. An EIN's digits have no area, group or serial, and an
+/// ITIN (area 9xx) is issued.
+#[test]
+fn a_taxpayer_number_never_issued_is_a_placeholder() {
+    // (as the core writes it, whether it is a placeholder)
+    let cases: &[(&str, bool)] = &[
+        ("212-34-5678", false),
+        ("212345678", false),
+        (" 212 34 5678 ", false),
+        ("000-00-0000", true),
+        ("000000000", true),
+        ("999-99-9999", true),
+        ("111111111", true),
+        ("123-45-6789", true),
+        ("123456789", true),
+        ("000-12-3456", true),
+        ("666-12-3456", true),
+        ("665-12-3456", false),
+        ("667-12-3456", false),
+        ("212-00-3456", true),
+        ("212-01-3456", false),
+        ("212-34-0000", true),
+        ("212-34-0001", false),
+        ("078-05-1120", true),
+        ("078-05-1121", false),
+        ("219-09-9999", true),
+        ("987-65-4320", true),
+        ("987-65-4329", true),
+        ("987-65-4330", false),
+        // an ITIN
+        ("912-70-1234", false),
+        // an EIN: only nine of one digit and 123456789
+        ("66-6123456", false),
+        ("10-0012345", false),
+        ("12-3450000", false),
+        ("12-3456789", true),
+        ("00-0000000", true),
+        // not nine digits: last four, not a whole number
+        ("6789", false),
+        ("0000", false),
+        ("12345678", false),
+        ("1234567890", false),
+        ("", false),
+    ];
+    for &(written, placeholder) in cases {
+        assert_eq!(answer::placeholder_tin(written), placeholder, "{written:?}");
+    }
+}
+
 /// What cores write for "unknown" is no fact of the member's: the question is not asked
 /// (nor put on a checklist), so that a caller who keys 01011900, 00000 or 0000 proves
 /// nothing, and a member whose record holds it is not failed for keying their own.

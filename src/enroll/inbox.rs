@@ -301,6 +301,9 @@ fn move_applied(file: PathBuf, report: Box<Report>, dirs: &EnrollDirs) -> Handle
             if let Some(missing) = report.summary.asked_missing_line() {
                 tracing::warn!(file = %moved.display(), "{missing}");
             }
+            if let Some(placeholders) = report.summary.placeholders_line() {
+                tracing::warn!(file = %moved.display(), "{placeholders}");
+            }
             Handled::Processed {
                 file: moved,
                 report,

@@ -159,6 +159,12 @@ pub struct Summary {
     /// number).
     #[serde(default)]
     pub asked_columns_missing: Vec<String>,
+    /// Per column of a fact the profiles use, the members of this file (created, updated
+    /// or unchanged) whose value is a placeholder for "unknown" (`1900-01-01`, `00000`,
+    /// `0000`, `UNKNOWN`: [`crate::dialog::answer::placeholder`]): they are not asked it.
+    /// Each one's row says which in the results file's `detail`.
+    #[serde(default)]
+    pub placeholders: BTreeMap<String, u64>,
     pub results_file: PathBuf,
 }
 
@@ -170,6 +176,21 @@ impl Summary {
                 "no column for member facts the profiles use: {} (the members this file \
                  creates or updates are without them)",
                 self.asked_columns_missing.join(", ")
+            )
+        })
+    }
+
+    /// [`Summary::placeholders`] as a line for the admin, when there are any: `members not
+    /// asked a fact their row holds as a placeholder for unknown: dob 312, zip 4`.
+    pub fn placeholders_line(&self) -> Option<String> {
+        (!self.placeholders.is_empty()).then(|| {
+            let counts: Vec<String> = (self.placeholders.iter())
+                .map(|(column, n)| format!("{column} {n}"))
+                .collect();
+            format!(
+                "members not asked a fact their row holds as a placeholder for unknown \
+                 (1900-01-01, 00000, 0000, UNKNOWN...): {} (the results file's detail names them)",
+                counts.join(", ")
             )
         })
     }
@@ -601,6 +622,7 @@ struct Answer {
     reasons: BTreeMap<String, u64>,
     /// The ids of the rows answered `deleted`, in order.
     deleted: Vec<String>,
+    placeholders: BTreeMap<String, u64>,
 }
 
 impl Answer {
@@ -619,6 +641,7 @@ impl Answer {
             results: BTreeMap::new(),
             reasons: BTreeMap::new(),
             deleted: Vec::new(),
+            placeholders: BTreeMap::new(),
         })
     }
 
@@ -639,6 +662,9 @@ impl Answer {
         }
         if o.result == RowResult::Deleted {
             self.deleted.push(o.member_id.clone());
+        }
+        for column in &o.placeholders {
+            *self.placeholders.entry(column.to_string()).or_default() += 1;
         }
         let written = self.out.write_record([
             line,
@@ -664,6 +690,7 @@ impl Answer {
                 result: RowResult::Deleted,
                 reason: None,
                 detail: "not in the full file".into(),
+                placeholders: Vec::new(),
             },
         )
     }
@@ -952,6 +979,7 @@ fn run_with(
         members_enrolled,
         pins_forgotten,
         asked_columns_missing,
+        placeholders: answer.placeholders,
         results_file: results_path.clone(),
     };
     let summary_text =
@@ -1263,6 +1291,9 @@ struct RowOutcome {
     result: RowResult,
     reason: Option<Reason>,
     detail: String,
+    /// The facts the profiles use that the row's member holds as a placeholder for
+    /// "unknown", by column.
+    placeholders: Vec<&'static str>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1284,6 +1315,7 @@ fn decide_and_apply(
         result: RowResult::Rejected,
         reason: Some(reason),
         detail,
+        placeholders: Vec::new(),
     };
     let row = match row {
         Ok(r) => r,
@@ -1313,6 +1345,7 @@ fn decide_and_apply(
                     result: RowResult::Deleted,
                     reason: None,
                     detail: String::new(),
+                    placeholders: Vec::new(),
                 }
             }
             None => rejected(
@@ -1402,6 +1435,22 @@ fn decide_and_apply(
     }
     let ignored = row.other_texts.len() - others.len().min(row.other_texts.len());
     let member = member_from(row, mobile_digits, others);
+    let placeholders: Vec<&'static str> = (crate::dialog::answer::placeholders(&member))
+        .into_iter()
+        .map(crate::profile::Question::as_str)
+        .filter(|column| options.asked_columns.iter().any(|c| c == column))
+        .collect();
+    let mut detail = match ignored {
+        0 => String::new(),
+        n => format!("{n} other phone(s) not valid, ignored"),
+    };
+    if !placeholders.is_empty() {
+        if !detail.is_empty() {
+            detail.push_str("; ");
+        }
+        detail.push_str("not asked, a placeholder for unknown: ");
+        detail.push_str(&placeholders.join(", "));
+    }
     let (result, old) = match stored {
         Some(old) if same_facts(&old, &member) => (RowResult::Unchanged, None),
         Some(old) => (RowResult::Updated, Some(old)),
@@ -1415,11 +1464,8 @@ fn decide_and_apply(
         member_id,
         result,
         reason: None,
-        detail: if ignored > 0 {
-            format!("{ignored} other phone(s) not valid, ignored")
-        } else {
-            String::new()
-        },
+        detail,
+        placeholders,
     })
 }
 

@@ -634,6 +634,86 @@ fn the_summary_names_the_asked_facts_a_file_has_no_column_for() {
     assert!(s.asked_columns_missing.is_empty(), "{s:?}");
 }
 
+/// A file whose facts are a core's placeholders for "unknown" (which are not asked) says
+/// so: the summary counts the members per fact, the results file names each one's, and
+/// only for the facts the profiles use.
+#[test]
+fn the_summary_counts_members_whose_asked_facts_are_placeholders() {
+    let f = Fixture::new();
+    let options = Options {
+        asked_columns: ["dob", "zip", "ssn_last4"].map(String::from).to_vec(),
+        ..options(Mode::Incremental)
+    };
+    let enroll = |name: &str, body: &str| {
+        let path = f.file(name, body.as_bytes());
+        run(&f.store, &path, &f.outbox(), &options, "test", &Silent).unwrap()
+    };
+    let header = "member_id,mobile_phone,other_phones,dob,zip,ssn_last4,place_of_birth\n";
+    let body = format!(
+        "{header}\
+         A1,2025550101,,1900-01-01,00000,1234,Zagreb\n\
+         A2,2025550102,12,1980-05-17,55401,0000,UNKNOWN\n\
+         A3,2025550103,,1981-06-18,55401,4321,unknown\n\
+         A4,2025550104,,1899-12-30,,,\n\
+         A5,not a number,,1900-01-01,,,\n"
+    );
+    let report = enroll("a.csv", &body);
+    let s = &report.summary;
+    assert_eq!(s.results.get("created"), Some(&4), "{s:?}");
+    // A5 is rejected, so not counted; place_of_birth is no question the profiles ask
+    let want: BTreeMap<String, u64> = [("dob", 2), ("ssn_last4", 1), ("zip", 1)]
+        .map(|(c, n)| (c.to_string(), n))
+        .into_iter()
+        .collect();
+    assert_eq!(s.placeholders, want);
+    assert_eq!(
+        s.placeholders_line().as_deref(),
+        Some(
+            "members not asked a fact their row holds as a placeholder for unknown \
+             (1900-01-01, 00000, 0000, UNKNOWN...): dob 2, ssn_last4 1, zip 1 (the results \
+             file's detail names them)"
+        )
+    );
+    let mut reader = csv::Reader::from_path(&s.results_file).unwrap();
+    let details: Vec<(String, String)> = (reader.records())
+        .map(|r| {
+            let r = r.unwrap();
+            (r[1].to_string(), r[4].to_string())
+        })
+        .collect();
+    let detail = |id: &str| {
+        (details.iter())
+            .find(|(m, _)| m == id)
+            .map(|(_, d)| d.as_str())
+            .unwrap()
+    };
+    assert_eq!(
+        detail("A1"),
+        "not asked, a placeholder for unknown: dob, zip"
+    );
+    assert_eq!(
+        detail("A2"),
+        "1 other phone(s) not valid, ignored; not asked, a placeholder for unknown: ssn_last4"
+    );
+    assert_eq!(detail("A3"), "");
+    assert_eq!(detail("A4"), "not asked, a placeholder for unknown: dob");
+    // the same file again: unchanged members still hold them
+    let again = enroll("b.csv", &body);
+    assert_eq!(again.summary.results.get("unchanged"), Some(&4));
+    assert_eq!(again.summary.placeholders, want);
+    // another core's facts come from the core: the file's are not judged
+    let elsewhere = Options {
+        asked_columns: Vec::new(),
+        ..options.clone()
+    };
+    let path = f.file("c.csv", body.as_bytes());
+    let s = run(&f.store, &path, &f.outbox(), &elsewhere, "test", &Silent)
+        .unwrap()
+        .summary;
+    assert!(s.placeholders.is_empty(), "{s:?}");
+    assert_eq!(s.placeholders_line(), None);
+}
+
 #[test]
 fn bom_crlf_quotes_and_unknown_columns_are_read() {
     let f = Fixture::new();

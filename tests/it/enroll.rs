@@ -209,6 +209,31 @@ fn the_cli_enrolls_through_the_running_service() {
         "{}",
         text(&out.stderr)
     );
+    // a core's placeholders for "unknown", which are not asked, are counted for the admin
+    let unknowns = i.path("unknowns.csv");
+    std::fs::write(
+        &unknowns,
+        "member_id,mobile_phone,dob,zip\nU1,2025550171,1900-01-01,00000\nU2,2025550172,1900-01-01,55401\n",
+    )
+    .unwrap();
+    let out = i.cli(&["enroll", unknowns.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(
+        said.lines().any(|l| l
+            == "members not asked a fact their row holds as a placeholder for unknown \
+                (1900-01-01, 00000, 0000, UNKNOWN...): dob 2, zip 1 (the results file's \
+                detail names them)"),
+        "{said}"
+    );
+    let summary: Value = serde_json::from_str(
+        &std::fs::read_to_string(i.path("state/outbox/unknowns.summary.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        summary["placeholders"],
+        serde_json::json!({"dob": 2, "zip": 1})
+    );
 
     let results = std::fs::read_to_string(i.path("state/outbox/batch.results.csv")).unwrap();
     let id = results

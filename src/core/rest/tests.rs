@@ -634,9 +634,9 @@ fn every_field_that_cannot_be_read_is_noted_by_name() {
 #[test]
 fn only_the_last_four_digits_of_a_core_s_ssn_are_kept() {
     for (ssn, kept) in [
-        (r#""123-45-6789""#, Some("6789")),
-        (r#""123456789""#, Some("6789")),
-        (r#"123456789"#, Some("6789")),
+        (r#""212-34-6789""#, Some("6789")),
+        (r#""212346789""#, Some("6789")),
+        (r#"212346789"#, Some("6789")),
         (r#""6789""#, Some("6789")),
         (r#""0042""#, Some("0042")),
         (r#""42""#, None),
@@ -644,6 +644,21 @@ fn only_the_last_four_digits_of_a_core_s_ssn_are_kept() {
         ("0", Some("0000")),
         (r#""n/a""#, None),
         (r#"null"#, None),
+        // a whole number never issued is the core's "unknown": the placeholder 0000
+        (r#""123-45-6789""#, Some("0000")),
+        (r#"123456789"#, Some("0000")),
+        (r#""000-00-0000""#, Some("0000")),
+        (r#""666-12-6789""#, Some("0000")),
+        (r#""212-00-6789""#, Some("0000")),
+        // a JSON number's lost leading zeros are put back before it is judged
+        (r#"78051120"#, Some("0000")),
+        (r#"346789"#, Some("0000")),
+        (r#"12346789"#, Some("6789")),
+        (r#"12006789"#, Some("0000")),
+        (r#"712346789"#, Some("6789")),
+        // an EIN's digits have no area or group; an ITIN is issued
+        (r#""66-6126789""#, Some("6789")),
+        (r#""912-70-6789""#, Some("6789")),
     ] {
         assert_eq!(member_with("ssn", ssn).ssn_last4.as_deref(), kept, "{ssn}");
     }
