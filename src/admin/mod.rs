@@ -696,10 +696,7 @@ pub fn execute(
                     )
                 })
             })?;
-            let dnis = dnis.map(|d| {
-                crate::member::phone::normalize_dnis(&d, region)
-                    .unwrap_or_else(|| crate::member::phone::uri_number(&d).to_string())
-            });
+            let dnis = dnis.and_then(|d| crate::profile::dialed(&config.routing, &d, region));
             let (profile, p) = config.profile_for(dnis.as_deref());
             let matches = match config.core.kind {
                 crate::config::CoreKind::Embedded => {

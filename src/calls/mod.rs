@@ -43,7 +43,7 @@ use crate::dialog::{
 };
 use crate::lockout::{self, Counter};
 use crate::member::Member;
-use crate::member::phone::{normalize_ani, normalize_dnis, uri_number, uri_param};
+use crate::member::phone::{normalize_ani, uri_param};
 use crate::pin::{self, Rejection, Situation, Verdict};
 use crate::store::{Store, StoreError, tables};
 use crate::vault::{PinCheck, Settings, Vault, VaultError};
@@ -148,9 +148,9 @@ pub struct StartCall {
     #[schema(max_length = 256, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub ani: Option<String>,
     /// The dialed number, in the same forms as `ani`: picks the profile through `[[routing]]`.
-    /// Anything else (an extension, a SIP user name) is kept as it is and routed to the
-    /// default profile. At most 256 characters, none of them a control character
-    /// (`400 bad_dnis`).
+    /// Anything else (an extension, a SIP user name) is kept as it is, and routed by a route
+    /// that names it as a line's label (`5000`, in any case), else to the default profile.
+    /// At most 256 characters, none of them a control character (`400 bad_dnis`).
     #[serde(default)]
     #[schema(max_length = 256, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub dnis: Option<String>,
@@ -447,15 +447,8 @@ impl CallService {
         let region = cfg.enroll.region();
         let ani = req.ani.as_deref().and_then(|a| normalize_ani(a, region));
         let (caller_id_check, verstat_unreadable) = caller_id_check(&req, ani.is_some());
-        let dnis_raw = req
-            .dnis
-            .as_deref()
-            .map(uri_number)
-            .filter(|d| !d.is_empty());
-        let dnis = dnis_raw.map(|d| match cfg.routing.iter().any(|r| r.dnis == d) {
-            true => d.to_string(),
-            false => normalize_dnis(d, region).unwrap_or_else(|| d.to_string()),
-        });
+        let dnis =
+            (req.dnis.as_deref()).and_then(|d| crate::profile::dialed(&cfg.routing, d, region));
         if self.index.number(&req.call_id).is_some() {
             return Err(CallError::InUse(req.call_id));
         }

@@ -252,15 +252,22 @@ impl Config {
         }
         for (i, r) in self.routing.iter().enumerate() {
             let digits = r.dnis.strip_prefix('+').unwrap_or_default();
-            if !(8..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
-                // the number as a call would read it (a national form, a tel: URI)
+            let e164 =
+                (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
+            if !e164 && !crate::profile::line_label(&r.dnis) {
+                // the number as a call would read it (a national form, a tel: URI), or the
+                // label a URI holds (`sip:5000@pbx`)
+                let user = crate::member::phone::uri_number(&r.dnis);
                 let meant = crate::member::phone::normalize_dnis(&r.dnis, self.enroll.region())
-                    .map(|e164| format!("; did you mean {e164:?}?"))
+                    .or_else(|| crate::profile::line_label(user).then(|| user.to_string()))
+                    .map(|dnis| format!("; did you mean {dnis:?}?"))
                     .unwrap_or_default();
                 issues.push(ConfigIssue::new(
                     format!("routing[{i}].dnis"),
                     format!(
-                        "{:?} is not an E.164 number (+ and 8 to 15 digits){meant}",
+                        "{:?} is not an E.164 number (+ and 8 to 15 digits), nor a line's \
+                         label as a PBX hands it to the IVR (an extension of 1 to 7 digits, \
+                         or a SIP user name){meant}",
                         r.dnis
                     ),
                 ));

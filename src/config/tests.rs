@@ -293,8 +293,14 @@ fn a_route_not_written_in_e164_is_told_its_e164_form() {
         ("+1 800 555 0100", "US", Some("+18005550100")),
         ("tel:+18005550100", "US", Some("+18005550100")),
         ("01 4800 000", "HR", Some("+38514800000")),
-        ("hello", "US", None),
-        ("555", "US", None),
+        // a line's label as a PBX hands it to the IVR, written as a URI
+        ("sip:5000@pbx.cu.example", "US", Some("5000")),
+        ("tel:5000", "US", Some("5000")),
+        ("800-555", "US", None),
+        ("12345678", "US", None),
+        ("+1555", "US", None),
+        ("members line", "US", None),
+        ("x@y", "US", None),
     ];
     for (dnis, region, meant) in cases {
         let text = format!(
@@ -304,7 +310,10 @@ fn a_route_not_written_in_e164_is_told_its_e164_form() {
         let issues = parse(&text, no_env()).unwrap_err().issues();
         assert_eq!(issues.len(), 1, "{dnis}: {issues:?}");
         assert_eq!(issues[0].path, "routing[0].dnis");
-        let plain = format!("{dnis:?} is not an E.164 number (+ and 8 to 15 digits)");
+        let plain = format!(
+            "{dnis:?} is not an E.164 number (+ and 8 to 15 digits), nor a line's label as a \
+             PBX hands it to the IVR (an extension of 1 to 7 digits, or a SIP user name)"
+        );
         let want = match meant {
             Some(e164) => format!("{plain}; did you mean \"{e164}\"?"),
             None => plain,
@@ -317,6 +326,21 @@ fn a_route_not_written_in_e164_is_told_its_e164_form() {
         parse(written, no_env()).unwrap().routing[0].dnis,
         "+18005550100"
     );
+    // a line's label is taken: an extension, a VDN, a SIP user name
+    for label in [
+        "5",
+        "5000",
+        "1234567",
+        "members-line",
+        "IVR_Main",
+        "line.2",
+        "s",
+    ] {
+        let text = format!(
+            "[profiles.m]\ndefault = true\n[[routing]]\ndnis = \"{label}\"\nprofile = \"m\"\n"
+        );
+        assert_eq!(parse(&text, no_env()).unwrap().routing[0].dnis, label);
+    }
 }
 
 /// A word that is not one of a list's choices is answered with every choice, as the

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::ConfigIssue;
 use crate::core::IdentifierKind;
 use crate::enroll::progress::counted;
+use crate::member::phone::{Region, normalize_dnis, uri_number};
 use crate::pin::ActivationScenario;
 
 mod shared;
@@ -396,8 +397,42 @@ impl Default for Profile {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Route {
+    /// An E.164 number, or a [`line_label`].
     pub dnis: String,
     pub profile: String,
+}
+
+/// Whether a route's `dnis` names a line as a PBX hands it to the IVR, not as a phone
+/// number: an extension, a VDN or route point (`5000`: 1 to 7 digits), or a SIP user name
+/// (`members-line`: letters, digits, `.`, `_` and `-`, with a letter, at most 64). A call's
+/// `dnis` (or the user part of its `sip:` or `tel:` URI) matches it as written, in any case.
+/// Eight or more digits are a phone number, so they must be written in E.164: the route of a
+/// number missing its `+` is refused, not taken as a label no call would match.
+pub fn line_label(dnis: &str) -> bool {
+    let b = dnis.as_bytes();
+    let digits = b.iter().all(u8::is_ascii_digit);
+    match digits {
+        true => (1..=7).contains(&b.len()),
+        false => {
+            b.len() <= 64
+                && b.iter().any(u8::is_ascii_alphabetic)
+                && (b.iter()).all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
+        }
+    }
+}
+
+/// What a call's `dnis`, as the IVR sent it, is routed by: the number of a `tel:` or `sip:`
+/// URI ([`uri_number`]); a route's [`line_label`] as it is; else the number in E.164, or the
+/// text as it is when it is no number. None when it is empty.
+pub fn dialed(routing: &[Route], dnis: &str, region: Region) -> Option<String> {
+    let d = uri_number(dnis);
+    if d.is_empty() {
+        return None;
+    }
+    if routing.iter().any(|r| r.dnis.eq_ignore_ascii_case(d)) {
+        return Some(d.to_string());
+    }
+    Some(normalize_dnis(d, region).unwrap_or_else(|| d.to_string()))
 }
 
 impl Profile {
@@ -452,13 +487,13 @@ pub fn facts_used<P: Borrow<Profile>>(
 /// The name of the built-in profile used when the config defines none.
 pub const BUILT_IN: &str = "default";
 
-/// The profile for a call to `dnis` (already normalized), with its name.
+/// The profile for a call to `dnis` (already [`dialed`]), with its name.
 pub fn for_dnis<'a, P: Borrow<Profile>>(
     profiles: &'a BTreeMap<String, P>,
     routing: &[Route],
     dnis: Option<&str>,
 ) -> Option<(&'a str, &'a P)> {
-    let routed = dnis.and_then(|d| routing.iter().find(|r| r.dnis == d));
+    let routed = dnis.and_then(|d| routing.iter().find(|r| r.dnis.eq_ignore_ascii_case(d)));
     let name = match routed {
         Some(r) => Some(r.profile.as_str()),
         None => profiles
@@ -703,7 +738,10 @@ pub fn validate<P: Borrow<Profile>>(
                 format!("no profile {:?} is defined", r.profile),
             ));
         }
-        if routing[..i].iter().any(|o| o.dnis == r.dnis) {
+        if routing[..i]
+            .iter()
+            .any(|o| o.dnis.eq_ignore_ascii_case(&r.dnis))
+        {
             issues.push(ConfigIssue::new(
                 format!("routing[{i}].dnis"),
                 format!("{:?} is routed twice", r.dnis),

@@ -105,6 +105,83 @@ fn a_profile_that_leaves_every_key_out_is_the_documented_default() {
     assert!(p.prompts.is_empty() && p.agent_texts.is_empty());
 }
 
+/// A PBX that hands the IVR the line's extension, VDN or SIP user name instead of the number
+/// dialed: a route names it as it comes, and a call reaches the route's profile whatever its
+/// case or URI; numbers are routed in E.164 whatever their form.
+#[test]
+fn a_route_may_name_a_line_as_the_pbx_hands_it_over() {
+    let text = GOOD.replace(
+        "[profiles.members]",
+        "[[routing]]\ndnis = \"5000\"\nprofile = \"business\"\n\
+         [[routing]]\ndnis = \"Business-Line\"\nprofile = \"business\"\n\
+         [profiles.members]",
+    );
+    let config = parse(&text, Vec::new()).unwrap();
+    let region = config.enroll.region();
+    // (dnis as the IVR sends it, what it is routed by, the profile)
+    let cases: &[(&str, Option<&str>, &str)] = &[
+        ("5000", Some("5000"), "business"),
+        (" 5000 ", Some("5000"), "business"),
+        ("sip:5000@pbx.cu.example", Some("5000"), "business"),
+        ("tel:5000", Some("5000"), "business"),
+        ("business-line", Some("business-line"), "business"),
+        ("sip:BUSINESS-LINE@pbx", Some("BUSINESS-LINE"), "business"),
+        ("5001", Some("5001"), "members"),
+        ("business", Some("business"), "members"),
+        ("(800) 555-0199", Some("+18005550199"), "business"),
+        (
+            "sip:+18005550199@gw;user=phone",
+            Some("+18005550199"),
+            "business",
+        ),
+        ("8005550100", Some("+18005550100"), "members"),
+        ("", None, "members"),
+        ("sip:@pbx", None, "members"),
+    ];
+    for &(dnis, routed_by, profile) in cases {
+        let d = dialed(&config.routing, dnis, region);
+        assert_eq!(d.as_deref(), routed_by, "{dnis:?}");
+        assert_eq!(config.profile_for(d.as_deref()).0, profile, "{dnis:?}");
+    }
+    // the same label twice, in two cases, is one line routed twice
+    let twice = GOOD.replace(
+        "[profiles.members]",
+        "[[routing]]\ndnis = \"line-a\"\nprofile = \"business\"\n\
+         [[routing]]\ndnis = \"LINE-A\"\nprofile = \"members\"\n\
+         [profiles.members]",
+    );
+    assert_eq!(
+        issues(&twice),
+        [(
+            "routing[3].dnis".to_string(),
+            "\"LINE-A\" is routed twice".to_string()
+        )]
+    );
+}
+
+#[test]
+fn a_string_is_a_line_label_by_its_shape() {
+    for (dnis, label) in [
+        ("5", true),
+        ("1234567", true),
+        ("12345678", false),
+        ("", false),
+        ("members-line", true),
+        ("IVR_Main.2", true),
+        ("s", true),
+        (&"a".repeat(64), true),
+        (&"a".repeat(65), false),
+        ("-.-", false),
+        ("800-555", false),
+        ("+18005550100", false),
+        ("members line", false),
+        ("sip:5000@pbx", false),
+        ("ligne-été", false),
+    ] {
+        assert_eq!(line_label(dnis), label, "{dnis:?}");
+    }
+}
+
 #[test]
 fn impossible_profiles_are_refused_with_key_paths() {
     let cases: &[(&str, &str, &str)] = &[

@@ -1891,7 +1891,10 @@ fn a_proxy_in_the_environment_is_not_used_for_a_core_on_this_host() {
 #[test]
 fn calls_route_by_the_dialed_number_in_any_format() {
     let t = Calls::new(
-        "\n[[routing]]\ndnis = \"+18005550123\"\nprofile = \"pin_line\"\n[profiles.members]\ndefault = true\n[profiles.pin_line.ivr.known_number]\nmethods = [\"pin\", \"dob\"]\nmin_correct = 1\n",
+        "\n[[routing]]\ndnis = \"+18005550123\"\nprofile = \"pin_line\"\n\
+         [[routing]]\ndnis = \"7001\"\nprofile = \"pin_line\"\n\
+         [[routing]]\ndnis = \"Pin-Line\"\nprofile = \"pin_line\"\n\
+         [profiles.members]\ndefault = true\n[profiles.pin_line.ivr.known_number]\nmethods = [\"pin\", \"dob\"]\nmin_correct = 1\n",
     );
     let cases = [
         ("+18005550123", "+18005550123", "pin_line"),
@@ -1909,6 +1912,15 @@ fn calls_route_by_the_dialed_number_in_any_format() {
             "pin_line",
         ),
         ("sip:5000@pbx.cu.example", "5000", "members"),
+        // a line as a PBX hands it over: an extension (a VDN, a route point) or a SIP user
+        ("7001", "7001", "pin_line"),
+        ("sip:7001@pbx.cu.example", "7001", "pin_line"),
+        (
+            "sip:pin-line@pbx.cu.example;transport=tls",
+            "pin-line",
+            "pin_line",
+        ),
+        ("7002", "7002", "members"),
     ];
     for (n, (dnis, stored, profile)) in cases.into_iter().enumerate() {
         let id = format!("route-{n}");

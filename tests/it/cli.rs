@@ -837,6 +837,7 @@ fn member_find_says_who_a_caller_id_names_and_what_a_call_from_it_gets() {
     );
     let mut t = crate::calls::Calls::with_members(
         "\n[[routing]]\ndnis = \"+18005550123\"\nprofile = \"no_ani\"\n\
+         [[routing]]\ndnis = \"7001\"\nprofile = \"no_ani\"\n\
          [profiles.members]\ndefault = true\n[profiles.no_ani]\nidentify_by_ani = false\n",
         &members,
     );
@@ -846,7 +847,7 @@ fn member_find_says_who_a_caller_id_names_and_what_a_call_from_it_gets() {
         let out = i.cli(&all);
         (out.status.success(), text(&out.stdout), text(&out.stderr))
     };
-    let cases: [(&[&str], &[&str]); 5] = [
+    let cases: [(&[&str], &[&str]); 6] = [
         (
             &["--phone", "tel:+16122030101"],
             &[
@@ -884,6 +885,11 @@ fn member_find_says_who_a_caller_id_names_and_what_a_call_from_it_gets() {
                 "member 1001 (Ada), their verified mobile",
                 "profile \"no_ani\" does not identify by caller ID",
             ],
+        ),
+        (
+            // a line's extension, as the PBX hands it to the IVR
+            &["+16122030101", "--dnis", "sip:7001@pbx.cu.example"],
+            &["profile \"no_ani\" does not identify by caller ID"],
         ),
     ];
     for (args, wants) in cases {
