@@ -1,4 +1,5 @@
-//! Keypad answers to questions about the member, matched robustly: dates as MMDDYYYY,
+//! Keypad answers to questions about the member, matched robustly: dates as MMDDYYYY (or
+//! MMDDYY),
 //! amounts in dollars and cents (`12345` or `123*45` for $123.45) or whole dollars (`123`),
 //! a ZIP as its 5 digits. Secrets are compared in constant time.
 
@@ -11,7 +12,8 @@ use crate::profile::Question;
 /// The keypad lengths the IVR should collect for a question.
 pub fn digit_bounds(q: Question) -> (u32, u32) {
     match q {
-        Question::Dob | Question::LastTxnDate => (8, 8),
+        // MMDDYYYY, or MMDDYY as many callers key it
+        Question::Dob | Question::LastTxnDate => (6, 8),
         Question::Zip => (5, 5),
         Question::SsnLast4 => (4, 4),
         Question::LastTxnAmount | Question::SavingsBalance => (1, 12),
@@ -149,10 +151,8 @@ pub fn matches(q: Question, digits: &str, m: &Member, tolerance_cents: i64) -> O
         return None;
     }
     Some(match q {
-        Question::Dob => m.dob.is_some_and(|d| keyed_date(digits) == Some(d)),
-        Question::LastTxnDate => m
-            .last_txn_date
-            .is_some_and(|d| keyed_date(digits) == Some(d)),
+        Question::Dob => m.dob.is_some_and(|d| date_matches(digits, d)),
+        Question::LastTxnDate => m.last_txn_date.is_some_and(|d| date_matches(digits, d)),
         Question::Zip => same_secret(m.zip.as_deref(), digits),
         Question::SsnLast4 => same_secret(m.ssn_last4.as_deref(), digits),
         Question::LastTxnAmount => m
@@ -168,6 +168,23 @@ pub fn matches(q: Question, digits: &str, m: &Member, tolerance_cents: i64) -> O
 fn same_secret(stored: Option<&str>, keyed: &str) -> bool {
     stored
         .is_some_and(|s| s.len() == keyed.len() && bool::from(s.as_bytes().ct_eq(keyed.as_bytes())))
+}
+
+/// Whether keyed `digits` are the date `d`: `MMDDYYYY`, or `MMDDYY` with the year's last
+/// two digits, as many callers key a birth date whatever the prompt says (`031284` for
+/// March 12, 1984). Six digits prove as much as eight: a caller's century is nothing a
+/// guesser does not know. Other lengths are no date.
+pub fn date_matches(digits: &str, d: NaiveDate) -> bool {
+    use chrono::Datelike;
+    match digits.len() {
+        8 => keyed_date(digits) == Some(d),
+        6 => {
+            let yy = d.year().rem_euclid(100);
+            let written = format!("{:02}{:02}{yy:02}", d.month(), d.day());
+            digits == written
+        }
+        _ => false,
+    }
 }
 
 /// `MMDDYYYY` as keyed on a phone.

@@ -1088,6 +1088,15 @@ fn keypad_answers_match_robustly() {
         (Question::Dob, "0312198*", 0, Some(false)),
         (Question::Dob, " 3121984", 0, Some(false)),
         (Question::Dob, "+3121984", 0, Some(false)),
+        // six digits, as many callers key a birth date: MMDDYY
+        (Question::Dob, "031284", 0, Some(true)),
+        (Question::Dob, "031285", 0, Some(false)),
+        (Question::Dob, "031219", 0, Some(false)),
+        (Question::Dob, "120384", 0, Some(false)),
+        (Question::Dob, "31284", 0, Some(false)),
+        (Question::Dob, "3/1284", 0, Some(false)),
+        (Question::Dob, "+31284", 0, Some(false)),
+        (Question::Dob, "0312984", 0, Some(false)),
         (Question::Zip, "55401", 0, Some(true)),
         (Question::Zip, "554011234", 0, Some(false)),
         (Question::SsnLast4, "6789", 0, Some(true)),
@@ -1119,6 +1128,8 @@ fn keypad_answers_match_robustly() {
         (Question::LastTxnAmount, "0000000000045", 0, Some(false)),
         (Question::LastTxnDate, "11202026", 0, Some(true)),
         (Question::LastTxnDate, "11212026", 0, Some(false)),
+        (Question::LastTxnDate, "112026", 0, Some(true)),
+        (Question::LastTxnDate, "112126", 0, Some(false)),
         (Question::PlaceOfBirth, "1", 0, Some(false)),
     ];
     for (q, digits, tol, want) in cases {
@@ -1127,6 +1138,17 @@ fn keypad_answers_match_robustly() {
             *want,
             "{q:?} {digits:?} tol {tol}"
         );
+    }
+    // MMDDYY across centuries: the year's last two digits, zero-padded
+    for (date, six, eight) in [
+        ((1925, 7, 4), "070425", "07041925"),
+        ((2000, 2, 29), "022900", "02292000"),
+        ((2005, 1, 9), "010905", "01092005"),
+    ] {
+        let d = NaiveDate::from_ymd_opt(date.0, date.1, date.2).unwrap();
+        assert!(answer::date_matches(six, d), "{six}");
+        assert!(answer::date_matches(eight, d), "{eight}");
+        assert!(!answer::date_matches(&six[..5], d), "{six}");
     }
     let empty = Member::default();
     assert_eq!(answer::matches(Question::Dob, "03121984", &empty, 0), None);
@@ -1630,8 +1652,9 @@ fn an_inputs_step_says_whether_to_take_it() {
 #[test]
 fn each_keypad_question_asks_for_its_own_number_of_digits() {
     let cases: [(Method, Question, (u32, u32)); 6] = [
-        (Method::Dob, Question::Dob, (8, 8)),
-        (Method::LastTxnDate, Question::LastTxnDate, (8, 8)),
+        // MMDDYYYY, or MMDDYY
+        (Method::Dob, Question::Dob, (6, 8)),
+        (Method::LastTxnDate, Question::LastTxnDate, (6, 8)),
         (Method::Zip, Question::Zip, (5, 5)),
         (Method::SsnLast4, Question::SsnLast4, (4, 4)),
         (Method::LastTxnAmount, Question::LastTxnAmount, (1, 12)),
