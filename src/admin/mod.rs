@@ -383,10 +383,22 @@ fn known_member(ctx: &Context, member_id: &str) -> Result<(), AdminError> {
         crate::core::embedded::get(&txn, member_id)?.is_some()
     };
     if enrolled || ctx.vault()?.has_pin(member_id)? {
-        Ok(())
-    } else {
-        Err(AdminError::NoSuchMember(member_id.to_string()))
+        return Ok(());
     }
+    // Another core's members need not be enrolled, nor have a PIN in the vault (a core
+    // that checks PINs, wrong answers' locks): that core is asked, as the agents' unlock asks
+    // it. (Before 2026-12-06 such a member could not be unlocked from the CLI.)
+    let config = ctx.config.load_full();
+    if config.core.kind != crate::config::CoreKind::Embedded {
+        let id = member_id.to_string();
+        return match ask_core(&config, ctx.store.clone(), async |core| {
+            core.member(&id).await
+        })? {
+            Some(_) => Ok(()),
+            None => Err(AdminError::NotInCore(member_id.to_string())),
+        };
+    }
+    Err(AdminError::NoSuchMember(member_id.to_string()))
 }
 
 /// Run long work on `path` with a bar for a person at a terminal, or plain progress lines

@@ -36,7 +36,7 @@ pub use tally::describe as describe_metrics;
 use crate::audit::{AuditError, AuditEvent, AuditLog, EventKind, Outcome};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::core::{CoreAdapter, CoreError};
+use crate::core::{CoreAdapter, CoreError, CorePin};
 use crate::dialog::{
     self, Arrival, Call, CallerIdCheck, Expect, Found, Input, NewCall, PinResult, Rules, StepView,
     Trust,
@@ -308,7 +308,8 @@ enum Resolved {
     /// The call's member is no longer known to the core (removed since they were identified).
     MemberGone,
     Identifier(Option<Box<(Member, bool)>>),
-    Pin(PinResult),
+    /// A PIN checked, by the vault or (`true`) by the core.
+    Pin(PinResult, bool),
     Answer(Zeroizing<String>),
     NewPin(Result<Vec<u8>, Rejection>),
     Confirm(Result<(), Rejection>),
@@ -413,12 +414,52 @@ impl CallService {
         ))
     }
 
+    /// The member, and whether they have a PIN to be asked: one in the vault, or (with
+    /// `[core.rest.pin]`) one the core may hold; the core says at the PIN step if it does
+    /// not, and the call goes on as for a member without one.
     fn with_pin(&self, member: Member) -> Result<(Member, bool), CoreError> {
-        let has_pin = self
-            .vault
-            .has_pin(&member.member_id)
-            .map_err(|e| CoreError::Unavailable(e.to_string()))?;
+        let has_pin = self.core.checks_pins()
+            || self
+                .vault
+                .has_pin(&member.member_id)
+                .map_err(|e| CoreError::Unavailable(e.to_string()))?;
         Ok((member, has_pin))
+    }
+
+    /// A keyed PIN the vault holds none for, checked by the core (`[core.rest.pin]`) and
+    /// counted in the member's wrong-PIN run as the vault counts its own. A right one is
+    /// sealed into the vault with `keep`. `None` when the core did not answer (within
+    /// `core.timeout_ms`) or answered nothing readable: the call is transferred as
+    /// `core_unavailable`, and nothing is counted.
+    async fn core_pin_check(
+        &self,
+        member: &Member,
+        digits: &Zeroizing<String>,
+        cfg: &Config,
+        now: DateTime<Utc>,
+    ) -> Result<Option<PinCheck>, CallError> {
+        let timeout = cfg.core.timeout_ms;
+        let said = self
+            .core_call(timeout, self.core.check_pin(&member.member_id, digits))
+            .await;
+        let correct = match said {
+            Ok(CorePin::Correct) => true,
+            Ok(CorePin::Wrong) => false,
+            Ok(CorePin::NotHeld) => return Ok(Some(PinCheck::NoPin)),
+            Err(_) => return Ok(None),
+        };
+        let id = member.member_id.clone();
+        let settings = Settings::from_config(cfg);
+        let check = (self.vault)
+            .count_core_check(id.clone(), correct, settings.clone(), now)
+            .await?;
+        let keep = (cfg.core.rest.as_ref()).is_some_and(|r| r.pin.as_ref().is_some_and(|p| p.keep));
+        if correct && keep {
+            self.vault
+                .keep_core_pin(id, digits.clone(), settings, now)
+                .await?;
+        }
+        Ok(Some(check))
     }
 
     /// `POST /v1/calls`.
@@ -733,7 +774,7 @@ impl CallService {
                         has_pin: found.1,
                     }),
                     Resolved::Identifier(None) => Input::Identifier(Found::NoneOrMany),
-                    Resolved::Pin(p) => Input::Pin(p.clone()),
+                    Resolved::Pin(p, _) => Input::Pin(p.clone()),
                     Resolved::Answer(d) => match &known {
                         Some(m) => Input::Answer {
                             digits: d.as_str(),
@@ -752,7 +793,15 @@ impl CallService {
                         Input::Code(outcome)
                     }
                 };
-                let transition = dialog::answer(&call, input, member, &r);
+                let mut transition = dialog::answer(&call, input, member, &r);
+                if let Resolved::Pin(_, true) = &resolved {
+                    // the audit record says who checked it
+                    for e in &mut transition.events {
+                        if e.kind == EventKind::PinChecked {
+                            e.detail.push_str(" (checked by the core)");
+                        }
+                    }
+                }
                 code_events.extend(records::save_step(
                     txn,
                     &index,
@@ -838,7 +887,7 @@ impl CallService {
                 None => Resolved::NoInput,
             },
             (Expect::Pin, Some(member)) => {
-                let check = self
+                let mut check = self
                     .vault
                     .check_pin(
                         member.member_id.clone(),
@@ -847,31 +896,41 @@ impl CallService {
                         now,
                     )
                     .await?;
-                let r = rules(cfg, now);
-                Resolved::Pin(match check {
-                    PinCheck::Correct { stored } => {
-                        let verdict = pin::assess(&Situation {
-                            keyed: Some(&digits),
-                            stored: Some(stored),
-                            member,
-                            activation: call.profile.activation.active_scenarios(),
-                            force_change: &cfg.pin_change.scenarios,
-                            on_conflict: cfg.pin_change.on_conflict,
-                            policy: &cfg.pin_policy,
-                            now,
-                        });
-                        let current = match verdict {
-                            Verdict::Proceed | Verdict::NoPin => None,
-                            _ => Some(self.vault.seal_for_call(&call.call_id, &digits)?),
-                        };
-                        PinResult::Correct { verdict, current }
+                let by_core = matches!(check, PinCheck::NoPin) && self.core.checks_pins();
+                if by_core {
+                    match self.core_pin_check(member, &digits, cfg, now).await? {
+                        Some(c) => check = c,
+                        None => return Ok((Resolved::CoreDown, Some(member.clone()))),
                     }
-                    PinCheck::Wrong { tries_left } => PinResult::Wrong { tries_left },
-                    PinCheck::Locked { .. } => PinResult::Locked,
-                    PinCheck::NoPin => PinResult::NoPin {
-                        verdict: dialog::no_pin_verdict(&call.profile, member, &r),
+                }
+                let r = rules(cfg, now);
+                Resolved::Pin(
+                    match check {
+                        PinCheck::Correct { stored } => {
+                            let verdict = pin::assess(&Situation {
+                                keyed: Some(&digits),
+                                stored: Some(stored),
+                                member,
+                                activation: call.profile.activation.active_scenarios(),
+                                force_change: &cfg.pin_change.scenarios,
+                                on_conflict: cfg.pin_change.on_conflict,
+                                policy: &cfg.pin_policy,
+                                now,
+                            });
+                            let current = match verdict {
+                                Verdict::Proceed | Verdict::NoPin => None,
+                                _ => Some(self.vault.seal_for_call(&call.call_id, &digits)?),
+                            };
+                            PinResult::Correct { verdict, current }
+                        }
+                        PinCheck::Wrong { tries_left } => PinResult::Wrong { tries_left },
+                        PinCheck::Locked { .. } => PinResult::Locked,
+                        PinCheck::NoPin => PinResult::NoPin {
+                            verdict: dialog::no_pin_verdict(&call.profile, member, &r),
+                        },
                     },
-                })
+                    by_core,
+                )
             }
             (Expect::NewPin(_), Some(member)) => {
                 let current = self.current_pin(call)?;

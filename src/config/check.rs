@@ -423,6 +423,39 @@ impl RestCoreConfig {
             "breaker_open_seconds",
             format!("{} is outside 1..=3600", self.breaker_open_seconds),
         );
+        if let Some(pin) = &self.pin {
+            if let Err(why) = crate::notify::template::check(&pin.url, &["member_id"], &[]) {
+                check(false, "pin.url", why);
+            }
+            check(
+                pin.url.starts_with('/'),
+                "pin.url",
+                format!("{:?} is a path under base_url: it starts with /", pin.url),
+            );
+            if let Err(why) =
+                crate::notify::template::check(&pin.body, &["pin", "member_id"], &["pin"])
+            {
+                check(false, "pin.body", why);
+            }
+            check(
+                pin.correct.starts_with('/'),
+                "pin.correct",
+                format!(
+                    "{:?} is not a JSON pointer (they start with /)",
+                    pin.correct
+                ),
+            );
+            for (i, status) in pin.wrong_status.iter().enumerate() {
+                check(
+                    (400..=499).contains(status) && *status != 404,
+                    &format!("pin.wrong_status[{i}]"),
+                    format!(
+                        "{status} is not a 4xx status other than 404 (a 404 means the core \
+                         holds no PIN for the member)"
+                    ),
+                );
+            }
+        }
         issues
     }
 }

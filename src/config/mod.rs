@@ -284,6 +284,43 @@ pub struct RestCoreConfig {
     /// ([`crate::civil::day_written`]).
     pub time_zone: String,
     pub fields: RestFields,
+    /// `[core.rest.pin]`: the core checks the PINs the vault does not hold. None: PINs are
+    /// the vault's alone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pin: Option<RestPinConfig>,
+}
+
+/// How the REST core checks a PIN: a POST of `body` to `url`, whose JSON answer says at
+/// `correct` whether the PIN is right. A 404 means the core holds no PIN for the member.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct RestPinConfig {
+    /// POSTed to, under `base_url`; `{member_id}` (percent-encoded).
+    pub url: String,
+    /// The JSON body; `{pin}` (required) and `{member_id}`, JSON-escaped; `{{` and `}}` are
+    /// braces.
+    pub body: String,
+    /// A JSON pointer to the answer's `true` (the PIN is right) or `false`.
+    pub correct: String,
+    /// Statuses a gateway answers a wrong PIN with instead of a 2xx (`[401, 422]`): each is
+    /// a wrong PIN, not a failure of the core. 4xx only, and not 404.
+    pub wrong_status: Vec<u16>,
+    /// Seal a PIN the core found right into the vault, which checks that member's PIN from
+    /// then on (a PIN set through callvault, by activation or a forced change, is the
+    /// vault's in any case).
+    pub keep: bool,
+}
+
+impl Default for RestPinConfig {
+    fn default() -> Self {
+        RestPinConfig {
+            url: "/members/{member_id}/pin".into(),
+            body: "{{\"pin\": \"{pin}\"}}".into(),
+            correct: "/valid".into(),
+            wrong_status: Vec::new(),
+            keep: false,
+        }
+    }
 }
 
 impl Default for RestCoreConfig {
@@ -306,6 +343,7 @@ impl Default for RestCoreConfig {
             breaker_open_seconds: 30,
             time_zone: String::new(),
             fields: RestFields::default(),
+            pin: None,
         }
     }
 }

@@ -751,6 +751,81 @@ fn a_rest_core_s_time_zone_is_a_zone_and_its_absence_on_a_utc_system_is_a_cautio
     assert!(embedded.cautions_on(&utc).is_empty());
 }
 
+/// `[core.rest.pin]`: each wrong key is named with what it takes; the section left out
+/// means the vault alone holds PINs, and one written with no key takes the defaults.
+#[test]
+fn a_rest_core_s_pin_check_is_checked_with_key_paths() {
+    let rest = "[core]\ntype = \"rest\"\n[core.rest]\nbase_url = \"https://core-gw.cu.example\"\n";
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "url = \"members/{member_id}/pin\"",
+            "core.rest.pin.url",
+            "starts with /",
+        ),
+        (
+            "url = \"/m/{member}/pin\"",
+            "core.rest.pin.url",
+            "{member} is not one of {member_id}",
+        ),
+        (
+            "body = \"{{\\\"id\\\": \\\"{member_id}\\\"}}\"",
+            "core.rest.pin.body",
+            "{pin}",
+        ),
+        (
+            "body = \"{{\\\"pin\\\": \\\"{code}\\\"}}\"",
+            "core.rest.pin.body",
+            "{code} is not one of",
+        ),
+        (
+            "correct = \"valid\"",
+            "core.rest.pin.correct",
+            "is not a JSON pointer",
+        ),
+        (
+            "wrong_status = [401, 404]",
+            "core.rest.pin.wrong_status[1]",
+            "404 means the core holds no PIN",
+        ),
+        (
+            "wrong_status = [200]",
+            "core.rest.pin.wrong_status[0]",
+            "not a 4xx status",
+        ),
+    ];
+    for (line, path, says) in cases {
+        let issues = parse(&format!("{rest}[core.rest.pin]\n{line}\n"), no_env())
+            .unwrap_err()
+            .issues();
+        assert_eq!(issues.len(), 1, "{line}: {issues:?}");
+        assert_eq!(issues[0].path, *path, "{line}");
+        assert!(
+            issues[0].message.contains(says),
+            "{line}: {}",
+            issues[0].message
+        );
+    }
+    let none = parse(rest, no_env()).unwrap();
+    assert_eq!(none.core.rest.unwrap().pin, None);
+    let defaults = parse(&format!("{rest}[core.rest.pin]\n"), no_env()).unwrap();
+    let pin = defaults.core.rest.unwrap().pin.unwrap();
+    assert_eq!(pin, crate::config::RestPinConfig::default());
+    assert_eq!(
+        (
+            pin.url.as_str(),
+            pin.body.as_str(),
+            pin.correct.as_str(),
+            pin.keep
+        ),
+        (
+            "/members/{member_id}/pin",
+            "{{\"pin\": \"{pin}\"}}",
+            "/valid",
+            false
+        )
+    );
+}
+
 #[test]
 fn a_rest_core_is_checked_with_key_paths() {
     let err = parse("[core]\ntype = \"rest\"\n", no_env()).unwrap_err();

@@ -10,7 +10,7 @@ use std::time::Instant;
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
 
-use super::{CoreAdapter, CoreError, IdentifierKind, PhoneMatch};
+use super::{CoreAdapter, CoreError, CorePin, IdentifierKind, PhoneMatch};
 use crate::config::{Config, CoreConfig};
 use crate::member::Member;
 use crate::store::Store;
@@ -156,7 +156,7 @@ pub fn describe_metrics() {
     metrics::describe_counter!(
         REQUESTS,
         "questions to the core adapter, by core, operation (phone, identifier, member, \
-         member_by_phone, check) and result (ok, unavailable, bad_answer, or timeout: given up \
+         member_by_phone, check, pin) and result (ok, unavailable, bad_answer, or timeout: given up \
          on when core.timeout_ms ran out)"
     );
     metrics::describe_histogram!(
@@ -213,6 +213,16 @@ impl CoreAdapter for LiveCore {
         let core = self.adapter();
         let asked = Asked::new(core.as_ref(), "check");
         asked.answered(core.check().await)
+    }
+
+    fn checks_pins(&self) -> bool {
+        self.current.load().1.checks_pins()
+    }
+
+    async fn check_pin(&self, member_id: &str, pin: &str) -> Result<CorePin, CoreError> {
+        let core = self.adapter();
+        let asked = Asked::new(core.as_ref(), "pin");
+        asked.answered(core.check_pin(member_id, pin).await)
     }
 }
 

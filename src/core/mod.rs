@@ -93,6 +93,15 @@ impl From<StoreError> for CoreError {
     }
 }
 
+/// What the core said of a PIN it was asked to check ([`CoreAdapter::check_pin`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CorePin {
+    Correct,
+    Wrong,
+    /// The core holds no PIN for the member (or knows no such member).
+    NotHeld,
+}
+
 /// How the dialog reaches the core banking system.
 #[async_trait]
 pub trait CoreAdapter: Send + Sync {
@@ -119,6 +128,15 @@ pub trait CoreAdapter: Send + Sync {
     }
     /// Whether the core answers (readiness).
     async fn check(&self) -> Result<(), CoreError>;
+    /// Whether the core checks the PINs the vault does not hold ([`CoreAdapter::check_pin`]).
+    fn checks_pins(&self) -> bool {
+        false
+    }
+    /// Ask the core whether `pin` is the member's PIN. Asked once, never retried (a core
+    /// may count wrong PINs itself). An adapter that does not check PINs holds none.
+    async fn check_pin(&self, _member_id: &str, _pin: &str) -> Result<CorePin, CoreError> {
+        Ok(CorePin::NotHeld)
+    }
     /// Whether a circuit breaker refuses calls now, or has its one trial call out. An
     /// adapter without one: never.
     fn breaker_open(&self) -> bool {

@@ -11,15 +11,17 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use serde_json::Value;
+use zeroize::Zeroizing;
 
 use super::breaker::{Breaker, State};
-use super::{CoreAdapter, CoreError, IdentifierKind, PhoneMatch};
+use super::{CoreAdapter, CoreError, CorePin, IdentifierKind, PhoneMatch};
 use crate::civil::Zone;
 use crate::config::{RestCoreConfig, RestFields};
 use crate::dialog::answer::{UNISSUED_LAST4, placeholder_tin};
 use crate::enroll::row::{parse_cents, parse_ymd, parse_zip};
 use crate::member::phone::{PhoneClass, Region, classify, e164, normalize_ani};
 use crate::member::{Member, PhoneType};
+use crate::notify::template;
 use crate::throttle::Throttle;
 
 pub struct RestCore {
@@ -65,6 +67,14 @@ impl Drop for Settle<'_> {
             }
         }
     }
+}
+
+/// What a request to the core was answered, when it was not a failure.
+enum Answered {
+    Json(Value),
+    NotFound,
+    /// One of the statuses the request expected besides a 2xx.
+    Expected,
 }
 
 /// Why one attempt failed, and whether another attempt may help.
@@ -121,6 +131,28 @@ impl RestCore {
 
     /// GET a JSON document; `None` for a 404. Bounded, retried and guarded by the breaker.
     async fn get_json(&self, url: &str) -> Result<Option<Value>, CoreError> {
+        let attempts = async {
+            let mut last = String::new();
+            for attempt in 0..=self.config.retries {
+                if attempt > 0 {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                match self.once(url).await {
+                    Ok(v) => return Ok(v),
+                    Err(Attempt::Final(e)) => return Err(e),
+                    Err(Attempt::Retry(why)) => last = why,
+                }
+            }
+            Err(CoreError::Unavailable(last))
+        };
+        self.guarded(attempts).await
+    }
+
+    /// `work` under the breaker and `core.timeout_ms`, its failure logged.
+    async fn guarded<T>(
+        &self,
+        work: impl Future<Output = Result<T, CoreError>>,
+    ) -> Result<T, CoreError> {
         let allowed = self
             .circuit
             .lock()
@@ -139,21 +171,7 @@ impl RestCore {
             circuit: &self.circuit,
             ok: None,
         };
-        let attempts = async {
-            let mut last = String::new();
-            for attempt in 0..=self.config.retries {
-                if attempt > 0 {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                match self.once(url).await {
-                    Ok(v) => return Ok(v),
-                    Err(Attempt::Final(e)) => return Err(e),
-                    Err(Attempt::Retry(why)) => last = why,
-                }
-            }
-            Err(CoreError::Unavailable(last))
-        };
-        let result = match tokio::time::timeout(self.total, attempts).await {
+        let result = match tokio::time::timeout(self.total, work).await {
             Ok(r) => r,
             Err(_) => Err(CoreError::Unavailable(format!(
                 "no answer within {} ms",
@@ -169,7 +187,20 @@ impl RestCore {
     }
 
     async fn once(&self, url: &str) -> Result<Option<Value>, Attempt> {
-        let mut request = self.client.get(url).header("Accept", "application/json");
+        let request = self.client.get(url).header("Accept", "application/json");
+        self.exchange(request, &[]).await.map(|a| match a {
+            Answered::Json(v) => Some(v),
+            Answered::NotFound | Answered::Expected => None,
+        })
+    }
+
+    /// Send `request` (with the auth header) and read its JSON answer: a 404, or one of
+    /// `expected` statuses, is said as such; what else is not a 2xx is an attempt's failure.
+    async fn exchange(
+        &self,
+        mut request: reqwest::RequestBuilder,
+        expected: &[u16],
+    ) -> Result<Answered, Attempt> {
         if let (Some(h), Some(v)) = (&self.config.auth_header, &self.config.auth_value) {
             request = request.header(h.as_str(), v.expose());
         }
@@ -181,7 +212,10 @@ impl RestCore {
         })?;
         let status = response.status();
         if status == reqwest::StatusCode::NOT_FOUND {
-            return Ok(None);
+            return Ok(Answered::NotFound);
+        }
+        if expected.contains(&status.as_u16()) {
+            return Ok(Answered::Expected);
         }
         if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
             return Err(Attempt::Retry(format!("the core answered {status}")));
@@ -207,13 +241,15 @@ impl RestCore {
         // a byte order mark, as some .NET and Java gateways write before their JSON
         let json = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
         // the place, never the text found there (it may be a member's)
-        serde_json::from_slice(json).map(Some).map_err(|e| {
-            Attempt::Final(CoreError::BadAnswer(format!(
-                "the answer is not JSON (at line {}, column {})",
-                e.line(),
-                e.column()
-            )))
-        })
+        serde_json::from_slice(json)
+            .map(Answered::Json)
+            .map_err(|e| {
+                Attempt::Final(CoreError::BadAnswer(format!(
+                    "the answer is not JSON (at line {}, column {})",
+                    e.line(),
+                    e.column()
+                )))
+            })
     }
 
     /// The member objects of a list answer.
@@ -621,6 +657,30 @@ fn last4_digits(raw: &str) -> Option<String> {
         .map(|from| digits[from..].to_string())
 }
 
+/// What the core's answer to a PIN check says: `true` or `false` at the `correct` pointer
+/// (also as `"true"`/`"false"`, as some gateways write booleans), a 404 that it holds no PIN,
+/// a configured `wrong_status` a wrong PIN. Anything else is a bad answer, never a verdict.
+fn pin_verdict(answered: Answered, correct: &str) -> Result<CorePin, CoreError> {
+    let doc = match answered {
+        Answered::NotFound => return Ok(CorePin::NotHeld),
+        Answered::Expected => return Ok(CorePin::Wrong),
+        Answered::Json(doc) => doc,
+    };
+    let said = match doc.pointer(correct) {
+        Some(Value::Bool(b)) => Some(*b),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Some(true),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    };
+    match said {
+        Some(true) => Ok(CorePin::Correct),
+        Some(false) => Ok(CorePin::Wrong),
+        None => Err(CoreError::BadAnswer(format!(
+            "the PIN check's answer has no true or false at {correct} (check core.rest.pin.correct)"
+        ))),
+    }
+}
+
 /// Whether the core's id names the member asked for: the same text, or the same number
 /// written with more or fewer leading zeros (a keyed "123" for the core's "000123").
 fn same_member_id(answered: &str, asked: &str) -> bool {
@@ -737,6 +797,35 @@ impl CoreAdapter for RestCore {
             ));
         }
         Ok(Some(member))
+    }
+
+    fn checks_pins(&self) -> bool {
+        self.config.pin.is_some()
+    }
+
+    async fn check_pin(&self, member_id: &str, pin: &str) -> Result<CorePin, CoreError> {
+        let Some(p) = &self.config.pin else {
+            return Ok(CorePin::NotHeld);
+        };
+        let url = self.url(&p.url, "{member_id}", member_id);
+        let body = Zeroizing::new(template::render(
+            &p.body,
+            &[("pin", pin), ("member_id", member_id)],
+            template::json_escape,
+        ));
+        let request = (self.client.post(&url))
+            .header("Accept", "application/json")
+            .header("Content-Type", "application/json")
+            .body(body.as_bytes().to_vec());
+        // once: a core may count wrong PINs, and a retry would count one twice
+        let asked = async {
+            match self.exchange(request, &p.wrong_status).await {
+                Ok(answered) => pin_verdict(answered, &p.correct),
+                Err(Attempt::Retry(why)) => Err(CoreError::Unavailable(why)),
+                Err(Attempt::Final(e)) => Err(e),
+            }
+        };
+        self.guarded(asked).await
     }
 
     async fn check(&self) -> Result<(), CoreError> {

@@ -136,6 +136,42 @@ fn time(secs: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(secs, 0).single().unwrap_or_default()
 }
 
+/// Count one check in the member's wrong-PIN run, in `txn`; the run after it.
+fn count_in(
+    txn: &redb::WriteTransaction,
+    member_id: &str,
+    correct: bool,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> Result<Counter, VaultError> {
+    let mut attempts = txn.open_table(tables::ATTEMPTS)?;
+    // read inside the write: another path may have moved it since a read
+    let counter = read_counter(&attempts, member_id, PIN_ATTEMPTS)?;
+    let after = match correct {
+        true => counter.correct(),
+        false => counter.wrong(&settings.lockout, now),
+    };
+    write_counter(&mut attempts, member_id, PIN_ATTEMPTS, after)?;
+    Ok(after)
+}
+
+/// What a counted check says: right, or wrong with the tries left (0: it locked the member).
+fn counted(
+    correct: bool,
+    stored: StoredPin,
+    after: Counter,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> PinCheck {
+    if correct {
+        return PinCheck::Correct { stored };
+    }
+    match after.state(&settings.lockout, now) {
+        lockout::State::Open { tries_left } => PinCheck::Wrong { tries_left },
+        lockout::State::Locked { .. } => PinCheck::Wrong { tries_left: 0 },
+    }
+}
+
 fn stored_pin(h: &Header) -> StoredPin {
     StoredPin {
         established: h.established,
@@ -400,36 +436,61 @@ impl Vault {
             });
         }
         let txn = self.store.begin_write()?;
-        let after = {
-            let mut attempts = txn.open_table(tables::ATTEMPTS)?;
-            // read again inside the write: another process path may have moved it
-            let counter = read_counter(&attempts, member_id, PIN_ATTEMPTS)?;
-            let after = if correct {
-                counter.correct()
-            } else {
-                counter.wrong(&settings.lockout, now)
-            };
-            write_counter(&mut attempts, member_id, PIN_ATTEMPTS, after)?;
-            if let Some((sealed, _sealing)) = &upgraded {
-                let mut pins = txn.open_table(tables::PINS)?;
-                let unchanged = pins.get(member_id)?.is_some_and(|v| v.value() == record);
-                if unchanged {
-                    pins.insert(member_id, sealed.as_slice())?;
-                }
+        let after = count_in(&txn, member_id, correct, settings, now)?;
+        if let Some((sealed, _sealing)) = &upgraded {
+            let mut pins = txn.open_table(tables::PINS)?;
+            let unchanged = pins.get(member_id)?.is_some_and(|v| v.value() == record);
+            if unchanged {
+                pins.insert(member_id, sealed.as_slice())?;
             }
-            after
-        };
+        }
         txn.commit()?;
-        Ok(if correct {
-            PinCheck::Correct {
-                stored: stored_pin(&opened.header),
-            }
-        } else {
-            match after.state(&settings.lockout, now) {
-                lockout::State::Open { tries_left } => PinCheck::Wrong { tries_left },
-                lockout::State::Locked { .. } => PinCheck::Wrong { tries_left: 0 },
-            }
-        })
+        Ok(counted(
+            correct,
+            stored_pin(&opened.header),
+            after,
+            settings,
+            now,
+        ))
+    }
+
+    /// Count a PIN the core checked ([`crate::core::CoreAdapter::check_pin`]: the vault
+    /// holds none for the member) in the member's wrong-PIN run, as
+    /// [`Vault::check_pin`] counts its own: a right one clears the run, a wrong one adds to
+    /// it and may lock the member. The caller checked the lock first (`check_pin` said
+    /// `NoPin`, which it says only of a member not locked). A right PIN is the member's own
+    /// (established) and, as callvault knows no date it was set, is taken as set `now`: the
+    /// age scenario of `[pin_change]` does not apply to it.
+    pub async fn count_core_check(
+        self: &Arc<Self>,
+        member_id: String,
+        correct: bool,
+        settings: Settings,
+        now: DateTime<Utc>,
+    ) -> Result<PinCheck, VaultError> {
+        let vault = self.clone();
+        self.pool
+            .run(move || vault.count_core_check_now(&member_id, correct, &settings, now))
+            .await?
+    }
+
+    fn count_core_check_now(
+        &self,
+        member_id: &str,
+        correct: bool,
+        settings: &Settings,
+        now: DateTime<Utc>,
+    ) -> Result<PinCheck, VaultError> {
+        let _one_at_a_time = self.stripe(member_id);
+        let stored = StoredPin {
+            established: true,
+            set_at: now,
+            flagged: false,
+        };
+        let txn = self.store.begin_write()?;
+        let after = count_in(&txn, member_id, correct, settings, now)?;
+        txn.commit()?;
+        Ok(counted(correct, stored, after, settings, now))
     }
 
     /// Set a member's new PIN: the policy, then the confirmation, then bcrypt on the pool.
@@ -469,6 +530,37 @@ impl Vault {
         settings: &Settings,
         now: DateTime<Utc>,
     ) -> Result<(), VaultError> {
+        self.store_pin_if(member_id, pin, established, settings, now, true)
+            .map(|_| ())
+    }
+
+    /// Seal a PIN the core found right (`[core.rest.pin]` with `keep`) as the member's own
+    /// (established), so that the vault checks it from then on; unless the vault holds one
+    /// by now (a PIN set by another call meanwhile stays). Whether it was kept.
+    pub async fn keep_core_pin(
+        self: &Arc<Self>,
+        member_id: String,
+        pin: Zeroizing<String>,
+        settings: Settings,
+        now: DateTime<Utc>,
+    ) -> Result<bool, VaultError> {
+        let vault = self.clone();
+        self.pool
+            .run(move || vault.store_pin_if(&member_id, &pin, true, &settings, now, false))
+            .await?
+    }
+
+    /// [`Vault::store_pin_now`]; with `replace` false, only when the member has no PIN
+    /// record. Whether it stored the PIN.
+    fn store_pin_if(
+        &self,
+        member_id: &str,
+        pin: &str,
+        established: bool,
+        settings: &Settings,
+        now: DateTime<Utc>,
+        replace: bool,
+    ) -> Result<bool, VaultError> {
         let (kind, secret) = match settings.mode {
             VaultMode::Hashed => (
                 SecretKind::Bcrypt,
@@ -492,13 +584,16 @@ impl Vault {
         let sealed = self.keyring.load().seal(member_id, header, &secret)?;
         let txn = self.store.begin_write()?;
         {
-            txn.open_table(tables::PINS)?
-                .insert(member_id, sealed.as_slice())?;
+            let mut pins = txn.open_table(tables::PINS)?;
+            if !replace && pins.get(member_id)?.is_some() {
+                return Ok(false);
+            }
+            pins.insert(member_id, sealed.as_slice())?;
             txn.open_table(tables::ATTEMPTS)?
                 .remove((member_id, PIN_ATTEMPTS))?;
         }
         txn.commit()?;
-        Ok(())
+        Ok(true)
     }
 
     /// Whether the member has a PIN in the vault (no secret is opened).

@@ -256,6 +256,77 @@ fn a_correct_pin_resets_the_count() {
     );
 }
 
+/// PINs the core checks (the vault holds none for the member) count in the same wrong-PIN
+/// run: wrong ones lock the member, whose next PIN is then not compared (nor sent to the
+/// core: `check_pin` says `Locked` before `NoPin`); a right one clears the run. With `keep`
+/// a right one becomes the vault's, but never over a PIN the vault holds by then.
+#[tokio::test]
+async fn pins_the_core_checks_count_in_the_lockout_and_may_be_kept() {
+    let f = fixture();
+    let s = settings(VaultMode::Hashed);
+    let count = |correct: bool, at: i64| {
+        f.vault
+            .count_core_check("C1".into(), correct, s.clone(), t(at))
+    };
+    for left in (1..=3).rev() {
+        assert_eq!(
+            count(false, 1).await.unwrap(),
+            PinCheck::Wrong {
+                tries_left: left + 1
+            }
+        );
+    }
+    // a right one clears the run, and is the member's own PIN, set (for all callvault knows) now
+    assert_eq!(
+        count(true, 2).await.unwrap(),
+        PinCheck::Correct {
+            stored: StoredPin {
+                established: true,
+                set_at: t(2),
+                flagged: false
+            }
+        }
+    );
+    for left in (0..=4).rev() {
+        assert_eq!(
+            count(false, 3).await.unwrap(),
+            PinCheck::Wrong { tries_left: left }
+        );
+    }
+    assert!(matches!(
+        f.vault.check_pin_now("C1", "2749", &s, t(4)).unwrap(),
+        PinCheck::Locked { .. }
+    ));
+    assert!(!f.vault.has_pin("C1").unwrap());
+    // kept: the vault checks it from then on, and a kept PIN clears the run
+    f.vault.unlock("C1").unwrap();
+    count(false, 5).await.unwrap();
+    let pin = Zeroizing::new("2749".to_string());
+    assert!(
+        f.vault
+            .keep_core_pin("C1".into(), pin.clone(), s.clone(), t(5))
+            .await
+            .unwrap()
+    );
+    assert!(matches!(
+        f.vault.check_pin_now("C1", "2749", &s, t(6)).unwrap(),
+        PinCheck::Correct { stored } if stored.established
+    ));
+    assert_eq!(f.vault.pin_status("C1", &s, t(6)).unwrap().wrong_pins, 0);
+    // a PIN the vault holds by then (set by another call) stays
+    let other = Zeroizing::new("5902".to_string());
+    assert!(
+        !f.vault
+            .keep_core_pin("C1".into(), other, s.clone(), t(7))
+            .await
+            .unwrap()
+    );
+    assert!(matches!(
+        f.vault.check_pin_now("C1", "2749", &s, t(8)).unwrap(),
+        PinCheck::Correct { .. }
+    ));
+}
+
 #[test]
 fn encrypted_mode_seals_the_pin_and_hashed_mode_upgrades_it_on_use() {
     let f = fixture();

@@ -3,6 +3,8 @@
 //! activation, the agent's screen pop and checklist, restart and reload mid-call.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use reqwest::StatusCode;
 use reqwest::blocking::Client;
@@ -1469,6 +1471,191 @@ fn rest_core(addr: &str) -> String {
     format!(
         "[core]\ntype = \"rest\"\ntimeout_ms = 300\n[core.rest]\nconnect_timeout_ms = 100\nbase_url = \"http://{addr}\"\n"
     )
+}
+
+/// A stand-in core gateway that checks PINs: GETs answer by the path as
+/// [`crate::harness::stand_in_gateway`]'s do; a POST to `/members/{id}/pin` is judged by its
+/// JSON body (`{"pin": "482719"}` is Zed's PIN; Nia, 9003, has none: 404; Oz's, 9005, is
+/// checked by a core that fails: 500). Its address, and the PIN checks it answered.
+fn pin_checking_gateway() -> (String, Arc<AtomicUsize>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    const ZED: &str = r#"{"member_id": "9001", "first_name": "Zed", "mobile_phone": "+16122030101", "dob": "1990-02-03"}"#;
+    const NIA: &str = r#"{"member_id": "9003", "first_name": "Nia", "mobile_phone": "+16122030102", "dob": "1991-03-04"}"#;
+    const OZ: &str = r#"{"member_id": "9005", "first_name": "Oz", "mobile_phone": "+16122030103", "dob": "1992-04-05"}"#;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let checks = Arc::new(AtomicUsize::new(0));
+    let counted = checks.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let (mut line, mut length) = (String::new(), 0);
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+                    break;
+                }
+                if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let (status, answer) = if line.starts_with("POST /members/9001/pin ") {
+                counted.fetch_add(1, Ordering::SeqCst);
+                let sent: Value = serde_json::from_slice(&body).unwrap_or_default();
+                let valid = sent["pin"] == "482719";
+                (200, format!("{{\"valid\": {valid}}}"))
+            } else if line.starts_with("POST /members/9003/pin ") {
+                (404, String::new())
+            } else if line.starts_with("POST ") {
+                (500, String::new())
+            } else {
+                let found = [
+                    ("phone=%2B16122030101", ZED, true),
+                    ("phone=%2B16122030102", NIA, true),
+                    ("phone=%2B16122030103", OZ, true),
+                    ("/members/9001 ", ZED, false),
+                    ("/members/9003 ", NIA, false),
+                    ("/members/9005 ", OZ, false),
+                ]
+                .into_iter()
+                .find(|(key, _, _)| line.contains(key));
+                match found {
+                    Some((_, m, true)) => (200, format!("[{m}]")),
+                    Some((_, m, false)) => (200, m.to_string()),
+                    None => (200, "[]".to_string()),
+                }
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{answer}",
+                answer.len()
+            );
+        }
+    });
+    (addr, checks)
+}
+
+/// A core that holds members' PINs (`[core.rest.pin]`): a member the vault holds no PIN
+/// for is asked for one and the core checks it, once per keyed PIN; wrong ones count in
+/// callvault's lockout; with `keep`, the first right one is sealed into the vault, which
+/// checks it from then on. A member the core holds no PIN for goes on as one without, and
+/// a core that fails the check transfers the caller. The PIN is never written to a log.
+#[test]
+fn a_core_that_holds_pins_checks_them_and_may_hand_them_to_the_vault() {
+    let (gateway, checks) = pin_checking_gateway();
+    let t = Calls::new("");
+    let admin = t.i.admin.clone();
+    let configure = |keep: bool| {
+        t.i.write_config(&format!(
+            "{}\n[core.rest.pin]\nkeep = {keep}\n\n[lockout]\nmax_wrong_pins = 3\n\
+             [profiles.members]\ndefault = true\n[profiles.members.activation]\nenabled = false\n\
+             [profiles.members.ivr.known_number]\nmethods = [\"pin\", \"dob\"]\nmin_correct = 1\nattempts = 2\n",
+            rest_core(&gateway)
+        ));
+        let (s, r) = t.post(&admin, "/v1/admin/reload", json!({}));
+        assert_eq!(s, StatusCode::OK, "{r}");
+    };
+    configure(false);
+    let step = t.start("cp-1", "+16122030101");
+    assert_eq!(
+        (&step["member_id"], &step["field"]),
+        (&json!("9001"), &json!("pin")),
+        "{step}"
+    );
+    let step = t.key_in("cp-1", "111111");
+    assert_eq!(
+        (&step["error"], &step["field"]),
+        (&json!("wrong_pin"), &json!("pin")),
+        "{step}"
+    );
+    assert_eq!(
+        done(&t.key_in("cp-1", "482719")),
+        ("authenticated", "-", "pin")
+    );
+    assert_eq!(checks.load(Ordering::SeqCst), 2);
+    // without keep the core stays the PIN's keeper: asked again on the next call
+    t.start("cp-2", "+16122030101");
+    assert_eq!(
+        done(&t.key_in("cp-2", "482719")),
+        ("authenticated", "-", "pin")
+    );
+    assert_eq!(checks.load(Ordering::SeqCst), 3);
+    // wrong PINs count in callvault's own lockout, across calls, and a locked member's PIN
+    // is not sent to the core
+    t.start("cp-3", "+16122030101");
+    t.key_in("cp-3", "111111");
+    t.key_in("cp-3", "222222");
+    t.start("cp-4", "+16122030101");
+    assert_eq!(
+        done(&t.key_in("cp-4", "333333")),
+        ("transfer", "locked", "-")
+    );
+    t.start("cp-5", "+16122030101");
+    assert_eq!(
+        done(&t.key_in("cp-5", "482719")),
+        ("transfer", "locked", "-")
+    );
+    assert_eq!(checks.load(Ordering::SeqCst), 6);
+    let out = t.i.cli(&["member", "unlock", "9001"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // with keep, the first right PIN is sealed into the vault, which checks it from then on
+    configure(true);
+    t.start("cp-6", "+16122030101");
+    assert_eq!(
+        done(&t.key_in("cp-6", "482719")),
+        ("authenticated", "-", "pin")
+    );
+    assert_eq!(checks.load(Ordering::SeqCst), 7);
+    t.start("cp-7", "+16122030101");
+    assert_eq!(
+        done(&t.key_in("cp-7", "482719")),
+        ("authenticated", "-", "pin")
+    );
+    assert_eq!(checks.load(Ordering::SeqCst), 7, "the vault checked it");
+    // a member the core holds no PIN for goes on as one without: the next method
+    t.start("cp-8", "+16122030102");
+    let step = t.key_in("cp-8", "482719");
+    assert_eq!(
+        (&step["field"], &step["question"], &step["error"]),
+        (&json!("question"), &json!("dob"), &Value::Null),
+        "{step}"
+    );
+    // a core that fails the check: core_unavailable, and nothing counted
+    t.start("cp-9", "+16122030103");
+    assert_eq!(
+        done(&t.key_in("cp-9", "482719")),
+        ("transfer", "core_unavailable", "-")
+    );
+    let metrics = t.i.metrics_text();
+    let asked = |result: &str| {
+        crate::harness::metric_in(
+            &metrics,
+            "callvault_core_requests_total",
+            &[("op", "pin"), ("result", result)],
+        )
+    };
+    // cp-1 twice, cp-2, cp-3 twice, cp-4, cp-6 and cp-8 (a 404 is an answer); cp-9's 500
+    assert_eq!((asked("ok"), asked("unavailable")), (8.0, 1.0), "{metrics}");
+    // the audit record says which checked each PIN
+    let audit = t.i.audit_events();
+    let said = |detail: &str| audit.matches(&format!("\"{detail}\"")).count();
+    assert_eq!(
+        (
+            said("pin: correct (checked by the core)"),
+            said("pin: wrong (checked by the core)"),
+            said("pin: correct"),
+            said("pin: member locked"),
+        ),
+        (3, 4, 1, 1),
+        "{audit}"
+    );
+    t.i.assert_never_written(&["482719", "111111", "333333"]);
 }
 
 /// A core that dates the last transaction as an instant in UTC: `2026-12-01T03:30:00Z` was

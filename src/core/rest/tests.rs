@@ -35,6 +35,8 @@ struct Gateway {
     port: u16,
     hits: Arc<AtomicUsize>,
     arrivals: Arc<std::sync::Mutex<Vec<Instant>>>,
+    /// Each request's body, in the order they arrived.
+    bodies: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Gateway {
@@ -43,12 +45,14 @@ impl Gateway {
         let port = listener.local_addr().unwrap().port();
         let hits = Arc::new(AtomicUsize::new(0));
         let arrivals = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let (counter, noted) = (hits.clone(), arrivals.clone());
+        let bodies = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (counter, noted, sent) = (hits.clone(), arrivals.clone(), bodies.clone());
         let route = Arc::new(route);
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { continue };
                 let (counter, noted, route) = (counter.clone(), noted.clone(), route.clone());
+                let sent = sent.clone();
                 std::thread::spawn(move || {
                     let mut reader = BufReader::new(stream.try_clone().unwrap());
                     let mut line = String::new();
@@ -56,6 +60,7 @@ impl Gateway {
                         return;
                     }
                     let mut auth = None;
+                    let mut length = 0;
                     loop {
                         let mut h = String::new();
                         if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
@@ -64,7 +69,15 @@ impl Gateway {
                         if let Some(v) = h.strip_prefix("x-core-key: ") {
                             auth = Some(v.trim().to_string());
                         }
+                        if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length: ") {
+                            length = v.trim().parse().unwrap_or(0);
+                        }
                     }
+                    let mut body = vec![0; length];
+                    let _ = std::io::Read::read_exact(&mut reader, &mut body);
+                    sent.lock()
+                        .unwrap()
+                        .push(String::from_utf8_lossy(&body).into_owned());
                     counter.fetch_add(1, Ordering::SeqCst);
                     noted.lock().unwrap().push(Instant::now());
                     let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
@@ -92,6 +105,7 @@ impl Gateway {
             port,
             hits,
             arrivals,
+            bodies,
         }
     }
 
@@ -1005,4 +1019,80 @@ fn an_unreadable_value_is_logged_by_key_never_by_value_and_thinned() {
     );
     assert!(log.contains("WARN"), "{log}");
     assert!(!log.contains("2134") && !log.contains("March"), "{log}");
+}
+
+/// A core that checks PINs (`[core.rest.pin]`): a POST of the body template, once (a core
+/// may count wrong PINs, so a failure is not retried), read by the `correct` pointer; a 404
+/// is no PIN held, a `wrong_status` a wrong PIN; anything else is no verdict.
+#[tokio::test]
+async fn a_core_checks_a_pin_by_its_answer_and_once() {
+    let gw = Gateway::start(|path, _| match path {
+        "/m/1001/pin" => ok(r#"{"result": {"valid": true}}"#),
+        "/m/1002/pin" => ok(r#"{"result": {"valid": false}}"#),
+        "/m/1003/pin" => answer(404, ""),
+        "/m/1004/pin" => answer(401, ""),
+        "/m/1005/pin" => ok(r#"{"result": {"ok": 1}}"#),
+        "/m/1006/pin" => ok(r#"{"result": {"valid": "TRUE"}}"#),
+        "/m/1007/pin" => answer(500, ""),
+        "/m/a%22b/pin" => ok(r#"{"result": {"valid": false}}"#),
+        _ => answer(418, ""),
+    });
+    let pin = crate::config::RestPinConfig {
+        url: "/m/{member_id}/pin".into(),
+        body: "{{\"member\": \"{member_id}\", \"pin\": \"{pin}\"}}".into(),
+        correct: "/result/valid".into(),
+        ..Default::default()
+    };
+    let with = |pin: Option<crate::config::RestPinConfig>| {
+        let config = RestCoreConfig {
+            pin,
+            breaker_failures: 100,
+            ..config(gw.port)
+        };
+        RestCore::new(config, 1000, Region::default()).unwrap()
+    };
+    let core = with(Some(pin.clone()));
+    assert!(core.checks_pins());
+    // (member, what the core said)
+    let cases: &[(&str, Result<CorePin, &str>)] = &[
+        ("1001", Ok(CorePin::Correct)),
+        ("1002", Ok(CorePin::Wrong)),
+        ("1003", Ok(CorePin::NotHeld)),
+        ("1004", Err("check core.rest.auth_header")),
+        ("1005", Err("no true or false at /result/valid")),
+        ("1006", Ok(CorePin::Correct)),
+        ("1007", Err("the core answered 500")),
+        ("a\"b", Ok(CorePin::Wrong)),
+    ];
+    for (member, want) in cases {
+        let before = gw.hits();
+        let got = core.check_pin(member, "4827").await;
+        match (want, &got) {
+            (Ok(w), Ok(g)) => assert_eq!(w, g, "{member}"),
+            (Err(w), Err(e)) => assert!(e.to_string().contains(w), "{member}: {e}"),
+            _ => panic!("{member}: {got:?}"),
+        }
+        assert_eq!(gw.hits(), before + 1, "{member}: asked once, never again");
+        let body = gw.bodies.lock().unwrap().last().cloned().unwrap();
+        let sent: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(sent, serde_json::json!({"member": member, "pin": "4827"}));
+    }
+    // a gateway that answers a wrong PIN with its own status, named in wrong_status
+    let core = with(Some(crate::config::RestPinConfig {
+        wrong_status: vec![401],
+        ..pin
+    }));
+    assert_eq!(
+        core.check_pin("1004", "4827").await.unwrap(),
+        CorePin::Wrong
+    );
+    // a core that checks no PINs holds none, and is not asked
+    let core = with(None);
+    let before = gw.hits();
+    assert!(!core.checks_pins());
+    assert_eq!(
+        core.check_pin("1001", "4827").await.unwrap(),
+        CorePin::NotHeld
+    );
+    assert_eq!(gw.hits(), before);
 }
