@@ -346,6 +346,23 @@ impl Config {
                  who paid in the evening; set the credit union's zone (\"America/Chicago\")",
             ));
         }
+        if let (CoreKind::Rest, Some(rest)) = (&self.core.kind, &self.core.rest)
+            && let Some(pin) = &rest.pin
+        {
+            for (i, status) in pin.wrong_status.iter().enumerate() {
+                if matches!(status, 401 | 403) {
+                    cautions.push(ConfigIssue::new(
+                        format!("core.rest.pin.wrong_status[{i}]"),
+                        format!(
+                            "{status} is also what a gateway answers when it refuses \
+                             callvault's own credentials (auth_value, client_cert): then every \
+                             PIN would count as wrong and lock members out; prefer a 2xx answer \
+                             with false at core.rest.pin.correct, or a status such as 422"
+                        ),
+                    ));
+                }
+            }
+        }
         cautions
     }
 }

@@ -805,6 +805,24 @@ fn a_rest_core_s_pin_check_is_checked_with_key_paths() {
             issues[0].message
         );
     }
+    // a wrong PIN said as an auth failure is taken, with a caution: a gateway that
+    // refuses callvault's credentials says the same, and every PIN would count as wrong
+    let said = parse(
+        &format!("{rest}[core.rest.pin]\nwrong_status = [422, 401, 403]\n"),
+        no_env(),
+    )
+    .unwrap();
+    let cautions: Vec<String> = (said.cautions().iter())
+        .filter(|c| c.path.starts_with("core.rest.pin"))
+        .map(|c| c.path.clone())
+        .collect();
+    assert_eq!(
+        cautions,
+        [
+            "core.rest.pin.wrong_status[1]",
+            "core.rest.pin.wrong_status[2]"
+        ]
+    );
     let none = parse(rest, no_env()).unwrap();
     assert_eq!(none.core.rest.unwrap().pin, None);
     let defaults = parse(&format!("{rest}[core.rest.pin]\n"), no_env()).unwrap();
