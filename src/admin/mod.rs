@@ -683,10 +683,16 @@ pub fn execute(
                 .ok_or_else(|| AdminError::NotInCore(member_id.clone()))?,
             };
             let settings = vault::Settings::from_config(&config);
-            let pin = match &ctx.vault {
+            let mut pin = match &ctx.vault {
                 Ok(v) => Some(v.pin_status(&member_id, &settings, now)?),
                 Err(_) => None,
             };
+            // a PIN the vault does not hold is the core's to check ([core.rest.pin])
+            let core_checks = (config.core.rest.as_ref()).is_some_and(|r| r.pin.is_some())
+                && config.core.kind == crate::config::CoreKind::Rest;
+            if let Some(p) = pin.as_mut().filter(|p| core_checks && !p.has_pin) {
+                p.storage = Some("core".into());
+            }
             Ok(Response::Member {
                 member: Box::new(member.masked()),
                 pin,

@@ -100,7 +100,9 @@ pub struct PinStatus {
     pub set_at: Option<DateTime<Utc>>,
     pub established: bool,
     pub force_change: bool,
-    /// `bcrypt`, or `sealed` (encrypted mode, or imported and waiting for its hash).
+    /// `bcrypt`, or `sealed` (encrypted mode, or imported and waiting for its hash); in
+    /// `member show`, `core` when the vault holds none and the core checks PINs
+    /// (`[core.rest.pin]`: the core may hold one).
     pub storage: Option<String>,
     pub wrong_pins: u32,
     pub locked: bool,

@@ -1618,6 +1618,17 @@ fn a_core_that_holds_pins_checks_them_and_may_hand_them_to_the_vault() {
         ("authenticated", "-", "pin")
     );
     assert_eq!(checks.load(Ordering::SeqCst), 7, "the vault checked it");
+    // `member show` says where each one's PIN is checked
+    let storage = |id: &str| {
+        let out = t.i.cli(&["member", "show", id]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+        shown["pin"]["storage"].clone()
+    };
+    assert_eq!(
+        (storage("9001"), storage("9003")),
+        (json!("bcrypt"), json!("core"))
+    );
     // a member the core holds no PIN for goes on as one without: the next method
     t.start("cp-8", "+16122030102");
     let step = t.key_in("cp-8", "482719");
