@@ -1579,43 +1579,49 @@ fn a_core_that_holds_pins_checks_them_and_may_hand_them_to_the_vault() {
         ("authenticated", "-", "pin")
     );
     assert_eq!(checks.load(Ordering::SeqCst), 2);
+    // a call from `ani` in which the caller keys `pin`: how it ended
+    let one_pin = |call: &str, ani: &str, pin: &str| {
+        t.start(call, ani);
+        let step = t.key_in(call, pin);
+        let (outcome, reason, level) = done(&step);
+        (outcome.to_string(), reason.to_string(), level.to_string())
+    };
+    let said = |outcome: &str, reason: &str, level: &str| {
+        (outcome.to_string(), reason.to_string(), level.to_string())
+    };
+    let zed = "+16122030101";
     // without keep the core stays the PIN's keeper: asked again on the next call
-    t.start("cp-2", "+16122030101");
     assert_eq!(
-        done(&t.key_in("cp-2", "482719")),
-        ("authenticated", "-", "pin")
+        one_pin("cp-2", zed, "482719"),
+        said("authenticated", "-", "pin")
     );
     assert_eq!(checks.load(Ordering::SeqCst), 3);
     // wrong PINs count in callvault's own lockout, across calls, and a locked member's PIN
     // is not sent to the core
-    t.start("cp-3", "+16122030101");
+    t.start("cp-3", zed);
     t.key_in("cp-3", "111111");
     t.key_in("cp-3", "222222");
-    t.start("cp-4", "+16122030101");
     assert_eq!(
-        done(&t.key_in("cp-4", "333333")),
-        ("transfer", "locked", "-")
+        one_pin("cp-4", zed, "333333"),
+        said("transfer", "locked", "-")
     );
-    t.start("cp-5", "+16122030101");
     assert_eq!(
-        done(&t.key_in("cp-5", "482719")),
-        ("transfer", "locked", "-")
+        one_pin("cp-5", zed, "482719"),
+        said("transfer", "locked", "-")
     );
     assert_eq!(checks.load(Ordering::SeqCst), 6);
     let out = t.i.cli(&["member", "unlock", "9001"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     // with keep, the first right PIN is sealed into the vault, which checks it from then on
     configure(true);
-    t.start("cp-6", "+16122030101");
     assert_eq!(
-        done(&t.key_in("cp-6", "482719")),
-        ("authenticated", "-", "pin")
+        one_pin("cp-6", zed, "482719"),
+        said("authenticated", "-", "pin")
     );
     assert_eq!(checks.load(Ordering::SeqCst), 7);
-    t.start("cp-7", "+16122030101");
     assert_eq!(
-        done(&t.key_in("cp-7", "482719")),
-        ("authenticated", "-", "pin")
+        one_pin("cp-7", zed, "482719"),
+        said("authenticated", "-", "pin")
     );
     assert_eq!(checks.load(Ordering::SeqCst), 7, "the vault checked it");
     // `member show` says where each one's PIN is checked
@@ -1638,10 +1644,9 @@ fn a_core_that_holds_pins_checks_them_and_may_hand_them_to_the_vault() {
         "{step}"
     );
     // a core that fails the check: core_unavailable, and nothing counted
-    t.start("cp-9", "+16122030103");
     assert_eq!(
-        done(&t.key_in("cp-9", "482719")),
-        ("transfer", "core_unavailable", "-")
+        one_pin("cp-9", "+16122030103", "482719"),
+        said("transfer", "core_unavailable", "-")
     );
     let metrics = t.i.metrics_text();
     let asked = |result: &str| {
