@@ -1535,6 +1535,28 @@ fn a_run_that_must_be_staged_is_refused_when_the_disk_lacks_room_for_the_copy() 
     assert_eq!(report.summary.results["updated"], 6);
 }
 
+/// A staged dry run says what the file would do, and drops its staging tables: nothing of
+/// its copy stays in the store's file.
+#[test]
+fn a_staged_dry_run_leaves_no_staging_tables() {
+    let f = Fixture::new();
+    f.enroll(&format!("{HEADER}{}", members(6, "01")));
+    let enrolled = f.enrolled();
+    let path = f.file(
+        "moved.csv",
+        format!("{HEADER}{}", members(6, "02")).as_bytes(),
+    );
+    let options = Options {
+        dry_run: true,
+        ..options(Mode::Incremental)
+    };
+    let report = f.staged(&path, &options, &Silent, THIN_SLICES).unwrap();
+    assert_eq!(report.summary.results["updated"], 6);
+    assert!(!staging_exists(&f.store));
+    assert_eq!(f.enrolled(), enrolled);
+    assert_eq!(f.by_phone("+12025550103"), vec!["M03".to_string()]);
+}
+
 #[test]
 fn other_writers_get_in_while_a_run_that_changes_every_row_applies() {
     let f = Fixture::new();
