@@ -1407,6 +1407,19 @@ fn a_full_file_that_leaves_out_too_many_members_is_refused_whole() {
     assert_eq!(f.enrolled().len(), 14);
 }
 
+/// Six members enrolled (their ids), and a file `moved.csv` that gives each a new number:
+/// every row changes, so a run of it is staged.
+fn six_members_moving() -> (Fixture, Vec<String>, PathBuf) {
+    let f = Fixture::new();
+    f.enroll(&format!("{HEADER}{}", members(6, "01")));
+    let enrolled = f.enrolled();
+    let path = f.file(
+        "moved.csv",
+        format!("{HEADER}{}", members(6, "02")).as_bytes(),
+    );
+    (f, enrolled, path)
+}
+
 /// Whether the store holds an enrollment's staging tables.
 fn staging_exists(store: &Store) -> bool {
     use redb::TableHandle;
@@ -1424,14 +1437,7 @@ fn staging_exists(store: &Store) -> bool {
 /// for the next start), so that the stop is prompt and nothing is written after it.
 #[test]
 fn a_staged_run_ends_at_its_next_transaction_when_the_service_stops() {
-    let f = Fixture::new();
-    let before = members(6, "01");
-    f.enroll(&format!("{HEADER}{before}"));
-    let enrolled = f.enrolled();
-    let path = f.file(
-        "moved.csv",
-        format!("{HEADER}{}", members(6, "02")).as_bytes(),
-    );
+    let (f, enrolled, path) = six_members_moving();
     f.store.stop_scans();
     let err = f
         .staged(&path, &options(Mode::Full), &Silent, THIN_SLICES)
@@ -1505,13 +1511,7 @@ fn a_staged_run_that_fails_half_way_leaves_the_live_members_as_they_were() {
 
 #[test]
 fn a_run_that_must_be_staged_is_refused_when_the_disk_lacks_room_for_the_copy() {
-    let f = Fixture::new();
-    f.enroll(&format!("{HEADER}{}", members(6, "01")));
-    let enrolled = f.enrolled();
-    let path = f.file(
-        "moved.csv",
-        format!("{HEADER}{}", members(6, "02")).as_bytes(),
-    );
+    let (f, enrolled, path) = six_members_moving();
     let at = |min_free_mb: u64| {
         let options = Options {
             min_free_mb,
@@ -1539,13 +1539,7 @@ fn a_run_that_must_be_staged_is_refused_when_the_disk_lacks_room_for_the_copy() 
 /// its copy stays in the store's file.
 #[test]
 fn a_staged_dry_run_leaves_no_staging_tables() {
-    let f = Fixture::new();
-    f.enroll(&format!("{HEADER}{}", members(6, "01")));
-    let enrolled = f.enrolled();
-    let path = f.file(
-        "moved.csv",
-        format!("{HEADER}{}", members(6, "02")).as_bytes(),
-    );
+    let (f, enrolled, path) = six_members_moving();
     let options = Options {
         dry_run: true,
         ..options(Mode::Incremental)
