@@ -344,6 +344,15 @@ impl Vault {
         &self.pool
     }
 
+    /// Run `work` with the vault on the bcrypt pool, never on an async worker.
+    async fn on_pool<T: Send + 'static>(
+        self: &Arc<Self>,
+        work: impl FnOnce(&Vault) -> Result<T, VaultError> + Send + 'static,
+    ) -> Result<T, VaultError> {
+        let vault = self.clone();
+        self.pool.run(move || work(&vault)).await?
+    }
+
     /// The shared hold of a writer that seals (see `sealing`).
     pub(crate) fn sealing(&self) -> std::sync::RwLockReadGuard<'_, ()> {
         self.sealing
@@ -367,10 +376,8 @@ impl Vault {
         settings: Settings,
         now: DateTime<Utc>,
     ) -> Result<PinCheck, VaultError> {
-        let vault = self.clone();
-        self.pool
-            .run(move || vault.check_pin_now(&member_id, &pin, &settings, now))
-            .await?
+        self.on_pool(move |v| v.check_pin_now(&member_id, &pin, &settings, now))
+            .await
     }
 
     /// Check a keyed PIN on this thread (the pool's, or a test's).
@@ -470,10 +477,8 @@ impl Vault {
         settings: Settings,
         now: DateTime<Utc>,
     ) -> Result<PinCheck, VaultError> {
-        let vault = self.clone();
-        self.pool
-            .run(move || vault.count_core_check_now(&member_id, correct, &settings, now))
-            .await?
+        self.on_pool(move |v| v.count_core_check_now(&member_id, correct, &settings, now))
+            .await
     }
 
     fn count_core_check_now(
@@ -516,10 +521,8 @@ impl Vault {
         if !bool::from(new_pin.as_bytes().ct_eq(confirm.as_bytes())) {
             return Err(VaultError::Rejected(Rejection::ConfirmMismatch));
         }
-        let vault = self.clone();
-        self.pool
-            .run(move || vault.store_pin_now(&member.member_id, &new_pin, true, &settings, now))
-            .await?
+        self.on_pool(move |v| v.store_pin_now(&member.member_id, &new_pin, true, &settings, now))
+            .await
     }
 
     /// Seal `pin` as the member's PIN on this thread (no policy: callers apply it). Clears
@@ -546,10 +549,8 @@ impl Vault {
         settings: Settings,
         now: DateTime<Utc>,
     ) -> Result<bool, VaultError> {
-        let vault = self.clone();
-        self.pool
-            .run(move || vault.store_pin_if(&member_id, &pin, true, &settings, now, false))
-            .await?
+        self.on_pool(move |v| v.store_pin_if(&member_id, &pin, true, &settings, now, false))
+            .await
     }
 
     /// [`Vault::store_pin_now`]; with `replace` false, only when the member has no PIN
