@@ -1034,6 +1034,8 @@ async fn a_core_checks_a_pin_by_its_answer_and_once() {
         "/m/1005/pin" => ok(r#"{"result": {"ok": 1}}"#),
         "/m/1006/pin" => ok(r#"{"result": {"valid": "TRUE"}}"#),
         "/m/1007/pin" => answer(500, ""),
+        "/m/1008/pin" => ok(r#"{"result": {"valid": "false"}}"#),
+        "/m/1009/pin" => ok(r#"{"result": {"valid": "yes"}}"#),
         "/m/a%22b/pin" => ok(r#"{"result": {"valid": false}}"#),
         _ => answer(418, ""),
     });
@@ -1062,6 +1064,8 @@ async fn a_core_checks_a_pin_by_its_answer_and_once() {
         ("1005", Err("no true or false at /result/valid")),
         ("1006", Ok(CorePin::Correct)),
         ("1007", Err("the core answered 500")),
+        ("1008", Ok(CorePin::Wrong)),
+        ("1009", Err("no true or false at /result/valid")),
         ("a\"b", Ok(CorePin::Wrong)),
     ];
     for (member, want) in cases {
