@@ -1249,6 +1249,9 @@ fn a_taxpayer_number_never_issued_is_a_placeholder() {
         ("12-3450000", false),
         ("12-3456789", true),
         ("00-0000000", true),
+        // ten characters, but not an EIN's shape: an SSN's rules
+        ("666 123456", true),
+        ("6661-23456", true),
         // not nine digits: last four, not a whole number
         ("6789", false),
         ("0000", false),
