@@ -688,8 +688,7 @@ pub fn execute(
                 Err(_) => None,
             };
             // a PIN the vault does not hold is the core's to check ([core.rest.pin])
-            let core_checks = (config.core.rest.as_ref()).is_some_and(|r| r.pin.is_some())
-                && config.core.kind == crate::config::CoreKind::Rest;
+            let core_checks = config.core_pin().is_some();
             if let Some(p) = pin.as_mut().filter(|p| core_checks && !p.has_pin) {
                 p.storage = Some("core".into());
             }

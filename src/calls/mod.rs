@@ -453,7 +453,7 @@ impl CallService {
         let check = (self.vault)
             .count_core_check(id.clone(), correct, settings.clone(), now)
             .await?;
-        let keep = (cfg.core.rest.as_ref()).is_some_and(|r| r.pin.as_ref().is_some_and(|p| p.keep));
+        let keep = cfg.core_pin().is_some_and(|p| p.keep);
         if correct && keep {
             self.vault
                 .keep_core_pin(id, digits.clone(), settings, now)

@@ -346,9 +346,7 @@ impl Config {
                  who paid in the evening; set the credit union's zone (\"America/Chicago\")",
             ));
         }
-        if let (CoreKind::Rest, Some(rest)) = (&self.core.kind, &self.core.rest)
-            && let Some(pin) = &rest.pin
-        {
+        if let Some(pin) = self.core_pin() {
             for (i, status) in pin.wrong_status.iter().enumerate() {
                 if matches!(status, 401 | 403) {
                     cautions.push(ConfigIssue::new(

@@ -697,6 +697,14 @@ impl fmt::Display for ConfigIssue {
 }
 
 impl Config {
+    /// `[core.rest.pin]` when the REST core is in use and checks PINs the vault does not hold.
+    pub fn core_pin(&self) -> Option<&RestPinConfig> {
+        match self.core.kind {
+            CoreKind::Rest => self.core.rest.as_ref()?.pin.as_ref(),
+            _ => None,
+        }
+    }
+
     /// The profile for a call to `dnis` (E.164), with its name: the route's, else the
     /// default one, else (no profiles configured) the built-in default.
     pub fn profile_for(&self, dnis: Option<&str>) -> (String, crate::profile::SharedProfile) {
