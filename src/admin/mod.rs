@@ -687,8 +687,9 @@ pub fn execute(
                 Ok(v) => Some(v.pin_status(&member_id, &settings, now)?),
                 Err(_) => None,
             };
-            // a PIN the vault does not hold is the core's to check ([core.rest.pin])
-            let core_checks = config.core_pin().is_some();
+            // a PIN the vault does not hold is the core's to check ([core.rest.pin]), unless
+            // the core said it holds none (`fields.has_pin`)
+            let core_checks = config.core_pin().is_some() && member.core_has_pin != Some(false);
             if let Some(p) = pin.as_mut().filter(|p| core_checks && !p.has_pin) {
                 p.storage = Some("core".into());
             }

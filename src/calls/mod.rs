@@ -415,10 +415,11 @@ impl CallService {
     }
 
     /// The member, and whether they have a PIN to be asked: one in the vault, or (with
-    /// `[core.rest.pin]`) one the core may hold; the core says at the PIN step if it does
-    /// not, and the call goes on as for a member without one.
+    /// `[core.rest.pin]`) one the core may hold: unless it said it holds none
+    /// (`fields.has_pin`), it says so at the PIN step, and the call goes on as for a member
+    /// without one.
     fn with_pin(&self, member: Member) -> Result<(Member, bool), CoreError> {
-        let has_pin = self.core.checks_pins()
+        let has_pin = (self.core.checks_pins() && member.core_has_pin != Some(false))
             || self
                 .vault
                 .has_pin(&member.member_id)

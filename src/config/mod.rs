@@ -370,6 +370,10 @@ pub struct RestFields {
     pub last_txn_amount: String,
     pub last_txn_date: String,
     pub needs_activation: String,
+    /// Whether the core holds a PIN for the member (with `[core.rest.pin]`): false sends
+    /// the member to activation (or the next method) without asking for a PIN. Absent or
+    /// unreadable: asked, and the core says at the PIN step.
+    pub has_pin: String,
 }
 
 impl Default for RestFields {
@@ -394,13 +398,14 @@ impl Default for RestFields {
             last_txn_amount: p("last_txn_amount"),
             last_txn_date: p("last_txn_date"),
             needs_activation: p("needs_activation"),
+            has_pin: p("has_pin"),
         }
     }
 }
 
 impl RestFields {
     /// `(name, pointer)` of every field.
-    pub fn all(&self) -> [(&'static str, &str); 18] {
+    pub fn all(&self) -> [(&'static str, &str); 19] {
         [
             ("member_id", &self.member_id),
             ("first_name", &self.first_name),
@@ -420,6 +425,7 @@ impl RestFields {
             ("last_txn_amount", &self.last_txn_amount),
             ("last_txn_date", &self.last_txn_date),
             ("needs_activation", &self.needs_activation),
+            ("has_pin", &self.has_pin),
         ]
     }
 }

@@ -404,27 +404,31 @@ pub fn map_member(
             _ => Vec::new(),
         }
     };
-    // true/false, yes/no, y/n, 1/0; anything else is noted and taken as `unreadable`
-    let flag = |field: &'static str, pointer: &str, unreadable: bool| -> bool {
-        let said = match at(pointer) {
-            None => return false,
-            Some(Value::Bool(b)) => Some(*b),
-            Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
+    // true/false, yes/no, y/n, 1/0; absent (null, blank) is `None`; anything else is
+    // noted and taken as `unreadable`
+    let said = |field: &'static str, pointer: &str, unreadable: Option<bool>| -> Option<bool> {
+        let said = match present(pointer)? {
+            Value::Bool(b) => Some(*b),
+            Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
                 "true" | "yes" | "y" | "1" => Some(true),
-                "false" | "no" | "n" | "0" | "" => Some(false),
+                "false" | "no" | "n" | "0" => Some(false),
                 _ => None,
             },
-            Some(Value::Number(n)) => match n.as_i64() {
+            Value::Number(n) => match n.as_i64() {
                 Some(1) => Some(true),
                 Some(0) => Some(false),
                 _ => None,
             },
-            Some(_) => None,
+            _ => None,
         };
-        said.unwrap_or_else(|| {
+        said.or_else(|| {
             note(field, "true or false (yes/no, y/n, 1/0)");
             unreadable
         })
+    };
+    // a flag: absent is not set
+    let flag = |field: &'static str, pointer: &str, unreadable: bool| -> bool {
+        said(field, pointer, Some(unreadable)).unwrap_or(false)
     };
     let cents = |field: &'static str, pointer: &str| {
         noted(present(pointer), core_cents, || {
@@ -503,12 +507,14 @@ pub fn map_member(
         ),
         needs_activation: flag("needs_activation", &f.needs_activation, false),
         withdrawn_phones: Vec::new(),
+        // unreadable: not said, so the member is asked for a PIN and the core answers
+        core_has_pin: said("has_pin", &f.has_pin, None),
     };
     Ok((member, unread.into_inner()))
 }
 
 /// The fields [`map_member`] may find unreadable, each with its own [`Throttle`].
-const READ_FIELDS: [&str; 12] = [
+const READ_FIELDS: [&str; 13] = [
     "mobile_phone",
     "phone_type",
     "other_phones",
@@ -521,6 +527,7 @@ const READ_FIELDS: [&str; 12] = [
     "last_txn_amount",
     "last_txn_date",
     "needs_activation",
+    "has_pin",
 ];
 
 /// Warn of a value the core answered that cannot be read: at most once in 10 minutes for

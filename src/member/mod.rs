@@ -63,6 +63,11 @@ pub struct Member {
     pub needs_activation: bool,
     /// Numbers this member cannot be identified by, because another member claims them too.
     pub withdrawn_phones: Vec<String>,
+    /// Whether the core holds a PIN for the member, when a core that checks PINs says
+    /// (`core.rest.fields.has_pin`); `None`: not said. Never stored: the embedded core's
+    /// PINs are the vault's, and the record format does not carry it.
+    #[serde(skip)]
+    pub core_has_pin: Option<bool>,
 }
 
 /// The format byte of a postcard-encoded [`MemberRecord`]: 2, dates as numbers (see

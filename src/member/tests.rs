@@ -165,6 +165,23 @@ fn dates_stay_text_for_people_and_numbers_in_the_store() {
     );
 }
 
+/// What a core says of the PIN it holds is the call's to use, never the store's: the
+/// record's bytes are the same with it or without, and it does not come back.
+#[test]
+fn whether_the_core_holds_a_pin_is_never_stored() {
+    let record = v1_sample();
+    for said in [Some(true), Some(false)] {
+        let mut told = record.clone();
+        told.member.core_has_pin = said;
+        let bytes = told.encode().unwrap();
+        assert_eq!(bytes, record.encode().unwrap(), "{said:?}");
+        assert_eq!(
+            MemberRecord::decode(&bytes).unwrap().member.core_has_pin,
+            None
+        );
+    }
+}
+
 fn v1_sample() -> MemberRecord {
     MemberRecord {
         member: Member {
@@ -188,6 +205,7 @@ fn v1_sample() -> MemberRecord {
             last_txn_date: NaiveDate::from_ymd_opt(2026, 11, 30),
             needs_activation: true,
             withdrawn_phones: vec!["+12025550188".into()],
+            core_has_pin: None,
         },
         enrolled_at: chrono::DateTime::from_timestamp(1_762_052_645, 123_456_789).unwrap(),
         updated_at: chrono::DateTime::from_timestamp(1_764_547_200, 0).unwrap(),

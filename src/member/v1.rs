@@ -33,6 +33,7 @@ pub fn decode(bytes: &[u8]) -> Result<MemberRecord, String> {
             last_txn_date: m.last_txn_date,
             needs_activation: m.needs_activation,
             withdrawn_phones: m.withdrawn_phones,
+            core_has_pin: None,
         },
         enrolled_at: r.enrolled_at,
         updated_at: r.updated_at,

@@ -102,7 +102,8 @@ pub struct PinStatus {
     pub force_change: bool,
     /// `bcrypt`, or `sealed` (encrypted mode, or imported and waiting for its hash); in
     /// `member show`, `core` when the vault holds none and the core checks PINs
-    /// (`[core.rest.pin]`: the core may hold one).
+    /// (`[core.rest.pin]`: the core may hold one; not when it said it holds none,
+    /// `fields.has_pin`).
     pub storage: Option<String>,
     pub wrong_pins: u32,
     pub locked: bool,

@@ -1476,12 +1476,14 @@ fn rest_core(addr: &str) -> String {
 /// A stand-in core gateway that checks PINs: GETs answer by the path as
 /// [`crate::harness::stand_in_gateway`]'s do; a POST to `/members/{id}/pin` is judged by its
 /// JSON body (`{"pin": "482719"}` is Zed's PIN; Nia, 9003, has none: 404; Oz's, 9005, is
-/// checked by a core that fails: 500). Its address, and the PIN checks it answered.
+/// checked by a core that fails: 500, as Lu's, 9007, whose record says `"has_pin": "N"`).
+/// Its address, and the PIN checks it answered.
 fn pin_checking_gateway() -> (String, Arc<AtomicUsize>) {
     use std::io::{BufRead, BufReader, Read, Write};
-    const ZED: &str = r#"{"member_id": "9001", "first_name": "Zed", "mobile_phone": "+16122030101", "dob": "1990-02-03"}"#;
+    const ZED: &str = r#"{"member_id": "9001", "first_name": "Zed", "mobile_phone": "+16122030101", "dob": "1990-02-03", "has_pin": true}"#;
     const NIA: &str = r#"{"member_id": "9003", "first_name": "Nia", "mobile_phone": "+16122030102", "dob": "1991-03-04"}"#;
     const OZ: &str = r#"{"member_id": "9005", "first_name": "Oz", "mobile_phone": "+16122030103", "dob": "1992-04-05"}"#;
+    const LU: &str = r#"{"member_id": "9007", "first_name": "Lu", "mobile_phone": "+16122030104", "dob": "1993-05-06", "has_pin": "N"}"#;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let checks = Arc::new(AtomicUsize::new(0));
@@ -1519,9 +1521,11 @@ fn pin_checking_gateway() -> (String, Arc<AtomicUsize>) {
                     ("phone=%2B16122030101", ZED, true),
                     ("phone=%2B16122030102", NIA, true),
                     ("phone=%2B16122030103", OZ, true),
+                    ("phone=%2B16122030104", LU, true),
                     ("/members/9001 ", ZED, false),
                     ("/members/9003 ", NIA, false),
                     ("/members/9005 ", OZ, false),
+                    ("/members/9007 ", LU, false),
                 ]
                 .into_iter()
                 .find(|(key, _, _)| line.contains(key));
@@ -1544,8 +1548,9 @@ fn pin_checking_gateway() -> (String, Arc<AtomicUsize>) {
 /// A core that holds members' PINs (`[core.rest.pin]`): a member the vault holds no PIN
 /// for is asked for one and the core checks it, once per keyed PIN; wrong ones count in
 /// callvault's lockout; with `keep`, the first right one is sealed into the vault, which
-/// checks it from then on. A member the core holds no PIN for goes on as one without, and
-/// a core that fails the check transfers the caller. The PIN is never written to a log.
+/// checks it from then on. A member the core holds no PIN for goes on as one without (not
+/// asked for one when the core's record says so), and a core that fails the check
+/// transfers the caller. The PIN is never written to a log.
 #[test]
 fn a_core_that_holds_pins_checks_them_and_may_hand_them_to_the_vault() {
     let (gateway, checks) = pin_checking_gateway();
@@ -1643,6 +1648,14 @@ fn a_core_that_holds_pins_checks_them_and_may_hand_them_to_the_vault() {
         (&json!("question"), &json!("dob"), &Value::Null),
         "{step}"
     );
+    // a member the core says it holds no PIN for (`has_pin`) is not asked for one
+    let step = t.start("cp-10", "+16122030104");
+    assert_eq!(
+        (&step["member_id"], &step["field"], &step["question"]),
+        (&json!("9007"), &json!("question"), &json!("dob")),
+        "{step}"
+    );
+    assert_eq!(storage("9007"), Value::Null);
     // a core that fails the check: core_unavailable, and nothing counted
     assert_eq!(
         one_pin("cp-9", "+16122030103", "482719"),

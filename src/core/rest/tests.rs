@@ -636,6 +636,7 @@ fn every_field_that_cannot_be_read_is_noted_by_name() {
         ("last_txn_date", r#""12/31""#, vec!["last_txn_date"]),
         ("needs_activation", "2", vec!["needs_activation"]),
         ("needs_activation", "0", vec![]),
+        ("has_pin", r#""unknown""#, vec!["has_pin"]),
     ] {
         assert_eq!(unread_of(field, value), noted, "{field}: {value}");
         // each has its own throttle, so it is logged: a name missing there would not be
@@ -743,6 +744,29 @@ fn lists_flags_and_amounts_are_read_in_every_shape_a_core_sends() {
         assert_eq!(member_with("fraud", value).fraud_flag, flagged, "{value}");
         assert_eq!(!unread_of("fraud", value).is_empty(), noted, "{value}");
     }
+    // whether the core holds a PIN: absent, null, blank or unreadable is not said (the
+    // member is then asked, and the core answers at the PIN step), never "holds none"
+    for (value, said, noted) in [
+        ("true", Some(true), false),
+        ("false", Some(false), false),
+        (r#""Y""#, Some(true), false),
+        (r#""N""#, Some(false), false),
+        (r#"" no ""#, Some(false), false),
+        ("1", Some(true), false),
+        ("0", Some(false), false),
+        ("null", None, false),
+        (r#""""#, None, false),
+        (r#"" ""#, None, false),
+        (r#""unknown""#, None, true),
+        ("2", None, true),
+        ("{}", None, true),
+    ] {
+        assert_eq!(member_with("has_pin", value).core_has_pin, said, "{value}");
+        let unread = unread_of("has_pin", value);
+        assert_eq!(unread == ["has_pin"], noted, "{value}: {unread:?}");
+        assert!(noted || unread.is_empty(), "{value}: {unread:?}");
+    }
+    assert_eq!(member_with("other", "1").core_has_pin, None, "absent");
     for (value, cents) in [
         ("1234.56", Some(123456)),
         ("12", Some(1200)),
