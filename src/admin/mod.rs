@@ -205,6 +205,9 @@ pub enum Response {
     Member {
         member: Box<MaskedMember>,
         pin: Option<PinStatus>,
+        /// With a REST core: how each mapped field of its answer was read.
+        #[serde(default)]
+        core_fields: Vec<crate::core::FieldRead>,
     },
     /// The members a number identifies in the embedded directory.
     Matches {
@@ -669,16 +672,16 @@ pub fn execute(
         }
         Request::MemberShow { member_id } => {
             let config = ctx.config.load();
-            let member = match config.core.kind {
+            let (member, core_fields) = match config.core.kind {
                 crate::config::CoreKind::Embedded => {
                     let txn = ctx.store.begin_read()?;
-                    crate::core::embedded::get(&txn, &member_id)?
-                        .ok_or_else(|| AdminError::NoSuchMember(member_id.clone()))?
-                        .member
+                    let record = crate::core::embedded::get(&txn, &member_id)?
+                        .ok_or_else(|| AdminError::NoSuchMember(member_id.clone()))?;
+                    (record.member, Vec::new())
                 }
                 // another core is asked, as `GET /v1/members/{id}` and calls ask it
                 _ => ask_core(&config, ctx.store.clone(), async |core| {
-                    core.member(&member_id).await
+                    core.member_read(&member_id).await
                 })?
                 .ok_or_else(|| AdminError::NotInCore(member_id.clone()))?,
             };
@@ -696,6 +699,7 @@ pub fn execute(
             Ok(Response::Member {
                 member: Box::new(member.masked()),
                 pin,
+                core_fields,
             })
         }
         Request::MemberFind { phone, dnis } => {

@@ -1021,6 +1021,28 @@ fn describe_matches(
     lines
 }
 
+/// `member show`'s `core_fields`: each field of `core.rest.fields` and how the core's
+/// answer for the member gave it (`"dob": "read at /birthDate"`, `"zip": "absent at /zip"`,
+/// `"last_txn_date": "unreadable at /lastTxn: not a date: ..."`, `"email": "not mapped"`),
+/// never the value.
+fn describe_core_fields(fields: &[crate::core::FieldRead]) -> serde_json::Value {
+    use crate::core::Read;
+    let described = fields.iter().map(|f| {
+        let at = &f.pointer;
+        let said = match f.read {
+            Read::Read => format!("read at {at}"),
+            Read::Absent => format!("absent at {at}"),
+            Read::Unreadable => match &f.expected {
+                Some(expected) => format!("unreadable at {at}: not {expected}"),
+                None => format!("unreadable at {at}"),
+            },
+            Read::NotMapped => "not mapped".to_string(),
+        };
+        (f.field.clone(), serde_json::Value::String(said))
+    });
+    serde_json::Value::Object(described.collect())
+}
+
 fn member_command(config: &Config, command: MemberCommand) -> anyhow::Result<ExitCode> {
     let request = match command {
         MemberCommand::Show { member_id } => Request::MemberShow { member_id },
@@ -1038,10 +1060,19 @@ fn member_command(config: &Config, command: MemberCommand) -> anyhow::Result<Exi
         MemberCommand::Forget { member_id } => Request::MemberForget { member_id },
     };
     match admin::client::run(config, request, &mut out::stdout())? {
-        Response::Member { member, pin } => {
+        Response::Member {
+            member,
+            pin,
+            core_fields,
+        } => {
             let mut shown = serde_json::to_value(&member)?;
-            if let (Some(pin), Some(obj)) = (pin, shown.as_object_mut()) {
-                obj.insert("pin".into(), serde_json::to_value(pin)?);
+            if let Some(obj) = shown.as_object_mut() {
+                if let Some(pin) = pin {
+                    obj.insert("pin".into(), serde_json::to_value(pin)?);
+                }
+                if !core_fields.is_empty() {
+                    obj.insert("core_fields".into(), describe_core_fields(&core_fields));
+                }
             }
             say!("{}", serde_json::to_string_pretty(&shown)?);
         }

@@ -102,6 +102,33 @@ pub enum CorePin {
     NotHeld,
 }
 
+/// How one of a remote core's mapped fields was read for a member (`member show`), never
+/// its value: for a site mapping its gateway (`core.rest.fields`), which fields it gets.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FieldRead {
+    /// The key under `core.rest.fields`.
+    pub field: String,
+    /// Its JSON pointer ("" when not mapped).
+    pub pointer: String,
+    pub read: Read,
+    /// What an unreadable value should have been.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+}
+
+/// See [`FieldRead`].
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Read {
+    Read,
+    /// Not in the answer, null or blank.
+    Absent,
+    /// There, in no shape callvault reads: left out, as if absent, and logged.
+    Unreadable,
+    /// Its pointer is "": the gateway does not provide it.
+    NotMapped,
+}
+
 /// How the dialog reaches the core banking system.
 #[async_trait]
 pub trait CoreAdapter: Send + Sync {
@@ -117,6 +144,15 @@ pub trait CoreAdapter: Send + Sync {
     ) -> Result<Vec<String>, CoreError>;
     /// Everything a verification needs about one member.
     async fn member(&self, member_id: &str) -> Result<Option<Member>, CoreError>;
+    /// [`CoreAdapter::member`], with how each field of the core's answer was read (for
+    /// `member show`, which asks the configured adapter itself, not the service's
+    /// [`LiveCore`]). An adapter that maps no fields reports none.
+    async fn member_read(
+        &self,
+        member_id: &str,
+    ) -> Result<Option<(Member, Vec<FieldRead>)>, CoreError> {
+        Ok(self.member(member_id).await?.map(|m| (m, Vec::new())))
+    }
     /// The member a number identifies when it identifies exactly one (identification by
     /// ANI); `None` when it names no one or several. An adapter that can answer both in one
     /// read overrides this.

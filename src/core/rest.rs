@@ -14,7 +14,7 @@ use serde_json::Value;
 use zeroize::Zeroizing;
 
 use super::breaker::{Breaker, State};
-use super::{CoreAdapter, CoreError, CorePin, IdentifierKind, PhoneMatch};
+use super::{CoreAdapter, CoreError, CorePin, FieldRead, IdentifierKind, PhoneMatch, Read};
 use crate::civil::Zone;
 use crate::config::{RestCoreConfig, RestFields};
 use crate::dialog::answer::{UNISSUED_LAST4, placeholder_tin};
@@ -283,6 +283,25 @@ impl RestCore {
         Ok(member)
     }
 
+    /// The core's answer for one member, and the member it maps to.
+    async fn member_answer(&self, member_id: &str) -> Result<Option<(Value, Member)>, CoreError> {
+        let url = self.url(&self.config.member, "{member_id}", member_id);
+        let Some(doc) = self.get_json(&url).await? else {
+            return Ok(None);
+        };
+        let member = self.member_from(&doc)?;
+        if !same_member_id(&member.member_id, member_id) {
+            // A template or mapping that does not select the member asked for would verify a
+            // caller against someone else's facts.
+            return Err(CoreError::BadAnswer(
+                "the core answered with another member than the one asked for (check \
+                 core.rest.member and core.rest.fields.member_id)"
+                    .into(),
+            ));
+        }
+        Ok(Some((doc, member)))
+    }
+
     /// `enroll.recent_change_days` for [`caller_id_withdrawn`] (30 unless set).
     pub fn with_recent_change_days(mut self, days: u32) -> RestCore {
         self.recent_change_days = days;
@@ -363,9 +382,12 @@ pub fn map_member(
     region: Region,
     zone: &Zone,
 ) -> Result<(Member, Vec<Unread>), CoreError> {
-    let unread = std::cell::RefCell::new(Vec::new());
+    let unread = std::cell::RefCell::new(Vec::<Unread>::new());
     let note = |field: &'static str, expected: &'static str| {
-        unread.borrow_mut().push(Unread { field, expected });
+        let mut unread = unread.borrow_mut();
+        if unread.iter().all(|u| u.field != field) {
+            unread.push(Unread { field, expected });
+        }
     };
     let at = |pointer: &str| -> Option<&Value> {
         if pointer.is_empty() {
@@ -374,35 +396,56 @@ pub fn map_member(
             v.pointer(pointer).filter(|x| !x.is_null())
         }
     };
-    let text = |pointer: &str| -> Option<String> {
+    // text, or a number written as one; blank is absent
+    let text = |field: &'static str, pointer: &str| -> Option<String> {
         at(pointer).and_then(|x| match x {
             Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
             Value::Number(n) => Some(n.to_string()),
-            _ => None,
+            Value::String(_) => None,
+            _ => {
+                note(field, "text");
+                None
+            }
         })
     };
     // A value that is there: not absent, null or blank (blank is how many cores say "none").
     let present = |pointer: &str| -> Option<&Value> {
         at(pointer).filter(|x| !matches!(x, Value::String(s) if s.trim().is_empty()))
     };
-    let list = |pointer: &str| -> Vec<String> {
-        match at(pointer) {
-            Some(Value::Array(items)) => items
-                .iter()
-                .filter_map(|i| {
-                    i.as_str()
-                        .map(str::to_string)
-                        .or_else(|| i.as_number().map(|n| n.to_string()))
-                })
-                .collect(),
-            Some(Value::String(s)) => s
+    // an array of texts or numbers, or one text separated by `;`
+    let list = |field: &'static str, pointer: &str| -> Vec<String> {
+        let listed = match at(pointer) {
+            None => return Vec::new(),
+            Some(Value::Array(items)) => {
+                let read: Vec<String> = items
+                    .iter()
+                    .filter_map(|i| {
+                        i.as_str()
+                            .map(str::to_string)
+                            .or_else(|| i.as_number().map(|n| n.to_string()))
+                    })
+                    .collect();
+                if read.len() == items.len() {
+                    Ok(read)
+                } else {
+                    Err(read)
+                }
+            }
+            Some(Value::String(s)) => Ok(s
                 .split(';')
                 .map(str::trim)
                 .filter(|p| !p.is_empty())
                 .map(str::to_string)
-                .collect(),
-            _ => Vec::new(),
-        }
+                .collect()),
+            Some(_) => Err(Vec::new()),
+        };
+        listed.unwrap_or_else(|read| {
+            note(
+                field,
+                "a list (an array of texts, or one text separated by ;)",
+            );
+            read
+        })
     };
     // true/false, yes/no, y/n, 1/0; absent (null, blank) is `None`; anything else is
     // noted and taken as `unreadable`
@@ -444,7 +487,7 @@ pub fn map_member(
         )
     };
     let phone = |raw: String| classify(&raw, region).digits().map(e164);
-    let member_id = text(&f.member_id)
+    let member_id = text("member_id", &f.member_id)
         .ok_or_else(|| CoreError::BadAnswer(format!("a member has no {}", f.member_id)))?;
     if !crate::member::plausible_member_id(&member_id) {
         return Err(CoreError::BadAnswer(format!(
@@ -468,19 +511,19 @@ pub fn map_member(
                 })
         })
         .unwrap_or_default();
-    let other = list(&f.other_phones);
+    let other = list("other_phones", &f.other_phones);
     let other_phones: Vec<String> = other.iter().cloned().filter_map(phone).collect();
     if other_phones.len() < other.len() {
         note("other_phones", "phone numbers");
     }
     let member = Member {
         member_id,
-        first_name: text(&f.first_name),
-        last_name: text(&f.last_name),
+        first_name: text("first_name", &f.first_name),
+        last_name: text("last_name", &f.last_name),
         mobile_phone,
         phone_type,
         other_phones,
-        email: text(&f.email),
+        email: text("email", &f.email),
         dob: date("dob", &f.dob),
         zip: noted(present(&f.zip), core_zip, || {
             note("zip", "5 digits or ZIP+4")
@@ -488,7 +531,7 @@ pub fn map_member(
         ssn_last4: noted(present(&f.ssn_last4), core_ssn_last4, || {
             note("ssn_last4", "the SSN's last 4 digits, or the whole SSN")
         }),
-        account_numbers: list(&f.account_numbers),
+        account_numbers: list("account_numbers", &f.account_numbers),
         profile_changed_at: noted(
             present(&f.profile_changed_at),
             |v| core_when(value_text(v)?.as_str()),
@@ -497,7 +540,7 @@ pub fn map_member(
         // one the core may have set but that cannot be read is taken as set: the member's
         // mobile then gives no trust (see `caller_id_withdrawn`), the safe side
         fraud_flag: flag("fraud_flag", &f.fraud_flag, true),
-        place_of_birth: text(&f.place_of_birth),
+        place_of_birth: text("place_of_birth", &f.place_of_birth),
         savings_balance_cents: cents("savings_balance", &f.savings_balance),
         last_txn_amount_cents: cents("last_txn_amount", &f.last_txn_amount),
         last_txn_date: noted(
@@ -514,7 +557,12 @@ pub fn map_member(
 }
 
 /// The fields [`map_member`] may find unreadable, each with its own [`Throttle`].
-const READ_FIELDS: [&str; 13] = [
+const READ_FIELDS: [&str; 18] = [
+    "first_name",
+    "last_name",
+    "email",
+    "place_of_birth",
+    "account_numbers",
     "mobile_phone",
     "phone_type",
     "other_phones",
@@ -552,6 +600,34 @@ fn log_unread(u: Unread, fields: &RestFields) {
         u.field,
         u.expected
     );
+}
+
+/// How each field of `core.rest.fields` was read from one member object `v`, whose
+/// unreadable fields [`map_member`] noted in `unread`.
+pub fn fields_read(v: &Value, f: &RestFields, unread: &[Unread]) -> Vec<FieldRead> {
+    f.all()
+        .into_iter()
+        .map(|(field, pointer)| {
+            let noted = unread.iter().find(|u| u.field == field);
+            let read = if pointer.is_empty() {
+                Read::NotMapped
+            } else if noted.is_some() {
+                Read::Unreadable
+            } else {
+                match v.pointer(pointer) {
+                    None | Some(Value::Null) => Read::Absent,
+                    Some(Value::String(s)) if s.trim().is_empty() => Read::Absent,
+                    Some(_) => Read::Read,
+                }
+            };
+            FieldRead {
+                field: field.to_string(),
+                pointer: pointer.to_string(),
+                read,
+                expected: noted.map(|u| u.expected.to_string()),
+            }
+        })
+        .collect()
 }
 
 /// `value` read by `read`; a value there that `read` cannot take is told to `unreadable`.
@@ -789,21 +865,21 @@ impl CoreAdapter for RestCore {
     }
 
     async fn member(&self, member_id: &str) -> Result<Option<Member>, CoreError> {
-        let url = self.url(&self.config.member, "{member_id}", member_id);
-        let Some(doc) = self.get_json(&url).await? else {
+        Ok(self.member_answer(member_id).await?.map(|(_, m)| m))
+    }
+
+    async fn member_read(
+        &self,
+        member_id: &str,
+    ) -> Result<Option<(Member, Vec<FieldRead>)>, CoreError> {
+        let Some((doc, member)) = self.member_answer(member_id).await? else {
             return Ok(None);
         };
-        let member = self.member_from(&doc)?;
-        if !same_member_id(&member.member_id, member_id) {
-            // A template or mapping that does not select the member asked for would verify a
-            // caller against someone else's facts.
-            return Err(CoreError::BadAnswer(
-                "the core answered with another member than the one asked for (check \
-                 core.rest.member and core.rest.fields.member_id)"
-                    .into(),
-            ));
-        }
-        Ok(Some(member))
+        let (_, unread) = map_member(&doc, &self.config.fields, self.region, &self.zone)?;
+        Ok(Some((
+            member,
+            fields_read(&doc, &self.config.fields, &unread),
+        )))
     }
 
     fn checks_pins(&self) -> bool {

@@ -152,6 +152,8 @@ fn a_core_s_placeholders_for_unknown_are_not_asked_and_are_shown() {
     let out = t.i.cli(&["member", "show", "7001"]);
     let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(shown["placeholders"], want, "{shown}");
+    // the embedded directory's fields are callvault's own: no gateway's to report
+    assert_eq!(shown.get("core_fields"), None, "{shown}");
     let (s, view) = t.get(&t.i.admin, "/v1/members/7001");
     assert_eq!(
         (s, &view["placeholders"]),

@@ -961,6 +961,20 @@ fn member_find_says_who_a_caller_id_names_and_what_a_call_from_it_gets() {
     ] {
         assert!(out.contains(want), "no {want:?} in\n{out}");
     }
+    // and how the gateway's answer was read, field by field, for a site mapping its
+    // gateway: a pointer that finds nothing shows as absent for every member
+    let shown: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let fields = &shown["core_fields"];
+    assert_eq!(
+        (&fields["zip"], &fields["dob"], &fields["member_id"]),
+        (
+            &serde_json::json!("read at /zip"),
+            &serde_json::json!("absent at /dob"),
+            &serde_json::json!("read at /member_id")
+        ),
+        "{out}"
+    );
+    assert_eq!(fields.as_object().map(|f| f.len()), Some(19), "{out}");
     let (ok, out, err) = find(&t.i, &["--phone", "+16122030177"]);
     assert!(ok, "{err}");
     for want in [

@@ -637,6 +637,13 @@ fn every_field_that_cannot_be_read_is_noted_by_name() {
         ("needs_activation", "2", vec!["needs_activation"]),
         ("needs_activation", "0", vec![]),
         ("has_pin", r#""unknown""#, vec!["has_pin"]),
+        ("first", "{}", vec!["first_name"]),
+        ("first", r#""  ""#, vec![]),
+        ("first", "7", vec![]),
+        ("accounts", r#"["4400", {}]"#, vec!["account_numbers"]),
+        ("accounts", "4400", vec!["account_numbers"]),
+        ("accounts", r#"["4400", 12]"#, vec![]),
+        ("other_phones", r#"[{}, "x"]"#, vec!["other_phones"]),
     ] {
         assert_eq!(unread_of(field, value), noted, "{field}: {value}");
         // each has its own throttle, so it is logged: a name missing there would not be
@@ -1123,4 +1130,59 @@ async fn a_core_checks_a_pin_by_its_answer_and_once() {
         CorePin::NotHeld
     );
     assert_eq!(gw.hits(), before);
+}
+
+/// `member show`'s report of a member's fields: each key of `core.rest.fields` as read,
+/// absent (missing, null or blank), unreadable (with what it should be) or not mapped,
+/// never a value.
+#[test]
+fn each_mapped_field_is_reported_as_read_absent_unreadable_or_not_mapped() {
+    let fields = RestFields {
+        member_id: "/id".into(),
+        first_name: "/name/first".into(),
+        last_name: "/name/last".into(),
+        email: String::new(),
+        dob: "/birthDate".into(),
+        zip: "/zip".into(),
+        last_txn_date: "/lastTxn".into(),
+        fraud_flag: "/fraud".into(),
+        account_numbers: "/accounts".into(),
+        ..RestFields::default()
+    };
+    let doc: Value = serde_json::from_str(
+        r#"{"id": "7", "name": {"first": "Ada", "last": ""}, "birthDate": "1984-03-12",
+            "zip": null, "lastTxn": "last week", "fraud": "N", "accounts": [],
+            "dob": "1900-01-01", "place_of_birth": 12}"#,
+    )
+    .unwrap();
+    let (member, unread) = map_member(&doc, &fields, Region::default(), &Zone::utc()).unwrap();
+    let report = fields_read(&doc, &fields, &unread);
+    let of = |field: &str| {
+        let f = report.iter().find(|f| f.field == field).unwrap();
+        (f.pointer.as_str(), f.read, f.expected.clone())
+    };
+    assert_eq!(report.len(), fields.all().len());
+    for (field, pointer, read) in [
+        ("member_id", "/id", Read::Read),
+        ("first_name", "/name/first", Read::Read),
+        ("last_name", "/name/last", Read::Absent),
+        ("email", "", Read::NotMapped),
+        ("dob", "/birthDate", Read::Read),
+        ("zip", "/zip", Read::Absent),
+        ("fraud_flag", "/fraud", Read::Read),
+        ("account_numbers", "/accounts", Read::Read),
+        ("mobile_phone", "/mobile_phone", Read::Absent),
+        ("place_of_birth", "/place_of_birth", Read::Read),
+    ] {
+        assert_eq!(of(field), (pointer, read, None), "{field}");
+    }
+    let (pointer, read, expected) = of("last_txn_date");
+    assert_eq!((pointer, read), ("/lastTxn", Read::Unreadable));
+    assert!(expected.unwrap().starts_with("a date"));
+    assert_eq!(member.last_txn_date, None);
+    // nothing in the report is a member's value
+    let shown = serde_json::to_string(&report).unwrap();
+    for value in ["Ada", "1984", "last week"] {
+        assert!(!shown.contains(value), "{value} in {shown}");
+    }
 }
