@@ -774,7 +774,8 @@ pub fn execute(
         }
         Request::MemberForcePinChange { member_id } => {
             known_member(ctx, &member_id)?;
-            ctx.vault()?.flag_force_change(&member_id)?;
+            let core_holds = ctx.config.load().core_pin().is_some();
+            ctx.vault()?.flag_force_change(&member_id, core_holds)?;
             ctx.audit.record_blocking(
                 AuditEvent::new(actor, EventKind::PinChangeForced, Outcome::Ok)
                     .member(member_id.clone()),

@@ -88,7 +88,7 @@ pub async fn unlock(
     params(("member_id" = String, Path, description = "the core's member number")),
     security(("bearer" = ["agent", "admin"])),
     responses((status = 200, body = PinChangeForced),
-              (status = 404, description = "no such member, or the member has no PIN (`no_pin`)", body = super::error::ErrorBody),
+              (status = 404, description = "no such member, or the member has no PIN (`no_pin`): none in the vault, and no core that checks PINs (`[core.rest.pin]`) to hold one", body = super::error::ErrorBody),
               (status = 403, body = super::error::ErrorBody)))]
 pub async fn force_pin_change(
     auth: Authorized<AgentOrAdmin>,
@@ -101,7 +101,9 @@ pub async fn force_pin_change(
     known_member(&state, &member_id).await?;
     let vault = state.vault.clone();
     let id = member_id.clone();
-    match web::block(move || vault.flag_force_change(&id))
+    // a member whose PIN the core holds is marked, and changes it after the next right one
+    let core_holds = state.config.load().core_pin().is_some();
+    match web::block(move || vault.flag_force_change(&id, core_holds))
         .await
         .map_err(ApiError::internal)?
     {

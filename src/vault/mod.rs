@@ -34,6 +34,12 @@ use crate::store::{Store, StoreError, tables};
 /// The attempts-table kind of wrong PINs.
 pub const PIN_ATTEMPTS: &str = "pin";
 
+/// The attempts-table kind that marks a forced PIN change for a member whose PIN the core
+/// holds (`[core.rest.pin]`): the vault has no record whose flag could say it. It stands
+/// only while the vault holds no record for the member; the PIN the member then sets (or
+/// the core's PIN `keep` seals, flagged) takes it. An empty value.
+pub const FORCE_CHANGE_MARK: &str = "force_pin_change";
+
 #[derive(Debug, thiserror::Error)]
 pub enum VaultError {
     #[error(transparent)]
@@ -205,6 +211,14 @@ pub(crate) fn read_counter(
         .get((member_id, kind))?
         .and_then(|v| postcard::from_bytes(v.value()).ok())
         .unwrap_or_default())
+}
+
+/// Whether a forced PIN change is marked for the member ([`FORCE_CHANGE_MARK`]).
+fn force_change_marked(
+    attempts: &impl ReadableTable<(&'static str, &'static str), &'static [u8]>,
+    member_id: &str,
+) -> Result<bool, StoreError> {
+    Ok(attempts.get((member_id, FORCE_CHANGE_MARK))?.is_some())
 }
 
 pub(crate) fn write_counter(
@@ -490,12 +504,12 @@ impl Vault {
         now: DateTime<Utc>,
     ) -> Result<PinCheck, VaultError> {
         let _one_at_a_time = self.stripe(member_id);
+        let txn = self.store.begin_write()?;
         let stored = StoredPin {
             established: true,
             set_at: now,
-            flagged: false,
+            flagged: force_change_marked(&txn.open_table(tables::ATTEMPTS)?, member_id)?,
         };
-        let txn = self.store.begin_write()?;
         let after = count_in(&txn, member_id, correct, settings, now)?;
         txn.commit()?;
         Ok(counted(correct, stored, after, settings, now))
@@ -542,7 +556,8 @@ impl Vault {
 
     /// Seal a PIN the core found right (`[core.rest.pin]` with `keep`) as the member's own
     /// (established), so that the vault checks it from then on; unless the vault holds one
-    /// by now (a PIN set by another call meanwhile stays). Whether it was kept.
+    /// by now (a PIN set by another call meanwhile stays). A forced change marked for the
+    /// member ([`FORCE_CHANGE_MARK`]) becomes the record's flag. Whether it was kept.
     pub async fn keep_core_pin(
         self: &Arc<Self>,
         member_id: String,
@@ -555,7 +570,8 @@ impl Vault {
     }
 
     /// [`Vault::store_pin_now`]; with `replace` false, only when the member has no PIN
-    /// record. Whether it stored the PIN.
+    /// record, and flagged when a forced change is marked for them. Whether it stored the
+    /// PIN. The mark goes either way: the record says it from then on.
     fn store_pin_if(
         &self,
         member_id: &str,
@@ -576,14 +592,19 @@ impl Vault {
             ),
             VaultMode::Encrypted => (SecretKind::Pin, Zeroizing::new(pin.as_bytes().to_vec())),
         };
+        let _one_at_a_time = self.stripe(member_id);
+        // a PIN the member chose answers a forced change; one kept from the core does not
+        let flagged = !replace && {
+            let txn = self.store.begin_read()?;
+            force_change_marked(&txn.open_table(tables::ATTEMPTS)?, member_id)?
+        };
         let header = Header {
             key_id: [0; 4],
             kind,
             set_at: now.timestamp(),
             established,
-            flagged: false,
+            flagged,
         };
-        let _one_at_a_time = self.stripe(member_id);
         let _sealing = self.sealing();
         let sealed = self.keyring.load().seal(member_id, header, &secret)?;
         let txn = self.store.begin_write()?;
@@ -593,8 +614,9 @@ impl Vault {
                 return Ok(false);
             }
             pins.insert(member_id, sealed.as_slice())?;
-            txn.open_table(tables::ATTEMPTS)?
-                .remove((member_id, PIN_ATTEMPTS))?;
+            let mut attempts = txn.open_table(tables::ATTEMPTS)?;
+            attempts.remove((member_id, PIN_ATTEMPTS))?;
+            attempts.remove((member_id, FORCE_CHANGE_MARK))?;
         }
         txn.commit()?;
         Ok(true)
@@ -697,8 +719,11 @@ impl Vault {
         Ok(had)
     }
 
-    /// Ask the member to choose a new PIN after their next correct one.
-    pub fn flag_force_change(&self, member_id: &str) -> Result<(), VaultError> {
+    /// Ask the member to choose a new PIN after their next correct one: the flag of their
+    /// record, or, when the vault holds none and `core_holds` (the core checks PINs,
+    /// `[core.rest.pin]`), a [`FORCE_CHANGE_MARK`] that the next PIN the core finds right
+    /// carries. `NoPin` otherwise.
+    pub fn flag_force_change(&self, member_id: &str, core_holds: bool) -> Result<(), VaultError> {
         let _one_at_a_time = self.stripe(member_id);
         let _sealing = self.sealing();
         let ring = self.keyring.load();
@@ -706,10 +731,19 @@ impl Vault {
         {
             let mut pins = txn.open_table(tables::PINS)?;
             let resealed = match pins.get(member_id)? {
-                Some(v) => ring.reseal(member_id, v.value(), |h| h.flagged = true)?,
+                Some(v) => Some(ring.reseal(member_id, v.value(), |h| h.flagged = true)?),
+                None if core_holds => None,
                 None => return Err(VaultError::NoPin(member_id.to_string())),
             };
-            pins.insert(member_id, resealed.as_slice())?;
+            match resealed {
+                Some(record) => {
+                    pins.insert(member_id, record.as_slice())?;
+                }
+                None => {
+                    txn.open_table(tables::ATTEMPTS)?
+                        .insert((member_id, FORCE_CHANGE_MARK), [].as_slice())?;
+                }
+            }
         }
         txn.commit()?;
         Ok(())
@@ -728,6 +762,10 @@ impl Vault {
             Some(v) => Some(self.keyring.load().open(member_id, v.value())?.header),
             None => None,
         };
+        let force_change = match header {
+            Some(h) => h.flagged,
+            None => force_change_marked(&txn.open_table(tables::ATTEMPTS)?, member_id)?,
+        };
         let (locked, locked_until, wrong) = match counter.state(&settings.lockout, now) {
             lockout::State::Locked { until } => (true, until, counter.wrong),
             lockout::State::Open { tries_left } => (
@@ -740,7 +778,7 @@ impl Vault {
             has_pin: header.is_some(),
             set_at: header.map(|h| time(h.set_at)),
             established: header.is_some_and(|h| h.established),
-            force_change: header.is_some_and(|h| h.flagged),
+            force_change,
             storage: header.map(|h| match h.kind {
                 SecretKind::Bcrypt => "bcrypt".to_string(),
                 SecretKind::Pin => "sealed".to_string(),

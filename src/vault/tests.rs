@@ -130,7 +130,7 @@ fn a_record_opens_only_for_its_member_and_unaltered() {
         );
     }
     // a flag cleared in the header (the header is bound too)
-    f.vault.flag_force_change("M1").unwrap();
+    f.vault.flag_force_change("M1", false).unwrap();
     let flagged = f.record("M1").unwrap();
     let h = seal::peek("M1", &flagged).unwrap();
     assert!(h.flagged);
@@ -327,6 +327,77 @@ async fn pins_the_core_checks_count_in_the_lockout_and_may_be_kept() {
     ));
 }
 
+/// A forced PIN change for a member whose PIN the core holds (the vault has no record to
+/// flag) is a mark: refused without a core that holds PINs; the next PIN the core finds
+/// right says "flagged", a wrong one does not clear it, `member show` says it; the PIN the
+/// member then chooses takes it away, and a PIN kept from the core carries it as the
+/// record's flag.
+#[tokio::test]
+async fn a_forced_change_for_a_pin_the_core_holds_is_marked_until_a_pin_is_set() {
+    let f = fixture();
+    let s = settings(VaultMode::Hashed);
+    assert!(matches!(
+        f.vault.flag_force_change("C1", false),
+        Err(VaultError::NoPin(_))
+    ));
+    let flagged = |check: PinCheck| match check {
+        PinCheck::Correct { stored } => Some(stored.flagged),
+        _ => None,
+    };
+    let count = |id: &str, correct: bool| {
+        f.vault
+            .count_core_check(id.into(), correct, s.clone(), t(1))
+    };
+    assert_eq!(flagged(count("C1", true).await.unwrap()), Some(false));
+    f.vault.flag_force_change("C1", true).unwrap();
+    assert!(!f.vault.has_pin("C1").unwrap(), "no record made");
+    assert!(f.vault.pin_status("C1", &s, t(1)).unwrap().force_change);
+    assert_eq!(
+        count("C1", false).await.unwrap(),
+        PinCheck::Wrong { tries_left: 4 }
+    );
+    assert_eq!(flagged(count("C1", true).await.unwrap()), Some(true));
+    assert_eq!(
+        flagged(count("C1", true).await.unwrap()),
+        Some(true),
+        "kept until a PIN is set"
+    );
+    assert_eq!(
+        flagged(count("C2", true).await.unwrap()),
+        Some(false),
+        "one member's"
+    );
+    // the member's new PIN answers it
+    f.vault.store_pin_now("C1", "5902", true, &s, t(2)).unwrap();
+    let status = f.vault.pin_status("C1", &s, t(2)).unwrap();
+    assert!(status.has_pin && !status.force_change);
+    assert_eq!(
+        flagged(f.vault.check_pin_now("C1", "5902", &s, t(3)).unwrap()),
+        Some(false)
+    );
+    // a PIN kept from the core is flagged, and the vault asks for the change from then on
+    f.vault.flag_force_change("C3", true).unwrap();
+    let pin = Zeroizing::new("2749".to_string());
+    assert!(
+        f.vault
+            .keep_core_pin("C3".into(), pin, s.clone(), t(4))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        flagged(f.vault.check_pin_now("C3", "2749", &s, t(5)).unwrap()),
+        Some(true)
+    );
+    assert!(f.vault.pin_status("C3", &s, t(5)).unwrap().force_change);
+    // with a record, the record is flagged (whether the core holds PINs or not)
+    f.vault.store_pin_now("C4", "5902", true, &s, t(6)).unwrap();
+    f.vault.flag_force_change("C4", true).unwrap();
+    assert_eq!(
+        flagged(f.vault.check_pin_now("C4", "5902", &s, t(7)).unwrap()),
+        Some(true)
+    );
+}
+
 #[test]
 fn encrypted_mode_seals_the_pin_and_hashed_mode_upgrades_it_on_use() {
     let f = fixture();
@@ -381,7 +452,7 @@ async fn set_pin_applies_policy_and_confirmation_and_clears_flags() {
     f.vault
         .store_pin_now("M1", "4821", false, &s, t(0))
         .unwrap();
-    f.vault.flag_force_change("M1").unwrap();
+    f.vault.flag_force_change("M1", false).unwrap();
     f.vault.check_pin_now("M1", "0000", &s, t(0)).unwrap();
     let z = |s: &str| Zeroizing::new(s.to_string());
     let set = |new: &str, confirm: &str| {

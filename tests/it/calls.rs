@@ -1477,7 +1477,7 @@ fn rest_core(addr: &str) -> String {
 
 /// A stand-in core gateway that checks PINs: GETs answer by the path as
 /// [`crate::harness::stand_in_gateway`]'s do; a POST to `/members/{id}/pin` is judged by its
-/// JSON body (`{"pin": "482719"}` is Zed's PIN; Nia, 9003, has none: 404; Oz's, 9005, is
+/// JSON body (`{"pin": "482719"}` is Zed's PIN, and Kit's, 9009; Nia, 9003, has none: 404; Oz's, 9005, is
 /// checked by a core that fails: 500, as Lu's, 9007, whose record says `"has_pin": "N"`).
 /// Its address, and the PIN checks it answered.
 fn pin_checking_gateway() -> (String, Arc<AtomicUsize>) {
@@ -1486,6 +1486,7 @@ fn pin_checking_gateway() -> (String, Arc<AtomicUsize>) {
     const NIA: &str = r#"{"member_id": "9003", "first_name": "Nia", "mobile_phone": "+16122030102", "dob": "1991-03-04"}"#;
     const OZ: &str = r#"{"member_id": "9005", "first_name": "Oz", "mobile_phone": "+16122030103", "dob": "1992-04-05"}"#;
     const LU: &str = r#"{"member_id": "9007", "first_name": "Lu", "mobile_phone": "+16122030104", "dob": "1993-05-06", "has_pin": "N"}"#;
+    const KIT: &str = r#"{"member_id": "9009", "first_name": "Kit", "mobile_phone": "+16122030105", "dob": "1994-06-07"}"#;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let checks = Arc::new(AtomicUsize::new(0));
@@ -1509,7 +1510,9 @@ fn pin_checking_gateway() -> (String, Arc<AtomicUsize>) {
             }
             let mut body = vec![0; length];
             let _ = reader.read_exact(&mut body);
-            let (status, answer) = if line.starts_with("POST /members/9001/pin ") {
+            let (status, answer) = if line.starts_with("POST /members/9001/pin ")
+                || line.starts_with("POST /members/9009/pin ")
+            {
                 counted.fetch_add(1, Ordering::SeqCst);
                 let sent: Value = serde_json::from_slice(&body).unwrap_or_default();
                 let valid = sent["pin"] == "482719";
@@ -1524,10 +1527,12 @@ fn pin_checking_gateway() -> (String, Arc<AtomicUsize>) {
                     ("phone=%2B16122030102", NIA, true),
                     ("phone=%2B16122030103", OZ, true),
                     ("phone=%2B16122030104", LU, true),
+                    ("phone=%2B16122030105", KIT, true),
                     ("/members/9001 ", ZED, false),
                     ("/members/9003 ", NIA, false),
                     ("/members/9005 ", OZ, false),
                     ("/members/9007 ", LU, false),
+                    ("/members/9009 ", KIT, false),
                 ]
                 .into_iter()
                 .find(|(key, _, _)| line.contains(key));
@@ -1658,6 +1663,33 @@ fn a_core_that_holds_pins_checks_them_and_may_hand_them_to_the_vault() {
         "{step}"
     );
     assert_eq!(storage("9007"), Value::Null);
+    // a forced change for a member whose PIN the core holds: after the next right one the
+    // member chooses a new PIN, which is the vault's from then on
+    let out = t.i.cli(&["member", "force-pin-change", "9009"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let before = checks.load(Ordering::SeqCst);
+    t.start("cp-11", "+16122030105");
+    let step = t.key_in("cp-11", "482719");
+    assert_eq!(
+        (&step["status"], &step["field"]),
+        (&json!("changing_pin"), &json!("new_pin")),
+        "{step}"
+    );
+    t.key_in("cp-11", "135790");
+    assert_eq!(
+        done(&t.key_in("cp-11", "135790")),
+        ("authenticated", "-", "pin")
+    );
+    assert_eq!(
+        one_pin("cp-12", "+16122030105", "135790"),
+        said("authenticated", "-", "pin")
+    );
+    assert_eq!(
+        checks.load(Ordering::SeqCst),
+        before + 1,
+        "the vault checked it"
+    );
+    assert_eq!(storage("9009"), json!("bcrypt"));
     // a core that fails the check: core_unavailable, and nothing counted
     assert_eq!(
         one_pin("cp-9", "+16122030103", "482719"),
@@ -1671,8 +1703,9 @@ fn a_core_that_holds_pins_checks_them_and_may_hand_them_to_the_vault() {
             &[("op", "pin"), ("result", result)],
         )
     };
-    // cp-1 twice, cp-2, cp-3 twice, cp-4, cp-6 and cp-8 (a 404 is an answer); cp-9's 500
-    assert_eq!((asked("ok"), asked("unavailable")), (8.0, 1.0), "{metrics}");
+    // cp-1 twice, cp-2, cp-3 twice, cp-4, cp-6, cp-8 (a 404 is an answer) and cp-11;
+    // cp-9's 500
+    assert_eq!((asked("ok"), asked("unavailable")), (9.0, 1.0), "{metrics}");
     // the audit record says which checked each PIN
     let audit = t.i.audit_events();
     let said = |detail: &str| audit.matches(&format!("\"{detail}\"")).count();
@@ -1683,10 +1716,10 @@ fn a_core_that_holds_pins_checks_them_and_may_hand_them_to_the_vault() {
             said("pin: correct"),
             said("pin: member locked"),
         ),
-        (3, 4, 1, 1),
+        (4, 4, 2, 1),
         "{audit}"
     );
-    t.i.assert_never_written(&["482719", "111111", "333333"]);
+    t.i.assert_never_written(&["482719", "111111", "333333", "135790"]);
 }
 
 /// A core that dates the last transaction as an instant in UTC: `2026-12-01T03:30:00Z` was
