@@ -1665,8 +1665,8 @@ fn a_core_that_holds_pins_checks_them_and_may_hand_them_to_the_vault() {
     assert_eq!(storage("9007"), Value::Null);
     // a forced change for a member whose PIN the core holds: after the next right one the
     // member chooses a new PIN, which is the vault's from then on
-    let out = t.i.cli(&["member", "force-pin-change", "9009"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (s, r) = t.post(&t.agent, "/v1/members/9009/force-pin-change", json!({}));
+    assert_eq!(s, StatusCode::OK, "{r}");
     let before = checks.load(Ordering::SeqCst);
     t.start("cp-11", "+16122030105");
     let step = t.key_in("cp-11", "482719");
@@ -1690,6 +1690,16 @@ fn a_core_that_holds_pins_checks_them_and_may_hand_them_to_the_vault() {
         "the vault checked it"
     );
     assert_eq!(storage("9009"), json!("bcrypt"));
+    // from the CLI too, and `member show` says it stands
+    let out = t.i.cli(&["member", "force-pin-change", "9003"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = t.i.cli(&["member", "show", "9003"]);
+    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (&shown["pin"]["force_change"], &shown["pin"]["storage"]),
+        (&json!(true), &json!("core")),
+        "{shown}"
+    );
     // a core that fails the check: core_unavailable, and nothing counted
     assert_eq!(
         one_pin("cp-9", "+16122030103", "482719"),
