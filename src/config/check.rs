@@ -346,6 +346,16 @@ impl Config {
                  who paid in the evening; set the credit union's zone (\"America/Chicago\")",
             ));
         }
+        if let (CoreKind::Rest, Some(rest)) = (&self.core.kind, &self.core.rest)
+            && rest.pin.is_none()
+            && !rest.fields.has_pin.is_empty()
+            && rest.fields.has_pin != crate::config::RestFields::default().has_pin
+        {
+            cautions.push(ConfigIssue::new(
+                "core.rest.fields.has_pin",
+                "mapped, but there is no [core.rest.pin]: the vault holds every PIN, and what                  the core says of its own is not used (add [core.rest.pin] for the core to                  check the PINs it holds)",
+            ));
+        }
         if let Some(pin) = self.core_pin() {
             for (i, status) in pin.wrong_status.iter().enumerate() {
                 if matches!(status, 401 | 403) {

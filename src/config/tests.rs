@@ -823,6 +823,22 @@ fn a_rest_core_s_pin_check_is_checked_with_key_paths() {
             "core.rest.pin.wrong_status[2]"
         ]
     );
+    // a has_pin mapped (not the default) without the section is cautioned: it is not used
+    let caution_on_has_pin = |toml: &str| {
+        let said = parse(&format!("{rest}{toml}"), no_env()).unwrap();
+        (said.cautions().iter()).any(|c| c.path == "core.rest.fields.has_pin")
+    };
+    for (toml, cautioned) in [
+        ("[core.rest.fields]\nhas_pin = \"/ivr/pinSet\"\n", true),
+        ("[core.rest.fields]\nhas_pin = \"/has_pin\"\n", false),
+        ("[core.rest.fields]\nhas_pin = \"\"\n", false),
+        (
+            "[core.rest.fields]\nhas_pin = \"/ivr/pinSet\"\n[core.rest.pin]\n",
+            false,
+        ),
+    ] {
+        assert_eq!(caution_on_has_pin(toml), cautioned, "{toml}");
+    }
     let none = parse(rest, no_env()).unwrap();
     assert_eq!(none.core.rest.unwrap().pin, None);
     let defaults = parse(&format!("{rest}[core.rest.pin]\n"), no_env()).unwrap();
