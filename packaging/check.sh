@@ -55,6 +55,11 @@ installed_ok() {
   # the example the "config file not found" message points at
   cmp -s config.example.toml /usr/share/doc/callvault/examples/callvault.toml \
     || fail "no example configuration at /usr/share/doc/callvault/examples/callvault.toml"
+  # the Prometheus alert rules, and their tests (scripts/check-alerts.sh runs promtool on them)
+  for f in callvault-alerts.yml callvault-alerts.test.yml; do
+    cmp -s "packaging/prometheus/$f" "/usr/share/doc/callvault/examples/prometheus/$f" \
+      || fail "no /usr/share/doc/callvault/examples/prometheus/$f"
+  done
   local unit_dir
   unit_dir=$(dirname "$1")
   systemd-analyze verify "$1" "$unit_dir/callvault-backup.service" "$unit_dir/callvault-backup.timer"

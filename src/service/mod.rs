@@ -153,6 +153,14 @@ pub fn metrics_handle() -> Result<PrometheusHandle, ServiceError> {
     let handle = recorder_builder()
         .and_then(|b| b.install_recorder())
         .map_err(|e| ServiceError::Metrics(e.to_string()))?;
+    describe_metrics();
+    metrics::gauge!("callvault_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+    Ok(HANDLE.get_or_init(|| handle).clone())
+}
+
+/// Describe every metric the service serves (`# HELP`), to the recorder in use. The alert
+/// rules the packages ship (`packaging/prometheus/`) name only metrics described here.
+pub(crate) fn describe_metrics() {
     metrics::describe_counter!(
         "callvault_http_requests_total",
         "HTTP requests by route, method and status"
@@ -237,12 +245,15 @@ pub fn metrics_handle() -> Result<PrometheusHandle, ServiceError> {
     crate::calls::describe_metrics();
     crate::core::live::describe_metrics();
     crate::notify::describe_metrics();
+    metrics::describe_counter!(
+        crate::store::REOPENS,
+        "times the store was reopened after writes to it failed (a full or read-only disk, \
+         an I/O error)"
+    );
     metrics::describe_gauge!(
         "callvault_build_info",
         "always 1; its version label says which callvault is running"
     );
-    metrics::gauge!("callvault_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
-    Ok(HANDLE.get_or_init(|| handle).clone())
 }
 
 async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {

@@ -95,3 +95,106 @@ fn old_enrollment_files_are_removed_and_the_removal_audited() {
     );
     assert!(!detail.contains("members.csv"), "{detail}");
 }
+
+/// The metrics described to a recorder: name and kind.
+#[derive(Default)]
+struct Described(std::sync::Mutex<Vec<(String, &'static str)>>);
+
+impl Described {
+    fn note(&self, key: metrics::KeyName, kind: &'static str) {
+        self.0
+            .lock()
+            .unwrap()
+            .push((key.as_str().to_string(), kind));
+    }
+}
+
+impl metrics::Recorder for Described {
+    fn describe_counter(
+        &self,
+        key: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+        self.note(key, "counter");
+    }
+    fn describe_gauge(
+        &self,
+        key: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+        self.note(key, "gauge");
+    }
+    fn describe_histogram(
+        &self,
+        key: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+        self.note(key, "histogram");
+    }
+    fn register_counter(&self, _: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Counter {
+        metrics::Counter::noop()
+    }
+    fn register_gauge(&self, _: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Gauge {
+        metrics::Gauge::noop()
+    }
+    fn register_histogram(
+        &self,
+        _: &metrics::Key,
+        _: &metrics::Metadata<'_>,
+    ) -> metrics::Histogram {
+        metrics::Histogram::noop()
+    }
+}
+
+/// The alert rules the packages ship, and their promtool tests, name only metrics the
+/// service describes, each as the kind it is (a histogram by its `_bucket` series): a
+/// metric renamed or dropped would leave an alert that never fires.
+#[test]
+fn the_shipped_alert_rules_name_only_metrics_the_service_serves() {
+    let recorder = Described::default();
+    metrics::with_local_recorder(&recorder, super::describe_metrics);
+    let described = recorder.0.into_inner().unwrap();
+    let kind_of = |name: &str| {
+        described
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, kind)| *kind)
+    };
+    assert_eq!(kind_of("callvault_store_reopens_total"), Some("counter"));
+    assert_eq!(kind_of("callvault_core_breaker_open"), Some("gauge"));
+    for (file, text) in [
+        (
+            "callvault-alerts.yml",
+            include_str!("../../packaging/prometheus/callvault-alerts.yml"),
+        ),
+        (
+            "callvault-alerts.test.yml",
+            include_str!("../../packaging/prometheus/callvault-alerts.test.yml"),
+        ),
+    ] {
+        let named: std::collections::BTreeSet<&str> = text
+            .match_indices("callvault_")
+            .map(|(at, _)| {
+                let rest = &text[at..];
+                let end = rest
+                    .find(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))
+                    .unwrap_or(rest.len());
+                &rest[..end]
+            })
+            .collect();
+        assert!(named.len() >= 12, "{file}: {named:?}");
+        for name in named {
+            let found = match name.strip_suffix("_bucket") {
+                Some(base) => kind_of(base) == Some("histogram"),
+                None => kind_of(name).is_some_and(|k| k != "histogram"),
+            };
+            assert!(
+                found,
+                "{file} names {name}, which the service does not describe so"
+            );
+        }
+    }
+}

@@ -268,6 +268,9 @@ type Opener = Box<dyn Fn() -> Result<Database, redb::DatabaseError> + Send + Syn
 /// How often a closed store's file is tried again.
 const REOPEN_EVERY: Duration = Duration::from_secs(1);
 
+/// The counter of the store's reopenings after failed writes.
+pub const REOPENS: &str = "callvault_store_reopens_total";
+
 /// The file system holding the store, as statvfs tells it.
 #[derive(Debug, Clone, Copy)]
 struct FileSystem {
@@ -379,7 +382,7 @@ impl Shared {
             cause = self.cause(),
             "a write to the store failed; closing it to open it again"
         );
-        metrics::counter!("callvault_store_reopens_total").increment(1);
+        metrics::counter!(REOPENS).increment(1);
         let shared = self.clone();
         let spawned = std::thread::Builder::new()
             .name("store-reopen".into())

@@ -522,6 +522,18 @@ fn sms_and_push_through_http_channels_with_fallback_denial_and_limits() {
     assert_eq!(call["member"]["last_verification"]["how"], "challenge:push");
     assert_eq!(call["challenges"][2]["state"], "approved", "{call}");
     assert_eq!(call["challenges"][2]["member_response"], true);
+    // the member's answer in the app is an audit record of its own, once
+    let audit = t.i.audit_events();
+    let answered: Vec<&str> = (audit.lines())
+        .filter(|l| l.contains("\"kind\":\"challenge_push_response\""))
+        .collect();
+    assert_eq!(answered.len(), 1, "{audit}");
+    assert!(
+        answered[0].contains("\"detail\":\"approved in the app\"")
+            && answered[0].contains("\"call_id\":\"sms-1\""),
+        "{}",
+        answered[0]
+    );
 
     // three sends this hour: the fourth is refused, on any call
     t.start("sms-2", JANE_MOBILE);

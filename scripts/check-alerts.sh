@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Check the Prometheus alert rules the packages ship (packaging/prometheus/): promtool reads
+# them as Prometheus would, and runs their unit tests (each alert fires on the series that
+# should fire it, not before its `for`, and not on a healthy service's). Installs promtool
+# (Debian's prometheus package, without its recommends) when it is missing; CI runs as root.
+set -euo pipefail
+cd "$(dirname "$0")/../packaging/prometheus"
+if ! command -v promtool >/dev/null; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  # only its promtool is wanted: where systemd runs, the package starts a Prometheus server
+  if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+    systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
+fi
+promtool check rules callvault-alerts.yml
+promtool test rules callvault-alerts.test.yml
