@@ -245,6 +245,10 @@ pub(crate) fn describe_metrics() {
     crate::calls::describe_metrics();
     crate::core::live::describe_metrics();
     crate::notify::describe_metrics();
+    metrics::describe_gauge!(
+        crate::vault::pool::POOL_BUSY,
+        "PIN vault jobs (bcrypt checks and hashes, vault writes) queued or running on its pool"
+    );
     metrics::describe_counter!(
         crate::store::REOPENS,
         "times the store was reopened after writes to it failed (a full or read-only disk, \

@@ -165,6 +165,7 @@ fn the_shipped_alert_rules_name_only_metrics_the_service_serves() {
     };
     assert_eq!(kind_of("callvault_store_reopens_total"), Some("counter"));
     assert_eq!(kind_of("callvault_core_breaker_open"), Some("gauge"));
+    assert_eq!(kind_of("callvault_pin_pool_busy"), Some("gauge"));
     for (file, text) in [
         (
             "callvault-alerts.yml",

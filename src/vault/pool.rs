@@ -12,6 +12,9 @@ pub enum PoolError {
     Dropped,
 }
 
+/// The gauge of jobs (bcrypt, vault writes) queued or running on the pool.
+pub const POOL_BUSY: &str = "callvault_pin_pool_busy";
+
 pub struct HashPool {
     pool: rayon::ThreadPool,
     busy: Arc<AtomicUsize>,
@@ -54,11 +57,11 @@ impl HashPool {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let busy = self.busy.clone();
         busy.fetch_add(1, Ordering::Relaxed);
-        metrics::gauge!("callvault_pin_pool_busy").increment(1.0);
+        metrics::gauge!(POOL_BUSY).increment(1.0);
         self.pool.spawn(move || {
             let _ = tx.send(job());
             busy.fetch_sub(1, Ordering::Relaxed);
-            metrics::gauge!("callvault_pin_pool_busy").decrement(1.0);
+            metrics::gauge!(POOL_BUSY).decrement(1.0);
         });
         rx.await.map_err(|_| PoolError::Dropped)
     }
