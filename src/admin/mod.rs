@@ -111,6 +111,12 @@ pub enum Request {
         established: bool,
         dry_run: bool,
     },
+    /// Ask many members to choose a new PIN after their next correct one: those the file
+    /// lists (one member id per line), or, without one, every member whose PIN the vault
+    /// holds.
+    PinsForceChange {
+        path: Option<PathBuf>,
+    },
     VaultStatus,
     VaultRotateKey,
     /// Remove the PIN records sealed under a key the vault does not hold (lost for good).
@@ -236,6 +242,10 @@ pub enum Response {
     },
     PinsImported {
         summary: Box<vault::import::Summary>,
+    },
+    /// What `pins force-change` did.
+    ForcedChange {
+        report: vault::force::ForceReport,
     },
     Vault {
         status: Box<VaultStatus>,
@@ -808,6 +818,57 @@ pub fn execute(
             Ok(Response::PinsImported {
                 summary: Box::new(result?),
             })
+        }
+        Request::PinsForceChange { path } => {
+            let whom = match &path {
+                Some(path) => {
+                    readable([path])?;
+                    let refused = |why: String| {
+                        AdminError::Refused(format!("{}: {why}; nothing changed", path.display()))
+                    };
+                    let text = std::fs::read_to_string(path).map_err(|e| refused(e.to_string()))?;
+                    let ids = vault::force::listed_ids(&text).map_err(|bad| {
+                        let more = bad.len().saturating_sub(10);
+                        let mut why = bad.into_iter().take(10).collect::<Vec<_>>().join("; ");
+                        if more > 0 {
+                            why.push_str(&format!("; and {more} more"));
+                        }
+                        refused(why)
+                    })?;
+                    if ids.is_empty() {
+                        return Err(refused("lists no member id".into()));
+                    }
+                    vault::force::Whom::Listed(ids)
+                }
+                None => vault::force::Whom::All,
+            };
+            let core_holds = ctx.config.load().core_pin().is_some();
+            let vault = ctx.vault()?;
+            let shown = path.clone().unwrap_or_else(|| PathBuf::from("every PIN"));
+            let result = with_progress(ctx, &shown, out, |progress| {
+                vault.force_change_many(&whom, core_holds, progress)
+            });
+            let whom = match (&path, &whom) {
+                (Some(path), vault::force::Whom::Listed(ids)) => format!(
+                    "the {} {} lists",
+                    crate::enroll::progress::counted(ids.len() as u64, "members"),
+                    path.display()
+                ),
+                _ => "every member with a PIN in the vault".to_string(),
+            };
+            let event = match &result {
+                Ok(r) => {
+                    AuditEvent::new(actor, EventKind::PinChangeForced, Outcome::Ok).detail(format!(
+                        "{whom}: {} asked, {} asked before, {} marked (PINs the core holds), \
+                         {} without a PIN",
+                        r.flagged, r.already, r.marked, r.without_pin
+                    ))
+                }
+                Err(e) => AuditEvent::new(actor, EventKind::PinChangeForced, Outcome::Failed)
+                    .detail(format!("{whom}: {e}")),
+            };
+            ctx.audit.record_blocking(event)?;
+            Ok(Response::ForcedChange { report: result? })
         }
         Request::VaultStatus => {
             let config = ctx.config.load();

@@ -177,6 +177,20 @@ pub enum PinsCommand {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Ask many members to choose a new PIN after their next correct one (as `member
+    /// force-pin-change` asks one): those FILE lists, or with --all every member whose PIN
+    /// the vault holds (after a PIN file or a core's export leaked). In transactions of
+    /// 2,000, so calls go on meanwhile; running it again after a stop finishes it.
+    #[command(group(clap::ArgGroup::new("whom").required(true).args(["file", "all"])))]
+    ForceChange {
+        /// One member id per line (or a CSV whose first column is the member id; a
+        /// `member_id` header, blank lines and `#` comments are skipped). While the service
+        /// runs, the service opens it, as its own user.
+        file: Option<PathBuf>,
+        /// Every member whose PIN the vault holds.
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -477,6 +491,12 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             init_logging("warn");
             return pins_import_command(&config, &file, established, dry_run);
+        }
+        Command::Pins {
+            command: PinsCommand::ForceChange { file, all: _ },
+        } => {
+            init_logging("warn");
+            return pins_force_change_command(&config, file.as_deref());
         }
         Command::Vault { command } => {
             init_logging("warn");
@@ -1111,6 +1131,37 @@ fn member_command(config: &Config, command: MemberCommand) -> anyhow::Result<Exi
             }
             _ => say!("member {member_id}: PIN record, counters and verdict forgotten"),
         },
+        other => bail!("unexpected answer: {other:?}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn pins_force_change_command(config: &Config, file: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let path = file.map(input_file).transpose()?;
+    match admin::client::run(
+        config,
+        Request::PinsForceChange { path },
+        &mut out::stderr(),
+    )? {
+        Response::ForcedChange { report: r } => {
+            say!(
+                "{} asked to choose a new PIN after their next correct one; {} asked before",
+                counted(r.flagged, "members"),
+                r.already
+            );
+            if r.marked > 0 {
+                say!(
+                    "{} with no PIN in the vault: asked after the next PIN the core finds right",
+                    counted(r.marked, "members")
+                );
+            }
+            if r.without_pin > 0 {
+                say!(
+                    "{} listed have no PIN in the vault: nothing to change (activation covers them)",
+                    counted(r.without_pin, "members")
+                );
+            }
+        }
         other => bail!("unexpected answer: {other:?}"),
     }
     Ok(ExitCode::SUCCESS)

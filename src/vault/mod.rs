@@ -4,6 +4,7 @@
 //! bcrypt runs on a bounded pool (`pool.rs`), never on the async workers. Wrong PINs count
 //! against the member across every call (`crate::lockout`), persisted in the store.
 
+pub mod force;
 pub mod import;
 pub mod keyfile;
 pub mod lost;

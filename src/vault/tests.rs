@@ -1324,3 +1324,110 @@ fn records_under_a_key_not_held_are_found_and_forgotten_by_key() {
         "{audit}"
     );
 }
+
+/// A bulk forced change, in batches: `All` flags every record (a flagged one is counted as
+/// such, and a run again flags nothing new), and each member so asked changes their PIN
+/// after their next correct one; `Listed` asks only those listed, marks members the vault
+/// holds no PIN for when the core checks PINs, and counts them apart otherwise. Progress
+/// is told per batch.
+#[test]
+fn many_members_are_asked_for_a_new_pin_at_once_in_batches() {
+    use super::force::{ForceReport, Whom};
+    use crate::enroll::progress::Told;
+    let f = fixture();
+    let s = settings(VaultMode::Encrypted);
+    for id in ["A1", "A2", "A3", "A4", "A5"] {
+        f.vault.store_pin_now(id, "5902", true, &s, t(0)).unwrap();
+    }
+    f.vault.flag_force_change("A2", false).unwrap();
+    let flagged = |id: &str| match f.vault.check_pin_now(id, "5902", &s, t(1)).unwrap() {
+        PinCheck::Correct { stored } => stored.flagged,
+        other => panic!("{id}: {other:?}"),
+    };
+    let told = Told::default();
+    let listed = |ids: &[&str]| Whom::Listed(ids.iter().map(|i| i.to_string()).collect());
+    assert_eq!(
+        f.vault
+            .force_change_in_batches(&listed(&["A1", "A2", "N1"]), false, &told, 2)
+            .unwrap(),
+        ForceReport {
+            flagged: 1,
+            already: 1,
+            marked: 0,
+            without_pin: 1
+        }
+    );
+    assert_eq!(
+        told.0.lock().unwrap().clone(),
+        [
+            ("flagging".to_string(), 3),
+            ("at".to_string(), 2),
+            ("at".to_string(), 3),
+            ("finish".to_string(), 0)
+        ]
+    );
+    assert!(flagged("A1") && flagged("A2") && !flagged("A3"));
+    assert!(!f.vault.pin_status("N1", &s, t(1)).unwrap().force_change);
+    // with a core that checks PINs, one the vault holds none for is marked (once)
+    let core = listed(&["N1", "N1b"]);
+    let marked = f
+        .vault
+        .force_change_in_batches(&core, true, &Silent, 2)
+        .unwrap();
+    assert_eq!((marked.marked, marked.already), (2, 0));
+    let again = f
+        .vault
+        .force_change_in_batches(&core, true, &Silent, 2)
+        .unwrap();
+    assert_eq!((again.marked, again.already), (0, 2));
+    assert!(f.vault.pin_status("N1", &s, t(1)).unwrap().force_change);
+    // every record, in batches of two: the two asked before are counted so
+    let all = f
+        .vault
+        .force_change_in_batches(&Whom::All, true, &Silent, 2)
+        .unwrap();
+    assert_eq!(
+        all,
+        ForceReport {
+            flagged: 3,
+            already: 2,
+            marked: 0,
+            without_pin: 0
+        }
+    );
+    for id in ["A1", "A2", "A3", "A4", "A5"] {
+        assert!(flagged(id), "{id}");
+    }
+    assert!(!f.vault.has_pin("N1").unwrap(), "All makes no record");
+    let none_new = f
+        .vault
+        .force_change_many(&Whom::All, false, &Silent)
+        .unwrap();
+    assert_eq!((none_new.flagged, none_new.already), (0, 5));
+    // the PIN the member chooses then is not flagged
+    f.vault.store_pin_now("A4", "7315", true, &s, t(2)).unwrap();
+    assert!(!f.vault.pin_status("A4", &s, t(2)).unwrap().force_change);
+}
+
+/// A force-change file: one member id per line (a CSV's first column), blank lines and
+/// comments skipped, a header taken as one, each id once; any line that is no member id
+/// refuses the file, naming the line.
+#[test]
+fn a_force_change_file_lists_member_ids_and_a_bad_line_is_named() {
+    use super::force::listed_ids;
+    assert_eq!(
+        listed_ids("\u{feff}member_id\n1001\n\n# the branch's\n 1002 ,Ada\n\"1003\"\n1001\n"),
+        Ok(vec!["1001".into(), "1002".into(), "1003".into()])
+    );
+    assert_eq!(
+        listed_ids("1001\nmember_id\n"),
+        Ok(vec!["1001".into(), "member_id".into()]),
+        "a header only first"
+    );
+    assert_eq!(listed_ids(""), Ok(vec![]));
+    let long = "9".repeat(crate::member::MEMBER_ID_MAX_CHARS + 1);
+    let bad = listed_ids(&format!("1001\n{long}\n1002\nA\u{7}B\n")).unwrap_err();
+    assert_eq!(bad.len(), 2, "{bad:?}");
+    assert!(bad[0].starts_with("line 2: not a member id"), "{bad:?}");
+    assert!(bad[1].starts_with("line 4: "), "{bad:?}");
+}

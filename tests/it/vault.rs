@@ -354,3 +354,85 @@ fn agents_unlock_and_force_pin_changes_over_https() {
     assert_eq!(forced[0]["member_id"], ids[0].as_str());
     assert!(audit.contains("\"member_unlocked\""));
 }
+
+/// `callvault pins force-change`: the members a file lists, or every PIN (`--all`), through
+/// the running service and with it stopped; `member show` says each is asked, the audit
+/// log has one record of the run; a file with a line that is no member id changes nothing
+/// and names the line.
+#[test]
+fn many_members_are_asked_for_a_new_pin_from_a_file_or_all_at_once() {
+    let mut i = Instance::started();
+    let ids = enrolled_ids(&i, 4);
+    let body = format!(
+        "member_id,pin\n{},274918\n{},590237\n{},731546\n",
+        ids[0], ids[1], ids[2]
+    );
+    ok(&import_pins(&i, &body, &["--established"]));
+    let asked = |i: &Instance, id: &str| {
+        let shown: Value = serde_json::from_str(&ok(&i.cli(&["member", "show", id]))).unwrap();
+        shown["pin"]["force_change"].as_bool()
+    };
+    let listed = i.path("suspect.txt");
+    std::fs::write(
+        &listed,
+        format!(
+            "member_id\n# from the fraud team\n{}\n{}\n\n{}\n",
+            ids[0], ids[3], ids[0]
+        ),
+    )
+    .unwrap();
+    let out = ok(&i.cli(&["pins", "force-change", listed.to_str().unwrap()]));
+    assert!(
+        out.contains(
+            "1 member asked to choose a new PIN after their next correct one; 0 asked before"
+        ) && out.contains("1 member listed have no PIN in the vault"),
+        "{out}"
+    );
+    assert_eq!(
+        (asked(&i, &ids[0]), asked(&i, &ids[1])),
+        (Some(true), Some(false))
+    );
+    // a bad line: nothing changes, and the line is named
+    let bad = i.path("bad.txt");
+    std::fs::write(&bad, format!("{}\nA\u{7}B\n", ids[1])).unwrap();
+    let out = i.cli(&["pins", "force-change", bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("line 2: not a member id")
+            && text(&out.stderr).contains("nothing changed"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(asked(&i, &ids[1]), Some(false));
+    // neither a file nor --all, or both: clap refuses
+    for args in [
+        &["pins", "force-change"][..],
+        &["pins", "force-change", "--all", "x.txt"],
+    ] {
+        assert!(!i.cli(args).status.success(), "{args:?}");
+    }
+    // every PIN, with the service stopped (the file opened directly)
+    assert!(i.stop().success());
+    let out = ok(&i.cli(&["pins", "force-change", "--all"]));
+    assert!(
+        out.contains("2 members asked") && out.contains("1 asked before"),
+        "{out}"
+    );
+    assert_eq!(
+        (asked(&i, &ids[1]), asked(&i, &ids[2])),
+        (Some(true), Some(true))
+    );
+    let audit = ok(&i.cli(&["audit", "export"]));
+    let runs: Vec<&str> = (audit.lines())
+        .filter(|l| l.contains("\"kind\":\"pin_change_forced\""))
+        .collect();
+    assert_eq!(runs.len(), 2, "{audit}");
+    assert!(
+        runs[0].contains("the 2 members")
+            && runs[0].contains("1 asked, 0 asked before")
+            && runs[1].contains("every member with a PIN in the vault: 2 asked, 1 asked before"),
+        "{runs:?}"
+    );
+    // the members' PINs never reach the log
+    i.assert_never_written(&["274918", "590237", "731546"]);
+}

@@ -1,0 +1,186 @@
+//! `callvault pins force-change`: ask many members at once to choose a new PIN after their
+//! next correct one: every member whose PIN the vault holds (`--all`, after a PIN file or a
+//! core's export leaked, say), or the members a file lists. In write transactions of
+//! [`FORCE_BATCH`], so calls go on meanwhile; nothing is undone by stopping half-way, and
+//! running it again finishes it (a member flagged already is counted as such).
+
+use std::ops::Bound;
+
+use redb::{ReadableTable, ReadableTableMetadata};
+use serde::{Deserialize, Serialize};
+
+use super::{FORCE_CHANGE_MARK, Vault, VaultError, seal};
+use crate::enroll::Progress;
+use crate::store::tables;
+
+/// Members flagged per write transaction.
+pub const FORCE_BATCH: usize = 2_000;
+
+/// The writer's turn for everyone else between two batches (see `rotate`).
+const BETWEEN_BATCHES: std::time::Duration = std::time::Duration::from_millis(2);
+
+/// Whom a bulk forced change asks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Whom {
+    /// Every member whose PIN the vault holds.
+    All,
+    /// These members (each once).
+    Listed(Vec<String>),
+}
+
+/// What a bulk forced change did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForceReport {
+    /// Members asked now.
+    pub flagged: u64,
+    /// Members asked before (their record flagged, or a mark standing).
+    pub already: u64,
+    /// Listed members the vault holds no PIN for, marked because the core checks PINs
+    /// (`[core.rest.pin]`): asked after the next PIN the core finds right.
+    pub marked: u64,
+    /// Listed members with no PIN in the vault and no core that checks PINs: nothing to
+    /// change (activation covers a member without a PIN).
+    pub without_pin: u64,
+}
+
+impl Vault {
+    /// Ask `whom` to choose a new PIN after their next correct one, as
+    /// [`Vault::flag_force_change`] asks one member (`core_holds`: the core checks the PINs
+    /// the vault does not hold).
+    pub fn force_change_many(
+        &self,
+        whom: &Whom,
+        core_holds: bool,
+        progress: &dyn Progress,
+    ) -> Result<ForceReport, VaultError> {
+        self.force_change_in_batches(whom, core_holds, progress, FORCE_BATCH)
+    }
+
+    pub(super) fn force_change_in_batches(
+        &self,
+        whom: &Whom,
+        core_holds: bool,
+        progress: &dyn Progress,
+        batch: usize,
+    ) -> Result<ForceReport, VaultError> {
+        let mut report = ForceReport::default();
+        let total = match whom {
+            Whom::All => self.store.begin_read()?.open_table(tables::PINS)?.len()?,
+            Whom::Listed(ids) => ids.len() as u64,
+        };
+        progress.phase("flagging", total);
+        let mut seen = 0u64;
+        // `All`: the last member id of the batch before
+        let mut after: Option<String> = None;
+        loop {
+            self.store.go_on().and_then(|()| progress.go_on())?;
+            let done = {
+                let _sealing = self.sealing();
+                let ring = self.keyring.load();
+                let txn = self.store.begin_write()?;
+                let done = {
+                    let mut pins = txn.open_table(tables::PINS)?;
+                    let mut attempts = txn.open_table(tables::ATTEMPTS)?;
+                    let mut chunk: Vec<(String, Option<Vec<u8>>)> = match whom {
+                        Whom::All => {
+                            let from = match &after {
+                                Some(k) => Bound::Excluded(k.as_str()),
+                                None => Bound::Unbounded,
+                            };
+                            let mut chunk = Vec::with_capacity(batch);
+                            for entry in pins.range::<&str>((from, Bound::Unbounded))?.take(batch) {
+                                let (k, v) = entry?;
+                                chunk.push((k.value().to_string(), Some(v.value().to_vec())));
+                            }
+                            chunk
+                        }
+                        Whom::Listed(ids) => {
+                            let start = usize::try_from(seen).unwrap_or(usize::MAX);
+                            let mut chunk = Vec::with_capacity(batch);
+                            for id in ids.iter().skip(start).take(batch) {
+                                let record = pins.get(id.as_str())?.map(|v| v.value().to_vec());
+                                chunk.push((id.clone(), record));
+                            }
+                            chunk
+                        }
+                    };
+                    for (member_id, record) in &chunk {
+                        match record {
+                            Some(sealed) if seal::peek(member_id, sealed)?.flagged => {
+                                report.already += 1;
+                            }
+                            Some(sealed) => {
+                                let again = ring.reseal(member_id, sealed, |h| h.flagged = true)?;
+                                pins.insert(member_id.as_str(), again.as_slice())?;
+                                report.flagged += 1;
+                            }
+                            None if !core_holds => report.without_pin += 1,
+                            None => {
+                                let mark = (member_id.as_str(), FORCE_CHANGE_MARK);
+                                match attempts.insert(mark, [].as_slice())? {
+                                    Some(_) => report.already += 1,
+                                    None => report.marked += 1,
+                                }
+                            }
+                        }
+                    }
+                    seen += chunk.len() as u64;
+                    let last_batch = chunk.len() < batch;
+                    after = chunk.pop().map(|(k, _)| k);
+                    last_batch
+                };
+                txn.commit()?;
+                done
+            };
+            progress.advance_to(seen.min(total));
+            if done {
+                break;
+            }
+            std::thread::sleep(BETWEEN_BATCHES);
+        }
+        progress.finish();
+        Ok(report)
+    }
+}
+
+/// The member ids a force-change file lists: one per line (a CSV's first column: an
+/// export with more columns will do), blank lines and `#` comments skipped, a first line
+/// `member_id` taken as a header; each id once, in the file's order. Every line that is
+/// no member id is an error, with its number.
+pub fn listed_ids(text: &str) -> Result<Vec<String>, Vec<String>> {
+    let mut ids = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut bad = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = if i == 0 {
+            line.trim_start_matches('\u{feff}')
+        } else {
+            line
+        };
+        let id = line
+            .split(',')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .trim_matches('"')
+            .trim();
+        if id.is_empty() || id.starts_with('#') {
+            continue;
+        }
+        if ids.is_empty() && bad.is_empty() && id.eq_ignore_ascii_case("member_id") {
+            continue;
+        }
+        if !crate::member::plausible_member_id(id) {
+            bad.push(format!(
+                "line {}: not a member id (at most {} characters, no control characters)",
+                i + 1,
+                crate::member::MEMBER_ID_MAX_CHARS
+            ));
+            continue;
+        }
+        if seen.insert(id.to_string()) {
+            ids.push(id.to_string());
+        }
+    }
+    if bad.is_empty() { Ok(ids) } else { Err(bad) }
+}
