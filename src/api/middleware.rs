@@ -160,3 +160,6 @@ fn is_cors_preflight(req: &actix_web::HttpRequest) -> bool {
             .headers()
             .contains_key(actix_web::http::header::ACCESS_CONTROL_REQUEST_METHOD)
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,25 @@
+use actix_web::http::Method;
+
+use super::method_label;
+
+/// The metrics label of each method the API's clients send is the method; any other token
+/// (a valid HTTP method too) is `other`, so a client cannot make a new series per request.
+#[test]
+fn each_method_is_its_own_label_and_any_other_token_is_other() {
+    let cases = [
+        (Method::GET, "GET"),
+        (Method::POST, "POST"),
+        (Method::PUT, "PUT"),
+        (Method::DELETE, "DELETE"),
+        (Method::HEAD, "HEAD"),
+        (Method::OPTIONS, "OPTIONS"),
+        (Method::PATCH, "PATCH"),
+        (Method::TRACE, "other"),
+        (Method::CONNECT, "other"),
+        (Method::from_bytes(b"BREW").unwrap(), "other"),
+        (Method::from_bytes(b"get").unwrap(), "other"),
+    ];
+    for (method, label) in cases {
+        assert_eq!(method_label(&method), label, "{method}");
+    }
+}
