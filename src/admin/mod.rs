@@ -414,6 +414,27 @@ fn known_member(ctx: &Context, member_id: &str) -> Result<(), AdminError> {
     Err(AdminError::NoSuchMember(member_id.to_string()))
 }
 
+/// The member ids a `pins force-change` file lists ([`vault::force::listed_ids`]); a file
+/// with a line that is no member id, or with none, is refused whole, naming up to ten lines.
+fn force_change_list(path: &PathBuf) -> Result<Vec<String>, AdminError> {
+    readable([path])?;
+    let refused =
+        |why: String| AdminError::Refused(format!("{}: {why}; nothing changed", path.display()));
+    let text = std::fs::read_to_string(path).map_err(|e| refused(e.to_string()))?;
+    let ids = vault::force::listed_ids(&text).map_err(|bad| {
+        let more = bad.len().saturating_sub(10);
+        let mut why = bad.into_iter().take(10).collect::<Vec<_>>().join("; ");
+        if more > 0 {
+            why.push_str(&format!("; and {more} more"));
+        }
+        refused(why)
+    })?;
+    if ids.is_empty() {
+        return Err(refused("lists no member id".into()));
+    }
+    Ok(ids)
+}
+
 /// Run long work on `path` with a bar for a person at a terminal, or plain progress lines
 /// written to `out` (the CLI's stderr through the admin socket) and the journal. Walks that
 /// ask [`enroll::Progress::go_on`] stop when the service stops, the command is interrupted
@@ -821,25 +842,7 @@ pub fn execute(
         }
         Request::PinsForceChange { path } => {
             let whom = match &path {
-                Some(path) => {
-                    readable([path])?;
-                    let refused = |why: String| {
-                        AdminError::Refused(format!("{}: {why}; nothing changed", path.display()))
-                    };
-                    let text = std::fs::read_to_string(path).map_err(|e| refused(e.to_string()))?;
-                    let ids = vault::force::listed_ids(&text).map_err(|bad| {
-                        let more = bad.len().saturating_sub(10);
-                        let mut why = bad.into_iter().take(10).collect::<Vec<_>>().join("; ");
-                        if more > 0 {
-                            why.push_str(&format!("; and {more} more"));
-                        }
-                        refused(why)
-                    })?;
-                    if ids.is_empty() {
-                        return Err(refused("lists no member id".into()));
-                    }
-                    vault::force::Whom::Listed(ids)
-                }
+                Some(path) => vault::force::Whom::Listed(force_change_list(path)?),
                 None => vault::force::Whom::All,
             };
             let core_holds = ctx.config.load().core_pin().is_some();

@@ -404,6 +404,13 @@ fn many_members_are_asked_for_a_new_pin_from_a_file_or_all_at_once() {
         text(&out.stderr)
     );
     assert_eq!(asked(&i, &ids[1]), Some(false));
+    std::fs::write(&bad, "member_id\n# none yet\n").unwrap();
+    let out = i.cli(&["pins", "force-change", bad.to_str().unwrap()]);
+    assert!(
+        !out.status.success() && text(&out.stderr).contains("lists no member id"),
+        "{}",
+        text(&out.stderr)
+    );
     // neither a file nor --all, or both: clap refuses
     for args in [
         &["pins", "force-change"][..],
