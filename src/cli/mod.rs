@@ -187,7 +187,8 @@ pub enum PinsCommand {
         /// `member_id` header, blank lines and `#` comments are skipped). While the service
         /// runs, the service opens it, as its own user.
         file: Option<PathBuf>,
-        /// Every member whose PIN the vault holds.
+        /// Every member whose PIN the vault holds (not those whose PIN the core holds:
+        /// list them in a file).
         #[arg(long)]
         all: bool,
     },
