@@ -873,13 +873,29 @@ fn a_configured_web_origin_may_call_the_api_from_a_browser() {
         (DESK, "PUT", "authorization"),
         (DESK, "GET", "x-secret-sauce"),
     ] {
-        let (s, b) = body(preflight(origin, method, headers));
+        let r = preflight(origin, method, headers);
+        // the refusal is JSON, one type alone
+        let types: Vec<_> = r.headers().get_all("content-type").iter().collect();
+        assert_eq!(types, ["application/json"], "{origin} {method} {headers}");
+        let (s, b) = body(r);
         assert_eq!(
             (s, b["code"].as_str()),
             (StatusCode::BAD_REQUEST, Some("cors_refused")),
             "{origin} {method} {headers}: {b}"
         );
     }
+    // an OPTIONS that asks for no method is no preflight: the route has no OPTIONS
+    let (s, b) = body(
+        c.request(Method::OPTIONS, i.url("/v1/whoami"))
+            .header("Origin", DESK)
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(
+        (s, b["code"].as_str()),
+        (StatusCode::METHOD_NOT_ALLOWED, Some("method_not_allowed")),
+        "{b}"
+    );
 
     // a reload applies a change of the list from the next request, on a connection already
     // open: none listed is no CORS at all, and the preflight is 405
