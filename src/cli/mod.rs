@@ -1246,6 +1246,10 @@ fn vault_command(config: &Config, command: VaultCommand) -> anyhow::Result<ExitC
                 }
             );
             say!("locked members: {}", s.locked_members);
+            say!(
+                "asked for a new PIN: {} (after their next correct one; not chosen yet)",
+                s.force_change_pending
+            );
             if let Some(n) = s.not_enrolled.filter(|n| *n > 0) {
                 say!(
                     "records of members not enrolled: {n} (deleted before enrollment forgot \

@@ -140,6 +140,11 @@ pub struct VaultStatus {
     /// flag), who keep theirs. `callvault member forget ID` forgets one.
     #[serde(default)]
     pub not_enrolled: Option<u64>,
+    /// Members asked to choose a new PIN after their next correct one who have not yet:
+    /// records flagged, and marks for PINs the core holds (`member force-pin-change`,
+    /// `pins force-change`).
+    #[serde(default)]
+    pub force_change_pending: u64,
 }
 
 fn time(secs: i64) -> DateTime<Utc> {
@@ -800,10 +805,11 @@ impl Vault {
         let txn = self.store.begin_read()?;
         let pins = txn.open_table(tables::PINS)?;
         let mut by_key: Vec<(String, u64)> = Vec::new();
-        let (mut bcrypt, mut sealed) = (0, 0);
+        let (mut bcrypt, mut sealed, mut force_change_pending) = (0, 0, 0);
         for entry in pins.iter()? {
             let (k, v) = entry?;
             let header = seal::peek(k.value(), v.value())?;
+            force_change_pending += u64::from(header.flagged);
             match header.kind {
                 SecretKind::Bcrypt => bcrypt += 1,
                 SecretKind::Pin => sealed += 1,
@@ -818,6 +824,10 @@ impl Vault {
         let mut locked = 0;
         for entry in attempts.iter()? {
             let (k, v) = entry?;
+            // a mark stands only while the vault holds no record of the member
+            if k.value().1 == FORCE_CHANGE_MARK && pins.get(k.value().0)?.is_none() {
+                force_change_pending += 1;
+            }
             if k.value().1 == PIN_ATTEMPTS
                 && let Ok(c) = postcard::from_bytes::<Counter>(v.value())
                 && matches!(
@@ -841,6 +851,7 @@ impl Vault {
             locked_members: locked,
             rotation_pending: next_key_path(&self.key_file).exists(),
             not_enrolled: None,
+            force_change_pending,
         })
     }
 

@@ -1367,6 +1367,8 @@ fn many_members_are_asked_for_a_new_pin_at_once_in_batches() {
         ]
     );
     assert!(flagged("A1") && flagged("A2") && !flagged("A3"));
+    let pending = || f.vault.status(&s, t(1)).unwrap().force_change_pending;
+    assert_eq!(pending(), 2);
     assert!(!f.vault.pin_status("N1", &s, t(1)).unwrap().force_change);
     // with a core that checks PINs, one the vault holds none for is marked (once)
     let core = listed(&["N1", "N1b"]);
@@ -1381,6 +1383,7 @@ fn many_members_are_asked_for_a_new_pin_at_once_in_batches() {
         .unwrap();
     assert_eq!((again.marked, again.already), (0, 2));
     assert!(f.vault.pin_status("N1", &s, t(1)).unwrap().force_change);
+    assert_eq!(pending(), 4, "two records, two marks");
     // every record, in batches of two: the two asked before are counted so
     let all = f
         .vault
@@ -1404,9 +1407,13 @@ fn many_members_are_asked_for_a_new_pin_at_once_in_batches() {
         .force_change_many(&Whom::All, false, &Silent)
         .unwrap();
     assert_eq!((none_new.flagged, none_new.already), (0, 5));
-    // the PIN the member chooses then is not flagged
+    assert_eq!(pending(), 7);
+    // the PIN the member chooses then is not flagged, and a PIN set for a marked member
+    // takes the mark
     f.vault.store_pin_now("A4", "7315", true, &s, t(2)).unwrap();
     assert!(!f.vault.pin_status("A4", &s, t(2)).unwrap().force_change);
+    f.vault.store_pin_now("N1", "7315", true, &s, t(2)).unwrap();
+    assert_eq!(pending(), 5);
 }
 
 /// A force-change file: one member id per line (a CSV's first column), blank lines and

@@ -429,6 +429,10 @@ fn many_members_are_asked_for_a_new_pin_from_a_file_or_all_at_once() {
         (asked(&i, &ids[1]), asked(&i, &ids[2])),
         (Some(true), Some(true))
     );
+    assert_eq!(
+        status_line(&i, "asked for a new PIN:"),
+        "3 (after their next correct one; not chosen yet)"
+    );
     let audit = ok(&i.cli(&["audit", "export"]));
     let runs: Vec<&str> = (audit.lines())
         .filter(|l| l.contains("\"kind\":\"pin_change_forced\""))
