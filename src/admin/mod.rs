@@ -116,6 +116,9 @@ pub enum Request {
     /// holds.
     PinsForceChange {
         path: Option<PathBuf>,
+        /// Count, change nothing.
+        #[serde(default)]
+        dry_run: bool,
     },
     VaultStatus,
     VaultRotateKey,
@@ -246,6 +249,8 @@ pub enum Response {
     /// What `pins force-change` did.
     ForcedChange {
         report: vault::force::ForceReport,
+        #[serde(default)]
+        dry_run: bool,
     },
     Vault {
         status: Box<VaultStatus>,
@@ -840,7 +845,7 @@ pub fn execute(
                 summary: Box::new(result?),
             })
         }
-        Request::PinsForceChange { path } => {
+        Request::PinsForceChange { path, dry_run } => {
             let whom = match &path {
                 Some(path) => vault::force::Whom::Listed(force_change_list(path)?),
                 None => vault::force::Whom::All,
@@ -849,7 +854,7 @@ pub fn execute(
             let vault = ctx.vault()?;
             let shown = path.clone().unwrap_or_else(|| PathBuf::from("every PIN"));
             let result = with_progress(ctx, &shown, out, |progress| {
-                vault.force_change_many(&whom, core_holds, progress)
+                vault.force_change_many(&whom, core_holds, dry_run, progress)
             });
             let whom = match (&path, &whom) {
                 (Some(path), vault::force::Whom::Listed(ids)) => format!(
@@ -858,6 +863,10 @@ pub fn execute(
                     path.display()
                 ),
                 _ => "every member with a PIN in the vault".to_string(),
+            };
+            let whom = match dry_run {
+                true => format!("dry run, nothing changed: {whom}"),
+                false => whom,
             };
             let event = match &result {
                 Ok(r) => {
@@ -871,7 +880,10 @@ pub fn execute(
                     .detail(format!("{whom}: {e}")),
             };
             ctx.audit.record_blocking(event)?;
-            Ok(Response::ForcedChange { report: result? })
+            Ok(Response::ForcedChange {
+                report: result?,
+                dry_run,
+            })
         }
         Request::VaultStatus => {
             let config = ctx.config.load();

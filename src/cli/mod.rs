@@ -191,6 +191,9 @@ pub enum PinsCommand {
         /// list them in a file).
         #[arg(long)]
         all: bool,
+        /// Count whom it would ask, change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -494,10 +497,15 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             return pins_import_command(&config, &file, established, dry_run);
         }
         Command::Pins {
-            command: PinsCommand::ForceChange { file, all: _ },
+            command:
+                PinsCommand::ForceChange {
+                    file,
+                    all: _,
+                    dry_run,
+                },
         } => {
             init_logging("warn");
-            return pins_force_change_command(&config, file.as_deref());
+            return pins_force_change_command(&config, file.as_deref(), dry_run);
         }
         Command::Vault { command } => {
             init_logging("warn");
@@ -1137,14 +1145,18 @@ fn member_command(config: &Config, command: MemberCommand) -> anyhow::Result<Exi
     Ok(ExitCode::SUCCESS)
 }
 
-fn pins_force_change_command(config: &Config, file: Option<&Path>) -> anyhow::Result<ExitCode> {
+fn pins_force_change_command(
+    config: &Config,
+    file: Option<&Path>,
+    dry_run: bool,
+) -> anyhow::Result<ExitCode> {
     let path = file.map(input_file).transpose()?;
-    match admin::client::run(
-        config,
-        Request::PinsForceChange { path },
-        &mut out::stderr(),
-    )? {
-        Response::ForcedChange { report: r } => {
+    let request = Request::PinsForceChange { path, dry_run };
+    match admin::client::run(config, request, &mut out::stderr())? {
+        Response::ForcedChange { report: r, dry_run } => {
+            if dry_run {
+                say!("dry run, nothing changed: what the command would do");
+            }
             say!(
                 "{} asked to choose a new PIN after their next correct one; {} asked before",
                 counted(r.flagged, "members"),

@@ -47,19 +47,22 @@ impl Vault {
     /// Ask `whom` to choose a new PIN after their next correct one, as
     /// [`Vault::flag_force_change`] asks one member (`core_holds`: the core checks the PINs
     /// the vault does not hold).
+    /// With `dry_run`, the counts alone: each batch's transaction is dropped, not committed.
     pub fn force_change_many(
         &self,
         whom: &Whom,
         core_holds: bool,
+        dry_run: bool,
         progress: &dyn Progress,
     ) -> Result<ForceReport, VaultError> {
-        self.force_change_in_batches(whom, core_holds, progress, FORCE_BATCH)
+        self.force_change_in_batches(whom, core_holds, dry_run, progress, FORCE_BATCH)
     }
 
     pub(super) fn force_change_in_batches(
         &self,
         whom: &Whom,
         core_holds: bool,
+        dry_run: bool,
         progress: &dyn Progress,
         batch: usize,
     ) -> Result<ForceReport, VaultError> {
@@ -129,7 +132,11 @@ impl Vault {
                     after = chunk.pop().map(|(k, _)| k);
                     last_batch
                 };
-                txn.commit()?;
+                if dry_run {
+                    txn.abort()?;
+                } else {
+                    txn.commit()?;
+                }
                 done
             };
             progress.advance_to(seen.min(total));

@@ -1348,7 +1348,7 @@ fn many_members_are_asked_for_a_new_pin_at_once_in_batches() {
     let listed = |ids: &[&str]| Whom::Listed(ids.iter().map(|i| i.to_string()).collect());
     assert_eq!(
         f.vault
-            .force_change_in_batches(&listed(&["A1", "A2", "N1"]), false, &told, 2)
+            .force_change_in_batches(&listed(&["A1", "A2", "N1"]), false, false, &told, 2)
             .unwrap(),
         ForceReport {
             flagged: 1,
@@ -1374,21 +1374,33 @@ fn many_members_are_asked_for_a_new_pin_at_once_in_batches() {
     let core = listed(&["N1", "N1b"]);
     let marked = f
         .vault
-        .force_change_in_batches(&core, true, &Silent, 2)
+        .force_change_in_batches(&core, true, false, &Silent, 2)
         .unwrap();
     assert_eq!((marked.marked, marked.already), (2, 0));
     let again = f
         .vault
-        .force_change_in_batches(&core, true, &Silent, 2)
+        .force_change_in_batches(&core, true, false, &Silent, 2)
         .unwrap();
     assert_eq!((again.marked, again.already), (0, 2));
     assert!(f.vault.pin_status("N1", &s, t(1)).unwrap().force_change);
     assert_eq!(pending(), 4, "two records, two marks");
     // every record, in batches of two: the two asked before are counted so
+    // a dry run counts as the run would, and changes nothing
+    let dry = f
+        .vault
+        .force_change_in_batches(&Whom::All, true, true, &Silent, 2)
+        .unwrap();
+    let dry_listed = (f.vault)
+        .force_change_in_batches(&listed(&["A3", "N2"]), true, true, &Silent, 2)
+        .unwrap();
+    assert_eq!((dry_listed.flagged, dry_listed.marked), (1, 1));
+    assert_eq!(pending(), 4, "nothing changed");
+    assert!(!f.vault.pin_status("N2", &s, t(1)).unwrap().force_change);
     let all = f
         .vault
-        .force_change_in_batches(&Whom::All, true, &Silent, 2)
+        .force_change_in_batches(&Whom::All, true, false, &Silent, 2)
         .unwrap();
+    assert_eq!(all, dry);
     assert_eq!(
         all,
         ForceReport {
@@ -1404,7 +1416,7 @@ fn many_members_are_asked_for_a_new_pin_at_once_in_batches() {
     assert!(!f.vault.has_pin("N1").unwrap(), "All makes no record");
     let none_new = f
         .vault
-        .force_change_many(&Whom::All, false, &Silent)
+        .force_change_many(&Whom::All, false, false, &Silent)
         .unwrap();
     assert_eq!((none_new.flagged, none_new.already), (0, 5));
     assert_eq!(pending(), 7);

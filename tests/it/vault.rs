@@ -420,6 +420,13 @@ fn many_members_are_asked_for_a_new_pin_from_a_file_or_all_at_once() {
     }
     // every PIN, with the service stopped (the file opened directly)
     assert!(i.stop().success());
+    // a dry run says what it would do, and does nothing
+    let out = ok(&i.cli(&["pins", "force-change", "--all", "--dry-run"]));
+    assert!(
+        out.starts_with("dry run, nothing changed") && out.contains("2 members asked"),
+        "{out}"
+    );
+    assert_eq!(asked(&i, &ids[1]), Some(false));
     let out = ok(&i.cli(&["pins", "force-change", "--all"]));
     assert!(
         out.contains("2 members asked") && out.contains("1 asked before"),
@@ -437,11 +444,14 @@ fn many_members_are_asked_for_a_new_pin_from_a_file_or_all_at_once() {
     let runs: Vec<&str> = (audit.lines())
         .filter(|l| l.contains("\"kind\":\"pin_change_forced\""))
         .collect();
-    assert_eq!(runs.len(), 2, "{audit}");
+    assert_eq!(runs.len(), 3, "{audit}");
     assert!(
         runs[0].contains("the 2 members")
             && runs[0].contains("1 asked, 0 asked before")
-            && runs[1].contains("every member with a PIN in the vault: 2 asked, 1 asked before"),
+            && runs[1].contains(
+                "dry run, nothing changed: every member with a PIN in the vault: 2 asked"
+            )
+            && runs[2].contains("\"every member with a PIN in the vault: 2 asked, 1 asked before"),
         "{runs:?}"
     );
     // the members' PINs never reach the log
