@@ -79,7 +79,8 @@ pub enum EventKind {
     VaultKeyForgotten,
     /// A member's PIN lockout was cleared by an agent or admin.
     MemberUnlocked,
-    /// An agent or admin asked a member to choose a new PIN.
+    /// An agent or admin asked a member to choose a new PIN (with the member), or an admin
+    /// asked many (`pins force-change`: no member; the detail says whom and the counts).
     PinChangeForced,
     /// A member set a new PIN (activation or a change).
     PinSet,
