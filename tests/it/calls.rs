@@ -1700,6 +1700,15 @@ fn a_core_that_holds_pins_checks_them_and_may_hand_them_to_the_vault() {
         (&json!(true), &json!("core")),
         "{shown}"
     );
+    // through the service too, how the gateway's answer was read
+    assert_eq!(
+        (
+            &shown["core_fields"]["dob"],
+            &shown["core_fields"]["has_pin"]
+        ),
+        (&json!("read at /dob"), &json!("absent at /has_pin")),
+        "{shown}"
+    );
     // a core that fails the check: core_unavailable, and nothing counted
     assert_eq!(
         one_pin("cp-9", "+16122030103", "482719"),
