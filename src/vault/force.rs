@@ -4,8 +4,6 @@
 //! [`FORCE_BATCH`], so calls go on meanwhile; nothing is undone by stopping half-way, and
 //! running it again finishes it (a member flagged already is counted as such).
 
-use std::ops::Bound;
-
 use redb::{ReadableTable, ReadableTableMetadata};
 use serde::{Deserialize, Serialize};
 
@@ -85,18 +83,10 @@ impl Vault {
                     let mut pins = txn.open_table(tables::PINS)?;
                     let mut attempts = txn.open_table(tables::ATTEMPTS)?;
                     let mut chunk: Vec<(String, Option<Vec<u8>>)> = match whom {
-                        Whom::All => {
-                            let from = match &after {
-                                Some(k) => Bound::Excluded(k.as_str()),
-                                None => Bound::Unbounded,
-                            };
-                            let mut chunk = Vec::with_capacity(batch);
-                            for entry in pins.range::<&str>((from, Bound::Unbounded))?.take(batch) {
-                                let (k, v) = entry?;
-                                chunk.push((k.value().to_string(), Some(v.value().to_vec())));
-                            }
-                            chunk
-                        }
+                        Whom::All => super::rotate::records_after(&pins, after.as_deref(), batch)?
+                            .into_iter()
+                            .map(|(id, sealed)| (id, Some(sealed)))
+                            .collect(),
                         Whom::Listed(ids) => {
                             let start = usize::try_from(seen).unwrap_or(usize::MAX);
                             let mut chunk = Vec::with_capacity(batch);

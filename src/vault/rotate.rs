@@ -41,6 +41,25 @@ pub struct RotateReport {
     pub resumed: bool,
 }
 
+/// Up to `batch` PIN records after the member id `after` (from the first without one), in
+/// key order: one batch of a walk over the vault.
+pub(super) fn records_after(
+    pins: &impl ReadableTable<&'static str, &'static [u8]>,
+    after: Option<&str>,
+    batch: usize,
+) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    let from = match after {
+        Some(k) => Bound::Excluded(k),
+        None => Bound::Unbounded,
+    };
+    let mut chunk = Vec::with_capacity(batch);
+    for entry in pins.range::<&str>((from, Bound::Unbounded))?.take(batch) {
+        let (k, v) = entry?;
+        chunk.push((k.value().to_string(), v.value().to_vec()));
+    }
+    Ok(chunk)
+}
+
 impl Vault {
     /// Re-seal, in one transaction, the records a scan finds under any key but `next_id`.
     fn reseal_stragglers(&self, ring: &seal::Keyring, next_id: [u8; 4]) -> Result<u64, VaultError> {
@@ -136,15 +155,7 @@ impl Vault {
             let txn = self.store.begin_write()?;
             let done = {
                 let mut pins = txn.open_table(tables::PINS)?;
-                let from = match &after {
-                    Some(k) => Bound::Excluded(k.as_str()),
-                    None => Bound::Unbounded,
-                };
-                let mut chunk = Vec::with_capacity(batch);
-                for entry in pins.range::<&str>((from, Bound::Unbounded))?.take(batch) {
-                    let (k, v) = entry?;
-                    chunk.push((k.value().to_string(), v.value().to_vec()));
-                }
+                let mut chunk = records_after(&pins, after.as_deref(), batch)?;
                 for (member_id, sealed) in &chunk {
                     // checked inside this batch's transaction: a PIN set since is left alone
                     if seal::peek(member_id, sealed)?.key_id != next.id() {
