@@ -353,7 +353,9 @@ impl Config {
         {
             cautions.push(ConfigIssue::new(
                 "core.rest.fields.has_pin",
-                "mapped, but there is no [core.rest.pin]: the vault holds every PIN, and what                  the core says of its own is not used (add [core.rest.pin] for the core to                  check the PINs it holds)",
+                "mapped, but there is no [core.rest.pin]: the vault holds every PIN, and what \
+                 the core says of its own is not used (add [core.rest.pin] for the core to \
+                 check the PINs it holds)",
             ));
         }
         if let Some(pin) = self.core_pin() {

@@ -826,7 +826,19 @@ fn a_rest_core_s_pin_check_is_checked_with_key_paths() {
     // a has_pin mapped (not the default) without the section is cautioned: it is not used
     let caution_on_has_pin = |toml: &str| {
         let said = parse(&format!("{rest}{toml}"), no_env()).unwrap();
-        (said.cautions().iter()).any(|c| c.path == "core.rest.fields.has_pin")
+        let cautions = said.cautions();
+        let caution = cautions
+            .iter()
+            .find(|c| c.path == "core.rest.fields.has_pin");
+        if let Some(c) = caution {
+            assert!(
+                c.message
+                    .starts_with("mapped, but there is no [core.rest.pin]: the vault holds every PIN, and what the core says of its own is not used"),
+                "{}",
+                c.message
+            );
+        }
+        caution.is_some()
     };
     for (toml, cautioned) in [
         ("[core.rest.fields]\nhas_pin = \"/ivr/pinSet\"\n", true),
