@@ -60,6 +60,10 @@ installed_ok() {
     cmp -s "packaging/prometheus/$f" "/usr/share/doc/callvault/examples/prometheus/$f" \
       || fail "no /usr/share/doc/callvault/examples/prometheus/$f"
   done
+  # the Grafana dashboard
+  cmp -s packaging/grafana/callvault-dashboard.json \
+    /usr/share/doc/callvault/examples/grafana/callvault-dashboard.json \
+    || fail "no /usr/share/doc/callvault/examples/grafana/callvault-dashboard.json"
   local unit_dir
   unit_dir=$(dirname "$1")
   systemd-analyze verify "$1" "$unit_dir/callvault-backup.service" "$unit_dir/callvault-backup.timer"

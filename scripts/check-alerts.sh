@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Check the Prometheus alert rules the packages ship (packaging/prometheus/): promtool reads
 # them as Prometheus would, and runs their unit tests (each alert fires on the series that
-# should fire it, not before its `for`, and not on a healthy service's). Installs promtool
+# should fire it, not before its `for`, and not on a healthy service's); and the Grafana
+# dashboard's queries (packaging/grafana/), which promtool parses as recording rules that
+# scripts/check-dashboard.py writes from its panels. Installs promtool
 # (Debian's prometheus package, without its recommends) when it is missing; CI runs as root.
 set -euo pipefail
 cd "$(dirname "$0")/../packaging/prometheus"
@@ -16,3 +18,7 @@ if ! command -v promtool >/dev/null; then
 fi
 promtool check rules callvault-alerts.yml
 promtool test rules callvault-alerts.test.yml
+queries=$(mktemp --suffix=.yml)
+trap 'rm -f "$queries"' EXIT
+python3 ../../scripts/check-dashboard.py rules "$queries"
+promtool check rules "$queries"
