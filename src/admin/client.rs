@@ -99,6 +99,7 @@ pub fn open_local(config: &Config) -> Result<Context, AdminError> {
         terminal: std::io::IsTerminal::is_terminal(&std::io::stderr()),
         // Ctrl-C here interrupts the store itself (`cli::interrupt`)
         client_gone: Default::default(),
+        keys: None,
     })
 }
 

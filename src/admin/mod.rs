@@ -367,6 +367,9 @@ pub struct Context {
     /// long work stops where it safely can, as when the service stops. Set by the admin
     /// socket, per connection.
     pub client_gone: Arc<std::sync::atomic::AtomicBool>,
+    /// The service's API keys as its requests check them (their uses not yet written
+    /// down); `None` for a command run without the service.
+    pub keys: Option<Arc<crate::keys::KeyRing>>,
 }
 
 impl Context {
@@ -559,6 +562,9 @@ pub fn execute(
             })
         }
         Request::KeyList => {
+            if let Some(ring) = &ctx.keys {
+                ring.write_use_or_log(&ctx.store);
+            }
             let txn = ctx.store.begin_read()?;
             Ok(Response::Keys {
                 keys: keys::list(&txn)?,

@@ -143,8 +143,14 @@ pub async fn list_keys(
     _auth: Authorized<AdminOnly>,
     state: web::Data<AppState>,
 ) -> Result<web::Json<Vec<KeyInfo>>, ApiError> {
-    let txn = state.store.begin_read().map_err(ApiError::internal)?;
-    keys::list(&txn).map(web::Json).map_err(key_error)
+    let state = state.into_inner();
+    web::block(move || {
+        state.keys.write_use_or_log(&state.store);
+        let txn = state.store.begin_read().map_err(ApiError::internal)?;
+        keys::list(&txn).map(web::Json).map_err(key_error)
+    })
+    .await
+    .map_err(ApiError::internal)?
 }
 
 /// Revoke the active key with this name.

@@ -180,7 +180,9 @@ impl<A: Allowed> FromRequest for Authorized<A> {
             let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
             let presented = keys::from_headers(authorization.as_deref(), x_api_key.as_deref());
             let outcome = match &presented {
-                Ok(key) => state.keys.authenticate(&state.store, key),
+                Ok(key) => state
+                    .keys
+                    .authenticate(&state.store, key, state.clock.now()),
                 Err(Rejection::Missing) => cert_client(&state, peer_cert.as_ref())
                     .ok_or(AuthError::Rejected(Rejection::Missing)),
                 Err(rejection) => Err(AuthError::Rejected(*rejection)),

@@ -46,7 +46,7 @@ pub struct AppState {
     /// The PIN vault (its key loaded, its bcrypt pool running).
     pub vault: Arc<crate::vault::Vault>,
     /// The API keys, held for checking requests.
-    pub keys: crate::keys::KeyRing,
+    pub keys: Arc<crate::keys::KeyRing>,
     /// The handshake's client-certificate check, which a reload swaps: connections opened
     /// before one are judged again by it (`middleware::connection_admitted`).
     pub clients: Arc<crate::tls::ReloadableClients>,

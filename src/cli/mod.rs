@@ -587,17 +587,21 @@ fn key_command(config: &Config, command: KeyCommand) -> anyhow::Result<()> {
             let mut out = out::stdout();
             writeln!(
                 out,
-                "{:<24} {:<6} {:<12} {:<25} status",
-                "name", "role", "id", "created"
+                "{:<24} {:<6} {:<12} {:<25} {:<25} status",
+                "name", "role", "id", "created", "last used"
             )?;
             for k in keys {
                 let status = match k.revoked_at {
                     Some(t) => format!("revoked {}", t.format("%Y-%m-%d %H:%M")),
                     None => "active".to_string(),
                 };
+                let used = k.last_used_at.map_or_else(
+                    || "never".to_string(),
+                    |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                );
                 writeln!(
                     out,
-                    "{:<24} {:<6} {:<12} {:<25} {status}",
+                    "{:<24} {:<6} {:<12} {:<25} {used:<25} {status}",
                     k.name,
                     k.role.as_str(),
                     k.id,

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use arc_swap::ArcSwapOption;
 use base64::Engine;
@@ -95,6 +96,11 @@ pub struct StoredKey {
     pub hash: String,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// When a request last authenticated with it, to the second, as the service last wrote
+    /// it down ([`KeyRing::write_use`]); absent for a key never used (and in records written
+    /// before 2026-12-06, whose keys count as not used since).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<DateTime<Utc>>,
 }
 
 impl StoredKey {
@@ -113,6 +119,7 @@ impl StoredKey {
             role: self.role,
             created_at: self.created_at,
             revoked_at: self.revoked_at,
+            last_used_at: self.last_used_at,
         }
     }
 }
@@ -125,6 +132,12 @@ pub struct KeyInfo {
     pub role: Role,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// When a request last authenticated with the key (to the second); null for a key not
+    /// used since it was created (or since 2026-12-06, when callvault began to note it).
+    /// The service writes uses down once a minute and before it lists keys; after a crash
+    /// the last minute's may be missing.
+    #[serde(default)]
+    pub last_used_at: Option<DateTime<Utc>>,
 }
 
 /// A freshly created key: the only moment its plaintext exists.
@@ -306,6 +319,7 @@ pub fn create(
         hash: hex::encode(digest(&secret)),
         created_at: now,
         revoked_at: None,
+        last_used_at: None,
     };
     let txn = store.begin_write()?;
     if let Some(active) = active_by_name(&txn, name)? {
@@ -449,6 +463,26 @@ struct HeldKey {
     digest: [u8; 32],
     client: Client,
     revoked: bool,
+    used: Arc<Use>,
+}
+
+/// When a key was last used, in seconds since the epoch (0: not since the service started),
+/// and how much of that is written down. Carried from one generation of the held keys to
+/// the next, so a key created or revoked meanwhile loses no other key's use.
+#[derive(Default)]
+struct Use {
+    seen: AtomicI64,
+    written: AtomicI64,
+}
+
+impl Use {
+    /// A request authenticated with the key at `at` (seconds). A load, and a store at most
+    /// once a second per key: every request of a busy IVR key passes here.
+    fn saw(&self, at: i64) {
+        if self.seen.load(Ordering::Relaxed) < at {
+            self.seen.fetch_max(at, Ordering::Relaxed);
+        }
+    }
 }
 
 impl KeyRing {
@@ -456,8 +490,14 @@ impl KeyRing {
         KeyRing::default()
     }
 
-    /// Check a presented key. Constant-time on the secret's digest.
-    pub fn authenticate(&self, store: &Store, presented: &str) -> Result<Client, AuthError> {
+    /// Check a presented key, at `now`. Constant-time on the secret's digest. A key that
+    /// passes is noted as used at `now` (written down by [`KeyRing::write_use`]).
+    pub fn authenticate(
+        &self,
+        store: &Store,
+        presented: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Client, AuthError> {
         let id = public_id(presented).ok_or(AuthError::Rejected(Rejection::Malformed))?;
         let secret = &presented[PREFIX.len() + id.len() + 1..];
         let held = self.current(store)?;
@@ -474,7 +514,68 @@ impl KeyRing {
         if key.revoked {
             return Err(AuthError::Rejected(Rejection::Revoked));
         }
+        key.used.saw(now.timestamp());
         Ok(key.client.clone())
+    }
+
+    /// Write down, in one transaction, when each key used since the last time was last
+    /// used: the service does it once a minute, before it lists keys, and as it stops. A
+    /// record keeps the later of its own time and the one seen (a store restored from an
+    /// older copy). A key whose record has gone (a restore) or cannot be read is passed
+    /// over. Says how many records were written; with none to write, no transaction.
+    pub fn write_use(&self, store: &Store) -> Result<usize, KeyError> {
+        let Some(held) = self.held.load_full() else {
+            return Ok(0);
+        };
+        let due: Vec<(&str, &Use, i64)> = held
+            .keys
+            .iter()
+            .filter_map(|(id, key)| {
+                let used = &key.as_ref().ok()?.used;
+                let seen = used.seen.load(Ordering::Relaxed);
+                (seen > used.written.load(Ordering::Relaxed)).then_some((
+                    id.as_str(),
+                    &**used,
+                    seen,
+                ))
+            })
+            .collect();
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let txn = store.begin_write()?;
+        let mut written = 0;
+        {
+            let mut table = txn.open_table(tables::API_KEYS)?;
+            for (id, _, seen) in &due {
+                let Some(at) = DateTime::from_timestamp(*seen, 0) else {
+                    continue;
+                };
+                let stored = match table.get(*id)? {
+                    Some(value) => StoredKey::decode(value.value()).ok(),
+                    None => None,
+                };
+                let Some(mut stored) = stored else { continue };
+                if stored.last_used_at.is_some_and(|t| t >= at) {
+                    continue;
+                }
+                stored.last_used_at = Some(at);
+                table.insert(*id, stored.encode()?.as_slice())?;
+                written += 1;
+            }
+        }
+        txn.commit()?;
+        for (_, used, seen) in due {
+            used.written.fetch_max(seen, Ordering::Relaxed);
+        }
+        Ok(written)
+    }
+
+    /// [`KeyRing::write_use`], a failure logged: the uses stay noted, for the next time.
+    pub fn write_use_or_log(&self, store: &Store) {
+        if let Err(e) = self.write_use(store) {
+            tracing::warn!(error = %e, "writing down when API keys were last used");
+        }
     }
 
     /// The keys as the store holds them now.
@@ -487,12 +588,19 @@ impl KeyRing {
         {
             return Ok(held);
         }
+        let before = self.held.load_full();
         let txn = store.begin_read()?;
         let table = txn.open_table(tables::API_KEYS)?;
         let mut keys = HashMap::new();
         for entry in table.iter()? {
             let (id, value) = entry?;
-            keys.insert(id.value().to_string(), held_key(value.value()));
+            let id = id.value().to_string();
+            let used = before
+                .as_ref()
+                .and_then(|b| b.keys.get(&id)?.as_ref().ok())
+                .map(|k| k.used.clone())
+                .unwrap_or_default();
+            keys.insert(id, held_key(value.value(), used));
         }
         let held = Arc::new(Held { generation, keys });
         self.held.store(Some(held.clone()));
@@ -500,7 +608,7 @@ impl KeyRing {
     }
 }
 
-fn held_key(bytes: &[u8]) -> Result<HeldKey, String> {
+fn held_key(bytes: &[u8], used: Arc<Use>) -> Result<HeldKey, String> {
     let stored = StoredKey::decode(bytes).map_err(|e| e.to_string())?;
     let digest = hex::decode(&stored.hash)
         .ok()
@@ -508,6 +616,7 @@ fn held_key(bytes: &[u8]) -> Result<HeldKey, String> {
         .ok_or("hash is not 32 bytes of hex")?;
     Ok(HeldKey {
         digest,
+        used,
         revoked: stored.revoked_at.is_some(),
         client: Client {
             id: stored.id,

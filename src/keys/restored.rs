@@ -23,8 +23,9 @@ pub struct Carried {
 }
 
 /// In `restored`, revoke each key that `replaced` (every key of the store it replaces,
-/// [`super::list`]) holds revoked, each revocation audited; and name the active keys of
-/// `replaced` that `restored` lacks. One transaction.
+/// [`super::list`]) holds revoked, each revocation audited; keep the later of each key's
+/// two last uses; and name the active keys of `replaced` that `restored` lacks. One
+/// transaction.
 pub fn keep_revocations(
     restored: &Store,
     replaced: &[KeyInfo],
@@ -44,9 +45,19 @@ pub fn keep_revocations(
                 ),
                 None => None,
             };
-            match (held, old.revoked_at) {
-                (None, None) => carried.not_in_backup.push(old.clone()),
-                (Some(mut key), Some(at)) if key.revoked_at.is_none() => {
+            let Some(mut key) = held else {
+                if old.revoked_at.is_none() {
+                    carried.not_in_backup.push(old.clone());
+                }
+                continue;
+            };
+            // a use the backup missed (the later time stays)
+            let used_since = old.last_used_at > key.last_used_at;
+            if used_since {
+                key.last_used_at = old.last_used_at;
+            }
+            match old.revoked_at {
+                Some(at) if key.revoked_at.is_none() => {
                     key.revoked_at = Some(at);
                     table.insert(key.id.as_str(), key.encode()?.as_slice())?;
                     events.push(
@@ -62,6 +73,9 @@ pub fn keep_revocations(
                         ),
                     );
                     carried.kept_revoked.push(key.info());
+                }
+                _ if used_since => {
+                    table.insert(key.id.as_str(), key.encode()?.as_slice())?;
                 }
                 _ => {}
             }

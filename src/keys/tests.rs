@@ -7,7 +7,7 @@ fn store() -> (tempfile::TempDir, Store) {
 }
 
 fn auth(store: &Store, key: &str) -> Result<Client, AuthError> {
-    KeyRing::new().authenticate(store, key)
+    KeyRing::new().authenticate(store, key, Utc::now())
 }
 
 #[test]
@@ -190,21 +190,28 @@ fn one_ring_follows_keys_created_and_revoked_after_it_first_read_them() {
     let ring = KeyRing::new();
     let first = create(&store, "ivr1", Role::Ivr, "test", Utc::now()).unwrap();
     assert_eq!(
-        ring.authenticate(&store, &first.plaintext).unwrap().name,
+        ring.authenticate(&store, &first.plaintext, Utc::now())
+            .unwrap()
+            .name,
         "ivr1"
     );
     let second = create(&store, "agent1", Role::Agent, "test", Utc::now()).unwrap();
     assert_eq!(
-        ring.authenticate(&store, &second.plaintext).unwrap().role,
+        ring.authenticate(&store, &second.plaintext, Utc::now())
+            .unwrap()
+            .role,
         Role::Agent,
         "a key created after the ring read the table"
     );
     revoke(&store, "ivr1", "test", Utc::now(), LastAdmin::Keep).unwrap();
     assert!(matches!(
-        ring.authenticate(&store, &first.plaintext),
+        ring.authenticate(&store, &first.plaintext, Utc::now()),
         Err(AuthError::Rejected(Rejection::Revoked))
     ));
-    assert!(ring.authenticate(&store, &second.plaintext).is_ok());
+    assert!(
+        ring.authenticate(&store, &second.plaintext, Utc::now())
+            .is_ok()
+    );
 }
 
 /// A key's record as stored.
@@ -229,18 +236,20 @@ fn the_ring_reads_the_table_again_only_when_the_store_counts_a_change() {
     let (_d, store) = store();
     let ring = KeyRing::new();
     let new = create(&store, "ivr1", Role::Ivr, "test", Utc::now()).unwrap();
-    ring.authenticate(&store, &new.plaintext).unwrap();
+    ring.authenticate(&store, &new.plaintext, Utc::now())
+        .unwrap();
     // the same key's record, revoked, written without counting the change
     let mut record = get_raw(&store, &new.info.id);
     record.revoked_at = Some(Utc::now());
     put_raw(&store, &new.info.id, &record.encode().unwrap());
     assert!(
-        ring.authenticate(&store, &new.plaintext).is_ok(),
+        ring.authenticate(&store, &new.plaintext, Utc::now())
+            .is_ok(),
         "held: the table was not read again"
     );
     store.keys_changed();
     assert!(matches!(
-        ring.authenticate(&store, &new.plaintext),
+        ring.authenticate(&store, &new.plaintext, Utc::now()),
         Err(AuthError::Rejected(Rejection::Revoked))
     ));
 }
@@ -256,12 +265,15 @@ fn a_record_that_cannot_be_read_fails_only_its_own_key() {
     put_raw(&store, "00000000000a", b"not json");
     store.keys_changed();
     let ring = KeyRing::new();
-    assert!(ring.authenticate(&store, &good.plaintext).is_ok());
+    assert!(
+        ring.authenticate(&store, &good.plaintext, Utc::now())
+            .is_ok()
+    );
     for (presented, why) in [
         (bad.plaintext.to_string(), "hash is not 32 bytes of hex"),
         (format!("cvk_00000000000a_{}", "x".repeat(43)), "expected"),
     ] {
-        match ring.authenticate(&store, &presented) {
+        match ring.authenticate(&store, &presented, Utc::now()) {
             Err(AuthError::Store(StoreError::Corrupt(m))) => assert!(m.contains(why), "{m}"),
             other => panic!("{other:?}"),
         }
@@ -390,4 +402,102 @@ fn an_agent_id_is_a_plain_login_of_at_most_64_characters() {
         agent_id(&too_long).unwrap_err(),
         "X-Agent-Id has 65 characters; at most 64"
     );
+}
+
+/// When each key was last used, as `list` shows it.
+fn last_used(store: &Store) -> Vec<(String, Option<DateTime<Utc>>)> {
+    list(&store.begin_read().unwrap())
+        .unwrap()
+        .into_iter()
+        .map(|k| (k.name, k.last_used_at))
+        .collect()
+}
+
+/// A key's use is noted by the check that passes it and written down by `write_use`: to
+/// the second, once, the later time kept; a key refused (wrong secret, revoked) is not
+/// used; a key made or revoked meanwhile loses no other key's use.
+#[test]
+fn a_key_is_noted_used_by_each_check_it_passes_and_written_down_once() {
+    let (_d, store) = store();
+    let at = |s: i64| DateTime::from_timestamp(1_796_000_000 + s, 0).unwrap();
+    let ivr = create(&store, "ivr1", Role::Ivr, "test", at(0)).unwrap();
+    let agent = create(&store, "agent1", Role::Agent, "test", at(1)).unwrap();
+    let ring = KeyRing::new();
+    assert_eq!(ring.write_use(&store).unwrap(), 0, "nothing held yet");
+
+    ring.authenticate(
+        &store,
+        &ivr.plaintext,
+        at(10) + chrono::Duration::milliseconds(700),
+    )
+    .unwrap();
+    assert_eq!(ring.write_use(&store).unwrap(), 1);
+    assert_eq!(
+        last_used(&store),
+        [
+            ("ivr1".to_string(), Some(at(10))),
+            ("agent1".to_string(), None)
+        ]
+    );
+    assert_eq!(ring.write_use(&store).unwrap(), 0, "written already");
+    ring.authenticate(&store, &ivr.plaintext, at(10)).unwrap();
+    ring.authenticate(&store, &ivr.plaintext, at(5)).unwrap();
+    assert_eq!(ring.write_use(&store).unwrap(), 0, "no later use");
+
+    // refused: a wrong secret for agent1, and ivr1 once revoked
+    let wrong = format!("cvk_{}_{}", agent.info.id, "x".repeat(43));
+    assert!(ring.authenticate(&store, &wrong, at(20)).is_err());
+    ring.authenticate(&store, &ivr.plaintext, at(30)).unwrap();
+    revoke(&store, "ivr1", "test", at(31), LastAdmin::Keep).unwrap();
+    assert!(ring.authenticate(&store, &ivr.plaintext, at(40)).is_err());
+    // a key made after the ring read the table, and agent1 used after that
+    let app = create(&store, "app1", Role::App, "test", at(41)).unwrap();
+    ring.authenticate(&store, &agent.plaintext, at(50)).unwrap();
+    ring.authenticate(&store, &app.plaintext, at(60)).unwrap();
+    assert_eq!(ring.write_use(&store).unwrap(), 3);
+    assert_eq!(
+        last_used(&store),
+        [
+            ("ivr1".to_string(), Some(at(30))),
+            ("agent1".to_string(), Some(at(50))),
+            ("app1".to_string(), Some(at(60))),
+        ]
+    );
+    assert!(
+        get_raw(&store, &ivr.info.id).revoked_at.is_some(),
+        "still revoked"
+    );
+
+    // another ring (a restart) that sees an earlier use than the record's keeps the record's
+    let again = KeyRing::new();
+    again
+        .authenticate(&store, &agent.plaintext, at(45))
+        .unwrap();
+    assert_eq!(again.write_use(&store).unwrap(), 0);
+    assert_eq!(get_raw(&store, &agent.info.id).last_used_at, Some(at(50)));
+}
+
+/// A key's record has no `last_used_at` until it is used, so records written before the
+/// field existed and those of unused keys read alike, and as never used.
+#[test]
+fn a_record_without_a_use_reads_as_never_used() {
+    let (_d, store) = store();
+    let new = create(&store, "ivr1", Role::Ivr, "test", Utc::now()).unwrap();
+    let record = get_raw(&store, &new.info.id);
+    let bytes = String::from_utf8(record.encode().unwrap()).unwrap();
+    assert!(!bytes.contains("last_used_at"), "{bytes}");
+    let older = format!(
+        r#"{{"id":"{}","name":"ivr1","role":"ivr","hash":"{}","created_at":"2026-01-01T00:00:00Z","revoked_at":null}}"#,
+        new.info.id, record.hash
+    );
+    assert_eq!(
+        StoredKey::decode(older.as_bytes()).unwrap().last_used_at,
+        None
+    );
+    let ring = KeyRing::new();
+    ring.authenticate(&store, &new.plaintext, Utc::now())
+        .unwrap();
+    ring.write_use(&store).unwrap();
+    let used = String::from_utf8(get_raw(&store, &new.info.id).encode().unwrap()).unwrap();
+    assert!(used.contains("\"last_used_at\":\""), "{used}");
 }

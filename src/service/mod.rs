@@ -330,6 +330,7 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
         clock.clone(),
         live.clone(),
     )?);
+    let keys = Arc::new(crate::keys::KeyRing::new());
     let state = web::Data::new(AppState {
         store: store.clone(),
         audit: audit.clone(),
@@ -340,7 +341,7 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
         reloader: reloader.clone(),
         metrics,
         vault: vault.clone(),
-        keys: crate::keys::KeyRing::new(),
+        keys: keys.clone(),
         clients: clients.clone(),
     });
     let workers = match config.server.workers {
@@ -394,6 +395,7 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
             vault: Ok(vault.clone()),
             terminal: false,
             client_gone: Default::default(),
+            keys: Some(keys.clone()),
         },
     ));
     let inbox_task = actix_web::rt::spawn(watch_inbox(store.clone(), audit.clone(), live.clone()));
@@ -402,6 +404,7 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
     let sweep_task = actix_web::rt::spawn(sweep_calls(calls));
     let cert_task = actix_web::rt::spawn(remind_of_certificate(reloader.clone(), live.clone()));
     let head_task = actix_web::rt::spawn(audit_head_to_journal(store.clone()));
+    let key_use_task = actix_web::rt::spawn(write_key_use(keys.clone(), store.clone()));
 
     audit
         .record(
@@ -431,6 +434,7 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
     sweep_task.abort();
     cert_task.abort();
     head_task.abort();
+    key_use_task.abort();
     if let Some(task) = watchdog_task {
         task.abort();
     }
@@ -448,6 +452,8 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
             "work on the store is still under way; stopping without it"
         );
     }
+    let writing = (keys.clone(), store.clone());
+    let _ = tokio::task::spawn_blocking(move || writing.0.write_use_or_log(&writing.1)).await;
     let _ = audit
         .record(AuditEvent::new(
             "system",
@@ -547,6 +553,16 @@ async fn lag_probe(record: impl Fn(std::time::Duration)) {
         let began = std::time::Instant::now();
         tokio::time::sleep(LAG_TICK).await;
         record(began.elapsed().saturating_sub(LAG_TICK));
+    }
+}
+
+/// Write down when each API key was last used, once a minute (and, apart from this, before
+/// keys are listed and as the service stops): `key list` shows it.
+async fn write_key_use(keys: Arc<crate::keys::KeyRing>, store: Arc<Store>) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+        let (keys, store) = (keys.clone(), store.clone());
+        let _ = tokio::task::spawn_blocking(move || keys.write_use_or_log(&store)).await;
     }
 }
 

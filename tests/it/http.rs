@@ -297,6 +297,103 @@ fn admins_manage_keys_over_the_api() {
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
 }
 
+/// When a key was last used: `GET /v1/admin/keys` and `callvault key list` (through the
+/// service, and without it) show a use at once, a key never used as never, a refused
+/// presentation as no use; a stop writes the last uses down, so they outlive it.
+#[test]
+fn a_keys_last_use_is_listed_at_once_and_outlives_a_restart() {
+    let mut i = Instance::started();
+    let c = i.client();
+    let key = |name: &str, role: &str| {
+        let out = i.cli(&["key", "create", "--role", role, "--name", name]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout).trim().to_string()
+    };
+    let (ivr, idle) = (key("ivr1", "ivr"), key("idle", "agent"));
+    let listed = |i: &Instance| -> Vec<(String, Option<String>)> {
+        let (s, b) = body(
+            c.get(i.url("/v1/admin/keys"))
+                .bearer_auth(&i.admin)
+                .send()
+                .unwrap(),
+        );
+        assert_eq!(s, StatusCode::OK, "{b}");
+        b.as_array()
+            .unwrap()
+            .iter()
+            .filter(|k| k["name"] != "admin")
+            .map(|k| {
+                assert!(k.as_object().unwrap().contains_key("last_used_at"), "{k}");
+                let used = k["last_used_at"].as_str().map(str::to_string);
+                (k["name"].as_str().unwrap().to_string(), used)
+            })
+            .collect()
+    };
+    assert_eq!(listed(&i), [("ivr1".into(), None), ("idle".into(), None)]);
+    let before = chrono::Utc::now().timestamp();
+    let (s, _) = body(c.get(i.url("/v1/whoami")).bearer_auth(&ivr).send().unwrap());
+    assert_eq!(s, StatusCode::OK);
+    // a refused presentation of idle's id is no use of it
+    let id = idle.split('_').nth(1).unwrap();
+    let wrong = format!("cvk_{id}_{}", "x".repeat(43));
+    let (s, _) = body(
+        c.get(i.url("/v1/whoami"))
+            .bearer_auth(&wrong)
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let after = chrono::Utc::now().timestamp();
+    // the CLI through the service first (its own writing down), then the API
+    let row = |list: &str, name: &str| -> String {
+        list.lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{list}"))
+            .to_string()
+    };
+    let through = text(&i.cli(&["key", "list"]).stdout);
+    assert!(
+        through.lines().next().unwrap().contains("last used"),
+        "{through}"
+    );
+    assert!(row(&through, "idle").contains("never"), "{through}");
+    let stamp = row(&through, "ivr1")
+        .split_whitespace()
+        .nth(4)
+        .unwrap()
+        .to_string();
+    let used = chrono::DateTime::parse_from_rfc3339(&stamp)
+        .unwrap()
+        .timestamp();
+    assert!(
+        (before..=after).contains(&used),
+        "{before} {used} {after}: {through}"
+    );
+    let seen = listed(&i);
+    assert_eq!(seen[1], ("idle".into(), None));
+    let api_used = chrono::DateTime::parse_from_rfc3339(seen[0].1.as_deref().unwrap());
+    assert_eq!(api_used.unwrap().timestamp(), used);
+
+    // used again, then stopped before a minute's writing: the stop writes it down
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let (s, _) = body(
+        c.get(i.url("/v1/whoami"))
+            .bearer_auth(&idle)
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(s, StatusCode::OK);
+    assert!(i.stop().success());
+    let offline = text(&i.cli(&["key", "list"]).stdout);
+    assert!(row(&offline, "ivr1").contains(&stamp), "{offline}");
+    assert!(!row(&offline, "idle").contains("never"), "{offline}");
+    i.start();
+    let again = listed(&i);
+    assert_eq!(again[0], seen[0]);
+    assert!(again[1].1.is_some(), "{again:?}");
+    i.assert_never_written(&[&ivr, &idle]);
+}
+
 /// Every path in the served OpenAPI document, every method: the router takes exactly the
 /// methods the document lists, and refuses the others with `405` and an `Allow` header that
 /// lists them (RFC 9110).

@@ -109,6 +109,7 @@ fn context(dir: &Path) -> Context {
         vault: Err("no vault in this test".into()),
         terminal: false,
         client_gone: Default::default(),
+        keys: None,
     }
 }
 

@@ -29,7 +29,8 @@ fn a_restored_backup_keeps_the_revocations_made_since_and_names_the_keys_made_si
     let restored = Store::open_file(&backup).unwrap();
     let ring = KeyRing::new();
     assert!(
-        ring.authenticate(&restored, &ivr.plaintext).is_ok(),
+        ring.authenticate(&restored, &ivr.plaintext, Utc::now())
+            .is_ok(),
         "the backup's own state"
     );
     let carried = keep_revocations(&restored, &replaced, "cli", Utc::now()).unwrap();
@@ -43,17 +44,17 @@ fn a_restored_backup_keeps_the_revocations_made_since_and_names_the_keys_made_si
 
     restored.keys_changed();
     assert!(matches!(
-        KeyRing::new().authenticate(&restored, &ivr.plaintext),
+        KeyRing::new().authenticate(&restored, &ivr.plaintext, Utc::now()),
         Err(AuthError::Rejected(_))
     ));
     assert!(
         KeyRing::new()
-            .authenticate(&restored, &agent.plaintext)
+            .authenticate(&restored, &agent.plaintext, Utc::now())
             .is_ok()
     );
     assert!(
         KeyRing::new()
-            .authenticate(&restored, &old.plaintext)
+            .authenticate(&restored, &old.plaintext, Utc::now())
             .is_err()
     );
     let txn = restored.begin_read().unwrap();
@@ -73,4 +74,60 @@ fn a_restored_backup_keeps_the_revocations_made_since_and_names_the_keys_made_si
     let again = keep_revocations(&restored, &replaced, "cli", Utc::now()).unwrap();
     assert!(again.kept_revoked.is_empty(), "{again:?}");
     assert_eq!(names(&again.not_in_backup), ["ivr1-2027"]);
+}
+
+/// Each key keeps the later of its two last uses: a use after the backup was taken comes
+/// back, one the backup holds stays, and a key never used stays so.
+#[test]
+fn a_restored_backup_keeps_each_keys_later_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("live")).unwrap();
+    let then = Utc::now() - Duration::days(2);
+    let ivr = create(&store, "ivr1", Role::Ivr, "test", then).unwrap();
+    let desk = create(
+        &store,
+        "desk",
+        Role::Agent,
+        "test",
+        then + Duration::seconds(1),
+    )
+    .unwrap();
+    let idle = create(
+        &store,
+        "idle",
+        Role::App,
+        "test",
+        then + Duration::seconds(2),
+    )
+    .unwrap();
+    let ring = KeyRing::new();
+    let used_before = then + Duration::hours(1);
+    ring.authenticate(&store, &desk.plaintext, used_before)
+        .unwrap();
+    ring.write_use(&store).unwrap();
+    let backup = dir.path().join("backup.redb");
+    store.backup_to(&backup, 0).unwrap();
+    let used_since = then + Duration::hours(30);
+    ring.authenticate(&store, &ivr.plaintext, used_since)
+        .unwrap();
+    assert_eq!(ring.write_use(&store).unwrap(), 1);
+    let replaced = list(&store.begin_read().unwrap()).unwrap();
+    drop(store);
+
+    let restored = Store::open_file(&backup).unwrap();
+    let carried = keep_revocations(&restored, &replaced, "cli", Utc::now()).unwrap();
+    assert_eq!(carried, Default::default(), "no key revoked or missing");
+    let uses: Vec<_> = list(&restored.begin_read().unwrap())
+        .unwrap()
+        .into_iter()
+        .map(|k| (k.id, k.last_used_at.map(|t| t.timestamp())))
+        .collect();
+    assert_eq!(
+        uses,
+        [
+            (ivr.info.id, Some(used_since.timestamp())),
+            (desk.info.id, Some(used_before.timestamp())),
+            (idle.info.id, None),
+        ]
+    );
 }
