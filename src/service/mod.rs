@@ -452,8 +452,9 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
             "work on the store is still under way; stopping without it"
         );
     }
-    let writing = (keys.clone(), store.clone());
-    let _ = tokio::task::spawn_blocking(move || writing.0.write_use_or_log(&writing.1)).await;
+    // the last uses of the API keys, for `key list` after the stop
+    let writing = store.clone();
+    let _ = tokio::task::spawn_blocking(move || keys.write_use_or_log(&writing)).await;
     let _ = audit
         .record(AuditEvent::new(
             "system",
