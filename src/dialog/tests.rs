@@ -1150,6 +1150,15 @@ fn keypad_answers_match_robustly() {
         assert!(answer::date_matches(eight, d), "{eight}");
         assert!(!answer::date_matches(&six[..5], d), "{six}");
     }
+    // eight characters that are not eight digits are no date, though chrono's `%m%d%Y`
+    // alone reads each (a one-digit month, a signed or short year)
+    for keyed in ["3 121984", "031+1984", "0312-984", "0312+984"] {
+        assert_eq!(answer::keyed_date(keyed), None, "{keyed:?}");
+    }
+    assert_eq!(
+        answer::keyed_date("03121984"),
+        NaiveDate::from_ymd_opt(1984, 3, 12)
+    );
     let empty = Member::default();
     assert_eq!(answer::matches(Question::Dob, "03121984", &empty, 0), None);
     assert_eq!(
