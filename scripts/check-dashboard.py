@@ -6,9 +6,11 @@ $instance as any instance):
 
   check-dashboard.py rules OUT.yml    writes them as recording rules, for
                                       `promtool check rules OUT.yml` to parse (CI)
-  check-dashboard.py query URL        asks the Prometheus at URL for each, and says which
-                                      answer series and which none (by hand, against a
-                                      Prometheus scraping a service that took calls)
+  check-dashboard.py query URL [--may-be-empty TITLE...]
+                                      asks the Prometheus at URL for each, and says which
+                                      answer series and which none; with --may-be-empty,
+                                      fails when a panel not named there has a query
+                                      without series (scripts/dashboard-live.sh, in CI)
 
 Standard library only.
 """
@@ -47,7 +49,7 @@ def write_rules(found, path):
     print(f"{len(found)} queries written to {path}")
 
 
-def ask(found, url):
+def ask(found, url, may_be_empty=None):
     empty, failed = [], []
     for title, ref, expr in found:
         query = urllib.parse.urlencode({"query": expr})
@@ -68,17 +70,31 @@ def ask(found, url):
           f"{len(empty)} with none, {len(failed)} failed")
     for title, ref, error in failed:
         print(f"failed: {title} ({ref}): {error}")
-    return 1 if failed else 0
+    if may_be_empty is None:
+        return 1 if failed else 0
+    titles = {title for title, _, _ in found}
+    unknown = [t for t in may_be_empty if t not in titles]
+    for title in unknown:
+        print(f"--may-be-empty names no panel: {title}")
+    unexpected = [(t, r) for t, r in empty if t not in may_be_empty]
+    for title, ref in unexpected:
+        print(f"no series, and not a panel that may be empty: {title} ({ref})")
+    return 1 if failed or unknown or unexpected else 0
 
 
 def main():
-    if len(sys.argv) != 3 or sys.argv[1] not in ("rules", "query"):
+    args = sys.argv[1:]
+    if len(args) < 2 or args[0] not in ("rules", "query"):
         sys.exit(__doc__)
     found = queries(json.loads(DASHBOARD.read_text()))
-    if sys.argv[1] == "rules":
-        write_rules(found, sys.argv[2])
+    if args[0] == "rules" and len(args) == 2:
+        write_rules(found, args[1])
         return 0
-    return ask(found, sys.argv[2].rstrip("/"))
+    if args[0] == "query" and len(args) == 2:
+        return ask(found, args[1].rstrip("/"))
+    if args[0] == "query" and args[2] == "--may-be-empty":
+        return ask(found, args[1].rstrip("/"), args[3:])
+    sys.exit(__doc__)
 
 
 if __name__ == "__main__":
