@@ -7,7 +7,8 @@
 # (Debian's prometheus package, without its recommends) when it is missing; CI runs as root.
 set -euo pipefail
 cd "$(dirname "$0")/../packaging/prometheus"
-if ! command -v promtool >/dev/null; then
+# (the server too: scripts/dashboard-live.sh runs one, in CI after this)
+if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends prometheus >/dev/null

@@ -14,6 +14,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${1:-target/debug/callvault}
+command -v prometheus >/dev/null \
+  || { echo "no prometheus: apt-get install prometheus (or run scripts/check-alerts.sh)" >&2; exit 1; }
 work=$(mktemp -d)
 demo_pid='' prom_pid=''
 cleanup() {
