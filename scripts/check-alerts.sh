@@ -12,7 +12,7 @@ if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends prometheus >/dev/null
-  # only its promtool is wanted: where systemd runs, the package starts a Prometheus server
+  # its programs are wanted, not its service: where systemd runs, the package starts one
   if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
     systemctl disable --now prometheus >/dev/null 2>&1 || true
   fi
