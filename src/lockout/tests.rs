@@ -89,6 +89,7 @@ fn more_tries_while_locked_do_not_extend_the_lock() {
 fn a_correct_answer_clears_the_run() {
     let p = policy(3, Some(60), None);
     let two = wrong_n(&p, 2, t(0));
+    assert!(!two.is_clear());
     let cleared = two.correct();
     assert!(cleared.is_clear());
     assert_eq!(

@@ -54,6 +54,30 @@ fn new_pin_rules_give_stable_reasons() {
     }
 }
 
+/// The words the IVR reads in a STEP's `error` after a new PIN is refused (and the audit
+/// detail): a contract, each once.
+#[test]
+fn each_refusal_of_a_new_pin_has_its_own_stable_word() {
+    let words = [
+        (Rejection::NotDigits, "not_digits"),
+        (Rejection::TooShort, "too_short"),
+        (Rejection::TooLong, "too_long"),
+        (Rejection::RepeatingDigits, "repeating_digits"),
+        (Rejection::Sequence, "sequence"),
+        (Rejection::CommonPin, "common_pin"),
+        (Rejection::MatchesSsnLast4, "matches_ssn_last4"),
+        (Rejection::MatchesZip, "matches_zip"),
+        (Rejection::MatchesPhone, "matches_phone"),
+        (Rejection::MatchesBirthDate, "matches_birth_date"),
+        (Rejection::SameAsCurrent, "same_as_current"),
+        (Rejection::ConfirmMismatch, "confirm_mismatch"),
+    ];
+    for (rejection, word) in words {
+        assert_eq!(rejection.as_str(), word);
+        assert_eq!(rejection.to_string(), word);
+    }
+}
+
 #[test]
 fn birth_date_forms_are_refused_even_without_the_blocklist() {
     let policy = PinPolicyConfig {
