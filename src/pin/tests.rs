@@ -78,6 +78,31 @@ fn each_refusal_of_a_new_pin_has_its_own_stable_word() {
     }
 }
 
+/// A forced change's word, as the audit detail and a PIN change's reason say it, is the
+/// one `pin_change.scenarios` lists it by; a change's reason is its scenario's word.
+#[test]
+fn each_force_change_scenario_has_its_word_and_a_reason_says_its_scenarios() {
+    let words = [
+        (
+            ForceChangeScenario::LengthOutsidePolicy,
+            "length_outside_policy",
+        ),
+        (ForceChangeScenario::Aged, "aged"),
+        (ForceChangeScenario::Flagged, "flagged"),
+        (ForceChangeScenario::Blocklisted, "blocklisted"),
+    ];
+    assert_eq!(words.map(|(s, _)| s), ForceChangeScenario::ALL);
+    for (scenario, word) in words {
+        assert_eq!(scenario.as_str(), word);
+        assert_eq!(serde_json::to_value(scenario).unwrap(), word);
+        assert_eq!(ChangeReason::Forced(scenario).as_str(), word);
+    }
+    for scenario in ActivationScenario::ALL {
+        assert_eq!(serde_json::to_value(scenario).unwrap(), scenario.as_str());
+        assert_eq!(ChangeReason::Scenario(scenario).as_str(), scenario.as_str());
+    }
+}
+
 #[test]
 fn birth_date_forms_are_refused_even_without_the_blocklist() {
     let policy = PinPolicyConfig {
