@@ -30,9 +30,10 @@ trap cleanup EXIT
 demo_pid=$!
 for _ in $(seq 100); do grep -q '^# Seed 004 \[1\]' "$work/demo.out" && break; sleep 0.2; done
 sleep 1
-dir=$(grep -o '/tmp/callvault-demo-[A-Za-z0-9]*' "$work/demo.out" | head -1)
+# the CA the demo's curl lines trust, and where it serves (wherever TMPDIR put it)
+ca=$(grep -o -- '--cacert [^ ]*' "$work/demo.out" | head -1 | cut -d' ' -f2)
 url=$(sed -n 's/^callvault demo on \(https:[^ ]*\).*/\1/p' "$work/demo.out" | head -1)
-[ -n "$dir" ] && [ -n "$url" ] || { cat "$work/demo.out"; exit 1; }
+[ -n "$ca" ] && [ -n "$url" ] || { cat "$work/demo.out"; exit 1; }
 
 prom_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 cat >"$work/prometheus.yml" <<EOF
@@ -40,7 +41,7 @@ global: {scrape_interval: 1s}
 scrape_configs:
   - job_name: callvault
     scheme: https
-    tls_config: {ca_file: $dir/etc/tls.crt}
+    tls_config: {ca_file: $ca}
     static_configs: [{targets: ["${url#https://}"]}]
 EOF
 prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/data" \
