@@ -140,6 +140,12 @@ mod tests {
             "to=%2B15551234567&text=Code+%221%22+%26+more%0A"
         );
         assert_eq!(render("{x} {to}", &vars, no_escape), "{x} +15551234567");
+        // config check refuses lone braces; were one to reach a message, it stays as written
+        assert_eq!(
+            render("a } b {to} {to", &vars, no_escape),
+            "a } b +15551234567 {to"
+        );
+        assert_eq!(render("}}{{}", &vars, no_escape), "}{}");
     }
 
     #[test]
@@ -149,5 +155,14 @@ mod tests {
         assert!(e.contains("{pin} is not one of {code}"), "{e}");
         let e = check("hello", &["code"], &["code"]).unwrap_err();
         assert!(e.contains("must contain {code}"), "{e}");
+        let e = check("{code}", &[], &[]).unwrap_err();
+        assert_eq!(e, "{code} is not one of (none here)");
+        let e = check("{to}{pin}", &["to", "text"], &["to"]).unwrap_err();
+        assert_eq!(e, "{pin} is not one of {to}, {text}");
+        let e = check("{to}{{code}}", &["to", "code"], &["code"]).unwrap_err();
+        assert_eq!(
+            e, "must contain {code}",
+            "a brace written twice is no placeholder"
+        );
     }
 }

@@ -503,3 +503,136 @@ fn a_known_number_that_needs_nothing_is_warned_of_not_refused() {
         "the installed file draws none at all"
     );
 }
+
+/// A profile that asks no member fact: PIN only, no checklist questions, no activation
+/// checks, callers key member numbers only.
+fn asking_nothing() -> Profile {
+    let mut p = Profile::default();
+    p.identifiers = vec![IdentifierKind::MemberNumber];
+    p.ivr.app_intent.methods = vec![];
+    p.ivr.known_number.methods = vec![Method::Pin];
+    p.ivr.unknown_number.methods = vec![Method::Pin];
+    p.checklist.app_intent.questions.clear();
+    p.checklist.known_number.questions.clear();
+    p.checklist.unknown_number.questions.clear();
+    p.activation.methods = vec![];
+    p
+}
+
+/// The facts pre-enrollment warns a file leaves out are those some profile's call may use:
+/// an IVR question at any trust level, a checklist question, an activation check while
+/// activation is on, the e-mail an IVR code goes to, the account numbers callers may key.
+#[test]
+fn the_facts_calls_use_are_those_some_profile_asks() {
+    type Change = fn(&mut Profile);
+    let cases: &[(&str, Change, bool, &[&str])] = &[
+        ("nothing asked", |_| {}, true, &[]),
+        (
+            "an IVR question, at any trust level",
+            |p| p.ivr.app_intent.methods = vec![Method::Zip],
+            false,
+            &["zip"],
+        ),
+        (
+            "IVR questions in Question::ALL's order, not the profile's",
+            |p| p.ivr.unknown_number.methods = vec![Method::SsnLast4, Method::Pin, Method::Dob],
+            false,
+            &["dob", "ssn_last4"],
+        ),
+        (
+            "a checklist question, the agent's only one too",
+            |p| p.checklist.known_number.questions = vec![Question::PlaceOfBirth],
+            false,
+            &["place_of_birth"],
+        ),
+        (
+            "an activation check while activation is on",
+            |p| p.activation.methods = vec![Method::LastTxnDate],
+            false,
+            &["last_txn_date"],
+        ),
+        (
+            "no activation check when activation is off",
+            |p| {
+                p.activation.methods = vec![Method::LastTxnDate];
+                p.activation.enabled = false;
+            },
+            false,
+            &[],
+        ),
+        (
+            "no activation check when no scenario leads to it",
+            |p| {
+                p.activation.methods = vec![Method::LastTxnDate];
+                p.activation.scenarios.clear();
+            },
+            false,
+            &[],
+        ),
+        (
+            "an IVR code by e-mail",
+            |p| p.ivr.known_number.methods = vec![Method::Otp],
+            true,
+            &["email"],
+        ),
+        (
+            "an IVR code by text message needs no e-mail",
+            |p| p.ivr.known_number.methods = vec![Method::Otp],
+            false,
+            &[],
+        ),
+        ("e-mailed codes, but no step sends one", |_| {}, true, &[]),
+        (
+            "account numbers keyed",
+            |p| p.identifiers.push(IdentifierKind::AccountNumber),
+            false,
+            &["account_numbers"],
+        ),
+        (
+            "all of it at once",
+            |p| {
+                p.ivr.unknown_number.methods = vec![Method::Otp, Method::SavingsBalance];
+                p.checklist.unknown_number.questions = vec![Question::LastTxnAmount];
+                p.identifiers.push(IdentifierKind::AccountNumber);
+            },
+            true,
+            &[
+                "last_txn_amount",
+                "savings_balance",
+                "email",
+                "account_numbers",
+            ],
+        ),
+    ];
+    for (what, change, email_codes, want) in cases {
+        let mut p = asking_nothing();
+        change(&mut p);
+        for q in Question::ALL {
+            assert_eq!(p.asks(q), want.contains(&q.as_str()), "{what}: asks {q:?}");
+        }
+        // alone, and beside a profile that asks nothing: any profile's use counts
+        let alone = BTreeMap::from([("p".to_string(), p.clone())]);
+        assert_eq!(facts_used(&alone, *email_codes), *want, "{what}");
+        let beside = BTreeMap::from([("a".to_string(), asking_nothing()), ("p".to_string(), p)]);
+        assert_eq!(
+            facts_used(&beside, *email_codes),
+            *want,
+            "{what}, beside another"
+        );
+    }
+    // no profile configured: the built-in one's, as calls then use it
+    let none: BTreeMap<String, Profile> = BTreeMap::new();
+    assert_eq!(
+        facts_used(&none, true),
+        [
+            "dob",
+            "zip",
+            "ssn_last4",
+            "last_txn_amount",
+            "last_txn_date",
+            "savings_balance",
+            "place_of_birth",
+            "account_numbers"
+        ]
+    );
+}
