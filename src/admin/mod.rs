@@ -214,6 +214,9 @@ pub enum Response {
     Member {
         member: Box<MaskedMember>,
         pin: Option<PinStatus>,
+        /// Wrong keypad answers, and the lock out of questions they may have put on.
+        #[serde(default)]
+        answers: Option<vault::AnswerStatus>,
         /// With a REST core: how each mapped field of its answer was read.
         #[serde(default)]
         core_fields: Vec<crate::core::FieldRead>,
@@ -232,6 +235,9 @@ pub enum Response {
     Unlocked {
         member_id: String,
         was_locked: bool,
+        /// Which runs were cleared (a service from before this field: none named).
+        #[serde(default)]
+        cleared: vault::Cleared,
     },
     Forgotten {
         member_id: String,
@@ -728,9 +734,12 @@ pub fn execute(
                 .ok_or_else(|| AdminError::NotInCore(member_id.clone()))?,
             };
             let settings = vault::Settings::from_config(&config);
-            let mut pin = match &ctx.vault {
-                Ok(v) => Some(v.pin_status(&member_id, &settings, now)?),
-                Err(_) => None,
+            let (mut pin, answers) = match &ctx.vault {
+                Ok(v) => (
+                    Some(v.pin_status(&member_id, &settings, now)?),
+                    Some(v.answer_status(&member_id, &settings, now)?),
+                ),
+                Err(_) => (None, None),
             };
             // a PIN the vault does not hold is the core's to check ([core.rest.pin]), unless
             // the core said it holds none (`fields.has_pin`)
@@ -741,6 +750,7 @@ pub fn execute(
             Ok(Response::Member {
                 member: Box::new(member.masked()),
                 pin,
+                answers,
                 core_fields,
             })
         }
@@ -785,19 +795,16 @@ pub fn execute(
         Request::MemberUnlock { member_id } => {
             // A mistyped id must not read "was not locked" while the member stays locked.
             known_member(ctx, &member_id)?;
-            let was_locked = ctx.vault()?.unlock(&member_id)?;
+            let cleared = ctx.vault()?.unlock(&member_id)?;
             ctx.audit.record_blocking(
                 AuditEvent::new(actor, EventKind::MemberUnlocked, Outcome::Ok)
                     .member(member_id.clone())
-                    .detail(if was_locked {
-                        "wrong-PIN count cleared"
-                    } else {
-                        "nothing to clear"
-                    }),
+                    .detail(cleared.describe()),
             )?;
             Ok(Response::Unlocked {
                 member_id,
-                was_locked,
+                was_locked: cleared.any(),
+                cleared,
             })
         }
         Request::MemberForget { member_id } => {

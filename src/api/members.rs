@@ -14,7 +14,8 @@ use crate::vault::VaultError;
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Unlocked {
     pub member_id: String,
-    /// Whether there was a lockout or a run of wrong PINs to clear.
+    /// Whether there was a lockout, or a run of wrong PINs or of wrong keypad answers, to
+    /// clear.
     pub was_locked: bool,
 }
 
@@ -42,7 +43,8 @@ async fn known_member(state: &AppState, member_id: &str) -> Result<(), ApiError>
     }
 }
 
-/// Clear a member's PIN lockout (and any run of wrong PINs).
+/// Clear a member's lockout: the runs of wrong PINs and of wrong keypad answers, and the
+/// lock either put on the member.
 #[utoipa::path(post, path = "/v1/members/{member_id}/unlock", tag = "agents",
     params(("member_id" = String, Path, description = "the core's member number")),
     security(("bearer" = ["agent", "admin"])),
@@ -60,7 +62,7 @@ pub async fn unlock(
     known_member(&state, &member_id).await?;
     let vault = state.vault.clone();
     let id = member_id.clone();
-    let was_locked = web::block(move || vault.unlock(&id))
+    let cleared = web::block(move || vault.unlock(&id))
         .await
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
@@ -69,17 +71,13 @@ pub async fn unlock(
         .record(
             AuditEvent::new(auth.client.actor(), EventKind::MemberUnlocked, Outcome::Ok)
                 .member(member_id.clone())
-                .detail(if was_locked {
-                    "wrong-PIN count cleared"
-                } else {
-                    "nothing to clear"
-                }),
+                .detail(cleared.describe()),
         )
         .await
         .map_err(ApiError::audit_unavailable)?;
     Ok(web::Json(Unlocked {
         member_id,
-        was_locked,
+        was_locked: cleared.any(),
     }))
 }
 

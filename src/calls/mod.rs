@@ -49,7 +49,7 @@ use crate::store::{Store, StoreError, tables};
 use crate::vault::{PinCheck, Settings, Vault, VaultError};
 
 /// The kind of the per-member wrong-answer counter in the attempts table.
-pub const ANSWER_ATTEMPTS: &str = "answers";
+pub use crate::vault::ANSWER_ATTEMPTS;
 
 /// Why a call request was refused (the API maps each to a status and code).
 #[derive(Debug, thiserror::Error)]

@@ -1096,12 +1096,16 @@ fn member_command(config: &Config, command: MemberCommand) -> anyhow::Result<Exi
         Response::Member {
             member,
             pin,
+            answers,
             core_fields,
         } => {
             let mut shown = serde_json::to_value(&member)?;
             if let Some(obj) = shown.as_object_mut() {
                 if let Some(pin) = pin {
                     obj.insert("pin".into(), serde_json::to_value(pin)?);
+                }
+                if let Some(answers) = answers {
+                    obj.insert("questions".into(), serde_json::to_value(answers)?);
                 }
                 if !core_fields.is_empty() {
                     obj.insert("core_fields".into(), describe_core_fields(&core_fields));
@@ -1123,13 +1127,13 @@ fn member_command(config: &Config, command: MemberCommand) -> anyhow::Result<Exi
         Response::Unlocked {
             member_id,
             was_locked,
-        } => {
-            if was_locked {
-                say!("member {member_id}: wrong-PIN count cleared, unlocked");
-            } else {
-                say!("member {member_id}: was not locked (nothing to clear)");
-            }
-        }
+            cleared,
+        } => match (was_locked, cleared.any()) {
+            (true, true) => say!("member {member_id}: {}, unlocked", cleared.describe()),
+            // a service from before `cleared`, which cleared wrong PINs only
+            (true, false) => say!("member {member_id}: wrong-PIN count cleared, unlocked"),
+            (false, _) => say!("member {member_id}: was not locked (nothing to clear)"),
+        },
         Response::PinChangeForced { member_id } => {
             say!("member {member_id}: will choose a new PIN after the next correct one");
         }
@@ -1261,7 +1265,11 @@ fn vault_command(config: &Config, command: VaultCommand) -> anyhow::Result<ExitC
                     ""
                 }
             );
-            say!("locked members: {}", s.locked_members);
+            say!("locked members: {} (wrong PINs)", s.locked_members);
+            say!(
+                "locked out of questions: {} (wrong keypad answers)",
+                s.locked_for_questions
+            );
             say!(
                 "asked for a new PIN: {} (after their next correct one; not chosen yet)",
                 s.force_change_pending

@@ -116,6 +116,33 @@ impl Counter {
     pub fn is_clear(&self) -> bool {
         *self == Counter::default()
     }
+
+    /// Where the member stands at `now`, as `member show` tells it: the wrong answers of
+    /// the run (those that locked the member, while locked), and whether and until when
+    /// the member is locked.
+    pub fn standing(self, policy: &Policy, now: DateTime<Utc>) -> Standing {
+        match self.state(policy, now) {
+            State::Locked { until } => Standing {
+                wrong: self.wrong,
+                locked: true,
+                locked_until: until,
+            },
+            State::Open { tries_left } => Standing {
+                wrong: policy.max_wrong.saturating_sub(tries_left),
+                locked: false,
+                locked_until: None,
+            },
+        }
+    }
+}
+
+/// A member's run of wrong answers of one kind, as [`Counter::standing`] reads it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Standing {
+    pub wrong: u32,
+    pub locked: bool,
+    /// While locked: when the lock ends; `None` means until someone unlocks the member.
+    pub locked_until: Option<DateTime<Utc>>,
 }
 
 #[cfg(test)]

@@ -125,3 +125,59 @@ fn config_maps_zero_to_no_limit() {
     let d = crate::config::LockoutConfig::default();
     assert_eq!(Policy::pins(&d), policy(5, Some(1440), None));
 }
+
+/// `member show`'s reading of a run: its wrong answers, and the lock's end while locked; a
+/// run forgotten or a lock ended reads as nothing.
+#[test]
+fn a_standing_reads_the_run_as_it_stands_then() {
+    let timed = policy(3, Some(60), Some(30));
+    let forever = policy(3, None, None);
+    let open = |wrong| Standing {
+        wrong,
+        locked: false,
+        locked_until: None,
+    };
+    let cases: &[(&str, &Policy, Counter, i64, Standing)] = &[
+        ("no run", &timed, Counter::default(), 0, open(0)),
+        ("two wrong", &timed, wrong_n(&timed, 2, t(0)), 10, open(2)),
+        (
+            "a run forgotten",
+            &timed,
+            wrong_n(&timed, 2, t(0)),
+            30,
+            open(0),
+        ),
+        (
+            "locked for an hour",
+            &timed,
+            wrong_n(&timed, 3, t(0)),
+            59,
+            Standing {
+                wrong: 3,
+                locked: true,
+                locked_until: Some(t(60)),
+            },
+        ),
+        (
+            "a lock ended",
+            &timed,
+            wrong_n(&timed, 3, t(0)),
+            60,
+            open(0),
+        ),
+        (
+            "locked until unlocked",
+            &forever,
+            wrong_n(&forever, 3, t(0)),
+            60 * 24 * 365,
+            Standing {
+                wrong: 3,
+                locked: true,
+                locked_until: None,
+            },
+        ),
+    ];
+    for (what, p, c, at, want) in cases {
+        assert_eq!(c.standing(p, t(*at)), *want, "{what}");
+    }
+}

@@ -507,8 +507,10 @@ fn a_known_number_that_needs_nothing_is_warned_of_not_refused() {
 /// A profile that asks no member fact: PIN only, no checklist questions, no activation
 /// checks, callers key member numbers only.
 fn asking_nothing() -> Profile {
-    let mut p = Profile::default();
-    p.identifiers = vec![IdentifierKind::MemberNumber];
+    let mut p = Profile {
+        identifiers: vec![IdentifierKind::MemberNumber],
+        ..Profile::default()
+    };
     p.ivr.app_intent.methods = vec![];
     p.ivr.known_number.methods = vec![Method::Pin];
     p.ivr.unknown_number.methods = vec![Method::Pin];

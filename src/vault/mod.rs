@@ -35,6 +35,10 @@ use crate::store::{Store, StoreError, tables};
 /// The attempts-table kind of wrong PINs.
 pub const PIN_ATTEMPTS: &str = "pin";
 
+/// The attempts-table kind of wrong keypad answers (the dialog's questions), counted per
+/// member across calls like wrong PINs, and cleared with them by an unlock.
+pub const ANSWER_ATTEMPTS: &str = "answers";
+
 /// The attempts-table kind that marks a forced PIN change for a member whose PIN the core
 /// holds (`[core.rest.pin]`): the vault has no record whose flag could say it. It stands
 /// only while the vault holds no record for the member; the PIN the member then sets (or
@@ -69,6 +73,8 @@ pub struct Settings {
     pub mode: VaultMode,
     pub bcrypt_cost: u32,
     pub lockout: lockout::Policy,
+    /// The lockout from keypad questions (`lockout.max_wrong_answers`).
+    pub answer_lockout: lockout::Policy,
     pub policy: PinPolicyConfig,
 }
 
@@ -78,6 +84,7 @@ impl Settings {
             mode: config.vault.mode,
             bcrypt_cost: config.vault.bcrypt_cost,
             lockout: lockout::Policy::pins(&config.lockout),
+            answer_lockout: lockout::Policy::answers(&config.lockout),
             policy: config.pin_policy.clone(),
         }
     }
@@ -118,6 +125,41 @@ pub struct PinStatus {
     pub locked_until: Option<DateTime<Utc>>,
 }
 
+/// Where a member stands with keypad questions (`lockout.max_wrong_answers`), for `member
+/// show`: wrong answers count across calls as wrong PINs do, and lock the member out of
+/// questions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnswerStatus {
+    pub wrong_answers: u32,
+    pub locked: bool,
+    /// `null` while locked means until someone unlocks.
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+/// What an unlock cleared: a run of wrong PINs, of wrong keypad answers, or both (either
+/// may have locked the member).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cleared {
+    pub pins: bool,
+    pub answers: bool,
+}
+
+impl Cleared {
+    pub fn any(self) -> bool {
+        self.pins || self.answers
+    }
+
+    /// The audit detail and the CLI's words.
+    pub fn describe(self) -> &'static str {
+        match (self.pins, self.answers) {
+            (true, true) => "wrong-PIN and wrong-answer counts cleared",
+            (true, false) => "wrong-PIN count cleared",
+            (false, true) => "wrong-answer count cleared",
+            (false, false) => "nothing to clear",
+        }
+    }
+}
+
 /// The whole vault at a glance (`callvault vault status`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VaultStatus {
@@ -133,7 +175,11 @@ pub struct VaultStatus {
     pub bcrypt_records: u64,
     /// Records holding a sealed PIN: encrypted mode, or imported PINs waiting for bcrypt.
     pub sealed_pin_records: u64,
+    /// Members locked by wrong PINs.
     pub locked_members: u64,
+    /// Members locked out of keypad questions by wrong answers.
+    #[serde(default)]
+    pub locked_for_questions: u64,
     pub rotation_pending: bool,
     /// Records of members who are not enrolled (embedded core only): members deleted
     /// before enrollment forgot their PINs, or rejected and removed by a row (a fraud
@@ -714,15 +760,18 @@ impl Vault {
         }
     }
 
-    /// Clear a member's PIN lockout. Returns whether there was anything to clear.
-    pub fn unlock(&self, member_id: &str) -> Result<bool, VaultError> {
+    /// Clear a member's runs of wrong PINs and of wrong keypad answers, and so the lock
+    /// either put on them. Returns which there were.
+    pub fn unlock(&self, member_id: &str) -> Result<Cleared, VaultError> {
         let txn = self.store.begin_write()?;
-        let had = txn
-            .open_table(tables::ATTEMPTS)?
-            .remove((member_id, PIN_ATTEMPTS))?
-            .is_some();
+        let cleared = {
+            let mut attempts = txn.open_table(tables::ATTEMPTS)?;
+            let pins = attempts.remove((member_id, PIN_ATTEMPTS))?.is_some();
+            let answers = attempts.remove((member_id, ANSWER_ATTEMPTS))?.is_some();
+            Cleared { pins, answers }
+        };
         txn.commit()?;
-        Ok(had)
+        Ok(cleared)
     }
 
     /// Ask the member to choose a new PIN after their next correct one: the flag of their
@@ -772,14 +821,7 @@ impl Vault {
             Some(h) => h.flagged,
             None => force_change_marked(&txn.open_table(tables::ATTEMPTS)?, member_id)?,
         };
-        let (locked, locked_until, wrong) = match counter.state(&settings.lockout, now) {
-            lockout::State::Locked { until } => (true, until, counter.wrong),
-            lockout::State::Open { tries_left } => (
-                false,
-                None,
-                settings.lockout.max_wrong.saturating_sub(tries_left),
-            ),
-        };
+        let standing = counter.standing(&settings.lockout, now);
         Ok(PinStatus {
             has_pin: header.is_some(),
             set_at: header.map(|h| time(h.set_at)),
@@ -789,9 +831,30 @@ impl Vault {
                 SecretKind::Bcrypt => "bcrypt".to_string(),
                 SecretKind::Pin => "sealed".to_string(),
             }),
-            wrong_pins: wrong,
-            locked,
-            locked_until,
+            wrong_pins: standing.wrong,
+            locked: standing.locked,
+            locked_until: standing.locked_until,
+        })
+    }
+
+    /// A member's standing with keypad questions.
+    pub fn answer_status(
+        &self,
+        member_id: &str,
+        settings: &Settings,
+        now: DateTime<Utc>,
+    ) -> Result<AnswerStatus, VaultError> {
+        let txn = self.store.begin_read()?;
+        let counter = read_counter(
+            &txn.open_table(tables::ATTEMPTS)?,
+            member_id,
+            ANSWER_ATTEMPTS,
+        )?;
+        let standing = counter.standing(&settings.answer_lockout, now);
+        Ok(AnswerStatus {
+            wrong_answers: standing.wrong,
+            locked: standing.locked,
+            locked_until: standing.locked_until,
         })
     }
 
@@ -821,21 +884,23 @@ impl Vault {
             }
         }
         let attempts = txn.open_table(tables::ATTEMPTS)?;
-        let mut locked = 0;
+        let (mut locked, mut locked_for_questions) = (0, 0);
         for entry in attempts.iter()? {
             let (k, v) = entry?;
+            let (member_id, kind) = k.value();
             // a mark stands only while the vault holds no record of the member
-            if k.value().1 == FORCE_CHANGE_MARK && pins.get(k.value().0)?.is_none() {
+            if kind == FORCE_CHANGE_MARK && pins.get(member_id)?.is_none() {
                 force_change_pending += 1;
             }
-            if k.value().1 == PIN_ATTEMPTS
-                && let Ok(c) = postcard::from_bytes::<Counter>(v.value())
-                && matches!(
-                    c.state(&settings.lockout, now),
-                    lockout::State::Locked { .. }
-                )
+            let (policy, count) = match kind {
+                PIN_ATTEMPTS => (&settings.lockout, &mut locked),
+                ANSWER_ATTEMPTS => (&settings.answer_lockout, &mut locked_for_questions),
+                _ => continue,
+            };
+            if let Ok(c) = postcard::from_bytes::<Counter>(v.value())
+                && c.standing(policy, now).locked
             {
-                locked += 1;
+                *count += 1;
             }
         }
         Ok(VaultStatus {
@@ -849,6 +914,7 @@ impl Vault {
             bcrypt_records: bcrypt,
             sealed_pin_records: sealed,
             locked_members: locked,
+            locked_for_questions,
             rotation_pending: next_key_path(&self.key_file).exists(),
             not_enrolled: None,
             force_change_pending,

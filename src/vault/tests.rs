@@ -209,9 +209,13 @@ fn wrong_pins_lock_across_calls_and_restarts_and_unlock_clears() {
     f.vault.check_pin_now("M2", "0000", &s, t(1)).unwrap();
     assert_eq!(f.vault.status(&s, t(3)).unwrap().locked_members, 1);
     assert!(f.vault.has_pin("M1").unwrap() && !f.vault.has_pin("M3").unwrap());
-    assert!(f.vault.unlock("M1").unwrap());
+    let pins_only = Cleared {
+        pins: true,
+        answers: false,
+    };
+    assert_eq!(f.vault.unlock("M1").unwrap(), pins_only);
     assert_eq!(f.vault.status(&s, t(3)).unwrap().locked_members, 0);
-    assert!(!f.vault.unlock("M1").unwrap());
+    assert_eq!(f.vault.unlock("M1").unwrap(), Cleared::default());
     assert!(matches!(
         f.vault.check_pin_now("M1", "2749", &s, t(4)).unwrap(),
         PinCheck::Correct { .. }
@@ -1449,4 +1453,89 @@ fn a_force_change_file_lists_member_ids_and_a_bad_line_is_named() {
     assert_eq!(bad.len(), 2, "{bad:?}");
     assert!(bad[0].starts_with("line 2: not a member id"), "{bad:?}");
     assert!(bad[1].starts_with("line 4: "), "{bad:?}");
+}
+
+/// Wrong keypad answers in the store as the dialog's calls leave them.
+fn answer_wrong(f: &Fixture, member_id: &str, n: u32, s: &Settings, at: DateTime<Utc>) {
+    let txn = f.store.begin_write().unwrap();
+    {
+        let mut attempts = txn.open_table(tables::ATTEMPTS).unwrap();
+        let mut c = read_counter(&attempts, member_id, ANSWER_ATTEMPTS).unwrap();
+        for _ in 0..n {
+            c = c.wrong(&s.answer_lockout, at);
+        }
+        write_counter(&mut attempts, member_id, ANSWER_ATTEMPTS, c).unwrap();
+    }
+    txn.commit().unwrap();
+}
+
+/// A member locked out of questions by wrong answers is shown (`member show`), counted
+/// (`vault status`) and unlocked as one locked by wrong PINs is: an agent's unlock clears
+/// both runs, and says which there were.
+#[test]
+fn an_unlock_clears_wrong_answers_as_it_clears_wrong_pins() {
+    let f = fixture();
+    let s = settings(VaultMode::Hashed);
+    assert_eq!(s.answer_lockout.max_wrong, 10, "lockout.max_wrong_answers");
+    answer_wrong(&f, "Q1", 10, &s, t(0));
+    answer_wrong(&f, "Q2", 9, &s, t(0));
+    let q1 = f.vault.answer_status("Q1", &s, t(1)).unwrap();
+    assert_eq!(
+        q1,
+        AnswerStatus {
+            wrong_answers: 10,
+            locked: true,
+            locked_until: Some(t(1440)),
+        }
+    );
+    assert_eq!(
+        f.vault.answer_status("Q2", &s, t(1)).unwrap(),
+        AnswerStatus {
+            wrong_answers: 9,
+            locked: false,
+            locked_until: None,
+        }
+    );
+    // a PIN lock is another matter: Q1's PIN standing is clear
+    assert!(!f.vault.pin_status("Q1", &s, t(1)).unwrap().locked);
+    let status = f.vault.status(&s, t(1)).unwrap();
+    assert_eq!((status.locked_members, status.locked_for_questions), (0, 1));
+    // the lock ends by itself after lock_minutes
+    assert_eq!(f.vault.status(&s, t(1440)).unwrap().locked_for_questions, 0);
+    assert!(!f.vault.answer_status("Q1", &s, t(1440)).unwrap().locked);
+    let answers_only = Cleared {
+        pins: false,
+        answers: true,
+    };
+    assert_eq!(f.vault.unlock("Q1").unwrap(), answers_only);
+    assert_eq!(
+        f.vault.answer_status("Q1", &s, t(1)).unwrap().wrong_answers,
+        0
+    );
+    assert_eq!(f.vault.status(&s, t(1)).unwrap().locked_for_questions, 0);
+    // both runs at once; Q2's wrong PIN and answers short of a lock are cleared as well
+    f.vault.store_pin_now("Q2", "5902", true, &s, t(0)).unwrap();
+    f.vault.check_pin_now("Q2", "0000", &s, t(1)).unwrap();
+    let both = Cleared {
+        pins: true,
+        answers: true,
+    };
+    assert_eq!(f.vault.unlock("Q2").unwrap(), both);
+    assert_eq!(f.vault.unlock("Q2").unwrap(), Cleared::default());
+    // the words the audit log and the CLI use
+    for (c, words, any) in [
+        (both, "wrong-PIN and wrong-answer counts cleared", true),
+        (
+            Cleared {
+                pins: true,
+                answers: false,
+            },
+            "wrong-PIN count cleared",
+            true,
+        ),
+        (answers_only, "wrong-answer count cleared", true),
+        (Cleared::default(), "nothing to clear", false),
+    ] {
+        assert_eq!((c.describe(), c.any()), (words, any), "{c:?}");
+    }
 }

@@ -1459,6 +1459,51 @@ fn wrong_answers_count_per_member_across_calls() {
     // another member is not affected
     t.start("q-4", "+16122030102");
     assert_eq!(t.key_in("q-4", "12091970")["question"], "zip");
+    // the admin sees the lock (`member show`, `vault status`), and not as a PIN's
+    let cli = |args: &[&str]| {
+        let out = t.i.cli(args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let shown: Value = serde_json::from_str(&cli(&["member", "show", "1001"])).unwrap();
+    assert_eq!(
+        (
+            &shown["questions"]["wrong_answers"],
+            &shown["questions"]["locked"]
+        ),
+        (&json!(2), &json!(true)),
+        "{shown}"
+    );
+    assert!(shown["questions"]["locked_until"].is_string(), "{shown}");
+    assert_eq!(shown["pin"]["locked"], json!(false), "{shown}");
+    let status = cli(&["vault", "status"]);
+    assert!(
+        status.contains("locked members: 0 (wrong PINs)")
+            && status.contains("locked out of questions: 1 (wrong keypad answers)"),
+        "{status}"
+    );
+    // an agent's unlock ends it, as it ends a PIN's lock: questions are asked again
+    let (s, body) = t.post(&t.agent, "/v1/members/1001/unlock", json!({}));
+    assert_eq!(
+        (s, &body["was_locked"]),
+        (StatusCode::OK, &json!(true)),
+        "{body}"
+    );
+    t.start("q-5", ADA_MOBILE);
+    assert_eq!(t.key_in("q-5", "03121984")["question"], "zip");
+    let shown: Value = serde_json::from_str(&cli(&["member", "show", "1001"])).unwrap();
+    assert_eq!(shown["questions"]["locked"], json!(false), "{shown}");
+    let audit = cli(&["audit", "export"]);
+    assert!(
+        audit.lines().any(|l| l.contains("\"member_unlocked\"")
+            && l.contains("wrong-answer count cleared")
+            && l.contains("key:agent1")),
+        "{audit}"
+    );
+    assert!(
+        cli(&["member", "unlock", "1001"]).contains("was not locked"),
+        "nothing left to clear"
+    );
 }
 
 /// A REST core at `addr` with a 300 ms budget.
