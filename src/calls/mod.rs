@@ -811,14 +811,17 @@ impl CallService {
                     &who,
                     now,
                 )?);
-                Ok((Ok(transition.call), code_events))
+                Ok((Ok((transition.call, transition.locked)), code_events))
             })
             .await
             .map_err(CallError::Audit)?;
-        let next = next?;
+        let (next, locked) = next?;
         // the call was going on (a call whose dialog had ended returned above)
         if let Some(f) = tally::ended(&next) {
             tally::record_ending(f, tally::dialog_seconds(&next));
+        }
+        if let Some(by) = locked {
+            tally::record_lock(by);
         }
         if dialog::expects(&next) == Expect::SendCode {
             return self.send_ivr_code(next, actor).await;

@@ -141,6 +141,12 @@ pub fn record_verdict(method: &'static str, channel: &'static str, verified: boo
     .increment(1);
 }
 
+/// Count a member just locked out by a run of wrong PINs or keypad answers (the step's
+/// `member_locked` audit event).
+pub fn record_lock(by: dialog::Lock) {
+    metrics::counter!("callvault_members_locked_total", "by" => by.as_str()).increment(1);
+}
+
 /// Describe the metrics counted here (once, when the recorder is installed).
 pub fn describe() {
     metrics::describe_counter!(
@@ -163,6 +169,16 @@ pub fn describe() {
         "a call's time in the dialog, from its start to its ending, by outcome \
          (authenticated, transfer)"
     );
+    metrics::describe_counter!(
+        "callvault_members_locked_total",
+        "members locked out by the IVR's calls, by the run that did it (pins: \
+         lockout.max_wrong_pins wrong PINs; answers: lockout.max_wrong_answers wrong keypad \
+         answers); a surge is someone guessing at members' PINs or facts"
+    );
+    // both series from the start, so that Prometheus sees the first lock as an increase
+    for by in [dialog::Lock::Pins, dialog::Lock::Answers] {
+        metrics::counter!("callvault_members_locked_total", "by" => by.as_str()).increment(0);
+    }
     metrics::describe_counter!(
         "callvault_member_verdicts_total",
         "agents' verdicts on members (checklist; challenge, by channel), verified or not"

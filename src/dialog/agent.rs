@@ -80,5 +80,6 @@ pub fn name_member(
             detail: format!("by an agent; trust {}", trust.as_str()),
         }],
         answer_counter: None,
+        locked: None,
     }))
 }

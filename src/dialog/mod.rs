@@ -502,6 +502,27 @@ pub struct Transition {
     pub events: Vec<DialogEvent>,
     /// The member's wrong-answer counter after this step, when it changed.
     pub answer_counter: Option<Counter>,
+    /// The run of wrong answers that locked the member on this very step (its
+    /// `member_locked` event), for `callvault_members_locked_total`.
+    pub locked: Option<Lock>,
+}
+
+/// Which run of wrong answers locked a member out: PINs (`lockout.max_wrong_pins`) or
+/// keypad answers (`lockout.max_wrong_answers`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lock {
+    Pins,
+    Answers,
+}
+
+impl Lock {
+    /// The metric's `by` label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lock::Pins => "pins",
+            Lock::Answers => "answers",
+        }
+    }
 }
 
 impl Call {
@@ -567,6 +588,7 @@ struct Tx<'r> {
     call: Call,
     events: Vec<DialogEvent>,
     answer_counter: Option<Counter>,
+    locked: Option<Lock>,
     rules: &'r Rules<'r>,
 }
 
@@ -586,7 +608,19 @@ impl Tx<'_> {
             call: self.call,
             events: self.events,
             answer_counter: self.answer_counter,
+            locked: self.locked,
         }
+    }
+
+    /// The member has just been locked out by `by`: its audit event, then the transfer.
+    fn lock(&mut self, by: Lock) {
+        let detail = match by {
+            Lock::Pins => "too many wrong PINs",
+            Lock::Answers => "too many wrong answers",
+        };
+        self.event(EventKind::MemberLocked, Outcome::Denied, detail);
+        self.locked = Some(by);
+        self.transfer(Reason::Locked);
     }
 
     fn transfer(&mut self, reason: Reason) {
@@ -856,6 +890,7 @@ pub fn start(new: NewCall, arrival: Arrival<'_>, rules: &Rules<'_>) -> Transitio
         call,
         events: vec![],
         answer_counter: None,
+        locked: None,
         rules,
     };
     tx.event(
@@ -988,6 +1023,7 @@ pub fn advance(
         call: call.clone(),
         events: vec![],
         answer_counter: None,
+        locked: None,
         rules,
     };
     tx.call.error = None;
@@ -1196,12 +1232,7 @@ fn keyed_answer(
     tx.call.error = Some("wrong_answer".into());
     tx.event(EventKind::MethodChecked, Outcome::Failed, name);
     if let lockout::State::Locked { .. } = after.state(&policy, now) {
-        tx.event(
-            EventKind::MemberLocked,
-            Outcome::Denied,
-            "too many wrong answers",
-        );
-        tx.transfer(Reason::Locked);
+        tx.lock(Lock::Answers);
         return None;
     }
     Some(false)
@@ -1236,12 +1267,7 @@ fn pin_result(tx: &mut Tx<'_>, result: PinResult, member: &Member) {
             tx.call.error = Some("wrong_pin".into());
             tx.event(EventKind::PinChecked, Outcome::Failed, "pin: wrong");
             if tries_left == 0 {
-                tx.event(
-                    EventKind::MemberLocked,
-                    Outcome::Denied,
-                    "too many wrong PINs",
-                );
-                return tx.transfer(Reason::Locked);
+                return tx.lock(Lock::Pins);
             }
             wrong_try(tx, "pin", member);
         }

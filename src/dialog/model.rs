@@ -485,6 +485,26 @@ fn drive(
         if t.call.version != call.version + 1 {
             return Err("a step did not bump the version by one".into());
         }
+        // a lock is told (for the metric) on the step whose event says so, and by the run
+        // that put it on
+        let lock_event = t.events.iter().any(|e| e.kind == EventKind::MemberLocked);
+        let answers_locked = t.answer_counter.is_some_and(|c| {
+            matches!(
+                c.state(&rules.answer_lockout, rules.now),
+                lockout::State::Locked { .. }
+            )
+        });
+        let told = match t.locked {
+            None => !lock_event,
+            Some(Lock::Answers) => lock_event && answers_locked,
+            Some(Lock::Pins) => lock_event && !answers_locked && t.answer_counter.is_none(),
+        };
+        if !told {
+            return Err(format!(
+                "locked {:?} with a member_locked event {lock_event}, answers locked {answers_locked}",
+                t.locked
+            ));
+        }
         if let Some(after) = t.answer_counter {
             if after.wrong != model.counter.wrong + 1 {
                 return Err(format!(

@@ -962,6 +962,59 @@ fn wrong_answers_count_per_member_and_lock() {
     assert!(t.answer_counter.is_none(), "nothing counted while locked");
 }
 
+/// The step that puts a lock on says which run did (`callvault_members_locked_total`'s
+/// `by`); a step short of the limit, or one refused because the member was locked
+/// already, puts none on.
+#[test]
+fn the_step_that_locks_a_member_says_by_which_run() {
+    let p = policy();
+    let r = rules(&p);
+    let m = member();
+    let asked = arrive(Arrive::Ani(MOBILE), Profile::default(), &m, &r);
+    let answer = |wrong_before: u32| {
+        let input = Input::Answer {
+            digits: "01011990",
+            member: &m,
+            counter: counter(wrong_before),
+        };
+        advance(&asked.call, input, Some(&m), &r)
+    };
+    let pin_asked = arrive(Arrive::Ani(MOBILE), pin_profile(), &m, &r);
+    let pin = |result: PinResult| advance(&pin_asked.call, Input::Pin(result), Some(&m), &r);
+    let cases: [(&str, Transition, Option<Lock>); 5] = [
+        (
+            "the answer that reaches the limit",
+            answer(3),
+            Some(Lock::Answers),
+        ),
+        ("an answer short of it", answer(2), None),
+        (
+            "the PIN that reaches the limit",
+            pin(PinResult::Wrong { tries_left: 0 }),
+            Some(Lock::Pins),
+        ),
+        (
+            "a PIN short of it",
+            pin(PinResult::Wrong { tries_left: 1 }),
+            None,
+        ),
+        (
+            "a PIN of a member locked already",
+            pin(PinResult::Locked),
+            None,
+        ),
+    ];
+    for (what, t, want) in cases {
+        assert_eq!(t.locked, want, "{what}");
+        let event = t.events.iter().any(|e| e.kind == EventKind::MemberLocked);
+        assert_eq!(event, want.is_some(), "{what}: its member_locked event");
+    }
+    assert_eq!(
+        (Lock::Pins.as_str(), Lock::Answers.as_str()),
+        ("pins", "answers")
+    );
+}
+
 /// A caller ID the carrier's STIR/SHAKEN check failed finds its member but vouches for no
 /// one: the caller proves what `unknown_number` asks, as from any other number. One that
 /// passed, or came unsigned, is trusted as before; so is an agent's naming on such a call.

@@ -991,6 +991,9 @@ fn pin_lockout_spans_calls_and_activation_sets_a_pin() {
         done(&t.key_in("pin-3b", "2749")),
         ("transfer", "locked", "-")
     );
+    // /metrics counts the lock once: the calls refused while it held put on none
+    let locked = |by| t.i.metric("callvault_members_locked_total", &[("by", by)]);
+    assert_eq!((locked("pins"), locked("answers")), (1.0, 0.0));
     let (s, _) = t.post(&t.agent, "/v1/members/1001/unlock", json!({}));
     assert_eq!(s, StatusCode::OK);
     t.start("pin-4", ADA_MOBILE);
@@ -1440,6 +1443,12 @@ fn wrong_answers_count_per_member_across_calls() {
         .bearer_auth(&t.ivr)
         .send()
         .unwrap();
+    // both of /metrics' lock series are there before any lock, so a first one is an increase
+    let served = t.i.metrics_text();
+    for by in ["pins", "answers"] {
+        let series = format!("callvault_members_locked_total{{by=\"{by}\"}} 0");
+        assert!(served.lines().any(|l| l == series), "{series} in {served}");
+    }
     // calling again gives no fresh tries: the second wrong answer locks
     t.start("q-2", ADA_MOBILE);
     assert_eq!(
@@ -1459,6 +1468,9 @@ fn wrong_answers_count_per_member_across_calls() {
     // another member is not affected
     t.start("q-4", "+16122030102");
     assert_eq!(t.key_in("q-4", "12091970")["question"], "zip");
+    // one lock, by answers: q-3, refused while it held, put on none
+    let locked = |by| t.i.metric("callvault_members_locked_total", &[("by", by)]);
+    assert_eq!((locked("pins"), locked("answers")), (0.0, 1.0));
     // the admin sees the lock (`member show`, `vault status`), and not as a PIN's
     let cli = |args: &[&str]| {
         let out = t.i.cli(args);
