@@ -429,9 +429,9 @@ fn scripted_calls(listen: &str, ca: &Path, keys: &Keys<'_>, phone: &phone::Phone
         ],
     );
     story(
-        "What the calls above came to, for a dashboard: started, finished (and how), timed, agents' verdicts",
+        "What the calls above came to, for a dashboard: started, finished (and how), timed, agents' verdicts, members locked out",
         vec![format!(
-            "curl -sS --cacert {ca} {url}/metrics | grep -E '^callvault_((calls_started|calls_finished|member_verdicts)_total|call_dialog_seconds_count)'"
+            "curl -sS --cacert {ca} {url}/metrics | grep -E '^callvault_((calls_started|calls_finished|member_verdicts|members_locked)_total|call_dialog_seconds_count)'"
         )],
     );
     s

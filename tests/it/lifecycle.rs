@@ -645,6 +645,9 @@ fn the_demo_prints_curl_lines_that_work() {
                 "callvault_member_verdicts_total{method=\"checklist\",channel=\"\",\
                  result=\"verified\"} 2",
                 "callvault_call_dialog_seconds_count{outcome=\"transfer\"} 5",
+                // the lockout story's second call: Katherine's last wrong PIN
+                "callvault_members_locked_total{by=\"pins\"} 1",
+                "callvault_members_locked_total{by=\"answers\"} 0",
             ],
         ),
     ];
