@@ -258,6 +258,20 @@ pub(crate) fn describe_metrics() {
         "callvault_build_info",
         "always 1; its version label says which callvault is running"
     );
+    // Counters of rare events are served at 0 from the start: Prometheus takes a series
+    // that first appears at 1 for one that has not increased, so an alert on a single store
+    // reopen or clock step would miss the first (`increase(...) > 0`).
+    for rare in [
+        crate::store::REOPENS,
+        crate::audit::CLOCK_WENT_BACK,
+        "callvault_plain_http_refused_total",
+        "callvault_inputs_repeated_total",
+    ] {
+        metrics::counter!(rare).increment(0);
+    }
+    for reason in ["unauthorized", "forbidden", "certificate"] {
+        metrics::counter!("callvault_auth_failures_total", "reason" => reason).increment(0);
+    }
 }
 
 async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {

@@ -317,3 +317,39 @@ fn the_shipped_dashboard_asks_for_served_series_by_its_variables() {
         );
     }
 }
+
+/// An alert on a counter's increase fires at its first increment only if Prometheus saw the
+/// counter before it: a series that first appears at 1 has not increased. Each counter whose
+/// increase an alert rule takes is served, at 0, from the start.
+#[test]
+fn counters_whose_increase_an_alert_watches_are_served_from_the_start() {
+    let recorder = super::recorder_builder().unwrap().build_recorder();
+    let handle = recorder.handle();
+    metrics::with_local_recorder(&recorder, super::describe_metrics);
+    let served = handle.render();
+    let rules = include_str!("../../packaging/prometheus/callvault-alerts.yml");
+    let watched: std::collections::BTreeSet<&str> = rules
+        .match_indices("increase(")
+        .map(|(at, found)| {
+            let rest = &rules[at + found.len()..];
+            let end = rest
+                .find(|c: char| !(c.is_ascii_lowercase() || c == '_'))
+                .unwrap_or(rest.len());
+            &rest[..end]
+        })
+        .collect();
+    assert_eq!(
+        watched.iter().copied().collect::<Vec<_>>(),
+        [
+            "callvault_clock_went_back_total",
+            "callvault_members_locked_total",
+            "callvault_store_reopens_total"
+        ]
+    );
+    for name in watched {
+        let at_zero: Vec<&str> = (served.lines())
+            .filter(|l| l.starts_with(name) && l.ends_with(" 0"))
+            .collect();
+        assert!(!at_zero.is_empty(), "{name} is not served at 0: {served}");
+    }
+}
