@@ -1572,3 +1572,46 @@ fn records_a_later_version_wrote_verify_export_and_prune() {
         })
     );
 }
+
+/// An append dated more than a second before the newest record counts a clock step in
+/// `/metrics` (the alert `CallvaultClockWentBack` watches it); one dated after, the same
+/// second, or within that second's slack does not.
+#[test]
+fn an_append_dated_before_the_newest_record_counts_a_clock_step() {
+    use chrono::TimeZone;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let at = |secs: i64| {
+        Utc.with_ymd_and_hms(2026, 12, 6, 12, 0, 0).unwrap() + chrono::Duration::seconds(secs)
+    };
+    let recorder = crate::service::recorder_builder().unwrap().build_recorder();
+    let handle = recorder.handle();
+    let counted = || {
+        let text = handle.render();
+        (text.lines())
+            .find_map(|l| l.strip_prefix(CLOCK_WENT_BACK)?.strip_prefix(' '))
+            .map(|v| v.parse::<f64>().unwrap())
+            .unwrap_or(0.0)
+    };
+    let append_at = |secs: i64| {
+        let txn = store.begin_write().unwrap();
+        let event = AuditEvent::new("cli", EventKind::DbBackup, Outcome::Ok);
+        append_in(&txn, at(secs), [event]).unwrap();
+        txn.commit().unwrap();
+    };
+    metrics::with_local_recorder(&recorder, || {
+        // (the time a step is looked for from, the time of the append, steps counted after)
+        for (secs, want) in [
+            (0, 0.0),
+            (60, 0.0),
+            (60, 0.0),
+            (59, 0.0),
+            (-3600, 1.0),
+            (-3600, 1.0),
+            (-3602, 2.0),
+        ] {
+            append_at(secs);
+            assert_eq!(counted(), want, "an append at {secs} s");
+        }
+    });
+}
