@@ -125,6 +125,9 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         metrics::gauge!("callvault_backup_last_success_timestamp_seconds")
             .set(at.timestamp() as f64);
     }
+    if let Ok(Some(at)) = crate::store::backups::created(&state.store) {
+        metrics::gauge!("callvault_store_created_timestamp_seconds").set(at.timestamp() as f64);
+    }
     if let Some(validity) = state.reloader.cert_validity() {
         metrics::gauge!("callvault_tls_certificate_expiry_timestamp_seconds")
             .set(validity.not_after.timestamp() as f64);

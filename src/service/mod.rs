@@ -220,6 +220,12 @@ pub(crate) fn describe_metrics() {
          hand), as a Unix time; absent until the first"
     );
     metrics::describe_gauge!(
+        "callvault_store_created_timestamp_seconds",
+        metrics::Unit::Seconds,
+        "when the store was created (callvault init, or a first start), as a Unix time: the \
+         backup alert counts from it while no backup was ever written"
+    );
+    metrics::describe_gauge!(
         "callvault_tls_certificate_expiry_timestamp_seconds",
         metrics::Unit::Seconds,
         "when the served TLS certificate ends (notAfter), as a Unix time"

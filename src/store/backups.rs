@@ -70,15 +70,26 @@ pub fn to_remove(names: &[String], keep: usize, current: DateTime<Utc>) -> Vec<S
 /// When the last backup of `store` was written (`db backup`, either form, by the service or
 /// the command line): `callvault_backup_last_success_timestamp_seconds` in /metrics.
 pub fn last_backup(store: &Store) -> Result<Option<DateTime<Utc>>, StoreError> {
+    meta_time(store, LAST_BACKUP_KEY)
+}
+
+/// When `store` was created (`callvault init`, or a first start on an empty state folder;
+/// a restored store keeps its own): `callvault_store_created_timestamp_seconds`, from which
+/// the backup alert counts while no backup was ever written.
+pub fn created(store: &Store) -> Result<Option<DateTime<Utc>>, StoreError> {
+    meta_time(store, super::CREATED_KEY)
+}
+
+fn meta_time(store: &Store, key: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
     let txn = store.begin_read()?;
     let meta = txn.open_table(super::tables::META)?;
-    let Some(v) = meta.get(LAST_BACKUP_KEY)? else {
+    let Some(v) = meta.get(key)? else {
         return Ok(None);
     };
     let text = String::from_utf8_lossy(v.value()).into_owned();
     DateTime::parse_from_rfc3339(&text)
         .map(|t| Some(t.with_timezone(&Utc)))
-        .map_err(|e| StoreError::Corrupt(format!("{LAST_BACKUP_KEY} {text:?}: {e}")))
+        .map_err(|e| StoreError::Corrupt(format!("{key} {text:?}: {e}")))
 }
 
 /// Note in the store that a backup of it was just written.

@@ -309,6 +309,13 @@ fn backup_while_serving_under_load_then_restore_after_stopping() {
     let last_backup =
         |i: &Instance| i.metric("callvault_backup_last_success_timestamp_seconds", &[]);
     assert_eq!(last_backup(&i), 0.0, "no backup yet: no gauge");
+    // the store's creation instead, from which the backup alert counts meanwhile
+    let created = i.metric("callvault_store_created_timestamp_seconds", &[]);
+    let now = chrono::Utc::now().timestamp() as f64;
+    assert!(
+        (now - 600.0..=now).contains(&created),
+        "{created} is not when the store was made"
+    );
     let before = chrono::Utc::now().timestamp() as f64;
     let out = i.cli(&["db", "backup", backup.to_str().unwrap()]);
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
