@@ -1615,3 +1615,21 @@ fn an_append_dated_before_the_newest_record_counts_a_clock_step() {
         }
     });
 }
+
+/// An export that selects nothing hands out every record as stored, even one damaged past
+/// reading (which `audit verify` names): a log to investigate is copied whole. One that
+/// selects must read each record, and refuses one it cannot.
+#[test]
+fn an_unselected_export_copies_even_a_record_it_cannot_read() {
+    let (_d, store) = store_with(3);
+    put(&store, 2, b"{\"seq\": 2, damaged");
+    let mut out = Vec::new();
+    let n = export(&store.begin_read().unwrap(), None, &mut out).unwrap();
+    assert_eq!(n, 3);
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(text.lines().nth(1), Some("{\"seq\": 2, damaged"), "{text}");
+    assert_eq!(first_bad(&store), Some(2));
+    let since = Utc::now() - chrono::Duration::hours(1);
+    let e = export(&store.begin_read().unwrap(), Some(since), &mut Vec::new()).unwrap_err();
+    assert!(e.to_string().contains("audit record"), "{e}");
+}
