@@ -712,7 +712,7 @@ pub fn export_counted(
     let last = table.last()?.map_or(0, |(seq, _)| seq.value());
     progress.phase("exporting", (last + 1).saturating_sub(from));
     for entry in table.range(first..)? {
-        let (_, v) = entry?;
+        let (seq, v) = entry?;
         read += 1;
         if read.is_multiple_of(VERIFY_TOLD_EVERY) {
             progress.advance_to(read);
@@ -720,8 +720,13 @@ pub fn export_counted(
         }
         let bytes = v.value();
         if select.reads_records() {
-            let record = Framed::decode(bytes)
-                .map_err(|e| StoreError::Corrupt(format!("audit record: {e}")))?;
+            let record = Framed::decode(bytes).map_err(|e| {
+                StoreError::Corrupt(format!(
+                    "audit record {} cannot be read ({e}): `callvault audit verify` says more; \
+                     an export without --since, --until, --member or --call copies it as stored",
+                    seq.value()
+                ))
+            })?;
             if !select.takes(&record) {
                 continue;
             }
