@@ -13,7 +13,7 @@ mod secret;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -735,6 +735,67 @@ impl Config {
     /// The effective configuration as TOML, secrets shown as `***`.
     pub fn to_masked_toml(&self) -> String {
         toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+    }
+
+    /// Every file and folder the configuration names, with its key.
+    fn paths_mut(&mut self) -> Vec<(&'static str, &mut PathBuf)> {
+        let server = &mut self.server;
+        let enroll = &mut self.enroll;
+        let mut optional = vec![
+            ("server.tls_cert", &mut server.tls_cert),
+            ("server.tls_key", &mut server.tls_key),
+            ("server.client_ca", &mut server.client_ca),
+            ("enroll.inbox", &mut enroll.inbox),
+            ("enroll.outbox", &mut enroll.outbox),
+            ("enroll.processed", &mut enroll.processed),
+            ("enroll.failed", &mut enroll.failed),
+        ];
+        if let Some(rest) = self.core.rest.as_mut() {
+            optional.push(("core.rest.ca_file", &mut rest.ca_file));
+            optional.push(("core.rest.client_cert", &mut rest.client_cert));
+            optional.push(("core.rest.client_key", &mut rest.client_key));
+        }
+        if let Some(email) = self.notify.email.as_mut() {
+            optional.push(("notify.email.ca_file", &mut email.ca_file));
+        }
+        if let Some(sms) = self.notify.sms.as_mut() {
+            optional.push(("notify.sms.ca_file", &mut sms.ca_file));
+            optional.push(("notify.sms.client_cert", &mut sms.client_cert));
+            optional.push(("notify.sms.client_key", &mut sms.client_key));
+        }
+        if let Some(push) = self.notify.push.as_mut() {
+            optional.push(("notify.push.ca_file", &mut push.ca_file));
+            optional.push(("notify.push.client_cert", &mut push.client_cert));
+            optional.push(("notify.push.client_key", &mut push.client_key));
+        }
+        let mut paths = vec![
+            ("storage.state_dir", &mut self.storage.state_dir),
+            ("vault.key_file", &mut self.vault.key_file),
+        ];
+        paths.extend(
+            optional
+                .into_iter()
+                .filter_map(|(key, path)| path.as_mut().map(|path| (key, path))),
+        );
+        paths
+    }
+
+    /// Makes every relative path absolute: one written in the file is taken from the
+    /// file's folder (`file_folder`), one an environment variable set from the working
+    /// directory, where the shell that set it was (`from_env` lists the keys the
+    /// environment set). Relative to the working directory alone, the service (started in
+    /// `/`) and a CLI command run elsewhere would read two different stores and key files
+    /// with one configuration file. An empty path is left for the checks to refuse.
+    pub fn anchor_paths(&mut self, file_folder: &Path, from_env: &[String], working_dir: &Path) {
+        for (key, path) in self.paths_mut() {
+            if path.is_relative() && !path.as_os_str().is_empty() {
+                let folder = match from_env.iter().any(|k| k == key) {
+                    true => working_dir,
+                    false => file_folder,
+                };
+                *path = folder.join(&*path);
+            }
+        }
     }
 
     /// The redb file.

@@ -43,7 +43,8 @@ impl ConfigError {
     }
 }
 
-/// Load, check for unknown keys, and validate. Any problem is an error listing all of them.
+/// Load, check for unknown keys, and validate (relative paths made absolute:
+/// [`Config::anchor_paths`]). Any problem is an error listing all of them.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
     load_with_env(path, env_overrides(std::env::vars_os())?)
 }
@@ -90,7 +91,21 @@ pub fn load_with_env(
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
-    parse(&text, env)
+    let env: Vec<(String, String)> = env.into_iter().collect();
+    let from_env: Vec<String> = env
+        .iter()
+        .filter_map(|(var, _)| env_key_path(var))
+        .collect();
+    let mut config = parse(&text, env)?;
+    let unplaced = |e: std::io::Error| ConfigError::Read {
+        path: path.to_path_buf(),
+        message: format!("cannot tell the folder it is in: {e}"),
+    };
+    let working_dir = std::env::current_dir().map_err(unplaced)?;
+    let file = std::path::absolute(path).map_err(unplaced)?;
+    let file_folder = file.parent().unwrap_or(&working_dir);
+    config.anchor_paths(file_folder, &from_env, &working_dir);
+    Ok(config)
 }
 
 /// The keys holding secrets (passwords, gateways' auth values), as they are written in the file.

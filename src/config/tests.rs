@@ -1557,3 +1557,132 @@ fn a_listen_address_that_is_not_ip_and_port_says_what_to_write() {
         }
     }
 }
+
+/// Every path the configuration names, set relative, is taken from the file's folder, or
+/// from the working directory when the environment set it; an absolute one and an empty
+/// one (for the checks to refuse) are left as written.
+#[test]
+fn relative_paths_are_taken_from_the_configuration_files_folder() {
+    let mut config = Config::default();
+    let rel = |name: &str| PathBuf::from(format!("rel/{name}"));
+    config.storage.state_dir = rel("state");
+    config.vault.key_file = rel("vault.key");
+    config.server.tls_cert = Some(rel("tls.crt"));
+    config.server.tls_key = Some(rel("tls.key"));
+    config.server.client_ca = Some(PathBuf::from("/etc/ca/clients.pem"));
+    config.core.rest = Some(RestCoreConfig {
+        ca_file: Some(rel("core-ca.pem")),
+        client_cert: Some(rel("core.crt")),
+        client_key: Some(PathBuf::new()),
+        ..Default::default()
+    });
+    config.notify.email = Some(EmailConfig {
+        ca_file: Some(rel("smtp-ca.pem")),
+        ..Default::default()
+    });
+    config.notify.sms = Some(SmsConfig {
+        ca_file: Some(rel("sms-ca.pem")),
+        client_cert: Some(rel("sms.crt")),
+        client_key: Some(rel("sms.key")),
+        ..Default::default()
+    });
+    config.notify.push = Some(PushConfig {
+        ca_file: Some(rel("push-ca.pem")),
+        client_cert: Some(rel("push.crt")),
+        client_key: Some(rel("push.key")),
+        ..Default::default()
+    });
+    config.enroll.inbox = Some(rel("in"));
+    config.enroll.outbox = Some(rel("out"));
+    config.enroll.processed = Some(rel("done"));
+    config.enroll.failed = Some(rel("failed"));
+
+    let from_env = [
+        "notify.push.client_key".to_string(),
+        "server.listen".to_string(),
+    ];
+    config.anchor_paths(
+        Path::new("/etc/callvault"),
+        &from_env,
+        Path::new("/home/it"),
+    );
+
+    let at = |name: &str| PathBuf::from(format!("/etc/callvault/rel/{name}"));
+    assert_eq!(config.storage.state_dir, at("state"));
+    assert_eq!(
+        config.db_path(),
+        at("state").join(crate::store::DB_FILE_NAME)
+    );
+    assert_eq!(config.vault.key_file, at("vault.key"));
+    assert_eq!(config.server.tls_cert, Some(at("tls.crt")));
+    assert_eq!(config.server.tls_key, Some(at("tls.key")));
+    assert_eq!(config.server.client_ca, Some("/etc/ca/clients.pem".into()));
+    let rest = config.core.rest.as_ref().unwrap();
+    assert_eq!(rest.ca_file, Some(at("core-ca.pem")));
+    assert_eq!(rest.client_cert, Some(at("core.crt")));
+    assert_eq!(rest.client_key, Some(PathBuf::new()));
+    assert_eq!(
+        config.notify.email.as_ref().unwrap().ca_file,
+        Some(at("smtp-ca.pem"))
+    );
+    let sms = config.notify.sms.as_ref().unwrap();
+    assert_eq!(
+        [&sms.ca_file, &sms.client_cert, &sms.client_key],
+        [
+            &Some(at("sms-ca.pem")),
+            &Some(at("sms.crt")),
+            &Some(at("sms.key"))
+        ]
+    );
+    let push = config.notify.push.as_ref().unwrap();
+    assert_eq!(
+        [&push.ca_file, &push.client_cert, &push.client_key],
+        [
+            &Some(at("push-ca.pem")),
+            &Some(at("push.crt")),
+            &Some("/home/it/rel/push.key".into())
+        ]
+    );
+    assert_eq!(
+        config.enroll_dirs(),
+        EnrollDirs {
+            inbox: at("in"),
+            outbox: at("out"),
+            processed: at("done"),
+            failed: at("failed"),
+        }
+    );
+}
+
+/// `load` anchors the file's relative paths at the file's folder, whichever folder the
+/// command runs in, and the environment's at the working directory; the enrollment folders
+/// left out follow the state directory.
+#[test]
+fn a_loaded_files_relative_paths_are_its_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    let etc = dir.path().join("etc");
+    std::fs::create_dir(&etc).unwrap();
+    let path = etc.join("callvault.toml");
+    std::fs::write(
+        &path,
+        "[storage]\nstate_dir = \"state\"\n[vault]\nkey_file = \"../keys/vault.key\"\n\
+         [server]\ntls_cert = \"/srv/tls.crt\"\ntls_key = \"/srv/tls.key\"\n",
+    )
+    .unwrap();
+    let env = vec![(
+        "CALLVAULT__ENROLL__INBOX".to_string(),
+        "drop/here".to_string(),
+    )];
+    let config = load_with_env(&path, env).unwrap();
+    assert_eq!(config.storage.state_dir, etc.join("state"));
+    assert_eq!(config.vault.key_file, etc.join("../keys/vault.key"));
+    assert_eq!(config.server.tls_cert, Some("/srv/tls.crt".into()));
+    let here = std::env::current_dir().unwrap();
+    assert_eq!(config.enroll_dirs().inbox, here.join("drop/here"));
+    assert_eq!(config.enroll_dirs().outbox, etc.join("state/outbox"));
+    assert_eq!(config.admin_socket_path(), etc.join("state/admin.sock"));
+    // what `config show` prints is where the service looks
+    let shown = config.to_masked_toml();
+    let state = format!("state_dir = \"{}\"", etc.join("state").display());
+    assert!(shown.contains(&state), "{shown}");
+}
