@@ -326,6 +326,29 @@ fn group_commit_makes_every_event_durable_in_one_chain() {
     assert!(r.event.actor.starts_with('t'));
 }
 
+/// The last handle's drop waits for the committer to end, so the store is the caller's
+/// alone again: a CLI command that records an event then closes the store cleanly (redb
+/// repairs a store it finds not closed), and a restore can replace it.
+#[test]
+fn dropping_the_last_handle_gives_the_store_back() {
+    for handles in [1, 3] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let log = AuditLog::start(store.clone(), Arc::new(SystemClock), 16);
+        let clones: Vec<AuditLog> = (1..handles).map(|_| log.clone()).collect();
+        log.record_blocking(numbered(1)).unwrap();
+        drop(log);
+        for clone in clones {
+            // the committer still serves a clone, and holds the store meanwhile
+            assert_eq!(Arc::strong_count(&store), 2, "{handles} handles");
+            drop(clone);
+        }
+        let store =
+            Arc::try_unwrap(store).unwrap_or_else(|_| panic!("the committer kept the store"));
+        assert_eq!(seqs(&store), [1], "{handles} handles");
+    }
+}
+
 #[test]
 fn each_job_gets_the_sequence_number_of_its_own_last_event() {
     // (event counts per job, last seq appended) -> (seq, count) per job
