@@ -254,6 +254,8 @@ impl HandshakeFailure {
             E::AlertReceived(
                 A::ProtocolVersion | A::HandshakeFailure | A::InsufficientSecurity,
             ) => HandshakeFailure::Incompatible(tls.to_string()),
+            // the client offers HTTP/2 alone (ALPN), which the service does not speak
+            E::NoApplicationProtocol => HandshakeFailure::Incompatible(format!("{tls:?}")),
             E::NoCertificatesPresented | E::InvalidCertificate(_) => {
                 HandshakeFailure::ClientCertificate(tls.to_string())
             }
@@ -278,10 +280,11 @@ impl HandshakeFailure {
     pub fn advice(&self, certificate: &std::path::Path) -> Option<String> {
         match self {
             HandshakeFailure::Incompatible(why) => Some(format!(
-                "a client's TLS handshake failed: it offers no TLS version or cipher suite \
-                 callvault accepts ({why}). callvault takes TLS 1.3, or TLS 1.2 with ECDHE \
-                 and AES-GCM or ChaCha20-Poly1305; update the client's TLS settings (an IVR \
-                 on Java 8: TLS 1.2 enabled, jdk.tls.client.protocols)"
+                "a client's TLS handshake failed: it offers no TLS version, cipher suite \
+                 or protocol callvault accepts ({why}). callvault takes TLS 1.3, or TLS 1.2 \
+                 with ECDHE and AES-GCM or ChaCha20-Poly1305, and HTTP/1.1 or HTTP/1.0 (not \
+                 HTTP/2 alone); update the client's TLS settings (an IVR on Java 8: TLS 1.2 \
+                 enabled, jdk.tls.client.protocols)"
             )),
             HandshakeFailure::CertificateRefused(alert) => Some(format!(
                 "a client refused callvault's certificate (its alert: {alert}): make it trust \

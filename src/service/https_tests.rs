@@ -146,6 +146,7 @@ fn a_failed_handshake_is_told_by_what_rustls_said() {
         ),
         (io(E::AlertReceived(A::ProtocolVersion)), "incompatible"),
         (io(E::AlertReceived(A::HandshakeFailure)), "incompatible"),
+        (io(E::NoApplicationProtocol), "incompatible"),
         (io(E::AlertReceived(A::UnknownCA)), "certificate_refused"),
         (
             io(E::AlertReceived(A::BadCertificate)),
@@ -171,8 +172,13 @@ fn a_failed_handshake_is_told_by_what_rustls_said() {
         assert_eq!(failure.label(), label, "{failure:?}");
         let advice = failure.advice(certificate);
         assert_eq!(advice.is_some(), label != "other", "{failure:?}");
-        if label == "certificate_refused" {
-            assert!(advice.unwrap().contains("trust /etc/callvault/tls.crt"));
+        match label {
+            "certificate_refused" => {
+                assert!(advice.unwrap().contains("trust /etc/callvault/tls.crt"));
+            }
+            // what it offered, by rustls's name
+            "incompatible" => assert!(advice.unwrap().contains("accepts (")),
+            _ => {}
         }
     }
     let timeout = HandshakeFailure::of(&TlsError::<io::Error, ()>::Timeout).unwrap();

@@ -649,7 +649,9 @@ pub fn dns_names(cert: &CertificateDer<'_>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The rustls server configuration: TLS 1.2 and 1.3 only, ring, HTTP/1.1.
+/// The rustls server configuration: TLS 1.2 and 1.3 only, ring, HTTP/1.1 or HTTP/1.0 (the
+/// service reads both; a client that offers `http/1.0` alone, as `curl --http1.0` and older
+/// IVR platforms' libcurl settings do, was refused with `no_application_protocol`).
 pub fn server_config(
     resolver: Arc<ReloadableCert>,
     clients: Arc<dyn ClientCertVerifier>,
@@ -659,7 +661,7 @@ pub fn server_config(
         .map_err(|e| TlsError::Setup(e.to_string()))?
         .with_client_cert_verifier(clients)
         .with_cert_resolver(resolver);
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = vec![b"http/1.1".to_vec(), b"http/1.0".to_vec()];
     Ok(config)
 }
 

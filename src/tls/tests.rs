@@ -426,6 +426,15 @@ fn handshake(
     server: &Arc<ServerConfig>,
     client: &Arc<rustls::ClientConfig>,
 ) -> Result<rustls::HandshakeKind, rustls::Error> {
+    let s = connect(server, client)?;
+    Ok(s.handshake_kind().expect("the handshake ended"))
+}
+
+/// As [`handshake`]: the server's side of the connection once the handshake is over.
+fn connect(
+    server: &Arc<ServerConfig>,
+    client: &Arc<rustls::ClientConfig>,
+) -> Result<rustls::ServerConnection, rustls::Error> {
     use rustls::{ClientConnection, ServerConnection};
     let mut s = ServerConnection::new(server.clone())?;
     let name = ServerName::try_from("localhost").unwrap();
@@ -453,7 +462,52 @@ fn handshake(
             c.process_new_packets()?;
         }
         if !moved {
-            return Ok(s.handshake_kind().expect("the handshake ended"));
+            return Ok(s);
+        }
+    }
+}
+
+/// The protocol a client that offers these (ALPN) gets: HTTP/1.1 before HTTP/1.0, and a
+/// client that names neither (HTTP/2 alone) refused, since the service speaks HTTP/1 only;
+/// one that offers nothing is served, its requests read as HTTP/1.x.
+#[test]
+fn a_client_gets_http_1_1_or_http_1_0_as_it_offers() {
+    let dir = tempfile::tempdir().unwrap();
+    generate_self_signed(&paths(dir.path()), &[]).unwrap();
+    let clients = ReloadableClients::new(client_verifier(&Config::default()).unwrap());
+    let resolver = ReloadableCert::new(load(&paths(dir.path())).unwrap());
+    let server = Arc::new(server_config(resolver, clients).unwrap());
+    let mut roots = RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_file(dir.path().join("tls.crt")).unwrap())
+        .unwrap();
+    let cases: [(&[&str], Option<&str>); 6] = [
+        (&["h2", "http/1.1"], Some("http/1.1")),
+        (&["http/1.1"], Some("http/1.1")),
+        // curl --http1.0, libcurl's CURL_HTTP_VERSION_1_0
+        (&["http/1.0"], Some("http/1.0")),
+        (&["http/1.0", "http/1.1"], Some("http/1.1")),
+        (&[], None),
+        (&["h2"], None),
+    ];
+    for (offered, want) in cases {
+        let mut client = rustls::ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots.clone())
+            .with_no_client_auth();
+        client.alpn_protocols = offered.iter().map(|p| p.as_bytes().to_vec()).collect();
+        let got = connect(&server, &Arc::new(client));
+        match (want, offered) {
+            (_, ["h2"]) => assert_eq!(
+                got.err(),
+                Some(rustls::Error::NoApplicationProtocol),
+                "{offered:?}"
+            ),
+            (want, _) => {
+                let s = got.unwrap();
+                assert_eq!(s.alpn_protocol(), want.map(str::as_bytes), "{offered:?}");
+            }
         }
     }
 }

@@ -828,7 +828,8 @@ fn plain_http_to_the_https_port_is_told_to_use_https() {
 
 /// A client whose TLS handshake fails is told of in the log, with what to do: one on an old
 /// TLS stack (TLS 1.0 offering only an RSA, CBC cipher suite, as old Java IVRs did), and
-/// one that does not trust the service's certificate. `/metrics` counts both. Before
+/// one that does not trust the service's certificate. `/metrics` counts them, and a client
+/// that offers HTTP/2 alone as incompatible too. Before
 /// 2026-12-06 the log said nothing, and the IVR's side said only "handshake failure".
 #[test]
 fn a_failed_tls_handshake_is_told_in_the_log_with_what_to_do() {
@@ -851,10 +852,14 @@ fn a_failed_tls_handshake_is_told_in_the_log_with_what_to_do() {
     // a client that trusts the public roots alone
     let stranger = reqwest::blocking::Client::builder().build().unwrap();
     assert!(stranger.get(i.url("/livez")).send().is_err());
+    // a client that speaks HTTP/2 alone (ALPN h2): the service speaks HTTP/1
+    let mut h2 = tls_to(&i, &["h2"]);
+    let refused = h2.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+    assert!(refused.is_err(), "an h2-only client was served");
 
     let log = i.service_log_with("refused callvault's certificate");
     assert!(
-        log.contains("offers no TLS version or cipher suite callvault accepts")
+        log.contains("offers no TLS version, cipher suite or protocol callvault accepts")
             && log.contains("TLS 1.2 with ECDHE"),
         "{log}"
     );
@@ -874,7 +879,7 @@ fn a_failed_tls_handshake_is_told_in_the_log_with_what_to_do() {
     };
     assert_eq!(
         (failures("incompatible"), failures("certificate_refused")),
-        (1.0, 1.0)
+        (2.0, 1.0)
     );
     // and the port serves TLS as before
     let res = i.client().get(i.url("/livez")).send().unwrap();
@@ -1054,6 +1059,65 @@ fn a_configured_web_origin_may_call_the_api_from_a_browser() {
     );
 }
 
+/// A raw TLS connection to the instance, offering these protocols (ALPN).
+fn tls_to(
+    i: &Instance,
+    alpn: &[&str],
+) -> rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream> {
+    let mut roots = rustls::RootCertStore::empty();
+    let pem = std::fs::read(i.ca()).unwrap();
+    for cert in rustls_pki_types::pem::PemObject::pem_slice_iter(&pem) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let mut config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    config.alpn_protocols = alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
+    let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+    let conn = rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap();
+    let tcp = std::net::TcpStream::connect(("127.0.0.1", i.port)).unwrap();
+    rustls::StreamOwned::new(conn, tcp)
+}
+
+/// An IVR whose HTTP client speaks HTTP/1.0 and says so in the handshake (ALPN
+/// `http/1.0`, as `curl --http1.0` does) starts a call: the handshake is not refused, the
+/// answer is the call's first step, and the connection closes after it, as HTTP/1.0 without
+/// keep-alive expects.
+#[test]
+fn an_http_1_0_client_starts_a_call() {
+    use std::io::{Read, Write};
+    let i = Instance::started();
+    let key = make_key(&i, "ivr", "ivr10");
+    let mut tls = tls_to(&i, &["http/1.0"]);
+    let body = r#"{"call_id":"h10","ani":"+12025550199"}"#;
+    let request = format!(
+        "POST /v1/calls HTTP/1.0\r\nHost: localhost\r\nAuthorization: Bearer {key}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    tls.write_all(request.as_bytes()).unwrap();
+    assert_eq!(tls.conn.alpn_protocol(), Some(&b"http/1.0"[..]));
+    let mut answer = Vec::new();
+    // read to the end: the service closes the connection after its answer
+    match tls.read_to_end(&mut answer) {
+        Ok(_) => {}
+        // a close without close_notify is a close too
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {}
+        Err(e) => panic!("{e}"),
+    }
+    let answer = text(&answer);
+    assert!(answer.starts_with("HTTP/1.0 201"), "{answer}");
+    let (_, json) = answer.split_once("\r\n\r\n").unwrap();
+    let step: serde_json::Value = serde_json::from_str(json).unwrap();
+    assert_eq!(step["call_id"], "h10", "{step}");
+    assert_eq!(step["kind"], "collect", "{step}");
+    assert_eq!(step["step"], 1, "{step}");
+}
+
 /// `server.keep_alive_seconds`: an idle connection stays open that long after an answer,
 /// then the service closes it. Seen on a raw TLS connection, one request on it.
 #[test]
@@ -1064,22 +1128,7 @@ fn an_idle_connection_stays_open_for_keep_alive_seconds() {
     // how long after its answer the service closed the connection (None: still open at
     // `wait`)
     let closed_after = |i: &Instance, wait: Duration| -> Option<Duration> {
-        let mut roots = rustls::RootCertStore::empty();
-        let pem = std::fs::read(i.ca()).unwrap();
-        for cert in rustls_pki_types::pem::PemObject::pem_slice_iter(&pem) {
-            roots.add(cert.unwrap()).unwrap();
-        }
-        let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
-        let conn = rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap();
-        let tcp = std::net::TcpStream::connect(("127.0.0.1", i.port)).unwrap();
-        let mut tls = rustls::StreamOwned::new(conn, tcp);
+        let mut tls = tls_to(i, &[]);
         tls.write_all(b"GET /livez HTTP/1.1\r\nHost: localhost\r\n\r\n")
             .unwrap();
         let mut answer = Vec::new();
