@@ -205,8 +205,9 @@ async fn tls_or_answer<E>(stream: TcpStream) -> Result<TcpStream, TlsError<io::E
 /// Why a connection's TLS handshake failed, as far as the service can tell.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HandshakeFailure {
-    /// No TLS version, cipher suite or key exchange in common: a client on an old TLS
-    /// stack (TLS 1.0 or 1.1, or TLS 1.2 offering only CBC or RSA key exchange suites).
+    /// No TLS version, cipher suite, key exchange or protocol in common: a client on an old
+    /// TLS stack (TLS 1.0 or 1.1, or TLS 1.2 offering only CBC or RSA key exchange suites),
+    /// or one offering HTTP/2 alone.
     Incompatible(String),
     /// The client refused the service's certificate: its alert (`UnknownCA`, ...).
     CertificateRefused(String),
@@ -262,6 +263,15 @@ impl HandshakeFailure {
             _ => HandshakeFailure::Other,
         }
     }
+
+    /// Every [`HandshakeFailure::label`], each served at 0 from the start.
+    pub const LABELS: [&'static str; 5] = [
+        "incompatible",
+        "certificate_refused",
+        "client_certificate",
+        "timeout",
+        "other",
+    ];
 
     /// The label of `callvault_tls_handshake_failures_total`.
     pub fn label(&self) -> &'static str {

@@ -167,9 +167,11 @@ fn a_failed_handshake_is_told_by_what_rustls_said() {
         (io::Error::other("plain HTTP to the HTTPS port"), "other"),
     ];
     let certificate = std::path::Path::new("/etc/callvault/tls.crt");
+    let mut seen = std::collections::BTreeSet::new();
     for (error, label) in cases {
         let failure = HandshakeFailure::of(&TlsError::<io::Error, ()>::Tls(error)).unwrap();
         assert_eq!(failure.label(), label, "{failure:?}");
+        seen.insert(label);
         let advice = failure.advice(certificate);
         assert_eq!(advice.is_some(), label != "other", "{failure:?}");
         match label {
@@ -185,6 +187,13 @@ fn a_failed_handshake_is_told_by_what_rustls_said() {
     assert_eq!(
         (timeout.label(), timeout.advice(certificate)),
         ("timeout", None)
+    );
+    // the labels served at 0 from the start are every label there is, once
+    seen.insert(timeout.label());
+    let labels: std::collections::BTreeSet<&str> = HandshakeFailure::LABELS.into();
+    assert_eq!(
+        (labels.len(), &labels),
+        (HandshakeFailure::LABELS.len(), &seen)
     );
     // after the handshake, a request's error is the request's
     assert_eq!(

@@ -240,8 +240,8 @@ pub(crate) fn describe_metrics() {
     );
     metrics::describe_counter!(
         "callvault_tls_handshake_failures_total",
-        "TLS handshakes that failed, by reason: incompatible (no version or cipher suite in \
-         common), certificate_refused (the client refused callvault's certificate), \
+        "TLS handshakes that failed, by reason: incompatible (no version, cipher suite or \
+         protocol in common), certificate_refused (the client refused callvault's certificate), \
          client_certificate (one server.client_ca does not admit), timeout, other"
     );
     metrics::describe_counter!(
@@ -277,6 +277,10 @@ pub(crate) fn describe_metrics() {
     }
     for reason in ["unauthorized", "forbidden", "certificate"] {
         metrics::counter!("callvault_auth_failures_total", "reason" => reason).increment(0);
+    }
+    for reason in https::HandshakeFailure::LABELS {
+        metrics::counter!("callvault_tls_handshake_failures_total", "reason" => reason)
+            .increment(0);
     }
 }
 

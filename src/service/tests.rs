@@ -357,4 +357,9 @@ fn counters_whose_increase_an_alert_watches_are_served_from_the_start() {
             .collect();
         assert!(!at_zero.is_empty(), "{name} is not served at 0: {served}");
     }
+    // and each reason a handshake fails for, so the dashboard's refused clients have series
+    for reason in super::https::HandshakeFailure::LABELS {
+        let line = format!("callvault_tls_handshake_failures_total{{reason=\"{reason}\"}} 0");
+        assert!(served.lines().any(|l| l == line), "{line}: {served}");
+    }
 }
