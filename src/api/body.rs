@@ -57,13 +57,26 @@ impl<T: 'static> FromRequest for Body<T> {
         let bytes = web::Bytes::from_request(req, payload);
         Box::pin(async move {
             Ok(Body {
-                bytes: bytes.await?,
+                bytes: without_bom(bytes.await?),
                 json,
                 form,
                 untyped,
                 _of: PhantomData,
             })
         })
+    }
+}
+
+/// The UTF-8 byte-order mark some clients put before a body (a .NET `StreamWriter` with
+/// `Encoding.UTF8`, a file saved by Notepad and posted with `curl --data-binary @file`).
+/// RFC 8259 lets a JSON parser ignore it, and serde_json does not: without this, such a body
+/// was `400 invalid_json` at line 1, column 1, and a form's first key was not its own.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+fn without_bom(bytes: web::Bytes) -> web::Bytes {
+    match bytes.starts_with(BOM) {
+        true => bytes.slice(BOM.len()..),
+        false => bytes,
     }
 }
 

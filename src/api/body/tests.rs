@@ -224,3 +224,67 @@ fn an_operation_without_fields_takes_no_body_or_an_empty_object_only() {
         assert!(!refused.message.contains("called") && !refused.message.contains("1234"));
     }
 }
+
+/// A body that opens with UTF-8's byte-order mark is read as if it had none: JSON, a form,
+/// and one sent with no `Content-Type` (JSON by its `{`); a mark elsewhere is the body's.
+#[actix_web::test]
+async fn a_byte_order_mark_before_a_body_is_passed_over() {
+    use crate::api::calls::CallInput;
+    let bom = "\u{feff}";
+    let read = |content_type: Option<&str>, text: String| {
+        let mut req = actix_web::test::TestRequest::post().set_payload(text);
+        if let Some(content_type) = content_type {
+            req = req.insert_header(("content-type", content_type));
+        }
+        let (req, mut payload) = req.to_http_parts();
+        async move {
+            Body::<CallInput>::from_request(&req, &mut payload)
+                .await
+                .unwrap()
+                .parse_json_or_form()
+                .map(|input| (input.digits, input.step))
+                .map_err(|e| e.code)
+        }
+    };
+    let want = Ok((Some("1234".to_string()), Some(3)));
+    let json = r#"{"digits": "1234", "step": 3}"#;
+    let form = "digits=1234&step=3";
+    let cases = [
+        (
+            Some("application/json"),
+            format!("{bom}{json}"),
+            want.clone(),
+        ),
+        (
+            Some("application/json; charset=utf-8"),
+            format!("{bom}{json}"),
+            want.clone(),
+        ),
+        (
+            Some("application/x-www-form-urlencoded"),
+            format!("{bom}{form}"),
+            want.clone(),
+        ),
+        (None, format!("{bom}{json}"), want.clone()),
+        (None, format!("{bom}{form}"), want.clone()),
+        (Some("application/json"), json.to_string(), want.clone()),
+        // one mark only, and only at the start
+        (
+            Some("application/json"),
+            format!("{bom}{bom}{json}"),
+            Err("invalid_json"),
+        ),
+        (
+            Some("application/json"),
+            format!(" {bom}{json}"),
+            Err("invalid_json"),
+        ),
+    ];
+    for (content_type, text, want) in cases {
+        assert_eq!(
+            read(content_type, text.clone()).await,
+            want,
+            "{content_type:?} {text:?}"
+        );
+    }
+}
