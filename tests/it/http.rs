@@ -622,6 +622,19 @@ fn every_error_is_a_json_body_with_a_code() {
         b["message"],
         "no endpoint POST /v1/admin/key; did you mean /v1/admin/keys?"
     );
+    // a base URL that ends with `/` joined to a path that begins with one: served as meant
+    let (s, b) = body(
+        c.post(i.url("//v1/admin//keys"))
+            .bearer_auth(admin)
+            .json(&json!({"name": "slashes", "role": "ivr"}))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(
+        (s, &b["name"]),
+        (StatusCode::CREATED, &json!("slashes")),
+        "{b}"
+    );
     let (s, b) = body(
         c.post(&keys)
             .bearer_auth(admin)
