@@ -326,6 +326,14 @@ impl Config {
     pub(crate) fn cautions_on(&self, system: &crate::civil::Zone) -> Vec<ConfigIssue> {
         let mut cautions = self.file_slips.clone();
         cautions.extend(crate::profile::cautions(&self.profiles, &self.routing));
+        if self.listen_addr().is_ok_and(|addr| addr.port() == 0) {
+            cautions.push(ConfigIssue::new(
+                "server.listen",
+                "port 0: the system picks a free port at each start (the log's \"callvault is \
+                 serving\" line names it), so IVRs cannot be set up with it; give a port, as \
+                 8443",
+            ));
+        }
         if self.enroll.keep_days == 0 {
             cautions.push(ConfigIssue::new(
                 "enroll.keep_days",

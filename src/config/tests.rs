@@ -1686,3 +1686,21 @@ fn a_loaded_files_relative_paths_are_its_folders() {
     let state = format!("state_dir = \"{}\"", etc.join("state").display());
     assert!(shown.contains(&state), "{shown}");
 }
+
+/// `server.listen` on port 0 is a caution: the port changes at every start.
+#[test]
+fn a_listen_address_on_port_0_is_a_caution() {
+    let utc = crate::civil::Zone::utc();
+    for (listen, cautioned) in [
+        ("127.0.0.1:0", true),
+        ("[::1]:0", true),
+        ("127.0.0.1:8443", false),
+        ("0.0.0.0:10", false),
+    ] {
+        let text = format!("[server]\nlisten = \"{listen}\"\n[enroll]\nkeep_days = 90\n");
+        let cautions = parse(&text, no_env()).unwrap().cautions_on(&utc);
+        let paths: Vec<&str> = cautions.iter().map(|c| c.path.as_str()).collect();
+        let want: &[&str] = if cautioned { &["server.listen"] } else { &[] };
+        assert_eq!(paths, want, "{listen}");
+    }
+}

@@ -325,6 +325,8 @@ async fn run(config_path: &Path, config: Config) -> Result<(), ServiceError> {
         addr: addr.to_string(),
         error,
     })?;
+    // the port the system gave, when `server.listen` asks for port 0
+    let addr = listener.local_addr().unwrap_or(addr);
     let live = Arc::new(ArcSwap::from_pointee(config.clone()));
     let live_core = Arc::new(
         crate::core::LiveCore::new(&config, store.clone())
