@@ -97,13 +97,11 @@ pub fn load_with_env(
         .filter_map(|(var, _)| env_key_path(var))
         .collect();
     let mut config = parse(&text, env)?;
-    let unplaced = |e: std::io::Error| ConfigError::Read {
-        path: path.to_path_buf(),
-        message: format!("cannot tell the folder it is in: {e}"),
-    };
-    let working_dir = std::env::current_dir().map_err(unplaced)?;
-    let file = std::path::absolute(path).map_err(unplaced)?;
-    let file_folder = file.parent().unwrap_or(&working_dir);
+    // a working directory that was removed is none: what would be taken from it stays as
+    // written (relative), as before
+    let working_dir = std::env::current_dir().unwrap_or_default();
+    let file = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let file_folder = file.parent().unwrap_or(Path::new(""));
     config.anchor_paths(file_folder, &from_env, &working_dir);
     Ok(config)
 }
