@@ -222,7 +222,7 @@ fn agent_id_header() -> utoipa::openapi::path::Parameter {
         .required(utoipa::openapi::Required::False)
         .description(Some(
             "The person acting for this key (an agents' desktop back end that holds one key \
-             for many agents): a login or user id, 1 to 64 of letters, digits and . _ @ -. \
+             for many agents): a login or user id, 1 to 64 of ASCII letters, digits and . _ @ -. \
              The audit log's actor is then key:NAME/agent:ID. Anything else is 400 \
              bad_agent_id.",
         ))

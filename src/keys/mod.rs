@@ -167,15 +167,16 @@ pub const AGENT_ID_MAX: usize = 64;
 /// cannot pass for another part of an actor. Else what is wrong with it.
 pub fn agent_id(raw: &str) -> Result<&str, String> {
     let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'@' | b'-');
+    // the characters first: a count of bytes is a count of characters once they are ASCII
     match raw {
         "" => Err("X-Agent-Id is empty: name the agent, or leave the header out".into()),
+        r if !r.bytes().all(allowed) => Err("X-Agent-Id may hold only ASCII letters, digits \
+                                             and . _ @ - (a login or a user id)"
+            .into()),
         r if r.len() > AGENT_ID_MAX => Err(format!(
             "X-Agent-Id has {} characters; at most {AGENT_ID_MAX}",
             r.len()
         )),
-        r if !r.bytes().all(allowed) => Err(
-            "X-Agent-Id may hold only letters, digits and . _ @ - (a login or a user id)".into(),
-        ),
         r => Ok(r),
     }
 }

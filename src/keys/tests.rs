@@ -402,6 +402,12 @@ fn an_agent_id_is_a_plain_login_of_at_most_64_characters() {
         agent_id(&too_long).unwrap_err(),
         "X-Agent-Id has 65 characters; at most 64"
     );
+    // 40 characters of two bytes each: told what is wrong with them, not miscounted
+    let wide = "\u{f6}".repeat(40);
+    assert_eq!(
+        agent_id(&wide).unwrap_err(),
+        "X-Agent-Id may hold only ASCII letters, digits and . _ @ - (a login or a user id)"
+    );
 }
 
 /// When each key was last used, as `list` shows it.
