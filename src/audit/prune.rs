@@ -31,7 +31,7 @@ use crate::store::{Store, StoreError, tables};
 
 /// Records removed per transaction, and the pause after each.
 pub const SLICE: u64 = 8_192;
-const PAUSE: Duration = Duration::from_millis(2);
+pub(super) const PAUSE: Duration = Duration::from_millis(2);
 
 #[derive(Debug, thiserror::Error)]
 pub enum PruneError {

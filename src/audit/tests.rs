@@ -805,6 +805,50 @@ const DAYS: [&str; 8] = [
     "01-05", "01-20", "02-02", "02-14", "02-28", "03-10", "04-01", "04-02",
 ];
 
+/// A prune pauses between its transactions, so the calls waiting for the store's writer
+/// get it: each slice after the first begins at least `PAUSE` after the one before ended.
+#[test]
+fn a_prune_leaves_the_writer_free_a_while_between_its_slices() {
+    use std::time::Instant;
+    /// When the pruning phase told how far it was, and when it asked to go on.
+    #[derive(Default)]
+    struct Timed(std::sync::Mutex<(bool, Vec<(&'static str, Instant)>)>);
+    impl crate::enroll::Progress for Timed {
+        fn phase(&self, name: &str, _: u64) {
+            self.0.lock().unwrap().0 = name == "pruning";
+        }
+        fn advance_to(&self, _: u64) {
+            let mut told = self.0.lock().unwrap();
+            if told.0 {
+                told.1.push(("done", Instant::now()));
+            }
+        }
+        fn finish(&self) {}
+        fn go_on(&self) -> Result<(), crate::store::StoreError> {
+            let mut told = self.0.lock().unwrap();
+            if told.0 {
+                told.1.push(("next", Instant::now()));
+            }
+            Ok(())
+        }
+    }
+    let (dir, store) = store_on(&DAYS);
+    let copy = export_to(&dir, &store, "copy.jsonl", |_| true);
+    let timed = Timed::default();
+    let report = prune::prune(&store, day("12-31"), &[&copy], "admin", 2, &timed).unwrap();
+    assert_eq!(report.removed, 7, "the newest stays");
+    let told = &timed.0.lock().unwrap().1;
+    let kinds: Vec<&str> = told.iter().map(|(kind, _)| *kind).collect();
+    assert_eq!(
+        kinds,
+        ["done", "next", "done", "next", "done", "next", "done"]
+    );
+    for pair in told.windows(2).filter(|w| w[0].0 == "done") {
+        let paused = pair[1].1 - pair[0].1;
+        assert!(paused >= prune::PAUSE, "{paused:?} between two slices");
+    }
+}
+
 #[test]
 fn pruning_removes_only_old_records_an_export_holds_and_the_chain_goes_on() {
     use prune::PruneError;
