@@ -38,7 +38,10 @@ pub enum Handled {
     },
 }
 
+/// A hidden file, or an upload's temporary name in any case (`MEMBERS.CSV.TMP` from a
+/// Windows client as `members.csv.tmp`).
 fn ignored(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
     name.starts_with('.')
         || [".tmp", ".part", ".partial", ".filepart"]
             .iter()

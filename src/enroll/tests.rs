@@ -2097,6 +2097,8 @@ fn the_inbox_takes_settled_files_and_passes_over_uploads_and_folders() {
         ("c.csv.part", false),
         ("c.csv.partial", false),
         ("c.csv.filepart", false),
+        ("D.CSV.TMP", false),
+        ("d.csv.Part", false),
         ("c.tmp.csv", true),
         ("part", true),
     ];
