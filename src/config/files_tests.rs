@@ -372,4 +372,43 @@ fn an_inbox_that_is_no_folder_is_a_warning() {
             .warnings
             .is_empty()
     );
+    // a folder that cannot exist where it is set (under a file) is no folder to create
+    let under_a_file = file.join("outbox");
+    let problems = set(&folder, Some(&under_a_file));
+    assert_eq!(
+        keys(&problems),
+        ["enroll.outbox", "enroll.processed", "enroll.failed"]
+    );
+    assert!(
+        problems[0].message.contains("vault.key/outbox: "),
+        "{problems:?}"
+    );
+}
+
+/// `check_files` judges a file it may not open as its reader would: `config check` (an
+/// admin) warns, the service refuses. Root opens every regular file, so the refusal is
+/// one the kernel makes to root too: a write-only sysctl.
+#[test]
+fn a_file_the_reader_may_not_open_is_judged_as_that_reader_would() {
+    let write_only = Path::new("/proc/sys/vm/compact_memory");
+    if fs::File::open(write_only).map_err(|e| e.kind()).err()
+        != Some(io::ErrorKind::PermissionDenied)
+    {
+        eprintln!("skipped: {} opens for reading here", write_only.display());
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    initialised(dir.path());
+    let mut config = config_in(dir.path());
+    config.server.client_ca = Some(write_only.to_path_buf());
+    let admin = check_files(&config, Utc::now(), Reader::Admin);
+    assert_eq!(
+        (keys(&admin.problems), keys(&admin.warnings)),
+        (vec![], vec!["server.client_ca"])
+    );
+    let service = check_files(&config, Utc::now(), Reader::Service);
+    assert_eq!(
+        (keys(&service.problems), keys(&service.warnings)),
+        (vec!["server.client_ca"], vec![])
+    );
 }
