@@ -84,12 +84,7 @@ pub fn app(
             actix_web::middleware::DefaultHeaders::new()
                 .add((actix_web::http::header::CACHE_CONTROL, "no-store")),
         )
-        // `//v1/calls`, from an IVR's base URL that ends with `/` joined to a path that
-        // begins with one, is `/v1/calls` (as nginx's merge_slashes has it); outermost, so
-        // every layer sees the path routed
-        .wrap(actix_web::middleware::NormalizePath::new(
-            actix_web::middleware::TrailingSlash::MergeOnly,
-        ))
+        .wrap(middleware::MergeSlashes)
         .configure(routes)
         .default_service(web::to(not_found))
 }

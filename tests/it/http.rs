@@ -635,6 +635,19 @@ fn every_error_is_a_json_body_with_a_code() {
         (StatusCode::CREATED, &json!("slashes")),
         "{b}"
     );
+    // and the query string stays with the path
+    let (s, b) = body(
+        c.get(i.url("//v1//calls?ani=%2B16125550101&colour=red"))
+            .bearer_auth(admin)
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(
+        (s, &b["code"]),
+        (StatusCode::BAD_REQUEST, &json!("bad_query")),
+        "{b}"
+    );
+    assert!(b["message"].as_str().unwrap().contains("`colour`"), "{b}");
     let (s, b) = body(
         c.post(&keys)
             .bearer_auth(admin)
