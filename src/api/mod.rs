@@ -18,7 +18,7 @@ use std::sync::Arc;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
-use actix_web::{App, HttpRequest, web};
+use actix_web::{App, HttpRequest, guard, web};
 use arc_swap::ArcSwap;
 use metrics_exporter_prometheus::PrometheusHandle;
 
@@ -90,39 +90,47 @@ pub fn app(
 }
 
 fn routes(cfg: &mut web::ServiceConfig) {
+    // RFC 9110 (9.1): a server that takes GET takes HEAD, which answers the same status and
+    // headers without the body (actix-web leaves a HEAD's body out): `curl -I`, monitors
+    // that only look at the status line
+    let read = || web::route().guard(guard::Any(guard::Get()).or(guard::Head()));
     let resource = |path: &str| web::resource(path).default_service(web::to(method_not_allowed));
-    cfg.service(resource("/livez").get(ops::livez))
-        .service(resource("/readyz").get(ops::readyz))
-        .service(resource("/metrics").get(ops::metrics))
-        .service(resource("/openapi.json").get(openapi::serve))
-        .service(resource("/v1/whoami").get(admin::whoami))
+    cfg.service(resource("/livez").route(read().to(ops::livez)))
+        .service(resource("/readyz").route(read().to(ops::readyz)))
+        .service(resource("/metrics").route(read().to(ops::metrics)))
+        .service(resource("/openapi.json").route(read().to(openapi::serve)))
+        .service(resource("/v1/whoami").route(read().to(admin::whoami)))
         .service(resource("/v1/admin/reload").post(admin::reload))
         .service(
             resource("/v1/admin/keys")
-                .get(admin::list_keys)
+                .route(read().to(admin::list_keys))
                 .post(admin::create_key),
         )
         .service(resource("/v1/admin/keys/{name}").delete(admin::revoke_key))
-        .service(resource("/v1/calls").post(calls::start).get(calls::find))
+        .service(
+            resource("/v1/calls")
+                .post(calls::start)
+                .route(read().to(calls::find)),
+        )
         .service(
             resource("/v1/calls/{call_id}")
-                .get(calls::view)
+                .route(read().to(calls::view))
                 .delete(calls::hang_up),
         )
         .service(resource("/v1/calls/{call_id}/input").post(calls::input))
-        .service(resource("/v1/calls/{call_id}/step").get(calls::current_step))
+        .service(resource("/v1/calls/{call_id}/step").route(read().to(calls::current_step)))
         .service(resource("/v1/calls/{call_id}/member").post(calls::name_member))
         .service(resource("/v1/calls/{call_id}/checklist").post(calls::checklist))
         .service(resource("/v1/calls/{call_id}/checklist/{question_id}").post(calls::tick))
         .service(resource("/v1/intents").post(calls::create_intent))
         .service(resource("/v1/calls/{call_id}/challenges").post(challenges::send))
-        .service(resource("/v1/challenges/{challenge_id}").get(challenges::view))
+        .service(resource("/v1/challenges/{challenge_id}").route(read().to(challenges::view)))
         .service(resource("/v1/challenges/{challenge_id}/check").post(challenges::check))
         .service(resource("/v1/challenges/{challenge_id}/decision").post(challenges::decide))
         .service(
             resource("/v1/challenges/{challenge_id}/push-response").post(challenges::push_response),
         )
-        .service(resource("/v1/members/{member_id}").get(admin::member))
+        .service(resource("/v1/members/{member_id}").route(read().to(admin::member)))
         .service(resource("/v1/members/{member_id}/unlock").post(members::unlock))
         .service(
             resource("/v1/members/{member_id}/force-pin-change").post(members::force_pin_change),
@@ -130,7 +138,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// 405, with the `Allow` header RFC 9110 asks for: the methods the OpenAPI document lists
-/// for the path.
+/// for the path, and HEAD with GET.
 async fn method_not_allowed(req: HttpRequest) -> actix_web::HttpResponse {
     let refusal = ApiError::new(
         actix_web::http::StatusCode::METHOD_NOT_ALLOWED,

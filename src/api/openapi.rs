@@ -315,25 +315,31 @@ fn roles_of(op: &Operation) -> Option<Vec<String>> {
     })
 }
 
-/// The methods each path takes, as the document lists them (`/v1/calls/{call_id}`: "GET,
-/// DELETE"): the `Allow` header of a 405. Paths are actix's patterns, which have the
-/// document's shape; a test checks that the router and the document agree.
+/// The methods each path takes, as the document lists them and HEAD beside GET
+/// (`/v1/calls/{call_id}`: "GET, HEAD, DELETE"): the `Allow` header of a 405. Paths are
+/// actix's patterns, which have the document's shape; a test checks that the router and the
+/// document agree.
 pub fn allowed_methods(pattern: &str) -> Option<&'static str> {
     ALLOW.get(pattern).map(String::as_str)
 }
 
-/// Each path of the document with the methods it takes.
+/// Each path of the document with the methods it takes, HEAD with GET.
 static ALLOW: LazyLock<HashMap<String, String>> = LazyLock::new(|| {
     let mut doc = ApiDoc::openapi();
     doc.paths
         .paths
         .iter_mut()
         .map(|(path, item)| {
-            let allow: Vec<&str> = methods(item)
+            let mut allow: Vec<&str> = methods(item)
                 .into_iter()
                 .filter(|(_, op)| op.is_some())
                 .map(|(method, _)| method)
                 .collect();
+            // the router takes HEAD wherever it takes GET (`super::routes`); the document,
+            // like most, leaves HEAD implied
+            if allow.first() == Some(&"GET") && !allow.contains(&"HEAD") {
+                allow.insert(1, "HEAD");
+            }
             (path.clone(), allow.join(", "))
         })
         .collect()

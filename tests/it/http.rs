@@ -395,8 +395,9 @@ fn a_keys_last_use_is_listed_at_once_and_outlives_a_restart() {
 }
 
 /// Every path in the served OpenAPI document, every method: the router takes exactly the
-/// methods the document lists, and refuses the others with `405` and an `Allow` header that
-/// lists them (RFC 9110).
+/// methods the document lists, and HEAD wherever it lists GET (RFC 9110: the GET's status
+/// and headers, no body); it refuses the others with `405` and an `Allow` header that lists
+/// what it takes.
 #[test]
 fn a_path_refuses_the_methods_it_does_not_take_and_says_which_it_does() {
     let i = Instance::started();
@@ -404,18 +405,23 @@ fn a_path_refuses_the_methods_it_does_not_take_and_says_which_it_does() {
     let (_, doc) = body(c.get(i.url("/openapi.json")).send().unwrap());
     let paths = doc["paths"].as_object().unwrap();
     assert!(paths.len() >= 20, "{} paths", paths.len());
-    let methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "TRACE"];
+    let methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "TRACE"];
+    let mut heads = 0;
     for (template, ops) in paths {
         let path: Vec<_> = template
             .split('/')
             .map(|part| if part.starts_with('{') { "x1" } else { part })
             .collect();
         let url = i.url(&path.join("/"));
-        let takes: Vec<&str> = methods
+        let mut takes: Vec<&str> = methods
             .into_iter()
             .filter(|m| ops.get(m.to_lowercase()).is_some())
             .collect();
         assert!(!takes.is_empty(), "{template}");
+        assert!(!takes.contains(&"HEAD"), "{template}: HEAD is left implied");
+        if takes[0] == "GET" {
+            takes.insert(1, "HEAD");
+        }
         for method in methods {
             let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
             let res = c.request(m, &url).send().unwrap();
@@ -423,7 +429,33 @@ fn a_path_refuses_the_methods_it_does_not_take_and_says_which_it_does() {
                 .headers()
                 .get("allow")
                 .map(|v| v.to_str().unwrap().to_string());
-            if takes.contains(&method) {
+            if method == "HEAD" {
+                let s = res.status();
+                let length = res.headers().get("content-length").cloned();
+                assert_eq!(res.bytes().unwrap().len(), 0, "HEAD {template}: a body");
+                if takes.contains(&"HEAD") {
+                    heads += 1;
+                    let get = c.get(&url).send().unwrap();
+                    assert_eq!(s, get.status(), "HEAD {template}: not the GET's status");
+                    if template != "/metrics" {
+                        // the GET's length, not the empty body's (/metrics grows between)
+                        assert_eq!(
+                            length.as_ref(),
+                            get.headers().get("content-length"),
+                            "HEAD {template}"
+                        );
+                    }
+                } else {
+                    assert_eq!(
+                        (s, allow.as_deref()),
+                        (
+                            StatusCode::METHOD_NOT_ALLOWED,
+                            Some(takes.join(", ").as_str())
+                        ),
+                        "HEAD {template}"
+                    );
+                }
+            } else if takes.contains(&method) {
                 // /metrics answers in text; a refusal would be JSON
                 let s = res.status();
                 let b = res.text().unwrap();
@@ -444,6 +476,49 @@ fn a_path_refuses_the_methods_it_does_not_take_and_says_which_it_does() {
                 );
             }
         }
+    }
+    assert!(heads >= 8, "{heads} paths take HEAD");
+}
+
+/// HEAD as `curl -I` and status-line monitors send it: the GET's status and headers, with a
+/// key and without one, and nothing of the body.
+#[test]
+fn a_head_answers_as_its_get_without_the_body() {
+    let i = Instance::started();
+    let c = i.client();
+    let ivr = make_key(&i, "ivr", "ivr1");
+    for (path, key, status) in [
+        ("/livez", None, StatusCode::OK),
+        ("/readyz", None, StatusCode::OK),
+        ("/v1/whoami", Some(&ivr), StatusCode::OK),
+        ("/v1/whoami", None, StatusCode::UNAUTHORIZED),
+        ("/v1/admin/keys", Some(&ivr), StatusCode::FORBIDDEN),
+        ("/v1/admin/keys", Some(&i.admin), StatusCode::OK),
+        ("/v1/calls/nosuch", Some(&ivr), StatusCode::NOT_FOUND),
+    ] {
+        let head = |builder: reqwest::blocking::RequestBuilder| match key {
+            Some(k) => builder.bearer_auth(k),
+            None => builder,
+        };
+        let got = head(c.head(i.url(path))).send().unwrap();
+        let want = head(c.get(i.url(path))).send().unwrap();
+        let pick = |res: &reqwest::blocking::Response| {
+            ["content-type", "cache-control", "www-authenticate"]
+                .map(|h| res.headers().get(h).cloned())
+        };
+        assert_eq!(
+            (got.status(), pick(&got)),
+            (status, pick(&want)),
+            "HEAD {path}"
+        );
+        let length = |res: &reqwest::blocking::Response| res.headers()["content-length"].clone();
+        if status == StatusCode::OK {
+            assert_eq!(length(&got), length(&want), "HEAD {path}");
+        } else {
+            // a refusal names the method it refused ("may not call HEAD /v1/admin/keys")
+            assert_ne!(length(&got), "0", "HEAD {path}");
+        }
+        assert_eq!(got.bytes().unwrap().len(), 0, "HEAD {path}");
     }
 }
 

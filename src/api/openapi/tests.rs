@@ -43,3 +43,20 @@ fn a_path_that_is_no_endpoint_is_told_the_one_likely_meant() {
         assert_eq!(meant_path(path).as_deref(), want, "{path}");
     }
 }
+
+/// A 405's `Allow`: the document's methods for the path, in RFC 9110's order, and HEAD beside
+/// GET, which the router takes as well; unknown patterns have none.
+#[test]
+fn the_allow_header_lists_head_beside_get() {
+    for (pattern, allow) in [
+        ("/livez", Some("GET, HEAD")),
+        ("/v1/calls", Some("GET, HEAD, POST")),
+        ("/v1/calls/{call_id}", Some("GET, HEAD, DELETE")),
+        ("/v1/admin/keys", Some("GET, HEAD, POST")),
+        ("/v1/admin/reload", Some("POST")),
+        ("/v1/admin/keys/{name}", Some("DELETE")),
+        ("/v1/nothing", None),
+    ] {
+        assert_eq!(super::allowed_methods(pattern), allow, "{pattern}");
+    }
+}
