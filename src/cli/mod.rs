@@ -352,14 +352,17 @@ fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
 /// Run a parsed command line; errors are printed, never panicked.
 pub fn run(cli: Cli) -> ExitCode {
     if let Err(e) = crate::process::no_core_dumps() {
-        tell!("callvault: warning: core dumps of this process could not be turned off: {e}");
+        out::tell_at(
+            &tracing::Level::WARN,
+            &format!("callvault: warning: core dumps of this process could not be turned off: {e}"),
+        );
     }
     match dispatch(cli) {
         Ok(code) => code,
         // The output's reader left (`| head`): end quietly, with the status `cat` has then.
         Err(_) if out::closed() => ExitCode::from(out::READER_GONE),
         Err(e) => {
-            tell!("callvault: {e:#}");
+            out::tell_at(&tracing::Level::ERROR, &format!("callvault: {e:#}"));
             // stopped by Ctrl-C: the status a shell gives a command the signal ended
             interrupt::exit_status().map_or(ExitCode::FAILURE, ExitCode::from)
         }

@@ -101,5 +101,16 @@ macro_rules! tell {
 }
 pub(crate) use tell;
 
+/// A warning or an error to stderr, as [`tell!`]; under systemd each line goes to the journal
+/// at the level's priority (`journalctl -p err` shows why a command or the service's start
+/// failed; `service::logging`).
+pub fn tell_at(level: &tracing::Level, text: &str) {
+    let mut out = stderr();
+    let _ = match crate::service::logging::stderr_is_journal() {
+        true => out.write_all(crate::service::logging::for_journal(level, text).as_bytes()),
+        false => writeln!(out, "{text}"),
+    };
+}
+
 #[cfg(test)]
 mod tests;

@@ -1,11 +1,20 @@
 //! The service's log lines: stderr (the journal under systemd), text or JSON, filtered by
 //! `log.level` unless `RUST_LOG` is set. The filter can be replaced while serving, so a
 //! reload applies a new `log.level` (turning debug on for a while needs no restart).
+//!
+//! When stderr is the journal, each line starts with its syslog priority (`<4>` for a
+//! warning, sd-daemon(3)), which journald takes off and files the line under, so that
+//! `journalctl -u callvault -p warning` shows the warnings and errors; a text line then
+//! leaves out its own time, which the journal keeps beside it.
 
 use std::io;
 use std::sync::OnceLock;
 
+use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
 
 use crate::config::LogFormat;
 
@@ -36,9 +45,25 @@ pub fn init(level: &str, format: LogFormat) {
                 .map(|()| Box::new(move |f| handle.reload(f).map_err(|e| e.to_string())) as _)
         }};
     }
-    let set: Option<SetFilter> = match format {
-        LogFormat::Text => installed!(lines.with_ansi(io::IsTerminal::is_terminal(&io::stderr()))),
-        LogFormat::Json => installed!(lines.json().with_current_span(true)),
+    let set: Option<SetFilter> = match (format, stderr_is_journal()) {
+        (LogFormat::Text, false) => {
+            installed!(lines.with_ansi(io::IsTerminal::is_terminal(&io::stderr())))
+        }
+        (LogFormat::Text, true) => installed!(
+            lines
+                .with_ansi(false)
+                .without_time()
+                .map_event_format(Prioritized)
+        ),
+        (LogFormat::Json, false) => installed!(lines.json().with_current_span(true)),
+        (LogFormat::Json, true) => {
+            installed!(
+                lines
+                    .json()
+                    .with_current_span(true)
+                    .map_event_format(Prioritized)
+            )
+        }
     };
     if let Some(set) = set.filter(|_| !env_decides) {
         let _ = SET_FILTER.set(set);
@@ -62,3 +87,75 @@ pub fn set_level(level: &str) -> Result<LevelChange, String> {
     let filter = EnvFilter::try_new(level).map_err(|e| format!("log.level {level:?}: {e}"))?;
     set(filter).map(|()| LevelChange::Applied)
 }
+
+/// Whether stderr is the systemd journal: `JOURNAL_STREAM` names the stream systemd
+/// connected by its device and inode, and stderr is still that stream, not one a redirect
+/// put in its place (`callvault ... 2>file` in a unit's shell; systemd.exec(5)).
+pub fn stderr_is_journal() -> bool {
+    static IS: OnceLock<bool> = OnceLock::new();
+    *IS.get_or_init(|| {
+        let Some(named) = std::env::var_os("JOURNAL_STREAM") else {
+            return false;
+        };
+        rustix::fs::fstat(io::stderr()).is_ok_and(|stat| {
+            // the field types differ between targets (u64, i64, u32)
+            #[allow(clippy::unnecessary_cast)]
+            let (dev, ino) = (stat.st_dev as u64, stat.st_ino as u64);
+            names_stream(&named.to_string_lossy(), dev, ino)
+        })
+    })
+}
+
+/// `JOURNAL_STREAM`'s `DEVICE:INODE` (both decimal) names the stream with this device and
+/// inode.
+fn names_stream(value: &str, dev: u64, ino: u64) -> bool {
+    value
+        .split_once(':')
+        .is_some_and(|(d, i)| d.parse() == Ok(dev) && i.parse() == Ok(ino))
+}
+
+/// The syslog priority the journal files a line at `level` under: err, warning, info, debug.
+pub fn priority(level: &Level) -> u8 {
+    match *level {
+        Level::ERROR => 3,
+        Level::WARN => 4,
+        Level::INFO => 6,
+        _ => 7,
+    }
+}
+
+/// A line for the journal: `<N>` (its [`priority`]) before each line of `text`, since the
+/// journal reads every line as a record of its own (a multi-line error stays at one
+/// priority).
+pub fn for_journal(level: &Level, text: &str) -> String {
+    let p = priority(level);
+    text.lines().map(|line| format!("<{p}>{line}\n")).collect()
+}
+
+/// The event formatter `F`, its line begun with the event's priority for the journal (and
+/// no blank).
+struct Prioritized<F>(F);
+
+impl<S, N, F> FormatEvent<S, N> for Prioritized<F>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+    F: FormatEvent<S, N>,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> std::fmt::Result {
+        // the text format pads " INFO" and " WARN" to ERROR's width, for a column that a line
+        // without its time no longer has
+        let mut line = String::new();
+        self.0.format_event(ctx, Writer::new(&mut line), event)?;
+        let priority = priority(event.metadata().level());
+        write!(writer, "<{priority}>{}", line.trim_start())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -128,6 +128,94 @@ fn with_log_format_json_every_line_of_the_service_log_is_a_json_object() {
     );
 }
 
+/// Under systemd, whose `JOURNAL_STREAM` names the stderr it connected: each line of the
+/// service's log, in either format, and each line of a command's error starts with its syslog
+/// priority (`<4>` a warning), which journald files it under, and a text line leaves out its
+/// time. A `JOURNAL_STREAM` that names another stream (a redirect in the unit's shell)
+/// changes nothing.
+#[test]
+fn under_systemd_each_line_reaches_the_journal_at_its_priority() {
+    let i = Instance::init();
+    let stream = |name: &str| {
+        let path = i.path(name);
+        let file = std::fs::File::create(&path).unwrap();
+        let meta = file.metadata().unwrap();
+        use std::os::unix::fs::MetadataExt;
+        (path, file, format!("{}:{}", meta.dev(), meta.ino()))
+    };
+    for format in ["text", "json"] {
+        let (path, file, named) = stream(&format!("journal-{format}.txt"));
+        let mut serve = i.cli_command(&["serve"]);
+        let mut child = serve
+            .env("JOURNAL_STREAM", &named)
+            .env("CALLVAULT__LOG__FORMAT", format)
+            // a variable the service does not read (one `_` too few): a warning
+            .env("CALLVAULT_LOG__LEVEL", "debug")
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .unwrap();
+        let c = i.client();
+        wait_for("serve", || c.get(i.url("/livez")).send().is_ok());
+        assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+        assert!(child.wait().unwrap().success());
+        let log = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<(&str, &str)> = log
+            .lines()
+            .map(|line| {
+                let (p, rest) = line.split_at(3);
+                assert!(["<3>", "<4>", "<6>", "<7>"].contains(&p), "{line}");
+                (p, rest)
+            })
+            .collect();
+        // each line at its level's priority; a text line starts with the level, its time
+        // left to the journal
+        for (p, line) in &lines {
+            let level = ["<3>ERROR", "<4>WARN", "<6>INFO", "<7>DEBUG"]
+                .into_iter()
+                .find(|l| l.starts_with(p))
+                .unwrap()[3..]
+                .to_string();
+            let starts = match format {
+                "text" => format!("{level} "),
+                _ => "{\"timestamp\":".into(),
+            };
+            assert!(line.starts_with(&starts), "{p}{line}");
+            if format == "json" {
+                assert!(
+                    line.contains(&format!("\"level\":\"{level}\"")),
+                    "{p}{line}"
+                );
+            }
+        }
+        let has = |p: &str, what: &str| lines.iter().any(|(q, l)| *q == p && l.contains(what));
+        assert!(has("<6>", "callvault is serving"), "{log}");
+        assert!(has("<4>", "CALLVAULT_LOG__LEVEL"), "{log}");
+    }
+    // a command's error, every line of it at err; and the same where stderr is not the journal
+    let (path, file, named) = stream("journal-cli.txt");
+    let out = i
+        .cli_command(&["key", "list"])
+        .env("JOURNAL_STREAM", &named)
+        .env("CALLVAULT__STORAGE__CACHE_MB", "lots")
+        .stderr(file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let said = std::fs::read_to_string(&path).unwrap();
+    assert!(said.lines().count() >= 2, "{said}");
+    assert!(said.lines().all(|l| l.starts_with("<3>")), "{said}");
+    assert!(said.starts_with("<3>callvault: "), "{said}");
+    let elsewhere = i
+        .cli_command(&["key", "list"])
+        .env("JOURNAL_STREAM", &named)
+        .env("CALLVAULT__STORAGE__CACHE_MB", "lots")
+        .output()
+        .unwrap();
+    let plain = text(&elsewhere.stderr);
+    assert_eq!(plain, said.replace("<3>", ""));
+}
+
 #[test]
 fn sighup_with_a_broken_config_keeps_serving_and_a_good_one_swaps_the_certificate() {
     let mut i = Instance::started();
