@@ -6,13 +6,20 @@
 //! warning, sd-daemon(3)), which journald takes off and files the line under, so that
 //! `journalctl -u callvault -p warning` shows the warnings and errors; a text line then
 //! leaves out its own time, which the journal keeps beside it.
+//!
+//! A text line's values are written with their control characters escaped (`\n`, `\u{1b}`):
+//! a file name dropped in the inbox is chosen by whoever uploads it, and a line break in one
+//! would forge a line of the log (a record of its own, at the priority it names, in the
+//! journal), a terminal escape would write over the screen of whoever reads it. JSON escapes
+//! them itself.
 
 use std::io;
 use std::sync::OnceLock;
 
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::EnvFilter;
-use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::field::RecordFields;
+use tracing_subscriber::fmt::format::{DefaultFields, Writer};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
@@ -46,11 +53,14 @@ pub fn init(level: &str, format: LogFormat) {
         }};
     }
     let set: Option<SetFilter> = match (format, stderr_is_journal()) {
-        (LogFormat::Text, false) => {
-            installed!(lines.with_ansi(io::IsTerminal::is_terminal(&io::stderr())))
-        }
+        (LogFormat::Text, false) => installed!(
+            lines
+                .fmt_fields(Escaped::default())
+                .with_ansi(io::IsTerminal::is_terminal(&io::stderr()))
+        ),
         (LogFormat::Text, true) => installed!(
             lines
+                .fmt_fields(Escaped::default())
                 .with_ansi(false)
                 .without_time()
                 .map_event_format(Prioritized)
@@ -130,6 +140,39 @@ pub fn priority(level: &Level) -> u8 {
 pub fn for_journal(level: &Level, text: &str) -> String {
     let p = priority(level);
     text.lines().map(|line| format!("<{p}>{line}\n")).collect()
+}
+
+/// `text` with each control character escaped as Rust writes it in a string (`\n`, `\t`,
+/// `\u{1b}`), the rest as it is.
+pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    let mut escaped = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c.is_control() {
+            true => escaped.extend(c.escape_debug()),
+            false => escaped.push(c),
+        }
+    }
+    escaped.into()
+}
+
+/// tracing's text fields (the message among them), their control characters escaped
+/// ([`escape_controls`]).
+#[derive(Default)]
+struct Escaped(DefaultFields);
+
+impl<'w> FormatFields<'w> for Escaped {
+    fn format_fields<R: RecordFields>(
+        &self,
+        mut writer: Writer<'w>,
+        fields: R,
+    ) -> std::fmt::Result {
+        let mut text = String::new();
+        self.0.format_fields(Writer::new(&mut text), fields)?;
+        writer.write_str(&escape_controls(&text))
+    }
 }
 
 /// The event formatter `F`, its line begun with the event's priority for the journal (and

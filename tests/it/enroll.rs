@@ -121,6 +121,28 @@ fn files_dropped_in_the_inbox_are_enrolled_or_failed_while_serving() {
         );
     }
 
+    // Whoever uploads chooses the names: a line break in one does not forge a line of the
+    // log, nor a terminal escape reach the screen of whoever reads it.
+    let forged = "2026-12-06T00:00:00Z ERROR core unreachable";
+    for (name, body) in [
+        (
+            format!("late\n{forged}.csv"),
+            "member_id,mobile_phone\nZ2,2025550178\n",
+        ),
+        ("red\u{1b}[31m.csv".to_string(), "who,what\n"),
+    ] {
+        std::fs::write(state.join("inbox").join(&name), body).unwrap();
+        let done = ["processed", "failed"].map(|to| state.join(to).join(&name));
+        wait_for("the file to be taken", || done.iter().any(|f| f.exists()));
+    }
+    let log = i.service_log_with("red\\u{1b}[31m.csv");
+    assert!(
+        log.contains(&format!("late\\n{forged}.csv")),
+        "the name, escaped: {log}"
+    );
+    assert!(!log.lines().any(|l| l.starts_with(forged)), "{log}");
+    assert!(!log.contains('\u{1b}'), "{log}");
+
     let audit = i.audit_export();
     assert!(audit.contains("\"enrollment_run\"") && audit.contains("\"enrollment_failed\""));
     assert!(

@@ -149,8 +149,9 @@ fn under_systemd_each_line_reaches_the_journal_at_its_priority() {
         let mut child = serve
             .env("JOURNAL_STREAM", &named)
             .env("CALLVAULT__LOG__FORMAT", format)
-            // a variable the service does not read (one `_` too few): a warning
-            .env("CALLVAULT_LOG__LEVEL", "debug")
+            // a variable the service does not read (one `_` too few): a warning, whose line
+            // break cannot make a record of its own at another priority
+            .env("CALLVAULT_LOG__LEVEL\n<0>forged", "debug")
             .stdout(Stdio::null())
             .stderr(file)
             .spawn()
@@ -190,7 +191,8 @@ fn under_systemd_each_line_reaches_the_journal_at_its_priority() {
         }
         let has = |p: &str, what: &str| lines.iter().any(|(q, l)| *q == p && l.contains(what));
         assert!(has("<6>", "callvault is serving"), "{log}");
-        assert!(has("<4>", "CALLVAULT_LOG__LEVEL"), "{log}");
+        // escaped alike in both formats
+        assert!(has("<4>", "CALLVAULT_LOG__LEVEL\\n<0>forged"), "{log}");
     }
     // a command's error, every line of it at err; and the same where stderr is not the journal
     let (path, file, named) = stream("journal-cli.txt");

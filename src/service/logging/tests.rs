@@ -1,6 +1,6 @@
 use tracing::Level;
 
-use super::{for_journal, names_stream, priority};
+use super::{escape_controls, for_journal, names_stream, priority};
 
 /// `JOURNAL_STREAM` is `DEVICE:INODE` in decimal; anything else, or another stream's
 /// numbers, is not stderr.
@@ -54,5 +54,26 @@ fn every_line_of_a_message_for_the_journal_has_its_priority() {
         (Level::WARN, "warning: w\n", "<4>warning: w\n"),
     ] {
         assert_eq!(for_journal(&level, text), lines, "{text:?}");
+    }
+}
+
+/// Control characters written as a Rust string writes them; every other character, line
+/// separators and non-ASCII letters among them, as it is.
+#[test]
+fn control_characters_are_escaped_and_nothing_else() {
+    for (text, escaped) in [
+        ("members.csv", "members.csv"),
+        ("", ""),
+        ("a\nb", "a\\nb"),
+        ("a\r\nb", "a\\r\\nb"),
+        ("tab\there", "tab\\there"),
+        ("\u{1b}[31mred", "\\u{1b}[31mred"),
+        ("bell\u{7}", "bell\\u{7}"),
+        ("del\u{7f}", "del\\u{7f}"),
+        ("c1\u{9b}31m", "c1\\u{9b}31m"),
+        ("José Zoë", "José Zoë"),
+        ("quote\" back\\slash", "quote\" back\\slash"),
+    ] {
+        assert_eq!(escape_controls(text), escaped, "{text:?}");
     }
 }
