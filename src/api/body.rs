@@ -87,6 +87,13 @@ impl<T: DeserializeOwned> Body<T> {
         if !self.json {
             return Err(ApiError::from_json(&JsonPayloadError::ContentType));
         }
+        if self.bytes.iter().all(u8::is_ascii_whitespace) {
+            // `curl -X POST` with no `-d`; a client that dropped its body
+            return Err(ApiError::bad_request(
+                "invalid_json",
+                "the body is empty: this operation takes a JSON object",
+            ));
+        }
         serde_json::from_slice(&self.bytes).map_err(|e| {
             if e.is_data() {
                 // a second pass, on a refused body only, names the field that failed

@@ -172,9 +172,16 @@ fn describe_json_error(e: &serde_json::Error, path: Option<&str>) -> ApiError {
         return ApiError::bad_request("missing_field", format!("missing field `{field}` ({at})"));
     }
     match e.classify() {
-        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+        serde_json::error::Category::Syntax => {
             ApiError::bad_request("invalid_json", format!("the body is not valid JSON ({at})"))
         }
+        serde_json::error::Category::Eof => ApiError::bad_request(
+            "invalid_json",
+            format!(
+                "the body ends before its JSON does ({at}): a closing }}, ] or \" is missing, \
+                 or the body was cut short"
+            ),
+        ),
         _ => {
             let field = match path {
                 Some(".") => "the body".to_string(),

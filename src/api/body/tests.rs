@@ -288,3 +288,36 @@ async fn a_byte_order_mark_before_a_body_is_passed_over() {
         );
     }
 }
+
+/// A JSON body that is not there (`curl -X POST` with no `-d`) is told as empty, and one cut
+/// short as ending early, rather than as JSON in error at column 0.
+#[test]
+fn an_empty_body_is_named_as_empty() {
+    let json = |text: &str| Body::<crate::api::calls::CallInput> {
+        bytes: web::Bytes::from(text.to_string()),
+        json: true,
+        form: false,
+        untyped: false,
+        _of: PhantomData,
+    };
+    for (text, says) in [
+        ("", "the body is empty: this operation takes a JSON object"),
+        (
+            " \r\n\t",
+            "the body is empty: this operation takes a JSON object",
+        ),
+        (
+            r#"{"digits": "12"#,
+            "the body ends before its JSON does (line 1, column 14): a closing }, ] or \" is \
+             missing, or the body was cut short",
+        ),
+        ("{digits}", "the body is not valid JSON (line 1, column 2)"),
+    ] {
+        let body = json(text).parse().expect_err("a refusal").body();
+        assert_eq!(
+            (body.code.as_str(), body.message.as_str()),
+            ("invalid_json", says),
+            "{text:?}"
+        );
+    }
+}

@@ -27,6 +27,18 @@ fn json_errors_never_echo_values() {
         (
             r#"{"digits": "#,
             "invalid_json",
+            "the body ends before its JSON does (line 1, column 11): a closing }, ] or \" is \
+             missing, or the body was cut short",
+        ),
+        (
+            r#"{"digits": 482913"#,
+            "invalid_json",
+            "the body ends before its JSON does (line 1, column 17): a closing }, ] or \" is \
+             missing, or the body was cut short",
+        ),
+        (
+            r#"{"digits" 482913}"#,
+            "invalid_json",
             "the body is not valid JSON (line 1, column 11)",
         ),
         (
