@@ -125,7 +125,7 @@ fn names_stream(value: &str, dev: u64, ino: u64) -> bool {
 }
 
 /// The syslog priority the journal files a line at `level` under: err, warning, info, debug.
-pub fn priority(level: &Level) -> u8 {
+fn priority(level: &Level) -> u8 {
     match *level {
         Level::ERROR => 3,
         Level::WARN => 4,
@@ -144,7 +144,7 @@ pub fn for_journal(level: &Level, text: &str) -> String {
 
 /// `text` with each control character escaped as Rust writes it in a string (`\n`, `\t`,
 /// `\u{1b}`), the rest as it is.
-pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
     if !text.chars().any(char::is_control) {
         return text.into();
     }

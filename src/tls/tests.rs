@@ -651,4 +651,18 @@ fn a_missing_pair_says_where_it_comes_from_and_what_to_do() {
     );
     assert!(key.contains("server.tls_key names it"), "{key}");
     assert!(!key.contains("I/O error"), "{key}");
+    // a file there that cannot be read is the system's word alone, with no advice to run
+    // init or to put a file where one is
+    fs::create_dir(&generated.key).unwrap();
+    for p in [&generated, &configured] {
+        let unreadable = said(p);
+        assert!(
+            unreadable.starts_with(&format!("TLS key {}: Is a directory", p.key.display())),
+            "{unreadable}"
+        );
+        assert!(
+            !unreadable.contains("callvault init") && !unreadable.contains("names it"),
+            "{unreadable}"
+        );
+    }
 }
