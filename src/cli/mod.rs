@@ -525,14 +525,16 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
 fn config_command(path: &Path, command: ConfigCommand) -> anyhow::Result<ExitCode> {
     match (config::load(path), command) {
         (Ok(config), ConfigCommand::Check) => {
+            // at warning in the journal, where the unit's ExecStartPre writes them
+            let warn = |text: String| out::tell_at(&tracing::Level::WARN, &text);
             if let Some(warning) = config::exposure(path) {
-                tell!("warning: {warning}");
+                warn(format!("warning: {warning}"));
             }
             for caution in config.cautions() {
-                tell!("warning: {}: {caution}", path.display());
+                warn(format!("warning: {}: {caution}", path.display()));
             }
             for unread in config::unread_env_vars(std::env::vars_os().map(|(name, _)| name)) {
-                tell!("warning: {unread}");
+                warn(format!("warning: {unread}"));
             }
             let files = config::files::check_files(
                 &config,
@@ -540,7 +542,7 @@ fn config_command(path: &Path, command: ConfigCommand) -> anyhow::Result<ExitCod
                 config::files::Reader::Admin,
             );
             for warning in &files.warnings {
-                tell!("warning: {}: {warning}", path.display());
+                warn(format!("warning: {}: {warning}", path.display()));
             }
             if !files.problems.is_empty() {
                 return problems(path, &files.problems);

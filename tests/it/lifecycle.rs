@@ -216,6 +216,25 @@ fn under_systemd_each_line_reaches_the_journal_at_its_priority() {
         .unwrap();
     let plain = text(&elsewhere.stderr);
     assert_eq!(plain, said.replace("<3>", ""));
+    // the unit's ExecStartPre: `config check`'s warnings at warning
+    let (path, file, named) = stream("journal-check.txt");
+    let out = i
+        .cli_command(&["config", "check"])
+        .env("JOURNAL_STREAM", &named)
+        .env("CALLVAULT_LOG__LEVEL", "debug")
+        .stderr(file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    let warned = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        warned.starts_with("<4>warning: environment variable CALLVAULT_LOG__LEVEL is not read"),
+        "{warned}"
+    );
+    assert!(
+        warned.lines().all(|l| l.starts_with("<4>warning: ")),
+        "{warned}"
+    );
 }
 
 #[test]
