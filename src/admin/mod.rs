@@ -287,10 +287,13 @@ pub enum AdminError {
     Refused(String),
     #[error(transparent)]
     Enroll(#[from] enroll::EnrollError),
-    #[error("no member {0:?} is enrolled")]
+    #[error("{}", no_member(.0, "is enrolled"))]
     NoSuchMember(String),
     /// A core other than the embedded one knows no such member.
-    #[error("the core names no member {0:?} (core.type is not \"embedded\")")]
+    #[error(
+        "the core names no member {} (core.type is not \"embedded\")",
+        crate::member::named(.0)
+    )]
     NotInCore(String),
     #[error(transparent)]
     Vault(#[from] VaultError),
@@ -308,6 +311,15 @@ pub enum AdminError {
     /// not write, or cannot see).
     #[error("{0}")]
     Unwritable(String),
+}
+
+/// `no member "1001" is enrolled`, the id quoted when it could be one; else what one is
+/// ([`crate::member::named`]), after the rest.
+fn no_member(id: &str, rest: &str) -> String {
+    match crate::member::plausible_member_id(id) {
+        true => format!("no member {id:?} {rest}"),
+        false => format!("no member {rest} {}", crate::member::named(id)),
+    }
 }
 
 impl AdminError {

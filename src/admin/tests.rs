@@ -70,3 +70,22 @@ fn a_file_name_that_is_not_text_is_told_what_to_do() {
         "{e}"
     );
 }
+
+/// `member show` of an id that cannot be one says what an id is, after the sentence.
+#[test]
+fn a_member_not_enrolled_is_named_as_the_id_allows() {
+    for (id, says) in [
+        ("1001".to_string(), "no member \"1001\" is enrolled"),
+        (
+            "1".repeat(65),
+            "no member is enrolled with that id: a member_id is 1 to 64 characters, none of \
+             them control characters",
+        ),
+    ] {
+        assert_eq!(
+            AdminError::NoSuchMember(id.clone()).to_string(),
+            says,
+            "{id}"
+        );
+    }
+}

@@ -198,11 +198,16 @@ pub async fn member(
     state: web::Data<AppState>,
     member_id: web::Path<String>,
 ) -> Result<web::Json<crate::member::MaskedMember>, ApiError> {
-    match state.core.member(&member_id).await {
+    let found = match crate::member::plausible_member_id(&member_id) {
+        true => state.core.member(&member_id).await,
+        // no core is asked of an id that can be none
+        false => Ok(None),
+    };
+    match found {
         Ok(Some(m)) => Ok(web::Json(m.masked())),
         Ok(None) => Err(ApiError::not_found(format!(
-            "no member {:?}",
-            member_id.as_str()
+            "no member {}",
+            crate::member::named(&member_id)
         ))),
         Err(e) => Err(ApiError::new(
             actix_web::http::StatusCode::SERVICE_UNAVAILABLE,

@@ -58,7 +58,7 @@ pub enum CallError {
     BadRequest(&'static str, String),
     #[error("call {0:?} is already in use")]
     InUse(String),
-    #[error("no call {0:?}")]
+    #[error("no call {}", named(.0))]
     NotFound(String),
     #[error("call {0:?} has ended")]
     Ended(String),
@@ -81,7 +81,7 @@ pub enum CallError {
     NoChecklist(String),
     #[error("{0}")]
     Checklist(#[from] dialog::checklist::TickError),
-    #[error("no member {0:?}")]
+    #[error("no member {}", crate::member::named(.0))]
     NoSuchMember(String),
     /// An agent may not name a member on this call now.
     #[error("{0}")]
@@ -293,6 +293,15 @@ fn caller_id_check(req: &StartCall, has_ani: bool) -> (Option<CallerIdCheck>, bo
         );
     }
     (check, unreadable.is_some())
+}
+
+/// A call id as a message names it: quoted when it could be one (`"c1"`); else what one is,
+/// not the 20,000 characters of a path that is none.
+fn named(call_id: &str) -> String {
+    match valid_call_id(call_id) {
+        true => format!("{call_id:?}"),
+        false => "with that id: a call_id is 1 to 128 visible ASCII characters".into(),
+    }
 }
 
 /// `call_id`: 1–128 visible ASCII characters.

@@ -1532,3 +1532,20 @@ fn a_checklist_verdict_marks_the_call_and_the_member_and_a_pending_one_nothing()
         }
     }
 }
+
+/// A call that is not there is named by its id when the id could be a call's; else by what
+/// a call id is (not the 20,000 characters of a path).
+#[test]
+fn a_call_not_found_is_named_as_its_id_allows() {
+    let none = "no call with that id: a call_id is 1 to 128 visible ASCII characters";
+    for (id, says) in [
+        ("c1".to_string(), "no call \"c1\"".to_string()),
+        ("x".repeat(128), format!("no call \"{}\"", "x".repeat(128))),
+        ("x".repeat(129), none.to_string()),
+        ("a b".to_string(), none.to_string()),
+        ("é".to_string(), none.to_string()),
+        (String::new(), none.to_string()),
+    ] {
+        assert_eq!(CallError::NotFound(id.clone()).to_string(), says, "{id:?}");
+    }
+}

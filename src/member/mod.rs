@@ -103,6 +103,18 @@ pub fn plausible_member_id(id: &str) -> bool {
     !id.is_empty() && id.chars().count() <= MEMBER_ID_MAX_CHARS && !id.chars().any(char::is_control)
 }
 
+/// A member id as a message names it: quoted when it could be one (`"1001"`); else what
+/// one is, not the thousands of characters of a path that is none.
+pub fn named(id: &str) -> String {
+    match plausible_member_id(id) {
+        true => format!("{id:?}"),
+        false => format!(
+            "with that id: a member_id is 1 to {MEMBER_ID_MAX_CHARS} characters, none of them \
+             control characters"
+        ),
+    }
+}
+
 impl Member {
     /// The numbers a call can identify this member by: `(number, verified)`.
     pub fn identifying_phones(&self) -> impl Iterator<Item = (&str, bool)> {

@@ -255,3 +255,20 @@ fn a_member_is_named_by_what_the_record_holds() {
         );
     }
 }
+
+/// A message names an id that could be a member's quoted, and one that cannot by what a
+/// member id is, whatever its length.
+#[test]
+fn an_id_is_named_quoted_only_when_it_could_be_one() {
+    let none = "with that id: a member_id is 1 to 64 characters, none of them control characters";
+    for (id, named_as) in [
+        ("1001".to_string(), "\"1001\"".to_string()),
+        ("9".repeat(64), format!("\"{}\"", "9".repeat(64))),
+        ("Zoë-7".to_string(), "\"Zoë-7\"".to_string()),
+        ("9".repeat(65), none.to_string()),
+        ("1\n2".to_string(), none.to_string()),
+        (String::new(), none.to_string()),
+    ] {
+        assert_eq!(named(&id), named_as, "{id:?}");
+    }
+}

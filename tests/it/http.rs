@@ -735,6 +735,67 @@ fn every_error_is_a_json_body_with_a_code() {
         b["message"],
         "unknown field `rol` (line 1, column 17); did you mean `role`?"
     );
+    // an id in a path that can be none is not repeated back, thousands of characters long;
+    // one that could be is, quoted
+    let ivr = make_key(&i, "ivr", "ivr-ids");
+    let long = "7".repeat(2000);
+    for (path, key, code, says) in [
+        (
+            format!("/v1/calls/{long}"),
+            &ivr,
+            "no_such_call",
+            "no call with that id: a call_id is 1 to 128 visible ASCII characters".to_string(),
+        ),
+        (
+            format!("/v1/calls/{long}/step"),
+            &ivr,
+            "no_such_call",
+            "no call with that id: a call_id is 1 to 128 visible ASCII characters".to_string(),
+        ),
+        (
+            "/v1/calls/c-404".to_string(),
+            &ivr,
+            "no_such_call",
+            "no call \"c-404\"".to_string(),
+        ),
+        (
+            format!("/v1/members/{long}"),
+            admin,
+            "not_found",
+            "no member with that id: a member_id is 1 to 64 characters, none of them control \
+             characters"
+                .to_string(),
+        ),
+        (
+            "/v1/members/424242".to_string(),
+            admin,
+            "not_found",
+            "no member \"424242\"".to_string(),
+        ),
+    ] {
+        let (s, b) = body(c.get(i.url(&path)).bearer_auth(key).send().unwrap());
+        assert_eq!(
+            (s, b["code"].as_str(), b["message"].as_str()),
+            (StatusCode::NOT_FOUND, Some(code), Some(says.as_str())),
+            "{}",
+            &path[..40.min(path.len())]
+        );
+    }
+    // a JSON body that is not there is named so
+    let (s, b) = body(
+        c.post(&keys)
+            .bearer_auth(admin)
+            .header("content-type", "application/json")
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(
+        (s, b["message"].as_str()),
+        (
+            StatusCode::BAD_REQUEST,
+            Some("the body is empty: this operation takes a JSON object")
+        )
+    );
 }
 
 #[test]
