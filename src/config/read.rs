@@ -87,9 +87,25 @@ pub fn load_with_env(
             path: path.to_path_buf(),
         });
     }
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+    let read = |message: String| ConfigError::Read {
         path: path.to_path_buf(),
-        message: e.to_string(),
+        message,
+    };
+    let bytes = std::fs::read(path).map_err(|e| read(e.to_string()))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        read(match crate::enroll::lines::opens_as_utf16(e.as_bytes()) {
+            true => "the file is UTF-16 text (as Notepad's \"Unicode\" saves it); callvault \
+                     reads UTF-8: save it as UTF-8"
+                .into(),
+            false => {
+                let before = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+                let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+                format!(
+                    "line {line} is not UTF-8 text; callvault reads UTF-8: save the file as \
+                     UTF-8"
+                )
+            }
+        })
     })?;
     let env: Vec<(String, String)> = env.into_iter().collect();
     let from_env: Vec<String> = env

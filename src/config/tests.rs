@@ -1704,3 +1704,41 @@ fn a_listen_address_on_port_0_is_a_caution() {
         assert_eq!(paths, want, "{listen}");
     }
 }
+
+/// A configuration saved as UTF-16 (Notepad's "Unicode") or in a Windows code page is named
+/// so, with the line, instead of "stream did not contain valid UTF-8"; UTF-8 with a
+/// byte-order mark and CRLF line ends, as Notepad saves UTF-8, is read.
+#[test]
+fn a_config_file_not_in_utf_8_says_what_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("callvault.toml");
+    let text = "[server]\r\nworkers = 3\r\n# caf\u{e9}\r\n";
+    let utf16 = |big: bool| -> Vec<u8> {
+        let mark: &[u8] = if big { b"\xFE\xFF" } else { b"\xFF\xFE" };
+        let units = text.encode_utf16().flat_map(|u| match big {
+            true => u.to_be_bytes(),
+            false => u.to_le_bytes(),
+        });
+        mark.iter().copied().chain(units).collect()
+    };
+    let latin1: Vec<u8> = text.chars().map(|c| c as u8).collect();
+    let in_utf16 = "the file is UTF-16 text (as Notepad's \"Unicode\" saves it); callvault reads \
+                    UTF-8: save it as UTF-8";
+    for (bytes, says) in [
+        (utf16(false), in_utf16),
+        (utf16(true), in_utf16),
+        (
+            latin1,
+            "line 3 is not UTF-8 text; callvault reads UTF-8: save the file as UTF-8",
+        ),
+    ] {
+        std::fs::write(&path, bytes).unwrap();
+        let err = load(&path).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("cannot read config file {}: {says}", path.display())
+        );
+    }
+    std::fs::write(&path, format!("\u{feff}{text}")).unwrap();
+    assert_eq!(load(&path).unwrap().server.workers, 3);
+}

@@ -6,6 +6,17 @@
 use std::io::{self, Read};
 
 /// A reader that remembers where every `\n` it passed on was.
+/// Whether a file opening with `start` was saved as UTF-16, by its byte-order mark (Excel's
+/// "Unicode Text", Notepad's "Unicode", PowerShell 5's `Out-File`): its every other byte is
+/// a zero, and callvault reads UTF-8.
+pub fn opens_as_utf16(start: &[u8]) -> bool {
+    start.starts_with(b"\xFF\xFE") || start.starts_with(b"\xFE\xFF")
+}
+
+/// What to do with a file [`opens_as_utf16`] found.
+pub const RESAVE_AS_UTF8: &str = "callvault reads UTF-8: export the file as UTF-8 (in Excel, \
+     \"CSV UTF-8 (Comma delimited)\"; in PowerShell, `-Encoding utf8`)";
+
 pub struct LineCounter<R> {
     inner: R,
     offset: u64,

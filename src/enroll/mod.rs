@@ -220,6 +220,8 @@ pub enum EnrollError {
          in Excel, \"CSV UTF-8 (Comma delimited)\")"
     )]
     NotUtf8 { file: String, line: u64 },
+    #[error("{file}: the file is UTF-16 text; {}", lines::RESAVE_AS_UTF8)]
+    Utf16 { file: String },
     #[error("{file}: cannot be read as CSV at line {line}: {problem}")]
     Csv {
         file: String,
@@ -342,7 +344,11 @@ fn open_csv(path: &Path) -> Result<csv::Reader<LineCounter<BufReader<File>>>, En
         error,
     };
     let mut reader = BufReader::with_capacity(1 << 20, File::open(path).map_err(io)?);
-    if reader.fill_buf().map_err(io)?.starts_with(BOM) {
+    let start = reader.fill_buf().map_err(io)?;
+    if lines::opens_as_utf16(start) {
+        return Err(EnrollError::Utf16 { file });
+    }
+    if start.starts_with(BOM) {
         reader.consume(BOM.len());
     }
     Ok(csv::ReaderBuilder::new()

@@ -450,6 +450,48 @@ fn a_file_with_a_fatal_problem_half_way_applies_nothing() {
     assert!(!f.outbox().join("bad.results.csv").exists());
 }
 
+/// A file saved as UTF-16 (Excel's "Unicode Text") is named so, and applies nothing; its
+/// header would otherwise read as no header at all.
+#[test]
+fn a_file_saved_as_utf_16_is_named_so() {
+    let f = Fixture::new();
+    let text = format!("{HEADER}{}", row("A", "2025550101"));
+    for mark in [b"\xFF\xFE", b"\xFE\xFF"] {
+        let mut body = mark.to_vec();
+        body.extend(text.encode_utf16().flat_map(|u| match mark[0] {
+            0xFF => u.to_le_bytes(),
+            _ => u.to_be_bytes(),
+        }));
+        let path = f.file("unicode.csv", &body);
+        let err = run(
+            &f.store,
+            &path,
+            &f.outbox(),
+            &options(Mode::Incremental),
+            "test",
+            &Silent,
+        )
+        .unwrap_err();
+        assert!(matches!(err, EnrollError::Utf16 { .. }), "{err}");
+        assert!(err.to_string().contains("UTF-16") && err.to_string().contains("CSV UTF-8"));
+        assert!(f.enrolled().is_empty());
+    }
+    for (start, utf16) in [
+        (&b"\xFF\xFEm\0"[..], true),
+        (b"\xFE\xFF\0m", true),
+        (b"\xEF\xBB\xBFmember_id", false),
+        (b"member_id", false),
+        (b"\xFF", false),
+        (b"", false),
+    ] {
+        assert_eq!(
+            crate::enroll::lines::opens_as_utf16(start),
+            utf16,
+            "{start:?}"
+        );
+    }
+}
+
 #[test]
 fn a_quote_never_closed_stops_the_file_instead_of_losing_the_rows_it_swallows() {
     let rows = |ids: std::ops::Range<u32>| -> String {

@@ -114,6 +114,8 @@ pub enum ImportError {
     },
     #[error("{file}: the file is empty")]
     Empty { file: String },
+    #[error("{file}: the file is UTF-16 text; {}", lines::RESAVE_AS_UTF8)]
+    Utf16 { file: String },
     #[error(
         "{file}: the header's columns are separated by {separator:?}: callvault reads CSV, \
          with commas between columns (expected member_id,pin)"
@@ -281,10 +283,11 @@ pub fn run(
         return Err(ImportError::Empty { file });
     }
     let mut buffered = io::BufReader::new(std::fs::File::open(path).map_err(io_err)?);
-    if io::BufRead::fill_buf(&mut buffered)
-        .map_err(io_err)?
-        .starts_with(b"\xEF\xBB\xBF")
-    {
+    let start = io::BufRead::fill_buf(&mut buffered).map_err(io_err)?;
+    if lines::opens_as_utf16(start) {
+        return Err(ImportError::Utf16 { file });
+    }
+    if start.starts_with(b"\xEF\xBB\xBF") {
         io::BufRead::consume(&mut buffered, 3);
     }
     let mut reader = csv::ReaderBuilder::new()

@@ -508,6 +508,35 @@ async fn set_pin_applies_policy_and_confirmation_and_clears_flags() {
     }
 }
 
+/// A PIN file saved as UTF-16 is named so, not as one without a member_id column.
+#[test]
+fn an_import_of_a_utf_16_file_says_so() {
+    let f = fixture();
+    f.enroll(&["M1"]);
+    let file = f.dir.path().join("pins.csv");
+    let mut bytes = b"\xFF\xFE".to_vec();
+    bytes.extend(
+        "member_id,pin\r\nM1,4821\r\n"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes),
+    );
+    std::fs::write(&file, bytes).unwrap();
+    let options = import::Options {
+        established: false,
+        dry_run: false,
+        require_member: true,
+    };
+    let outbox = f.dir.path().join("outbox");
+    let err = import::run(&f.vault, &file, &outbox, &options, "test", t(1), &Silent).unwrap_err();
+    assert!(matches!(err, import::ImportError::Utf16 { .. }), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "pins.csv: the file is UTF-16 text; callvault reads UTF-8: export the file as UTF-8 \
+         (in Excel, \"CSV UTF-8 (Comma delimited)\"; in PowerShell, `-Encoding utf8`)"
+    );
+    assert!(!err.to_string().contains("4821"));
+}
+
 #[test]
 fn import_reports_every_row_and_never_writes_a_pin() {
     let f = fixture();
