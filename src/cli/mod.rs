@@ -304,8 +304,8 @@ pub enum AuditCommand {
     /// Remove records older than a date from the store, once an export keeps them: only
     /// records that an export given holds with the same hash go, and never the newest.
     Prune {
-        /// Records before this time go: 2026-12-05 (00:00 UTC), 2026-12-05 08:17 (UTC), or
-        /// RFC 3339 with an offset.
+        /// Records before this time go: 2026-12-05 (00:00 UTC), 2026-12-05 08:17 (UTC), RFC
+        /// 3339 with an offset, or a span back from now (`90d`: older than 90 days).
         #[arg(long, value_parser = parse_since)]
         before: DateTime<Utc>,
         /// A file `audit export` wrote, kept elsewhere (the SIEM's copy). Repeatable; every
@@ -316,7 +316,7 @@ pub enum AuditCommand {
     /// Write records as JSON lines to stdout.
     Export {
         /// Only records at or after this time: 2026-12-05 (00:00 UTC), 2026-12-05 08:17
-        /// (UTC), or RFC 3339 with an offset.
+        /// (UTC), RFC 3339 with an offset, or a span back from now (30m, 24h, 7d).
         #[arg(long, value_parser = parse_since)]
         since: Option<DateTime<Utc>>,
         /// Only records before this time, in the forms `--since` takes: `--since 2026-11-01
@@ -338,15 +338,39 @@ pub enum AuditCommand {
 }
 
 /// A time for `--since`: RFC 3339 with its offset, a date and time without one (UTC, `T` or a
-/// space between), or a date alone (its 00:00 UTC).
+/// space between), a date alone (its 00:00 UTC), or a span back from now (`30m`, `24h`,
+/// `7d`).
 fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
-    crate::civil::when(s).map(|t| t.and_utc()).ok_or_else(|| {
-        format!(
-            "{s:?} is not a time callvault reads: give a date (2026-12-05, from 00:00 UTC), \
-             a time in UTC (2026-12-05 08:17), or RFC 3339 with an offset \
-             (2026-12-05T08:17:00-05:00)"
-        )
-    })
+    parse_time_at(s, Utc::now())
+}
+
+/// [`parse_since`], its spans taken back from `now`.
+fn parse_time_at(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    let span = || {
+        let unit = s.chars().last()?;
+        let count: i64 = s[..s.len() - unit.len_utf8()].parse().ok()?;
+        let span = match unit {
+            'm' => chrono::TimeDelta::try_minutes(count)?,
+            'h' => chrono::TimeDelta::try_hours(count)?,
+            'd' => chrono::TimeDelta::try_days(count)?,
+            _ => return None,
+        };
+        // digits alone, none signed, and not so many that the time runs off the calendar
+        s[..s.len() - 1]
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+            .then_some(())?;
+        now.checked_sub_signed(span)
+    };
+    (crate::civil::when(s).map(|t| t.and_utc()))
+        .or_else(span)
+        .ok_or_else(|| {
+            format!(
+                "{s:?} is not a time callvault reads: give a date (2026-12-05, from 00:00 UTC), \
+                 a time in UTC (2026-12-05 08:17), RFC 3339 with an offset \
+                 (2026-12-05T08:17:00-05:00), or a span back from now (30m, 24h, 7d)"
+            )
+        })
 }
 
 /// Run a parsed command line; errors are printed, never panicked.

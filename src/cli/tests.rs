@@ -1,7 +1,7 @@
 use super::*;
 
 #[test]
-fn since_and_before_take_a_date_a_utc_time_or_rfc_3339() {
+fn since_and_before_take_a_date_a_utc_time_rfc_3339_or_a_span_back() {
     let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
     for (given, meant) in [
         ("2026-12-05", Some("2026-12-05T00:00:00Z")),
@@ -15,11 +15,24 @@ fn since_and_before_take_a_date_a_utc_time_or_rfc_3339() {
         ("2026-13-01", None),
         ("2026-12-05 25:00", None),
         ("12/05/2026", None),
-        ("1h", None),
+        ("1h", Some("2026-12-05T23:30:00Z")),
+        ("30m", Some("2026-12-06T00:00:00Z")),
+        ("7d", Some("2026-11-29T00:30:00Z")),
+        ("0d", Some("2026-12-06T00:30:00Z")),
+        ("90d", Some("2026-09-07T00:30:00Z")),
+        ("-1h", None),
+        ("+1h", None),
+        ("1.5h", None),
+        ("1 h", None),
+        ("h", None),
+        ("1w", None),
+        ("1H", None),
+        ("99999999999999d", None),
+        ("1h ago", None),
         ("yesterday", None),
         ("", None),
     ] {
-        match (parse_since(given), meant) {
+        match (parse_time_at(given, at("2026-12-06T00:30:00Z")), meant) {
             (Ok(t), Some(m)) => assert_eq!(t, at(m), "{given}"),
             (Err(e), None) => {
                 assert!(e.contains("give a date (2026-12-05"), "{given}: {e}");
