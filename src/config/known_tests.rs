@@ -256,3 +256,18 @@ fn a_word_that_is_not_a_choice_is_told_the_choices() {
     // the enums' keys are among them
     assert!(choices_said >= 15, "{choices_said}");
 }
+
+/// A key under one that holds a value (reached only past the type check, as a hint is asked
+/// for directly): nothing near and no keys to list, so nothing is said, not an empty list.
+#[test]
+fn a_key_under_a_value_gets_no_hint_rather_than_an_empty_list() {
+    for (path, hint) in [
+        ("lockout.max_wrong_pins.qqqqqq", ""),
+        (
+            "lockout.qqqqqq",
+            " (the keys here: lock_minutes, max_wrong_answers, max_wrong_pins, reset_minutes)",
+        ),
+    ] {
+        assert_eq!(unknown_key_hint(path, false), hint, "{path}");
+    }
+}
