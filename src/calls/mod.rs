@@ -86,7 +86,8 @@ pub enum CallError {
     /// An agent may not name a member on this call now.
     #[error("{0}")]
     Naming(dialog::agent::NamingError),
-    #[error("the core is unavailable: {0}")]
+    /// What the core's error says (`CoreError`'s text, which names the core already).
+    #[error("{0}")]
     CoreUnavailable(String),
     #[error("{0}")]
     Challenge(crate::challenge::ChallengeError),
@@ -1191,6 +1192,10 @@ impl CallService {
             })?),
             None => None,
         };
+        if !crate::member::plausible_member_id(&req.member_id) {
+            // no core is asked of an id that can be none
+            return Err(CallError::NoSuchMember(req.member_id));
+        }
         let looked_up = self
             .core_call(cfg.core.timeout_ms, async {
                 let Some(member) = self.core.member(&req.member_id).await? else {

@@ -1842,6 +1842,46 @@ fn a_last_transaction_the_core_dates_in_utc_is_asked_as_the_credit_union_s_day()
     );
 }
 
+/// A member id that cannot be one (65 characters) is `404` before any core is asked: with a
+/// core that cannot be reached, an id that could be one is `503`, and that one is not, on
+/// each route that takes a member id.
+#[test]
+fn a_member_id_that_cannot_be_one_is_not_asked_of_the_core() {
+    let t = Calls::new(&rest_core(&format!(
+        "127.0.0.1:{}",
+        crate::harness::free_port()
+    )));
+    let admin = t.i.admin.clone();
+    let long = "1".repeat(65);
+    for (id, status) in [
+        ("1001", StatusCode::SERVICE_UNAVAILABLE),
+        (long.as_str(), StatusCode::NOT_FOUND),
+    ] {
+        let answers = [
+            t.get(&admin, &format!("/v1/members/{id}")),
+            t.post(&t.agent, &format!("/v1/members/{id}/unlock"), json!({})),
+            t.post(&t.app, "/v1/intents", json!({"member_id": id})),
+        ];
+        for (route, (s, b)) in ["show", "unlock", "intent"].iter().zip(answers) {
+            assert_eq!(s, status, "{route} {}: {b}", &id[..4]);
+            if status == StatusCode::SERVICE_UNAVAILABLE {
+                // said once (an intent's said it twice before 2026-12-06)
+                let message = b["message"].as_str().unwrap();
+                assert!(
+                    message.starts_with("the core is unavailable: core.rest.base_url: ")
+                        && message.matches("unavailable").count() == 1,
+                    "{route}: {b}"
+                );
+            }
+            if status == StatusCode::NOT_FOUND {
+                let message = b["message"].as_str().unwrap();
+                assert!(message.contains("a member_id is 1 to 64"), "{route}: {b}");
+                assert!(!message.contains(&long), "{route}: {b}");
+            }
+        }
+    }
+}
+
 /// An app token presented while the core cannot be reached is not used up, and the record
 /// says why: back on a core that answers, the same token authenticates.
 #[test]
