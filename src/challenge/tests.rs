@@ -459,3 +459,25 @@ fn a_newer_challenge_replaces_only_one_still_waiting() {
         );
     }
 }
+
+/// A challenge id: `ch_` and 22 characters of URL-safe base64 (letters, digits, `-`, `_`),
+/// whichever of them the random bytes gave.
+#[test]
+fn an_id_is_ch_and_22_url_safe_base64_characters() {
+    for (id, valid) in [
+        ("ch_AAAAAAAAAAAAAAAAAAAAAA", true),
+        ("ch_Az09-_Az09-_Az09-_Az09", true),
+        ("ch_----------------------", true),
+        ("ch_______________________", true),
+        ("ch_AAAAAAAAAAAAAAAAAAAAA!", false),
+        ("ch_AAAAAAAAAAAAAAAAAAAAA+", false),
+        ("ch_AAAAAAAAAAAAAAAAAAAAA/", false),
+        ("cx_AAAAAAAAAAAAAAAAAAAAAA", false),
+        ("ch_AAAAAAAAAAAAAAAAAAAAA", false),
+        ("ch_AAAAAAAAAAAAAAAAAAAAAAA", false),
+        ("ch_AAAAAAAAAAAAAAAAAAAAé", false),
+        ("", false),
+    ] {
+        assert_eq!(valid_id(id), valid, "{id}");
+    }
+}
