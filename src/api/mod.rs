@@ -143,7 +143,11 @@ async fn method_not_allowed(req: HttpRequest) -> actix_web::HttpResponse {
     let refusal = ApiError::new(
         actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
-        format!("{} does not take {}", req.path(), req.method()),
+        format!(
+            "{} does not take {}",
+            shown(req.path()),
+            shown(req.method().as_str())
+        ),
     );
     let mut res = actix_web::ResponseError::error_response(&refusal);
     if let Some(allow) = req
@@ -160,11 +164,34 @@ async fn method_not_allowed(req: HttpRequest) -> actix_web::HttpResponse {
 
 async fn not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
     let meant = openapi::meant_path(req.path())
-        .map(|path| format!("; did you mean {path}?"))
+        .map(|path| format!("; did you mean {}?", shown(&path)))
         .unwrap_or_default();
     Err(ApiError::not_found(format!(
         "no endpoint {} {}{meant}",
-        req.method(),
-        req.path()
+        shown(req.method().as_str()),
+        shown(req.path())
     )))
 }
+
+/// A path or a method as a refusal repeats it: whole up to [`SHOWN_WHOLE`] characters, else
+/// its first [`SHOWN_CUT`] and its length (a path can be some 30,000 characters).
+fn shown(sent: &str) -> String {
+    match sent.char_indices().nth(SHOWN_WHOLE) {
+        None => sent.to_string(),
+        Some(_) => {
+            let cut = sent
+                .char_indices()
+                .nth(SHOWN_CUT)
+                .map_or(sent.len(), |(i, _)| i);
+            format!("{}... ({} characters)", &sent[..cut], sent.chars().count())
+        }
+    }
+}
+
+/// The longest path or method a refusal repeats whole.
+const SHOWN_WHOLE: usize = 100;
+/// How much of a longer one it repeats.
+const SHOWN_CUT: usize = 80;
+
+#[cfg(test)]
+mod tests;

@@ -781,6 +781,15 @@ fn every_error_is_a_json_body_with_a_code() {
             &path[..40.min(path.len())]
         );
     }
+    // nor is a path that is no endpoint, whatever its length
+    let (s, b) = body(c.get(i.url(&format!("/v2/{long}"))).send().unwrap());
+    assert_eq!(
+        (s, b["message"].as_str()),
+        (
+            StatusCode::NOT_FOUND,
+            Some(format!("no endpoint GET /v2/{}... (2004 characters)", &long[..76]).as_str())
+        )
+    );
     // a JSON body that is not there is named so
     let (s, b) = body(
         c.post(&keys)
