@@ -59,7 +59,11 @@ pub async fn connection_admitted(
         return Ok(next.call(req).await?.map_into_left_body());
     };
     metrics::counter!("callvault_auth_failures_total", "reason" => "certificate").increment(1);
-    let endpoint = format!("{} {}", req.method(), req.path());
+    let endpoint = format!(
+        "{} {}",
+        super::shown(req.method().as_str()),
+        super::shown(req.path())
+    );
     state
         .audit
         .record(

@@ -175,7 +175,7 @@ async fn not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError
 
 /// A path or a method as a refusal repeats it: whole up to [`SHOWN_WHOLE`] characters, else
 /// its first [`SHOWN_CUT`] and its length (a path can be some 30,000 characters).
-fn shown(sent: &str) -> String {
+pub(super) fn shown(sent: &str) -> String {
     match sent.char_indices().nth(SHOWN_WHOLE) {
         None => sent.to_string(),
         Some(_) => {
