@@ -694,6 +694,17 @@ fn a_channel_that_fails_leaves_nothing_and_the_agent_can_deny() {
         &[("channel", "sms"), ("le", "+Inf")],
     );
     assert_eq!(timed, 4.0);
+    // and both described for whoever reads /metrics
+    let text = t.i.metrics_text();
+    for family in [
+        "callvault_notify_sends_total",
+        "callvault_notify_send_seconds",
+    ] {
+        assert!(
+            text.contains(&format!("# HELP {family} ")),
+            "{family}: {text}"
+        );
+    }
 
     // bad requests are clear
     let (s, e) = t.post(
