@@ -198,12 +198,7 @@ pub async fn member(
     state: web::Data<AppState>,
     member_id: web::Path<String>,
 ) -> Result<web::Json<crate::member::MaskedMember>, ApiError> {
-    let found = match crate::member::plausible_member_id(&member_id) {
-        true => state.core.member(&member_id).await,
-        // no core is asked of an id that can be none
-        false => Ok(None),
-    };
-    match found {
+    match super::members::core_member(&state, &member_id).await {
         Ok(Some(m)) => Ok(web::Json(m.masked())),
         Ok(None) => Err(ApiError::not_found(format!(
             "no member {}",

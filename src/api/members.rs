@@ -26,14 +26,21 @@ pub struct PinChangeForced {
     pub force_pin_change: bool,
 }
 
+/// The member the core holds under `member_id`; none, with no core asked, for an id that
+/// cannot be one (`crate::member::plausible_member_id`).
+pub(super) async fn core_member(
+    state: &AppState,
+    member_id: &str,
+) -> Result<Option<crate::member::Member>, crate::core::CoreError> {
+    match crate::member::plausible_member_id(member_id) {
+        true => state.core.member(member_id).await,
+        false => Ok(None),
+    }
+}
+
 /// 404 unless the core knows the member; 503 when the core cannot say.
 async fn known_member(state: &AppState, member_id: &str) -> Result<(), ApiError> {
-    let found = match crate::member::plausible_member_id(member_id) {
-        true => state.core.member(member_id).await,
-        // no core is asked of an id that can be none
-        false => Ok(None),
-    };
-    match found {
+    match core_member(state, member_id).await {
         Ok(Some(_)) => Ok(()),
         Ok(None) => Err(ApiError::new(
             actix_web::http::StatusCode::NOT_FOUND,
