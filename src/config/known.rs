@@ -104,6 +104,13 @@ pub(super) fn unknown_key_hint(path: &str, from_env: bool) -> String {
         ["profiles", name, _, ..] => name,
         _ => "NAME",
     };
+    let shown = |key: &str| {
+        let real = match key.strip_prefix("profiles.members.") {
+            Some(rest) => format!("profiles.{profile}.{rest}"),
+            None => key.replace("[0]", "[]"),
+        };
+        say(&real)
+    };
     let elsewhere: Vec<String> = keys
         .iter()
         .filter(|key| {
@@ -111,14 +118,26 @@ pub(super) fn unknown_key_hint(path: &str, from_env: bool) -> String {
             // a list's items are not set one by one from the environment
             Some(l) == meant && p != parent && !(from_env && key.contains('['))
         })
-        .map(|key| {
-            let real = match key.strip_prefix("profiles.members.") {
-                Some(rest) => format!("profiles.{profile}.{rest}"),
-                None => key.replace("[0]", "[]"),
-            };
-            say(&real)
-        })
+        .map(|key| shown(key))
         .collect();
+    // a table named for what keys begin with (`[tls]` for server.tls_cert)
+    let prefixed: Vec<String> = match elsewhere.is_empty() {
+        true => keys
+            .iter()
+            .filter(|key| {
+                let (_, l) = split_leaf(key);
+                l.strip_prefix(leaf)
+                    .is_some_and(|rest| rest.starts_with('_'))
+                    && !(from_env && key.contains('['))
+            })
+            .map(|key| shown(key))
+            .collect(),
+        false => Vec::new(),
+    };
+    let elsewhere = match prefixed.len() {
+        1..=6 => prefixed,
+        _ => elsewhere,
+    };
     match elsewhere.as_slice() {
         [] if siblings.is_empty() => String::new(),
         [] => format!(" (the keys here: {})", siblings.join(", ")),

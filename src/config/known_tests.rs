@@ -141,6 +141,15 @@ fn an_unknown_key_is_told_what_it_was_likely_meant_to_be() {
             "role = \"ivr\"",
             "role: unknown key; did you mean server.clients[].role?",
         ),
+        // a table named for what its keys begin with in another table
+        (
+            "[tls]\ncert = \"/x\"\nkey = \"/y\"",
+            "tls: unknown key; did you mean one of server.tls_cert, server.tls_key?",
+        ),
+        (
+            "[server.tls]\ncert = \"/x\"",
+            "server.tls: unknown key; did you mean one of server.tls_cert, server.tls_key?",
+        ),
         // nothing near: the table's keys
         (
             "[lockout]\nbogus = 1",

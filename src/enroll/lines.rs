@@ -5,7 +5,6 @@
 
 use std::io::{self, Read};
 
-/// A reader that remembers where every `\n` it passed on was.
 /// Whether a file opening with `start` was saved as UTF-16, by its byte-order mark (Excel's
 /// "Unicode Text", Notepad's "Unicode", PowerShell 5's `Out-File`): its every other byte is
 /// a zero, and callvault reads UTF-8.
@@ -17,6 +16,91 @@ pub fn opens_as_utf16(start: &[u8]) -> bool {
 pub const RESAVE_AS_UTF8: &str = "callvault reads UTF-8: export the file as UTF-8 (in Excel, \
      \"CSV UTF-8 (Comma delimited)\"; in PowerShell, `-Encoding utf8`)";
 
+/// A file handed over as CSV that is no text at all, known by how it opens: what a person
+/// uploads by mistake (the workbook rather than its CSV export, the archive it came in).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotCsv {
+    /// UTF-16 text ([`opens_as_utf16`]).
+    Utf16,
+    /// A ZIP archive that is an Office Open XML (.xlsx) or OpenDocument (.ods) workbook.
+    Workbook,
+    /// An Excel 97-2003 workbook (.xls): an OLE2 compound file.
+    OldWorkbook,
+    /// Another ZIP archive.
+    Zip,
+    /// A gzip-compressed file (`members.csv.gz`).
+    Gzip,
+}
+
+impl NotCsv {
+    /// What a file opening with `start` is, if it is one of these.
+    pub fn of(start: &[u8]) -> Option<NotCsv> {
+        const ZIP: &[u8] = b"PK\x03\x04";
+        const OLE2: &[u8] = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1";
+        if opens_as_utf16(start) {
+            return Some(NotCsv::Utf16);
+        }
+        if start.starts_with(OLE2) {
+            return Some(NotCsv::OldWorkbook);
+        }
+        if start.starts_with(b"\x1F\x8B") {
+            return Some(NotCsv::Gzip);
+        }
+        if !start.starts_with(ZIP) {
+            return None;
+        }
+        // the first entry's name (a local file header: its length at 26, the name at 30);
+        // a workbook's is its manifest ("[Content_Types].xml", "mimetype") or a part of it
+        let name = start
+            .get(26..28)
+            .map(|len| usize::from(u16::from_le_bytes([len[0], len[1]])))
+            .and_then(|len| start.get(30..30 + len))
+            .unwrap_or_default();
+        let workbook = [
+            &b"[Content_Types].xml"[..],
+            b"mimetype",
+            b"_rels/",
+            b"xl/",
+            b"docProps/",
+        ]
+        .iter()
+        .any(|part| name.starts_with(part));
+        Some(match workbook {
+            true => NotCsv::Workbook,
+            false => NotCsv::Zip,
+        })
+    }
+}
+
+impl std::fmt::Display for NotCsv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const SAVE: &str = "in the spreadsheet, save it as \"CSV UTF-8 (Comma delimited)\" \
+                            and hand over that file";
+        match self {
+            NotCsv::Utf16 => write!(f, "the file is UTF-16 text; {RESAVE_AS_UTF8}"),
+            NotCsv::Workbook => write!(
+                f,
+                "the file is a spreadsheet workbook (.xlsx or .ods), not CSV text; {SAVE}"
+            ),
+            NotCsv::OldWorkbook => write!(
+                f,
+                "the file is an Excel 97-2003 workbook (.xls), not CSV text; {SAVE}"
+            ),
+            NotCsv::Zip => write!(
+                f,
+                "the file is a ZIP archive, not CSV text: unzip it and hand over the CSV file \
+                 inside"
+            ),
+            NotCsv::Gzip => write!(
+                f,
+                "the file is gzip-compressed, not CSV text: decompress it (gunzip) and hand \
+                 over the CSV file"
+            ),
+        }
+    }
+}
+
+/// A reader that remembers where every `\n` it passed on was.
 pub struct LineCounter<R> {
     inner: R,
     offset: u64,

@@ -220,8 +220,8 @@ pub enum EnrollError {
          in Excel, \"CSV UTF-8 (Comma delimited)\")"
     )]
     NotUtf8 { file: String, line: u64 },
-    #[error("{file}: the file is UTF-16 text; {}", lines::RESAVE_AS_UTF8)]
-    Utf16 { file: String },
+    #[error("{file}: {kind}")]
+    NotCsv { file: String, kind: lines::NotCsv },
     #[error("{file}: cannot be read as CSV at line {line}: {problem}")]
     Csv {
         file: String,
@@ -345,8 +345,8 @@ fn open_csv(path: &Path) -> Result<csv::Reader<LineCounter<BufReader<File>>>, En
     };
     let mut reader = BufReader::with_capacity(1 << 20, File::open(path).map_err(io)?);
     let start = reader.fill_buf().map_err(io)?;
-    if lines::opens_as_utf16(start) {
-        return Err(EnrollError::Utf16 { file });
+    if let Some(kind) = lines::NotCsv::of(start) {
+        return Err(EnrollError::NotCsv { file, kind });
     }
     if start.starts_with(BOM) {
         reader.consume(BOM.len());

@@ -3,6 +3,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::core::{CoreAdapter, EmbeddedCore, IdentifierKind};
+use crate::enroll::lines::NotCsv;
 use crate::enroll::progress::Silent;
 use crate::store::tables;
 
@@ -472,7 +473,16 @@ fn a_file_saved_as_utf_16_is_named_so() {
             &Silent,
         )
         .unwrap_err();
-        assert!(matches!(err, EnrollError::Utf16 { .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                EnrollError::NotCsv {
+                    kind: NotCsv::Utf16,
+                    ..
+                }
+            ),
+            "{err}"
+        );
         assert!(err.to_string().contains("UTF-16") && err.to_string().contains("CSV UTF-8"));
         assert!(f.enrolled().is_empty());
     }
@@ -490,6 +500,95 @@ fn a_file_saved_as_utf_16_is_named_so() {
             "{start:?}"
         );
     }
+}
+
+/// The start of a ZIP archive whose first entry is `name` (a local file header).
+fn zip_opening(name: &str) -> Vec<u8> {
+    let mut bytes = b"PK\x03\x04".to_vec();
+    bytes.extend([0u8; 22]);
+    bytes.extend(u16::try_from(name.len()).unwrap().to_le_bytes());
+    bytes.extend([0u8; 2]);
+    bytes.extend(name.as_bytes());
+    bytes.extend(b"\x00compressed bytes\n,\n");
+    bytes
+}
+
+#[test]
+fn a_workbook_or_an_archive_handed_over_as_csv_is_named_with_what_to_do() {
+    let f = Fixture::new();
+    let ole2 = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\0\0member_id\n".to_vec();
+    let gzip = b"\x1F\x8B\x08\x00\0\0\0\0\x00\x03member_id,\n".to_vec();
+    for (name, body, kind, said) in [
+        (
+            "members.xlsx",
+            zip_opening("[Content_Types].xml"),
+            NotCsv::Workbook,
+            "members.xlsx: the file is a spreadsheet workbook (.xlsx or .ods), not CSV text; in \
+             the spreadsheet, save it as \"CSV UTF-8 (Comma delimited)\" and hand over that file",
+        ),
+        (
+            "members.ods",
+            zip_opening("mimetype"),
+            NotCsv::Workbook,
+            "members.ods: the file is a spreadsheet workbook",
+        ),
+        (
+            "members.csv",
+            zip_opening("xl/workbook.xml"),
+            NotCsv::Workbook,
+            "members.csv: the file is a spreadsheet workbook",
+        ),
+        (
+            "members.xls",
+            ole2,
+            NotCsv::OldWorkbook,
+            "members.xls: the file is an Excel 97-2003 workbook (.xls), not CSV text; in the \
+             spreadsheet",
+        ),
+        (
+            "members.zip",
+            zip_opening("members.csv"),
+            NotCsv::Zip,
+            "members.zip: the file is a ZIP archive, not CSV text: unzip it and hand over the \
+             CSV file inside",
+        ),
+        (
+            "members.csv.gz",
+            gzip,
+            NotCsv::Gzip,
+            "members.csv.gz: the file is gzip-compressed, not CSV text: decompress it (gunzip)",
+        ),
+    ] {
+        let path = f.file(name, &body);
+        let err = run(
+            &f.store,
+            &path,
+            &f.outbox(),
+            &options(Mode::Incremental),
+            "test",
+            &Silent,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, EnrollError::NotCsv { kind: k, .. } if k == kind),
+            "{name}: {err}"
+        );
+        assert!(err.to_string().starts_with(said), "{name}: {err}");
+        assert!(f.enrolled().is_empty());
+    }
+    // a file that only opens with the letters of one is a CSV file
+    for start in [
+        &b"PK,member_id\n"[..],
+        b"PK\x03",
+        b"\x1F",
+        b"member_id,mobile_phone\n",
+        b"\xEF\xBB\xBFmember_id",
+        b"",
+    ] {
+        assert_eq!(NotCsv::of(start), None, "{start:?}");
+    }
+    // a ZIP archive cut short before its first name is an archive still
+    assert_eq!(NotCsv::of(b"PK\x03\x04\0\0"), Some(NotCsv::Zip));
 }
 
 #[test]

@@ -114,8 +114,8 @@ pub enum ImportError {
     },
     #[error("{file}: the file is empty")]
     Empty { file: String },
-    #[error("{file}: the file is UTF-16 text; {}", lines::RESAVE_AS_UTF8)]
-    Utf16 { file: String },
+    #[error("{file}: {kind}")]
+    NotCsv { file: String, kind: lines::NotCsv },
     #[error(
         "{file}: the header's columns are separated by {separator:?}: callvault reads CSV, \
          with commas between columns (expected member_id,pin)"
@@ -284,8 +284,8 @@ pub fn run(
     }
     let mut buffered = io::BufReader::new(std::fs::File::open(path).map_err(io_err)?);
     let start = io::BufRead::fill_buf(&mut buffered).map_err(io_err)?;
-    if lines::opens_as_utf16(start) {
-        return Err(ImportError::Utf16 { file });
+    if let Some(kind) = lines::NotCsv::of(start) {
+        return Err(ImportError::NotCsv { file, kind });
     }
     if start.starts_with(b"\xEF\xBB\xBF") {
         io::BufRead::consume(&mut buffered, 3);

@@ -528,11 +528,30 @@ fn an_import_of_a_utf_16_file_says_so() {
     };
     let outbox = f.dir.path().join("outbox");
     let err = import::run(&f.vault, &file, &outbox, &options, "test", t(1), &Silent).unwrap_err();
-    assert!(matches!(err, import::ImportError::Utf16 { .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            import::ImportError::NotCsv {
+                kind: crate::enroll::lines::NotCsv::Utf16,
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert_eq!(
         err.to_string(),
         "pins.csv: the file is UTF-16 text; callvault reads UTF-8: export the file as UTF-8 \
          (in Excel, \"CSV UTF-8 (Comma delimited)\"; in PowerShell, `-Encoding utf8`)"
+    );
+    assert!(!err.to_string().contains("4821"));
+    // the workbook rather than its CSV export: named so, and nothing of it read
+    let file = f.dir.path().join("pins.xls");
+    std::fs::write(&file, b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\0\0M1,4821\n").unwrap();
+    let err = import::run(&f.vault, &file, &outbox, &options, "test", t(1), &Silent).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("pins.xls: the file is an Excel 97-2003 workbook (.xls), not CSV text"),
+        "{err}"
     );
     assert!(!err.to_string().contains("4821"));
 }
