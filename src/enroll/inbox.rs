@@ -4,7 +4,7 @@
 //! If callvault itself fails (the store), the file stays in the inbox and is tried again,
 //! less often each time it fails ([`Retries`]), and at once when the file changes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -48,10 +48,36 @@ fn ignored(name: &str) -> bool {
             .any(|ext| name.ends_with(ext))
 }
 
+/// What the inbox holds: the files ready to take, and what is there and never taken.
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// Regular, not ignored, unchanged for the settle time. Oldest name first.
+    pub files: Vec<PathBuf>,
+    /// Entries no scan takes, not hidden, each with what it is ([`passed_over`]).
+    pub passed_over: Vec<(PathBuf, &'static str)>,
+}
+
+/// Why an inbox entry that is no regular file is never taken, told to whoever put it there.
+fn passed_over(kind: std::fs::FileType) -> &'static str {
+    if kind.is_dir() {
+        "a folder in the inbox is not looked into: callvault takes the files at the inbox's \
+         top level; move them up"
+    } else if kind.is_symlink() {
+        "a link in the inbox is not followed: put the file itself there"
+    } else {
+        "not a regular file; passed over"
+    }
+}
+
 /// Files ready to take: regular, not ignored, unchanged for `settle`. Oldest name first.
 pub fn ready_files(inbox: &Path, settle: Duration) -> std::io::Result<Vec<PathBuf>> {
+    list(inbox, settle).map(|listing| listing.files)
+}
+
+/// The inbox's [`Listing`].
+pub fn list(inbox: &Path, settle: Duration) -> std::io::Result<Listing> {
     let now = SystemTime::now();
-    let mut files = Vec::new();
+    let mut listing = Listing::default();
     for entry in std::fs::read_dir(inbox)? {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -62,7 +88,13 @@ pub fn ready_files(inbox: &Path, settle: Duration) -> std::io::Result<Vec<PathBu
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(e),
         };
-        if !meta.is_file() || ignored(&name) {
+        if ignored(&name) {
+            continue;
+        }
+        if !meta.is_file() {
+            listing
+                .passed_over
+                .push((entry.path(), passed_over(meta.file_type())));
             continue;
         }
         let settled = meta
@@ -71,11 +103,12 @@ pub fn ready_files(inbox: &Path, settle: Duration) -> std::io::Result<Vec<PathBu
             .and_then(|m| now.duration_since(m).ok())
             .is_some_and(|age| age >= settle);
         if settled {
-            files.push(entry.path());
+            listing.files.push(entry.path());
         }
     }
-    files.sort();
-    Ok(files)
+    listing.files.sort();
+    listing.passed_over.sort();
+    Ok(listing)
 }
 
 /// Move `file` into `dir`, adding a time stamp if that name is taken.
@@ -140,6 +173,8 @@ pub const MAX_RETRY_WAIT: Duration = Duration::from_secs(600);
 #[derive(Debug, Default)]
 pub struct Retries {
     failed: HashMap<PathBuf, Failed>,
+    /// The entries never taken that the log has told of, each once while it is there.
+    told: HashSet<PathBuf>,
 }
 
 #[derive(Debug)]
@@ -223,8 +258,11 @@ pub fn process_ready(
     settle: Duration,
     retries: &mut Retries,
 ) -> Vec<Handled> {
-    let files = match ready_files(&dirs.inbox, settle) {
-        Ok(f) => f,
+    let files = match list(&dirs.inbox, settle) {
+        Ok(listing) => {
+            tell_passed_over(&listing.passed_over, &mut retries.told);
+            listing.files
+        }
         Err(e) => {
             // every poll fails alike until someone mends it: a line every 10 minutes, not
             // every 5 seconds (`config check` names the inbox that is no folder)
@@ -290,6 +328,17 @@ pub fn process_ready(
             }
         })
         .collect()
+}
+
+/// Warn once of each entry the inbox holds and no scan takes (a folder of files an SFTP
+/// user meant to hand over), and again if it goes and comes back.
+fn tell_passed_over(passed_over: &[(PathBuf, &'static str)], told: &mut HashSet<PathBuf>) {
+    told.retain(|path| passed_over.iter().any(|(p, _)| p == path));
+    for (path, why) in passed_over {
+        if told.insert(path.clone()) {
+            tracing::warn!(entry = %path.display(), "{why}");
+        }
+    }
 }
 
 /// Move a file whose enrollment was applied and answered to `processed/`.

@@ -143,6 +143,48 @@ fn files_dropped_in_the_inbox_are_enrolled_or_failed_while_serving() {
     assert!(!log.lines().any(|l| l.starts_with(forged)), "{log}");
     assert!(!log.contains('\u{1b}'), "{log}");
 
+    // A folder of files or a link is never taken, and the log says so once, with what to do;
+    // a workbook uploaded rather than its CSV export fails, named as what it is.
+    let inbox = state.join("inbox");
+    std::fs::create_dir(inbox.join("december")).unwrap();
+    std::fs::write(inbox.join("december/members.csv"), "member_id\n").unwrap();
+    std::os::unix::fs::symlink(
+        state.join("processed/members.csv"),
+        inbox.join("linked.csv"),
+    )
+    .unwrap();
+    let mut workbook = b"PK\x03\x04".to_vec();
+    workbook.extend([0u8; 22]);
+    workbook.extend([19, 0, 0, 0]);
+    workbook.extend(b"[Content_Types].xml<Types/>");
+    std::fs::write(inbox.join("members.xlsx"), workbook).unwrap();
+    wait_for("the workbook to fail", || {
+        state.join("failed/members.xlsx.error.txt").exists()
+    });
+    let why = std::fs::read_to_string(state.join("failed/members.xlsx.error.txt")).unwrap();
+    assert!(
+        why.contains("a spreadsheet workbook (.xlsx or .ods), not CSV text"),
+        "{why}"
+    );
+    // more scans pass with both still there: each was told of once
+    std::fs::write(inbox.join("later.csv"), "who,what\n").unwrap();
+    wait_for("a later file to be taken", || {
+        state.join("failed/later.csv").exists()
+    });
+    let log = i.service_log_with("later.csv");
+    for (entry, said) in [
+        ("december", "a folder in the inbox is not looked into"),
+        ("linked.csv", "a link in the inbox is not followed"),
+    ] {
+        let lines: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains(said) && l.contains(entry))
+            .collect();
+        assert_eq!(lines.len(), 1, "{entry}: {log}");
+        assert!(lines[0].contains("WARN"), "{}", lines[0]);
+    }
+    assert!(inbox.join("december/members.csv").exists() && inbox.join("linked.csv").exists());
+
     let audit = i.audit_export();
     assert!(audit.contains("\"enrollment_run\"") && audit.contains("\"enrollment_failed\""));
     assert!(
