@@ -53,12 +53,12 @@ fn ignored(name: &str) -> bool {
 pub struct Listing {
     /// Regular, not ignored, unchanged for the settle time. Oldest name first.
     pub files: Vec<PathBuf>,
-    /// Entries no scan takes, not hidden, each with what it is ([`passed_over`]).
+    /// Entries no scan takes, not hidden, each with why ([`why_passed_over`]).
     pub passed_over: Vec<(PathBuf, &'static str)>,
 }
 
 /// Why an inbox entry that is no regular file is never taken, told to whoever put it there.
-fn passed_over(kind: std::fs::FileType) -> &'static str {
+fn why_passed_over(kind: std::fs::FileType) -> &'static str {
     if kind.is_dir() {
         "a folder in the inbox is not looked into: callvault takes the files at the inbox's \
          top level; move them up"
@@ -94,7 +94,7 @@ pub fn list(inbox: &Path, settle: Duration) -> std::io::Result<Listing> {
         if !meta.is_file() {
             listing
                 .passed_over
-                .push((entry.path(), passed_over(meta.file_type())));
+                .push((entry.path(), why_passed_over(meta.file_type())));
             continue;
         }
         let settled = meta
