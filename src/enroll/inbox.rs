@@ -69,12 +69,7 @@ fn why_passed_over(kind: std::fs::FileType) -> &'static str {
     }
 }
 
-/// Files ready to take: regular, not ignored, unchanged for `settle`. Oldest name first.
-pub fn ready_files(inbox: &Path, settle: Duration) -> std::io::Result<Vec<PathBuf>> {
-    list(inbox, settle).map(|listing| listing.files)
-}
-
-/// The inbox's [`Listing`].
+/// The inbox's [`Listing`], the files ready to take after `settle`.
 pub fn list(inbox: &Path, settle: Duration) -> std::io::Result<Listing> {
     let now = SystemTime::now();
     let mut listing = Listing::default();

@@ -2248,6 +2248,9 @@ fn the_inbox_takes_settled_files_and_passes_over_uploads_and_folders() {
         file.set_modified(old).unwrap();
     }
     std::fs::create_dir(inbox.join("folder.csv")).unwrap();
+    std::fs::create_dir(inbox.join(".hidden-folder")).unwrap();
+    std::os::unix::fs::symlink(inbox.join("a.csv"), inbox.join("link.csv")).unwrap();
+    std::os::unix::fs::symlink(inbox.join("a.csv"), inbox.join("link.csv.part")).unwrap();
     std::fs::write(inbox.join("fresh.csv"), "member_id\n").unwrap();
     let mut want: Vec<_> = cases
         .iter()
@@ -2255,11 +2258,36 @@ fn the_inbox_takes_settled_files_and_passes_over_uploads_and_folders() {
         .map(|(name, _)| inbox.join(name))
         .collect();
     want.sort();
-    assert_eq!(super::inbox::ready_files(inbox, settle).unwrap(), want);
+    let listing = super::inbox::list(inbox, settle).unwrap();
+    assert_eq!(listing.files, want);
+    // what is never taken, but for what is left alone anyway (hidden, an upload's name)
+    let passed_over: Vec<(String, &str)> = listing
+        .passed_over
+        .iter()
+        .map(|(path, why)| {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            (name, why.split(':').next().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        passed_over,
+        [
+            (
+                "folder.csv".to_string(),
+                "a folder in the inbox is not looked into"
+            ),
+            (
+                "link.csv".to_string(),
+                "a link in the inbox is not followed"
+            ),
+        ]
+    );
     // with no settle time, the file just written is taken too
     want.push(inbox.join("fresh.csv"));
     want.sort();
-    let all = super::inbox::ready_files(inbox, std::time::Duration::ZERO).unwrap();
+    let all = super::inbox::list(inbox, std::time::Duration::ZERO)
+        .unwrap()
+        .files;
     assert_eq!(all, want);
 }
 
@@ -2291,7 +2319,7 @@ fn files_renamed_while_the_inbox_is_listed_do_not_fail_the_scan() {
     let mut scans = 0;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
     while std::time::Instant::now() < deadline {
-        let files = super::inbox::ready_files(&inbox, settle);
+        let files = super::inbox::list(&inbox, settle).map(|listing| listing.files);
         let files = files.unwrap_or_else(|e| panic!("scan {scans}: {e}"));
         assert!(files.contains(&inbox.join("settled.csv")), "{files:?}");
         scans += 1;
