@@ -69,9 +69,9 @@ fn why_passed_over(kind: std::fs::FileType) -> &'static str {
     }
 }
 
-/// The inbox's [`Listing`], the files ready to take after `settle`.
-pub fn list(inbox: &Path, settle: Duration) -> std::io::Result<Listing> {
-    let now = SystemTime::now();
+/// The inbox's [`Listing`] at `now`: the files ready to take are those that have not changed
+/// for `settle`.
+pub fn list(inbox: &Path, settle: Duration, now: SystemTime) -> std::io::Result<Listing> {
     let mut listing = Listing::default();
     for entry in std::fs::read_dir(inbox)? {
         let entry = entry?;
@@ -92,11 +92,9 @@ pub fn list(inbox: &Path, settle: Duration) -> std::io::Result<Listing> {
                 .push((entry.path(), why_passed_over(meta.file_type())));
             continue;
         }
-        let settled = meta
-            .modified()
-            .ok()
-            .and_then(|m| now.duration_since(m).ok())
-            .is_some_and(|age| age >= settle);
+        let settled = now
+            .duration_since(last_change(&meta))
+            .is_ok_and(|age| age >= settle);
         if settled {
             listing.files.push(entry.path());
         }
@@ -181,10 +179,11 @@ struct Failed {
     applied: Option<Box<Report>>,
 }
 
-/// What identifies one content of a file: its modification time and length.
+/// What identifies one content of a file: when it last changed ([`last_change`]: an upload
+/// again that keeps the source's time and length is a change still) and its length.
 fn version(file: &Path) -> Option<(SystemTime, u64)> {
     let meta = std::fs::metadata(file).ok()?;
-    Some((meta.modified().ok()?, meta.len()))
+    Some((last_change(&meta), meta.len()))
 }
 
 impl Retries {
@@ -253,7 +252,7 @@ pub fn process_ready(
     settle: Duration,
     retries: &mut Retries,
 ) -> Vec<Handled> {
-    let files = match list(&dirs.inbox, settle) {
+    let files = match list(&dirs.inbox, settle, SystemTime::now()) {
         Ok(listing) => {
             tell_passed_over(&listing.passed_over, &mut retries.told);
             listing.files
@@ -323,6 +322,17 @@ pub fn process_ready(
             }
         })
         .collect()
+}
+
+/// When a file last changed: its status-change time (`ctime`), which the kernel sets at
+/// every write, rename or change of times. Not its modification time, which an upload may
+/// set to the source's (`sftp put -p`, WinSCP by default): from a machine whose clock is
+/// ahead, a file would wait that far ahead before it was taken, without a word.
+fn last_change(meta: &std::fs::Metadata) -> SystemTime {
+    use std::os::unix::fs::MetadataExt;
+    let seconds = u64::try_from(meta.ctime()).unwrap_or(0);
+    let nanos = u32::try_from(meta.ctime_nsec()).unwrap_or(0);
+    SystemTime::UNIX_EPOCH + Duration::new(seconds, nanos)
 }
 
 /// Warn once of each entry the inbox holds and no scan takes (a folder of files an SFTP

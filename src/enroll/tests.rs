@@ -2224,10 +2224,11 @@ fn audit_text(store: &Store) -> String {
 /// within the settle time.
 #[test]
 fn the_inbox_takes_settled_files_and_passes_over_uploads_and_folders() {
+    use std::time::{Duration, SystemTime};
     let dir = tempfile::tempdir().unwrap();
     let inbox = dir.path();
-    let settle = std::time::Duration::from_secs(60);
-    let old = std::time::SystemTime::now() - 2 * settle;
+    let settle = Duration::from_secs(60);
+    let now = SystemTime::now();
     let cases = [
         ("b.csv", true),
         ("a.csv", true),
@@ -2244,22 +2245,38 @@ fn the_inbox_takes_settled_files_and_passes_over_uploads_and_folders() {
         ("part", true),
     ];
     for (name, _) in cases {
+        std::fs::File::create(inbox.join(name)).unwrap();
+    }
+    // uploaded with its source's time kept: from two days back, and from a machine whose
+    // clock is a day ahead; what counts is when the file last changed here
+    for (name, modified) in [
+        ("kept.csv", now - Duration::from_secs(2 * 86_400)),
+        ("ahead.csv", now + Duration::from_secs(86_400)),
+    ] {
         let file = std::fs::File::create(inbox.join(name)).unwrap();
-        file.set_modified(old).unwrap();
+        file.set_modified(modified).unwrap();
     }
     std::fs::create_dir(inbox.join("folder.csv")).unwrap();
     std::fs::create_dir(inbox.join(".hidden-folder")).unwrap();
     std::os::unix::fs::symlink(inbox.join("a.csv"), inbox.join("link.csv")).unwrap();
     std::os::unix::fs::symlink(inbox.join("a.csv"), inbox.join("link.csv.part")).unwrap();
-    std::fs::write(inbox.join("fresh.csv"), "member_id\n").unwrap();
     let mut want: Vec<_> = cases
         .iter()
         .filter(|(_, taken)| *taken)
-        .map(|(name, _)| inbox.join(name))
+        .map(|(name, _)| name)
+        .chain(&["kept.csv", "ahead.csv"])
+        .map(|name| inbox.join(name))
         .collect();
     want.sort();
-    let listing = super::inbox::list(inbox, settle).unwrap();
+    // every file just changed: none is taken until `settle` has passed
+    let listing = super::inbox::list(inbox, settle, now).unwrap();
+    assert_eq!(listing.files, Vec::<std::path::PathBuf>::new());
+    let later = now + 2 * settle;
+    let listing = super::inbox::list(inbox, settle, later).unwrap();
     assert_eq!(listing.files, want);
+    // with no settle time, at once
+    let at_once = super::inbox::list(inbox, Duration::ZERO, SystemTime::now()).unwrap();
+    assert_eq!(at_once.files, want);
     // what is never taken, but for what is left alone anyway (hidden, an upload's name)
     let passed_over: Vec<(String, &str)> = listing
         .passed_over
@@ -2282,13 +2299,6 @@ fn the_inbox_takes_settled_files_and_passes_over_uploads_and_folders() {
             ),
         ]
     );
-    // with no settle time, the file just written is taken too
-    want.push(inbox.join("fresh.csv"));
-    want.sort();
-    let all = super::inbox::list(inbox, std::time::Duration::ZERO)
-        .unwrap()
-        .files;
-    assert_eq!(all, want);
 }
 
 /// An upload renamed or removed while the inbox is listed (SFTP clients write `NAME.part`,
@@ -2319,7 +2329,8 @@ fn files_renamed_while_the_inbox_is_listed_do_not_fail_the_scan() {
     let mut scans = 0;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
     while std::time::Instant::now() < deadline {
-        let files = super::inbox::list(&inbox, settle).map(|listing| listing.files);
+        let files = super::inbox::list(&inbox, settle, std::time::SystemTime::now())
+            .map(|listing| listing.files);
         let files = files.unwrap_or_else(|e| panic!("scan {scans}: {e}"));
         assert!(files.contains(&inbox.join("settled.csv")), "{files:?}");
         scans += 1;
