@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
+use super::retention::last_change;
 use super::{EnrollError, Options, Report, run};
 use crate::audit::{AuditEvent, AuditLog, EventKind, Outcome};
 use crate::config::EnrollDirs;
@@ -92,9 +93,9 @@ pub fn list(inbox: &Path, settle: Duration, now: SystemTime) -> std::io::Result<
                 .push((entry.path(), why_passed_over(meta.file_type())));
             continue;
         }
-        let settled = now
-            .duration_since(last_change(&meta))
-            .is_ok_and(|age| age >= settle);
+        let settled = last_change(&meta)
+            .and_then(|changed| now.duration_since(changed).ok())
+            .is_some_and(|age| age >= settle);
         if settled {
             listing.files.push(entry.path());
         }
@@ -183,7 +184,7 @@ struct Failed {
 /// again that keeps the source's time and length is a change still) and its length.
 fn version(file: &Path) -> Option<(SystemTime, u64)> {
     let meta = std::fs::metadata(file).ok()?;
-    Some((last_change(&meta), meta.len()))
+    Some((last_change(&meta)?, meta.len()))
 }
 
 impl Retries {
@@ -322,17 +323,6 @@ pub fn process_ready(
             }
         })
         .collect()
-}
-
-/// When a file last changed: its status-change time (`ctime`), which the kernel sets at
-/// every write, rename or change of times. Not its modification time, which an upload may
-/// set to the source's (`sftp put -p`, WinSCP by default): from a machine whose clock is
-/// ahead, a file would wait that far ahead before it was taken, without a word.
-fn last_change(meta: &std::fs::Metadata) -> SystemTime {
-    use std::os::unix::fs::MetadataExt;
-    let seconds = u64::try_from(meta.ctime()).unwrap_or(0);
-    let nanos = u32::try_from(meta.ctime_nsec()).unwrap_or(0);
-    SystemTime::UNIX_EPOCH + Duration::new(seconds, nanos)
 }
 
 /// Warn once of each entry the inbox holds and no scan takes (a folder of files an SFTP

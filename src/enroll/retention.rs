@@ -47,16 +47,16 @@ impl Removed {
     }
 }
 
-/// When a file last changed: its content (mtime) or its entry (ctime), whichever is later.
-/// A rename sets the ctime, so a file moved into `processed/` is as old as its move, even
-/// when the upload kept an old mtime (`sftp put -p`, `rsync -t`). The ctime cannot be set
-/// back by hand.
-fn last_change(meta: &std::fs::Metadata) -> Option<SystemTime> {
+/// When a file last changed here: its status-change time (`ctime`), which the kernel sets at
+/// every write, rename or change of times, and which cannot be set by hand. Not its
+/// modification time, which an upload may keep from its source (`sftp put -p`, `rsync -t`,
+/// WinSCP by default): a file moved into `processed/` is as old as its move, and one from a
+/// machine whose clock is ahead is settled in the inbox as soon as any other.
+pub(super) fn last_change(meta: &std::fs::Metadata) -> Option<SystemTime> {
     use std::os::unix::fs::MetadataExt;
-    let ctime = u64::try_from(meta.ctime())
-        .ok()
-        .map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s));
-    meta.modified().ok().max(ctime)
+    let seconds = u64::try_from(meta.ctime()).ok()?;
+    let nanos = u32::try_from(meta.ctime_nsec()).unwrap_or(0);
+    Some(SystemTime::UNIX_EPOCH + Duration::new(seconds, nanos))
 }
 
 /// Remove the regular files in `processed/`, `failed/` and `outbox/` last changed more than

@@ -110,10 +110,16 @@ fn a_file_moved_in_with_an_old_time_is_as_old_as_its_move() {
     std::fs::rename(&upload, &moved).unwrap();
     assert_eq!(remove_old_files(&d, DAY, now).total(), 0);
     assert!(moved.exists());
-    // ...and goes once the move itself is older than the days kept
+    // one from a machine whose clock is ten days ahead is no younger than its move
+    let ahead = d.processed.join("ahead.csv");
+    std::fs::File::create(&ahead)
+        .unwrap()
+        .set_modified(now + 10 * DAY)
+        .unwrap();
+    // ...and both go once the move itself is older than the days kept
     let later = now + 2 * DAY;
-    assert_eq!(remove_old_files(&d, DAY, later).total(), 1);
-    assert!(!moved.exists());
+    assert_eq!(remove_old_files(&d, DAY, later).total(), 2);
+    assert!(!moved.exists() && !ahead.exists());
 }
 
 #[test]
