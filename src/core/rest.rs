@@ -237,6 +237,7 @@ impl RestCore {
                 "the core answered {status}"
             ))));
         }
+        let said = said_type(response.headers());
         let bytes = read_bounded(response, MAX_ANSWER_BYTES).await?;
         // a byte order mark, as some .NET and Java gateways write before their JSON
         let json = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
@@ -244,8 +245,12 @@ impl RestCore {
         serde_json::from_slice(json)
             .map(Answered::Json)
             .map_err(|e| {
+                let kind = match said {
+                    Some(said) => format!("it is {said}, "),
+                    None => String::new(),
+                };
                 Attempt::Final(CoreError::BadAnswer(format!(
-                    "the answer is not JSON (at line {}, column {})",
+                    "the answer is not JSON ({kind}at line {}, column {})",
                     e.line(),
                     e.column()
                 )))
@@ -738,6 +743,20 @@ fn last4_digits(raw: &str) -> Option<String> {
         .len()
         .checked_sub(4)
         .map(|from| digits[from..].to_string())
+}
+
+/// The media type an answer says it is, when it says one other than JSON (`text/html`: a
+/// sign-in page or a proxy's error page answered in the core's place), to name in the
+/// error. Only a media type's characters, and not too many of them: it is the far side's.
+fn said_type(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    let value = headers.get(reqwest::header::CONTENT_TYPE)?.to_str().ok()?;
+    let media = value.split(';').next()?.trim().to_ascii_lowercase();
+    let fits = !media.is_empty()
+        && media.len() <= 64
+        && media
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/.+-_".contains(c));
+    (fits && !media.contains("json")).then_some(media)
 }
 
 /// What the core's answer to a PIN check says: `true` or `false` at the `correct` pointer

@@ -14,6 +14,7 @@ struct Answer {
     body: String,
     delay_ms: u64,
     streamed: bool,
+    content_type: &'static str,
 }
 
 fn ok(body: &str) -> Answer {
@@ -26,6 +27,7 @@ fn answer(status: u16, body: &str) -> Answer {
         body: body.to_string(),
         delay_ms: 0,
         streamed: false,
+        content_type: "application/json",
     }
 }
 
@@ -95,8 +97,8 @@ impl Gateway {
                     };
                     let _ = write!(
                         stream,
-                        "HTTP/1.1 {} X\r\ncontent-type: application/json\r\nconnection: close\r\n{head}\r\n{body}",
-                        a.status
+                        "HTTP/1.1 {} X\r\ncontent-type: {}\r\nconnection: close\r\n{head}\r\n{body}",
+                        a.status, a.content_type
                     );
                 });
             }
@@ -246,6 +248,32 @@ async fn garbage_is_a_bad_answer_and_not_retried() {
         "{err}"
     );
     assert_eq!(gw.hits(), 1);
+    // a page answered in the core's place (a sign-in page, a proxy's) says what it is; a
+    // media type that is no media type is not repeated
+    for (content_type, said) in [
+        (
+            "text/html; charset=utf-8",
+            "(it is text/html, at line 1, column 1)",
+        ),
+        ("TEXT/HTML", "(it is text/html, at line 1, column 1)"),
+        ("application/problem+json", "(at line 1, column 1)"),
+        ("text/<b>html</b>", "(at line 1, column 1)"),
+        ("", "(at line 1, column 1)"),
+    ] {
+        let gw = Gateway::start(move |_, _| Answer {
+            content_type,
+            ..ok("<html>sign in</html>")
+        });
+        let err = self::core(config(gw.port), 2000)
+            .member("100234")
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with(&format!("the answer is not JSON {said}")),
+            "{content_type}: {err}"
+        );
+    }
     let gw = Gateway::start(|_, _| ok(r#"{"members": {"not": "a list"}}"#));
     let core = self::core(config(gw.port), 2000);
     assert!(matches!(
