@@ -451,41 +451,11 @@ fn a_file_with_a_fatal_problem_half_way_applies_nothing() {
     assert!(!f.outbox().join("bad.results.csv").exists());
 }
 
-/// A file saved as UTF-16 (Excel's "Unicode Text") is named so, and applies nothing; its
-/// header would otherwise read as no header at all.
+/// A file saved as UTF-16 (Excel's "Unicode Text") is known by its byte-order mark; its
+/// header would otherwise read as no header at all (the file is refused whole in
+/// [`a_workbook_or_an_archive_handed_over_as_csv_is_named_with_what_to_do`]).
 #[test]
-fn a_file_saved_as_utf_16_is_named_so() {
-    let f = Fixture::new();
-    let text = format!("{HEADER}{}", row("A", "2025550101"));
-    for mark in [b"\xFF\xFE", b"\xFE\xFF"] {
-        let mut body = mark.to_vec();
-        body.extend(text.encode_utf16().flat_map(|u| match mark[0] {
-            0xFF => u.to_le_bytes(),
-            _ => u.to_be_bytes(),
-        }));
-        let path = f.file("unicode.csv", &body);
-        let err = run(
-            &f.store,
-            &path,
-            &f.outbox(),
-            &options(Mode::Incremental),
-            "test",
-            &Silent,
-        )
-        .unwrap_err();
-        assert!(
-            matches!(
-                err,
-                EnrollError::NotCsv {
-                    kind: NotCsv::Utf16,
-                    ..
-                }
-            ),
-            "{err}"
-        );
-        assert!(err.to_string().contains("UTF-16") && err.to_string().contains("CSV UTF-8"));
-        assert!(f.enrolled().is_empty());
-    }
+fn a_file_saved_as_utf_16_is_known_by_its_byte_order_mark() {
     for (start, utf16) in [
         (&b"\xFF\xFEm\0"[..], true),
         (b"\xFE\xFF\0m", true),
@@ -516,9 +486,31 @@ fn zip_opening(name: &str) -> Vec<u8> {
 #[test]
 fn a_workbook_or_an_archive_handed_over_as_csv_is_named_with_what_to_do() {
     let f = Fixture::new();
+    let text = format!("{HEADER}{}", row("A", "2025550101"));
+    let utf16 = |le: bool| -> Vec<u8> {
+        let mark = if le { [0xFF, 0xFE] } else { [0xFE, 0xFF] };
+        let units = text.encode_utf16().flat_map(|u| match le {
+            true => u.to_le_bytes(),
+            false => u.to_be_bytes(),
+        });
+        mark.into_iter().chain(units).collect()
+    };
     let ole2 = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\0\0member_id\n".to_vec();
     let gzip = b"\x1F\x8B\x08\x00\0\0\0\0\x00\x03member_id,\n".to_vec();
     for (name, body, kind, said) in [
+        (
+            "unicode.txt",
+            utf16(true),
+            NotCsv::Utf16,
+            "unicode.txt: the file is UTF-16 text; callvault reads UTF-8: export the file as \
+             UTF-8 (in Excel, \"CSV UTF-8 (Comma delimited)\"",
+        ),
+        (
+            "unicode-be.txt",
+            utf16(false),
+            NotCsv::Utf16,
+            "unicode-be.txt: the file is UTF-16 text",
+        ),
         (
             "members.xlsx",
             zip_opening("[Content_Types].xml"),
