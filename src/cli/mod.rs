@@ -1003,13 +1003,23 @@ fn all_absolute(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
 }
 
 /// A file the command reads (the service reads it, so its path is made absolute), or what
-/// stops it being read: missing, a folder, unreadable.
+/// stops it being read: missing, a folder, unreadable, standard input or a pipe.
 fn input_file(file: &Path) -> anyhow::Result<PathBuf> {
+    // the file is opened by its path, by the service when it runs, and read more than once
+    // (checked, then applied): a pipe's text would be gone by the second reading
+    const SAVE_IT: &str = "the file is read by its path, more than once: save the text to a \
+                           file and name that";
+    if file == Path::new("-") {
+        bail!("`-` (standard input) is not read here; {SAVE_IT}");
+    }
     let path = absolute(file)?;
     match std::fs::metadata(&path) {
         Ok(m) if m.is_file() => Ok(path),
         Ok(m) if m.is_dir() => bail!("{} is a folder, not a file", path.display()),
-        Ok(_) => bail!("{} is not a regular file", path.display()),
+        Ok(_) => bail!(
+            "{} is not a regular file (a pipe or a device); {SAVE_IT}",
+            path.display()
+        ),
         Err(e) => bail!("cannot read {}: {e}", path.display()),
     }
 }

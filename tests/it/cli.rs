@@ -1040,10 +1040,20 @@ fn an_input_file_that_is_missing_or_a_folder_is_said_plainly() {
         not_a_store.to_str().unwrap(),
         into_missing.to_str().unwrap(),
     );
-    let cases: [(&[&str], String); 10] = [
+    let cases: [(&[&str], String); 12] = [
         (
             &["enroll", "/dev/null"],
-            "/dev/null is not a regular file".to_string(),
+            "/dev/null is not a regular file (a pipe or a device); the file is read by its \
+             path, more than once: save the text to a file and name that"
+                .to_string(),
+        ),
+        (
+            &["enroll", "-"],
+            "`-` (standard input) is not read here; the file is read by its path".to_string(),
+        ),
+        (
+            &["pins", "import", "-"],
+            "`-` (standard input) is not read here".to_string(),
         ),
         (
             &["enroll", missing],
