@@ -528,7 +528,11 @@ pub fn map_member(
         mobile_phone,
         phone_type,
         other_phones,
-        email: text("email", &f.email),
+        email: noted(
+            present(&f.email),
+            |v| crate::member::email_address(&value_text(v)?).ok(),
+            || note("email", "an e-mail address"),
+        ),
         dob: date("dob", &f.dob),
         zip: noted(present(&f.zip), core_zip, || {
             note("zip", "5 digits or ZIP+4")

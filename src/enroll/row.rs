@@ -313,12 +313,8 @@ pub fn parse(cols: &Columns, record: &StringRecord) -> Result<Row, Malformed> {
     );
     let email = problems.take(
         "email",
-        text(Column::Email).and_then(|email| match email {
-            Some(e) if !e.contains('@') || e.contains(char::is_whitespace) => {
-                Err("is not an e-mail address")
-            }
-            e => Ok(e),
-        }),
+        text(Column::Email)
+            .and_then(|email| email.map(|e| crate::member::email_address(&e)).transpose()),
     );
     let dob = problems.take("dob", date(Column::Dob));
     let zip = problems.take(

@@ -246,6 +246,29 @@ pub fn mask_phone(e164: &str) -> String {
     format!("+{cc}{}{tail}", "*".repeat(national - shown))
 }
 
+/// A member's e-mail address as a file or a core writes it, as one-time codes are sent to
+/// it: bare (`ana@cu.example`), with a display name (`Ana Lee <ana@cu.example>`, as
+/// Outlook copies one) or as a link (`mailto:ana@cu.example`, as a spreadsheet's hyperlink
+/// exports). What is refused says why: it is not one address as the mail sender reads it
+/// (`ana@cu example.com`), it holds more than one (`ana@a.example;bob@b.example`), or its
+/// domain has no dot (`ana@gmail`: no member's mail is on such a domain, so a code sent there
+/// would never arrive).
+pub fn email_address(text: &str) -> Result<String, &'static str> {
+    let text = text.trim();
+    let text = match text.get(..7) {
+        Some(scheme) if scheme.eq_ignore_ascii_case("mailto:") => &text[7..],
+        _ => text,
+    };
+    if text.matches('@').count() > 1 {
+        return Err("holds more than one address: one-time codes go to one; keep that one");
+    }
+    let mailbox: lettre::message::Mailbox = text.parse().map_err(|_| "is not an e-mail address")?;
+    if !mailbox.email.domain().contains('.') {
+        return Err("is not an e-mail address: its domain has no dot");
+    }
+    Ok(mailbox.email.to_string())
+}
+
 /// `jane.doe@cu.example` -> `j***@cu.example`: the first letter of the local part and the
 /// domain.
 pub fn mask_email(email: &str) -> String {

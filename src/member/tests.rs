@@ -272,3 +272,46 @@ fn an_id_is_named_quoted_only_when_it_could_be_one() {
         assert_eq!(named(&id), named_as, "{id:?}");
     }
 }
+
+#[test]
+fn an_e_mail_address_is_read_as_codes_are_sent_to_it() {
+    const NOT: &str = "is not an e-mail address";
+    const TWO: &str = "holds more than one address: one-time codes go to one; keep that one";
+    const NO_DOT: &str = "is not an e-mail address: its domain has no dot";
+    let cases: [(&str, Result<&str, &str>); 20] = [
+        ("ana@cu.example", Ok("ana@cu.example")),
+        (
+            "  ana.lee+codes@mail.cu.example ",
+            Ok("ana.lee+codes@mail.cu.example"),
+        ),
+        // as Outlook copies one, and as a spreadsheet's hyperlink exports one
+        ("Ana Lee <ana@cu.example>", Ok("ana@cu.example")),
+        ("\"Lee, Ana\" <ana@cu.example>", Ok("ana@cu.example")),
+        ("mailto:ana@cu.example", Ok("ana@cu.example")),
+        ("MailTo:ana@cu.example", Ok("ana@cu.example")),
+        ("ANA@CU.EXAMPLE", Ok("ANA@CU.EXAMPLE")),
+        // more than one: which would get the code?
+        ("ana@cu.example;bob@cu.example", Err(TWO)),
+        ("ana@cu.example, bob@cu.example", Err(TWO)),
+        ("ana@@cu.example", Err(TWO)),
+        // not one address as the mail sender reads it
+        ("ana", Err(NOT)),
+        ("ana@", Err(NOT)),
+        ("@cu.example", Err(NOT)),
+        ("ana lee@cu.example", Err(NOT)),
+        ("ana@cu example.com", Err(NOT)),
+        ("mailto:", Err(NOT)),
+        ("mail", Err(NOT)),
+        ("", Err(NOT)),
+        // a domain no member's mail is on
+        ("ana@gmail", Err(NO_DOT)),
+        ("Ana <ana@localhost>", Err(NO_DOT)),
+    ];
+    for (written, read) in cases {
+        assert_eq!(
+            email_address(written).as_deref().map_err(|e| *e),
+            read,
+            "{written:?}"
+        );
+    }
+}

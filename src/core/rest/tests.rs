@@ -672,12 +672,35 @@ fn every_field_that_cannot_be_read_is_noted_by_name() {
         ("accounts", "4400", vec!["account_numbers"]),
         ("accounts", r#"["4400", 12]"#, vec![]),
         ("other_phones", r#"[{}, "x"]"#, vec!["other_phones"]),
+        (
+            "email",
+            r#""ana@cu.example; bob@cu.example""#,
+            vec!["email"],
+        ),
+        ("email", r#""ana at cu.example""#, vec!["email"]),
+        ("email", r#""Ana Lee <ana@cu.example>""#, vec![]),
     ] {
         assert_eq!(unread_of(field, value), noted, "{field}: {value}");
         // each has its own throttle, so it is logged: a name missing there would not be
         for name in noted {
             assert!(READ_FIELDS.contains(&name), "{name} has no throttle");
         }
+    }
+}
+
+/// A core's e-mail address is kept as one-time codes are sent to it (see
+/// `member::email_address`): the address of a display name's or a link's.
+#[test]
+fn a_core_s_e_mail_address_is_kept_as_codes_are_sent_to_it() {
+    for (value, kept) in [
+        (r#""Ana Lee <ana@cu.example>""#, Some("ana@cu.example")),
+        (r#""MAILTO:ana@cu.example""#, Some("ana@cu.example")),
+        (r#"" ana@cu.example ""#, Some("ana@cu.example")),
+        (r#""ana@cu""#, None),
+        (r#""""#, None),
+    ] {
+        let (m, _) = mapped_with("email", value);
+        assert_eq!(m.email.as_deref(), kept, "{value}");
     }
 }
 

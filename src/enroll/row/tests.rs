@@ -138,6 +138,8 @@ fn fields_out_of_format_make_the_row_malformed_without_quoting_them() {
         (6, "1,234.56", "savings_balance"),
         (6, "12.345", "savings_balance"),
         (7, "not-an-email", "email"),
+        (7, "ana@cu.example;bob@cu.example", "email"),
+        (7, "ana@cu", "email"),
         (8, "remove", "action"),
         (9, "fax", "phone_type"),
         (10, "yesterday", "profile_changed_at"),
