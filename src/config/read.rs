@@ -535,7 +535,23 @@ fn decimal_points(toml_text: &str) -> Vec<ConfigIssue> {
 /// quotes it, and the line could hold a secret written unquoted (`auth_value = s3cr3t`),
 /// which would then reach the service's log.
 fn not_toml(text: &str, e: &toml::de::Error) -> String {
-    let why = e.message().trim().replace('\n', "; ");
+    let mut why = e.message().trim().replace('\n', "; ");
+    // toml names no key in its "duplicate key", and the span is the key: a key's name is no
+    // secret (its value may be), so it is named, if it is one
+    if why == "duplicate key" {
+        let key = e.span().and_then(|span| text.get(span)).filter(|key| {
+            (1..=64).contains(&key.len())
+                && key
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-\"".contains(c))
+        });
+        if let Some(key) = key {
+            why = format!(
+                "duplicate key: {key} is written a second time here (a key, or a table's \
+                 [header]); write each once, with a table's keys under its one header"
+            );
+        }
+    }
     match e.span().and_then(|span| text.get(..span.start)) {
         Some(before) => {
             let line = before.matches('\n').count() + 1;

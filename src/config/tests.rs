@@ -1507,6 +1507,51 @@ fn a_file_that_is_not_toml_says_where() {
     assert!(!message.contains("s3cr3t"), "{message}");
 }
 
+/// A key or a table written twice is named, which toml's "duplicate key" does not; a key's
+/// value is not quoted.
+#[test]
+fn a_key_written_twice_is_named() {
+    for (text, at, key) in [
+        (
+            "[server]\nworkers = 2\nworkers = 3\n",
+            "line 3, column 1",
+            Some("workers"),
+        ),
+        (
+            "[profiles.gold]\ndefault = true\n[profiles.gold]\n",
+            "line 3, column 11",
+            Some("gold"),
+        ),
+        (
+            "server.workers = 1\n[server]\nworkers = 2\n",
+            "line 2, column 2",
+            Some("server"),
+        ),
+        (
+            "[server]\n\"workers\" = 1\nworkers = 2\n",
+            "line 3, column 1",
+            Some("workers"),
+        ),
+        // a key no bare or plain quoted key could be is not repeated
+        (
+            "[server]\n\"a b\" = 1\n\"a b\" = 2\n",
+            "line 3, column 1",
+            None,
+        ),
+    ] {
+        let message = &parse(text, no_env()).unwrap_err().issues()[0].message;
+        let want = match key {
+            Some(key) => format!(
+                "TOML parse error at {at}: duplicate key: {key} is written a second time here \
+                 (a key, or a table's [header]); write each once, with a table's keys under \
+                 its one header"
+            ),
+            None => format!("TOML parse error at {at}: duplicate key"),
+        };
+        assert_eq!(message, &want, "{text}");
+    }
+}
+
 /// `server.listen` takes an IP address and a port; what an admin may write instead is
 /// refused with what to write.
 #[test]
