@@ -733,9 +733,16 @@ pub fn validate<P: Borrow<Profile>>(
     }
     for (i, r) in routing.iter().enumerate() {
         if !profiles.contains_key(&r.profile) {
+            let meant = crate::spelling::nearest(&r.profile, profiles.keys().map(String::as_str));
             issues.push(ConfigIssue::new(
                 format!("routing[{i}].profile"),
-                format!("no profile {:?} is defined", r.profile),
+                match meant {
+                    Some(name) => format!(
+                        "no profile {:?} is defined; did you mean {name}?",
+                        r.profile
+                    ),
+                    None => format!("no profile {:?} is defined", r.profile),
+                },
             ));
         }
         if routing[..i]

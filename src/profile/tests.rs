@@ -201,6 +201,11 @@ fn impossible_profiles_are_refused_with_key_paths() {
             "no profile \"nope\"",
         ),
         (
+            "[[routing]]\ndnis = \"+18005550100\"\nprofile = \"Gold\"\n[profiles.gold]\ndefault = true\n",
+            "routing[0].profile",
+            "no profile \"Gold\" is defined; did you mean gold?",
+        ),
+        (
             "[[routing]]\ndnis = \"800-555\"\nprofile = \"m\"\n[profiles.m]\ndefault = true\n",
             "routing[0].dnis",
             "E.164",
