@@ -262,11 +262,20 @@ pub fn email_address(text: &str) -> Result<String, &'static str> {
     if text.matches('@').count() > 1 {
         return Err("holds more than one address: one-time codes go to one; keep that one");
     }
-    let mailbox: lettre::message::Mailbox = text.parse().map_err(|_| "is not an e-mail address")?;
-    if !mailbox.email.domain().contains('.') {
+    const NOT: &str = "is not an e-mail address";
+    // the bare address, as nearly every row has it, without the display name's parser
+    let address: lettre::Address = match text.contains('<') {
+        true => {
+            text.parse::<lettre::message::Mailbox>()
+                .map_err(|_| NOT)?
+                .email
+        }
+        false => text.parse().map_err(|_| NOT)?,
+    };
+    if !address.domain().contains('.') {
         return Err("is not an e-mail address: its domain has no dot");
     }
-    Ok(mailbox.email.to_string())
+    Ok(address.to_string())
 }
 
 /// `jane.doe@cu.example` -> `j***@cu.example`: the first letter of the local part and the
