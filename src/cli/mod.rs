@@ -1260,6 +1260,9 @@ fn pins_import_command(
             if !s.unknown_columns.is_empty() {
                 say!("columns ignored: {}", s.unknown_columns.join(", "));
             }
+            for warning in &s.warnings {
+                tell!("warning: {warning}");
+            }
             say!("PINs in the vault: {}", s.vault_records);
             say!("results: {}", s.results_file.display());
             say!("summary: {}", s.summary_file.display());

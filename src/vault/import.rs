@@ -176,8 +176,91 @@ pub struct Summary {
     /// Header columns other than `member_id` and `pin`, as the file names them: not read.
     #[serde(default)]
     pub unknown_columns: Vec<String>,
+    /// What the file as a whole suggests went wrong with it, which no one row shows
+    /// ([`spreadsheet_signs`]): counts and what to do, never a member or a PIN.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     pub results_file: PathBuf,
     pub summary_file: PathBuf,
+}
+
+/// What a file that passed through a spreadsheet shows, counted as the rows are read: the
+/// PIN column read as numbers, so leading zeros dropped (`0042` as `42`, a PIN the member
+/// can never key: PINs shorter than most, and none beginning with a zero) and numbers
+/// written back as `4321.0` or `4.3E+03`.
+#[derive(Debug, Default)]
+struct SpreadsheetSigns {
+    /// How many valid PINs have each number of digits (1 to 12).
+    lengths: [u64; 13],
+    /// Valid PINs that begin with a zero: a column that kept them lost none.
+    leading_zero: u64,
+    /// PINs refused that are written as a spreadsheet writes a number.
+    as_numbers: u64,
+}
+
+impl SpreadsheetSigns {
+    fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        // the length most PINs have (the longest of equals), and how many have fewer digits;
+        // not when any PIN begins with a zero (about one in ten do): that column kept them,
+        // and shorter PINs are the core's own
+        let usual = (1..self.lengths.len())
+            .max_by_key(|&n| (self.lengths[n], n))
+            .filter(|&n| self.lengths[n] > 0 && self.leading_zero == 0);
+        if let Some(usual) = usual {
+            let shorter: u64 = self.lengths[..usual].iter().sum();
+            if shorter > 0 {
+                warnings.push(format!(
+                    "{} fewer digits than most PINs in the file ({usual}): a spreadsheet drops \
+                     a number's leading zeros (0042 becomes 42), and such a PIN never matches \
+                     what the member keys; if the file passed through one, export the pin \
+                     column as text and import the file again",
+                    match shorter {
+                        1 => "1 PIN has".to_string(),
+                        n => format!("{n} PINs have"),
+                    }
+                ));
+            }
+        }
+        if self.as_numbers > 0 {
+            warnings.push(format!(
+                "{} written as a spreadsheet writes a number (4321.0, 4.3E+03) and refused: \
+                 export the pin column as text, with its leading zeros, and import the file \
+                 again",
+                match self.as_numbers {
+                    1 => "1 PIN is".to_string(),
+                    n => format!("{n} PINs are"),
+                }
+            ));
+        }
+        warnings
+    }
+}
+
+/// Whether a refused PIN field is a number as a spreadsheet writes one back: digits with a
+/// decimal point (`4321.0`) or an exponent (`4.32E+03`).
+fn written_as_number(pin: &[u8]) -> bool {
+    // on the bytes, so no copy of a PIN is made that is not wiped
+    let digits = |s: &[u8]| !s.is_empty() && s.iter().all(u8::is_ascii_digit);
+    let (mantissa, exponent) = match pin.iter().position(|&b| b == b'E' || b == b'e') {
+        Some(at) => (&pin[..at], Some(&pin[at + 1..])),
+        None => (pin, None),
+    };
+    let point = mantissa.iter().position(|&b| b == b'.');
+    let mantissa_ok = match point {
+        Some(at) => {
+            digits(&mantissa[..at]) && (at + 1 == mantissa.len() || digits(&mantissa[at + 1..]))
+        }
+        None => digits(mantissa),
+    };
+    let exponent_ok = exponent.is_none_or(|e| {
+        digits(
+            e.strip_prefix(b"+")
+                .or_else(|| e.strip_prefix(b"-"))
+                .unwrap_or(e),
+        )
+    });
+    mantissa_ok && exponent_ok && (point.is_some() || exponent.is_some())
 }
 
 /// Decide and write one slice of rows in one write transaction (aborted for a dry run),
@@ -340,6 +423,7 @@ pub fn run(
     let ring = vault.keyring.load_full();
     let mut rows: Vec<Parsed> = Vec::new();
     let mut seen: HashMap<String, u32> = HashMap::new();
+    let mut signs = SpreadsheetSigns::default();
     let mut record = csv::ByteRecord::new();
     while reader.read_byte_record(&mut record).map_err(csv_err)? {
         if let Some((line, last)) = lines::swallowed_rows(&reader, &record, headers.len()) {
@@ -366,8 +450,11 @@ pub fn run(
             detail = Some("pin is empty".into());
             Err(RowResult::InvalidPin)
         } else if pin.len() > 12 || !pin.iter().all(u8::is_ascii_digit) {
+            signs.as_numbers += u64::from(written_as_number(&pin));
             Err(RowResult::InvalidPin)
         } else {
+            signs.lengths[pin.len()] += 1;
+            signs.leading_zero += u64::from(pin[0] == b'0');
             let header = Header {
                 key_id: [0; 4],
                 kind: SecretKind::Pin,
@@ -497,6 +584,7 @@ pub fn run(
         results,
         vault_records,
         unknown_columns,
+        warnings: signs.warnings(),
         results_file: results_path.clone(),
         summary_file: summary_path.clone(),
     };

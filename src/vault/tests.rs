@@ -556,6 +556,67 @@ fn an_import_of_a_utf_16_file_says_so() {
     assert!(!err.to_string().contains("4821"));
 }
 
+/// A file that passed through a spreadsheet: PINs that lost their leading zeros, and PINs
+/// written back as numbers, are counted in the summary's warnings, with what to do; which
+/// members, and any digit, are not said.
+#[test]
+fn a_pin_file_that_passed_through_a_spreadsheet_is_warned_of() {
+    let f = fixture();
+    let ids: Vec<String> = (0..12).map(|n| format!("S{n}")).collect();
+    f.enroll(&ids.iter().map(String::as_str).collect::<Vec<_>>());
+    let pins = [
+        "4821", "8042", "7713", "9120", "5555", // the usual four digits, none with a 0 first
+        "42", "7", // leading zeros lost
+        "4321.0", "4.32E+03", "4e3", "812.",  // written back as numbers
+        "1.2.3", // neither: refused, not counted
+    ];
+    let rows: String = ids
+        .iter()
+        .zip(pins)
+        .map(|(id, pin)| format!("{id},{pin}\n"))
+        .collect();
+    let file = f.dir.path().join("pins.csv");
+    std::fs::write(&file, format!("member_id,pin\n{rows}")).unwrap();
+    let options = import::Options {
+        established: false,
+        dry_run: true,
+        require_member: true,
+    };
+    let outbox = f.dir.path().join("outbox");
+    let summary = import::run(&f.vault, &file, &outbox, &options, "test", t(1), &Silent).unwrap();
+    assert_eq!(
+        summary.warnings,
+        [
+            "2 PINs have fewer digits than most PINs in the file (4): a spreadsheet drops a \
+             number's leading zeros (0042 becomes 42), and such a PIN never matches what the \
+             member keys; if the file passed through one, export the pin column as text and \
+             import the file again",
+            "4 PINs are written as a spreadsheet writes a number (4321.0, 4.3E+03) and \
+             refused: export the pin column as text, with its leading zeros, and import the \
+             file again",
+        ]
+    );
+    // in the summary file too, and no PIN of the file's in either
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&summary.summary_file).unwrap()).unwrap();
+    assert_eq!(written["warnings"], serde_json::json!(summary.warnings));
+    let said = summary.warnings.join(" ");
+    for pin in ["4821", "7713", "9120", "5555", "812", "4.32", "4e3"] {
+        assert!(!said.contains(pin), "{pin} in {said}");
+    }
+    // one of each: said in the singular
+    std::fs::write(&file, "member_id,pin\nS0,1234\nS1,5678\nS2,99\nS3,12.0\n").unwrap();
+    let summary = import::run(&f.vault, &file, &outbox, &options, "test", t(1), &Silent).unwrap();
+    assert!(
+        summary.warnings[0].starts_with("1 PIN has fewer digits than most PINs in the file (4)")
+    );
+    assert!(summary.warnings[1].starts_with("1 PIN is written as a spreadsheet writes a number"));
+    // a PIN that begins with a zero: the column kept them, and a shorter PIN is the core's
+    std::fs::write(&file, "member_id,pin\nS0,0234\nS1,5678\nS2,99\n").unwrap();
+    let summary = import::run(&f.vault, &file, &outbox, &options, "test", t(1), &Silent).unwrap();
+    assert_eq!(summary.warnings, Vec::<String>::new());
+}
+
 #[test]
 fn import_reports_every_row_and_never_writes_a_pin() {
     let f = fixture();
@@ -605,6 +666,8 @@ fn import_reports_every_row_and_never_writes_a_pin() {
     );
     assert!(!results.contains("4321"), "{results}");
     assert_eq!(summary.vault_records, 3);
+    // PINs longer than most, and refused ones that are no number: nothing to warn of
+    assert_eq!(summary.warnings, Vec::<String>::new());
     // an id on many rows: its first lines, then how many more
     let many = f.dir.path().join("many.csv");
     let rows: String = (0..8).map(|n| format!("M9,{n}{n}{n}{n}\n")).collect();
