@@ -348,7 +348,15 @@ pub fn parse(cols: &Columns, record: &StringRecord) -> Result<Row, Malformed> {
             get(Column::ProfileChangedAt),
             crate::civil::when,
             "is not a date or date and time (YYYY-MM-DD, 2026-11-30T14:22:01, with an offset or Z)",
-        ),
+        )
+        .map_err(|problem| match get(Column::ProfileChangedAt) {
+            Some(v) if v.contains('/') => {
+                "is not a date or date and time (YYYY-MM-DD, 2026-11-30T14:22:01, with an offset \
+                 or Z; it has slashes, as a spreadsheet rewrites dates: keep the column as text, \
+                 or format it yyyy-mm-dd hh:mm:ss, before saving)"
+            }
+            _ => problem,
+        }),
     );
     let fraud_flag = problems.take(
         "fraud_flag",

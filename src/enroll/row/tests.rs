@@ -342,6 +342,27 @@ fn what_a_spreadsheet_did_to_a_field_is_said() {
             assert!(!detail.contains(value), "{value:?} quoted: {detail}");
         }
     }
+    // the date of a profile's change too, in either of a spreadsheet's ways
+    let c = header(&["member_id", "mobile_phone", "profile_changed_at"]);
+    for (when, slashes) in [
+        ("11/30/2026", true),
+        ("11/30/2026 2:22 PM", true),
+        ("30.11.2026", false),
+    ] {
+        let row = ["M7", "2025550143", when];
+        let detail = parse(&c, &StringRecord::from(row.to_vec()))
+            .unwrap_err()
+            .detail;
+        assert!(
+            detail.starts_with("profile_changed_at is not a date or date and time"),
+            "{detail}"
+        );
+        assert_eq!(
+            detail.contains("it has slashes, as a spreadsheet rewrites dates"),
+            slashes,
+            "{when}: {detail}"
+        );
+    }
 }
 
 #[test]
