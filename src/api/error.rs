@@ -171,6 +171,14 @@ fn describe_json_error(e: &serde_json::Error, path: Option<&str>) -> ApiError {
         let field: String = rest.chars().take_while(|c| *c != '`').take(64).collect();
         return ApiError::bad_request("missing_field", format!("missing field `{field}` ({at})"));
     }
+    // a field of the contract's (serde names only those it knows), as a form's is said
+    if let Some(rest) = text.strip_prefix("duplicate field `") {
+        let field: String = rest.chars().take_while(|c| *c != '`').take(64).collect();
+        return ApiError::bad_request(
+            "duplicate_field",
+            format!("`{field}` is given more than once ({at})"),
+        );
+    }
     match e.classify() {
         serde_json::error::Category::Syntax => {
             ApiError::bad_request("invalid_json", format!("the body is not valid JSON ({at})"))

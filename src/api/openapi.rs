@@ -116,7 +116,8 @@ const REFUSALS: [(&str, &str, &str); 7] = [
         "400",
         "BadRequest",
         "the body is not the JSON this operation takes (`invalid_json`, `unknown_field`, \
-         `missing_field`, `invalid_field`, or a code naming the field); the message names the \
+         `missing_field`, `invalid_field`, `duplicate_field`, or a code naming the field); the \
+         message names the \
          field and what it takes, never the value sent",
     ),
     (

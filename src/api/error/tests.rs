@@ -46,6 +46,12 @@ fn json_errors_never_echo_values() {
             "missing_field",
             "missing field `digits` (line 1, column 2)",
         ),
+        // as a form's field given twice is said
+        (
+            r#"{"digits": 1, "digits": 482913}"#,
+            "duplicate_field",
+            "`digits` is given more than once (line 1, column 22)",
+        ),
     ];
     for (body, code, message) in cases {
         let err = serde_json::from_str::<Body>(body).unwrap_err();
