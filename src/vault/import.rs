@@ -177,7 +177,7 @@ pub struct Summary {
     #[serde(default)]
     pub unknown_columns: Vec<String>,
     /// What the file as a whole suggests went wrong with it, which no one row shows
-    /// ([`spreadsheet_signs`]): counts and what to do, never a member or a PIN.
+    /// ([`SpreadsheetSigns`]): counts and what to do, never a member or a PIN.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
     pub results_file: PathBuf,
