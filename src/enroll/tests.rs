@@ -29,6 +29,12 @@ impl Fixture {
         self.dir.path().join("outbox")
     }
 
+    /// Enroll the file at `path`, incrementally.
+    fn enroll_file(&self, path: &Path) -> Result<Report, EnrollError> {
+        let options = options(Mode::Incremental);
+        run(&self.store, path, &self.outbox(), &options, "test", &Silent)
+    }
+
     fn enroll_with(
         &self,
         name: &str,
@@ -552,15 +558,7 @@ fn a_workbook_or_an_archive_handed_over_as_csv_is_named_with_what_to_do() {
         ),
     ] {
         let path = f.file(name, &body);
-        let err = run(
-            &f.store,
-            &path,
-            &f.outbox(),
-            &options(Mode::Incremental),
-            "test",
-            &Silent,
-        )
-        .unwrap_err();
+        let err = f.enroll_file(&path).unwrap_err();
         assert!(
             matches!(err, EnrollError::NotCsv { kind: k, .. } if k == kind),
             "{name}: {err}"
@@ -636,14 +634,7 @@ fn a_quote_never_closed_stops_the_file_instead_of_losing_the_rows_it_swallows() 
     for (n, (body, want)) in cases.into_iter().enumerate() {
         let f = Fixture::new();
         let path = f.file(&format!("q{n}.csv"), body.as_bytes());
-        let got = run(
-            &f.store,
-            &path,
-            &f.outbox(),
-            &options(Mode::Incremental),
-            "test",
-            &Silent,
-        );
+        let got = f.enroll_file(&path);
         match (got, want) {
             (Err(EnrollError::UnclosedQuote { line, last, .. }), Want::Refused(first, end)) => {
                 assert_eq!((line, last), (first, end), "case {n}");
