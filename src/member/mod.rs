@@ -20,10 +20,17 @@ pub enum PhoneType {
 }
 
 impl PhoneType {
+    /// A phone type in the words files and cores use: ENROLL.md's four, their synonyms
+    /// (`cell`, `fixed line`, `mobile phone`), and the kinds of line a core files a number
+    /// under that are fixed ones (`home`, `work`, `business`, `fax`): the safe side, as a
+    /// landline's caller ID identifies no one.
     pub fn parse(s: &str) -> Option<PhoneType> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "mobile" | "cell" | "wireless" => Some(PhoneType::Mobile),
-            "landline" | "fixed" | "fixed_line" => Some(PhoneType::Landline),
+        let words = s.trim().to_ascii_lowercase().replace([' ', '-'], "_");
+        let kind = words.strip_suffix("_phone").unwrap_or(&words);
+        match kind {
+            "mobile" | "cell" | "cellular" | "wireless" => Some(PhoneType::Mobile),
+            "landline" | "fixed" | "fixed_line" | "home" | "work" | "business" | "office"
+            | "fax" => Some(PhoneType::Landline),
             "voip" => Some(PhoneType::Voip),
             "unknown" | "" => Some(PhoneType::Unknown),
             _ => None,

@@ -214,8 +214,17 @@ fn v1_sample() -> MemberRecord {
 
 #[test]
 fn a_phone_type_is_read_in_the_words_files_and_cores_use() {
-    let cases: [(&str, Option<PhoneType>); 13] = [
+    let cases: [(&str, Option<PhoneType>); 22] = [
         ("mobile", Some(PhoneType::Mobile)),
+        ("Mobile Phone", Some(PhoneType::Mobile)),
+        ("cell-phone", Some(PhoneType::Mobile)),
+        ("Cellular", Some(PhoneType::Mobile)),
+        ("fixed line", Some(PhoneType::Landline)),
+        // the kinds of line a core files a number under that are fixed ones
+        ("Home", Some(PhoneType::Landline)),
+        ("Work Phone", Some(PhoneType::Landline)),
+        ("business", Some(PhoneType::Landline)),
+        ("FAX", Some(PhoneType::Landline)),
         ("Cell", Some(PhoneType::Mobile)),
         (" WIRELESS ", Some(PhoneType::Mobile)),
         ("landline", Some(PhoneType::Landline)),
@@ -227,7 +236,8 @@ fn a_phone_type_is_read_in_the_words_files_and_cores_use() {
         ("", Some(PhoneType::Unknown)),
         ("  ", Some(PhoneType::Unknown)),
         ("pager", None),
-        ("mobile phone", None),
+        ("phone", None),
+        ("mobile phone number", None),
     ];
     for (text, want) in cases {
         assert_eq!(PhoneType::parse(text), want, "{text:?}");

@@ -141,7 +141,7 @@ fn fields_out_of_format_make_the_row_malformed_without_quoting_them() {
         (7, "ana@cu.example;bob@cu.example", "email"),
         (7, "ana@cu", "email"),
         (8, "remove", "action"),
-        (9, "fax", "phone_type"),
+        (9, "pager", "phone_type"),
         (10, "yesterday", "profile_changed_at"),
         (0, "", "member_id"),
     ];
