@@ -21,7 +21,7 @@ use super::auth::{Allowed, AnyRole};
         description = "Caller authentication for credit-union IVRs, agents and app back ends. \
             Errors are always {\"code\",\"message\"}; unknown JSON fields are 400 unknown_field, \
             whose message names the field likely meant or the fields there are; \
-            bodies over 64 KiB are 413. Keys go as Bearer, X-Api-Key or the Basic password; \
+            bodies over 64 KiB are 413. Keys go as Bearer, X-Api-Key or the Basic password (or user name, with no password); \
             with server.client_ca set, a client certificate mapped in [[server.clients]] may \
             stand in for a key (mutualTLS)."
     ),

@@ -637,21 +637,23 @@ pub enum AuthError {
     Store(#[from] StoreError),
 }
 
-/// Pull the key out of a request's headers: `Authorization: Bearer`, `X-Api-Key`, or the
-/// password of HTTP Basic (any user name).
+/// Pull the key out of a request's headers: `Authorization: Bearer`, `X-Api-Key`, or HTTP
+/// Basic. Basic carries the key as its password (any user name) or, the way Stripe's and
+/// Twilio's keys are sent (`curl -u KEY:`), as its user name with no password. A key pasted
+/// with the quotes it had in a JSON or TOML file is read without them.
 pub fn from_headers<'a>(
     authorization: Option<&'a str>,
     x_api_key: Option<&'a str>,
 ) -> Result<Zeroizing<String>, Rejection> {
     if let Some(key) = x_api_key {
-        return Ok(Zeroizing::new(key.trim().to_string()));
+        return Ok(bare(key));
     }
     let Some(auth) = authorization else {
         return Err(Rejection::Missing);
     };
     let (scheme, rest) = auth.trim().split_once(' ').ok_or(Rejection::Malformed)?;
     if scheme.eq_ignore_ascii_case("bearer") {
-        return Ok(Zeroizing::new(rest.trim().to_string()));
+        return Ok(bare(rest));
     }
     if scheme.eq_ignore_ascii_case("basic") {
         let decoded = Zeroizing::new(
@@ -660,10 +662,20 @@ pub fn from_headers<'a>(
                 .map_err(|_| Rejection::Malformed)?,
         );
         let text = std::str::from_utf8(&decoded).map_err(|_| Rejection::Malformed)?;
-        let (_, password) = text.split_once(':').ok_or(Rejection::Malformed)?;
-        return Ok(Zeroizing::new(password.to_string()));
+        let (user, password) = text.split_once(':').ok_or(Rejection::Malformed)?;
+        return Ok(bare(if password.is_empty() { user } else { password }));
     }
     Err(Rejection::Malformed)
+}
+
+/// A presented key without the blanks around it, or the one pair of quotes around it
+/// (`"cvk_..."`): no key holds a blank or a quote.
+fn bare(key: &str) -> Zeroizing<String> {
+    let key = key.trim();
+    let unquoted = ['"', '\'']
+        .iter()
+        .find_map(|q| key.strip_prefix(*q)?.strip_suffix(*q));
+    Zeroizing::new(unquoted.unwrap_or(key).trim().to_string())
 }
 
 #[cfg(test)]

@@ -163,13 +163,24 @@ fn keys_are_read_from_every_accepted_header_form() {
     use base64::engine::general_purpose::STANDARD;
     let basic = format!("Basic {}", STANDARD.encode("ivr:cvk_k"));
     let basic_no_user = format!("Basic {}", STANDARD.encode(":cvk_k"));
+    let basic_user_only = format!("Basic {}", STANDARD.encode("cvk_k:"));
+    let basic_neither = format!("Basic {}", STANDARD.encode(":"));
+    let basic_quoted = format!("Basic {}", STANDARD.encode("ivr:\"cvk_k\""));
     type Case<'a> = (Option<&'a str>, Option<&'a str>, Result<&'a str, Rejection>);
-    let cases: [Case; 8] = [
+    let cases: [Case; 16] = [
         (Some("Bearer cvk_k"), None, Ok("cvk_k")),
         (Some("bearer   cvk_k "), None, Ok("cvk_k")),
         (None, Some("cvk_k"), Ok("cvk_k")),
         (Some(&basic), None, Ok("cvk_k")),
         (Some(&basic_no_user), None, Ok("cvk_k")),
+        (Some(&basic_user_only), None, Ok("cvk_k")),
+        (Some(&basic_neither), None, Ok("")),
+        (Some(&basic_quoted), None, Ok("cvk_k")),
+        (Some("Bearer \"cvk_k\""), None, Ok("cvk_k")),
+        (Some("Bearer 'cvk_k'"), None, Ok("cvk_k")),
+        (None, Some(" \"cvk_k\" "), Ok("cvk_k")),
+        (Some("Bearer \"cvk_k"), None, Ok("\"cvk_k")),
+        (Some("Bearer \"cvk_k'"), None, Ok("\"cvk_k'")),
         (None, None, Err(Rejection::Missing)),
         (Some("Digest abc"), None, Err(Rejection::Malformed)),
         (Some("Basic !!!"), None, Err(Rejection::Malformed)),

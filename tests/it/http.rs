@@ -52,6 +52,9 @@ fn keys_work_in_every_form_and_roles_are_enforced() {
             .unwrap(),
     );
     assert_eq!((s, b["role"].as_str()), (StatusCode::OK, Some("ivr")));
+    // `curl -u KEY:`: the key as Basic's user name, with no password
+    let (s, b) = body(c.get(&whoami).basic_auth(&ivr, Some("")).send().unwrap());
+    assert_eq!((s, b["role"].as_str()), (StatusCode::OK, Some("ivr")));
     let (s, _) = body(
         c.get(&whoami)
             .bearer_auth(format!("{ivr}x"))
