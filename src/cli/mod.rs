@@ -128,7 +128,10 @@ pub enum Command {
 pub enum MemberCommand {
     /// One member, with SSN, birth date, phones, e-mail and accounts masked, and their PIN
     /// standing (never the PIN).
-    Show { member_id: String },
+    Show {
+        #[arg(value_parser = parse_member_id)]
+        member_id: String,
+    },
     /// Who a caller ID identifies, and what a call from it gets: one member (with the trust
     /// their number gives), several sharing it, or no one (both asked for an identifier).
     /// For "why was I asked for my member number?".
@@ -148,13 +151,22 @@ pub enum MemberCommand {
         dnis: Option<String>,
     },
     /// Clear the member's wrong-PIN lockout.
-    Unlock { member_id: String },
+    Unlock {
+        #[arg(value_parser = parse_member_id)]
+        member_id: String,
+    },
     /// Make the member choose a new PIN after their next correct one.
-    ForcePinChange { member_id: String },
+    ForcePinChange {
+        #[arg(value_parser = parse_member_id)]
+        member_id: String,
+    },
     /// Forget a member who is no longer enrolled: their PIN record, wrong-answer counters
     /// and last verdict (enrollment does this for the members it deletes; this is for those
     /// deleted before it did). With the embedded core, refused for an enrolled member.
-    Forget { member_id: String },
+    Forget {
+        #[arg(value_parser = parse_member_id)]
+        member_id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -214,6 +226,15 @@ pub enum VaultCommand {
 }
 
 /// A vault key id: 8 hex digits.
+/// A member id as given on the command line, without the blanks a copy from a spreadsheet or
+/// an e-mail brings (enrollment trims every field, so no member id has them).
+fn parse_member_id(s: &str) -> Result<String, String> {
+    match s.trim() {
+        "" => Err("a member id is needed, not a blank".to_string()),
+        id => Ok(id.to_string()),
+    }
+}
+
 fn parse_key_id(s: &str) -> Result<String, String> {
     match s.len() == 8 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
         true => Ok(s.to_ascii_lowercase()),

@@ -74,6 +74,35 @@ fn a_backup_names_a_file_or_a_folder() {
     }
 }
 
+/// `member show|unlock|force-pin-change|forget` take the id without the blanks around it, as
+/// enrollment stores it.
+#[test]
+fn a_member_id_is_taken_without_blanks_around_it() {
+    use clap::Parser;
+    for command in ["show", "unlock", "force-pin-change", "forget"] {
+        let parse = |id: &str| {
+            Cli::try_parse_from(["callvault", "member", command, id]).map(|cli| match cli.command {
+                Command::Member {
+                    command:
+                        MemberCommand::Show { member_id }
+                        | MemberCommand::Unlock { member_id }
+                        | MemberCommand::ForcePinChange { member_id }
+                        | MemberCommand::Forget { member_id },
+                } => member_id,
+                other => panic!("{other:?}"),
+            })
+        };
+        for (given, want) in [("1001", "1001"), (" 1001\t", "1001"), ("A 7", "A 7")] {
+            assert_eq!(parse(given).unwrap(), want, "{command} {given:?}");
+        }
+        let e = parse("  ").unwrap_err().to_string();
+        assert!(
+            e.contains("a member id is needed, not a blank"),
+            "{command}: {e}"
+        );
+    }
+}
+
 /// `vault forget-key` takes a key id as `vault status` shows it: 8 hex digits, any case,
 /// kept in lower case; anything else is refused before the store is opened.
 #[test]
