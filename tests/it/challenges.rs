@@ -94,7 +94,9 @@ impl Received {
 }
 
 /// A real HTTP/1.1 server on a free port: records each request and answers with the status
-/// its path is set to (200 by default). A 3xx answer points at `/moved`. It keeps each
+/// and body its path is set to (200 and `{}` by default; `{request}` in a body is replaced
+/// by the request's, as a gateway echoes a message it refuses). A 3xx answer points at
+/// `/moved`. It keeps each
 /// connection open for the next request, as gateways do, and counts the connections that
 /// brought one.
 struct HttpSink {
@@ -107,7 +109,7 @@ struct HttpSink {
 #[derive(Clone)]
 struct Shared {
     got: Arc<Mutex<Vec<Received>>>,
-    status: Arc<Mutex<Vec<(String, u16)>>>,
+    status: Arc<Mutex<Vec<(String, u16, String)>>>,
     connections: Arc<AtomicUsize>,
 }
 
@@ -168,10 +170,14 @@ impl HttpSink {
     }
 
     fn answer(&self, path: &str, code: u16) {
+        self.answer_with(path, code, "{}");
+    }
+
+    fn answer_with(&self, path: &str, code: u16, body: &str) {
         (self.shared.status)
             .lock()
             .unwrap()
-            .insert(0, (path.to_string(), code));
+            .insert(0, (path.to_string(), code, body.to_string()));
     }
 
     fn received(&self, path: &str) -> Vec<Received> {
@@ -221,13 +227,15 @@ fn serve(stream: Box<dyn ReadWrite>, shared: &Shared) {
         if reader.read_exact(&mut body).is_err() {
             return;
         }
-        let code = (shared.status.lock().unwrap().iter())
-            .find(|(p, _)| path.starts_with(p.as_str()))
-            .map_or(200, |(_, c)| *c);
+        let (code, answer) = (shared.status.lock().unwrap().iter())
+            .find(|(p, _, _)| path.starts_with(p.as_str()))
+            .map_or((200, "{}".to_string()), |(_, c, b)| (*c, b.clone()));
+        let body = String::from_utf8(body).unwrap();
+        let answer = answer.replace("{request}", &body);
         shared.got.lock().unwrap().push(Received {
             path,
             headers,
-            body: String::from_utf8(body).unwrap(),
+            body,
         });
         let location = if (300..400).contains(&code) {
             "location: /moved\r\n"
@@ -237,7 +245,8 @@ fn serve(stream: Box<dyn ReadWrite>, shared: &Shared) {
         let stream = reader.get_mut();
         let written = write!(
             stream,
-            "HTTP/1.1 {code} X\r\n{location}content-length: 2\r\n\r\n{{}}"
+            "HTTP/1.1 {code} X\r\n{location}content-length: {}\r\n\r\n{answer}",
+            answer.len()
         );
         if written.and_then(|()| stream.flush()).is_err() {
             return;
@@ -607,7 +616,11 @@ fn a_channel_that_fails_leaves_nothing_and_the_agent_can_deny() {
     let t = Calls::with_members(&config, MEMBERS);
     t.start("fail-1", JANE_MOBILE);
 
-    sink.answer("/sms/send", 503);
+    sink.answer_with(
+        "/sms/send",
+        400,
+        r#"{"code": 21610, "message": "21610 Attempt to send to unsubscribed recipient", "sent": {request}}"#,
+    );
     let (s, e) = t.post(
         &t.agent,
         "/v1/calls/fail-1/challenges",
@@ -618,8 +631,22 @@ fn a_channel_that_fails_leaves_nothing_and_the_agent_can_deny() {
         (StatusCode::BAD_GATEWAY, Some("send_failed")),
         "{e}"
     );
-    assert!(e["message"].as_str().unwrap().contains("503"), "{e}");
+    assert!(e["message"].as_str().unwrap().contains("400"), "{e}");
     assert!(t.i.audit_events().contains("challenge_failed"));
+    // what the gateway said is in the service's log, for IT, with the message it echoed
+    // masked: the code, and the member's number
+    let sent: Value = serde_json::from_str(&sink.received("/sms/send")[0].body).unwrap();
+    let echoed_code = code_in(sent["text"].as_str().unwrap());
+    assert_eq!(sent["to"].as_str(), Some(JANE_MOBILE));
+    let said = t.i.service_log_with("the SMS gateway refused a message");
+    assert!(
+        said.contains("the SMS gateway refused a message")
+            && said.contains("status=400")
+            && said.contains("21610 Attempt to send to unsubscribed recipient")
+            && said.contains(r#""to": "+[digits]""#),
+        "{said}"
+    );
+    t.i.assert_never_written(&[&echoed_code, &JANE_MOBILE[1..]]);
     // sent once, not again: a gateway that failed may still have sent the text, and a
     // second one would carry another code than the first
     assert_eq!(sink.received("/sms/send").len(), 1);

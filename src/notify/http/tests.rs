@@ -124,3 +124,40 @@ fn the_gateway_key_goes_in_its_header_only_when_both_are_set() {
         assert_eq!(others, 0, "{h:?}: {:?}", request.headers());
     }
 }
+
+/// What a refusal's answer shows in the log: one line, runs of six digits or more (a code,
+/// a number) masked, a gateway's shorter error code kept, long answers cut.
+#[test]
+fn a_refusal_s_answer_is_logged_on_one_line_with_codes_and_numbers_masked() {
+    // the read stops inside a run of digits: its start is not shown either
+    let cut_in_a_run = format!("{}{}1234567", "y".repeat(290), " ".repeat(SAID_BYTES - 293));
+    let ys = "y".repeat(290);
+    // a long answer is cut, with a mark
+    let long = "x".repeat(SAID_CHARS + 50);
+    let long_said = format!("{}…", "x".repeat(SAID_CHARS));
+    let cases: [(&[u8], Option<&str>); 10] = [
+        (b"", None),
+        (b" \r\n\t ", None),
+        (
+            br#"{"code": 21211, "message": "Invalid 'To' Phone Number: +16125550101"}"#,
+            Some(r#"{"code": 21211, "message": "Invalid 'To' Phone Number: +[digits]"}"#),
+        ),
+        (
+            b"Your code is 918273.\n  It expires in 5 min.",
+            Some("Your code is [digits]. It expires in 5 min."),
+        ),
+        (
+            b"sender 12345 not registered",
+            Some("sender 12345 not registered"),
+        ),
+        (b"code=918273", Some("code=[digits]")),
+        (b"918273", Some("[digits]")),
+        (b"bad\x07bell \xff", Some("bad bell \u{fffd}")),
+        (cut_in_a_run.as_bytes(), Some(&ys)),
+        (long.as_bytes(), Some(&long_said)),
+    ];
+    for (body, want) in cases {
+        let got = refusal_said(body);
+        assert_eq!(got.as_deref(), want, "{:?}", String::from_utf8_lossy(body));
+    }
+}
