@@ -229,5 +229,92 @@ pub fn proxied(config: &crate::config::Config) -> Vec<String> {
         .collect()
 }
 
+/// How much of a refusal's answer is read for the log.
+const SAID_BYTES: usize = 2048;
+/// How much of it the log shows.
+const SAID_CHARS: usize = 300;
+
+/// What a gateway's answer that refused a request said, for the log ([`said_text`]); None
+/// when it said nothing. Reads at most [`SAID_BYTES`] (the client's timeout bounds the wait).
+pub async fn said(mut answer: reqwest::Response) -> Option<String> {
+    let mut body = Vec::new();
+    while body.len() <= SAID_BYTES {
+        match answer.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    said_text(&body)
+}
+
+/// A refusal's answer as the log may show it: on one line, at most [`SAID_CHARS`]
+/// characters, and every number of six digits or more masked as `[digits]`, written
+/// together or in groups (`+1 (612) 555-0101`, `123-45-6789`, `918 273`): a gateway may echo
+/// a one-time code, a member's number or an SSN. A shorter number (a gateway's error code,
+/// `21211`) stays. Control characters become spaces, so a gateway cannot write a line of
+/// its own into the log. None for an empty answer.
+pub fn said_text(body: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(&body[..body.len().min(SAID_BYTES)]);
+    // digits where the read stopped may be the start of a longer number
+    let text = match body.len() > SAID_BYTES {
+        true => text.trim_end_matches(|c: char| c.is_ascii_digit() || GROUPING.contains(&c)),
+        false => &text,
+    };
+    let chars: Vec<char> = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let mut said = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit() {
+            // blanks collapsed to one
+            if !(chars[i].is_whitespace() && (said.is_empty() || said.ends_with(' '))) {
+                said.push(if chars[i].is_whitespace() {
+                    ' '
+                } else {
+                    chars[i]
+                });
+            }
+            i += 1;
+            continue;
+        }
+        // a number: digits, with one or two grouping characters between them (`) `)
+        let (start, mut end, mut digits) = (i, i, 0);
+        while end < chars.len() {
+            if chars[end].is_ascii_digit() {
+                digits += 1;
+                end += 1;
+                continue;
+            }
+            let grouping = chars[end..]
+                .iter()
+                .take(2)
+                .take_while(|c| GROUPING.contains(c))
+                .count();
+            match grouping > 0 && chars.get(end + grouping).is_some_and(char::is_ascii_digit) {
+                true => end += grouping,
+                false => break,
+            }
+        }
+        match digits >= 6 {
+            true => said.push_str("[digits]"),
+            false => said.extend(&chars[start..end]),
+        }
+        i = end;
+    }
+    let said = said.trim_end();
+    if said.is_empty() {
+        return None;
+    }
+    Some(match said.char_indices().nth(SAID_CHARS) {
+        Some((cut, _)) => format!("{}…", &said[..cut]),
+        None => said.to_string(),
+    })
+}
+
+/// What may stand between the digit groups of one number.
+const GROUPING: &[char] = &[' ', '-', '.', '/', '(', ')'];
+
 #[cfg(test)]
 mod tests;

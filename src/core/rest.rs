@@ -188,18 +188,21 @@ impl RestCore {
 
     async fn once(&self, url: &str) -> Result<Option<Value>, Attempt> {
         let request = self.client.get(url).header("Accept", "application/json");
-        self.exchange(request, &[]).await.map(|a| match a {
+        self.exchange(request, &[], false).await.map(|a| match a {
             Answered::Json(v) => Some(v),
             Answered::NotFound | Answered::Expected => None,
         })
     }
 
     /// Send `request` (with the auth header) and read its JSON answer: a 404, or one of
-    /// `expected` statuses, is said as such; what else is not a 2xx is an attempt's failure.
+    /// `expected` statuses, is said as such; what else is not a 2xx is an attempt's failure,
+    /// and what the core said with it is logged ([`crate::outbound::said`]) unless the
+    /// request carried a PIN (`pin_sent`), which a core might echo.
     async fn exchange(
         &self,
         mut request: reqwest::RequestBuilder,
         expected: &[u16],
+        pin_sent: bool,
     ) -> Result<Answered, Attempt> {
         if let (Some(h), Some(v)) = (&self.config.auth_header, &self.config.auth_value) {
             request = request.header(h.as_str(), v.expose());
@@ -217,25 +220,12 @@ impl RestCore {
         if expected.contains(&status.as_u16()) {
             return Ok(Answered::Expected);
         }
-        if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-            return Err(Attempt::Retry(format!("the core answered {status}")));
-        }
-        if status.is_redirection() {
-            return Err(Attempt::Final(CoreError::BadAnswer(format!(
-                "the core answered {status}; redirects are not followed: set core.rest.base_url \
-                 to the address that answers"
-            ))));
-        }
-        if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
-            return Err(Attempt::Final(CoreError::BadAnswer(format!(
-                "the core answered {status}: check core.rest.auth_header and auth_value, or \
-                 client_cert and client_key for a gateway that asks for a certificate"
-            ))));
-        }
         if !status.is_success() {
-            return Err(Attempt::Final(CoreError::BadAnswer(format!(
-                "the core answered {status}"
-            ))));
+            if !pin_sent && let Some(said) = crate::outbound::said(response).await {
+                let status = status.as_u16();
+                tracing::warn!(status, said = %said, "the core refused a request");
+            }
+            return Err(refused(status));
         }
         let said = said_type(response.headers());
         let bytes = read_bounded(response, MAX_ANSWER_BYTES).await?;
@@ -365,6 +355,28 @@ async fn read_bounded(mut response: reqwest::Response, limit: usize) -> Result<V
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+/// An attempt's failure for a core's answer that is neither a 2xx, a 404 nor expected.
+fn refused(status: reqwest::StatusCode) -> Attempt {
+    if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+        return Attempt::Retry(format!("the core answered {status}"));
+    }
+    Attempt::Final(CoreError::BadAnswer(if status.is_redirection() {
+        format!(
+            "the core answered {status}; redirects are not followed: set core.rest.base_url \
+             to the address that answers"
+        )
+    } else if status == reqwest::StatusCode::UNAUTHORIZED
+        || status == reqwest::StatusCode::FORBIDDEN
+    {
+        format!(
+            "the core answered {status}: check core.rest.auth_header and auth_value, or \
+             client_cert and client_key for a gateway that asks for a certificate"
+        )
+    } else {
+        format!("the core answered {status}")
+    }))
 }
 
 /// A field the core answered with a value callvault cannot read: its name under
@@ -925,7 +937,7 @@ impl CoreAdapter for RestCore {
             .body(body.as_bytes().to_vec());
         // once: a core may count wrong PINs, and a retry would count one twice
         let asked = async {
-            match self.exchange(request, &p.wrong_status).await {
+            match self.exchange(request, &p.wrong_status, true).await {
                 Ok(answered) => pin_verdict(answered, &p.correct),
                 Err(Attempt::Retry(why)) => Err(CoreError::Unavailable(why)),
                 Err(Attempt::Final(e)) => Err(e),

@@ -170,67 +170,16 @@ impl Channel for PushWebhook {
     }
 }
 
-/// How much of a refusal's answer is read for the log.
-const SAID_BYTES: usize = 2048;
-/// How much of it the log shows.
-const SAID_CHARS: usize = 300;
-
 /// Log what a gateway said when it refused a message (Twilio's `{"code": 21211, "message":
 /// "Invalid 'To' Phone Number"}`, a gateway's "sender id not registered"): the failure's own
 /// message has only the status, and the reason is often in the answer. The agent's answer
-/// and the audit record keep only the status.
-async fn log_refusal(what: &str, mut answer: reqwest::Response) {
-    let status = answer.status();
-    let mut body = Vec::new();
-    // the client's total timeout bounds this too
-    while body.len() < SAID_BYTES {
-        match answer.chunk().await {
-            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
-            Ok(None) | Err(_) => break,
-        }
+/// and the audit record keep only the status. The code is six digits, so
+/// [`crate::outbound::said`] masks it wherever the gateway echoes it.
+async fn log_refusal(what: &str, answer: reqwest::Response) {
+    let status = answer.status().as_u16();
+    if let Some(said) = crate::outbound::said(answer).await {
+        tracing::warn!(status, said = %said, "{what} refused a message");
     }
-    if let Some(said) = refusal_said(&body) {
-        tracing::warn!(status = status.as_u16(), said = %said, "{what} refused a message");
-    }
-}
-
-/// A refusal's answer as the log may show it: on one line, at most [`SAID_CHARS`]
-/// characters, and every run of six digits or more masked, since a gateway may echo the
-/// message (its code) or the number it went to. Shorter numbers (a gateway's error code)
-/// stay. None for an empty answer.
-pub(super) fn refusal_said(body: &[u8]) -> Option<String> {
-    let text = String::from_utf8_lossy(&body[..body.len().min(SAID_BYTES)]);
-    // digits where the read stopped may be the start of a longer run
-    let text = match body.len() > SAID_BYTES {
-        true => text.trim_end_matches(|c: char| c.is_ascii_digit()),
-        false => &text,
-    };
-    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let mut said = String::new();
-    let mut digits = String::new();
-    let flush = |said: &mut String, digits: &mut String| {
-        match digits.len() >= 6 {
-            true => said.push_str("[digits]"),
-            false => said.push_str(digits),
-        }
-        digits.clear();
-    };
-    for c in one_line.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
-        }
-        flush(&mut said, &mut digits);
-        said.push(if c.is_control() { ' ' } else { c });
-    }
-    flush(&mut said, &mut digits);
-    if said.is_empty() {
-        return None;
-    }
-    Some(match said.char_indices().nth(SAID_CHARS) {
-        Some((cut, _)) => format!("{}…", &said[..cut]),
-        None => said,
-    })
 }
 
 /// What the app back end's answer means: pushed (2xx); the member cannot be reached this

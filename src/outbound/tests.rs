@@ -68,3 +68,55 @@ fn the_proxy_for_a_url_is_named_without_its_credentials_and_never_for_this_host(
     let none = Matcher::builder().build();
     assert_eq!(proxy_for("https://sms.cu.example/send", &none), None);
 }
+
+/// What a refusal's answer shows in the log: one line, numbers of six digits or more (a
+/// code, a phone number, an SSN), together or in groups, masked; a gateway's shorter error
+/// code kept; long answers cut.
+#[test]
+fn a_refusal_s_answer_is_logged_on_one_line_with_codes_and_numbers_masked() {
+    // the read stops inside a number: its start is not shown either
+    let cut_in_a_number = format!(
+        "{}{}555-12345",
+        "y".repeat(290),
+        " ".repeat(SAID_BYTES - 296)
+    );
+    let ys = "y".repeat(290);
+    // a long answer is cut, with a mark
+    let long = "x".repeat(SAID_CHARS + 50);
+    let long_said = format!("{}…", "x".repeat(SAID_CHARS));
+    let cases: [(&[u8], Option<&str>); 17] = [
+        (b"", None),
+        (b" \r\n\t ", None),
+        (
+            br#"{"code": 21211, "message": "Invalid 'To' Phone Number: +16125550101"}"#,
+            Some(r#"{"code": 21211, "message": "Invalid 'To' Phone Number: +[digits]"}"#),
+        ),
+        (
+            b"Your code is 918273.\n  It expires in 5 min.",
+            Some("Your code is [digits]. It expires in 5 min."),
+        ),
+        (
+            b"sender 12345 not registered",
+            Some("sender 12345 not registered"),
+        ),
+        (b"code=918273", Some("code=[digits]")),
+        (b"918273", Some("[digits]")),
+        (b"918 273", Some("[digits]")),
+        (b"to +1 (612) 555-0101.", Some("to +[digits].")),
+        (b"to (612) 555-0101", Some("to ([digits]")),
+        (b"ssn 123-45-6789 on file", Some("ssn [digits] on file")),
+        (b"error 400 - 21610", Some("error 400 - 21610")),
+        (b"at 10:15:30", Some("at 10:15:30")),
+        (b"bad\x07bell \xff", Some("bad bell \u{fffd}")),
+        (
+            b"forged\n2026-12-07 INFO all well",
+            Some("forged [digits] INFO all well"),
+        ),
+        (cut_in_a_number.as_bytes(), Some(&ys)),
+        (long.as_bytes(), Some(&long_said)),
+    ];
+    for (body, want) in cases {
+        let got = said_text(body);
+        assert_eq!(got.as_deref(), want, "{:?}", String::from_utf8_lossy(body));
+    }
+}

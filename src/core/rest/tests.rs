@@ -1237,3 +1237,78 @@ fn each_mapped_field_is_reported_as_read_absent_unreadable_or_not_mapped() {
         assert!(!shown.contains(value), "{value} in {shown}");
     }
 }
+
+/// What a core said with a refusal is logged (masked: [`crate::outbound::said_text`]), for
+/// IT to see why without reading the gateway's own log; never for a PIN check, whose
+/// answer might echo the PIN.
+#[test]
+fn what_a_core_said_with_a_refusal_is_logged_but_not_for_a_pin_check() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let gw = Gateway::start(|path, _| match path {
+        p if p.starts_with("/members?phone=") => answer(
+            400,
+            r#"{"error": "E_PARAM", "detail": "phone +12025550143 must be 10 digits"}"#,
+        ),
+        "/members/1001" => answer(403, "<html><body>Forbidden by policy 17</body></html>"),
+        "/members/1002" => answer(503, "down for maintenance"),
+        "/members/1003" => answer(500, ""),
+        "/m/1001/pin" => answer(400, r#"{"error": "bad pin 4827 for 1001"}"#),
+        _ => answer(418, ""),
+    });
+    let core = RestCore::new(
+        RestCoreConfig {
+            pin: Some(crate::config::RestPinConfig {
+                url: "/m/{member_id}/pin".into(),
+                body: "{{\"pin\": \"{pin}\"}}".into(),
+                correct: "/valid".into(),
+                ..Default::default()
+            }),
+            retries: 0,
+            breaker_failures: 100,
+            ..config(gw.port)
+        },
+        1000,
+        Region::default(),
+    )
+    .unwrap();
+    let refused = "the core refused a request";
+    let log = crate::shared_tests::logged(|| {
+        assert!(rt.block_on(core.find_by_phone("+12025550143")).is_err());
+    });
+    assert!(
+        log.contains(refused)
+            && log.contains("status=400")
+            && log.contains(
+                r#"said={"error": "E_PARAM", "detail": "phone +[digits] must be 10 digits"}"#
+            ),
+        "{log}"
+    );
+    for (member, status, said) in [
+        (
+            "1001",
+            "status=403",
+            "said=<html><body>Forbidden by policy 17</body></html>",
+        ),
+        ("1002", "status=503", "said=down for maintenance"),
+    ] {
+        let log = crate::shared_tests::logged(|| {
+            assert!(rt.block_on(core.member(member)).is_err(), "{member}");
+        });
+        assert!(
+            log.contains(refused) && log.contains(status) && log.contains(said),
+            "{member}: {log}"
+        );
+    }
+    // an empty answer says nothing; a PIN check's answer is never logged
+    for ask in [
+        Box::pin(async { core.member("1003").await.map(|_| ()) })
+            as std::pin::Pin<Box<dyn Future<Output = Result<(), CoreError>>>>,
+        Box::pin(async { core.check_pin("1001", "4827").await.map(|_| ()) }),
+    ] {
+        let log = crate::shared_tests::logged(|| assert!(rt.block_on(ask).is_err()));
+        assert!(!log.contains(refused) && !log.contains("4827"), "{log}");
+    }
+}
