@@ -220,6 +220,7 @@ pub fn parse(
     };
     let mut unknown: Vec<String> = Vec::new();
     let mut type_issues: Vec<ConfigIssue> = Vec::new();
+    let mut stopped = false;
     let parsed = loop {
         let (parsed, found) = read_once(&reading.text(toml_text), &reading.env)?;
         for path in found {
@@ -271,14 +272,15 @@ pub fn parse(
                 break None;
             }
         }
-        if reading.set_aside.len() > MAX_READINGS {
+        if reading.set_aside.len() >= MAX_READINGS {
+            stopped = true;
             break None;
         }
     };
 
     // by key path, not in the reading's order, which changes from run to run
-    unknown.sort();
-    type_issues.sort_by(|a, b| a.path.cmp(&b.path));
+    unknown.sort_by(|a, b| in_file_order(a, b));
+    type_issues.sort_by(|a, b| in_file_order(&a.path, &b.path));
     let mut issues: Vec<ConfigIssue> = unknown
         .iter()
         .map(|path| ConfigIssue::new(path.clone(), unknown_key(&env, path, path)))
@@ -300,6 +302,15 @@ pub fn parse(
         })
     }));
     issues.extend(type_issues);
+    if stopped {
+        issues.push(ConfigIssue::new(
+            "(file)",
+            format!(
+                "the check stopped after {MAX_READINGS} wrong values: there may be more; \
+                 fix these and check again"
+            ),
+        ));
+    }
     match parsed {
         // the checks of values run on a whole reading only: with values set aside, the
         // defaults in their place could be blamed for what the file does not say
@@ -329,8 +340,27 @@ pub fn parse(
     }
 }
 
+/// Key paths in order, the items of a list by their place (`routing[2]` before
+/// `routing[10]`), rather than as text.
+pub(super) fn in_file_order(a: &str, b: &str) -> std::cmp::Ordering {
+    fn parts(path: &str) -> impl Iterator<Item = (&str, Option<u64>)> {
+        path.split_inclusive(['[', ']']).map(|part| {
+            let index = part.strip_suffix(']').and_then(|n| n.parse().ok());
+            (part, index)
+        })
+    }
+    parts(a)
+        .zip(parts(b))
+        .map(|((pa, ia), (pb, ib))| match (ia, ib) {
+            (Some(ia), Some(ib)) => ia.cmp(&ib),
+            _ => pa.cmp(pb),
+        })
+        .find(|o| o.is_ne())
+        .unwrap_or_else(|| a.len().cmp(&b.len()))
+}
+
 /// How many wrong values one check reports before it stops reading.
-const MAX_READINGS: usize = 64;
+pub(super) const MAX_READINGS: usize = 64;
 
 /// What one reading made of the file: the configuration, or the first wrong value's error
 /// with its key path.

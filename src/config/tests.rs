@@ -247,6 +247,65 @@ fn every_wrong_value_and_unknown_key_is_reported_at_once() {
 }
 
 #[test]
+fn key_paths_are_ordered_with_list_items_by_their_place() {
+    let mut paths = vec![
+        "routing[10].dnis",
+        "server.listen",
+        "routing[2]",
+        "routing[9].profile",
+        "profiles.m.ivr.known_number.methods[12]",
+        "routing[2].dnis",
+        "profiles.m.ivr.known_number.methods[3]",
+        "routing",
+    ];
+    paths.sort_by(|a, b| read::in_file_order(a, b));
+    assert_eq!(
+        paths,
+        [
+            "profiles.m.ivr.known_number.methods[3]",
+            "profiles.m.ivr.known_number.methods[12]",
+            "routing",
+            "routing[2]",
+            "routing[2].dnis",
+            "routing[9].profile",
+            "routing[10].dnis",
+            "server.listen",
+        ]
+    );
+}
+
+/// A file with more wrong values than one check reads ([`read::MAX_READINGS`]) gets the
+/// first of them, each with its place, and a last line saying that there may be more.
+#[test]
+fn a_check_stops_after_so_many_wrong_values_and_says_so() {
+    let stopped = "the check stopped after 64 wrong values: there may be more";
+    for (wrong, reported) in [(63, 63), (64, 64), (65, 64), (100, 64)] {
+        let methods = vec!["\"qq\""; wrong].join(", ");
+        let text = format!(
+            "[profiles.m]\ndefault = true\n[profiles.m.ivr.known_number]\n\
+             methods = [{methods}, \"pin\"]\nmin_correct = 1\n"
+        );
+        let issues = parse(&text, no_env()).unwrap_err().issues();
+        let (last, values) = issues.split_last().unwrap();
+        let said = last.message.contains(stopped);
+        let values = if said { values } else { &issues[..] };
+        assert_eq!(
+            (values.len(), said),
+            (reported, wrong >= 64),
+            "{wrong}: {last:?}"
+        );
+        assert_eq!(
+            values[reported - 1].path,
+            format!("profiles.m.ivr.known_number.methods[{}]", reported - 1),
+            "{wrong}"
+        );
+        if said {
+            assert_eq!(last.path, "(file)");
+        }
+    }
+}
+
+#[test]
 fn every_wrong_item_of_a_list_is_reported_with_its_place_in_the_file() {
     let text = "[profiles.m]\ndefault = true\n\
                 [profiles.m.ivr.known_number]\n\
