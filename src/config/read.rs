@@ -312,9 +312,30 @@ pub fn parse(
         ));
     }
     match parsed {
-        // the checks of values run on a whole reading only: with values set aside, the
-        // defaults in their place could be blamed for what the file does not say
-        Some(config) if reading.set_aside.is_empty() => {
+        // With values set aside, the defaults in their place could be blamed for what the
+        // file does not say (`min_length` set aside, the default 4 against `max_length =
+        // 3`): the checks of values report then only on the sections that had none set
+        // aside, so that a wrong type does not hide a route to a missing profile.
+        Some(config) if !reading.set_aside.is_empty() => {
+            let aside = &reading.set_aside;
+            let touched = |i: &ConfigIssue| {
+                aside
+                    .iter()
+                    .any(|a| section(a) == section(&i.path) || i.message.contains(a.as_str()))
+            };
+            issues.extend(
+                config
+                    .validate()
+                    .into_iter()
+                    .filter(|i| !touched(i))
+                    .map(|mut i| {
+                        i.message.push_str(&set_by(&env, &i.path));
+                        i
+                    }),
+            );
+            Err(ConfigError::Invalid(issues))
+        }
+        Some(config) => {
             let slips = kind_slips(&reading.table, &config);
             // a refused value's conversion (`true` read as 1) is not checked against its range;
             // a value an override set says so, or the file would be searched for it
@@ -338,6 +359,11 @@ pub fn parse(
         }
         _ => Err(ConfigError::Invalid(issues)),
     }
+}
+
+/// A key path's first part: its top-level table (`routing` of `routing[2].dnis`).
+fn section(path: &str) -> &str {
+    path.split(['.', '[']).next().unwrap_or_default()
 }
 
 /// Key paths in order, the items of a list by their place (`routing[2]` before

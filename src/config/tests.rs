@@ -232,6 +232,29 @@ fn every_wrong_value_and_unknown_key_is_reported_at_once() {
     .issues();
     assert_eq!(issues.len(), 1, "{issues:?}");
     assert_eq!(issues[0].path, "pin_policy.min_length");
+    // but the checks of the sections with nothing set aside are reported beside it: a wrong
+    // type does not hide a route to a missing profile
+    let issues = parse(
+        "[lockout]\nmax_wrong_pins = -1\n[pin_policy]\nmin_length = \"six\"\nmax_length = 3\n\
+         [profiles.gold]\ndefault = true\n[profiles.gold.ivr.known_number]\n\
+         methods = [\"dob\", \"zip\"]\nmin_correct = 3\n\
+         [[routing]]\ndnis = \"+18005550100\"\nprofile = \"silver\"\n",
+        no_env(),
+    )
+    .unwrap_err()
+    .issues();
+    let mut got: Vec<&str> = issues.iter().map(|i| i.path.as_str()).collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "lockout.max_wrong_pins",
+            "pin_policy.min_length",
+            "profiles.gold.ivr.known_number.min_correct",
+            "routing[0].profile",
+        ],
+        "{issues:?}"
+    );
     // an unknown key beside a value the checks refuse: both
     let issues = parse(
         "[pin_policy]\nmin_length = 9\nmax_length = 3\nx = 1\n",
