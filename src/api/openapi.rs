@@ -216,14 +216,15 @@ fn agent_id_header() -> utoipa::openapi::path::Parameter {
         .schema_type(utoipa::openapi::schema::Type::String)
         .min_length(Some(1))
         .max_length(Some(crate::keys::AGENT_ID_MAX))
-        .pattern(Some("^[A-Za-z0-9._@-]+$"));
+        .pattern(Some(r"^[A-Za-z0-9._@\\-]+$"));
     ParameterBuilder::new()
         .name("X-Agent-Id")
         .parameter_in(ParameterIn::Header)
         .required(utoipa::openapi::Required::False)
         .description(Some(
             "The person acting for this key (an agents' desktop back end that holds one key \
-             for many agents): a login or user id, 1 to 64 of ASCII letters, digits and . _ @ -. \
+             for many agents): a login, DOMAIN\\user or user id, 1 to 64 of ASCII letters, \
+             digits and . _ @ - \\. \
              The audit log's actor is then key:NAME/agent:ID. Anything else is 400 \
              bad_agent_id.",
         ))

@@ -162,16 +162,18 @@ pub struct Client {
 /// The most characters an `X-Agent-Id` may have.
 pub const AGENT_ID_MAX: usize = 64;
 
-/// An `X-Agent-Id` as sent: 1 to 64 ASCII letters, digits, and `.`, `_`, `@`, `-` (a login,
-/// an e-mail address, a contact-center user id), so it reads plainly in the audit log and
-/// cannot pass for another part of an actor. Else what is wrong with it.
+/// An `X-Agent-Id` as sent: 1 to 64 ASCII letters, digits, and `.`, `_`, `@`, `-`, `\` (a
+/// login, an e-mail address, a Windows `DOMAIN\user` logon, a contact-center user id), so it
+/// reads plainly in the audit log and cannot pass for another part of an actor (`/`, `:`).
+/// Else what is wrong with it.
 pub fn agent_id(raw: &str) -> Result<&str, String> {
-    let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'@' | b'-');
+    let allowed =
+        |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'@' | b'-' | b'\\');
     // the characters first: a count of bytes is a count of characters once they are ASCII
     match raw {
         "" => Err("X-Agent-Id is empty: name the agent, or leave the header out".into()),
         r if !r.bytes().all(allowed) => Err("X-Agent-Id may hold only ASCII letters, digits \
-                                             and . _ @ - (a login or a user id)"
+                                             and . _ @ - \\ (a login, DOMAIN\\user, or a user id)"
             .into()),
         r if r.len() > AGENT_ID_MAX => Err(format!(
             "X-Agent-Id has {} characters; at most {AGENT_ID_MAX}",

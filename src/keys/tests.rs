@@ -397,6 +397,7 @@ fn an_agent_id_is_a_plain_login_of_at_most_64_characters() {
         ("jdoe", true),
         ("j.doe@cu.example", true),
         ("GEN-4471_b", true),
+        ("CU\\jdoe", true),
         (longest.as_str(), true),
         ("", false),
         (too_long.as_str(), false),
@@ -417,7 +418,7 @@ fn an_agent_id_is_a_plain_login_of_at_most_64_characters() {
     let wide = "\u{f6}".repeat(40);
     assert_eq!(
         agent_id(&wide).unwrap_err(),
-        "X-Agent-Id may hold only ASCII letters, digits and . _ @ - (a login or a user id)"
+        "X-Agent-Id may hold only ASCII letters, digits and . _ @ - \\ (a login, DOMAIN\\user, or a user id)"
     );
 }
 

@@ -2936,19 +2936,19 @@ fn a_desk_names_the_agent_acting_and_the_audit_log_keeps_it() {
         "j.doe@cu.example",
     );
     assert_eq!(s, StatusCode::OK, "{list}");
-    // another agent at the same desk ticks the questions
+    // another agent at the same desk ticks the questions, named by a Windows logon
     for q in ["last_txn_amount", "place_of_birth"] {
         let (s, r) = as_agent(
             t.c.post(t.i.url(&format!("/v1/calls/desk-1/checklist/{q}")))
                 .json(&json!({"correct": true})),
-            "GEN-4471",
+            "CU\\GEN-4471",
         );
         assert_eq!(s, StatusCode::OK, "{q}: {r}");
     }
     let (_, view) = t.get(&t.agent, "/v1/calls/desk-1");
     assert_eq!(view["verified"], true, "{view}");
     assert_eq!(
-        view["member"]["last_verification"]["by"], "key:agent1/agent:GEN-4471",
+        view["member"]["last_verification"]["by"], "key:agent1/agent:CU\\GEN-4471",
         "{view}"
     );
     let audit = t.i.audit_export();
@@ -2972,7 +2972,7 @@ fn a_desk_names_the_agent_acting_and_the_audit_log_keeps_it() {
     );
     assert_eq!(
         actors("member_verified"),
-        ["key:agent1/agent:GEN-4471"],
+        ["key:agent1/agent:CU\\GEN-4471"],
         "{audit}"
     );
 
