@@ -167,32 +167,54 @@ pub fn identity(
     };
     let cert_pem = read(&cert_key, cert)?;
     let key_pem = read(&key_key, key)?;
+    use crate::tls::files::{self, Wanted};
+    // a file that is not PEM (a .pfx, a DER .cer, an encrypted key) is told as what it is
+    let instead = |bytes: &[u8], path: &std::path::Path, wanted, otherwise: String| {
+        match files::what_instead(bytes, path, wanted) {
+            Some(why) => format!("{}: {why}", path.display()),
+            None => otherwise,
+        }
+    };
     let chain = CertificateDer::pem_slice_iter(&cert_pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| bad(&cert_key, format!("{}: {e}", cert.display())))?;
+        .map_err(|e| {
+            let otherwise = format!("{}: {e}", cert.display());
+            bad(
+                &cert_key,
+                instead(&cert_pem, cert, Wanted::Chain, otherwise),
+            )
+        })?;
     if chain.is_empty() {
+        let otherwise = format!("{}: no certificate in the file", cert.display());
         return Err(bad(
             &cert_key,
-            format!("{}: no certificate in the file", cert.display()),
+            instead(&cert_pem, cert, Wanted::Chain, otherwise),
         ));
     }
+    if let Some(why) = files::unusable(&chain) {
+        return Err(bad(&cert_key, format!("{}: {why}", cert.display())));
+    }
     let private = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| {
-        bad(
-            &key_key,
-            format!("{}: no private key in the file ({e})", key.display()),
-        )
+        let otherwise = format!("{}: no private key in the file ({e})", key.display());
+        bad(&key_key, instead(&key_pem, key, Wanted::Key, otherwise))
     })?;
     let provider = rustls::crypto::ring::default_provider();
-    rustls::sign::CertifiedKey::from_der(chain, private, &provider).map_err(|e| {
-        bad(
-            &key_key,
-            format!(
-                "{} is not the key of {}: {e}",
-                key.display(),
-                cert.display()
-            ),
-        )
-    })?;
+    rustls::sign::CertifiedKey::from_der(chain.clone(), private.clone_key(), &provider).map_err(
+        |e| {
+            let why = match e {
+                rustls::Error::InconsistentKeys(_) => files::mismatch(&chain, &private),
+                other => other.to_string(),
+            };
+            bad(
+                &key_key,
+                format!(
+                    "{} is not the key of {}: {why}",
+                    key.display(),
+                    cert.display()
+                ),
+            )
+        },
+    )?;
     let mut both = zeroize::Zeroizing::new(cert_pem.to_vec());
     both.push(b'\n');
     both.extend_from_slice(&key_pem);

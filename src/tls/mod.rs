@@ -24,6 +24,8 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 
 use crate::config::{CertClient, ClientCertMode, Config};
 
+pub mod files;
+
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     #[error("TLS certificate {path}: {message}")]
@@ -172,25 +174,59 @@ pub fn read_pair(paths: &TlsPaths) -> Result<Arc<CertifiedKey>, TlsError> {
         path: paths.cert.clone(),
         message,
     };
+    // a file that is not PEM certificates (a .pfx, a DER .cer) is told as what it is
+    let instead = |path: &Path, wanted, none: &str, otherwise: String| {
+        // a file that cannot be read is told by the reader's own error
+        let Ok(bytes) = fs::read(path).map(zeroize::Zeroizing::new) else {
+            return otherwise;
+        };
+        match files::what_instead(&bytes, path, wanted) {
+            Some(why) => format!("{none}: {why}"),
+            None => otherwise,
+        }
+    };
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&paths.cert)
         .map_err(|e| cert_err(pem_problem(e, paths, "tls_cert")))?
         .collect::<Result<_, _>>()
-        .map_err(|e| cert_err(pem_problem(e, paths, "tls_cert")))?;
+        .map_err(|e| {
+            let otherwise = pem_problem(e, paths, "tls_cert");
+            cert_err(instead(
+                &paths.cert,
+                files::Wanted::Chain,
+                NO_CERT,
+                otherwise,
+            ))
+        })?;
     if chain.is_empty() {
-        return Err(cert_err("no certificate in the file".into()));
+        let why = instead(&paths.cert, files::Wanted::Chain, NO_CERT, NO_CERT.into());
+        return Err(cert_err(why));
     }
-    let key = PrivateKeyDer::from_pem_file(&paths.key).map_err(|e| TlsError::Key {
-        path: paths.key.clone(),
-        message: pem_problem(e, paths, "tls_key"),
+    if let Some(why) = files::unusable(&chain) {
+        return Err(cert_err(why));
+    }
+    let key = PrivateKeyDer::from_pem_file(&paths.key).map_err(|e| {
+        let otherwise = pem_problem(e, paths, "tls_key");
+        TlsError::Key {
+            path: paths.key.clone(),
+            message: instead(&paths.key, files::Wanted::Key, NO_KEY, otherwise),
+        }
     })?;
     let certified =
-        CertifiedKey::from_der(chain, key, &provider()).map_err(|e| TlsError::Mismatch {
-            cert: paths.cert.clone(),
-            key: paths.key.clone(),
-            message: e.to_string(),
+        CertifiedKey::from_der(chain.clone(), key.clone_key(), &provider()).map_err(|e| {
+            TlsError::Mismatch {
+                cert: paths.cert.clone(),
+                key: paths.key.clone(),
+                message: match e {
+                    rustls::Error::InconsistentKeys(_) => files::mismatch(&chain, &key),
+                    other => other.to_string(),
+                },
+            }
         })?;
     Ok(Arc::new(certified))
 }
+
+const NO_CERT: &str = "no certificate in the file";
+const NO_KEY: &str = "no private key in the file";
 
 /// A PEM file's problem in words: an I/O error as the system says it (not `I/O error:
 /// No such file...`), and for a missing file, where it comes from and what to do.
@@ -606,13 +642,17 @@ pub enum CaFileError {
 /// every connection, as an unknown issuer.
 pub fn ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, CaFileError> {
     let pem = fs::read(path).map_err(CaFileError::Unreadable)?;
+    let instead = |otherwise: String| match files::what_instead(&pem, path, files::Wanted::Cas) {
+        Some(why) => CaFileError::Invalid(format!("{NO_CERT}: {why}")),
+        None => CaFileError::Invalid(otherwise),
+    };
     let certs = CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| CaFileError::Invalid(format!("not PEM certificates: {e}")))?;
+        .map_err(|e| instead(format!("not PEM certificates: {e}")))?;
     if certs.is_empty() {
-        return Err(CaFileError::Invalid(
-            "no certificate in the file (PEM, -----BEGIN CERTIFICATE-----)".into(),
-        ));
+        return Err(instead(format!(
+            "{NO_CERT} (PEM, -----BEGIN CERTIFICATE-----)"
+        )));
     }
     trust_anchors(&certs)?;
     Ok(certs)

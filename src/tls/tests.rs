@@ -172,8 +172,59 @@ fn mismatched_or_garbage_pairs_are_refused() {
         generated: false,
     };
     assert!(matches!(load(&mixed), Err(TlsError::Mismatch { .. })));
+    let told = load(&mixed).err().unwrap().to_string();
+    assert!(
+        told.ends_with("the key is not that of the certificate (nor of any in the file)"),
+        "{told}"
+    );
+    // the chain written with its CA first: which certificate the key is for is said
+    let a_cert = fs::read_to_string(a.path().join("tls.crt")).unwrap();
+    let b_cert = fs::read_to_string(b.path().join("tls.crt")).unwrap();
+    fs::write(a.path().join("chain.crt"), format!("{a_cert}{b_cert}")).unwrap();
+    let reversed = TlsPaths {
+        cert: a.path().join("chain.crt"),
+        ..mixed.clone()
+    };
+    let told = load(&reversed).err().unwrap().to_string();
+    assert!(
+        told.contains("the key is that of certificate 2 of the file"),
+        "{told}"
+    );
+    // a key file in DER, and the certificate's file in its place: each told as what it is
+    let der = a.path().join("tls.der");
+    let key_der = PrivateKeyDer::from_pem_file(b.path().join("tls.key")).unwrap();
+    fs::write(&der, key_der.secret_der()).unwrap();
+    for (key, said) in [
+        (
+            der,
+            "no private key in the file: it is a private key in DER (binary) form",
+        ),
+        (
+            b.path().join("tls.crt"),
+            "it holds certificates, not a private key",
+        ),
+    ] {
+        let told = load(&TlsPaths {
+            key,
+            ..mixed.clone()
+        })
+        .err()
+        .unwrap();
+        assert!(matches!(told, TlsError::Key { .. }), "{told}");
+        assert!(told.to_string().contains(said), "{told}");
+    }
     fs::write(a.path().join("tls.crt"), "not a certificate").unwrap();
     assert!(matches!(load(&paths(a.path())), Err(TlsError::Cert { .. })));
+    fs::write(
+        a.path().join("tls.crt"),
+        fs::read(b.path().join("tls.key")).unwrap(),
+    )
+    .unwrap();
+    let told = load(&paths(a.path())).err().unwrap().to_string();
+    assert!(
+        told.contains("no certificate in the file: it holds a private key, not a certificate"),
+        "{told}"
+    );
 }
 
 #[test]
@@ -254,12 +305,18 @@ fn a_ca_file_must_hold_certificates_a_client_can_trust() {
     // (contents or None for no file, certificates read or the start of the refusal)
     let cases: [(Option<String>, Result<usize, &str>); 8] = [
         (None, Err("No such file")),
-        (Some(String::new()), Err("no certificate in the file")),
+        (
+            Some(String::new()),
+            Err("no certificate in the file: the file is empty"),
+        ),
         (
             Some("no PEM here\n".into()),
             Err("no certificate in the file"),
         ),
-        (Some(key.clone()), Err("no certificate in the file")),
+        (
+            Some(key.clone()),
+            Err("no certificate in the file: it holds a private key"),
+        ),
         (Some(bad_base64.into()), Err("not PEM certificates")),
         (Some(not_x509.into()), Err("certificate 1: ")),
         (Some(format!("{key}{cert}")), Ok(1)),

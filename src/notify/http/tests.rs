@@ -17,11 +17,27 @@ fn a_gateway_whose_files_cannot_be_used_is_refused_with_its_key() {
     std::fs::write(path("ca.pem"), pair.cert.pem()).unwrap();
     std::fs::write(path("client.crt"), pair.cert.pem()).unwrap();
     std::fs::write(path("client.key"), pair.key_pair.serialize_pem()).unwrap();
+    std::fs::write(path("client.der"), pair.cert.der()).unwrap();
     let other = rcgen::KeyPair::generate().unwrap();
     std::fs::write(path("other.key"), other.serialize_pem()).unwrap();
     // (CA file, client certificate and key, what the client's making says)
     type Case<'a> = (Option<&'a str>, Option<(&'a str, &'a str)>, &'a str);
-    let cases: [Case; 6] = [
+    let cases: [Case; 9] = [
+        (
+            None,
+            Some(("client.der", "client.key")),
+            "notify.sms.client_cert: ",
+        ),
+        (
+            None,
+            Some(("client.key", "client.crt")),
+            "notify.sms.client_cert: ",
+        ),
+        (
+            None,
+            Some(("client.crt", "client.crt")),
+            "notify.sms.client_key: ",
+        ),
         (None, None, "made"),
         (Some("ca.pem"), None, "made"),
         (Some("ca.pem"), Some(("client.crt", "client.key")), "made"),
@@ -53,6 +69,33 @@ fn a_gateway_whose_files_cannot_be_used_is_refused_with_its_key() {
         ..SmsConfig::default()
     });
     assert!(empty.contains("no certificate in the file"), "{empty}");
+    // each file told as what it is, and a key that is not the certificate's said so
+    for ((cert, key), said) in [
+        (
+            ("client.der", "client.key"),
+            "it is a certificate in DER (binary) form",
+        ),
+        (
+            ("client.key", "client.crt"),
+            "it holds a private key, not a certificate",
+        ),
+        (
+            ("client.crt", "client.crt"),
+            "it holds certificates, not a private key",
+        ),
+        (
+            ("client.crt", "other.key"),
+            "the key is not that of the certificate (nor of any in the file)",
+        ),
+    ] {
+        let got = made(SmsConfig {
+            url: "https://sms.cu.example/send".into(),
+            client_cert: Some(path(cert)),
+            client_key: Some(path(key)),
+            ..SmsConfig::default()
+        });
+        assert!(got.contains(said), "{cert} {key}: {got}");
+    }
 }
 
 #[test]
