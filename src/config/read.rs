@@ -235,6 +235,7 @@ pub fn parse(
         let path = reading.path_in_file(&e.path().to_string());
         let mut message = describe_type_error(e.inner());
         let key = path.split('[').next().unwrap_or_default();
+        message = message.replace("[[KEY]]", &format!("[[{key}]]"));
         // a table that refuses unknown keys (a profile, a route) says so in serde's words
         let unknown_field = message.starts_with("unknown field `");
         if unknown_field {
@@ -776,14 +777,19 @@ fn describe_type_error(e: &config::ConfigError) -> String {
     match e {
         config::ConfigError::Message(m) => match not_a_choice(e) {
             Some(word) => format!("{word:?} is not one of the choices"),
-            None => m.clone(),
+            // serde's own words, from a type of ours (a profile's methods, a table)
+            None => m
+                .strip_prefix("invalid type: ")
+                .and_then(|rest| rest.split_once(", expected "))
+                .and_then(|(unexpected, expected)| kind_said(&unexpected, expected))
+                .unwrap_or_else(|| m.clone()),
         },
         config::ConfigError::Type {
             origin,
             unexpected,
             expected,
             ..
-        } => match out_of_range(unexpected, expected) {
+        } => match out_of_range(unexpected, expected).or_else(|| kind_said(unexpected, expected)) {
             Some(said) => format!("{said}{}", from(origin)),
             None => format!(
                 "invalid type: {unexpected}, expected {expected}{}",
@@ -802,6 +808,49 @@ fn describe_type_error(e: &config::ConfigError) -> String {
         ),
         other => other.to_string(),
     }
+}
+
+/// A value of the wrong kind in the words of a TOML file rather than serde's ("invalid type:
+/// sequence, expected a string"): what was written, and what the key takes. The config
+/// crate's kinds are read from its words (its `Unexpected` is not public). None for a pair
+/// not named here (serde's words stand).
+fn kind_said(unexpected: &impl std::fmt::Display, expected: &str) -> Option<String> {
+    let unexpected = unexpected.to_string();
+    // a single value as the file wrote it: "two" quoted, 5 and true bare
+    let one = match unexpected.split_once(' ') {
+        Some(("string", quoted)) => Some(quoted.to_string()),
+        Some((_, value)) => value
+            .rsplit_once(' ')
+            .map_or(value, |(_, v)| v)
+            .strip_prefix('`')
+            .and_then(|v| v.strip_suffix('`'))
+            .map(str::to_string),
+        None => None,
+    };
+    let table = expected == "a map" || expected.starts_with("struct ");
+    Some(match (unexpected.as_str(), one) {
+        ("sequence", _) if table => "a list ([...]), where a table goes".into(),
+        ("sequence", _) => match expected {
+            "a string" => "a list ([...]), where one value goes, in quotes".into(),
+            "an integer" => "a list ([...]), where one whole number goes".into(),
+            "a boolean" => "a list ([...]), where true or false goes".into(),
+            _ => return None,
+        },
+        ("map", _) if expected == "a sequence" => {
+            "a table, where a list of them goes: begin each entry with [[KEY]]".into()
+        }
+        ("map", _) if !table => "a table, where one value goes".into(),
+        (_, Some(one)) if expected == "a sequence" => {
+            format!("{one} is one value, where a list goes: write [{one}]")
+        }
+        (_, Some(one)) if table => format!("{one} is one value, where a table goes"),
+        (s, Some(one)) if s.starts_with("string ") => match expected {
+            "an integer" => format!("{one} is not a whole number"),
+            "a boolean" => format!("{one} is not true or false"),
+            _ => return None,
+        },
+        _ => return None,
+    })
 }
 
 /// The config crate's words for a whole number its key's type cannot hold ("invalid type:

@@ -89,7 +89,51 @@ fn wrong_type_names_its_key_once() {
             "[lockout]\nmax_wrong_pins = \"five\"\n",
             no_env(),
             "lockout.max_wrong_pins",
-            "invalid type: string \"five\", expected an integer",
+            "\"five\" is not a whole number",
+        ),
+        // each kind of value where another goes, in a TOML file's words rather than serde's
+        (
+            "[server]\nlisten = [\"127.0.0.1:8443\"]\n",
+            no_env(),
+            "server.listen",
+            "a list ([...]), where one value goes, in quotes",
+        ),
+        (
+            "[lockout]\nmax_wrong_pins = [5]\n",
+            no_env(),
+            "lockout.max_wrong_pins",
+            "a list ([...]), where one whole number goes",
+        ),
+        (
+            "[log]\nlevel = { default = \"info\" }\n",
+            no_env(),
+            "log.level",
+            "a table, where one value goes",
+        ),
+        (
+            "[server.clients]\nname = \"a\"\nrole = \"agent\"\n",
+            no_env(),
+            "server.clients",
+            "a table, where a list of them goes: begin each entry with [[server.clients]]",
+        ),
+        (
+            "[profiles]\nm = 5\n",
+            no_env(),
+            "profiles.m",
+            "5 is one value, where a table goes",
+        ),
+        (
+            "[profiles.m]\ndefault = true\n[profiles.m.ivr.known_number]\nmethods = \"dob\"\n\
+             min_correct = 1\n",
+            no_env(),
+            "profiles.m.ivr.known_number.methods",
+            "\"dob\" is one value, where a list goes: write [\"dob\"]",
+        ),
+        (
+            "[profiles.m]\ndefault = \"maybe\"\n",
+            no_env(),
+            "profiles.m.default",
+            "\"maybe\" is not true or false",
         ),
         (
             "[vault]\nmode = \"plaintext\"\n",
@@ -134,7 +178,7 @@ fn wrong_type_names_its_key_once() {
             "",
             env("CALLVAULT__SERVER__WORKERS", "abc"),
             "server.workers",
-            "invalid type: string \"abc\", expected an integer (set in the environment)",
+            "\"abc\" is not a whole number (set in the environment)",
         ),
         (
             "",
