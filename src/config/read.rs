@@ -324,16 +324,19 @@ pub fn parse(
                     .iter()
                     .any(|a| section(a) == section(&i.path) || i.message.contains(a.as_str()))
             };
+            let slips = kind_slips(&reading.table, &config);
             issues.extend(
                 config
                     .validate()
                     .into_iter()
                     .filter(|i| !touched(i))
+                    .filter(|i| !slips.refused.iter().any(|s| s.path == i.path))
                     .map(|mut i| {
                         i.message.push_str(&set_by(&env, &i.path));
                         i
                     }),
             );
+            issues.extend(slips.refused.into_iter().filter(|i| !touched(i)));
             Err(ConfigError::Invalid(issues))
         }
         Some(config) => {

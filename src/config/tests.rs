@@ -280,6 +280,7 @@ fn every_wrong_value_and_unknown_key_is_reported_at_once() {
     // type does not hide a route to a missing profile
     let issues = parse(
         "[lockout]\nmax_wrong_pins = -1\n[pin_policy]\nmin_length = \"six\"\nmax_length = 3\n\
+         [otp]\nmax_checks = true\n\
          [profiles.gold]\ndefault = true\n[profiles.gold.ivr.known_number]\n\
          methods = [\"dob\", \"zip\"]\nmin_correct = 3\n\
          [[routing]]\ndnis = \"+18005550100\"\nprofile = \"silver\"\n",
@@ -293,6 +294,7 @@ fn every_wrong_value_and_unknown_key_is_reported_at_once() {
         got,
         [
             "lockout.max_wrong_pins",
+            "otp.max_checks",
             "pin_policy.min_length",
             "profiles.gold.ivr.known_number.min_correct",
             "routing[0].profile",
