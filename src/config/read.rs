@@ -780,6 +780,10 @@ fn describe_type_error(e: &config::ConfigError) -> String {
     match e {
         config::ConfigError::Message(m) => match not_a_choice(e) {
             Some(word) => format!("{word:?} is not one of the choices"),
+            // a word's place holding a list or a number (`methods = [[1]]`)
+            None if m.contains("should be represented by either string or table") => {
+                "not a word: write one of the choices, in quotes".into()
+            }
             // serde's own words, from a type of ours (a profile's methods, a table)
             None => m
                 .strip_prefix("invalid type: ")

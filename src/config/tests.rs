@@ -136,6 +136,21 @@ fn wrong_type_names_its_key_once() {
             "\"maybe\" is not true or false",
         ),
         (
+            "[profiles.m]\ndefault = true\n[profiles.m.ivr.known_number]\nmethods = [[1]]\n\
+             min_correct = 1\n",
+            no_env(),
+            "profiles.m.ivr.known_number.methods[0]",
+            "not a word: write one of the choices, in quotes (allowed: \"pin\",",
+        ),
+        // a required key set aside is one problem, not a second one for its absence
+        (
+            "[profiles.m]\ndefault = true\n[profiles.m.ivr.known_number]\nmethods = [\"pin\"]\n\
+             min_correct = [1]\n",
+            no_env(),
+            "profiles.m.ivr.known_number.min_correct",
+            "a list ([...]), where one whole number goes",
+        ),
+        (
             "[vault]\nmode = \"plaintext\"\n",
             no_env(),
             "vault.mode",
@@ -1578,6 +1593,33 @@ fn a_value_of_another_kind_is_said_and_refused_when_it_means_nothing() {
         let config = parse(&text, no_env()).expect(&text);
         assert_eq!(config.cautions(), [ConfigIssue::new(path, says)], "{text}");
     }
+    // and each item of a list of numbers (the statuses a core answers a wrong PIN with)
+    let rest = "[core]\ntype = \"rest\"\n[core.rest]\nbase_url = \"https://core.example\"\n\
+                time_zone = \"America/Chicago\"\n[core.rest.pin]\nurl = \"/m/{member_id}/pin\"\n\
+                body = \"{{\\\"pin\\\": \\\"{pin}\\\"}}\"\ncorrect = \"/valid\"\n";
+    let issues = parse(&format!("{rest}wrong_status = [422, true]\n"), no_env())
+        .unwrap_err()
+        .issues();
+    assert_eq!(
+        issues,
+        [ConfigIssue::new(
+            "core.rest.pin.wrong_status[1]",
+            "true is not a number: write a whole number"
+        )]
+    );
+    let config = parse(
+        &format!("[enroll]\nkeep_days = 90\n{rest}wrong_status = [\"422\"]\n"),
+        no_env(),
+    )
+    .unwrap();
+    assert!(
+        config.cautions().contains(&ConfigIssue::new(
+            "core.rest.pin.wrong_status[0]",
+            "\"422\" is quoted: read as 422; write the number without quotes"
+        )),
+        "{:?}",
+        config.cautions()
+    );
     let config = parse("[storage]\ncache_mb = \"128\"\n", no_env()).unwrap();
     assert_eq!(config.storage.cache_mb, 128);
     assert!(
