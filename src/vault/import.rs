@@ -196,6 +196,9 @@ struct SpreadsheetSigns {
     leading_zero: u64,
     /// PINs refused that are written as a spreadsheet writes a number.
     as_numbers: u64,
+    /// PINs refused that are written as a password hash (`$2b$10$...`, a hex digest): a
+    /// core's export of what it keeps, not of what members key.
+    hashed: u64,
 }
 
 impl SpreadsheetSigns {
@@ -233,8 +236,41 @@ impl SpreadsheetSigns {
                 }
             ));
         }
+        if self.hashed > 0 {
+            warnings.push(format!(
+                "{} written as a password hash ($2b$..., a hex digest) and refused: callvault \
+                 imports the digits members key, sealing each under its own key, and a hash \
+                 cannot be turned back into them. A core that keeps its PINs hashed can check \
+                 them itself: [core.rest.pin] (README, \"PINs the core holds\")",
+                match self.hashed {
+                    1 => "1 PIN is".to_string(),
+                    n => format!("{n} PINs are"),
+                }
+            ));
+        }
         warnings
     }
+}
+
+/// Whether a refused PIN field is written as a password hash: a crypt-style `$id$...`
+/// (bcrypt's `$2b$`, `$argon2id$`, `$6$`), an LDAP-style `{SSHA}...`, or a hex digest
+/// (MD5, SHA-1, SHA-256, SHA-512).
+fn written_as_hash(pin: &[u8]) -> bool {
+    let crypt = pin.len() > 20
+        && pin.first() == Some(&b'$')
+        && pin[1..].iter().position(|&b| b == b'$').is_some_and(|at| {
+            at > 0
+                && pin[1..=at]
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+        });
+    let ldap = pin.first() == Some(&b'{')
+        && pin
+            .iter()
+            .position(|&b| b == b'}')
+            .is_some_and(|at| at > 1 && pin[1..at].iter().all(u8::is_ascii_alphanumeric));
+    let hex = matches!(pin.len(), 32 | 40 | 64 | 128) && pin.iter().all(u8::is_ascii_hexdigit);
+    crypt || ldap || hex
 }
 
 /// Whether a refused PIN field is a number as a spreadsheet writes one back: digits with a
@@ -451,6 +487,7 @@ pub fn run(
             Err(RowResult::InvalidPin)
         } else if pin.len() > 12 || !pin.iter().all(u8::is_ascii_digit) {
             signs.as_numbers += u64::from(written_as_number(&pin));
+            signs.hashed += u64::from(written_as_hash(&pin));
             Err(RowResult::InvalidPin)
         } else {
             signs.lengths[pin.len()] += 1;

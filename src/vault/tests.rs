@@ -617,6 +617,43 @@ fn a_pin_file_that_passed_through_a_spreadsheet_is_warned_of() {
     assert_eq!(summary.warnings, Vec::<String>::new());
 }
 
+/// A core's export of the hashes it keeps, rather than of the PINs: refused row by row as
+/// any PIN that is not digits, and said once in the warnings with what to do instead; no
+/// hash is repeated.
+#[test]
+fn a_pin_file_of_password_hashes_is_warned_of() {
+    let f = fixture();
+    f.enroll(&["H1", "H2", "H3", "H4", "H5"]);
+    let bcrypt = "$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy";
+    let sha1 = "7c4a8d09ca3762af61e59520943dc26494f8941b";
+    let file = f.dir.path().join("pins.csv");
+    std::fs::write(
+        &file,
+        format!("member_id,pin\nH1,{bcrypt}\nH2,{sha1}\nH3,4821\nH4,x$1$\nH5,{{SSHA}}abcd\n"),
+    )
+    .unwrap();
+    let options = import::Options {
+        established: false,
+        dry_run: true,
+        require_member: true,
+    };
+    let outbox = f.dir.path().join("outbox");
+    let summary = import::run(&f.vault, &file, &outbox, &options, "test", t(1), &Silent).unwrap();
+    assert_eq!(summary.results.get("invalid_pin"), Some(&4), "{summary:?}");
+    assert_eq!(summary.warnings.len(), 1, "{:?}", summary.warnings);
+    let said = &summary.warnings[0];
+    assert!(
+        said.starts_with(
+            "3 PINs are written as a password hash ($2b$..., a hex digest) and refused"
+        ) && said.contains("[core.rest.pin]"),
+        "{said}"
+    );
+    let results = std::fs::read_to_string(&summary.results_file).unwrap();
+    for hash in [bcrypt, sha1, "N9qo8u", "abcd"] {
+        assert!(!said.contains(hash) && !results.contains(hash), "{hash}");
+    }
+}
+
 #[test]
 fn import_reports_every_row_and_never_writes_a_pin() {
     let f = fixture();
