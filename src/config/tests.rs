@@ -235,6 +235,20 @@ fn wrong_type_names_its_key_once() {
             issues[0].message
         );
     }
+    // a client's other keys are not told the roles' choices
+    let issues = parse(
+        "[[server.clients]]\nname = [\"desk\"]\nrole = \"agent\"\n",
+        no_env(),
+    )
+    .unwrap_err()
+    .issues();
+    assert_eq!(
+        issues,
+        [ConfigIssue::new(
+            "server.clients[0].name",
+            "a list ([...]), where one value goes, in quotes"
+        )]
+    );
     // a value the file sets is not put down to an override of another key
     let issues = parse(
         "[server]\nworkers = 999\n",
