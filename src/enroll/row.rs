@@ -444,14 +444,23 @@ impl Problems {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NotAnAmount;
 
-/// `1234.56` -> 123456; `-12.5` -> -1250; `1234` -> 123400. A leading `$` is allowed.
+/// `1234.56` -> 123456; `-12.5` -> -1250; `1234` -> 123400. A leading `$` is allowed, and
+/// the forms cores and spreadsheets export amounts in: thousands separated by commas
+/// (`1,234.56`), and a negative amount in accounting's parentheses (`(12.50)`) or with a
+/// mainframe's trailing sign (`12.50-`).
 pub fn parse_cents(v: &str) -> Result<i64, NotAnAmount> {
-    let (negative, v) = match v.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, v),
+    let (negative, v) = if let Some(inner) = v.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
+        (true, inner)
+    } else if let Some(rest) = v.strip_prefix('-') {
+        (true, rest)
+    } else if let Some(rest) = v.strip_suffix('-') {
+        (true, rest)
+    } else {
+        (false, v)
     };
     let v = v.strip_prefix('$').unwrap_or(v);
     let (whole, frac) = v.split_once('.').unwrap_or((v, ""));
+    let whole = without_thousands(whole).ok_or(NotAnAmount)?;
     if whole.is_empty()
         || whole.len() > 13
         || frac.len() > 2
@@ -468,6 +477,20 @@ pub fn parse_cents(v: &str) -> Result<i64, NotAnAmount> {
     };
     let total = whole * 100 + cents;
     Ok(if negative { -total } else { total })
+}
+
+/// Whole dollars without their thousands separators (`1,234,567` -> `1234567`): commas only
+/// between groups of three digits after a first group of one to three. None when commas
+/// stand elsewhere (`12,50`, a decimal comma, is not read as 1,250).
+fn without_thousands(whole: &str) -> Option<std::borrow::Cow<'_, str>> {
+    if !whole.contains(',') {
+        return Some(whole.into());
+    }
+    let mut groups = whole.split(',');
+    let first = groups.next()?;
+    let grouped = (1..=3).contains(&first.len())
+        && groups.all(|g| g.len() == 3 && g.bytes().all(|b| b.is_ascii_digit()));
+    grouped.then(|| whole.replace(',', "").into())
 }
 
 /// A zip's 5 digits: `55401`, `55401-1234` or `554011234`.

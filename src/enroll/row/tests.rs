@@ -135,7 +135,7 @@ fn fields_out_of_format_make_the_row_malformed_without_quoting_them() {
         (4, "678", "ssn_last4"),
         (4, "67a9", "ssn_last4"),
         (5, "maybe", "fraud_flag"),
-        (6, "1,234.56", "savings_balance"),
+        (6, "12,50", "savings_balance"),
         (6, "12.345", "savings_balance"),
         (7, "not-an-email", "email"),
         (7, "ana@cu.example;bob@cu.example", "email"),
@@ -237,6 +237,27 @@ fn amounts_parse_to_cents() {
         ("9999999999999.99", Ok(999_999_999_999_999)),
         ("-9999999999999.99", Ok(-999_999_999_999_999)),
         ("10000000000000", Err(NotAnAmount)),
+        // as cores and spreadsheets export them: thousands separators, accounting's
+        // parentheses and a mainframe's trailing sign
+        ("1,234.56", Ok(123456)),
+        ("$1,234,567.89", Ok(123_456_789)),
+        ("-$1,234", Ok(-123400)),
+        ("(12.50)", Ok(-1250)),
+        ("($1,234.56)", Ok(-123456)),
+        ("12.50-", Ok(-1250)),
+        ("12,50", Err(NotAnAmount)),
+        ("1,23", Err(NotAnAmount)),
+        ("1234,567", Err(NotAnAmount)),
+        (",123", Err(NotAnAmount)),
+        ("1,,234", Err(NotAnAmount)),
+        ("1,234,56", Err(NotAnAmount)),
+        ("(12.50", Err(NotAnAmount)),
+        ("(-12.50)", Err(NotAnAmount)),
+        ("-12.50-", Err(NotAnAmount)),
+        ("-(12.50)", Err(NotAnAmount)),
+        ("$-12.50", Err(NotAnAmount)),
+        ("9,999,999,999,999.99", Ok(999_999_999_999_999)),
+        ("10,000,000,000,000", Err(NotAnAmount)),
     ];
     for (text, want) in cases {
         assert_eq!(parse_cents(text), want, "{text:?}");
