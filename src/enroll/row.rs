@@ -326,10 +326,9 @@ pub fn parse(cols: &Columns, record: &StringRecord) -> Result<Row, Malformed> {
         "ssn_last4",
         match get(Column::SsnLast4) {
             None => Ok(None),
-            Some(v) if v.len() == 4 && v.bytes().all(|b| b.is_ascii_digit()) => {
-                Ok(Some(v.to_string()))
-            }
-            Some(v) => Err(zeros_dropped(Some(v), &[1, 2, 3]).unwrap_or("is not 4 digits")),
+            Some(v) => ssn_last4(v)
+                .map(Some)
+                .map_err(|problem| zeros_dropped(Some(v), &[1, 2, 3]).unwrap_or(problem)),
         },
     );
     let account_numbers = list(Column::AccountNumbers);
@@ -437,6 +436,38 @@ impl Problems {
             self.add(name, problem);
             T::default()
         })
+    }
+}
+
+/// The `ssn_last4` column's 4 digits, as written or as a core masks a whole number
+/// (`XXX-XX-6789`, `***-**-6789`). A whole SSN is refused, not cut down: the column says
+/// the file should not hold one, and the file is kept in `processed/`.
+fn ssn_last4(v: &str) -> Result<String, &'static str> {
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if v.len() == 4 && digits(v) {
+        return Ok(v.to_string());
+    }
+    let masked = v
+        .rsplit_once(['-', ' '])
+        .filter(|(mask, last4)| {
+            last4.len() == 4
+                && digits(last4)
+                && mask.bytes().any(|b| matches!(b, b'X' | b'x' | b'*' | b'#'))
+                && mask
+                    .bytes()
+                    .all(|b| matches!(b, b'X' | b'x' | b'*' | b'#' | b'-' | b' '))
+        })
+        .map(|(_, last4)| last4.to_string());
+    let whole = v.bytes().filter(u8::is_ascii_digit).count() == 9
+        && v.bytes()
+            .all(|b| b.is_ascii_digit() || b == b'-' || b == b' ');
+    match (masked, whole) {
+        (Some(last4), _) => Ok(last4),
+        (None, true) => Err(
+            "holds a whole SSN (9 digits): export only its last 4 digits; \
+             callvault keeps no more, but this file, kept in processed/, holds them all",
+        ),
+        (None, false) => Err("is not 4 digits"),
     }
 }
 

@@ -134,6 +134,10 @@ fn fields_out_of_format_make_the_row_malformed_without_quoting_them() {
         (3, "1234", "zip"),
         (4, "678", "ssn_last4"),
         (4, "67a9", "ssn_last4"),
+        (4, "123-45-6781", "ssn_last4"),
+        (4, "123456781", "ssn_last4"),
+        (4, "XXX-XX-67", "ssn_last4"),
+        (4, "12-6781", "ssn_last4"),
         (5, "maybe", "fraud_flag"),
         (6, "12,50", "savings_balance"),
         (6, "12.345", "savings_balance"),
@@ -145,6 +149,31 @@ fn fields_out_of_format_make_the_row_malformed_without_quoting_them() {
         (10, "yesterday", "profile_changed_at"),
         (0, "", "member_id"),
     ];
+    // a core's masked SSN gives its last 4; a whole SSN is refused, said as such, and not
+    // repeated
+    for (masked, last4) in [
+        ("XXX-XX-6781", "6781"),
+        ("***-**-6781", "6781"),
+        ("xxx xx 6781", "6781"),
+        ("###-##-6781", "6781"),
+    ] {
+        let mut fields = base.clone();
+        fields[4] = masked;
+        let row = parse(&c, &StringRecord::from(fields)).expect(masked);
+        assert_eq!(row.member.ssn_last4.as_deref(), Some(last4), "{masked}");
+    }
+    for whole in ["123-45-6781", "123456781", "123 45 6781"] {
+        let mut fields = base.clone();
+        fields[4] = whole;
+        let err = parse(&c, &StringRecord::from(fields)).unwrap_err();
+        assert!(
+            err.detail
+                .starts_with("ssn_last4 holds a whole SSN (9 digits): export only its last 4"),
+            "{whole}: {}",
+            err.detail
+        );
+        assert!(!err.detail.contains("6781"), "{}", err.detail);
+    }
     for (i, value, name) in cases {
         let mut fields = base.clone();
         fields[i] = value;
