@@ -276,15 +276,7 @@ pub fn parse(cols: &Columns, record: &StringRecord) -> Result<Row, Malformed> {
             v => Ok(v.map(str::to_string)),
         }
     };
-    let date = |c| {
-        optional(get(c), parse_ymd, "is not a date YYYY-MM-DD").map_err(|problem| match get(c) {
-            Some(v) if v.contains('/') => {
-                "is not a date YYYY-MM-DD (it has slashes, as a spreadsheet rewrites \
-                     dates: keep the column as text, or format it yyyy-mm-dd, before saving)"
-            }
-            _ => problem,
-        })
-    };
+    let date = |c| get(c).map(date_cell).transpose();
     let money = |c| -> Result<Option<i64>, &'static str> {
         get(c)
             .map(|v| parse_cents(v).map_err(|_| "is not an amount in dollars and cents (1234.56)"))
@@ -437,6 +429,53 @@ impl Problems {
             T::default()
         })
     }
+}
+
+/// A date column's day: `YYYY-MM-DD`, or as a core's export writes a date otherwise: with a
+/// time after it, as a SQL `datetime` column exports (`1984-03-12 00:00:00.000`, the day as
+/// written), `YYYYMMDD` (a mainframe's), or a month or day of one digit (`1984-3-12`). A
+/// time with a zone other than a midnight is refused (whose day it is, is unclear), as are
+/// slashes (`3/12/1984`: a spreadsheet's rewrite, month and day in an order no file says).
+fn date_cell(v: &str) -> Result<NaiveDate, &'static str> {
+    const NOT_A_DATE: &str = "is not a date YYYY-MM-DD";
+    if let Some(d) = parse_ymd(v) {
+        return Ok(d);
+    }
+    if v.contains('/') {
+        return Err(
+            "is not a date YYYY-MM-DD (it has slashes, as a spreadsheet rewrites \
+                    dates: keep the column as text, or format it yyyy-mm-dd, before saving)",
+        );
+    }
+    if let Some(t) = crate::civil::naive_date_time(v) {
+        return Ok(t.date());
+    }
+    if let Some(t) = crate::civil::offset_date_time(v) {
+        return match t.time() == chrono::NaiveTime::MIN {
+            true => Ok(t.date_naive()),
+            false => Err(
+                "is a date and time with a time zone, whose day is unclear: export \
+                          the date alone, YYYY-MM-DD",
+            ),
+        };
+    }
+    let number = |s: &str| -> Option<u32> {
+        (!s.is_empty() && s.len() <= 4 && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    let ymd = |y: &str, m: &str, d: &str| {
+        let year = number(y).filter(|y| (1800..=2200).contains(y));
+        NaiveDate::from_ymd_opt(i32::try_from(year?).ok()?, number(m)?, number(d)?)
+    };
+    let day = match v.split('-').collect::<Vec<_>>()[..] {
+        [y, m, d] if y.len() == 4 && m.len() <= 2 && d.len() <= 2 => ymd(y, m, d),
+        [compact] if compact.len() == 8 && compact.bytes().all(|b| b.is_ascii_digit()) => {
+            ymd(&compact[..4], &compact[4..6], &compact[6..])
+        }
+        _ => None,
+    };
+    day.ok_or(NOT_A_DATE)
 }
 
 /// The `ssn_last4` column's 4 digits, as written or as a core masks a whole number

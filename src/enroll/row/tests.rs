@@ -210,6 +210,53 @@ fn dates_parse_strictly() {
     }
 }
 
+/// A date column as cores' exports write dates besides `YYYY-MM-DD`: a SQL `datetime`'s
+/// date and time (the day as written), a mainframe's `YYYYMMDD`, one-digit months and days,
+/// a midnight with a zone (JavaScript's dates); refused with why: slashes, and a time of
+/// day with a zone.
+#[test]
+fn date_columns_take_the_forms_exports_write() {
+    let d = |y, m, day| Ok(NaiveDate::from_ymd_opt(y, m, day).unwrap());
+    let zone = Err(
+        "is a date and time with a time zone, whose day is unclear: export the date \
+                    alone, YYYY-MM-DD",
+    );
+    let not = Err("is not a date YYYY-MM-DD");
+    let cases = [
+        ("1984-03-12", d(1984, 3, 12)),
+        ("1984-3-12", d(1984, 3, 12)),
+        ("1984-03-2", d(1984, 3, 2)),
+        ("19840312", d(1984, 3, 12)),
+        ("2026-11-30 00:00:00.000", d(2026, 11, 30)),
+        ("2026-11-30T14:22:00", d(2026, 11, 30)),
+        ("2026-11-30 23:59", d(2026, 11, 30)),
+        ("1984-03-12T00:00:00Z", d(1984, 3, 12)),
+        ("1984-03-12T00:00:00.000+01:00", d(1984, 3, 12)),
+        ("2026-11-30T23:30:00Z", zone),
+        ("2026-11-30T14:22:00-06:00", zone),
+        ("03121984", not),
+        ("12-03-1984", not),
+        ("12-Mar-1984", not),
+        ("1984-13-12", not),
+        ("1984-02-30", not),
+        ("17990101", not),
+        ("0984-3-12", not),
+        ("1984-003-12", not),
+        ("1984--12", not),
+        ("1984031", not),
+        ("1984031\u{e9}", not),
+        ("", not),
+    ];
+    for (text, want) in cases {
+        assert_eq!(date_cell(text), want, "{text:?}");
+    }
+    assert!(
+        date_cell("3/12/1984")
+            .unwrap_err()
+            .contains("it has slashes")
+    );
+}
+
 /// `profile_changed_at` as exports write a date and time: with an offset (.NET's "o",
 /// Java's ISO format), `Z`, or a fraction of a second (SQL Server's `datetime`), each taken
 /// to UTC. Such rows were malformed.
@@ -356,7 +403,7 @@ fn what_a_spreadsheet_did_to_a_field_is_said() {
     let cases: [([&str; 3], &[&str]); 9] = [
         (["3/12/1984", "02134", "0123"], &[slashes]),
         (
-            ["1984-3-12", "02134", "0123"],
+            ["12-03-1984", "02134", "0123"],
             &["dob is not a date YYYY-MM-DD;"],
         ),
         (["1984-03-12", "2134", "0123"], &[zeros]),
