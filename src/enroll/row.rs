@@ -563,10 +563,10 @@ fn without_thousands(whole: &str) -> Option<std::borrow::Cow<'_, str>> {
     grouped.then(|| whole.replace(',', "").into())
 }
 
-/// A zip's 5 digits: `55401`, `55401-1234` or `554011234`.
+/// A zip's 5 digits: `55401`, `55401-1234`, `55401 1234` or `554011234`.
 pub fn parse_zip(v: &str) -> Option<String> {
     let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
-    let ok = match v.split_once('-') {
+    let ok = match v.split_once(['-', ' ']) {
         None => digits(v, 5) || digits(v, 9),
         Some((zip, plus4)) => digits(zip, 5) && digits(plus4, 4),
     };
