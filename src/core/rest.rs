@@ -18,7 +18,7 @@ use super::{CoreAdapter, CoreError, CorePin, FieldRead, IdentifierKind, PhoneMat
 use crate::civil::Zone;
 use crate::config::{RestCoreConfig, RestFields};
 use crate::dialog::answer::{UNISSUED_LAST4, placeholder_tin};
-use crate::enroll::row::{parse_cents, parse_ymd, parse_zip};
+use crate::enroll::row::{parse_cents, parse_flag, parse_ymd, parse_zip};
 use crate::member::phone::{PhoneClass, Region, classify, e164, normalize_ani};
 use crate::member::{Member, PhoneType};
 use crate::notify::template;
@@ -464,16 +464,12 @@ pub fn map_member(
             read
         })
     };
-    // true/false, yes/no, y/n, 1/0; absent (null, blank) is `None`; anything else is
+    // true/false, yes/no, y/n, t/f, 1/0; absent (null, blank) is `None`; anything else is
     // noted and taken as `unreadable`
     let said = |field: &'static str, pointer: &str, unreadable: Option<bool>| -> Option<bool> {
         let said = match present(pointer)? {
             Value::Bool(b) => Some(*b),
-            Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
-                "true" | "yes" | "y" | "1" => Some(true),
-                "false" | "no" | "n" | "0" => Some(false),
-                _ => None,
-            },
+            Value::String(s) => parse_flag(s),
             Value::Number(n) => match n.as_i64() {
                 Some(1) => Some(true),
                 Some(0) => Some(false),
@@ -482,7 +478,7 @@ pub fn map_member(
             _ => None,
         };
         said.or_else(|| {
-            note(field, "true or false (yes/no, y/n, 1/0)");
+            note(field, "true or false (yes/no, y/n, t/f, 1/0)");
             unreadable
         })
     };

@@ -351,13 +351,9 @@ pub fn parse(cols: &Columns, record: &StringRecord) -> Result<Row, Malformed> {
     );
     let fraud_flag = problems.take(
         "fraud_flag",
-        match get(Column::FraudFlag)
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
-            None | Some("false" | "no" | "n" | "0") => Ok(false),
-            Some("true" | "yes" | "y" | "1") => Ok(true),
-            Some(_) => Err("is not true/false, yes/no, y/n or 1/0"),
+        match get(Column::FraudFlag) {
+            None => Ok(false),
+            Some(v) => parse_flag(v).ok_or("is not true/false, t/f, yes/no, y/n or 1/0"),
         },
     );
     let place_of_birth = problems.take("place_of_birth", text(Column::PlaceOfBirth));
@@ -561,6 +557,16 @@ fn without_thousands(whole: &str) -> Option<std::borrow::Cow<'_, str>> {
     let grouped = (1..=3).contains(&first.len())
         && groups.all(|g| g.len() == 3 && g.bytes().all(|b| b.is_ascii_digit()));
     grouped.then(|| whole.replace(',', "").into())
+}
+
+/// A flag's word, in any case: true/false, yes/no, y/n, 1/0, and t/f (PostgreSQL's `COPY`
+/// writes booleans so).
+pub fn parse_flag(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "y" | "1" | "t" => Some(true),
+        "false" | "no" | "n" | "0" | "f" => Some(false),
+        _ => None,
+    }
 }
 
 /// A zip's 5 digits: `55401`, `55401-1234`, `55401 1234` or `554011234`.

@@ -149,6 +149,20 @@ fn fields_out_of_format_make_the_row_malformed_without_quoting_them() {
         (10, "yesterday", "profile_changed_at"),
         (0, "", "member_id"),
     ];
+    // the flag's words, PostgreSQL's t and f among them, in any case
+    for (flag, want) in [
+        ("t", true),
+        ("F", false),
+        ("Y", true),
+        ("no", false),
+        ("TRUE", true),
+        ("0", false),
+    ] {
+        let mut fields = base.clone();
+        fields[5] = flag;
+        let row = parse(&c, &StringRecord::from(fields)).expect(flag);
+        assert_eq!(row.member.fraud_flag, want, "{flag}");
+    }
     // a core's masked SSN gives its last 4; a whole SSN is refused, said as such, and not
     // repeated
     for (masked, last4) in [
@@ -369,7 +383,7 @@ fn every_field_out_of_format_is_named_in_column_order_without_its_value() {
         "dob is not a date YYYY-MM-DD (it has slashes, as a spreadsheet rewrites dates: keep \
          the column as text, or format it yyyy-mm-dd, before saving); zip has too few digits, \
          as when a spreadsheet drops leading zeros: keep the column as text before \
-         saving; ssn_last4 is not 4 digits; fraud_flag is not true/false, yes/no, \
+         saving; ssn_last4 is not 4 digits; fraud_flag is not true/false, t/f, yes/no, \
          y/n or 1/0; last_txn_date is not a date YYYY-MM-DD"
     );
     for value in row.iter().filter(|v| !["M7", "Ann"].contains(v)) {
