@@ -282,10 +282,12 @@ pub fn parse(cols: &Columns, record: &StringRecord) -> Result<Row, Malformed> {
             .map(|v| parse_cents(v).map_err(|_| "is not an amount in dollars and cents (1234.56)"))
             .transpose()
     };
+    // `;` as ENROLL.md says, and the `,` or `|` a quoted field of an export may hold: no
+    // phone number or account number has either
     let list = |c| -> Vec<String> {
         get(c)
             .map(|v| {
-                v.split(';')
+                v.split([';', ',', '|'])
                     .map(str::trim)
                     .filter(|s| !s.is_empty())
                     .map(str::to_string)

@@ -509,13 +509,14 @@ fn every_column_enroll_md_names_is_read_into_its_field() {
         ("first_name", "Ada"),
         ("last_name", "Lovelace"),
         ("mobile_phone", "2025550143"),
-        ("other_phones", "2025550144; 2025550145"),
+        // a list's entries separated by `;`, or by the `,` or `|` of a quoted field
+        ("other_phones", "2025550144; 2025550145, (202) 555-0146"),
         ("phone_type", "mobile"),
         ("email", "ada@example.org"),
         ("dob", "1984-03-12"),
         ("zip", "55401"),
         ("ssn_last4", "6789"),
-        ("account_numbers", "A-1;B-2"),
+        ("account_numbers", "A-1|B-2;"),
         ("profile_changed_at", "2026-01-02"),
         ("fraud_flag", "y"),
         ("place_of_birth", "London"),
@@ -530,7 +531,10 @@ fn every_column_enroll_md_names_is_read_into_its_field() {
     let m = &row.member;
     assert_eq!(row.action(), Action::Upsert);
     assert_eq!(row.mobile_text.as_deref(), Some("2025550143"));
-    assert_eq!(row.other_texts, ["2025550144", "2025550145"]);
+    assert_eq!(
+        row.other_texts,
+        ["2025550144", "2025550145", "(202) 555-0146"]
+    );
     assert_eq!(m.member_id, "M1");
     assert_eq!(
         (m.first_name.as_deref(), m.last_name.as_deref()),
