@@ -1,25 +1,49 @@
 //! Helpers for the unit tests of more than one module.
 
-/// The lines `f` logs on this thread, as the service's log would show them.
-pub fn logged(f: impl FnOnce()) -> String {
-    #[derive(Clone, Default)]
-    struct Lines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-    impl std::io::Write for Lines {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
+use std::cell::RefCell;
+
+thread_local! {
+    /// What this thread's events are written to while [`logged`] listens on it.
+    static CAPTURED: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
+}
+
+/// The writer of the tests' one subscriber: into [`CAPTURED`] on a thread that listens,
+/// nowhere on the others.
+struct ToThisThread;
+
+impl std::io::Write for ToThisThread {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        CAPTURED.with(|c| {
+            if let Some(lines) = c.borrow_mut().as_mut() {
+                lines.extend_from_slice(b);
+            }
+        });
+        Ok(b.len())
     }
-    let lines = Lines::default();
-    let writer = lines.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    tracing::subscriber::with_default(subscriber, f);
-    let text = lines.0.lock().unwrap().clone();
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The lines `f` logs on this thread, as the service's log would show them.
+///
+/// One global subscriber serves every test, writing each thread's events to that thread's
+/// listener. A subscriber per test (`with_default`) lost an event now and then: tracing
+/// caches, per callsite and across threads, whether any subscriber listens, and a callsite
+/// first reached by a test on another thread with none could be cached as never logged
+/// while this one listened.
+pub fn logged(f: impl FnOnce()) -> String {
+    static GLOBAL: std::sync::Once = std::sync::Once::new();
+    GLOBAL.call_once(|| {
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(|| ToThisThread)
+            .with_ansi(false)
+            .finish();
+        // (a test binary has no other global subscriber)
+        let _ = tracing::subscriber::set_global_default(subscriber);
+    });
+    CAPTURED.with(|c| *c.borrow_mut() = Some(Vec::new()));
+    f();
+    let text = CAPTURED.with(|c| c.borrow_mut().take()).unwrap_or_default();
     String::from_utf8(text).unwrap()
 }
