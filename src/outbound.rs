@@ -256,17 +256,47 @@ const SAID_BYTES: usize = 2048;
 /// How much of it the log shows.
 const SAID_CHARS: usize = 300;
 
-/// What a gateway's answer that refused a request said, for the log ([`said_text`]); None
-/// when it said nothing. Reads at most [`SAID_BYTES`] (the client's timeout bounds the wait).
-pub async fn said(mut answer: reqwest::Response) -> Option<String> {
-    let mut body = Vec::new();
+/// What a gateway's answer that refused a request said, for the log ([`said_text`]), with
+/// the key callvault sent it (`auth_value`) hidden, should the gateway echo it; None when it
+/// said nothing. Reads at most [`SAID_BYTES`] (the client's timeout bounds the wait).
+pub async fn said(
+    mut answer: reqwest::Response,
+    sent_key: Option<&crate::config::Secret>,
+) -> Option<String> {
+    let mut body = zeroize::Zeroizing::new(Vec::new());
     while body.len() <= SAID_BYTES {
         match answer.chunk().await {
             Ok(Some(chunk)) => body.extend_from_slice(&chunk),
             Ok(None) | Err(_) => break,
         }
     }
-    said_text(&body)
+    said_text(&hidden(&body, sent_key.map(|k| k.expose())))
+}
+
+/// `body` with each whole occurrence of the key callvault sent a gateway, and of its token
+/// after a scheme (`Bearer abc...`: `abc...`), written `[key]`.
+fn hidden(body: &[u8], sent_key: Option<&str>) -> zeroize::Zeroizing<Vec<u8>> {
+    let mut out = zeroize::Zeroizing::new(body.to_vec());
+    let Some(key) = sent_key else {
+        return out;
+    };
+    let token = key.split_once(' ').map_or(key, |(_, t)| t.trim());
+    for secret in [key, token] {
+        let secret = secret.as_bytes();
+        if secret.len() < 4 {
+            continue;
+        }
+        let mut replaced = zeroize::Zeroizing::new(Vec::with_capacity(out.len()));
+        let mut rest = &out[..];
+        while let Some(at) = rest.windows(secret.len()).position(|w| w == secret) {
+            replaced.extend_from_slice(&rest[..at]);
+            replaced.extend_from_slice(b"[key]");
+            rest = &rest[at + secret.len()..];
+        }
+        replaced.extend_from_slice(rest);
+        out = replaced;
+    }
+    out
 }
 
 /// A refusal's answer as the log may show it: on one line, at most [`SAID_CHARS`]

@@ -221,7 +221,8 @@ impl RestCore {
             return Ok(Answered::Expected);
         }
         if !status.is_success() {
-            if !pin_sent && let Some(said) = crate::outbound::said(response).await {
+            let sent_key = self.config.auth_value.as_ref();
+            if !pin_sent && let Some(said) = crate::outbound::said(response, sent_key).await {
                 let status = status.as_u16();
                 tracing::warn!(status, said = %said, "the core refused a request");
             }

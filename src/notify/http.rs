@@ -99,7 +99,7 @@ impl Channel for SmsGateway {
             .map_err(|e| transport_error("SMS gateway", e))?;
         let verdict = sms_verdict(answer.status());
         if verdict.is_err() {
-            log_refusal("the SMS gateway", answer).await;
+            log_refusal("the SMS gateway", answer, c.auth_value.as_ref()).await;
         }
         verdict
     }
@@ -164,7 +164,7 @@ impl Channel for PushWebhook {
             .map_err(|e| transport_error("app back end", e))?;
         let verdict = push_verdict(answer.status());
         if let Err(SendError::Failed(_)) = verdict {
-            log_refusal("the app back end", answer).await;
+            log_refusal("the app back end", answer, c.auth_value.as_ref()).await;
         }
         verdict
     }
@@ -175,9 +175,9 @@ impl Channel for PushWebhook {
 /// message has only the status, and the reason is often in the answer. The agent's answer
 /// and the audit record keep only the status. The code is six digits, so
 /// [`crate::outbound::said`] masks it wherever the gateway echoes it.
-async fn log_refusal(what: &str, answer: reqwest::Response) {
+async fn log_refusal(what: &str, answer: reqwest::Response, sent_key: Option<&Secret>) {
     let status = answer.status().as_u16();
-    if let Some(said) = crate::outbound::said(answer).await {
+    if let Some(said) = crate::outbound::said(answer, sent_key).await {
         tracing::warn!(status, said = %said, "{what} refused a message");
     }
 }

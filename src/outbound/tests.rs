@@ -120,3 +120,29 @@ fn a_refusal_s_answer_is_logged_on_one_line_with_codes_and_numbers_masked() {
         assert_eq!(got.as_deref(), want, "{:?}", String::from_utf8_lossy(body));
     }
 }
+
+/// The key callvault sent a gateway is hidden where its answer echoes it, whole or as the
+/// token after its scheme; a key too short to look for, or none, leaves the answer as it is.
+#[test]
+fn the_key_sent_is_hidden_in_what_a_gateway_said() {
+    let cases: [(&str, Option<&str>, &str); 6] = [
+        (
+            "invalid key s3cr3t-k3y for this account",
+            Some("s3cr3t-k3y"),
+            "invalid key [key] for this account",
+        ),
+        (
+            r#"{"auth": "Bearer tok-abc", "again": "tok-abc"}"#,
+            Some("Bearer tok-abc"),
+            r#"{"auth": "[key]", "again": "[key]"}"#,
+        ),
+        ("no key here", Some("s3cr3t-k3y"), "no key here"),
+        ("abc abc", Some("abc"), "abc abc"),
+        ("s3cr3t-k3y", None, "s3cr3t-k3y"),
+        ("s3cr3t-k3ys3cr3t-k3y", Some("s3cr3t-k3y"), "[key][key]"),
+    ];
+    for (body, key, want) in cases {
+        let got = hidden(body.as_bytes(), key);
+        assert_eq!(String::from_utf8_lossy(&got), want, "{body:?} {key:?}");
+    }
+}

@@ -619,7 +619,7 @@ fn a_channel_that_fails_leaves_nothing_and_the_agent_can_deny() {
     sink.answer_with(
         "/sms/send",
         400,
-        r#"{"code": 21610, "message": "21610 Attempt to send to unsubscribed recipient", "sent": {request}}"#,
+        r#"{"code": 21610, "message": "21610 Attempt to send to unsubscribed recipient", "key": "gw-secret", "sent": {request}}"#,
     );
     let (s, e) = t.post(
         &t.agent,
@@ -643,10 +643,11 @@ fn a_channel_that_fails_leaves_nothing_and_the_agent_can_deny() {
         said.contains("the SMS gateway refused a message")
             && said.contains("status=400")
             && said.contains("21610 Attempt to send to unsubscribed recipient")
-            && said.contains(r#""to": "+[digits]""#),
+            && said.contains(r#""to": "+[digits]""#)
+            && said.contains(r#""key": "[key]""#),
         "{said}"
     );
-    t.i.assert_never_written(&[&echoed_code, &JANE_MOBILE[1..]]);
+    t.i.assert_never_written(&[&echoed_code, &JANE_MOBILE[1..], "gw-secret"]);
     // sent once, not again: a gateway that failed may still have sent the text, and a
     // second one would carry another code than the first
     assert_eq!(sink.received("/sms/send").len(), 1);

@@ -1252,7 +1252,10 @@ fn what_a_core_said_with_a_refusal_is_logged_but_not_for_a_pin_check() {
             400,
             r#"{"error": "E_PARAM", "detail": "phone +12025550143 must be 10 digits"}"#,
         ),
-        "/members/1001" => answer(403, "<html><body>Forbidden by policy 17</body></html>"),
+        "/members/1001" => answer(
+            403,
+            "<html><body>Forbidden by policy 17 for key s3cret</body></html>",
+        ),
         "/members/1002" => answer(503, "down for maintenance"),
         "/members/1003" => answer(500, ""),
         "/m/1001/pin" => answer(400, r#"{"error": "bad pin 4827 for 1001"}"#),
@@ -1290,7 +1293,7 @@ fn what_a_core_said_with_a_refusal_is_logged_but_not_for_a_pin_check() {
         (
             "1001",
             "status=403",
-            "said=<html><body>Forbidden by policy 17</body></html>",
+            "said=<html><body>Forbidden by policy 17 for key [key]</body></html>",
         ),
         ("1002", "status=503", "said=down for maintenance"),
     ] {
