@@ -46,6 +46,20 @@ fn fixture() -> Fixture {
 }
 
 impl Fixture {
+    /// `pins import --dry-run` of `rows` (after a `member_id,pin` header) for enrolled
+    /// members: the summary.
+    fn dry_import(&self, rows: &str) -> import::Summary {
+        let file = self.dir.path().join("pins.csv");
+        std::fs::write(&file, format!("member_id,pin\n{rows}")).unwrap();
+        let options = import::Options {
+            established: false,
+            dry_run: true,
+            require_member: true,
+        };
+        let outbox = self.dir.path().join("outbox");
+        import::run(&self.vault, &file, &outbox, &options, "test", t(1), &Silent).unwrap()
+    }
+
     fn key_file(&self) -> PathBuf {
         self.dir.path().join("etc/vault.key")
     }
@@ -575,15 +589,7 @@ fn a_pin_file_that_passed_through_a_spreadsheet_is_warned_of() {
         .zip(pins)
         .map(|(id, pin)| format!("{id},{pin}\n"))
         .collect();
-    let file = f.dir.path().join("pins.csv");
-    std::fs::write(&file, format!("member_id,pin\n{rows}")).unwrap();
-    let options = import::Options {
-        established: false,
-        dry_run: true,
-        require_member: true,
-    };
-    let outbox = f.dir.path().join("outbox");
-    let summary = import::run(&f.vault, &file, &outbox, &options, "test", t(1), &Silent).unwrap();
+    let summary = f.dry_import(&rows);
     assert_eq!(
         summary.warnings,
         [
@@ -605,15 +611,13 @@ fn a_pin_file_that_passed_through_a_spreadsheet_is_warned_of() {
         assert!(!said.contains(pin), "{pin} in {said}");
     }
     // one of each: said in the singular
-    std::fs::write(&file, "member_id,pin\nS0,1234\nS1,5678\nS2,99\nS3,12.0\n").unwrap();
-    let summary = import::run(&f.vault, &file, &outbox, &options, "test", t(1), &Silent).unwrap();
+    let summary = f.dry_import("S0,1234\nS1,5678\nS2,99\nS3,12.0\n");
     assert!(
         summary.warnings[0].starts_with("1 PIN has fewer digits than most PINs in the file (4)")
     );
     assert!(summary.warnings[1].starts_with("1 PIN is written as a spreadsheet writes a number"));
     // a PIN that begins with a zero: the column kept them, and a shorter PIN is the core's
-    std::fs::write(&file, "member_id,pin\nS0,0234\nS1,5678\nS2,99\n").unwrap();
-    let summary = import::run(&f.vault, &file, &outbox, &options, "test", t(1), &Silent).unwrap();
+    let summary = f.dry_import("S0,0234\nS1,5678\nS2,99\n");
     assert_eq!(summary.warnings, Vec::<String>::new());
 }
 
@@ -626,19 +630,9 @@ fn a_pin_file_of_password_hashes_is_warned_of() {
     f.enroll(&["H1", "H2", "H3", "H4", "H5"]);
     let bcrypt = "$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy";
     let sha1 = "7c4a8d09ca3762af61e59520943dc26494f8941b";
-    let file = f.dir.path().join("pins.csv");
-    std::fs::write(
-        &file,
-        format!("member_id,pin\nH1,{bcrypt}\nH2,{sha1}\nH3,4821\nH4,x$1$\nH5,{{SSHA}}abcd\n"),
-    )
-    .unwrap();
-    let options = import::Options {
-        established: false,
-        dry_run: true,
-        require_member: true,
-    };
-    let outbox = f.dir.path().join("outbox");
-    let summary = import::run(&f.vault, &file, &outbox, &options, "test", t(1), &Silent).unwrap();
+    let summary = f.dry_import(&format!(
+        "H1,{bcrypt}\nH2,{sha1}\nH3,4821\nH4,x$1$\nH5,{{SSHA}}abcd\n"
+    ));
     assert_eq!(summary.results.get("invalid_pin"), Some(&4), "{summary:?}");
     assert_eq!(summary.warnings.len(), 1, "{:?}", summary.warnings);
     let said = &summary.warnings[0];
