@@ -201,17 +201,16 @@ pub fn identity(
     let provider = rustls::crypto::ring::default_provider();
     rustls::sign::CertifiedKey::from_der(chain.clone(), private.clone_key(), &provider).map_err(
         |e| {
-            let why = match e {
-                rustls::Error::InconsistentKeys(_) => files::mismatch(&chain, &private),
-                other => other.to_string(),
-            };
+            let not_its = format!("{} is not the key of {}", key.display(), cert.display());
             bad(
                 &key_key,
-                format!(
-                    "{} is not the key of {}: {why}",
-                    key.display(),
-                    cert.display()
-                ),
+                match e {
+                    rustls::Error::InconsistentKeys(_) => match files::key_of(&chain, &private) {
+                        None => format!("{not_its}, nor of any certificate in that file"),
+                        Some(_) => format!("{not_its}: {}", files::mismatch(&chain, &private)),
+                    },
+                    other => format!("{not_its}: {other}"),
+                },
             )
         },
     )?;
