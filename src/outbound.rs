@@ -273,19 +273,33 @@ pub async fn said(
 }
 
 /// `body` with each whole occurrence of the key callvault sent a gateway, and of its token
-/// after a scheme (`Bearer abc...`: `abc...`), written `[key]`.
+/// after a scheme (`Bearer abc...`: `abc...`), written `[key]`: as sent, as a JSON encoder
+/// that escapes slashes writes it (PHP's `json_encode`: `ab\/cd`, a base64 key's `/`), and
+/// percent-encoded (`ab%2Fcd%2B`, as a gateway echoing the request's form or URL writes it).
 fn hidden(body: &[u8], sent_key: Option<&str>) -> zeroize::Zeroizing<Vec<u8>> {
-    let mut out = zeroize::Zeroizing::new(body.to_vec());
+    use zeroize::Zeroizing;
+    let mut out = Zeroizing::new(body.to_vec());
     let Some(key) = sent_key else {
         return out;
     };
     let token = key.split_once(' ').map_or(key, |(_, t)| t.trim());
-    for secret in [key, token] {
+    let mut forms: Vec<Zeroizing<String>> = [key, token]
+        .into_iter()
+        .flat_map(|s| {
+            [
+                Zeroizing::new(s.to_string()),
+                Zeroizing::new(s.replace('/', "\\/")),
+                Zeroizing::new(percent_encode(s)),
+            ]
+        })
+        .filter(|form| form.len() >= 4)
+        .collect();
+    // the longest first: a key's form holds its token's
+    forms.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    forms.dedup();
+    for secret in &forms {
         let secret = secret.as_bytes();
-        if secret.len() < 4 {
-            continue;
-        }
-        let mut replaced = zeroize::Zeroizing::new(Vec::with_capacity(out.len()));
+        let mut replaced = Zeroizing::new(Vec::with_capacity(out.len()));
         let mut rest = &out[..];
         while let Some(at) = rest.windows(secret.len()).position(|w| w == secret) {
             replaced.extend_from_slice(&rest[..at]);
@@ -294,6 +308,20 @@ fn hidden(body: &[u8], sent_key: Option<&str>) -> zeroize::Zeroizing<Vec<u8>> {
         }
         replaced.extend_from_slice(rest);
         out = replaced;
+    }
+    out
+}
+
+/// `value` with everything but RFC 3986's unreserved characters percent-encoded (upper-case
+/// hex), as in a URL's path or query.
+pub fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
     }
     out
 }
@@ -311,22 +339,21 @@ pub fn said_text(body: &[u8]) -> Option<String> {
         true => text.trim_end_matches(|c: char| c.is_ascii_digit() || GROUPING.contains(&c)),
         false => &text,
     };
-    let chars: Vec<char> = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    // blanks and control characters as one space, none first: before numbers are read, so
+    // that `918   273` is not shown as `918 273`
+    let mut chars: Vec<char> = Vec::with_capacity(text.len());
+    for c in text.chars() {
+        match c.is_whitespace() || c.is_control() {
+            true if chars.last().is_none_or(|&last| last == ' ') => {}
+            true => chars.push(' '),
+            false => chars.push(c),
+        }
+    }
     let mut said = String::new();
     let mut i = 0;
     while i < chars.len() {
         if !chars[i].is_ascii_digit() {
-            // blanks collapsed to one
-            if !(chars[i].is_whitespace() && (said.is_empty() || said.ends_with(' '))) {
-                said.push(if chars[i].is_whitespace() {
-                    ' '
-                } else {
-                    chars[i]
-                });
-            }
+            said.push(chars[i]);
             i += 1;
             continue;
         }

@@ -22,6 +22,7 @@ use crate::enroll::row::{parse_cents, parse_flag, parse_ymd, parse_zip};
 use crate::member::phone::{PhoneClass, Region, classify, e164, normalize_ani};
 use crate::member::{Member, PhoneType};
 use crate::notify::template;
+use crate::outbound::percent_encode;
 use crate::throttle::Throttle;
 
 pub struct RestCore {
@@ -804,19 +805,6 @@ fn same_member_id(answered: &str, asked: &str) -> bool {
         (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.trim_start_matches('0'))
     }
     answered == asked || matches!((number(answered), number(asked)), (Some(a), Some(b)) if a == b)
-}
-
-/// Percent-encode everything but RFC 3986's unreserved characters.
-fn percent_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[async_trait]

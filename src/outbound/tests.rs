@@ -84,7 +84,7 @@ fn a_refusal_s_answer_is_logged_on_one_line_with_codes_and_numbers_masked() {
     // a long answer is cut, with a mark
     let long = "x".repeat(SAID_CHARS + 50);
     let long_said = format!("{}…", "x".repeat(SAID_CHARS));
-    let cases: [(&[u8], Option<&str>); 17] = [
+    let cases: [(&[u8], Option<&str>); 18] = [
         (b"", None),
         (b" \r\n\t ", None),
         (
@@ -102,6 +102,8 @@ fn a_refusal_s_answer_is_logged_on_one_line_with_codes_and_numbers_masked() {
         (b"code=918273", Some("code=[digits]")),
         (b"918273", Some("[digits]")),
         (b"918 273", Some("[digits]")),
+        // blanks are one before numbers are read
+        (b"code 918 \t\r\n 273 sent", Some("code [digits] sent")),
         (b"to +1 (612) 555-0101.", Some("to +[digits].")),
         (b"to (612) 555-0101", Some("to ([digits]")),
         (b"ssn 123-45-6789 on file", Some("ssn [digits] on file")),
@@ -125,7 +127,7 @@ fn a_refusal_s_answer_is_logged_on_one_line_with_codes_and_numbers_masked() {
 /// token after its scheme; a key too short to look for, or none, leaves the answer as it is.
 #[test]
 fn the_key_sent_is_hidden_in_what_a_gateway_said() {
-    let cases: [(&str, Option<&str>, &str); 6] = [
+    let cases: [(&str, Option<&str>, &str); 8] = [
         (
             "invalid key s3cr3t-k3y for this account",
             Some("s3cr3t-k3y"),
@@ -140,9 +142,77 @@ fn the_key_sent_is_hidden_in_what_a_gateway_said() {
         ("abc abc", Some("abc"), "abc abc"),
         ("s3cr3t-k3y", None, "s3cr3t-k3y"),
         ("s3cr3t-k3ys3cr3t-k3y", Some("s3cr3t-k3y"), "[key][key]"),
+        // a base64 key echoed by a JSON encoder that escapes slashes, and percent-encoded
+        (
+            r#"{"error": "bad token AbC\/dE+f==", "sent": "Basic%20AbC%2FdE%2Bf%3D%3D"}"#,
+            Some("Basic AbC/dE+f=="),
+            r#"{"error": "bad token [key]", "sent": "[key]"}"#,
+        ),
+        ("key=AbC%2FdE%2Bf%3D%3D", Some("AbC/dE+f=="), "key=[key]"),
     ];
     for (body, key, want) in cases {
         let got = hidden(body.as_bytes(), key);
         assert_eq!(String::from_utf8_lossy(&got), want, "{body:?} {key:?}");
+    }
+}
+
+/// Whatever surrounds it and whichever way it is written, the key sent never stays in what
+/// a gateway said.
+mod echoed_keys {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The key as a gateway might echo it.
+    fn written(key: &str, how: u8) -> String {
+        match how {
+            0 => key.to_string(),
+            1 => key.replace('/', "\\/"),
+            _ => percent_encode(key),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn the_key_sent_never_stays(
+            scheme in proptest::option::of("(Bearer|Basic|Token) "),
+            token in "[A-Za-z0-9+/=_.~-]{4,40}",
+            before in "[ -~]{0,60}",
+            after in "[ -~]{0,60}",
+            how in 0u8..3,
+            token_only: bool,
+        ) {
+            let key = format!("{}{token}", scheme.unwrap_or_default());
+            let echoed = written(if token_only { &token } else { &key }, how);
+            let body = format!("{before}{echoed}{after}");
+            let got = String::from_utf8_lossy(&hidden(body.as_bytes(), Some(&key))).into_owned();
+            for how in 0..3 {
+                prop_assert!(!got.contains(&written(&token, how)), "{body:?} -> {got:?}");
+            }
+        }
+
+        /// A number of six digits or more, in groups or not, never shows in the log,
+        /// whatever comes before or after it.
+        #[test]
+        fn a_long_number_never_shows(
+            groups in proptest::collection::vec("[0-9]{1,4}", 1..5),
+            // grouping characters, or blanks of any kind and length (read as one space)
+            separators in proptest::collection::vec("[ ./()-]{1,2}|[ \\t\\r\\n]{1,6}", 4),
+            before in "[ -~\\n]{0,80}",
+            after in "[ -~\\n]{0,80}",
+        ) {
+            let digits: String = groups.concat();
+            prop_assume!(digits.len() >= 6);
+            let mut number = groups[0].clone();
+            for (group, sep) in groups[1..].iter().zip(&separators) {
+                number.push_str(sep);
+                number.push_str(group);
+            }
+            let body = format!("{before}{number}{after}");
+            let said = said_text(body.as_bytes()).unwrap_or_default();
+            let shown: String = said.chars().filter(|c| !GROUPING.contains(c)).collect();
+            prop_assert!(!shown.contains(&digits), "{body:?} -> {said:?}");
+            prop_assert!(!said.chars().any(char::is_control), "{said:?}");
+            prop_assert!(said.chars().count() <= SAID_CHARS + 1, "{said:?}");
+        }
     }
 }
