@@ -1971,3 +1971,5 @@ fn a_config_file_not_in_utf_8_says_what_it_is() {
     std::fs::write(&path, format!("\u{feff}{text}")).unwrap();
     assert_eq!(load(&path).unwrap().server.workers, 3);
 }
+
+mod properties;
