@@ -122,7 +122,7 @@ fn der_kind(bytes: &[u8], path: &str, wanted: Wanted) -> Option<String> {
             out(wanted)
         ));
     }
-    if version.is_some() && PrivateKeyDer::try_from(bytes).is_ok() {
+    if version.is_some() && is_der_key(bytes) {
         return Some(match wanted {
             Wanted::Key => format!(
                 "it is a private key in DER (binary) form: write it as PEM with `openssl pkey \
@@ -134,6 +134,17 @@ fn der_kind(bytes: &[u8], path: &str, wanted: Wanted) -> Option<String> {
         });
     }
     None
+}
+
+/// Whether `bytes` are a private key in DER that TLS can sign with: PKCS#8, PKCS#1 or SEC1.
+/// (rustls-pki-types' `try_from` only tells the three apart, by their first bytes.)
+fn is_der_key(bytes: &[u8]) -> bool {
+    let Ok(key) = PrivateKeyDer::try_from(bytes) else {
+        return false;
+    };
+    (rustls::crypto::ring::default_provider().key_provider)
+        .load_private_key(key.clone_key())
+        .is_ok()
 }
 
 /// The file a conversion writes, for what it is meant to be.

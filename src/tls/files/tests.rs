@@ -181,6 +181,9 @@ fn a_file_that_is_not_the_pem_wanted_is_told_as_what_it_is() {
             Some("it holds X509 CRL, not a certificate"),
         ),
         ("text", b"hello".to_vec(), Chain, None),
+        // DER that begins as a key does (a version first) but is none: not called a key
+        ("versioned der", hex("3003020100"), Key, None),
+        ("versioned der", hex("3006020101040100"), Chain, None),
     ];
     for (name, bytes, wanted, want) in cases {
         let got = what_instead(&bytes, Path::new("/f"), wanted);
