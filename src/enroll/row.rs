@@ -109,6 +109,17 @@ pub enum HeaderError {
     DuplicateColumn(String),
 }
 
+/// A header's name as callvault's columns are named: trimmed, in lower case, with the
+/// spaces, hyphens or underscores between its words as one `_`. `Member ID`, `member-id`
+/// and `MEMBER_ID` are all `member_id`, as a core's report or a spreadsheet names them.
+pub fn column_name(raw: &str) -> String {
+    let words = raw
+        .split([' ', '-', '_'])
+        .filter(|word| !word.is_empty())
+        .map(str::to_ascii_lowercase);
+    words.collect::<Vec<_>>().join("_")
+}
+
 /// The separator of a header that was read as one column and, split by it, names a column
 /// `known` takes (`member_id;mobile_phone`, tab-separated, `|`-separated): for a file
 /// exported with another separator than the comma.
@@ -116,12 +127,9 @@ pub fn other_separator(header: &[&str], known: impl Fn(&str) -> bool) -> Option<
     let [only] = header else {
         return None;
     };
-    [';', '\t', '|'].into_iter().find(|sep| {
-        only.contains(*sep)
-            && only
-                .split(*sep)
-                .any(|name| known(&name.trim().to_ascii_lowercase()))
-    })
+    [';', '\t', '|']
+        .into_iter()
+        .find(|sep| only.contains(*sep) && only.split(*sep).any(|name| known(&column_name(name))))
 }
 
 /// Where each known column is, and which columns were not recognised.
@@ -139,11 +147,10 @@ impl Columns {
         let mut at = HashMap::new();
         let mut unknown = Vec::new();
         for (i, raw) in header.iter().enumerate() {
-            let name = raw.trim().to_ascii_lowercase();
-            match Column::from_name(&name) {
+            match Column::from_name(&column_name(raw)) {
                 Some(c) => {
                     if at.insert(c, i).is_some() {
-                        return Err(HeaderError::DuplicateColumn(name));
+                        return Err(HeaderError::DuplicateColumn(raw.trim().to_string()));
                     }
                 }
                 None => unknown.push(raw.trim().to_string()),
@@ -152,7 +159,7 @@ impl Columns {
         let meant: Vec<(String, &'static str)> = unknown
             .iter()
             .filter_map(|name| {
-                let column = meant(&name.to_ascii_lowercase(), |c| at.contains_key(&c))?;
+                let column = meant(&column_name(name), |c| at.contains_key(&c))?;
                 Some((name.clone(), column))
             })
             .collect();

@@ -28,7 +28,7 @@ use super::{Vault, VaultError};
 use crate::audit::{AuditEvent, EventKind, Outcome, append_in};
 use crate::enroll::lines::{self, LineCounter};
 use crate::enroll::progress::Progress;
-use crate::enroll::row::other_separator;
+use crate::enroll::row::{column_name, other_separator};
 use crate::spelling::nearest;
 use crate::store::{StoreError, tables};
 
@@ -435,12 +435,11 @@ pub fn run(
         // a name in the header likely meant as this column
         let meant = || {
             (names.iter())
-                .find(|n| nearest(&n.to_ascii_lowercase(), ["member_id", "pin"]) == Some(name))
+                .find(|n| nearest(&column_name(n), ["member_id", "pin"]) == Some(name))
                 .map(|n| n.to_string())
         };
-        headers
-            .iter()
-            .position(|h| h.eq_ignore_ascii_case(name.as_bytes()))
+        (names.iter())
+            .position(|n| column_name(n) == name)
             .ok_or_else(|| ImportError::MissingColumn {
                 file: file.clone(),
                 column: name,

@@ -824,7 +824,7 @@ fn an_import_names_the_columns_it_did_not_read() {
     let outbox = f.dir.path().join("outbox");
     let options = import_options(false, true);
     // (header, a row of it, the columns said to be ignored)
-    let cases: [(&str, &str, &[&str]); 3] = [
+    let cases: [(&str, &str, &[&str]); 5] = [
         ("member_id,pin", "M1,2749", &[]),
         (
             "PIN,changed_at,Member_ID,,Notes",
@@ -832,6 +832,9 @@ fn an_import_names_the_columns_it_did_not_read() {
             &["changed_at", "Notes"],
         ),
         (" pin , member_id ,branch", "2749,M1,7", &["branch"]),
+        // as a core's report or a spreadsheet names them
+        ("Member ID,PIN,Branch Code", "M1,2749,7", &["Branch Code"]),
+        ("MEMBER-ID,pin", "M1,2749", &[]),
     ];
     for (header, row, ignored) in cases {
         let file = f.dir.path().join("cols.csv");
@@ -1588,6 +1591,11 @@ fn a_force_change_file_lists_member_ids_and_a_bad_line_is_named() {
         listed_ids("1001\nmember_id\n"),
         Ok(vec!["1001".into(), "member_id".into()]),
         "a header only first"
+    );
+    assert_eq!(
+        listed_ids("Member ID,Name\n1001,Ada\n"),
+        Ok(vec!["1001".into()]),
+        "a header as a report names the column"
     );
     assert_eq!(listed_ids(""), Ok(vec![]));
     let long = "9".repeat(crate::member::MEMBER_ID_MAX_CHARS + 1);

@@ -13,6 +13,45 @@ fn headers_are_case_insensitive_in_any_order_and_report_unknown_columns() {
     assert_eq!(row.mobile_text.as_deref(), Some("2025550143"));
 }
 
+/// A name is the column whatever its case, and with spaces, hyphens or underscores between
+/// its words, as a core's report or a spreadsheet names its columns.
+#[test]
+fn column_names_as_reports_write_them() {
+    let cases = [
+        ("member_id", "member_id"),
+        ("Member ID", "member_id"),
+        (" MEMBER-ID ", "member_id"),
+        ("Member  _ ID", "member_id"),
+        ("SSN Last4", "ssn_last4"),
+        ("e-mail", "e_mail"),
+        ("MemberID", "memberid"),
+        ("", ""),
+        (" - ", ""),
+    ];
+    for (raw, want) in cases {
+        assert_eq!(column_name(raw), want, "{raw:?}");
+    }
+    let c = header(&["Member ID", "Mobile-Phone", " First Name ", "Date of Birth"]);
+    assert_eq!(c.unknown, ["Date of Birth"]);
+    let row = parse(
+        &c,
+        &StringRecord::from(vec!["M1", "2025550143", "Ada", "x"]),
+    )
+    .unwrap();
+    assert_eq!(row.member.member_id, "M1");
+    assert_eq!(row.member.first_name.as_deref(), Some("Ada"));
+    // one column named twice, in two ways, is named as the second one is written
+    let twice = Columns::from_header(&StringRecord::from(vec![
+        "member_id",
+        "mobile_phone",
+        "Member ID",
+    ]));
+    assert_eq!(
+        twice.unwrap_err(),
+        HeaderError::DuplicateColumn("Member ID".into())
+    );
+}
+
 #[test]
 fn header_problems_stop_the_file() {
     let missing = |column| HeaderError::MissingColumn {
