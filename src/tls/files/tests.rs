@@ -35,6 +35,33 @@ fn p7b_der() -> Vec<u8> {
     b
 }
 
+/// The SEC1 `ECPrivateKey` a PKCS#8 EC key wraps (`openssl ec -outform der` writes it so):
+/// its DER length is of the short form, one byte.
+fn sec1(pkcs8: &[u8]) -> Vec<u8> {
+    // (header length, content length) of the DER element at the start of `b`
+    fn element(b: &[u8]) -> (usize, usize) {
+        match b[1] {
+            n if n < 0x80 => (2, usize::from(n)),
+            n => {
+                let bytes = usize::from(n & 0x7F);
+                let len = b[2..2 + bytes]
+                    .iter()
+                    .fold(0, |l, d| l << 8 | usize::from(*d));
+                (2 + bytes, len)
+            }
+        }
+    }
+    let (header, _) = element(pkcs8);
+    let rest = &pkcs8[header..];
+    let rest = &rest[3..]; // the version, INTEGER 0
+    let (h, len) = element(rest); // the algorithm
+    let rest = &rest[h + len..];
+    let (h, len) = element(rest); // the OCTET STRING holding the key
+    let key = rest[h..h + len].to_vec();
+    assert!(key[0] == 0x30 && key[1] < 0x80, "{:02x?}", &key[..2]);
+    key
+}
+
 fn hex(s: &str) -> Vec<u8> {
     (0..s.len())
         .step_by(2)
@@ -125,6 +152,12 @@ fn a_file_that_is_not_the_pem_wanted_is_told_as_what_it_is() {
             p.key_der.clone(),
             Chain,
             Some("it holds a private key (DER), not a certificate"),
+        ),
+        (
+            "der sec1 key",
+            sec1(&p.key_der),
+            Key,
+            Some("`openssl pkey -inform der -in /f -out tls.key`"),
         ),
         (
             "pem key",
