@@ -519,11 +519,21 @@ fn ssn_last4(v: &str) -> Result<String, &'static str> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NotAnAmount;
 
-/// `1234.56` -> 123456; `-12.5` -> -1250; `1234` -> 123400. A leading `$` is allowed, and
-/// the forms cores and spreadsheets export amounts in: thousands separated by commas
-/// (`1,234.56`), and a negative amount in accounting's parentheses (`(12.50)`) or with a
-/// mainframe's trailing sign (`12.50-`).
+/// `1234.56` -> 123456; `-12.5` -> -1250; `1234` -> 123400. A `$` is allowed before the
+/// number or its sign, and the forms cores and spreadsheets export amounts in: thousands
+/// separated by commas (`1,234.56`), a negative amount in accounting's parentheses
+/// (`(12.50)`) or with a mainframe's trailing sign (`12.50-`), and Excel's "Accounting"
+/// format as its CSV writes it, the `$` spaced from the number (`$ (12.50)`) and zero a dash
+/// (`$ -`).
 pub fn parse_cents(v: &str) -> Result<i64, NotAnAmount> {
+    if v.matches('$').count() > 1 {
+        return Err(NotAnAmount);
+    }
+    let v = match v.strip_prefix('$') {
+        Some(rest) if rest.trim() == "-" => return Ok(0),
+        Some(rest) => rest.trim_start(),
+        None => v,
+    };
     let (negative, v) = if let Some(inner) = v.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
         (true, inner)
     } else if let Some(rest) = v.strip_prefix('-') {
