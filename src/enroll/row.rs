@@ -452,6 +452,13 @@ fn date_cell(v: &str) -> Result<NaiveDate, &'static str> {
                     dates: keep the column as text, or format it yyyy-mm-dd, before saving)",
         );
     }
+    if v.len() == 5 && v.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(
+            "is not a date YYYY-MM-DD but a number, as a spreadsheet writes a date in a \
+             column formatted \"General\" (its count of days since 1900): format the \
+             column yyyy-mm-dd before saving",
+        );
+    }
     if let Some(t) = crate::civil::naive_date_time(v) {
         return Ok(t.date());
     }

@@ -298,6 +298,8 @@ fn date_columns_take_the_forms_exports_write() {
         ("1984--12", not),
         ("1984031", not),
         ("1984031\u{e9}", not),
+        ("1984", not),
+        ("198403", not),
         ("", not),
     ];
     for (text, want) in cases {
@@ -464,8 +466,16 @@ fn what_a_spreadsheet_did_to_a_field_is_said() {
     let c = header(&["member_id", "mobile_phone", "dob", "zip", "ssn_last4"]);
     let slashes = "is not a date YYYY-MM-DD (it has slashes";
     let zeros = "has too few digits, as when a spreadsheet drops leading zeros";
-    let cases: [([&str; 3], &[&str]); 9] = [
+    let cases: [([&str; 3], &[&str]); 10] = [
         (["3/12/1984", "02134", "0123"], &[slashes]),
+        // a date column formatted "General": Excel's serial day number
+        (
+            ["30753", "02134", "0123"],
+            &[
+                "dob is not a date YYYY-MM-DD but a number, as a spreadsheet writes a date in a \
+               column formatted \"General\"",
+            ],
+        ),
         (
             ["12-03-1984", "02134", "0123"],
             &["dob is not a date YYYY-MM-DD;"],
