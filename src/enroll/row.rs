@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use csv::StringRecord;
 
+use crate::member::phone::{DECIMAL, written_as_decimal};
 use crate::member::{Member, PhoneType};
 
 /// The columns callvault reads.
@@ -320,16 +321,21 @@ pub fn parse(cols: &Columns, record: &StringRecord) -> Result<Row, Malformed> {
     let dob = problems.take("dob", date(Column::Dob));
     let zip = problems.take(
         "zip",
-        optional(get(Column::Zip), parse_zip, "is not 5 digits or ZIP+4")
-            .map_err(|problem| zeros_dropped(get(Column::Zip), &[3, 4, 7, 8]).unwrap_or(problem)),
+        optional(get(Column::Zip), parse_zip, "is not 5 digits or ZIP+4").map_err(|problem| {
+            (decimal(get(Column::Zip)))
+                .or_else(|| zeros_dropped(get(Column::Zip), &[3, 4, 7, 8]))
+                .unwrap_or(problem)
+        }),
     );
     let ssn_last4 = problems.take(
         "ssn_last4",
         match get(Column::SsnLast4) {
             None => Ok(None),
-            Some(v) => ssn_last4(v)
-                .map(Some)
-                .map_err(|problem| zeros_dropped(Some(v), &[1, 2, 3]).unwrap_or(problem)),
+            Some(v) => ssn_last4(v).map(Some).map_err(|problem| {
+                (decimal(Some(v)))
+                    .or_else(|| zeros_dropped(Some(v), &[1, 2, 3]))
+                    .unwrap_or(problem)
+            }),
         },
     );
     let account_numbers = list(Column::AccountNumbers);
@@ -337,9 +343,13 @@ pub fn parse(cols: &Columns, record: &StringRecord) -> Result<Row, Malformed> {
         .iter()
         .any(|a| a.len() > 32 || !a.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
     {
+        let decimal = account_numbers.iter().any(|a| written_as_decimal(a));
         problems.add(
             "account_numbers",
-            "holds an entry that is not an account number",
+            match decimal {
+                true => DECIMAL,
+                false => "holds an entry that is not an account number",
+            },
         );
     }
     let profile_changed_at = problems.take(
@@ -404,6 +414,12 @@ fn optional<T>(
     problem: &'static str,
 ) -> Result<Option<T>, &'static str> {
     value.map(|v| parse(v).ok_or(problem)).transpose()
+}
+
+/// The problem of a zip or SSN a script wrote as a decimal number (`55401.0`): never
+/// quotes the value.
+fn decimal(value: Option<&str>) -> Option<&'static str> {
+    value.filter(|v| written_as_decimal(v)).map(|_| DECIMAL)
 }
 
 /// The problem of a zip or SSN whose digits are fewer than its format's by leading zeros

@@ -90,7 +90,8 @@ fn shape(text: &str) -> Shape {
 }
 
 fn plausible(text: &str) -> bool {
-    shape(text) == Shape::Plausible
+    // `6125550101.0` would read as 61255501010, and some plans take 4479111234560
+    shape(text) == Shape::Plausible && !written_as_decimal(text)
 }
 
 /// Why `text`, which [`classify`] found to be `class`, is no member's phone: the detail of a
@@ -99,6 +100,9 @@ fn plausible(text: &str) -> bool {
 pub fn why_not_a_phone(text: &str, class: PhoneClass) -> String {
     if let PhoneClass::Service(_) = class {
         return "a service number (toll-free, premium rate or the like), not a member's own".into();
+    }
+    if written_as_decimal(text.trim()) {
+        return DECIMAL.into();
     }
     match shape(text.trim()) {
         Shape::Characters if spreadsheet_number(text.trim()) => {
@@ -115,6 +119,22 @@ pub fn why_not_a_phone(text: &str, class: PhoneClass) -> String {
                 .into()
         }
     }
+}
+
+/// Why a value [`written_as_decimal`] is refused (it is never quoted).
+pub const DECIMAL: &str = "written as a decimal number (ending .0), as a script writes a \
+                           column of numbers that has blanks (pandas' to_csv): write the \
+                           column as text, with any leading zeros";
+
+/// Whether `text` is a whole number written as a decimal (`6125550101.0`, `2134.0`), as
+/// pandas writes an integer column that has a blank (it reads as floats then).
+pub fn written_as_decimal(text: &str) -> bool {
+    text.split_once('.').is_some_and(|(whole, zeros)| {
+        !whole.is_empty()
+            && whole.bytes().all(|b| b.is_ascii_digit())
+            && !zeros.is_empty()
+            && zeros.bytes().all(|b| b == b'0')
+    })
 }
 
 /// Whether `text` is a number in a spreadsheet's scientific notation (`1.61222E+10`).

@@ -466,7 +466,9 @@ fn what_a_spreadsheet_did_to_a_field_is_said() {
     let c = header(&["member_id", "mobile_phone", "dob", "zip", "ssn_last4"]);
     let slashes = "is not a date YYYY-MM-DD (it has slashes";
     let zeros = "has too few digits, as when a spreadsheet drops leading zeros";
-    let cases: [([&str; 3], &[&str]); 10] = [
+    let decimal = "written as a decimal number (ending .0), as a script writes a column of \
+                   numbers that has blanks (pandas' to_csv)";
+    let cases: [([&str; 3], &[&str]); 12] = [
         (["3/12/1984", "02134", "0123"], &[slashes]),
         // a date column formatted "General": Excel's serial day number
         (
@@ -481,6 +483,14 @@ fn what_a_spreadsheet_did_to_a_field_is_said() {
             &["dob is not a date YYYY-MM-DD;"],
         ),
         (["1984-03-12", "2134", "0123"], &[zeros]),
+        (
+            ["1984-03-12", "55401.0", "0123"],
+            &["zip written as a decimal", decimal],
+        ),
+        (
+            ["1984-03-12", "2134.0", "123.00"],
+            &["zip written", "ssn_last4 written as a"],
+        ),
         (["1984-03-12", "213", "0123"], &[zeros]),
         (["1984-03-12", "21340001", "0123"], &[zeros]),
         (

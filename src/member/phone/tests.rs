@@ -17,6 +17,9 @@ fn numbers_are_classified_as_libphonenumber_knows_them() {
         ("(555) 555-1234", PhoneClass::Invalid),
         ("+1 011 555 1234", PhoneClass::Invalid),
         ("202555014x", PhoneClass::Invalid),
+        // a float's `.0` is not the number's last digit (202-555-0140)
+        ("202555014.0", PhoneClass::Invalid),
+        ("2025550143.0", PhoneClass::Invalid),
         ("202-555-CALL", PhoneClass::Invalid),
         ("555-0100", PhoneClass::Invalid),
         ("12345", PhoneClass::Invalid),
@@ -39,6 +42,10 @@ fn a_number_that_is_no_phone_says_why_without_quoting_it() {
         ("1.61222E+10", "written as 1.6E+10, as a spreadsheet shows"),
         ("6.12203e09", "written as 1.6E+10"),
         ("1.6E+", "letters or other characters"),
+        // pandas' integer column with a blank: floats, never read as a longer number
+        ("6125550101.0", "written as a decimal number (ending .0)"),
+        ("447911123456.0", "written as a decimal number (ending .0)"),
+        ("+16125550101.00", "not a valid number"),
         ("E+10", "letters or other characters"),
         ("555-12", "5 digits: a phone number has 7 to 15"),
         ("", "0 digits: a phone number has 7 to 15"),
