@@ -60,9 +60,119 @@ impl Column {
     }
 }
 
-/// The column a name callvault does not know was likely meant to be (`frist_name`:
-/// `first_name`), among those the header does not have already.
+/// What cores' reports and spreadsheets name the columns, for the "did you mean" hint, with
+/// the words run together (`Date of Birth`, `DateOfBirth`: `dateofbirth`). A hint only:
+/// such a column is never read as the one it names, since what it holds is the file's to
+/// say (a `Phone` may be a landline). A generic phone is offered as `other_phones`, which
+/// identifies without the trust of a verified mobile number.
+const OTHER_NAMES: [(&str, &[&str]); 17] = [
+    (
+        "member_id",
+        &[
+            "membernumber",
+            "memberno",
+            "membernum",
+            "membernbr",
+            "mbrid",
+            "mbrno",
+            "mbrnum",
+        ],
+    ),
+    (
+        "mobile_phone",
+        &[
+            "mobile",
+            "cell",
+            "cellphone",
+            "mobilenumber",
+            "cellnumber",
+            "mobilephonenumber",
+        ],
+    ),
+    (
+        "other_phones",
+        &[
+            "phone",
+            "phonenumber",
+            "homephone",
+            "workphone",
+            "altphone",
+            "alternatephone",
+        ],
+    ),
+    ("first_name", &["first", "fname", "firstname", "givenname"]),
+    (
+        "last_name",
+        &["last", "lname", "lastname", "surname", "familyname"],
+    ),
+    ("email", &["emailaddress", "mail"]),
+    ("dob", &["dateofbirth", "birthdate", "birthday", "dateborn"]),
+    ("zip", &["zipcode", "postalcode", "postcode", "zip5"]),
+    (
+        "ssn_last4",
+        &[
+            "ssn",
+            "ssn4",
+            "last4",
+            "lastfour",
+            "ssnlastfour",
+            "socialsecuritynumber",
+            "tin",
+        ],
+    ),
+    (
+        "account_numbers",
+        &[
+            "accountnumber",
+            "account",
+            "accounts",
+            "acct",
+            "acctno",
+            "acctnum",
+            "accountno",
+        ],
+    ),
+    ("phone_type", &["mobilephonetype", "phonekind"]),
+    ("place_of_birth", &["birthplace", "cityofbirth"]),
+    (
+        "savings_balance",
+        &["savings", "sharebalance", "sharesavings", "savingsbal"],
+    ),
+    (
+        "last_txn_amount",
+        &["lasttransactionamount", "lasttxnamt", "lasttranamount"],
+    ),
+    ("last_txn_date", &["lasttransactiondate", "lasttrandate"]),
+    ("fraud_flag", &["fraud", "fraudalert"]),
+    (
+        "profile_changed_at",
+        &[
+            "profilechanged",
+            "profilechangedate",
+            "lastprofilechange",
+            "lastchanged",
+        ],
+    ),
+];
+
+/// The column cores and spreadsheets name as `name` ([`OTHER_NAMES`]), if any.
+pub fn known_as(name: &str) -> Option<&'static str> {
+    let run_together = column_name(name).replace('_', "");
+    OTHER_NAMES
+        .iter()
+        .find(|(_, names)| names.contains(&run_together.as_str()))
+        .map(|(column, _)| *column)
+}
+
+/// The column a name callvault does not know was likely meant to be, among those the header
+/// does not have already: a name cores and spreadsheets give it (`Date of Birth`: `dob`),
+/// else a slip of the keys (`frist_name`: `first_name`).
 fn meant(name: &str, has: impl Fn(Column) -> bool) -> Option<&'static str> {
+    if let Some(column) = known_as(name) {
+        // a name another column is known by is not offered as a slip of a third
+        let free = Column::from_name(column).is_some_and(|c| !has(c));
+        return free.then_some(column);
+    }
     crate::spelling::nearest(
         name,
         NAMES.iter().filter(|(_, c)| !has(*c)).map(|(n, _)| *n),

@@ -28,7 +28,7 @@ use super::{Vault, VaultError};
 use crate::audit::{AuditEvent, EventKind, Outcome, append_in};
 use crate::enroll::lines::{self, LineCounter};
 use crate::enroll::progress::Progress;
-use crate::enroll::row::{column_name, other_separator};
+use crate::enroll::row::{column_name, known_as, other_separator};
 use crate::spelling::nearest;
 use crate::store::{StoreError, tables};
 
@@ -435,7 +435,10 @@ pub fn run(
         // a name in the header likely meant as this column
         let meant = || {
             (names.iter())
-                .find(|n| nearest(&column_name(n), ["member_id", "pin"]) == Some(name))
+                .find(|n| {
+                    known_as(n).or_else(|| nearest(&column_name(n), ["member_id", "pin"]))
+                        == Some(name)
+                })
                 .map(|n| n.to_string())
         };
         (names.iter())

@@ -850,7 +850,7 @@ fn import_file_problems_stop_everything() {
     let f = fixture();
     let outbox = f.dir.path().join("outbox");
     let options = import_options(true, false);
-    let cases: [(&str, &str); 10] = [
+    let cases: [(&str, &str); 11] = [
         ("", "empty"),
         // a quote never closed would read the rows after it as one row's PIN
         (
@@ -877,6 +877,11 @@ fn import_file_problems_stop_everything() {
             "pin,MemberID\n1234,M1\n",
             ": the header has no \"member_id\" column (expected member_id,pin; \"MemberID\": \
              did you mean member_id?)",
+        ),
+        (
+            "Member Number,PIN\nM1,1234\n",
+            "no \"member_id\" column (expected member_id,pin; \"Member Number\": did you mean \
+             member_id?)",
         ),
         ("Member_ID;PIN\nM1;1234\n", "separated by ';'"),
         ("pin\tmember_id\n1234\tM1\n", "separated by '\\t'"),

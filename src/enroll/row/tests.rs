@@ -52,6 +52,55 @@ fn column_names_as_reports_write_them() {
     );
 }
 
+/// The names cores and spreadsheets give the columns are offered as hints, never read as
+/// the columns; a name whose column the header has already is offered nothing, not a slip
+/// of another (`Date of Birth` is not `place_of_birth`).
+#[test]
+fn names_reports_give_the_columns_are_hinted() {
+    // (a file of deletes needs no phone column)
+    let c = header(&[
+        "member_id",
+        "action",
+        "Cell Phone",
+        "Date of Birth",
+        "ZipCode",
+        "Home Phone",
+        "Share Balance",
+        "SSN",
+        "Member",
+    ]);
+    assert_eq!(c.unknown.len(), 7, "none is read: {:?}", c.unknown);
+    assert_eq!(
+        c.meant,
+        [
+            ("Cell Phone".to_string(), "mobile_phone"),
+            ("Date of Birth".to_string(), "dob"),
+            ("ZipCode".to_string(), "zip"),
+            ("Home Phone".to_string(), "other_phones"),
+            ("Share Balance".to_string(), "savings_balance"),
+            ("SSN".to_string(), "ssn_last4"),
+        ]
+    );
+    let c = header(&["member_id", "mobile_phone", "dob", "Date of Birth"]);
+    assert!(c.meant.is_empty(), "{:?}", c.meant);
+    let got = Columns::from_header(&StringRecord::from(vec!["Member Number", "Mobile"]));
+    assert_eq!(
+        got.unwrap_err().to_string(),
+        "no header row: the first line must name the columns (member_id, mobile_phone, ...); \
+         it names none callvault knows (\"Member Number\": did you mean member_id?; \
+         \"Mobile\": did you mean mobile_phone?)"
+    );
+    // every other name is of a column, one column's only, and no column's own
+    let mut seen = std::collections::HashSet::new();
+    for (column, names) in OTHER_NAMES {
+        assert!(Column::from_name(column).is_some(), "{column}");
+        for name in names {
+            assert!(seen.insert(*name), "{name} twice");
+            assert!(NAMES.iter().all(|(n, _)| n != name), "{name} is a column");
+        }
+    }
+}
+
 #[test]
 fn header_problems_stop_the_file() {
     let missing = |column| HeaderError::MissingColumn {
@@ -114,7 +163,7 @@ fn a_misspelt_column_is_told_the_column_it_was_likely_meant_to_be() {
             &["MemberID", "mobile", "e_mail"],
             "no header row: the first line must name the columns (member_id, mobile_phone, \
              ...); it names none callvault knows (\"MemberID\": did you mean member_id?; \
-             \"e_mail\": did you mean email?)",
+             \"mobile\": did you mean mobile_phone?; \"e_mail\": did you mean email?)",
         ),
         // data where the header should be: nothing is guessed from it
         (
