@@ -224,7 +224,17 @@ pub fn identity(
 /// (`notify.sms.url: requests go through the proxy proxy.cu.example:3128...`), so that an
 /// unreachable gateway is looked for in the right place.
 pub fn proxied(config: &crate::config::Config) -> Vec<String> {
-    let env = hyper_util::client::proxy::matcher::Matcher::from_env();
+    proxied_by(
+        config,
+        &hyper_util::client::proxy::matcher::Matcher::from_env(),
+    )
+}
+
+/// [`proxied`], with the proxies `env` names.
+fn proxied_by(
+    config: &crate::config::Config,
+    env: &hyper_util::client::proxy::matcher::Matcher,
+) -> Vec<String> {
     let endpoints = [
         (
             "core.rest.base_url",
@@ -240,7 +250,7 @@ pub fn proxied(config: &crate::config::Config) -> Vec<String> {
     ];
     endpoints
         .into_iter()
-        .filter_map(|(key, url)| Some((key, proxy_for(url?, &env)?)))
+        .filter_map(|(key, url)| Some((key, proxy_for(url?, env)?)))
         .map(|(key, proxy)| {
             format!(
                 "{key}: requests go through the proxy {proxy}, which the environment names \

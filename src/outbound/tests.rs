@@ -69,6 +69,45 @@ fn the_proxy_for_a_url_is_named_without_its_credentials_and_never_for_this_host(
     assert_eq!(proxy_for("https://sms.cu.example/send", &none), None);
 }
 
+/// Each endpoint a proxy stands between is named, and only the core's while the core in
+/// use is the REST one.
+#[test]
+fn the_endpoints_a_proxy_stands_between_are_named() {
+    let env = Matcher::builder()
+        .https("http://proxy.cu.example:3128")
+        .no("push.cu.example")
+        .build();
+    let config = |kind: &str| {
+        crate::config::parse(
+            &format!(
+                "[vault]\nkey_file = \"/tmp/k\"\n[profiles.m]\ndefault = true\n\
+                 [core]\ntype = \"{kind}\"\n\
+                 [core.rest]\nbase_url = \"https://core.cu.example\"\n\
+                 by_phone = \"/m?p={{phone}}\"\nby_account = \"/a/{{account}}\"\n\
+                 member = \"/m/{{member_id}}\"\nhealth = \"/h\"\n\
+                 [notify.sms]\nurl = \"https://sms.cu.example/send\"\n\
+                 [notify.push]\nurl = \"https://push.cu.example/push\"\n"
+            ),
+            Vec::new(),
+        )
+        .unwrap()
+    };
+    let keys = |kind: &str| -> Vec<String> {
+        proxied_by(&config(kind), &env)
+            .into_iter()
+            .map(|line| line.split(':').next().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(keys("rest"), ["core.rest.base_url", "notify.sms.url"]);
+    assert_eq!(keys("embedded"), ["notify.sms.url"]);
+    let line = &proxied_by(&config("rest"), &env)[1];
+    assert!(
+        line.starts_with("notify.sms.url: requests go through the proxy proxy.cu.example:3128"),
+        "{line}"
+    );
+    assert!(proxied_by(&config("rest"), &Matcher::builder().build()).is_empty());
+}
+
 /// What a refusal's answer shows in the log: one line, numbers of six digits or more (a
 /// code, a phone number, an SSN), together or in groups, masked; a gateway's shorter error
 /// code kept; long answers cut.
