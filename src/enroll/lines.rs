@@ -136,6 +136,14 @@ impl<R: Read> Read for LineCounter<R> {
     }
 }
 
+/// Whether every field of `record` is blank (`,,,,`): a row a spreadsheet writes for cells
+/// formatted but left empty below the data, skipped as a blank line is, not counted.
+pub fn blank_row(record: &csv::ByteRecord) -> bool {
+    record
+        .iter()
+        .all(|field| field.iter().all(u8::is_ascii_whitespace))
+}
+
 /// The line of the record `raw` holds, read by `reader`.
 pub fn line_of<R: Read>(reader: &csv::Reader<LineCounter<R>>, raw: &csv::ByteRecord) -> u64 {
     raw.position()

@@ -402,6 +402,9 @@ fn read_rows(path: &Path, columns: &Columns, tx: mpsc::SyncSender<Result<Batch, 
             if let Some((line, last)) = lines::swallowed_rows(&csv, &raw, columns.width) {
                 return Err(EnrollError::UnclosedQuote { file, line, last });
             }
+            if lines::blank_row(&raw) {
+                continue;
+            }
             rows.push((line, row::parse(columns, &record)));
             if rows.len() >= BATCH {
                 let batch = Batch {

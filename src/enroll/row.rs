@@ -264,6 +264,9 @@ impl Columns {
                         return Err(HeaderError::DuplicateColumn(raw.trim().to_string()));
                     }
                 }
+                // a column without a name (`member_id,mobile_phone,,,`: cells a
+                // spreadsheet had formatted) is no column to report
+                None if raw.trim().is_empty() => {}
                 None => unknown.push(raw.trim().to_string()),
             }
         }

@@ -838,6 +838,30 @@ fn the_summary_counts_members_whose_asked_facts_are_placeholders() {
     assert_eq!(s.placeholders_line(), None);
 }
 
+/// What a spreadsheet leaves around its data: columns without a name, and rows of empty
+/// cells below the data (cells formatted but left empty). Neither is reported, and the
+/// blank rows are not rows; a row after them is read with its own line.
+#[test]
+fn a_spreadsheet_s_unnamed_columns_and_blank_rows_are_passed_over() {
+    let f = Fixture::new();
+    let body = "member_id,mobile_phone,,,\r\nA,2025550101,,,\r\n,,,,\r\n , ,,,\r\nB,2025550102,,,\r\n,,,,\r\n";
+    let report = f
+        .enroll_with("m.csv", body, Mode::Incremental, false)
+        .unwrap();
+    assert_eq!(report.summary.rows, 2);
+    assert!(
+        report.summary.unknown_columns.is_empty(),
+        "{:?}",
+        report.summary.unknown_columns
+    );
+    assert_eq!(
+        f.results(&report),
+        vec![triple("A", "created", ""), triple("B", "created", "")]
+    );
+    let results = std::fs::read_to_string(f.outbox().join("m.results.csv")).unwrap();
+    assert!(results.contains("\n5,B,created"), "{results}");
+}
+
 #[test]
 fn bom_crlf_quotes_and_unknown_columns_are_read() {
     let f = Fixture::new();

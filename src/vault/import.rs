@@ -467,6 +467,9 @@ pub fn run(
         if let Some((line, last)) = lines::swallowed_rows(&reader, &record, headers.len()) {
             return Err(ImportError::UnclosedQuote { file, line, last });
         }
+        if lines::blank_row(&record) {
+            continue;
+        }
         let line = lines::line_of(&reader, &record);
         let raw_id = record.get(id_col).unwrap_or_default();
         let mut member_id = String::from_utf8_lossy(raw_id).into_owned();

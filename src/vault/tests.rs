@@ -824,7 +824,7 @@ fn an_import_names_the_columns_it_did_not_read() {
     let outbox = f.dir.path().join("outbox");
     let options = import_options(false, true);
     // (header, a row of it, the columns said to be ignored)
-    let cases: [(&str, &str, &[&str]); 5] = [
+    let cases: [(&str, &str, &[&str]); 6] = [
         ("member_id,pin", "M1,2749", &[]),
         (
             "PIN,changed_at,Member_ID,,Notes",
@@ -832,6 +832,8 @@ fn an_import_names_the_columns_it_did_not_read() {
             &["changed_at", "Notes"],
         ),
         (" pin , member_id ,branch", "2749,M1,7", &["branch"]),
+        // a spreadsheet's unnamed columns and blank rows below the data
+        ("member_id,pin,,", "M1,2749,,\n,,,\n , ,,", &[]),
         // as a core's report or a spreadsheet names them
         ("Member ID,PIN,Branch Code", "M1,2749,7", &["Branch Code"]),
         ("MEMBER-ID,pin", "M1,2749", &[]),
@@ -842,6 +844,7 @@ fn an_import_names_the_columns_it_did_not_read() {
         let s = import::run(&f.vault, &file, &outbox, &options, "t", t(0), &Silent).unwrap();
         assert_eq!(s.unknown_columns, ignored, "{header}");
         assert_eq!(s.results.get("imported"), Some(&1), "{header}: {s:?}");
+        assert_eq!(s.rows, 1, "{header}: {s:?}");
     }
 }
 
