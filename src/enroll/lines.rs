@@ -1,7 +1,9 @@
 //! True line numbers for CSV records. The `csv` crate reports the position of a record that
 //! follows a CRLF line end at the `\n` of that line end, one line too early (it treats the
-//! `\r` as the terminator and the `\n` as the start of the next record). Counting the
-//! newlines ourselves gives the line a person sees in an editor, whatever the line ends.
+//! `\r` as the terminator and the `\n` as the start of the next record), and a record after
+//! blank lines at the first of them. Counting the line ends ourselves (`\n`, `\r\n`, and the
+//! lone `\r` of Excel's "CSV (Macintosh)") gives the line a person sees in an editor,
+//! whatever the line ends.
 
 use std::io::{self, Read};
 
@@ -100,11 +102,18 @@ impl std::fmt::Display for NotCsv {
     }
 }
 
-/// A reader that remembers where every `\n` it passed on was.
+/// A reader that remembers where every line it passed on ended: at a `\n`, or at a `\r`
+/// no `\n` follows (the CR-only line ends of Excel's "CSV (Macintosh)", which the CSV
+/// reader takes as line ends too).
 pub struct LineCounter<R> {
     inner: R,
     offset: u64,
+    /// Where each line ended: its `\n`, or its lone `\r`.
     newlines: Vec<u64>,
+    /// Where each `\r` of a `\r\n` was.
+    crlf: Vec<u64>,
+    /// The last read ended with a `\r`, a line end unless the next byte is `\n`.
+    cr_at_end: bool,
 }
 
 impl<R> LineCounter<R> {
@@ -113,24 +122,51 @@ impl<R> LineCounter<R> {
             inner,
             offset: 0,
             newlines: Vec::new(),
+            crlf: Vec::new(),
+            cr_at_end: false,
         }
     }
 
     /// The 1-based line of the record `csv` says starts at `byte` (an offset into what this
-    /// reader passed on).
+    /// reader passed on). The CSV reader puts a record's start just past the first byte of
+    /// the line end before it, so the rest of that line end and any blank lines are passed
+    /// over first: the record's line is that of its first byte of content.
     pub fn line_of(&self, byte: u64) -> u64 {
-        self.newlines.partition_point(|&o| o < byte) as u64
-            + 1
-            + u64::from(self.newlines.binary_search(&byte).is_ok())
+        let mut ends = self.newlines.partition_point(|&o| o < byte);
+        let mut crs = self.crlf.partition_point(|&o| o < byte);
+        let mut at = byte;
+        loop {
+            if self.newlines.get(ends) == Some(&at) {
+                ends += 1;
+            } else if self.crlf.get(crs) == Some(&at) {
+                crs += 1;
+            } else {
+                break;
+            }
+            at += 1;
+        }
+        ends as u64 + 1
     }
 }
 
 impl<R: Read> Read for LineCounter<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        let base = self.offset;
-        self.newlines
-            .extend(memchr::memchr_iter(b'\n', &buf[..n]).map(|i| base + i as u64));
+        let (base, bytes) = (self.offset, &buf[..n]);
+        if std::mem::take(&mut self.cr_at_end) {
+            match bytes.first() {
+                Some(b'\n') => self.crlf.push(base - 1),
+                _ => self.newlines.push(base - 1),
+            }
+        }
+        for i in memchr::memchr2_iter(b'\r', b'\n', bytes) {
+            match (bytes[i], bytes.get(i + 1)) {
+                // CRLF: its `\n` ends the line
+                (b'\r', Some(b'\n')) => self.crlf.push(base + i as u64),
+                (b'\r', None) => self.cr_at_end = true,
+                _ => self.newlines.push(base + i as u64),
+            }
+        }
         self.offset += n as u64;
         Ok(n)
     }

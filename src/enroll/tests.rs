@@ -1011,25 +1011,56 @@ async fn the_embedded_core_finds_members_by_every_identifier() {
     );
 }
 
+/// A reader that hands over one byte a read, so that every line end falls on a read's edge.
+struct ByteAtATime<'a>(&'a [u8]);
+
+impl std::io::Read for ByteAtATime<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match (self.0.split_first(), buf.first_mut()) {
+            (Some((b, rest)), Some(out)) => {
+                *out = *b;
+                self.0 = rest;
+                Ok(1)
+            }
+            _ => Ok(0),
+        }
+    }
+}
+
 #[test]
-fn lines_are_right_for_lf_crlf_and_quoted_newlines() {
-    let cases: [(&str, &[u64]); 4] = [
+fn lines_are_right_for_lf_crlf_cr_and_quoted_newlines() {
+    let cases: [(&str, &[u64]); 11] = [
         ("a,b\nM1,1\nM2,2\n", &[1, 2, 3]),
         ("a,b\r\nM1,1\r\nM2,2\r\n", &[1, 2, 3]),
         ("a,b\r\nM1,\"x\r\ny\"\r\nM2,2", &[1, 2, 4]),
         ("a,b\n\"q\nq\",1\nM2,2\n", &[1, 2, 4]),
+        // Excel's "CSV (Macintosh)": a CR alone ends each line
+        ("a,b\rM1,1\rM2,2\r", &[1, 2, 3]),
+        ("a,b\rM1,\"x\ry\"\rM2,2", &[1, 2, 4]),
+        // a blank line of each kind, and the kinds mixed
+        ("a,b\r\rM1,1\n\nM2,2\r\n\r\nM3,3", &[1, 3, 5, 7]),
+        ("a,b\n\rM1,1", &[1, 3]),
+        ("a,b\n\n\nM1,1", &[1, 4]),
+        ("a,b\r\n\r\n\r\nM1,1", &[1, 4]),
+        ("a,b\r\r\rM1,1", &[1, 4]),
     ];
     for (text, want) in cases {
-        let mut r = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(lines::LineCounter::new(text.as_bytes()));
-        let mut rec = csv::ByteRecord::new();
-        let mut got = Vec::new();
-        while r.read_byte_record(&mut rec).unwrap() {
-            got.push(lines::line_of(&r, &rec));
+        let by_reads: [Box<dyn std::io::Read>; 2] = [
+            Box::new(text.as_bytes()),
+            Box::new(ByteAtATime(text.as_bytes())),
+        ];
+        for reader in by_reads {
+            let mut r = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(lines::LineCounter::new(reader));
+            let mut rec = csv::ByteRecord::new();
+            let mut got = Vec::new();
+            while r.read_byte_record(&mut rec).unwrap() {
+                got.push(lines::line_of(&r, &rec));
+            }
+            assert_eq!(got, want, "{text:?}");
         }
-        assert_eq!(got, want, "{text:?}");
     }
 }
 
