@@ -120,10 +120,12 @@ fn a_refusal_s_answer_is_logged_on_one_line_with_codes_and_numbers_masked() {
         " ".repeat(SAID_BYTES - 296)
     );
     let ys = "y".repeat(290);
+    // read whole, to its last byte: a short number at its end is the gateway's, and shown
+    let whole = format!("{}error 21610", " ".repeat(SAID_BYTES - 11));
     // a long answer is cut, with a mark
     let long = "x".repeat(SAID_CHARS + 50);
     let long_said = format!("{}…", "x".repeat(SAID_CHARS));
-    let cases: [(&[u8], Option<&str>); 18] = [
+    let cases: [(&[u8], Option<&str>); 19] = [
         (b"", None),
         (b" \r\n\t ", None),
         (
@@ -154,6 +156,7 @@ fn a_refusal_s_answer_is_logged_on_one_line_with_codes_and_numbers_masked() {
             Some("forged [digits] INFO all well"),
         ),
         (cut_in_a_number.as_bytes(), Some(&ys)),
+        (whole.as_bytes(), Some("error 21610")),
         (long.as_bytes(), Some(&long_said)),
     ];
     for (body, want) in cases {
