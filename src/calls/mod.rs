@@ -143,7 +143,8 @@ pub struct StartCall {
     pub call_id: String,
     /// E.164 or national, or a `tel:` or `sip:` URI holding one (`tel:+15551234567`, as
     /// Genesys Cloud's `Call.Ani`; `sip:+15551234567@host;user=phone`); `anonymous`,
-    /// `restricted`, `unknown`, `private` or empty: no caller ID. At most 256 characters,
+    /// `restricted`, `unknown`, `private`, `unavailable`, `blocked`, `withheld`, `out of
+    /// area` or empty: no caller ID. At most 256 characters,
     /// none of them a control character (`400 bad_ani`).
     #[serde(default)]
     #[schema(max_length = 256, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]

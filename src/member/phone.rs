@@ -384,8 +384,10 @@ pub fn normalize_ani(ani: &str, region: Region) -> Option<String> {
 }
 
 /// Whether a caller's number (ANI) says there is no caller ID: empty, `anonymous`,
-/// `restricted`, `unknown` or `private` (any case, bare or as a URI's user part), or one of
-/// Twilio's stand-ins for them (the words spelt on a keypad, which are no valid numbers).
+/// `restricted`, `unknown`, `private`, or the words Twilio spells on a keypad for them
+/// (`unavailable`, `blocked`) and a caller ID display shows (`withheld`, `out of area`),
+/// in any case, bare or as a URI's user part; or one of Twilio's stand-ins (the spelt words,
+/// which are no valid numbers).
 pub fn withheld(ani: &str) -> bool {
     const TWILIO: [&str; 4] = [
         "+266696687",   // ANONYMOUS
@@ -396,9 +398,20 @@ pub fn withheld(ani: &str) -> bool {
     let t = uri_number(ani);
     t.is_empty()
         || TWILIO.contains(&t)
-        || ["anonymous", "restricted", "unknown", "private"]
-            .iter()
-            .any(|w| t.eq_ignore_ascii_case(w))
+        || [
+            "anonymous",
+            "restricted",
+            "unknown",
+            "private",
+            "unavailable",
+            "blocked",
+            "withheld",
+            "out of area",
+            "out_of_area",
+            "outofarea",
+        ]
+        .iter()
+        .any(|w| t.eq_ignore_ascii_case(w))
 }
 
 /// Normalize a dialed number (DNIS) to E.164, or `None` when it is not a valid number. Unlike
