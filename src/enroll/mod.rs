@@ -17,6 +17,7 @@ pub mod forget;
 pub mod generate;
 pub mod inbox;
 pub mod lines;
+pub mod names;
 pub mod progress;
 pub mod retention;
 pub mod row;

@@ -164,7 +164,8 @@ pub fn listed_ids(text: &str) -> Result<Vec<String>, Vec<String>> {
         if id.is_empty() || id.starts_with('#') {
             continue;
         }
-        if ids.is_empty() && bad.is_empty() && crate::enroll::row::column_name(id) == "member_id" {
+        if ids.is_empty() && bad.is_empty() && crate::enroll::names::column_name(id) == "member_id"
+        {
             continue;
         }
         if !crate::member::plausible_member_id(id) {

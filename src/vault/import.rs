@@ -27,8 +27,8 @@ use super::seal::{Header, SecretKind};
 use super::{Vault, VaultError};
 use crate::audit::{AuditEvent, EventKind, Outcome, append_in};
 use crate::enroll::lines::{self, LineCounter};
+use crate::enroll::names::{column_name, known_as, other_separator};
 use crate::enroll::progress::Progress;
-use crate::enroll::row::{column_name, known_as, other_separator};
 use crate::spelling::nearest;
 use crate::store::{StoreError, tables};
 

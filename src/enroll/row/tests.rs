@@ -1,4 +1,5 @@
 use super::*;
+use crate::enroll::names::OTHER_NAMES;
 
 fn header(cols: &[&str]) -> Columns {
     Columns::from_header(&StringRecord::from(cols.to_vec())).unwrap()
