@@ -680,9 +680,53 @@ fn value_text(v: &Value) -> Option<String> {
     }
 }
 
+/// A .NET JSON date (`DataContractJsonSerializer`, ASP.NET's `JavaScriptSerializer`, as
+/// gateways written with WCF or ASMX send dates): `/Date(447897600000)/`, milliseconds since
+/// 1970 in UTC, or `/Date(447919200000-0600)/`, the same instant of a date-time the core
+/// held at that offset. Written out as ISO 8601 (`1984-03-12T06:00:00Z`,
+/// `1984-03-12T00:00:00-06:00`), which the other readers take as they take any such text.
+fn dotnet_date(s: &str) -> Option<String> {
+    let inner = s.strip_prefix("/Date(")?.strip_suffix(")/")?;
+    let split = inner.rfind(['+', '-']).filter(|&at| at > 0);
+    let (ms, offset) = match split {
+        Some(at) => (&inner[..at], Some(&inner[at..])),
+        None => (inner, None),
+    };
+    let instant = chrono::DateTime::from_timestamp_millis(ms.parse().ok()?)?;
+    let Some(offset) = offset else {
+        return Some(instant.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+    };
+    let digits = |r: std::ops::Range<usize>| -> Option<i32> {
+        let d = offset.get(r)?;
+        d.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| d.parse().ok())?
+    };
+    if offset.len() != 5 {
+        return None;
+    }
+    let seconds = (digits(1..3)? * 60 + digits(3..5)?) * 60;
+    let zone = match offset.starts_with('-') {
+        true => chrono::FixedOffset::west_opt(seconds)?,
+        false => chrono::FixedOffset::east_opt(seconds)?,
+    };
+    Some(
+        instant
+            .with_timezone(&zone)
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, false),
+    )
+}
+
+/// A core's date text, with a .NET JSON date ([`dotnet_date`]) written out as ISO 8601.
+fn date_text(s: &str) -> std::borrow::Cow<'_, str> {
+    dotnet_date(s).map_or(s.into(), Into::into)
+}
+
 /// A core's date: `YYYY-MM-DD` (or the start of a date-time written so), `YYYYMMDD` (as
-/// Symitar and many cores keep dates), or the US `MM/DD/YYYY`.
+/// Symitar and many cores keep dates), the US `MM/DD/YYYY`, or a .NET JSON date (its date
+/// as written at its offset).
 fn core_date(s: &str) -> Option<chrono::NaiveDate> {
+    let s = &*date_text(s);
     if let Some(d) = s.get(..10).and_then(parse_ymd) {
         return Some(d);
     }
@@ -702,6 +746,7 @@ fn core_date(s: &str) -> Option<chrono::NaiveDate> {
 /// union's `zone`, one with another offset to its date as written
 /// ([`crate::civil::day_written`]), any other date as [`core_date`] reads it.
 fn core_day(s: &str, zone: &Zone) -> Option<chrono::NaiveDate> {
+    let s = &*date_text(s);
     match crate::civil::offset_date_time(s) {
         Some(t) => Some(crate::civil::day_written(t, zone)),
         None => core_date(s),
@@ -712,6 +757,7 @@ fn core_day(s: &str, zone: &Zone) -> Option<chrono::NaiveDate> {
 /// one without as written; a date is its midnight. A profile changed at 22:00 is then still
 /// within `enroll.recent_change_days` until 22:00 the day the window ends, not from midnight.
 fn core_when(s: &str) -> Option<chrono::NaiveDateTime> {
+    let s = &*date_text(s);
     crate::civil::when(s).or_else(|| core_date(s)?.and_hms_opt(0, 0, 0))
 }
 

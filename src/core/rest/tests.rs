@@ -568,6 +568,15 @@ fn zips_and_dates_are_read_in_every_shape_a_core_sends_and_others_are_noted() {
         (r#""March 12, 1984""#, None),
         (r#""19841312""#, None),
         ("1984", None),
+        // .NET's JSON dates (WCF, ASMX): UTC, or the instant of a time held at an offset
+        (r#""\/Date(447897600000)\/""#, day(1984, 3, 12)),
+        (r#""/Date(447919200000-0600)/""#, day(1984, 3, 12)),
+        (r#""/Date(447879600000+0500)/""#, day(1984, 3, 12)),
+        (r#""/Date(-2208988800000)/""#, day(1900, 1, 1)),
+        (r#""/Date(447897600000-06)/""#, None),
+        (r#""/Date(4478976x0000)/""#, None),
+        (r#""/Date()/""#, None),
+        (r#""Date(447897600000)""#, None),
     ] {
         let (m, unread) = mapped_with("dob", value);
         assert_eq!(m.dob, kept, "{value}");
@@ -611,6 +620,18 @@ fn a_last_transaction_dated_in_utc_is_the_credit_union_s_day_and_a_change_keeps_
         (r#""20261130""#, &chicago, day(2026, 11, 30)),
         (r#""11/30/2026""#, &chicago, day(2026, 11, 30)),
         (r#""2026-11-31T03:30:00Z""#, &chicago, None),
+        (r#""/Date(1796095800000)/""#, &chicago, day(2026, 11, 30)),
+        (r#""/Date(1796095800000)/""#, &Zone::utc(), day(2026, 12, 1)),
+        (
+            r#""/Date(1796095800000-0600)/""#,
+            &chicago,
+            day(2026, 11, 30),
+        ),
+        (
+            r#""/Date(1796095800000+0100)/""#,
+            &chicago,
+            day(2026, 12, 1),
+        ),
     ] {
         let (m, unread) = mapped_in("last_txn_date", value, zone);
         assert_eq!(m.last_txn_date, kept, "{value}");
@@ -627,6 +648,8 @@ fn a_last_transaction_dated_in_utc_is_the_credit_union_s_day_and_a_change_keeps_
         (r#""2026-11-30""#, at("2026-11-30 00:00:00")),
         (r#""11/30/2026""#, at("2026-11-30 00:00:00")),
         (r#""20261130""#, at("2026-11-30 00:00:00")),
+        (r#""/Date(1796098500000-0600)/""#, at("2026-12-01 04:15:00")),
+        (r#""/Date(1796098500000)/""#, at("2026-12-01 04:15:00")),
         (r#""last week""#, None),
     ] {
         let (m, unread) = mapped_in("profile_changed_at", value, &chicago);
