@@ -534,7 +534,8 @@ pub struct NotAnAmount;
 /// separated by commas (`1,234.56`), a negative amount in accounting's parentheses
 /// (`(12.50)`) or with a mainframe's trailing sign (`12.50-`), and Excel's "Accounting"
 /// format as its CSV writes it, the `$` spaced from the number (`$ (12.50)`) and zero a dash
-/// (`$ -`).
+/// (`$ -`). Zeros past the cents are allowed (`1234.5600`, SQL Server's `money`); a
+/// fraction of a cent is not.
 pub fn parse_cents(v: &str) -> Result<i64, NotAnAmount> {
     if v.matches('$').count() > 1 {
         return Err(NotAnAmount);
@@ -555,6 +556,11 @@ pub fn parse_cents(v: &str) -> Result<i64, NotAnAmount> {
     };
     let v = v.strip_prefix('$').unwrap_or(v);
     let (whole, frac) = v.split_once('.').unwrap_or((v, ""));
+    // SQL Server's `money` keeps four places (`1234.5600`): zeros past the cents say nothing
+    let frac = match frac.get(2..) {
+        Some(rest) if rest.bytes().all(|b| b == b'0') => &frac[..2],
+        _ => frac,
+    };
     let whole = without_thousands(whole).ok_or(NotAnAmount)?;
     if whole.is_empty()
         || whole.len() > 13

@@ -408,6 +408,12 @@ fn amounts_parse_to_cents() {
         ("-45.10", Ok(-4510)),
         ("0.07", Ok(7)),
         ("12.345", Err(NotAnAmount)),
+        // SQL Server's money: four places, zeros past the cents
+        ("1234.5600", Ok(123456)),
+        ("12.5000", Ok(1250)),
+        ("12.000", Ok(1200)),
+        ("12.3450", Err(NotAnAmount)),
+        ("12.50a0", Err(NotAnAmount)),
         ("", Err(NotAnAmount)),
         (".5", Err(NotAnAmount)),
         ("1e3", Err(NotAnAmount)),
