@@ -260,6 +260,45 @@ fn proxied_by(
         .collect()
 }
 
+/// The value an `auth_value` is sent as: as written, but for `Basic user:password` (as
+/// `curl -u` and a gateway's documentation give the credentials), which is sent with the
+/// credentials base64-encoded, as HTTP's Basic scheme has them. A `:` is never in base64,
+/// so a value already encoded is sent as it is.
+pub fn auth_sent(value: &str) -> zeroize::Zeroizing<String> {
+    use base64::Engine;
+    zeroize::Zeroizing::new(match value.split_once(' ') {
+        Some((scheme, credentials))
+            if scheme.eq_ignore_ascii_case("basic") && credentials.contains(':') =>
+        {
+            let encoded = zeroize::Zeroizing::new(
+                base64::engine::general_purpose::STANDARD.encode(credentials),
+            );
+            format!("{scheme} {}", encoded.as_str())
+        }
+        _ => value.to_string(),
+    })
+}
+
+/// `request` with the gateway's `auth_header: auth_value` ([`auth_sent`]), if both are set,
+/// marked sensitive so that no debug output of the request shows it.
+pub fn with_auth(
+    request: reqwest::RequestBuilder,
+    header: Option<&str>,
+    value: Option<&crate::config::Secret>,
+) -> reqwest::RequestBuilder {
+    let (Some(header), Some(value)) = (header, value) else {
+        return request;
+    };
+    match reqwest::header::HeaderValue::from_str(&auth_sent(value.expose())) {
+        Ok(mut sent) => {
+            sent.set_sensitive(true);
+            request.header(header, sent)
+        }
+        // not a header's value (a line break): the request's own error says so when sent
+        Err(_) => request.header(header, value.expose()),
+    }
+}
+
 /// How much of a refusal's answer is read for the log.
 const SAID_BYTES: usize = 2048;
 /// How much of it the log shows.
@@ -283,7 +322,8 @@ pub async fn said(
 }
 
 /// `body` with each whole occurrence of the key callvault sent a gateway, and of its token
-/// after a scheme (`Bearer abc...`: `abc...`), written `[key]`: as sent, as a JSON encoder
+/// after a scheme (`Bearer abc...`: `abc...`), written `[key]`: as configured and as sent
+/// ([`auth_sent`]), as a JSON encoder
 /// that escapes slashes writes it (PHP's `json_encode`: `ab\/cd`, a base64 key's `/`), and
 /// percent-encoded (`ab%2Fcd%2B`, as a gateway echoing the request's form or URL writes it).
 fn hidden(body: &[u8], sent_key: Option<&str>) -> zeroize::Zeroizing<Vec<u8>> {
@@ -293,7 +333,11 @@ fn hidden(body: &[u8], sent_key: Option<&str>) -> zeroize::Zeroizing<Vec<u8>> {
         return out;
     };
     let token = key.split_once(' ').map_or(key, |(_, t)| t.trim());
-    let mut forms: Vec<Zeroizing<String>> = [key, token]
+    let sent = auth_sent(key);
+    let sent_token = sent
+        .split_once(' ')
+        .map_or(sent.as_str(), |(_, t)| t.trim());
+    let mut forms: Vec<Zeroizing<String>> = [key, token, sent.as_str(), sent_token]
         .into_iter()
         .flat_map(|s| {
             [

@@ -201,13 +201,15 @@ impl RestCore {
     /// request carried a PIN (`pin_sent`), which a core might echo.
     async fn exchange(
         &self,
-        mut request: reqwest::RequestBuilder,
+        request: reqwest::RequestBuilder,
         expected: &[u16],
         pin_sent: bool,
     ) -> Result<Answered, Attempt> {
-        if let (Some(h), Some(v)) = (&self.config.auth_header, &self.config.auth_value) {
-            request = request.header(h.as_str(), v.expose());
-        }
+        let request = crate::outbound::with_auth(
+            request,
+            self.config.auth_header.as_deref(),
+            self.config.auth_value.as_ref(),
+        );
         let response = request.send().await.map_err(|e| {
             Attempt::Retry(format!(
                 "core.rest.base_url: {}",
@@ -985,10 +987,11 @@ impl CoreAdapter for RestCore {
         );
         // Any 2xx will do (health pages are not always JSON); readiness probes do not count
         // towards the breaker.
-        let mut request = self.client.get(&url);
-        if let (Some(h), Some(v)) = (&self.config.auth_header, &self.config.auth_value) {
-            request = request.header(h.as_str(), v.expose());
-        }
+        let request = crate::outbound::with_auth(
+            self.client.get(&url),
+            self.config.auth_header.as_deref(),
+            self.config.auth_value.as_ref(),
+        );
         match request.send().await {
             Ok(r) if r.status().is_success() => Ok(()),
             Ok(r) => Err(CoreError::Unavailable(format!(

@@ -26,17 +26,6 @@ fn client(
     gateway.client(builder).map_err(SendError::Failed)
 }
 
-fn with_auth(
-    request: reqwest::RequestBuilder,
-    header: &Option<String>,
-    value: &Option<Secret>,
-) -> reqwest::RequestBuilder {
-    match (header, value) {
-        (Some(h), Some(v)) => request.header(h.as_str(), v.expose()),
-        _ => request,
-    }
-}
-
 /// A gateway's redirect, refused with what to change.
 fn redirected(what: &str, section: &str, status: reqwest::StatusCode) -> SendError {
     SendError::Failed(format!(
@@ -93,10 +82,11 @@ impl Channel for SmsGateway {
             .post(url)
             .header(reqwest::header::CONTENT_TYPE, content_type)
             .body(body.to_string());
-        let answer = with_auth(request, &c.auth_header, &c.auth_value)
-            .send()
-            .await
-            .map_err(|e| transport_error("SMS gateway", e))?;
+        let answer =
+            crate::outbound::with_auth(request, c.auth_header.as_deref(), c.auth_value.as_ref())
+                .send()
+                .await
+                .map_err(|e| transport_error("SMS gateway", e))?;
         let verdict = sms_verdict(answer.status());
         if verdict.is_err() {
             log_refusal("the SMS gateway", answer, c.auth_value.as_ref()).await;
@@ -158,10 +148,11 @@ impl Channel for PushWebhook {
             .post(&c.url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body.to_string());
-        let answer = with_auth(request, &c.auth_header, &c.auth_value)
-            .send()
-            .await
-            .map_err(|e| transport_error("app back end", e))?;
+        let answer =
+            crate::outbound::with_auth(request, c.auth_header.as_deref(), c.auth_value.as_ref())
+                .send()
+                .await
+                .map_err(|e| transport_error("app back end", e))?;
         let verdict = push_verdict(answer.status());
         if let Err(SendError::Failed(_)) = verdict {
             log_refusal("the app back end", answer, c.auth_value.as_ref()).await;

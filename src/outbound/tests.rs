@@ -69,6 +69,60 @@ fn the_proxy_for_a_url_is_named_without_its_credentials_and_never_for_this_host(
     assert_eq!(proxy_for("https://sms.cu.example/send", &none), None);
 }
 
+/// The gateway's key goes in its header only when both are set, marked sensitive; Basic
+/// credentials written `user:password` are sent base64-encoded, and any other value as it
+/// is written.
+#[test]
+fn the_gateway_key_goes_in_its_header_only_when_both_are_set() {
+    use crate::config::Secret;
+    let client = reqwest::Client::new();
+    let value = |v: &str| Some(Secret::new(v));
+    // (header name, value, header sent)
+    let cases = [
+        (Some("X-Gateway-Key"), value("gw-secret"), Some("gw-secret")),
+        (Some("X-Gateway-Key"), None, None),
+        (None, value("gw-secret"), None),
+        (None, None, None),
+        // as `curl -u` takes them (AC123:token is QUMxMjM6dG9rZW4=)
+        (
+            Some("Authorization"),
+            value("Basic AC123:token"),
+            Some("Basic QUMxMjM6dG9rZW4="),
+        ),
+        (
+            Some("Authorization"),
+            value("basic AC123:to:ken"),
+            Some("basic QUMxMjM6dG86a2Vu"),
+        ),
+        (
+            Some("Authorization"),
+            value("Basic QUMxMjM6dG9rZW4="),
+            Some("Basic QUMxMjM6dG9rZW4="),
+        ),
+        (
+            Some("Authorization"),
+            value("Bearer a:b"),
+            Some("Bearer a:b"),
+        ),
+    ];
+    for (h, v, want) in cases {
+        let request = with_auth(client.post("https://sms.cu.example/send"), h, v.as_ref())
+            .build()
+            .unwrap();
+        let sent = h.and_then(|h| request.headers().get(h));
+        assert_eq!(sent.map(|v| v.to_str().unwrap()), want, "{h:?}");
+        assert!(sent.is_none_or(|v| v.is_sensitive()), "{h:?}");
+        let others = request.headers().len() - usize::from(sent.is_some());
+        assert_eq!(others, 0, "{h:?}: {:?}", request.headers());
+    }
+    // the base64 form is hidden in a refusal's answer too
+    let said = hidden(
+        b"bad credentials QUMxMjM6dG9rZW4=",
+        Some("Basic AC123:token"),
+    );
+    assert_eq!(&said[..], b"bad credentials [key]");
+}
+
 /// Each endpoint a proxy stands between is named, and only the core's while the core in
 /// use is the REST one.
 #[test]

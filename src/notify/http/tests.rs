@@ -142,29 +142,3 @@ fn a_gateway_s_status_is_sent_unreachable_or_failed() {
         }
     }
 }
-
-#[test]
-fn the_gateway_key_goes_in_its_header_only_when_both_are_set() {
-    let client = reqwest::Client::new();
-    let header = Some("X-Gateway-Key".to_string());
-    let value = Some(Secret::new("gw-secret"));
-    // (header name, value, header sent)
-    let cases = [
-        (&header, &value, Some("gw-secret")),
-        (&header, &None, None),
-        (&None, &value, None),
-        (&None, &None, None),
-    ];
-    for (h, v, want) in cases {
-        let request = with_auth(client.post("https://sms.cu.example/send"), h, v)
-            .build()
-            .unwrap();
-        let sent = request
-            .headers()
-            .get("x-gateway-key")
-            .map(|v| v.to_str().unwrap());
-        assert_eq!(sent, want, "{h:?}");
-        let others = request.headers().len() - usize::from(sent.is_some());
-        assert_eq!(others, 0, "{h:?}: {:?}", request.headers());
-    }
-}
