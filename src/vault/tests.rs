@@ -948,6 +948,36 @@ async fn background_upgrade_hashes_sealed_pins_and_keeps_them_working() {
     ));
 }
 
+/// The background upgrade waits while the pool has other work (a PIN check of a call): it
+/// takes a thread only when the pool is idle, so calls never queue behind it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_background_upgrade_waits_for_the_pool_to_be_idle() {
+    let f = fixture();
+    let enc = settings(VaultMode::Encrypted);
+    f.vault
+        .store_pin_now("A", "2740", false, &enc, t(0))
+        .unwrap();
+    let hashed = settings(VaultMode::Hashed);
+    let sealed = |v: &Vault| v.status(&hashed, t(1)).unwrap().sealed_pin_records;
+    // a call's work holds one of the pool's two threads until it is let go
+    let (go, wait) = std::sync::mpsc::channel::<()>();
+    let vault = f.vault.clone();
+    let call = tokio::spawn(async move { vault.pool().run(move || wait.recv()).await });
+    while f.vault.pool().busy() == 0 {
+        tokio::task::yield_now().await;
+    }
+    let vault = f.vault.clone();
+    let upgrade_settings = hashed.clone();
+    let upgrade =
+        tokio::spawn(async move { vault.upgrade_sealed(None, 64, &upgrade_settings).await });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(sealed(&f.vault), 1, "upgraded while the pool was busy");
+    go.send(()).unwrap();
+    call.await.unwrap().unwrap().unwrap();
+    assert_eq!(upgrade.await.unwrap().unwrap(), (1, None));
+    assert_eq!(sealed(&f.vault), 0);
+}
+
 #[test]
 fn rotation_reseals_everything_and_replaces_the_key_file() {
     let f = fixture();
