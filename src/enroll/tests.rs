@@ -1029,7 +1029,7 @@ impl std::io::Read for ByteAtATime<'_> {
 
 #[test]
 fn lines_are_right_for_lf_crlf_cr_and_quoted_newlines() {
-    let cases: [(&str, &[u64]); 11] = [
+    let cases: [(&str, &[u64]); 12] = [
         ("a,b\nM1,1\nM2,2\n", &[1, 2, 3]),
         ("a,b\r\nM1,1\r\nM2,2\r\n", &[1, 2, 3]),
         ("a,b\r\nM1,\"x\r\ny\"\r\nM2,2", &[1, 2, 4]),
@@ -1043,6 +1043,8 @@ fn lines_are_right_for_lf_crlf_cr_and_quoted_newlines() {
         ("a,b\n\n\nM1,1", &[1, 4]),
         ("a,b\r\n\r\n\r\nM1,1", &[1, 4]),
         ("a,b\r\r\rM1,1", &[1, 4]),
+        // a lone CR, then a blank CRLF line: the record starts at that CRLF's CR
+        ("a,b\r\r\nM1,1", &[1, 3]),
     ];
     for (text, want) in cases {
         let by_reads: [Box<dyn std::io::Read>; 2] = [
