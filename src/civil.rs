@@ -5,7 +5,8 @@
 //! United States on the next day; the day it was for the member is found in the credit
 //! union's zone ([`Zone`], `core.rest.time_zone`).
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Timelike, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Utc};
+use serde::{Deserialize, Serialize};
 
 /// A time zone: one of the IANA database's (`America/Chicago`), read from the system's copy
 /// (`/usr/share/zoneinfo`, kept current by the distribution's tzdata package).
@@ -120,6 +121,141 @@ pub fn when(s: &str) -> Option<NaiveDateTime> {
     offset_date_time(s)
         .map(|t| t.naive_utc())
         .or_else(|| naive_date_time(s))
+}
+
+/// The order of a date written with slashes (`3/12/1984`), as a file's writer had it:
+/// `[enroll] slash_dates`. A file says nothing of it, and both orders read most dates, so
+/// it is the admin's to name (none named: such dates are refused).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SlashDates {
+    /// `3/12/1984` is March 12 (the United States', Excel's and .NET's `en-US`).
+    #[serde(rename = "month/day/year")]
+    MonthFirst,
+    /// `12/3/1984` is March 12 (Canada's `en-CA` spreadsheets, and most of the world's).
+    #[serde(rename = "day/month/year")]
+    DayFirst,
+}
+
+impl SlashDates {
+    pub const ALL: [SlashDates; 2] = [SlashDates::MonthFirst, SlashDates::DayFirst];
+
+    /// The order as `[enroll] slash_dates` names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SlashDates::MonthFirst => "month/day/year",
+            SlashDates::DayFirst => "day/month/year",
+        }
+    }
+}
+
+/// Why a date with slashes does not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlashProblem {
+    /// Month and day are in an order no setting names (`3/12/1984` and none set).
+    NoOrder,
+    /// Not day, month and a year of four digits, with a time of day at most.
+    NotADate,
+    /// `3/12/84`: whose century is unclear (a birth date could be 1984 or 2084's).
+    TwoDigitYear,
+    /// Its would-be month is more than 12 and the other order reads it: the file is likely
+    /// written in the other order.
+    OtherOrder,
+}
+
+/// A date written with slashes, with a four-digit year, and the time of day after it a
+/// spreadsheet or a .NET export writes (`3/12/1984 14:22`, `3/12/1984 2:22:01 PM`, seconds
+/// with a fraction); a date alone is its midnight. A year written first (`1984/03/12`, as
+/// Japanese and Chinese locales write dates) is always year, month, day; otherwise month
+/// and day are in `order` (`3/12/1984`, `03/12/1984`), which must be named.
+pub fn slash_date_time(s: &str, order: Option<SlashDates>) -> Result<NaiveDateTime, SlashProblem> {
+    let (date, time) = match s.trim().split_once(' ') {
+        Some((date, time)) => (date, Some(time.trim())),
+        None => (s.trim(), None),
+    };
+    let number = |s: &str, most: usize| -> Option<u32> {
+        (!s.is_empty() && s.len() <= most && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    let on = |year: &str, month: &str, day: &str| {
+        let year = number(year, 4).filter(|_| year.len() == 4)?;
+        NaiveDate::from_ymd_opt(
+            i32::try_from(year).ok()?,
+            number(month, 2)?,
+            number(day, 2)?,
+        )
+    };
+    let date = match date.split('/').collect::<Vec<_>>()[..] {
+        [year, month, day] if year.len() == 4 => {
+            on(year, month, day).ok_or(SlashProblem::NotADate)?
+        }
+        [first, second, year] => {
+            let order = order.ok_or(SlashProblem::NoOrder)?;
+            let (month, day) = match order {
+                SlashDates::MonthFirst => (first, second),
+                SlashDates::DayFirst => (second, first),
+            };
+            if year.len() == 2 && year.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(SlashProblem::TwoDigitYear);
+            }
+            match on(year, month, day) {
+                Some(date) => date,
+                None => {
+                    let month_past_12 = number(month, 2).is_some_and(|m| m > 12);
+                    return Err(match month_past_12 && on(year, day, month).is_some() {
+                        true => SlashProblem::OtherOrder,
+                        false => SlashProblem::NotADate,
+                    });
+                }
+            }
+        }
+        _ => return Err(SlashProblem::NotADate),
+    };
+    let time = match time {
+        None => NaiveTime::MIN,
+        Some(t) => clock(t).ok_or(SlashProblem::NotADate)?,
+    };
+    Ok(date.and_time(time))
+}
+
+/// A time of day as exports write one after a date: `14:22`, `14:22:01`, `14:22:01.123`,
+/// or on a 12-hour clock, `2:22 PM`, `2:22:01 pm`, `12:05 AM` (five past midnight).
+fn clock(t: &str) -> Option<NaiveTime> {
+    let upper = t.to_ascii_uppercase();
+    let (hms, half) = match (upper.strip_suffix("AM"), upper.strip_suffix("PM")) {
+        (Some(hms), _) => (hms.trim_end(), Some(0)),
+        (_, Some(hms)) => (hms.trim_end(), Some(12)),
+        _ => (upper.as_str(), None),
+    };
+    let twelve_hour = |h: u32| -> Option<u32> {
+        match half {
+            None => Some(h),
+            Some(add) => (1..=12).contains(&h).then_some(h % 12 + add),
+        }
+    };
+    let digits = |s: &str, len: std::ops::RangeInclusive<usize>| -> Option<u32> {
+        (len.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    let (hour, minute, second) = match hms.split(':').collect::<Vec<_>>()[..] {
+        [h, m] => (h, m, "00"),
+        [h, m, s] => (h, m, s),
+        _ => return None,
+    };
+    let (second, nanos) = match second.split_once('.') {
+        None => (second, 0),
+        Some((second, fraction)) => {
+            let nanos = digits(fraction, 1..=9)? * 10u32.pow(9 - fraction.len() as u32);
+            (second, nanos)
+        }
+    };
+    NaiveTime::from_hms_nano_opt(
+        twelve_hour(digits(hour, 1..=2)?)?,
+        digits(minute, 2..=2)?,
+        digits(second, 2..=2)?,
+        nanos,
+    )
 }
 
 /// The day a date-time with an offset stands for, on the calendar of `zone`'s people.

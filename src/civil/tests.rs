@@ -1,4 +1,4 @@
-use chrono::{NaiveDate, TimeZone, Utc};
+use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
 
 use super::*;
 
@@ -135,4 +135,109 @@ fn the_day_written_is_the_zones_for_a_utc_instant_and_as_written_otherwise() {
         let t = offset_date_time(s).unwrap();
         assert_eq!(day_written(t, zone), want, "{s} in {:?}", zone.name());
     }
+}
+
+#[test]
+fn slash_dates_read_in_the_order_named_with_a_four_digit_year_and_a_time_at_most() {
+    use SlashDates::{DayFirst, MonthFirst};
+    use SlashProblem::{NoOrder, NotADate, OtherOrder, TwoDigitYear};
+    let at = |y, m, d, h, min, s| Ok(day(y, m, d).and_hms_opt(h, min, s).unwrap());
+    let cases: &[(&str, SlashDates, Result<NaiveDateTime, SlashProblem>)] = &[
+        ("3/12/1984", MonthFirst, at(1984, 3, 12, 0, 0, 0)),
+        ("03/12/1984", MonthFirst, at(1984, 3, 12, 0, 0, 0)),
+        ("3/12/1984", DayFirst, at(1984, 12, 3, 0, 0, 0)),
+        ("12/3/1984", DayFirst, at(1984, 3, 12, 0, 0, 0)),
+        (" 3/12/1984 ", MonthFirst, at(1984, 3, 12, 0, 0, 0)),
+        // Excel's m/d/yyyy h:mm, .NET en-US's ToString(), SQL tools' fractions
+        ("3/12/1984 14:22", MonthFirst, at(1984, 3, 12, 14, 22, 0)),
+        (
+            "3/12/1984 2:22:01 PM",
+            MonthFirst,
+            at(1984, 3, 12, 14, 22, 1),
+        ),
+        (
+            "3/12/1984 2:22:01 pm",
+            MonthFirst,
+            at(1984, 3, 12, 14, 22, 1),
+        ),
+        ("3/12/1984 2:22PM", MonthFirst, at(1984, 3, 12, 14, 22, 0)),
+        (
+            "3/12/1984 14:22:01.123",
+            MonthFirst,
+            Ok(day(1984, 3, 12).and_hms_milli_opt(14, 22, 1, 123).unwrap()),
+        ),
+        ("3/12/1984 12:05 AM", MonthFirst, at(1984, 3, 12, 0, 5, 0)),
+        ("3/12/1984 12:05 PM", MonthFirst, at(1984, 3, 12, 12, 5, 0)),
+        (
+            "3/12/1984 11:59:59 PM",
+            MonthFirst,
+            at(1984, 3, 12, 23, 59, 59),
+        ),
+        ("3/12/1984 0:00:00", MonthFirst, at(1984, 3, 12, 0, 0, 0)),
+        ("29/2/2024", DayFirst, at(2024, 2, 29, 0, 0, 0)),
+        // a day past 12 where the month goes: the file is in the other order
+        ("25/3/1984", MonthFirst, Err(OtherOrder)),
+        ("3/25/1984", DayFirst, Err(OtherOrder)),
+        // a month past 12 the other order does not read either
+        ("13/13/1984", MonthFirst, Err(NotADate)),
+        ("2/30/1984", MonthFirst, Err(NotADate)),
+        ("29/2/2023", DayFirst, Err(NotADate)),
+        ("3/12/84", MonthFirst, Err(TwoDigitYear)),
+        ("3/12/84", DayFirst, Err(TwoDigitYear)),
+        ("3/12/984", MonthFirst, Err(NotADate)),
+        ("3/12/19840", MonthFirst, Err(NotADate)),
+        ("3/12", MonthFirst, Err(NotADate)),
+        ("3/12/1984/1", MonthFirst, Err(NotADate)),
+        ("003/12/1984", MonthFirst, Err(NotADate)),
+        ("+3/12/1984", MonthFirst, Err(NotADate)),
+        ("3//1984", MonthFirst, Err(NotADate)),
+        // a year written first is year, month, day in either order
+        ("1984/3/12", MonthFirst, at(1984, 3, 12, 0, 0, 0)),
+        ("1984/03/12", DayFirst, at(1984, 3, 12, 0, 0, 0)),
+        ("1984/3/12 14:22:01", DayFirst, at(1984, 3, 12, 14, 22, 1)),
+        ("1984/13/12", MonthFirst, Err(NotADate)),
+        ("1984/3/", MonthFirst, Err(NotADate)),
+        ("3/12/1984 13:00 PM", MonthFirst, Err(NotADate)),
+        ("3/12/1984 0:30 AM", MonthFirst, Err(NotADate)),
+        ("3/12/1984 24:00", MonthFirst, Err(NotADate)),
+        ("3/12/1984 14:60", MonthFirst, Err(NotADate)),
+        ("3/12/1984 14", MonthFirst, Err(NotADate)),
+        ("3/12/1984 14:22:01:00", MonthFirst, Err(NotADate)),
+        ("3/12/1984 014:22", MonthFirst, Err(NotADate)),
+        ("3/12/1984 14:2", MonthFirst, Err(NotADate)),
+        ("3/12/1984 2:22:1 PM", MonthFirst, Err(NotADate)),
+        ("3/12/1984 14:22:01.", MonthFirst, Err(NotADate)),
+        ("3/12/1984 :22", MonthFirst, Err(NotADate)),
+        ("3/12/1984 noon", MonthFirst, Err(NotADate)),
+        ("3/12/1984 14:22 +02:00", MonthFirst, Err(NotADate)),
+    ];
+    for (written, order, read) in cases {
+        assert_eq!(
+            slash_date_time(written, Some(*order)),
+            *read,
+            "{written:?} {order:?}"
+        );
+    }
+    // no order named: only a year written first reads
+    let unordered: &[(&str, Result<NaiveDateTime, SlashProblem>)] = &[
+        ("1984/03/12", at(1984, 3, 12, 0, 0, 0)),
+        ("3/12/1984", Err(NoOrder)),
+        ("25/3/1984", Err(NoOrder)),
+        ("3/12/84", Err(NoOrder)),
+        ("3/12", Err(NotADate)),
+        ("1984/02/30", Err(NotADate)),
+    ];
+    for (written, read) in unordered {
+        assert_eq!(slash_date_time(written, None), *read, "{written:?}");
+    }
+}
+
+#[test]
+fn slash_orders_are_named_as_the_setting_writes_them() {
+    for order in [SlashDates::MonthFirst, SlashDates::DayFirst] {
+        let named: SlashDates =
+            serde_json::from_value(serde_json::Value::from(order.as_str())).unwrap();
+        assert_eq!(named, order);
+    }
+    assert!(serde_json::from_value::<SlashDates>("mdy".into()).is_err());
 }

@@ -582,6 +582,10 @@ pub struct EnrollConfig {
     pub default_region: String,
     /// Rows whose `profile_changed_at` is this recent are `recent_change`.
     pub recent_change_days: u32,
+    /// The order of month and day in a date a file writes with slashes (`3/12/1984`);
+    /// none: such dates are refused, their order being unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slash_dates: Option<crate::civil::SlashDates>,
     /// Pre-enrollment folders; absent: `inbox/`, `outbox/`, `processed/`, `failed/` in the
     /// state directory.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -609,6 +613,7 @@ impl Default for EnrollConfig {
         EnrollConfig {
             default_region: "US".to_string(),
             recent_change_days: 30,
+            slash_dates: None,
             inbox: None,
             outbox: None,
             processed: None,

@@ -734,6 +734,9 @@ fn allowed_values(path: &str) -> Option<Vec<&'static str>> {
         }
         "pin_change.on_conflict" => vec!["activation_list", "activation", "force_change"],
         "otp.ivr_channel" => vec!["sms", "email", "push"],
+        "enroll.slash_dates" => crate::civil::SlashDates::ALL
+            .map(crate::civil::SlashDates::as_str)
+            .into(),
         "notify.email.type" => vec!["smtp"],
         "notify.email.security" => vec!["none", "starttls", "tls"],
         "notify.sms.type" => vec!["http"],

@@ -561,6 +561,11 @@ fn each_list_of_words_names_its_choices() {
             "pin_change.on_conflict",
             "\"activation_list\", \"activation\", \"force_change\"",
         ),
+        (
+            "[enroll]\nslash_dates = \"nope\"\n".to_string(),
+            "enroll.slash_dates",
+            "\"month/day/year\", \"day/month/year\"",
+        ),
     ];
     for (text, path, choices) in cases {
         let issues = parse(&text, no_env()).unwrap_err().issues();

@@ -62,6 +62,10 @@ pub struct Options {
     pub dry_run: bool,
     pub region_code: String,
     pub recent_change_days: u32,
+    /// `[enroll] slash_dates`: the order of month and day in the file's dates written with
+    /// slashes; none: such dates are refused.
+    #[serde(default)]
+    pub slash_dates: Option<crate::civil::SlashDates>,
     /// Full mode only: the most enrolled members, in percent, a file may leave out. A file
     /// that leaves out more is refused before anything is applied (a truncated export must
     /// not empty the store). 100: no limit.
@@ -90,6 +94,7 @@ impl Options {
             dry_run,
             region_code: config.enroll.default_region.clone(),
             recent_change_days: config.enroll.recent_change_days,
+            slash_dates: config.enroll.slash_dates,
             max_removed_percent: config.enroll.full_max_removed_percent,
             min_free_mb: config.storage.min_free_mb,
             forget_removed: config.core.kind == crate::config::CoreKind::Embedded,
@@ -456,6 +461,7 @@ struct FirstPass {
 fn first_pass(
     path: &Path,
     region: Region,
+    slash_dates: Option<crate::civil::SlashDates>,
     progress: &dyn Progress,
 ) -> Result<FirstPass, EnrollError> {
     let file = file_name(path);
@@ -469,10 +475,12 @@ fn first_pass(
     if header.iter().all(|f| f.trim().is_empty()) {
         return Err(EnrollError::Empty { file });
     }
-    let columns = Columns::from_header(&header).map_err(|problem| EnrollError::Header {
-        file: file.clone(),
-        problem,
-    })?;
+    let columns = Columns::from_header(&header)
+        .map_err(|problem| EnrollError::Header {
+            file: file.clone(),
+            problem,
+        })?
+        .with_slash_dates(slash_dates);
     let mut pass = FirstPass {
         columns,
         rows: 0,
@@ -861,7 +869,7 @@ fn run_with(
         .ok_or_else(|| EnrollError::Config(format!("unknown region {:?}", options.region_code)))?;
     let file = file_name(path);
     let clock = std::time::Instant::now();
-    let pass = first_pass(path, region, progress)?;
+    let pass = first_pass(path, region, options.slash_dates, progress)?;
     tracing::debug!(elapsed = ?clock.elapsed(), rows = pass.rows, "enroll: first pass");
     if options.mode == Mode::Full {
         check_removals(store, &file, &pass, options.max_removed_percent)?;

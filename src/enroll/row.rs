@@ -3,10 +3,11 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 use csv::StringRecord;
 
 use super::names::{column_name, known_as, other_separator};
+use crate::civil::{SlashDates, SlashProblem};
 use crate::member::phone::{DECIMAL, written_as_decimal};
 use crate::member::{Member, PhoneType};
 
@@ -125,6 +126,9 @@ pub struct Columns {
     pub unknown: Vec<String>,
     /// The unknown names likely meant as a column the header does not have, with it.
     pub meant: Vec<(String, &'static str)>,
+    /// The order of month and day in the file's dates written with slashes
+    /// (`[enroll] slash_dates`); none: such dates are refused.
+    pub slash_dates: Option<SlashDates>,
 }
 
 impl Columns {
@@ -175,7 +179,16 @@ impl Columns {
             width: header.len(),
             unknown,
             meant,
+            slash_dates: None,
         })
+    }
+
+    /// The columns, with the file's dates written with slashes read in `order`.
+    pub fn with_slash_dates(self, order: Option<SlashDates>) -> Columns {
+        Columns {
+            slash_dates: order,
+            ..self
+        }
     }
 
     /// Whether the header has the column named `name` (as ENROLL.md names it).
@@ -271,7 +284,7 @@ pub fn parse(cols: &Columns, record: &StringRecord) -> Result<Row, Malformed> {
             v => Ok(v.map(str::to_string)),
         }
     };
-    let date = |c| get(c).map(date_cell).transpose();
+    let date = |c| get(c).map(|v| date_cell(v, cols.slash_dates)).transpose();
     let money = |c| -> Result<Option<i64>, &'static str> {
         get(c)
             .map(|v| parse_cents(v).map_err(|_| "is not an amount in dollars and cents (1234.56)"))
@@ -341,19 +354,16 @@ pub fn parse(cols: &Columns, record: &StringRecord) -> Result<Row, Malformed> {
     }
     let profile_changed_at = problems.take(
         "profile_changed_at",
-        optional(
-            get(Column::ProfileChangedAt),
-            crate::civil::when,
-            "is not a date or date and time (YYYY-MM-DD, 2026-11-30T14:22:01, with an offset or Z)",
-        )
-        .map_err(|problem| match get(Column::ProfileChangedAt) {
-            Some(v) if v.contains('/') => {
-                "is not a date or date and time (YYYY-MM-DD, 2026-11-30T14:22:01, with an offset \
-                 or Z; it has slashes, as a spreadsheet rewrites dates: keep the column as text, \
-                 or format it yyyy-mm-dd hh:mm:ss, before saving)"
-            }
-            _ => problem,
-        }),
+        get(Column::ProfileChangedAt)
+            .map(|v| match crate::civil::when(v) {
+                Some(t) => Ok(t),
+                None if v.contains('/') => slashes(v, cols.slash_dates),
+                None => Err(
+                    "is not a date or date and time (YYYY-MM-DD, 2026-11-30T14:22:01, \
+                             with an offset or Z)",
+                ),
+            })
+            .transpose(),
     );
     let fraud_flag = problems.take(
         "fraud_flag",
@@ -443,17 +453,15 @@ impl Problems {
 /// time after it, as a SQL `datetime` column exports (`1984-03-12 00:00:00.000`, the day as
 /// written), `YYYYMMDD` (a mainframe's), or a month or day of one digit (`1984-3-12`). A
 /// time with a zone other than a midnight is refused (whose day it is, is unclear), as are
-/// slashes (`3/12/1984`: a spreadsheet's rewrite, month and day in an order no file says).
-fn date_cell(v: &str) -> Result<NaiveDate, &'static str> {
+/// slashes (`3/12/1984`: a spreadsheet's rewrite, month and day in an order no file says)
+/// unless `slash_dates` names their order (see [`slashes`]).
+fn date_cell(v: &str, slash_dates: Option<SlashDates>) -> Result<NaiveDate, &'static str> {
     const NOT_A_DATE: &str = "is not a date YYYY-MM-DD";
     if let Some(d) = parse_ymd(v) {
         return Ok(d);
     }
     if v.contains('/') {
-        return Err(
-            "is not a date YYYY-MM-DD (it has slashes, as a spreadsheet rewrites \
-                    dates: keep the column as text, or format it yyyy-mm-dd, before saving)",
-        );
+        return slashes(v, slash_dates).map(|t| t.date());
     }
     if v.len() == 5 && v.bytes().all(|b| b.is_ascii_digit()) {
         return Err(
@@ -491,6 +499,39 @@ fn date_cell(v: &str) -> Result<NaiveDate, &'static str> {
         _ => None,
     };
     day.ok_or(NOT_A_DATE)
+}
+
+/// A date, or date and time, written with slashes, read as [`crate::civil::slash_date_time`]
+/// reads it in `order`; the problem said as a row's detail says it, never quoting the value.
+fn slashes(v: &str, order: Option<SlashDates>) -> Result<NaiveDateTime, &'static str> {
+    use SlashDates::{DayFirst, MonthFirst};
+    crate::civil::slash_date_time(v, order).map_err(|problem| match (problem, order) {
+        (SlashProblem::NoOrder, _) => {
+            "is a date with slashes, as a spreadsheet rewrites dates and some cores export \
+             them, whose order of month and day the file does not say: keep the column as \
+             text, or format it yyyy-mm-dd, before saving, or name the order in [enroll] \
+             slash_dates"
+        }
+        (SlashProblem::TwoDigitYear, _) => {
+            "has a two-digit year, whose century is unclear: format the column with a \
+             four-digit year before saving"
+        }
+        (SlashProblem::OtherOrder, Some(MonthFirst)) => {
+            "is not a date month/day/year, the order [enroll] slash_dates names: its month \
+             is past 12, as a date day/month/year's day may be"
+        }
+        (SlashProblem::OtherOrder, _) => {
+            "is not a date day/month/year, the order [enroll] slash_dates names: its month \
+             is past 12, as a date month/day/year's day may be"
+        }
+        (SlashProblem::NotADate, Some(MonthFirst)) => {
+            "is not a date YYYY-MM-DD or month/day/year ([enroll] slash_dates)"
+        }
+        (SlashProblem::NotADate, Some(DayFirst)) => {
+            "is not a date YYYY-MM-DD or day/month/year ([enroll] slash_dates)"
+        }
+        (SlashProblem::NotADate, None) => "is not a date YYYY-MM-DD",
+    })
 }
 
 /// The `ssn_last4` column's 4 digits, as written or as a core masks a whole number

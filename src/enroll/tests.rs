@@ -146,6 +146,7 @@ fn options(mode: Mode) -> Options {
         dry_run: false,
         region_code: "US".into(),
         recent_change_days: 30,
+        slash_dates: None,
         max_removed_percent: 100,
         min_free_mb: 0,
         forget_removed: true,
@@ -2402,6 +2403,7 @@ fn a_run_takes_its_settings_from_the_configuration() {
     config.enroll.recent_change_days = 7;
     config.enroll.full_max_removed_percent = 25;
     config.storage.min_free_mb = 512;
+    config.enroll.slash_dates = Some(crate::civil::SlashDates::DayFirst);
     let o = Options::from_config(&config, Mode::Full, true);
     assert_eq!(
         (o.mode, o.dry_run, o.region_code.as_str()),
@@ -2411,6 +2413,7 @@ fn a_run_takes_its_settings_from_the_configuration() {
         (o.recent_change_days, o.max_removed_percent, o.min_free_mb),
         (7, 25, 512)
     );
+    assert_eq!(o.slash_dates, Some(crate::civil::SlashDates::DayFirst));
     // the embedded core's members are the credit union's: a deleted one's secrets go too
     assert!(o.forget_removed);
     // no profile configured: the built-in one's questions (IVR, activation, checklists), and
@@ -2606,5 +2609,42 @@ fn answers_are_readable_by_the_outboxs_group_when_the_outbox_is() {
         set(&outbox, folder);
         readable_as_the_folder_says(&outbox, &answer).unwrap();
         assert_eq!(mode(&answer), then, "folder {folder:o}, file {file:o}");
+    }
+}
+
+/// A core's export with US dates: read in the order `[enroll] slash_dates` names, in the
+/// store as the day meant; without it, the file's rows are refused, nothing enrolled.
+#[test]
+fn a_file_of_slash_dates_is_read_in_the_order_the_configuration_names() {
+    use crate::civil::SlashDates::{DayFirst, MonthFirst};
+    let body = "member_id,mobile_phone,dob,last_txn_date\n\
+                S1,2025550171,3/12/1984,12/1/2026\n\
+                S2,2025550172,12/25/1984,1/2/2026 4:05 PM\n";
+    let day = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d);
+    let cases = [
+        (None, None, None, "malformed_row"),
+        (Some(MonthFirst), day(1984, 3, 12), day(2026, 12, 1), ""),
+        // day first, S1 is 3 December and 12 January; S2's 25th month refuses its row
+        (
+            Some(DayFirst),
+            day(1984, 12, 3),
+            day(2026, 1, 12),
+            "malformed_row",
+        ),
+    ];
+    for (order, dob, last_txn, s2) in cases {
+        let f = Fixture::new();
+        let path = f.file("slashes.csv", body.as_bytes());
+        let options = Options {
+            slash_dates: order,
+            ..options(Mode::Incremental)
+        };
+        let report = run(&f.store, &path, &f.outbox(), &options, "test", &Silent).unwrap();
+        let results = f.results(&report);
+        assert_eq!(results[1].2, s2, "{order:?}");
+        let txn = f.store.begin_read().unwrap();
+        let s1 = embedded::get(&txn, "S1").unwrap().map(|r| r.member);
+        assert_eq!(s1.as_ref().and_then(|m| m.dob), dob, "{order:?}");
+        assert_eq!(s1.and_then(|m| m.last_txn_date), last_txn, "{order:?}");
     }
 }

@@ -353,12 +353,109 @@ fn date_columns_take_the_forms_exports_write() {
         ("", not),
     ];
     for (text, want) in cases {
-        assert_eq!(date_cell(text), want, "{text:?}");
+        assert_eq!(date_cell(text, None), want, "{text:?}");
+        // the order of slash dates changes nothing else
+        for order in SlashDates::ALL {
+            assert_eq!(date_cell(text, Some(order)), want, "{text:?} {order:?}");
+        }
     }
     assert!(
-        date_cell("3/12/1984")
+        date_cell("3/12/1984", None)
             .unwrap_err()
-            .contains("it has slashes")
+            .starts_with("is a date with slashes, as a spreadsheet rewrites dates")
+    );
+}
+
+/// Dates written with slashes, as US cores export them and spreadsheets rewrite them: read
+/// in the order `[enroll] slash_dates` names, and refused, saying why, without it, with a
+/// two-digit year, or in what looks like the other order. A year written first needs no
+/// order.
+#[test]
+fn slash_dates_are_read_in_the_order_named() {
+    use SlashDates::{DayFirst, MonthFirst};
+    let d = |y, m, day| Ok(NaiveDate::from_ymd_opt(y, m, day).unwrap());
+    let unordered = Err(
+        "is a date with slashes, as a spreadsheet rewrites dates and some cores export them, \
+         whose order of month and day the file does not say: keep the column as text, or \
+         format it yyyy-mm-dd, before saving, or name the order in [enroll] slash_dates",
+    );
+    let two_digits = Err(
+        "has a two-digit year, whose century is unclear: format the column with a four-digit \
+         year before saving",
+    );
+    let day_first = Err(
+        "is not a date month/day/year, the order [enroll] slash_dates names: its month is \
+         past 12, as a date day/month/year's day may be",
+    );
+    let month_first = Err(
+        "is not a date day/month/year, the order [enroll] slash_dates names: its month is \
+         past 12, as a date month/day/year's day may be",
+    );
+    let cases = [
+        ("3/12/1984", None, unordered),
+        ("3/12/1984", Some(MonthFirst), d(1984, 3, 12)),
+        ("3/12/1984", Some(DayFirst), d(1984, 12, 3)),
+        ("03/12/1984 00:00", Some(MonthFirst), d(1984, 3, 12)),
+        ("3/12/1984 12:00:00 AM", Some(MonthFirst), d(1984, 3, 12)),
+        ("3/12/1984 11:30 PM", Some(DayFirst), d(1984, 12, 3)),
+        ("1984/03/12", None, d(1984, 3, 12)),
+        ("1984/03/12", Some(DayFirst), d(1984, 3, 12)),
+        ("3/12/84", None, unordered),
+        ("3/12/84", Some(MonthFirst), two_digits),
+        ("25/12/1984", Some(MonthFirst), day_first),
+        ("12/25/1984", Some(DayFirst), month_first),
+        (
+            "2/30/1984",
+            Some(MonthFirst),
+            Err("is not a date YYYY-MM-DD or month/day/year ([enroll] slash_dates)"),
+        ),
+        (
+            "30/2/1984",
+            Some(DayFirst),
+            Err("is not a date YYYY-MM-DD or day/month/year ([enroll] slash_dates)"),
+        ),
+        ("1984/02/30", None, Err("is not a date YYYY-MM-DD")),
+        (
+            "1984/02/30",
+            Some(MonthFirst),
+            Err("is not a date YYYY-MM-DD or month/day/year ([enroll] slash_dates)"),
+        ),
+    ];
+    for (text, order, want) in cases {
+        assert_eq!(date_cell(text, order), want, "{text:?} {order:?}");
+    }
+    // a row's dates, and the change date with its time, in the order named
+    let c = header(&[
+        "member_id",
+        "mobile_phone",
+        "dob",
+        "profile_changed_at",
+        "last_txn_date",
+    ])
+    .with_slash_dates(Some(MonthFirst));
+    let row = [
+        "M7",
+        "2025550143",
+        "3/12/1984",
+        "11/30/2026 2:22:01 PM",
+        "12/1/2026",
+    ];
+    let m = parse(&c, &StringRecord::from(row.to_vec())).unwrap().member;
+    assert_eq!(m.dob, NaiveDate::from_ymd_opt(1984, 3, 12));
+    assert_eq!(
+        m.profile_changed_at,
+        NaiveDate::from_ymd_opt(2026, 11, 30).and_then(|d| d.and_hms_opt(14, 22, 1))
+    );
+    assert_eq!(m.last_txn_date, NaiveDate::from_ymd_opt(2026, 12, 1));
+    // the other order refuses what it cannot read, each field said, no value quoted
+    let c = c.with_slash_dates(Some(DayFirst));
+    let detail = parse(&c, &StringRecord::from(row.to_vec()))
+        .unwrap_err()
+        .detail;
+    assert_eq!(
+        detail,
+        "profile_changed_at is not a date day/month/year, the order [enroll] slash_dates \
+         names: its month is past 12, as a date month/day/year's day may be"
     );
 }
 
@@ -389,7 +486,8 @@ fn a_profile_change_is_read_as_exports_write_a_date_and_time() {
             None => {
                 let detail = row.unwrap_err().detail;
                 assert!(
-                    detail.starts_with("profile_changed_at is not a date"),
+                    detail.starts_with("profile_changed_at is not a date")
+                        || detail.starts_with("profile_changed_at is a date with slashes"),
                     "{text}: {detail}"
                 );
                 assert!(!detail.contains(text), "{text} quoted: {detail}");
@@ -488,8 +586,10 @@ fn every_field_out_of_format_is_named_in_column_order_without_its_value() {
     assert_eq!(err.member_id.as_deref(), Some("M7"));
     assert_eq!(
         err.detail,
-        "dob is not a date YYYY-MM-DD (it has slashes, as a spreadsheet rewrites dates: keep \
-         the column as text, or format it yyyy-mm-dd, before saving); zip has too few digits, \
+        "dob is a date with slashes, as a spreadsheet rewrites dates and some cores export \
+         them, whose order of month and day the file does not say: keep the column as text, \
+         or format it yyyy-mm-dd, before saving, or name the order in [enroll] slash_dates; \
+         zip has too few digits, \
          as when a spreadsheet drops leading zeros: keep the column as text before \
          saving; ssn_last4 is not 4 digits; fraud_flag is not true/false, t/f, yes/no, \
          y/n or 1/0; last_txn_date is not a date YYYY-MM-DD"
@@ -520,7 +620,7 @@ fn every_field_out_of_format_is_named_in_column_order_without_its_value() {
 #[test]
 fn what_a_spreadsheet_did_to_a_field_is_said() {
     let c = header(&["member_id", "mobile_phone", "dob", "zip", "ssn_last4"]);
-    let slashes = "is not a date YYYY-MM-DD (it has slashes";
+    let slashes = "dob is a date with slashes, as a spreadsheet rewrites dates";
     let zeros = "has too few digits, as when a spreadsheet drops leading zeros";
     let decimal = "written as a decimal number (ending .0), as a script writes a column of \
                    numbers that has blanks (pandas' to_csv)";
@@ -590,15 +690,11 @@ fn what_a_spreadsheet_did_to_a_field_is_said() {
         let detail = parse(&c, &StringRecord::from(row.to_vec()))
             .unwrap_err()
             .detail;
-        assert!(
-            detail.starts_with("profile_changed_at is not a date or date and time"),
-            "{detail}"
-        );
-        assert_eq!(
-            detail.contains("it has slashes, as a spreadsheet rewrites dates"),
-            slashes,
-            "{when}: {detail}"
-        );
+        let said = match slashes {
+            true => "profile_changed_at is a date with slashes, as a spreadsheet rewrites dates",
+            false => "profile_changed_at is not a date or date and time",
+        };
+        assert!(detail.starts_with(said), "{when}: {detail}");
     }
 }
 
