@@ -725,8 +725,9 @@ fn date_text(s: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// A core's date: `YYYY-MM-DD` (or the start of a date-time written so), `YYYYMMDD` (as
-/// Symitar and many cores keep dates), the US `MM/DD/YYYY`, or a .NET JSON date (its date
-/// as written at its offset).
+/// Symitar and many cores keep dates), the US `MM/DD/YYYY`, with the time of day .NET's
+/// `DateTime.ToString()` writes after it (`3/12/1984 12:00:00 AM`, the day as written), or
+/// a .NET JSON date (its date as written at its offset).
 fn core_date(s: &str) -> Option<chrono::NaiveDate> {
     let s = &*date_text(s);
     if let Some(d) = s.get(..10).and_then(parse_ymd) {
@@ -735,13 +736,13 @@ fn core_date(s: &str) -> Option<chrono::NaiveDate> {
     if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
         return chrono::NaiveDate::parse_from_str(s, "%Y%m%d").ok();
     }
-    let mut parts = s.split('/');
-    match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some(m), Some(d), Some(y), None) if y.len() == 4 => {
-            chrono::NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)
-        }
-        _ => None,
-    }
+    us_date_time(s).map(|t| t.date())
+}
+
+/// A US date with slashes, and a time of day at most, as
+/// [`crate::civil::slash_date_time`] reads one month first.
+fn us_date_time(s: &str) -> Option<chrono::NaiveDateTime> {
+    crate::civil::slash_date_time(s, Some(crate::civil::SlashDates::MonthFirst)).ok()
 }
 
 /// The day a core's date names: a date-time in UTC is taken to the day it was in the credit
@@ -760,7 +761,9 @@ fn core_day(s: &str, zone: &Zone) -> Option<chrono::NaiveDate> {
 /// within `enroll.recent_change_days` until 22:00 the day the window ends, not from midnight.
 fn core_when(s: &str) -> Option<chrono::NaiveDateTime> {
     let s = &*date_text(s);
-    crate::civil::when(s).or_else(|| core_date(s)?.and_hms_opt(0, 0, 0))
+    crate::civil::when(s)
+        .or_else(|| us_date_time(s))
+        .or_else(|| core_date(s)?.and_hms_opt(0, 0, 0))
 }
 
 /// A core's zip as its 5 digits: `55401`, `55401-1234` or `554011234`. A zip sent as a JSON
