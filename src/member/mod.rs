@@ -110,6 +110,25 @@ pub fn plausible_member_id(id: &str) -> bool {
     !id.is_empty() && id.chars().count() <= MEMBER_ID_MAX_CHARS && !id.chars().any(char::is_control)
 }
 
+/// Why a member id a file holds is a number a tool rewrote, not the core's id: a whole
+/// number a script wrote as a decimal (`1001.0`, pandas' `to_csv` for a column with a
+/// blank), or one a spreadsheet wrote in scientific notation (`1.23457E+11`, its digits
+/// lost). Such an id is refused, not read back: `1001.0` taken as written is an id no
+/// caller can key. Never quotes the id's digits.
+pub fn id_rewritten_as_number(id: &str) -> Option<&'static str> {
+    if phone::written_as_decimal(id) {
+        return Some(phone::DECIMAL);
+    }
+    // Excel's own form (a `.` in the mantissa, `E+`), so that an id such as `12E4` stays
+    let (mantissa, exponent) = id.split_once("E+")?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let (whole, fraction) = mantissa.split_once('.')?;
+    (digits(whole) && digits(fraction) && digits(exponent)).then_some(
+        "written as 1.2E+11, as a spreadsheet shows a long number: its digits are lost; \
+         export the column as text",
+    )
+}
+
 /// A member id as a message names it: quoted when it could be one (`"1001"`); else what
 /// one is, not the thousands of characters of a path that is none.
 pub fn named(id: &str) -> String {

@@ -325,3 +325,38 @@ fn an_e_mail_address_is_read_as_codes_are_sent_to_it() {
         );
     }
 }
+
+/// A member id a script or a spreadsheet rewrote as a number is told apart from ids that
+/// merely hold digits, dots or an E.
+#[test]
+fn ids_rewritten_as_numbers_are_told_from_ids() {
+    let decimal = Some(phone::DECIMAL);
+    let scientific = Some(
+        "written as 1.2E+11, as a spreadsheet shows a long number: its digits are lost; \
+         export the column as text",
+    );
+    let cases = [
+        ("1001.0", decimal),
+        ("000123.00", decimal),
+        ("1.23457E+11", scientific),
+        ("9.99E+15", scientific),
+        ("1001", None),
+        ("1001.5", None),
+        ("1001.", None),
+        (".0", None),
+        ("A1001.0", None),
+        ("12E4", None),
+        ("12E+4", None),
+        ("1.2E4", None),
+        ("1.2E-4", None),
+        ("1.2E+", None),
+        (".2E+11", None),
+        ("1.E+11", None),
+        ("1.2E+1A", None),
+        ("1.2e+11", None),
+        ("M-1001", None),
+    ];
+    for (id, want) in cases {
+        assert_eq!(id_rewritten_as_number(id), want, "{id:?}");
+    }
+}

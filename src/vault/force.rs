@@ -176,6 +176,10 @@ pub fn listed_ids(text: &str) -> Result<Vec<String>, Vec<String>> {
             ));
             continue;
         }
+        if let Some(problem) = crate::member::id_rewritten_as_number(id) {
+            bad.push(format!("line {}: member_id {problem}", i + 1));
+            continue;
+        }
         if seen.insert(id.to_string()) {
             ids.push(id.to_string());
         }

@@ -487,6 +487,9 @@ pub fn run(
                 detail = Some("member_id is empty".into());
             }
             Err(RowResult::InvalidMemberId)
+        } else if let Some(problem) = crate::member::id_rewritten_as_number(&member_id) {
+            detail = Some(format!("member_id {problem}"));
+            Err(RowResult::InvalidMemberId)
         } else if pin.is_empty() {
             detail = Some("pin is empty".into());
             Err(RowResult::InvalidPin)

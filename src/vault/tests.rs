@@ -659,7 +659,8 @@ fn import_reports_every_row_and_never_writes_a_pin() {
     std::fs::write(
         &file,
         "\u{feff}member_id,PIN\r\nM1,918273645012\r\nM2,0042\r\nM3,12a4\r\nM4,7777\r\n\
-         M5,1234\r\nM6,1111\r\nM6,2222\r\n,1234\r\nM2x,\r\nM7,48,21\r\nM8\r\n\"M9,4321\r\n",
+         M5,1234\r\nM6,1111\r\nM6,2222\r\n,1234\r\nM2x,\r\nM7,48,21\r\nM8\r\n1001.0,1234\r\n\
+         \"M9,4321\r\n",
     )
     .unwrap();
     let outbox = f.dir.path().join("outbox");
@@ -669,7 +670,7 @@ fn import_reports_every_row_and_never_writes_a_pin() {
         require_member: true,
     };
     let summary = import::run(&f.vault, &file, &outbox, &options, "test", t(1), &Silent).unwrap();
-    assert_eq!(summary.rows, 12);
+    assert_eq!(summary.rows, 13);
     let results = std::fs::read_to_string(&summary.results_file).unwrap();
     let lines: Vec<&str> = results.lines().collect();
     assert_eq!(
@@ -689,8 +690,12 @@ fn import_reports_every_row_and_never_writes_a_pin() {
             // a stray comma splits the PIN: neither half is taken for it
             "11,M7,malformed_row,3 fields where the header has 2",
             "12,M8,malformed_row,1 field where the header has 2",
+            // pandas' float id: no member's, whatever the members are
+            "13,1001.0,invalid_member_id,\"member_id written as a decimal number (ending .0), \
+             as a script writes a column of numbers that has blanks (pandas' to_csv): write \
+             the column as text, with any leading zeros\"",
             // a quote never closed: the id field holds the PIN too, so no id is written
-            "13,,malformed_row,\"1 field where the header has 2: a quote opens a field and is \
+            "14,,malformed_row,\"1 field where the header has 2: a quote opens a field and is \
              never closed, so the rest of the row was read as its text (write a quote that is \
              part of a value twice, \"\"\"\")\"",
         ]
@@ -1637,10 +1642,15 @@ fn a_force_change_file_lists_member_ids_and_a_bad_line_is_named() {
     );
     assert_eq!(listed_ids(""), Ok(vec![]));
     let long = "9".repeat(crate::member::MEMBER_ID_MAX_CHARS + 1);
-    let bad = listed_ids(&format!("1001\n{long}\n1002\nA\u{7}B\n")).unwrap_err();
-    assert_eq!(bad.len(), 2, "{bad:?}");
+    let bad = listed_ids(&format!("1001\n{long}\n1002\nA\u{7}B\n1003.0\n")).unwrap_err();
+    assert_eq!(bad.len(), 3, "{bad:?}");
     assert!(bad[0].starts_with("line 2: not a member id"), "{bad:?}");
     assert!(bad[1].starts_with("line 4: "), "{bad:?}");
+    // pandas' 1003.0 is no member's id, nor the 1003 it was: said, not guessed at
+    assert!(
+        bad[2].starts_with("line 5: member_id written as a decimal number"),
+        "{bad:?}"
+    );
 }
 
 /// Wrong keypad answers in the store as the dialog's calls leave them.

@@ -847,3 +847,29 @@ fn account_numbers_are_up_to_32_letters_digits_and_dashes_each() {
         }
     }
 }
+
+/// A member id a tool rewrote as a number (pandas' `1001.0`, Excel's `1.23457E+11`) is
+/// refused, saying so, rather than enrolled as an id no caller can key.
+#[test]
+fn a_member_id_rewritten_as_a_number_is_refused() {
+    let c = header(&["member_id", "mobile_phone"]);
+    for (id, said) in [
+        (
+            "1001.0",
+            Some("member_id written as a decimal number (ending .0)"),
+        ),
+        ("1.23457E+11", Some("member_id written as 1.2E+11")),
+        ("1001", None),
+        ("A-1001.5", None),
+    ] {
+        let row = parse(&c, &StringRecord::from(vec![id, "2025550143"]));
+        match said {
+            Some(said) => {
+                let err = row.unwrap_err();
+                assert!(err.detail.starts_with(said), "{id}: {}", err.detail);
+                assert_eq!(err.member_id.as_deref(), Some(id));
+            }
+            None => assert_eq!(row.unwrap().member.member_id, id),
+        }
+    }
+}
