@@ -200,11 +200,12 @@ pub fn slash_date_time(s: &str, order: Option<SlashDates>) -> Result<NaiveDateTi
             }
             match on(year, month, day) {
                 Some(date) => date,
+                // a date the other order reads: any day up to 12 is in every month, so
+                // this one's month is past 12
                 None => {
-                    let month_past_12 = number(month, 2).is_some_and(|m| m > 12);
-                    return Err(match month_past_12 && on(year, day, month).is_some() {
-                        true => SlashProblem::OtherOrder,
-                        false => SlashProblem::NotADate,
+                    return Err(match on(year, day, month) {
+                        Some(_) => SlashProblem::OtherOrder,
+                        None => SlashProblem::NotADate,
                     });
                 }
             }
