@@ -80,15 +80,22 @@ impl Zone {
 
 /// A date-time with its UTC offset, as ISO 8601 / RFC 3339 writes it and the exports of
 /// .NET, Java, JavaScript and SQL tools do: `2026-11-30T21:30:00-06:00`, `...Z`,
-/// `2026-12-01 03:30:00.1234567+00:00`, `...+0000`.
+/// `2026-12-01 03:30:00.1234567+00:00`, `...+0000`; PostgreSQL's `timestamptz` text, whose
+/// offset is its hours alone when whole (`2026-11-30 21:30:00.123-06`); and a zone named
+/// ` UTC` or ` GMT` after the time (Ruby's, MySQL tools').
 pub fn offset_date_time(s: &str) -> Option<DateTime<FixedOffset>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t);
     }
-    let s = s.strip_suffix(['Z', 'z']).map_or_else(
-        || std::borrow::Cow::Borrowed(s),
-        |bare| std::borrow::Cow::Owned(format!("{bare}+0000")),
-    );
+    let utc = [" UTC", " GMT", "Z", "z"].into_iter().find_map(|zone| {
+        let at = s.len().checked_sub(zone.len())?;
+        s.get(at..)?.eq_ignore_ascii_case(zone).then(|| &s[..at])
+    });
+    let s = match utc {
+        Some(bare) => std::borrow::Cow::Owned(format!("{bare}+0000")),
+        None if hours_offset(s) => std::borrow::Cow::Owned(format!("{s}00")),
+        None => std::borrow::Cow::Borrowed(s),
+    };
     [
         "%Y-%m-%dT%H:%M:%S%.f%z",
         "%Y-%m-%d %H:%M:%S%.f%z",
@@ -96,6 +103,18 @@ pub fn offset_date_time(s: &str) -> Option<DateTime<FixedOffset>> {
     ]
     .into_iter()
     .find_map(|fmt| DateTime::parse_from_str(&s, fmt).ok())
+}
+
+/// Whether `s` ends in an offset of hours alone (`-06`, `+05`) after a time of day, as
+/// PostgreSQL writes one; a date's day (`2026-11-30`) is no offset.
+fn hours_offset(s: &str) -> bool {
+    let Some(at) = s.len().checked_sub(3) else {
+        return false;
+    };
+    let (time, offset) = s.split_at_checked(at).unwrap_or_default();
+    matches!(offset.as_bytes(), [b'+' | b'-', h, m] if h.is_ascii_digit() && m.is_ascii_digit())
+        && time.get(10..).is_some_and(|rest| rest.contains(':'))
+        && time.ends_with(|c: char| c.is_ascii_digit())
 }
 
 /// A date and time as written, without an offset: `2026-11-30T14:22:01`, with a space for

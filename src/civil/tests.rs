@@ -59,7 +59,7 @@ fn a_zone_on_utc_all_year_is_told_from_one_that_is_not() {
 
 #[test]
 fn offset_date_times_are_read_as_exports_write_them() {
-    let cases: [(&str, Option<&str>); 13] = [
+    let cases: [(&str, Option<&str>); 25] = [
         ("2026-11-30T21:30:00-06:00", Some("2026-12-01T03:30:00Z")),
         ("2026-12-01T03:30:00Z", Some("2026-12-01T03:30:00Z")),
         ("2026-12-01T03:30:00z", Some("2026-12-01T03:30:00Z")),
@@ -72,6 +72,23 @@ fn offset_date_times_are_read_as_exports_write_them() {
         ("2026-11-30T21:30:00-0600", Some("2026-12-01T03:30:00Z")),
         ("2026-12-01T03:30:00+0000", Some("2026-12-01T03:30:00Z")),
         ("2026-11-30T21:30-06:00", Some("2026-12-01T03:30:00Z")),
+        // PostgreSQL's timestamptz, an offset of whole hours as its hours alone
+        ("2026-11-30 21:30:00-06", Some("2026-12-01T03:30:00Z")),
+        (
+            "2026-11-30 21:30:00.123-06",
+            Some("2026-12-01T03:30:00.123Z"),
+        ),
+        ("2026-12-01 09:00:00+05:30", Some("2026-12-01T03:30:00Z")),
+        ("2026-12-01 03:30:00+00", Some("2026-12-01T03:30:00Z")),
+        // a zone named after the time
+        ("2026-12-01 03:30:00 UTC", Some("2026-12-01T03:30:00Z")),
+        ("2026-12-01 03:30:00 utc", Some("2026-12-01T03:30:00Z")),
+        ("2026-12-01 03:30:00 GMT", Some("2026-12-01T03:30:00Z")),
+        ("2026-12-01 03:30:00 CST", None),
+        ("2026-12-01 03:30:00UTC", None),
+        ("2026-12-01 03:30:00-6", None),
+        ("2026-12-01 03:30:00-060", None),
+        ("2026-11-30 -06", None),
         // no offset, or no time: not an offset date-time
         ("2026-11-30T21:30:00", None),
         ("2026-11-30", None),
