@@ -167,9 +167,9 @@ impl SlashDates {
     }
 }
 
-/// Why a date with slashes does not read.
+/// Why a date with slashes, or with its month named, does not read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SlashProblem {
+pub enum DateProblem {
     /// Month and day are in an order no setting names (`3/12/1984` and none set).
     NoOrder,
     /// Not day, month and a year of four digits, with a time of day at most.
@@ -186,7 +186,7 @@ pub enum SlashProblem {
 /// with a fraction); a date alone is its midnight. A year written first (`1984/03/12`, as
 /// Japanese and Chinese locales write dates) is always year, month, day; otherwise month
 /// and day are in `order` (`3/12/1984`, `03/12/1984`), which must be named.
-pub fn slash_date_time(s: &str, order: Option<SlashDates>) -> Result<NaiveDateTime, SlashProblem> {
+pub fn slash_date_time(s: &str, order: Option<SlashDates>) -> Result<NaiveDateTime, DateProblem> {
     let (date, time) = match s.trim().split_once(' ') {
         Some((date, time)) => (date, Some(time.trim())),
         None => (s.trim(), None),
@@ -206,16 +206,16 @@ pub fn slash_date_time(s: &str, order: Option<SlashDates>) -> Result<NaiveDateTi
     };
     let date = match date.split('/').collect::<Vec<_>>()[..] {
         [year, month, day] if year.len() == 4 => {
-            on(year, month, day).ok_or(SlashProblem::NotADate)?
+            on(year, month, day).ok_or(DateProblem::NotADate)?
         }
         [first, second, year] => {
-            let order = order.ok_or(SlashProblem::NoOrder)?;
+            let order = order.ok_or(DateProblem::NoOrder)?;
             let (month, day) = match order {
                 SlashDates::MonthFirst => (first, second),
                 SlashDates::DayFirst => (second, first),
             };
             if year.len() == 2 && year.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(SlashProblem::TwoDigitYear);
+                return Err(DateProblem::TwoDigitYear);
             }
             match on(year, month, day) {
                 Some(date) => date,
@@ -223,19 +223,54 @@ pub fn slash_date_time(s: &str, order: Option<SlashDates>) -> Result<NaiveDateTi
                 // this one's month is past 12
                 None => {
                     return Err(match on(year, day, month) {
-                        Some(_) => SlashProblem::OtherOrder,
-                        None => SlashProblem::NotADate,
+                        Some(_) => DateProblem::OtherOrder,
+                        None => DateProblem::NotADate,
                     });
                 }
             }
         }
-        _ => return Err(SlashProblem::NotADate),
+        _ => return Err(DateProblem::NotADate),
     };
     let time = match time {
         None => NaiveTime::MIN,
-        Some(t) => clock(t).ok_or(SlashProblem::NotADate)?,
+        Some(t) => clock(t).ok_or(DateProblem::NotADate)?,
     };
     Ok(date.and_time(time))
+}
+
+/// A date with its month named, in English, as Oracle writes a `DATE` with a four-digit
+/// year (`12-MAR-1984`, `DD-MON-YYYY`) and reports and spreadsheets write dates
+/// (`12 Mar 1984`, `Mar 12, 1984`, `March 12, 1984`), in any case. A month named says
+/// which number is the day, so no order need be named. `Err(TwoDigitYear)` for Oracle's
+/// default `DD-MON-RR` (`12-MAR-84`), whose century is unclear; `Err(NotADate)` otherwise.
+pub fn month_named_date(s: &str) -> Result<NaiveDate, DateProblem> {
+    const FORMATS: [&str; 6] = [
+        "%d-%b-%Y",
+        "%d %b %Y",
+        "%b %d, %Y",
+        "%B %d, %Y",
+        "%d %B %Y",
+        "%d-%B-%Y",
+    ];
+    let s = s.trim();
+    let year = s.rsplit([' ', '-']).next().unwrap_or_default();
+    let read = |s: &str| {
+        FORMATS
+            .into_iter()
+            .find_map(|f| NaiveDate::parse_from_str(s, f).ok())
+    };
+    match (year.len(), year.bytes().all(|b| b.is_ascii_digit())) {
+        (4, true) => read(s).ok_or(DateProblem::NotADate),
+        // a date in the 1900s or the 2000s, read with either century
+        (2, true)
+            if ["19", "20"]
+                .iter()
+                .any(|c| read(&format!("{}{c}{year}", &s[..s.len() - 2])).is_some()) =>
+        {
+            Err(DateProblem::TwoDigitYear)
+        }
+        _ => Err(DateProblem::NotADate),
+    }
 }
 
 /// A time of day as exports write one after a date: `14:22`, `14:22:01`, `14:22:01.123`,

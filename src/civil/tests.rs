@@ -156,10 +156,10 @@ fn the_day_written_is_the_zones_for_a_utc_instant_and_as_written_otherwise() {
 
 #[test]
 fn slash_dates_read_in_the_order_named_with_a_four_digit_year_and_a_time_at_most() {
+    use DateProblem::{NoOrder, NotADate, OtherOrder, TwoDigitYear};
     use SlashDates::{DayFirst, MonthFirst};
-    use SlashProblem::{NoOrder, NotADate, OtherOrder, TwoDigitYear};
     let at = |y, m, d, h, min, s| Ok(day(y, m, d).and_hms_opt(h, min, s).unwrap());
-    let cases: &[(&str, SlashDates, Result<NaiveDateTime, SlashProblem>)] = &[
+    let cases: &[(&str, SlashDates, Result<NaiveDateTime, DateProblem>)] = &[
         ("3/12/1984", MonthFirst, at(1984, 3, 12, 0, 0, 0)),
         ("03/12/1984", MonthFirst, at(1984, 3, 12, 0, 0, 0)),
         ("3/12/1984", DayFirst, at(1984, 12, 3, 0, 0, 0)),
@@ -236,7 +236,7 @@ fn slash_dates_read_in_the_order_named_with_a_four_digit_year_and_a_time_at_most
         );
     }
     // no order named: only a year written first reads
-    let unordered: &[(&str, Result<NaiveDateTime, SlashProblem>)] = &[
+    let unordered: &[(&str, Result<NaiveDateTime, DateProblem>)] = &[
         ("1984/03/12", at(1984, 3, 12, 0, 0, 0)),
         ("3/12/1984", Err(NoOrder)),
         ("25/3/1984", Err(NoOrder)),
@@ -257,4 +257,39 @@ fn slash_orders_are_named_as_the_setting_writes_them() {
         assert_eq!(named, order);
     }
     assert!(serde_json::from_value::<SlashDates>("mdy".into()).is_err());
+}
+
+#[test]
+fn dates_with_the_month_named_are_read_and_a_two_digit_year_is_told() {
+    let on = |y, m, d| Ok(day(y, m, d));
+    let cases = [
+        ("12-MAR-1984", on(1984, 3, 12)),
+        ("12-Mar-1984", on(1984, 3, 12)),
+        ("12-mar-1984", on(1984, 3, 12)),
+        ("2-Mar-1984", on(1984, 3, 2)),
+        ("12 Mar 1984", on(1984, 3, 12)),
+        ("Mar 12, 1984", on(1984, 3, 12)),
+        ("March 12, 1984", on(1984, 3, 12)),
+        ("12 March 1984", on(1984, 3, 12)),
+        ("12-MARCH-1984", on(1984, 3, 12)),
+        (" 29-FEB-2024 ", on(2024, 2, 29)),
+        ("12-MAR-84", Err(DateProblem::TwoDigitYear)),
+        ("Mar 12, 84", Err(DateProblem::TwoDigitYear)),
+        ("29-FEB-00", Err(DateProblem::TwoDigitYear)),
+        ("29-FEB-23", Err(DateProblem::NotADate)),
+        ("29-FEB-2023", Err(DateProblem::NotADate)),
+        ("12-MRZ-1984", Err(DateProblem::NotADate)),
+        ("12-MRZ-84", Err(DateProblem::NotADate)),
+        ("12-03-84", Err(DateProblem::NotADate)),
+        ("1984-03-12", Err(DateProblem::NotADate)),
+        ("12-MAR-19840", Err(DateProblem::NotADate)),
+        ("12-MAR-984", Err(DateProblem::NotADate)),
+        ("MAR-1984", Err(DateProblem::NotADate)),
+        ("84", Err(DateProblem::NotADate)),
+        ("", Err(DateProblem::NotADate)),
+        ("\u{e9}4", Err(DateProblem::NotADate)),
+    ];
+    for (written, read) in cases {
+        assert_eq!(month_named_date(written), read, "{written:?}");
+    }
 }

@@ -726,8 +726,9 @@ fn date_text(s: &str) -> std::borrow::Cow<'_, str> {
 
 /// A core's date: `YYYY-MM-DD` (or the start of a date-time written so), `YYYYMMDD` (as
 /// Symitar and many cores keep dates), the US `MM/DD/YYYY`, with the time of day .NET's
-/// `DateTime.ToString()` writes after it (`3/12/1984 12:00:00 AM`, the day as written), or
-/// a .NET JSON date (its date as written at its offset).
+/// `DateTime.ToString()` writes after it (`3/12/1984 12:00:00 AM`, the day as written), the
+/// month named with a four-digit year (`12-MAR-1984`, Oracle's), or a .NET JSON date (its
+/// date as written at its offset).
 fn core_date(s: &str) -> Option<chrono::NaiveDate> {
     let s = &*date_text(s);
     if let Some(d) = s.get(..10).and_then(parse_ymd) {
@@ -736,7 +737,9 @@ fn core_date(s: &str) -> Option<chrono::NaiveDate> {
     if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
         return chrono::NaiveDate::parse_from_str(s, "%Y%m%d").ok();
     }
-    us_date_time(s).map(|t| t.date())
+    us_date_time(s)
+        .map(|t| t.date())
+        .or_else(|| crate::civil::month_named_date(s).ok())
 }
 
 /// A US date with slashes, and a time of day at most, as

@@ -7,7 +7,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use csv::StringRecord;
 
 use super::names::{column_name, known_as, other_separator};
-use crate::civil::{SlashDates, SlashProblem};
+use crate::civil::{DateProblem, SlashDates};
 use crate::member::phone::{DECIMAL, written_as_decimal};
 use crate::member::{Member, PhoneType};
 
@@ -361,10 +361,12 @@ pub fn parse(cols: &Columns, record: &StringRecord) -> Result<Row, Malformed> {
             .map(|v| match crate::civil::when(v) {
                 Some(t) => Ok(t),
                 None if v.contains('/') => slashes(v, cols.slash_dates),
-                None => Err(
-                    "is not a date or date and time (YYYY-MM-DD, 2026-11-30T14:22:01, \
-                             with an offset or Z)",
-                ),
+                None => match crate::civil::month_named_date(v) {
+                    Ok(day) => Ok(day.and_time(chrono::NaiveTime::MIN)),
+                    Err(DateProblem::TwoDigitYear) => Err(TWO_DIGIT_YEAR),
+                    Err(_) => Err("is not a date or date and time (YYYY-MM-DD, \
+                                   2026-11-30T14:22:01, with an offset or Z)"),
+                },
             })
             .transpose(),
     );
@@ -454,7 +456,8 @@ impl Problems {
 
 /// A date column's day: `YYYY-MM-DD`, or as a core's export writes a date otherwise: with a
 /// time after it, as a SQL `datetime` column exports (`1984-03-12 00:00:00.000`, the day as
-/// written), `YYYYMMDD` (a mainframe's), or a month or day of one digit (`1984-3-12`). A
+/// written), `YYYYMMDD` (a mainframe's), a month or day of one digit (`1984-3-12`), or the
+/// month named (`12-MAR-1984`, Oracle's; see [`crate::civil::month_named_date`]). A
 /// time with a zone other than a midnight is refused (whose day it is, is unclear), as are
 /// slashes (`3/12/1984`: a spreadsheet's rewrite, month and day in an order no file says)
 /// unless `slash_dates` names their order (see [`slashes`]).
@@ -501,39 +504,46 @@ fn date_cell(v: &str, slash_dates: Option<SlashDates>) -> Result<NaiveDate, &'st
         }
         _ => None,
     };
-    day.ok_or(NOT_A_DATE)
+    match day {
+        Some(day) => Ok(day),
+        None => crate::civil::month_named_date(v).map_err(|problem| match problem {
+            DateProblem::TwoDigitYear => TWO_DIGIT_YEAR,
+            _ => NOT_A_DATE,
+        }),
+    }
 }
+
+/// Why a date with a two-digit year is refused.
+const TWO_DIGIT_YEAR: &str = "has a two-digit year, whose century is unclear: format the \
+                              column with a four-digit year before saving";
 
 /// A date, or date and time, written with slashes, read as [`crate::civil::slash_date_time`]
 /// reads it in `order`; the problem said as a row's detail says it, never quoting the value.
 fn slashes(v: &str, order: Option<SlashDates>) -> Result<NaiveDateTime, &'static str> {
     use SlashDates::{DayFirst, MonthFirst};
     crate::civil::slash_date_time(v, order).map_err(|problem| match (problem, order) {
-        (SlashProblem::NoOrder, _) => {
+        (DateProblem::NoOrder, _) => {
             "is a date with slashes, as a spreadsheet rewrites dates and some cores export \
              them, whose order of month and day the file does not say: keep the column as \
              text, or format it yyyy-mm-dd, before saving, or name the order in [enroll] \
              slash_dates"
         }
-        (SlashProblem::TwoDigitYear, _) => {
-            "has a two-digit year, whose century is unclear: format the column with a \
-             four-digit year before saving"
-        }
-        (SlashProblem::OtherOrder, Some(MonthFirst)) => {
+        (DateProblem::TwoDigitYear, _) => TWO_DIGIT_YEAR,
+        (DateProblem::OtherOrder, Some(MonthFirst)) => {
             "is not a date month/day/year, the order [enroll] slash_dates names: its month \
              is past 12, as a date day/month/year's day may be"
         }
-        (SlashProblem::OtherOrder, _) => {
+        (DateProblem::OtherOrder, _) => {
             "is not a date day/month/year, the order [enroll] slash_dates names: its month \
              is past 12, as a date month/day/year's day may be"
         }
-        (SlashProblem::NotADate, Some(MonthFirst)) => {
+        (DateProblem::NotADate, Some(MonthFirst)) => {
             "is not a date YYYY-MM-DD or month/day/year ([enroll] slash_dates)"
         }
-        (SlashProblem::NotADate, Some(DayFirst)) => {
+        (DateProblem::NotADate, Some(DayFirst)) => {
             "is not a date YYYY-MM-DD or day/month/year ([enroll] slash_dates)"
         }
-        (SlashProblem::NotADate, None) => "is not a date YYYY-MM-DD",
+        (DateProblem::NotADate, None) => "is not a date YYYY-MM-DD",
     })
 }
 

@@ -567,10 +567,14 @@ fn zips_and_dates_are_read_in_every_shape_a_core_sends_and_others_are_noted() {
         (r#""3/12/1984 11:59:59 PM""#, day(1984, 3, 12)),
         (r#""1984/03/12""#, day(1984, 3, 12)),
         (r#""3/12/1984 25:00""#, None),
+        // Oracle's DD-MON-YYYY; its default two-digit year is not guessed at
+        (r#""12-MAR-1984""#, day(1984, 3, 12)),
+        (r#""12-MAR-84""#, None),
         (r#""12/03/84""#, None),
         (r#""13/12/1984""#, None),
         (r#""1984-02-30""#, None),
-        (r#""March 12, 1984""#, None),
+        (r#""March 12, 1984""#, day(1984, 3, 12)),
+        (r#""March 1984""#, None),
         (r#""19841312""#, None),
         ("1984", None),
         // .NET's JSON dates (WCF, ASMX): UTC, or the instant of a time held at an offset

@@ -339,7 +339,19 @@ fn date_columns_take_the_forms_exports_write() {
         ("2026-11-30T14:22:00-06:00", zone),
         ("03121984", not),
         ("12-03-1984", not),
-        ("12-Mar-1984", not),
+        // the month named (Oracle's DD-MON-YYYY), and Oracle's default two-digit year
+        ("12-Mar-1984", d(1984, 3, 12)),
+        ("12-MAR-1984", d(1984, 3, 12)),
+        ("March 12, 1984", d(1984, 3, 12)),
+        (
+            "12-MAR-84",
+            Err(
+                "has a two-digit year, whose century is unclear: format the column with a \
+                 four-digit year before saving",
+            ),
+        ),
+        ("12-Mar-198", not),
+        ("32-Mar-1984", not),
         ("1984-13-12", not),
         ("1984-02-30", not),
         ("17990101", not),
