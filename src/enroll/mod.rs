@@ -363,6 +363,43 @@ fn open_csv(path: &Path) -> Result<csv::Reader<LineCounter<BufReader<File>>>, En
         .from_reader(LineCounter::new(reader)))
 }
 
+/// The header record, past an Excel separator line before it: `sep=,` (as tools that write
+/// CSV for Excel put first, and Excel reads as "the columns are separated by ,") is
+/// skipped; another separator named so (`sep=;`) is the header's problem. `None` for an
+/// empty file.
+fn header_record(
+    csv: &mut csv::Reader<LineCounter<BufReader<File>>>,
+    raw: &mut ByteRecord,
+    file: &str,
+) -> Result<Option<StringRecord>, EnrollError> {
+    let Some((first, _)) = next_record(csv, raw, file)? else {
+        return Ok(None);
+    };
+    let named = |r: &StringRecord| {
+        r.get(0)
+            .filter(|f| f.len() >= 4 && f[..4].eq_ignore_ascii_case("sep="))
+            .map(|f| f[4..].to_string())
+    };
+    let only = |s: &str| {
+        let mut chars = s.chars();
+        chars.next().filter(|_| chars.next().is_none())
+    };
+    match (named(&first).as_deref(), first.len()) {
+        // `sep=,` read as CSV: "sep=" and an empty field
+        (Some(""), 2) if first.get(1) == Some("") => {
+            Ok(next_record(csv, raw, file)?.map(|(header, _)| header))
+        }
+        (Some(rest), 1) => match only(rest) {
+            Some(separator) => Err(EnrollError::Header {
+                file: file.to_string(),
+                problem: HeaderError::NotCommas(separator),
+            }),
+            None => Ok(Some(first)),
+        },
+        _ => Ok(Some(first)),
+    }
+}
+
 /// Read the next record as UTF-8; `None` at the end.
 fn next_record(
     csv: &mut csv::Reader<LineCounter<BufReader<File>>>,
@@ -402,7 +439,7 @@ fn read_rows(path: &Path, columns: &Columns, tx: mpsc::SyncSender<Result<Batch, 
     let result = (|| -> Result<(), EnrollError> {
         let mut csv = open_csv(path)?;
         let mut raw = ByteRecord::new();
-        next_record(&mut csv, &mut raw, &file)?;
+        header_record(&mut csv, &mut raw, &file)?;
         let mut rows = Vec::with_capacity(BATCH);
         while let Some((record, line)) = next_record(&mut csv, &mut raw, &file)? {
             if let Some((line, last)) = lines::swallowed_rows(&csv, &raw, columns.width) {
@@ -469,7 +506,7 @@ fn first_pass(
     progress.phase("checking", total_bytes);
     let mut csv = open_csv(path)?;
     let mut raw = ByteRecord::new();
-    let Some((header, _)) = next_record(&mut csv, &mut raw, &file)? else {
+    let Some(header) = header_record(&mut csv, &mut raw, &file)? else {
         return Err(EnrollError::Empty { file });
     };
     if header.iter().all(|f| f.trim().is_empty()) {

@@ -672,8 +672,20 @@ fn a_quote_never_closed_stops_the_file_instead_of_losing_the_rows_it_swallows() 
 #[test]
 fn file_level_problems_are_named() {
     let f = Fixture::new();
-    let cases: [(&str, &str, &str); 8] = [
+    let cases: [(&str, &str, &str); 11] = [
         ("empty.csv", "", "empty"),
+        ("seponly.csv", "sep=,\r\n", "empty"),
+        // Excel's separator line naming another separator
+        (
+            "sepsemi.csv",
+            "sep=;\nmember_id;mobile_phone\nA;2025550101\n",
+            "separated by ';'",
+        ),
+        (
+            "septab.csv",
+            "SEP=\t\nmember_id\tmobile_phone\n",
+            "separated by '\\t'",
+        ),
         ("blank.csv", "\n\n", "empty"),
         ("noheader.csv", "100001,2025550101\n", "no header row"),
         (
@@ -2647,4 +2659,43 @@ fn a_file_of_slash_dates_is_read_in_the_order_the_configuration_names() {
         assert_eq!(s1.as_ref().and_then(|m| m.dob), dob, "{order:?}");
         assert_eq!(s1.and_then(|m| m.last_txn_date), last_txn, "{order:?}");
     }
+}
+
+/// A file written for Excel, with its separator line first (`sep=,`): the line is skipped,
+/// the header read after it, and the rows' lines still counted from the file's first.
+#[test]
+fn an_excel_separator_line_before_the_header_is_skipped() {
+    let f = Fixture::new();
+    let got = f.enroll("sep=,\r\nmember_id,mobile_phone\r\nA,2025550101\r\nB,not a phone\r\n");
+    assert_eq!(
+        got,
+        [
+            triple("A", "created", ""),
+            triple("B", "rejected", "invalid_phone")
+        ]
+    );
+    let report = f
+        .enroll_with(
+            "again.csv",
+            "Sep=,\nmember_id,mobile_phone\nA,2025550101\nB,not a phone\n",
+            Mode::Incremental,
+            true,
+        )
+        .unwrap();
+    let results = std::fs::read_to_string(&report.summary.results_file).unwrap();
+    let lines: Vec<&str> = results
+        .lines()
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(lines, ["line", "3", "4"], "{results}");
+    // a first field that only starts so is a header like any other
+    let err = f
+        .enroll_with(
+            "sepx.csv",
+            "sep=x,y\nA,2025550101\n",
+            Mode::Incremental,
+            false,
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("no header row"), "{err}");
 }
