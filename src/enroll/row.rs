@@ -488,8 +488,10 @@ fn date_cell(v: &str, slash_dates: Option<SlashDates>) -> Result<NaiveDate, &'st
             ),
         };
     }
+    // digits only (`parse` would take `+5`); the patterns below bound their lengths
     let number = |s: &str| -> Option<u32> {
-        (!s.is_empty() && s.len() <= 4 && s.bytes().all(|b| b.is_ascii_digit()))
+        s.bytes()
+            .all(|b| b.is_ascii_digit())
             .then(|| s.parse().ok())
             .flatten()
     };
