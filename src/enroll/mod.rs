@@ -375,28 +375,14 @@ fn header_record(
     let Some((first, _)) = next_record(csv, raw, file)? else {
         return Ok(None);
     };
-    let named = |r: &StringRecord| {
-        r.get(0)
-            .filter(|f| f.len() >= 4 && f[..4].eq_ignore_ascii_case("sep="))
-            .map(|f| f[4..].to_string())
-    };
-    let only = |s: &str| {
-        let mut chars = s.chars();
-        chars.next().filter(|_| chars.next().is_none())
-    };
-    match (named(&first).as_deref(), first.len()) {
-        // `sep=,` read as CSV: "sep=" and an empty field
-        (Some(""), 2) if first.get(1) == Some("") => {
-            Ok(next_record(csv, raw, file)?.map(|(header, _)| header))
-        }
-        (Some(rest), 1) => match only(rest) {
-            Some(separator) => Err(EnrollError::Header {
-                file: file.to_string(),
-                problem: HeaderError::NotCommas(separator),
-            }),
-            None => Ok(Some(first)),
-        },
-        _ => Ok(Some(first)),
+    let fields: Vec<&str> = first.iter().collect();
+    match names::separator_line(&fields) {
+        Some(',') => Ok(next_record(csv, raw, file)?.map(|(header, _)| header)),
+        Some(separator) => Err(EnrollError::Header {
+            file: file.to_string(),
+            problem: HeaderError::NotCommas(separator),
+        }),
+        None => Ok(Some(first)),
     }
 }
 

@@ -26,6 +26,21 @@ pub fn other_separator(header: &[&str], known: impl Fn(&str) -> bool) -> Option<
         .find(|sep| only.contains(*sep) && only.split(*sep).any(|name| known(&column_name(name))))
 }
 
+/// The separator an Excel separator line names (`sep=,`, `sep=;`, any case), which tools
+/// writing CSV for Excel put before the header, from that line's fields read as CSV (`sep=,`
+/// reads as `sep=` and an empty field). `None` when the fields are no such line.
+pub fn separator_line(fields: &[&str]) -> Option<char> {
+    let named = |f: &str| f.get(..4).is_some_and(|s| s.eq_ignore_ascii_case("sep="));
+    match fields {
+        [first, ""] if first.len() == 4 && named(first) => Some(','),
+        [only] if named(only) => {
+            let mut rest = only[4..].chars();
+            rest.next().filter(|_| rest.next().is_none())
+        }
+        _ => None,
+    }
+}
+
 /// What cores' reports and spreadsheets name the columns, for the "did you mean" hint, with
 /// the words run together (`Date of Birth`, `DateOfBirth`: `dateofbirth`). A hint only:
 /// such a column is never read as the one it names, since what it holds is the file's to

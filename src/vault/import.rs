@@ -27,7 +27,7 @@ use super::seal::{Header, SecretKind};
 use super::{Vault, VaultError};
 use crate::audit::{AuditEvent, EventKind, Outcome, append_in};
 use crate::enroll::lines::{self, LineCounter};
-use crate::enroll::names::{column_name, known_as, other_separator};
+use crate::enroll::names::{column_name, known_as, other_separator, separator_line};
 use crate::enroll::progress::Progress;
 use crate::spelling::nearest;
 use crate::store::{StoreError, tables};
@@ -420,13 +420,26 @@ pub fn run(
         problem: e.to_string(),
     };
     let mut headers = csv::ByteRecord::new();
+    let text = |r: &csv::ByteRecord| -> Vec<String> {
+        r.iter()
+            .map(|h| String::from_utf8_lossy(h).into_owned())
+            .collect()
+    };
     if !reader.read_byte_record(&mut headers).map_err(csv_err)? {
         return Err(ImportError::Empty { file });
     }
-    let names: Vec<String> = headers
-        .iter()
-        .map(|h| String::from_utf8_lossy(h).into_owned())
-        .collect();
+    let mut names = text(&headers);
+    // an Excel separator line (`sep=,`) before the header
+    match separator_line(&names.iter().map(String::as_str).collect::<Vec<_>>()) {
+        Some(',') => {
+            if !reader.read_byte_record(&mut headers).map_err(csv_err)? {
+                return Err(ImportError::Empty { file });
+            }
+            names = text(&headers);
+        }
+        Some(separator) => return Err(ImportError::NotCommas { file, separator }),
+        None => {}
+    }
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     if let Some(separator) = other_separator(&names, |n| n == "member_id" || n == "pin") {
         return Err(ImportError::NotCommas { file, separator });

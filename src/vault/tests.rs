@@ -858,7 +858,7 @@ fn import_file_problems_stop_everything() {
     let f = fixture();
     let outbox = f.dir.path().join("outbox");
     let options = import_options(true, false);
-    let cases: [(&str, &str); 11] = [
+    let cases: [(&str, &str); 13] = [
         ("", "empty"),
         // a quote never closed would read the rows after it as one row's PIN
         (
@@ -893,6 +893,8 @@ fn import_file_problems_stop_everything() {
         ),
         ("Member_ID;PIN\nM1;1234\n", "separated by ';'"),
         ("pin\tmember_id\n1234\tM1\n", "separated by '\\t'"),
+        ("sep=;\nmember_id;pin\nM1;1234\n", "separated by ';'"),
+        ("sep=,\n", "empty"),
         // one column that names neither: the missing column, not a separator
         ("code;x\nM1;1234\n", "no \"member_id\" column"),
     ];
@@ -924,6 +926,12 @@ fn import_file_problems_stop_everything() {
     let s = import::run(&f.vault, &file, &outbox, &dry, "t", t(0), &Silent).unwrap();
     assert_eq!(s.results.get("imported"), Some(&1));
     assert!(f.record("M1").is_none());
+    // an Excel separator line before the header is skipped, its line still counted
+    std::fs::write(&file, "sep=,\r\nmember_id,pin\r\nM1,2749\r\n").unwrap();
+    let s = import::run(&f.vault, &file, &outbox, &dry, "t", t(0), &Silent).unwrap();
+    assert_eq!(s.results.get("imported"), Some(&1));
+    let results = std::fs::read_to_string(&s.results_file).unwrap();
+    assert!(results.contains("\n3,M1,imported"), "{results}");
     assert_eq!(audit_records(), before, "a dry run is not audited");
 }
 

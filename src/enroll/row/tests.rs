@@ -885,3 +885,26 @@ fn a_member_id_rewritten_as_a_number_is_refused() {
         }
     }
 }
+
+/// Excel's separator line, told from a header: `sep=,` read as CSV is `sep=` and an empty
+/// field; another separator is one field.
+#[test]
+fn an_excel_separator_line_is_told_from_a_header() {
+    use crate::enroll::names::separator_line;
+    let cases: [(&[&str], Option<char>); 11] = [
+        (&["sep=", ""], Some(',')),
+        (&["SEP=", ""], Some(',')),
+        (&["sep=;"], Some(';')),
+        (&["Sep=\t"], Some('\t')),
+        (&["sep=|"], Some('|')),
+        (&["sep=;;"], None),
+        (&["sep="], None),
+        (&["sep=", "x"], None),
+        (&["sep=x", ""], None),
+        (&["member_id", "mobile_phone"], None),
+        (&["se"], None),
+    ];
+    for (fields, want) in cases {
+        assert_eq!(separator_line(fields), want, "{fields:?}");
+    }
+}
