@@ -327,6 +327,12 @@ pub fn parse(cols: &Columns, record: &StringRecord) -> Result<Row, Malformed> {
         optional(get(Column::Zip), parse_zip, "is not 5 digits or ZIP+4").map_err(|problem| {
             (decimal(get(Column::Zip)))
                 .or_else(|| zeros_dropped(get(Column::Zip), &[3, 4, 7, 8]))
+                .or_else(|| {
+                    get(Column::Zip).filter(|v| canadian_postal_code(v)).map(|_| {
+                    "is a Canadian postal code, which a caller cannot key as a zip: leave the \
+                     field empty for members outside the United States"
+                })
+                })
                 .unwrap_or(problem)
         }),
     );
@@ -433,6 +439,21 @@ fn zeros_dropped(value: Option<&str>, short: &[usize]) -> Option<&'static str> {
         "has too few digits, as when a spreadsheet drops leading zeros: keep the column \
          as text before saving",
     )
+}
+
+/// Whether `v` is a Canadian postal code: `K1A 0B6`, `k1a0b6`, `K1A-0B6` (letter, digit,
+/// letter, then digit, letter, digit).
+fn canadian_postal_code(v: &str) -> bool {
+    let b: Vec<u8> = v.bytes().filter(|b| !matches!(b, b' ' | b'-')).collect();
+    v.len() <= 7
+        && b.len() == 6
+        && b.iter().enumerate().all(|(i, c)| {
+            if i % 2 == 0 {
+                c.is_ascii_alphabetic()
+            } else {
+                c.is_ascii_digit()
+            }
+        })
 }
 
 /// The fields of one row that are out of their format, each as "name problem".

@@ -636,7 +636,7 @@ fn what_a_spreadsheet_did_to_a_field_is_said() {
     let zeros = "has too few digits, as when a spreadsheet drops leading zeros";
     let decimal = "written as a decimal number (ending .0), as a script writes a column of \
                    numbers that has blanks (pandas' to_csv)";
-    let cases: [([&str; 3], &[&str]); 12] = [
+    let cases: [([&str; 3], &[&str]); 17] = [
         (["3/12/1984", "02134", "0123"], &[slashes]),
         // a date column formatted "General": Excel's serial day number
         (
@@ -663,6 +663,27 @@ fn what_a_spreadsheet_did_to_a_field_is_said() {
         (["1984-03-12", "21340001", "0123"], &[zeros]),
         (
             ["1984-03-12", "21", "0123"],
+            &["zip is not 5 digits or ZIP+4"],
+        ),
+        // a Canadian member's postal code: no keypad answer
+        (
+            ["1984-03-12", "K1A 0B6", "0123"],
+            &["zip is a Canadian postal code, which a caller cannot key as a zip"],
+        ),
+        (
+            ["1984-03-12", "k1a0b6", "0123"],
+            &["zip is a Canadian postal code"],
+        ),
+        (
+            ["1984-03-12", "K1A 0B", "0123"],
+            &["zip is not 5 digits or ZIP+4"],
+        ),
+        (
+            ["1984-03-12", "1K1 A0B", "0123"],
+            &["zip is not 5 digits or ZIP+4"],
+        ),
+        (
+            ["1984-03-12", "K1A  0B6", "0123"],
             &["zip is not 5 digits or ZIP+4"],
         ),
         (
