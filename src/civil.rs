@@ -191,17 +191,11 @@ pub fn slash_date_time(s: &str, order: Option<SlashDates>) -> Result<NaiveDateTi
         Some((date, time)) => (date, Some(time.trim())),
         None => (s.trim(), None),
     };
-    let number = |s: &str, most: usize| -> Option<u32> {
-        (!s.is_empty() && s.len() <= most && s.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| s.parse().ok())
-            .flatten()
-    };
     let on = |year: &str, month: &str, day: &str| {
-        let year = number(year, 4).filter(|_| year.len() == 4)?;
         NaiveDate::from_ymd_opt(
-            i32::try_from(year).ok()?,
-            number(month, 2)?,
-            number(day, 2)?,
+            i32::try_from(digits(year, 4..=4)?).ok()?,
+            digits(month, 1..=2)?,
+            digits(day, 1..=2)?,
         )
     };
     let date = match date.split('/').collect::<Vec<_>>()[..] {
@@ -288,11 +282,6 @@ fn clock(t: &str) -> Option<NaiveTime> {
             Some(add) => (1..=12).contains(&h).then_some(h % 12 + add),
         }
     };
-    let digits = |s: &str, len: std::ops::RangeInclusive<usize>| -> Option<u32> {
-        (len.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| s.parse().ok())
-            .flatten()
-    };
     let (hour, minute, second) = match hms.split(':').collect::<Vec<_>>()[..] {
         [h, m] => (h, m, "00"),
         [h, m, s] => (h, m, s),
@@ -311,6 +300,13 @@ fn clock(t: &str) -> Option<NaiveTime> {
         digits(second, 2..=2)?,
         nanos,
     )
+}
+
+/// The number `s` writes in digits alone (`parse` would take `+5`), as many as `len` says.
+fn digits(s: &str, len: std::ops::RangeInclusive<usize>) -> Option<u32> {
+    (len.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| s.parse().ok())
+        .flatten()
 }
 
 /// The day a date-time with an offset stands for, on the calendar of `zone`'s people.
