@@ -328,10 +328,7 @@ pub fn parse(cols: &Columns, record: &StringRecord) -> Result<Row, Malformed> {
             (decimal(get(Column::Zip)))
                 .or_else(|| zeros_dropped(get(Column::Zip), &[3, 4, 7, 8]))
                 .or_else(|| {
-                    get(Column::Zip).filter(|v| canadian_postal_code(v)).map(|_| {
-                    "is a Canadian postal code, which a caller cannot key as a zip: leave the \
-                     field empty for members outside the United States"
-                })
+                    (get(Column::Zip).filter(|v| canadian_postal_code(v))).map(|_| POSTAL_CODE)
                 })
                 .unwrap_or(problem)
         }),
@@ -440,6 +437,10 @@ fn zeros_dropped(value: Option<&str>, short: &[usize]) -> Option<&'static str> {
          as text before saving",
     )
 }
+
+/// Why a Canadian postal code is refused as a zip (it is never quoted).
+const POSTAL_CODE: &str = "is a Canadian postal code, which a caller cannot key as a zip: \
+                           leave the field empty for members outside the United States";
 
 /// Whether `v` is a Canadian postal code: `K1A 0B6`, `k1a0b6`, `K1A-0B6` (letter, digit,
 /// letter, then digit, letter, digit).
