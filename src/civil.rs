@@ -118,13 +118,29 @@ fn hours_offset(s: &str) -> bool {
 }
 
 /// A date and time as written, without an offset: `2026-11-30T14:22:01`, with a space for
-/// the `T`, without the seconds, or with a fraction of them.
+/// the `T`, without the seconds, or with a fraction of them; as DB2 writes a `TIMESTAMP`
+/// (`2026-11-30-14.22.01.123456`, IBM i cores' exports); or as the 14 digits
+/// `YYYYMMDDHHMMSS` of a mainframe's.
 pub fn naive_date_time(s: &str) -> Option<NaiveDateTime> {
+    if s.len() == 14 && s.bytes().all(|b| b.is_ascii_digit()) {
+        let date = NaiveDate::from_ymd_opt(
+            i32::try_from(digits(&s[..4], 4..=4)?).ok()?,
+            digits(&s[4..6], 2..=2)?,
+            digits(&s[6..8], 2..=2)?,
+        )?;
+        let time = NaiveTime::from_hms_opt(
+            digits(&s[8..10], 2..=2)?,
+            digits(&s[10..12], 2..=2)?,
+            digits(&s[12..], 2..=2)?,
+        )?;
+        return Some(date.and_time(time));
+    }
     [
         "%Y-%m-%dT%H:%M:%S%.f",
         "%Y-%m-%d %H:%M:%S%.f",
         "%Y-%m-%dT%H:%M",
         "%Y-%m-%d %H:%M",
+        "%Y-%m-%d-%H.%M.%S%.f",
     ]
     .into_iter()
     .find_map(|fmt| NaiveDateTime::parse_from_str(s, fmt).ok())
