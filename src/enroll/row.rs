@@ -272,6 +272,14 @@ pub fn parse(cols: &Columns, record: &StringRecord) -> Result<Row, Malformed> {
         match get(Column::Action).map(str::to_ascii_lowercase).as_deref() {
             None | Some("upsert") => Ok(false),
             Some("delete") => Ok(true),
+            // a change file's codes: what each means is the file's to say, not guessed at
+            Some(
+                "a" | "c" | "d" | "i" | "u" | "add" | "insert" | "update" | "change" | "del"
+                | "remove",
+            ) => Err(
+                "is not upsert or delete: a change file's codes (A/C/D, I/U/D, or words for \
+                 them) are to be written as upsert or delete",
+            ),
             Some(_) => Err("is not upsert or delete"),
         },
     );

@@ -931,3 +931,34 @@ fn an_excel_separator_line_is_told_from_a_header() {
         assert_eq!(separator_line(fields), want, "{fields:?}");
     }
 }
+
+/// A change file's action codes are refused, saying how to write them; nothing is guessed
+/// from them (a `D` read as delete would remove members on a guess).
+#[test]
+fn a_change_files_action_codes_are_refused_saying_what_to_write() {
+    let c = header(&["member_id", "mobile_phone", "action"]);
+    let codes = "action is not upsert or delete: a change file's codes";
+    for (action, said) in [
+        ("D", Some(codes)),
+        ("u", Some(codes)),
+        ("Remove", Some(codes)),
+        ("purge", Some("action is not upsert or delete")),
+        ("DELETE", None),
+        ("Upsert", None),
+        ("", None),
+    ] {
+        let row = parse(&c, &StringRecord::from(vec!["M1", "2025550143", action]));
+        match said {
+            Some(said) => {
+                let detail = row.unwrap_err().detail;
+                assert!(detail.starts_with(said), "{action}: {detail}");
+                assert_eq!(
+                    detail.contains("codes"),
+                    said == codes,
+                    "{action}: {detail}"
+                );
+            }
+            None => assert!(row.is_ok(), "{action}"),
+        }
+    }
+}
