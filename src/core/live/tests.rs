@@ -306,3 +306,20 @@ fn every_question_is_answered_through_and_counted() {
     assert!(core.breaker_open(), "the gateway's breaker opened");
     drop(silent);
 }
+
+/// Whether PINs are the core's to check follows the adapter in use: the embedded core
+/// never, a REST core with `[core.rest.pin]` once it is swapped in, and not after a swap
+/// back.
+#[test]
+fn whether_the_core_checks_pins_follows_the_adapter_swapped_in() {
+    let (_dir, core) = live("");
+    assert!(!core.checks_pins());
+    let without = rest("");
+    let with = rest("[core.rest.pin]\nurl = \"/members/{member_id}/pin\"\ncorrect = \"/valid\"\n");
+    for (toml, checks) in [(&with, true), (&without, false), (&with, true)] {
+        let next = core.prepare(&config(toml)).unwrap().unwrap();
+        assert_ne!(core.checks_pins(), checks, "prepared, not yet in use");
+        core.swap(next);
+        assert_eq!(core.checks_pins(), checks, "{toml}");
+    }
+}
