@@ -495,11 +495,12 @@ pub fn map_member(
             note(field, "an amount in dollars (a number, or \"1234.56\")")
         })
     };
-    const A_DATE: &str = "a date: YYYY-MM-DD (or a date-time written so), YYYYMMDD or MM/DD/YYYY";
+    const A_DATE: &str = "a date: YYYY-MM-DD (or a date-time written so), YYYYMMDD, MM/DD/YYYY \
+                          or milliseconds since 1970";
     let date = |field: &'static str, pointer: &str| {
         noted(
             present(pointer),
-            |v| core_date(value_text(v)?.as_str()),
+            |v| core_date(date_value(v)?.as_str()),
             || note(field, A_DATE),
         )
     };
@@ -555,7 +556,7 @@ pub fn map_member(
         account_numbers: list("account_numbers", &f.account_numbers),
         profile_changed_at: noted(
             present(&f.profile_changed_at),
-            |v| core_when(value_text(v)?.as_str()),
+            |v| core_when(date_value(v)?.as_str()),
             || note("profile_changed_at", A_DATE),
         ),
         // one the core may have set but that cannot be read is taken as set: the member's
@@ -566,7 +567,7 @@ pub fn map_member(
         last_txn_amount_cents: cents("last_txn_amount", &f.last_txn_amount),
         last_txn_date: noted(
             present(&f.last_txn_date),
-            |v| core_day(value_text(v)?.as_str(), zone),
+            |v| core_day(date_value(v)?.as_str(), zone),
             || note("last_txn_date", A_DATE),
         ),
         needs_activation: flag("needs_activation", &f.needs_activation, false),
@@ -678,6 +679,29 @@ fn value_text(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.trim().to_string()),
         Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// A core's date or date-time as text: a string as it stands; a number as a mainframe's
+/// `YYYYMMDD` (8 digits) or, as Java gateways send a `java.util.Date` (Jackson's default),
+/// milliseconds since 1970 in UTC, written out as ISO 8601 (`447897600000` is
+/// `1984-03-12T00:00:00.000Z`). A number that could as well be seconds (under 5e9: as
+/// milliseconds, within two months of 1970) is not read: seconds read as milliseconds
+/// would be a date in January 1970, a wrong answer to a caller's question.
+fn date_value(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.trim().to_string()),
+        Value::Number(n) => {
+            let n = n.as_i64()?;
+            if (10_000_000..=99_999_999).contains(&n) {
+                return Some(n.to_string());
+            }
+            (n.unsigned_abs() >= 5_000_000_000)
+                .then(|| chrono::DateTime::from_timestamp_millis(n))
+                .flatten()
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        }
         _ => None,
     }
 }

@@ -560,6 +560,15 @@ fn zips_and_dates_are_read_in_every_shape_a_core_sends_and_others_are_noted() {
         (r#""1984-03-12T00:00:00Z""#, day(1984, 3, 12)),
         (r#""19840312""#, day(1984, 3, 12)),
         ("19840312", day(1984, 3, 12)),
+        // a java.util.Date as Jackson writes it: milliseconds since 1970, before it too
+        ("447897600000", day(1984, 3, 12)),
+        ("447919200000", day(1984, 3, 12)),
+        ("-315619200000", day(1960, 1, 1)),
+        // seconds, or a number that could be: not read
+        ("447897600", None),
+        ("0", None),
+        ("4999999999", None),
+        ("447897600000.5", None),
         (r#""03/12/1984""#, day(1984, 3, 12)),
         (r#""3/2/1984""#, day(1984, 3, 2)),
         // .NET's DateTime.ToString() in en-US, and a year written first
@@ -631,6 +640,8 @@ fn a_last_transaction_dated_in_utc_is_the_credit_union_s_day_and_a_change_keeps_
         (r#""11/30/2026 9:30:00 PM""#, &chicago, day(2026, 11, 30)),
         (r#""2026-11-31T03:30:00Z""#, &chicago, None),
         (r#""/Date(1796095800000)/""#, &chicago, day(2026, 11, 30)),
+        ("1796095800000", &chicago, day(2026, 11, 30)),
+        ("1796095800000", &Zone::utc(), day(2026, 12, 1)),
         (r#""/Date(1796095800000)/""#, &Zone::utc(), day(2026, 12, 1)),
         (
             r#""/Date(1796095800000-0600)/""#,
@@ -661,6 +672,8 @@ fn a_last_transaction_dated_in_utc_is_the_credit_union_s_day_and_a_change_keeps_
         (r#""20261130""#, at("2026-11-30 00:00:00")),
         (r#""/Date(1796098500000-0600)/""#, at("2026-12-01 04:15:00")),
         (r#""/Date(1796098500000)/""#, at("2026-12-01 04:15:00")),
+        ("1796098500000", at("2026-12-01 04:15:00")),
+        ("1796098500", None),
         (r#""last week""#, None),
     ] {
         let (m, unread) = mapped_in("profile_changed_at", value, &chicago);
