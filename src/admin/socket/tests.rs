@@ -305,3 +305,22 @@ fn a_command_whose_client_has_gone_stops_and_says_so() {
     execute(&ctx, "cli", enroll(), &mut io::sink(), &mut io::sink()).unwrap();
     assert!(enrolled(&ctx));
 }
+
+/// A stale socket is replaced and the new one is the service user's alone; what stands in
+/// the socket's place and cannot be removed (a folder) is said as what it is, not as an
+/// address in use.
+#[tokio::test]
+async fn a_stale_socket_is_replaced_and_a_folder_in_its_place_is_said() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("admin.sock");
+    drop(bind(&path).unwrap());
+    let again = bind(&path).unwrap();
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    drop(again);
+    let folder = dir.path().join("folder.sock");
+    std::fs::create_dir(&folder).unwrap();
+    let err = bind(&folder).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::IsADirectory, "{err}");
+}
