@@ -23,6 +23,7 @@ struct Built {
     core: CoreConfig,
     region: String,
     recent_change_days: u32,
+    slash_dates: Option<crate::civil::SlashDates>,
     ca: Option<Vec<u8>>,
     client: Option<[u8; 32]>,
 }
@@ -46,6 +47,7 @@ impl Built {
             core: config.core.clone(),
             region: config.enroll.default_region.clone(),
             recent_change_days: config.enroll.recent_change_days,
+            slash_dates: config.enroll.slash_dates,
             ca: contents(ca_file),
             client,
         }

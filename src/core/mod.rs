@@ -193,7 +193,8 @@ pub fn from_config(config: &Config, store: Arc<Store>) -> Result<Arc<dyn CoreAda
             })?;
             Ok(Arc::new(
                 rest::RestCore::new(rest, config.core.timeout_ms, config.enroll.region())?
-                    .with_recent_change_days(config.enroll.recent_change_days),
+                    .with_recent_change_days(config.enroll.recent_change_days)
+                    .with_slash_dates(config.enroll.slash_dates),
             ))
         }
     }

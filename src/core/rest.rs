@@ -15,7 +15,7 @@ use zeroize::Zeroizing;
 
 use super::breaker::{Breaker, State};
 use super::{CoreAdapter, CoreError, CorePin, FieldRead, IdentifierKind, PhoneMatch, Read};
-use crate::civil::Zone;
+use crate::civil::{SlashDates, Zone};
 use crate::config::{RestCoreConfig, RestFields};
 use crate::dialog::answer::{UNISSUED_LAST4, placeholder_tin};
 use crate::enroll::row::{parse_cents, parse_flag, parse_ymd, parse_zip};
@@ -30,8 +30,8 @@ pub struct RestCore {
     config: RestCoreConfig,
     total: Duration,
     region: Region,
-    /// `time_zone`: the day a transaction dated in UTC fell on.
-    zone: Zone,
+    /// `time_zone` (the day a transaction dated in UTC fell on) and `enroll.slash_dates`.
+    dates: CoreDates,
     /// `enroll.recent_change_days`: see [`caller_id_withdrawn`].
     recent_change_days: u32,
     circuit: Mutex<Circuit>,
@@ -112,7 +112,10 @@ impl RestCore {
             client,
             total: Duration::from_millis(timeout_ms),
             region,
-            zone,
+            dates: CoreDates {
+                zone,
+                slashes: SlashDates::MonthFirst,
+            },
             recent_change_days: crate::config::EnrollConfig::default().recent_change_days,
             circuit: Mutex::new(Circuit {
                 breaker,
@@ -269,7 +272,7 @@ impl RestCore {
     /// One member object, as [`map_member`] maps it, with a caller ID the
     /// pre-enrollment rules would not trust withdrawn ([`caller_id_withdrawn`]).
     fn member_from(&self, v: &Value) -> Result<Member, CoreError> {
-        let (mut member, unread) = map_member(v, &self.config.fields, self.region, &self.zone)?;
+        let (mut member, unread) = map_member(v, &self.config.fields, self.region, &self.dates)?;
         for u in unread {
             log_unread(u, &self.config.fields);
         }
@@ -306,6 +309,21 @@ impl RestCore {
         self.recent_change_days = days;
         self
     }
+
+    /// `enroll.slash_dates`: the order of the core's dates written with slashes; none named,
+    /// month first (`MM/DD/YYYY`, as US cores write them).
+    pub fn with_slash_dates(mut self, order: Option<SlashDates>) -> RestCore {
+        self.dates.slashes = order.unwrap_or(SlashDates::MonthFirst);
+        self
+    }
+}
+
+/// How a core's dates are read: the credit union's zone, for the day an instant fell on,
+/// and the order of month and day in a date written with slashes.
+#[derive(Debug, Clone)]
+pub struct CoreDates {
+    pub zone: Zone,
+    pub slashes: SlashDates,
 }
 
 /// Whether the pre-enrollment rules (ENROLL.md) would keep this member's mobile from
@@ -401,7 +419,7 @@ pub fn map_member(
     v: &Value,
     f: &RestFields,
     region: Region,
-    zone: &Zone,
+    dates: &CoreDates,
 ) -> Result<(Member, Vec<Unread>), CoreError> {
     let unread = std::cell::RefCell::new(Vec::<Unread>::new());
     let note = |field: &'static str, expected: &'static str| {
@@ -500,7 +518,7 @@ pub fn map_member(
     let date = |field: &'static str, pointer: &str| {
         noted(
             present(pointer),
-            |v| core_date(date_value(v)?.as_str()),
+            |v| core_date(date_value(v)?.as_str(), dates.slashes),
             || note(field, A_DATE),
         )
     };
@@ -556,7 +574,7 @@ pub fn map_member(
         account_numbers: list("account_numbers", &f.account_numbers),
         profile_changed_at: noted(
             present(&f.profile_changed_at),
-            |v| core_when(date_value(v)?.as_str()),
+            |v| core_when(date_value(v)?.as_str(), dates.slashes),
             || note("profile_changed_at", A_DATE),
         ),
         // one the core may have set but that cannot be read is taken as set: the member's
@@ -567,7 +585,7 @@ pub fn map_member(
         last_txn_amount_cents: cents("last_txn_amount", &f.last_txn_amount),
         last_txn_date: noted(
             present(&f.last_txn_date),
-            |v| core_day(date_value(v)?.as_str(), zone),
+            |v| core_day(date_value(v)?.as_str(), dates),
             || note("last_txn_date", A_DATE),
         ),
         needs_activation: flag("needs_activation", &f.needs_activation, false),
@@ -749,11 +767,12 @@ fn date_text(s: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// A core's date: `YYYY-MM-DD` (or the start of a date-time written so), `YYYYMMDD` (as
-/// Symitar and many cores keep dates), the US `MM/DD/YYYY`, with the time of day .NET's
+/// Symitar and many cores keep dates), with slashes in the order `slashes` names (the US
+/// `MM/DD/YYYY` unless `enroll.slash_dates` says otherwise), with the time of day .NET's
 /// `DateTime.ToString()` writes after it (`3/12/1984 12:00:00 AM`, the day as written), the
 /// month named with a four-digit year (`12-MAR-1984`, Oracle's), or a .NET JSON date (its
 /// date as written at its offset).
-fn core_date(s: &str) -> Option<chrono::NaiveDate> {
+fn core_date(s: &str, slashes: SlashDates) -> Option<chrono::NaiveDate> {
     let s = &*date_text(s);
     if let Some(d) = s.get(..10).and_then(parse_ymd) {
         return Some(d);
@@ -761,36 +780,31 @@ fn core_date(s: &str) -> Option<chrono::NaiveDate> {
     if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
         return chrono::NaiveDate::parse_from_str(s, "%Y%m%d").ok();
     }
-    us_date_time(s)
+    crate::civil::slash_date_time(s, Some(slashes))
+        .ok()
         .map(|t| t.date())
         .or_else(|| crate::civil::month_named_date(s).ok())
 }
 
-/// A US date with slashes, and a time of day at most, as
-/// [`crate::civil::slash_date_time`] reads one month first.
-fn us_date_time(s: &str) -> Option<chrono::NaiveDateTime> {
-    crate::civil::slash_date_time(s, Some(crate::civil::SlashDates::MonthFirst)).ok()
-}
-
 /// The day a core's date names: a date-time in UTC is taken to the day it was in the credit
-/// union's `zone`, one with another offset to its date as written
+/// union's zone, one with another offset to its date as written
 /// ([`crate::civil::day_written`]), any other date as [`core_date`] reads it.
-fn core_day(s: &str, zone: &Zone) -> Option<chrono::NaiveDate> {
+fn core_day(s: &str, dates: &CoreDates) -> Option<chrono::NaiveDate> {
     let s = &*date_text(s);
     match crate::civil::offset_date_time(s) {
-        Some(t) => Some(crate::civil::day_written(t, zone)),
-        None => core_date(s),
+        Some(t) => Some(crate::civil::day_written(t, &dates.zone)),
+        None => core_date(s, dates.slashes),
     }
 }
 
 /// When a core's date or date-time was, in UTC: a date-time with an offset is taken to UTC,
 /// one without as written; a date is its midnight. A profile changed at 22:00 is then still
 /// within `enroll.recent_change_days` until 22:00 the day the window ends, not from midnight.
-fn core_when(s: &str) -> Option<chrono::NaiveDateTime> {
+fn core_when(s: &str, slashes: SlashDates) -> Option<chrono::NaiveDateTime> {
     let s = &*date_text(s);
     crate::civil::when(s)
-        .or_else(|| us_date_time(s))
-        .or_else(|| core_date(s)?.and_hms_opt(0, 0, 0))
+        .or_else(|| crate::civil::slash_date_time(s, Some(slashes)).ok())
+        .or_else(|| core_date(s, slashes)?.and_hms_opt(0, 0, 0))
 }
 
 /// A core's zip as its 5 digits: `55401`, `55401-1234` or `554011234`. A zip sent as a JSON
@@ -973,7 +987,7 @@ impl CoreAdapter for RestCore {
         let Some((doc, member)) = self.member_answer(member_id).await? else {
             return Ok(None);
         };
-        let (_, unread) = map_member(&doc, &self.config.fields, self.region, &self.zone)?;
+        let (_, unread) = map_member(&doc, &self.config.fields, self.region, &self.dates)?;
         Ok(Some((
             member,
             fields_read(&doc, &self.config.fields, &unread),

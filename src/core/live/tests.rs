@@ -33,8 +33,12 @@ fn rest(extra: &str) -> String {
 #[test]
 fn a_reload_builds_the_core_anew_only_when_its_settings_change() {
     let rest = rest("");
-    let cases: [(&str, Option<&str>); 8] = [
+    let cases: [(&str, Option<&str>); 9] = [
         ("", None),
+        (
+            "[enroll]\nslash_dates = \"day/month/year\"\n",
+            Some("embedded"),
+        ),
         ("[lockout]\nmax_wrong_pins = 3\n", None),
         ("[enroll]\nkeep_days = 9\n", None),
         ("[enroll]\nrecent_change_days = 7\n", Some("embedded")),

@@ -502,6 +502,11 @@ fn mapped_with(field: &str, value: &str) -> (Member, Vec<Unread>) {
 
 /// [`mapped_with`], for a credit union in `zone`.
 fn mapped_in(field: &str, value: &str, zone: &Zone) -> (Member, Vec<Unread>) {
+    mapped_as(field, value, zone, SlashDates::MonthFirst)
+}
+
+/// [`mapped_in`], with dates written with slashes read in `slashes`.
+fn mapped_as(field: &str, value: &str, zone: &Zone, slashes: SlashDates) -> (Member, Vec<Unread>) {
     let fields = RestFields {
         member_id: "/id".into(),
         first_name: "/first".into(),
@@ -513,7 +518,11 @@ fn mapped_in(field: &str, value: &str, zone: &Zone) -> (Member, Vec<Unread>) {
     };
     let doc: Value =
         serde_json::from_str(&format!(r#"{{"id": " 7 ", "{field}": {value}}}"#)).unwrap();
-    map_member(&doc, &fields, Region::default(), zone).unwrap()
+    let dates = CoreDates {
+        zone: zone.clone(),
+        slashes,
+    };
+    map_member(&doc, &fields, Region::default(), &dates).unwrap()
 }
 
 /// The names of the fields `map_member` could not read in `{"FIELD": VALUE}`.
@@ -1253,7 +1262,11 @@ fn each_mapped_field_is_reported_as_read_absent_unreadable_or_not_mapped() {
             "dob": "1900-01-01", "place_of_birth": 12}"#,
     )
     .unwrap();
-    let (member, unread) = map_member(&doc, &fields, Region::default(), &Zone::utc()).unwrap();
+    let dates = CoreDates {
+        zone: Zone::utc(),
+        slashes: SlashDates::MonthFirst,
+    };
+    let (member, unread) = map_member(&doc, &fields, Region::default(), &dates).unwrap();
     let report = fields_read(&doc, &fields, &unread);
     let of = |field: &str| {
         let f = report.iter().find(|f| f.field == field).unwrap();
@@ -1361,4 +1374,62 @@ fn what_a_core_said_with_a_refusal_is_logged_but_not_for_a_pin_check() {
         let log = crate::shared_tests::logged(|| assert!(rt.block_on(ask).is_err()));
         assert!(!log.contains(refused) && !log.contains("4827"), "{log}");
     }
+}
+
+/// A core's dates with slashes are month first unless `enroll.slash_dates` says day first,
+/// for birth dates, transactions and profile changes alike.
+#[test]
+fn a_cores_slash_dates_are_read_in_the_order_the_configuration_names() {
+    let day = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d);
+    let utc = Zone::utc();
+    for (field, order, value, want) in [
+        (
+            "dob",
+            SlashDates::MonthFirst,
+            r#""03/12/1984""#,
+            day(1984, 3, 12),
+        ),
+        (
+            "dob",
+            SlashDates::DayFirst,
+            r#""03/12/1984""#,
+            day(1984, 12, 3),
+        ),
+        (
+            "dob",
+            SlashDates::DayFirst,
+            r#""25/12/1984""#,
+            day(1984, 12, 25),
+        ),
+        ("dob", SlashDates::MonthFirst, r#""25/12/1984""#, None),
+        (
+            "dob",
+            SlashDates::DayFirst,
+            r#""1984-03-12""#,
+            day(1984, 3, 12),
+        ),
+        (
+            "last_txn_date",
+            SlashDates::DayFirst,
+            r#""1/12/2026""#,
+            day(2026, 12, 1),
+        ),
+    ] {
+        let (m, _) = mapped_as(field, value, &utc, order);
+        let got = match field {
+            "dob" => m.dob,
+            _ => m.last_txn_date,
+        };
+        assert_eq!(got, want, "{field} {value} {order:?}");
+    }
+    let (m, _) = mapped_as(
+        "profile_changed_at",
+        r#""1/12/2026 2:15:00 PM""#,
+        &utc,
+        SlashDates::DayFirst,
+    );
+    assert_eq!(
+        m.profile_changed_at,
+        day(2026, 12, 1).and_then(|d| d.and_hms_opt(14, 15, 0))
+    );
 }
