@@ -324,3 +324,24 @@ async fn a_stale_socket_is_replaced_and_a_folder_in_its_place_is_said() {
     let err = bind(&folder).unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::IsADirectory, "{err}");
 }
+
+/// A connection's watch ends with its answer: dropped, it lets go of the connection's read
+/// side at once, not when the client closes it (a client that keeps its side open would
+/// otherwise hold a task and a socket half for as long as it likes).
+#[tokio::test]
+async fn a_dropped_watch_lets_the_connection_go() {
+    let (ours, theirs) = UnixStream::pair().unwrap();
+    let (read, _write) = ours.into_split();
+    let gone = Arc::new(AtomicBool::new(false));
+    let watch = Gone::when_closed(BufReader::new(read), gone.clone());
+    assert_eq!(Arc::strong_count(&gone), 2, "the watch holds the flag");
+    drop(watch);
+    let released = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while Arc::strong_count(&gone) > 1 {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    });
+    assert!(released.await.is_ok(), "the watch still runs");
+    assert!(!gone.load(Ordering::SeqCst), "the client never went");
+    drop(theirs);
+}
