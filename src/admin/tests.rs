@@ -89,3 +89,24 @@ fn a_member_not_enrolled_is_named_as_the_id_allows() {
         );
     }
 }
+
+/// With no service running, a command opens the store itself: a state directory with no
+/// store is told to run `init`; one that cannot be looked into (here a file where the
+/// folder goes) is said as what it is, not as a store to create.
+#[test]
+fn a_store_missing_is_told_from_one_that_cannot_be_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = crate::config::Config::default();
+    config.storage.state_dir = dir.path().join("empty");
+    std::fs::create_dir(&config.storage.state_dir).unwrap();
+    let missing = client::open_local(&config).err().unwrap().to_string();
+    assert!(
+        missing.contains("(run `callvault init` first)"),
+        "{missing}"
+    );
+    config.storage.state_dir = dir.path().join("a-file");
+    std::fs::write(&config.storage.state_dir, "not a folder").unwrap();
+    let unopened = client::open_local(&config).err().unwrap().to_string();
+    assert!(unopened.contains("cannot open the store"), "{unopened}");
+    assert!(!unopened.contains("callvault init"), "{unopened}");
+}
