@@ -255,7 +255,7 @@ impl SpreadsheetSigns {
 /// Whether a refused PIN field is written as a password hash: a crypt-style `$id$...`
 /// (bcrypt's `$2b$`, `$argon2id$`, `$6$`), an LDAP-style `{SSHA}...`, or a hex digest
 /// (MD5, SHA-1, SHA-256, SHA-512).
-fn written_as_hash(pin: &[u8]) -> bool {
+pub(super) fn written_as_hash(pin: &[u8]) -> bool {
     let crypt = pin.len() > 20
         && pin.first() == Some(&b'$')
         && pin[1..].iter().position(|&b| b == b'$').is_some_and(|at| {
@@ -275,7 +275,7 @@ fn written_as_hash(pin: &[u8]) -> bool {
 
 /// Whether a refused PIN field is a number as a spreadsheet writes one back: digits with a
 /// decimal point (`4321.0`) or an exponent (`4.32E+03`).
-fn written_as_number(pin: &[u8]) -> bool {
+pub(super) fn written_as_number(pin: &[u8]) -> bool {
     // on the bytes, so no copy of a PIN is made that is not wiped
     let digits = |s: &[u8]| !s.is_empty() && s.iter().all(u8::is_ascii_digit);
     let (mantissa, exponent) = match pin.iter().position(|&b| b == b'E' || b == b'e') {

@@ -1747,3 +1747,61 @@ fn an_unlock_clears_wrong_answers_as_it_clears_wrong_pins() {
         assert_eq!((c.describe(), c.any()), (words, any), "{c:?}");
     }
 }
+
+/// What a refused PIN field looks like, told apart as the import's warnings need: a
+/// password hash (crypt's `$id$`, LDAP's `{SCHEME}`, a hex digest), or a number as a
+/// spreadsheet writes one back.
+#[test]
+fn a_refused_pin_is_told_as_a_hash_or_a_spreadsheets_number() {
+    use super::import::{written_as_hash, written_as_number};
+    let sixteen = "a".repeat(16);
+    let hashes = [
+        (
+            "$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy",
+            true,
+        ),
+        ("$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA", true),
+        (&format!("$2b${sixteen}a"), true),
+        (&format!("$2b${sixteen}"), false),
+        (&format!("x2b${sixteen}aaaa"), false),
+        (&format!("$$2b{sixteen}aaaa"), false),
+        (&format!("$2!b${sixteen}aaaa"), false),
+        (&format!("${sixteen}{sixteen}"), false),
+        ("{SSHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=", true),
+        ("{S}x", true),
+        ("{}abc", false),
+        ("{S!A}abc", false),
+        ("SSHA}abc", false),
+        ("{SSHA abc", false),
+        ("5f4dcc3b5aa765d61d8327deb882cf99", true),
+        ("5f4dcc3b5aa765d61d8327deb882cf9", false),
+        ("5f4dcc3b5aa765d61d8327deb882cf9g", false),
+        ("5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8", true),
+        (&"ab".repeat(32), true),
+        (&"ab".repeat(64), true),
+        (&"ab".repeat(48), false),
+        ("1234", false),
+        ("12a4", false),
+    ];
+    for (field, hash) in hashes {
+        assert_eq!(written_as_hash(field.as_bytes()), hash, "{field}");
+    }
+    let numbers = [
+        ("4321.0", true),
+        ("4321.", true),
+        ("4.3E+03", true),
+        ("4.3e-3", true),
+        ("43E2", true),
+        ("4321", false),
+        (".5", false),
+        ("4.3E", false),
+        ("4.3.2", false),
+        ("E5", false),
+        ("12a.0", false),
+        ("4.3E+", false),
+        ("", false),
+    ];
+    for (field, number) in numbers {
+        assert_eq!(written_as_number(field.as_bytes()), number, "{field}");
+    }
+}
