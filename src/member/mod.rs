@@ -316,6 +316,28 @@ pub fn mask_email(email: &str) -> String {
     }
 }
 
+/// `text` with every e-mail address in it masked as [`mask_email`] does: for what another
+/// system wrote about a message (an SMTP relay's `550 5.1.1 <jane.doe@cu.example>: Recipient
+/// address rejected`), which callvault passes on to agents, the audit log and the log, where
+/// a member's address is shown masked. An address is a run of characters holding an `@`,
+/// ended by white space or by what an address cannot hold unquoted (`<>()[]",;:`).
+pub fn mask_emails_in(text: &str) -> String {
+    let ends = |c: char| c.is_whitespace() || "<>()[]\",;:".contains(c);
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('@') {
+        let start = (rest[..at].char_indices().rev())
+            .find(|&(_, c)| ends(c))
+            .map_or(0, |(i, c)| i + c.len_utf8());
+        let end = rest[at..].find(ends).map_or(rest.len(), |i| at + i);
+        out.push_str(&rest[..start]);
+        out.push_str(&mask_email(&rest[start..end]));
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Keep the last `keep` characters.
 pub fn mask_tail(s: &str, keep: usize) -> String {
     let n = s.chars().count();

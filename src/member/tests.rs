@@ -35,6 +35,46 @@ fn masks_keep_only_what_a_person_needs() {
 }
 
 #[test]
+fn addresses_in_what_another_system_wrote_are_masked() {
+    let cases = [
+        // Postfix refusing a recipient, as lettre words it
+        (
+            "permanent error (550): 5.1.1 <jane.doe@cu.example>: Recipient address rejected: \
+             User unknown in virtual mailbox table",
+            "permanent error (550): 5.1.1 <j***@cu.example>: Recipient address rejected: \
+             User unknown in virtual mailbox table",
+        ),
+        // sendmail's form, the address bare and followed by dots
+        (
+            "550 5.7.1 jane@cu.example... Relaying denied",
+            "550 5.7.1 j***@cu.example... Relaying denied",
+        ),
+        // two addresses, one quoted, one in brackets
+        (
+            "from \"a@b.c\" to [x.y@z.org], refused",
+            "from \"a***@b.c\" to [x***@z.org], refused",
+        ),
+        // at the start and at the end, after a colon
+        ("bob@cu.example:rejected", "b***@cu.example:rejected"),
+        ("rejected:bob@cu.example", "rejected:b***@cu.example"),
+        // after white space that is not ASCII
+        ("to\u{a0}é@cu.example", "to\u{a0}é***@cu.example"),
+        // nothing to mask
+        (
+            "421 4.3.2 Service not available",
+            "421 4.3.2 Service not available",
+        ),
+        ("", ""),
+        // an @ alone, or with nothing before it
+        ("a @ b", "a ***@ b"),
+        ("<@cu.example>", "<***@cu.example>"),
+    ];
+    for (text, want) in cases {
+        assert_eq!(mask_emails_in(text), want, "{text}");
+    }
+}
+
+#[test]
 fn a_masked_member_never_shows_the_secret_parts() {
     let m = Member {
         member_id: "100234".into(),

@@ -98,10 +98,14 @@ impl Channel for Smtp {
         .await;
         match sent {
             Ok(Ok(_)) => Ok(()),
-            // lettre's errors name the stage and the relay's reply code, never the message
+            // lettre's errors name the stage and the relay's reply, never the message; a
+            // reply may name the member's address (`550 5.1.1 <jane.doe@...>: Recipient
+            // address rejected`), which the agent, the audit log and the log see masked
             Ok(Err(e)) => Err(SendError::Failed(format!(
-                "SMTP relay {}:{}: {e}",
-                c.host, c.port
+                "SMTP relay {}:{}: {}",
+                c.host,
+                c.port,
+                crate::member::mask_emails_in(&e.to_string())
             ))),
             Err(_) => Err(SendError::Failed(format!(
                 "SMTP relay {}:{}: no answer within {} ms",

@@ -21,7 +21,8 @@ const MEMBERS: &str = "member_id,first_name,last_name,mobile_phone,phone_type,ot
 const JANE_MOBILE: &str = "+16122040101";
 const JOHN_MOBILE: &str = "+16122040102";
 
-/// aiosmtpd on a free port (tests/support/smtp_sink.py); killed on drop.
+/// aiosmtpd on a free port (tests/support/smtp_sink.py), with its `flags` (`--refuse-rcpt`);
+/// killed on drop.
 struct SmtpSink {
     port: u16,
     out: PathBuf,
@@ -29,7 +30,12 @@ struct SmtpSink {
 }
 
 impl SmtpSink {
-    fn start(dir: &Path, tls: Option<(&Path, &Path)>, auth: Option<(&str, &str)>) -> SmtpSink {
+    fn start(
+        dir: &Path,
+        tls: Option<(&Path, &Path)>,
+        auth: Option<(&str, &str)>,
+        flags: &[&str],
+    ) -> SmtpSink {
         let port = free_port();
         let out = dir.join("smtp.jsonl");
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/smtp_sink.py");
@@ -43,6 +49,7 @@ impl SmtpSink {
         if let Some((user, password)) = auth {
             cmd.args(["--user", user, "--password", password]);
         }
+        cmd.args(flags);
         let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -295,7 +302,12 @@ fn an_email_code_goes_through_a_real_smtp_conversation_and_approves_once() {
     let (cert, key) = (certs.path().join("smtp.crt"), certs.path().join("smtp.key"));
     std::fs::write(&cert, pair.cert.pem()).unwrap();
     std::fs::write(&key, pair.key_pair.serialize_pem()).unwrap();
-    let smtp = SmtpSink::start(certs.path(), Some((&cert, &key)), Some(("relay", "s3cret")));
+    let smtp = SmtpSink::start(
+        certs.path(),
+        Some((&cert, &key)),
+        Some(("relay", "s3cret")),
+        &[],
+    );
     let config = format!(
         "[notify.email]\ntype = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"starttls\"\n\
          username = \"relay\"\npassword = \"s3cret\"\nca_file = \"{}\"\nfrom = \"Credit Union <verify@cu.example>\"\n",
@@ -403,6 +415,44 @@ fn an_email_code_goes_through_a_real_smtp_conversation_and_approves_once() {
     assert!(!holds_secret(&audit, &code), "the code is in the audit log");
     // nor in the service's log at debug level, the SMTP conversation's included
     t.i.assert_never_written(&[&code]);
+}
+
+#[test]
+fn a_relay_that_refuses_the_member_s_address_is_a_send_failure_that_shows_it_masked() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = SmtpSink::start(dir.path(), None, None, &["--refuse-rcpt"]);
+    let config = format!(
+        "[notify.email]\ntype = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\n\
+         security = \"none\"\nfrom = \"verify@cu.example\"\n",
+        smtp.port
+    );
+    let t = Calls::with_members(&config, MEMBERS);
+    t.start("refused-1", JANE_MOBILE);
+    let (s, e) = t.post(
+        &t.agent,
+        "/v1/calls/refused-1/challenges",
+        json!({"channel": "email"}),
+    );
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::BAD_GATEWAY, Some("send_failed")),
+        "{e}"
+    );
+    // the relay's reply, for IT to act on, with the member's address as agents see it
+    let message = e["message"].as_str().unwrap();
+    assert!(
+        message.contains("(550)")
+            && message.contains("5.1.1 <j***@cu.example>: Recipient address rejected"),
+        "{e}"
+    );
+    assert!(smtp.messages().is_empty(), "nothing was accepted");
+    assert!(
+        t.i.audit_events()
+            .contains(r#""detail":"email: send_failed""#)
+    );
+    let logged = t.i.service_log_with("a challenge could not be sent");
+    assert!(logged.contains("<j***@cu.example>: Recipient"), "{logged}");
+    t.i.assert_never_written(&["jane.doe@cu.example"]);
 }
 
 #[test]

@@ -3,7 +3,8 @@
 
 Listens on 127.0.0.1:PORT and appends each accepted message to OUT as one JSON line:
 {"mail_from", "rcpt_tos", "data", "tls", "auth"}. With --cert/--key it offers STARTTLS
-and refuses mail before it; with --user/--password it requires AUTH (over TLS only).
+and refuses mail before it; with --user/--password it requires AUTH (over TLS only). With
+--refuse-rcpt it refuses every recipient as Postfix does an unknown one, naming the address.
 Prints "ready" on stdout once listening; runs until killed.
 """
 
@@ -18,8 +19,18 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 class Sink:
-    def __init__(self, out):
+    def __init__(self, out, refuse_rcpt):
         self.out = out
+        self.refuse_rcpt = refuse_rcpt
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.refuse_rcpt:
+            return (
+                f"550 5.1.1 <{address}>: Recipient address rejected: "
+                "User unknown in virtual mailbox table"
+            )
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         record = {
@@ -42,6 +53,7 @@ def main():
     p.add_argument("--key")
     p.add_argument("--user")
     p.add_argument("--password")
+    p.add_argument("--refuse-rcpt", action="store_true")
     a = p.parse_args()
 
     kwargs = {}
@@ -60,7 +72,7 @@ def main():
 
         kwargs.update(authenticator=check, auth_required=True, auth_require_tls=True)
 
-    controller = Controller(Sink(a.out), hostname="127.0.0.1", port=a.port, **kwargs)
+    controller = Controller(Sink(a.out, a.refuse_rcpt), hostname="127.0.0.1", port=a.port, **kwargs)
     controller.start()
     print("ready", flush=True)
     try:
