@@ -84,6 +84,9 @@ pub enum Request {
         /// Full mode: overrides `enroll.full_max_removed_percent` for this run.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         max_removed_percent: Option<u8>,
+        /// Overrides `enroll.encoding` for this run.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        encoding: Option<enroll::lines::Encoding>,
     },
     MemberShow {
         member_id: String,
@@ -693,12 +696,16 @@ pub fn execute(
             mode,
             dry_run,
             max_removed_percent,
+            encoding,
         } => {
             readable([&path])?;
             let config = ctx.config.load();
             let mut options = enroll::Options::from_config(&config, mode, dry_run);
             if let Some(limit) = max_removed_percent {
                 options.max_removed_percent = limit.min(100);
+            }
+            if let Some(encoding) = encoding {
+                options.encoding = encoding;
             }
             let outbox = config.enroll_dirs().outbox;
             let result = with_progress(ctx, &path, out, |progress| {

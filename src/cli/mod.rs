@@ -74,6 +74,11 @@ pub enum Command {
         /// members (default: `enroll.full_max_removed_percent`, 10). 100 lets any number go.
         #[arg(long, value_name = "PERCENT", value_parser = clap::value_parser!(u8).range(0..=100))]
         max_removed_percent: Option<u8>,
+        /// How this file's text is written (default: `enroll.encoding`, utf-8).
+        /// `windows-1252`: as Excel saves "CSV (Comma delimited)" on Windows; a line that is
+        /// valid UTF-8 still reads as UTF-8.
+        #[arg(long, value_enum)]
+        encoding: Option<crate::enroll::lines::Encoding>,
     },
     /// Enrolled members.
     Member {
@@ -525,9 +530,16 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             dry_run,
             mode,
             max_removed_percent,
+            encoding,
         } => {
             init_logging("warn");
-            return enroll_command(&config, &file, mode, dry_run, max_removed_percent);
+            let how = EnrollHow {
+                mode,
+                dry_run,
+                max_removed_percent,
+                encoding,
+            };
+            return enroll_command(&config, &file, how);
         }
         Command::Member { command } => {
             init_logging("warn");
@@ -1380,22 +1392,25 @@ fn vault_command(config: &Config, command: VaultCommand) -> anyhow::Result<ExitC
     Ok(ExitCode::SUCCESS)
 }
 
-fn enroll_command(
-    config: &Config,
-    file: &Path,
+/// `callvault enroll`'s flags.
+struct EnrollHow {
     mode: crate::enroll::Mode,
     dry_run: bool,
     max_removed_percent: Option<u8>,
-) -> anyhow::Result<ExitCode> {
+    encoding: Option<crate::enroll::lines::Encoding>,
+}
+
+fn enroll_command(config: &Config, file: &Path, how: EnrollHow) -> anyhow::Result<ExitCode> {
     let path = input_file(file)?;
-    if max_removed_percent.is_some() && mode != crate::enroll::Mode::Full {
+    if how.max_removed_percent.is_some() && how.mode != crate::enroll::Mode::Full {
         bail!("--max-removed-percent applies to --mode full only");
     }
     let request = Request::Enroll {
         path,
-        mode,
-        dry_run,
-        max_removed_percent,
+        mode: how.mode,
+        dry_run: how.dry_run,
+        max_removed_percent: how.max_removed_percent,
+        encoding: how.encoding,
     };
     match admin::client::run(config, request, &mut out::stderr())? {
         Response::Enrolled { report } => {

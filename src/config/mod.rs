@@ -586,6 +586,9 @@ pub struct EnrollConfig {
     /// none: such dates are refused, their order being unknown.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub slash_dates: Option<crate::civil::SlashDates>,
+    /// How the text of an enrollment file is written: UTF-8, or Windows-1252 (Excel's "CSV
+    /// (Comma delimited)"), where a line that is valid UTF-8 still reads as UTF-8.
+    pub encoding: crate::enroll::lines::Encoding,
     /// Pre-enrollment folders; absent: `inbox/`, `outbox/`, `processed/`, `failed/` in the
     /// state directory.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -614,6 +617,7 @@ impl Default for EnrollConfig {
             default_region: "US".to_string(),
             recent_change_days: 30,
             slash_dates: None,
+            encoding: crate::enroll::lines::Encoding::Utf8,
             inbox: None,
             outbox: None,
             processed: None,

@@ -737,6 +737,9 @@ fn allowed_values(path: &str) -> Option<Vec<&'static str>> {
         "enroll.slash_dates" => crate::civil::SlashDates::ALL
             .map(crate::civil::SlashDates::as_str)
             .into(),
+        "enroll.encoding" => crate::enroll::lines::Encoding::ALL
+            .map(crate::enroll::lines::Encoding::as_str)
+            .into(),
         "notify.email.type" => vec!["smtp"],
         "notify.email.security" => vec!["none", "starttls", "tls"],
         "notify.sms.type" => vec!["http"],

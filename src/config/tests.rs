@@ -566,6 +566,11 @@ fn each_list_of_words_names_its_choices() {
             "enroll.slash_dates",
             "\"month/day/year\", \"day/month/year\"",
         ),
+        (
+            "[enroll]\nencoding = \"nope\"\n".to_string(),
+            "enroll.encoding",
+            "\"utf-8\", \"windows-1252\"",
+        ),
     ];
     for (text, path, choices) in cases {
         let issues = parse(&text, no_env()).unwrap_err().issues();

@@ -14,6 +14,64 @@ pub fn opens_as_utf16(start: &[u8]) -> bool {
     start.starts_with(b"\xFF\xFE") || start.starts_with(b"\xFE\xFF")
 }
 
+/// `[enroll] encoding`: how the text of an enrollment file is written.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
+pub enum Encoding {
+    /// UTF-8 (ENROLL.md): a line that is not is refused with the whole file.
+    #[default]
+    #[serde(rename = "utf-8")]
+    #[value(name = "utf-8")]
+    Utf8,
+    /// Windows-1252, which Excel on a US or Western European Windows writes as "CSV (Comma
+    /// delimited)" and many cores export ("ANSI"; ISO-8859-1 is its subset): `José` is
+    /// `Jos\xE9`. A line that is valid UTF-8 is still read as UTF-8, since Windows-1252 text
+    /// with letters beyond ASCII almost never is, and a file saved as UTF-8 after all (or
+    /// joined from two exports) then reads as written, not as `JosÃ©`.
+    #[serde(rename = "windows-1252")]
+    #[value(name = "windows-1252")]
+    Windows1252,
+}
+
+impl Encoding {
+    pub const ALL: [Encoding; 2] = [Encoding::Utf8, Encoding::Windows1252];
+
+    /// The encoding as `[enroll] encoding` names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encoding::Utf8 => "utf-8",
+            Encoding::Windows1252 => "windows-1252",
+        }
+    }
+
+    /// The text of a record read from a file in this encoding; `None` when it is not UTF-8
+    /// and UTF-8 is all this encoding reads.
+    pub fn text(self, raw: &csv::ByteRecord) -> Option<csv::StringRecord> {
+        match csv::StringRecord::from_byte_record(raw.clone()) {
+            Ok(record) => Some(record),
+            Err(_) if self == Encoding::Windows1252 => Some(
+                raw.iter()
+                    .map(|field| {
+                        encoding_rs::WINDOWS_1252
+                            .decode_without_bom_handling(field)
+                            .0
+                    })
+                    .collect(),
+            ),
+            Err(_) => None,
+        }
+    }
+}
+
 /// What to do with a file [`opens_as_utf16`] found.
 pub const RESAVE_AS_UTF8: &str = "callvault reads UTF-8: export the file as UTF-8 (in Excel, \
      \"CSV UTF-8 (Comma delimited)\"; in PowerShell, `-Encoding utf8`)";

@@ -66,6 +66,9 @@ pub struct Options {
     /// slashes; none: such dates are refused.
     #[serde(default)]
     pub slash_dates: Option<crate::civil::SlashDates>,
+    /// `[enroll] encoding`: how the file's text is written.
+    #[serde(default)]
+    pub encoding: lines::Encoding,
     /// Full mode only: the most enrolled members, in percent, a file may leave out. A file
     /// that leaves out more is refused before anything is applied (a truncated export must
     /// not empty the store). 100: no limit.
@@ -95,6 +98,7 @@ impl Options {
             region_code: config.enroll.default_region.clone(),
             recent_change_days: config.enroll.recent_change_days,
             slash_dates: config.enroll.slash_dates,
+            encoding: config.enroll.encoding,
             max_removed_percent: config.enroll.full_max_removed_percent,
             min_free_mb: config.storage.min_free_mb,
             forget_removed: config.core.kind == crate::config::CoreKind::Embedded,
@@ -223,7 +227,10 @@ pub enum EnrollError {
     Header { file: String, problem: HeaderError },
     #[error(
         "{file}: line {line} is not UTF-8 text: callvault reads UTF-8 (export the file as UTF-8; \
-         in Excel, \"CSV UTF-8 (Comma delimited)\")"
+         in Excel, \"CSV UTF-8 (Comma delimited)\"), or Windows-1252 when told so: files saved \
+         as Excel's \"CSV (Comma delimited)\" or a core's \"ANSI\" export read with [enroll] \
+         encoding = \"windows-1252\", or one such file with `callvault enroll --encoding \
+         windows-1252`"
     )]
     NotUtf8 { file: String, line: u64 },
     #[error("{file}: {kind}")]
@@ -371,13 +378,14 @@ fn header_record(
     csv: &mut csv::Reader<LineCounter<BufReader<File>>>,
     raw: &mut ByteRecord,
     file: &str,
+    encoding: lines::Encoding,
 ) -> Result<Option<StringRecord>, EnrollError> {
-    let Some((first, _)) = next_record(csv, raw, file)? else {
+    let Some((first, _)) = next_record(csv, raw, file, encoding)? else {
         return Ok(None);
     };
     let fields: Vec<&str> = first.iter().collect();
     match names::separator_line(&fields) {
-        Some(',') => Ok(next_record(csv, raw, file)?.map(|(header, _)| header)),
+        Some(',') => Ok(next_record(csv, raw, file, encoding)?.map(|(header, _)| header)),
         Some(separator) => Err(EnrollError::Header {
             file: file.to_string(),
             problem: HeaderError::NotCommas(separator),
@@ -386,21 +394,21 @@ fn header_record(
     }
 }
 
-/// Read the next record as UTF-8; `None` at the end.
+/// Read the next record, as text in `encoding`; `None` at the end.
 fn next_record(
     csv: &mut csv::Reader<LineCounter<BufReader<File>>>,
     raw: &mut ByteRecord,
     file: &str,
+    encoding: lines::Encoding,
 ) -> Result<Option<(StringRecord, u64)>, EnrollError> {
     match csv.read_byte_record(raw) {
         Ok(false) => Ok(None),
         Ok(true) => {
             let line = lines::line_of(csv, raw);
-            let record =
-                StringRecord::from_byte_record(raw.clone()).map_err(|_| EnrollError::NotUtf8 {
-                    file: file.to_string(),
-                    line,
-                })?;
+            let record = encoding.text(raw).ok_or_else(|| EnrollError::NotUtf8 {
+                file: file.to_string(),
+                line,
+            })?;
             Ok(Some((record, line)))
         }
         Err(e) => Err(EnrollError::Csv {
@@ -425,9 +433,9 @@ fn read_rows(path: &Path, columns: &Columns, tx: mpsc::SyncSender<Result<Batch, 
     let result = (|| -> Result<(), EnrollError> {
         let mut csv = open_csv(path)?;
         let mut raw = ByteRecord::new();
-        header_record(&mut csv, &mut raw, &file)?;
+        header_record(&mut csv, &mut raw, &file, columns.encoding)?;
         let mut rows = Vec::with_capacity(BATCH);
-        while let Some((record, line)) = next_record(&mut csv, &mut raw, &file)? {
+        while let Some((record, line)) = next_record(&mut csv, &mut raw, &file, columns.encoding)? {
             if let Some((line, last)) = lines::swallowed_rows(&csv, &raw, columns.width) {
                 return Err(EnrollError::UnclosedQuote { file, line, last });
             }
@@ -484,7 +492,7 @@ struct FirstPass {
 fn first_pass(
     path: &Path,
     region: Region,
-    slash_dates: Option<crate::civil::SlashDates>,
+    options: &Options,
     progress: &dyn Progress,
 ) -> Result<FirstPass, EnrollError> {
     let file = file_name(path);
@@ -492,7 +500,7 @@ fn first_pass(
     progress.phase("checking", total_bytes);
     let mut csv = open_csv(path)?;
     let mut raw = ByteRecord::new();
-    let Some(header) = header_record(&mut csv, &mut raw, &file)? else {
+    let Some(header) = header_record(&mut csv, &mut raw, &file, options.encoding)? else {
         return Err(EnrollError::Empty { file });
     };
     if header.iter().all(|f| f.trim().is_empty()) {
@@ -503,7 +511,8 @@ fn first_pass(
             file: file.clone(),
             problem,
         })?
-        .with_slash_dates(slash_dates);
+        .with_slash_dates(options.slash_dates)
+        .with_encoding(options.encoding);
     let mut pass = FirstPass {
         columns,
         rows: 0,
@@ -892,7 +901,7 @@ fn run_with(
         .ok_or_else(|| EnrollError::Config(format!("unknown region {:?}", options.region_code)))?;
     let file = file_name(path);
     let clock = std::time::Instant::now();
-    let pass = first_pass(path, region, options.slash_dates, progress)?;
+    let pass = first_pass(path, region, options, progress)?;
     tracing::debug!(elapsed = ?clock.elapsed(), rows = pass.rows, "enroll: first pass");
     if options.mode == Mode::Full {
         check_removals(store, &file, &pass, options.max_removed_percent)?;

@@ -129,6 +129,8 @@ pub struct Columns {
     /// The order of month and day in the file's dates written with slashes
     /// (`[enroll] slash_dates`); none: such dates are refused.
     pub slash_dates: Option<SlashDates>,
+    /// How the file's text is written (`[enroll] encoding`).
+    pub encoding: super::lines::Encoding,
 }
 
 impl Columns {
@@ -180,6 +182,7 @@ impl Columns {
             unknown,
             meant,
             slash_dates: None,
+            encoding: super::lines::Encoding::Utf8,
         })
     }
 
@@ -189,6 +192,11 @@ impl Columns {
             slash_dates: order,
             ..self
         }
+    }
+
+    /// The columns of a file whose text is written in `encoding`.
+    pub fn with_encoding(self, encoding: super::lines::Encoding) -> Columns {
+        Columns { encoding, ..self }
     }
 
     /// Whether the header has the column named `name` (as ENROLL.md names it).

@@ -147,6 +147,7 @@ fn options(mode: Mode) -> Options {
         region_code: "US".into(),
         recent_change_days: 30,
         slash_dates: None,
+        encoding: lines::Encoding::Utf8,
         max_removed_percent: 100,
         min_free_mb: 0,
         forget_removed: true,
@@ -456,6 +457,93 @@ fn a_file_with_a_fatal_problem_half_way_applies_nothing() {
     assert!(err.to_string().contains("CSV UTF-8"), "{err}");
     assert!(f.enrolled().is_empty());
     assert!(!f.outbox().join("bad.results.csv").exists());
+}
+
+/// `[enroll] encoding = "windows-1252"`: a file Excel saved as "CSV (Comma delimited)" (or
+/// a core exported as "ANSI") reads with its letters, and a line in it that is UTF-8 still
+/// reads as UTF-8. Each row's name as enrolled, by how the file wrote it.
+#[test]
+fn a_windows_1252_file_reads_when_the_setting_says_so_and_utf_8_lines_stay_utf_8() {
+    let f = Fixture::new();
+    let header = "member_id,mobile_phone,first_name,last_name\n";
+    let rows: [(&str, &[u8], &str); 6] = [
+        // José Muñoz, as Windows-1252 writes é and ñ
+        ("A", b"Jos\xE9,Mu\xF1oz", "José Muñoz"),
+        // ’ (a typographic apostrophe, as Word and Excel put in) and Zoë
+        ("B", b"Zo\xEB,O\x92Brien", "Zoë O\u{2019}Brien"),
+        // the same names written as UTF-8
+        ("C", "José,Muñoz".as_bytes(), "José Muñoz"),
+        ("D", "Zoë,O\u{2019}Brien".as_bytes(), "Zoë O\u{2019}Brien"),
+        // ASCII is the same in both
+        ("E", b"Ana,Smith", "Ana Smith"),
+        // a quoted field with a comma, the quote and the comma being ASCII in both
+        (
+            "F",
+            b"\"Fran\xE7ois, Jr.\",L\xE9vesque",
+            "François, Jr. Lévesque",
+        ),
+    ];
+    let mut body = header.as_bytes().to_vec();
+    for (n, (id, names, _)) in rows.iter().enumerate() {
+        body.extend_from_slice(format!("{id},20255501{n:02},").as_bytes());
+        body.extend_from_slice(names);
+        body.extend_from_slice(b"\r\n");
+    }
+    let path = f.file("ansi.csv", &body);
+
+    // unset: refused whole, saying how to mend it either way
+    let err = run(
+        &f.store,
+        &path,
+        &f.outbox(),
+        &options(Mode::Incremental),
+        "test",
+        &Silent,
+    )
+    .unwrap_err();
+    assert!(matches!(err, EnrollError::NotUtf8 { line: 2, .. }), "{err}");
+    assert!(
+        err.to_string().contains("CSV UTF-8")
+            && err
+                .to_string()
+                .contains("[enroll] encoding = \"windows-1252\""),
+        "{err}"
+    );
+    assert!(f.enrolled().is_empty());
+
+    let options = Options {
+        encoding: lines::Encoding::Windows1252,
+        ..options(Mode::Incremental)
+    };
+    let report = run(&f.store, &path, &f.outbox(), &options, "test", &Silent).unwrap();
+    assert_eq!(report.summary.rows, rows.len() as u64);
+    let txn = f.store.begin_read().unwrap();
+    for (id, _, want) in rows {
+        let member = embedded::get(&txn, id).unwrap().unwrap();
+        let name = format!(
+            "{} {}",
+            member.member.first_name.unwrap_or_default(),
+            member.member.last_name.unwrap_or_default()
+        );
+        assert_eq!(name, want, "{id}");
+    }
+}
+
+/// The same, for the header: a column name in Windows-1252 is read, and the file's own
+/// checks (the separator line, the header's names) see it as text.
+#[test]
+fn a_windows_1252_header_reads_too() {
+    let f = Fixture::new();
+    // a column a person added and named in their language: reported as unknown, as written
+    let body = b"sep=,\nmember_id,mobile_phone,pr\xE9nom\nA,2025550101,Andr\xE9\n";
+    let path = f.file("ansi-header.csv", body);
+    let options = Options {
+        encoding: lines::Encoding::Windows1252,
+        ..options(Mode::Incremental)
+    };
+    let report = run(&f.store, &path, &f.outbox(), &options, "test", &Silent).unwrap();
+    assert_eq!(report.summary.unknown_columns, vec!["prénom".to_string()]);
+    assert_eq!(f.enrolled(), vec!["A".to_string()]);
 }
 
 /// A file saved as UTF-16 (Excel's "Unicode Text") is known by its byte-order mark; its
@@ -2416,6 +2504,7 @@ fn a_run_takes_its_settings_from_the_configuration() {
     config.enroll.full_max_removed_percent = 25;
     config.storage.min_free_mb = 512;
     config.enroll.slash_dates = Some(crate::civil::SlashDates::DayFirst);
+    config.enroll.encoding = lines::Encoding::Windows1252;
     let o = Options::from_config(&config, Mode::Full, true);
     assert_eq!(
         (o.mode, o.dry_run, o.region_code.as_str()),
@@ -2426,6 +2515,7 @@ fn a_run_takes_its_settings_from_the_configuration() {
         (7, 25, 512)
     );
     assert_eq!(o.slash_dates, Some(crate::civil::SlashDates::DayFirst));
+    assert_eq!(o.encoding, lines::Encoding::Windows1252);
     // the embedded core's members are the credit union's: a deleted one's secrets go too
     assert!(o.forget_removed);
     // no profile configured: the built-in one's questions (IVR, activation, checklists), and

@@ -316,6 +316,38 @@ fn the_cli_enrolls_through_the_running_service() {
     let out = i.cli(&["enroll", i.path("missing.csv").to_str().unwrap()]);
     assert!(!out.status.success());
 
+    // A file Excel saved as "CSV (Comma delimited)": Windows-1252. Refused, saying how it
+    // would read; read with the flag, for this run only.
+    let ansi = i.path("ansi.csv");
+    std::fs::write(
+        &ansi,
+        b"member_id,mobile_phone,first_name\r\nE1,2025550188,Jos\xE9\r\n",
+    )
+    .unwrap();
+    let ansi = ansi.to_str().unwrap();
+    let out = i.cli(&["enroll", ansi]);
+    let why = text(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "a Windows-1252 file was read unasked"
+    );
+    assert!(
+        why.contains("line 2 is not UTF-8") && why.contains("--encoding windows-1252"),
+        "{why}"
+    );
+    let out = i.cli(&["enroll", ansi, "--encoding", "windows-1252"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = i.cli(&["member", "show", "E1"]);
+    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["first_name"], "José", "{shown}");
+    let out = i.cli(&["enroll", ansi, "--encoding", "latin1"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("utf-8, windows-1252"),
+        "{}",
+        text(&out.stderr)
+    );
+
     // Full mode with a truncated export (its first 100 rows): refused whole, through the
     // service, with the share it would remove and the flag that lets it go.
     let truncated = i.path("truncated.csv");
