@@ -47,9 +47,28 @@ impl Zone {
     }
 
     /// The zone's IANA name, when it has one (a system zone read from a file may not).
-    #[cfg(test)]
     pub fn name(&self) -> Option<&str> {
         self.tz.iana_name()
+    }
+
+    /// The instant a clock in this zone showed `t`. A time the clocks skipped (spring's
+    /// `02:30` in the United States) is taken as the clock would be read an hour later, and
+    /// one they showed twice (autumn's `01:30`) as the first time: RFC 5545's and
+    /// JavaScript Temporal's rule ("compatible"). `None` outside the years jiff reaches.
+    pub fn instant_of(&self, t: NaiveDateTime) -> Option<DateTime<Utc>> {
+        use chrono::Datelike;
+        let civil = jiff::civil::DateTime::new(
+            i16::try_from(t.year()).ok()?,
+            i8::try_from(t.month()).ok()?,
+            i8::try_from(t.day()).ok()?,
+            i8::try_from(t.hour()).ok()?,
+            i8::try_from(t.minute()).ok()?,
+            i8::try_from(t.second()).ok()?,
+            i32::try_from(t.nanosecond()).ok()?,
+        )
+        .ok()?;
+        let ts = self.tz.to_timestamp(civil).ok()?;
+        DateTime::from_timestamp(ts.as_second(), u32::try_from(ts.subsec_nanosecond()).ok()?)
     }
 
     /// Whether the zone keeps UTC's time in winter and in summer (`UTC`, `Etc/UTC`, a

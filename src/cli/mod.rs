@@ -330,8 +330,9 @@ pub enum AuditCommand {
     /// Remove records older than a date from the store, once an export keeps them: only
     /// records that an export given holds with the same hash go, and never the newest.
     Prune {
-        /// Records before this time go: 2026-12-05 (00:00 UTC), 2026-12-05 08:17 (UTC), RFC
-        /// 3339 with an offset, or a span back from now (`90d`: older than 90 days).
+        /// Records before this time go: 2026-12-05 (its 00:00), 2026-12-05 08:17 (both on this
+        /// machine's clock, as journalctl reads them), RFC 3339 with an offset (Z: UTC), or a
+        /// span back from now (`90d`: older than 90 days).
         #[arg(long, value_parser = parse_since)]
         before: DateTime<Utc>,
         /// A file `audit export` wrote, kept elsewhere (the SIEM's copy). Repeatable; every
@@ -341,12 +342,13 @@ pub enum AuditCommand {
     },
     /// Write records as JSON lines to stdout.
     Export {
-        /// Only records at or after this time: 2026-12-05 (00:00 UTC), 2026-12-05 08:17
-        /// (UTC), RFC 3339 with an offset, or a span back from now (30m, 24h, 7d).
+        /// Only records at or after this time: 2026-12-05 (its 00:00), 2026-12-05 08:17 (both
+        /// on this machine's clock, as journalctl reads them), RFC 3339 with an offset (Z:
+        /// UTC), or a span back from now (30m, 24h, 7d).
         #[arg(long, value_parser = parse_since)]
         since: Option<DateTime<Utc>>,
         /// Only records before this time, in the forms `--since` takes: `--since 2026-11-01
-        /// --until 2026-12-01` is November (UTC).
+        /// --until 2026-12-01` is November on this machine's clock.
         #[arg(long, value_parser = parse_since)]
         until: Option<DateTime<Utc>>,
         /// Only records after this sequence number (the `seq` of the last record an earlier
@@ -363,15 +365,21 @@ pub enum AuditCommand {
     },
 }
 
-/// A time for `--since`: RFC 3339 with its offset, a date and time without one (UTC, `T` or a
-/// space between), a date alone (its 00:00 UTC), or a span back from now (`30m`, `24h`,
-/// `7d`).
+/// A time for `--since`: RFC 3339 with its offset, a date and time without one (on this
+/// machine's clock, as `journalctl --since` reads it: `TZ`, else `/etc/localtime`; `T` or a
+/// space between), a date alone (its 00:00 on this machine's clock), or a span back from now
+/// (`30m`, `24h`, `7d`).
 fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
-    parse_time_at(s, Utc::now())
+    parse_time_at(s, Utc::now(), &crate::civil::Zone::system())
 }
 
-/// [`parse_since`], its spans taken back from `now`.
-fn parse_time_at(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+/// [`parse_since`], its spans taken back from `now`, and times without an offset read on a
+/// clock in `zone`.
+fn parse_time_at(
+    s: &str,
+    now: DateTime<Utc>,
+    zone: &crate::civil::Zone,
+) -> Result<DateTime<Utc>, String> {
     let span = || {
         let unit = s.chars().last()?;
         let count: i64 = s[..s.len() - unit.len_utf8()].parse().ok()?;
@@ -388,13 +396,21 @@ fn parse_time_at(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
             .then_some(())?;
         now.checked_sub_signed(span)
     };
-    (crate::civil::when(s).map(|t| t.and_utc()))
+    let on_the_clock = || {
+        let naive = (crate::enroll::row::parse_ymd(s).and_then(|d| d.and_hms_opt(0, 0, 0)))
+            .or_else(|| crate::civil::naive_date_time(s))?;
+        zone.instant_of(naive)
+    };
+    (crate::civil::offset_date_time(s).map(|t| t.with_timezone(&Utc)))
+        .or_else(on_the_clock)
         .or_else(span)
         .ok_or_else(|| {
             format!(
-                "{s:?} is not a time callvault reads: give a date (2026-12-05, from 00:00 UTC), \
-                 a time in UTC (2026-12-05 08:17), RFC 3339 with an offset \
-                 (2026-12-05T08:17:00-05:00), or a span back from now (30m, 24h, 7d)"
+                "{s:?} is not a time callvault reads: give a date (2026-12-05, from 00:00), a \
+                 time (2026-12-05 08:17), both on this machine's clock ({}), RFC 3339 with an \
+                 offset (2026-12-05T08:17:00-05:00, or Z for UTC), or a span back from now \
+                 (30m, 24h, 7d)",
+                zone.name().unwrap_or("its time zone")
             )
         })
 }
@@ -1021,12 +1037,25 @@ fn audit_command(config: &Config, command: AuditCommand) -> anyhow::Result<ExitC
             match admin::client::run(config, request, &mut out)? {
                 Response::Exported { records } => {
                     out.flush()?;
-                    tell!("{records} records exported");
+                    tell!("{records} records exported{}", window(since, until));
                     Ok(ExitCode::SUCCESS)
                 }
                 other => bail!("unexpected answer: {other:?}"),
             }
         }
+    }
+}
+
+/// The times `--since` and `--until` came to, in UTC as the records write them: a time
+/// without an offset was read on this machine's clock, and this shows the reader what that
+/// was.
+fn window(since: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) -> String {
+    let utc = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+    match (since, until) {
+        (None, None) => String::new(),
+        (Some(s), None) => format!(" (at or after {})", utc(s)),
+        (None, Some(u)) => format!(" (before {})", utc(u)),
+        (Some(s), Some(u)) => format!(" (at or after {}, before {})", utc(s), utc(u)),
     }
 }
 

@@ -1,7 +1,7 @@
 use super::*;
 
 #[test]
-fn since_and_before_take_a_date_a_utc_time_rfc_3339_or_a_span_back() {
+fn since_and_before_take_a_date_a_time_rfc_3339_or_a_span_back() {
     let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
     for (given, meant) in [
         ("2026-12-05", Some("2026-12-05T00:00:00Z")),
@@ -32,7 +32,11 @@ fn since_and_before_take_a_date_a_utc_time_rfc_3339_or_a_span_back() {
         ("yesterday", None),
         ("", None),
     ] {
-        match (parse_time_at(given, at("2026-12-06T00:30:00Z")), meant) {
+        let utc = crate::civil::Zone::utc();
+        match (
+            parse_time_at(given, at("2026-12-06T00:30:00Z"), &utc),
+            meant,
+        ) {
             (Ok(t), Some(m)) => assert_eq!(t, at(m), "{given}"),
             (Err(e), None) => {
                 assert!(e.contains("give a date (2026-12-05"), "{given}: {e}");
@@ -40,6 +44,70 @@ fn since_and_before_take_a_date_a_utc_time_rfc_3339_or_a_span_back() {
             }
             (got, _) => panic!("{given}: {got:?}, meant {meant:?}"),
         }
+    }
+}
+
+/// A date or a time without an offset is read on the machine's clock, as journalctl reads
+/// it; one with an offset, and a span, mean the same anywhere.
+#[test]
+fn times_without_an_offset_are_read_on_the_machine_s_clock() {
+    let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+    let chicago = crate::civil::Zone::named("America/Chicago").unwrap();
+    let now = at("2026-12-06T00:30:00Z");
+    for (given, meant) in [
+        // winter: UTC-6
+        ("2026-12-05", "2026-12-05T06:00:00Z"),
+        ("2026-12-05 08:17", "2026-12-05T14:17:00Z"),
+        ("2026-12-05T08:17:09.5", "2026-12-05T14:17:09.5Z"),
+        // summer: UTC-5
+        ("2026-07-01", "2026-07-01T05:00:00Z"),
+        // the hour clocks skipped (March 8, 2026, 02:00 to 03:00): as read an hour on
+        ("2026-03-08 02:30", "2026-03-08T08:30:00Z"),
+        // the hour clocks showed twice (November 1, 2026): its first time, still summer's
+        ("2026-11-01 01:30", "2026-11-01T06:30:00Z"),
+        // an offset says its own
+        ("2026-12-05T08:17:00Z", "2026-12-05T08:17:00Z"),
+        ("2026-12-05T08:17:00-05:00", "2026-12-05T13:17:00Z"),
+        ("2026-12-05 08:17:00 UTC", "2026-12-05T08:17:00Z"),
+        // a span is back from now, wherever the clock is
+        ("1h", "2026-12-05T23:30:00Z"),
+    ] {
+        assert_eq!(
+            parse_time_at(given, now, &chicago),
+            Ok(at(meant)),
+            "{given}"
+        );
+    }
+    let e = parse_time_at("yesterday", now, &chicago).unwrap_err();
+    assert!(
+        e.contains("on this machine's clock (America/Chicago)"),
+        "{e}"
+    );
+}
+
+/// What `audit export` says it exported: the window in UTC, as the records write times.
+#[test]
+fn an_export_says_its_window_in_utc() {
+    let at = |s: &str| Some(DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc));
+    for (since, until, said) in [
+        (None, None, ""),
+        (
+            at("2026-12-05T06:00:00-00:00"),
+            None,
+            " (at or after 2026-12-05T06:00:00Z)",
+        ),
+        (
+            None,
+            at("2026-12-06T06:00:00.25Z"),
+            " (before 2026-12-06T06:00:00.250Z)",
+        ),
+        (
+            at("2026-11-01T05:00:00Z"),
+            at("2026-12-01T06:00:00Z"),
+            " (at or after 2026-11-01T05:00:00Z, before 2026-12-01T06:00:00Z)",
+        ),
+    ] {
+        assert_eq!(window(since, until), said);
     }
 }
 

@@ -430,6 +430,33 @@ fn audit_export_since_filters_by_time() {
     assert_eq!(text(&out.stdout), "");
     let out = i.cli(&["audit", "export", "--since", "yesterday-ish"]);
     assert!(!out.status.success());
+    // a date is its midnight on the machine's clock, as journalctl reads one, and the export
+    // says in UTC what that was
+    for (zone, since) in [
+        ("UTC", "2026-11-01T00:00:00Z"),
+        ("America/Chicago", "2026-11-01T05:00:00Z"),
+        ("Europe/Zagreb", "2026-10-31T23:00:00Z"),
+    ] {
+        let out = i.cli_env(
+            &[
+                "audit",
+                "export",
+                "--since",
+                "2026-11-01",
+                "--until",
+                "2999-01-01T00:00:00Z",
+            ],
+            &[("TZ", zone)],
+        );
+        let said = text(&out.stderr);
+        assert!(out.status.success(), "{said}");
+        assert!(
+            said.contains(&format!(
+                "records exported (at or after {since}, before 2999-01-01T00:00:00Z)"
+            )),
+            "{zone}: {said}"
+        );
+    }
     // a span back from now: the record init wrote a moment ago (the first) is within the
     // hour, and none is from before the hour began
     for (flag, first) in [("--since", Some("{\"seq\":1,")), ("--until", None)] {

@@ -221,14 +221,18 @@ impl Instance {
         self.cli_command(args).envs(env).output().unwrap()
     }
 
-    /// The CLI as a command to spawn, with this instance's config and a clean environment.
+    /// The CLI as a command to spawn, with this instance's config and a clean environment:
+    /// on a clock in UTC (`TZ`), which reads the times given without an offset (`audit
+    /// export --since 2026-12-01`), whatever the test machine's zone (`cli_env` may name
+    /// another).
     pub fn cli_command(&self, args: &[&str]) -> Command {
         let mut command = callvault();
         command
             .arg("--config")
             .arg(&self.config)
             .args(args)
-            .env_remove("RUST_LOG");
+            .env_remove("RUST_LOG")
+            .env("TZ", "UTC");
         command
     }
 
