@@ -206,7 +206,10 @@ pub struct CallInput {
     /// The `step` of the STEP this input answers (optional). Sent, it makes a retry safe:
     /// an input the call took already gets the current STEP and is not counted again, and
     /// one that answers neither the current STEP nor the one before is `409 step_mismatch`.
+    /// A number, or its digits as a string (`"3"`, as a data action whose contract holds
+    /// every field as a string sends it; `""` is none).
     #[serde(default, deserialize_with = "whole_number")]
+    #[schema(schema_with = step_schema)]
     pub step: Option<u64>,
 }
 
@@ -220,11 +223,29 @@ impl super::body::FormBody for StartCall {
 }
 
 /// A count sent as `3` or as `3.0` (JSON has one number type; some IVR platforms write every
-/// number with a fraction). `3.5`, a negative number or a string is refused.
+/// number with a fraction), or as the string `"3"` (a Genesys Cloud data action whose input
+/// contract declares the field a string, a template that quotes every value); `""` is none.
+/// `3.5`, a negative number, and a string other than 1 to 19 digits are refused.
 fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     use serde::de::Error;
-    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
-        return Ok(None);
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Written {
+        Number(serde_json::Number),
+        Digits(String),
+    }
+    let n = match Option::<Written>::deserialize(d)? {
+        None => return Ok(None),
+        Some(Written::Digits(s)) if s.is_empty() => return Ok(None),
+        Some(Written::Digits(s)) => {
+            return match s.len() <= 19 && s.bytes().all(|b| b.is_ascii_digit()) {
+                true => s.parse().map(Some).map_err(D::Error::custom),
+                false => Err(D::Error::custom(
+                    "expected a whole number, or its digits as a string",
+                )),
+            };
+        }
+        Some(Written::Number(n)) => n,
     };
     if let Some(n) = n.as_u64() {
         return Ok(Some(n));
@@ -233,6 +254,33 @@ fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D
         Some(f) if f >= 0.0 && f.fract() == 0.0 && f < u64::MAX as f64 => Ok(Some(f as u64)),
         _ => Err(D::Error::custom("expected a whole number")),
     }
+}
+
+/// What [`whole_number`] takes, for the document: a whole number, its digits as a string, or
+/// null.
+fn step_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{
+        KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type,
+    };
+    let choices = OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                .minimum(Some(0)),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^[0-9]{0,19}$")),
+        )
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .description(Some(
+            "The `step` of the STEP this input answers: a number, or its digits as a string \
+             (\"\" is none)",
+        ))
+        .build();
+    Schema::OneOf(choices)
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]

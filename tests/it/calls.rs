@@ -840,6 +840,10 @@ fn an_input_sent_again_with_its_step_is_taken_once() {
     );
     let again = t.input("retry-1", wrong);
     assert_eq!(again, first, "the retry gets the same STEP");
+    // and its step written as a string, as a data action whose contract holds every field
+    // as one sends it: the same input, not taken again
+    let quoted = t.input("retry-1", json!({"digits": "1111", "step": "1"}));
+    assert_eq!(quoted, first, "{quoted}");
     // a start sent again is 409, as API.md says; the current STEP is there to fetch
     let (s, body) = t.post(
         &t.ivr,
