@@ -124,8 +124,8 @@ pub fn id_rewritten_as_number(id: &str) -> Option<&'static str> {
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     let (whole, fraction) = mantissa.split_once('.')?;
     (digits(whole) && digits(fraction) && digits(exponent)).then_some(
-        "written as 1.2E+11, as a spreadsheet shows a long number: its digits are lost; \
-         export the column as text",
+        "written in scientific notation (n.nnE+nn), as a spreadsheet shows a long number: \
+         its digits are lost; export the column as text",
     )
 }
 

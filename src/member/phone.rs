@@ -106,8 +106,8 @@ pub fn why_not_a_phone(text: &str, class: PhoneClass) -> String {
     }
     match shape(text.trim()) {
         Shape::Characters if spreadsheet_number(text.trim()) => {
-            "written as 1.6E+10, as a spreadsheet shows a long number: its digits are lost; \
-             export the column as text"
+            "written in scientific notation (n.nnE+nn), as a spreadsheet shows a long number: \
+             its digits are lost; export the column as text"
                 .into()
         }
         Shape::Characters => {

@@ -372,8 +372,8 @@ fn an_e_mail_address_is_read_as_codes_are_sent_to_it() {
 fn ids_rewritten_as_numbers_are_told_from_ids() {
     let decimal = Some(phone::DECIMAL);
     let scientific = Some(
-        "written as 1.2E+11, as a spreadsheet shows a long number: its digits are lost; \
-         export the column as text",
+        "written in scientific notation (n.nnE+nn), as a spreadsheet shows a long number: \
+         its digits are lost; export the column as text",
     );
     let cases = [
         ("1001.0", decimal),

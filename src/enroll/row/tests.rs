@@ -893,7 +893,10 @@ fn a_member_id_rewritten_as_a_number_is_refused() {
             "1001.0",
             Some("member_id written as a decimal number (ending .0)"),
         ),
-        ("1.23457E+11", Some("member_id written as 1.2E+11")),
+        (
+            "1.23457E+11",
+            Some("member_id written in scientific notation (n.nnE+nn)"),
+        ),
         ("1001", None),
         ("A-1001.5", None),
     ] {

@@ -39,8 +39,11 @@ fn a_number_that_is_no_phone_says_why_without_quoting_it() {
         ("202-555-CALL", "letters or other characters"),
         ("202-555-0143 x12", "letters or other characters"),
         ("202_555_0143", "letters or other characters"),
-        ("1.61222E+10", "written as 1.6E+10, as a spreadsheet shows"),
-        ("6.12203e09", "written as 1.6E+10"),
+        (
+            "1.61222E+10",
+            "written in scientific notation (n.nnE+nn), as a spreadsheet shows",
+        ),
+        ("6.12203e09", "written in scientific notation (n.nnE+nn)"),
         ("1.6E+", "letters or other characters"),
         // pandas' integer column with a blank: floats, never read as a longer number
         ("6125550101.0", "written as a decimal number (ending .0)"),
