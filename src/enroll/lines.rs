@@ -316,7 +316,33 @@ pub fn id_shown(id: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::fields_mismatch;
+    use super::{fields_mismatch, id_shown};
+
+    /// A refused row's id is written in its results line only when it can be no more than
+    /// an id: text a quote never closed read into it (an SSN after a comma, a PIN on the
+    /// next line) is not.
+    #[test]
+    fn an_id_is_shown_only_when_it_holds_no_comma_quote_or_control_character() {
+        let long = "1".repeat(200);
+        let cases = [
+            ("1001", true),
+            ("A-1001.5 x", true),
+            ("Müller-7", true),
+            // too long, but what the admin must fix
+            (long.as_str(), true),
+            ("1001,123-45-6789", false),
+            ("1001\"", false),
+            ("\"1001", false),
+            ("1001\n4821", false),
+            ("1001\r", false),
+            ("1001\t", false),
+            ("1001\u{7f}", false),
+            ("1001\u{85}", false),
+        ];
+        for (id, shown) in cases {
+            assert_eq!(id_shown(id), shown, "{id:?}");
+        }
+    }
 
     #[test]
     fn a_row_that_does_not_line_up_says_how_and_suspects_a_quote_only_when_short() {
