@@ -15,6 +15,35 @@ fn the_document_bounds_a_call_s_ani_and_dnis_as_the_service_does() {
     }
 }
 
+/// An input's `step` as the handler takes it: a whole number, its digits as a string, or
+/// null (schemathesis sends the document's every form, and what it forbids must be refused).
+#[test]
+fn the_document_says_an_input_s_step_may_be_a_number_or_its_digits() {
+    let doc: serde_json::Value = serde_json::from_str(&document()).unwrap();
+    let input = &doc["components"]["schemas"]["CallInput"]["allOf"][0]["properties"];
+    let choices = input["step"]["oneOf"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{input}"));
+    let kinds: Vec<(&str, Option<&str>, Option<i64>)> = choices
+        .iter()
+        .map(|c| {
+            (
+                c["type"].as_str().unwrap_or_default(),
+                c["pattern"].as_str(),
+                c["minimum"].as_i64(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("integer", None, Some(0)),
+            ("string", Some("^[0-9]{0,19}$"), None),
+            ("null", None, None),
+        ]
+    );
+}
+
 #[test]
 fn a_path_that_is_no_endpoint_is_told_the_one_likely_meant() {
     for (path, want) in [
