@@ -1470,6 +1470,9 @@ fn enroll_command(config: &Config, file: &Path, how: EnrollHow) -> anyhow::Resul
             if let Some(ignored) = s.columns_ignored() {
                 say!("columns ignored: {ignored}");
             }
+            if let Some(read) = s.windows_1252_line() {
+                say!("{read}");
+            }
             if let Some(missing) = s.asked_missing_line() {
                 say!("{missing}");
             }

@@ -53,12 +53,13 @@ impl Encoding {
         }
     }
 
-    /// The text of a record read from a file in this encoding; `None` when it is not UTF-8
-    /// and UTF-8 is all this encoding reads.
-    pub fn text(self, raw: &csv::ByteRecord) -> Option<csv::StringRecord> {
+    /// The text of a record read from a file in this encoding, and whether it was read as
+    /// Windows-1252 (it was not UTF-8); `None` when it is not UTF-8 and UTF-8 is all this
+    /// encoding reads.
+    pub fn text(self, raw: &csv::ByteRecord) -> Option<(csv::StringRecord, bool)> {
         match csv::StringRecord::from_byte_record(raw.clone()) {
-            Ok(record) => Some(record),
-            Err(_) if self == Encoding::Windows1252 => Some(
+            Ok(record) => Some((record, false)),
+            Err(_) if self == Encoding::Windows1252 => Some((
                 raw.iter()
                     .map(|field| {
                         encoding_rs::WINDOWS_1252
@@ -66,7 +67,8 @@ impl Encoding {
                             .0
                     })
                     .collect(),
-            ),
+                true,
+            )),
             Err(_) => None,
         }
     }

@@ -151,6 +151,9 @@ pub struct Summary {
     pub results: BTreeMap<String, u64>,
     pub reasons: BTreeMap<String, u64>,
     pub unknown_columns: Vec<String>,
+    /// Data rows that were not UTF-8 and were read as Windows-1252 (`[enroll] encoding`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rows_windows_1252: u64,
     /// The unknown columns likely meant as a column the file does not have (`frist_name`:
     /// `first_name`), with it.
     #[serde(default)]
@@ -178,7 +181,24 @@ pub struct Summary {
     pub results_file: PathBuf,
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 impl Summary {
+    /// [`Summary::rows_windows_1252`] as a line for the admin, when there are any: which
+    /// way the file was read is worth a look (a file in yet another encoding would read
+    /// with the wrong letters).
+    pub fn windows_1252_line(&self) -> Option<String> {
+        (self.rows_windows_1252 > 0).then(|| {
+            format!(
+                "rows read as Windows-1252, not being UTF-8: {} of {} (check a few of their \
+                 names in member show)",
+                self.rows_windows_1252, self.rows
+            )
+        })
+    }
+
     /// [`Summary::asked_columns_missing`] as a line for the admin, when there are any.
     pub fn asked_missing_line(&self) -> Option<String> {
         (!self.asked_columns_missing.is_empty()).then(|| {
@@ -380,12 +400,13 @@ fn header_record(
     file: &str,
     encoding: lines::Encoding,
 ) -> Result<Option<StringRecord>, EnrollError> {
-    let Some((first, _)) = next_record(csv, raw, file, encoding)? else {
+    let Some(first) = next_record(csv, raw, file, encoding)? else {
         return Ok(None);
     };
+    let first = first.record;
     let fields: Vec<&str> = first.iter().collect();
     match names::separator_line(&fields) {
-        Some(',') => Ok(next_record(csv, raw, file, encoding)?.map(|(header, _)| header)),
+        Some(',') => Ok(next_record(csv, raw, file, encoding)?.map(|header| header.record)),
         Some(separator) => Err(EnrollError::Header {
             file: file.to_string(),
             problem: HeaderError::NotCommas(separator),
@@ -394,22 +415,35 @@ fn header_record(
     }
 }
 
+/// A record read as text, with the line it starts on.
+struct TextRecord {
+    record: StringRecord,
+    line: u64,
+    /// It was not UTF-8, and read as Windows-1252 (`[enroll] encoding`).
+    windows_1252: bool,
+}
+
 /// Read the next record, as text in `encoding`; `None` at the end.
 fn next_record(
     csv: &mut csv::Reader<LineCounter<BufReader<File>>>,
     raw: &mut ByteRecord,
     file: &str,
     encoding: lines::Encoding,
-) -> Result<Option<(StringRecord, u64)>, EnrollError> {
+) -> Result<Option<TextRecord>, EnrollError> {
     match csv.read_byte_record(raw) {
         Ok(false) => Ok(None),
         Ok(true) => {
             let line = lines::line_of(csv, raw);
-            let record = encoding.text(raw).ok_or_else(|| EnrollError::NotUtf8 {
-                file: file.to_string(),
+            let (record, windows_1252) =
+                encoding.text(raw).ok_or_else(|| EnrollError::NotUtf8 {
+                    file: file.to_string(),
+                    line,
+                })?;
+            Ok(Some(TextRecord {
+                record,
                 line,
-            })?;
-            Ok(Some((record, line)))
+                windows_1252,
+            }))
         }
         Err(e) => Err(EnrollError::Csv {
             file: file.to_string(),
@@ -423,6 +457,8 @@ fn next_record(
 struct Batch {
     rows: Vec<(u64, Result<Row, row::Malformed>)>,
     bytes: u64,
+    /// Rows of the batch read as Windows-1252.
+    windows_1252: u64,
 }
 
 /// Read and parse the data rows of `path` (past the header) in batches: the reading and
@@ -435,18 +471,26 @@ fn read_rows(path: &Path, columns: &Columns, tx: mpsc::SyncSender<Result<Batch, 
         let mut raw = ByteRecord::new();
         header_record(&mut csv, &mut raw, &file, columns.encoding)?;
         let mut rows = Vec::with_capacity(BATCH);
-        while let Some((record, line)) = next_record(&mut csv, &mut raw, &file, columns.encoding)? {
+        let mut windows_1252 = 0;
+        while let Some(TextRecord {
+            record,
+            line,
+            windows_1252: transcoded,
+        }) = next_record(&mut csv, &mut raw, &file, columns.encoding)?
+        {
             if let Some((line, last)) = lines::swallowed_rows(&csv, &raw, columns.width) {
                 return Err(EnrollError::UnclosedQuote { file, line, last });
             }
             if lines::blank_row(&raw) {
                 continue;
             }
+            windows_1252 += u64::from(transcoded);
             rows.push((line, row::parse(columns, &record)));
             if rows.len() >= BATCH {
                 let batch = Batch {
                     rows: std::mem::replace(&mut rows, Vec::with_capacity(BATCH)),
                     bytes: csv.position().byte(),
+                    windows_1252: std::mem::take(&mut windows_1252),
                 };
                 if tx.send(Ok(batch)).is_err() {
                     return Ok(());
@@ -456,6 +500,7 @@ fn read_rows(path: &Path, columns: &Columns, tx: mpsc::SyncSender<Result<Batch, 
         let _ = tx.send(Ok(Batch {
             rows,
             bytes: csv.position().byte(),
+            windows_1252,
         }));
         Ok(())
     })();
@@ -482,6 +527,8 @@ struct Claim {
 struct FirstPass {
     columns: Columns,
     rows: u64,
+    /// Rows read as Windows-1252.
+    windows_1252: u64,
     scans: Vec<Scan>,
     other_digits: Vec<u64>,
     /// member id -> line of its first occurrence.
@@ -516,6 +563,7 @@ fn first_pass(
     let mut pass = FirstPass {
         columns,
         rows: 0,
+        windows_1252: 0,
         scans: Vec::new(),
         other_digits: Vec::new(),
         first_line: FxHashMap::default(),
@@ -530,6 +578,7 @@ fn first_pass(
         let mut batch: Vec<(u32, Option<Row>)> = Vec::with_capacity(BATCH);
         for parsed in rx {
             let parsed = parsed?;
+            pass.windows_1252 += parsed.windows_1252;
             for (line, row) in parsed.rows {
                 let index = pass.rows as u32;
                 pass.rows += 1;
@@ -1022,6 +1071,7 @@ fn run_with(
         results: answer.results,
         reasons: answer.reasons,
         unknown_columns: pass.columns.unknown.clone(),
+        rows_windows_1252: pass.windows_1252,
         columns_meant: (pass.columns.meant.iter())
             .map(|(name, column)| (name.clone(), column.to_string()))
             .collect(),

@@ -517,6 +517,17 @@ fn a_windows_1252_file_reads_when_the_setting_says_so_and_utf_8_lines_stay_utf_8
     };
     let report = run(&f.store, &path, &f.outbox(), &options, "test", &Silent).unwrap();
     assert_eq!(report.summary.rows, rows.len() as u64);
+    // A, B and F; and the admin is told, in the summary file too
+    assert_eq!(report.summary.rows_windows_1252, 3);
+    assert_eq!(
+        report.summary.windows_1252_line().as_deref(),
+        Some(
+            "rows read as Windows-1252, not being UTF-8: 3 of 6 (check a few of their names \
+             in member show)"
+        )
+    );
+    let summary = std::fs::read_to_string(f.outbox().join("ansi.summary.json")).unwrap();
+    assert!(summary.contains("\"rows_windows_1252\": 3"), "{summary}");
     let txn = f.store.begin_read().unwrap();
     for (id, _, want) in rows {
         let member = embedded::get(&txn, id).unwrap().unwrap();

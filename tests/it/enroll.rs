@@ -337,6 +337,11 @@ fn the_cli_enrolls_through_the_running_service() {
     );
     let out = i.cli(&["enroll", ansi, "--encoding", "windows-1252"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout) + &text(&out.stderr);
+    assert!(
+        said.contains("rows read as Windows-1252, not being UTF-8: 1 of 1"),
+        "{said}"
+    );
     let out = i.cli(&["member", "show", "E1"]);
     let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(shown["first_name"], "José", "{shown}");
