@@ -87,6 +87,9 @@ pub enum Request {
         /// Overrides `enroll.encoding` for this run.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         encoding: Option<enroll::lines::Encoding>,
+        /// Overrides `enroll.separator` for this run.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        separator: Option<enroll::lines::Separator>,
     },
     MemberShow {
         member_id: String,
@@ -697,6 +700,7 @@ pub fn execute(
             dry_run,
             max_removed_percent,
             encoding,
+            separator,
         } => {
             readable([&path])?;
             let config = ctx.config.load();
@@ -706,6 +710,9 @@ pub fn execute(
             }
             if let Some(encoding) = encoding {
                 options.encoding = encoding;
+            }
+            if let Some(separator) = separator {
+                options.separator = separator;
             }
             let outbox = config.enroll_dirs().outbox;
             let result = with_progress(ctx, &path, out, |progress| {

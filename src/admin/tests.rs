@@ -60,6 +60,7 @@ fn a_file_name_that_is_not_text_is_told_what_to_do() {
         dry_run: false,
         max_removed_percent: None,
         encoding: None,
+        separator: None,
     };
     let line = super::client::request_line(&enroll("/tmp/members.csv".as_ref())).unwrap();
     assert!(line.ends_with(b"}\n") && !line[..line.len() - 1].contains(&b'\n'));

@@ -79,6 +79,11 @@ pub enum Command {
         /// valid UTF-8 still reads as UTF-8.
         #[arg(long, value_enum)]
         encoding: Option<crate::enroll::lines::Encoding>,
+        /// What stands between this file's columns (default: `enroll.separator`, a comma):
+        /// `semicolon`, `tab` or `pipe` for a core's tab- or pipe-delimited export (`;` and
+        /// `|` are taken too, quoted in a shell).
+        #[arg(long, value_enum)]
+        separator: Option<crate::enroll::lines::Separator>,
     },
     /// Enrolled members.
     Member {
@@ -547,6 +552,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             mode,
             max_removed_percent,
             encoding,
+            separator,
         } => {
             init_logging("warn");
             let how = EnrollHow {
@@ -554,6 +560,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 dry_run,
                 max_removed_percent,
                 encoding,
+                separator,
             };
             return enroll_command(&config, &file, how);
         }
@@ -1427,6 +1434,7 @@ struct EnrollHow {
     dry_run: bool,
     max_removed_percent: Option<u8>,
     encoding: Option<crate::enroll::lines::Encoding>,
+    separator: Option<crate::enroll::lines::Separator>,
 }
 
 fn enroll_command(config: &Config, file: &Path, how: EnrollHow) -> anyhow::Result<ExitCode> {
@@ -1440,6 +1448,7 @@ fn enroll_command(config: &Config, file: &Path, how: EnrollHow) -> anyhow::Resul
         dry_run: how.dry_run,
         max_removed_percent: how.max_removed_percent,
         encoding: how.encoding,
+        separator: how.separator,
     };
     match admin::client::run(config, request, &mut out::stderr())? {
         Response::Enrolled { report } => {

@@ -589,6 +589,8 @@ pub struct EnrollConfig {
     /// How the text of an enrollment file is written: UTF-8, or Windows-1252 (Excel's "CSV
     /// (Comma delimited)"), where a line that is valid UTF-8 still reads as UTF-8.
     pub encoding: crate::enroll::lines::Encoding,
+    /// What stands between an enrollment file's columns: the comma, or `;`, a tab or `|`.
+    pub separator: crate::enroll::lines::Separator,
     /// Pre-enrollment folders; absent: `inbox/`, `outbox/`, `processed/`, `failed/` in the
     /// state directory.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -618,6 +620,7 @@ impl Default for EnrollConfig {
             recent_change_days: 30,
             slash_dates: None,
             encoding: crate::enroll::lines::Encoding::Utf8,
+            separator: crate::enroll::lines::Separator::Comma,
             inbox: None,
             outbox: None,
             processed: None,

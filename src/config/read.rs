@@ -740,6 +740,9 @@ fn allowed_values(path: &str) -> Option<Vec<&'static str>> {
         "enroll.encoding" => crate::enroll::lines::Encoding::ALL
             .map(crate::enroll::lines::Encoding::as_str)
             .into(),
+        "enroll.separator" => crate::enroll::lines::Separator::ALL
+            .map(crate::enroll::lines::Separator::as_str)
+            .into(),
         "notify.email.type" => vec!["smtp"],
         "notify.email.security" => vec!["none", "starttls", "tls"],
         "notify.sms.type" => vec!["http"],

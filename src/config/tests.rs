@@ -571,6 +571,11 @@ fn each_list_of_words_names_its_choices() {
             "enroll.encoding",
             "\"utf-8\", \"windows-1252\"",
         ),
+        (
+            "[enroll]\nseparator = \"nope\"\n".to_string(),
+            "enroll.separator",
+            "\",\", \";\", \"tab\", \"|\"",
+        ),
     ];
     for (text, path, choices) in cases {
         let issues = parse(&text, no_env()).unwrap_err().issues();

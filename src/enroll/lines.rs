@@ -74,6 +74,87 @@ impl Encoding {
     }
 }
 
+/// `[enroll] separator`: what stands between the columns of an enrollment file. RFC 4180's
+/// comma (ENROLL.md) by default; a core's "tab-delimited" or "pipe-delimited" export, or a
+/// spreadsheet in a locale whose decimal mark is the comma (`;`), when named. Quotes work
+/// as in CSV whatever the separator.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
+pub enum Separator {
+    #[default]
+    #[serde(rename = ",")]
+    #[value(name = "comma", alias = ",")]
+    Comma,
+    #[serde(rename = ";")]
+    #[value(name = "semicolon", alias = ";")]
+    Semicolon,
+    #[serde(rename = "tab")]
+    #[value(name = "tab")]
+    Tab,
+    #[serde(rename = "|")]
+    #[value(name = "pipe", alias = "|")]
+    Pipe,
+}
+
+impl Separator {
+    pub const ALL: [Separator; 4] = [
+        Separator::Comma,
+        Separator::Semicolon,
+        Separator::Tab,
+        Separator::Pipe,
+    ];
+
+    /// The separator as `[enroll] separator` names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Separator::Comma => ",",
+            Separator::Semicolon => ";",
+            Separator::Tab => "tab",
+            Separator::Pipe => "|",
+        }
+    }
+
+    /// The separator as `callvault enroll --separator` names it (its character is taken
+    /// too).
+    pub fn word(self) -> &'static str {
+        match self {
+            Separator::Comma => "comma",
+            Separator::Semicolon => "semicolon",
+            Separator::Tab => "tab",
+            Separator::Pipe => "pipe",
+        }
+    }
+
+    /// The separator's character.
+    pub fn char(self) -> char {
+        match self {
+            Separator::Comma => ',',
+            Separator::Semicolon => ';',
+            Separator::Tab => '\t',
+            Separator::Pipe => '|',
+        }
+    }
+
+    /// The separator's byte, as the CSV reader takes it.
+    pub fn byte(self) -> u8 {
+        self.char() as u8
+    }
+
+    /// The separator that is `c`, if one is.
+    pub fn of(c: char) -> Option<Separator> {
+        Separator::ALL.into_iter().find(|s| s.char() == c)
+    }
+}
+
 /// What to do with a file [`opens_as_utf16`] found.
 pub const RESAVE_AS_UTF8: &str = "callvault reads UTF-8: export the file as UTF-8 (in Excel, \
      \"CSV UTF-8 (Comma delimited)\"; in PowerShell, `-Encoding utf8`)";
@@ -248,21 +329,23 @@ pub fn line_of<R: Read>(reader: &csv::Reader<LineCounter<R>>, raw: &csv::ByteRec
 
 /// Where a quote opened and never closed read the rows after it into one field: the
 /// record's first and last lines. A field that holds a line break followed by a line with a
-/// row's worth of commas (`width - 1`, at least one) is such a field; a value that really
-/// spans lines (a place of birth written on two) has few commas on its later lines.
+/// row's worth of separators (`width - 1`, at least one; commas in CSV) is such a field; a
+/// value that really spans lines (a place of birth written on two) has few on its later
+/// lines.
 /// The lenient reader takes such a quote to the end of the file or to the next quote, so
 /// without this check the rows in between would vanish from the file without a word.
 pub fn swallowed_rows(
     reader: &csv::Reader<LineCounter<impl Read>>,
     record: &csv::ByteRecord,
     width: usize,
+    separator: u8,
 ) -> Option<(u64, u64)> {
-    let commas = width.saturating_sub(1).max(1);
+    let separators = width.saturating_sub(1).max(1);
     let swallowed = record.iter().any(|field| {
         field
             .split(|&b| b == b'\n')
             .skip(1)
-            .any(|line| memchr::memchr_iter(b',', line).count() >= commas)
+            .any(|line| memchr::memchr_iter(separator, line).count() >= separators)
     });
     if !swallowed {
         return None;
@@ -287,15 +370,19 @@ pub fn unclosed_quote(line: u64, last: u64) -> String {
 }
 
 /// A row (its `fields`) that does not line up with its header, said the same way for every
-/// CSV file callvault reads: `1 field where the header has 2`. A short row with a comma
-/// inside a field is the file's last row with a quote never closed (one that runs on over
-/// later rows is [`swallowed_rows`]): the rest of the row was read as that field's text.
-/// Says nothing of the fields' text (it may hold an SSN or a PIN).
-pub fn fields_mismatch<'a>(fields: impl IntoIterator<Item = &'a [u8]>, header: usize) -> String {
+/// CSV file callvault reads: `1 field where the header has 2`. A short row with a
+/// `separator` (a comma in CSV) inside a field is the file's last row with a quote never
+/// closed (one that runs on over later rows is [`swallowed_rows`]): the rest of the row was
+/// read as that field's text. Says nothing of the fields' text (it may hold an SSN or a PIN).
+pub fn fields_mismatch<'a>(
+    fields: impl IntoIterator<Item = &'a [u8]>,
+    header: usize,
+    separator: u8,
+) -> String {
     let (mut row, mut comma) = (0usize, false);
     for field in fields {
         row += 1;
-        comma |= field.contains(&b',');
+        comma |= field.contains(&separator);
     }
     let s = if row == 1 { "" } else { "s" };
     let quote = match row < header && comma {
@@ -310,10 +397,12 @@ pub fn fields_mismatch<'a>(fields: impl IntoIterator<Item = &'a [u8]>, header: u
 
 /// Whether a refused row's `member_id` field may be written in its results line. Not when
 /// it may hold more than the id: a quote never closed reads the rest of the row into the
-/// field it opens (an SSN's digits, a PIN), and such text has a comma, a quote or a line
-/// break in it. (An id too long is shown: it is what the admin must fix.)
+/// field it opens (an SSN's digits, a PIN), and such text has a separator (a comma, or the
+/// `;`, tab or `|` of a file read with another [`Separator`]), a quote or a line break in
+/// it. (An id too long is shown: it is what the admin must fix.)
 pub fn id_shown(id: &str) -> bool {
-    !id.chars().any(|c| c == ',' || c == '"' || c.is_control())
+    !id.chars()
+        .any(|c| c == '"' || c.is_control() || Separator::of(c).is_some())
 }
 
 #[cfg(test)]
@@ -333,6 +422,8 @@ mod tests {
             // too long, but what the admin must fix
             (long.as_str(), true),
             ("1001,123-45-6789", false),
+            ("1001;123-45-6789", false),
+            ("1001|123-45-6789", false),
             ("1001\"", false),
             ("\"1001", false),
             ("1001\n4821", false),
@@ -369,7 +460,7 @@ mod tests {
             (&[], 2, "0 fields where the header has 2", false),
         ];
         for (fields, header, said, quote) in cases {
-            let got = fields_mismatch(fields.iter().map(|f| f.as_bytes()), header);
+            let got = fields_mismatch(fields.iter().map(|f| f.as_bytes()), header, b',');
             assert!(got.starts_with(said), "{fields:?}: {got}");
             assert_eq!(got.contains(hint), quote, "{fields:?}: {got}");
         }

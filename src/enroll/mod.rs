@@ -69,6 +69,9 @@ pub struct Options {
     /// `[enroll] encoding`: how the file's text is written.
     #[serde(default)]
     pub encoding: lines::Encoding,
+    /// `[enroll] separator`: what stands between the file's columns.
+    #[serde(default)]
+    pub separator: lines::Separator,
     /// Full mode only: the most enrolled members, in percent, a file may leave out. A file
     /// that leaves out more is refused before anything is applied (a truncated export must
     /// not empty the store). 100: no limit.
@@ -99,6 +102,7 @@ impl Options {
             recent_change_days: config.enroll.recent_change_days,
             slash_dates: config.enroll.slash_dates,
             encoding: config.enroll.encoding,
+            separator: config.enroll.separator,
             max_removed_percent: config.enroll.full_max_removed_percent,
             min_free_mb: config.storage.min_free_mb,
             forget_removed: config.core.kind == crate::config::CoreKind::Embedded,
@@ -369,8 +373,11 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_else(|| path.display().to_string())
 }
 
-/// The CSV reader over a file, past any byte-order mark.
-fn open_csv(path: &Path) -> Result<csv::Reader<LineCounter<BufReader<File>>>, EnrollError> {
+/// The CSV reader over a file, past any byte-order mark, with `separator` between columns.
+fn open_csv(
+    path: &Path,
+    separator: lines::Separator,
+) -> Result<csv::Reader<LineCounter<BufReader<File>>>, EnrollError> {
     let file = file_name(path);
     let io = |error| EnrollError::Io {
         file: file.clone(),
@@ -387,29 +394,37 @@ fn open_csv(path: &Path) -> Result<csv::Reader<LineCounter<BufReader<File>>>, En
     Ok(csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
+        .delimiter(separator.byte())
         .from_reader(LineCounter::new(reader)))
 }
 
 /// The header record, past an Excel separator line before it: `sep=,` (as tools that write
 /// CSV for Excel put first, and Excel reads as "the columns are separated by ,") is
-/// skipped; another separator named so (`sep=;`) is the header's problem. `None` for an
+/// skipped, and so is one naming the `separator` the file is read with; another separator
+/// named so (`sep=;` in a file read with commas) is the header's problem. `None` for an
 /// empty file.
 fn header_record(
     csv: &mut csv::Reader<LineCounter<BufReader<File>>>,
     raw: &mut ByteRecord,
     file: &str,
     encoding: lines::Encoding,
+    separator: lines::Separator,
 ) -> Result<Option<StringRecord>, EnrollError> {
     let Some(first) = next_record(csv, raw, file, encoding)? else {
         return Ok(None);
     };
     let first = first.record;
     let fields: Vec<&str> = first.iter().collect();
-    match names::separator_line(&fields) {
-        Some(',') => Ok(next_record(csv, raw, file, encoding)?.map(|header| header.record)),
-        Some(separator) => Err(EnrollError::Header {
+    match names::separator_line(&fields, separator.char()) {
+        Some(named) if named == separator.char() => {
+            Ok(next_record(csv, raw, file, encoding)?.map(|header| header.record))
+        }
+        Some(found) => Err(EnrollError::Header {
             file: file.to_string(),
-            problem: HeaderError::NotCommas(separator),
+            problem: HeaderError::OtherSeparator {
+                found,
+                read_with: separator,
+            },
         }),
         None => Ok(Some(first)),
     }
@@ -467,9 +482,15 @@ struct Batch {
 fn read_rows(path: &Path, columns: &Columns, tx: mpsc::SyncSender<Result<Batch, EnrollError>>) {
     let file = file_name(path);
     let result = (|| -> Result<(), EnrollError> {
-        let mut csv = open_csv(path)?;
+        let mut csv = open_csv(path, columns.separator)?;
         let mut raw = ByteRecord::new();
-        header_record(&mut csv, &mut raw, &file, columns.encoding)?;
+        header_record(
+            &mut csv,
+            &mut raw,
+            &file,
+            columns.encoding,
+            columns.separator,
+        )?;
         let mut rows = Vec::with_capacity(BATCH);
         let mut windows_1252 = 0;
         while let Some(TextRecord {
@@ -478,7 +499,9 @@ fn read_rows(path: &Path, columns: &Columns, tx: mpsc::SyncSender<Result<Batch, 
             windows_1252: transcoded,
         }) = next_record(&mut csv, &mut raw, &file, columns.encoding)?
         {
-            if let Some((line, last)) = lines::swallowed_rows(&csv, &raw, columns.width) {
+            let separator = columns.separator.byte();
+            if let Some((line, last)) = lines::swallowed_rows(&csv, &raw, columns.width, separator)
+            {
                 return Err(EnrollError::UnclosedQuote { file, line, last });
             }
             if lines::blank_row(&raw) {
@@ -545,15 +568,22 @@ fn first_pass(
     let file = file_name(path);
     let total_bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     progress.phase("checking", total_bytes);
-    let mut csv = open_csv(path)?;
+    let mut csv = open_csv(path, options.separator)?;
     let mut raw = ByteRecord::new();
-    let Some(header) = header_record(&mut csv, &mut raw, &file, options.encoding)? else {
+    let Some(header) = header_record(
+        &mut csv,
+        &mut raw,
+        &file,
+        options.encoding,
+        options.separator,
+    )?
+    else {
         return Err(EnrollError::Empty { file });
     };
     if header.iter().all(|f| f.trim().is_empty()) {
         return Err(EnrollError::Empty { file });
     }
-    let columns = Columns::from_header(&header)
+    let columns = Columns::from_header_read_with(&header, options.separator)
         .map_err(|problem| EnrollError::Header {
             file: file.clone(),
             problem,

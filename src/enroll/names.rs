@@ -14,25 +14,32 @@ pub fn column_name(raw: &str) -> String {
     words.collect::<Vec<_>>().join("_")
 }
 
-/// The separator of a header that was read as one column and, split by it, names a column
-/// `known` takes (`member_id;mobile_phone`, tab-separated, `|`-separated): for a file
-/// exported with another separator than the comma.
-pub fn other_separator(header: &[&str], known: impl Fn(&str) -> bool) -> Option<char> {
+/// The separator of a header that was read (split by `read_with`) as one column and, split
+/// by it, names a column `known` takes (`member_id;mobile_phone`, tab-separated,
+/// `|`-separated, or comma-separated when another was expected): for a file exported with
+/// another separator than the one it was read with.
+pub fn other_separator(
+    header: &[&str],
+    known: impl Fn(&str) -> bool,
+    read_with: char,
+) -> Option<char> {
     let [only] = header else {
         return None;
     };
-    [';', '\t', '|']
+    [',', ';', '\t', '|']
         .into_iter()
+        .filter(|sep| *sep != read_with)
         .find(|sep| only.contains(*sep) && only.split(*sep).any(|name| known(&column_name(name))))
 }
 
 /// The separator an Excel separator line names (`sep=,`, `sep=;`, any case), which tools
-/// writing CSV for Excel put before the header, from that line's fields read as CSV (`sep=,`
-/// reads as `sep=` and an empty field). `None` when the fields are no such line.
-pub fn separator_line(fields: &[&str]) -> Option<char> {
+/// writing CSV for Excel put before the header, from that line's fields read with
+/// `read_with` (`sep=,` read with commas is `sep=` and an empty field). `None` when the
+/// fields are no such line.
+pub fn separator_line(fields: &[&str], read_with: char) -> Option<char> {
     let named = |f: &str| f.get(..4).is_some_and(|s| s.eq_ignore_ascii_case("sep="));
     match fields {
-        [first, ""] if first.len() == 4 && named(first) => Some(','),
+        [first, ""] if first.len() == 4 && named(first) => Some(read_with),
         [only] if named(only) => {
             let mut rest = only[4..].chars();
             rest.next().filter(|_| rest.next().is_none())

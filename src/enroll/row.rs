@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{NaiveDate, NaiveDateTime};
 use csv::StringRecord;
 
-use super::names::{column_name, known_as, other_separator};
+use super::names::{self, column_name, known_as};
 use crate::civil::{DateProblem, SlashDates};
 use crate::member::phone::{DECIMAL, written_as_decimal};
 use crate::member::{Member, PhoneType};
@@ -103,11 +103,13 @@ pub enum HeaderError {
         said_meant(.0)
     )]
     NoHeader(Vec<(String, &'static str)>),
-    #[error(
-        "the header's columns are separated by {0:?}: callvault reads CSV, with commas between \
-         columns (export the file as CSV, or replace the separators)"
-    )]
-    NotCommas(char),
+    /// The header's columns are separated by `found`, and the file was read with another
+    /// separator (`[enroll] separator`).
+    #[error("{}", other_separator(*found, *read_with))]
+    OtherSeparator {
+        found: char,
+        read_with: super::lines::Separator,
+    },
     /// The column, and a name in the header likely meant as it.
     #[error("missing required column {column}{}", said_meant(meant.as_slice()))]
     MissingColumn {
@@ -116,6 +118,26 @@ pub enum HeaderError {
     },
     #[error("column {0:?} appears twice in the header")]
     DuplicateColumn(String),
+}
+
+/// What [`HeaderError::OtherSeparator`] says: the separator found and how to read it.
+fn other_separator(found: char, read_with: super::lines::Separator) -> String {
+    let read = read_with.char();
+    match super::lines::Separator::of(found) {
+        Some(separator) => format!(
+            "the header's columns are separated by {found:?}, and the file was read with \
+             {read:?} between them: name its separator in [enroll] separator = \"{name}\" (for \
+             this file alone, `callvault enroll --separator {word}`), or export it with \
+             {read:?}",
+            name = separator.as_str(),
+            word = separator.word()
+        ),
+        None => format!(
+            "the header's columns are separated by {found:?}, which callvault does not read: \
+             export the file with {read:?} between columns (or with one of , ; tab |, named in \
+             [enroll] separator)"
+        ),
+    }
 }
 
 /// Where each known column is, and which columns were not recognised.
@@ -131,10 +153,21 @@ pub struct Columns {
     pub slash_dates: Option<SlashDates>,
     /// How the file's text is written (`[enroll] encoding`).
     pub encoding: super::lines::Encoding,
+    /// What stands between the file's columns (`[enroll] separator`).
+    pub separator: super::lines::Separator,
 }
 
 impl Columns {
+    /// The columns of a header read with commas between them.
     pub fn from_header(header: &StringRecord) -> Result<Columns, HeaderError> {
+        Columns::from_header_read_with(header, super::lines::Separator::Comma)
+    }
+
+    /// The columns of a header read with `separator` between them.
+    pub fn from_header_read_with(
+        header: &StringRecord,
+        separator: super::lines::Separator,
+    ) -> Result<Columns, HeaderError> {
         let mut at = HashMap::new();
         let mut unknown = Vec::new();
         for (i, raw) in header.iter().enumerate() {
@@ -160,10 +193,15 @@ impl Columns {
         if at.is_empty() {
             let fields: Vec<&str> = header.iter().collect();
             let known = |name: &str| Column::from_name(name).is_some();
-            return Err(match other_separator(&fields, known) {
-                Some(separator) => HeaderError::NotCommas(separator),
-                None => HeaderError::NoHeader(meant),
-            });
+            return Err(
+                match names::other_separator(&fields, known, separator.char()) {
+                    Some(found) => HeaderError::OtherSeparator {
+                        found,
+                        read_with: separator,
+                    },
+                    None => HeaderError::NoHeader(meant),
+                },
+            );
         }
         let missing = |column: &'static str| HeaderError::MissingColumn {
             column,
@@ -183,6 +221,7 @@ impl Columns {
             meant,
             slash_dates: None,
             encoding: super::lines::Encoding::Utf8,
+            separator,
         })
     }
 
@@ -259,7 +298,11 @@ pub fn parse(cols: &Columns, record: &StringRecord) -> Result<Row, Malformed> {
     };
     if record.len() != cols.width {
         let fields = record.iter().map(str::as_bytes);
-        return Err(bad(super::lines::fields_mismatch(fields, cols.width)));
+        return Err(bad(super::lines::fields_mismatch(
+            fields,
+            cols.width,
+            cols.separator.byte(),
+        )));
     }
     let Some(id) = member_id.clone() else {
         return Err(bad("member_id is empty".into()));

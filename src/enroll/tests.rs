@@ -148,6 +148,7 @@ fn options(mode: Mode) -> Options {
         recent_change_days: 30,
         slash_dates: None,
         encoding: lines::Encoding::Utf8,
+        separator: lines::Separator::Comma,
         max_removed_percent: 100,
         min_free_mb: 0,
         forget_removed: true,
@@ -557,6 +558,115 @@ fn a_windows_1252_header_reads_too() {
     assert_eq!(f.enrolled(), vec!["A".to_string()]);
 }
 
+/// `[enroll] separator`: a core's tab-, pipe- or semicolon-delimited export reads as CSV
+/// does, quotes, blank rows, Excel's separator line and the checks for a quote never closed
+/// included, with the separator named; and a file whose header has another separator than
+/// the one named is refused, saying which it has.
+#[test]
+fn a_file_with_another_separator_reads_when_named_and_is_refused_otherwise() {
+    use lines::Separator::{Comma, Pipe, Semicolon, Tab};
+    let f = Fixture::new();
+    let read = |name: &str, body: &str, separator: lines::Separator| {
+        let path = f.file(name, body.as_bytes());
+        let options = Options {
+            separator,
+            dry_run: true,
+            ..options(Mode::Incremental)
+        };
+        run(&f.store, &path, &f.outbox(), &options, "test", &Silent)
+    };
+    // tabs: a quoted field holding a tab and a comma, a blank row, a list separated by `;`
+    let report = read(
+        "tabs.txt",
+        "member_id\tmobile_phone\tfirst_name\tother_phones\r\n\
+         A\t2025550101\t\"Ana\tMaria, Jr.\"\t2025550111;2025550112\r\n\
+         \t\t\t\r\n\
+         B\tnot a phone\tBo\t\r\n",
+        Tab,
+    )
+    .unwrap();
+    assert_eq!(
+        f.results(&report),
+        [
+            triple("A", "created", ""),
+            triple("B", "rejected", "invalid_phone")
+        ]
+    );
+    // pipes, after an Excel separator line naming them; the lines count from the file's first
+    let report = read(
+        "pipes.txt",
+        "sep=|\nmember_id|mobile_phone\nA|2025550101\nB|2025550102|extra\n",
+        Pipe,
+    )
+    .unwrap();
+    let results = std::fs::read_to_string(&report.summary.results_file).unwrap();
+    assert!(
+        results.contains("4,B,rejected,malformed_row,3 fields where the header has 2\n"),
+        "{results}"
+    );
+    // semicolons: a short row whose field holds the separator suspects a quote never
+    // closed, and its id is not shown
+    let report = read(
+        "semicolons.csv",
+        "member_id;mobile_phone;first_name\nA;2025550101;Ana\n\"C;2025550103;Cy\n",
+        Semicolon,
+    )
+    .unwrap();
+    let results = std::fs::read_to_string(&report.summary.results_file).unwrap();
+    assert!(
+        results.contains(
+            "3,,rejected,malformed_row,\"1 field where the header has 3: a quote opens a \
+             field and is never closed"
+        ),
+        "{results}"
+    );
+    // ... and one that runs on over later rows is refused whole, as in CSV
+    let e = read(
+        "swallowed.csv",
+        "member_id;mobile_phone\n\"A;2025550101\nB;2025550102\nC;2025550103\n",
+        Semicolon,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(e, EnrollError::UnclosedQuote { line: 2, .. }),
+        "{e}"
+    );
+    // another separator than the one named: said, with what to set
+    for (name, body, separator, said) in [
+        (
+            "commas.csv",
+            "member_id,mobile_phone\nA,2025550101\n",
+            Tab,
+            "separated by ',', and the file was read with '\\t' between them: name its \
+             separator in [enroll] separator = \",\"",
+        ),
+        (
+            "tabs.csv",
+            "member_id\tmobile_phone\nA\t2025550101\n",
+            Semicolon,
+            "separated by '\\t', and the file was read with ';' between them: name its \
+             separator in [enroll] separator = \"tab\" (for this file alone, `callvault \
+             enroll --separator tab`)",
+        ),
+        (
+            "sepline.csv",
+            "sep=;\nmember_id;mobile_phone\n",
+            Comma,
+            "separated by ';', and the file was read with ','",
+        ),
+        (
+            "sepx.csv",
+            "sep=x\nmember_idxmobile_phone\n",
+            Pipe,
+            "separated by 'x', which callvault does not read",
+        ),
+    ] {
+        let e = read(name, body, separator).unwrap_err();
+        assert!(e.to_string().contains(said), "{name}: {e}");
+    }
+    assert!(f.enrolled().is_empty(), "dry runs only");
+}
+
 /// A file saved as UTF-16 (Excel's "Unicode Text") is known by its byte-order mark; its
 /// header would otherwise read as no header at all (the file is refused whole in
 /// [`a_workbook_or_an_archive_handed_over_as_csv_is_named_with_what_to_do`]).
@@ -790,7 +900,8 @@ fn file_level_problems_are_named() {
         (
             "semicolons.csv",
             "Member_ID;mobile_phone\nA;2025550101\n",
-            "separated by ';': callvault reads CSV, with commas",
+            "separated by ';', and the file was read with ',' between them: name its \
+             separator in [enroll] separator = \";\"",
         ),
         (
             "tabs.csv",
@@ -2516,6 +2627,7 @@ fn a_run_takes_its_settings_from_the_configuration() {
     config.storage.min_free_mb = 512;
     config.enroll.slash_dates = Some(crate::civil::SlashDates::DayFirst);
     config.enroll.encoding = lines::Encoding::Windows1252;
+    config.enroll.separator = lines::Separator::Tab;
     let o = Options::from_config(&config, Mode::Full, true);
     assert_eq!(
         (o.mode, o.dry_run, o.region_code.as_str()),
@@ -2527,6 +2639,7 @@ fn a_run_takes_its_settings_from_the_configuration() {
     );
     assert_eq!(o.slash_dates, Some(crate::civil::SlashDates::DayFirst));
     assert_eq!(o.encoding, lines::Encoding::Windows1252);
+    assert_eq!(o.separator, lines::Separator::Tab);
     // the embedded core's members are the credit union's: a deleted one's secrets go too
     assert!(o.forget_removed);
     // no profile configured: the built-in one's questions (IVR, activation, checklists), and

@@ -430,7 +430,7 @@ pub fn run(
     }
     let mut names = text(&headers);
     // an Excel separator line (`sep=,`) before the header
-    match separator_line(&names.iter().map(String::as_str).collect::<Vec<_>>()) {
+    match separator_line(&names.iter().map(String::as_str).collect::<Vec<_>>(), ',') {
         Some(',') => {
             if !reader.read_byte_record(&mut headers).map_err(csv_err)? {
                 return Err(ImportError::Empty { file });
@@ -441,7 +441,7 @@ pub fn run(
         None => {}
     }
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    if let Some(separator) = other_separator(&names, |n| n == "member_id" || n == "pin") {
+    if let Some(separator) = other_separator(&names, |n| n == "member_id" || n == "pin", ',') {
         return Err(ImportError::NotCommas { file, separator });
     }
     let column = |name: &'static str| {
@@ -477,7 +477,7 @@ pub fn run(
     let mut signs = SpreadsheetSigns::default();
     let mut record = csv::ByteRecord::new();
     while reader.read_byte_record(&mut record).map_err(csv_err)? {
-        if let Some((line, last)) = lines::swallowed_rows(&reader, &record, headers.len()) {
+        if let Some((line, last)) = lines::swallowed_rows(&reader, &record, headers.len(), b',') {
             return Err(ImportError::UnclosedQuote { file, line, last });
         }
         if lines::blank_row(&record) {
@@ -491,7 +491,7 @@ pub fn run(
         // embedded one is not asked about
         let mut detail = None;
         let sealed = if record.len() != headers.len() {
-            detail = Some(lines::fields_mismatch(&record, headers.len()));
+            detail = Some(lines::fields_mismatch(&record, headers.len(), b','));
             Err(RowResult::MalformedRow)
         } else if std::str::from_utf8(raw_id).is_err()
             || !crate::member::plausible_member_id(&member_id)

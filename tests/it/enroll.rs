@@ -345,6 +345,26 @@ fn the_cli_enrolls_through_the_running_service() {
     let out = i.cli(&["member", "show", "E1"]);
     let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(shown["first_name"], "José", "{shown}");
+    // A core's tab-delimited export: refused, naming its separator; read with the flag.
+    let tabs = i.path("tabs.txt");
+    std::fs::write(&tabs, "member_id\tmobile_phone\nT1\t2025550189\n").unwrap();
+    let tabs = tabs.to_str().unwrap();
+    let out = i.cli(&["enroll", tabs]);
+    let why = text(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "a tab-separated file was read with commas"
+    );
+    assert!(why.contains("--separator tab`"), "{why}");
+    let out = i.cli(&["enroll", tabs, "--separator", "\t"]);
+    assert!(
+        !out.status.success(),
+        "a tab character is named by its word"
+    );
+    let out = i.cli(&["enroll", tabs, "--separator", "tab"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = i.cli(&["member", "show", "T1"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
     let out = i.cli(&["enroll", ansi, "--encoding", "latin1"]);
     assert!(!out.status.success());
     assert!(

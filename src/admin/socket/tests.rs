@@ -277,6 +277,7 @@ fn a_command_whose_client_has_gone_stops_and_says_so() {
         dry_run: false,
         max_removed_percent: None,
         encoding: None,
+        separator: None,
     };
     let enrolled = |ctx: &Context| {
         let txn = ctx.store.begin_read().unwrap();

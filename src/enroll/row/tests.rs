@@ -931,7 +931,7 @@ fn an_excel_separator_line_is_told_from_a_header() {
         (&["se"], None),
     ];
     for (fields, want) in cases {
-        assert_eq!(separator_line(fields), want, "{fields:?}");
+        assert_eq!(separator_line(fields, ','), want, "{fields:?}");
     }
 }
 
