@@ -116,6 +116,9 @@ pub enum Request {
         path: PathBuf,
         established: bool,
         dry_run: bool,
+        /// What stands between the file's columns; a comma when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        separator: Option<enroll::lines::Separator>,
     },
     /// Ask many members to choose a new PIN after their next correct one: those the file
     /// lists (one member id per line), or, without one, every member whose PIN the vault
@@ -861,6 +864,7 @@ pub fn execute(
             path,
             established,
             dry_run,
+            separator,
         } => {
             readable([&path])?;
             let config = ctx.config.load();
@@ -868,6 +872,7 @@ pub fn execute(
                 established,
                 dry_run,
                 require_member: config.core.kind == crate::config::CoreKind::Embedded,
+                separator: separator.unwrap_or_default(),
             };
             let outbox = config.enroll_dirs().outbox;
             let vault = ctx.vault()?;

@@ -198,6 +198,10 @@ pub enum PinsCommand {
         /// Write the result files, change nothing.
         #[arg(long)]
         dry_run: bool,
+        /// What stands between the file's columns (default: a comma): `semicolon`, `tab` or
+        /// `pipe` for a core's delimited export.
+        #[arg(long, value_enum)]
+        separator: Option<crate::enroll::lines::Separator>,
     },
     /// Ask many members to choose a new PIN after their next correct one (as `member
     /// force-pin-change` asks one): those FILE lists, or with --all every member whose PIN
@@ -574,10 +578,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                     file,
                     established,
                     dry_run,
+                    separator,
                 },
         } => {
             init_logging("warn");
-            return pins_import_command(&config, &file, established, dry_run);
+            return pins_import_command(&config, &file, established, dry_run, separator);
         }
         Command::Pins {
             command:
@@ -1301,12 +1306,14 @@ fn pins_import_command(
     file: &Path,
     established: bool,
     dry_run: bool,
+    separator: Option<crate::enroll::lines::Separator>,
 ) -> anyhow::Result<ExitCode> {
     let path = input_file(file)?;
     let request = Request::PinsImport {
         path,
         established,
         dry_run,
+        separator,
     };
     match admin::client::run(config, request, &mut out::stderr())? {
         Response::PinsImported { summary: s } => {

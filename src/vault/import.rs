@@ -116,11 +116,12 @@ pub enum ImportError {
     Empty { file: String },
     #[error("{file}: {kind}")]
     NotCsv { file: String, kind: lines::NotCsv },
-    #[error(
-        "{file}: the header's columns are separated by {separator:?}: callvault reads CSV, \
-         with commas between columns (expected member_id,pin)"
-    )]
-    NotCommas { file: String, separator: char },
+    #[error("{}", not_read_with(.file, *.separator, *.read_with))]
+    NotCommas {
+        file: String,
+        separator: char,
+        read_with: lines::Separator,
+    },
     /// `meant`: a name in the header likely meant as the column (`pins`, `memberid`).
     #[error(
         "{file}: the header has no {column:?} column (expected member_id,pin{})",
@@ -154,6 +155,22 @@ impl From<StoreError> for ImportError {
 
 crate::store::redb_errors_via_store!(ImportError);
 
+/// What [`ImportError::NotCommas`] says: the separator found, and how to read such a file.
+fn not_read_with(file: &str, found: char, read_with: lines::Separator) -> String {
+    let read = read_with.char();
+    let how = match lines::Separator::of(found) {
+        Some(s) => format!(
+            ": for such a file, `callvault pins import FILE --separator {}`",
+            s.word()
+        ),
+        None => String::new(),
+    };
+    format!(
+        "{file}: the header's columns are separated by {found:?}, and the file was read with \
+         {read:?} between them (expected the columns member_id and pin){how}"
+    )
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Options {
     /// The members chose these PINs themselves (no activation for a placeholder).
@@ -161,6 +178,9 @@ pub struct Options {
     pub dry_run: bool,
     /// Check that each member is enrolled (the embedded core).
     pub require_member: bool,
+    /// What stands between the file's columns (a comma unless told).
+    #[serde(default)]
+    pub separator: lines::Separator,
 }
 
 /// `NAME.summary.json`.
@@ -413,6 +433,7 @@ pub fn run(
         .has_headers(false)
         .flexible(true)
         .trim(csv::Trim::All)
+        .delimiter(options.separator.byte())
         .from_reader(LineCounter::new(buffered));
     let csv_err = |e: csv::Error| ImportError::Csv {
         file: file.clone(),
@@ -430,19 +451,34 @@ pub fn run(
     }
     let mut names = text(&headers);
     // an Excel separator line (`sep=,`) before the header
-    match separator_line(&names.iter().map(String::as_str).collect::<Vec<_>>(), ',') {
-        Some(',') => {
+    let read_with = options.separator;
+    match separator_line(
+        &names.iter().map(String::as_str).collect::<Vec<_>>(),
+        read_with.char(),
+    ) {
+        Some(named) if named == read_with.char() => {
             if !reader.read_byte_record(&mut headers).map_err(csv_err)? {
                 return Err(ImportError::Empty { file });
             }
             names = text(&headers);
         }
-        Some(separator) => return Err(ImportError::NotCommas { file, separator }),
+        Some(separator) => {
+            return Err(ImportError::NotCommas {
+                file,
+                separator,
+                read_with,
+            });
+        }
         None => {}
     }
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    if let Some(separator) = other_separator(&names, |n| n == "member_id" || n == "pin", ',') {
-        return Err(ImportError::NotCommas { file, separator });
+    let pin_columns = |n: &str| n == "member_id" || n == "pin";
+    if let Some(separator) = other_separator(&names, pin_columns, read_with.char()) {
+        return Err(ImportError::NotCommas {
+            file,
+            separator,
+            read_with,
+        });
     }
     let column = |name: &'static str| {
         // a name in the header likely meant as this column
@@ -477,7 +513,9 @@ pub fn run(
     let mut signs = SpreadsheetSigns::default();
     let mut record = csv::ByteRecord::new();
     while reader.read_byte_record(&mut record).map_err(csv_err)? {
-        if let Some((line, last)) = lines::swallowed_rows(&reader, &record, headers.len(), b',') {
+        if let Some((line, last)) =
+            lines::swallowed_rows(&reader, &record, headers.len(), read_with.byte())
+        {
             return Err(ImportError::UnclosedQuote { file, line, last });
         }
         if lines::blank_row(&record) {
@@ -491,7 +529,11 @@ pub fn run(
         // embedded one is not asked about
         let mut detail = None;
         let sealed = if record.len() != headers.len() {
-            detail = Some(lines::fields_mismatch(&record, headers.len(), b','));
+            detail = Some(lines::fields_mismatch(
+                &record,
+                headers.len(),
+                read_with.byte(),
+            ));
             Err(RowResult::MalformedRow)
         } else if std::str::from_utf8(raw_id).is_err()
             || !crate::member::plausible_member_id(&member_id)

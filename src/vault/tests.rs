@@ -33,6 +33,7 @@ fn import_options(established: bool, dry_run: bool) -> import::Options {
         established,
         dry_run,
         require_member: false,
+        separator: Default::default(),
     }
 }
 
@@ -55,6 +56,7 @@ impl Fixture {
             established: false,
             dry_run: true,
             require_member: true,
+            separator: Default::default(),
         };
         let outbox = self.dir.path().join("outbox");
         import::run(&self.vault, &file, &outbox, &options, "test", t(1), &Silent).unwrap()
@@ -539,6 +541,7 @@ fn an_import_of_a_utf_16_file_says_so() {
         established: false,
         dry_run: false,
         require_member: true,
+        separator: Default::default(),
     };
     let outbox = f.dir.path().join("outbox");
     let err = import::run(&f.vault, &file, &outbox, &options, "test", t(1), &Silent).unwrap_err();
@@ -668,6 +671,7 @@ fn import_reports_every_row_and_never_writes_a_pin() {
         established: false,
         dry_run: false,
         require_member: true,
+        separator: Default::default(),
     };
     let summary = import::run(&f.vault, &file, &outbox, &options, "test", t(1), &Silent).unwrap();
     assert_eq!(summary.rows, 13);
@@ -853,6 +857,55 @@ fn an_import_names_the_columns_it_did_not_read() {
     }
 }
 
+/// `pins import --separator`: a core's tab-, pipe- or semicolon-delimited export of PINs
+/// reads as its CSV does, its separator line included; the ids and results are the same.
+#[test]
+fn an_import_reads_the_separator_it_is_told() {
+    use crate::enroll::lines::Separator;
+    let f = fixture();
+    let outbox = f.dir.path().join("outbox");
+    for (separator, body) in [
+        (Separator::Tab, "member_id\tpin\r\nM1\t1234\r\nM2\t12a4\r\n"),
+        (Separator::Pipe, "sep=|\nPIN|Member ID\n1234|M1\n12a4|M2\n"),
+        (
+            Separator::Semicolon,
+            "member_id;pin\n\"M1\";1234\nM2;12a4\n",
+        ),
+    ] {
+        let file = f.dir.path().join("pins.txt");
+        std::fs::write(&file, body).unwrap();
+        let options = import::Options {
+            separator,
+            ..import_options(false, true)
+        };
+        let summary = import::run(&f.vault, &file, &outbox, &options, "t", t(0), &Silent).unwrap();
+        let results: Vec<(&str, u64)> = (summary.results.iter())
+            .map(|(k, v)| (k.as_str(), *v))
+            .collect();
+        assert_eq!(
+            results,
+            [("imported", 1), ("invalid_pin", 1)],
+            "{separator:?}"
+        );
+    }
+    // told one separator, holding another: said, with the flag for it
+    std::fs::write(f.dir.path().join("pins.txt"), "member_id,pin\nM1,1234\n").unwrap();
+    let options = import::Options {
+        separator: Separator::Tab,
+        ..import_options(false, true)
+    };
+    let file = f.dir.path().join("pins.txt");
+    let e = import::run(&f.vault, &file, &outbox, &options, "t", t(0), &Silent).unwrap_err();
+    assert!(
+        e.to_string().contains(
+            "separated by ',', and the file was read with '\\t' between them (expected the \
+             columns member_id and pin): for such a file, `callvault pins import FILE \
+             --separator comma`"
+        ),
+        "{e}"
+    );
+}
+
 #[test]
 fn import_file_problems_stop_everything() {
     let f = fixture();
@@ -892,7 +945,12 @@ fn import_file_problems_stop_everything() {
              member_id?)",
         ),
         ("Member_ID;PIN\nM1;1234\n", "separated by ';'"),
-        ("pin\tmember_id\n1234\tM1\n", "separated by '\\t'"),
+        (
+            "pin\tmember_id\n1234\tM1\n",
+            "separated by '\\t', and the file was read with ',' between them (expected the \
+             columns member_id and pin): for such a file, `callvault pins import FILE \
+             --separator tab`",
+        ),
         ("sep=;\nmember_id;pin\nM1;1234\n", "separated by ';'"),
         ("sep=,\n", "empty"),
         // one column that names neither: the missing column, not a separator
