@@ -156,7 +156,7 @@ pub struct Summary {
     pub reasons: BTreeMap<String, u64>,
     pub unknown_columns: Vec<String>,
     /// Data rows that were not UTF-8 and were read as Windows-1252 (`[enroll] encoding`).
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(default)]
     pub rows_windows_1252: u64,
     /// The unknown columns likely meant as a column the file does not have (`frist_name`:
     /// `first_name`), with it.
@@ -183,10 +183,6 @@ pub struct Summary {
     #[serde(default)]
     pub placeholders: BTreeMap<String, u64>,
     pub results_file: PathBuf,
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
 }
 
 impl Summary {
