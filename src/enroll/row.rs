@@ -105,7 +105,7 @@ pub enum HeaderError {
     NoHeader(Vec<(String, &'static str)>),
     /// The header's columns are separated by `found`, and the file was read with another
     /// separator (`[enroll] separator`).
-    #[error("{}", other_separator(*found, *read_with))]
+    #[error("{}", other_separator_said(*found, *read_with))]
     OtherSeparator {
         found: char,
         read_with: super::lines::Separator,
@@ -121,7 +121,7 @@ pub enum HeaderError {
 }
 
 /// What [`HeaderError::OtherSeparator`] says: the separator found and how to read it.
-fn other_separator(found: char, read_with: super::lines::Separator) -> String {
+fn other_separator_said(found: char, read_with: super::lines::Separator) -> String {
     let read = read_with.char();
     match super::lines::Separator::of(found) {
         Some(separator) => format!(
