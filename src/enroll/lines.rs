@@ -7,6 +7,8 @@
 
 use std::io::{self, Read};
 
+use serde::{Deserialize, Serialize};
+
 /// Whether a file opening with `start` was saved as UTF-16, by its byte-order mark (Excel's
 /// "Unicode Text", Notepad's "Unicode", PowerShell 5's `Out-File`): its every other byte is
 /// a zero, and callvault reads UTF-8.
@@ -15,17 +17,7 @@ pub fn opens_as_utf16(start: &[u8]) -> bool {
 }
 
 /// `[enroll] encoding`: how the text of an enrollment file is written.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    Default,
-    PartialEq,
-    Eq,
-    serde::Serialize,
-    serde::Deserialize,
-    clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 pub enum Encoding {
     /// UTF-8 (ENROLL.md): a line that is not is refused with the whole file.
     #[default]
@@ -78,17 +70,7 @@ impl Encoding {
 /// comma (ENROLL.md) by default; a core's "tab-delimited" or "pipe-delimited" export, or a
 /// spreadsheet in a locale whose decimal mark is the comma (`;`), when named. Quotes work
 /// as in CSV whatever the separator.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    Default,
-    PartialEq,
-    Eq,
-    serde::Serialize,
-    serde::Deserialize,
-    clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 pub enum Separator {
     #[default]
     #[serde(rename = ",")]
