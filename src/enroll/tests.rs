@@ -592,6 +592,9 @@ fn a_file_with_another_separator_reads_when_named_and_is_refused_otherwise() {
             triple("B", "rejected", "invalid_phone")
         ]
     );
+    // UTF-8 throughout: nothing said of Windows-1252
+    assert_eq!(report.summary.rows_windows_1252, 0);
+    assert_eq!(report.summary.windows_1252_line(), None);
     // pipes, after an Excel separator line naming them; the lines count from the file's first
     let report = read(
         "pipes.txt",
