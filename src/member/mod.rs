@@ -318,8 +318,8 @@ pub fn mask_email(email: &str) -> String {
 
 /// `text` with every e-mail address in it masked as [`mask_email`] does: for what another
 /// system wrote about a message (an SMTP relay's `550 5.1.1 <jane.doe@cu.example>: Recipient
-/// address rejected`), which callvault passes on to agents, the audit log and the log, where
-/// a member's address is shown masked. An address is a run of characters holding an `@`,
+/// address rejected`), which callvault passes on to agents and to the log, where a member's
+/// address is shown masked. An address is a run of characters holding an `@`,
 /// ended by white space or by what an address cannot hold unquoted (`<>()[]",;:`).
 pub fn mask_emails_in(text: &str) -> String {
     let ends = |c: char| c.is_whitespace() || "<>()[]\",;:".contains(c);

@@ -100,7 +100,7 @@ impl Channel for Smtp {
             Ok(Ok(_)) => Ok(()),
             // lettre's errors name the stage and the relay's reply, never the message; a
             // reply may name the member's address (`550 5.1.1 <jane.doe@...>: Recipient
-            // address rejected`), which the agent, the audit log and the log see masked
+            // address rejected`), which the agent's answer and the log show masked
             Ok(Err(e)) => Err(SendError::Failed(format!(
                 "SMTP relay {}:{}: {}",
                 c.host,

@@ -117,7 +117,7 @@ pub enum ImportError {
     #[error("{file}: {kind}")]
     NotCsv { file: String, kind: lines::NotCsv },
     #[error("{}", not_read_with(.file, *.separator, *.read_with))]
-    NotCommas {
+    OtherSeparator {
         file: String,
         separator: char,
         read_with: lines::Separator,
@@ -155,7 +155,7 @@ impl From<StoreError> for ImportError {
 
 crate::store::redb_errors_via_store!(ImportError);
 
-/// What [`ImportError::NotCommas`] says: the separator found, and how to read such a file.
+/// What [`ImportError::OtherSeparator`] says: the separator found, and how to read such a file.
 fn not_read_with(file: &str, found: char, read_with: lines::Separator) -> String {
     let read = read_with.char();
     let how = match lines::Separator::of(found) {
@@ -463,7 +463,7 @@ pub fn run(
             names = text(&headers);
         }
         Some(separator) => {
-            return Err(ImportError::NotCommas {
+            return Err(ImportError::OtherSeparator {
                 file,
                 separator,
                 read_with,
@@ -474,7 +474,7 @@ pub fn run(
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let pin_columns = |n: &str| n == "member_id" || n == "pin";
     if let Some(separator) = other_separator(&names, pin_columns, read_with.char()) {
-        return Err(ImportError::NotCommas {
+        return Err(ImportError::OtherSeparator {
             file,
             separator,
             read_with,
