@@ -381,10 +381,13 @@ pub fn fields_mismatch<'a>(
 /// it may hold more than the id: a quote never closed reads the rest of the row into the
 /// field it opens (an SSN's digits, a PIN), and such text has a separator (a comma, or the
 /// `;`, tab or `|` of a file read with another [`Separator`]), a quote or a line break in
-/// it. (An id too long is shown: it is what the admin must fix.)
+/// it. Nor when it begins as a spreadsheet formula does (`=HYPERLINK(...)`): the results
+/// file is opened in one. (An id too long is shown: it is what the admin must fix.)
 pub fn id_shown(id: &str) -> bool {
-    !id.chars()
-        .any(|c| c == '"' || c.is_control() || Separator::of(c).is_some())
+    !crate::member::formula_lead(id)
+        && !id
+            .chars()
+            .any(|c| c == '"' || c.is_control() || Separator::of(c).is_some())
 }
 
 #[cfg(test)]
@@ -413,6 +416,11 @@ mod tests {
             ("1001\t", false),
             ("1001\u{7f}", false),
             ("1001\u{85}", false),
+            ("=HYPERLINK(\"x\")", false),
+            ("+1001", false),
+            ("-1001", false),
+            ("@SUM(A1)", false),
+            ("1001-7", true),
         ];
         for (id, shown) in cases {
             assert_eq!(id_shown(id), shown, "{id:?}");

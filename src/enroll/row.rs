@@ -312,7 +312,7 @@ pub fn parse(cols: &Columns, record: &StringRecord) -> Result<Row, Malformed> {
             "member_id is longer than 64 characters or holds control characters".into(),
         ));
     }
-    if let Some(problem) = crate::member::id_rewritten_as_number(&id) {
+    if let Some(problem) = crate::member::id_in_file_problem(&id) {
         return Err(bad(format!("member_id {problem}")));
     }
     let get = |c| cols.get(record, c);

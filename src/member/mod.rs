@@ -110,12 +110,19 @@ pub fn plausible_member_id(id: &str) -> bool {
     !id.is_empty() && id.chars().count() <= MEMBER_ID_MAX_CHARS && !id.chars().any(char::is_control)
 }
 
-/// Why a member id a file holds is a number a tool rewrote, not the core's id: a whole
-/// number a script wrote as a decimal (`1001.0`, pandas' `to_csv` for a column with a
-/// blank), or one a spreadsheet wrote in scientific notation (`1.23457E+11`, its digits
-/// lost). Such an id is refused, not read back: `1001.0` taken as written is an id no
-/// caller can key. Never quotes the id's digits.
-pub fn id_rewritten_as_number(id: &str) -> Option<&'static str> {
+/// Why a member id a file holds is not the core's id: a whole number a script wrote as a
+/// decimal (`1001.0`, pandas' `to_csv` for a column with a blank), one a spreadsheet wrote
+/// in scientific notation (`1.23457E+11`, its digits lost), or text that begins as a
+/// spreadsheet formula does ([`formula_lead`]). Such an id is refused, not read back:
+/// `1001.0` taken as written is an id no caller can key, and `=HYPERLINK(...)` written
+/// into a results file would run when an admin opens it. Never quotes the id's digits.
+pub fn id_in_file_problem(id: &str) -> Option<&'static str> {
+    if formula_lead(id) {
+        return Some(
+            "begins with = + - or @, as a spreadsheet formula does: a member number does not, \
+             and a spreadsheet opening the results would run it",
+        );
+    }
     if phone::written_as_decimal(id) {
         return Some(phone::DECIMAL);
     }
@@ -127,6 +134,13 @@ pub fn id_rewritten_as_number(id: &str) -> Option<&'static str> {
         "written in scientific notation (n.nnE+nn), as a spreadsheet shows a long number: \
          its digits are lost; export the column as text",
     )
+}
+
+/// Whether text begins with a character that makes a spreadsheet read a cell as a formula
+/// (`=`, `+`, `-`, `@`; OWASP's "CSV injection"). The tab and carriage return it also
+/// lists are control characters, which no member id holds.
+pub fn formula_lead(text: &str) -> bool {
+    text.starts_with(['=', '+', '-', '@'])
 }
 
 /// A member id as a message names it: quoted when it could be one (`"1001"`); else what

@@ -366,14 +366,19 @@ fn an_e_mail_address_is_read_as_codes_are_sent_to_it() {
     }
 }
 
-/// A member id a script or a spreadsheet rewrote as a number is told apart from ids that
-/// merely hold digits, dots or an E.
+/// A member id a script or a spreadsheet rewrote as a number, or one that begins as a
+/// spreadsheet formula, is told apart from ids that merely hold digits, dots, an E or a
+/// dash.
 #[test]
-fn ids_rewritten_as_numbers_are_told_from_ids() {
+fn ids_rewritten_as_numbers_or_formulas_are_told_from_ids() {
     let decimal = Some(phone::DECIMAL);
     let scientific = Some(
         "written in scientific notation (n.nnE+nn), as a spreadsheet shows a long number: \
          its digits are lost; export the column as text",
+    );
+    let formula = Some(
+        "begins with = + - or @, as a spreadsheet formula does: a member number does not, \
+         and a spreadsheet opening the results would run it",
     );
     let cases = [
         ("1001.0", decimal),
@@ -395,8 +400,14 @@ fn ids_rewritten_as_numbers_are_told_from_ids() {
         ("1.2E+1A", None),
         ("1.2e+11", None),
         ("M-1001", None),
+        ("1001-", None),
+        ("=1+2", formula),
+        ("=HYPERLINK(\"http://x\",\"y\")", formula),
+        ("+1001", formula),
+        ("-1001", formula),
+        ("@SUM(A1)", formula),
     ];
     for (id, want) in cases {
-        assert_eq!(id_rewritten_as_number(id), want, "{id:?}");
+        assert_eq!(id_in_file_problem(id), want, "{id:?}");
     }
 }

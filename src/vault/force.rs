@@ -176,7 +176,7 @@ pub fn listed_ids(text: &str) -> Result<Vec<String>, Vec<String>> {
             ));
             continue;
         }
-        if let Some(problem) = crate::member::id_rewritten_as_number(id) {
+        if let Some(problem) = crate::member::id_in_file_problem(id) {
             bad.push(format!("line {}: member_id {problem}", i + 1));
             continue;
         }

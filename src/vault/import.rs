@@ -542,7 +542,7 @@ pub fn run(
                 detail = Some("member_id is empty".into());
             }
             Err(RowResult::InvalidMemberId)
-        } else if let Some(problem) = crate::member::id_rewritten_as_number(&member_id) {
+        } else if let Some(problem) = crate::member::id_in_file_problem(&member_id) {
             detail = Some(format!("member_id {problem}"));
             Err(RowResult::InvalidMemberId)
         } else if pin.is_empty() {

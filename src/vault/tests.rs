@@ -663,7 +663,7 @@ fn import_reports_every_row_and_never_writes_a_pin() {
         &file,
         "\u{feff}member_id,PIN\r\nM1,918273645012\r\nM2,0042\r\nM3,12a4\r\nM4,7777\r\n\
          M5,1234\r\nM6,1111\r\nM6,2222\r\n,1234\r\nM2x,\r\nM7,48,21\r\nM8\r\n1001.0,1234\r\n\
-         \"M9,4321\r\n",
+         =HYPERLINK(\"http://x\"),1234\r\n\"M9,4321\r\n",
     )
     .unwrap();
     let outbox = f.dir.path().join("outbox");
@@ -674,7 +674,7 @@ fn import_reports_every_row_and_never_writes_a_pin() {
         separator: Default::default(),
     };
     let summary = import::run(&f.vault, &file, &outbox, &options, "test", t(1), &Silent).unwrap();
-    assert_eq!(summary.rows, 13);
+    assert_eq!(summary.rows, 14);
     let results = std::fs::read_to_string(&summary.results_file).unwrap();
     let lines: Vec<&str> = results.lines().collect();
     assert_eq!(
@@ -698,8 +698,12 @@ fn import_reports_every_row_and_never_writes_a_pin() {
             "13,1001.0,invalid_member_id,\"member_id written as a decimal number (ending .0), \
              as a script writes a column of numbers that has blanks (pandas' to_csv): write \
              the column as text, with any leading zeros\"",
+            // a formula: not written back into a file opened in a spreadsheet
+            "14,,invalid_member_id,\"member_id begins with = + - or @, as a spreadsheet \
+             formula does: a member number does not, and a spreadsheet opening the results \
+             would run it\"",
             // a quote never closed: the id field holds the PIN too, so no id is written
-            "14,,malformed_row,\"1 field where the header has 2: a quote opens a field and is \
+            "15,,malformed_row,\"1 field where the header has 2: a quote opens a field and is \
              never closed, so the rest of the row was read as its text (write a quote that is \
              part of a value twice, \"\"\"\")\"",
         ]
@@ -1708,13 +1712,17 @@ fn a_force_change_file_lists_member_ids_and_a_bad_line_is_named() {
     );
     assert_eq!(listed_ids(""), Ok(vec![]));
     let long = "9".repeat(crate::member::MEMBER_ID_MAX_CHARS + 1);
-    let bad = listed_ids(&format!("1001\n{long}\n1002\nA\u{7}B\n1003.0\n")).unwrap_err();
-    assert_eq!(bad.len(), 3, "{bad:?}");
+    let bad = listed_ids(&format!("1001\n{long}\n1002\nA\u{7}B\n1003.0\n=1+2\n")).unwrap_err();
+    assert_eq!(bad.len(), 4, "{bad:?}");
     assert!(bad[0].starts_with("line 2: not a member id"), "{bad:?}");
     assert!(bad[1].starts_with("line 4: "), "{bad:?}");
     // pandas' 1003.0 is no member's id, nor the 1003 it was: said, not guessed at
     assert!(
         bad[2].starts_with("line 5: member_id written as a decimal number"),
+        "{bad:?}"
+    );
+    assert!(
+        bad[3].starts_with("line 6: member_id begins with ="),
         "{bad:?}"
     );
 }

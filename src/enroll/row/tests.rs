@@ -884,28 +884,37 @@ fn account_numbers_are_up_to_32_letters_digits_and_dashes_each() {
 }
 
 /// A member id a tool rewrote as a number (pandas' `1001.0`, Excel's `1.23457E+11`) is
-/// refused, saying so, rather than enrolled as an id no caller can key.
+/// refused, saying so, rather than enrolled as an id no caller can key. So is one that
+/// begins as a spreadsheet formula, and that one is not written back into the results
+/// file, which an admin opens in a spreadsheet.
 #[test]
-fn a_member_id_rewritten_as_a_number_is_refused() {
+fn a_member_id_rewritten_as_a_number_or_a_formula_is_refused() {
     let c = header(&["member_id", "mobile_phone"]);
-    for (id, said) in [
+    let formula = "member_id begins with = + - or @, as a spreadsheet formula does";
+    for (id, said, shown) in [
         (
             "1001.0",
             Some("member_id written as a decimal number (ending .0)"),
+            true,
         ),
         (
             "1.23457E+11",
             Some("member_id written in scientific notation (n.nnE+nn)"),
+            true,
         ),
-        ("1001", None),
-        ("A-1001.5", None),
+        ("=HYPERLINK(\"http://x\",\"y\")", Some(formula), false),
+        ("@SUM(A1)", Some(formula), false),
+        ("-1001", Some(formula), false),
+        ("+1001", Some(formula), false),
+        ("1001", None, true),
+        ("A-1001.5", None, true),
     ] {
         let row = parse(&c, &StringRecord::from(vec![id, "2025550143"]));
         match said {
             Some(said) => {
                 let err = row.unwrap_err();
                 assert!(err.detail.starts_with(said), "{id}: {}", err.detail);
-                assert_eq!(err.member_id.as_deref(), Some(id));
+                assert_eq!(err.member_id.as_deref(), shown.then_some(id), "{id}");
             }
             None => assert_eq!(row.unwrap().member.member_id, id),
         }
