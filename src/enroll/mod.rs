@@ -1560,6 +1560,7 @@ fn decide_and_apply(
         return Ok(rejected(row.member.member_id, reason, detail));
     }
     let ignored = row.other_texts.len() - others.len().min(row.other_texts.len());
+    let notes = row.notes.clone();
     let member = member_from(row, mobile_digits, others);
     let placeholders: Vec<&'static str> = (crate::dialog::answer::placeholders(&member))
         .into_iter()
@@ -1576,6 +1577,14 @@ fn decide_and_apply(
         }
         detail.push_str("not asked, a placeholder for unknown: ");
         detail.push_str(&placeholders.join(", "));
+    }
+    // like the placeholders, said only of the facts the profiles ask from the file
+    let asked = |column: &str| options.asked_columns.iter().any(|c| c == column);
+    for (_, note) in notes.into_iter().filter(|(column, _)| asked(column)) {
+        if !detail.is_empty() {
+            detail.push_str("; ");
+        }
+        detail.push_str(note);
     }
     let (result, old) = match stored {
         Some(old) if same_facts(&old, &member) => (RowResult::Unchanged, None),

@@ -267,6 +267,9 @@ pub struct Row {
     pub other_texts: Vec<String>,
     /// Every fact but the phones, which are set once classified.
     pub member: Member,
+    /// What was read and not kept, by column, for the row's detail (a Canadian postal code
+    /// in `zip`).
+    pub notes: Vec<(&'static str, &'static str)>,
 }
 
 impl Row {
@@ -381,17 +384,23 @@ pub fn parse(cols: &Columns, record: &StringRecord) -> Result<Row, Malformed> {
             .and_then(|email| email.map(|e| crate::member::email_address(&e)).transpose()),
     );
     let dob = problems.take("dob", date(Column::Dob));
-    let zip = problems.take(
-        "zip",
-        optional(get(Column::Zip), parse_zip, "is not 5 digits or ZIP+4").map_err(|problem| {
-            (decimal(get(Column::Zip)))
-                .or_else(|| zeros_dropped(get(Column::Zip), &[3, 4, 7, 8]))
-                .or_else(|| {
-                    (get(Column::Zip).filter(|v| canadian_postal_code(v))).map(|_| POSTAL_CODE)
-                })
-                .unwrap_or(problem)
-        }),
-    );
+    let mut notes = Vec::new();
+    // a Canadian member's postal code: not a zip a caller can key, but no reason to leave
+    // the member out (a REST core's is left out the same way)
+    let zip = match get(Column::Zip).filter(|v| canadian_postal_code(v)) {
+        Some(_) => {
+            notes.push(("zip", POSTAL_CODE));
+            None
+        }
+        None => problems.take(
+            "zip",
+            optional(get(Column::Zip), parse_zip, "is not 5 digits or ZIP+4").map_err(|problem| {
+                (decimal(get(Column::Zip)))
+                    .or_else(|| zeros_dropped(get(Column::Zip), &[3, 4, 7, 8]))
+                    .unwrap_or(problem)
+            }),
+        ),
+    };
     let ssn_last4 = problems.take(
         "ssn_last4",
         match get(Column::SsnLast4) {
@@ -468,6 +477,7 @@ pub fn parse(cols: &Columns, record: &StringRecord) -> Result<Row, Malformed> {
             last_txn_date,
             ..Member::default()
         },
+        notes,
     })
 }
 
@@ -497,9 +507,9 @@ fn zeros_dropped(value: Option<&str>, short: &[usize]) -> Option<&'static str> {
     )
 }
 
-/// Why a Canadian postal code is refused as a zip (it is never quoted).
-const POSTAL_CODE: &str = "is a Canadian postal code, which a caller cannot key as a zip: \
-                           leave the field empty for members outside the United States";
+/// Why a Canadian postal code is not kept as the member's zip (it is never quoted).
+pub const POSTAL_CODE: &str = "zip not kept: a Canadian postal code, which a caller cannot key \
+                               (the zip question is not asked)";
 
 /// Whether `v` is a Canadian postal code: `K1A 0B6`, `k1a0b6`, `K1A-0B6` (letter, digit,
 /// letter, then digit, letter, digit).

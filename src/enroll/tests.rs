@@ -1005,13 +1005,14 @@ fn the_summary_counts_members_whose_asked_facts_are_placeholders() {
          A2,2025550102,12,1980-05-17,55401,0000,UNKNOWN\n\
          A3,2025550103,,1981-06-18,55401,4321,unknown\n\
          A4,2025550104,,1899-12-30,,,\n\
-         A5,not a number,,1900-01-01,,,\n"
+         A5,not a number,,1900-01-01,,,\n\
+         A6,2025550106,,1900-01-01,K1A 0B6,,\n"
     );
     let report = enroll("a.csv", &body);
     let s = &report.summary;
-    assert_eq!(s.results.get("created"), Some(&4), "{s:?}");
+    assert_eq!(s.results.get("created"), Some(&5), "{s:?}");
     // A5 is rejected, so not counted; place_of_birth is no question the profiles ask
-    let want: BTreeMap<String, u64> = [("dob", 2), ("ssn_last4", 1), ("zip", 1)]
+    let want: BTreeMap<String, u64> = [("dob", 3), ("ssn_last4", 1), ("zip", 1)]
         .map(|(c, n)| (c.to_string(), n))
         .into_iter()
         .collect();
@@ -1020,7 +1021,7 @@ fn the_summary_counts_members_whose_asked_facts_are_placeholders() {
         s.placeholders_line().as_deref(),
         Some(
             "members not asked a fact their row holds as a placeholder for unknown \
-             (1900-01-01, 00000, 0000, UNKNOWN...): dob 2, ssn_last4 1, zip 1 (the results \
+             (1900-01-01, 00000, 0000, UNKNOWN...): dob 3, ssn_last4 1, zip 1 (the results \
              file's detail names them)"
         )
     );
@@ -1047,9 +1048,15 @@ fn the_summary_counts_members_whose_asked_facts_are_placeholders() {
     );
     assert_eq!(detail("A3"), "");
     assert_eq!(detail("A4"), "not asked, a placeholder for unknown: dob");
+    // a Canadian postal code is no zip at all: said after the placeholders
+    assert_eq!(
+        detail("A6"),
+        "not asked, a placeholder for unknown: dob; zip not kept: a Canadian postal code, \
+         which a caller cannot key (the zip question is not asked)"
+    );
     // the same file again: unchanged members still hold them
     let again = enroll("b.csv", &body);
-    assert_eq!(again.summary.results.get("unchanged"), Some(&4));
+    assert_eq!(again.summary.results.get("unchanged"), Some(&5));
     assert_eq!(again.summary.placeholders, want);
     // another core's facts come from the core: the file's are not judged
     let elsewhere = Options {
@@ -1062,6 +1069,11 @@ fn the_summary_counts_members_whose_asked_facts_are_placeholders() {
         .summary;
     assert!(s.placeholders.is_empty(), "{s:?}");
     assert_eq!(s.placeholders_line(), None);
+    let mut reader = csv::Reader::from_path(&s.results_file).unwrap();
+    let a6 = (reader.records().map(Result::unwrap))
+        .find(|r| &r[1] == "A6")
+        .unwrap();
+    assert_eq!(&a6[4], "");
 }
 
 /// What a spreadsheet leaves around its data: columns without a name, and rows of empty
