@@ -80,6 +80,7 @@ mod tests {
             ("bogus", None),
             ("wk", None),
             ("stat", None),        // two slips in a short word are too many
+            ("lxstxx", None),      // three slips in a word of 6 to 8 letters are too many
             ("listen", None),      // a known word is not "meant" as itself
             ("listen_____", None), // five slips, where eleven letters allow three
         ] {
