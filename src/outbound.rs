@@ -384,8 +384,9 @@ pub fn percent_encode(value: &str) -> String {
 /// characters, and every number of six digits or more masked as `[digits]`, written
 /// together or in groups (`+1 (612) 555-0101`, `123-45-6789`, `918 273`): a gateway may echo
 /// a one-time code, a member's number or an SSN. A shorter number (a gateway's error code,
-/// `21211`) stays. Control characters become spaces, so a gateway cannot write a line of
-/// its own into the log. None for an empty answer.
+/// `21211`) stays. An e-mail address is masked as the member's is shown (`j***@cu.example`,
+/// [`crate::member::mask_emails_in`]). Control characters become spaces, so a gateway
+/// cannot write a line of its own into the log. None for an empty answer.
 pub fn said_text(body: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(&body[..body.len().min(SAID_BYTES)]);
     // digits where the read stopped may be the start of a longer number
@@ -435,7 +436,8 @@ pub fn said_text(body: &[u8]) -> Option<String> {
         }
         i = end;
     }
-    let said = said.trim_end();
+    // an app back end may name the member's e-mail address: masked as `sent_to` shows one
+    let said = crate::member::mask_emails_in(said.trim_end());
     if said.is_empty() {
         return None;
     }

@@ -179,8 +179,17 @@ fn a_refusal_s_answer_is_logged_on_one_line_with_codes_and_numbers_masked() {
     // a long answer is cut, with a mark
     let long = "x".repeat(SAID_CHARS + 50);
     let long_said = format!("{}…", "x".repeat(SAID_CHARS));
-    let cases: [(&[u8], Option<&str>); 19] = [
+    let cases: [(&[u8], Option<&str>); 21] = [
         (b"", None),
+        // an app back end naming the member's address
+        (
+            br#"{"error": "no device registered for jane.doe@cu.example"}"#,
+            Some(r#"{"error": "no device registered for j***@cu.example"}"#),
+        ),
+        (
+            b"user <ada@cu.example> unknown",
+            Some("user <a***@cu.example> unknown"),
+        ),
         (b" \r\n\t ", None),
         (
             br#"{"code": 21211, "message": "Invalid 'To' Phone Number: +16125550101"}"#,
