@@ -196,7 +196,15 @@ fn describe_json_error(e: &serde_json::Error, path: Option<&str>) -> ApiError {
                 Some(p) if p.len() <= 64 => format!("`{p}`"),
                 _ => "a field".to_string(),
             };
+            // keypad digits or a caller id sent as a JSON number: its leading zeros are gone
+            let number = ["invalid type: integer", "invalid type: floating point"]
+                .iter()
+                .any(|t| text.starts_with(t));
             let message = match expected(&text) {
+                Some(what) if number && what == "a string" => format!(
+                    "{field} has the wrong type or value: expected a string ({at}); send it in \
+                     quotes (\"0042\"): as a number its leading zeros are lost"
+                ),
                 Some(what) => {
                     format!("{field} has the wrong type or value: expected {what} ({at})")
                 }

@@ -234,7 +234,21 @@ fn a_wrong_value_names_its_field_and_what_it_expects_but_never_the_value() {
     let cases = [
         (
             r#"{"digits": 482913}"#,
-            "`digits` has the wrong type or value: expected a string (line 1, column 17)",
+            "`digits` has the wrong type or value: expected a string (line 1, column 17); send \
+             it in quotes (\"0042\"): as a number its leading zeros are lost",
+        ),
+        (
+            r#"{"digits": 4829.5}"#,
+            "`digits` has the wrong type or value: expected a string (line 1, column 17); send \
+             it in quotes (\"0042\"): as a number its leading zeros are lost",
+        ),
+        (
+            r#"{"digits": true}"#,
+            "`digits` has the wrong type or value: expected a string (line 1, column 15)",
+        ),
+        (
+            r#"{"step": "x"}"#,
+            "`step` has the wrong type or value: expected a whole number, 0 or more (line 1, column 12)",
         ),
         (
             r#"{"event": "482913"}"#,
