@@ -47,3 +47,17 @@ pub fn logged(f: impl FnOnce()) -> String {
     let text = CAPTURED.with(|c| c.borrow_mut().take()).unwrap_or_default();
     String::from_utf8(text).unwrap()
 }
+
+/// `text` as UTF-16 with its byte-order mark, little-endian (as Windows writes it) or
+/// big-endian: a file as Excel's "Unicode Text" or PowerShell 5's `>` saves it.
+pub fn utf16(text: &str, little_endian: bool) -> Vec<u8> {
+    let mark = match little_endian {
+        true => [0xFF, 0xFE],
+        false => [0xFE, 0xFF],
+    };
+    let units = text.encode_utf16().flat_map(|u| match little_endian {
+        true => u.to_le_bytes(),
+        false => u.to_be_bytes(),
+    });
+    mark.into_iter().chain(units).collect()
+}

@@ -455,7 +455,14 @@ fn force_change_list(path: &PathBuf) -> Result<Vec<String>, AdminError> {
     readable([path])?;
     let refused =
         |why: String| AdminError::Refused(format!("{}: {why}; nothing changed", path.display()));
-    let text = std::fs::read_to_string(path).map_err(|e| refused(e.to_string()))?;
+    // as enrollment reads a file: a UTF-16 one (PowerShell 5's `>`) too
+    let opened = std::fs::File::open(path).and_then(crate::enroll::lines::Text::open);
+    let mut text = String::new();
+    match opened.map_err(|e| refused(e.to_string()))? {
+        Ok(mut file) => std::io::Read::read_to_string(&mut file.reader, &mut text)
+            .map_err(|e| refused(e.to_string()))?,
+        Err(not_text) => return Err(refused(not_text.to_string())),
+    };
     let ids = vault::force::listed_ids(&text).map_err(|bad| {
         let more = bad.len().saturating_sub(10);
         let mut why = bad.into_iter().take(10).collect::<Vec<_>>().join("; ");

@@ -112,3 +112,43 @@ fn a_store_missing_is_told_from_one_that_cannot_be_opened() {
     assert!(unopened.contains("cannot open the store"), "{unopened}");
     assert!(!unopened.contains("callvault init"), "{unopened}");
 }
+
+/// A `pins force-change` list reads as enrollment reads a file: saved as UTF-16 too
+/// (PowerShell 5's `>`), either byte order, a byte-order mark passed over; a workbook is
+/// refused, saying what it is, and so is text that is not UTF-8.
+#[test]
+fn a_force_change_list_reads_utf_16_and_names_a_workbook() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("list.txt");
+    let text = "member_id\r\n1001\r\n# the branch's\r\n1002\r\n";
+    let cases: [(Vec<u8>, Result<[&str; 2], &str>); 5] = [
+        (text.as_bytes().to_vec(), Ok(["1001", "1002"])),
+        (
+            [&b"\xEF\xBB\xBF"[..], text.as_bytes()].concat(),
+            Ok(["1001", "1002"]),
+        ),
+        (crate::shared_tests::utf16(text, true), Ok(["1001", "1002"])),
+        (
+            crate::shared_tests::utf16(text, false),
+            Ok(["1001", "1002"]),
+        ),
+        (
+            b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\0\01001\n".to_vec(),
+            Err("the file is an Excel 97-2003 workbook (.xls), not CSV text"),
+        ),
+    ];
+    for (n, (body, want)) in cases.into_iter().enumerate() {
+        std::fs::write(&list, body).unwrap();
+        match (force_change_list(&list), want) {
+            (Ok(ids), Ok(want)) => assert_eq!(ids, want, "case {n}"),
+            (Err(e), Err(said)) => {
+                let e = e.to_string();
+                assert!(e.contains(said) && e.ends_with("nothing changed"), "{e}");
+            }
+            (got, want) => panic!("case {n}: {got:?}, wanted {want:?}"),
+        }
+    }
+    std::fs::write(&list, b"member_id\n10\xE901\n").unwrap();
+    let e = force_change_list(&list).unwrap_err().to_string();
+    assert!(e.contains("UTF-8") && e.ends_with("nothing changed"), "{e}");
+}

@@ -10,10 +10,56 @@ use std::io::{self, Read};
 use serde::{Deserialize, Serialize};
 
 /// Whether a file opening with `start` was saved as UTF-16, by its byte-order mark (Excel's
-/// "Unicode Text", Notepad's "Unicode", PowerShell 5's `Out-File`): its every other byte is
-/// a zero, and callvault reads UTF-8.
+/// "Unicode Text", Notepad's "Unicode", PowerShell 5's `>` and `Out-File`): its every other
+/// byte is a zero.
 pub fn opens_as_utf16(start: &[u8]) -> bool {
     start.starts_with(b"\xFF\xFE") || start.starts_with(b"\xFE\xFF")
+}
+
+/// A CSV file's text as its reader takes it: UTF-8 (or the Windows-1252 bytes
+/// [`Encoding`] reads), past any byte-order mark.
+pub struct Text {
+    pub reader: Box<dyn Read + Send>,
+    /// The file is UTF-16 ([`opens_as_utf16`]), transcoded to UTF-8 as it is read.
+    pub utf16: bool,
+}
+
+impl Text {
+    /// Open `file` for its CSV reader; a file that is no text at all is [`NotCsv`].
+    pub fn open(file: std::fs::File) -> io::Result<Result<Text, NotCsv>> {
+        const BOM: &[u8] = b"\xEF\xBB\xBF";
+        let mut reader = io::BufReader::with_capacity(1 << 20, file);
+        let start = io::BufRead::fill_buf(&mut reader)?;
+        if let Some(kind) = NotCsv::of(start) {
+            return Ok(Err(kind));
+        }
+        if opens_as_utf16(start) {
+            // lone surrogates become U+FFFD, which no member id, phone or PIN holds
+            let decoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
+                .strip_bom(true)
+                .build(reader);
+            return Ok(Ok(Text {
+                reader: Box::new(decoded),
+                utf16: true,
+            }));
+        }
+        if start.starts_with(BOM) {
+            io::BufRead::consume(&mut reader, BOM.len());
+        }
+        Ok(Ok(Text {
+            reader: Box::new(reader),
+            utf16: false,
+        }))
+    }
+
+    /// About how many bytes of text a file of `size` bytes reads as, for progress: half
+    /// of a UTF-16 file's, whose every character of a CSV's usual text is two bytes.
+    pub fn size_read(&self, size: u64) -> u64 {
+        match self.utf16 {
+            true => size / 2,
+            false => size,
+        }
+    }
 }
 
 /// `[enroll] encoding`: how the text of an enrollment file is written.
@@ -137,16 +183,10 @@ impl Separator {
     }
 }
 
-/// What to do with a file [`opens_as_utf16`] found.
-pub const RESAVE_AS_UTF8: &str = "callvault reads UTF-8: export the file as UTF-8 (in Excel, \
-     \"CSV UTF-8 (Comma delimited)\"; in PowerShell, `-Encoding utf8`)";
-
 /// A file handed over as CSV that is no text at all, known by how it opens: what a person
 /// uploads by mistake (the workbook rather than its CSV export, the archive it came in).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NotCsv {
-    /// UTF-16 text ([`opens_as_utf16`]).
-    Utf16,
     /// A ZIP archive that is an Office Open XML (.xlsx) or OpenDocument (.ods) workbook.
     Workbook,
     /// An Excel 97-2003 workbook (.xls): an OLE2 compound file.
@@ -162,9 +202,6 @@ impl NotCsv {
     pub fn of(start: &[u8]) -> Option<NotCsv> {
         const ZIP: &[u8] = b"PK\x03\x04";
         const OLE2: &[u8] = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1";
-        if opens_as_utf16(start) {
-            return Some(NotCsv::Utf16);
-        }
         if start.starts_with(OLE2) {
             return Some(NotCsv::OldWorkbook);
         }
@@ -202,7 +239,6 @@ impl std::fmt::Display for NotCsv {
         const SAVE: &str = "in the spreadsheet, save it as \"CSV UTF-8 (Comma delimited)\" \
                             and hand over that file";
         match self {
-            NotCsv::Utf16 => write!(f, "the file is UTF-16 text; {RESAVE_AS_UTF8}"),
             NotCsv::Workbook => write!(
                 f,
                 "the file is a spreadsheet workbook (.xlsx or .ods), not CSV text; {SAVE}"

@@ -28,7 +28,7 @@ use std::collections::BTreeMap;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::fs::File;
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
@@ -360,7 +360,6 @@ store_err!(
     redb::TransactionError
 );
 
-const BOM: &[u8] = b"\xEF\xBB\xBF";
 const BATCH: usize = 16_384;
 
 fn file_name(path: &Path) -> String {
@@ -369,29 +368,30 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_else(|| path.display().to_string())
 }
 
-/// The CSV reader over a file, past any byte-order mark, with `separator` between columns.
-fn open_csv(
-    path: &Path,
-    separator: lines::Separator,
-) -> Result<csv::Reader<LineCounter<BufReader<File>>>, EnrollError> {
+/// An enrollment file's CSV reader.
+type CsvReader = csv::Reader<LineCounter<Box<dyn Read + Send>>>;
+
+/// The CSV reader over a file's text ([`lines::Text`]: past any byte-order mark, UTF-16
+/// read as UTF-8), with `separator` between columns; and about how many bytes it reads,
+/// for progress.
+fn open_csv(path: &Path, separator: lines::Separator) -> Result<(CsvReader, u64), EnrollError> {
     let file = file_name(path);
     let io = |error| EnrollError::Io {
         file: file.clone(),
         error,
     };
-    let mut reader = BufReader::with_capacity(1 << 20, File::open(path).map_err(io)?);
-    let start = reader.fill_buf().map_err(io)?;
-    if let Some(kind) = lines::NotCsv::of(start) {
-        return Err(EnrollError::NotCsv { file, kind });
-    }
-    if start.starts_with(BOM) {
-        reader.consume(BOM.len());
-    }
-    Ok(csv::ReaderBuilder::new()
+    let opened = File::open(path).map_err(io)?;
+    let size = opened.metadata().map_err(io)?.len();
+    let text = lines::Text::open(opened)
+        .map_err(io)?
+        .map_err(|kind| EnrollError::NotCsv { file, kind })?;
+    let size = text.size_read(size);
+    let csv = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .delimiter(separator.byte())
-        .from_reader(LineCounter::new(reader)))
+        .from_reader(LineCounter::new(text.reader));
+    Ok((csv, size))
 }
 
 /// The header record, past an Excel separator line before it: `sep=,` (as tools that write
@@ -400,7 +400,7 @@ fn open_csv(
 /// named so (`sep=;` in a file read with commas) is the header's problem. `None` for an
 /// empty file.
 fn header_record(
-    csv: &mut csv::Reader<LineCounter<BufReader<File>>>,
+    csv: &mut CsvReader,
     raw: &mut ByteRecord,
     file: &str,
     encoding: lines::Encoding,
@@ -436,7 +436,7 @@ struct TextRecord {
 
 /// Read the next record, as text in `encoding`; `None` at the end.
 fn next_record(
-    csv: &mut csv::Reader<LineCounter<BufReader<File>>>,
+    csv: &mut CsvReader,
     raw: &mut ByteRecord,
     file: &str,
     encoding: lines::Encoding,
@@ -478,7 +478,7 @@ struct Batch {
 fn read_rows(path: &Path, columns: &Columns, tx: mpsc::SyncSender<Result<Batch, EnrollError>>) {
     let file = file_name(path);
     let result = (|| -> Result<(), EnrollError> {
-        let mut csv = open_csv(path, columns.separator)?;
+        let (mut csv, _) = open_csv(path, columns.separator)?;
         let mut raw = ByteRecord::new();
         header_record(
             &mut csv,
@@ -562,9 +562,8 @@ fn first_pass(
     progress: &dyn Progress,
 ) -> Result<FirstPass, EnrollError> {
     let file = file_name(path);
-    let total_bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let (mut csv, total_bytes) = open_csv(path, options.separator)?;
     progress.phase("checking", total_bytes);
-    let mut csv = open_csv(path, options.separator)?;
     let mut raw = ByteRecord::new();
     let Some(header) = header_record(
         &mut csv,
@@ -619,7 +618,8 @@ fn first_pass(
                 batch.push((index, keep));
             }
             classify_batch(&mut pass, &mut batch, region, &mut classifier);
-            progress.advance_to(parsed.bytes);
+            // a UTF-16 file's size read is a guess: never past it
+            progress.advance_to(parsed.bytes.min(total_bytes));
             progress.go_on()?;
         }
         Ok(())

@@ -670,9 +670,9 @@ fn a_file_with_another_separator_reads_when_named_and_is_refused_otherwise() {
     assert!(f.enrolled().is_empty(), "dry runs only");
 }
 
-/// A file saved as UTF-16 (Excel's "Unicode Text") is known by its byte-order mark; its
-/// header would otherwise read as no header at all (the file is refused whole in
-/// [`a_workbook_or_an_archive_handed_over_as_csv_is_named_with_what_to_do`]).
+/// A file saved as UTF-16 (Excel's "Unicode Text", PowerShell 5's `>`) is known by its
+/// byte-order mark; read as bytes, its header would read as no header at all
+/// ([`a_utf_16_file_reads_as_its_utf_8_would`] reads it).
 #[test]
 fn a_file_saved_as_utf_16_is_known_by_its_byte_order_mark() {
     for (start, utf16) in [
@@ -691,6 +691,67 @@ fn a_file_saved_as_utf_16_is_known_by_its_byte_order_mark() {
     }
 }
 
+/// A file saved as UTF-16 reads as the same file in UTF-8 does, either byte order: Excel's
+/// "Unicode Text" (tab-separated, CRLF) with the tab named, and PowerShell 5's `>` of
+/// `ConvertTo-Csv` (commas, quoted fields). Names keep their letters, a refused row's line
+/// is the line an editor shows, and a header with another separator is refused as in UTF-8.
+#[test]
+fn a_utf_16_file_reads_as_its_utf_8_would() {
+    use crate::shared_tests::utf16;
+    use lines::Separator::{Comma, Tab};
+    let f = Fixture::new();
+    let read = |name: &str, body: Vec<u8>, separator: lines::Separator| {
+        let path = f.file(name, &body);
+        let options = Options {
+            separator,
+            dry_run: true,
+            ..options(Mode::Incremental)
+        };
+        run(&f.store, &path, &f.outbox(), &options, "test", &Silent)
+    };
+    let excel = "member_id\tmobile_phone\tfirst_name\tlast_name\r\n\
+                 A\t2025550101\tJosé\tMuñoz\r\n\
+                 B\tnot a phone\tZoë\tO\u{2019}Brien\r\n\
+                 C\t2025550103\t李\t\u{1F600}\r\n";
+    let powershell = "\"member_id\",\"mobile_phone\",\"first_name\"\r\n\
+                      \"A\",\"2025550101\",\"José\"\r\n\
+                      \"B\",\"not a phone\",\"Zoë\"\r\n\
+                      \"C\",\"2025550103\",\"李\"\r\n";
+    for (name, text, separator) in [("unicode.txt", excel, Tab), ("ps.csv", powershell, Comma)] {
+        for little_endian in [true, false] {
+            let report = read(name, utf16(text, little_endian), separator).unwrap();
+            assert_eq!(
+                f.results(&report),
+                [
+                    triple("A", "created", ""),
+                    triple("B", "rejected", "invalid_phone"),
+                    triple("C", "created", ""),
+                ],
+                "{name} {little_endian}"
+            );
+            let results = std::fs::read_to_string(&report.summary.results_file).unwrap();
+            assert!(results.contains("\n3,B,rejected,"), "{results}");
+            assert_eq!(report.summary.rows_windows_1252, 0);
+        }
+    }
+    // applied: the names as written
+    let path = f.file("apply.txt", &utf16(excel, true));
+    let options = Options {
+        separator: Tab,
+        ..options(Mode::Incremental)
+    };
+    run(&f.store, &path, &f.outbox(), &options, "test", &Silent).unwrap();
+    let txn = f.store.begin_read().unwrap();
+    for (id, first, last) in [("A", "José", "Muñoz"), ("C", "李", "\u{1F600}")] {
+        let member = embedded::get(&txn, id).unwrap().unwrap().member;
+        assert_eq!(member.first_name.as_deref(), Some(first));
+        assert_eq!(member.last_name.as_deref(), Some(last));
+    }
+    // Excel's tabs, read with the comma: the header says what to set
+    let err = read("tabs.txt", utf16(excel, true), Comma).unwrap_err();
+    assert!(err.to_string().contains("tab"), "{err}");
+}
+
 /// The start of a ZIP archive whose first entry is `name` (a local file header).
 fn zip_opening(name: &str) -> Vec<u8> {
     let mut bytes = b"PK\x03\x04".to_vec();
@@ -705,31 +766,9 @@ fn zip_opening(name: &str) -> Vec<u8> {
 #[test]
 fn a_workbook_or_an_archive_handed_over_as_csv_is_named_with_what_to_do() {
     let f = Fixture::new();
-    let text = format!("{HEADER}{}", row("A", "2025550101"));
-    let utf16 = |le: bool| -> Vec<u8> {
-        let mark = if le { [0xFF, 0xFE] } else { [0xFE, 0xFF] };
-        let units = text.encode_utf16().flat_map(|u| match le {
-            true => u.to_le_bytes(),
-            false => u.to_be_bytes(),
-        });
-        mark.into_iter().chain(units).collect()
-    };
     let ole2 = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\0\0member_id\n".to_vec();
     let gzip = b"\x1F\x8B\x08\x00\0\0\0\0\x00\x03member_id,\n".to_vec();
     for (name, body, kind, said) in [
-        (
-            "unicode.txt",
-            utf16(true),
-            NotCsv::Utf16,
-            "unicode.txt: the file is UTF-16 text; callvault reads UTF-8: export the file as \
-             UTF-8 (in Excel, \"CSV UTF-8 (Comma delimited)\"",
-        ),
-        (
-            "unicode-be.txt",
-            utf16(false),
-            NotCsv::Utf16,
-            "unicode-be.txt: the file is UTF-16 text",
-        ),
         (
             "members.xlsx",
             zip_opening("[Content_Types].xml"),

@@ -421,20 +421,19 @@ pub fn run(
     if size == 0 {
         return Err(ImportError::Empty { file });
     }
-    let mut buffered = io::BufReader::new(std::fs::File::open(path).map_err(io_err)?);
-    let start = io::BufRead::fill_buf(&mut buffered).map_err(io_err)?;
-    if let Some(kind) = lines::NotCsv::of(start) {
-        return Err(ImportError::NotCsv { file, kind });
-    }
-    if start.starts_with(b"\xEF\xBB\xBF") {
-        io::BufRead::consume(&mut buffered, 3);
-    }
+    let text = match lines::Text::open(std::fs::File::open(path).map_err(io_err)?) {
+        Ok(Ok(text)) => text,
+        Ok(Err(kind)) => return Err(ImportError::NotCsv { file, kind }),
+        Err(e) => return Err(io_err(e)),
+    };
+    // progress in the bytes of text read (a UTF-16 file's about half its size)
+    let size = text.size_read(size);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .trim(csv::Trim::All)
         .delimiter(options.separator.byte())
-        .from_reader(LineCounter::new(buffered));
+        .from_reader(LineCounter::new(text.reader));
     let csv_err = |e: csv::Error| ImportError::Csv {
         file: file.clone(),
         line: e.position().map_or(0, |p| p.line()),
@@ -581,7 +580,7 @@ pub fn run(
             detail,
         });
         if rows.len().is_multiple_of(4096) {
-            progress.advance_to(record.position().map_or(0, |p| p.byte()));
+            progress.advance_to(record.position().map_or(0, |p| p.byte()).min(size));
             // Ctrl-C, the service stopping: nothing is applied yet
             progress.go_on()?;
         }

@@ -524,43 +524,33 @@ async fn set_pin_applies_policy_and_confirmation_and_clears_flags() {
     }
 }
 
-/// A PIN file saved as UTF-16 is named so, not as one without a member_id column.
+/// A PIN file saved as UTF-16 (PowerShell 5's `>`, Excel's "Unicode Text") is read as its
+/// UTF-8 would be, either byte order; a workbook is refused, saying what it is.
 #[test]
-fn an_import_of_a_utf_16_file_says_so() {
+fn an_import_of_a_utf_16_file_reads_it_and_of_a_workbook_says_what_it_is() {
     let f = fixture();
-    f.enroll(&["M1"]);
-    let file = f.dir.path().join("pins.csv");
-    let mut bytes = b"\xFF\xFE".to_vec();
-    bytes.extend(
-        "member_id,pin\r\nM1,4821\r\n"
-            .encode_utf16()
-            .flat_map(u16::to_le_bytes),
-    );
-    std::fs::write(&file, bytes).unwrap();
+    f.enroll(&["M1", "M2"]);
     let options = import::Options {
         established: false,
-        dry_run: false,
+        dry_run: true,
         require_member: true,
         separator: Default::default(),
     };
     let outbox = f.dir.path().join("outbox");
-    let err = import::run(&f.vault, &file, &outbox, &options, "test", t(1), &Silent).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            import::ImportError::NotCsv {
-                kind: crate::enroll::lines::NotCsv::Utf16,
-                ..
-            }
-        ),
-        "{err}"
-    );
-    assert_eq!(
-        err.to_string(),
-        "pins.csv: the file is UTF-16 text; callvault reads UTF-8: export the file as UTF-8 \
-         (in Excel, \"CSV UTF-8 (Comma delimited)\"; in PowerShell, `-Encoding utf8`)"
-    );
-    assert!(!err.to_string().contains("4821"));
+    for little_endian in [true, false] {
+        let file = f.dir.path().join("pins.csv");
+        let text = "\"member_id\",\"pin\"\r\n\"M1\",\"4821\"\r\n\"M2\",\"48a1\"\r\n";
+        std::fs::write(&file, crate::shared_tests::utf16(text, little_endian)).unwrap();
+        let summary =
+            import::run(&f.vault, &file, &outbox, &options, "test", t(1), &Silent).unwrap();
+        let results = std::fs::read_to_string(&summary.results_file).unwrap();
+        assert_eq!(
+            results,
+            "line,member_id,result,detail\n2,M1,imported,\n3,M2,invalid_pin,pin is not 1 to 12 \
+             digits\n",
+            "{little_endian}"
+        );
+    }
     // the workbook rather than its CSV export: named so, and nothing of it read
     let file = f.dir.path().join("pins.xls");
     std::fs::write(&file, b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\0\0M1,4821\n").unwrap();
