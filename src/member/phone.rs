@@ -104,6 +104,11 @@ pub fn why_not_a_phone(text: &str, class: PhoneClass) -> String {
     if written_as_decimal(text.trim()) {
         return DECIMAL.into();
     }
+    if several_numbers(text) {
+        return "more than one number: this field holds the one number the member calls from \
+                (more go in other_phones)"
+            .into();
+    }
     match shape(text.trim()) {
         Shape::Characters if spreadsheet_number(text.trim()) => {
             "written in scientific notation (n.nnE+nn), as a spreadsheet shows a long number: \
@@ -119,6 +124,20 @@ pub fn why_not_a_phone(text: &str, class: PhoneClass) -> String {
                 .into()
         }
     }
+}
+
+/// Whether `text` is a list of numbers (`612-555-0101; 612-555-0102`, `6125550101 /
+/// 6125550102`), as a core's one "phones" field exports them: parts separated by `;`, `,`,
+/// `/`, `|` or `&`, each with a phone number's 7 to 15 digits. (`202/555-0143`, an area code
+/// set apart, is one number.)
+fn several_numbers(text: &str) -> bool {
+    let mut parts = text.split([';', ',', '/', '|', '&']).map(str::trim);
+    let number = |part: &str| (7..=15).contains(&part.bytes().filter(u8::is_ascii_digit).count());
+    let mut count = 0;
+    parts.all(|part| {
+        count += 1;
+        number(part)
+    }) && count > 1
 }
 
 /// Why a value [`written_as_decimal`] is refused (it is never quoted).

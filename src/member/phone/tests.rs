@@ -59,6 +59,18 @@ fn a_number_that_is_no_phone_says_why_without_quoting_it() {
         ("(555) 555-1234", "not a valid number"),
         ("+1 011 555 1234", "not a valid number"),
         (" 555-0100 ", "not a valid number"),
+        // a core's "phones" field: several numbers in one
+        ("6125550101;6125550102", "more than one number"),
+        ("(612) 555-0101, (612) 555-0102", "more than one number"),
+        ("6125550101 / 6125550102", "more than one number"),
+        (
+            "612-555-0101 & 612-555-0102 | 612-555-0103",
+            "more than one number",
+        ),
+        // an area code set apart by a slash, or a part too short to be a number: not a list
+        ("202/555-01434", "not a valid number"),
+        ("6125550101;12", "letters or other characters"),
+        ("6125550101;", "letters or other characters"),
     ];
     for (text, want) in cases {
         let class = classify(text, us);
