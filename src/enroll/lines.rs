@@ -413,6 +413,25 @@ pub fn fields_mismatch<'a>(
     format!("{row} field{s} where the header has {header}{quote}")
 }
 
+/// A cell's text, out of the `="..."` that exports meant for Excel wrap a value in so that
+/// it keeps its leading zeros (`="02134"`, `="0042"`: Excel shows the formula's result,
+/// the text). Any other cell as it is.
+pub fn excel_text(cell: &[u8]) -> &[u8] {
+    match cell
+        .strip_prefix(b"=\"")
+        .and_then(|c| c.strip_suffix(b"\""))
+    {
+        Some(inner) if !inner.contains(&b'"') => inner,
+        _ => cell,
+    }
+}
+
+/// [`excel_text`] of a cell read as text.
+pub fn excel_text_str(cell: &str) -> &str {
+    // the wrapper is ASCII, so what is left is text
+    std::str::from_utf8(excel_text(cell.as_bytes())).unwrap_or(cell)
+}
+
 /// Whether a refused row's `member_id` field may be written in its results line. Not when
 /// it may hold more than the id: a quote never closed reads the rest of the row into the
 /// field it opens (an SSN's digits, a PIN), and such text has a separator (a comma, or the
@@ -428,7 +447,30 @@ pub fn id_shown(id: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{fields_mismatch, id_shown};
+    use super::{excel_text, excel_text_str, fields_mismatch, id_shown};
+
+    /// `="..."`, as exports meant for Excel write a value to keep its leading zeros, is
+    /// read as its text; anything else that opens with `=` stays as it is.
+    #[test]
+    fn a_value_wrapped_for_excel_is_read_as_its_text() {
+        let cases: [(&str, &str); 11] = [
+            ("=\"02134\"", "02134"),
+            ("=\"0042\"", "0042"),
+            ("=\"Zoë\"", "Zoë"),
+            ("=\"\"", ""),
+            ("02134", "02134"),
+            ("=\"", "=\""),
+            ("=\"a\"b\"", "=\"a\"b\""),
+            ("=A1", "=A1"),
+            ("=\"0042", "=\"0042"),
+            ("0042\"", "0042\""),
+            (" =\"0042\"", " =\"0042\""),
+        ];
+        for (cell, text) in cases {
+            assert_eq!(excel_text(cell.as_bytes()), text.as_bytes(), "{cell:?}");
+            assert_eq!(excel_text_str(cell), text, "{cell:?}");
+        }
+    }
 
     /// A refused row's id is written in its results line only when it can be no more than
     /// an id: text a quote never closed read into it (an SSN after a comma, a PIN on the

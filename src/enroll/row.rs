@@ -247,7 +247,7 @@ impl Columns {
         self.at
             .get(&c)
             .and_then(|i| record.get(*i))
-            .map(str::trim)
+            .map(|cell| super::lines::excel_text_str(cell.trim()).trim())
             .filter(|s| !s.is_empty())
     }
 }

@@ -521,9 +521,11 @@ pub fn run(
             continue;
         }
         let line = lines::line_of(&reader, &record);
-        let raw_id = record.get(id_col).unwrap_or_default();
+        // `="0042"`: an export meant for Excel keeping the leading zeros
+        let raw_id = lines::excel_text(record.get(id_col).unwrap_or_default());
         let mut member_id = String::from_utf8_lossy(raw_id).into_owned();
-        let pin = Zeroizing::new(record.get(pin_col).unwrap_or_default().to_vec());
+        let pin = lines::excel_text(record.get(pin_col).unwrap_or_default());
+        let pin = Zeroizing::new(pin.to_vec());
         // an id in another encoding would be read as another id, which a core other than the
         // embedded one is not asked about
         let mut detail = None;

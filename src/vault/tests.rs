@@ -524,6 +524,43 @@ async fn set_pin_applies_policy_and_confirmation_and_clears_flags() {
     }
 }
 
+/// An export meant for Excel writes `="0042"` to keep a PIN's leading zeros: the PIN (and
+/// the id) is read as its text, quoted as CSV or not.
+#[test]
+fn an_import_reads_values_wrapped_for_excel_as_their_text() {
+    let f = fixture();
+    f.enroll(&["M1", "M2"]);
+    let file = f.dir.path().join("pins.csv");
+    std::fs::write(
+        &file,
+        "member_id,pin\n=\"M1\",=\"0042\"\nM2,\"=\"\"0917\"\"\"\n",
+    )
+    .unwrap();
+    let options = import::Options {
+        established: false,
+        dry_run: false,
+        require_member: true,
+        separator: Default::default(),
+    };
+    let outbox = f.dir.path().join("outbox");
+    let summary = import::run(&f.vault, &file, &outbox, &options, "test", t(1), &Silent).unwrap();
+    let results = std::fs::read_to_string(&summary.results_file).unwrap();
+    assert_eq!(
+        results,
+        "line,member_id,result,detail\n2,M1,imported,\n3,M2,imported,\n"
+    );
+    let s = settings(VaultMode::Hashed);
+    for (id, pin) in [("M1", "0042"), ("M2", "0917")] {
+        assert!(
+            matches!(
+                f.vault.check_pin_now(id, pin, &s, t(2)).unwrap(),
+                PinCheck::Correct { .. }
+            ),
+            "{id}"
+        );
+    }
+}
+
 /// A PIN file saved as UTF-16 (PowerShell 5's `>`, Excel's "Unicode Text") is read as its
 /// UTF-8 would be, either byte order; a workbook is refused, saying what it is.
 #[test]

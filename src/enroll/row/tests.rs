@@ -918,6 +918,45 @@ fn account_numbers_are_up_to_32_letters_digits_and_dashes_each() {
     }
 }
 
+/// An export meant for Excel writes values as `="02134"` to keep their leading zeros: each
+/// field is read as its text, the member id too (which would otherwise begin as a formula).
+#[test]
+fn values_wrapped_for_excel_are_read_as_their_text() {
+    let c = header(&[
+        "member_id",
+        "mobile_phone",
+        "zip",
+        "ssn_last4",
+        "dob",
+        "other_phones",
+    ]);
+    let row = parse(
+        &c,
+        &StringRecord::from(vec![
+            "=\"001234\"",
+            "=\"2025550143\"",
+            " =\"02134\" ",
+            "=\"0123\"",
+            "=\"1984-03-12\"",
+            "=\"2025550144;2025550145\"",
+        ]),
+    )
+    .unwrap();
+    assert_eq!(row.member.member_id, "001234");
+    assert_eq!(row.mobile_text.as_deref(), Some("2025550143"));
+    assert_eq!(row.member.zip.as_deref(), Some("02134"));
+    assert_eq!(row.member.ssn_last4.as_deref(), Some("0123"));
+    assert!(row.member.dob.is_some());
+    assert_eq!(row.other_texts, ["2025550144", "2025550145"]);
+    // empty once unwrapped: as an empty cell
+    let empty = parse(
+        &c,
+        &StringRecord::from(vec!["=\"\"", "2025550143", "", "", "", ""]),
+    )
+    .unwrap_err();
+    assert_eq!(empty.detail, "member_id is empty");
+}
+
 /// A member id a tool rewrote as a number (pandas' `1001.0`, Excel's `1.23457E+11`) is
 /// refused, saying so, rather than enrolled as an id no caller can key. So is one that
 /// begins as a spreadsheet formula, and that one is not written back into the results
