@@ -154,11 +154,9 @@ pub fn listed_ids(text: &str) -> Result<Vec<String>, Vec<String>> {
         } else {
             line
         };
-        let id = line
-            .split(',')
-            .next()
-            .unwrap_or("")
-            .trim()
+        let first = line.split(',').next().unwrap_or("").trim();
+        // `="1001"`, as an export meant for Excel writes an id
+        let id = crate::enroll::lines::excel_text_str(first)
             .trim_matches('"')
             .trim();
         if id.is_empty() || id.starts_with('#') {

@@ -1724,8 +1724,15 @@ fn many_members_are_asked_for_a_new_pin_at_once_in_batches() {
 fn a_force_change_file_lists_member_ids_and_a_bad_line_is_named() {
     use super::force::listed_ids;
     assert_eq!(
-        listed_ids("\u{feff}member_id\n1001\n\n# the branch's\n 1002 ,Ada\n\"1003\"\n1001\n"),
-        Ok(vec!["1001".into(), "1002".into(), "1003".into()])
+        listed_ids(
+            "\u{feff}member_id\n1001\n\n# the branch's\n 1002 ,Ada\n\"1003\"\n1001\n=\"01004\"\n"
+        ),
+        Ok(vec![
+            "1001".into(),
+            "1002".into(),
+            "1003".into(),
+            "01004".into()
+        ])
     );
     assert_eq!(
         listed_ids("1001\nmember_id\n"),
