@@ -76,7 +76,8 @@ pub enum Command {
         max_removed_percent: Option<u8>,
         /// How this file's text is written (default: `enroll.encoding`, utf-8).
         /// `windows-1252`: as Excel saves "CSV (Comma delimited)" on Windows; a line that is
-        /// valid UTF-8 still reads as UTF-8.
+        /// valid UTF-8 still reads as UTF-8. A file with UTF-16's byte-order mark (Excel's
+        /// "Unicode Text") is read as UTF-16 whatever is set.
         #[arg(long, value_enum)]
         encoding: Option<crate::enroll::lines::Encoding>,
         /// What stands between this file's columns (default: `enroll.separator`, a comma):
