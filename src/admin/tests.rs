@@ -121,7 +121,8 @@ fn a_force_change_list_reads_utf_16_and_names_a_workbook() {
     let dir = tempfile::tempdir().unwrap();
     let list = dir.path().join("list.txt");
     let text = "member_id\r\n1001\r\n# the branch's\r\n1002\r\n";
-    let cases: [(Vec<u8>, Result<[&str; 2], &str>); 5] = [
+    type Listed<'a> = Result<[&'a str; 2], &'a str>;
+    let cases: [(Vec<u8>, Listed); 5] = [
         (text.as_bytes().to_vec(), Ok(["1001", "1002"])),
         (
             [&b"\xEF\xBB\xBF"[..], text.as_bytes()].concat(),
@@ -133,7 +134,7 @@ fn a_force_change_list_reads_utf_16_and_names_a_workbook() {
             Ok(["1001", "1002"]),
         ),
         (
-            b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\0\01001\n".to_vec(),
+            b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\x00\x001001\n".to_vec(),
             Err("the file is an Excel 97-2003 workbook (.xls), not CSV text"),
         ),
     ];
