@@ -288,13 +288,18 @@ fn classify_shared(text: &str, region: Region) -> PhoneClass {
             return t;
         }
         let t = number_type(number);
-        if let Ok(mut m) = memo.write()
-            && m.len() < SHARED_MEMO_MAX
-        {
-            m.insert(prefix, t);
+        if let Ok(mut m) = memo.write() {
+            remember(&mut m, prefix, t, SHARED_MEMO_MAX);
         }
         t
     })
+}
+
+/// Remember `t` for `prefix` while the memo holds fewer than `max` prefixes.
+fn remember(memo: &mut std::collections::HashMap<u64, Type>, prefix: u64, t: Type, max: usize) {
+    if memo.len() < max {
+        memo.insert(prefix, t);
+    }
 }
 
 fn classify_with(

@@ -405,3 +405,29 @@ fn numbers_sent_as_tel_or_sip_uris_count_as_their_number() {
     );
     assert_eq!(uri_number(" 4000 "), "4000", "other text: trimmed only");
 }
+
+/// The shared memo of callers' prefixes stops growing at its bound: past it, numbers are
+/// classified uncached rather than held without end.
+#[test]
+fn the_shared_memo_holds_at_most_its_bound() {
+    let mut memo = std::collections::HashMap::new();
+    for prefix in [201_200, 201_201, 201_202, 201_203] {
+        remember(&mut memo, prefix, Type::Mobile, 3);
+    }
+    assert_eq!(memo.len(), 3);
+    assert!(memo.contains_key(&201_202) && !memo.contains_key(&201_203));
+    // the shared one itself answers as a fresh classifier does
+    let us = Region::default();
+    for text in [
+        "+1 (202) 555-0143",
+        "202-555-0143",
+        "(555) 555-1234",
+        "+44 7911 123456",
+    ] {
+        assert_eq!(
+            classify_shared(text, us),
+            Classifier::default().classify(text, us),
+            "{text}"
+        );
+    }
+}
