@@ -447,7 +447,43 @@ pub fn id_shown(id: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{excel_text, excel_text_str, fields_mismatch, id_shown};
+    use super::{Text, excel_text, excel_text_str, fields_mismatch, id_shown};
+    use std::io::Read;
+
+    /// A file's text as the CSV reader gets it: past a UTF-8 byte-order mark, or out of
+    /// UTF-16 (either byte order) into UTF-8, with the size progress counts in; a workbook
+    /// is no text.
+    #[test]
+    fn a_file_opens_as_utf_8_text_whatever_it_was_saved_as() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "member_id,first_name\r\n1001,Zoë\r\n";
+        let utf8 = text.as_bytes().to_vec();
+        let cases = [
+            (utf8.clone(), false),
+            ([&b"\xEF\xBB\xBF"[..], &utf8].concat(), false),
+            (crate::shared_tests::utf16(text, true), true),
+            (crate::shared_tests::utf16(text, false), true),
+        ];
+        for (n, (bytes, utf16)) in cases.into_iter().enumerate() {
+            let path = dir.path().join(format!("{n}.csv"));
+            std::fs::write(&path, &bytes).unwrap();
+            let mut opened = Text::open(std::fs::File::open(&path).unwrap())
+                .unwrap()
+                .unwrap();
+            let mut read = String::new();
+            opened.reader.read_to_string(&mut read).unwrap();
+            assert_eq!((read.as_str(), opened.utf16), (text, utf16), "case {n}");
+            let size = bytes.len() as u64;
+            let want = if utf16 { size / 2 } else { size };
+            assert_eq!(opened.size_read(size), want, "case {n}");
+        }
+        let path = dir.path().join("book.xls");
+        std::fs::write(&path, b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\x00\x00").unwrap();
+        assert!(matches!(
+            Text::open(std::fs::File::open(&path).unwrap()).unwrap(),
+            Err(super::NotCsv::OldWorkbook)
+        ));
+    }
 
     /// `="..."`, as exports meant for Excel write a value to keep its leading zeros, is
     /// read as its text; anything else that opens with `=` stays as it is.
