@@ -152,4 +152,15 @@ fn a_force_change_list_reads_utf_16_and_names_a_workbook() {
     std::fs::write(&list, b"member_id\n10\xE901\n").unwrap();
     let e = force_change_list(&list).unwrap_err().to_string();
     assert!(e.contains("UTF-8") && e.ends_with("nothing changed"), "{e}");
+    // bad lines: the first ten named, then how many more
+    for (bad, more) in [(10, None), (12, Some("; and 2 more; nothing changed"))] {
+        let body: String = (0..bad).map(|n| format!("=10{n}\n")).collect();
+        std::fs::write(&list, format!("1001\n{body}")).unwrap();
+        let e = force_change_list(&list).unwrap_err().to_string();
+        assert_eq!(e.matches("line ").count(), 10, "{e}");
+        assert_eq!(e.contains("more"), more.is_some(), "{e}");
+        if let Some(more) = more {
+            assert!(e.ends_with(more), "{e}");
+        }
+    }
 }
