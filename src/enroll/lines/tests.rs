@@ -1,0 +1,122 @@
+use super::{Text, excel_text, excel_text_str, fields_mismatch, id_shown};
+use std::io::Read;
+
+/// A file's text as the CSV reader gets it: past a UTF-8 byte-order mark, or out of
+/// UTF-16 (either byte order) into UTF-8, with the size progress counts in; a workbook
+/// is no text.
+#[test]
+fn a_file_opens_as_utf_8_text_whatever_it_was_saved_as() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "member_id,first_name\r\n1001,Zoë\r\n";
+    let utf8 = text.as_bytes().to_vec();
+    let cases = [
+        (utf8.clone(), false),
+        ([&b"\xEF\xBB\xBF"[..], &utf8].concat(), false),
+        (crate::shared_tests::utf16(text, true), true),
+        (crate::shared_tests::utf16(text, false), true),
+    ];
+    for (n, (bytes, utf16)) in cases.into_iter().enumerate() {
+        let path = dir.path().join(format!("{n}.csv"));
+        std::fs::write(&path, &bytes).unwrap();
+        let mut opened = Text::open(std::fs::File::open(&path).unwrap())
+            .unwrap()
+            .unwrap();
+        let mut read = String::new();
+        opened.reader.read_to_string(&mut read).unwrap();
+        assert_eq!((read.as_str(), opened.utf16), (text, utf16), "case {n}");
+        let size = bytes.len() as u64;
+        let want = if utf16 { size / 2 } else { size };
+        assert_eq!(opened.size_read(size), want, "case {n}");
+    }
+    let path = dir.path().join("book.xls");
+    std::fs::write(&path, b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\x00\x00").unwrap();
+    assert!(matches!(
+        Text::open(std::fs::File::open(&path).unwrap()).unwrap(),
+        Err(super::NotCsv::OldWorkbook)
+    ));
+}
+
+/// `="..."`, as exports meant for Excel write a value to keep its leading zeros, is
+/// read as its text; anything else that opens with `=` stays as it is.
+#[test]
+fn a_value_wrapped_for_excel_is_read_as_its_text() {
+    let cases: [(&str, &str); 11] = [
+        ("=\"02134\"", "02134"),
+        ("=\"0042\"", "0042"),
+        ("=\"Zoë\"", "Zoë"),
+        ("=\"\"", ""),
+        ("02134", "02134"),
+        ("=\"", "=\""),
+        ("=\"a\"b\"", "=\"a\"b\""),
+        ("=A1", "=A1"),
+        ("=\"0042", "=\"0042"),
+        ("0042\"", "0042\""),
+        (" =\"0042\"", " =\"0042\""),
+    ];
+    for (cell, text) in cases {
+        assert_eq!(excel_text(cell.as_bytes()), text.as_bytes(), "{cell:?}");
+        assert_eq!(excel_text_str(cell), text, "{cell:?}");
+    }
+}
+
+/// A refused row's id is written in its results line only when it can be no more than
+/// an id: text a quote never closed read into it (an SSN after a comma, a PIN on the
+/// next line) is not.
+#[test]
+fn an_id_is_shown_only_when_it_holds_no_comma_quote_or_control_character() {
+    let long = "1".repeat(200);
+    let cases = [
+        ("1001", true),
+        ("A-1001.5 x", true),
+        ("Müller-7", true),
+        // too long, but what the admin must fix
+        (long.as_str(), true),
+        ("1001,123-45-6789", false),
+        ("1001;123-45-6789", false),
+        ("1001|123-45-6789", false),
+        ("1001\"", false),
+        ("\"1001", false),
+        ("1001\n4821", false),
+        ("1001\r", false),
+        ("1001\t", false),
+        ("1001\u{7f}", false),
+        ("1001\u{85}", false),
+        ("=HYPERLINK(\"x\")", false),
+        ("+1001", false),
+        ("-1001", false),
+        ("@SUM(A1)", false),
+        ("1001-7", true),
+    ];
+    for (id, shown) in cases {
+        assert_eq!(id_shown(id), shown, "{id:?}");
+    }
+}
+
+#[test]
+fn a_row_that_does_not_line_up_says_how_and_suspects_a_quote_only_when_short() {
+    let hint = ": a quote opens a field and is never closed";
+    let cases: [(&[&str], usize, &str, bool); 5] = [
+        (&["a"], 2, "1 field where the header has 2", false),
+        (
+            &["a", "b", "c"],
+            2,
+            "3 fields where the header has 2",
+            false,
+        ),
+        // short, with a comma inside a field: the quote took the rest of the row
+        (&["a,b,c"], 3, "1 field where the header has 3", true),
+        // long, with a comma inside a quoted value: a stray field, not an open quote
+        (
+            &["Smith, Jr", "b", "c"],
+            2,
+            "3 fields where the header has 2",
+            false,
+        ),
+        (&[], 2, "0 fields where the header has 2", false),
+    ];
+    for (fields, header, said, quote) in cases {
+        let got = fields_mismatch(fields.iter().map(|f| f.as_bytes()), header, b',');
+        assert!(got.starts_with(said), "{fields:?}: {got}");
+        assert_eq!(got.contains(hint), quote, "{fields:?}: {got}");
+    }
+}
