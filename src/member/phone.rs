@@ -131,13 +131,10 @@ pub fn why_not_a_phone(text: &str, class: PhoneClass) -> String {
 /// `/`, `|` or `&`, each with a phone number's 7 to 15 digits. (`202/555-0143`, an area code
 /// set apart, is one number.)
 fn several_numbers(text: &str) -> bool {
-    let mut parts = text.split([';', ',', '/', '|', '&']).map(str::trim);
     let number = |part: &str| (7..=15).contains(&part.bytes().filter(u8::is_ascii_digit).count());
-    let mut count = 0;
-    parts.all(|part| {
-        count += 1;
-        number(part)
-    }) && count > 1
+    let mut parts = text.split([';', ',', '/', '|', '&']);
+    // One part alone is a single number, however it is written.
+    parts.clone().nth(1).is_some() && parts.all(number)
 }
 
 /// Why a value [`written_as_decimal`] is refused (it is never quoted).
