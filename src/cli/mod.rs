@@ -75,8 +75,9 @@ pub enum Command {
         #[arg(long, value_name = "PERCENT", value_parser = clap::value_parser!(u8).range(0..=100))]
         max_removed_percent: Option<u8>,
         /// How this file's text is written (default: `enroll.encoding`, utf-8).
-        /// `windows-1252`: as Excel saves "CSV (Comma delimited)" on Windows; a line that is
-        /// valid UTF-8 still reads as UTF-8. A file with UTF-16's byte-order mark (Excel's
+        /// `windows-1252`: as Excel saves "CSV (Comma delimited)" on Windows; `macintosh`
+        /// (Mac Roman): as Excel for Mac saves "Comma Separated Values". With either, a
+        /// line that is valid UTF-8 still reads as UTF-8. A file with UTF-16's byte-order mark (Excel's
         /// "Unicode Text") is read as UTF-16 whatever is set.
         #[arg(long, value_enum)]
         encoding: Option<crate::enroll::lines::Encoding>,
@@ -1487,7 +1488,7 @@ fn enroll_command(config: &Config, file: &Path, how: EnrollHow) -> anyhow::Resul
             if let Some(ignored) = s.columns_ignored() {
                 say!("columns ignored: {ignored}");
             }
-            if let Some(read) = s.windows_1252_line() {
+            if let Some(read) = s.not_utf8_line() {
                 say!("{read}");
             }
             if let Some(missing) = s.asked_missing_line() {

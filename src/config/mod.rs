@@ -587,7 +587,8 @@ pub struct EnrollConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub slash_dates: Option<crate::civil::SlashDates>,
     /// How the text of an enrollment file is written: UTF-8, or Windows-1252 (Excel's "CSV
-    /// (Comma delimited)"), where a line that is valid UTF-8 still reads as UTF-8.
+    /// (Comma delimited)") or Mac Roman (Excel for Mac's), where a line that is valid UTF-8
+    /// still reads as UTF-8.
     pub encoding: crate::enroll::lines::Encoding,
     /// What stands between an enrollment file's columns: the comma, or `;`, a tab or `|`.
     pub separator: crate::enroll::lines::Separator,

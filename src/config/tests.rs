@@ -569,7 +569,7 @@ fn each_list_of_words_names_its_choices() {
         (
             "[enroll]\nencoding = \"nope\"\n".to_string(),
             "enroll.encoding",
-            "\"utf-8\", \"windows-1252\"",
+            "\"utf-8\", \"windows-1252\", \"macintosh\"",
         ),
         (
             "[enroll]\nseparator = \"nope\"\n".to_string(),

@@ -345,7 +345,7 @@ fn move_applied(file: PathBuf, report: Box<Report>, dirs: &EnrollDirs) -> Handle
             if let Some(ignored) = report.summary.columns_ignored() {
                 tracing::warn!(file = %moved.display(), "columns ignored: {ignored}");
             }
-            if let Some(read) = report.summary.windows_1252_line() {
+            if let Some(read) = report.summary.not_utf8_line() {
                 tracing::info!(file = %moved.display(), "{read}");
             }
             if let Some(missing) = report.summary.asked_missing_line() {

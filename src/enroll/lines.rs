@@ -16,8 +16,8 @@ pub fn opens_as_utf16(start: &[u8]) -> bool {
     start.starts_with(b"\xFF\xFE") || start.starts_with(b"\xFE\xFF")
 }
 
-/// A CSV file's text as its reader takes it: UTF-8 (or the Windows-1252 bytes
-/// [`Encoding`] reads), past any byte-order mark.
+/// A CSV file's text as its reader takes it: UTF-8 (or the Windows-1252 or Mac Roman
+/// bytes [`Encoding`] reads), past any byte-order mark.
 pub struct Text {
     pub reader: Box<dyn Read + Send>,
     /// The file is UTF-16 ([`opens_as_utf16`]), transcoded to UTF-8 as it is read.
@@ -78,36 +78,64 @@ pub enum Encoding {
     #[serde(rename = "windows-1252")]
     #[value(name = "windows-1252")]
     Windows1252,
+    /// Mac Roman, which Excel for Mac writes as "Comma Separated Values (.csv)" and "CSV
+    /// (Macintosh)": `José` is `Jos\x8E`, which Windows-1252 reads as `JosŽ`. The name is
+    /// the Encoding Standard's (WHATWG), as `iconv -l` and Python name it too. A line that
+    /// is valid UTF-8 is still read as UTF-8, as for Windows-1252.
+    #[serde(rename = "macintosh", alias = "mac-roman")]
+    #[value(name = "macintosh", alias = "mac-roman")]
+    Macintosh,
 }
 
 impl Encoding {
-    pub const ALL: [Encoding; 2] = [Encoding::Utf8, Encoding::Windows1252];
+    pub const ALL: [Encoding; 3] = [Encoding::Utf8, Encoding::Windows1252, Encoding::Macintosh];
 
     /// The encoding as `[enroll] encoding` names it.
     pub fn as_str(self) -> &'static str {
         match self {
             Encoding::Utf8 => "utf-8",
             Encoding::Windows1252 => "windows-1252",
+            Encoding::Macintosh => "macintosh",
         }
     }
 
-    /// The text of a record read from a file in this encoding, and whether it was read as
-    /// Windows-1252 (it was not UTF-8); `None` when it is not UTF-8 and UTF-8 is all this
-    /// encoding reads.
+    /// What a summary that does not say how its file was read read it as: Windows-1252, the
+    /// only encoding beside UTF-8 before Mac Roman was.
+    pub fn before_mac_roman() -> Encoding {
+        Encoding::Windows1252
+    }
+
+    /// The encoding as a person calls it, in what callvault says of a file.
+    pub fn label(self) -> &'static str {
+        match self {
+            Encoding::Utf8 => "UTF-8",
+            Encoding::Windows1252 => "Windows-1252",
+            Encoding::Macintosh => "Mac Roman",
+        }
+    }
+
+    /// What a line that is not UTF-8 is read as; none for UTF-8, which refuses it.
+    fn fallback(self) -> Option<&'static encoding_rs::Encoding> {
+        match self {
+            Encoding::Utf8 => None,
+            Encoding::Windows1252 => Some(encoding_rs::WINDOWS_1252),
+            Encoding::Macintosh => Some(encoding_rs::MACINTOSH),
+        }
+    }
+
+    /// The text of a record read from a file in this encoding, and whether it was read in
+    /// its [`fallback`](Encoding::fallback) (it was not UTF-8); `None` when it is not UTF-8
+    /// and UTF-8 is all this encoding reads.
     pub fn text(self, raw: &csv::ByteRecord) -> Option<(csv::StringRecord, bool)> {
         match csv::StringRecord::from_byte_record(raw.clone()) {
             Ok(record) => Some((record, false)),
-            Err(_) if self == Encoding::Windows1252 => Some((
-                raw.iter()
-                    .map(|field| {
-                        encoding_rs::WINDOWS_1252
-                            .decode_without_bom_handling(field)
-                            .0
-                    })
-                    .collect(),
-                true,
-            )),
-            Err(_) => None,
+            Err(_) => self.fallback().map(|fallback| {
+                let record = raw
+                    .iter()
+                    .map(|field| fallback.decode_without_bom_handling(field).0)
+                    .collect();
+                (record, true)
+            }),
         }
     }
 }

@@ -155,9 +155,15 @@ pub struct Summary {
     pub results: BTreeMap<String, u64>,
     pub reasons: BTreeMap<String, u64>,
     pub unknown_columns: Vec<String>,
-    /// Data rows that were not UTF-8 and were read as Windows-1252 (`[enroll] encoding`).
-    #[serde(default)]
-    pub rows_windows_1252: u64,
+    /// How the file's text was read (`[enroll] encoding`, or `callvault enroll --encoding`).
+    /// A summary from a service older than this field (the CLI reads the running service's)
+    /// read as Windows-1252 whatever was not UTF-8, Mac Roman not being read then.
+    #[serde(default = "lines::Encoding::before_mac_roman")]
+    pub encoding: lines::Encoding,
+    /// Data rows that were not UTF-8 and were read in [`Summary::encoding`] (Windows-1252
+    /// or Mac Roman). Named `rows_windows_1252` before Mac Roman was read.
+    #[serde(default, alias = "rows_windows_1252")]
+    pub rows_not_utf8: u64,
     /// The unknown columns likely meant as a column the file does not have (`frist_name`:
     /// `first_name`), with it.
     #[serde(default)]
@@ -186,15 +192,17 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// [`Summary::rows_windows_1252`] as a line for the admin, when there are any: which
-    /// way the file was read is worth a look (a file in yet another encoding would read
-    /// with the wrong letters).
-    pub fn windows_1252_line(&self) -> Option<String> {
-        (self.rows_windows_1252 > 0).then(|| {
+    /// [`Summary::rows_not_utf8`] as a line for the admin, when there are any: which way
+    /// the file was read is worth a look (a file in another encoding than the one set, a
+    /// Mac's read as Windows-1252, reads with the wrong letters).
+    pub fn not_utf8_line(&self) -> Option<String> {
+        (self.rows_not_utf8 > 0).then(|| {
             format!(
-                "rows read as Windows-1252, not being UTF-8: {} of {} (check a few of their \
-                 names in member show)",
-                self.rows_windows_1252, self.rows
+                "rows read as {}, not being UTF-8: {} of {} (check a few of their names in \
+                 member show)",
+                self.encoding.label(),
+                self.rows_not_utf8,
+                self.rows
             )
         })
     }
@@ -247,10 +255,11 @@ pub enum EnrollError {
     Header { file: String, problem: HeaderError },
     #[error(
         "{file}: line {line} is not UTF-8 text: callvault reads UTF-8 (export the file as UTF-8; \
-         in Excel, \"CSV UTF-8 (Comma delimited)\"), or Windows-1252 when told so: files saved \
-         as Excel's \"CSV (Comma delimited)\" or a core's \"ANSI\" export read with [enroll] \
-         encoding = \"windows-1252\", or one such file with `callvault enroll --encoding \
-         windows-1252`"
+         in Excel, \"CSV UTF-8 (Comma delimited)\"), or another encoding when told so: files \
+         saved as Excel's \"CSV (Comma delimited)\" on Windows or a core's \"ANSI\" export \
+         read with [enroll] encoding = \"windows-1252\", and Excel for Mac's \"Comma \
+         Separated Values\" with encoding = \"macintosh\" (one file: `callvault enroll \
+         --encoding windows-1252` or `--encoding macintosh`)"
     )]
     NotUtf8 { file: String, line: u64 },
     #[error("{file}: {kind}")]
@@ -430,8 +439,8 @@ fn header_record(
 struct TextRecord {
     record: StringRecord,
     line: u64,
-    /// It was not UTF-8, and read as Windows-1252 (`[enroll] encoding`).
-    windows_1252: bool,
+    /// It was not UTF-8, and read in the fallback of `[enroll] encoding`.
+    not_utf8: bool,
 }
 
 /// Read the next record, as text in `encoding`; `None` at the end.
@@ -445,15 +454,14 @@ fn next_record(
         Ok(false) => Ok(None),
         Ok(true) => {
             let line = lines::line_of(csv, raw);
-            let (record, windows_1252) =
-                encoding.text(raw).ok_or_else(|| EnrollError::NotUtf8 {
-                    file: file.to_string(),
-                    line,
-                })?;
+            let (record, not_utf8) = encoding.text(raw).ok_or_else(|| EnrollError::NotUtf8 {
+                file: file.to_string(),
+                line,
+            })?;
             Ok(Some(TextRecord {
                 record,
                 line,
-                windows_1252,
+                not_utf8,
             }))
         }
         Err(e) => Err(EnrollError::Csv {
@@ -468,8 +476,8 @@ fn next_record(
 struct Batch {
     rows: Vec<(u64, Result<Row, row::Malformed>)>,
     bytes: u64,
-    /// Rows of the batch read as Windows-1252.
-    windows_1252: u64,
+    /// Rows of the batch that were not UTF-8.
+    not_utf8: u64,
 }
 
 /// Read and parse the data rows of `path` (past the header) in batches: the reading and
@@ -488,11 +496,11 @@ fn read_rows(path: &Path, columns: &Columns, tx: mpsc::SyncSender<Result<Batch, 
             columns.separator,
         )?;
         let mut rows = Vec::with_capacity(BATCH);
-        let mut windows_1252 = 0;
+        let mut not_utf8 = 0;
         while let Some(TextRecord {
             record,
             line,
-            windows_1252: transcoded,
+            not_utf8: transcoded,
         }) = next_record(&mut csv, &mut raw, &file, columns.encoding)?
         {
             let separator = columns.separator.byte();
@@ -503,13 +511,13 @@ fn read_rows(path: &Path, columns: &Columns, tx: mpsc::SyncSender<Result<Batch, 
             if lines::blank_row(&raw) {
                 continue;
             }
-            windows_1252 += u64::from(transcoded);
+            not_utf8 += u64::from(transcoded);
             rows.push((line, row::parse(columns, &record)));
             if rows.len() >= BATCH {
                 let batch = Batch {
                     rows: std::mem::replace(&mut rows, Vec::with_capacity(BATCH)),
                     bytes: csv.position().byte(),
-                    windows_1252: std::mem::take(&mut windows_1252),
+                    not_utf8: std::mem::take(&mut not_utf8),
                 };
                 if tx.send(Ok(batch)).is_err() {
                     return Ok(());
@@ -519,7 +527,7 @@ fn read_rows(path: &Path, columns: &Columns, tx: mpsc::SyncSender<Result<Batch, 
         let _ = tx.send(Ok(Batch {
             rows,
             bytes: csv.position().byte(),
-            windows_1252,
+            not_utf8,
         }));
         Ok(())
     })();
@@ -546,8 +554,8 @@ struct Claim {
 struct FirstPass {
     columns: Columns,
     rows: u64,
-    /// Rows read as Windows-1252.
-    windows_1252: u64,
+    /// Rows that were not UTF-8.
+    not_utf8: u64,
     scans: Vec<Scan>,
     other_digits: Vec<u64>,
     /// member id -> line of its first occurrence.
@@ -588,7 +596,7 @@ fn first_pass(
     let mut pass = FirstPass {
         columns,
         rows: 0,
-        windows_1252: 0,
+        not_utf8: 0,
         scans: Vec::new(),
         other_digits: Vec::new(),
         first_line: FxHashMap::default(),
@@ -603,7 +611,7 @@ fn first_pass(
         let mut batch: Vec<(u32, Option<Row>)> = Vec::with_capacity(BATCH);
         for parsed in rx {
             let parsed = parsed?;
-            pass.windows_1252 += parsed.windows_1252;
+            pass.not_utf8 += parsed.not_utf8;
             for (line, row) in parsed.rows {
                 let index = pass.rows as u32;
                 pass.rows += 1;
@@ -1097,7 +1105,8 @@ fn run_with(
         results: answer.results,
         reasons: answer.reasons,
         unknown_columns: pass.columns.unknown.clone(),
-        rows_windows_1252: pass.windows_1252,
+        encoding: options.encoding,
+        rows_not_utf8: pass.not_utf8,
         columns_meant: (pass.columns.meant.iter())
             .map(|(name, column)| (name.clone(), column.to_string()))
             .collect(),

@@ -519,16 +519,18 @@ fn a_windows_1252_file_reads_when_the_setting_says_so_and_utf_8_lines_stay_utf_8
     let report = run(&f.store, &path, &f.outbox(), &options, "test", &Silent).unwrap();
     assert_eq!(report.summary.rows, rows.len() as u64);
     // A, B and F; and the admin is told, in the summary file too
-    assert_eq!(report.summary.rows_windows_1252, 3);
+    assert_eq!(report.summary.rows_not_utf8, 3);
     assert_eq!(
-        report.summary.windows_1252_line().as_deref(),
+        report.summary.not_utf8_line().as_deref(),
         Some(
             "rows read as Windows-1252, not being UTF-8: 3 of 6 (check a few of their names \
              in member show)"
         )
     );
     let summary = std::fs::read_to_string(f.outbox().join("ansi.summary.json")).unwrap();
-    assert!(summary.contains("\"rows_windows_1252\": 3"), "{summary}");
+    let written: serde_json::Value = serde_json::from_str(&summary).unwrap();
+    assert_eq!(written["encoding"], "windows-1252", "{summary}");
+    assert_eq!(written["rows_not_utf8"], 3, "{summary}");
     let txn = f.store.begin_read().unwrap();
     for (id, _, want) in rows {
         let member = embedded::get(&txn, id).unwrap().unwrap();
@@ -556,6 +558,119 @@ fn a_windows_1252_header_reads_too() {
     let report = run(&f.store, &path, &f.outbox(), &options, "test", &Silent).unwrap();
     assert_eq!(report.summary.unknown_columns, vec!["prénom".to_string()]);
     assert_eq!(f.enrolled(), vec!["A".to_string()]);
+}
+
+/// `[enroll] encoding = "macintosh"`: a file Excel for Mac saved as "Comma Separated
+/// Values" (Mac Roman) reads with its letters, where Windows-1252 would read other ones
+/// (Mac Roman's é is Windows-1252's Ž), and the admin is told which encoding the rows not
+/// UTF-8 were read in. A summary from a service before Mac Roman was read (its count named
+/// `rows_windows_1252`, no `encoding`) reads as Windows-1252's.
+#[test]
+fn a_mac_roman_file_reads_when_the_setting_says_so() {
+    let f = Fixture::new();
+    let header = "member_id,mobile_phone,first_name,last_name\r";
+    // José Muñoz, Zoë O’Brien and François Lévesque as Mac Roman writes them, and the
+    // names Windows-1252 reads in the same bytes; then one UTF-8 line, and ASCII
+    let rows: [(&str, &[u8], &str, &str); 5] = [
+        ("A", b"Jos\x8E,Mu\x96oz", "José Muñoz", "JosŽ Mu–oz"),
+        (
+            "B",
+            b"Zo\x91,O\xD5Brien",
+            "Zoë O\u{2019}Brien",
+            "Zo\u{2018} OÕBrien",
+        ),
+        (
+            "C",
+            b"Fran\x8Dois,L\x8Evesque",
+            "François Lévesque",
+            "Fran\u{8D}ois LŽvesque",
+        ),
+        ("D", "Zoë,Muñoz".as_bytes(), "Zoë Muñoz", "Zoë Muñoz"),
+        ("E", b"Ana,Smith", "Ana Smith", "Ana Smith"),
+    ];
+    // Excel for Mac's "CSV (Macintosh)" ends its lines with a lone CR
+    let mut body = header.as_bytes().to_vec();
+    for (n, (id, names, _, _)) in rows.iter().enumerate() {
+        body.extend_from_slice(format!("{id},20255501{n:02},").as_bytes());
+        body.extend_from_slice(names);
+        body.extend_from_slice(b"\r");
+    }
+
+    // unset: refused whole, the error naming the setting for a Mac's file
+    let path = f.file("mac.csv", &body);
+    let err = run(
+        &f.store,
+        &path,
+        &f.outbox(),
+        &options(Mode::Incremental),
+        "test",
+        &Silent,
+    )
+    .unwrap_err();
+    assert!(matches!(err, EnrollError::NotUtf8 { line: 2, .. }), "{err}");
+    assert!(
+        err.to_string().contains("encoding = \"macintosh\""),
+        "{err}"
+    );
+    assert!(f.enrolled().is_empty());
+
+    let mut summaries = vec![];
+    for (encoding, label) in [
+        (lines::Encoding::Macintosh, "Mac Roman"),
+        (lines::Encoding::Windows1252, "Windows-1252"),
+    ] {
+        let f = Fixture::new();
+        let path = f.file("mac.csv", &body);
+        let options = Options {
+            encoding,
+            ..options(Mode::Incremental)
+        };
+        let report = run(&f.store, &path, &f.outbox(), &options, "test", &Silent).unwrap();
+        assert_eq!(report.summary.encoding, encoding);
+        assert_eq!(report.summary.rows_not_utf8, 3, "{encoding:?}");
+        assert_eq!(
+            report.summary.not_utf8_line(),
+            Some(format!(
+                "rows read as {label}, not being UTF-8: 3 of 5 (check a few of their names in \
+                 member show)"
+            ))
+        );
+        let txn = f.store.begin_read().unwrap();
+        for (id, _, mac, windows) in rows {
+            let want = match encoding {
+                lines::Encoding::Macintosh => mac,
+                _ => windows,
+            };
+            let Some(member) = embedded::get(&txn, id).unwrap() else {
+                // Mac Roman's ç is a control character in Windows-1252: no name holds one
+                assert!(
+                    want.contains('\u{8D}'),
+                    "{id} read as {label}: not enrolled"
+                );
+                continue;
+            };
+            let name = format!(
+                "{} {}",
+                member.member.first_name.unwrap_or_default(),
+                member.member.last_name.unwrap_or_default()
+            );
+            assert_eq!(name, want, "{id} read as {label}");
+        }
+        summaries.push(std::fs::read_to_string(f.outbox().join("mac.summary.json")).unwrap());
+    }
+
+    // an older service's summary, read by this CLI through the admin socket
+    let mut older: serde_json::Value = serde_json::from_str(&summaries[0]).unwrap();
+    let fields = older.as_object_mut().unwrap();
+    fields.remove("encoding");
+    let count = fields.remove("rows_not_utf8").unwrap();
+    fields.insert("rows_windows_1252".to_string(), count);
+    let older: Summary = serde_json::from_value(older).unwrap();
+    assert_eq!(older.rows_not_utf8, 3);
+    assert!(
+        (older.not_utf8_line().unwrap()).starts_with("rows read as Windows-1252, not being UTF-8"),
+        "{older:?}"
+    );
 }
 
 /// `[enroll] separator`: a core's tab-, pipe- or semicolon-delimited export reads as CSV
@@ -593,8 +708,8 @@ fn a_file_with_another_separator_reads_when_named_and_is_refused_otherwise() {
         ]
     );
     // UTF-8 throughout: nothing said of Windows-1252
-    assert_eq!(report.summary.rows_windows_1252, 0);
-    assert_eq!(report.summary.windows_1252_line(), None);
+    assert_eq!(report.summary.rows_not_utf8, 0);
+    assert_eq!(report.summary.not_utf8_line(), None);
     // pipes, after an Excel separator line naming them; the lines count from the file's first
     let report = read(
         "pipes.txt",
@@ -731,7 +846,7 @@ fn a_utf_16_file_reads_as_its_utf_8_would() {
             );
             let results = std::fs::read_to_string(&report.summary.results_file).unwrap();
             assert!(results.contains("\n3,B,rejected,"), "{results}");
-            assert_eq!(report.summary.rows_windows_1252, 0);
+            assert_eq!(report.summary.rows_not_utf8, 0);
         }
     }
     // applied: the names as written

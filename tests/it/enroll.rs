@@ -345,6 +345,23 @@ fn the_cli_enrolls_through_the_running_service() {
     let out = i.cli(&["member", "show", "E1"]);
     let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(shown["first_name"], "José", "{shown}");
+    // Excel for Mac's "Comma Separated Values": Mac Roman, where é is 8E (lone CR line ends)
+    let mac = i.path("mac.csv");
+    std::fs::write(
+        &mac,
+        b"member_id,mobile_phone,first_name\rE2,2025550187,Jos\x8E\r",
+    )
+    .unwrap();
+    let out = i.cli(&["enroll", mac.to_str().unwrap(), "--encoding", "mac-roman"]);
+    let said = text(&out.stdout) + &text(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("rows read as Mac Roman, not being UTF-8: 1 of 1"),
+        "{said}"
+    );
+    let out = i.cli(&["member", "show", "E2"]);
+    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["first_name"], "José", "{shown}");
     // A core's tab-delimited export: refused, naming its separator; read with the flag.
     let tabs = i.path("tabs.txt");
     std::fs::write(&tabs, "member_id\tmobile_phone\nT1\t2025550189\n").unwrap();
