@@ -28,6 +28,8 @@ pub struct Body<T> {
     form: bool,
     /// The request had no `Content-Type` at all.
     untyped: bool,
+    /// The bytes are a form's pairs written as JSON ([`Body::parse_json_or_form`]).
+    from_form: bool,
     _of: PhantomData<T>,
 }
 
@@ -61,6 +63,7 @@ impl<T: 'static> FromRequest for Body<T> {
                 json,
                 form,
                 untyped,
+                from_form: false,
                 _of: PhantomData,
             })
         })
@@ -100,7 +103,10 @@ impl<T: DeserializeOwned> Body<T> {
                 let mut de = serde_json::Deserializer::from_slice(&self.bytes);
                 if let Err(e) = serde_path_to_error::deserialize::<_, T>(&mut de) {
                     let path = e.path().to_string();
-                    return ApiError::from_json_at(e.inner(), &path);
+                    return match self.from_form {
+                        true => ApiError::from_form_at(e.inner(), &path),
+                        false => ApiError::from_json_at(e.inner(), &path),
+                    };
                 }
             }
             ApiError::from_json(&JsonPayloadError::Deserialize(e))
@@ -194,6 +200,7 @@ impl<T: DeserializeOwned + FormBody> Body<T> {
             .map_err(|_| ApiError::bad_request("invalid_form", "the form could not be read"))?
             .into();
         self.json = true;
+        self.from_form = true;
         self.parse()
     }
 }

@@ -143,7 +143,7 @@ impl ApiError {
                 "unsupported_media_type",
                 "send the body as application/json",
             ),
-            JsonPayloadError::Deserialize(e) => describe_json_error(e, None),
+            JsonPayloadError::Deserialize(e) => describe_json_error(e, None, At::Position),
             _ => Self::bad_request("invalid_json", "the request body could not be read"),
         }
     }
@@ -151,42 +151,56 @@ impl ApiError {
     /// As [`ApiError::from_json`] for a body's value that failed at `path` (`event`,
     /// `answers[2].correct`, as serde_path_to_error writes it; `.` for the whole body).
     pub fn from_json_at(err: &serde_json::Error, path: &str) -> Self {
-        describe_json_error(err, Some(path))
+        describe_json_error(err, Some(path), At::Position)
     }
+
+    /// As [`ApiError::from_json_at`] for a form body read as JSON: without a position, which
+    /// would be one in JSON the client never sent.
+    pub fn from_form_at(err: &serde_json::Error, path: &str) -> Self {
+        describe_json_error(err, Some(path), At::Nowhere)
+    }
+}
+
+/// Whether an error about a body says where in it (`(line 1, column 18)`).
+#[derive(Clone, Copy)]
+enum At {
+    Position,
+    /// A form's body, read as the JSON object of its pairs: a position would be in that.
+    Nowhere,
 }
 
 /// serde_json's messages may quote values (which could be a PIN); only field names, which the
 /// contract defines, what the field expects (from the type, never from the body) and
 /// positions are passed on.
-fn describe_json_error(e: &serde_json::Error, path: Option<&str>) -> ApiError {
+fn describe_json_error(e: &serde_json::Error, path: Option<&str>, at: At) -> ApiError {
     let text = e.to_string();
-    let at = format!("line {}, column {}", e.line(), e.column());
+    let at = match at {
+        At::Position => format!(" (line {}, column {})", e.line(), e.column()),
+        At::Nowhere => String::new(),
+    };
     if let Some((field, hint)) = unknown_field(&text, "fields") {
-        return ApiError::bad_request(
-            "unknown_field",
-            format!("unknown field {field} ({at}){hint}"),
-        );
+        return ApiError::bad_request("unknown_field", format!("unknown field {field}{at}{hint}"));
     }
     if let Some(rest) = text.strip_prefix("missing field `") {
         let field: String = rest.chars().take_while(|c| *c != '`').take(64).collect();
-        return ApiError::bad_request("missing_field", format!("missing field `{field}` ({at})"));
+        return ApiError::bad_request("missing_field", format!("missing field `{field}`{at}"));
     }
     // a field of the contract's (serde names only those it knows), as a form's is said
     if let Some(rest) = text.strip_prefix("duplicate field `") {
         let field: String = rest.chars().take_while(|c| *c != '`').take(64).collect();
         return ApiError::bad_request(
             "duplicate_field",
-            format!("`{field}` is given more than once ({at})"),
+            format!("`{field}` is given more than once{at}"),
         );
     }
     match e.classify() {
         serde_json::error::Category::Syntax => {
-            ApiError::bad_request("invalid_json", format!("the body is not valid JSON ({at})"))
+            ApiError::bad_request("invalid_json", format!("the body is not valid JSON{at}"))
         }
         serde_json::error::Category::Eof => ApiError::bad_request(
             "invalid_json",
             format!(
-                "the body ends before its JSON does ({at}): a closing }}, ] or \" is missing, \
+                "the body ends before its JSON does{at}: a closing }}, ] or \" is missing, \
                  or the body was cut short"
             ),
         ),
@@ -202,13 +216,13 @@ fn describe_json_error(e: &serde_json::Error, path: Option<&str>) -> ApiError {
                 .any(|t| text.starts_with(t));
             let message = match expected(&text) {
                 Some(what) if number && what == "a string" => format!(
-                    "{field} has the wrong type or value: expected a string ({at}); send it in \
+                    "{field} has the wrong type or value: expected a string{at}; send it in \
                      quotes (\"0042\"): as a number its leading zeros are lost"
                 ),
                 Some(what) => {
-                    format!("{field} has the wrong type or value: expected {what} ({at})")
+                    format!("{field} has the wrong type or value: expected {what}{at}")
                 }
-                None => format!("{field} has the wrong type or value ({at})"),
+                None => format!("{field} has the wrong type or value{at}"),
             };
             ApiError::bad_request("invalid_field", message)
         }

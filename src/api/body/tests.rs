@@ -65,6 +65,7 @@ fn form<T>(text: &str) -> Body<T> {
         json: false,
         form: true,
         untyped: false,
+        from_form: false,
         _of: PhantomData,
     }
 }
@@ -119,7 +120,18 @@ fn step_route_bodies_may_come_as_forms_with_the_json_checks() {
             .body();
         assert_eq!(body.code, code, "{text}: {}", body.message);
         assert!(!body.message.contains(secret), "{text}: {}", body.message);
+        // nor a position: it would be one in the JSON made of the form, not in the form
+        assert!(!body.message.contains("column"), "{text}: {}", body.message);
     }
+    // VoiceXML's name for the event, as a form: what is expected, and no more
+    let e = form::<CallInput>("event=noinput")
+        .parse_json_or_form()
+        .expect_err("not an event of ours")
+        .body();
+    assert_eq!(
+        e.message,
+        "`event` has the wrong type or value: expected `no_input` or `opt_out`"
+    );
 
     let start = form::<crate::calls::StartCall>(
         "call_id=CA0123&ani=%2B16122030101&dnis=tel:%2B18005550100&app_token=null",
@@ -193,6 +205,7 @@ fn an_operation_without_fields_takes_no_body_or_an_empty_object_only() {
         json,
         form: !json,
         untyped: false,
+        from_form: false,
         _of: PhantomData,
     };
     for (text, json) in [("", false), (" \r\n", true), ("{}", true), (" { } ", false)] {
@@ -298,6 +311,7 @@ fn an_empty_body_is_named_as_empty() {
         json: true,
         form: false,
         untyped: false,
+        from_form: false,
         _of: PhantomData,
     };
     for (text, says) in [

@@ -55,7 +55,7 @@ fn json_errors_never_echo_values() {
     ];
     for (body, code, message) in cases {
         let err = serde_json::from_str::<Body>(body).unwrap_err();
-        let api = describe_json_error(&err, None);
+        let api = describe_json_error(&err, None, At::Position);
         assert_eq!((api.code, api.message.as_str()), (code, message), "{body}");
         assert!(!api.message.contains("482913"), "{body}: {}", api.message);
         // as actix-web hands it over
@@ -89,7 +89,7 @@ fn an_unknown_field_is_told_the_fields_there_are() {
     #[serde(deny_unknown_fields)]
     #[allow(dead_code)]
     struct Empty {}
-    let message = |e: serde_json::Error| describe_json_error(&e, None).message;
+    let message = |e: serde_json::Error| describe_json_error(&e, None, At::Position).message;
     for (got, want) in [
         (
             message(serde_json::from_str::<Start>(r#"{"callid": "c1"}"#).unwrap_err()),
