@@ -40,11 +40,18 @@ pub enum Handled {
 }
 
 /// A hidden file, or an upload's temporary name in any case (`MEMBERS.CSV.TMP` from a
-/// Windows client as `members.csv.tmp`).
+/// Windows client as `members.csv.tmp`); or, on an inbox shared to Windows or Mac desktops,
+/// what a desktop leaves beside the files: Office's owner file while a file is open in Excel
+/// (`~$members.csv`), an editor's backup of the file before its edit (`members.csv~`, which
+/// taken would enroll the rows as they were), Explorer's `Thumbs.db` and `desktop.ini`.
 fn ignored(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     name.starts_with('.')
-        || [".tmp", ".part", ".partial", ".filepart"]
+        || name.starts_with("~$")
+        || name.ends_with('~')
+        || name == "thumbs.db"
+        || name == "desktop.ini"
+        || [".tmp", ".part", ".partial", ".filepart", ".crdownload"]
             .iter()
             .any(|ext| name.ends_with(ext))
 }

@@ -2675,6 +2675,16 @@ fn the_inbox_takes_settled_files_and_passes_over_uploads_and_folders() {
         ("d.csv.Part", false),
         ("c.tmp.csv", true),
         ("part", true),
+        ("c.csv.crdownload", false),
+        // what desktops leave on a shared inbox: Excel's owner file of an open file, an
+        // editor's backup, Explorer's
+        ("~$b.csv", false),
+        ("b.csv~", false),
+        ("Thumbs.db", false),
+        ("desktop.ini", false),
+        ("~b.csv", true),
+        ("b~.csv", true),
+        ("$b.csv", true),
     ];
     for (name, _) in cases {
         std::fs::File::create(inbox.join(name)).unwrap();
