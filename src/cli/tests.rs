@@ -1,3 +1,4 @@
+use super::args::{parse_key_id, parse_time_at};
 use super::*;
 
 #[test]
