@@ -1310,7 +1310,12 @@ fn apply_staged(
             Ok(())
         })
     };
-    progress.phase("applying", deciding.pass.rows);
+    // a dry run's rows go to a copy that is dropped: "applying" would alarm whoever watches
+    let phase = match deciding.options.dry_run {
+        true => "trying",
+        false => "applying",
+    };
+    progress.phase(phase, deciding.pass.rows);
     each_row(
         path,
         &deciding.pass.columns,

@@ -2229,6 +2229,41 @@ fn a_staged_run_copies_the_indexes_in_slices_and_shows_it() {
     assert!(told.iter().all(|t| !t.starts_with("indexes")), "{told:#?}");
 }
 
+/// What a person watching is told: a dry run tries its rows on a copy it drops, and says
+/// so ("trying"), where the same file applied says "applying".
+#[test]
+fn a_dry_run_says_it_tries_its_rows_where_a_run_applies_them() {
+    use progress::Told;
+    let f = Fixture::new();
+    let path = f.file("m.csv", format!("{HEADER}{}", members(3, "01")).as_bytes());
+    // each run staged, as a dry run always is and a run that changes many rows is
+    let phases = |dry_run: bool| {
+        let told = Told::default();
+        let options = Options {
+            dry_run,
+            ..options(Mode::Incremental)
+        };
+        f.staged(&path, &options, &told, staged::SLICES).unwrap();
+        let told = told.0.lock().unwrap().clone();
+        (told.into_iter())
+            .filter(|(name, _)| !matches!(name.as_str(), "at" | "finish" | "checking"))
+            .collect::<Vec<_>>()
+    };
+    let phase = |name: &str, total| (name.to_string(), total);
+    assert_eq!(phases(true), [phase("trying", 3), phase("copying", 0)]);
+    assert!(f.enrolled().is_empty());
+    // (deciding found too many changing to apply at once)
+    assert_eq!(
+        phases(false),
+        [
+            phase("deciding", 3),
+            phase("applying", 3),
+            phase("copying", 0)
+        ]
+    );
+    assert_eq!(f.enrolled().len(), 3);
+}
+
 #[test]
 fn random_file_sequences_end_the_same_staged_or_applied_in_place() {
     use rand::{Rng, SeedableRng};

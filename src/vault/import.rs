@@ -612,7 +612,12 @@ pub fn run(
     }
 
     let mut results: BTreeMap<String, u64> = BTreeMap::new();
-    progress.phase("applying", rows.len() as u64);
+    // a dry run changes nothing: "applying" would alarm whoever watches
+    let phase = match options.dry_run {
+        true => "trying",
+        false => "applying",
+    };
+    progress.phase(phase, rows.len() as u64);
     let total = rows.len() as u64;
     let interrupted = |applied: u64, error: ImportError| match applied {
         0 => error,

@@ -1414,6 +1414,16 @@ fn a_pin_import_goes_in_slices_and_one_interrupted_finishes_when_run_again() {
         "{told:?}"
     );
     assert_eq!(summary.vault_records, rows as u64);
+    // a dry run of it says it tries the rows, not that it applies them
+    let progress = Recorded::default();
+    let dry = import::Options {
+        dry_run: true,
+        ..options.clone()
+    };
+    import::run(&f.vault, &file, &outbox, &dry, "test", t(2), &progress).unwrap();
+    let told = progress.0.lock().unwrap().clone();
+    assert!(told.contains(&format!("trying {rows}")), "{told:?}");
+    assert!(!told.iter().any(|t| t.starts_with("applying")), "{told:?}");
     // one start a run that applied anything, however many slices it took
     let mut audit = Vec::new();
     crate::audit::export(&f.store.begin_read().unwrap(), None, &mut audit).unwrap();
