@@ -223,6 +223,10 @@ impl<'s> Staging<'s> {
         progress: &dyn Progress,
     ) -> Result<u64, EnrollError> {
         let live = self.live.open_table(LIVE_MEMBERS.members)?;
+        if live.is_empty()? {
+            // the first run into an empty store: no phase of nothing to say
+            return Ok(0);
+        }
         progress.phase("copying", live.len()?);
         let staged = self.store.begin_read()?;
         let staged = staged.open_table(STAGED_MEMBERS.members)?;
