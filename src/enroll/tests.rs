@@ -460,6 +460,32 @@ fn a_file_with_a_fatal_problem_half_way_applies_nothing() {
     assert!(!f.outbox().join("bad.results.csv").exists());
 }
 
+/// A file of `header`, then a row a member: its id, a phone of its own, and the rest of
+/// the row as `names` writes it (in whatever encoding), each line ended by `end`.
+fn names_file<'a>(
+    header: &str,
+    rows: impl Iterator<Item = (&'a str, &'a [u8])>,
+    end: &[u8],
+) -> Vec<u8> {
+    let mut body = header.as_bytes().to_vec();
+    for (n, (id, names)) in rows.enumerate() {
+        body.extend_from_slice(format!("{id},20255501{n:02},").as_bytes());
+        body.extend_from_slice(names);
+        body.extend_from_slice(end);
+    }
+    body
+}
+
+/// The error of a file read with the defaults (UTF-8) that is not UTF-8 from its line 2 on,
+/// once nothing of it is found enrolled.
+fn refused_at_line_2(f: &Fixture, path: &Path) -> String {
+    let defaults = options(Mode::Incremental);
+    let err = run(&f.store, path, &f.outbox(), &defaults, "test", &Silent).unwrap_err();
+    assert!(matches!(err, EnrollError::NotUtf8 { line: 2, .. }), "{err}");
+    assert!(f.enrolled().is_empty());
+    err.to_string()
+}
+
 /// `[enroll] encoding = "windows-1252"`: a file Excel saved as "CSV (Comma delimited)" (or
 /// a core exported as "ANSI") reads with its letters, and a line in it that is UTF-8 still
 /// reads as UTF-8. Each row's name as enrolled, by how the file wrote it.
@@ -484,33 +510,15 @@ fn a_windows_1252_file_reads_when_the_setting_says_so_and_utf_8_lines_stay_utf_8
             "François, Jr. Lévesque",
         ),
     ];
-    let mut body = header.as_bytes().to_vec();
-    for (n, (id, names, _)) in rows.iter().enumerate() {
-        body.extend_from_slice(format!("{id},20255501{n:02},").as_bytes());
-        body.extend_from_slice(names);
-        body.extend_from_slice(b"\r\n");
-    }
-    let path = f.file("ansi.csv", &body);
+    let names = rows.iter().map(|(id, names, _)| (*id, *names));
+    let path = f.file("ansi.csv", &names_file(header, names, b"\r\n"));
 
     // unset: refused whole, saying how to mend it either way
-    let err = run(
-        &f.store,
-        &path,
-        &f.outbox(),
-        &options(Mode::Incremental),
-        "test",
-        &Silent,
-    )
-    .unwrap_err();
-    assert!(matches!(err, EnrollError::NotUtf8 { line: 2, .. }), "{err}");
+    let err = refused_at_line_2(&f, &path);
     assert!(
-        err.to_string().contains("CSV UTF-8")
-            && err
-                .to_string()
-                .contains("[enroll] encoding = \"windows-1252\""),
+        err.contains("CSV UTF-8") && err.contains("[enroll] encoding = \"windows-1252\""),
         "{err}"
     );
-    assert!(f.enrolled().is_empty());
 
     let options = Options {
         encoding: lines::Encoding::Windows1252,
@@ -589,30 +597,12 @@ fn a_mac_roman_file_reads_when_the_setting_says_so() {
         ("E", b"Ana,Smith", "Ana Smith", "Ana Smith"),
     ];
     // Excel for Mac's "CSV (Macintosh)" ends its lines with a lone CR
-    let mut body = header.as_bytes().to_vec();
-    for (n, (id, names, _, _)) in rows.iter().enumerate() {
-        body.extend_from_slice(format!("{id},20255501{n:02},").as_bytes());
-        body.extend_from_slice(names);
-        body.extend_from_slice(b"\r");
-    }
+    let names = rows.iter().map(|(id, names, _, _)| (*id, *names));
+    let body = names_file(header, names, b"\r");
 
     // unset: refused whole, the error naming the setting for a Mac's file
-    let path = f.file("mac.csv", &body);
-    let err = run(
-        &f.store,
-        &path,
-        &f.outbox(),
-        &options(Mode::Incremental),
-        "test",
-        &Silent,
-    )
-    .unwrap_err();
-    assert!(matches!(err, EnrollError::NotUtf8 { line: 2, .. }), "{err}");
-    assert!(
-        err.to_string().contains("encoding = \"macintosh\""),
-        "{err}"
-    );
-    assert!(f.enrolled().is_empty());
+    let err = refused_at_line_2(&f, &f.file("mac.csv", &body));
+    assert!(err.contains("encoding = \"macintosh\""), "{err}");
 
     let mut summaries = vec![];
     for (encoding, label) in [
