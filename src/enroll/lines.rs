@@ -415,6 +415,22 @@ pub fn unclosed_quote(line: u64, last: u64) -> String {
     )
 }
 
+/// Whether a row of `fields` lines up with a header of `header` names: as many fields, or
+/// more whose every one past the header's is empty (blanks alone count as empty). A core's
+/// report writer that ends each field with a comma ends each data row with an empty field
+/// the header does not have; no value is lost in one, and none is moved. A short row never
+/// lines up: it may be the first half of a line broken in two.
+pub fn lines_up<'a>(fields: impl IntoIterator<Item = &'a [u8]>, header: usize) -> bool {
+    let mut count = 0;
+    for field in fields {
+        count += 1;
+        if count > header && !field.iter().all(u8::is_ascii_whitespace) {
+            return false;
+        }
+    }
+    count >= header
+}
+
 /// A row (its `fields`) that does not line up with its header, said the same way for every
 /// CSV file callvault reads: `1 field where the header has 2`. A short row with a
 /// `separator` (a comma in CSV) inside a field is the file's last row with a quote never

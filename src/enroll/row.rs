@@ -299,7 +299,7 @@ pub fn parse(cols: &Columns, record: &StringRecord) -> Result<Row, Malformed> {
         member_id: member_id.clone().filter(|id| super::lines::id_shown(id)),
         detail,
     };
-    if record.len() != cols.width {
+    if !super::lines::lines_up(record.iter().map(str::as_bytes), cols.width) {
         let fields = record.iter().map(str::as_bytes);
         return Err(bad(super::lines::fields_mismatch(
             fields,

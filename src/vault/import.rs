@@ -529,7 +529,7 @@ pub fn run(
         // an id in another encoding would be read as another id, which a core other than the
         // embedded one is not asked about
         let mut detail = None;
-        let sealed = if record.len() != headers.len() {
+        let sealed = if !lines::lines_up(&record, headers.len()) {
             detail = Some(lines::fields_mismatch(
                 &record,
                 headers.len(),

@@ -1,4 +1,4 @@
-use super::{Text, excel_text, excel_text_str, fields_mismatch, id_shown};
+use super::{Text, excel_text, excel_text_str, fields_mismatch, id_shown, lines_up};
 use std::io::Read;
 
 /// A file's text as the CSV reader gets it: past a UTF-8 byte-order mark, or out of
@@ -89,6 +89,27 @@ fn an_id_is_shown_only_when_it_holds_no_comma_quote_or_control_character() {
     ];
     for (id, shown) in cases {
         assert_eq!(id_shown(id), shown, "{id:?}");
+    }
+}
+
+/// A row lines up with as many fields as its header names, or with more whose extra ones
+/// are all empty (a report writer's comma after every field); never with fewer.
+#[test]
+fn a_row_lines_up_with_its_header_or_with_empty_fields_past_it() {
+    let cases: [(&[&str], usize, bool); 9] = [
+        (&["a", "b"], 2, true),
+        (&["a", ""], 2, true),
+        (&["a", "b", ""], 2, true),
+        (&["a", "b", "", " ", "\t"], 2, true),
+        (&["a", "b", "c"], 2, false),
+        (&["a", "b", "", "c"], 2, false),
+        (&["a"], 2, false),
+        (&["a", ""], 3, false),
+        (&[], 0, true),
+    ];
+    for (fields, header, fits) in cases {
+        let fields = fields.iter().map(|f| f.as_bytes());
+        assert_eq!(lines_up(fields, header), fits, "{header}");
     }
 }
 
