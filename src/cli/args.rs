@@ -201,9 +201,9 @@ pub enum PinsCommand {
     /// 2,000, so calls go on meanwhile; running it again after a stop finishes it.
     #[command(group(clap::ArgGroup::new("whom").required(true).args(["file", "all"])))]
     ForceChange {
-        /// One member id per line (or a CSV whose first column is the member id; a
-        /// `member_id` header, blank lines and `#` comments are skipped). While the service
-        /// runs, the service opens it, as its own user.
+        /// One member id per line (or a CSV whose first column is the member id, separated
+        /// by commas, `;`, tabs or `|`; a `member_id` header, blank lines and `#` comments
+        /// are skipped). While the service runs, the service opens it, as its own user.
         file: Option<PathBuf>,
         /// Every member whose PIN the vault holds (not those whose PIN the core holds:
         /// list them in a file).

@@ -141,9 +141,10 @@ impl Vault {
 }
 
 /// The member ids a force-change file lists: one per line (a CSV's first column: an
-/// export with more columns will do), blank lines and `#` comments skipped, a first line
-/// `member_id` taken as a header; each id once, in the file's order. Every line that is
-/// no member id is an error, with its number.
+/// export with more columns will do, separated by commas, or by `;`, tabs or `|` as the
+/// separators enrollment reads are, which no member id holds), blank lines and `#`
+/// comments skipped, a first line `member_id` taken as a header; each id once, in the
+/// file's order. Every line that is no member id is an error, with its number.
 pub fn listed_ids(text: &str) -> Result<Vec<String>, Vec<String>> {
     let mut ids = Vec::new();
     let mut seen = std::collections::HashSet::new();
@@ -154,7 +155,11 @@ pub fn listed_ids(text: &str) -> Result<Vec<String>, Vec<String>> {
         } else {
             line
         };
-        let first = line.split(',').next().unwrap_or("").trim();
+        let first = line
+            .split([',', ';', '\t', '|'])
+            .next()
+            .unwrap_or("")
+            .trim();
         // `="1001"`, as an export meant for Excel writes an id
         let id = crate::enroll::lines::excel_text_str(first)
             .trim_matches('"')

@@ -1755,6 +1755,12 @@ fn a_force_change_file_lists_member_ids_and_a_bad_line_is_named() {
         Ok(vec!["1001".into()]),
         "a header as a report names the column"
     );
+    // a core's tab-, semicolon- or pipe-delimited export: its first column, header and all
+    // (before, `1002;Ada` was taken for an id, which no member has)
+    assert_eq!(
+        listed_ids("member_id\tname\n1001\tAda\n1002;Ada\n1003|Ada\n"),
+        Ok(vec!["1001".into(), "1002".into(), "1003".into()]),
+    );
     assert_eq!(listed_ids(""), Ok(vec![]));
     let long = "9".repeat(crate::member::MEMBER_ID_MAX_CHARS + 1);
     let bad = listed_ids(&format!("1001\n{long}\n1002\nA\u{7}B\n1003.0\n=1+2\n")).unwrap_err();
