@@ -142,9 +142,9 @@ impl Vault {
 
 /// The member ids a force-change file lists: one per line (a CSV's first column: an
 /// export with more columns will do, separated by commas, or by `;`, tabs or `|` as the
-/// separators enrollment reads are, which core member numbers do not hold), blank lines and `#`
-/// comments skipped, a first line `member_id` taken as a header; each id once, in the
-/// file's order. Every line that is no member id is an error, with its number.
+/// separators enrollment reads are, which core member numbers do not hold), blank lines
+/// and `#` comments skipped, a first line `member_id` taken as a header; each id once, in
+/// the file's order. Every line that is no member id is an error, with its number.
 pub fn listed_ids(text: &str) -> Result<Vec<String>, Vec<String>> {
     let mut ids = Vec::new();
     let mut seen = std::collections::HashSet::new();
