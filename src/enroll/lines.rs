@@ -223,6 +223,56 @@ pub enum NotCsv {
     Zip,
     /// A gzip-compressed file (`members.csv.gz`).
     Gzip,
+    /// An OpenPGP message ([`openpgp`]): a core's export encrypted for its SFTP transfer
+    /// (`members.csv.pgp`, `.gpg`, `.asc`), as credit unions' file transfers commonly are.
+    OpenPgp,
+}
+
+/// Whether a file opening with `start` is an OpenPGP message (RFC 9580): ASCII-armored
+/// (`-----BEGIN PGP MESSAGE-----`, or a clear-signed `-----BEGIN PGP SIGNED MESSAGE-----`),
+/// or binary, opening with the packet an encrypted message opens with (tag 1, a session key
+/// encrypted to a public key, version 3 or 6; tag 3, to a passphrase, version 4 to 6) or a
+/// signed one's compressed data (tag 8, algorithm 1 to 3). A packet's first octet has its
+/// high bit set and the version (or algorithm) octet is a control character: no CSV text
+/// opens so.
+pub fn openpgp(start: &[u8]) -> bool {
+    if start.starts_with(b"-----BEGIN PGP ") {
+        return true;
+    }
+    let Some(&first) = start.first() else {
+        return false;
+    };
+    // the packet's tag, and where its body (after the tag and length octets) begins
+    let (tag, body) = match first >> 6 {
+        // the current format: the tag in 6 bits, a length of 1, 2 or 5 octets
+        0b11 => {
+            let body = match start.get(1) {
+                Some(0..=191) => 2,
+                Some(192..=223) => 3,
+                Some(255) => 6,
+                _ => return false,
+            };
+            (first & 0x3F, body)
+        }
+        // the legacy format: the tag in 4 bits, the length's size in 2 (3: until the end)
+        0b10 => {
+            let body = match first & 0b11 {
+                0 => 2,
+                1 => 3,
+                2 => 5,
+                _ => 1,
+            };
+            ((first >> 2) & 0x0F, body)
+        }
+        _ => return false,
+    };
+    let version = start.get(body).copied();
+    match tag {
+        1 => matches!(version, Some(3 | 6)),
+        3 => matches!(version, Some(4..=6)),
+        8 => matches!(version, Some(1..=3)),
+        _ => false,
+    }
 }
 
 impl NotCsv {
@@ -235,6 +285,9 @@ impl NotCsv {
         }
         if start.starts_with(b"\x1F\x8B") {
             return Some(NotCsv::Gzip);
+        }
+        if openpgp(start) {
+            return Some(NotCsv::OpenPgp);
         }
         if !start.starts_with(ZIP) {
             return None;
@@ -284,6 +337,12 @@ impl std::fmt::Display for NotCsv {
                 f,
                 "the file is gzip-compressed, not CSV text: decompress it (gunzip) and hand \
                  over the CSV file"
+            ),
+            NotCsv::OpenPgp => write!(
+                f,
+                "the file is an OpenPGP message (PGP or GnuPG: encrypted, or signed), not CSV \
+                 text: decrypt it (gpg --output members.csv --decrypt FILE) and hand over the \
+                 CSV file"
             ),
         }
     }

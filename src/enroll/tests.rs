@@ -875,6 +875,33 @@ fn a_workbook_or_an_archive_handed_over_as_csv_is_named_with_what_to_do() {
     let f = Fixture::new();
     let ole2 = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\0\0member_id\n".to_vec();
     let gzip = b"\x1F\x8B\x08\x00\0\0\0\0\x00\x03member_id,\n".to_vec();
+    // OpenPGP messages as GnuPG 2.2 writes them (their first bytes, then anything): to an
+    // RSA key, to a Curve25519 key, to a passphrase (-c), signed (-s, compressed data),
+    // and armored (-a) or clear-signed, whose text holds the CSV between PGP's lines
+    let pgp = |start: &[u8]| [start, b"\x00\xFFmember_id\n"].concat();
+    let pgp_said = "the file is an OpenPGP message (PGP or GnuPG: encrypted, or signed), not CSV \
+                    text: decrypt it (gpg --output members.csv --decrypt FILE) and hand over the \
+                    CSV file";
+    let openpgp = [
+        ("rsa.pgp", pgp(b"\x85\x01\x0c\x03\x18\xd1")),
+        ("ecc.pgp", pgp(b"\x84\x5e\x03\xa7\xd1\xb1")),
+        ("passphrase.gpg", pgp(b"\x8c\x0d\x04\x09\x03\x02")),
+        ("signed.gpg", pgp(b"\xa3\x01\x9b\xc0\xcb\xcc")),
+        // the current packet format (OpenPGP v6, Sequoia): 1-, 2- and 5-octet lengths
+        ("v6.pgp", pgp(b"\xc1\x5e\x06\x15")),
+        ("v6-long.pgp", pgp(b"\xc1\xc0\x10\x03\x00")),
+        ("v6-5.pgp", pgp(b"\xc3\xff\0\0\x01\x00\x04")),
+        (
+            "members.csv.asc",
+            b"-----BEGIN PGP MESSAGE-----\n\nhQEMAxjR\n".to_vec(),
+        ),
+        (
+            "members.asc",
+            b"-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\nmember_id,mobile_phone\n"
+                .to_vec(),
+        ),
+    ]
+    .map(|(name, body)| (name, body, NotCsv::OpenPgp, pgp_said));
     for (name, body, kind, said) in [
         (
             "members.xlsx",
@@ -915,14 +942,22 @@ fn a_workbook_or_an_archive_handed_over_as_csv_is_named_with_what_to_do() {
             NotCsv::Gzip,
             "members.csv.gz: the file is gzip-compressed, not CSV text: decompress it (gunzip)",
         ),
-    ] {
+    ]
+    .into_iter()
+    .chain(openpgp)
+    {
         let path = f.file(name, &body);
         let err = f.enroll_file(&path).unwrap_err();
         assert!(
             matches!(err, EnrollError::NotCsv { kind: k, .. } if k == kind),
             "{name}: {err}"
         );
-        assert!(err.to_string().starts_with(said), "{name}: {err}");
+        // the OpenPGP cases say it all, without the file's name
+        let said = match said.starts_with(name) {
+            true => said.to_string(),
+            false => format!("{name}: {said}"),
+        };
+        assert!(err.to_string().starts_with(&said), "{name}: {err}");
         assert!(f.enrolled().is_empty());
     }
     // a file that only opens with the letters of one is a CSV file
@@ -933,6 +968,13 @@ fn a_workbook_or_an_archive_handed_over_as_csv_is_named_with_what_to_do() {
         b"member_id,mobile_phone\n",
         b"\xEF\xBB\xBFmember_id",
         b"",
+        // a packet's first octet, then text: a header in Windows-1252 (Á, „, Œ, £)
+        b"\xC1lvarez,member_id\n",
+        b"\x84member_id\n",
+        b"\x8Cmember_id\n",
+        b"\xA3member_id\n",
+        b"\x85\x01",
+        b"-----BEGIN",
     ] {
         assert_eq!(NotCsv::of(start), None, "{start:?}");
     }
