@@ -341,7 +341,7 @@ impl std::fmt::Display for NotCsv {
             NotCsv::OpenPgp => write!(
                 f,
                 "the file is an OpenPGP message (PGP or GnuPG: encrypted, or signed), not CSV \
-                 text: decrypt it (gpg --output members.csv --decrypt FILE) and hand over the \
+                 text: decrypt it (gpg --decrypt FILE > NAME.csv) and hand over the \
                  CSV file"
             ),
         }

@@ -880,7 +880,7 @@ fn a_workbook_or_an_archive_handed_over_as_csv_is_named_with_what_to_do() {
     // and armored (-a) or clear-signed, whose text holds the CSV between PGP's lines
     let pgp = |start: &[u8]| [start, b"\x00\xFFmember_id\n"].concat();
     let pgp_said = "the file is an OpenPGP message (PGP or GnuPG: encrypted, or signed), not CSV \
-                    text: decrypt it (gpg --output members.csv --decrypt FILE) and hand over the \
+                    text: decrypt it (gpg --decrypt FILE > NAME.csv) and hand over the \
                     CSV file";
     let openpgp = [
         ("rsa.pgp", pgp(b"\x85\x01\x0c\x03\x18\xd1")),
