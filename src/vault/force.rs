@@ -149,7 +149,10 @@ pub fn listed_ids(text: &str) -> Result<Vec<String>, Vec<String>> {
     let mut ids = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut bad = Vec::new();
-    for (i, line) in text.lines().enumerate() {
+    // lines end as enrollment's do: `\n`, `\r\n`, or the lone `\r` of Excel for Mac's
+    // "CSV (Macintosh)"
+    let text = text.replace("\r\n", "\n");
+    for (i, line) in text.split(['\n', '\r']).enumerate() {
         let line = if i == 0 {
             line.trim_start_matches('\u{feff}')
         } else {

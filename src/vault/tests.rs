@@ -1761,6 +1761,13 @@ fn a_force_change_file_lists_member_ids_and_a_bad_line_is_named() {
         listed_ids("member_id\tname\n1001\tAda\n1002;Ada\n1003|Ada\n"),
         Ok(vec!["1001".into(), "1002".into(), "1003".into()]),
     );
+    // lines ended as Windows and Excel for Mac end them; a bad line's number counts them
+    assert_eq!(
+        listed_ids("member_id\r\n1001\r\n\r\n1002\r1003\r"),
+        Ok(vec!["1001".into(), "1002".into(), "1003".into()]),
+    );
+    let bad = listed_ids("1001\r\n\r\n1002\r=1\r").unwrap_err();
+    assert!(bad[0].starts_with("line 4: "), "{bad:?}");
     assert_eq!(listed_ids(""), Ok(vec![]));
     let long = "9".repeat(crate::member::MEMBER_ID_MAX_CHARS + 1);
     let bad = listed_ids(&format!("1001\n{long}\n1002\nA\u{7}B\n1003.0\n=1+2\n")).unwrap_err();
