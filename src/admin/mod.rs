@@ -457,12 +457,15 @@ fn force_change_list(path: &PathBuf) -> Result<Vec<String>, AdminError> {
         |why: String| AdminError::Refused(format!("{}: {why}; nothing changed", path.display()));
     // as enrollment reads a file: a UTF-16 one (PowerShell 5's `>`) too
     let opened = std::fs::File::open(path).and_then(crate::enroll::lines::Text::open);
-    let mut text = String::new();
+    let mut bytes = Vec::new();
     match opened.map_err(|e| refused(e.to_string()))? {
-        Ok(mut file) => std::io::Read::read_to_string(&mut file.reader, &mut text)
+        Ok(mut file) => std::io::Read::read_to_end(&mut file.reader, &mut bytes)
             .map_err(|e| refused(e.to_string()))?,
         Err(not_text) => return Err(refused(not_text.to_string())),
     };
+    // only the first column counts: a name after it in Windows-1252 (`José`) is no matter,
+    // and an id that is not UTF-8 is a bad line of its own (listed_ids)
+    let text = String::from_utf8_lossy(&bytes);
     let ids = vault::force::listed_ids(&text).map_err(|bad| {
         let more = bad.len().saturating_sub(10);
         let mut why = bad.into_iter().take(10).collect::<Vec<_>>().join("; ");

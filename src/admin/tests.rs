@@ -115,15 +115,21 @@ fn a_store_missing_is_told_from_one_that_cannot_be_opened() {
 
 /// A `pins force-change` list reads as enrollment reads a file: saved as UTF-16 too
 /// (PowerShell 5's `>`), either byte order, a byte-order mark passed over; a workbook is
-/// refused, saying what it is, and so is text that is not UTF-8.
+/// refused, saying what it is, and so is an id that is not UTF-8 (the columns after it
+/// may be in any encoding).
 #[test]
 fn a_force_change_list_reads_utf_16_and_names_a_workbook() {
     let dir = tempfile::tempdir().unwrap();
     let list = dir.path().join("list.txt");
     let text = "member_id\r\n1001\r\n# the branch's\r\n1002\r\n";
     type Listed<'a> = Result<[&'a str; 2], &'a str>;
-    let cases: [(Vec<u8>, Listed); 5] = [
+    let cases: [(Vec<u8>, Listed); 6] = [
         (text.as_bytes().to_vec(), Ok(["1001", "1002"])),
+        // a report's names after the ids, in Windows-1252 (José): only the ids count
+        (
+            b"1001,Jos\xE9\r\n1002,Ana\r\n".to_vec(),
+            Ok(["1001", "1002"]),
+        ),
         (
             [&b"\xEF\xBB\xBF"[..], text.as_bytes()].concat(),
             Ok(["1001", "1002"]),
@@ -151,7 +157,10 @@ fn a_force_change_list_reads_utf_16_and_names_a_workbook() {
     }
     std::fs::write(&list, b"member_id\n10\xE901\n").unwrap();
     let e = force_change_list(&list).unwrap_err().to_string();
-    assert!(e.contains("UTF-8") && e.ends_with("nothing changed"), "{e}");
+    assert!(
+        e.contains("line 2: the member id is not UTF-8") && e.ends_with("nothing changed"),
+        "{e}"
+    );
     // bad lines: the first ten named, then how many more
     for (bad, more) in [(10, None), (12, Some("; and 2 more; nothing changed"))] {
         let body: String = (0..bad).map(|n| format!("=10{n}\n")).collect();

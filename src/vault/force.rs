@@ -174,6 +174,13 @@ pub fn listed_ids(text: &str) -> Result<Vec<String>, Vec<String>> {
         {
             continue;
         }
+        if id.contains(char::REPLACEMENT_CHARACTER) {
+            bad.push(format!(
+                "line {}: the member id is not UTF-8 text (save the list as UTF-8)",
+                i + 1
+            ));
+            continue;
+        }
         if !crate::member::plausible_member_id(id) {
             bad.push(format!(
                 "line {}: not a member id (at most {} characters, no control characters)",

@@ -1768,6 +1768,17 @@ fn a_force_change_file_lists_member_ids_and_a_bad_line_is_named() {
     );
     let bad = listed_ids("1001\r\n\r\n1002\r=1\r").unwrap_err();
     assert!(bad[0].starts_with("line 4: "), "{bad:?}");
+    // read as the admin command reads a file, lossily: a name in Windows-1252 after the id
+    // is no matter, an id that was not UTF-8 is named
+    let file = String::from_utf8_lossy(b"1001,Jos\xE9\n10\xE902,Ana\n");
+    assert_eq!(
+        listed_ids(&file),
+        Err(vec![
+            "line 2: the member id is not UTF-8 text (save the list as UTF-8)".to_string()
+        ])
+    );
+    let file = String::from_utf8_lossy(b"1001,Jos\xE9\n");
+    assert_eq!(listed_ids(&file), Ok(vec!["1001".to_string()]));
     assert_eq!(listed_ids(""), Ok(vec![]));
     let long = "9".repeat(crate::member::MEMBER_ID_MAX_CHARS + 1);
     let bad = listed_ids(&format!("1001\n{long}\n1002\nA\u{7}B\n1003.0\n=1+2\n")).unwrap_err();
