@@ -43,17 +43,40 @@ pub enum Handled {
 /// Windows client as `members.csv.tmp`); or, on an inbox shared to Windows or Mac desktops,
 /// what a desktop leaves beside the files: Office's owner file while a file is open in Excel
 /// (`~$members.csv`), an editor's backup of the file before its edit (`members.csv~`, which
-/// taken would enroll the rows as they were), Explorer's `Thumbs.db` and `desktop.ini`.
+/// taken would enroll the rows as they were), Explorer's `Thumbs.db` and `desktop.ini`; or
+/// what a managed file transfer puts beside a file: the marker it writes once the file is
+/// whole (`members.csv.done`, `.ok`, `.ready`, `.trg`, often empty), a checksum, a detached
+/// signature (`.sig`).
 fn ignored(name: &str) -> bool {
+    const ENDINGS: [&str; 17] = [
+        // an upload in progress
+        ".tmp",
+        ".part",
+        ".partial",
+        ".filepart",
+        ".crdownload",
+        // a transfer's marker that the file beside it is whole
+        ".done",
+        ".ok",
+        ".ready",
+        ".trg",
+        ".trigger",
+        ".flag",
+        ".complete",
+        // what checks the file beside it
+        ".md5",
+        ".sha1",
+        ".sha256",
+        ".sha512",
+        ".sig",
+    ];
     let name = name.to_ascii_lowercase();
     name.starts_with('.')
         || name.starts_with("~$")
         || name.ends_with('~')
         || name == "thumbs.db"
         || name == "desktop.ini"
-        || [".tmp", ".part", ".partial", ".filepart", ".crdownload"]
-            .iter()
-            .any(|ext| name.ends_with(ext))
+        || ENDINGS.iter().any(|ending| name.ends_with(ending))
 }
 
 /// What the inbox holds: the files ready to take, and what is there and never taken.

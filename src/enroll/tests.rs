@@ -2754,6 +2754,16 @@ fn the_inbox_takes_settled_files_and_passes_over_uploads_and_folders() {
         ("~b.csv", true),
         ("b~.csv", true),
         ("$b.csv", true),
+        // a managed transfer's marker, checksum and signature beside its file
+        ("b.csv.done", false),
+        ("B.CSV.OK", false),
+        ("b.ready", false),
+        ("b.csv.trg", false),
+        ("b.csv.sha256", false),
+        ("b.csv.md5", false),
+        ("b.csv.sig", false),
+        ("done.csv", true),
+        ("textbook", true),
     ];
     for (name, _) in cases {
         std::fs::File::create(inbox.join(name)).unwrap();
