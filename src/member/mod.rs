@@ -274,11 +274,11 @@ pub fn mask_phone(e164: &str) -> String {
     if digits.len() <= 5 {
         return "*".repeat(digits.len());
     }
+    // at most 3 digits (ITU's country codes), of the 6 or more here: 3 at least are left
     let cc_len = phonenumber::parse(None, e164)
         .map(|n| n.code().value().to_string().len())
         // not a number the plan knows: +1 and +7 are the one-digit codes
-        .unwrap_or(if matches!(digits[0], '1' | '7') { 1 } else { 2 })
-        .min(digits.len() - 2);
+        .unwrap_or(if matches!(digits[0], '1' | '7') { 1 } else { 2 });
     let national = digits.len() - cc_len;
     let shown = (national / 2).min(4);
     let cc: String = digits[..cc_len].iter().collect();
