@@ -887,6 +887,8 @@ fn a_workbook_or_an_archive_handed_over_as_csv_is_named_with_what_to_do() {
         ("ecc.pgp", pgp(b"\x84\x5e\x03\xa7\xd1\xb1")),
         ("passphrase.gpg", pgp(b"\x8c\x0d\x04\x09\x03\x02")),
         ("signed.gpg", pgp(b"\xa3\x01\x9b\xc0\xcb\xcc")),
+        // the legacy format's 4-octet length, as older PGP versions wrote long packets
+        ("pgp6.pgp", pgp(b"\x86\x00\x00\x01\x0c\x03")),
         // the current packet format (OpenPGP v6, Sequoia): 1-, 2- and 5-octet lengths
         ("v6.pgp", pgp(b"\xc1\x5e\x06\x15")),
         ("v6-long.pgp", pgp(b"\xc1\xc0\x10\x03\x00")),
