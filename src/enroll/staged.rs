@@ -221,11 +221,11 @@ impl<'s> Staging<'s> {
         &mut self,
         keep: impl Fn(&str) -> bool,
         progress: &dyn Progress,
-    ) -> Result<u64, EnrollError> {
+    ) -> Result<(), EnrollError> {
         let live = self.live.open_table(LIVE_MEMBERS.members)?;
         if live.is_empty()? {
             // the first run into an empty store: no phase of nothing to say
-            return Ok(0);
+            return Ok(());
         }
         progress.phase("copying", live.len()?);
         let staged = self.store.begin_read()?;
@@ -235,16 +235,15 @@ impl<'s> Staging<'s> {
         // the staged ids alongside, not by a lookup per member.
         let mut staged_ids = staged.iter()?;
         let mut staged_at = staged_ids.next().transpose()?;
-        let (mut seen, mut copied) = (0u64, 0u64);
+        let mut seen = 0u64;
         let slice = self.slices.copied;
         loop {
             // a slice of rows looked at, not of rows copied: a file that rewrote every
             // member copies none, and must not look at them all in one transaction
-            let (n, more) = self.write(|dir| {
-                let mut n = 0;
+            let more = self.write(|dir| {
                 for _ in 0..slice {
                     let Some(entry) = rows.next() else {
-                        return Ok((n, false));
+                        return Ok(false);
                     };
                     let (id, record) = entry?;
                     let id = id.value();
@@ -257,16 +256,14 @@ impl<'s> Staging<'s> {
                     let is_staged = staged_at.as_ref().is_some_and(|(at, _)| at.value() == id);
                     if keep(id) && !dir.removed(id) && !is_staged {
                         dir.put_record(id, record.value())?;
-                        n += 1;
                     }
                 }
-                Ok((n, true))
+                Ok(true)
             })?;
-            copied += n as u64;
             progress.advance_to(seen);
             if !more {
-                tracing::debug!(copied, "enroll: the members the rows left alone copied in");
-                return Ok(copied);
+                tracing::debug!(seen, "enroll: the members the rows left alone copied in");
+                return Ok(());
             }
         }
     }
