@@ -678,28 +678,40 @@ pub struct NotAnAmount;
 
 /// `1234.56` -> 123456; `-12.5` -> -1250; `1234` -> 123400. A `$` is allowed before the
 /// number or its sign, and the forms cores and spreadsheets export amounts in: thousands
-/// separated by commas (`1,234.56`), a negative amount in accounting's parentheses
-/// (`(12.50)`) or with a mainframe's trailing sign (`12.50-`), and Excel's "Accounting"
+/// separated by commas (`1,234.56`), a sign written out (`+12.50`, as a statement's
+/// export gives deposits), a negative amount in accounting's parentheses (`(12.50)`) or
+/// with a mainframe's trailing sign (`12.50-`), a ledger's `CR` or `DR` after the number
+/// (`12.50 CR`, a credit, is 1250; `12.50DR`, a debit, is -1250), and Excel's "Accounting"
 /// format as its CSV writes it, the `$` spaced from the number (`$ (12.50)`) and zero a dash
-/// (`$ -`). Zeros past the cents are allowed (`1234.5600`, SQL Server's `money`); a
-/// fraction of a cent is not.
+/// (`$ -`). One way of saying the sign at most. Zeros past the cents are allowed
+/// (`1234.5600`, SQL Server's `money`); a fraction of a cent is not.
 pub fn parse_cents(v: &str) -> Result<i64, NotAnAmount> {
     if v.matches('$').count() > 1 {
         return Err(NotAnAmount);
     }
+    let (debit, v) = match ledger_side(v) {
+        Some((debit, rest)) => (Some(debit), rest),
+        None => (None, v),
+    };
     let v = match v.strip_prefix('$') {
-        Some(rest) if rest.trim() == "-" => return Ok(0),
+        Some(rest) if rest.trim() == "-" && debit.is_none() => return Ok(0),
         Some(rest) => rest.trim_start(),
         None => v,
     };
     let (negative, v) = if let Some(inner) = v.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
-        (true, inner)
+        (Some(true), inner)
     } else if let Some(rest) = v.strip_prefix('-') {
-        (true, rest)
+        (Some(true), rest)
     } else if let Some(rest) = v.strip_suffix('-') {
-        (true, rest)
+        (Some(true), rest)
+    } else if let Some(rest) = v.strip_prefix('+') {
+        (Some(false), rest)
     } else {
-        (false, v)
+        (None, v)
+    };
+    let negative = match (negative, debit) {
+        (Some(_), Some(_)) => return Err(NotAnAmount),
+        (sign, ledger) => sign.or(ledger).unwrap_or(false),
     };
     let v = v.strip_prefix('$').unwrap_or(v);
     let (whole, frac) = v.split_once('.').unwrap_or((v, ""));
@@ -725,6 +737,21 @@ pub fn parse_cents(v: &str) -> Result<i64, NotAnAmount> {
     };
     let total = whole * 100 + cents;
     Ok(if negative { -total } else { total })
+}
+
+/// A ledger's side written after an amount, in any case and with or without a space
+/// (`12.50 CR`, `12.50DR`): whether it is a debit, and the amount before it.
+fn ledger_side(v: &str) -> Option<(bool, &str)> {
+    let at = v
+        .len()
+        .checked_sub(2)
+        .filter(|&at| v.is_char_boundary(at))?;
+    let debit = match &v[at..] {
+        side if side.eq_ignore_ascii_case("CR") => false,
+        side if side.eq_ignore_ascii_case("DR") => true,
+        _ => return None,
+    };
+    Some((debit, v[..at].trim_end()))
 }
 
 /// Whole dollars without their thousands separators (`1,234,567` -> `1234567`): commas only
