@@ -30,11 +30,12 @@
 //! `generated_calls_reach_every_ending` checks the generator itself: its calls reach every
 //! level, every transfer reason, activation, a PIN change and a lock.
 
-use chrono::{Duration, NaiveDate, TimeZone};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use proptest::prelude::*;
 use proptest::sample::subsequence;
 
 use super::*;
+use crate::config::PinPolicyConfig;
 use crate::core::IdentifierKind;
 use crate::pin::{ChangeReason, ForceChangeScenario, Rejection};
 use crate::profile::{Activation, Step as ProfileStep};

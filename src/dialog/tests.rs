@@ -1,8 +1,10 @@
-use chrono::{Duration, NaiveDate, TimeZone};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use serde::Serialize;
 
 use super::*;
 use crate::config::PinPolicyConfig;
-use crate::pin::{ActivationScenario, ChangeReason, ForceChangeScenario};
+use crate::pin::{ActivationScenario, ChangeReason, ForceChangeScenario, Rejection};
+use crate::profile::Step as ProfileStep;
 
 const MOBILE: &str = "+15551230001";
 const OTHER: &str = "+15551230002";
