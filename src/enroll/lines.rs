@@ -474,6 +474,20 @@ pub fn unclosed_quote(line: u64, last: u64) -> String {
     )
 }
 
+/// How many records past a first one that names no column a header is looked for in (a
+/// report's title above it), by enrollment and `pins import`.
+pub const HEADER_LOOKED_FOR_IN: usize = 10;
+
+/// The header found below a first line that names no column (on line `first`): on `line`,
+/// under a report's title.
+pub fn header_below(first: u64, line: u64) -> String {
+    format!(
+        "no header row: line {first} names no column callvault knows, and line {line} names \
+         the columns: delete the lines above line {line} (a report's title, say), so that the \
+         file opens with its header"
+    )
+}
+
 /// Whether a row of `fields` lines up with a header of `header` names: as many fields, or
 /// more whose every one past the header's is empty (blanks alone count as empty). A core's
 /// report writer that ends each field with a comma ends each data row with an empty field

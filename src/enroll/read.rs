@@ -54,24 +54,22 @@ fn open_csv(path: &Path, separator: lines::Separator) -> Result<(CsvReader, u64)
 /// The header record, past an Excel separator line before it: `sep=,` (as tools that write
 /// CSV for Excel put first, and Excel reads as "the columns are separated by ,") is
 /// skipped, and so is one naming the `separator` the file is read with; another separator
-/// named so (`sep=;` in a file read with commas) is the header's problem. `None` for an
-/// empty file.
+/// named so (`sep=;` in a file read with commas) is the header's problem. Blank rows above
+/// it (`,,,`, as a spreadsheet saves an empty first row) are skipped as blank lines are.
+/// `None` for an empty file.
 fn header_record(
     csv: &mut CsvReader,
     raw: &mut ByteRecord,
     file: &str,
     encoding: lines::Encoding,
     separator: lines::Separator,
-) -> Result<Option<StringRecord>, EnrollError> {
-    let Some(first) = next_record(csv, raw, file, encoding)? else {
+) -> Result<Option<TextRecord>, EnrollError> {
+    let Some(first) = next_filled(csv, raw, file, encoding)? else {
         return Ok(None);
     };
-    let first = first.record;
-    let fields: Vec<&str> = first.iter().collect();
+    let fields: Vec<&str> = first.record.iter().collect();
     match names::separator_line(&fields, separator.char()) {
-        Some(named) if named == separator.char() => {
-            Ok(next_record(csv, raw, file, encoding)?.map(|header| header.record))
-        }
+        Some(named) if named == separator.char() => next_filled(csv, raw, file, encoding),
         Some(found) => Err(EnrollError::Header {
             file: file.to_string(),
             problem: HeaderError::OtherSeparator {
@@ -80,6 +78,42 @@ fn header_record(
             },
         }),
         None => Ok(Some(first)),
+    }
+}
+
+/// The line of a header below the record taken for one, which named no column callvault
+/// knows: a report's title above the header (`Member export 2026-12-07`). Looked for in the
+/// next [`lines::HEADER_LOOKED_FOR_IN`] records that are not blank; a record that names a column
+/// is a header, even one that lacks a column it must have. None when none does, or the
+/// file cannot be read that far.
+fn header_below(
+    csv: &mut CsvReader,
+    raw: &mut ByteRecord,
+    file: &str,
+    options: &Options,
+) -> Option<u64> {
+    for _ in 0..lines::HEADER_LOOKED_FOR_IN {
+        let record = next_filled(csv, raw, file, options.encoding).ok()??;
+        match Columns::from_header_read_with(&record.record, options.separator) {
+            Err(HeaderError::NoHeader(_) | HeaderError::OtherSeparator { .. }) => {}
+            _ => return Some(record.line),
+        }
+    }
+    None
+}
+
+/// The next record that is not blank ([`lines::blank_row`]); `None` at the end.
+fn next_filled(
+    csv: &mut CsvReader,
+    raw: &mut ByteRecord,
+    file: &str,
+    encoding: lines::Encoding,
+) -> Result<Option<TextRecord>, EnrollError> {
+    loop {
+        match next_record(csv, raw, file, encoding)? {
+            Some(_) if lines::blank_row(raw) => {}
+            record => return Ok(record),
+        }
     }
 }
 
@@ -235,16 +269,22 @@ pub(super) fn first_pass(
     else {
         return Err(EnrollError::Empty { file });
     };
-    if header.iter().all(|f| f.trim().is_empty()) {
-        return Err(EnrollError::Empty { file });
+    let columns = match Columns::from_header_read_with(&header.record, options.separator) {
+        Ok(columns) => columns,
+        Err(HeaderError::NoHeader(meant)) => {
+            let problem = match header_below(&mut csv, &mut raw, &file, options) {
+                Some(line) => HeaderError::Below {
+                    first: header.line,
+                    line,
+                },
+                None => HeaderError::NoHeader(meant),
+            };
+            return Err(EnrollError::Header { file, problem });
+        }
+        Err(problem) => return Err(EnrollError::Header { file, problem }),
     }
-    let columns = Columns::from_header_read_with(&header, options.separator)
-        .map_err(|problem| EnrollError::Header {
-            file: file.clone(),
-            problem,
-        })?
-        .with_slash_dates(options.slash_dates)
-        .with_encoding(options.encoding);
+    .with_slash_dates(options.slash_dates)
+    .with_encoding(options.encoding);
     let mut pass = FirstPass {
         columns,
         rows: 0,

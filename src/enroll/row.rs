@@ -103,6 +103,10 @@ pub enum HeaderError {
         said_meant(.0)
     )]
     NoHeader(Vec<(String, &'static str)>),
+    /// The record taken for the header (on line `first`) names no column, and one below it
+    /// (on `line`) does: a report's title above the header.
+    #[error("{}", super::lines::header_below(*first, *line))]
+    Below { first: u64, line: u64 },
     /// The header's columns are separated by `found`, and the file was read with another
     /// separator (`[enroll] separator`).
     #[error("{}", other_separator_said(*found, *read_with))]

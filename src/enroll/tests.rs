@@ -1074,9 +1074,54 @@ fn a_quote_never_closed_stops_the_file_instead_of_losing_the_rows_it_swallows() 
 #[test]
 fn file_level_problems_are_named() {
     let f = Fixture::new();
-    let cases: [(&str, &str, &str); 11] = [
+    // `above` lines of a report's title, then the header
+    let titled = |above: usize| {
+        format!(
+            "Member export\n{}member_id,mobile_phone\nA,2025550101\n",
+            "Run on 2026-12-07,,\n".repeat(above - 1)
+        )
+    };
+    let (ten_below, eleven_below) = (titled(10), titled(11));
+    let cases: [(&str, &str, &str); 18] = [
         ("empty.csv", "", "empty"),
         ("seponly.csv", "sep=,\r\n", "empty"),
+        // a spreadsheet's empty rows are blank lines, whatever the separators
+        ("blankrows.csv", ",,\n , \n\n", "empty"),
+        // a report's title above the header: the header's line named
+        (
+            "title.csv",
+            "Member export 2026-12-07,,\nmember_id,mobile_phone\nA,2025550101\n",
+            "no header row: line 1 names no column callvault knows, and line 2 names the \
+             columns: delete the lines above line 2 (a report's title, say)",
+        ),
+        // blank rows between are passed over; a header lacking a column is still the header
+        (
+            "titles.csv",
+            "Members\n\nRun on,2026-12-07\n,,\nmember_id,first_name\nA,Ana\n",
+            "line 1 names no column callvault knows, and line 5 names the columns",
+        ),
+        (
+            "septitle.csv",
+            "sep=,\nMembers\nmember_id,mobile_phone\n",
+            "line 2 names no column callvault knows, and line 3 names the columns",
+        ),
+        // looked for in the 10 records after the first, no further
+        (
+            "tenbelow.csv",
+            &ten_below,
+            "line 1 names no column callvault knows, and line 11 names the columns",
+        ),
+        (
+            "elevenbelow.csv",
+            &eleven_below,
+            "no header row: the first line must name the columns",
+        ),
+        // data without a header is no title
+        (
+            "noheaders.csv",
+            "100001,2025550101\n100002,2025550102\n100003,2025550103\n",
+            "no header row: the first line must name the columns",
+        ),
         // Excel's separator line naming another separator
         (
             "sepsemi.csv",
@@ -3133,6 +3178,28 @@ fn a_file_of_slash_dates_is_read_in_the_order_the_configuration_names() {
         assert_eq!(s1.as_ref().and_then(|m| m.dob), dob, "{order:?}");
         assert_eq!(s1.and_then(|m| m.last_txn_date), last_txn, "{order:?}");
     }
+}
+
+/// A spreadsheet's empty first rows, saved as `,,` (or as empty lines): skipped, the header
+/// read after them, and the rows' lines still counted from the file's first.
+#[test]
+fn blank_rows_above_the_header_are_skipped() {
+    let f = Fixture::new();
+    let report = f
+        .enroll_with(
+            "blank-first.csv",
+            ",,\r\n\r\n , ,\r\nmember_id,mobile_phone,zip\r\nA,2025550101,55401\r\n",
+            Mode::Incremental,
+            false,
+        )
+        .unwrap();
+    assert_eq!(report.summary.results.get("created"), Some(&1));
+    let results = std::fs::read_to_string(&report.summary.results_file).unwrap();
+    assert_eq!(
+        results.lines().nth(1).map(|l| &l[..2]),
+        Some("5,"),
+        "{results}"
+    );
 }
 
 /// A file written for Excel, with its separator line first (`sep=,`): the line is skipped,

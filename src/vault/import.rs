@@ -132,6 +132,10 @@ pub enum ImportError {
         column: &'static str,
         meant: Option<String>,
     },
+    /// The first record (on line `first`) names neither column, and one below it (on
+    /// `line`) does: a report's title above the header.
+    #[error("{file}: {}", lines::header_below(*first, *line))]
+    HeaderBelow { file: String, first: u64, line: u64 },
     #[error("{file}: cannot be read as CSV at line {line}: {problem}")]
     Csv {
         file: String,
@@ -445,7 +449,14 @@ pub fn run(
             .map(|h| String::from_utf8_lossy(h).into_owned())
             .collect()
     };
-    if !reader.read_byte_record(&mut headers).map_err(csv_err)? {
+    // the next record that is not blank (`,,`: a spreadsheet's empty row)
+    let filled = |reader: &mut csv::Reader<_>, record: &mut csv::ByteRecord| loop {
+        match reader.read_byte_record(record) {
+            Ok(true) if lines::blank_row(record) => {}
+            read => break read,
+        }
+    };
+    if !filled(&mut reader, &mut headers).map_err(csv_err)? {
         return Err(ImportError::Empty { file });
     }
     let mut names = text(&headers);
@@ -456,7 +467,7 @@ pub fn run(
         read_with.char(),
     ) {
         Some(named) if named == read_with.char() => {
-            if !reader.read_byte_record(&mut headers).map_err(csv_err)? {
+            if !filled(&mut reader, &mut headers).map_err(csv_err)? {
                 return Err(ImportError::Empty { file });
             }
             names = text(&headers);
@@ -478,6 +489,21 @@ pub fn run(
             separator,
             read_with,
         });
+    }
+    let pin_column = |n: &str| matches!(column_name(n).as_str(), "member_id" | "pin");
+    if !names.iter().any(|n| pin_column(n)) {
+        // a report's title above the header
+        let first = lines::line_of(&reader, &headers);
+        let mut record = csv::ByteRecord::new();
+        for _ in 0..lines::HEADER_LOOKED_FOR_IN {
+            let Ok(true) = filled(&mut reader, &mut record) else {
+                break;
+            };
+            if text(&record).iter().any(|n| pin_column(n)) {
+                let line = lines::line_of(&reader, &record);
+                return Err(ImportError::HeaderBelow { file, first, line });
+            }
+        }
     }
     let column = |name: &'static str| {
         // a name in the header likely meant as this column

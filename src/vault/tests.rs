@@ -943,7 +943,7 @@ fn import_file_problems_stop_everything() {
     let f = fixture();
     let outbox = f.dir.path().join("outbox");
     let options = import_options(true, false);
-    let cases: [(&str, &str); 13] = [
+    let cases: [(&str, &str); 17] = [
         ("", "empty"),
         // a quote never closed would read the rows after it as one row's PIN
         (
@@ -987,6 +987,19 @@ fn import_file_problems_stop_everything() {
         ("sep=,\n", "empty"),
         // one column that names neither: the missing column, not a separator
         ("code;x\nM1;1234\n", "no \"member_id\" column"),
+        // a report's title above the header: the header's line named
+        (
+            "PIN export 2026-12-07,\nmember_id,pin\nM1,1234\n",
+            "bad.csv: no header row: line 1 names no column callvault knows, and line 2 \
+             names the columns: delete the lines above line 2",
+        ),
+        (
+            "PINs\n\nRun on,2026-12-07\n,\nMember ID,PIN\nM1,1234\n",
+            "line 1 names no column callvault knows, and line 5 names the columns",
+        ),
+        ("sep=,\nPINs\npin,member_id\n", "line 2 names no column"),
+        // a spreadsheet's empty rows alone
+        (",,\n , \n", "empty"),
     ];
     for (text, says) in cases {
         let file = f.dir.path().join("bad.csv");
@@ -1022,6 +1035,12 @@ fn import_file_problems_stop_everything() {
     assert_eq!(s.results.get("imported"), Some(&1));
     let results = std::fs::read_to_string(&s.results_file).unwrap();
     assert!(results.contains("\n3,M1,imported"), "{results}");
+    // so are a spreadsheet's empty rows before it
+    std::fs::write(&file, ",,\r\n\r\n,\r\nmember_id,pin\r\nM1,2749\r\n").unwrap();
+    let s = import::run(&f.vault, &file, &outbox, &dry, "t", t(0), &Silent).unwrap();
+    assert_eq!(s.results.get("imported"), Some(&1));
+    let results = std::fs::read_to_string(&s.results_file).unwrap();
+    assert!(results.contains("\n5,M1,imported"), "{results}");
     assert_eq!(audit_records(), before, "a dry run is not audited");
 }
 
