@@ -173,3 +173,59 @@ fn a_force_change_list_reads_utf_16_and_names_a_workbook() {
         }
     }
 }
+
+/// A backup that would leave less than `storage.min_free_mb` on its disk is the store's
+/// refusal, said with the setting (code `store`), and audited as failed: not a place the
+/// service may not write (`file_unwritable`). With nothing to keep free, the same backup is
+/// written.
+#[test]
+fn a_backup_that_would_leave_too_little_room_is_refused_by_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(dir.path()).unwrap());
+    let clock: Arc<dyn Clock> = Arc::new(crate::clock::SystemClock);
+    let context = |min_free_mb: u64| {
+        let mut config = Config::default();
+        config.storage.state_dir = dir.path().to_path_buf();
+        config.storage.min_free_mb = min_free_mb;
+        Context {
+            store: store.clone(),
+            audit: AuditLog::start(store.clone(), clock.clone(), 64),
+            clock: clock.clone(),
+            config: Arc::new(ArcSwap::from_pointee(config)),
+            vault: Err("not needed".into()),
+            terminal: false,
+            client_gone: Default::default(),
+            keys: None,
+        }
+    };
+    let backup = |ctx: &Context, name: &str| {
+        let request = Request::DbBackup {
+            path: dir.path().join(name),
+        };
+        execute(ctx, "t", request, &mut Vec::new(), &mut Vec::new())
+    };
+    // 1 TiB to keep free
+    let e = backup(&context(1 << 20), "refused.redb").unwrap_err();
+    assert_eq!(e.code(), "store", "{e}");
+    assert!(
+        e.to_string().contains("storage.min_free_mb (1048576 MiB)"),
+        "{e}"
+    );
+    assert!(!dir.path().join("refused.redb").exists());
+    match backup(&context(0), "written.redb") {
+        Ok(Response::Backup { report }) => assert_eq!(report.path, dir.path().join("written.redb")),
+        other => panic!("{other:?}"),
+    }
+    let mut audit = Vec::new();
+    crate::audit::export(&store.begin_read().unwrap(), None, &mut audit).unwrap();
+    let outcomes: Vec<&str> = std::str::from_utf8(&audit)
+        .unwrap()
+        .lines()
+        .filter(|line| line.contains(r#""kind":"db_backup""#))
+        .map(|line| match line.contains(r#""outcome":"ok""#) {
+            true => "ok",
+            false => "not ok",
+        })
+        .collect();
+    assert_eq!(outcomes, ["not ok", "ok"]);
+}
