@@ -154,6 +154,12 @@ fn a_core_s_placeholders_for_unknown_are_not_asked_and_are_shown() {
     assert_eq!(shown["placeholders"], want, "{shown}");
     // the embedded directory's fields are callvault's own: no gateway's to report
     assert_eq!(shown.get("core_fields"), None, "{shown}");
+    // and a PIN it does not hold is no one's, not the core's to check
+    assert_eq!(
+        (&shown["pin"]["has_pin"], &shown["pin"]["storage"]),
+        (&json!(false), &Value::Null),
+        "{shown}"
+    );
     let (s, view) = t.get(&t.i.admin, "/v1/members/7001");
     assert_eq!(
         (s, &view["placeholders"]),
