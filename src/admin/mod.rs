@@ -717,6 +717,16 @@ pub fn execute(
         } => {
             readable([&path])?;
             let config = ctx.config.load();
+            let dirs = config.enroll_dirs();
+            if enroll::inbox::takes(&dirs.inbox, &path) {
+                return Err(AdminError::Refused(format!(
+                    "{} is in the enrollment inbox, which the service enrolls by itself once \
+                     a file has settled, answering in {}: leave it there, or copy it out of \
+                     the inbox to enroll it (or try it, --dry-run) by hand; nothing was applied",
+                    path.display(),
+                    dirs.outbox.display()
+                )));
+            }
             let mut options = enroll::Options::from_config(&config, mode, dry_run);
             if let Some(limit) = max_removed_percent {
                 options.max_removed_percent = limit.min(100);
@@ -727,9 +737,8 @@ pub fn execute(
             if let Some(separator) = separator {
                 options.separator = separator;
             }
-            let outbox = config.enroll_dirs().outbox;
             let result = with_progress(ctx, &path, out, |progress| {
-                enroll::run(&ctx.store, &path, &outbox, &options, actor, progress)
+                enroll::run(&ctx.store, &path, &dirs.outbox, &options, actor, progress)
             });
             if let Err(e) = &result {
                 ctx.audit.record_blocking(

@@ -182,21 +182,11 @@ fn a_force_change_list_reads_utf_16_and_names_a_workbook() {
 fn a_backup_that_would_leave_too_little_room_is_refused_by_the_setting() {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(Store::open(dir.path()).unwrap());
-    let clock: Arc<dyn Clock> = Arc::new(crate::clock::SystemClock);
     let context = |min_free_mb: u64| {
         let mut config = Config::default();
         config.storage.state_dir = dir.path().to_path_buf();
         config.storage.min_free_mb = min_free_mb;
-        Context {
-            store: store.clone(),
-            audit: AuditLog::start(store.clone(), clock.clone(), 64),
-            clock: clock.clone(),
-            config: Arc::new(ArcSwap::from_pointee(config)),
-            vault: Err("not needed".into()),
-            terminal: false,
-            client_gone: Default::default(),
-            keys: None,
-        }
+        without_vault(&store, config)
     };
     let backup = |ctx: &Context, name: &str| {
         let request = Request::DbBackup {
@@ -228,4 +218,82 @@ fn a_backup_that_would_leave_too_little_room_is_refused_by_the_setting() {
         })
         .collect();
     assert_eq!(outcomes, ["not ok", "ok"]);
+}
+
+/// The operations' context over `store` as `config` has it, without a vault (for those
+/// that touch no PIN).
+fn without_vault(store: &Arc<Store>, config: Config) -> Context {
+    let clock: Arc<dyn Clock> = Arc::new(crate::clock::SystemClock);
+    Context {
+        store: store.clone(),
+        audit: AuditLog::start(store.clone(), clock.clone(), 64),
+        clock,
+        config: Arc::new(ArcSwap::from_pointee(config)),
+        vault: Err("not needed".into()),
+        terminal: false,
+        client_gone: Default::default(),
+        keys: None,
+    }
+}
+
+/// `callvault enroll` of a file the service's inbox scan takes is refused, saying why: the
+/// service enrolls it by itself, and a run by hand would enroll it twice (and race for its
+/// answer in the outbox). Whatever path names the inbox; a dry run too. A file the scan
+/// passes over, or one beside the inbox, is enrolled.
+#[test]
+fn a_file_in_the_inbox_is_left_to_the_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(dir.path()).unwrap());
+    let mut config = Config::default();
+    config.storage.state_dir = dir.path().to_path_buf();
+    let dirs = config.enroll_dirs();
+    std::fs::create_dir_all(&dirs.inbox).unwrap();
+    let ctx = without_vault(&store, config);
+    let file = "member_id,mobile_phone\n5001,6125550101\n";
+    let enroll = |path: PathBuf, dry_run: bool| {
+        std::fs::write(&path, file).unwrap();
+        let request = Request::Enroll {
+            path,
+            mode: enroll::Mode::Incremental,
+            dry_run,
+            max_removed_percent: None,
+            encoding: None,
+            separator: None,
+        };
+        execute(&ctx, "t", request, &mut Vec::new(), &mut Vec::new())
+    };
+    let inbox = &dirs.inbox;
+    let other_way = dir.path().join("state-link");
+    std::os::unix::fs::symlink(dir.path(), &other_way).unwrap();
+    for (path, dry_run) in [
+        (inbox.join("members.csv"), false),
+        (inbox.join("MEMBERS.CSV"), true),
+        (other_way.join("inbox/./members.csv"), false),
+    ] {
+        let e = enroll(path.clone(), dry_run).unwrap_err();
+        assert_eq!(e.code(), "refused", "{e}");
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{} is in the enrollment inbox, which the service enrolls by itself once a file \
+                 has settled, answering in {}: leave it there, or copy it out of the inbox to \
+                 enroll it (or try it, --dry-run) by hand; nothing was applied",
+                path.display(),
+                dirs.outbox.display()
+            )
+        );
+    }
+    assert!(!dirs.outbox.join("members.results.csv").exists());
+    for path in [
+        // an upload not yet whole, which the scan passes over
+        inbox.join("members.csv.part"),
+        dir.path().join("members.csv"),
+        inbox.join("sub").join("members.csv"),
+    ] {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        match enroll(path.clone(), false) {
+            Ok(Response::Enrolled { .. }) => {}
+            other => panic!("{}: {other:?}", path.display()),
+        }
+    }
 }

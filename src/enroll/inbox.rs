@@ -79,6 +79,28 @@ fn ignored(name: &str) -> bool {
         || ENDINGS.iter().any(|ending| name.ends_with(ending))
 }
 
+/// Whether the service's inbox scan would take `file` as it stands: a file directly in
+/// `inbox` (the same folder, by its identity, whatever path names it) under a name the
+/// scan does not pass over. A file the inbox takes is enrolled by the service by itself,
+/// so `callvault enroll` of it would enroll it twice.
+pub fn takes(inbox: &Path, file: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Some(name) = file.file_name() else {
+        return false;
+    };
+    if ignored(&name.to_string_lossy()) {
+        return false;
+    }
+    let folder = match file.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    match (std::fs::metadata(folder), std::fs::metadata(inbox)) {
+        (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+        _ => false,
+    }
+}
+
 /// What the inbox holds: the files ready to take, and what is there and never taken.
 #[derive(Debug, Default)]
 pub struct Listing {
