@@ -83,9 +83,10 @@ fn header_record(
 
 /// The line of a header below the record taken for one, which named no column callvault
 /// knows: a report's title above the header (`Member export 2026-12-07`). Looked for in the
-/// next [`lines::HEADER_LOOKED_FOR_IN`] records that are not blank; a record that names a column
-/// is a header, even one that lacks a column it must have. None when none does, or the
-/// file cannot be read that far.
+/// next [`lines::HEADER_LOOKED_FOR_IN`] records that are not blank; a record that names a
+/// column is a header, even one that lacks a column it must have or is separated otherwise
+/// (which it says once the lines above are gone). None when none does, or the file cannot
+/// be read that far.
 fn header_below(
     csv: &mut CsvReader,
     raw: &mut ByteRecord,
@@ -95,7 +96,7 @@ fn header_below(
     for _ in 0..lines::HEADER_LOOKED_FOR_IN {
         let record = next_filled(csv, raw, file, options.encoding).ok()??;
         match Columns::from_header_read_with(&record.record, options.separator) {
-            Err(HeaderError::NoHeader(_) | HeaderError::OtherSeparator { .. }) => {}
+            Err(HeaderError::NoHeader(_)) => {}
             _ => return Some(record.line),
         }
     }

@@ -1082,7 +1082,7 @@ fn file_level_problems_are_named() {
         )
     };
     let (ten_below, eleven_below) = (titled(10), titled(11));
-    let cases: [(&str, &str, &str); 18] = [
+    let cases: [(&str, &str, &str); 19] = [
         ("empty.csv", "", "empty"),
         ("seponly.csv", "sep=,\r\n", "empty"),
         // a spreadsheet's empty rows are blank lines, whatever the separators
@@ -1099,6 +1099,11 @@ fn file_level_problems_are_named() {
             "titles.csv",
             "Members\n\nRun on,2026-12-07\n,,\nmember_id,first_name\nA,Ana\n",
             "line 1 names no column callvault knows, and line 5 names the columns",
+        ),
+        (
+            "titlesemi.csv",
+            "Members\nmember_id;mobile_phone\nA;2025550101\n",
+            "line 1 names no column callvault knows, and line 2 names the columns",
         ),
         (
             "septitle.csv",
