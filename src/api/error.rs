@@ -283,10 +283,16 @@ fn fields_taken(rest: &str) -> Vec<&str> {
 /// What serde says a value should have been, from a message such as ``invalid type: string
 /// "482913", expected u32 at line 1 column 19`` or ``unknown variant `dance`, expected
 /// `no_input` or `opt_out` ...``: the part after the last ", expected ", which serde writes
-/// from the target type (a visitor's `expecting`), never from the body. `None` when the
-/// message has no such part, or a part too long to be a type's description.
+/// from the target type (a visitor's `expecting`), never from the body; or the rest of a
+/// message a field's own deserializer wrote, which opens with "expected " (`step`'s:
+/// `expected a whole number, or its digits as a string`). `None` when the message has no
+/// such part, or a part too long to be a type's description.
 fn expected(text: &str) -> Option<&str> {
-    let (_, rest) = text.rsplit_once(", expected ")?;
+    // serde's own messages put it last; a field's own deserializer (`step`'s) says it first
+    let rest = match text.rsplit_once(", expected ") {
+        Some((_, rest)) => rest,
+        None => text.strip_prefix("expected ")?,
+    };
     let rest = rest.rfind(" at line ").map_or(rest, |end| &rest[..end]);
     if rest.starts_with("struct ") {
         return Some("an object"); // not the Rust type's name

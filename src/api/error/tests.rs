@@ -296,6 +296,15 @@ fn only_a_types_own_expectation_is_passed_on() {
             Some("an object"),
         ),
         ("time out of range at line 1 column 9", None),
+        // a field's own deserializer says what it expects first (`step`'s)
+        (
+            "expected a whole number, or its digits as a string at line 1 column 12",
+            Some("a whole number, or its digits as a string"),
+        ),
+        (
+            "invalid length 3, expected a whole number",
+            Some("a whole number"),
+        ),
         ("invalid value: string \"4829\", expected \"a PIN\"", None),
     ];
     for (text, want) in cases {
