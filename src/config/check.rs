@@ -234,6 +234,9 @@ impl Config {
             "enroll.full_max_removed_percent",
             format!("{} is more than 100", e.full_max_removed_percent),
         );
+        for same in self.enroll_folders_apart() {
+            check(false, &same.path, same.message);
+        }
         check(
             (1..=100_000).contains(&self.audit.max_batch),
             "audit.max_batch",
@@ -592,5 +595,48 @@ pub(super) fn log_filter_problem(filter: &str) -> Option<String> {
         Err(e) => Some(format!(
             "{filter:?} is not a log filter: {e} (try \"info\")"
         )),
+    }
+}
+
+impl Config {
+    /// The enrollment folders that are the inbox's folder too, written so (whatever trailing
+    /// `/` or `.` between): the service would take what it puts there (its answers, the
+    /// files it took) from the inbox again, a file taken at every look without end. Said
+    /// at the key that was set; the inbox's when the other is its default.
+    fn enroll_folders_apart(&self) -> Vec<ConfigIssue> {
+        let dirs = self.enroll_dirs();
+        let e = &self.enroll;
+        let apart = [
+            (
+                "enroll.outbox",
+                &dirs.outbox,
+                &e.outbox,
+                "would take its answers there (NAME.results.csv) for files to enroll",
+            ),
+            (
+                "enroll.processed",
+                &dirs.processed,
+                &e.processed,
+                "would take each file it enrolled there again, at every look without end",
+            ),
+            (
+                "enroll.failed",
+                &dirs.failed,
+                &e.failed,
+                "would take each file that failed there again, at every look without end",
+            ),
+        ];
+        apart
+            .into_iter()
+            .filter(|(_, folder, _, _)| folder.components().eq(dirs.inbox.components()))
+            .map(|(key, folder, set, what)| {
+                let message = format!(
+                    "{} is both enroll.inbox and {key}: the service {what}; give each its own \
+                     folder",
+                    folder.display()
+                );
+                ConfigIssue::new(if set.is_some() { key } else { "enroll.inbox" }, message)
+            })
+            .collect()
     }
 }

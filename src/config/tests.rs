@@ -1223,6 +1223,53 @@ fn paths_are_under_the_state_folder_unless_set() {
     );
 }
 
+/// The inbox's folder named again as the outbox, processed/ or failed/ (written with a
+/// trailing `/` or a `.` between, or the inbox set where another's default is) is refused
+/// at the key that was set: the service would take its own answers, or each file it took,
+/// from the inbox again, at every look without end. A folder inside the inbox is not looked
+/// into, and is allowed.
+#[test]
+fn no_enrollment_folder_is_the_inbox_too() {
+    let problems = |enroll: &str| -> Vec<(String, String)> {
+        let text = format!("[storage]\nstate_dir = \"/srv/cv\"\n[enroll]\n{enroll}");
+        match parse(&text, no_env()) {
+            Ok(_) => Vec::new(),
+            Err(e) => e
+                .issues()
+                .into_iter()
+                .map(|i| (i.path, i.message))
+                .collect(),
+        }
+    };
+    let cases: [(&str, &[&str]); 7] = [
+        ("inbox = \"/sftp/drop\"\noutbox = \"/sftp/answers\"\n", &[]),
+        ("processed = \"/srv/cv/inbox/done\"\n", &[]),
+        ("outbox = \"/srv/cv/inbox\"\n", &["enroll.outbox"]),
+        (
+            "inbox = \"/sftp/drop\"\nprocessed = \"/sftp/drop/\"\nfailed = \"/sftp/./drop\"\n",
+            &["enroll.processed", "enroll.failed"],
+        ),
+        // the inbox set where processed/ is by default
+        ("inbox = \"/srv/cv/processed\"\n", &["enroll.inbox"]),
+        ("inbox = \"/srv/cv/outbox/\"\n", &["enroll.inbox"]),
+        (
+            "inbox = \"/x\"\noutbox = \"/x\"\nprocessed = \"/x\"\nfailed = \"/x\"\n",
+            &["enroll.outbox", "enroll.processed", "enroll.failed"],
+        ),
+    ];
+    for (enroll, want) in cases {
+        let got = problems(enroll);
+        let keys: Vec<&str> = got.iter().map(|(key, _)| key.as_str()).collect();
+        assert_eq!(keys, want, "{enroll}");
+    }
+    assert_eq!(
+        problems("processed = \"/srv/cv/inbox\"\n")[0].1,
+        "/srv/cv/inbox is both enroll.inbox and enroll.processed: the service would take \
+         each file it enrolled there again, at every look without end; give each its own \
+         folder"
+    );
+}
+
 #[test]
 fn pin_settings_are_checked_with_their_key_paths() {
     let err = parse(
