@@ -2,6 +2,7 @@
 //! and the cautions (settings that work but are weak).
 
 use std::net::SocketAddr;
+use std::path::Path;
 
 use super::{Config, ConfigIssue, CoreKind, OtpChannel, RestCoreConfig, is_web_origin};
 
@@ -602,7 +603,9 @@ impl Config {
     /// The enrollment folders that are the inbox's folder too, written so (whatever trailing
     /// `/` or `.` between): the service would take what it puts there (its answers, the
     /// files it took) from the inbox again, a file taken at every look without end. Said
-    /// at the key that was set; the inbox's when the other is its default.
+    /// at the key that was set; the inbox's when the other is its default. And an inbox
+    /// that is the folder of callvault's own files (the store's, the vault key's, the TLS
+    /// pair's), which it would take and move to failed/.
     fn enroll_folders_apart(&self) -> Vec<ConfigIssue> {
         let dirs = self.enroll_dirs();
         let e = &self.enroll;
@@ -626,9 +629,10 @@ impl Config {
                 "would take each file that failed there again, at every look without end",
             ),
         ];
-        apart
+        let same = |folder: &Path| folder.components().eq(dirs.inbox.components());
+        let mut issues: Vec<ConfigIssue> = apart
             .into_iter()
-            .filter(|(_, folder, _, _)| folder.components().eq(dirs.inbox.components()))
+            .filter(|(_, folder, _, _)| same(folder))
             .map(|(key, folder, set, what)| {
                 let message = format!(
                     "{} is both enroll.inbox and {key}: the service {what}; give each its own \
@@ -637,6 +641,38 @@ impl Config {
                 );
                 ConfigIssue::new(if set.is_some() { key } else { "enroll.inbox" }, message)
             })
-            .collect()
+            .collect();
+        // the folders of callvault's own files: the inbox takes every file at its top level,
+        // and would move the store, the vault key or the TLS pair to failed/
+        let tls = crate::tls::TlsPaths::from_config(self);
+        let own = [
+            (
+                "storage.state_dir",
+                "the store",
+                Some(self.storage.state_dir.as_path()),
+            ),
+            (
+                "vault.key_file",
+                "the vault key",
+                self.vault.key_file.parent(),
+            ),
+            ("server.tls_cert", "the TLS certificate", tls.cert.parent()),
+            ("server.tls_key", "the TLS key", tls.key.parent()),
+        ];
+        if let Some((key, what, folder)) = own
+            .into_iter()
+            .find_map(|(key, what, folder)| Some((key, what, folder.filter(|f| same(f))?)))
+        {
+            issues.push(ConfigIssue::new(
+                "enroll.inbox",
+                format!(
+                    "{} is the folder of {what} ({key}): the service takes every file at the \
+                     inbox's top level to enroll, and would move {what} to failed/; give the \
+                     inbox a folder of its own",
+                    folder.display()
+                ),
+            ));
+        }
+        issues
     }
 }

@@ -1262,6 +1262,52 @@ fn no_enrollment_folder_is_the_inbox_too() {
         let keys: Vec<&str> = got.iter().map(|(key, _)| key.as_str()).collect();
         assert_eq!(keys, want, "{enroll}");
     }
+    // the folder of callvault's own files: the store, the vault key, the TLS pair
+    let own = |text: &str| -> Vec<(String, String)> {
+        match parse(text, no_env()) {
+            Ok(_) => Vec::new(),
+            Err(e) => e
+                .issues()
+                .into_iter()
+                .map(|i| (i.path, i.message))
+                .collect(),
+        }
+    };
+    let cases: [(&str, Option<&str>); 5] = [
+        (
+            "[storage]\nstate_dir = \"/srv/cv\"\n[enroll]\ninbox = \"/srv/cv/\"\n",
+            Some("the store (storage.state_dir)"),
+        ),
+        (
+            "[vault]\nkey_file = \"/etc/cv/vault.key\"\n[enroll]\ninbox = \"/etc/cv\"\n",
+            Some("the vault key (vault.key_file)"),
+        ),
+        (
+            "[server]\ntls_cert = \"/etc/pki/cv.crt\"\ntls_key = \"/etc/pki/key/cv.key\"\n\
+             [enroll]\ninbox = \"/etc/pki/key\"\n",
+            Some("the TLS key (server.tls_key)"),
+        ),
+        (
+            "[vault]\nkey_file = \"/etc/cv/vault.key\"\n[enroll]\ninbox = \"/etc/cv/drop\"\n",
+            None,
+        ),
+        ("[storage]\nstate_dir = \"/srv/cv\"\n", None),
+    ];
+    for (text, what) in cases {
+        let got = own(text);
+        match what {
+            None => assert!(got.is_empty(), "{text}: {got:?}"),
+            Some(what) => {
+                assert_eq!(got.len(), 1, "{text}: {got:?}");
+                assert_eq!(got[0].0, "enroll.inbox");
+                assert!(
+                    got[0].1.contains(&format!("is the folder of {what}: the service takes every file at the inbox's top level to enroll")),
+                    "{}",
+                    got[0].1
+                );
+            }
+        }
+    }
     assert_eq!(
         problems("processed = \"/srv/cv/inbox\"\n")[0].1,
         "/srv/cv/inbox is both enroll.inbox and enroll.processed: the service would take \
