@@ -603,9 +603,10 @@ impl Config {
     /// The enrollment folders that are the inbox's folder too, written so (whatever trailing
     /// `/` or `.` between): the service would take what it puts there (its answers, the
     /// files it took) from the inbox again, a file taken at every look without end. Said
-    /// at the key that was set; the inbox's when the other is its default. And an inbox
-    /// that is the folder of callvault's own files (the store's, the vault key's, the TLS
-    /// pair's), which it would take and move to failed/.
+    /// at the key that was set; the inbox's when the other is its default. And an
+    /// enrollment folder that is the folder of callvault's own files (the store's, the vault
+    /// key's, the TLS pair's): the inbox would take them and move them to failed/, and the
+    /// others would lose them once older than `enroll.keep_days`.
     fn enroll_folders_apart(&self) -> Vec<ConfigIssue> {
         let dirs = self.enroll_dirs();
         let e = &self.enroll;
@@ -642,8 +643,9 @@ impl Config {
                 ConfigIssue::new(if set.is_some() { key } else { "enroll.inbox" }, message)
             })
             .collect();
-        // the folders of callvault's own files: the inbox takes every file at its top level,
-        // and would move the store, the vault key or the TLS pair to failed/
+        // the folders of callvault's own files: the inbox takes every file at its top level
+        // (and would move them to failed/), and the others lose their files older than
+        // enroll.keep_days
         let tls = crate::tls::TlsPaths::from_config(self);
         let own = [
             (
@@ -659,17 +661,43 @@ impl Config {
             ("server.tls_cert", "the TLS certificate", tls.cert.parent()),
             ("server.tls_key", "the TLS key", tls.key.parent()),
         ];
-        if let Some((key, what, folder)) = own
-            .into_iter()
-            .find_map(|(key, what, folder)| Some((key, what, folder.filter(|f| same(f))?)))
-        {
-            issues.push(ConfigIssue::new(
+        let enrollment = [
+            (
                 "enroll.inbox",
+                &dirs.inbox,
+                "takes every file there to enroll, and would move {what} to failed/",
+            ),
+            (
+                "enroll.outbox",
+                &dirs.outbox,
+                "removes the files there older than enroll.keep_days, {what} among them",
+            ),
+            (
+                "enroll.processed",
+                &dirs.processed,
+                "removes the files there older than enroll.keep_days, {what} among them",
+            ),
+            (
+                "enroll.failed",
+                &dirs.failed,
+                "removes the files there older than enroll.keep_days, {what} among them",
+            ),
+        ];
+        for (enroll_key, folder, does) in enrollment {
+            let same_as = |f: &Path| folder.components().eq(f.components());
+            let Some((key, what)) = own
+                .iter()
+                .find_map(|(key, what, f)| f.filter(|f| same_as(f)).map(|_| (key, what)))
+            else {
+                continue;
+            };
+            issues.push(ConfigIssue::new(
+                enroll_key,
                 format!(
-                    "{} is the folder of {what} ({key}): the service takes every file at the \
-                     inbox's top level to enroll, and would move {what} to failed/; give the \
-                     inbox a folder of its own",
-                    folder.display()
+                    "{} is the folder of {what} ({key}): the service {}; give {enroll_key} a \
+                     folder of its own",
+                    folder.display(),
+                    does.replace("{what}", what)
                 ),
             ));
         }

@@ -1273,19 +1273,28 @@ fn no_enrollment_folder_is_the_inbox_too() {
                 .collect(),
         }
     };
-    let cases: [(&str, Option<&str>); 5] = [
+    let cases: [(&str, Option<(&str, &str)>); 7] = [
         (
             "[storage]\nstate_dir = \"/srv/cv\"\n[enroll]\ninbox = \"/srv/cv/\"\n",
-            Some("the store (storage.state_dir)"),
+            Some(("enroll.inbox", "the store (storage.state_dir)")),
         ),
         (
             "[vault]\nkey_file = \"/etc/cv/vault.key\"\n[enroll]\ninbox = \"/etc/cv\"\n",
-            Some("the vault key (vault.key_file)"),
+            Some(("enroll.inbox", "the vault key (vault.key_file)")),
         ),
         (
             "[server]\ntls_cert = \"/etc/pki/cv.crt\"\ntls_key = \"/etc/pki/key/cv.key\"\n\
              [enroll]\ninbox = \"/etc/pki/key\"\n",
-            Some("the TLS key (server.tls_key)"),
+            Some(("enroll.inbox", "the TLS key (server.tls_key)")),
+        ),
+        // the others lose their old files to enroll.keep_days
+        (
+            "[vault]\nkey_file = \"/etc/cv/vault.key\"\n[enroll]\nprocessed = \"/etc/cv/\"\n",
+            Some(("enroll.processed", "the vault key (vault.key_file)")),
+        ),
+        (
+            "[storage]\nstate_dir = \"/srv/cv\"\n[enroll]\noutbox = \"/srv/./cv\"\n",
+            Some(("enroll.outbox", "the store (storage.state_dir)")),
         ),
         (
             "[vault]\nkey_file = \"/etc/cv/vault.key\"\n[enroll]\ninbox = \"/etc/cv/drop\"\n",
@@ -1293,21 +1302,35 @@ fn no_enrollment_folder_is_the_inbox_too() {
         ),
         ("[storage]\nstate_dir = \"/srv/cv\"\n", None),
     ];
-    for (text, what) in cases {
+    for (text, want) in cases {
         let got = own(text);
-        match what {
+        match want {
             None => assert!(got.is_empty(), "{text}: {got:?}"),
-            Some(what) => {
+            Some((key, what)) => {
                 assert_eq!(got.len(), 1, "{text}: {got:?}");
-                assert_eq!(got[0].0, "enroll.inbox");
+                assert_eq!(got[0].0, key);
                 assert!(
-                    got[0].1.contains(&format!("is the folder of {what}: the service takes every file at the inbox's top level to enroll")),
+                    got[0]
+                        .1
+                        .contains(&format!("is the folder of {what}: the service ")),
                     "{}",
                     got[0].1
                 );
             }
         }
     }
+    assert_eq!(
+        own("[vault]\nkey_file = \"/etc/cv/vault.key\"\n[enroll]\nfailed = \"/etc/cv\"\n")[0].1,
+        "/etc/cv is the folder of the vault key (vault.key_file): the service removes the files \
+         there older than enroll.keep_days, the vault key among them; give enroll.failed a \
+         folder of its own"
+    );
+    assert_eq!(
+        own("[storage]\nstate_dir = \"/srv/cv\"\n[enroll]\ninbox = \"/srv/cv\"\n")[0].1,
+        "/srv/cv is the folder of the store (storage.state_dir): the service takes every file \
+         there to enroll, and would move the store to failed/; give enroll.inbox a folder of \
+         its own"
+    );
     assert_eq!(
         problems("processed = \"/srv/cv/inbox\"\n")[0].1,
         "/srv/cv/inbox is both enroll.inbox and enroll.processed: the service would take \
