@@ -143,6 +143,24 @@ pub(crate) const OTHER_NAMES: [(&str, &[&str]); 17] = [
     ),
 ];
 
+/// Whether a header's `name` is a column of PINs (`pin`, `PIN Number`, `ivr_pin`,
+/// `passcode`...), which an enrollment file must not hold: PINs are imported with
+/// `callvault pins import`, and a file of them must not lie in `processed/` unnoticed.
+pub fn pin_column(name: &str) -> bool {
+    const PIN_NAMES: [&str; 9] = [
+        "pin",
+        "pins",
+        "pinnumber",
+        "pincode",
+        "ivrpin",
+        "phonepin",
+        "telephonepin",
+        "audiopin",
+        "passcode",
+    ];
+    PIN_NAMES.contains(&column_name(name).replace('_', "").as_str())
+}
+
 /// The column cores and spreadsheets name as `name` ([`OTHER_NAMES`]), if any.
 pub fn known_as(name: &str) -> Option<&'static str> {
     let run_together = column_name(name).replace('_', "");

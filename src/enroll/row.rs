@@ -122,6 +122,14 @@ pub enum HeaderError {
     },
     #[error("column {0:?} appears twice in the header")]
     DuplicateColumn(String),
+    /// A column of PINs ([`names::pin_column`]), as the header names it.
+    #[error(
+        "the header names a column of PINs ({0:?}): callvault takes no PIN from an enrollment \
+         file (and did not apply this one); import them with `callvault pins import FILE`, \
+         which reads its member_id and pin columns, and enroll the members from a file \
+         without them. This file holds PINs in plain text: delete it once they are imported"
+    )]
+    PinColumn(String),
 }
 
 /// What [`HeaderError::OtherSeparator`] says: the separator found and how to read it.
@@ -194,6 +202,9 @@ impl Columns {
                 Some((name.clone(), column))
             })
             .collect();
+        if let Some(pins) = unknown.iter().find(|name| names::pin_column(name)) {
+            return Err(HeaderError::PinColumn(pins.clone()));
+        }
         if at.is_empty() {
             let fields: Vec<&str> = header.iter().collect();
             let known = |name: &str| Column::from_name(name).is_some();

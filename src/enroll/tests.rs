@@ -1082,7 +1082,7 @@ fn file_level_problems_are_named() {
         )
     };
     let (ten_below, eleven_below) = (titled(10), titled(11));
-    let cases: [(&str, &str, &str); 19] = [
+    let cases: [(&str, &str, &str); 21] = [
         ("empty.csv", "", "empty"),
         ("seponly.csv", "sep=,\r\n", "empty"),
         // a spreadsheet's empty rows are blank lines, whatever the separators
@@ -1120,6 +1120,20 @@ fn file_level_problems_are_named() {
             "elevenbelow.csv",
             &eleven_below,
             "no header row: the first line must name the columns",
+        ),
+        // a column of PINs: refused whole, saying where PINs go
+        (
+            "withpins.csv",
+            "member_id,mobile_phone,PIN Number\nA,2025550101,2749\n",
+            "the header names a column of PINs (\"PIN Number\"): callvault takes no PIN from \
+             an enrollment file (and did not apply this one); import them with `callvault pins \
+             import FILE`",
+        ),
+        // a file of PINs dropped in the inbox: no "did you mean zip?" for its PIN column
+        (
+            "pinsonly.csv",
+            "Member Number,PIN\n1001,2749\n",
+            "a column of PINs (\"PIN\")",
         ),
         // data without a header is no title
         (

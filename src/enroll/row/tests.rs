@@ -108,8 +108,21 @@ fn header_problems_stop_the_file() {
         column,
         meant: None,
     };
-    let cases: [(&[&str], HeaderError); 4] = [
+    let pins = |name: &str| HeaderError::PinColumn(name.into());
+    let cases: [(&[&str], HeaderError); 11] = [
         (&["a", "b"], HeaderError::NoHeader(Vec::new())),
+        // a column of PINs, however named, before any other problem of the header
+        (&["member_id", "mobile_phone", "pin"], pins("pin")),
+        (&["Member Number", " PIN "], pins("PIN")),
+        (
+            &["member_id", "mobile_phone", "PIN-Number"],
+            pins("PIN-Number"),
+        ),
+        (&["member_id", "IVR PIN"], pins("IVR PIN")),
+        (&["member_id", "mobile_phone", "Passcode"], pins("Passcode")),
+        (&["member_id", "mobile_phone", "pin_code"], pins("pin_code")),
+        // names that only hold the letters
+        (&["member_id", "pinned", "spin"], missing("mobile_phone")),
         (&["mobile_phone", "dob"], missing("member_id")),
         (&["member_id", "dob"], missing("mobile_phone")),
         (
