@@ -134,6 +134,8 @@ pub struct Instance {
     /// The soft limit on open files `serve` starts with (systemd gives 1024); none: the
     /// test's own.
     pub serve_open_files: Option<u64>,
+    /// With `serve_open_files`, the hard limit too (none: the test's own).
+    pub serve_open_files_hard: Option<u64>,
     child: Option<Child>,
     /// Everything the service wrote to stderr, over every start.
     log: Arc<Mutex<String>>,
@@ -173,6 +175,7 @@ impl Instance {
             serve_env: Vec::new(),
             serve_as: None,
             serve_open_files: None,
+            serve_open_files_hard: None,
             rust_log: Some("trace"),
             child: None,
             log: Arc::new(Mutex::new(String::new())),
@@ -251,7 +254,7 @@ impl Instance {
             let hard = rustix::process::getrlimit(rustix::process::Resource::Nofile).maximum;
             let limit = rustix::process::Rlimit {
                 current: Some(soft),
-                maximum: hard,
+                maximum: self.serve_open_files_hard.or(hard),
             };
             // SAFETY: between fork and exec only setrlimit is called, which is
             // async-signal-safe, with a value made before the fork.

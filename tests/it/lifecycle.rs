@@ -93,6 +93,29 @@ fn connections_beyond_the_soft_open_files_limit_it_started_with_are_served() {
     );
 }
 
+/// A hard limit on open files below 4096 (the soft one is raised to it) is warned of at
+/// start, saying how to raise it; from 4096 on, not.
+#[test]
+fn a_hard_limit_of_few_open_files_is_warned_of() {
+    let hard = rustix::process::getrlimit(rustix::process::Resource::Nofile).maximum;
+    if hard.is_some_and(|h| h < 4096) {
+        eprintln!("skipped: this process's hard limit on open files is under 4096");
+        return;
+    }
+    let warned = |limit: u64| {
+        let mut i = Instance::init();
+        i.serve_open_files = Some(1024);
+        i.serve_open_files_hard = Some(limit);
+        i.start();
+        let log = i.service_log_with("callvault is serving");
+        i.stop();
+        log.contains(&format!(
+            "this process may open only {limit} files, and each connection takes one"
+        )) && log.contains("raise LimitNOFILE=")
+    };
+    assert_eq!((warned(4095), warned(4096)), (true, false));
+}
+
 #[test]
 fn with_log_format_json_every_line_of_the_service_log_is_a_json_object() {
     let mut i = Instance::init();
