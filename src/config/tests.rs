@@ -1230,9 +1230,9 @@ fn paths_are_under_the_state_folder_unless_set() {
 /// into, and is allowed.
 #[test]
 fn no_enrollment_folder_is_the_inbox_too() {
-    let problems = |enroll: &str| -> Vec<(String, String)> {
-        let text = format!("[storage]\nstate_dir = \"/srv/cv\"\n[enroll]\n{enroll}");
-        match parse(&text, no_env()) {
+    // each problem's key and message
+    let own = |text: &str| -> Vec<(String, String)> {
+        match parse(text, no_env()) {
             Ok(_) => Vec::new(),
             Err(e) => e
                 .issues()
@@ -1240,6 +1240,11 @@ fn no_enrollment_folder_is_the_inbox_too() {
                 .map(|i| (i.path, i.message))
                 .collect(),
         }
+    };
+    let problems = |enroll: &str| {
+        own(&format!(
+            "[storage]\nstate_dir = \"/srv/cv\"\n[enroll]\n{enroll}"
+        ))
     };
     let cases: [(&str, &[&str]); 7] = [
         ("inbox = \"/sftp/drop\"\noutbox = \"/sftp/answers\"\n", &[]),
@@ -1263,16 +1268,6 @@ fn no_enrollment_folder_is_the_inbox_too() {
         assert_eq!(keys, want, "{enroll}");
     }
     // the folder of callvault's own files: the store, the vault key, the TLS pair
-    let own = |text: &str| -> Vec<(String, String)> {
-        match parse(text, no_env()) {
-            Ok(_) => Vec::new(),
-            Err(e) => e
-                .issues()
-                .into_iter()
-                .map(|i| (i.path, i.message))
-                .collect(),
-        }
-    };
     let cases: [(&str, Option<(&str, &str)>); 7] = [
         (
             "[storage]\nstate_dir = \"/srv/cv\"\n[enroll]\ninbox = \"/srv/cv/\"\n",
