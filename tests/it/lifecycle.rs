@@ -601,6 +601,12 @@ fn sigterm_stops_gracefully_and_is_audited() {
         audit.contains("service_started") && audit.contains("service_stopped"),
         "{audit}"
     );
+    // nothing was under way: no warning of work left behind
+    let log = i.service_log();
+    assert!(
+        log.contains("callvault stopped") && !log.contains("still under way"),
+        "{log}"
+    );
     assert!(
         !i.path("state/admin.sock").exists(),
         "the admin socket is cleaned up"
