@@ -662,28 +662,12 @@ impl Config {
             ("server.tls_key", "the TLS key", tls.key.parent()),
         ];
         let enrollment = [
-            (
-                "enroll.inbox",
-                &dirs.inbox,
-                "takes every file there to enroll, and would move {what} to failed/",
-            ),
-            (
-                "enroll.outbox",
-                &dirs.outbox,
-                "removes the files there older than enroll.keep_days, {what} among them",
-            ),
-            (
-                "enroll.processed",
-                &dirs.processed,
-                "removes the files there older than enroll.keep_days, {what} among them",
-            ),
-            (
-                "enroll.failed",
-                &dirs.failed,
-                "removes the files there older than enroll.keep_days, {what} among them",
-            ),
+            ("enroll.inbox", &dirs.inbox),
+            ("enroll.outbox", &dirs.outbox),
+            ("enroll.processed", &dirs.processed),
+            ("enroll.failed", &dirs.failed),
         ];
-        for (enroll_key, folder, does) in enrollment {
+        for (enroll_key, folder) in enrollment {
             let same_as = |f: &Path| folder.components().eq(f.components());
             let Some((key, what)) = own
                 .iter()
@@ -691,13 +675,20 @@ impl Config {
             else {
                 continue;
             };
+            let does = match enroll_key {
+                "enroll.inbox" => {
+                    format!("takes every file there to enroll, and would move {what} to failed/")
+                }
+                _ => format!(
+                    "removes the files there older than enroll.keep_days, {what} among them"
+                ),
+            };
             issues.push(ConfigIssue::new(
                 enroll_key,
                 format!(
-                    "{} is the folder of {what} ({key}): the service {}; give {enroll_key} a \
-                     folder of its own",
-                    folder.display(),
-                    does.replace("{what}", what)
+                    "{} is the folder of {what} ({key}): the service {does}; give {enroll_key} \
+                     a folder of its own",
+                    folder.display()
                 ),
             ));
         }

@@ -490,8 +490,8 @@ pub fn run(
             read_with,
         });
     }
-    let pin_column = |n: &str| matches!(column_name(n).as_str(), "member_id" | "pin");
-    if !names.iter().any(|n| pin_column(n)) {
+    let names_a_column = |n: &str| matches!(column_name(n).as_str(), "member_id" | "pin");
+    if !names.iter().any(|n| names_a_column(n)) {
         // a report's title above the header
         let first = lines::line_of(&reader, &headers);
         let mut record = csv::ByteRecord::new();
@@ -499,7 +499,7 @@ pub fn run(
             let Ok(true) = filled(&mut reader, &mut record) else {
                 break;
             };
-            if text(&record).iter().any(|n| pin_column(n)) {
+            if text(&record).iter().any(|n| names_a_column(n)) {
                 let line = lines::line_of(&reader, &record);
                 return Err(ImportError::HeaderBelow { file, first, line });
             }
