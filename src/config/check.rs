@@ -235,7 +235,8 @@ impl Config {
             "enroll.full_max_removed_percent",
             format!("{} is more than 100", e.full_max_removed_percent),
         );
-        for same in self.enroll_folders_apart() {
+        let written_alike = |a: &Path, b: &Path| a.components().eq(b.components());
+        for same in self.enroll_folders_apart(written_alike) {
             check(false, &same.path, same.message);
         }
         check(
@@ -607,7 +608,14 @@ impl Config {
     /// enrollment folder that is the folder of callvault's own files (the store's, the vault
     /// key's, the TLS pair's): the inbox would take them and move them to failed/, and the
     /// others would lose them once older than `enroll.keep_days`.
-    fn enroll_folders_apart(&self) -> Vec<ConfigIssue> {
+    ///
+    /// `same` tells two folders for one: [`Config::validate`] compares their paths as
+    /// written; `config check`'s look at the files compares the folders themselves (a link
+    /// between).
+    pub(super) fn enroll_folders_apart(
+        &self,
+        same: impl Fn(&Path, &Path) -> bool,
+    ) -> Vec<ConfigIssue> {
         let dirs = self.enroll_dirs();
         let e = &self.enroll;
         let apart = [
@@ -630,10 +638,9 @@ impl Config {
                 "would take each file that failed there again, at every look without end",
             ),
         ];
-        let same = |folder: &Path| folder.components().eq(dirs.inbox.components());
         let mut issues: Vec<ConfigIssue> = apart
             .into_iter()
-            .filter(|(_, folder, _, _)| same(folder))
+            .filter(|(_, folder, _, _)| same(folder, &dirs.inbox))
             .map(|(key, folder, set, what)| {
                 let message = format!(
                     "{} is both enroll.inbox and {key}: the service {what}; give each its own \
@@ -668,10 +675,9 @@ impl Config {
             ("enroll.failed", &dirs.failed),
         ];
         for (enroll_key, folder) in enrollment {
-            let same_as = |f: &Path| folder.components().eq(f.components());
             let Some((key, what)) = own
                 .iter()
-                .find_map(|(key, what, f)| f.filter(|f| same_as(f)).map(|_| (key, what)))
+                .find_map(|(key, what, f)| f.filter(|f| same(folder, f)).map(|_| (key, what)))
             else {
                 continue;
             };
