@@ -2,7 +2,7 @@
 //! and the cautions (settings that work but are weak).
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::{Config, ConfigIssue, CoreKind, OtpChannel, RestCoreConfig, is_web_origin};
 
@@ -235,7 +235,6 @@ impl Config {
             "enroll.full_max_removed_percent",
             format!("{} is more than 100", e.full_max_removed_percent),
         );
-        let written_alike = |a: &Path, b: &Path| a.components().eq(b.components());
         for same in self.enroll_folders_apart(written_alike) {
             check(false, &same.path, same.message);
         }
@@ -606,11 +605,12 @@ impl Config {
     /// files it took) from the inbox again, a file taken at every look without end. Said
     /// at the key that was set; the inbox's when the other is its default. And an
     /// enrollment folder that is the folder of callvault's own files (the store's, the vault
-    /// key's, the TLS pair's): the inbox would take them and move them to failed/, and the
-    /// others would lose them once older than `enroll.keep_days`.
+    /// key's, the TLS pair's, and the configuration file's when it was read from one): the
+    /// inbox would take them and move them to failed/, and the others would lose them once
+    /// older than `enroll.keep_days`.
     ///
     /// `same` tells two folders for one: [`Config::validate`] compares their paths as
-    /// written; `config check`'s look at the files compares the folders themselves (a link
+    /// written; [`Config::enroll_folders_apart_on_disk`] the folders themselves (a link
     /// between).
     pub(super) fn enroll_folders_apart(
         &self,
@@ -650,34 +650,81 @@ impl Config {
                 ConfigIssue::new(if set.is_some() { key } else { "enroll.inbox" }, message)
             })
             .collect();
-        // the folders of callvault's own files: the inbox takes every file at its top level
-        // (and would move them to failed/), and the others lose their files older than
-        // enroll.keep_days
         let tls = crate::tls::TlsPaths::from_config(self);
-        let own = [
-            (
-                "storage.state_dir",
-                "the store",
-                Some(self.storage.state_dir.as_path()),
-            ),
-            (
+        let keyed = |key: &str, what: &'static str, file: Option<&Path>| OwnFile {
+            named: key.to_string(),
+            what,
+            folder: file.map(Path::to_path_buf),
+        };
+        let mut own = vec![
+            OwnFile {
+                named: "storage.state_dir".into(),
+                what: "the store",
+                folder: Some(self.storage.state_dir.clone()),
+            },
+            keyed(
                 "vault.key_file",
                 "the vault key",
                 self.vault.key_file.parent(),
             ),
-            ("server.tls_cert", "the TLS certificate", tls.cert.parent()),
-            ("server.tls_key", "the TLS key", tls.key.parent()),
+            keyed("server.tls_cert", "the TLS certificate", tls.cert.parent()),
+            keyed("server.tls_key", "the TLS key", tls.key.parent()),
         ];
+        own.extend(self.config_file_folder());
+        issues.extend(self.enroll_folders_holding(&own, same));
+        issues
+    }
+
+    /// What [`Config::validate`] cannot see, for [`super::load`] once the paths are made
+    /// absolute: the enrollment folders that are one through a link with the inbox or a
+    /// folder of callvault's own files (the folders themselves compared), and those that are
+    /// the folder of the configuration file itself, however reached (the inbox would move it
+    /// to failed/, and the service would not start again; the others remove it once older
+    /// than `enroll.keep_days`).
+    pub(super) fn enroll_folders_apart_on_disk(&self) -> Vec<ConfigIssue> {
+        let identity = |p: &Path| {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()))
+        };
+        // written alike, the validation has said so
+        let linked = |a: &Path, b: &Path| {
+            !written_alike(a, b) && identity(a).is_some_and(|id| identity(b) == Some(id))
+        };
+        let mut issues = self.enroll_folders_apart(linked);
+        let config_file: Vec<OwnFile> = self.config_file_folder().into_iter().collect();
+        issues.extend(self.enroll_folders_holding(&config_file, written_alike));
+        issues
+    }
+
+    fn config_file_folder(&self) -> Option<OwnFile> {
+        let file = self.file.as_deref()?;
+        Some(OwnFile {
+            named: file.display().to_string(),
+            what: "the configuration file",
+            folder: file.parent().map(Path::to_path_buf),
+        })
+    }
+
+    /// The enrollment folders that are one of `own`'s: the inbox takes every file at its top
+    /// level (and would move them to failed/), and the others lose their files older than
+    /// `enroll.keep_days`.
+    fn enroll_folders_holding(
+        &self,
+        own: &[OwnFile],
+        same: impl Fn(&Path, &Path) -> bool,
+    ) -> Vec<ConfigIssue> {
+        let dirs = self.enroll_dirs();
         let enrollment = [
             ("enroll.inbox", &dirs.inbox),
             ("enroll.outbox", &dirs.outbox),
             ("enroll.processed", &dirs.processed),
             ("enroll.failed", &dirs.failed),
         ];
+        let mut issues = Vec::new();
         for (enroll_key, folder) in enrollment {
-            let Some((key, what)) = own
+            let Some(OwnFile { named, what, .. }) = own
                 .iter()
-                .find_map(|(key, what, f)| f.filter(|f| same(folder, f)).map(|_| (key, what)))
+                .find(|o| o.folder.as_deref().is_some_and(|f| same(folder, f)))
             else {
                 continue;
             };
@@ -692,7 +739,7 @@ impl Config {
             issues.push(ConfigIssue::new(
                 enroll_key,
                 format!(
-                    "{} is the folder of {what} ({key}): the service {does}; give {enroll_key} \
+                    "{} is the folder of {what} ({named}): the service {does}; give {enroll_key} \
                      a folder of its own",
                     folder.display()
                 ),
@@ -700,4 +747,17 @@ impl Config {
         }
         issues
     }
+}
+
+/// Two paths written alike, whatever trailing `/` or `.` between: one folder, as far as a
+/// configuration can tell without looking at the disk.
+pub(super) fn written_alike(a: &Path, b: &Path) -> bool {
+    a.components().eq(b.components())
+}
+
+/// A file of callvault's own, by the key that names it (or its path), and its folder.
+struct OwnFile {
+    named: String,
+    what: &'static str,
+    folder: Option<PathBuf>,
 }

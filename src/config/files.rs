@@ -98,15 +98,6 @@ pub fn check_files(config: &Config, now: DateTime<Utc>, reader: Reader) -> FileR
         }
     }
     report.enroll_folders(&config.enroll);
-    // the folders that are one through a link (written alike, `Config::validate` says so)
-    let identity = |p: &Path| {
-        use std::os::unix::fs::MetadataExt;
-        fs::metadata(p).ok().map(|m| (m.dev(), m.ino()))
-    };
-    let linked = |a: &Path, b: &Path| {
-        !a.components().eq(b.components()) && identity(a).is_some_and(|id| identity(b) == Some(id))
-    };
-    report.problems.extend(config.enroll_folders_apart(linked));
     report
 }
 

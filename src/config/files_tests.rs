@@ -385,49 +385,6 @@ fn an_inbox_that_is_no_folder_is_a_warning() {
     );
 }
 
-/// An enrollment folder that is the inbox, or the folder of callvault's own files, through
-/// a link is a problem as it is when written alike (`Config::validate`): the folders
-/// themselves are compared. Written alike, it is said once, by the validation.
-#[test]
-fn an_enrollment_folder_that_is_the_inbox_through_a_link_is_a_problem() {
-    let dir = tempfile::tempdir().unwrap();
-    initialised(dir.path());
-    let inbox = dir.path().join("drop");
-    fs::create_dir(&inbox).unwrap();
-    let to_inbox = dir.path().join("answers");
-    std::os::unix::fs::symlink(&inbox, &to_inbox).unwrap();
-    let to_keys = dir.path().join("keys");
-    std::os::unix::fs::symlink(dir.path(), &to_keys).unwrap();
-    let problems = |inbox: &Path, outbox: &Path| {
-        let mut config = config_in(dir.path());
-        config.enroll.inbox = Some(inbox.to_path_buf());
-        config.enroll.outbox = Some(outbox.to_path_buf());
-        check_files(&config, Utc::now(), Reader::Admin).problems
-    };
-    let linked = problems(&inbox, &to_inbox);
-    assert_eq!(keys(&linked), ["enroll.outbox"]);
-    assert!(
-        linked[0].message.starts_with(&format!(
-            "{} is both enroll.inbox and enroll.outbox: the service would take its answers",
-            to_inbox.display()
-        )),
-        "{}",
-        linked[0].message
-    );
-    let keys_folder = problems(&to_keys, &dir.path().join("out"));
-    assert_eq!(keys(&keys_folder), ["enroll.inbox"]);
-    assert!(
-        keys_folder[0]
-            .message
-            .contains("is the folder of the vault key (vault.key_file): the service takes"),
-        "{}",
-        keys_folder[0].message
-    );
-    // written alike: the validation's to say
-    assert!(problems(&inbox, &inbox).is_empty());
-    assert!(problems(&inbox, &dir.path().join("out")).is_empty());
-}
-
 /// `check_files` judges a file it may not open as its reader would: `config check` (an
 /// admin) warns, the service refuses. Root opens every regular file, so the refusal is
 /// one the kernel makes to root too: a write-only sysctl.

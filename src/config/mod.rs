@@ -58,6 +58,10 @@ pub struct Config {
     /// (`kind_slips` in `read.rs`): warned of with the [`Config::cautions`].
     #[serde(skip)]
     pub file_slips: Vec<ConfigIssue>,
+    /// The file this configuration was read from (made absolute), when it was read from one
+    /// ([`load`]): its folder is one more that the enrollment folders must keep apart from.
+    #[serde(skip)]
+    pub file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -119,7 +119,12 @@ pub fn load_with_env(
     let file = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let file_folder = file.parent().unwrap_or(Path::new(""));
     config.anchor_paths(file_folder, &from_env, &working_dir);
-    Ok(config)
+    config.file = Some(file.clone());
+    let issues = config.enroll_folders_apart_on_disk();
+    match issues.is_empty() {
+        true => Ok(config),
+        false => Err(ConfigError::Invalid(issues)),
+    }
 }
 
 /// The keys holding secrets (passwords, gateways' auth values), as they are written in the file.

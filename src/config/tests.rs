@@ -1334,6 +1334,88 @@ fn no_enrollment_folder_is_the_inbox_too() {
     );
 }
 
+/// What the validation cannot see, `load` does once the paths are made absolute: an
+/// enrollment folder that is the inbox, or the folder of callvault's own files, through a
+/// link (the folders themselves compared), and one that is the configuration file's own
+/// folder, however reached. Written alike, the first are the validation's to say, once.
+#[test]
+fn a_loaded_files_enrollment_folders_are_kept_apart_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let etc = dir.path().join("etc");
+    let drop = dir.path().join("drop");
+    for folder in [&etc, &drop] {
+        std::fs::create_dir(folder).unwrap();
+    }
+    let to_drop = dir.path().join("answers");
+    std::os::unix::fs::symlink(&drop, &to_drop).unwrap();
+    let to_etc = dir.path().join("conf");
+    std::os::unix::fs::symlink(&etc, &to_etc).unwrap();
+    let path = etc.join("callvault.toml");
+    let load = |enroll: &str| {
+        std::fs::write(
+            &path,
+            format!(
+                "[storage]\nstate_dir = \"{}\"\n[vault]\nkey_file = \"{}\"\n[enroll]\n{enroll}",
+                dir.path().join("state").display(),
+                dir.path().join("keys/vault.key").display(),
+            ),
+        )
+        .unwrap();
+        match load_with_env(&path, no_env()) {
+            Ok(config) => {
+                assert_eq!(config.file.as_deref(), Some(path.as_path()));
+                vec![]
+            }
+            Err(e) => e
+                .issues()
+                .into_iter()
+                .map(|i| (i.path, i.message))
+                .collect(),
+        }
+    };
+    let at = |key: &str, folder: &Path| format!("{key} = \"{}\"\n", folder.display());
+    let inbox = at("inbox", &drop);
+    let cases: Vec<(String, &[&str])> = vec![
+        (inbox.clone(), &[]),
+        (inbox.clone() + &at("outbox", &to_drop), &["enroll.outbox"]),
+        // written alike: the validation says it, once
+        (inbox.clone() + &at("outbox", &drop), &["enroll.outbox"]),
+        (at("inbox", &etc), &["enroll.inbox"]),
+        (at("inbox", &etc.join(".")), &["enroll.inbox"]),
+        (at("inbox", &to_etc), &["enroll.inbox"]),
+        (inbox.clone() + "processed = \".\"\n", &["enroll.processed"]),
+        (inbox.clone() + &at("failed", &to_etc), &["enroll.failed"]),
+        (at("inbox", &etc.join("drop")), &[]),
+    ];
+    for (enroll, want) in cases {
+        let got = load(&enroll);
+        let keys: Vec<&str> = got.iter().map(|(key, _)| key.as_str()).collect();
+        assert_eq!(keys, want, "{enroll}");
+    }
+    assert_eq!(
+        load(&(inbox.clone() + &at("outbox", &to_drop)))[0].1,
+        format!(
+            "{} is both enroll.inbox and enroll.outbox: the service would take its answers \
+             there (NAME.results.csv) for files to enroll; give each its own folder",
+            to_drop.display()
+        )
+    );
+    assert_eq!(
+        load(&at("inbox", &to_etc))[0].1,
+        format!(
+            "{} is the folder of the configuration file ({}): the service takes every file \
+             there to enroll, and would move the configuration file to failed/; give \
+             enroll.inbox a folder of its own",
+            to_etc.display(),
+            path.display()
+        )
+    );
+    assert!(load(&(inbox + "outbox = \"../conf\"\n"))[0].1.contains(
+        "the service removes the files there older than enroll.keep_days, the \
+                       configuration file among them"
+    ),);
+}
+
 #[test]
 fn pin_settings_are_checked_with_their_key_paths() {
     let err = parse(

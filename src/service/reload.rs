@@ -83,8 +83,7 @@ impl Reloader {
                     chrono::Utc::now(),
                 );
                 // the files this reload did not load: a CA file or client certificate of a code
-                // channel, and the
-                // one only a restart reads (vault.key_file)
+                // channel, and the one only a restart reads (vault.key_file)
                 let files =
                     config::files::check_files(&next, chrono::Utc::now(), Reader::Service).problems;
                 let mut warnings: Vec<String> = config::exposure(&self.config_path)
