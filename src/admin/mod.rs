@@ -913,11 +913,16 @@ pub fn execute(
                 Some(path) => vault::force::Whom::Listed(force_change_list(path)?),
                 None => vault::force::Whom::All,
             };
-            let core_holds = ctx.config.load().core_pin().is_some();
+            let config = ctx.config.load();
+            let options = vault::force::ForceOptions {
+                core_holds: config.core_pin().is_some(),
+                members_known: config.core.kind == crate::config::CoreKind::Embedded,
+                dry_run,
+            };
             let vault = ctx.vault()?;
             let shown = path.clone().unwrap_or_else(|| PathBuf::from("every PIN"));
             let result = with_progress(ctx, &shown, out, |progress| {
-                vault.force_change_many(&whom, core_holds, dry_run, progress)
+                vault.force_change_many(&whom, options, progress)
             });
             let whom = match (&path, &whom) {
                 (Some(path), vault::force::Whom::Listed(ids)) => format!(
@@ -935,8 +940,8 @@ pub fn execute(
                 Ok(r) => {
                     AuditEvent::new(actor, EventKind::PinChangeForced, Outcome::Ok).detail(format!(
                         "{whom}: {} asked, {} asked before, {} marked (PINs the core holds), \
-                         {} without a PIN",
-                        r.flagged, r.already, r.marked, r.without_pin
+                         {} without a PIN, {} not enrolled",
+                        r.flagged, r.already, r.marked, r.without_pin, r.not_enrolled
                     ))
                 }
                 Err(e) => AuditEvent::new(actor, EventKind::PinChangeForced, Outcome::Failed)

@@ -202,8 +202,9 @@ pub enum PinsCommand {
     #[command(group(clap::ArgGroup::new("whom").required(true).args(["file", "all"])))]
     ForceChange {
         /// One member id per line (or a CSV whose first column is the member id, separated
-        /// by commas, `;`, tabs or `|`; a `member_id` header, blank lines and `#` comments
-        /// are skipped). While the service runs, the service opens it, as its own user.
+        /// by commas, `;`, tabs or `|`; a header on the first line (`member_id`, `Member
+        /// Number`), blank lines and `#` comments are skipped). While the service runs, the
+        /// service opens it, as its own user.
         file: Option<PathBuf>,
         /// Every member whose PIN the vault holds (not those whose PIN the core holds:
         /// list them in a file).

@@ -890,8 +890,19 @@ fn pins_force_change_command(
             }
             if r.without_pin > 0 {
                 say!(
-                    "{} listed have no PIN in the vault: nothing to change (activation covers them)",
-                    counted(r.without_pin, "members")
+                    "{} listed {} no PIN in the vault: nothing to change (activation covers them)",
+                    counted(r.without_pin, "members"),
+                    if r.without_pin == 1 { "has" } else { "have" }
+                );
+            }
+            if r.not_enrolled > 0 {
+                say!(
+                    "warning: {} listed {} of no enrolled member: nothing to change for {} \
+                     (is the list one of member numbers? `callvault member show ID` looks one \
+                     up)",
+                    counted(r.not_enrolled, "ids"),
+                    if r.not_enrolled == 1 { "is" } else { "are" },
+                    if r.not_enrolled == 1 { "it" } else { "them" }
                 );
             }
         }

@@ -56,6 +56,12 @@ const NAMES: [(&str, Column); 18] = [
     ("last_txn_date", Column::LastTxnDate),
 ];
 
+/// The column `name` (a header's name, [`crate::enroll::names::column_name`]) is, as this
+/// module names it: `None` for a name no column has.
+pub fn column(name: &str) -> Option<&'static str> {
+    NAMES.iter().find(|(n, _)| *n == name).map(|(n, _)| *n)
+}
+
 impl Column {
     fn from_name(name: &str) -> Option<Column> {
         NAMES.iter().find(|(n, _)| *n == name).map(|(_, c)| *c)

@@ -39,28 +39,42 @@ pub struct ForceReport {
     /// Listed members with no PIN in the vault and no core that checks PINs: nothing to
     /// change (activation covers a member without a PIN).
     pub without_pin: u64,
+    /// Listed ids the vault holds no PIN for and no member is enrolled under, when the
+    /// store knows the members (the embedded core): a list of other numbers, or a line
+    /// that was no id. Nothing changed for them.
+    #[serde(default)]
+    pub not_enrolled: u64,
+}
+
+/// How a bulk forced change goes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ForceOptions {
+    /// The core checks the PINs the vault does not hold (`[core.rest.pin]`): a listed
+    /// member the vault holds no PIN for is marked, to be asked after the core's next yes.
+    pub core_holds: bool,
+    /// The store knows the members (the embedded core): a listed id no member has is
+    /// counted apart ([`ForceReport::not_enrolled`]).
+    pub members_known: bool,
+    /// The counts alone: each batch's transaction is dropped, not committed.
+    pub dry_run: bool,
 }
 
 impl Vault {
     /// Ask `whom` to choose a new PIN after their next correct one, as
-    /// [`Vault::flag_force_change`] asks one member (`core_holds`: the core checks the PINs
-    /// the vault does not hold).
-    /// With `dry_run`, the counts alone: each batch's transaction is dropped, not committed.
+    /// [`Vault::flag_force_change`] asks one member.
     pub fn force_change_many(
         &self,
         whom: &Whom,
-        core_holds: bool,
-        dry_run: bool,
+        options: ForceOptions,
         progress: &dyn Progress,
     ) -> Result<ForceReport, VaultError> {
-        self.force_change_in_batches(whom, core_holds, dry_run, progress, FORCE_BATCH)
+        self.force_change_in_batches(whom, options, progress, FORCE_BATCH)
     }
 
     pub(super) fn force_change_in_batches(
         &self,
         whom: &Whom,
-        core_holds: bool,
-        dry_run: bool,
+        options: ForceOptions,
         progress: &dyn Progress,
         batch: usize,
     ) -> Result<ForceReport, VaultError> {
@@ -82,6 +96,7 @@ impl Vault {
                 let done = {
                     let mut pins = txn.open_table(tables::PINS)?;
                     let mut attempts = txn.open_table(tables::ATTEMPTS)?;
+                    let members = txn.open_table(tables::LIVE_MEMBERS.members)?;
                     let mut chunk: Vec<(String, Option<Vec<u8>>)> = match whom {
                         Whom::All => super::rotate::records_after(&pins, after.as_deref(), batch)?
                             .into_iter()
@@ -107,7 +122,12 @@ impl Vault {
                                 pins.insert(member_id.as_str(), again.as_slice())?;
                                 report.flagged += 1;
                             }
-                            None if !core_holds => report.without_pin += 1,
+                            None if options.members_known
+                                && members.get(member_id.as_str())?.is_none() =>
+                            {
+                                report.not_enrolled += 1;
+                            }
+                            None if !options.core_holds => report.without_pin += 1,
                             None => {
                                 let mark = (member_id.as_str(), FORCE_CHANGE_MARK);
                                 match attempts.insert(mark, [].as_slice())? {
@@ -122,7 +142,7 @@ impl Vault {
                     after = chunk.pop().map(|(k, _)| k);
                     last_batch
                 };
-                if dry_run {
+                if options.dry_run {
                     txn.abort()?;
                 } else {
                     txn.commit()?;
@@ -143,8 +163,11 @@ impl Vault {
 /// The member ids a force-change file lists: one per line (a CSV's first column: an
 /// export with more columns will do, separated by commas, or by `;`, tabs or `|` as the
 /// separators enrollment reads are, which core member numbers do not hold), blank lines
-/// and `#` comments skipped, a first line `member_id` taken as a header; each id once, in
-/// the file's order. Every line that is no member id is an error, with its number.
+/// and `#` comments skipped, a first line that names the member id (`member_id`, or as a
+/// core names it: `Member Number`) taken as a header; each id once, in the file's order.
+/// Every line that is no member id is an error, with its number: a first line naming
+/// another column (`Account Number`: the list is of something else), and a header below
+/// the first line (under a report's title, the title would be taken for an id).
 pub fn listed_ids(text: &str) -> Result<Vec<String>, Vec<String>> {
     let mut ids = Vec::new();
     let mut seen = std::collections::HashSet::new();
@@ -170,9 +193,27 @@ pub fn listed_ids(text: &str) -> Result<Vec<String>, Vec<String>> {
         if id.is_empty() || id.starts_with('#') {
             continue;
         }
-        if ids.is_empty() && bad.is_empty() && crate::enroll::names::column_name(id) == "member_id"
-        {
-            continue;
+        let first = ids.is_empty() && bad.is_empty();
+        match (first, column_named(id)) {
+            (true, Some("member_id")) => continue,
+            (true, Some(column)) => {
+                bad.push(format!(
+                    "line {}: the first column is \"{id}\" ({column}), not the member id: a \
+                     force-change list's first column holds the member ids",
+                    i + 1
+                ));
+                continue;
+            }
+            (false, Some("member_id")) => {
+                bad.push(format!(
+                    "line {}: \"{id}\" names the column of member ids, as a header does: a \
+                     header goes on the first line; delete the lines above it (a report's \
+                     title, say)",
+                    i + 1
+                ));
+                continue;
+            }
+            _ => {}
         }
         if id.contains(char::REPLACEMENT_CHARACTER) {
             bad.push(format!(
@@ -198,4 +239,11 @@ pub fn listed_ids(text: &str) -> Result<Vec<String>, Vec<String>> {
         }
     }
     if bad.is_empty() { Ok(ids) } else { Err(bad) }
+}
+
+/// The enrollment column a force-change list's first field names, as written
+/// (`member_id`) or as cores and spreadsheets name it (`Member Number`: `member_id`).
+fn column_named(field: &str) -> Option<&'static str> {
+    let name = crate::enroll::names::column_name(field);
+    crate::enroll::row::column(&name).or_else(|| crate::enroll::names::known_as(field))
 }

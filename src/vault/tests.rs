@@ -1542,6 +1542,50 @@ fn a_code_mac_matches_its_code_for_its_challenge_only() {
     );
 }
 
+/// With the embedded core, a listed id the vault holds no PIN for and no member is enrolled
+/// under (a list of account numbers, a report's title line) is counted apart from a member
+/// without a PIN; a PIN record under an id no member has is flagged as any other.
+#[test]
+fn a_listed_id_of_no_enrolled_member_is_counted_apart() {
+    use super::force::{ForceOptions, ForceReport, Whom};
+    let f = fixture();
+    let s = settings(VaultMode::Encrypted);
+    f.enroll(&["M1", "M2"]);
+    for id in ["M1", "X1"] {
+        f.vault.store_pin_now(id, "5902", true, &s, t(0)).unwrap();
+    }
+    let ids = ["M1", "M2", "X1", "Members to re-PIN"];
+    let whom = Whom::Listed(ids.iter().map(|i| i.to_string()).collect());
+    let known = ForceOptions {
+        members_known: true,
+        ..ForceOptions::default()
+    };
+    let report = f
+        .vault
+        .force_change_in_batches(&whom, known, &Silent, 3)
+        .unwrap();
+    assert_eq!(
+        report,
+        ForceReport {
+            flagged: 2,
+            already: 0,
+            marked: 0,
+            without_pin: 1,
+            not_enrolled: 1,
+        }
+    );
+    // the store not knowing the members (a core's), every id is taken as a member's
+    let unknown = ForceOptions::default();
+    let report = f
+        .vault
+        .force_change_in_batches(&whom, unknown, &Silent, 3)
+        .unwrap();
+    assert_eq!(
+        (report.already, report.without_pin, report.not_enrolled),
+        (2, 2, 0)
+    );
+}
+
 /// `vault status` counts the PIN records of no enrolled member.
 #[test]
 fn pin_records_of_no_enrolled_member_are_counted() {
@@ -1651,8 +1695,13 @@ fn records_under_a_key_not_held_are_found_and_forgotten_by_key() {
 /// is told per batch.
 #[test]
 fn many_members_are_asked_for_a_new_pin_at_once_in_batches() {
-    use super::force::{ForceReport, Whom};
+    use super::force::{ForceOptions, ForceReport, Whom};
     use crate::enroll::progress::Told;
+    let opts = |core_holds, dry_run| ForceOptions {
+        core_holds,
+        members_known: false,
+        dry_run,
+    };
     let f = fixture();
     let s = settings(VaultMode::Encrypted);
     for id in ["A1", "A2", "A3", "A4", "A5"] {
@@ -1667,13 +1716,14 @@ fn many_members_are_asked_for_a_new_pin_at_once_in_batches() {
     let listed = |ids: &[&str]| Whom::Listed(ids.iter().map(|i| i.to_string()).collect());
     assert_eq!(
         f.vault
-            .force_change_in_batches(&listed(&["A1", "A2", "N1"]), false, false, &told, 2)
+            .force_change_in_batches(&listed(&["A1", "A2", "N1"]), opts(false, false), &told, 2)
             .unwrap(),
         ForceReport {
             flagged: 1,
             already: 1,
             marked: 0,
-            without_pin: 1
+            without_pin: 1,
+            not_enrolled: 0,
         }
     );
     assert_eq!(
@@ -1693,12 +1743,12 @@ fn many_members_are_asked_for_a_new_pin_at_once_in_batches() {
     let core = listed(&["N1", "N1b"]);
     let marked = f
         .vault
-        .force_change_in_batches(&core, true, false, &Silent, 2)
+        .force_change_in_batches(&core, opts(true, false), &Silent, 2)
         .unwrap();
     assert_eq!((marked.marked, marked.already), (2, 0));
     let again = f
         .vault
-        .force_change_in_batches(&core, true, false, &Silent, 2)
+        .force_change_in_batches(&core, opts(true, false), &Silent, 2)
         .unwrap();
     assert_eq!((again.marked, again.already), (0, 2));
     assert!(f.vault.pin_status("N1", &s, t(1)).unwrap().force_change);
@@ -1707,17 +1757,17 @@ fn many_members_are_asked_for_a_new_pin_at_once_in_batches() {
     // a dry run counts as the run would, and changes nothing
     let dry = f
         .vault
-        .force_change_in_batches(&Whom::All, true, true, &Silent, 2)
+        .force_change_in_batches(&Whom::All, opts(true, true), &Silent, 2)
         .unwrap();
     let dry_listed = (f.vault)
-        .force_change_in_batches(&listed(&["A3", "N2"]), true, true, &Silent, 2)
+        .force_change_in_batches(&listed(&["A3", "N2"]), opts(true, true), &Silent, 2)
         .unwrap();
     assert_eq!((dry_listed.flagged, dry_listed.marked), (1, 1));
     assert_eq!(pending(), 4, "nothing changed");
     assert!(!f.vault.pin_status("N2", &s, t(1)).unwrap().force_change);
     let all = f
         .vault
-        .force_change_in_batches(&Whom::All, true, false, &Silent, 2)
+        .force_change_in_batches(&Whom::All, opts(true, false), &Silent, 2)
         .unwrap();
     assert_eq!(all, dry);
     assert_eq!(
@@ -1726,7 +1776,8 @@ fn many_members_are_asked_for_a_new_pin_at_once_in_batches() {
             flagged: 3,
             already: 2,
             marked: 0,
-            without_pin: 0
+            without_pin: 0,
+            not_enrolled: 0,
         }
     );
     for id in ["A1", "A2", "A3", "A4", "A5"] {
@@ -1735,7 +1786,7 @@ fn many_members_are_asked_for_a_new_pin_at_once_in_batches() {
     assert!(!f.vault.has_pin("N1").unwrap(), "All makes no record");
     let none_new = f
         .vault
-        .force_change_many(&Whom::All, false, false, &Silent)
+        .force_change_many(&Whom::All, opts(false, false), &Silent)
         .unwrap();
     assert_eq!((none_new.flagged, none_new.already), (0, 5));
     assert_eq!(pending(), 7);
@@ -1764,15 +1815,49 @@ fn a_force_change_file_lists_member_ids_and_a_bad_line_is_named() {
             "01004".into()
         ])
     );
+    // a header as a report or a core names the column
+    for header in [
+        "Member ID",
+        "MEMBER_ID",
+        "Member Number",
+        "Mbr No",
+        "MemberNum",
+    ] {
+        assert_eq!(
+            listed_ids(&format!("{header},Name\n1001,Ada\n")),
+            Ok(vec!["1001".into()]),
+            "{header}"
+        );
+    }
+    // a header below the first line: under a report's title, which was taken for an id
+    for (text, line) in [
+        ("1001\nmember_id\n", 2),
+        ("Members to re-PIN (Dec 2026)\n\nMember Number\n1001\n", 3),
+    ] {
+        assert_eq!(
+            listed_ids(text),
+            Err(vec![format!(
+                "line {line}: \"{}\" names the column of member ids, as a header does: a \
+                 header goes on the first line; delete the lines above it (a report's title, \
+                 say)",
+                text.lines().nth(line - 1).unwrap()
+            )]),
+            "{text}"
+        );
+    }
+    // a list of something else than member ids
     assert_eq!(
-        listed_ids("1001\nmember_id\n"),
-        Ok(vec!["1001".into(), "member_id".into()]),
-        "a header only first"
+        listed_ids("Account Number,Name\n55501,Ada\n"),
+        Err(vec![
+            "line 1: the first column is \"Account Number\" (account_numbers), not the member \
+             id: a force-change list's first column holds the member ids"
+                .to_string()
+        ])
     );
     assert_eq!(
-        listed_ids("Member ID,Name\n1001,Ada\n"),
-        Ok(vec!["1001".into()]),
-        "a header as a report names the column"
+        listed_ids("mobile_phone\n5551234567\n").unwrap_err()[0],
+        "line 1: the first column is \"mobile_phone\" (mobile_phone), not the member id: a \
+         force-change list's first column holds the member ids"
     );
     // a core's tab-, semicolon- or pipe-delimited export: its first column, header and all
     // (before, `1002;Ada` was taken for an id, which no member has)

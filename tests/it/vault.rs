@@ -376,7 +376,7 @@ fn many_members_are_asked_for_a_new_pin_from_a_file_or_all_at_once() {
     std::fs::write(
         &listed,
         format!(
-            "member_id\n# from the fraud team\n{}\n{}\n\n{}\n",
+            "Member Number\n# from the fraud team\n{}\n{}\n\n{}\n99999999\n",
             ids[0], ids[3], ids[0]
         ),
     )
@@ -385,7 +385,8 @@ fn many_members_are_asked_for_a_new_pin_from_a_file_or_all_at_once() {
     assert!(
         out.contains(
             "1 member asked to choose a new PIN after their next correct one; 0 asked before"
-        ) && out.contains("1 member listed have no PIN in the vault"),
+        ) && out.contains("1 member listed has no PIN in the vault")
+            && out.contains("warning: 1 id listed is of no enrolled member: nothing to change"),
         "{out}"
     );
     assert_eq!(
@@ -400,6 +401,15 @@ fn many_members_are_asked_for_a_new_pin_from_a_file_or_all_at_once() {
     assert!(
         text(&out.stderr).contains("line 2: not a member id")
             && text(&out.stderr).contains("nothing changed"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(asked(&i, &ids[1]), Some(false));
+    // a report's title above the header: the header's line is named, nothing changes
+    std::fs::write(&bad, format!("Suspect members\nmember_id\n{}\n", ids[1])).unwrap();
+    let out = i.cli(&["pins", "force-change", bad.to_str().unwrap()]);
+    assert!(
+        text(&out.stderr).contains("line 2: \"member_id\" names the column of member ids"),
         "{}",
         text(&out.stderr)
     );
@@ -446,8 +456,9 @@ fn many_members_are_asked_for_a_new_pin_from_a_file_or_all_at_once() {
         .collect();
     assert_eq!(runs.len(), 3, "{audit}");
     assert!(
-        runs[0].contains("the 2 members")
+        runs[0].contains("the 3 members")
             && runs[0].contains("1 asked, 0 asked before")
+            && runs[0].contains("1 without a PIN, 1 not enrolled")
             && runs[1].contains(
                 "dry run, nothing changed: every member with a PIN in the vault: 2 asked"
             )
