@@ -426,6 +426,82 @@ pub fn blank_row(record: &csv::ByteRecord) -> bool {
         .all(|field| field.iter().all(u8::is_ascii_whitespace))
 }
 
+/// A core's export may end with a trailer row that counts the file's rows (`TRAILER,1000`,
+/// `TRL|000001000`, `Total Records: 1000`, `EOF`): what the words before the count may be,
+/// as [`super::names::column_name`] writes them.
+const TRAILER_WORDS: [&str; 15] = [
+    "trailer",
+    "trl",
+    "trlr",
+    "eof",
+    "end",
+    "end_of_file",
+    "total",
+    "totals",
+    "total_records",
+    "total_rows",
+    "record_count",
+    "records",
+    "row_count",
+    "rows",
+    "count",
+];
+
+/// What a trailer row says: the count it gives, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Trailer {
+    pub count: Option<u64>,
+}
+
+/// Whether `record` is shaped as a trailer: a first field of [`TRAILER_WORDS`] (a count
+/// after them in the same field: `Total Records: 1000`), and at most one other field that
+/// is not blank, a whole number (the count). Only a file's last row is taken for one.
+pub fn trailer<'a>(fields: impl IntoIterator<Item = &'a str>) -> Option<Trailer> {
+    let mut fields = fields.into_iter().map(str::trim);
+    let first = fields.next()?;
+    // a member id starts with a digit, most often: no look further
+    if !first.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    let words_end = first
+        .find(|c: char| c.is_ascii_digit())
+        .unwrap_or(first.len());
+    let (words, number) = first.split_at(words_end);
+    let words = super::names::column_name(words.trim_end_matches([' ', ':', '=', '#']));
+    if !TRAILER_WORDS.contains(&words.as_str()) {
+        return None;
+    }
+    let whole = |text: &str| {
+        (!text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| text.parse::<u64>().ok())
+            .flatten()
+    };
+    let mut count = match number {
+        "" => None,
+        number => Some(whole(number)?),
+    };
+    for field in fields.filter(|f| !f.is_empty()) {
+        match count {
+            None => count = Some(whole(field)?),
+            Some(_) => return None,
+        }
+    }
+    Some(Trailer { count })
+}
+
+/// Why a file whose last row is a trailer counting `says` rows is refused, holding `rows`
+/// between its header and the trailer on `line`: none of `rows`, `rows + 1` (the header
+/// counted too) and `rows + 2` (the trailer as well).
+pub fn trailer_miscounts(line: u64, says: u64, rows: u64) -> Option<String> {
+    (!(rows..=rows + 2).contains(&says)).then(|| {
+        format!(
+            "line {line} is a trailer counting {says} rows, and the file holds {rows} between \
+             the header and it: it may have been cut short (or joined to another); nothing \
+             was applied. Export it again"
+        )
+    })
+}
+
 /// The line of the record `raw` holds, read by `reader`.
 pub fn line_of<R: Read>(reader: &csv::Reader<LineCounter<R>>, raw: &csv::ByteRecord) -> u64 {
     raw.position()

@@ -275,6 +275,10 @@ pub enum EnrollError {
     /// field ([`lines::swallowed_rows`]).
     #[error("{file}: {}", unclosed_quote(*line, *last))]
     UnclosedQuote { file: String, line: u64, last: u64 },
+    /// The file's last row is a trailer ([`lines::trailer`]) whose count is not the rows
+    /// above it ([`lines::trailer_miscounts`]).
+    #[error("{file}: {why}")]
+    TrailerCount { file: String, why: String },
     #[error("{file}: {error}")]
     Io { file: String, error: io::Error },
     /// The answer (result files in the outbox) could not be written: callvault's problem

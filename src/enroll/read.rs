@@ -184,12 +184,10 @@ pub(super) fn read_rows(
         )?;
         let mut rows = Vec::with_capacity(BATCH);
         let mut not_utf8 = 0;
-        while let Some(TextRecord {
-            record,
-            line,
-            not_utf8: transcoded,
-        }) = next_record(&mut csv, &mut raw, &file, columns.encoding)?
-        {
+        let mut counted = 0u64;
+        // a row shaped as a trailer, held back: a row like any other if another follows
+        let mut held: Option<TextRecord> = None;
+        while let Some(next) = next_record(&mut csv, &mut raw, &file, columns.encoding)? {
             let separator = columns.separator.byte();
             if let Some((line, last)) = lines::swallowed_rows(&csv, &raw, columns.width, separator)
             {
@@ -198,8 +196,20 @@ pub(super) fn read_rows(
             if lines::blank_row(&raw) {
                 continue;
             }
-            not_utf8 += u64::from(transcoded);
-            rows.push((line, row::parse(columns, &record)));
+            let ready = match lines::trailer(&next.record) {
+                Some(_) => [held.replace(next), None],
+                None => [held.take(), Some(next)],
+            };
+            for TextRecord {
+                record,
+                line,
+                not_utf8: transcoded,
+            } in ready.into_iter().flatten()
+            {
+                not_utf8 += u64::from(transcoded);
+                counted += 1;
+                rows.push((line, row::parse(columns, &record)));
+            }
             if rows.len() >= BATCH {
                 let batch = Batch {
                     rows: std::mem::replace(&mut rows, Vec::with_capacity(BATCH)),
@@ -210,6 +220,13 @@ pub(super) fn read_rows(
                     return Ok(());
                 }
             }
+        }
+        // the last row shaped as a trailer is one: not a member's, and its count is checked
+        let says = held.and_then(|last| Some((last.line, lines::trailer(&last.record)?.count?)));
+        if let Some(why) =
+            says.and_then(|(line, says)| lines::trailer_miscounts(line, says, counted))
+        {
+            return Err(EnrollError::TrailerCount { file, why });
         }
         let _ = tx.send(Ok(Batch {
             rows,

@@ -3221,6 +3221,63 @@ fn blank_rows_above_the_header_are_skipped() {
     );
 }
 
+/// A core's export that ends with a trailer (`TRAILER,2`): the trailer is no member's row,
+/// and a count that is not the rows above it (with the header, or the header and the
+/// trailer, as some count) refuses the file before anything is applied: it was cut short.
+/// A row shaped as a trailer that is not the last is a row like any other.
+#[test]
+fn a_trailer_row_is_no_member_and_its_count_is_checked() {
+    let f = Fixture::new();
+    let rows = "member_id,mobile_phone\nA,2025550101\nB,2025550102\n";
+    for (n, trailer) in [
+        "TRAILER,2",
+        "TRAILER,3",
+        "TRL|4",
+        "Total Records: 2",
+        "EOF,",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let trailer = trailer.replace('|', ",");
+        let report = f
+            .enroll_with(
+                &format!("ok{n}.csv"),
+                &format!("{rows}{trailer}\r\n\r\n"),
+                Mode::Incremental,
+                true,
+            )
+            .unwrap();
+        assert_eq!(report.summary.rows, 2, "{trailer}");
+        assert_eq!(report.summary.reasons, BTreeMap::new(), "{trailer}");
+    }
+    for (trailer, says) in [("TRAILER,1", 1), ("TRAILER,5", 5), ("RECORD COUNT,0", 0)] {
+        let err = f
+            .enroll_with("cut.csv", &format!("{rows}{trailer}\n"), Mode::Full, false)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "cut.csv: line 4 is a trailer counting {says} rows, and the file holds 2 \
+                 between the header and it: it may have been cut short (or joined to \
+                 another); nothing was applied. Export it again"
+            )
+        );
+    }
+    assert!(f.enrolled().is_empty(), "nothing applied");
+    // not the last row: a member's (rejected, having no phone), and the trailer after it
+    let got = f.enroll(&format!("{rows}EOF,\nC,2025550103\nTRAILER,4\n"));
+    assert_eq!(
+        got,
+        [
+            triple("A", "created", ""),
+            triple("B", "created", ""),
+            triple("EOF", "rejected", "missing_phone"),
+            triple("C", "created", ""),
+        ]
+    );
+}
+
 /// A file written for Excel, with its separator line first (`sep=,`): the line is skipped,
 /// the header read after it, and the rows' lines still counted from the file's first.
 #[test]

@@ -145,6 +145,10 @@ pub enum ImportError {
     /// A quote opened on `line` and never closed read the rows up to `last` into one field.
     #[error("{file}: {}", lines::unclosed_quote(*line, *last))]
     UnclosedQuote { file: String, line: u64, last: u64 },
+    /// The file's last row is a trailer whose count is not the rows above it
+    /// ([`lines::trailer_miscounts`]).
+    #[error("{file}: {why}")]
+    TrailerCount { file: String, why: String },
     #[error("{file}: {error}")]
     Io { file: String, error: io::Error },
     #[error(transparent)]
@@ -537,6 +541,8 @@ pub fn run(
     let mut seen: HashMap<String, u32> = HashMap::new();
     let mut signs = SpreadsheetSigns::default();
     let mut record = csv::ByteRecord::new();
+    // the last row read, when it is shaped as a trailer (`TRAILER,1000`): its line and count
+    let mut trailer: Option<(u64, Option<u64>)> = None;
     while reader.read_byte_record(&mut record).map_err(csv_err)? {
         if let Some((line, last)) =
             lines::swallowed_rows(&reader, &record, headers.len(), read_with.byte())
@@ -547,6 +553,9 @@ pub fn run(
             continue;
         }
         let line = lines::line_of(&reader, &record);
+        let fields = record.iter();
+        let text = fields.map(|f| std::str::from_utf8(f).unwrap_or("\u{fffd}"));
+        trailer = lines::trailer(text).map(|t| (line, t.count));
         // `="0042"`: an export meant for Excel keeping the leading zeros
         let raw_id = lines::excel_text(record.get(id_col).unwrap_or_default());
         let mut member_id = String::from_utf8_lossy(raw_id).into_owned();
@@ -576,12 +585,18 @@ pub fn run(
             detail = Some("pin is empty".into());
             Err(RowResult::InvalidPin)
         } else if pin.len() > 12 || !pin.iter().all(u8::is_ascii_digit) {
-            signs.as_numbers += u64::from(written_as_number(&pin));
-            signs.hashed += u64::from(written_as_hash(&pin));
+            if trailer.is_none() {
+                signs.as_numbers += u64::from(written_as_number(&pin));
+                signs.hashed += u64::from(written_as_hash(&pin));
+            }
             Err(RowResult::InvalidPin)
         } else {
-            signs.lengths[pin.len()] += 1;
-            signs.leading_zero += u64::from(pin[0] == b'0');
+            // a trailer's count is no PIN (a row shaped so that is not the last is not
+            // counted either: no PIN file's row looks so)
+            if trailer.is_none() {
+                signs.lengths[pin.len()] += 1;
+                signs.leading_zero += u64::from(pin[0] == b'0');
+            }
             let header = Header {
                 key_id: [0; 4],
                 kind: SecretKind::Pin,
@@ -615,6 +630,18 @@ pub fn run(
     }
     // the reader's buffer held the last row's PIN: clear what we can reach
     drop(record);
+    // the last row shaped as a trailer is one: no member's PIN, and its count is checked
+    if let Some((line, says)) = trailer
+        && let Some(last) = rows.pop()
+    {
+        if let Some(n) = seen.get_mut(&last.member_id) {
+            *n -= 1;
+        }
+        let counted = rows.len() as u64;
+        if let Some(why) = says.and_then(|says| lines::trailer_miscounts(line, says, counted)) {
+            return Err(ImportError::TrailerCount { file, why });
+        }
+    }
     progress.advance_to(size);
 
     crate::store::create_private_dir(outbox)?;

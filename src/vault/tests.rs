@@ -561,6 +561,49 @@ fn an_import_reads_values_wrapped_for_excel_as_their_text() {
     }
 }
 
+/// A PIN file that ends with a core's trailer (`TRAILER,2`): the trailer is no member's PIN
+/// (before, `TRAILER` was given the PIN `2` by a core other than the embedded one), and a
+/// count that is not the rows above it refuses the file, nothing imported.
+#[test]
+fn an_imports_trailer_is_no_pin_and_its_count_is_checked() {
+    let f = fixture();
+    let options = import::Options {
+        established: false,
+        dry_run: false,
+        require_member: false,
+        separator: Default::default(),
+    };
+    let outbox = f.dir.path().join("outbox");
+    let file = f.dir.path().join("pins.csv");
+    let rows = "member_id,pin\nM1,590237\nM2,731546\n";
+    std::fs::write(&file, format!("{rows}TRAILER,5\n")).unwrap();
+    let err = import::run(&f.vault, &file, &outbox, &options, "test", t(1), &Silent).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "pins.csv: line 4 is a trailer counting 5 rows, and the file holds 2 between the \
+         header and it: it may have been cut short (or joined to another); nothing was \
+         applied. Export it again"
+    );
+    assert!(!f.vault.has_pin("M1").unwrap(), "nothing imported");
+    for trailer in ["TRAILER,2", "TRL,0000000004"] {
+        std::fs::write(&file, format!("{rows}{trailer}\n\n")).unwrap();
+        let summary =
+            import::run(&f.vault, &file, &outbox, &options, "test", t(1), &Silent).unwrap();
+        let results = std::fs::read_to_string(&summary.results_file).unwrap();
+        let ids: Vec<&str> = (results.lines().skip(1))
+            .map(|l| l.split(',').nth(1).unwrap())
+            .collect();
+        assert_eq!(ids, ["M1", "M2"], "{trailer}: {results}");
+        assert!(summary.warnings.is_empty(), "{:?}", summary.warnings);
+        assert!(!f.vault.has_pin("TRAILER").unwrap() && !f.vault.has_pin("TRL").unwrap());
+    }
+    // a row shaped so that is not the last is a row
+    std::fs::write(&file, "member_id,pin\nEOF,3\nM1,590237\n").unwrap();
+    let summary = import::run(&f.vault, &file, &outbox, &options, "test", t(1), &Silent).unwrap();
+    let results = std::fs::read_to_string(&summary.results_file).unwrap();
+    assert!(results.contains("\n2,EOF,"), "{results}");
+}
+
 /// A PIN file saved as UTF-16 (PowerShell 5's `>`, Excel's "Unicode Text") is read as its
 /// UTF-8 would be, either byte order; a workbook is refused, saying what it is.
 #[test]

@@ -1,4 +1,6 @@
-use super::{Text, excel_text, excel_text_str, fields_mismatch, id_shown, lines_up};
+use super::{
+    Text, Trailer, excel_text, excel_text_str, fields_mismatch, id_shown, lines_up, trailer,
+};
 use std::io::Read;
 
 /// A file's text as the CSV reader gets it: past a UTF-8 byte-order mark, or out of
@@ -139,5 +141,34 @@ fn a_row_that_does_not_line_up_says_how_and_suspects_a_quote_only_when_short() {
         let got = fields_mismatch(fields.iter().map(|f| f.as_bytes()), header, b',');
         assert!(got.starts_with(said), "{fields:?}: {got}");
         assert_eq!(got.contains(hint), quote, "{fields:?}: {got}");
+    }
+}
+
+/// The rows a core's export ends with to count its rows are told apart from members' rows:
+/// trailer words first, a whole number at most, nothing else.
+#[test]
+fn a_row_shaped_as_a_trailer_is_told_apart() {
+    let count = |n| Some(Trailer { count: Some(n) });
+    let cases: [(&[&str], Option<Trailer>); 16] = [
+        (&["TRAILER", "1000"], count(1000)),
+        (&["trl", "000001000", ""], count(1000)),
+        (&["Total Records: 1000"], count(1000)),
+        (&["RECORD COUNT", " 12 ", "", ""], count(12)),
+        (&["Total Rows=3"], count(3)),
+        (&["EOF"], Some(Trailer { count: None })),
+        (&["End of File", "", ""], Some(Trailer { count: None })),
+        (&["TOTALS", "7", ""], count(7)),
+        // members' rows, and rows that say more than a count
+        (&["1001", "6125550101"], None),
+        (&["A1001", "6125550101"], None),
+        (&["TRAILER", "1000", "2026-12-07"], None),
+        (&["TRAILER", "1,000"], None),
+        (&["Total Records: 1000 rows"], None),
+        (&["Totally", "3"], None),
+        (&["END", "Smith"], None),
+        (&["", "3"], None),
+    ];
+    for (fields, want) in cases {
+        assert_eq!(trailer(fields.iter().copied()), want, "{fields:?}");
     }
 }
