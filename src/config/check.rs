@@ -605,7 +605,8 @@ impl Config {
     /// files it took) from the inbox again, a file taken at every look without end. Said
     /// at the key that was set; the inbox's when the other is its default. And an
     /// enrollment folder that is the folder of callvault's own files (the store's, the vault
-    /// key's, the TLS pair's, and the configuration file's when it was read from one): the
+    /// key's, the TLS pair's, the CA files' and client pairs' it reads, and the
+    /// configuration file's when it was read from one): the
     /// inbox would take them and move them to failed/, and the others would lose them once
     /// older than `enroll.keep_days`.
     ///
@@ -670,6 +671,20 @@ impl Config {
             keyed("server.tls_cert", "the TLS certificate", tls.cert.parent()),
             keyed("server.tls_key", "the TLS key", tls.key.parent()),
         ];
+        // the files the gateways and the client checks read (CA files, client pairs)
+        let mut copy = self.clone();
+        let others = copy.paths_mut().into_iter().filter_map(|(key, path)| {
+            let what = [
+                ("client_ca", "the client CA file"),
+                ("ca_file", "the CA file"),
+                ("client_cert", "the client certificate"),
+                ("client_key", "the client key"),
+            ]
+            .into_iter()
+            .find_map(|(end, what)| key.ends_with(end).then_some(what))?;
+            Some(keyed(key, what, path.parent()))
+        });
+        own.extend(others.collect::<Vec<_>>());
         own.extend(self.config_file_folder());
         issues.extend(self.enroll_folders_holding(&own, same));
         issues

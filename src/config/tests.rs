@@ -1230,13 +1230,14 @@ fn paths_are_under_the_state_folder_unless_set() {
 /// into, and is allowed.
 #[test]
 fn no_enrollment_folder_is_the_inbox_too() {
-    // each problem's key and message
+    // each enrollment folder's problem: its key and message
     let own = |text: &str| -> Vec<(String, String)> {
         match parse(text, no_env()) {
             Ok(_) => Vec::new(),
             Err(e) => e
                 .issues()
                 .into_iter()
+                .filter(|i| i.path.starts_with("enroll."))
                 .map(|i| (i.path, i.message))
                 .collect(),
         }
@@ -1267,8 +1268,23 @@ fn no_enrollment_folder_is_the_inbox_too() {
         let keys: Vec<&str> = got.iter().map(|(key, _)| key.as_str()).collect();
         assert_eq!(keys, want, "{enroll}");
     }
-    // the folder of callvault's own files: the store, the vault key, the TLS pair
-    let cases: [(&str, Option<(&str, &str)>); 7] = [
+    // the folder of callvault's own files: the store, the vault key, the TLS pair, the CA
+    // files and client pairs it reads
+    let cases: [(&str, Option<(&str, &str)>); 10] = [
+        (
+            "[server]\nclient_ca = \"/etc/pki/agents.pem\"\n[enroll]\ninbox = \"/etc/pki\"\n",
+            Some(("enroll.inbox", "the client CA file (server.client_ca)")),
+        ),
+        (
+            "[notify.sms]\nurl = \"https://sms.example/send\"\nclient_cert = \"/etc/gw/c.pem\"\n\
+             client_key = \"/etc/gw/k/c.key\"\n[enroll]\nfailed = \"/etc/gw/k\"\n",
+            Some(("enroll.failed", "the client key (notify.sms.client_key)")),
+        ),
+        (
+            "[core]\nkind = \"rest\"\n[core.rest]\nurl = \"https://core.example\"\n\
+             ca_file = \"/etc/core/ca.pem\"\n[enroll]\noutbox = \"/etc/core/\"\n",
+            Some(("enroll.outbox", "the CA file (core.rest.ca_file)")),
+        ),
         (
             "[storage]\nstate_dir = \"/srv/cv\"\n[enroll]\ninbox = \"/srv/cv/\"\n",
             Some(("enroll.inbox", "the store (storage.state_dir)")),
