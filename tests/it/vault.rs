@@ -442,6 +442,11 @@ fn many_members_are_asked_for_a_new_pin_from_a_file_or_all_at_once() {
         out.contains("2 members asked") && out.contains("1 asked before"),
         "{out}"
     );
+    // nothing without a PIN or of no member: no line for them
+    assert!(
+        !out.contains("no PIN in the vault") && !out.contains("no enrolled member"),
+        "{out}"
+    );
     assert_eq!(
         (asked(&i, &ids[1]), asked(&i, &ids[2])),
         (Some(true), Some(true))
