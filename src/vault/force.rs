@@ -167,11 +167,21 @@ impl Vault {
 /// core names it: `Member Number`) taken as a header; each id once, in the file's order.
 /// Every line that is no member id is an error, with its number: a first line naming
 /// another column (`Account Number`: the list is of something else), and a header below
-/// the first line (under a report's title, the title would be taken for an id).
+/// the first line (under a report's title, the title would be taken for an id). A core's
+/// trailer on the last line (`TRAILER,1000`: [`crate::enroll::lines::trailer`]) is no id,
+/// and a count that is not the lines of ids above it (with a header, and the trailer) is
+/// an error; such a row before the last line is one too.
 pub fn listed_ids(text: &str) -> Result<Vec<String>, Vec<String>> {
     let mut ids = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut bad = Vec::new();
+    // the lines that listed an id (each id's every line), and the last line shaped as a
+    // trailer with its count, while no id line followed it
+    let mut listed = 0u64;
+    let mut trailer_at: Option<(usize, Option<u64>)> = None;
+    let not_last = |line: usize| {
+        format!("line {line}: a trailer's row (as a core's export ends), not on the last line")
+    };
     // lines end as enrollment's do: `\n`, `\r\n`, or the lone `\r` of Excel for Mac's
     // "CSV (Macintosh)"
     let text = text.replace("\r\n", "\n");
@@ -192,6 +202,17 @@ pub fn listed_ids(text: &str) -> Result<Vec<String>, Vec<String>> {
             .trim();
         if id.is_empty() || id.starts_with('#') {
             continue;
+        }
+        // a core's trailer (`TRAILER,1000`): on the last line, its count is checked
+        let fields = line.split([',', ';', '\t', '|']);
+        if let Some(trailer) = crate::enroll::lines::trailer(fields.map(|f| f.trim_matches('"'))) {
+            if let Some((line, _)) = trailer_at.replace((i + 1, trailer.count)) {
+                bad.push(not_last(line));
+            }
+            continue;
+        }
+        if let Some((line, _)) = trailer_at.take() {
+            bad.push(not_last(line));
         }
         let first = ids.is_empty() && bad.is_empty();
         match (first, column_named(id)) {
@@ -234,9 +255,18 @@ pub fn listed_ids(text: &str) -> Result<Vec<String>, Vec<String>> {
             bad.push(format!("line {}: member_id {problem}", i + 1));
             continue;
         }
+        listed += 1;
         if seen.insert(id.to_string()) {
             ids.push(id.to_string());
         }
+    }
+    if let Some((line, Some(says))) = trailer_at
+        && !(listed..=listed + 2).contains(&says)
+    {
+        bad.push(format!(
+            "line {line}: a trailer counting {says} rows, and the list holds {listed} member ids \
+             above it: it may have been cut short; export it again"
+        ));
     }
     if bad.is_empty() { Ok(ids) } else { Err(bad) }
 }

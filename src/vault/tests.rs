@@ -1888,6 +1888,34 @@ fn a_force_change_file_lists_member_ids_and_a_bad_line_is_named() {
             "{text}"
         );
     }
+    // a core's trailer on the last line: no id, its count checked; before the last, an error
+    for text in [
+        "member_id\n1001\n1002\n1001\nTRAILER,3\n",
+        "member_id\n1001\n1002\n1001\nTRAILER,4\n\n",
+        "1001;Ada\n1002;Al\nTotal Records: 2\r\n",
+        "1001\n1002\nEOF\n",
+    ] {
+        assert_eq!(
+            listed_ids(text),
+            Ok(vec!["1001".into(), "1002".into()]),
+            "{text}"
+        );
+    }
+    assert_eq!(
+        listed_ids("member_id\n1001\n1002\nTRAILER,9\n"),
+        Err(vec![
+            "line 4: a trailer counting 9 rows, and the list holds 2 member ids above it: it \
+             may have been cut short; export it again"
+                .to_string()
+        ])
+    );
+    assert_eq!(
+        listed_ids("1001\nEOF\n1002\nEOF\nTOTAL,3\n"),
+        Err(vec![
+            "line 2: a trailer's row (as a core's export ends), not on the last line".to_string(),
+            "line 4: a trailer's row (as a core's export ends), not on the last line".to_string(),
+        ])
+    );
     // a list of something else than member ids
     assert_eq!(
         listed_ids("Account Number,Name\n55501,Ada\n"),
