@@ -426,6 +426,18 @@ pub fn blank_row(record: &csv::ByteRecord) -> bool {
         .all(|field| field.iter().all(u8::is_ascii_whitespace))
 }
 
+/// Whether a row's member id is the name of the member id's column (`member_id`, `Member
+/// ID`): the header again, below the first line, as two files joined into one have it
+/// (`cat a.csv b.csv`).
+pub fn names_the_member_id(id: &str) -> bool {
+    // a member id seldom starts so: no look further
+    id.len() <= 12 && id.starts_with(['m', 'M']) && super::names::column_name(id) == "member_id"
+}
+
+/// A row that is the header again: why it is no member.
+pub const HEADER_AGAIN: &str = "this row names the columns, as the header does: two files \
+     joined into one? It is no member; the rows around it were read as members";
+
 /// A core's export may end with a trailer row that counts the file's rows (`TRAILER,1000`,
 /// `TRL|000001000`, `Total Records: 1000`, `EOF`): what the words before the count may be,
 /// as [`super::names::column_name`] writes them.

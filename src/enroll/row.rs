@@ -339,6 +339,9 @@ pub fn parse(cols: &Columns, record: &StringRecord) -> Result<Row, Malformed> {
     if let Some(problem) = crate::member::id_in_file_problem(&id) {
         return Err(bad(format!("member_id {problem}")));
     }
+    if super::lines::names_the_member_id(&id) {
+        return Err(bad(super::lines::HEADER_AGAIN.into()));
+    }
     let get = |c| cols.get(record, c);
     let mut problems = Problems::default();
 

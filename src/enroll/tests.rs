@@ -3278,6 +3278,36 @@ fn a_trailer_row_is_no_member_and_its_count_is_checked() {
     );
 }
 
+/// Two files joined into one (`cat a.csv b.csv`): the second header is a row that says
+/// what it is, and the rows around it are members.
+#[test]
+fn a_header_again_below_the_first_line_says_so() {
+    let f = Fixture::new();
+    let got =
+        f.enroll("member_id,mobile_phone\nA,2025550101\nMember ID,Mobile Phone\nB,2025550102\n");
+    assert_eq!(
+        got,
+        [
+            triple("A", "created", ""),
+            triple("Member ID", "rejected", "malformed_row"),
+            triple("B", "created", ""),
+        ]
+    );
+    let report = f
+        .enroll_with(
+            "again.csv",
+            "member_id,mobile_phone\nmember_id,mobile_phone\n",
+            Mode::Incremental,
+            true,
+        )
+        .unwrap();
+    let results = std::fs::read_to_string(&report.summary.results_file).unwrap();
+    assert!(
+        results.contains("this row names the columns, as the header does: two files joined"),
+        "{results}"
+    );
+}
+
 /// A file written for Excel, with its separator line first (`sep=,`): the line is skipped,
 /// the header read after it, and the rows' lines still counted from the file's first.
 #[test]

@@ -581,6 +581,9 @@ pub fn run(
         } else if let Some(problem) = crate::member::id_in_file_problem(&member_id) {
             detail = Some(format!("member_id {problem}"));
             Err(RowResult::InvalidMemberId)
+        } else if lines::names_the_member_id(&member_id) {
+            detail = Some(lines::HEADER_AGAIN.into());
+            Err(RowResult::MalformedRow)
         } else if pin.is_empty() {
             detail = Some("pin is empty".into());
             Err(RowResult::InvalidPin)

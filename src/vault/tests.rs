@@ -597,6 +597,14 @@ fn an_imports_trailer_is_no_pin_and_its_count_is_checked() {
         assert!(summary.warnings.is_empty(), "{:?}", summary.warnings);
         assert!(!f.vault.has_pin("TRAILER").unwrap() && !f.vault.has_pin("TRL").unwrap());
     }
+    // the header again (two files joined) is a row that says so
+    std::fs::write(&file, "member_id,pin\nM1,590237\nmember_id,pin\n").unwrap();
+    let summary = import::run(&f.vault, &file, &outbox, &options, "test", t(1), &Silent).unwrap();
+    let results = std::fs::read_to_string(&summary.results_file).unwrap();
+    assert!(
+        results.contains("\n3,member_id,malformed_row,\"this row names the columns"),
+        "{results}"
+    );
     // a row shaped so that is not the last is a row
     std::fs::write(&file, "member_id,pin\nEOF,3\nM1,590237\n").unwrap();
     let summary = import::run(&f.vault, &file, &outbox, &options, "test", t(1), &Silent).unwrap();

@@ -1,5 +1,6 @@
 use super::{
-    Text, Trailer, excel_text, excel_text_str, fields_mismatch, id_shown, lines_up, trailer,
+    Text, Trailer, excel_text, excel_text_str, fields_mismatch, id_shown, lines_up,
+    names_the_member_id, trailer,
 };
 use std::io::Read;
 
@@ -170,5 +171,25 @@ fn a_row_shaped_as_a_trailer_is_told_apart() {
     ];
     for (fields, want) in cases {
         assert_eq!(trailer(fields.iter().copied()), want, "{fields:?}");
+    }
+}
+
+/// The header again, as a row's member id: the member id column's name in any case and
+/// spacing; a member id that only starts so is a member's.
+#[test]
+fn a_member_id_that_names_its_column_is_told() {
+    for (id, named) in [
+        ("member_id", true),
+        ("Member ID", true),
+        ("MEMBER-ID", true),
+        ("member  id", true),
+        ("member_id2", false),
+        ("M1001", false),
+        ("memberid", false),
+        ("Member Number", false),
+        ("1001", false),
+        ("", false),
+    ] {
+        assert_eq!(names_the_member_id(id), named, "{id:?}");
     }
 }
