@@ -430,8 +430,10 @@ pub fn blank_row(record: &csv::ByteRecord) -> bool {
 /// ID`): the header again, below the first line, as two files joined into one have it
 /// (`cat a.csv b.csv`).
 pub fn names_the_member_id(id: &str) -> bool {
-    // a member id seldom starts so: no look further
-    id.len() <= 12 && id.starts_with(['m', 'M']) && super::names::column_name(id) == "member_id"
+    // a member id seldom starts so, or is as long as the name: no look further
+    (9..=12).contains(&id.len())
+        && id.starts_with(['m', 'M'])
+        && super::names::column_name(id) == "member_id"
 }
 
 /// A row that is the header again: why it is no member.
