@@ -503,11 +503,16 @@ pub fn trailer<'a>(fields: impl IntoIterator<Item = &'a str>) -> Option<Trailer>
     Some(Trailer { count })
 }
 
+/// Whether a trailer's count `says` is the `rows` above it: counted alone, with the
+/// header, or with the header and the trailer.
+pub fn trailer_counts(says: u64, rows: u64) -> bool {
+    (rows..=rows + 2).contains(&says)
+}
+
 /// Why a file whose last row is a trailer counting `says` rows is refused, holding `rows`
-/// between its header and the trailer on `line`: none of `rows`, `rows + 1` (the header
-/// counted too) and `rows + 2` (the trailer as well).
+/// between its header and the trailer on `line` ([`trailer_counts`]).
 pub fn trailer_miscounts(line: u64, says: u64, rows: u64) -> Option<String> {
-    (!(rows..=rows + 2).contains(&says)).then(|| {
+    (!trailer_counts(says, rows)).then(|| {
         format!(
             "line {line} is a trailer counting {says} rows, and the file holds {rows} between \
              the header and it: it may have been cut short (or joined to another); nothing \

@@ -261,7 +261,7 @@ pub fn listed_ids(text: &str) -> Result<Vec<String>, Vec<String>> {
         }
     }
     if let Some((line, Some(says))) = trailer_at
-        && !(listed..=listed + 2).contains(&says)
+        && !crate::enroll::lines::trailer_counts(says, listed)
     {
         bad.push(format!(
             "line {line}: a trailer counting {says} rows, and the list holds {listed} member ids \
