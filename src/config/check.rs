@@ -706,18 +706,26 @@ impl Config {
             !written_alike(a, b) && identity(a).is_some_and(|id| identity(b) == Some(id))
         };
         let mut issues = self.enroll_folders_apart(linked);
-        let config_file: Vec<OwnFile> = self.config_file_folder().into_iter().collect();
+        let config_file = self.config_file_folder();
         issues.extend(self.enroll_folders_holding(&config_file, written_alike));
         issues
     }
 
-    fn config_file_folder(&self) -> Option<OwnFile> {
-        let file = self.file.as_deref()?;
-        Some(OwnFile {
-            named: file.display().to_string(),
-            what: "the configuration file",
-            folder: file.parent().map(Path::to_path_buf),
-        })
+    /// The configuration file's folder, and its target's when the file is a link (kept
+    /// elsewhere by a configuration tool, say): the inbox would take the target.
+    fn config_file_folder(&self) -> Vec<OwnFile> {
+        let Some(file) = self.file.as_deref() else {
+            return Vec::new();
+        };
+        let target = std::fs::canonicalize(file).ok().filter(|t| t != file);
+        std::iter::once(file)
+            .chain(target.as_deref())
+            .map(|file| OwnFile {
+                named: file.display().to_string(),
+                what: "the configuration file",
+                folder: file.parent().map(Path::to_path_buf),
+            })
+            .collect()
     }
 
     /// The enrollment folders that are one of `own`'s: the inbox takes every file at its top

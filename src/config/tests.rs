@@ -1426,10 +1426,34 @@ fn a_loaded_files_enrollment_folders_are_kept_apart_on_disk() {
             path.display()
         )
     );
-    assert!(load(&(inbox + "outbox = \"../conf\"\n"))[0].1.contains(
-        "the service removes the files there older than enroll.keep_days, the \
-                       configuration file among them"
-    ),);
+    let removes = "the service removes the files there older than enroll.keep_days, the \
+                   configuration file among them";
+    let got = load(&(inbox.clone() + "outbox = \"../conf\"\n"));
+    assert!(got[0].1.contains(removes), "{got:?}");
+    // the configuration file a link to one kept elsewhere: the target's folder too
+    let kept = dir.path().join("kept");
+    std::fs::create_dir(&kept).unwrap();
+    let load_linked = |enroll: &str| {
+        let got = load(enroll);
+        std::fs::rename(&path, kept.join("callvault.toml")).unwrap();
+        std::os::unix::fs::symlink(kept.join("callvault.toml"), &path).unwrap();
+        let linked = load_with_env(&path, no_env());
+        std::fs::remove_file(&path).unwrap();
+        (got, linked.err().map(|e| e.issues()).unwrap_or_default())
+    };
+    let (plain, linked) = load_linked(&at("inbox", &kept));
+    assert!(plain.is_empty(), "{plain:?}");
+    assert_eq!(linked.len(), 1, "{linked:?}");
+    assert_eq!(
+        linked[0].message,
+        format!(
+            "{} is the folder of the configuration file ({}): the service takes every file \
+             there to enroll, and would move the configuration file to failed/; give \
+             enroll.inbox a folder of its own",
+            kept.display(),
+            kept.join("callvault.toml").display()
+        )
+    );
 }
 
 #[test]
