@@ -485,8 +485,9 @@ pub fn trailer<'a>(fields: impl IntoIterator<Item = &'a str>) -> Option<Trailer>
     if !TRAILER_WORDS.contains(&words.as_str()) {
         return None;
     }
+    // digits alone (not `+12`, which `parse` takes)
     let whole = |text: &str| {
-        (!text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()))
+        (text.bytes().all(|b| b.is_ascii_digit()))
             .then(|| text.parse::<u64>().ok())
             .flatten()
     };

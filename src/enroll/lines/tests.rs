@@ -1,6 +1,6 @@
 use super::{
     Text, Trailer, excel_text, excel_text_str, fields_mismatch, id_shown, lines_up,
-    names_the_member_id, trailer,
+    names_the_member_id, trailer, trailer_counts,
 };
 use std::io::Read;
 
@@ -150,7 +150,7 @@ fn a_row_that_does_not_line_up_says_how_and_suspects_a_quote_only_when_short() {
 #[test]
 fn a_row_shaped_as_a_trailer_is_told_apart() {
     let count = |n| Some(Trailer { count: Some(n) });
-    let cases: [(&[&str], Option<Trailer>); 16] = [
+    let cases: [(&[&str], Option<Trailer>); 18] = [
         (&["TRAILER", "1000"], count(1000)),
         (&["trl", "000001000", ""], count(1000)),
         (&["Total Records: 1000"], count(1000)),
@@ -164,6 +164,8 @@ fn a_row_shaped_as_a_trailer_is_told_apart() {
         (&["A1001", "6125550101"], None),
         (&["TRAILER", "1000", "2026-12-07"], None),
         (&["TRAILER", "1,000"], None),
+        (&["TRAILER", "+12"], None),
+        (&["Total Records: +12"], None),
         (&["Total Records: 1000 rows"], None),
         (&["Totally", "3"], None),
         (&["END", "Smith"], None),
@@ -191,5 +193,24 @@ fn a_member_id_that_names_its_column_is_told() {
         ("", false),
     ] {
         assert_eq!(names_the_member_id(id), named, "{id:?}");
+    }
+}
+
+/// A trailer's count is the rows between the header and it, counted alone, with the
+/// header, or with the header and the trailer: nothing else.
+#[test]
+fn a_trailers_count_is_the_rows_with_or_without_the_header_and_itself() {
+    for (says, rows, counts) in [
+        (5, 5, true),
+        (6, 5, true),
+        (7, 5, true),
+        (8, 5, false),
+        (10, 5, false),
+        (4, 5, false),
+        (0, 0, true),
+        (2, 0, true),
+        (3, 0, false),
+    ] {
+        assert_eq!(trailer_counts(says, rows), counts, "{says} for {rows}");
     }
 }
