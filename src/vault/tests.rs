@@ -605,11 +605,12 @@ fn an_imports_trailer_is_no_pin_and_its_count_is_checked() {
         results.contains("\n3,member_id,malformed_row,\"this row names the columns"),
         "{results}"
     );
-    // a row shaped so that is not the last is a row
-    std::fs::write(&file, "member_id,pin\nEOF,3\nM1,590237\n").unwrap();
+    // a row shaped so that is not the last is a row, and not the last one's duplicate
+    std::fs::write(&file, "member_id,pin\nEOF,3\nM1,590237\nEOF\n").unwrap();
     let summary = import::run(&f.vault, &file, &outbox, &options, "test", t(1), &Silent).unwrap();
     let results = std::fs::read_to_string(&summary.results_file).unwrap();
-    assert!(results.contains("\n2,EOF,"), "{results}");
+    assert!(results.contains("\n2,EOF,imported,"), "{results}");
+    assert_eq!(results.lines().count(), 3, "{results}");
 }
 
 /// A PIN file saved as UTF-16 (PowerShell 5's `>`, Excel's "Unicode Text") is read as its
