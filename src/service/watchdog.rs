@@ -133,30 +133,47 @@ pub async fn keep(heartbeats: Arc<Heartbeats>, period: Duration) {
     );
     let mut stuck = false;
     loop {
-        match verdict(&heartbeats.silences(Instant::now()), limit) {
-            Verdict::Alive => {
-                if stuck {
-                    stuck = false;
-                    tracing::warn!("every HTTPS worker runs again; pinging systemd's watchdog");
-                }
-                let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Watchdog]);
+        let now = verdict(&heartbeats.silences(Instant::now()), limit);
+        let look = look(stuck, now);
+        stuck = matches!(now, Verdict::Stuck { .. });
+        match look {
+            Look::Ping { again: true } => {
+                tracing::warn!("every HTTPS worker runs again; pinging systemd's watchdog")
             }
-            Verdict::Stuck { index, silent } => {
-                if !stuck {
-                    stuck = true;
-                    tracing::error!(
-                        worker = index,
-                        silent_ms = u64::try_from(silent.as_millis()).unwrap_or(u64::MAX),
-                        "an HTTPS worker's event loop has not run for {} s (blocked or \
-                         starved: its connections wait); systemd's watchdog is no longer \
-                         pinged, and restarts the service {} s after the last ping",
-                        silent.as_secs(),
-                        period.as_secs()
-                    );
-                }
-            }
+            Look::Ping { again: false } | Look::StillStuck => {}
+            Look::Stuck { index, silent } => tracing::error!(
+                worker = index,
+                silent_ms = u64::try_from(silent.as_millis()).unwrap_or(u64::MAX),
+                "an HTTPS worker's event loop has not run for {} s (blocked or starved: its \
+                 connections wait); systemd's watchdog is no longer pinged, and restarts the \
+                 service {} s after the last ping",
+                silent.as_secs(),
+                period.as_secs()
+            ),
+        }
+        if let Look::Ping { .. } = look {
+            let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Watchdog]);
         }
         tokio::time::sleep(every).await;
+    }
+}
+
+/// What one look at the workers does, after a look that found them `stuck` or not.
+#[derive(Debug, PartialEq, Eq)]
+enum Look {
+    /// Ping systemd; `again` once a stuck worker runs again (said, once).
+    Ping { again: bool },
+    /// A worker is stuck, found now: said once, and systemd no longer pinged.
+    Stuck { index: usize, silent: Duration },
+    /// Still stuck: nothing said again, no ping.
+    StillStuck,
+}
+
+fn look(stuck: bool, now: Verdict) -> Look {
+    match (stuck, now) {
+        (stuck, Verdict::Alive) => Look::Ping { again: stuck },
+        (false, Verdict::Stuck { index, silent }) => Look::Stuck { index, silent },
+        (true, Verdict::Stuck { .. }) => Look::StillStuck,
     }
 }
 

@@ -111,3 +111,29 @@ fn a_worker_s_silence_runs_from_its_last_beat_and_an_ended_one_is_forgotten() {
         "the ended slot was kept"
     );
 }
+
+/// A look pings while every worker runs, says once that it runs again after a stuck one,
+/// and says a stuck worker once, when found, not at every look while it stays stuck.
+#[test]
+fn a_stuck_worker_is_said_once_and_its_return_once() {
+    let stuck = Verdict::Stuck {
+        index: 2,
+        silent: Duration::from_secs(20),
+    };
+    let cases = [
+        (false, Verdict::Alive, Look::Ping { again: false }),
+        (true, Verdict::Alive, Look::Ping { again: true }),
+        (
+            false,
+            stuck,
+            Look::Stuck {
+                index: 2,
+                silent: Duration::from_secs(20),
+            },
+        ),
+        (true, stuck, Look::StillStuck),
+    ];
+    for (was_stuck, now, want) in cases {
+        assert_eq!(look(was_stuck, now), want, "{was_stuck} {now:?}");
+    }
+}
