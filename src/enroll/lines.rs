@@ -511,13 +511,15 @@ pub fn trailer_counts(says: u64, rows: u64) -> bool {
 }
 
 /// Why a file whose last row is a trailer counting `says` rows is refused, holding `rows`
-/// between its header and the trailer on `line` ([`trailer_counts`]).
+/// between its header and the trailer on `line` ([`trailer_counts`]). The count is not
+/// said: a row taken for a trailer may be a member's whose id is such a word (`END`), its
+/// number a PIN or an SSN's last four.
 pub fn trailer_miscounts(line: u64, says: u64, rows: u64) -> Option<String> {
     (!trailer_counts(says, rows)).then(|| {
         format!(
-            "line {line} is a trailer counting {says} rows, and the file holds {rows} between \
-             the header and it: it may have been cut short (or joined to another); nothing \
-             was applied. Export it again"
+            "line {line} is a trailer whose count is not the {rows} rows between the header \
+             and it (nor them with the header, or the header and the trailer): the file may \
+             have been cut short (or joined to another); nothing was applied. Export it again"
         )
     })
 }

@@ -3251,19 +3251,31 @@ fn a_trailer_row_is_no_member_and_its_count_is_checked() {
         assert_eq!(report.summary.rows, 2, "{trailer}");
         assert_eq!(report.summary.reasons, BTreeMap::new(), "{trailer}");
     }
-    for (trailer, says) in [("TRAILER,1", 1), ("TRAILER,5", 5), ("RECORD COUNT,0", 0)] {
+    for trailer in ["TRAILER,1", "TRAILER,5", "RECORD COUNT,0"] {
         let err = f
             .enroll_with("cut.csv", &format!("{rows}{trailer}\n"), Mode::Full, false)
             .unwrap_err();
         assert_eq!(
             err.to_string(),
-            format!(
-                "cut.csv: line 4 is a trailer counting {says} rows, and the file holds 2 \
-                 between the header and it: it may have been cut short (or joined to \
-                 another); nothing was applied. Export it again"
-            )
+            "cut.csv: line 4 is a trailer whose count is not the 2 rows between the header \
+             and it (nor them with the header, or the header and the trailer): the file may \
+             have been cut short (or joined to another); nothing was applied. Export it again"
         );
     }
+    // a member whose id is such a word, with only an SSN's last four, is taken for one: the
+    // refusal never says the number
+    let err = f
+        .enroll_with(
+            "end.csv",
+            "member_id,ssn_last4,mobile_phone\nA,1111,2025550101\nEND,6789,\n",
+            Mode::Incremental,
+            true,
+        )
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("line 3 is a trailer") && !err.to_string().contains("6789"),
+        "{err}"
+    );
     assert!(f.enrolled().is_empty(), "nothing applied");
     // not the last row: a member's (rejected, having no phone), and the trailer after it
     let got = f.enroll(&format!("{rows}EOF,\nC,2025550103\nTRAILER,4\n"));

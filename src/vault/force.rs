@@ -264,8 +264,8 @@ pub fn listed_ids(text: &str) -> Result<Vec<String>, Vec<String>> {
         && !crate::enroll::lines::trailer_counts(says, listed)
     {
         bad.push(format!(
-            "line {line}: a trailer counting {says} rows, and the list holds {listed} member ids \
-             above it: it may have been cut short; export it again"
+            "line {line}: a trailer whose count is not the {listed} member ids above it: the \
+             list may have been cut short; export it again"
         ));
     }
     if bad.is_empty() { Ok(ids) } else { Err(bad) }

@@ -580,9 +580,9 @@ fn an_imports_trailer_is_no_pin_and_its_count_is_checked() {
     let err = import::run(&f.vault, &file, &outbox, &options, "test", t(1), &Silent).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "pins.csv: line 4 is a trailer counting 5 rows, and the file holds 2 between the \
-         header and it: it may have been cut short (or joined to another); nothing was \
-         applied. Export it again"
+        "pins.csv: line 4 is a trailer whose count is not the 2 rows between the header and \
+         it (nor them with the header, or the header and the trailer): the file may have been \
+         cut short (or joined to another); nothing was applied. Export it again"
     );
     assert!(!f.vault.has_pin("M1").unwrap(), "nothing imported");
     for trailer in ["TRAILER,2", "TRL,0000000004"] {
@@ -1913,8 +1913,8 @@ fn a_force_change_file_lists_member_ids_and_a_bad_line_is_named() {
     assert_eq!(
         listed_ids("member_id\n1001\n1002\nTRAILER,9\n"),
         Err(vec![
-            "line 4: a trailer counting 9 rows, and the list holds 2 member ids above it: it \
-             may have been cut short; export it again"
+            "line 4: a trailer whose count is not the 2 member ids above it: the list may have \
+             been cut short; export it again"
                 .to_string()
         ])
     );
