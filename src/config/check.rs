@@ -651,25 +651,31 @@ impl Config {
                 ConfigIssue::new(if set.is_some() { key } else { "enroll.inbox" }, message)
             })
             .collect();
+        issues.extend(self.enroll_folders_holding(&self.own_files(), same));
+        issues
+    }
+
+    /// The folders of callvault's own files: the store's, and the folder of each file it
+    /// reads or writes (the vault key, the TLS pair, the CA files and client pairs, and
+    /// the configuration file when it was read from one).
+    fn own_files(&self) -> Vec<OwnFile> {
         let tls = crate::tls::TlsPaths::from_config(self);
-        let keyed = |key: &str, what: &'static str, file: Option<&Path>| OwnFile {
+        let keyed = |key: &str, what: &'static str, file: &Path| OwnFile {
             named: key.to_string(),
             what,
-            folder: file.map(Path::to_path_buf),
+            folder: file.parent().map(Path::to_path_buf),
+            file: Some(file.to_path_buf()),
         };
         let mut own = vec![
             OwnFile {
                 named: "storage.state_dir".into(),
                 what: "the store",
                 folder: Some(self.storage.state_dir.clone()),
+                file: None,
             },
-            keyed(
-                "vault.key_file",
-                "the vault key",
-                self.vault.key_file.parent(),
-            ),
-            keyed("server.tls_cert", "the TLS certificate", tls.cert.parent()),
-            keyed("server.tls_key", "the TLS key", tls.key.parent()),
+            keyed("vault.key_file", "the vault key", &self.vault.key_file),
+            keyed("server.tls_cert", "the TLS certificate", &tls.cert),
+            keyed("server.tls_key", "the TLS key", &tls.key),
         ];
         // the files the gateways and the client checks read (CA files, client pairs)
         let mut copy = self.clone();
@@ -682,48 +688,63 @@ impl Config {
             ]
             .into_iter()
             .find_map(|(end, what)| key.ends_with(end).then_some(what))?;
-            Some(keyed(key, what, path.parent()))
+            Some(keyed(key, what, path))
         });
         own.extend(others.collect::<Vec<_>>());
         own.extend(self.config_file_folder());
-        issues.extend(self.enroll_folders_holding(&own, same));
-        issues
+        own
     }
 
     /// What [`Config::validate`] cannot see, for [`super::load`] once the paths are made
     /// absolute: the enrollment folders that are one through a link with the inbox or a
     /// folder of callvault's own files (the folders themselves compared), and those that are
-    /// the folder of the configuration file itself, however reached (the inbox would move it
-    /// to failed/, and the service would not start again; the others remove it once older
-    /// than `enroll.keep_days`).
+    /// the folder a file of callvault's own links to (a vault key kept on its own volume,
+    /// a configuration file kept elsewhere by a configuration tool), however reached: the
+    /// inbox would move it to failed/.
     pub(super) fn enroll_folders_apart_on_disk(&self) -> Vec<ConfigIssue> {
         let identity = |p: &Path| {
             use std::os::unix::fs::MetadataExt;
             std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()))
         };
+        let one = |a: &Path, b: &Path| identity(a).is_some_and(|id| identity(b) == Some(id));
         // written alike, the validation has said so
-        let linked = |a: &Path, b: &Path| {
-            !written_alike(a, b) && identity(a).is_some_and(|id| identity(b) == Some(id))
-        };
-        let mut issues = self.enroll_folders_apart(linked);
-        let config_file = self.config_file_folder();
-        issues.extend(self.enroll_folders_holding(&config_file, written_alike));
+        let mut issues = self.enroll_folders_apart(|a, b| !written_alike(a, b) && one(a, b));
+        // the validation ran before the file was known
+        issues.extend(self.enroll_folders_holding(&self.config_file_folder(), written_alike));
+        let is_link = |f: &Path| std::fs::symlink_metadata(f).is_ok_and(|m| m.is_symlink());
+        let targets: Vec<OwnFile> = self
+            .own_files()
+            .into_iter()
+            .filter_map(|own| {
+                let file = own.file.filter(|f| is_link(f))?;
+                let target = std::fs::canonicalize(&file).ok()?;
+                // a link beside its target: its folder was compared above
+                let folder = target
+                    .parent()
+                    .filter(|t| !file.parent().is_some_and(|f| one(f, t)))?;
+                Some(OwnFile {
+                    named: format!("{}, a link to {}", own.named, target.display()),
+                    what: own.what,
+                    folder: Some(folder.to_path_buf()),
+                    file: None,
+                })
+            })
+            .collect();
+        issues
+            .extend(self.enroll_folders_holding(&targets, |a, b| written_alike(a, b) || one(a, b)));
         issues
     }
 
-    /// The configuration file's folder, and its target's when the file is a link (kept
-    /// elsewhere by a configuration tool, say): the inbox would take the target.
+    /// The configuration file, when the configuration was read from one (the service's
+    /// files are named in it).
     fn config_file_folder(&self) -> Vec<OwnFile> {
-        let Some(file) = self.file.as_deref() else {
-            return Vec::new();
-        };
-        let target = std::fs::canonicalize(file).ok().filter(|t| t != file);
-        std::iter::once(file)
-            .chain(target.as_deref())
+        self.file
+            .iter()
             .map(|file| OwnFile {
                 named: file.display().to_string(),
                 what: "the configuration file",
                 folder: file.parent().map(Path::to_path_buf),
+                file: Some(file.clone()),
             })
             .collect()
     }
@@ -783,4 +804,6 @@ struct OwnFile {
     named: String,
     what: &'static str,
     folder: Option<PathBuf>,
+    /// The file itself; none for a folder of callvault's own (the store's).
+    file: Option<PathBuf>,
 }

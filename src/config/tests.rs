@@ -1447,11 +1447,103 @@ fn a_loaded_files_enrollment_folders_are_kept_apart_on_disk() {
     assert_eq!(
         linked[0].message,
         format!(
-            "{} is the folder of the configuration file ({}): the service takes every file \
-             there to enroll, and would move the configuration file to failed/; give \
-             enroll.inbox a folder of its own",
+            "{} is the folder of the configuration file ({}, a link to {}): the service takes \
+             every file there to enroll, and would move the configuration file to failed/; \
+             give enroll.inbox a folder of its own",
             kept.display(),
+            path.display(),
             kept.join("callvault.toml").display()
+        )
+    );
+}
+
+/// A file of callvault's own that is a link (a vault key kept on a volume of its own, a
+/// TLS pair a certificate tool keeps): the folder of its target is kept apart from the
+/// enrollment folders too, where the inbox would move it to failed/ and the service would
+/// not start again. A link beside its target is said once.
+#[test]
+fn a_link_to_one_of_callvaults_own_files_keeps_its_targets_folder_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (etc, keys, drop) = (
+        dir.path().join("etc"),
+        dir.path().join("keys"),
+        dir.path().join("drop"),
+    );
+    for folder in [&etc, &keys, &drop] {
+        std::fs::create_dir(folder).unwrap();
+    }
+    let path = etc.join("callvault.toml");
+    let load = |file_key: &str, file: &Path, inbox: &Path| {
+        std::fs::write(
+            &path,
+            format!(
+                "[storage]\nstate_dir = \"{}\"\n[vault]\nkey_file = \"{}\"\n\
+                 [server]\ntls_cert = \"{}\"\ntls_key = \"{}\"\n[enroll]\ninbox = \"{}\"\n",
+                dir.path().join("state").display(),
+                if file_key == "vault.key_file" {
+                    file.to_path_buf()
+                } else {
+                    keys.join("vault.key")
+                }
+                .display(),
+                keys.join("tls.crt").display(),
+                if file_key == "server.tls_key" {
+                    file.to_path_buf()
+                } else {
+                    keys.join("tls.key")
+                }
+                .display(),
+                inbox.display(),
+            ),
+        )
+        .unwrap();
+        load_with_env(&path, no_env())
+            .err()
+            .map(|e| {
+                e.issues()
+                    .into_iter()
+                    .map(|i| (i.path, i.message))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    let key_in_drop = drop.join("vault.key");
+    std::fs::write(&key_in_drop, [7u8; 32]).unwrap();
+    let linked_key = keys.join("vault.key.link");
+    std::os::unix::fs::symlink(&key_in_drop, &linked_key).unwrap();
+    let beside = drop.join("beside.key");
+    std::os::unix::fs::symlink(&key_in_drop, &beside).unwrap();
+    let (plain_key, elsewhere) = (keys.join("vault.key"), etc.join("in"));
+    let cases: Vec<(&str, &Path, &Path, &[&str])> = vec![
+        // the link's folder is not the inbox, its target's is
+        ("vault.key_file", &linked_key, &drop, &["enroll.inbox"]),
+        ("server.tls_key", &linked_key, &drop, &["enroll.inbox"]),
+        // no link: the key's folder is not the inbox
+        ("vault.key_file", &plain_key, &drop, &[]),
+        // a link beside its target: the validation says it, once
+        ("vault.key_file", &beside, &drop, &["enroll.inbox"]),
+        // a link whose target is elsewhere than the inbox
+        ("vault.key_file", &linked_key, &elsewhere, &[]),
+    ];
+    for (key, file, inbox, want) in cases {
+        let got = load(key, file, inbox);
+        let keys: Vec<&str> = got.iter().map(|(key, _)| key.as_str()).collect();
+        assert_eq!(
+            keys,
+            want,
+            "{key} = {}, inbox {}: {got:?}",
+            file.display(),
+            inbox.display()
+        );
+    }
+    assert_eq!(
+        load("vault.key_file", &linked_key, &drop)[0].1,
+        format!(
+            "{} is the folder of the vault key (vault.key_file, a link to {}): the service \
+             takes every file there to enroll, and would move the vault key to failed/; give \
+             enroll.inbox a folder of its own",
+            drop.display(),
+            key_in_drop.display()
         )
     );
 }
