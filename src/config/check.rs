@@ -60,13 +60,25 @@ impl Config {
             );
         }
         for (i, c) in s.clients.iter().enumerate() {
+            let wildcard = c.name.contains('*');
             check(
-                rustls_pki_types::DnsName::try_from(c.name.as_str()).is_ok(),
+                wildcard || rustls_pki_types::DnsName::try_from(c.name.as_str()).is_ok(),
                 &format!("server.clients[{i}].name"),
                 format!("{:?} is not a DNS name", c.name),
             );
             check(
-                !s.clients[..i].iter().any(|o| o.name == c.name),
+                !wildcard,
+                &format!("server.clients[{i}].name"),
+                format!(
+                    "{:?} is a wildcard: a certificate stands for the one client it names, \
+                     so name each client's host (ivr-1.cu.example)",
+                    c.name
+                ),
+            );
+            check(
+                !s.clients[..i]
+                    .iter()
+                    .any(|o| o.name.eq_ignore_ascii_case(&c.name)),
                 &format!("server.clients[{i}].name"),
                 format!("{:?} is mapped twice", c.name),
             );

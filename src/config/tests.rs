@@ -1719,6 +1719,17 @@ fn client_certificates_are_checked_with_key_paths() {
             "server.clients[1].name",
             "mapped twice",
         ),
+        // DNS names are one whatever their case
+        (
+            "[server]\nclient_ca = \"/ca.pem\"\n[[server.clients]]\nname = \"a.cu.test\"\nrole = \"ivr\"\n[[server.clients]]\nname = \"A.CU.test\"\nrole = \"admin\"\n",
+            "server.clients[1].name",
+            "mapped twice",
+        ),
+        (
+            "[server]\nclient_ca = \"/ca.pem\"\n[[server.clients]]\nname = \"*.cu.test\"\nrole = \"ivr\"\n",
+            "server.clients[0].name",
+            "\"*.cu.test\" is a wildcard: a certificate stands for the one client it names",
+        ),
         (
             "[server]\nclient_ca = \"/ca.pem\"\n[[server.clients]]\nname = \"a.cu.test\"\nrole = \"root\"\n",
             "server.clients[0].role",

@@ -20,7 +20,7 @@ use rustls::server::{
 use rustls::sign::CertifiedKey;
 use rustls::{DigitallySignedStruct, DistinguishedName, RootCertStore, ServerConfig};
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
 
 use crate::config::{CertClient, ClientCertMode, Config};
 
@@ -669,16 +669,18 @@ fn trust_anchors(certs: &[CertificateDer<'_>]) -> Result<RootCertStore, CaFileEr
 }
 
 /// The first `[[server.clients]]` entry whose name `cert` (already verified by the
-/// handshake) carries as a DNS name.
+/// handshake) carries as a DNS name, written so (case aside). A wildcard name (`*.cu.test`)
+/// maps to no entry: a certificate stands in for a key only for the client it names, where a
+/// wildcard, as web servers' certificates often carry with the clientAuth purpose too,
+/// would have been taken for the first entry it covers, an admin's as well.
 pub fn mapped_client<'a>(
     cert: &CertificateDer<'_>,
     clients: &'a [CertClient],
 ) -> Option<&'a CertClient> {
-    let cert = webpki::EndEntityCert::try_from(cert).ok()?;
-    clients.iter().find(|c| {
-        ServerName::try_from(c.name.as_str())
-            .is_ok_and(|name| cert.verify_is_valid_for_subject_name(&name).is_ok())
-    })
+    let names = dns_names(cert);
+    clients
+        .iter()
+        .find(|c| names.iter().any(|name| name.eq_ignore_ascii_case(&c.name)))
 }
 
 /// The DNS names (subjectAltName) a client certificate is for, as the audit log names it;

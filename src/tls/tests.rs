@@ -494,7 +494,7 @@ fn connect(
 ) -> Result<rustls::ServerConnection, rustls::Error> {
     use rustls::{ClientConnection, ServerConnection};
     let mut s = ServerConnection::new(server.clone())?;
-    let name = ServerName::try_from("localhost").unwrap();
+    let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
     let mut c = ClientConnection::new(client.clone(), name)?;
     loop {
         let mut moved = false;
@@ -722,4 +722,62 @@ fn a_missing_pair_says_where_it_comes_from_and_what_to_do() {
             "{unreadable}"
         );
     }
+}
+
+/// A verified client certificate stands for the first `[[server.clients]]` entry it names
+/// among its DNS names (case aside, as DNS has it), and for none when it names none or is
+/// not a certificate at all; the audit log names it by those DNS names.
+#[test]
+fn a_client_certificate_maps_to_the_first_client_it_names() {
+    use crate::config::CertClient;
+    use crate::keys::Role;
+    let cert = |names: &[&str]| {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let params = rcgen::CertificateParams::new(names).unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        params.self_signed(&key).unwrap().der().clone()
+    };
+    let clients = [
+        CertClient {
+            name: "ivr-1.cu.test".into(),
+            role: Role::Ivr,
+        },
+        CertClient {
+            name: "desk-1.cu.test".into(),
+            role: Role::Agent,
+        },
+        CertClient {
+            name: "ivr 2".into(),
+            role: Role::Ivr,
+        },
+        CertClient {
+            name: "app.cu.test".into(),
+            role: Role::App,
+        },
+    ];
+    let cases: &[(&[&str], Option<&str>)] = &[
+        (&["desk-1.cu.test"], Some("desk-1.cu.test")),
+        (&["DESK-1.cu.test"], Some("desk-1.cu.test")),
+        (&["app.cu.test", "ivr-1.cu.test"], Some("ivr-1.cu.test")),
+        (&["desk-2.cu.test"], None),
+        (&["cu.test"], None),
+        (&["ivr-1.cu.test.evil.test"], None),
+        (&["*.cu.test"], None),
+    ];
+    for (names, want) in cases {
+        let got = mapped_client(&cert(names), &clients).map(|c| c.name.as_str());
+        assert_eq!(got, *want, "{names:?}");
+    }
+    assert_eq!(
+        mapped_client(&cert(&["desk-1.cu.test"]), &[]).map(|c| &c.name),
+        None
+    );
+    let garbage = CertificateDer::from(b"not a certificate".to_vec());
+    assert!(mapped_client(&garbage, &clients).is_none());
+    assert_eq!(
+        dns_names(&cert(&["desk-1.cu.test", "desk-1.cu.example"])),
+        ["desk-1.cu.test", "desk-1.cu.example"]
+    );
+    assert_eq!(dns_names(&cert(&[])), Vec::<String>::new());
+    assert_eq!(dns_names(&garbage), Vec::<String>::new());
 }
