@@ -78,7 +78,7 @@ impl Config {
             check(
                 !s.clients[..i]
                     .iter()
-                    .any(|o| o.name.eq_ignore_ascii_case(&c.name)),
+                    .any(|o| crate::tls::same_dns_name(&o.name, &c.name)),
                 &format!("server.clients[{i}].name"),
                 format!("{:?} is mapped twice", c.name),
             );

@@ -1719,9 +1719,9 @@ fn client_certificates_are_checked_with_key_paths() {
             "server.clients[1].name",
             "mapped twice",
         ),
-        // DNS names are one whatever their case
+        // DNS names are one whatever their case, and with the root's dot
         (
-            "[server]\nclient_ca = \"/ca.pem\"\n[[server.clients]]\nname = \"a.cu.test\"\nrole = \"ivr\"\n[[server.clients]]\nname = \"A.CU.test\"\nrole = \"admin\"\n",
+            "[server]\nclient_ca = \"/ca.pem\"\n[[server.clients]]\nname = \"a.cu.test\"\nrole = \"ivr\"\n[[server.clients]]\nname = \"A.CU.test.\"\nrole = \"admin\"\n",
             "server.clients[1].name",
             "mapped twice",
         ),

@@ -669,7 +669,7 @@ fn trust_anchors(certs: &[CertificateDer<'_>]) -> Result<RootCertStore, CaFileEr
 }
 
 /// The first `[[server.clients]]` entry whose name `cert` (already verified by the
-/// handshake) carries as a DNS name, written so (case aside). A wildcard name (`*.cu.test`)
+/// handshake) carries as a DNS name, written so ([`same_dns_name`]). A wildcard name (`*.cu.test`)
 /// maps to no entry: a certificate stands in for a key only for the client it names, where a
 /// wildcard, as web servers' certificates often carry with the clientAuth purpose too,
 /// would have been taken for the first entry it covers, an admin's as well.
@@ -680,7 +680,15 @@ pub fn mapped_client<'a>(
     let names = dns_names(cert);
     clients
         .iter()
-        .find(|c| names.iter().any(|name| name.eq_ignore_ascii_case(&c.name)))
+        .find(|c| names.iter().any(|name| same_dns_name(name, &c.name)))
+}
+
+/// Two DNS names for one host: case aside, and a trailing dot (the root's) aside.
+pub fn same_dns_name(a: &str, b: &str) -> bool {
+    fn bare(name: &str) -> &str {
+        name.strip_suffix('.').unwrap_or(name)
+    }
+    bare(a).eq_ignore_ascii_case(bare(b))
 }
 
 /// The DNS names (subjectAltName) a client certificate is for, as the audit log names it;

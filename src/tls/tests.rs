@@ -750,14 +750,16 @@ fn a_client_certificate_maps_to_the_first_client_it_names() {
             name: "ivr 2".into(),
             role: Role::Ivr,
         },
+        // the root's dot, as a DNS name may be written
         CertClient {
-            name: "app.cu.test".into(),
+            name: "app.cu.test.".into(),
             role: Role::App,
         },
     ];
     let cases: &[(&[&str], Option<&str>)] = &[
         (&["desk-1.cu.test"], Some("desk-1.cu.test")),
         (&["DESK-1.cu.test"], Some("desk-1.cu.test")),
+        (&["app.cu.test"], Some("app.cu.test.")),
         (&["app.cu.test", "ivr-1.cu.test"], Some("ivr-1.cu.test")),
         (&["desk-2.cu.test"], None),
         (&["cu.test"], None),
