@@ -669,10 +669,11 @@ fn trust_anchors(certs: &[CertificateDer<'_>]) -> Result<RootCertStore, CaFileEr
 }
 
 /// The first `[[server.clients]]` entry whose name `cert` (already verified by the
-/// handshake) carries as a DNS name, written so ([`same_dns_name`]). A wildcard name (`*.cu.test`)
-/// maps to no entry: a certificate stands in for a key only for the client it names, where a
-/// wildcard, as web servers' certificates often carry with the clientAuth purpose too,
-/// would have been taken for the first entry it covers, an admin's as well.
+/// handshake) carries as a DNS name, written so ([`same_dns_name`]). A wildcard name
+/// (`*.cu.test`) maps to no entry: a certificate stands in for a key only for the client
+/// it names, where a wildcard, as web servers' certificates often carry with the
+/// clientAuth purpose too, would have been taken for the first entry it covers, an
+/// admin's as well.
 pub fn mapped_client<'a>(
     cert: &CertificateDer<'_>,
     clients: &'a [CertClient],
